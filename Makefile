@@ -1,0 +1,43 @@
+# durable: build, install, test, run and benchmark everything.
+# `make run` and `make test` install missing Debian packages themselves.
+
+SUBDIRS := $(wildcard worker fused)
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: all deps pgext install test run stop bench clean $(SUBDIRS)
+
+all: pgext $(SUBDIRS)
+
+deps:
+	@scripts/install-deps.sh
+
+pgext:
+	$(MAKE) -C pgext
+
+$(SUBDIRS):
+	@if [ -f $@/Makefile ]; then $(MAKE) -C $@; fi
+
+install: pgext
+	$(SUDO) $(MAKE) -C pgext install
+
+test: deps
+	$(MAKE) all
+	$(MAKE) install
+	scripts/test.sh
+
+run: deps
+	$(MAKE) all
+	$(MAKE) install
+	scripts/run.sh
+
+stop:
+	scripts/run.sh stop
+
+bench: deps
+	$(MAKE) all
+	$(MAKE) install
+	tests/bench/run.sh
+
+clean:
+	$(MAKE) -C pgext clean
+	@for d in $(SUBDIRS); do [ -f $$d/Makefile ] && $(MAKE) -C $$d clean; done; true

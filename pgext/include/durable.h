@@ -1,0 +1,80 @@
+/*
+ * durable.h: shared state and entry points of the durable extension.
+ *
+ * The extension keeps three things in shared memory: the clock offset used
+ * to skip time in tests, the earliest deadline the timer worker is waiting
+ * for (so committing transactions know when to wake it), and the query
+ * rendezvous slots through which query_workflow hands a query to a worker
+ * and waits for its answer without a table round trip.
+ */
+#ifndef DURABLE_H
+#define DURABLE_H
+
+#include "postgres.h"
+
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/lwlock.h"
+#include "utils/timestamp.h"
+
+#define DURABLE_QUERY_SLOTS 32
+#define DURABLE_QUERY_PAYLOAD_MAX (64 * 1024)
+#define DURABLE_NAME_MAX 256
+
+typedef enum DurableQueryState
+{
+	QUERY_FREE = 0,
+	QUERY_PENDING,				/* posted, no worker has taken it */
+	QUERY_TAKEN,				/* a worker is computing the answer */
+	QUERY_ANSWERED				/* answer (or error) is in the slot */
+} DurableQueryState;
+
+typedef struct DurableQuerySlot
+{
+	DurableQueryState state;
+	uint64		query_id;
+	char		task_queue[DURABLE_NAME_MAX];
+	char		namespace_name[DURABLE_NAME_MAX];
+	char		workflow_id[DURABLE_NAME_MAX];
+	char		run_id[40];
+	char		query_type[DURABLE_NAME_MAX];
+	bool		answer_is_error;
+	int			args_len;
+	int			answer_len;
+	char		args[DURABLE_QUERY_PAYLOAD_MAX];
+	char		answer[DURABLE_QUERY_PAYLOAD_MAX];
+} DurableQuerySlot;
+
+typedef struct DurableShared
+{
+	pg_atomic_uint64 clock_offset_us;	/* int64 microseconds, added to the wall clock */
+	pg_atomic_uint64 next_wake;	/* TimestampTz the timer worker sleeps until */
+	pg_atomic_uint32 timer_worker_procno;	/* pgprocno + 1, 0 when not running */
+
+	LWLock	   *query_lock;		/* protects the slots and next_query_id */
+	uint64		next_query_id;
+	ConditionVariable query_posted;	/* pollers sleep here */
+	ConditionVariable query_answered;	/* query_workflow callers sleep here */
+	DurableQuerySlot slots[DURABLE_QUERY_SLOTS];
+} DurableShared;
+
+extern DurableShared *durable_shared;
+
+/* GUCs */
+extern char *durable_database;
+extern int	durable_tick_batch;
+extern int	durable_tick_max_wait_ms;
+extern int	durable_max_payload_bytes;
+
+/* clock.c */
+extern TimestampTz DurableNow(void);
+
+/* wakeup.c */
+extern void DurableWakeupInit(void);
+extern void DurableWakeTimerWorker(void);
+
+/* bgworker.c */
+extern void DurableRegisterTimerWorker(void);
+extern PGDLLEXPORT void durable_timer_worker_main(Datum arg);
+
+#endif							/* DURABLE_H */

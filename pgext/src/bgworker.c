@@ -1,0 +1,159 @@
+/*
+ * bgworker.c: the timer worker, which fires timers, timeouts and retries.
+ *
+ * It runs durable.fire_due() in batches, one transaction each, then sleeps on
+ * its latch until the next deadline (durable.next_due()). Commits that add an
+ * earlier deadline set the latch (wakeup.c), and so does durable.skip_time().
+ * While it works it advertises next_wake = infinity, so that every deadline
+ * committed meanwhile wakes it again instead of being missed.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "durable.h"
+
+void
+DurableRegisterTimerWorker(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 1;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "durable");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "durable_timer_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "durable timer worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "durable timer worker");
+	RegisterBackgroundWorker(&worker);
+}
+
+static void
+forget_timer_worker(int code, Datum arg)
+{
+	pg_atomic_write_u32(&durable_shared->timer_worker_procno, 0);
+}
+
+/*
+ * One transaction: fire up to durable.tick_batch due deadlines and find the
+ * next one. Returns how many fired.
+ */
+static int
+tick_once(TimestampTz *next_due, bool *installed)
+{
+	int			fired = 0;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "durable timer worker: firing due deadlines");
+
+	*next_due = 0;
+	*installed = false;
+	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'durable'", true, 1) == SPI_OK_SELECT
+		&& SPI_processed == 1)
+	{
+		Oid			argtypes[1] = {INT4OID};
+		Datum		args[1] = {Int32GetDatum(durable_tick_batch)};
+		bool		isnull;
+
+		*installed = true;
+		if (SPI_execute_with_args("SELECT durable.fire_due($1)", 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "durable.fire_due failed");
+		fired = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (isnull)
+			fired = 0;
+
+		if (SPI_execute("SELECT durable.next_due()", true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "durable.next_due failed");
+		*next_due = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		if (isnull)
+			*next_due = 0;
+	}
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(true);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return fired;
+}
+
+void
+durable_timer_worker_main(Datum arg)
+{
+	MemoryContext tick_context;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(durable_database, NULL, 0);
+
+	pg_atomic_write_u32(&durable_shared->timer_worker_procno, MyProc->pgprocno + 1);
+	before_shmem_exit(forget_timer_worker, (Datum) 0);
+
+	tick_context = AllocSetContextCreate(TopMemoryContext, "durable timer worker tick",
+										 ALLOCSET_DEFAULT_SIZES);
+	elog(LOG, "durable timer worker started in database \"%s\"", durable_database);
+
+	for (;;)
+	{
+		TimestampTz next_due = 0;
+		bool		installed = false;
+		long		wait_ms = durable_tick_max_wait_ms;
+		int			fired;
+		MemoryContext old;
+
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		pg_atomic_write_u64(&durable_shared->next_wake, (uint64) PG_INT64_MAX);
+		old = MemoryContextSwitchTo(tick_context);
+		while ((fired = tick_once(&next_due, &installed)) >= durable_tick_batch)
+			CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(tick_context);
+
+		if (installed && next_due != 0)
+		{
+			TimestampTz now = DurableNow();
+
+			pg_atomic_write_u64(&durable_shared->next_wake, (uint64) next_due);
+			if (next_due <= now && fired > 0)
+				continue;
+			/*
+			 * Round up so we never wake a hair before the deadline. A deadline
+			 * already due that did not fire belongs to a workflow locked by
+			 * another transaction: retry shortly rather than spin.
+			 */
+			wait_ms = next_due <= now ? 10 :
+				Min(wait_ms, (long) ((next_due - now + 999) / 1000));
+		}
+		else
+			pg_atomic_write_u64(&durable_shared->next_wake, (uint64) (PG_INT64_MAX - 1));
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 wait_ms, PG_WAIT_EXTENSION);
+	}
+}

@@ -1,0 +1,285 @@
+/*
+ * queries.c: hand a query to a worker and wait for its answer.
+ *
+ * A query must reach a worker while the caller's transaction is still open,
+ * so it cannot travel through a table (the worker would not see the row
+ * before commit) nor through NOTIFY (delivered at commit too). Queries live
+ * in shared-memory slots instead: query_workflow posts one and sleeps on a
+ * condition variable; workers long-poll for posted queries of their task
+ * queue and write the answer back into the slot.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_query_post);
+PG_FUNCTION_INFO_V1(durable_query_take);
+PG_FUNCTION_INFO_V1(durable_query_answer);
+
+#define ERRCODE_DURABLE_QUERY_TIMEOUT MAKE_SQLSTATE('D','U','0','0','5')
+#define ERRCODE_DURABLE_QUERY_FAILED MAKE_SQLSTATE('D','U','0','0','6')
+
+static void
+copy_name(char *dst, text *src, const char *what)
+{
+	int			len = VARSIZE_ANY_EXHDR(src);
+
+	if (len >= DURABLE_NAME_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s is too long", what),
+				 errdetail("It has %d bytes; the limit is %d.", len, DURABLE_NAME_MAX - 1)));
+	memcpy(dst, VARDATA_ANY(src), len);
+	dst[len] = '\0';
+}
+
+static long
+ms_left(TimestampTz deadline)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	return now >= deadline ? 0 : (long) ((deadline - now + 999) / 1000);
+}
+
+static DurableQuerySlot *
+find_slot(uint64 query_id)
+{
+	for (int i = 0; i < DURABLE_QUERY_SLOTS; i++)
+		if (durable_shared->slots[i].state != QUERY_FREE &&
+			durable_shared->slots[i].query_id == query_id)
+			return &durable_shared->slots[i];
+	return NULL;
+}
+
+static void
+release_slot(uint64 query_id)
+{
+	DurableQuerySlot *slot;
+
+	LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
+	slot = find_slot(query_id);
+	if (slot)
+		slot->state = QUERY_FREE;
+	LWLockRelease(durable_shared->query_lock);
+}
+
+/*
+ * durable._query_post(task_queue, namespace, workflow_id, run_id, query_type,
+ *                     args, timeout_ms) returns text
+ */
+Datum
+durable_query_post(PG_FUNCTION_ARGS)
+{
+	text	   *args = PG_GETARG_TEXT_PP(5);
+	int32		timeout_ms = PG_GETARG_INT32(6);
+	int			args_len = VARSIZE_ANY_EXHDR(args);
+	DurableQuerySlot *slot = NULL;
+	uint64		query_id = 0;
+	TimestampTz deadline;
+	text	   *answer = NULL;
+	bool		is_error = false;
+	bool		answered = false;
+	bool		taken = false;
+	char		task_queue[DURABLE_NAME_MAX];
+
+	if (args_len > DURABLE_QUERY_PAYLOAD_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("query arguments are too large"),
+				 errdetail("They have %d bytes; the limit is %d.", args_len, DURABLE_QUERY_PAYLOAD_MAX)));
+	if (timeout_ms <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("query timeout must be positive")));
+	copy_name(task_queue, PG_GETARG_TEXT_PP(0), "task queue name");
+
+	LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
+	for (int i = 0; i < DURABLE_QUERY_SLOTS; i++)
+		if (durable_shared->slots[i].state == QUERY_FREE)
+		{
+			slot = &durable_shared->slots[i];
+			break;
+		}
+	if (slot == NULL)
+	{
+		LWLockRelease(durable_shared->query_lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("too many queries in flight"),
+				 errdetail("All %d query slots are waiting for workers.", DURABLE_QUERY_SLOTS),
+				 errhint("Retry the query later.")));
+	}
+	query_id = durable_shared->next_query_id++;
+	slot->query_id = query_id;
+	strlcpy(slot->task_queue, task_queue, DURABLE_NAME_MAX);
+	copy_name(slot->namespace_name, PG_GETARG_TEXT_PP(1), "namespace");
+	copy_name(slot->workflow_id, PG_GETARG_TEXT_PP(2), "workflow id");
+	copy_name(slot->run_id, PG_GETARG_TEXT_PP(3), "run id");
+	copy_name(slot->query_type, PG_GETARG_TEXT_PP(4), "query type");
+	memcpy(slot->args, VARDATA_ANY(args), args_len);
+	slot->args_len = args_len;
+	slot->answer_len = 0;
+	slot->answer_is_error = false;
+	slot->state = QUERY_PENDING;
+	LWLockRelease(durable_shared->query_lock);
+	ConditionVariableBroadcast(&durable_shared->query_posted);
+
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	PG_TRY();
+	{
+		ConditionVariablePrepareToSleep(&durable_shared->query_answered);
+		for (;;)
+		{
+			long		left;
+
+			LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
+			slot = find_slot(query_id);
+			taken = slot->state == QUERY_TAKEN;
+			if (slot->state == QUERY_ANSWERED)
+			{
+				answered = true;
+				is_error = slot->answer_is_error;
+				answer = cstring_to_text_with_len(slot->answer, slot->answer_len);
+			}
+			LWLockRelease(durable_shared->query_lock);
+			if (answered)
+				break;
+			left = ms_left(deadline);
+			if (left == 0)
+				break;
+			ConditionVariableTimedSleep(&durable_shared->query_answered, left, PG_WAIT_EXTENSION);
+			CHECK_FOR_INTERRUPTS();
+		}
+		ConditionVariableCancelSleep();
+	}
+	PG_FINALLY();
+	{
+		release_slot(query_id);
+	}
+	PG_END_TRY();
+
+	if (!answered)
+		ereport(ERROR,
+				(errcode(ERRCODE_DURABLE_QUERY_TIMEOUT),
+				 errmsg("query timed out after %d ms", timeout_ms),
+				 taken ? errdetail("A worker took the query but did not answer in time.")
+				 : errdetail("No worker polling task queue \"%s\" took the query.", task_queue),
+				 errhint("Check that a worker is running for task queue \"%s\".", task_queue)));
+	if (is_error)
+		ereport(ERROR,
+				(errcode(ERRCODE_DURABLE_QUERY_FAILED),
+				 errmsg("query failed in the worker"),
+				 errdetail("%s", text_to_cstring(answer))));
+	PG_RETURN_TEXT_P(answer);
+}
+
+/*
+ * durable._query_take(task_queue, max, wait_ms) returns setof
+ *   (query_id bigint, namespace text, workflow_id text, run_id text,
+ *    query_type text, args text)
+ */
+Datum
+durable_query_take(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		max = PG_GETARG_INT32(1);
+	int32		wait_ms = PG_GETARG_INT32(2);
+	char		task_queue[DURABLE_NAME_MAX];
+	TimestampTz deadline;
+	int			found = 0;
+	bool		sleeping = false;
+
+	copy_name(task_queue, PG_GETARG_TEXT_PP(0), "task queue name");
+	if (max <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_tasks must be positive")));
+	InitMaterializedSRF(fcinfo, 0);
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Max(wait_ms, 0));
+
+	for (;;)
+	{
+		long		left;
+
+		LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
+		for (int i = 0; i < DURABLE_QUERY_SLOTS && found < max; i++)
+		{
+			DurableQuerySlot *slot = &durable_shared->slots[i];
+			Datum		values[6];
+			bool		nulls[6] = {0};
+
+			if (slot->state != QUERY_PENDING || strcmp(slot->task_queue, task_queue) != 0)
+				continue;
+			slot->state = QUERY_TAKEN;
+			values[0] = Int64GetDatum((int64) slot->query_id);
+			values[1] = CStringGetTextDatum(slot->namespace_name);
+			values[2] = CStringGetTextDatum(slot->workflow_id);
+			values[3] = CStringGetTextDatum(slot->run_id);
+			values[4] = CStringGetTextDatum(slot->query_type);
+			values[5] = PointerGetDatum(cstring_to_text_with_len(slot->args, slot->args_len));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			found++;
+		}
+		LWLockRelease(durable_shared->query_lock);
+		if (found > 0)
+			break;
+		left = ms_left(deadline);
+		if (left == 0)
+			break;
+		if (!sleeping)
+		{
+			ConditionVariablePrepareToSleep(&durable_shared->query_posted);
+			sleeping = true;
+			continue;			/* look again: a post may have raced the prepare */
+		}
+		ConditionVariableTimedSleep(&durable_shared->query_posted, left, PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (sleeping)
+		ConditionVariableCancelSleep();
+	return (Datum) 0;
+}
+
+/*
+ * durable._query_answer(query_id, answer, is_error) returns boolean: false
+ * when nobody waits for that query any more (it timed out).
+ */
+Datum
+durable_query_answer(PG_FUNCTION_ARGS)
+{
+	uint64		query_id = (uint64) PG_GETARG_INT64(0);
+	text	   *answer = PG_GETARG_TEXT_PP(1);
+	bool		is_error = PG_GETARG_BOOL(2);
+	int			len = VARSIZE_ANY_EXHDR(answer);
+	DurableQuerySlot *slot;
+	bool		delivered = false;
+
+	if (len > DURABLE_QUERY_PAYLOAD_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("query answer is too large"),
+				 errdetail("It has %d bytes; the limit is %d.", len, DURABLE_QUERY_PAYLOAD_MAX)));
+
+	LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
+	slot = find_slot(query_id);
+	if (slot && (slot->state == QUERY_TAKEN || slot->state == QUERY_PENDING))
+	{
+		memcpy(slot->answer, VARDATA_ANY(answer), len);
+		slot->answer_len = len;
+		slot->answer_is_error = is_error;
+		slot->state = QUERY_ANSWERED;
+		delivered = true;
+	}
+	LWLockRelease(durable_shared->query_lock);
+	if (delivered)
+		ConditionVariableBroadcast(&durable_shared->query_answered);
+	PG_RETURN_BOOL(delivered);
+}
