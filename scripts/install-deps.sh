@@ -3,7 +3,7 @@
 # root or as a user with sudo.
 set -euo pipefail
 packages=(make gcc pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
-          libpq-dev libfuse3-dev fuse3 libuv1-dev inotify-tools valgrind)
+          libpq-dev libfuse3-dev fuse3 libuv1-dev libjansson-dev inotify-tools valgrind)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
