@@ -1,0 +1,51 @@
+-- Benchmark fixtures: helpers that build load through the public API, in
+-- schema durable_bench (dropped and recreated by every bench run).
+DROP SCHEMA IF EXISTS durable_bench CASCADE;
+CREATE SCHEMA durable_bench;
+
+-- Starts n workflows on queue q and completes each one's first workflow task
+-- with `per` ScheduleActivityTask commands on activity queue aq, all in the
+-- calling transaction. Returns the number of activity tasks scheduled.
+CREATE FUNCTION durable_bench.schedule_activities(n integer, per integer, q text, aq text,
+                                                  prefix text DEFAULT NULL)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+    cmds jsonb;
+    scheduled integer := 0;
+    p text := coalesce(prefix, gen_random_uuid()::text);
+BEGIN
+    PERFORM durable.start_workflow(p || '-' || i, 'Bench', q) FROM generate_series(1, n) i;
+    SELECT jsonb_agg(jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', j::text,
+                                        'activity_type', 'noop', 'task_queue', aq, 'input', j,
+                                        'start_to_close_timeout', 600))
+      INTO cmds FROM generate_series(1, per) j;
+    FOR t IN SELECT * FROM durable.poll_workflow_tasks(q, 'bench-driver', least(n, 1000)) LOOP
+        PERFORM durable.complete_workflow_task(t.task_token, cmds);
+        scheduled := scheduled + per;
+    END LOOP;
+    RETURN scheduled;
+END
+$$;
+
+-- Starts n workflows whose first task starts a timer firing at `at`.
+CREATE FUNCTION durable_bench.start_timers(n integer, q text, at timestamptz)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+    p text := gen_random_uuid()::text;
+    started integer := 0;
+BEGIN
+    PERFORM durable.start_workflow(p || '-' || i, 'BenchTimer', q) FROM generate_series(1, n) i;
+    LOOP
+        FOR t IN SELECT * FROM durable.poll_workflow_tasks(q, 'bench-driver', 1000) LOOP
+            PERFORM durable.complete_workflow_task(t.task_token, jsonb_build_array(jsonb_build_object(
+                'type', 'StartTimer', 'timer_id', 't',
+                'start_to_fire_timeout', extract(epoch FROM at - durable.now()))));
+            started := started + 1;
+        END LOOP;
+        EXIT WHEN started >= n;
+    END LOOP;
+    RETURN started;
+END
+$$;
