@@ -56,8 +56,13 @@ BEGIN
 END
 $$;
 
+-- current_setting shows a byte-unit GUC in the largest unit that divides it
+-- ("2MB", "3kB") or with a bare "B" ("1000B"), which pg_size_bytes rejects.
 CREATE FUNCTION durable._max_payload() RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT pg_size_bytes(current_setting('durable.max_payload_bytes')) $$;
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN s ~ '^[0-9]+B$' THEN left(s, -1)::bigint ELSE pg_size_bytes(s) END
+      FROM (SELECT current_setting('durable.max_payload_bytes') AS s) c
+$$;
 
 CREATE FUNCTION durable._check_payload(payload jsonb, what text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
