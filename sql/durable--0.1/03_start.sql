@@ -84,8 +84,9 @@ RETURNS uuid LANGUAGE plpgsql AS $$
 DECLARE
     new_run uuid := coalesce(run_id, gen_random_uuid());
     now timestamptz := durable.now();
-    execution_timeout interval := durable._json_interval(options, 'execution_timeout', 'start options');
-    run_timeout interval := durable._json_interval(options, 'run_timeout', 'start options');
+    -- zero means "not set" (no timeout), as in Temporal
+    execution_timeout interval := nullif(durable._json_interval(options, 'execution_timeout', 'start options'), interval '0');
+    run_timeout interval := nullif(durable._json_interval(options, 'run_timeout', 'start options'), interval '0');
     task_timeout interval := coalesce(durable._json_interval(options, 'task_timeout', 'start options'), interval '10 seconds');
     exec_start timestamptz := coalesce(execution_started_at, now);
     deadline timestamptz;
