@@ -49,3 +49,33 @@ BEGIN
     RETURN started;
 END
 $$;
+
+-- The decisions of a scripted benchmark workflow, from its history:
+-- 'seq<N>' runs N activities one after another, 'par<N>' runs N at once;
+-- both complete when all N have completed. This is the store's own floor:
+-- a worker that takes no time to decide.
+CREATE FUNCTION durable_bench.decide(history jsonb, mode text, aq text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    n integer := substr(mode, 4)::integer;
+    done integer;
+    scheduled integer;
+BEGIN
+    SELECT count(*) FILTER (WHERE e ->> 'event_type' = 'ActivityTaskCompleted'),
+           count(*) FILTER (WHERE e ->> 'event_type' = 'ActivityTaskScheduled')
+      INTO done, scheduled FROM jsonb_array_elements(history) e;
+    IF done >= n THEN
+        RETURN jsonb_build_array(jsonb_build_object('type', 'CompleteWorkflowExecution', 'result', done));
+    END IF;
+    IF left(mode, 3) = 'seq' AND scheduled = done THEN
+        RETURN jsonb_build_array(jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', (done + 1)::text,
+            'activity_type', 'noop', 'task_queue', aq, 'input', done + 1, 'start_to_close_timeout', 600));
+    END IF;
+    IF left(mode, 3) = 'par' AND scheduled = 0 THEN
+        RETURN (SELECT jsonb_agg(jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', j::text,
+            'activity_type', 'noop', 'task_queue', aq, 'input', j, 'start_to_close_timeout', 600))
+            FROM generate_series(1, n) j);
+    END IF;
+    RETURN '[]';
+END
+$$;

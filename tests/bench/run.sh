@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# make bench: every figure of docs/performance.md in one run, on a throwaway
+# cluster with default durability (fsync on, synchronous_commit on). Prints a
+# table and writes tests/bench/results/latest.json.
+#
+# BENCH_QUICK=1 shrinks every phase (for trying the harness, not for figures).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/bench"
+cd "$top"
+port=${DURABLE_BENCH_PORT:-55490}
+quick=${BENCH_QUICK:-0}
+secs=$([ "$quick" = 1 ] && echo 2 || echo 5)
+scale_n=$([ "$quick" = 1 ] && echo 50000 || echo 1000000)
+timers_n=$([ "$quick" = 1 ] && echo 1000 || echo 10000)
+wf_n=$([ "$quick" = 1 ] && echo 500 || echo 3000)
+
+cluster() { scripts/cluster.sh "$1" bench "$port"; }
+cluster stop
+rm -rf "$(cluster env | sed -n "s/.*DURABLE_PGDATA='\(.*\)\/data'.*/\1/p")"
+cluster start
+trap 'cluster stop; rm -rf "$tmp"' EXIT
+eval "$(cluster env)"
+tmp=$(mktemp -d)
+results="$tmp/results"
+: > "$results"
+
+poller="$tmp/bench-poller"
+gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
+    "$here/poller.c" -lpq -o "$poller"
+
+put() { echo "$1 $2" >> "$results"; printf '  %-34s %s\n' "$1" "$2"; }
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+reset_store() {
+    psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
+        -f "$here/sql/fixtures.sql" >/dev/null
+}
+pgbench_tps() {   # clients seconds script [extra args]
+    local c=$1 t=$2 f=$3; shift 3
+    pgbench -n -c "$c" -j "$c" -T "$t" -f "$f" "$@" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }'; }
+value() { sed -n "s/^$1 //p" "$2"; }
+
+echo "durable bench on $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(pg_config --version)"
+
+# 1. The ceiling: what this PostgreSQL does with trivial transactions.
+echo "== ceiling"
+sql "DROP TABLE IF EXISTS bench_rows, bench_queue;
+     CREATE TABLE bench_rows (id bigserial PRIMARY KEY, v int);
+     CREATE TABLE bench_queue (id bigserial PRIMARY KEY, v int);
+     INSERT INTO bench_queue (v) SELECT 1 FROM generate_series(1, 600000);"
+echo "INSERT INTO bench_rows (v) VALUES (1);" > "$tmp/insert.sql"
+echo "DELETE FROM bench_queue WHERE id = (SELECT id FROM bench_queue ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED);" > "$tmp/claim.sql"
+for c in 1 4 16; do
+    put "ceiling_insert_tps_$c" "$(pgbench_tps $c "$secs" "$tmp/insert.sql")"
+    put "ceiling_skip_locked_tps_$c" "$(pgbench_tps $c "$secs" "$tmp/claim.sql")"
+done
+sql "DROP TABLE bench_rows, bench_queue"
+ceiling=$(value ceiling_insert_tps_16 "$results")
+
+# 2. Starts.
+echo "== starts"
+reset_store
+echo "SELECT durable.start_workflow(gen_random_uuid()::text, 'Bench', 'starts');" > "$tmp/start1.sql"
+echo "SELECT count(durable.start_workflow(gen_random_uuid()::text, 'Bench', 'starts')) FROM generate_series(1, 100);" > "$tmp/start100.sql"
+put starts_per_s "$(pgbench_tps 4 "$secs" "$tmp/start1.sql")"
+put starts_per_s_ratio "$(ratio "$(value starts_per_s "$results")" "$ceiling")"
+put starts_batched_per_s "$(awk -v t="$(pgbench_tps 4 "$secs" "$tmp/start100.sql")" 'BEGIN { printf "%.0f", t * 100 }')"
+
+# 3. Workflow throughput with the store's scripted worker (durable_bench.decide):
+#    one workflow poller and one activity poller process, batches of 100.
+echo "== workflows (scripted worker: the store's floor)"
+run_workflows() {   # mode count -> prints workflows/s
+    local mode=$1 n=$2 acts start end done wpid
+    acts=$(( ${mode:3} * n ))
+    sql "SELECT count(durable.start_workflow('$mode-' || i, 'Bench', 'wf-$mode')) FROM generate_series(1, $n) i" >/dev/null
+    start=$(date +%s.%N)
+    "$poller" --kind workflow --queue "wf-$mode" --mode "$mode" --activity-queue "act-$mode" --seconds 300 \
+        > "$tmp/wf.out" 2>&1 &
+    wpid=$!
+    "$poller" --kind activity --queue "act-$mode" --count "$acts" --seconds 300 > "$tmp/act.out"
+    # the last workflow tasks follow the last activities within milliseconds
+    for _ in $(seq 1 600); do
+        done=$(sql "SELECT count(*) FROM durable.workflows WHERE workflow_id LIKE '$mode-%' AND status = 'COMPLETED'")
+        [ "$done" = "$n" ] && break
+        sleep 0.02
+    done
+    end=$(date +%s.%N)
+    kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null || true
+    [ "$done" = "$n" ] || { echo "bench: only $done of $n $mode workflows completed" >&2; exit 1; }
+    awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }'
+}
+reset_store
+c0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+w0=$(sql "SELECT pg_current_wal_lsn()")
+put wf1_per_s "$(run_workflows seq1 "$wf_n")"
+c1=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+w1=$(sql "SELECT pg_current_wal_lsn()")
+put commits_per_activity "$(awk -v a="$c0" -v b="$c1" -v n="$wf_n" 'BEGIN { printf "%.3f", (b - a) / n }')"
+put wal_bytes_per_activity "$(sql "SELECT round(pg_wal_lsn_diff('$w1', '$w0') / $wf_n)")"
+put wf1_per_s_ratio "$(ratio "$(value wf1_per_s "$results")" "$ceiling")"
+seq_wf=$(run_workflows seq10 $(( wf_n / 10 )))
+put seq10_activities_per_s $(( seq_wf * 10 ))
+par_wf=$(run_workflows par10 $(( wf_n / 10 )))
+put par10_activities_per_s $(( par_wf * 10 ))
+
+# 4. Dispatch latency: schedule-to-start of activities and signal-to-task,
+#    at 10/s, and activities at half of the measured maximum.
+echo "== dispatch latency"
+dispatch() {   # rate per_tx -> runs a producer at rate tx/s for secs, prints "p50 p99"
+    local rate=$1 per=$2
+    "$poller" --kind activity --queue disp-q --seconds $(( secs + 2 )) > "$tmp/disp.out" &
+    local ppid=$!
+    sleep 0.3
+    echo "SELECT durable_bench.schedule_activities($per, 1, 'disp-wf', 'disp-q');" > "$tmp/produce.sql"
+    pgbench -n -c 2 -j 2 -R "$rate" -T "$secs" -f "$tmp/produce.sql" >/dev/null 2>&1
+    wait "$ppid"
+    echo "$(value p50_ms "$tmp/disp.out") $(value p99_ms "$tmp/disp.out")"
+}
+reset_store
+read -r p50 p99 < <(dispatch 10 1)
+put dispatch_p50_ms "$p50"
+put dispatch_p99_ms "$p99"
+# the maximum: a poller draining a backlog
+sql "SELECT durable_bench.schedule_activities(200, 100, 'max-wf', 'max-q')" >/dev/null
+s=$(date +%s.%N)
+"$poller" --kind activity --queue max-q --count 20000 --seconds 120 >/dev/null
+e=$(date +%s.%N)
+max_rate=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", 20000 / (e - s) }')
+put activity_dispatch_max_per_s "$max_rate"
+half_tx=$(( max_rate / 2 / 10 ))
+read -r p50 p99 < <(dispatch "$half_tx" 10)
+put dispatch_half_load_p50_ms "$p50"
+put dispatch_half_load_p99_ms "$p99"
+# signals at 10/s to 100 idle workflows
+sql "SELECT count(durable.start_workflow('sig-' || i, 'Bench', 'sig-wf')) FROM generate_series(1, 100) i" >/dev/null
+"$poller" --kind workflow --queue sig-wf --count 100 --seconds 30 >/dev/null
+"$poller" --kind workflow --queue sig-wf --seconds $(( secs + 2 )) > "$tmp/sig.out" &
+spid=$!
+sleep 0.3
+echo "\\set i random(1, 100)
+SELECT durable.signal_workflow('sig-' || :i, 'ping');" > "$tmp/signal.sql"
+pgbench -n -c 1 -R 10 -T "$secs" -f "$tmp/signal.sql" >/dev/null 2>&1
+wait "$spid"
+put signal_p50_ms "$(value p50_ms "$tmp/sig.out")"
+put signal_p99_ms "$(value p99_ms "$tmp/sig.out")"
+
+# 5. Timers: N timers due in the same second, fired by the timer worker alone.
+echo "== timers"
+reset_store
+due=$(sql "SELECT durable.now() + interval '20 seconds'")
+sql "SELECT durable_bench.start_timers($timers_n, 'timer-wf', '$due')" >/dev/null
+for _ in $(seq 1 120); do
+    fired=$(sql "SELECT count(*) FROM durable.history WHERE event_type = 'TimerFired'")
+    [ "$fired" -ge "$timers_n" ] && break
+    sleep 1
+done
+read -r lp50 lp99 all_s < <(sql "
+    SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+           round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
+           round((max(ms) / 1000)::numeric, 3)
+      FROM (SELECT extract(epoch FROM f.event_time - '$due'::timestamptz) * 1000 AS ms
+              FROM durable.history f WHERE f.event_type = 'TimerFired') l" | tr '|' ' ')
+put timers_fired "$fired"
+put timer_lateness_p50_ms "$lp50"
+put timer_lateness_p99_ms "$lp99"
+put timers_10k_all_fired_s "$all_s"
+
+# 6. Scale: the same dispatch latency and drain rate with N workflows asleep on
+#    timers in the tables (bulk-loaded in the shape the API writes).
+echo "== scale ($scale_n sleeping workflows)"
+reset_store
+psql -qX -v ON_ERROR_STOP=1 -v n="$scale_n" -f "$here/sql/sleepers.sql" >/dev/null
+sql "VACUUM ANALYZE"
+read -r p50 p99 < <(dispatch 10 1)
+put scale_dispatch_p50_ms "$p50"
+put scale_dispatch_p99_ms "$p99"
+put scale_1m_dispatch_ratio "$(ratio "$p50" "$(value dispatch_p50_ms "$results")")"
+sql "SELECT durable_bench.schedule_activities(200, 100, 'max-wf', 'max-q')" >/dev/null
+s=$(date +%s.%N)
+"$poller" --kind activity --queue max-q --count 20000 --seconds 120 >/dev/null
+e=$(date +%s.%N)
+scale_rate=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", 20000 / (e - s) }')
+put scale_activity_dispatch_max_per_s "$scale_rate"
+put scale_1m_throughput_ratio "$(ratio "$scale_rate" "$max_rate")"
+
+# 7. Peak RSS of the worker and of durablefs, when they exist.
+for name in worker fused; do
+    if [ -x "$here/rss_$name.sh" ]; then
+        put "${name}_rss_mb" "$("$here/rss_$name.sh")"
+    else
+        put "${name}_rss_mb" null
+    fi
+done
+
+# The JSON
+mkdir -p "$here/results"
+awk 'BEGIN { print "{" } { printf "%s  \"%s\": %s", (NR > 1 ? ",\n" : ""), $1, ($2 == "" ? "null" : $2) }
+     END { print "\n}" }' "$results" > "$here/results/latest.json"
+echo "wrote tests/bench/results/latest.json"
