@@ -129,8 +129,27 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION durable._check_list_args(status text, search_attributes jsonb, page_size integer)
+RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF status IS NOT NULL AND status NOT IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED',
+                                             'TIMED_OUT', 'CONTINUED_AS_NEW') THEN
+        PERFORM durable._bad_input(format('unknown workflow status "%s"', status), NULL,
+            'Use RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT or CONTINUED_AS_NEW.');
+    END IF;
+    IF search_attributes IS NOT NULL AND jsonb_typeof(search_attributes) <> 'object' THEN
+        PERFORM durable._bad_input('search_attributes must be a JSON object to match');
+    END IF;
+    IF page_size IS NULL OR page_size < 1 OR page_size > 100000 THEN
+        PERFORM durable._bad_input('page_size must be between 1 and 100000', format('Got %s.', page_size));
+    END IF;
+END
+$$;
+
 -- One row per workflow id (its latest run), in workflow_id order, a page at a
 -- time: pass the last workflow_id of a page as after_workflow_id for the next.
+-- LANGUAGE sql, not plpgsql: the filters share names with the result columns,
+-- which PL/pgSQL refuses to compile ("parameter name used more than once").
 CREATE FUNCTION durable.list_workflows(
     status text DEFAULT NULL, workflow_type text DEFAULT NULL, task_queue text DEFAULT NULL,
     started_after timestamptz DEFAULT NULL, started_before timestamptz DEFAULT NULL,
@@ -138,21 +157,9 @@ CREATE FUNCTION durable.list_workflows(
     page_size integer DEFAULT 1000, namespace text DEFAULT 'default')
 RETURNS TABLE (workflow_id text, run_id uuid, workflow_type text, task_queue text, status text,
                started_at timestamptz, closed_at timestamptz, search_attributes jsonb, memo jsonb)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF $1 IS NOT NULL AND $1 NOT IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED',
-                                     'TIMED_OUT', 'CONTINUED_AS_NEW') THEN
-        PERFORM durable._bad_input(format('unknown workflow status "%s"', $1), NULL,
-            'Use RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT or CONTINUED_AS_NEW.');
-    END IF;
-    IF $6 IS NOT NULL AND jsonb_typeof($6) <> 'object' THEN
-        PERFORM durable._bad_input('search_attributes must be a JSON object to match');
-    END IF;
-    IF $8 IS NULL OR $8 < 1 OR $8 > 100000 THEN
-        PERFORM durable._bad_input('page_size must be between 1 and 100000', format('Got %s.', $8));
-    END IF;
-    RETURN QUERY
+    SELECT durable._check_list_args($1, $6, $8);
     SELECT l.workflow_id, l.run_id, l.workflow_type, l.task_queue, l.status, l.started_at, l.closed_at,
            l.search_attributes, l.memo
       FROM (SELECT DISTINCT ON (w.workflow_id) w.*
@@ -167,7 +174,6 @@ BEGIN
        AND ($6 IS NULL OR l.search_attributes @> $6)
      ORDER BY l.workflow_id
      LIMIT $8;
-END
 $$;
 
 -- Task queues with work or pollers: backlog and recent pollers, for operators.
