@@ -32,8 +32,7 @@ CREATE TABLE durable.workflows (
     run_timeout               interval,
     task_timeout              interval NOT NULL DEFAULT '10 seconds',
     deadline_at               timestamptz,
-    cancel_requested          boolean NOT NULL DEFAULT false,
-    last_event_id             bigint NOT NULL DEFAULT 0
+    cancel_requested          boolean NOT NULL DEFAULT false
 );
 -- At most one open run per workflow id: this index is the id reuse guard.
 CREATE UNIQUE INDEX workflows_one_open_run ON durable.workflows (namespace, workflow_id)

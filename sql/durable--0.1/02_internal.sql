@@ -34,8 +34,7 @@ CREATE FUNCTION durable._query_answer(query_id bigint, answer text, is_error boo
 -- notifications in one transaction are folded by PostgreSQL into one, so a
 -- batch of a thousand new tasks wakes each listener once.
 CREATE FUNCTION durable.task_queue_channel(kind text, task_queue text, namespace text DEFAULT 'default')
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp AS $$
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN octet_length(c) <= 63 THEN c
                 ELSE 'durable.' || left($1, 1) || '.' || md5($3 || '/' || $2) END
     FROM (SELECT 'durable.' || left($1, 1) || '.' || $3 || '.' || $2 AS c) s
@@ -234,17 +233,19 @@ $$;
 
 -- History -----------------------------------------------------------------
 
--- Appends one event. The caller holds the run's row lock.
+-- Appends one event. The caller holds the run's row lock, so the next id is
+-- the last one plus one, read from the end of the primary key: no counter
+-- row is updated per event (that update was a third of a workflow's cost).
 CREATE FUNCTION durable._append(run uuid, event_type text, attributes jsonb)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-    event_id bigint;
+    new_id bigint;
 BEGIN
-    UPDATE durable.workflows SET last_event_id = last_event_id + 1
-     WHERE run_id = run RETURNING last_event_id INTO event_id;
-    INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-    VALUES (run, event_id, event_type, durable.now(), coalesce(attributes, '{}'));
-    RETURN event_id;
+    INSERT INTO durable.history AS h (run_id, event_id, event_type, event_time, attributes)
+    SELECT $1, coalesce(max(p.event_id), 0) + 1, $2, durable.now(), coalesce($3, '{}')
+      FROM durable.history p WHERE p.run_id = $1
+    RETURNING h.event_id INTO new_id;
+    RETURN new_id;
 END
 $$;
 

@@ -97,12 +97,12 @@ BEGIN
     INSERT INTO durable.workflows AS w (run_id, namespace, workflow_id, workflow_type, task_queue, input,
         memo, search_attributes, first_run_id, continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, parent_close_policy, execution_started_at, started_at,
-        execution_timeout, run_timeout, task_timeout, deadline_at, last_event_id)
+        execution_timeout, run_timeout, task_timeout, deadline_at)
     VALUES (new_run, namespace, workflow_id, workflow_type, task_queue, input,
         coalesce(options -> 'memo', '{}'), coalesce(options -> 'search_attributes', '{}'),
         coalesce(first_run_id, new_run), continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, now,
-        execution_timeout, run_timeout, task_timeout, deadline, 0)
+        execution_timeout, run_timeout, task_timeout, deadline)
     ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING
     RETURNING w.run_id INTO inserted;
     IF inserted IS NULL THEN

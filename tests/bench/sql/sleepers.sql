@@ -8,8 +8,8 @@ CREATE TEMP TABLE sleepers AS
            durable.now() AS t, durable.now() + interval '30 days' AS fire_at
       FROM generate_series(1, :n) i;
 INSERT INTO durable.workflows (run_id, namespace, workflow_id, workflow_type, task_queue, status,
-                               first_run_id, execution_started_at, started_at, last_event_id)
-SELECT run_id, 'default', workflow_id, 'Sleeper', 'sleepers', 'RUNNING', run_id, t, t, 5 FROM sleepers;
+                               first_run_id, execution_started_at, started_at)
+SELECT run_id, 'default', workflow_id, 'Sleeper', 'sleepers', 'RUNNING', run_id, t, t FROM sleepers;
 INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
 SELECT s.run_id, e.id, e.type, s.t, e.attrs
   FROM sleepers s,
