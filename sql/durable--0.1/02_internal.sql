@@ -35,14 +35,19 @@ CREATE FUNCTION durable._query_answer(query_id bigint, answer text, is_error boo
 -- batch of a thousand new tasks wakes each listener once.
 CREATE FUNCTION durable.task_queue_channel(kind text, task_queue text, namespace text DEFAULT 'default')
 RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN octet_length(c) <= 63 THEN c
+    -- one expression with no FROM, so that callers inline it
+    SELECT CASE WHEN octet_length('durable.' || left($1, 1) || '.' || $3 || '.' || $2) <= 63
+                THEN 'durable.' || left($1, 1) || '.' || $3 || '.' || $2
                 ELSE 'durable.' || left($1, 1) || '.' || md5($3 || '/' || $2) END
-    FROM (SELECT 'durable.' || left($1, 1) || '.' || $3 || '.' || $2 AS c) s
 $$;
 
+-- plpgsql rather than SQL: plpgsql keeps its plans, a SQL function called
+-- from plpgsql is planned again on every call.
 CREATE FUNCTION durable._notify(kind text, namespace text, task_queue text) RETURNS void
-LANGUAGE sql AS $$
-    SELECT pg_catalog.pg_notify(durable.task_queue_channel($1, $3, $2), '')
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.pg_notify(durable.task_queue_channel(kind, task_queue, namespace), '');
+END
 $$;
 
 -- Input validation ------------------------------------------------------

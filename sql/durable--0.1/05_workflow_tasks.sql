@@ -30,11 +30,13 @@ $$;
 
 -- The events of a run after from_event, as the JSON array a worker replays.
 CREATE FUNCTION durable._history_json(run uuid, from_event bigint) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('event_id', h.event_id, 'event_type', h.event_type,
-                                                 'event_time', h.event_time, 'attributes', h.attributes)
-                              ORDER BY h.event_id), '[]')
-      FROM durable.history h WHERE h.run_id = $1 AND h.event_id > $2
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('event_id', h.event_id, 'event_type', h.event_type,
+                                                         'event_time', h.event_time, 'attributes', h.attributes)
+                                      ORDER BY h.event_id), '[]')
+              FROM durable.history h WHERE h.run_id = run AND h.event_id > from_event);
+END
 $$;
 
 CREATE FUNCTION durable.poll_workflow_tasks(
