@@ -216,6 +216,10 @@ BEGIN
     IF coalesce(query_type, '') = '' THEN
         PERFORM durable._bad_input('query_type must be non-empty');
     END IF;
+    -- _query_post is STRICT: a NULL timeout would return NULL as if answered
+    IF timeout_ms IS NULL OR timeout_ms < 1 THEN
+        PERFORM durable._bad_input('timeout_ms must be positive', format('Got %s.', coalesce(timeout_ms::text, 'NULL')));
+    END IF;
     SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = durable._resolve_run(namespace, workflow_id, run_id);
     RETURN durable._query_post(w.namespace || '/' || w.task_queue, w.namespace, w.workflow_id, w.run_id::text,
                                query_type, coalesce(args, 'null'::jsonb)::text, timeout_ms)::jsonb;
