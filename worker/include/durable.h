@@ -1,0 +1,221 @@
+/* libdurable: write durable workflows and activities in C, run them in a worker.
+ *
+ * A workflow is a plain C function that the worker re-executes from the start
+ * on every workflow task, over the workflow's recorded history. Calls that
+ * would block (an activity, a timer, a signal, a child) return the recorded
+ * outcome when the history has it; otherwise they record a command and return
+ * DURABLE_BLOCKED, which the workflow hands back up with DURABLE_TRY so that
+ * the function returns and the worker sends the new commands.
+ *
+ * Conventions (libuv style):
+ *  - every call returns 0 or a negative error code (DURABLE_E*, or -errno);
+ *  - JSON values you pass in are stolen (like jansson's *_new functions):
+ *    pass json_incref(v) to keep your own reference; NULL means JSON null;
+ *  - JSON values handed back to a workflow are borrowed: they belong to the
+ *    context and live until the workflow task ends;
+ *  - no global state: everything hangs off a durable_worker_t or a context.
+ */
+#ifndef DURABLE_H
+#define DURABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes. Below -10000 so they never collide with -errno. */
+enum {
+	DURABLE_OK = 0,
+	DURABLE_BLOCKED = -10001,      /* not in the history yet: return and let the worker continue later */
+	DURABLE_EFAILED = -10002,      /* an activity, child or the workflow failed; see durable_failure() */
+	DURABLE_ECANCELED = -10003,    /* canceled (the workflow's cancellation, or the awaited thing) */
+	DURABLE_ETIMEDOUT = -10004,    /* a wait's timeout fired, or an activity timed out */
+	DURABLE_ENONDET = -10005,      /* the code issued other commands than the history recorded */
+	DURABLE_ECONTINUED = -10006,   /* durable_continue_as_new() was called: return it */
+	DURABLE_ENOTFOUND = -10007,    /* unknown workflow/activity type, no such signal pending */
+	DURABLE_EAGAIN = -10008,       /* nothing there yet (non-blocking calls) */
+	DURABLE_ELEASE = -10009,       /* the server says our lease on a task was lost */
+	DURABLE_EDB = -10010,          /* a database error */
+	DURABLE_EALREADY = -10011,     /* a child workflow with that id is already running */
+};
+
+/* Hands a negative status to the caller. Use it around every durable_* call
+ * inside a workflow whose failure should end the workflow. */
+#define DURABLE_TRY(expr)                                                      \
+	do {                                                                   \
+		int durable__rc_ = (expr);                                     \
+		if (durable__rc_ < 0)                                          \
+			return durable__rc_;                                   \
+	} while (0)
+
+const char *durable_strerror(int status);
+
+/* ------------------------------------------------------------------ */
+/* Workflows                                                            */
+
+typedef struct durable_ctx_s durable_ctx_t;
+typedef struct durable_future_s durable_future_t;    /* owned by the context */
+
+/* A workflow: read input (borrowed), set *output (stolen; NULL = null) and
+ * return 0 to complete; return a negative status to block, fail or cancel. */
+typedef int (*durable_workflow_fn)(durable_ctx_t *ctx, json_t *input, json_t **output);
+
+typedef struct {
+	double initial_interval;        /* seconds; 0 = server default (1 s) */
+	double backoff_coefficient;     /* 0 = 2.0 */
+	double maximum_interval;        /* 0 = 100 x initial */
+	int maximum_attempts;           /* 0 = unlimited */
+	const char *const *non_retryable_error_types;  /* NULL-terminated, or NULL */
+} durable_retry_policy_t;
+
+typedef struct {
+	const char *task_queue;          /* NULL = the workflow's own queue */
+	double schedule_to_close_timeout; /* seconds, 0 = unset */
+	double schedule_to_start_timeout;
+	double start_to_close_timeout;   /* if both this and schedule_to_close are 0: 300 s */
+	double heartbeat_timeout;
+	durable_retry_policy_t retry;
+} durable_activity_options_t;
+
+typedef struct {
+	const char *workflow_id;         /* NULL = "<parent id>/child-<n>" */
+	const char *task_queue;          /* NULL = the parent's queue */
+	const char *parent_close_policy; /* TERMINATE (default), ABANDON, REQUEST_CANCEL */
+	double execution_timeout;        /* seconds, 0 = none */
+} durable_child_options_t;
+
+/* Facts about the run. */
+const char *durable_workflow_id(durable_ctx_t *ctx);
+const char *durable_run_id(durable_ctx_t *ctx);
+const char *durable_workflow_type(durable_ctx_t *ctx);
+/* True while re-executing code whose commands are already in the history:
+ * use it to silence logs, never to change what the workflow does. */
+int durable_is_replaying(durable_ctx_t *ctx);
+
+/* Deterministic time and randomness. */
+int64_t durable_now(durable_ctx_t *ctx);                   /* ms since the epoch */
+uint64_t durable_random(durable_ctx_t *ctx);               /* seeded from the run id */
+void durable_uuid(durable_ctx_t *ctx, char out[37]);
+
+/* Activities. durable_activity() waits; _start() returns a future. */
+int durable_activity(durable_ctx_t *ctx, const char *type, json_t *input,
+		     const durable_activity_options_t *opts, json_t **result);
+int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
+			   const durable_activity_options_t *opts, durable_future_t **f);
+
+/* Timers. */
+int durable_sleep(durable_ctx_t *ctx, double seconds);
+int durable_timer_start(durable_ctx_t *ctx, double seconds, durable_future_t **f);
+
+/* Child workflows. */
+int durable_child(durable_ctx_t *ctx, const char *type, json_t *input,
+		  const durable_child_options_t *opts, json_t **result);
+int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
+			const durable_child_options_t *opts, durable_future_t **f);
+
+/* Futures: wait for one, all, or the first of several (by history order). */
+int durable_future_get(durable_ctx_t *ctx, durable_future_t *f, json_t **result);
+int durable_future_is_ready(durable_ctx_t *ctx, durable_future_t *f);
+int durable_wait_all(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n);
+int durable_wait_any(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n, size_t *index);
+/* Cancels a pending activity or timer (no-op once it finished). */
+int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f);
+
+/* Signals. await waits up to timeout seconds (< 0: forever) and returns
+ * DURABLE_ETIMEDOUT when the time is up; receive never waits. */
+int durable_await_signal(durable_ctx_t *ctx, const char *name, double timeout, json_t **payload);
+int durable_signal_receive(durable_ctx_t *ctx, const char *name, json_t **payload);
+int durable_signal_external(durable_ctx_t *ctx, const char *workflow_id, const char *name, json_t *input);
+int durable_cancel_external(durable_ctx_t *ctx, const char *workflow_id);
+
+/* Cancellation: waits return DURABLE_ECANCELED once, when the workflow's
+ * cancellation becomes visible; afterwards the workflow may run compensation
+ * activities and then return DURABLE_ECANCELED to close as CANCELED. */
+int durable_cancel_requested(durable_ctx_t *ctx);
+
+/* Failures: the failure (borrowed JSON object {message, type, ...}) behind
+ * the last DURABLE_EFAILED/ETIMEDOUT/ECANCELED, or NULL. */
+json_t *durable_failure(durable_ctx_t *ctx);
+/* Sets the workflow's failure and returns DURABLE_EFAILED: return durable_fail(...). */
+int durable_fail(durable_ctx_t *ctx, const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Ends this run and starts a new one with input (stolen): return its value. */
+int durable_continue_as_new(durable_ctx_t *ctx, json_t *input);
+
+/* Side effects (run once, recorded in a marker) and versioning. */
+typedef json_t *(*durable_side_effect_fn)(void *arg);
+int durable_side_effect(durable_ctx_t *ctx, durable_side_effect_fn fn, void *arg, json_t **result);
+#define DURABLE_DEFAULT_VERSION (-1)
+int durable_get_version(durable_ctx_t *ctx, const char *change_id, int min_supported, int max_supported,
+			int *version);
+int durable_upsert_search_attributes(durable_ctx_t *ctx, json_t *attrs);
+
+/* Queries: answered by re-running the workflow over its history. A handler
+ * gets the state object the workflow registered (a JSON value the workflow
+ * keeps updating; the context holds a reference) and the query's args. */
+typedef int (*durable_query_fn)(json_t *state, json_t *args, json_t **answer);
+int durable_set_query_handler(durable_ctx_t *ctx, const char *name, durable_query_fn fn, json_t *state);
+/* Shorthand: query `name` answers with `value` (stolen), the latest set. */
+int durable_set_query_value(durable_ctx_t *ctx, const char *name, json_t *value);
+
+/* Workflow-aware logging: silent while replaying. */
+void durable_log(durable_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------ */
+/* Activities                                                           */
+
+typedef struct durable_activity_ctx_s durable_activity_ctx_t;
+
+/* Runs on a thread-pool thread: no loop access. Return 0 with *result
+ * (stolen) set, or durable_activity_fail(...). */
+typedef int (*durable_activity_fn)(durable_activity_ctx_t *actx, json_t *input, json_t **result, void *arg);
+
+const char *durable_activity_type(durable_activity_ctx_t *actx);
+const char *durable_activity_workflow_id(durable_activity_ctx_t *actx);
+const char *durable_activity_id(durable_activity_ctx_t *actx);
+int durable_activity_attempt(durable_activity_ctx_t *actx);
+json_t *durable_activity_heartbeat_details(durable_activity_ctx_t *actx);  /* borrowed; last attempt's */
+/* Records progress (details stolen). Returns 1 when the workflow asked to
+ * cancel this activity (stop and return DURABLE_ECANCELED), else 0. */
+int durable_heartbeat(durable_activity_ctx_t *actx, json_t *details);
+int durable_activity_fail(durable_activity_ctx_t *actx, const char *type, int non_retryable,
+			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ------------------------------------------------------------------ */
+/* The worker                                                           */
+
+typedef struct durable_worker_s durable_worker_t;
+
+typedef struct {
+	const char *dsn;               /* NULL/"" = libpq's PG* environment */
+	const char *task_queue;        /* required */
+	const char *namespace_;        /* NULL = "default" */
+	const char *identity;          /* NULL = host:pid */
+	const char *activities_dir;    /* executables named by activity type, or NULL */
+	int max_concurrent_activities; /* 0 = 16 */
+	int max_workflow_batch;        /* 0 = 32 */
+	int no_workflows;              /* 1: poll only activity tasks */
+	int no_activities;             /* 1: poll only workflow tasks */
+} durable_worker_options_t;
+
+int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **out);
+int durable_worker_register_workflow(durable_worker_t *w, const char *type, durable_workflow_fn fn);
+int durable_worker_register_activity(durable_worker_t *w, const char *type, durable_activity_fn fn, void *arg);
+/* Runs until durable_worker_stop() or SIGTERM/SIGINT, then drains running
+ * activities and returns 0. */
+int durable_worker_run(durable_worker_t *w);
+void durable_worker_stop(durable_worker_t *w);   /* from the loop thread or a signal */
+void durable_worker_free(durable_worker_t *w);
+
+/* A plugin (.so) exports this; durable-worker calls it after dlopen. */
+typedef int (*durable_plugin_init_fn)(durable_worker_t *w);
+#define DURABLE_PLUGIN_INIT "durable_plugin_init"
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,84 @@
+/* The workflow context: the indexed history, the replay horizon, the
+ * commands produced so far. Shared by history.c, workflow.c and replay.c. */
+#ifndef DURABLE_CTX_H
+#define DURABLE_CTX_H
+
+#include <stdint.h>
+#include "replay.h"
+
+enum { F_ACTIVITY = 1, F_TIMER, F_CHILD };
+
+struct durable_future_s {
+	int kind;
+	int64_t cmd_event_id;      /* ActivityTaskScheduled / TimerStarted / ...Initiated; 0 while new */
+	size_t horizon;            /* the horizon at which the command was issued */
+	char id[128];              /* activity_id, timer_id or child workflow_id */
+	int status;                /* once resolved: 0 or DURABLE_E* */
+	int64_t resolve_event_id;  /* the outcome's event id; INT64_MAX = not in the history; 0 = locally */
+	json_t *result;            /* borrowed from the history */
+	json_t *failure;           /* borrowed from the history, or owned by ctx->pool */
+	struct durable_future_s *next;
+};
+
+typedef struct durable__query_handler {
+	char *name;
+	durable_query_fn fn;       /* NULL: answer with state itself */
+	json_t *state;             /* a reference */
+	struct durable__query_handler *next;
+} durable__query_handler_t;
+
+/* A horizon is a point of the history the code may see up to: the
+ * WorkflowTaskStarted of each completed task, then the current one. */
+typedef struct {
+	int64_t started_event_id;  /* events with a smaller id are visible */
+	int64_t completed_event_id;/* the WorkflowTaskCompleted that sent its commands; 0 = current */
+	int64_t time_ms;
+} durable__horizon_t;
+
+struct durable_ctx_s {
+	const durable__task_t *task;
+	json_t *events;            /* borrowed history array */
+	int64_t max_event_id;
+	json_t **by_id;            /* event id -> event object (borrowed), NULL for gaps */
+
+	durable__horizon_t *hz;
+	size_t nhz;
+	size_t cur;                /* index of the horizon the code runs at */
+
+	int64_t *cmd_events;       /* event ids of recorded commands, in order */
+	size_t ncmd, cmd_next;
+	int64_t *outcome;          /* key event id -> outcome event id (0 = none) */
+
+	int64_t *signals;          /* WorkflowExecutionSignaled event ids */
+	unsigned char *signal_used;
+	size_t nsignals;
+	int64_t cancel_event_id;   /* first WorkflowExecutionCancelRequested, 0 = none */
+	int cancel_delivered;
+
+	json_t *commands;          /* new commands */
+	int stopped;               /* 0, or the status every further call returns */
+	unsigned seq;              /* commands issued, numbers ids */
+	uint64_t rng;
+	json_t *failure;           /* owned: the failure behind the last error */
+	json_t *pool;              /* owned array keeping values we hand out alive */
+	json_t *continue_input;    /* owned */
+	json_t *versions;          /* owned: change_id -> version decided in this run */
+	char nondet[512];
+	durable_future_t *futures;
+	durable__query_handler_t *queries;
+};
+
+/* history.c */
+int durable__ctx_index(durable_ctx_t *ctx);
+void durable__ctx_release(durable_ctx_t *ctx);
+json_t *durable__event(durable_ctx_t *ctx, int64_t event_id);
+const char *durable__event_type(json_t *ev);
+json_t *durable__attrs(json_t *ev);
+int64_t durable__attr_int(json_t *ev, const char *key);
+const char *durable__attr_str(json_t *ev, const char *key);
+
+/* workflow.c */
+int durable__replaying(durable_ctx_t *ctx);
+int durable__set_failure(durable_ctx_t *ctx, json_t *failure);
+
+#endif

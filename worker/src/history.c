@@ -1,0 +1,231 @@
+/* Indexes a workflow history for replay: horizons, recorded commands in
+ * order, each command's outcome, signals and the cancel request. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctx.h"
+
+json_t *durable__attrs(json_t *ev)
+{
+	json_t *a = json_object_get(ev, "attributes");
+	return json_is_object(a) ? a : NULL;
+}
+
+const char *durable__event_type(json_t *ev)
+{
+	const char *t = json_string_value(json_object_get(ev, "event_type"));
+	return t ? t : "";
+}
+
+int64_t durable__attr_int(json_t *ev, const char *key)
+{
+	json_t *v = json_object_get(durable__attrs(ev), key);
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (int64_t)json_real_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return 0;
+}
+
+const char *durable__attr_str(json_t *ev, const char *key)
+{
+	const char *s = json_string_value(json_object_get(durable__attrs(ev), key));
+	return s ? s : "";
+}
+
+json_t *durable__event(durable_ctx_t *ctx, int64_t event_id)
+{
+	if (event_id < 1 || event_id > ctx->max_event_id)
+		return NULL;
+	return ctx->by_id[event_id];
+}
+
+static int64_t event_id_of(json_t *ev)
+{
+	json_t *v = json_object_get(ev, "event_id");
+	return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+static int64_t event_time_of(json_t *ev)
+{
+	int64_t ms = 0;
+	const char *s = json_string_value(json_object_get(ev, "event_time"));
+	if (s)
+		durable__parse_time(s, &ms);
+	return ms;
+}
+
+/* Events a command of the workflow writes, in the order it issued them.
+ * Cancel requests (RequestCancelActivityTask, CancelTimer) are left out:
+ * the store writes no event for them when the target already finished, so
+ * they cannot be matched by position; version markers are left out so that
+ * adding durable_get_version() to running code stays compatible. */
+static int is_command_event(json_t *ev)
+{
+	static const char *const types[] = {
+		"ActivityTaskScheduled", "TimerStarted", "StartChildWorkflowExecutionInitiated",
+		"SignalExternalWorkflowExecutionInitiated",
+		"RequestCancelExternalWorkflowExecutionInitiated", "MarkerRecorded",
+		"UpsertWorkflowSearchAttributes", NULL};
+	const char *t = durable__event_type(ev);
+	for (int i = 0; types[i]; i++)
+		if (strcmp(t, types[i]) == 0)
+			return strcmp(t, "MarkerRecorded") != 0 ||
+			       strcmp(durable__attr_str(ev, "marker_name"), "Version") != 0;
+	return 0;
+}
+
+/* The attribute naming the command an outcome event belongs to. */
+static const char *outcome_key(const char *t)
+{
+	static const struct { const char *type, *key; } keys[] = {
+		{"ActivityTaskCompleted", "scheduled_event_id"},
+		{"ActivityTaskFailed", "scheduled_event_id"},
+		{"ActivityTaskTimedOut", "scheduled_event_id"},
+		{"ActivityTaskCanceled", "scheduled_event_id"},
+		{"TimerFired", "started_event_id"},
+		{"TimerCanceled", "started_event_id"},
+		{"StartChildWorkflowExecutionFailed", "initiated_event_id"},
+		{"ChildWorkflowExecutionCompleted", "initiated_event_id"},
+		{"ChildWorkflowExecutionFailed", "initiated_event_id"},
+		{"ChildWorkflowExecutionCanceled", "initiated_event_id"},
+		{"ChildWorkflowExecutionTerminated", "initiated_event_id"},
+		{"ChildWorkflowExecutionTimedOut", "initiated_event_id"},
+		{NULL, NULL}};
+	for (int i = 0; keys[i].type; i++)
+		if (strcmp(t, keys[i].type) == 0)
+			return keys[i].key;
+	return NULL;
+}
+
+static int index_horizons(durable_ctx_t *ctx)
+{
+	size_t n = json_array_size(ctx->events);
+	ctx->hz = calloc(n + 2, sizeof(*ctx->hz));
+	if (!ctx->hz)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_t *ev = json_array_get(ctx->events, i);
+		if (strcmp(durable__event_type(ev), "WorkflowTaskCompleted") != 0)
+			continue;
+		int64_t started = durable__attr_int(ev, "started_event_id");
+		json_t *sev = durable__event(ctx, started);
+		ctx->hz[ctx->nhz].started_event_id = started;
+		ctx->hz[ctx->nhz].completed_event_id = event_id_of(ev);
+		ctx->hz[ctx->nhz].time_ms = sev ? event_time_of(sev) : event_time_of(ev);
+		ctx->nhz++;
+	}
+	/* The current task (or, for a query, the end of the history). */
+	durable__horizon_t *last = &ctx->hz[ctx->nhz++];
+	json_t *sev = durable__event(ctx, ctx->task->started_event_id);
+	if (ctx->task->started_event_id > 0 && sev) {
+		last->started_event_id = ctx->task->started_event_id;
+		last->time_ms = event_time_of(sev);
+	} else {
+		last->started_event_id = ctx->max_event_id + 1;
+		last->time_ms = n ? event_time_of(json_array_get(ctx->events, n - 1)) : 0;
+	}
+	return 0;
+}
+
+int durable__ctx_index(durable_ctx_t *ctx)
+{
+	size_t n = json_array_size(ctx->events);
+	for (size_t i = 0; i < n; i++) {
+		int64_t id = event_id_of(json_array_get(ctx->events, i));
+		if (id > ctx->max_event_id)
+			ctx->max_event_id = id;
+	}
+	ctx->by_id = calloc((size_t)ctx->max_event_id + 1, sizeof(*ctx->by_id));
+	ctx->outcome = calloc((size_t)ctx->max_event_id + 1, sizeof(*ctx->outcome));
+	ctx->cmd_events = calloc(n + 1, sizeof(*ctx->cmd_events));
+	ctx->signals = calloc(n + 1, sizeof(*ctx->signals));
+	ctx->signal_used = calloc(n + 1, 1);
+	if (!ctx->by_id || !ctx->outcome || !ctx->cmd_events || !ctx->signals || !ctx->signal_used)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_t *ev = json_array_get(ctx->events, i);
+		int64_t id = event_id_of(ev);
+		if (id > 0)
+			ctx->by_id[id] = ev;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *ev = json_array_get(ctx->events, i);
+		int64_t id = event_id_of(ev);
+		const char *t = durable__event_type(ev);
+		const char *key = outcome_key(t);
+		if (is_command_event(ev)) {
+			ctx->cmd_events[ctx->ncmd++] = id;
+		} else if (key) {
+			int64_t k = durable__attr_int(ev, key);
+			if (k > 0 && k <= ctx->max_event_id && ctx->outcome[k] == 0)
+				ctx->outcome[k] = id;
+		} else if (strcmp(t, "WorkflowExecutionSignaled") == 0) {
+			ctx->signals[ctx->nsignals++] = id;
+		} else if (strcmp(t, "WorkflowExecutionCancelRequested") == 0 && ctx->cancel_event_id == 0) {
+			ctx->cancel_event_id = id;
+		}
+	}
+	return index_horizons(ctx);
+}
+
+void durable__ctx_release(durable_ctx_t *ctx)
+{
+	free(ctx->by_id);
+	free(ctx->outcome);
+	free(ctx->cmd_events);
+	free(ctx->signals);
+	free(ctx->signal_used);
+	free(ctx->hz);
+	json_decref(ctx->commands);
+	json_decref(ctx->failure);
+	json_decref(ctx->pool);
+	json_decref(ctx->continue_input);
+	json_decref(ctx->versions);
+	while (ctx->futures) {
+		durable_future_t *f = ctx->futures;
+		ctx->futures = f->next;
+		free(f);
+	}
+	while (ctx->queries) {
+		durable__query_handler_t *q = ctx->queries;
+		ctx->queries = q->next;
+		free(q->name);
+		json_decref(q->state);
+		free(q);
+	}
+}
+
+/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), so
+ * that parsing needs neither timegm() nor the TZ environment. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int durable__parse_time(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, n = 0;
+	double sec;
+	if (sscanf(s, "%d-%d-%d%*c%d:%d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+		return -EINVAL;
+	int64_t off = 0;
+	const char *z = s + n;
+	if (*z == '+' || *z == '-') {
+		int oh = 0, om = 0;
+		if (sscanf(z + 1, "%2d:%2d", &oh, &om) < 1)
+			return -EINVAL;
+		off = (oh * 60 + om) * 60 * (*z == '-' ? -1 : 1);
+	}
+	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 - off;
+	*ms = t * 1000 + (int64_t)(sec * 1000.0 + 0.5);
+	return 0;
+}

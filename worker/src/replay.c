@@ -1,0 +1,198 @@
+/* Runs one workflow task (or query) over its history and turns what the
+ * workflow function did into the task's outcome: commands, a failed task
+ * (non-determinism), or a query answer. Pure: no I/O, so unit tests feed it
+ * hand-written histories. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctx.h"
+
+void durable__outcome_free(durable__outcome_t *out)
+{
+	json_decref(out->commands);
+	json_decref(out->failure);
+	json_decref(out->answer);
+	free(out->error);
+	memset(out, 0, sizeof(*out));
+}
+
+static uint64_t seed_of(const char *run_id)
+{
+	uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+	for (const char *p = run_id ? run_id : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
+
+static json_t *workflow_input(durable_ctx_t *ctx)
+{
+	size_t n = json_array_size(ctx->events);
+	for (size_t i = 0; i < n; i++) {
+		json_t *ev = json_array_get(ctx->events, i);
+		if (strcmp(durable__event_type(ev), "WorkflowExecutionStarted") == 0)
+			return json_object_get(durable__attrs(ev), "input");
+	}
+	return NULL;
+}
+
+static void fail_task(durable__outcome_t *out, const char *cause, const char *message)
+{
+	out->kind = DURABLE__FAIL_TASK;
+	snprintf(out->cause, sizeof(out->cause), "%s", cause);
+	out->failure = json_pack("{s:s, s:s}", "message", message, "type", cause);
+}
+
+static void answer_query(durable_ctx_t *ctx, durable__outcome_t *out)
+{
+	char msg[512];
+	out->kind = DURABLE__ANSWER;
+	if (ctx->nondet[0]) {
+		snprintf(msg, sizeof(msg), "non-deterministic workflow: %s", ctx->nondet);
+		out->error = strdup(msg);
+		return;
+	}
+	for (durable__query_handler_t *q = ctx->queries; q; q = q->next) {
+		if (strcmp(q->name, ctx->task->query_type) != 0)
+			continue;
+		if (!q->fn) {
+			out->answer = json_deep_copy(q->state);
+			return;
+		}
+		int rc = q->fn(q->state, ctx->task->query_args, &out->answer);
+		if (rc < 0) {
+			snprintf(msg, sizeof(msg), "query handler %s failed: %s", q->name, durable_strerror(rc));
+			out->error = strdup(msg);
+			json_decref(out->answer);
+			out->answer = NULL;
+		}
+		return;
+	}
+	snprintf(msg, sizeof(msg), "unknown query type \"%s\" for workflow type %s", ctx->task->query_type,
+		 ctx->task->workflow_type);
+	out->error = strdup(msg);
+}
+
+/* The command that closes the run, for what the function returned. */
+static json_t *closing_command(durable_ctx_t *ctx, int rc, json_t *output)
+{
+	switch (rc) {
+	case 0:
+		return json_pack("{s:s, s:O}", "type", "CompleteWorkflowExecution", "result",
+				 output ? output : json_null());
+	case DURABLE_ECONTINUED:
+		return json_pack("{s:s, s:O}", "type", "ContinueAsNewWorkflowExecution", "input", ctx->continue_input);
+	case DURABLE_ECANCELED:
+		if (durable_cancel_requested(ctx))
+			return json_pack("{s:s, s:O*}", "type", "CancelWorkflowExecution", "details", ctx->failure);
+		/* canceled without being asked to is a failure */
+		__attribute__((fallthrough));
+	default:
+		if (ctx->failure)
+			return json_pack("{s:s, s:O}", "type", "FailWorkflowExecution", "failure", ctx->failure);
+		return json_pack("{s:s, s:{s:s, s:s}}", "type", "FailWorkflowExecution", "failure", "message",
+				 durable_strerror(rc), "type", "WorkflowError");
+	}
+}
+
+static int is_workflow_status(int rc)
+{
+	return rc == 0 || rc == DURABLE_ECONTINUED || rc == DURABLE_ECANCELED || rc == DURABLE_EFAILED ||
+	       rc == DURABLE_ETIMEDOUT || rc == DURABLE_EALREADY || rc == DURABLE_ENOTFOUND;
+}
+
+static void finish_task(durable_ctx_t *ctx, int rc, json_t *output, durable__outcome_t *out)
+{
+	char msg[700];
+	if (!ctx->nondet[0] && ctx->cmd_next < ctx->ncmd && rc != -ENOMEM) {
+		int64_t id = ctx->cmd_events[ctx->cmd_next];
+		json_t *ev = durable__event(ctx, id);
+		snprintf(ctx->nondet, sizeof(ctx->nondet),
+			 "event %lld: the history has %s which the workflow no longer issues (it %s first)",
+			 (long long)id, durable__event_type(ev),
+			 rc == DURABLE_BLOCKED ? "blocks" : "returns");
+		(void)ev;
+	}
+	if (ctx->nondet[0]) {
+		fail_task(out, "NON_DETERMINISTIC_ERROR", ctx->nondet);
+		return;
+	}
+	if (rc == DURABLE_BLOCKED) {
+		out->kind = DURABLE__COMPLETE;
+		out->commands = json_incref(ctx->commands);
+		return;
+	}
+	if (!is_workflow_status(rc)) {
+		snprintf(msg, sizeof(msg), "workflow %s returned %d (%s)", ctx->task->workflow_type, rc,
+			 durable_strerror(rc));
+		fail_task(out, "WORKFLOW_WORKER_UNHANDLED_FAILURE", msg);
+		return;
+	}
+	json_t *close = closing_command(ctx, rc, output);
+	if (!close || json_array_append_new(ctx->commands, close) < 0) {
+		fail_task(out, "WORKFLOW_WORKER_UNHANDLED_FAILURE", "out of memory");
+		return;
+	}
+	out->kind = DURABLE__COMPLETE;
+	out->commands = json_incref(ctx->commands);
+}
+
+int durable__replay(durable_workflow_fn fn, const durable__task_t *task, durable__outcome_t *out)
+{
+	durable_ctx_t ctx;
+	json_t *output = NULL;
+	char msg[300];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.task = task;
+	ctx.events = task->history;
+	ctx.rng = seed_of(task->run_id);
+	ctx.commands = json_array();
+	ctx.pool = json_array();
+	ctx.versions = json_object();
+	if (!ctx.commands || !ctx.pool || !ctx.versions || durable__ctx_index(&ctx) < 0) {
+		durable__ctx_release(&ctx);
+		return -ENOMEM;
+	}
+	if (!fn) {
+		snprintf(msg, sizeof(msg), "workflow type \"%s\" is not registered with this worker",
+			 task->workflow_type);
+		if (task->query_type) {
+			out->kind = DURABLE__ANSWER;
+			out->error = strdup(msg);
+		} else {
+			fail_task(out, "WORKFLOW_WORKER_UNHANDLED_FAILURE", msg);
+		}
+		durable__ctx_release(&ctx);
+		return 0;
+	}
+	rc = fn(&ctx, workflow_input(&ctx), &output);
+	if (task->query_type)
+		answer_query(&ctx, out);
+	else
+		finish_task(&ctx, rc, output, out);
+	json_decref(output);
+	durable__ctx_release(&ctx);
+	return 0;
+}
+
+const char *durable_strerror(int status)
+{
+	switch (status) {
+	case DURABLE_OK: return "ok";
+	case DURABLE_BLOCKED: return "blocked: waiting for the history to grow";
+	case DURABLE_EFAILED: return "failed";
+	case DURABLE_ECANCELED: return "canceled";
+	case DURABLE_ETIMEDOUT: return "timed out";
+	case DURABLE_ENONDET: return "non-deterministic workflow";
+	case DURABLE_ECONTINUED: return "continued as new";
+	case DURABLE_ENOTFOUND: return "not found";
+	case DURABLE_EAGAIN: return "nothing there yet";
+	case DURABLE_ELEASE: return "task lease lost";
+	case DURABLE_EDB: return "database error";
+	case DURABLE_EALREADY: return "already started";
+	default: return status < 0 && status > -4096 ? strerror(-status) : "unknown status";
+	}
+}

@@ -1,0 +1,717 @@
+/* The workflow API: commands matched against the history by position,
+ * futures resolved from recorded outcomes, waits that advance the horizon.
+ *
+ * The code re-runs from the start on every workflow task. It starts at the
+ * first horizon (the first completed task) and may only see events older than
+ * the horizon; a wait that is not satisfied moves to the next horizon, the
+ * way the earlier task's run stopped there and the next one continued. So
+ * every run takes the same decisions the earlier runs took, and the commands
+ * it issues at a past horizon must equal the ones recorded for that task. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctx.h"
+
+int durable__replaying(durable_ctx_t *ctx)
+{
+	return ctx->cur + 1 < ctx->nhz;
+}
+
+int durable_is_replaying(durable_ctx_t *ctx)
+{
+	return durable__replaying(ctx) || ctx->task->query_type != NULL;
+}
+
+static int64_t horizon_limit(durable_ctx_t *ctx)
+{
+	return ctx->hz[ctx->cur].started_event_id;
+}
+
+int durable__set_failure(durable_ctx_t *ctx, json_t *failure)
+{
+	json_decref(ctx->failure);
+	ctx->failure = failure;
+	return 0;
+}
+
+static json_t *make_failure(const char *type, const char *message)
+{
+	return json_pack("{s:s, s:s}", "message", message, "type", type);
+}
+
+/* Stops the run: every further call returns DURABLE_ENONDET. */
+static int nondet(durable_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int nondet(durable_ctx_t *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	if (!ctx->nondet[0]) {
+		va_start(ap, fmt);
+		vsnprintf(ctx->nondet, sizeof(ctx->nondet), fmt, ap);
+		va_end(ap);
+	}
+	ctx->stopped = DURABLE_ENONDET;
+	return DURABLE_ENONDET;
+}
+
+static const char *describe(json_t *cmd, char *buf, size_t len)
+{
+	const char *keys[] = {"activity_type", "timer_id", "workflow_type", "signal_name", "marker_name", "workflow_id"};
+	const char *type = json_string_value(json_object_get(cmd, "type"));
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v = json_string_value(json_object_get(cmd, keys[i]));
+		if (v) {
+			snprintf(buf, len, "%s(%s)", type, v);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%s", type);
+	return buf;
+}
+
+/* Issues a command (stolen). The key attributes must match the recorded
+ * event on replay. Returns the recorded event's id (> 0) when replaying, 0
+ * when the command is new (it is then queued), or a negative status. */
+static int64_t issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type,
+		     const char *key1, const char *key2)
+{
+	char a[200], b[200];
+	if (ctx->stopped) {
+		json_decref(cmd);
+		return ctx->stopped;
+	}
+	if (!cmd)
+		return -ENOMEM;
+	ctx->seq++;
+	if (!durable__replaying(ctx)) {
+		if (ctx->cmd_next < ctx->ncmd) {
+			json_t *ev = durable__event(ctx, ctx->cmd_events[ctx->cmd_next]);
+			json_decref(cmd);
+			return nondet(ctx, "event %lld: the history has %s (%s) which the workflow did not issue; it now issues %s",
+				      (long long)ctx->cmd_events[ctx->cmd_next], durable__event_type(ev),
+				      describe(durable__attrs(ev), a, sizeof(a)), describe(cmd, b, sizeof(b)));
+		}
+		if (json_array_append_new(ctx->commands, cmd) < 0)
+			return -ENOMEM;
+		return 0;
+	}
+	if (ctx->cmd_next >= ctx->ncmd) {
+		int64_t rc = nondet(ctx, "workflow task completed at event %lld recorded fewer commands than the workflow issues now: %s is new",
+				    (long long)ctx->hz[ctx->cur].completed_event_id, describe(cmd, b, sizeof(b)));
+		json_decref(cmd);
+		return rc;
+	}
+	int64_t id = ctx->cmd_events[ctx->cmd_next];
+	json_t *ev = durable__event(ctx, id);
+	const char *keys[] = {key1, key2};
+	int same = strcmp(durable__event_type(ev), event_type) == 0;
+	for (int i = 0; same && i < 2; i++)
+		if (keys[i])
+			same = json_equal(json_object_get(durable__attrs(ev), keys[i]), json_object_get(cmd, keys[i]));
+	if (!same) {
+		nondet(ctx, "event %lld: the history has %s (%s) where the workflow now issues %s",
+		       (long long)id, durable__event_type(ev), describe(durable__attrs(ev), a, sizeof(a)),
+		       describe(cmd, b, sizeof(b)));
+		json_decref(cmd);
+		return DURABLE_ENONDET;
+	}
+	if (durable__attr_int(ev, "workflow_task_completed_event_id") != ctx->hz[ctx->cur].completed_event_id) {
+		nondet(ctx, "event %lld: %s was recorded by the workflow task completed at event %lld, but the workflow now issues it in the one completed at event %lld",
+		       (long long)id, describe(cmd, b, sizeof(b)),
+		       (long long)durable__attr_int(ev, "workflow_task_completed_event_id"),
+		       (long long)ctx->hz[ctx->cur].completed_event_id);
+		json_decref(cmd);
+		return DURABLE_ENONDET;
+	}
+	json_decref(cmd);
+	ctx->cmd_next++;
+	return id;
+}
+
+/* A command that is not matched by position (cancel requests): sent only
+ * when new, since a past horizon's task already sent it. */
+static int send_unmatched(durable_ctx_t *ctx, json_t *cmd)
+{
+	if (!cmd)
+		return -ENOMEM;
+	if (durable__replaying(ctx)) {
+		json_decref(cmd);
+		return 0;
+	}
+	return json_array_append_new(ctx->commands, cmd) < 0 ? -ENOMEM : 0;
+}
+
+static void resolve_from_history(durable_ctx_t *ctx, durable_future_t *f)
+{
+	int64_t oid = f->cmd_event_id > 0 ? ctx->outcome[f->cmd_event_id] : 0;
+	json_t *ev = oid ? durable__event(ctx, oid) : NULL;
+	if (!ev)
+		return;
+	const char *t = durable__event_type(ev);
+	json_t *attrs = durable__attrs(ev);
+	f->resolve_event_id = oid;
+	f->failure = json_object_get(attrs, "failure");
+	if (strstr(t, "Completed") || strcmp(t, "TimerFired") == 0) {
+		f->status = 0;
+		f->result = json_object_get(attrs, "result");
+	} else if (strstr(t, "TimedOut")) {
+		f->status = DURABLE_ETIMEDOUT;
+	} else if (strstr(t, "Canceled")) {
+		f->status = DURABLE_ECANCELED;
+	} else if (strcmp(t, "StartChildWorkflowExecutionFailed") == 0) {
+		f->status = DURABLE_EALREADY;
+	} else {
+		f->status = DURABLE_EFAILED;   /* Failed, Terminated */
+	}
+	if (f->status != 0 && !f->failure) {
+		json_t *fl = json_pack("{s:s, s:s, s:O*}", "message", t, "type", t, "details",
+				       json_object_get(attrs, "details"));
+		json_array_append_new(ctx->pool, fl);
+		f->failure = fl;
+	}
+}
+
+static int new_future(durable_ctx_t *ctx, int kind, const char *id, int64_t event_id, durable_future_t **out)
+{
+	durable_future_t *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->kind = kind;
+	f->cmd_event_id = event_id;
+	f->horizon = ctx->cur;
+	f->resolve_event_id = INT64_MAX;
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	f->next = ctx->futures;
+	ctx->futures = f;
+	resolve_from_history(ctx, f);
+	*out = f;
+	return 0;
+}
+
+static void put_duration(json_t *o, const char *key, double seconds)
+{
+	if (seconds > 0)
+		json_object_set_new(o, key, json_real(seconds));
+}
+
+static json_t *retry_policy_json(const durable_retry_policy_t *r)
+{
+	json_t *o = json_object();
+	put_duration(o, "initial_interval", r->initial_interval);
+	if (r->backoff_coefficient > 0)
+		json_object_set_new(o, "backoff_coefficient", json_real(r->backoff_coefficient));
+	put_duration(o, "maximum_interval", r->maximum_interval);
+	if (r->maximum_attempts > 0)
+		json_object_set_new(o, "maximum_attempts", json_integer(r->maximum_attempts));
+	if (r->non_retryable_error_types) {
+		json_t *a = json_array();
+		for (size_t i = 0; r->non_retryable_error_types[i]; i++)
+			json_array_append_new(a, json_string(r->non_retryable_error_types[i]));
+		json_object_set_new(o, "non_retryable_error_types", a);
+	}
+	return o;
+}
+
+int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
+			   const durable_activity_options_t *opts, durable_future_t **f)
+{
+	static const durable_activity_options_t defaults = {.start_to_close_timeout = 300};
+	char id[32];
+	if (ctx->stopped) {
+		json_decref(input);
+		return ctx->stopped;
+	}
+	if (!opts)
+		opts = &defaults;
+	snprintf(id, sizeof(id), "%u", ctx->seq + 1);
+	json_t *cmd = json_pack("{s:s, s:s, s:s, s:o}", "type", "ScheduleActivityTask", "activity_id", id,
+				"activity_type", type, "input", input ? input : json_null());
+	if (cmd) {
+		if (opts->task_queue)
+			json_object_set_new(cmd, "task_queue", json_string(opts->task_queue));
+		put_duration(cmd, "schedule_to_close_timeout", opts->schedule_to_close_timeout);
+		put_duration(cmd, "schedule_to_start_timeout", opts->schedule_to_start_timeout);
+		put_duration(cmd, "start_to_close_timeout",
+			     opts->start_to_close_timeout > 0 || opts->schedule_to_close_timeout > 0
+				     ? opts->start_to_close_timeout : 300);
+		put_duration(cmd, "heartbeat_timeout", opts->heartbeat_timeout);
+		json_object_set_new(cmd, "retry_policy", retry_policy_json(&opts->retry));
+	}
+	int64_t ev = issue(ctx, cmd, "ActivityTaskScheduled", "activity_type", "activity_id");
+	if (ev < 0)
+		return (int)ev;
+	return new_future(ctx, F_ACTIVITY, id, ev, f);
+}
+
+int durable_timer_start(durable_ctx_t *ctx, double seconds, durable_future_t **f)
+{
+	char id[32];
+	if (ctx->stopped)
+		return ctx->stopped;
+	if (!(seconds > 0))
+		return -EINVAL;
+	snprintf(id, sizeof(id), "t%u", ctx->seq + 1);
+	json_t *cmd = json_pack("{s:s, s:s, s:f}", "type", "StartTimer", "timer_id", id,
+				"start_to_fire_timeout", seconds);
+	int64_t ev = issue(ctx, cmd, "TimerStarted", "timer_id", NULL);
+	if (ev < 0)
+		return (int)ev;
+	return new_future(ctx, F_TIMER, id, ev, f);
+}
+
+int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
+			const durable_child_options_t *opts, durable_future_t **f)
+{
+	char id[128];
+	if (ctx->stopped) {
+		json_decref(input);
+		return ctx->stopped;
+	}
+	if (opts && opts->workflow_id)
+		snprintf(id, sizeof(id), "%s", opts->workflow_id);
+	else
+		snprintf(id, sizeof(id), "%.100s-child-%u", ctx->task->workflow_id, ctx->seq + 1);
+	json_t *cmd = json_pack("{s:s, s:s, s:s, s:o}", "type", "StartChildWorkflowExecution", "workflow_id", id,
+				"workflow_type", type, "input", input ? input : json_null());
+	if (cmd && opts) {
+		if (opts->task_queue)
+			json_object_set_new(cmd, "task_queue", json_string(opts->task_queue));
+		if (opts->parent_close_policy)
+			json_object_set_new(cmd, "parent_close_policy", json_string(opts->parent_close_policy));
+		put_duration(cmd, "workflow_execution_timeout", opts->execution_timeout);
+	}
+	int64_t ev = issue(ctx, cmd, "StartChildWorkflowExecutionInitiated", "workflow_type", "workflow_id");
+	if (ev < 0)
+		return (int)ev;
+	return new_future(ctx, F_CHILD, id, ev, f);
+}
+
+static int visible(durable_ctx_t *ctx, durable_future_t *f)
+{
+	return f->resolve_event_id < horizon_limit(ctx);
+}
+
+int durable_future_is_ready(durable_ctx_t *ctx, durable_future_t *f)
+{
+	return visible(ctx, f);
+}
+
+static int cancel_visible(durable_ctx_t *ctx, int64_t before)
+{
+	return ctx->cancel_event_id && !ctx->cancel_delivered && ctx->cancel_event_id < horizon_limit(ctx) &&
+	       ctx->cancel_event_id < before;
+}
+
+static int deliver_cancel(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n)
+{
+	ctx->cancel_delivered = 1;
+	durable__set_failure(ctx, make_failure("CanceledError", "workflow cancellation requested"));
+	/* What the workflow was waiting for is abandoned: cancel it too. */
+	for (size_t i = 0; i < n; i++)
+		if (fs[i] && !visible(ctx, fs[i]))
+			durable_future_cancel(ctx, fs[i]);
+	return ctx->stopped ? ctx->stopped : DURABLE_ECANCELED;
+}
+
+/* Waits for the earliest of fs (by the event that resolved it), or for the
+ * workflow's cancellation if that came first. */
+static int wait_first(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n, size_t *which)
+{
+	for (;;) {
+		if (ctx->stopped)
+			return ctx->stopped;
+		int64_t best = INT64_MAX;
+		size_t bi = n;
+		for (size_t i = 0; i < n; i++)
+			if (fs[i] && visible(ctx, fs[i]) && fs[i]->resolve_event_id < best) {
+				best = fs[i]->resolve_event_id;
+				bi = i;
+			}
+		if (cancel_visible(ctx, best))
+			return deliver_cancel(ctx, fs, n);
+		if (bi < n) {
+			*which = bi;
+			return 0;
+		}
+		if (!durable__replaying(ctx)) {
+			ctx->stopped = DURABLE_BLOCKED;
+			return DURABLE_BLOCKED;
+		}
+		ctx->cur++;
+	}
+}
+
+static int future_outcome(durable_ctx_t *ctx, durable_future_t *f, json_t **result)
+{
+	if (result)
+		*result = f->result;
+	if (f->status != 0)
+		durable__set_failure(ctx, json_incref(f->failure));
+	return f->status;
+}
+
+int durable_future_get(durable_ctx_t *ctx, durable_future_t *f, json_t **result)
+{
+	size_t which;
+	if (result)
+		*result = NULL;
+	if (!f)
+		return -EINVAL;
+	int rc = wait_first(ctx, &f, 1, &which);
+	return rc < 0 ? rc : future_outcome(ctx, f, result);
+}
+
+int durable_wait_all(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t which;
+		if (!fs[i])
+			continue;
+		int rc = wait_first(ctx, &fs[i], 1, &which);
+		if (rc < 0) {
+			if (rc == DURABLE_ECANCELED)
+				deliver_cancel(ctx, fs, n);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int durable_wait_any(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n, size_t *index)
+{
+	size_t which = 0;
+	int rc = wait_first(ctx, fs, n, &which);
+	if (rc < 0)
+		return rc;
+	if (index)
+		*index = which;
+	return 0;
+}
+
+int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f)
+{
+	if (ctx->stopped)
+		return ctx->stopped;
+	if (!f)
+		return -EINVAL;
+	if (visible(ctx, f))
+		return 0;
+	int rc = 0;
+	if (f->kind == F_TIMER) {
+		rc = send_unmatched(ctx, json_pack("{s:s, s:s}", "type", "CancelTimer", "timer_id", f->id));
+	} else if (f->kind == F_ACTIVITY && f->horizon != ctx->cur) {
+		/* Issued at this horizon, its scheduled event id is not known yet:
+		 * then it is only abandoned (documented in docs/sdk.md). */
+		rc = send_unmatched(ctx, json_pack("{s:s, s:I}", "type", "RequestCancelActivityTask",
+						   "scheduled_event_id", (json_int_t)f->cmd_event_id));
+	} else if (f->kind == F_CHILD) {
+		rc = durable_cancel_external(ctx, f->id);
+	}
+	if (rc < 0)
+		return rc;
+	f->resolve_event_id = 0;
+	f->status = DURABLE_ECANCELED;
+	f->result = NULL;
+	f->failure = make_failure("CanceledError", "canceled by the workflow");
+	json_array_append_new(ctx->pool, f->failure);
+	return 0;
+}
+
+int durable_activity(durable_ctx_t *ctx, const char *type, json_t *input,
+		     const durable_activity_options_t *opts, json_t **result)
+{
+	durable_future_t *f;
+	if (result)
+		*result = NULL;
+	DURABLE_TRY(durable_activity_start(ctx, type, input, opts, &f));
+	return durable_future_get(ctx, f, result);
+}
+
+int durable_sleep(durable_ctx_t *ctx, double seconds)
+{
+	durable_future_t *f;
+	if (ctx->stopped)
+		return ctx->stopped;
+	if (!(seconds > 0))
+		return 0;
+	DURABLE_TRY(durable_timer_start(ctx, seconds, &f));
+	return durable_future_get(ctx, f, NULL);
+}
+
+int durable_child(durable_ctx_t *ctx, const char *type, json_t *input,
+		  const durable_child_options_t *opts, json_t **result)
+{
+	durable_future_t *f;
+	if (result)
+		*result = NULL;
+	DURABLE_TRY(durable_child_start(ctx, type, input, opts, &f));
+	return durable_future_get(ctx, f, result);
+}
+
+/* Signals ------------------------------------------------------------ */
+
+static size_t next_signal(durable_ctx_t *ctx, const char *name)
+{
+	for (size_t i = 0; i < ctx->nsignals; i++) {
+		if (ctx->signal_used[i] || ctx->signals[i] >= horizon_limit(ctx))
+			continue;
+		json_t *ev = durable__event(ctx, ctx->signals[i]);
+		if (strcmp(durable__attr_str(ev, "signal_name"), name) == 0)
+			return i;
+	}
+	return ctx->nsignals;
+}
+
+static int take_signal(durable_ctx_t *ctx, size_t i, json_t **payload)
+{
+	ctx->signal_used[i] = 1;
+	if (payload)
+		*payload = json_object_get(durable__attrs(durable__event(ctx, ctx->signals[i])), "input");
+	return 0;
+}
+
+int durable_signal_receive(durable_ctx_t *ctx, const char *name, json_t **payload)
+{
+	if (payload)
+		*payload = NULL;
+	if (ctx->stopped)
+		return ctx->stopped;
+	size_t i = next_signal(ctx, name);
+	return i < ctx->nsignals ? take_signal(ctx, i, payload) : DURABLE_EAGAIN;
+}
+
+int durable_await_signal(durable_ctx_t *ctx, const char *name, double timeout, json_t **payload)
+{
+	durable_future_t *timer = NULL;
+	if (payload)
+		*payload = NULL;
+	if (ctx->stopped)
+		return ctx->stopped;
+	size_t i = next_signal(ctx, name);
+	if (i < ctx->nsignals)
+		return take_signal(ctx, i, payload);
+	if (timeout >= 0)
+		DURABLE_TRY(timeout > 0 ? durable_timer_start(ctx, timeout, &timer) : DURABLE_ETIMEDOUT);
+	for (;;) {
+		i = next_signal(ctx, name);
+		int64_t sig = i < ctx->nsignals ? ctx->signals[i] : INT64_MAX;
+		int64_t tim = timer && visible(ctx, timer) ? timer->resolve_event_id : INT64_MAX;
+		int64_t first = sig < tim ? sig : tim;
+		if (cancel_visible(ctx, first))
+			return deliver_cancel(ctx, &timer, 1);
+		if (sig < tim) {
+			if (timer)
+				DURABLE_TRY(durable_future_cancel(ctx, timer));
+			return take_signal(ctx, i, payload);
+		}
+		if (tim != INT64_MAX) {
+			durable__set_failure(ctx, make_failure("TimeoutError", "timed out waiting for a signal"));
+			return DURABLE_ETIMEDOUT;
+		}
+		if (!durable__replaying(ctx)) {
+			ctx->stopped = DURABLE_BLOCKED;
+			return DURABLE_BLOCKED;
+		}
+		ctx->cur++;
+	}
+}
+
+int durable_signal_external(durable_ctx_t *ctx, const char *workflow_id, const char *name, json_t *input)
+{
+	json_t *cmd = json_pack("{s:s, s:s, s:s, s:o}", "type", "SignalExternalWorkflowExecution",
+				"workflow_id", workflow_id, "signal_name", name, "input", input ? input : json_null());
+	int64_t ev = issue(ctx, cmd, "SignalExternalWorkflowExecutionInitiated", "signal_name", "workflow_id");
+	return ev < 0 ? (int)ev : 0;
+}
+
+int durable_cancel_external(durable_ctx_t *ctx, const char *workflow_id)
+{
+	json_t *cmd = json_pack("{s:s, s:s}", "type", "RequestCancelExternalWorkflowExecution",
+				"workflow_id", workflow_id);
+	int64_t ev = issue(ctx, cmd, "RequestCancelExternalWorkflowExecutionInitiated", "workflow_id", NULL);
+	return ev < 0 ? (int)ev : 0;
+}
+
+int durable_cancel_requested(durable_ctx_t *ctx)
+{
+	return ctx->cancel_event_id && ctx->cancel_event_id < horizon_limit(ctx);
+}
+
+/* Run facts, time, randomness ----------------------------------------- */
+
+const char *durable_workflow_id(durable_ctx_t *ctx) { return ctx->task->workflow_id; }
+const char *durable_run_id(durable_ctx_t *ctx) { return ctx->task->run_id; }
+const char *durable_workflow_type(durable_ctx_t *ctx) { return ctx->task->workflow_type; }
+
+int64_t durable_now(durable_ctx_t *ctx)
+{
+	return ctx->hz[ctx->cur].time_ms;
+}
+
+uint64_t durable_random(durable_ctx_t *ctx)
+{
+	/* splitmix64: tiny, and the same sequence on every replay */
+	uint64_t z = (ctx->rng += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+void durable_uuid(durable_ctx_t *ctx, char out[37])
+{
+	uint64_t hi = durable_random(ctx), lo = durable_random(ctx);
+	hi = (hi & ~0xf000ULL) | 0x4000ULL;                       /* version 4 */
+	lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; /* variant 1 */
+	snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(hi >> 32), (unsigned)(hi >> 16) & 0xffff,
+		 (unsigned)hi & 0xffff, (unsigned)(lo >> 48), (unsigned long long)(lo & 0xffffffffffffULL));
+}
+
+/* Failures, continue-as-new ------------------------------------------- */
+
+json_t *durable_failure(durable_ctx_t *ctx)
+{
+	return ctx->failure;
+}
+
+int durable_fail(durable_ctx_t *ctx, const char *type, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	durable__set_failure(ctx, make_failure(type ? type : "WorkflowError", msg));
+	return DURABLE_EFAILED;
+}
+
+int durable_continue_as_new(durable_ctx_t *ctx, json_t *input)
+{
+	if (ctx->stopped) {
+		json_decref(input);
+		return ctx->stopped;
+	}
+	json_decref(ctx->continue_input);
+	ctx->continue_input = input ? input : json_null();
+	return DURABLE_ECONTINUED;
+}
+
+/* Markers: side effects and versions ----------------------------------- */
+
+int durable_side_effect(durable_ctx_t *ctx, durable_side_effect_fn fn, void *arg, json_t **result)
+{
+	*result = NULL;
+	if (ctx->stopped)
+		return ctx->stopped;
+	if (durable__replaying(ctx)) {
+		json_t *cmd = json_pack("{s:s, s:s}", "type", "RecordMarker", "marker_name", "SideEffect");
+		int64_t ev = issue(ctx, cmd, "MarkerRecorded", "marker_name", NULL);
+		if (ev < 0)
+			return (int)ev;
+		*result = json_object_get(json_object_get(durable__attrs(durable__event(ctx, ev)), "details"), "value");
+		return 0;
+	}
+	json_t *value = fn(arg);
+	json_t *cmd = json_pack("{s:s, s:s, s:{s:o}}", "type", "RecordMarker", "marker_name", "SideEffect",
+				"details", "value", value ? value : json_null());
+	int64_t ev = issue(ctx, cmd, "MarkerRecorded", "marker_name", NULL);
+	if (ev < 0)
+		return (int)ev;
+	*result = json_object_get(json_object_get(json_array_get(ctx->commands, json_array_size(ctx->commands) - 1),
+						  "details"), "value");
+	return 0;
+}
+
+static int recorded_version(durable_ctx_t *ctx, const char *change_id, int *version)
+{
+	for (int64_t id = 1; id <= ctx->max_event_id; id++) {
+		json_t *ev = ctx->by_id[id];
+		if (!ev || strcmp(durable__event_type(ev), "MarkerRecorded") != 0 ||
+		    strcmp(durable__attr_str(ev, "marker_name"), "Version") != 0)
+			continue;
+		json_t *d = json_object_get(durable__attrs(ev), "details");
+		const char *id_ = json_string_value(json_object_get(d, "change_id"));
+		if (id_ && strcmp(id_, change_id) == 0) {
+			*version = (int)json_integer_value(json_object_get(d, "version"));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int durable_get_version(durable_ctx_t *ctx, const char *change_id, int min_supported, int max_supported,
+			int *version)
+{
+	if (ctx->stopped)
+		return ctx->stopped;
+	json_t *known = json_object_get(ctx->versions, change_id);
+	int v;
+	if (known) {
+		v = (int)json_integer_value(known);
+	} else if (recorded_version(ctx, change_id, &v)) {
+		/* recorded by an earlier task */
+	} else if (durable__replaying(ctx)) {
+		v = DURABLE_DEFAULT_VERSION;      /* this code ran before the change */
+	} else {
+		v = max_supported;
+		json_t *cmd = json_pack("{s:s, s:s, s:{s:s, s:i}}", "type", "RecordMarker", "marker_name", "Version",
+					"details", "change_id", change_id, "version", v);
+		if (!cmd || json_array_append_new(ctx->commands, cmd) < 0)
+			return -ENOMEM;
+	}
+	if (v < min_supported || v > max_supported)
+		return nondet(ctx, "version %d of change \"%s\" is outside what this code supports (%d to %d)", v,
+			      change_id, min_supported, max_supported);
+	json_object_set_new(ctx->versions, change_id, json_integer(v));
+	*version = v;
+	return 0;
+}
+
+int durable_upsert_search_attributes(durable_ctx_t *ctx, json_t *attrs)
+{
+	json_t *cmd = json_pack("{s:s, s:o}", "type", "UpsertWorkflowSearchAttributes", "search_attributes",
+				attrs ? attrs : json_object());
+	int64_t ev = issue(ctx, cmd, "UpsertWorkflowSearchAttributes", NULL, NULL);
+	return ev < 0 ? (int)ev : 0;
+}
+
+/* Queries, logging ------------------------------------------------------ */
+
+int durable_set_query_handler(durable_ctx_t *ctx, const char *name, durable_query_fn fn, json_t *state)
+{
+	durable__query_handler_t *q;
+	for (q = ctx->queries; q; q = q->next)
+		if (strcmp(q->name, name) == 0)
+			break;
+	if (!q) {
+		q = calloc(1, sizeof(*q));
+		if (!q || !(q->name = strdup(name))) {
+			free(q);
+			json_decref(state);
+			return -ENOMEM;
+		}
+		q->next = ctx->queries;
+		ctx->queries = q;
+	}
+	json_decref(q->state);
+	q->state = state ? state : json_null();
+	q->fn = fn;
+	return 0;
+}
+
+int durable_set_query_value(durable_ctx_t *ctx, const char *name, json_t *value)
+{
+	return durable_set_query_handler(ctx, name, NULL, value);
+}
+
+void durable_log(durable_ctx_t *ctx, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	if (durable_is_replaying(ctx))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "workflow %s: %s\n", ctx->task->workflow_id, msg);
+}

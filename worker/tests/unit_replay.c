@@ -1,0 +1,615 @@
+/* Unit tests of the replay engine, fed with hand-built histories. */
+#include <stdlib.h>
+#include <string.h>
+#include "check.h"
+#include "replay.h"
+
+/* History builder --------------------------------------------------------- */
+
+typedef struct {
+	json_t *events;
+	int64_t next;
+	int64_t started;   /* the last WorkflowTaskStarted */
+} hist_t;
+
+static int64_t ev(hist_t *h, const char *type, json_t *attrs)
+{
+	char when[64];
+	int64_t id = ++h->next;
+	/* one second per event, so durable_now() is checkable */
+	snprintf(when, sizeof(when), "2026-01-01T00:%02lld:%02lld.000000+00:00", (long long)(id / 60),
+		 (long long)(id % 60));
+	json_array_append_new(h->events, json_pack("{s:I, s:s, s:s, s:o}", "event_id", (json_int_t)id,
+						   "event_type", type, "event_time", when, "attributes",
+						   attrs ? attrs : json_object()));
+	return id;
+}
+
+static int64_t task(hist_t *h)
+{
+	int64_t s = ev(h, "WorkflowTaskScheduled", NULL);
+	return h->started = ev(h, "WorkflowTaskStarted", json_pack("{s:I}", "scheduled_event_id", (json_int_t)s));
+}
+
+static void start(hist_t *h, json_t *input)
+{
+	h->events = json_array();
+	h->next = 0;
+	ev(h, "WorkflowExecutionStarted", json_pack("{s:s, s:o}", "workflow_type", "T", "input",
+						    input ? input : json_null()));
+	task(h);
+}
+
+static int64_t done(hist_t *h)
+{
+	return ev(h, "WorkflowTaskCompleted", json_pack("{s:I}", "started_event_id", (json_int_t)h->started));
+}
+
+static int64_t scheduled(hist_t *h, int64_t wtc, const char *id, const char *type)
+{
+	return ev(h, "ActivityTaskScheduled", json_pack("{s:s, s:s, s:I}", "activity_id", id, "activity_type", type,
+							"workflow_task_completed_event_id", (json_int_t)wtc));
+}
+
+static int64_t timer(hist_t *h, int64_t wtc, const char *id)
+{
+	return ev(h, "TimerStarted", json_pack("{s:s, s:I}", "timer_id", id, "workflow_task_completed_event_id",
+					       (json_int_t)wtc));
+}
+
+static void act_done(hist_t *h, int64_t sched, json_t *result)
+{
+	ev(h, "ActivityTaskStarted", json_pack("{s:I}", "scheduled_event_id", (json_int_t)sched));
+	ev(h, "ActivityTaskCompleted", json_pack("{s:I, s:o}", "scheduled_event_id", (json_int_t)sched, "result", result));
+}
+
+static void act_failed(hist_t *h, int64_t sched, const char *msg)
+{
+	ev(h, "ActivityTaskFailed", json_pack("{s:I, s:{s:s, s:s}}", "scheduled_event_id", (json_int_t)sched,
+					      "failure", "message", msg, "type", "Boom"));
+}
+
+static void fired(hist_t *h, int64_t started, const char *id)
+{
+	ev(h, "TimerFired", json_pack("{s:s, s:I}", "timer_id", id, "started_event_id", (json_int_t)started));
+}
+
+static void signal(hist_t *h, const char *name, json_t *input)
+{
+	ev(h, "WorkflowExecutionSignaled", json_pack("{s:s, s:o}", "signal_name", name, "input", input));
+}
+
+/* Running and inspecting -------------------------------------------------- */
+
+static durable__outcome_t out;
+
+static void run_q(hist_t *h, durable_workflow_fn fn, const char *query)
+{
+	durable__task_t t = {.workflow_id = "wf-1", .run_id = "11111111-2222-3333-4444-555555555555",
+			     .workflow_type = "T", .history = h->events,
+			     .started_event_id = query ? 0 : h->started, .query_type = query};
+	durable__outcome_free(&out);
+	int rc = durable__replay(fn, &t, &out);
+	CHECK(rc == 0, "replay returned %d", rc);
+}
+
+static void run(hist_t *h, durable_workflow_fn fn)
+{
+	run_q(h, fn, NULL);
+}
+
+static size_t ncmds(void)
+{
+	return out.kind == DURABLE__COMPLETE ? json_array_size(out.commands) : (size_t)-1;
+}
+
+static const char *cmd_type(size_t i)
+{
+	const char *t = json_string_value(json_object_get(json_array_get(out.commands, i), "type"));
+	return t ? t : "(none)";
+}
+
+static const char *cmd_str(size_t i, const char *key)
+{
+	const char *s = json_string_value(json_object_get(json_array_get(out.commands, i), key));
+	return s ? s : "(none)";
+}
+
+static const char *fail_msg(void)
+{
+	const char *m = json_string_value(json_object_get(out.failure, "message"));
+	return m ? m : "(none)";
+}
+
+/* Workflows under test ------------------------------------------------------ */
+
+static int wf_one_activity(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *r;
+	DURABLE_TRY(durable_activity(ctx, "charge", json_incref(input), NULL, &r));
+	*output = json_pack("{s:O}", "charged", r);
+	return 0;
+}
+
+static int wf_refund_instead(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	DURABLE_TRY(durable_activity(ctx, "refund", NULL, NULL, NULL));
+	return 0;
+}
+
+static int wf_nothing(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)ctx;
+	(void)input;
+	*output = json_string("done");
+	return 0;
+}
+
+static void test_activity(void)
+{
+	hist_t h;
+	start(&h, json_integer(7));
+	run(&h, wf_one_activity);
+	CHECK(ncmds() == 1, "got %zu commands", ncmds());
+	CHECK(strcmp(cmd_type(0), "ScheduleActivityTask") == 0, "got %s", cmd_type(0));
+	CHECK(strcmp(cmd_str(0, "activity_type"), "charge") == 0, "got %s", cmd_str(0, "activity_type"));
+	CHECK(strcmp(cmd_str(0, "activity_id"), "1") == 0, "got %s", cmd_str(0, "activity_id"));
+	CHECK(json_integer_value(json_object_get(json_array_get(out.commands, 0), "input")) == 7, "input kept");
+	CHECK(json_real_value(json_object_get(json_array_get(out.commands, 0), "start_to_close_timeout")) == 300,
+	      "default start_to_close_timeout");
+
+	int64_t wtc = done(&h);
+	int64_t s = scheduled(&h, wtc, "1", "charge");
+	act_done(&h, s, json_integer(99));
+	task(&h);
+	run(&h, wf_one_activity);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "CompleteWorkflowExecution") == 0, "got %s", cmd_type(0));
+	CHECK(json_integer_value(json_object_get(json_object_get(json_array_get(out.commands, 0), "result"),
+						 "charged")) == 99, "result carries the activity's result");
+	json_decref(h.events);
+
+	start(&h, NULL);
+	wtc = done(&h);
+	s = scheduled(&h, wtc, "1", "charge");
+	act_failed(&h, s, "card declined");
+	task(&h);
+	run(&h, wf_one_activity);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "FailWorkflowExecution") == 0, "got %s", cmd_type(0));
+	CHECK(strcmp(json_string_value(json_object_get(json_object_get(json_array_get(out.commands, 0), "failure"),
+						       "message")), "card declined") == 0, "the activity's failure");
+	json_decref(h.events);
+}
+
+static void test_nondeterminism(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	int64_t wtc = done(&h);
+	int64_t s = scheduled(&h, wtc, "1", "charge");
+	act_done(&h, s, json_integer(1));
+	task(&h);
+	run(&h, wf_refund_instead);
+	CHECK(out.kind == DURABLE__FAIL_TASK, "kind %d", out.kind);
+	CHECK(strcmp(out.cause, "NON_DETERMINISTIC_ERROR") == 0, "cause %s", out.cause);
+	CHECK(strstr(fail_msg(), "event 5") && strstr(fail_msg(), "refund") && strstr(fail_msg(), "charge"),
+	      "message names the event and both commands: %s", fail_msg());
+
+	/* the code no longer issues a recorded command */
+	run(&h, wf_nothing);
+	CHECK(out.kind == DURABLE__FAIL_TASK && strstr(fail_msg(), "event 5"), "got %s", fail_msg());
+	json_decref(h.events);
+
+	/* a command that the history does not have at that task */
+	start(&h, NULL);
+	done(&h);
+	task(&h);
+	run(&h, wf_one_activity);
+	CHECK(out.kind == DURABLE__FAIL_TASK && strstr(fail_msg(), "fewer commands"), "got %s", fail_msg());
+	json_decref(h.events);
+}
+
+static int wf_sleep_twice(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	int64_t t0 = durable_now(ctx);
+	DURABLE_TRY(durable_sleep(ctx, 30 * 86400));
+	DURABLE_TRY(durable_sleep(ctx, 60));
+	*output = json_integer(durable_now(ctx) - t0);
+	return 0;
+}
+
+static void test_timers_and_now(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	run(&h, wf_sleep_twice);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "StartTimer") == 0, "got %s", cmd_type(0));
+	CHECK(json_real_value(json_object_get(json_array_get(out.commands, 0), "start_to_fire_timeout")) == 30 * 86400,
+	      "30 days");
+	int64_t wtc = done(&h);
+	int64_t t1 = timer(&h, wtc, "t1");
+	fired(&h, t1, "t1");
+	task(&h);
+	run(&h, wf_sleep_twice);
+	CHECK(ncmds() == 1 && strcmp(cmd_str(0, "timer_id"), "t2") == 0, "got %s", cmd_str(0, "timer_id"));
+	wtc = done(&h);
+	int64_t t2 = timer(&h, wtc, "t2");
+	fired(&h, t2, "t2");
+	task(&h);   /* WorkflowTaskStarted is event 13; the first task started at 3 */
+	run(&h, wf_sleep_twice);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "CompleteWorkflowExecution") == 0, "got %s", cmd_type(0));
+	CHECK(json_integer_value(json_object_get(json_array_get(out.commands, 0), "result")) == 10000,
+	      "durable_now moved from the first task's start to the last one's: %lld",
+	      (long long)json_integer_value(json_object_get(json_array_get(out.commands, 0), "result")));
+	json_decref(h.events);
+}
+
+static int wf_fan_out(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	durable_future_t *f[3];
+	for (int i = 0; i < 3; i++)
+		DURABLE_TRY(durable_activity_start(ctx, "fetch", json_integer(i), NULL, &f[i]));
+	DURABLE_TRY(durable_wait_all(ctx, f, 3));
+	json_int_t sum = 0;
+	for (int i = 0; i < 3; i++) {
+		json_t *r;
+		DURABLE_TRY(durable_future_get(ctx, f[i], &r));
+		sum += json_integer_value(r);
+	}
+	*output = json_integer(sum);
+	return 0;
+}
+
+static int wf_race(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	durable_future_t *f[2];
+	size_t which;
+	DURABLE_TRY(durable_activity_start(ctx, "slow", NULL, NULL, &f[0]));
+	DURABLE_TRY(durable_timer_start(ctx, 10, &f[1]));
+	DURABLE_TRY(durable_wait_any(ctx, f, 2, &which));
+	if (which == 1)
+		DURABLE_TRY(durable_future_cancel(ctx, f[0]));
+	else
+		DURABLE_TRY(durable_future_cancel(ctx, f[1]));
+	*output = json_integer((json_int_t)which);
+	return 0;
+}
+
+static void test_futures(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	run(&h, wf_fan_out);
+	CHECK(ncmds() == 3, "three activities at once: %zu", ncmds());
+	CHECK(strcmp(cmd_str(2, "activity_id"), "3") == 0, "ids by call order: %s", cmd_str(2, "activity_id"));
+	int64_t wtc = done(&h);
+	int64_t s1 = scheduled(&h, wtc, "1", "fetch");
+	int64_t s2 = scheduled(&h, wtc, "2", "fetch");
+	int64_t s3 = scheduled(&h, wtc, "3", "fetch");
+	act_done(&h, s2, json_integer(20));
+	act_done(&h, s1, json_integer(10));
+	task(&h);
+	run(&h, wf_fan_out);
+	CHECK(ncmds() == 0, "still waiting for the third: %zu", ncmds());
+	done(&h);
+	act_done(&h, s3, json_integer(30));
+	task(&h);
+	run(&h, wf_fan_out);
+	CHECK(ncmds() == 1 && json_integer_value(json_object_get(json_array_get(out.commands, 0), "result")) == 60,
+	      "sum of all three");
+	json_decref(h.events);
+
+	/* wait_any: the timer fires first, the activity is canceled */
+	start(&h, NULL);
+	run(&h, wf_race);
+	CHECK(ncmds() == 2 && strcmp(cmd_type(1), "StartTimer") == 0, "activity and timer: %zu", ncmds());
+	wtc = done(&h);
+	int64_t sa = scheduled(&h, wtc, "1", "slow");
+	int64_t st = timer(&h, wtc, "t2");
+	fired(&h, st, "t2");
+	task(&h);
+	run(&h, wf_race);
+	CHECK(ncmds() == 2, "cancel + complete: %zu", ncmds());
+	CHECK(strcmp(cmd_type(0), "RequestCancelActivityTask") == 0, "got %s", cmd_type(0));
+	CHECK(json_integer_value(json_object_get(json_array_get(out.commands, 0), "scheduled_event_id")) == sa,
+	      "cancels the scheduled event");
+	CHECK(json_integer_value(json_object_get(json_array_get(out.commands, 1), "result")) == 1, "timer won");
+	/* a later replay where the activity also completed, after the timer: same answer, no new cancel */
+	done(&h);
+	act_done(&h, sa, json_integer(5));
+	task(&h);
+	run(&h, wf_race);
+	CHECK(ncmds() == 1 && json_integer_value(json_object_get(json_array_get(out.commands, 0), "result")) == 1,
+	      "replay keeps the timer as winner");
+	json_decref(h.events);
+}
+
+static int wf_review(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	json_t *decision;
+	int rc = durable_await_signal(ctx, "review_decision", 3 * 86400, &decision);
+	if (rc == DURABLE_ETIMEDOUT) {
+		*output = json_string("expired");
+		return 0;
+	}
+	DURABLE_TRY(rc);
+	*output = json_incref(decision);
+	return 0;
+}
+
+static int wf_peek_then_sleep(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	json_t *p;
+	const char *which = durable_signal_receive(ctx, "go", &p) == 0 ? "fast" : "slow";
+	DURABLE_TRY(durable_activity(ctx, which, NULL, NULL, NULL));
+	return 0;
+}
+
+static void test_signals(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	run(&h, wf_review);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "StartTimer") == 0, "timeout timer: %s", cmd_type(0));
+	int64_t wtc = done(&h);
+	int64_t t = timer(&h, wtc, "t1");
+	signal(&h, "other", json_integer(1));
+	signal(&h, "review_decision", json_string("approved"));
+	task(&h);
+	run(&h, wf_review);
+	CHECK(ncmds() == 2 && strcmp(cmd_type(0), "CancelTimer") == 0, "cancel the timer: %s", cmd_type(0));
+	CHECK(strcmp(json_string_value(json_object_get(json_array_get(out.commands, 1), "result")), "approved") == 0,
+	      "the decision is the result");
+	json_decref(h.events);
+
+	start(&h, NULL);
+	wtc = done(&h);
+	t = timer(&h, wtc, "t1");
+	fired(&h, t, "t1");
+	task(&h);
+	run(&h, wf_review);
+	CHECK(ncmds() == 1 && strcmp(json_string_value(json_object_get(json_array_get(out.commands, 0), "result")),
+				     "expired") == 0, "timeout path");
+	json_decref(h.events);
+
+	/* a signal already there at the first task: no timer at all */
+	h.events = json_array();
+	h.next = 0;
+	ev(&h, "WorkflowExecutionStarted", json_pack("{s:n}", "input"));
+	signal(&h, "review_decision", json_string("rejected"));
+	task(&h);
+	run(&h, wf_review);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "CompleteWorkflowExecution") == 0, "got %s", cmd_type(0));
+	json_decref(h.events);
+
+	/* a signal that arrived after the first task does not change what it decided */
+	start(&h, NULL);
+	run(&h, wf_peek_then_sleep);
+	CHECK(ncmds() == 1 && strcmp(cmd_str(0, "activity_type"), "slow") == 0, "got %s", cmd_str(0, "activity_type"));
+	wtc = done(&h);
+	scheduled(&h, wtc, "1", "slow");
+	signal(&h, "go", json_true());
+	task(&h);
+	run(&h, wf_peek_then_sleep);
+	CHECK(out.kind == DURABLE__COMPLETE && ncmds() == 0, "replay stays on the slow path (kind %d, %s)", out.kind,
+	      out.kind == DURABLE__FAIL_TASK ? fail_msg() : "");
+	json_decref(h.events);
+}
+
+static int wf_saga(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	int rc = durable_activity(ctx, "ship", NULL, NULL, NULL);
+	if (rc == DURABLE_ECANCELED && durable_cancel_requested(ctx)) {
+		DURABLE_TRY(durable_activity(ctx, "refund", NULL, NULL, NULL));
+		return DURABLE_ECANCELED;
+	}
+	return rc;
+}
+
+static void test_cancellation(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	int64_t wtc = done(&h);
+	int64_t s = scheduled(&h, wtc, "1", "ship");
+	ev(&h, "WorkflowExecutionCancelRequested", json_pack("{s:s}", "cause", "user"));
+	task(&h);
+	run(&h, wf_saga);
+	CHECK(ncmds() == 2, "cancel ship, schedule refund: %zu", ncmds());
+	CHECK(strcmp(cmd_type(0), "RequestCancelActivityTask") == 0, "got %s", cmd_type(0));
+	CHECK(strcmp(cmd_str(1, "activity_type"), "refund") == 0, "got %s", cmd_str(1, "activity_type"));
+	wtc = done(&h);
+	ev(&h, "ActivityTaskCancelRequested", json_pack("{s:I}", "scheduled_event_id", (json_int_t)s));
+	int64_t r = scheduled(&h, wtc, "2", "refund");
+	act_done(&h, r, json_null());
+	task(&h);
+	run(&h, wf_saga);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "CancelWorkflowExecution") == 0, "got %s", cmd_type(0));
+	json_decref(h.events);
+}
+
+static int wf_versioned(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	int v;
+	DURABLE_TRY(durable_get_version(ctx, "use-new-charge", DURABLE_DEFAULT_VERSION, 1, &v));
+	DURABLE_TRY(durable_activity(ctx, v == 1 ? "charge_v2" : "charge", NULL, NULL, NULL));
+	return 0;
+}
+
+static json_t *pick(void *arg)
+{
+	(*(int *)arg)++;
+	return json_integer(42);
+}
+
+static int called;
+static int wf_side_effect(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	json_t *v;
+	char id[37];
+	DURABLE_TRY(durable_side_effect(ctx, pick, &called, &v));
+	durable_uuid(ctx, id);
+	DURABLE_TRY(durable_sleep(ctx, 1));
+	*output = json_pack("{s:O, s:s, s:I}", "v", v, "uuid", id, "rand", (json_int_t)(durable_random(ctx) % 1000));
+	return 0;
+}
+
+static void test_markers(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	run(&h, wf_versioned);
+	CHECK(ncmds() == 2 && strcmp(cmd_type(0), "RecordMarker") == 0, "version marker first: %s", cmd_type(0));
+	CHECK(strcmp(cmd_str(1, "activity_type"), "charge_v2") == 0, "new code path: %s", cmd_str(1, "activity_type"));
+	json_decref(h.events);
+
+	/* an old history, recorded before the change: no marker, old path */
+	start(&h, NULL);
+	int64_t wtc = done(&h);
+	int64_t s = scheduled(&h, wtc, "1", "charge");
+	act_done(&h, s, json_null());
+	task(&h);
+	run(&h, wf_versioned);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "CompleteWorkflowExecution") == 0, "old path replays: kind %d %s",
+	      out.kind, out.kind == DURABLE__FAIL_TASK ? fail_msg() : cmd_type(0));
+	json_decref(h.events);
+
+	start(&h, NULL);
+	run(&h, wf_side_effect);
+	CHECK(called == 1 && ncmds() == 2, "side effect ran once and was recorded: %d %zu", called, ncmds());
+	json_t *details = json_object_get(json_array_get(out.commands, 0), "details");
+	CHECK(json_integer_value(json_object_get(details, "value")) == 42, "marker holds the value");
+	wtc = done(&h);
+	ev(&h, "MarkerRecorded", json_pack("{s:s, s:O, s:I}", "marker_name", "SideEffect", "details", details,
+					   "workflow_task_completed_event_id", (json_int_t)wtc));
+	int64_t t = timer(&h, wtc, "t2");
+	fired(&h, t, "t2");
+	task(&h);
+	run(&h, wf_side_effect);
+	CHECK(called == 1, "not run again on replay: %d", called);
+	json_t *res = json_object_get(json_array_get(out.commands, 0), "result");
+	CHECK(json_integer_value(json_object_get(res, "v")) == 42, "recorded value returned");
+	CHECK(strlen(json_string_value(json_object_get(res, "uuid")) ?: "") == 36, "uuid has 36 chars");
+	char *first = json_dumps(res, JSON_SORT_KEYS);
+	run(&h, wf_side_effect);
+	char *second = json_dumps(json_object_get(json_array_get(out.commands, 0), "result"), JSON_SORT_KEYS);
+	CHECK(first && second && strcmp(first, second) == 0, "uuid and random repeat: %s vs %s", first, second);
+	free(first);
+	free(second);
+	json_decref(h.events);
+}
+
+static int wf_child_then_continue(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)output;
+	json_t *r;
+	DURABLE_TRY(durable_child(ctx, "Child", json_incref(input), NULL, &r));
+	return durable_continue_as_new(ctx, json_incref(r));
+}
+
+static int count_query(json_t *state, json_t *args, json_t **answer)
+{
+	*answer = json_pack("{s:O, s:O}", "state", state, "args", args ? args : json_null());
+	return 0;
+}
+
+static int wf_queryable(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	json_t *st = json_object();
+	DURABLE_TRY(durable_set_query_handler(ctx, "progress", count_query, st));
+	json_object_set_new(st, "step", json_string("charging"));
+	DURABLE_TRY(durable_activity(ctx, "charge", NULL, NULL, NULL));
+	json_object_set_new(st, "step", json_string("shipping"));
+	DURABLE_TRY(durable_activity(ctx, "ship", NULL, NULL, NULL));
+	return 0;
+}
+
+static void test_child_continue_query(void)
+{
+	hist_t h;
+	start(&h, json_integer(3));
+	run(&h, wf_child_then_continue);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "StartChildWorkflowExecution") == 0, "got %s", cmd_type(0));
+	CHECK(strcmp(cmd_str(0, "workflow_id"), "wf-1-child-1") == 0, "child id: %s", cmd_str(0, "workflow_id"));
+	int64_t wtc = done(&h);
+	int64_t init = ev(&h, "StartChildWorkflowExecutionInitiated",
+			  json_pack("{s:s, s:s, s:I}", "workflow_id", "wf-1-child-1", "workflow_type", "Child",
+				    "workflow_task_completed_event_id", (json_int_t)wtc));
+	ev(&h, "ChildWorkflowExecutionStarted", json_pack("{s:I}", "initiated_event_id", (json_int_t)init));
+	task(&h);
+	run(&h, wf_child_then_continue);
+	CHECK(ncmds() == 0, "waits for the child: %zu", ncmds());
+	done(&h);
+	ev(&h, "ChildWorkflowExecutionCompleted", json_pack("{s:I, s:i}", "initiated_event_id", (json_int_t)init,
+							    "result", 4));
+	task(&h);
+	run(&h, wf_child_then_continue);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "ContinueAsNewWorkflowExecution") == 0, "got %s", cmd_type(0));
+	CHECK(json_integer_value(json_object_get(json_array_get(out.commands, 0), "input")) == 4, "new input");
+	json_decref(h.events);
+
+	start(&h, NULL);
+	wtc = done(&h);
+	int64_t s = scheduled(&h, wtc, "1", "charge");
+	act_done(&h, s, json_null());
+	task(&h);
+	/* the second task is running (not completed): the query sees all events */
+	run_q(&h, wf_queryable, "progress");
+	CHECK(out.kind == DURABLE__ANSWER && !out.error, "answered: %s", out.error ? out.error : "");
+	CHECK(strcmp(json_string_value(json_object_get(json_object_get(out.answer, "state"), "step")) ?: "",
+		     "shipping") == 0, "state at the end of the history");
+	run_q(&h, wf_queryable, "nope");
+	CHECK(out.kind == DURABLE__ANSWER && out.error && strstr(out.error, "unknown query"), "unknown query");
+	json_decref(h.events);
+}
+
+static void test_failed_tasks_and_unknown(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	ev(&h, "WorkflowTaskFailed", json_pack("{s:I, s:s}", "started_event_id", (json_int_t)h.started, "cause",
+					       "NON_DETERMINISTIC_ERROR"));
+	task(&h);
+	ev(&h, "WorkflowTaskTimedOut", json_pack("{s:I}", "started_event_id", (json_int_t)h.started));
+	task(&h);
+	run(&h, wf_one_activity);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "ScheduleActivityTask") == 0, "failed attempts are skipped: %s",
+	      cmd_type(0));
+	run(&h, NULL);
+	CHECK(out.kind == DURABLE__FAIL_TASK && strstr(fail_msg(), "not registered"), "unknown type: %s", fail_msg());
+	json_decref(h.events);
+
+	int64_t ms = 0;
+	CHECK(durable__parse_time("2026-11-26T08:33:03.5+01:00", &ms) == 0 && ms == 1795678383500LL,
+	      "time with offset: %lld", (long long)ms);
+	CHECK(durable__parse_time("garbage", &ms) < 0, "bad time refused");
+}
+
+int main(void)
+{
+	test_activity();
+	test_nondeterminism();
+	test_timers_and_now();
+	test_futures();
+	test_signals();
+	test_cancellation();
+	test_markers();
+	test_child_continue_query();
+	test_failed_tasks_and_unknown();
+	durable__outcome_free(&out);
+	return CHECK_DONE();
+}
