@@ -286,6 +286,11 @@ DECLARE
     target_run text := durable._json_text(cmd, 'run_id', what);
     target durable.workflows;
 BEGIN
+    -- a JSON boolean: the string "no" must not cast to false (nor "yes" to true)
+    IF jsonb_typeof(cmd -> 'child_workflow_only') NOT IN ('boolean', 'null') THEN
+        PERFORM durable._bad_input(format('%s: "child_workflow_only" must be true or false', what),
+                                   format('Got %s.', (cmd -> 'child_workflow_only')::text));
+    END IF;
     IF target_run IS NOT NULL AND target_run !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
         PERFORM durable._bad_input(format('%s: "run_id" is not a UUID', what), format('Got %L.', target_run));
     END IF;
