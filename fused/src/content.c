@@ -1,0 +1,196 @@
+/* What each read-only file says, rendered from the store's SQL API. */
+#define _POSIX_C_SOURCE 200809L
+#include "fs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char readme[] =
+	"durablefs: durable workflows as files.\n"
+	"\n"
+	"  start                      write {\"type\",\"id\",\"input\",\"task_queue\",\"options\"} to start one\n"
+	"  workflows/<id>/            status type task_queue run_id started_at closed_at: one value each\n"
+	"                             input result failure pending: JSON; history: one JSON event per line\n"
+	"                             signals/<name>: write JSON to signal; queries/<name>: read to query\n"
+	"                             ctl: write \"cancel\" or \"terminate <reason>\"; runs/<run_id>/: runs\n"
+	"  by-status/<STATUS>/        symlinks to the workflows whose latest run has that status\n"
+	"  task-queues/<name>/        backlog, pollers; next: read to lease one activity task\n"
+	"  tasks/<token>/             write JSON to result, failure or heartbeat\n"
+	"  metrics                    Prometheus text format\n"
+	"  last-error                 why the last refused write in that folder was refused\n"
+	"\n"
+	"Refused writes fail with an errno (EINVAL bad input, ENOENT unknown workflow,\n"
+	"EPERM workflow not running, EACCES not allowed, ESTALE lease lost, EIO database).\n"
+	"Full reference: docs/filesystem.md.\n";
+
+/* The describe columns, in the order of the SELECT below. */
+static const char *const fields[] = {
+	"status", "type", "task_queue", "run_id", "started_at", "closed_at",
+	"input", "result", "failure", "pending", NULL,
+};
+
+#define DESCRIBE_SQL \
+	"SELECT d->>'status', d->>'workflow_type', d->>'task_queue', d->>'run_id'," \
+	" d->>'started_at', d->>'closed_at', d->'input', d->'result', d->'failure'," \
+	" jsonb_build_object('cancel_requested', d->'cancel_requested'," \
+	"   'workflow_task', d->'pending_workflow_task', 'activities', d->'pending_activities'," \
+	"   'timers', d->'pending_timers', 'children', d->'pending_children')" \
+	" FROM durable.describe_workflow($1, $2::uuid, $3) d"
+
+int workflow_exists(const char *wf, const char *run, struct db_err *e)
+{
+	/* max_events 0: the run is resolved (DU001 if none) but nothing is read */
+	const char *p[] = { wf, run, conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true,
+			  "SELECT 1 FROM durable.get_history($1, $2::uuid, 0, 0, $3)", 3, p);
+	PQclear(r);
+	return rc;
+}
+
+int workflow_field(const char *wf, const char *run, const char *field, struct buf *out,
+		   struct db_err *e)
+{
+	int col = 0;
+	while (fields[col] && strcmp(fields[col], field) != 0)
+		col++;
+	if (!fields[col])
+		return -ENOENT;
+	const char *p[] = { wf, run, conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true, DESCRIBE_SQL, 3, p);
+	if (rc)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return -ENOENT;
+	}
+	/*
+	 * A value that does not exist (closed_at of a running workflow, result
+	 * before completion, no failure) is an empty file, not "null": a
+	 * workflow can complete with the JSON result null.
+	 */
+	bool present = !PQgetisnull(r, 0, col);
+	if (strcmp(field, "result") == 0)
+		present = strcmp(PQgetvalue(r, 0, 0), "COMPLETED") == 0;
+	else if (strcmp(field, "failure") == 0)
+		present = present && strcmp(PQgetvalue(r, 0, col), "null") != 0;
+	if (present)
+		rc = buf_printf(out, "%s\n", PQgetvalue(r, 0, col));
+	PQclear(r);
+	return rc;
+}
+
+static int render_queue_file(const char *queue, const char *file, struct buf *out,
+			     struct db_err *e)
+{
+	const char *p[] = { conf.ns, queue };
+	PGresult *r;
+	int rc = db_query(&r, e, true,
+			  "SELECT workflow_backlog, activity_backlog, activities_running, pollers"
+			  " FROM durable.list_task_queues($1) WHERE task_queue = $2", 2, p);
+	if (rc)
+		return rc;
+	bool found = PQntuples(r) == 1;
+	if (strcmp(file, "backlog") == 0)
+		rc = buf_printf(out, "workflow %s\nactivity %s\nrunning %s\n",
+				found ? PQgetvalue(r, 0, 0) : "0", found ? PQgetvalue(r, 0, 1) : "0",
+				found ? PQgetvalue(r, 0, 2) : "0");
+	else
+		rc = buf_printf(out, "%s\n", found ? PQgetvalue(r, 0, 3) : "[]");
+	PQclear(r);
+	return rc;
+}
+
+/* Prometheus label values escape backslash, quote and newline. */
+static void label(struct buf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_printf(out, "\\%c", *s);
+		else if (*s == '\n')
+			buf_puts(out, "\\n");
+		else
+			buf_append(out, s, 1);
+	}
+}
+
+static int render_metrics(struct buf *out, struct db_err *e)
+{
+	const char *p[] = { conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true,
+			  "SELECT task_queue, workflow_backlog, activity_backlog, activities_running,"
+			  " jsonb_array_length(pollers) FROM durable.list_task_queues($1)", 1, p);
+	if (rc)
+		return rc;
+	static const char *const names[] = {
+		"durable_task_queue_workflow_backlog", "durable_task_queue_activity_backlog",
+		"durable_task_queue_activities_running", "durable_task_queue_pollers",
+	};
+	static const char *const help[] = {
+		"Workflow tasks waiting for a worker.", "Activity tasks waiting for a worker.",
+		"Activity tasks leased by a worker.", "Pollers seen recently.",
+	};
+	for (int m = 0; m < 4; m++) {
+		buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", names[m], help[m], names[m]);
+		for (int i = 0; i < PQntuples(r); i++) {
+			buf_printf(out, "%s{namespace=\"", names[m]);
+			label(out, conf.ns);
+			buf_puts(out, "\",task_queue=\"");
+			label(out, PQgetvalue(r, i, 0));
+			buf_printf(out, "\"} %s\n", PQgetvalue(r, i, m + 1));
+		}
+	}
+	PQclear(r);
+	buf_printf(out,
+		   "# HELP durablefs_db_queries_total Statements durablefs sent.\n"
+		   "# TYPE durablefs_db_queries_total counter\ndurablefs_db_queries_total %ld\n"
+		   "# HELP durablefs_db_errors_total Statements or connections that failed.\n"
+		   "# TYPE durablefs_db_errors_total counter\ndurablefs_db_errors_total %ld\n"
+		   "# HELP durablefs_db_connects_total Connections opened.\n"
+		   "# TYPE durablefs_db_connects_total counter\ndurablefs_db_connects_total %ld\n"
+		   "# HELP durablefs_inodes Inodes the kernel holds.\n"
+		   "# TYPE durablefs_inodes gauge\ndurablefs_inodes %ld\n",
+		   atomic_load(&db_stat_queries), atomic_load(&db_stat_errors),
+		   atomic_load(&db_stat_connects), nodes_count());
+	return 0;
+}
+
+int content_render(const struct node *n, struct buf *out, struct db_err *e)
+{
+	switch (n->kind) {
+	case K_README:
+		return buf_puts(out, readme);
+	case K_METRICS:
+		return render_metrics(out, e);
+	case K_LASTERR:
+		return lasterr_get(n->name, out);
+	case K_FIELD:
+		return workflow_field(n->wf, n->run, n->name, out, e);
+	case K_QFILE:
+		return render_queue_file(n->wf, n->name, out, e);
+	default:
+		return 0;
+	}
+}
+
+/* Blocks up to conf.query_timeout_ms while a worker answers. */
+int content_query(const struct node *n, struct buf *out, struct db_err *e)
+{
+	char timeout[24];
+	snprintf(timeout, sizeof timeout, "%d", conf.query_timeout_ms);
+	const char *p[] = { n->wf, n->name, n->run, timeout, conf.ns };
+	PGresult *r;
+	/* not idempotent: a retried query would ask the worker twice */
+	int rc = db_query(&r, e, false,
+			  "SELECT durable.query_workflow($1, $2, NULL, $3::uuid, $4::int, $5)::text",
+			  5, p);
+	if (rc)
+		return rc;
+	rc = buf_printf(out, "%s\n", PQgetisnull(r, 0, 0) ? "null" : PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return rc;
+}

@@ -1,0 +1,190 @@
+/* A small thread-safe pool of libpq connections with reconnect on use. */
+#define _POSIX_C_SOURCE 200809L
+#include "db.h"
+#include "util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_MAX 32
+
+atomic_long db_stat_queries, db_stat_errors, db_stat_connects;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static PGconn *idle[POOL_MAX];
+static int n_idle;
+static char *conf_dsn;
+static char conf_options[128];
+
+int db_init(const char *dsn, int statement_timeout_ms)
+{
+	conf_dsn = strdup(dsn ? dsn : "");
+	if (!conf_dsn)
+		return -ENOMEM;
+	/*
+	 * statement_timeout keeps a stuck server from hanging the mount; UTC
+	 * makes every timestamp (and so every history line) byte-identical
+	 * whichever connection rendered it, which stable offsets depend on.
+	 */
+	snprintf(conf_options, sizeof conf_options,
+		 "-c statement_timeout=%d -c TimeZone=UTC -c client_min_messages=warning",
+		 statement_timeout_ms);
+	return 0;
+}
+
+void db_shutdown(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	for (int i = 0; i < n_idle; i++)
+		PQfinish(idle[i]);
+	n_idle = 0;
+	pthread_mutex_unlock(&pool_lock);
+	free(conf_dsn);
+	conf_dsn = NULL;
+}
+
+PGconn *db_connect(struct db_err *e)
+{
+	const char *keys[] = { "dbname", "application_name", "connect_timeout", "options", NULL };
+	const char *vals[] = { conf_dsn, "durablefs", "5", conf_options, NULL };
+	/* expand_dbname: the DSN may be a full conninfo string or URI */
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	atomic_fetch_add(&db_stat_connects, 1);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		snprintf(e->msg, sizeof e->msg, "cannot connect to PostgreSQL: %s",
+			 c ? PQerrorMessage(c) : "out of memory");
+		e->msg[strcspn(e->msg, "\n")] = '\0';
+		atomic_fetch_add(&db_stat_errors, 1);
+		PQfinish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* A pooled connection whose server went away shows a readable socket. */
+static bool conn_alive(PGconn *c)
+{
+	if (PQstatus(c) != CONNECTION_OK)
+		return false;
+	struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
+	if (p.fd < 0)
+		return false;
+	if (poll(&p, 1, 0) > 0) {
+		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+			return false;
+		PGnotify *n;
+		while ((n = PQnotifies(c)) != NULL)
+			PQfreemem(n);
+	}
+	return true;
+}
+
+PGconn *db_get(struct db_err *e)
+{
+	for (;;) {
+		PGconn *c = NULL;
+		pthread_mutex_lock(&pool_lock);
+		if (n_idle > 0)
+			c = idle[--n_idle];
+		pthread_mutex_unlock(&pool_lock);
+		if (!c)
+			return db_connect(e);
+		if (conn_alive(c))
+			return c;
+		logmsg("dropping a dead database connection");
+		PQfinish(c);
+	}
+}
+
+void db_put(PGconn *c)
+{
+	if (!c)
+		return;
+	if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
+		PQfinish(c);
+		return;
+	}
+	pthread_mutex_lock(&pool_lock);
+	if (n_idle < POOL_MAX) {
+		idle[n_idle++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	PQfinish(c);
+}
+
+int db_errno(const char *st)
+{
+	static const struct { const char *state; int err; } map[] = {
+		{ "DU001", ENOENT },	/* workflow not found */
+		{ "DU002", EEXIST },	/* already started */
+		{ "DU003", EPERM },	/* workflow not running: the state forbids it */
+		{ "DU004", ESTALE },	/* lease lost: the token is stale */
+		{ "DU005", ETIMEDOUT },	/* no worker answered the query in time */
+		{ "DU006", EREMOTEIO },	/* the worker answered the query with an error */
+		{ "22023", EINVAL },	/* invalid_parameter_value */
+		{ "22P02", EINVAL },	/* invalid_text_representation (bad JSON) */
+		{ "22P05", EINVAL },	/* untranslatable_character */
+		{ "22021", EINVAL },	/* character_not_in_repertoire */
+		{ "54000", EFBIG },	/* program_limit_exceeded (payload too large) */
+		{ "42501", EACCES },	/* insufficient_privilege */
+		{ "57014", ETIMEDOUT },	/* query_canceled (statement_timeout) */
+		{ "42883", ENOSYS },	/* undefined_function: the store is older */
+	};
+	if (!st)
+		return EIO;
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(map[i].state, st) == 0)
+			return map[i].err;
+	if (strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0)
+		return EIO; /* connection exceptions, shutdowns */
+	if (strncmp(st, "22", 2) == 0)
+		return EINVAL;
+	return EIO;
+}
+
+int db_exec(PGconn *c, PGresult **out, struct db_err *e, const char *sql,
+	    int nparams, const char *const *params)
+{
+	atomic_fetch_add(&db_stat_queries, 1);
+	PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		*out = r;
+		return 0;
+	}
+	atomic_fetch_add(&db_stat_errors, 1);
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	if (!msg)
+		msg = PQerrorMessage(c);
+	snprintf(e->msg, sizeof e->msg, "%s%s%s%s%s", state ? state : "", state ? ": " : "",
+		 msg, detail && *detail ? " " : "", detail ? detail : "");
+	e->msg[strcspn(e->msg, "\n")] = '\0';
+	int err = PQstatus(c) == CONNECTION_BAD ? EIO : db_errno(state);
+	PQclear(r);
+	*out = NULL;
+	return -err;
+}
+
+int db_query(PGresult **out, struct db_err *e, bool idempotent, const char *sql,
+	     int nparams, const char *const *params)
+{
+	*out = NULL;
+	for (int attempt = 0;; attempt++) {
+		PGconn *c = db_get(e);
+		if (!c)
+			return -EIO;
+		int rc = db_exec(c, out, e, sql, nparams, params);
+		bool dead = PQstatus(c) == CONNECTION_BAD;
+		db_put(c);
+		if (rc == 0 || !dead || !idempotent || attempt > 0)
+			return rc;
+		logmsg("connection lost (%s); retrying once", e->msg);
+	}
+}

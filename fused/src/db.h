@@ -1,0 +1,45 @@
+/* The connection pool to PostgreSQL and the SQLSTATE-to-errno mapping. */
+#ifndef DURABLEFS_DB_H
+#define DURABLEFS_DB_H
+
+#include <libpq-fe.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+struct db_err {
+	char msg[512]; /* the server's message (or libpq's), for last-error */
+};
+
+/* Counters for the metrics file. */
+extern atomic_long db_stat_queries, db_stat_errors, db_stat_connects;
+
+/* dsn may be NULL or "" (then PG* variables decide). */
+int db_init(const char *dsn, int statement_timeout_ms);
+void db_shutdown(void);
+
+/* A new connection outside the pool (for LISTEN), or NULL. */
+PGconn *db_connect(struct db_err *e);
+
+/* A pooled connection that was checked for a dead socket, or NULL (EIO). */
+PGconn *db_get(struct db_err *e);
+/* Back to the pool; a broken connection is closed instead. */
+void db_put(PGconn *c);
+
+/*
+ * Runs sql with text parameters (NULL = SQL NULL) on a pooled connection.
+ * Returns 0 with *out set (caller PQclear()s it) or a negative errno with
+ * e->msg set. Idempotent statements (reads) are retried once on a fresh
+ * connection when the old one turns out to be dead, so a Postgres restart
+ * costs readers nothing; writes are not retried (their fate is unknown).
+ */
+int db_query(PGresult **out, struct db_err *e, bool idempotent, const char *sql,
+	     int nparams, const char *const *params);
+
+/* Same, on a connection the caller holds. */
+int db_exec(PGconn *c, PGresult **out, struct db_err *e, const char *sql,
+	    int nparams, const char *const *params);
+
+/* SQLSTATE to a positive errno (see docs/filesystem.md, "Errors"). */
+int db_errno(const char *sqlstate);
+
+#endif

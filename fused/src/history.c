@@ -1,0 +1,208 @@
+/*
+ * history: one JSON event per line. History is append-only, so a line once
+ * rendered never changes and its byte offset is stable; we remember where
+ * each line starts per run and fetch only new events. That makes st_size
+ * truthful and cheap, which is what `tail -f` (polling st_size on FUSE)
+ * depends on. The file of workflows/<id>/ follows the latest run: when a new
+ * run starts, its history is a different file content (size may shrink).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "fs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* UTC is pinned per connection (db.c), so every rendering is byte-identical. */
+#define EVENT_SQL \
+	"SELECT h.event_id, format('{\"event_id\": %s, \"event_type\": %s, \"event_time\": %s, \"attributes\": %s}'," \
+	" h.event_id, to_json(h.event_type), to_json(h.event_time), h.attributes)" \
+	" FROM durable.get_history($1, $2::uuid, $3::bigint, $4::int, $5) h"
+
+#define MAX_RUNS 1024
+
+struct run_index {
+	char run_id[40];
+	int64_t n_events;	/* events 1..n_events are indexed */
+	uint64_t *start;	/* start[i]: offset of event i+1; start[n_events]: size */
+	size_t cap;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct run_index *runs[MAX_RUNS];
+static int n_runs;
+
+static struct run_index *find_run(const char *run_id)
+{
+	for (int i = 0; i < n_runs; i++)
+		if (strcmp(runs[i]->run_id, run_id) == 0)
+			return runs[i];
+	if (n_runs == MAX_RUNS) { /* crude but bounded: start over */
+		for (int i = 0; i < n_runs; i++) {
+			free(runs[i]->start);
+			free(runs[i]);
+		}
+		n_runs = 0;
+	}
+	struct run_index *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	strncpy(r->run_id, run_id, sizeof r->run_id - 1);
+	r->start = calloc(64, sizeof *r->start);
+	r->cap = 64;
+	if (!r->start) {
+		free(r);
+		return NULL;
+	}
+	runs[n_runs++] = r;
+	return r;
+}
+
+void history_shutdown(void)
+{
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < n_runs; i++) {
+		free(runs[i]->start);
+		free(runs[i]);
+	}
+	n_runs = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+/* Resolves the run and its current length with one describe. */
+static int current_run(const char *wf, const char *run, char run_id[40], int64_t *len,
+		       struct db_err *e)
+{
+	const char *p[] = { wf, run, conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true,
+			  "SELECT d->>'run_id', (d->>'history_length')::bigint"
+			  " FROM durable.describe_workflow($1, $2::uuid, $3) d", 3, p);
+	if (rc)
+		return rc;
+	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+		PQclear(r);
+		return -ENOENT;
+	}
+	snprintf(run_id, 40, "%s", PQgetvalue(r, 0, 0));
+	*len = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
+/* Indexes events up to len; the lock is held. */
+static int index_events(const char *wf, struct run_index *ri, int64_t len, struct db_err *e)
+{
+	while (ri->n_events < len) {
+		char after[24], max[24];
+		snprintf(after, sizeof after, "%lld", (long long)ri->n_events);
+		snprintf(max, sizeof max, "%d", 5000);
+		const char *p[] = { wf, ri->run_id, after, max, conf.ns };
+		PGresult *r;
+		int rc = db_query(&r, e, true, EVENT_SQL, 5, p);
+		if (rc)
+			return rc;
+		int n = PQntuples(r);
+		for (int i = 0; i < n; i++) {
+			if ((size_t)ri->n_events + 2 > ri->cap) {
+				uint64_t *s = realloc(ri->start, ri->cap * 2 * sizeof *s);
+				if (!s) {
+					PQclear(r);
+					return -ENOMEM;
+				}
+				ri->start = s;
+				ri->cap *= 2;
+			}
+			uint64_t line = (uint64_t)PQgetlength(r, i, 1) + 1;
+			ri->start[ri->n_events + 1] = ri->start[ri->n_events] + line;
+			ri->n_events++;
+		}
+		PQclear(r);
+		if (n == 0)
+			break; /* the run's length raced ahead of what we may read */
+	}
+	return 0;
+}
+
+/* Brings the index of the file's run up to date; returns size and run id. */
+static int refresh(const char *wf, const char *run, char run_id[40], uint64_t *size,
+		   struct db_err *e)
+{
+	int64_t len;
+	int rc = current_run(wf, run, run_id, &len, e);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&lock);
+	struct run_index *ri = find_run(run_id);
+	rc = ri ? index_events(wf, ri, len, e) : -ENOMEM;
+	if (rc == 0)
+		*size = ri->start[ri->n_events];
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+int history_stat(const struct node *n, struct stat *st, struct db_err *e)
+{
+	char run_id[40];
+	uint64_t size;
+	int rc = refresh(n->wf, n->run, run_id, &size, e);
+	if (rc == 0)
+		st->st_size = (off_t)size;
+	return rc;
+}
+
+int history_read(const char *wf, const char *run, off_t off, size_t size, struct buf *out,
+		 struct db_err *e)
+{
+	char run_id[40];
+	uint64_t total;
+	int rc = refresh(wf, run, run_id, &total, e);
+	if (rc || (uint64_t)off >= total)
+		return rc;
+	/* find the events that cover [off, off + size) */
+	int64_t first, last;
+	uint64_t first_start;
+	pthread_mutex_lock(&lock);
+	struct run_index *ri = find_run(run_id);
+	if (!ri) {
+		pthread_mutex_unlock(&lock);
+		return -ENOMEM;
+	}
+	int64_t lo = 0, hi = ri->n_events - 1;
+	while (lo < hi) { /* last event whose start <= off */
+		int64_t mid = (lo + hi + 1) / 2;
+		if (ri->start[mid] <= (uint64_t)off)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	first = lo;
+	first_start = ri->start[first];
+	for (last = first; last + 1 < ri->n_events && ri->start[last + 1] < (uint64_t)off + size; last++)
+		;
+	pthread_mutex_unlock(&lock);
+
+	char after[24], max[24];
+	snprintf(after, sizeof after, "%lld", (long long)first);
+	snprintf(max, sizeof max, "%lld", (long long)(last - first + 1));
+	const char *p[] = { wf, run_id, after, max, conf.ns };
+	PGresult *r;
+	if ((rc = db_query(&r, e, true, EVENT_SQL, 5, p)) != 0)
+		return rc;
+	struct buf lines = { 0 };
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		rc = buf_append(&lines, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
+		if (rc == 0)
+			rc = buf_append(&lines, "\n", 1);
+	}
+	PQclear(r);
+	size_t skip = (size_t)((uint64_t)off - first_start);
+	if (rc == 0 && skip < lines.len) {
+		size_t n = lines.len - skip < size ? lines.len - skip : size;
+		rc = buf_append(out, lines.data + skip, n);
+	}
+	buf_free(&lines);
+	return rc;
+}

@@ -1,0 +1,133 @@
+/* durablefs: mount durable's workflows as files. Option parsing and the loop. */
+#define _POSIX_C_SOURCE 200809L
+#include "fs.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const struct fuse_lowlevel_ops durablefs_ops;
+
+struct fsconf conf;
+
+struct opts {
+	char *dsn;
+	char *ns;
+	int query_timeout_ms;
+	int statement_timeout_ms;
+	int help;
+};
+
+#define OPT(t, p) { t, offsetof(struct opts, p), 1 }
+static const struct fuse_opt opt_spec[] = {
+	OPT("--dsn %s", dsn), OPT("--dsn=%s", dsn), OPT("dsn=%s", dsn),
+	OPT("--namespace %s", ns), OPT("--namespace=%s", ns), OPT("namespace=%s", ns),
+	OPT("--query-timeout-ms=%d", query_timeout_ms), OPT("query_timeout_ms=%d", query_timeout_ms),
+	OPT("--statement-timeout-ms=%d", statement_timeout_ms),
+	OPT("statement_timeout_ms=%d", statement_timeout_ms),
+	OPT("-h", help), OPT("--help", help),
+	FUSE_OPT_END,
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s MOUNTPOINT [-f] [-d] [-s] [--dsn DSN] [-o option,...]\n"
+	       "  --dsn DSN                  libpq connection string (default: PG* variables)\n"
+	       "  --namespace NS             durable namespace (default: default)\n"
+	       "  --query-timeout-ms N       how long a read of queries/<name> waits (10000)\n"
+	       "  --statement-timeout-ms N   server-side limit on every statement (30000)\n"
+	       "  (each also as -o dsn=...,namespace=...,query_timeout_ms=...)\n\n",
+	       prog);
+	fuse_cmdline_help();
+	fuse_lowlevel_help();
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct opts o = { .query_timeout_ms = 10000, .statement_timeout_ms = 30000 };
+	struct fuse_cmdline_opts cl = { 0 };
+	int ret = 1;
+
+	if (fuse_opt_parse(&args, &o, opt_spec, NULL) == -1)
+		return 1;
+	if (o.help) {
+		usage(argv[0]);
+		fuse_opt_free_args(&args);
+		return 0;
+	}
+	if (fuse_parse_cmdline(&args, &cl) != 0)
+		goto out_args;
+	if (!cl.mountpoint) {
+		usage(argv[0]);
+		goto out_args;
+	}
+	/* a statement must be able to outlast a query's wait */
+	if (o.statement_timeout_ms < o.query_timeout_ms + 1000)
+		o.statement_timeout_ms = o.query_timeout_ms + 1000;
+	conf.ns = o.ns ? o.ns : strdup("default");
+	conf.query_timeout_ms = o.query_timeout_ms;
+	char host[64] = "";
+	gethostname(host, sizeof host - 1);
+	snprintf(conf.identity, sizeof conf.identity, "durablefs@%s:%ld", host, (long)getpid());
+	if (db_init(o.dsn, o.statement_timeout_ms))
+		goto out_args;
+	/* fail early and clearly if the store cannot be reached */
+	struct db_err e;
+	PGconn *c = db_get(&e);
+	if (!c) {
+		fprintf(stderr, "durablefs: %s\n", e.msg);
+		goto out_db;
+	}
+	db_put(c);
+
+	nodes_init();
+	conf.se = fuse_session_new(&args, &durablefs_ops, sizeof durablefs_ops, NULL);
+	if (!conf.se)
+		goto out_db;
+	if (fuse_set_signal_handlers(conf.se) != 0)
+		goto out_session;
+	if (fuse_session_mount(conf.se, cl.mountpoint) != 0)
+		goto out_signals;
+	logmsg("mounted %s (namespace %s)", cl.mountpoint, conf.ns);
+	if (fuse_daemonize(cl.foreground) != 0)
+		goto out_unmount;
+	/* after daemonizing: a fork would not carry the thread along */
+	if (watch_start() != 0)
+		goto out_unmount;
+	if (cl.singlethread) {
+		ret = fuse_session_loop(conf.se);
+	} else {
+		/* blocking reads (next, queries) must not stall the mount */
+		struct fuse_loop_config *lc = fuse_loop_cfg_create();
+		if (!lc)
+			goto out_watch;
+		fuse_loop_cfg_set_clone_fd(lc, (unsigned)cl.clone_fd);
+		fuse_loop_cfg_set_idle_threads(lc, cl.max_idle_threads);
+		fuse_loop_cfg_set_max_threads(lc, cl.max_threads);
+		ret = fuse_session_loop_mt(conf.se, lc);
+		fuse_loop_cfg_destroy(lc);
+	}
+out_watch:
+	watch_stop();
+	logmsg("unmounting %s", cl.mountpoint);
+out_unmount:
+	fuse_session_unmount(conf.se);
+out_signals:
+	fuse_remove_signal_handlers(conf.se);
+out_session:
+	fuse_session_destroy(conf.se);
+out_db:
+	history_shutdown();
+	lasterr_shutdown();
+	db_shutdown();
+out_args:
+	free(cl.mountpoint);
+	free(conf.ns);
+	free(o.dsn);
+	fuse_opt_free_args(&args);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,445 @@
+/* The FUSE low-level operations: glue between the kernel and the tree. */
+#define _POSIX_C_SOURCE 200809L
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per open file. Content is rendered per read at offset 0, like seq_file. */
+struct fh {
+	struct node n;
+	struct buf content;
+	bool have;		/* content holds the answer (query, next) */
+	struct buf reply;	/* what a write answered (start, tasks) */
+	struct buf pending;	/* a JSON write split by the kernel, not complete yet */
+	struct watch *w;
+	uint64_t seen;		/* watch generation the reader has seen */
+	struct listing *list;
+};
+
+static unsigned max_write = 131072;
+
+static struct fh *fh_of(struct fuse_file_info *fi)
+{
+	return (struct fh *)(uintptr_t)fi->fh;
+}
+
+static void fh_free(struct fh *f)
+{
+	if (!f)
+		return;
+	watch_close(f->w);
+	listing_close(f->list);
+	node_copy_free(&f->n);
+	buf_free(&f->content);
+	buf_free(&f->reply);
+	buf_free(&f->pending);
+	free(f);
+}
+
+static void reply_errno(fuse_req_t req, int rc)
+{
+	fuse_reply_err(req, rc < 0 ? -rc : rc);
+}
+
+/* Remembers why an operation on n failed, in its folder's last-error. */
+static void record(const struct node *n, const char *what, int rc, const struct db_err *e)
+{
+	char *key = tree_folder_key(n);
+	char label[300];
+	snprintf(label, sizeof label, "%s %s%s%s", what, n->wf ? n->wf : "", n->name ? "/" : "",
+		 n->name && n->kind != K_LASTERR ? n->name : "");
+	lasterr_set(key ? key : "/", label, -rc, e->msg[0] ? e->msg : strerror(-rc));
+	free(key);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	max_write = conn->max_write;
+	/* without atomic O_TRUNC the kernel truncates first: we accept that as a no-op */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct node p, child;
+	struct db_err e = { "" };
+	if (nodes_get(parent, &p)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	int rc = tree_lookup(&p, name, &child, &e);
+	node_copy_free(&p);
+	if (rc) {
+		reply_errno(req, rc);
+		return;
+	}
+	struct fuse_entry_param ep = { 0 };
+	ep.ino = child.ino;
+	rc = tree_stat(&child, &ep.attr, &e);
+	if (rc) {
+		nodes_forget(child.ino, 1);
+		node_copy_free(&child);
+		reply_errno(req, rc);
+		return;
+	}
+	/* timeouts 0: the store changes underneath us at any time */
+	ep.attr_timeout = 0;
+	ep.entry_timeout = 0;
+	node_copy_free(&child);
+	if (fuse_reply_entry(req, &ep) == -ENOENT)
+		nodes_forget(ep.ino, 1); /* the request was interrupted */
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	nodes_forget(ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		nodes_forget(forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct node n;
+	struct db_err e = { "" };
+	struct stat st;
+	if (nodes_get(ino, &n)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	int rc = tree_stat(&n, &st, &e);
+	node_copy_free(&n);
+	if (rc)
+		reply_errno(req, rc);
+	else
+		fuse_reply_attr(req, &st, 0);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct node n;
+	struct db_err e = { "" };
+	if (nodes_get(ino, &n)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	int rc = 0;
+	if (!tree_writable(n.kind))
+		rc = -EACCES;
+	else if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size != 0)
+		rc = -EINVAL; /* only `echo >` style truncation to 0 is meaningful */
+	else if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+		rc = -EPERM;
+	/* truncate to 0 and time changes are accepted and change nothing */
+	struct stat st;
+	if (rc == 0)
+		rc = tree_stat(&n, &st, &e);
+	node_copy_free(&n);
+	if (rc)
+		reply_errno(req, rc);
+	else
+		fuse_reply_attr(req, &st, 0);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct node n;
+	if (nodes_get(ino, &n)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (n.kind != K_STATUSLINK) {
+		node_copy_free(&n);
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	struct buf b = { 0 };
+	buf_printf(&b, "../../workflows/%s", n.wf);
+	node_copy_free(&n);
+	fuse_reply_readlink(req, b.data ? b.data : "");
+	buf_free(&b);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fh *f = calloc(1, sizeof *f);
+	if (!f) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (nodes_get(ino, &f->n)) {
+		free(f);
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (!tree_is_dir(f->n.kind)) {
+		fh_free(f);
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	fi->fh = (uintptr_t)f;
+	fuse_reply_open(req, fi);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct fh *f = fh_of(fi);
+	struct db_err e = { "" };
+	int rc = 0;
+	/* listed at the first readdir (and again after rewinddir), not at open */
+	if (off == 0 || !f->list) {
+		listing_close(f->list);
+		f->list = listing_open(&f->n, &e, &rc);
+		if (!f->list) {
+			reply_errno(req, rc);
+			return;
+		}
+	}
+	char *out = malloc(size);
+	if (!out) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	size_t used = 0;
+	for (long idx = off;; idx++) {
+		const char *name;
+		struct stat st = { 0 };
+		rc = listing_get(f->list, idx, &name, &st.st_mode, &e);
+		if (rc <= 0)
+			break;
+		st.st_ino = (ino_t)(idx + 0x100000000LL); /* placeholder; lookup gives the real one */
+		size_t need = fuse_add_direntry(req, out + used, size - used, name, &st, idx + 1);
+		if (need > size - used)
+			break;
+		used += need;
+	}
+	if (rc < 0 && used == 0)
+		reply_errno(req, rc);
+	else
+		fuse_reply_buf(req, out, used);
+	free(out);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fh_free(fh_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fh *f = calloc(1, sizeof *f);
+	if (!f) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (nodes_get(ino, &f->n)) {
+		free(f);
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	int acc = fi->flags & O_ACCMODE;
+	enum kind k = f->n.kind;
+	int rc = 0;
+	if (tree_is_dir(k))
+		rc = EISDIR;
+	else if (acc != O_RDONLY && !tree_writable(k))
+		rc = EACCES;
+	else if (acc != O_WRONLY && (k == K_SIGNAL || k == K_CTL))
+		rc = EACCES; /* write-only verbs */
+	if (rc) {
+		fh_free(f);
+		fuse_reply_err(req, rc);
+		return;
+	}
+	/* nothing here has a stable size worth caching: always go to the daemon */
+	fi->direct_io = 1;
+	if (k == K_NEXT || k == K_QUERY)
+		fi->nonseekable = 1;
+	if (k == K_HISTORY || (k == K_FIELD && strcmp(f->n.name, "status") == 0)) {
+		f->w = watch_open(f->n.wf, f->n.run);
+		f->seen = f->w ? watch_gen(f->w) : 0;
+	}
+	fi->fh = (uintptr_t)f;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		fh_free(f); /* interrupted: release will not come */
+}
+
+static void reply_slice(fuse_req_t req, const struct buf *b, off_t off, size_t size)
+{
+	if ((size_t)off >= b->len) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	size_t n = b->len - (size_t)off < size ? b->len - (size_t)off : size;
+	fuse_reply_buf(req, b->data + off, n);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct fh *f = fh_of(fi);
+	struct db_err e = { "" };
+	int rc = 0;
+	if (f->w)
+		f->seen = watch_gen(f->w); /* before reading: a later change re-arms poll */
+	switch (f->n.kind) {
+	case K_HISTORY: {
+		struct buf b = { 0 };
+		rc = history_read(f->n.wf, f->n.run, off, size, &b, &e);
+		if (rc == 0)
+			fuse_reply_buf(req, b.data, b.len);
+		buf_free(&b);
+		break;
+	}
+	case K_QUERY:
+	case K_NEXT:
+		if (!f->have) {
+			rc = f->n.kind == K_QUERY
+				     ? content_query(&f->n, &f->content, &e)
+				     : lease_next(req, f->n.wf, fi->flags & O_NONBLOCK, &f->content, &e);
+			f->have = rc == 0;
+		}
+		if (rc == 0)
+			reply_slice(req, &f->content, off, size);
+		break;
+	case K_START: case K_TASKFILE:
+		reply_slice(req, &f->reply, off, size);
+		break;
+	default:
+		if (off == 0 || !f->have) {
+			buf_reset(&f->content);
+			rc = content_render(&f->n, &f->content, &e);
+			f->have = rc == 0;
+		}
+		if (rc == 0)
+			reply_slice(req, &f->content, off, size);
+		break;
+	}
+	if (rc) {
+		if (rc != -EAGAIN && rc != -EINTR && (f->n.kind == K_QUERY || f->n.kind == K_NEXT))
+			record(&f->n, "read", rc, &e);
+		else if (rc != -EAGAIN && rc != -EINTR)
+			logmsg("read %s/%s: %s", f->n.wf ? f->n.wf : "", f->n.name ? f->n.name : "",
+			       e.msg[0] ? e.msg : strerror(-rc));
+		reply_errno(req, rc);
+	}
+}
+
+/* Whether buf is a JSON document cut short by the kernel splitting a big write. */
+static bool split_json(enum kind k, size_t len)
+{
+	return k != K_CTL && len >= max_write;
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct fh *f = fh_of(fi);
+	struct db_err e = { "" };
+	int rc = 0;
+	if (off == 0 || f->pending.len == 0)
+		buf_reset(&f->pending);
+	rc = buf_append(&f->pending, data, size);
+	/*
+	 * Each write(2) is one message. The exception is a JSON document larger
+	 * than max_write, which the kernel hands over in full-size pieces: keep
+	 * those until a shorter piece ends the document.
+	 */
+	if (rc == 0 && split_json(f->n.kind, size)) {
+		fuse_reply_write(req, size);
+		return;
+	}
+	buf_reset(&f->reply);
+	if (rc == 0)
+		rc = write_apply(&f->n, f->pending.data, f->pending.len, &f->reply, &e);
+	buf_reset(&f->pending);
+	if (rc) {
+		record(&f->n, "write", rc, &e);
+		reply_errno(req, rc);
+	} else {
+		fuse_reply_write(req, size);
+	}
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	struct fh *f = fh_of(fi);
+	int rc = 0;
+	/* a document exactly a multiple of max_write long ends at close */
+	if (f->pending.len) {
+		struct db_err e = { "" };
+		buf_reset(&f->reply);
+		rc = write_apply(&f->n, f->pending.data, f->pending.len, &f->reply, &e);
+		buf_reset(&f->pending);
+		if (rc)
+			record(&f->n, "write", rc, &e);
+	}
+	reply_errno(req, rc);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fh_free(fh_of(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	(void)ino;
+	struct fh *f = fh_of(fi);
+	/*
+	 * status and history: readable when they changed since this file
+	 * handle last read (like cgroup.events). Everything else is always
+	 * ready, as regular files are.
+	 */
+	if (!f->w) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLRDNORM);
+		return;
+	}
+	bool changed = watch_poll(f->w, f->seen, ph);
+	fuse_reply_poll(req, changed ? POLLIN | POLLRDNORM | POLLPRI : 0);
+}
+
+const struct fuse_lowlevel_ops durablefs_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.poll = op_poll,
+};

@@ -1,0 +1,231 @@
+/* The shape of the tree: which names exist under which folder, and modes. */
+#define _POSIX_C_SOURCE 200809L
+#include "fs.h"
+
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const struct child root_children[] = {
+	{ "README", K_README }, { "start", K_START }, { "metrics", K_METRICS },
+	{ "last-error", K_LASTERR }, { "workflows", K_WORKFLOWS },
+	{ "by-status", K_BYSTATUS }, { "task-queues", K_QUEUES }, { "tasks", K_TASKS },
+	{ NULL, 0 },
+};
+
+/* A run folder shows the run's own state; the workflow folder adds controls. */
+#define RUN_FILES \
+	{ "status", K_FIELD }, { "type", K_FIELD }, { "task_queue", K_FIELD }, \
+	{ "run_id", K_FIELD }, { "started_at", K_FIELD }, { "closed_at", K_FIELD }, \
+	{ "input", K_FIELD }, { "result", K_FIELD }, { "failure", K_FIELD }, \
+	{ "pending", K_FIELD }, { "history", K_HISTORY }
+static const struct child wf_children[] = {
+	RUN_FILES, { "signals", K_SIGNALS }, { "queries", K_QUERIES }, { "ctl", K_CTL },
+	{ "runs", K_RUNS }, { "last-error", K_LASTERR }, { NULL, 0 },
+};
+static const struct child run_children[] = { RUN_FILES, { NULL, 0 } };
+static const struct child queue_children[] = {
+	{ "backlog", K_QFILE }, { "pollers", K_QFILE }, { "next", K_NEXT },
+	{ "last-error", K_LASTERR }, { NULL, 0 },
+};
+static const struct child task_children[] = {
+	{ "result", K_TASKFILE }, { "failure", K_TASKFILE }, { "heartbeat", K_TASKFILE },
+	{ "last-error", K_LASTERR }, { NULL, 0 },
+};
+static const struct child no_children[] = { { NULL, 0 } };
+
+static const char *const statuses[] = {
+	"RUNNING", "COMPLETED", "FAILED", "CANCELED", "TERMINATED", "TIMED_OUT",
+	"CONTINUED_AS_NEW", NULL,
+};
+
+const struct child *tree_children(enum kind k)
+{
+	switch (k) {
+	case K_ROOT: return root_children;
+	case K_WF: return wf_children;
+	case K_RUN: return run_children;
+	case K_QUEUE: return queue_children;
+	case K_TASK: return task_children;
+	default: return no_children;
+	}
+}
+
+bool tree_is_dir(enum kind k)
+{
+	switch (k) {
+	case K_ROOT: case K_WORKFLOWS: case K_WF: case K_SIGNALS: case K_QUERIES:
+	case K_RUNS: case K_RUN: case K_BYSTATUS: case K_STATUSDIR: case K_QUEUES:
+	case K_QUEUE: case K_TASKS: case K_TASK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool tree_writable(enum kind k)
+{
+	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE;
+}
+
+/* The last-error file that reports on writes to files of this folder. */
+char *tree_folder_key(const struct node *n)
+{
+	struct buf b = { 0 };
+	switch (n->kind) {
+	case K_WF: case K_SIGNAL: case K_QUERY: case K_CTL:
+		buf_printf(&b, "w/%s", n->wf);
+		break;
+	case K_QUEUE: case K_NEXT:
+		buf_printf(&b, "q/%s", n->wf);
+		break;
+	case K_TASK: case K_TASKFILE:
+		buf_printf(&b, "t/%s", n->wf);
+		break;
+	default:
+		buf_puts(&b, "/");
+		break;
+	}
+	return b.data;
+}
+
+static bool is_status(const char *s)
+{
+	for (int i = 0; statuses[i]; i++)
+		if (strcmp(statuses[i], s) == 0)
+			return true;
+	return false;
+}
+
+static bool matches(const char *s, const char *pattern)
+{
+	regex_t re;
+	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB))
+		return false;
+	bool ok = regexec(&re, s, 0, NULL, 0) == 0;
+	regfree(&re);
+	return ok;
+}
+
+static int lookup_static(const struct node *parent, const char *name, struct node *child)
+{
+	const struct child *c = tree_children(parent->kind);
+	for (; c->name; c++) {
+		if (strcmp(c->name, name) != 0)
+			continue;
+		const char *key_name = name;
+		char *folder = NULL;
+		if (c->kind == K_LASTERR)
+			key_name = folder = tree_folder_key(parent);
+		int rc = nodes_lookup(c->kind, parent->wf, parent->run, key_name, child);
+		free(folder);
+		return rc;
+	}
+	return -ENOENT;
+}
+
+/*
+ * Resolves name under parent into *child (nlookup taken). Existence of
+ * database objects is checked here, so that `ls workflows/nope` fails.
+ */
+int tree_lookup(const struct node *parent, const char *name, struct node *child,
+		struct db_err *e)
+{
+	int rc;
+	switch (parent->kind) {
+	case K_ROOT: case K_WF: case K_RUN: case K_QUEUE: case K_TASK:
+		return lookup_static(parent, name, child);
+	case K_WORKFLOWS:
+		if ((rc = workflow_exists(name, NULL, e)) != 0)
+			return rc;
+		return nodes_lookup(K_WF, name, NULL, NULL, child);
+	case K_SIGNALS:
+		return nodes_lookup(K_SIGNAL, parent->wf, NULL, name, child);
+	case K_QUERIES:
+		return nodes_lookup(K_QUERY, parent->wf, NULL, name, child);
+	case K_RUNS:
+		if (!matches(name, "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"))
+			return -ENOENT;
+		if ((rc = workflow_exists(parent->wf, name, e)) != 0)
+			return rc;
+		return nodes_lookup(K_RUN, parent->wf, name, NULL, child);
+	case K_BYSTATUS:
+		if (!is_status(name))
+			return -ENOENT;
+		return nodes_lookup(K_STATUSDIR, NULL, NULL, name, child);
+	case K_STATUSDIR: {
+		struct buf status = { 0 };
+		rc = workflow_field(name, NULL, "status", &status, e);
+		bool same = rc == 0 && status.len > 0 &&
+			    strncmp(status.data, parent->name, status.len - 1) == 0 &&
+			    strlen(parent->name) == status.len - 1;
+		buf_free(&status);
+		if (rc)
+			return rc;
+		if (!same)
+			return -ENOENT;
+		return nodes_lookup(K_STATUSLINK, name, NULL, parent->name, child);
+	}
+	case K_QUEUES:
+		/* Queues exist implicitly, as in Temporal: next on a new one waits. */
+		return nodes_lookup(K_QUEUE, name, NULL, NULL, child);
+	case K_TASKS:
+		if (!matches(name, "^a[0-9]{1,18}\\.[0-9]{1,18}$"))
+			return -ENOENT;
+		return nodes_lookup(K_TASK, name, NULL, NULL, child);
+	default:
+		return -ENOTDIR;
+	}
+}
+
+static mode_t mode_of(const struct node *n)
+{
+	if (tree_is_dir(n->kind))
+		return S_IFDIR | 0555;
+	switch (n->kind) {
+	case K_STATUSLINK: return S_IFLNK | 0777;
+	case K_START: case K_TASKFILE: return S_IFREG | 0600;
+	case K_SIGNAL: case K_CTL: return S_IFREG | 0200;
+	default: return S_IFREG | 0444;
+	}
+}
+
+int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = n->ino;
+	st->st_mode = mode_of(n);
+	st->st_nlink = tree_is_dir(n->kind) ? 2 : 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_blksize = 4096;
+	/* everything is as of now: the content is computed when read */
+	st->st_atime = st->st_mtime = st->st_ctime = time(NULL);
+	if (n->kind == K_STATUSLINK) {
+		st->st_size = (off_t)(strlen("../../workflows/") + strlen(n->wf));
+		return 0;
+	}
+	if (n->kind == K_HISTORY)
+		return history_stat(n, st, e);
+	/*
+	 * Sizes are the truth for files whose content is cheap to compute;
+	 * queries and next would have to run or lease to know, so they are 0
+	 * like /proc files, and every dynamic file is direct_io so reads are
+	 * never cut at a stale size.
+	 */
+	switch (n->kind) {
+	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: {
+		struct buf b = { 0 };
+		int rc = content_render(n, &b, e);
+		st->st_size = (off_t)b.len;
+		buf_free(&b);
+		return rc;
+	}
+	default:
+		return 0;
+	}
+}

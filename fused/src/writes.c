@@ -1,0 +1,217 @@
+/*
+ * What writes do. Each write(2) carries whole messages (sysfs's rule), is
+ * validated here, and either takes effect in one SQL call or fails with an
+ * errno and changes nothing; the caller records the reason in last-error.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "fs.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isspace((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static int fail(struct db_err *e, int err, const char *fmt, const char *arg)
+{
+	snprintf(e->msg, sizeof e->msg, fmt, arg);
+	return -err;
+}
+
+/* JSON text as the store will see it; NULL (SQL NULL) for a blank write. */
+static int check_json(const char *data, size_t len, const char **param, struct db_err *e)
+{
+	if (blank(data, len)) {
+		*param = NULL;
+		return 0;
+	}
+	json_error_t je;
+	json_t *j = json_loadb(data, len, JSON_DECODE_ANY, &je);
+	if (!j)
+		return fail(e, EINVAL, "not a JSON document: %s", je.text);
+	json_decref(j);
+	*param = data; /* the caller NUL-terminated it; the store parses it again */
+	return 0;
+}
+
+/* Starting: {"type", "id", "task_queue", "input", "options"}. */
+static int do_start(const char *data, size_t len, struct buf *reply, struct db_err *e)
+{
+	json_error_t je;
+	json_t *spec = json_loadb(data, len, 0, &je);
+	if (!spec)
+		return fail(e, EINVAL, "start spec is not a JSON object: %s", je.text);
+	const char *key;
+	json_t *v;
+	int rc = 0;
+	json_object_foreach(spec, key, v) {
+		if (strcmp(key, "type") && strcmp(key, "id") && strcmp(key, "task_queue") &&
+		    strcmp(key, "input") && strcmp(key, "options")) {
+			rc = fail(e, EINVAL, "start spec: unknown key \"%s\" (use type, id, task_queue, input, options)", key);
+			break;
+		}
+	}
+	const char *need[] = { "type", "id", "task_queue" };
+	for (int i = 0; rc == 0 && i < 3; i++)
+		if (!json_is_string(json_object_get(spec, need[i])))
+			rc = fail(e, EINVAL, "start spec: \"%s\" must be a string", need[i]);
+	json_t *opts = json_object_get(spec, "options");
+	if (rc == 0 && opts && !json_is_object(opts))
+		rc = fail(e, EINVAL, "start spec: \"%s\" must be a JSON object", "options");
+	json_decref(spec);
+	if (rc)
+		return rc;
+	/* the store reads the values from the original text: no float rounding here */
+	const char *p[] = { data, conf.ns };
+	PGresult *r;
+	rc = db_query(&r, e, false,
+		      "SELECT durable.start_workflow(s->>'id', s->>'type', s->>'task_queue', s->'input',"
+		      " coalesce(s->'options', '{}'), $2) FROM (SELECT $1::jsonb s) x", 2, p);
+	if (rc)
+		return rc;
+	rc = buf_printf(reply, "%s\n", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return rc;
+}
+
+static int do_signal(const struct node *n, const char *data, size_t len, struct db_err *e)
+{
+	const char *input;
+	int rc = check_json(data, len, &input, e);
+	if (rc)
+		return rc;
+	const char *p[] = { n->wf, n->name, input, conf.ns, conf.identity };
+	PGresult *r;
+	rc = db_query(&r, e, false,
+		      "SELECT durable.signal_workflow($1, $2, $3::jsonb, NULL, $4, $5)", 5, p);
+	PQclear(r);
+	return rc;
+}
+
+struct verb {
+	enum { V_CANCEL, V_TERMINATE } op;
+	char *arg;
+};
+
+/* One verb per line; all are checked before any is applied. */
+static int parse_ctl(char *text, struct verb *verbs, int max, int *count, struct db_err *e)
+{
+	*count = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		while (isspace((unsigned char)*line))
+			line++;
+		size_t l = strlen(line);
+		while (l && isspace((unsigned char)line[l - 1]))
+			line[--l] = '\0';
+		if (l == 0)
+			continue;
+		char *arg = line + strcspn(line, " \t");
+		if (*arg)
+			*arg++ = '\0';
+		while (isspace((unsigned char)*arg))
+			arg++;
+		if (*count == max)
+			return fail(e, EINVAL, "ctl: at most %s verbs per write", "16");
+		struct verb *v = &verbs[*count];
+		v->arg = *arg ? arg : NULL;
+		if (strcmp(line, "cancel") == 0)
+			v->op = V_CANCEL;
+		else if (strcmp(line, "terminate") == 0)
+			v->op = V_TERMINATE;
+		else if (strcmp(line, "reset") == 0)
+			return fail(e, ENOTSUP, "ctl: %s is not supported yet (the store has no reset_workflow)", "reset");
+		else
+			return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use cancel [reason] or terminate [reason])", line);
+		(*count)++;
+	}
+	if (*count == 0)
+		return fail(e, EINVAL, "ctl: %sno verb written", "");
+	return 0;
+}
+
+static int do_ctl(const struct node *n, char *data, struct db_err *e)
+{
+	struct verb verbs[16];
+	int count, rc = parse_ctl(data, verbs, 16, &count, e);
+	for (int i = 0; rc == 0 && i < count; i++) {
+		const char *p[] = { n->wf, verbs[i].arg, conf.ns, conf.identity };
+		PGresult *r;
+		if (verbs[i].op == V_CANCEL)
+			rc = db_query(&r, e, false,
+				      "SELECT durable.cancel_workflow($1, $2, NULL, $3, $4)", 4, p);
+		else
+			rc = db_query(&r, e, false,
+				      "SELECT durable.terminate_workflow($1, $2, NULL, NULL, $3, $4)", 4, p);
+		if (rc == 0)
+			PQclear(r);
+	}
+	return rc;
+}
+
+static int do_task(const struct node *n, const char *data, size_t len, struct buf *reply,
+		   struct db_err *e)
+{
+	const char *payload;
+	int rc = check_json(data, len, &payload, e);
+	if (rc)
+		return rc;
+	const char *p[] = { n->wf, payload, conf.identity };
+	PGresult *r;
+	if (strcmp(n->name, "result") == 0) {
+		rc = db_query(&r, e, false,
+			      "SELECT durable.complete_activity_task($1, $2::jsonb, $3)", 3, p);
+		if (rc == 0)
+			rc = buf_puts(reply, "COMPLETED\n");
+	} else if (strcmp(n->name, "failure") == 0) {
+		rc = db_query(&r, e, false,
+			      "SELECT durable.fail_activity_task($1, $2::jsonb, $3)", 3, p);
+		if (rc == 0)
+			rc = buf_printf(reply, "%s\n", PQgetvalue(r, 0, 0));
+	} else {
+		rc = db_query(&r, e, false,
+			      "SELECT durable.heartbeat_activity_task($1, $2::jsonb)", 2, p);
+		/* the worker learns here that the workflow wants the activity to stop */
+		if (rc == 0)
+			rc = buf_printf(reply, "cancel_requested %s\n",
+					strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? "true" : "false");
+	}
+	if (r)
+		PQclear(r);
+	return rc;
+}
+
+int write_apply(const struct node *n, const char *data, size_t len, struct buf *reply,
+		struct db_err *e)
+{
+	/* a private, NUL-terminated copy: libpq and strtok need one */
+	char *text = malloc(len + 1);
+	if (!text)
+		return -ENOMEM;
+	memcpy(text, data, len);
+	text[len] = '\0';
+	int rc;
+	if (memchr(data, '\0', len)) {
+		rc = fail(e, EINVAL, "NUL bytes in a %s", "write");
+	} else {
+		switch (n->kind) {
+		case K_START: rc = do_start(text, len, reply, e); break;
+		case K_SIGNAL: rc = do_signal(n, text, len, e); break;
+		case K_CTL: rc = do_ctl(n, text, e); break;
+		case K_TASKFILE: rc = do_task(n, text, len, reply, e); break;
+		default: rc = fail(e, EBADF, "%s is not writable", "file"); break;
+		}
+	}
+	free(text);
+	if (rc == 0 && (n->kind == K_SIGNAL || n->kind == K_CTL))
+		watch_kick(n->wf);
+	return rc;
+}
