@@ -2,7 +2,7 @@
 -- child workflows and continue-as-new share.
 
 CREATE FUNCTION durable._check_start_options(options jsonb) RETURNS void
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     policy text;
 BEGIN
@@ -26,6 +26,8 @@ BEGIN
     IF options ? 'search_attributes' AND jsonb_typeof(options -> 'search_attributes') <> 'object' THEN
         PERFORM durable._bad_input('start options: "search_attributes" must be a JSON object');
     END IF;
+    PERFORM durable._check_payload(options -> 'memo', 'memo');
+    PERFORM durable._check_payload(options -> 'search_attributes', 'search attributes');
 END
 $$;
 
