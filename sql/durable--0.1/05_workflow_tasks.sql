@@ -39,6 +39,24 @@ BEGIN
 END
 $$;
 
+-- The worker's cache: {"<run_id>": <last event id it holds>, ...}.
+CREATE FUNCTION durable._check_cached(cached jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF cached IS NULL OR jsonb_typeof(cached) = 'null' THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(cached) <> 'object'
+       OR EXISTS (SELECT 1 FROM jsonb_each(cached) e
+                   WHERE jsonb_typeof(e.value) <> 'number' OR (e.value #>> '{}')::numeric < 0
+                      OR (e.value #>> '{}')::numeric <> trunc((e.value #>> '{}')::numeric)
+                      OR (e.value #>> '{}')::numeric > 9223372036854775807) THEN
+        PERFORM durable._bad_input('cached must map run ids to the last event id the worker holds',
+            format('Got %s.', left(cached::text, 200)), 'Pass e.g. ''{"<run_id>": 42}'', or NULL.');
+    END IF;
+END
+$$;
+
 CREATE FUNCTION durable.poll_workflow_tasks(
     task_queue text, identity text, max_tasks integer DEFAULT 1,
     cached jsonb DEFAULT NULL, namespace text DEFAULT 'default')
@@ -53,6 +71,7 @@ DECLARE
     earliest timestamptz;
 BEGIN
     PERFORM durable._check_poll_args($1, $2, $3);
+    PERFORM durable._check_cached($4);
     PERFORM durable._record_poller($5, $1, 'workflow', $2);
     FOR t IN SELECT wt.task_id, wt.run_id, wt.fence, wt.attempt, wt.scheduled_event_id,
                     w.workflow_id, w.workflow_type, w.task_timeout
