@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Real concurrency against a running cluster (PG* variables): several psql
+# sessions lease from one queue at once and no task is leased twice; a query
+# answered by another session; the timer worker firing a committed timer by
+# itself after skip_time. Exits non-zero with a one-line reason on failure.
+set -euo pipefail
+
+tasks=${DURABLE_CC_TASKS:-2000}        # activity tasks to lease
+workflows=${DURABLE_CC_WORKFLOWS:-300} # workflow tasks to lease
+sessions=${DURABLE_CC_SESSIONS:-3}
+batch=7                                # odd on purpose: batches straddle each other
+ns="cc-$$-$(date +%s)"                 # a namespace of our own: the cluster may be reused
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() { echo "two_pollers: FAIL: $*"; exit 1; }
+sql() { psql -qXtA -v ON_ERROR_STOP=1 "$@"; }
+
+sql -c "SELECT 1 FROM pg_extension WHERE extname = 'durable'" | grep -q 1 || fail "extension durable is not installed"
+
+# 1. Setup: $tasks activity tasks on queue acts, $workflows workflow tasks on queue wfs.
+per_wf=100
+setup_wfs=$(( (tasks + per_wf - 1) / per_wf ))
+sql -v ns="$ns" -v n="$setup_wfs" -v per="$per_wf" -v total="$tasks" -v wfs="$workflows" >/dev/null <<'SQL' || fail "setup failed"
+SELECT durable.start_workflow('setup-' || i, 'Setup', 'setup', NULL, '{}', :'ns') FROM generate_series(1, :n) i;
+SELECT durable.complete_workflow_task(t.task_token,
+         (SELECT jsonb_agg(jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', j::text,
+                                              'activity_type', 'Work', 'task_queue', 'acts',
+                                              'start_to_close_timeout', '30 days'))
+            FROM generate_series(1, least(:per, :total - (substr(t.workflow_id, 7)::int - 1) * :per)) j))
+  FROM durable.poll_workflow_tasks('setup', 'setup', 1000, NULL, :'ns') t;
+SELECT durable.start_workflow('wf-' || i, 'W', 'wfs', NULL, '{}', :'ns') FROM generate_series(1, :wfs) i;
+SQL
+scheduled=$(sql -v ns="$ns" <<< "SELECT count(*) FROM durable.activity_tasks WHERE namespace = :'ns' AND state = 'SCHEDULED'")
+[ "$scheduled" = "$tasks" ] || fail "setup made $scheduled activity tasks, wanted $tasks"
+
+# 2. Sessions poll concurrently, one transaction per poll, until both queues are empty.
+# Each session is one psql process fed by a loop, so leases interleave across sessions.
+poller() {
+    local id=$1
+    {
+        echo "\\set QUIET on"
+        local rounds=$(( (tasks + workflows) / batch / sessions * 3 + 20 ))
+        for _ in $(seq 1 "$rounds"); do
+            echo "SELECT 'A ' || task_token FROM durable.poll_activity_tasks('acts', 'p$id', $batch, '$ns');"
+            echo "SELECT 'W ' || task_token FROM durable.poll_workflow_tasks('wfs', 'p$id', $batch, NULL, '$ns');"
+        done
+    } | psql -qXtA -v ON_ERROR_STOP=1 >"$tmp/p$id.out" 2>"$tmp/p$id.err"
+}
+for i in $(seq 1 "$sessions"); do poller "$i" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p" || fail "a poller session failed: $(cat "$tmp"/p*.err | head -1)"; done
+pids=()
+
+cat "$tmp"/p*.out | grep -E '^[AW] ' >"$tmp/all" || true
+a_leased=$(grep -c '^A ' "$tmp/all" || true)
+w_leased=$(grep -c '^W ' "$tmp/all" || true)
+a_unique=$(grep '^A ' "$tmp/all" | sed 's/^A a\([0-9]*\)\..*/\1/' | sort -u | wc -l)
+w_unique=$(grep '^W ' "$tmp/all" | sed 's/^W w\([0-9]*\)\..*/\1/' | sort -u | wc -l)
+busy=0
+for i in $(seq 1 "$sessions"); do [ "$(grep -c . "$tmp/p$i.out" || true)" -gt 0 ] && busy=$((busy + 1)); done
+
+[ "$a_unique" = "$a_leased" ] || fail "an activity task was leased twice ($a_leased leases of $a_unique tasks)"
+[ "$w_unique" = "$w_leased" ] || fail "a workflow task was leased twice ($w_leased leases of $w_unique tasks)"
+[ "$a_leased" = "$tasks" ] || fail "$a_leased of $tasks activity tasks were leased"
+[ "$w_leased" = "$workflows" ] || fail "$w_leased of $workflows workflow tasks were leased"
+[ "$busy" -ge 2 ] || fail "only $busy session(s) leased anything: not a concurrency test"
+check=$(sql -v ns="$ns" <<'SQL'
+SELECT (SELECT count(*) FROM durable.activity_tasks WHERE namespace = :'ns' AND state = 'STARTED' AND fence = 1)
+    || ' ' || (SELECT count(*) FROM durable.activity_tasks WHERE namespace = :'ns' AND fence <> 1)
+    || ' ' || (SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
+                WHERE w.namespace = :'ns' AND w.task_queue = 'wfs' AND h.event_type = 'WorkflowTaskStarted');
+SQL
+)
+[ "$check" = "$tasks 0 $workflows" ] || fail "store disagrees after leasing (started/re-leased/WorkflowTaskStarted: $check)"
+echo "two_pollers: $sessions sessions leased $a_leased activity and $w_leased workflow tasks, each exactly once ($busy sessions got work)"
+
+# 3. Query round trip: one session answers, another asks.
+sql -v ns="$ns" <<< "SELECT durable.start_workflow('q-1', 'W', 'queries', '{\"n\": 5}', '{}', :'ns')" >/dev/null
+answerer() {
+    sql -v ns="$ns" <<'SQL'
+SELECT query_id, query_type, workflow_id, jsonb_array_length(history) AS events
+  FROM durable.poll_query_tasks('queries', 'answerer', 1, 20000, :'ns') \gset
+SELECT durable.answer_query_task(:query_id, jsonb_build_object('query', :'query_type', 'workflow', :'workflow_id', 'events', :events));
+SELECT query_id FROM durable.poll_query_tasks('queries', 'answerer', 1, 20000, :'ns') \gset
+SELECT durable.answer_query_task(:query_id, NULL, 'no handler for this query');
+SQL
+}
+answerer >"$tmp/answerer.out" 2>&1 & pids+=($!)
+answer=$(sql -v ns="$ns" <<< "SELECT durable.query_workflow('q-1', 'status', timeout_ms => 20000, namespace => :'ns')") \
+    || fail "query_workflow failed: $answer"
+[ "$answer" = '{"query": "status", "events": 2, "workflow": "q-1"}' ] || fail "unexpected query answer: $answer"
+err=$(sql -v ns="$ns" <<< "SELECT durable.query_workflow('q-1', 'nope', timeout_ms => 20000, namespace => :'ns')" 2>&1) \
+    && fail "a query the worker failed returned $err"
+echo "$err" | grep -q 'query failed in the worker' || fail "a failed query gave: $err"
+state=$(psql -qXtA -c "DO \$\$BEGIN PERFORM durable.query_workflow('q-1', 'nope', timeout_ms => 10, namespace => '$ns');
+    EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END\$\$" 2>&1 | sed -n 's/.*NOTICE: *//p')
+[ "$state" = "DU005" ] || fail "an unanswered query gave SQLSTATE '$state', wanted DU005"
+wait "${pids[0]}" || fail "the answering session failed: $(head -3 "$tmp/answerer.out")"
+pids=()
+echo "two_pollers: query answered by another session: $answer; a worker error gave DU006"
+
+# 4. The timer worker fires a committed timer on its own after skip_time.
+sql -v ns="$ns" >/dev/null <<'SQL' || fail "timer setup failed"
+SELECT durable.start_workflow('timer-1', 'W', 'timers', NULL, '{}', :'ns');
+SELECT durable.complete_workflow_task(task_token,
+         '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": "7 days"}]')
+  FROM durable.poll_workflow_tasks('timers', 'setup', 1, NULL, :'ns');
+SQL
+sql -c "SELECT durable.skip_time('7 days')" >/dev/null
+fired=""
+for _ in $(seq 1 60); do
+    fired=$(sql -v ns="$ns" <<< "SELECT count(*) FROM durable.get_history('timer-1', namespace => :'ns') WHERE event_type = 'TimerFired'")
+    [ "$fired" = "1" ] && break
+    sleep 0.5
+done
+[ "$fired" = "1" ] || fail "the timer worker did not fire a due committed timer within 30 s"
+echo "two_pollers: the timer worker fired a 7-day timer by itself after skip_time"
+echo "two_pollers: ok"
