@@ -38,7 +38,6 @@ CREATE TABLE durable.workflows (
 CREATE UNIQUE INDEX workflows_one_open_run ON durable.workflows (namespace, workflow_id)
     WHERE status = 'RUNNING';
 CREATE INDEX workflows_by_id ON durable.workflows (namespace, workflow_id, started_at DESC);
-CREATE INDEX workflows_by_status ON durable.workflows (namespace, status, started_at);
 CREATE INDEX workflows_deadline ON durable.workflows (deadline_at)
     WHERE status = 'RUNNING' AND deadline_at IS NOT NULL;
 CREATE INDEX workflows_children ON durable.workflows (parent_run_id)
