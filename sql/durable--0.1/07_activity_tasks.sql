@@ -186,13 +186,25 @@ BEGIN
 END
 $$;
 
--- The worker stopped the activity because cancellation was requested.
+-- The worker stopped the activity because cancellation was requested. As in
+-- Temporal, an activity that was not asked to cancel cannot report itself
+-- canceled (it completes or fails instead).
 CREATE FUNCTION durable.cancel_activity_task(task_token text, details jsonb DEFAULT NULL, identity text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    a durable.activity_tasks;
 BEGIN
     PERFORM durable._check_payload(details, 'cancellation details');
-    PERFORM durable._finish_activity(durable._lock_activity_task(task_token), 'canceled', details, identity);
+    a := durable._lock_activity_task(task_token);
+    IF NOT a.cancel_requested THEN
+        RAISE EXCEPTION 'activity cancellation was not requested'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Activity %s (%s) of workflow %s was not asked to cancel.',
+                                  a.activity_id, a.activity_type, a.workflow_id),
+                  HINT = 'Report canceled only after heartbeat_activity_task returned true; otherwise complete or fail the task.';
+    END IF;
+    PERFORM durable._finish_activity(a, 'canceled', details, identity);
 END
 $$;
 
@@ -260,6 +272,9 @@ BEGIN
             IF a.task_id IS NULL THEN
                 outcome := 'LEASE_LOST';
                 error := 'activity task lease is no longer held';
+            ELSIF kind = 'canceled' AND NOT a.cancel_requested THEN
+                outcome := 'INVALID';
+                error := 'activity cancellation was not requested';
             ELSE
                 outcome := durable._finish_activity(a, kind, item -> kind, identity);
             END IF;
