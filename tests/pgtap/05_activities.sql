@@ -222,6 +222,29 @@ SELECT is(pg_temp.event('a-hb', 'ActivityTaskTimedOut') -> 'failure' -> 'last_he
 SELECT throws_ok(format($$SELECT durable.heartbeat_activity_task(%L)$$, (SELECT tok FROM hb)), 'DU004', NULL,
                  'a heartbeat after the timeout is refused (DU004)');
 
+-- cancel_activity_task needs a cancel request (Temporal: "unable to mark activity as
+-- canceled without activity being request canceled")
+SELECT pg_temp.start('a-nocan', 'a-nocan', '{"start_to_close_timeout": 60}');
+CREATE TEMP TABLE nocan AS SELECT pg_temp.lease('a-nocan') AS tok;
+SELECT throws_ok(format($$SELECT durable.cancel_activity_task(%L)$$, (SELECT tok FROM nocan)), '55000',
+                 'activity cancellation was not requested', 'an activity not asked to cancel cannot report canceled (55000)');
+SELECT is((SELECT outcome FROM durable.complete_activity_tasks(jsonb_build_array(jsonb_build_object(
+              'task_token', (SELECT tok FROM nocan), 'canceled', 'x'))) ), 'INVALID', 'nor in a batch (INVALID)');
+SELECT is(pg_temp.pending('a-nocan') ->> 'state', 'STARTED', 'the activity still runs');
+SELECT is(pg_temp.last_types('a-nocan', 1), ARRAY['ActivityTaskScheduled'], 'and nothing was written');
+
+-- RequestCancelActivityTask of an activity in retry backoff cancels it at once
+SELECT pg_temp.start('a-bocan', 'a-bocan', '{"start_to_close_timeout": 60}');
+SELECT durable.fail_activity_task(pg_temp.lease('a-bocan'), '{"message": "retry me"}');
+SELECT durable.signal_workflow('a-bocan', 'x');
+SELECT durable.complete_workflow_task((SELECT task_token FROM durable.poll_workflow_tasks('a-bocan', 'tester', 1)),
+    format('[{"type": "RequestCancelActivityTask", "scheduled_event_id": %s}]', pg_temp.event_id('a-bocan', 'ActivityTaskScheduled'))::jsonb);
+SELECT is(pg_temp.last_types('a-bocan', 3), ARRAY['ActivityTaskCancelRequested', 'ActivityTaskCanceled', 'WorkflowTaskScheduled'],
+          'an activity waiting to retry is canceled at once');
+SELECT is(pg_temp.event('a-bocan', 'ActivityTaskCanceled') -> 'last_failure', '{"message": "retry me"}'::jsonb,
+          'with its last failure');
+SELECT is(pg_temp.pending('a-bocan'), NULL, 'and is no longer pending');
+
 -- heartbeat returns cancel_requested
 SELECT pg_temp.start('a-hbc', 'a-hbc', '{"start_to_close_timeout": 60}');
 CREATE TEMP TABLE hbc AS SELECT pg_temp.lease('a-hbc') AS tok;
