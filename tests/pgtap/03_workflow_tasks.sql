@@ -180,6 +180,15 @@ SELECT throws_ok(format($$SELECT durable.fail_workflow_task(%L, 'lower case')$$,
 SELECT throws_ok($$SELECT durable.fail_workflow_task('w1.1', 'X', '"text"')$$, '22023', NULL,
                  'a failure must be an object');
 
+-- A task that fails with events buffered: they join after WorkflowTaskFailed
+SELECT durable.start_workflow('wfb-1', 'W', 'wfb-q');
+CREATE TEMP TABLE fb AS SELECT * FROM durable.poll_workflow_tasks('wfb-q', 'tester', 1);
+SELECT durable.signal_workflow('wfb-1', 'during-failing-task');
+SELECT durable.fail_workflow_task((SELECT task_token FROM fb));
+SELECT is(pg_temp.last_types('wfb-1', 2), ARRAY['WorkflowTaskFailed', 'WorkflowExecutionSignaled'],
+          'buffered events join after WorkflowTaskFailed');
+SELECT is(pg_temp.wft('wfb-1') ->> 'state', 'BACKOFF', 'and the retry still waits for its backoff');
+
 -- A task that times out with events buffered: they join after WorkflowTaskTimedOut
 SELECT durable.start_workflow('wto-1', 'W', 'wto-q', NULL, '{"task_timeout": 2}');
 SELECT durable.poll_workflow_tasks('wto-q', 'tester', 1);

@@ -176,6 +176,18 @@ SELECT pg_temp.complete('c-par', '[]');
 SELECT pg_temp.complete('c-kid', '[{"type": "CancelWorkflowExecution", "details": "bye"}]');
 SELECT is(pg_temp.last_types('parent', 2), ARRAY['ChildWorkflowExecutionCanceled', 'WorkflowTaskScheduled'],
           'the parent sees ChildWorkflowExecutionCanceled');
+-- a child that continues as new reports its final run's outcome
+SELECT pg_temp.complete('c-par', '[{"type": "StartChildWorkflowExecution", "workflow_id": "kid-5", "workflow_type": "K", "task_queue": "c-kid"}]');
+SELECT pg_temp.complete('c-par', '[]');
+SELECT pg_temp.complete('c-kid', '[{"type": "ContinueAsNewWorkflowExecution", "input": 2}]');
+SELECT is(pg_temp.last_types('parent', 1), ARRAY['WorkflowTaskCompleted'], 'a child''s continue-as-new is not reported');
+SELECT is(durable.describe_workflow('kid-5') -> 'parent' ->> 'workflow_id', 'parent', 'the new child run keeps its parent');
+SELECT is(durable.describe_workflow('parent') -> 'pending_children' -> 0 ->> 'run_id', durable.describe_workflow('kid-5') ->> 'run_id',
+          'the parent''s pending child is the new run');
+SELECT pg_temp.complete('c-kid', '[{"type": "CompleteWorkflowExecution", "result": "second run"}]');
+SELECT is(pg_temp.last_types('parent', 2), ARRAY['ChildWorkflowExecutionCompleted', 'WorkflowTaskScheduled'],
+          'the parent sees the completion of the continued child');
+SELECT is(pg_temp.event('parent', 'ChildWorkflowExecutionCompleted') -> 'result', '"second run"'::jsonb, 'with its result');
 -- child id already running
 SELECT durable.start_workflow('busy', 'K', 'c-busy');
 SELECT lives_ok($$SELECT pg_temp.complete('c-par', '[{"type": "StartChildWorkflowExecution", "workflow_id": "busy", "workflow_type": "K"}]')$$,
