@@ -1,0 +1,330 @@
+/* Activity tasks: leased in batches up to the concurrency limit, C
+ * activities run on libuv's thread pool, executables on child processes;
+ * outcomes are sent together with complete_activity_tasks (one transaction
+ * for everything that finished while the previous batch was in flight);
+ * heartbeats go from the pool thread to the loop through a uv_async_t. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "runtime.h"
+
+typedef struct durable_activity_ctx_s act_t;
+
+int durable__activities_init(durable_worker_t *w)
+{
+	char n[16];
+	/* Each running C activity holds a pool thread; the pool is sized once,
+	 * at its first use, from this variable (libuv's default is 4). */
+	int size = w->opts.max_concurrent_activities + 2;
+	snprintf(n, sizeof(n), "%d", size < 4 ? 4 : size > 1024 ? 1024 : size);
+	if (!getenv("UV_THREADPOOL_SIZE"))
+		setenv("UV_THREADPOOL_SIZE", n, 0);
+	return 0;
+}
+
+static void unref(act_t *a)
+{
+	if (--a->refs > 0)
+		return;
+	uv_mutex_destroy(&a->mu);
+	free(a->token);
+	free(a->workflow_id);
+	free(a->activity_id);
+	free(a->type);
+	json_decref(a->input);
+	json_decref(a->last_details);
+	json_decref(a->result);
+	json_decref(a->failure);
+	json_decref(a->hb_details);
+	free(a);
+}
+
+/* Outcomes ------------------------------------------------------------------ */
+
+typedef struct {
+	durable_worker_t *w;
+	json_t *sent;
+} flush_t;
+
+static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
+{
+	(void)pg;
+	flush_t *f = arg;
+	durable_worker_t *w = f->w;
+	w->completing = 0;
+	if (!res) {
+		/* The connection broke: send them again after the reconnect. A
+		 * batch that did commit is refused per task (LEASE_LOST), harmlessly. */
+		json_array_extend(f->sent, w->outcomes);
+		json_decref(w->outcomes);
+		w->outcomes = json_incref(f->sent);
+	} else if (durable__pg_status(res) < 0) {
+		durable__log("ERROR", "complete_activity_tasks failed, %zu outcomes dropped (the tasks will time out "
+			     "and retry): %s", json_array_size(f->sent), PQresultErrorMessage(res));
+	} else {
+		for (int i = 0; i < PQntuples(res); i++) {
+			const char *outcome = PQgetvalue(res, i, 1);
+			if (strcmp(outcome, "LEASE_LOST") == 0 || strcmp(outcome, "INVALID") == 0)
+				durable__log("WARN", "activity task %s: %s: %s", PQgetvalue(res, i, 0), outcome,
+					     PQgetvalue(res, i, 2));
+			else
+				durable__log("DEBUG", "activity task %s: %s", PQgetvalue(res, i, 0), outcome);
+		}
+	}
+	json_decref(f->sent);
+	free(f);
+	durable__activities_flush(w);
+	durable__worker_maybe_done(w);
+}
+
+void durable__activities_flush(durable_worker_t *w)
+{
+	if (w->completing || json_array_size(w->outcomes) == 0 || !durable__pg_connected(w->act_pg))
+		return;
+	flush_t *f = malloc(sizeof(*f));
+	char *body = json_dumps(w->outcomes, JSON_COMPACT);
+	if (!f || !body) {
+		free(f);
+		free(body);
+		return;
+	}
+	f->w = w;
+	f->sent = w->outcomes;
+	w->outcomes = json_array();
+	const char *p[] = {body, w->identity};
+	if (durable__pg_query(w->act_pg, "SELECT task_token, outcome, error FROM durable.complete_activity_tasks($1::jsonb, $2)",
+			      2, p, on_completed, f) == 0) {
+		w->completing = 1;
+	} else {
+		json_array_extend(w->outcomes, f->sent);
+		json_decref(f->sent);
+		free(f);
+	}
+	free(body);
+}
+
+void durable__activity_finish(act_t *a)
+{
+	durable_worker_t *w = a->w;
+	json_t *o;
+	if (a->rc == 0)
+		o = json_pack("{s:s, s:O}", "task_token", a->token, "result", a->result ? a->result : json_null());
+	else if (a->rc == DURABLE_ECANCELED)
+		o = json_pack("{s:s, s:O}", "task_token", a->token, "canceled", a->failure ? a->failure : json_null());
+	else if (a->failure)
+		o = json_pack("{s:s, s:O}", "task_token", a->token, "failure", a->failure);
+	else
+		o = json_pack("{s:s, s:{s:s, s:s}}", "task_token", a->token, "failure", "message",
+			      durable_strerror(a->rc), "type", "ActivityError");
+	if (a->rc != 0)
+		durable__log("INFO", "activity %s (%s) of workflow %s attempt %d: %s", a->activity_id, a->type,
+			     a->workflow_id, a->attempt,
+			     a->failure ? json_string_value(json_object_get(a->failure, "message")) : durable_strerror(a->rc));
+	if (o)
+		json_array_append_new(w->outcomes, o);
+	for (act_t **pp = &w->active; *pp; pp = &(*pp)->next)
+		if (*pp == a) {
+			*pp = a->next;
+			break;
+		}
+	w->running--;
+	w->activity_tasks++;
+	unref(a);
+	durable__activities_flush(w);
+	if (w->act_again)
+		durable__activities_poll(w);
+	durable__worker_maybe_done(w);
+}
+
+/* Running ------------------------------------------------------------------- */
+
+static void work_cb(uv_work_t *req)
+{
+	act_t *a = req->data;
+	json_t *result = NULL;
+	a->rc = a->reg->act(a, a->input, &result, a->reg->arg);
+	a->result = result;
+}
+
+static void after_work_cb(uv_work_t *req, int status)
+{
+	act_t *a = req->data;
+	if (status < 0 && a->rc == 0)
+		a->rc = status;
+	durable__activity_finish(a);
+}
+
+static void start_activity(durable_worker_t *w, act_t *a)
+{
+	char path[4096];
+	a->reg = durable__find(w->activities, a->type);
+	a->next = w->active;
+	w->active = a;
+	w->running++;
+	if (a->reg) {
+		a->work.data = a;
+		if (uv_queue_work(&w->loop, &a->work, work_cb, after_work_cb) == 0)
+			return;
+		a->rc = -ENOMEM;
+	} else if (w->activities_dir && strchr(a->type, '/') == NULL && a->type[0] != '.' &&
+		   snprintf(path, sizeof(path), "%s/%s", w->activities_dir, a->type) < (int)sizeof(path) &&
+		   access(path, X_OK) == 0) {
+		int rc = durable__exec_activity(a, path);
+		if (rc == 0)
+			return;
+		a->rc = rc;
+	} else {
+		a->rc = DURABLE_ENOTFOUND;
+		a->failure = json_pack("{s:s, s:s}", "message", "activity type is not registered with this worker",
+				       "type", "ActivityNotRegistered");
+	}
+	durable__activity_finish(a);
+}
+
+static char *dup_val(PGresult *res, int row, int col)
+{
+	return strdup(PQgetvalue(res, row, col));
+}
+
+static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
+{
+	(void)pg;
+	durable_worker_t *w = arg;
+	int asked = w->act_polling;
+	w->act_polling = 0;
+	if (durable__pg_status(res) < 0) {
+		if (res)
+			durable__log("ERROR", "poll_activity_tasks failed: %s", PQresultErrorMessage(res));
+		return;
+	}
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		act_t *a = calloc(1, sizeof(*a));
+		if (!a || uv_mutex_init(&a->mu) < 0) {
+			free(a);
+			continue;   /* the lease times out and the task is retried */
+		}
+		a->w = w;
+		a->refs = 1;
+		a->token = dup_val(res, i, 0);
+		a->workflow_id = dup_val(res, i, 1);
+		a->activity_id = dup_val(res, i, 2);
+		a->type = dup_val(res, i, 3);
+		a->input = json_loads(PQgetvalue(res, i, 4), JSON_DECODE_ANY, NULL);
+		a->attempt = atoi(PQgetvalue(res, i, 5));
+		a->deadline_s = atof(PQgetvalue(res, i, 6));
+		if (!PQgetisnull(res, i, 7))
+			a->last_details = json_loads(PQgetvalue(res, i, 7), JSON_DECODE_ANY, NULL);
+		if (!a->token || !a->workflow_id || !a->activity_id || !a->type) {
+			unref(a);
+			continue;
+		}
+		start_activity(w, a);
+	}
+	if (n >= asked || w->act_again)
+		durable__activities_poll(w);
+}
+
+void durable__activities_poll(durable_worker_t *w)
+{
+	char batch[16];
+	if (w->stopping || w->opts.no_activities || !w->act_pg)
+		return;
+	int free_slots = w->opts.max_concurrent_activities - w->running;
+	if (w->act_polling || free_slots <= 0) {
+		w->act_again = 1;
+		return;
+	}
+	snprintf(batch, sizeof(batch), "%d", free_slots > 1000 ? 1000 : free_slots);
+	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_};
+	w->act_again = 0;
+	if (durable__pg_query(w->act_pg,
+			      "SELECT task_token, workflow_id, activity_id, activity_type, input, attempt, "
+			      "extract(epoch FROM deadline - durable.now()), heartbeat_details "
+			      "FROM durable.poll_activity_tasks($1, $2, $3::int, $4)",
+			      4, p, on_polled, w) == 0)
+		w->act_polling = atoi(batch);
+}
+
+/* Heartbeats ---------------------------------------------------------------- */
+
+static void on_heartbeat(durable__pg_t *pg, PGresult *res, void *arg)
+{
+	(void)pg;
+	act_t *a = arg;
+	int st = durable__pg_status(res);
+	uv_mutex_lock(&a->mu);
+	a->hb_inflight = 0;
+	if (st == DURABLE_ELEASE || (st == 0 && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0))
+		a->cancel = 1;   /* asked to cancel, or the lease is gone: stop either way */
+	int again = a->hb_pending;
+	uv_mutex_unlock(&a->mu);
+	if (again && a->refs > 1)
+		uv_async_send(&a->w->wakeup);
+	unref(a);
+}
+
+void durable__activities_wakeup(uv_async_t *h)
+{
+	durable_worker_t *w = h->data;
+	for (act_t *a = w->active; a; a = a->next) {
+		uv_mutex_lock(&a->mu);
+		json_t *details = NULL;
+		int send = a->hb_pending && !a->hb_inflight;
+		if (send) {
+			details = a->hb_details;
+			a->hb_details = NULL;
+			a->hb_pending = 0;
+			a->hb_inflight = 1;
+		}
+		uv_mutex_unlock(&a->mu);
+		if (!send)
+			continue;
+		char *body = details ? json_dumps(details, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+		const char *p[] = {a->token, body};
+		a->refs++;
+		if (durable__pg_query(w->act_pg, "SELECT durable.heartbeat_activity_task($1, $2::jsonb)", 2, p,
+				      on_heartbeat, a) < 0) {
+			a->refs--;
+			a->hb_inflight = 0;
+		}
+		free(body);
+		json_decref(details);
+	}
+}
+
+/* The activity's view ---------------------------------------------------------- */
+
+const char *durable_activity_type(durable_activity_ctx_t *a) { return a->type; }
+const char *durable_activity_workflow_id(durable_activity_ctx_t *a) { return a->workflow_id; }
+const char *durable_activity_id(durable_activity_ctx_t *a) { return a->activity_id; }
+int durable_activity_attempt(durable_activity_ctx_t *a) { return a->attempt; }
+json_t *durable_activity_heartbeat_details(durable_activity_ctx_t *a) { return a->last_details; }
+
+int durable_heartbeat(durable_activity_ctx_t *a, json_t *details)
+{
+	uv_mutex_lock(&a->mu);
+	json_decref(a->hb_details);
+	a->hb_details = details;
+	a->hb_pending = 1;
+	int cancel = a->cancel;
+	uv_mutex_unlock(&a->mu);
+	uv_async_send(&a->w->wakeup);
+	return cancel;
+}
+
+int durable_activity_fail(durable_activity_ctx_t *a, const char *type, int non_retryable, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_decref(a->failure);
+	a->failure = json_pack("{s:s, s:s, s:b}", "message", msg, "type", type ? type : "ActivityError",
+			       "non_retryable", non_retryable);
+	return DURABLE_EFAILED;
+}

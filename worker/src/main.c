@@ -1,0 +1,83 @@
+/* durable-worker: polls one task queue for workflow and activity tasks,
+ * running the workflows and activities of the plugins it loads and the
+ * executables of an activities directory. */
+#include <dlfcn.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "durable.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: durable-worker --task-queue Q [--activities-dir DIR] [--plugin X.so ...]\n"
+		"                      [--concurrency N] [--batch N] [--dsn DSN] [--namespace NS]\n"
+		"                      [--identity ID] [--no-workflows] [--no-activities]\n"
+		"The connection comes from --dsn or the PG* environment variables.\n"
+		"SIGTERM or SIGINT drains: running activities finish, then it exits 0.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"task-queue", required_argument, NULL, 'q'}, {"activities-dir", required_argument, NULL, 'a'},
+		{"plugin", required_argument, NULL, 'p'},     {"concurrency", required_argument, NULL, 'c'},
+		{"batch", required_argument, NULL, 'b'},      {"dsn", required_argument, NULL, 'd'},
+		{"namespace", required_argument, NULL, 'n'},  {"identity", required_argument, NULL, 'i'},
+		{"no-workflows", no_argument, NULL, 'W'},     {"no-activities", no_argument, NULL, 'A'},
+		{"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+	durable_worker_options_t o = {0};
+	const char *plugins[64];
+	int nplugins = 0, c;
+	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:WAh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'q': o.task_queue = optarg; break;
+		case 'a': o.activities_dir = optarg; break;
+		case 'p':
+			if (nplugins == 64) {
+				fprintf(stderr, "durable-worker: at most 64 plugins\n");
+				return 2;
+			}
+			plugins[nplugins++] = optarg;
+			break;
+		case 'c': o.max_concurrent_activities = atoi(optarg); break;
+		case 'b': o.max_workflow_batch = atoi(optarg); break;
+		case 'd': o.dsn = optarg; break;
+		case 'n': o.namespace_ = optarg; break;
+		case 'i': o.identity = optarg; break;
+		case 'W': o.no_workflows = 1; break;
+		case 'A': o.no_activities = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!o.task_queue || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	durable_worker_t *w;
+	int rc = durable_worker_new(&o, &w);
+	if (rc < 0) {
+		fprintf(stderr, "durable-worker: %s\n", durable_strerror(rc));
+		return 1;
+	}
+	for (int i = 0; i < nplugins; i++) {
+		void *h = dlopen(plugins[i], RTLD_NOW | RTLD_LOCAL);
+		durable_plugin_init_fn init = h ? (durable_plugin_init_fn)(uintptr_t)dlsym(h, DURABLE_PLUGIN_INIT) : NULL;
+		if (!init) {
+			fprintf(stderr, "durable-worker: cannot load plugin %s: %s\n", plugins[i], dlerror());
+			durable_worker_free(w);
+			return 1;
+		}
+		if ((rc = init(w)) < 0) {
+			fprintf(stderr, "durable-worker: plugin %s failed to register: %s\n", plugins[i],
+				durable_strerror(rc));
+			durable_worker_free(w);
+			return 1;
+		}
+	}
+	rc = durable_worker_run(w);
+	durable_worker_free(w);
+	return rc < 0 ? 1 : 0;
+}

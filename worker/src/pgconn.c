@@ -1,0 +1,340 @@
+/* Async libpq on a libuv loop: one uv_poll_t on a dup of the connection's
+ * socket (so uv_close can finish after PQfinish), UV_WRITABLE only while
+ * PQflush() says output is pending, results drained to NULL and then the
+ * notifications. A broken connection fails what is queued, waits (backoff
+ * 100 ms doubling to 5 s) and reconnects; the owner's ready callback then
+ * re-LISTENs and polls.
+ *
+ * Connecting itself is blocking (PQconnectdb): over a unix socket it takes
+ * a few milliseconds and happens only at start and after a failure. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "runtime.h"
+
+typedef struct req {
+	char *sql;
+	int nparams;
+	char **params;
+	durable__pg_cb cb;
+	void *arg;
+	struct req *next;
+} req_t;
+
+typedef struct {
+	uv_poll_t handle;
+	int fd;
+} poller_t;
+
+struct durable__pg {
+	uv_loop_t *loop;
+	char *dsn, *name;
+	PGconn *conn;
+	poller_t *poll;
+	int events;
+	req_t *head, *tail, *inflight;
+	PGresult *result;
+	uv_timer_t retry;
+	uint64_t backoff_ms;
+	durable__pg_event_cb ready, notify;
+	void *arg;
+	int closing;
+};
+
+const char *durable__pg_sqlstate(PGresult *res)
+{
+	const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return s ? s : "";
+}
+
+int durable__pg_status(PGresult *res)
+{
+	if (!res)
+		return DURABLE_EDB;
+	ExecStatusType st = PQresultStatus(res);
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+		return 0;
+	return strcmp(durable__pg_sqlstate(res), "DU004") == 0 ? DURABLE_ELEASE : DURABLE_EDB;
+}
+
+static void free_req(req_t *r)
+{
+	for (int i = 0; i < r->nparams; i++)
+		free(r->params[i]);
+	free(r->params);
+	free(r->sql);
+	free(r);
+}
+
+static void poller_closed(uv_handle_t *h)
+{
+	poller_t *p = (poller_t *)h;
+	close(p->fd);
+	free(p);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+static void connect_now(durable__pg_t *pg);
+
+/* Fails every query (callback with NULL), in order. */
+static void fail_all(durable__pg_t *pg)
+{
+	req_t *r = pg->inflight;
+	pg->inflight = NULL;
+	if (pg->result) {
+		PQclear(pg->result);
+		pg->result = NULL;
+	}
+	if (r) {
+		r->cb(pg, NULL, r->arg);
+		free_req(r);
+	}
+	/* Detached first: callbacks may queue new queries, which wait for the
+	 * reconnection instead of failing in a loop. */
+	req_t *list = pg->head;
+	pg->head = pg->tail = NULL;
+	while ((r = list)) {
+		list = r->next;
+		r->cb(pg, NULL, r->arg);
+		free_req(r);
+	}
+}
+
+static void drop_connection(durable__pg_t *pg)
+{
+	if (pg->poll) {
+		uv_poll_stop(&pg->poll->handle);
+		uv_close((uv_handle_t *)&pg->poll->handle, poller_closed);
+		pg->poll = NULL;
+	}
+	if (pg->conn) {
+		PQfinish(pg->conn);
+		pg->conn = NULL;
+	}
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	connect_now((durable__pg_t *)t->data);
+}
+
+static void broken(durable__pg_t *pg, const char *why)
+{
+	if (!pg->closing)
+		durable__log("WARN", "connection %s lost (%s); reconnecting in %llu ms", pg->name, why,
+			     (unsigned long long)pg->backoff_ms);
+	drop_connection(pg);
+	fail_all(pg);
+	if (pg->closing)
+		return;
+	uv_timer_start(&pg->retry, on_retry, pg->backoff_ms, 0);
+	pg->backoff_ms = pg->backoff_ms * 2 > 5000 ? 5000 : pg->backoff_ms * 2;
+}
+
+static void set_events(durable__pg_t *pg, int events)
+{
+	if (pg->poll && events != pg->events) {
+		pg->events = events;
+		uv_poll_start(&pg->poll->handle, events, on_poll);
+	}
+}
+
+/* Sends the next queued query if none is in flight. */
+static void dispatch(durable__pg_t *pg)
+{
+	if (!pg->conn || pg->inflight || !pg->head)
+		return;
+	req_t *r = pg->head;
+	pg->head = r->next;
+	if (!pg->head)
+		pg->tail = NULL;
+	pg->inflight = r;
+	if (!PQsendQueryParams(pg->conn, r->sql, r->nparams, NULL, (const char *const *)r->params, NULL, NULL, 0)) {
+		broken(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	int f = PQflush(pg->conn);
+	if (f < 0)
+		broken(pg, PQerrorMessage(pg->conn));
+	else
+		set_events(pg, f == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+}
+
+static void deliver_notifies(durable__pg_t *pg)
+{
+	PGnotify *n;
+	while (pg->conn && (n = PQnotifies(pg->conn))) {
+		if (pg->notify)
+			pg->notify(pg, n->relname, pg->arg);
+		PQfreemem(n);
+	}
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+	durable__pg_t *pg = h->data;
+	if (status < 0 && status != UV_EAGAIN) {
+		broken(pg, uv_strerror(status));
+		return;
+	}
+	if (!pg->conn)
+		return;
+	if (events & UV_WRITABLE) {
+		int f = PQflush(pg->conn);
+		if (f < 0) {
+			broken(pg, PQerrorMessage(pg->conn));
+			return;
+		}
+		set_events(pg, f == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+	}
+	if (!(events & UV_READABLE))
+		return;
+	if (!PQconsumeInput(pg->conn)) {
+		broken(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	/* Drain results to NULL: the last one is the query's (an error wins). */
+	while (pg->conn && pg->inflight && !PQisBusy(pg->conn)) {
+		PGresult *res = PQgetResult(pg->conn);
+		if (res) {
+			if (!pg->result || PQresultStatus(pg->result) == PGRES_TUPLES_OK ||
+			    PQresultStatus(pg->result) == PGRES_COMMAND_OK) {
+				PQclear(pg->result);
+				pg->result = res;
+			} else {
+				PQclear(res);
+			}
+			continue;
+		}
+		req_t *r = pg->inflight;
+		PGresult *done = pg->result;
+		pg->inflight = NULL;
+		pg->result = NULL;
+		r->cb(pg, done, r->arg);
+		PQclear(done);
+		free_req(r);
+		if (pg->closing)
+			return;
+		dispatch(pg);
+	}
+	deliver_notifies(pg);
+	if (pg->conn && PQstatus(pg->conn) == CONNECTION_BAD)
+		broken(pg, "connection bad");
+}
+
+static void connect_now(durable__pg_t *pg)
+{
+	if (pg->closing)
+		return;
+	pg->conn = PQconnectdb(pg->dsn);
+	if (PQstatus(pg->conn) != CONNECTION_OK) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", PQerrorMessage(pg->conn));
+		why[strcspn(why, "\n")] = 0;
+		broken(pg, why);
+		return;
+	}
+	PQsetnonblocking(pg->conn, 1);
+	poller_t *p = calloc(1, sizeof(*p));
+	if (!p || (p->fd = fcntl(PQsocket(pg->conn), F_DUPFD_CLOEXEC, 0)) < 0 ||
+	    uv_poll_init(pg->loop, &p->handle, p->fd) < 0) {
+		if (p && p->fd >= 0)
+			close(p->fd);
+		free(p);
+		broken(pg, "cannot watch the socket");
+		return;
+	}
+	p->handle.data = pg;
+	pg->poll = p;
+	pg->events = 0;
+	set_events(pg, UV_READABLE);
+	if (pg->backoff_ms > 100)
+		durable__log("INFO", "connection %s re-established", pg->name);
+	pg->backoff_ms = 100;
+	if (pg->ready)
+		pg->ready(pg, NULL, pg->arg);
+	dispatch(pg);
+}
+
+int durable__pg_new(uv_loop_t *loop, const char *dsn, const char *name, durable__pg_event_cb ready,
+		    durable__pg_event_cb notify, void *arg, durable__pg_t **out)
+{
+	durable__pg_t *pg = calloc(1, sizeof(*pg));
+	if (!pg || !(pg->dsn = strdup(dsn ? dsn : "")) || !(pg->name = strdup(name))) {
+		if (pg)
+			free(pg->dsn);
+		free(pg);
+		return -ENOMEM;
+	}
+	pg->loop = loop;
+	pg->ready = ready;
+	pg->notify = notify;
+	pg->arg = arg;
+	pg->backoff_ms = 100;
+	uv_timer_init(loop, &pg->retry);
+	pg->retry.data = pg;
+	*out = pg;
+	connect_now(pg);
+	return 0;
+}
+
+int durable__pg_query(durable__pg_t *pg, const char *sql, int nparams, const char *const *params,
+		      durable__pg_cb cb, void *arg)
+{
+	if (pg->closing)
+		return -ECANCELED;
+	req_t *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->sql = strdup(sql);
+	r->params = calloc((size_t)nparams + 1, sizeof(char *));
+	r->nparams = nparams;
+	int ok = r->sql && r->params;
+	for (int i = 0; ok && i < nparams; i++)
+		if (params[i] && !(r->params[i] = strdup(params[i])))
+			ok = 0;
+	if (!ok) {
+		free_req(r);
+		return -ENOMEM;
+	}
+	r->cb = cb;
+	r->arg = arg;
+	if (pg->tail)
+		pg->tail->next = r;
+	else
+		pg->head = r;
+	pg->tail = r;
+	dispatch(pg);
+	return 0;
+}
+
+int durable__pg_busy(durable__pg_t *pg)
+{
+	return pg && (pg->inflight || pg->head);
+}
+
+int durable__pg_connected(durable__pg_t *pg)
+{
+	return pg && pg->conn != NULL;
+}
+
+static void retry_closed(uv_handle_t *h)
+{
+	durable__pg_t *pg = h->data;
+	free(pg->dsn);
+	free(pg->name);
+	free(pg);
+}
+
+void durable__pg_close(durable__pg_t *pg)
+{
+	if (!pg || pg->closing)
+		return;
+	pg->closing = 1;
+	uv_timer_stop(&pg->retry);
+	drop_connection(pg);
+	fail_all(pg);
+	uv_close((uv_handle_t *)&pg->retry, retry_closed);
+}

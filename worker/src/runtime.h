@@ -1,0 +1,98 @@
+/* The worker runtime's internals: the async PostgreSQL connection, the
+ * worker state shared by the workflow, activity and query pollers. */
+#ifndef DURABLE_RUNTIME_H
+#define DURABLE_RUNTIME_H
+
+#include <libpq-fe.h>
+#include <uv.h>
+#include "durable.h"
+
+/* log.c: one line per event worth knowing, on stderr. */
+void durable__log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int durable__debug_enabled(void);
+
+/* pgconn.c: one PGconn on a uv_poll_t, one query in flight, a FIFO of the
+ * rest. Each query's callback runs exactly once, with the result, or with
+ * NULL when the connection broke (the query may or may not have run). */
+typedef struct durable__pg durable__pg_t;
+typedef void (*durable__pg_cb)(durable__pg_t *pg, PGresult *res, void *arg);
+typedef void (*durable__pg_event_cb)(durable__pg_t *pg, const char *channel, void *arg);
+
+/* ready is called (channel NULL) after each (re)connect; notify is called
+ * with the channel of each NOTIFY. */
+int durable__pg_new(uv_loop_t *loop, const char *dsn, const char *name, durable__pg_event_cb ready,
+		    durable__pg_event_cb notify, void *arg, durable__pg_t **out);
+int durable__pg_query(durable__pg_t *pg, const char *sql, int nparams, const char *const *params,
+		      durable__pg_cb cb, void *arg);
+int durable__pg_busy(durable__pg_t *pg);          /* a query in flight or queued */
+int durable__pg_connected(durable__pg_t *pg);
+void durable__pg_close(durable__pg_t *pg);        /* fails queued queries, frees after close */
+/* The SQLSTATE of a failed result, or "" */
+const char *durable__pg_sqlstate(PGresult *res);
+/* 0 for a good result, DURABLE_ELEASE for DU004, DURABLE_EDB otherwise. */
+int durable__pg_status(PGresult *res);
+
+typedef struct durable__registered {
+	char *name;
+	durable_workflow_fn wf;
+	durable_activity_fn act;
+	void *arg;
+	struct durable__registered *next;
+} durable__registered_t;
+
+struct durable_worker_s {
+	uv_loop_t loop;
+	durable_worker_options_t opts;
+	char *dsn, *task_queue, *namespace_, *identity, *activities_dir;
+	durable__registered_t *workflows, *activities;
+
+	durable__pg_t *wf_pg, *act_pg, *q_pg;
+	char wf_channel[128], act_channel[128];
+	int wf_polling, wf_again;
+	int act_polling, act_again;
+	int q_polling;
+
+	int running;                        /* activities in flight */
+	struct durable_activity_ctx_s *active;
+	json_t *outcomes;                   /* completions waiting to be sent */
+	int completing;
+	uv_async_t wakeup;                  /* thread pool -> loop: heartbeats */
+	uv_signal_t sigterm, sigint;
+	uv_timer_t drain_timer;
+	int stopping, closed;
+	uint64_t workflow_tasks, activity_tasks; /* counters for the exit log */
+};
+
+/* activity.c */
+int durable__activities_init(durable_worker_t *w);
+void durable__activities_poll(durable_worker_t *w);
+void durable__activities_flush(durable_worker_t *w);
+void durable__activity_finish(struct durable_activity_ctx_s *a);  /* on the loop */
+void durable__activities_wakeup(uv_async_t *h);
+durable__registered_t *durable__find(durable__registered_t *list, const char *name);
+
+/* exec_activity.c: runs DIR/<type> with JSON on stdin; 0 or a negative error. */
+int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);
+
+/* worker.c */
+void durable__worker_maybe_done(durable_worker_t *w);
+
+struct durable_activity_ctx_s {
+	durable_worker_t *w;
+	uv_work_t work;
+	char *token, *workflow_id, *activity_id, *type;
+	int attempt;
+	double deadline_s;                  /* seconds left when started, 0 = unknown */
+	json_t *input, *last_details;
+	durable__registered_t *reg;
+	int rc;
+	json_t *result, *failure;           /* owned */
+	uv_mutex_t mu;                      /* guards the heartbeat fields */
+	json_t *hb_details;
+	int hb_pending, hb_inflight, cancel;
+	void *exec;                         /* exec_activity.c's state */
+	int refs;                           /* the run, and a heartbeat in flight */
+	struct durable_activity_ctx_s *next;
+};
+
+#endif
