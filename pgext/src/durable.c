@@ -21,7 +21,7 @@ void		_PG_init(void);
 DurableShared *durable_shared = NULL;
 
 char	   *durable_database = NULL;
-int			durable_tick_batch = 1000;
+int			durable_tick_batch = 5000;
 int			durable_tick_max_wait_ms = 10000;
 int			durable_max_payload_bytes = 2 * 1024 * 1024;
 
@@ -83,7 +83,7 @@ _PG_init(void)
 							"Most timers and timeouts the timer worker fires in one transaction.",
 							NULL,
 							&durable_tick_batch,
-							1000, 1, 100000,
+							5000, 1, 100000,
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);

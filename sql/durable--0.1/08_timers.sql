@@ -81,28 +81,96 @@ BEGIN
 END
 $$;
 
+-- Fires due user timers. Ten thousand timers due in the same second are the
+-- common case to be fast for, so the usual shape (a run with one due timer
+-- and no started workflow task) is fired for the whole batch in one
+-- set-based statement; what remains goes one by one through _deliver, which
+-- buffers for runs whose workflow task is running.
+CREATE FUNCTION durable._fire_timers(now timestamptz, max_items integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    runs uuid[];
+    timer_ids text[];
+    leftover record;
+    bulk integer;
+    notified integer;
+    fired integer := 0;
+BEGIN
+    -- Lock the runs first: the statements below then see their true task state.
+    SELECT array_agg(d.run_id), array_agg(d.timer_id) INTO runs, timer_ids
+      FROM (SELECT tm.run_id, tm.timer_id
+              FROM durable.timers tm JOIN durable.workflows wf ON wf.run_id = tm.run_id
+             WHERE tm.fire_at <= now
+             ORDER BY tm.fire_at
+             LIMIT max_items
+               FOR UPDATE OF tm, wf SKIP LOCKED) d;
+    IF runs IS NULL THEN
+        RETURN 0;
+    END IF;
+
+    WITH simple AS (
+        SELECT p.run_id, min(p.timer_id) AS timer_id
+          FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
+         GROUP BY p.run_id HAVING count(*) = 1
+    ), ready AS (
+        SELECT s.run_id, s.timer_id, tm.started_event_id, t.state AS task_state,
+               wf.namespace, wf.task_queue, wf.task_timeout,
+               (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = s.run_id) AS last_id
+          FROM simple s
+          JOIN durable.timers tm ON tm.run_id = s.run_id AND tm.timer_id = s.timer_id
+          JOIN durable.workflows wf ON wf.run_id = s.run_id
+          LEFT JOIN durable.workflow_tasks t ON t.run_id = s.run_id
+         WHERE t.state IS DISTINCT FROM 'STARTED'
+    ), gone AS (
+        DELETE FROM durable.timers tm USING ready r
+         WHERE tm.run_id = r.run_id AND tm.timer_id = r.timer_id
+    ), events AS (
+        INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
+        SELECT r.run_id, r.last_id + 1, 'TimerFired', durable.now(),
+               jsonb_build_object('timer_id', r.timer_id, 'started_event_id', r.started_event_id)
+          FROM ready r
+        UNION ALL
+        SELECT r.run_id, r.last_id + 2, 'WorkflowTaskScheduled', durable.now(),
+               jsonb_build_object('task_queue', r.task_queue, 'attempt', 1,
+                                  'start_to_close_timeout', durable._seconds(r.task_timeout))
+          FROM ready r WHERE r.task_state IS NULL
+    ), tasks AS (
+        INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt,
+                                            scheduled_event_id, scheduled_at)
+        SELECT r.run_id, r.namespace, r.task_queue, 'SCHEDULED', 1, r.last_id + 2, durable.now()
+          FROM ready r WHERE r.task_state IS NULL
+    )
+    SELECT (SELECT count(*) FROM ready),
+           (SELECT count(*) FROM (SELECT pg_notify(durable.task_queue_channel('workflow', q.task_queue, q.namespace), '')
+                                    FROM (SELECT DISTINCT r.namespace, r.task_queue FROM ready r
+                                           WHERE r.task_state IS DISTINCT FROM 'BACKOFF') q) n)
+      INTO bulk, notified;
+
+    -- The rest: runs with several due timers or a started workflow task.
+    FOR leftover IN SELECT tm.run_id, tm.timer_id, tm.started_event_id
+                      FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
+                      JOIN durable.timers tm ON tm.run_id = p.run_id AND tm.timer_id = p.timer_id
+                     ORDER BY tm.fire_at LOOP
+        DELETE FROM durable.timers tm WHERE tm.run_id = leftover.run_id AND tm.timer_id = leftover.timer_id;
+        PERFORM durable._deliver(leftover.run_id, 'TimerFired', jsonb_build_object(
+            'timer_id', leftover.timer_id, 'started_event_id', leftover.started_event_id));
+        fired := fired + 1;
+    END LOOP;
+    RETURN bulk + fired;
+END
+$$;
+
 CREATE FUNCTION durable.fire_due(max_items integer DEFAULT 1000) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     now timestamptz := durable.now();
-    fired integer := 0;
-    r record;
+    fired integer;
     a durable.activity_tasks;
     t durable.workflow_tasks;
     w durable.workflows;
 BEGIN
-    FOR r IN SELECT tm.run_id, tm.timer_id, tm.started_event_id
-               FROM durable.timers tm JOIN durable.workflows wf ON wf.run_id = tm.run_id
-              WHERE tm.fire_at <= now
-              ORDER BY tm.fire_at
-              LIMIT max_items
-                FOR UPDATE SKIP LOCKED LOOP
-        DELETE FROM durable.timers tm WHERE tm.run_id = r.run_id AND tm.timer_id = r.timer_id;
-        PERFORM durable._deliver(r.run_id, 'TimerFired', jsonb_build_object(
-            'timer_id', r.timer_id, 'started_event_id', r.started_event_id));
-        fired := fired + 1;
-    END LOOP;
+    fired := durable._fire_timers(now, max_items);
 
     FOR a IN SELECT at.* FROM durable.activity_tasks at JOIN durable.workflows wf ON wf.run_id = at.run_id
               WHERE at.timeout_at <= now
