@@ -51,6 +51,12 @@ enum {
 			return durable__rc_;                                   \
 	} while (0)
 
+/* True for statuses a workflow must return at once instead of handling
+ * (blocked, non-determinism, worker errors such as -ENOMEM): use it before
+ * compensating, e.g. `if (DURABLE_STOPPED(rc)) return rc;`. */
+#define DURABLE_STOPPED(rc)                                                    \
+	((rc) == DURABLE_BLOCKED || (rc) == DURABLE_ENONDET || ((rc) < 0 && (rc) > -10000))
+
 const char *durable_strerror(int status);
 
 /* ------------------------------------------------------------------ */
@@ -156,7 +162,8 @@ int durable_upsert_search_attributes(durable_ctx_t *ctx, json_t *attrs);
 
 /* Queries: answered by re-running the workflow over its history. A handler
  * gets the state object the workflow registered (a JSON value the workflow
- * keeps updating; the context holds a reference) and the query's args. */
+ * keeps updating; the context holds a reference) and the query's args.
+ * With fn NULL, the query answers with a copy of state. */
 typedef int (*durable_query_fn)(json_t *state, json_t *args, json_t **answer);
 int durable_set_query_handler(durable_ctx_t *ctx, const char *name, durable_query_fn fn, json_t *state);
 /* Shorthand: query `name` answers with `value` (stolen), the latest set. */

@@ -72,6 +72,8 @@ static json_t *failure(const char *type, int non_retryable, const char *fmt, con
 static void decide(exec_t *e)
 {
 	struct durable_activity_ctx_s *a = e->a;
+	while (e->taillen > 0 && (e->tail[e->taillen - 1] == '\n' || e->tail[e->taillen - 1] == ' '))
+		e->taillen--;
 	e->tail[e->taillen] = 0;
 	if (e->outbuf)
 		e->outbuf[e->outlen] = 0;

@@ -1,0 +1,159 @@
+/* Order saga (use case 1): reserve inventory, charge the card, ship, then
+ * confirm, each step on another service's task queue; when a step fails or
+ * the order is canceled, undo what was done, in reverse order.
+ *
+ * Queues: "orders" (the workflow and confirm_order), "inventory"
+ * (reserve/release), "payments" (charge/refund), "shipping" (ship_order, an
+ * executable in examples/activities/). Input:
+ *   {"order_id": "o-1", "amount": 40, "fail_at": "charge"|"ship"|null, "delay_ms": 0}
+ * Every activity appends a line to the file named by $DURABLE_LEDGER (if
+ * set), which is what the end-to-end test checks. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <durable.h>
+
+#define RETRY_FAST {.initial_interval = 0.2, .maximum_interval = 2}
+
+static const char *const declined[] = {"CardDeclined", NULL};
+static const durable_activity_options_t inventory = {
+	.task_queue = "inventory", .start_to_close_timeout = 5, .retry = RETRY_FAST};
+static const durable_activity_options_t payments = {
+	.task_queue = "payments", .start_to_close_timeout = 5,
+	.retry = {.initial_interval = 0.2, .maximum_interval = 2, .non_retryable_error_types = declined}};
+static const durable_activity_options_t shipping = {
+	.task_queue = "shipping", .start_to_close_timeout = 10, .retry = RETRY_FAST};
+static const durable_activity_options_t orders = {
+	.task_queue = "orders", .start_to_close_timeout = 5, .retry = RETRY_FAST};
+
+static int order(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *status = json_pack("{s:s}", "step", "reserving");
+	json_t *shipment = NULL;
+	int reserved = 0, charged = 0, rc;
+	DURABLE_TRY(durable_set_query_handler(ctx, "status", NULL, status));
+
+	rc = durable_activity(ctx, "reserve_inventory", json_incref(input), &inventory, NULL);
+	if (rc == 0) {
+		reserved = 1;
+		json_object_set_new(status, "step", json_string("charging"));
+		rc = durable_activity(ctx, "charge_payment", json_incref(input), &payments, NULL);
+	}
+	if (rc == 0) {
+		charged = 1;
+		json_object_set_new(status, "step", json_string("shipping"));
+		rc = durable_activity(ctx, "ship_order", json_incref(input), &shipping, &shipment);
+	}
+	if (rc == 0) {
+		json_object_set_new(status, "step", json_string("confirming"));
+		rc = durable_activity(ctx, "confirm_order", json_incref(input), &orders, NULL);
+	}
+	if (rc == 0) {
+		json_object_set_new(status, "step", json_string("done"));
+		*output = json_pack("{s:s, s:O}", "status", "completed", "shipment", shipment);
+		return 0;
+	}
+	if (DURABLE_STOPPED(rc))
+		return rc;
+
+	/* Compensate, newest first. These run even when the workflow was canceled. */
+	json_t *why = json_deep_copy(durable_failure(ctx));
+	json_object_set_new(status, "step", json_string("compensating"));
+	if (charged)
+		rc = durable_activity(ctx, "refund_payment", json_incref(input), &payments, NULL);
+	if (reserved && !DURABLE_STOPPED(rc))
+		rc = durable_activity(ctx, "release_inventory", json_incref(input), &inventory, NULL);
+	if (DURABLE_STOPPED(rc)) {
+		json_decref(why);
+		return rc;
+	}
+	json_object_set_new(status, "step", json_string("compensated"));
+	if (durable_cancel_requested(ctx)) {
+		json_decref(why);
+		return DURABLE_ECANCELED;
+	}
+	rc = durable_fail(ctx, "OrderFailed", "order compensated: %s",
+			  json_string_value(json_object_get(why, "message")));
+	json_decref(why);
+	return rc;
+}
+
+/* Activities ------------------------------------------------------------- */
+
+static void ledger(durable_activity_ctx_t *a, const char *what, json_t *input)
+{
+	const char *path = getenv("DURABLE_LEDGER");
+	char line[512];
+	if (!path)
+		return;
+	int n = snprintf(line, sizeof(line), "%s %s %lld attempt=%d\n", what, durable_activity_workflow_id(a),
+			 (long long)json_integer_value(json_object_get(input, "amount")), durable_activity_attempt(a));
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+	if (fd >= 0) {
+		/* one write per line: O_APPEND keeps lines of many processes whole */
+		if (write(fd, line, (size_t)n) < 0)
+			perror("ledger");
+		close(fd);
+	}
+}
+
+static int fails_at(json_t *input, const char *step)
+{
+	const char *f = json_string_value(json_object_get(input, "fail_at"));
+	return f && strcmp(f, step) == 0;
+}
+
+static void delay(json_t *input)
+{
+	json_int_t ms = json_integer_value(json_object_get(input, "delay_ms"));
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	if (ms > 0)
+		nanosleep(&ts, NULL);
+}
+
+static int reserve_inventory(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
+{
+	(void)arg;
+	if (fails_at(in, "reserve"))
+		return durable_activity_fail(a, "OutOfStock", 1, "no stock for order %s",
+					     json_string_value(json_object_get(in, "order_id")));
+	ledger(a, "reserve", in);
+	*out = json_true();
+	return 0;
+}
+
+static int charge_payment(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
+{
+	(void)arg;
+	delay(in);
+	if (fails_at(in, "charge"))
+		return durable_activity_fail(a, "CardDeclined", 0, "card declined for %lld",
+					     (long long)json_integer_value(json_object_get(in, "amount")));
+	ledger(a, "charge", in);
+	*out = json_true();
+	return 0;
+}
+
+#define SIMPLE(name, line)                                                                 \
+	static int name(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)   \
+	{                                                                                  \
+		(void)arg;                                                                 \
+		ledger(a, line, in);                                                       \
+		*out = json_true();                                                        \
+		return 0;                                                                  \
+	}
+SIMPLE(refund_payment, "refund")
+SIMPLE(release_inventory, "release")
+SIMPLE(confirm_order, "confirm")
+
+int durable_plugin_init(durable_worker_t *w)
+{
+	DURABLE_TRY(durable_worker_register_workflow(w, "Order", order));
+	DURABLE_TRY(durable_worker_register_activity(w, "reserve_inventory", reserve_inventory, NULL));
+	DURABLE_TRY(durable_worker_register_activity(w, "release_inventory", release_inventory, NULL));
+	DURABLE_TRY(durable_worker_register_activity(w, "charge_payment", charge_payment, NULL));
+	DURABLE_TRY(durable_worker_register_activity(w, "refund_payment", refund_payment, NULL));
+	return durable_worker_register_activity(w, "confirm_order", confirm_order, NULL);
+}

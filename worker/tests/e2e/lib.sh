@@ -1,0 +1,79 @@
+# Helpers for the end-to-end tests: real durable-worker processes against the
+# cluster named by the PG* variables. Waits have generous deadlines (they only
+# turn a hang into a failure); nothing asserts how fast anything is.
+set -uo pipefail
+WORKER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=$WORKER_DIR/build/durable-worker
+EX=$WORKER_DIR/build/examples
+LOGDIR=$(mktemp -d /tmp/durable-e2e.XXXXXX)
+export DURABLE_LEDGER=$LOGDIR/ledger
+PIDS=()
+LAST_PID=
+PASSED=0
+FAILED=0
+# a unique suffix keeps ids and queues apart from earlier runs on the same cluster
+RUN=$(date +%s%N | tail -c 9)
+
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+
+# worker NAME ARGS...: starts durable-worker in the background; LAST_PID is its pid
+worker() {
+	local name=$1; shift
+	"$BIN" "$@" >>"$LOGDIR/$name.log" 2>&1 &
+	disown   # no "Killed" chatter from bash after a kill -9
+	LAST_PID=$!
+	PIDS+=("$LAST_PID")
+}
+
+stop_workers() {
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	# disowned, so poll for their exit (SIGTERM drains, then they exit)
+	for p in "${PIDS[@]}"; do while kill -0 "$p" 2>/dev/null; do sleep 0.05; done; done
+	PIDS=()
+}
+
+finish() {
+	stop_workers
+	echo "$(basename "$0"): $PASSED passed, $FAILED failed (logs in $LOGDIR)"
+	[ "$FAILED" -eq 0 ]
+}
+
+check() {
+	local what=$1; shift
+	if "$@"; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); echo "FAIL: $what"; fi
+}
+
+eq() { [ "$1" = "$2" ] || { echo "  got '$1', want '$2'"; return 1; }; }
+
+status_of() { sql "SELECT status FROM durable.workflows WHERE workflow_id = '$1' ORDER BY started_at DESC LIMIT 1"; }
+
+# wait_closed ID...: until every workflow is closed (deadline 120 s)
+wait_closed() {
+	local id deadline=$((SECONDS + 120))
+	for id in "$@"; do
+		while [ "$(status_of "$id")" = RUNNING ] || [ -z "$(status_of "$id")" ]; do
+			[ $SECONDS -ge $deadline ] && { echo "  $id still $(status_of "$id")"; return 1; }
+			sleep 0.1
+		done
+	done
+}
+
+# wait_sql QUERY WANT: until QUERY returns WANT (deadline 60 s)
+wait_sql() {
+	local deadline=$((SECONDS + 60))
+	until [ "$(sql "$1")" = "$2" ]; do
+		[ $SECONDS -ge $deadline ] && { echo "  '$1' returned '$(sql "$1")', want '$2'"; return 1; }
+		sleep 0.1
+	done
+}
+
+# completions ID: how many runs of the workflow closed as COMPLETED (exactly-once check)
+closes() {
+	sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
+	      WHERE w.workflow_id = '$1' AND h.event_type IN ('WorkflowExecutionCompleted',
+	            'WorkflowExecutionFailed', 'WorkflowExecutionCanceled')"
+}
+
+ledger_count() { grep -c "^$1 $2 " "$DURABLE_LEDGER" 2>/dev/null || true; }
+
+trap 'stop_workers' EXIT

@@ -1,0 +1,59 @@
+# Order saga: four worker processes (orders, inventory, payments, shipping),
+# compensation on failure and on cancellation, kill -9 of workers mid-flight.
+. "$(dirname "$0")/lib.sh"
+SO=$EX/order_saga.so
+start_all() {
+	worker orders --task-queue orders --plugin "$SO"; ORDERS=$LAST_PID
+	worker inventory --task-queue inventory --plugin "$SO" --no-workflows
+	worker payments --task-queue payments --plugin "$SO" --no-workflows; PAYMENTS=$LAST_PID
+	worker shipping --task-queue shipping --activities-dir "$WORKER_DIR/examples/activities" --no-workflows
+}
+start_order() { sql "SELECT durable.start_workflow('$1', 'Order', 'orders', '$2', '{\"task_timeout\": 2}')" >/dev/null; }
+start_all
+
+ok=ok-$RUN; declined=declined-$RUN; noship=noship-$RUN
+start_order "$ok" '{"order_id": "1", "amount": 40}'
+start_order "$declined" '{"order_id": "2", "amount": 50, "fail_at": "charge"}'
+start_order "$noship" '{"order_id": "3", "amount": 60, "fail_at": "ship"}'
+check "three orders close" wait_closed "$ok" "$declined" "$noship"
+
+check "a good order completes" eq "$(status_of "$ok")" COMPLETED
+check "its result names the shipment" eq "$(sql "SELECT result -> 'shipment' ->> 'tracking' LIKE 'TRK-$ok-%' FROM durable.workflows WHERE workflow_id = '$ok'")" t
+for step in reserve charge ship confirm; do
+	check "$step ran once for the good order" eq "$(ledger_count $step "$ok")" 1
+done
+check "a declined card fails the order" eq "$(status_of "$declined")" FAILED
+check "the failure says it was compensated" eq "$(sql "SELECT failure ->> 'message' FROM durable.workflows WHERE workflow_id = '$declined'")" "order compensated: card declined for 50"
+check "a non-retryable decline is tried once" eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$declined' AND h.event_type = 'ActivityTaskFailed' AND h.attributes ->> 'retry_state' = 'RETRY_STATE_NON_RETRYABLE_FAILURE'")" 1
+check "the declined order's stock is released" eq "$(ledger_count release "$declined")" 1
+check "nothing to refund when the charge failed" eq "$(ledger_count refund "$declined")" 0
+check "shipping refused: order fails" eq "$(status_of "$noship")" FAILED
+check "shipping refused: refunded" eq "$(ledger_count refund "$noship")" 1
+check "shipping refused: released" eq "$(ledger_count release "$noship")" 1
+check "exit status 2 is not retried" eq "$(sql "SELECT h.attributes -> 'failure' ->> 'non_retryable' FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$noship' AND h.event_type = 'ActivityTaskFailed'")" true
+check "the status query replays the finished order" eq "$(sql "SELECT durable.query_workflow('$ok', 'status', timeout_ms => 30000) ->> 'step'")" done
+
+# Cancellation while charging: the workflow releases the stock and closes CANCELED.
+cancel=cancel-$RUN
+start_order "$cancel" '{"order_id": "4", "amount": 70, "delay_ms": 3000}'
+check "the order reaches the charge" wait_sql "SELECT durable.query_workflow('$cancel', 'status', timeout_ms => 30000) ->> 'step'" charging
+sql "SELECT durable.cancel_workflow('$cancel', 'customer changed their mind')" >/dev/null
+check "canceled order closes" wait_closed "$cancel"
+check "canceled order is CANCELED" eq "$(status_of "$cancel")" CANCELED
+check "canceled order released its stock" eq "$(ledger_count release "$cancel")" 1
+check "canceled order never shipped" eq "$(ledger_count ship "$cancel")" 0
+
+# kill -9 of the payments and orders workers in the middle of 10 orders.
+ids=()
+for i in $(seq 1 10); do ids+=("kill-$RUN-$i"); start_order "kill-$RUN-$i" "{\"order_id\": \"k$i\", \"amount\": $i, \"delay_ms\": 700}"; done
+check "some orders are charging" wait_sql "SELECT count(*) > 0 FROM durable.activity_tasks WHERE task_queue = 'payments' AND state = 'STARTED'" t
+kill -9 "$PAYMENTS" "$ORDERS"
+worker payments2 --task-queue payments --plugin "$SO" --no-workflows
+worker orders2 --task-queue orders --plugin "$SO"
+check "every order closes after the kill" wait_closed "${ids[@]}"
+for id in "${ids[@]}"; do
+	check "$id completed" eq "$(status_of "$id")" COMPLETED
+	check "$id closed exactly once" eq "$(closes "$id")" 1
+	check "$id confirmed exactly once" eq "$(ledger_count confirm "$id")" 1
+done
+finish
