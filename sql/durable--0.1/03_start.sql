@@ -211,6 +211,20 @@ BEGIN
     IF conflict IS NULL THEN
         run := durable._create_run(namespace, workflow_id, workflow_type, task_queue, input, coalesce(options, '{}'),
                                    signal_name => signal_name, signal_input => signal_input);
+        IF run IS NULL THEN
+            -- Another transaction started this id meanwhile: the insert waited
+            -- for it to commit, so this new snapshot sees its run. Signal it,
+            -- as Temporal does; signal-with-start exists for such races.
+            SELECT * INTO running FROM durable.workflows w
+             WHERE w.namespace = signal_with_start.namespace AND w.workflow_id = signal_with_start.workflow_id
+               AND w.status = 'RUNNING'
+             FOR UPDATE;
+            IF FOUND THEN
+                PERFORM durable._deliver(running.run_id, 'WorkflowExecutionSignaled', jsonb_build_object(
+                    'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity'));
+                RETURN running.run_id;
+            END IF;
+        END IF;
     END IF;
     IF run IS NULL THEN
         RAISE EXCEPTION 'workflow "%" already started', workflow_id
