@@ -154,6 +154,22 @@ BEGIN
 END
 $$;
 
+-- Namespaces come into being with their first start. "/" is refused because
+-- a query is routed by "<namespace>/<task queue>": with a "/" in the namespace,
+-- namespace "a/b" queue "c" and namespace "a" queue "b/c" would share a route.
+CREATE FUNCTION durable._check_namespace(namespace text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF coalesce(namespace, '') = '' OR namespace ~ '[/[:cntrl:]]' THEN
+        PERFORM durable._bad_input('namespace must be non-empty, without "/" or control characters',
+            format('Got %L.', namespace));
+    END IF;
+    IF octet_length(namespace) > 255 THEN
+        RAISE EXCEPTION 'namespace is limited to 255 bytes' USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+END
+$$;
+
 CREATE FUNCTION durable.start_workflow(
     workflow_id text, workflow_type text, task_queue text,
     input jsonb DEFAULT NULL, options jsonb DEFAULT '{}', namespace text DEFAULT 'default')
@@ -164,6 +180,7 @@ DECLARE
     run uuid;
 BEGIN
     PERFORM durable._check_start_args(workflow_id, workflow_type, task_queue);
+    PERFORM durable._check_namespace(namespace);
     PERFORM durable._check_start_options(coalesce(options, '{}'));
     conflict := durable._start_conflict(namespace, workflow_id, coalesce(options ->> 'id_reuse_policy', 'ALLOW_DUPLICATE'));
     IF conflict IS NULL THEN
@@ -193,6 +210,7 @@ DECLARE
     conflict text;
 BEGIN
     PERFORM durable._check_start_args(workflow_id, workflow_type, task_queue);
+    PERFORM durable._check_namespace(namespace);
     PERFORM durable._check_start_options(coalesce(options, '{}'));
     IF coalesce(signal_name, '') = '' THEN
         PERFORM durable._bad_input('signal_name must be non-empty');
