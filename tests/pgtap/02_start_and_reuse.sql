@@ -171,6 +171,14 @@ SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', NULL, '{"m
                  NULL, 'a memo that is not an object');
 SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', NULL, '{"search_attributes": "x"}')$$, '22023',
                  NULL, 'search attributes that are not an object');
+SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', namespace => NULL)$$, '22023', NULL, 'a NULL namespace');
+SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', namespace => '')$$, '22023', NULL, 'an empty namespace');
+SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', namespace => 'a/b')$$, '22023', NULL,
+                 'a "/" in the namespace (queries are routed by namespace/queue)');
+SELECT throws_ok($$SELECT durable.signal_with_start('b', 'Order', 's-q', 'sig', namespace => 'a/b')$$, '22023', NULL,
+                 'signal_with_start checks the namespace too');
+SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', namespace => repeat('n', 256))$$, '54000', NULL,
+                 'a namespace over 255 bytes');
 SELECT is((SELECT count(*) FROM durable.workflows), (SELECT n FROM before), 'no bad start created a run');
 
 SELECT * FROM finish();
