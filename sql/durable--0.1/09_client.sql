@@ -121,6 +121,10 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     run uuid := durable._resolve_run($5, $1, $2);
 BEGIN
+    IF $4 < 0 THEN
+        PERFORM durable._bad_input('max_events must not be negative', format('Got %s.', $4),
+            'Pass NULL for all events.');
+    END IF;
     RETURN QUERY SELECT h.event_id, h.event_type, h.event_time, h.attributes
                    FROM durable.history h
                   WHERE h.run_id = run AND h.event_id > coalesce($3, 0)
