@@ -270,13 +270,14 @@ CREATE TEMP TABLE br AS SELECT * FROM durable.complete_activity_tasks(jsonb_buil
     jsonb_build_object('task_token', (SELECT task_token FROM b WHERE i = 1), 'result', 'r1'),
     jsonb_build_object('task_token', (SELECT task_token FROM b WHERE i = 2), 'failure', jsonb_build_object('message', 'f2')),
     jsonb_build_object('task_token', (SELECT task_token FROM b WHERE i = 4), 'result', 'late'),
+    jsonb_build_object('task_token', (SELECT task_token FROM b WHERE i = 1), 'result', 'twice'),
     jsonb_build_object('task_token', 'garbage', 'result', 1),
     jsonb_build_object('result', 1),
     jsonb_build_object('task_token', (SELECT task_token FROM b WHERE i = 3), 'failure', 'not an object'),
     '"just a string"'::jsonb));
 SELECT is((SELECT array_agg(outcome ORDER BY ord) FROM (SELECT outcome, row_number() OVER () AS ord FROM br) x),
-          ARRAY['COMPLETED', 'RETRYING', 'LEASE_LOST', 'INVALID', 'INVALID', 'INVALID', 'INVALID'],
-          'each item gets its own outcome, in order');
+          ARRAY['COMPLETED', 'RETRYING', 'LEASE_LOST', 'LEASE_LOST', 'INVALID', 'INVALID', 'INVALID', 'INVALID'],
+          'each item gets its own outcome, in order (the same token twice: the second lost its lease)');
 SELECT ok((SELECT bool_and(error IS NOT NULL) FROM br WHERE outcome IN ('LEASE_LOST', 'INVALID')), 'refused items say why');
 SELECT is((SELECT count(*) FROM durable.get_history('a-batch') WHERE event_type = 'ActivityTaskCompleted'), 2::bigint,
           'the good result was applied, the stale one was not');

@@ -97,6 +97,9 @@ SELECT is((SELECT array_agg(event_id ORDER BY event_id) FROM durable.get_history
           ARRAY[3, 4, 5]::bigint[], 'get_history pages with after_event_id and max_events');
 SELECT is((SELECT count(*) FROM durable.get_history('cl-sig', after_event_id => 1000)), 0::bigint, 'past the end: nothing');
 SELECT throws_ok($$SELECT * FROM durable.get_history('nobody')$$, 'DU001', NULL, 'get_history of an unknown workflow (DU001)');
+SELECT throws_ok($$SELECT * FROM durable.get_history('cl-sig', max_events => -1)$$, '22023', NULL, 'a negative max_events');
+SELECT is((SELECT count(*) FROM durable.get_history('cl-sig', after_event_id => NULL)),
+          (durable.describe_workflow('cl-sig') ->> 'history_length')::bigint, 'after_event_id NULL means from the start');
 SELECT ok((SELECT bool_and(event_time IS NOT NULL) FROM durable.get_history('cl-sig')), 'every event has a time');
 SELECT throws_ok($$UPDATE durable.history SET event_type = 'X'$$, '55000', 'workflow history is append-only',
                  'the history cannot be changed, even by the owner');
