@@ -134,6 +134,33 @@ CREATE TABLE durable.timers (
 );
 CREATE INDEX timers_due ON durable.timers (fire_at);
 
+-- Schedules (see 11_schedules.sql).
+CREATE TABLE durable.schedules (
+    namespace         text NOT NULL,
+    schedule_id       text NOT NULL,
+    spec              jsonb NOT NULL,
+    action            jsonb NOT NULL,
+    overlap_policy    text NOT NULL DEFAULT 'SKIP'
+        CHECK (overlap_policy IN ('SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER',
+                                  'TERMINATE_OTHER', 'ALLOW_ALL')),
+    catchup_window    interval NOT NULL DEFAULT '365 days',
+    paused            boolean NOT NULL DEFAULT false,
+    note              text,
+    remaining_actions integer,
+    next_run_at       timestamptz,
+    last_workflow_id  text,
+    last_run_id       uuid,
+    buffered          integer NOT NULL DEFAULT 0,
+    actions_taken     bigint NOT NULL DEFAULT 0,
+    actions_skipped   bigint NOT NULL DEFAULT 0,
+    recent_actions    jsonb NOT NULL DEFAULT '[]',
+    created_at        timestamptz NOT NULL,
+    updated_at        timestamptz NOT NULL,
+    PRIMARY KEY (namespace, schedule_id)
+);
+CREATE INDEX schedules_due ON durable.schedules (next_run_at)
+    WHERE NOT paused AND next_run_at IS NOT NULL;
+
 -- Who polled which queue recently (visibility only; written at most once a
 -- second per poller so idle polling does not churn the table).
 CREATE TABLE durable.task_queue_pollers (

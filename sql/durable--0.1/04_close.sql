@@ -89,6 +89,9 @@ BEGIN
     IF status <> 'CONTINUED_AS_NEW' AND w.parent_run_id IS NOT NULL THEN
         PERFORM durable._notify_parent(w, status, result, failure, attributes);
     END IF;
+    IF w.search_attributes ? 'DurableScheduledById' THEN
+        PERFORM durable._schedule_run_closed(w.namespace, w.search_attributes ->> 'DurableScheduledById', run);
+    END IF;
     RETURN event_id;
 END
 $$;

@@ -202,6 +202,8 @@ BEGIN
             'retry_state', 'RETRY_STATE_TIMEOUT'));
         fired := fired + 1;
     END LOOP;
+
+    fired := fired + durable._fire_schedules(now, max_items - fired);
     RETURN fired;
 END
 $$;
@@ -213,5 +215,7 @@ SET search_path = pg_catalog, pg_temp AS $$
                  (SELECT min(timeout_at) FROM durable.activity_tasks WHERE timeout_at IS NOT NULL),
                  (SELECT min(timeout_at) FROM durable.workflow_tasks WHERE timeout_at IS NOT NULL),
                  (SELECT min(deadline_at) FROM durable.workflows
-                   WHERE status = 'RUNNING' AND deadline_at IS NOT NULL))
+                   WHERE status = 'RUNNING' AND deadline_at IS NOT NULL),
+                 (SELECT min(next_run_at) FROM durable.schedules
+                   WHERE NOT paused AND next_run_at IS NOT NULL))
 $$;

@@ -34,7 +34,15 @@ GRANT EXECUTE ON FUNCTION
     durable.describe_workflow(text, uuid, text),
     durable.get_history(text, uuid, bigint, integer, text),
     durable.list_workflows(text, text, text, timestamptz, timestamptz, jsonb, text, integer, text),
-    durable.list_task_queues(text)
+    durable.list_task_queues(text),
+    durable.create_schedule(text, jsonb, jsonb, jsonb, text),
+    durable.delete_schedule(text, text),
+    durable.pause_schedule(text, text, text),
+    durable.unpause_schedule(text, text, text),
+    durable.trigger_schedule(text, text, text),
+    durable.backfill_schedule(text, timestamptz, timestamptz, text, text),
+    durable.describe_schedule(text, text),
+    durable.list_schedules(text)
 TO durable_operator;
 
 GRANT durable_worker, durable_operator TO durable_admin;
