@@ -120,11 +120,33 @@ static void on_retry(uv_timer_t *t)
 	connect_now((durable__pg_t *)t->data);
 }
 
+/* libpq's messages span lines; a log line must not. */
+static const char *one_line(const char *msg, char *buf, size_t len)
+{
+	size_t j = 0;
+	for (size_t i = 0; msg[i] && j + 1 < len; i++) {
+		char c = msg[i] == '\n' || msg[i] == '\t' ? ' ' : msg[i];
+		if (c != ' ' || (j > 0 && buf[j - 1] != ' '))
+			buf[j++] = c;
+	}
+	while (j > 0 && buf[j - 1] == ' ')
+		j--;
+	buf[j] = 0;
+	return buf;
+}
+
+static void on_notice(void *arg, const char *message)
+{
+	char buf[512];
+	durable__log("NOTICE", "connection %s: %s", ((durable__pg_t *)arg)->name, one_line(message, buf, sizeof(buf)));
+}
+
 static void broken(durable__pg_t *pg, const char *why)
 {
+	char buf[512];
 	if (!pg->closing)
-		durable__log("WARN", "connection %s lost (%s); reconnecting in %llu ms", pg->name, why,
-			     (unsigned long long)pg->backoff_ms);
+		durable__log("WARN", "connection %s lost (%s); reconnecting in %llu ms", pg->name,
+			     one_line(why, buf, sizeof(buf)), (unsigned long long)pg->backoff_ms);
 	drop_connection(pg);
 	fail_all(pg);
 	if (pg->closing)
@@ -230,13 +252,15 @@ static void connect_now(durable__pg_t *pg)
 		return;
 	pg->conn = PQconnectdb(pg->dsn);
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
-		char why[256];
+		char why[512];
 		snprintf(why, sizeof(why), "%s", PQerrorMessage(pg->conn));
-		why[strcspn(why, "\n")] = 0;
+		PQfinish(pg->conn);
+		pg->conn = NULL;
 		broken(pg, why);
 		return;
 	}
 	PQsetnonblocking(pg->conn, 1);
+	PQsetNoticeProcessor(pg->conn, on_notice, pg);
 	poller_t *p = calloc(1, sizeof(*p));
 	if (!p || (p->fd = fcntl(PQsocket(pg->conn), F_DUPFD_CLOEXEC, 0)) < 0 ||
 	    uv_poll_init(pg->loop, &p->handle, p->fd) < 0) {
