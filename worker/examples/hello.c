@@ -1,5 +1,9 @@
 /* The smallest workflow: one activity, its result returned. Also the
- * benchmark shapes: Hello (1 activity) and Hello10 (10 sequential). */
+ * benchmark shapes: Hello (1 activity) and Hello10 (10 sequential), and
+ * Slow: a heartbeating activity that stops when the workflow is canceled. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 #include <durable.h>
 
 static int greet(durable_activity_ctx_t *a, json_t *input, json_t **result, void *arg)
@@ -27,8 +31,47 @@ static int hello10(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
+/* Heartbeats every 100 ms for up to a minute; stops when asked to cancel. */
+static int slow_work(durable_activity_ctx_t *a, json_t *input, json_t **result, void *arg)
+{
+	(void)input;
+	(void)arg;
+	struct timespec tick = {0, 100 * 1000 * 1000};
+	for (int i = 0; i < 600; i++) {
+		if (durable_heartbeat(a, json_pack("{s:i}", "step", i))) {
+			const char *path = getenv("DURABLE_LEDGER");
+			FILE *f = path ? fopen(path, "a") : NULL;
+			if (f) {
+				fprintf(f, "slow %s canceled at step %d\n", durable_activity_workflow_id(a), i);
+				fclose(f);
+			}
+			return DURABLE_ECANCELED;
+		}
+		nanosleep(&tick, NULL);
+	}
+	*result = json_string("finished");
+	return 0;
+}
+
+static int slow(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	static const durable_activity_options_t o = {.start_to_close_timeout = 120, .heartbeat_timeout = 5};
+	(void)input;
+	int rc = durable_activity(ctx, "slow_work", NULL, &o, NULL);
+	if (rc == DURABLE_ECANCELED && durable_cancel_requested(ctx)) {
+		/* give the activity time to hear about it through its heartbeat */
+		DURABLE_TRY(durable_sleep(ctx, 2));
+		return DURABLE_ECANCELED;
+	}
+	DURABLE_TRY(rc);
+	*output = json_string("finished");
+	return 0;
+}
+
 int durable_plugin_init(durable_worker_t *w)
 {
+	DURABLE_TRY(durable_worker_register_workflow(w, "Slow", slow));
+	DURABLE_TRY(durable_worker_register_activity(w, "slow_work", slow_work, NULL));
 	DURABLE_TRY(durable_worker_register_workflow(w, "Hello", hello));
 	DURABLE_TRY(durable_worker_register_workflow(w, "Hello10", hello10));
 	return durable_worker_register_activity(w, "greet", greet, NULL);

@@ -1,0 +1,14 @@
+# Cancellation reaches a running activity through its heartbeat: the
+# workflow is canceled, the activity sees cancel_requested and stops.
+. "$(dirname "$0")/lib.sh"
+q=slow-$RUN
+worker slow --task-queue "$q" --plugin "$EX/hello.so"
+sql "SELECT durable.start_workflow('$q', 'Slow', '$q', NULL, '{\"task_timeout\": 2}')" >/dev/null
+check "the activity heartbeats" wait_sql "SELECT count(*) FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$q' AND a.heartbeat_details ? 'step'" 1
+sql "SELECT durable.cancel_workflow('$q', 'test')" >/dev/null
+check "the workflow closes" wait_closed "$q"
+check "as CANCELED" eq "$(status_of "$q")" CANCELED
+check "the activity was asked to cancel" eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$q' AND h.event_type = 'ActivityTaskCancelRequested'")" 1
+check "ledger: canceled at a heartbeat" grep -q "^slow $q canceled at step" "$DURABLE_LEDGER"
+check "its cancellation is in the history" eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$q' AND h.event_type = 'ActivityTaskCanceled'")" 1
+finish
