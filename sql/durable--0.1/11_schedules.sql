@@ -365,6 +365,7 @@ BEGIN
         PERFORM durable._bad_input('schedule_id must be non-empty, without "/" or control characters',
             format('Got %L.', schedule_id));
     END IF;
+    PERFORM durable._check_namespace($5);
     PERFORM durable._check_schedule_spec(spec);
     PERFORM durable._check_schedule_action(action);
     PERFORM durable._check_schedule_policies(coalesce(policies, '{}'));
