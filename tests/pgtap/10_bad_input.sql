@@ -103,6 +103,14 @@ SELECT is(pg_temp.snapshot(), (SELECT s FROM before), 'no bad command changed an
 SELECT lives_ok(format($$SELECT durable.complete_workflow_task(%L, '[]')$$, (SELECT task_token FROM tok)),
                 'the lease survived every refused completion');
 
+-- Namespaces come into being with a start or a schedule: both check them
+SELECT throws_ok($$SELECT durable.create_schedule('sch', '{"interval": [{"every": 60}]}',
+                                                  '{"workflow_type": "W", "task_queue": "q"}', '{}', 'a/b')$$,
+                 '22023', NULL, 'create_schedule refuses a namespace with "/"');
+SELECT throws_ok($$SELECT durable.create_schedule('sch', '{"interval": [{"every": 60}]}',
+                                                  '{"workflow_type": "W", "task_queue": "q"}', '{}', NULL)$$,
+                 '22023', NULL, 'create_schedule refuses a NULL namespace');
+
 -- Malformed tokens -------------------------------------------------------------------------
 SELECT throws_ok(format($$SELECT durable.complete_workflow_task(%L)$$, t), '22023', 'malformed workflow task token',
                  'malformed workflow token ' || quote_literal(t))
