@@ -47,6 +47,9 @@ struct durable_worker_s {
 	durable__registered_t *workflows, *activities;
 
 	durable__pg_t *wf_pg, *act_pg, *q_pg;
+	durable__pg_t *done_pg[8];          /* workflow task completions, round robin */
+	int ndone;
+	unsigned rr;
 	char wf_channel[128], act_channel[128];
 	int wf_polling, wf_again;
 	int act_polling, act_again;

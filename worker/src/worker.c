@@ -131,6 +131,13 @@ static void on_wf_done(durable__pg_t *pg, PGresult *res, void *arg)
 	durable__worker_maybe_done(w);
 }
 
+/* Completing a task is a transaction of its own, so several connections
+ * complete a batch in parallel while the polling connection polls again. */
+static durable__pg_t *completion_pg(durable_worker_t *w)
+{
+	return w->ndone ? w->done_pg[w->rr++ % (unsigned)w->ndone] : w->wf_pg;
+}
+
 static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 {
 	const char *token = PQgetvalue(res, row, 0);
@@ -162,7 +169,7 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 		char *cmds = json_dumps(out.commands, JSON_COMPACT);
 		const char *p[] = {token, cmds, w->identity};
 		durable__log("DEBUG", "workflow %s: task %s -> %s", task.workflow_id, token, cmds);
-		if (!cmds || durable__pg_query(w->wf_pg, "SELECT durable.complete_workflow_task($1, $2::jsonb, $3)", 3,
+		if (!cmds || durable__pg_query(completion_pg(w), "SELECT durable.complete_workflow_task($1, $2::jsonb, $3)", 3,
 					       p, on_wf_done, tok) < 0)
 			free(tok);
 		free(cmds);
@@ -172,7 +179,7 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 		durable__log("ERROR", "workflow %s (%s) run %s: task failed: %s: %s", task.workflow_id,
 			     task.workflow_type, task.run_id, out.cause,
 			     json_string_value(json_object_get(out.failure, "message")));
-		if (!failure || durable__pg_query(w->wf_pg, "SELECT durable.fail_workflow_task($1, $2, $3::jsonb, $4)",
+		if (!failure || durable__pg_query(completion_pg(w), "SELECT durable.fail_workflow_task($1, $2, $3::jsonb, $4)",
 						  4, p, on_wf_done, tok) < 0)
 			free(tok);
 		free(failure);
@@ -342,6 +349,9 @@ static void close_all(durable_worker_t *w)
 		return;
 	w->closed = 1;
 	durable__pg_close(w->wf_pg);
+	for (int i = 0; i < w->ndone; i++)
+		durable__pg_close(w->done_pg[i]);
+	w->ndone = 0;
 	durable__pg_close(w->act_pg);
 	durable__pg_close(w->q_pg);
 	w->wf_pg = w->act_pg = w->q_pg = NULL;
@@ -359,6 +369,9 @@ void durable__worker_maybe_done(durable_worker_t *w)
 		return;
 	if (w->running > 0 || w->completing || json_array_size(w->outcomes) > 0 || durable__pg_busy(w->wf_pg))
 		return;
+	for (int i = 0; i < w->ndone; i++)
+		if (durable__pg_busy(w->done_pg[i]))
+			return;
 	close_all(w);
 }
 
@@ -414,6 +427,13 @@ int durable_worker_run(durable_worker_t *w)
 		     w->opts.no_activities ? "" : "activities ", w->activities_dir ? w->activities_dir : "");
 	if (!w->opts.no_workflows) {
 		durable__pg_new(&w->loop, w->dsn, "workflows", on_ready, on_notify, w, &w->wf_pg);
+		int n = w->opts.completion_connections > 0 ? w->opts.completion_connections : 2;
+		for (int i = 0; i < n && i < 8; i++) {
+			char name[32];
+			snprintf(name, sizeof(name), "completions-%d", i + 1);
+			if (durable__pg_new(&w->loop, w->dsn, name, NULL, NULL, w, &w->done_pg[w->ndone]) == 0)
+				w->ndone++;
+		}
 		durable__pg_new(&w->loop, w->dsn, "queries", on_q_ready, NULL, w, &w->q_pg);
 	}
 	if (!w->opts.no_activities)
