@@ -35,7 +35,7 @@ static int check_json(const char *data, size_t len, const char **param, struct d
 		return 0;
 	}
 	json_error_t je;
-	json_t *j = json_loadb(data, len, JSON_DECODE_ANY, &je);
+	json_t *j = json_loadb(data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &je);
 	if (!j)
 		return fail(e, EINVAL, "not a JSON document: %s", je.text);
 	json_decref(j);
@@ -47,7 +47,7 @@ static int check_json(const char *data, size_t len, const char **param, struct d
 static int do_start(const char *data, size_t len, struct buf *reply, struct db_err *e)
 {
 	json_error_t je;
-	json_t *spec = json_loadb(data, len, 0, &je);
+	json_t *spec = json_loadb(data, len, JSON_DECODE_INT_AS_REAL, &je);
 	if (!spec)
 		return fail(e, EINVAL, "start spec is not a JSON object: %s", je.text);
 	const char *key;

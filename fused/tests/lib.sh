@@ -1,0 +1,72 @@
+# Shared helpers for the durablefs shell tests: TAP-style assertions, mounting,
+# and a psql stand-in for the workflow worker. Sourced, not run.
+set -uo pipefail
+tests=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FSX=$tests/fsx
+DURABLEFS=${DURABLEFS:-$tests/../durablefs}
+n_pass=0
+n_fail=0
+
+ok() { n_pass=$((n_pass + 1)); echo "ok - $*"; }
+not_ok() { n_fail=$((n_fail + 1)); echo "not ok - $*"; }
+is() { if [ "$1" == "$2" ]; then ok "$3"; else not_ok "$3: got [$1], want [$2]"; fi; }
+like() { if [[ "$1" == *"$2"* ]]; then ok "$3"; else not_ok "$3: [$1] lacks [$2]"; fi; }
+unlike() { if [[ "$1" != *"$2"* ]]; then ok "$3"; else not_ok "$3: [$1] has [$2]"; fi; }
+
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+
+# Retries a command until it succeeds: a guard against hanging forever when
+# something is broken, never an assertion about how long things take.
+eventually() {
+    local i
+    for i in $(seq 1 600); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# mount_fs DIR LOG [durablefs args...]: mounts in the foreground, in the background.
+mount_fs() {
+    local dir=$1 log=$2
+    shift 2
+    mkdir -p "$dir"
+    "$DURABLEFS" "$dir" -f "$@" >"$log" 2>&1 &
+    echo $! >"$dir.pid"
+    local i
+    for i in $(seq 1 200); do
+        mountpoint -q "$dir" && return 0
+        kill -0 "$(cat "$dir.pid")" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "# mount of $dir failed:"; sed 's/^/#   /' "$log"
+    return 1
+}
+
+# unmount_fs DIR: always tries, then waits for the daemon to exit (so that
+# AddressSanitizer's leak report lands in the log).
+unmount_fs() {
+    local dir=$1 pid
+    pid=$(cat "$dir.pid" 2>/dev/null) || return 0
+    fusermount3 -u "$dir" 2>/dev/null || fusermount3 -uz "$dir" 2>/dev/null
+    local i
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rm -f "$dir.pid"
+}
+
+# Plays the workflow worker's part by hand: leases the workflow task of
+# queue $1 and completes it with commands $2 (a JSON array).
+workflow_task() {
+    local tok
+    tok=$(sql "SELECT task_token FROM durable.poll_workflow_tasks('$1', 'test-wf-worker', 1)")
+    [ -n "$tok" ] || { echo "# no workflow task on $1"; return 1; }
+    sql "SELECT durable.complete_workflow_task('$tok', '$2')" >/dev/null
+}
+
+# The number of events in a workflow's latest run.
+history_len() { sql "SELECT durable.describe_workflow('$1') ->> 'history_length'"; }
