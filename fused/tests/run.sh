@@ -10,6 +10,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 work=$(mktemp -d /tmp/durablefs-test.XXXXXX)
 export WORK=$work
 status=0
+shopt -s nullglob
 for t in "$tests"/t_*.sh; do
     [ -n "${ONLY:-}" ] && [[ "$t" != *"$ONLY"* ]] && continue
     echo "# === $(basename "$t")"
