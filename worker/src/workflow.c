@@ -55,10 +55,15 @@ static int nondet(durable_ctx_t *ctx, const char *fmt, ...)
 	return DURABLE_ENONDET;
 }
 
-static const char *describe(json_t *cmd, char *buf, size_t len)
+/* "ScheduleActivityTask(charge)" for a command, "ActivityTaskScheduled(charge)"
+ * for an event (type NULL: the command's own "type"). */
+static const char *describe_as(json_t *cmd, const char *type, char *buf, size_t len)
 {
 	const char *keys[] = {"activity_type", "timer_id", "workflow_type", "signal_name", "marker_name", "workflow_id"};
-	const char *type = json_string_value(json_object_get(cmd, "type"));
+	if (!type)
+		type = json_string_value(json_object_get(cmd, "type"));
+	if (!type)
+		type = "?";
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = json_string_value(json_object_get(cmd, keys[i]));
 		if (v) {
@@ -68,6 +73,16 @@ static const char *describe(json_t *cmd, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s", type);
 	return buf;
+}
+
+static const char *describe(json_t *cmd, char *buf, size_t len)
+{
+	return describe_as(cmd, NULL, buf, len);
+}
+
+static const char *describe_event(json_t *ev, char *buf, size_t len)
+{
+	return describe_as(durable__attrs(ev), durable__event_type(ev), buf, len);
 }
 
 /* Issues a command (stolen). The key attributes must match the recorded
@@ -87,10 +102,11 @@ static int64_t issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type,
 	if (!durable__replaying(ctx)) {
 		if (ctx->cmd_next < ctx->ncmd) {
 			json_t *ev = durable__event(ctx, ctx->cmd_events[ctx->cmd_next]);
+			nondet(ctx, "event %lld: the history has %s which the workflow did not issue; it now issues %s",
+			       (long long)ctx->cmd_events[ctx->cmd_next], describe_event(ev, a, sizeof(a)),
+			       describe(cmd, b, sizeof(b)));
 			json_decref(cmd);
-			return nondet(ctx, "event %lld: the history has %s (%s) which the workflow did not issue; it now issues %s",
-				      (long long)ctx->cmd_events[ctx->cmd_next], durable__event_type(ev),
-				      describe(durable__attrs(ev), a, sizeof(a)), describe(cmd, b, sizeof(b)));
+			return DURABLE_ENONDET;
 		}
 		if (json_array_append_new(ctx->commands, cmd) < 0)
 			return -ENOMEM;
@@ -110,9 +126,8 @@ static int64_t issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type,
 		if (keys[i])
 			same = json_equal(json_object_get(durable__attrs(ev), keys[i]), json_object_get(cmd, keys[i]));
 	if (!same) {
-		nondet(ctx, "event %lld: the history has %s (%s) where the workflow now issues %s",
-		       (long long)id, durable__event_type(ev), describe(durable__attrs(ev), a, sizeof(a)),
-		       describe(cmd, b, sizeof(b)));
+		nondet(ctx, "event %lld: the history has %s where the workflow now issues %s", (long long)id,
+		       describe_event(ev, a, sizeof(a)), describe(cmd, b, sizeof(b)));
 		json_decref(cmd);
 		return DURABLE_ENONDET;
 	}
