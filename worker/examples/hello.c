@@ -1,6 +1,7 @@
 /* The smallest workflow: one activity, its result returned. Also the
  * benchmark shapes: Hello (1 activity) and Hello10 (10 sequential), and
- * Slow: a heartbeating activity that stops when the workflow is canceled. */
+ * Slow: a heartbeating activity (input {"activity": T} picks another one,
+ * e.g. an executable) that stops when the workflow is canceled. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -56,8 +57,8 @@ static int slow_work(durable_activity_ctx_t *a, json_t *input, json_t **result, 
 static int slow(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	static const durable_activity_options_t o = {.start_to_close_timeout = 120, .heartbeat_timeout = 5};
-	(void)input;
-	int rc = durable_activity(ctx, "slow_work", NULL, &o, NULL);
+	const char *type = json_string_value(json_object_get(input, "activity"));
+	int rc = durable_activity(ctx, type ? type : "slow_work", NULL, &o, NULL);
 	if (rc == DURABLE_ECANCELED && durable_cancel_requested(ctx)) {
 		/* give the activity time to hear about it through its heartbeat */
 		DURABLE_TRY(durable_sleep(ctx, 2));

@@ -4,7 +4,11 @@
  * the message (retryable), except exit status 2, which is non-retryable. A
  * failing program may instead print {"message": ..., "type": ...,
  * "non_retryable": true|false} on stdout to choose the failure itself. The
- * process is killed at the start-to-close deadline. Environment:
+ * process is killed at the start-to-close deadline. A line
+ * "DURABLE_HEARTBEAT <json>" on stderr records a heartbeat with those
+ * details; once the workflow asks to cancel the activity, the next heartbeat
+ * line gets the process a SIGTERM, and its exit reports it canceled.
+ * Environment:
  * DURABLE_TASK_TOKEN, DURABLE_WORKFLOW_ID, DURABLE_ACTIVITY_ID,
  * DURABLE_ACTIVITY_TYPE, DURABLE_ATTEMPT. */
 #include <errno.h>
@@ -30,6 +34,9 @@ typedef struct {
 	size_t outlen;
 	char tail[TAIL];
 	size_t taillen;
+	char line[4096];      /* the stderr line being read, for heartbeats */
+	size_t linelen;
+	int canceled;
 	int pending;          /* exit, stdout EOF, stderr EOF */
 	int open_handles;
 	int64_t exit_status;
@@ -80,7 +87,11 @@ static void decide(exec_t *e)
 	const char *out = e->outbuf ? e->outbuf : "";
 	json_t *parsed = json_loads(out, JSON_DECODE_ANY, NULL);
 	a->rc = DURABLE_EFAILED;
-	if (e->timed_out) {
+	if (e->canceled) {
+		a->rc = DURABLE_ECANCELED;
+		a->failure = failure("CanceledError", 0, "canceled (exit status %ld); stderr: %s", e->tail,
+				     (long)e->exit_status);
+	} else if (e->timed_out) {
 		a->failure = failure("TimeoutError", 0, "killed after %ld s at the start-to-close deadline; stderr: %s",
 				     e->tail, (long)a->deadline_s);
 	} else if (e->term_signal) {
@@ -149,15 +160,48 @@ static void on_out(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 }
 
-static void on_err(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+static void add_tail(exec_t *e, const char *p, size_t n)
 {
-	exec_t *e = s->data;
-	for (ssize_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (e->taillen == TAIL - 1) {       /* keep the last bytes */
 			memmove(e->tail, e->tail + TAIL / 2, TAIL / 2 - 1);
 			e->taillen = TAIL / 2 - 1;
 		}
-		e->tail[e->taillen++] = buf->base[i];
+		e->tail[e->taillen++] = p[i];
+	}
+}
+
+#define HB "DURABLE_HEARTBEAT "
+
+/* A whole stderr line: a heartbeat, or part of the failure message. */
+static void on_line(exec_t *e, const char *p, size_t n)
+{
+	if (n < sizeof(HB) - 1 || memcmp(p, HB, sizeof(HB) - 1) != 0) {
+		add_tail(e, p, n);
+		return;
+	}
+	json_t *details = json_loadb(p + sizeof(HB) - 1, n - (sizeof(HB) - 1), JSON_DECODE_ANY, NULL);
+	if (durable_heartbeat(e->a, details) && !e->canceled) {
+		e->canceled = 1;
+		uv_process_kill(&e->proc, SIGTERM);
+	}
+}
+
+static void on_err(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	exec_t *e = s->data;
+	for (ssize_t i = 0; i < n; i++) {
+		char c = buf->base[i];
+		if (e->linelen < sizeof(e->line))
+			e->line[e->linelen++] = c;
+		if (c == '\n' || e->linelen == sizeof(e->line)) {
+			on_line(e, e->line, e->linelen);
+			e->linelen = 0;
+		}
+	}
+	if (n < 0 && e->linelen) {
+		on_line(e, e->line, e->linelen);
+		e->linelen = 0;
 	}
 	free(buf->base);
 	if (n < 0) {
