@@ -270,6 +270,8 @@ static void on_heartbeat(durable__pg_t *pg, PGresult *res, void *arg)
 void durable__activities_wakeup(uv_async_t *h)
 {
 	durable_worker_t *w = h->data;
+	if (!w->act_pg)
+		return;   /* no connection to send them on (unit tests) */
 	for (act_t *a = w->active; a; a = a->next) {
 		uv_mutex_lock(&a->mu);
 		json_t *details = NULL;
