@@ -237,6 +237,10 @@ $$;
 -- Many outcomes in one transaction: [{"task_token": ..., "result": ...} |
 -- {"task_token": ..., "failure": {...}} | {"task_token": ..., "canceled": ...}].
 -- A lost lease or a bad item is reported in its row and does not abort the rest.
+-- Rows come back in the order of the items, but the items are applied in
+-- run order: each one locks its run until commit, and two batches that
+-- reach the same runs in different orders (workers completing activities of
+-- the same fan-out workflows) would otherwise deadlock.
 CREATE FUNCTION durable.complete_activity_tasks(outcomes jsonb, identity text DEFAULT NULL)
 RETURNS TABLE (task_token text, outcome text, error text)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -246,12 +250,28 @@ DECLARE
     kind text;
     a durable.activity_tasks;
     max_size bigint := durable._max_payload();
+    n integer;
+    r record;
+    tokens text[];
+    outs text[];
+    errs text[];
 BEGIN
     IF outcomes IS NULL OR jsonb_typeof(outcomes) <> 'array' THEN
         PERFORM durable._bad_input('outcomes must be a JSON array',
             NULL, 'Pass e.g. ''[{"task_token": "a1.1", "result": 42}]''.');
     END IF;
-    FOR item IN SELECT value FROM jsonb_array_elements(outcomes) LOOP
+    n := jsonb_array_length(outcomes);
+    tokens := array_fill(NULL::text, ARRAY[n]);
+    outs := tokens;
+    errs := tokens;
+    FOR r IN SELECT e.value AS item, e.ord::integer AS ord
+               FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS e(value, ord)
+               LEFT JOIN durable.activity_tasks t
+                 ON jsonb_typeof(e.value) = 'object'
+                AND (e.value ->> 'task_token') ~ '^a[0-9]{1,18}\.[0-9]{1,18}$'
+                AND t.task_id = substring(e.value ->> 'task_token' FROM '^a([0-9]+)\.')::bigint
+              ORDER BY t.run_id NULLS LAST, t.task_id, e.ord LOOP
+        item := r.item;
         task_token := item ->> 'task_token';
         error := NULL;
         kind := CASE WHEN item ? 'result' THEN 'result' WHEN item ? 'failure' THEN 'failure'
@@ -279,6 +299,14 @@ BEGIN
                 outcome := durable._finish_activity(a, kind, item -> kind, identity);
             END IF;
         END IF;
+        tokens[r.ord] := task_token;
+        outs[r.ord] := outcome;
+        errs[r.ord] := error;
+    END LOOP;
+    FOR i IN 1 .. n LOOP
+        task_token := tokens[i];
+        outcome := outs[i];
+        error := errs[i];
         RETURN NEXT;
     END LOOP;
 END
