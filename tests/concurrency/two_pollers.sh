@@ -79,6 +79,40 @@ SQL
 [ "$check" = "$tasks 0 $workflows" ] || fail "store disagrees after leasing (started/re-leased/WorkflowTaskStarted: $check)"
 echo "two_pollers: $sessions sessions leased $a_leased activity and $w_leased workflow tasks, each exactly once ($busy sessions got work)"
 
+# 2b. The sessions complete what they leased, at once, in batches of 50 in
+# random order, so batches of different sessions touch the same runs in
+# different orders. Every result must land, each run must get exactly one new
+# workflow task, and its event ids must stay dense.
+completer() {
+    local id=$1
+    grep '^A ' "$tmp/p$id.out" | cut -c3- | shuf | split -l 50 - "$tmp/c$id."
+    for f in "$tmp/c$id."*; do
+        [ -e "$f" ] || continue
+        printf "SELECT outcome, error FROM durable.complete_activity_tasks('%s');\n" \
+            "$(sed 's/.*/{"task_token": "&", "result": 1}/' "$f" | paste -sd, | sed 's/^/[/; s/$/]/')"
+    done | psql -qXtA -v ON_ERROR_STOP=1 >"$tmp/c$id.out" 2>"$tmp/c$id.err"
+}
+for i in $(seq 1 "$sessions"); do completer "$i" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p" || fail "a completing session failed: $(cat "$tmp"/c*.err | head -1)"; done
+pids=()
+completed=$(cat "$tmp"/c*.out | grep -c '^COMPLETED|' || true)
+[ "$completed" = "$tasks" ] || fail "$completed of $tasks concurrent completions were COMPLETED: $(cat "$tmp"/c*.out | grep -v '^COMPLETED|' | sort | uniq -c | head -2)"
+check=$(sql -v ns="$ns" <<'SQL'
+SELECT count(*) FILTER (WHERE completed <> expected) || ' ' || count(*) FILTER (WHERE scheduled <> 2)
+    || ' ' || count(*) FILTER (WHERE events <> last_id) || ' ' || count(*) FILTER (WHERE tasks <> 1)
+  FROM (SELECT w.run_id,
+               (SELECT count(*) FROM durable.history h WHERE h.run_id = w.run_id AND h.event_type = 'ActivityTaskCompleted') AS completed,
+               (SELECT count(*) FROM durable.history h WHERE h.run_id = w.run_id AND h.event_type = 'ActivityTaskScheduled') AS expected,
+               (SELECT count(*) FROM durable.history h WHERE h.run_id = w.run_id AND h.event_type = 'WorkflowTaskScheduled') AS scheduled,
+               (SELECT count(*) FROM durable.history h WHERE h.run_id = w.run_id) AS events,
+               (SELECT max(event_id) FROM durable.history h WHERE h.run_id = w.run_id) AS last_id,
+               (SELECT count(*) FROM durable.workflow_tasks t WHERE t.run_id = w.run_id) AS tasks
+          FROM durable.workflows w WHERE w.namespace = :'ns' AND w.task_queue = 'setup') r;
+SQL
+)
+[ "$check" = "0 0 0 0" ] || fail "after concurrent completions, runs with missing results/extra task events/gaps/task rows: $check"
+echo "two_pollers: $sessions sessions completed $completed activities concurrently in shuffled batches; one workflow task per run"
+
 # 3. Query round trip: one session answers, another asks.
 sql -v ns="$ns" <<< "SELECT durable.start_workflow('q-1', 'W', 'queries', '{\"n\": 5}', '{}', :'ns')" >/dev/null
 answerer() {

@@ -288,5 +288,22 @@ SELECT is((SELECT d ->> 'state' FROM jsonb_array_elements(durable.describe_workf
 SELECT throws_ok($$SELECT * FROM durable.complete_activity_tasks('{"task_token": "a1.1"}')$$, '22023', NULL,
                  'the outcomes must be an array');
 
+-- Items are applied in run order (so concurrent batches cannot deadlock) but
+-- reported in the order given
+SELECT pg_temp.start('a-ord-1', 'a-ord', '{"start_to_close_timeout": 30}');
+SELECT pg_temp.start('a-ord-2', 'a-ord2', '{"start_to_close_timeout": 30}');
+CREATE TEMP TABLE ord AS SELECT p.workflow_id, p.task_token, p.run_id
+    FROM (SELECT * FROM durable.poll_activity_tasks('a-ord', 'tester', 5)
+          UNION ALL SELECT * FROM durable.poll_activity_tasks('a-ord2', 'tester', 5)) p;
+CREATE TEMP TABLE ordr AS SELECT row_number() OVER () AS n, * FROM durable.complete_activity_tasks(
+    (SELECT jsonb_agg(jsonb_build_object('task_token', task_token, 'result', workflow_id) ORDER BY run_id DESC) FROM ord)
+    || '[{"task_token": "a987654321.1", "result": 0}]');
+SELECT is((SELECT array_agg(task_token ORDER BY n) FROM ordr),
+          (SELECT array_agg(task_token ORDER BY run_id DESC) FROM ord) || 'a987654321.1'::text,
+          'rows come back in the order of the items');
+SELECT is((SELECT array_agg(outcome ORDER BY n) FROM ordr), ARRAY['COMPLETED', 'COMPLETED', 'LEASE_LOST'],
+          'with their own outcomes');
+SELECT is(pg_temp.event('a-ord-2', 'ActivityTaskCompleted') -> 'result', '"a-ord-2"'::jsonb, 'each result reached its run');
+
 SELECT * FROM finish();
 ROLLBACK;
