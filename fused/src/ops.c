@@ -15,6 +15,7 @@ struct fh {
 	struct buf content;
 	bool have;		/* content holds the answer (query, next) */
 	struct buf reply;	/* what a write answered (start, tasks) */
+	size_t reply_pos;	/* how much of it was read: file offsets count the write too */
 	struct buf pending;	/* a JSON write split by the kernel, not complete yet */
 	struct watch *w;
 	uint64_t seen;		/* watch generation the reader has seen */
@@ -322,7 +323,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			reply_slice(req, &f->content, off, size);
 		break;
 	case K_START: case K_TASKFILE:
-		reply_slice(req, &f->reply, off, size);
+		/* Plan 9's ctl style: after a write, reading the same descriptor gives the answer */
+		reply_slice(req, &f->reply, (off_t)f->reply_pos, size);
+		f->reply_pos += f->reply.len - f->reply_pos < size ? f->reply.len - f->reply_pos : size;
 		break;
 	default:
 		if (off == 0 || !f->have) {
@@ -370,6 +373,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 		return;
 	}
 	buf_reset(&f->reply);
+	f->reply_pos = 0;
 	if (rc == 0)
 		rc = write_apply(&f->n, f->pending.data, f->pending.len, &f->reply, &e);
 	buf_reset(&f->pending);

@@ -39,7 +39,7 @@ is "$(cat "$W/runs/$run/status")" "RUNNING" "runs/<run_id>/status"
 lines=$(wc -l <"$W/history")
 is "$lines" "$(history_len "$id")" "history has one line per event"
 is "$(stat -c %s "$W/history")" "$(wc -c <"$W/history")" "history's st_size is its length"
-is "$(head -n1 "$W/history" | cut -c1-60)" '{"event_id": 1, "event_type": "WorkflowExecutionStarted", "ev' "one JSON event per line"
+like "$(head -n1 "$W/history")" '{"event_id": 1, "event_type": "WorkflowExecutionStarted", "event_time": "' "one JSON event per line"
 tail -n +1 -f "$W/history" >"$WORK/tail.out" 2>&1 &
 tail_pid=$!
 bg_pids="$bg_pids $tail_pid"
