@@ -1,6 +1,7 @@
 /* The worker: registry, the workflow-task poller (replay on the loop, one
  * completion per task), the query long-poller, signals and graceful drain. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,6 +410,9 @@ static void on_signal(uv_signal_t *s, int signum)
 
 int durable_worker_run(durable_worker_t *w)
 {
+	/* A child that exits without reading its stdin would otherwise kill the
+	 * worker with SIGPIPE when its input is written; EPIPE is handled. */
+	signal(SIGPIPE, SIG_IGN);
 	int rc = uv_loop_init(&w->loop);
 	if (rc < 0)
 		return rc;
