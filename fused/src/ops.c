@@ -283,6 +283,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fh_free(f); /* interrupted: release will not come */
 }
 
+/*
+ * Replies with a copy: once the kernel has the data, the reader may close
+ * and release may free the handle on another thread while this one is still
+ * returning from writev.
+ */
 static void reply_slice(fuse_req_t req, const struct buf *b, off_t off, size_t size)
 {
 	if ((size_t)off >= b->len) {
@@ -290,7 +295,14 @@ static void reply_slice(fuse_req_t req, const struct buf *b, off_t off, size_t s
 		return;
 	}
 	size_t n = b->len - (size_t)off < size ? b->len - (size_t)off : size;
-	fuse_reply_buf(req, b->data + off, n);
+	char *copy = malloc(n);
+	if (!copy) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memcpy(copy, b->data + off, n);
+	fuse_reply_buf(req, copy, n);
+	free(copy);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -324,9 +336,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		break;
 	case K_START: case K_TASKFILE:
 		/* Plan 9's ctl style: after a write, reading the same descriptor gives the answer */
-		reply_slice(req, &f->reply, (off_t)f->reply_pos, size);
-		f->reply_pos += f->reply.len - f->reply_pos < size ? f->reply.len - f->reply_pos : size;
+	{
+		size_t pos = f->reply_pos;
+		f->reply_pos += f->reply.len - pos < size ? f->reply.len - pos : size;
+		reply_slice(req, &f->reply, (off_t)pos, size); /* f may be gone after this */
 		break;
+	}
 	default:
 		if (off == 0 || !f->have) {
 			buf_reset(&f->content);
