@@ -237,10 +237,11 @@ $$;
 -- Many outcomes in one transaction: [{"task_token": ..., "result": ...} |
 -- {"task_token": ..., "failure": {...}} | {"task_token": ..., "canceled": ...}].
 -- A lost lease or a bad item is reported in its row and does not abort the rest.
--- Rows come back in the order of the items, but the items are applied in
--- run order: each one locks its run until commit, and two batches that
--- reach the same runs in different orders (workers completing activities of
--- the same fan-out workflows) would otherwise deadlock.
+-- Rows come back in the order of the items, but the items are applied run
+-- by run (in the given order within a run): each one locks its run until
+-- commit, and two batches that reach the same runs in different orders
+-- (workers completing activities of the same fan-out workflows) would
+-- otherwise deadlock.
 CREATE FUNCTION durable.complete_activity_tasks(outcomes jsonb, identity text DEFAULT NULL)
 RETURNS TABLE (task_token text, outcome text, error text)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -270,7 +271,7 @@ BEGIN
                  ON jsonb_typeof(e.value) = 'object'
                 AND (e.value ->> 'task_token') ~ '^a[0-9]{1,18}\.[0-9]{1,18}$'
                 AND t.task_id = substring(e.value ->> 'task_token' FROM '^a([0-9]+)\.')::bigint
-              ORDER BY t.run_id NULLS LAST, t.task_id, e.ord LOOP
+              ORDER BY t.run_id NULLS LAST, e.ord LOOP
         item := r.item;
         task_token := item ->> 'task_token';
         error := NULL;
