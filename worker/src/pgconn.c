@@ -358,6 +358,16 @@ void durable__pg_close(durable__pg_t *pg)
 		return;
 	pg->closing = 1;
 	uv_timer_stop(&pg->retry);
+	/* A query still running in the server (the query long-poll) would go on
+	 * after we hang up, and could take work nobody will answer: cancel it. */
+	if (pg->conn && pg->inflight) {
+		char err[256];
+		PGcancel *c = PQgetCancel(pg->conn);
+		if (c) {
+			PQcancel(c, err, sizeof(err));
+			PQfreeCancel(c);
+		}
+	}
 	drop_connection(pg);
 	fail_all(pg);
 	uv_close((uv_handle_t *)&pg->retry, retry_closed);
