@@ -334,6 +334,16 @@ int durable__pg_query(durable__pg_t *pg, const char *sql, int nparams, const cha
 	return 0;
 }
 
+char *durable__pg_quote_ident(durable__pg_t *pg, const char *name)
+{
+	if (!pg || !pg->conn)
+		return NULL;
+	char *q = PQescapeIdentifier(pg->conn, name, strlen(name));
+	char *out = q ? strdup(q) : NULL;
+	PQfreemem(q);
+	return out;
+}
+
 int durable__pg_busy(durable__pg_t *pg)
 {
 	return pg && (pg->inflight || pg->head);

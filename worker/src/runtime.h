@@ -27,6 +27,8 @@ int durable__pg_query(durable__pg_t *pg, const char *sql, int nparams, const cha
 int durable__pg_busy(durable__pg_t *pg);          /* a query in flight or queued */
 int durable__pg_connected(durable__pg_t *pg);
 void durable__pg_close(durable__pg_t *pg);        /* fails queued queries, frees after close */
+/* "name" quoted as an SQL identifier (malloc'd), or NULL when not connected. */
+char *durable__pg_quote_ident(durable__pg_t *pg, const char *name);
 /* The SQLSTATE of a failed result, or "" */
 const char *durable__pg_sqlstate(PGresult *res);
 /* 0 for a good result, DURABLE_ELEASE for DU004, DURABLE_EDB otherwise. */

@@ -169,6 +169,13 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 	}
 	w->workflow_tasks++;
 	if (out.kind == DURABLE__COMPLETE) {
+		json_t *last = json_array_get(out.commands, json_array_size(out.commands) - 1);
+		const char *type = json_string_value(json_object_get(last, "type"));
+		if (type && strcmp(type, "FailWorkflowExecution") == 0)
+			durable__log("INFO", "workflow %s (%s) fails: %s", task.workflow_id, task.workflow_type,
+				     json_string_value(json_object_get(json_object_get(last, "failure"), "message")));
+		else if (type && strstr(type, "WorkflowExecution"))
+			durable__log("DEBUG", "workflow %s (%s): %s", task.workflow_id, task.workflow_type, type);
 		char *cmds = json_dumps(out.commands, JSON_COMPACT);
 		const char *p[] = {token, cmds, w->identity};
 		durable__log("DEBUG", "workflow %s: task %s -> %s", task.workflow_id, token, cmds);
@@ -246,11 +253,12 @@ static void on_channel(durable__pg_t *pg, PGresult *res, void *arg)
 	if (durable__pg_status(res) < 0 || PQntuples(res) != 1)
 		return;
 	snprintf(chan, sizeof(w->wf_channel), "%s", PQgetvalue(res, 0, 0));
-	char sql[300];
-	snprintf(sql, sizeof(sql), "LISTEN \"%s\"", chan);   /* the channel is [a-z.0-9_-] plus the queue name */
-	if (strchr(chan, '"'))
-		return;
-	durable__pg_query(pg, sql, 0, NULL, on_listen, w);
+	char sql[300], *quoted = durable__pg_quote_ident(pg, chan);
+	if (quoted) {
+		snprintf(sql, sizeof(sql), "LISTEN %s", quoted);
+		durable__pg_query(pg, sql, 0, NULL, on_listen, w);
+		free(quoted);
+	}
 	if (pg == w->wf_pg)
 		poll_workflows(w);
 	else
