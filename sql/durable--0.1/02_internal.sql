@@ -119,7 +119,12 @@ BEGIN
     IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
         RETURN NULL;
     ELSIF jsonb_typeof(v) = 'number' THEN
-        result := make_interval(secs => (v #>> '{}')::float8);
+        -- make_interval silently wraps around far beyond this
+        IF abs((v #>> '{}')::numeric) > 3155760000 THEN
+            result := interval '36526 days';
+        ELSE
+            result := make_interval(secs => (v #>> '{}')::float8);
+        END IF;
     ELSIF jsonb_typeof(v) = 'string' THEN
         BEGIN
             result := (v #>> '{}')::interval;
@@ -135,6 +140,11 @@ BEGIN
     END IF;
     IF result < interval '0' THEN
         PERFORM durable._bad_input(format('%s: "%s" must not be negative', what, key),
+                                   format('Got %s.', v::text));
+    END IF;
+    -- Deadlines are durable.now() plus durations: keep them far from the end of time.
+    IF result > interval '36525 days' THEN
+        PERFORM durable._bad_input(format('%s: "%s" is longer than 100 years', what, key),
                                    format('Got %s.', v::text));
     END IF;
     RETURN result;
