@@ -167,6 +167,12 @@ SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', NULL, '{"r
                  NULL, 'a run timeout that is not a duration');
 SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', NULL, '{"run_timeout": true}')$$, '22023',
                  NULL, 'a run timeout of the wrong JSON type');
+SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', NULL, '{"run_timeout": "100000000 years"}')$$, '22023',
+                 'start options: "run_timeout" is longer than 100 years', 'a run timeout past the end of time');
+SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', NULL, '{"execution_timeout": 1e15}')$$, '22023',
+                 NULL, 'an execution timeout in seconds past the end of time');
+SELECT lives_ok($$SELECT durable.start_workflow('long', 'Order', 's-q', NULL, '{"execution_timeout": "10 years"}')$$,
+                'a ten-year execution timeout is fine');
 SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', NULL, '{"memo": [1]}')$$, '22023',
                  NULL, 'a memo that is not an object');
 SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', NULL, '{"search_attributes": "x"}')$$, '22023',
@@ -179,7 +185,7 @@ SELECT throws_ok($$SELECT durable.signal_with_start('b', 'Order', 's-q', 'sig', 
                  'signal_with_start checks the namespace too');
 SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', 's-q', namespace => repeat('n', 256))$$, '54000', NULL,
                  'a namespace over 255 bytes');
-SELECT is((SELECT count(*) FROM durable.workflows), (SELECT n FROM before), 'no bad start created a run');
+SELECT is((SELECT count(*) FROM durable.workflows), (SELECT n FROM before) + 1, 'no bad start created a run (only the ten-year one)');
 
 SELECT * FROM finish();
 ROLLBACK;
