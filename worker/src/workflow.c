@@ -182,8 +182,8 @@ static void resolve_from_history(durable_ctx_t *ctx, durable_future_t *f)
 	if (f->status != 0 && !f->failure) {
 		json_t *fl = json_pack("{s:s, s:s, s:O*}", "message", t, "type", t, "details",
 				       json_object_get(attrs, "details"));
-		json_array_append_new(ctx->pool, fl);
-		f->failure = fl;
+		/* the pool keeps it alive; on failure append_new frees it */
+		f->failure = fl && json_array_append_new(ctx->pool, fl) == 0 ? fl : NULL;
 	}
 }
 
@@ -428,8 +428,8 @@ int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f)
 	f->resolve_event_id = 0;
 	f->status = DURABLE_ECANCELED;
 	f->result = NULL;
-	f->failure = make_failure("CanceledError", "canceled by the workflow");
-	json_array_append_new(ctx->pool, f->failure);
+	json_t *fl = make_failure("CanceledError", "canceled by the workflow");
+	f->failure = fl && json_array_append_new(ctx->pool, fl) == 0 ? fl : NULL;
 	return 0;
 }
 
