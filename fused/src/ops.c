@@ -17,6 +17,8 @@ struct fh {
 	struct buf reply;	/* what a write answered (start, tasks) */
 	size_t reply_pos;	/* how much of it was read: file offsets count the write too */
 	struct buf pending;	/* a JSON write split by the kernel, not complete yet */
+	off_t refused_end;	/* where a refused split write ended, and why: */
+	int refused_err;	/* the writer's retry of its tail gets the same errno */
 	struct watch *w;
 	uint64_t seen;		/* watch generation the reader has seen */
 	struct listing *list;
@@ -362,10 +364,14 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 }
 
-/* Whether buf is a JSON document cut short by the kernel splitting a big write. */
+/*
+ * Whether this piece is one of the kernel's full-size pieces of a bigger
+ * write(2): those are max_write long minus the offset of the caller's buffer
+ * within its first page.
+ */
 static bool split_json(enum kind k, size_t len)
 {
-	return k != K_CTL && len >= max_write;
+	return k != K_CTL && len + 4096 > max_write;
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
@@ -375,6 +381,15 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 	struct fh *f = fh_of(fi);
 	struct db_err e = { "" };
 	int rc = 0;
+	/*
+	 * When the last piece of a split write is refused, write(2) returns the
+	 * pieces before it as a short count and the writer retries the tail.
+	 */
+	if (f->refused_err && off == f->refused_end && off > 0) {
+		reply_errno(req, -f->refused_err);
+		return;
+	}
+	f->refused_err = 0;
 	if (off == 0 || f->pending.len == 0)
 		buf_reset(&f->pending);
 	rc = buf_append(&f->pending, data, size);
@@ -391,8 +406,13 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 	f->reply_pos = 0;
 	if (rc == 0)
 		rc = write_apply(&f->n, f->pending.data, f->pending.len, &f->reply, &e);
+	bool was_split = f->pending.len > size;
 	buf_reset(&f->pending);
 	if (rc) {
+		if (was_split) {
+			f->refused_err = rc;
+			f->refused_end = off; /* the short count ends where this piece began */
+		}
 		record(&f->n, "write", rc, &e);
 		reply_errno(req, rc);
 	} else {

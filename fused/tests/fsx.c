@@ -8,6 +8,10 @@
  *   fsx poll FILE             read once, then block in poll(2) until the file
  *                             reports a change; prints the events
  *   fsx open FILE MODE        open with r, w or rw; prints OK or the errno name
+ *   fsx copy SRC FILE         write all of SRC with one write(2) (the kernel
+ *                             splits what is over max_write)
+ * poll says "armed" on stderr once it has read, so a test can change the
+ * file only after that and never race the first read.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -76,12 +80,36 @@ int main(int argc, char **argv)
 		char buf[4096];
 		while (read(fd, buf, sizeof buf) > 0)
 			;
+		fprintf(stderr, "armed\n");
 		struct pollfd p = { .fd = fd, .events = POLLIN | POLLPRI };
 		if (poll(&p, 1, -1) < 0)
 			return report(errno);
 		printf("%s%s\n", p.revents & POLLIN ? "POLLIN" : "", p.revents & POLLPRI ? " POLLPRI" : "");
 		close(fd);
 		return 0;
+	}
+	if (!strcmp(cmd, "copy") && argc == 4) {
+		FILE *src = fopen(path, "rb");
+		if (!src)
+			return report(errno);
+		static char data[8 << 20];
+		size_t len = fread(data, 1, sizeof data, src);
+		fclose(src);
+		int fd = open(argv[3], O_WRONLY | O_TRUNC);
+		if (fd < 0)
+			return report(errno);
+		/* like cat: a short count means "write the rest again" */
+		int err = 0;
+		for (size_t done = 0; done < len && !err;) {
+			ssize_t n = write(fd, data + done, len - done);
+			if (n < 0)
+				err = errno;
+			else
+				done += (size_t)n;
+		}
+		if (close(fd) < 0 && !err)
+			err = errno;
+		return report(err);
 	}
 	if (!strcmp(cmd, "open") && argc == 4) {
 		int mode = !strcmp(argv[3], "r") ? O_RDONLY : !strcmp(argv[3], "w") ? O_WRONLY : O_RDWR;
