@@ -1,0 +1,32 @@
+# Issue 4's acceptance: the worker team's loan example, run by a person with
+# only the mount. Skipped when the worker is not built.
+. "$(dirname "$0")/lib.sh"
+top=$(cd "$tests/../.." && pwd)
+BIN=$top/worker/build/durable-worker
+SO=$top/worker/build/examples/loan_application.so
+if [ ! -x "$BIN" ] || [ ! -f "$SO" ]; then
+    echo "ok - skipped: the worker and its loan example are not built"
+    exit 0
+fi
+M=$WORK/mnt-loan
+q="loans-fs-$$"
+trap 'kill $worker_pid 2>/dev/null; wait $worker_pid 2>/dev/null; unmount_fs $M' EXIT
+"$BIN" --task-queue "$q" --plugin "$SO" >"$WORK/loan-worker.out" 2>&1 &
+worker_pid=$!
+mount_fs "$M" "$WORK/loan.log" || exit 1
+
+id="loan-$$"
+W=$M/workflows/$id
+echo "{\"type\": \"LoanApplication\", \"id\": \"$id\", \"task_queue\": \"$q\", \"input\": {\"applicant\": \"ann\", \"amount\": 5000, \"review_days\": 3}}" >"$M/start" \
+    && ok "start an application with echo" || not_ok "start"
+awaiting() { "$FSX" read "$W/queries/status" | grep -q '"stage": "awaiting_review"'; }
+eventually awaiting && ok "queries/status shows it waiting for review" || not_ok "waiting for review"
+is "$(cat "$W/status")" "RUNNING" "status is RUNNING while it waits"
+like "$(cat "$W/history")" '"event_type": "TimerStarted"' "history shows the review timer"
+echo '{"approve": true, "reviewer": "bo"}' >"$W/signals/review_decision" && ok "signal the decision with echo" || not_ok "signal"
+completed() { [ "$(cat "$W/status")" = COMPLETED ]; }
+eventually completed && ok "the workflow completes" || not_ok "completes"
+like "$(cat "$W/result")" '"decision": "approved"' "cat result shows the decision"
+like "$(cat "$W/result")" '"reviewer": "bo"' "and the reviewer"
+is "$(readlink "$M/by-status/COMPLETED/$id")" "../../workflows/$id" "it is listed under by-status/COMPLETED"
+[ "$n_fail" -eq 0 ]
