@@ -51,6 +51,7 @@ typedef struct DurableShared
 	pg_atomic_uint64 next_wake;	/* TimestampTz the timer worker sleeps until */
 	pg_atomic_uint32 timer_worker_procno;	/* pgprocno + 1, 0 when not running */
 
+	LWLock	   *clock_lock;		/* serializes skip_time and its offset file */
 	LWLock	   *query_lock;		/* protects the slots and next_query_id */
 	uint64		next_query_id;
 	ConditionVariable query_posted;	/* pollers sleep here */
@@ -68,6 +69,7 @@ extern int	durable_max_payload_bytes;
 
 /* clock.c */
 extern TimestampTz DurableNow(void);
+extern int64 DurableLoadClockOffset(void);
 
 /* wakeup.c */
 extern void DurableWakeupInit(void);

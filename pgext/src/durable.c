@@ -34,7 +34,7 @@ durable_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(DurableShared)));
-	RequestNamedLWLockTranche("durable", 1);
+	RequestNamedLWLockTranche("durable", 2);
 }
 
 static void
@@ -50,10 +50,11 @@ durable_shmem_startup(void)
 	if (!found)
 	{
 		memset(durable_shared, 0, sizeof(DurableShared));
-		pg_atomic_init_u64(&durable_shared->clock_offset_us, 0);
+		pg_atomic_init_u64(&durable_shared->clock_offset_us, (uint64) DurableLoadClockOffset());
 		pg_atomic_init_u64(&durable_shared->next_wake, PG_INT64_MAX);
 		pg_atomic_init_u32(&durable_shared->timer_worker_procno, 0);
-		durable_shared->query_lock = &(GetNamedLWLockTranche("durable"))->lock;
+		durable_shared->query_lock = &(GetNamedLWLockTranche("durable"))[0].lock;
+		durable_shared->clock_lock = &(GetNamedLWLockTranche("durable"))[1].lock;
 		durable_shared->next_query_id = 1;
 		ConditionVariableInit(&durable_shared->query_posted);
 		ConditionVariableInit(&durable_shared->query_answered);
