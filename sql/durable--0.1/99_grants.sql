@@ -30,6 +30,7 @@ GRANT EXECUTE ON FUNCTION
     durable.signal_workflow(text, text, jsonb, uuid, text, text),
     durable.cancel_workflow(text, text, uuid, text, text),
     durable.terminate_workflow(text, text, jsonb, uuid, text, text),
+    durable.reset_workflow(text, bigint, text, uuid, text, text),
     durable.query_workflow(text, text, jsonb, uuid, integer, text),
     durable.describe_workflow(text, uuid, text),
     durable.get_history(text, uuid, bigint, integer, text),
