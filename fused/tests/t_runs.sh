@@ -1,0 +1,24 @@
+# Continue-as-new: runs/ lists the chain, runs/<run_id>/ keeps each run's
+# files, and the workflow's own files follow the newest run.
+. "$(dirname "$0")/lib.sh"
+M=$WORK/mnt-runs
+trap 'unmount_fs $M' EXIT
+mount_fs "$M" "$WORK/runs.log" || exit 1
+id="can-$$"
+q="can-q-$$"
+W=$M/workflows/$id
+first=$("$FSX" writeread "$M/start" "{\"type\": \"Counter\", \"id\": \"$id\", \"task_queue\": \"$q\", \"input\": 1}")
+first_size=$(stat -c %s "$W/history")
+workflow_task "$q" '[{"type": "ContinueAsNewWorkflowExecution", "input": 2}]'
+second=$(cat "$W/run_id")
+[ "$second" != "$first" ] && ok "run_id moves to the new run" || not_ok "run_id moves to the new run"
+is "$(ls "$W/runs" | sort | tr '\n' ' ')" "$(printf '%s\n' "$first" "$second" | sort | tr '\n' ' ')" "runs/ lists both runs"
+is "$(cat "$W/runs/$first/status")" "CONTINUED_AS_NEW" "the first run is CONTINUED_AS_NEW"
+is "$(cat "$W/runs/$first/input")" "1" "and keeps its input"
+is "$(cat "$W/status")" "RUNNING" "the workflow's status is the new run's"
+is "$(cat "$W/input")" "2" "as is its input"
+like "$(tail -n 1 "$W/runs/$first/history")" "WorkflowExecutionContinuedAsNew" "the first run's history ends in ContinuedAsNew"
+is "$(head -n 1 "$W/history" | grep -c "\"continued_execution_run_id\": \"$first\"")" "1" "history now shows the new run, which points back"
+is "$(stat -c %s "$W/runs/$first/history")" "$(wc -c <"$W/runs/$first/history")" "a closed run's history size is exact"
+[ "$(stat -c %s "$W/runs/$first/history")" -gt "$first_size" ] && ok "and grew past its start" || not_ok "history grew"
+[ "$n_fail" -eq 0 ]
