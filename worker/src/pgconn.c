@@ -3,10 +3,9 @@
  * PQflush() says output is pending, results drained to NULL and then the
  * notifications. A broken connection fails what is queued, waits (backoff
  * 100 ms doubling to 5 s) and reconnects; the owner's ready callback then
- * re-LISTENs and polls.
- *
- * Connecting itself is blocking (PQconnectdb): over a unix socket it takes
- * a few milliseconds and happens only at start and after a failure. */
+ * re-LISTENs and polls. Connecting is asynchronous too (PQconnectStart and
+ * PQconnectPoll on the same uv_poll_t, re-made if libpq changes sockets),
+ * bounded by a 10 s timeout. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@ typedef struct req {
 typedef struct {
 	uv_poll_t handle;
 	int fd;
+	int watched;          /* the libpq socket this is a dup of */
 } poller_t;
 
 struct durable__pg {
@@ -41,7 +41,10 @@ struct durable__pg {
 	durable__pg_event_cb ready, notify;
 	void *arg;
 	int closing;
+	int connecting;       /* PQconnectPoll in progress; the retry timer is its timeout */
 };
+
+#define CONNECT_TIMEOUT_MS 10000
 
 const char *durable__pg_sqlstate(PGresult *res)
 {
@@ -77,6 +80,7 @@ static void poller_closed(uv_handle_t *h)
 
 static void on_poll(uv_poll_t *h, int status, int events);
 static void connect_now(durable__pg_t *pg);
+static void connect_step(durable__pg_t *pg);
 
 /* Fails every query (callback with NULL), in order. */
 static void fail_all(durable__pg_t *pg)
@@ -115,9 +119,15 @@ static void drop_connection(durable__pg_t *pg)
 	}
 }
 
+static void broken(durable__pg_t *pg, const char *why);
+
 static void on_retry(uv_timer_t *t)
 {
-	connect_now((durable__pg_t *)t->data);
+	durable__pg_t *pg = t->data;
+	if (pg->connecting)
+		broken(pg, "connecting timed out");
+	else
+		connect_now(pg);
 }
 
 /* libpq's messages span lines; a log line must not. */
@@ -147,6 +157,7 @@ static void broken(durable__pg_t *pg, const char *why)
 	if (!pg->closing)
 		durable__log("WARN", "connection %s lost (%s); reconnecting in %llu ms", pg->name,
 			     one_line(why, buf, sizeof(buf)), (unsigned long long)pg->backoff_ms);
+	pg->connecting = 0;
 	drop_connection(pg);
 	fail_all(pg);
 	if (pg->closing)
@@ -166,7 +177,7 @@ static void set_events(durable__pg_t *pg, int events)
 /* Sends the next queued query if none is in flight. */
 static void dispatch(durable__pg_t *pg)
 {
-	if (!pg->conn || pg->inflight || !pg->head)
+	if (!pg->conn || pg->connecting || pg->inflight || !pg->head)
 		return;
 	req_t *r = pg->head;
 	pg->head = r->next;
@@ -203,6 +214,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
 	}
 	if (!pg->conn)
 		return;
+	if (pg->connecting) {
+		connect_step(pg);
+		return;
+	}
 	if (events & UV_WRITABLE) {
 		int f = PQflush(pg->conn);
 		if (f < 0) {
@@ -246,40 +261,88 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		broken(pg, "connection bad");
 }
 
-static void connect_now(durable__pg_t *pg)
+/* Watches libpq's current socket for events, through a dup of it. */
+static int watch(durable__pg_t *pg, int events)
 {
-	if (pg->closing)
-		return;
-	pg->conn = PQconnectdb(pg->dsn);
-	if (PQstatus(pg->conn) != CONNECTION_OK) {
-		char why[512];
-		snprintf(why, sizeof(why), "%s", PQerrorMessage(pg->conn));
-		PQfinish(pg->conn);
-		pg->conn = NULL;
-		broken(pg, why);
-		return;
+	int sock = PQsocket(pg->conn);
+	if (sock < 0)
+		return -EBADF;
+	if (pg->poll && pg->poll->watched != sock) {
+		uv_poll_stop(&pg->poll->handle);
+		uv_close((uv_handle_t *)&pg->poll->handle, poller_closed);
+		pg->poll = NULL;
 	}
+	if (!pg->poll) {
+		poller_t *p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		p->watched = sock;
+		if ((p->fd = fcntl(sock, F_DUPFD_CLOEXEC, 0)) < 0 || uv_poll_init(pg->loop, &p->handle, p->fd) < 0) {
+			if (p->fd >= 0)
+				close(p->fd);
+			free(p);
+			return -EBADF;
+		}
+		p->handle.data = pg;
+		pg->poll = p;
+		pg->events = 0;
+	}
+	set_events(pg, events);
+	return 0;
+}
+
+static void connected(durable__pg_t *pg)
+{
+	pg->connecting = 0;
+	uv_timer_stop(&pg->retry);
 	PQsetnonblocking(pg->conn, 1);
 	PQsetNoticeProcessor(pg->conn, on_notice, pg);
-	poller_t *p = calloc(1, sizeof(*p));
-	if (!p || (p->fd = fcntl(PQsocket(pg->conn), F_DUPFD_CLOEXEC, 0)) < 0 ||
-	    uv_poll_init(pg->loop, &p->handle, p->fd) < 0) {
-		if (p && p->fd >= 0)
-			close(p->fd);
-		free(p);
+	if (watch(pg, UV_READABLE) < 0) {
 		broken(pg, "cannot watch the socket");
 		return;
 	}
-	p->handle.data = pg;
-	pg->poll = p;
-	pg->events = 0;
-	set_events(pg, UV_READABLE);
 	if (pg->backoff_ms > 100)
 		durable__log("INFO", "connection %s re-established", pg->name);
 	pg->backoff_ms = 100;
 	if (pg->ready)
 		pg->ready(pg, NULL, pg->arg);
 	dispatch(pg);
+}
+
+static void connect_step(durable__pg_t *pg)
+{
+	switch (PQconnectPoll(pg->conn)) {
+	case PGRES_POLLING_OK:
+		connected(pg);
+		return;
+	case PGRES_POLLING_READING:
+		if (watch(pg, UV_READABLE) < 0)
+			broken(pg, "cannot watch the socket");
+		return;
+	case PGRES_POLLING_WRITING:
+		if (watch(pg, UV_WRITABLE) < 0)
+			broken(pg, "cannot watch the socket");
+		return;
+	default:
+		broken(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+}
+
+static void connect_now(durable__pg_t *pg)
+{
+	if (pg->closing)
+		return;
+	pg->conn = PQconnectStart(pg->dsn);
+	if (!pg->conn || PQstatus(pg->conn) == CONNECTION_BAD) {
+		broken(pg, pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
+		return;
+	}
+	pg->connecting = 1;
+	uv_timer_start(&pg->retry, on_retry, CONNECT_TIMEOUT_MS, 0);
+	/* libpq: start as if PQconnectPoll had returned PGRES_POLLING_WRITING */
+	if (watch(pg, UV_WRITABLE) < 0)
+		broken(pg, "cannot watch the socket");
 }
 
 int durable__pg_new(uv_loop_t *loop, const char *dsn, const char *name, durable__pg_event_cb ready,
