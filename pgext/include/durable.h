@@ -50,6 +50,7 @@ typedef struct DurableShared
 	pg_atomic_uint64 clock_offset_us;	/* int64 microseconds, added to the wall clock */
 	pg_atomic_uint64 next_wake;	/* TimestampTz the timer worker sleeps until */
 	pg_atomic_uint32 timer_worker_procno;	/* pgprocno + 1, 0 when not running */
+	pg_atomic_uint32 history_watchers;	/* sessions that called watch_history() */
 
 	LWLock	   *clock_lock;		/* serializes skip_time and its offset file */
 	LWLock	   *query_lock;		/* protects the slots and next_query_id */

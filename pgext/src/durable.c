@@ -53,6 +53,7 @@ durable_shmem_startup(void)
 		pg_atomic_init_u64(&durable_shared->clock_offset_us, (uint64) DurableLoadClockOffset());
 		pg_atomic_init_u64(&durable_shared->next_wake, PG_INT64_MAX);
 		pg_atomic_init_u32(&durable_shared->timer_worker_procno, 0);
+		pg_atomic_init_u32(&durable_shared->history_watchers, 0);
 		durable_shared->query_lock = &(GetNamedLWLockTranche("durable"))[0].lock;
 		durable_shared->clock_lock = &(GetNamedLWLockTranche("durable"))[1].lock;
 		durable_shared->next_query_id = 1;

@@ -20,6 +20,15 @@ CREATE FUNCTION durable.clock_offset() RETURNS interval
 CREATE FUNCTION durable._wake_at(deadline timestamptz) RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'durable_wake_at' LANGUAGE C VOLATILE;
 
+CREATE FUNCTION durable._history_changed(run uuid) RETURNS void
+    AS 'MODULE_PATHNAME', 'durable_history_changed' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION durable.watch_history() RETURNS void
+    AS 'MODULE_PATHNAME', 'durable_watch_history' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION durable.watch_history() IS
+    'From now until this session ends, every change of a run''s history is notified on channel durable.history with the run id as payload.';
+CREATE FUNCTION durable.unwatch_history() RETURNS void
+    AS 'MODULE_PATHNAME', 'durable_unwatch_history' LANGUAGE C VOLATILE;
+
 CREATE FUNCTION durable._query_post(task_queue text, namespace text, workflow_id text,
                                     run_id text, query_type text, args text, timeout_ms integer)
     RETURNS text AS 'MODULE_PATHNAME', 'durable_query_post' LANGUAGE C VOLATILE STRICT;
@@ -251,6 +260,9 @@ $$;
 -- Appends one event. The caller holds the run's row lock, so the next id is
 -- the last one plus one, read from the end of the primary key: no counter
 -- row is updated per event (that update was a third of a workflow's cost).
+-- Sessions that called durable.watch_history() (durablefs, for tail -f)
+-- learn on channel durable.history which run grew; with none, nothing is
+-- sent (see history_watch.c).
 CREATE FUNCTION durable._append(run uuid, event_type text, attributes jsonb)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -260,6 +272,7 @@ BEGIN
     SELECT $1, coalesce(max(p.event_id), 0) + 1, $2, durable.now(), coalesce($3, '{}')
       FROM durable.history p WHERE p.run_id = $1
     RETURNING h.event_id INTO new_id;
+    PERFORM durable._history_changed($1);
     RETURN new_id;
 END
 $$;

@@ -140,7 +140,7 @@ BEGIN
         SELECT r.run_id, r.namespace, r.task_queue, 'SCHEDULED', 1, r.last_id + 2, durable.now()
           FROM ready r WHERE r.task_state IS NULL
     )
-    SELECT (SELECT count(*) FROM ready),
+    SELECT (SELECT count(*) FROM (SELECT durable._history_changed(r.run_id) FROM ready r) h),
            (SELECT count(*) FROM (SELECT pg_notify(durable.task_queue_channel('workflow', q.task_queue, q.namespace), '')
                                     FROM (SELECT DISTINCT r.namespace, r.task_queue FROM ready r
                                            WHERE r.task_state IS DISTINCT FROM 'BACKOFF') q) n)

@@ -36,6 +36,8 @@ GRANT EXECUTE ON FUNCTION
     durable.get_history(text, uuid, bigint, integer, text),
     durable.list_workflows(text, text, text, timestamptz, timestamptz, jsonb, text, integer, text),
     durable.list_task_queues(text),
+    durable.watch_history(),
+    durable.unwatch_history(),
     durable.create_schedule(text, jsonb, jsonb, jsonb, text),
     durable.delete_schedule(text, text),
     durable.pause_schedule(text, text, text),
