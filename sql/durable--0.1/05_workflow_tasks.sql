@@ -278,3 +278,47 @@ BEGIN
     PERFORM durable._wake_at(retry_at);
 END
 $$;
+
+-- Many workflow task outcomes in one transaction, so that a worker commits
+-- once per batch instead of once per task: [{"task_token": ..., "commands":
+-- [...]} | {"task_token": ..., "cause": ..., "failure": {...}}]. Each item
+-- runs in its own subtransaction: a lost lease or bad commands are reported
+-- in that item's row (outcome LEASE_LOST or INVALID, with the error) and
+-- change nothing, while the other items go through. Keep batches at most 64
+-- items: beyond that PostgreSQL's subtransaction cache overflows.
+CREATE FUNCTION durable.complete_workflow_tasks(completions jsonb, identity text DEFAULT NULL)
+RETURNS TABLE (task_token text, outcome text, error text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item jsonb;
+BEGIN
+    IF completions IS NULL OR jsonb_typeof(completions) <> 'array' THEN
+        PERFORM durable._bad_input('completions must be a JSON array', NULL,
+            'Pass e.g. ''[{"task_token": "w1.1", "commands": []}]''.');
+    END IF;
+    FOR item IN SELECT value FROM jsonb_array_elements(completions) LOOP
+        task_token := item ->> 'task_token';
+        error := NULL;
+        BEGIN
+            IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'task_token') IS DISTINCT FROM 'string' THEN
+                PERFORM durable._bad_input('each completion needs a task_token string');
+            ELSIF item ? 'failure' THEN
+                PERFORM durable.fail_workflow_task(task_token, coalesce(item ->> 'cause', 'WORKFLOW_WORKER_UNHANDLED_FAILURE'),
+                                                   item -> 'failure', identity);
+                outcome := 'FAILED';
+            ELSE
+                PERFORM durable.complete_workflow_task(task_token, coalesce(item -> 'commands', '[]'), identity);
+                outcome := 'COMPLETED';
+            END IF;
+        EXCEPTION WHEN SQLSTATE 'DU004' THEN
+            outcome := 'LEASE_LOST';
+            error := SQLERRM;
+        WHEN invalid_parameter_value OR program_limit_exceeded THEN
+            outcome := 'INVALID';
+            error := SQLERRM;
+        END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;

@@ -11,6 +11,7 @@ GRANT EXECUTE ON FUNCTION
     durable.task_queue_channel(text, text, text),
     durable.poll_workflow_tasks(text, text, integer, jsonb, text),
     durable.complete_workflow_task(text, jsonb, text),
+    durable.complete_workflow_tasks(jsonb, text),
     durable.fail_workflow_task(text, text, jsonb, text),
     durable.poll_activity_tasks(text, text, integer, text),
     durable.complete_activity_task(text, jsonb, text),

@@ -110,7 +110,7 @@ SELECT ok(NOT has_schema_privilege('durable_test_nobody', 'durable', 'USAGE'), '
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_worker', p.oid, 'EXECUTE')),
           ARRAY['answer_query_task', 'cancel_activity_task', 'complete_activity_task', 'complete_activity_tasks',
-                'complete_workflow_task', 'fail_activity_task', 'fail_workflow_task', 'get_history', 'heartbeat_activity_task',
+                'complete_workflow_task', 'complete_workflow_tasks', 'fail_activity_task', 'fail_workflow_task', 'get_history', 'heartbeat_activity_task',
                 'now', 'poll_activity_tasks', 'poll_query_tasks', 'poll_workflow_tasks', 'task_queue_channel'],
           'durable_worker executes exactly the worker API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
