@@ -19,7 +19,13 @@ cluster() { scripts/cluster.sh "$1" bench "$port"; }
 cluster stop
 rm -rf "$(cluster env | sed -n "s/.*DURABLE_PGDATA='\(.*\)\/data'.*/\1/p")"
 cluster start
-trap 'cluster stop; rm -rf "$tmp"' EXIT
+cleanup() {
+    mountpoint -q "$tmp/mnt" 2>/dev/null && { fusermount3 -u "$tmp/mnt" || fusermount3 -uz "$tmp/mnt"; }
+    kill $(jobs -p) 2>/dev/null || true
+    cluster stop
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 eval "$(cluster env)"
 tmp=$(mktemp -d)
 results="$tmp/results"
@@ -69,10 +75,11 @@ put starts_per_s "$(pgbench_tps 4 "$secs" "$tmp/start1.sql")"
 put starts_per_s_ratio "$(ratio "$(value starts_per_s "$results")" "$ceiling")"
 put starts_batched_per_s "$(awk -v t="$(pgbench_tps 4 "$secs" "$tmp/start100.sql")" 'BEGIN { printf "%.0f", t * 100 }')"
 
-# 3. Workflow throughput with the store's scripted worker (durable_bench.decide):
-#    one workflow poller and one activity poller process, batches of 100.
-echo "== workflows (scripted worker: the store's floor)"
-run_workflows() {   # mode count -> prints workflows/s
+# 3a. The store's floor: workflows decided in SQL (durable_bench.decide) by one
+#     workflow poller and one activity poller process, batches of 100, each
+#     poll and its completions in one transaction.
+echo "== workflows, scripted in SQL (the store's floor)"
+run_scripted() {   # mode count -> prints workflows/s
     local mode=$1 n=$2 acts start end done wpid
     acts=$(( ${mode:3} * n ))
     sql "SELECT count(durable.start_workflow('$mode-' || i, 'Bench', 'wf-$mode')) FROM generate_series(1, $n) i" >/dev/null
@@ -95,16 +102,65 @@ run_workflows() {   # mode count -> prints workflows/s
 reset_store
 c0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
 w0=$(sql "SELECT pg_current_wal_lsn()")
-put wf1_per_s "$(run_workflows seq1 "$wf_n")"
+put store_wf1_per_s "$(run_scripted seq1 "$wf_n")"
 c1=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
 w1=$(sql "SELECT pg_current_wal_lsn()")
-put commits_per_activity "$(awk -v a="$c0" -v b="$c1" -v n="$wf_n" 'BEGIN { printf "%.3f", (b - a) / n }')"
-put wal_bytes_per_activity "$(sql "SELECT round(pg_wal_lsn_diff('$w1', '$w0') / $wf_n)")"
-put wf1_per_s_ratio "$(ratio "$(value wf1_per_s "$results")" "$ceiling")"
-seq_wf=$(run_workflows seq10 $(( wf_n / 10 )))
-put seq10_activities_per_s $(( seq_wf * 10 ))
-par_wf=$(run_workflows par10 $(( wf_n / 10 )))
-put par10_activities_per_s $(( par_wf * 10 ))
+put store_commits_per_activity "$(awk -v a="$c0" -v b="$c1" -v n="$wf_n" 'BEGIN { printf "%.3f", (b - a) / n }')"
+put store_wal_bytes_per_activity "$(sql "SELECT round(pg_wal_lsn_diff('$w1', '$w0') / $wf_n)")"
+put store_wf1_per_s_ratio "$(ratio "$(value store_wf1_per_s "$results")" "$ceiling")"
+put store_seq10_activities_per_s $(( $(run_scripted seq10 $(( wf_n / 10 ))) * 10 ))
+put store_par10_activities_per_s $(( $(run_scripted par10 $(( wf_n / 10 ))) * 10 ))
+
+# 3b. The real thing: durable-worker processes running C workflows
+#     (tests/bench/workflows.c). Rate = workflows / (last close - first start),
+#     on the store's clock; the workers are already polling when the
+#     workflows are started, all at once.
+worker_bin="$top/worker/build/durable-worker"
+if [ -x "$worker_bin" ]; then
+    echo "== workflows, C worker (durable-worker)"
+    plugin="$tmp/bench-workflows.so"
+    gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worker/include" \
+        "$here/workflows.c" -o "$plugin"
+    run_worker() {   # type count processes -> prints workflows/s, leaves peak RSS in $tmp/rss
+        local type=$1 n=$2 procs=$3 q="cw-$1-$3" pids=() done
+        for _ in $(seq 1 "$procs"); do
+            "$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 \
+                2>>"$tmp/worker.log" &
+            pids+=($!)
+        done
+        sleep 0.5
+        sql "SELECT count(durable.start_workflow('$q-' || i, '$type', '$q', '1')) FROM generate_series(1, $n) i" >/dev/null
+        for _ in $(seq 1 3000); do
+            done=$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")
+            [ "$done" = "$n" ] && break
+            sleep 0.1
+        done
+        awk '/VmHWM/ {print $2}' "/proc/${pids[0]}/status" > "$tmp/rss"
+        kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true
+        [ "$done" = "$n" ] || { echo "bench: only $done of $n $type workflows completed (see worker log)" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
+        sql "SELECT round($n / extract(epoch FROM max(closed_at) - min(started_at))::numeric)
+               FROM durable.workflows WHERE task_queue = '$q'"
+    }
+    reset_store
+    c0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    w0=$(sql "SELECT pg_current_wal_lsn()")
+    put wf1_per_s "$(run_worker BenchSeq1 "$wf_n" 1)"
+    c1=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    w1=$(sql "SELECT pg_current_wal_lsn()")
+    put worker_rss_mb "$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss")"
+    put commits_per_activity "$(awk -v a="$c0" -v b="$c1" -v n="$wf_n" 'BEGIN { printf "%.3f", (b - a) / n }')"
+    put wal_bytes_per_activity "$(sql "SELECT round(pg_wal_lsn_diff('$w1', '$w0') / $wf_n)")"
+    put wf1_per_s_ratio "$(ratio "$(value wf1_per_s "$results")" "$ceiling")"
+    put seq10_activities_per_s $(( $(run_worker BenchSeq10 $(( wf_n / 10 )) 1) * 10 ))
+    put par10_activities_per_s $(( $(run_worker BenchPar10 $(( wf_n / 10 )) 1) * 10 ))
+    put wf1_per_s_2proc "$(run_worker BenchSeq1 "$wf_n" 2)"
+    put seq10_activities_per_s_2proc $(( $(run_worker BenchSeq10 $(( wf_n / 10 )) 2) * 10 ))
+    put par10_activities_per_s_2proc $(( $(run_worker BenchPar10 $(( wf_n / 10 )) 2) * 10 ))
+else
+    echo "== workflows, C worker: worker/build/durable-worker not built, skipped"
+    for k in wf1_per_s worker_rss_mb commits_per_activity wal_bytes_per_activity wf1_per_s_ratio \
+             seq10_activities_per_s par10_activities_per_s; do put "$k" null; done
+fi
 
 # 4. Dispatch latency: schedule-to-start of activities and signal-to-task,
 #    at 10/s, and activities at half of the measured maximum.
@@ -186,14 +242,27 @@ scale_rate=$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", 20000 / (e - s) }')
 put scale_activity_dispatch_max_per_s "$scale_rate"
 put scale_1m_throughput_ratio "$(ratio "$scale_rate" "$max_rate")"
 
-# 7. Peak RSS of the worker and of durablefs, when they exist.
-for name in worker fused; do
-    if [ -x "$here/rss_$name.sh" ]; then
-        put "${name}_rss_mb" "$("$here/rss_$name.sh")"
-    else
-        put "${name}_rss_mb" null
-    fi
-done
+# 7. durablefs over the million: ls of workflows/ (streamed in pages) and
+#    the daemon's peak RSS.
+fs_bin="$top/fused/durablefs"
+if [ -x "$fs_bin" ]; then
+    echo "== durablefs over the scale data"
+    mnt="$tmp/mnt"
+    mkdir -p "$mnt"
+    "$fs_bin" "$mnt" -f 2>"$tmp/durablefs.log" &
+    fs_pid=$!
+    for _ in $(seq 1 100); do mountpoint -q "$mnt" && break; sleep 0.1; done
+    s=$(date +%s.%N)
+    listed=$(ls "$mnt/workflows" | wc -l)
+    e=$(date +%s.%N)
+    put fused_ls_workflows "$listed"
+    put fused_ls_s "$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.2f", e - s }')"
+    put fused_rss_mb "$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$fs_pid/status")"
+    fusermount3 -u "$mnt" || fusermount3 -uz "$mnt" || true
+    wait "$fs_pid" 2>/dev/null || true
+else
+    put fused_rss_mb null
+fi
 
 # The JSON
 mkdir -p "$here/results"
