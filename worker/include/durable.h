@@ -216,7 +216,9 @@ int durable_worker_register_activity(durable_worker_t *w, const char *type, dura
 /* Runs until durable_worker_stop() or SIGTERM/SIGINT, then drains running
  * activities and returns 0. */
 int durable_worker_run(durable_worker_t *w);
-void durable_worker_stop(durable_worker_t *w);   /* from the loop thread or a signal */
+/* Drains and stops; call it on the loop thread (SIGTERM and SIGINT are
+ * already handled that way). A second call stops at once. */
+void durable_worker_stop(durable_worker_t *w);
 void durable_worker_free(durable_worker_t *w);
 
 /* A plugin (.so) exports this; durable-worker calls it after dlopen. */
