@@ -14,7 +14,8 @@ static const char readme[] =
 	"  workflows/<id>/            status type task_queue run_id started_at closed_at: one value each\n"
 	"                             input result failure pending: JSON; history: one JSON event per line\n"
 	"                             signals/<name>: write JSON to signal; queries/<name>: read to query\n"
-	"                             ctl: write \"cancel\" or \"terminate <reason>\"; runs/<run_id>/: runs\n"
+	"                             ctl: write \"cancel\", \"terminate <reason>\" or \"reset <event_id>\"\n"
+	"                             runs/<run_id>/: every run of the id\n"
 	"  by-status/<STATUS>/        symlinks to the workflows whose latest run has that status\n"
 	"  task-queues/<name>/        backlog, pollers; next: read to lease one activity task\n"
 	"  tasks/<token>/             write JSON to result, failure or heartbeat\n"
@@ -145,6 +146,17 @@ static int render_metrics(struct buf *out, struct db_err *e)
 		}
 	}
 	PQclear(r);
+	/* a full scan in the store: fine for a scrape, not for every stat */
+	if (db_query(&r, e, true, "SELECT status, workflows FROM durable.count_workflows($1)", 1, p) == 0) {
+		buf_puts(out, "# HELP durable_workflows Workflow ids by the status of their latest run.\n"
+			      "# TYPE durable_workflows gauge\n");
+		for (int i = 0; i < PQntuples(r); i++) {
+			buf_puts(out, "durable_workflows{namespace=\"");
+			label(out, conf.ns);
+			buf_printf(out, "\",status=\"%s\"} %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+		}
+		PQclear(r);
+	}
 	buf_printf(out,
 		   "# HELP durablefs_db_queries_total Statements durablefs sent.\n"
 		   "# TYPE durablefs_db_queries_total counter\ndurablefs_db_queries_total %ld\n"

@@ -134,6 +134,7 @@ int db_errno(const char *st)
 		{ "42501", EACCES },	/* insufficient_privilege */
 		{ "57014", ETIMEDOUT },	/* query_canceled (statement_timeout) */
 		{ "42883", ENOSYS },	/* undefined_function: the store is older */
+		{ "0A000", EOPNOTSUPP },	/* feature_not_supported (reset past a child) */
 	};
 	if (!st)
 		return EIO;

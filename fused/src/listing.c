@@ -103,29 +103,15 @@ static int load_page(struct listing *l, const char *after, struct db_err *e)
 	return rc;
 }
 
+/* Every run of the id, oldest first (resets, reruns and continue-as-new). */
 static int list_runs(struct listing *l, struct db_err *e)
 {
-	/* the chain of continue-as-new runs, newest first (the store has no list_runs) */
-	char *run = NULL;
-	int rc = 0;
-	for (int i = 0; i < 1000 && rc == 0; i++) {
-		const char *p[] = { l->wf, run, conf.ns };
-		PGresult *r;
-		rc = db_query(&r, e, true,
-			      "SELECT d->>'run_id', d->>'continued_from_run_id'"
-			      " FROM durable.describe_workflow($1, $2::uuid, $3) d", 3, p);
-		free(run);
-		run = NULL;
-		if (rc)
-			break;
-		rc = add(l, PQgetvalue(r, 0, 0), S_IFDIR);
-		if (!PQgetisnull(r, 0, 1))
-			run = strdup(PQgetvalue(r, 0, 1));
-		PQclear(r);
-		if (!run)
-			break;
-	}
-	free(run);
+	const char *p[] = { l->wf, conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true, "SELECT run_id FROM durable.list_runs($1, $2)", 2, p);
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+		rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
+	PQclear(r);
 	return rc;
 }
 

@@ -4,13 +4,15 @@
  * (one describe each); a change bumps the watch's generation, invalidates
  * the workflow's inodes and wakes poll(2) waiters.
  *
- * The store does not yet notify per history event (see docs/filesystem.md,
- * "Store gaps"). We listen on the channels it has (the workflow and activity
- * channels of the run's task queue, which fire when a workflow or activity
- * task is scheduled) and on "durable.history" (the channel we asked for,
- * payload: run id). Closing a workflow notifies nothing today, so while
- * anything is watched the thread also rechecks every RECHECK_MS; with
- * nothing watched it sleeps until woken.
+ * The store notifies "durable.history" with the run id whenever a run's
+ * history changes, for sessions that called durable.watch_history(); only
+ * watches whose run that is are rechecked. A brand-new run of a watched id
+ * (a new start after the last run closed) is not a change of the old run,
+ * so we also listen on the workflow channel of the watched task queues
+ * (fired when a workflow task is scheduled, as for every new run) and then
+ * recheck all watches. Against an older store without watch_history we fall
+ * back to those hints plus a recheck every RECHECK_MS while anything is
+ * watched; with nothing watched the thread sleeps until woken.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "fs.h"
@@ -43,6 +45,7 @@ static struct watch *watches;
 static int wake_pipe[2] = { -1, -1 };
 static pthread_t thread;
 static bool running;
+static bool history_notify; /* the store has durable.watch_history() */
 static atomic_bool stopping;
 
 static void wake(void)
@@ -162,14 +165,16 @@ static void inval(fuse_ino_t ino, void *arg)
 		logmsg("invalidating inode %lu: %s", (unsigned long)ino, strerror(-rc));
 }
 
-/* Rechecks the watches (all, or only kicked ones); lock not held. */
-static void recheck(bool only_kicked)
+/* Rechecks the watches: all, only kicked ones, or those of one run. */
+static void recheck(bool only_kicked, const char *run_id)
 {
 	struct watch *todo[512];
 	int n = 0;
 	pthread_mutex_lock(&lock);
 	for (struct watch *w = watches; w && n < 512; w = w->next) {
 		if (only_kicked && !w->kicked)
+			continue;
+		if (run_id && !strstr(w->state, run_id))
 			continue;
 		w->kicked = false;
 		w->refs++;
@@ -217,7 +222,7 @@ static int listen_all(PGconn *c, char (*listening)[64], int *n_listening)
 	pthread_mutex_unlock(&lock);
 	int rc = 0;
 	for (int i = 0; i < nq; i++) {
-		for (int k = 0; k < 2 && rc == 0; k++) {
+		for (int k = 0; k < 1 + !history_notify && rc == 0; k++) {
 			const char *p[] = { k ? "activity" : "workflow", queues[i], conf.ns };
 			PGresult *r = PQexecParams(c, "SELECT durable.task_queue_channel($1, $2, $3)",
 						   3, NULL, p, NULL, NULL, 0);
@@ -270,9 +275,15 @@ static void *watch_main(void *arg)
 			c = db_connect(&e);
 			n_listening = 0;
 			if (c) {
+				PGresult *r = PQexec(c, "SELECT durable.watch_history()");
+				history_notify = PQresultStatus(r) == PGRES_TUPLES_OK;
+				PQclear(r);
+				if (!history_notify)
+					logmsg("the store has no durable.watch_history(); rechecking every %d ms",
+					       RECHECK_MS);
 				PQclear(PQexec(c, "LISTEN \"durable.history\""));
 				backoff_ms = 100;
-				recheck(false); /* we may have missed notifications */
+				recheck(false, NULL); /* we may have missed notifications */
 			}
 		}
 		if (c && listen_all(c, listening, &n_listening) < 0) {
@@ -280,7 +291,7 @@ static void *watch_main(void *arg)
 			c = NULL;
 			continue;
 		}
-		int timeout = !c ? backoff_ms : have_watches() ? RECHECK_MS : -1;
+		int timeout = !c ? backoff_ms : !history_notify && have_watches() ? RECHECK_MS : -1;
 		if (!c && backoff_ms < 5000)
 			backoff_ms *= 2;
 		struct pollfd p[2] = { { .fd = wake_pipe[0], .events = POLLIN },
@@ -289,6 +300,8 @@ static void *watch_main(void *arg)
 		if (stopping)
 			break;
 		bool kicked = false, notified = false;
+		char run_ids[8][40];
+		int n_runs = 0;
 		if (p[0].revents) {
 			char drain[64];
 			while (read(wake_pipe[0], drain, sizeof drain) > 0)
@@ -304,14 +317,22 @@ static void *watch_main(void *arg)
 			}
 			PGnotify *nt;
 			while ((nt = PQnotifies(c)) != NULL) {
-				notified = true;
+				/* a run's history grew: recheck that run, unless too many did */
+				if (strcmp(nt->relname, "durable.history") == 0 && n_runs < 8)
+					snprintf(run_ids[n_runs++], 40, "%s", nt->extra);
+				else
+					notified = true;
 				PQfreemem(nt);
 			}
 		}
-		if (notified || (n == 0 && c))
-			recheck(false);
-		else if (kicked)
-			recheck(true);
+		if (notified || (n == 0 && c)) {
+			recheck(false, NULL);
+		} else {
+			for (int i = 0; i < n_runs; i++)
+				recheck(false, run_ids[i]);
+			if (kicked)
+				recheck(true, NULL);
+		}
 	}
 	PQfinish(c);
 	return NULL;

@@ -98,9 +98,26 @@ static int do_signal(const struct node *n, const char *data, size_t len, struct 
 }
 
 struct verb {
-	enum { V_CANCEL, V_TERMINATE } op;
-	char *arg;
+	enum { V_CANCEL, V_TERMINATE, V_RESET } op;
+	char *arg;		/* reason */
+	char event_id[24];	/* reset only */
 };
+
+/* "reset <event_id> [reason]": the event id must be a positive integer. */
+static int parse_reset(struct verb *v, struct db_err *e)
+{
+	char *p = v->arg;
+	size_t n = p ? strspn(p, "0123456789") : 0;
+	if (n == 0 || n >= sizeof v->event_id || (p[n] && !isspace((unsigned char)p[n])))
+		return fail(e, EINVAL, "ctl: reset needs an event id: \"reset <event_id> [reason]\"%s", "");
+	memcpy(v->event_id, p, n);
+	v->event_id[n] = '\0';
+	p += n;
+	while (isspace((unsigned char)*p))
+		p++;
+	v->arg = *p ? p : NULL;
+	return 0;
+}
 
 /* One verb per line; all are checked before any is applied. */
 static int parse_ctl(char *text, struct verb *verbs, int max, int *count, struct db_err *e)
@@ -127,10 +144,12 @@ static int parse_ctl(char *text, struct verb *verbs, int max, int *count, struct
 			v->op = V_CANCEL;
 		else if (strcmp(line, "terminate") == 0)
 			v->op = V_TERMINATE;
-		else if (strcmp(line, "reset") == 0)
-			return fail(e, ENOTSUP, "ctl: %s is not supported yet (the store has no reset_workflow)", "reset");
-		else
-			return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use cancel [reason] or terminate [reason])", line);
+		else if (strcmp(line, "reset") == 0) {
+			v->op = V_RESET;
+			if (parse_reset(v, e))
+				return -EINVAL;
+		} else
+			return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use cancel, terminate or reset)", line);
 		(*count)++;
 	}
 	if (*count == 0)
@@ -143,9 +162,12 @@ static int do_ctl(const struct node *n, char *data, struct db_err *e)
 	struct verb verbs[16];
 	int count, rc = parse_ctl(data, verbs, 16, &count, e);
 	for (int i = 0; rc == 0 && i < count; i++) {
-		const char *p[] = { n->wf, verbs[i].arg, conf.ns, conf.identity };
+		const char *p[] = { n->wf, verbs[i].arg, conf.ns, conf.identity, verbs[i].event_id };
 		PGresult *r;
-		if (verbs[i].op == V_CANCEL)
+		if (verbs[i].op == V_RESET)
+			rc = db_query(&r, e, false,
+				      "SELECT durable.reset_workflow($1, $5::bigint, $2, NULL, $3, $4)", 5, p);
+		else if (verbs[i].op == V_CANCEL)
 			rc = db_query(&r, e, false,
 				      "SELECT durable.cancel_workflow($1, $2, NULL, $3, $4)", 4, p);
 		else

@@ -18,8 +18,8 @@ sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 # Retries a command until it succeeds: a guard against hanging forever when
 # something is broken, never an assertion about how long things take.
 eventually() {
-    local i
-    for i in $(seq 1 600); do
+    local deadline=$((SECONDS + ${EVENTUALLY_SECONDS:-60}))
+    while [ $SECONDS -lt $deadline ]; do
         "$@" && return 0
         sleep 0.1
     done

@@ -21,4 +21,23 @@ like "$(tail -n 1 "$W/runs/$first/history")" "WorkflowExecutionContinuedAsNew" "
 is "$(head -n 1 "$W/history" | grep -c "\"continued_execution_run_id\": \"$first\"")" "1" "history now shows the new run, which points back"
 is "$(stat -c %s "$W/runs/$first/history")" "$(wc -c <"$W/runs/$first/history")" "a closed run's history size is exact"
 [ "$(stat -c %s "$W/runs/$first/history")" -gt "$first_size" ] && ok "and grew past its start" || not_ok "history grew"
+
+# --- ctl reset: a new run from an earlier workflow task
+rid="reset-$$"
+rq="reset-q-$$"
+R=$M/workflows/$rid
+old=$("$FSX" writeread "$M/start" "{\"type\": \"T\", \"id\": \"$rid\", \"task_queue\": \"$rq\"}")
+workflow_task "$rq" '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "a", "input": null, "start_to_close_timeout": 60}]'
+done_event=$(grep WorkflowTaskCompleted "$R/history" | sed 's/^{"event_id": \([0-9]*\),.*/\1/')
+is "$("$FSX" write "$R/ctl" 'reset')" "EINVAL" "reset without an event id is EINVAL"
+is "$("$FSX" write "$R/ctl" 'reset 2')" "EINVAL" "reset to an event that ends no workflow task is EINVAL"
+is "$(cat "$R/run_id")" "$old" "refused resets made no new run"
+is "$("$FSX" write "$R/ctl" "reset $done_event bad deploy")" "OK" "reset to the completed workflow task"
+new=$(cat "$R/run_id")
+[ "$new" != "$old" ] && ok "reset makes a new run" || not_ok "reset makes a new run"
+is "$(cat "$R/runs/$old/status")" "TERMINATED" "the old run was terminated"
+is "$(ls "$R/runs" | wc -l)" "2" "runs/ lists both (list_runs)"
+like "$(cat "$R/history")" '"cause": "RESET_WORKFLOW"' "the new run's history records the reset"
+like "$(cat "$M/metrics")" 'durable_workflows{namespace="default",status="RUNNING"}' "metrics counts workflows by status"
+
 [ "$n_fail" -eq 0 ]
