@@ -396,6 +396,8 @@ int durable_wait_all(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n)
 int durable_wait_any(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n, size_t *index)
 {
 	size_t which = 0;
+	if (n == 0 || !fs)
+		return -EINVAL;   /* would wait forever */
 	int rc = wait_first(ctx, fs, n, &which);
 	if (rc < 0)
 		return rc;

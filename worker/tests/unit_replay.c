@@ -1,4 +1,5 @@
 /* Unit tests of the replay engine, fed with hand-built histories. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
@@ -599,6 +600,93 @@ static void test_failed_tasks_and_unknown(void)
 	CHECK(durable__parse_time("garbage", &ms) < 0, "bad time refused");
 }
 
+
+static int wf_misc(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	json_t *r;
+	DURABLE_TRY(durable_signal_external(ctx, "other", "ping", json_integer(1)));
+	DURABLE_TRY(durable_cancel_external(ctx, "victim"));
+	DURABLE_TRY(durable_upsert_search_attributes(ctx, json_pack("{s:s}", "stage", "x")));
+	int rc = durable_child(ctx, "Kid", NULL, &(durable_child_options_t){.workflow_id = "kid-1"}, &r);
+	if (rc == DURABLE_EALREADY)
+		return durable_fail(ctx, "KidExists", "child kid-1 already runs");
+	return rc;
+}
+
+static int wf_bad_version(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	int v;
+	DURABLE_TRY(durable_get_version(ctx, "c", 2, 3, &v));   /* dropped support for DEFAULT and 1 */
+	return 0;
+}
+
+static int wf_wait_forever(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	json_t *p;
+	int rc = durable_await_signal(ctx, "never", -1, &p);
+	if (rc == DURABLE_ECANCELED)
+		return durable_wait_any(ctx, NULL, 0, NULL) == -EINVAL ? DURABLE_ECANCELED : -EIO;
+	return rc;
+}
+
+static void test_misc_commands(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	run(&h, wf_misc);
+	CHECK(ncmds() == 4, "signal, cancel, upsert, child: %zu", ncmds());
+	CHECK(strcmp(cmd_type(0), "SignalExternalWorkflowExecution") == 0 && strcmp(cmd_str(0, "signal_name"), "ping") == 0,
+	      "got %s", cmd_type(0));
+	CHECK(strcmp(cmd_type(1), "RequestCancelExternalWorkflowExecution") == 0, "got %s", cmd_type(1));
+	CHECK(strcmp(cmd_type(2), "UpsertWorkflowSearchAttributes") == 0, "got %s", cmd_type(2));
+	CHECK(strcmp(cmd_str(3, "workflow_id"), "kid-1") == 0, "child id from options: %s", cmd_str(3, "workflow_id"));
+	int64_t wtc = done(&h);
+	ev(&h, "SignalExternalWorkflowExecutionInitiated",
+	   json_pack("{s:s, s:s, s:I}", "workflow_id", "other", "signal_name", "ping",
+		     "workflow_task_completed_event_id", (json_int_t)wtc));
+	ev(&h, "RequestCancelExternalWorkflowExecutionInitiated",
+	   json_pack("{s:s, s:I}", "workflow_id", "victim", "workflow_task_completed_event_id", (json_int_t)wtc));
+	ev(&h, "UpsertWorkflowSearchAttributes", json_pack("{s:I}", "workflow_task_completed_event_id", (json_int_t)wtc));
+	int64_t init = ev(&h, "StartChildWorkflowExecutionInitiated",
+			  json_pack("{s:s, s:s, s:I}", "workflow_id", "kid-1", "workflow_type", "Kid",
+				    "workflow_task_completed_event_id", (json_int_t)wtc));
+	ev(&h, "StartChildWorkflowExecutionFailed", json_pack("{s:I, s:s}", "initiated_event_id", (json_int_t)init,
+							     "cause", "WORKFLOW_ALREADY_EXISTS"));
+	task(&h);
+	run(&h, wf_misc);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "FailWorkflowExecution") == 0, "got %s", cmd_type(0));
+	CHECK(strcmp(json_string_value(json_object_get(json_object_get(json_array_get(out.commands, 0), "failure"), "type")) ?: "",
+		     "KidExists") == 0, "the child could not start");
+	json_decref(h.events);
+
+	start(&h, NULL);
+	run(&h, wf_bad_version);
+	CHECK(out.kind == DURABLE__COMPLETE, "new runs take the newest version");
+	done(&h);
+	task(&h);
+	run(&h, wf_bad_version);
+	CHECK(out.kind == DURABLE__FAIL_TASK && strstr(fail_msg(), "outside what this code supports"),
+	      "an old history below the supported versions fails the task: %s", fail_msg());
+	json_decref(h.events);
+
+	start(&h, NULL);
+	run(&h, wf_wait_forever);
+	CHECK(ncmds() == 0, "waiting forever needs no timer: %zu", ncmds());
+	done(&h);
+	ev(&h, "WorkflowExecutionCancelRequested", NULL);
+	task(&h);
+	run(&h, wf_wait_forever);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "CancelWorkflowExecution") == 0, "cancel ends the wait: %s",
+	      cmd_type(0));
+	json_decref(h.events);
+}
+
 int main(void)
 {
 	test_activity();
@@ -610,6 +698,7 @@ int main(void)
 	test_markers();
 	test_child_continue_query();
 	test_failed_tasks_and_unknown();
+	test_misc_commands();
 	durable__outcome_free(&out);
 	return CHECK_DONE();
 }
