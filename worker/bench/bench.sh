@@ -3,13 +3,13 @@
 # (Hello) and N of ten sequential activities (Hello10), all started at once;
 # workflows/s = N / (last close - first start), from the store's own clock.
 # Prints the worker's peak RSS (VmHWM). Uses the cluster named by PG*.
-# usage: bench.sh [N]   (default 2000)
+# usage: bench.sh [N]   (default 2000); DURABLE_BENCH_ARGS adds worker options
 set -euo pipefail
 N=${1:-2000}
 W=$(cd "$(dirname "$0")/.." && pwd)
 run=$(date +%s%N | tail -c 9)
 q=bench-$run
-"$W/build/durable-worker" --task-queue "$q" --plugin "$W/build/examples/hello.so" --concurrency 64 --batch 64 \
+"$W/build/durable-worker" --task-queue "$q" --plugin "$W/build/examples/hello.so" --concurrency 64 --batch 64 ${DURABLE_BENCH_ARGS:-} \
 	2>/tmp/durable-bench-$run.log &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true' EXIT
