@@ -2,20 +2,12 @@
 -- and validation of the start arguments and options.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 
-CREATE FUNCTION pg_temp.types(wid text, run uuid DEFAULT NULL) RETURNS text[] LANGUAGE sql AS $$
-    SELECT array_agg(event_type ORDER BY event_id) FROM durable.get_history(wid, run)
-$$;
 CREATE FUNCTION pg_temp.runs(wid text) RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM durable.workflows WHERE workflow_id = wid AND namespace = 'default'
 $$;
 -- Leases the one workflow task of the queue and completes it with commands.
-CREATE FUNCTION pg_temp.complete(queue text, commands jsonb) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM durable.complete_workflow_task(
-        (SELECT task_token FROM durable.poll_workflow_tasks(queue, 'tester', 1)), commands);
-END
-$$;
 
 -- A new run ------------------------------------------------------------
 CREATE TEMP TABLE r1 AS SELECT durable.start_workflow('s-1', 'Order', 's-q', '{"n": 1}',

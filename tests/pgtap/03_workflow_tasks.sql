@@ -2,17 +2,8 @@
 -- failures with backoff, and events buffered while a task is started.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 
-CREATE FUNCTION pg_temp.types(wid text) RETURNS text[] LANGUAGE sql AS $$
-    SELECT array_agg(event_type ORDER BY event_id) FROM durable.get_history(wid)
-$$;
-CREATE FUNCTION pg_temp.last_types(wid text, n integer) RETURNS text[] LANGUAGE sql AS $$
-    SELECT array_agg(event_type ORDER BY event_id) FROM
-        (SELECT * FROM durable.get_history(wid) ORDER BY event_id DESC LIMIT n) h
-$$;
-CREATE FUNCTION pg_temp.hlen(wid text) RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM durable.get_history(wid)
-$$;
 CREATE FUNCTION pg_temp.wft(wid text) RETURNS jsonb LANGUAGE sql AS $$
     SELECT durable.describe_workflow(wid) -> 'pending_workflow_task'
 $$;

@@ -1,34 +1,9 @@
 -- Every command a workflow task may return, and the events each one writes.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 
-CREATE FUNCTION pg_temp.types(wid text, run uuid DEFAULT NULL) RETURNS text[] LANGUAGE sql AS $$
-    SELECT array_agg(event_type ORDER BY event_id) FROM durable.get_history(wid, run)
-$$;
-CREATE FUNCTION pg_temp.last_types(wid text, n integer) RETURNS text[] LANGUAGE sql AS $$
-    SELECT array_agg(event_type ORDER BY event_id) FROM
-        (SELECT * FROM durable.get_history(wid) ORDER BY event_id DESC LIMIT n) h
-$$;
-CREATE FUNCTION pg_temp.event(wid text, etype text) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT attributes FROM durable.get_history(wid) WHERE event_type = etype ORDER BY event_id DESC LIMIT 1
-$$;
-CREATE FUNCTION pg_temp.event_id(wid text, etype text) RETURNS bigint LANGUAGE sql AS $$
-    SELECT max(event_id) FROM durable.get_history(wid) WHERE event_type = etype
-$$;
-CREATE FUNCTION pg_temp.status(wid text) RETURNS text LANGUAGE sql AS $$
-    SELECT durable.describe_workflow(wid) ->> 'status'
-$$;
 -- Leases the workflow task of one workflow (the only one in its queue) and completes it.
-CREATE FUNCTION pg_temp.complete(queue text, commands jsonb) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    tok text := (SELECT task_token FROM durable.poll_workflow_tasks(queue, 'tester', 1));
-BEGIN
-    IF tok IS NULL THEN
-        RAISE EXCEPTION 'no workflow task in queue %', queue;
-    END IF;
-    PERFORM durable.complete_workflow_task(tok, commands);
-END
-$$;
 CREATE FUNCTION pg_temp.activity(queue text) RETURNS text LANGUAGE sql AS $$
     SELECT task_token FROM durable.poll_activity_tasks(queue, 'tester', 1)
 $$;

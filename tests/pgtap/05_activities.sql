@@ -2,20 +2,8 @@
 -- timeouts, heartbeats, cancellation, and the batched completion.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 
-CREATE FUNCTION pg_temp.last_types(wid text, n integer) RETURNS text[] LANGUAGE sql AS $$
-    SELECT array_agg(event_type ORDER BY event_id) FROM
-        (SELECT * FROM durable.get_history(wid) ORDER BY event_id DESC LIMIT n) h
-$$;
-CREATE FUNCTION pg_temp.event(wid text, etype text) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT attributes FROM durable.get_history(wid) WHERE event_type = etype ORDER BY event_id DESC LIMIT 1
-$$;
-CREATE FUNCTION pg_temp.event_id(wid text, etype text) RETURNS bigint LANGUAGE sql AS $$
-    SELECT max(event_id) FROM durable.get_history(wid) WHERE event_type = etype
-$$;
-CREATE FUNCTION pg_temp.hlen(wid text) RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM durable.get_history(wid)
-$$;
 CREATE FUNCTION pg_temp.pending(wid text) RETURNS jsonb LANGUAGE sql AS $$
     SELECT durable.describe_workflow(wid) -> 'pending_activities' -> 0
 $$;

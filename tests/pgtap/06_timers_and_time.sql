@@ -3,20 +3,7 @@
 -- good, so everything here is relative to durable.now().
 BEGIN;
 SELECT * FROM no_plan();
-
-CREATE FUNCTION pg_temp.last_types(wid text, n integer) RETURNS text[] LANGUAGE sql AS $$
-    SELECT array_agg(event_type ORDER BY event_id) FROM
-        (SELECT * FROM durable.get_history(wid) ORDER BY event_id DESC LIMIT n) h
-$$;
-CREATE FUNCTION pg_temp.event(wid text, etype text) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT attributes FROM durable.get_history(wid) WHERE event_type = etype ORDER BY event_id DESC LIMIT 1
-$$;
-CREATE FUNCTION pg_temp.complete(queue text, commands jsonb) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM durable.complete_workflow_task(
-        (SELECT task_token FROM durable.poll_workflow_tasks(queue, 'tester', 1)), commands);
-END
-$$;
+\ir helpers.psql
 
 -- The clock ------------------------------------------------------------------
 CREATE TEMP TABLE t0 AS SELECT durable.now() AS now, durable.clock_offset() AS offset;

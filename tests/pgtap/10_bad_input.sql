@@ -3,10 +3,8 @@
 -- and changes nothing.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 
-CREATE FUNCTION pg_temp.hlen(wid text) RETURNS bigint LANGUAGE sql AS $$
-    SELECT count(*) FROM durable.get_history(wid)
-$$;
 CREATE FUNCTION pg_temp.snapshot() RETURNS text LANGUAGE sql AS $$
     SELECT format('%s/%s/%s/%s/%s/%s', (SELECT count(*) FROM durable.workflows), (SELECT count(*) FROM durable.history),
                   (SELECT count(*) FROM durable.activity_tasks), (SELECT count(*) FROM durable.timers),

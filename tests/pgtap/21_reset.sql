@@ -2,14 +2,9 @@
 -- and timers rebuilt, later signals kept, and the old run terminated.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 
-CREATE FUNCTION pg_temp.complete(queue text, commands jsonb) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM durable.complete_workflow_task(
-        (SELECT task_token FROM durable.poll_workflow_tasks(queue, 'tester', 1)), commands);
-END
-$$;
-CREATE FUNCTION pg_temp.types(run uuid) RETURNS text[] LANGUAGE sql AS $$
+CREATE FUNCTION pg_temp.run_types(run uuid) RETURNS text[] LANGUAGE sql AS $$
     SELECT array_agg(event_type ORDER BY event_id) FROM durable.history WHERE run_id = run
 $$;
 
@@ -31,7 +26,7 @@ SELECT is((SELECT status FROM durable.workflows WHERE run_id = (SELECT old_run F
 SELECT is((durable.describe_workflow('rs-1') ->> 'run_id')::uuid, (SELECT new_run FROM n), 'the workflow id now means the new run');
 SELECT is(durable.describe_workflow('rs-1') ->> 'status', 'RUNNING', 'and it runs');
 SELECT is((durable.describe_workflow('rs-1') ->> 'continued_from_run_id')::uuid, (SELECT old_run FROM r), 'linked to the old run');
-SELECT is(pg_temp.types((SELECT new_run FROM n)),
+SELECT is(pg_temp.run_types((SELECT new_run FROM n)),
           ARRAY['WorkflowExecutionStarted', 'WorkflowTaskScheduled', 'WorkflowTaskStarted', 'WorkflowTaskFailed',
                 'WorkflowExecutionSignaled', 'WorkflowTaskScheduled'],
           'history: up to the task''s start, RESET_WORKFLOW failure, the later signal, a new task');

@@ -1,17 +1,11 @@
 -- list_runs, count_workflows, list_activity_tasks.
 BEGIN;
 SELECT * FROM no_plan();
-
-CREATE FUNCTION pg_temp.complete(queue text, commands jsonb) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM durable.complete_workflow_task(
-        (SELECT task_token FROM durable.poll_workflow_tasks(queue, 'tester', 1, NULL, 'vis')), commands);
-END
-$$;
+\ir helpers.psql
 
 -- Two runs of one id (continue-as-new), one closed workflow, one running.
 SELECT durable.start_workflow('v-1', 'Loop', 'vq', NULL, '{}', 'vis');
-SELECT pg_temp.complete('vq', '[{"type": "ContinueAsNewWorkflowExecution", "input": 2}]');
+SELECT pg_temp.complete('vq', '[{"type": "ContinueAsNewWorkflowExecution", "input": 2}]', 'vis');
 SELECT durable.start_workflow('v-2', 'Once', 'vq', NULL, '{}', 'vis');
 SELECT durable.terminate_workflow('v-2', 'test', namespace => 'vis');
 SELECT durable.start_workflow('v-3', 'Once', 'vq', NULL, '{}', 'vis');
@@ -27,7 +21,7 @@ SELECT is((SELECT array_agg(status || '=' || workflows ORDER BY status) FROM dur
 
 -- Activity tasks of a queue, without tokens
 SELECT pg_temp.complete('vq', '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "a", "task_queue": "va", "start_to_close_timeout": 60},
-                                {"type": "ScheduleActivityTask", "activity_id": "2", "activity_type": "b", "task_queue": "va", "start_to_close_timeout": 60}]');
+                                {"type": "ScheduleActivityTask", "activity_id": "2", "activity_type": "b", "task_queue": "va", "start_to_close_timeout": 60}]', 'vis');
 SELECT durable.poll_activity_tasks('va', 'w1', 1, 'vis');
 SELECT is((SELECT array_agg(activity_type || ':' || state || ':' || coalesce(identity, '-') ORDER BY task_id)
              FROM durable.list_activity_tasks('va', 'vis')),
