@@ -198,6 +198,25 @@ BEGIN
 END
 $$;
 
+-- Signals the running run of an id, if there is one; returns its run id.
+CREATE FUNCTION durable._signal_running(namespace text, workflow_id text, signal_name text,
+                                        signal_input jsonb, identity text)
+RETURNS uuid LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    run uuid;
+BEGIN
+    SELECT w.run_id INTO run FROM durable.workflows w
+     WHERE w.namespace = namespace AND w.workflow_id = workflow_id AND w.status = 'RUNNING'
+     FOR UPDATE;
+    IF run IS NOT NULL THEN
+        PERFORM durable._deliver(run, 'WorkflowExecutionSignaled', jsonb_build_object(
+            'signal_name', signal_name, 'input', signal_input, 'identity', identity));
+    END IF;
+    RETURN run;
+END
+$$;
+
 CREATE FUNCTION durable.signal_with_start(
     workflow_id text, workflow_type text, task_queue text,
     signal_name text, signal_input jsonb DEFAULT NULL,
@@ -205,7 +224,6 @@ CREATE FUNCTION durable.signal_with_start(
 RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    running durable.workflows;
     run uuid;
     conflict text;
 BEGIN
@@ -216,14 +234,9 @@ BEGIN
         PERFORM durable._bad_input('signal_name must be non-empty');
     END IF;
     PERFORM durable._check_payload(signal_input, 'signal input');
-    SELECT * INTO running FROM durable.workflows w
-     WHERE w.namespace = signal_with_start.namespace AND w.workflow_id = signal_with_start.workflow_id
-       AND w.status = 'RUNNING'
-     FOR UPDATE;
-    IF FOUND THEN
-        PERFORM durable._deliver(running.run_id, 'WorkflowExecutionSignaled', jsonb_build_object(
-            'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity'));
-        RETURN running.run_id;
+    run := durable._signal_running(namespace, workflow_id, signal_name, signal_input, options ->> 'identity');
+    IF run IS NOT NULL THEN
+        RETURN run;
     END IF;
     conflict := durable._start_conflict(namespace, workflow_id, coalesce(options ->> 'id_reuse_policy', 'ALLOW_DUPLICATE'));
     IF conflict IS NULL THEN
@@ -233,14 +246,9 @@ BEGIN
             -- Another transaction started this id meanwhile: the insert waited
             -- for it to commit, so this new snapshot sees its run. Signal it,
             -- as Temporal does; signal-with-start exists for such races.
-            SELECT * INTO running FROM durable.workflows w
-             WHERE w.namespace = signal_with_start.namespace AND w.workflow_id = signal_with_start.workflow_id
-               AND w.status = 'RUNNING'
-             FOR UPDATE;
-            IF FOUND THEN
-                PERFORM durable._deliver(running.run_id, 'WorkflowExecutionSignaled', jsonb_build_object(
-                    'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity'));
-                RETURN running.run_id;
+            run := durable._signal_running(namespace, workflow_id, signal_name, signal_input, options ->> 'identity');
+            IF run IS NOT NULL THEN
+                RETURN run;
             END IF;
         END IF;
     END IF;
