@@ -190,16 +190,16 @@ int content_render(const struct node *n, struct buf *out, struct db_err *e)
 }
 
 /* Blocks up to conf.query_timeout_ms while a worker answers. */
-int content_query(const struct node *n, struct buf *out, struct db_err *e)
+int content_query(const struct node *n, const char *args, struct buf *out, struct db_err *e)
 {
 	char timeout[24];
 	snprintf(timeout, sizeof timeout, "%d", conf.query_timeout_ms);
-	const char *p[] = { n->wf, n->name, n->run, timeout, conf.ns };
+	const char *p[] = { n->wf, n->name, n->run, timeout, conf.ns, args };
 	PGresult *r;
 	/* not idempotent: a retried query would ask the worker twice */
 	int rc = db_query(&r, e, false,
-			  "SELECT durable.query_workflow($1, $2, NULL, $3::uuid, $4::int, $5)::text",
-			  5, p);
+			  "SELECT durable.query_workflow($1, $2, $6::jsonb, $3::uuid, $4::int, $5)::text",
+			  6, p);
 	if (rc)
 		return rc;
 	rc = buf_printf(out, "%s\n", PQgetisnull(r, 0, 0) ? "null" : PQgetvalue(r, 0, 0));

@@ -326,11 +326,22 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		break;
 	}
 	case K_QUERY:
+		/* arguments written on this descriptor (if any) go with the query */
+		if (!f->have) {
+			rc = content_query(&f->n, f->reply.len ? f->reply.data : NULL, &f->content, &e);
+			f->have = rc == 0;
+			f->reply_pos = 0;
+		}
+		if (rc == 0) {
+			/* our own position: after a write, the file offset counts the arguments */
+			size_t pos = f->reply_pos;
+			f->reply_pos += f->content.len - pos < size ? f->content.len - pos : size;
+			reply_slice(req, &f->content, (off_t)pos, size);
+		}
+		break;
 	case K_NEXT:
 		if (!f->have) {
-			rc = f->n.kind == K_QUERY
-				     ? content_query(&f->n, &f->content, &e)
-				     : lease_next(req, f->n.wf, fi->flags & O_NONBLOCK, &f->content, &e);
+			rc = lease_next(req, f->n.wf, fi->flags & O_NONBLOCK, &f->content, &e);
 			f->have = rc == 0;
 		}
 		if (rc == 0)
@@ -404,6 +415,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 	}
 	buf_reset(&f->reply);
 	f->reply_pos = 0;
+	f->have = false; /* a query asked again with new arguments */
 	if (rc == 0)
 		rc = write_apply(&f->n, f->pending.data, f->pending.len, &f->reply, &e);
 	bool was_split = f->pending.len > size;

@@ -69,7 +69,7 @@ bool tree_is_dir(enum kind k)
 
 bool tree_writable(enum kind k)
 {
-	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE;
+	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY;
 }
 
 /* The last-error file that reports on writes to files of this folder. */
@@ -189,6 +189,7 @@ static mode_t mode_of(const struct node *n)
 	switch (n->kind) {
 	case K_STATUSLINK: return S_IFLNK | 0777;
 	case K_START: case K_TASKFILE: return S_IFREG | 0600;
+	case K_QUERY: return S_IFREG | 0644; /* write arguments, then read the answer */
 	case K_SIGNAL: case K_CTL: return S_IFREG | 0200;
 	default: return S_IFREG | 0444;
 	}

@@ -229,6 +229,12 @@ int write_apply(const struct node *n, const char *data, size_t len, struct buf *
 		case K_SIGNAL: rc = do_signal(n, text, len, e); break;
 		case K_CTL: rc = do_ctl(n, text, e); break;
 		case K_TASKFILE: rc = do_task(n, text, len, reply, e); break;
+		case K_QUERY:
+			/* the query's arguments: checked now, sent by the next read */
+			rc = check_json(text, len, &(const char *){ NULL }, e);
+			if (rc == 0 && !blank(text, len))
+				rc = buf_append(reply, text, len);
+			break;
 		default: rc = fail(e, EBADF, "%s is not writable", "file"); break;
 		}
 	}

@@ -24,7 +24,7 @@ W=$M/workflows/c1-$$
 is "$("$FSX" open "$W/status" w)" "EACCES" "status is read-only"
 is "$("$FSX" open "$W/ctl" r)" "EACCES" "ctl is write-only"
 is "$("$FSX" open "$W/signals/x" r)" "EACCES" "signals are write-only"
-is "$("$FSX" open "$W/queries/x" w)" "EACCES" "queries are read-only"
+is "$("$FSX" open "$W/history" w)" "EACCES" "history is read-only"
 is "$("$FSX" open "$M/workflows/nope-$$/status" r)" "ENOENT" "an unknown workflow is ENOENT"
 is "$("$FSX" write "$M/workflows/nope-$$/signals/x" '{}')" "ENOENT" "signalling an unknown workflow is ENOENT"
 is "$("$FSX" open "$M/tasks/not-a-token" r)" "ENOENT" "a malformed task token is ENOENT"

@@ -51,24 +51,29 @@ echo '{"approved": false}' >"$W/signals/second" && ok "echo > signals/<name> wor
 has_signal() { grep -q '"signal_name": "second"' "$WORK/tail.out"; }
 eventually has_signal && ok "tail -f history follows new events" || not_ok "tail -f history follows new events"
 
-# --- query, answered by a shell stand-in for the worker
-(
-    for i in 1 2; do
-        row=$(psql -qXAt -F' ' -c "SELECT query_id, query_type FROM durable.poll_query_tasks('$q', 'sh', 1, 20000)")
-        [ -n "$row" ] || continue
-        qid=${row%% *}
-        if [ "${row#* }" = broken ]; then
-            psql -qXAt -c "SELECT durable.answer_query_task($qid, NULL, 'no such query')" >/dev/null
-        else
-            psql -qXAt -c "SELECT durable.answer_query_task($qid, '{\"state\": \"waiting for review\"}')" >/dev/null
-        fi
+# --- query, answered by a shell stand-in for the worker: "broken" fails,
+# "echo" answers its arguments, anything else gives the state. Three answers.
+answer_queries() {
+    local n=0 c deadline=$((SECONDS + 120))
+    while [ $n -lt 3 ] && [ $SECONDS -lt $deadline ]; do
+        c=$(psql -qXAt -v q="$1" <<'SQL'
+SELECT count(durable.answer_query_task(query_id,
+           CASE query_type WHEN 'echo' THEN args ELSE '{"state": "waiting for review"}' END,
+           CASE query_type WHEN 'broken' THEN 'no such query' END))
+  FROM durable.poll_query_tasks(:'q', 'sh', 1, 20000)
+SQL
+        )
+        n=$((n + ${c:-0}))
     done
-) &
+}
+answer_queries "$q" &
 bg_pids="$bg_pids $!"
 is "$(timeout 60 cat "$W/queries/state")" '{"state": "waiting for review"}' "a query returns the worker's answer"
 is "$("$FSX" read "$W/queries/broken")" "EREMOTEIO" "a query the worker fails gives EREMOTEIO"
 like "$(cat "$W/last-error")" "no such query" "and last-error has the worker's message"
+is "$(timeout 60 "$FSX" writeread "$W/queries/echo" '{"page": 2}')" '{"page": 2}' "arguments written to a query go with it (read back on the same descriptor)"
 is "$("$FSX" read "$W/queries/state")" "ETIMEDOUT" "a query nobody answers gives ETIMEDOUT"
+is "$("$FSX" writeread "$W/queries/echo" '{"page": ')" "EINVAL" "query arguments that are not JSON are EINVAL"
 
 # --- an activity, worked through files
 workflow_task "$q" '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "score", "input": {"amount": 0.1}, "start_to_close_timeout": 60}]'
