@@ -205,6 +205,7 @@ typedef struct {
 	const char *activities_dir;    /* executables named by activity type, or NULL */
 	int max_concurrent_activities; /* 0 = 16 */
 	int max_workflow_batch;        /* 0 = 32 */
+	int history_cache;             /* runs whose history is kept between tasks: 0 = 128, < 0 = none */
 	int completion_connections;    /* 0 = 2: connections that complete workflow tasks in parallel (max 8) */
 	int no_workflows;              /* 1: poll only activity tasks */
 	int no_activities;             /* 1: poll only workflow tasks */

@@ -57,6 +57,8 @@ struct durable_worker_s {
 	int act_polling, act_again;
 	int q_polling;
 
+	json_t *cache;                      /* cache.c: run_id -> {events, used} */
+	uint64_t cache_tick;
 	int running;                        /* activities in flight */
 	struct durable_activity_ctx_s *active;
 	json_t *outcomes;                   /* completions waiting to be sent */
@@ -75,6 +77,12 @@ void durable__activities_flush(durable_worker_t *w);
 void durable__activity_finish(struct durable_activity_ctx_s *a);  /* on the loop */
 void durable__activities_wakeup(uv_async_t *h);
 durable__registered_t *durable__find(durable__registered_t *list, const char *name);
+
+/* cache.c */
+json_t *durable__cache_param(durable_worker_t *w);
+json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fresh);
+void durable__cache_drop(durable_worker_t *w, const char *run_id);
+void durable__cache_trim(durable_worker_t *w);
 
 /* exec_activity.c: runs DIR/<type> with JSON on stdin; 0 or a negative error. */
 int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);

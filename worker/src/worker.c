@@ -76,6 +76,12 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 	w->identity = dup_or(opts->identity, ident);
 	w->activities_dir = opts->activities_dir ? strdup(opts->activities_dir) : NULL;
 	w->outcomes = json_array();
+	if (w->opts.history_cache == 0)
+		w->opts.history_cache = 128;
+	if (w->opts.history_cache > 0 && !(w->cache = json_object())) {
+		durable_worker_free(w);
+		return -ENOMEM;
+	}
 	if (!w->dsn || !w->task_queue || !w->namespace_ || !w->identity || !w->outcomes ||
 	    (opts->activities_dir && !w->activities_dir)) {
 		durable_worker_free(w);
@@ -102,6 +108,7 @@ void durable_worker_free(durable_worker_t *w)
 	free_list(w->workflows);
 	free_list(w->activities);
 	json_decref(w->outcomes);
+	json_decref(w->cache);
 	free(w->dsn);
 	free(w->task_queue);
 	free(w->namespace_);
@@ -145,7 +152,17 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 {
 	const char *token = PQgetvalue(res, row, 0);
 	json_error_t jerr;
-	json_t *history = json_loads(PQgetvalue(res, row, 5), 0, &jerr);
+	json_t *fresh = json_loads(PQgetvalue(res, row, 5), 0, &jerr);
+	json_t *history = fresh ? durable__cache_merge(w, PQgetvalue(res, row, 2), fresh) : NULL;
+	json_decref(fresh);
+	if (fresh && !history) {
+		/* Cannot happen while the cache keeps what it asked about; if it
+		 * does, the task times out and comes back with its whole history. */
+		durable__log("WARN", "workflow %s: task %s skipped: its history does not follow the cached one",
+			     PQgetvalue(res, row, 1), token);
+		durable__cache_drop(w, PQgetvalue(res, row, 2));
+		return;
+	}
 	durable__task_t task = {
 		.workflow_id = PQgetvalue(res, row, 1),
 		.run_id = PQgetvalue(res, row, 2),
@@ -168,9 +185,13 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 		return;
 	}
 	w->workflow_tasks++;
+	json_t *last = json_array_get(out.commands, json_array_size(out.commands) - 1);
+	const char *type = json_string_value(json_object_get(last, "type"));
+	/* Keep the history of a run that goes on; a closed run or a failed task
+	 * starts afresh. */
+	if (out.kind != DURABLE__COMPLETE || (type && strstr(type, "WorkflowExecution")))
+		durable__cache_drop(w, task.run_id);
 	if (out.kind == DURABLE__COMPLETE) {
-		json_t *last = json_array_get(out.commands, json_array_size(out.commands) - 1);
-		const char *type = json_string_value(json_object_get(last, "type"));
 		if (type && strcmp(type, "FailWorkflowExecution") == 0)
 			durable__log("INFO", "workflow %s (%s) fails: %s", task.workflow_id, task.workflow_type,
 				     json_string_value(json_object_get(json_object_get(last, "failure"), "message")));
@@ -227,13 +248,18 @@ static void poll_workflows(durable_worker_t *w)
 		return;
 	}
 	snprintf(batch, sizeof(batch), "%d", w->opts.max_workflow_batch);
-	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_};
+	durable__cache_trim(w);
+	json_t *cached = durable__cache_param(w);
+	char *cached_text = cached ? json_dumps(cached, JSON_COMPACT) : NULL;
+	json_decref(cached);
+	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_, cached_text};
 	w->wf_again = 0;
 	if (durable__pg_query(w->wf_pg,
 			      "SELECT task_token, workflow_id, run_id, workflow_type, started_event_id, history "
-			      "FROM durable.poll_workflow_tasks($1, $2, $3::int, NULL, $4)",
-			      4, p, on_wf_polled, w) == 0)
+			      "FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4)",
+			      5, p, on_wf_polled, w) == 0)
 		w->wf_polling = 1;
+	free(cached_text);
 }
 
 static void on_listen(durable__pg_t *pg, PGresult *res, void *arg)

@@ -1,0 +1,77 @@
+/* The history cache: the histories of runs this worker replayed last, so
+ * that a poll passes {"<run_id>": last_event_id} and the store sends only
+ * the newer events (poll_workflow_tasks' `cached` argument). Bounded: the
+ * least recently used runs go first, and only between polls, so an entry
+ * named in a poll is there when its answer arrives. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include "runtime.h"
+
+static int64_t last_id(json_t *events)
+{
+	json_t *last = json_array_get(events, json_array_size(events) - 1);
+	return json_integer_value(json_object_get(last, "event_id"));
+}
+
+json_t *durable__cache_param(durable_worker_t *w)
+{
+	const char *run;
+	json_t *e;
+	if (!w->cache || json_object_size(w->cache) == 0)
+		return NULL;
+	json_t *param = json_object();
+	json_object_foreach(w->cache, run, e)
+		json_object_set_new(param, run, json_integer(last_id(json_object_get(e, "events"))));
+	return param;
+}
+
+json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fresh)
+{
+	json_t *first = json_array_get(fresh, 0);
+	int64_t first_id = first ? json_integer_value(json_object_get(first, "event_id")) : 0;
+	json_t *e = w->cache ? json_object_get(w->cache, run_id) : NULL;
+	if (first_id == 1) {
+		if (!w->cache)
+			return json_incref(fresh);
+		e = json_pack("{s:O, s:I}", "events", fresh, "used", (json_int_t)++w->cache_tick);
+		if (!e || json_object_set_new(w->cache, run_id, e) < 0)
+			return json_incref(fresh);
+		return json_incref(fresh);
+	}
+	json_t *events = json_object_get(e, "events");
+	if (!events || (first && first_id != last_id(events) + 1))
+		return NULL;   /* not the continuation of what we have */
+	durable__log("DEBUG", "run %s: %zu cached events + %zu new", run_id, json_array_size(events),
+		     json_array_size(fresh));
+	json_array_extend(events, fresh);
+	json_object_set_new(e, "used", json_integer((json_int_t)++w->cache_tick));
+	return json_incref(events);
+}
+
+void durable__cache_drop(durable_worker_t *w, const char *run_id)
+{
+	if (w->cache)
+		json_object_del(w->cache, run_id);
+}
+
+void durable__cache_trim(durable_worker_t *w)
+{
+	while (w->cache && json_object_size(w->cache) > (size_t)w->opts.history_cache) {
+		const char *run, *oldest = NULL;
+		json_int_t min = INT64_MAX;
+		json_t *e;
+		json_object_foreach(w->cache, run, e) {
+			json_int_t used = json_integer_value(json_object_get(e, "used"));
+			if (used < min) {
+				min = used;
+				oldest = run;
+			}
+		}
+		if (!oldest)
+			break;
+		char key[128];
+		snprintf(key, sizeof(key), "%s", oldest);
+		json_object_del(w->cache, key);
+	}
+}
