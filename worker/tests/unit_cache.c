@@ -1,0 +1,73 @@
+/* Unit tests of the history cache: full histories, continuations, a gap,
+ * the poll argument, and least-recently-used trimming. */
+#include <string.h>
+#include "check.h"
+#include "runtime.h"
+
+static json_t *events(int from, int to)
+{
+	json_t *a = json_array();
+	for (int i = from; i <= to; i++)
+		json_array_append_new(a, json_pack("{s:i, s:s}", "event_id", i, "event_type", "X"));
+	return a;
+}
+
+int main(void)
+{
+	durable_worker_options_t o = {.task_queue = "unit", .history_cache = 2};
+	durable_worker_t *w;
+	CHECK(durable_worker_new(&o, &w) == 0, "worker");
+
+	json_t *e = events(1, 3), *full = durable__cache_merge(w, "r1", e);
+	CHECK(json_array_size(full) == 3, "a full history is kept as is");
+	json_decref(full);
+	json_decref(e);
+	json_t *param = durable__cache_param(w);
+	CHECK(json_integer_value(json_object_get(param, "r1")) == 3, "the poll names r1 with its last event");
+	json_decref(param);
+
+	e = events(4, 6);
+	full = durable__cache_merge(w, "r1", e);
+	CHECK(json_array_size(full) == 6, "the continuation is appended: %zu", json_array_size(full));
+	CHECK(json_integer_value(json_object_get(json_array_get(full, 5), "event_id")) == 6, "in order");
+	json_decref(full);
+	json_decref(e);
+
+	e = events(9, 10);
+	full = durable__cache_merge(w, "r1", e);
+	CHECK(full == NULL, "a gap is refused");
+	json_decref(e);
+	e = events(2, 3);
+	CHECK(durable__cache_merge(w, "unknown", e) == NULL, "a partial history of an unknown run is refused");
+	json_decref(e);
+
+	for (int i = 0; i < 3; i++) {
+		char run[8];
+		snprintf(run, sizeof(run), "x%d", i);
+		e = events(1, 1);
+		json_decref(durable__cache_merge(w, run, e));
+		json_decref(e);
+	}
+	durable__cache_trim(w);
+	param = durable__cache_param(w);
+	CHECK(json_object_size(param) == 2, "trimmed to the cap: %zu", json_object_size(param));
+	CHECK(json_object_get(param, "r1") == NULL && json_object_get(param, "x0") == NULL, "oldest go first");
+	CHECK(json_object_get(param, "x2") != NULL, "newest stays");
+	json_decref(param);
+	durable__cache_drop(w, "x2");
+	param = durable__cache_param(w);
+	CHECK(json_object_size(param) == 1, "dropped");
+	json_decref(param);
+	durable_worker_free(w);
+
+	o.history_cache = -1;
+	CHECK(durable_worker_new(&o, &w) == 0, "worker without cache");
+	e = events(1, 2);
+	full = durable__cache_merge(w, "r", e);
+	CHECK(full == e, "without a cache the history passes through");
+	json_decref(full);
+	json_decref(e);
+	CHECK(durable__cache_param(w) == NULL, "and polls name nothing");
+	durable_worker_free(w);
+	return CHECK_DONE();
+}
