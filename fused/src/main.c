@@ -3,6 +3,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +107,8 @@ int main(int argc, char *argv[])
 		if (!lc)
 			goto out_watch;
 		fuse_loop_cfg_set_clone_fd(lc, (unsigned)cl.clone_fd);
-		fuse_loop_cfg_set_idle_threads(lc, cl.max_idle_threads);
+		if (cl.max_idle_threads != UINT_MAX) /* UINT_MAX: not given */
+			fuse_loop_cfg_set_idle_threads(lc, cl.max_idle_threads);
 		if (cl.max_threads > 0 && cl.max_threads <= 100000) /* else libfuse's default */
 			fuse_loop_cfg_set_max_threads(lc, cl.max_threads);
 		ret = fuse_session_loop_mt(conf.se, lc);

@@ -240,8 +240,12 @@ static int listen_all(PGconn *c, char (*listening)[64], int *n_listening)
 			if (have || *n_listening == MAX_CHANNELS)
 				continue;
 			char *ident = PQescapeIdentifier(c, chan, strlen(chan));
+			if (!ident) {
+				rc = PQstatus(c) == CONNECTION_OK ? 0 : -1;
+				continue;
+			}
 			char sql[128];
-			snprintf(sql, sizeof sql, "LISTEN %s", ident ? ident : "\"durable.history\"");
+			snprintf(sql, sizeof sql, "LISTEN %s", ident);
 			PQfreemem(ident);
 			r = PQexec(c, sql);
 			if (PQresultStatus(r) == PGRES_COMMAND_OK)
