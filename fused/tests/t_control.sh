@@ -72,4 +72,16 @@ eventually grep -qs armed "$WORK/poll2.armed"
 echo '"ping"' >"$W2/signals/ping"
 eventually bash -c "[ -s '$WORK/poll2.out' ]" && ok "poll(2) on history returned after a signal" || not_ok "poll on history"
 
+# --- a change made elsewhere (a worker completing the run) wakes poll(2)
+# through the store's durable.history notification, not through our writes
+q3="ctl3-$$"
+"$FSX" write "$M/start" "{\"type\": \"T\", \"id\": \"c3-$$\", \"task_queue\": \"$q3\"}" >/dev/null
+W3=$M/workflows/c3-$$
+"$FSX" poll "$W3/status" >"$WORK/poll3.out" 2>"$WORK/poll3.armed" &
+bg_pids="$bg_pids $!"
+eventually grep -qs armed "$WORK/poll3.armed"
+workflow_task "$q3" '[{"type": "CompleteWorkflowExecution", "result": 1}]'
+eventually bash -c "[ -s '$WORK/poll3.out' ]" && ok "poll(2) on status wakes when a worker completes the run" || not_ok "poll on an external change"
+is "$(cat "$W3/status")" "COMPLETED" "and status then reads COMPLETED"
+
 [ "$n_fail" -eq 0 ]
