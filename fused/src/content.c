@@ -17,7 +17,7 @@ static const char readme[] =
 	"                             ctl: write \"cancel\", \"terminate <reason>\" or \"reset <event_id>\"\n"
 	"                             runs/<run_id>/: every run of the id\n"
 	"  by-status/<STATUS>/        symlinks to the workflows whose latest run has that status\n"
-	"  task-queues/<name>/        backlog, pollers; next: read to lease one activity task\n"
+	"  task-queues/<name>/        backlog, pollers, tasks; next: read to lease one activity task\n"
 	"  tasks/<token>/             write JSON to result, failure or heartbeat\n"
 	"  metrics                    Prometheus text format\n"
 	"  last-error                 why the last refused write in that folder was refused\n"
@@ -84,9 +84,41 @@ int workflow_field(const char *wf, const char *run, const char *field, struct bu
 	return rc;
 }
 
+/*
+ * One JSON line per activity task of the queue (scheduled, started or in
+ * backoff), in task order, without tokens: seeing a task must not let anyone
+ * complete it. Capped so that a runaway queue cannot exhaust the daemon.
+ */
+#define MAX_TASK_LINES 100000
+static int render_queue_tasks(const char *queue, struct buf *out, struct db_err *e)
+{
+	char after[24] = "0";
+	int rc = 0, total = 0;
+	for (;;) {
+		const char *p[] = { queue, conf.ns, after };
+		PGresult *r;
+		rc = db_query(&r, e, true,
+			      "SELECT t.task_id, row_to_json(t)::text"
+			      " FROM durable.list_activity_tasks($1, $2, 1000, $3::bigint) t", 3, p);
+		if (rc)
+			return rc;
+		int n = PQntuples(r);
+		for (int i = 0; i < n && rc == 0; i++)
+			rc = buf_printf(out, "%s\n", PQgetvalue(r, i, 1));
+		if (n > 0)
+			snprintf(after, sizeof after, "%s", PQgetvalue(r, n - 1, 0));
+		PQclear(r);
+		total += n;
+		if (rc || n < 1000 || total >= MAX_TASK_LINES)
+			return rc;
+	}
+}
+
 static int render_queue_file(const char *queue, const char *file, struct buf *out,
 			     struct db_err *e)
 {
+	if (strcmp(file, "tasks") == 0)
+		return render_queue_tasks(queue, out, e);
 	const char *p[] = { conf.ns, queue };
 	PGresult *r;
 	int rc = db_query(&r, e, true,

@@ -29,7 +29,7 @@ static const struct child wf_children[] = {
 };
 static const struct child run_children[] = { RUN_FILES, { NULL, 0 } };
 static const struct child queue_children[] = {
-	{ "backlog", K_QFILE }, { "pollers", K_QFILE }, { "next", K_NEXT },
+	{ "backlog", K_QFILE }, { "pollers", K_QFILE }, { "tasks", K_QFILE }, { "next", K_NEXT },
 	{ "last-error", K_LASTERR }, { NULL, 0 },
 };
 static const struct child task_children[] = {

@@ -82,6 +82,8 @@ token=$(sed -n 's/.*"task_token" *: *"\([^"]*\)".*/\1/p' <<<"$task")
 like "$task" '"activity_type":"score"' "next leases the activity task as JSON"
 like "$token" "a" "with its token"
 like "$(cat "$M/task-queues/$q/backlog")" "running 1" "backlog counts it as running"
+like "$(cat "$M/task-queues/$q/tasks")" '"state":"STARTED"' "task-queues/<name>/tasks lists it, started"
+unlike "$(cat "$M/task-queues/$q/tasks")" "$token" "without its token"
 like "$(cat "$W/pending")" '"state": "STARTED"' "pending shows the started activity"
 is "$("$FSX" writeread "$M/tasks/$token/heartbeat" '{"progress": 50}')" "cancel_requested false" "heartbeat answers whether to stop"
 is "$("$FSX" write "$M/tasks/$token/result" '{"score": 700}')" "OK" "writing result completes the task"
