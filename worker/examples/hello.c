@@ -69,8 +69,43 @@ static int slow(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
+/* Fans out to `n` Hello children (default 3) and returns their greetings,
+ * then pings a workflow named in input "notify" with a signal, if any. */
+static int family(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	durable_future_t *kids[16];
+	json_int_t n = json_integer_value(json_object_get(input, "n"));
+	if (n <= 0 || n > 16)
+		n = 3;
+	for (json_int_t i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "kid %lld", (long long)i);
+		DURABLE_TRY(durable_child_start(ctx, "Hello", json_string(name), NULL, &kids[i]));
+	}
+	DURABLE_TRY(durable_wait_all(ctx, kids, (size_t)n));
+	json_t *all = json_array();
+	for (json_int_t i = 0; i < n; i++) {
+		json_t *r;
+		int rc = durable_future_get(ctx, kids[i], &r);
+		if (rc < 0) {
+			json_decref(all);
+			return rc;
+		}
+		json_array_append(all, r);
+	}
+	const char *notify = json_string_value(json_object_get(input, "notify"));
+	int rc = notify ? durable_signal_external(ctx, notify, "family_done", json_integer(n)) : 0;
+	if (rc < 0) {
+		json_decref(all);
+		return rc;
+	}
+	*output = all;
+	return 0;
+}
+
 int durable_plugin_init(durable_worker_t *w)
 {
+	DURABLE_TRY(durable_worker_register_workflow(w, "Family", family));
 	DURABLE_TRY(durable_worker_register_workflow(w, "Slow", slow));
 	DURABLE_TRY(durable_worker_register_activity(w, "slow_work", slow_work, NULL));
 	DURABLE_TRY(durable_worker_register_workflow(w, "Hello", hello));
