@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define POOL_MAX 32
 
@@ -19,6 +20,7 @@ static PGconn *idle[POOL_MAX];
 static int n_idle;
 static char *conf_dsn;
 static char conf_options[128];
+static int conf_wait_ms; /* how long we wait for any answer before giving up on a server */
 
 int db_init(const char *dsn, int statement_timeout_ms)
 {
@@ -33,6 +35,8 @@ int db_init(const char *dsn, int statement_timeout_ms)
 	snprintf(conf_options, sizeof conf_options,
 		 "-c statement_timeout=%d -c TimeZone=UTC -c client_min_messages=warning",
 		 statement_timeout_ms);
+	/* the server enforces statement_timeout; this catches a server that cannot */
+	conf_wait_ms = statement_timeout_ms + 5000;
 	return 0;
 }
 
@@ -148,17 +152,56 @@ int db_errno(const char *st)
 	return EIO;
 }
 
+/*
+ * Waits for the answer to a sent statement, at most conf_wait_ms: a server
+ * that stopped answering (SIGSTOP, a dead host on TCP) must not hang the
+ * file operation forever. Returns the last result, or NULL on timeout.
+ */
+static PGresult *wait_result(PGconn *c, bool *timed_out)
+{
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (PQisBusy(c)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (spent >= conf_wait_ms) {
+			*timed_out = true;
+			return NULL;
+		}
+		struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
+		if (poll(&p, 1, (int)(conf_wait_ms - spent)) < 0 && errno != EINTR)
+			break;
+		if (p.revents && !PQconsumeInput(c))
+			break; /* the connection broke: PQgetResult reports it */
+	}
+	PGresult *last = NULL, *r;
+	while ((r = PQgetResult(c)) != NULL) {
+		PQclear(last);
+		last = r;
+	}
+	return last;
+}
+
 int db_exec(PGconn *c, PGresult **out, struct db_err *e, const char *sql,
 	    int nparams, const char *const *params)
 {
 	atomic_fetch_add(&db_stat_queries, 1);
-	PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+	bool timed_out = false;
+	PGresult *r = NULL;
+	if (PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0))
+		r = wait_result(c, &timed_out);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 		*out = r;
 		return 0;
 	}
 	atomic_fetch_add(&db_stat_errors, 1);
+	if (timed_out) {
+		snprintf(e->msg, sizeof e->msg, "the server did not answer within %d ms", conf_wait_ms);
+		/* busy, so db_put will not pool it; closing the socket is the cancel */
+		*out = NULL;
+		return -ETIMEDOUT;
+	}
 	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
