@@ -60,8 +60,12 @@ static int slow(durable_ctx_t *ctx, json_t *input, json_t **output)
 	const char *type = json_string_value(json_object_get(input, "activity"));
 	int rc = durable_activity(ctx, type ? type : "slow_work", NULL, &o, NULL);
 	if (rc == DURABLE_ECANCELED && durable_cancel_requested(ctx)) {
-		/* give the activity time to hear about it through its heartbeat */
-		DURABLE_TRY(durable_sleep(ctx, 2));
+		/* stay open until told, so that the activity's own report of its
+		 * cancellation lands in this run's history (the test waits for it) */
+		json_t *ignored;
+		rc = durable_await_signal(ctx, "finish", 3600, &ignored);
+		if (rc != DURABLE_ETIMEDOUT)
+			DURABLE_TRY(rc);
 		return DURABLE_ECANCELED;
 	}
 	DURABLE_TRY(rc);

@@ -105,12 +105,18 @@ static int fails_at(json_t *input, const char *step)
 	return f && strcmp(f, step) == 0;
 }
 
-static void delay(json_t *input)
+/* Sleeps delay_ms in 50 ms steps, heartbeating: returns 1 if the workflow
+ * asked to cancel meanwhile. */
+static int delay(durable_activity_ctx_t *a, json_t *input)
 {
 	json_int_t ms = json_integer_value(json_object_get(input, "delay_ms"));
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-	if (ms > 0)
-		nanosleep(&ts, NULL);
+	struct timespec step = {0, 50 * 1000000};
+	for (json_int_t waited = 0; waited < ms; waited += 50) {
+		if (durable_heartbeat(a, json_integer(waited)))
+			return 1;
+		nanosleep(&step, NULL);
+	}
+	return 0;
 }
 
 static int reserve_inventory(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
@@ -127,7 +133,8 @@ static int reserve_inventory(durable_activity_ctx_t *a, json_t *in, json_t **out
 static int charge_payment(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 {
 	(void)arg;
-	delay(in);
+	if (delay(a, in))
+		return DURABLE_ECANCELED;   /* nothing charged */
 	if (fails_at(in, "charge"))
 		return durable_activity_fail(a, "CardDeclined", 0, "card declined for %lld",
 					     (long long)json_integer_value(json_object_get(in, "amount")));

@@ -33,15 +33,18 @@ check "shipping refused: released" eq "$(ledger_count release "$noship")" 1
 check "exit status 2 is not retried" eq "$(sql "SELECT h.attributes -> 'failure' ->> 'non_retryable' FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$noship' AND h.event_type = 'ActivityTaskFailed'")" true
 check "the status query replays the finished order" eq "$(sql "SELECT durable.query_workflow('$ok', 'status', timeout_ms => 30000) ->> 'step'")" done
 
-# Cancellation while charging: the workflow releases the stock and closes CANCELED.
+# Cancellation while charging (a charge that heartbeats for up to a minute,
+# so the cancel always comes first): the workflow releases the stock and
+# closes CANCELED; the charge stops at its next heartbeat.
 cancel=cancel-$RUN
-start_order "$cancel" '{"order_id": "4", "amount": 70, "delay_ms": 3000}'
+start_order "$cancel" '{"order_id": "4", "amount": 70, "delay_ms": 60000}'
 check "the order reaches the charge" wait_sql "SELECT durable.query_workflow('$cancel', 'status', timeout_ms => 30000) ->> 'step'" charging
 sql "SELECT durable.cancel_workflow('$cancel', 'customer changed their mind')" >/dev/null
 check "canceled order closes" wait_closed "$cancel"
 check "canceled order is CANCELED" eq "$(status_of "$cancel")" CANCELED
 check "canceled order released its stock" eq "$(ledger_count release "$cancel")" 1
 check "canceled order never shipped" eq "$(ledger_count ship "$cancel")" 0
+check "canceled order was never charged" eq "$(ledger_count charge "$cancel")" 0
 
 # kill -9 of the payments and orders workers in the middle of 10 orders.
 ids=()
