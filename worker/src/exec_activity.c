@@ -10,7 +10,8 @@
  * line gets the process a SIGTERM, and its exit reports it canceled.
  * Environment:
  * DURABLE_TASK_TOKEN, DURABLE_WORKFLOW_ID, DURABLE_ACTIVITY_ID,
- * DURABLE_ACTIVITY_TYPE, DURABLE_ATTEMPT. */
+ * DURABLE_ACTIVITY_TYPE, DURABLE_ATTEMPT, and DURABLE_HEARTBEAT_DETAILS (the
+ * last attempt's heartbeat details, when there are some). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -247,6 +248,16 @@ static int build_env(exec_t *e)
 		return -ENOMEM;
 	snprintf(e->env_extra[4], 40, "DURABLE_ATTEMPT=%d", a->attempt);
 	e->env[n++] = e->env_extra[4];
+	if (a->last_details) {
+		/* the previous attempt's progress, so a retry can resume */
+		char *d = json_dumps(a->last_details, JSON_ENCODE_ANY | JSON_COMPACT);
+		size_t len = d ? strlen(d) + sizeof("DURABLE_HEARTBEAT_DETAILS=") : 0;
+		if (d && (e->env_extra[5] = malloc(len))) {
+			snprintf(e->env_extra[5], len, "DURABLE_HEARTBEAT_DETAILS=%s", d);
+			e->env[n++] = e->env_extra[5];
+		}
+		free(d);
+	}
 	return 0;
 }
 

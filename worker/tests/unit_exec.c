@@ -110,6 +110,29 @@ int main(void)
 	CHECK(strstr(failure_str(o, "message"), "oops") != NULL, "the rest is");
 	json_decref(o);
 
+	script("resume", "echo \"$DURABLE_HEARTBEAT_DETAILS\"");
+	{
+		char path[256];
+		snprintf(path, sizeof(path), "%s/resume", dir);
+		struct durable_activity_ctx_s *a = calloc(1, sizeof(*a));
+		uv_mutex_init(&a->mu);
+		a->w = w;
+		a->refs = 1;
+		a->token = strdup("a2.1");
+		a->workflow_id = strdup("wf");
+		a->activity_id = strdup("2");
+		a->type = strdup("resume");
+		a->last_details = json_pack("{s:i}", "step", 7);
+		a->next = w->active;
+		w->active = a;
+		w->running++;
+		CHECK(durable__exec_activity(a, path) == 0, "exec");
+		uv_run(&w->loop, UV_RUN_DEFAULT);
+		json_t *r = json_object_get(json_object_get(json_array_get(w->outcomes, 0), "result"), "step");
+		CHECK(json_integer_value(r) == 7, "the last attempt's heartbeat details are in the environment");
+		json_array_clear(w->outcomes);
+	}
+
 	script("input", "cat");
 	o = run(w, "input", json_pack("{s:[i,i]}", "a", 1, 2));
 	CHECK(json_integer_value(json_array_get(json_object_get(json_object_get(o, "result"), "a"), 1)) == 2,
