@@ -20,6 +20,7 @@
 #define DURABLE_QUERY_SLOTS 32
 #define DURABLE_QUERY_PAYLOAD_MAX (64 * 1024)
 #define DURABLE_NAME_MAX 256
+#define DURABLE_MAX_TIMER_WORKERS 8
 
 typedef enum DurableQueryState
 {
@@ -48,8 +49,9 @@ typedef struct DurableQuerySlot
 typedef struct DurableShared
 {
 	pg_atomic_uint64 clock_offset_us;	/* int64 microseconds, added to the wall clock */
-	pg_atomic_uint64 next_wake;	/* TimestampTz the timer worker sleeps until */
-	pg_atomic_uint32 timer_worker_procno;	/* pgprocno + 1, 0 when not running */
+	/* per timer worker: the TimestampTz it sleeps until, and its pgprocno + 1 (0: not running) */
+	pg_atomic_uint64 next_wake[DURABLE_MAX_TIMER_WORKERS];
+	pg_atomic_uint32 timer_worker_procno[DURABLE_MAX_TIMER_WORKERS];
 	pg_atomic_uint32 history_watchers;	/* sessions that called watch_history() */
 
 	LWLock	   *clock_lock;		/* serializes skip_time and its offset file */
@@ -66,6 +68,7 @@ extern DurableShared *durable_shared;
 extern char *durable_database;
 extern int	durable_tick_batch;
 extern int	durable_tick_max_wait_ms;
+extern int	durable_timer_workers;
 extern int	durable_max_payload_bytes;
 
 /* clock.c */

@@ -4,6 +4,8 @@
  * It runs durable.fire_due() in batches, one transaction each, then sleeps on
  * its latch until the next deadline (durable.next_due()). Commits that add an
  * earlier deadline set the latch (wakeup.c), and so does durable.skip_time().
+ * durable.timer_workers of them run this loop and split a burst of due
+ * deadlines between them (SKIP LOCKED), one core each.
  * While it works it advertises next_wake = infinity, so that every deadline
  * committed meanwhile wakes it again instead of being missed.
  */
@@ -30,23 +32,27 @@
 void
 DurableRegisterTimerWorker(void)
 {
-	BackgroundWorker worker;
+	for (int i = 0; i < durable_timer_workers; i++)
+	{
+		BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 1;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "durable");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "durable_timer_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "durable timer worker");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "durable timer worker");
-	RegisterBackgroundWorker(&worker);
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = 1;
+		worker.bgw_main_arg = Int32GetDatum(i);
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "durable");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "durable_timer_worker_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "durable timer worker %d", i);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "durable timer worker");
+		RegisterBackgroundWorker(&worker);
+	}
 }
 
 static void
 forget_timer_worker(int code, Datum arg)
 {
-	pg_atomic_write_u32(&durable_shared->timer_worker_procno, 0);
+	pg_atomic_write_u32(&durable_shared->timer_worker_procno[DatumGetInt32(arg)], 0);
 }
 
 /*
@@ -99,18 +105,20 @@ void
 durable_timer_worker_main(Datum arg)
 {
 	MemoryContext tick_context;
+	int			me = DatumGetInt32(arg);
+	pg_atomic_uint64 *next_wake = &durable_shared->next_wake[me];
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(durable_database, NULL, 0);
 
-	pg_atomic_write_u32(&durable_shared->timer_worker_procno, MyProc->pgprocno + 1);
-	before_shmem_exit(forget_timer_worker, (Datum) 0);
+	pg_atomic_write_u32(&durable_shared->timer_worker_procno[me], MyProc->pgprocno + 1);
+	before_shmem_exit(forget_timer_worker, Int32GetDatum(me));
 
 	tick_context = AllocSetContextCreate(TopMemoryContext, "durable timer worker tick",
 										 ALLOCSET_DEFAULT_SIZES);
-	elog(LOG, "durable timer worker started in database \"%s\"", durable_database);
+	elog(LOG, "durable timer worker %d started in database \"%s\"", me, durable_database);
 
 	for (;;)
 	{
@@ -128,7 +136,7 @@ durable_timer_worker_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
-		pg_atomic_write_u64(&durable_shared->next_wake, (uint64) PG_INT64_MAX);
+		pg_atomic_write_u64(next_wake, (uint64) PG_INT64_MAX);
 		old = MemoryContextSwitchTo(tick_context);
 		while ((fired = tick_once(&next_due, &installed)) >= durable_tick_batch)
 			CHECK_FOR_INTERRUPTS();
@@ -139,7 +147,7 @@ durable_timer_worker_main(Datum arg)
 		{
 			TimestampTz now = DurableNow();
 
-			pg_atomic_write_u64(&durable_shared->next_wake, (uint64) next_due);
+			pg_atomic_write_u64(next_wake, (uint64) next_due);
 			if (next_due <= now && fired > 0)
 				continue;
 			/*
@@ -151,7 +159,7 @@ durable_timer_worker_main(Datum arg)
 				Min(wait_ms, (long) ((next_due - now + 999) / 1000));
 		}
 		else
-			pg_atomic_write_u64(&durable_shared->next_wake, (uint64) (PG_INT64_MAX - 1));
+			pg_atomic_write_u64(next_wake, (uint64) (PG_INT64_MAX - 1));
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 wait_ms, PG_WAIT_EXTENSION);

@@ -23,6 +23,7 @@ DurableShared *durable_shared = NULL;
 char	   *durable_database = NULL;
 int			durable_tick_batch = 5000;
 int			durable_tick_max_wait_ms = 10000;
+int			durable_timer_workers = 2;
 int			durable_max_payload_bytes = 2 * 1024 * 1024;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -51,8 +52,11 @@ durable_shmem_startup(void)
 	{
 		memset(durable_shared, 0, sizeof(DurableShared));
 		pg_atomic_init_u64(&durable_shared->clock_offset_us, (uint64) DurableLoadClockOffset());
-		pg_atomic_init_u64(&durable_shared->next_wake, PG_INT64_MAX);
-		pg_atomic_init_u32(&durable_shared->timer_worker_procno, 0);
+		for (int i = 0; i < DURABLE_MAX_TIMER_WORKERS; i++)
+		{
+			pg_atomic_init_u64(&durable_shared->next_wake[i], PG_INT64_MAX);
+			pg_atomic_init_u32(&durable_shared->timer_worker_procno[i], 0);
+		}
 		pg_atomic_init_u32(&durable_shared->history_watchers, 0);
 		durable_shared->query_lock = &(GetNamedLWLockTranche("durable"))[0].lock;
 		durable_shared->clock_lock = &(GetNamedLWLockTranche("durable"))[1].lock;
@@ -97,6 +101,15 @@ _PG_init(void)
 							10000, 10, 3600 * 1000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("durable.timer_workers",
+							"Number of timer worker processes.",
+							"They take disjoint batches of due deadlines (SKIP LOCKED), so a burst of timers due at once fires in parallel.",
+							&durable_timer_workers,
+							2, 1, DURABLE_MAX_TIMER_WORKERS,
+							PGC_POSTMASTER,
+							0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("durable.max_payload_bytes",

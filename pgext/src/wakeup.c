@@ -24,10 +24,13 @@ static TimestampTz earliest_in_xact = PG_INT64_MAX;
 void
 DurableWakeTimerWorker(void)
 {
-	uint32		procno_plus_one = pg_atomic_read_u32(&durable_shared->timer_worker_procno);
+	for (int i = 0; i < DURABLE_MAX_TIMER_WORKERS; i++)
+	{
+		uint32		procno_plus_one = pg_atomic_read_u32(&durable_shared->timer_worker_procno[i]);
 
-	if (procno_plus_one != 0)
-		SetLatch(&ProcGlobal->allProcs[procno_plus_one - 1].procLatch);
+		if (procno_plus_one != 0)
+			SetLatch(&ProcGlobal->allProcs[procno_plus_one - 1].procLatch);
+	}
 }
 
 static void
@@ -37,8 +40,12 @@ durable_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (earliest_in_xact < (TimestampTz) pg_atomic_read_u64(&durable_shared->next_wake))
-				DurableWakeTimerWorker();
+			for (int i = 0; i < DURABLE_MAX_TIMER_WORKERS; i++)
+				if (earliest_in_xact < (TimestampTz) pg_atomic_read_u64(&durable_shared->next_wake[i]))
+				{
+					DurableWakeTimerWorker();
+					break;
+				}
 			earliest_in_xact = PG_INT64_MAX;
 			break;
 		case XACT_EVENT_ABORT:
