@@ -19,6 +19,8 @@ static const char readme[] =
 	"  by-status/<STATUS>/        symlinks to the workflows whose latest run has that status\n"
 	"  task-queues/<name>/        backlog, pollers, tasks; next: read to lease one activity task\n"
 	"  tasks/<token>/             write JSON to result, failure or heartbeat\n"
+	"  schedules/<id>/             spec action paused next_runs info; ctl: pause, unpause,\n"
+	"                             trigger, backfill <start> <end>\n"
 	"  metrics                    Prometheus text format\n"
 	"  last-error                 why the last refused write in that folder was refused\n"
 	"\n"
@@ -112,6 +114,41 @@ static int render_queue_tasks(const char *queue, struct buf *out, struct db_err 
 		if (rc || n < 1000 || total >= MAX_TASK_LINES)
 			return rc;
 	}
+}
+
+#define SCHEDULE_SQL \
+	"SELECT d->'spec', d->'action', d->>'paused'," \
+	" (SELECT string_agg(x, E'\\n') FROM jsonb_array_elements_text(d->'upcoming') x), d" \
+	" FROM durable.describe_schedule($1, $2) d"
+
+int schedule_exists(const char *id, struct db_err *e)
+{
+	const char *p[] = { id, conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true, "SELECT 1 FROM durable.describe_schedule($1, $2)", 2, p);
+	PQclear(r);
+	return rc;
+}
+
+/* spec, action, info: JSON; paused: true or false; next_runs: one time a line */
+static int render_schedule_file(const char *id, const char *file, struct buf *out,
+				struct db_err *e)
+{
+	static const char *const files[] = { "spec", "action", "paused", "next_runs", "info", NULL };
+	int col = 0;
+	while (files[col] && strcmp(files[col], file) != 0)
+		col++;
+	if (!files[col])
+		return -ENOENT;
+	const char *p[] = { id, conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true, SCHEDULE_SQL, 2, p);
+	if (rc)
+		return rc;
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, col))
+		rc = buf_printf(out, "%s\n", PQgetvalue(r, 0, col));
+	PQclear(r);
+	return rc;
 }
 
 static int render_queue_file(const char *queue, const char *file, struct buf *out,
@@ -216,6 +253,8 @@ int content_render(const struct node *n, struct buf *out, struct db_err *e)
 		return workflow_field(n->wf, n->run, n->name, out, e);
 	case K_QFILE:
 		return render_queue_file(n->wf, n->name, out, e);
+	case K_SFILE:
+		return render_schedule_file(n->wf, n->name, out, e);
 	default:
 		return 0;
 	}

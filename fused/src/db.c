@@ -130,6 +130,7 @@ int db_errno(const char *st)
 		{ "DU004", ESTALE },	/* lease lost: the token is stale */
 		{ "DU005", ETIMEDOUT },	/* no worker answered the query in time */
 		{ "DU006", EREMOTEIO },	/* the worker answered the query with an error */
+		{ "DU007", ENOENT },	/* schedule not found */
 		{ "22023", EINVAL },	/* invalid_parameter_value */
 		{ "22P02", EINVAL },	/* invalid_text_representation (bad JSON) */
 		{ "22P05", EINVAL },	/* untranslatable_character */

@@ -126,6 +126,17 @@ static int list_queues(struct listing *l, struct db_err *e)
 	return rc;
 }
 
+static int list_schedules(struct listing *l, struct db_err *e)
+{
+	const char *p[] = { conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true, "SELECT schedule_id FROM durable.list_schedules($1)", 1, p);
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+		rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
+	PQclear(r);
+	return rc;
+}
+
 struct listing *listing_open(const struct node *dir, struct db_err *e, int *err)
 {
 	struct listing *l = calloc(1, sizeof *l);
@@ -154,6 +165,9 @@ struct listing *listing_open(const struct node *dir, struct db_err *e, int *err)
 		break;
 	case K_QUEUES:
 		rc = list_queues(l, e);
+		break;
+	case K_SCHEDULES:
+		rc = list_schedules(l, e);
 		break;
 	default:
 		for (const struct child *c = tree_children(dir->kind); rc == 0 && c->name; c++)

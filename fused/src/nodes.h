@@ -19,12 +19,13 @@ enum kind {
 	K_BYSTATUS, K_STATUSDIR, K_STATUSLINK,
 	K_QUEUES, K_QUEUE, K_QFILE, K_NEXT,
 	K_TASKS, K_TASK, K_TASKFILE,
+	K_SCHEDULES, K_SCHED, K_SFILE, K_SCTL,
 };
 
 struct node {
 	fuse_ino_t ino;
 	enum kind kind;
-	char *wf;	/* workflow id, or task token, or task queue */
+	char *wf;	/* workflow id, task token, task queue or schedule id */
 	char *run;	/* run id for runs/<run>/..., else NULL (latest run) */
 	char *name;	/* field, signal, query, status or file name; folder key for last-error */
 	uint64_t nlookup;

@@ -14,7 +14,7 @@ static const struct child root_children[] = {
 	{ "README", K_README }, { "start", K_START }, { "metrics", K_METRICS },
 	{ "last-error", K_LASTERR }, { "workflows", K_WORKFLOWS },
 	{ "by-status", K_BYSTATUS }, { "task-queues", K_QUEUES }, { "tasks", K_TASKS },
-	{ NULL, 0 },
+	{ "schedules", K_SCHEDULES }, { NULL, 0 },
 };
 
 /* A run folder shows the run's own state; the workflow folder adds controls. */
@@ -36,6 +36,11 @@ static const struct child task_children[] = {
 	{ "result", K_TASKFILE }, { "failure", K_TASKFILE }, { "heartbeat", K_TASKFILE },
 	{ "last-error", K_LASTERR }, { NULL, 0 },
 };
+static const struct child sched_children[] = {
+	{ "spec", K_SFILE }, { "action", K_SFILE }, { "paused", K_SFILE },
+	{ "next_runs", K_SFILE }, { "info", K_SFILE }, { "ctl", K_SCTL },
+	{ "last-error", K_LASTERR }, { NULL, 0 },
+};
 static const struct child no_children[] = { { NULL, 0 } };
 
 static const char *const statuses[] = {
@@ -51,6 +56,7 @@ const struct child *tree_children(enum kind k)
 	case K_RUN: return run_children;
 	case K_QUEUE: return queue_children;
 	case K_TASK: return task_children;
+	case K_SCHED: return sched_children;
 	default: return no_children;
 	}
 }
@@ -60,7 +66,7 @@ bool tree_is_dir(enum kind k)
 	switch (k) {
 	case K_ROOT: case K_WORKFLOWS: case K_WF: case K_SIGNALS: case K_QUERIES:
 	case K_RUNS: case K_RUN: case K_BYSTATUS: case K_STATUSDIR: case K_QUEUES:
-	case K_QUEUE: case K_TASKS: case K_TASK:
+	case K_QUEUE: case K_TASKS: case K_TASK: case K_SCHEDULES: case K_SCHED:
 		return true;
 	default:
 		return false;
@@ -69,7 +75,8 @@ bool tree_is_dir(enum kind k)
 
 bool tree_writable(enum kind k)
 {
-	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY;
+	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY ||
+	       k == K_SCTL;
 }
 
 /* The last-error file that reports on writes to files of this folder. */
@@ -85,6 +92,9 @@ char *tree_folder_key(const struct node *n)
 		break;
 	case K_TASK: case K_TASKFILE:
 		buf_printf(&b, "t/%s", n->wf);
+		break;
+	case K_SCHED: case K_SCTL:
+		buf_printf(&b, "s/%s", n->wf);
 		break;
 	default:
 		buf_puts(&b, "/");
@@ -137,8 +147,12 @@ int tree_lookup(const struct node *parent, const char *name, struct node *child,
 {
 	int rc;
 	switch (parent->kind) {
-	case K_ROOT: case K_WF: case K_RUN: case K_QUEUE: case K_TASK:
+	case K_ROOT: case K_WF: case K_RUN: case K_QUEUE: case K_TASK: case K_SCHED:
 		return lookup_static(parent, name, child);
+	case K_SCHEDULES:
+		if ((rc = schedule_exists(name, e)) != 0)
+			return rc;
+		return nodes_lookup(K_SCHED, name, NULL, NULL, child);
 	case K_WORKFLOWS:
 		if ((rc = workflow_exists(name, NULL, e)) != 0)
 			return rc;
@@ -190,7 +204,7 @@ static mode_t mode_of(const struct node *n)
 	case K_STATUSLINK: return S_IFLNK | 0777;
 	case K_START: case K_TASKFILE: return S_IFREG | 0600;
 	case K_QUERY: return S_IFREG | 0644; /* write arguments, then read the answer */
-	case K_SIGNAL: case K_CTL: return S_IFREG | 0200;
+	case K_SIGNAL: case K_CTL: case K_SCTL: return S_IFREG | 0200;
 	default: return S_IFREG | 0444;
 	}
 }
@@ -219,7 +233,7 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 	 * never cut at a stale size.
 	 */
 	switch (n->kind) {
-	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: {
+	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: case K_SFILE: {
 		struct buf b = { 0 };
 		int rc = content_render(n, &b, e);
 		st->st_size = (off_t)b.len;

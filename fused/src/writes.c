@@ -179,6 +179,94 @@ static int do_ctl(const struct node *n, char *data, struct db_err *e)
 	return rc;
 }
 
+/*
+ * Schedule verbs, one per line, all checked before any is applied:
+ *   pause [note] | unpause [note] | trigger [overlap_policy]
+ *   backfill <start> <end> [overlap_policy]   (times as PostgreSQL reads them,
+ *   without spaces: 2026-01-01T00:00:00Z)
+ */
+struct sverb {
+	const char *sql;	/* $1 schedule id, $2 namespace, $3... args */
+	int nargs;
+	char *args[3];
+};
+
+/* Splits off the next word of *p (NULL at the end of the line). */
+static char *next_word(char **p)
+{
+	char *s = *p;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s)
+		return NULL;
+	char *w = s;
+	while (*s && *s != ' ' && *s != '\t')
+		s++;
+	if (*s)
+		*s++ = '\0';
+	*p = s;
+	return w;
+}
+
+static int parse_sctl_line(char *line, struct sverb *v, struct db_err *e)
+{
+	char *rest = line;
+	char *verb = next_word(&rest);
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	memset(v, 0, sizeof *v);
+	if (strcmp(verb, "pause") == 0 || strcmp(verb, "unpause") == 0) {
+		v->sql = verb[0] == 'p' ? "SELECT durable.pause_schedule($1, $3, $2)"
+					: "SELECT durable.unpause_schedule($1, $3, $2)";
+		v->nargs = 1;
+		v->args[0] = *rest ? rest : NULL; /* the note: the rest of the line */
+		return 0;
+	}
+	if (strcmp(verb, "trigger") == 0) {
+		v->sql = "SELECT durable.trigger_schedule($1, $3, $2)";
+		v->nargs = 1;
+		v->args[0] = next_word(&rest);
+	} else if (strcmp(verb, "backfill") == 0) {
+		v->sql = "SELECT durable.backfill_schedule($1, $3::timestamptz, $4::timestamptz,"
+			 " coalesce($5, 'ALLOW_ALL'), $2)";
+		v->nargs = 3;
+		v->args[0] = next_word(&rest);
+		v->args[1] = next_word(&rest);
+		v->args[2] = next_word(&rest);
+		if (!v->args[1])
+			return fail(e, EINVAL, "ctl: %s", "backfill needs a start and an end time");
+	} else {
+		return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use pause, unpause, trigger or backfill)", verb);
+	}
+	if (next_word(&rest))
+		return fail(e, EINVAL, "ctl: too many words after \"%s\"", verb);
+	return 0;
+}
+
+static int do_sctl(const struct node *n, char *text, struct db_err *e)
+{
+	struct sverb verbs[16];
+	int count = 0, rc = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line && rc == 0; line = strtok_r(NULL, "\n", &save)) {
+		if (blank(line, strlen(line)))
+			continue;
+		if (count == 16)
+			return fail(e, EINVAL, "ctl: at most %s verbs per write", "16");
+		rc = parse_sctl_line(line, &verbs[count++], e);
+	}
+	if (rc == 0 && count == 0)
+		return fail(e, EINVAL, "ctl: %sno verb written", "");
+	for (int i = 0; rc == 0 && i < count; i++) {
+		const char *p[] = { n->wf, conf.ns, verbs[i].args[0], verbs[i].args[1], verbs[i].args[2] };
+		PGresult *r;
+		rc = db_query(&r, e, false, verbs[i].sql, 2 + verbs[i].nargs, p);
+		if (rc == 0)
+			PQclear(r);
+	}
+	return rc;
+}
+
 static int do_task(const struct node *n, const char *data, size_t len, struct buf *reply,
 		   struct db_err *e)
 {
@@ -228,6 +316,7 @@ int write_apply(const struct node *n, const char *data, size_t len, struct buf *
 		case K_START: rc = do_start(text, len, reply, e); break;
 		case K_SIGNAL: rc = do_signal(n, text, len, e); break;
 		case K_CTL: rc = do_ctl(n, text, e); break;
+		case K_SCTL: rc = do_sctl(n, text, e); break;
 		case K_TASKFILE: rc = do_task(n, text, len, reply, e); break;
 		case K_QUERY:
 			/* the query's arguments: checked now, sent by the next read */
