@@ -134,6 +134,10 @@ int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f);
  * DURABLE_ETIMEDOUT when the time is up; receive never waits. */
 int durable_await_signal(durable_ctx_t *ctx, const char *name, double timeout, json_t **payload);
 int durable_signal_receive(durable_ctx_t *ctx, const char *name, json_t **payload);
+/* A future for the next signal called name, to wait for it together with
+ * activities, timers and children (durable_wait_any as a selector); its
+ * result is the payload. The signal is taken when a wait returns the future. */
+int durable_signal_future(durable_ctx_t *ctx, const char *name, durable_future_t **f);
 int durable_signal_external(durable_ctx_t *ctx, const char *workflow_id, const char *name, json_t *input);
 int durable_cancel_external(durable_ctx_t *ctx, const char *workflow_id);
 

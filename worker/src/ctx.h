@@ -6,13 +6,14 @@
 #include <stdint.h>
 #include "replay.h"
 
-enum { F_ACTIVITY = 1, F_TIMER, F_CHILD };
+enum { F_ACTIVITY = 1, F_TIMER, F_CHILD, F_SIGNAL };
 
 struct durable_future_s {
 	int kind;
 	int64_t cmd_event_id;      /* ActivityTaskScheduled / TimerStarted / ...Initiated; 0 while new */
 	size_t horizon;            /* the horizon at which the command was issued */
-	char id[128];              /* activity_id, timer_id or child workflow_id */
+	char id[128];              /* activity_id, timer_id, child workflow_id or signal name */
+	int taken;                 /* F_SIGNAL: the signal it resolved with is consumed */
 	int status;                /* once resolved: 0 or DURABLE_E* */
 	int64_t resolve_event_id;  /* the outcome's event id; INT64_MAX = not in the history; 0 = locally */
 	json_t *result;            /* borrowed from the history */

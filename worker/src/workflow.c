@@ -302,9 +302,30 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	return new_future(ctx, F_CHILD, id, ev, f);
 }
 
+static size_t next_signal(durable_ctx_t *ctx, const char *name);
+
+/* Resolved as of the current horizon. A signal future resolves with the
+ * next visible signal of its name that nobody took yet. */
 static int visible(durable_ctx_t *ctx, durable_future_t *f)
 {
+	if (f->kind == F_SIGNAL && !f->taken) {
+		size_t i = next_signal(ctx, f->id);
+		f->resolve_event_id = i < ctx->nsignals ? ctx->signals[i] : INT64_MAX;
+		f->result = i < ctx->nsignals ? json_object_get(durable__attrs(durable__event(ctx, ctx->signals[i])), "input")
+					      : NULL;
+	}
 	return f->resolve_event_id < horizon_limit(ctx);
+}
+
+/* A wait returned f: a signal future now owns its signal. */
+static void take(durable_ctx_t *ctx, durable_future_t *f)
+{
+	if (f->kind != F_SIGNAL || f->taken || !visible(ctx, f))
+		return;
+	size_t i = next_signal(ctx, f->id);
+	if (i < ctx->nsignals)
+		ctx->signal_used[i] = 1;
+	f->taken = 1;
 }
 
 int durable_future_is_ready(durable_ctx_t *ctx, durable_future_t *f)
@@ -346,6 +367,7 @@ static int wait_first(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n,
 		if (cancel_visible(ctx, best))
 			return deliver_cancel(ctx, fs, n);
 		if (bi < n) {
+			take(ctx, fs[bi]);
 			*which = bi;
 			return 0;
 		}
@@ -425,6 +447,7 @@ int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f)
 	} else if (f->kind == F_CHILD) {
 		rc = durable_cancel_external(ctx, f->id);
 	}
+	f->taken = 1;   /* a canceled signal future takes no signal */
 	if (rc < 0)
 		return rc;
 	f->resolve_event_id = 0;
@@ -486,6 +509,15 @@ static int take_signal(durable_ctx_t *ctx, size_t i, json_t **payload)
 	if (payload)
 		*payload = json_object_get(durable__attrs(durable__event(ctx, ctx->signals[i])), "input");
 	return 0;
+}
+
+int durable_signal_future(durable_ctx_t *ctx, const char *name, durable_future_t **f)
+{
+	if (ctx->stopped)
+		return ctx->stopped;
+	if (!name || strlen(name) >= sizeof(((durable_future_t *)0)->id))
+		return -EINVAL;
+	return new_future(ctx, F_SIGNAL, name, 0, f);
 }
 
 int durable_signal_receive(durable_ctx_t *ctx, const char *name, json_t **payload)

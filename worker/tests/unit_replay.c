@@ -687,6 +687,56 @@ static void test_misc_commands(void)
 	json_decref(h.events);
 }
 
+static int wf_selector(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	durable_future_t *f[2];
+	size_t which;
+	json_t *r = NULL;
+	DURABLE_TRY(durable_activity_start(ctx, "export", NULL, NULL, &f[0]));
+	DURABLE_TRY(durable_signal_future(ctx, "stop", &f[1]));
+	DURABLE_TRY(durable_wait_any(ctx, f, 2, &which));
+	if (which == 1)
+		DURABLE_TRY(durable_future_cancel(ctx, f[0]));
+	DURABLE_TRY(durable_future_get(ctx, f[which], &r));
+	json_t *again;
+	int rc = durable_signal_receive(ctx, "stop", &again);   /* the first one was taken */
+	*output = json_pack("{s:i, s:O*, s:b}", "which", (int)which, "payload", r, "second", rc == 0);
+	return 0;
+}
+
+static void test_signal_future(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	run(&h, wf_selector);
+	CHECK(ncmds() == 1, "only the activity is a command: %zu", ncmds());
+	int64_t wtc = done(&h);
+	int64_t s = scheduled(&h, wtc, "1", "export");
+	signal(&h, "stop", json_string("now"));
+	task(&h);
+	run(&h, wf_selector);
+	CHECK(ncmds() == 2 && strcmp(cmd_type(0), "RequestCancelActivityTask") == 0, "the signal wins: %s", cmd_type(0));
+	json_t *res = json_object_get(json_array_get(out.commands, 1), "result");
+	CHECK(json_integer_value(json_object_get(res, "which")) == 1, "index of the signal future");
+	CHECK(strcmp(json_string_value(json_object_get(res, "payload")) ?: "", "now") == 0, "its payload");
+	CHECK(json_is_false(json_object_get(res, "second")), "the signal was consumed by the future");
+	json_decref(h.events);
+
+	/* the activity first, then a signal: the activity wins, the signal stays */
+	start(&h, NULL);
+	wtc = done(&h);
+	s = scheduled(&h, wtc, "1", "export");
+	act_done(&h, s, json_integer(5));
+	signal(&h, "stop", json_string("late"));
+	task(&h);
+	run(&h, wf_selector);
+	res = json_object_get(json_array_get(out.commands, 0), "result");
+	CHECK(ncmds() == 1 && json_integer_value(json_object_get(res, "which")) == 0, "earliest event wins");
+	CHECK(json_is_true(json_object_get(res, "second")), "the signal is left for others");
+	json_decref(h.events);
+}
+
 int main(void)
 {
 	test_activity();
@@ -699,6 +749,7 @@ int main(void)
 	test_child_continue_query();
 	test_failed_tasks_and_unknown();
 	test_misc_commands();
+	test_signal_future();
 	durable__outcome_free(&out);
 	return CHECK_DONE();
 }
