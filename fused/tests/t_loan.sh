@@ -23,7 +23,7 @@ awaiting() { "$FSX" read "$W/queries/status" | grep -q '"stage": "awaiting_revie
 eventually awaiting && ok "queries/status shows it waiting for review" || not_ok "waiting for review"
 is "$(cat "$W/status")" "RUNNING" "status is RUNNING while it waits"
 like "$(cat "$W/history")" '"event_type": "TimerStarted"' "history shows the review timer"
-echo '{"approve": true, "reviewer": "bo"}' >"$W/signals/review_decision" && ok "signal the decision with echo" || not_ok "signal"
+echo '{"approved": true, "reviewer": "bo"}' >"$W/signals/review_decision" && ok "signal the decision with echo" || not_ok "signal"
 completed() { [ "$(cat "$W/status")" = COMPLETED ]; }
 eventually completed && ok "the workflow completes" || not_ok "completes"
 like "$(cat "$W/result")" '"decision": "approved"' "cat result shows the decision"

@@ -3,7 +3,7 @@
  * (default 3); approve -> disburse, reject -> notify, no answer -> expire.
  *
  * Queue: "loans". Input: {"applicant": "ann", "amount": 5000, "review_days": 3}
- * Signal: durable.signal_workflow(id, 'review_decision', '{"approve": true, "reviewer": "bo"}')
+ * Signal: durable.signal_workflow(id, 'review_decision', '{"approved": true, "reviewer": "bo"}')
  * Query:  durable.query_workflow(id, 'status') -> {"stage": ..., "credit_score": ...} */
 #include <string.h>
 #include <durable.h>
@@ -32,7 +32,7 @@ static int loan(durable_ctx_t *ctx, json_t *input, json_t **output)
 	DURABLE_TRY(rc);
 
 	const char *reviewer = json_string_value(json_object_get(decision, "reviewer"));
-	if (json_is_true(json_object_get(decision, "approve"))) {
+	if (json_is_true(json_object_get(decision, "approved"))) {
 		json_object_set_new(status, "stage", json_string("disbursing"));
 		DURABLE_TRY(durable_activity(ctx, "disburse", json_incref(input), &quick, NULL));
 		*output = json_pack("{s:s, s:s}", "decision", "approved", "reviewer", reviewer ? reviewer : "");

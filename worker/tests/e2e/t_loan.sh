@@ -18,8 +18,8 @@ check "late loan awaits review" wait_sql "SELECT durable.query_workflow('$late',
 # kill -9 while they wait: a new worker picks up where the history says
 kill -9 "$LOANS"
 worker loans2 --task-queue loans --plugin "$SO"
-sql "SELECT durable.signal_workflow('$yes', 'review_decision', '{\"approve\": true, \"reviewer\": \"bo\"}')" >/dev/null
-sql "SELECT durable.signal_workflow('$no', 'review_decision', '{\"approve\": false, \"reviewer\": \"bo\"}')" >/dev/null
+sql "SELECT durable.signal_workflow('$yes', 'review_decision', '{\"approved\": true, \"reviewer\": \"bo\"}')" >/dev/null
+sql "SELECT durable.signal_workflow('$no', 'review_decision', '{\"approved\": false, \"reviewer\": \"bo\"}')" >/dev/null
 check "signaled loans close" wait_closed "$yes" "$no"
 check "approved" eq "$(sql "SELECT result ->> 'decision' FROM durable.workflows WHERE workflow_id = '$yes'")" approved
 check "approved by the reviewer" eq "$(sql "SELECT result ->> 'reviewer' FROM durable.workflows WHERE workflow_id = '$yes'")" bo
