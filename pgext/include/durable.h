@@ -39,6 +39,7 @@ typedef struct DurableQuerySlot
 	char		workflow_id[DURABLE_NAME_MAX];
 	char		run_id[40];
 	char		query_type[DURABLE_NAME_MAX];
+	int			taker_pid;		/* backend that took it, while TAKEN */
 	bool		answer_is_error;
 	int			args_len;
 	int			answer_len;

@@ -7,6 +7,11 @@
  * in shared-memory slots instead: query_workflow posts one and sleeps on a
  * condition variable; workers long-poll for posted queries of their task
  * queue and write the answer back into the slot.
+ *
+ * A worker may die between taking a query and answering it. The waiting
+ * caller looks at least every TAKER_CHECK_MS whether the backend that took
+ * its query still exists, and offers the query again if not; and a taker
+ * whose client has gone takes nothing.
  */
 #include "postgres.h"
 
@@ -14,6 +19,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/procarray.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -23,6 +30,14 @@
 PG_FUNCTION_INFO_V1(durable_query_post);
 PG_FUNCTION_INFO_V1(durable_query_take);
 PG_FUNCTION_INFO_V1(durable_query_answer);
+
+#define TAKER_CHECK_MS 200
+
+/*
+ * From libpq/libpq.h, which cannot be included without the GSSAPI headers
+ * (it pulls in libpq-be.h); the function is exported since PostgreSQL 14.
+ */
+extern bool pq_check_connection(void);
 
 #define ERRCODE_DURABLE_QUERY_TIMEOUT MAKE_SQLSTATE('D','U','0','0','5')
 #define ERRCODE_DURABLE_QUERY_FAILED MAKE_SQLSTATE('D','U','0','0','6')
@@ -140,9 +155,19 @@ durable_query_post(PG_FUNCTION_ARGS)
 		{
 			long		left;
 
+			bool		reoffer = false;
+
 			LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
 			slot = find_slot(query_id);
 			taken = slot->state == QUERY_TAKEN;
+			if (taken && BackendPidGetProc(slot->taker_pid) == NULL)
+			{
+				/* the worker's backend died holding the query: offer it again */
+				slot->state = QUERY_PENDING;
+				slot->taker_pid = 0;
+				taken = false;
+				reoffer = true;
+			}
 			if (slot->state == QUERY_ANSWERED)
 			{
 				answered = true;
@@ -150,12 +175,15 @@ durable_query_post(PG_FUNCTION_ARGS)
 				answer = cstring_to_text_with_len(slot->answer, slot->answer_len);
 			}
 			LWLockRelease(durable_shared->query_lock);
+			if (reoffer)
+				ConditionVariableBroadcast(&durable_shared->query_posted);
 			if (answered)
 				break;
 			left = ms_left(deadline);
 			if (left == 0)
 				break;
-			ConditionVariableTimedSleep(&durable_shared->query_answered, left, PG_WAIT_EXTENSION);
+			ConditionVariableTimedSleep(&durable_shared->query_answered,
+										Min(left, TAKER_CHECK_MS), PG_WAIT_EXTENSION);
 			CHECK_FOR_INTERRUPTS();
 		}
 		ConditionVariableCancelSleep();
@@ -209,6 +237,9 @@ durable_query_take(PG_FUNCTION_ARGS)
 	{
 		long		left;
 
+		/* a long poll whose client went away must not take queries */
+		if (whereToSendOutput == DestRemote && !pq_check_connection())
+			break;
 		LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
 		for (int i = 0; i < DURABLE_QUERY_SLOTS && found < max; i++)
 		{
@@ -219,6 +250,7 @@ durable_query_take(PG_FUNCTION_ARGS)
 			if (slot->state != QUERY_PENDING || strcmp(slot->task_queue, task_queue) != 0)
 				continue;
 			slot->state = QUERY_TAKEN;
+			slot->taker_pid = MyProcPid;
 			values[0] = Int64GetDatum((int64) slot->query_id);
 			values[1] = CStringGetTextDatum(slot->namespace_name);
 			values[2] = CStringGetTextDatum(slot->workflow_id);

@@ -143,8 +143,20 @@ DECLARE
     scheduled bigint;
     a durable.activity_tasks;
 BEGIN
-    PERFORM durable._check_keys(cmd, ARRAY['type', 'scheduled_event_id'], what);
-    scheduled := durable._json_event_id(cmd, 'scheduled_event_id', what);
+    PERFORM durable._check_keys(cmd, ARRAY['type', 'scheduled_event_id', 'activity_id'], what);
+    -- By activity_id too: a workflow may cancel an activity in the same task
+    -- that schedules it, before it knows the scheduling event's id.
+    IF cmd ? 'activity_id' AND NOT cmd ? 'scheduled_event_id' THEN
+        SELECT h.event_id INTO scheduled FROM durable.history h
+         WHERE h.run_id = w.run_id AND h.event_type = 'ActivityTaskScheduled'
+           AND h.attributes ->> 'activity_id' = durable._json_text(cmd, 'activity_id', what, true)
+         ORDER BY h.event_id DESC LIMIT 1;
+        IF scheduled IS NULL THEN
+            PERFORM durable._bad_input(format('no activity "%s" was scheduled', cmd ->> 'activity_id'));
+        END IF;
+    ELSE
+        scheduled := durable._json_event_id(cmd, 'scheduled_event_id', what);
+    END IF;
     SELECT * INTO a FROM durable.activity_tasks t
      WHERE t.run_id = w.run_id AND t.scheduled_event_id = scheduled FOR UPDATE;
     IF NOT FOUND THEN

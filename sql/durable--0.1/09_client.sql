@@ -232,7 +232,8 @@ $$;
 
 CREATE FUNCTION durable.poll_query_tasks(task_queue text, identity text, max_tasks integer DEFAULT 1,
                                          wait_ms integer DEFAULT 0, namespace text DEFAULT 'default')
-RETURNS TABLE (query_id bigint, workflow_id text, run_id uuid, query_type text, args jsonb, history jsonb)
+RETURNS TABLE (query_id bigint, workflow_id text, run_id uuid, query_type text, args jsonb, history jsonb,
+               workflow_type text)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -249,6 +250,7 @@ BEGIN
         query_type := q.query_type;
         args := q.args::jsonb;
         history := durable._history_json(q.run_id::uuid, 0);
+        workflow_type := (SELECT w.workflow_type FROM durable.workflows w WHERE w.run_id = q.run_id::uuid);
         RETURN NEXT;
     END LOOP;
 END

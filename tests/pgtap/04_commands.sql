@@ -73,6 +73,18 @@ SELECT lives_ok(format($$SELECT durable.complete_workflow_task(%L, '[{"type": "C
 SELECT is(pg_temp.last_types('c-timer', 3), ARRAY['WorkflowTaskCompleted', 'TimerFired', 'WorkflowTaskScheduled'],
           'no TimerCanceled: the TimerFired event follows instead');
 
+-- RequestCancelActivityTask by activity_id, in the task that schedules it ------------
+SELECT durable.start_workflow('c-rca', 'W', 'c-rca');
+SELECT lives_ok($$SELECT pg_temp.complete('c-rca', '[{"type": "ScheduleActivityTask", "activity_id": "x", "activity_type": "A", "start_to_close_timeout": 60},
+                                                      {"type": "RequestCancelActivityTask", "activity_id": "x"}]')$$,
+                'an activity can be canceled by activity_id in the task that schedules it');
+SELECT is(pg_temp.last_types('c-rca', 5), ARRAY['WorkflowTaskCompleted', 'ActivityTaskScheduled', 'ActivityTaskCancelRequested',
+                                                'ActivityTaskCanceled', 'WorkflowTaskScheduled'],
+          'scheduled, cancel requested and canceled at once');
+SELECT is((SELECT count(*) FROM durable.poll_activity_tasks('c-rca', 'tester', 10)), 0::bigint, 'it is never offered');
+SELECT throws_ok($$SELECT pg_temp.complete('c-rca', '[{"type": "RequestCancelActivityTask", "activity_id": "nope"}]')$$,
+                 '22023', 'no activity "nope" was scheduled', 'an unknown activity_id is refused');
+
 -- RequestCancelActivityTask, before and after the activity started ------------------
 SELECT durable.start_workflow('c-rc', 'W', 'c-rc');
 SELECT pg_temp.complete('c-rc', '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "A", "start_to_close_timeout": 60},
