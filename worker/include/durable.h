@@ -213,6 +213,7 @@ typedef struct {
 	int completion_connections;    /* 0 = 2: connections that complete workflow tasks in parallel (max 8) */
 	int no_workflows;              /* 1: poll only activity tasks */
 	int no_activities;             /* 1: poll only workflow tasks */
+	int completion_batch;          /* 0 = 64: workflow task outcomes per complete_workflow_tasks call (max 64) */
 } durable_worker_options_t;
 
 int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **out);

@@ -133,10 +133,9 @@ void durable__activity_finish(act_t *a)
 	w->running--;
 	w->activity_tasks++;
 	unref(a);
-	durable__activities_flush(w);
-	if (w->act_again)
-		durable__activities_poll(w);
-	durable__worker_maybe_done(w);
+	/* Activities that finish together (in this loop iteration) are
+	 * reported together, and the poll for more asks for all their slots. */
+	durable__worker_flush_soon(w);
 }
 
 /* Running ------------------------------------------------------------------- */

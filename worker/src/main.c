@@ -13,7 +13,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: durable-worker --task-queue Q [--activities-dir DIR] [--plugin X.so ...]\n"
 		"                      [--concurrency N] [--batch N] [--dsn DSN] [--namespace NS]\n"
-		"                      [--identity ID] [--connections N] [--cache N] [--no-workflows] [--no-activities]\n"
+		"                      [--identity ID] [--connections N] [--completion-batch N] [--cache N]\n"
+		"                      [--no-workflows] [--no-activities]\n"
 		"The connection comes from --dsn or the PG* environment variables.\n"
 		"SIGTERM or SIGINT drains: running activities finish, then it exits 0.\n");
 }
@@ -27,12 +28,13 @@ int main(int argc, char **argv)
 		{"namespace", required_argument, NULL, 'n'},  {"identity", required_argument, NULL, 'i'},
 		{"no-workflows", no_argument, NULL, 'W'},     {"no-activities", no_argument, NULL, 'A'},
 		{"connections", required_argument, NULL, 'C'},
+		{"completion-batch", required_argument, NULL, 'B'},
 		{"cache", required_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
 	durable_worker_options_t o = {0};
 	const char *plugins[64];
 	int nplugins = 0, c;
-	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:H:WAh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:WAh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.task_queue = optarg; break;
 		case 'a': o.activities_dir = optarg; break;
@@ -49,6 +51,7 @@ int main(int argc, char **argv)
 		case 'n': o.namespace_ = optarg; break;
 		case 'i': o.identity = optarg; break;
 		case 'C': o.completion_connections = atoi(optarg); break;
+		case 'B': o.completion_batch = atoi(optarg); break;
 		case 'H': o.history_cache = atoi(optarg); break;
 		case 'W': o.no_workflows = 1; break;
 		case 'A': o.no_activities = 1; break;

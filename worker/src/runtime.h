@@ -49,9 +49,14 @@ struct durable_worker_s {
 	durable__registered_t *workflows, *activities;
 
 	durable__pg_t *wf_pg, *act_pg, *q_pg;
-	durable__pg_t *done_pg[8];          /* workflow task completions, round robin */
+	durable__pg_t *done_pg[8];          /* workflow task completions (complete_workflow_tasks) */
+	int done_inflight[8];               /* batches sent on each and not answered yet */
 	int ndone;
-	unsigned rr;
+	json_t *wf_outcomes;                /* workflow task outcomes waiting to be sent */
+	int wf_batch_max;                   /* items per complete_workflow_tasks call */
+	int wf_flushing;                    /* batches in flight on wf_pg (only without done_pg) */
+	uv_idle_t flusher;                  /* sends what the current loop iteration queued */
+	int flusher_on;
 	char wf_channel[128], act_channel[128];
 	int wf_polling, wf_again;
 	int act_polling, act_again;
@@ -89,6 +94,10 @@ int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);
 
 /* worker.c */
 void durable__worker_maybe_done(durable_worker_t *w);
+/* Queued outcomes (and an activity poll asked for meanwhile) go out once the
+ * callbacks of the current loop iteration have run: whatever finished
+ * together is sent together, and nothing waits for a timer. */
+void durable__worker_flush_soon(durable_worker_t *w);
 
 struct durable_activity_ctx_s {
 	durable_worker_t *w;

@@ -1,5 +1,6 @@
-/* The worker: registry, the workflow-task poller (replay on the loop, one
- * completion per task), the query long-poller, signals and graceful drain. */
+/* The worker: registry, the workflow-task poller (replay on the loop,
+ * outcomes sent in batches), the query long-poller, signals and graceful
+ * drain. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,13 +77,17 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 	w->identity = dup_or(opts->identity, ident);
 	w->activities_dir = opts->activities_dir ? strdup(opts->activities_dir) : NULL;
 	w->outcomes = json_array();
+	w->wf_outcomes = json_array();
+	/* complete_workflow_tasks runs each item in a subtransaction: beyond 64
+	 * PostgreSQL's subtransaction cache overflows. */
+	w->wf_batch_max = opts->completion_batch > 0 && opts->completion_batch < 64 ? opts->completion_batch : 64;
 	if (w->opts.history_cache == 0)
 		w->opts.history_cache = 128;
 	if (w->opts.history_cache > 0 && !(w->cache = json_object())) {
 		durable_worker_free(w);
 		return -ENOMEM;
 	}
-	if (!w->dsn || !w->task_queue || !w->namespace_ || !w->identity || !w->outcomes ||
+	if (!w->dsn || !w->task_queue || !w->namespace_ || !w->identity || !w->outcomes || !w->wf_outcomes ||
 	    (opts->activities_dir && !w->activities_dir)) {
 		durable_worker_free(w);
 		return -ENOMEM;
@@ -108,6 +113,7 @@ void durable_worker_free(durable_worker_t *w)
 	free_list(w->workflows);
 	free_list(w->activities);
 	json_decref(w->outcomes);
+	json_decref(w->wf_outcomes);
 	json_decref(w->cache);
 	free(w->dsn);
 	free(w->task_queue);
@@ -121,31 +127,201 @@ void durable_worker_free(durable_worker_t *w)
 
 static void poll_workflows(durable_worker_t *w);
 
+/* Outcomes of workflow tasks are queued and sent with complete_workflow_tasks,
+ * up to wf_batch_max per call, each call one transaction (one WAL flush, one
+ * turn at the NOTIFY queue's lock) on one of the completion connections.
+ * Group commit: when no batch is in flight, what is queued leaves once the
+ * current loop iteration's callbacks have run (so a lone outcome goes at
+ * once, and the tasks of one poll go together); while one is in flight, the
+ * next one collects, and leaves when it is answered or full (a full batch
+ * takes any free connection). The store answers per item, in order:
+ * COMPLETED, FAILED, LEASE_LOST or INVALID (which changed nothing for that
+ * task). A batch that deadlocks (40P01) or fails to serialize (40001) is sent
+ * again; one that fails otherwise is sent again one item at a time; one
+ * whose connection broke is queued again (if it had committed, each item
+ * comes back LEASE_LOST, harmlessly). */
+
+#define WF_BATCH_SQL "SELECT task_token, outcome, error FROM durable.complete_workflow_tasks($1::jsonb, $2)"
+#define WF_BATCH_RETRIES 10   /* a batch that deadlocks (40P01) or fails to serialize (40001) */
+
 typedef struct {
 	durable_worker_t *w;
-	char token[];
-} wf_done_t;
+	int slot;                  /* index in done_pg, or -1 for wf_pg */
+	int attempts;
+	json_t *sent;              /* the items, in order */
+} wf_batch_t;
 
-static void on_wf_done(durable__pg_t *pg, PGresult *res, void *arg)
+static void flush_workflow_outcomes(durable_worker_t *w);
+
+static durable__pg_t *slot_pg(durable_worker_t *w, int slot)
 {
-	(void)pg;
-	wf_done_t *d = arg;
+	return slot < 0 ? w->wf_pg : w->done_pg[slot];
+}
+
+/* Puts items back at the head of the queue, in their order. */
+static void requeue(durable_worker_t *w, json_t *items)
+{
+	json_t *all = json_copy(items);
+	if (!all || json_array_extend(all, w->wf_outcomes) < 0) {
+		json_decref(all);
+		json_array_extend(w->wf_outcomes, items);   /* order matters less than keeping them */
+		return;
+	}
+	json_decref(w->wf_outcomes);
+	w->wf_outcomes = all;
+}
+
+static void log_dropped(json_t *items, const char *why)
+{
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it)
+		durable__log("ERROR", "workflow task %s: completion failed: %s",
+			     json_string_value(json_object_get(it, "task_token")), why);
+}
+
+static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg);
+
+/* Sends a batch; it is the caller's to free on failure. */
+static int send_batch(durable_worker_t *w, int slot, json_t *items, int attempts)
+{
+	wf_batch_t *b = malloc(sizeof(*b));
+	char *body = json_dumps(items, JSON_COMPACT);
+	const char *p[] = {body, w->identity};
+	if (b) {
+		b->w = w;
+		b->slot = slot;
+		b->attempts = attempts;
+		b->sent = json_incref(items);
+	}
+	if (!b || !body || durable__pg_query(slot_pg(w, slot), WF_BATCH_SQL, 2, p, on_wf_batch, b) < 0) {
+		if (b)
+			json_decref(b->sent);
+		free(b);
+		free(body);
+		return -ENOMEM;
+	}
+	free(body);
+	if (slot >= 0)
+		w->done_inflight[slot]++;
+	else
+		w->wf_flushing++;
+	return 0;
+}
+
+static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg)
+{
+	wf_batch_t *b = arg;
+	durable_worker_t *w = b->w;
+	size_t n = json_array_size(b->sent);
+	if (b->slot >= 0)
+		w->done_inflight[b->slot]--;
+	else
+		w->wf_flushing--;
 	int st = durable__pg_status(res);
-	if (st == DURABLE_ELEASE)
-		durable__log("WARN", "workflow task %s: lease lost, result discarded", d->token);
-	else if (st < 0)
-		durable__log("ERROR", "workflow task %s: completion failed: %s", d->token,
-			     res ? PQresultErrorMessage(res) : "connection lost");
-	durable_worker_t *w = d->w;
-	free(d);
+	const char *state = durable__pg_sqlstate(res);
+	if (!res) {
+		/* The connection broke: send them again, on whichever connection
+		 * comes back first. A batch that did commit is refused per task
+		 * (LEASE_LOST), harmlessly. */
+		if (!w->closed)
+			requeue(w, b->sent);
+	} else if (st < 0 && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0) &&
+		   b->attempts < WF_BATCH_RETRIES) {
+		durable__log("INFO", "complete_workflow_tasks: %s (SQLSTATE %s), sending the %zu outcomes again",
+			     PQresultErrorMessage(res), state, n);
+		if (send_batch(w, b->slot, b->sent, b->attempts + 1) < 0)
+			log_dropped(b->sent, "out of memory");
+	} else if (st < 0 && n > 1) {
+		/* Not an item's fault the store could pin (those come back per
+		 * item): one at a time, so only the culprit fails. */
+		durable__log("WARN", "complete_workflow_tasks failed for %zu outcomes, sending them one by one: %s", n,
+			     PQresultErrorMessage(res));
+		for (size_t i = 0; i < n; i++) {
+			json_t *one = json_pack("[O]", json_array_get(b->sent, i));
+			if (!one || send_batch(w, b->slot, one, 0) < 0) {
+				json_t *it = json_array_get(b->sent, i);
+				durable__log("ERROR", "workflow task %s: completion failed: out of memory",
+					     json_string_value(json_object_get(it, "task_token")));
+			}
+			json_decref(one);
+		}
+	} else if (st < 0) {
+		log_dropped(b->sent, PQresultErrorMessage(res));
+	} else {
+		for (int i = 0; i < PQntuples(res); i++) {
+			const char *token = PQgetvalue(res, i, 0), *outcome = PQgetvalue(res, i, 1);
+			if (strcmp(outcome, "LEASE_LOST") == 0)
+				durable__log("WARN", "workflow task %s: lease lost, result discarded: %s", token,
+					     PQgetvalue(res, i, 2));
+			else if (strcmp(outcome, "INVALID") == 0)
+				durable__log("ERROR", "workflow task %s: completion refused: %s", token, PQgetvalue(res, i, 2));
+			else
+				durable__log("DEBUG", "workflow task %s: %s", token, outcome);
+		}
+		if ((size_t)PQntuples(res) != n)
+			durable__log("WARN", "complete_workflow_tasks answered %d rows for %zu outcomes", PQntuples(res), n);
+	}
+	(void)pg;
+	json_decref(b->sent);
+	free(b);
+	flush_workflow_outcomes(w);
 	durable__worker_maybe_done(w);
 }
 
-/* Completing a task is a transaction of its own, so several connections
- * complete a batch in parallel while the polling connection polls again. */
-static durable__pg_t *completion_pg(durable_worker_t *w)
+/* A connection that is up and has no batch of ours in flight, or -2. */
+static int free_slot(durable_worker_t *w)
 {
-	return w->ndone ? w->done_pg[w->rr++ % (unsigned)w->ndone] : w->wf_pg;
+	if (w->ndone == 0)
+		return w->wf_flushing == 0 && durable__pg_connected(w->wf_pg) ? -1 : -2;
+	for (int i = 0; i < w->ndone; i++)
+		if (w->done_inflight[i] == 0 && durable__pg_connected(w->done_pg[i]))
+			return i;
+	return -2;
+}
+
+static int batches_in_flight(durable_worker_t *w)
+{
+	int n = w->wf_flushing;
+	for (int i = 0; i < w->ndone; i++)
+		n += w->done_inflight[i];
+	return n;
+}
+
+/* A partial batch goes only when no batch is in flight (it collects what
+ * finishes meanwhile); a full one goes on any free connection. */
+static void flush_workflow_outcomes(durable_worker_t *w)
+{
+	size_t n;
+	int slot;
+	while (!w->closed && (n = json_array_size(w->wf_outcomes)) > 0 &&
+	       (n >= (size_t)w->wf_batch_max || batches_in_flight(w) == 0) && (slot = free_slot(w)) != -2) {
+		size_t take = n < (size_t)w->wf_batch_max ? n : (size_t)w->wf_batch_max;
+		json_t *batch = json_array(), *rest = json_array();
+		if (!batch || !rest) {
+			json_decref(batch);
+			json_decref(rest);
+			return;   /* out of memory: they stay queued */
+		}
+		for (size_t i = 0; i < n; i++)
+			json_array_append(i < take ? batch : rest, json_array_get(w->wf_outcomes, i));
+		json_decref(w->wf_outcomes);
+		w->wf_outcomes = rest;
+		if (send_batch(w, slot, batch, 0) < 0)
+			log_dropped(batch, "out of memory");
+		json_decref(batch);
+	}
+}
+
+static void queue_outcome(durable_worker_t *w, json_t *item, const char *token)
+{
+	if (!item || json_array_append_new(w->wf_outcomes, item) < 0) {
+		durable__log("ERROR", "workflow task %s: completion failed: out of memory", token);
+		return;
+	}
+	if (json_array_size(w->wf_outcomes) >= (size_t)w->wf_batch_max)
+		flush_workflow_outcomes(w);
+	durable__worker_flush_soon(w);
 }
 
 static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
@@ -172,16 +348,10 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 	};
 	durable__registered_t *reg = durable__find(w->workflows, task.workflow_type);
 	durable__outcome_t out;
-	wf_done_t *tok = malloc(sizeof(*tok) + strlen(token) + 1);
-	if (tok) {
-		tok->w = w;
-		strcpy(tok->token, token);
-	}
-	if (!history || !tok || durable__replay(reg ? reg->wf : NULL, &task, &out) < 0) {
+	if (!history || durable__replay(reg ? reg->wf : NULL, &task, &out) < 0) {
 		durable__log("ERROR", "workflow %s: task %s not run (out of memory or bad history)", task.workflow_id,
 			     token);
 		json_decref(history);
-		free(tok);
 		return;
 	}
 	w->workflow_tasks++;
@@ -197,23 +367,19 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 				     json_string_value(json_object_get(json_object_get(last, "failure"), "message")));
 		else if (type && strstr(type, "WorkflowExecution"))
 			durable__log("DEBUG", "workflow %s (%s): %s", task.workflow_id, task.workflow_type, type);
-		char *cmds = json_dumps(out.commands, JSON_COMPACT);
-		const char *p[] = {token, cmds, w->identity};
-		durable__log("DEBUG", "workflow %s: task %s -> %s", task.workflow_id, token, cmds);
-		if (!cmds || durable__pg_query(completion_pg(w), "SELECT durable.complete_workflow_task($1, $2::jsonb, $3)", 3,
-					       p, on_wf_done, tok) < 0)
-			free(tok);
-		free(cmds);
+		if (durable__debug_enabled()) {
+			char *cmds = json_dumps(out.commands, JSON_COMPACT);
+			durable__log("DEBUG", "workflow %s: task %s -> %s", task.workflow_id, token, cmds ? cmds : "?");
+			free(cmds);
+		}
+		queue_outcome(w, json_pack("{s:s, s:O}", "task_token", token, "commands", out.commands), token);
 	} else {
-		char *failure = json_dumps(out.failure, JSON_COMPACT);
-		const char *p[] = {token, out.cause, failure, w->identity};
 		durable__log("ERROR", "workflow %s (%s) run %s: task failed: %s: %s", task.workflow_id,
 			     task.workflow_type, task.run_id, out.cause,
 			     json_string_value(json_object_get(out.failure, "message")));
-		if (!failure || durable__pg_query(completion_pg(w), "SELECT durable.fail_workflow_task($1, $2, $3::jsonb, $4)",
-						  4, p, on_wf_done, tok) < 0)
-			free(tok);
-		free(failure);
+		queue_outcome(w, json_pack("{s:s, s:s, s:O}", "task_token", token, "cause", out.cause, "failure",
+					   out.failure ? out.failure : json_null()),
+			      token);
 	}
 	durable__outcome_free(&out);
 	json_decref(history);
@@ -383,6 +549,41 @@ static void on_q_ready(durable__pg_t *pg, const char *channel, void *arg)
 
 /* Lifecycle ------------------------------------------------------------------ */
 
+static void flush_all(durable_worker_t *w)
+{
+	flush_workflow_outcomes(w);
+	durable__activities_flush(w);
+	if (w->act_again)
+		durable__activities_poll(w);
+}
+
+static void on_flush(uv_idle_t *h)
+{
+	durable_worker_t *w = h->data;
+	uv_idle_stop(h);
+	flush_all(w);
+	durable__worker_maybe_done(w);
+}
+
+/* An idle handle, not a check handle: it runs before the loop next waits
+ * for I/O whatever phase armed it (an executable activity finishes in a
+ * close callback, after the check phase), and it never sleeps. */
+void durable__worker_flush_soon(durable_worker_t *w)
+{
+	if (w->flusher_on)
+		uv_idle_start(&w->flusher, on_flush);
+	else
+		flush_all(w);   /* no loop of ours (unit tests) */
+}
+
+/* A completion connection came (back): outcomes may be waiting for it. */
+static void on_done_ready(durable__pg_t *pg, const char *channel, void *arg)
+{
+	(void)pg;
+	(void)channel;
+	flush_workflow_outcomes(arg);
+}
+
 static void close_all(durable_worker_t *w)
 {
 	if (w->closed)
@@ -399,6 +600,9 @@ static void close_all(durable_worker_t *w)
 	uv_close((uv_handle_t *)&w->sigint, NULL);
 	uv_close((uv_handle_t *)&w->wakeup, NULL);
 	uv_close((uv_handle_t *)&w->drain_timer, NULL);
+	if (w->flusher_on)
+		uv_close((uv_handle_t *)&w->flusher, NULL);
+	w->flusher_on = 0;
 	durable__log("INFO", "stopped after %llu workflow tasks and %llu activity tasks",
 		     (unsigned long long)w->workflow_tasks, (unsigned long long)w->activity_tasks);
 }
@@ -407,7 +611,8 @@ void durable__worker_maybe_done(durable_worker_t *w)
 {
 	if (!w || !w->stopping || w->closed)
 		return;
-	if (w->running > 0 || w->completing || json_array_size(w->outcomes) > 0 || durable__pg_busy(w->wf_pg))
+	if (w->running > 0 || w->completing || json_array_size(w->outcomes) > 0 ||
+	    json_array_size(w->wf_outcomes) > 0 || durable__pg_busy(w->wf_pg))
 		return;
 	for (int i = 0; i < w->ndone; i++)
 		if (durable__pg_busy(w->done_pg[i]))
@@ -464,6 +669,9 @@ int durable_worker_run(durable_worker_t *w)
 	w->drain_timer.data = w;
 	uv_async_init(&w->loop, &w->wakeup, durable__activities_wakeup);
 	w->wakeup.data = w;
+	uv_idle_init(&w->loop, &w->flusher);
+	w->flusher.data = w;
+	w->flusher_on = 1;
 	durable__activities_init(w);
 	durable__log("INFO", "worker %s polling task queue %s (namespace %s): %s%s%s", w->identity, w->task_queue,
 		     w->namespace_, w->opts.no_workflows ? "" : "workflows ",
@@ -474,7 +682,7 @@ int durable_worker_run(durable_worker_t *w)
 		for (int i = 0; i < n && i < 8; i++) {
 			char name[32];
 			snprintf(name, sizeof(name), "completions-%d", i + 1);
-			if (durable__pg_new(&w->loop, w->dsn, name, NULL, NULL, w, &w->done_pg[w->ndone]) == 0)
+			if (durable__pg_new(&w->loop, w->dsn, name, on_done_ready, NULL, w, &w->done_pg[w->ndone]) == 0)
 				w->ndone++;
 		}
 		durable__pg_new(&w->loop, w->dsn, "queries", on_q_ready, NULL, w, &w->q_pg);
