@@ -71,6 +71,7 @@ struct durable_worker_s {
 	uv_async_t wakeup;                  /* thread pool -> loop: heartbeats */
 	uv_signal_t sigterm, sigint;
 	uv_timer_t drain_timer;
+	uv_timer_t backstop;   /* re-polls after a quiet spell, in case a wake-up was lost */
 	int stopping, closed;
 	uint64_t workflow_tasks, activity_tasks; /* counters for the exit log */
 };

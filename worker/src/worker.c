@@ -467,6 +467,27 @@ static void on_ready(durable__pg_t *pg, const char *channel, void *arg)
 		durable__activities_flush(w);
 }
 
+/*
+ * NOTIFY is the wake-up; this is only the backstop. A notification can be
+ * lost (one was, once, in the pipeline test under load, and a LISTEN
+ * connection that reconnects misses what was sent meanwhile), and a lost one
+ * would strand a ready task until the next notification of its queue. So
+ * every BACKSTOP_MS each queue is polled once more; an idle worker pays one
+ * empty poll per kind per interval.
+ */
+#define BACKSTOP_MS 5000
+
+static void on_backstop(uv_timer_t *t)
+{
+	durable_worker_t *w = t->data;
+	if (w->stopping)
+		return;
+	if (!w->opts.no_workflows && w->wf_pg)
+		poll_workflows(w);
+	if (!w->opts.no_activities && w->act_pg)
+		durable__activities_poll(w);
+}
+
 static void on_notify(durable__pg_t *pg, const char *channel, void *arg)
 {
 	durable_worker_t *w = arg;
@@ -600,6 +621,7 @@ static void close_all(durable_worker_t *w)
 	uv_close((uv_handle_t *)&w->sigint, NULL);
 	uv_close((uv_handle_t *)&w->wakeup, NULL);
 	uv_close((uv_handle_t *)&w->drain_timer, NULL);
+	uv_close((uv_handle_t *)&w->backstop, NULL);
 	if (w->flusher_on)
 		uv_close((uv_handle_t *)&w->flusher, NULL);
 	w->flusher_on = 0;
@@ -667,6 +689,9 @@ int durable_worker_run(durable_worker_t *w)
 	uv_signal_start(&w->sigint, on_signal, SIGINT);
 	uv_timer_init(&w->loop, &w->drain_timer);
 	w->drain_timer.data = w;
+	uv_timer_init(&w->loop, &w->backstop);
+	w->backstop.data = w;
+	uv_timer_start(&w->backstop, on_backstop, BACKSTOP_MS, BACKSTOP_MS);
 	uv_async_init(&w->loop, &w->wakeup, durable__activities_wakeup);
 	w->wakeup.data = w;
 	uv_idle_init(&w->loop, &w->flusher);
