@@ -76,13 +76,20 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 	}
 	json_decref(f->sent);
 	free(f);
+	/* The connection takes turns: a poll asked for meanwhile goes first,
+	 * then what finished meanwhile. */
+	if (w->act_again)
+		durable__activities_poll(w);
 	durable__activities_flush(w);
 	durable__worker_maybe_done(w);
 }
 
+/* One request at a time on the activity connection, polls and outcomes in
+ * turn: each carries everything that came up while the other was in flight
+ * (bigger batches, fewer transactions), and neither can starve the other. */
 void durable__activities_flush(durable_worker_t *w)
 {
-	if (w->completing || json_array_size(w->outcomes) == 0 || !durable__pg_connected(w->act_pg))
+	if (w->completing || w->act_polling || json_array_size(w->outcomes) == 0 || !durable__pg_connected(w->act_pg))
 		return;
 	flush_t *f = malloc(sizeof(*f));
 	char *body = json_dumps(w->outcomes, JSON_COMPACT);
@@ -197,6 +204,7 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	if (durable__pg_status(res) < 0) {
 		if (res)
 			durable__log("ERROR", "poll_activity_tasks failed: %s", PQresultErrorMessage(res));
+		durable__activities_flush(w);   /* outcomes that waited for the poll */
 		return;
 	}
 	int n = PQntuples(res);
@@ -223,8 +231,12 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 		}
 		start_activity(w, a);
 	}
-	if (n >= asked || w->act_again)
+	if (n >= asked)
+		w->act_again = 1;
+	durable__activities_flush(w);
+	if (w->act_again)
 		durable__activities_poll(w);
+	durable__worker_maybe_done(w);
 }
 
 void durable__activities_poll(durable_worker_t *w)
@@ -233,7 +245,7 @@ void durable__activities_poll(durable_worker_t *w)
 	if (w->stopping || w->opts.no_activities || !w->act_pg)
 		return;
 	int free_slots = w->opts.max_concurrent_activities - w->running;
-	if (w->act_polling || free_slots <= 0) {
+	if (w->act_polling || w->completing || free_slots <= 0) {
 		w->act_again = 1;
 		return;
 	}
