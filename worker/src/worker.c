@@ -465,6 +465,8 @@ static void on_ready(durable__pg_t *pg, const char *channel, void *arg)
 	durable__pg_query(pg, "SELECT durable.task_queue_channel($1, $2, $3)", 3, p, on_channel, w);
 	if (pg == w->act_pg)
 		durable__activities_flush(w);
+	else if (w->ndone == 0)
+		flush_workflow_outcomes(w);   /* without completion connections, outcomes go on this one */
 }
 
 /*
