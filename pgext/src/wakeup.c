@@ -21,16 +21,29 @@ PG_FUNCTION_INFO_V1(durable_wake_at);
 
 static TimestampTz earliest_in_xact = PG_INT64_MAX;
 
-void
-DurableWakeTimerWorker(void)
+/*
+ * Wakes every running timer worker that sleeps past `deadline`
+ * (PG_INT64_MIN: every running one). Slots without a worker are skipped:
+ * their next_wake never moves, and counting it made every commit that
+ * carried any deadline wake the workers.
+ */
+static void
+wake_timer_workers_before(TimestampTz deadline)
 {
 	for (int i = 0; i < DURABLE_MAX_TIMER_WORKERS; i++)
 	{
 		uint32		procno_plus_one = pg_atomic_read_u32(&durable_shared->timer_worker_procno[i]);
 
-		if (procno_plus_one != 0)
+		if (procno_plus_one != 0 &&
+			deadline < (TimestampTz) pg_atomic_read_u64(&durable_shared->next_wake[i]))
 			SetLatch(&ProcGlobal->allProcs[procno_plus_one - 1].procLatch);
 	}
+}
+
+void
+DurableWakeTimerWorker(void)
+{
+	wake_timer_workers_before(PG_INT64_MIN);
 }
 
 static void
@@ -40,12 +53,8 @@ durable_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			for (int i = 0; i < DURABLE_MAX_TIMER_WORKERS; i++)
-				if (earliest_in_xact < (TimestampTz) pg_atomic_read_u64(&durable_shared->next_wake[i]))
-				{
-					DurableWakeTimerWorker();
-					break;
-				}
+			if (earliest_in_xact != PG_INT64_MAX)
+				wake_timer_workers_before(earliest_in_xact);
 			earliest_in_xact = PG_INT64_MAX;
 			break;
 		case XACT_EVENT_ABORT:
