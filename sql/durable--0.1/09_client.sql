@@ -168,7 +168,9 @@ SET search_path = pg_catalog, pg_temp AS $$
            l.search_attributes, l.memo
       FROM (SELECT DISTINCT ON (w.workflow_id) w.*
               FROM durable.workflows w
-             WHERE w.namespace = $9 AND ($7 IS NULL OR w.workflow_id > $7)
+             -- one index condition whatever the page: ids are never empty, and an
+             -- "$7 IS NULL OR ..." would make every page scan from the first id
+             WHERE w.namespace = $9 AND w.workflow_id > coalesce($7, '')
              ORDER BY w.workflow_id, w.started_at DESC) l
      WHERE ($1 IS NULL OR l.status = $1)
        AND ($2 IS NULL OR l.workflow_type = $2)
