@@ -177,18 +177,27 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	buf_free(&b);
 }
 
-static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* A file handle for ino, or NULL after replying ENOMEM or ENOENT. */
+static struct fh *fh_open(fuse_req_t req, fuse_ino_t ino)
 {
 	struct fh *f = calloc(1, sizeof *f);
 	if (!f) {
 		fuse_reply_err(req, ENOMEM);
-		return;
+		return NULL;
 	}
 	if (nodes_get(ino, &f->n)) {
 		free(f);
 		fuse_reply_err(req, ENOENT);
-		return;
+		return NULL;
 	}
+	return f;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fh *f = fh_open(req, ino);
+	if (!f)
+		return;
 	if (!tree_is_dir(f->n.kind)) {
 		fh_free(f);
 		fuse_reply_err(req, ENOTDIR);
@@ -248,16 +257,9 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fh *f = calloc(1, sizeof *f);
-	if (!f) {
-		fuse_reply_err(req, ENOMEM);
+	struct fh *f = fh_open(req, ino);
+	if (!f)
 		return;
-	}
-	if (nodes_get(ino, &f->n)) {
-		free(f);
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
 	int acc = fi->flags & O_ACCMODE;
 	enum kind k = f->n.kind;
 	int rc = 0;
