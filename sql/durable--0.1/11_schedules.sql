@@ -314,6 +314,15 @@ $$;
 
 -- The public API ------------------------------------------------------
 
+CREATE FUNCTION durable._schedule_not_found(namespace text, schedule_id text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'schedule "%" not found', schedule_id
+        USING ERRCODE = 'DU007', DETAIL = format('No schedule %s in namespace %s.', schedule_id, namespace),
+              HINT = 'List schedules with durable.list_schedules().';
+END
+$$;
+
 CREATE FUNCTION durable._lock_schedule(namespace text, schedule_id text) RETURNS durable.schedules
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
@@ -323,9 +332,7 @@ BEGIN
     SELECT * INTO s FROM durable.schedules sc
      WHERE sc.namespace = namespace AND sc.schedule_id = schedule_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'schedule "%" not found', schedule_id
-            USING ERRCODE = 'DU007', DETAIL = format('No schedule %s in namespace %s.', schedule_id, namespace),
-                  HINT = 'List schedules with durable.list_schedules().';
+        PERFORM durable._schedule_not_found(namespace, schedule_id);
     END IF;
     RETURN s;
 END
@@ -478,8 +485,7 @@ DECLARE
 BEGIN
     SELECT * INTO s FROM durable.schedules sc WHERE sc.namespace = $2 AND sc.schedule_id = $1;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'schedule "%" not found', $1
-            USING ERRCODE = 'DU007', HINT = 'List schedules with durable.list_schedules().';
+        PERFORM durable._schedule_not_found($2, $1);
     END IF;
     t := s.next_run_at;
     FOR i IN 1 .. 5 LOOP
