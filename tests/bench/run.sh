@@ -48,6 +48,20 @@ pgbench_tps() {   # clients seconds script [extra args]
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }'; }
 value() { sed -n "s/^$1 //p" "$2"; }
+# Commits and WAL of what runs between cost_mark and cost_put PREFIX N, per
+# activity (N one-activity workflows), as PREFIXcommits_per_activity and
+# PREFIXwal_bytes_per_activity.
+cost_mark() {
+    cost_c0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    cost_w0=$(sql "SELECT pg_current_wal_lsn()")
+}
+cost_put() {
+    local c1 w1
+    c1=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    w1=$(sql "SELECT pg_current_wal_lsn()")
+    put "${1}commits_per_activity" "$(awk -v a="$cost_c0" -v b="$c1" -v n="$2" 'BEGIN { printf "%.3f", (b - a) / n }')"
+    put "${1}wal_bytes_per_activity" "$(sql "SELECT round(pg_wal_lsn_diff('$w1', '$cost_w0') / $2)")"
+}
 
 echo "durable bench on $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(pg_config --version)"
 
@@ -100,13 +114,9 @@ run_scripted() {   # mode count -> prints workflows/s
     awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }'
 }
 reset_store
-c0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-w0=$(sql "SELECT pg_current_wal_lsn()")
+cost_mark
 put store_wf1_per_s "$(run_scripted seq1 "$wf_n")"
-c1=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-w1=$(sql "SELECT pg_current_wal_lsn()")
-put store_commits_per_activity "$(awk -v a="$c0" -v b="$c1" -v n="$wf_n" 'BEGIN { printf "%.3f", (b - a) / n }')"
-put store_wal_bytes_per_activity "$(sql "SELECT round(pg_wal_lsn_diff('$w1', '$w0') / $wf_n)")"
+cost_put store_ "$wf_n"
 put store_wf1_per_s_ratio "$(ratio "$(value store_wf1_per_s "$results")" "$ceiling")"
 put store_seq10_activities_per_s $(( $(run_scripted seq10 $(( wf_n / 10 ))) * 10 ))
 put store_par10_activities_per_s $(( $(run_scripted par10 $(( wf_n / 10 ))) * 10 ))
@@ -142,14 +152,10 @@ if [ -x "$worker_bin" ]; then
                FROM durable.workflows WHERE task_queue = '$q'"
     }
     reset_store
-    c0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-    w0=$(sql "SELECT pg_current_wal_lsn()")
+    cost_mark
     put wf1_per_s "$(run_worker BenchSeq1 "$wf_n" 1)"
-    c1=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-    w1=$(sql "SELECT pg_current_wal_lsn()")
     put worker_rss_mb "$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss")"
-    put commits_per_activity "$(awk -v a="$c0" -v b="$c1" -v n="$wf_n" 'BEGIN { printf "%.3f", (b - a) / n }')"
-    put wal_bytes_per_activity "$(sql "SELECT round(pg_wal_lsn_diff('$w1', '$w0') / $wf_n)")"
+    cost_put "" "$wf_n"
     put wf1_per_s_ratio "$(ratio "$(value wf1_per_s "$results")" "$ceiling")"
     put seq10_activities_per_s $(( $(run_worker BenchSeq10 $(( wf_n / 10 )) 1) * 10 ))
     put par10_activities_per_s $(( $(run_worker BenchPar10 $(( wf_n / 10 )) 1) * 10 ))
