@@ -11,7 +11,8 @@ cmd=${1:?usage: cluster.sh start|stop|env NAME PORT}
 name=${2:?cluster name}
 port=${3:?port}
 top=$(cd "$(dirname "$0")/.." && pwd)
-bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+# PG_CONFIG picks the installation (scripts/pginst.sh makes a private one).
+bindir=$(${PG_CONFIG:-pg_config} --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 [ -x "$bindir/pg_ctl" ] || bindir=/usr/lib/postgresql/15/bin
 
 as_pg() {
@@ -34,7 +35,7 @@ log="$base/$name/postgres.log"
 case "$cmd" in
 env)
     echo "export PGHOST='$sock' PGPORT='$port' PGUSER=postgres PGDATABASE=postgres"
-    echo "export DURABLE_PGDATA='$data' DURABLE_PGLOG='$log'"
+    echo "export DURABLE_PGDATA='$data' DURABLE_PGLOG='$log' DURABLE_RUN_BASE='$base' DURABLE_PGBIN='$bindir'"
     ;;
 start)
     mkdir -p "$base/$name"

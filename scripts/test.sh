@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# make test: a throwaway cluster, the pgTAP suites, the concurrency tests, and
-# each component's own tests against the same cluster. Exits non-zero on any
+# make test: a throwaway cluster, the pgTAP suites, the concurrency tests, each
+# component's own tests against the same cluster, and every tests/<suite>/run.sh
+# (suites that need clusters of their own make them with scripts/cluster.sh,
+# under $DURABLE_RUN_BASE, from the private $PG_CONFIG). Exits non-zero on any
 # failure and always stops the cluster.
+#   scripts/test.sh                 everything
+#   scripts/test.sh pgtap fused     only the named suites (pgtap, concurrency,
+#                                   worker, fused, or a tests/<suite> folder)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -9,9 +14,15 @@ port=${DURABLE_TEST_PORT:-55432}
 name=${DURABLE_TEST_NAME:-test}
 cluster() { scripts/cluster.sh "$1" "$name" "$port"; }
 
+# Tests run on a private copy of PostgreSQL with this checkout's durable
+# installed into it (scripts/pginst.sh), never on the system's installation.
+eval "$(cluster env)"
 cluster stop
-base_dir=$(cluster env | sed -n "s/.*DURABLE_PGDATA='\(.*\)\/data'.*/\1/p")
-rm -rf "$base_dir"
+mkdir -p "$DURABLE_RUN_BASE"
+export PG_CONFIG
+PG_CONFIG=$(scripts/pginst.sh "$DURABLE_RUN_BASE/pg") || { echo "test: no private PostgreSQL"; exit 1; }
+make -s -C pgext install PG_CONFIG="$PG_CONFIG" >/dev/null || { echo "test: could not install durable"; exit 1; }
+rm -rf "$(dirname "$DURABLE_PGDATA")"
 cluster start || { echo "test: could not start the test cluster"; exit 1; }
 trap 'cluster stop' EXIT
 eval "$(cluster env)"
@@ -23,14 +34,24 @@ run() {
     if "$@"; then echo "== $name: ok"; else echo "== $name: FAILED"; failed+=("$name"); fi
 }
 
-run pgtap pg_prove --ext .sql -r tests/pgtap
-for t in tests/concurrency/*.sh; do
-    [ -e "$t" ] && run "$(basename "$t")" bash "$t"
-done
+wanted() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
+only="$*"
+
+wanted pgtap && run pgtap pg_prove --ext .sql -r tests/pgtap
+if wanted concurrency; then
+    for t in tests/concurrency/*.sh; do
+        [ -e "$t" ] && run "$(basename "$t")" bash "$t"
+    done
+fi
 for d in worker fused; do
-    if [ -f "$d/Makefile" ] && grep -q '^test:' "$d/Makefile"; then
+    if wanted "$d" && [ -f "$d/Makefile" ] && grep -q '^test:' "$d/Makefile"; then
         run "$d" make -C "$d" test
     fi
+done
+for t in tests/*/run.sh; do
+    suite=$(basename "$(dirname "$t")")
+    [ "$suite" = bench ] && continue
+    wanted "$suite" && run "$suite" bash "$t"
 done
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -6,7 +6,7 @@ if [ -z "${DURABLE_PGDATA:-}" ]; then
     exit 0
 fi
 M=$WORK/mnt-restart
-pg_ctl() { runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$DURABLE_PGDATA" -w "$@" >/dev/null; }
+pg_ctl() { runuser -u postgres -- "${DURABLE_PGBIN:-/usr/lib/postgresql/15/bin}/pg_ctl" -D "$DURABLE_PGDATA" -w "$@" >/dev/null; }
 pg_pids() {
     local pm
     pm=$(head -n 1 "$DURABLE_PGDATA/postmaster.pid" 2>/dev/null) || return 0

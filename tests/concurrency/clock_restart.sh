@@ -8,7 +8,7 @@ set -euo pipefail
 fail() { echo "clock_restart: FAIL: $*"; exit 1; }
 if [ -z "${DURABLE_PGDATA:-}" ]; then echo "clock_restart: skipped: DURABLE_PGDATA not set"; exit 0; fi
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+bindir=${DURABLE_PGBIN:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 [ -x "$bindir/pg_ctl" ] || bindir=/usr/lib/postgresql/15/bin
 sql() { psql -qXtA -v ON_ERROR_STOP=1 "$@"; }
 ns="clock-$$-$(date +%s)"

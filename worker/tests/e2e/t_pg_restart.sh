@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 if [ -z "${DURABLE_PGDATA:-}" ]; then echo "skipped: DURABLE_PGDATA not set (scripts/cluster.sh env)"; exit 0; fi
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+bindir=${DURABLE_PGBIN:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 [ -x "$bindir/pg_ctl" ] || bindir=/usr/lib/postgresql/15/bin
 q=restart-$RUN
 worker restart --task-queue "$q" --plugin "$EX/hello.so"
