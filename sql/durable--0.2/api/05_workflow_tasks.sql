@@ -1,0 +1,324 @@
+-- Workflow tasks: lease, complete with commands, fail.
+
+CREATE OR REPLACE FUNCTION durable._record_poller(namespace text, task_queue text, kind text, identity text)
+RETURNS void LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM durable.task_queue_pollers p
+                    WHERE p.namespace = _record_poller.namespace AND p.task_queue = _record_poller.task_queue
+                      AND p.kind = _record_poller.kind AND p.identity = _record_poller.identity
+                      AND p.last_poll_at > durable.now() - interval '1 second') THEN
+        INSERT INTO durable.task_queue_pollers AS p (namespace, task_queue, kind, identity, last_poll_at)
+        VALUES (namespace, task_queue, kind, identity, durable.now())
+        ON CONFLICT ON CONSTRAINT task_queue_pollers_pkey DO UPDATE SET last_poll_at = EXCLUDED.last_poll_at;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._check_poll_args(task_queue text, identity text, max_tasks integer) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF coalesce(task_queue, '') = '' OR coalesce(identity, '') = '' THEN
+        PERFORM durable._bad_input('task_queue and identity must be non-empty',
+            NULL, 'The identity names the worker in the history, e.g. host:pid.');
+    END IF;
+    IF max_tasks IS NULL OR max_tasks < 1 OR max_tasks > 1000 THEN
+        PERFORM durable._bad_input('max_tasks must be between 1 and 1000', format('Got %s.', max_tasks));
+    END IF;
+END
+$$;
+
+-- The events of a run after from_event, as the JSON array a worker replays.
+CREATE OR REPLACE FUNCTION durable._history_json(run uuid, from_event bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('event_id', h.event_id, 'event_type', h.event_type,
+                                                         'event_time', h.event_time, 'attributes', h.attributes)
+                                      ORDER BY h.event_id), '[]')
+              FROM durable.history h WHERE h.run_id = run AND h.event_id > from_event);
+END
+$$;
+
+-- The worker's cache: {"<run_id>": <last event id it holds>, ...}.
+CREATE OR REPLACE FUNCTION durable._check_cached(cached jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF cached IS NULL OR jsonb_typeof(cached) = 'null' THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(cached) <> 'object'
+       OR EXISTS (SELECT 1 FROM jsonb_each(cached) e
+                   WHERE jsonb_typeof(e.value) <> 'number' OR (e.value #>> '{}')::numeric < 0
+                      OR (e.value #>> '{}')::numeric <> trunc((e.value #>> '{}')::numeric)
+                      OR (e.value #>> '{}')::numeric > 9223372036854775807) THEN
+        PERFORM durable._bad_input('cached must map run ids to the last event id the worker holds',
+            format('Got %s.', left(cached::text, 200)), 'Pass e.g. ''{"<run_id>": 42}'', or NULL.');
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable.poll_workflow_tasks(
+    task_queue text, identity text, max_tasks integer DEFAULT 1,
+    cached jsonb DEFAULT NULL, namespace text DEFAULT 'default')
+RETURNS TABLE (task_token text, workflow_id text, run_id uuid, workflow_type text,
+               attempt integer, started_event_id bigint, history jsonb)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t record;
+    started bigint;
+    now timestamptz := durable.now();
+    earliest timestamptz;
+BEGIN
+    PERFORM durable._check_poll_args($1, $2, $3);
+    PERFORM durable._check_cached($4);
+    PERFORM durable._record_poller($5, $1, 'workflow', $2);
+    FOR t IN SELECT wt.task_id, wt.run_id, wt.fence, wt.attempt, wt.scheduled_event_id,
+                    w.workflow_id, w.workflow_type, w.task_timeout
+               FROM durable.workflow_tasks wt JOIN durable.workflows w ON w.run_id = wt.run_id
+              WHERE wt.namespace = $5 AND wt.task_queue = $1 AND wt.state = 'SCHEDULED'
+              ORDER BY wt.task_id
+              LIMIT $3
+                FOR UPDATE SKIP LOCKED LOOP
+        started := durable._append(t.run_id, 'WorkflowTaskStarted', jsonb_build_object(
+            'scheduled_event_id', t.scheduled_event_id, 'identity', $2, 'attempt', t.attempt));
+        UPDATE durable.workflow_tasks wt
+           SET state = 'STARTED', fence = t.fence + 1, started_event_id = started, identity = $2,
+               started_at = now, timeout_at = now + t.task_timeout
+         WHERE wt.task_id = t.task_id;
+        earliest := least(earliest, now + t.task_timeout);
+        task_token := 'w' || t.task_id || '.' || (t.fence + 1);
+        workflow_id := t.workflow_id;
+        run_id := t.run_id;
+        workflow_type := t.workflow_type;
+        attempt := t.attempt;
+        started_event_id := started;
+        history := durable._history_json(t.run_id, coalesce(($4 ->> t.run_id::text)::bigint, 0));
+        RETURN NEXT;
+    END LOOP;
+    PERFORM durable._wake_at(earliest);
+END
+$$;
+
+-- Locks a started workflow task by its token, run row first (the lock order
+-- everywhere is run, then task), and refuses a stale or unknown token.
+CREATE OR REPLACE FUNCTION durable._lock_workflow_task(task_token text) RETURNS durable.workflow_tasks
+LANGUAGE plpgsql AS $$
+DECLARE
+    tok record;
+    run uuid;
+    t durable.workflow_tasks;
+BEGIN
+    tok := durable._parse_token(task_token, 'w');
+    SELECT wt.run_id INTO run FROM durable.workflow_tasks wt WHERE wt.task_id = tok.task_id;
+    IF NOT FOUND THEN
+        PERFORM durable._lease_lost('workflow', task_token);
+    END IF;
+    PERFORM 1 FROM durable.workflows w WHERE w.run_id = run FOR UPDATE;
+    SELECT * INTO t FROM durable.workflow_tasks wt WHERE wt.task_id = tok.task_id FOR UPDATE;
+    IF NOT FOUND OR t.fence <> tok.fence OR t.state <> 'STARTED' THEN
+        PERFORM durable._lease_lost('workflow', task_token);
+    END IF;
+    RETURN t;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._command_types() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ARRAY['ScheduleActivityTask', 'RequestCancelActivityTask', 'StartTimer', 'CancelTimer',
+                 'StartChildWorkflowExecution', 'SignalExternalWorkflowExecution',
+                 'RequestCancelExternalWorkflowExecution', 'RecordMarker',
+                 'UpsertWorkflowSearchAttributes', 'CompleteWorkflowExecution',
+                 'FailWorkflowExecution', 'CancelWorkflowExecution', 'ContinueAsNewWorkflowExecution']
+$$;
+
+CREATE OR REPLACE FUNCTION durable._closing_command_types() RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ARRAY['CompleteWorkflowExecution', 'FailWorkflowExecution', 'CancelWorkflowExecution',
+                 'ContinueAsNewWorkflowExecution']
+$$;
+
+CREATE OR REPLACE FUNCTION durable._check_commands(commands jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    n integer;
+    cmd jsonb;
+    ctype text;
+BEGIN
+    IF commands IS NULL OR jsonb_typeof(commands) <> 'array' THEN
+        PERFORM durable._bad_input('commands must be a JSON array',
+            format('Got %s.', coalesce(commands::text, 'NULL')),
+            'Pass e.g. ''[{"type": "CompleteWorkflowExecution", "result": 42}]''.');
+    END IF;
+    n := jsonb_array_length(commands);
+    FOR i IN 0 .. n - 1 LOOP
+        cmd := commands -> i;
+        IF jsonb_typeof(cmd) <> 'object' OR jsonb_typeof(cmd -> 'type') IS DISTINCT FROM 'string' THEN
+            PERFORM durable._bad_input(format('command %s is not an object with a "type"', i),
+                format('Got %s.', cmd::text));
+        END IF;
+        ctype := cmd ->> 'type';
+        IF ctype <> ALL (durable._command_types()) THEN
+            PERFORM durable._bad_input(format('unknown command type "%s"', ctype), NULL,
+                format('Known types: %s.', array_to_string(durable._command_types(), ', ')));
+        END IF;
+        IF ctype = ANY (durable._closing_command_types()) AND i <> n - 1 THEN
+            PERFORM durable._bad_input(format('%s must be the last command', ctype),
+                format('It is command %s of %s.', i + 1, n));
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable.complete_workflow_task(task_token text, commands jsonb DEFAULT '[]', identity text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t durable.workflow_tasks;
+    w durable.workflows;
+    completed bigint;
+    cmd jsonb;
+    needs_task boolean := false;
+    closed boolean := false;
+    n integer;
+BEGIN
+    PERFORM durable._check_commands(commands);
+    t := durable._lock_workflow_task(task_token);
+    SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = t.run_id;
+    DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = t.task_id;
+    n := jsonb_array_length(commands);
+
+    -- Closing while unseen events wait would lose them (a signal sent during
+    -- this task): fail the task instead and let the workflow see them.
+    IF n > 0 AND (commands -> (n - 1) ->> 'type') = ANY (durable._closing_command_types())
+       AND EXISTS (SELECT 1 FROM durable.buffered_events b WHERE b.run_id = t.run_id) THEN
+        PERFORM durable._append(t.run_id, 'WorkflowTaskFailed', jsonb_build_object(
+            'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
+            'cause', 'UNHANDLED_COMMAND', 'identity', coalesce(identity, t.identity),
+            'failure', jsonb_build_object('message',
+                'new events arrived while the workflow task ran; the workflow sees them before it may close')));
+        PERFORM durable._flush_buffered(t.run_id);
+        PERFORM durable._schedule_workflow_task(t.run_id);
+        RETURN;
+    END IF;
+
+    completed := durable._append(t.run_id, 'WorkflowTaskCompleted', jsonb_build_object(
+        'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
+        'identity', coalesce(identity, t.identity)));
+    FOR i IN 0 .. n - 1 LOOP
+        cmd := commands -> i;
+        CASE cmd ->> 'type'
+            WHEN 'ScheduleActivityTask' THEN
+                PERFORM durable._cmd_schedule_activity(w, cmd, completed);
+            WHEN 'RequestCancelActivityTask' THEN
+                IF durable._cmd_request_cancel_activity(w, cmd, completed) THEN needs_task := true; END IF;
+            WHEN 'StartTimer' THEN
+                PERFORM durable._cmd_start_timer(w, cmd, completed);
+            WHEN 'CancelTimer' THEN
+                PERFORM durable._cmd_cancel_timer(w, cmd, completed);
+            WHEN 'StartChildWorkflowExecution' THEN
+                PERFORM durable._cmd_start_child(w, cmd, completed);
+                needs_task := true;
+            WHEN 'SignalExternalWorkflowExecution' THEN
+                PERFORM durable._cmd_signal_external(w, cmd, completed);
+                needs_task := true;
+            WHEN 'RequestCancelExternalWorkflowExecution' THEN
+                PERFORM durable._cmd_cancel_external(w, cmd, completed);
+                needs_task := true;
+            WHEN 'RecordMarker' THEN
+                PERFORM durable._cmd_record_marker(w, cmd, completed);
+            WHEN 'UpsertWorkflowSearchAttributes' THEN
+                PERFORM durable._cmd_upsert_search_attributes(w, cmd, completed);
+            ELSE
+                PERFORM durable._cmd_close(w, cmd, completed);
+                closed := true;
+        END CASE;
+    END LOOP;
+
+    IF NOT closed THEN
+        IF durable._flush_buffered(t.run_id) > 0 THEN
+            needs_task := true;
+        END IF;
+        IF needs_task AND NOT EXISTS (SELECT 1 FROM durable.workflow_tasks wt WHERE wt.run_id = t.run_id) THEN
+            PERFORM durable._schedule_workflow_task(t.run_id);
+        END IF;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable.fail_workflow_task(task_token text, cause text DEFAULT 'WORKFLOW_WORKER_UNHANDLED_FAILURE',
+                                           failure jsonb DEFAULT NULL, identity text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t durable.workflow_tasks;
+    retry_at timestamptz;
+BEGIN
+    IF cause IS NULL OR cause !~ '^[A-Z][A-Z_]*$' THEN
+        PERFORM durable._bad_input('cause must be an upper-case identifier', format('Got %L.', cause),
+            'Use e.g. NON_DETERMINISTIC_ERROR or WORKFLOW_WORKER_UNHANDLED_FAILURE.');
+    END IF;
+    IF failure IS NOT NULL AND jsonb_typeof(failure) <> 'object' THEN
+        PERFORM durable._bad_input('failure must be a JSON object', format('Got %s.', failure::text),
+            'Pass e.g. ''{"message": "...", "type": "..."}''.');
+    END IF;
+    PERFORM durable._check_payload(failure, 'failure');
+    t := durable._lock_workflow_task(task_token);
+    PERFORM durable._append(t.run_id, 'WorkflowTaskFailed', jsonb_build_object(
+        'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
+        'cause', cause, 'failure', failure, 'identity', coalesce(identity, t.identity)));
+    PERFORM durable._flush_buffered(t.run_id);
+    -- A failing workflow task usually fails again until new code is deployed:
+    -- retry with backoff (1 s, 2 s, 4 s ... at most a minute).
+    retry_at := durable.now() + least(interval '1 second' * power(2, least(t.attempt - 1, 10)), interval '1 minute');
+    UPDATE durable.workflow_tasks wt
+       SET state = 'BACKOFF', attempt = t.attempt + 1, scheduled_event_id = NULL,
+           started_event_id = NULL, identity = NULL, started_at = NULL, timeout_at = retry_at
+     WHERE wt.task_id = t.task_id;
+    PERFORM durable._wake_at(retry_at);
+END
+$$;
+
+-- Many workflow task outcomes in one transaction, so that a worker commits
+-- once per batch instead of once per task: [{"task_token": ..., "commands":
+-- [...]} | {"task_token": ..., "cause": ..., "failure": {...}}]. Each item
+-- runs in its own subtransaction: a lost lease or bad commands are reported
+-- in that item's row (outcome LEASE_LOST or INVALID, with the error) and
+-- change nothing, while the other items go through. Keep batches at most 64
+-- items: beyond that PostgreSQL's subtransaction cache overflows.
+CREATE OR REPLACE FUNCTION durable.complete_workflow_tasks(completions jsonb, identity text DEFAULT NULL)
+RETURNS TABLE (task_token text, outcome text, error text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item jsonb;
+BEGIN
+    IF completions IS NULL OR jsonb_typeof(completions) <> 'array' THEN
+        PERFORM durable._bad_input('completions must be a JSON array', NULL,
+            'Pass e.g. ''[{"task_token": "w1.1", "commands": []}]''.');
+    END IF;
+    FOR item IN SELECT value FROM jsonb_array_elements(completions) LOOP
+        task_token := item ->> 'task_token';
+        error := NULL;
+        BEGIN
+            IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'task_token') IS DISTINCT FROM 'string' THEN
+                PERFORM durable._bad_input('each completion needs a task_token string');
+            ELSIF item ? 'failure' THEN
+                PERFORM durable.fail_workflow_task(task_token, coalesce(item ->> 'cause', 'WORKFLOW_WORKER_UNHANDLED_FAILURE'),
+                                                   item -> 'failure', identity);
+                outcome := 'FAILED';
+            ELSE
+                PERFORM durable.complete_workflow_task(task_token, coalesce(item -> 'commands', '[]'), identity);
+                outcome := 'COMPLETED';
+            END IF;
+        EXCEPTION WHEN SQLSTATE 'DU004' THEN
+            outcome := 'LEASE_LOST';
+            error := SQLERRM;
+        WHEN invalid_parameter_value OR program_limit_exceeded THEN
+            outcome := 'INVALID';
+            error := SQLERRM;
+        END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;

@@ -1,0 +1,314 @@
+-- Activity tasks: lease, complete, fail (with the retry policy), heartbeat,
+-- report cancellation, and a batched completion that never aborts the batch.
+
+CREATE OR REPLACE FUNCTION durable.poll_activity_tasks(task_queue text, identity text, max_tasks integer DEFAULT 1,
+                                            namespace text DEFAULT 'default')
+RETURNS TABLE (task_token text, workflow_id text, run_id uuid, activity_id text, activity_type text,
+               input jsonb, attempt integer, scheduled_at timestamptz, started_at timestamptz,
+               deadline timestamptz, heartbeat_timeout float8, heartbeat_details jsonb, last_failure jsonb)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    now timestamptz := durable.now();
+BEGIN
+    PERFORM durable._check_poll_args($1, $2, $3);
+    PERFORM durable._record_poller($4, $1, 'activity', $2);
+    RETURN QUERY
+    WITH picked AS (
+        SELECT a.task_id FROM durable.activity_tasks a
+         WHERE a.namespace = $4 AND a.task_queue = $1 AND a.state = 'SCHEDULED'
+         ORDER BY a.task_id
+         LIMIT $3
+           FOR UPDATE SKIP LOCKED
+    ), leased AS (
+        UPDATE durable.activity_tasks a
+           SET state = 'STARTED', fence = a.fence + 1, identity = $2, started_at = now,
+               last_heartbeat_at = NULL,
+               timeout_at = least(now + a.start_to_close_timeout,
+                                  a.scheduled_at + a.schedule_to_close_timeout,
+                                  now + a.heartbeat_timeout)
+          FROM picked WHERE a.task_id = picked.task_id
+        RETURNING a.*
+    )
+    SELECT 'a' || l.task_id || '.' || l.fence, l.workflow_id, l.run_id, l.activity_id, l.activity_type,
+           l.input, l.attempt, l.scheduled_at, l.started_at, durable._wake_at(l.timeout_at),
+           durable._seconds(l.heartbeat_timeout), l.heartbeat_details, l.last_failure
+      FROM leased l ORDER BY l.task_id;
+END
+$$;
+
+-- Locks a started activity task by its token (run row first), or returns
+-- NULL when the token no longer holds the lease.
+CREATE OR REPLACE FUNCTION durable._try_lock_activity_task(task_token text) RETURNS durable.activity_tasks
+LANGUAGE plpgsql AS $$
+DECLARE
+    tok record;
+    run uuid;
+    a durable.activity_tasks;
+BEGIN
+    tok := durable._parse_token(task_token, 'a');
+    SELECT t.run_id INTO run FROM durable.activity_tasks t WHERE t.task_id = tok.task_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    PERFORM 1 FROM durable.workflows w WHERE w.run_id = run FOR UPDATE;
+    SELECT * INTO a FROM durable.activity_tasks t WHERE t.task_id = tok.task_id FOR UPDATE;
+    IF NOT FOUND OR a.fence <> tok.fence OR a.state <> 'STARTED' THEN
+        RETURN NULL;
+    END IF;
+    RETURN a;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._lock_activity_task(task_token text) RETURNS durable.activity_tasks
+LANGUAGE plpgsql AS $$
+DECLARE
+    a durable.activity_tasks := durable._try_lock_activity_task(task_token);
+BEGIN
+    IF a.task_id IS NULL THEN
+        PERFORM durable._lease_lost('activity', task_token);
+    END IF;
+    RETURN a;
+END
+$$;
+
+-- Temporal's retry rule: the next attempt waits initial * coefficient^(attempt-1),
+-- at most maximum_interval; no retry for non-retryable failures, after
+-- maximum_attempts, after a cancel request, or past schedule_to_close.
+CREATE OR REPLACE FUNCTION durable._activity_retry(a durable.activity_tasks, failure jsonb,
+                                        OUT retry_state text, OUT retry_at timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+    initial float8 := durable._seconds(a.retry_initial_interval);
+    maximum float8 := durable._seconds(a.retry_maximum_interval);
+    ln_delay float8;
+    delay float8;
+BEGIN
+    IF a.cancel_requested THEN
+        retry_state := 'RETRY_STATE_CANCEL_REQUESTED';
+        RETURN;
+    END IF;
+    IF coalesce(failure ->> 'non_retryable', 'false') = 'true'
+       OR (failure ->> 'type') = ANY (a.non_retryable_error_types) THEN
+        retry_state := 'RETRY_STATE_NON_RETRYABLE_FAILURE';
+        RETURN;
+    END IF;
+    IF a.retry_maximum_attempts > 0 AND a.attempt >= a.retry_maximum_attempts THEN
+        retry_state := 'RETRY_STATE_MAXIMUM_ATTEMPTS_REACHED';
+        RETURN;
+    END IF;
+    -- in logarithms, so that attempt 5000 does not overflow
+    ln_delay := ln(initial) + (a.attempt - 1) * ln(a.retry_backoff_coefficient);
+    delay := CASE WHEN ln_delay >= ln(maximum) THEN maximum ELSE exp(ln_delay) END;
+    retry_at := durable.now() + make_interval(secs => delay);
+    IF a.schedule_to_close_timeout IS NOT NULL AND retry_at >= a.scheduled_at + a.schedule_to_close_timeout THEN
+        retry_state := 'RETRY_STATE_TIMEOUT';
+        retry_at := NULL;
+        RETURN;
+    END IF;
+    retry_state := 'RETRY_STATE_IN_PROGRESS';
+END
+$$;
+
+-- Puts a failed attempt into backoff until retry_at.
+CREATE OR REPLACE FUNCTION durable._activity_backoff(a durable.activity_tasks, failure jsonb, retry_at timestamptz)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE durable.activity_tasks t
+       SET state = 'BACKOFF', attempt = a.attempt + 1, last_failure = failure, identity = NULL,
+           started_at = NULL, timeout_at = retry_at
+     WHERE t.task_id = a.task_id;
+    PERFORM durable._wake_at(retry_at);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._check_failure(failure jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF failure IS NULL OR jsonb_typeof(failure) <> 'object' OR jsonb_typeof(failure -> 'message') IS DISTINCT FROM 'string' THEN
+        PERFORM durable._bad_input('failure must be a JSON object with a "message" string',
+            format('Got %s.', coalesce(failure::text, 'NULL')),
+            'Pass e.g. ''{"message": "card declined", "type": "CardDeclined", "non_retryable": true}''.');
+    END IF;
+    PERFORM durable._check_payload(failure, 'failure');
+END
+$$;
+
+-- The three ways a worker ends an attempt, without raising on a lost lease
+-- (the batch function reports it per task). Returns the outcome.
+CREATE OR REPLACE FUNCTION durable._finish_activity(a durable.activity_tasks, kind text, payload jsonb, identity text)
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    retry_state text;
+    retry_at timestamptz;
+BEGIN
+    IF kind = 'failure' THEN
+        SELECT r.retry_state, r.retry_at INTO retry_state, retry_at FROM durable._activity_retry(a, payload) r;
+        IF retry_at IS NOT NULL THEN
+            PERFORM durable._activity_backoff(a, payload, retry_at);
+            RETURN 'RETRYING';
+        END IF;
+    END IF;
+    DELETE FROM durable.activity_tasks t WHERE t.task_id = a.task_id;
+    IF kind = 'result' THEN
+        PERFORM durable._deliver_activity_outcome(a, 'ActivityTaskCompleted', jsonb_build_object(
+            'scheduled_event_id', a.scheduled_event_id, 'result', payload, 'identity', coalesce(identity, a.identity)));
+        RETURN 'COMPLETED';
+    ELSIF kind = 'canceled' OR retry_state = 'RETRY_STATE_CANCEL_REQUESTED' THEN
+        PERFORM durable._deliver_activity_outcome(a, 'ActivityTaskCanceled', jsonb_build_object(
+            'scheduled_event_id', a.scheduled_event_id, 'details', payload, 'identity', coalesce(identity, a.identity)));
+        RETURN 'CANCELED';
+    END IF;
+    PERFORM durable._deliver_activity_outcome(a, 'ActivityTaskFailed', jsonb_build_object(
+        'scheduled_event_id', a.scheduled_event_id, 'failure', payload, 'retry_state', retry_state,
+        'identity', coalesce(identity, a.identity)));
+    RETURN 'FAILED';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable.complete_activity_task(task_token text, result jsonb DEFAULT NULL, identity text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM durable._check_payload(result, 'activity result');
+    PERFORM durable._finish_activity(durable._lock_activity_task(task_token), 'result', result, identity);
+END
+$$;
+
+-- Returns RETRYING when another attempt is scheduled, FAILED or CANCELED when
+-- the failure went to the workflow.
+CREATE OR REPLACE FUNCTION durable.fail_activity_task(task_token text, failure jsonb, identity text DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM durable._check_failure(failure);
+    RETURN durable._finish_activity(durable._lock_activity_task(task_token), 'failure', failure, identity);
+END
+$$;
+
+-- The worker stopped the activity because cancellation was requested. As in
+-- Temporal, an activity that was not asked to cancel cannot report itself
+-- canceled (it completes or fails instead).
+CREATE OR REPLACE FUNCTION durable.cancel_activity_task(task_token text, details jsonb DEFAULT NULL, identity text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    a durable.activity_tasks;
+BEGIN
+    PERFORM durable._check_payload(details, 'cancellation details');
+    a := durable._lock_activity_task(task_token);
+    IF NOT a.cancel_requested THEN
+        RAISE EXCEPTION 'activity cancellation was not requested'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Activity %s (%s) of workflow %s was not asked to cancel.',
+                                  a.activity_id, a.activity_type, a.workflow_id),
+                  HINT = 'Report canceled only after heartbeat_activity_task returned true; otherwise complete or fail the task.';
+    END IF;
+    PERFORM durable._finish_activity(a, 'canceled', details, identity);
+END
+$$;
+
+-- Records progress and extends the heartbeat deadline. Returns true when the
+-- workflow asked to cancel this activity: the worker should stop and call
+-- cancel_activity_task.
+CREATE OR REPLACE FUNCTION durable.heartbeat_activity_task(task_token text, details jsonb DEFAULT NULL)
+RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tok record := durable._parse_token(task_token, 'a');
+    now timestamptz := durable.now();
+    cancel boolean;
+BEGIN
+    PERFORM durable._check_payload(details, 'heartbeat details');
+    UPDATE durable.activity_tasks a
+       SET last_heartbeat_at = now, heartbeat_details = coalesce(details, a.heartbeat_details),
+           timeout_at = least(a.started_at + a.start_to_close_timeout,
+                              a.scheduled_at + a.schedule_to_close_timeout,
+                              now + a.heartbeat_timeout)
+     WHERE a.task_id = tok.task_id AND a.fence = tok.fence AND a.state = 'STARTED'
+    RETURNING a.cancel_requested INTO cancel;
+    IF NOT FOUND THEN
+        PERFORM durable._lease_lost('activity', task_token);
+    END IF;
+    RETURN cancel;
+END
+$$;
+
+-- Many outcomes in one transaction: [{"task_token": ..., "result": ...} |
+-- {"task_token": ..., "failure": {...}} | {"task_token": ..., "canceled": ...}].
+-- A lost lease or a bad item is reported in its row and does not abort the rest.
+-- Rows come back in the order of the items, but the items are applied run
+-- by run (in the given order within a run): each one locks its run until
+-- commit, and two batches that reach the same runs in different orders
+-- (workers completing activities of the same fan-out workflows) would
+-- otherwise deadlock.
+CREATE OR REPLACE FUNCTION durable.complete_activity_tasks(outcomes jsonb, identity text DEFAULT NULL)
+RETURNS TABLE (task_token text, outcome text, error text)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item jsonb;
+    kind text;
+    a durable.activity_tasks;
+    max_size bigint := durable._max_payload();
+    n integer;
+    r record;
+    tokens text[];
+    outs text[];
+    errs text[];
+BEGIN
+    IF outcomes IS NULL OR jsonb_typeof(outcomes) <> 'array' THEN
+        PERFORM durable._bad_input('outcomes must be a JSON array',
+            NULL, 'Pass e.g. ''[{"task_token": "a1.1", "result": 42}]''.');
+    END IF;
+    n := jsonb_array_length(outcomes);
+    tokens := array_fill(NULL::text, ARRAY[n]);
+    outs := tokens;
+    errs := tokens;
+    FOR r IN SELECT e.value AS item, e.ord::integer AS ord
+               FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS e(value, ord)
+               LEFT JOIN durable.activity_tasks t
+                 ON jsonb_typeof(e.value) = 'object'
+                AND (e.value ->> 'task_token') ~ '^a[0-9]{1,18}\.[0-9]{1,18}$'
+                AND t.task_id = substring(e.value ->> 'task_token' FROM '^a([0-9]+)\.')::bigint
+              ORDER BY t.run_id NULLS LAST, e.ord LOOP
+        item := r.item;
+        task_token := item ->> 'task_token';
+        error := NULL;
+        kind := CASE WHEN item ? 'result' THEN 'result' WHEN item ? 'failure' THEN 'failure'
+                     WHEN item ? 'canceled' THEN 'canceled' END;
+        IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'task_token') IS DISTINCT FROM 'string'
+           OR task_token !~ '^a[0-9]{1,18}\.[0-9]{1,18}$' OR kind IS NULL THEN
+            outcome := 'INVALID';
+            error := 'each outcome needs a task_token and one of result, failure, canceled';
+        ELSIF kind = 'failure' AND (jsonb_typeof(item -> 'failure') <> 'object'
+                                    OR jsonb_typeof(item -> 'failure' -> 'message') IS DISTINCT FROM 'string') THEN
+            outcome := 'INVALID';
+            error := 'failure must be a JSON object with a "message" string';
+        ELSIF octet_length((item -> kind)::text) > max_size THEN
+            outcome := 'INVALID';
+            error := format('%s is larger than durable.max_payload_bytes (%s)', kind, max_size);
+        ELSE
+            a := durable._try_lock_activity_task(task_token);
+            IF a.task_id IS NULL THEN
+                outcome := 'LEASE_LOST';
+                error := 'activity task lease is no longer held';
+            ELSIF kind = 'canceled' AND NOT a.cancel_requested THEN
+                outcome := 'INVALID';
+                error := 'activity cancellation was not requested';
+            ELSE
+                outcome := durable._finish_activity(a, kind, item -> kind, identity);
+            END IF;
+        END IF;
+        tokens[r.ord] := task_token;
+        outs[r.ord] := outcome;
+        errs[r.ord] := error;
+    END LOOP;
+    FOR i IN 1 .. n LOOP
+        task_token := tokens[i];
+        outcome := outs[i];
+        error := errs[i];
+        RETURN NEXT;
+    END LOOP;
+END
+$$;

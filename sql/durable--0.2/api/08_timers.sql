@@ -1,0 +1,221 @@
+-- Deadlines: what the timer worker fires. durable.fire_due() fires what is
+-- due now, in one transaction; durable.next_due() says when to look again.
+-- Tests call fire_due() directly after durable.skip_time() to fire a 30-day
+-- timer inside their own transaction.
+
+CREATE OR REPLACE FUNCTION durable._reschedule_workflow_task(t durable.workflow_tasks, attempt integer)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    task_timeout interval;
+    scheduled bigint;
+BEGIN
+    SELECT w.task_timeout INTO task_timeout FROM durable.workflows w WHERE w.run_id = t.run_id;
+    scheduled := durable._append(t.run_id, 'WorkflowTaskScheduled', jsonb_build_object(
+        'task_queue', t.task_queue, 'start_to_close_timeout', durable._seconds(task_timeout),
+        'attempt', attempt));
+    UPDATE durable.workflow_tasks wt
+       SET state = 'SCHEDULED', attempt = _reschedule_workflow_task.attempt, scheduled_event_id = scheduled,
+           started_event_id = NULL, identity = NULL, started_at = NULL,
+           scheduled_at = durable.now(), timeout_at = NULL
+     WHERE wt.task_id = t.task_id;
+    PERFORM durable._notify('workflow', t.namespace, t.task_queue);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._workflow_task_deadline(t durable.workflow_tasks) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF t.state = 'BACKOFF' THEN
+        PERFORM durable._reschedule_workflow_task(t, t.attempt);
+    ELSIF t.state = 'STARTED' THEN
+        PERFORM durable._append(t.run_id, 'WorkflowTaskTimedOut', jsonb_build_object(
+            'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
+            'timeout_type', 'START_TO_CLOSE', 'identity', t.identity));
+        PERFORM durable._flush_buffered(t.run_id);
+        PERFORM durable._reschedule_workflow_task(t, t.attempt + 1);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._activity_deadline(a durable.activity_tasks, now timestamptz) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    timeout_type text;
+    failure jsonb;
+    retry_state text := 'RETRY_STATE_TIMEOUT';
+    retry_at timestamptz;
+    next_deadline timestamptz;
+BEGIN
+    IF a.state = 'BACKOFF' THEN
+        -- the retry delay is over: offer the next attempt to pollers
+        next_deadline := least(now + a.schedule_to_start_timeout, a.scheduled_at + a.schedule_to_close_timeout);
+        UPDATE durable.activity_tasks t
+           SET state = 'SCHEDULED', attempt_scheduled_at = now, timeout_at = next_deadline
+         WHERE t.task_id = a.task_id;
+        PERFORM durable._wake_at(next_deadline);
+        PERFORM durable._notify('activity', a.namespace, a.task_queue);
+        RETURN;
+    END IF;
+    IF a.schedule_to_close_timeout IS NOT NULL AND now >= a.scheduled_at + a.schedule_to_close_timeout THEN
+        timeout_type := 'SCHEDULE_TO_CLOSE';
+    ELSIF a.state = 'SCHEDULED' THEN
+        timeout_type := 'SCHEDULE_TO_START';
+    ELSIF now >= a.started_at + a.start_to_close_timeout THEN
+        timeout_type := 'START_TO_CLOSE';
+    ELSE
+        timeout_type := 'HEARTBEAT';
+    END IF;
+    failure := jsonb_build_object('message', format('activity %s timeout', timeout_type),
+                                  'type', 'TimeoutError', 'timeout_type', timeout_type,
+                                  'last_heartbeat_details', a.heartbeat_details);
+    IF timeout_type IN ('START_TO_CLOSE', 'HEARTBEAT') THEN
+        SELECT r.retry_state, r.retry_at INTO retry_state, retry_at FROM durable._activity_retry(a, failure) r;
+        IF retry_at IS NOT NULL THEN
+            PERFORM durable._activity_backoff(a, failure, retry_at);
+            RETURN;
+        END IF;
+    END IF;
+    DELETE FROM durable.activity_tasks t WHERE t.task_id = a.task_id;
+    PERFORM durable._deliver_activity_outcome(a, 'ActivityTaskTimedOut', jsonb_build_object(
+        'scheduled_event_id', a.scheduled_event_id, 'failure', failure, 'retry_state', retry_state));
+END
+$$;
+
+-- Fires due user timers. Ten thousand timers due in the same second are the
+-- common case to be fast for, so the usual shape (a run with one due timer
+-- and no started workflow task) is fired for the whole batch in one
+-- set-based statement; what remains goes one by one through _deliver, which
+-- buffers for runs whose workflow task is running.
+CREATE OR REPLACE FUNCTION durable._fire_timers(now timestamptz, max_items integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    runs uuid[];
+    timer_ids text[];
+    leftover record;
+    bulk integer;
+    notified integer;
+    fired integer := 0;
+BEGIN
+    -- Lock the runs first: the statements below then see their true task state.
+    SELECT array_agg(d.run_id), array_agg(d.timer_id) INTO runs, timer_ids
+      FROM (SELECT tm.run_id, tm.timer_id
+              FROM durable.timers tm JOIN durable.workflows wf ON wf.run_id = tm.run_id
+             WHERE tm.fire_at <= now
+             ORDER BY tm.fire_at
+             LIMIT max_items
+               FOR UPDATE OF tm, wf SKIP LOCKED) d;
+    IF runs IS NULL THEN
+        RETURN 0;
+    END IF;
+
+    WITH simple AS (
+        SELECT p.run_id, min(p.timer_id) AS timer_id
+          FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
+         GROUP BY p.run_id HAVING count(*) = 1
+    ), ready AS (
+        SELECT s.run_id, s.timer_id, tm.started_event_id, t.state AS task_state,
+               wf.namespace, wf.task_queue, wf.task_timeout,
+               (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = s.run_id) AS last_id
+          FROM simple s
+          JOIN durable.timers tm ON tm.run_id = s.run_id AND tm.timer_id = s.timer_id
+          JOIN durable.workflows wf ON wf.run_id = s.run_id
+          LEFT JOIN durable.workflow_tasks t ON t.run_id = s.run_id
+         WHERE t.state IS DISTINCT FROM 'STARTED'
+    ), gone AS (
+        DELETE FROM durable.timers tm USING ready r
+         WHERE tm.run_id = r.run_id AND tm.timer_id = r.timer_id
+    ), events AS (
+        INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
+        SELECT r.run_id, r.last_id + 1, 'TimerFired', durable.now(),
+               jsonb_build_object('timer_id', r.timer_id, 'started_event_id', r.started_event_id)
+          FROM ready r
+        UNION ALL
+        SELECT r.run_id, r.last_id + 2, 'WorkflowTaskScheduled', durable.now(),
+               jsonb_build_object('task_queue', r.task_queue, 'attempt', 1,
+                                  'start_to_close_timeout', durable._seconds(r.task_timeout))
+          FROM ready r WHERE r.task_state IS NULL
+    ), tasks AS (
+        INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt,
+                                            scheduled_event_id, scheduled_at)
+        SELECT r.run_id, r.namespace, r.task_queue, 'SCHEDULED', 1, r.last_id + 2, durable.now()
+          FROM ready r WHERE r.task_state IS NULL
+    )
+    SELECT (SELECT count(*) FROM (SELECT durable._history_changed(r.run_id) FROM ready r) h),
+           (SELECT count(*) FROM (SELECT pg_notify(durable.task_queue_channel('workflow', q.task_queue, q.namespace), '')
+                                    FROM (SELECT DISTINCT r.namespace, r.task_queue FROM ready r
+                                           WHERE r.task_state IS DISTINCT FROM 'BACKOFF') q) n)
+      INTO bulk, notified;
+
+    -- The rest: runs with several due timers or a started workflow task.
+    FOR leftover IN SELECT tm.run_id, tm.timer_id, tm.started_event_id
+                      FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
+                      JOIN durable.timers tm ON tm.run_id = p.run_id AND tm.timer_id = p.timer_id
+                     ORDER BY tm.fire_at LOOP
+        DELETE FROM durable.timers tm WHERE tm.run_id = leftover.run_id AND tm.timer_id = leftover.timer_id;
+        PERFORM durable._deliver(leftover.run_id, 'TimerFired', jsonb_build_object(
+            'timer_id', leftover.timer_id, 'started_event_id', leftover.started_event_id));
+        fired := fired + 1;
+    END LOOP;
+    RETURN bulk + fired;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable.fire_due(max_items integer DEFAULT 1000) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    now timestamptz := durable.now();
+    fired integer;
+    a durable.activity_tasks;
+    t durable.workflow_tasks;
+    w durable.workflows;
+BEGIN
+    fired := durable._fire_timers(now, max_items);
+
+    FOR a IN SELECT at.* FROM durable.activity_tasks at JOIN durable.workflows wf ON wf.run_id = at.run_id
+              WHERE at.timeout_at <= now
+              ORDER BY at.timeout_at
+              LIMIT max_items - fired
+                FOR UPDATE SKIP LOCKED LOOP
+        PERFORM durable._activity_deadline(a, now);
+        fired := fired + 1;
+    END LOOP;
+
+    FOR t IN SELECT wt.* FROM durable.workflow_tasks wt JOIN durable.workflows wf ON wf.run_id = wt.run_id
+              WHERE wt.timeout_at <= now
+              ORDER BY wt.timeout_at
+              LIMIT max_items - fired
+                FOR UPDATE SKIP LOCKED LOOP
+        PERFORM durable._workflow_task_deadline(t);
+        fired := fired + 1;
+    END LOOP;
+
+    FOR w IN SELECT * FROM durable.workflows wf
+              WHERE wf.status = 'RUNNING' AND wf.deadline_at IS NOT NULL AND wf.deadline_at <= now
+              ORDER BY wf.deadline_at
+              LIMIT max_items - fired
+                FOR UPDATE SKIP LOCKED LOOP
+        PERFORM durable._close_run(w.run_id, 'TIMED_OUT', 'WorkflowExecutionTimedOut', jsonb_build_object(
+            'timeout_type', CASE WHEN w.execution_timeout IS NOT NULL
+                                      AND w.deadline_at >= w.execution_started_at + w.execution_timeout
+                                 THEN 'EXECUTION' ELSE 'RUN' END,
+            'retry_state', 'RETRY_STATE_TIMEOUT'));
+        fired := fired + 1;
+    END LOOP;
+
+    fired := fired + durable._fire_schedules(now, max_items - fired);
+    RETURN fired;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable.next_due() RETURNS timestamptz
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT least((SELECT min(fire_at) FROM durable.timers),
+                 (SELECT min(timeout_at) FROM durable.activity_tasks WHERE timeout_at IS NOT NULL),
+                 (SELECT min(timeout_at) FROM durable.workflow_tasks WHERE timeout_at IS NOT NULL),
+                 (SELECT min(deadline_at) FROM durable.workflows
+                   WHERE status = 'RUNNING' AND deadline_at IS NOT NULL),
+                 (SELECT min(next_run_at) FROM durable.schedules
+                   WHERE NOT paused AND next_run_at IS NOT NULL))
+$$;

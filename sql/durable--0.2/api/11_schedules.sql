@@ -1,0 +1,516 @@
+-- Schedules: start a workflow on a cron or interval spec, with an overlap
+-- policy, pause, trigger and backfill, as Temporal's schedules do. The timer
+-- worker fires due schedules from durable.fire_due(); all times are UTC.
+
+-- Cron ------------------------------------------------------------------
+
+-- The values one cron field allows: *, n, a-b, */s, a-b/s, lists of these,
+-- and month (JAN..DEC) or weekday (SUN..SAT) names.
+CREATE OR REPLACE FUNCTION durable._cron_field(field text, lo integer, hi integer, names text[] DEFAULT NULL)
+RETURNS integer[] LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    part text;
+    m text[];
+    a integer;
+    b integer;
+    step integer;
+    result integer[] := '{}';
+    f text := upper(field);
+BEGIN
+    IF names IS NOT NULL THEN
+        FOR i IN 1 .. array_length(names, 1) LOOP
+            f := replace(f, names[i], (lo + i - 1)::text);
+        END LOOP;
+    END IF;
+    FOREACH part IN ARRAY string_to_array(f, ',') LOOP
+        m := regexp_match(part, '^(\*|([0-9]+)(-([0-9]+))?)(/([0-9]+))?$');
+        IF m IS NULL THEN
+            RETURN NULL;
+        END IF;
+        step := coalesce(m[6]::integer, 1);
+        IF m[1] = '*' THEN
+            a := lo; b := hi;
+        ELSE
+            a := m[2]::integer;
+            b := coalesce(m[4]::integer, CASE WHEN m[6] IS NULL THEN a ELSE hi END);
+        END IF;
+        IF a < lo OR b > hi OR a > b OR step < 1 THEN
+            RETURN NULL;
+        END IF;
+        result := result || ARRAY(SELECT generate_series(a, b, step));
+    END LOOP;
+    RETURN ARRAY(SELECT DISTINCT v FROM unnest(result) v ORDER BY v);
+END
+$$;
+
+-- The first minute strictly after `after` that the 5-field cron expression
+-- (minute hour day-of-month month day-of-week, UTC) matches; NULL when the
+-- expression is malformed. As in Vixie cron, when both day fields are
+-- restricted a day matching either one counts.
+CREATE OR REPLACE FUNCTION durable._cron_next(expr text, after timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    e text := CASE lower(trim(expr))
+                  WHEN '@yearly' THEN '0 0 1 1 *' WHEN '@annually' THEN '0 0 1 1 *'
+                  WHEN '@monthly' THEN '0 0 1 * *' WHEN '@weekly' THEN '0 0 * * 0'
+                  WHEN '@daily' THEN '0 0 * * *' WHEN '@midnight' THEN '0 0 * * *'
+                  WHEN '@hourly' THEN '0 * * * *' ELSE trim(expr) END;
+    f text[] := regexp_split_to_array(e, '\s+');
+    minutes integer[];
+    hours integer[];
+    doms integer[];
+    months integer[];
+    dows integer[];
+    dom_any boolean;
+    dow_any boolean;
+    start timestamp := date_trunc('minute', after AT TIME ZONE 'UTC') + interval '1 minute';
+    day date;
+    h integer;
+    mi integer;
+BEGIN
+    IF array_length(f, 1) <> 5 THEN
+        RETURN NULL;
+    END IF;
+    minutes := durable._cron_field(f[1], 0, 59);
+    hours := durable._cron_field(f[2], 0, 23);
+    doms := durable._cron_field(f[3], 1, 31);
+    months := durable._cron_field(f[4], 1, 12, ARRAY['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN',
+                                                     'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC']);
+    dows := durable._cron_field(replace(f[5], '7', '0'), 0, 6, ARRAY['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']);
+    IF minutes IS NULL OR hours IS NULL OR doms IS NULL OR months IS NULL OR dows IS NULL THEN
+        RETURN NULL;
+    END IF;
+    dom_any := f[3] = '*';
+    dow_any := f[5] = '*';
+    -- at most five years of days: enough for any expression that can match
+    FOR i IN 0 .. 366 * 5 LOOP
+        day := start::date + i;
+        CONTINUE WHEN NOT (extract(month FROM day)::integer = ANY (months));
+        CONTINUE WHEN NOT CASE
+            WHEN dom_any AND dow_any THEN true
+            WHEN dom_any THEN extract(dow FROM day)::integer = ANY (dows)
+            WHEN dow_any THEN extract(day FROM day)::integer = ANY (doms)
+            ELSE extract(day FROM day)::integer = ANY (doms) OR extract(dow FROM day)::integer = ANY (dows) END;
+        FOREACH h IN ARRAY hours LOOP
+            CONTINUE WHEN i = 0 AND h < extract(hour FROM start);
+            FOREACH mi IN ARRAY minutes LOOP
+                CONTINUE WHEN i = 0 AND h = extract(hour FROM start) AND mi < extract(minute FROM start);
+                RETURN (day + make_time(h, mi, 0)) AT TIME ZONE 'UTC';
+            END LOOP;
+        END LOOP;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- The spec -------------------------------------------------------------
+-- {"cron": ["0 9 * * MON-FRI", ...], "interval": [{"every": 3600, "offset": 0}, ...],
+--  "start_at": "...", "end_at": "..."}: the next time after `after` that any
+-- cron or interval gives, within [start_at, end_at].
+
+CREATE OR REPLACE FUNCTION durable._check_schedule_spec(spec jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    item jsonb;
+BEGIN
+    PERFORM durable._check_keys(spec, ARRAY['cron', 'interval', 'start_at', 'end_at'], 'schedule spec');
+    IF coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(spec -> 'cron') = 'array' THEN spec -> 'cron' END), 0)
+       + coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(spec -> 'interval') = 'array' THEN spec -> 'interval' END), 0) = 0 THEN
+        PERFORM durable._bad_input('schedule spec needs a non-empty "cron" or "interval" array',
+            format('Got %s.', spec::text),
+            'E.g. {"cron": ["0 * * * *"]} or {"interval": [{"every": 3600}]}.');
+    END IF;
+    FOR item IN SELECT value FROM jsonb_array_elements(coalesce(spec -> 'cron', '[]')) LOOP
+        IF jsonb_typeof(item) <> 'string' OR durable._cron_next(item #>> '{}', '2000-01-01') IS NULL THEN
+            PERFORM durable._bad_input(format('invalid cron expression %s', item::text), NULL,
+                'Use five fields, minute hour day-of-month month day-of-week, in UTC, e.g. "5 4 * * *".');
+        END IF;
+    END LOOP;
+    FOR item IN SELECT value FROM jsonb_array_elements(coalesce(spec -> 'interval', '[]')) LOOP
+        PERFORM durable._check_keys(item, ARRAY['every', 'offset'], 'schedule interval');
+        IF coalesce(durable._json_interval(item, 'every', 'schedule interval'), interval '0') < interval '1 second' THEN
+            PERFORM durable._bad_input('schedule interval: "every" must be at least one second',
+                format('Got %s.', item::text));
+        END IF;
+        PERFORM durable._json_interval(item, 'offset', 'schedule interval');
+    END LOOP;
+    BEGIN
+        PERFORM (spec ->> 'start_at')::timestamptz, (spec ->> 'end_at')::timestamptz;
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+        PERFORM durable._bad_input('schedule spec: "start_at" and "end_at" must be timestamps',
+            format('Got %s.', spec::text));
+    END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._schedule_next(spec jsonb, after timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    start_at timestamptz := (spec ->> 'start_at')::timestamptz;
+    end_at timestamptz := (spec ->> 'end_at')::timestamptz;
+    base timestamptz := greatest(after, start_at - interval '1 microsecond');
+    best timestamptz;
+    item jsonb;
+    every float8;
+    "offset" float8;
+    t float8;
+BEGIN
+    FOR item IN SELECT value FROM jsonb_array_elements(coalesce(spec -> 'cron', '[]')) LOOP
+        best := least(best, durable._cron_next(item #>> '{}', base));
+    END LOOP;
+    FOR item IN SELECT value FROM jsonb_array_elements(coalesce(spec -> 'interval', '[]')) LOOP
+        every := durable._seconds(durable._json_interval(item, 'every', 'schedule interval'));
+        "offset" := coalesce(durable._seconds(durable._json_interval(item, 'offset', 'schedule interval')), 0);
+        t := (floor((extract(epoch FROM base) - "offset") / every) + 1) * every + "offset";
+        best := least(best, to_timestamp(t));
+    END LOOP;
+    IF end_at IS NOT NULL AND best > end_at THEN
+        RETURN NULL;
+    END IF;
+    RETURN best;
+END
+$$;
+
+-- Actions -------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION durable._check_schedule_action(action jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM durable._check_keys(action, ARRAY['workflow_type', 'task_queue', 'input', 'workflow_id', 'options'],
+                                'schedule action');
+    PERFORM durable._check_start_args(coalesce(action ->> 'workflow_id', 'x'),
+        durable._json_text(action, 'workflow_type', 'schedule action', true),
+        durable._json_text(action, 'task_queue', 'schedule action', true));
+    PERFORM durable._check_start_options(coalesce(action -> 'options', '{}'));
+    PERFORM durable._check_payload(action -> 'input', 'schedule input');
+END
+$$;
+
+-- Starts the schedule's workflow for one scheduled time. The workflow id is
+-- "<prefix>-<scheduled time>", and the search attributes DurableScheduledById
+-- and DurableScheduledStartTime say where it came from.
+CREATE OR REPLACE FUNCTION durable._schedule_start(s durable.schedules, scheduled_at timestamptz) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE
+    wf_id text := coalesce(s.action ->> 'workflow_id', s.schedule_id) || '-'
+                  || to_char(scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+    options jsonb := coalesce(s.action -> 'options', '{}');
+    run uuid;
+BEGIN
+    options := jsonb_set(options, '{search_attributes}',
+        coalesce(options -> 'search_attributes', '{}') || jsonb_build_object(
+            'DurableScheduledById', s.schedule_id, 'DurableScheduledStartTime', scheduled_at));
+    IF durable._start_conflict(s.namespace, wf_id, 'ALLOW_DUPLICATE') IS NULL THEN
+        run := durable._create_run(s.namespace, wf_id, s.action ->> 'workflow_type', s.action ->> 'task_queue',
+                                   s.action -> 'input', options);
+    END IF;
+    IF run IS NULL THEN
+        UPDATE durable.schedules sc SET actions_skipped = sc.actions_skipped + 1
+         WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
+        RETURN NULL;
+    END IF;
+    UPDATE durable.schedules sc
+       SET last_workflow_id = wf_id, last_run_id = run, actions_taken = sc.actions_taken + 1,
+           remaining_actions = sc.remaining_actions - 1, updated_at = durable.now(),
+           recent_actions = (SELECT coalesce(jsonb_agg(a), '[]') FROM (
+               SELECT a FROM jsonb_array_elements(sc.recent_actions || jsonb_build_array(jsonb_build_object(
+                   'scheduled_at', scheduled_at, 'started_at', durable.now(),
+                   'workflow_id', wf_id, 'run_id', run))) WITH ORDINALITY AS x(a, n)
+                ORDER BY n DESC LIMIT 10) r)
+     WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
+    RETURN run;
+END
+$$;
+
+-- One scheduled time under an overlap policy: start, skip, buffer, or
+-- cancel/terminate the running one first. Returns what it did.
+CREATE OR REPLACE FUNCTION durable._schedule_act(s durable.schedules, scheduled_at timestamptz, policy text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    running boolean;
+BEGIN
+    IF s.remaining_actions IS NOT NULL AND s.remaining_actions <= 0 THEN
+        RETURN 'EXHAUSTED';
+    END IF;
+    SELECT w.status = 'RUNNING' INTO running FROM durable.workflows w WHERE w.run_id = s.last_run_id FOR UPDATE;
+    IF coalesce(running, false) AND policy <> 'ALLOW_ALL' THEN
+        IF policy = 'SKIP' THEN
+            UPDATE durable.schedules sc SET actions_skipped = sc.actions_skipped + 1
+             WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
+            RETURN 'SKIPPED';
+        ELSIF policy = 'TERMINATE_OTHER' THEN
+            PERFORM durable._close_run(s.last_run_id, 'TERMINATED', 'WorkflowExecutionTerminated',
+                jsonb_build_object('reason', format('schedule %s started a newer run (TERMINATE_OTHER)', s.schedule_id),
+                                   'identity', 'schedule:' || s.schedule_id));
+        ELSE
+            IF policy = 'CANCEL_OTHER' THEN
+                PERFORM durable._request_cancel(s.last_run_id,
+                    format('schedule %s wants to start a newer run (CANCEL_OTHER)', s.schedule_id),
+                    'schedule:' || s.schedule_id);
+            END IF;
+            UPDATE durable.schedules sc
+               SET buffered = CASE WHEN policy = 'BUFFER_ALL' THEN sc.buffered + 1 ELSE 1 END
+             WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
+            RETURN 'BUFFERED';
+        END IF;
+    END IF;
+    IF durable._schedule_start(s, scheduled_at) IS NULL THEN
+        RETURN 'SKIPPED';
+    END IF;
+    RETURN 'STARTED';
+END
+$$;
+
+-- Called by _close_run for a workflow a schedule started: a buffered start
+-- waits for exactly this.
+CREATE OR REPLACE FUNCTION durable._schedule_run_closed(namespace text, schedule_id text, run uuid) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    s durable.schedules;
+BEGIN
+    SELECT * INTO s FROM durable.schedules sc
+     WHERE sc.namespace = _schedule_run_closed.namespace AND sc.schedule_id = _schedule_run_closed.schedule_id
+       AND sc.last_run_id = run AND sc.buffered > 0
+     FOR UPDATE;
+    IF FOUND THEN
+        UPDATE durable.schedules sc SET buffered = sc.buffered - 1
+         WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
+        PERFORM durable._schedule_start(s, durable.now());
+    END IF;
+END
+$$;
+
+-- Fires due schedules (from fire_due): each takes its action for the due
+-- time, unless that time is older than the catch-up window, and moves on to
+-- its next time.
+CREATE OR REPLACE FUNCTION durable._fire_schedules(now timestamptz, max_items integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    s durable.schedules;
+    fired integer := 0;
+BEGIN
+    FOR s IN SELECT * FROM durable.schedules sc
+              WHERE NOT sc.paused AND sc.next_run_at IS NOT NULL AND sc.next_run_at <= now
+              ORDER BY sc.next_run_at
+              LIMIT max_items
+                FOR UPDATE SKIP LOCKED LOOP
+        IF s.next_run_at >= now - s.catchup_window THEN
+            PERFORM durable._schedule_act(s, s.next_run_at, s.overlap_policy);
+        ELSE
+            UPDATE durable.schedules sc SET actions_skipped = sc.actions_skipped + 1
+             WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
+        END IF;
+        UPDATE durable.schedules sc
+           SET next_run_at = CASE WHEN sc.remaining_actions IS NOT NULL AND sc.remaining_actions <= 0 THEN NULL
+                                  ELSE durable._schedule_next(sc.spec, greatest(s.next_run_at, now - sc.catchup_window)) END
+         WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id
+        RETURNING sc.next_run_at INTO s.next_run_at;
+        PERFORM durable._wake_at(s.next_run_at);
+        fired := fired + 1;
+    END LOOP;
+    RETURN fired;
+END
+$$;
+
+-- The public API ------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION durable._schedule_not_found(namespace text, schedule_id text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'schedule "%" not found', schedule_id
+        USING ERRCODE = 'DU007', DETAIL = format('No schedule %s in namespace %s.', schedule_id, namespace),
+              HINT = 'List schedules with durable.list_schedules().';
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._lock_schedule(namespace text, schedule_id text) RETURNS durable.schedules
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    s durable.schedules;
+BEGIN
+    SELECT * INTO s FROM durable.schedules sc
+     WHERE sc.namespace = namespace AND sc.schedule_id = schedule_id FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM durable._schedule_not_found(namespace, schedule_id);
+    END IF;
+    RETURN s;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._check_schedule_policies(policies jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM durable._check_keys(policies, ARRAY['overlap_policy', 'catchup_window', 'paused', 'note',
+                                                'remaining_actions'], 'schedule policies');
+    IF (policies ->> 'overlap_policy') IS NOT NULL AND (policies ->> 'overlap_policy') NOT IN
+       ('SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL') THEN
+        PERFORM durable._bad_input(format('unknown overlap_policy "%s"', policies ->> 'overlap_policy'), NULL,
+            'Use SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, TERMINATE_OTHER or ALLOW_ALL.');
+    END IF;
+    PERFORM durable._json_interval(policies, 'catchup_window', 'schedule policies');
+    IF policies ? 'paused' AND jsonb_typeof(policies -> 'paused') <> 'boolean' THEN
+        PERFORM durable._bad_input('schedule policies: "paused" must be true or false');
+    END IF;
+    IF policies ? 'remaining_actions' AND (jsonb_typeof(policies -> 'remaining_actions') <> 'number'
+                                           OR (policies ->> 'remaining_actions')::numeric < 0) THEN
+        PERFORM durable._bad_input('schedule policies: "remaining_actions" must be a non-negative number');
+    END IF;
+END
+$$;
+
+-- Returns the first time the schedule will act.
+CREATE OR REPLACE FUNCTION durable.create_schedule(schedule_id text, spec jsonb, action jsonb,
+                                        policies jsonb DEFAULT '{}', namespace text DEFAULT 'default')
+RETURNS timestamptz LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    next_run timestamptz;
+    now timestamptz := durable.now();
+BEGIN
+    IF coalesce(schedule_id, '') = '' OR schedule_id ~ '[/[:cntrl:]]' THEN
+        PERFORM durable._bad_input('schedule_id must be non-empty, without "/" or control characters',
+            format('Got %L.', schedule_id));
+    END IF;
+    PERFORM durable._check_namespace($5);
+    PERFORM durable._check_schedule_spec(spec);
+    PERFORM durable._check_schedule_action(action);
+    PERFORM durable._check_schedule_policies(coalesce(policies, '{}'));
+    next_run := durable._schedule_next(spec, now);
+    INSERT INTO durable.schedules AS sc (namespace, schedule_id, spec, action, overlap_policy, catchup_window,
+                                         paused, note, remaining_actions, next_run_at, created_at, updated_at)
+    VALUES ($5, $1, spec, action, coalesce(policies ->> 'overlap_policy', 'SKIP'),
+            coalesce(durable._json_interval(policies, 'catchup_window', 'schedule policies'), interval '365 days'),
+            coalesce((policies ->> 'paused')::boolean, false), policies ->> 'note',
+            (policies ->> 'remaining_actions')::integer, next_run, now, now)
+    ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'schedule "%" already exists', $1
+            USING ERRCODE = 'DU002', HINT = 'Delete it first, or choose another schedule_id.';
+    END IF;
+    PERFORM durable._wake_at(next_run);
+    RETURN next_run;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable.delete_schedule(schedule_id text, namespace text DEFAULT 'default')
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM durable._lock_schedule($2, $1);
+    DELETE FROM durable.schedules sc WHERE sc.namespace = $2 AND sc.schedule_id = $1;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable.pause_schedule(schedule_id text, note text DEFAULT NULL, namespace text DEFAULT 'default')
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM durable._lock_schedule($3, $1);
+    UPDATE durable.schedules sc SET paused = true, note = coalesce($2, sc.note), updated_at = durable.now()
+     WHERE sc.namespace = $3 AND sc.schedule_id = $1;
+END
+$$;
+
+-- Unpausing does not take the actions missed while paused (use backfill).
+CREATE OR REPLACE FUNCTION durable.unpause_schedule(schedule_id text, note text DEFAULT NULL, namespace text DEFAULT 'default')
+RETURNS timestamptz LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s durable.schedules := durable._lock_schedule($3, $1);
+    next_run timestamptz := durable._schedule_next(s.spec, durable.now());
+BEGIN
+    UPDATE durable.schedules sc
+       SET paused = false, note = coalesce($2, sc.note), updated_at = durable.now(), next_run_at = next_run
+     WHERE sc.namespace = $3 AND sc.schedule_id = $1;
+    PERFORM durable._wake_at(next_run);
+    RETURN next_run;
+END
+$$;
+
+-- Acts now, under the given overlap policy or the schedule's. Returns
+-- STARTED, SKIPPED, BUFFERED or EXHAUSTED.
+CREATE OR REPLACE FUNCTION durable.trigger_schedule(schedule_id text, overlap_policy text DEFAULT NULL,
+                                         namespace text DEFAULT 'default')
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s durable.schedules := durable._lock_schedule($3, $1);
+BEGIN
+    PERFORM durable._check_schedule_policies(jsonb_strip_nulls(jsonb_build_object('overlap_policy', $2)));
+    RETURN durable._schedule_act(s, durable.now(), coalesce($2, s.overlap_policy));
+END
+$$;
+
+-- Takes the actions the spec gives in [start_at, end_at), as if they had
+-- happened on time (at most 10,000). Returns how many workflows started.
+CREATE OR REPLACE FUNCTION durable.backfill_schedule(schedule_id text, start_at timestamptz, end_at timestamptz,
+                                          overlap_policy text DEFAULT 'ALLOW_ALL', namespace text DEFAULT 'default')
+RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s durable.schedules := durable._lock_schedule($5, $1);
+    t timestamptz := $2 - interval '1 microsecond';
+    started integer := 0;
+    n integer := 0;
+BEGIN
+    PERFORM durable._check_schedule_policies(jsonb_strip_nulls(jsonb_build_object('overlap_policy', $4)));
+    IF $2 IS NULL OR $3 IS NULL OR $3 <= $2 THEN
+        PERFORM durable._bad_input('backfill needs start_at before end_at', format('Got %s to %s.', $2, $3));
+    END IF;
+    LOOP
+        t := durable._schedule_next(s.spec, t);
+        EXIT WHEN t IS NULL OR t >= $3;
+        n := n + 1;
+        IF n > 10000 THEN
+            PERFORM durable._bad_input('backfill would start more than 10,000 workflows', NULL,
+                'Backfill a shorter range at a time.');
+        END IF;
+        SELECT * INTO s FROM durable.schedules sc WHERE sc.namespace = $5 AND sc.schedule_id = $1;
+        IF durable._schedule_act(s, t, coalesce($4, s.overlap_policy)) = 'STARTED' THEN
+            started := started + 1;
+        END IF;
+    END LOOP;
+    RETURN started;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable.describe_schedule(schedule_id text, namespace text DEFAULT 'default')
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s durable.schedules;
+    upcoming jsonb := '[]';
+    t timestamptz;
+BEGIN
+    SELECT * INTO s FROM durable.schedules sc WHERE sc.namespace = $2 AND sc.schedule_id = $1;
+    IF NOT FOUND THEN
+        PERFORM durable._schedule_not_found($2, $1);
+    END IF;
+    t := s.next_run_at;
+    FOR i IN 1 .. 5 LOOP
+        EXIT WHEN t IS NULL;
+        upcoming := upcoming || to_jsonb(t);
+        t := durable._schedule_next(s.spec, t);
+    END LOOP;
+    RETURN jsonb_build_object(
+        'schedule_id', s.schedule_id, 'namespace', s.namespace, 'spec', s.spec, 'action', s.action,
+        'overlap_policy', s.overlap_policy, 'catchup_window', durable._seconds(s.catchup_window),
+        'paused', s.paused, 'note', s.note, 'remaining_actions', s.remaining_actions,
+        'next_run_at', s.next_run_at, 'upcoming', upcoming, 'buffered', s.buffered,
+        'last_workflow_id', s.last_workflow_id, 'last_run_id', s.last_run_id,
+        'last_status', (SELECT w.status FROM durable.workflows w WHERE w.run_id = s.last_run_id),
+        'actions_taken', s.actions_taken, 'actions_skipped', s.actions_skipped,
+        'recent_actions', s.recent_actions, 'created_at', s.created_at, 'updated_at', s.updated_at);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable.list_schedules(namespace text DEFAULT 'default')
+RETURNS TABLE (schedule_id text, paused boolean, next_run_at timestamptz, workflow_type text,
+               last_workflow_id text, actions_taken bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+    SELECT sc.schedule_id, sc.paused, sc.next_run_at, sc.action ->> 'workflow_type', sc.last_workflow_id,
+           sc.actions_taken
+      FROM durable.schedules sc WHERE sc.namespace = $1 ORDER BY sc.schedule_id
+$$;

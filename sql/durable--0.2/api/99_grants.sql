@@ -1,0 +1,61 @@
+-- Least privilege. Nobody but the owner touches the tables directly; the
+-- three roles get exactly the entry points their job needs.
+REVOKE ALL ON ALL TABLES IN SCHEMA durable FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA durable FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA durable FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA durable TO durable_worker, durable_operator, durable_admin;
+
+GRANT EXECUTE ON FUNCTION
+    durable.now(),
+    durable.task_queue_channel(text, text, text),
+    durable.poll_workflow_tasks(text, text, integer, jsonb, text),
+    durable.complete_workflow_task(text, jsonb, text),
+    durable.complete_workflow_tasks(jsonb, text),
+    durable.fail_workflow_task(text, text, jsonb, text),
+    durable.poll_activity_tasks(text, text, integer, text),
+    durable.complete_activity_task(text, jsonb, text),
+    durable.fail_activity_task(text, jsonb, text),
+    durable.cancel_activity_task(text, jsonb, text),
+    durable.heartbeat_activity_task(text, jsonb),
+    durable.complete_activity_tasks(jsonb, text),
+    durable.poll_query_tasks(text, text, integer, integer, text),
+    durable.answer_query_task(bigint, jsonb, text),
+    durable.get_history(text, uuid, bigint, integer, text)
+TO durable_worker;
+
+GRANT EXECUTE ON FUNCTION
+    durable.now(),
+    durable.start_workflow(text, text, text, jsonb, jsonb, text),
+    durable.signal_with_start(text, text, text, text, jsonb, jsonb, jsonb, text),
+    durable.signal_workflow(text, text, jsonb, uuid, text, text),
+    durable.cancel_workflow(text, text, uuid, text, text),
+    durable.terminate_workflow(text, text, jsonb, uuid, text, text),
+    durable.reset_workflow(text, bigint, text, uuid, text, text),
+    durable.query_workflow(text, text, jsonb, uuid, integer, text),
+    durable.describe_workflow(text, uuid, text),
+    durable.get_history(text, uuid, bigint, integer, text),
+    durable.list_workflows(text, text, text, timestamptz, timestamptz, jsonb, text, integer, text),
+    durable.list_task_queues(text),
+    durable.list_runs(text, text),
+    durable.count_workflows(text),
+    durable.list_activity_tasks(text, text, integer, bigint),
+    durable.watch_history(),
+    durable.unwatch_history(),
+    durable.create_schedule(text, jsonb, jsonb, jsonb, text),
+    durable.delete_schedule(text, text),
+    durable.pause_schedule(text, text, text),
+    durable.unpause_schedule(text, text, text),
+    durable.trigger_schedule(text, text, text),
+    durable.backfill_schedule(text, timestamptz, timestamptz, text, text),
+    durable.describe_schedule(text, text),
+    durable.list_schedules(text)
+TO durable_operator;
+
+GRANT durable_worker, durable_operator TO durable_admin;
+GRANT SELECT ON ALL TABLES IN SCHEMA durable TO durable_admin;
+GRANT EXECUTE ON FUNCTION durable.fire_due(integer), durable.next_due(), durable.clock_offset()
+TO durable_admin;
+
+-- Wake the timer worker: it may have been waiting for this extension.
+SELECT durable._wake_at('-infinity');

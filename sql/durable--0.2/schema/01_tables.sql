@@ -1,0 +1,173 @@
+-- Tables. Every deadline lives in the row it belongs to (timers.fire_at,
+-- activity_tasks.timeout_at, workflow_tasks.timeout_at, workflows.deadline_at),
+-- each behind a small index, so the timer worker finds the next one with four
+-- index probes and no separate timer rows have to be written and deleted.
+
+CREATE TABLE durable.workflows (
+    run_id                    uuid PRIMARY KEY,
+    namespace                 text NOT NULL,
+    workflow_id               text NOT NULL,
+    workflow_type             text NOT NULL,
+    task_queue                text NOT NULL,
+    status                    text NOT NULL DEFAULT 'RUNNING'
+        CHECK (status IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELED',
+                          'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW')),
+    input                     jsonb,
+    result                    jsonb,
+    failure                   jsonb,
+    memo                      jsonb NOT NULL DEFAULT '{}',
+    search_attributes         jsonb NOT NULL DEFAULT '{}',
+    first_run_id              uuid NOT NULL,
+    continued_from_run_id     uuid,
+    new_run_id                uuid,
+    parent_run_id             uuid,
+    parent_workflow_id        text,
+    parent_initiated_event_id bigint,
+    parent_close_policy       text NOT NULL DEFAULT 'TERMINATE'
+        CHECK (parent_close_policy IN ('TERMINATE', 'ABANDON', 'REQUEST_CANCEL')),
+    execution_started_at      timestamptz NOT NULL,
+    started_at                timestamptz NOT NULL,
+    closed_at                 timestamptz,
+    execution_timeout         interval,
+    run_timeout               interval,
+    task_timeout              interval NOT NULL DEFAULT '10 seconds',
+    deadline_at               timestamptz,
+    cancel_requested          boolean NOT NULL DEFAULT false
+);
+-- At most one open run per workflow id: this index is the id reuse guard.
+CREATE UNIQUE INDEX workflows_one_open_run ON durable.workflows (namespace, workflow_id)
+    WHERE status = 'RUNNING';
+CREATE INDEX workflows_by_id ON durable.workflows (namespace, workflow_id, started_at DESC);
+CREATE INDEX workflows_deadline ON durable.workflows (deadline_at)
+    WHERE status = 'RUNNING' AND deadline_at IS NOT NULL;
+CREATE INDEX workflows_children ON durable.workflows (parent_run_id)
+    WHERE parent_run_id IS NOT NULL;
+CREATE INDEX workflows_search_attributes ON durable.workflows USING gin (search_attributes);
+
+CREATE TABLE durable.history (
+    run_id      uuid NOT NULL,
+    event_id    bigint NOT NULL,
+    event_type  text NOT NULL,
+    event_time  timestamptz NOT NULL,
+    attributes  jsonb NOT NULL DEFAULT '{}',
+    PRIMARY KEY (run_id, event_id)
+);
+
+-- Events that arrive while a workflow task is started wait here, and join the
+-- history after that task's outcome, as in Temporal: a worker never sees the
+-- history change under the task it is running.
+CREATE TABLE durable.buffered_events (
+    seq         bigserial PRIMARY KEY,
+    run_id      uuid NOT NULL,
+    event_type  text NOT NULL,
+    event_time  timestamptz NOT NULL,
+    attributes  jsonb NOT NULL
+);
+CREATE INDEX buffered_events_run ON durable.buffered_events (run_id, seq);
+
+-- At most one workflow task per run (unique run_id): this is what makes
+-- "the next workflow task is scheduled exactly once" hold.
+CREATE TABLE durable.workflow_tasks (
+    task_id             bigserial PRIMARY KEY,
+    run_id              uuid NOT NULL UNIQUE,
+    namespace           text NOT NULL,
+    task_queue          text NOT NULL,
+    state               text NOT NULL CHECK (state IN ('SCHEDULED', 'STARTED', 'BACKOFF')),
+    attempt             integer NOT NULL DEFAULT 1,
+    scheduled_event_id  bigint,
+    started_event_id    bigint,
+    fence               bigint NOT NULL DEFAULT 0,
+    identity            text,
+    scheduled_at        timestamptz NOT NULL,
+    started_at          timestamptz,
+    timeout_at          timestamptz
+);
+CREATE INDEX workflow_tasks_ready ON durable.workflow_tasks (namespace, task_queue, task_id)
+    WHERE state = 'SCHEDULED';
+CREATE INDEX workflow_tasks_deadline ON durable.workflow_tasks (timeout_at)
+    WHERE timeout_at IS NOT NULL;
+
+CREATE TABLE durable.activity_tasks (
+    task_id                   bigserial PRIMARY KEY,
+    run_id                    uuid NOT NULL,
+    namespace                 text NOT NULL,
+    workflow_id               text NOT NULL,
+    scheduled_event_id        bigint NOT NULL,
+    activity_id               text NOT NULL,
+    activity_type             text NOT NULL,
+    task_queue                text NOT NULL,
+    input                     jsonb,
+    state                     text NOT NULL CHECK (state IN ('SCHEDULED', 'STARTED', 'BACKOFF')),
+    attempt                   integer NOT NULL DEFAULT 1,
+    fence                     bigint NOT NULL DEFAULT 0,
+    identity                  text,
+    scheduled_at              timestamptz NOT NULL,
+    attempt_scheduled_at      timestamptz NOT NULL,
+    started_at                timestamptz,
+    last_heartbeat_at         timestamptz,
+    heartbeat_details         jsonb,
+    schedule_to_close_timeout interval,
+    schedule_to_start_timeout interval,
+    start_to_close_timeout    interval NOT NULL,
+    heartbeat_timeout         interval,
+    retry_initial_interval    interval NOT NULL,
+    retry_backoff_coefficient float8 NOT NULL,
+    retry_maximum_interval    interval NOT NULL,
+    retry_maximum_attempts    integer NOT NULL,
+    non_retryable_error_types text[] NOT NULL DEFAULT '{}',
+    timeout_at                timestamptz,
+    last_failure              jsonb,
+    cancel_requested          boolean NOT NULL DEFAULT false,
+    UNIQUE (run_id, scheduled_event_id)
+);
+CREATE INDEX activity_tasks_ready ON durable.activity_tasks (namespace, task_queue, task_id)
+    WHERE state = 'SCHEDULED';
+CREATE INDEX activity_tasks_deadline ON durable.activity_tasks (timeout_at)
+    WHERE timeout_at IS NOT NULL;
+
+CREATE TABLE durable.timers (
+    run_id            uuid NOT NULL,
+    timer_id          text NOT NULL,
+    started_event_id  bigint NOT NULL,
+    fire_at           timestamptz NOT NULL,
+    PRIMARY KEY (run_id, timer_id)
+);
+CREATE INDEX timers_due ON durable.timers (fire_at);
+
+-- Schedules (see 11_schedules.sql).
+CREATE TABLE durable.schedules (
+    namespace         text NOT NULL,
+    schedule_id       text NOT NULL,
+    spec              jsonb NOT NULL,
+    action            jsonb NOT NULL,
+    overlap_policy    text NOT NULL DEFAULT 'SKIP'
+        CHECK (overlap_policy IN ('SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER',
+                                  'TERMINATE_OTHER', 'ALLOW_ALL')),
+    catchup_window    interval NOT NULL DEFAULT '365 days',
+    paused            boolean NOT NULL DEFAULT false,
+    note              text,
+    remaining_actions integer,
+    next_run_at       timestamptz,
+    last_workflow_id  text,
+    last_run_id       uuid,
+    buffered          integer NOT NULL DEFAULT 0,
+    actions_taken     bigint NOT NULL DEFAULT 0,
+    actions_skipped   bigint NOT NULL DEFAULT 0,
+    recent_actions    jsonb NOT NULL DEFAULT '[]',
+    created_at        timestamptz NOT NULL,
+    updated_at        timestamptz NOT NULL,
+    PRIMARY KEY (namespace, schedule_id)
+);
+CREATE INDEX schedules_due ON durable.schedules (next_run_at)
+    WHERE NOT paused AND next_run_at IS NOT NULL;
+
+-- Who polled which queue recently (visibility only; written at most once a
+-- second per poller so idle polling does not churn the table).
+CREATE TABLE durable.task_queue_pollers (
+    namespace     text NOT NULL,
+    task_queue    text NOT NULL,
+    kind          text NOT NULL CHECK (kind IN ('workflow', 'activity')),
+    identity      text NOT NULL,
+    last_poll_at  timestamptz NOT NULL,
+    PRIMARY KEY (namespace, task_queue, kind, identity)
+);
