@@ -1,8 +1,8 @@
 /*
  * durable.h: shared state and entry points of the durable extension.
  *
- * The extension keeps three things in shared memory: the clock offset used
- * to skip time in tests, the earliest deadline the timer worker is waiting
+ * The extension keeps three things in shared memory: the clock offset of
+ * 0.1's file (used only until the upgrade moves it into durable.clock), the earliest deadline the timer worker is waiting
  * for (so committing transactions know when to wake it), and the query
  * rendezvous slots through which query_workflow hands a query to a worker
  * and waits for its answer without a table round trip.
@@ -16,6 +16,9 @@
 #include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
+
+/* the SQL version this library is built for (durable.control's default_version) */
+#define DURABLE_SQL_VERSION "0.2"
 
 #define DURABLE_QUERY_SLOTS 32
 #define DURABLE_QUERY_PAYLOAD_MAX (64 * 1024)
@@ -49,13 +52,13 @@ typedef struct DurableQuerySlot
 
 typedef struct DurableShared
 {
-	pg_atomic_uint64 clock_offset_us;	/* int64 microseconds, added to the wall clock */
+	/* 0.1's clock offset file, read at start: the clock while 0.1's SQL is installed */
+	pg_atomic_uint64 legacy_clock_offset_us;
 	/* per timer worker: the TimestampTz it sleeps until, and its pgprocno + 1 (0: not running) */
 	pg_atomic_uint64 next_wake[DURABLE_MAX_TIMER_WORKERS];
 	pg_atomic_uint32 timer_worker_procno[DURABLE_MAX_TIMER_WORKERS];
 	pg_atomic_uint32 history_watchers;	/* sessions that called watch_history() */
 
-	LWLock	   *clock_lock;		/* serializes skip_time and its offset file */
 	LWLock	   *query_lock;		/* protects the slots and next_query_id */
 	uint64		next_query_id;
 	ConditionVariable query_posted;	/* pollers sleep here */
@@ -74,11 +77,15 @@ extern int	durable_max_payload_bytes;
 
 /* clock.c */
 extern TimestampTz DurableNow(void);
-extern int64 DurableLoadClockOffset(void);
+extern int64 DurableLoadLegacyClockOffset(void);
+
+/* version.c */
+extern char *DurableInstalledVersion(void);
+extern pg_attribute_noreturn() void DurableRefuseOldSql(const char *what);
 
 /* wakeup.c */
 extern void DurableWakeupInit(void);
-extern void DurableWakeTimerWorker(void);
+extern void DurableWakeTimerWorkersAtCommit(void);
 
 /* bgworker.c */
 extern void DurableRegisterTimerWorker(void);

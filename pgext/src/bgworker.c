@@ -56,11 +56,43 @@ forget_timer_worker(int code, Datum arg)
 }
 
 /*
+ * Is the SQL installed the one this library fires deadlines with? The old
+ * SQL of a release not yet upgraded is left alone: the workers wait, and the
+ * first of them says once why (again after it changed).
+ */
+static bool
+sql_is_current(int me)
+{
+	static char last_logged[64] = "";
+	char	   *installed = DurableInstalledVersion();
+
+	if (installed == NULL)
+		return false;
+	if (strcmp(installed, DURABLE_SQL_VERSION) == 0)
+	{
+		last_logged[0] = '\0';
+		return true;
+	}
+	if (me == 0 && strcmp(last_logged, installed) != 0)
+	{
+		ereport(LOG,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("durable %s is installed but the library is %s: run ALTER EXTENSION durable UPDATE",
+						installed, DURABLE_SQL_VERSION),
+				 errdetail("The timer workers fire no timer or timeout until the update."),
+				 errhint("Run ALTER EXTENSION durable UPDATE in database \"%s\" (see docs/operations.md, \"Upgrading\").",
+						 durable_database)));
+		strlcpy(last_logged, installed, sizeof(last_logged));
+	}
+	return false;
+}
+
+/*
  * One transaction: fire up to durable.tick_batch due deadlines and find the
  * next one. Returns how many fired.
  */
 static int
-tick_once(TimestampTz *next_due, bool *installed)
+tick_once(int me, TimestampTz *next_due, bool *installed)
 {
 	int			fired = 0;
 
@@ -72,8 +104,7 @@ tick_once(TimestampTz *next_due, bool *installed)
 
 	*next_due = 0;
 	*installed = false;
-	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'durable'", true, 1) == SPI_OK_SELECT
-		&& SPI_processed == 1)
+	if (sql_is_current(me))
 	{
 		Oid			argtypes[1] = {INT4OID};
 		Datum		args[1] = {Int32GetDatum(durable_tick_batch)};
@@ -138,7 +169,7 @@ durable_timer_worker_main(Datum arg)
 
 		pg_atomic_write_u64(next_wake, (uint64) PG_INT64_MAX);
 		old = MemoryContextSwitchTo(tick_context);
-		while ((fired = tick_once(&next_due, &installed)) >= durable_tick_batch)
+		while ((fired = tick_once(me, &next_due, &installed)) >= durable_tick_batch)
 			CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tick_context);

@@ -35,7 +35,7 @@ durable_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(DurableShared)));
-	RequestNamedLWLockTranche("durable", 2);
+	RequestNamedLWLockTranche("durable", 1);
 }
 
 static void
@@ -51,7 +51,7 @@ durable_shmem_startup(void)
 	if (!found)
 	{
 		memset(durable_shared, 0, sizeof(DurableShared));
-		pg_atomic_init_u64(&durable_shared->clock_offset_us, (uint64) DurableLoadClockOffset());
+		pg_atomic_init_u64(&durable_shared->legacy_clock_offset_us, (uint64) DurableLoadLegacyClockOffset());
 		for (int i = 0; i < DURABLE_MAX_TIMER_WORKERS; i++)
 		{
 			pg_atomic_init_u64(&durable_shared->next_wake[i], PG_INT64_MAX);
@@ -59,7 +59,6 @@ durable_shmem_startup(void)
 		}
 		pg_atomic_init_u32(&durable_shared->history_watchers, 0);
 		durable_shared->query_lock = &(GetNamedLWLockTranche("durable"))[0].lock;
-		durable_shared->clock_lock = &(GetNamedLWLockTranche("durable"))[1].lock;
 		durable_shared->next_query_id = 1;
 		ConditionVariableInit(&durable_shared->query_posted);
 		ConditionVariableInit(&durable_shared->query_answered);

@@ -40,10 +40,11 @@ wake_timer_workers_before(TimestampTz deadline)
 	}
 }
 
+/* Every running timer worker is woken when this transaction commits. */
 void
-DurableWakeTimerWorker(void)
+DurableWakeTimerWorkersAtCommit(void)
 {
-	wake_timer_workers_before(PG_INT64_MIN);
+	earliest_in_xact = PG_INT64_MIN;
 }
 
 static void

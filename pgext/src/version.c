@@ -1,0 +1,63 @@
+/*
+ * version.c: which version of durable's SQL is installed, for a library
+ * that must not run SQL it was not built with.
+ *
+ * Between installing a new release (the library) and ALTER EXTENSION durable
+ * UPDATE (the SQL), the old SQL calls the new library. What cannot work on
+ * the old SQL refuses with the operator's next step, once, clearly.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+
+#include "durable.h"
+
+/*
+ * extversion of durable in this database, palloc'd in the caller's context,
+ * or NULL when it is not installed. Needs a transaction.
+ */
+char *
+DurableInstalledVersion(void)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	bool		pushed = false;
+	char	   *version = NULL;
+
+	if (!ActiveSnapshotSet())
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
+	}
+	SPI_connect();
+	if (SPI_execute("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'durable'", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_extension");
+	if (SPI_processed == 1)
+	{
+		char	   *found = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (found != NULL)
+			version = MemoryContextStrdup(caller, found);
+	}
+	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
+	return version;
+}
+
+/* Errors out: `what` needs the SQL of this library's version. */
+void
+DurableRefuseOldSql(const char *what)
+{
+	char	   *installed = DurableInstalledVersion();
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("durable %s is installed but the library is %s: run ALTER EXTENSION durable UPDATE",
+					installed ? installed : "(none)", DURABLE_SQL_VERSION),
+			 errdetail("%s needs the SQL of durable %s.", what, DURABLE_SQL_VERSION),
+			 errhint("Run ALTER EXTENSION durable UPDATE in database \"%s\" (see docs/operations.md, \"Upgrading\").",
+					 durable_database)));
+}
