@@ -155,12 +155,13 @@ BEGIN
                                    format('Got %s.', v::text),
                                    'Give seconds as a number, or an interval such as "30 days".');
     END IF;
-    IF result < interval '0' THEN
+    IF result < interval '0' OR durable._interval_has_negative_part(result) THEN
         PERFORM durable._bad_input(format('%s: "%s" must not be negative', what, key),
-                                   format('Got %s.', v::text));
+                                   format('Got %s.', v::text),
+                                   'Every part of a duration must be zero or positive ("-1 year 361 days" is negative).');
     END IF;
     -- Deadlines are durable.now() plus durations: keep them far from the end of time.
-    IF result > interval '36525 days' THEN
+    IF result > interval '36525 days' OR extract(epoch FROM result) > 3155760000 THEN
         PERFORM durable._bad_input(format('%s: "%s" is longer than 100 years', what, key),
                                    format('Got %s.', v::text));
     END IF;

@@ -11,9 +11,14 @@ BEGIN
               'memo', 'search_attributes', 'identity'], 'start options');
     PERFORM durable._json_interval(options, 'execution_timeout', 'start options');
     PERFORM durable._json_interval(options, 'run_timeout', 'start options');
-    IF durable._json_interval(options, 'task_timeout', 'start options') = interval '0' THEN
-        PERFORM durable._bad_input('start options: "task_timeout" must be positive');
+    -- a workflow task is one replay: a day is far beyond any, and a worker
+    -- that died holding one must not hide the workflow for longer
+    PERFORM durable._check_duration(durable._json_interval(options, 'task_timeout', 'start options'),
+                                    'start options: "task_timeout"', interval '1 day');
+    IF jsonb_typeof(options -> 'identity') NOT IN ('string', 'null') THEN
+        PERFORM durable._bad_input('start options: "identity" must be a string', format('Got %s.', options -> 'identity'));
     END IF;
+    PERFORM durable._check_name(options ->> 'identity', 'start options: "identity"');
     policy := durable._json_text(options, 'id_reuse_policy', 'start options');
     IF policy IS NOT NULL AND policy NOT IN ('ALLOW_DUPLICATE', 'ALLOW_DUPLICATE_FAILED_ONLY',
                                              'REJECT_DUPLICATE', 'TERMINATE_IF_RUNNING') THEN
@@ -143,10 +148,9 @@ BEGIN
         PERFORM durable._bad_input('workflow_id, workflow_type and task_queue must be non-empty',
             format('Got workflow_id %L, workflow_type %L, task_queue %L.', workflow_id, workflow_type, task_queue));
     END IF;
-    IF octet_length(workflow_id) > 255 OR octet_length(workflow_type) > 255 OR octet_length(task_queue) > 255 THEN
-        RAISE EXCEPTION 'workflow_id, workflow_type and task_queue are limited to 255 bytes'
-            USING ERRCODE = 'program_limit_exceeded';
-    END IF;
+    PERFORM durable._check_name(workflow_id, 'workflow_id');
+    PERFORM durable._check_name(workflow_type, 'workflow_type');
+    PERFORM durable._check_name(task_queue, 'task_queue');
     IF workflow_id ~ '[/[:cntrl:]]' THEN
         PERFORM durable._bad_input('workflow_id must not contain "/" or control characters',
             format('Got %L.', workflow_id), 'Workflow ids name folders in durablefs.');
@@ -164,9 +168,7 @@ BEGIN
         PERFORM durable._bad_input('namespace must be non-empty, without "/" or control characters',
             format('Got %L.', namespace));
     END IF;
-    IF octet_length(namespace) > 255 THEN
-        RAISE EXCEPTION 'namespace is limited to 255 bytes' USING ERRCODE = 'program_limit_exceeded';
-    END IF;
+    PERFORM durable._check_name(namespace, 'namespace');
 END
 $$;
 
@@ -233,6 +235,7 @@ BEGIN
     IF coalesce(signal_name, '') = '' THEN
         PERFORM durable._bad_input('signal_name must be non-empty');
     END IF;
+    PERFORM durable._check_name(signal_name, 'signal_name');
     PERFORM durable._check_payload(signal_input, 'signal input');
     run := durable._signal_running(namespace, workflow_id, signal_name, signal_input, options ->> 'identity');
     IF run IS NOT NULL THEN

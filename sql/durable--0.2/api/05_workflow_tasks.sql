@@ -25,6 +25,8 @@ BEGIN
     IF max_tasks IS NULL OR max_tasks < 1 OR max_tasks > 1000 THEN
         PERFORM durable._bad_input('max_tasks must be between 1 and 1000', format('Got %s.', max_tasks));
     END IF;
+    PERFORM durable._check_name(task_queue, 'task_queue');
+    PERFORM durable._check_name(identity, 'identity');
 END
 $$;
 
@@ -183,6 +185,7 @@ DECLARE
     n integer;
 BEGIN
     PERFORM durable._check_commands(commands);
+    PERFORM durable._check_name(identity, 'identity');
     t := durable._lock_workflow_task(task_token);
     SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = t.run_id;
     DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = t.task_id;
@@ -263,6 +266,8 @@ BEGIN
             'Pass e.g. ''{"message": "...", "type": "..."}''.');
     END IF;
     PERFORM durable._check_payload(failure, 'failure');
+    PERFORM durable._check_name(cause, 'cause');
+    PERFORM durable._check_name(identity, 'identity');
     t := durable._lock_workflow_task(task_token);
     PERFORM durable._append(t.run_id, 'WorkflowTaskFailed', jsonb_build_object(
         'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,

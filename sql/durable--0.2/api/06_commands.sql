@@ -13,6 +13,11 @@ BEGIN
         PERFORM durable._bad_input(format('%s: "%s" must be a number', what, key),
                                    format('Got %s.', (obj -> key)::text));
     END IF;
+    -- JSON numbers are unbounded; float8 is not (1e400 would fail with 22003)
+    IF abs((obj ->> key)::numeric) > 1e15 THEN
+        PERFORM durable._bad_input(format('%s: "%s" is out of range', what, key),
+                                   format('Got %s.', (obj -> key)::text));
+    END IF;
     RETURN (obj ->> key)::float8;
 END
 $$;
@@ -61,9 +66,9 @@ BEGIN
     PERFORM durable._check_keys(cmd, ARRAY['type', 'activity_id', 'activity_type', 'task_queue', 'input',
         'schedule_to_close_timeout', 'schedule_to_start_timeout', 'start_to_close_timeout',
         'heartbeat_timeout', 'retry_policy'], what);
-    activity_id := durable._json_text(cmd, 'activity_id', what, true);
-    activity_type := durable._json_text(cmd, 'activity_type', what, true);
-    queue := coalesce(durable._json_text(cmd, 'task_queue', what), w.task_queue);
+    activity_id := durable._check_name(durable._json_text(cmd, 'activity_id', what, true), what || ': "activity_id"');
+    activity_type := durable._check_name(durable._json_text(cmd, 'activity_type', what, true), what || ': "activity_type"');
+    queue := durable._check_name(coalesce(durable._json_text(cmd, 'task_queue', what), w.task_queue), what || ': "task_queue"');
     PERFORM durable._check_payload(cmd -> 'input', 'activity input');
     IF s2c IS NULL AND stc IS NULL THEN
         PERFORM durable._bad_input('ScheduleActivityTask needs start_to_close_timeout or schedule_to_close_timeout',
@@ -90,10 +95,11 @@ BEGIN
     END IF;
     initial := coalesce(initial, interval '1 second');
     backoff := coalesce(backoff, 2.0);
-    max_interval := coalesce(max_interval, initial * 100);
+    max_interval := coalesce(max_interval, least(initial * 100, interval '36525 days'));
     max_attempts := coalesce(max_attempts, 0);
-    IF backoff < 1 THEN
-        PERFORM durable._bad_input('retry_policy: "backoff_coefficient" must be at least 1', format('Got %s.', backoff));
+    IF backoff < 1 OR backoff > 1000 THEN
+        PERFORM durable._bad_input('retry_policy: "backoff_coefficient" must be from 1 to 1000', format('Got %s.', backoff),
+            '2.0 doubles the wait after each attempt.');
     END IF;
     IF max_interval < initial THEN
         PERFORM durable._bad_input('retry_policy: "maximum_interval" must not be less than "initial_interval"');
@@ -193,7 +199,7 @@ DECLARE
     fire_at timestamptz;
 BEGIN
     PERFORM durable._check_keys(cmd, ARRAY['type', 'timer_id', 'start_to_fire_timeout'], what);
-    timer_id := durable._json_text(cmd, 'timer_id', what, true);
+    timer_id := durable._check_name(durable._json_text(cmd, 'timer_id', what, true), what || ': "timer_id"');
     duration := durable._json_interval(cmd, 'start_to_fire_timeout', what);
     IF duration IS NULL OR duration <= interval '0' THEN
         PERFORM durable._bad_input('StartTimer needs a positive "start_to_fire_timeout"',
@@ -294,7 +300,7 @@ $$;
 CREATE OR REPLACE FUNCTION durable._lock_external_target(w durable.workflows, cmd jsonb, what text) RETURNS durable.workflows
 LANGUAGE plpgsql AS $$
 DECLARE
-    target_id text := durable._json_text(cmd, 'workflow_id', what, true);
+    target_id text := durable._check_name(durable._json_text(cmd, 'workflow_id', what, true), what || ': "workflow_id"');
     target_run text := durable._json_text(cmd, 'run_id', what);
     target durable.workflows;
 BEGIN
@@ -324,7 +330,7 @@ DECLARE
     target durable.workflows;
 BEGIN
     PERFORM durable._check_keys(cmd, ARRAY['type', 'workflow_id', 'run_id', 'signal_name', 'input', 'child_workflow_only'], what);
-    signal_name := durable._json_text(cmd, 'signal_name', what, true);
+    signal_name := durable._check_name(durable._json_text(cmd, 'signal_name', what, true), what || ': "signal_name"');
     PERFORM durable._check_payload(cmd -> 'input', 'signal input');
     target := durable._lock_external_target(w, cmd, what);
     initiated := durable._append(w.run_id, 'SignalExternalWorkflowExecutionInitiated', jsonb_build_object(
@@ -376,7 +382,8 @@ BEGIN
     PERFORM durable._check_keys(cmd, ARRAY['type', 'marker_name', 'details'], 'RecordMarker');
     PERFORM durable._check_payload(cmd -> 'details', 'marker details');
     PERFORM durable._append(w.run_id, 'MarkerRecorded', jsonb_build_object(
-        'marker_name', durable._json_text(cmd, 'marker_name', 'RecordMarker', true),
+        'marker_name', durable._check_name(durable._json_text(cmd, 'marker_name', 'RecordMarker', true),
+                                           'RecordMarker: "marker_name"'),
         'details', cmd -> 'details', 'workflow_task_completed_event_id', completed));
 END
 $$;
@@ -434,12 +441,16 @@ BEGIN
         WHEN 'ContinueAsNewWorkflowExecution' THEN
             PERFORM durable._check_keys(cmd, ARRAY['type', 'workflow_type', 'task_queue', 'input',
                 'workflow_run_timeout', 'workflow_task_timeout', 'memo', 'search_attributes'], ctype);
-            new_type := coalesce(durable._json_text(cmd, 'workflow_type', ctype), w.workflow_type);
-            new_queue := coalesce(durable._json_text(cmd, 'task_queue', ctype), w.task_queue);
+            new_type := durable._check_name(coalesce(durable._json_text(cmd, 'workflow_type', ctype), w.workflow_type),
+                                            ctype || ': "workflow_type"');
+            new_queue := durable._check_name(coalesce(durable._json_text(cmd, 'task_queue', ctype), w.task_queue),
+                                             ctype || ': "task_queue"');
             options := jsonb_strip_nulls(jsonb_build_object(
                 'execution_timeout', durable._seconds(w.execution_timeout),
                 'run_timeout', coalesce(cmd -> 'workflow_run_timeout', to_jsonb(durable._seconds(w.run_timeout))),
-                'task_timeout', coalesce(cmd -> 'workflow_task_timeout', to_jsonb(durable._seconds(w.task_timeout))),
+                -- a run started by 0.1 may carry a task timeout above today's limit
+                'task_timeout', coalesce(cmd -> 'workflow_task_timeout',
+                                         to_jsonb(durable._seconds(least(w.task_timeout, interval '1 day')))),
                 'memo', coalesce(cmd -> 'memo', w.memo),
                 'search_attributes', coalesce(cmd -> 'search_attributes', w.search_attributes)));
             PERFORM durable._check_start_options(options);

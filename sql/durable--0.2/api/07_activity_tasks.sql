@@ -142,6 +142,7 @@ DECLARE
     retry_state text;
     retry_at timestamptz;
 BEGIN
+    PERFORM durable._check_name(identity, 'identity');
     IF kind = 'failure' THEN
         SELECT r.retry_state, r.retry_at INTO retry_state, retry_at FROM durable._activity_retry(a, payload) r;
         IF retry_at IS NOT NULL THEN

@@ -27,6 +27,8 @@ BEGIN
     IF coalesce(signal_name, '') = '' THEN
         PERFORM durable._bad_input('signal_name must be non-empty');
     END IF;
+    PERFORM durable._check_name(signal_name, 'signal_name');
+    PERFORM durable._check_name(identity, 'identity');
     PERFORM durable._check_payload(input, 'signal input');
     w := durable._lock_running(namespace, workflow_id, run_id);
     PERFORM durable._deliver(w.run_id, 'WorkflowExecutionSignaled', jsonb_build_object(
@@ -43,6 +45,8 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w durable.workflows;
 BEGIN
+    PERFORM durable._check_name(identity, 'identity');
+    PERFORM durable._check_name(reason, 'reason', 4096);
     w := durable._lock_running(namespace, workflow_id, run_id);
     RETURN durable._request_cancel(w.run_id, reason, coalesce(identity, session_user::text));
 END
@@ -58,6 +62,8 @@ DECLARE
     w durable.workflows;
 BEGIN
     PERFORM durable._check_payload(details, 'termination details');
+    PERFORM durable._check_name(identity, 'identity');
+    PERFORM durable._check_name(reason, 'reason', 4096);
     w := durable._lock_running(namespace, workflow_id, run_id);
     PERFORM durable._close_run(w.run_id, 'TERMINATED', 'WorkflowExecutionTerminated', jsonb_build_object(
         'reason', reason, 'details', details, 'identity', coalesce(identity, session_user::text)));
@@ -222,9 +228,11 @@ BEGIN
     IF coalesce(query_type, '') = '' THEN
         PERFORM durable._bad_input('query_type must be non-empty');
     END IF;
+    PERFORM durable._check_name(query_type, 'query_type');
     -- _query_post is STRICT: a NULL timeout would return NULL as if answered
-    IF timeout_ms IS NULL OR timeout_ms < 1 THEN
-        PERFORM durable._bad_input('timeout_ms must be positive', format('Got %s.', coalesce(timeout_ms::text, 'NULL')));
+    IF timeout_ms IS NULL OR timeout_ms < 1 OR timeout_ms > 600000 THEN
+        PERFORM durable._bad_input('timeout_ms must be between 1 and 600000', format('Got %s.', coalesce(timeout_ms::text, 'NULL')),
+            'A query waits at most ten minutes for a worker.');
     END IF;
     SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = durable._resolve_run(namespace, workflow_id, run_id);
     RETURN durable._query_post(w.namespace || '/' || w.task_queue, w.namespace, w.workflow_id, w.run_id::text,

@@ -132,11 +132,19 @@ BEGIN
             PERFORM durable._bad_input('schedule interval: "every" must be at least one second',
                 format('Got %s.', item::text));
         END IF;
-        PERFORM durable._json_interval(item, 'offset', 'schedule interval');
+        PERFORM durable._check_duration(durable._json_interval(item, 'every', 'schedule interval'),
+                                        'schedule interval: "every"', min => interval '1 second');
+        -- the offset shifts each period's start within the period
+        IF extract(epoch FROM durable._json_interval(item, 'offset', 'schedule interval'))
+           >= extract(epoch FROM durable._json_interval(item, 'every', 'schedule interval')) THEN
+            PERFORM durable._bad_input('schedule interval: "offset" must be less than "every"',
+                format('Got %s.', item::text), 'E.g. {"every": 3600, "offset": 900} runs at a quarter past each hour.');
+        END IF;
     END LOOP;
     BEGIN
-        PERFORM (spec ->> 'start_at')::timestamptz, (spec ->> 'end_at')::timestamptz;
-    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+        PERFORM durable._check_timestamp((spec ->> 'start_at')::timestamptz, 'schedule spec: "start_at"'),
+                durable._check_timestamp((spec ->> 'end_at')::timestamptz, 'schedule spec: "end_at"');
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow OR invalid_text_representation THEN
         PERFORM durable._bad_input('schedule spec: "start_at" and "end_at" must be timestamps',
             format('Got %s.', spec::text));
     END;
@@ -192,8 +200,7 @@ $$;
 CREATE OR REPLACE FUNCTION durable._schedule_start(s durable.schedules, scheduled_at timestamptz) RETURNS uuid
 LANGUAGE plpgsql AS $$
 DECLARE
-    wf_id text := coalesce(s.action ->> 'workflow_id', s.schedule_id) || '-'
-                  || to_char(scheduled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+    wf_id text := coalesce(s.action ->> 'workflow_id', s.schedule_id) || durable._schedule_id_suffix(scheduled_at);
     options jsonb := coalesce(s.action -> 'options', '{}');
     run uuid;
 BEGIN
@@ -348,14 +355,16 @@ BEGIN
         PERFORM durable._bad_input(format('unknown overlap_policy "%s"', policies ->> 'overlap_policy'), NULL,
             'Use SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, TERMINATE_OTHER or ALLOW_ALL.');
     END IF;
-    PERFORM durable._json_interval(policies, 'catchup_window', 'schedule policies');
+    PERFORM durable._check_duration(durable._json_interval(policies, 'catchup_window', 'schedule policies'),
+                                    'schedule policies: "catchup_window"', min => interval '1 second');
     IF policies ? 'paused' AND jsonb_typeof(policies -> 'paused') <> 'boolean' THEN
         PERFORM durable._bad_input('schedule policies: "paused" must be true or false');
     END IF;
-    IF policies ? 'remaining_actions' AND (jsonb_typeof(policies -> 'remaining_actions') <> 'number'
-                                           OR (policies ->> 'remaining_actions')::numeric < 0) THEN
-        PERFORM durable._bad_input('schedule policies: "remaining_actions" must be a non-negative number');
+    PERFORM durable._json_integer(policies, 'remaining_actions', 'schedule policies', 0, 2147483647);
+    IF jsonb_typeof(policies -> 'note') NOT IN ('string', 'null') THEN
+        PERFORM durable._bad_input('schedule policies: "note" must be a string');
     END IF;
+    PERFORM durable._check_name(policies ->> 'note', 'schedule policies: "note"', 4096);
 END
 $$;
 
@@ -372,9 +381,15 @@ BEGIN
         PERFORM durable._bad_input('schedule_id must be non-empty, without "/" or control characters',
             format('Got %L.', schedule_id));
     END IF;
+    PERFORM durable._check_name(schedule_id, 'schedule_id');
     PERFORM durable._check_namespace($5);
     PERFORM durable._check_schedule_spec(spec);
     PERFORM durable._check_schedule_action(action);
+    -- The workflow ids it starts are "<workflow_id or schedule_id>-<time>":
+    -- they, not just the schedule id, must fit the workflow id limit.
+    PERFORM durable._check_name(coalesce(action ->> 'workflow_id', schedule_id),
+        CASE WHEN action ? 'workflow_id' THEN 'schedule action: "workflow_id"' ELSE 'schedule_id' END,
+        255 - octet_length(durable._schedule_id_suffix(now)));
     PERFORM durable._check_schedule_policies(coalesce(policies, '{}'));
     next_run := durable._schedule_next(spec, now);
     INSERT INTO durable.schedules AS sc (namespace, schedule_id, spec, action, overlap_policy, catchup_window,
@@ -406,6 +421,7 @@ CREATE OR REPLACE FUNCTION durable.pause_schedule(schedule_id text, note text DE
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM durable._check_name($2, 'note', 4096);
     PERFORM durable._lock_schedule($3, $1);
     UPDATE durable.schedules sc SET paused = true, note = coalesce($2, sc.note), updated_at = durable.now()
      WHERE sc.namespace = $3 AND sc.schedule_id = $1;
@@ -420,6 +436,7 @@ DECLARE
     s durable.schedules := durable._lock_schedule($3, $1);
     next_run timestamptz := durable._schedule_next(s.spec, durable.now());
 BEGIN
+    PERFORM durable._check_name($2, 'note', 4096);
     UPDATE durable.schedules sc
        SET paused = false, note = coalesce($2, sc.note), updated_at = durable.now(), next_run_at = next_run
      WHERE sc.namespace = $3 AND sc.schedule_id = $1;
@@ -455,6 +472,7 @@ DECLARE
     n integer := 0;
 BEGIN
     PERFORM durable._check_schedule_policies(jsonb_strip_nulls(jsonb_build_object('overlap_policy', $4)));
+    PERFORM durable._check_timestamp($2, 'start_at'), durable._check_timestamp($3, 'end_at');
     IF $2 IS NULL OR $3 IS NULL OR $3 <= $2 THEN
         PERFORM durable._bad_input('backfill needs start_at before end_at', format('Got %s to %s.', $2, $3));
     END IF;
