@@ -87,6 +87,13 @@ extern pg_attribute_noreturn() void DurableRefuseOldSql(const char *what);
 extern void DurableWakeupInit(void);
 extern void DurableWakeTimerWorkersAtCommit(void);
 
+/* purge.c */
+extern int	durable_purge_batch;
+extern int	durable_purge_interval_ms;
+extern void DurablePurgeDefineGucs(void);
+extern bool DurablePurgeStep(TimestampTz next_due);
+extern long DurablePurgeWaitMs(void);
+
 /* bgworker.c */
 extern void DurableRegisterTimerWorker(void);
 extern PGDLLEXPORT void durable_timer_worker_main(Datum arg);

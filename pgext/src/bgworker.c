@@ -174,6 +174,10 @@ durable_timer_worker_main(Datum arg)
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tick_context);
 
+		/* between rounds, with nothing due: purge closed runs (purge.c) */
+		if (me == 0 && installed && DurablePurgeStep(next_due))
+			continue;
+
 		if (installed && next_due != 0)
 		{
 			TimestampTz now = DurableNow();
@@ -191,6 +195,8 @@ durable_timer_worker_main(Datum arg)
 		}
 		else
 			pg_atomic_write_u64(next_wake, (uint64) (PG_INT64_MAX - 1));
+		if (me == 0)
+			wait_ms = Min(wait_ms, DurablePurgeWaitMs());
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 wait_ms, PG_WAIT_EXTENSION);

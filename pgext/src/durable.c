@@ -120,6 +120,8 @@ _PG_init(void)
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
+	DurablePurgeDefineGucs();
+
 	MarkGUCPrefixReserved("durable");
 
 	prev_shmem_request_hook = shmem_request_hook;

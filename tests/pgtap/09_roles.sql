@@ -115,9 +115,10 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
           'durable_worker executes exactly the worker API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_operator', p.oid, 'EXECUTE')),
-          ARRAY['backfill_schedule', 'cancel_workflow', 'count_workflows', 'create_schedule', 'delete_schedule', 'describe_schedule',
-                'describe_workflow', 'get_history', 'list_activity_tasks', 'list_runs', 'list_schedules', 'list_task_queues',
-                'list_workflows', 'now',
+          ARRAY['backfill_schedule', 'cancel_workflow', 'count_workflows', 'create_schedule', 'delete_schedule', 'delete_workflow',
+                'describe_namespace', 'describe_schedule',
+                'describe_workflow', 'get_history', 'list_activity_tasks', 'list_namespaces', 'list_runs', 'list_schedules',
+                'list_task_queues', 'list_workflows', 'now',
                 'pause_schedule', 'query_workflow', 'reset_workflow', 'signal_with_start', 'signal_workflow', 'start_workflow',
                 'terminate_workflow', 'trigger_schedule', 'unpause_schedule', 'unwatch_history', 'watch_history'],
           'durable_operator executes exactly the client API');
@@ -125,7 +126,8 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_admin', p.oid, 'EXECUTE')
               AND NOT has_function_privilege('durable_worker', p.oid, 'EXECUTE')
               AND NOT has_function_privilege('durable_operator', p.oid, 'EXECUTE')),
-          ARRAY['clock_offset', 'fire_due', 'next_due'], 'durable_admin adds only clock_offset, fire_due, next_due');
+          ARRAY['clock_offset', 'fire_due', 'next_due', 'register_namespace', 'set_namespace_retention'],
+          'durable_admin adds only clock_offset, fire_due, next_due and the namespace settings');
 SELECT is((SELECT array_agg(p.proname::text) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND p.proname LIKE '\_%'
               AND (has_function_privilege('durable_admin', p.oid, 'EXECUTE'))), NULL,

@@ -115,6 +115,7 @@ BEGIN
     IF inserted IS NULL THEN
         RETURN NULL;
     END IF;
+    PERFORM durable._namespace_seen(namespace, now);   -- its retention applies (30_retention.sql)
 
     PERFORM durable._append(new_run, 'WorkflowExecutionStarted', jsonb_build_object(
         'workflow_type', workflow_type,

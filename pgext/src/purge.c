@@ -1,0 +1,167 @@
+/*
+ * purge.c: the timer worker's purge of runs closed longer than their
+ * namespace's retention.
+ *
+ * Timer worker 0 calls DurablePurgeStep() between firing rounds. A step is
+ * one transaction running durable._purge_closed(durable.purge_batch), and is
+ * taken only when no deadline is due before the last step's duration has
+ * passed, so a purge never holds up a timer that this worker should fire
+ * (the other timer workers keep firing meanwhile). After a full batch the
+ * worker fires what is due and comes straight back; after a partial one the
+ * backlog is empty and the purge naps for durable.purge_interval.
+ *
+ * A purge that fails (a bug, a lock timeout, an old SQL version without
+ * _purge_closed) is logged and retried after the nap: it must never take the
+ * timer loop down with it.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "durable.h"
+
+int			durable_purge_batch = 500;
+int			durable_purge_interval_ms = 60000;
+
+/* wall-clock time of the next step; 0: at once */
+static TimestampTz next_purge_at = 0;
+/* how long the last step took: no step starts that close to a deadline */
+static TimestampTz last_step_us = 0;
+static MemoryContext purge_context = NULL;
+
+void
+DurablePurgeDefineGucs(void)
+{
+	DefineCustomIntVariable("durable.purge_batch",
+							"Most closed runs the timer worker purges in one transaction.",
+							"0 turns the purge off. Runs are purged once closed longer than their namespace's retention.",
+							&durable_purge_batch,
+							500, 0, 100000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("durable.purge_interval",
+							"How long the purge rests once it found nothing more to delete.",
+							NULL,
+							&durable_purge_interval_ms,
+							60000, 10, 24 * 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+/*
+ * One transaction: durable._purge_closed(batch). Returns the runs deleted,
+ * or -1 when the store has no purge (an older SQL version) or it failed.
+ */
+static int
+purge_once(int batch)
+{
+	volatile int purged = -1;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "durable timer worker: purging closed workflows");
+
+		if (SPI_execute("SELECT pg_catalog.to_regprocedure('durable._purge_closed(integer)') IS NOT NULL",
+						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			bool		isnull;
+			bool		present = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+															 SPI_tuptable->tupdesc, 1, &isnull));
+
+			if (present)
+			{
+				Oid			argtypes[1] = {INT4OID};
+				Datum		args[1] = {Int32GetDatum(batch)};
+
+				if (SPI_execute_with_args("SELECT durable._purge_closed($1)", 1, argtypes, args,
+										  NULL, false, 1) != SPI_OK_SELECT)
+					elog(ERROR, "durable._purge_closed failed");
+				purged = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+			}
+		}
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		AbortOutOfAnyTransaction();
+		FlushErrorState();
+		RESUME_INTERRUPTS();
+		ereport(LOG,
+				(errmsg("durable timer worker: the purge of closed workflows failed; it is retried in %d ms",
+						durable_purge_interval_ms),
+				 errdetail("Timers keep firing: only the purge waits.")));
+		purged = -1;
+	}
+	PG_END_TRY();
+	pgstat_report_stat(true);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return purged;
+}
+
+bool
+DurablePurgeStep(TimestampTz next_due)
+{
+	TimestampTz started;
+	MemoryContext old;
+	int			batch = durable_purge_batch;
+	int			purged;
+
+	if (batch == 0 || RecoveryInProgress())
+		return false;
+	started = GetCurrentTimestamp();
+	if (started < next_purge_at)
+		return false;
+	/* a deadline due, or due before a step like the last one would end: fire first */
+	if (next_due != 0 && next_due <= DurableNow() + last_step_us)
+		return false;
+
+	if (purge_context == NULL)
+		purge_context = AllocSetContextCreate(TopMemoryContext, "durable purge",
+											  ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(purge_context);
+	purged = purge_once(batch);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(purge_context);
+
+	last_step_us = GetCurrentTimestamp() - started;
+	if (purged >= batch)
+		return true;
+	next_purge_at = GetCurrentTimestamp() + (TimestampTz) durable_purge_interval_ms * 1000;
+	return false;
+}
+
+long
+DurablePurgeWaitMs(void)
+{
+	TimestampTz now;
+
+	now = GetCurrentTimestamp();
+	/* a step held back by a deadline runs after it: that wake-up is enough */
+	if (durable_purge_batch == 0 || next_purge_at <= now)
+		return LONG_MAX;
+	return (long) ((next_purge_at - now + 999) / 1000);
+}
