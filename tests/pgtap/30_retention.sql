@@ -69,6 +69,8 @@ SELECT is(durable.describe_namespace('ret-a') ->> 'retention', '86400', 'and set
 SELECT throws_ok($$SELECT durable.set_namespace_retention('ret-a', '-1 second')$$, '22023', NULL, 'negative (22023)');
 SELECT throws_ok($$SELECT durable.set_namespace_retention('ret-a', '1 month -40 days')$$, '22023', NULL,
                  'negative in total (22023)');
+SELECT throws_ok($$SELECT durable.set_namespace_retention('ret-a', '-1 year 361 days')$$, '22023', NULL,
+                 'with a negative part (22023)');
 SELECT throws_ok($$SELECT durable.set_namespace_retention('ret-a', '101 years')$$, '22023', NULL, 'over 100 years (22023)');
 SELECT throws_ok($$SELECT durable.set_namespace_retention('ret-a', NULL)$$, '22023', NULL, 'NULL (22023)');
 SELECT throws_ok($$SELECT durable.set_namespace_retention('ret-nobody', '1 day')$$, '42704', 'namespace "ret-nobody" not found',
@@ -181,7 +183,7 @@ SELECT throws_ok($$SELECT durable.delete_workflow('nobody')$$, 'DU001', 'workflo
 SELECT throws_ok($$SELECT durable.delete_workflow('del', namespace => 'ret-a')$$, 'DU001', NULL, 'in another namespace (DU001)');
 SELECT throws_ok($$SELECT durable.delete_workflow('')$$, '22023', NULL, 'an empty id (22023)');
 SELECT throws_ok($$SELECT durable.delete_workflow(NULL)$$, '22023', NULL, 'a NULL id (22023)');
-SELECT throws_ok(format('SELECT durable.delete_workflow(%L)', repeat('x', 256)), '54000', 'workflow_id is limited to 255 bytes',
+SELECT throws_ok(format('SELECT durable.delete_workflow(%L)', repeat('x', 256)), '54000', 'workflow_id is too long',
                  'an id over 255 bytes (54000)');
 SELECT throws_ok($$SELECT durable.delete_workflow('del', namespace => 'a/b')$$, '22023', NULL, 'a bad namespace (22023)');
 SELECT is(pg_temp.leftovers((SELECT runs FROM del_runs)) > 0, true, 'refused deletes changed nothing');

@@ -10,13 +10,17 @@
 -- parent runs), so a chain that still runs keeps working when its earlier
 -- runs age out; list_runs then starts at the oldest run kept.
 
+-- 0 (keep forever) or a duration of at most 100 years, no part negative.
 CREATE OR REPLACE FUNCTION durable._check_retention(retention interval) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-    IF retention IS NULL OR retention < interval '0' OR retention > interval '100 years' THEN
+    IF retention IS NULL OR retention < interval '0' OR durable._interval_has_negative_part(retention) THEN
         PERFORM durable._bad_input('retention must be between 0 and 100 years',
             format('Got %s.', coalesce(retention::text, 'NULL')),
             'Give an interval such as ''30 days''; 0 keeps closed workflows forever.');
+    END IF;
+    IF retention <> interval '0' THEN
+        PERFORM durable._check_duration(retention, 'retention', interval '36525 days');
     END IF;
 END
 $$;
@@ -203,12 +207,7 @@ BEGIN
     IF coalesce(workflow_id, '') = '' THEN
         PERFORM durable._bad_input('workflow_id must be non-empty', format('Got %L.', workflow_id));
     END IF;
-    IF octet_length(workflow_id) > 255 THEN
-        RAISE EXCEPTION 'workflow_id is limited to 255 bytes'
-            USING ERRCODE = 'program_limit_exceeded',
-                  DETAIL = format('Got %s bytes.', octet_length(workflow_id)),
-                  HINT = 'No workflow has a longer id: check the argument.';
-    END IF;
+    PERFORM durable._check_name(workflow_id, 'workflow_id');
     PERFORM durable._check_namespace(namespace);
     SELECT array_agg(w.run_id ORDER BY w.run_id),
            (array_agg(w.run_id) FILTER (WHERE w.status = 'RUNNING'))[1]
