@@ -87,7 +87,7 @@ typedef struct {
 } durable_activity_options_t;
 
 typedef struct {
-	const char *workflow_id;         /* NULL = "<parent id>/child-<n>" */
+	const char *workflow_id;         /* NULL = "<parent id>-child-<n>" */
 	const char *task_queue;          /* NULL = the parent's queue */
 	const char *parent_close_policy; /* TERMINATE (default), ABANDON, REQUEST_CANCEL */
 	double execution_timeout;        /* seconds, 0 = none */
