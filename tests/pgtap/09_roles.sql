@@ -117,9 +117,10 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_operator', p.oid, 'EXECUTE')),
           ARRAY['backfill_schedule', 'cancel_workflow', 'count_workflows', 'create_schedule', 'delete_schedule', 'delete_workflow',
                 'describe_namespace', 'describe_schedule',
-                'describe_workflow', 'get_history', 'list_activity_tasks', 'list_namespaces', 'list_runs', 'list_schedules',
-                'list_task_queues', 'list_workflows', 'now',
-                'pause_schedule', 'query_workflow', 'reset_workflow', 'signal_with_start', 'signal_workflow', 'start_workflow',
+                'describe_workflow', 'get_history', 'list_activity_tasks', 'list_namespaces', 'list_parked', 'list_runs',
+                'list_schedules', 'list_task_queues', 'list_workflows', 'now',
+                'pause_schedule', 'query_workflow', 'reset_workflow', 'retry_parked', 'signal_with_start', 'signal_workflow',
+                'start_workflow',
                 'terminate_workflow', 'trigger_schedule', 'unpause_schedule', 'unwatch_history', 'watch_history'],
           'durable_operator executes exactly the client API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p

@@ -160,11 +160,33 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION durable.fire_due(max_items integer DEFAULT 1000) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
+-- Closes a run whose run or execution timeout passed.
+CREATE OR REPLACE FUNCTION durable._workflow_deadline(w durable.workflows) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM durable._close_run(w.run_id, 'TIMED_OUT', 'WorkflowExecutionTimedOut', jsonb_build_object(
+        'timeout_type', CASE WHEN w.execution_timeout IS NOT NULL
+                                  AND w.deadline_at >= w.execution_started_at + w.execution_timeout
+                             THEN 'EXECUTION' ELSE 'RUN' END,
+        'retry_state', 'RETRY_STATE_TIMEOUT'));
+END
+$$;
+
+-- Fires one due timer through _deliver (which buffers for a run whose
+-- workflow task is running). The caller holds the timer's and run's locks.
+CREATE OR REPLACE FUNCTION durable._fire_timer(t durable.timers) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM durable.timers tm WHERE tm.run_id = t.run_id AND tm.timer_id = t.timer_id;
+    PERFORM durable._deliver(t.run_id, 'TimerFired', jsonb_build_object(
+        'timer_id', t.timer_id, 'started_event_id', t.started_event_id));
+END
+$$;
+
+-- Everything due, as one batch: the common path (see fire_due).
+CREATE OR REPLACE FUNCTION durable._fire_batch(now timestamptz, max_items integer) RETURNS integer
+LANGUAGE plpgsql AS $$
 DECLARE
-    now timestamptz := durable.now();
     fired integer;
     a durable.activity_tasks;
     t durable.workflow_tasks;
@@ -195,15 +217,52 @@ BEGIN
               ORDER BY wf.deadline_at
               LIMIT max_items - fired
                 FOR UPDATE SKIP LOCKED LOOP
-        PERFORM durable._close_run(w.run_id, 'TIMED_OUT', 'WorkflowExecutionTimedOut', jsonb_build_object(
-            'timeout_type', CASE WHEN w.execution_timeout IS NOT NULL
-                                      AND w.deadline_at >= w.execution_started_at + w.execution_timeout
-                                 THEN 'EXECUTION' ELSE 'RUN' END,
-            'retry_state', 'RETRY_STATE_TIMEOUT'));
+        PERFORM durable._workflow_deadline(w);
         fired := fired + 1;
     END LOOP;
 
     fired := fired + durable._fire_schedules(now, max_items - fired);
+    RETURN fired;
+END
+$$;
+
+-- Errors that say nothing about the item being fired (a deadlock, a
+-- serialization failure, a read-only server, a full disk): firing again
+-- later may work, so they are raised, not parked.
+CREATE OR REPLACE FUNCTION durable._is_transient(sqlstate text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT left($1, 2) IN ('08', '40', '53', '57', '58')
+        OR $1 IN ('55P03', '25006', '25P02')
+$$;
+
+-- Fires what is due (at most max_items) and returns how many it handled.
+-- The batch runs in one subtransaction: the common path costs one
+-- subtransaction per call. When any item fails, the batch is undone and
+-- done again item by item (at most 50, so that PostgreSQL's cache of 64
+-- subtransactions per transaction never overflows), each in its own
+-- subtransaction; the failing item is parked (durable._park) and every other
+-- item fires. Parked items count as handled, so the caller keeps going.
+CREATE OR REPLACE FUNCTION durable.fire_due(max_items integer DEFAULT 1000) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    now timestamptz := durable.now();
+    fired integer;
+BEGIN
+    IF max_items IS NULL OR max_items < 1 THEN
+        PERFORM durable._bad_input('max_items must be positive', format('Got %s.', max_items));
+    END IF;
+    BEGIN
+        fired := durable._fire_batch(now, max_items);
+    EXCEPTION WHEN OTHERS THEN
+        IF durable._is_transient(SQLSTATE) THEN
+            RAISE;
+        END IF;
+        fired := durable._fire_isolated(now, least(max_items, 50));
+    END;
+    IF EXISTS (SELECT 1 FROM durable.parked) THEN
+        PERFORM durable._forget_unparked();
+    END IF;
     RETURN fired;
 END
 $$;

@@ -112,7 +112,12 @@ BEGIN
                 'workflow_id', c.workflow_id, 'run_id', c.run_id, 'workflow_type', c.workflow_type,
                 'initiated_event_id', c.parent_initiated_event_id, 'parent_close_policy', c.parent_close_policy)
                 ORDER BY c.parent_initiated_event_id), '[]')
-            FROM durable.workflows c WHERE c.parent_run_id = w.run_id AND c.status = 'RUNNING'))
+            FROM durable.workflows c WHERE c.parent_run_id = w.run_id AND c.status = 'RUNNING'),
+        -- deadlines of this run the timer workers failed to fire (08_parking.sql)
+        'parked', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                'kind', p.kind, 'item', p.item, 'error', p.error, 'attempts', p.attempts,
+                'due_at', p.due_at, 'parked_at', p.parked_at, 'retry_at', p.retry_at) ORDER BY p.parked_at), '[]')
+            FROM durable.parked p WHERE p.run_id = w.run_id AND durable._still_parked(p)))
       INTO result
       FROM durable.workflows w WHERE w.run_id = run;
     RETURN result;

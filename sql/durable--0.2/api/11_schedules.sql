@@ -287,9 +287,28 @@ BEGIN
 END
 $$;
 
--- Fires due schedules (from fire_due): each takes its action for the due
--- time, unless that time is older than the catch-up window, and moves on to
--- its next time.
+-- Fires one due schedule (locked by the caller): it takes its action for the
+-- due time, unless that time is older than the catch-up window, and moves on
+-- to its next time.
+CREATE OR REPLACE FUNCTION durable._fire_schedule(s durable.schedules, now timestamptz) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF s.next_run_at >= now - s.catchup_window THEN
+        PERFORM durable._schedule_act(s, s.next_run_at, s.overlap_policy);
+    ELSE
+        UPDATE durable.schedules sc SET actions_skipped = sc.actions_skipped + 1
+         WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
+    END IF;
+    UPDATE durable.schedules sc
+       SET next_run_at = CASE WHEN sc.remaining_actions IS NOT NULL AND sc.remaining_actions <= 0 THEN NULL
+                              ELSE durable._schedule_next(sc.spec, greatest(s.next_run_at, now - sc.catchup_window)) END
+     WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id
+    RETURNING sc.next_run_at INTO s.next_run_at;
+    PERFORM durable._wake_at(s.next_run_at);
+END
+$$;
+
+-- Fires due schedules (from fire_due's batch).
 CREATE OR REPLACE FUNCTION durable._fire_schedules(now timestamptz, max_items integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -301,18 +320,7 @@ BEGIN
               ORDER BY sc.next_run_at
               LIMIT max_items
                 FOR UPDATE SKIP LOCKED LOOP
-        IF s.next_run_at >= now - s.catchup_window THEN
-            PERFORM durable._schedule_act(s, s.next_run_at, s.overlap_policy);
-        ELSE
-            UPDATE durable.schedules sc SET actions_skipped = sc.actions_skipped + 1
-             WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
-        END IF;
-        UPDATE durable.schedules sc
-           SET next_run_at = CASE WHEN sc.remaining_actions IS NOT NULL AND sc.remaining_actions <= 0 THEN NULL
-                                  ELSE durable._schedule_next(sc.spec, greatest(s.next_run_at, now - sc.catchup_window)) END
-         WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id
-        RETURNING sc.next_run_at INTO s.next_run_at;
-        PERFORM durable._wake_at(s.next_run_at);
+        PERFORM durable._fire_schedule(s, now);
         fired := fired + 1;
     END LOOP;
     RETURN fired;
@@ -506,11 +514,17 @@ BEGIN
         PERFORM durable._schedule_not_found($2, $1);
     END IF;
     t := s.next_run_at;
-    FOR i IN 1 .. 5 LOOP
-        EXIT WHEN t IS NULL;
-        upcoming := upcoming || to_jsonb(t);
-        t := durable._schedule_next(s.spec, t);
-    END LOOP;
+    BEGIN
+        FOR i IN 1 .. 5 LOOP
+            EXIT WHEN t IS NULL;
+            upcoming := upcoming || to_jsonb(t);
+            t := durable._schedule_next(s.spec, t);
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        -- a spec changed behind the API: still describe the schedule, whose
+        -- "parked" says what failed
+        upcoming := '[]';
+    END;
     RETURN jsonb_build_object(
         'schedule_id', s.schedule_id, 'namespace', s.namespace, 'spec', s.spec, 'action', s.action,
         'overlap_policy', s.overlap_policy, 'catchup_window', durable._seconds(s.catchup_window),
@@ -519,7 +533,12 @@ BEGIN
         'last_workflow_id', s.last_workflow_id, 'last_run_id', s.last_run_id,
         'last_status', (SELECT w.status FROM durable.workflows w WHERE w.run_id = s.last_run_id),
         'actions_taken', s.actions_taken, 'actions_skipped', s.actions_skipped,
-        'recent_actions', s.recent_actions, 'created_at', s.created_at, 'updated_at', s.updated_at);
+        'recent_actions', s.recent_actions, 'created_at', s.created_at, 'updated_at', s.updated_at,
+        'parked', (SELECT jsonb_build_object('error', p.error, 'attempts', p.attempts, 'due_at', p.due_at,
+                                             'parked_at', p.parked_at, 'retry_at', p.retry_at)
+                     FROM durable.parked p
+                    WHERE p.kind = 'schedule' AND p.namespace = s.namespace AND p.schedule_id = s.schedule_id
+                      AND durable._still_parked(p)));
 END
 $$;
 

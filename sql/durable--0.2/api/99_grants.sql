@@ -49,7 +49,9 @@ GRANT EXECUTE ON FUNCTION
     durable.trigger_schedule(text, text, text),
     durable.backfill_schedule(text, timestamptz, timestamptz, text, text),
     durable.describe_schedule(text, text),
-    durable.list_schedules(text)
+    durable.list_schedules(text),
+    durable.list_parked(text),
+    durable.retry_parked(text, text, text, text)
 TO durable_operator;
 
 GRANT durable_worker, durable_operator TO durable_admin;

@@ -1,0 +1,20 @@
+-- 0.2 parks a deadline that fails to fire instead of stopping the timer
+-- workers (schema/04_parked.sql).
+CREATE TABLE durable.parked (
+    kind          text NOT NULL
+        CHECK (kind IN ('timer', 'activity_task', 'workflow_task', 'workflow', 'schedule')),
+    item          text NOT NULL,
+    namespace     text,
+    workflow_id   text,
+    run_id        uuid,
+    schedule_id   text,
+    due_at        timestamptz,
+    error         jsonb NOT NULL,
+    attempts      integer NOT NULL DEFAULT 1,
+    parked_at     timestamptz NOT NULL,
+    last_error_at timestamptz NOT NULL,
+    retry_at      timestamptz NOT NULL,
+    PRIMARY KEY (kind, item)
+);
+CREATE INDEX parked_run ON durable.parked (run_id) WHERE run_id IS NOT NULL;
+SELECT pg_catalog.pg_extension_config_dump('durable.parked', '');
