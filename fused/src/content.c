@@ -14,7 +14,7 @@ static const char readme[] =
 	"  workflows/<id>/            status type task_queue run_id started_at closed_at: one value each\n"
 	"                             input result failure pending: JSON; history: one JSON event per line\n"
 	"                             signals/<name>: write JSON to signal; queries/<name>: read to query\n"
-	"                             ctl: write \"cancel\", \"terminate <reason>\" or \"reset <event_id>\"\n"
+	"                             ctl: write \"cancel\", \"terminate <reason>\", \"reset <event_id>\" or \"delete\"\n"
 	"                             runs/<run_id>/: every run of the id\n"
 	"  by-status/<STATUS>/        symlinks to the workflows whose latest run has that status\n"
 	"  task-queues/<name>/        backlog, pollers, tasks; next: read to lease one activity task\n"

@@ -98,7 +98,7 @@ static int do_signal(const struct node *n, const char *data, size_t len, struct 
 }
 
 struct verb {
-	enum { V_CANCEL, V_TERMINATE, V_RESET } op;
+	enum { V_CANCEL, V_TERMINATE, V_RESET, V_DELETE } op;
 	char *arg;		/* reason */
 	char event_id[24];	/* reset only */
 };
@@ -144,12 +144,14 @@ static int parse_ctl(char *text, struct verb *verbs, int max, int *count, struct
 			v->op = V_CANCEL;
 		else if (strcmp(line, "terminate") == 0)
 			v->op = V_TERMINATE;
+		else if (strcmp(line, "delete") == 0)
+			v->op = V_DELETE;
 		else if (strcmp(line, "reset") == 0) {
 			v->op = V_RESET;
 			if (parse_reset(v, e))
 				return -EINVAL;
 		} else
-			return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use cancel, terminate or reset)", line);
+			return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use cancel, terminate, reset or delete)", line);
 		(*count)++;
 	}
 	if (*count == 0)
@@ -170,6 +172,9 @@ static int do_ctl(const struct node *n, char *data, struct db_err *e)
 		else if (verbs[i].op == V_CANCEL)
 			rc = db_query(&r, e, false,
 				      "SELECT durable.cancel_workflow($1, $2, NULL, $3, $4)", 4, p);
+		else if (verbs[i].op == V_DELETE)	/* every run; the folder goes with it */
+			rc = db_query(&r, e, false,
+				      "SELECT durable.delete_workflow($1, $2, $3, $4)", 4, p);
 		else
 			rc = db_query(&r, e, false,
 				      "SELECT durable.terminate_workflow($1, $2, NULL, NULL, $3, $4)", 4, p);

@@ -24,6 +24,9 @@ CREATE FUNCTION pg_temp.leftovers(runs uuid[]) RETURNS bigint LANGUAGE sql AS $$
          + (SELECT count(*) FROM durable.activity_tasks WHERE run_id = ANY (runs))
          + (SELECT count(*) FROM durable.timers WHERE run_id = ANY (runs))
 $$;
+CREATE FUNCTION pg_temp.hlen_ns(wid text, ns text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM durable.get_history(wid, NULL, 0, 1000, ns)
+$$;
 CREATE FUNCTION pg_temp.runs(wid text, ns text DEFAULT 'default') RETURNS uuid[] LANGUAGE sql AS $$
     SELECT array_agg(run_id) FROM durable.workflows WHERE namespace = ns AND workflow_id = wid
 $$;
@@ -162,6 +165,34 @@ SELECT is(durable._purge_closed(100) >= 1, true, 'the schedule''s last run is pu
 SELECT is(durable.describe_schedule('ret-s', 'ret-s') -> 'last_run_id', 'null'::jsonb, 'the schedule forgets its run id');
 SELECT is(durable.describe_schedule('ret-s', 'ret-s') ->> 'last_workflow_id', (SELECT wid FROM s_last), 'keeps the workflow id');
 SELECT is(durable.trigger_schedule('ret-s', NULL, 'ret-s'), 'STARTED', 'and starts the next run as usual');
+
+-- One run that cannot be deleted does not stop the purge of the others ----------------
+SELECT durable.start_workflow('bad', 'W', 'ret-bq', NULL, '{}', 'ret-b');
+SELECT pg_temp.finish('bad', 'ret-bq', 'ret-b');
+SELECT durable.start_workflow('good', 'W', 'ret-bq', NULL, '{}', 'ret-b');
+SELECT pg_temp.finish('good', 'ret-bq', 'ret-b');
+SELECT durable.set_namespace_retention('ret-b', '1 day');
+SELECT pg_temp.age('bad', 'ret-b', '3 days');
+SELECT pg_temp.age('good', 'ret-b', '2 days');
+CREATE TEMP TABLE bad_run AS SELECT run_id FROM durable.workflows WHERE namespace = 'ret-b' AND workflow_id = 'bad';
+CREATE FUNCTION pg_temp.refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.run_id = (SELECT run_id FROM bad_run) THEN
+        RAISE EXCEPTION 'injected: this history row cannot be deleted';
+    END IF;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER refuse_delete BEFORE DELETE ON durable.history FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse_delete();
+SET LOCAL client_min_messages = error;
+SELECT lives_ok($$SELECT durable._purge_closed(100)$$, 'a batch with a run that cannot be deleted does not fail');
+RESET client_min_messages;
+SELECT is(pg_temp.runs('good', 'ret-b'), NULL, 'the other expired run of the batch is purged');
+SELECT is(durable.describe_workflow('bad', NULL, 'ret-b') ->> 'status', 'COMPLETED', 'the bad one stays, whole');
+SELECT is(pg_temp.hlen_ns('bad', 'ret-b'), 5::bigint, 'with all of its history (5 events)');
+DROP TRIGGER refuse_delete ON durable.history;
+SELECT ok(durable._purge_closed(100) >= 1, 'once the cause is gone, the next batch purges it');
+SELECT is(pg_temp.runs('bad', 'ret-b'), NULL, 'gone');
 
 -- delete_workflow ---------------------------------------------------------------------
 -- a running workflow with an activity, a timer, a buffered signal and an earlier run

@@ -164,14 +164,20 @@ $$;
 
 -- One purge batch: up to max_runs runs closed longer than their namespace's
 -- retention, oldest first within a namespace, in this transaction. Rows
--- locked by someone else are skipped (taken next time). Returns how many
--- runs went; fewer than max_runs means the backlog is empty for now.
+-- locked by someone else are skipped (taken next time). A run whose delete
+-- fails (a bad row, a trigger someone added) must not stop the others: the
+-- batch is then retried run by run, and each failure is a WARNING in the
+-- server log naming the run; that run is tried again by the next batch.
+-- Returns how many runs the batch took (deleted or failed): fewer than
+-- max_runs means the backlog is empty for now.
 CREATE OR REPLACE FUNCTION durable._purge_closed(max_runs integer DEFAULT 100) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     now timestamptz := durable.now();
     runs uuid[];
+    run uuid;
+    why text;
 BEGIN
     IF max_runs IS NULL OR max_runs < 1 OR max_runs > 100000 THEN
         PERFORM durable._bad_input('max_runs must be between 1 and 100000', format('Got %s.', max_runs));
@@ -187,11 +193,27 @@ BEGIN
                   FOR UPDATE SKIP LOCKED) w
          WHERE n.retention > interval '0'
          LIMIT max_runs) p;
-    RETURN durable._delete_runs(runs);
+    IF runs IS NULL THEN
+        RETURN 0;
+    END IF;
+    BEGIN
+        PERFORM durable._delete_runs(runs);
+    EXCEPTION WHEN OTHERS THEN
+        FOREACH run IN ARRAY runs LOOP
+            BEGIN
+                PERFORM durable._delete_runs(ARRAY[run]);
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS why = MESSAGE_TEXT;
+                RAISE WARNING 'durable: closed run % could not be purged: %', run, why
+                    USING HINT = 'The purge goes on with the other runs and tries this one again next time; delete_workflow shows the error.';
+            END;
+        END LOOP;
+    END;
+    RETURN cardinality(runs);
 END
 $$;
 COMMENT ON FUNCTION durable._purge_closed(integer) IS
-    'One purge batch (the timer worker calls it between firing rounds; a superuser may call it to purge now): deletes up to max_runs runs closed longer than their namespace''s retention, with their history. Returns how many.';
+    'One purge batch (the timer worker calls it between firing rounds; a superuser may call it to purge now): deletes up to max_runs runs closed longer than their namespace''s retention, with their history. Returns how many runs it took (deleted, or left with a WARNING).';
 
 -- Temporal's DeleteWorkflowExecution: every run of the id goes, a running one
 -- is terminated first (its parent hears of it, its children get their parent
