@@ -24,14 +24,62 @@ struct opts {
 
 #define OPT(t, p) { t, offsetof(struct opts, p), 1 }
 static const struct fuse_opt opt_spec[] = {
-	OPT("--dsn %s", dsn), OPT("--dsn=%s", dsn), OPT("dsn=%s", dsn),
-	OPT("--namespace %s", ns), OPT("--namespace=%s", ns), OPT("namespace=%s", ns),
+	OPT("--dsn=%s", dsn), OPT("dsn=%s", dsn),
+	OPT("--namespace=%s", ns), OPT("namespace=%s", ns),
 	OPT("--query-timeout-ms=%d", query_timeout_ms), OPT("query_timeout_ms=%d", query_timeout_ms),
 	OPT("--statement-timeout-ms=%d", statement_timeout_ms),
 	OPT("statement_timeout_ms=%d", statement_timeout_ms),
 	OPT("-h", help), OPT("--help", help),
 	FUSE_OPT_END,
 };
+
+/*
+ * The docs and --help show "--opt VALUE"; fuse_opt applies every template
+ * that prefixes an argument, so "--opt %d" next to "--opt=%d" would also
+ * take "=N" as a value. Instead, "--opt" "VALUE" becomes "--opt=VALUE" here.
+ * Returns a new argument vector (the strings it joins are allocated).
+ */
+static char **join_option_values(int argc, char *argv[], int *out_argc)
+{
+	static const char *const with_value[] = {
+		"--dsn", "--namespace", "--query-timeout-ms", "--statement-timeout-ms",
+	};
+	char **out = calloc((size_t)argc + 1, sizeof *out);
+	if (!out)
+		return NULL;
+	int n = 0;
+	for (int i = 0; i < argc; i++) {
+		bool joined = false;
+		for (size_t k = 0; i > 0 && i + 1 < argc && k < sizeof with_value / sizeof *with_value; k++) {
+			if (strcmp(argv[i], with_value[k]) == 0) {
+				size_t len = strlen(argv[i]) + strlen(argv[i + 1]) + 2;
+				out[n] = malloc(len);
+				if (!out[n])
+					return NULL; /* the process is about to exit anyway */
+				snprintf(out[n++], len, "%s=%s", argv[i], argv[i + 1]);
+				i++;
+				joined = true;
+				break;
+			}
+		}
+		if (!joined)
+			out[n++] = argv[i];
+	}
+	*out_argc = n;
+	return out;
+}
+
+static void free_joined(char **joined, int argc, char **orig, int orig_argc)
+{
+	for (int i = 0; i < argc; i++) {
+		bool ours = true;
+		for (int j = 0; j < orig_argc && ours; j++)
+			ours = joined[i] != orig[j];
+		if (ours)
+			free(joined[i]);
+	}
+	free(joined);
+}
 
 static void usage(const char *prog)
 {
@@ -40,7 +88,8 @@ static void usage(const char *prog)
 	       "  --namespace NS             durable namespace (default: default)\n"
 	       "  --query-timeout-ms N       how long a read of queries/<name> waits (10000)\n"
 	       "  --statement-timeout-ms N   server-side limit on every statement (30000)\n"
-	       "  (each also as -o dsn=...,namespace=...,query_timeout_ms=...)\n\n",
+	       "  (each also as --opt=VALUE, and as -o dsn=...,namespace=...,query_timeout_ms=...,\n"
+	       "   statement_timeout_ms=...)\n\n",
 	       prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
@@ -48,17 +97,23 @@ static void usage(const char *prog)
 
 int main(int argc, char *argv[])
 {
+	int orig_argc = argc;
+	char **orig_argv = argv;
+	char **joined = join_option_values(argc, argv, &argc);
+	if (!joined)
+		return 1;
+	argv = joined;
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct opts o = { .query_timeout_ms = 10000, .statement_timeout_ms = 30000 };
 	struct fuse_cmdline_opts cl = { 0 };
 	int ret = 1;
 
 	if (fuse_opt_parse(&args, &o, opt_spec, NULL) == -1)
-		return 1;
+		goto out_args;
 	if (o.help) {
 		usage(argv[0]);
-		fuse_opt_free_args(&args);
-		return 0;
+		ret = 0;
+		goto out_args;
 	}
 	if (fuse_parse_cmdline(&args, &cl) != 0)
 		goto out_args;
@@ -93,7 +148,8 @@ int main(int argc, char *argv[])
 		goto out_session;
 	if (fuse_session_mount(conf.se, cl.mountpoint) != 0)
 		goto out_signals;
-	logmsg("mounted %s (namespace %s)", cl.mountpoint, conf.ns);
+	logmsg("mounted %s (namespace %s, query timeout %d ms, statement timeout %d ms)",
+	       cl.mountpoint, conf.ns, o.query_timeout_ms, o.statement_timeout_ms);
 	if (fuse_daemonize(cl.foreground) != 0)
 		goto out_unmount;
 	/* after daemonizing: a fork would not carry the thread along */
@@ -132,5 +188,6 @@ out_args:
 	free(conf.ns);
 	free(o.dsn);
 	fuse_opt_free_args(&args);
+	free_joined(joined, argc, orig_argv, orig_argc);
 	return ret ? 1 : 0;
 }
