@@ -208,8 +208,11 @@ int db_exec(PGconn *c, PGresult **out, struct db_err *e, const char *sql,
 	const char *detail = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL) : NULL;
 	if (!msg)
 		msg = PQerrorMessage(c);
-	snprintf(e->msg, sizeof e->msg, "%s%s%s%s%s", state ? state : "", state ? ": " : "",
-		 msg, detail && *detail ? " " : "", detail ? detail : "");
+	const char *hint = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_HINT) : NULL;
+	/* psql's labels, on one line: the message, then its detail and hint */
+	snprintf(e->msg, sizeof e->msg, "%s%s%s%s%s%s%s", state ? state : "", state ? ": " : "", msg,
+		 detail && *detail ? "; detail: " : "", detail ? detail : "",
+		 hint && *hint ? "; hint: " : "", hint ? hint : "");
 	e->msg[strcspn(e->msg, "\n")] = '\0';
 	int err = PQstatus(c) == CONNECTION_BAD ? EIO : db_errno(state);
 	PQclear(r);

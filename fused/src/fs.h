@@ -29,6 +29,7 @@ struct child {
 /* Fixed children of a folder kind, ended by a NULL name (maybe just that). */
 const struct child *tree_children(enum kind k);
 char *tree_folder_key(const struct node *n); /* last-error key of a file's folder */
+char *tree_path(const struct node *n); /* "workflows/<id>/signals/<name>" ... */
 bool tree_writable(enum kind k);
 
 /* content.c: what files say */

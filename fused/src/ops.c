@@ -53,10 +53,11 @@ static void reply_errno(fuse_req_t req, int rc)
 static void record(const struct node *n, const char *what, int rc, const struct db_err *e)
 {
 	char *key = tree_folder_key(n);
-	char label[300];
-	snprintf(label, sizeof label, "%s %s%s%s", what, n->wf ? n->wf : "", n->name ? "/" : "",
-		 n->name && n->kind != K_LASTERR ? n->name : "");
+	char *path = tree_path(n);
+	char label[600];
+	snprintf(label, sizeof label, "%s %s", what, path ? path : "?");
 	lasterr_set(key ? key : "/", label, -rc, e->msg[0] ? e->msg : strerror(-rc));
+	free(path);
 	free(key);
 }
 

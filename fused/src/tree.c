@@ -244,3 +244,28 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 		return 0;
 	}
 }
+
+/* The path of a file from the mount's root, as the user wrote it: for last-error. */
+char *tree_path(const struct node *n)
+{
+	struct buf b = { 0 };
+	const char *wf = n->wf ? n->wf : "", *name = n->name ? n->name : "";
+	switch (n->kind) {
+	case K_SIGNAL: buf_printf(&b, "workflows/%s/signals/%s", wf, name); break;
+	case K_QUERY: buf_printf(&b, "workflows/%s/queries/%s", wf, name); break;
+	case K_CTL: buf_printf(&b, "workflows/%s/ctl", wf); break;
+	case K_NEXT: buf_printf(&b, "task-queues/%s/next", wf); break;
+	case K_TASKFILE: buf_printf(&b, "tasks/%s/%s", wf, name); break;
+	case K_SCTL: buf_printf(&b, "schedules/%s/ctl", wf); break;
+	case K_START: buf_puts(&b, "start"); break;
+	default:
+		if (n->run)
+			buf_printf(&b, "workflows/%s/runs/%s/%s", wf, n->run, name);
+		else if (n->wf)
+			buf_printf(&b, "%s/%s", wf, name);
+		else
+			buf_puts(&b, name);
+		break;
+	}
+	return b.data;
+}
