@@ -1,7 +1,7 @@
 # durable: build, install, test, run and benchmark everything.
 # `make run` and `make test` install missing Debian packages themselves.
 
-SUBDIRS := $(wildcard worker fused)
+SUBDIRS := $(wildcard worker fused web)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: all deps pgext install test run stop bench clean $(SUBDIRS)

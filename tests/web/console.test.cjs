@@ -1,0 +1,270 @@
+// The console driven in headless Chromium. Run by tests/web/run.sh, which
+// starts the cluster, the worker and durable-web and sets WEB_URL, PG*,
+// PUPPETEER_DIR and WEB_WORK. Waits are generous "eventually" guards.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const puppeteer = require(process.env.PUPPETEER_DIR);
+
+const URL_ = process.env.WEB_URL;
+const WORK = process.env.WEB_WORK;
+const SHOTS = process.env.WEB_SHOTS || '';
+const RUN = String(Date.now() % 1e8);
+let browser, page;
+
+const sql = (q) => execFileSync('psql', ['-qXAt', '-v', 'ON_ERROR_STOP=1', '-c', q], { encoding: 'utf8' }).trim();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+async function eventually(what, fn, seconds = 60) {
+  const deadline = Date.now() + seconds * 1000;
+  let last;
+  for (;;) {
+    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}${last ? ' (' + last.message + ')' : ''}`);
+    await sleep(200);
+  }
+}
+// the workflow page redraws on every history change: find and click at once
+const press = async (sel) => { await page.waitForSelector(sel); await page.$eval(sel, (b) => b.click()); };
+const shot = async (name) => { if (SHOTS) await page.screenshot({ path: path.join(SHOTS, name), fullPage: false }); };
+const startSteps = (id, steps, ms) => sql(`SELECT durable.start_workflow('${id}', 'Steps', 'web-tests', '{"steps": ${steps}, "ms": ${ms}}', '{"search_attributes": {"Suite": "web"}}')`);
+const signals = (id) => Number(sql(`SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '${id}' AND h.event_type = 'WorkflowExecutionSignaled'`));
+const status = (id) => sql(`SELECT status FROM durable.workflows WHERE workflow_id = '${id}' ORDER BY started_at DESC LIMIT 1`);
+
+async function signIn(role, password) {
+  await page.goto(URL_ + '/#/workflows', { waitUntil: 'networkidle0' });
+  if (await page.$('a[href="#"]')) { // signed in already: sign out first
+    await page.click('.who a');
+    await page.waitForSelector('input[name=role]');
+  }
+  await page.waitForSelector('input[name=role]');
+  await page.$eval('input[name=role]', (e) => { e.value = ''; });
+  await page.type('input[name=role]', role);
+  await page.type('input[name=password]', password);
+  await page.click('form.signin button[type=submit]');
+}
+
+// a forged request: the page's own session and CSRF token, a call the buttons would not offer
+const forge = (pathname, body) => page.evaluate(async (p, b) => {
+  const me = await (await fetch('/api/me')).json();
+  const r = await fetch(p, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf }, body: JSON.stringify(b) });
+  return { status: r.status, body: await r.json() };
+}, pathname, body);
+
+before(async () => {
+  browser = await puppeteer.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    userDataDir: fs.mkdtempSync(path.join(WORK, 'chromium-')),
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage();
+  await page.setViewport({ width: 1360, height: 900 });
+  page.on('pageerror', (e) => console.log('page error:', e.message));
+});
+after(async () => { if (browser) await browser.close(); });
+
+test('a wrong password is refused with the store\'s message, the right one signs in', async () => {
+  await signIn('web_operator', 'wrong');
+  const err = await page.waitForSelector('.error');
+  assert.match(await err.evaluate((e) => e.textContent), /password authentication failed/);
+  await shot('signin.png');
+  await page.$eval('input[name=password]', (e) => { e.value = ''; });
+  await page.type('input[name=password]', 'operator-pw');
+  await page.click('form.signin button[type=submit]');
+  await page.waitForSelector('.who .role');
+  assert.equal(await page.$eval('.who .role', (e) => e.textContent), 'web_operator');
+  const cookies = await page.cookies();
+  const c = cookies.find((x) => x.name === 'durable_session');
+  assert.ok(c && c.httpOnly && c.sameSite === 'Strict', 'session cookie is HttpOnly and SameSite=Strict');
+});
+
+test('a workflow started through SQL is in the list, found by its id prefix', async () => {
+  const id = `web-list-${RUN}`;
+  startSteps(id, 1, 10);
+  await page.goto(`${URL_}/#/workflows?prefix=web-list-${RUN}`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector(`#workflows tr[data-id="${id}"]`);
+  const ids = await page.$$eval('#workflows tbody tr', (rs) => rs.map((r) => r.dataset.id));
+  assert.deepEqual(ids, [id]);
+  await page.waitForSelector('.counts a[data-status]');
+});
+
+test('the timeline grows live as activities complete', async () => {
+  const id = `web-live-${RUN}`;
+  startSteps(id, 4, 1500);
+  await page.goto(`${URL_}/#/workflow/${id}`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('.live:not(.off)');
+  const seen = new Set();
+  await eventually('four activities done on the timeline', async () => {
+    const n = await page.$$eval('svg g.bar.activity:not(.pending)', (b) => b.length);
+    seen.add(n);
+    return n === 4;
+  }, 90);
+  // the page was never reloaded: the counts came one by one through the stream
+  assert.ok(seen.size >= 3, `saw the timeline at ${[...seen]} completed activities`);
+  await page.waitForSelector('svg g.bar.timer');
+  await page.waitForSelector('#pending-timers'); // drawn with the rest
+  await shot('workflow.png');
+});
+
+test('a query through the form shows the answer', async () => {
+  const id = `web-live-${RUN}`;
+  await press('[data-action=query]');
+  await page.type('input[name=query]', 'progress');
+  await page.click('.dialog button[type=submit]');
+  const pre = await page.waitForSelector('.dialog pre');
+  assert.deepEqual(JSON.parse(await pre.evaluate((e) => e.textContent)), { done: 4 });
+  await page.click('.dialog button[type=button]');
+  assert.equal(status(id), 'RUNNING');
+});
+
+test('a bad JSON signal is refused with a message and nothing changes', async () => {
+  const id = `web-live-${RUN}`;
+  await press('[data-action=signal]');
+  await page.type('input[name=signal]', 'approve');
+  await page.$eval('textarea[name=input]', (e) => { e.value = ''; });
+  await page.type('textarea[name=input]', '{"ok": tru');
+  const state = await page.waitForSelector('.json-state.bad');
+  assert.match(await state.evaluate((e) => e.textContent), /Not JSON/);
+  assert.equal(await page.$eval('.dialog button[type=submit]', (b) => b.disabled), true);
+  await shot('signal-bad-json.png');
+  await page.$eval('.dialog form, .dialog', (f) => f.requestSubmit && f.requestSubmit());
+  await sleep(500);
+  assert.equal(signals(id), 0);
+  // the same text sent past the page is refused by the store
+  const r = await forge('/api/workflow/signal', { id, name: 'approve', input: '{"ok": tru' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.sqlstate, '22P02');
+  assert.equal(signals(id), 0);
+  assert.equal(status(id), 'RUNNING');
+  await page.click('.dialog button[type=button]');
+});
+
+test('a signal sent through the form completes the workflow', async () => {
+  const id = `web-live-${RUN}`;
+  await press('[data-action=signal]');
+  await page.type('input[name=signal]', 'approve');
+  await page.$eval('textarea[name=input]', (e) => { e.value = ''; });
+  await page.type('textarea[name=input]', '{"by": "the browser test"}');
+  await page.waitForSelector('.json-state.good');
+  await shot('signal.png');
+  await page.click('.dialog button[type=submit]');
+  await page.waitForSelector('.ok-note');
+  await page.click('.dialog button[type=button]');
+  await page.waitForSelector('#status .s-COMPLETED', { timeout: 60000 });
+  assert.equal(status(id), 'COMPLETED');
+  assert.deepEqual(JSON.parse(sql(`SELECT result FROM durable.workflows WHERE workflow_id = '${id}'`)), { approved: { by: 'the browser test' } });
+  await page.waitForSelector('svg g.mark.signal');
+});
+
+test('terminate asks for confirmation and shows the store\'s refusal of a closed run', async () => {
+  const id = `web-term-${RUN}`;
+  startSteps(id, 1, 10);
+  await page.goto(`${URL_}/#/workflow/${id}`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('[data-action=terminate]');
+  await press('[data-action=terminate]');
+  await page.type('input[name=reason]', 'test');
+  assert.equal(status(id), 'RUNNING', 'nothing happens before the confirmation');
+  sql(`SELECT durable.terminate_workflow('${id}', 'raced')`);
+  await page.click('.dialog button[type=submit]');
+  const err = await page.waitForSelector('.dialog .error');
+  assert.match(await err.evaluate((e) => e.textContent), /DU003/);
+  await page.click('.dialog button[type=button]');
+});
+
+test('a schedule is triggered from its page', async () => {
+  const sid = `web-sched-${RUN}`;
+  sql(`SELECT durable.create_schedule('${sid}', '{"interval": [{"every": 86400}]}', '{"workflow_type": "Steps", "task_queue": "web-tests", "input": {"steps": 1, "ms": 10}}')`);
+  await page.goto(`${URL_}/#/schedules`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector(`#schedules a[href="#/schedule/${sid}"]`);
+  await page.click(`#schedules a[href="#/schedule/${sid}"]`);
+  await page.waitForSelector('[data-action=trigger]');
+  await press('[data-action=trigger]');
+  await page.click('.dialog button[type=submit]');
+  const note = await page.waitForSelector('.ok-note');
+  assert.match(await note.evaluate((e) => e.textContent), /STARTED/);
+  await page.click('.dialog button[type=button]');
+  const started = () => Number(sql(`SELECT count(*) FROM durable.workflows WHERE search_attributes @> '{"DurableScheduledById": "${sid}"}'`));
+  assert.equal(started(), 1);
+  await page.waitForSelector('#recent tr');
+  await shot('schedule.png');
+});
+
+test('the task queue page shows backlog, pollers and a chart', async () => {
+  await page.goto(`${URL_}/#/queues`, { waitUntil: 'networkidle0' });
+  const q = await page.waitForSelector('[data-queue="web-tests"]');
+  assert.match(await q.evaluate((e) => e.textContent), /web-test-worker/);
+  await page.waitForSelector('[data-queue="web-tests"] .chart svg');
+  await shot('queues.png');
+  await page.goto(`${URL_}/#/workflows?search=${encodeURIComponent('{"Suite": "web"}')}`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector('#workflows tbody tr');
+  await shot('workflows.png');
+});
+
+test('a read-only role sees no action buttons, and a forged request is refused by the store', async () => {
+  const id = `web-ro-${RUN}`;
+  startSteps(id, 1, 10);
+  await signIn('web_viewer', 'viewer-pw');
+  await page.waitForSelector('.who .role');
+  await page.goto(`${URL_}/#/workflow/${id}`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('#status');
+  await page.waitForSelector('#history details');
+  assert.equal((await page.$$('[data-action]')).length, 0);
+  const r = await forge('/api/workflow/signal', { id, name: 'approve', input: '{}' });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error.sqlstate, '42501');
+  assert.match(r.body.error.message, /permission denied/);
+  assert.equal(signals(id), 0);
+  // and without the CSRF token the daemon refuses before the store is asked
+  const r2 = await page.evaluate(async (wf) => {
+    const res = await fetch('/api/workflow/cancel', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ id: wf }) });
+    return res.status;
+  }, id);
+  assert.equal(r2, 403);
+  sql(`SELECT durable.terminate_workflow('${id}', 'test done')`);
+});
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+test('a real Prometheus scrapes /metrics and has the series', async () => {
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(WORK, 'prometheus-'));
+  const target = new URL(URL_).host;
+  fs.writeFileSync(path.join(dir, 'prometheus.yml'),
+    `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: durable\n    static_configs:\n      - targets: ['${target}']\n`);
+  const prom = spawn('prometheus', [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`,
+    `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', fs.openSync(path.join(dir, 'log'), 'w'), fs.openSync(path.join(dir, 'log'), 'a')] });
+  try {
+    const query = async (q) => {
+      const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(q)}`);
+      const j = await r.json();
+      return j.data.result;
+    };
+    await eventually('durable_workflows scraped', async () => (await query('durable_workflows{status="COMPLETED"}')).length > 0, 90);
+    const up = await query('up{job="durable"}');
+    assert.equal(up[0].value[1], '1');
+    const wt = await eventually('workflow task latency histogram', async () => {
+      const r = await query('durable_workflow_task_schedule_to_start_seconds_count{task_queue="web-tests"}');
+      return r.length && Number(r[0].value[1]) > 0 ? r : null;
+    });
+    assert.ok(Number(wt[0].value[1]) > 0);
+    await eventually('timer lateness histogram', async () => {
+      const r = await query('durable_timer_lateness_seconds_count');
+      return r.length && Number(r[0].value[1]) > 0;
+    });
+    const buckets = await query('durable_workflow_task_schedule_to_start_seconds_bucket{task_queue="web-tests",le="+Inf"}');
+    assert.equal(buckets[0].value[1], wt[0].value[1], 'the +Inf bucket counts every observation');
+    assert.ok((await query('durable_task_queue_pollers{task_queue="web-tests"}')).length > 0);
+  } finally {
+    prom.kill('SIGTERM');
+  }
+});

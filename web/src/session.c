@@ -1,0 +1,171 @@
+#include "session.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+int session_idle_seconds = 8 * 3600;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct session *sessions;
+static struct session anonymous;
+static bool anonymous_ready;
+
+static void random_hex(char out[65])
+{
+	unsigned char raw[32];
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(out, 65, raw, sizeof raw);
+}
+
+static void destroy(struct session *s)
+{
+	db_slot_fini(&s->slot);
+	sodium_memzero(s, sizeof *s);
+	free(s);
+}
+
+/* lock held: drops sessions idle too long that nobody is using */
+static void sweep(time_t now)
+{
+	for (struct session **p = &sessions; *p;) {
+		struct session *s = *p;
+		if (s->refs == 0 && now - s->last_used > session_idle_seconds) {
+			*p = s->next;
+			destroy(s);
+		} else {
+			p = &s->next;
+		}
+	}
+}
+
+int session_load_rights(struct session *s, struct db_err *e)
+{
+	/* the store's grants, asked of the store: what the buttons show is
+	 * only a courtesy, every action is still checked when it is called */
+	char *v = db_value(&s->slot,
+			   "SELECT json_build_object('role', current_user,"
+			   " 'workflows', has_schema_privilege('durable', 'USAGE') AND"
+			   "   has_function_privilege('durable.signal_workflow(text,text,jsonb,uuid,text,text)', 'EXECUTE'),"
+			   " 'schedules', has_schema_privilege('durable', 'USAGE') AND"
+			   "   has_function_privilege('durable.trigger_schedule(text,text,text)', 'EXECUTE'),"
+			   " 'read_only', current_setting('default_transaction_read_only')::boolean)",
+			   0, NULL, e);
+	if (!v)
+		return -1;
+	json_t *j = json_loads(v, 0, NULL);
+	free(v);
+	const char *role = json_string_value(json_object_get(j, "role"));
+	snprintf(s->role, sizeof s->role, "%s", role ? role : "?");
+	bool ro = json_is_true(json_object_get(j, "read_only"));
+	s->act_workflows = !ro && json_is_true(json_object_get(j, "workflows"));
+	s->act_schedules = !ro && json_is_true(json_object_get(j, "schedules"));
+	json_decref(j);
+	return 0;
+}
+
+struct session *session_create(const char *role, const char *password, struct db_err *e)
+{
+	struct session *s = calloc(1, sizeof *s);
+	if (!s) {
+		db_err_set(e, "53200", "out of memory", NULL);
+		return NULL;
+	}
+	db_slot_init(&s->slot, role, password, false);
+	if (session_load_rights(s, e)) {
+		destroy(s);
+		return NULL;
+	}
+	random_hex(s->id);
+	random_hex(s->csrf);
+	s->refs = 1;
+	s->last_used = time(NULL);
+	pthread_mutex_lock(&lock);
+	sweep(s->last_used);
+	s->next = sessions;
+	sessions = s;
+	pthread_mutex_unlock(&lock);
+	return s;
+}
+
+struct session *session_get(const char *id)
+{
+	if (!id || strlen(id) != 64)
+		return NULL;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&lock);
+	sweep(now);
+	struct session *found = NULL;
+	for (struct session *s = sessions; s; s = s->next)
+		if (sodium_memcmp(s->id, id, 64) == 0) {
+			found = s;
+			s->refs++;
+			s->last_used = now;
+			break;
+		}
+	pthread_mutex_unlock(&lock);
+	return found;
+}
+
+void session_put(struct session *s)
+{
+	if (!s || s == &anonymous)
+		return;
+	pthread_mutex_lock(&lock);
+	s->refs--;
+	pthread_mutex_unlock(&lock);
+}
+
+void session_end(struct session *s)
+{
+	if (!s || s == &anonymous)
+		return;
+	pthread_mutex_lock(&lock);
+	/* idle time zero: the next sweep frees it once the last user is done */
+	s->last_used = 0;
+	s->id[0] = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+struct session *session_anonymous(void)
+{
+	static pthread_mutex_t first = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&first);
+	if (!anonymous_ready) {
+		db_slot_init(&anonymous.slot, NULL, NULL, true);
+		anonymous_ready = true;
+	}
+	struct db_err e;
+	if (!anonymous.role[0] && session_load_rights(&anonymous, &e) == 0) {
+		/* sign-in off: read-only whatever the daemon's role may do */
+		anonymous.act_workflows = anonymous.act_schedules = false;
+	}
+	pthread_mutex_unlock(&first);
+	return &anonymous;
+}
+
+int session_count(void)
+{
+	int n = 0;
+	pthread_mutex_lock(&lock);
+	for (struct session *s = sessions; s; s = s->next)
+		n += s->id[0] != 0;
+	pthread_mutex_unlock(&lock);
+	return n;
+}
+
+void session_shutdown(void)
+{
+	pthread_mutex_lock(&lock);
+	while (sessions) {
+		struct session *s = sessions;
+		sessions = s->next;
+		destroy(s);
+	}
+	if (anonymous_ready)
+		db_slot_fini(&anonymous.slot);
+	anonymous_ready = false;
+	pthread_mutex_unlock(&lock);
+}
