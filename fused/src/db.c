@@ -1,6 +1,7 @@
 /* A small thread-safe pool of libpq connections with reconnect on use. */
 #define _POSIX_C_SOURCE 200809L
 #include "db.h"
+#include "callers.h"
 #include "util.h"
 
 #include <errno.h>
@@ -89,18 +90,41 @@ static bool conn_alive(PGconn *c)
 
 PGconn *db_get(struct db_err *e)
 {
+	PGconn *c;
+	return db_get_conn(&c, e) == 0 ? c : NULL;
+}
+
+int db_get_conn(PGconn **out, struct db_err *e)
+{
+	*out = NULL;
 	for (;;) {
 		PGconn *c = NULL;
 		pthread_mutex_lock(&pool_lock);
-		if (n_idle > 0)
-			c = idle[--n_idle];
+		if (n_idle > 0) {
+			/* one that acts as the caller's role already saves a SET ROLE */
+			int pick = n_idle - 1;
+			while (pick > 0 && !callers_bound(idle[pick]))
+				pick--;
+			if (!callers_bound(idle[pick]))
+				pick = n_idle - 1;
+			c = idle[pick];
+			idle[pick] = idle[--n_idle];
+		}
 		pthread_mutex_unlock(&pool_lock);
-		if (!c)
-			return db_connect(e);
-		if (conn_alive(c))
-			return c;
-		logmsg("dropping a dead database connection");
-		PQfinish(c);
+		bool pooled = c != NULL;
+		if (!pooled && !(c = db_connect(e)))
+			return -EIO;
+		if (pooled && !conn_alive(c)) {
+			logmsg("dropping a dead database connection");
+			PQfinish(c);
+			continue;
+		}
+		int rc = callers_bind(c, e);
+		if (rc == 0)
+			*out = c;
+		else
+			PQfinish(c); /* which role it acts as is unknown now */
+		return rc;
 	}
 }
 
@@ -225,10 +249,11 @@ int db_query(PGresult **out, struct db_err *e, bool idempotent, const char *sql,
 {
 	*out = NULL;
 	for (int attempt = 0;; attempt++) {
-		PGconn *c = db_get(e);
-		if (!c)
-			return -EIO;
-		int rc = db_exec(c, out, e, sql, nparams, params);
+		PGconn *c;
+		int rc = db_get_conn(&c, e);
+		if (rc)
+			return rc;
+		rc = db_exec(c, out, e, sql, nparams, params);
 		bool dead = PQstatus(c) == CONNECTION_BAD;
 		db_put(c);
 		if (rc == 0 || !dead || !idempotent || attempt > 0)

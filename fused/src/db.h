@@ -20,7 +20,13 @@ void db_shutdown(void);
 /* A new connection outside the pool (for LISTEN), or NULL. */
 PGconn *db_connect(struct db_err *e);
 
-/* A pooled connection that was checked for a dead socket, or NULL (EIO). */
+/*
+ * A pooled connection that was checked for a dead socket and acts as the
+ * current caller's role (callers.c): 0, or -EIO (no connection) or -EACCES
+ * (the caller's role cannot be taken) with e->msg set.
+ */
+int db_get_conn(PGconn **out, struct db_err *e);
+/* The same, NULL on failure. */
 PGconn *db_get(struct db_err *e);
 /* Back to the pool; a broken connection is closed instead. */
 void db_put(PGconn *c);

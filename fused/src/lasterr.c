@@ -1,5 +1,6 @@
 /* The reason for the last refused write of each folder, for `cat last-error`. */
 #define _POSIX_C_SOURCE 200809L
+#include "callers.h"
 #include "fs.h"
 
 #include <pthread.h>
@@ -28,6 +29,9 @@ void lasterr_set(const char *folder_key, const char *what, int err, const char *
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	buf_printf(&b, "%s %s: %s: %s\n", when, what, strerror(err), msg);
 	logmsg("refused %s: %s: %s", what, strerror(err), msg);
+	char key[512]; /* each caller reads only its own reasons */
+	snprintf(key, sizeof key, "%s%s", callers_scope(), folder_key);
+	folder_key = key;
 	pthread_mutex_lock(&lock);
 	int slot = -1;
 	for (int i = 0; i < MAX_ENTRIES; i++)
@@ -47,6 +51,9 @@ void lasterr_set(const char *folder_key, const char *what, int err, const char *
 int lasterr_get(const char *folder_key, struct buf *out)
 {
 	int rc = 0;
+	char key[512];
+	snprintf(key, sizeof key, "%s%s", callers_scope(), folder_key);
+	folder_key = key;
 	pthread_mutex_lock(&lock);
 	for (int i = 0; i < MAX_ENTRIES; i++)
 		if (ring[i].key && strcmp(ring[i].key, folder_key) == 0 && ring[i].text)

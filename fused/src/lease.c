@@ -95,10 +95,10 @@ static int wait_notify(PGconn *c, int intr_fd, struct db_err *e)
 int lease_next(fuse_req_t req, const char *queue, bool nonblock, struct buf *out,
 	       struct db_err *e)
 {
-	PGconn *c = db_get(e);
-	if (!c)
-		return -EIO;
-	int rc = 0;
+	PGconn *c;
+	int rc = db_get_conn(&c, e);
+	if (rc)
+		return rc;
 	if (!nonblock)
 		rc = listen_queue(c, queue, true, e);
 	/* poll after LISTEN, so a task that arrives in between is not missed */

@@ -1,5 +1,6 @@
 /* durablefs: mount durable's workflows as files. Option parsing and the loop. */
 #define _POSIX_C_SOURCE 200809L
+#include "callers.h"
 #include "fs.h"
 
 #include <errno.h>
@@ -20,6 +21,9 @@ struct opts {
 	int query_timeout_ms;
 	int statement_timeout_ms;
 	int help;
+	char *users;		/* callers.c: uid to database role */
+	int allow_other;	/* consumed here, handed back to libfuse */
+	int allow_root;
 };
 
 #define OPT(t, p) { t, offsetof(struct opts, p), 1 }
@@ -29,6 +33,8 @@ static const struct fuse_opt opt_spec[] = {
 	OPT("--query-timeout-ms=%d", query_timeout_ms), OPT("query_timeout_ms=%d", query_timeout_ms),
 	OPT("--statement-timeout-ms=%d", statement_timeout_ms),
 	OPT("statement_timeout_ms=%d", statement_timeout_ms),
+	OPT("--users=%s", users), OPT("users=%s", users),
+	OPT("allow_other", allow_other), OPT("allow_root", allow_root),
 	OPT("-h", help), OPT("--help", help),
 	FUSE_OPT_END,
 };
@@ -42,7 +48,7 @@ static const struct fuse_opt opt_spec[] = {
 static char **join_option_values(int argc, char *argv[], int *out_argc)
 {
 	static const char *const with_value[] = {
-		"--dsn", "--namespace", "--query-timeout-ms", "--statement-timeout-ms",
+		"--dsn", "--namespace", "--query-timeout-ms", "--statement-timeout-ms", "--users",
 	};
 	char **out = calloc((size_t)argc + 1, sizeof *out);
 	if (!out)
@@ -88,8 +94,10 @@ static void usage(const char *prog)
 	       "  --namespace NS             durable namespace (default: default)\n"
 	       "  --query-timeout-ms N       how long a read of queries/<name> waits (10000)\n"
 	       "  --statement-timeout-ms N   server-side limit on every statement (30000)\n"
+	       "  --users FILE               map each calling user to a database role\n"
+	       "                             (needed by -o allow_other; docs/security.md)\n"
 	       "  (each also as --opt=VALUE, and as -o dsn=...,namespace=...,query_timeout_ms=...,\n"
-	       "   statement_timeout_ms=...)\n\n",
+	       "   statement_timeout_ms=...,users=...)\n\n",
 	       prog);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
@@ -139,9 +147,16 @@ int main(int argc, char *argv[])
 		goto out_db;
 	}
 	db_put(c);
+	if (callers_init(o.users, o.allow_other || o.allow_root, &e) != 0) {
+		fprintf(stderr, "durablefs: %s\n", e.msg);
+		goto out_db;
+	}
+	if ((o.allow_other && fuse_opt_add_arg(&args, "-oallow_other") != 0) ||
+	    (o.allow_root && fuse_opt_add_arg(&args, "-oallow_root") != 0))
+		goto out_db;
 
 	nodes_init();
-	conf.se = fuse_session_new(&args, &durablefs_ops, sizeof durablefs_ops, NULL);
+	conf.se = fuse_session_new(&args, callers_ops(&durablefs_ops), sizeof durablefs_ops, NULL);
 	if (!conf.se)
 		goto out_db;
 	if (fuse_set_signal_handlers(conf.se) != 0)
@@ -180,6 +195,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(conf.se);
 out_db:
+	callers_shutdown();
 	history_shutdown();
 	lasterr_shutdown();
 	db_shutdown();
@@ -187,6 +203,7 @@ out_args:
 	free(cl.mountpoint);
 	free(conf.ns);
 	free(o.dsn);
+	free(o.users);
 	fuse_opt_free_args(&args);
 	free_joined(joined, argc, orig_argv, orig_argc);
 	return ret ? 1 : 0;
