@@ -2,19 +2,7 @@
 -- PUBLIC may call, skip_time for superusers only, and pinned search_path.
 BEGIN;
 SELECT * FROM no_plan();
-
--- Runs q as role r; returns 'ok' or the SQLSTATE it failed with. (pgTAP's
--- own temp tables belong to the superuser, so the assertions stay outside.)
-CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', r);
-    EXECUTE q;
-    RESET ROLE;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END
-$$;
+\ir helpers.psql
 CREATE ROLE durable_test_nobody NOLOGIN;
 CREATE ROLE durable_test_skipper NOLOGIN;
 GRANT USAGE ON SCHEMA durable TO durable_test_skipper;

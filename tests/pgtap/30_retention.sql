@@ -30,17 +30,6 @@ $$;
 CREATE FUNCTION pg_temp.runs(wid text, ns text DEFAULT 'default') RETURNS uuid[] LANGUAGE sql AS $$
     SELECT array_agg(run_id) FROM durable.workflows WHERE namespace = ns AND workflow_id = wid
 $$;
--- Runs q as role r; returns 'ok' or the SQLSTATE it failed with.
-CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', r);
-    EXECUTE q;
-    RESET ROLE;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END
-$$;
 
 -- Namespaces: a first start creates one with the default retention -----------------
 SELECT throws_ok($$SELECT durable.describe_namespace('ret-a')$$, '42704', 'namespace "ret-a" not found',
