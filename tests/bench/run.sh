@@ -14,6 +14,7 @@ secs=$([ "$quick" = 1 ] && echo 2 || echo 5)
 scale_n=$([ "$quick" = 1 ] && echo 50000 || echo 1000000)
 timers_n=$([ "$quick" = 1 ] && echo 1000 || echo 10000)
 wf_n=$([ "$quick" = 1 ] && echo 500 || echo 3000)
+purge_n=$([ "$quick" = 1 ] && echo 50000 || echo 1000000)
 
 cluster() { scripts/cluster.sh "$1" bench "$port"; }
 cluster stop
@@ -269,6 +270,10 @@ if [ -x "$fs_bin" ]; then
 else
     put fused_rss_mb null
 fi
+
+# 8. Retention: the purge of a million closed workflows, and what it costs
+#    dispatch and timers meanwhile (tests/bench/purge.sh).
+. "$here/purge.sh"
 
 # The JSON
 mkdir -p "$here/results"
