@@ -261,3 +261,27 @@ int db_query(PGresult **out, struct db_err *e, bool idempotent, const char *sql,
 		logmsg("connection lost (%s); retrying once", e->msg);
 	}
 }
+
+int db_transaction(const struct db_stmt *stmts, int n, struct db_err *e)
+{
+	PGconn *c = db_get(e);
+	if (!c)
+		return -EIO;
+	PGresult *r;
+	int rc = db_exec(c, &r, e, "BEGIN", 0, NULL);
+	PQclear(r);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		rc = db_exec(c, &r, e, stmts[i].sql, stmts[i].nparams, stmts[i].params);
+		PQclear(r);
+	}
+	if (rc == 0) {
+		rc = db_exec(c, &r, e, "COMMIT", 0, NULL);
+		PQclear(r);
+	} else if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_ACTIVE) {
+		struct db_err ignored;
+		if (db_exec(c, &r, &ignored, "ROLLBACK", 0, NULL) == 0)
+			PQclear(r);
+	}
+	db_put(c); /* not idle in a transaction, or not pooled */
+	return rc;
+}

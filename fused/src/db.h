@@ -45,6 +45,19 @@ int db_query(PGresult **out, struct db_err *e, bool idempotent, const char *sql,
 int db_exec(PGconn *c, PGresult **out, struct db_err *e, const char *sql,
 	    int nparams, const char *const *params);
 
+/*
+ * Several statements in one transaction on one connection: all take effect
+ * or none does (a refused ctl write of several verbs changes nothing).
+ * Results are discarded. Never retried: after a lost connection the fate of
+ * the COMMIT is unknown. Returns 0 or a negative errno with e->msg set.
+ */
+struct db_stmt {
+	const char *sql;
+	int nparams;
+	const char *params[6];
+};
+int db_transaction(const struct db_stmt *stmts, int n, struct db_err *e);
+
 /* SQLSTATE to a positive errno (see docs/filesystem.md, "Errors"). */
 int db_errno(const char *sqlstate);
 

@@ -159,29 +159,27 @@ static int parse_ctl(char *text, struct verb *verbs, int max, int *count, struct
 	return 0;
 }
 
+/* All verbs of one write in one transaction: a refused verb undoes the others. */
 static int do_ctl(const struct node *n, char *data, struct db_err *e)
 {
 	struct verb verbs[16];
+	struct db_stmt stmts[16];
 	int count, rc = parse_ctl(data, verbs, 16, &count, e);
 	for (int i = 0; rc == 0 && i < count; i++) {
-		const char *p[] = { n->wf, verbs[i].arg, conf.ns, conf.identity, verbs[i].event_id };
-		PGresult *r;
-		if (verbs[i].op == V_RESET)
-			rc = db_query(&r, e, false,
-				      "SELECT durable.reset_workflow($1, $5::bigint, $2, NULL, $3, $4)", 5, p);
-		else if (verbs[i].op == V_CANCEL)
-			rc = db_query(&r, e, false,
-				      "SELECT durable.cancel_workflow($1, $2, NULL, $3, $4)", 4, p);
-		else if (verbs[i].op == V_DELETE)	/* every run; the folder goes with it */
-			rc = db_query(&r, e, false,
-				      "SELECT durable.delete_workflow($1, $2, $3, $4)", 4, p);
-		else
-			rc = db_query(&r, e, false,
-				      "SELECT durable.terminate_workflow($1, $2, NULL, NULL, $3, $4)", 4, p);
-		if (rc == 0)
-			PQclear(r);
+		struct db_stmt *s = &stmts[i];
+		*s = (struct db_stmt){ NULL, 4, { n->wf, verbs[i].arg, conf.ns, conf.identity, verbs[i].event_id } };
+		if (verbs[i].op == V_RESET) {
+			s->sql = "SELECT durable.reset_workflow($1, $5::bigint, $2, NULL, $3, $4)";
+			s->nparams = 5;
+		} else if (verbs[i].op == V_CANCEL) {
+			s->sql = "SELECT durable.cancel_workflow($1, $2, NULL, $3, $4)";
+		} else if (verbs[i].op == V_DELETE) {	/* every run; the folder goes with it */
+			s->sql = "SELECT durable.delete_workflow($1, $2, $3, $4)";
+		} else {
+			s->sql = "SELECT durable.terminate_workflow($1, $2, NULL, NULL, $3, $4)";
+		}
 	}
-	return rc;
+	return rc ? rc : db_transaction(stmts, count, e);
 }
 
 /*
@@ -262,14 +260,14 @@ static int do_sctl(const struct node *n, char *text, struct db_err *e)
 	}
 	if (rc == 0 && count == 0)
 		return fail(e, EINVAL, "ctl: %sno verb written", "");
-	for (int i = 0; rc == 0 && i < count; i++) {
-		const char *p[] = { n->wf, conf.ns, verbs[i].args[0], verbs[i].args[1], verbs[i].args[2] };
-		PGresult *r;
-		rc = db_query(&r, e, false, verbs[i].sql, 2 + verbs[i].nargs, p);
-		if (rc == 0)
-			PQclear(r);
-	}
-	return rc;
+	if (rc)
+		return rc;
+	/* like a workflow's ctl: one transaction, all verbs or none */
+	struct db_stmt stmts[16];
+	for (int i = 0; i < count; i++)
+		stmts[i] = (struct db_stmt){ verbs[i].sql, 2 + verbs[i].nargs,
+			{ n->wf, conf.ns, verbs[i].args[0], verbs[i].args[1], verbs[i].args[2] } };
+	return db_transaction(stmts, count, e);
 }
 
 static int do_task(const struct node *n, const char *data, size_t len, struct buf *reply,
