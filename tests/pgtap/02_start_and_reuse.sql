@@ -139,7 +139,7 @@ SELECT throws_ok($$SELECT durable.start_workflow(NULL, 'Order', 's-q')$$, '22023
 SELECT throws_ok($$SELECT durable.start_workflow('b', '', 's-q')$$, '22023', NULL, 'empty workflow_type');
 SELECT throws_ok($$SELECT durable.start_workflow('b', 'Order', NULL)$$, '22023', NULL, 'NULL task_queue');
 SELECT throws_ok($$SELECT durable.start_workflow('a/b', 'Order', 's-q')$$, '22023',
-                 'workflow_id must not contain "/" or control characters', 'a "/" in workflow_id');
+                 'workflow_id must not be empty, "." or "..", nor contain "/" or control characters', 'a "/" in workflow_id');
 SELECT throws_ok($$SELECT durable.start_workflow(E'a\nb', 'Order', 's-q')$$, '22023', NULL, 'a newline in workflow_id');
 SELECT throws_ok($$SELECT durable.start_workflow(repeat('x', 256), 'Order', 's-q')$$, '54000', NULL,
                  'a workflow_id over 255 bytes');

@@ -152,10 +152,8 @@ BEGIN
     PERFORM durable._check_name(workflow_id, 'workflow_id');
     PERFORM durable._check_name(workflow_type, 'workflow_type');
     PERFORM durable._check_name(task_queue, 'task_queue');
-    IF workflow_id ~ '[/[:cntrl:]]' THEN
-        PERFORM durable._bad_input('workflow_id must not contain "/" or control characters',
-            format('Got %L.', workflow_id), 'Workflow ids name folders in durablefs.');
-    END IF;
+    PERFORM durable._check_path_name(workflow_id, 'workflow_id');
+    PERFORM durable._check_path_name(task_queue, 'task_queue');
 END
 $$;
 

@@ -68,7 +68,8 @@ BEGIN
         'heartbeat_timeout', 'retry_policy'], what);
     activity_id := durable._check_name(durable._json_text(cmd, 'activity_id', what, true), what || ': "activity_id"');
     activity_type := durable._check_name(durable._json_text(cmd, 'activity_type', what, true), what || ': "activity_type"');
-    queue := durable._check_name(coalesce(durable._json_text(cmd, 'task_queue', what), w.task_queue), what || ': "task_queue"');
+    queue := durable._check_path_name(durable._check_name(coalesce(durable._json_text(cmd, 'task_queue', what), w.task_queue),
+                                                          what || ': "task_queue"'), what || ': "task_queue"');
     PERFORM durable._check_payload(cmd -> 'input', 'activity input');
     IF s2c IS NULL AND stc IS NULL THEN
         PERFORM durable._bad_input('ScheduleActivityTask needs start_to_close_timeout or schedule_to_close_timeout',
@@ -443,8 +444,9 @@ BEGIN
                 'workflow_run_timeout', 'workflow_task_timeout', 'memo', 'search_attributes'], ctype);
             new_type := durable._check_name(coalesce(durable._json_text(cmd, 'workflow_type', ctype), w.workflow_type),
                                             ctype || ': "workflow_type"');
-            new_queue := durable._check_name(coalesce(durable._json_text(cmd, 'task_queue', ctype), w.task_queue),
-                                             ctype || ': "task_queue"');
+            new_queue := durable._check_path_name(durable._check_name(
+                coalesce(durable._json_text(cmd, 'task_queue', ctype), w.task_queue), ctype || ': "task_queue"'),
+                ctype || ': "task_queue"');
             options := jsonb_strip_nulls(jsonb_build_object(
                 'execution_timeout', durable._seconds(w.execution_timeout),
                 'run_timeout', coalesce(cmd -> 'workflow_run_timeout', to_jsonb(durable._seconds(w.run_timeout))),

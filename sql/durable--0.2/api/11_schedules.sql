@@ -385,10 +385,7 @@ DECLARE
     next_run timestamptz;
     now timestamptz := durable.now();
 BEGIN
-    IF coalesce(schedule_id, '') = '' OR schedule_id ~ '[/[:cntrl:]]' THEN
-        PERFORM durable._bad_input('schedule_id must be non-empty, without "/" or control characters',
-            format('Got %L.', schedule_id));
-    END IF;
+    PERFORM durable._check_path_name(coalesce(schedule_id, ''), 'schedule_id');
     PERFORM durable._check_name(schedule_id, 'schedule_id');
     PERFORM durable._check_namespace($5);
     PERFORM durable._check_schedule_spec(spec);
