@@ -115,8 +115,8 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_admin', p.oid, 'EXECUTE')
               AND NOT has_function_privilege('durable_worker', p.oid, 'EXECUTE')
               AND NOT has_function_privilege('durable_operator', p.oid, 'EXECUTE')),
-          ARRAY['clock_offset', 'fire_due', 'next_due', 'register_namespace', 'set_namespace_retention'],
-          'durable_admin adds only clock_offset, fire_due, next_due and the namespace settings');
+          ARRAY['clock_offset', 'fire_due', 'next_due', 'register_namespace', 'set_namespace_retention', 'verify_store'],
+          'durable_admin adds only clock_offset, fire_due, next_due, the namespace settings and verify_store');
 SELECT is((SELECT array_agg(p.proname::text) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND p.proname LIKE '\_%'
               AND (has_function_privilege('durable_admin', p.oid, 'EXECUTE'))), NULL,

@@ -39,5 +39,23 @@ SELECT ok((SELECT offset_us >= 3 * 86400 * 1000000::bigint FROM durable.clock WH
 SELECT throws_ok($$INSERT INTO durable.clock VALUES ('ns-1', 1, now())$$, '23514', NULL,
                  'durable.clock has one row, the server''s, until clocks per namespace exist');
 
+-- verify_store: a consistent store has nothing to say; each kind of damage is named --
+SELECT durable.start_workflow('verify-1', 'W', 'verify-q');
+SELECT durable.start_workflow('verify-2', 'W', 'verify-q');
+SELECT is_empty($$SELECT * FROM durable.verify_store()$$, 'a consistent store: verify_store returns nothing');
+SAVEPOINT damage;
+DELETE FROM durable.workflow_tasks WHERE run_id = (SELECT run_id FROM durable.workflows WHERE workflow_id = 'verify-1');
+DELETE FROM durable.history WHERE event_id = 1
+   AND run_id = (SELECT run_id FROM durable.workflows WHERE workflow_id = 'verify-2');
+INSERT INTO durable.timers SELECT run_id, 't-lost', 99, now() FROM durable.workflows WHERE workflow_id = 'verify-1';
+INSERT INTO durable.workflow_tasks (task_id, run_id, namespace, task_queue, state, scheduled_at)
+SELECT 1000000000, run_id, 'default', 'verify-q', 'SCHEDULED', now() FROM durable.workflows WHERE workflow_id = 'verify-1';
+SELECT bag_eq($$SELECT problem FROM durable.verify_store()$$,
+              ARRAY['history has a gap', 'run has no start event', 'timer without its started event',
+                    'sequence behind its table'],
+              'verify_store names a gap, a lost start event, a timer without its event and a sequence behind its table');
+ROLLBACK TO damage;
+SELECT is_empty($$SELECT * FROM durable.verify_store()$$, 'and nothing once the damage is rolled back');
+
 SELECT * FROM finish();
 ROLLBACK;
