@@ -17,6 +17,8 @@ pgext:
 $(SUBDIRS):
 	@if [ -f $@/Makefile ]; then $(MAKE) -C $@; fi
 
+# pgext's install refuses to replace durable.so under a running server that
+# loaded it (scripts/install-guard.sh names the cluster).
 install: pgext
 	$(SUDO) $(MAKE) -C pgext install
 
@@ -26,8 +28,10 @@ test: deps
 	$(MAKE) all
 	scripts/test.sh
 
+# make run's own cluster is stopped for the install and started again.
 run: deps
 	$(MAKE) all
+	scripts/run.sh stop >/dev/null
 	$(MAKE) install
 	scripts/run.sh
 

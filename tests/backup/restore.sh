@@ -1,0 +1,129 @@
+# A backup keeps every workflow. Workflows in every state (closed, running
+# with a pending activity, sleeping on a 30-day timer, waiting for a signal
+# with a buffered event, a schedule) and a load of Hello10 workflows under
+# real workers; pg_dump -Fc while the workers run; pg_restore into a fresh
+# cluster. There the store is consistent (durable.verify_store), the skipped
+# clock is the source's, and every workflow continues and completes with the
+# dumped history as the prefix of its history.
+. "$(dirname "$0")/lib.sh"
+SRC_ENV=$(env | grep -E '^PG(HOST|PORT|USER|DATABASE)=' | sed 's/^/export /')
+src() { eval "$SRC_ENV"; }
+DST=backup-restore; DST_PORT=56101
+ns=backup-$RUN
+dump=$LOGDIR/store.dump
+HELLO=$EX/hello.so LOAN=$EX/loan_application.so
+start() { local opts=${5:-'{}'}; sql "SELECT durable.start_workflow('$1', '$2', '$3', '$4', '$opts', '$ns')" >/dev/null; }
+# wait_long QUERY WANT: as wait_sql, with a deadline for a few thousand activities (300 s)
+wait_long() {
+	local deadline=$((SECONDS + 300))
+	until [ "$(sql "$1")" = "$2" ]; do
+		[ $SECONDS -ge $deadline ] && { echo "  '$1' returned '$(sql "$1")', want '$2'"; return 1; }
+		sleep 0.5
+	done
+}
+wf() { echo "$1-$RUN"; }
+
+# --- the source: every state ------------------------------------------------------------
+sql "SELECT durable.skip_time('1 day')" >/dev/null
+worker src-q --namespace "$ns" --task-queue bk-q --plugin "$HELLO"
+worker src-pend --namespace "$ns" --task-queue bk-pend --plugin "$HELLO" --no-activities
+worker src-loans --namespace "$ns" --task-queue bk-loans --plugin "$LOAN"
+worker src-load --namespace "$ns" --task-queue bk-load --plugin "$HELLO"
+
+start "$(wf closed)" Hello bk-q '"closed"'
+start "$(wf pending)" Hello bk-pend '"pending"'
+start "$(wf sleeper)" LoanApplication bk-loans '{"applicant": "sam", "amount": 7, "review_days": 30}'
+# no worker on bk-buf: a worker that vanished holds the first workflow task (5 min lease),
+# so the signal that arrives meanwhile waits in buffered_events
+start "$(wf buffered)" LoanApplication bk-buf '{"applicant": "bea", "amount": 3}' '{"task_timeout": 300}'
+sql "SELECT count(*) FROM durable.poll_workflow_tasks('bk-buf', 'vanished-worker', 1, NULL, '$ns')" >/dev/null
+sql "SELECT durable.signal_workflow('$(wf buffered)', 'review_decision', '{\"approved\": true, \"reviewer\": \"ed\"}', namespace => '$ns')" >/dev/null
+sql "SELECT durable.create_schedule('$(wf sched)', '{\"interval\": [{\"every\": 864000}]}',
+       '{\"workflow_type\": \"Hello\", \"task_queue\": \"bk-q\", \"input\": \"scheduled\", \"workflow_id\": \"$(wf sched)-run\"}',
+       '{}', '$ns')" >/dev/null
+sql "SELECT durable.trigger_schedule('$(wf sched)', namespace => '$ns')" >/dev/null
+
+check "source: the closed workflow closed" wait_closed "$(wf closed)"
+check "source: the pending activity waits" wait_sql "SELECT count(*) FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$(wf pending)' AND a.state = 'SCHEDULED'" 1
+check "source: the sleeper waits on its 30-day timer" wait_sql "SELECT count(*) FROM durable.timers t JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$(wf sleeper)' AND t.fire_at > durable.now() + interval '29 days'" 1
+check "source: a signal waits in buffered_events" eq "$(sql "SELECT count(*) FROM durable.buffered_events b JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$(wf buffered)'")" 1
+check "source: the schedule's run closed" wait_sql "SELECT count(*) FROM durable.workflows WHERE namespace = '$ns' AND workflow_id LIKE '$(wf sched)-run%' AND status = 'COMPLETED'" 1
+
+# --- the dump, taken while workers run a load -------------------------------------------
+(for i in $(seq 1 30); do
+	sql "SELECT count(durable.start_workflow('load-$RUN-$i-' || j, 'Hello10', 'bk-load', '\"x\"', '{}', '$ns')) FROM generate_series(1, 10) j" >/dev/null 2>&1
+	sleep 0.1
+done) &
+load=$!
+must "source: the load is under way" wait_sql "SELECT count(*) >= 50 FROM durable.workflows WHERE namespace = '$ns' AND workflow_id LIKE 'load-%'" t
+must "pg_dump -Fc while the workers run" "$PGBIN/pg_dump" -Fc -f "$dump"
+wait "$load"
+offset_at_dump=$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")
+# rows of a table in the dump
+dumped_rows() { "$PGBIN/pg_restore" -a -n durable -t "$1" -f - "$dump" | sed -n "/^COPY durable.$1 /,/^\\\.\$/p" | grep -c "${2:-}"; }
+workflows_in_dump=$(( $(dumped_rows workflows "$ns") ))
+
+# the dumped history, as rows a psql COPY can load anywhere
+dumped_history() {
+	"$PGBIN/pg_restore" -a -n durable -t history -f - "$dump" \
+		| sed -n '/^COPY durable.history /,/^\\\.$/p' \
+		| sed 's/^COPY durable.history /COPY pg_temp.dumped /'
+}
+# prefix_kept: every dumped event of the namespace's runs is in this store's history, unchanged
+prefix_kept() {
+	local missing
+	missing=$( { echo "CREATE TEMP TABLE dumped (LIKE durable.history);"; dumped_history
+		echo "SELECT count(*) FROM pg_temp.dumped d JOIN durable.workflows w USING (run_id)
+		       WHERE w.namespace = '$ns' ${1:+AND w.workflow_id = '$1'}
+		         AND NOT EXISTS (SELECT 1 FROM durable.history h WHERE h.run_id = d.run_id AND h.event_id = d.event_id
+		                            AND h.event_type = d.event_type AND h.attributes = d.attributes);"
+		echo "SELECT 'dumped:' || count(*) FROM pg_temp.dumped d JOIN durable.workflows w USING (run_id) WHERE w.namespace = '$ns';"
+	} | psql -qXAt -v ON_ERROR_STOP=1)
+	case "$missing" in
+	0$'\n'dumped:0) echo "  the dump holds no history of namespace $ns"; return 1 ;;
+	0$'\n'dumped:*) return 0 ;;
+	*) echo "  events of the dump not found unchanged: $missing"; return 1 ;;
+	esac
+}
+check "source: the dumped history is a prefix of the source's" prefix_kept
+stop_workers
+
+# --- the restore: a fresh cluster ---------------------------------------------------------
+must "a fresh cluster" cluster_start "$DST" "$DST_PORT"
+eval "$(on "$DST" "$DST_PORT")"
+# as a fresh database: what cluster.sh created goes (a dump creates schema durable itself)
+sql "DROP EXTENSION durable CASCADE; DROP SCHEMA durable; DROP EXTENSION pgtap" >/dev/null
+must "pg_restore into it" "$PGBIN/pg_restore" --exit-on-error -d postgres "$dump"
+check "restored: the store is consistent (verify_store)" no_problems
+check "restored: the skipped clock is the source's" eq "$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")" "$offset_at_dump"
+check "restored: every workflow of the dump" eq "$(sql "SELECT count(*) FROM durable.workflows WHERE namespace = '$ns'")" "$workflows_in_dump"
+check "restored: the closed workflow and its result" eq "$(sql "SELECT status || ' ' || (result #>> '{}') FROM durable.workflows WHERE workflow_id = '$(wf closed)'")" "COMPLETED hello, closed"
+check "restored: the buffered signal" eq "$(sql "SELECT count(*) FROM durable.buffered_events b JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$(wf buffered)'")" 1
+check "restored: the schedule" eq "$(sql "SELECT actions_taken FROM durable.schedules WHERE namespace = '$ns' AND schedule_id = '$(wf sched)'")" 1
+check "restored: the history is the dump's" prefix_kept
+check "restored: new workflows get new task ids (sequences restored)" \
+	eq "$(sql "SELECT durable.start_workflow('$(wf after)', 'Hello', 'bk-q', '\"after\"', '{}', '$ns') IS NOT NULL")" t
+
+# --- it continues ------------------------------------------------------------------------
+for q in bk-q bk-pend bk-loans bk-load bk-buf; do
+	plugin=$HELLO; case $q in bk-loans|bk-buf) plugin=$LOAN ;; esac
+	worker "dst-$q" --namespace "$ns" --task-queue "$q" --plugin "$plugin"
+done
+check "restored: the pending activity runs, its workflow completes" wait_closed "$(wf pending)"
+# tasks the source's workers held at the dump are offered again when their leases
+# run out (activities: 300 s start-to-close; the vanished worker's workflow task: 300 s)
+sql "SELECT durable.skip_time('301 seconds')" >/dev/null
+check "restored: the load completes" wait_long "SELECT count(*) FROM durable.workflows WHERE namespace = '$ns' AND workflow_id LIKE 'load-%' AND status <> 'COMPLETED'" 0
+check "restored: the vanished worker's task times out, the buffered signal is seen" wait_closed "$(wf buffered)"
+check "restored: approved by the buffered signal" eq "$(sql "SELECT result ->> 'decision' FROM durable.workflows WHERE workflow_id = '$(wf buffered)'")" approved
+check "restored: the sleeper still sleeps" eq "$(status_of "$(wf sleeper)")" RUNNING
+check "restored: every dumped event is still the prefix" prefix_kept
+sql "SELECT durable.skip_time('30 days')" >/dev/null
+check "restored: the 30-day timer fires" wait_closed "$(wf sleeper)"
+check "restored: the sleeper expired" eq "$(sql "SELECT result ->> 'decision' FROM durable.workflows WHERE workflow_id = '$(wf sleeper)'")" expired
+check "restored: the sleeper's history starts with the dumped one" prefix_kept "$(wf sleeper)"
+check "restored: the schedule acts again" wait_sql "SELECT actions_taken > 1 FROM durable.schedules WHERE namespace = '$ns' AND schedule_id = '$(wf sched)'" t
+check "restored: every workflow completes" all_closed "$ns"
+check "restored: none failed" eq "$(sql "SELECT count(*) FROM durable.workflows WHERE namespace = '$ns' AND status NOT IN ('COMPLETED')")" 0
+check "restored: still consistent" no_problems
+finish

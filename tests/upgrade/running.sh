@@ -1,0 +1,100 @@
+# running.sh OLD_VERSION COMMIT: an operator's upgrade with workflows in
+# flight. The old release (its library, built from COMMIT, in a private copy of
+# PostgreSQL of its own, and its SQL) runs workflows to the middle: a pending
+# activity, a loan waiting for a signal on a 3-day timer, Hello10s under way,
+# a schedule, a skipped clock. Then the operator's steps (docs/operations.md,
+# "Upgrading"): stop the workers, restart the server on the new library — it
+# keeps serving the old SQL but fires nothing, and says once what to run —,
+# ALTER EXTENSION durable UPDATE, start the new workers. Every workflow
+# completes, the clock is where it was, and the store is consistent.
+. "$(dirname "$0")/../backup/lib.sh"
+old=${1:?old version}; commit=${2:?commit of the old release}
+NAME=upgrade-running; PORT=56112
+NEW_PG_CONFIG=$PG_CONFIG
+OLD_PG=$DURABLE_RUN_BASE/pg-$old
+ns=upgrade-$RUN
+HELLO=$EX/hello.so LOAN=$EX/loan_application.so
+wf() { echo "$1-$RUN"; }
+log() { echo "$DURABLE_RUN_BASE/$NAME/postgres.log"; }
+
+# the old release's library, built from its commit into its own copy of PostgreSQL
+build_old() {
+	local src=$LOGDIR/src-$old
+	mkdir -p "$src"
+	git -C "$TOP" archive "$commit" pgext sql | tar -x -C "$src" || return 1
+	OLD_PG_CONFIG=$("$TOP/scripts/pginst.sh" "$OLD_PG") || return 1
+	make -s -C "$src/pgext" install PG_CONFIG="$OLD_PG_CONFIG" >"$LOGDIR/build-$old.log" 2>&1
+}
+if ! git -C "$TOP" cat-file -e "$commit^{commit}" 2>/dev/null; then
+	echo "skipped: commit $commit of release $old is not in this clone (a shallow checkout?)"; exit 0
+fi
+# a cluster left by an interrupted run would hold the old library
+"$TOP/scripts/cluster.sh" stop "$NAME" "$PORT"
+must "build the $old library from $commit" build_old
+
+# --- the old release, workflows to the middle ----------------------------------------
+export PG_CONFIG=$OLD_PG_CONFIG
+must "a cluster on the $old library" cluster_start "$NAME" "$PORT"
+eval "$(on "$NAME" "$PORT")"
+sql "DROP EXTENSION durable CASCADE; DROP SCHEMA durable" >/dev/null
+must "CREATE EXTENSION durable VERSION '$old'" sql "CREATE EXTENSION durable VERSION '$old'"
+sql "SELECT durable.skip_time('1 day')" >/dev/null
+worker old-q --namespace "$ns" --task-queue up-q --plugin "$HELLO"
+worker old-pend --namespace "$ns" --task-queue up-pend --plugin "$HELLO" --no-activities
+worker old-loans --namespace "$ns" --task-queue up-loans --plugin "$LOAN"
+start() { sql "SELECT durable.start_workflow('$1', '$2', '$3', '$4', '{}', '$ns')" >/dev/null; }
+start "$(wf closed)" Hello up-q '"closed"'
+start "$(wf pending)" Hello up-pend '"pending"'
+start "$(wf loan)" LoanApplication up-loans '{"applicant": "uma", "amount": 5, "review_days": 3}'
+start "$(wf late)" LoanApplication up-loans '{"applicant": "vic", "amount": 6, "review_days": 2}'
+sql "SELECT count(durable.start_workflow('$(wf load)-' || i, 'Hello10', 'up-q', '\"x\"', '{}', '$ns')) FROM generate_series(1, 100) i" >/dev/null
+sql "SELECT durable.create_schedule('$(wf sched)', '{\"interval\": [{\"every\": 86400}]}',
+       '{\"workflow_type\": \"Hello\", \"task_queue\": \"up-q\", \"input\": \"scheduled\"}', '{}', '$ns')" >/dev/null
+check "old: a workflow closes" wait_closed "$(wf closed)"
+check "old: the loans wait for review" wait_sql "SELECT count(*) FROM durable.timers t JOIN durable.workflows w USING (run_id) WHERE w.namespace = '$ns' AND w.workflow_id IN ('$(wf loan)', '$(wf late)')" 2
+check "old: the activity is pending" wait_sql "SELECT count(*) FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$(wf pending)'" 1
+check "old: the load is under way" wait_sql "SELECT count(*) >= 20 FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.namespace = '$ns' AND w.workflow_id LIKE '$(wf load)-%' AND h.event_type = 'ActivityTaskCompleted'" t
+clock_before=$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")
+stop_workers
+check "old: some of the load is still running" eq "$(sql "SELECT count(*) > 0 FROM durable.workflows WHERE namespace = '$ns' AND workflow_id LIKE '$(wf load)-%' AND status = 'RUNNING'")" t
+
+# --- the new library under the old SQL -----------------------------------------------
+"$TOP/scripts/cluster.sh" stop "$NAME" "$PORT"
+export PG_CONFIG=$NEW_PG_CONFIG
+must "the server restarts on the new library" "$TOP/scripts/cluster.sh" start "$NAME" "$PORT"
+waiting_said() {
+	local deadline=$((SECONDS + 60)) n
+	until grep -q "durable $old is installed but the library is .*: run ALTER EXTENSION durable UPDATE" "$(log)"; do
+		[ $SECONDS -ge $deadline ] && { echo "  not in $(log)"; return 1; }
+		sleep 0.5
+	done
+	sleep 11   # past durable.tick_max_wait (10 s): the workers looked again, and said nothing more
+	n=$(grep -c "durable $old is installed but the library is" "$(log)")
+	[ "$n" = 1 ] || { echo "  said $n times"; return 1; }
+}
+check "the timer workers wait and say once: run ALTER EXTENSION durable UPDATE" waiting_said
+check "the old SQL still reads its clock on the new library" eq "$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")" "$clock_before"
+refusal=$(psql -qXAt -c "SELECT durable.skip_time('1 second')" 2>&1)
+check "skip_time on the old SQL refuses with the next step" eq "$(echo "$refusal" | grep -c 'run ALTER EXTENSION durable UPDATE')" 1
+
+# --- the update --------------------------------------------------------------------------
+must "ALTER EXTENSION durable UPDATE" sql "ALTER EXTENSION durable UPDATE"
+new=$(sql "SELECT extversion FROM pg_extension WHERE extname = 'durable'")
+check "the clock carried over into durable.clock" eq "$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")" "$clock_before"
+check "the store is consistent after the update" no_problems
+worker new-q --namespace "$ns" --task-queue up-q --plugin "$HELLO"
+worker new-pend --namespace "$ns" --task-queue up-pend --plugin "$HELLO"
+worker new-loans --namespace "$ns" --task-queue up-loans --plugin "$LOAN"
+check "new: the pending activity runs" wait_closed "$(wf pending)"
+check "new: the load completes" wait_sql "SELECT count(*) FROM durable.workflows WHERE namespace = '$ns' AND workflow_id LIKE '$(wf load)-%' AND status = 'COMPLETED'" 100
+sql "SELECT durable.signal_workflow('$(wf loan)', 'review_decision', '{\"approved\": true, \"reviewer\": \"ops\"}', namespace => '$ns')" >/dev/null
+check "new: the signaled loan completes" wait_closed "$(wf loan)"
+sql "SELECT durable.skip_time('2 days 1 second')" >/dev/null
+check "new: the 2-day timer set on $old fires after the update" wait_closed "$(wf late)"
+check "new: it expired" eq "$(sql "SELECT result ->> 'decision' FROM durable.workflows WHERE workflow_id = '$(wf late)'")" expired
+check "new: the schedule set on $old acts" wait_sql "SELECT count(*) > 0 FROM durable.workflows WHERE namespace = '$ns' AND search_attributes ->> 'DurableScheduledById' = '$(wf sched)' AND status = 'COMPLETED'" t
+check "new: every workflow completes" all_closed "$ns"
+check "new: none failed" eq "$(sql "SELECT count(*) FROM durable.workflows WHERE namespace = '$ns' AND status <> 'COMPLETED'")" 0
+check "new: still consistent" no_problems
+check "new: $new runs" eq "$new" "$(sql "SELECT default_version FROM pg_available_extensions WHERE name = 'durable'")"
+finish
