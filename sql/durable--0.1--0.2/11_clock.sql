@@ -7,7 +7,6 @@ CREATE TABLE durable.clock (
     offset_us   bigint NOT NULL CHECK (offset_us >= 0),
     skipped_at  timestamptz NOT NULL
 );
-SELECT pg_catalog.pg_extension_config_dump('durable.clock', '');
 
 INSERT INTO durable.clock (clock, offset_us, skipped_at)
 SELECT 'server', offset_us, pg_catalog.now()

@@ -32,7 +32,10 @@ stop_clusters() {
 trap 'stop_workers; stop_clusters' EXIT
 
 # must WHAT CMD...: a check the rest of the test cannot go on without
-must() { check "$@" || { finish; exit 1; }; }
+must() {
+	local what=$1; shift
+	if "$@"; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); echo "FAIL: $what (cannot go on)"; finish; exit 1; fi
+}
 
 # all_closed NS: every workflow of the namespace closed (deadline 180 s)
 all_closed() {

@@ -6,21 +6,13 @@
 # clock is the source's, and every workflow continues and completes with the
 # dumped history as the prefix of its history.
 . "$(dirname "$0")/lib.sh"
-SRC_ENV=$(env | grep -E '^PG(HOST|PORT|USER|DATABASE)=' | sed 's/^/export /')
-src() { eval "$SRC_ENV"; }
 DST=backup-restore; DST_PORT=56101
 ns=backup-$RUN
 dump=$LOGDIR/store.dump
 HELLO=$EX/hello.so LOAN=$EX/loan_application.so
 start() { local opts=${5:-'{}'}; sql "SELECT durable.start_workflow('$1', '$2', '$3', '$4', '$opts', '$ns')" >/dev/null; }
-# wait_long QUERY WANT: as wait_sql, with a deadline for a few thousand activities (300 s)
-wait_long() {
-	local deadline=$((SECONDS + 300))
-	until [ "$(sql "$1")" = "$2" ]; do
-		[ $SECONDS -ge $deadline ] && { echo "  '$1' returned '$(sql "$1")', want '$2'"; return 1; }
-		sleep 0.5
-	done
-}
+# wait_long QUERY WANT: as wait_sql, with a deadline for a few thousand activities
+wait_long() { WAIT_SQL_SECONDS=300 wait_sql "$@"; }
 wf() { echo "$1-$RUN"; }
 
 # --- the source: every state ------------------------------------------------------------

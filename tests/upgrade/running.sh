@@ -23,7 +23,9 @@ build_old() {
 	mkdir -p "$src"
 	git -C "$TOP" archive "$commit" pgext sql | tar -x -C "$src" || return 1
 	OLD_PG_CONFIG=$("$TOP/scripts/pginst.sh" "$OLD_PG") || return 1
-	make -s -C "$src/pgext" install PG_CONFIG="$OLD_PG_CONFIG" >"$LOGDIR/build-$old.log" 2>&1
+	# built against the system's headers (as make all does), installed into the copy
+	{ make -s -C "$src/pgext" PG_CONFIG=pg_config && make -s -C "$src/pgext" install PG_CONFIG="$OLD_PG_CONFIG"; } >"$LOGDIR/build-$old.log" 2>&1 \
+		|| { tail -n 5 "$LOGDIR/build-$old.log"; return 1; }
 }
 if ! git -C "$TOP" cat-file -e "$commit^{commit}" 2>/dev/null; then
 	echo "skipped: commit $commit of release $old is not in this clone (a shallow checkout?)"; exit 0

@@ -58,9 +58,9 @@ wait_closed() {
 	done
 }
 
-# wait_sql QUERY WANT: until QUERY returns WANT (deadline 60 s)
+# wait_sql QUERY WANT: until QUERY returns WANT (deadline WAIT_SQL_SECONDS, 60 s)
 wait_sql() {
-	local deadline=$((SECONDS + 60))
+	local deadline=$((SECONDS + ${WAIT_SQL_SECONDS:-60}))
 	until [ "$(sql "$1")" = "$2" ]; do
 		[ $SECONDS -ge $deadline ] && { echo "  '$1' returned '$(sql "$1")', want '$2'"; return 1; }
 		sleep 0.1

@@ -1,5 +1,11 @@
--- 0.1 marked no table for pg_dump, so a backup kept no workflow. Mark every
--- 0.1 table and sequence, as schema/90_backup.sql does for a fresh 0.2.
+-- pg_dump writes an extension's tables without their rows unless they are
+-- marked (PostgreSQL: "Extension Configuration Tables"). Every table and
+-- sequence of schema durable must be: the pgTAP test 30_backup.sql fails on
+-- one that is not. 0.1 marked none. This piece runs in a fresh install and in
+-- the upgrade alike (marking again only sets the filter again). A table the
+-- install fills with rows of its own needs a filter that leaves those rows out
+-- (the restore's CREATE EXTENSION makes them again); these start empty, so
+-- they dump every row.
 SELECT pg_catalog.pg_extension_config_dump('durable.workflows', '');
 SELECT pg_catalog.pg_extension_config_dump('durable.history', '');
 SELECT pg_catalog.pg_extension_config_dump('durable.buffered_events', '');
@@ -11,3 +17,4 @@ SELECT pg_catalog.pg_extension_config_dump('durable.activity_tasks_task_id_seq',
 SELECT pg_catalog.pg_extension_config_dump('durable.timers', '');
 SELECT pg_catalog.pg_extension_config_dump('durable.schedules', '');
 SELECT pg_catalog.pg_extension_config_dump('durable.task_queue_pollers', '');
+SELECT pg_catalog.pg_extension_config_dump('durable.clock', '');
