@@ -20,12 +20,12 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "access/xact.h"
 #include "storage/fd.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
