@@ -132,9 +132,75 @@ tick_once(int me, TimestampTz *next_due, bool *installed)
 	return fired;
 }
 
+/*
+ * A standby, a primary being demoted (Patroni sets default_transaction_read_only
+ * before it stops one) or an operator's read-only switch: nothing can be
+ * fired, so the workers wait, saying so once when it starts and once when it
+ * ends, instead of failing every pass. (In recovery the workers do not even
+ * start: they are registered for BgWorkerStart_RecoveryFinished.)
+ */
+static bool
+server_is_read_only(int me)
+{
+	static bool was_read_only = false;
+	bool		read_only = RecoveryInProgress() || DefaultXactReadOnly;
+
+	if (read_only != was_read_only)
+		ereport(LOG,
+				(errmsg(read_only ? "durable timer worker %d: the server is read-only, waiting"
+						: "durable timer worker %d: the server is writable again, firing deadlines", me),
+				 read_only ? errdetail("%s", RecoveryInProgress() ? "The server is in recovery (a standby)."
+									   : "default_transaction_read_only is on.") : 0));
+	was_read_only = read_only;
+	return read_only;
+}
+
+/*
+ * tick_once, with its errors caught: an error fire_due raises is one that
+ * parking could not absorb (a deadlock, a full disk, a read-only
+ * transaction), so it is logged, the transaction rolled back, and the caller
+ * waits before the next pass (failures in a row double the wait, up to a
+ * minute) instead of the worker exiting and being restarted into the same
+ * error every second.
+ */
+static bool
+tick_guarded(int me, TimestampTz *next_due, bool *installed, int *fired)
+{
+	MemoryContext context = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		*fired = tick_once(me, next_due, installed);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		if (edata->sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION)
+			(void) server_is_read_only(me);
+		else
+			ereport(LOG,
+					(errcode(edata->sqlerrcode),
+					 errmsg("durable timer worker %d: firing failed: %s", me, edata->message),
+					 edata->detail ? errdetail("%s", edata->detail) : 0,
+					 errhint("The worker retries after a pause; parked deadlines are in durable.list_parked().")));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
 void
 durable_timer_worker_main(Datum arg)
 {
+	long		failure_wait_ms = 0;
 	MemoryContext tick_context;
 	int			me = DatumGetInt32(arg);
 	pg_atomic_uint64 *next_wake = &durable_shared->next_wake[me];
@@ -156,7 +222,8 @@ durable_timer_worker_main(Datum arg)
 		TimestampTz next_due = 0;
 		bool		installed = false;
 		long		wait_ms = durable_tick_max_wait_ms;
-		int			fired;
+		int			fired = 0;
+		bool		ok;
 		MemoryContext old;
 
 		ResetLatch(MyLatch);
@@ -167,12 +234,29 @@ durable_timer_worker_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 
+		if (server_is_read_only(me))
+		{
+			/* recheck each second: promotion or a reload ends it */
+			pg_atomic_write_u64(next_wake, (uint64) (PG_INT64_MAX - 1));
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 1000L, PG_WAIT_EXTENSION);
+			continue;
+		}
+
 		pg_atomic_write_u64(next_wake, (uint64) PG_INT64_MAX);
 		old = MemoryContextSwitchTo(tick_context);
-		while ((fired = tick_once(me, &next_due, &installed)) >= durable_tick_batch)
+		while ((ok = tick_guarded(me, &next_due, &installed, &fired)) && fired >= durable_tick_batch)
 			CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tick_context);
+		if (!ok)
+		{
+			failure_wait_ms = Min(Max(failure_wait_ms * 2, 1000L), 60000L);
+			pg_atomic_write_u64(next_wake, (uint64) (PG_INT64_MAX - 1));
+			(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, failure_wait_ms, PG_WAIT_EXTENSION);
+			continue;
+		}
+		failure_wait_ms = 0;
 
 		/* between rounds, with nothing due: purge closed runs (purge.c) */
 		if (me == 0 && installed && DurablePurgeStep(next_due))
