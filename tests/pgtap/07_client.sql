@@ -141,5 +141,18 @@ SELECT is((SELECT jsonb_path_query_array(pollers, '$[*].identity') FROM durable.
 SELECT is((SELECT pollers -> 0 ->> 'kind' FROM durable.list_task_queues('tq-ns') WHERE task_queue = 'tq-x'), 'workflow',
           'with their kind');
 
+-- Pollers silent for a minute drop out, and the next poller of the queue forgets them
+SELECT durable.poll_workflow_tasks('tq-z', 'old-worker', 1, NULL, 'tq-ns');
+SELECT durable.skip_time('61 seconds');
+SELECT is((SELECT count(*) FROM durable.list_task_queues('tq-ns') WHERE task_queue = 'tq-z'), 0::bigint,
+          'a queue with no work and only a poller silent for a minute is not listed');
+SELECT is((SELECT pollers FROM durable.list_task_queues('tq-ns') WHERE task_queue = 'tq-y'), '[]'::jsonb,
+          'a poller silent for a minute drops out of a queue with work');
+SELECT durable.poll_workflow_tasks('tq-z', 'new-worker', 1, NULL, 'tq-ns');
+SELECT is((SELECT jsonb_path_query_array(pollers, '$[*].identity') FROM durable.list_task_queues('tq-ns') WHERE task_queue = 'tq-z'),
+          '["new-worker"]'::jsonb, 'a new poller is listed');
+SELECT is((SELECT array_agg(identity) FROM durable.task_queue_pollers WHERE namespace = 'tq-ns' AND task_queue = 'tq-z'),
+          ARRAY['new-worker'], 'and its poll deleted the stale row');
+
 SELECT * FROM finish();
 ROLLBACK;

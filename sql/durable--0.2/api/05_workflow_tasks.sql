@@ -11,6 +11,13 @@ BEGIN
         INSERT INTO durable.task_queue_pollers AS p (namespace, task_queue, kind, identity, last_poll_at)
         VALUES (namespace, task_queue, kind, identity, durable.now())
         ON CONFLICT ON CONSTRAINT task_queue_pollers_pkey DO UPDATE SET last_poll_at = EXCLUDED.last_poll_at;
+        -- A poller silent for a minute is gone (workers poll at least every
+        -- few seconds; list_task_queues hides it): the next poller of its
+        -- queue forgets it. This write happens at most once a second per
+        -- poller, and the delete reads one queue's rows by the primary key.
+        DELETE FROM durable.task_queue_pollers p
+         WHERE p.namespace = _record_poller.namespace AND p.task_queue = _record_poller.task_queue
+           AND p.last_poll_at < durable.now() - interval '1 minute';
     END IF;
 END
 $$;

@@ -194,6 +194,9 @@ SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- Task queues with work or pollers: backlog and recent pollers, for operators.
+-- A poller counts for a minute after its last poll (workers poll at least
+-- every few seconds, idle ones too), then drops out here, and so from the
+-- mount's "pollers" and the metrics, which read this.
 CREATE OR REPLACE FUNCTION durable.list_task_queues(namespace text DEFAULT 'default')
 RETURNS TABLE (task_queue text, workflow_backlog bigint, activity_backlog bigint,
                activities_running bigint, pollers jsonb)
@@ -202,7 +205,8 @@ SET search_path = pg_catalog, pg_temp AS $$
     WITH queues AS (
         SELECT task_queue FROM durable.workflow_tasks WHERE namespace = $1
         UNION SELECT task_queue FROM durable.activity_tasks WHERE namespace = $1
-        UNION SELECT task_queue FROM durable.task_queue_pollers WHERE namespace = $1
+        UNION SELECT task_queue FROM durable.task_queue_pollers
+               WHERE namespace = $1 AND last_poll_at > durable.now() - interval '1 minute'
     )
     SELECT q.task_queue,
            (SELECT count(*) FROM durable.workflow_tasks t
@@ -215,7 +219,8 @@ SET search_path = pg_catalog, pg_temp AS $$
                                                          'last_poll_at', p.last_poll_at)
                                       ORDER BY p.kind, p.identity), '[]')
               FROM durable.task_queue_pollers p
-             WHERE p.namespace = $1 AND p.task_queue = q.task_queue)
+             WHERE p.namespace = $1 AND p.task_queue = q.task_queue
+               AND p.last_poll_at > durable.now() - interval '1 minute')
       FROM queues q ORDER BY q.task_queue
 $$;
 
