@@ -57,7 +57,7 @@ answer_queries() {
     local n=0 c deadline=$((SECONDS + 120))
     while [ $n -lt 3 ] && [ $SECONDS -lt $deadline ]; do
         c=$(psql -qXAt -v q="$1" <<'SQL'
-SELECT count(durable.answer_query_task(query_id,
+SELECT count(durable.answer_query_task(query_token,
            CASE query_type WHEN 'echo' THEN args ELSE '{"state": "waiting for review"}' END,
            CASE query_type WHEN 'broken' THEN 'no such query' END))
   FROM durable.poll_query_tasks(:'q', 'sh', 1, 20000)

@@ -23,6 +23,7 @@
 #define DURABLE_QUERY_SLOTS 32
 #define DURABLE_QUERY_PAYLOAD_MAX (64 * 1024)
 #define DURABLE_NAME_MAX 256
+#define DURABLE_QUERY_TOKEN_BYTES 16	/* random bytes of a query token */
 #define DURABLE_MAX_TIMER_WORKERS 8
 
 typedef enum DurableQueryState
@@ -43,6 +44,7 @@ typedef struct DurableQuerySlot
 	char		run_id[40];
 	char		query_type[DURABLE_NAME_MAX];
 	int			taker_pid;		/* backend that took it, while TAKEN */
+	uint8		taker_token[DURABLE_QUERY_TOKEN_BYTES];	/* handed to the taker, while TAKEN */
 	bool		answer_is_error;
 	int			args_len;
 	int			answer_len;

@@ -12,6 +12,13 @@
  * caller looks at least every TAKER_CHECK_MS whether the backend that took
  * its query still exists, and offers the query again if not; and a taker
  * whose client has gone takes nothing.
+ *
+ * Only the worker that took a query may answer it: each take draws a fresh
+ * random token (like a lease's fencing token, but unguessable, because the
+ * answer goes straight to a waiting caller), and an answer must name the
+ * slot's current token. The sequential query id stays inside the slot; the
+ * 0.1 entry points that answer by id are kept only for stores not yet
+ * upgraded.
  */
 #include "postgres.h"
 
@@ -29,7 +36,12 @@
 
 PG_FUNCTION_INFO_V1(durable_query_post);
 PG_FUNCTION_INFO_V1(durable_query_take);
+PG_FUNCTION_INFO_V1(durable_query_take_0_2);
 PG_FUNCTION_INFO_V1(durable_query_answer);
+PG_FUNCTION_INFO_V1(durable_query_answer_0_2);
+
+#define QUERY_TOKEN_PREFIX 'q'
+#define QUERY_TOKEN_LEN (1 + 2 * DURABLE_QUERY_TOKEN_BYTES)
 
 #define TAKER_CHECK_MS 200
 
@@ -165,6 +177,7 @@ durable_query_post(PG_FUNCTION_ARGS)
 				/* the worker's backend died holding the query: offer it again */
 				slot->state = QUERY_PENDING;
 				slot->taker_pid = 0;
+				memset(slot->taker_token, 0, sizeof(slot->taker_token));
 				taken = false;
 				reoffer = true;
 			}
@@ -209,13 +222,57 @@ durable_query_post(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(answer);
 }
 
+static void
+token_to_text(const uint8 *token, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	out[0] = QUERY_TOKEN_PREFIX;
+	for (int i = 0; i < DURABLE_QUERY_TOKEN_BYTES; i++)
+	{
+		out[1 + 2 * i] = hex[token[i] >> 4];
+		out[2 + 2 * i] = hex[token[i] & 0xf];
+	}
+	out[QUERY_TOKEN_LEN] = '\0';
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Parses "q<32 lower-case hex digits>"; false when the text is not one. */
+static bool
+token_from_text(text *t, uint8 *token)
+{
+	const char *s = VARDATA_ANY(t);
+
+	if (VARSIZE_ANY_EXHDR(t) != QUERY_TOKEN_LEN || s[0] != QUERY_TOKEN_PREFIX)
+		return false;
+	for (int i = 0; i < DURABLE_QUERY_TOKEN_BYTES; i++)
+	{
+		int			hi = hex_value(s[1 + 2 * i]);
+		int			lo = hex_value(s[2 + 2 * i]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		token[i] = (uint8) (hi << 4 | lo);
+	}
+	return true;
+}
+
 /*
- * durable._query_take(task_queue, max, wait_ms) returns setof
- *   (query_id bigint, namespace text, workflow_id text, run_id text,
- *    query_type text, args text)
+ * Takes up to max pending queries of a task queue, waiting up to wait_ms
+ * for the first. Each taken slot gets a fresh token; fenced callers (0.2)
+ * get it as the first column, 0.1 callers get the query id.
  */
-Datum
-durable_query_take(PG_FUNCTION_ARGS)
+static Datum
+take_queries(FunctionCallInfo fcinfo, bool fenced)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int32		max = PG_GETARG_INT32(1);
@@ -246,12 +303,21 @@ durable_query_take(PG_FUNCTION_ARGS)
 			DurableQuerySlot *slot = &durable_shared->slots[i];
 			Datum		values[6];
 			bool		nulls[6] = {0};
+			char		token[QUERY_TOKEN_LEN + 1];
 
 			if (slot->state != QUERY_PENDING || strcmp(slot->task_queue, task_queue) != 0)
 				continue;
+			if (!pg_strong_random(slot->taker_token, sizeof(slot->taker_token)))
+			{
+				LWLockRelease(durable_shared->query_lock);
+				ereport(ERROR,
+						(errcode(ERRCODE_INTERNAL_ERROR),
+						 errmsg("could not generate a random query token")));
+			}
 			slot->state = QUERY_TAKEN;
 			slot->taker_pid = MyProcPid;
-			values[0] = Int64GetDatum((int64) slot->query_id);
+			token_to_text(slot->taker_token, token);
+			values[0] = fenced ? CStringGetTextDatum(token) : Int64GetDatum((int64) slot->query_id);
 			values[1] = CStringGetTextDatum(slot->namespace_name);
 			values[2] = CStringGetTextDatum(slot->workflow_id);
 			values[3] = CStringGetTextDatum(slot->run_id);
@@ -281,8 +347,54 @@ durable_query_take(PG_FUNCTION_ARGS)
 }
 
 /*
- * durable._query_answer(query_id, answer, is_error) returns boolean: false
- * when nobody waits for that query any more (it timed out).
+ * 0.1: durable._query_take(task_queue, max, wait_ms) returns setof
+ *   (query_id bigint, namespace text, workflow_id text, run_id text,
+ *    query_type text, args text)
+ */
+Datum
+durable_query_take(PG_FUNCTION_ARGS)
+{
+	return take_queries(fcinfo, false);
+}
+
+/*
+ * 0.2: durable._query_take(task_queue, max, wait_ms) returns setof
+ *   (query_token text, namespace text, workflow_id text, run_id text,
+ *    query_type text, args text)
+ */
+Datum
+durable_query_take_0_2(PG_FUNCTION_ARGS)
+{
+	return take_queries(fcinfo, true);
+}
+
+static void
+check_answer_size(text *answer)
+{
+	int			len = VARSIZE_ANY_EXHDR(answer);
+
+	if (len > DURABLE_QUERY_PAYLOAD_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("query answer is too large"),
+				 errdetail("It has %d bytes; the limit is %d.", len, DURABLE_QUERY_PAYLOAD_MAX)));
+}
+
+/* Writes the answer into a slot; the caller holds query_lock. */
+static void
+fill_answer(DurableQuerySlot *slot, text *answer, bool is_error)
+{
+	int			len = VARSIZE_ANY_EXHDR(answer);
+
+	memcpy(slot->answer, VARDATA_ANY(answer), len);
+	slot->answer_len = len;
+	slot->answer_is_error = is_error;
+	slot->state = QUERY_ANSWERED;
+}
+
+/*
+ * 0.1: durable._query_answer(query_id, answer, is_error) returns boolean:
+ * false when nobody waits for that query any more (it timed out).
  */
 Datum
 durable_query_answer(PG_FUNCTION_ARGS)
@@ -290,25 +402,59 @@ durable_query_answer(PG_FUNCTION_ARGS)
 	uint64		query_id = (uint64) PG_GETARG_INT64(0);
 	text	   *answer = PG_GETARG_TEXT_PP(1);
 	bool		is_error = PG_GETARG_BOOL(2);
-	int			len = VARSIZE_ANY_EXHDR(answer);
 	DurableQuerySlot *slot;
 	bool		delivered = false;
 
-	if (len > DURABLE_QUERY_PAYLOAD_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("query answer is too large"),
-				 errdetail("It has %d bytes; the limit is %d.", len, DURABLE_QUERY_PAYLOAD_MAX)));
-
+	check_answer_size(answer);
 	LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
 	slot = find_slot(query_id);
 	if (slot && (slot->state == QUERY_TAKEN || slot->state == QUERY_PENDING))
 	{
-		memcpy(slot->answer, VARDATA_ANY(answer), len);
-		slot->answer_len = len;
-		slot->answer_is_error = is_error;
-		slot->state = QUERY_ANSWERED;
+		fill_answer(slot, answer, is_error);
 		delivered = true;
+	}
+	LWLockRelease(durable_shared->query_lock);
+	if (delivered)
+		ConditionVariableBroadcast(&durable_shared->query_answered);
+	PG_RETURN_BOOL(delivered);
+}
+
+/*
+ * 0.2: durable._query_answer(query_token, answer, is_error) returns boolean:
+ * true when the token is the one handed out with the query that still waits
+ * for it; false for any other well-formed token (guessed, replayed after the
+ * answer, or from a taker whose query was offered again), which changes
+ * nothing and which the asker never sees.
+ */
+Datum
+durable_query_answer_0_2(PG_FUNCTION_ARGS)
+{
+	text	   *token_text = PG_GETARG_TEXT_PP(0);
+	text	   *answer = PG_GETARG_TEXT_PP(1);
+	bool		is_error = PG_GETARG_BOOL(2);
+	uint8		token[DURABLE_QUERY_TOKEN_BYTES];
+	bool		delivered = false;
+
+	if (!token_from_text(token_text, token))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed query token"),
+				 errdetail("A query token is \"q\" followed by %d lower-case hex digits.",
+						   2 * DURABLE_QUERY_TOKEN_BYTES),
+				 errhint("Pass the query_token that poll_query_tasks returned.")));
+	check_answer_size(answer);
+	LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
+	for (int i = 0; i < DURABLE_QUERY_SLOTS; i++)
+	{
+		DurableQuerySlot *slot = &durable_shared->slots[i];
+
+		if (slot->state == QUERY_TAKEN &&
+			memcmp(slot->taker_token, token, DURABLE_QUERY_TOKEN_BYTES) == 0)
+		{
+			fill_answer(slot, answer, is_error);
+			delivered = true;
+			break;
+		}
 	}
 	LWLockRelease(durable_shared->query_lock);
 	if (delivered)

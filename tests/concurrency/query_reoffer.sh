@@ -2,7 +2,9 @@
 # A worker that takes a query and dies before answering does not lose it:
 # the waiting caller sees the taker's backend is gone and offers the query
 # again, and a second worker answers it. Needs PG* pointing at a cluster with
-# durable. Also: poll_query_tasks names the workflow type. Exits non-zero with a one-line reason on failure.
+# durable. Also: poll_query_tasks names the workflow type, and the token of
+# the worker that left no longer answers. Exits non-zero with a one-line
+# reason on failure.
 set -euo pipefail
 fail() { echo "query_reoffer: FAIL: $*"; exit 1; }
 tmp=$(mktemp -d)
@@ -15,13 +17,28 @@ sql -c "SELECT durable.start_workflow('$q-wf', 'W', '$q')" >/dev/null
 sql -c "SELECT durable.query_workflow('$q-wf', 'state', timeout_ms => 20000)" > "$tmp/answer" 2>&1 &
 caller=$!
 # the first worker takes the query and goes away without answering
-taken=$(sql -c "SELECT query_id FROM durable.poll_query_tasks('$q', 'dies', 1, 10000)")
+taken=$(sql -c "SELECT query_token FROM durable.poll_query_tasks('$q', 'dies', 1, 10000)")
 [ -n "$taken" ] || fail "the first worker got no query"
-# the second worker must be offered the same query
-read -r again type < <(sql -F ' ' -c "SELECT query_id, workflow_type FROM durable.poll_query_tasks('$q', 'lives', 1, 10000)")
-[ "${again:-}" = "$taken" ] || fail "the query was not offered again (first $taken, then '${again:-}')"
+# the second worker must be offered the same query, under a new token; it
+# answers on the connection it polled on (a taker whose backend is gone
+# loses the query again), after trying the first taker's token
+read -r again_differs type stale < <(sql -F ' ' -v q="$q" -v taken="$taken" <<'SQL'
+CREATE FUNCTION pg_temp.attempt(tok text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM durable.answer_query_task(tok, '"stale"');
+    RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END
+$$;
+SELECT query_token AS again, workflow_type FROM durable.poll_query_tasks(:'q', 'lives', 1, 10000) \gset
+SELECT :'again' <> :'taken', :'workflow_type', pg_temp.attempt(:'taken');
+SELECT durable.answer_query_task(:'again', '"alive"');
+SQL
+)
+[ "${again_differs:-}" = t ] || fail "the query was not offered again under a new token ('${again_differs:-}')"
 [ "${type:-}" = W ] || fail "poll_query_tasks gave workflow_type '${type:-}', not W"
-sql -c "SELECT durable.answer_query_task($again, '\"alive\"')" >/dev/null
+[ "${stale:-}" = DU004 ] || fail "the first taker's token did not get DU004 but '${stale:-}'"
 wait "$caller" || fail "the caller failed: $(cat "$tmp/answer")"
 [ "$(cat "$tmp/answer")" = '"alive"' ] || fail "the caller got $(cat "$tmp/answer")"
-echo "query_reoffer: ok (query $taken taken by a worker that left, answered by another)"
+echo "query_reoffer: ok (a query taken by a worker that left, answered by another; the first token refused)"

@@ -117,11 +117,11 @@ echo "two_pollers: $sessions sessions completed $completed activities concurrent
 sql -v ns="$ns" <<< "SELECT durable.start_workflow('q-1', 'W', 'queries', '{\"n\": 5}', '{}', :'ns')" >/dev/null
 answerer() {
     sql -v ns="$ns" <<'SQL'
-SELECT query_id, query_type, workflow_id, jsonb_array_length(history) AS events
+SELECT query_token, query_type, workflow_id, jsonb_array_length(history) AS events
   FROM durable.poll_query_tasks('queries', 'answerer', 1, 20000, :'ns') \gset
-SELECT durable.answer_query_task(:query_id, jsonb_build_object('query', :'query_type', 'workflow', :'workflow_id', 'events', :events));
-SELECT query_id FROM durable.poll_query_tasks('queries', 'answerer', 1, 20000, :'ns') \gset
-SELECT durable.answer_query_task(:query_id, NULL, 'no handler for this query');
+SELECT durable.answer_query_task(:'query_token', jsonb_build_object('query', :'query_type', 'workflow', :'workflow_id', 'events', :events));
+SELECT query_token FROM durable.poll_query_tasks('queries', 'answerer', 1, 20000, :'ns') \gset
+SELECT durable.answer_query_task(:'query_token', NULL, 'no handler for this query');
 SQL
 }
 answerer >"$tmp/answerer.out" 2>&1 & pids+=($!)

@@ -15,8 +15,13 @@ SELECT throws_ok($$SELECT durable.query_workflow('q-1', 'state', to_jsonb(repeat
                  'query arguments over 64 kB (54000)');
 SELECT is((SELECT count(*) FROM durable.poll_query_tasks('q-nobody-polls', 'tester')), 0::bigint,
           'a timed-out query is no longer offered to workers');
-SELECT throws_ok($$SELECT durable.answer_query_task(987654321, '1')$$, 'DU004', NULL,
-                 'an answer to a query nobody waits for is refused (DU004)');
+SELECT throws_ok($$SELECT durable.answer_query_task('q' || md5('guessed'), '1')$$, 'DU004', NULL,
+                 'an answer with a token no poll handed out is refused (DU004)');
+SELECT throws_ok($$SELECT durable.answer_query_task('987654321', '1')$$, '22023', 'malformed query token',
+                 'a sequential query id is no token (22023)');
+SELECT throws_ok($$SELECT durable.answer_query_task('q' || upper(md5('x')), '1')$$, '22023', 'malformed query token',
+                 'a token in upper case is malformed (22023)');
+SELECT throws_ok($$SELECT durable.answer_query_task(NULL, '1')$$, '22023', NULL, 'a NULL token (22023)');
 SELECT throws_ok($$SELECT * FROM durable.poll_query_tasks('q', 'tester', 1, -1)$$, '22023', NULL, 'a negative wait_ms');
 SELECT throws_ok($$SELECT * FROM durable.poll_query_tasks('q', '', 1)$$, '22023', NULL, 'an empty identity');
 CREATE FUNCTION pg_temp.poll_wait(wait_ms integer) RETURNS interval LANGUAGE plpgsql AS $$

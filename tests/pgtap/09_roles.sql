@@ -52,7 +52,7 @@ SELECT is(pg_temp.as_role('durable_worker', format($$SELECT * FROM durable.compl
                                                    to_jsonb((SELECT task_token FROM at ORDER BY task_token OFFSET 1 LIMIT 1))::text)),
           'ok', 'worker may complete_activity_tasks');
 SELECT is(pg_temp.as_role('durable_worker', $$SELECT durable.poll_query_tasks('role-q', 'w')$$), 'ok', 'worker may poll_query_tasks');
-SELECT is(pg_temp.as_role('durable_worker', $$SELECT durable.answer_query_task(987654321, '1')$$), 'DU004',
+SELECT is(pg_temp.as_role('durable_worker', $$SELECT durable.answer_query_task('q' || md5('x'), '1')$$), 'DU004',
           'worker may answer_query_task');
 SELECT is(pg_temp.as_role('durable_worker', $$SELECT durable.task_queue_channel('activity', 'role-q')$$), 'ok',
           'worker may compute its NOTIFY channel');
@@ -99,13 +99,13 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_worker', p.oid, 'EXECUTE')),
           ARRAY['answer_query_task', 'cancel_activity_task', 'complete_activity_task', 'complete_activity_tasks',
                 'complete_workflow_task', 'complete_workflow_tasks', 'fail_activity_task', 'fail_workflow_task', 'get_history', 'heartbeat_activity_task',
-                'now', 'poll_activity_tasks', 'poll_query_tasks', 'poll_workflow_tasks', 'task_queue_channel'],
+                'list_grants', 'now', 'poll_activity_tasks', 'poll_query_tasks', 'poll_workflow_tasks', 'task_queue_channel'],
           'durable_worker executes exactly the worker API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_operator', p.oid, 'EXECUTE')),
           ARRAY['backfill_schedule', 'cancel_workflow', 'count_workflows', 'create_schedule', 'delete_schedule', 'delete_workflow',
                 'describe_namespace', 'describe_schedule',
-                'describe_workflow', 'get_history', 'list_activity_tasks', 'list_namespaces', 'list_parked', 'list_runs',
+                'describe_workflow', 'get_history', 'list_activity_tasks', 'list_grants', 'list_namespaces', 'list_parked', 'list_runs',
                 'list_schedules', 'list_task_queues', 'list_workflows', 'now',
                 'pause_schedule', 'query_workflow', 'reset_workflow', 'retry_parked', 'signal_with_start', 'signal_workflow',
                 'start_workflow',
@@ -115,8 +115,15 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_admin', p.oid, 'EXECUTE')
               AND NOT has_function_privilege('durable_worker', p.oid, 'EXECUTE')
               AND NOT has_function_privilege('durable_operator', p.oid, 'EXECUTE')),
-          ARRAY['clock_offset', 'fire_due', 'next_due', 'register_namespace', 'set_namespace_retention', 'verify_store'],
-          'durable_admin adds only clock_offset, fire_due, next_due, the namespace settings and verify_store');
+          ARRAY['clock_offset', 'fire_due', 'grant_namespace', 'grant_task_queue', 'next_due', 'register_namespace',
+                'revoke_namespace', 'revoke_task_queue', 'set_namespace_retention', 'verify_store'],
+          'durable_admin adds only clock_offset, fire_due, next_due, the namespace settings, verify_store and the grant functions');
+SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
+            WHERE p.pronamespace = 'durable'::regnamespace
+              AND has_function_privilege('durable_scoped', p.oid, 'EXECUTE')
+                  <> (has_function_privilege('durable_worker', p.oid, 'EXECUTE')
+                      OR has_function_privilege('durable_operator', p.oid, 'EXECUTE'))), NULL,
+          'durable_scoped executes exactly what durable_worker or durable_operator may');
 SELECT is((SELECT array_agg(p.proname::text) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND p.proname LIKE '\_%'
               AND (has_function_privilege('durable_admin', p.oid, 'EXECUTE'))), NULL,

@@ -67,7 +67,8 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 	} else {
 		for (int i = 0; i < PQntuples(res); i++) {
 			const char *outcome = PQgetvalue(res, i, 1);
-			if (strcmp(outcome, "LEASE_LOST") == 0 || strcmp(outcome, "INVALID") == 0)
+			if (strcmp(outcome, "LEASE_LOST") == 0 || strcmp(outcome, "INVALID") == 0 ||
+			    strcmp(outcome, "DENIED") == 0)
 				durable__log("WARN", "activity task %s: %s: %s", PQgetvalue(res, i, 0), outcome,
 					     PQgetvalue(res, i, 2));
 			else

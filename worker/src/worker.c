@@ -135,7 +135,7 @@ static void poll_workflows(durable_worker_t *w);
  * once, and the tasks of one poll go together); while one is in flight, the
  * next one collects, and leaves when it is answered or full (a full batch
  * takes any free connection). The store answers per item, in order:
- * COMPLETED, FAILED, LEASE_LOST or INVALID (which changed nothing for that
+ * COMPLETED, FAILED, LEASE_LOST, INVALID or DENIED (which changed nothing for that
  * task). A batch that deadlocks (40P01) or fails to serialize (40001) is sent
  * again; one that fails otherwise is sent again one item at a time; one
  * whose connection broke is queued again (if it had committed, each item
@@ -254,7 +254,7 @@ static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg)
 			if (strcmp(outcome, "LEASE_LOST") == 0)
 				durable__log("WARN", "workflow task %s: lease lost, result discarded: %s", token,
 					     PQgetvalue(res, i, 2));
-			else if (strcmp(outcome, "INVALID") == 0)
+			else if (strcmp(outcome, "INVALID") == 0 || strcmp(outcome, "DENIED") == 0)
 				durable__log("ERROR", "workflow task %s: completion refused: %s", token, PQgetvalue(res, i, 2));
 			else
 				durable__log("DEBUG", "workflow task %s: %s", token, outcome);
@@ -502,6 +502,12 @@ static void on_notify(durable__pg_t *pg, const char *channel, void *arg)
 
 /* Queries ------------------------------------------------------------------- */
 
+/* A query is answered with the query_token its poll handed out, nothing else. */
+#define QUERY_POLL_SQL                                                                       \
+	"SELECT query_token, workflow_id, run_id, query_type, args, history "                   \
+	"FROM durable.poll_query_tasks($1, $2, 10, $3::int, $4)"
+#define QUERY_ANSWER_SQL "SELECT durable.answer_query_task($1, $2::jsonb, $3)"
+
 static void poll_queries(durable_worker_t *w);
 
 static void on_answered(durable__pg_t *pg, PGresult *res, void *arg)
@@ -510,28 +516,35 @@ static void on_answered(durable__pg_t *pg, PGresult *res, void *arg)
 	(void)arg;
 	int st = durable__pg_status(res);
 	if (st == DURABLE_ELEASE)
-		durable__log("WARN", "query answered too late: the caller gave up");
+		durable__log("WARN", "query answer refused: the caller gave up, or the query was offered again");
 	else if (st < 0)
 		durable__log("ERROR", "answer_query_task failed: %s", res ? PQresultErrorMessage(res) : "connection lost");
 }
 
+/* A column of a poll_query_tasks row, by name. */
+static const char *query_col(PGresult *res, int row, const char *name)
+{
+	int col = PQfnumber(res, name);
+	return col < 0 ? "" : PQgetvalue(res, row, col);
+}
+
 static void answer_query(durable_worker_t *w, PGresult *res, int row)
 {
-	json_t *history = json_loads(PQgetvalue(res, row, 5), 0, NULL);
-	json_t *args = json_loads(PQgetvalue(res, row, 4), JSON_DECODE_ANY, NULL);
+	json_t *history = json_loads(query_col(res, row, "history"), 0, NULL);
+	json_t *args = json_loads(query_col(res, row, "args"), JSON_DECODE_ANY, NULL);
 	json_t *started = json_array_get(history, 0);
 	const char *type = json_string_value(json_object_get(json_object_get(started, "attributes"), "workflow_type"));
-	durable__task_t task = {.workflow_id = PQgetvalue(res, row, 1), .run_id = PQgetvalue(res, row, 2),
+	durable__task_t task = {.workflow_id = query_col(res, row, "workflow_id"),
+				.run_id = query_col(res, row, "run_id"),
 				.workflow_type = type ? type : "", .history = history,
-				.query_type = PQgetvalue(res, row, 3), .query_args = args};
+				.query_type = query_col(res, row, "query_type"), .query_args = args};
 	durable__registered_t *reg = durable__find(w->workflows, task.workflow_type);
 	durable__outcome_t out;
 	char *answer = NULL;
 	if (history && durable__replay(reg ? reg->wf : NULL, &task, &out) == 0) {
 		answer = out.error ? NULL : json_dumps(out.answer ? out.answer : json_null(), JSON_ENCODE_ANY);
-		const char *p[] = {PQgetvalue(res, row, 0), answer, out.error};
-		durable__pg_query(w->q_pg, "SELECT durable.answer_query_task($1::bigint, $2::jsonb, $3)", 3, p,
-				  on_answered, w);
+		const char *p[] = {query_col(res, row, "query_token"), answer, out.error};
+		durable__pg_query(w->q_pg, QUERY_ANSWER_SQL, 3, p, on_answered, w);
 		durable__outcome_free(&out);
 	}
 	free(answer);
@@ -544,8 +557,11 @@ static void on_queries(durable__pg_t *pg, PGresult *res, void *arg)
 	(void)pg;
 	durable_worker_t *w = arg;
 	w->q_polling = 0;
-	if (durable__pg_status(res) < 0)
+	if (durable__pg_status(res) < 0) {
+		if (res)
+			durable__log("ERROR", "poll_query_tasks failed: %s", PQresultErrorMessage(res));
 		return;
+	}
 	for (int i = 0; i < PQntuples(res); i++)
 		answer_query(w, res, i);
 	poll_queries(w);
@@ -556,10 +572,7 @@ static void poll_queries(durable_worker_t *w)
 	if (w->stopping || w->q_polling || !w->q_pg)
 		return;
 	const char *p[] = {w->task_queue, w->identity, QUERY_WAIT_MS, w->namespace_};
-	if (durable__pg_query(w->q_pg,
-			      "SELECT query_id, workflow_id, run_id, query_type, args, history "
-			      "FROM durable.poll_query_tasks($1, $2, 10, $3::int, $4)",
-			      4, p, on_queries, w) == 0)
+	if (durable__pg_query(w->q_pg, QUERY_POLL_SQL, 4, p, on_queries, w) == 0)
 		w->q_polling = 1;
 }
 

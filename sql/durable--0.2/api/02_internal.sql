@@ -32,12 +32,13 @@ CREATE OR REPLACE FUNCTION durable.unwatch_history() RETURNS void
 CREATE OR REPLACE FUNCTION durable._query_post(task_queue text, namespace text, workflow_id text,
                                     run_id text, query_type text, args text, timeout_ms integer)
     RETURNS text AS 'MODULE_PATHNAME', 'durable_query_post' LANGUAGE C VOLATILE STRICT;
+-- A taken query comes with a fresh random token, and only that token answers it.
 CREATE OR REPLACE FUNCTION durable._query_take(task_queue text, max_tasks integer, wait_ms integer,
-    OUT query_id bigint, OUT namespace text, OUT workflow_id text, OUT run_id text,
+    OUT query_token text, OUT namespace text, OUT workflow_id text, OUT run_id text,
     OUT query_type text, OUT args text)
-    RETURNS SETOF record AS 'MODULE_PATHNAME', 'durable_query_take' LANGUAGE C VOLATILE STRICT;
-CREATE OR REPLACE FUNCTION durable._query_answer(query_id bigint, answer text, is_error boolean)
-    RETURNS boolean AS 'MODULE_PATHNAME', 'durable_query_answer' LANGUAGE C VOLATILE STRICT;
+    RETURNS SETOF record AS 'MODULE_PATHNAME', 'durable_query_take_0_2' LANGUAGE C VOLATILE STRICT;
+CREATE OR REPLACE FUNCTION durable._query_answer(query_token text, answer text, is_error boolean)
+    RETURNS boolean AS 'MODULE_PATHNAME', 'durable_query_answer_0_2' LANGUAGE C VOLATILE STRICT;
 
 -- The NOTIFY channel a poller of one task queue listens on. Identical
 -- notifications in one transaction are folded by PostgreSQL into one, so a

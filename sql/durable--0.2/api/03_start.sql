@@ -182,6 +182,7 @@ DECLARE
 BEGIN
     PERFORM durable._check_start_args(workflow_id, workflow_type, task_queue);
     PERFORM durable._check_namespace(namespace);
+    PERFORM durable._authorize('operator', NULL, namespace);
     PERFORM durable._check_start_options(coalesce(options, '{}'));
     conflict := durable._start_conflict(namespace, workflow_id, coalesce(options ->> 'id_reuse_policy', 'ALLOW_DUPLICATE'));
     IF conflict IS NULL THEN
@@ -230,6 +231,7 @@ DECLARE
 BEGIN
     PERFORM durable._check_start_args(workflow_id, workflow_type, task_queue);
     PERFORM durable._check_namespace(namespace);
+    PERFORM durable._authorize('operator', NULL, namespace);
     PERFORM durable._check_start_options(coalesce(options, '{}'));
     IF coalesce(signal_name, '') = '' THEN
         PERFORM durable._bad_input('signal_name must be non-empty');

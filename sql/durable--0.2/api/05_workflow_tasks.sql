@@ -81,6 +81,7 @@ DECLARE
 BEGIN
     PERFORM durable._check_poll_args($1, $2, $3);
     PERFORM durable._check_cached($4);
+    PERFORM durable._authorize('worker', $1, $5);
     PERFORM durable._record_poller($5, $1, 'workflow', $2);
     FOR t IN SELECT wt.task_id, wt.run_id, wt.fence, wt.attempt, wt.scheduled_event_id,
                     w.workflow_id, w.workflow_type, w.task_timeout
@@ -110,19 +111,24 @@ END
 $$;
 
 -- Locks a started workflow task by its token, run row first (the lock order
--- everywhere is run, then task), and refuses a stale or unknown token.
+-- everywhere is run, then task), and refuses a stale or unknown token, or
+-- one of a task queue the caller may not work on (checked before locking).
 CREATE OR REPLACE FUNCTION durable._lock_workflow_task(task_token text) RETURNS durable.workflow_tasks
 LANGUAGE plpgsql AS $$
 DECLARE
     tok record;
     run uuid;
+    ns text;
+    queue text;
     t durable.workflow_tasks;
 BEGIN
     tok := durable._parse_token(task_token, 'w');
-    SELECT wt.run_id INTO run FROM durable.workflow_tasks wt WHERE wt.task_id = tok.task_id;
+    SELECT wt.run_id, wt.namespace, wt.task_queue INTO run, ns, queue
+      FROM durable.workflow_tasks wt WHERE wt.task_id = tok.task_id;
     IF NOT FOUND THEN
         PERFORM durable._lease_lost('workflow', task_token);
     END IF;
+    PERFORM durable._authorize('worker', queue, ns);
     PERFORM 1 FROM durable.workflows w WHERE w.run_id = run FOR UPDATE;
     SELECT * INTO t FROM durable.workflow_tasks wt WHERE wt.task_id = tok.task_id FOR UPDATE;
     IF NOT FOUND OR t.fence <> tok.fence OR t.state <> 'STARTED' THEN
@@ -295,8 +301,9 @@ $$;
 -- once per batch instead of once per task: [{"task_token": ..., "commands":
 -- [...]} | {"task_token": ..., "cause": ..., "failure": {...}}]. Each item
 -- runs in its own subtransaction: a lost lease or bad commands are reported
--- in that item's row (outcome LEASE_LOST or INVALID, with the error) and
--- change nothing, while the other items go through. Keep batches at most 64
+-- in that item's row (outcome LEASE_LOST, INVALID, or DENIED for a task of
+-- a queue the caller may not work on, with the error) and change nothing,
+-- while the other items go through. Keep batches at most 64
 -- items: beyond that PostgreSQL's subtransaction cache overflows.
 CREATE OR REPLACE FUNCTION durable.complete_workflow_tasks(completions jsonb, identity text DEFAULT NULL)
 RETURNS TABLE (task_token text, outcome text, error text)
@@ -325,6 +332,9 @@ BEGIN
             END IF;
         EXCEPTION WHEN SQLSTATE 'DU004' THEN
             outcome := 'LEASE_LOST';
+            error := SQLERRM;
+        WHEN insufficient_privilege THEN
+            outcome := 'DENIED';
             error := SQLERRM;
         WHEN invalid_parameter_value OR program_limit_exceeded THEN
             outcome := 'INVALID';

@@ -12,6 +12,7 @@ DECLARE
     now timestamptz := durable.now();
 BEGIN
     PERFORM durable._check_poll_args($1, $2, $3);
+    PERFORM durable._authorize('worker', $1, $4);
     PERFORM durable._record_poller($4, $1, 'activity', $2);
     RETURN QUERY
     WITH picked AS (
@@ -38,7 +39,8 @@ END
 $$;
 
 -- Locks a started activity task by its token (run row first), or returns
--- NULL when the token no longer holds the lease.
+-- NULL when the token no longer holds the lease. The caller has checked
+-- that the caller may work on the task's queue.
 CREATE OR REPLACE FUNCTION durable._try_lock_activity_task(task_token text) RETURNS durable.activity_tasks
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -60,11 +62,21 @@ BEGIN
 END
 $$;
 
+-- Raises 42501, before locking anything, for a task of a queue the caller
+-- may not work on, and DU004 when the token no longer holds the lease.
 CREATE OR REPLACE FUNCTION durable._lock_activity_task(task_token text) RETURNS durable.activity_tasks
 LANGUAGE plpgsql AS $$
 DECLARE
-    a durable.activity_tasks := durable._try_lock_activity_task(task_token);
+    ns text;
+    queue text;
+    a durable.activity_tasks;
 BEGIN
+    SELECT t.namespace, t.task_queue INTO ns, queue FROM durable.activity_tasks t
+     WHERE t.task_id = (durable._parse_token(task_token, 'a')).task_id;
+    IF FOUND THEN
+        PERFORM durable._authorize('worker', queue, ns);
+    END IF;
+    a := durable._try_lock_activity_task(task_token);
     IF a.task_id IS NULL THEN
         PERFORM durable._lease_lost('activity', task_token);
     END IF;
@@ -219,6 +231,8 @@ DECLARE
     tok record := durable._parse_token(task_token, 'a');
     now timestamptz := durable.now();
     cancel boolean;
+    ns text;
+    queue text;
 BEGIN
     PERFORM durable._check_payload(details, 'heartbeat details');
     UPDATE durable.activity_tasks a
@@ -227,17 +241,21 @@ BEGIN
                               a.scheduled_at + a.schedule_to_close_timeout,
                               now + a.heartbeat_timeout)
      WHERE a.task_id = tok.task_id AND a.fence = tok.fence AND a.state = 'STARTED'
-    RETURNING a.cancel_requested INTO cancel;
+    RETURNING a.cancel_requested, a.namespace, a.task_queue INTO cancel, ns, queue;
     IF NOT FOUND THEN
         PERFORM durable._lease_lost('activity', task_token);
     END IF;
+    -- after the update, which is one statement on the hot path; a refusal
+    -- rolls it back
+    PERFORM durable._authorize('worker', queue, ns);
     RETURN cancel;
 END
 $$;
 
 -- Many outcomes in one transaction: [{"task_token": ..., "result": ...} |
 -- {"task_token": ..., "failure": {...}} | {"task_token": ..., "canceled": ...}].
--- A lost lease or a bad item is reported in its row and does not abort the rest.
+-- A lost lease, a bad item or a task of a queue the caller may not work on
+-- (DENIED) is reported in its row and does not abort the rest.
 -- Rows come back in the order of the items, but the items are applied run
 -- by run (in the given order within a run): each one locks its run until
 -- commit, and two batches that reach the same runs in different orders
@@ -257,6 +275,7 @@ DECLARE
     tokens text[];
     outs text[];
     errs text[];
+    allowed jsonb := '{}';   -- "<namespace>/<task queue>" -> may the caller work there
 BEGIN
     IF outcomes IS NULL OR jsonb_typeof(outcomes) <> 'array' THEN
         PERFORM durable._bad_input('outcomes must be a JSON array',
@@ -266,7 +285,7 @@ BEGIN
     tokens := array_fill(NULL::text, ARRAY[n]);
     outs := tokens;
     errs := tokens;
-    FOR r IN SELECT e.value AS item, e.ord::integer AS ord
+    FOR r IN SELECT e.value AS item, e.ord::integer AS ord, t.namespace, t.task_queue
                FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS e(value, ord)
                LEFT JOIN durable.activity_tasks t
                  ON jsonb_typeof(e.value) = 'object'
@@ -278,6 +297,10 @@ BEGIN
         error := NULL;
         kind := CASE WHEN item ? 'result' THEN 'result' WHEN item ? 'failure' THEN 'failure'
                      WHEN item ? 'canceled' THEN 'canceled' END;
+        IF r.task_queue IS NOT NULL AND NOT allowed ? (r.namespace || '/' || r.task_queue) THEN
+            allowed := allowed || jsonb_build_object(r.namespace || '/' || r.task_queue,
+                                                     durable._may('worker', r.task_queue, r.namespace));
+        END IF;
         IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'task_token') IS DISTINCT FROM 'string'
            OR task_token !~ '^a[0-9]{1,18}\.[0-9]{1,18}$' OR kind IS NULL THEN
             outcome := 'INVALID';
@@ -289,6 +312,9 @@ BEGIN
         ELSIF octet_length((item -> kind)::text) > max_size THEN
             outcome := 'INVALID';
             error := format('%s is larger than durable.max_payload_bytes (%s)', kind, max_size);
+        ELSIF r.task_queue IS NOT NULL AND NOT (allowed ->> (r.namespace || '/' || r.task_queue))::boolean THEN
+            outcome := 'DENIED';
+            error := format('permission denied for task queue "%s" of namespace "%s"', r.task_queue, r.namespace);
         ELSE
             a := durable._try_lock_activity_task(task_token);
             IF a.task_id IS NULL THEN

@@ -221,6 +221,7 @@ SET search_path = pg_catalog, pg_temp AS $$
            p.attempts, p.parked_at, p.last_error_at, p.retry_at
       FROM durable.parked p
      WHERE ($1 IS NULL OR p.namespace = $1) AND durable._still_parked(p)
+       AND durable._may('reader', NULL, p.namespace)   -- only namespaces the caller may read
      ORDER BY p.parked_at, p.kind, p.item
 $$;
 COMMENT ON FUNCTION durable.list_parked(text) IS
@@ -242,10 +243,14 @@ BEGIN
         PERFORM durable._bad_input(format('unknown parked kind "%s"', kind), NULL,
             'Use timer, activity_task, workflow_task, workflow or schedule, as durable.list_parked() shows.');
     END IF;
+    IF workflow_id IS NOT NULL THEN
+        PERFORM durable._authorize('operator', NULL, namespace);
+    END IF;
     FOR p IN SELECT * FROM durable.parked x
               WHERE (workflow_id IS NULL OR (x.workflow_id = workflow_id AND x.namespace = namespace))
                 AND (kind IS NULL OR x.kind = kind) AND (item IS NULL OR x.item = item)
                 AND durable._still_parked(x)
+                AND durable._may('operator', NULL, x.namespace)   -- only namespaces the caller may operate
                 FOR UPDATE LOOP
         CASE p.kind
         WHEN 'timer' THEN

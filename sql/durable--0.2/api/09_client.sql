@@ -24,6 +24,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w durable.workflows;
 BEGIN
+    PERFORM durable._authorize('operator', NULL, namespace);
     IF coalesce(signal_name, '') = '' THEN
         PERFORM durable._bad_input('signal_name must be non-empty');
     END IF;
@@ -45,6 +46,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w durable.workflows;
 BEGIN
+    PERFORM durable._authorize('operator', NULL, namespace);
     PERFORM durable._check_name(identity, 'identity');
     PERFORM durable._check_name(reason, 'reason', 4096);
     w := durable._lock_running(namespace, workflow_id, run_id);
@@ -61,6 +63,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w durable.workflows;
 BEGIN
+    PERFORM durable._authorize('operator', NULL, namespace);
     PERFORM durable._check_payload(details, 'termination details');
     PERFORM durable._check_name(identity, 'identity');
     PERFORM durable._check_name(reason, 'reason', 4096);
@@ -74,9 +77,11 @@ CREATE OR REPLACE FUNCTION durable.describe_workflow(workflow_id text, run_id uu
 RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    run uuid := durable._resolve_run(namespace, workflow_id, run_id);
+    run uuid;
     result jsonb;
 BEGIN
+    PERFORM durable._authorize('reader', NULL, namespace);
+    run := durable._resolve_run(namespace, workflow_id, run_id);
     SELECT jsonb_build_object(
         'namespace', w.namespace, 'workflow_id', w.workflow_id, 'run_id', w.run_id,
         'workflow_type', w.workflow_type, 'task_queue', w.task_queue, 'status', w.status,
@@ -130,8 +135,16 @@ RETURNS TABLE (event_id bigint, event_type text, event_time timestamptz, attribu
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    run uuid := durable._resolve_run($5, $1, $2);
+    run uuid;
 BEGIN
+    -- readers, and workers of the run's task queue (to replay it)
+    IF NOT durable._may('reader', NULL, $5) THEN
+        PERFORM durable._authorize('worker', (SELECT w.task_queue FROM durable.workflows w
+                                               WHERE w.namespace = $5 AND w.workflow_id = $1
+                                                 AND ($2 IS NULL OR w.run_id = $2)
+                                               ORDER BY w.started_at DESC LIMIT 1), $5);
+    END IF;
+    run := durable._resolve_run($5, $1, $2);
     IF $4 < 0 THEN
         PERFORM durable._bad_input('max_events must not be negative', format('Got %s.', $4),
             'Pass NULL for all events.');
@@ -174,6 +187,7 @@ RETURNS TABLE (workflow_id text, run_id uuid, workflow_type text, task_queue tex
                started_at timestamptz, closed_at timestamptz, search_attributes jsonb, memo jsonb)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
+    SELECT durable._authorize('reader', NULL, $9);
     SELECT durable._check_list_args($1, $6, $8);
     SELECT l.workflow_id, l.run_id, l.workflow_type, l.task_queue, l.status, l.started_at, l.closed_at,
            l.search_attributes, l.memo
@@ -202,6 +216,7 @@ RETURNS TABLE (task_queue text, workflow_backlog bigint, activity_backlog bigint
                activities_running bigint, pollers jsonb)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
+    SELECT durable._authorize('reader', NULL, $1);
     WITH queues AS (
         SELECT task_queue FROM durable.workflow_tasks WHERE namespace = $1
         UNION SELECT task_queue FROM durable.activity_tasks WHERE namespace = $1
@@ -235,6 +250,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w durable.workflows;
 BEGIN
+    PERFORM durable._authorize('reader', NULL, namespace);
     IF coalesce(query_type, '') = '' THEN
         PERFORM durable._bad_input('query_type must be non-empty');
     END IF;
@@ -250,9 +266,10 @@ BEGIN
 END
 $$;
 
+-- Each query comes with a query_token: the only way to answer it.
 CREATE OR REPLACE FUNCTION durable.poll_query_tasks(task_queue text, identity text, max_tasks integer DEFAULT 1,
                                          wait_ms integer DEFAULT 0, namespace text DEFAULT 'default')
-RETURNS TABLE (query_id bigint, workflow_id text, run_id uuid, query_type text, args jsonb, history jsonb,
+RETURNS TABLE (query_token text, workflow_id text, run_id uuid, query_type text, args jsonb, history jsonb,
                workflow_type text)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
@@ -263,8 +280,9 @@ BEGIN
     IF $4 IS NULL OR $4 < 0 OR $4 > 600000 THEN
         PERFORM durable._bad_input('wait_ms must be between 0 and 600000', format('Got %s.', $4));
     END IF;
+    PERFORM durable._authorize('worker', $1, $5);
     FOR q IN SELECT * FROM durable._query_take($5 || '/' || $1, $3, $4) LOOP
-        query_id := q.query_id;
+        query_token := q.query_token;
         workflow_id := q.workflow_id;
         run_id := q.run_id::uuid;
         query_type := q.query_type;
@@ -277,15 +295,22 @@ END
 $$;
 
 -- error, when not NULL, is the message of a failed query (the caller gets
--- SQLSTATE DU006 with it); otherwise answer is returned to the caller.
-CREATE OR REPLACE FUNCTION durable.answer_query_task(query_id bigint, answer jsonb, error text DEFAULT NULL)
+-- SQLSTATE DU006 with it); otherwise answer is returned to the caller. Only
+-- the token poll_query_tasks handed out with the query answers it; any
+-- other token is refused with DU004 and the caller never sees its answer.
+CREATE OR REPLACE FUNCTION durable.answer_query_task(query_token text, answer jsonb, error text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT durable._query_answer(query_id, coalesce(error, coalesce(answer, 'null'::jsonb)::text), error IS NOT NULL) THEN
-        RAISE EXCEPTION 'query % is no longer waiting for an answer', query_id
+    IF query_token IS NULL THEN
+        PERFORM durable._bad_input('query_token must not be null', NULL,
+            'Pass the query_token that poll_query_tasks returned.');
+    END IF;
+    IF NOT durable._query_answer(query_token, coalesce(error, coalesce(answer, 'null'::jsonb)::text), error IS NOT NULL) THEN
+        RAISE EXCEPTION 'query is not waiting for an answer with this token'
             USING ERRCODE = 'DU004',
-                  HINT = 'The caller timed out or was canceled; discard the answer.';
+                  DETAIL = 'The caller timed out or was canceled, the query was answered already, or the token was never handed out.',
+                  HINT = 'Discard the answer; answer only queries that poll_query_tasks gave this worker.';
     END IF;
 END
 $$;

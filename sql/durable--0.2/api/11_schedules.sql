@@ -385,6 +385,7 @@ DECLARE
     next_run timestamptz;
     now timestamptz := durable.now();
 BEGIN
+    PERFORM durable._authorize('operator', NULL, $5);
     PERFORM durable._check_path_name(coalesce(schedule_id, ''), 'schedule_id');
     PERFORM durable._check_name(schedule_id, 'schedule_id');
     PERFORM durable._check_namespace($5);
@@ -417,6 +418,7 @@ CREATE OR REPLACE FUNCTION durable.delete_schedule(schedule_id text, namespace t
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM durable._authorize('operator', NULL, $2);
     PERFORM durable._lock_schedule($2, $1);
     DELETE FROM durable.schedules sc WHERE sc.namespace = $2 AND sc.schedule_id = $1;
 END
@@ -426,6 +428,7 @@ CREATE OR REPLACE FUNCTION durable.pause_schedule(schedule_id text, note text DE
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM durable._authorize('operator', NULL, $3);
     PERFORM durable._check_name($2, 'note', 4096);
     PERFORM durable._lock_schedule($3, $1);
     UPDATE durable.schedules sc SET paused = true, note = coalesce($2, sc.note), updated_at = durable.now()
@@ -438,10 +441,13 @@ CREATE OR REPLACE FUNCTION durable.unpause_schedule(schedule_id text, note text 
 RETURNS timestamptz LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    s durable.schedules := durable._lock_schedule($3, $1);
-    next_run timestamptz := durable._schedule_next(s.spec, durable.now());
+    s durable.schedules;
+    next_run timestamptz;
 BEGIN
+    PERFORM durable._authorize('operator', NULL, $3);
     PERFORM durable._check_name($2, 'note', 4096);
+    s := durable._lock_schedule($3, $1);
+    next_run := durable._schedule_next(s.spec, durable.now());
     UPDATE durable.schedules sc
        SET paused = false, note = coalesce($2, sc.note), updated_at = durable.now(), next_run_at = next_run
      WHERE sc.namespace = $3 AND sc.schedule_id = $1;
@@ -457,8 +463,10 @@ CREATE OR REPLACE FUNCTION durable.trigger_schedule(schedule_id text, overlap_po
 RETURNS text LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    s durable.schedules := durable._lock_schedule($3, $1);
+    s durable.schedules;
 BEGIN
+    PERFORM durable._authorize('operator', NULL, $3);
+    s := durable._lock_schedule($3, $1);
     PERFORM durable._check_schedule_policies(jsonb_strip_nulls(jsonb_build_object('overlap_policy', $2)));
     RETURN durable._schedule_act(s, durable.now(), coalesce($2, s.overlap_policy));
 END
@@ -471,11 +479,13 @@ CREATE OR REPLACE FUNCTION durable.backfill_schedule(schedule_id text, start_at 
 RETURNS integer LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    s durable.schedules := durable._lock_schedule($5, $1);
+    s durable.schedules;
     t timestamptz := $2 - interval '1 microsecond';
     started integer := 0;
     n integer := 0;
 BEGIN
+    PERFORM durable._authorize('operator', NULL, $5);
+    s := durable._lock_schedule($5, $1);
     PERFORM durable._check_schedule_policies(jsonb_strip_nulls(jsonb_build_object('overlap_policy', $4)));
     PERFORM durable._check_timestamp($2, 'start_at'), durable._check_timestamp($3, 'end_at');
     IF $2 IS NULL OR $3 IS NULL OR $3 <= $2 THEN
@@ -506,6 +516,7 @@ DECLARE
     upcoming jsonb := '[]';
     t timestamptz;
 BEGIN
+    PERFORM durable._authorize('reader', NULL, $2);
     SELECT * INTO s FROM durable.schedules sc WHERE sc.namespace = $2 AND sc.schedule_id = $1;
     IF NOT FOUND THEN
         PERFORM durable._schedule_not_found($2, $1);
@@ -544,6 +555,7 @@ RETURNS TABLE (schedule_id text, paused boolean, next_run_at timestamptz, workfl
                last_workflow_id text, actions_taken bigint)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
+    SELECT durable._authorize('reader', NULL, $1);
     SELECT sc.schedule_id, sc.paused, sc.next_run_at, sc.action ->> 'workflow_type', sc.last_workflow_id,
            sc.actions_taken
       FROM durable.schedules sc WHERE sc.namespace = $1 ORDER BY sc.schedule_id

@@ -67,7 +67,7 @@ RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
-    base_run uuid := durable._resolve_run(reset_workflow.namespace, reset_workflow.workflow_id, reset_workflow.run_id);
+    base_run uuid;
     old durable.workflows;
     point record;
     started record;
@@ -77,6 +77,8 @@ DECLARE
     who text := coalesce(identity, session_user::text);
     why text := coalesce(reason, 'reset');
 BEGIN
+    PERFORM durable._authorize('operator', NULL, reset_workflow.namespace);
+    base_run := durable._resolve_run(reset_workflow.namespace, reset_workflow.workflow_id, reset_workflow.run_id);
     SELECT * INTO old FROM durable.workflows wf WHERE wf.run_id = base_run FOR UPDATE;
     SELECT h.event_id, h.event_type, h.attributes INTO point FROM durable.history h
      WHERE h.run_id = old.run_id AND h.event_id = reset_workflow.event_id;

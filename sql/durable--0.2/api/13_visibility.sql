@@ -8,6 +8,7 @@ RETURNS TABLE (run_id uuid, status text, workflow_type text, started_at timestam
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM durable._authorize('reader', NULL, $2);
     IF NOT EXISTS (SELECT 1 FROM durable.workflows w WHERE w.namespace = $2 AND w.workflow_id = $1) THEN
         PERFORM durable._workflow_not_found($2, $1, NULL);
     END IF;
@@ -26,6 +27,7 @@ CREATE OR REPLACE FUNCTION durable.count_workflows(namespace text DEFAULT 'defau
 RETURNS TABLE (status text, workflows bigint)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
+    SELECT durable._authorize('reader', NULL, $1);
     SELECT l.status, count(*)
       FROM (SELECT DISTINCT ON (w.workflow_id) w.status
               FROM durable.workflows w WHERE w.namespace = $1
@@ -41,6 +43,7 @@ RETURNS TABLE (task_id bigint, workflow_id text, run_id uuid, activity_id text, 
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM durable._authorize('reader', NULL, $2);
     IF $3 IS NULL OR $3 < 1 OR $3 > 100000 THEN
         PERFORM durable._bad_input('page_size must be between 1 and 100000', format('Got %s.', $3));
     END IF;

@@ -97,6 +97,7 @@ DECLARE
     cutoff timestamptz;
 BEGIN
     PERFORM durable._check_namespace(namespace);
+    PERFORM durable._authorize('reader', NULL, namespace);
     SELECT * INTO n FROM durable.namespaces ns WHERE ns.namespace = describe_namespace.namespace;
     IF NOT FOUND THEN
         PERFORM durable._namespace_not_found(namespace);
@@ -129,10 +130,12 @@ SET search_path = pg_catalog, pg_temp AS $$
     SELECT n.namespace, n.retention, n.created_at, n.updated_at,
            (SELECT min(w.closed_at) FROM durable.workflows w
              WHERE w.namespace = n.namespace AND w.closed_at IS NOT NULL)
-      FROM durable.namespaces n ORDER BY n.namespace
+      FROM durable.namespaces n
+     WHERE durable._may('reader', NULL, n.namespace)   -- only those the caller may read
+     ORDER BY n.namespace
 $$;
 COMMENT ON FUNCTION durable.list_namespaces() IS
-    'Every namespace with its retention and its oldest closed run.';
+    'Every namespace the caller may read, with its retention and its oldest closed run.';
 
 -- Deletes runs and everything that hangs off them. The callers hold the
 -- runs' row locks. A schedule whose last run goes forgets it (its describe
@@ -231,6 +234,7 @@ BEGIN
     END IF;
     PERFORM durable._check_name(workflow_id, 'workflow_id');
     PERFORM durable._check_namespace(namespace);
+    PERFORM durable._authorize('operator', NULL, namespace);
     SELECT array_agg(w.run_id ORDER BY w.run_id),
            (array_agg(w.run_id) FILTER (WHERE w.status = 'RUNNING'))[1]
       INTO runs, running

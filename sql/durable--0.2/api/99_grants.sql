@@ -20,7 +20,7 @@ GRANT EXECUTE ON FUNCTION
     durable.heartbeat_activity_task(text, jsonb),
     durable.complete_activity_tasks(jsonb, text),
     durable.poll_query_tasks(text, text, integer, integer, text),
-    durable.answer_query_task(bigint, jsonb, text),
+    durable.answer_query_task(text, jsonb, text),
     durable.get_history(text, uuid, bigint, integer, text)
 TO durable_worker;
 
@@ -58,6 +58,33 @@ GRANT durable_worker, durable_operator TO durable_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA durable TO durable_admin;
 GRANT EXECUTE ON FUNCTION durable.fire_due(integer), durable.next_due(), durable.clock_offset()
 TO durable_admin;
+
+-- Scoped grants: administrators give and take them; anyone may list those
+-- they act under.
+GRANT EXECUTE ON FUNCTION
+    durable.grant_namespace(text, text, text),
+    durable.revoke_namespace(text, text, text),
+    durable.grant_task_queue(text, text, text),
+    durable.revoke_task_queue(text, text, text)
+TO durable_admin;
+GRANT EXECUTE ON FUNCTION durable.list_grants(text) TO durable_worker, durable_operator, durable_scoped;
+
+-- durable_scoped executes what durable_worker or durable_operator may; its
+-- members' grants (durable._authorize, inside) say on what. Keep this last,
+-- after every grant to those two roles.
+GRANT USAGE ON SCHEMA durable TO durable_scoped;
+DO $scoped$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
+              WHERE p.pronamespace = 'durable'::regnamespace
+                AND (pg_catalog.has_function_privilege('durable_worker', p.oid, 'EXECUTE')
+                     OR pg_catalog.has_function_privilege('durable_operator', p.oid, 'EXECUTE')) LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO durable_scoped', f);
+    END LOOP;
+END
+$scoped$;
 
 -- Wake the timer worker: it may have been waiting for this extension.
 SELECT durable._wake_at('-infinity');

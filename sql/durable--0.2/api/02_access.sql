@@ -1,0 +1,62 @@
+-- Who may do what: the one check every entry point makes (see
+-- docs/security.md). A call is allowed when a row of durable.grants covers
+-- it and the caller has the privileges of that row's grantee (membership
+-- with INHERIT, as for any PostgreSQL privilege). The built-in rows make
+-- durable_worker and durable_operator grants on every namespace, and
+-- superusers have the privileges of every role.
+
+-- The role a call is made for: the session user, or the role SET ROLE chose
+-- (not current_user, which is the owner inside SECURITY DEFINER; not
+-- session_user, which SET ROLE leaves alone). See pgext/src/caller.c.
+CREATE OR REPLACE FUNCTION durable._caller_role() RETURNS oid
+    AS 'MODULE_PATHNAME', 'durable_caller_role' LANGUAGE C STABLE STRICT;
+
+-- A role's name as written in pg_roles (regrole's text is quoted), or its
+-- oid when the role was dropped.
+CREATE OR REPLACE FUNCTION durable._role_name(role oid) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.oid = $1), $1::text)
+$$;
+
+-- Whether the caller may act with access (worker, operator or reader) in a
+-- namespace, on a task queue for worker access (NULL: the whole namespace).
+-- Operators may also read. A small LANGUAGE sql function, so that callers'
+-- plans inline it; the grants table has a row per grant, not per workflow.
+CREATE OR REPLACE FUNCTION durable._may(access text, task_queue text, namespace text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM durable.grants g
+         WHERE (g.namespace IS NULL OR g.namespace = $3)
+           AND CASE $1 WHEN 'reader' THEN g.access IN ('reader', 'operator')
+                       WHEN 'worker' THEN g.access = 'worker'
+                                          AND (g.task_queue IS NULL OR g.task_queue = $2
+                                               OR (g.task_queue_prefix AND starts_with($2, g.task_queue)))
+                       ELSE g.access = $1 END
+           AND pg_catalog.pg_has_role(durable._caller_role(), g.grantee, 'USAGE'))
+$$;
+
+-- Raises 42501 unless the caller may: the hint names the grant it lacks.
+CREATE OR REPLACE FUNCTION durable._authorize(access text, task_queue text, namespace text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    caller text;
+BEGIN
+    IF durable._may(access, task_queue, namespace) THEN
+        RETURN;
+    END IF;
+    caller := durable._role_name(durable._caller_role());
+    IF access = 'worker' AND task_queue IS NOT NULL THEN
+        RAISE EXCEPTION 'permission denied for task queue "%" of namespace "%"', task_queue, namespace
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Role %s has no worker grant on this task queue.', caller),
+                  HINT = format('An administrator can grant it: SELECT durable.grant_task_queue(%L, %L, %L);',
+                                caller, task_queue, namespace);
+    END IF;
+    RAISE EXCEPTION 'permission denied for namespace "%"', namespace
+        USING ERRCODE = 'insufficient_privilege',
+              DETAIL = format('Role %s has no %s grant on this namespace.', caller,
+                              CASE access WHEN 'reader' THEN 'reader or operator' ELSE access END),
+              HINT = format('An administrator can grant it: SELECT durable.grant_namespace(%L, %L, %L);',
+                            caller, access, namespace);
+END
+$$;
