@@ -87,6 +87,8 @@ INSERT INTO probe VALUES
     ('cancel_workflow', 'operator', $$SELECT durable.cancel_workflow(%3$L, namespace => %1$L)$$, 'ok'),
     ('create_schedule', 'operator', $$SELECT durable.create_schedule(gen_random_uuid()::text, '{"interval": [{"every": 60}]}', '{"workflow_type": "W", "task_queue": "qa"}', namespace => %1$L)$$, 'ok'),
     ('pause_schedule', 'operator', $$SELECT durable.pause_schedule('s', namespace => %1$L)$$, 'ok'),
+    ('delete_workflow', 'operator', $$SELECT durable.delete_workflow(%3$L, namespace => %1$L)$$, 'ok'),
+    ('describe_namespace', 'reader', $$SELECT durable.describe_namespace(%1$L)$$, 'ok'),
     ('describe_workflow', 'reader', $$SELECT durable.describe_workflow(%3$L, namespace => %1$L)$$, 'ok'),
     ('get_history', 'reader', $$SELECT count(*) FROM durable.get_history(%3$L, namespace => %1$L)$$, 'ok'),
     ('list_workflows', 'reader', $$SELECT count(*) FROM durable.list_workflows(namespace => %1$L)$$, 'ok'),
@@ -127,6 +129,13 @@ SELECT is((SELECT array_agg(pg_temp.try_as(r.role, format(p.sql, t.ns, t.q, t.ns
                ('durable_worker'), ('durable_operator')) r(role),
        probe p
  ORDER BY r.role, p.name;
+
+SELECT is(pg_temp.as_role('g_reader', $$CREATE TEMP TABLE ln AS SELECT namespace FROM durable.list_namespaces()$$), 'ok',
+          'a reader lists namespaces');
+SELECT is((SELECT array_agg(namespace) FROM ln WHERE namespace IN ('ga', 'gb')), ARRAY['ga'],
+          'and sees only the one it may read');
+SELECT is((SELECT array_agg(namespace ORDER BY namespace) FROM durable.list_namespaces() WHERE namespace IN ('ga', 'gb')),
+          ARRAY['ga', 'gb'], 'the superuser sees both');
 
 -- SET ROLE decides, not the login: a daemon logged in with every operator right
 -- that SET ROLEs to a reader acts as that reader.
