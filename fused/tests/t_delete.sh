@@ -7,7 +7,7 @@ ro="durablefs_delro_$$"
 cleanup() {
     unmount_fs "$M"
     unmount_fs "$R"
-    sql "DROP ROLE IF EXISTS $ro" >/dev/null 2>&1
+    sql "SELECT durable.revoke_namespace('$ro', 'reader', 'default'); DROP ROLE IF EXISTS $ro" >/dev/null 2>&1
 }
 trap cleanup EXIT
 mount_fs "$M" "$WORK/delete.log" || exit 1
@@ -32,10 +32,8 @@ W=$M/workflows/$id
 is "$("$FSX" write "$W/ctl" $'delete\nexplode\n')" "EINVAL" "a bad verb next to delete refuses the whole write"
 like "$(cat "$W/last-error")" 'unknown verb "explode"' "last-error says why"
 is "$(cat "$W/status")" "RUNNING" "and nothing was deleted"
-sql "CREATE ROLE $ro LOGIN; GRANT USAGE ON SCHEMA durable TO $ro;
-     GRANT EXECUTE ON FUNCTION durable.describe_workflow(text, uuid, text),
-         durable.get_history(text, uuid, bigint, integer, text),
-         durable.list_workflows(text, text, text, timestamptz, timestamptz, jsonb, text, integer, text) TO $ro" >/dev/null
+# a reader of the namespace (docs/security.md): it sees the workflow, may not delete it
+sql "CREATE ROLE $ro LOGIN; SELECT durable.grant_namespace('$ro', 'reader', 'default')" >/dev/null
 mount_fs "$R" "$WORK/delete-ro.log" --dsn "user=$ro" || exit 1
 is "$("$FSX" write "$R/workflows/$id/ctl" 'delete')" "EACCES" "a role without delete_workflow gets EACCES"
 like "$(cat "$R/workflows/$id/last-error")" "42501" "last-error names the missing privilege"

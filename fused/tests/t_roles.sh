@@ -8,17 +8,13 @@ nobody="durablefs_nobody_$$"
 cleanup() {
     unmount_fs "$R"
     unmount_fs "$N"
-    sql "DROP ROLE IF EXISTS $ro; DROP ROLE IF EXISTS $nobody" >/dev/null 2>&1
+    sql "SELECT durable.revoke_namespace('$ro', 'reader', 'default'); DROP ROLE IF EXISTS $ro; DROP ROLE IF EXISTS $nobody" >/dev/null 2>&1
 }
 trap cleanup EXIT
 id="ro-$$"
 sql "SELECT durable.start_workflow('$id', 'T', 'ro-q-$$')" >/dev/null
-# read-only: the operator's read functions and nothing else
-sql "CREATE ROLE $ro LOGIN; GRANT USAGE ON SCHEMA durable TO $ro;
-     GRANT EXECUTE ON FUNCTION durable.describe_workflow(text, uuid, text),
-         durable.get_history(text, uuid, bigint, integer, text),
-         durable.list_workflows(text, text, text, timestamptz, timestamptz, jsonb, text, integer, text),
-         durable.list_task_queues(text) TO $ro;
+# read-only: a reader grant on the namespace (docs/security.md); nobody has none
+sql "CREATE ROLE $ro LOGIN; SELECT durable.grant_namespace('$ro', 'reader', 'default');
      CREATE ROLE $nobody LOGIN;" >/dev/null
 mount_fs "$R" "$WORK/readonly.log" --dsn "user=$ro" || exit 1
 mount_fs "$N" "$WORK/nobody.log" --dsn "user=$nobody" || exit 1
@@ -29,7 +25,7 @@ is "$("$FSX" write "$R/start" "{\"type\": \"T\", \"id\": \"ro2-$$\", \"task_queu
 like "$(cat "$R/last-error")" "42501" "last-error names the missing privilege"
 is "$("$FSX" write "$R/workflows/$id/signals/s" '{}')" "EACCES" "a signal is EACCES"
 is "$("$FSX" write "$R/workflows/$id/ctl" 'terminate no')" "EACCES" "terminate is EACCES"
-is "$("$FSX" read "$R/workflows/$id/queries/q")" "EACCES" "a query is EACCES"
+# (a reader may query: queries only read; docs/security.md)
 is "$("$FSX" readnb "$R/task-queues/ro-q-$$/next")" "EACCES" "leasing a task is EACCES"
 is "$(sql "SELECT durable.describe_workflow('$id') ->> 'status'")" "RUNNING" "nothing changed"
 is "$(sql "SELECT count(*) FROM durable.get_history('$id') WHERE event_type = 'WorkflowExecutionSignaled'")" "0" "no signal arrived"
