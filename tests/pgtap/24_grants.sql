@@ -7,19 +7,9 @@ BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
 
--- Runs q as role r (SET ROLE, as durablefs does for its callers, from this
--- superuser session: so the checks follow SET ROLE, not session_user);
--- returns 'ok' or the SQLSTATE it failed with.
-CREATE FUNCTION pg_temp.as_role(r text, q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', r);
-    EXECUTE q;
-    RESET ROLE;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE;
-END
-$$;
+-- pg_temp.as_role (helpers.psql) runs q after SET ROLE, as durablefs does
+-- for its callers, from this superuser session: so the checks follow SET
+-- ROLE, not session_user.
 -- The same, undoing what q did (the matrix below leaves the store as it was).
 CREATE FUNCTION pg_temp.try_as(r text, q text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
