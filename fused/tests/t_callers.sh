@@ -16,7 +16,8 @@ cleanup() {
     unmount_fs "$M"
     unmount_fs "$P"
     for u in $a $b $c $w; do userdel "$u" >/dev/null 2>&1; done
-    sql "DROP ROLE IF EXISTS $login; DROP ROLE IF EXISTS $ops; DROP ROLE IF EXISTS $ro;
+    sql "SELECT durable.revoke_namespace('$login', 'reader', 'default'), durable.revoke_namespace('$ro', 'reader', 'default');
+         DROP ROLE IF EXISTS $login; DROP ROLE IF EXISTS $ops; DROP ROLE IF EXISTS $ro;
          DROP ROLE IF EXISTS $wk; DROP ROLE IF EXISTS $lone" >/dev/null 2>&1
     rm -rf "$base"
 }
@@ -30,18 +31,13 @@ done
 as() { local u=$1; shift; setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups -- "$@"; }
 
 # The login role inherits nothing: it only may SET ROLE to the mapped roles,
-# and keeps its own read right for the watcher (tail -f, poll).
+# and keeps its own read right for the watcher (tail -f, poll): a reader
+# grant on the namespace (docs/security.md), as for the read-only role.
 sql "CREATE ROLE $login LOGIN NOINHERIT;
-     GRANT USAGE ON SCHEMA durable TO $login;
-     GRANT EXECUTE ON FUNCTION durable.describe_workflow(text, uuid, text), durable.watch_history(),
-         durable.task_queue_channel(text, text, text) TO $login;
+     SELECT durable.grant_namespace('$login', 'reader', 'default');
      CREATE ROLE $ops; GRANT durable_operator TO $ops;
      CREATE ROLE $wk; GRANT durable_worker TO $wk;
-     CREATE ROLE $ro; GRANT USAGE ON SCHEMA durable TO $ro;
-     GRANT EXECUTE ON FUNCTION durable.describe_workflow(text, uuid, text),
-         durable.get_history(text, uuid, bigint, integer, text),
-         durable.list_workflows(text, text, text, timestamptz, timestamptz, jsonb, text, integer, text),
-         durable.list_task_queues(text) TO $ro;
+     CREATE ROLE $ro; SELECT durable.grant_namespace('$ro', 'reader', 'default');
      CREATE ROLE $lone;
      GRANT $ops, $ro, $wk TO $login;" >/dev/null
 

@@ -98,14 +98,14 @@ SELECT ok(NOT has_schema_privilege('durable_test_nobody', 'durable', 'USAGE'), '
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_worker', p.oid, 'EXECUTE')),
           ARRAY['answer_query_task', 'cancel_activity_task', 'complete_activity_task', 'complete_activity_tasks',
-                'complete_workflow_task', 'complete_workflow_tasks', 'fail_activity_task', 'fail_workflow_task', 'get_history', 'heartbeat_activity_task',
-                'list_grants', 'now', 'poll_activity_tasks', 'poll_query_tasks', 'poll_workflow_tasks', 'task_queue_channel'],
+                'complete_workflow_task', 'complete_workflow_tasks', 'fail_activity_task', 'fail_workflow_task', 'get_history', 'has_access',
+                'heartbeat_activity_task', 'list_grants', 'now', 'poll_activity_tasks', 'poll_query_tasks', 'poll_workflow_tasks', 'task_queue_channel'],
           'durable_worker executes exactly the worker API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_operator', p.oid, 'EXECUTE')),
           ARRAY['backfill_schedule', 'cancel_workflow', 'count_workflows', 'create_schedule', 'delete_schedule', 'delete_workflow',
                 'describe_namespace', 'describe_schedule',
-                'describe_workflow', 'get_history', 'list_activity_tasks', 'list_grants', 'list_namespaces', 'list_parked', 'list_runs',
+                'describe_workflow', 'get_history', 'has_access', 'list_activity_tasks', 'list_grants', 'list_namespaces', 'list_parked', 'list_runs',
                 'list_schedules', 'list_task_queues', 'list_workflows', 'now',
                 'pause_schedule', 'query_workflow', 'reset_workflow', 'retry_parked', 'signal_with_start', 'signal_workflow',
                 'start_workflow',

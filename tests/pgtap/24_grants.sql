@@ -127,6 +127,19 @@ SELECT is((SELECT array_agg(namespace) FROM ln WHERE namespace IN ('ga', 'gb')),
 SELECT is((SELECT array_agg(namespace ORDER BY namespace) FROM durable.list_namespaces() WHERE namespace IN ('ga', 'gb')),
           ARRAY['ga', 'gb'], 'the superuser sees both');
 
+-- has_access answers what the store acts on (the console's buttons, the mount's modes).
+SELECT is(pg_temp.as_role('g_queue', $q$DO $d$ BEGIN
+              IF NOT durable.has_access('worker', 'qa', 'ga') OR durable.has_access('worker', 'qb', 'ga')
+                 OR durable.has_access('worker', NULL, 'ga') OR durable.has_access('reader', NULL, 'ga') THEN
+                  RAISE SQLSTATE 'ZZ001';
+              END IF; END $d$$q$), 'ok', 'has_access: a queue worker may work qa, not qb, not the whole namespace, not read');
+SELECT is(pg_temp.as_role('g_operator', $q$DO $d$ BEGIN
+              IF NOT durable.has_access('operator', NULL, 'ga') OR NOT durable.has_access('reader', NULL, 'ga')
+                 OR durable.has_access('operator', NULL, 'gb') OR durable.has_access('worker', 'qa', 'ga') THEN
+                  RAISE SQLSTATE 'ZZ001';
+              END IF; END $d$$q$), 'ok', 'has_access: an operator of ga operates and reads ga, not gb, and does not work');
+SELECT throws_ok($$SELECT durable.has_access('admin')$$, '22023', 'unknown access "admin"', 'has_access: an unknown access');
+
 -- SET ROLE decides, not the login: a daemon logged in with every operator right
 -- that SET ROLEs to a reader acts as that reader.
 SELECT is(pg_temp.as_role('g_login', $$SELECT durable.start_workflow('login-1', 'W', 'qa', namespace => 'gb')$$), 'ok',

@@ -47,12 +47,7 @@ SELECT pg_reload_conf();
 CREATE ROLE web_operator LOGIN PASSWORD 'operator-pw' IN ROLE durable_operator;
 -- read-only: may look at everything and change nothing
 CREATE ROLE web_viewer LOGIN PASSWORD 'viewer-pw';
-GRANT USAGE ON SCHEMA durable TO web_viewer;
-GRANT EXECUTE ON FUNCTION durable.list_workflows(text, text, text, timestamptz, timestamptz, jsonb, text, integer, text),
-    durable.count_workflows(text), durable.describe_workflow(text, uuid, text),
-    durable.get_history(text, uuid, bigint, integer, text), durable.list_runs(text, text),
-    durable.list_task_queues(text), durable.list_schedules(text), durable.describe_schedule(text, text)
-    TO web_viewer;
+SELECT durable.grant_namespace('web_viewer', 'reader', 'default');   -- docs/security.md
 SQL
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23

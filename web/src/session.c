@@ -1,4 +1,5 @@
 #include "session.h"
+#include "http.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -44,15 +45,17 @@ static void sweep(time_t now)
 int session_load_rights(struct session *s, struct db_err *e)
 {
 	/* the store's grants, asked of the store: what the buttons show is
-	 * only a courtesy, every action is still checked when it is called */
+	 * only a courtesy, every action is still checked when it is called.
+	 * Operator access to the namespace (docs/security.md) covers both. */
+	const char *p[] = { conf.ns };
 	char *v = db_value(&s->slot,
 			   "SELECT json_build_object('role', current_user,"
-			   " 'workflows', has_schema_privilege('durable', 'USAGE') AND"
-			   "   has_function_privilege('durable.signal_workflow(text,text,jsonb,uuid,text,text)', 'EXECUTE'),"
-			   " 'schedules', has_schema_privilege('durable', 'USAGE') AND"
-			   "   has_function_privilege('durable.trigger_schedule(text,text,text)', 'EXECUTE'),"
-			   " 'read_only', current_setting('default_transaction_read_only')::boolean)",
-			   0, NULL, e);
+			   " 'workflows', operator, 'schedules', operator,"
+			   " 'read_only', current_setting('default_transaction_read_only')::boolean)"
+			   " FROM (SELECT CASE WHEN has_schema_privilege('durable', 'USAGE') AND"
+			   "   has_function_privilege('durable.has_access(text,text,text)', 'EXECUTE')"
+			   "   THEN durable.has_access('operator', NULL, $1) ELSE false END AS operator) a",
+			   1, p, e);
 	if (!v)
 		return -1;
 	json_t *j = json_loads(v, 0, NULL);

@@ -60,3 +60,18 @@ BEGIN
                             caller, access, namespace);
 END
 $$;
+
+-- For clients that show what a caller may do (the console's buttons, the
+-- mount's file modes): the same answer _authorize acts on.
+CREATE OR REPLACE FUNCTION durable.has_access(access text, task_queue text DEFAULT NULL, namespace text DEFAULT 'default')
+RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF access IS NULL OR access NOT IN ('worker', 'operator', 'reader') THEN
+        PERFORM durable._bad_input(format('unknown access "%s"', access), NULL, 'Use worker, operator or reader.');
+    END IF;
+    RETURN durable._may(access, task_queue, namespace);
+END
+$$;
+COMMENT ON FUNCTION durable.has_access(text, text, text) IS
+    'Whether the caller (the role SET ROLE chose, or the login) may act with worker, operator or reader access in a namespace (on a task queue, for worker access).';

@@ -67,7 +67,8 @@ GRANT EXECUTE ON FUNCTION
     durable.grant_task_queue(text, text, text),
     durable.revoke_task_queue(text, text, text)
 TO durable_admin;
-GRANT EXECUTE ON FUNCTION durable.list_grants(text) TO durable_worker, durable_operator, durable_scoped;
+GRANT EXECUTE ON FUNCTION durable.list_grants(text), durable.has_access(text, text, text)
+TO durable_worker, durable_operator, durable_scoped;
 
 -- durable_scoped executes what durable_worker or durable_operator may; its
 -- members' grants (durable._authorize, inside) say on what. Keep this last,
