@@ -30,7 +30,7 @@ async function eventually(what, fn, seconds = 60) {
 // the workflow page redraws on every history change: find and click at once
 const press = async (sel) => { await page.waitForSelector(sel); await page.$eval(sel, (b) => b.click()); };
 const shot = async (name) => { if (SHOTS) await page.screenshot({ path: path.join(SHOTS, name), fullPage: false }); };
-const startSteps = (id, steps, ms) => sql(`SELECT durable.start_workflow('${id}', 'Steps', 'web-tests', '{"steps": ${steps}, "ms": ${ms}}', '{"search_attributes": {"Suite": "web"}}')`);
+const startSteps = (id, steps, ms, flaky = 0) => sql(`SELECT durable.start_workflow('${id}', 'Steps', 'web-tests', '{"steps": ${steps}, "ms": ${ms}, "flaky": ${flaky}}', '{"search_attributes": {"Suite": "web"}}')`);
 const signals = (id) => Number(sql(`SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '${id}' AND h.event_type = 'WorkflowExecutionSignaled'`));
 const status = (id) => sql(`SELECT status FROM durable.workflows WHERE workflow_id = '${id}' ORDER BY started_at DESC LIMIT 1`);
 
@@ -110,7 +110,49 @@ test('the timeline grows live as activities complete', async () => {
   await shot('workflow.png');
 });
 
+test('a retrying activity shows its attempt and last failure, then completes', async () => {
+  const id = `web-flaky-${RUN}`;
+  startSteps(id, 2, 300, 3);
+  await page.goto(`${URL_}/#/workflow/${id}`, { waitUntil: 'domcontentloaded' });
+  await eventually('the retry on the page', async () =>
+    /flaky step \(attempt \d\)/.test(await page.$eval('#pending-activities', (e) => e.textContent)), 90);
+  await page.waitForSelector('svg g.bar.activity.retrying');
+  await shot('retrying.png');
+  await eventually('both steps done', async () => (await page.$$('svg g.bar.activity:not(.pending)')).length === 2, 90);
+  const tips = await page.$$eval('svg g.bar.activity:not(.pending) title', (ts) => ts.map((t) => t.textContent));
+  assert.match(tips[tips.length - 1], /attempt 4/);
+  sql(`SELECT durable.terminate_workflow('${id}', 'test done')`);
+});
+
+test('bad requests get a clear message and change nothing', async () => {
+  const raw = (p, body, type = 'application/json') => page.evaluate(async (pp, b, t) => {
+    const me = await (await fetch('/api/me')).json();
+    const r = await fetch(pp, { method: 'POST', headers: { 'Content-Type': t, 'X-CSRF-Token': me.csrf }, body: b });
+    return { status: r.status, body: await r.json() };
+  }, p, body, type);
+  let r = await raw('/api/workflow/signal', 'not json');
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /not a JSON object/);
+  r = await raw('/api/workflow/signal', '{"id": "x"}', 'text/plain');
+  assert.equal(r.status, 415);
+  r = await raw('/api/workflow/signal', '{"name": "approve"}');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.message, 'id is required');
+  r = await forge('/api/workflow/signal', { id: `no-such-${RUN}`, name: 'approve' });
+  assert.equal(r.status, 404);
+  assert.equal(r.body.error.sqlstate, 'DU001');
+  assert.ok(r.body.error.hint.length > 0, 'the store\'s hint comes along');
+  r = await forge('/api/workflow/reset', { id: `web-live-${RUN}`, event_id: 1 });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.sqlstate, '22023');
+  assert.equal(status(`web-live-${RUN}`), 'RUNNING');
+  // the page shows a missing workflow as the store's error
+  await page.goto(`${URL_}/#/workflow/no-such-${RUN}`, { waitUntil: 'networkidle0' });
+  assert.match(await (await page.waitForSelector('.error')).evaluate((e) => e.textContent), /DU001/);
+});
+
 test('a query through the form shows the answer', async () => {
+  await page.goto(`${URL_}/#/workflow/web-live-${RUN}`, { waitUntil: 'domcontentloaded' });
   const id = `web-live-${RUN}`;
   await press('[data-action=query]');
   await page.type('input[name=query]', 'progress');

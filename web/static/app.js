@@ -255,13 +255,14 @@ function localInput(iso) {
 
 async function viewWorkflow(main, parts) {
   const id = parts[0], pinnedRun = parts[1] || null;
-  let events = [], desc = null, runs = [], stream = null, streamRun = null, busy = false, again = false;
+  let events = [], desc = null, runs = [], stream = null, streamRun = null, busy = false, again = false, slow = null, left = false;
   const live = h('span', { class: 'live off' }, 'not live');
   const head = h('div'), timeline = h('div', { class: 'panel timeline' }), pending = h('div'),
     history = h('div', { class: 'panel' }), runsBox = h('div', { class: 'panel' });
   fill(main, head, timeline, pending, runsBox, history);
 
   async function refresh() {
+    if (left) return;
     if (busy) { again = true; return; }
     busy = true;
     try {
@@ -275,9 +276,14 @@ async function viewWorkflow(main, parts) {
           events.push(...more);
           if (more.length < 2000) break;
         }
+        if (left) return;
         draw();
         follow();
       } while (again);
+      // retries and heartbeats do not touch the history, so no notification
+      // tells of them: while activities are pending, look again every 5 s
+      clearTimeout(slow);
+      if (desc.status === 'RUNNING' && (desc.pending_activities || []).length) slow = setTimeout(refresh, 5000);
     } catch (e) {
       fill(head, h('h1', {}, id), errorBox(e));
     } finally { busy = false; }
@@ -293,7 +299,7 @@ async function viewWorkflow(main, parts) {
     stream.addEventListener('history', () => refresh());
     stream.onerror = () => { live.className = 'live off'; live.textContent = 'reconnecting'; };
   }
-  leaveView = () => { if (stream) stream.close(); stream = null; };
+  leaveView = () => { left = true; if (stream) stream.close(); stream = null; clearTimeout(slow); };
 
   function draw() {
     const acts = me.act_workflows;
@@ -462,7 +468,7 @@ function timelineItems(events, d) {
         if (e.event_type !== 'WorkflowTaskCompleted') marks.push({ kind: 'failure', at: t(e), label: e.event_type });
         break;
       }
-      case 'ActivityTaskScheduled': open.set('a' + e.event_id, { kind: 'activity', label: a.activity_type, sub: a.activity_id, start: t(e), end: null, sid: e.event_id }); break;
+      case 'ActivityTaskScheduled': open.set('a' + e.event_id, { kind: 'activity', label: `${a.activity_type} · ${a.activity_id}`, sub: a.activity_id, start: t(e), end: null, sid: e.event_id }); break;
       case 'ActivityTaskStarted': { const it = open.get('a' + a.scheduled_event_id); if (it) it.attempt = a.attempt; break; }
       case 'ActivityTaskCompleted': case 'ActivityTaskFailed': case 'ActivityTaskTimedOut': case 'ActivityTaskCanceled': {
         const it = open.get('a' + a.scheduled_event_id);
@@ -522,7 +528,9 @@ function drawTimeline(box, events, d) {
     const tip = `${it.label}${it.sub ? ' (' + it.sub + ')' : ''}: ${dur((it.end - it.start) / 1000)}${it.attempt > 1 ? ', attempt ' + it.attempt : ''}${it.pending ? ', pending' : ''}${it.lastFailure ? ', last failure: ' + it.lastFailure : ''}`;
     return h('g', { class: cls, 'data-kind': it.kind }, h('title', {}, tip),
       h('rect', { x: x(it.start), y: y + 4, width: w, height: rowH - 8 }),
-      it.attempt > 1 ? h('text', { x: x(it.start) + w + 4, y: y + rowH - 7, class: 'lane-label' }, `attempt ${it.attempt}`) : null);
+      it.attempt > 1 ? (x(it.start) + w + 70 < W
+        ? h('text', { x: x(it.start) + w + 4, y: y + rowH - 7, class: 'lane-label' }, `attempt ${it.attempt}`)
+        : h('text', { x: x(it.start) + w - 4, y: y + rowH - 7, class: 'lane-label in-bar', 'text-anchor': 'end' }, `attempt ${it.attempt}`)) : null);
   };
   const svg = h('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'timeline' },
     h('g', { class: 'axis' }, ticks.map((s) => [

@@ -1,15 +1,18 @@
 /* The workflows the console's browser tests drive (a durable-worker plugin).
  * Steps: runs input "steps" activities one after the other (each takes
  * input "ms" milliseconds, so the timeline visibly grows), sleeps a second, then waits for
- * the signal "approve" and returns its input. Its query "progress" answers
+ * the signal "approve" and returns its input. With input "flaky": k the last
+ * step fails its first k attempts (2 s, 4 s ... apart). Its query "progress" answers
  * how many steps are done. */
 #include <durable.h>
 #include <time.h>
 
 static int step(durable_activity_ctx_t *a, json_t *input, json_t **result, void *arg)
 {
-	(void)a;
 	(void)arg;
+	json_int_t flaky = json_integer_value(json_object_get(input, "flaky"));
+	if (durable_activity_attempt(a) <= flaky)
+		return durable_activity_fail(a, "Flaky", 0, "flaky step (attempt %d)", durable_activity_attempt(a));
 	json_int_t ms = json_integer_value(json_object_get(input, "ms"));
 	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&t, NULL);
@@ -21,10 +24,14 @@ static int steps(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	json_int_t n = json_integer_value(json_object_get(input, "steps"));
 	json_int_t ms = json_integer_value(json_object_get(input, "ms"));
+	json_int_t flaky = json_integer_value(json_object_get(input, "flaky"));
+	static const durable_activity_options_t retry = { .retry = { .initial_interval = 2 } };
 	DURABLE_TRY(durable_set_query_value(ctx, "progress", json_pack("{s:I}", "done", (json_int_t)0)));
 	for (json_int_t i = 0; i < n; i++) {
 		json_t *r;
-		DURABLE_TRY(durable_activity(ctx, "step", json_pack("{s:I,s:I}", "n", i + 1, "ms", ms), NULL, &r));
+		/* the last step fails its first "flaky" attempts */
+		json_t *in = json_pack("{s:I,s:I,s:I}", "n", i + 1, "ms", ms, "flaky", i == n - 1 ? flaky : 0);
+		DURABLE_TRY(durable_activity(ctx, "step", in, &retry, &r));
 		DURABLE_TRY(durable_set_query_value(ctx, "progress", json_pack("{s:I}", "done", i + 1)));
 	}
 	DURABLE_TRY(durable_sleep(ctx, 1)); /* a timer, for the timeline and its lateness */
