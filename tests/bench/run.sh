@@ -271,6 +271,14 @@ else
     put fused_rss_mb null
 fi
 
+# 7b. The web console's list over the million (before the purge below): first page,
+#     a page deep in the keyspace, an id prefix, a status filter
+#     (tests/bench/web_list.sh).
+if [ -x "$top/web/build/durable-web" ]; then
+    echo "== durable-web over the scale data"
+    while read -r k v; do put "$k" "$v"; done < <("$here/web_list.sh" "sleeper-$((scale_n * 9 / 10))" "sleeper-$((scale_n / 10))")
+fi
+
 # 8. Retention: the purge of a million closed workflows, and what it costs
 #    dispatch and timers meanwhile (tests/bench/purge.sh).
 . "$here/purge.sh"

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_ARGS 12
 
@@ -34,9 +35,6 @@ static const struct call reads[] = {
 	  "  'more', (SELECT count(*) FROM page) > $8::int)",
 	  { "status", "type", "queue", "started_after", "started_before", "search", "after", "!page_size", "ns",
 	    "prefix" } },
-	{ "/api/counts",
-	  "SELECT coalesce(json_object_agg(c.status, c.workflows), '{}') FROM durable.count_workflows($1) c",
-	  { "ns" } },
 	{ "/api/workflow",
 	  "SELECT json_build_object('describe', durable.describe_workflow($1, $2::uuid, $3),"
 	  " 'runs', (SELECT coalesce(json_agg(r), '[]') FROM durable.list_runs($1, $3) r))",
@@ -134,6 +132,53 @@ out:
 		free(owned[i]);
 }
 
+#define COUNTS_SECONDS 30
+
+/* Counts per status: a full scan in the store, so each session keeps the
+ * answer for COUNTS_SECONDS (the page says how old it is). */
+static void counts(struct req *r, struct reply *p)
+{
+	const char *ns = http_arg(r, "ns") ? http_arg(r, "ns") : conf.ns;
+	struct session *s = r->s;
+	time_t now = time(NULL);
+	char *out = NULL;
+	pthread_mutex_lock(&s->cache_mu);
+	if (s->counts && strcmp(s->counts_ns, ns) == 0 && now - s->counts_at < COUNTS_SECONDS)
+		out = strdup(s->counts);
+	long age = (long)(now - s->counts_at);
+	pthread_mutex_unlock(&s->cache_mu);
+	if (out) {
+		size_t n = strlen(out) + 48;
+		char *body = malloc(n);
+		if (body)
+			snprintf(body, n, "{\"age_seconds\":%ld,\"counts\":%s}", age, out);
+		free(out);
+		reply_json(p, 200, body);
+		return;
+	}
+	struct db_err e;
+	const char *vals[] = { ns };
+	char *v = db_value(&s->slot,
+			   "SELECT coalesce(json_object_agg(c.status, c.workflows), '{}') FROM durable.count_workflows($1) c",
+			   1, vals, &e);
+	if (!v) {
+		reply_db_error(p, &e);
+		return;
+	}
+	pthread_mutex_lock(&s->cache_mu);
+	free(s->counts);
+	s->counts = strdup(v);
+	snprintf(s->counts_ns, sizeof s->counts_ns, "%s", ns);
+	s->counts_at = now;
+	pthread_mutex_unlock(&s->cache_mu);
+	size_t n = strlen(v) + 48;
+	char *body = malloc(n);
+	if (body)
+		snprintf(body, n, "{\"age_seconds\":0,\"counts\":%s}", v);
+	free(v);
+	reply_json(p, 200, body);
+}
+
 bool api_handle(struct req *r, struct reply *p)
 {
 	bool post = strcmp(r->method, "POST") == 0;
@@ -165,6 +210,10 @@ bool api_handle(struct req *r, struct reply *p)
 		p->type = "text/event-stream";
 		if (!p->stream)
 			reply_error(p, 503, "53300", "too many event streams", "Close some console tabs.");
+		return true;
+	}
+	if (!post && strcmp(r->url, "/api/counts") == 0) {
+		counts(r, p);
 		return true;
 	}
 	if (!post && strcmp(r->url, "/api/queue_samples") == 0) {

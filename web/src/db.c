@@ -52,17 +52,18 @@ PGconn *db_connect(const char *user, const char *password, bool read_only, struc
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(c) != CONNECTION_OK) {
 		const char *m = PQerrorMessage(c);
-		/* libpq says "connection to server ... failed: FATAL: password
-		 * authentication failed for user"; keep the part after the last ": " of
-		 * the first line's "FATAL:" if there is one */
+		/* libpq says "connection to server ... failed: FATAL:  password
+		 * authentication failed for user ...": keep what the server said */
 		const char *fatal = strstr(m, "FATAL:  ");
 		db_err_set(e, "28P01", fatal ? fatal + 8 : m,
 			   "Check the role name and password, and that the role may log in.");
 		size_t n = strlen(e->message);
 		while (n && e->message[n - 1] == '\n')
 			e->message[--n] = 0;
-		if (!fatal)
+		if (!fatal) {
 			snprintf(e->sqlstate, sizeof e->sqlstate, "08006");
+			snprintf(e->hint, sizeof e->hint, "Is the store running? durable-web reaches it with --dsn or the PG* variables.");
+		}
 		PQfinish(c);
 		return NULL;
 	}

@@ -202,9 +202,13 @@ static void route(struct req *r, struct reply *p)
 static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *p)
 {
 	struct MHD_Response *resp = p->stream;
-	if (!resp) {
-		const char *body = p->body ? p->body : "";
-		resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!resp && p->body) {
+		/* the body is handed over, not copied: a history page can be large */
+		resp = MHD_create_response_from_buffer(strlen(p->body), p->body, MHD_RESPMEM_MUST_FREE);
+		if (resp)
+			p->body = NULL;
+	} else if (!resp) {
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	}
 	if (!resp)
 		return MHD_NO;

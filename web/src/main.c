@@ -10,6 +10,7 @@
 #include "follow.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -57,6 +58,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* a thread per connection would otherwise spread the heap over up to
+	 * eight arenas per core, each keeping its own high-water mark; the
+	 * daemon waits on the store, not on malloc */
+	mallopt(M_ARENA_MAX, 2);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "durable-web: libsodium did not initialize\n");
 		return 1;

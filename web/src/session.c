@@ -24,6 +24,8 @@ static void random_hex(char out[65])
 static void destroy(struct session *s)
 {
 	db_slot_fini(&s->slot);
+	pthread_mutex_destroy(&s->cache_mu);
+	free(s->counts);
 	sodium_memzero(s, sizeof *s);
 	free(s);
 }
@@ -77,6 +79,7 @@ struct session *session_create(const char *role, const char *password, struct db
 		return NULL;
 	}
 	db_slot_init(&s->slot, role, password, false);
+	pthread_mutex_init(&s->cache_mu, NULL);
 	if (session_load_rights(s, e)) {
 		destroy(s);
 		return NULL;
@@ -138,6 +141,7 @@ struct session *session_anonymous(void)
 	pthread_mutex_lock(&first);
 	if (!anonymous_ready) {
 		db_slot_init(&anonymous.slot, NULL, NULL, true);
+		pthread_mutex_init(&anonymous.cache_mu, NULL);
 		anonymous_ready = true;
 	}
 	struct db_err e;
@@ -167,8 +171,12 @@ void session_shutdown(void)
 		sessions = s->next;
 		destroy(s);
 	}
-	if (anonymous_ready)
+	if (anonymous_ready) {
 		db_slot_fini(&anonymous.slot);
+		pthread_mutex_destroy(&anonymous.cache_mu);
+		free(anonymous.counts);
+		anonymous.counts = NULL;
+	}
 	anonymous_ready = false;
 	pthread_mutex_unlock(&lock);
 }

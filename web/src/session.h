@@ -14,6 +14,11 @@ struct session {
 	bool act_workflows; /* may signal, cancel, terminate, reset, query */
 	bool act_schedules; /* may pause, unpause, trigger, backfill */
 	struct db_slot slot;
+	/* count_workflows is a full scan: its answer is kept a little while */
+	pthread_mutex_t cache_mu;
+	char *counts;
+	char counts_ns[128];
+	time_t counts_at;
 	time_t last_used;
 	int refs;
 	struct session *next;

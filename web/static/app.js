@@ -86,6 +86,12 @@ function parseHash() {
   return { parts, query: new URLSearchParams(query || '') };
 }
 
+/* Follows a link even when it is the page we are on (no hashchange then). */
+function goTo(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
 async function route() {
   if (leaveView) { leaveView(); leaveView = null; }
   const main = document.getElementById('main');
@@ -194,7 +200,7 @@ async function viewWorkflows(main, _parts, q) {
   const go = (changes) => {
     const n = new URLSearchParams();
     for (const [k, v] of Object.entries({ ...f, ...changes })) if (v) n.set(k, v);
-    location.hash = '#/workflows?' + n;
+    goTo('#/workflows?' + n);
   };
   const input = (name, label, attrs = {}) => h('label', {}, label, h('input', { name, value: f[name], ...attrs }));
   const form = h('form', { class: 'filters', onsubmit: (ev) => {
@@ -213,19 +219,20 @@ async function viewWorkflows(main, _parts, q) {
   input('started_before', 'Started before', { type: 'datetime-local', value: localInput(f.started_before) }),
   input('search', 'Search attributes', { placeholder: '{"Customer": "ada"}', class: 'mono', size: 22 }),
   h('button', { class: 'primary', type: 'submit' }, 'Filter'),
-  h('button', { type: 'button', onclick: () => { location.hash = '#/workflows'; } }, 'Clear'));
+  h('button', { type: 'button', onclick: () => { goTo('#/workflows'); } }, 'Clear'));
 
   const counts = h('div', { class: 'counts' }, h('span', { class: 'muted' }, 'Counting…'));
   const list = h('div', { class: 'panel' }, h('p', { class: 'muted' }, 'Loading…'));
   fill(main, h('h1', {}, 'Workflows'), counts, h('div', { class: 'panel' }, form), list);
 
   // counts are a full scan in the store: drawn when they come, not waited for
-  get('/api/counts').then((c) => {
+  get('/api/counts').then(({ counts: c, age_seconds: age }) => {
     const total = Object.values(c).reduce((a, b) => a + b, 0);
-    fill(counts, 
+    fill(counts,
       h('a', { href: '#/workflows', class: f.status ? '' : 'on' }, 'All', h('b', {}, total)),
       STATUSES.filter((s) => c[s]).map((s) => h('a', { href: `#/workflows?status=${s}`, class: f.status === s ? 'on' : '', 'data-status': s },
-        badge(s), h('b', {}, c[s]))));
+        badge(s), h('b', {}, c[s]))),
+      h('span', { class: 'muted counts-age', title: 'counts are a full scan in the store, kept 30 s' }, age ? `as of ${age} s ago` : ''));
   }).catch((e) => fill(counts, errorBox(e)));
 
   let page;
@@ -425,7 +432,7 @@ async function viewWorkflow(main, parts) {
       h('label', { class: 'field' }, 'Reset to event', sel), h('label', { class: 'field' }, 'Reason', reason)],
     'Reset', async () => {
       const r = await post('/api/workflow/reset', { id, run: desc.run_id, event_id: Number(sel.value), reason: reason.value });
-      setTimeout(() => { location.hash = `#/workflow/${encodeURIComponent(id)}`; }, 800);
+      setTimeout(() => goTo(`#/workflow/${encodeURIComponent(id)}`), 800);
       return `New run ${r.result}.`;
     }, { danger: true });
   }
@@ -495,8 +502,9 @@ function timelineItems(events, d) {
   const pendingActs = new Map((d.pending_activities || []).map((p) => [p.scheduled_event_id, p]));
   for (const it of open.values()) {
     it.pending = true;
-    if (it.kind === 'timer') it.end = Math.max(it.due, now);
-    else it.end = now;
+    // a pending timer runs to now, not to its due time: an hour-long wait
+    // would squash everything else; its label says when it fires
+    it.end = now;
     if (it.kind === 'activity') {
       const p = pendingActs.get(it.sid);
       if (p) { it.attempt = p.attempt; it.retrying = p.attempt > 1 || p.state === 'BACKOFF'; it.lastFailure = p.last_failure && p.last_failure.message; }
@@ -524,13 +532,14 @@ function drawTimeline(box, events, d) {
   for (let s = 0; s <= span + 1e-9; s += step) ticks.push(s);
   const bar = (it, y) => {
     const w = Math.max(3, x(it.end) - x(it.start));
+    const note = it.attempt > 1 ? `attempt ${it.attempt}` : it.kind === 'timer' && it.pending ? `fires ${ago(it.due)}` : null;
     const cls = `bar ${it.kind}${it.pending ? ' pending' : ''}${it.failed ? ' failed' : ''}${it.retrying ? ' retrying' : ''}`;
     const tip = `${it.label}${it.sub ? ' (' + it.sub + ')' : ''}: ${dur((it.end - it.start) / 1000)}${it.attempt > 1 ? ', attempt ' + it.attempt : ''}${it.pending ? ', pending' : ''}${it.lastFailure ? ', last failure: ' + it.lastFailure : ''}`;
     return h('g', { class: cls, 'data-kind': it.kind }, h('title', {}, tip),
       h('rect', { x: x(it.start), y: y + 4, width: w, height: rowH - 8 }),
-      it.attempt > 1 ? (x(it.start) + w + 70 < W
-        ? h('text', { x: x(it.start) + w + 4, y: y + rowH - 7, class: 'lane-label' }, `attempt ${it.attempt}`)
-        : h('text', { x: x(it.start) + w - 4, y: y + rowH - 7, class: 'lane-label in-bar', 'text-anchor': 'end' }, `attempt ${it.attempt}`)) : null);
+      note ? (x(it.start) + w + 8 + 6.5 * note.length < W
+        ? h('text', { x: x(it.start) + w + 4, y: y + rowH - 7, class: 'lane-label' }, note)
+        : h('text', { x: x(it.start) + w - 4, y: y + rowH - 7, class: `lane-label${it.kind === 'timer' ? '' : ' in-bar'}`, 'text-anchor': 'end' }, note)) : null);
   };
   const svg = h('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'timeline' },
     h('g', { class: 'axis' }, ticks.map((s) => [
@@ -597,12 +606,20 @@ async function viewSchedule(main, parts) {
     h('div', { class: 'grid2' },
       h('div', { class: 'panel' }, h('h2', {}, 'Next runs'), h('ul', { id: 'upcoming' }, (s.upcoming || []).map((t) => h('li', {}, `${fmtTime(t)} (${ago(t)})`))),
         h('h2', {}, 'Spec'), json(s.spec)),
-      h('div', { class: 'panel' }, h('h2', {}, 'Action'), json(s.action), h('h2', { class: 'gap' }, 'Policies'), json(s.policies))),
+      h('div', { class: 'panel' }, h('h2', {}, 'Action'), json(s.action), h('h2', { class: 'gap' }, 'Policies and counters'), h('dl', { class: 'kv' },
+        h('dt', {}, 'Overlap policy'), h('dd', {}, s.overlap_policy),
+        h('dt', {}, 'Catch-up window'), h('dd', {}, dur(Number(s.catchup_window))),
+        h('dt', {}, 'Remaining actions'), h('dd', {}, s.remaining_actions === null ? 'unlimited' : s.remaining_actions),
+        h('dt', {}, 'Note'), h('dd', {}, s.note || '—'),
+        h('dt', {}, 'Taken · skipped'), h('dd', {}, `${s.actions_taken} · ${s.actions_skipped}`),
+        h('dt', {}, 'Buffered'), h('dd', {}, s.buffered),
+        h('dt', {}, 'Last workflow'), h('dd', {}, s.last_workflow_id ? [wfLink(s.last_workflow_id, s.last_run_id), ' ', s.last_status ? badge(s.last_status) : null] : '—')))),
     h('div', { class: 'panel' }, h('h2', {}, `Recent actions (${recent.length})`), recent.length ? h('table', { id: 'recent' },
-      h('tbody', {}, recent.slice().reverse().map((r) => h('tr', {}, Object.entries(r).map(([k, v]) =>
-        h('td', {}, k === 'workflow_id' ? wfLink(v) : /_at$|time/.test(k) ? fmtTime(v) : typeof v === 'object' ? JSON.stringify(v) : String(v)))))))
+      h('thead', {}, h('tr', {}, ['Scheduled for', 'Started', 'Workflow', 'Run'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, recent.slice().reverse().map((r) => h('tr', {}, h('td', {}, fmtTime(r.scheduled_at)), h('td', {}, fmtTime(r.started_at)),
+        h('td', { class: 'mono' }, wfLink(r.workflow_id, r.run_id)), h('td', { class: 'mono muted' }, r.run_id || '')))))
       : h('p', { class: 'muted' }, 'None yet.')),
-    h('div', { class: 'panel' }, h('h2', {}, 'Everything the store says'), json(s)));
+    h('details', { class: 'panel' }, h('summary', {}, 'Everything the store says'), json(s)));
 }
 
 /* ---------- task queues ---------- */
@@ -639,4 +656,7 @@ function chart(samples) {
 }
 
 window.addEventListener('hashchange', route);
+// a page kept in the back-forward cache would keep its event stream open
+window.addEventListener('pagehide', () => { if (leaveView) leaveView(); leaveView = null; });
+window.addEventListener('pageshow', (ev) => { if (ev.persisted) route(); });
 route();
