@@ -263,6 +263,36 @@ test('a schedule is triggered from its page', async () => {
   await shot('schedule.png');
 });
 
+test('a schedule is paused with a note, unpaused and backfilled from its page', async () => {
+  const sid = `web-sched-${RUN}`;
+  await press('[data-action=pause]');
+  await page.type('input[name=note]', 'maintenance');
+  await page.click('.dialog button[type=submit]');
+  await page.waitForSelector('.ok-note');
+  await page.click('.dialog button[type=button]');
+  await page.waitForSelector('#paused');
+  assert.equal(sql(`SELECT paused::text || ' ' || note FROM durable.schedules WHERE schedule_id = '${sid}'`), 'true maintenance');
+  await press('[data-action=unpause]');
+  await page.click('.dialog button[type=submit]');
+  await page.waitForSelector('.ok-note');
+  await page.click('.dialog button[type=button]');
+  await page.waitForSelector('[data-action=pause]');
+  assert.equal(sql(`SELECT paused::text FROM durable.schedules WHERE schedule_id = '${sid}'`), 'false');
+  // three whole days back: one action a day, each as if on time
+  await press('[data-action=backfill]');
+  const day = 86400000, end = Math.floor(Date.now() / day) * day - day, start = end - 3 * day;
+  const local = (t) => new Date(t - new Date(t).getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  await page.$eval('input[name=start_at]', (e, v) => { e.value = v; }, local(start));
+  await page.$eval('input[name=end_at]', (e, v) => { e.value = v; }, local(end));
+  await page.click('.dialog button[type=submit]');
+  const note = await page.waitForSelector('.ok-note');
+  assert.match(await note.evaluate((e) => e.textContent), /^3 workflows started/);
+  await page.click('.dialog button[type=button]');
+  assert.equal(Number(sql(`SELECT count(*) FROM durable.workflows WHERE search_attributes @> '{"DurableScheduledById": "${sid}"}'
+    AND (search_attributes->>'DurableScheduledStartTime')::timestamptz >= '${new Date(start).toISOString()}'
+    AND (search_attributes->>'DurableScheduledStartTime')::timestamptz < '${new Date(end).toISOString()}'`)), 3);
+});
+
 test('the task queue page shows backlog, pollers and a chart', async () => {
   await page.goto(`${URL_}/#/queues`, { waitUntil: 'networkidle0' });
   const q = await page.waitForSelector('[data-queue="web-tests"]');

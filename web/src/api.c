@@ -94,6 +94,21 @@ static const char *arg_value(struct req *r, const char *name, char **owned)
 	return *owned;
 }
 
+/* Replies {<head><json>} and frees json. */
+static void reply_wrapped(struct reply *p, const char *head, char *json)
+{
+	size_t len = strlen(head) + strlen(json) + 3;
+	char *body = malloc(len);
+	if (!body) {
+		free(json);
+		reply_error(p, 500, "53200", "out of memory", NULL);
+		return;
+	}
+	snprintf(body, len, "{%s%s}", head, json);
+	free(json);
+	reply_json(p, 200, body);
+}
+
 static void run_call(struct req *r, struct reply *p, const struct call *c, bool action)
 {
 	const char *vals[MAX_ARGS] = { 0 };
@@ -118,12 +133,7 @@ static void run_call(struct req *r, struct reply *p, const struct call *c, bool 
 	if (!v) {
 		reply_db_error(p, &e);
 	} else if (action) {
-		size_t len = strlen(v) + 16;
-		char *body = malloc(len);
-		if (body)
-			snprintf(body, len, "{\"result\":%s}", v);
-		free(v);
-		reply_json(p, 200, body);
+		reply_wrapped(p, "\"result\":", v);
 	} else {
 		reply_json(p, 200, v);
 	}
@@ -141,42 +151,32 @@ static void counts(struct req *r, struct reply *p)
 	const char *ns = http_arg(r, "ns") ? http_arg(r, "ns") : conf.ns;
 	struct session *s = r->s;
 	time_t now = time(NULL);
-	char *out = NULL;
+	char *v = NULL;
 	pthread_mutex_lock(&s->cache_mu);
 	if (s->counts && strcmp(s->counts_ns, ns) == 0 && now - s->counts_at < COUNTS_SECONDS)
-		out = strdup(s->counts);
-	long age = (long)(now - s->counts_at);
+		v = strdup(s->counts);
+	long age = v ? (long)(now - s->counts_at) : 0;
 	pthread_mutex_unlock(&s->cache_mu);
-	if (out) {
-		size_t n = strlen(out) + 48;
-		char *body = malloc(n);
-		if (body)
-			snprintf(body, n, "{\"age_seconds\":%ld,\"counts\":%s}", age, out);
-		free(out);
-		reply_json(p, 200, body);
-		return;
-	}
-	struct db_err e;
-	const char *vals[] = { ns };
-	char *v = db_value(&s->slot,
-			   "SELECT coalesce(json_object_agg(c.status, c.workflows), '{}') FROM durable.count_workflows($1) c",
-			   1, vals, &e);
 	if (!v) {
-		reply_db_error(p, &e);
-		return;
+		struct db_err e;
+		const char *vals[] = { ns };
+		v = db_value(&s->slot,
+			     "SELECT coalesce(json_object_agg(c.status, c.workflows), '{}') FROM durable.count_workflows($1) c",
+			     1, vals, &e);
+		if (!v) {
+			reply_db_error(p, &e);
+			return;
+		}
+		pthread_mutex_lock(&s->cache_mu);
+		free(s->counts);
+		s->counts = strdup(v);
+		snprintf(s->counts_ns, sizeof s->counts_ns, "%s", ns);
+		s->counts_at = now;
+		pthread_mutex_unlock(&s->cache_mu);
 	}
-	pthread_mutex_lock(&s->cache_mu);
-	free(s->counts);
-	s->counts = strdup(v);
-	snprintf(s->counts_ns, sizeof s->counts_ns, "%s", ns);
-	s->counts_at = now;
-	pthread_mutex_unlock(&s->cache_mu);
-	size_t n = strlen(v) + 48;
-	char *body = malloc(n);
-	if (body)
-		snprintf(body, n, "{\"age_seconds\":0,\"counts\":%s}", v);
-	free(v);
-	reply_json(p, 200, body);
+	char head[64];
+	snprintf(head, sizeof head, "\"age_seconds\":%ld,\"counts\":", age);
+	reply_wrapped(p, head, v);
 }
 
 bool api_handle(struct req *r, struct reply *p)
