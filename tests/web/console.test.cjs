@@ -304,6 +304,19 @@ test('the task queue page shows backlog, pollers and a chart', async () => {
   await shot('workflows.png');
 });
 
+test('the namespace picker shows another namespace\'s workflows', async () => {
+  const other = `web-ns-${RUN}`;
+  sql(`SELECT durable.start_workflow('web-elsewhere-${RUN}', 'Steps', 'web-tests', '{"steps": 0}', '{}', '${other}')`);
+  await page.goto(`${URL_}/#/workflows`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector(`#ns option[value="${other}"]`);
+  await page.select('#ns select', other);
+  await page.waitForSelector(`#workflows tr[data-id="web-elsewhere-${RUN}"]`);
+  const ids = await page.$$eval('#workflows tbody tr', (rs) => rs.map((r) => r.dataset.id));
+  assert.deepEqual(ids, [`web-elsewhere-${RUN}`]);
+  await page.select('#ns select', 'default');
+  await page.waitForSelector(`#workflows tr[data-id="web-list-${RUN}"]`);
+});
+
 test('a read-only role sees no action buttons, and a forged request is refused by the store', async () => {
   const id = `web-ro-${RUN}`;
   startSteps(id, 1, 10);
@@ -313,6 +326,8 @@ test('a read-only role sees no action buttons, and a forged request is refused b
   await page.waitForSelector('#status');
   await page.waitForSelector('#history details');
   assert.equal((await page.$$('[data-action]')).length, 0);
+  // a reader of one namespace is offered only that one
+  assert.equal(await page.$(`#ns option[value="web-ns-${RUN}"]`), null);
   const r = await forge('/api/workflow/signal', { id, name: 'approve', input: '{}' });
   assert.equal(r.status, 403);
   assert.equal(r.body.error.sqlstate, '42501');
@@ -350,7 +365,7 @@ test('a real Prometheus scrapes /metrics and has the series', async () => {
       return j.data.result;
     };
     // every workflow id of the store, by the status of its latest run
-    const ids = Number(sql('SELECT count(DISTINCT workflow_id) FROM durable.workflows'));
+    const ids = Number(sql("SELECT count(DISTINCT workflow_id) FROM durable.workflows WHERE namespace = 'default'"));
     await eventually('durable_workflows scraped', async () => {
       const r = await query('sum(durable_workflows)');
       return r.length && Number(r[0].value[1]) === ids;

@@ -46,6 +46,7 @@ static const struct call reads[] = {
 	{ "/api/schedules", "SELECT coalesce(json_agg(s), '[]') FROM durable.list_schedules($1) s", { "ns" } },
 	{ "/api/schedule", "SELECT durable.describe_schedule($1, $2)", { "!id", "ns" } },
 	{ "/api/queues", "SELECT coalesce(json_agg(q), '[]') FROM durable.list_task_queues($1) q", { "ns" } },
+	{ "/api/namespaces", "SELECT coalesce(json_agg(n.namespace), '[]') FROM durable.list_namespaces() n", { NULL } },
 };
 
 /* POST: actions. Payloads arrive as the text the user typed and are cast

@@ -91,13 +91,18 @@ static bool post_allowed(struct req *r, struct reply *p, bool need_csrf)
 	return true;
 }
 
+/* Who is asking and what the role may do in the namespace the page shows
+ * (?ns=, the daemon's by default): scoped grants differ per namespace. */
 static void reply_me(struct req *r, struct reply *p)
 {
+	const char *ns = http_arg(r, "ns") ? http_arg(r, "ns") : conf.ns;
+	bool act_workflows = r->s && r->s->act_workflows, act_schedules = r->s && r->s->act_schedules;
+	if (r->s && conf.sign_in && strcmp(ns, conf.ns) != 0)
+		act_workflows = act_schedules = session_may_operate(r->s, ns);
 	json_t *j = json_pack("{s:b,s:b,s:s,s:b,s:b,s:s,s:s}", "sign_in", conf.sign_in, "signed_in",
 			      r->s != NULL && conf.sign_in, "role", r->s ? r->s->role : "",
-			      "act_workflows", r->s && r->s->act_workflows, "act_schedules",
-			      r->s && r->s->act_schedules, "csrf", r->s && conf.sign_in ? r->s->csrf : "",
-			      "namespace", conf.ns);
+			      "act_workflows", act_workflows, "act_schedules", act_schedules,
+			      "csrf", r->s && conf.sign_in ? r->s->csrf : "", "namespace", conf.ns);
 	reply_json(p, 200, json_dumps(j, JSON_COMPACT));
 	json_decref(j);
 }

@@ -71,6 +71,16 @@ int session_load_rights(struct session *s, struct db_err *e)
 	return 0;
 }
 
+bool session_may_operate(struct session *s, const char *ns)
+{
+	struct db_err e;
+	const char *p[] = { ns };
+	char *v = db_value(&s->slot, "SELECT durable.has_access('operator', NULL, $1)", 1, p, &e);
+	bool may = v && strcmp(v, "t") == 0;
+	free(v);
+	return may;
+}
+
 struct session *session_create(const char *role, const char *password, struct db_err *e)
 {
 	struct session *s = calloc(1, sizeof *s);

@@ -34,6 +34,8 @@ void session_put(struct session *s);
 void session_end(struct session *s);
 /* Reads what the slot's role may do (the privileges of its functions). */
 int session_load_rights(struct session *s, struct db_err *e);
+/* Whether the session's role may operate in namespace ns (durable.has_access). */
+bool session_may_operate(struct session *s, const char *ns);
 /* The session used when sign-in is off: the daemon's role, read-only. */
 struct session *session_anonymous(void);
 int session_count(void);

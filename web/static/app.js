@@ -37,7 +37,14 @@ class ApiError extends Error {
   }
 }
 
+// the namespace the pages show: chosen in the header, kept in this browser
+let ns = localStorage.getItem('durable.ns') || '';
+
 async function call(path, params, body) {
+  if (ns) {
+    params = { ns, ...(params || {}) };
+    if (body !== undefined) body = { ns, ...body };
+  }
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== null && v !== '') q.set(k, v);
   const url = path + (q.toString() ? '?' + q : '');
@@ -96,11 +103,13 @@ async function route() {
   if (leaveView) { leaveView(); leaveView = null; }
   const main = document.getElementById('main');
   if (!me) me = await get('/api/me');
+  if (!ns) ns = me.namespace;
   drawWho();
   const { parts, query } = parseHash();
   document.querySelectorAll('[data-nav]').forEach((a) => a.classList.toggle('on',
     a.dataset.nav === (parts[0] === 'workflow' ? 'workflows' : parts[0] === 'schedule' ? 'schedules' : parts[0])));
   if (me.sign_in && !me.signed_in) return drawSignin(main);
+  drawNamespaces();
   const view = { workflows: viewWorkflows, workflow: viewWorkflow, schedules: viewSchedules,
     schedule: viewSchedule, queues: viewQueues }[parts[0]] || viewWorkflows;
   try {
@@ -108,6 +117,20 @@ async function route() {
   } catch (e) {
     fill(main, h('h1', {}, 'Something went wrong'), errorBox(e));
   }
+}
+
+/* The namespace picker: only the namespaces the role may read. */
+async function drawNamespaces() {
+  const box = document.getElementById('ns');
+  let list = [];
+  try { list = await get('/api/namespaces'); } catch (e) { /* an older store: no list */ }
+  if (!list.includes(ns)) list.unshift(ns);
+  fill(box, list.length > 1 ? h('select', { 'aria-label': 'namespace', onchange: (ev) => {
+    ns = ev.target.value;
+    localStorage.setItem('durable.ns', ns);
+    me = null;
+    goTo('#/workflows');
+  } }, list.map((n) => h('option', { value: n, selected: n === ns }, n))) : h('span', { class: 'ns-one' }, ns));
 }
 
 function drawWho() {
@@ -130,7 +153,8 @@ function drawSignin(main) {
     ev.preventDefault();
     fill(err, );
     try {
-      me = await post('/api/login', { role: role.value, password: pw.value });
+      await post('/api/login', { role: role.value, password: pw.value });
+      me = null; // asked again, for the namespace the page shows
       route();
     } catch (e) { fill(err, errorBox(e)); }
   } },
@@ -301,7 +325,7 @@ async function viewWorkflow(main, parts) {
     if (streamRun === desc.run_id && stream) return;
     if (stream) stream.close();
     streamRun = desc.run_id;
-    stream = new EventSource(`/api/events?id=${encodeURIComponent(id)}&run=${desc.run_id}`);
+    stream = new EventSource(`/api/events?id=${encodeURIComponent(id)}&run=${desc.run_id}&ns=${encodeURIComponent(ns)}`);
     stream.addEventListener('hello', () => { live.className = 'live'; live.textContent = 'live'; refresh(); });
     stream.addEventListener('history', () => refresh());
     stream.onerror = () => { live.className = 'live off'; live.textContent = 'reconnecting'; };
