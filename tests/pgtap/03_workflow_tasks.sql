@@ -70,16 +70,19 @@ SELECT throws_ok(format($$SELECT durable.complete_workflow_task(%L, '[]')$$,
 SELECT is(pg_temp.hlen('wt-1'), 3::bigint, 'and changes nothing');
 SELECT is(pg_temp.wft('wt-1') ->> 'state', 'STARTED', 'the real lease still holds');
 
--- Workflow task timeout: WorkflowTaskTimedOut and a new attempt ------------------
+-- Workflow task timeout: WorkflowTaskTimedOut and a new, transient attempt ------
+-- Attempt 2 and later are transient, as in Temporal: their Scheduled and
+-- Started events are written only when one completes.
 SELECT durable.skip_time('11 seconds');
 SELECT ok(durable.fire_due() >= 2, 'fire_due fires the two expired workflow tasks');
-SELECT is(pg_temp.last_types('wt-1', 2), ARRAY['WorkflowTaskTimedOut', 'WorkflowTaskScheduled'],
-          'a timed-out task is followed by WorkflowTaskTimedOut and a new WorkflowTaskScheduled');
+SELECT is(pg_temp.last_types('wt-1', 2), ARRAY['WorkflowTaskStarted', 'WorkflowTaskTimedOut'],
+          'a timed-out task is followed by WorkflowTaskTimedOut, and its retry writes nothing yet');
 SELECT is((SELECT attributes FROM durable.get_history('wt-1') WHERE event_id = 4),
           '{"scheduled_event_id": 2, "started_event_id": 3, "timeout_type": "START_TO_CLOSE", "identity": "tester"}'::jsonb,
           'WorkflowTaskTimedOut is START_TO_CLOSE and names the events');
-SELECT is((SELECT attributes ->> 'attempt' FROM durable.get_history('wt-1') WHERE event_id = 5), '2',
-          'the new task is attempt 2');
+SELECT is(pg_temp.wft('wt-1') ->> 'attempt', '2', 'the new task is attempt 2');
+SELECT is(durable.describe_workflow('wt-1') -> 'pending_workflow_task' -> 'last_failure' ->> 'cause', 'START_TO_CLOSE_TIMEOUT',
+          'describe shows why the last attempt ended');
 SELECT throws_ok(format($$SELECT durable.complete_workflow_task(%L, '[]')$$, (SELECT task_token FROM p1 WHERE workflow_id = 'wt-1')),
                  'DU004', NULL, 'the timed-out token is refused before a new lease');
 CREATE TEMP TABLE p3 AS SELECT * FROM durable.poll_workflow_tasks('wt-q', 'tester2', 10);
@@ -89,9 +92,23 @@ SELECT isnt((SELECT task_token FROM p3 WHERE workflow_id = 'wt-1'), (SELECT task
             'with a new token');
 SELECT throws_ok(format($$SELECT durable.complete_workflow_task(%L, '[]')$$, (SELECT task_token FROM p1 WHERE workflow_id = 'wt-1')),
                  'DU004', NULL, 'the timed-out token is refused after the new lease (stale fence)');
-SELECT is(pg_temp.last_types('wt-1', 1), ARRAY['WorkflowTaskStarted'], 'and changed nothing');
+SELECT is(pg_temp.last_types('wt-1', 1), ARRAY['WorkflowTaskTimedOut'], 'and changed nothing');
+SELECT is((SELECT started_event_id FROM p3 WHERE workflow_id = 'wt-1'), NULL::bigint,
+          'a transient attempt has no started event id yet');
+SELECT is((SELECT (SELECT max((e ->> 'event_id')::int) FROM jsonb_array_elements(history) e) FROM p3 WHERE workflow_id = 'wt-1'), 4,
+          'and its history ends with the events written');
 SELECT lives_ok(format($$SELECT durable.complete_workflow_task(%L, '[]')$$, (SELECT task_token FROM p3 WHERE workflow_id = 'wt-1')),
                 'the new token completes');
+SELECT is(pg_temp.last_types('wt-1', 4), ARRAY['WorkflowTaskTimedOut', 'WorkflowTaskScheduled', 'WorkflowTaskStarted',
+                                               'WorkflowTaskCompleted'],
+          'completing writes the attempt''s Scheduled and Started events, then Completed');
+SELECT is((SELECT attributes ->> 'attempt' FROM durable.get_history('wt-1') WHERE event_id = 5), '2',
+          'the Scheduled event says attempt 2');
+SELECT is((SELECT attributes FROM durable.get_history('wt-1') WHERE event_id = 7),
+          '{"scheduled_event_id": 5, "started_event_id": 6, "identity": "tester2"}'::jsonb,
+          'and Completed names them');
+SELECT is((SELECT count(DISTINCT event_time) FROM durable.get_history('wt-1') WHERE event_id BETWEEN 4 AND 6), 1::bigint,
+          'they carry the time of the event before them, the time the replay saw');
 
 -- History since a cached event id -------------------------------------------
 SELECT durable.signal_workflow('wt-1', 'ping');
@@ -153,13 +170,19 @@ SELECT throws_ok(format($$SELECT durable.fail_workflow_task(%L)$$, (SELECT task_
                  'the failed token cannot fail again');
 SELECT durable.skip_time('1 second');
 SELECT ok(durable.fire_due() >= 1, 'the backoff expires');
-SELECT is(pg_temp.last_types('wf-1', 1), ARRAY['WorkflowTaskScheduled'], 'a new WorkflowTaskScheduled');
-SELECT is((SELECT attributes ->> 'attempt' FROM durable.get_history('wf-1') WHERE event_id = 5), '2', 'attempt 2');
+SELECT is(pg_temp.last_types('wf-1', 1), ARRAY['WorkflowTaskFailed'], 'the retry (transient) writes no event');
+SELECT is(pg_temp.wft('wf-1') ->> 'state', 'SCHEDULED', 'it is offered');
 CREATE TEMP TABLE f2 AS SELECT * FROM durable.poll_workflow_tasks('wf-q', 'tester', 1);
 SELECT is((SELECT attempt FROM f2), 2, 'the poll gets attempt 2');
+SELECT is(pg_temp.last_types('wf-1', 1), ARRAY['WorkflowTaskFailed'], 'leasing it writes no event either');
 SELECT durable.fail_workflow_task((SELECT task_token FROM f2));
-SELECT is((SELECT attributes ->> 'cause' FROM durable.get_history('wf-1') WHERE event_id = 7),
-          'WORKFLOW_WORKER_UNHANDLED_FAILURE', 'the default cause');
+SELECT is((SELECT count(*) FROM durable.get_history('wf-1') WHERE event_type = 'WorkflowTaskFailed'), 1::bigint,
+          'a second failure in a row is not written');
+SELECT is(pg_temp.hlen('wf-1'), 4::bigint, 'the history holds Started, Scheduled, Started, Failed only');
+SELECT is(pg_temp.wft('wf-1') ->> 'attempt', '3', 'the attempt count goes on (3)');
+SELECT is(pg_temp.wft('wf-1') -> 'last_failure' ->> 'cause', 'WORKFLOW_WORKER_UNHANDLED_FAILURE',
+          'describe shows the last failure, with the default cause');
+SELECT is((pg_temp.wft('wf-1') -> 'last_failure' ->> 'attempt')::int, 2, 'and its attempt');
 SELECT ok((pg_temp.wft('wf-1') ->> 'timeout_at')::timestamptz BETWEEN durable.now() + interval '1.2 s' AND durable.now() + interval '2 s',
           'the second backoff is two seconds');
 -- a signal during backoff is appended at once and does not add a task
@@ -186,8 +209,34 @@ SELECT durable.poll_workflow_tasks('wto-q', 'tester', 1);
 SELECT durable.signal_workflow('wto-1', 's1');
 SELECT durable.skip_time('3 seconds');
 SELECT durable.fire_due();
-SELECT is(pg_temp.last_types('wto-1', 3), ARRAY['WorkflowTaskTimedOut', 'WorkflowExecutionSignaled', 'WorkflowTaskScheduled'],
-          'buffered events join after WorkflowTaskTimedOut, then one new task');
+SELECT is(pg_temp.last_types('wto-1', 2), ARRAY['WorkflowTaskTimedOut', 'WorkflowExecutionSignaled'],
+          'buffered events join after WorkflowTaskTimedOut');
+SELECT is(pg_temp.wft('wto-1') ->> 'attempt', '2', 'and one new (transient) task waits');
+
+-- A task failing many times in a row: one WorkflowTaskFailed in all, and the
+-- attempt that finally completes is written with its attempt number
+SELECT durable.start_workflow('wfm-1', 'W', 'wfm-q');
+CREATE FUNCTION pg_temp.fail_once() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM durable.fail_workflow_task((SELECT task_token FROM durable.poll_workflow_tasks('wfm-q', 'tester', 1)),
+                                       'NON_DETERMINISTIC_ERROR', '{"message": "bad deploy"}');
+    PERFORM durable.skip_time('1 minute');
+    PERFORM durable.fire_due();
+END
+$$;
+SELECT pg_temp.fail_once() FROM generate_series(1, 6);
+SELECT is((SELECT count(*) FROM durable.get_history('wfm-1') WHERE event_type = 'WorkflowTaskFailed'), 1::bigint,
+          'six failures in a row write one WorkflowTaskFailed');
+SELECT is(pg_temp.hlen('wfm-1'), 4::bigint, 'and nothing else');
+SELECT is(pg_temp.wft('wfm-1') ->> 'attempt', '7', 'the attempt count is visible (7)');
+SELECT lives_ok($$SELECT durable.complete_workflow_task((SELECT task_token FROM durable.poll_workflow_tasks('wfm-q', 'tester', 1)),
+                  '[{"type": "CompleteWorkflowExecution", "result": 1}]')$$, 'the fixed code completes it');
+SELECT is(pg_temp.types('wfm-1'), ARRAY['WorkflowExecutionStarted', 'WorkflowTaskScheduled', 'WorkflowTaskStarted',
+                                         'WorkflowTaskFailed', 'WorkflowTaskScheduled', 'WorkflowTaskStarted',
+                                         'WorkflowTaskCompleted', 'WorkflowExecutionCompleted'],
+          'the history: the first failure, then the attempt that completed');
+SELECT is((SELECT attributes ->> 'attempt' FROM durable.get_history('wfm-1') WHERE event_id = 5), '7', 'attempt 7');
+SELECT is(pg_temp.status('wfm-1'), 'COMPLETED', 'and the workflow completes');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -90,8 +90,13 @@ BEGIN
               ORDER BY wt.task_id
               LIMIT $3
                 FOR UPDATE SKIP LOCKED LOOP
-        started := durable._append(t.run_id, 'WorkflowTaskStarted', jsonb_build_object(
-            'scheduled_event_id', t.scheduled_event_id, 'identity', $2, 'attempt', t.attempt));
+        -- a transient attempt (see _reschedule_workflow_task) writes no event
+        -- now, and the worker replays the history as it is
+        started := NULL;
+        IF t.scheduled_event_id IS NOT NULL THEN
+            started := durable._append(t.run_id, 'WorkflowTaskStarted', jsonb_build_object(
+                'scheduled_event_id', t.scheduled_event_id, 'identity', $2, 'attempt', t.attempt));
+        END IF;
         UPDATE durable.workflow_tasks wt
            SET state = 'STARTED', fence = t.fence + 1, started_event_id = started, identity = $2,
                started_at = now, timeout_at = now + t.task_timeout
@@ -134,6 +139,33 @@ BEGIN
     IF NOT FOUND OR t.fence <> tok.fence OR t.state <> 'STARTED' THEN
         PERFORM durable._lease_lost('workflow', task_token);
     END IF;
+    RETURN t;
+END
+$$;
+
+-- A transient attempt (attempt 2 and later, see _reschedule_workflow_task)
+-- that completes gets its WorkflowTaskScheduled and WorkflowTaskStarted now,
+-- before WorkflowTaskCompleted. They carry the time of the event before them:
+-- the time the worker's replay saw as durable_now() for this task (it was
+-- given no Started event), so that later replays see the same time.
+CREATE OR REPLACE FUNCTION durable._record_transient_task(t durable.workflow_tasks) RETURNS durable.workflow_tasks
+LANGUAGE plpgsql AS $$
+DECLARE
+    last record;
+    task_timeout interval;
+BEGIN
+    SELECT h.event_id, h.event_time INTO last FROM durable.history h
+     WHERE h.run_id = t.run_id ORDER BY h.event_id DESC LIMIT 1;
+    SELECT w.task_timeout INTO task_timeout FROM durable.workflows w WHERE w.run_id = t.run_id;
+    INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
+    VALUES (t.run_id, last.event_id + 1, 'WorkflowTaskScheduled', last.event_time, jsonb_build_object(
+                'task_queue', t.task_queue, 'start_to_close_timeout', durable._seconds(task_timeout),
+                'attempt', t.attempt)),
+           (t.run_id, last.event_id + 2, 'WorkflowTaskStarted', last.event_time, jsonb_build_object(
+                'scheduled_event_id', last.event_id + 1, 'identity', t.identity, 'attempt', t.attempt));
+    PERFORM durable._history_changed(t.run_id);
+    t.scheduled_event_id := last.event_id + 1;
+    t.started_event_id := last.event_id + 2;
     RETURN t;
 END
 $$;
@@ -200,6 +232,9 @@ BEGIN
     PERFORM durable._check_commands(commands);
     PERFORM durable._check_name(identity, 'identity');
     t := durable._lock_workflow_task(task_token);
+    IF t.scheduled_event_id IS NULL THEN
+        t := durable._record_transient_task(t);
+    END IF;
     SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = t.run_id;
     DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = t.task_id;
     n := jsonb_array_length(commands);
@@ -282,9 +317,19 @@ BEGIN
     PERFORM durable._check_name(cause, 'cause');
     PERFORM durable._check_name(identity, 'identity');
     t := durable._lock_workflow_task(task_token);
-    PERFORM durable._append(t.run_id, 'WorkflowTaskFailed', jsonb_build_object(
-        'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
-        'cause', cause, 'failure', failure, 'identity', coalesce(identity, t.identity)));
+    -- Only the first failure in a row is written (Temporal's rule): the
+    -- retries are transient (_reschedule_workflow_task), and their failures
+    -- are kept on the task, where describe_workflow shows them.
+    IF t.scheduled_event_id IS NOT NULL THEN
+        PERFORM durable._append(t.run_id, 'WorkflowTaskFailed', jsonb_build_object(
+            'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
+            'cause', cause, 'failure', failure, 'identity', coalesce(identity, t.identity)));
+    END IF;
+    UPDATE durable.workflow_tasks wt
+       SET last_failure = jsonb_build_object('attempt', t.attempt, 'at', durable.now(),
+                                             'cause', fail_workflow_task.cause, 'failure', fail_workflow_task.failure,
+                                             'identity', coalesce(fail_workflow_task.identity, t.identity))
+     WHERE wt.task_id = t.task_id;
     PERFORM durable._flush_buffered(t.run_id);
     -- A failing workflow task usually fails again until new code is deployed:
     -- retry with backoff (1 s, 2 s, 4 s ... at most a minute).

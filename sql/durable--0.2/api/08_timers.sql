@@ -3,16 +3,25 @@
 -- Tests call fire_due() directly after durable.skip_time() to fire a 30-day
 -- timer inside their own transaction.
 
+-- Offers a workflow task again after a failure or timeout. Attempt 2 and
+-- later are *transient*, as in Temporal: no WorkflowTaskScheduled or
+-- WorkflowTaskStarted is written for them, nor their failures; only when one
+-- completes are its Scheduled and Started events written (complete_workflow_task),
+-- so a task that fails for a day adds one WorkflowTaskFailed, not three
+-- events a retry. The attempt and last failure stay on the task row
+-- (describe_workflow's pending_workflow_task).
 CREATE OR REPLACE FUNCTION durable._reschedule_workflow_task(t durable.workflow_tasks, attempt integer)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     task_timeout interval;
     scheduled bigint;
 BEGIN
-    SELECT w.task_timeout INTO task_timeout FROM durable.workflows w WHERE w.run_id = t.run_id;
-    scheduled := durable._append(t.run_id, 'WorkflowTaskScheduled', jsonb_build_object(
-        'task_queue', t.task_queue, 'start_to_close_timeout', durable._seconds(task_timeout),
-        'attempt', attempt));
+    IF attempt <= 1 THEN
+        SELECT w.task_timeout INTO task_timeout FROM durable.workflows w WHERE w.run_id = t.run_id;
+        scheduled := durable._append(t.run_id, 'WorkflowTaskScheduled', jsonb_build_object(
+            'task_queue', t.task_queue, 'start_to_close_timeout', durable._seconds(task_timeout),
+            'attempt', attempt));
+    END IF;
     UPDATE durable.workflow_tasks wt
        SET state = 'SCHEDULED', attempt = _reschedule_workflow_task.attempt, scheduled_event_id = scheduled,
            started_event_id = NULL, identity = NULL, started_at = NULL,
@@ -28,9 +37,17 @@ BEGIN
     IF t.state = 'BACKOFF' THEN
         PERFORM durable._reschedule_workflow_task(t, t.attempt);
     ELSIF t.state = 'STARTED' THEN
-        PERFORM durable._append(t.run_id, 'WorkflowTaskTimedOut', jsonb_build_object(
-            'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
-            'timeout_type', 'START_TO_CLOSE', 'identity', t.identity));
+        -- a transient attempt's timeout is not written (see above)
+        IF t.scheduled_event_id IS NOT NULL THEN
+            PERFORM durable._append(t.run_id, 'WorkflowTaskTimedOut', jsonb_build_object(
+                'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
+                'timeout_type', 'START_TO_CLOSE', 'identity', t.identity));
+        END IF;
+        UPDATE durable.workflow_tasks wt
+           SET last_failure = jsonb_build_object('attempt', t.attempt, 'at', durable.now(),
+               'cause', 'START_TO_CLOSE_TIMEOUT', 'identity', t.identity,
+               'failure', jsonb_build_object('message', 'workflow task timed out', 'type', 'TimeoutError'))
+         WHERE wt.task_id = t.task_id;
         PERFORM durable._flush_buffered(t.run_id);
         PERFORM durable._reschedule_workflow_task(t, t.attempt + 1);
     END IF;

@@ -97,7 +97,7 @@ BEGIN
         'cancel_requested', w.cancel_requested, 'history_length', (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = w.run_id),
         'pending_workflow_task', (SELECT jsonb_build_object('state', t.state, 'attempt', t.attempt,
                 'scheduled_at', t.scheduled_at, 'started_at', t.started_at, 'identity', t.identity,
-                'timeout_at', t.timeout_at)
+                'timeout_at', t.timeout_at, 'last_failure', t.last_failure)
             FROM durable.workflow_tasks t WHERE t.run_id = w.run_id),
         'pending_activities', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                 'activity_id', a.activity_id, 'activity_type', a.activity_type, 'task_queue', a.task_queue,

@@ -80,7 +80,10 @@ CREATE TABLE durable.workflow_tasks (
     identity            text,
     scheduled_at        timestamptz NOT NULL,
     started_at          timestamptz,
-    timeout_at          timestamptz
+    timeout_at          timestamptz,
+    -- the last failure or timeout of a retried task, whose retries the
+    -- history does not record (only the first one)
+    last_failure        jsonb
 );
 CREATE INDEX workflow_tasks_ready ON durable.workflow_tasks (namespace, task_queue, task_id)
     WHERE state = 'SCHEDULED';
