@@ -35,6 +35,16 @@ sql "SELECT durable.create_schedule('$(wf sched)', '{\"interval\": [{\"every\": 
        '{}', '$ns')" >/dev/null
 sql "SELECT durable.trigger_schedule('$(wf sched)', namespace => '$ns')" >/dev/null
 
+# a service's own login role with a grant scoped to the namespace: the dump
+# refers to it, and the restore needs it first (as docs/operations.md says)
+svc=bk_svc_$RUN
+sql "CREATE ROLE $svc LOGIN" >/dev/null
+sql "SELECT durable.grant_task_queue('$svc', 'bk-*', '$ns')" >/dev/null
+src_env=(PGHOST="$PGHOST" PGPORT="$PGPORT")
+drop_svc() {
+	env "${src_env[@]}" psql -qXAt -c "SELECT durable.revoke_task_queue('$svc', 'bk-*', '$ns')" -c "DROP ROLE IF EXISTS $svc" >/dev/null 2>&1
+}
+trap 'stop_workers; drop_svc; stop_clusters' EXIT
 check "source: the closed workflow closed" wait_closed "$(wf closed)"
 check "source: the pending activity waits" wait_sql "SELECT count(*) FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$(wf pending)' AND a.state = 'SCHEDULED'" 1
 check "source: the sleeper waits on its 30-day timer" wait_sql "SELECT count(*) FROM durable.timers t JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$(wf sleeper)' AND t.fire_at > durable.now() + interval '29 days'" 1
@@ -49,6 +59,8 @@ done) &
 load=$!
 must "source: the load is under way" wait_sql "SELECT count(*) >= 50 FROM durable.workflows WHERE namespace = '$ns' AND workflow_id LIKE 'load-%'" t
 must "pg_dump -Fc while the workers run" "$PGBIN/pg_dump" -Fc -f "$dump"
+# as docs/operations.md says: a database dump grants to roles it does not create
+must "pg_dumpall --roles-only" "$PGBIN/pg_dumpall" --roles-only -f "$dump.roles.sql"
 wait "$load"
 offset_at_dump=$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")
 # rows of a table in the dump
@@ -85,8 +97,11 @@ must "a fresh cluster" cluster_start "$DST" "$DST_PORT"
 eval "$(on "$DST" "$DST_PORT")"
 # as a fresh database: what cluster.sh created goes (a dump creates schema durable itself)
 sql "DROP EXTENSION durable CASCADE; DROP SCHEMA durable; DROP EXTENSION pgtap" >/dev/null
+# the source's roles first (ALTER/CREATE of roles that exist here already fail harmlessly)
+psql -qX -f "$dump.roles.sql" >/dev/null 2>&1
 must "pg_restore into it" "$PGBIN/pg_restore" --exit-on-error -d postgres "$dump"
 check "restored: the store is consistent (verify_store)" no_problems
+check "restored: the service's scoped grant" eq "$(sql "SELECT task_queue FROM durable.list_grants('$svc') WHERE namespace = '$ns'")" "bk-*"
 check "restored: the skipped clock is the source's" eq "$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")" "$offset_at_dump"
 check "restored: every workflow of the dump" eq "$(sql "SELECT count(*) FROM durable.workflows WHERE namespace = '$ns'")" "$workflows_in_dump"
 check "restored: the closed workflow and its result" eq "$(sql "SELECT status || ' ' || (result #>> '{}') FROM durable.workflows WHERE workflow_id = '$(wf closed)'")" "COMPLETED hello, closed"
