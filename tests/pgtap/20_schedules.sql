@@ -12,8 +12,10 @@ SELECT is(durable._cron_next('@yearly', '2026-06-01+00'), '2027-01-01 00:00+00':
 SELECT is(durable._cron_next('0 12 29 2 *', '2026-03-01+00'), '2028-02-29 12:00+00'::timestamptz, 'leap day');
 SELECT is(durable._cron_next('30 4 1,15 * 5', '2026-01-01 05:00+00'), '2026-01-02 04:30+00'::timestamptz,
           'both day fields restricted: either matches (the 2nd is a Friday)');
-SELECT is(durable._cron_next('61 * * * *', now()), NULL, 'minute 61 is malformed');
-SELECT is(durable._cron_next('* * *', now()), NULL, 'three fields are malformed');
+SELECT throws_ok($$SELECT durable._cron_next('61 * * * *', now())$$, '22023',
+                 'invalid cron expression "61 * * * *": minute field "61" is out of range 0-59', 'minute 61 is malformed');
+SELECT throws_ok($$SELECT durable._cron_next('* * *', now())$$, '22023',
+                 'invalid cron expression "* * *": it has 3 fields, not 5', 'three fields are malformed');
 
 -- Create, describe, list -----------------------------------------------------------
 CREATE TEMP TABLE t0 AS SELECT durable.now() AS now;
@@ -117,7 +119,7 @@ SELECT throws_ok($$SELECT durable.pause_schedule('nope')$$, 'DU007', 'schedule "
 -- Bad input changes nothing ----------------------------------------------------------
 CREATE TEMP TABLE n0 AS SELECT count(*) AS n FROM durable.schedules;
 SELECT throws_ok($$SELECT durable.create_schedule('bad', '{"cron": ["every day"]}', '{"workflow_type": "T", "task_queue": "q"}')$$,
-                 '22023', 'invalid cron expression "every day"', 'a malformed cron');
+                 '22023', 'invalid cron expression "every day": it has 2 fields, not 5', 'a malformed cron');
 SELECT throws_ok($$SELECT durable.create_schedule('bad', '{}', '{"workflow_type": "T", "task_queue": "q"}')$$,
                  '22023', 'schedule spec needs a non-empty "cron" or "interval" array', 'an empty spec');
 SELECT throws_ok($$SELECT durable.create_schedule('bad', '{"interval": [{"every": 0}]}', '{"workflow_type": "T", "task_queue": "q"}')$$,

@@ -1,130 +1,40 @@
 -- Schedules: start a workflow on a cron or interval spec, with an overlap
 -- policy, pause, trigger and backfill, as Temporal's schedules do. The timer
--- worker fires due schedules from durable.fire_due(); all times are UTC.
-
--- Cron ------------------------------------------------------------------
-
--- The values one cron field allows: *, n, a-b, */s, a-b/s, lists of these,
--- and month (JAN..DEC) or weekday (SUN..SAT) names.
-CREATE OR REPLACE FUNCTION durable._cron_field(field text, lo integer, hi integer, names text[] DEFAULT NULL)
-RETURNS integer[] LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    part text;
-    m text[];
-    a integer;
-    b integer;
-    step integer;
-    result integer[] := '{}';
-    f text := upper(field);
-BEGIN
-    IF names IS NOT NULL THEN
-        FOR i IN 1 .. array_length(names, 1) LOOP
-            f := replace(f, names[i], (lo + i - 1)::text);
-        END LOOP;
-    END IF;
-    FOREACH part IN ARRAY string_to_array(f, ',') LOOP
-        m := regexp_match(part, '^(\*|([0-9]+)(-([0-9]+))?)(/([0-9]+))?$');
-        IF m IS NULL THEN
-            RETURN NULL;
-        END IF;
-        step := coalesce(m[6]::integer, 1);
-        IF m[1] = '*' THEN
-            a := lo; b := hi;
-        ELSE
-            a := m[2]::integer;
-            b := coalesce(m[4]::integer, CASE WHEN m[6] IS NULL THEN a ELSE hi END);
-        END IF;
-        IF a < lo OR b > hi OR a > b OR step < 1 THEN
-            RETURN NULL;
-        END IF;
-        result := result || ARRAY(SELECT generate_series(a, b, step));
-    END LOOP;
-    RETURN ARRAY(SELECT DISTINCT v FROM unnest(result) v ORDER BY v);
-END
-$$;
-
--- The first minute strictly after `after` that the 5-field cron expression
--- (minute hour day-of-month month day-of-week, UTC) matches; NULL when the
--- expression is malformed. As in Vixie cron, when both day fields are
--- restricted a day matching either one counts.
-CREATE OR REPLACE FUNCTION durable._cron_next(expr text, after timestamptz) RETURNS timestamptz
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    e text := CASE lower(trim(expr))
-                  WHEN '@yearly' THEN '0 0 1 1 *' WHEN '@annually' THEN '0 0 1 1 *'
-                  WHEN '@monthly' THEN '0 0 1 * *' WHEN '@weekly' THEN '0 0 * * 0'
-                  WHEN '@daily' THEN '0 0 * * *' WHEN '@midnight' THEN '0 0 * * *'
-                  WHEN '@hourly' THEN '0 * * * *' ELSE trim(expr) END;
-    f text[] := regexp_split_to_array(e, '\s+');
-    minutes integer[];
-    hours integer[];
-    doms integer[];
-    months integer[];
-    dows integer[];
-    dom_any boolean;
-    dow_any boolean;
-    start timestamp := date_trunc('minute', after AT TIME ZONE 'UTC') + interval '1 minute';
-    day date;
-    h integer;
-    mi integer;
-BEGIN
-    IF array_length(f, 1) <> 5 THEN
-        RETURN NULL;
-    END IF;
-    minutes := durable._cron_field(f[1], 0, 59);
-    hours := durable._cron_field(f[2], 0, 23);
-    doms := durable._cron_field(f[3], 1, 31);
-    months := durable._cron_field(f[4], 1, 12, ARRAY['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN',
-                                                     'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC']);
-    dows := durable._cron_field(replace(f[5], '7', '0'), 0, 6, ARRAY['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT']);
-    IF minutes IS NULL OR hours IS NULL OR doms IS NULL OR months IS NULL OR dows IS NULL THEN
-        RETURN NULL;
-    END IF;
-    dom_any := f[3] = '*';
-    dow_any := f[5] = '*';
-    -- at most five years of days: enough for any expression that can match
-    FOR i IN 0 .. 366 * 5 LOOP
-        day := start::date + i;
-        CONTINUE WHEN NOT (extract(month FROM day)::integer = ANY (months));
-        CONTINUE WHEN NOT CASE
-            WHEN dom_any AND dow_any THEN true
-            WHEN dom_any THEN extract(dow FROM day)::integer = ANY (dows)
-            WHEN dow_any THEN extract(day FROM day)::integer = ANY (doms)
-            ELSE extract(day FROM day)::integer = ANY (doms) OR extract(dow FROM day)::integer = ANY (dows) END;
-        FOREACH h IN ARRAY hours LOOP
-            CONTINUE WHEN i = 0 AND h < extract(hour FROM start);
-            FOREACH mi IN ARRAY minutes LOOP
-                CONTINUE WHEN i = 0 AND h = extract(hour FROM start) AND mi < extract(minute FROM start);
-                RETURN (day + make_time(h, mi, 0)) AT TIME ZONE 'UTC';
-            END LOOP;
-        END LOOP;
-    END LOOP;
-    RETURN NULL;
-END
-$$;
+-- worker fires due schedules from durable.fire_due(). Cron expressions are
+-- read in the spec's time zone (10_cron.sql); intervals are absolute.
 
 -- The spec -------------------------------------------------------------
--- {"cron": ["0 9 * * MON-FRI", ...], "interval": [{"every": 3600, "offset": 0}, ...],
---  "start_at": "...", "end_at": "..."}: the next time after `after` that any
--- cron or interval gives, within [start_at, end_at].
+-- {"cron": ["0 9 * * MON-FRI", ...], "timezone": "Europe/Berlin",
+--  "interval": [{"every": 3600, "offset": 0}, ...], "start_at": "...", "end_at": "..."}:
+-- the next time after `after` that any cron or interval gives, within
+-- [start_at, end_at].
 
 CREATE OR REPLACE FUNCTION durable._check_schedule_spec(spec jsonb) RETURNS void
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     item jsonb;
 BEGIN
-    PERFORM durable._check_keys(spec, ARRAY['cron', 'interval', 'start_at', 'end_at'], 'schedule spec');
+    PERFORM durable._check_keys(spec, ARRAY['cron', 'timezone', 'interval', 'start_at', 'end_at'], 'schedule spec');
+    IF spec ? 'timezone' AND (jsonb_typeof(spec -> 'timezone') <> 'string'
+                              OR NOT durable._is_time_zone(spec ->> 'timezone')) THEN
+        PERFORM durable._bad_input(format('schedule spec: unknown time zone %s', spec -> 'timezone'), NULL,
+            'Give an IANA time zone name PostgreSQL knows (SELECT name FROM pg_timezone_names), e.g. "Europe/Berlin" or "UTC".');
+    END IF;
     IF coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(spec -> 'cron') = 'array' THEN spec -> 'cron' END), 0)
        + coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(spec -> 'interval') = 'array' THEN spec -> 'interval' END), 0) = 0 THEN
         PERFORM durable._bad_input('schedule spec needs a non-empty "cron" or "interval" array',
             format('Got %s.', spec::text),
             'E.g. {"cron": ["0 * * * *"]} or {"interval": [{"every": 3600}]}.');
     END IF;
+    IF spec ? 'cron' AND jsonb_typeof(spec -> 'cron') <> 'array' THEN
+        PERFORM durable._bad_input('schedule spec: "cron" must be an array of strings', format('Got %s.', spec -> 'cron'));
+    END IF;
     FOR item IN SELECT value FROM jsonb_array_elements(coalesce(spec -> 'cron', '[]')) LOOP
-        IF jsonb_typeof(item) <> 'string' OR durable._cron_next(item #>> '{}', '2000-01-01') IS NULL THEN
+        IF jsonb_typeof(item) <> 'string' THEN
             PERFORM durable._bad_input(format('invalid cron expression %s', item::text), NULL,
-                'Use five fields, minute hour day-of-month month day-of-week, in UTC, e.g. "5 4 * * *".');
+                'Give each cron expression as a string, e.g. "5 4 * * *".');
         END IF;
+        PERFORM durable._check_cron(item #>> '{}', coalesce(spec ->> 'timezone', 'UTC'));
     END LOOP;
     FOR item IN SELECT value FROM jsonb_array_elements(coalesce(spec -> 'interval', '[]')) LOOP
         PERFORM durable._check_keys(item, ARRAY['every', 'offset'], 'schedule interval');
@@ -152,7 +62,7 @@ END
 $$;
 
 CREATE OR REPLACE FUNCTION durable._schedule_next(spec jsonb, after timestamptz) RETURNS timestamptz
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     start_at timestamptz := (spec ->> 'start_at')::timestamptz;
     end_at timestamptz := (spec ->> 'end_at')::timestamptz;
@@ -164,7 +74,7 @@ DECLARE
     t float8;
 BEGIN
     FOR item IN SELECT value FROM jsonb_array_elements(coalesce(spec -> 'cron', '[]')) LOOP
-        best := least(best, durable._cron_next(item #>> '{}', base));
+        best := least(best, durable._cron_next(item #>> '{}', base, coalesce(spec ->> 'timezone', 'UTC')));
     END LOOP;
     FOR item IN SELECT value FROM jsonb_array_elements(coalesce(spec -> 'interval', '[]')) LOOP
         every := durable._seconds(durable._json_interval(item, 'every', 'schedule interval'));
