@@ -30,17 +30,43 @@ static void destroy(struct session *s)
 	free(s);
 }
 
-/* lock held: drops sessions idle too long that nobody is using */
+#define MAX_SESSIONS 128
+#define CONN_IDLE_SECONDS 300
+
+/* lock held: drops sessions idle too long that nobody is using, closes the
+ * connections of sessions idle a few minutes (reopened with the kept
+ * password when used again), and keeps at most MAX_SESSIONS - 1, so that
+ * signing in over and over cannot take every connection the server has */
 static void sweep(time_t now)
 {
+	int n = 0;
 	for (struct session **p = &sessions; *p;) {
 		struct session *s = *p;
 		if (s->refs == 0 && now - s->last_used > session_idle_seconds) {
 			*p = s->next;
 			destroy(s);
-		} else {
-			p = &s->next;
+			continue;
 		}
+		if (s->refs == 0 && now - s->last_used > CONN_IDLE_SECONDS && pthread_mutex_trylock(&s->slot.mu) == 0) {
+			if (s->slot.conn)
+				PQfinish(s->slot.conn);
+			s->slot.conn = NULL;
+			pthread_mutex_unlock(&s->slot.mu);
+		}
+		n++;
+		p = &s->next;
+	}
+	while (n >= MAX_SESSIONS) {
+		struct session **oldest = NULL;
+		for (struct session **p = &sessions; *p; p = &(*p)->next)
+			if ((*p)->refs == 0 && (!oldest || (*p)->last_used < (*oldest)->last_used))
+				oldest = p;
+		if (!oldest)
+			break;
+		struct session *s = *oldest;
+		*oldest = s->next;
+		destroy(s);
+		n--;
 	}
 }
 
