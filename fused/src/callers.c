@@ -27,8 +27,6 @@
 #define ROLE_MAX 64		/* NAMEDATALEN */
 #define MAX_USERS 1024
 #define SEEN_MAX 256		/* callers remembered (name lookups, log rate) */
-#define RIGHTS_TTL 5		/* seconds: modes follow grant changes this fast */
-#define MAX_ROLES 64
 #define REFUSAL_LOG_EVERY 60	/* seconds between log lines per refused uid */
 
 enum how { AS_ROLE, AS_SAME, AS_NOBODY };
@@ -376,128 +374,6 @@ int callers_bind(PGconn *c, struct db_err *e)
 	return 0;
 }
 
-/* --- rights: which entry points the caller's role may execute --- */
-
-enum right {
-	R_READ = 1 << 0, R_LIST = 1 << 1, R_RUNS = 1 << 2, R_START = 1 << 3,
-	R_SIGNAL = 1 << 4, R_CTL = 1 << 5, R_QUERY = 1 << 6, R_QUEUES = 1 << 7,
-	R_QTASKS = 1 << 8, R_LEASE = 1 << 9, R_COMPLETE = 1 << 10, R_FAIL = 1 << 11,
-	R_HEARTBEAT = 1 << 12, R_SCHEDS = 1 << 13, R_SCHED = 1 << 14, R_SCTL = 1 << 15,
-};
-
-static const struct { const char *fn; unsigned right; } entry_points[] = {
-	{ "describe_workflow", R_READ }, { "list_workflows", R_LIST }, { "list_runs", R_RUNS },
-	{ "start_workflow", R_START }, { "signal_workflow", R_SIGNAL },
-	{ "cancel_workflow", R_CTL }, { "query_workflow", R_QUERY },
-	{ "list_task_queues", R_QUEUES }, { "list_activity_tasks", R_QTASKS },
-	{ "poll_activity_tasks", R_LEASE }, { "complete_activity_task", R_COMPLETE },
-	{ "fail_activity_task", R_FAIL }, { "heartbeat_activity_task", R_HEARTBEAT },
-	{ "list_schedules", R_SCHEDS }, { "describe_schedule", R_SCHED },
-	{ "pause_schedule", R_SCTL },
-};
-
-struct rights {
-	char role[ROLE_MAX];
-	unsigned bits;
-	time_t at;
-};
-static struct rights rights_cache[MAX_ROLES];
-static int rights_next;
-
-/* The current caller's rights; false if the store could not say. */
-static bool rights_of_caller(unsigned *bits)
-{
-	const char *role = wanted_role();
-	time_t now = time(NULL);
-	pthread_mutex_lock(&lock);
-	for (int i = 0; i < MAX_ROLES; i++) {
-		struct rights *r = &rights_cache[i];
-		if (r->at && now - r->at < RIGHTS_TTL && strcmp(r->role, role) == 0) {
-			*bits = r->bits;
-			pthread_mutex_unlock(&lock);
-			return true;
-		}
-	}
-	pthread_mutex_unlock(&lock);
-	/* has_function_privilege as current_user: the connection acts as the caller's role */
-	struct db_err e = { "" };
-	PGresult *res;
-	if (db_query(&res, &e, true,
-		     "SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p"
-		     " WHERE p.pronamespace = 'durable'::regnamespace"
-		     " AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')", 0, NULL) != 0)
-		return false;
-	*bits = 0;
-	for (int i = 0; i < PQntuples(res); i++)
-		for (size_t k = 0; k < sizeof entry_points / sizeof entry_points[0]; k++)
-			if (strcmp(PQgetvalue(res, i, 0), entry_points[k].fn) == 0)
-				*bits |= entry_points[k].right;
-	PQclear(res);
-	/* EXECUTE is not enough: the store's grants on this namespace decide
-	 * (docs/security.md). Worker access is asked for the whole namespace;
-	 * a grant on some task queues only shows no lease bits. */
-	const char *p[] = { conf.ns };
-	if (*bits && db_query(&res, &e, true,
-			      "SELECT durable.has_access('reader', NULL, $1), durable.has_access('operator', NULL, $1),"
-			      " durable.has_access('worker', NULL, $1)", 1, p) == 0) {
-		unsigned may = 0;
-		if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
-			may |= R_READ | R_LIST | R_RUNS | R_QUERY | R_QUEUES | R_QTASKS | R_SCHEDS | R_SCHED;
-		if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
-			may |= R_START | R_SIGNAL | R_CTL | R_SCTL;
-		if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
-			may |= R_LEASE | R_COMPLETE | R_FAIL | R_HEARTBEAT;
-		*bits &= may;
-		PQclear(res);
-	} else if (*bits) {
-		return false;
-	}
-	pthread_mutex_lock(&lock);
-	struct rights *r = NULL;
-	for (int i = 0; i < MAX_ROLES && !r; i++)
-		if (strcmp(rights_cache[i].role, role) == 0 && rights_cache[i].at)
-			r = &rights_cache[i];
-	if (!r) {
-		r = &rights_cache[rights_next];
-		rights_next = (rights_next + 1) % MAX_ROLES;
-	}
-	snprintf(r->role, sizeof r->role, "%s", role);
-	r->bits = *bits;
-	r->at = now;
-	pthread_mutex_unlock(&lock);
-	return true;
-}
-
-/* The rights that reading (*r) and writing (*w) n need; 0 means none. */
-static void needs(const struct node *n, unsigned *r, unsigned *w)
-{
-	*r = *w = 0;
-	switch (n->kind) {
-	case K_START: *r = *w = R_START; break;
-	case K_METRICS: case K_QUEUES: *r = R_QUEUES; break;
-	case K_WORKFLOWS: case K_BYSTATUS: case K_STATUSDIR: *r = R_LIST; break;
-	case K_WF: case K_RUN: case K_FIELD: case K_HISTORY: *r = R_READ; break;
-	case K_RUNS: *r = R_RUNS; break;
-	case K_SIGNALS: *r = R_SIGNAL; break;
-	case K_SIGNAL: *w = R_SIGNAL; break;
-	case K_QUERIES: *r = R_QUERY; break;
-	case K_QUERY: *r = *w = R_QUERY; break;
-	case K_CTL: *w = R_CTL; break;
-	case K_QUEUE: *r = R_QUEUES | R_QTASKS | R_LEASE; break;
-	case K_QFILE: *r = n->name && !strcmp(n->name, "tasks") ? R_QTASKS : R_QUEUES; break;
-	case K_NEXT: *r = R_LEASE; break;
-	case K_TASKS: case K_TASK: *r = R_COMPLETE | R_FAIL | R_HEARTBEAT; break;
-	case K_TASKFILE:
-		*r = *w = !strcmp(n->name, "result") ? R_COMPLETE
-			: !strcmp(n->name, "failure") ? R_FAIL : R_HEARTBEAT;
-		break;
-	case K_SCHEDULES: *r = R_SCHEDS; break;
-	case K_SCHED: case K_SFILE: *r = R_SCHED; break;
-	case K_SCTL: *w = R_SCTL; break;
-	default: break; /* root, README, last-error, symlinks: everyone's */
-	}
-}
-
 void callers_stat(const struct node *n, struct stat *st)
 {
 	if (enforcing && current) {
@@ -506,19 +382,17 @@ void callers_stat(const struct node *n, struct stat *st)
 	}
 	if (n->kind == K_STATUSLINK)
 		return;
-	unsigned bits = 0, r, w;
-	needs(n, &r, &w);
-	bool known = true;
-	if (current && !current->mapped)
-		bits = 0; /* open_to_all() files need nothing */
-	else if (r | w)
-		known = rights_of_caller(&bits);
 	mode_t perm = st->st_mode & 07777;
 	if (enforcing)
 		perm &= 0700; /* the caller owns what it sees, and nobody else reads this stat */
-	if (known && r && !(bits & r))
+	bool may_read = true, may_write = true;
+	if (current && !current->mapped)
+		may_read = may_write = open_to_all(n->ino, NULL);
+	else
+		rights_of(n, wanted_role(), &may_read, &may_write);
+	if (!may_read)
 		perm &= ~(mode_t)0555;
-	if (known && w && !(bits & w))
+	if (!may_write)
 		perm &= ~(mode_t)0222;
 	st->st_mode = (st->st_mode & ~(mode_t)07777) | perm;
 }

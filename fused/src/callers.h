@@ -34,6 +34,13 @@ bool callers_bound(PGconn *c);
 /* Owner and modes of n as the current caller may use it (stat's truth). */
 void callers_stat(const struct node *n, struct stat *st);
 
+/*
+ * rights.c: whether role ("" the login role) may read and write n, as far as
+ * the store says (both true when it cannot say). Runs on a connection acting
+ * as that role; answers are kept a few seconds.
+ */
+void rights_of(const struct node *n, const char *role, bool *may_read, bool *may_write);
+
 /* A key prefix that keeps one caller's last-error reasons from another. */
 const char *callers_scope(void);
 

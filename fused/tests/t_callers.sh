@@ -9,22 +9,24 @@ P=$base/mnt-perm
 U=$base/users
 cp "$FSX" "$base/fsx"
 fsx=$base/fsx
-login="dfs_fs_$$" ops="dfs_ops_$$" ro="dfs_ro_$$" wk="dfs_wk_$$" lone="dfs_lone_$$"
-a="dfs$$a" b="dfs$$b" c="dfs$$c" w="dfs$$w"
+login="dfs_fs_$$" ops="dfs_ops_$$" ro="dfs_ro_$$" wk="dfs_wk_$$" lone="dfs_lone_$$" qw="dfs_qw_$$"
+a="dfs$$a" b="dfs$$b" c="dfs$$c" w="dfs$$w" e="dfs$$e"
+q="callers-q-$$"
 
 cleanup() {
     unmount_fs "$M"
     unmount_fs "$P"
-    for u in $a $b $c $w; do userdel "$u" >/dev/null 2>&1; done
-    sql "SELECT durable.revoke_namespace('$login', 'reader', 'default'), durable.revoke_namespace('$ro', 'reader', 'default');
+    for u in $a $b $c $w $e; do userdel "$u" >/dev/null 2>&1; done
+    sql "SELECT durable.revoke_namespace('$login', 'reader', 'default'), durable.revoke_namespace('$ro', 'reader', 'default'),
+                durable.revoke_task_queue('$qw', '$q', 'default');
          DROP ROLE IF EXISTS $login; DROP ROLE IF EXISTS $ops; DROP ROLE IF EXISTS $ro;
-         DROP ROLE IF EXISTS $wk; DROP ROLE IF EXISTS $lone" >/dev/null 2>&1
+         DROP ROLE IF EXISTS $wk; DROP ROLE IF EXISTS $lone; DROP ROLE IF EXISTS $qw" >/dev/null 2>&1
     rm -rf "$base"
 }
 trap cleanup EXIT
 
 # useradd locks /etc/passwd: another test may hold it for a moment
-for u in $a $b $c $w; do
+for u in $a $b $c $w $e; do
     eventually useradd --system --no-create-home --no-user-group --shell /usr/sbin/nologin "$u" ||
         { not_ok "useradd $u"; exit 1; }
 done
@@ -32,14 +34,16 @@ as() { local u=$1; shift; setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-g
 
 # The login role inherits nothing: it only may SET ROLE to the mapped roles,
 # and keeps its own read right for the watcher (tail -f, poll): a reader
-# grant on the namespace (docs/security.md), as for the read-only role.
+# grant on the namespace (docs/security.md), as for the read-only role. And
+# a worker of one task queue.
 sql "CREATE ROLE $login LOGIN NOINHERIT;
      SELECT durable.grant_namespace('$login', 'reader', 'default');
      CREATE ROLE $ops; GRANT durable_operator TO $ops;
      CREATE ROLE $wk; GRANT durable_worker TO $wk;
      CREATE ROLE $ro; SELECT durable.grant_namespace('$ro', 'reader', 'default');
+     CREATE ROLE $qw; SELECT durable.grant_task_queue('$qw', '$q', 'default');
      CREATE ROLE $lone;
-     GRANT $ops, $ro, $wk TO $login;" >/dev/null
+     GRANT $ops, $ro, $wk, $qw TO $login;" >/dev/null
 
 # --- refusals at start ---
 mkdir -p "$M"
@@ -70,12 +74,12 @@ $a    $ops      # operator
 $b    $ro       # read-only
 $w    $wk       # worker
 nobody -
+$e    $qw       # a worker of one task queue
 EOF
 chmod 644 "$U"
 mount_fs "$M" "$WORK/callers.log" -o allow_other,users="$U" --dsn "user=$login" || exit 1
 
 id="callers-$$"
-q="callers-q-$$"
 sql "SELECT durable.start_workflow('$id', 'T', '$q', '{\"secret\": 42}')" >/dev/null
 W=$M/workflows/$id
 signals() { sql "SELECT count(*) FROM durable.get_history('$id') WHERE event_type = 'WorkflowExecutionSignaled'"; }
@@ -112,6 +116,12 @@ is "$(as $w "$fsx" readnb "$M/task-queues/$q/next")" "EAGAIN" "the worker may le
 is "$(as $b "$fsx" readnb "$M/task-queues/$q/next")" "EACCES" "the read-only role may not"
 is "$(as $w stat -c '%a' "$M/task-queues/$q/next")" "400" "next is readable for the worker"
 is "$(as $w "$fsx" read "$W/input")" "EACCES" "the worker does not read workflows"
+
+# a worker granted one task queue
+is "$(as $e "$fsx" readnb "$M/task-queues/$q/next")" "EAGAIN" "a worker of queue A may lease from A"
+is "$(as $e "$fsx" readnb "$M/task-queues/other-$q/next")" "EACCES" "but not from B"
+is "$(as $e stat -c '%a' "$M/task-queues/$q/next") $(as $e stat -c '%a' "$M/task-queues/other-$q/next")" \
+   "400 0" "and next's modes say so"
 
 # unmapped callers: a user not in the file, nobody ("-"), root
 for u in $c nobody root; do

@@ -1,0 +1,221 @@
+/*
+ * What a role may do with each file, so that stat's modes tell the truth.
+ *
+ * Two things decide it in the store: EXECUTE on the entry point a file uses,
+ * and the store's scoped grants, asked with durable.has_access (the answer
+ * its own checks act on): reader, operator or worker access on the mount's
+ * namespace, and for next, worker access on that task queue. The store stays
+ * the authority: a mode is a promise about the next call, kept RIGHTS_TTL
+ * seconds.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "callers.h"
+#include "fs.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RIGHTS_TTL 5	/* seconds: modes follow grant changes this fast */
+#define MAX_ROLES 64
+#define MAX_QUEUES 64	/* (role, queue) answers remembered for next */
+#define ROLE_MAX 64
+
+enum right {
+	R_READ = 1 << 0, R_LIST = 1 << 1, R_RUNS = 1 << 2, R_START = 1 << 3,
+	R_SIGNAL = 1 << 4, R_CTL = 1 << 5, R_QUERY = 1 << 6, R_QUEUES = 1 << 7,
+	R_QTASKS = 1 << 8, R_LEASE = 1 << 9, R_COMPLETE = 1 << 10, R_FAIL = 1 << 11,
+	R_HEARTBEAT = 1 << 12, R_SCHEDS = 1 << 13, R_SCHED = 1 << 14, R_SCTL = 1 << 15,
+};
+
+/* What each grant of the scoped model lets through (docs/security.md). */
+#define READER (R_READ | R_LIST | R_RUNS | R_QUERY | R_QUEUES | R_QTASKS | R_SCHEDS | R_SCHED)
+#define OPERATOR (READER | R_START | R_SIGNAL | R_CTL | R_SCTL)
+#define WORKER (R_LEASE | R_COMPLETE | R_FAIL | R_HEARTBEAT)
+
+static const struct { const char *fn; unsigned right; } entry_points[] = {
+	{ "describe_workflow", R_READ }, { "list_workflows", R_LIST }, { "list_runs", R_RUNS },
+	{ "start_workflow", R_START }, { "signal_workflow", R_SIGNAL },
+	{ "cancel_workflow", R_CTL }, { "query_workflow", R_QUERY },
+	{ "list_task_queues", R_QUEUES }, { "list_activity_tasks", R_QTASKS },
+	{ "poll_activity_tasks", R_LEASE }, { "complete_activity_task", R_COMPLETE },
+	{ "fail_activity_task", R_FAIL }, { "heartbeat_activity_task", R_HEARTBEAT },
+	{ "list_schedules", R_SCHEDS }, { "describe_schedule", R_SCHED },
+	{ "pause_schedule", R_SCTL },
+};
+
+struct rights {
+	char role[ROLE_MAX];
+	time_t at;
+	unsigned bits;
+};
+
+/* Worker access to one task queue, for that queue's next. */
+struct queue_right {
+	char role[ROLE_MAX];
+	char queue[256];
+	time_t at;
+	bool may;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rights cache[MAX_ROLES];
+static int cache_next;
+static struct queue_right queues[MAX_QUEUES];
+static int queues_next;
+
+/*
+ * The store's own answer for the connection's role on the mount's namespace.
+ * A worker of some task queues only has no worker access to the whole
+ * namespace, but may complete its tasks: tasks/ files show it the bits.
+ */
+#define ACCESS_SQL \
+	"SELECT durable.has_access('reader', NULL, $1), durable.has_access('operator', NULL, $1)," \
+	" durable.has_access('worker', NULL, $1) OR EXISTS (SELECT 1 FROM durable.list_grants() g" \
+	"   JOIN pg_catalog.pg_roles r ON r.rolname = g.grantee WHERE g.access = 'worker'" \
+	"   AND (g.namespace IS NULL OR g.namespace = $1) AND pg_catalog.pg_has_role(r.oid, 'USAGE'))"
+
+static unsigned access_bits(PGresult *a)
+{
+	return (PQgetvalue(a, 0, 0)[0] == 't' ? READER : 0) |
+	       (PQgetvalue(a, 0, 1)[0] == 't' ? OPERATOR : 0) |
+	       (PQgetvalue(a, 0, 2)[0] == 't' ? WORKER : 0);
+}
+
+/* Asks the store, as the current caller's role; false if it could not say. */
+static bool fetch(struct rights *out)
+{
+	struct db_err e = { "" };
+	PGresult *r;
+	/* has_function_privilege as current_user: the connection acts as the caller's role */
+	if (db_query(&r, &e, true,
+		     "SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p"
+		     " WHERE p.pronamespace = 'durable'::regnamespace"
+		     " AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')", 0, NULL) != 0)
+		return false;
+	bool scoped = false;
+	out->bits = 0;
+	for (int i = 0; i < PQntuples(r); i++) {
+		const char *fn = PQgetvalue(r, i, 0);
+		scoped |= !strcmp(fn, "has_access");
+		for (size_t k = 0; k < sizeof entry_points / sizeof entry_points[0]; k++)
+			if (!strcmp(fn, entry_points[k].fn))
+				out->bits |= entry_points[k].right;
+	}
+	PQclear(r);
+	if (!scoped || !out->bits)
+		return true; /* an older store: EXECUTE says it all */
+	const char *p[] = { conf.ns };
+	if (db_query(&r, &e, true, ACCESS_SQL, 1, p) != 0)
+		return false;
+	out->bits &= access_bits(r);
+	PQclear(r);
+	return true;
+}
+
+/* The role's rights, from the cache or the store; false if unknown. */
+static bool rights(const char *role, struct rights *out)
+{
+	time_t now = time(NULL);
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < MAX_ROLES; i++)
+		if (cache[i].at && now - cache[i].at < RIGHTS_TTL && !strcmp(cache[i].role, role)) {
+			*out = cache[i];
+			pthread_mutex_unlock(&lock);
+			return true;
+		}
+	pthread_mutex_unlock(&lock);
+	memset(out, 0, sizeof *out);
+	if (!fetch(out))
+		return false;
+	snprintf(out->role, sizeof out->role, "%s", role);
+	out->at = now;
+	pthread_mutex_lock(&lock);
+	struct rights *slot = NULL;
+	for (int i = 0; i < MAX_ROLES && !slot; i++)
+		if (cache[i].at && !strcmp(cache[i].role, role))
+			slot = &cache[i];
+	if (!slot) {
+		slot = &cache[cache_next];
+		cache_next = (cache_next + 1) % MAX_ROLES;
+	}
+	*slot = *out;
+	pthread_mutex_unlock(&lock);
+	return true;
+}
+
+/* Worker access to queue, from the cache or the store; true if unknown. */
+static bool queue_granted(const char *role, const char *queue)
+{
+	time_t now = time(NULL);
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < MAX_QUEUES; i++)
+		if (queues[i].at && now - queues[i].at < RIGHTS_TTL && !strcmp(queues[i].role, role) &&
+		    !strcmp(queues[i].queue, queue)) {
+			bool may = queues[i].may;
+			pthread_mutex_unlock(&lock);
+			return may;
+		}
+	pthread_mutex_unlock(&lock);
+	struct db_err e = { "" };
+	PGresult *r;
+	const char *p[] = { queue, conf.ns };
+	if (db_query(&r, &e, true, "SELECT durable.has_access('worker', $1, $2)", 2, p) != 0)
+		return true; /* an older store, or it could not say */
+	bool may = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	pthread_mutex_lock(&lock);
+	struct queue_right *q = &queues[queues_next];
+	queues_next = (queues_next + 1) % MAX_QUEUES;
+	snprintf(q->role, sizeof q->role, "%s", role);
+	snprintf(q->queue, sizeof q->queue, "%s", queue);
+	q->may = may;
+	q->at = now;
+	pthread_mutex_unlock(&lock);
+	return may;
+}
+
+/* The rights that reading (*r) and writing (*w) n need, any of them; 0: none. */
+static void needs(const struct node *n, unsigned *r, unsigned *w)
+{
+	*r = *w = 0;
+	switch (n->kind) {
+	case K_START: *r = *w = R_START; break;
+	case K_METRICS: case K_QUEUES: *r = R_QUEUES; break;
+	case K_WORKFLOWS: case K_BYSTATUS: case K_STATUSDIR: *r = R_LIST; break;
+	case K_WF: case K_RUN: case K_FIELD: case K_HISTORY: *r = R_READ; break;
+	case K_RUNS: *r = R_RUNS; break;
+	case K_SIGNALS: *r = R_SIGNAL; break;
+	case K_SIGNAL: *w = R_SIGNAL; break;
+	case K_QUERIES: *r = R_QUERY; break;
+	case K_QUERY: *r = *w = R_QUERY; break;
+	case K_CTL: *w = R_CTL; break;
+	case K_QUEUE: *r = R_QUEUES | R_QTASKS | R_LEASE; break;
+	case K_QFILE: *r = n->name && !strcmp(n->name, "tasks") ? R_QTASKS : R_QUEUES; break;
+	case K_NEXT: *r = R_LEASE; break;
+	case K_TASKS: case K_TASK: *r = R_COMPLETE | R_FAIL | R_HEARTBEAT; break;
+	case K_TASKFILE:
+		*r = *w = !strcmp(n->name, "result") ? R_COMPLETE
+			: !strcmp(n->name, "failure") ? R_FAIL : R_HEARTBEAT;
+		break;
+	case K_SCHEDULES: *r = R_SCHEDS; break;
+	case K_SCHED: case K_SFILE: *r = R_SCHED; break;
+	case K_SCTL: *w = R_SCTL; break;
+	default: break; /* root, README, last-error, symlinks: everyone's */
+	}
+}
+
+void rights_of(const struct node *n, const char *role, bool *may_read, bool *may_write)
+{
+	unsigned r, w;
+	needs(n, &r, &w);
+	*may_read = *may_write = true;
+	struct rights have;
+	if (!(r | w) || !rights(role, &have))
+		return;
+	*may_read = !r || (have.bits & r);
+	*may_write = !w || (have.bits & w);
+	if (n->kind == K_NEXT && *may_read)
+		*may_read = queue_granted(role, n->wf); /* n->wf: the queue's name */
+}
