@@ -4,7 +4,7 @@
 SUBDIRS := $(wildcard worker fused web)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps pgext install test run stop bench clean $(SUBDIRS)
+.PHONY: all deps pgext install test fuzz run stop bench clean $(SUBDIRS)
 
 all: pgext $(SUBDIRS)
 
@@ -28,6 +28,13 @@ test: deps
 	$(MAKE) all
 	scripts/test.sh
 
+# The fuzzer (tests/fuzz) for longer than make test's minute with fixed seeds:
+# FUZZ_SECONDS (default 600), FUZZ_SEEDS (default: one from the clock, printed
+# so that a finding can be replayed).
+fuzz: deps
+	$(MAKE) all
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} FUZZ_SEEDS="$${FUZZ_SEEDS:-$$(date +%s)}" scripts/test.sh fuzz
+
 # make run's own cluster is stopped for the install and started again.
 run: deps
 	$(MAKE) all
@@ -45,4 +52,4 @@ bench: deps
 
 clean:
 	$(MAKE) -C pgext clean
-	@for d in $(SUBDIRS); do [ -f $$d/Makefile ] && $(MAKE) -C $$d clean; done; true
+	@for d in $(SUBDIRS) tests/fuzz; do [ -f $$d/Makefile ] && $(MAKE) -C $$d clean; done; true
