@@ -46,6 +46,7 @@ struct caller {
 	bool mapped;
 	char role[ROLE_MAX];	/* "" acts as the login role */
 	char scope[32];		/* last-error key prefix */
+	char identity[300];	/* who did it, for the events the request writes */
 };
 
 /* What we remember per uid: its role (or why not) and when we last logged. */
@@ -53,6 +54,7 @@ struct seen {
 	uid_t uid;
 	bool used, mapped;
 	char role[ROLE_MAX];
+	char name[64];
 	char why[200];
 	time_t logged;
 };
@@ -241,6 +243,7 @@ static struct seen *resolve(uid_t uid)
 		snprintf(name, sizeof name, "%s", found->pw_name);
 	else
 		snprintf(name, sizeof name, "no name");
+	snprintf(s->name, sizeof s->name, "%s", name);
 	if (!hit) {
 		snprintf(s->why, sizeof s->why, "uid %u (%s) is not in the users file %s",
 			 (unsigned)uid, name, users_path);
@@ -268,6 +271,7 @@ static bool attribute(fuse_req_t req)
 	current = c;
 	if (!enforcing) {
 		c->mapped = true;
+		snprintf(c->identity, sizeof c->identity, "%s", conf.identity);
 		return true;
 	}
 	snprintf(c->scope, sizeof c->scope, "u%u:", (unsigned)c->uid);
@@ -275,6 +279,8 @@ static bool attribute(fuse_req_t req)
 	struct seen *s = resolve(c->uid);
 	c->mapped = s->mapped;
 	snprintf(c->role, sizeof c->role, "%s", s->role);
+	snprintf(c->identity, sizeof c->identity, "%s for uid %u (%s) as %s", conf.identity,
+		 (unsigned)c->uid, s->name, s->role);
 	time_t now = time(NULL);
 	bool tell = !s->mapped && now - s->logged >= REFUSAL_LOG_EVERY;
 	char why[sizeof s->why];
@@ -292,6 +298,11 @@ static bool attribute(fuse_req_t req)
 const char *callers_scope(void)
 {
 	return current ? current->scope : "";
+}
+
+const char *callers_identity(void)
+{
+	return current && current->identity[0] ? current->identity : conf.identity;
 }
 
 /* What an unmapped caller may still see: the root, README and its last-error. */

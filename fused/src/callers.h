@@ -41,6 +41,12 @@ void callers_stat(const struct node *n, struct stat *st);
  */
 void rights_of(const struct node *n, const char *role, bool *may_read, bool *may_write);
 
+/*
+ * The identity the store records for what this request does: the daemon's,
+ * and with a users file also the caller's uid, name and role.
+ */
+const char *callers_identity(void);
+
 /* A key prefix that keeps one caller's last-error reasons from another. */
 const char *callers_scope(void);
 

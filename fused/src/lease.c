@@ -4,6 +4,7 @@
  * interrupted (Ctrl-C reaches us as a FUSE interrupt, which wakes a pipe).
  */
 #define _POSIX_C_SOURCE 200809L
+#include "callers.h"
 #include "fs.h"
 
 #include <errno.h>
@@ -29,7 +30,7 @@ static void on_interrupt(fuse_req_t req, void *data)
 /* One lease attempt; 1 if a task was leased into out. */
 static int try_lease(PGconn *c, const char *queue, struct buf *out, struct db_err *e)
 {
-	const char *p[] = { queue, conf.identity, conf.ns };
+	const char *p[] = { queue, callers_identity(), conf.ns };
 	PGresult *r;
 	int rc = db_exec(c, &r, e, POLL_SQL, 3, p);
 	if (rc)

@@ -4,6 +4,7 @@
  * errno and changes nothing; the caller records the reason in last-error.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "callers.h"
 #include "fs.h"
 
 #include <ctype.h>
@@ -89,7 +90,7 @@ static int do_signal(const struct node *n, const char *data, size_t len, struct 
 	int rc = check_json(data, len, &input, e);
 	if (rc)
 		return rc;
-	const char *p[] = { n->wf, n->name, input, conf.ns, conf.identity };
+	const char *p[] = { n->wf, n->name, input, conf.ns, callers_identity() };
 	PGresult *r;
 	rc = db_query(&r, e, false,
 		      "SELECT durable.signal_workflow($1, $2, $3::jsonb, NULL, $4, $5)", 5, p);
@@ -167,7 +168,7 @@ static int do_ctl(const struct node *n, char *data, struct db_err *e)
 	int count, rc = parse_ctl(data, verbs, 16, &count, e);
 	for (int i = 0; rc == 0 && i < count; i++) {
 		struct db_stmt *s = &stmts[i];
-		*s = (struct db_stmt){ NULL, 4, { n->wf, verbs[i].arg, conf.ns, conf.identity, verbs[i].event_id } };
+		*s = (struct db_stmt){ NULL, 4, { n->wf, verbs[i].arg, conf.ns, callers_identity(), verbs[i].event_id } };
 		if (verbs[i].op == V_RESET) {
 			s->sql = "SELECT durable.reset_workflow($1, $5::bigint, $2, NULL, $3, $4)";
 			s->nparams = 5;
@@ -277,7 +278,7 @@ static int do_task(const struct node *n, const char *data, size_t len, struct bu
 	int rc = check_json(data, len, &payload, e);
 	if (rc)
 		return rc;
-	const char *p[] = { n->wf, payload, conf.identity };
+	const char *p[] = { n->wf, payload, callers_identity() };
 	PGresult *r;
 	if (strcmp(n->name, "result") == 0) {
 		rc = db_query(&r, e, false,

@@ -89,6 +89,8 @@ n_workflows() { sql "SELECT count(*) FROM durable.list_workflows()"; }
 is "$(as $a cat "$W/status")" "RUNNING" "the operator reads status"
 is "$(as $a "$fsx" write "$W/signals/go" '{"n": 1}')" "OK" "and signals"
 is "$(signals)" "1" "the signal arrived"
+like "$(sql "SELECT attributes->>'identity' FROM durable.get_history('$id') WHERE event_type = 'WorkflowExecutionSignaled'")" \
+     "for uid $(id -u $a) ($a) as $ops" "and its event says who sent it, as which role"
 is "$(as $a "$fsx" write "$M/start" "{\"type\": \"T\", \"id\": \"$id-2\", \"task_queue\": \"$q\"}")" "OK" "and starts"
 is "$(sql "SELECT durable.describe_workflow('$id-2') ->> 'status'")" "RUNNING" "the started workflow runs"
 is "$(as $a stat -c '%u %a' "$M/start")" "$(id -u $a) 600" "start is rw and the operator's own"
