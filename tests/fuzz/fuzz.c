@@ -63,7 +63,8 @@ static long unique_id;
 
 static struct {
 	long inputs, accepted, refused, replayed;
-	long crashes, changed, stalls, internal;
+	long crashes, changed, stalls, internal, parked;
+	long deadlines;	/* timers and timeouts fired after accepted inputs */
 	long canary_fired;
 } tally;
 
@@ -191,8 +192,63 @@ static char *fingerprint(void)
 
 /* --- victims, and settling after an accepted input --- */
 
+/*
+ * What an accepted input set on a timer, fired by the timer workers: durable
+ * time is skipped to the namespace's last deadline (at most 400 days, so
+ * that thousands of skips stay far inside timestamptz), and they fire what
+ * came due (a bounded wait: a schedule may keep finding work). A value the store accepted but could not
+ * fire is parked (durable.parked): each new parked item is a finding.
+ */
+#define SKIP_SQL \
+	"SELECT durable.skip_time(least(max(d), durable.now() + interval '400 days') - durable.now()" \
+	"  + interval '1 second') FROM (" \
+	" SELECT t.fire_at d FROM durable.timers t JOIN durable.workflows w USING (run_id)" \
+	"  WHERE w.namespace = '" NS "'" \
+	" UNION ALL SELECT greatest(timeout_at, attempt_scheduled_at) FROM durable.activity_tasks" \
+	"  WHERE namespace = '" NS "'" \
+	" UNION ALL SELECT greatest(timeout_at, scheduled_at) FROM durable.workflow_tasks" \
+	"  WHERE namespace = '" NS "'" \
+	" UNION ALL SELECT deadline_at FROM durable.workflows WHERE namespace = '" NS "' AND status = 'RUNNING'" \
+	" UNION ALL SELECT next_run_at FROM durable.schedules WHERE namespace = '" NS "' AND NOT paused) x" \
+	" HAVING max(d) > durable.now()"
+
+static void fire_what_was_accepted(void)
+{
+	/* rounds: a fired timeout may set a retry, a fired schedule a workflow */
+	for (int round = 0; round < 3; round++) {
+		PGresult *r = sql(SKIP_SQL, 0, NULL);
+		bool skipped = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+		PQclear(r);
+		if (!skipped)
+			break;
+		for (int i = 0; i < 200; i++) {
+			char *due = must("SELECT coalesce(durable.next_due() <= durable.now(), false)", 0, NULL);
+			bool more = due[0] == 't';
+			free(due);
+			if (!more)
+				break;
+			usleep(10000);
+		}
+	}
+	char *fired = must("SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)"
+			   " WHERE w.namespace = '" NS "' AND h.event_type IN ('TimerFired', 'ActivityTaskTimedOut',"
+			   " 'WorkflowTaskTimedOut', 'WorkflowExecutionTimedOut')", 0, NULL);
+	tally.deadlines += atol(fired);
+	free(fired);
+	PGresult *r = sql("SELECT kind, item, error::text FROM durable.parked WHERE namespace = '" NS "'",
+			  0, NULL);
+	for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++) {
+		tally.parked++;
+		fprintf(stderr, "fuzz: PARKED: the timer worker could not fire %s %s: %s\n",
+			PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+	}
+	PQclear(r);
+	free(must("DELETE FROM durable.parked WHERE namespace = '" NS "'", 0, NULL));
+}
+
 static void settle_and_make_victims(void)
 {
+	fire_what_was_accepted();
 	/*
 	 * Everything of the namespace goes (delete_workflow terminates what
 	 * runs), so the fingerprint stays small; children a parent abandoned
@@ -878,9 +934,11 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	printf("fuzz: seed %ld: %ld inputs (%ld from the corpus) in %ld s: %ld accepted, %ld refused;"
 	       " crashes %ld, refused inputs that changed state %ld, stalls %ld, internal errors %ld;"
-	       " canary timers fired %ld; distinct refusal reasons %d, %d of them durable's own%s\n",
+	       " parked by the timer worker %ld (of %ld deadlines fired); canary timers fired %ld;"
+	       " distinct refusal reasons %d, %d of them durable's own%s\n",
 	       seed, tally.inputs, tally.replayed, (long)(now.tv_sec - t0.tv_sec), tally.accepted,
-	       tally.refused, tally.crashes, tally.changed, tally.stalls, tally.internal, tally.canary_fired,
+	       tally.refused, tally.crashes, tally.changed, tally.stalls, tally.internal, tally.parked,
+	       tally.deadlines, tally.canary_fired,
 	       n_reasons, deep_reasons(), mutate_bytes_only ? " (bytes-only mutations)" : "");
 	if (getenv("FUZZ_REASONS"))
 		for (int i = 0; i < n_reasons; i++)
@@ -893,5 +951,5 @@ int main(int argc, char **argv)
 	free(fingerprint_sql);
 	for (int i = 0; i < n_reasons; i++)
 		free(reasons[i]);
-	return tally.crashes || tally.changed || tally.stalls || tally.internal ? 1 : 0;
+	return tally.crashes || tally.changed || tally.stalls || tally.internal || tally.parked ? 1 : 0;
 }
