@@ -17,7 +17,7 @@ cleanup() {
     unmount_fs "$M"
     unmount_fs "$P"
     for u in $a $b $c $w $e; do userdel "$u" >/dev/null 2>&1; done
-    sql "SELECT durable.revoke_namespace('$login', 'reader', 'default'), durable.revoke_namespace('$ro', 'reader', 'default'),
+    sql "SELECT durable.revoke_namespace('$ro', 'reader', 'default'),
                 durable.revoke_task_queue('$qw', '$q', 'default');
          DROP ROLE IF EXISTS $login; DROP ROLE IF EXISTS $ops; DROP ROLE IF EXISTS $ro;
          DROP ROLE IF EXISTS $wk; DROP ROLE IF EXISTS $lone; DROP ROLE IF EXISTS $qw" >/dev/null 2>&1
@@ -32,12 +32,10 @@ for u in $a $b $c $w $e; do
 done
 as() { local u=$1; shift; setpriv --reuid="$u" --regid="$(id -g "$u")" --clear-groups -- "$@"; }
 
-# The login role inherits nothing: it only may SET ROLE to the mapped roles,
-# and keeps its own read right for the watcher (tail -f, poll): a reader
-# grant on the namespace (docs/security.md), as for the read-only role. And
-# a worker of one task queue.
-sql "CREATE ROLE $login LOGIN NOINHERIT;
-     SELECT durable.grant_namespace('$login', 'reader', 'default');
+# The login role is a member of every mapped role (docs/security.md); its
+# own rights serve only the daemon's watcher (tail -f, poll). And a worker
+# of one task queue.
+sql "CREATE ROLE $login LOGIN;
      CREATE ROLE $ops; GRANT durable_operator TO $ops;
      CREATE ROLE $wk; GRANT durable_worker TO $wk;
      CREATE ROLE $ro; SELECT durable.grant_namespace('$ro', 'reader', 'default');
@@ -96,6 +94,14 @@ is "$(sql "SELECT durable.describe_workflow('$id-2') ->> 'status'")" "RUNNING" "
 is "$(as $a stat -c '%u %a' "$M/start")" "$(id -u $a) 600" "start is rw and the operator's own"
 is "$(as $a stat -c '%a' "$W/signals/go") $(as $a stat -c '%a' "$W/ctl")" "200 200" "signals and ctl are writable for it"
 is "$(as $a stat -c '%a' "$W/status")" "400" "status is readable"
+as $a "$fsx" poll "$W/history" >"$WORK/callers-poll.out" 2>"$WORK/callers-poll.armed" &
+poller=$!
+eventually grep -qs armed "$WORK/callers-poll.armed"
+sql "SELECT durable.signal_workflow('$id', 'poke')" >/dev/null
+eventually grep -qs POLLIN "$WORK/callers-poll.out" && ok "poll on history wakes for the operator (the watcher works)" ||
+    not_ok "poll on history did not wake: $(cat "$WORK/callers-poll.out")"
+kill $poller 2>/dev/null
+wait $poller 2>/dev/null
 is "$(as $a stat -c '%a' "$M/task-queues/$q/next")" "0" "next is not: an operator does not lease"
 
 # the read-only role
@@ -106,7 +112,7 @@ is "$(as $b "$fsx" write "$M/start" "{\"type\": \"T\", \"id\": \"$id-3\", \"task
 is "$(n_workflows)" "$before" "and started nothing"
 is "$(as $b "$fsx" write "$W/signals/go" '{}')" "EACCES" "signalling is EACCES"
 is "$(as $b "$fsx" write "$W/ctl" 'terminate no')" "EACCES" "terminating is EACCES"
-is "$(signals) $(sql "SELECT durable.describe_workflow('$id') ->> 'status'")" "1 RUNNING" "and nothing changed"
+is "$(signals) $(sql "SELECT durable.describe_workflow('$id') ->> 'status'")" "2 RUNNING" "and nothing changed"
 is "$(as $b stat -c '%u %a' "$M/start")" "$(id -u $b) 0" "start shows no bits to it"
 is "$(as $b stat -c '%a' "$W/signals/go") $(as $b stat -c '%a' "$W/ctl") $(as $b stat -c '%a' "$W/status")" \
    "0 0 400" "nor signals and ctl; status is readable"
@@ -134,7 +140,7 @@ for u in $c nobody root; do
     is "$(as $u "$fsx" write "$W/signals/go" '{}')" "EACCES" "$u cannot signal"
     like "$(as $u cat "$M/README")" "durablefs" "$u reads README"
 done
-is "$(signals)" "1" "no unmapped caller changed anything"
+is "$(signals)" "2" "no unmapped caller changed anything"
 like "$(as $c cat "$M/last-error")" "uid $(id -u $c) ($c) is not in the users file $U" "last-error tells an unmapped user why"
 like "$(as nobody cat "$M/last-error")" "refused by line 5" "and one refused by \"-\""
 like "$(cat "$WORK/callers.log")" "uid $(id -u $c) ($c) is not in the users file" "the daemon log has the reason"
@@ -145,6 +151,6 @@ is "$(as $b "$fsx" open "$P/start" w)" "EACCES" "default_permissions: the kernel
 is "$(as $a "$fsx" write "$P/workflows/$id/signals/go" '{"n": 2}')" "OK" "and lets the operator signal"
 is "$(as $b cat "$P/workflows/$id/status")" "RUNNING" "and the read-only role read"
 is "$(as nobody "$fsx" read "$P/workflows/$id/input")" "EACCES" "nobody still reads nothing"
-is "$(signals)" "2" "exactly the operator's signals arrived"
+is "$(signals)" "3" "exactly the operator's signals (and the poke) arrived"
 
 [ "$n_fail" -eq 0 ]
