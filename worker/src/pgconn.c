@@ -52,6 +52,15 @@ const char *durable__pg_sqlstate(PGresult *res)
 	return s ? s : "";
 }
 
+int durable__pg_transient(PGresult *res)
+{
+	const char *s = durable__pg_sqlstate(res);
+	return strncmp(s, "08", 2) == 0 ||      /* connection exception */
+	       strncmp(s, "57P", 3) == 0 ||     /* admin/crash shutdown, cannot connect now */
+	       strcmp(s, "25006") == 0 ||       /* read-only transaction: a demoted primary */
+	       strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0;
+}
+
 int durable__pg_status(PGresult *res)
 {
 	if (!res)
@@ -106,13 +115,11 @@ static void fail_all(durable__pg_t *pg)
 	}
 }
 
+static void unwatch(durable__pg_t *pg);
+
 static void drop_connection(durable__pg_t *pg)
 {
-	if (pg->poll) {
-		uv_poll_stop(&pg->poll->handle);
-		uv_close((uv_handle_t *)&pg->poll->handle, poller_closed);
-		pg->poll = NULL;
-	}
+	unwatch(pg);
 	if (pg->conn) {
 		PQfinish(pg->conn);
 		pg->conn = NULL;
@@ -208,16 +215,19 @@ static void deliver_notifies(durable__pg_t *pg)
 static void on_poll(uv_poll_t *h, int status, int events)
 {
 	durable__pg_t *pg = h->data;
+	/* While connecting, an error on the socket (libuv reports POLLERR as
+	 * UV_EBADF: a refused connection) is libpq's to read: PQconnectPoll
+	 * then tries the next host of a multi-host string. */
+	if (pg->conn && pg->connecting) {
+		connect_step(pg);
+		return;
+	}
 	if (status < 0 && status != UV_EAGAIN) {
 		broken(pg, uv_strerror(status));
 		return;
 	}
 	if (!pg->conn)
 		return;
-	if (pg->connecting) {
-		connect_step(pg);
-		return;
-	}
 	if (events & UV_WRITABLE) {
 		int f = PQflush(pg->conn);
 		if (f < 0) {
@@ -249,6 +259,13 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		PGresult *done = pg->result;
 		pg->inflight = NULL;
 		pg->result = NULL;
+		/* An error that came with the end of the connection (a backend
+		 * terminated by a shutdown or a failover) says the query's fate is
+		 * unknown, as a plain broken connection does: report it as one. */
+		if (PQstatus(pg->conn) == CONNECTION_BAD && durable__pg_status(done) < 0) {
+			PQclear(done);
+			done = NULL;
+		}
 		r->cb(pg, done, r->arg);
 		PQclear(done);
 		free_req(r);
@@ -261,17 +278,28 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		broken(pg, "connection bad");
 }
 
-/* Watches libpq's current socket for events, through a dup of it. */
-static int watch(durable__pg_t *pg, int events)
+static void unwatch(durable__pg_t *pg)
 {
-	int sock = PQsocket(pg->conn);
-	if (sock < 0)
-		return -EBADF;
-	if (pg->poll && pg->poll->watched != sock) {
+	if (pg->poll) {
 		uv_poll_stop(&pg->poll->handle);
 		uv_close((uv_handle_t *)&pg->poll->handle, poller_closed);
 		pg->poll = NULL;
 	}
+}
+
+/* Watches libpq's current socket for events, through a dup of it. While
+ * connecting, libpq may close its socket and open another for the next host
+ * of a multi-host string, and the new one can get the old one's number: our
+ * dup would still be the old, dead socket (EBADF, or no events at all). So
+ * each connection step watches a fresh dup (renew); once connected, the
+ * socket no longer changes. */
+static int watch(durable__pg_t *pg, int events, int renew)
+{
+	int sock = PQsocket(pg->conn);
+	if (sock < 0)
+		return -EBADF;
+	if (pg->poll && (renew || pg->poll->watched != sock))
+		unwatch(pg);
 	if (!pg->poll) {
 		poller_t *p = calloc(1, sizeof(*p));
 		if (!p)
@@ -297,7 +325,7 @@ static void connected(durable__pg_t *pg)
 	uv_timer_stop(&pg->retry);
 	PQsetnonblocking(pg->conn, 1);
 	PQsetNoticeProcessor(pg->conn, on_notice, pg);
-	if (watch(pg, UV_READABLE) < 0) {
+	if (watch(pg, UV_READABLE, 0) < 0) {
 		broken(pg, "cannot watch the socket");
 		return;
 	}
@@ -316,11 +344,11 @@ static void connect_step(durable__pg_t *pg)
 		connected(pg);
 		return;
 	case PGRES_POLLING_READING:
-		if (watch(pg, UV_READABLE) < 0)
+		if (watch(pg, UV_READABLE, 1) < 0)
 			broken(pg, "cannot watch the socket");
 		return;
 	case PGRES_POLLING_WRITING:
-		if (watch(pg, UV_WRITABLE) < 0)
+		if (watch(pg, UV_WRITABLE, 1) < 0)
 			broken(pg, "cannot watch the socket");
 		return;
 	default:
@@ -341,7 +369,7 @@ static void connect_now(durable__pg_t *pg)
 	pg->connecting = 1;
 	uv_timer_start(&pg->retry, on_retry, CONNECT_TIMEOUT_MS, 0);
 	/* libpq: start as if PQconnectPoll had returned PGRES_POLLING_WRITING */
-	if (watch(pg, UV_WRITABLE) < 0)
+	if (watch(pg, UV_WRITABLE, 1) < 0)
 		broken(pg, "cannot watch the socket");
 }
 
