@@ -55,9 +55,11 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 	flush_t *f = arg;
 	durable_worker_t *w = f->w;
 	w->completing = 0;
-	if (!res) {
-		/* The connection broke: send them again after the reconnect. A
-		 * batch that did commit is refused per task (LEASE_LOST), harmlessly. */
+	if (!res || durable__pg_transient(res)) {
+		/* The connection broke, or the server is going away (a failover, a
+		 * restart): send them again once connected, to the new primary if
+		 * need be. A batch that did commit is refused per task (LEASE_LOST),
+		 * harmlessly; a lease that ran out meanwhile is refused the same way. */
 		json_array_extend(f->sent, w->outcomes);
 		json_decref(w->outcomes);
 		w->outcomes = json_incref(f->sent);
@@ -131,6 +133,10 @@ void durable__activity_finish(act_t *a)
 		durable__log("INFO", "activity %s (%s) of workflow %s attempt %d: %s", a->activity_id, a->type,
 			     a->workflow_id, a->attempt,
 			     a->failure ? json_string_value(json_object_get(a->failure, "message")) : durable_strerror(a->rc));
+	/* with the acknowledgement below ("activity task T: COMPLETED"), this
+	 * tells which execution the store took (the HA test counts on it) */
+	durable__log("DEBUG", "activity task %s finished: workflow %s activity %s attempt %d", a->token,
+		     a->workflow_id, a->activity_id, a->attempt);
 	if (o)
 		json_array_append_new(w->outcomes, o);
 	for (act_t **pp = &w->active; *pp; pp = &(*pp)->next)

@@ -31,6 +31,10 @@ void durable__pg_close(durable__pg_t *pg);        /* fails queued queries, frees
 char *durable__pg_quote_ident(durable__pg_t *pg, const char *name);
 /* The SQLSTATE of a failed result, or "" */
 const char *durable__pg_sqlstate(PGresult *res);
+/* True for an error that says nothing about the query but that the server
+ * could not take it now (shutting down, read-only, serialization, a lost
+ * connection): worth sending again on the next connection. */
+int durable__pg_transient(PGresult *res);
 /* 0 for a good result, DURABLE_ELEASE for DU004, DURABLE_EDB otherwise. */
 int durable__pg_status(PGresult *res);
 
