@@ -49,6 +49,20 @@ static void reply_errno(fuse_req_t req, int rc)
 	fuse_reply_err(req, rc < 0 ? -rc : rc);
 }
 
+/*
+ * Fails a lookup, getattr or readdir. EIO and ETIMEDOUT mean the server is
+ * out of reach (no primary during a failover, a dead host): the log says
+ * why, since ls and cat only show the errno. ENOENT and the like are the
+ * answer, not trouble, and are not logged.
+ */
+static void reply_failed(fuse_req_t req, const char *op, const char *name, int rc, const struct db_err *e)
+{
+	int err = rc < 0 ? -rc : rc;
+	if (err == EIO || err == ETIMEDOUT)
+		logmsg("%s %s: %s: %s", op, name ? name : "", strerror(err), e->msg[0] ? e->msg : "no reason given");
+	fuse_reply_err(req, err);
+}
+
 /* Remembers why an operation on n failed, in its folder's last-error. */
 static void record(const struct node *n, const char *what, int rc, const struct db_err *e)
 {
@@ -80,7 +94,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc = tree_lookup(&p, name, &child, &e);
 	node_copy_free(&p);
 	if (rc) {
-		reply_errno(req, rc);
+		reply_failed(req, "lookup", name, rc, &e);
 		return;
 	}
 	struct fuse_entry_param ep = { 0 };
@@ -89,7 +103,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc) {
 		nodes_forget(child.ino, 1);
 		node_copy_free(&child);
-		reply_errno(req, rc);
+		reply_failed(req, "lookup", name, rc, &e);
 		return;
 	}
 	/* timeouts 0: the store changes underneath us at any time */
@@ -124,11 +138,11 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	int rc = tree_stat(&n, &st, &e);
-	node_copy_free(&n);
 	if (rc)
-		reply_errno(req, rc);
+		reply_failed(req, "getattr", n.name, rc, &e);
 	else
 		fuse_reply_attr(req, &st, 0);
+	node_copy_free(&n);
 }
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -220,7 +234,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		listing_close(f->list);
 		f->list = listing_open(&f->n, &e, &rc);
 		if (!f->list) {
-			reply_errno(req, rc);
+			reply_failed(req, "readdir", f->n.name, rc, &e);
 			return;
 		}
 	}
@@ -243,7 +257,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		used += need;
 	}
 	if (rc < 0 && used == 0)
-		reply_errno(req, rc);
+		reply_failed(req, "readdir", f->n.name, rc, &e);
 	else
 		fuse_reply_buf(req, out, used);
 	free(out);
