@@ -44,6 +44,11 @@ static void unref(act_t *a)
 
 /* Outcomes ------------------------------------------------------------------ */
 
+/* One row per outcome sent, read by column name: task_token, outcome
+ * (COMPLETED, FAILED, CANCELED, LEASE_LOST or INVALID), error. */
+#define COMPLETE_ACTIVITY_TASKS_SQL \
+	"SELECT task_token, outcome, error FROM durable.complete_activity_tasks($1::jsonb, $2)"
+
 typedef struct {
 	durable_worker_t *w;
 	json_t *sent;
@@ -67,14 +72,15 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 		durable__log("ERROR", "complete_activity_tasks failed, %zu outcomes dropped (the tasks will time out "
 			     "and retry): %s", json_array_size(f->sent), PQresultErrorMessage(res));
 	} else {
-		for (int i = 0; i < PQntuples(res); i++) {
-			const char *outcome = PQgetvalue(res, i, 1);
-			if (strcmp(outcome, "LEASE_LOST") == 0 || strcmp(outcome, "INVALID") == 0 ||
-			    strcmp(outcome, "DENIED") == 0)
-				durable__log("WARN", "activity task %s: %s: %s", PQgetvalue(res, i, 0), outcome,
-					     PQgetvalue(res, i, 2));
+		int token = PQfnumber(res, "task_token"), outcome = PQfnumber(res, "outcome"),
+		    error = PQfnumber(res, "error");
+		for (int i = 0; token >= 0 && outcome >= 0 && error >= 0 && i < PQntuples(res); i++) {
+			const char *o = PQgetvalue(res, i, outcome);
+			if (strcmp(o, "LEASE_LOST") == 0 || strcmp(o, "INVALID") == 0 || strcmp(o, "DENIED") == 0)
+				durable__log("WARN", "activity task %s: %s: %s", PQgetvalue(res, i, token), o,
+					     PQgetvalue(res, i, error));
 			else
-				durable__log("DEBUG", "activity task %s: %s", PQgetvalue(res, i, 0), outcome);
+				durable__log("DEBUG", "activity task %s: %s", PQgetvalue(res, i, token), o);
 		}
 	}
 	json_decref(f->sent);
@@ -105,8 +111,7 @@ void durable__activities_flush(durable_worker_t *w)
 	f->sent = w->outcomes;
 	w->outcomes = json_array();
 	const char *p[] = {body, w->identity};
-	if (durable__pg_query(w->act_pg, "SELECT task_token, outcome, error FROM durable.complete_activity_tasks($1::jsonb, $2)",
-			      2, p, on_completed, f) == 0) {
+	if (durable__pg_query(w->act_pg, COMPLETE_ACTIVITY_TASKS_SQL, 2, p, on_completed, f) == 0) {
 		w->completing = 1;
 	} else {
 		json_array_extend(w->outcomes, f->sent);
