@@ -8,6 +8,7 @@ HA_PGBIN=$(${PG_CONFIG:-pg_config} --bindir)
 HA_DIR=${DURABLE_RUN_BASE:-/tmp}/ha-$$
 HA_SCOPE=durable-ha-$$
 HA_SESSIONS=()          # session ids (= pids) of etcd and each Patroni we started
+HA_MOUNTS=()            # durablefs mounts to unmount
 
 # Postgres refuses root: as root, everything of the test bed runs as postgres
 AS_PG=()
@@ -125,6 +126,7 @@ kill_node() {
 # Every process in the sessions we started, then etcd's and Patroni's data.
 ha_teardown() {
 	local s pids i
+	for s in "${HA_MOUNTS[@]}"; do fusermount3 -uz "$s" 2>/dev/null; done
 	# Patroni stops its postgres when told to stop
 	for s in "${HA_SESSIONS[@]}"; do kill -TERM "$s" 2>/dev/null; done
 	wait_gone 30

@@ -1,0 +1,69 @@
+# Clients through a failover (sourced by t_failover.sh, around its first kill):
+# durablefs mounted with the multi-host string fails file operations with EIO
+# while no primary exists (quickly: never a hang) and logs why; a query in
+# flight when the leader dies fails with a clear error; both work again on
+# the new primary without a remount.
+MNT=$HA_DIR/mnt
+DURABLEFS=$TOP/fused/durablefs
+
+# mount_ha: durablefs on the multi-host string, in the foreground, in the background
+mount_ha() {
+	mkdir -p "$MNT"
+	setsid "$DURABLEFS" "$MNT" -f --dsn="$HA_DSN" --query-timeout-ms=60000 >>"$WORK/durablefs.log" 2>&1 </dev/null &
+	MNT_PID=$!
+	HA_SESSIONS+=($MNT_PID)
+	HA_MOUNTS+=("$MNT")
+	wait_until 30 "durablefs mounts" mountpoint -q "$MNT"
+}
+
+# Before the kill: a query nobody answers (its queue has no worker) is left
+# waiting, through the mount and through psql.
+clients_before_kill() {
+	local id=ha-noworker-$$
+	sql_retry "SELECT durable.start_workflow('$id', 'Failover', 'ha-noworker', '{\"n\": 1}')" >/dev/null
+	cat "$MNT/workflows/$id/status" >"$WORK/status.before" 2>&1
+	expect "the mount reads before the failover" "$(cat "$WORK/status.before")" RUNNING
+	( start=$(date +%s); timeout 120 cat "$MNT/workflows/$id/queries/state" >"$WORK/fs_query.out" 2>&1
+	  echo "$? $(($(date +%s) - start))" >"$WORK/fs_query.rc" ) &
+	( start=$(date +%s); timeout 120 psql "$HA_DSN" -qXAt -c "SELECT durable.query_workflow('$id', 'state', timeout_ms => 60000)" \
+		>"$WORK/sql_query.out" 2>&1; echo "$? $(($(date +%s) - start))" >"$WORK/sql_query.rc" ) &
+	sleep 1   # both are waiting in the server
+}
+
+# Right after the kill, before a new leader is elected.
+clients_during_outage() {
+	local out rc
+	out=$(timeout 60 cat "$MNT/workflows/ha-noworker-$$/status" 2>&1); rc=$?
+	if leader_is_writable; then
+		log "a new leader was up before the mount was tried: the outage case was not exercised"
+	else
+		[ $rc -ne 124 ] || fail "a file operation hung while no primary exists"
+		[[ "$out" == *"Input/output error"* ]] || fail "a file operation while no primary exists: got '$out' ($rc), want EIO"
+		grep -q "lookup .*Input/output error: cannot connect to PostgreSQL" "$WORK/durablefs.log" ||
+			fail "durablefs logs why it cannot reach a primary"
+	fi
+}
+
+# After the new leader takes writes.
+clients_after_failover() {
+	local id=ha-noworker-$$
+	wait_until 60 "the queries in flight return" test -s "$WORK/fs_query.rc" -a -s "$WORK/sql_query.rc"
+	local rc secs
+	read -r rc secs <"$WORK/fs_query.rc"
+	[ "$rc" != 124 ] && [ "$rc" != 0 ] || fail "a query read through the mount in flight during the failover: exit $rc"
+	grep -q "Input/output error" "$WORK/fs_query.out" || fail "the mount's query in flight fails with EIO: $(cat "$WORK/fs_query.out")"
+	log "a query read through the mount during the failover failed after ${secs} s: $(head -c 200 "$WORK/fs_query.out")"
+	read -r rc secs <"$WORK/sql_query.rc"
+	[ "$rc" != 124 ] && [ "$rc" != 0 ] || fail "a psql query in flight during the failover: exit $rc"
+	grep -qE "terminating connection|server closed the connection" "$WORK/sql_query.out" ||
+		fail "a psql query in flight fails with a clear error: $(cat "$WORK/sql_query.out")"
+	log "a psql query in flight during the failover failed after ${secs} s: $(tr '\n' ' ' <"$WORK/sql_query.out" | head -c 200)"
+	wait_until 60 "the mount reads from the new primary" grep -qx RUNNING "$MNT/workflows/$id/status" ||
+		fail "the mount works again after the failover, without a remount"
+	echo '{"add": 0}' >"$MNT/workflows/$id/signals/go" 2>>"$WORK/durablefs.write.err" ||
+		fail "a signal written through the mount after the failover"
+	expect "the signal written through the mount landed" \
+		"$(sql_retry "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
+			WHERE w.workflow_id = '$id' AND h.event_type = 'WorkflowExecutionSignaled'")" 1
+	sql_retry "SELECT durable.terminate_workflow('$id', 'test over')" >/dev/null
+}
