@@ -5,7 +5,8 @@
 set -euo pipefail
 packages=(make gcc pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
           libpq-dev libfuse3-dev fuse3 libuv1-dev libjansson-dev inotify-tools valgrind
-          libmicrohttpd-dev libsodium-dev chromium prometheus)
+          libmicrohttpd-dev libsodium-dev chromium prometheus
+          patroni etcd-server etcd-client)   # tests/ha
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
