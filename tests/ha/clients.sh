@@ -27,7 +27,11 @@ clients_before_kill() {
 	  echo "$? $(($(date +%s) - start))" >"$WORK/fs_query.rc" ) &
 	( start=$(date +%s); timeout 120 psql "$HA_DSN" -qXAt -c "SELECT durable.query_workflow('$id', 'state', timeout_ms => 60000)" \
 		>"$WORK/sql_query.out" 2>&1; echo "$? $(($(date +%s) - start))" >"$WORK/sql_query.rc" ) &
-	sleep 1   # both are waiting in the server
+	# an activity whose lease runs out during the outage, its result produced in it
+	sql_retry "SELECT durable.start_workflow('ha-hold-$$', 'Hold', 'ha', '\"held\"')" >/dev/null
+	wait_until 60 "the hold activity is leased" sql_true "SELECT EXISTS (SELECT 1 FROM durable.activity_tasks
+		WHERE workflow_id = 'ha-hold-$$' AND state = 'STARTED')"
+	sleep 1   # the queries are waiting in the server
 }
 
 # Right after the kill, before a new leader is elected.
@@ -66,4 +70,24 @@ clients_after_failover() {
 		"$(sql_retry "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
 			WHERE w.workflow_id = '$id' AND h.event_type = 'WorkflowExecutionSignaled'")" 1
 	sql_retry "SELECT durable.terminate_workflow('$id', 'test over')" >/dev/null
+	# The held result: refused cleanly (LEASE_LOST) if the new primary timed
+	# the attempt out first, taken if the worker came back before that;
+	# either way the workflow completes once, with the right result.
+	wait_until 120 "the hold workflow closes" sql_true "SELECT status <> 'RUNNING' FROM durable.workflows
+		WHERE workflow_id = 'ha-hold-$$'"
+	expect "the hold workflow completes with its result" "$(sql_retry "SELECT status || ' ' || (result #>> '{}')
+		FROM durable.workflows WHERE workflow_id = 'ha-hold-$$'")" "COMPLETED held"
+	local tok; tok=$(grep -ho "activity task [^ ]* finished: workflow ha-hold-$$ activity [^ ]* attempt 1" \
+		"$WORK"/worker*.log | awk '{print $3}')
+	if [ -z "$tok" ]; then
+		fail "the hold activity's first attempt finished in a worker"
+	elif grep -q "activity task $tok: LEASE_LOST" "$WORK"/worker*.log; then
+		log "the result produced during the outage after its lease ran out was refused cleanly (LEASE_LOST); attempt 2 ran"
+		expect "after a refused result the activity ran again" "$(grep -c "^EXEC ha-hold-$$ " "$HA_LEDGER")" 2
+	elif grep -q "activity task $tok: COMPLETED" "$WORK"/worker*.log; then
+		log "the result produced during the outage was taken: the worker was back before the new primary timed it out"
+		expect "a taken result is not run again" "$(grep -c "^EXEC ha-hold-$$ " "$HA_LEDGER")" 1
+	else
+		fail "the result of the hold activity was neither delivered nor refused"
+	fi
 }

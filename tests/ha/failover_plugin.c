@@ -69,8 +69,34 @@ static int failover(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
+/* Its first attempt outlives its lease (start_to_close 3 s, it takes 6 s):
+ * started just before the leader dies, its result comes during the outage
+ * with the lease run out. Later attempts return at once. */
+static int hold(durable_activity_ctx_t *a, json_t *input, json_t **result, void *arg)
+{
+	(void)arg;
+	if (durable_activity_attempt(a) == 1) {
+		struct timespec pause = {6, 0};
+		nanosleep(&pause, NULL);
+	}
+	ledger(a);
+	*result = json_incref(input);
+	return 0;
+}
+
+static int hold_workflow(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	static const durable_activity_options_t opts = {.start_to_close_timeout = 3};
+	json_t *r;
+	DURABLE_TRY(durable_activity(ctx, "hold", json_incref(input), &opts, &r));
+	*output = json_incref(r);
+	return 0;
+}
+
 int durable_plugin_init(durable_worker_t *w)
 {
 	DURABLE_TRY(durable_worker_register_workflow(w, "Failover", failover));
+	DURABLE_TRY(durable_worker_register_workflow(w, "Hold", hold_workflow));
+	DURABLE_TRY(durable_worker_register_activity(w, "hold", hold, NULL));
 	return durable_worker_register_activity(w, "step", step, NULL);
 }
