@@ -45,7 +45,7 @@ static void unref(act_t *a)
 /* Outcomes ------------------------------------------------------------------ */
 
 /* One row per outcome sent, read by column name: task_token, outcome
- * (COMPLETED, FAILED, CANCELED, LEASE_LOST or INVALID), error. */
+ * (COMPLETED, FAILED, CANCELED, LEASE_LOST, INVALID or DENIED), error. */
 #define COMPLETE_ACTIVITY_TASKS_SQL \
 	"SELECT task_token, outcome, error FROM durable.complete_activity_tasks($1::jsonb, $2)"
 
