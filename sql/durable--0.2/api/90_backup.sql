@@ -5,7 +5,7 @@
 -- the upgrade alike (marking again only sets the filter again). A table the
 -- install fills with rows of its own needs a filter that leaves those rows out
 -- (the restore's CREATE EXTENSION makes them again); these start empty, so
--- they dump every row.
+-- they dump every row. (One call a statement: each updates pg_extension's row.)
 SELECT pg_catalog.pg_extension_config_dump('durable.workflows', '');
 SELECT pg_catalog.pg_extension_config_dump('durable.history', '');
 SELECT pg_catalog.pg_extension_config_dump('durable.buffered_events', '');
