@@ -2,7 +2,8 @@
 # A throwaway PostgreSQL 15 cluster with durable loaded, on a unix socket
 # only. Usage: cluster.sh start|stop|env NAME PORT
 #   start  creates the cluster under .run/NAME if needed, starts it and
-#          creates the extensions; prints nothing on success
+#          creates the extensions; prints nothing on success. The purge of
+#          closed workflows is off unless DURABLE_PURGE=on.
 #   stop   stops it (fast)
 #   env    prints the PG* variables to reach it (eval "$(cluster.sh env ...)")
 # As root, PostgreSQL runs as the postgres user, which refuses to run as root.
@@ -54,8 +55,9 @@ max_connections = 200
 shared_buffers = 256MB
 log_line_prefix = '%m [%p] %q%a '
 # Tests skip time by months (durable.skip_time): a purge of closed runs racing
-# their reads would make them flaky. tests/retention turns it on (ALTER SYSTEM).
-durable.purge_batch = 0
+# their reads would make them flaky. tests/retention turns it on (ALTER SYSTEM);
+# make run's sandbox (DURABLE_PURGE=on) purges as a real store does.
+$([ "${DURABLE_PURGE:-off}" = on ] && echo "# durable.purge_batch: default" || echo "durable.purge_batch = 0")
 CONF
     fi
     if ! as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then

@@ -28,7 +28,7 @@ if [ "${1:-}" = stop ]; then
     exit 0
 fi
 
-scripts/cluster.sh start dev "$port"
+DURABLE_PURGE=on scripts/cluster.sh start dev "$port"
 eval "$(scripts/cluster.sh env dev "$port")"
 
 if [ -x "$workers" ] && [ -x worker/build/durable-worker ]; then
