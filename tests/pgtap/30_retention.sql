@@ -23,6 +23,7 @@ CREATE FUNCTION pg_temp.leftovers(runs uuid[]) RETURNS bigint LANGUAGE sql AS $$
          + (SELECT count(*) FROM durable.workflow_tasks WHERE run_id = ANY (runs))
          + (SELECT count(*) FROM durable.activity_tasks WHERE run_id = ANY (runs))
          + (SELECT count(*) FROM durable.timers WHERE run_id = ANY (runs))
+         + (SELECT count(*) FROM durable.parked WHERE run_id = ANY (runs))
 $$;
 CREATE FUNCTION pg_temp.hlen_ns(wid text, ns text) RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM durable.get_history(wid, NULL, 0, 1000, ns)
@@ -194,6 +195,11 @@ SELECT durable.signal_workflow('del', 's');
 CREATE TEMP TABLE del_wft AS SELECT * FROM durable.poll_workflow_tasks('ret-dq', 'tester', 1);
 SELECT durable.signal_workflow('del', 'buffered');
 CREATE TEMP TABLE del_runs AS SELECT pg_temp.runs('del') AS runs;
+-- as if its timer had failed to fire (the timer worker parks such deadlines)
+INSERT INTO durable.parked (kind, item, namespace, workflow_id, run_id, error, parked_at, last_error_at, retry_at)
+SELECT 'timer', run_id || '/t', 'default', 'del', run_id, '{"message": "injected"}', now(), now(), now() + interval '1 hour'
+  FROM durable.timers WHERE run_id = ANY ((SELECT runs FROM del_runs)::uuid[]);
+SELECT is((SELECT count(*) FROM durable.parked x, del_runs d WHERE x.run_id = ANY (d.runs)), 1::bigint, 'a parked deadline');
 SELECT is((SELECT count(*) FROM durable.buffered_events x, del_runs d WHERE x.run_id = ANY (d.runs)), 1::bigint,
           'before: a buffered signal');
 SELECT is((SELECT count(*) FROM durable.timers x, del_runs d WHERE x.run_id = ANY (d.runs)), 1::bigint, 'a timer');
@@ -211,7 +217,7 @@ SELECT is(pg_temp.status('del'), 'RUNNING', 'del still runs');
 -- the delete
 SELECT is(durable.delete_workflow('del', 'cleanup'), 2, 'delete_workflow deletes both runs and says so');
 SELECT is(pg_temp.leftovers((SELECT runs FROM del_runs)), 0::bigint,
-          'no row of any table (history, tasks, timers, buffered events) names them');
+          'no row of any table (history, tasks, timers, buffered events, parked deadlines) names them');
 SELECT throws_ok($$SELECT durable.describe_workflow('del')$$, 'DU001', NULL, 'describe then says not found');
 SELECT throws_ok($$SELECT durable.delete_workflow('del')$$, 'DU001', NULL, 'deleting it again is DU001');
 SELECT throws_ok(format('SELECT durable.complete_workflow_task(%L, %L)', (SELECT task_token FROM del_wft), '[]'), 'DU004', NULL,

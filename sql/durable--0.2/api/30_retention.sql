@@ -154,6 +154,7 @@ BEGIN
     DELETE FROM durable.workflow_tasks t WHERE t.run_id = ANY (runs);
     DELETE FROM durable.activity_tasks a WHERE a.run_id = ANY (runs);
     DELETE FROM durable.timers t WHERE t.run_id = ANY (runs);
+    DELETE FROM durable.parked p WHERE p.run_id = ANY (runs);   -- deadlines that failed to fire (08_parking.sql)
     UPDATE durable.schedules sc SET last_run_id = NULL
       FROM durable.workflows w
      WHERE w.run_id = ANY (runs) AND w.search_attributes ? 'DurableScheduledById'
