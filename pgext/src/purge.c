@@ -64,8 +64,9 @@ DurablePurgeDefineGucs(void)
 }
 
 /*
- * One transaction: durable._purge_closed(batch). Returns the runs deleted,
- * or -1 when the store has no purge (an older SQL version) or it failed.
+ * One transaction: durable._purge_closed(batch). Returns the runs it took
+ * from the backlog, or -1 when the store has no purge (an older SQL version)
+ * or the step failed.
  */
 static int
 purge_once(int batch)
