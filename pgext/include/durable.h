@@ -92,6 +92,7 @@ extern void DurableWakeTimerWorkersAtCommit(void);
 /* purge.c */
 extern int	durable_purge_batch;
 extern int	durable_purge_interval_ms;
+extern int	durable_purge_delay_ms;
 extern void DurablePurgeDefineGucs(void);
 extern bool DurablePurgeStep(TimestampTz next_due);
 extern long DurablePurgeWaitMs(void);

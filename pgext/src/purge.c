@@ -7,8 +7,11 @@
  * taken only when no deadline is due before the last step's duration has
  * passed, so a purge never holds up a timer that this worker should fire
  * (the other timer workers keep firing meanwhile). After a full batch the
- * worker fires what is due and comes straight back; after a partial one the
- * backlog is empty and the purge naps for durable.purge_interval.
+ * purge rests durable.purge_delay, as VACUUM rests between cost units, so that
+ * a backlog of a million does not take the disk and the WAL from everyone
+ * else; after a partial one the backlog is empty and it rests
+ * durable.purge_interval. It rests on the worker's latch: deadlines still
+ * wake the worker meanwhile.
  *
  * A purge that fails (a bug, a lock timeout, an old SQL version without
  * _purge_closed) is logged and retried after the nap: it must never take the
@@ -34,6 +37,7 @@
 
 int			durable_purge_batch = 500;
 int			durable_purge_interval_ms = 60000;
+int			durable_purge_delay_ms = 50;
 
 /* wall-clock time of the next step; 0: at once */
 static TimestampTz next_purge_at = 0;
@@ -51,6 +55,15 @@ DurablePurgeDefineGucs(void)
 							500, 0, 100000,
 							PGC_SIGHUP,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("durable.purge_delay",
+							"How long the purge rests between two full batches.",
+							"It leaves the disk and the WAL to everything else while a large backlog is purged; 0 purges without rest.",
+							&durable_purge_delay_ms,
+							50, 0, 60000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("durable.purge_interval",
@@ -92,6 +105,14 @@ purge_once(int batch)
 			{
 				Oid			argtypes[1] = {INT4OID};
 				Datum		args[1] = {Int32GetDatum(batch)};
+
+				/*
+				 * A purge lost in a crash is purged again, so its commit need
+				 * not wait for the WAL flush, and client commits do not queue
+				 * behind a flush of ours.
+				 */
+				if (SPI_execute("SET LOCAL synchronous_commit TO off", false, 0) != SPI_OK_UTILITY)
+					elog(ERROR, "could not turn synchronous_commit off for the purge");
 
 				if (SPI_execute_with_args("SELECT durable._purge_closed($1)", 1, argtypes, args,
 										  NULL, false, 1) != SPI_OK_SELECT)
@@ -149,9 +170,10 @@ DurablePurgeStep(TimestampTz next_due)
 	MemoryContextReset(purge_context);
 
 	last_step_us = GetCurrentTimestamp() - started;
-	if (purged >= batch)
+	if (purged >= batch && durable_purge_delay_ms == 0)
 		return true;
-	next_purge_at = GetCurrentTimestamp() + (TimestampTz) durable_purge_interval_ms * 1000;
+	next_purge_at = GetCurrentTimestamp() +
+		(TimestampTz) (purged >= batch ? durable_purge_delay_ms : durable_purge_interval_ms) * 1000;
 	return false;
 }
 
