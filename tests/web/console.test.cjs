@@ -126,6 +126,20 @@ test('a retrying activity shows its attempt and last failure, then completes', a
   sql(`SELECT durable.terminate_workflow('${id}', 'test done')`);
 });
 
+test('children show on the timeline and in the children table, and a child links back to its parent', async () => {
+  const id = `web-parent-${RUN}`;
+  sql(`SELECT durable.start_workflow('${id}', 'Parent', 'web-tests', '{"children": 2}')`);
+  await page.goto(`${URL_}/#/workflow/${id}`, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('#status .s-COMPLETED', { timeout: 60000 });
+  await eventually('two finished child bars', async () => (await page.$$('svg g.bar.child:not(.pending)')).length === 2);
+  const kids = await page.$$eval('#children a', (as) => as.map((a) => a.textContent));
+  assert.equal(kids.length, 2);
+  await shot('children.png');
+  await page.$eval('#children a', (a) => a.click());
+  await page.waitForSelector(`dd a[href^="#/workflow/${id}"]`);
+  assert.equal(await page.$eval('#status', (e) => e.textContent), 'COMPLETED');
+});
+
 test('bad requests get a clear message and change nothing', async () => {
   const raw = (p, body, type = 'application/json') => page.evaluate(async (pp, b, t) => {
     const me = await (await fetch('/api/me')).json();

@@ -572,7 +572,8 @@ function drawTimeline(box, events, d) {
     h('text', { x: 4, y: top + rowH - 8, class: 'lane-label' }, 'workflow tasks'),
     wf.map((it) => bar(it, top)),
     lanesOf.map((it, i) => [
-      h('text', { x: 4, y: top + (i + 1) * rowH + rowH - 8, class: 'lane-label' }, it.label.length > 28 ? it.label.slice(0, 27) + '…' : it.label),
+      h('text', { x: 4, y: top + (i + 1) * rowH + rowH - 8, class: 'lane-label' }, it.label.length <= 28 ? it.label
+        : it.kind === 'child' ? '…' + it.label.slice(-27) : it.label.slice(0, 27) + '…'),
       bar(it, top + (i + 1) * rowH)]),
     h('text', { x: 4, y: top + (rows - 1) * rowH + rowH - 8, class: 'lane-label' }, 'signals · failures'),
     marks.map((m) => {

@@ -2,8 +2,9 @@
  * Steps: runs input "steps" activities one after the other (each takes
  * input "ms" milliseconds, so the timeline visibly grows), sleeps a second, then waits for
  * the signal "approve" and returns its input. With input "flaky": k the last
- * step fails its first k attempts (2 s, 4 s ... apart). Its query "progress" answers
- * how many steps are done. */
+ * step fails its first k attempts (2 s, 4 s ... apart); with "wait": false it
+ * returns without waiting for the signal. Its query "progress" answers how
+ * many steps are done. Parent runs Steps children. */
 #include <durable.h>
 #include <time.h>
 
@@ -35,14 +36,35 @@ static int steps(durable_ctx_t *ctx, json_t *input, json_t **output)
 		DURABLE_TRY(durable_set_query_value(ctx, "progress", json_pack("{s:I}", "done", i + 1)));
 	}
 	DURABLE_TRY(durable_sleep(ctx, 1)); /* a timer, for the timeline and its lateness */
+	if (json_is_false(json_object_get(input, "wait"))) {
+		*output = json_integer(n);
+		return 0;
+	}
 	json_t *approval;
 	DURABLE_TRY(durable_await_signal(ctx, "approve", 3600, &approval));
 	*output = json_pack("{s:O}", "approved", approval);
 	return 0;
 }
 
+/* Parent: runs input "children" Steps children (one step each, no signal
+ * to wait for) at once and returns how many completed. */
+static int parent(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	durable_future_t *kids[8];
+	json_int_t n = json_integer_value(json_object_get(input, "children"));
+	if (n < 1 || n > 8)
+		n = 2;
+	for (json_int_t i = 0; i < n; i++)
+		DURABLE_TRY(durable_child_start(ctx, "Steps", json_pack("{s:i,s:i,s:b}", "steps", 1, "ms", 300, "wait", 0),
+						NULL, &kids[i]));
+	DURABLE_TRY(durable_wait_all(ctx, kids, (size_t)n));
+	*output = json_integer(n);
+	return 0;
+}
+
 int durable_plugin_init(durable_worker_t *w)
 {
+	DURABLE_TRY(durable_worker_register_workflow(w, "Parent", parent));
 	DURABLE_TRY(durable_worker_register_workflow(w, "Steps", steps));
 	return durable_worker_register_activity(w, "step", step, NULL);
 }
