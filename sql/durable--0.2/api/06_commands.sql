@@ -62,10 +62,12 @@ DECLARE
     scheduled bigint;
     now timestamptz := durable.now();
     deadline timestamptz;
+    fairness_key text;
 BEGIN
     PERFORM durable._check_keys(cmd, ARRAY['type', 'activity_id', 'activity_type', 'task_queue', 'input',
         'schedule_to_close_timeout', 'schedule_to_start_timeout', 'start_to_close_timeout',
-        'heartbeat_timeout', 'retry_policy'], what);
+        'heartbeat_timeout', 'retry_policy', 'fairness_key'], what);
+    fairness_key := durable._check_name(durable._json_text(cmd, 'fairness_key', what), what || ': "fairness_key"');
     activity_id := durable._check_name(durable._json_text(cmd, 'activity_id', what, true), what || ': "activity_id"');
     activity_type := durable._check_name(durable._json_text(cmd, 'activity_type', what, true), what || ': "activity_type"');
     queue := durable._check_path_name(durable._check_name(coalesce(durable._json_text(cmd, 'task_queue', what), w.task_queue),
@@ -126,16 +128,17 @@ BEGIN
             'initial_interval', durable._seconds(initial), 'backoff_coefficient', backoff,
             'maximum_interval', durable._seconds(max_interval), 'maximum_attempts', max_attempts::integer,
             'non_retryable_error_types', to_jsonb(non_retryable)),
-        'workflow_task_completed_event_id', completed));
+        'workflow_task_completed_event_id', completed)
+        || CASE WHEN fairness_key IS NULL THEN '{}' ELSE jsonb_build_object('fairness_key', fairness_key) END);
     deadline := least(now + s2s, now + s2c);
     INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
         activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
         schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
         retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
-        non_retryable_error_types, timeout_at)
+        non_retryable_error_types, timeout_at, fairness_key)
     VALUES (w.run_id, w.namespace, w.workflow_id, scheduled, activity_id, activity_type, queue,
         cmd -> 'input', 'SCHEDULED', now, now, s2c, s2s, stc, hb, initial, backoff, max_interval,
-        max_attempts::integer, non_retryable, deadline);
+        max_attempts::integer, non_retryable, deadline, coalesce(fairness_key, ''));
     PERFORM durable._wake_at(deadline);
     PERFORM durable._notify('activity', w.namespace, queue);
 END

@@ -10,17 +10,26 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     now timestamptz := durable.now();
+    limited bigint[];
 BEGIN
     PERFORM durable._check_poll_args($1, $2, $3);
     PERFORM durable._authorize('worker', $1, $4);
     PERFORM durable._record_poller($4, $1, 'activity', $2);
+    -- a queue with limits (api/40_flow_limits.sql) picks its own tasks; the
+    -- rest pay one index probe for this
+    IF EXISTS (SELECT 1 FROM durable.task_queue_limits l WHERE l.namespace = $4 AND l.task_queue = $1) THEN
+        limited := durable._pick_limited_activity_tasks($4, $1, $3, now);
+    END IF;
     RETURN QUERY
     WITH picked AS (
-        SELECT a.task_id FROM durable.activity_tasks a
-         WHERE a.namespace = $4 AND a.task_queue = $1 AND a.state = 'SCHEDULED'
-         ORDER BY a.task_id
-         LIMIT $3
-           FOR UPDATE SKIP LOCKED
+        SELECT u.task_id FROM (
+            SELECT a.task_id FROM durable.activity_tasks a
+             WHERE limited IS NULL AND a.namespace = $4 AND a.task_queue = $1 AND a.state = 'SCHEDULED'
+             ORDER BY a.task_id
+             LIMIT $3
+               FOR UPDATE SKIP LOCKED) u
+        UNION ALL
+        SELECT unnest(limited)
     ), leased AS (
         UPDATE durable.activity_tasks a
            SET state = 'STARTED', fence = a.fence + 1, identity = $2, started_at = now,

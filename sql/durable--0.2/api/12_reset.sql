@@ -31,7 +31,7 @@ BEGIN
             activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
             schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
             retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
-            non_retryable_error_types, timeout_at)
+            non_retryable_error_types, timeout_at, fairness_key)
         VALUES (w.run_id, w.namespace, w.workflow_id, e.event_id, attrs ->> 'activity_id', attrs ->> 'activity_type',
             attrs ->> 'task_queue', attrs -> 'input', 'SCHEDULED', now, now,
             make_interval(secs => (attrs ->> 'schedule_to_close_timeout')::float8),
@@ -42,7 +42,8 @@ BEGIN
             make_interval(secs => (rp ->> 'maximum_interval')::float8), (rp ->> 'maximum_attempts')::integer,
             ARRAY(SELECT jsonb_array_elements_text(rp -> 'non_retryable_error_types')),
             least(now + make_interval(secs => (attrs ->> 'schedule_to_start_timeout')::float8),
-                  now + make_interval(secs => (attrs ->> 'schedule_to_close_timeout')::float8)));
+                  now + make_interval(secs => (attrs ->> 'schedule_to_close_timeout')::float8)),
+            coalesce(attrs ->> 'fairness_key', ''));
         PERFORM durable._notify('activity', w.namespace, attrs ->> 'task_queue');
     END LOOP;
 

@@ -121,7 +121,10 @@ CREATE TABLE durable.activity_tasks (
     timeout_at                timestamptz,
     last_failure              jsonb,
     cancel_requested          boolean NOT NULL DEFAULT false,
-    UNIQUE (run_id, scheduled_event_id)
+    UNIQUE (run_id, scheduled_event_id),
+    -- who the task is for (a tenant, a customer), for per-key limits
+    -- (schema/40_flow.sql); '' when the workflow set none
+    fairness_key              text NOT NULL DEFAULT ''
 );
 CREATE INDEX activity_tasks_ready ON durable.activity_tasks (namespace, task_queue, task_id)
     WHERE state = 'SCHEDULED';
