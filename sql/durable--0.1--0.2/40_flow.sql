@@ -1,6 +1,11 @@
 -- 0.2 adds flow control: fairness keys on activity tasks, limits per task
 -- queue and key (schema/40_flow.sql).
-ALTER TABLE durable.activity_tasks ADD COLUMN fairness_key text NOT NULL DEFAULT '';
+-- Added empty and filled in, not with ADD COLUMN ... DEFAULT: that would
+-- leave a "missing value" in the catalog that a fresh 0.2 does not have.
+ALTER TABLE durable.activity_tasks ADD COLUMN fairness_key text;
+UPDATE durable.activity_tasks SET fairness_key = '';
+ALTER TABLE durable.activity_tasks ALTER COLUMN fairness_key SET DEFAULT '',
+                                   ALTER COLUMN fairness_key SET NOT NULL;
 
 CREATE TABLE durable.task_queue_limits (
     namespace            text NOT NULL,
