@@ -221,7 +221,7 @@ static void fire_what_was_accepted(void)
 		PQclear(r);
 		if (!skipped)
 			break;
-		for (int i = 0; i < 200; i++) {
+		for (int i = 0; i < 100; i++) {
 			char *due = must("SELECT coalesce(durable.next_due() <= durable.now(), false)", 0, NULL);
 			bool more = due[0] == 't';
 			free(due);
@@ -596,6 +596,11 @@ static const char *const schedule_seeds[] = {
 	" \"workflow_id\": \"bill\", \"options\": {\"run_timeout\": 60}},"
 	" \"policies\": {\"overlap_policy\": \"BUFFER_ONE\", \"catchup_window\": \"1 day\", \"paused\": true,"
 	" \"note\": \"n\", \"remaining_actions\": 3}}",
+	"{\"spec\": {\"cron\": [\"CRON_TZ=America/New_York 30 2 * * 0-7\", \"*/15 9-17 1,15 JAN-DEC SUN-SAT\"],"
+	" \"timezone\": \"Europe/Berlin\"}, \"action\": {\"workflow_type\": \"T\", \"task_queue\": \"fz-idle\"},"
+	" \"policies\": {\"overlap_policy\": \"ALLOW_ALL\", \"paused\": false}}",
+	"{\"spec\": {\"interval\": [{\"every\": 1}]}, \"action\": {\"workflow_type\": \"T\","
+	" \"task_queue\": \"fz-idle\"}, \"policies\": {\"overlap_policy\": \"BUFFER_ALL\", \"paused\": false}}",
 	NULL,
 };
 static const char *const batch_wft_seeds[] = {
@@ -738,9 +743,12 @@ static void run_one(const struct target *t, const char *data, size_t len)
 	cur_target = t->name;
 	cur_data = data;
 	cur_len = len;
+	struct timespec t0, t1, t2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	alarm(INPUT_ALARM);
 	enum outcome o = t->apply(t, data, len, why);
 	alarm(0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	tally.inputs++;
 	const char *gone = dead();
 	if (o == BROKEN || gone) {
@@ -768,6 +776,13 @@ static void run_one(const struct target *t, const char *data, size_t len)
 			settle_and_make_victims();
 	}
 	free(before);
+	/* slow is not wrong, but worth a line: where the time of a long run goes */
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	long apply_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	long after_ms = (t2.tv_sec - t1.tv_sec) * 1000 + (t2.tv_nsec - t1.tv_nsec) / 1000000;
+	if (apply_ms + after_ms > 5000)
+		fprintf(stderr, "fuzz: slow: %s (%s): %ld ms, then %ld ms checking and settling\n",
+			t->name, o == ACCEPTED ? "accepted" : why, apply_ms, after_ms);
 }
 
 static char *slurp(const char *path, size_t *len)

@@ -44,7 +44,7 @@ static const char *const keys[] = {
 	"parent_close_policy", "workflow_execution_timeout", "workflow_run_timeout",
 	"workflow_task_timeout", "workflow_id_reuse_policy", "cron", "interval", "every",
 	"offset", "start_at", "end_at", "overlap_policy", "catchup_window", "paused", "note",
-	"remaining_actions", "spec", "action", "policies", "", "TYPE", "type ",
+	"remaining_actions", "spec", "action", "policies", "timezone", "", "TYPE", "type ",
 };
 
 static const char *const odd_strings[] = {
@@ -55,7 +55,9 @@ static const char *const odd_strings[] = {
 	"../../etc/passwd", "a/b", "/", ".", "..", "\n", "\t", "\r\n", "%s%n%x", "$1", "null",
 	"true", "\xc3\xbc", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x99\x82", "\xe2\x80\xae", "\xef\xbb\xbf",
 	"\x01\x1f", "* * * * *", "*/0 * * * *", "61 25 32 13 8", "@yearly", "@every 0s",
-	"0 0 31 2 *", "MON-SUN", "SKIP", "ALLOW_ALL", "TERMINATE_IF_RUNNING", "BUFFER_ALL",
+	"0 0 31 2 *", "MON-SUN", "0-7", "7", "SUN-SAT", "CRON_TZ=Europe/Paris 30 2 * * *",
+	"CRON_TZ=Nowhere/Else * * * * *", "Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe",
+	"Etc/GMT+14", "UTC+99", "posixrules", "@every 1s", "@reboot", "SKIP", "ALLOW_ALL", "TERMINATE_IF_RUNNING", "BUFFER_ALL",
 	"REJECT_DUPLICATE", "ScheduleActivityTask", "StartTimer", "CompleteWorkflowExecution",
 	"ContinueAsNewWorkflowExecution", "StartChildWorkflowExecution", "a1.1", "w1.1",
 	"a9223372036854775807.9223372036854775807",
