@@ -780,9 +780,12 @@ static void run_one(const struct target *t, const char *data, size_t len)
 	clock_gettime(CLOCK_MONOTONIC, &t2);
 	long apply_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	long after_ms = (t2.tv_sec - t1.tv_sec) * 1000 + (t2.tv_nsec - t1.tv_nsec) / 1000000;
-	if (apply_ms + after_ms > 5000)
+	if (apply_ms + after_ms > 5000) {
 		fprintf(stderr, "fuzz: slow: %s (%s): %ld ms, then %ld ms checking and settling\n",
 			t->name, o == ACCEPTED ? "accepted" : why, apply_ms, after_ms);
+		if (apply_ms + after_ms > 20000)
+			save_found("slow", t->name, data, len); /* not a failure: to look at */
+	}
 }
 
 static char *slurp(const char *path, size_t *len)
