@@ -283,6 +283,13 @@ fi
 #    dispatch and timers meanwhile (tests/bench/purge.sh).
 . "$here/purge.sh"
 
+# 9. The grant check on the poll path: microseconds per poll_activity_tasks
+#    call as the superuser, a durable_worker login and a login with scoped
+#    grants, and the check alone (tests/bench/grants.sh).
+echo "== grants"
+while read -r k v; do put "$k" "$v"; done < <("$here/grants.sh")
+put grants_check_share_of_empty_poll "$(ratio "$(value grants_check_us "$results")" "$(value grants_scoped_empty_us "$results")")"
+
 # The JSON
 mkdir -p "$here/results"
 awk 'BEGIN { print "{" } { printf "%s  \"%s\": %s", (NR > 1 ? ",\n" : ""), $1, ($2 == "" ? "null" : $2) }
