@@ -64,6 +64,8 @@ best_of_40() {   # sql-to-define sql-to-time psql-args... -> the smallest of 40 
         psql -qXAt -v ON_ERROR_STOP=1 "$@" | sort -n | head -1
 }
 for who in $callers; do
+    # each round's leases are rolled back; their dead versions would slow the next caller
+    sql "VACUUM durable.activity_tasks" >/dev/null
     tag=$([ "$who" = bench_worker ] && echo builtin || { [ "$who" = bench_scoped ] && echo scoped || echo superuser; })
     echo "grants_${tag}_lease_us $(best_of_40 "$cost_fn" "BEGIN; SELECT pg_temp.cost('grants-q', 20); ROLLBACK;" -U "$who")"
     echo "grants_${tag}_empty_us $(best_of_40 "$cost_fn" "BEGIN; SELECT pg_temp.cost('grants-empty-q', 200); ROLLBACK;" -U "$who")"
