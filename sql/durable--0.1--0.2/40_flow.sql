@@ -19,8 +19,12 @@ CREATE TABLE durable.task_queue_limits (
     tokens               float8 NOT NULL DEFAULT 0,
     refilled_at          timestamptz,
     updated_at           timestamptz NOT NULL,
+    -- when a token the queue's waiting tasks need comes due: the timer
+    -- worker then notifies the queue, so idle workers poll again
+    wake_at              timestamptz,
     PRIMARY KEY (namespace, task_queue)
 );
+CREATE INDEX task_queue_limits_wake ON durable.task_queue_limits (wake_at) WHERE wake_at IS NOT NULL;
 SELECT pg_catalog.pg_extension_config_dump('durable.task_queue_limits', '');
 
 -- One row per fairness key of a limited queue: its own limits, when an

@@ -61,6 +61,15 @@ SELECT durable.skip_time('500 ms');
 SELECT is((SELECT count(*) FROM pg_temp.lease('fc-r', 20)), 2::bigint, 'half a second later it holds 2');
 SELECT durable.skip_time('1 hour');
 SELECT is((SELECT count(*) FROM pg_temp.lease('fc-r', 20)), 4::bigint, 'it never holds more than one second''s worth');
+SELECT ok((SELECT wake_at - durable.now() BETWEEN interval '200 ms' AND interval '250 ms'
+             FROM durable.task_queue_limits WHERE task_queue = 'fc-r'),
+          'an empty bucket with tasks waiting asks for a wake-up when its next token is due');
+SELECT ok(durable.next_due() <= durable.now() + interval '250 ms', 'next_due includes it');
+SELECT durable.skip_time('250 ms');
+SELECT durable.fire_due(1000);
+SELECT is((SELECT wake_at FROM durable.task_queue_limits WHERE task_queue = 'fc-r'), NULL,
+          'fire_due notifies the queue and clears it');
+SELECT is((SELECT count(*) FROM pg_temp.lease('fc-r', 20)), 1::bigint, 'and the token is there');
 SELECT durable.set_task_queue_limits('fc-r', rate_per_second => 0.5);
 SELECT durable.skip_time('1 second');
 SELECT is((SELECT count(*) FROM pg_temp.lease('fc-r', 20)), 0::bigint, 'a slower rate takes effect at once (half a token)');

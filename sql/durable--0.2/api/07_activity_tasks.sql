@@ -164,6 +164,7 @@ DECLARE
     retry_at timestamptz;
 BEGIN
     PERFORM durable._check_name(identity, 'identity');
+    PERFORM durable._slot_freed(a.namespace, a.task_queue);
     IF kind = 'failure' THEN
         SELECT r.retry_state, r.retry_at INTO retry_state, retry_at FROM durable._activity_retry(a, payload) r;
         IF retry_at IS NOT NULL THEN

@@ -85,6 +85,9 @@ BEGIN
     failure := jsonb_build_object('message', format('activity %s timeout', timeout_type),
                                   'type', 'TimeoutError', 'timeout_type', timeout_type,
                                   'last_heartbeat_details', a.heartbeat_details);
+    IF a.state = 'STARTED' THEN
+        PERFORM durable._slot_freed(a.namespace, a.task_queue);
+    END IF;
     IF timeout_type IN ('START_TO_CLOSE', 'HEARTBEAT') THEN
         SELECT r.retry_state, r.retry_at INTO retry_state, retry_at FROM durable._activity_retry(a, failure) r;
         IF retry_at IS NOT NULL THEN
@@ -280,6 +283,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM durable.parked) THEN
         PERFORM durable._forget_unparked();
     END IF;
+    PERFORM durable._wake_limited_queues(now);
     RETURN fired;
 END
 $$;
@@ -293,5 +297,6 @@ SET search_path = pg_catalog, pg_temp AS $$
                  (SELECT min(deadline_at) FROM durable.workflows
                    WHERE status = 'RUNNING' AND deadline_at IS NOT NULL),
                  (SELECT min(next_run_at) FROM durable.schedules
-                   WHERE NOT paused AND next_run_at IS NOT NULL))
+                   WHERE NOT paused AND next_run_at IS NOT NULL),
+                 (SELECT min(wake_at) FROM durable.task_queue_limits WHERE wake_at IS NOT NULL))
 $$;

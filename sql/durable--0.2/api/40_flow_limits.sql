@@ -165,6 +165,7 @@ DECLARE
     allowances jsonb := '{}';   -- key -> how many more it may start in this poll
     refilled jsonb := '{}';     -- key -> its bucket before this poll's charge
     i integer;
+    wake_at timestamptz;        -- when a bucket that held back a ready task has a token
 BEGIN
     SELECT * INTO l FROM durable.task_queue_limits t
      WHERE t.namespace = namespace AND t.task_queue = task_queue FOR UPDATE;
@@ -225,6 +226,10 @@ BEGIN
                 refilled := refilled || jsonb_build_object(k.fairness_key,
                     durable._refill(coalesce(k.tokens, greatest(k.rate, 1)), k.refilled_at, k.rate, now));
                 allowance := least(allowance, floor((refilled ->> k.fairness_key)::float8));
+                IF (refilled ->> k.fairness_key)::float8 < 1 THEN
+                    wake_at := least(wake_at, now + make_interval(
+                        secs => (1 - (refilled ->> k.fairness_key)::float8) / k.rate));
+                END IF;
             END IF;
             IF allowance >= 1 THEN
                 keys := keys || k.fairness_key;
@@ -260,9 +265,26 @@ BEGIN
         ON CONFLICT ON CONSTRAINT fairness_keys_pkey DO UPDATE
            SET tokens = EXCLUDED.tokens, refilled_at = now, dispatched_at = now;
     END IF;
-    IF l.rate_per_second IS NOT NULL THEN
-        UPDATE durable.task_queue_limits t SET tokens = l.tokens - cardinality(picked), refilled_at = now
+    IF l.rate_per_second IS NOT NULL AND l.tokens - cardinality(picked) < 1 THEN
+        wake_at := least(wake_at, now + make_interval(
+            secs => (1 - (l.tokens - cardinality(picked))) / l.rate_per_second));
+    END IF;
+    -- an empty bucket with tasks still waiting: have the timer worker wake
+    -- the queue's workers when it holds a token again
+    IF wake_at IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM durable.activity_tasks a
+            WHERE a.namespace = namespace AND a.task_queue = task_queue AND a.state = 'SCHEDULED'
+              AND a.task_id <> ALL (picked)) THEN
+        wake_at := NULL;
+    END IF;
+    IF l.rate_per_second IS NOT NULL OR wake_at IS NOT NULL OR l.wake_at IS NOT NULL THEN
+        UPDATE durable.task_queue_limits t
+           SET tokens = CASE WHEN l.rate_per_second IS NULL THEN t.tokens ELSE l.tokens - cardinality(picked) END,
+               refilled_at = now, wake_at = wake_at
          WHERE t.namespace = namespace AND t.task_queue = task_queue;
+        IF wake_at IS NOT NULL THEN
+            PERFORM durable._wake_at(wake_at);
+        END IF;
     END IF;
     RETURN picked;
 END
@@ -280,3 +302,28 @@ GRANT EXECUTE ON FUNCTION
     durable.set_fairness_key_limits(text, text, integer, float8, text),
     durable.list_task_queue_limits(text)
 TO durable_operator;
+
+-- The timer worker's part (from fire_due): notifies the queues whose buckets
+-- have a token again for tasks that were waiting, so idle workers poll.
+CREATE OR REPLACE FUNCTION durable._wake_limited_queues(now timestamptz) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    q record;
+BEGIN
+    FOR q IN UPDATE durable.task_queue_limits l SET wake_at = NULL
+              WHERE l.wake_at <= now RETURNING l.namespace, l.task_queue LOOP
+        PERFORM durable._notify('activity', q.namespace, q.task_queue);
+    END LOOP;
+END
+$$;
+
+-- A lease that ends frees a slot of a limited queue: wake its workers.
+CREATE OR REPLACE FUNCTION durable._slot_freed(namespace text, task_queue text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM durable.task_queue_limits l
+                WHERE l.namespace = $1 AND l.task_queue = $2) THEN
+        PERFORM durable._notify('activity', $1, $2);
+    END IF;
+END
+$$;
