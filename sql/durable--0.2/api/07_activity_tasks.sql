@@ -16,20 +16,21 @@ BEGIN
     PERFORM durable._authorize('worker', $1, $4);
     PERFORM durable._record_poller($4, $1, 'activity', $2);
     -- a queue with limits (api/40_flow_limits.sql) picks its own tasks; the
-    -- rest pay one index probe for this
+    -- rest pay one index probe for this. Two statements, not one with a
+    -- branch on `limited` inside: plpgsql would then plan the common one
+    -- afresh on every call.
     IF EXISTS (SELECT 1 FROM durable.task_queue_limits l WHERE l.namespace = $4 AND l.task_queue = $1) THEN
         limited := durable._pick_limited_activity_tasks($4, $1, $3, now);
+        RETURN QUERY SELECT * FROM durable._lease_activity_tasks(limited, $2, now);
+        RETURN;
     END IF;
     RETURN QUERY
     WITH picked AS (
-        SELECT u.task_id FROM (
-            SELECT a.task_id FROM durable.activity_tasks a
-             WHERE limited IS NULL AND a.namespace = $4 AND a.task_queue = $1 AND a.state = 'SCHEDULED'
-             ORDER BY a.task_id
-             LIMIT $3
-               FOR UPDATE SKIP LOCKED) u
-        UNION ALL
-        SELECT unnest(limited)
+        SELECT a.task_id FROM durable.activity_tasks a
+         WHERE a.namespace = $4 AND a.task_queue = $1 AND a.state = 'SCHEDULED'
+         ORDER BY a.task_id
+         LIMIT $3
+           FOR UPDATE SKIP LOCKED
     ), leased AS (
         UPDATE durable.activity_tasks a
            SET state = 'STARTED', fence = a.fence + 1, identity = $2, started_at = now,

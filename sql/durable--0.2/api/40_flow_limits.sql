@@ -134,7 +134,10 @@ SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- A token bucket of `rate` per second holding at most one second's worth
--- (at least one token), refilled from `refilled_at` to `now`.
+-- (at least one token), refilled from `refilled_at` to `now`. A poll's `now`
+-- is when its transaction began, which can be before the last refill of a
+-- poll that took the queue's lock first: that adds nothing, and refilled_at
+-- never moves back, so no interval is counted twice.
 CREATE OR REPLACE FUNCTION durable._refill(tokens float8, refilled_at timestamptz, rate float8, now timestamptz)
 RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
     SELECT least(greatest($3, 1),
@@ -263,7 +266,8 @@ BEGIN
           FROM durable.activity_tasks a WHERE a.task_id = ANY (picked)
          GROUP BY a.fairness_key
         ON CONFLICT ON CONSTRAINT fairness_keys_pkey DO UPDATE
-           SET tokens = EXCLUDED.tokens, refilled_at = now, dispatched_at = now;
+           SET tokens = EXCLUDED.tokens, refilled_at = greatest(f.refilled_at, now),
+               dispatched_at = greatest(f.dispatched_at, now);
     END IF;
     IF l.rate_per_second IS NOT NULL AND l.tokens - cardinality(picked) < 1 THEN
         wake_at := least(wake_at, now + make_interval(
@@ -280,7 +284,7 @@ BEGIN
     IF l.rate_per_second IS NOT NULL OR wake_at IS NOT NULL OR l.wake_at IS NOT NULL THEN
         UPDATE durable.task_queue_limits t
            SET tokens = CASE WHEN l.rate_per_second IS NULL THEN t.tokens ELSE l.tokens - cardinality(picked) END,
-               refilled_at = now, wake_at = wake_at
+               refilled_at = greatest(t.refilled_at, now), wake_at = wake_at
          WHERE t.namespace = namespace AND t.task_queue = task_queue;
         IF wake_at IS NOT NULL THEN
             PERFORM durable._wake_at(wake_at);
@@ -288,6 +292,29 @@ BEGIN
     END IF;
     RETURN picked;
 END
+$$;
+
+-- Leases the tasks the limited poll picked (and locked), as the unlimited
+-- poll in poll_activity_tasks leases its own: keep the two alike.
+CREATE OR REPLACE FUNCTION durable._lease_activity_tasks(picked bigint[], identity text, now timestamptz)
+RETURNS TABLE (task_token text, workflow_id text, run_id uuid, activity_id text, activity_type text,
+               input jsonb, attempt integer, scheduled_at timestamptz, started_at timestamptz,
+               deadline timestamptz, heartbeat_timeout float8, heartbeat_details jsonb, last_failure jsonb)
+LANGUAGE sql AS $$
+    WITH leased AS (
+        UPDATE durable.activity_tasks a
+           SET state = 'STARTED', fence = a.fence + 1, identity = $2, started_at = $3,
+               last_heartbeat_at = NULL,
+               timeout_at = least($3 + a.start_to_close_timeout,
+                                  a.scheduled_at + a.schedule_to_close_timeout,
+                                  $3 + a.heartbeat_timeout)
+         WHERE a.task_id = ANY ($1)
+        RETURNING a.*
+    )
+    SELECT 'a' || l.task_id || '.' || l.fence, l.workflow_id, l.run_id, l.activity_id, l.activity_type,
+           l.input, l.attempt, l.scheduled_at, l.started_at, durable._wake_at(l.timeout_at),
+           durable._seconds(l.heartbeat_timeout), l.heartbeat_details, l.last_failure
+      FROM leased l ORDER BY l.task_id
 $$;
 
 COMMENT ON FUNCTION durable.set_task_queue_limits(text, integer, float8, integer, float8, text) IS

@@ -1,0 +1,62 @@
+-- Flow control bench (tests/bench/flow.sh): poll_activity_tasks as it was
+-- before flow control (commit 864d8fe~1), so that the unlimited poll's cost
+-- can be compared with it in the same run, on the same data.
+CREATE SCHEMA IF NOT EXISTS durable_bench_flow;
+CREATE OR REPLACE FUNCTION durable_bench_flow.poll_before(task_queue text, identity text, max_tasks integer DEFAULT 1,
+                                            namespace text DEFAULT 'default')
+RETURNS TABLE (task_token text, workflow_id text, run_id uuid, activity_id text, activity_type text,
+               input jsonb, attempt integer, scheduled_at timestamptz, started_at timestamptz,
+               deadline timestamptz, heartbeat_timeout float8, heartbeat_details jsonb, last_failure jsonb)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    now timestamptz := durable.now();
+BEGIN
+    PERFORM durable._check_poll_args($1, $2, $3);
+    PERFORM durable._authorize('worker', $1, $4);
+    PERFORM durable._record_poller($4, $1, 'activity', $2);
+    RETURN QUERY
+    WITH picked AS (
+        SELECT a.task_id FROM durable.activity_tasks a
+         WHERE a.namespace = $4 AND a.task_queue = $1 AND a.state = 'SCHEDULED'
+         ORDER BY a.task_id
+         LIMIT $3
+           FOR UPDATE SKIP LOCKED
+    ), leased AS (
+        UPDATE durable.activity_tasks a
+           SET state = 'STARTED', fence = a.fence + 1, identity = $2, started_at = now,
+               last_heartbeat_at = NULL,
+               timeout_at = least(now + a.start_to_close_timeout,
+                                  a.scheduled_at + a.schedule_to_close_timeout,
+                                  now + a.heartbeat_timeout)
+          FROM picked WHERE a.task_id = picked.task_id
+        RETURNING a.*
+    )
+    SELECT 'a' || l.task_id || '.' || l.fence, l.workflow_id, l.run_id, l.activity_id, l.activity_type,
+           l.input, l.attempt, l.scheduled_at, l.started_at, durable._wake_at(l.timeout_at),
+           durable._seconds(l.heartbeat_timeout), l.heartbeat_details, l.last_failure
+      FROM leased l ORDER BY l.task_id;
+END
+$$;
+
+-- n workflows of `per` activities each on queue aq, the i-th workflow's
+-- activities with fairness key keys[1 + i % cardinality(keys)].
+CREATE OR REPLACE FUNCTION durable_bench_flow.schedule(n integer, per integer, aq text, keys text[])
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    t record;
+    i integer := 0;
+BEGIN
+    PERFORM durable.start_workflow(aq || '-' || gen_random_uuid(), 'Bench', aq || '-setup')
+       FROM generate_series(1, n);
+    FOR t IN SELECT * FROM durable.poll_workflow_tasks(aq || '-setup', 'bench-driver', least(n, 1000)) LOOP
+        i := i + 1;
+        PERFORM durable.complete_workflow_task(t.task_token,
+            (SELECT jsonb_agg(jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', j::text,
+                                                 'activity_type', 'noop', 'task_queue', aq,
+                                                 'fairness_key', keys[1 + i % cardinality(keys)],
+                                                 'start_to_close_timeout', 3600))
+               FROM generate_series(1, per) j));
+    END LOOP;
+END
+$$;
