@@ -279,6 +279,13 @@ if [ -x "$top/web/build/durable-web" ]; then
     while read -r k v; do put "$k" "$v"; done < <("$here/web_list.sh" "sleeper-$((scale_n * 9 / 10))" "sleeper-$((scale_n / 10))")
 fi
 
+# 7c. Flow control: the unlimited poll before and after, the cost of limits
+#     and fairness, the achieved rate against a limit, a small tenant's
+#     dispatch under a flood (tests/bench/flow.sh).
+echo "== flow control"
+reset_store
+while read -r k v; do put "$k" "$v"; done < <("$here/flow.sh")
+
 # 8. Retention: the purge of a million closed workflows, and what it costs
 #    dispatch and timers meanwhile (tests/bench/purge.sh).
 . "$here/purge.sh"
