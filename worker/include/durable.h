@@ -227,6 +227,18 @@ int durable_worker_run(durable_worker_t *w);
 void durable_worker_stop(durable_worker_t *w);
 void durable_worker_free(durable_worker_t *w);
 
+/* The replay check before a deploy: replays one recorded history (NDJSON,
+ * one event per line, as the mount's history file and durable.get_history
+ * give) against the registered workflows, as the run's next workflow task
+ * would be. Returns 0 when the code still fits the history;
+ * DURABLE_ENONDET when it does not (err names the first event that no
+ * longer matches, as the live NON_DETERMINISTIC_ERROR does); DURABLE_EFAILED
+ * when the task would fail otherwise (e.g. an unregistered workflow type);
+ * -errno or -EINVAL when the file cannot be read as a history. A run id in
+ * the path (runs/<run_id>/history, <run_id>.ndjson) seeds durable_random()
+ * as the live run did; without one, the history's first run id does. */
+int durable_worker_replay_file(durable_worker_t *w, const char *path, char *err, size_t errlen);
+
 /* A plugin (.so) exports this; durable-worker calls it after dlopen. */
 typedef int (*durable_plugin_init_fn)(durable_worker_t *w);
 #define DURABLE_PLUGIN_INIT "durable_plugin_init"

@@ -1,11 +1,14 @@
 /* durable-worker: polls one task queue for workflow and activity tasks,
  * running the workflows and activities of the plugins it loads and the
  * executables of an activities directory. */
+#include <dirent.h>
+#include <errno.h>
 #include <dlfcn.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "durable.h"
 
 static void usage(FILE *f)
@@ -15,8 +18,51 @@ static void usage(FILE *f)
 		"                      [--concurrency N] [--batch N] [--dsn DSN] [--namespace NS]\n"
 		"                      [--identity ID] [--connections N] [--completion-batch N] [--cache N]\n"
 		"                      [--no-workflows] [--no-activities]\n"
+		"       durable-worker --replay PATH --plugin X.so ...\n"
 		"The connection comes from --dsn or the PG* environment variables.\n"
-		"SIGTERM or SIGINT drains: running activities finish, then it exits 0.\n");
+		"SIGTERM or SIGINT drains: running activities finish, then it exits 0.\n"
+		"--replay replays a history file (NDJSON, as the mount's history file gives), or every\n"
+		"file of a folder, against the plugins' workflows and connects to nothing: it exits 0 if\n"
+		"all replay, 1 naming the first event that no longer matches, 2 for unreadable input.\n");
+}
+
+/* Replays PATH, or each regular file of the folder PATH in name order;
+ * returns the exit status. */
+static int replay(durable_worker_t *w, const char *path)
+{
+	char err[1024], file[4096];
+	struct stat st;
+	struct dirent **names = NULL;
+	int n = 1, failed = 0, bad = 0, passed = 0;
+	int dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (dir && (n = scandir(path, &names, NULL, alphasort)) < 0) {
+		fprintf(stderr, "durable-worker: replay: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(file, sizeof(file), "%s/%s", path, dir ? names[i]->d_name : "");
+		const char *f = dir ? file : path;
+		if (dir && (names[i]->d_name[0] == '.' || stat(f, &st) < 0 || !S_ISREG(st.st_mode)))
+			continue;
+		int rc = durable_worker_replay_file(w, f, err, sizeof(err));
+		if (rc == DURABLE_ENONDET || rc == DURABLE_EFAILED) {
+			fprintf(stderr, "durable-worker: replay: %s\n", err);
+			failed++;
+		} else if (rc < 0) {
+			fprintf(stderr, "durable-worker: replay: %s\n", err);
+			bad++;
+		} else {
+			passed++;
+		}
+	}
+	for (int i = 0; dir && i < n; i++)
+		free(names[i]);
+	free(names);
+	printf("replayed %d histories: %d ok, %d no longer match, %d unreadable\n", passed + failed + bad, passed,
+	       failed, bad);
+	if (passed + failed + bad == 0)
+		fprintf(stderr, "durable-worker: replay: no history files in %s\n", path);
+	return bad ? 2 : failed ? 1 : passed ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -30,11 +76,12 @@ int main(int argc, char **argv)
 		{"connections", required_argument, NULL, 'C'},
 		{"completion-batch", required_argument, NULL, 'B'},
 		{"cache", required_argument, NULL, 'H'},
+		{"replay", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
 	durable_worker_options_t o = {0};
-	const char *plugins[64];
+	const char *plugins[64], *replay_path = NULL;
 	int nplugins = 0, c;
-	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:WAh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:r:WAh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.task_queue = optarg; break;
 		case 'a': o.activities_dir = optarg; break;
@@ -53,13 +100,16 @@ int main(int argc, char **argv)
 		case 'C': o.completion_connections = atoi(optarg); break;
 		case 'B': o.completion_batch = atoi(optarg); break;
 		case 'H': o.history_cache = atoi(optarg); break;
+		case 'r': replay_path = optarg; break;
 		case 'W': o.no_workflows = 1; break;
 		case 'A': o.no_activities = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!o.task_queue || optind != argc) {
+	if (replay_path && !o.task_queue)
+		o.task_queue = "replay";   /* nothing is polled */
+	if (!o.task_queue || optind != argc || (replay_path && !nplugins)) {
 		usage(stderr);
 		return 2;
 	}
@@ -83,6 +133,11 @@ int main(int argc, char **argv)
 			durable_worker_free(w);
 			return 1;
 		}
+	}
+	if (replay_path) {
+		rc = replay(w, replay_path);
+		durable_worker_free(w);
+		return rc;
 	}
 	rc = durable_worker_run(w);
 	durable_worker_free(w);

@@ -1,6 +1,10 @@
-/* A test plugin built twice: -DVERSION=1 and -DVERSION=2. Version 2 changed
- * the first activity without durable_get_version: replaying a history of
- * version 1 must fail the workflow task as non-deterministic. */
+/* A test plugin built four times, -DVERSION=1 to 4, each a redeploy of
+ * version 1 that a history of version 1 (stopped at its timer) meets:
+ *  2 changes the first activity without durable_get_version: replaying
+ *    must fail as non-deterministic;
+ *  3 changes only what follows the timer, which that history has not
+ *    recorded yet: compatible;
+ *  4 makes version 2's change behind durable_get_version: compatible. */
 #include <durable.h>
 
 static int step(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
@@ -14,9 +18,15 @@ static int step(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 static int two_steps(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	json_t *r;
-	DURABLE_TRY(durable_activity(ctx, VERSION == 1 ? "prepare" : "prepare_v2", json_incref(input), NULL, &r));
+	const char *first = VERSION == 2 ? "prepare_v2" : "prepare";
+	if (VERSION == 4) {
+		int v;
+		DURABLE_TRY(durable_get_version(ctx, "prepare-v2", DURABLE_DEFAULT_VERSION, 1, &v));
+		first = v == DURABLE_DEFAULT_VERSION ? "prepare" : "prepare_v2";
+	}
+	DURABLE_TRY(durable_activity(ctx, first, json_incref(input), NULL, &r));
 	DURABLE_TRY(durable_sleep(ctx, 60));
-	DURABLE_TRY(durable_activity(ctx, "finish", json_incref(r), NULL, &r));
+	DURABLE_TRY(durable_activity(ctx, VERSION == 3 ? "finish_v3" : "finish", json_incref(r), NULL, &r));
 	*output = json_incref(r);
 	return 0;
 }
@@ -26,5 +36,6 @@ int durable_plugin_init(durable_worker_t *w)
 	DURABLE_TRY(durable_worker_register_workflow(w, "TwoSteps", two_steps));
 	DURABLE_TRY(durable_worker_register_activity(w, "prepare", step, NULL));
 	DURABLE_TRY(durable_worker_register_activity(w, "prepare_v2", step, NULL));
+	DURABLE_TRY(durable_worker_register_activity(w, "finish_v3", step, NULL));
 	return durable_worker_register_activity(w, "finish", step, NULL);
 }
