@@ -6,14 +6,6 @@ BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
 
-CREATE FUNCTION pg_temp.err(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
 CREATE FUNCTION pg_temp.state() RETURNS text LANGUAGE sql AS $$
     SELECT format('%s/%s/%s', (SELECT count(*) FROM durable.workflows), (SELECT count(*) FROM durable.history),
                   (SELECT count(*) FROM durable.schedules))

@@ -172,7 +172,9 @@ BEGIN
         RETURN;
     END;
     RAISE WARNING 'durable: % failed to fire (attempt %), parked until %: %',
-        CASE WHEN kind = 'schedule' THEN format('schedule "%s" in namespace %s', sid, ns)
+        -- ids are cut to 100 characters: the one at fault may be a very long one
+        CASE WHEN kind = 'schedule' THEN format('schedule "%s" in namespace %s',
+                                                CASE WHEN length(sid) > 100 THEN left(sid, 100) || '...' ELSE sid END, ns)
              ELSE format('%s %s of workflow "%s" (run %s)', replace(kind, '_', ' '),
                          CASE WHEN kind = 'timer' THEN substr(item, 38) ELSE item END, wid, run) END,
         attempts, retry, err ->> 'message'
