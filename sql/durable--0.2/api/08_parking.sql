@@ -138,21 +138,30 @@ BEGIN
         CASE kind
         WHEN 'timer' THEN
             run := left(item, 36)::uuid;
-            UPDATE durable.timers x SET fire_at = retry WHERE x.run_id = run AND x.timer_id = substr(item, 38);
+            UPDATE durable.timers x SET fire_at = retry
+             WHERE x.run_id = run AND x.timer_id = substr(item, 38) AND x.fire_at <= now;
         WHEN 'activity_task' THEN
-            UPDATE durable.activity_tasks x SET timeout_at = retry WHERE x.task_id = item::bigint
+            UPDATE durable.activity_tasks x SET timeout_at = retry WHERE x.task_id = item::bigint AND x.timeout_at <= now
             RETURNING x.run_id INTO run;
         WHEN 'workflow_task' THEN
-            UPDATE durable.workflow_tasks x SET timeout_at = retry WHERE x.task_id = item::bigint
+            UPDATE durable.workflow_tasks x SET timeout_at = retry WHERE x.task_id = item::bigint AND x.timeout_at <= now
             RETURNING x.run_id INTO run;
         WHEN 'workflow' THEN
             run := item::uuid;
-            UPDATE durable.workflows x SET deadline_at = retry WHERE x.run_id = run;
+            UPDATE durable.workflows x SET deadline_at = retry WHERE x.run_id = run AND x.deadline_at <= now;
         WHEN 'schedule' THEN
             ns := split_part(item, '/', 1);
             sid := split_part(item, '/', 2);
-            UPDATE durable.schedules x SET next_run_at = retry WHERE x.namespace = ns AND x.schedule_id = sid;
+            UPDATE durable.schedules x SET next_run_at = retry
+             WHERE x.namespace = ns AND x.schedule_id = sid AND x.next_run_at <= now;
         END CASE;
+        -- Not due any more: the other timer worker parked it meanwhile (both
+        -- may fail on it when one's batch rolls back before the other's
+        -- park commits; this update waited for that one and saw its
+        -- retry time), or it went away. Nothing to do.
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
         IF run IS NOT NULL THEN
             SELECT w.namespace, w.workflow_id INTO ns, wid FROM durable.workflows w WHERE w.run_id = run;
         END IF;
