@@ -69,6 +69,7 @@ sql_retry() {
 # round NAME ACTION: one failover round on its own batch of workflows
 round() {
 	local name=$1 action=$2 batch=ha-$1 old new t0
+	[ "$action" = kill ] && KILLS=$((KILLS + 1))
 	# skip_time's offset is data (durable.clock): it must survive a failover.
 	# Skipped before the round's workflows start, so that none of their
 	# timers straddles the skip.
@@ -120,6 +121,12 @@ round() {
 		wait_until 300 "node$old rejoins" cluster_complete || fail "$name: node$old rejoins the cluster"
 	fi
 	workers_alive || fail "$name: the workers ran through without a restart"
+	# after a crash (15 s without a primary) each worker logs its reconnection
+	local wl
+	for wl in "$WORK"/worker*.log; do
+		[ "$action" = kill ] && [ "$(grep -c "connection workflows re-established" "$wl")" -lt "$KILLS" ] &&
+			fail "$name: $(basename "$wl" .log) reconnected its workflow connection (and LISTENs) by itself"
+	done
 }
 
 sql_true() { [ "$(psql_leader -c "$1" 2>/dev/null)" = t ]; }
@@ -239,7 +246,7 @@ PY
 	REEXEC_UNACKED=$((REEXEC_UNACKED + ${unacked:-0}))
 }
 
-LOST=0 TWICE=0 REEXEC_ACKED=0 REEXEC_UNACKED=0
+LOST=0 TWICE=0 REEXEC_ACKED=0 REEXEC_UNACKED=0 KILLS=0
 mount_ha || fail "mount durablefs on the multi-host string"
 start_workers
 start_probe || fail "start the write probe"
