@@ -54,6 +54,8 @@ SELECT is(pg_temp.as_role('durable_worker', format($$SELECT * FROM durable.compl
 SELECT is(pg_temp.as_role('durable_worker', $$SELECT durable.poll_query_tasks('role-q', 'w')$$), 'ok', 'worker may poll_query_tasks');
 SELECT is(pg_temp.as_role('durable_worker', $$SELECT durable.answer_query_task('q' || md5('x'), '1')$$), 'DU004',
           'worker may answer_query_task');
+SELECT is(pg_temp.as_role('durable_operator', $$SELECT durable.update_workflow('role-1', 'u', timeout_ms => 10)$$), 'DU005',
+          'operator may update_workflow (and it times out without a worker)');
 SELECT is(pg_temp.as_role('durable_worker', $$SELECT durable.task_queue_channel('activity', 'role-q')$$), 'ok',
           'worker may compute its NOTIFY channel');
 
@@ -97,7 +99,7 @@ SELECT ok(NOT has_schema_privilege('durable_test_nobody', 'durable', 'USAGE'), '
 -- The exact EXECUTE grants of each role --------------------------------------------------------
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_worker', p.oid, 'EXECUTE')),
-          ARRAY['answer_query_task', 'cancel_activity_task', 'complete_activity_task', 'complete_activity_tasks',
+          ARRAY['accept_update_task', 'answer_query_task', 'cancel_activity_task', 'complete_activity_task', 'complete_activity_tasks',
                 'complete_workflow_task', 'complete_workflow_tasks', 'fail_activity_task', 'fail_workflow_task', 'get_history', 'has_access',
                 'heartbeat_activity_task', 'list_grants', 'now', 'poll_activity_tasks', 'poll_query_tasks', 'poll_workflow_tasks', 'task_queue_channel'],
           'durable_worker executes exactly the worker API');
@@ -110,7 +112,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
                 'pause_schedule', 'query_workflow', 'reset_workflow', 'retry_parked',
                 'set_fairness_key_limits', 'set_task_queue_limits', 'signal_with_start', 'signal_workflow',
                 'start_workflow',
-                'terminate_workflow', 'trigger_schedule', 'unpause_schedule', 'unwatch_history', 'watch_history'],
+                'terminate_workflow', 'trigger_schedule', 'unpause_schedule', 'unwatch_history', 'update_workflow', 'watch_history'],
           'durable_operator executes exactly the client API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_admin', p.oid, 'EXECUTE')

@@ -173,6 +173,33 @@ int durable_set_query_handler(durable_ctx_t *ctx, const char *name, durable_quer
 /* Shorthand: query `name` answers with `value` (stolen), the latest set. */
 int durable_set_query_value(durable_ctx_t *ctx, const char *name, json_t *value);
 
+/* Updates: a request into the running workflow that returns a result
+ * (durable.update_workflow, the mount's updates/<name>). While the workflow
+ * has a handler set for `name`, an update is validated on a worker against
+ * the workflow's current state: validate(state, args, reason, size) returns
+ * 0 to accept, or a negative status with a reason written to reject; a
+ * rejected update is never recorded. validate NULL accepts every update;
+ * with no handler set, updates of that name are rejected. The context
+ * holds a reference to state (stolen, like a query handler's).
+ * An accepted update reaches the workflow like a signal: await or receive
+ * it by name, do the work (activities, timers, signals...), then complete
+ * it once with a result (stolen) or fail it; its caller gets that. */
+typedef int (*durable_update_validator_fn)(json_t *state, json_t *args, char *reason, size_t reason_size);
+int durable_set_update_handler(durable_ctx_t *ctx, const char *name, durable_update_validator_fn validate,
+			       json_t *state);
+/* update_id (borrowed, the context's) and args (borrowed) of the next
+ * accepted update called name; timeout as for durable_await_signal. */
+int durable_await_update(durable_ctx_t *ctx, const char *name, double timeout, const char **update_id,
+			 json_t **args);
+int durable_update_receive(durable_ctx_t *ctx, const char *name, const char **update_id, json_t **args);
+/* A future for the next update called name (to wait for it together with
+ * activities, timers, signals); its result is an object with "update_id"
+ * and "input" (the args). */
+int durable_update_future(durable_ctx_t *ctx, const char *name, durable_future_t **f);
+int durable_complete_update(durable_ctx_t *ctx, const char *update_id, json_t *result);
+int durable_fail_update(durable_ctx_t *ctx, const char *update_id, const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Workflow-aware logging: silent while replaying. */
 void durable_log(durable_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -6,14 +6,14 @@
 #include <stdint.h>
 #include "replay.h"
 
-enum { F_ACTIVITY = 1, F_TIMER, F_CHILD, F_SIGNAL };
+enum { F_ACTIVITY = 1, F_TIMER, F_CHILD, F_SIGNAL, F_UPDATE };
 
 struct durable_future_s {
 	int kind;
 	int64_t cmd_event_id;      /* ActivityTaskScheduled / TimerStarted / ...Initiated; 0 while new */
 	size_t horizon;            /* the horizon at which the command was issued */
 	char id[128];              /* activity_id, timer_id, child workflow_id or signal name */
-	int taken;                 /* F_SIGNAL: the signal it resolved with is consumed */
+	int taken;                 /* F_SIGNAL, F_UPDATE: the delivery it resolved with is consumed */
 	int status;                /* once resolved: 0 or DURABLE_E* */
 	int64_t resolve_event_id;  /* the outcome's event id; INT64_MAX = not in the history; 0 = locally */
 	json_t *result;            /* borrowed from the history */
@@ -23,7 +23,9 @@ struct durable_future_s {
 
 typedef struct durable__query_handler {
 	char *name;
+	int is_update;             /* an update's validator, not a query */
 	durable_query_fn fn;       /* NULL: answer with state itself */
+	durable_update_validator_fn validate;  /* updates: NULL accepts every update */
 	json_t *state;             /* a reference */
 	struct durable__query_handler *next;
 } durable__query_handler_t;
@@ -50,7 +52,7 @@ struct durable_ctx_s {
 	size_t ncmd, cmd_next;
 	int64_t *outcome;          /* key event id -> outcome event id (0 = none) */
 
-	int64_t *signals;          /* WorkflowExecutionSignaled event ids */
+	int64_t *signals;          /* WorkflowExecutionSignaled and ...UpdateAccepted event ids */
 	unsigned char *signal_used;
 	size_t nsignals;
 	int64_t cancel_event_id;   /* first WorkflowExecutionCancelRequested, 0 = none */

@@ -69,7 +69,7 @@ static int is_command_event(json_t *ev)
 		"ActivityTaskScheduled", "TimerStarted", "StartChildWorkflowExecutionInitiated",
 		"SignalExternalWorkflowExecutionInitiated",
 		"RequestCancelExternalWorkflowExecutionInitiated", "MarkerRecorded",
-		"UpsertWorkflowSearchAttributes", NULL};
+		"UpsertWorkflowSearchAttributes", "WorkflowExecutionUpdateCompleted", NULL};
 	const char *t = durable__event_type(ev);
 	for (int i = 0; types[i]; i++)
 		if (strcmp(t, types[i]) == 0)
@@ -163,7 +163,8 @@ int durable__ctx_index(durable_ctx_t *ctx)
 			int64_t k = durable__attr_int(ev, key);
 			if (k > 0 && k <= ctx->max_event_id && ctx->outcome[k] == 0)
 				ctx->outcome[k] = id;
-		} else if (strcmp(t, "WorkflowExecutionSignaled") == 0) {
+		} else if (strcmp(t, "WorkflowExecutionSignaled") == 0 ||
+			   strcmp(t, "WorkflowExecutionUpdateAccepted") == 0) {
 			ctx->signals[ctx->nsignals++] = id;
 		} else if (strcmp(t, "WorkflowExecutionCancelRequested") == 0 && ctx->cancel_event_id == 0) {
 			ctx->cancel_event_id = id;

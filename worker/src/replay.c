@@ -43,6 +43,34 @@ static void fail_task(durable__outcome_t *out, const char *cause, const char *me
 	out->failure = json_pack("{s:s, s:s}", "message", message, "type", cause);
 }
 
+/* An update's validation (durable.update_workflow's query "__update", args
+ * {update_id, name, args}): {"accepted": true}, or false with a reason.
+ * The worker records an accepted one; a rejected one is only answered. */
+static void validate_update(durable_ctx_t *ctx, durable__outcome_t *out)
+{
+	char reason[512] = "";
+	const char *name = json_string_value(json_object_get(ctx->task->query_args, "name"));
+	durable__query_handler_t *q = ctx->queries;
+	while (q && !(q->is_update && name && strcmp(q->name, name) == 0))
+		q = q->next;
+	int ok = 0;
+	if (!q) {
+		snprintf(reason, sizeof(reason), "workflow type %s takes no update \"%s\" now (no durable_set_update_handler)",
+			 ctx->task->workflow_type, name ? name : "");
+	} else if (!q->validate) {
+		ok = 1;
+	} else {
+		int rc = q->validate(q->state, json_object_get(ctx->task->query_args, "args"), reason, sizeof(reason));
+		ok = rc >= 0;
+		if (!ok && !reason[0])
+			snprintf(reason, sizeof(reason), "the validator of update \"%s\" refused it: %s", name,
+				 durable_strerror(rc));
+	}
+	out->answer = ok ? json_pack("{s:b}", "accepted", 1) : json_pack("{s:b, s:s}", "accepted", 0, "reason", reason);
+	if (!out->answer)
+		out->error = strdup("out of memory");
+}
+
 static void answer_query(durable_ctx_t *ctx, durable__outcome_t *out)
 {
 	char msg[512];
@@ -52,8 +80,12 @@ static void answer_query(durable_ctx_t *ctx, durable__outcome_t *out)
 		out->error = strdup(msg);
 		return;
 	}
+	if (strcmp(ctx->task->query_type, DURABLE__UPDATE_QUERY) == 0) {
+		validate_update(ctx, out);
+		return;
+	}
 	for (durable__query_handler_t *q = ctx->queries; q; q = q->next) {
-		if (strcmp(q->name, ctx->task->query_type) != 0)
+		if (q->is_update || strcmp(q->name, ctx->task->query_type) != 0)
 			continue;
 		if (!q->fn) {
 			out->answer = json_deep_copy(q->state);

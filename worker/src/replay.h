@@ -16,6 +16,9 @@ typedef struct {
 	json_t *query_args;        /* borrowed */
 } durable__task_t;
 
+/* The query type durable.update_workflow validates an update with. */
+#define DURABLE__UPDATE_QUERY "__update"
+
 enum {
 	DURABLE__COMPLETE = 1,     /* send commands with complete_workflow_task */
 	DURABLE__FAIL_TASK,        /* call fail_workflow_task with cause and failure */

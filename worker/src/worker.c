@@ -507,6 +507,8 @@ static void on_notify(durable__pg_t *pg, const char *channel, void *arg)
 	"SELECT query_token, workflow_id, run_id, query_type, args, history "                   \
 	"FROM durable.poll_query_tasks($1, $2, 10, $3::int, $4)"
 #define QUERY_ANSWER_SQL "SELECT durable.answer_query_task($1, $2::jsonb, $3)"
+/* An update the workflow's validator accepted is recorded, and its caller told, at once. */
+#define UPDATE_ACCEPT_SQL "SELECT durable.accept_update_task($1, $2::uuid, $3, $4, $5::jsonb, $6)"
 
 static void poll_queries(durable_worker_t *w);
 
@@ -519,6 +521,20 @@ static void on_answered(durable__pg_t *pg, PGresult *res, void *arg)
 		durable__log("WARN", "query answer refused: the caller gave up, or the query was offered again");
 	else if (st < 0)
 		durable__log("ERROR", "answer_query_task failed: %s", res ? PQresultErrorMessage(res) : "connection lost");
+}
+
+/* An update the store would not record: its caller hears why, not a timeout. */
+static void on_accepted(durable__pg_t *pg, PGresult *res, void *arg)
+{
+	char *token = arg;
+	if (durable__pg_status(res) < 0 && res && durable__pg_status(res) != DURABLE_ELEASE) {
+		const char *p[] = {token, NULL, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)};
+		durable__log("WARN", "update not recorded: %s", p[2] ? p[2] : "?");
+		durable__pg_query(pg, QUERY_ANSWER_SQL, 3, p, on_answered, NULL);
+	} else {
+		on_answered(pg, res, NULL);
+	}
+	free(token);
 }
 
 /* A column of a poll_query_tasks row, by name. */
@@ -543,8 +559,21 @@ static void answer_query(durable_worker_t *w, PGresult *res, int row)
 	char *answer = NULL;
 	if (history && durable__replay(reg ? reg->wf : NULL, &task, &out) == 0) {
 		answer = out.error ? NULL : json_dumps(out.answer ? out.answer : json_null(), JSON_ENCODE_ANY);
-		const char *p[] = {query_col(res, row, "query_token"), answer, out.error};
-		durable__pg_query(w->q_pg, QUERY_ANSWER_SQL, 3, p, on_answered, w);
+		if (strcmp(task.query_type, DURABLE__UPDATE_QUERY) == 0 &&
+		    json_is_true(json_object_get(out.answer, "accepted"))) {
+			char *update_args = json_dumps(json_object_get(args, "args"), JSON_ENCODE_ANY);
+			const char *p[] = {query_col(res, row, "query_token"), task.run_id,
+					   json_string_value(json_object_get(args, "update_id")),
+					   json_string_value(json_object_get(args, "name")), update_args,
+					   json_string_value(json_object_get(args, "identity"))};
+			char *token = strdup(p[0]);
+			if (!token || durable__pg_query(w->q_pg, UPDATE_ACCEPT_SQL, 6, p, on_accepted, token) < 0)
+				free(token);
+			free(update_args);
+		} else {
+			const char *p[] = {query_col(res, row, "query_token"), answer, out.error};
+			durable__pg_query(w->q_pg, QUERY_ANSWER_SQL, 3, p, on_answered, w);
+		}
 		durable__outcome_free(&out);
 	}
 	free(answer);

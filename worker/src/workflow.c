@@ -59,7 +59,8 @@ static int nondet(durable_ctx_t *ctx, const char *fmt, ...)
  * for an event (type NULL: the command's own "type"). */
 static const char *describe_as(json_t *cmd, const char *type, char *buf, size_t len)
 {
-	const char *keys[] = {"activity_type", "timer_id", "workflow_type", "signal_name", "marker_name", "workflow_id"};
+	const char *keys[] = {"activity_type", "timer_id", "workflow_type", "signal_name", "marker_name", "workflow_id",
+			      "update_id"};
 	if (!type)
 		type = json_string_value(json_object_get(cmd, "type"));
 	if (!type)
@@ -302,17 +303,18 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	return new_future(ctx, F_CHILD, id, ev, f);
 }
 
-static size_t next_signal(durable_ctx_t *ctx, const char *name);
+static size_t next_for(durable_ctx_t *ctx, durable_future_t *f);
 
-/* Resolved as of the current horizon. A signal future resolves with the
- * next visible signal of its name that nobody took yet. */
+/* Resolved as of the current horizon. A signal (update) future resolves
+ * with the next visible signal (accepted update) of its name that nobody
+ * took yet. */
 static int visible(durable_ctx_t *ctx, durable_future_t *f)
 {
-	if (f->kind == F_SIGNAL && !f->taken) {
-		size_t i = next_signal(ctx, f->id);
+	if ((f->kind == F_SIGNAL || f->kind == F_UPDATE) && !f->taken) {
+		size_t i = next_for(ctx, f);
+		json_t *attrs = i < ctx->nsignals ? durable__attrs(durable__event(ctx, ctx->signals[i])) : NULL;
 		f->resolve_event_id = i < ctx->nsignals ? ctx->signals[i] : INT64_MAX;
-		f->result = i < ctx->nsignals ? json_object_get(durable__attrs(durable__event(ctx, ctx->signals[i])), "input")
-					      : NULL;
+		f->result = f->kind == F_UPDATE ? attrs : json_object_get(attrs, "input");
 	}
 	return f->resolve_event_id < horizon_limit(ctx);
 }
@@ -320,9 +322,9 @@ static int visible(durable_ctx_t *ctx, durable_future_t *f)
 /* A wait returned f: a signal future now owns its signal. */
 static void take(durable_ctx_t *ctx, durable_future_t *f)
 {
-	if (f->kind != F_SIGNAL || f->taken || !visible(ctx, f))
+	if ((f->kind != F_SIGNAL && f->kind != F_UPDATE) || f->taken || !visible(ctx, f))
 		return;
-	size_t i = next_signal(ctx, f->id);
+	size_t i = next_for(ctx, f);
 	if (i < ctx->nsignals)
 		ctx->signal_used[i] = 1;
 	f->taken = 1;
@@ -489,61 +491,75 @@ int durable_child(durable_ctx_t *ctx, const char *type, json_t *input,
 	return durable_future_get(ctx, f, result);
 }
 
-/* Signals ------------------------------------------------------------ */
+/* Signals and updates -------------------------------------------------- */
 
-static size_t next_signal(durable_ctx_t *ctx, const char *name)
+/* Both are deliveries: events the workflow takes by name, in arrival order. */
+typedef struct {
+	const char *event_type, *name_key, *what;
+} delivery_t;
+
+static const delivery_t SIGNAL = {"WorkflowExecutionSignaled", "signal_name", "a signal"};
+static const delivery_t UPDATE = {"WorkflowExecutionUpdateAccepted", "update_name", "an update"};
+
+static size_t next_delivery(durable_ctx_t *ctx, const delivery_t *d, const char *name)
 {
 	for (size_t i = 0; i < ctx->nsignals; i++) {
 		if (ctx->signal_used[i] || ctx->signals[i] >= horizon_limit(ctx))
 			continue;
 		json_t *ev = durable__event(ctx, ctx->signals[i]);
-		if (strcmp(durable__attr_str(ev, "signal_name"), name) == 0)
+		if (strcmp(durable__event_type(ev), d->event_type) == 0 &&
+		    strcmp(durable__attr_str(ev, d->name_key), name) == 0)
 			return i;
 	}
 	return ctx->nsignals;
 }
 
-static int take_signal(durable_ctx_t *ctx, size_t i, json_t **payload)
+static size_t next_for(durable_ctx_t *ctx, durable_future_t *f)
+{
+	return next_delivery(ctx, f->kind == F_UPDATE ? &UPDATE : &SIGNAL, f->id);
+}
+
+/* Marks delivery i taken; *attrs (if asked) are its event's attributes. */
+static int take_delivery(durable_ctx_t *ctx, size_t i, json_t **attrs)
 {
 	ctx->signal_used[i] = 1;
-	if (payload)
-		*payload = json_object_get(durable__attrs(durable__event(ctx, ctx->signals[i])), "input");
+	if (attrs)
+		*attrs = durable__attrs(durable__event(ctx, ctx->signals[i]));
 	return 0;
 }
 
-int durable_signal_future(durable_ctx_t *ctx, const char *name, durable_future_t **f)
+static int delivery_future(durable_ctx_t *ctx, int kind, const char *name, durable_future_t **f)
 {
 	if (ctx->stopped)
 		return ctx->stopped;
 	if (!name || strlen(name) >= sizeof(((durable_future_t *)0)->id))
 		return -EINVAL;
-	return new_future(ctx, F_SIGNAL, name, 0, f);
+	return new_future(ctx, kind, name, 0, f);
 }
 
-int durable_signal_receive(durable_ctx_t *ctx, const char *name, json_t **payload)
+static int receive_delivery(durable_ctx_t *ctx, const delivery_t *d, const char *name, json_t **attrs)
 {
-	if (payload)
-		*payload = NULL;
+	*attrs = NULL;
 	if (ctx->stopped)
 		return ctx->stopped;
-	size_t i = next_signal(ctx, name);
-	return i < ctx->nsignals ? take_signal(ctx, i, payload) : DURABLE_EAGAIN;
+	size_t i = next_delivery(ctx, d, name);
+	return i < ctx->nsignals ? take_delivery(ctx, i, attrs) : DURABLE_EAGAIN;
 }
 
-int durable_await_signal(durable_ctx_t *ctx, const char *name, double timeout, json_t **payload)
+static int await_delivery(durable_ctx_t *ctx, const delivery_t *d, const char *name, double timeout, json_t **attrs)
 {
 	durable_future_t *timer = NULL;
-	if (payload)
-		*payload = NULL;
+	char msg[64];
+	*attrs = NULL;
 	if (ctx->stopped)
 		return ctx->stopped;
-	size_t i = next_signal(ctx, name);
+	size_t i = next_delivery(ctx, d, name);
 	if (i < ctx->nsignals)
-		return take_signal(ctx, i, payload);
+		return take_delivery(ctx, i, attrs);
 	if (timeout >= 0)
 		DURABLE_TRY(timeout > 0 ? durable_timer_start(ctx, timeout, &timer) : DURABLE_ETIMEDOUT);
 	for (;;) {
-		i = next_signal(ctx, name);
+		i = next_delivery(ctx, d, name);
 		int64_t sig = i < ctx->nsignals ? ctx->signals[i] : INT64_MAX;
 		int64_t tim = timer && visible(ctx, timer) ? timer->resolve_event_id : INT64_MAX;
 		int64_t first = sig < tim ? sig : tim;
@@ -552,10 +568,11 @@ int durable_await_signal(durable_ctx_t *ctx, const char *name, double timeout, j
 		if (sig < tim) {
 			if (timer)
 				DURABLE_TRY(durable_future_cancel(ctx, timer));
-			return take_signal(ctx, i, payload);
+			return take_delivery(ctx, i, attrs);
 		}
 		if (tim != INT64_MAX) {
-			durable__set_failure(ctx, make_failure("TimeoutError", "timed out waiting for a signal"));
+			snprintf(msg, sizeof(msg), "timed out waiting for %s", d->what);
+			durable__set_failure(ctx, make_failure("TimeoutError", msg));
 			return DURABLE_ETIMEDOUT;
 		}
 		if (!durable__replaying(ctx)) {
@@ -564,6 +581,87 @@ int durable_await_signal(durable_ctx_t *ctx, const char *name, double timeout, j
 		}
 		ctx->cur++;
 	}
+}
+
+int durable_signal_future(durable_ctx_t *ctx, const char *name, durable_future_t **f)
+{
+	return delivery_future(ctx, F_SIGNAL, name, f);
+}
+
+int durable_signal_receive(durable_ctx_t *ctx, const char *name, json_t **payload)
+{
+	json_t *attrs;
+	int rc = receive_delivery(ctx, &SIGNAL, name, &attrs);
+	if (payload)
+		*payload = json_object_get(attrs, "input");
+	return rc;
+}
+
+int durable_await_signal(durable_ctx_t *ctx, const char *name, double timeout, json_t **payload)
+{
+	json_t *attrs;
+	int rc = await_delivery(ctx, &SIGNAL, name, timeout, &attrs);
+	if (payload)
+		*payload = json_object_get(attrs, "input");
+	return rc;
+}
+
+int durable_update_future(durable_ctx_t *ctx, const char *name, durable_future_t **f)
+{
+	return delivery_future(ctx, F_UPDATE, name, f);
+}
+
+static void update_out(json_t *attrs, const char **update_id, json_t **args)
+{
+	if (update_id)
+		*update_id = json_string_value(json_object_get(attrs, "update_id"));
+	if (args)
+		*args = json_object_get(attrs, "input");
+}
+
+int durable_update_receive(durable_ctx_t *ctx, const char *name, const char **update_id, json_t **args)
+{
+	json_t *attrs;
+	int rc = receive_delivery(ctx, &UPDATE, name, &attrs);
+	update_out(attrs, update_id, args);
+	return rc;
+}
+
+int durable_await_update(durable_ctx_t *ctx, const char *name, double timeout, const char **update_id,
+			 json_t **args)
+{
+	json_t *attrs;
+	int rc = await_delivery(ctx, &UPDATE, name, timeout, &attrs);
+	update_out(attrs, update_id, args);
+	return rc;
+}
+
+/* CompleteWorkflowUpdate: matched by position and update id on replay. */
+static int finish_update(durable_ctx_t *ctx, const char *update_id, const char *key, json_t *value)
+{
+	if (!update_id) {
+		json_decref(value);
+		return -EINVAL;
+	}
+	json_t *cmd = json_pack("{s:s, s:s, s:o}", "type", "CompleteWorkflowUpdate", "update_id", update_id, key,
+				value ? value : json_null());
+	int64_t ev = issue(ctx, cmd, "WorkflowExecutionUpdateCompleted", "update_id", NULL);
+	return ev < 0 ? (int)ev : 0;
+}
+
+int durable_complete_update(durable_ctx_t *ctx, const char *update_id, json_t *result)
+{
+	return finish_update(ctx, update_id, "result", result);
+}
+
+int durable_fail_update(durable_ctx_t *ctx, const char *update_id, const char *type, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return finish_update(ctx, update_id, "failure", make_failure(type ? type : "UpdateError", msg));
 }
 
 int durable_signal_external(durable_ctx_t *ctx, const char *workflow_id, const char *name, json_t *input)
@@ -726,11 +824,12 @@ int durable_upsert_search_attributes(durable_ctx_t *ctx, json_t *attrs)
 
 /* Queries, logging ------------------------------------------------------ */
 
-int durable_set_query_handler(durable_ctx_t *ctx, const char *name, durable_query_fn fn, json_t *state)
+static int set_handler(durable_ctx_t *ctx, const char *name, int is_update, durable_query_fn fn,
+		       durable_update_validator_fn validate, json_t *state)
 {
 	durable__query_handler_t *q;
 	for (q = ctx->queries; q; q = q->next)
-		if (strcmp(q->name, name) == 0)
+		if (q->is_update == is_update && strcmp(q->name, name) == 0)
 			break;
 	if (!q) {
 		q = calloc(1, sizeof(*q));
@@ -739,13 +838,30 @@ int durable_set_query_handler(durable_ctx_t *ctx, const char *name, durable_quer
 			json_decref(state);
 			return -ENOMEM;
 		}
+		q->is_update = is_update;
 		q->next = ctx->queries;
 		ctx->queries = q;
 	}
 	json_decref(q->state);
 	q->state = state ? state : json_null();
 	q->fn = fn;
+	q->validate = validate;
 	return 0;
+}
+
+int durable_set_query_handler(durable_ctx_t *ctx, const char *name, durable_query_fn fn, json_t *state)
+{
+	return set_handler(ctx, name, 0, fn, NULL, state);
+}
+
+int durable_set_update_handler(durable_ctx_t *ctx, const char *name, durable_update_validator_fn validate,
+			       json_t *state)
+{
+	if (!name) {
+		json_decref(state);
+		return -EINVAL;
+	}
+	return set_handler(ctx, name, 1, NULL, validate, state);
 }
 
 int durable_set_query_value(durable_ctx_t *ctx, const char *name, json_t *value)

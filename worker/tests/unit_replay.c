@@ -737,6 +737,102 @@ static void test_signal_future(void)
 	json_decref(h.events);
 }
 
+/* Updates ------------------------------------------------------------------ */
+
+static int no_negatives(json_t *state, json_t *args, char *reason, size_t size)
+{
+	(void)state;
+	if (json_integer_value(args) >= 0)
+		return 0;
+	snprintf(reason, size, "negative: %lld", (long long)json_integer_value(args));
+	return -EINVAL;
+}
+
+/* Takes update "add" (validated), completes it with its args doubled; a
+ * signal "skip" taken meanwhile must not be mistaken for an update. */
+static int wf_update(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	const char *id;
+	json_t *args, *sig;
+	DURABLE_TRY(durable_set_update_handler(ctx, "add", no_negatives, NULL));
+	DURABLE_TRY(durable_set_query_value(ctx, "add", json_string("a query of the same name")));
+	DURABLE_TRY(durable_await_update(ctx, "add", -1, &id, &args));
+	int rc = durable_signal_receive(ctx, "add", &sig);
+	DURABLE_TRY(durable_complete_update(ctx, id, json_integer(2 * json_integer_value(args))));
+	*output = json_pack("{s:s, s:b}", "id", id, "signal", rc == 0);
+	return 0;
+}
+
+static void accepted(hist_t *h, const char *id, json_t *input)
+{
+	ev(h, "WorkflowExecutionUpdateAccepted", json_pack("{s:s, s:s, s:o}", "update_id", id, "update_name", "add",
+							   "input", input));
+}
+
+static void run_update(hist_t *h, const char *name, json_t *args)
+{
+	json_t *qa = json_pack("{s:s, s:s, s:o}", "update_id", "v", "name", name, "args", args);
+	durable__task_t t = {.workflow_id = "wf-1", .run_id = "r", .workflow_type = "T", .history = h->events,
+			     .query_type = DURABLE__UPDATE_QUERY, .query_args = qa};
+	durable__outcome_free(&out);
+	CHECK(durable__replay(wf_update, &t, &out) == 0, "replay");
+	json_decref(qa);
+}
+
+static void test_updates(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	run(&h, wf_update);
+	CHECK(ncmds() == 0, "waiting for an update: no commands (%zu)", ncmds());
+
+	run_update(&h, "add", json_integer(3));
+	CHECK(out.kind == DURABLE__ANSWER && json_is_true(json_object_get(out.answer, "accepted")), "validator accepts 3");
+	run_update(&h, "add", json_integer(-1));
+	CHECK(json_is_false(json_object_get(out.answer, "accepted")) &&
+		      strcmp(json_string_value(json_object_get(out.answer, "reason")) ?: "", "negative: -1") == 0,
+	      "validator rejects -1 with its reason");
+	run_update(&h, "remove", json_integer(1));
+	CHECK(json_is_false(json_object_get(out.answer, "accepted")) &&
+		      strstr(json_string_value(json_object_get(out.answer, "reason")) ?: "", "no update \"remove\""),
+	      "an update with no handler is rejected");
+	run_q(&h, wf_update, "add");
+	CHECK(out.kind == DURABLE__ANSWER && json_is_string(out.answer), "a query of the same name stays a query");
+
+	int64_t wtc = done(&h);
+	(void)wtc;
+	signal(&h, "add", json_integer(100));   /* a signal called add is not an update */
+	accepted(&h, "u-1", json_integer(21));
+	task(&h);
+	run(&h, wf_update);
+	CHECK(ncmds() == 2 && strcmp(cmd_type(0), "CompleteWorkflowUpdate") == 0 && strcmp(cmd_str(0, "update_id"), "u-1") == 0,
+	      "the update is completed: %s", cmd_type(0));
+	CHECK(json_integer_value(json_object_get(json_array_get(out.commands, 0), "result")) == 42, "with its result");
+	json_t *res = json_object_get(json_array_get(out.commands, 1), "result");
+	CHECK(json_is_true(json_object_get(res, "signal")), "the signal of the same name is still there");
+
+	/* replayed: the recorded completion matches by update id */
+	wtc = done(&h);
+	ev(&h, "WorkflowExecutionUpdateCompleted", json_pack("{s:s, s:i, s:I}", "update_id", "u-1", "result", 42,
+							      "workflow_task_completed_event_id", (json_int_t)wtc));
+	json_t *snapshot = json_deep_copy(h.events);
+	task(&h);
+	run(&h, wf_update);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "CompleteWorkflowExecution") == 0, "replays: %s", cmd_type(0));
+
+	/* a history whose update id differs is not this code's */
+	json_decref(h.events);
+	h.events = snapshot;
+	json_t *last = json_array_get(h.events, json_array_size(h.events) - 1);
+	json_object_set_new(json_object_get(last, "attributes"), "update_id", json_string("u-other"));
+	task(&h);
+	run(&h, wf_update);
+	CHECK(out.kind == DURABLE__FAIL_TASK && strstr(fail_msg(), "WorkflowExecutionUpdateCompleted(u-other)"),
+	      "another update id is non-deterministic: %s", fail_msg());
+	json_decref(h.events);
+}
+
 int main(void)
 {
 	test_activity();
@@ -750,6 +846,7 @@ int main(void)
 	test_failed_tasks_and_unknown();
 	test_misc_commands();
 	test_signal_future();
+	test_updates();
 	durable__outcome_free(&out);
 	return CHECK_DONE();
 }

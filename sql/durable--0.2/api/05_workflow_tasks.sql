@@ -175,7 +175,7 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY['ScheduleActivityTask', 'RequestCancelActivityTask', 'StartTimer', 'CancelTimer',
                  'StartChildWorkflowExecution', 'SignalExternalWorkflowExecution',
                  'RequestCancelExternalWorkflowExecution', 'RecordMarker',
-                 'UpsertWorkflowSearchAttributes', 'CompleteWorkflowExecution',
+                 'UpsertWorkflowSearchAttributes', 'CompleteWorkflowUpdate', 'CompleteWorkflowExecution',
                  'FailWorkflowExecution', 'CancelWorkflowExecution', 'ContinueAsNewWorkflowExecution']
 $$;
 
@@ -280,6 +280,8 @@ BEGIN
                 PERFORM durable._cmd_record_marker(w, cmd, completed);
             WHEN 'UpsertWorkflowSearchAttributes' THEN
                 PERFORM durable._cmd_upsert_search_attributes(w, cmd, completed);
+            WHEN 'CompleteWorkflowUpdate' THEN
+                PERFORM durable._cmd_complete_update(w, cmd, completed);   -- 15_updates.sql
             ELSE
                 PERFORM durable._cmd_close(w, cmd, completed);
                 closed := true;

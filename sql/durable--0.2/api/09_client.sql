@@ -255,6 +255,9 @@ BEGIN
         PERFORM durable._bad_input('query_type must be non-empty');
     END IF;
     PERFORM durable._check_name(query_type, 'query_type');
+    IF query_type = '__update' THEN   -- reserved for durable.update_workflow (15_updates.sql)
+        PERFORM durable._bad_input('query_type "__update" is reserved', NULL, 'Call durable.update_workflow to update.');
+    END IF;
     -- _query_post is STRICT: a NULL timeout would return NULL as if answered
     IF timeout_ms IS NULL OR timeout_ms < 1 OR timeout_ms > 600000 THEN
         PERFORM durable._bad_input('timeout_ms must be between 1 and 600000', format('Got %s.', coalesce(timeout_ms::text, 'NULL')),

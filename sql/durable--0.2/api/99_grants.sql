@@ -21,6 +21,7 @@ GRANT EXECUTE ON FUNCTION
     durable.complete_activity_tasks(jsonb, text),
     durable.poll_query_tasks(text, text, integer, integer, text),
     durable.answer_query_task(text, jsonb, text),
+    durable.accept_update_task(text, uuid, text, text, jsonb, text),
     durable.get_history(text, uuid, bigint, integer, text)
 TO durable_worker;
 
@@ -33,6 +34,7 @@ GRANT EXECUTE ON FUNCTION
     durable.terminate_workflow(text, text, jsonb, uuid, text, text),
     durable.reset_workflow(text, bigint, text, uuid, text, text),
     durable.query_workflow(text, text, jsonb, uuid, integer, text),
+    durable.update_workflow(text, text, jsonb, text, integer, uuid, text, text),
     durable.describe_workflow(text, uuid, text),
     durable.get_history(text, uuid, bigint, integer, text),
     durable.list_workflows(text, text, text, timestamptz, timestamptz, jsonb, text, integer, text),
