@@ -13,6 +13,8 @@ CREATE OR REPLACE FUNCTION durable._check_schedule_spec(spec jsonb) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     item jsonb;
+    n_cron integer := coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(spec -> 'cron') = 'array' THEN spec -> 'cron' END), 0);
+    n_interval integer := coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(spec -> 'interval') = 'array' THEN spec -> 'interval' END), 0);
 BEGIN
     PERFORM durable._check_keys(spec, ARRAY['cron', 'timezone', 'interval', 'start_at', 'end_at'], 'schedule spec');
     IF spec ? 'timezone' AND (jsonb_typeof(spec -> 'timezone') <> 'string'
@@ -20,14 +22,21 @@ BEGIN
         PERFORM durable._bad_input(format('schedule spec: unknown time zone %s', spec -> 'timezone'), NULL,
             'Give an IANA time zone name PostgreSQL knows (SELECT name FROM pg_timezone_names), e.g. "Europe/Berlin" or "UTC".');
     END IF;
-    IF coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(spec -> 'cron') = 'array' THEN spec -> 'cron' END), 0)
-       + coalesce(jsonb_array_length(CASE WHEN jsonb_typeof(spec -> 'interval') = 'array' THEN spec -> 'interval' END), 0) = 0 THEN
+    IF n_cron + n_interval = 0 THEN
         PERFORM durable._bad_input('schedule spec needs a non-empty "cron" or "interval" array',
             format('Got %s.', spec::text),
             'E.g. {"cron": ["0 * * * *"]} or {"interval": [{"every": 3600}]}.');
     END IF;
     IF spec ? 'cron' AND jsonb_typeof(spec -> 'cron') <> 'array' THEN
         PERFORM durable._bad_input('schedule spec: "cron" must be an array of strings', format('Got %s.', spec -> 'cron'));
+    END IF;
+    -- The timer worker computes a schedule's next run over every entry each
+    -- time it acts (a cron expression costs up to tens of ms): a bounded list
+    -- keeps one schedule from holding up every other deadline.
+    IF n_cron > 20 OR n_interval > 20 THEN
+        PERFORM durable._bad_input('schedule spec: at most 20 "cron" expressions and 20 "interval" entries',
+            format('Got %s cron expressions and %s intervals.', n_cron, n_interval),
+            'Split the times over several schedules, or use ranges, lists and steps within one expression (e.g. "0,30 9-17 * * MON-FRI").');
     END IF;
     FOR item IN SELECT value FROM jsonb_array_elements(coalesce(spec -> 'cron', '[]')) LOOP
         IF jsonb_typeof(item) <> 'string' THEN
