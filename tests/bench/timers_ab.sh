@@ -29,7 +29,7 @@ install() {   # A or B
 round() {
     install "$1"
     local due
-    due=$(sql -c "SELECT durable.now() + interval '15 seconds'")
+    due=$(sql -c "SELECT durable.now() + interval '40 seconds'")  # room to create them on a busy machine
     sql -c "SELECT durable_bench.start_timers($n, 'timer-wf', '$due')" >/dev/null
     for _ in $(seq 1 120); do
         [ "$(sql -c "SELECT count(*) FROM durable.history WHERE event_type = 'TimerFired'")" -ge "$n" ] && break
