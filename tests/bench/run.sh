@@ -163,10 +163,16 @@ if [ -x "$worker_bin" ]; then
     put wf1_per_s_2proc "$(run_worker BenchSeq1 "$wf_n" 2)"
     put seq10_activities_per_s_2proc $(( $(run_worker BenchSeq10 $(( wf_n / 10 )) 2) * 10 ))
     put par10_activities_per_s_2proc $(( $(run_worker BenchPar10 $(( wf_n / 10 )) 2) * 10 ))
+    # 3c. Long histories: time per activity of one workflow of N activities,
+    #     near its start and near its end (tests/bench/long_history.sh).
+    echo "== long history"
+    reset_store
+    while read -r k v; do put "$k" "$v"; done < <("$here/long_history.sh" "$worker_bin" "$plugin" \
+        "${LONG_HISTORY_N:-$([ "$quick" = 1 ] && echo 200 || echo 1000)}")
 else
     echo "== workflows, C worker: worker/build/durable-worker not built, skipped"
     for k in wf1_per_s worker_rss_mb commits_per_activity wal_bytes_per_activity wf1_per_s_ratio \
-             seq10_activities_per_s par10_activities_per_s; do put "$k" null; done
+             seq10_activities_per_s par10_activities_per_s long_history_cost_ratio; do put "$k" null; done
 fi
 
 # 4. Dispatch latency: schedule-to-start of activities and signal-to-task,

@@ -1,8 +1,9 @@
 /*
  * workflows.c: the benchmark's workflow shapes as a durable-worker plugin:
  * BenchSeq1 (one activity), BenchSeq10 (ten in sequence) and BenchPar10
- * (ten at once, then wait for all), over a "noop" activity that returns its
- * input. Built and loaded by tests/bench/run.sh.
+ * (ten at once, then wait for all), BenchSeqN (as many in sequence as its
+ * input says: the long-history bench), over a "noop" activity that returns
+ * its input. Built and loaded by tests/bench/run.sh.
  */
 #include <durable.h>
 
@@ -34,6 +35,11 @@ static int seq10(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return seq(ctx, 10, input, output);
 }
 
+static int seqn(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	return seq(ctx, (int)json_integer_value(input), input, output);
+}
+
 static int par10(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	durable_future_t *fs[10];
@@ -50,5 +56,6 @@ int durable_plugin_init(durable_worker_t *w)
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeq1", seq1));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeq10", seq10));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchPar10", par10));
+	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeqN", seqn));
 	return durable_worker_register_activity(w, "noop", noop, NULL);
 }

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Long histories: time per activity as one workflow's history grows. One
+# durable-worker process runs one BenchSeqN workflow of N no-op activities in
+# sequence (tests/bench/workflows.c), nothing else running. Needs PG* set (a
+# durable cluster), the worker binary and the plugin:
+#   long_history.sh WORKER_BIN PLUGIN [N]     (N: 1000, or LONG_HISTORY_N)
+# Prints "name value" lines, every time from the store's clock (event_time):
+#   long_history_activities             N
+#   long_history_ms_per_activity_at_10  mean time from one ActivityTaskCompleted
+#                                       to the next over activities 1..21
+#   long_history_ms_per_activity_at_n   the same over the last 20 activities
+#   long_history_cost_ratio             at_n / at_10 (1.0 = no growth)
+#   long_history_worker_ms_at_10/_at_n  of that, WorkflowTaskStarted to its
+#                                       WorkflowTaskCompleted (the worker's
+#                                       replay and decision plus one round trip)
+#   long_history_worker_cpu_s           CPU the worker used for the whole run
+#   long_history_total_s                first start to close
+set -euo pipefail
+worker_bin=$1 plugin=$2
+n=${3:-${LONG_HISTORY_N:-1000}}
+w=20
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+log=$(mktemp)
+q="long-$$"
+"$worker_bin" --task-queue "$q" --plugin "$plugin" 2>>"$log" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null || true; rm -f "$log"' EXIT
+sleep 0.5
+sql "SELECT durable.start_workflow('$q', 'BenchSeqN', '$q', '$n')" >/dev/null
+status=
+for _ in $(seq 1 36000); do   # an hour at most
+    status=$(sql "SELECT status FROM durable.workflows WHERE workflow_id = '$q'")
+    [ "$status" = RUNNING ] || break
+    sleep 0.1
+done
+ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+[ "$status" = COMPLETED ] || { echo "long_history: the workflow is $status (worker log: $(tail -3 "$log"))" >&2; exit 1; }
+echo "long_history_activities $n"
+sql "
+WITH run AS (SELECT run_id FROM durable.workflows WHERE workflow_id = '$q'),
+done_at AS (
+    SELECT row_number() OVER (ORDER BY h.event_id) AS k, h.event_time
+      FROM durable.history h JOIN run USING (run_id)
+     WHERE h.event_type = 'ActivityTaskCompleted'),
+ev AS (    -- every event, with the number of activities done up to it
+    SELECT h.event_id, h.event_type, h.event_time, h.attributes,
+           sum((h.event_type = 'ActivityTaskCompleted')::int) OVER (ORDER BY h.event_id) AS k
+      FROM durable.history h JOIN run USING (run_id)),
+task AS (   -- each workflow task's time in the worker
+    SELECT c.k, extract(epoch FROM c.event_time - s.event_time) * 1000 AS ms
+      FROM ev c JOIN ev s ON s.event_id = (c.attributes->>'started_event_id')::bigint
+     WHERE c.event_type = 'WorkflowTaskCompleted'),
+span AS (
+    SELECT extract(epoch FROM max(event_time) FILTER (WHERE k = 1 + $w) - max(event_time) FILTER (WHERE k = 1)) * 1000 / $w AS first,
+           extract(epoch FROM max(event_time) FILTER (WHERE k = $n) - max(event_time) FILTER (WHERE k = $n - $w)) * 1000 / $w AS last
+      FROM done_at)
+SELECT 'long_history_ms_per_activity_at_10 ' || round(first::numeric, 2) || E'\n' ||
+       'long_history_ms_per_activity_at_n ' || round(last::numeric, 2) || E'\n' ||
+       'long_history_cost_ratio ' || round((last / nullif(first, 0))::numeric, 3) || E'\n' ||
+       'long_history_worker_ms_at_10 ' ||
+           (SELECT round(avg(ms)::numeric, 2) FROM task WHERE k BETWEEN 1 AND $w) || E'\n' ||
+       'long_history_worker_ms_at_n ' ||
+           (SELECT round(avg(ms)::numeric, 2) FROM task WHERE k BETWEEN $n - $w AND $n - 1)
+  FROM span"
+echo "long_history_worker_cpu_s $(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')"
+sql "SELECT 'long_history_total_s ' || round(extract(epoch FROM closed_at - started_at)::numeric, 2)
+       FROM durable.workflows WHERE workflow_id = '$q'"
