@@ -56,7 +56,9 @@ async function call(path, params, body) {
   let data;
   try { data = await res.json(); } catch (e) { throw new ApiError(res.status, { message: `HTTP ${res.status}` }); }
   if (!res.ok) {
-    if (res.status === 401 && me && me.sign_in && path !== '/api/login') { me.signed_in = false; route(); }
+    // a session that ended (idle, signed out elsewhere): back to the sign-in
+    // form, once; an answer that arrives after signing out changes nothing
+    if (res.status === 401 && me && me.sign_in && me.signed_in && path !== '/api/login') { me.signed_in = false; route(); }
     throw new ApiError(res.status, data.error || { message: `HTTP ${res.status}` });
   }
   return data;
@@ -108,7 +110,11 @@ async function route() {
   const { parts, query } = parseHash();
   document.querySelectorAll('[data-nav]').forEach((a) => a.classList.toggle('on',
     a.dataset.nav === (parts[0] === 'workflow' ? 'workflows' : parts[0] === 'schedule' ? 'schedules' : parts[0])));
-  if (me.sign_in && !me.signed_in) return drawSignin(main);
+  if (me.sign_in && !me.signed_in) {
+    // never redrawn under a user who is typing
+    if (!main.querySelector('form.signin')) drawSignin(main);
+    return;
+  }
   drawNamespaces();
   const view = { workflows: viewWorkflows, workflow: viewWorkflow, schedules: viewSchedules,
     schedule: viewSchedule, queues: viewQueues }[parts[0]] || viewWorkflows;
