@@ -3,6 +3,7 @@
 #define DURABLEFS_FS_H
 
 #include "db.h"
+#include "jscan.h"
 #include "nodes.h"
 #include "util.h"
 
@@ -73,6 +74,22 @@ uint64_t watch_gen(struct watch *w);
 /* writes.c: what writes do; returns 0 or -errno, *reply may get text */
 int write_apply(const struct node *n, const char *data, size_t len, struct buf *reply,
 		struct db_err *e);
+
+/* docwrite.c: what an open file gathers from its writes (documents, ctl lines) */
+struct docbuf {
+	struct buf text;	/* not applied yet */
+	struct jscan scan;
+	bool started, applied;
+	int refused;		/* errno: the document was refused; later writes get it too */
+};
+/* *applying: a document (or ctl lines) went to the store, so its outcome belongs in last-error. */
+int doc_write(const struct node *n, struct docbuf *d, const char *data, size_t size,
+	      bool *applying, struct buf *reply, struct db_err *e);
+int doc_close(const struct node *n, struct docbuf *d, bool *applying, struct buf *reply,
+	      struct db_err *e);
+void doc_free(struct docbuf *d);
+size_t doc_payload_limit(void);
+size_t doc_held_bytes(void);
 
 /* lease.c: blocking read of task-queues/<name>/next */
 int lease_next(fuse_req_t req, const char *queue, bool nonblock, struct buf *out,

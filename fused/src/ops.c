@@ -16,15 +16,11 @@ struct fh {
 	bool have;		/* content holds the answer (query, next) */
 	struct buf reply;	/* what a write answered (start, tasks) */
 	size_t reply_pos;	/* how much of it was read: file offsets count the write too */
-	struct buf pending;	/* a JSON write split by the kernel, not complete yet */
-	off_t refused_end;	/* where a refused split write ended, and why: */
-	int refused_err;	/* the writer's retry of its tail gets the same errno */
+	struct docbuf doc;	/* what the writes gathered, not applied yet */
 	struct watch *w;
 	uint64_t seen;		/* watch generation the reader has seen */
 	struct listing *list;
 };
-
-static unsigned max_write = 131072;
 
 static struct fh *fh_of(struct fuse_file_info *fi)
 {
@@ -40,7 +36,7 @@ static void fh_free(struct fh *f)
 	node_copy_free(&f->n);
 	buf_free(&f->content);
 	buf_free(&f->reply);
-	buf_free(&f->pending);
+	doc_free(&f->doc);
 	free(f);
 }
 
@@ -78,7 +74,6 @@ static void record(const struct node *n, const char *what, int rc, const struct 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	max_write = conn->max_write;
 	/* without atomic O_TRUNC the kernel truncates first: we accept that as a no-op */
 	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 }
@@ -344,7 +339,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	case K_QUERY:
 		/* arguments written on this descriptor (if any) go with the query */
-		if (!f->have) {
+		if (!f->have && f->doc.text.len) {
+			/* reading ends the arguments: unfinished ones are refused here */
+			bool applying;
+			rc = doc_close(&f->n, &f->doc, &applying, &f->reply, &e);
+		}
+		if (!f->have && rc == 0) {
 			rc = content_query(&f->n, f->reply.len ? f->reply.data : NULL, &f->content, &e);
 			f->have = rc == 0;
 			f->reply_pos = 0;
@@ -393,55 +393,23 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 /*
- * Whether this piece is one of the kernel's full-size pieces of a bigger
- * write(2): those are max_write long minus the offset of the caller's buffer
- * within its first page.
+ * Writes gather a document (or ctl lines) in f->doc: any writer may split it
+ * at any byte. It is applied by the write that completes it, or at close.
  */
-static bool split_json(enum kind k, size_t len)
-{
-	return k != K_CTL && len + 4096 > max_write;
-}
-
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
 	(void)ino;
+	(void)off; /* a stream: the document is what was written, in order */
 	struct fh *f = fh_of(fi);
 	struct db_err e = { "" };
-	int rc = 0;
-	/*
-	 * When the last piece of a split write is refused, write(2) returns the
-	 * pieces before it as a short count and the writer retries the tail.
-	 */
-	if (f->refused_err && off == f->refused_end && off > 0) {
-		reply_errno(req, -f->refused_err);
-		return;
+	bool applying;
+	int rc = doc_write(&f->n, &f->doc, data, size, &applying, &f->reply, &e);
+	if (applying) {
+		f->reply_pos = 0;
+		f->have = false; /* a query asked again with new arguments */
 	}
-	f->refused_err = 0;
-	if (off == 0 || f->pending.len == 0)
-		buf_reset(&f->pending);
-	rc = buf_append(&f->pending, data, size);
-	/*
-	 * Each write(2) is one message. The exception is a JSON document larger
-	 * than max_write, which the kernel hands over in full-size pieces: keep
-	 * those until a shorter piece ends the document.
-	 */
-	if (rc == 0 && split_json(f->n.kind, size)) {
-		fuse_reply_write(req, size);
-		return;
-	}
-	buf_reset(&f->reply);
-	f->reply_pos = 0;
-	f->have = false; /* a query asked again with new arguments */
-	if (rc == 0)
-		rc = write_apply(&f->n, f->pending.data, f->pending.len, &f->reply, &e);
-	bool was_split = f->pending.len > size;
-	buf_reset(&f->pending);
 	if (rc) {
-		if (was_split) {
-			f->refused_err = rc;
-			f->refused_end = off; /* the short count ends where this piece began */
-		}
 		record(&f->n, "write", rc, &e);
 		reply_errno(req, rc);
 	} else {
@@ -449,20 +417,20 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t si
 	}
 }
 
+/* close(2): a document still unfinished is applied now, or refused (EINVAL). */
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
 	struct fh *f = fh_of(fi);
-	int rc = 0;
-	/* a document exactly a multiple of max_write long ends at close */
-	if (f->pending.len) {
-		struct db_err e = { "" };
-		buf_reset(&f->reply);
-		rc = write_apply(&f->n, f->pending.data, f->pending.len, &f->reply, &e);
-		buf_reset(&f->pending);
-		if (rc)
-			record(&f->n, "write", rc, &e);
+	struct db_err e = { "" };
+	bool applying;
+	int rc = doc_close(&f->n, &f->doc, &applying, &f->reply, &e);
+	if (applying) {
+		f->reply_pos = 0;
+		f->have = false;
 	}
+	if (rc)
+		record(&f->n, "close", rc, &e);
 	reply_errno(req, rc);
 }
 

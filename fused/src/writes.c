@@ -1,7 +1,8 @@
 /*
- * What writes do. Each write(2) carries whole messages (sysfs's rule), is
- * validated here, and either takes effect in one SQL call or fails with an
- * errno and changes nothing; the caller records the reason in last-error.
+ * What a complete document (or a write's complete ctl lines) does, once
+ * docwrite.c has gathered it: it is validated here and by the store, and
+ * either takes effect in one SQL call or transaction or fails with an errno
+ * and changes nothing; the caller records the reason in last-error.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "callers.h"
@@ -9,7 +10,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,71 +28,58 @@ static int fail(struct db_err *e, int err, const char *fmt, const char *arg)
 	return -err;
 }
 
-/* JSON text as the store will see it; NULL (SQL NULL) for a blank write. */
-static int check_json(const char *data, size_t len, const char **param, struct db_err *e)
+/*
+ * A document as the store will see it; NULL (SQL NULL) for a blank one. Its
+ * syntax was checked as it was written (jscan); its values are the store's
+ * business (jsonb), so that the mount and SQL accept the same documents.
+ */
+static const char *payload(const char *data, size_t len)
 {
-	if (blank(data, len)) {
-		*param = NULL;
-		return 0;
-	}
-	json_error_t je;
-	json_t *j = json_loadb(data, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &je);
-	if (!j)
-		return fail(e, EINVAL, "not a JSON document: %s", je.text);
-	json_decref(j);
-	*param = data; /* the caller NUL-terminated it; the store parses it again */
-	return 0;
+	return blank(data, len) ? NULL : data; /* the caller NUL-terminated it */
 }
 
-/* Starting: {"type", "id", "task_queue", "input", "options"}. */
+/*
+ * Starting: {"type", "id", "task_queue", "input", "options"}. The spec is
+ * checked by the store, in the statement that starts: a spec that jsonb
+ * accepts (1e400 in the input too) is one the mount accepts.
+ */
+#define START_SQL \
+	"WITH x AS (SELECT $1::jsonb s)," \
+	" chk AS (SELECT CASE" \
+	"   WHEN jsonb_typeof(s) IS DISTINCT FROM 'object' THEN 'start spec: not a JSON object'" \
+	"   WHEN k.bad IS NOT NULL THEN format('start spec: unknown key \"%s\" (use type, id, task_queue, input, options)', k.bad)" \
+	"   WHEN jsonb_typeof(s->'type') IS DISTINCT FROM 'string' THEN 'start spec: \"type\" must be a string'" \
+	"   WHEN jsonb_typeof(s->'id') IS DISTINCT FROM 'string' THEN 'start spec: \"id\" must be a string'" \
+	"   WHEN jsonb_typeof(s->'task_queue') IS DISTINCT FROM 'string' THEN 'start spec: \"task_queue\" must be a string'" \
+	"   WHEN s ? 'options' AND jsonb_typeof(s->'options') <> 'object' THEN 'start spec: \"options\" must be a JSON object'" \
+	"  END AS problem, s FROM x, LATERAL (SELECT min(key) bad FROM jsonb_object_keys(" \
+	"     CASE WHEN jsonb_typeof(s) = 'object' THEN s ELSE '{}' END) key" \
+	"     WHERE key NOT IN ('type', 'id', 'task_queue', 'input', 'options')) k)" \
+	"SELECT problem, CASE WHEN problem IS NULL THEN durable.start_workflow(s->>'id', s->>'type'," \
+	" s->>'task_queue', s->'input', coalesce(s->'options', '{}'), $2) END FROM chk"
+
 static int do_start(const char *data, size_t len, struct buf *reply, struct db_err *e)
 {
-	json_error_t je;
-	json_t *spec = json_loadb(data, len, JSON_DECODE_INT_AS_REAL, &je);
-	if (!spec)
-		return fail(e, EINVAL, "start spec is not a JSON object: %s", je.text);
-	const char *key;
-	json_t *v;
-	int rc = 0;
-	json_object_foreach(spec, key, v) {
-		if (strcmp(key, "type") && strcmp(key, "id") && strcmp(key, "task_queue") &&
-		    strcmp(key, "input") && strcmp(key, "options")) {
-			rc = fail(e, EINVAL, "start spec: unknown key \"%s\" (use type, id, task_queue, input, options)", key);
-			break;
-		}
-	}
-	const char *need[] = { "type", "id", "task_queue" };
-	for (int i = 0; rc == 0 && i < 3; i++)
-		if (!json_is_string(json_object_get(spec, need[i])))
-			rc = fail(e, EINVAL, "start spec: \"%s\" must be a string", need[i]);
-	json_t *opts = json_object_get(spec, "options");
-	if (rc == 0 && opts && !json_is_object(opts))
-		rc = fail(e, EINVAL, "start spec: \"%s\" must be a JSON object", "options");
-	json_decref(spec);
-	if (rc)
-		return rc;
-	/* the store reads the values from the original text: no float rounding here */
+	if (!payload(data, len))
+		return fail(e, EINVAL, "start spec: %snothing written", "");
 	const char *p[] = { data, conf.ns };
 	PGresult *r;
-	rc = db_query(&r, e, false,
-		      "SELECT durable.start_workflow(s->>'id', s->>'type', s->>'task_queue', s->'input',"
-		      " coalesce(s->'options', '{}'), $2) FROM (SELECT $1::jsonb s) x", 2, p);
+	int rc = db_query(&r, e, false, START_SQL, 2, p);
 	if (rc)
 		return rc;
-	rc = buf_printf(reply, "%s\n", PQgetvalue(r, 0, 0));
+	if (!PQgetisnull(r, 0, 0))
+		rc = fail(e, EINVAL, "%s", PQgetvalue(r, 0, 0));
+	else
+		rc = buf_printf(reply, "%s\n", PQgetvalue(r, 0, 1));
 	PQclear(r);
 	return rc;
 }
 
 static int do_signal(const struct node *n, const char *data, size_t len, struct db_err *e)
 {
-	const char *input;
-	int rc = check_json(data, len, &input, e);
-	if (rc)
-		return rc;
-	const char *p[] = { n->wf, n->name, input, conf.ns, callers_identity() };
+	const char *p[] = { n->wf, n->name, payload(data, len), conf.ns, callers_identity() };
 	PGresult *r;
-	rc = db_query(&r, e, false,
+	int rc = db_query(&r, e, false,
 		      "SELECT durable.signal_workflow($1, $2, $3::jsonb, NULL, $4, $5)", 5, p);
 	PQclear(r);
 	return rc;
@@ -274,12 +261,9 @@ static int do_sctl(const struct node *n, char *text, struct db_err *e)
 static int do_task(const struct node *n, const char *data, size_t len, struct buf *reply,
 		   struct db_err *e)
 {
-	const char *payload;
-	int rc = check_json(data, len, &payload, e);
-	if (rc)
-		return rc;
-	const char *p[] = { n->wf, payload, callers_identity() };
+	const char *p[] = { n->wf, payload(data, len), callers_identity() };
 	PGresult *r;
+	int rc;
 	if (strcmp(n->name, "result") == 0) {
 		rc = db_query(&r, e, false,
 			      "SELECT durable.complete_activity_task($1, $2::jsonb, $3)", 3, p);
@@ -323,10 +307,8 @@ int write_apply(const struct node *n, const char *data, size_t len, struct buf *
 		case K_SCTL: rc = do_sctl(n, text, e); break;
 		case K_TASKFILE: rc = do_task(n, text, len, reply, e); break;
 		case K_QUERY:
-			/* the query's arguments: checked now, sent by the next read */
-			rc = check_json(text, len, &(const char *){ NULL }, e);
-			if (rc == 0 && !blank(text, len))
-				rc = buf_append(reply, text, len);
+			/* the query's arguments (jscan checked them), sent by the next read */
+			rc = blank(text, len) ? 0 : buf_append(reply, text, len);
 			break;
 		default: rc = fail(e, EBADF, "%s is not writable", "file"); break;
 		}

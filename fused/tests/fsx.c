@@ -1,7 +1,8 @@
 /*
  * fsx: file operations for the shell tests, reporting errno by name so that
  * a test can assert the exact errno a write or read failed with.
- *   fsx write FILE DATA       one write(2) of DATA; prints OK or the errno name
+ *   fsx write FILE DATA       one write(2) of DATA, then close(2); prints OK or
+ *                             the errno name of whichever failed
  *   fsx writeread FILE DATA   write, then read the reply on the same descriptor
  *   fsx read FILE             read all; prints the content or the errno name
  *   fsx readnb FILE           the same with O_NONBLOCK
@@ -57,12 +58,14 @@ int main(int argc, char **argv)
 		ssize_t n = write(fd, argv[3], strlen(argv[3]));
 		if (n < 0) {
 			report(errno);
+			close(fd);
 		} else if (!strcmp(cmd, "writeread")) {
 			dump(fd);
+			close(fd);
 		} else {
-			report(0);
+			/* a document unfinished at the write is applied (or refused) at close */
+			report(close(fd) < 0 ? errno : 0);
 		}
-		close(fd);
 		return 0;
 	}
 	if (!strcmp(cmd, "read") || !strcmp(cmd, "readnb")) {

@@ -15,7 +15,7 @@ like "$err" "write workflows/$id/signals/approve:" "last-error names the whole p
 like "$err" "is not running; detail: " "the message and its detail are kept apart"
 unlike "$err" "running Run" "no message runs into its detail"
 is "$("$FSX" write "$W/ctl" 'cancel')" "EPERM" "cancel of a closed workflow is EPERM"
-like "$(cat "$W/last-error")" "write workflows/$id/ctl:" "ctl's path"
+like "$(cat "$W/last-error")" "workflows/$id/ctl:" "ctl's path"
 is "$("$FSX" write "$M/tasks/a999999999.1/result" '{}')" "ESTALE" "an unknown task token is ESTALE"
 like "$(cat "$M/tasks/a999999999.1/last-error")" "write tasks/a999999999.1/result:" "a task file's path"
 is "$("$FSX" write "$M/start" '{"type": 1}')" "EINVAL" "a bad start spec"

@@ -86,13 +86,26 @@ LANGUAGE sql STABLE AS $$
       FROM (SELECT current_setting('durable.max_payload_bytes') AS s) c
 $$;
 
+CREATE OR REPLACE FUNCTION durable._json_depth(payload jsonb) RETURNS integer
+    AS 'MODULE_PATHNAME', 'durable_json_depth' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- One rule for every payload, the same in durablefs (docs/sql-api.md,
+-- "Payloads"): what jsonb accepts, at most durable.max_payload_bytes, and at
+-- most 128 levels of arrays and objects.
 CREATE OR REPLACE FUNCTION durable._check_payload(payload jsonb, what text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
     size integer;
     max_size bigint := durable._max_payload();
+    depth integer;
 BEGIN
     IF payload IS NOT NULL THEN
+        depth := durable._json_depth(payload);
+        IF depth > 128 THEN
+            PERFORM durable._bad_input(format('%s is nested too deeply', what),
+                format('It nests %s levels of arrays and objects; the limit is 128.', depth),
+                'Flatten the payload; durablefs refuses the same documents.');
+        END IF;
         size := octet_length(payload::text);
         IF size > max_size THEN
             RAISE EXCEPTION '% is too large', what
