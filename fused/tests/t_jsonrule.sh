@@ -37,4 +37,7 @@ is "$(sql "SELECT string_agg((attributes -> 'input' = '1e400' OR attributes -> '
             FROM durable.get_history('jr-$$') WHERE attributes ->> 'signal_name' = 'fs' AND jsonb_typeof(attributes -> 'input') = 'number'")" \
    "true true" "numbers stay exact (jsonb numeric): 1e400 and the 30-digit integer"
 is "$("$FSX" write "$M/start" "{\"type\": \"T\", \"id\": \"jr2-$$\", \"task_queue\": \"$q\", \"input\": {\"x\": 1e400}}")" "OK" "a start whose input holds 1e400"
+# numbers through the mount come back as they went in (the daemon never re-encodes them)
+is "$("$FSX" write "$M/start" "{\"type\": \"T\", \"id\": \"jr3-$$\", \"task_queue\": \"$q\", \"input\": {\"price\": 0.1, \"rate\": 3.14, \"tiny\": 1e-7, \"big\": 9007199254740993, \"money\": 19.99}}")" "OK" "a start with money-like values, 2^53 + 1 and an exponent"
+is "$(cat "$M/workflows/jr3-$$/input")" '{"big": 9007199254740993, "rate": 3.14, "tiny": 0.0000001, "money": 19.99, "price": 0.1}' "input reads back with every number unchanged (jsonb's text)"
 [ "$n_fail" -eq 0 ]

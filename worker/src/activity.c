@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "runtime.h"
+#include "json_text.h"
 
 typedef struct durable_activity_ctx_s act_t;
 
@@ -101,7 +102,7 @@ void durable__activities_flush(durable_worker_t *w)
 	if (w->completing || w->act_polling || json_array_size(w->outcomes) == 0 || !durable__pg_connected(w->act_pg))
 		return;
 	flush_t *f = malloc(sizeof(*f));
-	char *body = json_dumps(w->outcomes, JSON_COMPACT);
+	char *body = durable__json_text(w->outcomes);
 	if (!f || !body) {
 		free(f);
 		free(body);
@@ -232,11 +233,11 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 		a->workflow_id = dup_val(res, i, 1);
 		a->activity_id = dup_val(res, i, 2);
 		a->type = dup_val(res, i, 3);
-		a->input = json_loads(PQgetvalue(res, i, 4), JSON_DECODE_ANY, NULL);
+		a->input = durable__json_load(PQgetvalue(res, i, 4), (size_t)PQgetlength(res, i, 4), JSON_DECODE_ANY, NULL);
 		a->attempt = atoi(PQgetvalue(res, i, 5));
 		a->deadline_s = atof(PQgetvalue(res, i, 6));
 		if (!PQgetisnull(res, i, 7))
-			a->last_details = json_loads(PQgetvalue(res, i, 7), JSON_DECODE_ANY, NULL);
+			a->last_details = durable__json_load(PQgetvalue(res, i, 7), (size_t)PQgetlength(res, i, 7), JSON_DECODE_ANY, NULL);
 		if (!a->token || !a->workflow_id || !a->activity_id || !a->type) {
 			unref(a);
 			continue;
@@ -308,7 +309,7 @@ void durable__activities_wakeup(uv_async_t *h)
 		uv_mutex_unlock(&a->mu);
 		if (!send)
 			continue;
-		char *body = details ? json_dumps(details, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+		char *body = details ? durable__json_text(details) : NULL;
 		const char *p[] = {a->token, body};
 		a->refs++;
 		if (durable__pg_query(w->act_pg, "SELECT durable.heartbeat_activity_task($1, $2::jsonb)", 2, p,

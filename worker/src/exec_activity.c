@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "runtime.h"
+#include "json_text.h"
 
 extern char **environ;
 
@@ -86,7 +87,7 @@ static void decide(exec_t *e)
 	if (e->outbuf)
 		e->outbuf[e->outlen] = 0;
 	const char *out = e->outbuf ? e->outbuf : "";
-	json_t *parsed = json_loads(out, JSON_DECODE_ANY, NULL);
+	json_t *parsed = durable__json_load(out, strlen(out), JSON_DECODE_ANY, NULL);
 	a->rc = DURABLE_EFAILED;
 	if (e->canceled) {
 		a->rc = DURABLE_ECANCELED;
@@ -181,7 +182,7 @@ static void on_line(exec_t *e, const char *p, size_t n)
 		add_tail(e, p, n);
 		return;
 	}
-	json_t *details = json_loadb(p + sizeof(HB) - 1, n - (sizeof(HB) - 1), JSON_DECODE_ANY, NULL);
+	json_t *details = durable__json_load(p + sizeof(HB) - 1, n - (sizeof(HB) - 1), JSON_DECODE_ANY, NULL);
 	if (durable_heartbeat(e->a, details) && !e->canceled) {
 		e->canceled = 1;
 		uv_process_kill(&e->proc, SIGTERM);
@@ -250,7 +251,7 @@ static int build_env(exec_t *e)
 	e->env[n++] = e->env_extra[4];
 	if (a->last_details) {
 		/* the previous attempt's progress, so a retry can resume */
-		char *d = json_dumps(a->last_details, JSON_ENCODE_ANY | JSON_COMPACT);
+		char *d = durable__json_text(a->last_details);
 		size_t len = d ? strlen(d) + sizeof("DURABLE_HEARTBEAT_DETAILS=") : 0;
 		if (d && (e->env_extra[5] = malloc(len))) {
 			snprintf(e->env_extra[5], len, "DURABLE_HEARTBEAT_DETAILS=%s", d);
@@ -269,7 +270,7 @@ int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path)
 		return -ENOMEM;
 	e->a = a;
 	a->exec = e;
-	e->inbuf = json_dumps(a->input ? a->input : json_null(), JSON_ENCODE_ANY | JSON_COMPACT);
+	e->inbuf = durable__json_text(a->input ? a->input : json_null());
 	if (!e->inbuf || build_env(e) < 0) {
 		for (int i = 0; i < 6; i++)
 			free(e->env_extra[i]);

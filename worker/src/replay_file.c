@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ctx.h"
+#include "json_text.h"
 #include "runtime.h"
 
 /* One event per line; blank lines are skipped. A whole JSON array of events
@@ -33,7 +34,7 @@ static int read_history(const char *path, json_t **out, char *err, size_t errlen
 		if (!*p)
 			continue;
 		json_error_t jerr;
-		json_t *v = json_loads(p, 0, &jerr);
+		json_t *v = durable__json_load(p, strlen(p), 0, &jerr);
 		if (!v) {
 			snprintf(err, errlen, "%s:%ld: not JSON: %s", path, lineno, jerr.text);
 			rc = -EINVAL;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "replay.h"
+#include "json_text.h"
 #include "runtime.h"
 
 /* Short, because a worker killed with -9 leaves its backend waiting that
@@ -186,7 +187,7 @@ static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg);
 static int send_batch(durable_worker_t *w, int slot, json_t *items, int attempts)
 {
 	wf_batch_t *b = malloc(sizeof(*b));
-	char *body = json_dumps(items, JSON_COMPACT);
+	char *body = durable__json_text(items);
 	const char *p[] = {body, w->identity};
 	if (b) {
 		b->w = w;
@@ -328,7 +329,7 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 {
 	const char *token = PQgetvalue(res, row, 0);
 	json_error_t jerr;
-	json_t *fresh = json_loads(PQgetvalue(res, row, 5), 0, &jerr);
+	json_t *fresh = durable__json_load(PQgetvalue(res, row, 5), (size_t)PQgetlength(res, row, 5), 0, &jerr);
 	json_t *history = fresh ? durable__cache_merge(w, PQgetvalue(res, row, 2), fresh) : NULL;
 	json_decref(fresh);
 	if (fresh && !history) {
@@ -368,7 +369,7 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 		else if (type && strstr(type, "WorkflowExecution"))
 			durable__log("DEBUG", "workflow %s (%s): %s", task.workflow_id, task.workflow_type, type);
 		if (durable__debug_enabled()) {
-			char *cmds = json_dumps(out.commands, JSON_COMPACT);
+			char *cmds = durable__json_text(out.commands);
 			durable__log("DEBUG", "workflow %s: task %s -> %s", task.workflow_id, token, cmds ? cmds : "?");
 			free(cmds);
 		}
@@ -416,7 +417,7 @@ static void poll_workflows(durable_worker_t *w)
 	snprintf(batch, sizeof(batch), "%d", w->opts.max_workflow_batch);
 	durable__cache_trim(w);
 	json_t *cached = durable__cache_param(w);
-	char *cached_text = cached ? json_dumps(cached, JSON_COMPACT) : NULL;
+	char *cached_text = cached ? durable__json_text(cached) : NULL;
 	json_decref(cached);
 	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_, cached_text};
 	w->wf_again = 0;
@@ -546,8 +547,9 @@ static const char *query_col(PGresult *res, int row, const char *name)
 
 static void answer_query(durable_worker_t *w, PGresult *res, int row)
 {
-	json_t *history = json_loads(query_col(res, row, "history"), 0, NULL);
-	json_t *args = json_loads(query_col(res, row, "args"), JSON_DECODE_ANY, NULL);
+	const char *history_text = query_col(res, row, "history"), *args_text = query_col(res, row, "args");
+	json_t *history = durable__json_load(history_text, strlen(history_text), 0, NULL);
+	json_t *args = durable__json_load(args_text, strlen(args_text), JSON_DECODE_ANY, NULL);
 	json_t *started = json_array_get(history, 0);
 	const char *type = json_string_value(json_object_get(json_object_get(started, "attributes"), "workflow_type"));
 	durable__task_t task = {.workflow_id = query_col(res, row, "workflow_id"),
@@ -558,10 +560,10 @@ static void answer_query(durable_worker_t *w, PGresult *res, int row)
 	durable__outcome_t out;
 	char *answer = NULL;
 	if (history && durable__replay(reg ? reg->wf : NULL, &task, &out) == 0) {
-		answer = out.error ? NULL : json_dumps(out.answer ? out.answer : json_null(), JSON_ENCODE_ANY);
+		answer = out.error ? NULL : durable__json_text(out.answer ? out.answer : json_null());
 		if (strcmp(task.query_type, DURABLE__UPDATE_QUERY) == 0 &&
 		    json_is_true(json_object_get(out.answer, "accepted"))) {
-			char *update_args = json_dumps(json_object_get(args, "args"), JSON_ENCODE_ANY);
+			char *update_args = durable__json_text(json_object_get(args, "args"));
 			const char *p[] = {query_col(res, row, "query_token"), task.run_id,
 					   json_string_value(json_object_get(args, "update_id")),
 					   json_string_value(json_object_get(args, "name")), update_args,

@@ -1,0 +1,207 @@
+/* Compact JSON text with shortest round-trip doubles (json_text.h). */
+#include "json_text.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct text {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void put(struct text *t, const char *s, size_t n)
+{
+	if (t->oom)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 256;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		char *p = realloc(t->p, cap);
+		if (!p) {
+			t->oom = true;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+static void put_str(struct text *t, const char *s)
+{
+	put(t, s, strlen(s));
+}
+
+/* Strings, integers, true, false, null: jansson's text is exact already. */
+static void put_jansson(struct text *t, const json_t *v)
+{
+	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	if (!s) {
+		t->oom = true;
+		return;
+	}
+	put_str(t, s);
+	free(s);
+}
+
+void durable__json_double(double d, char *buf, size_t size)
+{
+	/* shortest first: 0.1 is found at once, 0.30000000000000004 at 17 */
+	int prec;
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	snprintf(buf, size, "%.*g", prec, d);
+	/* 100.0 is "1e+02" at 1 digit: below 1e17, write it out as people do */
+	char *x = strchr(buf, 'e');
+	if (x && x[1] == '+') {
+		int exp10 = atoi(x + 2);
+		if (exp10 < 17)
+			snprintf(buf, size, "%.*g", exp10 + 1 > prec ? exp10 + 1 : prec, d);
+	}
+	/* "1e-07" -> "1e-7", "1e+22" -> "1e22": the exponent as people write it */
+	char *e = strchr(buf, 'e');
+	if (e) {
+		char *digits = e + 1, *from = e + 1;
+		if (*from == '+')
+			from++;
+		else if (*from == '-')
+			digits++, from++;
+		while (*from == '0' && from[1])
+			from++;
+		memmove(digits, from, strlen(from) + 1);
+	} else if (!strchr(buf, '.') && !strchr(buf, 'n') && !strchr(buf, 'i')) {
+		/* still a real when read back, as jansson prints it */
+		strncat(buf, ".0", size - strlen(buf) - 1);
+	}
+}
+
+static void put_value(struct text *t, const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		put(t, "{", 1);
+		bool first = true;
+		for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
+			if (!first)
+				put(t, ",", 1);
+			first = false;
+			json_t *key = json_stringn(json_object_iter_key(it), json_object_iter_key_len(it));
+			if (!key) {
+				t->oom = true;
+				return;
+			}
+			put_jansson(t, key);
+			json_decref(key);
+			put(t, ":", 1);
+			put_value(t, json_object_iter_value(it));
+		}
+		put(t, "}", 1);
+		break;
+	}
+	case JSON_ARRAY: {
+		put(t, "[", 1);
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			if (i)
+				put(t, ",", 1);
+			put_value(t, json_array_get(v, i));
+		}
+		put(t, "]", 1);
+		break;
+	}
+	case JSON_REAL: {
+		char buf[40];
+		durable__json_double(json_real_value(v), buf, sizeof buf);
+		put_str(t, buf);
+		break;
+	}
+	default:
+		put_jansson(t, v);
+		break;
+	}
+}
+
+char *durable__json_text(const json_t *v)
+{
+	struct text t = { 0 };
+	put_value(&t, v ? v : json_null());
+	if (t.oom) {
+		free(t.p);
+		return NULL;
+	}
+	return t.p;
+}
+
+/* The text again, with ".0" after every integer literal that overflows 64 bits. */
+static char *reals_for_big_integers(const char *text, size_t len, size_t *out_len)
+{
+	struct text t = { 0 };
+	bool in_string = false;
+	size_t i = 0;
+	while (i < len) {
+		char c = text[i];
+		if (in_string) {
+			size_t from = i;
+			while (i < len && text[i] != '"') /* skip escaped characters whole */
+				i += text[i] == '\\' && i + 1 < len ? 2 : 1;
+			if (i < len)
+				i++, in_string = false;
+			put(&t, text + from, i - from);
+		} else if (c == '"') {
+			in_string = true;
+			put(&t, "\"", 1);
+			i++;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			size_t from = i++;
+			while (i < len && text[i] >= '0' && text[i] <= '9')
+				i++;
+			bool integer = i == len || (text[i] != '.' && text[i] != 'e' && text[i] != 'E');
+			put(&t, text + from, i - from);
+			if (integer) {
+				char digits[64];
+				size_t n = i - from < sizeof digits - 1 ? i - from : sizeof digits - 1;
+				memcpy(digits, text + from, n);
+				digits[n] = '\0';
+				errno = 0;
+				(void)strtoll(digits, NULL, 10);
+				if (errno == ERANGE || i - from >= sizeof digits - 1)
+					put(&t, ".0", 2);
+			}
+		} else {
+			put(&t, &text[i], 1);
+			i++;
+		}
+	}
+	if (t.oom) {
+		free(t.p);
+		return NULL;
+	}
+	*out_len = t.len;
+	return t.p;
+}
+
+json_t *durable__json_load(const char *text, size_t len, size_t flags, json_error_t *err)
+{
+	json_error_t local;
+	if (!err)
+		err = &local;
+	json_t *v = json_loadb(text, len, flags, err);
+	if (v || json_error_code(err) != json_error_numeric_overflow)
+		return v;
+	size_t n;
+	char *again = reals_for_big_integers(text, len, &n);
+	if (!again)
+		return NULL;
+	v = json_loadb(again, n, flags, err);
+	free(again);
+	return v;
+}

@@ -1,0 +1,26 @@
+/*
+ * JSON text for what the worker sends to the store. jansson prints doubles
+ * with 17 significant digits, so 0.1 left as 0.10000000000000001 and a
+ * search attribute of 3.14 stopped matching a filter for 3.14. Here every
+ * double is printed in the shortest form that reads back as the same
+ * double (%.1g to %.17g), integers exactly (json_int_t is 64-bit).
+ */
+#ifndef DURABLE_JSON_TEXT_H
+#define DURABLE_JSON_TEXT_H
+
+#include <jansson.h>
+
+/* Compact JSON text of any value (scalars too); malloc'd, NULL when out of memory. */
+char *durable__json_text(const json_t *v);
+
+/* The shortest "%.{1..17}g" of d that strtod reads back as d, in buf (>= 32 bytes). */
+void durable__json_double(double d, char *buf, size_t size);
+
+/*
+ * json_loadb, except that an integer beyond 64 bits (jsonb writes 6.02e23
+ * as 602214076000000000000000) is read as a double instead of failing the
+ * whole document; every other integer stays exact.
+ */
+json_t *durable__json_load(const char *text, size_t len, size_t flags, json_error_t *err);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * Numbers keep their value on the way through the worker: doubles are
+ * printed in the shortest form that reads back as the same double, integers
+ * exactly (2^53 + 1 stays that integer), and text read and printed again is
+ * unchanged for the forms people write.
+ */
+#include "check.h"
+#include "json_text.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Reads text with jansson as the worker does, prints it again. */
+static char *again(const char *text)
+{
+	json_error_t err;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &err);
+	if (!v)
+		return strdup(err.text);
+	char *out = durable__json_text(v);
+	json_decref(v);
+	return out;
+}
+
+static void same(const char *text)
+{
+	char *out = again(text);
+	CHECK(out && strcmp(out, text) == 0, "%s came back as %s", text, out ? out : "(null)");
+	free(out);
+}
+
+int main(void)
+{
+	/* the issue's document, through one activity */
+	same("{\"price\":0.1,\"rate\":3.14,\"tiny\":1e-7}");
+	/* money-like values */
+	same("[19.99,0.3,1234567.89,0.01,99999999.99,-42.5]");
+	same("0.30000000000000004"); /* 0.1 + 0.2 needs all 17 digits, and keeps them */
+	/* integers: exact, including 2^53 + 1 and the int64 bounds */
+	same("9007199254740993");
+	same("[9223372036854775807,-9223372036854775808,0,-1]");
+	/* exponents, extremes, and reals that look like integers */
+	same("[1e300,5e-324,1.7976931348623157e308,2.2250738585072014e-308,1e22,1e-7]");
+	same("[1.0,100.0,-0.0,123456789012.5]");
+	/* key order, nesting, strings with escapes are jansson's own, unchanged */
+	same("{\"b\":1,\"a\":[{\"x\":\"q\\\"u\u00e9\\n\"},null,true,false]}");
+
+	/* every double printed reads back as the same double */
+	srand(7);
+	int bad = 0;
+	for (int i = 0; i < 100000; i++) {
+		uint64_t bits = ((uint64_t)rand() << 62) ^ ((uint64_t)rand() << 31) ^ (uint64_t)rand();
+		double d;
+		memcpy(&d, &bits, sizeof d);
+		if (!isfinite(d))
+			continue;
+		char buf[40];
+		durable__json_double(d, buf, sizeof buf);
+		if (strtod(buf, NULL) != d)
+			bad++;
+	}
+	CHECK(bad == 0, "%d of 100000 random doubles did not read back", bad);
+
+	/* what the store sends: jsonb writes 1e-7 as 0.0000001; it comes back as the same number */
+	char *out = again("0.0000001");
+	CHECK(out && strtod(out, NULL) == 1e-7 && strlen(out) <= 9, "0.0000001 came back as %s", out);
+	free(out);
+	/* jsonb writes 6.02214076e23 as a 24-digit integer: it reads as that double,
+	 * while the other integers of the document stay exact */
+	const char *big = "{\"avogadro\":602214076000000000000000,\"big\":9007199254740993,\"s\":\"123456789012345678901234\"}";
+	json_t *v = durable__json_load(big, strlen(big), 0, NULL);
+	CHECK(v && json_is_real(json_object_get(v, "avogadro")) &&
+	      json_real_value(json_object_get(v, "avogadro")) == 6.02214076e23, "avogadro read back");
+	CHECK(v && json_integer_value(json_object_get(v, "big")) == 9007199254740993LL, "2^53 + 1 beside it stays exact");
+	CHECK(v && strcmp(json_string_value(json_object_get(v, "s")), "123456789012345678901234") == 0,
+	      "digits in a string are left alone");
+	out = v ? durable__json_text(v) : NULL;
+	CHECK(out && strcmp(out, "{\"avogadro\":6.02214076e23,\"big\":9007199254740993,\"s\":\"123456789012345678901234\"}") == 0,
+	      "and prints as %s", out);
+	free(out);
+	json_decref(v);
+	CHECK(durable__json_load("1e400", 5, JSON_DECODE_ANY, NULL) == NULL, "1e400 is beyond a double: refused");
+
+	/* scalars at the top, as activity results may be */
+	char *s = durable__json_text(json_null());
+	CHECK(s && strcmp(s, "null") == 0, "null: %s", s);
+	free(s);
+	return CHECK_DONE();
+}
