@@ -1,5 +1,6 @@
 # Continue-as-new: runs/ lists the chain, runs/<run_id>/ keeps each run's
-# files, and the workflow's own files follow the newest run.
+# files, the workflow's own files follow the newest run, and its history is
+# the whole chain (t_history_chain.sh follows it with tail -f).
 . "$(dirname "$0")/lib.sh"
 M=$WORK/mnt-runs
 trap 'unmount_fs $M' EXIT
@@ -18,7 +19,8 @@ is "$(cat "$W/runs/$first/input")" "1" "and keeps its input"
 is "$(cat "$W/status")" "RUNNING" "the workflow's status is the new run's"
 is "$(cat "$W/input")" "2" "as is its input"
 like "$(tail -n 1 "$W/runs/$first/history")" "WorkflowExecutionContinuedAsNew" "the first run's history ends in ContinuedAsNew"
-is "$(head -n 1 "$W/history" | grep -c "\"continued_execution_run_id\": \"$first\"")" "1" "history now shows the new run, which points back"
+is "$(grep WorkflowExecutionStarted "$W/history" | tail -n 1 | grep -c "\"continued_execution_run_id\": \"$first\"")" "1" "history goes on with the new run, which points back"
+like "$(head -n 1 "$W/history")" "\"run_id\": \"$first\"" "after the first run's events (the chain, oldest first)"
 is "$(stat -c %s "$W/runs/$first/history")" "$(wc -c <"$W/runs/$first/history")" "a closed run's history size is exact"
 [ "$(stat -c %s "$W/runs/$first/history")" -gt "$first_size" ] && ok "and grew past its start" || not_ok "history grew"
 

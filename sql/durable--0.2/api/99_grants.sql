@@ -37,6 +37,7 @@ GRANT EXECUTE ON FUNCTION
     durable.update_workflow(text, text, jsonb, text, integer, uuid, text, text),
     durable.describe_workflow(text, uuid, text),
     durable.get_history(text, uuid, bigint, integer, text),
+    durable.history_chain(text, uuid, text),
     durable.list_workflows(text, text, text, timestamptz, timestamptz, jsonb, text, integer, text),
     durable.list_task_queues(text),
     durable.list_runs(text, text),
