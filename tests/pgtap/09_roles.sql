@@ -107,7 +107,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_operator', p.oid, 'EXECUTE')),
           ARRAY['backfill_schedule', 'cancel_workflow', 'count_workflows', 'create_schedule', 'delete_schedule', 'delete_workflow',
                 'describe_namespace', 'describe_schedule',
-                'describe_workflow', 'get_history', 'has_access', 'list_activity_tasks', 'list_grants', 'list_namespaces', 'list_parked', 'list_runs',
+                'describe_workflow', 'get_history', 'has_access', 'history_chain', 'list_activity_tasks', 'list_grants', 'list_namespaces', 'list_parked', 'list_runs',
                 'list_schedules', 'list_task_queue_limits', 'list_task_queues', 'list_workflows', 'now',
                 'pause_schedule', 'query_workflow', 'reset_workflow', 'retry_parked',
                 'set_fairness_key_limits', 'set_task_queue_limits', 'signal_with_start', 'signal_workflow',
