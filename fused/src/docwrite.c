@@ -8,8 +8,9 @@
  *     never become valid is refused at the write that shows it, one that is
  *     unfinished at close() is refused there. One document per open, except
  *     queries, where each document asks again with new arguments.
- *   - ctl files apply the lines each write completes, in one transaction; an
- *     unfinished last line is applied at close().
+ *   - ctl files apply what was written whenever it ends with a newline, all of
+ *     it in one transaction (so no write(2) is ever split in two); an
+ *     unfinished last line is applied, with what came before it, at close().
  * Nothing is held beyond the store's payload limit (EFBIG at the write that
  * passes it), and all open files together hold at most a fixed budget.
  */
@@ -150,15 +151,11 @@ static int ctl_write(const struct node *n, struct docbuf *d, const char *data, s
 		d->refused = 0; /* the next line starts afresh */
 		return rc;
 	}
-	char *nl = memrchr(d->text.data, '\n', d->text.len);
-	if (!nl)
-		return 0; /* a line still being written */
-	size_t lines = (size_t)(nl - d->text.data) + 1, rest = d->text.len - lines;
+	if (d->text.len == 0 || d->text.data[d->text.len - 1] != '\n')
+		return 0; /* a line still being written: hold all of it, so one write stays one transaction */
 	buf_reset(reply);
-	rc = write_apply(n, d->text.data, lines, reply, e);
-	memmove(d->text.data, nl + 1, rest);
-	d->text.len = rest;
-	atomic_fetch_sub(&held, lines);
+	rc = write_apply(n, d->text.data, d->text.len, reply, e);
+	release(d);
 	return rc;
 }
 

@@ -17,6 +17,9 @@ is "$(events CancelRequested)" "0" "and was not cancelled"
 is "$("$FSX" write "$W/ctl" $'cancel first\nreset 999999\n')" "EINVAL" "cancel then reset to an unknown event: EINVAL"
 is "$(events CancelRequested)" "0" "the cancel did not stay"
 like "$(cat "$W/last-error")" "write workflows/at-$$/ctl" "last-error says why"
+# one write whose last line has no newline is still one transaction (at close)
+is "$("$FSX" write "$W/ctl" $'cancel first\nexplode')" "EINVAL" "cancel then a bad verb without a newline: EINVAL (at close)"
+is "$(events CancelRequested)" "0" "the cancel did not stay either"
 
 # --- schedule ctl: pause succeeds, the backfill after it is refused by the store
 id="at-sch-$$"
@@ -25,6 +28,8 @@ sql "SELECT durable.create_schedule('$id', '{\"interval\": [{\"every\": 3600}]}'
 S=$M/schedules/$id
 is "$("$FSX" write "$S/ctl" $'pause going down\nbackfill 2026-01-02T00:00:00Z 2026-01-01T00:00:00Z\n')" "EINVAL" "pause then a backwards backfill: EINVAL"
 is "$(cat "$S/paused")" "false" "the pause did not stay"
+is "$("$FSX" write "$S/ctl" $'pause going down\nexplode')" "EINVAL" "pause then a bad verb without a newline: EINVAL (at close)"
+is "$(cat "$S/paused")" "false" "the pause did not stay either"
 is "$("$FSX" write "$S/ctl" $'pause a\nunpause b\npause c\n')" "OK" "three verbs that succeed"
 is "$(cat "$S/paused")" "true" "all applied, in order"
 
