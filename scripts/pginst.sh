@@ -13,12 +13,19 @@ sys_share=$(pg_config --sharedir 2>/dev/null || echo /usr/share/postgresql/15)
 [ -x "$sys_bin/postgres" ] || { echo "pginst: no PostgreSQL server in $sys_bin" >&2; exit 1; }
 
 # Refresh when the system's server or its set of extensions changed.
-stamp=$( { stat -c '%Y %s' "$sys_bin/postgres"; ls "$sys_share/extension" "$sys_lib/lib"; } | md5sum | cut -c1-16)
+stamp=$( { echo layout-2; stat -c '%Y %s' "$sys_bin/postgres"; ls "$sys_share/extension" "$sys_lib/lib"; } | md5sum | cut -c1-16)
 if [ ! -f "$dir/.stamp" ] || [ "$(cat "$dir/.stamp")" != "$stamp" ]; then
     rm -rf "$dir"
     mkdir -p "$dir/lib/postgresql" "$dir/share/postgresql"
     cp -a "$sys_lib" "$dir/lib/postgresql/"
     cp -a "$sys_share" "$dir/share/postgresql/"
+    # headers and libpq stay the system's: linked, so that PGXS builds
+    # against this copy work too (make -C pgext install PG_CONFIG=... before make all)
+    for sys_dir in "$(pg_config --includedir)" "$(pg_config --libdir)"; do
+        case "$sys_dir" in /usr/*) ;; *) continue ;; esac
+        link="$dir/${sys_dir#/usr/}"
+        [ -e "$link" ] || { mkdir -p "$(dirname "$link")"; ln -s "$sys_dir" "$link"; }
+    done
     chmod 755 "$dir" "$dir/lib" "$dir/share"
     echo "$stamp" >"$dir/.stamp"
 fi
