@@ -84,6 +84,10 @@ typedef struct {
 	double start_to_close_timeout;   /* if both this and schedule_to_close are 0: 300 s */
 	double heartbeat_timeout;
 	durable_retry_policy_t retry;
+	/* who the activity is for (a tenant, a customer): the task queue's
+	 * per-key limits (durable.set_task_queue_limits) count it under this
+	 * key, and keys take turns; NULL = none */
+	const char *fairness_key;
 } durable_activity_options_t;
 
 typedef struct {

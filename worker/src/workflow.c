@@ -253,6 +253,8 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 				     ? opts->start_to_close_timeout : 300);
 		put_duration(cmd, "heartbeat_timeout", opts->heartbeat_timeout);
 		json_object_set_new(cmd, "retry_policy", retry_policy_json(&opts->retry));
+		if (opts->fairness_key)
+			json_object_set_new(cmd, "fairness_key", json_string(opts->fairness_key));
 	}
 	int64_t ev = issue(ctx, cmd, "ActivityTaskScheduled", "activity_type", "activity_id");
 	if (ev < 0)

@@ -16,6 +16,16 @@ static int wf_all_defaults(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return durable_wait_all(ctx, f, 3);
 }
 
+static int wf_fairness(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	durable_activity_options_t opts = {.start_to_close_timeout = 30, .fairness_key = "acme"};
+	durable_future_t *f;
+	(void)input;
+	(void)output;
+	DURABLE_TRY(durable_activity_start(ctx, "export", NULL, &opts, &f));
+	return durable_wait_all(ctx, &f, 1);
+}
+
 static json_t *cmd(const durable__outcome_t *out, size_t i)
 {
 	return json_array_get(out->commands, i);
@@ -55,6 +65,7 @@ int main(void)
 	 * start-to-close timeout, and the server's retry defaults */
 	json_t *act = cmd(&out, 1);
 	CHECK(!json_object_get(act, "task_queue"), "no task_queue: the workflow's own");
+	CHECK(!json_object_get(act, "fairness_key"), "no fairness_key");
 	CHECK(json_number_value(json_object_get(act, "start_to_close_timeout")) == 300, "start_to_close 300 s");
 	json_t *retry = json_object_get(act, "retry_policy");
 	CHECK(!json_object_get(retry, "initial_interval") && !json_object_get(retry, "backoff_coefficient") &&
@@ -68,6 +79,14 @@ int main(void)
 	      "child options left to the server's defaults");
 
 	durable__outcome_free(&out);
+
+	/* durable.h: a fairness key goes into the command as it was given */
+	durable__outcome_t fair = {0};
+	CHECK(durable__replay(wf_fairness, &t, &fair) == 0, "replay ran");
+	CHECK(fair.kind == DURABLE__COMPLETE && json_array_size(fair.commands) == 1, "one command");
+	CHECK(strcmp(str(cmd(&fair, 0), "fairness_key"), "acme") == 0, "fairness_key %s",
+	      str(cmd(&fair, 0), "fairness_key"));
+	durable__outcome_free(&fair);
 	json_decref(history);
 	return CHECK_DONE();
 }
