@@ -60,3 +60,35 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Schedules one activity of fairness key 'small' on queue q, n times, and
+-- notes in durable_bench_flow.small_latency how long each stayed ready
+-- (from its commit to the moment no ready task of it is left, checked every
+-- 2 ms), giving up on one after `give_up`.
+CREATE TABLE IF NOT EXISTS durable_bench_flow.small_latency (queue text, ms float8);
+CREATE OR REPLACE PROCEDURE durable_bench_flow.measure_small(q text, n integer, give_up interval)
+LANGUAGE plpgsql AS $$
+DECLARE
+    wid text;
+    t0 timestamptz;
+BEGIN
+    FOR i IN 1 .. n LOOP
+        wid := 'small-' || q || '-' || i;
+        PERFORM durable.start_workflow(wid, 'Bench', q || '-small');
+        PERFORM durable.complete_workflow_task(
+            (SELECT task_token FROM durable.poll_workflow_tasks(q || '-small', 'bench', 1)),
+            jsonb_build_array(jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', '1',
+                'activity_type', 'noop', 'task_queue', q, 'fairness_key', 'small', 'start_to_close_timeout', 3600)));
+        COMMIT;
+        t0 := clock_timestamp();
+        WHILE EXISTS (SELECT 1 FROM durable.activity_tasks
+                       WHERE workflow_id = wid AND state = 'SCHEDULED')
+              AND clock_timestamp() - t0 < give_up LOOP
+            PERFORM pg_sleep(0.002);
+        END LOOP;
+        INSERT INTO durable_bench_flow.small_latency
+        VALUES (q, extract(epoch FROM clock_timestamp() - t0) * 1000);
+        COMMIT;
+    END LOOP;
+END
+$$;
