@@ -90,6 +90,9 @@ BEGIN
         INSERT INTO durable.task_queue_limits (namespace, task_queue, updated_at)
         VALUES (namespace, task_queue, now) ON CONFLICT DO NOTHING;
     END IF;
+    -- the queue's row before its keys', in the order a poll locks them
+    PERFORM 1 FROM durable.task_queue_limits l
+     WHERE l.namespace = namespace AND l.task_queue = task_queue FOR UPDATE;
     INSERT INTO durable.fairness_keys AS k (namespace, task_queue, fairness_key, max_concurrent, rate_per_second,
                                             configured, tokens, refilled_at)
     VALUES (namespace, task_queue, fairness_key, max_concurrent, rate_per_second, configured,
