@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 extern const struct fuse_lowlevel_ops durablefs_ops;
+/* Frees the handles of files still open when the session ends. */
+void ops_close_all(void);
 
 struct fsconf conf;
 
@@ -186,6 +188,8 @@ int main(int argc, char *argv[])
 		fuse_loop_cfg_destroy(lc);
 	}
 out_watch:
+	/* before watch_stop, which frees the watches these handles hold */
+	ops_close_all();
 	watch_stop();
 	logmsg("unmounting %s", cl.mountpoint);
 out_unmount:

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,14 @@ struct fh {
 	struct watch *w;
 	uint64_t seen;		/* watch generation the reader has seen */
 	struct listing *list;
+	struct fh *prev, *next;	/* in open_handles */
 };
+
+/* Every handle not yet released. Files still open when the mount goes away
+ * (a lazy unmount, a daemon stopped by a signal) never get their release:
+ * ops_close_all frees them at exit instead of leaking them. */
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fh *open_handles;
 
 static struct fh *fh_of(struct fuse_file_info *fi)
 {
@@ -31,6 +39,14 @@ static void fh_free(struct fh *f)
 {
 	if (!f)
 		return;
+	pthread_mutex_lock(&open_lock);
+	if (f->prev)
+		f->prev->next = f->next;
+	else if (open_handles == f)
+		open_handles = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	pthread_mutex_unlock(&open_lock);
 	watch_close(f->w);
 	listing_close(f->list);
 	node_copy_free(&f->n);
@@ -200,7 +216,26 @@ static struct fh *fh_open(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, ENOENT);
 		return NULL;
 	}
+	pthread_mutex_lock(&open_lock);
+	f->next = open_handles;
+	if (open_handles)
+		open_handles->prev = f;
+	open_handles = f;
+	pthread_mutex_unlock(&open_lock);
 	return f;
+}
+
+void ops_close_all(void)
+{
+	pthread_mutex_lock(&open_lock);
+	struct fh *f = open_handles;
+	pthread_mutex_unlock(&open_lock);
+	while (f) {
+		fh_free(f);
+		pthread_mutex_lock(&open_lock);
+		f = open_handles;
+		pthread_mutex_unlock(&open_lock);
+	}
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -214,7 +249,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	fi->fh = (uintptr_t)f;
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		fh_free(f); /* interrupted: releasedir will not come */
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
