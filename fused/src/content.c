@@ -14,6 +14,7 @@ static const char readme[] =
 	"  workflows/<id>/            status type task_queue run_id started_at closed_at: one value each\n"
 	"                             input result failure pending: JSON; history: one JSON event per line\n"
 	"                             signals/<name>: write JSON to signal; queries/<name>: read to query\n"
+	"                             updates/<name>: write JSON arguments, read the update's result\n"
 	"                             ctl: write \"cancel\", \"terminate <reason>\", \"reset <event_id>\" or \"delete\"\n"
 	"                             runs/<run_id>/: every run of the id\n"
 	"  by-status/<STATUS>/        symlinks to the workflows whose latest run has that status\n"
@@ -270,6 +271,25 @@ int content_query(const struct node *n, const char *args, struct buf *out, struc
 	/* not idempotent: a retried query would ask the worker twice */
 	int rc = db_query(&r, e, false,
 			  "SELECT durable.query_workflow($1, $2, $6::jsonb, $3::uuid, $4::int, $5)::text",
+			  6, p);
+	if (rc)
+		return rc;
+	rc = buf_printf(out, "%s\n", PQgetisnull(r, 0, 0) ? "null" : PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return rc;
+}
+
+/* An update: validated by a worker, recorded, run by the workflow; blocks up
+ * to conf.query_timeout_ms for the handler's result. Each read is one update
+ * (a fresh update id), so a retried read after a failure is a new update. */
+int content_update(const struct node *n, const char *args, struct buf *out, struct db_err *e)
+{
+	char timeout[24];
+	snprintf(timeout, sizeof timeout, "%d", conf.query_timeout_ms);
+	const char *p[] = { n->wf, n->name, n->run, timeout, conf.ns, args };
+	PGresult *r;
+	int rc = db_query(&r, e, false,
+			  "SELECT durable.update_workflow($1, $2, $6::jsonb, NULL, $4::int, $3::uuid, $5)::text",
 			  6, p);
 	if (rc)
 		return rc;

@@ -155,6 +155,9 @@ int db_errno(const char *st)
 		{ "DU005", ETIMEDOUT },	/* no worker answered the query in time */
 		{ "DU006", EREMOTEIO },	/* the worker answered the query with an error */
 		{ "DU007", ENOENT },	/* schedule not found */
+		{ "DU008", EINVAL },	/* the workflow's validator rejected the update */
+		{ "DU009", EREMOTEIO },	/* the workflow failed the update */
+		{ "DU010", ETIMEDOUT },	/* accepted, not completed in time */
 		{ "22023", EINVAL },	/* invalid_parameter_value */
 		{ "22P02", EINVAL },	/* invalid_text_representation (bad JSON) */
 		{ "22P05", EINVAL },	/* untranslatable_character */

@@ -133,7 +133,7 @@ static int apply(const struct node *n, struct docbuf *d, struct buf *reply, stru
 	buf_reset(reply);
 	int rc = write_apply(n, d->text.data ? d->text.data : "", d->text.len, reply, e);
 	release(d);
-	if (n->kind == K_QUERY) {
+	if (n->kind == K_QUERY || n->kind == K_UPDATE) {
 		jscan_init(&d->scan); /* the next document asks again */
 	} else {
 		d->applied = true;

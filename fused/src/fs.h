@@ -36,6 +36,7 @@ bool tree_writable(enum kind k);
 /* content.c: what files say */
 int content_render(const struct node *n, struct buf *out, struct db_err *e);
 int content_query(const struct node *n, const char *args, struct buf *out, struct db_err *e);
+int content_update(const struct node *n, const char *args, struct buf *out, struct db_err *e);
 int workflow_exists(const char *wf, const char *run, struct db_err *e);
 int schedule_exists(const char *id, struct db_err *e);
 int workflow_field(const char *wf, const char *run, const char *field, struct buf *out,

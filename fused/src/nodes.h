@@ -20,6 +20,7 @@ enum kind {
 	K_QUEUES, K_QUEUE, K_QFILE, K_NEXT,
 	K_TASKS, K_TASK, K_TASKFILE,
 	K_SCHEDULES, K_SCHED, K_SFILE, K_SCTL,
+	K_UPDATES, K_UPDATE,
 };
 
 struct node {

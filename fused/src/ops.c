@@ -322,7 +322,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	/* nothing here has a stable size worth caching: always go to the daemon */
 	fi->direct_io = 1;
-	if (k == K_NEXT || k == K_QUERY)
+	if (k == K_NEXT || k == K_QUERY || k == K_UPDATE)
 		fi->nonseekable = 1;
 	if (k == K_HISTORY || (k == K_FIELD && strcmp(f->n.name, "status") == 0)) {
 		f->w = watch_open(f->n.wf, f->n.run);
@@ -373,15 +373,17 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		buf_free(&b);
 		break;
 	}
-	case K_QUERY:
-		/* arguments written on this descriptor (if any) go with the query */
+	case K_QUERY: case K_UPDATE:
+		/* arguments written on this descriptor (if any) go with the query or update */
 		if (!f->have && f->doc.text.len) {
 			/* reading ends the arguments: unfinished ones are refused here */
 			bool applying;
 			rc = doc_close(&f->n, &f->doc, &applying, &f->reply, &e);
 		}
 		if (!f->have && rc == 0) {
-			rc = content_query(&f->n, f->reply.len ? f->reply.data : NULL, &f->content, &e);
+			const char *args = f->reply.len ? f->reply.data : NULL;
+			rc = f->n.kind == K_QUERY ? content_query(&f->n, args, &f->content, &e)
+						  : content_update(&f->n, args, &f->content, &e);
 			f->have = rc == 0;
 			f->reply_pos = 0;
 		}
@@ -419,7 +421,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		break;
 	}
 	if (rc) {
-		if (rc != -EAGAIN && rc != -EINTR && (f->n.kind == K_QUERY || f->n.kind == K_NEXT))
+		if (rc != -EAGAIN && rc != -EINTR && (f->n.kind == K_QUERY || f->n.kind == K_UPDATE || f->n.kind == K_NEXT))
 			record(&f->n, "read", rc, &e);
 		else if (rc != -EAGAIN && rc != -EINTR)
 			logmsg("read %s/%s: %s", f->n.wf ? f->n.wf : "", f->n.name ? f->n.name : "",

@@ -27,11 +27,12 @@ enum right {
 	R_SIGNAL = 1 << 4, R_CTL = 1 << 5, R_QUERY = 1 << 6, R_QUEUES = 1 << 7,
 	R_QTASKS = 1 << 8, R_LEASE = 1 << 9, R_COMPLETE = 1 << 10, R_FAIL = 1 << 11,
 	R_HEARTBEAT = 1 << 12, R_SCHEDS = 1 << 13, R_SCHED = 1 << 14, R_SCTL = 1 << 15,
+	R_UPDATE = 1 << 16,
 };
 
 /* What each grant of the scoped model lets through (docs/security.md). */
 #define READER (R_READ | R_LIST | R_RUNS | R_QUERY | R_QUEUES | R_QTASKS | R_SCHEDS | R_SCHED)
-#define OPERATOR (READER | R_START | R_SIGNAL | R_CTL | R_SCTL)
+#define OPERATOR (READER | R_START | R_SIGNAL | R_CTL | R_SCTL | R_UPDATE)
 #define WORKER (R_LEASE | R_COMPLETE | R_FAIL | R_HEARTBEAT)
 
 static const struct { const char *fn; unsigned right; } entry_points[] = {
@@ -42,7 +43,7 @@ static const struct { const char *fn; unsigned right; } entry_points[] = {
 	{ "poll_activity_tasks", R_LEASE }, { "complete_activity_task", R_COMPLETE },
 	{ "fail_activity_task", R_FAIL }, { "heartbeat_activity_task", R_HEARTBEAT },
 	{ "list_schedules", R_SCHEDS }, { "describe_schedule", R_SCHED },
-	{ "pause_schedule", R_SCTL },
+	{ "pause_schedule", R_SCTL }, { "update_workflow", R_UPDATE },
 };
 
 struct rights {
@@ -190,6 +191,8 @@ static void needs(const struct node *n, unsigned *r, unsigned *w)
 	case K_SIGNAL: *w = R_SIGNAL; break;
 	case K_QUERIES: *r = R_QUERY; break;
 	case K_QUERY: *r = *w = R_QUERY; break;
+	case K_UPDATES: *r = R_UPDATE; break;
+	case K_UPDATE: *r = *w = R_UPDATE; break;
 	case K_CTL: *w = R_CTL; break;
 	case K_QUEUE: *r = R_QUEUES | R_QTASKS | R_LEASE; break;
 	case K_QFILE: *r = n->name && !strcmp(n->name, "tasks") ? R_QTASKS : R_QUEUES; break;

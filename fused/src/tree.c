@@ -25,7 +25,7 @@ static const struct child root_children[] = {
 	{ "input", K_FIELD }, { "result", K_FIELD }, { "failure", K_FIELD }, \
 	{ "pending", K_FIELD }, { "history", K_HISTORY }
 static const struct child wf_children[] = {
-	RUN_FILES, { "signals", K_SIGNALS }, { "queries", K_QUERIES }, { "ctl", K_CTL },
+	RUN_FILES, { "signals", K_SIGNALS }, { "queries", K_QUERIES }, { "updates", K_UPDATES }, { "ctl", K_CTL },
 	{ "runs", K_RUNS }, { "last-error", K_LASTERR }, { NULL, 0 },
 };
 static const struct child run_children[] = { RUN_FILES, { NULL, 0 } };
@@ -65,7 +65,7 @@ const struct child *tree_children(enum kind k)
 bool tree_is_dir(enum kind k)
 {
 	switch (k) {
-	case K_ROOT: case K_WORKFLOWS: case K_WF: case K_SIGNALS: case K_QUERIES:
+	case K_ROOT: case K_WORKFLOWS: case K_WF: case K_SIGNALS: case K_QUERIES: case K_UPDATES:
 	case K_RUNS: case K_RUN: case K_BYSTATUS: case K_STATUSDIR: case K_QUEUES:
 	case K_QUEUE: case K_TASKS: case K_TASK: case K_SCHEDULES: case K_SCHED:
 		return true;
@@ -77,7 +77,7 @@ bool tree_is_dir(enum kind k)
 bool tree_writable(enum kind k)
 {
 	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY ||
-	       k == K_SCTL;
+	       k == K_UPDATE || k == K_SCTL;
 }
 
 /* The last-error file that reports on writes to files of this folder. */
@@ -85,7 +85,7 @@ char *tree_folder_key(const struct node *n)
 {
 	struct buf b = { 0 };
 	switch (n->kind) {
-	case K_WF: case K_SIGNAL: case K_QUERY: case K_CTL:
+	case K_WF: case K_SIGNAL: case K_QUERY: case K_UPDATE: case K_CTL:
 		buf_printf(&b, "w/%s", n->wf);
 		break;
 	case K_QUEUE: case K_NEXT:
@@ -162,6 +162,8 @@ int tree_lookup(const struct node *parent, const char *name, struct node *child,
 		return nodes_lookup(K_SIGNAL, parent->wf, NULL, name, child);
 	case K_QUERIES:
 		return nodes_lookup(K_QUERY, parent->wf, NULL, name, child);
+	case K_UPDATES:
+		return nodes_lookup(K_UPDATE, parent->wf, NULL, name, child);
 	case K_RUNS:
 		if (!matches(name, "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"))
 			return -ENOENT;
@@ -204,7 +206,7 @@ static mode_t mode_of(const struct node *n)
 	switch (n->kind) {
 	case K_STATUSLINK: return S_IFLNK | 0777;
 	case K_START: case K_TASKFILE: return S_IFREG | 0600;
-	case K_QUERY: return S_IFREG | 0644; /* write arguments, then read the answer */
+	case K_QUERY: case K_UPDATE: return S_IFREG | 0644; /* write arguments, then read the answer */
 	case K_SIGNAL: case K_CTL: case K_SCTL: return S_IFREG | 0200;
 	default: return S_IFREG | 0444;
 	}
@@ -255,6 +257,7 @@ char *tree_path(const struct node *n)
 	switch (n->kind) {
 	case K_SIGNAL: buf_printf(&b, "workflows/%s/signals/%s", wf, name); break;
 	case K_QUERY: buf_printf(&b, "workflows/%s/queries/%s", wf, name); break;
+	case K_UPDATE: buf_printf(&b, "workflows/%s/updates/%s", wf, name); break;
 	case K_CTL: buf_printf(&b, "workflows/%s/ctl", wf); break;
 	case K_NEXT: buf_printf(&b, "task-queues/%s/next", wf); break;
 	case K_TASKFILE: buf_printf(&b, "tasks/%s/%s", wf, name); break;

@@ -306,8 +306,8 @@ int write_apply(const struct node *n, const char *data, size_t len, struct buf *
 		case K_CTL: rc = do_ctl(n, text, e); break;
 		case K_SCTL: rc = do_sctl(n, text, e); break;
 		case K_TASKFILE: rc = do_task(n, text, len, reply, e); break;
-		case K_QUERY:
-			/* the query's arguments (jscan checked them), sent by the next read */
+		case K_QUERY: case K_UPDATE:
+			/* the arguments (jscan checked them), sent by the next read */
 			rc = blank(text, len) ? 0 : buf_append(reply, text, len);
 			break;
 		default: rc = fail(e, EBADF, "%s is not writable", "file"); break;
