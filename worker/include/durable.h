@@ -120,7 +120,10 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 int durable_sleep(durable_ctx_t *ctx, double seconds);
 int durable_timer_start(durable_ctx_t *ctx, double seconds, durable_future_t **f);
 
-/* Child workflows. */
+/* Child workflows. durable_child_id gives "<this workflow's id>-<fmt...>"
+ * for durable_child_options_t.workflow_id, kept by the context until the
+ * workflow task ends (NULL on out of memory; the next call then fails). */
+const char *durable_child_id(durable_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int durable_child(durable_ctx_t *ctx, const char *type, json_t *input,
 		  const durable_child_options_t *opts, json_t **result);
 int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
@@ -204,8 +207,18 @@ int durable_complete_update(durable_ctx_t *ctx, const char *update_id, json_t *r
 int durable_fail_update(durable_ctx_t *ctx, const char *update_id, const char *type, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Workflow-aware logging: silent while replaying. */
+/* Workflow-aware logging: silent while replaying. The line goes to the log
+ * handler (below) at level INFO as "workflow <id>: <message>". */
 void durable_log(durable_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Where libdurable's log goes: fn(level, message, arg) for each line, level
+ * "DEBUG" (only with DURABLE_LOG=debug), "INFO", "WARN" or "ERROR", message
+ * without a newline. The default (fn NULL) writes
+ * "<UTC time> durable-worker[<pid>] <level> <message>" lines to stderr.
+ * Process-wide: set it before running workers. fn may be called from any
+ * thread of the library, one line at a time per thread. */
+typedef void (*durable_log_fn)(const char *level, const char *message, void *arg);
+void durable_set_log_handler(durable_log_fn fn, void *arg);
 
 /* ------------------------------------------------------------------ */
 /* Activities                                                           */

@@ -4,6 +4,7 @@
 #define DURABLE_CTX_H
 
 #include <stdint.h>
+#include "log.h"
 #include "replay.h"
 
 enum { F_ACTIVITY = 1, F_TIMER, F_CHILD, F_SIGNAL, F_UPDATE };

@@ -1,4 +1,5 @@
-/* Log lines: "2026-11-26T08:40:00.123Z durable-worker[pid] LEVEL message". */
+/* Log lines: "2026-11-26T08:40:00.123Z durable-worker[pid] LEVEL message" on
+ * stderr, or whatever the host program set with durable_set_log_handler. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,16 @@
 #include <time.h>
 #include <unistd.h>
 #include "runtime.h"
+
+/* Process-wide, as a log destination is; set before workers run. */
+static durable_log_fn log_fn;
+static void *log_arg;
+
+void durable_set_log_handler(durable_log_fn fn, void *arg)
+{
+	log_fn = fn;
+	log_arg = arg;
+}
 
 int durable__debug_enabled(void)
 {
@@ -21,12 +32,16 @@ void durable__log(const char *level, const char *fmt, ...)
 	va_list ap;
 	if (strcmp(level, "DEBUG") == 0 && !durable__debug_enabled())
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (log_fn) {
+		log_fn(level, msg, log_arg);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	/* one fprintf per line so that lines of concurrent processes do not mix */
 	fprintf(stderr, "%s.%03ldZ durable-worker[%d] %s %s\n", when, ts.tv_nsec / 1000000, (int)getpid(), level, msg);
 }

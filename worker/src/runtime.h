@@ -7,9 +7,7 @@
 #include <uv.h>
 #include "durable.h"
 
-/* log.c: one line per event worth knowing, on stderr. */
-void durable__log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int durable__debug_enabled(void);
+#include "log.h"
 
 /* pgconn.c: one PGconn on a uv_poll_t, one query in flight, a FIFO of the
  * rest. Each query's callback runs exactly once, with the result, or with

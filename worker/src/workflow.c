@@ -305,6 +305,23 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	return new_future(ctx, F_CHILD, id, ev, f);
 }
 
+const char *durable_child_id(durable_ctx_t *ctx, const char *fmt, ...)
+{
+	char suffix[256], id[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(suffix, sizeof(suffix), fmt, ap);
+	va_end(ap);
+	snprintf(id, sizeof(id), "%s-%s", ctx->task->workflow_id, suffix);
+	json_t *s = json_string(id);
+	if (!s || json_array_append_new(ctx->pool, s) < 0) {
+		if (!ctx->stopped)
+			ctx->stopped = -ENOMEM;
+		return NULL;
+	}
+	return json_string_value(s);
+}
+
 static size_t next_for(durable_ctx_t *ctx, durable_future_t *f);
 
 /* Resolved as of the current horizon. A signal (update) future resolves
@@ -880,5 +897,5 @@ void durable_log(durable_ctx_t *ctx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "workflow %s: %s\n", ctx->task->workflow_id, msg);
+	durable__log("INFO", "workflow %s: %s", ctx->task->workflow_id, msg);
 }

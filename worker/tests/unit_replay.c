@@ -737,6 +737,26 @@ static void test_signal_future(void)
 	json_decref(h.events);
 }
 
+static int wf_child_id(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	durable_future_t *f;
+	durable_child_options_t o = {.workflow_id = durable_child_id(ctx, "kyc-%d", 3)};
+	DURABLE_TRY(durable_child_start(ctx, "Kyc", NULL, &o, &f));
+	return durable_future_get(ctx, f, NULL);
+}
+
+static void test_child_id(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	run(&h, wf_child_id);
+	CHECK(ncmds() == 1 && strcmp(cmd_str(0, "workflow_id"), "wf-1-kyc-3") == 0, "durable_child_id: %s",
+	      cmd_str(0, "workflow_id"));
+	json_decref(h.events);
+}
+
 /* Updates ------------------------------------------------------------------ */
 
 static int no_negatives(json_t *state, json_t *args, char *reason, size_t size)
@@ -847,6 +867,7 @@ int main(void)
 	test_misc_commands();
 	test_signal_future();
 	test_updates();
+	test_child_id();
 	durable__outcome_free(&out);
 	return CHECK_DONE();
 }
