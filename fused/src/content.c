@@ -261,17 +261,17 @@ int content_render(const struct node *n, struct buf *out, struct db_err *e)
 	}
 }
 
-/* Blocks up to conf.query_timeout_ms while a worker answers. */
-int content_query(const struct node *n, const char *args, struct buf *out, struct db_err *e)
+/* A query or an update of node n: one statement that blocks up to
+ * conf.query_timeout_ms while a worker answers; its JSON answer and a
+ * newline go to out. Not retried: a retry would ask the worker twice. */
+static int ask_worker(const char *sql, const struct node *n, const char *args, struct buf *out,
+		      struct db_err *e)
 {
 	char timeout[24];
 	snprintf(timeout, sizeof timeout, "%d", conf.query_timeout_ms);
 	const char *p[] = { n->wf, n->name, n->run, timeout, conf.ns, args };
 	PGresult *r;
-	/* not idempotent: a retried query would ask the worker twice */
-	int rc = db_query(&r, e, false,
-			  "SELECT durable.query_workflow($1, $2, $6::jsonb, $3::uuid, $4::int, $5)::text",
-			  6, p);
+	int rc = db_query(&r, e, false, sql, 6, p);
 	if (rc)
 		return rc;
 	rc = buf_printf(out, "%s\n", PQgetisnull(r, 0, 0) ? "null" : PQgetvalue(r, 0, 0));
@@ -279,21 +279,16 @@ int content_query(const struct node *n, const char *args, struct buf *out, struc
 	return rc;
 }
 
-/* An update: validated by a worker, recorded, run by the workflow; blocks up
- * to conf.query_timeout_ms for the handler's result. Each read is one update
- * (a fresh update id), so a retried read after a failure is a new update. */
+int content_query(const struct node *n, const char *args, struct buf *out, struct db_err *e)
+{
+	return ask_worker("SELECT durable.query_workflow($1, $2, $6::jsonb, $3::uuid, $4::int, $5)::text",
+			  n, args, out, e);
+}
+
+/* An update: validated by a worker, recorded, run by the workflow, its
+ * result read back. Each read is one update (a fresh update id). */
 int content_update(const struct node *n, const char *args, struct buf *out, struct db_err *e)
 {
-	char timeout[24];
-	snprintf(timeout, sizeof timeout, "%d", conf.query_timeout_ms);
-	const char *p[] = { n->wf, n->name, n->run, timeout, conf.ns, args };
-	PGresult *r;
-	int rc = db_query(&r, e, false,
-			  "SELECT durable.update_workflow($1, $2, $6::jsonb, NULL, $4::int, $3::uuid, $5)::text",
-			  6, p);
-	if (rc)
-		return rc;
-	rc = buf_printf(out, "%s\n", PQgetisnull(r, 0, 0) ? "null" : PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return rc;
+	return ask_worker("SELECT durable.update_workflow($1, $2, $6::jsonb, NULL, $4::int, $3::uuid, $5)::text",
+			  n, args, out, e);
 }
