@@ -8,12 +8,8 @@
 # covers each kind through fire_due in one transaction.)
 set -uo pipefail
 : "${PGHOST:?run me through scripts/test.sh}" "${DURABLE_PGLOG:?}"
-pass=0 fail=0
-ok()   { echo "ok - $1"; pass=$((pass + 1)); }
-nok()  { echo "not ok - $1"; fail=$((fail + 1)); }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
+. "$(dirname "$0")/../lib.sh"
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
-eventually() { local t=$1; shift; for _ in $(seq 1 $((t * 5))); do eval "$@" && return 0; sleep 0.2; done; return 1; }
 run=pk$$
 started_lines() { grep -c 'durable timer worker [0-9]* started' "$DURABLE_PGLOG"; }
 parked_lines() { grep -c "durable: .*of workflow \"$run-bad\".*failed to fire" "$DURABLE_PGLOG"; }
@@ -63,5 +59,4 @@ sql "UPDATE durable.activity_tasks SET retry_initial_interval = '1 second' WHERE
 for w in good-1 good-2 good-3 bad; do sql "SELECT durable.terminate_workflow('$run-$w')" >/dev/null 2>&1; done
 sql "DELETE FROM durable.schedules WHERE schedule_id LIKE '$run-%'"
 sql "SELECT durable.terminate_workflow(workflow_id) FROM durable.workflows WHERE workflow_id LIKE '$run-sched-%' AND status = 'RUNNING'" >/dev/null
-echo "parking: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary parking

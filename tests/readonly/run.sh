@@ -11,14 +11,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 : "${DURABLE_RUN_BASE:?run me through scripts/test.sh}"
 bin=${DURABLE_PGBIN:-$($PG_CONFIG --bindir)}
-pass=0 fail=0
-ok()   { echo "ok - $1"; pass=$((pass + 1)); }
-nok()  { echo "not ok - $1"; fail=$((fail + 1)); }
-check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
+. "$top/tests/lib.sh"
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# eventually SECONDS COMMAND: true as soon as COMMAND is
-eventually() { local t=$1; shift; for _ in $(seq 1 $((t * 5))); do eval "$@" && return 0; sleep 0.2; done; return 1; }
 
 p_port=$(free_port)
 pcluster() { scripts/cluster.sh "$1" ro-primary "$p_port"; }
@@ -91,5 +86,4 @@ psql_s -c "SELECT durable.skip_time('2 hours')" >/dev/null
 check "and fire the timer that came due" "eventually 30 fired psql_s ro-4"
 check "with no error in its log" "[ \$(worker_errors \"$s_log\") -eq 0 ]"
 
-echo "readonly: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+summary readonly
