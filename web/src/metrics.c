@@ -379,6 +379,17 @@ static void label(struct out *b, const char *s)
 	}
 }
 
+/* A series' labels, {namespace="..."[,task_queue="...", the last value's quote left open */
+static void series_labels(struct out *b, const struct series *s)
+{
+	put(b, "{namespace=\"");
+	label(b, s->ns);
+	if (s->kind != H_TIMER) {
+		put(b, "\",task_queue=\"");
+		label(b, s->queue);
+	}
+}
+
 static struct db_slot slot; /* the daemon's role, for scrapes */
 
 void metrics_init(void)
@@ -453,24 +464,16 @@ char *metrics_render(void)
 			unsigned long long cum = 0;
 			for (size_t i = 0; i <= NB; i++) {
 				cum += s->counts[i];
-				put(&b, "%s_bucket{namespace=\"", hist_name[k]);
-				label(&b, s->ns);
-				if (k != H_TIMER) {
-					put(&b, "\",task_queue=\"");
-					label(&b, s->queue);
-				}
+				put(&b, "%s_bucket", hist_name[k]);
+				series_labels(&b, s);
 				if (i < NB)
 					put(&b, "\",le=\"%g\"} %llu\n", bounds[i], cum);
 				else
 					put(&b, "\",le=\"+Inf\"} %llu\n", cum);
 			}
 			for (int part = 0; part < 2; part++) {
-				put(&b, "%s_%s{namespace=\"", hist_name[k], part ? "count" : "sum");
-				label(&b, s->ns);
-				if (k != H_TIMER) {
-					put(&b, "\",task_queue=\"");
-					label(&b, s->queue);
-				}
+				put(&b, "%s_%s", hist_name[k], part ? "count" : "sum");
+				series_labels(&b, s);
 				if (part)
 					put(&b, "\"} %llu\n", s->n);
 				else
