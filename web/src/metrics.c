@@ -248,12 +248,19 @@ out:
 	free(afters);
 }
 
+static int seen_cmp(const void *a, const void *b)
+{
+	const struct seen *x = a, *y = b;
+	if (x->task != y->task)
+		return x->task < y->task ? -1 : 1;
+	return (x->attempt > y->attempt) - (x->attempt < y->attempt);
+}
+
+/* seen is sorted (see metrics_sample_queues): a lookup per started attempt */
 static bool was_seen(long long task, int attempt)
 {
-	for (size_t i = 0; i < seen.n; i++)
-		if (seen.v[i].task == task && seen.v[i].attempt == attempt)
-			return true;
-	return false;
+	struct seen key = { task, attempt };
+	return seen.n && bsearch(&key, seen.v, seen.n, sizeof key, seen_cmp);
 }
 
 static void keep_seen(long long task, int attempt)
@@ -328,6 +335,8 @@ void metrics_sample_queues(void *conn)
 	}
 	free(names);
 	pthread_mutex_lock(&lock);
+	if (seen_next.n)
+		qsort(seen_next.v, seen_next.n, sizeof *seen_next.v, seen_cmp);
 	struct seen_set t = seen;
 	seen = seen_next;
 	seen_next = t;
