@@ -305,35 +305,37 @@ void metrics_sample_queues(void *conn)
 			q->count++;
 	}
 	pthread_mutex_unlock(&lock);
-	int nq = PQntuples(r);
-	char **names = calloc((size_t)nq + 1, sizeof *names);
-	for (int i = 0; names && i < nq; i++)
-		names[i] = strdup(PQgetvalue(r, i, 0));
+	json_t *names = json_array();
+	for (int i = 0; names && i < PQntuples(r); i++)
+		json_array_append_new(names, json_string(PQgetvalue(r, i, 0)));
 	PQclear(r);
-	/* activity attempts running now, measured once each */
+	char *names_json = names ? json_dumps(names, JSON_COMPACT) : NULL;
+	json_decref(names);
+	/* activity attempts running now, measured once each: one statement for
+	 * every queue of the sample */
 	seen_next.n = 0;
-	for (int i = 0; names && i < nq; i++) {
-		const char *a[] = { names[i], conf.ns };
+	if (names_json) {
+		const char *a[] = { names_json, conf.ns };
 		r = PQexecParams(c,
-				 "SELECT task_id, attempt, extract(epoch FROM started_at - scheduled_at)"
-				 " FROM durable.list_activity_tasks($1, $2, 10000) WHERE state = 'STARTED'",
+				 "SELECT q.name, t.task_id, t.attempt, extract(epoch FROM t.started_at - t.scheduled_at)"
+				 " FROM jsonb_array_elements_text($1::jsonb) q(name),"
+				 " LATERAL durable.list_activity_tasks(q.name, $2, 10000) t WHERE t.state = 'STARTED'",
 				 2, NULL, a, NULL, NULL, 0);
+		free(names_json);
 		if (PQresultStatus(r) == PGRES_TUPLES_OK) {
 			pthread_mutex_lock(&lock);
 			for (int k = 0; k < PQntuples(r); k++) {
-				long long task = atoll(PQgetvalue(r, k, 0));
-				int attempt = atoi(PQgetvalue(r, k, 1));
+				long long task = atoll(PQgetvalue(r, k, 1));
+				int attempt = atoi(PQgetvalue(r, k, 2));
 				/* an attempt's own scheduled time is not listed: attempt 1 only */
 				if (!was_seen(task, attempt) && attempt == 1)
-					observe(H_ACTIVITY, conf.ns, names[i], atof(PQgetvalue(r, k, 2)));
+					observe(H_ACTIVITY, conf.ns, PQgetvalue(r, k, 0), atof(PQgetvalue(r, k, 3)));
 				keep_seen(task, attempt);
 			}
 			pthread_mutex_unlock(&lock);
 		}
 		PQclear(r);
-		free(names[i]);
 	}
-	free(names);
 	pthread_mutex_lock(&lock);
 	if (seen_next.n)
 		qsort(seen_next.v, seen_next.n, sizeof *seen_next.v, seen_cmp);
