@@ -13,9 +13,8 @@
  * durable.purge_interval. It rests on the worker's latch: deadlines still
  * wake the worker meanwhile.
  *
- * A purge that fails (a bug, a lock timeout, an old SQL version without
- * _purge_closed) is logged and retried after the nap: it must never take the
- * timer loop down with it.
+ * A purge that fails (a bug, a lock timeout) is logged and retried after the
+ * nap: it must never take the timer loop down with it.
  */
 #include "postgres.h"
 
@@ -78,13 +77,17 @@ DurablePurgeDefineGucs(void)
 
 /*
  * One transaction: durable._purge_closed(batch). Returns the runs it took
- * from the backlog, or -1 when the store has no purge (an older SQL version)
- * or the step failed.
+ * from the backlog, or -1 when the step failed. The caller steps only when
+ * the firing round found this library's SQL installed (sql_is_current in
+ * bgworker.c), which has _purge_closed: no need to look it up again.
  */
 static int
 purge_once(int batch)
 {
 	volatile int purged = -1;
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(batch)};
+	bool		isnull;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -94,33 +97,19 @@ purge_once(int batch)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "durable timer worker: purging closed workflows");
 
-		if (SPI_execute("SELECT pg_catalog.to_regprocedure('durable._purge_closed(integer)') IS NOT NULL",
-						true, 1) == SPI_OK_SELECT && SPI_processed == 1)
-		{
-			bool		isnull;
-			bool		present = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-															 SPI_tuptable->tupdesc, 1, &isnull));
+		/*
+		 * A purge lost in a crash is purged again, so its commit need not
+		 * wait for the WAL flush, and client commits do not queue behind a
+		 * flush of ours.
+		 */
+		if (SPI_execute("SET LOCAL synchronous_commit TO off", false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not turn synchronous_commit off for the purge");
 
-			if (present)
-			{
-				Oid			argtypes[1] = {INT4OID};
-				Datum		args[1] = {Int32GetDatum(batch)};
-
-				/*
-				 * A purge lost in a crash is purged again, so its commit need
-				 * not wait for the WAL flush, and client commits do not queue
-				 * behind a flush of ours.
-				 */
-				if (SPI_execute("SET LOCAL synchronous_commit TO off", false, 0) != SPI_OK_UTILITY)
-					elog(ERROR, "could not turn synchronous_commit off for the purge");
-
-				if (SPI_execute_with_args("SELECT durable._purge_closed($1)", 1, argtypes, args,
-										  NULL, false, 1) != SPI_OK_SELECT)
-					elog(ERROR, "durable._purge_closed failed");
-				purged = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-			}
-		}
+		if (SPI_execute_with_args("SELECT durable._purge_closed($1)", 1, argtypes, args,
+								  NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "durable._purge_closed failed");
+		purged = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
