@@ -222,17 +222,12 @@ durable_query_post(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(answer);
 }
 
+/* "q" and the token in lower-case hex (hex_encode, as encode(..., 'hex')) */
 static void
 token_to_text(const uint8 *token, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
-
 	out[0] = QUERY_TOKEN_PREFIX;
-	for (int i = 0; i < DURABLE_QUERY_TOKEN_BYTES; i++)
-	{
-		out[1 + 2 * i] = hex[token[i] >> 4];
-		out[2 + 2 * i] = hex[token[i] & 0xf];
-	}
+	(void) hex_encode((const char *) token, DURABLE_QUERY_TOKEN_BYTES, out + 1);
 	out[QUERY_TOKEN_LEN] = '\0';
 }
 
