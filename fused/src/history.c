@@ -145,9 +145,7 @@ static int load_chain(const char *wf, const char *run, struct chain_run **out, i
 		      struct db_err *e)
 {
 	*n = 0;
-	*out = calloc(MAX_CHAIN, sizeof **out);
-	if (!*out)
-		return -ENOMEM;
+	*out = NULL;
 	int rc = -ENOSYS;
 	if (!run) {
 		const char *p[] = { wf, conf.ns };
@@ -155,7 +153,14 @@ static int load_chain(const char *wf, const char *run, struct chain_run **out, i
 		rc = db_query(&r, e, true,
 			      "SELECT run_id, history_length FROM durable.history_chain($1, NULL, $2)", 2, p);
 		if (rc == 0) {
-			for (int i = 0; i < PQntuples(r) && i < MAX_CHAIN; i++) {
+			/* sized by the answer: this runs on every stat and read of history */
+			int rows = PQntuples(r) < MAX_CHAIN ? PQntuples(r) : MAX_CHAIN;
+			*out = calloc(rows > 0 ? rows : 1, sizeof **out);
+			if (!*out) {
+				PQclear(r);
+				return -ENOMEM;
+			}
+			for (int i = 0; i < rows; i++) {
 				snprintf((*out)[i].run_id, 40, "%s", PQgetvalue(r, i, 0));
 				(*out)[i].len = strtoll(PQgetvalue(r, i, 1), NULL, 10);
 				(*n)++;
@@ -166,6 +171,8 @@ static int load_chain(const char *wf, const char *run, struct chain_run **out, i
 		}
 	}
 	if (rc == -ENOSYS || rc == -EACCES) {
+		if (!*out && !(*out = calloc(1, sizeof **out)))
+			return -ENOMEM;
 		rc = current_run(wf, run, (*out)[0].run_id, &(*out)[0].len, e);
 		*n = rc == 0 ? 1 : 0;
 	}
