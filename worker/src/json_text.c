@@ -39,16 +39,19 @@ static void put_str(struct text *t, const char *s)
 	put(t, s, strlen(s));
 }
 
-/* Strings, integers, true, false, null: jansson's text is exact already. */
+static int put_dumped(const char *s, size_t n, void *data)
+{
+	struct text *t = data;
+	put(t, s, n);
+	return t->oom ? -1 : 0;
+}
+
+/* Strings, integers, true, false, null: jansson's text is exact already.
+ * Written straight into t, not through a malloc'd copy per scalar. */
 static void put_jansson(struct text *t, const json_t *v)
 {
-	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	if (!s) {
+	if (json_dump_callback(v, put_dumped, t, JSON_ENCODE_ANY | JSON_COMPACT) < 0)
 		t->oom = true;
-		return;
-	}
-	put_str(t, s);
-	free(s);
 }
 
 void durable__json_double(double d, char *buf, size_t size)
