@@ -17,7 +17,9 @@ sqlstate() {
 	st=$(psql -qXAt -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -c "$1" 2>&1 >/dev/null | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -1)
 	echo "${st:-ok}"
 }
-events() { sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$id' AND h.event_type LIKE 'WorkflowExecutionUpdate%'"; }
+# cart_events EXPR [CONDITION]: EXPR over the cart's events (h), those of CONDITION if given
+cart_events() { sql "SELECT $1 FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$id'${2:+ AND $2}"; }
+events() { cart_events 'count(*)' "h.event_type LIKE 'WorkflowExecutionUpdate%'"; }
 upd() { sql "SELECT durable.update_workflow('$id', $1)"; }
 
 check "no worker: fails as a query does (DU005)" eq "$(sqlstate "SELECT durable.update_workflow('$id', 'add', '{\"qty\": 1}', timeout_ms => 300)")" DU005
@@ -26,14 +28,14 @@ check "and records nothing" eq "$(events)" 0
 worker w1 --task-queue "$q" --plugin "$PLUGIN"; W1=$LAST_PID
 check "an accepted update returns the handler's result" eq "$(upd "'add', '{\"qty\": 2}', 'u1'")" 20
 check "recorded as accepted and completed" eq "$(events)" 2
-check "with the update id on both" eq "$(sql "SELECT string_agg(h.event_type || '=' || (h.attributes ->> 'update_id'), ',' ORDER BY h.event_id) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$id' AND h.event_type LIKE 'WorkflowExecutionUpdate%'")" \
+check "with the update id on both" eq "$(cart_events "string_agg(h.event_type || '=' || (h.attributes ->> 'update_id'), ',' ORDER BY h.event_id)" "h.event_type LIKE 'WorkflowExecutionUpdate%'")" \
 	"WorkflowExecutionUpdateAccepted=u1,WorkflowExecutionUpdateCompleted=u1"
-before=$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$id'")
+before=$(cart_events 'count(*)')
 check "the validator rejects qty 0 (DU008)" eq "$(sqlstate "SELECT durable.update_workflow('$id', 'add', '{\"qty\": 0}')")" DU008
 msg=$(psql -qXAt -c "SELECT durable.update_workflow('$id', 'add', '{\"qty\": 0}')" 2>&1)
 check "saying why ($msg)" grep -q "qty must be a positive integer" <<<"$msg"
 check "an update the workflow has no handler for is rejected" eq "$(sqlstate "SELECT durable.update_workflow('$id', 'remove', '{}')")" DU008
-check "rejections leave no trace in the history" eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$id'")" "$before"
+check "rejections leave no trace in the history" eq "$(cart_events 'count(*)')" "$before"
 check "the same update id returns the first result" eq "$(upd "'add', '{\"qty\": 5}', 'u1'")" 20
 check "without running it again" eq "$(sql "SELECT durable.query_workflow('$id', 'total') ->> 'total'")" 20
 
@@ -41,7 +43,7 @@ check "a handler that sleeps: the caller times out (DU010)" \
 	eq "$(sqlstate "SELECT durable.update_workflow('$id', 'slow', NULL, 'u-slow', timeout_ms => 1500)")" DU010
 sql "SELECT durable.skip_time('31 seconds')" >/dev/null
 check "past the sleep, the same id gets the result" eq "$(upd "'slow', NULL, 'u-slow', timeout_ms => 60000")" '"slept"'
-check "accepted once" eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$id' AND h.event_type = 'WorkflowExecutionUpdateAccepted' AND h.attributes ->> 'update_id' = 'u-slow'")" 1
+check "accepted once" eq "$(cart_events 'count(*)' "h.event_type = 'WorkflowExecutionUpdateAccepted' AND h.attributes ->> 'update_id' = 'u-slow'")" 1
 
 # Twenty at once: most arrive while a workflow task of the cart runs.
 for i in $(seq 1 20); do
