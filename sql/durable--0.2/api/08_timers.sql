@@ -111,7 +111,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     runs uuid[];
     timer_ids text[];
-    leftover record;
+    leftover durable.timers;
     bulk integer;
     notified integer;
     fired integer := 0;
@@ -167,13 +167,11 @@ BEGIN
       INTO bulk, notified;
 
     -- The rest: runs with several due timers or a started workflow task.
-    FOR leftover IN SELECT tm.run_id, tm.timer_id, tm.started_event_id
+    FOR leftover IN SELECT tm.*
                       FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
                       JOIN durable.timers tm ON tm.run_id = p.run_id AND tm.timer_id = p.timer_id
                      ORDER BY tm.fire_at LOOP
-        DELETE FROM durable.timers tm WHERE tm.run_id = leftover.run_id AND tm.timer_id = leftover.timer_id;
-        PERFORM durable._deliver(leftover.run_id, 'TimerFired', jsonb_build_object(
-            'timer_id', leftover.timer_id, 'started_event_id', leftover.started_event_id));
+        PERFORM durable._fire_timer(leftover);
         fired := fired + 1;
     END LOOP;
     RETURN bulk + fired;
