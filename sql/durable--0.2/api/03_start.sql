@@ -5,10 +5,11 @@ CREATE OR REPLACE FUNCTION durable._check_start_options(options jsonb) RETURNS v
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     policy text;
+    conflict_policy text;
 BEGIN
     PERFORM durable._check_keys(options,
         ARRAY['execution_timeout', 'run_timeout', 'task_timeout', 'id_reuse_policy',
-              'memo', 'search_attributes', 'identity'], 'start options');
+              'memo', 'search_attributes', 'identity', 'request_id', 'id_conflict_policy'], 'start options');
     PERFORM durable._json_interval(options, 'execution_timeout', 'start options');
     PERFORM durable._json_interval(options, 'run_timeout', 'start options');
     -- a workflow task is one replay: a day is far beyond any, and a worker
@@ -24,6 +25,19 @@ BEGIN
                                              'REJECT_DUPLICATE', 'TERMINATE_IF_RUNNING') THEN
         PERFORM durable._bad_input(format('unknown id_reuse_policy "%s"', policy), NULL,
             'Use ALLOW_DUPLICATE, ALLOW_DUPLICATE_FAILED_ONLY, REJECT_DUPLICATE or TERMINATE_IF_RUNNING.');
+    END IF;
+    PERFORM durable._check_name(durable._json_text(options, 'request_id', 'start options'), 'start options: "request_id"');
+    conflict_policy := durable._json_text(options, 'id_conflict_policy', 'start options');
+    IF conflict_policy IS NOT NULL AND conflict_policy NOT IN ('FAIL', 'USE_EXISTING', 'TERMINATE_EXISTING') THEN
+        PERFORM durable._bad_input(format('unknown id_conflict_policy "%s"', conflict_policy), NULL,
+            'Use FAIL, USE_EXISTING or TERMINATE_EXISTING.');
+    END IF;
+    -- Temporal refuses the same pair: TERMINATE_IF_RUNNING is the older
+    -- spelling of a conflict policy, and the two could disagree.
+    IF conflict_policy IS NOT NULL AND policy = 'TERMINATE_IF_RUNNING' THEN
+        PERFORM durable._bad_input('id_reuse_policy TERMINATE_IF_RUNNING cannot be used with an id_conflict_policy',
+            format('Got id_conflict_policy %s.', conflict_policy),
+            'Use id_conflict_policy TERMINATE_EXISTING with an id_reuse_policy for closed runs, or TERMINATE_IF_RUNNING alone.');
     END IF;
     IF options ? 'memo' AND jsonb_typeof(options -> 'memo') <> 'object' THEN
         PERFORM durable._bad_input('start options: "memo" must be a JSON object');
@@ -71,6 +85,63 @@ BEGIN
 END
 $$;
 
+-- The run a retried request already made, or NULL: the id's current run (the
+-- open one, else the latest) if that request started it, or, for
+-- signal-with-start, if it holds that request's signal. So a client may
+-- repeat a start whose answer it lost and get the same run, as with
+-- Temporal's request id.
+CREATE OR REPLACE FUNCTION durable._same_request(namespace text, workflow_id text, request_id text)
+RETURNS uuid LANGUAGE plpgsql AS $$
+DECLARE
+    cur durable.workflows;
+BEGIN
+    IF request_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO cur FROM durable.workflows w
+     WHERE w.namespace = _same_request.namespace AND w.workflow_id = _same_request.workflow_id
+     ORDER BY w.status = 'RUNNING' DESC, w.started_at DESC LIMIT 1
+       FOR UPDATE;
+    IF cur.request_id = request_id
+       OR (cur.status = 'RUNNING'
+           AND (EXISTS (SELECT 1 FROM durable.history h
+                         WHERE h.run_id = cur.run_id AND h.event_type = 'WorkflowExecutionSignaled'
+                           AND h.attributes ->> 'request_id' = request_id)
+                OR EXISTS (SELECT 1 FROM durable.buffered_events b
+                            WHERE b.run_id = cur.run_id AND b.event_type = 'WorkflowExecutionSignaled'
+                              AND b.attributes ->> 'request_id' = request_id))) THEN
+        RETURN cur.run_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- The open run of an id, locked, or NULL.
+CREATE OR REPLACE FUNCTION durable._open_run(namespace text, workflow_id text) RETURNS uuid
+LANGUAGE sql AS $$
+    SELECT w.run_id FROM durable.workflows w
+     WHERE w.namespace = $1 AND w.workflow_id = $2 AND w.status = 'RUNNING'
+       FOR UPDATE
+$$;
+
+-- id_conflict_policy TERMINATE_EXISTING: terminates the open run of an id, if
+-- any; true if it did. The new run then starts whatever the reuse policy
+-- says, as in Temporal (the reuse policy is about closed runs).
+CREATE OR REPLACE FUNCTION durable._terminate_existing(namespace text, workflow_id text, identity text)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    open uuid := durable._open_run(namespace, workflow_id);
+BEGIN
+    IF open IS NULL THEN
+        RETURN false;
+    END IF;
+    PERFORM durable._close_run(open, 'TERMINATED', 'WorkflowExecutionTerminated',
+        jsonb_build_object('reason', 'terminated by a new start (id_conflict_policy TERMINATE_EXISTING)',
+                           'identity', coalesce(identity, 'durable')));
+    RETURN true;
+END
+$$;
+
 -- Creates a run, its WorkflowExecutionStarted event (and an optional signal)
 -- and its first workflow task. Returns NULL if a run with that id is open.
 CREATE OR REPLACE FUNCTION durable._create_run(
@@ -98,18 +169,24 @@ DECLARE
     exec_start timestamptz := coalesce(execution_started_at, now);
     deadline timestamptz;
     inserted uuid;
+    -- only the run a client started carries its request id (not a child's,
+    -- a continued run's or a scheduled one's)
+    request_id text := CASE WHEN continued_from_run_id IS NULL AND parent_run_id IS NULL
+                            THEN options ->> 'request_id' END;
+    -- optional attributes are written only when set
+    request jsonb := CASE WHEN request_id IS NOT NULL THEN jsonb_build_object('request_id', request_id) ELSE '{}' END;
 BEGIN
     PERFORM durable._check_payload(input, 'workflow input');
     deadline := least(exec_start + execution_timeout, now + run_timeout);
     INSERT INTO durable.workflows AS w (run_id, namespace, workflow_id, workflow_type, task_queue, input,
         memo, search_attributes, first_run_id, continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, parent_close_policy, execution_started_at, started_at,
-        execution_timeout, run_timeout, task_timeout, deadline_at)
+        execution_timeout, run_timeout, task_timeout, deadline_at, request_id)
     VALUES (new_run, namespace, workflow_id, workflow_type, task_queue, input,
         coalesce(options -> 'memo', '{}'), coalesce(options -> 'search_attributes', '{}'),
         coalesce(first_run_id, new_run), continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, now,
-        execution_timeout, run_timeout, task_timeout, deadline)
+        execution_timeout, run_timeout, task_timeout, deadline, request_id)
     ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING
     RETURNING w.run_id INTO inserted;
     IF inserted IS NULL THEN
@@ -131,10 +208,10 @@ BEGIN
         'parent_initiated_event_id', parent_initiated_event_id,
         'memo', coalesce(options -> 'memo', '{}'),
         'search_attributes', coalesce(options -> 'search_attributes', '{}'),
-        'identity', options ->> 'identity'));
+        'identity', options ->> 'identity') || request);
     IF signal_name IS NOT NULL THEN
         PERFORM durable._append(new_run, 'WorkflowExecutionSignaled', jsonb_build_object(
-            'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity'));
+            'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity') || request);
     END IF;
     PERFORM durable._schedule_workflow_task(new_run);
     PERFORM durable._wake_at(deadline);
@@ -179,46 +256,64 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     conflict text;
     run uuid;
+    conflict_policy text;
+    reuse_policy text;
 BEGIN
     PERFORM durable._check_start_args(workflow_id, workflow_type, task_queue);
     PERFORM durable._check_namespace(namespace);
     PERFORM durable._authorize('operator', NULL, namespace);
-    PERFORM durable._check_start_options(coalesce(options, '{}'));
-    conflict := durable._start_conflict(namespace, workflow_id, coalesce(options ->> 'id_reuse_policy', 'ALLOW_DUPLICATE'));
-    IF conflict IS NULL THEN
-        run := durable._create_run(namespace, workflow_id, workflow_type, task_queue, input, coalesce(options, '{}'));
-        IF run IS NULL THEN
-            conflict := format('workflow %s was started concurrently', workflow_id);
+    options := coalesce(options, '{}');
+    PERFORM durable._check_start_options(options);
+    conflict_policy := coalesce(options ->> 'id_conflict_policy', 'FAIL');
+    reuse_policy := coalesce(options ->> 'id_reuse_policy', 'ALLOW_DUPLICATE');
+    -- twice at most: a concurrent start of the same id may win the insert,
+    -- and a second look (a new snapshot) then sees its run
+    FOR attempt IN 1..2 LOOP
+        run := coalesce(durable._same_request(namespace, workflow_id, options ->> 'request_id'),
+                        CASE WHEN conflict_policy = 'USE_EXISTING' THEN durable._open_run(namespace, workflow_id) END);
+        IF run IS NOT NULL THEN
+            RETURN run;
         END IF;
-    END IF;
-    IF conflict IS NOT NULL THEN
-        RAISE EXCEPTION 'workflow "%" already started', workflow_id
-            USING ERRCODE = 'DU002', DETAIL = conflict || '.',
-                  HINT = 'Signal or wait for the running workflow, or choose another workflow_id or id_reuse_policy.';
-    END IF;
-    RETURN run;
+        IF conflict_policy = 'TERMINATE_EXISTING' AND durable._terminate_existing(namespace, workflow_id, options ->> 'identity') THEN
+            reuse_policy := 'ALLOW_DUPLICATE';
+        END IF;
+        conflict := durable._start_conflict(namespace, workflow_id, reuse_policy);
+        IF conflict IS NOT NULL THEN
+            EXIT;
+        END IF;
+        run := durable._create_run(namespace, workflow_id, workflow_type, task_queue, input, options);
+        IF run IS NOT NULL THEN
+            RETURN run;
+        END IF;
+        conflict := format('workflow %s was started concurrently', workflow_id);
+    END LOOP;
+    RAISE EXCEPTION 'workflow "%" already started', workflow_id
+        USING ERRCODE = 'DU002', DETAIL = conflict || '.',
+              HINT = 'Signal or wait for the running workflow, or choose another workflow_id, '
+                     || 'id_conflict_policy (USE_EXISTING, TERMINATE_EXISTING) or id_reuse_policy.';
 END
 $$;
 
 -- Signals the running run of an id, if there is one; returns its run id.
 CREATE OR REPLACE FUNCTION durable._signal_running(namespace text, workflow_id text, signal_name text,
-                                        signal_input jsonb, identity text)
+                                        signal_input jsonb, options jsonb)
 RETURNS uuid LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
-    run uuid;
+    run uuid := durable._open_run(namespace, workflow_id);
 BEGIN
-    SELECT w.run_id INTO run FROM durable.workflows w
-     WHERE w.namespace = namespace AND w.workflow_id = workflow_id AND w.status = 'RUNNING'
-     FOR UPDATE;
     IF run IS NOT NULL THEN
-        PERFORM durable._deliver(run, 'WorkflowExecutionSignaled', jsonb_build_object(
-            'signal_name', signal_name, 'input', signal_input, 'identity', identity));
+        PERFORM durable._deliver(run, 'WorkflowExecutionSignaled', jsonb_strip_nulls(jsonb_build_object(
+            'request_id', options ->> 'request_id')) || jsonb_build_object(
+            'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity'));
     END IF;
     RETURN run;
 END
 $$;
 
+-- A running id is signaled (Temporal's conflict policy USE_EXISTING, the
+-- default here; FAIL is refused, as in Temporal: signal-with-start exists to
+-- reach a running workflow), or terminated first (TERMINATE_EXISTING).
 CREATE OR REPLACE FUNCTION durable.signal_with_start(
     workflow_id text, workflow_type text, task_queue text,
     signal_name text, signal_input jsonb DEFAULT NULL,
@@ -228,29 +323,48 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     run uuid;
     conflict text;
+    reuse_policy text;
 BEGIN
     PERFORM durable._check_start_args(workflow_id, workflow_type, task_queue);
     PERFORM durable._check_namespace(namespace);
     PERFORM durable._authorize('operator', NULL, namespace);
-    PERFORM durable._check_start_options(coalesce(options, '{}'));
+    options := coalesce(options, '{}');
+    PERFORM durable._check_start_options(options);
+    IF options ->> 'id_conflict_policy' = 'FAIL' THEN
+        PERFORM durable._bad_input('signal_with_start does not take id_conflict_policy FAIL',
+            'It signals the running workflow of the id (USE_EXISTING, the default).',
+            'Leave id_conflict_policy out, or use TERMINATE_EXISTING; start_workflow takes FAIL.');
+    END IF;
     IF coalesce(signal_name, '') = '' THEN
         PERFORM durable._bad_input('signal_name must be non-empty');
     END IF;
     PERFORM durable._check_name(signal_name, 'signal_name');
     PERFORM durable._check_payload(signal_input, 'signal input');
-    run := durable._signal_running(namespace, workflow_id, signal_name, signal_input, options ->> 'identity');
+    reuse_policy := coalesce(options ->> 'id_reuse_policy', 'ALLOW_DUPLICATE');
+    run := durable._same_request(namespace, workflow_id, options ->> 'request_id');
     IF run IS NOT NULL THEN
         RETURN run;
     END IF;
-    conflict := durable._start_conflict(namespace, workflow_id, coalesce(options ->> 'id_reuse_policy', 'ALLOW_DUPLICATE'));
+    IF options ->> 'id_conflict_policy' = 'TERMINATE_EXISTING' THEN
+        IF durable._terminate_existing(namespace, workflow_id, options ->> 'identity') THEN
+            reuse_policy := 'ALLOW_DUPLICATE';
+        END IF;
+    ELSE
+        run := durable._signal_running(namespace, workflow_id, signal_name, signal_input, options);
+        IF run IS NOT NULL THEN
+            RETURN run;
+        END IF;
+    END IF;
+    conflict := durable._start_conflict(namespace, workflow_id, reuse_policy);
     IF conflict IS NULL THEN
-        run := durable._create_run(namespace, workflow_id, workflow_type, task_queue, input, coalesce(options, '{}'),
+        run := durable._create_run(namespace, workflow_id, workflow_type, task_queue, input, options,
                                    signal_name => signal_name, signal_input => signal_input);
         IF run IS NULL THEN
             -- Another transaction started this id meanwhile: the insert waited
             -- for it to commit, so this new snapshot sees its run. Signal it,
             -- as Temporal does; signal-with-start exists for such races.
-            run := durable._signal_running(namespace, workflow_id, signal_name, signal_input, options ->> 'identity');
+            run := coalesce(durable._same_request(namespace, workflow_id, options ->> 'request_id'),
+                            durable._signal_running(namespace, workflow_id, signal_name, signal_input, options));
             IF run IS NOT NULL THEN
                 RETURN run;
             END IF;

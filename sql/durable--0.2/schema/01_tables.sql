@@ -32,7 +32,9 @@ CREATE TABLE durable.workflows (
     run_timeout               interval,
     task_timeout              interval NOT NULL DEFAULT '10 seconds',
     deadline_at               timestamptz,
-    cancel_requested          boolean NOT NULL DEFAULT false
+    cancel_requested          boolean NOT NULL DEFAULT false,
+    -- start options (sql/durable--0.1--0.2/50_start_options.sql)
+    request_id                text
 );
 -- At most one open run per workflow id: this index is the id reuse guard.
 CREATE UNIQUE INDEX workflows_one_open_run ON durable.workflows (namespace, workflow_id)

@@ -1,0 +1,40 @@
+# Start options through the start file: a retried write with the same
+# request_id answers the same run, and the id conflict policy.
+. "$(dirname "$0")/lib.sh"
+M=$WORK/mnt-start-options
+trap 'unmount_fs $M' EXIT
+mount_fs "$M" "$WORK/start-options.log" || exit 1
+q="so-$$"
+spec() { echo "{\"type\": \"T\", \"id\": \"$1\", \"task_queue\": \"$q\", \"options\": $2}"; }
+runs() { sql "SELECT count(*) FROM durable.workflows WHERE workflow_id = '$1'"; }
+
+# --- request_id: the same request twice is one run, and both reads answer it
+id="rq-$$"
+first=$("$FSX" writeread "$M/start" "$(spec "$id" '{"request_id": "r-1"}')")
+is "$first" "$(sql "SELECT durable.describe_workflow('$id') ->> 'run_id'")" "a start with a request id answers the new run"
+is "$("$FSX" writeread "$M/start" "$(spec "$id" '{"request_id": "r-1"}')")" "$first" "the retried write answers the same run"
+is "$(runs "$id")" "1" "and starts no second run"
+is "$("$FSX" write "$M/start" "$(spec "$id" '{"request_id": "r-2"}')")" "EEXIST" "another request id for the running id is EEXIST"
+like "$(cat "$M/last-error")" "already started" "last-error says why"
+is "$(runs "$id")" "1" "and the refusal started nothing"
+# a shell's echo writes the document in pieces: still one start
+printf '%s\n' "$(spec "$id" '{"request_id": "r-1"}')" >"$M/start" && ok "echo > start with the same request id succeeds" \
+    || not_ok "echo > start with the same request id"
+is "$(runs "$id")" "1" "still one run"
+is "$("$FSX" write "$M/start" "$(spec "$id" '{"request_id": 5}')")" "EINVAL" "a request id that is not a string is EINVAL"
+like "$(cat "$M/last-error")" '"request_id" must be a non-empty string' "last-error names the option"
+
+# --- id_conflict_policy
+id="cp-$$"
+first=$("$FSX" writeread "$M/start" "$(spec "$id" '{}')")
+is "$("$FSX" writeread "$M/start" "$(spec "$id" '{"id_conflict_policy": "USE_EXISTING"}')")" "$first" \
+    "USE_EXISTING answers the running run"
+second=$("$FSX" writeread "$M/start" "$(spec "$id" '{"id_conflict_policy": "TERMINATE_EXISTING"}')")
+[ -n "$second" ] && [ "$second" != "$first" ] && ok "TERMINATE_EXISTING answers a new run" || not_ok "TERMINATE_EXISTING: [$second]"
+is "$(cat "$M/workflows/$id/runs/$first/status")" "TERMINATED" "the old run is TERMINATED"
+is "$(cat "$M/workflows/$id/status")" "RUNNING" "the id runs again"
+is "$("$FSX" write "$M/start" "$(spec "$id" '{"id_conflict_policy": "SOMETIMES"}')")" "EINVAL" "an unknown conflict policy is EINVAL"
+like "$(cat "$M/last-error")" 'unknown id_conflict_policy "SOMETIMES"' "last-error says which"
+is "$(runs "$id")" "2" "refusals started nothing"
+
+[ "$n_fail" -eq 0 ]
