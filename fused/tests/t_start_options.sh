@@ -37,4 +37,18 @@ is "$("$FSX" write "$M/start" "$(spec "$id" '{"id_conflict_policy": "SOMETIMES"}
 like "$(cat "$M/last-error")" 'unknown id_conflict_policy "SOMETIMES"' "last-error says which"
 is "$(runs "$id")" "2" "refusals started nothing"
 
+# --- start_delay: the run exists at once, its first workflow task waits
+id="sd-$$"
+"$FSX" write "$M/start" "$(spec "$id" '{"start_delay": 3600}')" >/dev/null
+W=$M/workflows/$id
+is "$(cat "$W/status")" "RUNNING" "a delayed run is RUNNING"
+like "$(cat "$W/pending")" '"state": "BACKOFF"' "pending shows its first workflow task waiting"
+is "$(grep -c WorkflowTaskScheduled "$W/history")" "0" "no workflow task is scheduled yet"
+like "$(head -n1 "$W/history")" '"first_workflow_task_backoff": 3600' "WorkflowExecutionStarted shows the delay"
+is "$("$FSX" write "$W/signals/wake" '{}')" "OK" "a signal through the mount"
+is "$(grep -c WorkflowTaskScheduled "$W/history")" "1" "ends the delay: the first workflow task is scheduled"
+like "$(cat "$W/pending")" '"state": "SCHEDULED"' "and pending shows it SCHEDULED"
+is "$("$FSX" write "$M/start" "$(spec "sd2-$$" '{"start_delay": "later"}')")" "EINVAL" "a delay that is not a duration is EINVAL"
+like "$(cat "$M/last-error")" '"start_delay" is not a duration' "last-error says why"
+
 [ "$n_fail" -eq 0 ]

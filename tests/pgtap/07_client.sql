@@ -74,7 +74,7 @@ SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(durable.describ
           ARRAY['cancel_requested', 'closed_at', 'continued_from_run_id', 'deadline_at', 'execution_started_at',
                 'execution_timeout', 'failure', 'first_run_id', 'history_length', 'input', 'memo', 'namespace', 'new_run_id',
                 'parent', 'parked', 'pending_activities', 'pending_children', 'pending_timers', 'pending_workflow_task', 'request_id', 'result',
-                'run_id', 'run_timeout', 'search_attributes', 'started_at', 'status', 'task_queue', 'task_timeout',
+                'run_id', 'run_timeout', 'search_attributes', 'start_delay', 'started_at', 'status', 'task_queue', 'task_timeout',
                 'workflow_id', 'workflow_type'], 'describe_workflow has the documented keys');
 SELECT is((durable.describe_workflow('cl-sig') ->> 'history_length')::bigint,
           (SELECT count(*) FROM durable.get_history('cl-sig')), 'history_length counts the events');

@@ -1,6 +1,6 @@
 -- Start options that Temporal users look for: request_id (a retried start
 -- returns the run it made), id_conflict_policy (what a start does with an
--- open run of its id).
+-- open run of its id), start_delay (the first workflow task waits).
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -128,6 +128,68 @@ SELECT is(pg_temp.run_status((SELECT run_id FROM c3)), 'TERMINATED', 'signal_wit
 SELECT is(pg_temp.types('cp-3'), ARRAY['WorkflowExecutionStarted', 'WorkflowExecutionSignaled', 'WorkflowTaskScheduled'],
           'and starts a new one with the signal');
 SELECT is(pg_temp.event('cp-3', 'WorkflowExecutionSignaled') -> 'input', '2'::jsonb, 'the new signal');
+
+-- start_delay --------------------------------------------------------------
+CREATE TEMP TABLE d1 AS SELECT durable.start_workflow('sd-1', 'Order', 'sd-q', NULL,
+    '{"start_delay": "1 hour", "request_id": "sd"}') AS run_id;
+SELECT is(pg_temp.types('sd-1'), ARRAY['WorkflowExecutionStarted'],
+          'a delayed start writes WorkflowExecutionStarted and no workflow task yet');
+SELECT is((pg_temp.event('sd-1', 'WorkflowExecutionStarted') -> 'first_workflow_task_backoff')::float8, 3600::float8,
+          'WorkflowExecutionStarted carries first_workflow_task_backoff in seconds');
+SELECT is((durable.describe_workflow('sd-1') -> 'start_delay')::float8, 3600::float8, 'describe_workflow shows start_delay');
+SELECT is(durable.describe_workflow('sd-1') -> 'pending_workflow_task' ->> 'state', 'BACKOFF',
+          'the first workflow task waits in BACKOFF');
+SELECT is((durable.describe_workflow('sd-1') -> 'pending_workflow_task' ->> 'timeout_at')::timestamptz,
+          (durable.describe_workflow('sd-1') ->> 'started_at')::timestamptz + interval '1 hour',
+          'until the start plus the delay');
+SELECT is(pg_temp.status('sd-1'), 'RUNNING', 'the run is RUNNING meanwhile');
+SELECT is((SELECT count(*) FROM durable.poll_workflow_tasks('sd-q', 'tester', 1)), 0::bigint, 'no task to poll');
+SELECT is(durable.start_workflow('sd-1', 'Order', 'sd-q', NULL, '{"start_delay": "1 hour", "request_id": "sd"}'),
+          (SELECT run_id FROM d1), 'a retried delayed start is the same run');
+SELECT durable.skip_time('59 minutes');
+SELECT durable.fire_due();
+SELECT is(pg_temp.types('sd-1'), ARRAY['WorkflowExecutionStarted'], 'still waiting after 59 minutes (durable.now)');
+SELECT durable.skip_time('2 minutes');
+SELECT ok(durable.fire_due() >= 1, 'the timer worker ends the delay');
+SELECT is(pg_temp.types('sd-1'), ARRAY['WorkflowExecutionStarted', 'WorkflowTaskScheduled'],
+          'then the first workflow task is scheduled');
+SELECT is(pg_temp.event('sd-1', 'WorkflowTaskScheduled') -> 'attempt', '1'::jsonb, 'as attempt 1');
+SELECT pg_temp.complete('sd-q', '[{"type": "CompleteWorkflowExecution", "result": "done"}]');
+SELECT is(pg_temp.status('sd-1'), 'COMPLETED', 'and a worker completes the run');
+
+-- a signal ends the delay
+SELECT durable.start_workflow('sd-2', 'Order', 'sd-q', NULL, '{"start_delay": 86400}');
+SELECT durable.signal_workflow('sd-2', 'wake', '1');
+SELECT is(pg_temp.types('sd-2'), ARRAY['WorkflowExecutionStarted', 'WorkflowExecutionSignaled', 'WorkflowTaskScheduled'],
+          'a signal during the delay schedules the first workflow task at once');
+SELECT is(durable.describe_workflow('sd-2') -> 'pending_workflow_task' ->> 'state', 'SCHEDULED', 'which is SCHEDULED');
+-- signal_with_start: its own signal does not end the delay (Temporal's rule);
+-- a later signal_with_start to the delayed run is a signal and does
+SELECT durable.signal_with_start('sd-3', 'Order', 'sd-q', 'first', '1', NULL, '{"start_delay": 86400}');
+SELECT is(pg_temp.types('sd-3'), ARRAY['WorkflowExecutionStarted', 'WorkflowExecutionSignaled'],
+          'signal_with_start with a delay: its signal waits with the run');
+SELECT durable.signal_with_start('sd-3', 'Order', 'sd-q', 'second', '2', NULL, '{"start_delay": 86400}');
+SELECT is(pg_temp.types('sd-3'), ARRAY['WorkflowExecutionStarted', 'WorkflowExecutionSignaled',
+                                       'WorkflowExecutionSignaled', 'WorkflowTaskScheduled'],
+          'a second signal_with_start signals the delayed run and ends the delay');
+-- other events do not end it
+SELECT durable.start_workflow('sd-4', 'Order', 'sd-q', NULL, '{"start_delay": 86400}');
+SELECT durable.cancel_workflow('sd-4', 'not yet');
+SELECT is(pg_temp.types('sd-4'), ARRAY['WorkflowExecutionStarted', 'WorkflowExecutionCancelRequested'],
+          'a cancel request is recorded but the delay goes on');
+SELECT lives_ok($$SELECT durable.terminate_workflow('sd-4')$$, 'a delayed run can be terminated');
+SELECT is(pg_temp.status('sd-4'), 'TERMINATED', 'at once');
+SELECT is((SELECT count(*) FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = 'sd-4'),
+          0::bigint, 'and its waiting task is gone');
+-- zero is no delay; bad delays change nothing
+SELECT durable.start_workflow('sd-5', 'Order', 'sd-q', NULL, '{"start_delay": 0}');
+SELECT is(pg_temp.types('sd-5'), ARRAY['WorkflowExecutionStarted', 'WorkflowTaskScheduled'], 'start_delay 0 is no delay');
+SELECT is(durable.describe_workflow('sd-5') -> 'start_delay', 'null'::jsonb, 'and describe shows none');
+SELECT throws_ok($$SELECT durable.start_workflow('sd-6', 'Order', 'sd-q', NULL, '{"start_delay": -5}')$$,
+                 '22023', 'start options: "start_delay" must not be negative', 'a negative delay is refused');
+SELECT throws_ok($$SELECT durable.start_workflow('sd-6', 'Order', 'sd-q', NULL, '{"start_delay": "soon"}')$$,
+                 '22023', 'start options: "start_delay" is not a duration', 'a delay that is not a duration is refused');
+SELECT is(pg_temp.runs('sd-6'), 0::bigint, 'the refused starts made nothing');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -328,9 +328,9 @@ $$;
 CREATE OR REPLACE FUNCTION durable._deliver(run uuid, event_type text, attributes jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
-    task record;
+    task durable.workflow_tasks;
 BEGIN
-    SELECT state, namespace, task_queue INTO task FROM durable.workflow_tasks WHERE run_id = run;
+    SELECT * INTO task FROM durable.workflow_tasks WHERE run_id = run;
     IF task.state = 'STARTED' THEN
         INSERT INTO durable.buffered_events (run_id, event_type, event_time, attributes)
         VALUES (run, event_type, durable.now(), attributes);
@@ -342,6 +342,9 @@ BEGIN
     ELSIF task.state = 'SCHEDULED' THEN
         -- A poller may have skipped this task while we held the run locked.
         PERFORM durable._notify('workflow', task.namespace, task.task_queue);
+    ELSIF task.state = 'BACKOFF' AND task.attempt = 1 AND event_type = 'WorkflowExecutionSignaled' THEN
+        -- a signal ends a start delay (the first task's backoff), as in Temporal
+        PERFORM durable._reschedule_workflow_task(task, 1);
     END IF;
 END
 $$;

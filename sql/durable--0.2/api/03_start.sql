@@ -9,9 +9,11 @@ DECLARE
 BEGIN
     PERFORM durable._check_keys(options,
         ARRAY['execution_timeout', 'run_timeout', 'task_timeout', 'id_reuse_policy',
-              'memo', 'search_attributes', 'identity', 'request_id', 'id_conflict_policy'], 'start options');
+              'memo', 'search_attributes', 'identity', 'request_id', 'id_conflict_policy',
+              'start_delay'], 'start options');
     PERFORM durable._json_interval(options, 'execution_timeout', 'start options');
     PERFORM durable._json_interval(options, 'run_timeout', 'start options');
+    PERFORM durable._json_interval(options, 'start_delay', 'start options');
     -- a workflow task is one replay: a day is far beyond any, and a worker
     -- that died holding one must not hide the workflow for longer
     PERFORM durable._check_duration(durable._json_interval(options, 'task_timeout', 'start options'),
@@ -164,6 +166,7 @@ DECLARE
     now timestamptz := durable.now();
     -- zero means "not set" (no timeout), as in Temporal
     execution_timeout interval := nullif(durable._json_interval(options, 'execution_timeout', 'start options'), interval '0');
+    start_delay interval := nullif(durable._json_interval(options, 'start_delay', 'start options'), interval '0');
     run_timeout interval := nullif(durable._json_interval(options, 'run_timeout', 'start options'), interval '0');
     task_timeout interval := coalesce(durable._json_interval(options, 'task_timeout', 'start options'), interval '10 seconds');
     exec_start timestamptz := coalesce(execution_started_at, now);
@@ -175,18 +178,20 @@ DECLARE
                             THEN options ->> 'request_id' END;
     -- optional attributes are written only when set
     request jsonb := CASE WHEN request_id IS NOT NULL THEN jsonb_build_object('request_id', request_id) ELSE '{}' END;
+    delay jsonb := CASE WHEN start_delay IS NOT NULL
+                        THEN jsonb_build_object('first_workflow_task_backoff', durable._seconds(start_delay)) ELSE '{}' END;
 BEGIN
     PERFORM durable._check_payload(input, 'workflow input');
     deadline := least(exec_start + execution_timeout, now + run_timeout);
     INSERT INTO durable.workflows AS w (run_id, namespace, workflow_id, workflow_type, task_queue, input,
         memo, search_attributes, first_run_id, continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, parent_close_policy, execution_started_at, started_at,
-        execution_timeout, run_timeout, task_timeout, deadline_at, request_id)
+        execution_timeout, run_timeout, task_timeout, deadline_at, request_id, start_delay)
     VALUES (new_run, namespace, workflow_id, workflow_type, task_queue, input,
         coalesce(options -> 'memo', '{}'), coalesce(options -> 'search_attributes', '{}'),
         coalesce(first_run_id, new_run), continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, now,
-        execution_timeout, run_timeout, task_timeout, deadline, request_id)
+        execution_timeout, run_timeout, task_timeout, deadline, request_id, start_delay)
     ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING
     RETURNING w.run_id INTO inserted;
     IF inserted IS NULL THEN
@@ -208,12 +213,21 @@ BEGIN
         'parent_initiated_event_id', parent_initiated_event_id,
         'memo', coalesce(options -> 'memo', '{}'),
         'search_attributes', coalesce(options -> 'search_attributes', '{}'),
-        'identity', options ->> 'identity') || request);
+        'identity', options ->> 'identity') || request || delay);
     IF signal_name IS NOT NULL THEN
         PERFORM durable._append(new_run, 'WorkflowExecutionSignaled', jsonb_build_object(
             'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity') || request);
     END IF;
-    PERFORM durable._schedule_workflow_task(new_run);
+    IF start_delay IS NULL THEN
+        PERFORM durable._schedule_workflow_task(new_run);
+    ELSE
+        -- Temporal's start delay (first_workflow_task_backoff): the first
+        -- workflow task waits in BACKOFF, fired by the timer worker like a
+        -- retried task's backoff, or ended early by a signal (_deliver).
+        INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_at, timeout_at)
+        VALUES (new_run, namespace, task_queue, 'BACKOFF', 1, now, now + start_delay);
+        PERFORM durable._wake_at(now + start_delay);
+    END IF;
     PERFORM durable._wake_at(deadline);
     RETURN new_run;
 END

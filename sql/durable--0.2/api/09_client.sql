@@ -94,7 +94,8 @@ BEGIN
             'initiated_event_id', w.parent_initiated_event_id, 'parent_close_policy', w.parent_close_policy) END,
         'execution_timeout', durable._seconds(w.execution_timeout), 'run_timeout', durable._seconds(w.run_timeout),
         'task_timeout', durable._seconds(w.task_timeout), 'deadline_at', w.deadline_at,
-        'cancel_requested', w.cancel_requested, 'request_id', w.request_id, 'history_length', (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = w.run_id),
+        'cancel_requested', w.cancel_requested, 'request_id', w.request_id,
+        'start_delay', durable._seconds(w.start_delay), 'history_length', (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = w.run_id),
         'pending_workflow_task', (SELECT jsonb_build_object('state', t.state, 'attempt', t.attempt,
                 'scheduled_at', t.scheduled_at, 'started_at', t.started_at, 'identity', t.identity,
                 'timeout_at', t.timeout_at, 'last_failure', t.last_failure)

@@ -34,7 +34,8 @@ CREATE TABLE durable.workflows (
     deadline_at               timestamptz,
     cancel_requested          boolean NOT NULL DEFAULT false,
     -- start options (sql/durable--0.1--0.2/50_start_options.sql)
-    request_id                text
+    request_id                text,
+    start_delay               interval
 );
 -- At most one open run per workflow id: this index is the id reuse guard.
 CREATE UNIQUE INDEX workflows_one_open_run ON durable.workflows (namespace, workflow_id)
