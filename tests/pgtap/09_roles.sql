@@ -108,7 +108,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
           ARRAY['backfill_schedule', 'cancel_workflow', 'count_workflows', 'create_schedule', 'delete_schedule', 'delete_workflow',
                 'describe_namespace', 'describe_schedule',
                 'describe_workflow', 'get_history', 'has_access', 'history_chain', 'list_activity_tasks', 'list_grants', 'list_namespaces', 'list_parked', 'list_runs',
-                'list_schedules', 'list_task_queue_limits', 'list_task_queues', 'list_workflows', 'now',
+                'list_schedules', 'list_search_attributes', 'list_task_queue_limits', 'list_task_queues', 'list_workflows', 'now',
                 'pause_schedule', 'query_workflow', 'reset_workflow', 'retry_parked',
                 'set_fairness_key_limits', 'set_task_queue_limits', 'signal_with_start', 'signal_workflow',
                 'start_workflow',
@@ -118,9 +118,9 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_admin', p.oid, 'EXECUTE')
               AND NOT has_function_privilege('durable_worker', p.oid, 'EXECUTE')
               AND NOT has_function_privilege('durable_operator', p.oid, 'EXECUTE')),
-          ARRAY['clock_offset', 'fire_due', 'grant_namespace', 'grant_task_queue', 'next_due', 'register_namespace',
-                'revoke_namespace', 'revoke_task_queue', 'set_namespace_retention', 'verify_store'],
-          'durable_admin adds only clock_offset, fire_due, next_due, the namespace settings, verify_store and the grant functions');
+          ARRAY['add_search_attribute', 'clock_offset', 'fire_due', 'grant_namespace', 'grant_task_queue', 'next_due', 'register_namespace',
+                'remove_search_attribute', 'revoke_namespace', 'revoke_task_queue', 'set_namespace_retention', 'verify_store'],
+          'durable_admin adds only clock_offset, fire_due, next_due, the namespace settings, search attributes, verify_store and the grant functions');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace
               AND has_function_privilege('durable_scoped', p.oid, 'EXECUTE')

@@ -158,9 +158,19 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION durable._check_list_args(status text, search_attributes jsonb, page_size integer)
+CREATE OR REPLACE FUNCTION durable._check_list_args(status text, search_attributes jsonb, page_size integer,
+                                                    after_workflow_id text DEFAULT NULL, query text DEFAULT NULL,
+                                                    after_run_id uuid DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
+    IF query IS NULL AND after_run_id IS NOT NULL THEN
+        PERFORM durable._bad_input('after_run_id pages a query', NULL,
+            'Without a query, pass the last workflow_id of a page as after_workflow_id.');
+    END IF;
+    IF query IS NOT NULL AND after_workflow_id IS NOT NULL THEN
+        PERFORM durable._bad_input('after_workflow_id does not page a query', NULL,
+            'A query lists runs: pass the last run_id of a page as after_run_id.');
+    END IF;
     IF status IS NOT NULL AND status NOT IN ('RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED',
                                              'TIMED_OUT', 'CONTINUED_AS_NEW') THEN
         PERFORM durable._bad_input(format('unknown workflow status "%s"', status), NULL,
@@ -179,33 +189,41 @@ $$;
 -- time: pass the last workflow_id of a page as after_workflow_id for the next.
 -- LANGUAGE sql, not plpgsql: the filters share names with the result columns,
 -- which PL/pgSQL refuses to compile ("parameter name used more than once").
+-- With a query (the list filter language, 51_list_filter.sql) it lists runs
+-- instead, as Temporal's visibility does, in the query's ORDER BY (newest
+-- first by default): pass the last run_id of a page as after_run_id.
 CREATE OR REPLACE FUNCTION durable.list_workflows(
     status text DEFAULT NULL, workflow_type text DEFAULT NULL, task_queue text DEFAULT NULL,
     started_after timestamptz DEFAULT NULL, started_before timestamptz DEFAULT NULL,
     search_attributes jsonb DEFAULT NULL, after_workflow_id text DEFAULT NULL,
-    page_size integer DEFAULT 1000, namespace text DEFAULT 'default')
+    page_size integer DEFAULT 1000, namespace text DEFAULT 'default',
+    query text DEFAULT NULL, after_run_id uuid DEFAULT NULL)
 RETURNS TABLE (workflow_id text, run_id uuid, workflow_type text, task_queue text, status text,
                started_at timestamptz, closed_at timestamptz, search_attributes jsonb, memo jsonb)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
     SELECT durable._authorize('reader', NULL, $9);
-    SELECT durable._check_list_args($1, $6, $8);
-    SELECT l.workflow_id, l.run_id, l.workflow_type, l.task_queue, l.status, l.started_at, l.closed_at,
-           l.search_attributes, l.memo
-      FROM (SELECT DISTINCT ON (w.workflow_id) w.*
-              FROM durable.workflows w
-             -- one index condition whatever the page: ids are never empty, and an
-             -- "$7 IS NULL OR ..." would make every page scan from the first id
-             WHERE w.namespace = $9 AND w.workflow_id > coalesce($7, '')
-             ORDER BY w.workflow_id, w.started_at DESC) l
-     WHERE ($1 IS NULL OR l.status = $1)
-       AND ($2 IS NULL OR l.workflow_type = $2)
-       AND ($3 IS NULL OR l.task_queue = $3)
-       AND ($4 IS NULL OR l.started_at >= $4)
-       AND ($5 IS NULL OR l.started_at < $5)
-       AND ($6 IS NULL OR l.search_attributes @> $6)
-     ORDER BY l.workflow_id
-     LIMIT $8;
+    SELECT durable._check_list_args($1, $6, $8, $7, $10, $11);
+    (SELECT l.workflow_id, l.run_id, l.workflow_type, l.task_queue, l.status, l.started_at, l.closed_at,
+            l.search_attributes, l.memo
+       FROM (SELECT DISTINCT ON (w.workflow_id) w.*
+               FROM durable.workflows w
+              -- one index condition whatever the page: ids are never empty, and an
+              -- "$7 IS NULL OR ..." would make every page scan from the first id
+              WHERE w.namespace = $9 AND w.workflow_id > coalesce($7, '')
+              ORDER BY w.workflow_id, w.started_at DESC) l
+      WHERE $10 IS NULL
+        AND ($1 IS NULL OR l.status = $1)
+        AND ($2 IS NULL OR l.workflow_type = $2)
+        AND ($3 IS NULL OR l.task_queue = $3)
+        AND ($4 IS NULL OR l.started_at >= $4)
+        AND ($5 IS NULL OR l.started_at < $5)
+        AND ($6 IS NULL OR l.search_attributes @> $6)
+      ORDER BY l.workflow_id
+      LIMIT $8)
+    UNION ALL
+    SELECT * FROM durable._list_workflows_by_filter($10, $9, $11, $8, $1, $2, $3, $4, $5, $6)
+     WHERE $10 IS NOT NULL;
 $$;
 
 -- Task queues with work or pollers: backlog and recent pollers, for operators.

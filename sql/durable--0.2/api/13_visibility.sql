@@ -22,17 +22,22 @@ $$;
 
 -- Counts of the latest run of each workflow id, by status (what `ls
 -- by-status/<STATUS>` would list). A full scan: meant for metrics scrapes,
--- not for every request.
-CREATE OR REPLACE FUNCTION durable.count_workflows(namespace text DEFAULT 'default')
+-- not for every request. With a query (51_list_filter.sql), the runs that
+-- match it, as Temporal counts: one row (status NULL), or one per status
+-- with GROUP BY ExecutionStatus.
+CREATE OR REPLACE FUNCTION durable.count_workflows(namespace text DEFAULT 'default', query text DEFAULT NULL)
 RETURNS TABLE (status text, workflows bigint)
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
     SELECT durable._authorize('reader', NULL, $1);
-    SELECT l.status, count(*)
-      FROM (SELECT DISTINCT ON (w.workflow_id) w.status
-              FROM durable.workflows w WHERE w.namespace = $1
-             ORDER BY w.workflow_id, w.started_at DESC) l
-     GROUP BY l.status ORDER BY l.status
+    (SELECT l.status, count(*)
+       FROM (SELECT DISTINCT ON (w.workflow_id) w.status
+               FROM durable.workflows w WHERE w.namespace = $1
+              ORDER BY w.workflow_id, w.started_at DESC) l
+      WHERE $2 IS NULL
+      GROUP BY l.status ORDER BY l.status)
+    UNION ALL
+    SELECT * FROM durable._count_workflows_by_filter($2, $1) WHERE $2 IS NOT NULL
 $$;
 
 CREATE OR REPLACE FUNCTION durable.list_activity_tasks(task_queue text, namespace text DEFAULT 'default',

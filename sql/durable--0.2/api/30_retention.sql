@@ -155,6 +155,7 @@ BEGIN
     DELETE FROM durable.activity_tasks a WHERE a.run_id = ANY (runs);
     DELETE FROM durable.timers t WHERE t.run_id = ANY (runs);
     DELETE FROM durable.parked p WHERE p.run_id = ANY (runs);   -- deadlines that failed to fire (08_parking.sql)
+    DELETE FROM durable.search_attribute_values v WHERE v.run_id = ANY (runs);   -- typed search attributes (50_search_attributes.sql)
     UPDATE durable.schedules sc SET last_run_id = NULL
       FROM durable.workflows w
      WHERE w.run_id = ANY (runs) AND w.search_attributes ? 'DurableScheduledById'
