@@ -73,7 +73,9 @@ SELECT throws_ok($$SELECT durable.describe_workflow(NULL)$$, '22023', NULL, 'des
 SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(durable.describe_workflow('cl-sig')) k),
           ARRAY['cancel_requested', 'closed_at', 'continued_from_run_id', 'deadline_at', 'execution_started_at',
                 'execution_timeout', 'failure', 'first_run_id', 'history_length', 'input', 'memo', 'namespace', 'new_run_id',
-                'parent', 'parked', 'pending_activities', 'pending_children', 'pending_timers', 'pending_workflow_task', 'request_id', 'result',
+                'parent', 'parked',
+                'paused',
+                'pending_activities', 'pending_children', 'pending_timers', 'pending_workflow_task', 'request_id', 'result',
                 'run_id', 'run_timeout', 'search_attributes', 'start_delay', 'started_at', 'status', 'task_queue', 'task_timeout',
                 'workflow_id', 'workflow_type'], 'describe_workflow has the documented keys');
 SELECT is((durable.describe_workflow('cl-sig') ->> 'history_length')::bigint,

@@ -101,7 +101,9 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_worker', p.oid, 'EXECUTE')),
           ARRAY['accept_update_task', 'answer_query_task', 'cancel_activity_task', 'complete_activity_task', 'complete_activity_tasks',
                 'complete_workflow_task', 'complete_workflow_tasks', 'fail_activity_task', 'fail_workflow_task', 'get_history', 'has_access',
-                'heartbeat_activity_task', 'list_grants', 'now', 'poll_activity_tasks', 'poll_query_tasks', 'poll_workflow_tasks', 'task_queue_channel'],
+                'heartbeat_activity_task',
+                'heartbeat_activity_task_status',
+                'list_grants', 'now', 'poll_activity_tasks', 'poll_query_tasks', 'poll_workflow_tasks', 'task_queue_channel'],
           'durable_worker executes exactly the worker API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_operator', p.oid, 'EXECUTE')),
@@ -109,10 +111,19 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
                 'describe_namespace', 'describe_schedule',
                 'describe_workflow', 'get_history', 'has_access', 'history_chain', 'list_activity_tasks', 'list_grants', 'list_namespaces', 'list_parked', 'list_runs',
                 'list_schedules', 'list_search_attributes', 'list_task_queue_limits', 'list_task_queues', 'list_workflows', 'now',
-                'pause_schedule', 'query_workflow', 'reset_workflow', 'retry_parked',
+                'pause_activity', 'pause_schedule', 'pause_workflow',
+                'query_workflow',
+                'reset_activity',
+                'reset_workflow', 'retry_parked',
                 'set_fairness_key_limits', 'set_task_queue_limits', 'signal_with_start', 'signal_workflow',
                 'start_workflow',
-                'terminate_workflow', 'trigger_schedule', 'unpause_schedule', 'unwatch_history', 'update_workflow', 'watch_history'],
+                'terminate_workflow', 'trigger_schedule',
+                'unpause_activity',
+                'unpause_schedule',
+                'unpause_workflow',
+                'unwatch_history',
+                'update_activity_options',
+                'update_workflow', 'watch_history'],
           'durable_operator executes exactly the client API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_admin', p.oid, 'EXECUTE')

@@ -322,16 +322,17 @@ $$;
 
 -- Delivers an event from outside the workflow's own commands (a signal, an
 -- activity or child result, a fired timer, a cancel request) to a running
--- run whose row lock the caller holds. While a workflow task is started the
--- event is buffered; otherwise it is appended and a workflow task is made
--- sure to exist.
+-- run whose row lock the caller holds. While a workflow task is started, or
+-- the run is paused (its task is PAUSED, 41_pause.sql), the event is
+-- buffered; otherwise it is appended and a workflow task is made sure to
+-- exist.
 CREATE OR REPLACE FUNCTION durable._deliver(run uuid, event_type text, attributes jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     task durable.workflow_tasks;
 BEGIN
     SELECT * INTO task FROM durable.workflow_tasks WHERE run_id = run;
-    IF task.state = 'STARTED' THEN
+    IF task.state IN ('STARTED', 'PAUSED') THEN
         INSERT INTO durable.buffered_events (run_id, event_type, event_time, attributes)
         VALUES (run, event_type, durable.now(), attributes);
         RETURN;
@@ -397,7 +398,7 @@ BEGIN
                                             'attempt', a.attempt,
                                             'last_failure', a.last_failure);
         SELECT state INTO task_state FROM durable.workflow_tasks WHERE run_id = a.run_id;
-        IF task_state = 'STARTED' THEN
+        IF task_state IN ('STARTED', 'PAUSED') THEN
             PERFORM durable._deliver(a.run_id, 'ActivityTaskStarted', started_attrs);
             PERFORM durable._deliver(a.run_id, event_type, attributes || jsonb_build_object('started_event_id', NULL));
             RETURN;

@@ -73,6 +73,8 @@ BEGIN
     DELETE FROM durable.activity_tasks a WHERE a.run_id = run;
     DELETE FROM durable.timers t WHERE t.run_id = run;
     DELETE FROM durable.buffered_events b WHERE b.run_id = run;
+    DELETE FROM durable.workflow_pauses p WHERE p.run_id = run;
+    DELETE FROM durable.activity_pauses p WHERE p.run_id = run;
 
     FOR child IN SELECT c.run_id, c.parent_close_policy FROM durable.workflows c
                   WHERE c.parent_run_id = run AND c.status = 'RUNNING'

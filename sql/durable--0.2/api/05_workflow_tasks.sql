@@ -250,6 +250,7 @@ BEGIN
                 'new events arrived while the workflow task ran; the workflow sees them before it may close')));
         PERFORM durable._flush_buffered(t.run_id);
         PERFORM durable._schedule_workflow_task(t.run_id);
+        PERFORM durable._hold_if_paused(t.run_id);   -- 41_pause.sql
         RETURN;
     END IF;
 
@@ -295,6 +296,7 @@ BEGIN
         IF needs_task AND NOT EXISTS (SELECT 1 FROM durable.workflow_tasks wt WHERE wt.run_id = t.run_id) THEN
             PERFORM durable._schedule_workflow_task(t.run_id);
         END IF;
+        PERFORM durable._hold_if_paused(t.run_id);   -- paused while this task ran (41_pause.sql)
     END IF;
 END
 $$;
@@ -340,6 +342,7 @@ BEGIN
        SET state = 'BACKOFF', attempt = t.attempt + 1, scheduled_event_id = NULL,
            started_event_id = NULL, identity = NULL, started_at = NULL, timeout_at = retry_at
      WHERE wt.task_id = t.task_id;
+    PERFORM durable._hold_if_paused(t.run_id);   -- 41_pause.sql
     PERFORM durable._wake_at(retry_at);
 END
 $$;

@@ -141,6 +141,9 @@ BEGIN
            started_at = NULL, timeout_at = retry_at
      WHERE t.task_id = a.task_id;
     PERFORM durable._wake_at(retry_at);
+    IF durable._activity_held(a.run_id, a.scheduled_event_id) THEN   -- 41_pause.sql
+        PERFORM durable._hold_activity(a);
+    END IF;
 END
 $$;
 

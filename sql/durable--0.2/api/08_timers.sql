@@ -27,6 +27,7 @@ BEGIN
            started_event_id = NULL, identity = NULL, started_at = NULL,
            scheduled_at = durable.now(), timeout_at = NULL
      WHERE wt.task_id = t.task_id;
+    PERFORM durable._hold_if_paused(t.run_id);   -- 41_pause.sql
     PERFORM durable._notify('workflow', t.namespace, t.task_queue);
 END
 $$;
@@ -61,16 +62,11 @@ DECLARE
     failure jsonb;
     retry_state text := 'RETRY_STATE_TIMEOUT';
     retry_at timestamptz;
-    next_deadline timestamptz;
 BEGIN
     IF a.state = 'BACKOFF' THEN
-        -- the retry delay is over: offer the next attempt to pollers
-        next_deadline := least(now + a.schedule_to_start_timeout, a.scheduled_at + a.schedule_to_close_timeout);
-        UPDATE durable.activity_tasks t
-           SET state = 'SCHEDULED', attempt_scheduled_at = now, timeout_at = next_deadline
-         WHERE t.task_id = a.task_id;
-        PERFORM durable._wake_at(next_deadline);
-        PERFORM durable._notify('activity', a.namespace, a.task_queue);
+        -- the retry delay is over: offer the next attempt to pollers (or
+        -- hold it, when it or its run is paused: 41_pause.sql)
+        PERFORM durable._offer_activity(a, now);
         RETURN;
     END IF;
     IF a.schedule_to_close_timeout IS NOT NULL AND now >= a.scheduled_at + a.schedule_to_close_timeout THEN
@@ -140,7 +136,8 @@ BEGIN
           JOIN durable.timers tm ON tm.run_id = s.run_id AND tm.timer_id = s.timer_id
           JOIN durable.workflows wf ON wf.run_id = s.run_id
           LEFT JOIN durable.workflow_tasks t ON t.run_id = s.run_id
-         WHERE t.state IS DISTINCT FROM 'STARTED'
+         -- a paused run's task is PAUSED: its timer waits in buffered_events
+         WHERE coalesce(t.state, '') NOT IN ('STARTED', 'PAUSED')
     ), gone AS (
         DELETE FROM durable.timers tm USING ready r
          WHERE tm.run_id = r.run_id AND tm.timer_id = r.timer_id

@@ -95,7 +95,10 @@ BEGIN
         'execution_timeout', durable._seconds(w.execution_timeout), 'run_timeout', durable._seconds(w.run_timeout),
         'task_timeout', durable._seconds(w.task_timeout), 'deadline_at', w.deadline_at,
         'cancel_requested', w.cancel_requested, 'request_id', w.request_id,
-        'start_delay', durable._seconds(w.start_delay), 'history_length', (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = w.run_id),
+        'start_delay', durable._seconds(w.start_delay),
+        'paused', (SELECT jsonb_build_object('reason', p.reason, 'paused_by', p.paused_by, 'paused_at', p.paused_at)
+                     FROM durable.workflow_pauses p WHERE p.run_id = w.run_id),
+        'history_length', (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = w.run_id),
         'pending_workflow_task', (SELECT jsonb_build_object('state', t.state, 'attempt', t.attempt,
                 'scheduled_at', t.scheduled_at, 'started_at', t.started_at, 'identity', t.identity,
                 'timeout_at', t.timeout_at, 'last_failure', t.last_failure)
@@ -107,6 +110,10 @@ BEGIN
                 'started_at', a.started_at, 'identity', a.identity, 'last_heartbeat_at', a.last_heartbeat_at,
                 'heartbeat_details', a.heartbeat_details, 'last_failure', a.last_failure,
                 'cancel_requested', a.cancel_requested,
+                'paused', (SELECT jsonb_build_object('reason', p.reason, 'paused_by', p.paused_by, 'paused_at', p.paused_at)
+                             FROM durable.activity_pauses p
+                            WHERE p.run_id = a.run_id AND p.scheduled_event_id = a.scheduled_event_id),
+                'options', durable._activity_options(a),
                 'next_attempt_at', CASE WHEN a.state = 'BACKOFF' THEN a.timeout_at END,
                 'deadline', a.timeout_at) ORDER BY a.scheduled_event_id), '[]')
             FROM durable.activity_tasks a WHERE a.run_id = w.run_id),

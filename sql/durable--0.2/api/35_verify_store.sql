@@ -49,10 +49,16 @@ SET search_path = pg_catalog, pg_temp AS $$
       FROM durable.timers t
      WHERE NOT EXISTS (SELECT 1 FROM durable.workflows w WHERE w.run_id = t.run_id AND w.status = 'RUNNING')
     UNION ALL
-    -- events wait in buffered_events only while a workflow task runs
+    -- events wait in buffered_events only while a workflow task runs, or
+    -- while the run is paused (its task PAUSED)
     SELECT 'buffered event without a started workflow task', b.run_id, format('event %s (%s)', b.seq, b.event_type)
       FROM durable.buffered_events b
-     WHERE NOT EXISTS (SELECT 1 FROM durable.workflow_tasks t WHERE t.run_id = b.run_id AND t.state = 'STARTED')
+     WHERE NOT EXISTS (SELECT 1 FROM durable.workflow_tasks t
+                        WHERE t.run_id = b.run_id AND t.state IN ('STARTED', 'PAUSED'))
+    UNION ALL
+    SELECT 'pause of a run that is not running', p.run_id, p.paused_by
+      FROM durable.workflow_pauses p
+     WHERE NOT EXISTS (SELECT 1 FROM durable.workflows w WHERE w.run_id = p.run_id AND w.status = 'RUNNING')
     UNION ALL
     -- each task and timer points at its event in the history
     SELECT 'workflow task without its history event', t.run_id,

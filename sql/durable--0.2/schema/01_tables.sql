@@ -75,7 +75,8 @@ CREATE TABLE durable.workflow_tasks (
     run_id              uuid NOT NULL UNIQUE,
     namespace           text NOT NULL,
     task_queue          text NOT NULL,
-    state               text NOT NULL CHECK (state IN ('SCHEDULED', 'STARTED', 'BACKOFF')),
+    -- PAUSED: its run is paused (schema/41_pause.sql); never leased
+    state               text NOT NULL CHECK (state IN ('SCHEDULED', 'STARTED', 'BACKOFF', 'PAUSED')),
     attempt             integer NOT NULL DEFAULT 1,
     scheduled_event_id  bigint,
     started_event_id    bigint,
@@ -103,7 +104,8 @@ CREATE TABLE durable.activity_tasks (
     activity_type             text NOT NULL,
     task_queue                text NOT NULL,
     input                     jsonb,
-    state                     text NOT NULL CHECK (state IN ('SCHEDULED', 'STARTED', 'BACKOFF')),
+    -- PAUSED: it or its run is paused (schema/41_pause.sql); never leased
+    state                     text NOT NULL CHECK (state IN ('SCHEDULED', 'STARTED', 'BACKOFF', 'PAUSED')),
     attempt                   integer NOT NULL DEFAULT 1,
     fence                     bigint NOT NULL DEFAULT 0,
     identity                  text,
