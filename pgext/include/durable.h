@@ -97,6 +97,12 @@ extern void DurablePurgeDefineGucs(void);
 extern bool DurablePurgeStep(TimestampTz next_due);
 extern long DurablePurgeWaitMs(void);
 
+/* batch.c */
+extern int	durable_batch_step_items;
+extern void DurableBatchDefineGucs(void);
+extern bool DurableBatchStep(void);
+extern long DurableBatchWaitMs(void);
+
 /* bgworker.c */
 extern void DurableRegisterTimerWorker(void);
 extern PGDLLEXPORT void durable_timer_worker_main(Datum arg);

@@ -258,6 +258,10 @@ durable_timer_worker_main(Datum arg)
 		}
 		failure_wait_ms = 0;
 
+		/* between rounds: a step of a batch job (batch.c), when one is due */
+		if (me == 0 && installed && DurableBatchStep())
+			continue;
+
 		/* between rounds, with nothing due: purge closed runs (purge.c) */
 		if (me == 0 && installed && DurablePurgeStep(next_due))
 			continue;
@@ -280,7 +284,7 @@ durable_timer_worker_main(Datum arg)
 		else
 			pg_atomic_write_u64(next_wake, (uint64) (PG_INT64_MAX - 1));
 		if (me == 0)
-			wait_ms = Min(wait_ms, DurablePurgeWaitMs());
+			wait_ms = Min(wait_ms, Min(DurablePurgeWaitMs(), DurableBatchWaitMs()));
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 wait_ms, PG_WAIT_EXTENSION);

@@ -121,6 +121,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	DurablePurgeDefineGucs();
+	DurableBatchDefineGucs();
 
 	MarkGUCPrefixReserved("durable");
 

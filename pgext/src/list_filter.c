@@ -90,7 +90,7 @@ static const Attr builtin_attrs[] = {
 	{"ExecutionStatus", AT_STATUS, "w.status", true},
 	{"StartTime", AT_DATETIME, "w.started_at", true},
 	{"CloseTime", AT_DATETIME, "w.closed_at", false},
-	{"ExecutionTime", AT_DATETIME, "w.started_at", true},
+	{"ExecutionTime", AT_DATETIME, "(w.started_at + coalesce(w.start_delay, interval '0'))", true},
 	{"TaskQueue", AT_KEYWORD, "w.task_queue", true},
 	{"ParentWorkflowId", AT_KEYWORD, "w.parent_workflow_id", false},
 	{"ParentRunId", AT_UUID, "w.parent_run_id", false},

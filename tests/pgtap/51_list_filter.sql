@@ -65,6 +65,13 @@ SELECT is(pg_temp.ids($$WorkflowType = 'Billing' and ExecutionStatus = 'Running'
           ARRAY['b-1', 'b-2'], 'keywords in any case');
 SELECT is(pg_temp.ids($$RunId = '$$ || (SELECT run_id FROM durable.workflows WHERE workflow_id = 's-1') || $$'$$), ARRAY['s-1'], 'RunId');
 SELECT is(pg_temp.ids($$TaskQueue = 'other'$$), ARRAY['s-1'], 'TaskQueue');
+SELECT durable.start_workflow('d-1', 'Delayed', 'other', NULL, '{"start_delay": "1 hour"}', 'lf');
+SELECT is(pg_temp.ids($$WorkflowType = 'Delayed' AND ExecutionTime > '$$ || to_char(durable.now() AT TIME ZONE 'UTC' + interval '59 minutes', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || $$'$$),
+          ARRAY['d-1'], 'ExecutionTime is the start plus its start_delay');
+SELECT is(pg_temp.ids($$WorkflowType = 'Delayed' AND StartTime > '$$ || to_char(durable.now() AT TIME ZONE 'UTC' + interval '59 minutes', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || $$'$$),
+          '{}', 'StartTime is not');
+SELECT durable.terminate_workflow('d-1', 'done', namespace => 'lf');
+DELETE FROM durable.workflows WHERE workflow_id = 'd-1';
 
 -- Values are values: quotes, semicolons and SQL in them are compared, not run
 SELECT is(pg_temp.ids($$CustomerId = 'x''; DROP TABLE durable.workflows; --'$$), ARRAY['b-3'],
