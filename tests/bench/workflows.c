@@ -11,7 +11,7 @@ static int noop(durable_activity_ctx_t *a, json_t *input, json_t **result, void 
 {
 	(void)a;
 	(void)arg;
-	*result = json_incref(input);
+	*result = input;
 	return 0;
 }
 
@@ -20,8 +20,8 @@ static int seq(durable_ctx_t *ctx, int n, json_t *input, json_t **output)
 	json_t *r = input;
 
 	for (int i = 0; i < n; i++)
-		DURABLE_TRY(durable_activity(ctx, "noop", json_incref(r), NULL, &r));
-	*output = json_incref(r);
+		DURABLE_TRY(durable_activity(ctx, "noop", r, NULL, &r));
+	*output = r;
 	return 0;
 }
 
@@ -45,9 +45,9 @@ static int par10(durable_ctx_t *ctx, json_t *input, json_t **output)
 	durable_future_t *fs[10];
 
 	for (int i = 0; i < 10; i++)
-		DURABLE_TRY(durable_activity_start(ctx, "noop", json_incref(input), NULL, &fs[i]));
+		DURABLE_TRY(durable_activity_start(ctx, "noop", input, NULL, &fs[i]));
 	DURABLE_TRY(durable_wait_all(ctx, fs, 10));
-	*output = json_integer(10);
+	*output = durable_json(ctx, "i", 10);
 	return 0;
 }
 

@@ -35,7 +35,7 @@ static int step(durable_activity_ctx_t *a, json_t *input, json_t **result, void 
 	struct timespec pause = {0, (long)(20 + rand() % 180) * 1000 * 1000};
 	nanosleep(&pause, NULL);
 	ledger(a);
-	*result = json_pack("{s:I}", "v", json_integer_value(json_object_get(input, "v")) + 1);
+	*result = durable_activity_json(a, "{s:I}", "v", json_integer_value(json_object_get(input, "v")) + 1);
 	return 0;
 }
 
@@ -52,11 +52,11 @@ static int failover(durable_ctx_t *ctx, json_t *input, json_t **output)
 	json_int_t n = json_integer_value(json_object_get(input, "n"));
 	double pause = json_number_value(json_object_get(input, "sleep"));
 
-	DURABLE_TRY(durable_activity(ctx, "step", json_pack("{s:I}", "v", n), &opts, &r));
+	DURABLE_TRY(durable_activity(ctx, "step", durable_json(ctx, "{s:I}", "v", n), &opts, &r));
 	json_int_t v = v_of(r);
 	DURABLE_TRY(durable_sleep(ctx, pause > 0 ? pause : 3));
-	DURABLE_TRY(durable_activity_start(ctx, "step", json_pack("{s:I}", "v", v), &opts, &par[0]));
-	DURABLE_TRY(durable_activity_start(ctx, "step", json_pack("{s:I}", "v", v + 100), &opts, &par[1]));
+	DURABLE_TRY(durable_activity_start(ctx, "step", durable_json(ctx, "{s:I}", "v", v), &opts, &par[0]));
+	DURABLE_TRY(durable_activity_start(ctx, "step", durable_json(ctx, "{s:I}", "v", v + 100), &opts, &par[1]));
 	DURABLE_TRY(durable_wait_all(ctx, par, 2));
 	DURABLE_TRY(durable_future_get(ctx, par[0], &r2));
 	DURABLE_TRY(durable_future_get(ctx, par[1], &r3));
@@ -64,8 +64,8 @@ static int failover(durable_ctx_t *ctx, json_t *input, json_t **output)
 	DURABLE_TRY(durable_await_signal(ctx, "go", 3600, &sig));
 	v += json_integer_value(json_object_get(sig, "add"));
 	DURABLE_TRY(durable_sleep(ctx, 1));
-	DURABLE_TRY(durable_activity(ctx, "step", json_pack("{s:I}", "v", v), &opts, &r));
-	*output = json_pack("{s:I}", "v", v_of(r));
+	DURABLE_TRY(durable_activity(ctx, "step", durable_json(ctx, "{s:I}", "v", v), &opts, &r));
+	*output = durable_json(ctx, "{s:I}", "v", v_of(r));
 	return 0;
 }
 
@@ -80,7 +80,7 @@ static int hold(durable_activity_ctx_t *a, json_t *input, json_t **result, void 
 		nanosleep(&pause, NULL);
 	}
 	ledger(a);
-	*result = json_incref(input);
+	*result = input;
 	return 0;
 }
 
@@ -88,8 +88,8 @@ static int hold_workflow(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	static const durable_activity_options_t opts = {.start_to_close_timeout = 3};
 	json_t *r;
-	DURABLE_TRY(durable_activity(ctx, "hold", json_incref(input), &opts, &r));
-	*output = json_incref(r);
+	DURABLE_TRY(durable_activity(ctx, "hold", input, &opts, &r));
+	*output = r;
 	return 0;
 }
 

@@ -17,7 +17,7 @@ static int step(durable_activity_ctx_t *a, json_t *input, json_t **result, void 
 	json_int_t ms = json_integer_value(json_object_get(input, "ms"));
 	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&t, NULL);
-	*result = json_incref(json_object_get(input, "n"));
+	*result = json_object_get(input, "n");
 	return 0;
 }
 
@@ -27,22 +27,22 @@ static int steps(durable_ctx_t *ctx, json_t *input, json_t **output)
 	json_int_t ms = json_integer_value(json_object_get(input, "ms"));
 	json_int_t flaky = json_integer_value(json_object_get(input, "flaky"));
 	static const durable_activity_options_t retry = { .retry = { .initial_interval = 2 } };
-	DURABLE_TRY(durable_set_query_value(ctx, "progress", json_pack("{s:I}", "done", (json_int_t)0)));
+	DURABLE_TRY(durable_set_query_value(ctx, "progress", durable_json(ctx, "{s:I}", "done", (json_int_t)0)));
 	for (json_int_t i = 0; i < n; i++) {
 		json_t *r;
 		/* the last step fails its first "flaky" attempts */
-		json_t *in = json_pack("{s:I,s:I,s:I}", "n", i + 1, "ms", ms, "flaky", i == n - 1 ? flaky : 0);
+		json_t *in = durable_json(ctx, "{s:I,s:I,s:I}", "n", i + 1, "ms", ms, "flaky", i == n - 1 ? flaky : 0);
 		DURABLE_TRY(durable_activity(ctx, "step", in, &retry, &r));
-		DURABLE_TRY(durable_set_query_value(ctx, "progress", json_pack("{s:I}", "done", i + 1)));
+		DURABLE_TRY(durable_set_query_value(ctx, "progress", durable_json(ctx, "{s:I}", "done", i + 1)));
 	}
 	DURABLE_TRY(durable_sleep(ctx, 1)); /* a timer, for the timeline and its lateness */
 	if (json_is_false(json_object_get(input, "wait"))) {
-		*output = json_integer(n);
+		*output = durable_json(ctx, "I", n);
 		return 0;
 	}
 	json_t *approval;
 	DURABLE_TRY(durable_await_signal(ctx, "approve", 3600, &approval));
-	*output = json_pack("{s:O}", "approved", approval);
+	*output = durable_json(ctx, "{s:O}", "approved", approval);
 	return 0;
 }
 
@@ -55,10 +55,10 @@ static int parent(durable_ctx_t *ctx, json_t *input, json_t **output)
 	if (n < 1 || n > 8)
 		n = 2;
 	for (json_int_t i = 0; i < n; i++)
-		DURABLE_TRY(durable_child_start(ctx, "Steps", json_pack("{s:i,s:i,s:b}", "steps", 1, "ms", 300, "wait", 0),
+		DURABLE_TRY(durable_child_start(ctx, "Steps", durable_json(ctx, "{s:i,s:i,s:b}", "steps", 1, "ms", 300, "wait", 0),
 						NULL, &kids[i]));
 	DURABLE_TRY(durable_wait_all(ctx, kids, (size_t)n));
-	*output = json_integer(n);
+	*output = durable_json(ctx, "I", n);
 	return 0;
 }
 

@@ -9,17 +9,16 @@
 
 static int greet(durable_activity_ctx_t *a, json_t *input, json_t **result, void *arg)
 {
-	(void)a;
 	(void)arg;
-	*result = json_pack("s+", "hello, ", json_is_string(input) ? json_string_value(input) : "world");
+	*result = durable_activity_json(a, "s+", "hello, ", json_is_string(input) ? json_string_value(input) : "world");
 	return 0;
 }
 
 static int hello(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	json_t *r;
-	DURABLE_TRY(durable_activity(ctx, "greet", json_incref(input), NULL, &r));
-	*output = json_incref(r);
+	DURABLE_TRY(durable_activity(ctx, "greet", input, NULL, &r));
+	*output = r;
 	return 0;
 }
 
@@ -27,8 +26,8 @@ static int hello10(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	json_t *r = input;
 	for (int i = 0; i < 10; i++)
-		DURABLE_TRY(durable_activity(ctx, "greet", json_incref(r), NULL, &r));
-	*output = json_incref(r);
+		DURABLE_TRY(durable_activity(ctx, "greet", r, NULL, &r));
+	*output = r;
 	return 0;
 }
 
@@ -39,7 +38,7 @@ static int slow_work(durable_activity_ctx_t *a, json_t *input, json_t **result, 
 	(void)arg;
 	struct timespec tick = {0, 100 * 1000 * 1000};
 	for (int i = 0; i < 600; i++) {
-		if (durable_heartbeat(a, json_pack("{s:i}", "step", i))) {
+		if (durable_heartbeat(a, durable_activity_json(a, "{s:i}", "step", i))) {
 			const char *path = getenv("DURABLE_LEDGER");
 			FILE *f = path ? fopen(path, "a") : NULL;
 			if (f) {
@@ -50,7 +49,7 @@ static int slow_work(durable_activity_ctx_t *a, json_t *input, json_t **result, 
 		}
 		nanosleep(&tick, NULL);
 	}
-	*result = json_string("finished");
+	*result = durable_activity_json(a, "s", "finished");
 	return 0;
 }
 
@@ -69,7 +68,7 @@ static int slow(durable_ctx_t *ctx, json_t *input, json_t **output)
 		return DURABLE_ECANCELED;
 	}
 	DURABLE_TRY(rc);
-	*output = json_string("finished");
+	*output = durable_json(ctx, "s", "finished");
 	return 0;
 }
 
@@ -84,25 +83,17 @@ static int family(durable_ctx_t *ctx, json_t *input, json_t **output)
 	for (json_int_t i = 0; i < n; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "kid %lld", (long long)i);
-		DURABLE_TRY(durable_child_start(ctx, "Hello", json_string(name), NULL, &kids[i]));
+		DURABLE_TRY(durable_child_start(ctx, "Hello", durable_json(ctx, "s", name), NULL, &kids[i]));
 	}
 	DURABLE_TRY(durable_wait_all(ctx, kids, (size_t)n));
-	json_t *all = json_array();
+	json_t *all = durable_json(ctx, "[]"), *r;
 	for (json_int_t i = 0; i < n; i++) {
-		json_t *r;
-		int rc = durable_future_get(ctx, kids[i], &r);
-		if (rc < 0) {
-			json_decref(all);
-			return rc;
-		}
+		DURABLE_TRY(durable_future_get(ctx, kids[i], &r));
 		json_array_append(all, r);
 	}
 	const char *notify = json_string_value(json_object_get(input, "notify"));
-	int rc = notify ? durable_signal_external(ctx, notify, "family_done", json_integer(n)) : 0;
-	if (rc < 0) {
-		json_decref(all);
-		return rc;
-	}
+	if (notify)
+		DURABLE_TRY(durable_signal_external(ctx, notify, "family_done", durable_json(ctx, "I", n)));
 	*output = all;
 	return 0;
 }

@@ -13,11 +13,11 @@ static const durable_activity_options_t quick = {.start_to_close_timeout = 10,
 
 static int loan(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
-	json_t *status = json_pack("{s:s}", "stage", "credit_check");
+	json_t *status = durable_json(ctx, "{s:s}", "stage", "credit_check");
 	json_t *score, *decision;
 	DURABLE_TRY(durable_set_query_handler(ctx, "status", NULL, status));
 
-	DURABLE_TRY(durable_activity(ctx, "credit_check", json_incref(input), &quick, &score));
+	DURABLE_TRY(durable_activity(ctx, "credit_check", input, &quick, &score));
 	json_object_set(status, "credit_score", score);
 	json_object_set_new(status, "stage", json_string("awaiting_review"));
 
@@ -25,8 +25,9 @@ static int loan(durable_ctx_t *ctx, json_t *input, json_t **output)
 	int rc = durable_await_signal(ctx, "review_decision", (days > 0 ? days : 3) * 86400, &decision);
 	if (rc == DURABLE_ETIMEDOUT) {
 		json_object_set_new(status, "stage", json_string("expired"));
-		DURABLE_TRY(durable_activity(ctx, "notify_applicant", json_pack("{s:s}", "outcome", "expired"), &quick, NULL));
-		*output = json_pack("{s:s}", "decision", "expired");
+		DURABLE_TRY(durable_activity(ctx, "notify_applicant", durable_json(ctx, "{s:s}", "outcome", "expired"), &quick,
+					     NULL));
+		*output = durable_json(ctx, "{s:s}", "decision", "expired");
 		return 0;
 	}
 	DURABLE_TRY(rc);
@@ -34,12 +35,12 @@ static int loan(durable_ctx_t *ctx, json_t *input, json_t **output)
 	const char *reviewer = json_string_value(json_object_get(decision, "reviewer"));
 	if (json_is_true(json_object_get(decision, "approved"))) {
 		json_object_set_new(status, "stage", json_string("disbursing"));
-		DURABLE_TRY(durable_activity(ctx, "disburse", json_incref(input), &quick, NULL));
-		*output = json_pack("{s:s, s:s}", "decision", "approved", "reviewer", reviewer ? reviewer : "");
+		DURABLE_TRY(durable_activity(ctx, "disburse", input, &quick, NULL));
+		*output = durable_json(ctx, "{s:s, s:s}", "decision", "approved", "reviewer", reviewer ? reviewer : "");
 	} else {
-		DURABLE_TRY(durable_activity(ctx, "notify_applicant", json_pack("{s:s}", "outcome", "rejected"), &quick,
-					     NULL));
-		*output = json_pack("{s:s, s:s}", "decision", "rejected", "reviewer", reviewer ? reviewer : "");
+		DURABLE_TRY(durable_activity(ctx, "notify_applicant", durable_json(ctx, "{s:s}", "outcome", "rejected"),
+					     &quick, NULL));
+		*output = durable_json(ctx, "{s:s, s:s}", "decision", "rejected", "reviewer", reviewer ? reviewer : "");
 	}
 	json_object_set_new(status, "stage", json_string("closed"));
 	return 0;
@@ -47,22 +48,20 @@ static int loan(durable_ctx_t *ctx, json_t *input, json_t **output)
 
 static int credit_check(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 {
-	(void)a;
 	(void)arg;
 	/* a stand-in score: deterministic in the applicant's name */
 	const char *name = json_string_value(json_object_get(in, "applicant"));
 	int score = 600;
 	for (const char *p = name ? name : ""; *p; p++)
 		score += *p % 7;
-	*out = json_integer(score);
+	*out = durable_activity_json(a, "i", score);
 	return 0;
 }
 
 static int disburse(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 {
-	(void)a;
 	(void)arg;
-	*out = json_pack("{s:O}", "paid", json_object_get(in, "amount") ? json_object_get(in, "amount") : json_null());
+	*out = durable_activity_json(a, "{s:O*}", "paid", json_object_get(in, "amount"));
 	return 0;
 }
 
@@ -70,7 +69,7 @@ static int notify_applicant(durable_activity_ctx_t *a, json_t *in, json_t **out,
 {
 	(void)a;
 	(void)arg;
-	*out = json_incref(in);
+	*out = in;
 	return 0;
 }
 

@@ -21,34 +21,31 @@ static int canary(durable_ctx_t *ctx, json_t *input, json_t **output)
 		json_t *reading;
 		DURABLE_TRY(durable_sleep(ctx, 3600));
 		done++;
-		json_t *bad_at = json_object_get(input, "bad_at_hour");
-		json_t *check = json_pack("{s:O, s:I, s:o}", "model", json_object_get(input, "model"), "hour", done,
-					  "bad_at_hour", bad_at ? json_incref(bad_at) : json_integer(0));
+		json_t *check = durable_json(ctx, "{s:O, s:I, s:I}", "model", json_object_get(input, "model"), "hour", done,
+					     "bad_at_hour", json_integer_value(json_object_get(input, "bad_at_hour")));
 		DURABLE_TRY(durable_activity(ctx, "check_metric", check, &quick, &reading));
 		if (json_real_value(json_object_get(reading, "error_rate")) > 0.05) {
-			DURABLE_TRY(durable_activity(ctx, "rollback", json_incref(json_object_get(input, "model")), &quick,
-						     NULL));
-			*output = json_pack("{s:s, s:I}", "decision", "rolled_back", "hour", done);
+			DURABLE_TRY(durable_activity(ctx, "rollback", json_object_get(input, "model"), &quick, NULL));
+			*output = durable_json(ctx, "{s:s, s:I}", "decision", "rolled_back", "hour", done);
 			return 0;
 		}
 	}
 	if (done < hours) {
-		json_t *next = json_deep_copy(input);
+		json_t *next = durable_keep(ctx, json_deep_copy(input));
 		json_object_set_new(next, "hours_done", json_integer(done));
 		return durable_continue_as_new(ctx, next);
 	}
-	DURABLE_TRY(durable_activity(ctx, "promote", json_incref(json_object_get(input, "model")), &quick, NULL));
-	*output = json_pack("{s:s, s:I}", "decision", "promoted", "hours", done);
+	DURABLE_TRY(durable_activity(ctx, "promote", json_object_get(input, "model"), &quick, NULL));
+	*output = durable_json(ctx, "{s:s, s:I}", "decision", "promoted", "hours", done);
 	return 0;
 }
 
 static int check_metric(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 {
-	(void)a;
 	(void)arg;
 	json_int_t bad = json_integer_value(json_object_get(in, "bad_at_hour"));
 	int is_bad = bad > 0 && json_integer_value(json_object_get(in, "hour")) >= bad;
-	*out = json_pack("{s:f}", "error_rate", is_bad ? 0.2 : 0.01);
+	*out = durable_activity_json(a, "{s:f}", "error_rate", is_bad ? 0.2 : 0.01);
 	return 0;
 }
 
@@ -56,7 +53,7 @@ static int echo(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 {
 	(void)a;
 	(void)arg;
-	*out = json_incref(in);
+	*out = in;
 	return 0;
 }
 

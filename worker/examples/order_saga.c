@@ -30,54 +30,48 @@ static const durable_activity_options_t orders = {
 
 static int order(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
-	json_t *status = json_pack("{s:s}", "step", "reserving");
+	json_t *status = durable_json(ctx, "{s:s}", "step", "reserving");
 	json_t *shipment = NULL;
 	int reserved = 0, charged = 0, rc;
 	DURABLE_TRY(durable_set_query_handler(ctx, "status", NULL, status));
 
-	rc = durable_activity(ctx, "reserve_inventory", json_incref(input), &inventory, NULL);
+	rc = durable_activity(ctx, "reserve_inventory", input, &inventory, NULL);
 	if (rc == 0) {
 		reserved = 1;
 		json_object_set_new(status, "step", json_string("charging"));
-		rc = durable_activity(ctx, "charge_payment", json_incref(input), &payments, NULL);
+		rc = durable_activity(ctx, "charge_payment", input, &payments, NULL);
 	}
 	if (rc == 0) {
 		charged = 1;
 		json_object_set_new(status, "step", json_string("shipping"));
-		rc = durable_activity(ctx, "ship_order", json_incref(input), &shipping, &shipment);
+		rc = durable_activity(ctx, "ship_order", input, &shipping, &shipment);
 	}
 	if (rc == 0) {
 		json_object_set_new(status, "step", json_string("confirming"));
-		rc = durable_activity(ctx, "confirm_order", json_incref(input), &orders, NULL);
+		rc = durable_activity(ctx, "confirm_order", input, &orders, NULL);
 	}
 	if (rc == 0) {
 		json_object_set_new(status, "step", json_string("done"));
-		*output = json_pack("{s:s, s:O}", "status", "completed", "shipment", shipment);
+		*output = durable_json(ctx, "{s:s, s:O}", "status", "completed", "shipment", shipment);
 		return 0;
 	}
 	if (DURABLE_STOPPED(rc))
 		return rc;
 
 	/* Compensate, newest first. These run even when the workflow was canceled. */
-	json_t *why = json_deep_copy(durable_failure(ctx));
+	json_t *why = durable_failure(ctx);
 	json_object_set_new(status, "step", json_string("compensating"));
 	if (charged)
-		rc = durable_activity(ctx, "refund_payment", json_incref(input), &payments, NULL);
+		rc = durable_activity(ctx, "refund_payment", input, &payments, NULL);
 	if (reserved && !DURABLE_STOPPED(rc))
-		rc = durable_activity(ctx, "release_inventory", json_incref(input), &inventory, NULL);
-	if (DURABLE_STOPPED(rc)) {
-		json_decref(why);
+		rc = durable_activity(ctx, "release_inventory", input, &inventory, NULL);
+	if (DURABLE_STOPPED(rc))
 		return rc;
-	}
 	json_object_set_new(status, "step", json_string("compensated"));
-	if (durable_cancel_requested(ctx)) {
-		json_decref(why);
+	if (durable_cancel_requested(ctx))
 		return DURABLE_ECANCELED;
-	}
-	rc = durable_fail(ctx, "OrderFailed", "order compensated: %s",
-			  json_string_value(json_object_get(why, "message")));
-	json_decref(why);
-	return rc;
+	return durable_fail(ctx, "OrderFailed", "order compensated: %s",
+			    json_string_value(json_object_get(why, "message")));
 }
 
 /* Activities ------------------------------------------------------------- */
@@ -112,7 +106,7 @@ static int delay(durable_activity_ctx_t *a, json_t *input)
 	json_int_t ms = json_integer_value(json_object_get(input, "delay_ms"));
 	struct timespec step = {0, 50 * 1000000};
 	for (json_int_t waited = 0; waited < ms; waited += 50) {
-		if (durable_heartbeat(a, json_integer(waited)))
+		if (durable_heartbeat(a, durable_activity_json(a, "I", waited)))
 			return 1;
 		nanosleep(&step, NULL);
 	}

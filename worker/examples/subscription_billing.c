@@ -13,10 +13,10 @@ static int subscription(durable_ctx_t *ctx, json_t *input, json_t **output)
 	json_int_t months = json_integer_value(json_object_get(input, "months"));
 	json_int_t billed = 0;
 	int canceled = 0;
-	json_t *status = json_pack("{s:I}", "months_billed", (json_int_t)0);
+	json_t *status = durable_json(ctx, "{s:I}", "months_billed", (json_int_t)0);
 	DURABLE_TRY(durable_set_query_handler(ctx, "status", NULL, status));
 	while (billed < months) {
-		json_t *charge = json_pack("{s:O, s:O, s:I}", "customer", json_object_get(input, "customer"),
+		json_t *charge = durable_json(ctx, "{s:O, s:O, s:I}", "customer", json_object_get(input, "customer"),
 					   "amount", json_object_get(input, "amount"), "month", billed + 1);
 		DURABLE_TRY(durable_activity(ctx, "bill", charge, &billing, NULL));
 		billed++;
@@ -33,15 +33,14 @@ static int subscription(durable_ctx_t *ctx, json_t *input, json_t **output)
 		if (rc != DURABLE_ETIMEDOUT)
 			return rc;
 	}
-	*output = json_pack("{s:I, s:b}", "months_billed", billed, "canceled", canceled);
+	*output = durable_json(ctx, "{s:I, s:b}", "months_billed", billed, "canceled", canceled);
 	return 0;
 }
 
 static int bill(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 {
-	(void)a;
 	(void)arg;
-	*out = json_pack("{s:s, s:O}", "invoice", "paid", "month", json_object_get(in, "month"));
+	*out = durable_activity_json(a, "{s:s, s:O}", "invoice", "paid", "month", json_object_get(in, "month"));
 	return 0;
 }
 

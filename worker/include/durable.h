@@ -9,11 +9,28 @@
  *
  * Conventions (libuv style):
  *  - every call returns 0 or a negative error code (DURABLE_E*, or -errno);
- *  - JSON values you pass in are stolen (like jansson's *_new functions):
- *    pass json_incref(v) to keep your own reference; NULL means JSON null;
- *  - JSON values handed back to a workflow are borrowed: they belong to the
- *    context and live until the workflow task ends;
  *  - no global state: everything hangs off a durable_worker_t or a context.
+ *
+ * JSON ownership, one rule: libdurable never takes a reference from you and
+ * never gives you one.
+ *  - Every json_t * you hand to libdurable is borrowed: call arguments, a
+ *    workflow's *output, an activity's *result, a query's *answer, a side
+ *    effect's value, heartbeat details, handler state. The library takes its
+ *    own reference, or a copy where it sends the value later (commands,
+ *    heartbeats), so changing a value after the call changes nothing sent;
+ *    query and update state are kept by reference on purpose (the workflow
+ *    keeps updating them). NULL means JSON null.
+ *  - Every json_t * libdurable hands you belongs to the context: a
+ *    workflow's input, results, payloads, failures live until the workflow
+ *    task ends; an activity's input until the activity returns. Pass them
+ *    on, return them, or put parts of them in other values, freely.
+ *  - To build a value, use durable_json(ctx, fmt, ...) (json_pack's format;
+ *    in an activity durable_activity_json(actx, ...)): the context owns the
+ *    result, so a temporary passed straight into a call never leaks. A value
+ *    you built with jansson yourself you either hand over with
+ *    durable_keep(ctx, v) (durable_activity_keep) or json_decref yourself.
+ * DURABLE_API_VERSION is 2 since this rule; version 1 (release 0.1) stole
+ * arguments and outputs: docs/sdk.md says what to change.
  */
 #ifndef DURABLE_H
 #define DURABLE_H
@@ -25,6 +42,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* 2: JSON arguments and outputs are borrowed (1, release 0.1: stolen). */
+#define DURABLE_API_VERSION 2
 
 /* Status codes. Below -10000 so they never collide with -errno. */
 enum {
@@ -65,8 +85,9 @@ const char *durable_strerror(int status);
 typedef struct durable_ctx_s durable_ctx_t;
 typedef struct durable_future_s durable_future_t;    /* owned by the context */
 
-/* A workflow: read input (borrowed), set *output (stolen; NULL = null) and
- * return 0 to complete; return a negative status to block, fail or cancel. */
+/* A workflow: read input (the context's), set *output (borrowed; NULL =
+ * null) and return 0 to complete; return a negative status to block, fail
+ * or cancel. */
 typedef int (*durable_workflow_fn)(durable_ctx_t *ctx, json_t *input, json_t **output);
 
 typedef struct {
@@ -96,6 +117,14 @@ typedef struct {
 	const char *parent_close_policy; /* TERMINATE (default), ABANDON, REQUEST_CANCEL */
 	double execution_timeout;        /* seconds, 0 = none */
 } durable_child_options_t;
+
+/* JSON the context owns (released when the workflow task ends): json_pack's
+ * format and arguments ("O" adds a reference, "o" hands one over). On a bad
+ * format or out of memory it returns NULL, logs why, and every further call
+ * returns -EINVAL or -ENOMEM, so the task fails instead of sending null. */
+json_t *durable_json(durable_ctx_t *ctx, const char *fmt, ...);
+/* Hands value (a reference you own) to the context and returns it. */
+json_t *durable_keep(durable_ctx_t *ctx, json_t *value);
 
 /* Facts about the run. */
 const char *durable_workflow_id(durable_ctx_t *ctx);
@@ -153,18 +182,19 @@ int durable_cancel_external(durable_ctx_t *ctx, const char *workflow_id);
  * activities and then return DURABLE_ECANCELED to close as CANCELED. */
 int durable_cancel_requested(durable_ctx_t *ctx);
 
-/* Failures: the failure (borrowed JSON object {message, type, ...}) behind
+/* Failures: the failure (a JSON object {message, type, ...}) behind
  * the last DURABLE_EFAILED/ETIMEDOUT/ECANCELED, or NULL. */
 json_t *durable_failure(durable_ctx_t *ctx);
 /* Sets the workflow's failure and returns DURABLE_EFAILED: return durable_fail(...). */
 int durable_fail(durable_ctx_t *ctx, const char *type, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Ends this run and starts a new one with input (stolen): return its value. */
+/* Ends this run and starts a new one with input: return its value. */
 int durable_continue_as_new(durable_ctx_t *ctx, json_t *input);
 
 /* Side effects (run once, recorded in a marker) and versioning. */
-typedef json_t *(*durable_side_effect_fn)(void *arg);
+/* fn returns the value to record (borrowed: build it with durable_json). */
+typedef json_t *(*durable_side_effect_fn)(durable_ctx_t *ctx, void *arg);
 int durable_side_effect(durable_ctx_t *ctx, durable_side_effect_fn fn, void *arg, json_t **result);
 #define DURABLE_DEFAULT_VERSION (-1)
 int durable_get_version(durable_ctx_t *ctx, const char *change_id, int min_supported, int max_supported,
@@ -173,11 +203,12 @@ int durable_upsert_search_attributes(durable_ctx_t *ctx, json_t *attrs);
 
 /* Queries: answered by re-running the workflow over its history. A handler
  * gets the state object the workflow registered (a JSON value the workflow
- * keeps updating; the context holds a reference) and the query's args.
+ * keeps updating; the context holds a reference) and the query's args, and
+ * sets *answer (borrowed: build it with durable_json(ctx, ...)).
  * With fn NULL, the query answers with a copy of state. */
-typedef int (*durable_query_fn)(json_t *state, json_t *args, json_t **answer);
+typedef int (*durable_query_fn)(durable_ctx_t *ctx, json_t *state, json_t *args, json_t **answer);
 int durable_set_query_handler(durable_ctx_t *ctx, const char *name, durable_query_fn fn, json_t *state);
-/* Shorthand: query `name` answers with `value` (stolen), the latest set. */
+/* Shorthand: query `name` answers with `value`, the latest set. */
 int durable_set_query_value(durable_ctx_t *ctx, const char *name, json_t *value);
 
 /* Updates: a request into the running workflow that returns a result
@@ -187,14 +218,14 @@ int durable_set_query_value(durable_ctx_t *ctx, const char *name, json_t *value)
  * 0 to accept, or a negative status with a reason written to reject; a
  * rejected update is never recorded. validate NULL accepts every update;
  * with no handler set, updates of that name are rejected. The context
- * holds a reference to state (stolen, like a query handler's).
+ * holds a reference to state, like a query handler's.
  * An accepted update reaches the workflow like a signal: await or receive
  * it by name, do the work (activities, timers, signals...), then complete
- * it once with a result (stolen) or fail it; its caller gets that. */
+ * it once with a result or fail it; its caller gets that. */
 typedef int (*durable_update_validator_fn)(json_t *state, json_t *args, char *reason, size_t reason_size);
 int durable_set_update_handler(durable_ctx_t *ctx, const char *name, durable_update_validator_fn validate,
 			       json_t *state);
-/* update_id (borrowed, the context's) and args (borrowed) of the next
+/* update_id and args (both the context's) of the next
  * accepted update called name; timeout as for durable_await_signal. */
 int durable_await_update(durable_ctx_t *ctx, const char *name, double timeout, const char **update_id,
 			 json_t **args);
@@ -226,16 +257,21 @@ void durable_set_log_handler(durable_log_fn fn, void *arg);
 typedef struct durable_activity_ctx_s durable_activity_ctx_t;
 
 /* Runs on a thread-pool thread: no loop access. Return 0 with *result
- * (stolen) set, or durable_activity_fail(...). */
+ * (borrowed) set, or durable_activity_fail(...). */
 typedef int (*durable_activity_fn)(durable_activity_ctx_t *actx, json_t *input, json_t **result, void *arg);
 
 const char *durable_activity_type(durable_activity_ctx_t *actx);
 const char *durable_activity_workflow_id(durable_activity_ctx_t *actx);
 const char *durable_activity_id(durable_activity_ctx_t *actx);
 int durable_activity_attempt(durable_activity_ctx_t *actx);
-json_t *durable_activity_heartbeat_details(durable_activity_ctx_t *actx);  /* borrowed; last attempt's */
-/* Records progress (details stolen). Returns 1 when the workflow asked to
- * cancel this activity (stop and return DURABLE_ECANCELED), else 0. */
+json_t *durable_activity_heartbeat_details(durable_activity_ctx_t *actx);  /* the last attempt's */
+/* JSON the activity's context owns until the activity returns: as
+ * durable_json and durable_keep (NULL on a bad format or out of memory; the
+ * activity then fails with a JsonError however it returns). */
+json_t *durable_activity_json(durable_activity_ctx_t *actx, const char *fmt, ...);
+json_t *durable_activity_keep(durable_activity_ctx_t *actx, json_t *value);
+/* Records progress (a copy of details is sent). Returns 1 when the workflow
+ * asked to cancel this activity (stop and return DURABLE_ECANCELED), else 0. */
 int durable_heartbeat(durable_activity_ctx_t *actx, json_t *details);
 int durable_activity_fail(durable_activity_ctx_t *actx, const char *type, int non_retryable,
 			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));

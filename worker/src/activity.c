@@ -40,6 +40,8 @@ static void unref(act_t *a)
 	json_decref(a->result);
 	json_decref(a->failure);
 	json_decref(a->hb_details);
+	json_decref(a->pool);
+	free(a->json_error);
 	free(a);
 }
 
@@ -160,12 +162,21 @@ void durable__activity_finish(act_t *a)
 
 /* Running ------------------------------------------------------------------- */
 
-static void work_cb(uv_work_t *req)
+void durable__activity_call(act_t *a)
 {
-	act_t *a = req->data;
 	json_t *result = NULL;
 	a->rc = a->reg->act(a, a->input, &result, a->reg->arg);
-	a->result = result;
+	if (a->json_error && a->rc == 0) {
+		/* never complete with the null a failed build left */
+		a->rc = durable_activity_fail(a, "JsonError", 0, "%s", a->json_error);
+		return;
+	}
+	a->result = json_incref(result);   /* borrowed: the activity's own or its context's */
+}
+
+static void work_cb(uv_work_t *req)
+{
+	durable__activity_call(req->data);
 }
 
 static void after_work_cb(uv_work_t *req, int status)
@@ -330,8 +341,11 @@ const char *durable_activity_id(durable_activity_ctx_t *a) { return a->activity_
 int durable_activity_attempt(durable_activity_ctx_t *a) { return a->attempt; }
 json_t *durable_activity_heartbeat_details(durable_activity_ctx_t *a) { return a->last_details; }
 
+/* Runs on the activity's thread: the activity may keep changing details
+ * after the call, so the loop thread gets a copy. */
 int durable_heartbeat(durable_activity_ctx_t *a, json_t *details)
 {
+	details = details ? json_deep_copy(details) : NULL;
 	uv_mutex_lock(&a->mu);
 	json_decref(a->hb_details);
 	a->hb_details = details;
@@ -340,6 +354,44 @@ int durable_heartbeat(durable_activity_ctx_t *a, json_t *details)
 	uv_mutex_unlock(&a->mu);
 	uv_async_send(&a->w->wakeup);
 	return cancel;
+}
+
+static void json_trouble(durable_activity_ctx_t *a, const char *what)
+{
+	durable__log("ERROR", "activity %s of workflow %s: %s", a->activity_id, a->workflow_id, what);
+	if (!a->json_error)
+		a->json_error = strdup(what);
+}
+
+json_t *durable_activity_keep(durable_activity_ctx_t *a, json_t *value)
+{
+	if (!value) {   /* what the caller built failed */
+		json_trouble(a, "durable_activity_keep(NULL): the value could not be built");
+		return NULL;
+	}
+	if (!a->pool)
+		a->pool = json_array();
+	if (!a->pool || json_array_append_new(a->pool, value) < 0) {
+		json_trouble(a, "out of memory keeping a JSON value");
+		return NULL;
+	}
+	return value;
+}
+
+json_t *durable_activity_json(durable_activity_ctx_t *a, const char *fmt, ...)
+{
+	char what[300];
+	json_error_t err;
+	va_list ap;
+	va_start(ap, fmt);
+	json_t *v = json_vpack_ex(&err, 0, fmt, ap);
+	va_end(ap);
+	if (!v) {
+		snprintf(what, sizeof(what), "durable_activity_json(\"%.60s\"): %s", fmt ? fmt : "", err.text);
+		json_trouble(a, what);
+		return NULL;
+	}
+	return durable_activity_keep(a, v);
 }
 
 int durable_activity_fail(durable_activity_ctx_t *a, const char *type, int non_retryable, const char *fmt, ...)

@@ -183,7 +183,9 @@ static void on_line(exec_t *e, const char *p, size_t n)
 		return;
 	}
 	json_t *details = durable__json_load(p + sizeof(HB) - 1, n - (sizeof(HB) - 1), JSON_DECODE_ANY, NULL);
-	if (durable_heartbeat(e->a, details) && !e->canceled) {
+	int cancel = durable_heartbeat(e->a, details);
+	json_decref(details);
+	if (cancel && !e->canceled) {
 		e->canceled = 1;
 		uv_process_kill(&e->proc, SIGTERM);
 	}

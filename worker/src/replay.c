@@ -91,13 +91,18 @@ static void answer_query(durable_ctx_t *ctx, durable__outcome_t *out)
 			out->answer = json_deep_copy(q->state);
 			return;
 		}
-		int rc = q->fn(q->state, ctx->task->query_args, &out->answer);
+		json_t *answer = NULL;
+		int rc = q->fn(ctx, q->state, ctx->task->query_args, &answer);
+		if (rc >= 0 && ctx->stopped < 0 && ctx->stopped > -10000)
+			rc = ctx->stopped;   /* durable_json failed */
 		if (rc < 0) {
 			snprintf(msg, sizeof(msg), "query handler %s failed: %s", q->name, durable_strerror(rc));
 			out->error = strdup(msg);
-			json_decref(out->answer);
-			out->answer = NULL;
+			return;
 		}
+		out->answer = answer ? json_deep_copy(answer) : json_null();
+		if (!out->answer)
+			out->error = strdup("out of memory");
 		return;
 	}
 	snprintf(msg, sizeof(msg), "unknown query type \"%s\" for workflow type %s", ctx->task->query_type,
@@ -201,11 +206,13 @@ int durable__replay(durable_workflow_fn fn, const durable__task_t *task, durable
 		return 0;
 	}
 	rc = fn(&ctx, workflow_input(&ctx), &output);
+	/* a failed durable_json/keep stopped the run: never complete with null */
+	if (rc >= 0 && ctx.stopped < 0 && ctx.stopped > -10000)
+		rc = ctx.stopped;
 	if (task->query_type)
 		answer_query(&ctx, out);
 	else
 		finish_task(&ctx, rc, output, out);
-	json_decref(output);
 	durable__ctx_release(&ctx);
 	return 0;
 }

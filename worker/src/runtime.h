@@ -83,6 +83,8 @@ int durable__activities_init(durable_worker_t *w);
 void durable__activities_poll(durable_worker_t *w);
 void durable__activities_flush(durable_worker_t *w);
 void durable__activity_finish(struct durable_activity_ctx_s *a);  /* on the loop */
+/* Runs a C activity's function (on a pool thread): a->rc, a->result or a->failure. */
+void durable__activity_call(struct durable_activity_ctx_s *a);
 void durable__activities_wakeup(uv_async_t *h);
 durable__registered_t *durable__find(durable__registered_t *list, const char *name);
 
@@ -112,6 +114,8 @@ struct durable_activity_ctx_s {
 	durable__registered_t *reg;
 	int rc;
 	json_t *result, *failure;           /* owned */
+	json_t *pool;                       /* owned: durable_activity_json/keep values */
+	char *json_error;                   /* a durable_activity_json/keep that failed */
 	uv_mutex_t mu;                      /* guards the heartbeat fields */
 	json_t *hb_details;
 	int hb_pending, hb_inflight, cancel;

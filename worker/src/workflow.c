@@ -29,9 +29,12 @@ static int64_t horizon_limit(durable_ctx_t *ctx)
 	return ctx->hz[ctx->cur].started_event_id;
 }
 
+/* failure is stolen. The one it replaces may still be in the workflow's
+ * hands (durable_failure): the pool keeps it to the end of the task. */
 int durable__set_failure(durable_ctx_t *ctx, json_t *failure)
 {
-	json_decref(ctx->failure);
+	if (ctx->failure)
+		json_array_append_new(ctx->pool, ctx->failure);
 	ctx->failure = failure;
 	return 0;
 }
@@ -109,7 +112,11 @@ static int64_t issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type,
 			json_decref(cmd);
 			return DURABLE_ENONDET;
 		}
-		if (json_array_append_new(ctx->commands, cmd) < 0)
+		/* The arguments in cmd are the caller's (borrowed): send a copy,
+		 * so that what the code changes afterwards is not sent. */
+		json_t *copy = json_deep_copy(cmd);
+		json_decref(cmd);
+		if (!copy || json_array_append_new(ctx->commands, copy) < 0)
 			return -ENOMEM;
 		return 0;
 	}
@@ -234,14 +241,12 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 {
 	static const durable_activity_options_t defaults = {.start_to_close_timeout = 300};
 	char id[32];
-	if (ctx->stopped) {
-		json_decref(input);
+	if (ctx->stopped)
 		return ctx->stopped;
-	}
 	if (!opts)
 		opts = &defaults;
 	snprintf(id, sizeof(id), "%u", ctx->seq + 1);
-	json_t *cmd = json_pack("{s:s, s:s, s:s, s:o}", "type", "ScheduleActivityTask", "activity_id", id,
+	json_t *cmd = json_pack("{s:s, s:s, s:s, s:O}", "type", "ScheduleActivityTask", "activity_id", id,
 				"activity_type", type, "input", input ? input : json_null());
 	if (cmd) {
 		if (opts->task_queue)
@@ -282,15 +287,13 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 			const durable_child_options_t *opts, durable_future_t **f)
 {
 	char id[128];
-	if (ctx->stopped) {
-		json_decref(input);
+	if (ctx->stopped)
 		return ctx->stopped;
-	}
 	if (opts && opts->workflow_id)
 		snprintf(id, sizeof(id), "%s", opts->workflow_id);
 	else
 		snprintf(id, sizeof(id), "%.100s-child-%u", ctx->task->workflow_id, ctx->seq + 1);
-	json_t *cmd = json_pack("{s:s, s:s, s:s, s:o}", "type", "StartChildWorkflowExecution", "workflow_id", id,
+	json_t *cmd = json_pack("{s:s, s:s, s:s, s:O}", "type", "StartChildWorkflowExecution", "workflow_id", id,
 				"workflow_type", type, "input", input ? input : json_null());
 	if (cmd && opts) {
 		if (opts->task_queue)
@@ -303,6 +306,45 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	if (ev < 0)
 		return (int)ev;
 	return new_future(ctx, F_CHILD, id, ev, f);
+}
+
+/* JSON the context owns ------------------------------------------------- */
+
+/* Stops the run with err (-EINVAL, -ENOMEM): every further call returns it. */
+static void json_trouble(durable_ctx_t *ctx, int err, const char *what)
+{
+	durable__log("ERROR", "workflow %s: %s", ctx->task->workflow_id, what);
+	if (!ctx->stopped || ctx->stopped == DURABLE_BLOCKED)
+		ctx->stopped = err;
+}
+
+json_t *durable_keep(durable_ctx_t *ctx, json_t *value)
+{
+	if (!value) {   /* what the caller built failed */
+		json_trouble(ctx, -ENOMEM, "durable_keep(NULL): the value could not be built");
+		return NULL;
+	}
+	if (json_array_append_new(ctx->pool, value) < 0) {
+		json_trouble(ctx, -ENOMEM, "out of memory keeping a JSON value");
+		return NULL;
+	}
+	return value;
+}
+
+json_t *durable_json(durable_ctx_t *ctx, const char *fmt, ...)
+{
+	char what[300];
+	json_error_t err;
+	va_list ap;
+	va_start(ap, fmt);
+	json_t *v = json_vpack_ex(&err, 0, fmt, ap);
+	va_end(ap);
+	if (!v) {
+		snprintf(what, sizeof(what), "durable_json(\"%.60s\"): %s", fmt ? fmt : "", err.text);
+		json_trouble(ctx, json_error_code(&err) == json_error_out_of_memory ? -ENOMEM : -EINVAL, what);
+		return NULL;
+	}
+	return durable_keep(ctx, v);
 }
 
 const char *durable_child_id(durable_ctx_t *ctx, const char *fmt, ...)
@@ -655,14 +697,13 @@ int durable_await_update(durable_ctx_t *ctx, const char *name, double timeout, c
 	return rc;
 }
 
-/* CompleteWorkflowUpdate: matched by position and update id on replay. */
+/* CompleteWorkflowUpdate: matched by position and update id on replay.
+ * value is borrowed. */
 static int finish_update(durable_ctx_t *ctx, const char *update_id, const char *key, json_t *value)
 {
-	if (!update_id) {
-		json_decref(value);
+	if (!update_id)
 		return -EINVAL;
-	}
-	json_t *cmd = json_pack("{s:s, s:s, s:o}", "type", "CompleteWorkflowUpdate", "update_id", update_id, key,
+	json_t *cmd = json_pack("{s:s, s:s, s:O}", "type", "CompleteWorkflowUpdate", "update_id", update_id, key,
 				value ? value : json_null());
 	int64_t ev = issue(ctx, cmd, "WorkflowExecutionUpdateCompleted", "update_id", NULL);
 	return ev < 0 ? (int)ev : 0;
@@ -680,12 +721,15 @@ int durable_fail_update(durable_ctx_t *ctx, const char *update_id, const char *t
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return finish_update(ctx, update_id, "failure", make_failure(type ? type : "UpdateError", msg));
+	json_t *failure = make_failure(type ? type : "UpdateError", msg);
+	int rc = failure ? finish_update(ctx, update_id, "failure", failure) : -ENOMEM;
+	json_decref(failure);
+	return rc;
 }
 
 int durable_signal_external(durable_ctx_t *ctx, const char *workflow_id, const char *name, json_t *input)
 {
-	json_t *cmd = json_pack("{s:s, s:s, s:s, s:o}", "type", "SignalExternalWorkflowExecution",
+	json_t *cmd = json_pack("{s:s, s:s, s:s, s:O}", "type", "SignalExternalWorkflowExecution",
 				"workflow_id", workflow_id, "signal_name", name, "input", input ? input : json_null());
 	int64_t ev = issue(ctx, cmd, "SignalExternalWorkflowExecutionInitiated", "signal_name", "workflow_id");
 	return ev < 0 ? (int)ev : 0;
@@ -753,12 +797,13 @@ int durable_fail(durable_ctx_t *ctx, const char *type, const char *fmt, ...)
 
 int durable_continue_as_new(durable_ctx_t *ctx, json_t *input)
 {
-	if (ctx->stopped) {
-		json_decref(input);
+	if (ctx->stopped)
 		return ctx->stopped;
-	}
+	json_t *copy = input ? json_deep_copy(input) : json_null();
+	if (!copy)
+		return -ENOMEM;
 	json_decref(ctx->continue_input);
-	ctx->continue_input = input ? input : json_null();
+	ctx->continue_input = copy;
 	return DURABLE_ECONTINUED;
 }
 
@@ -777,8 +822,10 @@ int durable_side_effect(durable_ctx_t *ctx, durable_side_effect_fn fn, void *arg
 		*result = json_object_get(json_object_get(durable__attrs(durable__event(ctx, ev)), "details"), "value");
 		return 0;
 	}
-	json_t *value = fn(arg);
-	json_t *cmd = json_pack("{s:s, s:s, s:{s:o}}", "type", "RecordMarker", "marker_name", "SideEffect",
+	json_t *value = fn(ctx, arg);
+	if (ctx->stopped)
+		return ctx->stopped;
+	json_t *cmd = json_pack("{s:s, s:s, s:{s:O}}", "type", "RecordMarker", "marker_name", "SideEffect",
 				"details", "value", value ? value : json_null());
 	int64_t ev = issue(ctx, cmd, "MarkerRecorded", "marker_name", NULL);
 	if (ev < 0)
@@ -835,8 +882,9 @@ int durable_get_version(durable_ctx_t *ctx, const char *change_id, int min_suppo
 
 int durable_upsert_search_attributes(durable_ctx_t *ctx, json_t *attrs)
 {
-	json_t *cmd = json_pack("{s:s, s:o}", "type", "UpsertWorkflowSearchAttributes", "search_attributes",
-				attrs ? attrs : json_object());
+	json_t *cmd = attrs ? json_pack("{s:s, s:O}", "type", "UpsertWorkflowSearchAttributes", "search_attributes",
+					attrs)
+			    : json_pack("{s:s, s:{}}", "type", "UpsertWorkflowSearchAttributes", "search_attributes");
 	int64_t ev = issue(ctx, cmd, "UpsertWorkflowSearchAttributes", NULL, NULL);
 	return ev < 0 ? (int)ev : 0;
 }
@@ -854,13 +902,13 @@ static int set_handler(durable_ctx_t *ctx, const char *name, int is_update, dura
 		q = calloc(1, sizeof(*q));
 		if (!q || !(q->name = strdup(name))) {
 			free(q);
-			json_decref(state);
 			return -ENOMEM;
 		}
 		q->is_update = is_update;
 		q->next = ctx->queries;
 		ctx->queries = q;
 	}
+	json_incref(state);   /* before the decref: state may be the same value */
 	json_decref(q->state);
 	q->state = state ? state : json_null();
 	q->fn = fn;
@@ -876,10 +924,8 @@ int durable_set_query_handler(durable_ctx_t *ctx, const char *name, durable_quer
 int durable_set_update_handler(durable_ctx_t *ctx, const char *name, durable_update_validator_fn validate,
 			       json_t *state)
 {
-	if (!name) {
-		json_decref(state);
+	if (!name)
 		return -EINVAL;
-	}
 	return set_handler(ctx, name, 1, NULL, validate, state);
 }
 

@@ -23,18 +23,18 @@ static int wf(durable_ctx_t *ctx, json_t *input, json_t **output)
 	durable_future_t *f[2];
 	json_t *r, *sig;
 	size_t which;
-	json_t *st = json_object();
+	json_t *st = durable_keep(ctx, json_object());
 	DURABLE_TRY(durable_set_query_handler(ctx, "q", NULL, st));
 	json_object_set_new(st, "step", json_string("one"));
-	DURABLE_TRY(durable_activity_start(ctx, "a", json_incref(input), NULL, &f[0]));
+	DURABLE_TRY(durable_activity_start(ctx, "a", input, NULL, &f[0]));
 	DURABLE_TRY(durable_timer_start(ctx, 5, &f[1]));
 	DURABLE_TRY(durable_wait_any(ctx, f, 2, &which));
 	DURABLE_TRY(durable_future_get(ctx, f[0], &r));
 	int rc = durable_await_signal(ctx, "go", 10, &sig);
 	if (rc != DURABLE_ETIMEDOUT)
 		DURABLE_TRY(rc);
-	*output = json_pack("{s:O, s:i}", "r", r ? r : json_null(), "which", (int)which);
-	return *output ? 0 : -12;   /* out of memory: fail the task, not the workflow */
+	*output = durable_json(ctx, "{s:O, s:i}", "r", r ? r : json_null(), "which", (int)which);
+	return 0;   /* out of memory: durable_json fails the task, not the workflow */
 }
 
 static json_t *history(void)

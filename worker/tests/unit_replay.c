@@ -127,8 +127,8 @@ static const char *fail_msg(void)
 static int wf_one_activity(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	json_t *r;
-	DURABLE_TRY(durable_activity(ctx, "charge", json_incref(input), NULL, &r));
-	*output = json_pack("{s:O}", "charged", r);
+	DURABLE_TRY(durable_activity(ctx, "charge", input, NULL, &r));
+	*output = durable_json(ctx, "{s:O}", "charged", r);
 	return 0;
 }
 
@@ -144,7 +144,7 @@ static int wf_nothing(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	(void)ctx;
 	(void)input;
-	*output = json_string("done");
+	*output = durable_json(ctx, "s", "done");
 	return 0;
 }
 
@@ -217,7 +217,7 @@ static int wf_sleep_twice(durable_ctx_t *ctx, json_t *input, json_t **output)
 	int64_t t0 = durable_now(ctx);
 	DURABLE_TRY(durable_sleep(ctx, 30 * 86400));
 	DURABLE_TRY(durable_sleep(ctx, 60));
-	*output = json_integer(durable_now(ctx) - t0);
+	*output = durable_json(ctx, "I", (json_int_t)(durable_now(ctx) - t0));
 	return 0;
 }
 
@@ -252,7 +252,7 @@ static int wf_fan_out(durable_ctx_t *ctx, json_t *input, json_t **output)
 	(void)input;
 	durable_future_t *f[3];
 	for (int i = 0; i < 3; i++)
-		DURABLE_TRY(durable_activity_start(ctx, "fetch", json_integer(i), NULL, &f[i]));
+		DURABLE_TRY(durable_activity_start(ctx, "fetch", durable_json(ctx, "I", (json_int_t)i), NULL, &f[i]));
 	DURABLE_TRY(durable_wait_all(ctx, f, 3));
 	json_int_t sum = 0;
 	for (int i = 0; i < 3; i++) {
@@ -260,7 +260,7 @@ static int wf_fan_out(durable_ctx_t *ctx, json_t *input, json_t **output)
 		DURABLE_TRY(durable_future_get(ctx, f[i], &r));
 		sum += json_integer_value(r);
 	}
-	*output = json_integer(sum);
+	*output = durable_json(ctx, "I", sum);
 	return 0;
 }
 
@@ -276,7 +276,7 @@ static int wf_race(durable_ctx_t *ctx, json_t *input, json_t **output)
 		DURABLE_TRY(durable_future_cancel(ctx, f[0]));
 	else
 		DURABLE_TRY(durable_future_cancel(ctx, f[1]));
-	*output = json_integer((json_int_t)which);
+	*output = durable_json(ctx, "I", (json_int_t)which);
 	return 0;
 }
 
@@ -335,11 +335,11 @@ static int wf_review(durable_ctx_t *ctx, json_t *input, json_t **output)
 	json_t *decision;
 	int rc = durable_await_signal(ctx, "review_decision", 3 * 86400, &decision);
 	if (rc == DURABLE_ETIMEDOUT) {
-		*output = json_string("expired");
+		*output = durable_json(ctx, "s", "expired");
 		return 0;
 	}
 	DURABLE_TRY(rc);
-	*output = json_incref(decision);
+	*output = decision;
 	return 0;
 }
 
@@ -448,10 +448,10 @@ static int wf_versioned(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
-static json_t *pick(void *arg)
+static json_t *pick(durable_ctx_t *ctx, void *arg)
 {
 	(*(int *)arg)++;
-	return json_integer(42);
+	return durable_json(ctx, "i", 42);
 }
 
 static int called;
@@ -463,7 +463,7 @@ static int wf_side_effect(durable_ctx_t *ctx, json_t *input, json_t **output)
 	DURABLE_TRY(durable_side_effect(ctx, pick, &called, &v));
 	durable_uuid(ctx, id);
 	DURABLE_TRY(durable_sleep(ctx, 1));
-	*output = json_pack("{s:O, s:s, s:I}", "v", v, "uuid", id, "rand", (json_int_t)(durable_random(ctx) % 1000));
+	*output = durable_json(ctx, "{s:O, s:s, s:I}", "v", v, "uuid", id, "rand", (json_int_t)(durable_random(ctx) % 1000));
 	return 0;
 }
 
@@ -516,13 +516,13 @@ static int wf_child_then_continue(durable_ctx_t *ctx, json_t *input, json_t **ou
 {
 	(void)output;
 	json_t *r;
-	DURABLE_TRY(durable_child(ctx, "Child", json_incref(input), NULL, &r));
-	return durable_continue_as_new(ctx, json_incref(r));
+	DURABLE_TRY(durable_child(ctx, "Child", input, NULL, &r));
+	return durable_continue_as_new(ctx, r);
 }
 
-static int count_query(json_t *state, json_t *args, json_t **answer)
+static int count_query(durable_ctx_t *ctx, json_t *state, json_t *args, json_t **answer)
 {
-	*answer = json_pack("{s:O, s:O}", "state", state, "args", args ? args : json_null());
+	*answer = durable_json(ctx, "{s:O, s:O}", "state", state, "args", args ? args : json_null());
 	return 0;
 }
 
@@ -530,7 +530,7 @@ static int wf_queryable(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	(void)input;
 	(void)output;
-	json_t *st = json_object();
+	json_t *st = durable_keep(ctx, json_object());
 	DURABLE_TRY(durable_set_query_handler(ctx, "progress", count_query, st));
 	json_object_set_new(st, "step", json_string("charging"));
 	DURABLE_TRY(durable_activity(ctx, "charge", NULL, NULL, NULL));
@@ -606,9 +606,9 @@ static int wf_misc(durable_ctx_t *ctx, json_t *input, json_t **output)
 	(void)input;
 	(void)output;
 	json_t *r;
-	DURABLE_TRY(durable_signal_external(ctx, "other", "ping", json_integer(1)));
+	DURABLE_TRY(durable_signal_external(ctx, "other", "ping", durable_json(ctx, "i", 1)));
 	DURABLE_TRY(durable_cancel_external(ctx, "victim"));
-	DURABLE_TRY(durable_upsert_search_attributes(ctx, json_pack("{s:s}", "stage", "x")));
+	DURABLE_TRY(durable_upsert_search_attributes(ctx, durable_json(ctx, "{s:s}", "stage", "x")));
 	int rc = durable_child(ctx, "Kid", NULL, &(durable_child_options_t){.workflow_id = "kid-1"}, &r);
 	if (rc == DURABLE_EALREADY)
 		return durable_fail(ctx, "KidExists", "child kid-1 already runs");
@@ -701,7 +701,7 @@ static int wf_selector(durable_ctx_t *ctx, json_t *input, json_t **output)
 	DURABLE_TRY(durable_future_get(ctx, f[which], &r));
 	json_t *again;
 	int rc = durable_signal_receive(ctx, "stop", &again);   /* the first one was taken */
-	*output = json_pack("{s:i, s:O*, s:b}", "which", (int)which, "payload", r, "second", rc == 0);
+	*output = durable_json(ctx, "{s:i, s:O*, s:b}", "which", (int)which, "payload", r, "second", rc == 0);
 	return 0;
 }
 
@@ -776,11 +776,11 @@ static int wf_update(durable_ctx_t *ctx, json_t *input, json_t **output)
 	const char *id;
 	json_t *args, *sig;
 	DURABLE_TRY(durable_set_update_handler(ctx, "add", no_negatives, NULL));
-	DURABLE_TRY(durable_set_query_value(ctx, "add", json_string("a query of the same name")));
+	DURABLE_TRY(durable_set_query_value(ctx, "add", durable_json(ctx, "s", "a query of the same name")));
 	DURABLE_TRY(durable_await_update(ctx, "add", -1, &id, &args));
 	int rc = durable_signal_receive(ctx, "add", &sig);
-	DURABLE_TRY(durable_complete_update(ctx, id, json_integer(2 * json_integer_value(args))));
-	*output = json_pack("{s:s, s:b}", "id", id, "signal", rc == 0);
+	DURABLE_TRY(durable_complete_update(ctx, id, durable_json(ctx, "I", 2 * json_integer_value(args))));
+	*output = durable_json(ctx, "{s:s, s:b}", "id", id, "signal", rc == 0);
 	return 0;
 }
 

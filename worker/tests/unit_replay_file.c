@@ -27,8 +27,8 @@ static const char *activity_type = "a";
 static int wf(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	json_t *r;
-	DURABLE_TRY(durable_activity(ctx, activity_type, json_incref(input), NULL, &r));
-	*output = json_incref(r);
+	DURABLE_TRY(durable_activity(ctx, activity_type, input, NULL, &r));
+	*output = r;
 	return 0;
 }
 

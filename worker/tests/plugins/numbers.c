@@ -12,7 +12,7 @@ static int echo_c(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg
 {
 	(void)arg;
 	if (durable_activity_attempt(a) == 1) {
-		durable_heartbeat(a, json_incref(in));
+		durable_heartbeat(a, in);
 		/* the test lets go once it saw the details in the store */
 		char go[512];
 		snprintf(go, sizeof go, "%s.go-%s", getenv("DURABLE_LEDGER"), durable_activity_workflow_id(a));
@@ -21,20 +21,19 @@ static int echo_c(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg
 		return durable_activity_fail(a, "Again", 0, "once more, with the heartbeat details");
 	}
 	json_t *details = durable_activity_heartbeat_details(a);
-	*out = json_pack("{sOsO}", "input", in, "details", details ? details : json_null());
+	*out = durable_activity_json(a, "{sOsO}", "input", in, "details", details ? details : json_null());
 	return 0;
 }
 
 static int numbers(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	json_t *via_c, *via_exec;
-	DURABLE_TRY(durable_activity(ctx, "echo_c", json_incref(input), NULL, &via_c));
-	DURABLE_TRY(durable_activity(ctx, "echo_exec", json_incref(json_object_get(via_c, "input")), NULL, &via_exec));
+	DURABLE_TRY(durable_activity(ctx, "echo_c", input, NULL, &via_c));
+	DURABLE_TRY(durable_activity(ctx, "echo_exec", json_object_get(via_c, "input"), NULL, &via_exec));
 	json_t *rate = json_object_get(input, "rate");
 	if (rate)
-		DURABLE_TRY(durable_upsert_search_attributes(ctx, json_pack("{sO}", "rate", rate)));
-	/* activity results are borrowed: "O" takes a reference of its own */
-	*output = json_pack("{sOsOsO}", "via_c", json_object_get(via_c, "input"),
+		DURABLE_TRY(durable_upsert_search_attributes(ctx, durable_json(ctx, "{sO}", "rate", rate)));
+	*output = durable_json(ctx, "{sOsOsO}", "via_c", json_object_get(via_c, "input"),
 			    "details", json_object_get(via_c, "details"), "via_exec", via_exec);
 	return 0;
 }

@@ -8,9 +8,8 @@
 
 static int price(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 {
-	(void)a;
 	(void)arg;
-	*out = json_integer(10 * json_integer_value(json_object_get(in, "qty")));
+	*out = durable_activity_json(a, "I", 10 * json_integer_value(json_object_get(in, "qty")));
 	return 0;
 }
 
@@ -27,9 +26,9 @@ static int validate_add(json_t *state, json_t *args, char *reason, size_t size)
 static int cart(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	(void)input;
-	json_t *state = json_pack("{s:i}", "total", 0);
-	DURABLE_TRY(durable_set_update_handler(ctx, "add", validate_add, json_incref(state)));
-	DURABLE_TRY(durable_set_update_handler(ctx, "slow", NULL, json_incref(state)));
+	json_t *state = durable_json(ctx, "{s:i}", "total", 0);
+	DURABLE_TRY(durable_set_update_handler(ctx, "add", validate_add, state));
+	DURABLE_TRY(durable_set_update_handler(ctx, "slow", NULL, state));
 	DURABLE_TRY(durable_set_query_handler(ctx, "total", NULL, state));
 	for (;;) {
 		durable_future_t *fs[3];
@@ -45,15 +44,15 @@ static int cart(durable_ctx_t *ctx, json_t *input, json_t **output)
 		const char *id = json_string_value(json_object_get(u, "update_id"));
 		if (i == 1) {
 			DURABLE_TRY(durable_sleep(ctx, 30));
-			DURABLE_TRY(durable_complete_update(ctx, id, json_string("slept")));
+			DURABLE_TRY(durable_complete_update(ctx, id, durable_json(ctx, "s", "slept")));
 			continue;
 		}
-		DURABLE_TRY(durable_activity(ctx, "price", json_incref(json_object_get(u, "input")), NULL, &r));
+		DURABLE_TRY(durable_activity(ctx, "price", json_object_get(u, "input"), NULL, &r));
 		json_int_t total = json_integer_value(json_object_get(state, "total")) + json_integer_value(r);
 		json_object_set_new(state, "total", json_integer(total));
-		DURABLE_TRY(durable_complete_update(ctx, id, json_integer(total)));
+		DURABLE_TRY(durable_complete_update(ctx, id, json_object_get(state, "total")));
 	}
-	*output = json_incref(json_object_get(state, "total"));
+	*output = json_object_get(state, "total");
 	return 0;
 }
 

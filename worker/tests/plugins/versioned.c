@@ -11,7 +11,7 @@ static int step(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 {
 	(void)a;
 	(void)arg;
-	*out = json_incref(in);
+	*out = in;
 	return 0;
 }
 
@@ -24,10 +24,10 @@ static int two_steps(durable_ctx_t *ctx, json_t *input, json_t **output)
 		DURABLE_TRY(durable_get_version(ctx, "prepare-v2", DURABLE_DEFAULT_VERSION, 1, &v));
 		first = v == DURABLE_DEFAULT_VERSION ? "prepare" : "prepare_v2";
 	}
-	DURABLE_TRY(durable_activity(ctx, first, json_incref(input), NULL, &r));
+	DURABLE_TRY(durable_activity(ctx, first, input, NULL, &r));
 	DURABLE_TRY(durable_sleep(ctx, 60));
-	DURABLE_TRY(durable_activity(ctx, VERSION == 3 ? "finish_v3" : "finish", json_incref(r), NULL, &r));
-	*output = json_incref(r);
+	DURABLE_TRY(durable_activity(ctx, VERSION == 3 ? "finish_v3" : "finish", r, NULL, &r));
+	*output = r;
 	return 0;
 }
 
