@@ -226,12 +226,18 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	int asked = w->act_polling;
 	w->act_polling = 0;
 	if (durable__pg_status(res) < 0) {
+		w->act_backstop_poll = 0;
 		if (res)
 			durable__log("ERROR", "poll_activity_tasks failed: %s", PQresultErrorMessage(res));
 		durable__activities_flush(w);   /* outcomes that waited for the poll */
+		/* a notification that came during the failed poll is not dropped
+		 * with it (after a broken connection, the ready callback polls) */
+		if (res && w->act_again)
+			durable__activities_poll(w);
 		return;
 	}
 	int n = PQntuples(res);
+	durable__backstop_found(w, &w->act_backstop_poll, "activity", n);
 	for (int i = 0; i < n; i++) {
 		act_t *a = calloc(1, sizeof(*a));
 		if (!a || uv_mutex_init(&a->mu) < 0) {

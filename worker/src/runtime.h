@@ -74,6 +74,12 @@ struct durable_worker_s {
 	uv_signal_t sigterm, sigint;
 	uv_timer_t drain_timer;
 	uv_timer_t backstop;   /* re-polls after a quiet spell, in case a wake-up was lost */
+	/* A poll the backstop sent after a quiet spell (no notification of its
+	 * kind for BACKSTOP_QUIET_MS, none during the poll): work it finds was
+	 * ready while the worker did not know, a lost wake-up (worker.c). */
+	int wf_backstop_poll, act_backstop_poll;
+	uint64_t wf_notified_ms, act_notified_ms;   /* uv_now() of the last notification */
+	uint64_t lost_wakeups;
 	int stopping, closed;
 	uint64_t workflow_tasks, activity_tasks; /* counters for the exit log */
 };
@@ -99,6 +105,9 @@ int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);
 
 /* worker.c */
 void durable__worker_maybe_done(durable_worker_t *w);
+/* Called with each poll's answer: counts and logs a lost wake-up when a
+ * backstop poll (*flag) found tasks; clears *flag. */
+void durable__backstop_found(durable_worker_t *w, int *flag, const char *kind, int found);
 /* Queued outcomes (and an activity poll asked for meanwhile) go out once the
  * callbacks of the current loop iteration have run: whatever finished
  * together is sent together, and nothing waits for a timer. */

@@ -392,11 +392,18 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	durable_worker_t *w = arg;
 	w->wf_polling = 0;
 	if (durable__pg_status(res) < 0) {
+		w->wf_backstop_poll = 0;
 		if (res)
 			durable__log("ERROR", "poll_workflow_tasks failed: %s", PQresultErrorMessage(res));
-		return;   /* after a reconnect, the ready callback polls again */
+		/* after a reconnect, the ready callback polls again; on a live
+		 * connection, a notification that came during the failed poll
+		 * would otherwise be dropped with it */
+		if (res && w->wf_again)
+			poll_workflows(w);
+		return;
 	}
 	int n = PQntuples(res);
+	durable__backstop_found(w, &w->wf_backstop_poll, "workflow", n);
 	for (int i = 0; i < n; i++)
 		run_workflow_task(w, res, i);
 	/* A full batch means more may wait; a notification during the poll too. */
@@ -479,26 +486,52 @@ static void on_ready(durable__pg_t *pg, const char *channel, void *arg)
  * empty poll per kind per interval.
  */
 #define BACKSTOP_MS 5000
+/* Every commit that makes work sends a notification, and the poll it causes
+ * sees that commit; so work a backstop poll finds after this long without
+ * any notification of its kind was announced to no one, or announced and
+ * not acted on: a lost wake-up, logged and counted (tests/wakeups). */
+#define BACKSTOP_QUIET_MS 1000
 
 static void on_backstop(uv_timer_t *t)
 {
 	durable_worker_t *w = t->data;
 	if (w->stopping)
 		return;
-	if (!w->opts.no_workflows && w->wf_pg)
+	uint64_t now = uv_now(&w->loop);
+	if (!w->opts.no_workflows && w->wf_pg && !w->wf_polling) {
 		poll_workflows(w);
-	if (!w->opts.no_activities && w->act_pg)
+		w->wf_backstop_poll = w->wf_polling && now - w->wf_notified_ms >= BACKSTOP_QUIET_MS;
+	}
+	if (!w->opts.no_activities && w->act_pg && !w->act_polling) {
 		durable__activities_poll(w);
+		w->act_backstop_poll = w->act_polling && now - w->act_notified_ms >= BACKSTOP_QUIET_MS;
+	}
+}
+
+void durable__backstop_found(durable_worker_t *w, int *flag, const char *kind, int found)
+{
+	if (*flag && found > 0) {
+		w->lost_wakeups++;
+		durable__log("WARN", "the backstop poll found %d %s task%s that no notification announced: "
+			     "a lost wake-up (%llu so far)", found, kind, found == 1 ? "" : "s",
+			     (unsigned long long)w->lost_wakeups);
+	}
+	*flag = 0;
 }
 
 static void on_notify(durable__pg_t *pg, const char *channel, void *arg)
 {
 	durable_worker_t *w = arg;
 	(void)channel;
-	if (pg == w->wf_pg)
+	if (pg == w->wf_pg) {
+		w->wf_notified_ms = uv_now(&w->loop);
+		w->wf_backstop_poll = 0;   /* what the poll in flight finds may be this one's */
 		poll_workflows(w);
-	else
+	} else {
+		w->act_notified_ms = uv_now(&w->loop);
+		w->act_backstop_poll = 0;
 		durable__activities_poll(w);
+	}
 }
 
 /* Queries ------------------------------------------------------------------- */
@@ -671,8 +704,9 @@ static void close_all(durable_worker_t *w)
 	if (w->flusher_on)
 		uv_close((uv_handle_t *)&w->flusher, NULL);
 	w->flusher_on = 0;
-	durable__log("INFO", "stopped after %llu workflow tasks and %llu activity tasks",
-		     (unsigned long long)w->workflow_tasks, (unsigned long long)w->activity_tasks);
+	durable__log("INFO", "stopped after %llu workflow tasks and %llu activity tasks (%llu lost wake-ups)",
+		     (unsigned long long)w->workflow_tasks, (unsigned long long)w->activity_tasks,
+		     (unsigned long long)w->lost_wakeups);
 }
 
 void durable__worker_maybe_done(durable_worker_t *w)

@@ -1,0 +1,47 @@
+# Lost wake-ups: rounds of Flaky workflows (activities, retries after a
+# backoff, timers) on two workers of one queue, each round started at once
+# and waited for, so that every round ends in the quiet spell where a lost
+# notification strands work until the backstop poll. A backstop poll that
+# finds work after a quiet spell is logged as a lost wake-up: there must be
+# none. (How long the rounds take is not asserted.)
+. "$(dirname "$0")/lib.sh"
+PLUGIN=$WORKER_DIR/build/tests/flaky.so
+ROUNDS=${DURABLE_E2E_WAKEUP_ROUNDS:-12}
+N=${DURABLE_E2E_WAKEUP_WORKFLOWS:-40}
+Q=wakeups-$RUN
+worker wake1 --task-queue "$Q" --plugin "$PLUGIN" --concurrency 8
+worker wake2 --task-queue "$Q" --plugin "$PLUGIN" --concurrency 8
+sleep 0.5
+lost_count() { cat "$LOGDIR"/wake*.log | grep -c "a lost wake-up" || true; }
+# First, that a lost wake-up is seen: one workflow started while the store
+# sends no notification (durable._notify replaced for the moment) is found
+# by a backstop poll only, and counted.
+notify_def=$(sql "SELECT pg_get_functiondef('durable._notify(text, text, text)'::regprocedure)")
+sql "CREATE OR REPLACE FUNCTION durable._notify(kind text, namespace text, task_queue text) RETURNS void
+     LANGUAGE plpgsql AS \$\$ BEGIN END \$\$"
+sql "SELECT durable.start_workflow('$Q-unannounced', 'Flaky', '$Q', '\"x\"')" >/dev/null
+psql -qX -v ON_ERROR_STOP=1 -c "$notify_def"
+check "the unannounced workflow completes" wait_closed "$Q-unannounced"
+probe=$(lost_count)
+check "the backstop poll that found it counted a lost wake-up" test "$probe" -ge 1
+closed() { sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$Q' AND workflow_id <> '$Q-unannounced' AND status <> 'RUNNING'"; }
+all_done=t
+for r in $(seq 1 "$ROUNDS"); do
+	sql "SELECT count(durable.start_workflow('$Q-$r-' || i, 'Flaky', '$Q', '\"x\"')) FROM generate_series(1, $N) i" >/dev/null
+	deadline=$((SECONDS + 120))
+	until [ "$(closed)" = $((r * N)) ] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+	[ "$(closed)" = $((r * N)) ] || { all_done=f; break; }
+	sleep 1.5   # quiet: the next round starts after a backstop could have found leftovers
+done
+check "every round's workflows closed" eq "$all_done" t
+check "all completed" eq "$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$Q' AND status = 'COMPLETED'")" $((ROUNDS * N + 1))
+check "activities were retried after a backoff" \
+	eq "$(sql "SELECT count(*) > 0 FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.task_queue = '$Q' AND h.event_type = 'ActivityTaskStarted' AND (h.attributes ->> 'attempt')::int > 1")" t
+check "timers fired" \
+	eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.task_queue = '$Q' AND h.event_type = 'TimerFired'")" $(((ROUNDS * N + 1) * 5))
+stop_workers
+lost=$(($(lost_count) - probe))
+echo "  lost wake-ups (backstop polls that found work) in $ROUNDS rounds of $N: $lost"
+grep -h "a lost wake-up" "$LOGDIR"/wake*.log | tail -n +$((probe + 1)) | head -5
+check "no backstop poll found work: no wake-up was lost" eq "$lost" 0
+finish
