@@ -110,6 +110,7 @@ void durable__activities_flush(durable_worker_t *w)
 		free(body);
 		return;
 	}
+	durable__wakeup_judge(w, &w->act_unannounced, "activity");
 	f->w = w;
 	f->sent = w->outcomes;
 	w->outcomes = json_array();
@@ -237,7 +238,7 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 		return;
 	}
 	int n = PQntuples(res);
-	durable__backstop_found(w, &w->act_backstop_poll, "activity", n);
+	durable__backstop_found(&w->act_backstop_poll, &w->act_unannounced, n);
 	for (int i = 0; i < n; i++) {
 		act_t *a = calloc(1, sizeof(*a));
 		if (!a || uv_mutex_init(&a->mu) < 0) {

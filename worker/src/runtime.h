@@ -78,6 +78,11 @@ struct durable_worker_s {
 	 * kind for BACKSTOP_QUIET_MS, none during the poll): work it finds was
 	 * ready while the worker did not know, a lost wake-up (worker.c). */
 	int wf_backstop_poll, act_backstop_poll;
+	/* Tasks such a poll found, not yet judged: their notification may
+	 * still be on its way (it can arrive just after the poll's answer).
+	 * One that arrives before the worker sends its first outcome clears
+	 * them; otherwise they count as a lost wake-up. */
+	int wf_unannounced, act_unannounced;
 	uint64_t wf_notified_ms, act_notified_ms;   /* uv_now() of the last notification */
 	uint64_t lost_wakeups;
 	int stopping, closed;
@@ -105,9 +110,12 @@ int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);
 
 /* worker.c */
 void durable__worker_maybe_done(durable_worker_t *w);
-/* Called with each poll's answer: counts and logs a lost wake-up when a
- * backstop poll (*flag) found tasks; clears *flag. */
-void durable__backstop_found(durable_worker_t *w, int *flag, const char *kind, int found);
+/* Called with each poll's answer: when a backstop poll (*flag) found
+ * tasks, keeps them in *unannounced for judging; clears *flag. */
+void durable__backstop_found(int *flag, int *unannounced, int found);
+/* Called before the worker sends outcomes of a kind (and at each backstop
+ * tick and at the end): tasks still unannounced count as a lost wake-up. */
+void durable__wakeup_judge(durable_worker_t *w, int *unannounced, const char *kind);
 /* Queued outcomes (and an activity poll asked for meanwhile) go out once the
  * callbacks of the current loop iteration have run: whatever finished
  * together is sent together, and nothing waits for a timer. */
