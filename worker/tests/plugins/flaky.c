@@ -16,7 +16,7 @@ static int step(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 		h = (h ^ (unsigned char)*p) * 16777619u;
 	if (durable_activity_attempt(a) == 1 && h % 3 == 0)
 		return durable_activity_fail(a, "Flaky", 0, "first attempt fails");
-	*out = json_incref(in);
+	*out = in;
 	return 0;
 }
 
@@ -26,10 +26,10 @@ static int flaky(durable_ctx_t *ctx, json_t *input, json_t **output)
 					.retry = {.initial_interval = 0.05, .maximum_attempts = 5}};
 	json_t *r = input;
 	for (int i = 0; i < 5; i++) {
-		DURABLE_TRY(durable_activity(ctx, "step", json_incref(r), &o, &r));
+		DURABLE_TRY(durable_activity(ctx, "step", r, &o, &r));
 		DURABLE_TRY(durable_sleep(ctx, 0.02));
 	}
-	*output = json_incref(r);
+	*output = r;
 	return 0;
 }
 
