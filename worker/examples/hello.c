@@ -31,18 +31,23 @@ static int hello10(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
-/* Heartbeats every 100 ms for up to a minute; stops when asked to cancel. */
+/* Heartbeats every 100 ms for up to a minute; stops when asked to cancel,
+ * or when an operator pauses it (the attempt then fails as ActivityPaused,
+ * and runs again from the start once unpaused). */
 static int slow_work(durable_activity_ctx_t *a, json_t *input, json_t **result, void *arg)
 {
 	(void)input;
 	(void)arg;
 	struct timespec tick = {0, 100 * 1000 * 1000};
 	for (int i = 0; i < 600; i++) {
-		if (durable_heartbeat(a, durable_activity_json(a, "{s:i}", "step", i))) {
+		int stop = durable_heartbeat(a, durable_activity_json(a, "{s:i}", "step", i));
+		if (stop) {
 			const char *path = getenv("DURABLE_LEDGER");
 			FILE *f = path ? fopen(path, "a") : NULL;
 			if (f) {
-				fprintf(f, "slow %s canceled at step %d\n", durable_activity_workflow_id(a), i);
+				fprintf(f, "slow %s %s at step %d attempt %d\n", durable_activity_workflow_id(a),
+					stop == DURABLE_HEARTBEAT_PAUSED ? "paused" : "canceled", i,
+					durable_activity_attempt(a));
 				fclose(f);
 			}
 			return DURABLE_ECANCELED;

@@ -271,7 +271,12 @@ json_t *durable_activity_heartbeat_details(durable_activity_ctx_t *actx);  /* th
 json_t *durable_activity_json(durable_activity_ctx_t *actx, const char *fmt, ...);
 json_t *durable_activity_keep(durable_activity_ctx_t *actx, json_t *value);
 /* Records progress (a copy of details is sent). Returns 1 when the workflow
- * asked to cancel this activity (stop and return DURABLE_ECANCELED), else 0. */
+ * asked to cancel this activity (stop and return DURABLE_ECANCELED),
+ * DURABLE_HEARTBEAT_PAUSED when an operator paused it (stop if you can and
+ * return DURABLE_ECANCELED: the attempt fails as ActivityPaused and is
+ * retried once the activity is unpaused; or finish, and the result counts),
+ * else 0. Both are what the previous heartbeat learned from the store. */
+#define DURABLE_HEARTBEAT_PAUSED 2
 int durable_heartbeat(durable_activity_ctx_t *actx, json_t *details);
 int durable_activity_fail(durable_activity_ctx_t *actx, const char *type, int non_retryable,
 			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));

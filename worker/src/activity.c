@@ -129,6 +129,17 @@ void durable__activity_finish(act_t *a)
 {
 	durable_worker_t *w = a->w;
 	json_t *o;
+	uv_mutex_lock(&a->mu);
+	int paused = a->paused && !a->cancel;
+	uv_mutex_unlock(&a->mu);
+	if (a->rc == DURABLE_ECANCELED && paused) {
+		/* stopped for an operator's pause, not a cancel request: the attempt
+		 * fails, and the store retries it once the activity is unpaused */
+		json_decref(a->failure);
+		a->failure = json_pack("{s:s, s:s}", "message", "stopped: the activity was paused by an operator",
+				       "type", "ActivityPaused");
+		a->rc = DURABLE_EFAILED;
+	}
 	if (a->rc == 0)
 		o = json_pack("{s:s, s:O}", "task_token", a->token, "result", a->result ? a->result : json_null());
 	else if (a->rc == DURABLE_ECANCELED)
@@ -293,6 +304,16 @@ void durable__activities_poll(durable_worker_t *w)
 
 /* Heartbeats ---------------------------------------------------------------- */
 
+/* One row, read by column name: cancel_requested, paused. */
+#define HEARTBEAT_SQL \
+	"SELECT cancel_requested, paused FROM durable.heartbeat_activity_task_status($1, $2::jsonb)"
+
+static int column_true(PGresult *res, const char *name)
+{
+	int col = PQfnumber(res, name);
+	return col >= 0 && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, col), "t") == 0;
+}
+
 static void on_heartbeat(durable__pg_t *pg, PGresult *res, void *arg)
 {
 	(void)pg;
@@ -300,8 +321,10 @@ static void on_heartbeat(durable__pg_t *pg, PGresult *res, void *arg)
 	int st = durable__pg_status(res);
 	uv_mutex_lock(&a->mu);
 	a->hb_inflight = 0;
-	if (st == DURABLE_ELEASE || (st == 0 && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0))
+	if (st == DURABLE_ELEASE || (st == 0 && column_true(res, "cancel_requested")))
 		a->cancel = 1;   /* asked to cancel, or the lease is gone: stop either way */
+	if (st == 0 && column_true(res, "paused"))
+		a->paused = 1;   /* an operator paused it: stop, the attempt fails as ActivityPaused */
 	int again = a->hb_pending;
 	uv_mutex_unlock(&a->mu);
 	if (again && a->refs > 1)
@@ -330,8 +353,7 @@ void durable__activities_wakeup(uv_async_t *h)
 		char *body = details ? durable__json_text(details) : NULL;
 		const char *p[] = {a->token, body};
 		a->refs++;
-		if (durable__pg_query(w->act_pg, "SELECT durable.heartbeat_activity_task($1, $2::jsonb)", 2, p,
-				      on_heartbeat, a) < 0) {
+		if (durable__pg_query(w->act_pg, HEARTBEAT_SQL, 2, p, on_heartbeat, a) < 0) {
 			a->refs--;
 			a->hb_inflight = 0;
 		}
@@ -357,10 +379,10 @@ int durable_heartbeat(durable_activity_ctx_t *a, json_t *details)
 	json_decref(a->hb_details);
 	a->hb_details = details;
 	a->hb_pending = 1;
-	int cancel = a->cancel;
+	int stop = a->cancel ? 1 : a->paused ? DURABLE_HEARTBEAT_PAUSED : 0;
 	uv_mutex_unlock(&a->mu);
 	uv_async_send(&a->w->wakeup);
-	return cancel;
+	return stop;
 }
 
 static void json_trouble(durable_activity_ctx_t *a, const char *what)

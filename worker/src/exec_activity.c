@@ -7,7 +7,10 @@
  * process is killed at the start-to-close deadline. A line
  * "DURABLE_HEARTBEAT <json>" on stderr records a heartbeat with those
  * details; once the workflow asks to cancel the activity, the next heartbeat
- * line gets the process a SIGTERM, and its exit reports it canceled.
+ * line gets the process a SIGTERM, and its exit reports it canceled. Once an
+ * operator pauses it (pause_activity), the next heartbeat line gets it a
+ * SIGTERM too, and its exit fails the attempt as ActivityPaused: it is
+ * retried after unpause_activity.
  * Environment:
  * DURABLE_TASK_TOKEN, DURABLE_WORKFLOW_ID, DURABLE_ACTIVITY_ID,
  * DURABLE_ACTIVITY_TYPE, DURABLE_ATTEMPT, and DURABLE_HEARTBEAT_DETAILS (the

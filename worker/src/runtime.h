@@ -136,6 +136,7 @@ struct durable_activity_ctx_s {
 	uv_mutex_t mu;                      /* guards the heartbeat fields */
 	json_t *hb_details;
 	int hb_pending, hb_inflight, cancel;
+	int paused;                         /* an operator paused it (pause_activity) */
 	void *exec;                         /* exec_activity.c's state */
 	int refs;                           /* the run, and a heartbeat in flight */
 	struct durable_activity_ctx_s *next;
