@@ -16,9 +16,14 @@ static const char readme[] =
 	"                             signals/<name>: write JSON to signal; queries/<name>: read to query\n"
 	"                             updates/<name>: write JSON arguments, read the update's result\n"
 	"                             ctl: write \"cancel\", \"terminate <reason>\", \"reset <event_id>\" or \"delete\"\n"
+	"                             ctl also takes \"pause [reason]\" and \"unpause\"; paused: true or false\n"
+	"                             activities/<activity id>/: state attempt options ...; ctl: pause,\n"
+	"                             unpause, reset; write JSON to options to change timeouts and retries\n"
 	"                             runs/<run_id>/: every run of the id\n"
 	"  by-status/<STATUS>/        symlinks to the workflows whose latest run has that status\n"
 	"  task-queues/<name>/        backlog, pollers, tasks; next: read to lease one activity task\n"
+	"                             max_concurrent rate_per_second key_max_concurrent key_rate_per_second:\n"
+	"                             a number or \"none\"; write one to change it\n"
 	"  tasks/<token>/             write JSON to result, failure or heartbeat\n"
 	"  schedules/<id>/             spec action paused next_runs info; ctl: pause, unpause,\n"
 	"                             trigger, backfill <start> <end>\n"
@@ -32,7 +37,7 @@ static const char readme[] =
 /* The describe columns, in the order of the SELECT below. */
 static const char *const fields[] = {
 	"status", "type", "task_queue", "run_id", "started_at", "closed_at",
-	"input", "result", "failure", "pending", NULL,
+	"input", "result", "failure", "pending", "paused", NULL,
 };
 
 #define DESCRIBE_SQL \
@@ -40,7 +45,8 @@ static const char *const fields[] = {
 	" d->>'started_at', d->>'closed_at', d->'input', d->'result', d->'failure'," \
 	" jsonb_build_object('cancel_requested', d->'cancel_requested'," \
 	"   'workflow_task', d->'pending_workflow_task', 'activities', d->'pending_activities'," \
-	"   'timers', d->'pending_timers', 'children', d->'pending_children')" \
+	"   'timers', d->'pending_timers', 'children', d->'pending_children', 'paused', d->'paused')," \
+	" CASE WHEN jsonb_typeof(d->'paused') = 'object' THEN 'true' ELSE 'false' END" \
 	" FROM durable.describe_workflow($1, $2::uuid, $3) d"
 
 int workflow_exists(const char *wf, const char *run, struct db_err *e)
@@ -152,6 +158,71 @@ static int render_schedule_file(const char *id, const char *file, struct buf *ou
 	return rc;
 }
 
+/* The files of activities/<activity id>/, in the order of the SELECT below. */
+static const char *const activity_files[] = {
+	"type", "state", "attempt", "paused", "last_failure", "options", "info", NULL,
+};
+
+#define ACTIVITY_SQL \
+	"SELECT a->>'activity_type', a->>'state', a->>'attempt'," \
+	" CASE WHEN jsonb_typeof(a->'paused') = 'object' THEN 'true' ELSE 'false' END," \
+	" nullif(a->'last_failure', 'null'), a->'options', a" \
+	" FROM durable.describe_workflow($1, NULL, $3) d, jsonb_array_elements(d->'pending_activities') a" \
+	" WHERE a->>'activity_id' = $2"
+
+/* A pending activity of the workflow's latest run; ENOENT once it finished. */
+int activity_exists(const char *wf, const char *activity_id, struct db_err *e)
+{
+	struct buf b = { 0 };
+	int rc = activity_field(wf, activity_id, "state", &b, e);
+	buf_free(&b);
+	return rc;
+}
+
+/* paused: true or false; last_failure, options, info: JSON; the rest one value. */
+int activity_field(const char *wf, const char *activity_id, const char *file, struct buf *out,
+		   struct db_err *e)
+{
+	int col = 0;
+	while (activity_files[col] && strcmp(activity_files[col], file) != 0)
+		col++;
+	if (!activity_files[col])
+		return -ENOENT;
+	const char *p[] = { wf, activity_id, conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true, ACTIVITY_SQL, 3, p);
+	if (rc)
+		return rc;
+	if (PQntuples(r) != 1)
+		rc = -ENOENT;
+	else if (!PQgetisnull(r, 0, col))
+		rc = buf_printf(out, "%s\n", PQgetvalue(r, 0, col));
+	PQclear(r);
+	return rc;
+}
+
+/* A queue's limit: the number, or "none". */
+static int render_queue_limit(const char *queue, const char *file, struct buf *out,
+			      struct db_err *e)
+{
+	const char *p[] = { conf.ns, queue };
+	PGresult *r;
+	int rc = db_query(&r, e, true,
+			  "SELECT max_concurrent, rate_per_second, key_max_concurrent, key_rate_per_second"
+			  " FROM durable.list_task_queue_limits($1) WHERE task_queue = $2 AND fairness_key IS NULL",
+			  2, p);
+	if (rc)
+		return rc;
+	int col = PQfnumber(r, file);
+	if (col < 0)
+		rc = -ENOENT;
+	else
+		rc = buf_printf(out, "%s\n", PQntuples(r) == 1 && !PQgetisnull(r, 0, col)
+						? PQgetvalue(r, 0, col) : "none");
+	PQclear(r);
+	return rc;
+}
+
 static int render_queue_file(const char *queue, const char *file, struct buf *out,
 			     struct db_err *e)
 {
@@ -256,6 +327,10 @@ int content_render(const struct node *n, struct buf *out, struct db_err *e)
 		return render_queue_file(n->wf, n->name, out, e);
 	case K_SFILE:
 		return render_schedule_file(n->wf, n->name, out, e);
+	case K_AFILE: case K_AOPTS:
+		return activity_field(n->wf, n->run, n->name, out, e);
+	case K_QLIMIT:
+		return render_queue_limit(n->wf, n->name, out, e);
 	default:
 		return 0;
 	}

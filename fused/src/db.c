@@ -158,6 +158,7 @@ int db_errno(const char *st)
 		{ "DU008", EINVAL },	/* the workflow's validator rejected the update */
 		{ "DU009", EREMOTEIO },	/* the workflow failed the update */
 		{ "DU010", ETIMEDOUT },	/* accepted, not completed in time */
+		{ "DU020", ENOENT },	/* activity not pending */
 		{ "22023", EINVAL },	/* invalid_parameter_value */
 		{ "22P02", EINVAL },	/* invalid_text_representation (bad JSON) */
 		{ "22P05", EINVAL },	/* untranslatable_character */

@@ -8,9 +8,10 @@
  *     never become valid is refused at the write that shows it, one that is
  *     unfinished at close() is refused there. One document per open, except
  *     queries, where each document asks again with new arguments.
- *   - ctl files apply what was written whenever it ends with a newline, all of
- *     it in one transaction (so no write(2) is ever split in two); an
- *     unfinished last line is applied, with what came before it, at close().
+ *   - ctl files (and the one-value limit files of task queues) apply what was
+ *     written whenever it ends with a newline, all of it in one transaction
+ *     (so no write(2) is ever split in two); an unfinished last line is
+ *     applied, with what came before it, at close().
  * Nothing is held beyond the store's payload limit (EFBIG at the write that
  * passes it), and all open files together hold at most a fixed budget.
  */
@@ -124,7 +125,7 @@ static int hold(struct docbuf *d, const char *data, size_t size, size_t limit, s
 
 static bool is_ctl(enum kind k)
 {
-	return k == K_CTL || k == K_SCTL;
+	return k == K_CTL || k == K_SCTL || k == K_ACTL || k == K_QLIMIT;
 }
 
 /* Applies the gathered document and lets go of it. */

@@ -41,6 +41,9 @@ int workflow_exists(const char *wf, const char *run, struct db_err *e);
 int schedule_exists(const char *id, struct db_err *e);
 int workflow_field(const char *wf, const char *run, const char *field, struct buf *out,
 		   struct db_err *e);
+int activity_exists(const char *wf, const char *activity_id, struct db_err *e);
+int activity_field(const char *wf, const char *activity_id, const char *file, struct buf *out,
+		   struct db_err *e);
 
 /* history.c: history as NDJSON with stable offsets and a truthful size */
 int history_stat(const struct node *n, struct stat *st, struct db_err *e);

@@ -126,6 +126,21 @@ static int list_queues(struct listing *l, struct db_err *e)
 	return rc;
 }
 
+/* The pending activities of the workflow's latest run, by activity id. */
+static int list_activities(struct listing *l, struct db_err *e)
+{
+	const char *p[] = { l->wf, conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true,
+			  "SELECT a->>'activity_id' FROM durable.describe_workflow($1, NULL, $2) d,"
+			  " jsonb_array_elements(d->'pending_activities') a", 2, p);
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+		if (!strchr(PQgetvalue(r, i, 0), '/')) /* not a file name: reach it through SQL */
+			rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
+	PQclear(r);
+	return rc;
+}
+
 static int list_schedules(struct listing *l, struct db_err *e)
 {
 	const char *p[] = { conf.ns };
@@ -168,6 +183,9 @@ struct listing *listing_open(const struct node *dir, struct db_err *e, int *err)
 		break;
 	case K_SCHEDULES:
 		rc = list_schedules(l, e);
+		break;
+	case K_ACTS:
+		rc = list_activities(l, e);
 		break;
 	default:
 		for (const struct child *c = tree_children(dir->kind); rc == 0 && c->name; c++)

@@ -21,13 +21,16 @@ enum kind {
 	K_TASKS, K_TASK, K_TASKFILE,
 	K_SCHEDULES, K_SCHED, K_SFILE, K_SCTL,
 	K_UPDATES, K_UPDATE,
+	K_ACTS, K_ACT, K_AFILE, K_AOPTS, K_ACTL,	/* workflows/<id>/activities/<activity id>/ */
+	K_QLIMIT,	/* task-queues/<name>/<limit> */
 };
 
 struct node {
 	fuse_ino_t ino;
 	enum kind kind;
 	char *wf;	/* workflow id, task token, task queue or schedule id */
-	char *run;	/* run id for runs/<run>/..., else NULL (latest run) */
+	char *run;	/* run id for runs/<run>/..., the activity id under
+			 * activities/<id>/, else NULL (latest run) */
 	char *name;	/* field, signal, query, status or file name; folder key for last-error */
 	uint64_t nlookup;
 	int fixed;	/* never freed (root, README, top folders) */

@@ -313,7 +313,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = EISDIR;
 	else if (acc != O_RDONLY && !tree_writable(k))
 		rc = EACCES;
-	else if (acc != O_WRONLY && (k == K_SIGNAL || k == K_CTL || k == K_SCTL))
+	else if (acc != O_WRONLY && (k == K_SIGNAL || k == K_CTL || k == K_SCTL || k == K_ACTL))
 		rc = EACCES; /* write-only verbs */
 	if (rc) {
 		fh_free(f);

@@ -27,12 +27,12 @@ enum right {
 	R_SIGNAL = 1 << 4, R_CTL = 1 << 5, R_QUERY = 1 << 6, R_QUEUES = 1 << 7,
 	R_QTASKS = 1 << 8, R_LEASE = 1 << 9, R_COMPLETE = 1 << 10, R_FAIL = 1 << 11,
 	R_HEARTBEAT = 1 << 12, R_SCHEDS = 1 << 13, R_SCHED = 1 << 14, R_SCTL = 1 << 15,
-	R_UPDATE = 1 << 16,
+	R_UPDATE = 1 << 16, R_ACTCTL = 1 << 17, R_LIMITS = 1 << 18, R_SETLIMITS = 1 << 19,
 };
 
 /* What each grant of the scoped model lets through (docs/security.md). */
 #define READER (R_READ | R_LIST | R_RUNS | R_QUERY | R_QUEUES | R_QTASKS | R_SCHEDS | R_SCHED)
-#define OPERATOR (READER | R_START | R_SIGNAL | R_CTL | R_SCTL | R_UPDATE)
+#define OPERATOR (READER | R_START | R_SIGNAL | R_CTL | R_SCTL | R_UPDATE | R_ACTCTL | R_LIMITS | R_SETLIMITS)
 #define WORKER (R_LEASE | R_COMPLETE | R_FAIL | R_HEARTBEAT)
 
 static const struct { const char *fn; unsigned right; } entry_points[] = {
@@ -44,6 +44,8 @@ static const struct { const char *fn; unsigned right; } entry_points[] = {
 	{ "fail_activity_task", R_FAIL }, { "heartbeat_activity_task", R_HEARTBEAT },
 	{ "list_schedules", R_SCHEDS }, { "describe_schedule", R_SCHED },
 	{ "pause_schedule", R_SCTL }, { "update_workflow", R_UPDATE },
+	{ "pause_activity", R_ACTCTL }, { "list_task_queue_limits", R_LIMITS },
+	{ "set_task_queue_limits", R_SETLIMITS },
 };
 
 struct rights {
@@ -186,6 +188,10 @@ static void needs(const struct node *n, unsigned *r, unsigned *w)
 	case K_METRICS: case K_QUEUES: *r = R_QUEUES; break;
 	case K_WORKFLOWS: case K_BYSTATUS: case K_STATUSDIR: *r = R_LIST; break;
 	case K_WF: case K_RUN: case K_FIELD: case K_HISTORY: *r = R_READ; break;
+	case K_ACTS: case K_ACT: case K_AFILE: *r = R_READ; break;
+	case K_AOPTS: *r = R_READ; *w = R_ACTCTL; break;
+	case K_ACTL: *w = R_ACTCTL; break;
+	case K_QLIMIT: *r = R_LIMITS; *w = R_SETLIMITS; break;
 	case K_RUNS: *r = R_RUNS; break;
 	case K_SIGNALS: *r = R_SIGNAL; break;
 	case K_SIGNAL: *w = R_SIGNAL; break;

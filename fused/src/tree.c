@@ -23,14 +23,22 @@ static const struct child root_children[] = {
 	{ "status", K_FIELD }, { "type", K_FIELD }, { "task_queue", K_FIELD }, \
 	{ "run_id", K_FIELD }, { "started_at", K_FIELD }, { "closed_at", K_FIELD }, \
 	{ "input", K_FIELD }, { "result", K_FIELD }, { "failure", K_FIELD }, \
-	{ "pending", K_FIELD }, { "history", K_HISTORY }
+	{ "pending", K_FIELD }, { "paused", K_FIELD }, { "history", K_HISTORY }
 static const struct child wf_children[] = {
 	RUN_FILES, { "signals", K_SIGNALS }, { "queries", K_QUERIES }, { "updates", K_UPDATES }, { "ctl", K_CTL },
-	{ "runs", K_RUNS }, { "last-error", K_LASTERR }, { NULL, 0 },
+	{ "activities", K_ACTS }, { "runs", K_RUNS }, { "last-error", K_LASTERR }, { NULL, 0 },
+};
+/* One pending activity of the workflow's latest run. */
+static const struct child act_children[] = {
+	{ "type", K_AFILE }, { "state", K_AFILE }, { "attempt", K_AFILE }, { "paused", K_AFILE },
+	{ "last_failure", K_AFILE }, { "info", K_AFILE }, { "options", K_AOPTS }, { "ctl", K_ACTL },
+	{ "last-error", K_LASTERR }, { NULL, 0 },
 };
 static const struct child run_children[] = { RUN_FILES, { NULL, 0 } };
 static const struct child queue_children[] = {
 	{ "backlog", K_QFILE }, { "pollers", K_QFILE }, { "tasks", K_QFILE }, { "next", K_NEXT },
+	{ "max_concurrent", K_QLIMIT }, { "rate_per_second", K_QLIMIT },
+	{ "key_max_concurrent", K_QLIMIT }, { "key_rate_per_second", K_QLIMIT },
 	{ "last-error", K_LASTERR }, { NULL, 0 },
 };
 static const struct child task_children[] = {
@@ -58,6 +66,7 @@ const struct child *tree_children(enum kind k)
 	case K_QUEUE: return queue_children;
 	case K_TASK: return task_children;
 	case K_SCHED: return sched_children;
+	case K_ACT: return act_children;
 	default: return no_children;
 	}
 }
@@ -68,6 +77,7 @@ bool tree_is_dir(enum kind k)
 	case K_ROOT: case K_WORKFLOWS: case K_WF: case K_SIGNALS: case K_QUERIES: case K_UPDATES:
 	case K_RUNS: case K_RUN: case K_BYSTATUS: case K_STATUSDIR: case K_QUEUES:
 	case K_QUEUE: case K_TASKS: case K_TASK: case K_SCHEDULES: case K_SCHED:
+	case K_ACTS: case K_ACT:
 		return true;
 	default:
 		return false;
@@ -77,7 +87,7 @@ bool tree_is_dir(enum kind k)
 bool tree_writable(enum kind k)
 {
 	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY ||
-	       k == K_UPDATE || k == K_SCTL;
+	       k == K_UPDATE || k == K_SCTL || k == K_ACTL || k == K_AOPTS || k == K_QLIMIT;
 }
 
 /* The last-error file that reports on writes to files of this folder. */
@@ -88,8 +98,11 @@ char *tree_folder_key(const struct node *n)
 	case K_WF: case K_SIGNAL: case K_QUERY: case K_UPDATE: case K_CTL:
 		buf_printf(&b, "w/%s", n->wf);
 		break;
-	case K_QUEUE: case K_NEXT:
+	case K_QUEUE: case K_NEXT: case K_QLIMIT:
 		buf_printf(&b, "q/%s", n->wf);
+		break;
+	case K_ACT: case K_AOPTS: case K_ACTL:
+		buf_printf(&b, "a/%s/%s", n->wf, n->run);
 		break;
 	case K_TASK: case K_TASKFILE:
 		buf_printf(&b, "t/%s", n->wf);
@@ -148,8 +161,12 @@ int tree_lookup(const struct node *parent, const char *name, struct node *child,
 {
 	int rc;
 	switch (parent->kind) {
-	case K_ROOT: case K_WF: case K_RUN: case K_QUEUE: case K_TASK: case K_SCHED:
+	case K_ROOT: case K_WF: case K_RUN: case K_QUEUE: case K_TASK: case K_SCHED: case K_ACT:
 		return lookup_static(parent, name, child);
+	case K_ACTS:
+		if ((rc = activity_exists(parent->wf, name, e)) != 0)
+			return rc;
+		return nodes_lookup(K_ACT, parent->wf, name, NULL, child);
 	case K_SCHEDULES:
 		if ((rc = schedule_exists(name, e)) != 0)
 			return rc;
@@ -207,7 +224,8 @@ static mode_t mode_of(const struct node *n)
 	case K_STATUSLINK: return S_IFLNK | 0777;
 	case K_START: case K_TASKFILE: return S_IFREG | 0600;
 	case K_QUERY: case K_UPDATE: return S_IFREG | 0644; /* write arguments, then read the answer */
-	case K_SIGNAL: case K_CTL: case K_SCTL: return S_IFREG | 0200;
+	case K_AOPTS: case K_QLIMIT: return S_IFREG | 0644; /* read the value, write a new one */
+	case K_SIGNAL: case K_CTL: case K_SCTL: case K_ACTL: return S_IFREG | 0200;
 	default: return S_IFREG | 0444;
 	}
 }
@@ -237,7 +255,8 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 	 * never cut at a stale size.
 	 */
 	switch (n->kind) {
-	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: case K_SFILE: {
+	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: case K_SFILE:
+	case K_AFILE: case K_AOPTS: case K_QLIMIT: {
 		struct buf b = { 0 };
 		int rc = content_render(n, &b, e);
 		st->st_size = (off_t)b.len;
@@ -262,6 +281,10 @@ char *tree_path(const struct node *n)
 	case K_NEXT: buf_printf(&b, "task-queues/%s/next", wf); break;
 	case K_TASKFILE: buf_printf(&b, "tasks/%s/%s", wf, name); break;
 	case K_SCTL: buf_printf(&b, "schedules/%s/ctl", wf); break;
+	case K_AOPTS: case K_ACTL: case K_AFILE:
+		buf_printf(&b, "workflows/%s/activities/%s/%s", wf, n->run, name);
+		break;
+	case K_QLIMIT: buf_printf(&b, "task-queues/%s/%s", wf, name); break;
 	case K_START: buf_puts(&b, "start"); break;
 	default:
 		if (n->run)

@@ -86,7 +86,7 @@ static int do_signal(const struct node *n, const char *data, size_t len, struct 
 }
 
 struct verb {
-	enum { V_CANCEL, V_TERMINATE, V_RESET, V_DELETE } op;
+	enum { V_CANCEL, V_TERMINATE, V_RESET, V_DELETE, V_PAUSE, V_UNPAUSE } op;
 	char *arg;		/* reason */
 	char event_id[24];	/* reset only */
 };
@@ -134,12 +134,16 @@ static int parse_ctl(char *text, struct verb *verbs, int max, int *count, struct
 			v->op = V_TERMINATE;
 		else if (strcmp(line, "delete") == 0)
 			v->op = V_DELETE;
+		else if (strcmp(line, "pause") == 0)
+			v->op = V_PAUSE;
+		else if (strcmp(line, "unpause") == 0)
+			v->op = V_UNPAUSE;
 		else if (strcmp(line, "reset") == 0) {
 			v->op = V_RESET;
 			if (parse_reset(v, e))
 				return -EINVAL;
 		} else
-			return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use cancel, terminate, reset or delete)", line);
+			return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use cancel, terminate, reset, delete, pause or unpause)", line);
 		(*count)++;
 	}
 	if (*count == 0)
@@ -163,6 +167,11 @@ static int do_ctl(const struct node *n, char *data, struct db_err *e)
 			s->sql = "SELECT durable.cancel_workflow($1, $2, NULL, $3, $4)";
 		} else if (verbs[i].op == V_DELETE) {	/* every run; the folder goes with it */
 			s->sql = "SELECT durable.delete_workflow($1, $2, $3, $4)";
+		} else if (verbs[i].op == V_PAUSE || verbs[i].op == V_UNPAUSE) {
+			/* who paused is the caller's role, as the store names it */
+			s->sql = verbs[i].op == V_PAUSE ? "SELECT durable.pause_workflow($1, $2, NULL, $3)"
+							: "SELECT durable.unpause_workflow($1, $2, NULL, $3)";
+			s->nparams = 3;
 		} else {
 			s->sql = "SELECT durable.terminate_workflow($1, $2, NULL, NULL, $3, $4)";
 		}
@@ -258,6 +267,102 @@ static int do_sctl(const struct node *n, char *text, struct db_err *e)
 	return db_transaction(stmts, count, e);
 }
 
+/*
+ * An activity's ctl, one verb per line, all or none in one transaction:
+ *   pause [reason] | unpause | reset [heartbeat]
+ * (reset heartbeat also forgets the heartbeat details).
+ */
+static int do_actl(const struct node *n, char *text, struct db_err *e)
+{
+	struct db_stmt stmts[16];
+	int count = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *rest = line;
+		char *verb = next_word(&rest);
+		if (!verb)
+			continue;
+		while (*rest == ' ' || *rest == '\t')
+			rest++;
+		size_t l = strlen(rest);
+		while (l && isspace((unsigned char)rest[l - 1]))
+			rest[--l] = '\0';
+		if (count == 16)
+			return fail(e, EINVAL, "ctl: at most %s verbs per write", "16");
+		struct db_stmt *s = &stmts[count++];
+		*s = (struct db_stmt){ NULL, 3, { n->wf, n->run, conf.ns, *rest ? rest : NULL } };
+		if (strcmp(verb, "pause") == 0) {
+			s->sql = "SELECT durable.pause_activity($1, $2, $4, NULL, $3)";
+			s->nparams = 4;
+		} else if (strcmp(verb, "unpause") == 0 && !*rest) {
+			s->sql = "SELECT durable.unpause_activity($1, $2, NULL, $3)";
+		} else if (strcmp(verb, "reset") == 0 && (!*rest || strcmp(rest, "heartbeat") == 0)) {
+			s->sql = *rest ? "SELECT durable.reset_activity($1, $2, true, NULL, $3)"
+				       : "SELECT durable.reset_activity($1, $2, false, NULL, $3)";
+		} else if (strcmp(verb, "unpause") == 0 || strcmp(verb, "reset") == 0) {
+			return fail(e, EINVAL, "ctl: unexpected words after \"%s\" (use \"unpause\" or \"reset [heartbeat]\")", verb);
+		} else {
+			return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use pause [reason], unpause or reset [heartbeat])", verb);
+		}
+	}
+	if (count == 0)
+		return fail(e, EINVAL, "ctl: %sno verb written", "");
+	return db_transaction(stmts, count, e);
+}
+
+/* options: the fields to change, as JSON; the reply is every option after. */
+static int do_activity_options(const struct node *n, const char *data, size_t len, struct buf *reply,
+			       struct db_err *e)
+{
+	if (!payload(data, len))
+		return fail(e, EINVAL, "options: %snothing written (write the fields to change, as JSON)", "");
+	const char *p[] = { n->wf, n->run, data, conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, false,
+			  "SELECT durable.update_activity_options($1, $2, $3::jsonb, NULL, $4)", 4, p);
+	if (rc == 0)
+		rc = buf_printf(reply, "%s\n", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return rc;
+}
+
+/* The store takes all of a queue's limits at once: the others keep their values. */
+#define SET_LIMIT_SQL \
+	"SELECT durable.set_task_queue_limits($1," \
+	" CASE WHEN $3 = 'max_concurrent' THEN $4::integer ELSE l.max_concurrent END," \
+	" CASE WHEN $3 = 'rate_per_second' THEN $5::float8 ELSE l.rate_per_second END," \
+	" CASE WHEN $3 = 'key_max_concurrent' THEN $4::integer ELSE l.key_max_concurrent END," \
+	" CASE WHEN $3 = 'key_rate_per_second' THEN $5::float8 ELSE l.key_rate_per_second END, $2)" \
+	" FROM (SELECT 1) one LEFT JOIN durable.list_task_queue_limits($2) l" \
+	"   ON l.task_queue = $1 AND l.fairness_key IS NULL"
+
+/* One value: a whole number (for *max_concurrent) or a number (rates), or "none". */
+static int do_queue_limit(const struct node *n, char *text, struct db_err *e)
+{
+	char *value = text + strspn(text, " \t\r\n");
+	char *rest = value + strcspn(value, " \t\r\n");
+	bool integral = strstr(n->name, "max_concurrent") != NULL;
+	if (!*value)
+		return fail(e, EINVAL, "%s: nothing written (write a number, or \"none\" for no limit)", n->name);
+	if (*rest)
+		*rest++ = '\0';
+	if (!blank(rest, strlen(rest)))
+		return fail(e, EINVAL, "%s: one value per write (a number, or \"none\")", n->name);
+	bool none = strcmp(value, "none") == 0;
+	char *end = NULL;
+	double v = none ? 0 : strtod(value, &end);
+	if (!none && (end == value || *end || !(v == v) || (integral && strspn(value, "0123456789") != strlen(value)) ||
+		      (integral && strlen(value) > 9)))
+		return fail(e, EINVAL, integral ? "%s: not a whole number (write e.g. 4, or \"none\")"
+						: "%s: not a number (write e.g. 2.5, or \"none\")", n->name);
+	const char *p[] = { n->wf, conf.ns, n->name, !none && integral ? value : NULL,
+			    !none && !integral ? value : NULL };
+	PGresult *r;
+	int rc = db_query(&r, e, false, SET_LIMIT_SQL, 5, p);
+	PQclear(r);
+	return rc;
+}
+
 static int do_task(const struct node *n, const char *data, size_t len, struct buf *reply,
 		   struct db_err *e)
 {
@@ -276,11 +381,14 @@ static int do_task(const struct node *n, const char *data, size_t len, struct bu
 			rc = buf_printf(reply, "%s\n", PQgetvalue(r, 0, 0));
 	} else {
 		rc = db_query(&r, e, false,
-			      "SELECT durable.heartbeat_activity_task($1, $2::jsonb)", 2, p);
-		/* the worker learns here that the workflow wants the activity to stop */
+			      "SELECT cancel_requested, paused"
+			      " FROM durable.heartbeat_activity_task_status($1, $2::jsonb)", 2, p);
+		/* the worker learns here that the workflow wants the activity to
+		 * stop, or that an operator paused it (stop, and fail the attempt) */
 		if (rc == 0)
-			rc = buf_printf(reply, "cancel_requested %s\n",
-					strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? "true" : "false");
+			rc = buf_printf(reply, "cancel_requested %s\npaused %s\n",
+					strcmp(PQgetvalue(r, 0, PQfnumber(r, "cancel_requested")), "t") == 0 ? "true" : "false",
+					strcmp(PQgetvalue(r, 0, PQfnumber(r, "paused")), "t") == 0 ? "true" : "false");
 	}
 	if (r)
 		PQclear(r);
@@ -306,6 +414,9 @@ int write_apply(const struct node *n, const char *data, size_t len, struct buf *
 		case K_CTL: rc = do_ctl(n, text, e); break;
 		case K_SCTL: rc = do_sctl(n, text, e); break;
 		case K_TASKFILE: rc = do_task(n, text, len, reply, e); break;
+		case K_ACTL: rc = do_actl(n, text, e); break;
+		case K_AOPTS: rc = do_activity_options(n, text, len, reply, e); break;
+		case K_QLIMIT: rc = do_queue_limit(n, text, e); break;
 		case K_QUERY: case K_UPDATE:
 			/* the arguments (jscan checked them), sent by the next read */
 			rc = blank(text, len) ? 0 : buf_append(reply, text, len);

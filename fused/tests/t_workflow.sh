@@ -85,7 +85,7 @@ like "$(cat "$M/task-queues/$q/backlog")" "running 1" "backlog counts it as runn
 like "$(cat "$M/task-queues/$q/tasks")" '"state":"STARTED"' "task-queues/<name>/tasks lists it, started"
 unlike "$(cat "$M/task-queues/$q/tasks")" "$token" "without its token"
 like "$(cat "$W/pending")" '"state": "STARTED"' "pending shows the started activity"
-is "$("$FSX" writeread "$M/tasks/$token/heartbeat" '{"progress": 50}')" "cancel_requested false" "heartbeat answers whether to stop"
+is "$("$FSX" writeread "$M/tasks/$token/heartbeat" '{"progress": 50}')" $'cancel_requested false\npaused false' "heartbeat answers whether to stop, or that the activity is paused"
 is "$("$FSX" write "$M/tasks/$token/result" '{"score": 700}')" "OK" "writing result completes the task"
 is "$("$FSX" write "$M/tasks/$token/result" '{"score": 1}')" "ESTALE" "a second result for the same token is refused"
 like "$(cat "$M/tasks/$token/last-error")" "DU004" "and tasks/<token>/last-error says why"
