@@ -259,6 +259,30 @@ test('terminate asks for confirmation and shows the store\'s refusal of a closed
   await page.click('.dialog button[type=button]');
 });
 
+test('pause and unpause from the workflow page: the badge, who and why, the history', async () => {
+  const id = `web-pause-${RUN}`;
+  startSteps(id, 50, 200);
+  await page.goto(`${URL_}/#/workflow/${id}`, { waitUntil: 'domcontentloaded' });
+  await press('[data-action=pause]');
+  await page.type('input[name=reason]', 'looking into it');
+  assert.equal(sql(`SELECT durable.describe_workflow('${id}') -> 'paused'`), 'null', 'nothing happens before the confirmation');
+  await page.click('.dialog button[type=submit]');
+  assert.match(await (await page.waitForSelector('.ok-note')).evaluate((e) => e.textContent), /Paused/);
+  await page.click('.dialog button[type=button]');
+  await page.waitForSelector('#paused');
+  assert.match(await page.$eval('#pause-info', (e) => e.textContent), /looking into it/);
+  assert.equal(sql(`SELECT durable.describe_workflow('${id}') -> 'paused' ->> 'reason'`), 'looking into it');
+  await eventually('the pause in the history view', async () =>
+    (await page.$$('#history details[data-type=WorkflowExecutionPaused]')).length === 1);
+  await press('[data-action=unpause]');
+  await page.click('.dialog button[type=submit]');
+  assert.match(await (await page.waitForSelector('.ok-note')).evaluate((e) => e.textContent), /Unpaused/);
+  await page.click('.dialog button[type=button]');
+  await eventually('the badge gone', async () => !(await page.$('#paused')));
+  assert.equal(sql(`SELECT durable.describe_workflow('${id}') -> 'paused'`), 'null');
+  sql(`SELECT durable.terminate_workflow('${id}', 'test done')`);
+});
+
 test('a schedule is triggered from its page', async () => {
   const sid = `web-sched-${RUN}`;
   sql(`SELECT durable.create_schedule('${sid}', '{"interval": [{"every": 86400}]}', '{"workflow_type": "Steps", "task_queue": "web-tests", "input": {"steps": 1, "ms": 10}}')`);

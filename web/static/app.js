@@ -344,13 +344,16 @@ async function viewWorkflow(main, parts) {
     const actions = h('div', { class: 'actions' }, acts ? [
       running ? h('button', { onclick: signalDialog, 'data-action': 'signal' }, 'Signal') : null,
       h('button', { onclick: queryDialog, 'data-action': 'query' }, 'Query'),
+      running ? (desc.paused ? h('button', { onclick: unpauseDialog, 'data-action': 'unpause' }, 'Unpause')
+        : h('button', { onclick: pauseDialog, 'data-action': 'pause' }, 'Pause')) : null,
       running ? h('button', { onclick: cancelDialog, 'data-action': 'cancel' }, 'Cancel') : null,
       running ? h('button', { class: 'danger', onclick: terminateDialog, 'data-action': 'terminate' }, 'Terminate') : null,
       h('button', { onclick: resetDialog, 'data-action': 'reset' }, 'Reset…'),
     ] : null);
     const d = desc;
     fill(head, 
-      h('h1', {}, h('span', { class: 'mono' }, id), h('span', { id: 'status' }, badge(d.status)), live, actions),
+      h('h1', {}, h('span', { class: 'mono' }, id), h('span', { id: 'status' }, badge(d.status)),
+        d.paused ? h('span', { id: 'paused', class: 'badge s-PAUSED' }, 'PAUSED') : null, live, actions),
       h('div', { class: 'grid2' },
         h('div', { class: 'panel' }, h('h2', {}, 'Summary'), h('dl', { class: 'kv' },
           h('dt', {}, 'Type'), h('dd', {}, d.workflow_type),
@@ -361,6 +364,8 @@ async function viewWorkflow(main, parts) {
           h('dt', {}, 'Parent'), h('dd', {}, d.parent ? wfLink(d.parent.workflow_id, d.parent.run_id) : '—'),
           h('dt', {}, 'History'), h('dd', {}, `${d.history_length} events`),
           d.cancel_requested ? [h('dt', {}, 'Cancel'), h('dd', {}, 'requested')] : null,
+          d.paused ? [h('dt', {}, 'Paused'), h('dd', { id: 'pause-info' },
+            `${fmtTime(d.paused.paused_at)} by ${d.paused.paused_by}${d.paused.reason ? ': ' + d.paused.reason : ''}`)] : null,
           Object.keys(d.search_attributes || {}).length ? [h('dt', {}, 'Search attributes'), h('dd', {}, json(d.search_attributes))] : null,
           Object.keys(d.memo || {}).length ? [h('dt', {}, 'Memo'), h('dd', {}, json(d.memo))] : null)),
         h('div', { class: 'panel' }, h('h2', {}, 'Input'), json(d.input),
@@ -446,6 +451,24 @@ async function viewWorkflow(main, parts) {
         return r.result ? 'Cancellation requested.' : 'Cancellation was already requested.';
       }, { danger: true });
   }
+  function pauseDialog() {
+    const reason = h('input', { name: 'reason', placeholder: 'why' });
+    dialog('Pause the workflow?', [h('p', {}, 'No workflow or activity task is handed out until it is unpaused; running activities may finish, and signals and timers wait.'),
+      h('label', { class: 'field' }, 'Reason', reason)],
+    'Pause', async () => {
+      const r = await post('/api/workflow/pause', { id, run: desc.run_id, reason: reason.value });
+      return r.result ? 'Paused.' : 'It was paused already.';
+    });
+  }
+  function unpauseDialog() {
+    const reason = h('input', { name: 'reason', placeholder: 'why' });
+    dialog('Unpause the workflow?', [h('p', {}, 'What waited is delivered, and its tasks are handed out again.'),
+      h('label', { class: 'field' }, 'Reason', reason)],
+    'Unpause', async () => {
+      const r = await post('/api/workflow/unpause', { id, run: desc.run_id, reason: reason.value });
+      return r.result ? 'Unpaused.' : 'It was not paused.';
+    });
+  }
   function terminateDialog() {
     const reason = h('input', { name: 'reason', required: true, placeholder: 'why' });
     dialog('Terminate now?', [h('p', {}, 'The run closes at once as TERMINATED: no cleanup runs.'), h('label', { class: 'field' }, 'Reason', reason)],
@@ -526,6 +549,8 @@ function timelineItems(events, d) {
           if (it) { it.end = t(e); it.failed = e.event_type !== 'ChildWorkflowExecutionCompleted'; items.push(it); open.delete('c' + a.initiated_event_id); }
         }
         if (e.event_type === 'WorkflowExecutionSignaled') marks.push({ kind: 'signal', at: t(e), label: `signal ${a.signal_name}` });
+        if (e.event_type === 'WorkflowExecutionPaused' || e.event_type === 'WorkflowExecutionUnpaused')
+          marks.push({ kind: 'pause', at: t(e), label: `${e.event_type === 'WorkflowExecutionPaused' ? 'paused' : 'unpaused'} by ${a.identity}${a.reason ? ': ' + a.reason : ''}` });
         if (/^WorkflowExecution(Failed|TimedOut|Terminated)$/.test(e.event_type)) marks.push({ kind: 'failure', at: t(e), label: e.event_type });
     }
   }
@@ -581,7 +606,7 @@ function drawTimeline(box, events, d) {
       h('text', { x: 4, y: top + (i + 1) * rowH + rowH - 8, class: 'lane-label' }, it.label.length <= 28 ? it.label
         : it.kind === 'child' ? '…' + it.label.slice(-27) : it.label.slice(0, 27) + '…'),
       bar(it, top + (i + 1) * rowH)]),
-    h('text', { x: 4, y: top + (rows - 1) * rowH + rowH - 8, class: 'lane-label' }, 'signals · failures'),
+    h('text', { x: 4, y: top + (rows - 1) * rowH + rowH - 8, class: 'lane-label' }, 'signals · failures · pauses'),
     marks.map((m) => {
       const cx = x(m.at), cy = top + (rows - 1) * rowH + rowH / 2;
       return h('g', { class: `mark ${m.kind}` }, h('title', {}, `${m.label} at ${fmtTime(m.at)}`),
@@ -589,7 +614,7 @@ function drawTimeline(box, events, d) {
     }));
   fill(box, h('h2', {}, 'Timeline'), svg, h('div', { class: 'legend' },
     [['activity', 'activity'], ['retrying', 'retrying'], ['failed', 'failed'], ['timer', 'timer'], ['child', 'child workflow'],
-      ['wftask', 'workflow task'], ['signal', 'signal ◆'], ['failure', 'failure ◆']].map(([c, l]) => h('span', {}, h('i', { class: `sw-${c}` }), l))));
+      ['wftask', 'workflow task'], ['signal', 'signal ◆'], ['failure', 'failure ◆'], ['pause', 'pause ◆']].map(([c, l]) => h('span', {}, h('i', { class: `sw-${c}` }), l))));
 }
 
 /* ---------- schedules ---------- */
