@@ -344,8 +344,8 @@ async function viewWorkflow(main, parts) {
     const actions = h('div', { class: 'actions' }, acts ? [
       running ? h('button', { onclick: signalDialog, 'data-action': 'signal' }, 'Signal') : null,
       h('button', { onclick: queryDialog, 'data-action': 'query' }, 'Query'),
-      running ? (desc.paused ? h('button', { onclick: unpauseDialog, 'data-action': 'unpause' }, 'Unpause')
-        : h('button', { onclick: pauseDialog, 'data-action': 'pause' }, 'Pause')) : null,
+      running ? (desc.paused ? h('button', { onclick: () => pausing(false), 'data-action': 'unpause' }, 'Unpause')
+        : h('button', { onclick: () => pausing(true), 'data-action': 'pause' }, 'Pause')) : null,
       running ? h('button', { onclick: cancelDialog, 'data-action': 'cancel' }, 'Cancel') : null,
       running ? h('button', { class: 'danger', onclick: terminateDialog, 'data-action': 'terminate' }, 'Terminate') : null,
       h('button', { onclick: resetDialog, 'data-action': 'reset' }, 'Reset…'),
@@ -451,22 +451,16 @@ async function viewWorkflow(main, parts) {
         return r.result ? 'Cancellation requested.' : 'Cancellation was already requested.';
       }, { danger: true });
   }
-  function pauseDialog() {
+  // pause: true to pause, false to unpause
+  function pausing(pause) {
     const reason = h('input', { name: 'reason', placeholder: 'why' });
-    dialog('Pause the workflow?', [h('p', {}, 'No workflow or activity task is handed out until it is unpaused; running activities may finish, and signals and timers wait.'),
-      h('label', { class: 'field' }, 'Reason', reason)],
-    'Pause', async () => {
-      const r = await post('/api/workflow/pause', { id, run: desc.run_id, reason: reason.value });
-      return r.result ? 'Paused.' : 'It was paused already.';
-    });
-  }
-  function unpauseDialog() {
-    const reason = h('input', { name: 'reason', placeholder: 'why' });
-    dialog('Unpause the workflow?', [h('p', {}, 'What waited is delivered, and its tasks are handed out again.'),
-      h('label', { class: 'field' }, 'Reason', reason)],
-    'Unpause', async () => {
-      const r = await post('/api/workflow/unpause', { id, run: desc.run_id, reason: reason.value });
-      return r.result ? 'Unpaused.' : 'It was not paused.';
+    dialog(pause ? 'Pause the workflow?' : 'Unpause the workflow?', [h('p', {}, pause
+      ? 'No workflow or activity task is handed out until it is unpaused; running activities may finish, and signals and timers wait.'
+      : 'What waited is delivered, and its tasks are handed out again.'),
+    h('label', { class: 'field' }, 'Reason', reason)],
+    pause ? 'Pause' : 'Unpause', async () => {
+      const r = await post(pause ? '/api/workflow/pause' : '/api/workflow/unpause', { id, run: desc.run_id, reason: reason.value });
+      return r.result ? (pause ? 'Paused.' : 'Unpaused.') : (pause ? 'It was paused already.' : 'It was not paused.');
     });
   }
   function terminateDialog() {

@@ -36,6 +36,23 @@ END
 $$;
 
 -- Zero means "not set", as in Temporal.
+-- A retry policy's "non_retryable_error_types": an array of strings, or
+-- NULL when the policy does not say.
+CREATE OR REPLACE FUNCTION durable._non_retryable_error_types(rp jsonb) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF NOT rp ? 'non_retryable_error_types' THEN
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(rp -> 'non_retryable_error_types') <> 'array'
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(rp -> 'non_retryable_error_types') e
+                   WHERE jsonb_typeof(e) <> 'string') THEN
+        PERFORM durable._bad_input('retry_policy: "non_retryable_error_types" must be an array of strings');
+    END IF;
+    RETURN ARRAY(SELECT jsonb_array_elements_text(rp -> 'non_retryable_error_types'));
+END
+$$;
+
 CREATE OR REPLACE FUNCTION durable._timeout(obj jsonb, key text, what text) RETURNS interval
 LANGUAGE sql IMMUTABLE AS $$
     SELECT nullif(durable._json_interval($1, $2, $3), interval '0')
@@ -87,14 +104,7 @@ BEGIN
         backoff := durable._json_number(rp, 'backoff_coefficient', 'retry_policy');
         max_interval := durable._timeout(rp, 'maximum_interval', 'retry_policy');
         max_attempts := durable._json_number(rp, 'maximum_attempts', 'retry_policy');
-        IF rp ? 'non_retryable_error_types' THEN
-            IF jsonb_typeof(rp -> 'non_retryable_error_types') <> 'array'
-               OR EXISTS (SELECT 1 FROM jsonb_array_elements(rp -> 'non_retryable_error_types') e
-                           WHERE jsonb_typeof(e) <> 'string') THEN
-                PERFORM durable._bad_input('retry_policy: "non_retryable_error_types" must be an array of strings');
-            END IF;
-            non_retryable := ARRAY(SELECT jsonb_array_elements_text(rp -> 'non_retryable_error_types'));
-        END IF;
+        non_retryable := coalesce(durable._non_retryable_error_types(rp), non_retryable);
     END IF;
     initial := coalesce(initial, interval '1 second');
     backoff := coalesce(backoff, 2.0);

@@ -373,14 +373,7 @@ BEGIN
                 format('Got %s.', attempts), '0 means unlimited.');
         END IF;
         a.retry_maximum_attempts := coalesce(attempts::integer, a.retry_maximum_attempts);
-        IF rp ? 'non_retryable_error_types' THEN
-            IF jsonb_typeof(rp -> 'non_retryable_error_types') <> 'array'
-               OR EXISTS (SELECT 1 FROM jsonb_array_elements(rp -> 'non_retryable_error_types') e
-                           WHERE jsonb_typeof(e) <> 'string') THEN
-                PERFORM durable._bad_input('retry_policy: "non_retryable_error_types" must be an array of strings');
-            END IF;
-            a.non_retryable_error_types := ARRAY(SELECT jsonb_array_elements_text(rp -> 'non_retryable_error_types'));
-        END IF;
+        a.non_retryable_error_types := coalesce(durable._non_retryable_error_types(rp), a.non_retryable_error_types);
         IF a.retry_backoff_coefficient < 1 OR a.retry_backoff_coefficient > 1000 THEN
             PERFORM durable._bad_input('retry_policy: "backoff_coefficient" must be from 1 to 1000',
                 format('Got %s.', a.retry_backoff_coefficient), '2.0 doubles the wait after each attempt.');
