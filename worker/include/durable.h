@@ -98,6 +98,17 @@ typedef struct {
 	const char *const *non_retryable_error_types;  /* NULL-terminated, or NULL */
 } durable_retry_policy_t;
 
+/* What cancelling an activity or child does: durable_future_cancel, or the
+ * workflow's own cancellation reaching a wait on it. Temporal's types. */
+typedef enum {
+	DURABLE_CANCEL_DEFAULT = 0,    /* activities: TRY_CANCEL; children: WAIT_CANCELLATION_COMPLETED */
+	DURABLE_CANCEL_TRY_CANCEL,     /* ask it to cancel; the future resolves DURABLE_ECANCELED at once */
+	/* ask it to cancel; the future resolves when the activity or child has
+	 * really ended, with that outcome (canceled, completed, failed, timed out) */
+	DURABLE_CANCEL_WAIT_CANCELLATION_COMPLETED,
+	DURABLE_CANCEL_ABANDON,        /* do not tell it; the future resolves DURABLE_ECANCELED at once */
+} durable_cancellation_type_t;
+
 typedef struct {
 	const char *task_queue;          /* NULL = the workflow's own queue */
 	double schedule_to_close_timeout; /* seconds, 0 = unset */
@@ -109,6 +120,7 @@ typedef struct {
 	 * per-key limits (durable.set_task_queue_limits) count it under this
 	 * key, and keys take turns; NULL = none */
 	const char *fairness_key;
+	durable_cancellation_type_t cancellation_type;   /* 0 = TRY_CANCEL */
 } durable_activity_options_t;
 
 typedef struct {
@@ -116,6 +128,7 @@ typedef struct {
 	const char *task_queue;          /* NULL = the parent's queue */
 	const char *parent_close_policy; /* TERMINATE (default), ABANDON, REQUEST_CANCEL */
 	double execution_timeout;        /* seconds, 0 = none */
+	durable_cancellation_type_t cancellation_type;   /* 0 = WAIT_CANCELLATION_COMPLETED */
 } durable_child_options_t;
 
 /* JSON the context owns (released when the workflow task ends): json_pack's
@@ -163,7 +176,9 @@ int durable_future_get(durable_ctx_t *ctx, durable_future_t *f, json_t **result)
 int durable_future_is_ready(durable_ctx_t *ctx, durable_future_t *f);
 int durable_wait_all(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n);
 int durable_wait_any(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n, size_t *index);
-/* Cancels a pending activity or timer (no-op once it finished). */
+/* Cancels a pending timer, activity or child (no-op once it finished), as
+ * its cancellation type says: the future resolves DURABLE_ECANCELED at once,
+ * or (WAIT_CANCELLATION_COMPLETED) when the activity or child has ended. */
 int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f);
 
 /* Signals. await waits up to timeout seconds (< 0: forever) and returns
@@ -174,8 +189,16 @@ int durable_signal_receive(durable_ctx_t *ctx, const char *name, json_t **payloa
  * activities, timers and children (durable_wait_any as a selector); its
  * result is the payload. The signal is taken when a wait returns the future. */
 int durable_signal_future(durable_ctx_t *ctx, const char *name, durable_future_t **f);
+/* Signals (asks to cancel) another workflow and waits until
+ * the store has delivered it: 0, or DURABLE_EFAILED when no workflow of that
+ * id is running (durable_failure(): type EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND).
+ * The outcome is in the history, so the wait costs one workflow task. The
+ * _start forms return a future for it instead (result: null). */
 int durable_signal_external(durable_ctx_t *ctx, const char *workflow_id, const char *name, json_t *input);
+int durable_signal_external_start(durable_ctx_t *ctx, const char *workflow_id, const char *name, json_t *input,
+				  durable_future_t **f);
 int durable_cancel_external(durable_ctx_t *ctx, const char *workflow_id);
+int durable_cancel_external_start(durable_ctx_t *ctx, const char *workflow_id, durable_future_t **f);
 
 /* Cancellation: waits return DURABLE_ECANCELED once, when the workflow's
  * cancellation becomes visible; afterwards the workflow may run compensation

@@ -7,7 +7,7 @@
 #include "log.h"
 #include "replay.h"
 
-enum { F_ACTIVITY = 1, F_TIMER, F_CHILD, F_SIGNAL, F_UPDATE };
+enum { F_ACTIVITY = 1, F_TIMER, F_CHILD, F_SIGNAL, F_UPDATE, F_EXTERNAL };
 
 struct durable_future_s {
 	int kind;
@@ -15,6 +15,8 @@ struct durable_future_s {
 	size_t horizon;            /* the horizon at which the command was issued */
 	char id[128];              /* activity_id, timer_id, child workflow_id or signal name */
 	int taken;                 /* F_SIGNAL, F_UPDATE: the delivery it resolved with is consumed */
+	durable_cancellation_type_t cancel_type;  /* F_ACTIVITY, F_CHILD: never DEFAULT */
+	int cancel_sent;           /* F_ACTIVITY, F_CHILD: the cancel request was issued */
 	int status;                /* once resolved: 0 or DURABLE_E* */
 	int64_t resolve_event_id;  /* the outcome's event id; INT64_MAX = not in the history; 0 = locally */
 	json_t *result;            /* borrowed from the history */

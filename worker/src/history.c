@@ -94,6 +94,10 @@ static const char *outcome_key(const char *t)
 		{"ChildWorkflowExecutionCanceled", "initiated_event_id"},
 		{"ChildWorkflowExecutionTerminated", "initiated_event_id"},
 		{"ChildWorkflowExecutionTimedOut", "initiated_event_id"},
+		{"ExternalWorkflowExecutionSignaled", "initiated_event_id"},
+		{"SignalExternalWorkflowExecutionFailed", "initiated_event_id"},
+		{"ExternalWorkflowExecutionCancelRequested", "initiated_event_id"},
+		{"RequestCancelExternalWorkflowExecutionFailed", "initiated_event_id"},
 		{NULL, NULL}};
 	for (int i = 0; keys[i].type; i++)
 		if (strcmp(t, keys[i].type) == 0)

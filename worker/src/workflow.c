@@ -165,6 +165,21 @@ static int send_unmatched(durable_ctx_t *ctx, json_t *cmd)
 	return json_array_append_new(ctx->commands, cmd) < 0 ? -ENOMEM : 0;
 }
 
+/* A signal or cancel request to another workflow that failed: the store
+ * records only a cause. */
+static json_t *external_failure(const char *t, json_t *attrs)
+{
+	char msg[512];
+	const char *cause = json_string_value(json_object_get(attrs, "cause"));
+	const char *id = json_string_value(json_object_get(attrs, "workflow_id"));
+	int not_found = cause && strcmp(cause, "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND") == 0;
+	snprintf(msg, sizeof(msg), "%s to workflow \"%s\" failed: %s",
+		 strncmp(t, "Signal", 6) == 0 ? "signal" : "cancel request", id ? id : "?",
+		 not_found ? "no workflow with that id is running" : cause ? cause : t);
+	return json_pack("{s:s, s:s, s:s*, s:s*}", "message", msg, "type", cause ? cause : t, "cause", cause,
+			 "workflow_id", id);
+}
+
 static void resolve_from_history(durable_ctx_t *ctx, durable_future_t *f)
 {
 	int64_t oid = f->cmd_event_id > 0 ? ctx->outcome[f->cmd_event_id] : 0;
@@ -178,6 +193,9 @@ static void resolve_from_history(durable_ctx_t *ctx, durable_future_t *f)
 	if (strstr(t, "Completed") || strcmp(t, "TimerFired") == 0) {
 		f->status = 0;
 		f->result = json_object_get(attrs, "result");
+	} else if (strcmp(t, "ExternalWorkflowExecutionSignaled") == 0 ||
+		   strcmp(t, "ExternalWorkflowExecutionCancelRequested") == 0) {
+		f->status = 0;   /* delivered; the result is null */
 	} else if (strstr(t, "TimedOut")) {
 		f->status = DURABLE_ETIMEDOUT;
 	} else if (strstr(t, "Canceled")) {
@@ -188,7 +206,7 @@ static void resolve_from_history(durable_ctx_t *ctx, durable_future_t *f)
 		f->status = DURABLE_EFAILED;   /* Failed, Terminated */
 	}
 	if (f->status != 0 && !f->failure) {
-		json_t *fl = json_pack("{s:s, s:s, s:O*}", "message", t, "type", t, "details",
+		json_t *fl = f->kind == F_EXTERNAL ? external_failure(t, attrs) : json_pack("{s:s, s:s, s:O*}", "message", t, "type", t, "details",
 				       json_object_get(attrs, "details"));
 		/* the pool keeps it alive; on failure append_new frees it */
 		f->failure = fl && json_array_append_new(ctx->pool, fl) == 0 ? fl : NULL;
@@ -245,6 +263,8 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 		return ctx->stopped;
 	if (!opts)
 		opts = &defaults;
+	if ((unsigned)opts->cancellation_type > DURABLE_CANCEL_ABANDON)
+		return -EINVAL;
 	snprintf(id, sizeof(id), "%u", ctx->seq + 1);
 	json_t *cmd = json_pack("{s:s, s:s, s:s, s:O}", "type", "ScheduleActivityTask", "activity_id", id,
 				"activity_type", type, "input", input ? input : json_null());
@@ -264,7 +284,10 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	int64_t ev = issue(ctx, cmd, "ActivityTaskScheduled", "activity_type", "activity_id");
 	if (ev < 0)
 		return (int)ev;
-	return new_future(ctx, F_ACTIVITY, id, ev, f);
+	int rc = new_future(ctx, F_ACTIVITY, id, ev, f);
+	if (rc == 0)
+		(*f)->cancel_type = opts->cancellation_type ? opts->cancellation_type : DURABLE_CANCEL_TRY_CANCEL;
+	return rc;
 }
 
 int durable_timer_start(durable_ctx_t *ctx, double seconds, durable_future_t **f)
@@ -289,6 +312,9 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	char id[128];
 	if (ctx->stopped)
 		return ctx->stopped;
+	durable_cancellation_type_t ct = opts ? opts->cancellation_type : DURABLE_CANCEL_DEFAULT;
+	if ((unsigned)ct > DURABLE_CANCEL_ABANDON)
+		return -EINVAL;
 	if (opts && opts->workflow_id)
 		snprintf(id, sizeof(id), "%s", opts->workflow_id);
 	else
@@ -305,7 +331,10 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	int64_t ev = issue(ctx, cmd, "StartChildWorkflowExecutionInitiated", "workflow_type", "workflow_id");
 	if (ev < 0)
 		return (int)ev;
-	return new_future(ctx, F_CHILD, id, ev, f);
+	int rc = new_future(ctx, F_CHILD, id, ev, f);
+	if (rc == 0)
+		(*f)->cancel_type = ct ? ct : DURABLE_CANCEL_WAIT_CANCELLATION_COMPLETED;
+	return rc;
 }
 
 /* JSON the context owns ------------------------------------------------- */
@@ -402,20 +431,44 @@ static int cancel_visible(durable_ctx_t *ctx, int64_t before)
 	       ctx->cancel_event_id < before;
 }
 
+/* A cancel request was sent for f and its cancellation type waits for the
+ * activity or child to end, which has not happened yet. */
+static int settling(durable_ctx_t *ctx, durable_future_t *f)
+{
+	return f && f->cancel_sent && f->cancel_type == DURABLE_CANCEL_WAIT_CANCELLATION_COMPLETED && !visible(ctx, f);
+}
+
+/* The workflow's cancellation reached a wait: what it waited for (fs) is
+ * canceled too, each as its cancellation type says, and the wait returns
+ * once those that wait for cancellation to complete have ended. */
 static int deliver_cancel(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n)
 {
 	ctx->cancel_delivered = 1;
 	durable__set_failure(ctx, make_failure("CanceledError", "workflow cancellation requested"));
-	/* What the workflow was waiting for is abandoned: cancel it too. */
 	for (size_t i = 0; i < n; i++)
 		if (fs[i] && !visible(ctx, fs[i]))
 			durable_future_cancel(ctx, fs[i]);
-	return ctx->stopped ? ctx->stopped : DURABLE_ECANCELED;
+	for (;;) {
+		if (ctx->stopped)
+			return ctx->stopped;
+		size_t i = 0;
+		while (i < n && !settling(ctx, fs[i]))
+			i++;
+		if (i == n)
+			return DURABLE_ECANCELED;
+		if (!durable__replaying(ctx)) {
+			ctx->stopped = DURABLE_BLOCKED;
+			return DURABLE_BLOCKED;
+		}
+		ctx->cur++;
+	}
 }
 
 /* Waits for the earliest of fs (by the event that resolved it), or for the
- * workflow's cancellation if that came first. */
-static int wait_first(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n, size_t *which)
+ * workflow's cancellation if that came first; the cancellation then cancels
+ * scope (the futures the caller waits for, fs or more). */
+static int wait_first(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n, size_t *which,
+		      durable_future_t *const *scope, size_t nscope)
 {
 	for (;;) {
 		if (ctx->stopped)
@@ -428,7 +481,7 @@ static int wait_first(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n,
 				bi = i;
 			}
 		if (cancel_visible(ctx, best))
-			return deliver_cancel(ctx, fs, n);
+			return deliver_cancel(ctx, scope, nscope);
 		if (bi < n) {
 			take(ctx, fs[bi]);
 			*which = bi;
@@ -458,7 +511,7 @@ int durable_future_get(durable_ctx_t *ctx, durable_future_t *f, json_t **result)
 		*result = NULL;
 	if (!f)
 		return -EINVAL;
-	int rc = wait_first(ctx, &f, 1, &which);
+	int rc = wait_first(ctx, &f, 1, &which, &f, 1);
 	return rc < 0 ? rc : future_outcome(ctx, f, result);
 }
 
@@ -468,12 +521,9 @@ int durable_wait_all(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n)
 		size_t which;
 		if (!fs[i])
 			continue;
-		int rc = wait_first(ctx, &fs[i], 1, &which);
-		if (rc < 0) {
-			if (rc == DURABLE_ECANCELED)
-				deliver_cancel(ctx, fs, n);
+		int rc = wait_first(ctx, &fs[i], 1, &which, fs, n);
+		if (rc < 0)
 			return rc;
-		}
 	}
 	return 0;
 }
@@ -483,12 +533,33 @@ int durable_wait_any(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n, 
 	size_t which = 0;
 	if (n == 0 || !fs)
 		return -EINVAL;   /* would wait forever */
-	int rc = wait_first(ctx, fs, n, &which);
+	int rc = wait_first(ctx, fs, n, &which, fs, n);
 	if (rc < 0)
 		return rc;
 	if (index)
 		*index = which;
 	return 0;
+}
+
+/* Asks the activity or child of f to cancel, once. A child's request is
+ * a command matched by position; an activity's is not (the store writes no
+ * event when the activity already ended). */
+static int request_cancel(durable_ctx_t *ctx, durable_future_t *f)
+{
+	if (f->cancel_sent)
+		return 0;
+	f->cancel_sent = 1;
+	if (f->kind == F_CHILD) {
+		json_t *cmd = json_pack("{s:s, s:s, s:b}", "type", "RequestCancelExternalWorkflowExecution",
+					"workflow_id", f->id, "child_workflow_only", 1);
+		int64_t ev = issue(ctx, cmd, "RequestCancelExternalWorkflowExecutionInitiated", "workflow_id", NULL);
+		return ev < 0 ? (int)ev : 0;
+	}
+	if (f->cmd_event_id > 0)
+		return send_unmatched(ctx, json_pack("{s:s, s:I}", "type", "RequestCancelActivityTask",
+						     "scheduled_event_id", (json_int_t)f->cmd_event_id));
+	/* scheduled by this same task: the store finds it by its activity id */
+	return send_unmatched(ctx, json_pack("{s:s, s:s}", "type", "RequestCancelActivityTask", "activity_id", f->id));
 }
 
 int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f)
@@ -502,13 +573,10 @@ int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f)
 	int rc = 0;
 	if (f->kind == F_TIMER) {
 		rc = send_unmatched(ctx, json_pack("{s:s, s:s}", "type", "CancelTimer", "timer_id", f->id));
-	} else if (f->kind == F_ACTIVITY && f->horizon != ctx->cur) {
-		/* Issued at this horizon, its scheduled event id is not known yet:
-		 * then it is only abandoned (documented in docs/sdk.md). */
-		rc = send_unmatched(ctx, json_pack("{s:s, s:I}", "type", "RequestCancelActivityTask",
-						   "scheduled_event_id", (json_int_t)f->cmd_event_id));
-	} else if (f->kind == F_CHILD) {
-		rc = durable_cancel_external(ctx, f->id);
+	} else if ((f->kind == F_ACTIVITY || f->kind == F_CHILD) && f->cancel_type != DURABLE_CANCEL_ABANDON) {
+		rc = request_cancel(ctx, f);
+		if (rc == 0 && f->cancel_type == DURABLE_CANCEL_WAIT_CANCELLATION_COMPLETED)
+			return 0;   /* it resolves with what the activity or child does */
 	}
 	f->taken = 1;   /* a canceled signal future takes no signal */
 	if (rc < 0)
@@ -727,20 +795,62 @@ int durable_fail_update(durable_ctx_t *ctx, const char *update_id, const char *t
 	return rc;
 }
 
-int durable_signal_external(durable_ctx_t *ctx, const char *workflow_id, const char *name, json_t *input)
+/* Signals and cancel requests to other workflows ----------------------- */
+
+/* The store writes the outcome (...Signaled/...CancelRequested, or ...Failed)
+ * with the command, so it is visible from the next workflow task on. */
+static int external_start(durable_ctx_t *ctx, json_t *cmd, const char *event_type, const char *key2,
+			  const char *workflow_id, durable_future_t **f)
 {
+	int64_t ev = issue(ctx, cmd, event_type, "workflow_id", key2);
+	if (ev < 0)
+		return (int)ev;
+	return new_future(ctx, F_EXTERNAL, workflow_id, ev, f);
+}
+
+/* Waits for the outcome. Code built before these calls waited went on in
+ * the same task: replaying a history it wrote (its next command recorded
+ * by the same task), the call returns 0 as it did then. */
+static int external_wait(durable_ctx_t *ctx, durable_future_t *f)
+{
+	if (durable__replaying(ctx) && !visible(ctx, f) && ctx->cmd_next < ctx->ncmd &&
+	    durable__attr_int(durable__event(ctx, ctx->cmd_events[ctx->cmd_next]), "workflow_task_completed_event_id") ==
+		    ctx->hz[ctx->cur].completed_event_id)
+		return 0;
+	return durable_future_get(ctx, f, NULL);
+}
+
+int durable_signal_external_start(durable_ctx_t *ctx, const char *workflow_id, const char *name, json_t *input,
+				  durable_future_t **f)
+{
+	if (!workflow_id || !name)
+		return -EINVAL;
 	json_t *cmd = json_pack("{s:s, s:s, s:s, s:O}", "type", "SignalExternalWorkflowExecution",
 				"workflow_id", workflow_id, "signal_name", name, "input", input ? input : json_null());
-	int64_t ev = issue(ctx, cmd, "SignalExternalWorkflowExecutionInitiated", "signal_name", "workflow_id");
-	return ev < 0 ? (int)ev : 0;
+	return external_start(ctx, cmd, "SignalExternalWorkflowExecutionInitiated", "signal_name", workflow_id, f);
+}
+
+int durable_signal_external(durable_ctx_t *ctx, const char *workflow_id, const char *name, json_t *input)
+{
+	durable_future_t *f;
+	DURABLE_TRY(durable_signal_external_start(ctx, workflow_id, name, input, &f));
+	return external_wait(ctx, f);
+}
+
+int durable_cancel_external_start(durable_ctx_t *ctx, const char *workflow_id, durable_future_t **f)
+{
+	if (!workflow_id)
+		return -EINVAL;
+	json_t *cmd = json_pack("{s:s, s:s}", "type", "RequestCancelExternalWorkflowExecution",
+				"workflow_id", workflow_id);
+	return external_start(ctx, cmd, "RequestCancelExternalWorkflowExecutionInitiated", NULL, workflow_id, f);
 }
 
 int durable_cancel_external(durable_ctx_t *ctx, const char *workflow_id)
 {
-	json_t *cmd = json_pack("{s:s, s:s}", "type", "RequestCancelExternalWorkflowExecution",
-				"workflow_id", workflow_id);
-	int64_t ev = issue(ctx, cmd, "RequestCancelExternalWorkflowExecutionInitiated", "workflow_id", NULL);
-	return ev < 0 ? (int)ev : 0;
+	durable_future_t *f;
+	DURABLE_TRY(durable_cancel_external_start(ctx, workflow_id, &f));
+	return external_wait(ctx, f);
 }
 
 int durable_cancel_requested(durable_ctx_t *ctx)

@@ -640,12 +640,14 @@ static void test_misc_commands(void)
 	hist_t h;
 	start(&h, NULL);
 	run(&h, wf_misc);
-	CHECK(ncmds() == 4, "signal, cancel, upsert, child: %zu", ncmds());
+	CHECK(ncmds() == 1, "the signal waits for its outcome: %zu", ncmds());
 	CHECK(strcmp(cmd_type(0), "SignalExternalWorkflowExecution") == 0 && strcmp(cmd_str(0, "signal_name"), "ping") == 0,
 	      "got %s", cmd_type(0));
-	CHECK(strcmp(cmd_type(1), "RequestCancelExternalWorkflowExecution") == 0, "got %s", cmd_type(1));
-	CHECK(strcmp(cmd_type(2), "UpsertWorkflowSearchAttributes") == 0, "got %s", cmd_type(2));
-	CHECK(strcmp(cmd_str(3, "workflow_id"), "kid-1") == 0, "child id from options: %s", cmd_str(3, "workflow_id"));
+	json_decref(h.events);
+
+	/* A history of code built before signals and cancels waited: the four
+	 * commands in one task, no outcomes yet. It still replays. */
+	start(&h, NULL);
 	int64_t wtc = done(&h);
 	ev(&h, "SignalExternalWorkflowExecutionInitiated",
 	   json_pack("{s:s, s:s, s:I}", "workflow_id", "other", "signal_name", "ping",
@@ -853,6 +855,306 @@ static void test_updates(void)
 	json_decref(h.events);
 }
 
+/* Cancellation types and signals to other workflows ------------------------ */
+
+/* Starts an activity (input "child": false) or a child with the cancellation
+ * type input "type", waits for it or signal "stop", cancels it on "stop" and
+ * returns {"rc", "result"} of the future after the cancel. */
+static int wf_cancel_type(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	durable_cancellation_type_t ct = (durable_cancellation_type_t)json_integer_value(json_object_get(input, "type"));
+	durable_future_t *f[2];
+	size_t which;
+	json_t *r = NULL;
+	if (json_is_true(json_object_get(input, "child"))) {
+		durable_child_options_t o = {.workflow_id = "kid", .cancellation_type = ct};
+		DURABLE_TRY(durable_child_start(ctx, "Kid", NULL, &o, &f[0]));
+	} else {
+		durable_activity_options_t o = {.start_to_close_timeout = 60, .cancellation_type = ct};
+		DURABLE_TRY(durable_activity_start(ctx, "export", NULL, &o, &f[0]));
+	}
+	DURABLE_TRY(durable_signal_future(ctx, "stop", &f[1]));
+	DURABLE_TRY(durable_wait_any(ctx, f, 2, &which));
+	if (which == 1)
+		DURABLE_TRY(durable_future_cancel(ctx, f[0]));
+	int rc = durable_future_get(ctx, f[0], &r);
+	if (DURABLE_STOPPED(rc))
+		return rc;
+	*output = durable_json(ctx, "{s:i, s:O*}", "rc", rc, "result", r);
+	return 0;
+}
+
+static int result_rc(size_t i)
+{
+	return (int)json_integer_value(json_object_get(json_object_get(json_array_get(out.commands, i), "result"), "rc"));
+}
+
+/* The first task's history of wf_cancel_type, then "stop": returns the
+ * scheduled/initiated event id. */
+static int64_t started_then_stopped(hist_t *h, int ct, int child)
+{
+	start(h, json_pack("{s:i, s:b}", "type", ct, "child", child));
+	int64_t wtc = done(h);
+	int64_t id;
+	if (child) {
+		id = ev(h, "StartChildWorkflowExecutionInitiated",
+			json_pack("{s:s, s:s, s:I}", "workflow_id", "kid", "workflow_type", "Kid",
+				  "workflow_task_completed_event_id", (json_int_t)wtc));
+		ev(h, "ChildWorkflowExecutionStarted", json_pack("{s:s, s:I}", "workflow_id", "kid", "initiated_event_id",
+								 (json_int_t)id));
+	} else {
+		id = scheduled(h, wtc, "1", "export");
+	}
+	signal(h, "stop", json_null());
+	task(h);
+	return id;
+}
+
+static void test_cancellation_types(void)
+{
+	hist_t h;
+	/* activities: TRY_CANCEL is the default, and resolves at once */
+	int64_t s = started_then_stopped(&h, DURABLE_CANCEL_DEFAULT, 0);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 2 && strcmp(cmd_type(0), "RequestCancelActivityTask") == 0, "try-cancel asks: %s", cmd_type(0));
+	CHECK(result_rc(1) == DURABLE_ECANCELED, "and resolves canceled at once: %d", result_rc(1));
+	json_decref(h.events);
+
+	/* WAIT_CANCELLATION_COMPLETED asks, then waits for what the activity does */
+	s = started_then_stopped(&h, DURABLE_CANCEL_WAIT_CANCELLATION_COMPLETED, 0);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "RequestCancelActivityTask") == 0 &&
+		      json_integer_value(json_object_get(json_array_get(out.commands, 0), "scheduled_event_id")) == s,
+	      "wait asks and blocks: %zu %s", ncmds(), cmd_type(0));
+	done(&h);
+	ev(&h, "ActivityTaskCancelRequested", json_pack("{s:I}", "scheduled_event_id", (json_int_t)s));
+	json_t *snapshot = json_deep_copy(h.events);
+	task(&h);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 0, "the request alone does not resolve it, and is not sent again: %zu", ncmds());
+	done(&h);
+	ev(&h, "ActivityTaskCanceled", json_pack("{s:I}", "scheduled_event_id", (json_int_t)s));
+	task(&h);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 1 && result_rc(0) == DURABLE_ECANCELED, "canceled once the activity said so: %d", result_rc(0));
+	json_decref(h.events);
+	/* the activity finished its work instead: that is the outcome */
+	h.events = snapshot;
+	act_done(&h, s, json_integer(7));
+	task(&h);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 1 && result_rc(0) == 0, "completed despite the request: %d", result_rc(0));
+	CHECK(json_integer_value(json_object_get(json_object_get(json_array_get(out.commands, 0), "result"), "result")) == 7,
+	      "with its result");
+	json_decref(h.events);
+
+	/* ABANDON tells nobody */
+	started_then_stopped(&h, DURABLE_CANCEL_ABANDON, 0);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 1 && result_rc(0) == DURABLE_ECANCELED, "abandon: no request, canceled: %s %d", cmd_type(0),
+	      result_rc(0));
+	json_decref(h.events);
+
+	/* children: WAIT_CANCELLATION_COMPLETED is the default */
+	int64_t init = started_then_stopped(&h, DURABLE_CANCEL_DEFAULT, 1);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "RequestCancelExternalWorkflowExecution") == 0 &&
+		      strcmp(cmd_str(0, "workflow_id"), "kid") == 0 &&
+		      json_is_true(json_object_get(json_array_get(out.commands, 0), "child_workflow_only")),
+	      "the child is asked (only our child), and the parent waits: %zu %s", ncmds(), cmd_type(0));
+	int64_t wtc = done(&h);
+	int64_t rq = ev(&h, "RequestCancelExternalWorkflowExecutionInitiated",
+			json_pack("{s:s, s:I}", "workflow_id", "kid", "workflow_task_completed_event_id", (json_int_t)wtc));
+	ev(&h, "ExternalWorkflowExecutionCancelRequested", json_pack("{s:I, s:s}", "initiated_event_id", (json_int_t)rq,
+								       "workflow_id", "kid"));
+	task(&h);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 0, "still waiting for the child to close: %zu", ncmds());
+	done(&h);
+	ev(&h, "ChildWorkflowExecutionCanceled", json_pack("{s:s, s:I}", "workflow_id", "kid", "initiated_event_id",
+							  (json_int_t)init));
+	task(&h);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 1 && result_rc(0) == DURABLE_ECANCELED, "canceled when the child closed: %s %d", cmd_type(0),
+	      result_rc(0));
+	json_decref(h.events);
+
+	started_then_stopped(&h, DURABLE_CANCEL_TRY_CANCEL, 1);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 2 && strcmp(cmd_type(0), "RequestCancelExternalWorkflowExecution") == 0 &&
+		      result_rc(1) == DURABLE_ECANCELED, "child try-cancel: %zu", ncmds());
+	json_decref(h.events);
+	started_then_stopped(&h, DURABLE_CANCEL_ABANDON, 1);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 1 && result_rc(0) == DURABLE_ECANCELED, "child abandon: %s", cmd_type(0));
+	json_decref(h.events);
+
+	/* an unknown type is a programming error: the task fails, visibly */
+	start(&h, json_pack("{s:i, s:b}", "type", 9, "child", 0));
+	run(&h, wf_cancel_type);
+	CHECK(out.kind == DURABLE__FAIL_TASK && strstr(fail_msg(), "Invalid argument"), "cancellation type 9: %s",
+	      fail_msg());
+	json_decref(h.events);
+}
+
+/* The parent waits on its child (or two activities) when its own
+ * cancellation arrives; type as in wf_cancel_type. */
+static int wf_parent(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)output;
+	durable_cancellation_type_t ct = (durable_cancellation_type_t)json_integer_value(json_object_get(input, "type"));
+	if (json_is_true(json_object_get(input, "child"))) {
+		durable_child_options_t o = {.workflow_id = "kid", .cancellation_type = ct};
+		return durable_child(ctx, "Kid", NULL, &o, NULL);
+	}
+	durable_activity_options_t o = {.start_to_close_timeout = 60, .cancellation_type = ct};
+	durable_future_t *f[2];
+	DURABLE_TRY(durable_activity_start(ctx, "a", NULL, &o, &f[0]));
+	DURABLE_TRY(durable_activity_start(ctx, "b", NULL, &o, &f[1]));
+	return durable_wait_all(ctx, f, 2);
+}
+
+static void test_parent_cancel(void)
+{
+	hist_t h;
+	start(&h, json_pack("{s:i, s:b}", "type", DURABLE_CANCEL_DEFAULT, "child", 1));
+	int64_t wtc = done(&h);
+	int64_t init = ev(&h, "StartChildWorkflowExecutionInitiated",
+			  json_pack("{s:s, s:s, s:I}", "workflow_id", "kid", "workflow_type", "Kid",
+				    "workflow_task_completed_event_id", (json_int_t)wtc));
+	ev(&h, "WorkflowExecutionCancelRequested", NULL);
+	task(&h);
+	json_t *snapshot = json_deep_copy(h.events);
+	run(&h, wf_parent);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "RequestCancelExternalWorkflowExecution") == 0,
+	      "a canceled parent asks its child and does not close yet: %zu %s", ncmds(), cmd_type(0));
+	wtc = done(&h);
+	ev(&h, "RequestCancelExternalWorkflowExecutionInitiated",
+	   json_pack("{s:s, s:I}", "workflow_id", "kid", "workflow_task_completed_event_id", (json_int_t)wtc));
+	ev(&h, "ChildWorkflowExecutionCanceled", json_pack("{s:s, s:I}", "workflow_id", "kid", "initiated_event_id",
+							  (json_int_t)init));
+	task(&h);
+	run(&h, wf_parent);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "CancelWorkflowExecution") == 0,
+	      "it closes CANCELED once the child did: %s", cmd_type(0));
+	json_decref(h.events);
+	/* with TRY_CANCEL it closes at once (the child is then ended by its parent close policy) */
+	h.events = snapshot;
+	json_object_set_new(json_object_get(json_object_get(json_array_get(h.events, 0), "attributes"), "input"), "type",
+			    json_integer(DURABLE_CANCEL_TRY_CANCEL));
+	run(&h, wf_parent);
+	CHECK(ncmds() == 2 && strcmp(cmd_type(1), "CancelWorkflowExecution") == 0, "try-cancel closes at once: %zu",
+	      ncmds());
+	json_decref(h.events);
+
+	/* wait_all: both activities are asked in the same task, then both are awaited */
+	start(&h, json_pack("{s:i, s:b}", "type", DURABLE_CANCEL_WAIT_CANCELLATION_COMPLETED, "child", 0));
+	wtc = done(&h);
+	int64_t a = scheduled(&h, wtc, "1", "a"), b = scheduled(&h, wtc, "2", "b");
+	ev(&h, "WorkflowExecutionCancelRequested", NULL);
+	task(&h);
+	run(&h, wf_parent);
+	CHECK(ncmds() == 2 && strcmp(cmd_type(0), "RequestCancelActivityTask") == 0 &&
+		      strcmp(cmd_type(1), "RequestCancelActivityTask") == 0, "both asked at once: %zu", ncmds());
+	done(&h);
+	ev(&h, "ActivityTaskCanceled", json_pack("{s:I}", "scheduled_event_id", (json_int_t)b));
+	task(&h);
+	run(&h, wf_parent);
+	CHECK(ncmds() == 0, "one of two ended: still waiting: %zu", ncmds());
+	done(&h);
+	act_failed(&h, a, "late");
+	task(&h);
+	run(&h, wf_parent);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "CancelWorkflowExecution") == 0, "both ended: canceled: %s",
+	      cmd_type(0));
+	json_decref(h.events);
+}
+
+static int wf_cancel_same_task(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	durable_future_t *f;
+	DURABLE_TRY(durable_activity_start(ctx, "never", NULL, NULL, &f));
+	DURABLE_TRY(durable_future_cancel(ctx, f));
+	if (durable_future_get(ctx, f, NULL) != DURABLE_ECANCELED)
+		return -EIO;
+	return durable_sleep(ctx, 5);
+}
+
+/* Signals and cancel requests to other workflows: {"rc", "type", "message"}. */
+static int wf_external(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	int rc = json_is_true(json_object_get(input, "cancel")) ? durable_cancel_external(ctx, "other")
+								: durable_signal_external(ctx, "other", "ping", durable_json(ctx, "i", 1));
+	if (DURABLE_STOPPED(rc))
+		return rc;
+	json_t *fl = durable_failure(ctx);
+	*output = durable_json(ctx, "{s:i, s:O*, s:O*}", "rc", rc, "type", json_object_get(fl, "type"), "message",
+			    json_object_get(fl, "message"));
+	return 0;
+}
+
+static void external_outcome(hist_t *h, int cancel, const char *outcome)
+{
+	start(h, json_pack("{s:b}", "cancel", cancel));
+	int64_t wtc = done(h);
+	int64_t init = cancel ? ev(h, "RequestCancelExternalWorkflowExecutionInitiated",
+				   json_pack("{s:s, s:I}", "workflow_id", "other", "workflow_task_completed_event_id",
+					     (json_int_t)wtc))
+			      : ev(h, "SignalExternalWorkflowExecutionInitiated",
+				   json_pack("{s:s, s:s, s:I}", "workflow_id", "other", "signal_name", "ping",
+					     "workflow_task_completed_event_id", (json_int_t)wtc));
+	ev(h, outcome, json_pack("{s:I, s:s, s:s}", "initiated_event_id", (json_int_t)init, "workflow_id", "other",
+				 "cause", "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"));
+	task(h);
+}
+
+static const char *result_str(const char *key)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(json_array_get(out.commands, 0), "result"), key));
+	return v ? v : "(none)";
+}
+
+static void test_external(void)
+{
+	hist_t h;
+	start(&h, json_pack("{s:b}", "cancel", 1));
+	run(&h, wf_external);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "RequestCancelExternalWorkflowExecution") == 0,
+	      "a cancel request waits for its outcome: %zu", ncmds());
+	json_decref(h.events);
+
+	external_outcome(&h, 0, "SignalExternalWorkflowExecutionFailed");
+	run(&h, wf_external);
+	CHECK(ncmds() == 1 && result_rc(0) == DURABLE_EFAILED, "a signal to nobody fails: %d", result_rc(0));
+	CHECK(strcmp(result_str("type"), "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND") == 0, "typed: %s", result_str("type"));
+	CHECK(strstr(result_str("message"), "signal to workflow \"other\" failed: no workflow with that id is running"),
+	      "and said: %s", result_str("message"));
+	json_decref(h.events);
+	external_outcome(&h, 0, "ExternalWorkflowExecutionSignaled");
+	run(&h, wf_external);
+	CHECK(ncmds() == 1 && result_rc(0) == 0, "a delivered signal: %d", result_rc(0));
+	json_decref(h.events);
+	external_outcome(&h, 1, "RequestCancelExternalWorkflowExecutionFailed");
+	run(&h, wf_external);
+	CHECK(ncmds() == 1 && result_rc(0) == DURABLE_EFAILED && strstr(result_str("message"), "cancel request to workflow"),
+	      "a cancel request to nobody fails: %s", result_str("message"));
+	json_decref(h.events);
+	external_outcome(&h, 1, "ExternalWorkflowExecutionCancelRequested");
+	run(&h, wf_external);
+	CHECK(ncmds() == 1 && result_rc(0) == 0, "a delivered cancel request: %d", result_rc(0));
+	json_decref(h.events);
+
+	/* an activity canceled in the task that schedules it is really canceled */
+	start(&h, NULL);
+	run(&h, wf_cancel_same_task);
+	CHECK(ncmds() == 3 && strcmp(cmd_type(1), "RequestCancelActivityTask") == 0 &&
+		      strcmp(cmd_str(1, "activity_id"), "1") == 0 && strcmp(cmd_type(2), "StartTimer") == 0,
+	      "cancel by activity id in the same task: %zu %s", ncmds(), cmd_type(1));
+	json_decref(h.events);
+}
+
 int main(void)
 {
 	test_activity();
@@ -868,6 +1170,9 @@ int main(void)
 	test_signal_future();
 	test_updates();
 	test_child_id();
+	test_cancellation_types();
+	test_parent_cancel();
+	test_external();
 	durable__outcome_free(&out);
 	return CHECK_DONE();
 }
