@@ -172,4 +172,13 @@ s=cancel-some-$RUN
 start "$s" SignalOther "{\"target\": \"$t\", \"cancel\": true}"
 check "cancel: closes" wait_closed "$s" "$t"
 check "cancel: delivered" eq "$(result_rc "$s")/$(status_of "$t")" 0/CANCELED
+
+# docs/sdk.md's example is this plugin's code: every line of its C blocks
+# (but the "..." elisions) is a line of cancel.c.
+doc_lines() {
+	sed -n '/<!-- code from worker\/tests\/plugins\/cancel.c/,/^Upgrading from a library/p' "$WORKER_DIR/../docs/sdk.md" |
+		sed '1d;$d' | sed '/^```c$/,/^```$/!d' | grep -v '^```' | grep -v '^[[:space:]]*\.\.\.$' | grep -v '^$'
+}
+check "docs/sdk.md shows a cancellation example" test "$(doc_lines | wc -l)" -gt 10
+check "and it is the plugin's code" eq "$(doc_lines | grep -vxFf "$WORKER_DIR/tests/plugins/cancel.c" | head -3)" ""
 finish
