@@ -546,6 +546,7 @@ function timelineItems(events, d) {
         if (e.event_type === 'WorkflowExecutionPaused' || e.event_type === 'WorkflowExecutionUnpaused')
           marks.push({ kind: 'pause', at: t(e), label: `${e.event_type === 'WorkflowExecutionPaused' ? 'paused' : 'unpaused'} by ${a.identity}${a.reason ? ': ' + a.reason : ''}` });
         if (/^WorkflowExecution(Failed|TimedOut|Terminated)$/.test(e.event_type)) marks.push({ kind: 'failure', at: t(e), label: e.event_type });
+        if (/^(SignalExternalWorkflowExecution|RequestCancelExternalWorkflowExecution)Failed$/.test(e.event_type)) marks.push({ kind: 'failure', at: t(e), label: `${e.event_type}: ${a.workflow_id} ${a.cause}` });
     }
   }
   const pendingActs = new Map((d.pending_activities || []).map((p) => [p.scheduled_event_id, p]));
