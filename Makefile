@@ -4,7 +4,7 @@
 SUBDIRS := $(wildcard worker fused web)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps pgext install test fuzz run stop bench clean $(SUBDIRS)
+.PHONY: all deps pgext install test fuzz run stop bench bench-peers clean $(SUBDIRS)
 
 all: pgext $(SUBDIRS)
 
@@ -49,6 +49,13 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) install
 	tests/bench/run.sh
+
+# durable against graphile-worker, pg-boss and DBOS (from npm, into a scratch
+# directory outside the repository) on one cluster in one run.
+bench-peers: deps
+	$(MAKE) all
+	$(MAKE) install
+	tests/bench/peers/run.sh
 
 clean:
 	$(MAKE) -C pgext clean

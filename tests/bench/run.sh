@@ -130,39 +130,19 @@ worker_bin="$top/worker/build/durable-worker"
 if [ -x "$worker_bin" ]; then
     echo "== workflows, C worker (durable-worker)"
     plugin="$tmp/bench-workflows.so"
-    gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worker/include" \
-        "$here/workflows.c" -o "$plugin"
-    run_worker() {   # type count processes -> prints workflows/s, leaves peak RSS in $tmp/rss
-        local type=$1 n=$2 procs=$3 q="cw-$1-$3" pids=() done
-        for _ in $(seq 1 "$procs"); do
-            "$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 \
-                2>>"$tmp/worker.log" &
-            pids+=($!)
-        done
-        sleep 0.5
-        sql "SELECT count(durable.start_workflow('$q-' || i, '$type', '$q', '1')) FROM generate_series(1, $n) i" >/dev/null
-        for _ in $(seq 1 3000); do
-            done=$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")
-            [ "$done" = "$n" ] && break
-            sleep 0.1
-        done
-        awk '/VmHWM/ {print $2}' "/proc/${pids[0]}/status" > "$tmp/rss"
-        kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true
-        [ "$done" = "$n" ] || { echo "bench: only $done of $n $type workflows completed (see worker log)" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
-        sql "SELECT round($n / extract(epoch FROM max(closed_at) - min(started_at))::numeric)
-               FROM durable.workflows WHERE task_queue = '$q'"
-    }
+    . "$here/worker_rate.sh"
+    build_bench_plugin
     reset_store
     cost_mark
-    put wf1_per_s "$(run_worker BenchSeq1 "$wf_n" 1)"
+    put wf1_per_s "$(worker_rate BenchSeq1 "$wf_n" 1)"
     put worker_rss_mb "$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss")"
     cost_put "" "$wf_n"
     put wf1_per_s_ratio "$(ratio "$(value wf1_per_s "$results")" "$ceiling")"
-    put seq10_activities_per_s $(( $(run_worker BenchSeq10 $(( wf_n / 10 )) 1) * 10 ))
-    put par10_activities_per_s $(( $(run_worker BenchPar10 $(( wf_n / 10 )) 1) * 10 ))
-    put wf1_per_s_2proc "$(run_worker BenchSeq1 "$wf_n" 2)"
-    put seq10_activities_per_s_2proc $(( $(run_worker BenchSeq10 $(( wf_n / 10 )) 2) * 10 ))
-    put par10_activities_per_s_2proc $(( $(run_worker BenchPar10 $(( wf_n / 10 )) 2) * 10 ))
+    put seq10_activities_per_s $(( $(worker_rate BenchSeq10 $(( wf_n / 10 )) 1) * 10 ))
+    put par10_activities_per_s $(( $(worker_rate BenchPar10 $(( wf_n / 10 )) 1) * 10 ))
+    put wf1_per_s_2proc "$(worker_rate BenchSeq1 "$wf_n" 2)"
+    put seq10_activities_per_s_2proc $(( $(worker_rate BenchSeq10 $(( wf_n / 10 )) 2) * 10 ))
+    put par10_activities_per_s_2proc $(( $(worker_rate BenchPar10 $(( wf_n / 10 )) 2) * 10 ))
     # 3c. Long histories: time per activity of one workflow of N activities,
     #     near its start and near its end (tests/bench/long_history.sh).
     echo "== long history"

@@ -1,6 +1,8 @@
 /*
  * workflows.c: the benchmark's workflow shapes as a durable-worker plugin:
- * BenchSeq1 (one activity), BenchSeq10 (ten in sequence) and BenchPar10
+ * BenchSeq1 (one activity), BenchSeq3 and BenchSeq10 (three and ten in
+ * sequence: BenchSeq3 is the peers bench's match for DBOS's three-step
+ * workflow) and BenchPar10
  * (ten at once, then wait for all), BenchSeqN (as many in sequence as its
  * input says: the long-history bench), over a "noop" activity that returns
  * its input. Built and loaded by tests/bench/run.sh.
@@ -30,6 +32,11 @@ static int seq1(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return seq(ctx, 1, input, output);
 }
 
+static int seq3(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	return seq(ctx, 3, input, output);
+}
+
 static int seq10(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	return seq(ctx, 10, input, output);
@@ -54,6 +61,7 @@ static int par10(durable_ctx_t *ctx, json_t *input, json_t **output)
 int durable_plugin_init(durable_worker_t *w)
 {
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeq1", seq1));
+	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeq3", seq3));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeq10", seq10));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchPar10", par10));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeqN", seqn));

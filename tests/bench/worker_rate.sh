@@ -1,0 +1,33 @@
+# Sourced by the benches that run real durable-worker processes (run.sh,
+# peers/run.sh). Needs PG* set, sql(), $tmp, $worker_bin and $plugin.
+#   worker_rate TYPE COUNT PROCESSES -> prints workflows/s; leaves the first
+#   process's peak RSS (kB) in $tmp/rss.
+# PROCESSES durable-worker processes already poll when COUNT workflows of TYPE
+# are started at once; rate = COUNT / (last close - first start), on the
+# store's clock.
+worker_rate() {
+    local type=$1 n=$2 procs=$3 q="cw-$1-$3-$RANDOM" pids=() done
+    for _ in $(seq 1 "$procs"); do
+        "$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 \
+            2>>"$tmp/worker.log" &
+        pids+=($!)
+    done
+    sleep 0.5
+    sql "SELECT count(durable.start_workflow('$q-' || i, '$type', '$q', '1')) FROM generate_series(1, $n) i" >/dev/null
+    for _ in $(seq 1 3000); do
+        done=$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")
+        [ "$done" = "$n" ] && break
+        sleep 0.1
+    done
+    awk '/VmHWM/ {print $2}' "/proc/${pids[0]}/status" > "$tmp/rss"
+    kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true
+    [ "$done" = "$n" ] || { echo "bench: only $done of $n $type workflows completed (see worker log)" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
+    sql "SELECT round($n / extract(epoch FROM max(closed_at) - min(started_at))::numeric)
+           FROM durable.workflows WHERE task_queue = '$q'"
+}
+
+# Builds tests/bench/workflows.c into $plugin.
+build_bench_plugin() {
+    gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worker/include" \
+        "$top/tests/bench/workflows.c" -o "$plugin"
+}
