@@ -12,7 +12,6 @@ enum { F_ACTIVITY = 1, F_TIMER, F_CHILD, F_SIGNAL, F_UPDATE, F_EXTERNAL };
 struct durable_future_s {
 	int kind;
 	int64_t cmd_event_id;      /* ActivityTaskScheduled / TimerStarted / ...Initiated; 0 while new */
-	size_t horizon;            /* the horizon at which the command was issued */
 	char id[128];              /* activity_id, timer_id, child workflow_id or signal name */
 	int taken;                 /* F_SIGNAL, F_UPDATE: the delivery it resolved with is consumed */
 	durable_cancellation_type_t cancel_type;  /* F_ACTIVITY, F_CHILD: never DEFAULT */

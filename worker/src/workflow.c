@@ -220,7 +220,6 @@ static int new_future(durable_ctx_t *ctx, int kind, const char *id, int64_t even
 		return -ENOMEM;
 	f->kind = kind;
 	f->cmd_event_id = event_id;
-	f->horizon = ctx->cur;
 	f->resolve_event_id = INT64_MAX;
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	f->next = ctx->futures;
