@@ -1,128 +1,71 @@
 # Cancellation types with real workers: an activity or a child canceled with
 # TRY_CANCEL, WAIT_CANCELLATION_COMPLETED or ABANDON; a parent canceled while
 # it waits on its child; signals and cancel requests to missing workflows.
-# The workflows (tests/plugins/cancel.c) record the canceled future's status
-# in a SideEffect marker the moment it resolves, so the history shows whether
-# the workflow moved on before or after the activity or child really ended.
+# See cancel_lib.sh for how the history shows when the workflow moved on.
 . "$(dirname "$0")/lib.sh"
 q=cancel-$RUN
-worker cancel --task-queue "$q" --plugin "$WORKER_DIR/build/tests/cancel.so"
-
-start() { sql "SELECT durable.start_workflow('$1', '$2', '$q', '$3')" >/dev/null; }
-signal() { sql "SELECT durable.signal_workflow('$1', '$2')" >/dev/null; }
-# ev_id ID TYPE: the first event of TYPE in ID's history ("" if none)
-ev_id() {
-	sql "SELECT min(h.event_id) FROM durable.history h JOIN durable.workflows w USING (run_id)
-	      WHERE w.workflow_id = '$1' AND h.event_type = '$2'"
-}
-has_event() { [ -n "$(ev_id "$1" "$2")" ]; }
-no_event() { [ -z "$(ev_id "$1" "$2")" ] || { echo "  $1 has $2"; return 1; }; }
-# the status the workflow recorded when the canceled future resolved
-marker() {
-	sql "SELECT h.attributes -> 'details' ->> 'value' FROM durable.history h JOIN durable.workflows w USING (run_id)
-	      WHERE w.workflow_id = '$1' AND h.event_type = 'MarkerRecorded'"
-}
-wait_marker() { wait_sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
-                          WHERE w.workflow_id = '$1' AND h.event_type = 'MarkerRecorded'" 1; }
-wait_event() { wait_sql "SELECT count(*) > 0 FROM durable.history h JOIN durable.workflows w USING (run_id)
-                         WHERE w.workflow_id = '$1' AND h.event_type = '$2'" t; }
-wait_ledger() {
-	local deadline=$((SECONDS + 60))
-	until grep -q "^$1\$" "$DURABLE_LEDGER" 2>/dev/null; do
-		[ $SECONDS -ge $deadline ] && { echo "  no ledger line '$1'"; return 1; }
-		sleep 0.1
-	done
-}
-before() { [ -n "$1" ] && [ -n "$2" ] && [ "$1" -lt "$2" ] || { echo "  event '$1' is not before '$2'"; return 1; }; }
+. "$(dirname "$0")/cancel_lib.sh"
+worker cancel --task-queue "$q" --plugin "$CANCEL_PLUGIN"
 result_rc() { sql "SELECT result ->> 'rc' FROM durable.workflows WHERE workflow_id = '$1' ORDER BY started_at DESC LIMIT 1"; }
-ECANCELED=-10003
-EFAILED=-10002
 
 # --- activities -------------------------------------------------------------
 # TRY_CANCEL (the default, type 0): asked, and the workflow moves on at once.
 a=act-try-$RUN
-start "$a" ActCancel '{"type": 0}'
-check "try: the activity runs" wait_ledger "patient $a started"
-signal "$a" stop
-check "try: the future resolves" wait_marker "$a"
+cancel_at_stop try "$a" ActCancel '{"type": 0}' wait_ledger "patient $a started"
 check "try: as canceled" eq "$(marker "$a")" $ECANCELED
 check "try: the activity was asked" has_event "$a" ActivityTaskCancelRequested
 check "try: it acknowledges later" wait_event "$a" ActivityTaskCanceled
 check "try: after the workflow moved on" before "$(ev_id "$a" MarkerRecorded)" "$(ev_id "$a" ActivityTaskCanceled)"
-signal "$a" finish
-check "try: closes" wait_closed "$a"
+finish_wf "try" "$a"
 check "try: completed with the canceled status" eq "$(status_of "$a")/$(result_rc "$a")" COMPLETED/$ECANCELED
 
 # WAIT_CANCELLATION_COMPLETED: resolves when the activity has cleaned up.
 a=act-wait-$RUN
-start "$a" ActCancel '{"type": 2}'
-check "wait: the activity runs" wait_ledger "patient $a started"
-signal "$a" stop
-check "wait: the future resolves" wait_marker "$a"
+cancel_at_stop wait "$a" ActCancel '{"type": 2}' wait_ledger "patient $a started"
 check "wait: as canceled" eq "$(marker "$a")" $ECANCELED
 check "wait: only after the activity said so" before "$(ev_id "$a" ActivityTaskCanceled)" "$(ev_id "$a" MarkerRecorded)"
 check "wait: which was after its cleanup" grep -q "^patient $a cleaned up$" "$DURABLE_LEDGER"
-signal "$a" finish
-check "wait: closes" wait_closed "$a"
+finish_wf "wait" "$a"
 
 # WAIT_CANCELLATION_COMPLETED with an activity that finishes anyway: its result.
 a=act-stubborn-$RUN
-start "$a" ActCancel '{"type": 2, "activity": "stubborn"}'
-check "stubborn: runs" wait_ledger "stubborn $a started"
-signal "$a" stop
-check "stubborn: the future resolves" wait_marker "$a"
+cancel_at_stop stubborn "$a" ActCancel '{"type": 2, "activity": "stubborn"}' wait_ledger "stubborn $a started"
 check "stubborn: as completed" eq "$(marker "$a")" 0
 check "stubborn: after the activity completed" before "$(ev_id "$a" ActivityTaskCompleted)" "$(ev_id "$a" MarkerRecorded)"
-signal "$a" finish
-check "stubborn: closes" wait_closed "$a"
+finish_wf "stubborn" "$a"
 check "stubborn: with the activity's result" eq "$(sql "SELECT result ->> 'result' FROM durable.workflows WHERE workflow_id = '$a'")" done
 
 # ABANDON: the activity is not told; the workflow moves on.
 a=act-abandon-$RUN
-start "$a" ActCancel '{"type": 3}'
-check "abandon: the activity runs" wait_ledger "patient $a started"
-signal "$a" stop
-check "abandon: the future resolves" wait_marker "$a"
+cancel_at_stop abandon "$a" ActCancel '{"type": 3}' wait_ledger "patient $a started"
 check "abandon: as canceled" eq "$(marker "$a")" $ECANCELED
 check "abandon: nothing asked the activity" no_event "$a" ActivityTaskCancelRequested
 check "abandon: it still runs, not asked to cancel" eq "$(sql "SELECT a.cancel_requested FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$a'")" f
 check "abandon: and saw no cancel" eq "$(ledger_count patient "$a")" 1
-signal "$a" finish
-check "abandon: closes" wait_closed "$a"
+finish_wf "abandon" "$a"
 
 # --- children -------------------------------------------------------------
 # WAIT_CANCELLATION_COMPLETED (the children's default): resolves when the child closed.
 c=child-wait-$RUN
-start "$c" ChildCancel '{"type": 0}'
-check "child wait: the child runs" wait_sql "SELECT status FROM durable.workflows WHERE workflow_id = '$c-kid'" RUNNING
-signal "$c" stop
-check "child wait: the future resolves" wait_marker "$c"
+cancel_at_stop "child wait" "$c" ChildCancel '{"type": 0}' kid_runs "$c"
 check "child wait: as canceled" eq "$(marker "$c")" $ECANCELED
 check "child wait: the child was asked" has_event "$c" ExternalWorkflowExecutionCancelRequested
 check "child wait: after the child closed" before "$(ev_id "$c" ChildWorkflowExecutionCanceled)" "$(ev_id "$c" MarkerRecorded)"
 check "child wait: which ran its cleanup first" grep -q "^cleanup $c-kid ran$" "$DURABLE_LEDGER"
 check "child wait: the child is CANCELED" eq "$(status_of "$c-kid")" CANCELED
-signal "$c" finish
-check "child wait: closes" wait_closed "$c"
+finish_wf "child wait" "$c"
 
 # TRY_CANCEL: asked; the parent moves on before the child closes.
 c=child-try-$RUN
-start "$c" ChildCancel '{"type": 1}'
-check "child try: the child runs" wait_sql "SELECT status FROM durable.workflows WHERE workflow_id = '$c-kid'" RUNNING
-signal "$c" stop
-check "child try: the future resolves" wait_marker "$c"
+cancel_at_stop "child try" "$c" ChildCancel '{"type": 1}' kid_runs "$c"
 check "child try: as canceled" eq "$(marker "$c")" $ECANCELED
 check "child try: the child closes later" wait_event "$c" ChildWorkflowExecutionCanceled
 check "child try: after the parent moved on" before "$(ev_id "$c" MarkerRecorded)" "$(ev_id "$c" ChildWorkflowExecutionCanceled)"
-signal "$c" finish
-check "child try: closes" wait_closed "$c"
+finish_wf "child try" "$c"
 
 # ABANDON: the child is not told; the parent close policy (TERMINATE) ends it.
 c=child-abandon-$RUN
-start "$c" ChildCancel '{"type": 3}'
-check "child abandon: the child runs" wait_sql "SELECT status FROM durable.workflows WHERE workflow_id = '$c-kid'" RUNNING
-signal "$c" stop
-check "child abandon: the future resolves" wait_marker "$c"
+cancel_at_stop "child abandon" "$c" ChildCancel '{"type": 3}' kid_runs "$c"
 check "child abandon: as canceled" eq "$(marker "$c")" $ECANCELED
 check "child abandon: nothing asked the child" no_event "$c" RequestCancelExternalWorkflowExecutionInitiated
 check "child abandon: it still runs" eq "$(status_of "$c-kid")" RUNNING
@@ -133,7 +76,7 @@ check "child abandon: the child is ended by the parent close policy" eq "$(statu
 # --- a parent canceled while it waits on its child ----------------------------
 p=parent-wait-$RUN
 start "$p" ParentWaits '{"type": 0}'
-check "parent: the child runs" wait_sql "SELECT status FROM durable.workflows WHERE workflow_id = '$p-kid'" RUNNING
+check "parent: the child runs" kid_runs "$p"
 sql "SELECT durable.cancel_workflow('$p', 'test')" >/dev/null
 check "parent: closes" wait_closed "$p"
 check "parent: CANCELED" eq "$(status_of "$p")" CANCELED
@@ -143,7 +86,7 @@ check "parent: closed after the child" before "$(ev_id "$p" ChildWorkflowExecuti
 
 p=parent-try-$RUN
 start "$p" ParentWaits '{"type": 1}'
-check "parent try: the child runs" wait_sql "SELECT status FROM durable.workflows WHERE workflow_id = '$p-kid'" RUNNING
+check "parent try: the child runs" kid_runs "$p"
 sql "SELECT durable.cancel_workflow('$p', 'test')" >/dev/null
 check "parent try: closes" wait_closed "$p" "$p-kid"
 check "parent try: CANCELED" eq "$(status_of "$p")" CANCELED
