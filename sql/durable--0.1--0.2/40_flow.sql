@@ -48,5 +48,4 @@ SELECT pg_catalog.pg_extension_config_dump('durable.fairness_keys', '');
 -- next ready task, with these.
 CREATE INDEX activity_tasks_started ON durable.activity_tasks (namespace, task_queue, fairness_key)
     WHERE state = 'STARTED';
-CREATE INDEX activity_tasks_ready_by_key ON durable.activity_tasks (namespace, task_queue, fairness_key, task_id)
-    WHERE state = 'SCHEDULED';
+-- (activity_tasks_ready_by_key: 51_priority.sql, which adds its columns)

@@ -1,5 +1,6 @@
 -- Flow control: concurrency and rate limits per task queue and per fairness
--- key, enforced by poll_activity_tasks; keys take turns; bad limits refused.
+-- key, enforced by poll_activity_tasks; keys share the limited poll fairly;
+-- bad limits refused.
 -- The clock moves only by skip_time, so every bucket count here is exact.
 BEGIN;
 SELECT * FROM no_plan();
@@ -103,9 +104,12 @@ SELECT durable.set_task_queue_limits('fc-t', key_max_concurrent => 100);
 SELECT is((SELECT array_agg(DISTINCT a.fairness_key ORDER BY a.fairness_key) FROM durable.activity_tasks a
             WHERE a.task_id IN (SELECT (regexp_match(t, '^a([0-9]+)'))[1]::bigint FROM pg_temp.lease('fc-t', 3) t)),
           ARRAY['a', 'b', 'flood'], 'a poll for 3 takes one task of each key');
-SELECT is((SELECT array_agg(DISTINCT a.fairness_key ORDER BY a.fairness_key) FROM durable.activity_tasks a
-            WHERE a.task_id IN (SELECT (regexp_match(t, '^a([0-9]+)'))[1]::bigint FROM pg_temp.lease('fc-t', 2) t)),
-          ARRAY['a', 'b'], 'polls for fewer serve the keys served longest ago first');
+-- (keys a and b have 3 tasks each, the flood 34: each key's tasks are one
+-- virtual second apart, api/41_priority.sql)
+SELECT is((SELECT array_agg(a.fairness_key ORDER BY a.fairness_key) FROM durable.activity_tasks a
+            WHERE a.task_id IN (SELECT (regexp_match(t, '^a([0-9]+)'))[1]::bigint FROM pg_temp.lease('fc-t', 6) t)),
+          ARRAY['a', 'a', 'b', 'b', 'flood', 'flood'], 'the next poll for 6 takes two of each key');
+SELECT is((SELECT count(*) FROM pg_temp.lease('fc-t', 3)), 3::bigint, 'and then the flood''s, as the others have none');
 
 -- Rate per key
 SELECT pg_temp.schedule('kr1', 'fc-kr', 40, ARRAY['x', 'y']);

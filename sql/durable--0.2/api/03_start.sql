@@ -10,7 +10,8 @@ BEGIN
     PERFORM durable._check_keys(options,
         ARRAY['execution_timeout', 'run_timeout', 'task_timeout', 'id_reuse_policy',
               'memo', 'search_attributes', 'identity', 'request_id', 'id_conflict_policy',
-              'start_delay'], 'start options');
+              'start_delay', 'priority', 'fairness_key', 'fairness_weight'], 'start options');
+    PERFORM durable._priority_options(options, 'start options');   -- api/41_priority.sql
     PERFORM durable._json_interval(options, 'execution_timeout', 'start options');
     PERFORM durable._json_interval(options, 'run_timeout', 'start options');
     PERFORM durable._json_interval(options, 'start_delay', 'start options');
@@ -180,18 +181,21 @@ DECLARE
     request jsonb := CASE WHEN request_id IS NOT NULL THEN jsonb_build_object('request_id', request_id) ELSE '{}' END;
     delay jsonb := CASE WHEN start_delay IS NOT NULL
                         THEN jsonb_build_object('first_workflow_task_backoff', durable._seconds(start_delay)) ELSE '{}' END;
+    prio record := durable._priority_options(options, 'start options');
 BEGIN
     PERFORM durable._check_payload(input, 'workflow input');
     deadline := least(exec_start + execution_timeout, now + run_timeout);
     INSERT INTO durable.workflows AS w (run_id, namespace, workflow_id, workflow_type, task_queue, input,
         memo, search_attributes, first_run_id, continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, parent_close_policy, execution_started_at, started_at,
-        execution_timeout, run_timeout, task_timeout, deadline_at, request_id, start_delay)
+        execution_timeout, run_timeout, task_timeout, deadline_at, request_id, start_delay,
+        priority, fairness_key, fairness_weight)
     VALUES (new_run, namespace, workflow_id, workflow_type, task_queue, input,
         coalesce(options -> 'memo', '{}'), coalesce(options -> 'search_attributes', '{}'),
         coalesce(first_run_id, new_run), continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, now,
-        execution_timeout, run_timeout, task_timeout, deadline, request_id, start_delay)
+        execution_timeout, run_timeout, task_timeout, deadline, request_id, start_delay,
+        prio.priority, prio.fairness_key, prio.fairness_weight)
     ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING
     RETURNING w.run_id INTO inserted;
     IF inserted IS NULL THEN
@@ -213,7 +217,8 @@ BEGIN
         'parent_initiated_event_id', parent_initiated_event_id,
         'memo', coalesce(options -> 'memo', '{}'),
         'search_attributes', coalesce(options -> 'search_attributes', '{}'),
-        'identity', options ->> 'identity') || request || delay);
+        'identity', options ->> 'identity') || request || delay
+        || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight));
     IF signal_name IS NOT NULL THEN
         PERFORM durable._append(new_run, 'WorkflowExecutionSignaled', jsonb_build_object(
             'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity') || request);

@@ -87,7 +87,7 @@ BEGIN
                     w.workflow_id, w.workflow_type, w.task_timeout
                FROM durable.workflow_tasks wt JOIN durable.workflows w ON w.run_id = wt.run_id
               WHERE wt.namespace = $5 AND wt.task_queue = $1 AND wt.state = 'SCHEDULED'
-              ORDER BY wt.task_id
+              ORDER BY wt.priority, wt.pass, wt.task_id   -- api/41_priority.sql
               LIMIT $3
                 FOR UPDATE SKIP LOCKED LOOP
         -- a transient attempt (see _reschedule_workflow_task) writes no event

@@ -79,12 +79,13 @@ DECLARE
     scheduled bigint;
     now timestamptz := durable.now();
     deadline timestamptz;
-    fairness_key text;
+    prio record;
 BEGIN
     PERFORM durable._check_keys(cmd, ARRAY['type', 'activity_id', 'activity_type', 'task_queue', 'input',
         'schedule_to_close_timeout', 'schedule_to_start_timeout', 'start_to_close_timeout',
-        'heartbeat_timeout', 'retry_policy', 'fairness_key'], what);
-    fairness_key := durable._check_name(durable._json_text(cmd, 'fairness_key', what), what || ': "fairness_key"');
+        'heartbeat_timeout', 'retry_policy', 'fairness_key', 'priority', 'fairness_weight'], what);
+    -- the workflow's unless the command sets its own (api/41_priority.sql)
+    prio := durable._priority_options(cmd, what, w.priority, w.fairness_key, w.fairness_weight);
     activity_id := durable._check_name(durable._json_text(cmd, 'activity_id', what, true), what || ': "activity_id"');
     activity_type := durable._check_name(durable._json_text(cmd, 'activity_type', what, true), what || ': "activity_type"');
     queue := durable._check_path_name(durable._check_name(coalesce(durable._json_text(cmd, 'task_queue', what), w.task_queue),
@@ -139,16 +140,16 @@ BEGIN
             'maximum_interval', durable._seconds(max_interval), 'maximum_attempts', max_attempts::integer,
             'non_retryable_error_types', to_jsonb(non_retryable)),
         'workflow_task_completed_event_id', completed)
-        || CASE WHEN fairness_key IS NULL THEN '{}' ELSE jsonb_build_object('fairness_key', fairness_key) END);
+        || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight));
     deadline := least(now + s2s, now + s2c);
     INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
         activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
         schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
         retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
-        non_retryable_error_types, timeout_at, fairness_key)
+        non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight)
     VALUES (w.run_id, w.namespace, w.workflow_id, scheduled, activity_id, activity_type, queue,
         cmd -> 'input', 'SCHEDULED', now, now, s2c, s2s, stc, hb, initial, backoff, max_interval,
-        max_attempts::integer, non_retryable, deadline, coalesce(fairness_key, ''));
+        max_attempts::integer, non_retryable, deadline, prio.fairness_key, prio.priority, prio.fairness_weight);
     PERFORM durable._wake_at(deadline);
     PERFORM durable._notify('activity', w.namespace, queue);
 END
@@ -274,7 +275,7 @@ DECLARE
 BEGIN
     PERFORM durable._check_keys(cmd, ARRAY['type', 'workflow_id', 'workflow_type', 'task_queue', 'input',
         'parent_close_policy', 'workflow_execution_timeout', 'workflow_run_timeout', 'workflow_task_timeout',
-        'workflow_id_reuse_policy', 'memo', 'search_attributes'], what);
+        'workflow_id_reuse_policy', 'memo', 'search_attributes', 'priority', 'fairness_key', 'fairness_weight'], what);
     IF policy NOT IN ('TERMINATE', 'ABANDON', 'REQUEST_CANCEL') THEN
         PERFORM durable._bad_input(format('unknown parent_close_policy "%s"', policy), NULL,
                                    'Use TERMINATE, ABANDON or REQUEST_CANCEL.');
@@ -282,7 +283,10 @@ BEGIN
     options := jsonb_strip_nulls(jsonb_build_object(
         'execution_timeout', cmd -> 'workflow_execution_timeout', 'run_timeout', cmd -> 'workflow_run_timeout',
         'task_timeout', cmd -> 'workflow_task_timeout', 'id_reuse_policy', cmd -> 'workflow_id_reuse_policy',
-        'memo', cmd -> 'memo', 'search_attributes', cmd -> 'search_attributes'));
+        'memo', cmd -> 'memo', 'search_attributes', cmd -> 'search_attributes'))
+        -- the parent's priority unless the command sets its own (api/41_priority.sql)
+        || (SELECT durable._priority_json(p.priority, p.fairness_key, p.fairness_weight)
+              FROM durable._priority_options(cmd, what, w.priority, w.fairness_key, w.fairness_weight) p);
     PERFORM durable._check_start_args(child_id, child_type, queue);
     PERFORM durable._check_start_options(options);
     PERFORM durable._check_payload(cmd -> 'input', 'child workflow input');
@@ -467,7 +471,8 @@ BEGIN
                 'task_timeout', coalesce(cmd -> 'workflow_task_timeout',
                                          to_jsonb(durable._seconds(least(w.task_timeout, interval '1 day')))),
                 'memo', coalesce(cmd -> 'memo', w.memo),
-                'search_attributes', coalesce(cmd -> 'search_attributes', w.search_attributes)));
+                'search_attributes', coalesce(cmd -> 'search_attributes', w.search_attributes)))
+                || durable._priority_json(w.priority, w.fairness_key, w.fairness_weight);
             PERFORM durable._check_start_options(options);
             PERFORM durable._check_payload(cmd -> 'input', 'workflow input');
             new_run := gen_random_uuid();

@@ -28,7 +28,7 @@ BEGIN
     WITH picked AS (
         SELECT a.task_id FROM durable.activity_tasks a
          WHERE a.namespace = $4 AND a.task_queue = $1 AND a.state = 'SCHEDULED'
-         ORDER BY a.task_id
+         ORDER BY a.priority, a.pass, a.task_id   -- api/41_priority.sql
          LIMIT $3
            FOR UPDATE SKIP LOCKED
     ), leased AS (

@@ -31,7 +31,7 @@ BEGIN
             activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
             schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
             retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
-            non_retryable_error_types, timeout_at, fairness_key)
+            non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight)
         VALUES (w.run_id, w.namespace, w.workflow_id, e.event_id, attrs ->> 'activity_id', attrs ->> 'activity_type',
             attrs ->> 'task_queue', attrs -> 'input', 'SCHEDULED', now, now,
             make_interval(secs => (attrs ->> 'schedule_to_close_timeout')::float8),
@@ -43,7 +43,8 @@ BEGIN
             ARRAY(SELECT jsonb_array_elements_text(rp -> 'non_retryable_error_types')),
             least(now + make_interval(secs => (attrs ->> 'schedule_to_start_timeout')::float8),
                   now + make_interval(secs => (attrs ->> 'schedule_to_close_timeout')::float8)),
-            coalesce(attrs ->> 'fairness_key', ''));
+            coalesce(attrs ->> 'fairness_key', ''), coalesce((attrs ->> 'priority')::smallint, 3),
+            coalesce((attrs ->> 'fairness_weight')::float8, 1));
         PERFORM durable._notify('activity', w.namespace, attrs ->> 'task_queue');
     END LOOP;
 

@@ -151,8 +151,9 @@ $$;
 -- start now, locked for the caller, with the queue's and keys' buckets
 -- charged for them. The queue's limits row is locked first, so that polls of
 -- one limited queue count leases one after another and never together exceed
--- a limit. Keys take turns, the one served longest ago first, one task per
--- key per turn, so a key with a large backlog cannot starve the others.
+-- a limit. Tasks are taken in the order of the unlimited poll (priority, then
+-- virtual time: api/41_priority.sql), skipping keys at their limits: each key
+-- that may start a task offers its next one, and the lowest of those goes.
 -- Returns NULL when the queue has no limits (the caller polls as before).
 CREATE OR REPLACE FUNCTION durable._pick_limited_activity_tasks(namespace text, task_queue text, max_tasks integer,
                                                                 now timestamptz)
@@ -164,12 +165,16 @@ DECLARE
     picked bigint[] := '{}';
     keyed boolean;
     k record;
-    id bigint;
     allowance float8;
-    progress boolean;
-    keys text[] := '{}';        -- keys that may start a task now, in turn order
-    allowances jsonb := '{}';   -- key -> how many more it may start in this poll
+    keys text[] := '{}';        -- keys that may start a task now
+    allowances float8[] := '{}'; -- how many more each may start in this poll
     refilled jsonb := '{}';     -- key -> its bucket before this poll's charge
+    -- each key's next ready task, once looked up (NULL: not yet)
+    head_id bigint[] := '{}';
+    head_priority smallint[] := '{}';
+    head_pass float8[] := '{}';
+    h record;
+    best integer;
     i integer;
     wake_at timestamptz;        -- when a bucket that held back a ready task has a token
 BEGIN
@@ -193,7 +198,7 @@ BEGIN
     IF want > 0 AND NOT keyed THEN
         picked := ARRAY(SELECT a.task_id FROM durable.activity_tasks a
                          WHERE a.namespace = namespace AND a.task_queue = task_queue AND a.state = 'SCHEDULED'
-                         ORDER BY a.task_id LIMIT want FOR UPDATE SKIP LOCKED);
+                         ORDER BY a.priority, a.pass, a.task_id LIMIT want FOR UPDATE SKIP LOCKED);
     ELSIF want > 0 THEN
         -- each key with ready tasks (found by skipping through the index, one
         -- probe per key), its limits and what it may start now
@@ -209,7 +214,7 @@ BEGIN
                          ORDER BY a.fairness_key LIMIT 1)
                   FROM ready r WHERE r.fairness_key IS NOT NULL
             )
-            SELECT r.fairness_key, f.dispatched_at, f.tokens, f.refilled_at,
+            SELECT r.fairness_key, f.tokens, f.refilled_at,
                    CASE WHEN f.configured THEN coalesce(f.max_concurrent, l.key_max_concurrent)
                         ELSE l.key_max_concurrent END AS max_concurrent,
                    CASE WHEN f.configured THEN coalesce(f.rate_per_second, l.key_rate_per_second)
@@ -218,7 +223,6 @@ BEGIN
               LEFT JOIN durable.fairness_keys f
                 ON f.namespace = namespace AND f.task_queue = task_queue AND f.fairness_key = r.fairness_key
              WHERE r.fairness_key IS NOT NULL
-             ORDER BY f.dispatched_at NULLS FIRST, r.fairness_key
         LOOP
             allowance := want;
             IF k.max_concurrent IS NOT NULL THEN
@@ -239,27 +243,41 @@ BEGIN
             END IF;
             IF allowance >= 1 THEN
                 keys := keys || k.fairness_key;
-                allowances := allowances || jsonb_build_object(k.fairness_key, allowance);
+                allowances := allowances || allowance;
+                head_id := head_id || NULL::bigint;
+                head_priority := head_priority || NULL::smallint;
+                head_pass := head_pass || NULL::float8;
             END IF;
         END LOOP;
-        -- turns: one task per key that may still start one, in the order above
-        LOOP
-            progress := false;
+        -- merge: the lowest (priority, pass, task_id) of the keys' next tasks
+        -- goes, until the poll has what it wants or no key has a task it may
+        -- start (a key's next task is locked when looked up, so it is ours)
+        WHILE cardinality(picked) < want LOOP
+            best := NULL;
             FOR i IN 1 .. cardinality(keys) LOOP
-                EXIT WHEN cardinality(picked) >= want;
-                CONTINUE WHEN (allowances ->> keys[i])::float8 < 1;
-                id := NULL;
-                SELECT a.task_id INTO id FROM durable.activity_tasks a
-                 WHERE a.namespace = namespace AND a.task_queue = task_queue AND a.state = 'SCHEDULED'
-                   AND a.fairness_key = keys[i] AND a.task_id <> ALL (picked)
-                 ORDER BY a.task_id LIMIT 1 FOR UPDATE SKIP LOCKED;
-                allowances := allowances || jsonb_build_object(keys[i],
-                    CASE WHEN id IS NULL THEN 0 ELSE (allowances ->> keys[i])::float8 - 1 END);
-                CONTINUE WHEN id IS NULL;
-                picked := picked || id;
-                progress := true;
+                CONTINUE WHEN allowances[i] < 1;
+                IF head_id[i] IS NULL THEN
+                    SELECT a.task_id, a.priority, a.pass INTO h FROM durable.activity_tasks a
+                     WHERE a.namespace = namespace AND a.task_queue = task_queue AND a.state = 'SCHEDULED'
+                       AND a.fairness_key = keys[i] AND a.task_id <> ALL (picked)
+                     ORDER BY a.priority, a.pass, a.task_id LIMIT 1 FOR UPDATE SKIP LOCKED;
+                    IF NOT FOUND THEN
+                        allowances[i] := 0;
+                        CONTINUE;
+                    END IF;
+                    head_id[i] := h.task_id;
+                    head_priority[i] := h.priority;
+                    head_pass[i] := h.pass;
+                END IF;
+                IF best IS NULL OR (head_priority[i], head_pass[i], head_id[i])
+                                   < (head_priority[best], head_pass[best], head_id[best]) THEN
+                    best := i;
+                END IF;
             END LOOP;
-            EXIT WHEN NOT progress OR cardinality(picked) >= want;
+            EXIT WHEN best IS NULL;
+            picked := picked || head_id[best];
+            allowances[best] := allowances[best] - 1;
+            head_id[best] := NULL;
         END LOOP;
         -- charge each served key's bucket and note when it was served
         INSERT INTO durable.fairness_keys AS f (namespace, task_queue, fairness_key, tokens, refilled_at,

@@ -35,7 +35,12 @@ CREATE TABLE durable.workflows (
     cancel_requested          boolean NOT NULL DEFAULT false,
     -- start options (sql/durable--0.1--0.2/50_start_options.sql)
     request_id                text,
-    start_delay               interval
+    start_delay               interval,
+    -- priority 1 (first) to 5 and fairness key and weight (api/41_priority.sql),
+    -- which the run's workflow tasks take and its activities and children inherit
+    priority                  smallint NOT NULL DEFAULT 3,
+    fairness_key              text NOT NULL DEFAULT '',
+    fairness_weight           float8 NOT NULL DEFAULT 1
 );
 -- At most one open run per workflow id: this index is the id reuse guard.
 CREATE UNIQUE INDEX workflows_one_open_run ON durable.workflows (namespace, workflow_id)
@@ -87,9 +92,16 @@ CREATE TABLE durable.workflow_tasks (
     timeout_at          timestamptz,
     -- the last failure or timeout of a retried task, whose retries the
     -- history does not record (only the first one)
-    last_failure        jsonb
+    last_failure        jsonb,
+    -- the run's priority and fairness key, and the task's virtual time
+    -- within them (api/41_priority.sql): polls take the lowest first
+    priority            smallint NOT NULL DEFAULT 3,
+    fairness_key        text NOT NULL DEFAULT '',
+    pass                float8 NOT NULL DEFAULT 0
 );
-CREATE INDEX workflow_tasks_ready ON durable.workflow_tasks (namespace, task_queue, task_id)
+CREATE INDEX workflow_tasks_ready ON durable.workflow_tasks (namespace, task_queue, priority, pass, task_id)
+    WHERE state = 'SCHEDULED';
+CREATE INDEX workflow_tasks_ready_by_key ON durable.workflow_tasks (namespace, task_queue, fairness_key, priority, pass)
     WHERE state = 'SCHEDULED';
 CREATE INDEX workflow_tasks_deadline ON durable.workflow_tasks (timeout_at)
     WHERE timeout_at IS NOT NULL;
@@ -129,9 +141,13 @@ CREATE TABLE durable.activity_tasks (
     UNIQUE (run_id, scheduled_event_id),
     -- who the task is for (a tenant, a customer), for per-key limits
     -- (schema/40_flow.sql); '' when the workflow set none
-    fairness_key              text NOT NULL DEFAULT ''
+    fairness_key              text NOT NULL DEFAULT '',
+    -- priority, fairness weight and virtual time, as on workflow_tasks
+    priority                  smallint NOT NULL DEFAULT 3,
+    fairness_weight           float8 NOT NULL DEFAULT 1,
+    pass                      float8 NOT NULL DEFAULT 0
 );
-CREATE INDEX activity_tasks_ready ON durable.activity_tasks (namespace, task_queue, task_id)
+CREATE INDEX activity_tasks_ready ON durable.activity_tasks (namespace, task_queue, priority, pass, task_id)
     WHERE state = 'SCHEDULED';
 CREATE INDEX activity_tasks_deadline ON durable.activity_tasks (timeout_at)
     WHERE timeout_at IS NOT NULL;

@@ -43,5 +43,6 @@ SELECT pg_catalog.pg_extension_config_dump('durable.fairness_keys', '');
 -- next ready task, with these.
 CREATE INDEX activity_tasks_started ON durable.activity_tasks (namespace, task_queue, fairness_key)
     WHERE state = 'STARTED';
-CREATE INDEX activity_tasks_ready_by_key ON durable.activity_tasks (namespace, task_queue, fairness_key, task_id)
+CREATE INDEX activity_tasks_ready_by_key ON durable.activity_tasks (namespace, task_queue, fairness_key, priority,
+                                                                   pass, task_id)
     WHERE state = 'SCHEDULED';

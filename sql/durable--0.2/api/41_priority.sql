@@ -1,0 +1,114 @@
+-- Priorities and fairness. A run has a priority (1 first, 5 last; 3 when
+-- not given), a fairness key (a tenant, a customer; '' for none) and a
+-- fairness weight (1 when not given): start options, or inherited by its
+-- activities and children unless they set their own.
+--
+-- Polls take a queue's ready tasks by priority, then by `pass`, a virtual
+-- time each task gets when it becomes ready (start-time fair queueing):
+--     pass = greatest(V, the key's last ready pass + 1 / weight)
+-- where V is the lowest pass ready in the queue at that priority (the task
+-- the next poll takes). A key's tasks are spaced 1 / weight apart, so while
+-- keys have backlogs each is served in proportion to its weight, and a key
+-- that comes along starts at V, level with the head of the queue, however
+-- long another key's backlog is. The store keeps no counter per queue or key
+-- (no row every schedule or poll would write): V and the key's last pass are
+-- two probes of the ready indexes, and the poll itself is one index scan in
+-- (priority, pass) order, as cheap as the FIFO it replaces. A task gets a new
+-- pass each time it becomes ready again (a retry, a lease that timed out),
+-- behind its key's other ready tasks.
+
+-- Reads and checks "priority", "fairness_key" and "fairness_weight" of obj
+-- (start options, a command), each defaulting to the given inherited value.
+CREATE OR REPLACE FUNCTION durable._priority_options(obj jsonb, what text, inherit_priority smallint DEFAULT 3,
+                                                     inherit_key text DEFAULT '', inherit_weight float8 DEFAULT 1,
+                                                     OUT priority smallint, OUT fairness_key text,
+                                                     OUT fairness_weight float8)
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    p jsonb := obj -> 'priority';
+    w jsonb := obj -> 'fairness_weight';
+BEGIN
+    priority := inherit_priority;
+    fairness_weight := inherit_weight;
+    IF p IS NOT NULL AND jsonb_typeof(p) <> 'null' THEN
+        IF jsonb_typeof(p) <> 'number' OR (p #>> '{}')::numeric NOT IN (1, 2, 3, 4, 5) THEN
+            PERFORM durable._bad_input(format('%s: "priority" must be an integer from 1 to 5', what),
+                format('Got %s.', p), '1 is served first, 5 last; 3 when not given.');
+        END IF;
+        priority := (p #>> '{}')::numeric::smallint;
+    END IF;
+    IF w IS NOT NULL AND jsonb_typeof(w) <> 'null' THEN
+        IF jsonb_typeof(w) <> 'number' OR (w #>> '{}')::numeric NOT BETWEEN 0.001 AND 1000 THEN
+            PERFORM durable._bad_input(format('%s: "fairness_weight" must be a number from 0.001 to 1000', what),
+                format('Got %s.', w), 'A key of weight 2 is served twice as often as one of weight 1; 1 when not given.');
+        END IF;
+        fairness_weight := (w #>> '{}')::float8;
+    END IF;
+    fairness_key := coalesce(durable._check_name(durable._json_text(obj, 'fairness_key', what),
+                                                 what || ': "fairness_key"'), inherit_key);
+END
+$$;
+
+-- The attributes an event records of a priority: only what differs from
+-- the defaults, so that histories without priorities stay as they were.
+CREATE OR REPLACE FUNCTION durable._priority_json(priority smallint, fairness_key text, fairness_weight float8)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'priority', nullif($1, 3), 'fairness_key', nullif($2, ''), 'fairness_weight', nullif($3, 1)))
+$$;
+
+CREATE OR REPLACE FUNCTION durable._activity_task_pass() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    head float8;
+    last float8;
+BEGIN
+    SELECT a.pass INTO head FROM durable.activity_tasks a
+     WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue AND a.priority = NEW.priority
+       AND a.state = 'SCHEDULED'
+     ORDER BY a.pass LIMIT 1;
+    SELECT a.pass INTO last FROM durable.activity_tasks a
+     WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue AND a.fairness_key = NEW.fairness_key
+       AND a.priority = NEW.priority AND a.state = 'SCHEDULED'
+     ORDER BY a.pass DESC LIMIT 1;
+    NEW.pass := greatest(head, last + 1 / NEW.fairness_weight, 0);
+    RETURN NEW;
+END
+$$;
+
+-- A workflow task takes its run's priority and key when it becomes ready.
+CREATE OR REPLACE FUNCTION durable._workflow_task_pass() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    weight float8;
+    head float8;
+    last float8;
+BEGIN
+    SELECT w.priority, w.fairness_key, w.fairness_weight INTO NEW.priority, NEW.fairness_key, weight
+      FROM durable.workflows w WHERE w.run_id = NEW.run_id;
+    SELECT t.pass INTO head FROM durable.workflow_tasks t
+     WHERE t.namespace = NEW.namespace AND t.task_queue = NEW.task_queue AND t.priority = NEW.priority
+       AND t.state = 'SCHEDULED'
+     ORDER BY t.pass LIMIT 1;
+    SELECT t.pass INTO last FROM durable.workflow_tasks t
+     WHERE t.namespace = NEW.namespace AND t.task_queue = NEW.task_queue AND t.fairness_key = NEW.fairness_key
+       AND t.priority = NEW.priority AND t.state = 'SCHEDULED'
+     ORDER BY t.pass DESC LIMIT 1;
+    NEW.pass := greatest(head, last + 1 / coalesce(weight, 1), 0);
+    RETURN NEW;
+END
+$$;
+
+-- Every way a task becomes ready goes through these (an insert, or a state
+-- set back to SCHEDULED), whoever wrote it. The WHEN keeps a lease's update
+-- from calling the function at all.
+CREATE OR REPLACE TRIGGER activity_task_pass BEFORE INSERT ON durable.activity_tasks
+    FOR EACH ROW EXECUTE FUNCTION durable._activity_task_pass();
+CREATE OR REPLACE TRIGGER activity_task_pass_again BEFORE UPDATE OF state ON durable.activity_tasks
+    FOR EACH ROW WHEN (NEW.state = 'SCHEDULED' AND OLD.state <> 'SCHEDULED')
+    EXECUTE FUNCTION durable._activity_task_pass();
+CREATE OR REPLACE TRIGGER workflow_task_pass BEFORE INSERT ON durable.workflow_tasks
+    FOR EACH ROW EXECUTE FUNCTION durable._workflow_task_pass();
+CREATE OR REPLACE TRIGGER workflow_task_pass_again BEFORE UPDATE OF state ON durable.workflow_tasks
+    FOR EACH ROW WHEN (NEW.state = 'SCHEDULED' AND OLD.state <> 'SCHEDULED')
+    EXECUTE FUNCTION durable._workflow_task_pass();
