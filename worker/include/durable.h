@@ -118,9 +118,16 @@ typedef struct {
 	durable_retry_policy_t retry;
 	/* who the activity is for (a tenant, a customer): the task queue's
 	 * per-key limits (durable.set_task_queue_limits) count it under this
-	 * key, and keys take turns; NULL = none */
+	 * key, and keys share the queue in proportion to their weights;
+	 * NULL = the workflow's */
 	const char *fairness_key;
 	durable_cancellation_type_t cancellation_type;   /* 0 = TRY_CANCEL */
+	/* 1 (served first) to 5; 0 = the workflow's (3 unless it was started
+	 * with another). Outside 0-5: -EINVAL. */
+	int priority;
+	/* this key's share against other keys' (0.001 to 1000); 0 = the
+	 * workflow's (1 unless started with another). Otherwise: -EINVAL. */
+	double fairness_weight;
 } durable_activity_options_t;
 
 typedef struct {
@@ -129,6 +136,10 @@ typedef struct {
 	const char *parent_close_policy; /* TERMINATE (default), ABANDON, REQUEST_CANCEL */
 	double execution_timeout;        /* seconds, 0 = none */
 	durable_cancellation_type_t cancellation_type;   /* 0 = WAIT_CANCELLATION_COMPLETED */
+	/* as in durable_activity_options_t: 0 / NULL = the parent's */
+	int priority;
+	const char *fairness_key;
+	double fairness_weight;
 } durable_child_options_t;
 
 /* JSON the context owns (released when the workflow task ends): json_pack's

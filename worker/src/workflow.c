@@ -253,6 +253,23 @@ static json_t *retry_policy_json(const durable_retry_policy_t *r)
 	return o;
 }
 
+/* Priority and fairness (api/41_priority.sql): what is 0 or NULL is left
+ * out, and the store takes the workflow's. */
+static int priority_valid(int priority, double weight)
+{
+	return priority >= 0 && priority <= 5 && (weight == 0 || (weight >= 0.001 && weight <= 1000));
+}
+
+static void put_priority(json_t *cmd, int priority, const char *fairness_key, double weight)
+{
+	if (priority > 0)
+		json_object_set_new(cmd, "priority", json_integer(priority));
+	if (fairness_key)
+		json_object_set_new(cmd, "fairness_key", json_string(fairness_key));
+	if (weight > 0)
+		json_object_set_new(cmd, "fairness_weight", json_real(weight));
+}
+
 int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 			   const durable_activity_options_t *opts, durable_future_t **f)
 {
@@ -262,7 +279,8 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 		return ctx->stopped;
 	if (!opts)
 		opts = &defaults;
-	if ((unsigned)opts->cancellation_type > DURABLE_CANCEL_ABANDON)
+	if ((unsigned)opts->cancellation_type > DURABLE_CANCEL_ABANDON
+	    || !priority_valid(opts->priority, opts->fairness_weight))
 		return -EINVAL;
 	snprintf(id, sizeof(id), "%u", ctx->seq + 1);
 	json_t *cmd = json_pack("{s:s, s:s, s:s, s:O}", "type", "ScheduleActivityTask", "activity_id", id,
@@ -277,8 +295,7 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 				     ? opts->start_to_close_timeout : 300);
 		put_duration(cmd, "heartbeat_timeout", opts->heartbeat_timeout);
 		json_object_set_new(cmd, "retry_policy", retry_policy_json(&opts->retry));
-		if (opts->fairness_key)
-			json_object_set_new(cmd, "fairness_key", json_string(opts->fairness_key));
+		put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight);
 	}
 	int64_t ev = issue(ctx, cmd, "ActivityTaskScheduled", "activity_type", "activity_id");
 	if (ev < 0)
@@ -312,7 +329,7 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	if (ctx->stopped)
 		return ctx->stopped;
 	durable_cancellation_type_t ct = opts ? opts->cancellation_type : DURABLE_CANCEL_DEFAULT;
-	if ((unsigned)ct > DURABLE_CANCEL_ABANDON)
+	if ((unsigned)ct > DURABLE_CANCEL_ABANDON || (opts && !priority_valid(opts->priority, opts->fairness_weight)))
 		return -EINVAL;
 	if (opts && opts->workflow_id)
 		snprintf(id, sizeof(id), "%s", opts->workflow_id);
@@ -326,6 +343,7 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 		if (opts->parent_close_policy)
 			json_object_set_new(cmd, "parent_close_policy", json_string(opts->parent_close_policy));
 		put_duration(cmd, "workflow_execution_timeout", opts->execution_timeout);
+		put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight);
 	}
 	int64_t ev = issue(ctx, cmd, "StartChildWorkflowExecutionInitiated", "workflow_type", "workflow_id");
 	if (ev < 0)
