@@ -4,11 +4,16 @@
 # the disk's flush. Prints "name value" lines:
 #   flow_poll_before_ms / flow_poll_after_ms / flow_poll_cost_ratio
 #       one poll (batch 1) of a queue without limits, with the poll as it was
-#       before flow control (tests/bench/sql/flow.sql) and as it is now,
-#       interleaved in one pgbench run; the ratio is after / before
+#       before flow control and priorities (FIFO by task id, on the index it
+#       had: tests/bench/sql/flow.sql) and as it is now (by priority and
+#       virtual time), interleaved in one pgbench run; the ratio is after / before
 #   flow_poll_index_cost_ratio
 #       the same old poll with flow control's two indexes and without them
 #       (three runs of each, alternated: noisier than the interleaved figure)
+#   flow_schedule_plain_ms / flow_schedule_fair_ms / flow_schedule_cost_ratio
+#       a workflow task that schedules 10 activities (start, poll, complete),
+#       with and without the triggers that give each new task its place
+#       (priority and virtual time), interleaved
 #   flow_cycle_unlimited_ms / flow_cycle_limited_ms / flow_cycle_limited_cost_ratio
 #       poll (batch 10) + complete, a queue without limits against one with
 #       every limit set (none binding) and ten fairness keys, interleaved
@@ -18,8 +23,14 @@
 #   flow_small_tenant_ms_median / _max, flow_small_tenant_fifo_ms
 #       from scheduling one activity of a small tenant to its lease, while two
 #       sessions drain another tenant's backlog of 20,000 on the same queue
-#       (keys take turns); and the same once on a queue without fairness,
-#       given up after 10 s (flow_fifo_backlog_left: what was still ahead)
+#       (a queue with per-key limits); and the same once with the poll as it
+#       was before (FIFO), given up after 10 s (flow_fifo_backlog_left: what
+#       was still ahead)
+#   flow_small_tenant_unlimited_ms_median / _max
+#       the same on a queue without limits: fairness is the poll's order
+#   flow_priority_ms_median / _max
+#       the same for an activity of priority 1 behind 20,000 of priority 3,
+#       all of one key
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 quick=${BENCH_QUICK:-0}
@@ -62,13 +73,25 @@ for _ in 1 2 3; do
     x=$(PGOPTIONS='-c synchronous_commit=off' pgbench -n -c 1 -t "$polls" -f "$tmp/before.sql" 2>/dev/null | awk '/^latency average/ { print $4 }')
     unlease fq-base
     sql "CREATE INDEX activity_tasks_started ON durable.activity_tasks (namespace, task_queue, fairness_key) WHERE state = 'STARTED';
-         CREATE INDEX activity_tasks_ready_by_key ON durable.activity_tasks (namespace, task_queue, fairness_key, task_id) WHERE state = 'SCHEDULED';"
+         CREATE INDEX activity_tasks_ready_by_key ON durable.activity_tasks (namespace, task_queue, fairness_key, priority, pass, task_id) WHERE state = 'SCHEDULED';"
     y=$(PGOPTIONS='-c synchronous_commit=off' pgbench -n -c 1 -t "$polls" -f "$tmp/before.sql" 2>/dev/null | awk '/^latency average/ { print $4 }')
     unlease fq-base
     without=$(awk -v s="$without" -v x="$x" 'BEGIN { print s + x }')
     with=$(awk -v s="$with" -v x="$y" 'BEGIN { print s + x }')
 done
 echo "flow_poll_index_cost_ratio $(awk -v a="$with" -v b="$without" 'BEGIN { printf "%.3f", a / b }')"
+
+# 1b. Scheduling: a workflow task of 10 activities, with the triggers that
+# place each new task (api/41_priority.sql) and without them (a session in
+# replica mode fires no triggers), interleaved.
+for mode in plain fair; do
+    role=$([ $mode = plain ] && echo "SET LOCAL session_replication_role = replica;" || true)
+    echo "BEGIN; $role SELECT durable_bench_flow.schedule(1, 10, 'fq-sched-$mode', ARRAY['k']); COMMIT;" > "$tmp/sched-$mode.sql"
+done
+read -r plain fair < <(latencies "$polls" "$tmp/sched-plain.sql" "$tmp/sched-fair.sql")
+echo "flow_schedule_plain_ms $plain"
+echo "flow_schedule_fair_ms $fair"
+echo "flow_schedule_cost_ratio $(awk -v a="$fair" -v b="$plain" 'BEGIN { printf "%.3f", a / b }')"
 
 # 2. Poll (batch 10) + complete, interleaved: a queue without limits and one
 # with every limit set (none binding) and ten fairness keys.
@@ -103,22 +126,31 @@ echo "flow_rate_achieved $achieved"
 echo "flow_rate_ratio $(awk -v a="$achieved" -v r="$rate" 'BEGIN { printf "%.3f", a / r }')"
 
 # 4. A small tenant's dispatch latency while a large one floods the queue.
-small_latency() {   # queue samples give-up-seconds
-    local q=$1 n=$2 limit=$3
-    echo "SELECT count(*) FROM durable.complete_activity_tasks((SELECT coalesce(jsonb_agg(jsonb_build_object('task_token', task_token, 'result', 1)), '[]') FROM durable.poll_activity_tasks('$q', 'bench', 10)));" > "$tmp/drain-$q.sql"
+small_latency() {   # queue samples give-up-seconds [poll function [activity options]]
+    local q=$1 n=$2 limit=$3 poll=${4:-durable.poll_activity_tasks} opts=${5:-'{"fairness_key": "small"}'}
+    echo "SELECT count(*) FROM durable.complete_activity_tasks((SELECT coalesce(jsonb_agg(jsonb_build_object('task_token', task_token, 'result', 1)), '[]') FROM $poll('$q', 'bench', 10)));" > "$tmp/drain-$q.sql"
     pgbench -n -c 2 -j 2 -T $((n * 2 + limit + 5)) -f "$tmp/drain-$q.sql" >/dev/null 2>&1 &
     local drain=$!
     sleep 1
-    sql "CALL durable_bench_flow.measure_small('$q', $n, '$limit s')"
+    sql "CALL durable_bench_flow.measure_small('$q', $n, '$limit s', '$opts')"
     kill "$drain" 2>/dev/null || true
     wait "$drain" 2>/dev/null || true
 }
+latency_of() {   # prefix queue
+    echo "$1_ms_median $(sql "SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1) FROM durable_bench_flow.small_latency WHERE queue = '$2'")"
+    echo "$1_ms_max $(sql "SELECT round(max(ms)::numeric, 1) FROM durable_bench_flow.small_latency WHERE queue = '$2'")"
+}
 sql "SELECT durable_bench_flow.schedule(200, 100, 'fq-fair', ARRAY['big']);
+     SELECT durable_bench_flow.schedule(200, 100, 'fq-open', ARRAY['big']);
+     SELECT durable_bench_flow.schedule(200, 100, 'fq-prio', ARRAY['big']);
      SELECT durable_bench_flow.schedule(200, 100, 'fq-fifo', ARRAY['big']);
      SELECT durable.set_task_queue_limits('fq-fair', key_max_concurrent => 100000);" >/dev/null
 small_latency fq-fair 15 10
-echo "flow_small_tenant_ms_median $(sql "SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1) FROM durable_bench_flow.small_latency WHERE queue = 'fq-fair'")"
-echo "flow_small_tenant_ms_max $(sql "SELECT round(max(ms)::numeric, 1) FROM durable_bench_flow.small_latency WHERE queue = 'fq-fair'")"
-small_latency fq-fifo 1 10
+latency_of flow_small_tenant fq-fair
+small_latency fq-open 15 10
+latency_of flow_small_tenant_unlimited fq-open
+small_latency fq-prio 15 10 durable.poll_activity_tasks '{"fairness_key": "big", "priority": 1}'
+latency_of flow_priority fq-prio
+small_latency fq-fifo 1 10 durable_bench_flow.poll_before
 echo "flow_small_tenant_fifo_ms $(sql "SELECT round(max(ms)::numeric, 1) FROM durable_bench_flow.small_latency WHERE queue = 'fq-fifo'")"
 echo "flow_fifo_backlog_left $(sql "SELECT count(*) FROM durable.activity_tasks WHERE task_queue = 'fq-fifo' AND state = 'SCHEDULED'")"

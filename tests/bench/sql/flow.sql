@@ -1,6 +1,9 @@
 -- Flow control bench (tests/bench/flow.sh): poll_activity_tasks as it was
--- before flow control (commit 864d8fe~1), so that the unlimited poll's cost
--- can be compared with it in the same run, on the same data.
+-- before flow control and priorities (commit 864d8fe~1: FIFO, by task_id),
+-- so that the unlimited poll's cost can be compared with it in the same run,
+-- on the same data, with the index it had.
+CREATE INDEX IF NOT EXISTS activity_tasks_bench_fifo ON durable.activity_tasks (namespace, task_queue, task_id)
+    WHERE state = 'SCHEDULED';
 CREATE SCHEMA IF NOT EXISTS durable_bench_flow;
 CREATE OR REPLACE FUNCTION durable_bench_flow.poll_before(task_queue text, identity text, max_tasks integer DEFAULT 1,
                                             namespace text DEFAULT 'default')
@@ -61,12 +64,14 @@ BEGIN
 END
 $$;
 
--- Schedules one activity of fairness key 'small' on queue q, n times, and
--- notes in durable_bench_flow.small_latency how long each stayed ready
--- (from its commit to the moment no ready task of it is left, checked every
--- 2 ms), giving up on one after `give_up`.
+-- Schedules one activity with options opts (fairness key 'small') on queue q,
+-- n times, and notes in durable_bench_flow.small_latency how long each stayed
+-- ready (from its commit to the moment no ready task of it is left, checked
+-- every 2 ms), giving up on one after `give_up`.
 CREATE TABLE IF NOT EXISTS durable_bench_flow.small_latency (queue text, ms float8);
-CREATE OR REPLACE PROCEDURE durable_bench_flow.measure_small(q text, n integer, give_up interval)
+DROP PROCEDURE IF EXISTS durable_bench_flow.measure_small(text, integer, interval);
+CREATE OR REPLACE PROCEDURE durable_bench_flow.measure_small(q text, n integer, give_up interval,
+                                                             opts jsonb DEFAULT '{"fairness_key": "small"}')
 LANGUAGE plpgsql AS $$
 DECLARE
     wid text;
@@ -78,7 +83,7 @@ BEGIN
         PERFORM durable.complete_workflow_task(
             (SELECT task_token FROM durable.poll_workflow_tasks(q || '-small', 'bench', 1)),
             jsonb_build_array(jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', '1',
-                'activity_type', 'noop', 'task_queue', q, 'fairness_key', 'small', 'start_to_close_timeout', 3600)));
+                'activity_type', 'noop', 'task_queue', q, 'start_to_close_timeout', 3600) || opts));
         COMMIT;
         t0 := clock_timestamp();
         WHILE EXISTS (SELECT 1 FROM durable.activity_tasks
