@@ -42,8 +42,11 @@ sampler() {   # QUEUE FILE
 		sleep 0.01
 	done | psql -qXAt >"$2" 2>&1
 }
+# the first sample is taken before any worker runs
+first_sample() { until grep -q '^[0-9]' "$1" 2>/dev/null; do sleep 0.01; done; }
 sampler "$q" "$LOGDIR/samples" &
 SAMPLER=$!
+first_sample "$LOGDIR/samples"
 for i in 1 2 3; do
 	worker w$i --task-queue "$q" --activities-dir "$WORKER_DIR/tests/e2e/activities" --no-workflows \
 		--concurrency 4 --batch 4
@@ -73,12 +76,14 @@ schedule "$u" ufl-$RUN 400 '{"fairness_key": "flood"}'
 schedule "$u" usm-$RUN 10 '{"fairness_key": "small"}'
 sampler "$u" "$LOGDIR/free" &
 SAMPLER=$!
+first_sample "$LOGDIR/free"
 for i in 4 5 6; do
 	worker w$i --task-queue "$u" --activities-dir "$WORKER_DIR/tests/e2e/activities" --no-workflows \
 		--concurrency 8 --batch 8
 done
 check "every activity of the free queue ran" wait_sql "SELECT count(*) FROM durable.activity_tasks WHERE task_queue = '$u'" 0
 touch "$LOGDIR/free.stop"; wait "$SAMPLER"
+check "the first sample saw the small tenant's 10 waiting" test "$(awk 'NR == 1 { print $4 }' "$LOGDIR/free")" = 10
 flood_left=$(awk '$4 == 0 { print $3; exit }' "$LOGDIR/free")
 check "the small tenant's last task left the queue while most of the flood waited ($flood_left of 400)" \
 	test "${flood_left:-0}" -gt 200
