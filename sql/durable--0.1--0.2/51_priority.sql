@@ -13,7 +13,7 @@ ALTER TABLE durable.workflow_tasks ADD COLUMN priority smallint, ADD COLUMN fair
 UPDATE durable.workflow_tasks SET priority = 3, fairness_key = '', pass = 0;
 ALTER TABLE durable.workflow_tasks ALTER COLUMN priority SET DEFAULT 3, ALTER COLUMN priority SET NOT NULL,
                                    ALTER COLUMN fairness_key SET DEFAULT '', ALTER COLUMN fairness_key SET NOT NULL,
-                                   ALTER COLUMN pass SET DEFAULT 0, ALTER COLUMN pass SET NOT NULL;
+                                   ALTER COLUMN pass SET DEFAULT -1, ALTER COLUMN pass SET NOT NULL;
 
 ALTER TABLE durable.activity_tasks ADD COLUMN priority smallint, ADD COLUMN fairness_weight float8,
                                    ADD COLUMN pass float8;
@@ -21,7 +21,7 @@ UPDATE durable.activity_tasks SET priority = 3, fairness_weight = 1, pass = 0;
 ALTER TABLE durable.activity_tasks ALTER COLUMN priority SET DEFAULT 3, ALTER COLUMN priority SET NOT NULL,
                                    ALTER COLUMN fairness_weight SET DEFAULT 1,
                                    ALTER COLUMN fairness_weight SET NOT NULL,
-                                   ALTER COLUMN pass SET DEFAULT 0, ALTER COLUMN pass SET NOT NULL;
+                                   ALTER COLUMN pass SET DEFAULT -1, ALTER COLUMN pass SET NOT NULL;
 
 -- polls take the ready tasks by priority, then virtual time
 DROP INDEX durable.workflow_tasks_ready;

@@ -11,9 +11,9 @@
 #       the same old poll with flow control's two indexes and without them
 #       (three runs of each, alternated: noisier than the interleaved figure)
 #   flow_schedule_plain_ms / flow_schedule_fair_ms / flow_schedule_cost_ratio
-#       a workflow task that schedules 10 activities (start, poll, complete),
-#       with and without the triggers that give each new task its place
-#       (priority and virtual time), interleaved
+#       completing a leased workflow task with 10 activities of 3 fairness
+#       keys, with and without the triggers that give each new task its place
+#       (priority and virtual time), interleaved; the queues' backlogs grow
 #   flow_cycle_unlimited_ms / flow_cycle_limited_ms / flow_cycle_limited_cost_ratio
 #       poll (batch 10) + complete, a queue without limits against one with
 #       every limit set (none binding) and ten fairness keys, interleaved
@@ -85,8 +85,9 @@ echo "flow_poll_index_cost_ratio $(awk -v a="$with" -v b="$without" 'BEGIN { pri
 # place each new task (api/41_priority.sql) and without them (a session in
 # replica mode fires no triggers), interleaved.
 for mode in plain fair; do
+    sql "SELECT durable_bench_flow.lease_tokens('$mode', 'fq-sched-$mode', $polls)" >/dev/null
     role=$([ $mode = plain ] && echo "SET LOCAL session_replication_role = replica;" || true)
-    echo "BEGIN; $role SELECT durable_bench_flow.schedule(1, 10, 'fq-sched-$mode', ARRAY['k']); COMMIT;" > "$tmp/sched-$mode.sql"
+    echo "BEGIN; $role SELECT durable_bench_flow.schedule_next('$mode', 'fq-sched-$mode'); COMMIT;" > "$tmp/sched-$mode.sql"
 done
 read -r plain fair < <(latencies "$polls" "$tmp/sched-plain.sql" "$tmp/sched-fair.sql")
 echo "flow_schedule_plain_ms $plain"

@@ -147,6 +147,19 @@ SELECT durable.start_workflow('pws-' || i, 'W', 'pq-wf', NULL, '{"fairness_key":
 SELECT is((SELECT count(*) FROM durable.poll_workflow_tasks('pq-wf', 'tester', 4) WHERE workflow_id LIKE 'pws-%'),
           2::bigint, 'a small tenant''s workflows started behind 50 of another are in the next poll for 4');
 
+-- workflow tasks made in bulk by fired timers are placed the same way
+SELECT durable.start_workflow('pt-a' || i, 'W', 'pq-tm', NULL, '{"fairness_key": "a"}') FROM generate_series(1, 3) i;
+SELECT durable.start_workflow('pt-b' || i, 'W', 'pq-tm', NULL, '{"fairness_key": "b", "fairness_weight": 2}')
+  FROM generate_series(1, 3) i;
+SELECT pg_temp.complete('pq-tm', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 60}]')
+  FROM generate_series(1, 6);
+SELECT durable.skip_time('61 seconds');
+SELECT durable.fire_due(1000);
+SELECT is((SELECT array_agg(t.fairness_key || ' ' || t.pass ORDER BY t.pass, t.fairness_key)
+             FROM durable.workflow_tasks t WHERE t.task_queue = 'pq-tm' AND t.state = 'SCHEDULED'),
+          ARRAY['a 0', 'b 0', 'b 0.5', 'a 1', 'b 1', 'a 2'],
+          'timers fired together give their workflow tasks places 1 / weight apart per key');
+
 -- Bad input changes nothing ----------------------------------------------------
 SELECT throws_ok($$SELECT durable.start_workflow('p-bad', 'W', 'pq-bad', NULL, '{"priority": 0}')$$, '22023',
                  'start options: "priority" must be an integer from 1 to 5', 'priority 0');

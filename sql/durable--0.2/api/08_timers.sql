@@ -130,7 +130,7 @@ BEGIN
          GROUP BY p.run_id HAVING count(*) = 1
     ), ready AS (
         SELECT s.run_id, s.timer_id, tm.started_event_id, t.state AS task_state,
-               wf.namespace, wf.task_queue, wf.task_timeout,
+               wf.namespace, wf.task_queue, wf.task_timeout, wf.priority, wf.fairness_key, wf.fairness_weight,
                (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = s.run_id) AS last_id
           FROM simple s
           JOIN durable.timers tm ON tm.run_id = s.run_id AND tm.timer_id = s.timer_id
@@ -151,11 +151,32 @@ BEGIN
                jsonb_build_object('task_queue', r.task_queue, 'attempt', 1,
                                   'start_to_close_timeout', durable._seconds(r.task_timeout))
           FROM ready r WHERE r.task_state IS NULL
+    ), heads AS MATERIALIZED (
+        -- each new task's place (api/41_priority.sql), set-based: one lookup
+        -- per queue, priority and key, before any of the tasks is inserted
+        -- (MATERIALIZED: evaluated per inserted row, each lookup would walk
+        -- the index past the rows this statement inserted before it)
+        SELECT k.namespace, k.task_queue, k.priority, k.fairness_key,
+               durable._ready_pass(k.namespace, k.task_queue, k.priority, k.fairness_key, k.weight) AS first_pass
+          FROM (SELECT DISTINCT ON (namespace, task_queue, priority, fairness_key)
+                       namespace, task_queue, priority, fairness_key, fairness_weight AS weight
+                  FROM ready WHERE task_state IS NULL
+                 ORDER BY namespace, task_queue, priority, fairness_key, run_id) k
+    ), placed AS (
+        -- then the key's tasks 1 / weight apart
+        SELECT r.run_id, r.namespace, r.task_queue, r.last_id, r.priority, r.fairness_key,
+               h.first_pass + (row_number() OVER w - 1) / r.fairness_weight AS pass
+          FROM ready r
+          JOIN heads h ON (h.namespace, h.task_queue, h.priority, h.fairness_key)
+                        = (r.namespace, r.task_queue, r.priority, r.fairness_key)
+         WHERE r.task_state IS NULL
+        WINDOW w AS (PARTITION BY r.namespace, r.task_queue, r.priority, r.fairness_key ORDER BY r.run_id)
     ), tasks AS (
         INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt,
-                                            scheduled_event_id, scheduled_at)
-        SELECT r.run_id, r.namespace, r.task_queue, 'SCHEDULED', 1, r.last_id + 2, durable.now()
-          FROM ready r WHERE r.task_state IS NULL
+                                            scheduled_event_id, scheduled_at, priority, fairness_key, pass)
+        SELECT p.run_id, p.namespace, p.task_queue, 'SCHEDULED', 1, p.last_id + 2, durable.now(),
+               p.priority, p.fairness_key, p.pass
+          FROM placed p
     )
     SELECT (SELECT count(*) FROM (SELECT durable._history_changed(r.run_id) FROM ready r) h),
            (SELECT count(*) FROM (SELECT pg_notify(durable.task_queue_channel('workflow', q.task_queue, q.namespace), '')

@@ -57,6 +57,22 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
         'priority', nullif($1, 3), 'fairness_key', nullif($2, ''), 'fairness_weight', nullif($3, 1)))
 $$;
 
+-- Where the next workflow task of a key goes: the pass the trigger would give
+-- it, for a statement that places many at once (the k-th of a key in one
+-- statement adds the 1 / weight of the k - 1 before it).
+CREATE OR REPLACE FUNCTION durable._ready_pass(namespace text, task_queue text, priority smallint,
+                                               fairness_key text, weight float8)
+RETURNS float8 LANGUAGE sql STABLE AS $$
+    SELECT greatest((SELECT t.pass FROM durable.workflow_tasks t
+                      WHERE t.namespace = $1 AND t.task_queue = $2 AND t.priority = $3 AND t.state = 'SCHEDULED'
+                      ORDER BY t.pass LIMIT 1),
+                    (SELECT t.pass FROM durable.workflow_tasks t
+                      WHERE t.namespace = $1 AND t.task_queue = $2 AND t.fairness_key = $4 AND t.priority = $3
+                        AND t.state = 'SCHEDULED'
+                      ORDER BY t.pass DESC LIMIT 1) + 1 / $5,
+                    0)
+$$;
+
 CREATE OR REPLACE FUNCTION durable._activity_task_pass() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -101,14 +117,18 @@ $$;
 
 -- Every way a task becomes ready goes through these (an insert, or a state
 -- set back to SCHEDULED), whoever wrote it. The WHEN keeps a lease's update
--- from calling the function at all.
+-- from calling the function at all. An insert that gives the pass itself
+-- (pass >= 0; the default is -1) is left alone: a statement that inserts
+-- many tasks must, as the trigger's probes cannot see the rows of their own
+-- statement (and would walk past all of them in the index: quadratic), so
+-- it places them set-based (_fire_timers, with durable._ready_pass).
 CREATE OR REPLACE TRIGGER activity_task_pass BEFORE INSERT ON durable.activity_tasks
-    FOR EACH ROW EXECUTE FUNCTION durable._activity_task_pass();
+    FOR EACH ROW WHEN (NEW.pass < 0) EXECUTE FUNCTION durable._activity_task_pass();
 CREATE OR REPLACE TRIGGER activity_task_pass_again BEFORE UPDATE OF state ON durable.activity_tasks
     FOR EACH ROW WHEN (NEW.state = 'SCHEDULED' AND OLD.state <> 'SCHEDULED')
     EXECUTE FUNCTION durable._activity_task_pass();
 CREATE OR REPLACE TRIGGER workflow_task_pass BEFORE INSERT ON durable.workflow_tasks
-    FOR EACH ROW EXECUTE FUNCTION durable._workflow_task_pass();
+    FOR EACH ROW WHEN (NEW.pass < 0) EXECUTE FUNCTION durable._workflow_task_pass();
 CREATE OR REPLACE TRIGGER workflow_task_pass_again BEFORE UPDATE OF state ON durable.workflow_tasks
     FOR EACH ROW WHEN (NEW.state = 'SCHEDULED' AND OLD.state <> 'SCHEDULED')
     EXECUTE FUNCTION durable._workflow_task_pass();

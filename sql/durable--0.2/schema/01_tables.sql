@@ -94,10 +94,11 @@ CREATE TABLE durable.workflow_tasks (
     -- history does not record (only the first one)
     last_failure        jsonb,
     -- the run's priority and fairness key, and the task's virtual time
-    -- within them (api/41_priority.sql): polls take the lowest first
+    -- within them (api/41_priority.sql): polls take the lowest first; -1
+    -- until placed
     priority            smallint NOT NULL DEFAULT 3,
     fairness_key        text NOT NULL DEFAULT '',
-    pass                float8 NOT NULL DEFAULT 0
+    pass                float8 NOT NULL DEFAULT -1
 );
 CREATE INDEX workflow_tasks_ready ON durable.workflow_tasks (namespace, task_queue, priority, pass, task_id)
     WHERE state = 'SCHEDULED';
@@ -145,7 +146,7 @@ CREATE TABLE durable.activity_tasks (
     -- priority, fairness weight and virtual time, as on workflow_tasks
     priority                  smallint NOT NULL DEFAULT 3,
     fairness_weight           float8 NOT NULL DEFAULT 1,
-    pass                      float8 NOT NULL DEFAULT 0
+    pass                      float8 NOT NULL DEFAULT -1
 );
 CREATE INDEX activity_tasks_ready ON durable.activity_tasks (namespace, task_queue, priority, pass, task_id)
     WHERE state = 'SCHEDULED';

@@ -97,3 +97,37 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Leased workflow tasks for the scheduling figure: n workflows on queue
+-- q || '-wf', their tasks leased, tokens numbered 1..n in
+-- durable_bench_flow.tokens, taken in turn with nextval of the mode's sequence.
+CREATE TABLE IF NOT EXISTS durable_bench_flow.tokens (mode text, n bigint, token text, PRIMARY KEY (mode, n));
+CREATE OR REPLACE FUNCTION durable_bench_flow.lease_tokens(mode text, q text, n integer)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    got integer;
+BEGIN
+    EXECUTE format('CREATE SEQUENCE IF NOT EXISTS durable_bench_flow.%I', 'seq_' || mode);
+    PERFORM durable.start_workflow(q || '-' || gen_random_uuid(), 'Bench', q || '-wf') FROM generate_series(1, n);
+    LOOP
+        INSERT INTO durable_bench_flow.tokens
+        SELECT mode, (SELECT count(*) FROM durable_bench_flow.tokens t WHERE t.mode = lease_tokens.mode)
+                     + row_number() OVER (), p.task_token
+          FROM durable.poll_workflow_tasks(q || '-wf', 'bench', 1000) p;
+        GET DIAGNOSTICS got = ROW_COUNT;
+        EXIT WHEN got = 0;
+    END LOOP;
+END
+$$;
+-- Completes the mode's next leased workflow task with 10 activities on
+-- queue q, of three fairness keys.
+CREATE OR REPLACE FUNCTION durable_bench_flow.schedule_next(mode text, q text) RETURNS void
+LANGUAGE sql AS $$
+    SELECT durable.complete_workflow_task(t.token,
+        (SELECT jsonb_agg(jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', j::text,
+                                             'activity_type', 'noop', 'task_queue', q,
+                                             'fairness_key', 'k' || j % 3, 'start_to_close_timeout', 3600))
+           FROM generate_series(1, 10) j))
+      FROM durable_bench_flow.tokens t
+     WHERE t.mode = $1 AND t.n = nextval(format('durable_bench_flow.%I', 'seq_' || $1))
+$$;
