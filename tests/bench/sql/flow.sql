@@ -108,7 +108,9 @@ DECLARE
     got integer;
 BEGIN
     EXECUTE format('CREATE SEQUENCE IF NOT EXISTS durable_bench_flow.%I', 'seq_' || mode);
-    PERFORM durable.start_workflow(q || '-' || gen_random_uuid(), 'Bench', q || '-wf') FROM generate_series(1, n);
+    -- leases that outlast the run (the default 10 s would expire under it)
+    PERFORM durable.start_workflow(q || '-' || gen_random_uuid(), 'Bench', q || '-wf', NULL, '{"task_timeout": 86400}')
+       FROM generate_series(1, n);
     LOOP
         INSERT INTO durable_bench_flow.tokens
         SELECT mode, (SELECT count(*) FROM durable_bench_flow.tokens t WHERE t.mode = lease_tokens.mode)
@@ -129,5 +131,5 @@ LANGUAGE sql AS $$
                                              'fairness_key', 'k' || j % 3, 'start_to_close_timeout', 3600))
            FROM generate_series(1, 10) j))
       FROM durable_bench_flow.tokens t
-     WHERE t.mode = $1 AND t.n = nextval(format('durable_bench_flow.%I', 'seq_' || $1))
+     WHERE t.mode = $1 AND t.n = (SELECT nextval(format('durable_bench_flow.%I', 'seq_' || $1)))   -- once
 $$;
