@@ -47,6 +47,9 @@ SELECT is(pg_temp.event('p-opt', 'WorkflowExecutionStarted') - ARRAY['workflow_t
 SELECT is((SELECT (t.priority, t.fairness_key)::text FROM durable.workflow_tasks t
             JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = 'p-opt'),
           '(1,acme)', 'its workflow task has the run''s priority and key');
+SELECT is((SELECT jsonb_build_object('p', d -> 'priority', 'k', d -> 'fairness_key', 'w', d -> 'fairness_weight')
+             FROM durable.describe_workflow('p-opt') d),
+          '{"p": 1, "k": "acme", "w": 2.5}', 'describe_workflow shows them');
 SELECT durable.start_workflow('p-plain', 'W', 'pq-opt');
 SELECT ok(NOT (pg_temp.event('p-plain', 'WorkflowExecutionStarted') ?| ARRAY['priority', 'fairness_key', 'fairness_weight']),
           'a start without them records none');
@@ -66,6 +69,13 @@ SELECT is((SELECT (priority, fairness_key, fairness_weight)::text FROM durable.a
 SELECT is((SELECT (priority, fairness_key, fairness_weight)::text FROM durable.activity_tasks
             WHERE workflow_id = 'p-opt' AND activity_id = 'own'),
           '(5,other,0.5)', 'or sets its own');
+SELECT is((SELECT a - ARRAY['activity_id', 'activity_type', 'task_queue', 'scheduled_event_id', 'state', 'attempt',
+                  'maximum_attempts', 'scheduled_at', 'started_at', 'identity', 'last_heartbeat_at',
+                  'heartbeat_details', 'last_failure', 'cancel_requested', 'paused', 'options',
+                  'next_attempt_at', 'deadline']
+             FROM jsonb_array_elements(durable.describe_workflow('p-opt') -> 'pending_activities') a
+            WHERE a ->> 'activity_id' = 'own'),
+          '{"priority": 5, "fairness_key": "other", "fairness_weight": 0.5}', 'describe_workflow shows each pending activity''s');
 SELECT is((SELECT attributes - ARRAY['activity_id', 'activity_type', 'task_queue', 'input', 'schedule_to_close_timeout',
                   'schedule_to_start_timeout', 'start_to_close_timeout', 'heartbeat_timeout', 'retry_policy',
                   'workflow_task_completed_event_id']

@@ -96,6 +96,7 @@ BEGIN
         'task_timeout', durable._seconds(w.task_timeout), 'deadline_at', w.deadline_at,
         'cancel_requested', w.cancel_requested, 'request_id', w.request_id,
         'start_delay', durable._seconds(w.start_delay),
+        'priority', w.priority, 'fairness_key', nullif(w.fairness_key, ''), 'fairness_weight', w.fairness_weight,
         'paused', (SELECT jsonb_build_object('reason', p.reason, 'paused_by', p.paused_by, 'paused_at', p.paused_at)
                      FROM durable.workflow_pauses p WHERE p.run_id = w.run_id),
         'history_length', (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = w.run_id),
@@ -109,7 +110,8 @@ BEGIN
                 'maximum_attempts', a.retry_maximum_attempts, 'scheduled_at', a.scheduled_at,
                 'started_at', a.started_at, 'identity', a.identity, 'last_heartbeat_at', a.last_heartbeat_at,
                 'heartbeat_details', a.heartbeat_details, 'last_failure', a.last_failure,
-                'cancel_requested', a.cancel_requested,
+                'cancel_requested', a.cancel_requested, 'priority', a.priority,
+                'fairness_key', nullif(a.fairness_key, ''), 'fairness_weight', a.fairness_weight,
                 'paused', (SELECT jsonb_build_object('reason', p.reason, 'paused_by', p.paused_by, 'paused_at', p.paused_at)
                              FROM durable.activity_pauses p
                             WHERE p.run_id = a.run_id AND p.scheduled_event_id = a.scheduled_event_id),
