@@ -96,6 +96,12 @@ SELECT is((SELECT (priority, fairness_key, fairness_weight)::text FROM durable.w
             WHERE workflow_id = 'p-can' AND status = 'RUNNING'),
           '(2,acme,1)', 'and the priority and key of one with them');
 
+SELECT pg_temp.complete('pq-can', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 60}]');
+SELECT durable.reset_workflow('p-can', pg_temp.event_id('p-can', 'WorkflowTaskCompleted'), 'try again');
+SELECT is((SELECT (priority, fairness_key, fairness_weight)::text FROM durable.workflows
+            WHERE workflow_id = 'p-can' AND status = 'RUNNING'),
+          '(2,acme,1)', 'and so does a reset');
+
 -- Activity tasks: priority first ---------------------------------------------
 SELECT pg_temp.schedule('pa-5', 'pq-a', pg_temp.times(3, '{"priority": 5, "fairness_key": "five"}'));
 SELECT pg_temp.schedule('pa-3', 'pq-a', pg_temp.times(3, '{"fairness_key": "three"}'));
