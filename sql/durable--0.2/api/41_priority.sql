@@ -57,9 +57,10 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
         'priority', nullif($1, 3), 'fairness_key', nullif($2, ''), 'fairness_weight', nullif($3, 1)))
 $$;
 
--- Where the next workflow task of a key goes: the pass the trigger would give
--- it, for a statement that places many at once (the k-th of a key in one
--- statement adds the 1 / weight of the k - 1 before it).
+-- Where the next workflow task of a key goes (the workflow task trigger, and
+-- a statement that places many at once: the k-th of a key in one statement
+-- adds the 1 / weight of the k - 1 before it). _activity_task_pass is the
+-- same for activity tasks.
 CREATE OR REPLACE FUNCTION durable._ready_pass(namespace text, task_queue text, priority smallint,
                                                fairness_key text, weight float8)
 RETURNS float8 LANGUAGE sql STABLE AS $$
@@ -97,20 +98,10 @@ CREATE OR REPLACE FUNCTION durable._workflow_task_pass() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     weight float8;
-    head float8;
-    last float8;
 BEGIN
     SELECT w.priority, w.fairness_key, w.fairness_weight INTO NEW.priority, NEW.fairness_key, weight
       FROM durable.workflows w WHERE w.run_id = NEW.run_id;
-    SELECT t.pass INTO head FROM durable.workflow_tasks t
-     WHERE t.namespace = NEW.namespace AND t.task_queue = NEW.task_queue AND t.priority = NEW.priority
-       AND t.state = 'SCHEDULED'
-     ORDER BY t.pass LIMIT 1;
-    SELECT t.pass INTO last FROM durable.workflow_tasks t
-     WHERE t.namespace = NEW.namespace AND t.task_queue = NEW.task_queue AND t.fairness_key = NEW.fairness_key
-       AND t.priority = NEW.priority AND t.state = 'SCHEDULED'
-     ORDER BY t.pass DESC LIMIT 1;
-    NEW.pass := greatest(head, last + 1 / coalesce(weight, 1), 0);
+    NEW.pass := durable._ready_pass(NEW.namespace, NEW.task_queue, NEW.priority, NEW.fairness_key, coalesce(weight, 1));
     RETURN NEW;
 END
 $$;

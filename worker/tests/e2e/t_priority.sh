@@ -42,17 +42,21 @@ sampler() {   # QUEUE FILE
 		sleep 0.01
 	done | psql -qXAt >"$2" 2>&1
 }
-# the first sample is taken before any worker runs
-first_sample() { until grep -q '^[0-9]' "$1" 2>/dev/null; do sleep 0.01; done; }
-sampler "$q" "$LOGDIR/samples" &
-SAMPLER=$!
-first_sample "$LOGDIR/samples"
-for i in 1 2 3; do
-	worker w$i --task-queue "$q" --activities-dir "$WORKER_DIR/tests/e2e/activities" --no-workflows \
-		--concurrency 4 --batch 4
-done
-check "every activity ran" wait_sql "SELECT count(*) FROM durable.activity_tasks WHERE task_queue = '$q'" 0
-touch "$LOGDIR/samples.stop"; wait "$SAMPLER"
+# drain QUEUE FILE N: the sampler's first sample, then three workers of N
+# activities at once each, until the queue is empty; then the sampler stops
+drain() {
+	sampler "$1" "$2" &
+	local pid=$!
+	until grep -q '^[0-9]' "$2" 2>/dev/null; do sleep 0.01; done
+	for i in 1 2 3; do
+		worker "$(basename "$2")$i" --task-queue "$1" --activities-dir "$WORKER_DIR/tests/e2e/activities" \
+			--no-workflows --concurrency "$3" --batch "$3"
+	done
+	check "every activity of $1 ran" wait_sql "SELECT count(*) FROM durable.activity_tasks WHERE task_queue = '$1'" 0
+	touch "$2.stop"; wait "$pid"
+	stop_workers
+}
+drain "$q" "$LOGDIR/samples" 4
 s=$LOGDIR/samples
 check "the sampler took samples ($(grep -c '^[0-9]' "$s"))" test "$(grep -c '^[0-9]' "$s")" -gt 20
 check "some samples saw urgent tasks waiting" test "$(awk '$2 > 0' "$s" | wc -l)" -gt 0
@@ -67,27 +71,17 @@ check "some samples saw the weight-4 and weight-1 keys both waiting, after a sta
 check "while both waited, the weight-4 key got 4 tasks for each of the weight-1 key's (within 4)" \
 	test "$(awk '$5 > 0 && $6 > 0 { d = (40 - $5) - 4 * (40 - $6); if (d < -4 || d > 4) print }' "$s" | wc -l)" -eq 0
 check "each activity ran once" eq "$(grep -c "^brief " "$DURABLE_LEDGER")" 250
-stop_workers
 
 # The same flood on a queue without limits, three workers polling freely:
 # the poll's order alone serves the small tenant early.
 u=prio-free-$RUN
 schedule "$u" ufl-$RUN 400 '{"fairness_key": "flood"}'
 schedule "$u" usm-$RUN 10 '{"fairness_key": "small"}'
-sampler "$u" "$LOGDIR/free" &
-SAMPLER=$!
-first_sample "$LOGDIR/free"
-for i in 4 5 6; do
-	worker w$i --task-queue "$u" --activities-dir "$WORKER_DIR/tests/e2e/activities" --no-workflows \
-		--concurrency 8 --batch 8
-done
-check "every activity of the free queue ran" wait_sql "SELECT count(*) FROM durable.activity_tasks WHERE task_queue = '$u'" 0
-touch "$LOGDIR/free.stop"; wait "$SAMPLER"
+drain "$u" "$LOGDIR/free" 8
 check "the first sample saw the small tenant's 10 waiting" test "$(awk 'NR == 1 { print $4 }' "$LOGDIR/free")" = 10
 flood_left=$(awk '$4 == 0 { print $3; exit }' "$LOGDIR/free")
 check "the small tenant's last task left the queue while most of the flood waited ($flood_left of 400)" \
 	test "${flood_left:-0}" -gt 200
-stop_workers
 
 # The SDK (examples/tenant_exports.c): the export sets its own key and
 # weight and inherits the workflow's priority; the report child sets its
