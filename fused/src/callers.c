@@ -391,7 +391,7 @@ void callers_stat(const struct node *n, struct stat *st)
 		st->st_uid = current->uid;
 		st->st_gid = current->gid;
 	}
-	if (n->kind == K_STATUSLINK)
+	if (n->kind == K_STATUSLINK || n->kind == K_WHERELINK)
 		return;
 	mode_t perm = st->st_mode & 07777;
 	if (enforcing)

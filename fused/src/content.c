@@ -27,6 +27,10 @@ static const char readme[] =
 	"  tasks/<token>/             write JSON to result, failure or heartbeat\n"
 	"  schedules/<id>/             spec action paused next_runs info; ctl: pause, unpause,\n"
 	"                             trigger, backfill <start> <end>\n"
+	"  where/<filter>/            symlinks to the workflows with a run the filter matches, e.g.\n"
+	"                             ls \"where/WorkflowType = 'Billing' AND ExecutionStatus = 'Running'\"\n"
+	"  batches/<job_id>/          operation query state total done failed info; ctl: stop [reason]\n"
+	"                             batches/start: write {\"job_id\",\"operation\",\"query\",...} to start one\n"
 	"  metrics                    Prometheus text format\n"
 	"  last-error                 why the last refused write in that folder was refused\n"
 	"\n"
@@ -331,6 +335,8 @@ int content_render(const struct node *n, struct buf *out, struct db_err *e)
 		return activity_field(n->wf, n->run, n->name, out, e);
 	case K_QLIMIT:
 		return render_queue_limit(n->wf, n->name, out, e);
+	case K_BFILE:
+		return batch_render(n->wf, n->name, out, e);
 	default:
 		return 0;
 	}

@@ -95,6 +95,18 @@ void doc_free(struct docbuf *d);
 size_t doc_payload_limit(void);
 size_t doc_held_bytes(void);
 
+/* visibility.c: where/<filter>/ and batches/ */
+int where_check(const char *filter, struct db_err *e);
+int where_has(const char *filter, const char *wf, struct db_err *e);
+int where_page(const char *filter, const char *after_run, int page, const char *last_name,
+	       int (*add)(void *, const char *), void *arg, char **last_run, bool *more,
+	       struct db_err *e);
+int batch_exists(const char *id, struct db_err *e);
+int batch_list(int (*add)(void *, const char *), void *arg, struct db_err *e);
+int batch_render(const char *id, const char *file, struct buf *out, struct db_err *e);
+int batch_start(const char *spec, struct buf *reply, struct db_err *e);
+int batch_ctl(const char *id, char *text, struct db_err *e);
+
 /* lease.c: blocking read of task-queues/<name>/next */
 int lease_next(fuse_req_t req, const char *queue, bool nonblock, struct buf *out,
 	       struct db_err *e);

@@ -23,6 +23,7 @@ static const char *const statuses[] = {
 struct listing {
 	enum kind kind;
 	char *wf, *status;	/* for runs/ and by-status/<STATUS>/ */
+	char *filter, *last_run;	/* for where/<filter>/: its pages go by run id */
 	bool paged;
 	char **names;		/* the page (or the whole small list) */
 	mode_t *types;
@@ -75,9 +76,42 @@ static int add(struct listing *l, const char *name, mode_t type)
 	return 0;
 }
 
+static int add_link(void *arg, const char *name)
+{
+	return add(arg, name, S_IFLNK);
+}
+
+/*
+ * A page of where/<filter>/: the workflow ids of the next runs that match,
+ * each named once (a page that only repeats the last id is skipped).
+ */
+static int load_where_page(struct listing *l, const char *after, struct db_err *e)
+{
+	char *prev = xstrdup(after); /* after points into the page we drop */
+	if (after && !prev)
+		return -ENOMEM;
+	if (!after) {
+		free(l->last_run);
+		l->last_run = NULL;
+	}
+	bool more = false;
+	int rc;
+	do {
+		clear_names(l);
+		char *from = xstrdup(l->last_run);
+		rc = where_page(l->filter, from, PAGE, prev, add_link, l, &l->last_run, &more, e);
+		free(from);
+	} while (rc == 0 && l->n == 0 && more);
+	l->eof = !more;
+	free(prev);
+	return rc;
+}
+
 /* Loads the page after `after` (NULL: the first page). */
 static int load_page(struct listing *l, const char *after, struct db_err *e)
 {
+	if (l->kind == K_WHEREDIR)
+		return load_where_page(l, after, e);
 	char page[16];
 	snprintf(page, sizeof page, "%d", PAGE);
 	const char *p[] = { l->status, after, conf.ns, page };
@@ -141,6 +175,11 @@ static int list_activities(struct listing *l, struct db_err *e)
 	return rc;
 }
 
+static int add_dir(void *arg, const char *name)
+{
+	return add(arg, name, S_IFDIR);
+}
+
 static int list_schedules(struct listing *l, struct db_err *e)
 {
 	const char *p[] = { conf.ns };
@@ -186,6 +225,14 @@ struct listing *listing_open(const struct node *dir, struct db_err *e, int *err)
 		break;
 	case K_ACTS:
 		rc = list_activities(l, e);
+		break;
+	case K_WHEREDIR:
+		l->paged = true;
+		l->filter = xstrdup(dir->name);
+		break;
+	case K_BATCHES:
+		if ((rc = add(l, "start", S_IFREG)) == 0)
+			rc = batch_list(add_dir, l, e);
 		break;
 	default:
 		for (const struct child *c = tree_children(dir->kind); rc == 0 && c->name; c++)
@@ -237,5 +284,7 @@ void listing_close(struct listing *l)
 	clear_names(l);
 	free(l->wf);
 	free(l->status);
+	free(l->filter);
+	free(l->last_run);
 	free(l);
 }

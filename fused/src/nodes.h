@@ -23,6 +23,8 @@ enum kind {
 	K_UPDATES, K_UPDATE,
 	K_ACTS, K_ACT, K_AFILE, K_AOPTS, K_ACTL,	/* workflows/<id>/activities/<activity id>/ */
 	K_QLIMIT,	/* task-queues/<name>/<limit> */
+	K_WHERE, K_WHEREDIR, K_WHERELINK,	/* where/<filter>/<id> (visibility.c) */
+	K_BATCHES, K_BATCH, K_BFILE, K_BCTL, K_BSTART,	/* batches/ (visibility.c) */
 };
 
 struct node {

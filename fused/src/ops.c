@@ -191,7 +191,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	if (n.kind != K_STATUSLINK) {
+	if (n.kind != K_STATUSLINK && n.kind != K_WHERELINK) {
 		node_copy_free(&n);
 		fuse_reply_err(req, EINVAL);
 		return;
@@ -402,7 +402,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		if (rc == 0)
 			reply_slice(req, &f->content, off, size);
 		break;
-	case K_START: case K_TASKFILE:
+	case K_START: case K_TASKFILE: case K_BSTART:
 		/* Plan 9's ctl style: after a write, reading the same descriptor gives the answer */
 	{
 		size_t pos = f->reply_pos;

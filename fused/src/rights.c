@@ -211,6 +211,9 @@ static void needs(const struct node *n, unsigned *r, unsigned *w)
 	case K_SCHEDULES: *r = R_SCHEDS; break;
 	case K_SCHED: case K_SFILE: *r = R_SCHED; break;
 	case K_SCTL: *w = R_SCTL; break;
+	case K_WHERE: case K_WHEREDIR: case K_BATCHES: case K_BATCH: case K_BFILE: *r = R_LIST; break;
+	case K_BSTART: *r = *w = R_CTL; break;
+	case K_BCTL: *w = R_CTL; break;
 	default: break; /* root, README, last-error, symlinks: everyone's */
 	}
 }

@@ -15,7 +15,7 @@ static const struct child root_children[] = {
 	{ "README", K_README }, { "start", K_START }, { "metrics", K_METRICS },
 	{ "last-error", K_LASTERR }, { "workflows", K_WORKFLOWS },
 	{ "by-status", K_BYSTATUS }, { "task-queues", K_QUEUES }, { "tasks", K_TASKS },
-	{ "schedules", K_SCHEDULES }, { NULL, 0 },
+	{ "schedules", K_SCHEDULES }, { "where", K_WHERE }, { "batches", K_BATCHES }, { NULL, 0 },
 };
 
 /* A run folder shows the run's own state; the workflow folder adds controls. */
@@ -50,6 +50,11 @@ static const struct child sched_children[] = {
 	{ "next_runs", K_SFILE }, { "info", K_SFILE }, { "ctl", K_SCTL },
 	{ "last-error", K_LASTERR }, { NULL, 0 },
 };
+static const struct child batch_children[] = {
+	{ "operation", K_BFILE }, { "query", K_BFILE }, { "state", K_BFILE }, { "total", K_BFILE },
+	{ "done", K_BFILE }, { "failed", K_BFILE }, { "rate_per_second", K_BFILE }, { "info", K_BFILE },
+	{ "ctl", K_BCTL }, { "last-error", K_LASTERR }, { NULL, 0 },
+};
 static const struct child no_children[] = { { NULL, 0 } };
 
 static const char *const statuses[] = {
@@ -67,6 +72,7 @@ const struct child *tree_children(enum kind k)
 	case K_TASK: return task_children;
 	case K_SCHED: return sched_children;
 	case K_ACT: return act_children;
+	case K_BATCH: return batch_children;
 	default: return no_children;
 	}
 }
@@ -78,6 +84,7 @@ bool tree_is_dir(enum kind k)
 	case K_RUNS: case K_RUN: case K_BYSTATUS: case K_STATUSDIR: case K_QUEUES:
 	case K_QUEUE: case K_TASKS: case K_TASK: case K_SCHEDULES: case K_SCHED:
 	case K_ACTS: case K_ACT:
+	case K_WHERE: case K_WHEREDIR: case K_BATCHES: case K_BATCH:
 		return true;
 	default:
 		return false;
@@ -87,7 +94,8 @@ bool tree_is_dir(enum kind k)
 bool tree_writable(enum kind k)
 {
 	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY ||
-	       k == K_UPDATE || k == K_SCTL || k == K_ACTL || k == K_AOPTS || k == K_QLIMIT;
+	       k == K_UPDATE || k == K_SCTL || k == K_ACTL || k == K_AOPTS || k == K_QLIMIT ||
+	       k == K_BCTL || k == K_BSTART;
 }
 
 /* The last-error file that reports on writes to files of this folder. */
@@ -109,6 +117,9 @@ char *tree_folder_key(const struct node *n)
 		break;
 	case K_SCHED: case K_SCTL:
 		buf_printf(&b, "s/%s", n->wf);
+		break;
+	case K_BATCH: case K_BCTL:
+		buf_printf(&b, "b/%s", n->wf);
 		break;
 	default:
 		buf_puts(&b, "/");
@@ -162,11 +173,26 @@ int tree_lookup(const struct node *parent, const char *name, struct node *child,
 	int rc;
 	switch (parent->kind) {
 	case K_ROOT: case K_WF: case K_RUN: case K_QUEUE: case K_TASK: case K_SCHED: case K_ACT:
+	case K_BATCH:
 		return lookup_static(parent, name, child);
 	case K_ACTS:
 		if ((rc = activity_exists(parent->wf, name, e)) != 0)
 			return rc;
 		return nodes_lookup(K_ACT, parent->wf, name, NULL, child);
+	case K_WHERE:	/* the folder's name is the filter: it exists if the store compiles it */
+		if ((rc = where_check(name, e)) != 0)
+			return rc;
+		return nodes_lookup(K_WHEREDIR, NULL, NULL, name, child);
+	case K_WHEREDIR:
+		if ((rc = where_has(parent->name, name, e)) != 0)
+			return rc;
+		return nodes_lookup(K_WHERELINK, name, NULL, parent->name, child);
+	case K_BATCHES:
+		if (strcmp(name, "start") == 0)
+			return nodes_lookup(K_BSTART, NULL, NULL, "start", child);
+		if ((rc = batch_exists(name, e)) != 0)
+			return rc;
+		return nodes_lookup(K_BATCH, name, NULL, NULL, child);
 	case K_SCHEDULES:
 		if ((rc = schedule_exists(name, e)) != 0)
 			return rc;
@@ -221,8 +247,9 @@ static mode_t mode_of(const struct node *n)
 	if (tree_is_dir(n->kind))
 		return S_IFDIR | 0555;
 	switch (n->kind) {
-	case K_STATUSLINK: return S_IFLNK | 0777;
-	case K_START: case K_TASKFILE: return S_IFREG | 0600;
+	case K_STATUSLINK: case K_WHERELINK: return S_IFLNK | 0777;
+	case K_START: case K_TASKFILE: case K_BSTART: return S_IFREG | 0600;
+	case K_BCTL: return S_IFREG | 0200;
 	case K_QUERY: case K_UPDATE: return S_IFREG | 0644; /* write arguments, then read the answer */
 	case K_AOPTS: case K_QLIMIT: return S_IFREG | 0644; /* read the value, write a new one */
 	case K_SIGNAL: case K_CTL: case K_SCTL: case K_ACTL: return S_IFREG | 0200;
@@ -242,7 +269,7 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 	st->st_blksize = 4096;
 	/* everything is as of now: the content is computed when read */
 	st->st_atime = st->st_mtime = st->st_ctime = time(NULL);
-	if (n->kind == K_STATUSLINK) {
+	if (n->kind == K_STATUSLINK || n->kind == K_WHERELINK) {
 		st->st_size = (off_t)(strlen("../../workflows/") + strlen(n->wf));
 		return 0;
 	}
@@ -256,7 +283,7 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 	 */
 	switch (n->kind) {
 	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: case K_SFILE:
-	case K_AFILE: case K_AOPTS: case K_QLIMIT: {
+	case K_AFILE: case K_AOPTS: case K_QLIMIT: case K_BFILE: {
 		struct buf b = { 0 };
 		int rc = content_render(n, &b, e);
 		st->st_size = (off_t)b.len;
@@ -286,6 +313,8 @@ char *tree_path(const struct node *n)
 		break;
 	case K_QLIMIT: buf_printf(&b, "task-queues/%s/%s", wf, name); break;
 	case K_START: buf_puts(&b, "start"); break;
+	case K_BSTART: buf_puts(&b, "batches/start"); break;
+	case K_BCTL: buf_printf(&b, "batches/%s/ctl", wf); break;
 	default:
 		if (n->run)
 			buf_printf(&b, "workflows/%s/runs/%s/%s", wf, n->run, name);

@@ -413,6 +413,11 @@ int write_apply(const struct node *n, const char *data, size_t len, struct buf *
 		case K_SIGNAL: rc = do_signal(n, text, len, e); break;
 		case K_CTL: rc = do_ctl(n, text, e); break;
 		case K_SCTL: rc = do_sctl(n, text, e); break;
+		case K_BCTL: rc = batch_ctl(n->wf, text, e); break;
+		case K_BSTART:
+			rc = blank(text, len) ? fail(e, EINVAL, "batch spec: %snothing written", "")
+					      : batch_start(text, reply, e);
+			break;
 		case K_TASKFILE: rc = do_task(n, text, len, reply, e); break;
 		case K_ACTL: rc = do_actl(n, text, e); break;
 		case K_AOPTS: rc = do_activity_options(n, text, len, reply, e); break;

@@ -18,21 +18,23 @@ CREATE TABLE durable.search_attribute_types (
 SELECT pg_catalog.pg_extension_config_dump('durable.search_attribute_types', '');
 
 -- One row per run that holds a declared attribute (none for the others, so
--- runs without search attributes cost nothing here). The purge deletes it
+-- runs without search attributes cost nothing here). Keywords compare
+-- bytewise (COLLATE "C"), as Temporal's do, which also lets STARTS_WITH use
+-- their indexes. The purge deletes it
 -- with its run (api/30_retention.sql).
 CREATE TABLE durable.search_attribute_values (
     run_id           uuid PRIMARY KEY,
     namespace        text NOT NULL,
-    keyword01        text,
-    keyword02        text,
-    keyword03        text,
-    keyword04        text,
-    keyword05        text,
-    keyword06        text,
-    keyword07        text,
-    keyword08        text,
-    keyword09        text,
-    keyword10        text,
+    keyword01        text COLLATE "C",
+    keyword02        text COLLATE "C",
+    keyword03        text COLLATE "C",
+    keyword04        text COLLATE "C",
+    keyword05        text COLLATE "C",
+    keyword06        text COLLATE "C",
+    keyword07        text COLLATE "C",
+    keyword08        text COLLATE "C",
+    keyword09        text COLLATE "C",
+    keyword10        text COLLATE "C",
     text01           tsvector,
     text02           tsvector,
     text03           tsvector,

@@ -265,6 +265,14 @@ if [ -x "$top/web/build/durable-web" ]; then
     while read -r k v; do put "$k" "$v"; done < <("$here/web_list.sh" "sleeper-$((scale_n * 9 / 10))" "sleeper-$((scale_n / 10))")
 fi
 
+# 7b2. Visibility over a million runs: filtered lists and counts through the
+#      list filter language, against the 0.1 way and describe; what typed
+#      attributes and the visibility indexes cost a start
+#      (tests/bench/visibility.sh).
+echo "== visibility ($scale_n runs)"
+reset_store
+while read -r k v; do put "$k" "$v"; done < <(VIS_N="$scale_n" VIS_SECS="$secs" "$here/visibility.sh")
+
 # 7c. Flow control: the unlimited poll before and after, the cost of limits
 #     and fairness, the achieved rate against a limit, a small tenant's
 #     dispatch under a flood (tests/bench/flow.sh).

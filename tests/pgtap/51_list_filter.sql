@@ -227,6 +227,12 @@ SELECT matches(pg_temp.plan($$WorkflowType = 'Billing' AND ExecutionStatus = 'Ru
 SELECT matches(pg_temp.plan($$WorkflowType = 'Billing'$$), 'workflows_by_type', 'WorkflowType uses workflows_by_type');
 SELECT matches(pg_temp.plan(''), 'Index Scan Backward using workflows_by_start', 'the default order reads workflows_by_start, newest first');
 SELECT doesnt_match(pg_temp.plan($$CustomerId = 'c-7'$$), 'Seq Scan', 'no sequential scan for a selective filter');
+SELECT matches(pg_temp.plan($$CustomerId STARTS_WITH 'c-49'$$), 'search_attribute_values_keyword01',
+               'STARTS_WITH on a Keyword uses its index (keywords compare bytewise)');
+SELECT doesnt_match(pg_temp.plan($$CustomerId IN ('c-1', 'c-2') OR CustomerId STARTS_WITH 'c-499'$$), 'Seq Scan',
+                    'IN OR STARTS_WITH: both arms from the index');
+SELECT matches(pg_temp.plan($$CustomerId = 'c-7'$$), 'Index Cond: \(\(namespace = ''lf-big''::text\) AND \(keyword01 = ',
+               'the slot''s index is entered by namespace and value');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -24,6 +24,8 @@ SELECT throws_ok($$SELECT durable.start_batch_job('x', 'cancel', $q$WorkflowType
                  '42601', NULL, 'a bad filter');
 SELECT throws_ok($$SELECT durable.start_batch_job('a/b', 'cancel', '', '{}', 10, 'bj')$$, '22023', NULL, 'a job id with a slash');
 SELECT throws_ok($$SELECT durable.start_batch_job('x', 'cancel', NULL, '{}', 10, 'bj')$$, '22023', NULL, 'a NULL query');
+SELECT throws_ok($$SELECT durable.start_batch_job('start', 'cancel', '', '{}', 10, 'bj')$$, '22023',
+                 'job_id "start" is reserved', 'the id of the mount''s start file');
 SELECT is((SELECT count(*) FROM durable.batch_jobs WHERE namespace = 'bj'), 0::bigint, 'refused jobs left no job');
 SELECT is((SELECT count(*) FROM durable.batch_job_items WHERE namespace = 'bj'), 0::bigint, 'and no runs to act on');
 SELECT is(pg_temp.as_role('durable_worker', $$SELECT durable.start_batch_job('x', 'cancel', '', '{}', 10, 'bj')$$), '42501',

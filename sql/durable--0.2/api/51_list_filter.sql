@@ -26,10 +26,12 @@ $$;
 
 -- The FROM clause every compiled filter is written against: workflows w and
 -- the typed values v of its declared attributes (the planner drops the join
--- when the filter uses none).
+-- when the filter uses none). The namespace in the join lets a condition on
+-- v alone start from its slot's index, (namespace, slot).
 CREATE OR REPLACE FUNCTION durable._list_filter_from() RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT 'durable.workflows w LEFT JOIN durable.search_attribute_values v ON v.run_id = w.run_id'
+    SELECT 'durable.workflows w LEFT JOIN durable.search_attribute_values v'
+        || ' ON v.run_id = w.run_id AND v.namespace = w.namespace'
 $$;
 
 -- The statement list_workflows runs for a filter: $1 the filter's values,

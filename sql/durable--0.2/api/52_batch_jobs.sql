@@ -60,6 +60,10 @@ BEGIN
         PERFORM durable._bad_input('job_id must not be NULL');
     END IF;
     PERFORM durable._check_path_name(durable._check_name(job_id, 'job_id'), 'job_id');
+    IF job_id = 'start' THEN
+        PERFORM durable._bad_input('job_id "start" is reserved', NULL,
+            'In durablefs, batches/start is the file that starts jobs: pick another id.');
+    END IF;
     IF operation IS NULL OR operation NOT IN ('signal', 'cancel', 'terminate', 'reset', 'pause', 'unpause') THEN
         PERFORM durable._bad_input(format('unknown batch operation %s', coalesce(quote_literal(operation), 'NULL')), NULL,
             'Use signal, cancel, terminate, reset, pause or unpause.');
