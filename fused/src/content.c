@@ -141,11 +141,9 @@ int schedule_exists(const char *id, struct db_err *e)
 	return rc;
 }
 
-/* spec, action, info: JSON; paused: true or false; next_runs: one time a line */
-static int render_schedule_file(const char *id, const char *file, struct buf *out,
-				struct db_err *e)
+int render_column(const char *sql, const char *id, const char *const *files, const char *file,
+		  struct buf *out, struct db_err *e)
 {
-	static const char *const files[] = { "spec", "action", "paused", "next_runs", "info", NULL };
 	int col = 0;
 	while (files[col] && strcmp(files[col], file) != 0)
 		col++;
@@ -153,7 +151,7 @@ static int render_schedule_file(const char *id, const char *file, struct buf *ou
 		return -ENOENT;
 	const char *p[] = { id, conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, true, SCHEDULE_SQL, 2, p);
+	int rc = db_query(&r, e, true, sql, 2, p);
 	if (rc)
 		return rc;
 	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, col))
@@ -225,6 +223,14 @@ static int render_queue_limit(const char *queue, const char *file, struct buf *o
 						? PQgetvalue(r, 0, col) : "none");
 	PQclear(r);
 	return rc;
+}
+
+/* spec, action, info: JSON; paused: true or false; next_runs: one time a line */
+static int render_schedule_file(const char *id, const char *file, struct buf *out,
+				struct db_err *e)
+{
+	static const char *const files[] = { "spec", "action", "paused", "next_runs", "info", NULL };
+	return render_column(SCHEDULE_SQL, id, files, file, out, e);
 }
 
 static int render_queue_file(const char *queue, const char *file, struct buf *out,

@@ -173,18 +173,7 @@ int batch_render(const char *id, const char *file, struct buf *out, struct db_er
 	static const char *const files[] = {
 		"operation", "query", "state", "total", "done", "failed", "rate_per_second", "info", NULL,
 	};
-	int col = 0;
-	while (files[col] && strcmp(files[col], file) != 0)
-		col++;
-	if (!files[col])
-		return -ENOENT;
-	const char *p[] = { id, conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, true, BATCH_SQL, 2, p);
-	if (rc == 0)
-		rc = buf_printf(out, "%s\n", PQgetvalue(r, 0, col));
-	PQclear(r);
-	return rc;
+	return render_column(BATCH_SQL, id, files, file, out, e);
 }
 
 int batch_start(const char *spec, struct buf *reply, struct db_err *e)

@@ -94,6 +94,26 @@ test('a workflow started through SQL is in the list, found by its id prefix', as
   assert.match(await all.evaluate((e) => e.textContent), /^\d+$/);
 });
 
+test('the list takes a list filter query, pages by run, and shows a bad filter\'s error with its position', async () => {
+  for (let i = 1; i <= 3; i++) startSteps(`web-q-${RUN}-${i}`, 1, 10);
+  const q = encodeURIComponent(`WorkflowId STARTS_WITH 'web-q-${RUN}-' ORDER BY WorkflowId DESC`);
+  await page.goto(`${URL_}/#/workflows?query=${q}`, { waitUntil: 'networkidle0' });
+  await page.waitForSelector(`#workflows tr[data-id="web-q-${RUN}-3"]`);
+  assert.deepEqual(await page.$$eval('#workflows tbody tr', (rs) => rs.map((r) => r.dataset.id)),
+    [3, 2, 1].map((i) => `web-q-${RUN}-${i}`), 'in the query\'s order');
+  const pages = await page.evaluate(async (qq) => {
+    const one = async (after) => (await (await fetch(`/api/workflows/query?page_size=2&query=${qq}${after ? '&after=' + after : ''}`)).json());
+    const a = await one(''); const b = await one(a.workflows[1].run_id);
+    return { a: a.workflows.map((w) => w.workflow_id), more: a.more, b: b.workflows.map((w) => w.workflow_id), bmore: b.more };
+  }, q);
+  assert.deepEqual(pages, { a: [`web-q-${RUN}-3`, `web-q-${RUN}-2`], more: true, b: [`web-q-${RUN}-1`], bmore: false });
+  await page.goto(`${URL_}/#/workflows?query=${encodeURIComponent("WorkflowType = 'Steps' AND")}`, { waitUntil: 'networkidle0' });
+  const err = await (await page.waitForSelector('.error')).evaluate((e) => e.textContent);
+  assert.match(err, /list filter: expected a search attribute name/);
+  assert.match(err, /42601/);
+  assert.match(err, /At character 27 of the filter, its end/);
+});
+
 test('the timeline grows live as activities complete', async () => {
   const id = `web-live-${RUN}`;
   startSteps(id, 4, 1500);

@@ -35,6 +35,15 @@ static const struct call reads[] = {
 	  "  'more', (SELECT count(*) FROM page) > $8::int)",
 	  { "status", "type", "queue", "started_after", "started_before", "search", "after", "!page_size", "ns",
 	    "prefix" } },
+	/* a list filter (docs/sql-api.md, "Visibility queries"): runs in the
+	 * query's order, paged by the last run id (after=<run_id>) */
+	{ "/api/workflows/query",
+	  "WITH page AS (SELECT l.* FROM durable.list_workflows(query => $1, after_run_id => $2::uuid,"
+	  "   page_size => $3::int + 1, namespace => $4) WITH ORDINALITY AS l)"
+	  " SELECT json_build_object('workflows', coalesce((SELECT json_agg(p ORDER BY p.ordinality) FROM"
+	  "   (SELECT * FROM page ORDER BY ordinality LIMIT $3::int) p), '[]'),"
+	  "  'more', (SELECT count(*) FROM page) > $3::int)",
+	  { "!query", "after", "!page_size", "ns" } },
 	{ "/api/workflow",
 	  "SELECT json_build_object('describe', durable.describe_workflow($1, $2::uuid, $3),"
 	  " 'runs', (SELECT coalesce(json_agg(r), '[]') FROM durable.list_runs($1, $3) r))",

@@ -224,7 +224,7 @@ function jsonEditor(name, initial) {
 /* ---------- workflows list ---------- */
 
 async function viewWorkflows(main, _parts, q) {
-  const f = Object.fromEntries(['status', 'type', 'queue', 'prefix', 'started_after', 'started_before', 'search', 'after']
+  const f = Object.fromEntries(['status', 'type', 'queue', 'prefix', 'started_after', 'started_before', 'search', 'query', 'after']
     .map((k) => [k, q.get(k) || '']));
   const prev = q.get('prev') ? q.get('prev').split(',') : [];
   const go = (changes) => {
@@ -237,7 +237,7 @@ async function viewWorkflows(main, _parts, q) {
     ev.preventDefault();
     const d = new FormData(form);
     const c = { after: '', prev: '' };
-    for (const k of ['status', 'type', 'queue', 'prefix', 'search']) c[k] = d.get(k);
+    for (const k of ['status', 'type', 'queue', 'prefix', 'search', 'query']) c[k] = d.get(k);
     for (const k of ['started_after', 'started_before']) c[k] = d.get(k) ? new Date(d.get(k)).toISOString() : '';
     go(c);
   } },
@@ -248,6 +248,8 @@ async function viewWorkflows(main, _parts, q) {
   input('started_after', 'Started after', { type: 'datetime-local', value: localInput(f.started_after) }),
   input('started_before', 'Started before', { type: 'datetime-local', value: localInput(f.started_before) }),
   input('search', 'Search attributes', { placeholder: '{"Customer": "ada"}', class: 'mono', size: 22 }),
+  // a list filter replaces the fields above: it lists runs, in its own order
+  input('query', 'Query', { placeholder: "WorkflowType = 'Billing' AND ExecutionStatus = 'Running'", class: 'mono', size: 48 }),
   h('button', { class: 'primary', type: 'submit' }, 'Filter'),
   h('button', { type: 'button', onclick: () => { goTo('#/workflows'); } }, 'Clear'));
 
@@ -267,17 +269,19 @@ async function viewWorkflows(main, _parts, q) {
 
   let page;
   try {
-    page = await get('/api/workflows', { ...f, page_size: 50 });
+    page = f.query ? await get('/api/workflows/query', { query: f.query, after: f.after, page_size: 50 })
+      : await get('/api/workflows', { ...f, page_size: 50 });
   } catch (e) { fill(list, errorBox(e)); return; }
   const rows = page.workflows;
   const table = h('table', { id: 'workflows' },
     h('thead', {}, h('tr', {}, ['Workflow id', 'Type', 'Task queue', 'Status', 'Started', 'Closed'].map((t) => h('th', {}, t)))),
-    h('tbody', {}, rows.map((w) => h('tr', { 'data-id': w.workflow_id },
+    h('tbody', {}, rows.map((w) => h('tr', { 'data-id': w.workflow_id, 'data-run': w.run_id },
       h('td', { class: 'mono' }, wfLink(w.workflow_id)), h('td', {}, w.workflow_type), h('td', {}, w.task_queue),
       h('td', {}, badge(w.status)), h('td', {}, fmtTime(w.started_at)), h('td', {}, fmtTime(w.closed_at))))));
   const pager = h('div', { class: 'pager' },
     prev.length ? h('button', { onclick: () => go({ after: prev[prev.length - 1], prev: prev.slice(0, -1).join(',') }) }, '← Previous') : null,
-    page.more ? h('button', { onclick: () => go({ after: rows[rows.length - 1].workflow_id, prev: [...prev, f.after].join(',') }) }, 'Next →') : null);
+    page.more ? h('button', { onclick: () => go({ after: f.query ? rows[rows.length - 1].run_id : rows[rows.length - 1].workflow_id,
+      prev: [...prev, f.after].join(',') }) }, 'Next →') : null);
   fill(list, rows.length ? table : h('p', { class: 'muted' }, 'No workflows match.'), pager);
 }
 
