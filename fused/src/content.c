@@ -31,6 +31,8 @@ static const char readme[] =
 	"                             ls \"where/WorkflowType = 'Billing' AND ExecutionStatus = 'Running'\"\n"
 	"  batches/<job_id>/          operation query state total done failed info; ctl: stop [reason]\n"
 	"                             batches/start: write {\"job_id\",\"operation\",\"query\",...} to start one\n"
+	"  search-attributes          name type builtin|declared, a line each; an administrator writes\n"
+	"                             \"add <name> <type>\" or \"remove <name>\"\n"
 	"  metrics                    Prometheus text format\n"
 	"  last-error                 why the last refused write in that folder was refused\n"
 	"\n"
@@ -343,6 +345,8 @@ int content_render(const struct node *n, struct buf *out, struct db_err *e)
 		return render_queue_limit(n->wf, n->name, out, e);
 	case K_BFILE:
 		return batch_render(n->wf, n->name, out, e);
+	case K_SATTRS:
+		return sattr_render(out, e);
 	default:
 		return 0;
 	}

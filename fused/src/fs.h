@@ -109,6 +109,8 @@ int batch_list(int (*add)(void *, const char *), void *arg, struct db_err *e);
 int batch_render(const char *id, const char *file, struct buf *out, struct db_err *e);
 int batch_start(const char *spec, struct buf *reply, struct db_err *e);
 int batch_ctl(const char *id, char *text, struct db_err *e);
+int sattr_render(struct buf *out, struct db_err *e);
+int sattr_ctl(char *text, struct db_err *e);
 
 /* lease.c: blocking read of task-queues/<name>/next */
 int lease_next(fuse_req_t req, const char *queue, bool nonblock, struct buf *out,

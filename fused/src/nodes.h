@@ -25,6 +25,7 @@ enum kind {
 	K_QLIMIT,	/* task-queues/<name>/<limit> */
 	K_WHERE, K_WHEREDIR, K_WHERELINK,	/* where/<filter>/<id> (visibility.c) */
 	K_BATCHES, K_BATCH, K_BFILE, K_BCTL, K_BSTART,	/* batches/ (visibility.c) */
+	K_SATTRS,	/* search-attributes (visibility.c) */
 };
 
 struct node {

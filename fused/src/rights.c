@@ -28,6 +28,7 @@ enum right {
 	R_QTASKS = 1 << 8, R_LEASE = 1 << 9, R_COMPLETE = 1 << 10, R_FAIL = 1 << 11,
 	R_HEARTBEAT = 1 << 12, R_SCHEDS = 1 << 13, R_SCHED = 1 << 14, R_SCTL = 1 << 15,
 	R_UPDATE = 1 << 16, R_ACTCTL = 1 << 17, R_LIMITS = 1 << 18, R_SETLIMITS = 1 << 19,
+	R_SATTR = 1 << 20,
 };
 
 /* What each grant of the scoped model lets through (docs/security.md). */
@@ -45,7 +46,7 @@ static const struct { const char *fn; unsigned right; } entry_points[] = {
 	{ "list_schedules", R_SCHEDS }, { "describe_schedule", R_SCHED },
 	{ "pause_schedule", R_SCTL }, { "update_workflow", R_UPDATE },
 	{ "pause_activity", R_ACTCTL }, { "list_task_queue_limits", R_LIMITS },
-	{ "set_task_queue_limits", R_SETLIMITS },
+	{ "set_task_queue_limits", R_SETLIMITS }, { "add_search_attribute", R_SATTR },
 };
 
 struct rights {
@@ -214,6 +215,7 @@ static void needs(const struct node *n, unsigned *r, unsigned *w)
 	case K_WHERE: case K_WHEREDIR: case K_BATCHES: case K_BATCH: case K_BFILE: *r = R_LIST; break;
 	case K_BSTART: *r = *w = R_CTL; break;
 	case K_BCTL: *w = R_CTL; break;
+	case K_SATTRS: *r = R_LIST; *w = R_SATTR; break;
 	default: break; /* root, README, last-error, symlinks: everyone's */
 	}
 }

@@ -15,7 +15,8 @@ static const struct child root_children[] = {
 	{ "README", K_README }, { "start", K_START }, { "metrics", K_METRICS },
 	{ "last-error", K_LASTERR }, { "workflows", K_WORKFLOWS },
 	{ "by-status", K_BYSTATUS }, { "task-queues", K_QUEUES }, { "tasks", K_TASKS },
-	{ "schedules", K_SCHEDULES }, { "where", K_WHERE }, { "batches", K_BATCHES }, { NULL, 0 },
+	{ "schedules", K_SCHEDULES }, { "where", K_WHERE }, { "batches", K_BATCHES },
+	{ "search-attributes", K_SATTRS }, { NULL, 0 },
 };
 
 /* A run folder shows the run's own state; the workflow folder adds controls. */
@@ -95,7 +96,7 @@ bool tree_writable(enum kind k)
 {
 	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY ||
 	       k == K_UPDATE || k == K_SCTL || k == K_ACTL || k == K_AOPTS || k == K_QLIMIT ||
-	       k == K_BCTL || k == K_BSTART;
+	       k == K_BCTL || k == K_BSTART || k == K_SATTRS;
 }
 
 /* The last-error file that reports on writes to files of this folder. */
@@ -250,6 +251,7 @@ static mode_t mode_of(const struct node *n)
 	case K_STATUSLINK: case K_WHERELINK: return S_IFLNK | 0777;
 	case K_START: case K_TASKFILE: case K_BSTART: return S_IFREG | 0600;
 	case K_BCTL: return S_IFREG | 0200;
+	case K_SATTRS: return S_IFREG | 0644; /* read the list, write add/remove */
 	case K_QUERY: case K_UPDATE: return S_IFREG | 0644; /* write arguments, then read the answer */
 	case K_AOPTS: case K_QLIMIT: return S_IFREG | 0644; /* read the value, write a new one */
 	case K_SIGNAL: case K_CTL: case K_SCTL: case K_ACTL: return S_IFREG | 0200;
@@ -283,7 +285,7 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 	 */
 	switch (n->kind) {
 	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: case K_SFILE:
-	case K_AFILE: case K_AOPTS: case K_QLIMIT: case K_BFILE: {
+	case K_AFILE: case K_AOPTS: case K_QLIMIT: case K_BFILE: case K_SATTRS: {
 		struct buf b = { 0 };
 		int rc = content_render(n, &b, e);
 		st->st_size = (off_t)b.len;
@@ -314,6 +316,7 @@ char *tree_path(const struct node *n)
 	case K_QLIMIT: buf_printf(&b, "task-queues/%s/%s", wf, name); break;
 	case K_START: buf_puts(&b, "start"); break;
 	case K_BSTART: buf_puts(&b, "batches/start"); break;
+	case K_SATTRS: buf_puts(&b, "search-attributes"); break;
 	case K_BCTL: buf_printf(&b, "batches/%s/ctl", wf); break;
 	default:
 		if (n->run)

@@ -3,7 +3,9 @@
  * the mount. A folder under where/ is named by its filter (Temporal's list
  * filter syntax, the store compiles it) and holds a symlink per workflow id
  * that has a run matching it; batches/<job_id>/ shows a batch job and takes
- * "stop" in its ctl; writing a JSON spec to batches/start starts one.
+ * "stop" in its ctl; writing a JSON spec to batches/start starts one;
+ * search-attributes lists the namespace's typed search attributes and takes
+ * "add <name> <type>" and "remove <name>" from an administrator.
  * Every SQL call of these folders is named here.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -49,6 +51,11 @@
 	" s->>'query', coalesce(s->'arguments', '{}'), coalesce((s->>'rate_per_second')::float8, 50), $2) END" \
 	" FROM chk"
 #define BATCH_STOP_SQL "SELECT durable.stop_batch_job($1, $2, $3)"
+#define SATTR_LIST_SQL \
+	"SELECT name, type, CASE WHEN builtin THEN 'builtin' ELSE 'declared' END AS kind" \
+	" FROM durable.list_search_attributes($1)"
+#define SATTR_ADD_SQL "SELECT durable.add_search_attribute($1, $2, $3)"
+#define SATTR_REMOVE_SQL "SELECT durable.remove_search_attribute($1, $2)"
 
 /* A filter the store refuses is bad input, whatever its SQLSTATE (42601
  * syntax, 42703 an unknown attribute, 42883 an operator its type lacks). */
@@ -221,5 +228,64 @@ int batch_ctl(const char *id, char *text, struct db_err *e)
 	PGresult *r;
 	int rc = db_query(&r, e, false, BATCH_STOP_SQL, 3, p);
 	PQclear(r);
+	return rc;
+}
+
+/* name type builtin|declared, one attribute a line (flat keyed, like cgroup files) */
+int sattr_render(struct buf *out, struct db_err *e)
+{
+	const char *p[] = { conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, true, SATTR_LIST_SQL, 1, p);
+	if (rc)
+		return rc;
+	int name = PQfnumber(r, "name"), type = PQfnumber(r, "type"), kind = PQfnumber(r, "kind");
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+		rc = buf_printf(out, "%s %s %s\n", PQgetvalue(r, i, name), PQgetvalue(r, i, type),
+				PQgetvalue(r, i, kind));
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * "add <name> <type>" and "remove <name>", a line each, all checked, then
+ * applied in one transaction: all or none.
+ */
+int sattr_ctl(char *text, struct db_err *e)
+{
+	struct db_stmt stmts[16];
+	int count = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *words = NULL;
+		char *verb = strtok_r(line, " \t", &words), *name = verb ? strtok_r(NULL, " \t", &words) : NULL;
+		char *type = name ? strtok_r(NULL, " \t", &words) : NULL;
+		char *extra = type ? strtok_r(NULL, " \t", &words) : NULL;
+		if (!verb)
+			continue;
+		if (count == 16) {
+			snprintf(e->msg, sizeof e->msg, "search-attributes: at most 16 verbs per write");
+			return -EINVAL;
+		}
+		bool add = strcmp(verb, "add") == 0;
+		if (!(add || strcmp(verb, "remove") == 0) || !name || (add ? !type || extra : type != NULL)) {
+			snprintf(e->msg, sizeof e->msg,
+				 "search-attributes: \"%.64s\" is not \"add <name> <type>\" or \"remove <name>\"", verb);
+			return -EINVAL;
+		}
+		stmts[count++] = add ? (struct db_stmt){ SATTR_ADD_SQL, 3, { name, type, conf.ns } }
+				     : (struct db_stmt){ SATTR_REMOVE_SQL, 2, { name, conf.ns } };
+	}
+	if (count == 0) {
+		snprintf(e->msg, sizeof e->msg, "search-attributes: no verb written");
+		return -EINVAL;
+	}
+	int rc = db_transaction(stmts, count, e);
+	if (rc && strncmp(e->msg, "42710", 5) == 0)
+		return -EEXIST;		/* declared already */
+	if (rc && strncmp(e->msg, "42704", 5) == 0)
+		return -ENOENT;		/* not declared */
+	if (rc && strncmp(e->msg, "54000", 5) == 0)
+		return -ENOSPC;		/* no free slot of that type */
 	return rc;
 }

@@ -414,6 +414,7 @@ int write_apply(const struct node *n, const char *data, size_t len, struct buf *
 		case K_CTL: rc = do_ctl(n, text, e); break;
 		case K_SCTL: rc = do_sctl(n, text, e); break;
 		case K_BCTL: rc = batch_ctl(n->wf, text, e); break;
+		case K_SATTRS: rc = sattr_ctl(text, e); break;
 		case K_BSTART:
 			rc = blank(text, len) ? fail(e, EINVAL, "batch spec: %snothing written", "")
 					      : batch_start(text, reply, e);

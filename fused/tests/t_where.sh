@@ -74,4 +74,23 @@ echo "stop enough" >"$B/slow-$$/ctl" && ok "echo stop > ctl" || not_ok "stop"
 is "$(cat "$B/slow-$$/state")" "STOPPED" "the job is stopped"
 like "$(cat "$B/slow-$$/info")" '"reason": "enough"' "with the reason"
 is "$("$FSX" open "$B/nope-$$" r)" "ENOENT" "an unknown job is ENOENT"
+
+# search-attributes: the namespace's typed attributes; an administrator adds and removes
+S="$M/search-attributes"
+like "$(cat "$S")" "WorkflowType Keyword builtin" "search-attributes lists the built-in attributes"
+like "$(cat "$S")" "CustomerId Keyword declared" "and the declared ones"
+printf 'add Amount Int\nadd Vip Bool\n' >"$S" && ok "add two attributes in one write" || not_ok "add"
+like "$(cat "$S")" "Amount Int declared" "Amount is declared"
+like "$(cat "$S")" "Vip Bool declared" "so is Vip"
+is "$("$FSX" write "$S" $'add Region Keyword\nadd Amount Int\n')" "EEXIST" "a second Amount is EEXIST"
+unlike "$(cat "$S")" "Region" "and the whole write changed nothing (no Region)"
+is "$("$FSX" write "$S" 'add Region Money')" "EINVAL" "an unknown type is EINVAL"
+like "$(cat "$M/last-error")" 'unknown search attribute type "Money"' "last-error says why"
+is "$("$FSX" write "$S" 'drop Amount')" "EINVAL" "an unknown verb is EINVAL"
+is "$("$FSX" write "$S" 'add Region')" "EINVAL" "add without a type is EINVAL"
+is "$("$FSX" write "$S" 'remove Nope')" "ENOENT" "removing an undeclared attribute is ENOENT"
+echo "remove Vip" >"$S" && ok "remove one" || not_ok "remove"
+unlike "$(cat "$S")" "Vip" "it is gone"
+sql "SELECT durable.start_workflow('typed-1', 'Typed', 'wq-$$', NULL, '{\"search_attributes\": {\"Amount\": 7}}', '$ns')" >/dev/null
+is "$(ls "$W/Amount > 5")" "typed-1" "an attribute added through the mount is filterable at once"
 [ "$n_fail" -eq 0 ]

@@ -99,6 +99,17 @@ SELECT is((SELECT w.search_attributes ->> 'Region' FROM durable.workflows w WHER
           'the workflow keeps the value in its document');
 SELECT throws_ok($$SELECT durable.remove_search_attribute('Region', 'sa')$$, '42704', NULL, 'removing it again');
 
+-- Deleting (and purging) a run deletes its values; verify_store names strays
+SELECT durable.start_workflow('sa-del', 'Billing', 'saq-del', NULL, '{"search_attributes": {"CustomerId": "c-del"}}', 'sa');
+SELECT is((SELECT count(*) FROM durable.search_attribute_values WHERE keyword01 = 'c-del'), 1::bigint, 'a run with a value has its row');
+SELECT durable.delete_workflow('sa-del', 'test', 'sa');
+SELECT is((SELECT count(*) FROM durable.search_attribute_values WHERE keyword01 = 'c-del'), 0::bigint, 'delete_workflow deletes it');
+SAVEPOINT stray;
+INSERT INTO durable.search_attribute_values (run_id, namespace, keyword01) VALUES (gen_random_uuid(), 'sa', 'stray');
+SELECT ok(EXISTS (SELECT 1 FROM durable.verify_store() WHERE problem = 'search attribute values without a run'),
+          'verify_store names values without a run');
+ROLLBACK TO stray;
+
 -- Roles
 SET LOCAL ROLE durable_operator;
 SELECT throws_ok($$SELECT durable.add_search_attribute('Other', 'Keyword', 'sa')$$, '42501', NULL, 'operators may not declare');

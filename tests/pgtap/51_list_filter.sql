@@ -226,6 +226,9 @@ SELECT matches(pg_temp.plan($$WorkflowType = 'Billing' AND ExecutionStatus = 'Ru
                'search_attribute_values_keyword01', 'the example of the issue starts from the customer''s index');
 SELECT matches(pg_temp.plan($$WorkflowType = 'Billing'$$), 'workflows_by_type', 'WorkflowType uses workflows_by_type');
 SELECT matches(pg_temp.plan(''), 'Index Scan Backward using workflows_by_start', 'the default order reads workflows_by_start, newest first');
+SELECT matches(pg_temp.plan($$ExecutionStatus = 'Failed'$$), 'workflows_closed_by_status', 'a rare closed status uses workflows_closed_by_status');
+SELECT matches(pg_temp.plan($$ExecutionStatus = 'Running' AND WorkflowType = 'Billing'$$), 'workflows_by_type|workflows_one_open_run',
+               'Running and a type: one of their indexes');
 SELECT doesnt_match(pg_temp.plan($$CustomerId = 'c-7'$$), 'Seq Scan', 'no sequential scan for a selective filter');
 SELECT matches(pg_temp.plan($$CustomerId STARTS_WITH 'c-49'$$), 'search_attribute_values_keyword01',
                'STARTS_WITH on a Keyword uses its index (keywords compare bytewise)');

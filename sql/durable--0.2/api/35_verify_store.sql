@@ -49,6 +49,11 @@ SET search_path = pg_catalog, pg_temp AS $$
       FROM durable.timers t
      WHERE NOT EXISTS (SELECT 1 FROM durable.workflows w WHERE w.run_id = t.run_id AND w.status = 'RUNNING')
     UNION ALL
+    -- typed search attribute values (50_search_attributes.sql) belong to a run
+    SELECT 'search attribute values without a run', v.run_id, v.namespace
+      FROM durable.search_attribute_values v
+     WHERE NOT EXISTS (SELECT 1 FROM durable.workflows w WHERE w.run_id = v.run_id)
+    UNION ALL
     -- events wait in buffered_events only while a workflow task runs, or
     -- while the run is paused (its task PAUSED)
     SELECT 'buffered event without a started workflow task', b.run_id, format('event %s (%s)', b.seq, b.event_type)
