@@ -97,6 +97,10 @@ extern void DurablePurgeDefineGucs(void);
 extern bool DurablePurgeStep(TimestampTz next_due);
 extern long DurablePurgeWaitMs(void);
 
+/* step.c */
+extern bool DurableStep(const char *sql, int32 arg, bool async_commit, const char *activity,
+						Datum *result, bool *isnull);
+
 /* batch.c */
 extern int	durable_batch_step_items;
 extern void DurableBatchDefineGucs(void);

@@ -20,15 +20,9 @@
 
 #include <limits.h>
 
-#include "access/xact.h"
 #include "access/xlog.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
-#include "miscadmin.h"
-#include "pgstat.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "durable.h"
@@ -57,53 +51,26 @@ DurableBatchDefineGucs(void)
 
 /*
  * One transaction: durable._batch_step(items). Sets next_step_at from its
- * answer (no job: a second from now). Returns false if the step failed.
+ * answer (no job: a second from now; a failed step: five seconds).
  */
-static bool
+static void
 step_once(int items)
 {
-	volatile bool ok = true;
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1] = {Int32GetDatum(items)};
+	Datum		next;
+	bool		isnull;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PG_TRY();
+	if (!DurableStep("SELECT durable._batch_step($1)", items, false,
+					 "durable timer worker: a step of a batch job", &next, &isnull))
 	{
-		bool		isnull;
-		Datum		next;
-
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "durable timer worker: a step of a batch job");
-		if (SPI_execute_with_args("SELECT durable._batch_step($1)", 1, argtypes, args,
-								  NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "durable._batch_step failed");
-		next = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		next_step_at = isnull ? DurableNow() + (TimestampTz) BATCH_IDLE_RECHECK_MS * 1000
-			: DatumGetTimestampTz(next);
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		AbortOutOfAnyTransaction();
-		FlushErrorState();
-		RESUME_INTERRUPTS();
 		ereport(LOG,
 				(errmsg("durable timer worker: a step of a batch job failed; it is retried in %d ms",
 						BATCH_FAILURE_WAIT_MS),
 				 errdetail("Timers keep firing: only batch jobs wait.")));
 		next_step_at = DurableNow() + (TimestampTz) BATCH_FAILURE_WAIT_MS * 1000;
-		ok = false;
 	}
-	PG_END_TRY();
-	pgstat_report_stat(true);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
+	else
+		next_step_at = isnull ? DurableNow() + (TimestampTz) BATCH_IDLE_RECHECK_MS * 1000
+			: DatumGetTimestampTz(next);
 }
 
 /* Takes a step if one is due. Returns true when another is due at once. */
@@ -119,7 +86,7 @@ DurableBatchStep(void)
 		batch_context = AllocSetContextCreate(TopMemoryContext, "durable batch jobs",
 											  ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(batch_context);
-	(void) step_once(items);
+	step_once(items);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(batch_context);
 	return next_step_at <= DurableNow();

@@ -539,30 +539,30 @@ compile_not(Compiler *c)
 	c->depth--;
 }
 
+/* operand {word operand}, in parentheses: AND binds tighter than OR */
 static void
-compile_and(Compiler *c)
+compile_joined(Compiler *c, const char *word, void (*operand) (Compiler *))
 {
 	appendStringInfoChar(&c->where, '(');
-	compile_not(c);
-	while (accept_keyword(c, "AND"))
+	operand(c);
+	while (accept_keyword(c, word))
 	{
-		appendStringInfoString(&c->where, " AND ");
-		compile_not(c);
+		appendStringInfo(&c->where, " %s ", word);
+		operand(c);
 	}
 	appendStringInfoChar(&c->where, ')');
 }
 
 static void
+compile_and(Compiler *c)
+{
+	compile_joined(c, "AND", compile_not);
+}
+
+static void
 compile_or(Compiler *c)
 {
-	appendStringInfoChar(&c->where, '(');
-	compile_and(c);
-	while (accept_keyword(c, "OR"))
-	{
-		appendStringInfoString(&c->where, " OR ");
-		compile_and(c);
-	}
-	appendStringInfoChar(&c->where, ')');
+	compile_joined(c, "OR", compile_and);
 }
 
 /* ---- ORDER BY -------------------------------------------------------- */

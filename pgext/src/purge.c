@@ -20,16 +20,9 @@
 
 #include <limits.h>
 
-#include "access/xact.h"
 #include "access/xlog.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
-#include "miscadmin.h"
-#include "pgstat.h"
-#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "durable.h"
@@ -84,53 +77,22 @@ DurablePurgeDefineGucs(void)
 static int
 purge_once(int batch)
 {
-	volatile int purged = -1;
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1] = {Int32GetDatum(batch)};
+	Datum		purged;
 	bool		isnull;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PG_TRY();
-	{
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "durable timer worker: purging closed workflows");
-
-		/*
-		 * A purge lost in a crash is purged again, so its commit need not
-		 * wait for the WAL flush, and client commits do not queue behind a
-		 * flush of ours.
-		 */
-		if (SPI_execute("SET LOCAL synchronous_commit TO off", false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "could not turn synchronous_commit off for the purge");
-
-		if (SPI_execute_with_args("SELECT durable._purge_closed($1)", 1, argtypes, args,
-								  NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "durable._purge_closed failed");
-		purged = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-											 SPI_tuptable->tupdesc, 1, &isnull));
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		AbortOutOfAnyTransaction();
-		FlushErrorState();
-		RESUME_INTERRUPTS();
-		ereport(LOG,
-				(errmsg("durable timer worker: the purge of closed workflows failed; it is retried in %d ms",
-						durable_purge_interval_ms),
-				 errdetail("Timers keep firing: only the purge waits.")));
-		purged = -1;
-	}
-	PG_END_TRY();
-	pgstat_report_stat(true);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return purged;
+	/*
+	 * A purge lost in a crash is purged again, so its commit need not wait
+	 * for the WAL flush, and client commits do not queue behind a flush of
+	 * ours.
+	 */
+	if (DurableStep("SELECT durable._purge_closed($1)", batch, true,
+					"durable timer worker: purging closed workflows", &purged, &isnull))
+		return isnull ? 0 : DatumGetInt32(purged);
+	ereport(LOG,
+			(errmsg("durable timer worker: the purge of closed workflows failed; it is retried in %d ms",
+					durable_purge_interval_ms),
+			 errdetail("Timers keep firing: only the purge waits.")));
+	return -1;
 }
 
 bool
