@@ -71,7 +71,7 @@ SELECT throws_ok($$SELECT durable.signal_workflow('cl-term', 'x')$$, 'DU003', NU
 SELECT throws_ok($$SELECT durable.describe_workflow('nobody')$$, 'DU001', NULL, 'describe of an unknown workflow (DU001)');
 SELECT throws_ok($$SELECT durable.describe_workflow(NULL)$$, '22023', NULL, 'describe with a NULL id');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(durable.describe_workflow('cl-sig')) k),
-          ARRAY['cancel_requested', 'closed_at', 'continued_from_run_id', 'deadline_at', 'execution_started_at',
+          ARRAY['build_id', 'cancel_requested', 'closed_at', 'continued_from_run_id', 'deadline_at', 'execution_started_at',
                 'execution_timeout', 'failure', 'fairness_key', 'fairness_weight', 'first_run_id', 'history_length', 'input',
                 'memo', 'namespace', 'new_run_id',
                 'parent', 'parked',

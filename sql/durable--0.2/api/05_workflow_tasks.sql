@@ -68,7 +68,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION durable.poll_workflow_tasks(
     task_queue text, identity text, max_tasks integer DEFAULT 1,
-    cached jsonb DEFAULT NULL, namespace text DEFAULT 'default')
+    cached jsonb DEFAULT NULL, namespace text DEFAULT 'default', build_id text DEFAULT NULL)
 RETURNS TABLE (task_token text, workflow_id text, run_id uuid, workflow_type text,
                attempt integer, started_event_id bigint, history jsonb)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -78,15 +78,23 @@ DECLARE
     started bigint;
     now timestamptz := durable.now();
     earliest timestamptz;
+    rule_mode text;
+    rule_build text;
 BEGIN
     PERFORM durable._check_poll_args($1, $2, $3);
     PERFORM durable._check_cached($4);
+    PERFORM durable._check_build_id($6);
     PERFORM durable._authorize('worker', $1, $5);
     PERFORM durable._record_poller($5, $1, 'workflow', $2);
+    -- a versioned queue's tasks go only to the build each run is on
+    -- (api/60_build_ids.sql); without rules, to any worker
+    SELECT r.mode, r.default_build_id INTO rule_mode, rule_build FROM durable._build_id_rules($5, $1) r;
     FOR t IN SELECT wt.task_id, wt.run_id, wt.fence, wt.attempt, wt.scheduled_event_id,
                     w.workflow_id, w.workflow_type, w.task_timeout
                FROM durable.workflow_tasks wt JOIN durable.workflows w ON w.run_id = wt.run_id
               WHERE wt.namespace = $5 AND wt.task_queue = $1 AND wt.state = 'SCHEDULED'
+                AND (rule_mode IS NULL
+                     OR $6 = CASE rule_mode WHEN 'PINNED' THEN coalesce(w.build_id, rule_build) ELSE rule_build END)
               ORDER BY wt.priority, wt.pass, wt.task_id   -- api/41_priority.sql
               LIMIT $3
                 FOR UPDATE SKIP LOCKED LOOP
@@ -95,10 +103,11 @@ BEGIN
         started := NULL;
         IF t.scheduled_event_id IS NOT NULL THEN
             started := durable._append(t.run_id, 'WorkflowTaskStarted', jsonb_build_object(
-                'scheduled_event_id', t.scheduled_event_id, 'identity', $2, 'attempt', t.attempt));
+                'scheduled_event_id', t.scheduled_event_id, 'identity', $2, 'attempt', t.attempt)
+                || durable._build_id_attrs($6));
         END IF;
         UPDATE durable.workflow_tasks wt
-           SET state = 'STARTED', fence = t.fence + 1, started_event_id = started, identity = $2,
+           SET state = 'STARTED', fence = t.fence + 1, started_event_id = started, identity = $2, build_id = $6,
                started_at = now, timeout_at = now + t.task_timeout
          WHERE wt.task_id = t.task_id;
         earliest := least(earliest, now + t.task_timeout);
@@ -162,7 +171,8 @@ BEGIN
                 'task_queue', t.task_queue, 'start_to_close_timeout', durable._seconds(task_timeout),
                 'attempt', t.attempt)),
            (t.run_id, last.event_id + 2, 'WorkflowTaskStarted', last.event_time, jsonb_build_object(
-                'scheduled_event_id', last.event_id + 1, 'identity', t.identity, 'attempt', t.attempt));
+                'scheduled_event_id', last.event_id + 1, 'identity', t.identity, 'attempt', t.attempt)
+                || durable._build_id_attrs(t.build_id));
     PERFORM durable._history_changed(t.run_id);
     t.scheduled_event_id := last.event_id + 1;
     t.started_event_id := last.event_id + 2;
@@ -256,7 +266,8 @@ BEGIN
 
     completed := durable._append(t.run_id, 'WorkflowTaskCompleted', jsonb_build_object(
         'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
-        'identity', coalesce(identity, t.identity)));
+        'identity', coalesce(identity, t.identity)) || durable._build_id_attrs(t.build_id));
+    PERFORM durable._record_build_id(w, t);
     FOR i IN 0 .. n - 1 LOOP
         cmd := commands -> i;
         CASE cmd ->> 'type'

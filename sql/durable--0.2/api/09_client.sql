@@ -94,7 +94,7 @@ BEGIN
             'initiated_event_id', w.parent_initiated_event_id, 'parent_close_policy', w.parent_close_policy) END,
         'execution_timeout', durable._seconds(w.execution_timeout), 'run_timeout', durable._seconds(w.run_timeout),
         'task_timeout', durable._seconds(w.task_timeout), 'deadline_at', w.deadline_at,
-        'cancel_requested', w.cancel_requested, 'request_id', w.request_id,
+        'cancel_requested', w.cancel_requested, 'build_id', w.build_id, 'request_id', w.request_id,
         'start_delay', durable._seconds(w.start_delay),
         'priority', w.priority, 'fairness_key', nullif(w.fairness_key, ''), 'fairness_weight', w.fairness_weight,
         'paused', (SELECT jsonb_build_object('reason', p.reason, 'paused_by', p.paused_by, 'paused_at', p.paused_at)

@@ -40,7 +40,11 @@ CREATE TABLE durable.workflows (
     -- which the run's workflow tasks take and its activities and children inherit
     priority                  smallint NOT NULL DEFAULT 3,
     fairness_key              text NOT NULL DEFAULT '',
-    fairness_weight           float8 NOT NULL DEFAULT 1
+    fairness_weight           float8 NOT NULL DEFAULT 1,
+    -- the worker build the run is on (schema/60_build_ids.sql): the build
+    -- of the worker that completed its first workflow task, or under an
+    -- AUTO_UPGRADE rule the latest; NULL until then or for unversioned workers
+    build_id                  text
 );
 -- At most one open run per workflow id: this index is the id reuse guard.
 CREATE UNIQUE INDEX workflows_one_open_run ON durable.workflows (namespace, workflow_id)
@@ -98,7 +102,9 @@ CREATE TABLE durable.workflow_tasks (
     -- until placed
     priority            smallint NOT NULL DEFAULT 3,
     fairness_key        text NOT NULL DEFAULT '',
-    pass                float8 NOT NULL DEFAULT -1
+    pass                float8 NOT NULL DEFAULT -1,
+    -- the build id of the worker that leased the task (poll_workflow_tasks)
+    build_id            text
 );
 CREATE INDEX workflow_tasks_ready ON durable.workflow_tasks (namespace, task_queue, priority, pass, task_id)
     WHERE state = 'SCHEDULED';
