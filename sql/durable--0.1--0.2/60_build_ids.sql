@@ -14,3 +14,5 @@ SELECT pg_catalog.pg_extension_config_dump('durable.task_queue_build_ids', '');
 
 -- poll_workflow_tasks takes the poller's build id.
 DROP FUNCTION IF EXISTS durable.poll_workflow_tasks(text, text, integer, jsonb, text);
+-- poll_query_tasks too (11_query_tokens.sql dropped 0.1's already).
+DROP FUNCTION IF EXISTS durable.poll_query_tasks(text, text, integer, integer, text);

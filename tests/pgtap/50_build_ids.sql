@@ -51,12 +51,27 @@ SELECT is((SELECT running FROM durable.list_build_id_rules() WHERE task_queue = 
 SELECT is((SELECT default_build_id || ' ' || mode FROM durable.list_build_id_rules() WHERE task_queue = 'bq'),
           'v2 PINNED', 'and shows the rule');
 
+-- Queries wait for a worker of the run's build
+SELECT is(durable._query_queue_of(w), durable._query_queue('default', 'bq', 'v1'),
+          'a query of a pinned v1 run waits for a v1 worker')
+  FROM durable.workflows w WHERE w.workflow_id = 'b-1';
+SELECT is(durable._query_queue_of(w), durable._query_queue('default', 'bq', 'v2'),
+          'one of a v2 run for a v2 worker')
+  FROM durable.workflows w WHERE w.workflow_id = 'b-2';
+SELECT isnt(durable._query_queue('default', 'bq', 'v1'), durable._query_queue('default', 'bq', 'v2'),
+            'and those are two queues');
+SELECT is(durable._query_queue('default', 'unversioned-q', 'v1'), 'default/unversioned-q',
+          'an unversioned queue keeps one query queue for every worker');
+
 -- AUTO_UPGRADE: the next task of every run goes to the default build -------
 SELECT durable.set_build_id_rules('bq', 'v3', 'AUTO_UPGRADE');
 SELECT pg_temp.nudge('b-1');
 SELECT is(pg_temp.take('bq', 'v1'), NULL, 'under AUTO_UPGRADE the old build gets nothing');
 SELECT is(pg_temp.take('bq', 'v3'), 'b-1', 'the newest build takes the v1 run');
 SELECT is(durable.describe_workflow('b-1') ->> 'build_id', 'v3', 'and the run moves to it');
+SELECT is(durable._query_queue_of(w), durable._query_queue('default', 'bq', 'v3'),
+          'queries of every run go to the newest build')
+  FROM durable.workflows w WHERE w.workflow_id = 'b-2';
 SELECT is((SELECT array_agg(attributes ->> 'build_id' ORDER BY event_id) FROM durable.get_history('b-1')
             WHERE event_type = 'WorkflowTaskCompleted'), ARRAY['v1', 'v1', 'v1', 'v3'],
           'the history keeps the build of every workflow task');

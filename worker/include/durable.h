@@ -333,6 +333,10 @@ typedef struct {
 	int no_workflows;              /* 1: poll only activity tasks */
 	int no_activities;             /* 1: poll only workflow tasks */
 	int completion_batch;          /* 0 = 64: workflow task outcomes per complete_workflow_tasks call (max 64) */
+	/* the build of the code this worker runs (a release tag, a commit id):
+	 * a task queue versioned with durable.set_build_id_rules gives this
+	 * worker only the workflow tasks of runs on this build; NULL = none */
+	const char *build_id;
 } durable_worker_options_t;
 
 int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **out);

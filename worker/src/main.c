@@ -17,7 +17,7 @@ static void usage(FILE *f)
 		"usage: durable-worker --task-queue Q [--activities-dir DIR] [--plugin X.so ...]\n"
 		"                      [--concurrency N] [--batch N] [--dsn DSN] [--namespace NS]\n"
 		"                      [--identity ID] [--connections N] [--completion-batch N] [--cache N]\n"
-		"                      [--no-workflows] [--no-activities]\n"
+		"                      [--no-workflows] [--no-activities] [--build-id ID]\n"
 		"       durable-worker --replay PATH --plugin X.so ...\n"
 		"The connection comes from --dsn or the PG* environment variables.\n"
 		"SIGTERM or SIGINT drains: running activities finish, then it exits 0.\n"
@@ -77,11 +77,12 @@ int main(int argc, char **argv)
 		{"completion-batch", required_argument, NULL, 'B'},
 		{"cache", required_argument, NULL, 'H'},
 		{"replay", required_argument, NULL, 'r'},
+		{"build-id", required_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
 	durable_worker_options_t o = {0};
 	const char *plugins[64], *replay_path = NULL;
 	int nplugins = 0, c;
-	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:r:WAh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:r:V:WAh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.task_queue = optarg; break;
 		case 'a': o.activities_dir = optarg; break;
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
 		case 'B': o.completion_batch = atoi(optarg); break;
 		case 'H': o.history_cache = atoi(optarg); break;
 		case 'r': replay_path = optarg; break;
+		case 'V': o.build_id = optarg; break;
 		case 'W': o.no_workflows = 1; break;
 		case 'A': o.no_activities = 1; break;
 		case 'h': usage(stdout); return 0;

@@ -48,6 +48,7 @@ struct durable_worker_s {
 	uv_loop_t loop;
 	durable_worker_options_t opts;
 	char *dsn, *task_queue, *namespace_, *identity, *activities_dir;
+	char *build_id;                     /* NULL: an unversioned worker */
 	durable__registered_t *workflows, *activities;
 
 	durable__pg_t *wf_pg, *act_pg, *q_pg;

@@ -77,6 +77,7 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 	w->namespace_ = dup_or(opts->namespace_, "default");
 	w->identity = dup_or(opts->identity, ident);
 	w->activities_dir = opts->activities_dir ? strdup(opts->activities_dir) : NULL;
+	w->build_id = opts->build_id && *opts->build_id ? strdup(opts->build_id) : NULL;
 	w->outcomes = json_array();
 	w->wf_outcomes = json_array();
 	/* complete_workflow_tasks runs each item in a subtransaction: beyond 64
@@ -89,7 +90,7 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 		return -ENOMEM;
 	}
 	if (!w->dsn || !w->task_queue || !w->namespace_ || !w->identity || !w->outcomes || !w->wf_outcomes ||
-	    (opts->activities_dir && !w->activities_dir)) {
+	    (opts->activities_dir && !w->activities_dir) || (opts->build_id && *opts->build_id && !w->build_id)) {
 		durable_worker_free(w);
 		return -ENOMEM;
 	}
@@ -121,6 +122,7 @@ void durable_worker_free(durable_worker_t *w)
 	free(w->namespace_);
 	free(w->identity);
 	free(w->activities_dir);
+	free(w->build_id);
 	free(w);
 }
 
@@ -427,12 +429,12 @@ static void poll_workflows(durable_worker_t *w)
 	json_t *cached = durable__cache_param(w);
 	char *cached_text = cached ? durable__json_text(cached) : NULL;
 	json_decref(cached);
-	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_, cached_text};
+	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_, cached_text, w->build_id};
 	w->wf_again = 0;
 	if (durable__pg_query(w->wf_pg,
 			      "SELECT task_token, workflow_id, run_id, workflow_type, started_event_id, history "
-			      "FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4)",
-			      5, p, on_wf_polled, w) == 0)
+			      "FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4, $6)",
+			      6, p, on_wf_polled, w) == 0)
 		w->wf_polling = 1;
 	free(cached_text);
 }
@@ -554,7 +556,7 @@ static void on_notify(durable__pg_t *pg, const char *channel, void *arg)
 /* A query is answered with the query_token its poll handed out, nothing else. */
 #define QUERY_POLL_SQL                                                                       \
 	"SELECT query_token, workflow_id, run_id, query_type, args, history "                   \
-	"FROM durable.poll_query_tasks($1, $2, 10, $3::int, $4)"
+	"FROM durable.poll_query_tasks($1, $2, 10, $3::int, $4, $5)"
 #define QUERY_ANSWER_SQL "SELECT durable.answer_query_task($1, $2::jsonb, $3)"
 /* An update the workflow's validator accepted is recorded, and its caller told, at once. */
 #define UPDATE_ACCEPT_SQL "SELECT durable.accept_update_task($1, $2::uuid, $3, $4, $5::jsonb, $6)"
@@ -650,8 +652,8 @@ static void poll_queries(durable_worker_t *w)
 {
 	if (w->stopping || w->q_polling || !w->q_pg)
 		return;
-	const char *p[] = {w->task_queue, w->identity, QUERY_WAIT_MS, w->namespace_};
-	if (durable__pg_query(w->q_pg, QUERY_POLL_SQL, 4, p, on_queries, w) == 0)
+	const char *p[] = {w->task_queue, w->identity, QUERY_WAIT_MS, w->namespace_, w->build_id};
+	if (durable__pg_query(w->q_pg, QUERY_POLL_SQL, 5, p, on_queries, w) == 0)
 		w->q_polling = 1;
 }
 
@@ -795,9 +797,10 @@ int durable_worker_run(durable_worker_t *w)
 	w->flusher.data = w;
 	w->flusher_on = 1;
 	durable__activities_init(w);
-	durable__log("INFO", "worker %s polling task queue %s (namespace %s): %s%s%s", w->identity, w->task_queue,
-		     w->namespace_, w->opts.no_workflows ? "" : "workflows ",
-		     w->opts.no_activities ? "" : "activities ", w->activities_dir ? w->activities_dir : "");
+	durable__log("INFO", "worker %s%s%s polling task queue %s (namespace %s): %s%s%s", w->identity,
+		     w->build_id ? " build " : "", w->build_id ? w->build_id : "", w->task_queue, w->namespace_,
+		     w->opts.no_workflows ? "" : "workflows ", w->opts.no_activities ? "" : "activities ",
+		     w->activities_dir ? w->activities_dir : "");
 	if (!w->opts.no_workflows) {
 		durable__pg_new(&w->loop, w->dsn, "workflows", on_ready, on_notify, w, &w->wf_pg);
 		int n = w->opts.completion_connections > 0 ? w->opts.completion_connections : 2;

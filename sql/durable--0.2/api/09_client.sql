@@ -292,14 +292,15 @@ BEGIN
             'A query waits at most ten minutes for a worker.');
     END IF;
     SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = durable._resolve_run(namespace, workflow_id, run_id);
-    RETURN durable._query_post(w.namespace || '/' || w.task_queue, w.namespace, w.workflow_id, w.run_id::text,
+    RETURN durable._query_post(durable._query_queue_of(w), w.namespace, w.workflow_id, w.run_id::text,
                                query_type, coalesce(args, 'null'::jsonb)::text, timeout_ms)::jsonb;
 END
 $$;
 
 -- Each query comes with a query_token: the only way to answer it.
 CREATE OR REPLACE FUNCTION durable.poll_query_tasks(task_queue text, identity text, max_tasks integer DEFAULT 1,
-                                         wait_ms integer DEFAULT 0, namespace text DEFAULT 'default')
+                                         wait_ms integer DEFAULT 0, namespace text DEFAULT 'default',
+                                         build_id text DEFAULT NULL)
 RETURNS TABLE (query_token text, workflow_id text, run_id uuid, query_type text, args jsonb, history jsonb,
                workflow_type text)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -311,8 +312,9 @@ BEGIN
     IF $4 IS NULL OR $4 < 0 OR $4 > 600000 THEN
         PERFORM durable._bad_input('wait_ms must be between 0 and 600000', format('Got %s.', $4));
     END IF;
+    PERFORM durable._check_build_id($6);
     PERFORM durable._authorize('worker', $1, $5);
-    FOR q IN SELECT * FROM durable._query_take($5 || '/' || $1, $3, $4) LOOP
+    FOR q IN SELECT * FROM durable._query_take(durable._query_queue($5, $1, $6), $3, $4) LOOP
         query_token := q.query_token;
         workflow_id := q.workflow_id;
         run_id := q.run_id::uuid;

@@ -67,7 +67,7 @@ BEGIN
         IF w.status <> 'RUNNING' THEN
             PERFORM durable._workflow_not_running(w);
         END IF;
-        verdict := durable._query_post(w.namespace || '/' || w.task_queue, w.namespace, w.workflow_id, w.run_id::text,
+        verdict := durable._query_post(durable._query_queue_of(w), w.namespace, w.workflow_id, w.run_id::text,
                                        '__update', jsonb_build_object('update_id', uid, 'name', update_name,
                                            'args', args, 'identity', coalesce(identity, session_user::text))::text,
                                        timeout_ms)::jsonb;

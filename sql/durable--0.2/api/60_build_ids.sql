@@ -45,6 +45,29 @@ BEGIN
 END
 $$;
 
+-- Queries and updates of a run are answered by a worker that can replay
+-- it: in a versioned queue, one of the run's build (as its next workflow
+-- task would be leased). The key of the queue they wait in, for
+-- _query_post and _query_take: an unversioned queue's is "namespace/queue",
+-- as before; a versioned one's names the build too (hashed: it must fit
+-- the 255 bytes of the shared-memory slot).
+CREATE OR REPLACE FUNCTION durable._query_queue(namespace text, task_queue text, build_id text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM durable.task_queue_build_ids r
+                                  WHERE r.namespace = $1 AND r.task_queue = $2)
+                THEN $1 || '/' || $2
+                ELSE 'build:' || md5($1 || '/' || $2 || '/' || coalesce($3, '')) END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._query_queue_of(w durable.workflows) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT durable._query_queue(w.namespace, w.task_queue,
+               (SELECT CASE r.mode WHEN 'PINNED' THEN coalesce(w.build_id, r.default_build_id)
+                                   ELSE r.default_build_id END
+                  FROM durable.task_queue_build_ids r
+                 WHERE r.namespace = w.namespace AND r.task_queue = w.task_queue))
+$$;
+
 -- Sets a task queue's rules: new workflows go to default_build_id, and mode
 -- says where running ones go. default_build_id NULL removes the rules: the
 -- queue is unversioned again, every worker takes every task.

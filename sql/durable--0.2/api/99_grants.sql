@@ -19,7 +19,7 @@ GRANT EXECUTE ON FUNCTION
     durable.cancel_activity_task(text, jsonb, text),
     durable.heartbeat_activity_task(text, jsonb),
     durable.complete_activity_tasks(jsonb, text),
-    durable.poll_query_tasks(text, text, integer, integer, text),
+    durable.poll_query_tasks(text, text, integer, integer, text, text),
     durable.answer_query_task(text, jsonb, text),
     durable.accept_update_task(text, uuid, text, text, jsonb, text),
     durable.get_history(text, uuid, bigint, integer, text)
