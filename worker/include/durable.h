@@ -60,6 +60,7 @@ enum {
 	DURABLE_ELEASE = -10009,       /* the server says our lease on a task was lost */
 	DURABLE_EDB = -10010,          /* a database error */
 	DURABLE_EALREADY = -10011,     /* a child workflow with that id is already running */
+	DURABLE_ECODEC = -10020,       /* a payload could not be encoded or decoded (PayloadCodecError) */
 };
 
 /* Hands a negative status to the caller. Use it around every durable_* call
@@ -337,6 +338,9 @@ typedef struct {
 	 * a task queue versioned with durable.set_build_id_rules gives this
 	 * worker only the workflow tasks of runs on this build; NULL = none */
 	const char *build_id;
+	/* a key file for durable_codec_key_file: payloads are encrypted before
+	 * they reach the store; NULL = no codec (encoded payloads then fail) */
+	const char *codec_key_file;
 } durable_worker_options_t;
 
 int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **out);
@@ -361,6 +365,53 @@ void durable_worker_free(durable_worker_t *w);
  * the path (runs/<run_id>/history, <run_id>.ndjson) seeds durable_random()
  * as the live run did; without one, the history's first run id does. */
 int durable_worker_replay_file(durable_worker_t *w, const char *path, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* Payload codecs                                                       */
+
+/* A codec encodes the payloads a worker sends (workflow and activity
+ * inputs and results, signal, update and child inputs, query answers,
+ * heartbeat details, marker values, the details of failures) before they
+ * reach the store, and decodes them when they come back, so the store
+ * keeps only what the codec makes of them (ciphertext, compressed data).
+ * An encoded payload is a JSON object
+ *     {"_durable_codec": "<codec name>", <the codec's own members>}
+ * so the store still holds valid jsonb. Left as they are: failure messages
+ * and types (the store matches retry policies on types), search attributes
+ * and memo (the store indexes them), ids, names and timers. The worker
+ * decodes every encoded payload it is handed, wherever it is; one whose
+ * codec or key it lacks fails the task as PayloadCodecError (a workflow
+ * task is retried, so a worker that has the key takes it).
+ *
+ * encode gets the payload's compact JSON text and fills encoded, an object
+ * whose "_durable_codec" member the library has set already (add members
+ * with json_object_set_new). decode gets such an object and writes the JSON
+ * text back: *text is malloc'd, the library frees it. Both return 0, or a
+ * negative status with a one-line reason in err. They run on the loop
+ * thread and on activity threads at once: keep them thread-safe. */
+typedef struct {
+	const char *name;              /* "_durable_codec" value: [a-z0-9_-], at most 64 bytes */
+	int (*encode)(void *arg, const char *text, size_t len, json_t *encoded, char *err, size_t errlen);
+	int (*decode)(void *arg, const json_t *encoded, char **text, size_t *len, char *err, size_t errlen);
+	void (*free)(void *arg);       /* called when the worker is freed; may be NULL */
+	void *arg;
+} durable_codec_t;
+
+#define DURABLE_CODEC_FIELD "_durable_codec"
+
+/* Adds a codec (the worker copies the struct and calls free with arg when
+ * it is freed, even when this fails). The last one added encodes; each
+ * decodes its own payloads, whichever encoded them. */
+int durable_worker_add_codec(durable_worker_t *w, const durable_codec_t *codec);
+
+/* The codec durable ships: XChaCha20-Poly1305 (libsodium) with keys from a
+ * file, one "<key id> <base64 of 32 bytes>" per line ('#' starts a comment).
+ * The last key encodes; every key of the file decodes, so keys rotate by
+ * appending a line (durable-codec keygen). Payloads look like
+ * {"_durable_codec": "xchacha20poly1305", "key": "<id>", "data": "<base64>"}.
+ * The file must not be readable by group or others. Fills *codec; on error
+ * returns DURABLE_ECODEC or -errno with the reason in err. */
+int durable_codec_key_file(const char *path, durable_codec_t *codec, char *err, size_t errlen);
 
 /* A plugin (.so) exports this; durable-worker calls it after dlopen. */
 typedef int (*durable_plugin_init_fn)(durable_worker_t *w);

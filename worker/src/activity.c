@@ -125,10 +125,27 @@ void durable__activities_flush(durable_worker_t *w)
 	free(body);
 }
 
+/* The outcome's payload encoded (a result, or a failure's details); a
+ * payload that cannot be fails the attempt as PayloadCodecError. */
+static json_t *encoded_outcome(act_t *a)
+{
+	char err[512];
+	json_t *v = a->rc == 0 ? durable__encode(&a->w->codecs, a->result, err, sizeof(err))
+		    : durable__encode_failure(&a->w->codecs, a->failure, err, sizeof(err));
+	if (v)
+		return v;
+	durable__log("ERROR", "activity %s (%s) of workflow %s: %s: %s", a->activity_id, a->type, a->workflow_id,
+		     DURABLE__CODEC_FAILURE, err);
+	a->rc = DURABLE_ECODEC;
+	json_decref(a->failure);
+	a->failure = json_pack("{s:s, s:s}", "message", err, "type", DURABLE__CODEC_FAILURE);
+	return json_incref(a->failure);
+}
+
 void durable__activity_finish(act_t *a)
 {
 	durable_worker_t *w = a->w;
-	json_t *o;
+	json_t *o, *payload;
 	uv_mutex_lock(&a->mu);
 	int paused = a->paused && !a->cancel;
 	uv_mutex_unlock(&a->mu);
@@ -140,12 +157,13 @@ void durable__activity_finish(act_t *a)
 				       "type", "ActivityPaused");
 		a->rc = DURABLE_EFAILED;
 	}
+	payload = a->rc == 0 || a->failure ? encoded_outcome(a) : NULL;
 	if (a->rc == 0)
-		o = json_pack("{s:s, s:O}", "task_token", a->token, "result", a->result ? a->result : json_null());
+		o = json_pack("{s:s, s:O}", "task_token", a->token, "result", payload ? payload : json_null());
 	else if (a->rc == DURABLE_ECANCELED)
-		o = json_pack("{s:s, s:O}", "task_token", a->token, "canceled", a->failure ? a->failure : json_null());
-	else if (a->failure)
-		o = json_pack("{s:s, s:O}", "task_token", a->token, "failure", a->failure);
+		o = json_pack("{s:s, s:O}", "task_token", a->token, "canceled", payload ? payload : json_null());
+	else if (payload)
+		o = json_pack("{s:s, s:O}", "task_token", a->token, "failure", payload);
 	else
 		o = json_pack("{s:s, s:{s:s, s:s}}", "task_token", a->token, "failure", "message",
 			      durable_strerror(a->rc), "type", "ActivityError");
@@ -157,6 +175,7 @@ void durable__activity_finish(act_t *a)
 	 * tells which execution the store took (the HA test counts on it) */
 	durable__log("DEBUG", "activity task %s finished: workflow %s activity %s attempt %d", a->token,
 		     a->workflow_id, a->activity_id, a->attempt);
+	json_decref(payload);
 	if (o)
 		json_array_append_new(w->outcomes, o);
 	for (act_t **pp = &w->active; *pp; pp = &(*pp)->next)
@@ -226,6 +245,18 @@ static void start_activity(durable_worker_t *w, act_t *a)
 	durable__activity_finish(a);
 }
 
+/* An input this worker cannot decode: the attempt fails (retryable, so a
+ * worker that has the key may take the next one), the code never runs. */
+static void codec_failed(durable_worker_t *w, act_t *a, const char *why)
+{
+	a->next = w->active;
+	w->active = a;
+	w->running++;
+	a->rc = DURABLE_ECODEC;
+	a->failure = json_pack("{s:s, s:s, s:b}", "message", why, "type", DURABLE__CODEC_FAILURE, "non_retryable", 0);
+	durable__activity_finish(a);
+}
+
 static char *dup_val(PGresult *res, int row, int col)
 {
 	return strdup(PQgetvalue(res, row, col));
@@ -262,16 +293,22 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 		a->workflow_id = dup_val(res, i, 1);
 		a->activity_id = dup_val(res, i, 2);
 		a->type = dup_val(res, i, 3);
-		a->input = durable__json_load(PQgetvalue(res, i, 4), (size_t)PQgetlength(res, i, 4), JSON_DECODE_ANY, NULL);
+		char err[512] = "";
+		a->input = durable__decode_owned(&w->codecs, durable__json_load(PQgetvalue(res, i, 4), (size_t)PQgetlength(res, i, 4),
+							 JSON_DECODE_ANY, NULL), err, sizeof(err));
 		a->attempt = atoi(PQgetvalue(res, i, 5));
 		a->deadline_s = atof(PQgetvalue(res, i, 6));
 		if (!PQgetisnull(res, i, 7))
-			a->last_details = durable__json_load(PQgetvalue(res, i, 7), (size_t)PQgetlength(res, i, 7), JSON_DECODE_ANY, NULL);
+			a->last_details = durable__decode_owned(&w->codecs, durable__json_load(PQgetvalue(res, i, 7), (size_t)PQgetlength(res, i, 7),
+									JSON_DECODE_ANY, NULL), err, sizeof(err));
 		if (!a->token || !a->workflow_id || !a->activity_id || !a->type) {
 			unref(a);
 			continue;
 		}
-		start_activity(w, a);
+		if (err[0])
+			codec_failed(w, a, err);
+		else
+			start_activity(w, a);
 	}
 	if (n >= asked)
 		w->act_again = 1;
@@ -350,7 +387,13 @@ void durable__activities_wakeup(uv_async_t *h)
 		uv_mutex_unlock(&a->mu);
 		if (!send)
 			continue;
-		char *body = details ? durable__json_text(details) : NULL;
+		char err[512];
+		json_t *enc = details ? durable__encode(&w->codecs, details, err, sizeof(err)) : NULL;
+		char *body = enc ? durable__json_text(enc) : NULL;
+		json_decref(enc);
+		if (details && !enc)
+			durable__log("ERROR", "activity %s: heartbeat details not sent: %s: %s", a->activity_id,
+				     DURABLE__CODEC_FAILURE, err);
 		const char *p[] = {a->token, body};
 		a->refs++;
 		if (durable__pg_query(w->act_pg, HEARTBEAT_SQL, 2, p, on_heartbeat, a) < 0) {

@@ -17,10 +17,14 @@ static void usage(FILE *f)
 		"usage: durable-worker --task-queue Q [--activities-dir DIR] [--plugin X.so ...]\n"
 		"                      [--concurrency N] [--batch N] [--dsn DSN] [--namespace NS]\n"
 		"                      [--identity ID] [--connections N] [--completion-batch N] [--cache N]\n"
-		"                      [--no-workflows] [--no-activities] [--build-id ID]\n"
+		"                      [--no-workflows] [--no-activities] [--build-id ID] [--codec-key FILE]\n"
 		"       durable-worker --replay PATH --plugin X.so ...\n"
 		"The connection comes from --dsn or the PG* environment variables.\n"
 		"SIGTERM or SIGINT drains: running activities finish, then it exits 0.\n"
+		"--build-id names the build of this code: a queue versioned with durable.set_build_id_rules\n"
+		"gives it only workflow tasks of runs on that build.\n"
+		"--codec-key encrypts payloads with the last key of FILE before they reach the store and\n"
+		"decrypts them with any of its keys (durable-codec keygen makes keys; docs/security.md).\n"
 		"--replay replays a history file (NDJSON, as the mount's history file gives), or every\n"
 		"file of a folder, against the plugins' workflows and connects to nothing: it exits 0 if\n"
 		"all replay, 1 naming the first event that no longer matches, 2 for unreadable input.\n");
@@ -78,11 +82,12 @@ int main(int argc, char **argv)
 		{"cache", required_argument, NULL, 'H'},
 		{"replay", required_argument, NULL, 'r'},
 		{"build-id", required_argument, NULL, 'V'},
+		{"codec-key", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
 	durable_worker_options_t o = {0};
 	const char *plugins[64], *replay_path = NULL;
 	int nplugins = 0, c;
-	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:r:V:WAh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:r:V:K:WAh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.task_queue = optarg; break;
 		case 'a': o.activities_dir = optarg; break;
@@ -103,6 +108,7 @@ int main(int argc, char **argv)
 		case 'H': o.history_cache = atoi(optarg); break;
 		case 'r': replay_path = optarg; break;
 		case 'V': o.build_id = optarg; break;
+		case 'K': o.codec_key_file = optarg; break;
 		case 'W': o.no_workflows = 1; break;
 		case 'A': o.no_activities = 1; break;
 		case 'h': usage(stdout); return 0;

@@ -227,6 +227,7 @@ const char *durable_strerror(int status)
 	case DURABLE_ETIMEDOUT: return "timed out";
 	case DURABLE_ENONDET: return "non-deterministic workflow";
 	case DURABLE_ECONTINUED: return "continued as new";
+	case DURABLE_ECODEC: return "a payload could not be encoded or decoded (PayloadCodecError)";
 	case DURABLE_ENOTFOUND: return "not found";
 	case DURABLE_EAGAIN: return "nothing there yet";
 	case DURABLE_ELEASE: return "task lease lost";

@@ -92,6 +92,11 @@ int durable_worker_replay_file(durable_worker_t *w, const char *path, char *err,
 	int rc = read_history(path, &history, err, errlen);
 	if (rc < 0)
 		return rc;
+	char cerr[512];
+	if (!(history = durable__decode_owned(&w->codecs, history, cerr, sizeof(cerr)))) {
+		snprintf(err, errlen, "%s: %s: %s", path, DURABLE__CODEC_FAILURE, cerr);
+		return DURABLE_EFAILED;
+	}
 	json_t *started = json_array_get(history, 0);
 	if (strcmp(durable__event_type(started), "WorkflowExecutionStarted") != 0) {
 		snprintf(err, errlen, "%s: the first event is not WorkflowExecutionStarted (a whole history is needed)",

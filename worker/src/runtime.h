@@ -8,6 +8,7 @@
 #include "durable.h"
 
 #include "log.h"
+#include "codec.h"
 
 /* pgconn.c: one PGconn on a uv_poll_t, one query in flight, a FIFO of the
  * rest. Each query's callback runs exactly once, with the result, or with
@@ -49,6 +50,7 @@ struct durable_worker_s {
 	durable_worker_options_t opts;
 	char *dsn, *task_queue, *namespace_, *identity, *activities_dir;
 	char *build_id;                     /* NULL: an unversioned worker */
+	durable__codecs_t codecs;           /* payload codecs (codec.c) */
 	durable__registered_t *workflows, *activities;
 
 	durable__pg_t *wf_pg, *act_pg, *q_pg;

@@ -85,6 +85,16 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 	w->wf_batch_max = opts->completion_batch > 0 && opts->completion_batch < 64 ? opts->completion_batch : 64;
 	if (w->opts.history_cache == 0)
 		w->opts.history_cache = 128;
+	if (opts->codec_key_file && *opts->codec_key_file) {
+		char err[512];
+		durable_codec_t codec;
+		int rc = durable_codec_key_file(opts->codec_key_file, &codec, err, sizeof(err));
+		if (rc < 0 || (rc = durable_worker_add_codec(w, &codec)) < 0) {
+			durable__log("ERROR", "%s", rc == -ENOMEM ? "out of memory" : err);
+			durable_worker_free(w);
+			return rc;
+		}
+	}
 	if (w->opts.history_cache > 0 && !(w->cache = json_object())) {
 		durable_worker_free(w);
 		return -ENOMEM;
@@ -96,6 +106,11 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 	}
 	*out = w;
 	return 0;
+}
+
+int durable_worker_add_codec(durable_worker_t *w, const durable_codec_t *codec)
+{
+	return durable__codecs_add(&w->codecs, codec);
 }
 
 static void free_list(durable__registered_t *r)
@@ -123,6 +138,7 @@ void durable_worker_free(durable_worker_t *w)
 	free(w->identity);
 	free(w->activities_dir);
 	free(w->build_id);
+	durable__codecs_free(&w->codecs);
 	free(w);
 }
 
@@ -328,11 +344,33 @@ static void queue_outcome(durable_worker_t *w, json_t *item, const char *token)
 	durable__worker_flush_soon(w);
 }
 
+/* A payload this worker cannot decode (no codec, no such key) or encode:
+ * the task fails, and is retried with backoff until a worker that has the
+ * key takes it. */
+static void codec_failed(durable_worker_t *w, PGresult *res, int row, const char *why)
+{
+	const char *token = PQgetvalue(res, row, 0);
+	durable__log("ERROR", "workflow %s run %s: task failed: %s: %s", PQgetvalue(res, row, 1),
+		     PQgetvalue(res, row, 2), DURABLE__CODEC_FAILURE, why);
+	durable__cache_drop(w, PQgetvalue(res, row, 2));
+	queue_outcome(w, json_pack("{s:s, s:s, s:{s:s, s:s}}", "task_token", token, "cause",
+				   "WORKFLOW_WORKER_UNHANDLED_FAILURE", "failure", "message", why, "type",
+				   DURABLE__CODEC_FAILURE),
+		      token);
+}
+
 static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 {
 	const char *token = PQgetvalue(res, row, 0);
 	json_error_t jerr;
-	json_t *fresh = durable__json_load(PQgetvalue(res, row, 5), (size_t)PQgetlength(res, row, 5), 0, &jerr);
+	char cerr[512];
+	json_t *loaded = durable__json_load(PQgetvalue(res, row, 5), (size_t)PQgetlength(res, row, 5), 0, &jerr);
+	json_t *fresh = loaded ? durable__decode(&w->codecs, loaded, cerr, sizeof(cerr)) : NULL;
+	json_decref(loaded);
+	if (loaded && !fresh) {
+		codec_failed(w, res, row, cerr);
+		return;
+	}
 	json_t *history = fresh ? durable__cache_merge(w, PQgetvalue(res, row, 2), fresh) : NULL;
 	json_decref(fresh);
 	if (fresh && !history) {
@@ -376,7 +414,11 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 			durable__log("DEBUG", "workflow %s: task %s -> %s", task.workflow_id, token, cmds ? cmds : "?");
 			free(cmds);
 		}
-		queue_outcome(w, json_pack("{s:s, s:O}", "task_token", token, "commands", out.commands), token);
+		json_t *commands = durable__encode_commands(&w->codecs, out.commands, cerr, sizeof(cerr));
+		if (commands)
+			queue_outcome(w, json_pack("{s:s, s:o}", "task_token", token, "commands", commands), token);
+		else
+			codec_failed(w, res, row, cerr);
 	} else {
 		durable__log("ERROR", "workflow %s (%s) run %s: task failed: %s: %s", task.workflow_id,
 			     task.workflow_type, task.run_id, out.cause,
@@ -415,6 +457,13 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	durable__worker_maybe_done(w);
 }
 
+#define WF_POLL_SQL                                                                           \
+	"SELECT task_token, workflow_id, run_id, workflow_type, started_event_id, history "    \
+	"FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4)"
+#define WF_POLL_SQL_BUILD                                                                     \
+	"SELECT task_token, workflow_id, run_id, workflow_type, started_event_id, history "    \
+	"FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4, build_id => $6)"
+
 static void poll_workflows(durable_worker_t *w)
 {
 	char batch[16];
@@ -431,10 +480,9 @@ static void poll_workflows(durable_worker_t *w)
 	json_decref(cached);
 	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_, cached_text, w->build_id};
 	w->wf_again = 0;
-	if (durable__pg_query(w->wf_pg,
-			      "SELECT task_token, workflow_id, run_id, workflow_type, started_event_id, history "
-			      "FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4, $6)",
-			      6, p, on_wf_polled, w) == 0)
+	/* an unversioned worker calls what a 0.1 store has too */
+	if (durable__pg_query(w->wf_pg, w->build_id ? WF_POLL_SQL_BUILD : WF_POLL_SQL, w->build_id ? 6 : 5, p,
+			      on_wf_polled, w) == 0)
 		w->wf_polling = 1;
 	free(cached_text);
 }
@@ -556,7 +604,10 @@ static void on_notify(durable__pg_t *pg, const char *channel, void *arg)
 /* A query is answered with the query_token its poll handed out, nothing else. */
 #define QUERY_POLL_SQL                                                                       \
 	"SELECT query_token, workflow_id, run_id, query_type, args, history "                   \
-	"FROM durable.poll_query_tasks($1, $2, 10, $3::int, $4, $5)"
+	"FROM durable.poll_query_tasks($1, $2, 10, $3::int, $4)"
+#define QUERY_POLL_SQL_BUILD                                                                 \
+	"SELECT query_token, workflow_id, run_id, query_type, args, history "                   \
+	"FROM durable.poll_query_tasks($1, $2, 10, $3::int, $4, build_id => $5)"
 #define QUERY_ANSWER_SQL "SELECT durable.answer_query_task($1, $2::jsonb, $3)"
 /* An update the workflow's validator accepted is recorded, and its caller told, at once. */
 #define UPDATE_ACCEPT_SQL "SELECT durable.accept_update_task($1, $2::uuid, $3, $4, $5::jsonb, $6)"
@@ -595,11 +646,34 @@ static const char *query_col(PGresult *res, int row, const char *name)
 	return col < 0 ? "" : PQgetvalue(res, row, col);
 }
 
+/* Compact text of v encoded (a query answer, an update's args), or NULL
+ * with err set. */
+static char *encoded_text(durable_worker_t *w, json_t *v, char *err, size_t errlen)
+{
+	json_t *e = durable__encode(&w->codecs, v ? v : json_null(), err, errlen);
+	char *text = e ? durable__json_text(e) : NULL;
+	json_decref(e);
+	return text;
+}
+
 static void answer_query(durable_worker_t *w, PGresult *res, int row)
 {
 	const char *history_text = query_col(res, row, "history"), *args_text = query_col(res, row, "args");
-	json_t *history = durable__json_load(history_text, strlen(history_text), 0, NULL);
-	json_t *args = durable__json_load(args_text, strlen(args_text), JSON_DECODE_ANY, NULL);
+	char cerr[512] = "";
+	json_t *history = durable__decode_owned(&w->codecs, durable__json_load(history_text, strlen(history_text), 0, NULL), cerr, sizeof(cerr));
+	json_t *args = durable__decode_owned(&w->codecs, durable__json_load(args_text, strlen(args_text), JSON_DECODE_ANY, NULL), cerr,
+			       sizeof(cerr));
+	if (cerr[0]) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s: %s", DURABLE__CODEC_FAILURE, cerr);
+		durable__log("ERROR", "query %s of workflow %s: %s", query_col(res, row, "query_type"),
+			     query_col(res, row, "workflow_id"), msg);
+		const char *p[] = {query_col(res, row, "query_token"), NULL, msg};
+		durable__pg_query(w->q_pg, QUERY_ANSWER_SQL, 3, p, on_answered, w);
+		json_decref(history);
+		json_decref(args);
+		return;
+	}
 	json_t *started = json_array_get(history, 0);
 	const char *type = json_string_value(json_object_get(json_object_get(started, "attributes"), "workflow_type"));
 	durable__task_t task = {.workflow_id = query_col(res, row, "workflow_id"),
@@ -610,10 +684,19 @@ static void answer_query(durable_worker_t *w, PGresult *res, int row)
 	durable__outcome_t out;
 	char *answer = NULL;
 	if (history && durable__replay(reg ? reg->wf : NULL, &task, &out) == 0) {
-		answer = out.error ? NULL : durable__json_text(out.answer ? out.answer : json_null());
-		if (strcmp(task.query_type, DURABLE__UPDATE_QUERY) == 0 &&
+		/* an update's verdict is read by the store: not a payload */
+		int verdict = strcmp(task.query_type, DURABLE__UPDATE_QUERY) == 0;
+		answer = out.error ? NULL
+			 : verdict ? durable__json_text(out.answer ? out.answer : json_null())
+				   : encoded_text(w, out.answer, cerr, sizeof(cerr));
+		if (!out.error && !answer) {
+			char msg[600];
+			snprintf(msg, sizeof(msg), "%s: %s", DURABLE__CODEC_FAILURE, cerr[0] ? cerr : "out of memory");
+			out.error = strdup(msg);
+		}
+		if (verdict &&
 		    json_is_true(json_object_get(out.answer, "accepted"))) {
-			char *update_args = durable__json_text(json_object_get(args, "args"));
+			char *update_args = encoded_text(w, json_object_get(args, "args"), cerr, sizeof(cerr));
 			const char *p[] = {query_col(res, row, "query_token"), task.run_id,
 					   json_string_value(json_object_get(args, "update_id")),
 					   json_string_value(json_object_get(args, "name")), update_args,
@@ -653,7 +736,8 @@ static void poll_queries(durable_worker_t *w)
 	if (w->stopping || w->q_polling || !w->q_pg)
 		return;
 	const char *p[] = {w->task_queue, w->identity, QUERY_WAIT_MS, w->namespace_, w->build_id};
-	if (durable__pg_query(w->q_pg, QUERY_POLL_SQL, 5, p, on_queries, w) == 0)
+	if (durable__pg_query(w->q_pg, w->build_id ? QUERY_POLL_SQL_BUILD : QUERY_POLL_SQL, w->build_id ? 5 : 4, p,
+			      on_queries, w) == 0)
 		w->q_polling = 1;
 }
 
