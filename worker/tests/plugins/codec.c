@@ -14,30 +14,31 @@ static int seal(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 	(void)arg;
 	const char *secret = json_string_value(json_object_get(in, "secret"));
 	const char *gate = json_string_value(json_object_get(in, "gate"));
-	durable_heartbeat(a, json_pack("{s:s}", "progress", secret ? secret : ""));
+	durable_heartbeat(a, durable_activity_json(a, "{s:s}", "progress", secret ? secret : ""));
 	for (int i = 0; gate && i < 1200 && access(gate, F_OK) != 0; i++)
 		usleep(50000);
-	*out = json_pack("{s:s, s:s}", "sealed", secret ? secret : "", "by", "seal");
+	*out = durable_activity_json(a, "{s:s, s:s}", "sealed", secret ? secret : "", "by", "seal");
 	return 0;
 }
 
-static json_t *side(void *arg)
+static json_t *side(durable_ctx_t *ctx, void *arg)
 {
-	return json_pack("{s:s}", "noted", (const char *)arg);
+	return durable_json(ctx, "{s:s}", "noted", (const char *)arg);
 }
 
 static int vault(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	const char *secret = json_string_value(json_object_get(input, "secret"));
-	json_t *state = json_pack("{s:s, s:s}", "secret", secret ? secret : "", "stage", "started");
+	json_t *state = durable_json(ctx, "{s:s, s:s}", "secret", secret ? secret : "", "stage", "started");
 	json_t *sealed, *echoed, *noted, *approval;
 	DURABLE_TRY(durable_set_query_handler(ctx, "state", NULL, state));
-	DURABLE_TRY(durable_activity(ctx, "seal", json_incref(input), NULL, &sealed));
-	DURABLE_TRY(durable_activity(ctx, "echo_exec", json_pack("{s:s}", "echo", secret ? secret : ""), NULL, &echoed));
+	DURABLE_TRY(durable_activity(ctx, "seal", input, NULL, &sealed));
+	DURABLE_TRY(durable_activity(ctx, "echo_exec", durable_json(ctx, "{s:s}", "echo", secret ? secret : ""), NULL,
+				     &echoed));
 	DURABLE_TRY(durable_side_effect(ctx, side, (void *)(secret ? secret : ""), &noted));
 	json_object_set_new(state, "stage", json_string("waiting"));
 	DURABLE_TRY(durable_await_signal(ctx, "approve", -1, &approval));
-	*output = json_pack("{s:O, s:O, s:O, s:O, s:O}", "input", input, "sealed", sealed, "echoed", echoed,
+	*output = durable_json(ctx, "{s:O, s:O, s:O, s:O, s:O}", "input", input, "sealed", sealed, "echoed", echoed,
 			    "noted", noted, "approval", approval);
 	return 0;
 }
