@@ -24,6 +24,7 @@ static const char readme[] =
 	"  task-queues/<name>/        backlog, pollers, tasks; next: read to lease one activity task\n"
 	"                             max_concurrent rate_per_second key_max_concurrent key_rate_per_second:\n"
 	"                             a number or \"none\"; write one to change it\n"
+	"                             build-ids: \"<default build> <PINNED|AUTO_UPGRADE>\" or \"none\"\n"
 	"  tasks/<token>/             write JSON to result, failure or heartbeat\n"
 	"  schedules/<id>/             spec action paused next_runs info; ctl: pause, unpause,\n"
 	"                             trigger, backfill <start> <end>\n"
@@ -227,6 +228,25 @@ static int render_queue_limit(const char *queue, const char *file, struct buf *o
 	return rc;
 }
 
+/* A queue's build id rules: "<default build id> <mode>", or "none". */
+static int render_queue_builds(const char *queue, struct buf *out, struct db_err *e)
+{
+	const char *p[] = { conf.ns, queue };
+	PGresult *r;
+	int rc = db_query(&r, e, true,
+			  "SELECT default_build_id, mode FROM durable.list_build_id_rules($1) WHERE task_queue = $2",
+			  2, p);
+	if (rc)
+		return rc;
+	if (PQntuples(r) == 1)
+		rc = buf_printf(out, "%s %s\n", PQgetvalue(r, 0, PQfnumber(r, "default_build_id")),
+				PQgetvalue(r, 0, PQfnumber(r, "mode")));
+	else
+		rc = buf_puts(out, "none\n");
+	PQclear(r);
+	return rc;
+}
+
 /* spec, action, info: JSON; paused: true or false; next_runs: one time a line */
 static int render_schedule_file(const char *id, const char *file, struct buf *out,
 				struct db_err *e)
@@ -347,6 +367,8 @@ int content_render(const struct node *n, struct buf *out, struct db_err *e)
 		return batch_render(n->wf, n->name, out, e);
 	case K_SATTRS:
 		return sattr_render(out, e);
+	case K_QBUILD:
+		return render_queue_builds(n->wf, out, e);
 	default:
 		return 0;
 	}

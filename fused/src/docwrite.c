@@ -125,7 +125,8 @@ static int hold(struct docbuf *d, const char *data, size_t size, size_t limit, s
 
 static bool is_ctl(enum kind k)
 {
-	return k == K_CTL || k == K_SCTL || k == K_ACTL || k == K_QLIMIT || k == K_BCTL || k == K_SATTRS;
+	return k == K_CTL || k == K_SCTL || k == K_ACTL || k == K_QLIMIT || k == K_BCTL || k == K_SATTRS ||
+	       k == K_QBUILD;
 }
 
 /* Applies the gathered document and lets go of it. */

@@ -26,6 +26,7 @@ enum kind {
 	K_WHERE, K_WHEREDIR, K_WHERELINK,	/* where/<filter>/<id> (visibility.c) */
 	K_BATCHES, K_BATCH, K_BFILE, K_BCTL, K_BSTART,	/* batches/ (visibility.c) */
 	K_SATTRS,	/* search-attributes (visibility.c) */
+	K_QBUILD,	/* task-queues/<name>/build-ids */
 };
 
 struct node {

@@ -28,12 +28,13 @@ enum right {
 	R_QTASKS = 1 << 8, R_LEASE = 1 << 9, R_COMPLETE = 1 << 10, R_FAIL = 1 << 11,
 	R_HEARTBEAT = 1 << 12, R_SCHEDS = 1 << 13, R_SCHED = 1 << 14, R_SCTL = 1 << 15,
 	R_UPDATE = 1 << 16, R_ACTCTL = 1 << 17, R_LIMITS = 1 << 18, R_SETLIMITS = 1 << 19,
-	R_SATTR = 1 << 20,
+	R_SATTR = 1 << 20, R_BUILDS = 1 << 21, R_SETBUILDS = 1 << 22,
 };
 
 /* What each grant of the scoped model lets through (docs/security.md). */
 #define READER (R_READ | R_LIST | R_RUNS | R_QUERY | R_QUEUES | R_QTASKS | R_SCHEDS | R_SCHED)
-#define OPERATOR (READER | R_START | R_SIGNAL | R_CTL | R_SCTL | R_UPDATE | R_ACTCTL | R_LIMITS | R_SETLIMITS)
+#define OPERATOR (READER | R_START | R_SIGNAL | R_CTL | R_SCTL | R_UPDATE | R_ACTCTL | R_LIMITS | R_SETLIMITS | \
+		  R_BUILDS | R_SETBUILDS)
 #define WORKER (R_LEASE | R_COMPLETE | R_FAIL | R_HEARTBEAT)
 
 static const struct { const char *fn; unsigned right; } entry_points[] = {
@@ -47,6 +48,7 @@ static const struct { const char *fn; unsigned right; } entry_points[] = {
 	{ "pause_schedule", R_SCTL }, { "update_workflow", R_UPDATE },
 	{ "pause_activity", R_ACTCTL }, { "list_task_queue_limits", R_LIMITS },
 	{ "set_task_queue_limits", R_SETLIMITS }, { "add_search_attribute", R_SATTR },
+	{ "list_build_id_rules", R_BUILDS }, { "set_build_id_rules", R_SETBUILDS },
 };
 
 struct rights {
@@ -193,6 +195,7 @@ static void needs(const struct node *n, unsigned *r, unsigned *w)
 	case K_AOPTS: *r = R_READ; *w = R_ACTCTL; break;
 	case K_ACTL: *w = R_ACTCTL; break;
 	case K_QLIMIT: *r = R_LIMITS; *w = R_SETLIMITS; break;
+	case K_QBUILD: *r = R_BUILDS; *w = R_SETBUILDS; break;
 	case K_RUNS: *r = R_RUNS; break;
 	case K_SIGNALS: *r = R_SIGNAL; break;
 	case K_SIGNAL: *w = R_SIGNAL; break;

@@ -40,7 +40,7 @@ static const struct child queue_children[] = {
 	{ "backlog", K_QFILE }, { "pollers", K_QFILE }, { "tasks", K_QFILE }, { "next", K_NEXT },
 	{ "max_concurrent", K_QLIMIT }, { "rate_per_second", K_QLIMIT },
 	{ "key_max_concurrent", K_QLIMIT }, { "key_rate_per_second", K_QLIMIT },
-	{ "last-error", K_LASTERR }, { NULL, 0 },
+	{ "build-ids", K_QBUILD }, { "last-error", K_LASTERR }, { NULL, 0 },
 };
 static const struct child task_children[] = {
 	{ "result", K_TASKFILE }, { "failure", K_TASKFILE }, { "heartbeat", K_TASKFILE },
@@ -96,7 +96,7 @@ bool tree_writable(enum kind k)
 {
 	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY ||
 	       k == K_UPDATE || k == K_SCTL || k == K_ACTL || k == K_AOPTS || k == K_QLIMIT ||
-	       k == K_BCTL || k == K_BSTART || k == K_SATTRS;
+	       k == K_BCTL || k == K_BSTART || k == K_SATTRS || k == K_QBUILD;
 }
 
 /* The last-error file that reports on writes to files of this folder. */
@@ -107,7 +107,7 @@ char *tree_folder_key(const struct node *n)
 	case K_WF: case K_SIGNAL: case K_QUERY: case K_UPDATE: case K_CTL:
 		buf_printf(&b, "w/%s", n->wf);
 		break;
-	case K_QUEUE: case K_NEXT: case K_QLIMIT:
+	case K_QUEUE: case K_NEXT: case K_QLIMIT: case K_QBUILD:
 		buf_printf(&b, "q/%s", n->wf);
 		break;
 	case K_ACT: case K_AOPTS: case K_ACTL:
@@ -253,7 +253,7 @@ static mode_t mode_of(const struct node *n)
 	case K_BCTL: return S_IFREG | 0200;
 	case K_SATTRS: return S_IFREG | 0644; /* read the list, write add/remove */
 	case K_QUERY: case K_UPDATE: return S_IFREG | 0644; /* write arguments, then read the answer */
-	case K_AOPTS: case K_QLIMIT: return S_IFREG | 0644; /* read the value, write a new one */
+	case K_AOPTS: case K_QLIMIT: case K_QBUILD: return S_IFREG | 0644; /* read the value, write a new one */
 	case K_SIGNAL: case K_CTL: case K_SCTL: case K_ACTL: return S_IFREG | 0200;
 	default: return S_IFREG | 0444;
 	}
@@ -285,7 +285,7 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 	 */
 	switch (n->kind) {
 	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: case K_SFILE:
-	case K_AFILE: case K_AOPTS: case K_QLIMIT: case K_BFILE: case K_SATTRS: {
+	case K_AFILE: case K_AOPTS: case K_QLIMIT: case K_BFILE: case K_SATTRS: case K_QBUILD: {
 		struct buf b = { 0 };
 		int rc = content_render(n, &b, e);
 		st->st_size = (off_t)b.len;
@@ -313,7 +313,7 @@ char *tree_path(const struct node *n)
 	case K_AOPTS: case K_ACTL: case K_AFILE:
 		buf_printf(&b, "workflows/%s/activities/%s/%s", wf, n->run, name);
 		break;
-	case K_QLIMIT: buf_printf(&b, "task-queues/%s/%s", wf, name); break;
+	case K_QLIMIT: case K_QBUILD: buf_printf(&b, "task-queues/%s/%s", wf, name); break;
 	case K_START: buf_puts(&b, "start"); break;
 	case K_BSTART: buf_puts(&b, "batches/start"); break;
 	case K_SATTRS: buf_puts(&b, "search-attributes"); break;

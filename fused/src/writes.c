@@ -363,6 +363,26 @@ static int do_queue_limit(const struct node *n, char *text, struct db_err *e)
 	return rc;
 }
 
+/* "<build id> [PINNED|AUTO_UPGRADE]" (PINNED when left out), or "none". */
+static int do_queue_builds(const struct node *n, char *text, struct db_err *e)
+{
+	char *words[3] = { 0 }, *save = NULL;
+	int nw = 0;
+	for (char *w = strtok_r(text, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save))
+		if (nw < 3)
+			words[nw++] = w;
+		else
+			nw = 4;
+	if (nw == 0 || nw > 2 || (strcmp(words[0], "none") == 0 && nw != 1))
+		return fail(e, EINVAL, "%s: write \"<build id> [PINNED|AUTO_UPGRADE]\", or \"none\"", n->name);
+	bool none = strcmp(words[0], "none") == 0;
+	const char *p[] = { n->wf, none ? NULL : words[0], nw == 2 ? words[1] : "PINNED", conf.ns };
+	PGresult *r;
+	int rc = db_query(&r, e, false, "SELECT durable.set_build_id_rules($1, $2, $3, $4)", 4, p);
+	PQclear(r);
+	return rc;
+}
+
 static int do_task(const struct node *n, const char *data, size_t len, struct buf *reply,
 		   struct db_err *e)
 {
@@ -423,6 +443,7 @@ int write_apply(const struct node *n, const char *data, size_t len, struct buf *
 		case K_ACTL: rc = do_actl(n, text, e); break;
 		case K_AOPTS: rc = do_activity_options(n, text, len, reply, e); break;
 		case K_QLIMIT: rc = do_queue_limit(n, text, e); break;
+		case K_QBUILD: rc = do_queue_builds(n, text, e); break;
 		case K_QUERY: case K_UPDATE:
 			/* the arguments (jscan checked them), sent by the next read */
 			rc = blank(text, len) ? 0 : buf_append(reply, text, len);
