@@ -210,53 +210,52 @@ static json_t *decode_payload(const durable__codecs_t *c, json_t *enc, int layer
 	return v;
 }
 
+/* Decodes m, the member key (of an object) or i (of an array) of v; at the
+ * first change *copy becomes a shallow copy of v, which takes each decoded
+ * member from then on. 0, or -1 with err set. */
+static int decode_member(const durable__codecs_t *c, json_t *v, json_t **copy, const char *key, size_t i,
+			 json_t *m, char *err, size_t errlen)
+{
+	json_t *d = durable__decode(c, m, err, errlen);
+	if (!d)
+		return -1;
+	if (d != m && !*copy && !(*copy = json_copy(v))) {
+		json_decref(d);
+		snprintf(err, errlen, "out of memory decoding payloads");
+		return -1;
+	}
+	if (*copy && (key ? json_object_set(*copy, key, d) : json_array_set(*copy, i, d)) < 0) {
+		json_decref(d);
+		snprintf(err, errlen, "out of memory decoding payloads");
+		return -1;
+	}
+	json_decref(d);
+	return 0;
+}
+
 json_t *durable__decode(const durable__codecs_t *c, json_t *v, char *err, size_t errlen)
 {
-	if (json_is_object(v)) {
-		if (json_object_get(v, DURABLE_CODEC_FIELD))
-			return decode_payload(c, v, 0, err, errlen);
-		json_t *copy = NULL;
-		const char *k;
-		json_t *m;
+	json_t *copy = NULL, *m;
+	const char *k;
+	size_t i;
+	int rc = 0;
+	if (json_is_object(v) && json_object_get(v, DURABLE_CODEC_FIELD))
+		return decode_payload(c, v, 0, err, errlen);
+	if (json_is_object(v))
 		json_object_foreach(v, k, m) {
-			json_t *d = durable__decode(c, m, err, errlen);
-			if (!d) {
-				json_decref(copy);
-				return NULL;
-			}
-			if (d != m && !copy && !(copy = json_copy(v))) {
-				json_decref(d);
-				snprintf(err, errlen, "out of memory decoding payloads");
-				return NULL;
-			}
-			if (copy)
-				json_object_set(copy, k, d);
-			json_decref(d);
+			if ((rc = decode_member(c, v, &copy, k, 0, m, err, errlen)) < 0)
+				break;
 		}
-		return copy ? copy : json_incref(v);
-	}
-	if (json_is_array(v)) {
-		json_t *copy = NULL;
-		size_t i;
-		json_t *m;
+	else if (json_is_array(v))
 		json_array_foreach(v, i, m) {
-			json_t *d = durable__decode(c, m, err, errlen);
-			if (!d) {
-				json_decref(copy);
-				return NULL;
-			}
-			if (d != m && !copy && !(copy = json_copy(v))) {
-				json_decref(d);
-				snprintf(err, errlen, "out of memory decoding payloads");
-				return NULL;
-			}
-			if (copy)
-				json_array_set(copy, i, d);
-			json_decref(d);
+			if ((rc = decode_member(c, v, &copy, NULL, i, m, err, errlen)) < 0)
+				break;
 		}
-		return copy ? copy : json_incref(v);
+	if (rc < 0) {
+		json_decref(copy);
+		return NULL;
 	}
-	return json_incref(v);
+	return copy ? copy : json_incref(v);
 }
 
 json_t *durable__decode_owned(const durable__codecs_t *c, json_t *v, char *err, size_t errlen)
