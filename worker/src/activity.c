@@ -257,9 +257,9 @@ static void codec_failed(durable_worker_t *w, act_t *a, const char *why)
 	durable__activity_finish(a);
 }
 
-static char *dup_val(PGresult *res, int row, int col)
+static char *dup_val(PGresult *res, int row, const char *name)
 {
-	return strdup(PQgetvalue(res, row, col));
+	return strdup(durable__pg_col(res, row, name));
 }
 
 static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
@@ -289,18 +289,20 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 		}
 		a->w = w;
 		a->refs = 1;
-		a->token = dup_val(res, i, 0);
-		a->workflow_id = dup_val(res, i, 1);
-		a->activity_id = dup_val(res, i, 2);
-		a->type = dup_val(res, i, 3);
+		a->token = dup_val(res, i, "task_token");
+		a->workflow_id = dup_val(res, i, "workflow_id");
+		a->activity_id = dup_val(res, i, "activity_id");
+		a->type = dup_val(res, i, "activity_type");
 		char err[512] = "";
-		a->input = durable__decode_owned(&w->codecs, durable__json_load(PQgetvalue(res, i, 4), (size_t)PQgetlength(res, i, 4),
-							 JSON_DECODE_ANY, NULL), err, sizeof(err));
-		a->attempt = atoi(PQgetvalue(res, i, 5));
-		a->deadline_s = atof(PQgetvalue(res, i, 6));
-		if (!PQgetisnull(res, i, 7))
-			a->last_details = durable__decode_owned(&w->codecs, durable__json_load(PQgetvalue(res, i, 7), (size_t)PQgetlength(res, i, 7),
-									JSON_DECODE_ANY, NULL), err, sizeof(err));
+		const char *input = durable__pg_col(res, i, "input"), *details = durable__pg_col(res, i, "heartbeat_details");
+		a->input = durable__decode_owned(&w->codecs, durable__json_load(input, strlen(input), JSON_DECODE_ANY, NULL),
+						 err, sizeof(err));
+		a->attempt = atoi(durable__pg_col(res, i, "attempt"));
+		a->deadline_s = atof(durable__pg_col(res, i, "seconds_left"));
+		if (*details)   /* "" is NULL: jsonb text is never empty */
+			a->last_details = durable__decode_owned(&w->codecs, durable__json_load(details, strlen(details),
+											   JSON_DECODE_ANY, NULL),
+								err, sizeof(err));
 		if (!a->token || !a->workflow_id || !a->activity_id || !a->type) {
 			unref(a);
 			continue;
@@ -333,7 +335,7 @@ void durable__activities_poll(durable_worker_t *w)
 	w->act_again = 0;
 	if (durable__pg_query(w->act_pg,
 			      "SELECT task_token, workflow_id, activity_id, activity_type, input, attempt, "
-			      "extract(epoch FROM deadline - durable.now()), heartbeat_details "
+			      "extract(epoch FROM deadline - durable.now()) AS seconds_left, heartbeat_details "
 			      "FROM durable.poll_activity_tasks($1, $2, $3::int, $4)",
 			      4, p, on_polled, w) == 0)
 		w->act_polling = atoi(batch);

@@ -473,3 +473,9 @@ void durable__pg_close(durable__pg_t *pg)
 	fail_all(pg);
 	uv_close((uv_handle_t *)&pg->retry, retry_closed);
 }
+
+const char *durable__pg_col(PGresult *res, int row, const char *name)
+{
+	int col = PQfnumber(res, name);
+	return col < 0 ? "" : PQgetvalue(res, row, col);
+}

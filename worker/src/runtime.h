@@ -34,6 +34,9 @@ const char *durable__pg_sqlstate(PGresult *res);
  * could not take it now (shutting down, read-only, serialization, a lost
  * connection): worth sending again on the next connection. */
 int durable__pg_transient(PGresult *res);
+/* The value of column name in row (by name, not position), "" when the
+ * result has no such column. */
+const char *durable__pg_col(PGresult *res, int row, const char *name);
 /* 0 for a good result, DURABLE_ELEASE for DU004, DURABLE_EDB otherwise. */
 int durable__pg_status(PGresult *res);
 

@@ -349,10 +349,10 @@ static void queue_outcome(durable_worker_t *w, json_t *item, const char *token)
  * key takes it. */
 static void codec_failed(durable_worker_t *w, PGresult *res, int row, const char *why)
 {
-	const char *token = PQgetvalue(res, row, 0);
-	durable__log("ERROR", "workflow %s run %s: task failed: %s: %s", PQgetvalue(res, row, 1),
-		     PQgetvalue(res, row, 2), DURABLE__CODEC_FAILURE, why);
-	durable__cache_drop(w, PQgetvalue(res, row, 2));
+	const char *token = durable__pg_col(res, row, "task_token");
+	durable__log("ERROR", "workflow %s run %s: task failed: %s: %s", durable__pg_col(res, row, "workflow_id"),
+		     durable__pg_col(res, row, "run_id"), DURABLE__CODEC_FAILURE, why);
+	durable__cache_drop(w, durable__pg_col(res, row, "run_id"));
 	queue_outcome(w, json_pack("{s:s, s:s, s:{s:s, s:s}}", "task_token", token, "cause",
 				   "WORKFLOW_WORKER_UNHANDLED_FAILURE", "failure", "message", why, "type",
 				   DURABLE__CODEC_FAILURE),
@@ -361,32 +361,33 @@ static void codec_failed(durable_worker_t *w, PGresult *res, int row, const char
 
 static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 {
-	const char *token = PQgetvalue(res, row, 0);
+	const char *token = durable__pg_col(res, row, "task_token"), *run_id = durable__pg_col(res, row, "run_id");
+	const char *history_text = durable__pg_col(res, row, "history");
 	json_error_t jerr;
 	char cerr[512];
-	json_t *loaded = durable__json_load(PQgetvalue(res, row, 5), (size_t)PQgetlength(res, row, 5), 0, &jerr);
+	json_t *loaded = durable__json_load(history_text, strlen(history_text), 0, &jerr);
 	json_t *fresh = loaded ? durable__decode(&w->codecs, loaded, cerr, sizeof(cerr)) : NULL;
 	json_decref(loaded);
 	if (loaded && !fresh) {
 		codec_failed(w, res, row, cerr);
 		return;
 	}
-	json_t *history = fresh ? durable__cache_merge(w, PQgetvalue(res, row, 2), fresh) : NULL;
+	json_t *history = fresh ? durable__cache_merge(w, run_id, fresh) : NULL;
 	json_decref(fresh);
 	if (fresh && !history) {
 		/* Cannot happen while the cache keeps what it asked about; if it
 		 * does, the task times out and comes back with its whole history. */
 		durable__log("WARN", "workflow %s: task %s skipped: its history does not follow the cached one",
-			     PQgetvalue(res, row, 1), token);
-		durable__cache_drop(w, PQgetvalue(res, row, 2));
+			     durable__pg_col(res, row, "workflow_id"), token);
+		durable__cache_drop(w, run_id);
 		return;
 	}
 	durable__task_t task = {
-		.workflow_id = PQgetvalue(res, row, 1),
-		.run_id = PQgetvalue(res, row, 2),
-		.workflow_type = PQgetvalue(res, row, 3),
+		.workflow_id = durable__pg_col(res, row, "workflow_id"),
+		.run_id = run_id,
+		.workflow_type = durable__pg_col(res, row, "workflow_type"),
 		.history = history,
-		.started_event_id = strtoll(PQgetvalue(res, row, 4), NULL, 10),
+		.started_event_id = strtoll(durable__pg_col(res, row, "started_event_id"), NULL, 10),
 	};
 	durable__registered_t *reg = durable__find(w->workflows, task.workflow_type);
 	durable__outcome_t out;
@@ -639,13 +640,6 @@ static void on_accepted(durable__pg_t *pg, PGresult *res, void *arg)
 	free(token);
 }
 
-/* A column of a poll_query_tasks row, by name. */
-static const char *query_col(PGresult *res, int row, const char *name)
-{
-	int col = PQfnumber(res, name);
-	return col < 0 ? "" : PQgetvalue(res, row, col);
-}
-
 /* Compact text of v encoded (a query answer, an update's args), or NULL
  * with err set. */
 static char *encoded_text(durable_worker_t *w, json_t *v, char *err, size_t errlen)
@@ -658,7 +652,7 @@ static char *encoded_text(durable_worker_t *w, json_t *v, char *err, size_t errl
 
 static void answer_query(durable_worker_t *w, PGresult *res, int row)
 {
-	const char *history_text = query_col(res, row, "history"), *args_text = query_col(res, row, "args");
+	const char *history_text = durable__pg_col(res, row, "history"), *args_text = durable__pg_col(res, row, "args");
 	char cerr[512] = "";
 	json_t *history = durable__decode_owned(&w->codecs, durable__json_load(history_text, strlen(history_text), 0, NULL), cerr, sizeof(cerr));
 	json_t *args = durable__decode_owned(&w->codecs, durable__json_load(args_text, strlen(args_text), JSON_DECODE_ANY, NULL), cerr,
@@ -666,9 +660,9 @@ static void answer_query(durable_worker_t *w, PGresult *res, int row)
 	if (cerr[0]) {
 		char msg[600];
 		snprintf(msg, sizeof(msg), "%s: %s", DURABLE__CODEC_FAILURE, cerr);
-		durable__log("ERROR", "query %s of workflow %s: %s", query_col(res, row, "query_type"),
-			     query_col(res, row, "workflow_id"), msg);
-		const char *p[] = {query_col(res, row, "query_token"), NULL, msg};
+		durable__log("ERROR", "query %s of workflow %s: %s", durable__pg_col(res, row, "query_type"),
+			     durable__pg_col(res, row, "workflow_id"), msg);
+		const char *p[] = {durable__pg_col(res, row, "query_token"), NULL, msg};
 		durable__pg_query(w->q_pg, QUERY_ANSWER_SQL, 3, p, on_answered, w);
 		json_decref(history);
 		json_decref(args);
@@ -676,10 +670,10 @@ static void answer_query(durable_worker_t *w, PGresult *res, int row)
 	}
 	json_t *started = json_array_get(history, 0);
 	const char *type = json_string_value(json_object_get(json_object_get(started, "attributes"), "workflow_type"));
-	durable__task_t task = {.workflow_id = query_col(res, row, "workflow_id"),
-				.run_id = query_col(res, row, "run_id"),
+	durable__task_t task = {.workflow_id = durable__pg_col(res, row, "workflow_id"),
+				.run_id = durable__pg_col(res, row, "run_id"),
 				.workflow_type = type ? type : "", .history = history,
-				.query_type = query_col(res, row, "query_type"), .query_args = args};
+				.query_type = durable__pg_col(res, row, "query_type"), .query_args = args};
 	durable__registered_t *reg = durable__find(w->workflows, task.workflow_type);
 	durable__outcome_t out;
 	char *answer = NULL;
@@ -697,7 +691,7 @@ static void answer_query(durable_worker_t *w, PGresult *res, int row)
 		if (verdict &&
 		    json_is_true(json_object_get(out.answer, "accepted"))) {
 			char *update_args = encoded_text(w, json_object_get(args, "args"), cerr, sizeof(cerr));
-			const char *p[] = {query_col(res, row, "query_token"), task.run_id,
+			const char *p[] = {durable__pg_col(res, row, "query_token"), task.run_id,
 					   json_string_value(json_object_get(args, "update_id")),
 					   json_string_value(json_object_get(args, "name")), update_args,
 					   json_string_value(json_object_get(args, "identity"))};
@@ -706,7 +700,7 @@ static void answer_query(durable_worker_t *w, PGresult *res, int row)
 				free(token);
 			free(update_args);
 		} else {
-			const char *p[] = {query_col(res, row, "query_token"), answer, out.error};
+			const char *p[] = {durable__pg_col(res, row, "query_token"), answer, out.error};
 			durable__pg_query(w->q_pg, QUERY_ANSWER_SQL, 3, p, on_answered, w);
 		}
 		durable__outcome_free(&out);
