@@ -108,6 +108,9 @@ typedef enum {
 	 * really ended, with that outcome (canceled, completed, failed, timed out) */
 	DURABLE_CANCEL_WAIT_CANCELLATION_COMPLETED,
 	DURABLE_CANCEL_ABANDON,        /* do not tell it; the future resolves DURABLE_ECANCELED at once */
+	/* children only: ask it to cancel; the future resolves DURABLE_ECANCELED
+	 * once the child has been told (or with its outcome, if it ended first) */
+	DURABLE_CANCEL_WAIT_CANCELLATION_REQUESTED,
 } durable_cancellation_type_t;
 
 typedef struct {
@@ -190,7 +193,7 @@ int durable_wait_all(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n);
 int durable_wait_any(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n, size_t *index);
 /* Cancels a pending timer, activity or child (no-op once it finished), as
  * its cancellation type says: the future resolves DURABLE_ECANCELED at once,
- * or (WAIT_CANCELLATION_COMPLETED) when the activity or child has ended. */
+ * or later (the WAIT_ types), as durable_cancellation_type_t says. */
 int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f);
 
 /* Signals. await waits up to timeout seconds (< 0: forever) and returns

@@ -16,6 +16,7 @@ struct durable_future_s {
 	int taken;                 /* F_SIGNAL, F_UPDATE: the delivery it resolved with is consumed */
 	durable_cancellation_type_t cancel_type;  /* F_ACTIVITY, F_CHILD: never DEFAULT */
 	int cancel_sent;           /* F_ACTIVITY, F_CHILD: the cancel request was issued */
+	int64_t cancel_event_id;   /* F_CHILD: its RequestCancelExternal...Initiated; 0 while new */
 	int status;                /* once resolved: 0 or DURABLE_E* */
 	int64_t resolve_event_id;  /* the outcome's event id; INT64_MAX = not in the history; 0 = locally */
 	json_t *result;            /* borrowed from the history */

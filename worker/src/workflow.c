@@ -329,7 +329,8 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	if (ctx->stopped)
 		return ctx->stopped;
 	durable_cancellation_type_t ct = opts ? opts->cancellation_type : DURABLE_CANCEL_DEFAULT;
-	if ((unsigned)ct > DURABLE_CANCEL_ABANDON || (opts && !priority_valid(opts->priority, opts->fairness_weight)))
+	if ((unsigned)ct > DURABLE_CANCEL_WAIT_CANCELLATION_REQUESTED ||
+	    (opts && !priority_valid(opts->priority, opts->fairness_weight)))
 		return -EINVAL;
 	if (opts && opts->workflow_id)
 		snprintf(id, sizeof(id), "%s", opts->workflow_id);
@@ -452,7 +453,9 @@ static int cancel_visible(durable_ctx_t *ctx, int64_t before)
  * activity or child to end, which has not happened yet. */
 static int settling(durable_ctx_t *ctx, durable_future_t *f)
 {
-	return f && f->cancel_sent && f->cancel_type == DURABLE_CANCEL_WAIT_CANCELLATION_COMPLETED && !visible(ctx, f);
+	return f && f->cancel_sent && !visible(ctx, f) &&
+	       (f->cancel_type == DURABLE_CANCEL_WAIT_CANCELLATION_COMPLETED ||
+		f->cancel_type == DURABLE_CANCEL_WAIT_CANCELLATION_REQUESTED);
 }
 
 /* The workflow's cancellation reached a wait: what it waited for (fs) is
@@ -570,13 +573,33 @@ static int request_cancel(durable_ctx_t *ctx, durable_future_t *f)
 		json_t *cmd = json_pack("{s:s, s:s, s:b}", "type", "RequestCancelExternalWorkflowExecution",
 					"workflow_id", f->id, "child_workflow_only", 1);
 		int64_t ev = issue(ctx, cmd, "RequestCancelExternalWorkflowExecutionInitiated", "workflow_id", NULL);
-		return ev < 0 ? (int)ev : 0;
+		if (ev < 0)
+			return (int)ev;
+		f->cancel_event_id = ev;
+		return 0;
 	}
 	if (f->cmd_event_id > 0)
 		return send_unmatched(ctx, json_pack("{s:s, s:I}", "type", "RequestCancelActivityTask",
 						     "scheduled_event_id", (json_int_t)f->cmd_event_id));
 	/* scheduled by this same task: the store finds it by its activity id */
 	return send_unmatched(ctx, json_pack("{s:s, s:s}", "type", "RequestCancelActivityTask", "activity_id", f->id));
+}
+
+/* WAIT_CANCELLATION_REQUESTED: the child future resolves canceled at the
+ * event that says the child was told, unless its own outcome came first
+ * (then the request failed: the child was no longer running). */
+static void resolve_when_told(durable_ctx_t *ctx, durable_future_t *f)
+{
+	int64_t oid = f->cancel_event_id > 0 ? ctx->outcome[f->cancel_event_id] : 0;
+	json_t *ev = oid ? durable__event(ctx, oid) : NULL;
+	if (!ev || oid > f->resolve_event_id ||
+	    strcmp(durable__event_type(ev), "ExternalWorkflowExecutionCancelRequested") != 0)
+		return;
+	json_t *fl = make_failure("CanceledError", "the child was asked to cancel");
+	f->resolve_event_id = oid;
+	f->status = DURABLE_ECANCELED;
+	f->result = NULL;
+	f->failure = fl && json_array_append_new(ctx->pool, fl) == 0 ? fl : NULL;
 }
 
 int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f)
@@ -592,7 +615,9 @@ int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f)
 		rc = send_unmatched(ctx, json_pack("{s:s, s:s}", "type", "CancelTimer", "timer_id", f->id));
 	} else if ((f->kind == F_ACTIVITY || f->kind == F_CHILD) && f->cancel_type != DURABLE_CANCEL_ABANDON) {
 		rc = request_cancel(ctx, f);
-		if (rc == 0 && f->cancel_type == DURABLE_CANCEL_WAIT_CANCELLATION_COMPLETED)
+		if (rc == 0 && f->cancel_type == DURABLE_CANCEL_WAIT_CANCELLATION_REQUESTED)
+			resolve_when_told(ctx, f);
+		if (rc == 0 && f->cancel_type != DURABLE_CANCEL_TRY_CANCEL)
 			return 0;   /* it resolves with what the activity or child does */
 	}
 	f->taken = 1;   /* a canceled signal future takes no signal */

@@ -979,6 +979,38 @@ static void test_cancellation_types(void)
 	      result_rc(0));
 	json_decref(h.events);
 
+	/* WAIT_CANCELLATION_REQUESTED: resolves once the child was told, not when it closes */
+	init = started_then_stopped(&h, DURABLE_CANCEL_WAIT_CANCELLATION_REQUESTED, 1);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "RequestCancelExternalWorkflowExecution") == 0,
+	      "wait-requested asks and waits: %zu %s", ncmds(), cmd_type(0));
+	wtc = done(&h);
+	rq = ev(&h, "RequestCancelExternalWorkflowExecutionInitiated",
+		json_pack("{s:s, s:I}", "workflow_id", "kid", "workflow_task_completed_event_id", (json_int_t)wtc));
+	snapshot = json_deep_copy(h.events);
+	ev(&h, "ExternalWorkflowExecutionCancelRequested", json_pack("{s:I, s:s}", "initiated_event_id", (json_int_t)rq,
+								       "workflow_id", "kid"));
+	task(&h);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 1 && result_rc(0) == DURABLE_ECANCELED, "canceled once the child was told: %s %d", cmd_type(0),
+	      result_rc(0));
+	json_decref(h.events);
+	/* the child had completed before the request reached it: its result */
+	h.events = snapshot;
+	ev(&h, "ChildWorkflowExecutionCompleted", json_pack("{s:s, s:I, s:i}", "workflow_id", "kid", "initiated_event_id",
+							   (json_int_t)init, "result", 5));
+	ev(&h, "RequestCancelExternalWorkflowExecutionFailed",
+	   json_pack("{s:I, s:s, s:s}", "initiated_event_id", (json_int_t)rq, "workflow_id", "kid", "cause",
+		     "EXTERNAL_WORKFLOW_EXECUTION_NOT_FOUND"));
+	task(&h);
+	run(&h, wf_cancel_type);
+	CHECK(ncmds() == 1 && result_rc(0) == 0, "the child's own outcome came first: %d", result_rc(0));
+	json_decref(h.events);
+	start(&h, json_pack("{s:i, s:b}", "type", DURABLE_CANCEL_WAIT_CANCELLATION_REQUESTED, "child", 0));
+	run(&h, wf_cancel_type);
+	CHECK(out.kind == DURABLE__FAIL_TASK, "activities have no wait-requested type");
+	json_decref(h.events);
+
 	started_then_stopped(&h, DURABLE_CANCEL_TRY_CANCEL, 1);
 	run(&h, wf_cancel_type);
 	CHECK(ncmds() == 2 && strcmp(cmd_type(0), "RequestCancelExternalWorkflowExecution") == 0 &&

@@ -63,6 +63,18 @@ check "child try: the child closes later" wait_event "$c" ChildWorkflowExecution
 check "child try: after the parent moved on" before "$(ev_id "$c" MarkerRecorded)" "$(ev_id "$c" ChildWorkflowExecutionCanceled)"
 finish_wf "child try" "$c"
 
+# WAIT_CANCELLATION_REQUESTED: resolves once the child was told, while the
+# child still holds on (until signal "release").
+c=child-told-$RUN
+cancel_at_stop "child told" "$c" ChildCancel '{"type": 4, "hold": true}' kid_runs "$c"
+check "child told: as canceled" eq "$(marker "$c")" $ECANCELED
+check "child told: once the child was told" before "$(ev_id "$c" ExternalWorkflowExecutionCancelRequested)" "$(ev_id "$c" MarkerRecorded)"
+check "child told: while it still runs" eq "$(status_of "$c-kid")" RUNNING
+signal "$c-kid" release
+check "child told: then the child closes" wait_closed "$c-kid"
+check "child told: CANCELED" eq "$(status_of "$c-kid")" CANCELED
+finish_wf "child told" "$c"
+
 # ABANDON: the child is not told; the parent close policy (TERMINATE) ends it.
 c=child-abandon-$RUN
 cancel_at_stop "child abandon" "$c" ChildCancel '{"type": 3}' kid_runs "$c"

@@ -4,11 +4,13 @@
  * with cancellation type T until signal "stop", then cancels it; the
  * future's status is recorded in a SideEffect marker when it resolves, and
  * the workflow waits for signal "finish" before it returns {"rc", "result"}.
- * ChildCancel {"type": T}: the same with a Patient child.
+ * ChildCancel {"type": T, "hold": B}: the same with a Patient child (given
+ * this input).
  * ParentWaits {"type": T}: waits on a Patient child; canceled, it closes
  * CANCELED once the wait returns.
- * Patient: waits for signal "never"; canceled, it runs activity "cleanup"
- * and closes CANCELED.
+ * Patient {"hold": B}: waits for signal "never"; canceled, it runs activity
+ * "cleanup" (with hold: first waits for signal "release") and closes
+ * CANCELED.
  * SignalOther {"target": ID, "cancel": B}: signals (asks to cancel) ID and
  * returns {"rc", "failure"}; query "rc" answers rc from a replay.
  *
@@ -120,7 +122,7 @@ static int child_cancel(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	durable_child_options_t o = {.workflow_id = durable_child_id(ctx, "kid"), .cancellation_type = type_of(input)};
 	durable_future_t *f;
-	DURABLE_TRY(durable_child_start(ctx, "Patient", NULL, &o, &f));
+	DURABLE_TRY(durable_child_start(ctx, "Patient", input, &o, &f));
 	return cancel_on_stop(ctx, f, output);
 }
 
@@ -135,10 +137,11 @@ static int parent_waits(durable_ctx_t *ctx, json_t *input, json_t **output)
 
 static int patient_wf(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
-	(void)input;
 	json_t *p;
 	int rc = durable_await_signal(ctx, "never", -1, &p);
 	if (rc == DURABLE_ECANCELED) {
+		if (json_is_true(json_object_get(input, "hold")))
+			DURABLE_TRY(durable_await_signal(ctx, "release", -1, &p));
 		durable_activity_options_t o = {.start_to_close_timeout = 60};
 		DURABLE_TRY(durable_activity(ctx, "cleanup", NULL, &o, NULL));
 		return DURABLE_ECANCELED;
