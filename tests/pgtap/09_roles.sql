@@ -103,6 +103,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
                 'complete_workflow_task', 'complete_workflow_tasks', 'fail_activity_task', 'fail_workflow_task', 'get_history', 'has_access',
                 'heartbeat_activity_task',
                 'heartbeat_activity_task_status',
+                'heartbeat_workflow_task',
                 'list_grants', 'now', 'poll_activity_tasks', 'poll_query_tasks', 'poll_workflow_tasks', 'task_queue_channel'],
           'durable_worker executes exactly the worker API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
