@@ -173,6 +173,35 @@ int durable_activity(durable_ctx_t *ctx, const char *type, json_t *input,
 int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 			   const durable_activity_options_t *opts, durable_future_t **f);
 
+/* Local activities: short activities this worker runs itself, in the same
+ * process, while it holds the workflow task: no activity task, no round
+ * trip through the task queue. The outcome is recorded in the history as
+ * a MarkerRecorded "LocalActivity" event (result or failure, attempt) when
+ * the workflow task completes; a replay reads the marker and never runs
+ * the code again. The type is looked up among the registered activities
+ * (durable_worker_register_activity), then among the executables of
+ * activities_dir. At least once: a worker that dies before the task
+ * completes leaves no marker, and the next worker runs the activity again.
+ * Attempts are retried in the worker with the retry policy; a backoff
+ * longer than local_retry_threshold is waited with a durable timer (the
+ * failed attempt's marker records it), then the next attempt runs. While
+ * local activities run, the worker extends the workflow task's lease. See
+ * docs/sdk.md, "Local activities". */
+typedef struct {
+	double schedule_to_close_timeout; /* seconds for every attempt and backoff together, 0 = unset */
+	double start_to_close_timeout;    /* seconds per attempt; if both are 0: 60 s */
+	durable_retry_policy_t retry;     /* as for activities (Temporal's defaults) */
+	double local_retry_threshold;     /* seconds: longer backoffs use a timer; 0 = 60 s */
+} durable_local_activity_options_t;
+
+/* result is borrowed, as for durable_activity(); DURABLE_EFAILED with the
+ * last attempt's failure, DURABLE_ETIMEDOUT when a timeout ended it. */
+int durable_local_activity(durable_ctx_t *ctx, const char *type, json_t *input,
+			   const durable_local_activity_options_t *opts, json_t **result);
+/* A future: local activities started together run in parallel. */
+int durable_local_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
+				 const durable_local_activity_options_t *opts, durable_future_t **f);
+
 /* Timers. */
 int durable_sleep(durable_ctx_t *ctx, double seconds);
 int durable_timer_start(durable_ctx_t *ctx, double seconds, durable_future_t **f);

@@ -45,6 +45,11 @@ static void unref(act_t *a)
 	free(a);
 }
 
+void durable__activity_unref(act_t *a)
+{
+	unref(a);
+}
+
 /* Outcomes ------------------------------------------------------------------ */
 
 /* One row per outcome sent, read by column name: task_token, outcome
@@ -146,6 +151,10 @@ void durable__activity_finish(act_t *a)
 {
 	durable_worker_t *w = a->w;
 	json_t *o, *payload;
+	if (a->on_done) {
+		a->on_done(a);
+		return;
+	}
 	uv_mutex_lock(&a->mu);
 	int paused = a->paused && !a->cancel;
 	uv_mutex_unlock(&a->mu);
@@ -218,31 +227,37 @@ static void after_work_cb(uv_work_t *req, int status)
 	durable__activity_finish(a);
 }
 
-static void start_activity(durable_worker_t *w, act_t *a)
+int durable__activity_launch(durable_worker_t *w, act_t *a)
 {
 	char path[4096];
 	a->reg = durable__find(w->activities, a->type);
-	a->next = w->active;
-	w->active = a;
-	w->running++;
 	if (a->reg) {
 		a->work.data = a;
 		if (uv_queue_work(&w->loop, &a->work, work_cb, after_work_cb) == 0)
-			return;
+			return 0;
 		a->rc = -ENOMEM;
 	} else if (w->activities_dir && strchr(a->type, '/') == NULL && a->type[0] != '.' &&
 		   snprintf(path, sizeof(path), "%s/%s", w->activities_dir, a->type) < (int)sizeof(path) &&
 		   access(path, X_OK) == 0) {
 		int rc = durable__exec_activity(a, path);
 		if (rc == 0)
-			return;
+			return 0;
 		a->rc = rc;
 	} else {
 		a->rc = DURABLE_ENOTFOUND;
 		a->failure = json_pack("{s:s, s:s}", "message", "activity type is not registered with this worker",
 				       "type", "ActivityNotRegistered");
 	}
-	durable__activity_finish(a);
+	return a->rc;
+}
+
+static void start_activity(durable_worker_t *w, act_t *a)
+{
+	a->next = w->active;
+	w->active = a;
+	w->running++;
+	if (durable__activity_launch(w, a) < 0)
+		durable__activity_finish(a);
 }
 
 /* An input this worker cannot decode: the attempt fails (retryable, so a

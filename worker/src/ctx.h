@@ -7,7 +7,9 @@
 #include "log.h"
 #include "replay.h"
 
-enum { F_ACTIVITY = 1, F_TIMER, F_CHILD, F_SIGNAL, F_UPDATE, F_EXTERNAL };
+enum { F_ACTIVITY = 1, F_TIMER, F_CHILD, F_SIGNAL, F_UPDATE, F_EXTERNAL, F_LOCAL };
+
+struct durable__local;   /* workflow_local.c: a local activity's state */
 
 struct durable_future_s {
 	int kind;
@@ -22,6 +24,7 @@ struct durable_future_s {
 	json_t *result;            /* borrowed from the history */
 	json_t *failure;           /* borrowed from the history, or owned by ctx->pool */
 	struct durable_future_s *next;
+	struct durable__local *local;  /* F_LOCAL: owned */
 };
 
 typedef struct durable__query_handler {
@@ -72,6 +75,7 @@ struct durable_ctx_s {
 	char nondet[512];
 	durable_future_t *futures;
 	durable__query_handler_t *queries;
+	json_t *local_requests;    /* owned: local activities to run before the task completes */
 };
 
 /* history.c */
@@ -86,5 +90,19 @@ const char *durable__attr_str(json_t *ev, const char *key);
 /* workflow.c */
 int durable__replaying(durable_ctx_t *ctx);
 int durable__set_failure(durable_ctx_t *ctx, json_t *failure);
+/* for workflow_local.c: issue() and new_future() of workflow.c */
+int64_t durable__issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type, const char *key1, const char *key2);
+int durable__new_future(durable_ctx_t *ctx, int kind, const char *id, int64_t event_id, durable_future_t **out);
+json_t *durable__retry_policy_json(const durable_retry_policy_t *r);
+int durable__nondet(durable_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* workflow_local.c */
+/* Runs f's next step: a recorded marker or worker result resolves it, a
+ * backoff marker starts the timer that waits before the next attempt. */
+int durable__local_step(durable_ctx_t *ctx, durable_future_t *f);
+/* Waits call it: a local activity whose backoff timer fired goes on. */
+int durable__local_drive(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n);
+int durable__local_cancel(durable_ctx_t *ctx, durable_future_t *f);
+void durable__local_free(struct durable__local *l);
 
 #endif

@@ -190,9 +190,11 @@ void durable__ctx_release(durable_ctx_t *ctx)
 	json_decref(ctx->pool);
 	json_decref(ctx->continue_input);
 	json_decref(ctx->versions);
+	json_decref(ctx->local_requests);
 	while (ctx->futures) {
 		durable_future_t *f = ctx->futures;
 		ctx->futures = f->next;
+		durable__local_free(f->local);
 		free(f);
 	}
 	while (ctx->queries) {

@@ -13,6 +13,7 @@ void durable__outcome_free(durable__outcome_t *out)
 	json_decref(out->commands);
 	json_decref(out->failure);
 	json_decref(out->answer);
+	json_decref(out->local);
 	free(out->error);
 	memset(out, 0, sizeof(*out));
 }
@@ -152,6 +153,12 @@ static void finish_task(durable_ctx_t *ctx, int rc, json_t *output, durable__out
 	}
 	if (ctx->nondet[0]) {
 		fail_task(out, "NON_DETERMINISTIC_ERROR", ctx->nondet);
+		return;
+	}
+	if (json_array_size(ctx->local_requests) > 0 && (rc == DURABLE_BLOCKED || is_workflow_status(rc))) {
+		/* the task completes once they ran: the worker replays it again then */
+		out->kind = DURABLE__LOCAL;
+		out->local = json_incref(ctx->local_requests);
 		return;
 	}
 	if (rc == DURABLE_BLOCKED) {

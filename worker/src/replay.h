@@ -14,6 +14,7 @@ typedef struct {
 	int64_t started_event_id;  /* the task's WorkflowTaskStarted; 0 = a query (end of history) */
 	const char *query_type;    /* non-NULL for a query */
 	json_t *query_args;        /* borrowed */
+	json_t *local_results;     /* borrowed: "<activity_id>#<attempt>" -> what the worker's run of a local activity gave, or NULL */
 } durable__task_t;
 
 /* The query type durable.update_workflow validates an update with. */
@@ -23,6 +24,7 @@ enum {
 	DURABLE__COMPLETE = 1,     /* send commands with complete_workflow_task */
 	DURABLE__FAIL_TASK,        /* call fail_workflow_task with cause and failure */
 	DURABLE__ANSWER,           /* a query's answer (or error) */
+	DURABLE__LOCAL,            /* run these local activities, then replay again with their results */
 };
 
 typedef struct {
@@ -32,6 +34,7 @@ typedef struct {
 	json_t *failure;           /* owned, DURABLE__FAIL_TASK */
 	json_t *answer;            /* owned, DURABLE__ANSWER */
 	char *error;               /* owned (malloc), DURABLE__ANSWER, NULL on success */
+	json_t *local;             /* owned, DURABLE__LOCAL: [{key, activity_id, activity_type, input, attempt, scheduled_time_ms, options}] */
 } durable__outcome_t;
 
 /* Runs fn (NULL = unknown workflow type) over the task. Returns 0 and fills

@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 #include <uv.h>
 #include "durable.h"
+#include "replay.h"
 
 #include "log.h"
 #include "codec.h"
@@ -93,6 +94,7 @@ struct durable_worker_s {
 	uint64_t lost_wakeups;
 	int stopping, closed;
 	uint64_t workflow_tasks, activity_tasks; /* counters for the exit log */
+	int local_tasks;                    /* workflow tasks running local activities (local_activity.c) */
 };
 
 /* activity.c */
@@ -104,6 +106,17 @@ void durable__activity_finish(struct durable_activity_ctx_s *a);  /* on the loop
 void durable__activity_call(struct durable_activity_ctx_s *a);
 void durable__activities_wakeup(uv_async_t *h);
 durable__registered_t *durable__find(durable__registered_t *list, const char *name);
+
+/* Starts an activity's code: a registered C function on the thread pool,
+ * or an executable of activities_dir. Returns 0, or a negative status with
+ * a->rc and a->failure set (nothing runs, the caller finishes it). */
+int durable__activity_launch(durable_worker_t *w, struct durable_activity_ctx_s *a);
+void durable__activity_unref(struct durable_activity_ctx_s *a);
+
+/* local_activity.c: takes over a workflow task whose replay asked for
+ * local activities (requests: DURABLE__LOCAL's list): runs them, replays
+ * the task again with their outcomes, and sends what that gives. */
+int durable__local_start(durable_worker_t *w, const char *token, const durable__task_t *task, json_t *requests);
 
 /* cache.c */
 json_t *durable__cache_param(durable_worker_t *w);
@@ -126,6 +139,9 @@ void durable__wakeup_judge(durable_worker_t *w, int *unannounced, const char *ki
  * callbacks of the current loop iteration have run: whatever finished
  * together is sent together, and nothing waits for a timer. */
 void durable__worker_flush_soon(durable_worker_t *w);
+/* Queues a replayed workflow task's outcome (commands or failure). */
+void durable__workflow_task_send(durable_worker_t *w, const char *token, const durable__task_t *task,
+				 durable__outcome_t *out);
 
 struct durable_activity_ctx_s {
 	durable_worker_t *w;
@@ -146,6 +162,10 @@ struct durable_activity_ctx_s {
 	void *exec;                         /* exec_activity.c's state */
 	int refs;                           /* the run, and a heartbeat in flight */
 	struct durable_activity_ctx_s *next;
+	/* a local activity's attempt: called on the loop when it ends, instead
+	 * of reporting an activity task; with its state */
+	void (*on_done)(struct durable_activity_ctx_s *a);
+	void *local;
 };
 
 #endif

@@ -347,16 +347,22 @@ static void queue_outcome(durable_worker_t *w, json_t *item, const char *token)
 /* A payload this worker cannot decode (no codec, no such key) or encode:
  * the task fails, and is retried with backoff until a worker that has the
  * key takes it. */
-static void codec_failed(durable_worker_t *w, PGresult *res, int row, const char *why)
+static void codec_failed_task(durable_worker_t *w, const char *token, const char *workflow_id, const char *run_id,
+			      const char *why)
 {
-	const char *token = durable__pg_col(res, row, "task_token");
-	durable__log("ERROR", "workflow %s run %s: task failed: %s: %s", durable__pg_col(res, row, "workflow_id"),
-		     durable__pg_col(res, row, "run_id"), DURABLE__CODEC_FAILURE, why);
-	durable__cache_drop(w, durable__pg_col(res, row, "run_id"));
+	durable__log("ERROR", "workflow %s run %s: task failed: %s: %s", workflow_id, run_id, DURABLE__CODEC_FAILURE,
+		     why);
+	durable__cache_drop(w, run_id);
 	queue_outcome(w, json_pack("{s:s, s:s, s:{s:s, s:s}}", "task_token", token, "cause",
 				   "WORKFLOW_WORKER_UNHANDLED_FAILURE", "failure", "message", why, "type",
 				   DURABLE__CODEC_FAILURE),
 		      token);
+}
+
+static void codec_failed(durable_worker_t *w, PGresult *res, int row, const char *why)
+{
+	codec_failed_task(w, durable__pg_col(res, row, "task_token"), durable__pg_col(res, row, "workflow_id"),
+			  durable__pg_col(res, row, "run_id"), why);
 }
 
 static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
@@ -397,6 +403,24 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 		json_decref(history);
 		return;
 	}
+	if (out.kind == DURABLE__LOCAL) {
+		/* local_activity.c runs them, replays again and sends the outcome */
+		if (durable__local_start(w, token, &task, out.local) < 0)
+			durable__log("ERROR", "workflow %s: task %s: cannot run its local activities (out of memory)",
+				     task.workflow_id, token);
+	} else {
+		durable__workflow_task_send(w, token, &task, &out);
+	}
+	durable__outcome_free(&out);
+	json_decref(history);
+}
+
+void durable__workflow_task_send(durable_worker_t *w, const char *token, const durable__task_t *t,
+				 durable__outcome_t *o)
+{
+	durable__task_t task = *t;
+	durable__outcome_t out = *o;
+	char cerr[512];
 	w->workflow_tasks++;
 	json_t *last = json_array_get(out.commands, json_array_size(out.commands) - 1);
 	const char *type = json_string_value(json_object_get(last, "type"));
@@ -419,7 +443,7 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 		if (commands)
 			queue_outcome(w, json_pack("{s:s, s:o}", "task_token", token, "commands", commands), token);
 		else
-			codec_failed(w, res, row, cerr);
+			codec_failed_task(w, token, task.workflow_id, task.run_id, cerr);
 	} else {
 		durable__log("ERROR", "workflow %s (%s) run %s: task failed: %s: %s", task.workflow_id,
 			     task.workflow_type, task.run_id, out.cause,
@@ -428,8 +452,6 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 					   out.failure ? out.failure : json_null()),
 			      token);
 	}
-	durable__outcome_free(&out);
-	json_decref(history);
 }
 
 static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
@@ -810,7 +832,7 @@ void durable__worker_maybe_done(durable_worker_t *w)
 {
 	if (!w || !w->stopping || w->closed)
 		return;
-	if (w->running > 0 || w->completing || json_array_size(w->outcomes) > 0 ||
+	if (w->running > 0 || w->local_tasks > 0 || w->completing || json_array_size(w->outcomes) > 0 ||
 	    json_array_size(w->wf_outcomes) > 0 || durable__pg_busy(w->wf_pg))
 		return;
 	for (int i = 0; i < w->ndone; i++)

@@ -493,6 +493,9 @@ static int wait_first(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n,
 	for (;;) {
 		if (ctx->stopped)
 			return ctx->stopped;
+		int drc = durable__local_drive(ctx, fs, n);
+		if (drc < 0)
+			return drc;
 		int64_t best = INT64_MAX;
 		size_t bi = n;
 		for (size_t i = 0; i < n; i++)
@@ -619,6 +622,8 @@ int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f)
 			resolve_when_told(ctx, f);
 		if (rc == 0 && f->cancel_type != DURABLE_CANCEL_TRY_CANCEL)
 			return 0;   /* it resolves with what the activity or child does */
+	} else if (f->kind == F_LOCAL) {
+		rc = durable__local_cancel(ctx, f);
 	}
 	f->taken = 1;   /* a canceled signal future takes no signal */
 	if (rc < 0)
@@ -1096,4 +1101,31 @@ void durable_log(durable_ctx_t *ctx, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	durable__log("INFO", "workflow %s: %s", ctx->task->workflow_id, msg);
+}
+
+/* For workflow_local.c ------------------------------------------------- */
+
+int64_t durable__issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type, const char *key1, const char *key2)
+{
+	return issue(ctx, cmd, event_type, key1, key2);
+}
+
+int durable__new_future(durable_ctx_t *ctx, int kind, const char *id, int64_t event_id, durable_future_t **out)
+{
+	return new_future(ctx, kind, id, event_id, out);
+}
+
+json_t *durable__retry_policy_json(const durable_retry_policy_t *r)
+{
+	return retry_policy_json(r);
+}
+
+int durable__nondet(durable_ctx_t *ctx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return nondet(ctx, "%s", msg);
 }

@@ -1187,6 +1187,167 @@ static void test_external(void)
 	json_decref(h.events);
 }
 
+/* Local activities ---------------------------------------------------------- */
+
+static int wf_local(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *r;
+	int rc = durable_local_activity(ctx, "step", json_incref(input), NULL, &r);
+	if (rc == DURABLE_EFAILED || rc == DURABLE_ETIMEDOUT) {
+		*output = json_pack("{s:s, s:O}", "error", rc == DURABLE_EFAILED ? "failed" : "timed out", "failure",
+				    durable_failure(ctx));
+		return 0;
+	}
+	DURABLE_TRY(rc);
+	DURABLE_TRY(durable_activity(ctx, "remote", json_incref(r), NULL, NULL));
+	*output = json_incref(r);
+	return 0;
+}
+
+static int wf_two_locals(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	durable_future_t *f[2];
+	json_t *a, *b;
+	(void)input;
+	DURABLE_TRY(durable_local_activity_start(ctx, "a", NULL, NULL, &f[0]));
+	DURABLE_TRY(durable_local_activity_start(ctx, "b", NULL, NULL, &f[1]));
+	DURABLE_TRY(durable_wait_all(ctx, f, 2));
+	DURABLE_TRY(durable_future_get(ctx, f[0], &a));
+	DURABLE_TRY(durable_future_get(ctx, f[1], &b));
+	*output = json_pack("[O, O]", a, b);
+	return 0;
+}
+
+static void run_local(hist_t *h, durable_workflow_fn fn, json_t *results)
+{
+	durable__task_t t = {.workflow_id = "wf-1", .run_id = "11111111-2222-3333-4444-555555555555",
+			     .workflow_type = "T", .history = h->events, .started_event_id = h->started,
+			     .local_results = results};
+	durable__outcome_free(&out);
+	CHECK(durable__replay(fn, &t, &out) == 0, "replay failed");
+	json_decref(results);
+}
+
+static json_t *la(const char *id, const char *type, int attempt, const char *key, json_t *value)
+{
+	return json_pack("{s:s, s:s, s:i, s:I, s:o}", "activity_id", id, "activity_type", type, "attempt", attempt,
+			 "scheduled_time_ms", (json_int_t)1000, key, value);
+}
+
+static int64_t marker(hist_t *h, int64_t wtc, json_t *details)
+{
+	return ev(h, "MarkerRecorded", json_pack("{s:s, s:o, s:I}", "marker_name", "LocalActivity", "details", details,
+						 "workflow_task_completed_event_id", (json_int_t)wtc));
+}
+
+static void test_local_activities(void)
+{
+	hist_t h;
+	start(&h, json_integer(5));
+	/* first run: nothing recorded, nothing run: the worker is asked to run it */
+	run(&h, wf_local);
+	CHECK(out.kind == DURABLE__LOCAL, "kind %d", out.kind);
+	json_t *req = json_array_get(out.local, 0);
+	CHECK(json_array_size(out.local) == 1, "%zu requests", json_array_size(out.local));
+	CHECK(strcmp(json_string_value(json_object_get(req, "key")), "1#1") == 0, "key");
+	CHECK(strcmp(json_string_value(json_object_get(req, "activity_type")), "step") == 0, "type");
+	CHECK(json_integer_value(json_object_get(req, "input")) == 5, "input");
+	CHECK(json_real_value(json_object_get(json_object_get(req, "options"), "start_to_close_timeout")) == 60,
+	      "default start-to-close 60 s");
+	/* replayed with the worker's result: a marker, then what follows */
+	run_local(&h, wf_local, json_pack("{s:o}", "1#1", la("1", "step", 1, "result", json_integer(6))));
+	CHECK(out.kind == DURABLE__COMPLETE && ncmds() == 2, "kind %d, %zu commands", out.kind, ncmds());
+	CHECK(strcmp(cmd_type(0), "RecordMarker") == 0 && strcmp(cmd_str(0, "marker_name"), "LocalActivity") == 0,
+	      "a LocalActivity marker, got %s", cmd_type(0));
+	json_t *d = json_object_get(json_array_get(out.commands, 0), "details");
+	CHECK(json_integer_value(json_object_get(d, "result")) == 6 && json_integer_value(json_object_get(d, "attempt")) == 1,
+	      "the marker holds the result and attempt");
+	CHECK(strcmp(cmd_type(1), "ScheduleActivityTask") == 0 && strcmp(cmd_str(1, "activity_id"), "2") == 0,
+	      "the next command takes the next id, got %s", cmd_str(1, "activity_id"));
+
+	/* replay over the recorded marker: the code is not asked for again */
+	int64_t wtc = done(&h);
+	marker(&h, wtc, la("1", "step", 1, "result", json_integer(6)));
+	int64_t s = scheduled(&h, wtc, "2", "remote");
+	act_done(&h, s, json_null());
+	task(&h);
+	run(&h, wf_local);
+	CHECK(out.kind == DURABLE__COMPLETE && ncmds() == 1 && strcmp(cmd_type(0), "CompleteWorkflowExecution") == 0,
+	      "kind %d, %s", out.kind, cmd_type(0));
+	CHECK(json_integer_value(json_object_get(json_array_get(out.commands, 0), "result")) == 6,
+	      "the result comes from the marker");
+	json_decref(h.events);
+
+	/* another type recorded where the code now runs "step": non-determinism */
+	start(&h, json_integer(5));
+	wtc = done(&h);
+	marker(&h, wtc, la("1", "other", 1, "result", json_integer(6)));
+	s = scheduled(&h, wtc, "2", "remote");
+	task(&h);
+	run(&h, wf_local);
+	CHECK(out.kind == DURABLE__FAIL_TASK && strcmp(out.cause, "NON_DETERMINISTIC_ERROR") == 0, "kind %d", out.kind);
+	CHECK(strstr(fail_msg(), "local activity step") != NULL, "names the type: %s", fail_msg());
+	json_decref(h.events);
+
+	/* a failure and a timeout reach the workflow */
+	start(&h, NULL);
+	run_local(&h, wf_local, json_pack("{s:o}", "1#1", la("1", "step", 3, "failure",
+		json_pack("{s:s, s:s}", "message", "no", "type", "Boom"))));
+	json_t *res = json_object_get(json_array_get(out.commands, 1), "result");
+	CHECK(ncmds() == 2 && strcmp(json_string_value(json_object_get(res, "error")), "failed") == 0,
+	      "DURABLE_EFAILED with the failure");
+	CHECK(strcmp(json_string_value(json_object_get(json_object_get(res, "failure"), "type")), "Boom") == 0,
+	      "durable_failure() is the attempt's failure");
+	run_local(&h, wf_local, json_pack("{s:o}", "1#1", la("1", "step", 1, "failure",
+		json_pack("{s:s, s:s}", "message", "late", "type", "TimeoutError"))));
+	res = json_object_get(json_array_get(out.commands, 1), "result");
+	CHECK(strcmp(json_string_value(json_object_get(res, "error")), "timed out") == 0, "TimeoutError: DURABLE_ETIMEDOUT");
+
+	/* a long backoff: the marker, a timer, then attempt 2 once it fired */
+	json_t *backoff = la("1", "step", 4, "failure", json_pack("{s:s, s:s}", "message", "busy", "type", "Busy"));
+	json_object_set_new(backoff, "backoff", json_real(120));
+	run_local(&h, wf_local, json_pack("{s:O}", "1#4", backoff));
+	CHECK(out.kind == DURABLE__LOCAL, "attempt 4 is asked for first (kind %d)", out.kind);
+	/* the worker's attempt number is the request's: 1#1 here; give 1#1 the backoff */
+	json_object_set_new(backoff, "attempt", json_integer(1));
+	run_local(&h, wf_local, json_pack("{s:O}", "1#1", backoff));
+	CHECK(out.kind == DURABLE__COMPLETE && ncmds() == 2, "kind %d, %zu", out.kind, ncmds());
+	CHECK(strcmp(cmd_type(1), "StartTimer") == 0 &&
+	      json_real_value(json_object_get(json_array_get(out.commands, 1), "start_to_fire_timeout")) == 120,
+	      "the backoff is a timer, got %s", cmd_type(1));
+	wtc = done(&h);
+	marker(&h, wtc, json_incref(backoff));
+	s = timer(&h, wtc, "t2");
+	fired(&h, s, "t2");
+	task(&h);
+	run(&h, wf_local);
+	CHECK(out.kind == DURABLE__LOCAL, "after the timer, attempt 2 is asked for (kind %d)", out.kind);
+	req = json_array_get(out.local, 0);
+	CHECK(strcmp(json_string_value(json_object_get(req, "key")), "1#2") == 0 &&
+	      json_integer_value(json_object_get(req, "attempt")) == 2 &&
+	      json_integer_value(json_object_get(req, "scheduled_time_ms")) == 1000,
+	      "attempt 2 keeps the first attempt's schedule time");
+	run_local(&h, wf_local, json_pack("{s:o}", "1#2", la("1", "step", 2, "result", json_integer(8))));
+	CHECK(ncmds() == 2 && strcmp(cmd_type(0), "RecordMarker") == 0 && strcmp(cmd_str(1, "activity_id"), "4") == 0,
+	      "marker, then the activity with id 4 (got %s)", cmd_str(1, "activity_id"));
+	json_decref(backoff);
+	json_decref(h.events);
+
+	/* futures: both asked for at once, both recorded in call order */
+	start(&h, NULL);
+	run(&h, wf_two_locals);
+	CHECK(out.kind == DURABLE__LOCAL && json_array_size(out.local) == 2, "two requests in one round");
+	run_local(&h, wf_two_locals, json_pack("{s:o, s:o}", "1#1", la("1", "a", 1, "result", json_string("A")),
+					       "2#1", la("2", "b", 1, "result", json_string("B"))));
+	CHECK(ncmds() == 3 && strcmp(cmd_type(2), "CompleteWorkflowExecution") == 0, "%zu commands", ncmds());
+	CHECK(strcmp(json_string_value(json_object_get(json_object_get(json_array_get(out.commands, 1), "details"),
+						       "activity_type")), "b") == 0, "markers in call order");
+	/* a query does not run local activities */
+	run_q(&h, wf_two_locals, "anything");
+	CHECK(out.kind == DURABLE__ANSWER, "a query is answered, kind %d", out.kind);
+	json_decref(h.events);
+}
+
 int main(void)
 {
 	test_activity();
@@ -1205,6 +1366,7 @@ int main(void)
 	test_cancellation_types();
 	test_parent_cancel();
 	test_external();
+	test_local_activities();
 	durable__outcome_free(&out);
 	return CHECK_DONE();
 }

@@ -1,0 +1,225 @@
+/* Local activities, the workflow's side: a marker per finished attempt
+ * sequence, read back on replay; requests for the worker otherwise.
+ *
+ * A local activity resolves at the call that starts it (or at the wait
+ * that finds its backoff timer fired), not at an event: the worker runs it
+ * while it holds the workflow task and replays the task again with the
+ * outcome (durable__task_t.local_results), so the code sees it at once and
+ * issues its RecordMarker there. A replay meets the marker at the same
+ * place in the commands, and takes the outcome from it.
+ *
+ * Each step of a local activity takes one command number (ctx->seq)
+ * whether it is recorded or still running, so that the ids of what follows
+ * are the same in the run that asks for it and the run that records it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctx.h"
+
+#define MARKER "LocalActivity"
+
+struct durable__local {
+	char type[128];
+	json_t *input;            /* owned */
+	json_t *options;          /* owned: what the worker needs to run and retry it */
+	int attempt;              /* the next attempt */
+	json_int_t scheduled_ms;  /* when the first attempt started (worker clock), 0 = not yet */
+	durable_future_t *timer;  /* the backoff before the next attempt, or NULL */
+	int requested;            /* asked the worker for the next attempt in this run */
+};
+
+void durable__local_free(struct durable__local *l)
+{
+	if (!l)
+		return;
+	json_decref(l->input);
+	json_decref(l->options);
+	free(l);
+}
+
+static json_t *options_json(const durable_local_activity_options_t *o)
+{
+	double stc = o->start_to_close_timeout, sch = o->schedule_to_close_timeout;
+	if (!(stc > 0) && !(sch > 0))
+		stc = 60;
+	json_t *j = json_pack("{s:f, s:f, s:o, s:f}", "start_to_close_timeout", stc > 0 ? stc : 0.0,
+			      "schedule_to_close_timeout", sch > 0 ? sch : 0.0, "retry_policy",
+			      durable__retry_policy_json(&o->retry), "local_retry_threshold",
+			      o->local_retry_threshold > 0 ? o->local_retry_threshold : 60.0);
+	return j;
+}
+
+static void resolve(durable_ctx_t *ctx, durable_future_t *f, json_t *details)
+{
+	json_t *failure = json_object_get(details, "failure");
+	f->resolve_event_id = 0;   /* visible from here on, before any event */
+	if (!failure) {
+		f->status = 0;
+		f->result = json_object_get(details, "result");
+		return;
+	}
+	const char *type = json_string_value(json_object_get(failure, "type"));
+	f->status = type && strcmp(type, "TimeoutError") == 0 ? DURABLE_ETIMEDOUT : DURABLE_EFAILED;
+	f->failure = failure;
+	(void)ctx;
+}
+
+/* Asks the worker for the next attempt; the future stays pending. */
+static int request(durable_ctx_t *ctx, durable_future_t *f)
+{
+	struct durable__local *l = f->local;
+	char key[160];
+	ctx->seq++;   /* the marker it becomes takes this number */
+	if (l->requested)
+		return 0;
+	if (!ctx->local_requests && !(ctx->local_requests = json_array()))
+		return -ENOMEM;
+	snprintf(key, sizeof(key), "%s#%d", f->id, l->attempt);
+	json_t *r = json_pack("{s:s, s:s, s:s, s:O, s:i, s:I, s:O}", "key", key, "activity_id", f->id,
+			      "activity_type", l->type, "input", l->input, "attempt", l->attempt,
+			      "scheduled_time_ms", l->scheduled_ms, "options", l->options);
+	if (!r || json_array_append_new(ctx->local_requests, r) < 0)
+		return -ENOMEM;
+	l->requested = 1;
+	return 0;
+}
+
+/* The outcome of the next attempt(s): the recorded marker on replay, the
+ * worker's result (recorded now) when it has one, else a request. Returns
+ * the marker's details (borrowed), NULL with *rc = 0 when requested. */
+static json_t *next_marker(durable_ctx_t *ctx, durable_future_t *f, int *rc)
+{
+	struct durable__local *l = f->local;
+	char key[160];
+	*rc = 0;
+	if (durable__replaying(ctx)) {
+		json_t *cmd = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "RecordMarker", "marker_name", MARKER,
+					"details", "activity_id", f->id, "activity_type", l->type);
+		int64_t ev = durable__issue(ctx, cmd, "MarkerRecorded", "marker_name", NULL);
+		if (ev < 0) {
+			*rc = (int)ev;
+			return NULL;
+		}
+		return json_object_get(durable__attrs(durable__event(ctx, ev)), "details");
+	}
+	snprintf(key, sizeof(key), "%s#%d", f->id, l->attempt);
+	json_t *got = json_object_get(ctx->task->local_results, key);
+	if (!got) {
+		*rc = request(ctx, f);
+		return NULL;
+	}
+	json_t *cmd = json_pack("{s:s, s:s, s:O}", "type", "RecordMarker", "marker_name", MARKER, "details", got);
+	int64_t ev = durable__issue(ctx, cmd, "MarkerRecorded", "marker_name", NULL);
+	if (ev < 0) {
+		*rc = (int)ev;
+		return NULL;
+	}
+	return got;
+}
+
+int durable__local_step(durable_ctx_t *ctx, durable_future_t *f)
+{
+	struct durable__local *l = f->local;
+	for (;;) {
+		if (ctx->stopped)
+			return ctx->stopped;
+		if (l->timer) {
+			if (!durable_future_is_ready(ctx, l->timer))
+				return 0;
+			l->timer = NULL;
+		}
+		int rc;
+		json_t *details = next_marker(ctx, f, &rc);
+		if (!details)
+			return rc;
+		const char *id = json_string_value(json_object_get(details, "activity_id"));
+		const char *type = json_string_value(json_object_get(details, "activity_type"));
+		if (!id || !type || strcmp(id, f->id) != 0 || strcmp(type, l->type) != 0)
+			return durable__nondet(ctx, "a LocalActivity marker of %s (id %s) is recorded where the workflow now runs local activity %s (id %s)",
+					       type ? type : "?", id ? id : "?", l->type, f->id);
+		json_t *scheduled = json_object_get(details, "scheduled_time_ms");
+		if (json_is_integer(scheduled))
+			l->scheduled_ms = json_integer_value(scheduled);
+		double backoff = json_number_value(json_object_get(details, "backoff"));
+		if (!(backoff > 0)) {
+			resolve(ctx, f, details);
+			return 0;
+		}
+		/* a long backoff: wait for it with a timer, then the next attempt */
+		l->attempt = (int)json_integer_value(json_object_get(details, "attempt")) + 1;
+		l->requested = 0;
+		DURABLE_TRY(durable_timer_start(ctx, backoff, &l->timer));
+	}
+}
+
+int durable__local_drive(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fs[i] && fs[i]->kind == F_LOCAL && fs[i]->resolve_event_id == INT64_MAX && fs[i]->local->timer &&
+		    durable_future_is_ready(ctx, fs[i]->local->timer))
+			DURABLE_TRY(durable__local_step(ctx, fs[i]));
+	return 0;
+}
+
+int durable__local_cancel(durable_ctx_t *ctx, durable_future_t *f)
+{
+	struct durable__local *l = f->local;
+	if (l->timer)
+		return durable_future_cancel(ctx, l->timer);
+	if (!l->requested)
+		return 0;
+	/* not run yet: take the request back */
+	size_t i;
+	json_t *r;
+	json_array_foreach(ctx->local_requests, i, r)
+		if (strcmp(json_string_value(json_object_get(r, "activity_id")), f->id) == 0) {
+			json_array_remove(ctx->local_requests, i);
+			break;
+		}
+	l->requested = 0;
+	return 0;
+}
+
+int durable_local_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
+				 const durable_local_activity_options_t *opts, durable_future_t **f)
+{
+	static const durable_local_activity_options_t defaults;
+	char id[32];
+	*f = NULL;
+	if (ctx->stopped) {
+		json_decref(input);
+		return ctx->stopped;
+	}
+	if (!type || !*type || strlen(type) >= sizeof(((struct durable__local *)0)->type)) {
+		json_decref(input);
+		return -EINVAL;
+	}
+	struct durable__local *l = calloc(1, sizeof(*l));
+	if (!l) {
+		json_decref(input);
+		return -ENOMEM;
+	}
+	snprintf(l->type, sizeof(l->type), "%s", type);
+	l->input = input ? input : json_null();
+	l->options = options_json(opts ? opts : &defaults);
+	l->attempt = 1;
+	snprintf(id, sizeof(id), "%u", ctx->seq + 1);
+	int rc = l->options ? durable__new_future(ctx, F_LOCAL, id, 0, f) : -ENOMEM;
+	if (rc < 0) {
+		durable__local_free(l);
+		return rc;
+	}
+	(*f)->local = l;
+	return durable__local_step(ctx, *f);
+}
+
+int durable_local_activity(durable_ctx_t *ctx, const char *type, json_t *input,
+			   const durable_local_activity_options_t *opts, json_t **result)
+{
+	durable_future_t *f;
+	if (result)
+		*result = NULL;
+	DURABLE_TRY(durable_local_activity_start(ctx, type, input, opts, &f));
+	return durable_future_get(ctx, f, result);
+}
