@@ -143,6 +143,12 @@ if [ -x "$worker_bin" ]; then
     put wf1_per_s_2proc "$(worker_rate BenchSeq1 "$wf_n" 2)"
     put seq10_activities_per_s_2proc $(( $(worker_rate BenchSeq10 $(( wf_n / 10 )) 2) * 10 ))
     put par10_activities_per_s_2proc $(( $(worker_rate BenchPar10 $(( wf_n / 10 )) 2) * 10 ))
+    # 3b'. Local activities: ten steps as activities against ten local
+    #      activities, workflows/s and commits per step (tests/bench/local.sh).
+    echo "== local activities"
+    reset_store
+    while read -r k v; do put "$k" "$v"; done < <("$here/local.sh" "$worker_bin" "$plugin" \
+        "${LOCAL_N:-$([ "$quick" = 1 ] && echo 50 || echo 300)}")
     # 3c. Long histories: time per activity of one workflow of N activities,
     #     near its start and near its end (tests/bench/long_history.sh).
     echo "== long history"

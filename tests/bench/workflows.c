@@ -4,8 +4,9 @@
  * sequence: BenchSeq3 is the peers bench's match for DBOS's three-step
  * workflow) and BenchPar10
  * (ten at once, then wait for all), BenchSeqN (as many in sequence as its
- * input says: the long-history bench), over a "noop" activity that returns
- * its input. Built and loaded by tests/bench/run.sh.
+ * input says: the long-history bench), BenchLocal10 (BenchSeq10's ten
+ * steps as local activities), over a "noop" activity that returns its
+ * input. Built and loaded by tests/bench/run.sh.
  */
 #include <durable.h>
 
@@ -58,8 +59,19 @@ static int par10(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
+static int local10(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *r = input;
+
+	for (int i = 0; i < 10; i++)
+		DURABLE_TRY(durable_local_activity(ctx, "noop", json_incref(r), NULL, &r));
+	*output = json_incref(r);
+	return 0;
+}
+
 int durable_plugin_init(durable_worker_t *w)
 {
+	DURABLE_TRY(durable_worker_register_workflow(w, "BenchLocal10", local10));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeq1", seq1));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeq3", seq3));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeq10", seq10));
