@@ -23,8 +23,9 @@
 typedef struct durable_activity_ctx_s act_t;
 typedef struct local local_t;
 
-typedef struct {
+typedef struct durable__wtask {
 	durable_worker_t *w;
+	struct durable__wtask *next;   /* w->wtasks */
 	char *token, *workflow_id, *run_id, *workflow_type;
 	int64_t started_event_id;
 	json_t *history;         /* a reference */
@@ -68,6 +69,11 @@ static void release(wtask_t *wt)
 	if (--wt->refs > 0)
 		return;
 	durable_worker_t *w = wt->w;
+	for (wtask_t **pp = &w->wtasks; *pp; pp = &(*pp)->next)
+		if (*pp == wt) {
+			*pp = wt->next;
+			break;
+		}
 	free(wt->token);
 	free(wt->workflow_id);
 	free(wt->run_id);
@@ -422,6 +428,8 @@ int durable__local_start(durable_worker_t *w, const char *token, const durable__
 		return -ENOMEM;
 	}
 	w->local_tasks++;
+	wt->next = w->wtasks;
+	w->wtasks = wt;
 	uv_timer_init(&w->loop, &wt->heartbeat);
 	wt->heartbeat.data = wt;
 	wt->refs++;   /* the heartbeat timer, until closed */
@@ -430,4 +438,27 @@ int durable__local_start(durable_worker_t *w, const char *token, const durable__
 	if (start_round(wt, requests) < 0)
 		round_done(wt);   /* cannot happen on a first round; keeps the shapes */
 	return 0;
+}
+
+/* The worker is closing without waiting: let go of every task (their
+ * leases run out, and another worker runs the local activities again). */
+void durable__local_abandon(durable_worker_t *w)
+{
+	for (wtask_t *wt = w->wtasks; wt; wt = wt->next) {
+		if (wt->finished)
+			continue;
+		wt->lost = 1;
+		for (local_t *l = wt->locals; l; l = l->next) {
+			if (l->a) {
+				uv_mutex_lock(&l->a->mu);
+				l->a->cancel = 1;
+				uv_mutex_unlock(&l->a->mu);
+				l->a->local = NULL;
+				l->a = NULL;
+			}
+			if (!uv_is_closing((uv_handle_t *)&l->timer))
+				uv_close((uv_handle_t *)&l->timer, on_closed_local);
+		}
+		finish(wt);
+	}
 }

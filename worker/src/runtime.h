@@ -95,6 +95,7 @@ struct durable_worker_s {
 	int stopping, closed;
 	uint64_t workflow_tasks, activity_tasks; /* counters for the exit log */
 	int local_tasks;                    /* workflow tasks running local activities (local_activity.c) */
+	struct durable__wtask *wtasks;      /* and those tasks */
 };
 
 /* activity.c */
@@ -117,6 +118,7 @@ void durable__activity_unref(struct durable_activity_ctx_s *a);
  * local activities (requests: DURABLE__LOCAL's list): runs them, replays
  * the task again with their outcomes, and sends what that gives. */
 int durable__local_start(durable_worker_t *w, const char *token, const durable__task_t *task, json_t *requests);
+void durable__local_abandon(durable_worker_t *w);
 
 /* cache.c */
 json_t *durable__cache_param(durable_worker_t *w);

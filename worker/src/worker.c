@@ -806,6 +806,7 @@ static void close_all(durable_worker_t *w)
 	if (w->closed)
 		return;
 	w->closed = 1;
+	durable__local_abandon(w);
 	durable__pg_close(w->wf_pg);
 	for (int i = 0; i < w->ndone; i++)
 		durable__pg_close(w->done_pg[i]);

@@ -119,7 +119,19 @@ sed 's/"activity_type": "la_flaky"/"activity_type": "la_other"/' "$H/la-timer-$R
 check "replay: another type in a marker is non-deterministic" eq $? 1
 check "replay: naming both types ($(cat "$LOGDIR/replay.err"))" grep -q "NON_DETERMINISTIC_ERROR: .*la_other.*la_flaky" "$LOGDIR/replay.err"
 
-# 8. kill -9 while the local activity runs: the next worker runs it again
+# 8. The example of docs/sdk.md: the same text as the plugin's, and it runs.
+doc=$(sed -n '/^\/\* An order.s small steps, each a local activity. \*\//,/^```$/p' "$WORKER_DIR/../docs/sdk.md" | sed '$d')
+code=$(sed -n '/^\/\* An order.s small steps, each a local activity. \*\//,/^\/\* end of the sdk.md example \*\//p' "$WORKER_DIR/tests/plugins/local.c" | sed '$d')
+check "example: docs/sdk.md shows the code the test runs" eq "$(echo "$doc" | md5sum)" "$(echo "$code" | md5sum)"
+check "example: it is not empty" eq "$(echo "$doc" | grep -c "durable_local_activity(ctx")" 1
+id=order-$RUN
+sql "SELECT durable.start_workflow('$id', 'OrderSteps', '$q', '{\"order\": 7}')" >/dev/null
+check "example: completes" wait_closed "$id"
+check "example: every step ran on the order" eq "$(sql "SELECT durable.describe_workflow('$id') -> 'result'")" \
+	'{"order": 7, "priced": true, "reserved": true, "validated": true}'
+check "example: three markers, no activity task" eq "$(markers "$id") $(count "$id" ActivityTaskScheduled)" "3 0"
+
+# 9. kill -9 while the local activity runs: the next worker runs it again
 #    (at least once), and the run completes with one marker.
 id=la-crash-$RUN
 start "$id" '{"type": "la_block", "input": 3}' '{"task_timeout": 2}'
@@ -133,4 +145,21 @@ check "crash: the task timed out after the kill" eq "$(count "$id" WorkflowTaskT
 check "crash: the code ran again" eq "$(ledger_count "$id" la_block)" 2
 check "crash: one marker" eq "$(markers "$id")" 1
 check "crash: the result" eq "$(out "$id" result)" 3
+
+# 10. Drain: SIGTERM waits for a running local activity; a second SIGTERM
+#     lets go of it at once, and the next worker runs it again.
+W2=$LAST_PID
+id=la-drain-$RUN
+start "$id" '{"type": "la_block", "input": 4}' '{"task_timeout": 2}'
+check "drain: the code runs" ran "$id" la_block
+kill -TERM "$W2"
+sleep 1
+check "drain: the worker waits for its local activity" kill -0 "$W2"
+kill -TERM "$W2"
+gone() { local deadline=$((SECONDS + 30)); while kill -0 "$W2" 2>/dev/null; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done; }
+check "drain: a second SIGTERM exits without waiting for it" gone
+go "$id"
+worker w3 --task-queue "$q" --plugin "$P"
+check "drain: the next worker completes it" wait_closed "$id"
+check "drain: ran twice, one marker" eq "$(ledger_count "$id" la_block) $(markers "$id")" "2 1"
 finish

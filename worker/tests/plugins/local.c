@@ -112,8 +112,39 @@ static int local_one(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
+/* An order's small steps, each a local activity. */
+static const durable_local_activity_options_t quick = {
+	.start_to_close_timeout = 2,               /* seconds per attempt */
+	.schedule_to_close_timeout = 30,           /* all attempts and backoffs */
+	.retry = {.initial_interval = 0.1, .maximum_attempts = 5},
+};
+
+static int order_steps(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	static const char *const steps[] = {"validate", "price", "reserve"};
+	json_t *order = input;
+	for (size_t i = 0; i < 3; i++)
+		DURABLE_TRY(durable_local_activity(ctx, steps[i], json_incref(order), &quick, &order));
+	*output = json_incref(order);   /* results are borrowed */
+	return 0;
+}
+/* end of the sdk.md example */
+
+/* validate, price, reserve: add {"<step>": true} to the order */
+static int add_step(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
+{
+	ledger(a);
+	*out = json_deep_copy(in);
+	json_object_set_new(*out, (const char *)arg, json_true());
+	return 0;
+}
+
 int durable_plugin_init(durable_worker_t *w)
 {
+	DURABLE_TRY(durable_worker_register_workflow(w, "OrderSteps", order_steps));
+	DURABLE_TRY(durable_worker_register_activity(w, "validate", add_step, "validated"));
+	DURABLE_TRY(durable_worker_register_activity(w, "price", add_step, "priced"));
+	DURABLE_TRY(durable_worker_register_activity(w, "reserve", add_step, "reserved"));
 	DURABLE_TRY(durable_worker_register_workflow(w, "LocalOne", local_one));
 	DURABLE_TRY(durable_worker_register_activity(w, "la_echo", la_echo, NULL));
 	DURABLE_TRY(durable_worker_register_activity(w, "la_flaky", la_flaky, NULL));
