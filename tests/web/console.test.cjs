@@ -146,6 +146,20 @@ test('a retrying activity shows its attempt and last failure, then completes', a
   sql(`SELECT durable.terminate_workflow('${id}', 'test done')`);
 });
 
+test('local activities show as LocalActivity markers in the history and as bars on the timeline', async () => {
+  const id = `web-local-${RUN}`;
+  sql(`SELECT durable.start_workflow('${id}', 'Steps', 'web-tests', '{"steps": 3, "ms": 10, "flaky": 1, "wait": false, "local": true}')`);
+  await page.goto(`${URL_}/#/workflow/${id}`, { waitUntil: 'domcontentloaded' });
+  await eventually('three local activities on the timeline', async () => (await page.$$('svg g.bar.local')).length === 3, 90);
+  const markers = await page.$$eval('#history details[data-type="MarkerRecorded"]', (ds) => ds.map((d) => d.textContent));
+  assert.equal(markers.length, 3);
+  assert.match(markers[2], /LocalActivity/);
+  assert.match(markers[2], /"attempt": 2/);   // the flaky last step, retried in the worker
+  const tips = await page.$$eval('svg g.bar.local title', (ts) => ts.map((t) => t.textContent));
+  assert.match(tips[2], /step · local/);
+  assert.equal((await page.$$('svg g.bar.activity')).length, 0);
+});
+
 test('children show on the timeline and in the children table, and a child links back to its parent', async () => {
   const id = `web-parent-${RUN}`;
   sql(`SELECT durable.start_workflow('${id}', 'Parent', 'web-tests', '{"children": 2}')`);

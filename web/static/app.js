@@ -540,6 +540,16 @@ function timelineItems(events, d) {
         if (it) { it.end = t(e); items.push(it); open.delete('t' + a.started_event_id); }
         break;
       }
+      case 'MarkerRecorded': {
+        // a local activity ran in the worker, from its first attempt to the
+        // task that recorded it; a failed attempt waiting for its backoff timer is a failure mark
+        const ld = a.details || {};
+        if (a.marker_name !== 'LocalActivity') break;
+        items.push({ kind: 'local', label: `${ld.activity_type} · local ${ld.activity_id}`, start: Math.min(Number(ld.scheduled_time_ms) || t(e), t(e)),
+                     end: t(e), attempt: ld.attempt, failed: !!ld.failure && !ld.backoff });
+        if (ld.failure) marks.push({ kind: 'failure', at: t(e), label: `local activity ${ld.activity_type} attempt ${ld.attempt}: ${ld.failure.message || ''}` });
+        break;
+      }
       case 'StartChildWorkflowExecutionInitiated': open.set('c' + e.event_id, { kind: 'child', label: `child ${a.workflow_id}`, start: t(e), end: null }); break;
       default:
         if (e.event_type.startsWith('ChildWorkflowExecution') && e.event_type !== 'ChildWorkflowExecutionStarted') {
@@ -612,7 +622,7 @@ function drawTimeline(box, events, d) {
         h('path', { d: `M${cx} ${cy - 6} L${cx + 6} ${cy} L${cx} ${cy + 6} L${cx - 6} ${cy} Z` }));
     }));
   fill(box, h('h2', {}, 'Timeline'), svg, h('div', { class: 'legend' },
-    [['activity', 'activity'], ['retrying', 'retrying'], ['failed', 'failed'], ['timer', 'timer'], ['child', 'child workflow'],
+    [['activity', 'activity'], ['local', 'local activity'], ['retrying', 'retrying'], ['failed', 'failed'], ['timer', 'timer'], ['child', 'child workflow'],
       ['wftask', 'workflow task'], ['signal', 'signal ◆'], ['failure', 'failure ◆'], ['pause', 'pause ◆']].map(([c, l]) => h('span', {}, h('i', { class: `sw-${c}` }), l))));
 }
 

@@ -3,7 +3,8 @@
  * input "ms" milliseconds, so the timeline visibly grows), sleeps a second, then waits for
  * the signal "approve" and returns its input. With input "flaky": k the last
  * step fails its first k attempts (2 s, 4 s ... apart); with "wait": false it
- * returns without waiting for the signal. Its query "progress" answers how
+ * returns without waiting for the signal; with "local": true the steps are
+ * local activities. Its query "progress" answers how
  * many steps are done. Parent runs Steps children. */
 #include <durable.h>
 #include <time.h>
@@ -27,12 +28,16 @@ static int steps(durable_ctx_t *ctx, json_t *input, json_t **output)
 	json_int_t ms = json_integer_value(json_object_get(input, "ms"));
 	json_int_t flaky = json_integer_value(json_object_get(input, "flaky"));
 	static const durable_activity_options_t retry = { .retry = { .initial_interval = 2 } };
+	static const durable_local_activity_options_t local_retry = { .retry = { .initial_interval = 0.2 } };
 	DURABLE_TRY(durable_set_query_value(ctx, "progress", durable_json(ctx, "{s:I}", "done", (json_int_t)0)));
 	for (json_int_t i = 0; i < n; i++) {
 		json_t *r;
 		/* the last step fails its first "flaky" attempts */
 		json_t *in = durable_json(ctx, "{s:I,s:I,s:I}", "n", i + 1, "ms", ms, "flaky", i == n - 1 ? flaky : 0);
-		DURABLE_TRY(durable_activity(ctx, "step", in, &retry, &r));
+		if (json_is_true(json_object_get(input, "local")))
+			DURABLE_TRY(durable_local_activity(ctx, "step", in, &local_retry, &r));
+		else
+			DURABLE_TRY(durable_activity(ctx, "step", in, &retry, &r));
 		DURABLE_TRY(durable_set_query_value(ctx, "progress", durable_json(ctx, "{s:I}", "done", i + 1)));
 	}
 	DURABLE_TRY(durable_sleep(ctx, 1)); /* a timer, for the timeline and its lateness */
