@@ -64,8 +64,8 @@ static int local10(durable_ctx_t *ctx, json_t *input, json_t **output)
 	json_t *r = input;
 
 	for (int i = 0; i < 10; i++)
-		DURABLE_TRY(durable_local_activity(ctx, "noop", json_incref(r), NULL, &r));
-	*output = json_incref(r);
+		DURABLE_TRY(durable_local_activity(ctx, "noop", r, NULL, &r));
+	*output = r;
 	return 0;
 }
 

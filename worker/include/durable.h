@@ -194,7 +194,7 @@ typedef struct {
 	double local_retry_threshold;     /* seconds: longer backoffs use a timer; 0 = 60 s */
 } durable_local_activity_options_t;
 
-/* result is borrowed, as for durable_activity(); DURABLE_EFAILED with the
+/* input and result are borrowed (the rule above); DURABLE_EFAILED with the
  * last attempt's failure, DURABLE_ETIMEDOUT when a timeout ended it. */
 int durable_local_activity(durable_ctx_t *ctx, const char *type, json_t *input,
 			   const durable_local_activity_options_t *opts, json_t **result);

@@ -187,25 +187,20 @@ int durable_local_activity_start(durable_ctx_t *ctx, const char *type, json_t *i
 	static const durable_local_activity_options_t defaults;
 	char id[32];
 	*f = NULL;
-	if (ctx->stopped) {
-		json_decref(input);
+	if (ctx->stopped)
 		return ctx->stopped;
-	}
-	if (!type || !*type || strlen(type) >= sizeof(((struct durable__local *)0)->type)) {
-		json_decref(input);
+	if (!type || !*type || strlen(type) >= sizeof(((struct durable__local *)0)->type))
 		return -EINVAL;
-	}
 	struct durable__local *l = calloc(1, sizeof(*l));
-	if (!l) {
-		json_decref(input);
+	if (!l)
 		return -ENOMEM;
-	}
 	snprintf(l->type, sizeof(l->type), "%s", type);
-	l->input = input ? input : json_null();
+	/* borrowed, and run after this replay ends: a copy of what it is now */
+	l->input = input ? json_deep_copy(input) : json_null();
 	l->options = options_json(opts ? opts : &defaults);
 	l->attempt = 1;
 	snprintf(id, sizeof(id), "%u", ctx->seq + 1);
-	int rc = l->options ? durable__new_future(ctx, F_LOCAL, id, 0, f) : -ENOMEM;
+	int rc = l->options && l->input ? durable__new_future(ctx, F_LOCAL, id, 0, f) : -ENOMEM;
 	if (rc < 0) {
 		durable__local_free(l);
 		return rc;

@@ -1192,15 +1192,15 @@ static void test_external(void)
 static int wf_local(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	json_t *r;
-	int rc = durable_local_activity(ctx, "step", json_incref(input), NULL, &r);
+	int rc = durable_local_activity(ctx, "step", input, NULL, &r);
 	if (rc == DURABLE_EFAILED || rc == DURABLE_ETIMEDOUT) {
-		*output = json_pack("{s:s, s:O}", "error", rc == DURABLE_EFAILED ? "failed" : "timed out", "failure",
-				    durable_failure(ctx));
+		*output = durable_json(ctx, "{s:s, s:O}", "error", rc == DURABLE_EFAILED ? "failed" : "timed out", "failure",
+				       durable_failure(ctx));
 		return 0;
 	}
 	DURABLE_TRY(rc);
-	DURABLE_TRY(durable_activity(ctx, "remote", json_incref(r), NULL, NULL));
-	*output = json_incref(r);
+	DURABLE_TRY(durable_activity(ctx, "remote", r, NULL, NULL));
+	*output = r;
 	return 0;
 }
 
@@ -1214,7 +1214,7 @@ static int wf_two_locals(durable_ctx_t *ctx, json_t *input, json_t **output)
 	DURABLE_TRY(durable_wait_all(ctx, f, 2));
 	DURABLE_TRY(durable_future_get(ctx, f[0], &a));
 	DURABLE_TRY(durable_future_get(ctx, f[1], &b));
-	*output = json_pack("[O, O]", a, b);
+	*output = durable_json(ctx, "[O, O]", a, b);
 	return 0;
 }
 

@@ -41,7 +41,7 @@ static int la_echo(durable_activity_ctx_t *a, json_t *in, json_t **out, void *ar
 {
 	(void)arg;
 	ledger(a);
-	*out = json_pack("{sOsi}", "echo", in, "attempt", durable_activity_attempt(a));
+	*out = durable_activity_json(a, "{sOsi}", "echo", in, "attempt", durable_activity_attempt(a));
 	return 0;
 }
 
@@ -52,7 +52,7 @@ static int la_flaky(durable_activity_ctx_t *a, json_t *in, json_t **out, void *a
 	ledger(a);
 	if (durable_activity_attempt(a) < json_integer_value(json_object_get(in, "succeed_at")))
 		return durable_activity_fail(a, "Flaky", 0, "attempt %d fails", durable_activity_attempt(a));
-	*out = json_pack("{si}", "attempt", durable_activity_attempt(a));
+	*out = durable_activity_json(a, "{si}", "attempt", durable_activity_attempt(a));
 	return 0;
 }
 
@@ -75,7 +75,7 @@ static int la_block(durable_activity_ctx_t *a, json_t *in, json_t **out, void *a
 	int rc = wait_for_go(a);
 	if (rc < 0)
 		return durable_activity_fail(a, "Stopped", 0, "told to stop");
-	*out = json_incref(in);
+	*out = in;
 	return 0;
 }
 
@@ -98,14 +98,13 @@ static int local_one(durable_ctx_t *ctx, json_t *input, json_t **output)
 		.local_retry_threshold = num(input, "threshold"),
 	};
 	json_t *r;
-	int rc = durable_local_activity(ctx, type ? type : "la_echo", json_incref(json_object_get(input, "input")), &o,
-					&r);
+	int rc = durable_local_activity(ctx, type ? type : "la_echo", json_object_get(input, "input"), &o, &r);
 	if (DURABLE_STOPPED(rc))
 		return rc;
 	if (rc == 0)
-		*output = json_pack("{sO}", "result", r);
+		*output = durable_json(ctx, "{sO}", "result", r);
 	else
-		*output = json_pack("{sssO}", "error", durable_strerror(rc), "failure", durable_failure(ctx));
+		*output = durable_json(ctx, "{sssO*}", "error", durable_strerror(rc), "failure", durable_failure(ctx));
 	/* one more step after the local activity: a timer, so the marker and
 	 * what follows are both replayed by the next task */
 	DURABLE_TRY(durable_sleep(ctx, 0.1));
@@ -124,8 +123,8 @@ static int order_steps(durable_ctx_t *ctx, json_t *input, json_t **output)
 	static const char *const steps[] = {"validate", "price", "reserve"};
 	json_t *order = input;
 	for (size_t i = 0; i < 3; i++)
-		DURABLE_TRY(durable_local_activity(ctx, steps[i], json_incref(order), &quick, &order));
-	*output = json_incref(order);   /* results are borrowed */
+		DURABLE_TRY(durable_local_activity(ctx, steps[i], order, &quick, &order));
+	*output = order;   /* borrowed both ways: nothing to free */
 	return 0;
 }
 /* end of the sdk.md example */
@@ -134,7 +133,7 @@ static int order_steps(durable_ctx_t *ctx, json_t *input, json_t **output)
 static int add_step(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 {
 	ledger(a);
-	*out = json_deep_copy(in);
+	*out = durable_activity_keep(a, json_deep_copy(in));
 	json_object_set_new(*out, (const char *)arg, json_true());
 	return 0;
 }
