@@ -76,6 +76,7 @@ struct durable_ctx_s {
 	durable_future_t *futures;
 	durable__query_handler_t *queries;
 	json_t *local_requests;    /* owned: local activities to run before the task completes */
+	size_t local_seen;         /* outcomes of task->local_results the code reached: until all, it re-runs what it did */
 };
 
 /* history.c */

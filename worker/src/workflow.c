@@ -21,7 +21,8 @@ int durable__replaying(durable_ctx_t *ctx)
 
 int durable_is_replaying(durable_ctx_t *ctx)
 {
-	return durable__replaying(ctx) || ctx->task->query_type != NULL;
+	return durable__replaying(ctx) || ctx->task->query_type != NULL ||
+	       ctx->local_seen < json_object_size(ctx->task->local_results);
 }
 
 static int64_t horizon_limit(durable_ctx_t *ctx)

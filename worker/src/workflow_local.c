@@ -109,6 +109,7 @@ static json_t *next_marker(durable_ctx_t *ctx, durable_future_t *f, int *rc)
 		*rc = request(ctx, f);
 		return NULL;
 	}
+	ctx->local_seen++;
 	json_t *cmd = json_pack("{s:s, s:s, s:O}", "type", "RecordMarker", "marker_name", MARKER, "details", got);
 	int64_t ev = durable__issue(ctx, cmd, "MarkerRecorded", "marker_name", NULL);
 	if (ev < 0) {

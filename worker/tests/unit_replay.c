@@ -1204,6 +1204,18 @@ static int wf_local(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
+static int replaying_after_local;
+
+static int wf_local_logs(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *r;
+	int before = durable_is_replaying(ctx);
+	DURABLE_TRY(durable_local_activity(ctx, "step", input, NULL, &r));
+	replaying_after_local = durable_is_replaying(ctx);
+	*output = durable_json(ctx, "i", before);
+	return 0;
+}
+
 static int wf_two_locals(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	durable_future_t *f[2];
@@ -1331,6 +1343,14 @@ static void test_local_activities(void)
 	CHECK(ncmds() == 2 && strcmp(cmd_type(0), "RecordMarker") == 0 && strcmp(cmd_str(1, "activity_id"), "4") == 0,
 	      "marker, then the activity with id 4 (got %s)", cmd_str(1, "activity_id"));
 	json_decref(backoff);
+	json_decref(h.events);
+
+	/* the run with the outcome re-runs what came before it: silent logs, then not */
+	start(&h, NULL);
+	run_local(&h, wf_local_logs, json_pack("{s:o}", "1#1", la("1", "step", 1, "result", json_integer(1))));
+	CHECK(json_integer_value(json_object_get(json_array_get(out.commands, 1), "result")) == 1,
+	      "before the local activity's outcome, the code is replaying");
+	CHECK(replaying_after_local == 0, "after it, not");
 	json_decref(h.events);
 
 	/* futures: both asked for at once, both recorded in call order */
