@@ -64,6 +64,27 @@ static double num(json_t *o, const char *key)
 	return json_number_value(json_object_get(o, key));
 }
 
+static void free_wtask(wtask_t *wt)
+{
+	free(wt->token);
+	free(wt->workflow_id);
+	free(wt->run_id);
+	free(wt->workflow_type);
+	json_decref(wt->history);
+	json_decref(wt->results);
+	free(wt);
+}
+
+static void free_local(local_t *l)
+{
+	free(l->key);
+	free(l->id);
+	free(l->type);
+	json_decref(l->input);
+	json_decref(l->options);
+	free(l);
+}
+
 static void release(wtask_t *wt)
 {
 	if (--wt->refs > 0)
@@ -74,13 +95,7 @@ static void release(wtask_t *wt)
 			*pp = wt->next;
 			break;
 		}
-	free(wt->token);
-	free(wt->workflow_id);
-	free(wt->run_id);
-	free(wt->workflow_type);
-	json_decref(wt->history);
-	json_decref(wt->results);
-	free(wt);
+	free_wtask(wt);
 	w->local_tasks--;
 	durable__worker_maybe_done(w);
 }
@@ -108,12 +123,7 @@ static void on_closed_local(uv_handle_t *h)
 			*pp = l->next;
 			break;
 		}
-	free(l->key);
-	free(l->id);
-	free(l->type);
-	json_decref(l->input);
-	json_decref(l->options);
-	free(l);
+	free_local(l);
 	release(wt);
 }
 
@@ -289,12 +299,7 @@ static int start_local(wtask_t *wt, json_t *req)
 	if (l->scheduled_ms <= 0)
 		l->scheduled_ms = wall_ms();
 	if (!l->key || !l->id || !l->type) {
-		free(l->key);
-		free(l->id);
-		free(l->type);
-		json_decref(l->input);
-		json_decref(l->options);
-		free(l);
+		free_local(l);
 		return -ENOMEM;
 	}
 	uv_timer_init(&wt->w->loop, &l->timer);
@@ -418,13 +423,7 @@ int durable__local_start(durable_worker_t *w, const char *token, const durable__
 	wt->history = json_incref(task->history);
 	wt->results = json_object();
 	if (!wt->token || !wt->workflow_id || !wt->run_id || !wt->workflow_type || !wt->results) {
-		free(wt->token);
-		free(wt->workflow_id);
-		free(wt->run_id);
-		free(wt->workflow_type);
-		json_decref(wt->history);
-		json_decref(wt->results);
-		free(wt);
+		free_wtask(wt);
 		return -ENOMEM;
 	}
 	w->local_tasks++;
