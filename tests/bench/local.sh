@@ -7,42 +7,34 @@
 # (tests/bench/workflows.c):
 #   local.sh WORKER_BIN PLUGIN [N]     (N workflows of each: 300, or LOCAL_N)
 # Prints "name value" lines:
-#   local_seq10_wf_per_s             BenchSeq10 workflows/s (first start to last close, store clock)
+#   local_seq10_wf_per_s             BenchSeq10 workflows/s (worker_rate.sh)
 #   local_local10_wf_per_s           BenchLocal10 workflows/s
 #   local_wf_per_s_ratio             local10 / seq10 (how many times faster)
-#   local_seq10_commits_per_step     commits of the database per step (per activity)
-#   local_local10_commits_per_step   commits per step (per local activity)
+#   local_seq10_commits_per_step     database commits per step (per activity)
+#   local_local10_commits_per_step   database commits per step (per local activity)
 #   local_commits_per_step_ratio     local10 / seq10
 #   local_seq10_events_per_wf        history events per workflow
 #   local_local10_events_per_wf
+# The commit counts include this script's own polling for completion (one
+# query a tenth of a second), the same for both.
 set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
 worker_bin=$1 plugin=$2
 n=${3:-${LOCAL_N:-300}}
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. "$top/tests/bench/worker_rate.sh"
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 run() {   # type -> "wf_per_s commits_per_step events_per_wf"
-    local type=$1 q="local-$1-$$" pid done c0 c1
-    "$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 2>>"$log" &
-    pid=$!
-    sleep 0.5
+    local c0 rate c1 t0
+    t0=$(sql "SELECT durable.now()")
     c0=$(commits)
-    sql "SELECT count(durable.start_workflow('$q-' || i, '$type', '$q', '1')) FROM generate_series(1, $n) i" >/dev/null
-    for _ in $(seq 1 6000); do
-        done=$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")
-        [ "$done" = "$n" ] && break
-        sleep 0.1
-    done
+    rate=$(worker_rate "$1" "$n" 1)
     c1=$(commits)
-    kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
-    [ "$done" = "$n" ] || { echo "local.sh: only $done of $n $type workflows completed ($(tail -3 "$log"))" >&2; exit 1; }
-    # the count of commits includes this script's own polling: one a tenth of a second
-    echo "$(sql "SELECT round($n / extract(epoch FROM max(closed_at) - min(started_at))::numeric, 1)
-                   FROM durable.workflows WHERE task_queue = '$q'") \
-          $(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / (n * 10) }') \
+    echo "$rate $(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.2f", (b - a) / (n * 10) }') \
           $(sql "SELECT round(count(*)::numeric / $n, 1) FROM durable.history h JOIN durable.workflows w USING (run_id)
-                  WHERE w.task_queue = '$q'")"
+                  WHERE w.workflow_type = '$1' AND w.started_at >= '$t0'")"
 }
 read -r s_rate s_commits s_events < <(run BenchSeq10)
 read -r l_rate l_commits l_events < <(run BenchLocal10)
