@@ -162,4 +162,18 @@ go "$id"
 worker w3 --task-queue "$q" --plugin "$P"
 check "drain: the next worker completes it" wait_closed "$id"
 check "drain: ran twice, one marker" eq "$(ledger_count "$id" la_block) $(markers "$id")" "2 1"
+
+# 11. With a payload codec the marker's details are encoded: the store
+#     never sees the result (nor the type and attempt, as in Temporal).
+keys=$LOGDIR/keys
+(umask 077; "$WORKER_DIR/build/durable-codec" keygen k1 >"$keys")
+qc=$q-codec
+worker w4 --task-queue "$qc" --plugin "$P" --codec-key "$keys"
+id=la-codec-$RUN
+sql "SELECT durable.start_workflow('$id', 'LocalOne', '$qc', '{\"type\": \"la_echo\", \"input\": 1}')" >/dev/null
+check "codec: completes" wait_closed "$id"
+check "codec: COMPLETED" eq "$(status_of "$id")" COMPLETED
+check "codec: one marker, its details encoded" eq "$(markers "$id") $(marker "$id" activity_type,_durable_codec)" "1 xchacha20poly1305"
+check "codec: no plaintext type or result in the marker" eq "$(sql "SELECT count(*) FROM durable.get_history('$id')
+	WHERE event_type = 'MarkerRecorded' AND (attributes::text LIKE '%la_echo%' OR attributes::text LIKE '%\"echo\"%')")" 0
 finish
