@@ -107,9 +107,9 @@ BEGIN
         vals := vals || jsonb_build_object(durable._search_attribute_column(a.type, a.slot),
             durable._search_attribute_value(a.name, a.type, NEW.search_attributes -> a.name, NEW.workflow_id));
     END LOOP;
-    IF TG_OP = 'UPDATE' THEN
-        DELETE FROM durable.search_attribute_values v WHERE v.run_id = NEW.run_id;
-    END IF;
+    -- Also on INSERT: pg_restore copies search_attribute_values (it is dumped
+    -- like every table) before workflows, whose rows then come through here.
+    DELETE FROM durable.search_attribute_values v WHERE v.run_id = NEW.run_id;
     IF vals <> '{}' THEN
         INSERT INTO durable.search_attribute_values
         SELECT * FROM jsonb_populate_record(NULL::durable.search_attribute_values,
