@@ -22,7 +22,9 @@ worker src-pend --namespace "$ns" --task-queue bk-pend --plugin "$HELLO" --no-ac
 worker src-loans --namespace "$ns" --task-queue bk-loans --plugin "$LOAN"
 worker src-load --namespace "$ns" --task-queue bk-load --plugin "$HELLO"
 
-start "$(wf closed)" Hello bk-q '"closed"'
+# a typed search attribute: its values are not dumped, the restore indexes them again
+sql "SELECT durable.add_search_attribute('Customer', 'Keyword', '$ns')" >/dev/null
+start "$(wf closed)" Hello bk-q '"closed"' '{"search_attributes": {"Customer": "c-9"}}'
 start "$(wf pending)" Hello bk-pend '"pending"'
 start "$(wf sleeper)" LoanApplication bk-loans '{"applicant": "sam", "amount": 7, "review_days": 30}'
 # no worker on bk-buf: a worker that vanished holds the first workflow task (5 min lease),
@@ -108,6 +110,8 @@ check "restored: the closed workflow and its result" eq "$(sql "SELECT status ||
 check "restored: the buffered signal" eq "$(sql "SELECT count(*) FROM durable.buffered_events b JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$(wf buffered)'")" 1
 check "restored: the schedule" eq "$(sql "SELECT actions_taken FROM durable.schedules WHERE namespace = '$ns' AND schedule_id = '$(wf sched)'")" 1
 check "restored: the history is the dump's" prefix_kept
+check "restored: a typed search attribute is indexed again, and filters find it" \
+	eq "$(sql "SELECT string_agg(workflow_id, ',') FROM durable.list_workflows(query => \$\$Customer = 'c-9'\$\$, namespace => '$ns')")" "$(wf closed)"
 check "restored: new workflows get new task ids (sequences restored)" \
 	eq "$(sql "SELECT durable.start_workflow('$(wf after)', 'Hello', 'bk-q', '\"after\"', '{}', '$ns') IS NOT NULL")" t
 
