@@ -107,9 +107,11 @@ BEGIN
         vals := vals || jsonb_build_object(durable._search_attribute_column(a.type, a.slot),
             durable._search_attribute_value(a.name, a.type, NEW.search_attributes -> a.name, NEW.workflow_id));
     END LOOP;
-    -- Also on INSERT: pg_restore copies search_attribute_values (it is dumped
-    -- like every table) before workflows, whose rows then come through here.
-    DELETE FROM durable.search_attribute_values v WHERE v.run_id = NEW.run_id;
+    -- A new run has no row yet, even in a restore: a dump keeps none of
+    -- search_attribute_values (schema/50_visibility.sql), this writes them.
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM durable.search_attribute_values v WHERE v.run_id = NEW.run_id;
+    END IF;
     IF vals <> '{}' THEN
         INSERT INTO durable.search_attribute_values
         SELECT * FROM jsonb_populate_record(NULL::durable.search_attribute_values,
