@@ -23,7 +23,8 @@ static const char readme[] =
 	"  by-status/<STATUS>/        symlinks to the workflows whose latest run has that status\n"
 	"  task-queues/<name>/        backlog, pollers, tasks; next: read to lease one activity task\n"
 	"                             max_concurrent rate_per_second key_max_concurrent key_rate_per_second:\n"
-	"                             a number or \"none\"; write one to change it\n"
+	"                             a number or \"none\"; write one to change it;\n"
+	"                             keys/<fairness key>/max_concurrent, rate_per_second: one key's own\n"
 	"                             build-ids: \"<default build> <PINNED|AUTO_UPGRADE>\" or \"none\"\n"
 	"  tasks/<token>/             write JSON to result, failure or heartbeat\n"
 	"  schedules/<id>/             spec action paused next_runs info; ctl: pause, unpause,\n"
@@ -206,16 +207,17 @@ int activity_field(const char *wf, const char *activity_id, const char *file, st
 	return rc;
 }
 
-/* A queue's limit: the number, or "none". */
-static int render_queue_limit(const char *queue, const char *file, struct buf *out,
+/* A queue's limit, or a fairness key's (key not NULL): the number, or "none". */
+static int render_queue_limit(const char *queue, const char *key, const char *file, struct buf *out,
 			      struct db_err *e)
 {
-	const char *p[] = { conf.ns, queue };
+	const char *p[] = { conf.ns, queue, key };
 	PGresult *r;
 	int rc = db_query(&r, e, true,
 			  "SELECT max_concurrent, rate_per_second, key_max_concurrent, key_rate_per_second"
-			  " FROM durable.list_task_queue_limits($1) WHERE task_queue = $2 AND fairness_key IS NULL",
-			  2, p);
+			  " FROM durable.list_task_queue_limits($1) WHERE task_queue = $2"
+			  " AND fairness_key IS NOT DISTINCT FROM $3",
+			  3, p);
 	if (rc)
 		return rc;
 	int col = PQfnumber(r, file);
@@ -361,8 +363,8 @@ int content_render(const struct node *n, struct buf *out, struct db_err *e)
 		return render_schedule_file(n->wf, n->name, out, e);
 	case K_AFILE: case K_AOPTS:
 		return activity_field(n->wf, n->run, n->name, out, e);
-	case K_QLIMIT:
-		return render_queue_limit(n->wf, n->name, out, e);
+	case K_QLIMIT: case K_KLIMIT:
+		return render_queue_limit(n->wf, n->kind == K_KLIMIT ? n->run : NULL, n->name, out, e);
 	case K_BFILE:
 		return batch_render(n->wf, n->name, out, e);
 	case K_SATTRS:

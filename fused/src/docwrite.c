@@ -126,7 +126,7 @@ static int hold(struct docbuf *d, const char *data, size_t size, size_t limit, s
 static bool is_ctl(enum kind k)
 {
 	return k == K_CTL || k == K_SCTL || k == K_ACTL || k == K_QLIMIT || k == K_BCTL || k == K_SATTRS ||
-	       k == K_QBUILD;
+	       k == K_QBUILD || k == K_KLIMIT;
 }
 
 /* Applies the gathered document and lets go of it. */

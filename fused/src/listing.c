@@ -157,6 +157,24 @@ static int list_queues(struct listing *l, struct db_err *e)
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
 		rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
 	PQclear(r);
+	if (rc)
+		return rc;
+	/* a queue with limits but no work yet too, for those who may see limits
+	 * (EXECUTE is checked before any row is read: ask first) */
+	rc = db_query(&r, e, true,
+		      "SELECT pg_catalog.has_function_privilege('durable.list_task_queue_limits(text)', 'EXECUTE')",
+		      0, NULL);
+	bool may = rc == 0 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (rc || !may)
+		return rc;
+	rc = db_query(&r, e, true,
+		      "SELECT DISTINCT l.task_queue FROM durable.list_task_queue_limits($1) l"
+		      " WHERE l.task_queue NOT IN (SELECT q.task_queue FROM durable.list_task_queues($1) q)"
+		      " ORDER BY 1", 1, p);
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+		rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
+	PQclear(r);
 	return rc;
 }
 
@@ -178,6 +196,21 @@ static int list_activities(struct listing *l, struct db_err *e)
 static int add_dir(void *arg, const char *name)
 {
 	return add(arg, name, S_IFDIR);
+}
+
+/* The fairness keys of a queue that have limits of their own. */
+static int list_keys(struct listing *l, struct db_err *e)
+{
+	const char *p[] = { conf.ns, l->wf };
+	PGresult *r;
+	int rc = db_query(&r, e, true,
+			  "SELECT fairness_key FROM durable.list_task_queue_limits($1)"
+			  " WHERE task_queue = $2 AND fairness_key IS NOT NULL", 2, p);
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
+		if (PQgetvalue(r, i, 0)[0] && !strchr(PQgetvalue(r, i, 0), '/'))
+			rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
+	PQclear(r);
+	return rc;
 }
 
 static int list_schedules(struct listing *l, struct db_err *e)
@@ -233,6 +266,9 @@ struct listing *listing_open(const struct node *dir, struct db_err *e, int *err)
 	case K_BATCHES:
 		if ((rc = add(l, "start", S_IFREG)) == 0)
 			rc = batch_list(add_dir, l, e);
+		break;
+	case K_QKEYS:
+		rc = list_keys(l, e);
 		break;
 	default:
 		for (const struct child *c = tree_children(dir->kind); rc == 0 && c->name; c++)

@@ -27,6 +27,7 @@ enum kind {
 	K_BATCHES, K_BATCH, K_BFILE, K_BCTL, K_BSTART,	/* batches/ (visibility.c) */
 	K_SATTRS,	/* search-attributes (visibility.c) */
 	K_QBUILD,	/* task-queues/<name>/build-ids */
+	K_QKEYS, K_QKEY, K_KLIMIT,	/* task-queues/<name>/keys/<fairness key>/<limit> */
 };
 
 struct node {
@@ -34,7 +35,8 @@ struct node {
 	enum kind kind;
 	char *wf;	/* workflow id, task token, task queue or schedule id */
 	char *run;	/* run id for runs/<run>/..., the activity id under
-			 * activities/<id>/, else NULL (latest run) */
+			 * activities/<id>/, the fairness key under keys/<key>/,
+			 * else NULL (latest run) */
 	char *name;	/* field, signal, query, status or file name; folder key for last-error */
 	uint64_t nlookup;
 	int fixed;	/* never freed (root, README, top folders) */

@@ -194,7 +194,8 @@ static void needs(const struct node *n, unsigned *r, unsigned *w)
 	case K_ACTS: case K_ACT: case K_AFILE: *r = R_READ; break;
 	case K_AOPTS: *r = R_READ; *w = R_ACTCTL; break;
 	case K_ACTL: *w = R_ACTCTL; break;
-	case K_QLIMIT: *r = R_LIMITS; *w = R_SETLIMITS; break;
+	case K_QLIMIT: case K_KLIMIT: *r = R_LIMITS; *w = R_SETLIMITS; break;
+	case K_QKEYS: case K_QKEY: *r = R_LIMITS; break;
 	case K_QBUILD: *r = R_BUILDS; *w = R_SETBUILDS; break;
 	case K_RUNS: *r = R_RUNS; break;
 	case K_SIGNALS: *r = R_SIGNAL; break;

@@ -39,8 +39,13 @@ static const struct child run_children[] = { RUN_FILES, { NULL, 0 } };
 static const struct child queue_children[] = {
 	{ "backlog", K_QFILE }, { "pollers", K_QFILE }, { "tasks", K_QFILE }, { "next", K_NEXT },
 	{ "max_concurrent", K_QLIMIT }, { "rate_per_second", K_QLIMIT },
-	{ "key_max_concurrent", K_QLIMIT }, { "key_rate_per_second", K_QLIMIT },
+	{ "key_max_concurrent", K_QLIMIT }, { "key_rate_per_second", K_QLIMIT }, { "keys", K_QKEYS },
 	{ "build-ids", K_QBUILD }, { "last-error", K_LASTERR }, { NULL, 0 },
+};
+/* One fairness key's own limits in a queue. */
+static const struct child key_children[] = {
+	{ "max_concurrent", K_KLIMIT }, { "rate_per_second", K_KLIMIT }, { "last-error", K_LASTERR },
+	{ NULL, 0 },
 };
 static const struct child task_children[] = {
 	{ "result", K_TASKFILE }, { "failure", K_TASKFILE }, { "heartbeat", K_TASKFILE },
@@ -74,6 +79,7 @@ const struct child *tree_children(enum kind k)
 	case K_SCHED: return sched_children;
 	case K_ACT: return act_children;
 	case K_BATCH: return batch_children;
+	case K_QKEY: return key_children;
 	default: return no_children;
 	}
 }
@@ -86,6 +92,7 @@ bool tree_is_dir(enum kind k)
 	case K_QUEUE: case K_TASKS: case K_TASK: case K_SCHEDULES: case K_SCHED:
 	case K_ACTS: case K_ACT:
 	case K_WHERE: case K_WHEREDIR: case K_BATCHES: case K_BATCH:
+	case K_QKEYS: case K_QKEY:
 		return true;
 	default:
 		return false;
@@ -96,7 +103,7 @@ bool tree_writable(enum kind k)
 {
 	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY ||
 	       k == K_UPDATE || k == K_SCTL || k == K_ACTL || k == K_AOPTS || k == K_QLIMIT ||
-	       k == K_BCTL || k == K_BSTART || k == K_SATTRS || k == K_QBUILD;
+	       k == K_BCTL || k == K_BSTART || k == K_SATTRS || k == K_QBUILD || k == K_KLIMIT;
 }
 
 /* The last-error file that reports on writes to files of this folder. */
@@ -107,8 +114,8 @@ char *tree_folder_key(const struct node *n)
 	case K_WF: case K_SIGNAL: case K_QUERY: case K_UPDATE: case K_CTL:
 		buf_printf(&b, "w/%s", n->wf);
 		break;
-	case K_QUEUE: case K_NEXT: case K_QLIMIT: case K_QBUILD:
-		buf_printf(&b, "q/%s", n->wf);
+	case K_QUEUE: case K_NEXT: case K_QLIMIT: case K_QBUILD: case K_QKEY: case K_KLIMIT:
+		buf_printf(&b, "q/%s", n->wf); /* a key's writes report in its queue's last-error too */
 		break;
 	case K_ACT: case K_AOPTS: case K_ACTL:
 		buf_printf(&b, "a/%s/%s", n->wf, n->run);
@@ -175,7 +182,11 @@ int tree_lookup(const struct node *parent, const char *name, struct node *child,
 	switch (parent->kind) {
 	case K_ROOT: case K_WF: case K_RUN: case K_QUEUE: case K_TASK: case K_SCHED: case K_ACT:
 	case K_BATCH:
+	case K_QKEY:
 		return lookup_static(parent, name, child);
+	case K_QKEYS:
+		/* keys exist implicitly, as queues do: one without limits reads none */
+		return nodes_lookup(K_QKEY, parent->wf, name, NULL, child);
 	case K_ACTS:
 		if ((rc = activity_exists(parent->wf, name, e)) != 0)
 			return rc;
@@ -253,7 +264,7 @@ static mode_t mode_of(const struct node *n)
 	case K_BCTL: return S_IFREG | 0200;
 	case K_SATTRS: return S_IFREG | 0644; /* read the list, write add/remove */
 	case K_QUERY: case K_UPDATE: return S_IFREG | 0644; /* write arguments, then read the answer */
-	case K_AOPTS: case K_QLIMIT: case K_QBUILD: return S_IFREG | 0644; /* read the value, write a new one */
+	case K_AOPTS: case K_QLIMIT: case K_QBUILD: case K_KLIMIT: return S_IFREG | 0644; /* read the value, write a new one */
 	case K_SIGNAL: case K_CTL: case K_SCTL: case K_ACTL: return S_IFREG | 0200;
 	default: return S_IFREG | 0444;
 	}
@@ -285,7 +296,7 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 	 */
 	switch (n->kind) {
 	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: case K_SFILE:
-	case K_AFILE: case K_AOPTS: case K_QLIMIT: case K_BFILE: case K_SATTRS: case K_QBUILD: {
+	case K_AFILE: case K_AOPTS: case K_QLIMIT: case K_BFILE: case K_SATTRS: case K_QBUILD: case K_KLIMIT: {
 		struct buf b = { 0 };
 		int rc = content_render(n, &b, e);
 		st->st_size = (off_t)b.len;
@@ -314,6 +325,7 @@ char *tree_path(const struct node *n)
 		buf_printf(&b, "workflows/%s/activities/%s/%s", wf, n->run, name);
 		break;
 	case K_QLIMIT: case K_QBUILD: buf_printf(&b, "task-queues/%s/%s", wf, name); break;
+	case K_KLIMIT: buf_printf(&b, "task-queues/%s/keys/%s/%s", wf, n->run, name); break;
 	case K_START: buf_puts(&b, "start"); break;
 	case K_BSTART: buf_puts(&b, "batches/start"); break;
 	case K_SATTRS: buf_puts(&b, "search-attributes"); break;

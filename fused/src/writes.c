@@ -335,8 +335,15 @@ static int do_activity_options(const struct node *n, const char *data, size_t le
 	" CASE WHEN $3 = 'key_rate_per_second' THEN $5::float8 ELSE l.key_rate_per_second END, $2)" \
 	" FROM (SELECT 1) one LEFT JOIN durable.list_task_queue_limits($2) l" \
 	"   ON l.task_queue = $1 AND l.fairness_key IS NULL"
+#define SET_KEY_LIMIT_SQL \
+	"SELECT durable.set_fairness_key_limits($1, $6," \
+	" CASE WHEN $3 = 'max_concurrent' THEN $4::integer ELSE l.max_concurrent END," \
+	" CASE WHEN $3 = 'rate_per_second' THEN $5::float8 ELSE l.rate_per_second END, $2)" \
+	" FROM (SELECT 1) one LEFT JOIN durable.list_task_queue_limits($2) l" \
+	"   ON l.task_queue = $1 AND l.fairness_key = $6"
 
-/* One value: a whole number (for *max_concurrent) or a number (rates), or "none". */
+/* One value: a whole number (for *max_concurrent) or a number (rates), or
+ * "none"; for the queue (K_QLIMIT) or one of its fairness keys (K_KLIMIT). */
 static int do_queue_limit(const struct node *n, char *text, struct db_err *e)
 {
 	char *value = text + strspn(text, " \t\r\n");
@@ -356,9 +363,10 @@ static int do_queue_limit(const struct node *n, char *text, struct db_err *e)
 		return fail(e, EINVAL, integral ? "%s: not a whole number (write e.g. 4, or \"none\")"
 						: "%s: not a number (write e.g. 2.5, or \"none\")", n->name);
 	const char *p[] = { n->wf, conf.ns, n->name, !none && integral ? value : NULL,
-			    !none && !integral ? value : NULL };
+			    !none && !integral ? value : NULL, n->run };
 	PGresult *r;
-	int rc = db_query(&r, e, false, SET_LIMIT_SQL, 5, p);
+	int rc = n->kind == K_KLIMIT ? db_query(&r, e, false, SET_KEY_LIMIT_SQL, 6, p)
+				     : db_query(&r, e, false, SET_LIMIT_SQL, 5, p);
 	PQclear(r);
 	return rc;
 }
@@ -442,7 +450,7 @@ int write_apply(const struct node *n, const char *data, size_t len, struct buf *
 		case K_TASKFILE: rc = do_task(n, text, len, reply, e); break;
 		case K_ACTL: rc = do_actl(n, text, e); break;
 		case K_AOPTS: rc = do_activity_options(n, text, len, reply, e); break;
-		case K_QLIMIT: rc = do_queue_limit(n, text, e); break;
+		case K_QLIMIT: case K_KLIMIT: rc = do_queue_limit(n, text, e); break;
 		case K_QBUILD: rc = do_queue_builds(n, text, e); break;
 		case K_QUERY: case K_UPDATE:
 			/* the arguments (jscan checked them), sent by the next read */

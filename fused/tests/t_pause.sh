@@ -106,6 +106,24 @@ is "$(cat "$Q/max_concurrent") $(cat "$Q/rate_per_second")" "4 2.5" "none of the
 is "$("$FSX" write "$Q/rate_per_second" 'none')" "OK" "none removes a limit"
 is "$(cat "$Q/rate_per_second")" "none" "rate_per_second reads none"
 is "$(cat "$Q/max_concurrent")" "4" "and the other limits stay"
+like "$(ls "$M/task-queues")" "$q" "a queue with limits is listed, even with no work"
+
+# --- one fairness key's own limits
+K=$Q/keys/acme
+is "$(ls "$Q/keys")" "" "keys/ lists no key before one has limits of its own"
+is "$(cat "$K/max_concurrent") $(cat "$K/rate_per_second")" "none none" "a key without limits reads none"
+is "$("$FSX" write "$K/max_concurrent" '3')" "OK" "a key's max_concurrent"
+is "$("$FSX" write "$K/rate_per_second" $'1.5\n')" "OK" "a key's rate"
+is "$(cat "$K/max_concurrent") $(cat "$K/rate_per_second")" "3 1.5" "both read back"
+is "$(sql "SELECT max_concurrent || ' ' || rate_per_second FROM durable.list_task_queue_limits() WHERE task_queue = '$q' AND fairness_key = 'acme'")" "3 1.5" "the store has them"
+is "$(ls "$Q/keys")" "acme" "keys/ lists it"
+is "$("$FSX" write "$K/max_concurrent" '-1')" "EINVAL" "a negative count is EINVAL"
+like "$(cat "$Q/last-error")" "keys/acme/max_concurrent" "the queue's last-error names the key's file"
+is "$(cat "$K/max_concurrent")" "3" "and nothing changed"
+is "$("$FSX" open "$K/nope" r)" "ENOENT" "a key has no other files"
+echo none >"$K/max_concurrent"; echo none >"$K/rate_per_second"
+is "$(ls "$Q/keys")" "" "both none forget the key's limits"
+
 for f in max_concurrent key_max_concurrent; do echo none >"$Q/$f"; done
 is "$(sql "SELECT count(*) FROM durable.list_task_queue_limits() WHERE task_queue = '$q'")" "0" "all none: the queue has no limits left"
 
