@@ -61,6 +61,9 @@ is "$("$FSX" write "$A/ctl" $'pause\nreset now\n')" "EINVAL" "reset takes only \
 is "$(cat "$A/paused")" "false" "the pause before it in the same write was not applied"
 like "$(cat "$A/last-error")" 'unexpected words after "reset"' "the activity's last-error says why"
 is "$("$FSX" write "$A/ctl" 'snooze')" "EINVAL" "an unknown verb is EINVAL"
+is "$("$FSX" write "$A/ctl" 'unpause now')" "EINVAL" "unpause takes no words"
+is "$("$FSX" write "$A/ctl" $'\n\n')" "EINVAL" "no verb written is EINVAL"
+is "$(cat "$A/paused")" "false" "none of which paused it"
 
 # --- options
 like "$(cat "$A/options")" '"start_to_close_timeout": 60' "options reads the timeouts"
