@@ -51,4 +51,20 @@ like "$(cat "$W/pending")" '"state": "SCHEDULED"' "and pending shows it SCHEDULE
 is "$("$FSX" write "$M/start" "$(spec "sd2-$$" '{"start_delay": "later"}')")" "EINVAL" "a delay that is not a duration is EINVAL"
 like "$(cat "$M/last-error")" '"start_delay" is not a duration' "last-error says why"
 
+# --- retry_policy: a failed run is retried; the history file follows the attempts
+id="wr-$$"
+first=$("$FSX" writeread "$M/start" "{\"type\": \"T\", \"id\": \"$id\", \"task_queue\": \"$q-retry\",
+    \"options\": {\"retry_policy\": {\"initial_interval\": 3600, \"maximum_attempts\": 2}}}")
+W=$M/workflows/$id
+workflow_task "$q-retry" '[{"type": "FailWorkflowExecution", "failure": {"message": "first try", "type": "Boom"}}]'
+is "$(cat "$W/status")" "RUNNING" "a failed run under a retry policy: the workflow RUNs again"
+is "$(cat "$W/runs/$first/status")" "FAILED" "its first run FAILED"
+is "$(ls "$W/runs" | wc -l)" "2" "runs/ lists both attempts"
+is "$(grep -c '"event_type": "WorkflowExecutionStarted"' "$W/history")" "2" "history reads both runs, in order"
+like "$(grep WorkflowExecutionFailed "$W/history")" '"retry_state": "RETRY_STATE_IN_PROGRESS"' "the failure says a retry follows"
+like "$(tail -n1 "$W/history")" '"attempt": 2' "the last event is attempt 2's start"
+like "$(cat "$W/pending")" '"state": "BACKOFF"' "whose first workflow task waits out the backoff"
+is "$("$FSX" write "$M/start" "$(spec "wr2-$$" '{"retry_policy": {"maximum_attempts": -1}}')")" "EINVAL" "a bad retry policy is EINVAL"
+like "$(cat "$M/last-error")" '"maximum_attempts" must be a non-negative integer' "last-error says why"
+
 [ "$n_fail" -eq 0 ]

@@ -21,8 +21,8 @@ SELECT is((SELECT attributes FROM durable.get_history('s-1') WHERE event_id = 1)
               'workflow_execution_timeout', NULL, 'workflow_run_timeout', NULL, 'workflow_task_timeout', 10,
               'continued_execution_run_id', NULL, 'parent_workflow_id', NULL, 'parent_run_id', NULL,
               'parent_initiated_event_id', NULL, 'memo', '{"owner": "ann"}'::jsonb,
-              'search_attributes', '{"CustomerId": "c7"}'::jsonb, 'identity', 'cli'),
-          'WorkflowExecutionStarted carries type, queue, input, timeouts, memo, search attributes');
+              'search_attributes', '{"CustomerId": "c7"}'::jsonb, 'identity', 'cli', 'attempt', 1),
+          'WorkflowExecutionStarted carries type, queue, input, timeouts, memo, search attributes, attempt 1');
 SELECT is((SELECT attributes FROM durable.get_history('s-1') WHERE event_id = 2),
           '{"task_queue": "s-q", "start_to_close_timeout": 10, "attempt": 1}'::jsonb,
           'WorkflowTaskScheduled names the queue, the task timeout and attempt 1');

@@ -71,13 +71,13 @@ SELECT throws_ok($$SELECT durable.signal_workflow('cl-term', 'x')$$, 'DU003', NU
 SELECT throws_ok($$SELECT durable.describe_workflow('nobody')$$, 'DU001', NULL, 'describe of an unknown workflow (DU001)');
 SELECT throws_ok($$SELECT durable.describe_workflow(NULL)$$, '22023', NULL, 'describe with a NULL id');
 SELECT is((SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(durable.describe_workflow('cl-sig')) k),
-          ARRAY['build_id', 'cancel_requested', 'closed_at', 'continued_from_run_id', 'deadline_at', 'execution_started_at',
+          ARRAY['attempt', 'build_id', 'cancel_requested', 'closed_at', 'continued_from_run_id', 'deadline_at', 'execution_started_at',
                 'execution_timeout', 'failure', 'fairness_key', 'fairness_weight', 'first_run_id', 'history_length', 'input',
                 'memo', 'namespace', 'new_run_id',
                 'parent', 'parked',
                 'paused',
                 'pending_activities', 'pending_children', 'pending_timers', 'pending_workflow_task', 'priority',
-                'request_id', 'result',
+                'request_id', 'result', 'retry_policy',
                 'run_id', 'run_timeout', 'search_attributes', 'start_delay', 'started_at', 'status', 'task_queue', 'task_timeout',
                 'workflow_id', 'workflow_type'], 'describe_workflow has the documented keys');
 SELECT is((durable.describe_workflow('cl-sig') ->> 'history_length')::bigint,

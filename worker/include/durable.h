@@ -144,6 +144,10 @@ typedef struct {
 	int priority;
 	const char *fairness_key;
 	double fairness_weight;
+	/* the child's workflow retry policy: a failed attempt (or one past its
+	 * run timeout) is retried as a new run of the child, and the parent sees
+	 * only the last attempt's outcome; NULL = none, a failure is final */
+	const durable_retry_policy_t *retry_policy;
 } durable_child_options_t;
 
 /* JSON the context owns (released when the workflow task ends): json_pack's
@@ -158,6 +162,9 @@ json_t *durable_keep(durable_ctx_t *ctx, json_t *value);
 const char *durable_workflow_id(durable_ctx_t *ctx);
 const char *durable_run_id(durable_ctx_t *ctx);
 const char *durable_workflow_type(durable_ctx_t *ctx);
+/* The run's attempt under a workflow retry policy: 1 for a first run (and
+ * for a run continued as new), 2 for the first retry, and so on. */
+int durable_workflow_attempt(durable_ctx_t *ctx);
 /* True while re-executing code whose commands are already in the history:
  * use it to silence logs, never to change what the workflow does. */
 int durable_is_replaying(durable_ctx_t *ctx);

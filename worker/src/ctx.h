@@ -85,6 +85,8 @@ void durable__ctx_release(durable_ctx_t *ctx);
 json_t *durable__event(durable_ctx_t *ctx, int64_t event_id);
 const char *durable__event_type(json_t *ev);
 json_t *durable__attrs(json_t *ev);
+/* The attributes of the run's WorkflowExecutionStarted (borrowed), or NULL. */
+json_t *durable__started_attrs(durable_ctx_t *ctx);
 int64_t durable__attr_int(json_t *ev, const char *key);
 const char *durable__attr_str(json_t *ev, const char *key);
 

@@ -26,13 +26,13 @@ static uint64_t seed_of(const char *run_id)
 	return h;
 }
 
-static json_t *workflow_input(durable_ctx_t *ctx)
+json_t *durable__started_attrs(durable_ctx_t *ctx)
 {
 	size_t n = json_array_size(ctx->events);
 	for (size_t i = 0; i < n; i++) {
 		json_t *ev = json_array_get(ctx->events, i);
 		if (strcmp(durable__event_type(ev), "WorkflowExecutionStarted") == 0)
-			return json_object_get(durable__attrs(ev), "input");
+			return durable__attrs(ev);
 	}
 	return NULL;
 }
@@ -212,7 +212,7 @@ int durable__replay(durable_workflow_fn fn, const durable__task_t *task, durable
 		durable__ctx_release(&ctx);
 		return 0;
 	}
-	rc = fn(&ctx, workflow_input(&ctx), &output);
+	rc = fn(&ctx, json_object_get(durable__started_attrs(&ctx), "input"), &output);
 	/* a failed durable_json/keep stopped the run: never complete with null */
 	if (rc >= 0 && ctx.stopped < 0 && ctx.stopped > -10000)
 		rc = ctx.stopped;

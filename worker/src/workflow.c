@@ -346,6 +346,8 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 			json_object_set_new(cmd, "parent_close_policy", json_string(opts->parent_close_policy));
 		put_duration(cmd, "workflow_execution_timeout", opts->execution_timeout);
 		put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight);
+		if (opts->retry_policy)
+			json_object_set_new(cmd, "retry_policy", retry_policy_json(opts->retry_policy));
 	}
 	int64_t ev = issue(ctx, cmd, "StartChildWorkflowExecutionInitiated", "workflow_type", "workflow_id");
 	if (ev < 0)
@@ -911,6 +913,13 @@ int durable_cancel_requested(durable_ctx_t *ctx)
 const char *durable_workflow_id(durable_ctx_t *ctx) { return ctx->task->workflow_id; }
 const char *durable_run_id(durable_ctx_t *ctx) { return ctx->task->run_id; }
 const char *durable_workflow_type(durable_ctx_t *ctx) { return ctx->task->workflow_type; }
+
+int durable_workflow_attempt(durable_ctx_t *ctx)
+{
+	/* runs started before 0.2 have no attempt: they are first runs */
+	json_t *attempt = json_object_get(durable__started_attrs(ctx), "attempt");
+	return json_is_integer(attempt) ? (int)json_integer_value(attempt) : 1;
+}
 
 int64_t durable_now(durable_ctx_t *ctx)
 {

@@ -10,11 +10,13 @@ BEGIN
     PERFORM durable._check_keys(options,
         ARRAY['execution_timeout', 'run_timeout', 'task_timeout', 'id_reuse_policy',
               'memo', 'search_attributes', 'identity', 'request_id', 'id_conflict_policy',
-              'start_delay', 'priority', 'fairness_key', 'fairness_weight'], 'start options');
+              'start_delay', 'priority', 'fairness_key', 'fairness_weight',
+              'retry_policy'], 'start options');
     PERFORM durable._priority_options(options, 'start options');   -- api/41_priority.sql
     PERFORM durable._json_interval(options, 'execution_timeout', 'start options');
     PERFORM durable._json_interval(options, 'run_timeout', 'start options');
     PERFORM durable._json_interval(options, 'start_delay', 'start options');
+    PERFORM durable._retry_policy(options -> 'retry_policy', 'start options: "retry_policy"');
     -- a workflow task is one replay: a day is far beyond any, and a worker
     -- that died holding one must not hide the workflow for longer
     PERFORM durable._check_duration(durable._json_interval(options, 'task_timeout', 'start options'),
@@ -159,7 +161,8 @@ CREATE OR REPLACE FUNCTION durable._create_run(
     parent_close_policy text DEFAULT 'TERMINATE',
     signal_name text DEFAULT NULL,
     signal_input jsonb DEFAULT NULL,
-    run_id uuid DEFAULT NULL)
+    run_id uuid DEFAULT NULL,
+    attempt integer DEFAULT 1)
 RETURNS uuid LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -168,6 +171,7 @@ DECLARE
     -- zero means "not set" (no timeout), as in Temporal
     execution_timeout interval := nullif(durable._json_interval(options, 'execution_timeout', 'start options'), interval '0');
     start_delay interval := nullif(durable._json_interval(options, 'start_delay', 'start options'), interval '0');
+    retry_policy jsonb := durable._retry_policy(options -> 'retry_policy', 'start options: "retry_policy"');
     run_timeout interval := nullif(durable._json_interval(options, 'run_timeout', 'start options'), interval '0');
     task_timeout interval := coalesce(durable._json_interval(options, 'task_timeout', 'start options'), interval '10 seconds');
     exec_start timestamptz := coalesce(execution_started_at, now);
@@ -189,13 +193,14 @@ BEGIN
         memo, search_attributes, first_run_id, continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, parent_close_policy, execution_started_at, started_at,
         execution_timeout, run_timeout, task_timeout, deadline_at, request_id, start_delay,
-        priority, fairness_key, fairness_weight)
+        priority, fairness_key, fairness_weight, attempt, retry_policy)
     VALUES (new_run, namespace, workflow_id, workflow_type, task_queue, input,
         coalesce(options -> 'memo', '{}'), coalesce(options -> 'search_attributes', '{}'),
         coalesce(first_run_id, new_run), continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, now,
         execution_timeout, run_timeout, task_timeout, deadline, request_id, start_delay,
-        prio.priority, prio.fairness_key, prio.fairness_weight)
+        prio.priority, prio.fairness_key, prio.fairness_weight,
+        coalesce(_create_run.attempt, 1), retry_policy)
     ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING
     RETURNING w.run_id INTO inserted;
     IF inserted IS NULL THEN
@@ -218,7 +223,8 @@ BEGIN
         'memo', coalesce(options -> 'memo', '{}'),
         'search_attributes', coalesce(options -> 'search_attributes', '{}'),
         'identity', options ->> 'identity') || request || delay
-        || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight));
+        || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight,
+        coalesce(_create_run.attempt, 1), retry_policy));
     IF signal_name IS NOT NULL THEN
         PERFORM durable._append(new_run, 'WorkflowExecutionSignaled', jsonb_build_object(
             'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity') || request);

@@ -98,30 +98,13 @@ BEGIN
     END IF;
     stc := least(coalesce(stc, s2c), s2c);
 
-    IF rp IS NOT NULL AND jsonb_typeof(rp) <> 'null' THEN
-        PERFORM durable._check_keys(rp, ARRAY['initial_interval', 'backoff_coefficient', 'maximum_interval',
-            'maximum_attempts', 'non_retryable_error_types'], 'retry_policy');
-        initial := durable._timeout(rp, 'initial_interval', 'retry_policy');
-        backoff := durable._json_number(rp, 'backoff_coefficient', 'retry_policy');
-        max_interval := durable._timeout(rp, 'maximum_interval', 'retry_policy');
-        max_attempts := durable._json_number(rp, 'maximum_attempts', 'retry_policy');
-        non_retryable := coalesce(durable._non_retryable_error_types(rp), non_retryable);
-    END IF;
-    initial := coalesce(initial, interval '1 second');
-    backoff := coalesce(backoff, 2.0);
-    max_interval := coalesce(max_interval, least(initial * 100, interval '36525 days'));
-    max_attempts := coalesce(max_attempts, 0);
-    IF backoff < 1 OR backoff > 1000 THEN
-        PERFORM durable._bad_input('retry_policy: "backoff_coefficient" must be from 1 to 1000', format('Got %s.', backoff),
-            '2.0 doubles the wait after each attempt.');
-    END IF;
-    IF max_interval < initial THEN
-        PERFORM durable._bad_input('retry_policy: "maximum_interval" must not be less than "initial_interval"');
-    END IF;
-    IF max_attempts < 0 OR max_attempts <> trunc(max_attempts) OR max_attempts > 2147483647 THEN
-        PERFORM durable._bad_input('retry_policy: "maximum_attempts" must be a non-negative integer',
-            format('Got %s.', max_attempts), '0 means unlimited.');
-    END IF;
+    -- an activity always has a policy: none given is Temporal's default one
+    rp := coalesce(durable._retry_policy(rp, 'retry_policy'), durable._retry_policy('{}', 'retry_policy'));
+    initial := make_interval(secs => (rp ->> 'initial_interval')::float8);
+    backoff := (rp ->> 'backoff_coefficient')::float8;
+    max_interval := make_interval(secs => (rp ->> 'maximum_interval')::float8);
+    max_attempts := (rp ->> 'maximum_attempts')::float8;
+    non_retryable := ARRAY(SELECT jsonb_array_elements_text(rp -> 'non_retryable_error_types'));
     IF EXISTS (SELECT 1 FROM durable.activity_tasks a
                 WHERE a.run_id = w.run_id AND a.activity_id = activity_id) THEN
         PERFORM durable._bad_input(format('activity id "%s" is already pending', activity_id),
@@ -135,10 +118,7 @@ BEGIN
         'schedule_to_start_timeout', durable._seconds(s2s),
         'start_to_close_timeout', durable._seconds(stc),
         'heartbeat_timeout', durable._seconds(hb),
-        'retry_policy', jsonb_build_object(
-            'initial_interval', durable._seconds(initial), 'backoff_coefficient', backoff,
-            'maximum_interval', durable._seconds(max_interval), 'maximum_attempts', max_attempts::integer,
-            'non_retryable_error_types', to_jsonb(non_retryable)),
+        'retry_policy', rp,
         'workflow_task_completed_event_id', completed)
         || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight));
     deadline := least(now + s2s, now + s2c);
@@ -275,7 +255,8 @@ DECLARE
 BEGIN
     PERFORM durable._check_keys(cmd, ARRAY['type', 'workflow_id', 'workflow_type', 'task_queue', 'input',
         'parent_close_policy', 'workflow_execution_timeout', 'workflow_run_timeout', 'workflow_task_timeout',
-        'workflow_id_reuse_policy', 'memo', 'search_attributes', 'priority', 'fairness_key', 'fairness_weight'], what);
+        'workflow_id_reuse_policy', 'memo', 'search_attributes', 'priority', 'fairness_key', 'fairness_weight',
+        'retry_policy'], what);
     IF policy NOT IN ('TERMINATE', 'ABANDON', 'REQUEST_CANCEL') THEN
         PERFORM durable._bad_input(format('unknown parent_close_policy "%s"', policy), NULL,
                                    'Use TERMINATE, ABANDON or REQUEST_CANCEL.');
@@ -283,7 +264,8 @@ BEGIN
     options := jsonb_strip_nulls(jsonb_build_object(
         'execution_timeout', cmd -> 'workflow_execution_timeout', 'run_timeout', cmd -> 'workflow_run_timeout',
         'task_timeout', cmd -> 'workflow_task_timeout', 'id_reuse_policy', cmd -> 'workflow_id_reuse_policy',
-        'memo', cmd -> 'memo', 'search_attributes', cmd -> 'search_attributes'))
+        'memo', cmd -> 'memo', 'search_attributes', cmd -> 'search_attributes',
+        'retry_policy', cmd -> 'retry_policy'))
         -- the parent's priority unless the command sets its own (api/41_priority.sql)
         || (SELECT durable._priority_json(p.priority, p.fairness_key, p.fairness_weight)
               FROM durable._priority_options(cmd, what, w.priority, w.fairness_key, w.fairness_weight) p);
@@ -471,7 +453,9 @@ BEGIN
                 'task_timeout', coalesce(cmd -> 'workflow_task_timeout',
                                          to_jsonb(durable._seconds(least(w.task_timeout, interval '1 day')))),
                 'memo', coalesce(cmd -> 'memo', w.memo),
-                'search_attributes', coalesce(cmd -> 'search_attributes', w.search_attributes)))
+                'search_attributes', coalesce(cmd -> 'search_attributes', w.search_attributes),
+                -- as in Temporal, the new run keeps the retry policy, from attempt 1
+                'retry_policy', w.retry_policy))
                 || durable._priority_json(w.priority, w.fairness_key, w.fairness_weight);
             PERFORM durable._check_start_options(options);
             PERFORM durable._check_payload(cmd -> 'input', 'workflow input');

@@ -95,7 +95,7 @@ BEGIN
         'execution_timeout', durable._seconds(w.execution_timeout), 'run_timeout', durable._seconds(w.run_timeout),
         'task_timeout', durable._seconds(w.task_timeout), 'deadline_at', w.deadline_at,
         'cancel_requested', w.cancel_requested, 'build_id', w.build_id, 'request_id', w.request_id,
-        'start_delay', durable._seconds(w.start_delay),
+        'start_delay', durable._seconds(w.start_delay), 'attempt', w.attempt, 'retry_policy', w.retry_policy,
         'priority', w.priority, 'fairness_key', nullif(w.fairness_key, ''), 'fairness_weight', w.fairness_weight,
         'paused', (SELECT jsonb_build_object('reason', p.reason, 'paused_by', p.paused_by, 'paused_at', p.paused_at)
                      FROM durable.workflow_pauses p WHERE p.run_id = w.run_id),

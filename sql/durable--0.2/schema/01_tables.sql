@@ -44,7 +44,11 @@ CREATE TABLE durable.workflows (
     -- the worker build the run is on (schema/60_build_ids.sql): the build
     -- of the worker that completed its first workflow task, or under an
     -- AUTO_UPGRADE rule the latest; NULL until then or for unversioned workers
-    build_id                  text
+    build_id                  text,
+    -- workflow retry (api/16_workflow_retry.sql): this run's attempt, and the
+    -- policy (null: no retry)
+    attempt                   integer NOT NULL DEFAULT 1,
+    retry_policy              jsonb
 );
 -- At most one open run per workflow id: this index is the id reuse guard.
 CREATE UNIQUE INDEX workflows_one_open_run ON durable.workflows (namespace, workflow_id)
