@@ -166,6 +166,17 @@ SELECT pg_temp.fail('wr-kq', 'Boom');
 SELECT durable.terminate_workflow('wr-par');
 SELECT is(pg_temp.d('wr-kid3') ->> 'status', 'TERMINATED', 'a closing parent terminates its child''s waiting attempt');
 
+-- A schedule's run retried: the schedule follows the retry ----------------------
+SELECT durable.create_schedule('wr-sched', '{"interval": [{"every": 86400}]}',
+    '{"workflow_type": "Flaky", "task_queue": "wr-sq", "options": {"retry_policy": {"initial_interval": 5}}}');
+SELECT is(durable.trigger_schedule('wr-sched'), 'STARTED', 'a schedule whose action has a retry policy starts a run');
+SELECT pg_temp.fail('wr-sq', 'Boom');
+SELECT is(durable.describe_schedule('wr-sched') ->> 'last_status', 'RUNNING', 'its failed run is retried: the schedule sees it running');
+SELECT is((durable.describe_schedule('wr-sched') ->> 'last_run_id')::uuid,
+          (SELECT run_id FROM durable.workflows WHERE workflow_id = durable.describe_schedule('wr-sched') ->> 'last_workflow_id'
+              AND status = 'RUNNING'), 'last_run_id is the retry');
+SELECT is(durable.trigger_schedule('wr-sched'), 'SKIPPED', 'so SKIP skips while the retry runs');
+
 -- Bad policies change nothing ------------------------------------------------
 SELECT throws_ok($$SELECT durable.start_workflow('wr-bad', 'F', 'wr-q', NULL, '{"retry_policy": {"backoff_coefficient": 0.5}}')$$,
                  '22023', 'start options: "retry_policy": "backoff_coefficient" must be from 1 to 1000', 'a coefficient below 1');

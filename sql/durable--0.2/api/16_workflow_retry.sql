@@ -109,5 +109,11 @@ BEGIN
         execution_started_at => w.execution_started_at, parent_run_id => w.parent_run_id,
         parent_workflow_id => w.parent_workflow_id, parent_initiated_event_id => w.parent_initiated_event_id,
         parent_close_policy => w.parent_close_policy, run_id => new_run, attempt => w.attempt + 1);
+    -- a schedule's overlap policy and buffered starts follow its run's retries
+    IF w.search_attributes ? 'DurableScheduledById' THEN
+        UPDATE durable.schedules sc SET last_run_id = new_run
+         WHERE sc.namespace = w.namespace AND sc.schedule_id = w.search_attributes ->> 'DurableScheduledById'
+           AND sc.last_run_id = w.run_id;
+    END IF;
 END
 $$;
