@@ -27,8 +27,9 @@ static const char readme[] =
 	"                             keys/<fairness key>/max_concurrent, rate_per_second: one key's own\n"
 	"                             build-ids: \"<default build> <PINNED|AUTO_UPGRADE>\" or \"none\"\n"
 	"  tasks/<token>/             write JSON to result, failure or heartbeat\n"
-	"  schedules/<id>/             spec action paused next_runs info; ctl: pause, unpause,\n"
-	"                             trigger, backfill <start> <end>\n"
+	"  schedules/<id>/             spec action paused next_runs info; write JSON to spec or\n"
+	"                             action to change those fields; ctl: pause, unpause,\n"
+	"                             trigger, backfill <start> <end>, set <policies JSON>\n"
 	"  where/<filter>/            symlinks to the workflows with a run the filter matches, e.g.\n"
 	"                             ls \"where/WorkflowType = 'Billing' AND ExecutionStatus = 'Running'\"\n"
 	"  batches/<job_id>/          operation query state total done failed info; ctl: stop [reason]\n"
@@ -359,7 +360,7 @@ int content_render(const struct node *n, struct buf *out, struct db_err *e)
 		return workflow_field(n->wf, n->run, n->name, out, e);
 	case K_QFILE:
 		return render_queue_file(n->wf, n->name, out, e);
-	case K_SFILE:
+	case K_SFILE: case K_SDOC:
 		return render_schedule_file(n->wf, n->name, out, e);
 	case K_AFILE: case K_AOPTS:
 		return activity_field(n->wf, n->run, n->name, out, e);

@@ -19,7 +19,7 @@ enum kind {
 	K_BYSTATUS, K_STATUSDIR, K_STATUSLINK,
 	K_QUEUES, K_QUEUE, K_QFILE, K_NEXT,
 	K_TASKS, K_TASK, K_TASKFILE,
-	K_SCHEDULES, K_SCHED, K_SFILE, K_SCTL,
+	K_SCHEDULES, K_SCHED, K_SFILE, K_SCTL, K_SDOC,
 	K_UPDATES, K_UPDATE,
 	K_ACTS, K_ACT, K_AFILE, K_AOPTS, K_ACTL,	/* workflows/<id>/activities/<activity id>/ */
 	K_QLIMIT,	/* task-queues/<name>/<limit> */

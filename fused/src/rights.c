@@ -29,12 +29,13 @@ enum right {
 	R_HEARTBEAT = 1 << 12, R_SCHEDS = 1 << 13, R_SCHED = 1 << 14, R_SCTL = 1 << 15,
 	R_UPDATE = 1 << 16, R_ACTCTL = 1 << 17, R_LIMITS = 1 << 18, R_SETLIMITS = 1 << 19,
 	R_SATTR = 1 << 20, R_BUILDS = 1 << 21, R_SETBUILDS = 1 << 22,
+	R_SUPDATE = 1 << 23,
 };
 
 /* What each grant of the scoped model lets through (docs/security.md). */
 #define READER (R_READ | R_LIST | R_RUNS | R_QUERY | R_QUEUES | R_QTASKS | R_SCHEDS | R_SCHED)
 #define OPERATOR (READER | R_START | R_SIGNAL | R_CTL | R_SCTL | R_UPDATE | R_ACTCTL | R_LIMITS | R_SETLIMITS | \
-		  R_BUILDS | R_SETBUILDS)
+		  R_BUILDS | R_SETBUILDS | R_SUPDATE)
 #define WORKER (R_LEASE | R_COMPLETE | R_FAIL | R_HEARTBEAT)
 
 static const struct { const char *fn; unsigned right; } entry_points[] = {
@@ -49,6 +50,7 @@ static const struct { const char *fn; unsigned right; } entry_points[] = {
 	{ "pause_activity", R_ACTCTL }, { "list_task_queue_limits", R_LIMITS },
 	{ "set_task_queue_limits", R_SETLIMITS }, { "add_search_attribute", R_SATTR },
 	{ "list_build_id_rules", R_BUILDS }, { "set_build_id_rules", R_SETBUILDS },
+	{ "update_schedule", R_SUPDATE },
 };
 
 struct rights {
@@ -220,6 +222,7 @@ static void needs(const struct node *n, unsigned *r, unsigned *w)
 	case K_BSTART: *r = *w = R_CTL; break;
 	case K_BCTL: *w = R_CTL; break;
 	case K_SATTRS: *r = R_LIST; *w = R_SATTR; break;
+	case K_SDOC: *r = R_SCHED; *w = R_SUPDATE; break;
 	default: break; /* root, README, last-error, symlinks: everyone's */
 	}
 }

@@ -52,7 +52,7 @@ static const struct child task_children[] = {
 	{ "last-error", K_LASTERR }, { NULL, 0 },
 };
 static const struct child sched_children[] = {
-	{ "spec", K_SFILE }, { "action", K_SFILE }, { "paused", K_SFILE },
+	{ "spec", K_SDOC }, { "action", K_SDOC }, { "paused", K_SFILE },
 	{ "next_runs", K_SFILE }, { "info", K_SFILE }, { "ctl", K_SCTL },
 	{ "last-error", K_LASTERR }, { NULL, 0 },
 };
@@ -103,7 +103,7 @@ bool tree_writable(enum kind k)
 {
 	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY ||
 	       k == K_UPDATE || k == K_SCTL || k == K_ACTL || k == K_AOPTS || k == K_QLIMIT ||
-	       k == K_BCTL || k == K_BSTART || k == K_SATTRS || k == K_QBUILD || k == K_KLIMIT;
+	       k == K_BCTL || k == K_BSTART || k == K_SATTRS || k == K_QBUILD || k == K_KLIMIT || k == K_SDOC;
 }
 
 /* The last-error file that reports on writes to files of this folder. */
@@ -123,7 +123,7 @@ char *tree_folder_key(const struct node *n)
 	case K_TASK: case K_TASKFILE:
 		buf_printf(&b, "t/%s", n->wf);
 		break;
-	case K_SCHED: case K_SCTL:
+	case K_SCHED: case K_SCTL: case K_SDOC:
 		buf_printf(&b, "s/%s", n->wf);
 		break;
 	case K_BATCH: case K_BCTL:
@@ -264,7 +264,7 @@ static mode_t mode_of(const struct node *n)
 	case K_BCTL: return S_IFREG | 0200;
 	case K_SATTRS: return S_IFREG | 0644; /* read the list, write add/remove */
 	case K_QUERY: case K_UPDATE: return S_IFREG | 0644; /* write arguments, then read the answer */
-	case K_AOPTS: case K_QLIMIT: case K_QBUILD: case K_KLIMIT: return S_IFREG | 0644; /* read the value, write a new one */
+	case K_AOPTS: case K_QLIMIT: case K_QBUILD: case K_KLIMIT: case K_SDOC: return S_IFREG | 0644; /* read the value, write a new one */
 	case K_SIGNAL: case K_CTL: case K_SCTL: case K_ACTL: return S_IFREG | 0200;
 	default: return S_IFREG | 0444;
 	}
@@ -296,7 +296,7 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 	 */
 	switch (n->kind) {
 	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: case K_SFILE:
-	case K_AFILE: case K_AOPTS: case K_QLIMIT: case K_BFILE: case K_SATTRS: case K_QBUILD: case K_KLIMIT: {
+	case K_AFILE: case K_AOPTS: case K_QLIMIT: case K_BFILE: case K_SATTRS: case K_QBUILD: case K_KLIMIT: case K_SDOC: {
 		struct buf b = { 0 };
 		int rc = content_render(n, &b, e);
 		st->st_size = (off_t)b.len;
@@ -326,6 +326,7 @@ char *tree_path(const struct node *n)
 		break;
 	case K_QLIMIT: case K_QBUILD: buf_printf(&b, "task-queues/%s/%s", wf, name); break;
 	case K_KLIMIT: buf_printf(&b, "task-queues/%s/keys/%s/%s", wf, n->run, name); break;
+	case K_SDOC: buf_printf(&b, "schedules/%s/%s", wf, name); break;
 	case K_START: buf_puts(&b, "start"); break;
 	case K_BSTART: buf_puts(&b, "batches/start"); break;
 	case K_SATTRS: buf_puts(&b, "search-attributes"); break;

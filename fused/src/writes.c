@@ -184,6 +184,7 @@ static int do_ctl(const struct node *n, char *data, struct db_err *e)
  *   pause [note] | unpause [note] | trigger [overlap_policy]
  *   backfill <start> <end> [overlap_policy]   (times as PostgreSQL reads them,
  *   without spaces: 2026-01-01T00:00:00Z)
+ *   set <policies>   (a JSON object on the line: durable.update_schedule's)
  */
 struct sverb {
 	const char *sql;	/* $1 schedule id, $2 namespace, $3... args */
@@ -222,6 +223,14 @@ static int parse_sctl_line(char *line, struct sverb *v, struct db_err *e)
 		v->args[0] = *rest ? rest : NULL; /* the note: the rest of the line */
 		return 0;
 	}
+	if (strcmp(verb, "set") == 0) {
+		if (!*rest)
+			return fail(e, EINVAL, "ctl: %s", "set needs the policies to change, as a JSON object");
+		v->sql = "SELECT durable.update_schedule($1, policies => $3::jsonb, namespace => $2)";
+		v->nargs = 1;
+		v->args[0] = rest; /* the store reads the JSON and says what is wrong with it */
+		return 0;
+	}
 	if (strcmp(verb, "trigger") == 0) {
 		v->sql = "SELECT durable.trigger_schedule($1, $3, $2)";
 		v->nargs = 1;
@@ -236,7 +245,7 @@ static int parse_sctl_line(char *line, struct sverb *v, struct db_err *e)
 		if (!v->args[1])
 			return fail(e, EINVAL, "ctl: %s", "backfill needs a start and an end time");
 	} else {
-		return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use pause, unpause, trigger or backfill)", verb);
+		return fail(e, EINVAL, "ctl: unknown verb \"%s\" (use pause, unpause, trigger, backfill or set)", verb);
 	}
 	if (next_word(&rest))
 		return fail(e, EINVAL, "ctl: too many words after \"%s\"", verb);
@@ -391,6 +400,23 @@ static int do_queue_builds(const struct node *n, char *text, struct db_err *e)
 	return rc;
 }
 
+/*
+ * A schedule's spec or action file: the written object names the fields to
+ * change (null removes one), as durable.update_schedule takes them.
+ */
+static int do_sdoc(const struct node *n, const char *data, size_t len, struct db_err *e)
+{
+	if (!payload(data, len))
+		return fail(e, EINVAL, "%s: nothing written", n->name);
+	const char *p[] = { n->wf, conf.ns, data };
+	PGresult *r;
+	int rc = db_query(&r, e, false, strcmp(n->name, "spec") == 0
+		? "SELECT durable.update_schedule($1, spec => $3::jsonb, namespace => $2)"
+		: "SELECT durable.update_schedule($1, action => $3::jsonb, namespace => $2)", 3, p);
+	PQclear(r);
+	return rc;
+}
+
 static int do_task(const struct node *n, const char *data, size_t len, struct buf *reply,
 		   struct db_err *e)
 {
@@ -447,6 +473,7 @@ int write_apply(const struct node *n, const char *data, size_t len, struct buf *
 			rc = blank(text, len) ? fail(e, EINVAL, "batch spec: %snothing written", "")
 					      : batch_start(text, reply, e);
 			break;
+		case K_SDOC: rc = do_sdoc(n, text, len, e); break;
 		case K_TASKFILE: rc = do_task(n, text, len, reply, e); break;
 		case K_ACTL: rc = do_actl(n, text, e); break;
 		case K_AOPTS: rc = do_activity_options(n, text, len, reply, e); break;

@@ -124,6 +124,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
                 'unpause_workflow',
                 'unwatch_history',
                 'update_activity_options',
+                'update_schedule',
                 'update_workflow', 'watch_history'],
           'durable_operator executes exactly the client API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p

@@ -77,6 +77,7 @@ INSERT INTO probe VALUES
     ('cancel_workflow', 'operator', $$SELECT durable.cancel_workflow(%3$L, namespace => %1$L)$$, 'ok'),
     ('create_schedule', 'operator', $$SELECT durable.create_schedule(gen_random_uuid()::text, '{"interval": [{"every": 60}]}', '{"workflow_type": "W", "task_queue": "qa"}', namespace => %1$L)$$, 'ok'),
     ('pause_schedule', 'operator', $$SELECT durable.pause_schedule('s', namespace => %1$L)$$, 'ok'),
+    ('update_schedule', 'operator', $$SELECT durable.update_schedule('s', policies => '{"note": "n"}', namespace => %1$L)$$, 'ok'),
     ('delete_workflow', 'operator', $$SELECT durable.delete_workflow(%3$L, namespace => %1$L)$$, 'ok'),
     ('describe_namespace', 'reader', $$SELECT durable.describe_namespace(%1$L)$$, 'ok'),
     ('describe_workflow', 'reader', $$SELECT durable.describe_workflow(%3$L, namespace => %1$L)$$, 'ok'),

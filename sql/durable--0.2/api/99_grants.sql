@@ -48,6 +48,7 @@ GRANT EXECUTE ON FUNCTION
     durable.create_schedule(text, jsonb, jsonb, jsonb, text),
     durable.delete_schedule(text, text),
     durable.pause_schedule(text, text, text),
+    durable.update_schedule(text, jsonb, jsonb, jsonb, text),
     durable.unpause_schedule(text, text, text),
     durable.trigger_schedule(text, text, text),
     durable.backfill_schedule(text, timestamptz, timestamptz, text, text),
