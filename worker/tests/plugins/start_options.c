@@ -18,7 +18,7 @@ static int flaky(durable_ctx_t *ctx, json_t *input, json_t **output)
 	int attempt = durable_workflow_attempt(ctx);
 	if (attempt < json_integer_value(json_object_get(input, "succeed_on")))
 		return durable_fail(ctx, "Flaky", "attempt %d fails", attempt);
-	*output = json_pack("{s:i}", "attempt", attempt);
+	*output = durable_json(ctx, "{s:i}", "attempt", attempt);
 	return 0;
 }
 
@@ -29,10 +29,7 @@ static int flaky_parent(durable_ctx_t *ctx, json_t *input, json_t **output)
 		.maximum_attempts = (int)json_integer_value(json_object_get(input, "max_attempts")),
 	};
 	durable_child_options_t o = {.workflow_id = durable_child_id(ctx, "kid"), .retry_policy = &retry};
-	json_t *result;   /* borrowed: the context's */
-	DURABLE_TRY(durable_child(ctx, "Flaky", json_incref(input), &o, &result));
-	*output = json_incref(result);
-	return 0;
+	return durable_child(ctx, "Flaky", input, &o, output);
 }
 
 int durable_plugin_init(durable_worker_t *w)
