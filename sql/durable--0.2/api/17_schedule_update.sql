@@ -3,11 +3,13 @@
 -- its counters, recent actions and the runs it started.
 
 -- obj with patch's top-level keys applied: a key set to null is removed
--- (back to its default), any other value replaces the key's value.
+-- (back to its default), any other value replaces the key's value; no
+-- patch leaves obj as it is.
 CREATE OR REPLACE FUNCTION durable._json_patch(obj jsonb, patch jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT (coalesce($1, '{}') || jsonb_strip_nulls($2))
-           - ARRAY(SELECT k FROM jsonb_each($2) e(k, v) WHERE jsonb_typeof(v) = 'null')
+    SELECT CASE WHEN $2 IS NULL THEN $1
+                ELSE (coalesce($1, '{}') || jsonb_strip_nulls($2))
+                     - ARRAY(SELECT k FROM jsonb_each($2) e(k, v) WHERE jsonb_typeof(v) = 'null') END
 $$;
 
 CREATE OR REPLACE FUNCTION durable.update_schedule(schedule_id text, spec jsonb DEFAULT NULL, action jsonb DEFAULT NULL,
