@@ -62,14 +62,16 @@ DECLARE
     w durable.workflows;
     child record;
     event_id bigint;
-    retry record;
+    retry_state text;
+    backoff interval;
 BEGIN
     SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = run;
     -- a workflow retry policy may turn this close into the next attempt (16_workflow_retry.sql)
-    SELECT * INTO retry FROM durable._workflow_retry(w, status, failure, attributes);
-    IF retry.retry_state IS NOT NULL THEN
-        new_run_id := CASE WHEN retry.backoff IS NOT NULL THEN gen_random_uuid() END;
-        attributes := attributes || jsonb_build_object('retry_state', retry.retry_state)
+    IF w.retry_policy IS NOT NULL AND status IN ('FAILED', 'TIMED_OUT') THEN
+        SELECT r.retry_state, r.backoff INTO retry_state, backoff
+          FROM durable._workflow_retry(w, status, failure, attributes) r;
+        new_run_id := CASE WHEN backoff IS NOT NULL THEN gen_random_uuid() END;
+        attributes := attributes || jsonb_build_object('retry_state', retry_state)
             || CASE WHEN new_run_id IS NOT NULL THEN jsonb_build_object('new_execution_run_id', new_run_id) ELSE '{}' END;
     END IF;
     event_id := durable._append(run, event_type, attributes);
@@ -96,9 +98,9 @@ BEGIN
         END IF;
     END LOOP;
 
-    IF retry.backoff IS NOT NULL THEN
+    IF backoff IS NOT NULL THEN
         -- the next attempt keeps the parent and the schedule: they hear of its close
-        PERFORM durable._retry_run(w, new_run_id, retry.backoff);
+        PERFORM durable._retry_run(w, new_run_id, backoff);
         RETURN event_id;
     END IF;
     IF status <> 'CONTINUED_AS_NEW' AND w.parent_run_id IS NOT NULL THEN

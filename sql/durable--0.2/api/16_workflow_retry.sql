@@ -50,10 +50,11 @@ BEGIN
 END
 $$;
 
--- Whether a closing run is retried: retry_state as Temporal names it, and
--- the backoff before the next attempt's first workflow task when it is
--- RETRY_STATE_IN_PROGRESS. Only FAILED and a run timeout are retried; an
--- execution timeout ends the whole execution, retries included.
+-- Whether a closing run with a retry policy is retried: retry_state as
+-- Temporal names it, and the backoff before the next attempt's first
+-- workflow task when it is RETRY_STATE_IN_PROGRESS. Only FAILED and a run
+-- timeout are retried; an execution timeout ends the whole execution,
+-- retries included.
 CREATE OR REPLACE FUNCTION durable._workflow_retry(w durable.workflows, status text, failure jsonb, attributes jsonb,
                                                    OUT retry_state text, OUT backoff interval)
 LANGUAGE plpgsql AS $$
