@@ -42,7 +42,7 @@ SELECT is((SELECT (priority, fairness_key, fairness_weight)::text FROM durable.w
 SELECT is(pg_temp.event('p-opt', 'WorkflowExecutionStarted') - ARRAY['workflow_type', 'task_queue', 'input',
           'workflow_execution_timeout', 'workflow_run_timeout', 'workflow_task_timeout', 'first_execution_run_id',
           'continued_execution_run_id', 'parent_workflow_id', 'parent_run_id', 'parent_initiated_event_id',
-          'memo', 'search_attributes', 'identity'],
+          'memo', 'search_attributes', 'identity', 'attempt'],
           '{"priority": 1, "fairness_key": "acme", "fairness_weight": 2.5}', 'and its started event records them');
 SELECT is((SELECT (t.priority, t.fairness_key)::text FROM durable.workflow_tasks t
             JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = 'p-opt'),

@@ -222,9 +222,9 @@ BEGIN
         'parent_initiated_event_id', parent_initiated_event_id,
         'memo', coalesce(options -> 'memo', '{}'),
         'search_attributes', coalesce(options -> 'search_attributes', '{}'),
-        'identity', options ->> 'identity') || request || delay
-        || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight,
-        coalesce(_create_run.attempt, 1), retry_policy));
+        'identity', options ->> 'identity', 'attempt', coalesce(_create_run.attempt, 1)) || request || delay
+        || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight)
+        || CASE WHEN retry_policy IS NOT NULL THEN jsonb_build_object('retry_policy', retry_policy) ELSE '{}' END);
     IF signal_name IS NOT NULL THEN
         PERFORM durable._append(new_run, 'WorkflowExecutionSignaled', jsonb_build_object(
             'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity') || request);
