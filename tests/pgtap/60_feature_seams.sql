@@ -42,5 +42,32 @@ SELECT is(pg_temp.take('seam-rq', 'v1'), NULL, 'so the old build does not get it
 SELECT is(pg_temp.take('seam-rq', 'v2'), 'seam-r1', 'the default build does');
 SELECT durable.set_build_id_rules('seam-rq', NULL);
 
+-- Retention x batch jobs: a closed job goes when its namespace's runs would -
+SELECT durable.register_namespace('seam-bj', '1 day');
+SELECT durable.register_namespace('seam-keep', '0');
+SELECT durable.start_workflow('seam-b' || i, 'W', 'seam-bq', '{}', '{}', 'seam-bj') FROM generate_series(1, 3) i;
+SELECT durable.start_workflow('seam-k1', 'W', 'seam-bq', '{}', '{}', 'seam-keep');
+SELECT is(durable.start_batch_job('t', 'terminate', '', '{}', 1000, 'seam-bj'), 3::bigint, 'a job over three runs');
+SELECT is(durable.start_batch_job('t', 'terminate', '', '{}', 1000, 'seam-keep'), 1::bigint,
+          'and one in a namespace that keeps everything');
+SELECT durable.skip_time('1 second'), durable._batch_step(10) FROM generate_series(1, 4);
+SELECT is((SELECT array_agg(state ORDER BY namespace) FROM durable.batch_jobs WHERE job_id = 't'
+            AND namespace IN ('seam-bj', 'seam-keep')), ARRAY['COMPLETED', 'COMPLETED'], 'both jobs completed');
+SELECT durable._purge_closed(2);
+SELECT is((SELECT count(*) FROM durable.batch_job_items WHERE namespace = 'seam-bj'), 3::bigint,
+          'the purge keeps a job closed for less than the retention');
+SELECT durable.skip_time('25 hours');
+SELECT durable._purge_closed(2);
+SELECT is((SELECT count(*) FROM durable.batch_job_items WHERE namespace = 'seam-bj'), 1::bigint,
+          'past the retention its items go, at most a purge batch at a time');
+SELECT is(durable.describe_batch_job('t', 'seam-bj') ->> 'state', 'COMPLETED', 'the job stays while it has items');
+SELECT durable._purge_closed(2);
+SELECT is((SELECT count(*) FROM durable.batch_jobs WHERE namespace = 'seam-bj'), 0::bigint,
+          'then the job goes (its runs went with the same retention)');
+SELECT is((SELECT count(*) FROM durable.batch_job_items WHERE namespace = 'seam-bj'), 0::bigint, 'with all its items');
+SELECT is(durable.start_batch_job('t', 'cancel', '', '{}', 1000, 'seam-bj'), 0::bigint, 'and its id can be used again');
+SELECT is((SELECT count(*) FROM durable.batch_job_items WHERE namespace = 'seam-keep'), 1::bigint,
+          'a namespace with retention 0 keeps its jobs');
+
 SELECT * FROM finish();
 ROLLBACK;

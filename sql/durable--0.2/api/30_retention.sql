@@ -187,6 +187,7 @@ BEGIN
     IF max_runs IS NULL OR max_runs < 1 OR max_runs > 100000 THEN
         PERFORM durable._bad_input('max_runs must be between 1 and 100000', format('Got %s.', max_runs));
     END IF;
+    PERFORM durable._purge_closed_batch_jobs(max_runs, now);   -- api/53_batch_job_retention.sql
     SELECT array_agg(p.run_id) INTO runs FROM (
         SELECT w.run_id
           FROM durable.namespaces n
