@@ -49,9 +49,10 @@ pgbench_tps() {   # clients seconds script [extra args]
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }'; }
 value() { sed -n "s/^$1 //p" "$2"; }
-# Commits and WAL of what runs between cost_mark and cost_put PREFIX N, per
-# activity (N one-activity workflows), as PREFIXcommits_per_activity and
-# PREFIXwal_bytes_per_activity.
+# Commits and WAL of what runs between cost_mark and cost_put PREFIX N
+# [WAL_PREFIX], per activity (N one-activity workflows), as
+# PREFIXcommits_per_activity and WAL_PREFIXwal_bytes_per_activity (WAL_PREFIX
+# defaults to PREFIX).
 cost_mark() {
     cost_c0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
     cost_w0=$(sql "SELECT pg_current_wal_lsn()")
@@ -61,7 +62,7 @@ cost_put() {
     c1=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
     w1=$(sql "SELECT pg_current_wal_lsn()")
     put "${1}commits_per_activity" "$(awk -v a="$cost_c0" -v b="$c1" -v n="$2" 'BEGIN { printf "%.3f", (b - a) / n }')"
-    put "${1}wal_bytes_per_activity" "$(sql "SELECT round(pg_wal_lsn_diff('$w1', '$cost_w0') / $2)")"
+    put "${3-$1}wal_bytes_per_activity" "$(sql "SELECT round(pg_wal_lsn_diff('$w1', '$cost_w0') / $2)")"
 }
 
 echo "durable bench on $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(pg_config --version)"
@@ -136,7 +137,7 @@ if [ -x "$worker_bin" ]; then
     cost_mark
     put wf1_per_s "$(worker_rate BenchSeq1 "$wf_n" 1)"
     put worker_rss_mb "$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss")"
-    cost_put "" "$wf_n"
+    cost_put "" "$wf_n" wf1_   # wal_bytes_per_activity itself: the checkpoint-stable 3b'' below
     put wf1_per_s_ratio "$(ratio "$(value wf1_per_s "$results")" "$ceiling")"
     put seq10_activities_per_s $(( $(worker_rate BenchSeq10 $(( wf_n / 10 )) 1) * 10 ))
     put par10_activities_per_s $(( $(worker_rate BenchPar10 $(( wf_n / 10 )) 1) * 10 ))
@@ -149,6 +150,13 @@ if [ -x "$worker_bin" ]; then
     reset_store
     while read -r k v; do put "$k" "$v"; done < <("$here/local.sh" "$worker_bin" "$plugin" \
         "${LOCAL_N:-$([ "$quick" = 1 ] && echo 50 || echo 300)}")
+    # 3b''. What one activity writes: WAL bytes, full-page images, records,
+    #       rows and index entries, from a checkpoint, by relation and record
+    #       type (tests/bench/wal.sh; the breakdown goes to the terminal).
+    echo "== WAL per activity"
+    reset_store
+    while read -r k v; do put "$k" "$v"; done < <("$here/wal.sh" "$worker_bin" "$plugin" \
+        "${WAL_N:-$([ "$quick" = 1 ] && echo 100 || echo 500)}")
     # 3c. Long histories: time per activity of one workflow of N activities,
     #     near its start and near its end (tests/bench/long_history.sh).
     echo "== long history"
@@ -157,7 +165,8 @@ if [ -x "$worker_bin" ]; then
         "${LONG_HISTORY_N:-$([ "$quick" = 1 ] && echo 200 || echo 1000)}")
 else
     echo "== workflows, C worker: worker/build/durable-worker not built, skipped"
-    for k in wf1_per_s worker_rss_mb commits_per_activity wal_bytes_per_activity wf1_per_s_ratio \
+    for k in wf1_per_s worker_rss_mb commits_per_activity wal_bytes_per_activity wf1_wal_bytes_per_activity \
+             wal_fpi_bytes_per_activity wal_records_per_activity hot_update_ratio wf1_per_s_ratio \
              seq10_activities_per_s par10_activities_per_s long_history_cost_ratio; do put "$k" null; done
 fi
 

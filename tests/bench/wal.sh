@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# What one activity writes: N one-activity workflows (BenchSeq1) run by one
+# durable-worker process, from a checkpoint, with autovacuum paused, and the
+# WAL between the two points read back with pg_walinspect and attributed to
+# the relation of each record's first block (a commit has none).
+# Needs PG* set (a durable cluster, superuser), the worker binary and the
+# plugin (tests/bench/workflows.c):
+#   wal.sh WORKER_BIN PLUGIN [N]     (N workflows: 500, or WAL_N)
+# Prints "name value" lines on stdout, per activity (= per workflow):
+#   wal_bytes_per_activity          WAL between the two LSNs
+#   wal_fpi_bytes_per_activity      of which full-page images (one per page
+#                                   first touched after the checkpoint, so this
+#                                   shrinks as N grows: compare at equal N)
+#   wal_records_per_activity        WAL records
+#   wal_rows_inserted_per_activity  heap rows of durable's tables
+#   wal_rows_updated_per_activity   (pg_stat_user_tables, before and after)
+#   wal_rows_deleted_per_activity
+#   wal_index_entries_per_activity  index inserts in the WAL (btree leaf,
+#                                   GIN entry or pending list, GiST)
+#   hot_update_ratio                HOT updates / updates, durable's tables
+#   wal_checkpoints_in_window       0 unless a checkpoint broke the window
+# and on stderr the breakdown: by relation, by record type, by both, and rows
+# per table (all per activity).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+worker_bin=$1 plugin=$2
+n=${3:-${WAL_N:-500}}
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+tmp=$(mktemp -d)
+restore() {
+    sql "ALTER SYSTEM RESET autovacuum" >/dev/null && sql "SELECT pg_reload_conf()" >/dev/null || true
+    rm -rf "$tmp"
+}
+trap restore EXIT
+. "$top/tests/bench/worker_rate.sh"
+
+sql "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_walinspect" >/dev/null
+# Warm up: the tables and indexes have pages and the worker's statements are
+# the steady state's, not a first run's.
+worker_rate BenchSeq1 "$(( n / 5 + 1 ))" 1 >/dev/null
+# The snapshot of row counters lives in a scratch schema, written before the
+# window opens and after it closes.
+sql "ALTER SYSTEM SET autovacuum = off" >/dev/null
+sql "SELECT pg_reload_conf()" >/dev/null
+rows() {   # phase: counters of durable's tables into durable_walbench.rows
+    sql "INSERT INTO durable_walbench.rows
+         SELECT '$1', relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del
+           FROM pg_stat_user_tables WHERE schemaname = 'durable'" >/dev/null
+}
+sql "SET client_min_messages = warning; DROP SCHEMA IF EXISTS durable_walbench CASCADE;
+     CREATE SCHEMA durable_walbench;
+     CREATE TABLE durable_walbench.rows (phase text, relname name, ins bigint, upd bigint, hot bigint, del bigint)" >/dev/null
+sleep 1   # the warm-up's backends have exited and flushed their counters
+rows before
+sql "CHECKPOINT"
+checkpoints() { sql "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"; }
+ckpt0=$(checkpoints)
+lsn0=$(sql "SELECT pg_current_wal_insert_lsn()")
+worker_rate BenchSeq1 "$n" 1 >/dev/null
+lsn1=$(sql "SELECT pg_current_wal_insert_lsn()")
+ckpt1=$(checkpoints)
+sleep 1   # the worker's backends flush their counters as they exit
+rows after
+
+sql "CREATE TABLE durable_walbench.records AS
+     SELECT r.resource_manager || '/' || r.record_type AS kind, r.record_length, r.fpi_length,
+            coalesce(pg_filenode_relation(b[1]::oid, b[3]::oid)::regclass::text, 'filenode ' || b[3], '(no block)')
+              || CASE WHEN b[4] <> 'main' THEN ' (' || b[4] || ')' ELSE '' END AS relation
+       FROM pg_get_wal_records_info('$lsn0', '$lsn1') r,
+            LATERAL (SELECT regexp_match(r.block_ref, 'blkref #0: rel (\d+)/(\d+)/(\d+) fork (\w+)') AS b) m" >/dev/null
+
+per() { echo "round(($1)::numeric / $n, ${2:-0})"; }
+sql "SELECT 'wal_bytes_per_activity ' || $(per "pg_wal_lsn_diff('$lsn1', '$lsn0')")"
+sql "SELECT 'wal_fpi_bytes_per_activity ' || $(per "sum(fpi_length)"),
+            'wal_records_per_activity ' || $(per "count(*)" 1),
+            'wal_index_entries_per_activity ' || $(per "count(*) FILTER (WHERE kind ~ '^(Btree/INSERT_LEAF|Gin/INSERT$|Gin/UPDATE_META_PAGE|Gist/PAGE_UPDATE)')" 1)
+       FROM durable_walbench.records" | tr '|' '\n'
+sql "SELECT 'wal_rows_inserted_per_activity ' || $(per "sum(a.ins - b.ins)" 1),
+            'wal_rows_updated_per_activity ' || $(per "sum(a.upd - b.upd)" 1),
+            'wal_rows_deleted_per_activity ' || $(per "sum(a.del - b.del)" 1),
+            'hot_update_ratio ' || round(sum(a.hot - b.hot)::numeric / nullif(sum(a.upd - b.upd), 0), 3)
+       FROM durable_walbench.rows a JOIN durable_walbench.rows b USING (relname)
+      WHERE a.phase = 'after' AND b.phase = 'before'" | tr '|' '\n'
+echo "wal_checkpoints_in_window $(( ckpt1 - ckpt0 ))"
+
+{
+    echo "-- WAL per activity by relation ($n one-activity workflows, from $lsn0 to $lsn1)"
+    psql -qX -P footer=off -c "
+        SELECT relation, $(per "count(*)" 2) AS records, $(per "sum(record_length)") AS bytes,
+               $(per "sum(fpi_length)") AS fpi_bytes,
+               round(100.0 * sum(record_length) / sum(sum(record_length)) OVER (), 1) AS pct
+          FROM durable_walbench.records GROUP BY relation ORDER BY sum(record_length) DESC"
+    echo "-- by record type"
+    psql -qX -P footer=off -c "
+        SELECT kind, $(per "count(*)" 2) AS records, $(per "sum(record_length)") AS bytes,
+               $(per "sum(fpi_length)") AS fpi_bytes,
+               round(100.0 * sum(record_length) / sum(sum(record_length)) OVER (), 1) AS pct
+          FROM durable_walbench.records GROUP BY kind ORDER BY sum(record_length) DESC"
+    echo "-- by relation and record type (top 30)"
+    psql -qX -P footer=off -c "
+        SELECT relation, kind, $(per "count(*)" 2) AS records, $(per "sum(record_length)") AS bytes,
+               $(per "sum(fpi_length)") AS fpi_bytes
+          FROM durable_walbench.records GROUP BY relation, kind ORDER BY sum(record_length) DESC LIMIT 30"
+    echo "-- rows per activity by table (pg_stat_user_tables)"
+    psql -qX -P footer=off -c "
+        SELECT relname AS table, $(per "a.ins - b.ins" 2) AS inserted, $(per "a.upd - b.upd" 2) AS updated,
+               $(per "a.hot - b.hot" 2) AS hot, $(per "a.del - b.del" 2) AS deleted
+          FROM durable_walbench.rows a JOIN durable_walbench.rows b USING (relname)
+         WHERE a.phase = 'after' AND b.phase = 'before'
+           AND (a.ins, a.upd, a.del) IS DISTINCT FROM (b.ins, b.upd, b.del)
+         ORDER BY a.ins - b.ins + a.upd - b.upd + a.del - b.del DESC"
+} >&2
+sql "SET client_min_messages = warning; DROP SCHEMA durable_walbench CASCADE" >/dev/null
