@@ -69,5 +69,28 @@ SELECT is(durable.start_batch_job('t', 'cancel', '', '{}', 1000, 'seam-bj'), 0::
 SELECT is((SELECT count(*) FROM durable.batch_job_items WHERE namespace = 'seam-keep'), 1::bigint,
           'a namespace with retention 0 keeps its jobs');
 
+-- Reset x workflow retry: the reset run keeps the retry policy -------------
+SELECT durable.start_workflow('seam-rr', 'W', 'seam-rrq', '{}',
+                              '{"retry_policy": {"initial_interval": 1, "maximum_attempts": 3}}');
+SELECT pg_temp.complete('seam-rrq', '[]');
+SELECT durable.reset_workflow('seam-rr', pg_temp.event_id('seam-rr', 'WorkflowTaskCompleted'), 'redo');
+SELECT is(durable.describe_workflow('seam-rr') -> 'retry_policy' -> 'maximum_attempts', '3'::jsonb,
+          'the reset run keeps the retry policy it was started with');
+SELECT is((durable.describe_workflow('seam-rr') ->> 'attempt')::int, 1, 'and its attempt');
+SELECT pg_temp.complete('seam-rrq', '[{"type": "FailWorkflowExecution", "failure": {"message": "boom"}}]');
+SELECT is(pg_temp.event('seam-rr', 'WorkflowExecutionStarted') ->> 'attempt', '2',
+          'so when it fails it is retried (attempt 2), as the run before the reset would have been');
+SELECT is((SELECT count(*) FROM durable.list_runs('seam-rr') WHERE status = 'RUNNING'), 1::bigint, 'one run runs');
+
+-- Reset x pause: the new run of a paused run is not paused (as documented)
+SELECT durable.start_workflow('seam-rp', 'W', 'seam-rpq');
+SELECT pg_temp.complete('seam-rpq', '[]');
+SELECT durable.pause_workflow('seam-rp', 'look first');
+SELECT durable.reset_workflow('seam-rp', pg_temp.event_id('seam-rp', 'WorkflowTaskCompleted'), 'redo');
+SELECT is(durable.describe_workflow('seam-rp') -> 'paused', 'null'::jsonb, 'the reset run of a paused run is not paused');
+SELECT is((SELECT count(*) FROM durable.workflow_pauses p JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id = 'seam-rp'), 0::bigint, 'and no pause row is left behind');
+SELECT lives_ok($$SELECT pg_temp.complete('seam-rpq', '[]')$$, 'its workflow task is handed out');
+
 SELECT * FROM finish();
 ROLLBACK;

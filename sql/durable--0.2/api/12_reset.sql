@@ -122,7 +122,7 @@ BEGIN
         search_attributes, first_run_id, continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, parent_close_policy, execution_started_at, started_at,
         execution_timeout, run_timeout, task_timeout, deadline_at, cancel_requested,
-        priority, fairness_key, fairness_weight, build_id)
+        priority, fairness_key, fairness_weight, build_id, attempt, retry_policy)
     SELECT new_run, o.namespace, o.workflow_id, o.workflow_type, o.task_queue, o.input, o.memo,
            o.search_attributes, o.first_run_id, o.run_id, o.parent_run_id, o.parent_workflow_id,
            o.parent_initiated_event_id, o.parent_close_policy, o.execution_started_at, durable.now(),
@@ -137,7 +137,10 @@ BEGIN
            (SELECT h.attributes ->> 'build_id' FROM durable.history h
              WHERE h.run_id = o.run_id AND h.event_id < started.event_id
                AND h.event_type = 'WorkflowTaskCompleted' AND h.attributes ? 'build_id'
-             ORDER BY h.event_id DESC LIMIT 1)
+             ORDER BY h.event_id DESC LIMIT 1),
+           -- the copied WorkflowExecutionStarted says which attempt this is, and
+           -- the run is retried by its policy as the one it replaces (16_workflow_retry.sql)
+           o.attempt, o.retry_policy
       FROM durable.workflows o WHERE o.run_id = old.run_id
     ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING;
     IF NOT FOUND THEN
