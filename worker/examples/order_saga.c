@@ -5,7 +5,9 @@
  * Queues: "orders" (the workflow and confirm_order), "inventory"
  * (reserve/release), "payments" (charge/refund), "shipping" (ship_order, an
  * executable in examples/activities/). Input:
- *   {"order_id": "o-1", "amount": 40, "fail_at": "charge"|"ship"|null, "delay_ms": 0}
+ *   {"order_id": "o-1", "amount": 40, "fail_at": "charge"|"ship"|null, "delay_ms": 0,
+ *    "hold_refund": false}  (delay_ms: how long the charge takes; hold_refund:
+ *    the refund waits for the test's cue, see held())
  * Every activity appends a line to the file named by $DURABLE_LEDGER (if
  * set), which is what the end-to-end test checks. */
 #include <fcntl.h>
@@ -30,19 +32,16 @@ static const durable_activity_options_t orders = {
 
 static int order(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
-	json_t *status = durable_json(ctx, "{s:s}", "step", "reserving");
-	json_t *shipment = NULL;
-	int reserved = 0, charged = 0, rc;
+	json_t *status = durable_json(ctx, "{s:s}", "step", "reserving"), *shipment = NULL;
+	durable_saga_t *saga = durable_saga(ctx);
 	DURABLE_TRY(durable_set_query_handler(ctx, "status", NULL, status));
 
-	rc = durable_activity(ctx, "reserve_inventory", input, &inventory, NULL);
-	if (rc == 0) {
-		reserved = 1;
+	int rc = durable_activity(ctx, "reserve_inventory", input, &inventory, NULL);
+	if (rc == 0 && (rc = durable_saga_add(saga, "release_inventory", input, &inventory)) == 0) {
 		json_object_set_new(status, "step", json_string("charging"));
 		rc = durable_activity(ctx, "charge_payment", input, &payments, NULL);
 	}
-	if (rc == 0) {
-		charged = 1;
+	if (rc == 0 && (rc = durable_saga_add(saga, "refund_payment", input, &payments)) == 0) {
 		json_object_set_new(status, "step", json_string("shipping"));
 		rc = durable_activity(ctx, "ship_order", input, &shipping, &shipment);
 	}
@@ -55,23 +54,15 @@ static int order(durable_ctx_t *ctx, json_t *input, json_t **output)
 		*output = durable_json(ctx, "{s:s, s:O}", "status", "completed", "shipment", shipment);
 		return 0;
 	}
-	if (DURABLE_STOPPED(rc))
-		return rc;
-
-	/* Compensate, newest first. These run even when the workflow was canceled. */
-	json_t *why = durable_failure(ctx);
-	json_object_set_new(status, "step", json_string("compensating"));
-	if (charged)
-		rc = durable_activity(ctx, "refund_payment", input, &payments, NULL);
-	if (reserved && !DURABLE_STOPPED(rc))
-		rc = durable_activity(ctx, "release_inventory", input, &inventory, NULL);
-	if (DURABLE_STOPPED(rc))
+	/* A step failed or the order was canceled: undo, newest first, even if
+	 * a cancel arrives meanwhile; canceled orders then close CANCELED. */
+	if (!DURABLE_STOPPED(rc))
+		json_object_set_new(status, "step", json_string("compensating"));
+	if ((rc = durable_saga_compensate(saga, rc)) != DURABLE_EFAILED)
 		return rc;
 	json_object_set_new(status, "step", json_string("compensated"));
-	if (durable_cancel_requested(ctx))
-		return DURABLE_ECANCELED;
 	return durable_fail(ctx, "OrderFailed", "order compensated: %s",
-			    json_string_value(json_object_get(why, "message")));
+			    json_string_value(json_object_get(durable_failure(ctx), "message")));
 }
 
 /* Activities ------------------------------------------------------------- */
@@ -137,6 +128,35 @@ static int charge_payment(durable_activity_ctx_t *a, json_t *in, json_t **out, v
 	return 0;
 }
 
+/* With "hold_refund": waits, heartbeating, until the file
+ * $DURABLE_LEDGER.go-<workflow id> exists (the test's cue): returns 1 if
+ * the workflow asked to cancel meanwhile. */
+static int held(durable_activity_ctx_t *a, json_t *input)
+{
+	char go[512];
+	const char *path = getenv("DURABLE_LEDGER");
+	struct timespec step = {0, 50 * 1000000};
+	if (!path || !json_is_true(json_object_get(input, "hold_refund")))
+		return 0;
+	snprintf(go, sizeof(go), "%s.go-%s", path, durable_activity_workflow_id(a));
+	while (access(go, F_OK) != 0) {
+		if (durable_heartbeat(a, NULL))
+			return 1;
+		nanosleep(&step, NULL);
+	}
+	return 0;
+}
+
+static int refund_payment(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
+{
+	(void)arg;
+	if (held(a, in))
+		return DURABLE_ECANCELED;   /* nothing refunded */
+	ledger(a, "refund", in);
+	*out = json_true();
+	return 0;
+}
+
 #define SIMPLE(name, line)                                                                 \
 	static int name(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)   \
 	{                                                                                  \
@@ -145,7 +165,6 @@ static int charge_payment(durable_activity_ctx_t *a, json_t *in, json_t **out, v
 		*out = json_true();                                                        \
 		return 0;                                                                  \
 	}
-SIMPLE(refund_payment, "refund")
 SIMPLE(release_inventory, "release")
 SIMPLE(confirm_order, "confirm")
 

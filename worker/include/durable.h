@@ -256,6 +256,28 @@ int durable_cancel_external_start(durable_ctx_t *ctx, const char *workflow_id, d
  * activities and then return DURABLE_ECANCELED to close as CANCELED. */
 int durable_cancel_requested(durable_ctx_t *ctx);
 
+/* Sagas: compensation without bookkeeping, on failure or cancellation.
+ * As each step succeeds, add the activity that undoes it; when a later step
+ * ends with a status rc, durable_saga_compensate(saga, rc) runs the
+ * compensations newest first and returns what the workflow returns:
+ *  - rc itself at once when DURABLE_STOPPED(rc) (blocked: nothing to undo yet);
+ *  - DURABLE_ECANCELED when the workflow was asked to cancel (it closes
+ *    CANCELED), else rc, with durable_failure() the failure that ended the
+ *    steps;
+ *  - DURABLE_EFAILED with a CompensationFailed failure ("compensation T
+ *    failed: ...", the steps' failure as its cause) when a compensation
+ *    failed for good; the others still run.
+ * Compensations run shielded from the workflow's cancellation: a cancel that
+ * arrives meanwhile neither interrupts nor abandons them. input is copied;
+ * opts is copied, the strings it points to must live until the compensation
+ * runs (literals do). The saga belongs to the context (NULL on out of
+ * memory: then its calls return -ENOMEM). */
+typedef struct durable_saga_s durable_saga_t;
+durable_saga_t *durable_saga(durable_ctx_t *ctx);
+int durable_saga_add(durable_saga_t *saga, const char *activity_type, json_t *input,
+		     const durable_activity_options_t *opts);
+int durable_saga_compensate(durable_saga_t *saga, int rc);
+
 /* Failures: the failure (a JSON object {message, type, ...}) behind
  * the last DURABLE_EFAILED/ETIMEDOUT/ECANCELED, or NULL. */
 json_t *durable_failure(durable_ctx_t *ctx);

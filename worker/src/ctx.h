@@ -77,6 +77,8 @@ struct durable_ctx_s {
 	durable__query_handler_t *queries;
 	json_t *local_requests;    /* owned: local activities to run before the task completes */
 	size_t local_seen;         /* outcomes of task->local_results the code reached: until all, it re-runs what it did */
+	int cancel_shield;         /* > 0: the workflow's cancellation waits (saga.c) */
+	struct durable_saga_s *sagas;
 };
 
 /* history.c */
@@ -89,6 +91,9 @@ json_t *durable__attrs(json_t *ev);
 json_t *durable__started_attrs(durable_ctx_t *ctx);
 int64_t durable__attr_int(json_t *ev, const char *key);
 const char *durable__attr_str(json_t *ev, const char *key);
+
+/* saga.c */
+void durable__sagas_free(durable_ctx_t *ctx);
 
 /* workflow.c */
 int durable__replaying(durable_ctx_t *ctx);

@@ -191,6 +191,7 @@ void durable__ctx_release(durable_ctx_t *ctx)
 	json_decref(ctx->continue_input);
 	json_decref(ctx->versions);
 	json_decref(ctx->local_requests);
+	durable__sagas_free(ctx);
 	while (ctx->futures) {
 		durable_future_t *f = ctx->futures;
 		ctx->futures = f->next;

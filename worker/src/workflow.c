@@ -448,8 +448,8 @@ int durable_future_is_ready(durable_ctx_t *ctx, durable_future_t *f)
 
 static int cancel_visible(durable_ctx_t *ctx, int64_t before)
 {
-	return ctx->cancel_event_id && !ctx->cancel_delivered && ctx->cancel_event_id < horizon_limit(ctx) &&
-	       ctx->cancel_event_id < before;
+	return ctx->cancel_event_id && !ctx->cancel_delivered && !ctx->cancel_shield &&
+	       ctx->cancel_event_id < horizon_limit(ctx) && ctx->cancel_event_id < before;
 }
 
 /* A cancel request was sent for f and its cancellation type waits for the

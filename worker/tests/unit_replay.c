@@ -438,6 +438,111 @@ static void test_cancellation(void)
 	json_decref(h.events);
 }
 
+/* durable_saga: compensations newest first, shielded from a cancel that
+ * arrives while they run, and a failed one reported with the others run. */
+static int wf_saga_helper(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	durable_saga_t *saga = durable_saga(ctx);
+	json_t *release_input = durable_json(ctx, "{s:s}", "lot", "r-1");
+	int rc = durable_activity(ctx, "reserve", input, NULL, NULL);
+	if (rc == 0 && (rc = durable_saga_add(saga, "release", release_input, NULL)) == 0)
+		rc = durable_activity(ctx, "charge", NULL, NULL, NULL);
+	json_object_set_new(release_input, "lot", json_string("changed"));   /* after: the copy counts */
+	if (rc == 0 && (rc = durable_saga_add(saga, "refund", NULL, NULL)) == 0)
+		rc = durable_activity(ctx, "ship", NULL, NULL, NULL);
+	if (rc == 0) {
+		*output = durable_json(ctx, "s", "shipped");
+		return 0;
+	}
+	return durable_saga_compensate(saga, rc);
+}
+
+/* The history up to ship failing: reserve (1), charge (2), ship (3). */
+static int64_t saga_until_ship_fails(hist_t *h)
+{
+	start(h, NULL);
+	int64_t wtc = done(h);
+	act_done(h, scheduled(h, wtc, "1", "reserve"), json_null());
+	task(h);
+	wtc = done(h);
+	act_done(h, scheduled(h, wtc, "2", "charge"), json_null());
+	task(h);
+	wtc = done(h);
+	act_failed(h, scheduled(h, wtc, "3", "ship"), "no truck");
+	return task(h);
+}
+
+static void test_saga_helper(void)
+{
+	hist_t h;
+	saga_until_ship_fails(&h);
+	run(&h, wf_saga_helper);
+	CHECK(ncmds() == 1 && strcmp(cmd_str(0, "activity_type"), "refund") == 0, "the newest compensation first: %s",
+	      cmd_str(0, "activity_type"));
+	int64_t wtc = done(&h);
+	int64_t refund = scheduled(&h, wtc, "4", "refund");
+	ev(&h, "WorkflowExecutionCancelRequested", json_pack("{s:s}", "cause", "user"));
+	task(&h);
+	run(&h, wf_saga_helper);
+	CHECK(ncmds() == 0, "a cancel during compensation neither cancels nor abandons it: %zu commands, first %s",
+	      ncmds(), ncmds() ? cmd_type(0) : "");
+	wtc = done(&h);
+	act_done(&h, refund, json_null());
+	task(&h);
+	run(&h, wf_saga_helper);
+	CHECK(ncmds() == 1 && strcmp(cmd_str(0, "activity_type"), "release") == 0, "then the older one: %s",
+	      cmd_str(0, "activity_type"));
+	json_t *in = json_object_get(json_array_get(out.commands, 0), "input");
+	CHECK(strcmp(json_string_value(json_object_get(in, "lot")) ?: "", "r-1") == 0,
+	      "with its input as it was when added");
+	wtc = done(&h);
+	act_done(&h, scheduled(&h, wtc, "5", "release"), json_null());
+	task(&h);
+	run(&h, wf_saga_helper);
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "CancelWorkflowExecution") == 0,
+	      "compensated, the canceled workflow closes CANCELED: %s", cmd_type(0));
+	json_decref(h.events);
+
+	/* Not canceled, and the refund fails for good: release still runs, and
+	 * the workflow fails with CompensationFailed caused by the ship failure. */
+	saga_until_ship_fails(&h);
+	wtc = done(&h);
+	act_failed(&h, scheduled(&h, wtc, "4", "refund"), "card gone");
+	task(&h);
+	run(&h, wf_saga_helper);
+	CHECK(ncmds() == 1 && strcmp(cmd_str(0, "activity_type"), "release") == 0,
+	      "a failed compensation does not stop the others: %s", cmd_str(0, "activity_type"));
+	wtc = done(&h);
+	act_done(&h, scheduled(&h, wtc, "5", "release"), json_null());
+	task(&h);
+	run(&h, wf_saga_helper);
+	json_t *failure = json_object_get(json_array_get(out.commands, 0), "failure");
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "FailWorkflowExecution") == 0, "fails: %s", cmd_type(0));
+	CHECK(strcmp(json_string_value(json_object_get(failure, "type")) ?: "", "CompensationFailed") == 0 &&
+		      strcmp(json_string_value(json_object_get(failure, "message")) ?: "",
+			     "compensation refund failed: card gone") == 0 &&
+		      strcmp(json_string_value(json_object_get(json_object_get(failure, "cause"), "message")) ?: "",
+			     "no truck") == 0,
+	      "as CompensationFailed, caused by the step's failure");
+	json_decref(h.events);
+
+	/* Compensated without trouble: the workflow fails with the step's failure. */
+	saga_until_ship_fails(&h);
+	wtc = done(&h);
+	act_done(&h, scheduled(&h, wtc, "4", "refund"), json_null());
+	wtc = 0;
+	task(&h);
+	wtc = done(&h);
+	act_done(&h, scheduled(&h, wtc, "5", "release"), json_null());
+	task(&h);
+	run(&h, wf_saga_helper);
+	failure = json_object_get(json_array_get(out.commands, 0), "failure");
+	CHECK(ncmds() == 1 && strcmp(cmd_type(0), "FailWorkflowExecution") == 0 &&
+		      strcmp(json_string_value(json_object_get(failure, "message")) ?: "", "no truck") == 0,
+	      "fails with the step's failure: %s", cmd_type(0));
+	json_decref(h.events);
+}
+
 static int wf_versioned(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	(void)input;
@@ -1376,6 +1481,7 @@ int main(void)
 	test_futures();
 	test_signals();
 	test_cancellation();
+	test_saga_helper();
 	test_markers();
 	test_child_continue_query();
 	test_failed_tasks_and_unknown();

@@ -46,6 +46,24 @@ check "canceled order released its stock" eq "$(ledger_count release "$cancel")"
 check "canceled order never shipped" eq "$(ledger_count ship "$cancel")" 0
 check "canceled order was never charged" eq "$(ledger_count charge "$cancel")" 0
 
+# Cancellation while compensating (durable_saga_compensate shields the
+# compensations): shipping fails, the refund is running (held until the
+# test's cue) when the cancel arrives; the refund is neither canceled nor
+# abandoned, the release still runs after it, and the order closes CANCELED.
+shield=shield-$RUN
+start_order "$shield" '{"order_id": "5", "amount": 80, "fail_at": "ship", "hold_refund": true}'
+check "the shield order is refunding" wait_sql "SELECT count(*) FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$shield' AND a.activity_type = 'refund_payment' AND a.state = 'STARTED'" 1
+sql "SELECT durable.cancel_workflow('$shield', 'cancel during the refund')" >/dev/null
+check "the cancel is in its history" wait_sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$shield' AND h.event_type = 'WorkflowExecutionCancelRequested'" 1
+check "and a workflow task ran after it" wait_sql "SELECT count(*) > 0 FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$shield' AND h.event_type = 'WorkflowTaskCompleted' AND h.event_id > (SELECT event_id FROM durable.history h2 WHERE h2.run_id = w.run_id AND h2.event_type = 'WorkflowExecutionCancelRequested')" t
+touch "$DURABLE_LEDGER.go-$shield"
+check "the shield order closes" wait_closed "$shield"
+check "it closes CANCELED" eq "$(status_of "$shield")" CANCELED
+check "its refund was not canceled" eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$shield' AND h.event_type = 'ActivityTaskCancelRequested'")" 0
+check "it was refunded" eq "$(ledger_count refund "$shield")" 1
+check "and released" eq "$(ledger_count release "$shield")" 1
+check "never confirmed" eq "$(ledger_count confirm "$shield")" 0
+
 # kill -9 of the payments and orders workers in the middle of 10 orders.
 ids=()
 for i in $(seq 1 10); do ids+=("kill-$RUN-$i"); start_order "kill-$RUN-$i" "{\"order_id\": \"k$i\", \"amount\": $i, \"delay_ms\": 700}"; done
