@@ -13,6 +13,14 @@
  * it; a skip becomes visible to others when it commits, and the timer workers
  * are woken then.
  *
+ * A namespace can have a clock of its own (durable.skip_time(namespace, by)):
+ * durable.now(namespace) runs that namespace's offset ahead of durable.now().
+ * Its history and its runs' start and close times are written in its time
+ * (durable._run_now); its deadlines stay in the server's time and are moved
+ * closer by the skip itself (api/16_namespace_clock.sql). The namespace
+ * offsets are read with the server's, once per transaction; with none (the
+ * usual case) the namespace clocks cost nothing.
+ *
  * 0.1 kept the offset in the file durable_clock_offset in the data directory.
  * While 0.1's SQL is still installed (no durable.clock yet), that file's
  * offset, loaded at server start, keeps durable.now() where it was until
@@ -29,6 +37,8 @@
 #include "storage/fd.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/uuid.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -41,10 +51,24 @@
 PG_FUNCTION_INFO_V1(durable_now);
 PG_FUNCTION_INFO_V1(durable_skip_time);
 PG_FUNCTION_INFO_V1(durable_clock_offset);
+PG_FUNCTION_INFO_V1(durable_namespace_now);
+PG_FUNCTION_INFO_V1(durable_run_now);
+PG_FUNCTION_INFO_V1(durable_namespace_clock_offset);
+PG_FUNCTION_INFO_V1(durable_clock_changed);
 
 /* the offset this backend last read, and the transaction it was read in */
 static int64 known_offset = -1;
 static LocalTransactionId known_offset_lxid = InvalidLocalTransactionId;
+
+/* the namespace offsets read with it (in namespace_clocks_cxt) */
+typedef struct
+{
+	char	   *namespace;
+	int64		offset;
+} NamespaceClock;
+static MemoryContext namespace_clocks_cxt = NULL;
+static NamespaceClock *namespace_clocks = NULL;
+static int	n_namespace_clocks = 0;
 
 /*
  * The offset 0.1 saved in its file, or 0. Called by the postmaster when it
@@ -104,21 +128,45 @@ read_clock_table(void)
 	SPI_connect();
 	if (plan == NULL)
 	{
-		SPIPlanPtr	fresh = SPI_prepare("SELECT offset_us FROM durable.clock WHERE clock = 'server'", 0, NULL);
+		/* to_jsonb: an upgrade reads the clock before it adds the namespace column */
+		SPIPlanPtr	fresh = SPI_prepare("SELECT c.offset_us, to_jsonb(c) ->> 'namespace', c.clock = 'server' "
+										"FROM durable.clock c", 0, NULL);
 
 		if (fresh == NULL)
 			elog(ERROR, "could not prepare the read of durable.clock: %s", SPI_result_code_string(SPI_result));
 		SPI_keepplan(fresh);
 		plan = fresh;
 	}
-	if (SPI_execute_plan(plan, NULL, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read durable.clock");
-	if (SPI_processed == 1)
+	if (namespace_clocks_cxt == NULL)
+		namespace_clocks_cxt = AllocSetContextCreate(TopMemoryContext, "durable namespace clocks",
+													 ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(namespace_clocks_cxt);
+	namespace_clocks = NULL;
+	n_namespace_clocks = 0;
+	if (SPI_processed > 0)
+		namespace_clocks = MemoryContextAlloc(namespace_clocks_cxt, sizeof(NamespaceClock) * SPI_processed);
+	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		bool		isnull;
-		Datum		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull,
+					server_isnull;
+		int64		value = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		bool		server = DatumGetBool(SPI_getbinval(row, desc, 3, &server_isnull));
+		char	   *namespace = SPI_getvalue(row, desc, 2);
 
-		offset = isnull ? 0 : DatumGetInt64(value);
+		if (isnull)
+			continue;
+		if (server)
+			offset = value;
+		else if (namespace != NULL && namespace_clocks != NULL)
+		{
+			namespace_clocks[n_namespace_clocks].namespace = MemoryContextStrdup(namespace_clocks_cxt, namespace);
+			namespace_clocks[n_namespace_clocks].offset = value;
+			n_namespace_clocks++;
+		}
 	}
 	SPI_finish();
 	if (pushed)
@@ -167,6 +215,76 @@ durable_clock_offset(PG_FUNCTION_ARGS)
 	PG_RETURN_INTERVAL_P(result);
 }
 
+/* What the namespace's clock runs ahead of the server's (0: none). */
+static int64
+namespace_offset(const char *namespace)
+{
+	(void) clock_offset();		/* reads the offsets once per transaction */
+	for (int i = 0; i < n_namespace_clocks; i++)
+		if (strcmp(namespace_clocks[i].namespace, namespace) == 0)
+			return namespace_clocks[i].offset;
+	return 0;
+}
+
+/* durable.now(namespace): the namespace's clock. */
+Datum
+durable_namespace_now(PG_FUNCTION_ARGS)
+{
+	char	   *namespace = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_TIMESTAMPTZ(DurableNow() + namespace_offset(namespace));
+}
+
+Datum
+durable_namespace_clock_offset(PG_FUNCTION_ARGS)
+{
+	Interval   *result = palloc0(sizeof(Interval));
+
+	result->time = namespace_offset(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_INTERVAL_P(result);
+}
+
+/*
+ * durable._run_now(run): the clock of the run's namespace, for the times
+ * written into its history. With no namespace clock (the usual case) it is
+ * durable.now() and looks nothing up.
+ */
+Datum
+durable_run_now(PG_FUNCTION_ARGS)
+{
+	Datum		run = PG_GETARG_DATUM(0);
+	Oid			argtypes[1] = {UUIDOID};
+	Datum		args[1];
+	int64		offset = 0;
+
+	(void) clock_offset();
+	if (n_namespace_clocks == 0)
+		PG_RETURN_TIMESTAMPTZ(DurableNow());
+	args[0] = run;
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT namespace FROM durable.workflows WHERE run_id = $1",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the namespace of a run");
+	if (SPI_processed == 1)
+	{
+		char	   *namespace = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (namespace != NULL)
+			offset = namespace_offset(namespace);
+	}
+	SPI_finish();
+	PG_RETURN_TIMESTAMPTZ(DurableNow() + offset);
+}
+
+/* durable.clock was written in this transaction: read it again. */
+Datum
+durable_clock_changed(PG_FUNCTION_ARGS)
+{
+	known_offset_lxid = InvalidLocalTransactionId;
+	DurableWakeTimerWorkersAtCommit();
+	PG_RETURN_VOID();
+}
+
 Datum
 durable_skip_time(PG_FUNCTION_ARGS)
 {
@@ -205,7 +323,7 @@ durable_skip_time(PG_FUNCTION_ARGS)
 	SPI_connect();
 	if (SPI_execute_with_args("INSERT INTO durable.clock AS c (clock, offset_us, skipped_at) "
 							  "VALUES ('server', $1, pg_catalog.clock_timestamp()) "
-							  "ON CONFLICT (clock) DO UPDATE "
+							  "ON CONFLICT (clock, namespace) DO UPDATE "
 							  "SET offset_us = c.offset_us + EXCLUDED.offset_us, skipped_at = EXCLUDED.skipped_at "
 							  "RETURNING offset_us",
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)

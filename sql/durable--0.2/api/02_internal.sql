@@ -10,7 +10,7 @@ COMMENT ON FUNCTION durable.now() IS
 CREATE OR REPLACE FUNCTION durable.skip_time(by interval) RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'durable_skip_time' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION durable.skip_time(interval) IS
-    'Superuser only, for tests: move durable.now() forward and wake the timer worker.';
+    'Superuser only, for tests: move durable.now() forward, under every namespace, and wake the timer worker. Tests of one namespace use durable.skip_time(namespace, by).';
 
 CREATE OR REPLACE FUNCTION durable.clock_offset() RETURNS interval
     AS 'MODULE_PATHNAME', 'durable_clock_offset' LANGUAGE C STABLE;
@@ -292,7 +292,23 @@ DECLARE
     new_id bigint;
 BEGIN
     INSERT INTO durable.history AS h (run_id, event_id, event_type, event_time, attributes)
-    SELECT $1, coalesce(max(p.event_id), 0) + 1, $2, durable.now(), coalesce($3, '{}')
+    SELECT $1, coalesce(max(p.event_id), 0) + 1, $2, durable._run_now($1), coalesce($3, '{}')
+      FROM durable.history p WHERE p.run_id = $1
+    RETURNING h.event_id INTO new_id;
+    PERFORM durable._history_changed($1);
+    RETURN new_id;
+END
+$$;
+
+-- The same, at a time the caller chose (a run's started_at or closed_at, so
+-- that what the run shows is its start or close event's time exactly).
+CREATE OR REPLACE FUNCTION durable._append_at(run uuid, event_type text, attributes jsonb, at timestamptz)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    INSERT INTO durable.history AS h (run_id, event_id, event_type, event_time, attributes)
+    SELECT $1, coalesce(max(p.event_id), 0) + 1, $2, $4, coalesce($3, '{}')
       FROM durable.history p WHERE p.run_id = $1
     RETURNING h.event_id INTO new_id;
     PERFORM durable._history_changed($1);
@@ -334,7 +350,7 @@ BEGIN
     SELECT * INTO task FROM durable.workflow_tasks WHERE run_id = run;
     IF task.state IN ('STARTED', 'PAUSED') THEN
         INSERT INTO durable.buffered_events (run_id, event_type, event_time, attributes)
-        VALUES (run, event_type, durable.now(), attributes);
+        VALUES (run, event_type, durable._run_now(run), attributes);
         RETURN;
     END IF;
     PERFORM durable._append(run, event_type, attributes);

@@ -197,7 +197,7 @@ BEGIN
     VALUES (new_run, namespace, workflow_id, workflow_type, task_queue, input,
         coalesce(options -> 'memo', '{}'), coalesce(options -> 'search_attributes', '{}'),
         coalesce(first_run_id, new_run), continued_from_run_id, parent_run_id, parent_workflow_id,
-        parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, now,
+        parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, now + durable._clock_offset(namespace),
         execution_timeout, run_timeout, task_timeout, deadline, request_id, start_delay,
         prio.priority, prio.fairness_key, prio.fairness_weight,
         coalesce(_create_run.attempt, 1), retry_policy)
@@ -208,7 +208,7 @@ BEGIN
     END IF;
     PERFORM durable._namespace_seen(namespace, now);   -- its retention applies (30_retention.sql)
 
-    PERFORM durable._append(new_run, 'WorkflowExecutionStarted', jsonb_build_object(
+    PERFORM durable._append_at(new_run, 'WorkflowExecutionStarted', jsonb_build_object(
         'workflow_type', workflow_type,
         'task_queue', task_queue,
         'input', input,
@@ -224,7 +224,8 @@ BEGIN
         'search_attributes', coalesce(options -> 'search_attributes', '{}'),
         'identity', options ->> 'identity', 'attempt', coalesce(_create_run.attempt, 1)) || request || delay
         || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight)
-        || CASE WHEN retry_policy IS NOT NULL THEN jsonb_build_object('retry_policy', retry_policy) ELSE '{}' END);
+        || CASE WHEN retry_policy IS NOT NULL THEN jsonb_build_object('retry_policy', retry_policy) ELSE '{}' END,
+        now + durable._clock_offset(namespace));   -- started_at, exactly
     IF signal_name IS NOT NULL THEN
         PERFORM durable._append(new_run, 'WorkflowExecutionSignaled', jsonb_build_object(
             'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity') || request);

@@ -64,6 +64,7 @@ DECLARE
     event_id bigint;
     retry_state text;
     backoff interval;
+    closed timestamptz;
 BEGIN
     SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = run;
     -- a workflow retry policy may turn this close into the next attempt (16_workflow_retry.sql)
@@ -74,9 +75,10 @@ BEGIN
         attributes := attributes || jsonb_build_object('retry_state', retry_state)
             || CASE WHEN new_run_id IS NOT NULL THEN jsonb_build_object('new_execution_run_id', new_run_id) ELSE '{}' END;
     END IF;
-    event_id := durable._append(run, event_type, attributes);
+    closed := durable.now(w.namespace);   -- the close event's time, exactly
+    event_id := durable._append_at(run, event_type, attributes, closed);
     UPDATE durable.workflows wf
-       SET status = _close_run.status, closed_at = durable.now(), result = _close_run.result,
+       SET status = _close_run.status, closed_at = closed, result = _close_run.result,
            failure = _close_run.failure, deadline_at = NULL, new_run_id = _close_run.new_run_id
      WHERE wf.run_id = run;
     DELETE FROM durable.workflow_tasks t WHERE t.run_id = run;

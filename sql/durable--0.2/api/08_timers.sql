@@ -143,11 +143,11 @@ BEGIN
          WHERE tm.run_id = r.run_id AND tm.timer_id = r.timer_id
     ), events AS (
         INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-        SELECT r.run_id, r.last_id + 1, 'TimerFired', durable.now(),
+        SELECT r.run_id, r.last_id + 1, 'TimerFired', durable.now(r.namespace),
                jsonb_build_object('timer_id', r.timer_id, 'started_event_id', r.started_event_id)
           FROM ready r
         UNION ALL
-        SELECT r.run_id, r.last_id + 2, 'WorkflowTaskScheduled', durable.now(),
+        SELECT r.run_id, r.last_id + 2, 'WorkflowTaskScheduled', durable.now(r.namespace),
                jsonb_build_object('task_queue', r.task_queue, 'attempt', 1,
                                   'start_to_close_timeout', durable._seconds(r.task_timeout))
           FROM ready r WHERE r.task_state IS NULL

@@ -58,6 +58,13 @@ GRANT EXECUTE ON FUNCTION
     durable.retry_parked(text, text, text, text)
 TO durable_operator;
 
+-- Per-namespace clocks (16_namespace_clock.sql): operators of a namespace
+-- move its clock (_authorize checks which namespace).
+GRANT EXECUTE ON FUNCTION durable.now(text) TO durable_worker, durable_operator;
+GRANT EXECUTE ON FUNCTION durable.clock_offset(text), durable.skip_time(text, interval),
+    durable.skip_to_next_deadline(text)
+TO durable_operator;
+
 GRANT durable_worker, durable_operator TO durable_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA durable TO durable_admin;
 GRANT EXECUTE ON FUNCTION durable.fire_due(integer), durable.next_due(), durable.clock_offset()
