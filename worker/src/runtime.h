@@ -96,6 +96,8 @@ struct durable_worker_s {
 	uint64_t workflow_tasks, activity_tasks; /* counters for the exit log */
 	int local_tasks;                    /* workflow tasks running local activities (local_activity.c) */
 	struct durable__wtask *wtasks;      /* and those tasks */
+	uv_async_t stop_async;              /* another thread asks to stop (durable__worker_stop_async) */
+	int stop_async_on;                  /* set (atomically) once stop_async can be sent */
 };
 
 /* activity.c */
@@ -137,6 +139,9 @@ void durable__backstop_found(int *flag, int *unannounced, int found);
 /* Called before the worker sends outcomes of a kind (and at each backstop
  * tick and at the end): tasks still unannounced count as a lost wake-up. */
 void durable__wakeup_judge(durable_worker_t *w, int *unannounced, const char *kind);
+/* durable_worker_stop from any thread (the test harness's); -EAGAIN while
+ * durable_worker_run has not started the loop yet. */
+int durable__worker_stop_async(durable_worker_t *w);
 /* Queued outcomes (and an activity poll asked for meanwhile) go out once the
  * callbacks of the current loop iteration have run: whatever finished
  * together is sent together, and nothing waits for a timer. */

@@ -817,6 +817,8 @@ static void close_all(durable_worker_t *w)
 	uv_close((uv_handle_t *)&w->sigterm, NULL);
 	uv_close((uv_handle_t *)&w->sigint, NULL);
 	uv_close((uv_handle_t *)&w->wakeup, NULL);
+	__atomic_store_n(&w->stop_async_on, 0, __ATOMIC_SEQ_CST);
+	uv_close((uv_handle_t *)&w->stop_async, NULL);
 	uv_close((uv_handle_t *)&w->drain_timer, NULL);
 	uv_close((uv_handle_t *)&w->backstop, NULL);
 	if (w->flusher_on)
@@ -868,6 +870,19 @@ void durable_worker_stop(durable_worker_t *w)
 	durable__worker_maybe_done(w);
 }
 
+static void on_stop_async(uv_async_t *a)
+{
+	if (!((durable_worker_t *)a->data)->stopping)
+		durable_worker_stop(a->data);
+}
+
+int durable__worker_stop_async(durable_worker_t *w)
+{
+	if (!__atomic_load_n(&w->stop_async_on, __ATOMIC_SEQ_CST))
+		return -EAGAIN;
+	return uv_async_send(&w->stop_async);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	durable__log("INFO", "signal %d", signum);
@@ -894,6 +909,9 @@ int durable_worker_run(durable_worker_t *w)
 	uv_timer_start(&w->backstop, on_backstop, BACKSTOP_MS, BACKSTOP_MS);
 	uv_async_init(&w->loop, &w->wakeup, durable__activities_wakeup);
 	w->wakeup.data = w;
+	uv_async_init(&w->loop, &w->stop_async, on_stop_async);
+	w->stop_async.data = w;
+	__atomic_store_n(&w->stop_async_on, 1, __ATOMIC_SEQ_CST);
 	uv_idle_init(&w->loop, &w->flusher);
 	w->flusher.data = w;
 	w->flusher_on = 1;
