@@ -26,7 +26,7 @@ int durable__activities_init(durable_worker_t *w)
 	return 0;
 }
 
-static void unref(act_t *a)
+void durable__activity_unref(act_t *a)
 {
 	if (--a->refs > 0)
 		return;
@@ -194,7 +194,7 @@ void durable__activity_finish(act_t *a)
 		}
 	w->running--;
 	w->activity_tasks++;
-	unref(a);
+	durable__activity_unref(a);
 	/* Activities that finish together (in this loop iteration) are
 	 * reported together, and the poll for more asks for all their slots. */
 	durable__worker_flush_soon(w);
@@ -319,7 +319,7 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 											   JSON_DECODE_ANY, NULL),
 								err, sizeof(err));
 		if (!a->token || !a->workflow_id || !a->activity_id || !a->type) {
-			unref(a);
+			durable__activity_unref(a);
 			continue;
 		}
 		if (err[0])
@@ -383,7 +383,7 @@ static void on_heartbeat(durable__pg_t *pg, PGresult *res, void *arg)
 	uv_mutex_unlock(&a->mu);
 	if (again && a->refs > 1)
 		uv_async_send(&a->w->wakeup);
-	unref(a);
+	durable__activity_unref(a);
 }
 
 void durable__activities_wakeup(uv_async_t *h)
@@ -454,14 +454,9 @@ static void json_trouble(durable_activity_ctx_t *a, const char *what)
 
 json_t *durable_activity_keep(durable_activity_ctx_t *a, json_t *value)
 {
-	if (!value) {   /* what the caller built failed */
-		json_trouble(a, "durable_activity_keep(NULL): the value could not be built");
-		return NULL;
-	}
-	if (!a->pool)
-		a->pool = json_array();
-	if (!a->pool || json_array_append_new(a->pool, value) < 0) {
-		json_trouble(a, "out of memory keeping a JSON value");
+	const char *why;
+	if (durable__pool_add(&a->pool, value, &why) < 0) {
+		json_trouble(a, why);
 		return NULL;
 	}
 	return value;
@@ -469,15 +464,14 @@ json_t *durable_activity_keep(durable_activity_ctx_t *a, json_t *value)
 
 json_t *durable_activity_json(durable_activity_ctx_t *a, const char *fmt, ...)
 {
-	char what[300];
-	json_error_t err;
+	char why[300];
+	int oom;
 	va_list ap;
 	va_start(ap, fmt);
-	json_t *v = json_vpack_ex(&err, 0, fmt, ap);
+	json_t *v = durable__vpack("durable_activity_json", fmt, ap, why, sizeof(why), &oom);
 	va_end(ap);
 	if (!v) {
-		snprintf(what, sizeof(what), "durable_activity_json(\"%.60s\"): %s", fmt ? fmt : "", err.text);
-		json_trouble(a, what);
+		json_trouble(a, why);
 		return NULL;
 	}
 	return durable_activity_keep(a, v);

@@ -208,3 +208,32 @@ json_t *durable__json_load(const char *text, size_t len, size_t flags, json_erro
 	free(again);
 	return v;
 }
+
+json_t *durable__vpack(const char *caller, const char *fmt, va_list ap, char *why, size_t whylen, int *oom)
+{
+	json_error_t err;
+	json_t *v = json_vpack_ex(&err, 0, fmt, ap);
+	*oom = 0;
+	if (!v) {
+		snprintf(why, whylen, "%s(\"%.60s\"): %s", caller, fmt ? fmt : "", err.text);
+		*oom = json_error_code(&err) == json_error_out_of_memory;
+	}
+	return v;
+}
+
+int durable__pool_add(json_t **pool, json_t *value, const char **why)
+{
+	if (!value) {
+		*why = "a NULL value to keep: what it was built from failed";
+		return -ENOMEM;
+	}
+	if (!*pool)
+		*pool = json_array();
+	if (!*pool || json_array_append_new(*pool, value) < 0) {
+		if (!*pool)
+			json_decref(value);
+		*why = "out of memory keeping a JSON value";
+		return -ENOMEM;
+	}
+	return 0;
+}

@@ -8,6 +8,7 @@
 #ifndef DURABLE_JSON_TEXT_H
 #define DURABLE_JSON_TEXT_H
 
+#include <stdarg.h>
 #include <jansson.h>
 
 /* Compact JSON text of any value (scalars too); malloc'd, NULL when out of memory. */
@@ -22,5 +23,15 @@ void durable__json_double(double d, char *buf, size_t size);
  * whole document; every other integer stays exact.
  */
 json_t *durable__json_load(const char *text, size_t len, size_t flags, json_error_t *err);
+
+/* The JSON a context owns (durable_json, durable_activity_json,
+ * durable_test_json and their _keep): json_pack's format. NULL on a bad
+ * format or out of memory, with why written ("<caller>(\"fmt\"): jansson's
+ * reason") and *oom set when memory ran out. */
+json_t *durable__vpack(const char *caller, const char *fmt, va_list ap, char *why, size_t whylen, int *oom);
+/* Hands value (a reference) to *pool, made on first use: 0, or -ENOMEM
+ * (value released) with *why set; a NULL value (what the caller built
+ * failed) is refused the same way. */
+int durable__pool_add(json_t **pool, json_t *value, const char **why);
 
 #endif

@@ -105,6 +105,8 @@ int durable__activities_init(durable_worker_t *w);
 void durable__activities_poll(durable_worker_t *w);
 void durable__activities_flush(durable_worker_t *w);
 void durable__activity_finish(struct durable_activity_ctx_s *a);  /* on the loop */
+/* Drops a reference to an activity task; the last one frees it. */
+void durable__activity_unref(struct durable_activity_ctx_s *a);
 /* Runs a C activity's function (on a pool thread): a->rc, a->result or a->failure. */
 void durable__activity_call(struct durable_activity_ctx_s *a);
 void durable__activities_wakeup(uv_async_t *h);

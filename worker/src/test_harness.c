@@ -78,9 +78,8 @@ static PGresult *query(durable_test_t *t, const char *sql, int n, const char *co
 
 static json_t *keep(durable_test_t *t, json_t *v)
 {
-	if (v && json_array_append_new(t->pool, v) < 0)
-		return NULL;
-	return v;
+	const char *why;
+	return v && durable__pool_add(&t->pool, v, &why) == 0 ? v : NULL;
 }
 
 static json_t *parse(durable_test_t *t, const char *text)
@@ -90,13 +89,14 @@ static json_t *parse(durable_test_t *t, const char *text)
 
 json_t *durable_test_json(durable_test_t *t, const char *fmt, ...)
 {
-	json_error_t err;
+	char why[300];
+	int oom;
 	va_list ap;
 	va_start(ap, fmt);
-	json_t *v = json_vpack_ex(&err, 0, fmt, ap);
+	json_t *v = durable__vpack("durable_test_json", fmt, ap, why, sizeof(why), &oom);
 	va_end(ap);
 	if (!v)
-		durable__log("ERROR", "durable_test_json(\"%s\"): %s", fmt, err.text);
+		durable__log("ERROR", "%s", why);
 	return keep(t, v);
 }
 

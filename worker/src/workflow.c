@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ctx.h"
+#include "json_text.h"
 
 int durable__replaying(durable_ctx_t *ctx)
 {
@@ -370,12 +371,9 @@ static void json_trouble(durable_ctx_t *ctx, int err, const char *what)
 
 json_t *durable_keep(durable_ctx_t *ctx, json_t *value)
 {
-	if (!value) {   /* what the caller built failed */
-		json_trouble(ctx, -ENOMEM, "durable_keep(NULL): the value could not be built");
-		return NULL;
-	}
-	if (json_array_append_new(ctx->pool, value) < 0) {
-		json_trouble(ctx, -ENOMEM, "out of memory keeping a JSON value");
+	const char *why;
+	if (durable__pool_add(&ctx->pool, value, &why) < 0) {
+		json_trouble(ctx, -ENOMEM, why);
 		return NULL;
 	}
 	return value;
@@ -383,15 +381,14 @@ json_t *durable_keep(durable_ctx_t *ctx, json_t *value)
 
 json_t *durable_json(durable_ctx_t *ctx, const char *fmt, ...)
 {
-	char what[300];
-	json_error_t err;
+	char why[300];
+	int oom;
 	va_list ap;
 	va_start(ap, fmt);
-	json_t *v = json_vpack_ex(&err, 0, fmt, ap);
+	json_t *v = durable__vpack("durable_json", fmt, ap, why, sizeof(why), &oom);
 	va_end(ap);
 	if (!v) {
-		snprintf(what, sizeof(what), "durable_json(\"%.60s\"): %s", fmt ? fmt : "", err.text);
-		json_trouble(ctx, json_error_code(&err) == json_error_out_of_memory ? -ENOMEM : -EINVAL, what);
+		json_trouble(ctx, oom ? -ENOMEM : -EINVAL, why);
 		return NULL;
 	}
 	return durable_keep(ctx, v);

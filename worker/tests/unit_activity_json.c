@@ -43,24 +43,14 @@ static struct durable_activity_ctx_s *call(durable_worker_t *w, durable_activity
 	uv_mutex_init(&a->mu);
 	a->w = w;
 	a->reg = &reg;
-	a->activity_id = "1";
-	a->workflow_id = "wf";
+	a->refs = 1;
+	a->activity_id = strdup("1");
+	a->workflow_id = strdup("wf");
 	a->input = input;
 	durable__activity_call(a);
 	return a;
 }
 
-static void release(struct durable_activity_ctx_s *a)
-{
-	uv_mutex_destroy(&a->mu);
-	json_decref(a->input);
-	json_decref(a->result);
-	json_decref(a->failure);
-	json_decref(a->hb_details);
-	json_decref(a->pool);
-	free(a->json_error);
-	free(a);
-}
 
 int main(void)
 {
@@ -79,7 +69,7 @@ int main(void)
 	a->input = NULL;
 	json_decref(input);   /* the worker frees the input: the result must outlive it */
 	CHECK(strcmp(json_string_value(a->result) ?: "", "me") == 0, "the result holds its own reference");
-	release(a);
+	durable__activity_unref(a);
 
 	a = call(w, built, json_integer(7));
 	CHECK(a->rc == 0 && json_integer_value(json_array_get(json_object_get(a->result, "list"), 0)) == 7,
@@ -87,12 +77,12 @@ int main(void)
 	json_decref(a->pool);   /* the context's values go when the activity ends */
 	a->pool = NULL;
 	CHECK(json_integer_value(json_array_get(json_object_get(a->result, "list"), 0)) == 7, "the result outlives them");
-	release(a);
+	durable__activity_unref(a);
 
 	a = call(w, bad_format, NULL);
 	CHECK(a->rc == DURABLE_EFAILED && !a->result, "a bad format fails the activity, rc %d", a->rc);
 	CHECK(strcmp(json_string_value(json_object_get(a->failure, "type")) ?: "", "JsonError") == 0, "as a JsonError");
-	release(a);
+	durable__activity_unref(a);
 
 	uv_close((uv_handle_t *)&w->wakeup, NULL);
 	uv_run(&w->loop, UV_RUN_DEFAULT);

@@ -39,14 +39,7 @@ static const char *str(json_t *o, const char *key)
 
 int main(void)
 {
-	json_t *history = json_pack("[{s:i, s:s, s:s, s:{s:s, s:n}}, {s:i, s:s, s:s, s:{}},"
-				    " {s:i, s:s, s:s, s:{s:i}}]",
-				    "event_id", 1, "event_type", "WorkflowExecutionStarted", "event_time",
-				    "2026-01-01T00:00:00.000000+00:00", "attributes", "workflow_type", "T", "input",
-				    "event_id", 2, "event_type", "WorkflowTaskScheduled", "event_time",
-				    "2026-01-01T00:00:01.000000+00:00", "attributes",
-				    "event_id", 3, "event_type", "WorkflowTaskStarted", "event_time",
-				    "2026-01-01T00:00:02.000000+00:00", "attributes", "scheduled_event_id", 2);
+	json_t *history = started_history(NULL);
 	durable__task_t t = {.workflow_id = "order-7", .run_id = "11111111-2222-3333-4444-555555555555",
 			     .workflow_type = "T", .history = history, .started_event_id = 3};
 	durable__outcome_t out = {0};

@@ -69,15 +69,7 @@ static int wf_keep(durable_ctx_t *ctx, json_t *input, json_t **output)
 
 int main(void)
 {
-	json_t *history = json_pack("[{s:i, s:s, s:s, s:{s:s, s:{s:s}}}, {s:i, s:s, s:s, s:{}},"
-				    " {s:i, s:s, s:s, s:{s:i}}]",
-				    "event_id", 1, "event_type", "WorkflowExecutionStarted", "event_time",
-				    "2026-01-01T00:00:00.000000+00:00", "attributes", "workflow_type", "T", "input",
-				    "order", "o-1",
-				    "event_id", 2, "event_type", "WorkflowTaskScheduled", "event_time",
-				    "2026-01-01T00:00:01.000000+00:00", "attributes",
-				    "event_id", 3, "event_type", "WorkflowTaskStarted", "event_time",
-				    "2026-01-01T00:00:02.000000+00:00", "attributes", "scheduled_event_id", 2);
+	json_t *history = started_history(json_pack("{s:s}", "order", "o-1"));
 	durable__task_t t = {.workflow_id = "w", .run_id = "11111111-2222-3333-4444-555555555555",
 			     .workflow_type = "T", .history = history, .started_event_id = 3};
 	durable__outcome_t out = {0};
