@@ -6,7 +6,8 @@ Each ```c block must follow (on the line just before it) one of:
   <!-- compiled: fragment -->    statements of a workflow: compiled as the
                                  body of a workflow function (ctx, input, output)
   <!-- code from PATH ... -->    lines of PATH (a file the tests build and
-                                 run), in order; a line "..." skips lines
+                                 run), each as it is there; "..." stands for
+                                 lines left out
 Blocks are compiled against include/durable.h, include/durable_test.h and
 tests/docs_prelude.h (the options and names the fragments refer to), with
 -Werror. Usage: docs_check.py SDK_MD CC [CFLAGS...]"""
@@ -50,15 +51,10 @@ def from_file(name, body, path):
     except OSError as e:
         failures.append("%s: cannot read %s: %s" % (name, path, e))
         return
-    at = 0
     for l in body:
         l = l.strip()
-        if not l or l == "...":
-            continue
-        try:
-            at = source.index(l, at) + 1
-        except ValueError:
-            failures.append("%s: this line is not in %s (in this order): %s" % (name, path, l))
+        if l and l != "..." and l not in source:
+            failures.append("%s: this line is not in %s: %s" % (name, path, l))
             return
 
 
