@@ -252,6 +252,7 @@ durable_namespace_clock_offset(PG_FUNCTION_ARGS)
 Datum
 durable_run_now(PG_FUNCTION_ARGS)
 {
+	static SPIPlanPtr plan = NULL;
 	Datum		run = PG_GETARG_DATUM(0);
 	Oid			argtypes[1] = {UUIDOID};
 	Datum		args[1];
@@ -262,8 +263,16 @@ durable_run_now(PG_FUNCTION_ARGS)
 		PG_RETURN_TIMESTAMPTZ(DurableNow());
 	args[0] = run;
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT namespace FROM durable.workflows WHERE run_id = $1",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (plan == NULL)
+	{
+		SPIPlanPtr	fresh = SPI_prepare("SELECT namespace FROM durable.workflows WHERE run_id = $1", 1, argtypes);
+
+		if (fresh == NULL)
+			elog(ERROR, "could not prepare the read of a run's namespace: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(fresh);
+		plan = fresh;
+	}
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the namespace of a run");
 	if (SPI_processed == 1)
 	{
