@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(make gcc pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap
           libpq-dev libfuse3-dev fuse3 libuv1-dev libjansson-dev inotify-tools valgrind
           libmicrohttpd-dev libsodium-dev chromium prometheus
+          python3                             # worker/tests/docs_check.py, fused tests
           patroni etcd-server etcd-client)   # tests/ha
 missing=()
 for p in "${packages[@]}"; do
