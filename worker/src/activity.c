@@ -45,11 +45,6 @@ void durable__activity_unref(act_t *a)
 	free(a);
 }
 
-void durable__activity_unref(act_t *a)
-{
-	unref(a);
-}
-
 /* Outcomes ------------------------------------------------------------------ */
 
 /* One row per outcome sent, read by column name: task_token, outcome

@@ -116,7 +116,6 @@ durable__registered_t *durable__find(durable__registered_t *list, const char *na
  * or an executable of activities_dir. Returns 0, or a negative status with
  * a->rc and a->failure set (nothing runs, the caller finishes it). */
 int durable__activity_launch(durable_worker_t *w, struct durable_activity_ctx_s *a);
-void durable__activity_unref(struct durable_activity_ctx_s *a);
 
 /* local_activity.c: takes over a workflow task whose replay asked for
  * local activities (requests: DURABLE__LOCAL's list): runs them, replays
