@@ -14,5 +14,5 @@ static const durable_activity_options_t inventory = {.task_queue = "inventory", 
 static const durable_activity_options_t payments = {.task_queue = "payments", .start_to_close_timeout = 5};
 static const durable_activity_options_t shipping = {.task_queue = "shipping", .start_to_close_timeout = 10};
 static const durable_activity_options_t opts = {.start_to_close_timeout = 60};
-static json_t *in, *out, *p, *next_input;
+static json_t *in, *out, *p, *next_input, *res;
 json_t *make_token(durable_ctx_t *ctx, void *arg);   /* a side effect of the program's */
