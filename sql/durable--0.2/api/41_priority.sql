@@ -112,7 +112,9 @@ $$;
 -- (pass >= 0; the default is -1) is left alone: a statement that inserts
 -- many tasks must, as the trigger's probes cannot see the rows of their own
 -- statement (and would walk past all of them in the index: quadratic), so
--- it places them set-based (_fire_timers, with durable._ready_pass).
+-- it places them set-based (_fire_timers, with durable._ready_pass). A
+-- statement that sets a few tasks back to SCHEDULED (a run's activities at
+-- unpause) is fine: they tie, and go in task order.
 CREATE OR REPLACE TRIGGER activity_task_pass BEFORE INSERT ON durable.activity_tasks
     FOR EACH ROW WHEN (NEW.pass < 0) EXECUTE FUNCTION durable._activity_task_pass();
 CREATE OR REPLACE TRIGGER activity_task_pass_again BEFORE UPDATE OF state ON durable.activity_tasks
