@@ -110,8 +110,9 @@ static int parse_reset(struct verb *v, struct db_err *e)
 /* One verb per line; all are checked before any is applied. */
 static int parse_ctl(char *text, struct verb *verbs, int max, int *count, struct db_err *e)
 {
+	char *save = NULL;   /* strtok's own state is shared by every FUSE thread */
 	*count = 0;
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		while (isspace((unsigned char)*line))
 			line++;
 		size_t l = strlen(line);
