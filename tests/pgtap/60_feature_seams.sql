@@ -92,5 +92,26 @@ SELECT is((SELECT count(*) FROM durable.workflow_pauses p JOIN durable.workflows
             WHERE w.workflow_id = 'seam-rp'), 0::bigint, 'and no pause row is left behind');
 SELECT lives_ok($$SELECT pg_temp.complete('seam-rpq', '[]')$$, 'its workflow task is handed out');
 
+-- skip_time(namespace) x schedules -------------------------------------------
+-- A namespace's clock runs ahead by its offset; deadlines are kept in the
+-- server's time. A schedule's calendar (cron, intervals) must be read in the
+-- namespace's time, then kept in the server's.
+SELECT durable.register_namespace('seam-sk');
+SELECT durable.register_namespace('seam-plain');
+SELECT durable.skip_time('seam-sk', '10 days');
+SELECT durable.create_schedule('monthly', '{"cron": ["0 0 1 * *"]}', '{"workflow_type": "W", "task_queue": "seam-skq"}',
+                               '{}', ns) FROM unnest(ARRAY['seam-sk', 'seam-plain']) ns;
+-- the day of the month, by the namespace's clock, the schedule next fires on
+CREATE FUNCTION pg_temp.next_day(ns text) RETURNS int LANGUAGE sql AS $$
+    SELECT extract(day FROM (s.next_run_at + durable.clock_offset(ns)) AT TIME ZONE 'UTC')::int
+      FROM durable.schedules s WHERE s.namespace = ns AND s.schedule_id = 'monthly'
+$$;
+SELECT is(pg_temp.next_day('seam-plain'), 1, 'a monthly schedule fires on the 1st');
+SELECT todo_start('schedules read their calendar in the server''s time, not in the namespace''s skipped clock: '
+                  '_schedule_next is called with durable.now() (11_schedules.sql, 17_schedule_update.sql)');
+SELECT is(pg_temp.next_day('seam-sk'), 1,
+          'a monthly schedule in a namespace whose clock was skipped fires on the 1st by that clock');
+SELECT todo_end();
+
 SELECT * FROM finish();
 ROLLBACK;
