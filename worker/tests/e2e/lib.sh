@@ -25,6 +25,9 @@ worker() {
 	PIDS+=("$LAST_PID")
 }
 
+# stop_worker PID: SIGTERM, then until it has exited (it drains first)
+stop_worker() { kill -TERM "$1"; while kill -0 "$1" 2>/dev/null; do sleep 0.05; done; }
+
 stop_workers() {
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	# disowned, so poll for their exit (SIGTERM drains, then they exit)
@@ -65,6 +68,12 @@ wait_sql() {
 		[ $SECONDS -ge $deadline ] && { echo "  '$1' returned '$(sql "$1")', want '$2'"; return 1; }
 		sleep 0.1
 	done
+}
+
+# wait_until SECONDS COMMAND...: until COMMAND succeeds (false after SECONDS)
+wait_until() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done
 }
 
 # completions ID: how many runs of the workflow closed as COMPLETED (exactly-once check)

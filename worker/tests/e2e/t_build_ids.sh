@@ -32,7 +32,7 @@ check "list_build_id_rules counts them per build" eq "$(sql "SELECT running FROM
 # a query of a pinned run waits for a worker of its build: with v1 stopped the
 # v2 worker (which cannot replay it) leaves it alone; a v1 worker answers it
 # (TwoSteps has no query handler: it answers "unknown query type")
-kill -TERM "$V1"; while kill -0 "$V1" 2>/dev/null; do sleep 0.05; done
+stop_worker "$V1"
 msg=$(psql -qXAt -c "SELECT durable.query_workflow('old-$RUN-1', 'nothing', timeout_ms => 3000)" 2>&1)
 check "without a v1 worker a query of a v1 run is taken by none ($msg)" grep -q "timed out" <<<"$msg"
 worker v1 --task-queue "$q" --plugin "$P/versioned-v1.so" --build-id v1; V1=$LAST_PID
@@ -45,7 +45,7 @@ check "no workflow task failed (no non-determinism)" eq "$(hist "count(*)" '%' "
 check "every task of a v1 workflow ran on v1" eq "$(hist "string_agg(DISTINCT h.attributes ->> 'build_id', ',')" 'old-%' "h.event_type = 'WorkflowTaskCompleted'")" v1
 check "every task of a new one on v2" eq "$(hist "string_agg(DISTINCT h.attributes ->> 'build_id', ',')" 'new-%' "h.event_type = 'WorkflowTaskCompleted'")" v2
 check "v1 has drained" eq "$(sql "SELECT running FROM durable.list_build_id_rules() WHERE task_queue = '$q'")" '{}'
-kill -TERM "$V1"; while kill -0 "$V1" 2>/dev/null; do sleep 0.05; done
+stop_worker "$V1"
 stop_workers
 
 # AUTO_UPGRADE: running workflows move to the newest build ------------------------
@@ -55,7 +55,7 @@ start up 3
 check "three v1 workflows wait on their timer" wait_sql "$(waiting 'up-%')" 3
 worker v4 --task-queue "$q" --plugin "$P/versioned-v4.so" --build-id v4
 sql "SELECT durable.set_build_id_rules('$q', 'v4', 'AUTO_UPGRADE')" >/dev/null
-kill -TERM "$V1"; while kill -0 "$V1" 2>/dev/null; do sleep 0.05; done
+stop_worker "$V1"
 sql "SELECT durable.skip_time('61 seconds')" >/dev/null
 check "they complete without their v1 worker" wait_closed up-$RUN-{1,2,3}
 check "as COMPLETED" eq "$(sql "SELECT count(*) FROM durable.workflows WHERE workflow_id LIKE 'up-%' AND task_queue = '$q' AND status = 'COMPLETED'")" 3

@@ -60,13 +60,13 @@ check "its workflow task fails as PayloadCodecError" wait_sql "SELECT h.attribut
 check "naming the key it lacks" grep -q 'key "k1"' <<<"$(sql "SELECT h.attributes -> 'failure' ->> 'message' FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = 'nokey-$RUN' AND h.event_type = 'WorkflowTaskFailed' LIMIT 1")"
 check "and the worker's log says so" grep -q "PayloadCodecError" "$LOGDIR/keyless.log"
 check "the workflow is still running, nothing scheduled" eq "$(sql "SELECT w.status || ' ' || (SELECT count(*) FROM durable.activity_tasks a WHERE a.run_id = w.run_id) FROM durable.workflows w WHERE w.workflow_id = 'nokey-$RUN'")" "RUNNING 0"
-kill -TERM "$KEYLESS"; while kill -0 "$KEYLESS" 2>/dev/null; do sleep 0.05; done
+stop_worker "$KEYLESS"
 # the workflows with the key, the activities without
 worker wf --task-queue "$q" --plugin "$PLUGIN" --codec-key "$keys" --no-activities
 worker acts --task-queue "$q" --plugin "$PLUGIN" --no-workflows; ACTS_PID=$LAST_PID
 check "an activity attempt without the key fails as PayloadCodecError" wait_sql "SELECT a.last_failure ->> 'type' FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = 'nokey-$RUN'" PayloadCodecError
 check "and the activity never ran (no heartbeat)" eq "$(sql "SELECT count(*) FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = 'nokey-$RUN' AND a.heartbeat_details IS NOT NULL")" 0
-kill -TERM "$ACTS_PID"; while kill -0 "$ACTS_PID" 2>/dev/null; do sleep 0.05; done
+stop_worker "$ACTS_PID"
 worker acts2 --task-queue "$q" --plugin "$PLUGIN" --activities-dir "$ACTS" --codec-key "$keys" --no-workflows
 check "with the key, the activities run" wait_sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = 'nokey-$RUN' AND h.event_type = 'MarkerRecorded'" 1
 stop_workers

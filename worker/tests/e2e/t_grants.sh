@@ -27,8 +27,7 @@ PGUSER=$role worker limited_b --task-queue "$qb" --namespace "$ns" --plugin "$SO
 check "the limited worker runs queue A's workflow" wait_sql "SELECT durable.query_workflow('$a', 'status', timeout_ms => 30000, namespace => '$ns') ->> 'stage'" awaiting_review
 refused() { grep -q "poll_workflow_tasks failed: ERROR:  permission denied for task queue \"$qb\"" "$LOGDIR/limited_b.log" &&
 	    grep -q "poll_activity_tasks failed: ERROR:  permission denied for task queue \"$qb\"" "$LOGDIR/limited_b.log"; }
-wait_refused() { local deadline=$((SECONDS + 60)); until refused; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done; }
-check "its polls of queue B are refused with 42501" wait_refused
+check "its polls of queue B are refused with 42501" wait_until 60 refused
 check "queue B's workflow task was not leased" \
 	eq "$(sql "SELECT t.state || ':' || (SELECT count(*) FROM durable.history h WHERE h.run_id = t.run_id AND h.event_type = 'WorkflowTaskStarted')
 	            FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$b'")" "SCHEDULED:0"
@@ -40,7 +39,7 @@ check "no event of B's history names the limited worker" \
 
 # 2. A forged query answer is refused; the real one gets through. With no
 # worker on queue A, the query waits; guesses at its token all get DU004.
-kill -TERM "$LIMITED_A"; while kill -0 "$LIMITED_A" 2>/dev/null; do sleep 0.05; done
+stop_worker "$LIMITED_A"
 sql "SELECT durable.query_workflow('$a', 'status', timeout_ms => 60000, namespace => '$ns')" >"$LOGDIR/asker.out" 2>&1 &
 ASKER=$!
 check "the query waits for a worker" wait_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%query_workflow(''$a''%' AND wait_event_type = 'Extension'" 1

@@ -156,8 +156,8 @@ kill -TERM "$W2"
 sleep 1
 check "drain: the worker waits for its local activity" kill -0 "$W2"
 kill -TERM "$W2"
-gone() { local deadline=$((SECONDS + 30)); while kill -0 "$W2" 2>/dev/null; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.1; done; }
-check "drain: a second SIGTERM exits without waiting for it" gone
+gone() { ! kill -0 "$W2" 2>/dev/null; }
+check "drain: a second SIGTERM exits without waiting for it" wait_until 30 gone
 go "$id"
 worker w3 --task-queue "$q" --plugin "$P"
 check "drain: the next worker completes it" wait_closed "$id"

@@ -8,7 +8,7 @@ q=nondet-$RUN
 worker v1 --task-queue "$q" --plugin "$V1"; P1=$LAST_PID
 sql "SELECT durable.start_workflow('$q', 'TwoSteps', '$q', '7', '{\"task_timeout\": 2}')" >/dev/null
 check "version 1 reaches its timer" wait_sql "SELECT count(*) FROM durable.timers t JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$q'" 1
-kill -TERM "$P1"; while kill -0 "$P1" 2>/dev/null; do sleep 0.05; done
+stop_worker "$P1"
 worker v2 --task-queue "$q" --plugin "$V2"; P2=$LAST_PID
 sql "SELECT durable.skip_time('61 seconds')" >/dev/null
 failed_q="SELECT count(*) > 0 FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$q' AND h.event_type = 'WorkflowTaskFailed' AND h.attributes ->> 'cause' = 'NON_DETERMINISTIC_ERROR'"
@@ -17,7 +17,7 @@ msg=$(sql "SELECT h.attributes -> 'failure' ->> 'message' FROM durable.history h
 check "the message names the event and both activities ($msg)" eq "$(echo "$msg" | grep -c 'event 5: .*prepare.*prepare_v2')" 1
 check "the workflow keeps running" eq "$(status_of "$q")" RUNNING
 check "the worker logged it" grep -q "NON_DETERMINISTIC_ERROR" "$LOGDIR/v2.log"
-kill -TERM "$P2"; while kill -0 "$P2" 2>/dev/null; do sleep 0.05; done
+stop_worker "$P2"
 worker v1again --task-queue "$q" --plugin "$V1"
 sql "SELECT durable.skip_time('2 minutes')" >/dev/null   # past the task's retry backoff
 check "with version 1 back, it completes" wait_closed "$q"

@@ -8,7 +8,7 @@ sql "SELECT durable.start_workflow('$q', 'Slow', '$q', NULL, '{\"task_timeout\":
 check "the workflow runs its activity" wait_sql "SELECT count(*) FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$q' AND a.state = 'STARTED'" 1
 sleep 0.3   # let the long poll be waiting in the server
 sql "SELECT durable.terminate_workflow('$q', 'test over')" >/dev/null
-kill -TERM "$A"; while kill -0 "$A" 2>/dev/null; do sleep 0.05; done
+stop_worker "$A"
 worker b --task-queue "$q" --plugin "$EX/hello.so"
 answer=$(sql "SELECT durable.query_workflow('$q', 'nope', timeout_ms => 20000)" 2>&1)
 check "the new worker answers at once ($answer)" eq "$(echo "$answer" | grep -c 'unknown query type')" 1

@@ -10,7 +10,7 @@ q=replay-$RUN
 worker v1 --task-queue "$q" --plugin "$P/versioned-v1.so"; P1=$LAST_PID
 sql "SELECT durable.start_workflow('$q', 'TwoSteps', '$q', '7', '{\"task_timeout\": 2}')" >/dev/null
 check "version 1 reaches its timer" wait_sql "SELECT count(*) FROM durable.timers t JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$q'" 1
-kill -TERM "$P1"; while kill -0 "$P1" 2>/dev/null; do sleep 0.05; done
+stop_worker "$P1"
 
 H=$LOGDIR/histories; mkdir -p "$H"
 run=$(sql "SELECT run_id FROM durable.workflows WHERE workflow_id = '$q'")

@@ -8,7 +8,6 @@ q=sa-q-$RUN
 sql "SELECT durable.add_search_attribute('rate', 'Double', '$ns')" >/dev/null
 worker sa --namespace "$ns" --task-queue "$q" --plugin "$WORKER_DIR/build/tests/numbers.so" \
     --activities-dir "$(dirname "$0")/activities"
-until_true() { local d=$((SECONDS + 60)); until "$@"; do [ $SECONDS -ge $d ] && return 1; sleep 0.2; done; }
 filter() { sql "SELECT string_agg(workflow_id, ',' ORDER BY workflow_id) FROM durable.list_workflows(query => \$f\$$1\$f\$, namespace => '$ns')"; }
 
 sql "SELECT durable.start_workflow('sa-good-$RUN', 'Numbers', '$q', '{\"rate\": 3.14}', NULL, '$ns')" >/dev/null
@@ -24,7 +23,7 @@ check "rate < 3 does not" eq "$(filter "rate < 3")" ""
 sql "SELECT durable.start_workflow('sa-bad-$RUN', 'Numbers', '$q', '{\"rate\": \"high\"}', NULL, '$ns')" >/dev/null
 touch "$DURABLE_LEDGER.go-sa-bad-$RUN"
 refused() { grep -q "completion refused: search attribute \"rate\" (Double) must be a JSON number" "$LOGDIR/sa.log"; }
-check "the upsert of a string is refused, and the worker logs why" until_true refused
+check "the upsert of a string is refused, and the worker logs why" wait_until 60 refused
 check "the workflow did not complete" eq "$(status_of "sa-bad-$RUN")" RUNNING
 check "nothing was upserted" eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
       WHERE w.workflow_id = 'sa-bad-$RUN' AND h.event_type = 'UpsertWorkflowSearchAttributes'")" 0
