@@ -26,6 +26,26 @@ eventually() {
     return 1
 }
 
+# need_worker PLUGIN WHAT: the worker in BIN and PLUGIN (a path under
+# worker/build/) in SO; skips the whole test when either is not built.
+need_worker() {
+    local top
+    top=$(cd "$tests/../.." && pwd)
+    BIN=$top/worker/build/durable-worker
+    SO=$top/worker/build/$1
+    if [ ! -x "$BIN" ] || [ ! -f "$SO" ]; then
+        echo "ok - skipped: the worker and its $2 are not built"
+        exit 0
+    fi
+}
+# start_worker QUEUE NAME: runs the worker on QUEUE in the background
+# (worker_pid), its output in $WORK/NAME-worker.out; stop_worker ends it.
+start_worker() {
+    "$BIN" --task-queue "$1" --plugin "$SO" >"$WORK/$2-worker.out" 2>&1 &
+    worker_pid=$!
+}
+stop_worker() { kill ${worker_pid:-} 2>/dev/null; wait ${worker_pid:-} 2>/dev/null; }
+
 # mount_fs DIR LOG [durablefs args...]: mounts in the foreground, in the background.
 mount_fs() {
     local dir=$1 log=$2

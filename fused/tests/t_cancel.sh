@@ -6,20 +6,13 @@
 # signal to a missing workflow fails, and its result and history say so.
 # Skipped when the worker is not built.
 . "$(dirname "$0")/lib.sh"
-top=$(cd "$tests/../.." && pwd)
-BIN=$top/worker/build/durable-worker
-SO=$top/worker/build/tests/cancel.so
-if [ ! -x "$BIN" ] || [ ! -f "$SO" ]; then
-    echo "ok - skipped: the worker and its cancel test plugin are not built"
-    exit 0
-fi
+need_worker tests/cancel.so "cancel test plugin"
 M=$WORK/mnt-cancel
 q="cancel-fs-$$"
 p="parent-fs-$$"
 mount_fs "$M" "$WORK/cancel.log" || exit 1
-"$BIN" --task-queue "$q" --plugin "$SO" >"$WORK/cancel-worker.out" 2>&1 &
-worker_pid=$!
-trap 'kill $worker_pid 2>/dev/null; wait $worker_pid 2>/dev/null; unmount_fs $M' EXIT
+start_worker "$q" cancel
+trap 'stop_worker; unmount_fs $M' EXIT
 
 # the line number in FILE of the first event of TYPE (empty if none)
 line_of() { grep -n "\"event_type\": *\"$2\"" "$1" | head -1 | cut -d: -f1; }

@@ -1,18 +1,11 @@
 # Issue 4's acceptance: the worker team's loan example, run by a person with
 # only the mount. Skipped when the worker is not built.
 . "$(dirname "$0")/lib.sh"
-top=$(cd "$tests/../.." && pwd)
-BIN=$top/worker/build/durable-worker
-SO=$top/worker/build/examples/loan_application.so
-if [ ! -x "$BIN" ] || [ ! -f "$SO" ]; then
-    echo "ok - skipped: the worker and its loan example are not built"
-    exit 0
-fi
+need_worker examples/loan_application.so "loan example"
 M=$WORK/mnt-loan
 q="loans-fs-$$"
-trap 'kill $worker_pid 2>/dev/null; wait $worker_pid 2>/dev/null; unmount_fs $M' EXIT
-"$BIN" --task-queue "$q" --plugin "$SO" >"$WORK/loan-worker.out" 2>&1 &
-worker_pid=$!
+trap 'stop_worker; unmount_fs $M' EXIT
+start_worker "$q" loan
 mount_fs "$M" "$WORK/loan.log" || exit 1
 
 id="loan-$$"

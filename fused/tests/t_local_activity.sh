@@ -4,19 +4,12 @@
 # MarkerRecorded "LocalActivity" line with the result and attempt, and no
 # activity task. Skipped when the worker is not built.
 . "$(dirname "$0")/lib.sh"
-top=$(cd "$tests/../.." && pwd)
-BIN=$top/worker/build/durable-worker
-SO=$top/worker/build/tests/local.so
-if [ ! -x "$BIN" ] || [ ! -f "$SO" ]; then
-    echo "ok - skipped: the worker and its local activity test plugin are not built"
-    exit 0
-fi
+need_worker tests/local.so "local activity test plugin"
 M=$WORK/mnt-local
 q="local-fs-$$"
 export DURABLE_LEDGER=$WORK/local-ledger
-trap 'kill $worker_pid 2>/dev/null; wait $worker_pid 2>/dev/null; unmount_fs $M' EXIT
-"$BIN" --task-queue "$q" --plugin "$SO" >"$WORK/local-worker.out" 2>&1 &
-worker_pid=$!
+trap 'stop_worker; unmount_fs $M' EXIT
+start_worker "$q" local
 mount_fs "$M" "$WORK/local.log" || exit 1
 
 id="local-$$"

@@ -3,25 +3,18 @@
 # update test plugin (worker/tests/plugins/updates.c, a cart). Skipped when
 # the worker is not built.
 . "$(dirname "$0")/lib.sh"
-top=$(cd "$tests/../.." && pwd)
-BIN=$top/worker/build/durable-worker
-SO=$top/worker/build/tests/updates.so
-if [ ! -x "$BIN" ] || [ ! -f "$SO" ]; then
-    echo "ok - skipped: the worker and its update test plugin are not built"
-    exit 0
-fi
+need_worker tests/updates.so "update test plugin"
 M=$WORK/mnt-updates
 q="updates-fs-$$"
 id="cart-fs-$$"
 W=$M/workflows/$id
 mount_fs "$M" "$WORK/updates.log" || exit 1
-trap 'kill $worker_pid 2>/dev/null; wait $worker_pid 2>/dev/null; unmount_fs $M' EXIT
+trap 'stop_worker; unmount_fs $M' EXIT
 sql "SELECT durable.start_workflow('$id', 'Cart', '$q')" >/dev/null
 
 like "$(ls "$W")" "updates" "a workflow folder has updates/"
 is "$("$FSX" writeread "$W/updates/add" '{"qty": 1}')" "ETIMEDOUT" "with no worker an update times out, as a query does"
-"$BIN" --task-queue "$q" --plugin "$SO" >"$WORK/updates-worker.out" 2>&1 &
-worker_pid=$!
+start_worker "$q" updates
 is "$(timeout 60 "$FSX" writeread "$W/updates/add" '{"qty": 2}')" "20" "write the arguments, read the handler's result"
 is "$(timeout 60 "$FSX" writeread "$W/updates/add" '{"qty": 3}')" "50" "a second update adds to the first"
 n=$(history_len "$id")
