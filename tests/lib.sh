@@ -1,5 +1,5 @@
 # Checks for the tests/<suite>/run.sh scripts that count their own results
-# (parking, readonly). Source it, then end with `summary SUITE`.
+# (parking, readonly, batch). Source it, then end with `summary SUITE`.
 pass=0 fail=0
 ok()   { echo "ok - $1"; pass=$((pass + 1)); }
 nok()  { echo "not ok - $1"; fail=$((fail + 1)); }
@@ -9,3 +9,7 @@ check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
 eventually() { local t=$1; shift; for _ in $(seq 1 $((t * 5))); do eval "$@" && return 0; sleep 0.2; done; return 1; }
 # summary SUITE: the counts; exits non-zero if any check failed
 summary() { echo "$1: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
+# as_pg COMMAND...: runs it as the postgres user when we are root
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# free_port: a TCP port nothing listens on now (for a cluster of the suite's own)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -12,8 +12,6 @@ cd "$top"
 : "${DURABLE_RUN_BASE:?run me through scripts/test.sh}"
 bin=${DURABLE_PGBIN:-$($PG_CONFIG --bindir)}
 . "$top/tests/lib.sh"
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 p_port=$(free_port)
 pcluster() { scripts/cluster.sh "$1" ro-primary "$p_port"; }
