@@ -132,10 +132,11 @@ static int render_queue_tasks(const char *queue, struct buf *out, struct db_err 
 	}
 }
 
+/* A column a file, named as the file (render_column finds it by name). */
 #define SCHEDULE_SQL \
-	"SELECT d->'spec', d->'action', d->>'paused'," \
-	" (SELECT string_agg(x, E'\\n') FROM jsonb_array_elements_text(d->'upcoming') x), d" \
-	" FROM durable.describe_schedule($1, $2) d"
+	"SELECT d->'spec' AS spec, d->'action' AS action, d->>'paused' AS paused," \
+	" (SELECT string_agg(x, E'\\n') FROM jsonb_array_elements_text(d->'upcoming') x) AS next_runs," \
+	" d AS info FROM durable.describe_schedule($1, $2) d"
 
 int schedule_exists(const char *id, struct db_err *e)
 {
@@ -146,34 +147,27 @@ int schedule_exists(const char *id, struct db_err *e)
 	return rc;
 }
 
-int render_column(const char *sql, const char *id, const char *const *files, const char *file,
+int render_column(const char *sql, int nparams, const char *const *p, const char *file,
 		  struct buf *out, struct db_err *e)
 {
-	int col = 0;
-	while (files[col] && strcmp(files[col], file) != 0)
-		col++;
-	if (!files[col])
-		return -ENOENT;
-	const char *p[] = { id, conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, true, sql, 2, p);
+	int rc = db_query(&r, e, true, sql, nparams, p);
 	if (rc)
 		return rc;
-	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, col))
+	int col = PQfnumber(r, file);
+	if (col < 0 || PQntuples(r) != 1)
+		rc = -ENOENT;
+	else if (!PQgetisnull(r, 0, col))
 		rc = buf_printf(out, "%s\n", PQgetvalue(r, 0, col));
 	PQclear(r);
 	return rc;
 }
 
-/* The files of activities/<activity id>/, in the order of the SELECT below. */
-static const char *const activity_files[] = {
-	"type", "state", "attempt", "paused", "last_failure", "options", "info", NULL,
-};
-
+/* The files of activities/<activity id>/, a column each, named as the file. */
 #define ACTIVITY_SQL \
-	"SELECT a->>'activity_type', a->>'state', a->>'attempt'," \
-	" CASE WHEN jsonb_typeof(a->'paused') = 'object' THEN 'true' ELSE 'false' END," \
-	" nullif(a->'last_failure', 'null'), a->'options', a" \
+	"SELECT a->>'activity_type' AS type, a->>'state' AS state, a->>'attempt' AS attempt," \
+	" CASE WHEN jsonb_typeof(a->'paused') = 'object' THEN 'true' ELSE 'false' END AS paused," \
+	" nullif(a->'last_failure', 'null') AS last_failure, a->'options' AS options, a AS info" \
 	" FROM durable.describe_workflow($1, NULL, $3) d, jsonb_array_elements(d->'pending_activities') a" \
 	" WHERE a->>'activity_id' = $2"
 
@@ -190,22 +184,8 @@ int activity_exists(const char *wf, const char *activity_id, struct db_err *e)
 int activity_field(const char *wf, const char *activity_id, const char *file, struct buf *out,
 		   struct db_err *e)
 {
-	int col = 0;
-	while (activity_files[col] && strcmp(activity_files[col], file) != 0)
-		col++;
-	if (!activity_files[col])
-		return -ENOENT;
 	const char *p[] = { wf, activity_id, conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, true, ACTIVITY_SQL, 3, p);
-	if (rc)
-		return rc;
-	if (PQntuples(r) != 1)
-		rc = -ENOENT;
-	else if (!PQgetisnull(r, 0, col))
-		rc = buf_printf(out, "%s\n", PQgetvalue(r, 0, col));
-	PQclear(r);
-	return rc;
+	return render_column(ACTIVITY_SQL, 3, p, file, out, e);
 }
 
 /* A queue's limit, or a fairness key's (key not NULL): the number, or "none". */
@@ -254,8 +234,8 @@ static int render_queue_builds(const char *queue, struct buf *out, struct db_err
 static int render_schedule_file(const char *id, const char *file, struct buf *out,
 				struct db_err *e)
 {
-	static const char *const files[] = { "spec", "action", "paused", "next_runs", "info", NULL };
-	return render_column(SCHEDULE_SQL, id, files, file, out, e);
+	const char *p[] = { id, conf.ns };
+	return render_column(SCHEDULE_SQL, 2, p, file, out, e);
 }
 
 static int render_queue_file(const char *queue, const char *file, struct buf *out,

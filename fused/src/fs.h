@@ -44,8 +44,9 @@ int workflow_field(const char *wf, const char *run, const char *field, struct bu
 int activity_exists(const char *wf, const char *activity_id, struct db_err *e);
 int activity_field(const char *wf, const char *activity_id, const char *file, struct buf *out,
 		   struct db_err *e);
-/* Column `file` (its index in files, NULL-ended) of sql($1 id, $2 namespace)'s one row, and a newline. */
-int render_column(const char *sql, const char *id, const char *const *files, const char *file,
+/* The column named `file` of sql's one row, and a newline (nothing for NULL);
+ * ENOENT when there is no such row or column. */
+int render_column(const char *sql, int nparams, const char *const *p, const char *file,
 		  struct buf *out, struct db_err *e);
 
 /* history.c: history as NDJSON with stable offsets and a truthful size */

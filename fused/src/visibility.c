@@ -29,9 +29,11 @@
 #define WHERE_HAS_SQL \
 	"SELECT 1 FROM durable.list_workflows(query => '(' || $1 || ') AND WorkflowId = ' || $2," \
 	" page_size => 1, namespace => $3)"
+/* A column a file of batches/<job_id>/, named as the file (render_column finds it by name). */
 #define BATCH_SQL \
-	"SELECT d->>'operation', d->>'query', d->>'state', d->>'total', d->>'done', d->>'failed'," \
-	" d->>'rate_per_second', d FROM durable.describe_batch_job($1, $2) d"
+	"SELECT d->>'operation' AS operation, d->>'query' AS query, d->>'state' AS state," \
+	" d->>'total' AS total, d->>'done' AS done, d->>'failed' AS failed," \
+	" d->>'rate_per_second' AS rate_per_second, d AS info FROM durable.describe_batch_job($1, $2) d"
 #define BATCH_LIST_SQL "SELECT job_id FROM durable.list_batch_jobs($1)"
 #define BATCH_START_SQL \
 	"WITH x AS (SELECT $1::jsonb s)," \
@@ -177,10 +179,8 @@ int batch_list(int (*add)(void *, const char *), void *arg, struct db_err *e)
 /* operation query state total done failed rate_per_second: one value each; info: JSON */
 int batch_render(const char *id, const char *file, struct buf *out, struct db_err *e)
 {
-	static const char *const files[] = {
-		"operation", "query", "state", "total", "done", "failed", "rate_per_second", "info", NULL,
-	};
-	return render_column(BATCH_SQL, id, files, file, out, e);
+	const char *p[] = { id, conf.ns };
+	return render_column(BATCH_SQL, 2, p, file, out, e);
 }
 
 int batch_start(const char *spec, struct buf *reply, struct db_err *e)
