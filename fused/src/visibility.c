@@ -68,22 +68,28 @@ static int filter_errno(int rc, const struct db_err *e)
 
 /*
  * A folder of where/ exists if its name is a filter the store compiles, in
- * the folder's order (so no ORDER BY of its own). The reason of a refusal
- * goes to the root's last-error.
+ * the folder's order (so no ORDER BY of its own): one query when it does; on
+ * a refusal, the filter alone says whether the ORDER BY was what was wrong.
+ * The reason of a refusal goes to the root's last-error.
  */
 int where_check(const char *filter, struct db_err *e)
 {
 	const char *check[] = { filter, conf.ns };
 	const char *page[] = { filter, NULL, "1", conf.ns };
 	PGresult *r;
-	int rc = filter_errno(db_query(&r, e, true, WHERE_CHECK_SQL, 2, check), e);
+	int rc = filter_errno(db_query(&r, e, true, WHERE_PAGE_SQL, 4, page), e);
 	PQclear(r);
-	if (rc == 0) {
-		rc = filter_errno(db_query(&r, e, true, WHERE_PAGE_SQL, 4, page), e);
+	if (rc) {
+		struct db_err page_err = *e;
+		int check_rc = filter_errno(db_query(&r, e, true, WHERE_CHECK_SQL, 2, check), e);
 		PQclear(r);
-		if (rc == -EINVAL)
+		if (check_rc)
+			rc = check_rc;	/* the filter itself: its own reason */
+		else if (rc == -EINVAL)
 			snprintf(e->msg, sizeof e->msg, "%s", "list filter: a folder of where/ lists workflow ids"
 				 " in id order: its filter takes no ORDER BY");
+		else
+			*e = page_err;
 	}
 	if (rc)
 		lasterr_set("/", "lookup where/", -rc, e->msg);
