@@ -123,12 +123,6 @@ static int hold(struct docbuf *d, const char *data, size_t size, size_t limit, s
 	return rc;
 }
 
-static bool is_ctl(enum kind k)
-{
-	return k == K_CTL || k == K_SCTL || k == K_ACTL || k == K_QLIMIT || k == K_BCTL || k == K_SATTRS ||
-	       k == K_QBUILD || k == K_KLIMIT;
-}
-
 /* Applies the gathered document and lets go of it. */
 static int apply(const struct node *n, struct docbuf *d, struct buf *reply, struct db_err *e)
 {
@@ -170,7 +164,7 @@ int doc_write(const struct node *n, struct docbuf *d, const char *data, size_t s
 			 strerror(d->refused));
 		return -d->refused;
 	}
-	if (is_ctl(n->kind))
+	if (kind_info(n->kind)->lines)
 		return *applying = true, ctl_write(n, d, data, size, reply, e);
 	if (d->applied) {
 		if (blank(data, size))
@@ -201,7 +195,7 @@ int doc_close(const struct node *n, struct docbuf *d, bool *applying, struct buf
 	if (d->refused || d->text.len == 0)
 		return 0; /* refused at a write already, or nothing left to apply */
 	*applying = true;
-	if (is_ctl(n->kind)) {
+	if (kind_info(n->kind)->lines) {
 		buf_reset(reply);
 		int rc = write_apply(n, d->text.data, d->text.len, reply, e);
 		release(d);

@@ -4,6 +4,7 @@
 
 #include "db.h"
 #include "jscan.h"
+#include "kinds.h"
 #include "nodes.h"
 #include "util.h"
 
@@ -22,7 +23,6 @@ extern struct fsconf conf;
 int tree_lookup(const struct node *parent, const char *name, struct node *child,
 		struct db_err *e);
 int tree_stat(const struct node *n, struct stat *st, struct db_err *e);
-bool tree_is_dir(enum kind k);
 struct child {
 	const char *name;
 	enum kind kind;
@@ -31,7 +31,6 @@ struct child {
 const struct child *tree_children(enum kind k);
 char *tree_folder_key(const struct node *n); /* last-error key of a file's folder */
 char *tree_path(const struct node *n); /* "workflows/<id>/signals/<name>" ... */
-bool tree_writable(enum kind k);
 
 /* content.c: what files say */
 int content_render(const struct node *n, struct buf *out, struct db_err *e);

@@ -272,7 +272,7 @@ struct listing *listing_open(const struct node *dir, struct db_err *e, int *err)
 		break;
 	default:
 		for (const struct child *c = tree_children(dir->kind); rc == 0 && c->name; c++)
-			rc = add(l, c->name, tree_is_dir(c->kind) ? S_IFDIR : S_IFREG);
+			rc = add(l, c->name, kind_info(c->kind)->mode & S_IFMT);
 		break;
 	}
 	if (rc == 0 && l->paged)

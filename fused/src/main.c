@@ -127,6 +127,8 @@ int main(int argc, char *argv[])
 	}
 	if (fuse_parse_cmdline(&args, &cl) != 0)
 		goto out_args;
+	if (!kinds_check(stderr))
+		goto out_args; /* a kind without a sane row: a build fault, caught at the first mount */
 	if (!cl.mountpoint) {
 		usage(argv[0]);
 		goto out_args;

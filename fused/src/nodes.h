@@ -28,6 +28,7 @@ enum kind {
 	K_SATTRS,	/* search-attributes (visibility.c) */
 	K_QBUILD,	/* task-queues/<name>/build-ids */
 	K_QKEYS, K_QKEY, K_KLIMIT,	/* task-queues/<name>/keys/<fairness key>/<limit> */
+	K_COUNT	/* not a kind: one past the last (kinds.c has a row for each before it) */
 };
 
 struct node {

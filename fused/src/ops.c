@@ -167,7 +167,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		return;
 	}
 	int rc = 0;
-	if (!tree_writable(n.kind))
+	if (!kind_writable(n.kind))
 		rc = -EACCES;
 	else if ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size != 0)
 		rc = -EINVAL; /* only `echo >` style truncation to 0 is meaningful */
@@ -243,7 +243,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fh *f = fh_open(req, ino);
 	if (!f)
 		return;
-	if (!tree_is_dir(f->n.kind)) {
+	if (!kind_is_dir(f->n.kind)) {
 		fh_free(f);
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -309,12 +309,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int acc = fi->flags & O_ACCMODE;
 	enum kind k = f->n.kind;
 	int rc = 0;
-	if (tree_is_dir(k))
+	if (kind_is_dir(k))
 		rc = EISDIR;
-	else if (acc != O_RDONLY && !tree_writable(k))
+	else if (acc != O_RDONLY && !kind_writable(k))
 		rc = EACCES;
-	else if (acc != O_WRONLY && (k == K_SIGNAL || k == K_CTL || k == K_SCTL || k == K_ACTL))
-		rc = EACCES; /* write-only verbs */
+	else if (acc != O_WRONLY && kind_write_only(k))
+		rc = EACCES; /* verbs: nothing to read */
 	if (rc) {
 		fh_free(f);
 		fuse_reply_err(req, rc);

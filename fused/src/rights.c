@@ -22,21 +22,17 @@
 #define MAX_QUEUES 64	/* (role, queue) answers remembered for next */
 #define ROLE_MAX 64
 
-enum right {
-	R_READ = 1 << 0, R_LIST = 1 << 1, R_RUNS = 1 << 2, R_START = 1 << 3,
-	R_SIGNAL = 1 << 4, R_CTL = 1 << 5, R_QUERY = 1 << 6, R_QUEUES = 1 << 7,
-	R_QTASKS = 1 << 8, R_LEASE = 1 << 9, R_COMPLETE = 1 << 10, R_FAIL = 1 << 11,
-	R_HEARTBEAT = 1 << 12, R_SCHEDS = 1 << 13, R_SCHED = 1 << 14, R_SCTL = 1 << 15,
-	R_UPDATE = 1 << 16, R_ACTCTL = 1 << 17, R_LIMITS = 1 << 18, R_SETLIMITS = 1 << 19,
-	R_SATTR = 1 << 20, R_BUILDS = 1 << 21, R_SETBUILDS = 1 << 22,
-	R_SUPDATE = 1 << 23,
-};
-
 /* What each grant of the scoped model lets through (docs/security.md). */
 #define READER (R_READ | R_LIST | R_RUNS | R_QUERY | R_QUEUES | R_QTASKS | R_SCHEDS | R_SCHED)
 #define OPERATOR (READER | R_START | R_SIGNAL | R_CTL | R_SCTL | R_UPDATE | R_ACTCTL | R_LIMITS | R_SETLIMITS | \
 		  R_BUILDS | R_SETBUILDS | R_SUPDATE)
 #define WORKER (R_LEASE | R_COMPLETE | R_FAIL | R_HEARTBEAT)
+/*
+ * Rights that EXECUTE alone decides: declaring search attributes is for
+ * durable_admin, whatever the role's grants on the namespace, so no grant
+ * masks it (it did: the file read 0444 to the administrators who may write it).
+ */
+#define EXECUTE_ONLY (R_SATTR)
 
 static const struct { const char *fn; unsigned right; } entry_points[] = {
 	{ "describe_workflow", R_READ }, { "list_workflows", R_LIST }, { "list_runs", R_RUNS },
@@ -117,7 +113,7 @@ static bool fetch(struct rights *out)
 	const char *p[] = { conf.ns };
 	if (db_query(&r, &e, true, ACCESS_SQL, 1, p) != 0)
 		return false;
-	out->bits &= access_bits(r);
+	out->bits &= access_bits(r) | EXECUTE_ONLY;
 	PQclear(r);
 	return true;
 }
@@ -184,47 +180,19 @@ static bool queue_granted(const char *role, const char *queue)
 	return may;
 }
 
-/* The rights that reading (*r) and writing (*w) n need, any of them; 0: none. */
+/*
+ * The rights that reading (*r) and writing (*w) n need, any of them; 0: none.
+ * The kind's row says, except where the file's name decides.
+ */
 static void needs(const struct node *n, unsigned *r, unsigned *w)
 {
-	*r = *w = 0;
-	switch (n->kind) {
-	case K_START: *r = *w = R_START; break;
-	case K_METRICS: case K_QUEUES: *r = R_QUEUES; break;
-	case K_WORKFLOWS: case K_BYSTATUS: case K_STATUSDIR: *r = R_LIST; break;
-	case K_WF: case K_RUN: case K_FIELD: case K_HISTORY: *r = R_READ; break;
-	case K_ACTS: case K_ACT: case K_AFILE: *r = R_READ; break;
-	case K_AOPTS: *r = R_READ; *w = R_ACTCTL; break;
-	case K_ACTL: *w = R_ACTCTL; break;
-	case K_QLIMIT: case K_KLIMIT: *r = R_LIMITS; *w = R_SETLIMITS; break;
-	case K_QKEYS: case K_QKEY: *r = R_LIMITS; break;
-	case K_QBUILD: *r = R_BUILDS; *w = R_SETBUILDS; break;
-	case K_RUNS: *r = R_RUNS; break;
-	case K_SIGNALS: *r = R_SIGNAL; break;
-	case K_SIGNAL: *w = R_SIGNAL; break;
-	case K_QUERIES: *r = R_QUERY; break;
-	case K_QUERY: *r = *w = R_QUERY; break;
-	case K_UPDATES: *r = R_UPDATE; break;
-	case K_UPDATE: *r = *w = R_UPDATE; break;
-	case K_CTL: *w = R_CTL; break;
-	case K_QUEUE: *r = R_QUEUES | R_QTASKS | R_LEASE; break;
-	case K_QFILE: *r = n->name && !strcmp(n->name, "tasks") ? R_QTASKS : R_QUEUES; break;
-	case K_NEXT: *r = R_LEASE; break;
-	case K_TASKS: case K_TASK: *r = R_COMPLETE | R_FAIL | R_HEARTBEAT; break;
-	case K_TASKFILE:
+	*r = kind_info(n->kind)->read;
+	*w = kind_info(n->kind)->write;
+	if (n->kind == K_QFILE && n->name && !strcmp(n->name, "tasks"))
+		*r = R_QTASKS;
+	if (n->kind == K_TASKFILE)
 		*r = *w = !strcmp(n->name, "result") ? R_COMPLETE
 			: !strcmp(n->name, "failure") ? R_FAIL : R_HEARTBEAT;
-		break;
-	case K_SCHEDULES: *r = R_SCHEDS; break;
-	case K_SCHED: case K_SFILE: *r = R_SCHED; break;
-	case K_SCTL: *w = R_SCTL; break;
-	case K_WHERE: case K_WHEREDIR: case K_BATCHES: case K_BATCH: case K_BFILE: *r = R_LIST; break;
-	case K_BSTART: *r = *w = R_CTL; break;
-	case K_BCTL: *w = R_CTL; break;
-	case K_SATTRS: *r = R_LIST; *w = R_SATTR; break;
-	case K_SDOC: *r = R_SCHED; *w = R_SUPDATE; break;
-	default: break; /* root, README, last-error, symlinks: everyone's */
-	}
 }
 
 void rights_of(const struct node *n, const char *role, bool *may_read, bool *may_write)

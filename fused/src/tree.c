@@ -84,28 +84,6 @@ const struct child *tree_children(enum kind k)
 	}
 }
 
-bool tree_is_dir(enum kind k)
-{
-	switch (k) {
-	case K_ROOT: case K_WORKFLOWS: case K_WF: case K_SIGNALS: case K_QUERIES: case K_UPDATES:
-	case K_RUNS: case K_RUN: case K_BYSTATUS: case K_STATUSDIR: case K_QUEUES:
-	case K_QUEUE: case K_TASKS: case K_TASK: case K_SCHEDULES: case K_SCHED:
-	case K_ACTS: case K_ACT:
-	case K_WHERE: case K_WHEREDIR: case K_BATCHES: case K_BATCH:
-	case K_QKEYS: case K_QKEY:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool tree_writable(enum kind k)
-{
-	return k == K_START || k == K_SIGNAL || k == K_CTL || k == K_TASKFILE || k == K_QUERY ||
-	       k == K_UPDATE || k == K_SCTL || k == K_ACTL || k == K_AOPTS || k == K_QLIMIT ||
-	       k == K_BCTL || k == K_BSTART || k == K_SATTRS || k == K_QBUILD || k == K_KLIMIT || k == K_SDOC;
-}
-
 /* The last-error file that reports on writes to files of this folder. */
 char *tree_folder_key(const struct node *n)
 {
@@ -254,28 +232,12 @@ int tree_lookup(const struct node *parent, const char *name, struct node *child,
 	}
 }
 
-static mode_t mode_of(const struct node *n)
-{
-	if (tree_is_dir(n->kind))
-		return S_IFDIR | 0555;
-	switch (n->kind) {
-	case K_STATUSLINK: case K_WHERELINK: return S_IFLNK | 0777;
-	case K_START: case K_TASKFILE: case K_BSTART: return S_IFREG | 0600;
-	case K_BCTL: return S_IFREG | 0200;
-	case K_SATTRS: return S_IFREG | 0644; /* read the list, write add/remove */
-	case K_QUERY: case K_UPDATE: return S_IFREG | 0644; /* write arguments, then read the answer */
-	case K_AOPTS: case K_QLIMIT: case K_QBUILD: case K_KLIMIT: case K_SDOC: return S_IFREG | 0644; /* read the value, write a new one */
-	case K_SIGNAL: case K_CTL: case K_SCTL: case K_ACTL: return S_IFREG | 0200;
-	default: return S_IFREG | 0444;
-	}
-}
-
 int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 {
 	memset(st, 0, sizeof *st);
 	st->st_ino = n->ino;
-	st->st_mode = mode_of(n);
-	st->st_nlink = tree_is_dir(n->kind) ? 2 : 1;
+	st->st_mode = kind_info(n->kind)->mode;
+	st->st_nlink = kind_is_dir(n->kind) ? 2 : 1;
 	st->st_uid = getuid();
 	st->st_gid = getgid();
 	callers_stat(n, st); /* modes say what this caller's role may do */
@@ -294,18 +256,13 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 	 * like /proc files, and every dynamic file is direct_io so reads are
 	 * never cut at a stale size.
 	 */
-	switch (n->kind) {
-	case K_README: case K_METRICS: case K_LASTERR: case K_FIELD: case K_QFILE: case K_SFILE:
-	case K_AFILE: case K_AOPTS: case K_QLIMIT: case K_BFILE: case K_SATTRS: case K_QBUILD: case K_KLIMIT: case K_SDOC: {
-		struct buf b = { 0 };
-		int rc = content_render(n, &b, e);
-		st->st_size = (off_t)b.len;
-		buf_free(&b);
-		return rc;
-	}
-	default:
+	if (!kind_info(n->kind)->sized)
 		return 0;
-	}
+	struct buf b = { 0 };
+	int rc = content_render(n, &b, e);
+	st->st_size = (off_t)b.len;
+	buf_free(&b);
+	return rc;
 }
 
 /* The path of a file from the mount's root, as the user wrote it: for last-error. */
