@@ -98,6 +98,22 @@ BEGIN
 END
 $$;
 
+-- _schedule_next for a schedule of a namespace whose clock was skipped
+-- (16_namespace_clock.sql): the calendar is read by the namespace's clock,
+-- then the time is kept in the server's, as every deadline is. A monthly
+-- schedule fires when the namespace's clock reads the 1st.
+CREATE OR REPLACE FUNCTION durable._schedule_next_in(namespace text, spec jsonb, after timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    shift interval := durable._clock_offset(namespace);
+BEGIN
+    RETURN durable._schedule_next(spec, after + shift) - shift;
+END
+$$;
+COMMENT ON FUNCTION durable._schedule_next_in(text, jsonb, timestamptz) IS
+    'The first time after "after" (server time) that the spec gives, read by the namespace''s clock and returned in server time.';
+
 -- Actions -------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION durable._check_schedule_action(action jsonb) RETURNS void
@@ -220,7 +236,7 @@ BEGIN
     END IF;
     UPDATE durable.schedules sc
        SET next_run_at = CASE WHEN sc.remaining_actions IS NOT NULL AND sc.remaining_actions <= 0 THEN NULL
-                              ELSE durable._schedule_next(sc.spec, greatest(s.next_run_at, now - sc.catchup_window)) END
+                              ELSE durable._schedule_next_in(s.namespace, sc.spec, greatest(s.next_run_at, now - sc.catchup_window)) END
      WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id
     RETURNING sc.next_run_at INTO s.next_run_at;
     PERFORM durable._wake_at(s.next_run_at);
@@ -316,7 +332,7 @@ BEGIN
         CASE WHEN action ? 'workflow_id' THEN 'schedule action: "workflow_id"' ELSE 'schedule_id' END,
         255 - octet_length(durable._schedule_id_suffix(now)));
     PERFORM durable._check_schedule_policies(coalesce(policies, '{}'));
-    next_run := durable._schedule_next(spec, now);
+    next_run := durable._schedule_next_in($5, spec, now);
     INSERT INTO durable.schedules AS sc (namespace, schedule_id, spec, action, overlap_policy, catchup_window,
                                          paused, note, remaining_actions, next_run_at, created_at, updated_at)
     VALUES ($5, $1, spec, action, coalesce(policies ->> 'overlap_policy', 'SKIP'),
@@ -366,7 +382,7 @@ BEGIN
     PERFORM durable._authorize('operator', NULL, $3);
     PERFORM durable._check_name($2, 'note', 4096);
     s := durable._lock_schedule($3, $1);
-    next_run := durable._schedule_next(s.spec, durable.now());
+    next_run := durable._schedule_next_in(s.namespace, s.spec, durable.now());
     UPDATE durable.schedules sc
        SET paused = false, note = coalesce($2, sc.note), updated_at = durable.now(), next_run_at = next_run
      WHERE sc.namespace = $3 AND sc.schedule_id = $1;
@@ -445,7 +461,7 @@ BEGIN
         FOR i IN 1 .. 5 LOOP
             EXIT WHEN t IS NULL;
             upcoming := upcoming || to_jsonb(t);
-            t := durable._schedule_next(s.spec, t);
+            t := durable._schedule_next_in(s.namespace, s.spec, t);
         END LOOP;
     EXCEPTION WHEN OTHERS THEN
         -- a spec changed behind the API: still describe the schedule, whose

@@ -52,7 +52,7 @@ BEGIN
     -- timer worker has not fired yet stays due.
     next_run := s.next_run_at;
     IF new_spec IS DISTINCT FROM s.spec OR (next_run IS NULL AND policies ? 'remaining_actions') THEN
-        next_run := durable._schedule_next(new_spec, now);
+        next_run := durable._schedule_next_in(s.namespace, new_spec, now);
     END IF;
     UPDATE durable.schedules sc
        SET spec = new_spec, action = new_action,
