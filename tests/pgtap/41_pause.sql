@@ -210,6 +210,18 @@ SELECT is(pg_temp.as_role('durable_worker', $$SELECT durable.pause_workflow('r1'
 SELECT is(pg_temp.as_role('durable_operator', $$SELECT durable.pause_workflow('r1')$$), 'ok', 'an operator may');
 SELECT is(pg_temp.event('r1', 'WorkflowExecutionPaused') ->> 'identity', 'durable_operator',
           'and is named as the role it acted as');
+-- a role that may call the functions (a scoped grant) but has no operator
+-- grant on the namespace learns that first, not what is wrong with its input
+CREATE ROLE pause_reader NOLOGIN;
+SELECT durable.grant_namespace('pause_reader', 'reader', 'default');
+SELECT is(pg_temp.as_role('pause_reader', $$SELECT durable.update_activity_options('r1', 'x', '{"colour": 1}')$$),
+          '42501', 'update_activity_options: no grant is 42501 even with bad options');
+SELECT is(pg_temp.as_role('pause_reader', $$SELECT durable.update_activity_options('r1', 'x', NULL)$$),
+          '42501', 'and with no options');
+SELECT is(pg_temp.as_role('pause_reader', $$SELECT durable.pause_activity('r1', '')$$),
+          '42501', 'pause_activity: no grant is 42501 even with an empty activity id');
+SELECT is(pg_temp.as_role('durable_operator', $$SELECT durable.update_activity_options('r1', 'x', '{"colour": 1}')$$),
+          '22023', 'an operator gets the validation error');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -209,6 +209,8 @@ DECLARE
     w durable.workflows;
     a durable.activity_tasks;
 BEGIN
+    -- the grant first: a caller without it learns nothing about its input
+    PERFORM durable._authorize('operator', NULL, namespace);
     IF coalesce(activity_id, '') = '' THEN
         PERFORM durable._bad_input('activity_id must be non-empty', NULL,
             'describe_workflow lists the pending activities and their ids.');
@@ -334,6 +336,7 @@ DECLARE
     attempts float8;
     now timestamptz := durable.now();
 BEGIN
+    PERFORM durable._authorize('operator', NULL, $5);   -- before the options are judged
     IF options IS NULL OR jsonb_typeof(options) <> 'object' OR options = '{}' THEN
         PERFORM durable._bad_input('options must be a JSON object with the fields to change',
             format('Got %s.', coalesce(options::text, 'NULL')),
