@@ -128,5 +128,45 @@ SELECT is((SELECT actions_taken FROM durable.schedules WHERE namespace = 'seam-s
 SELECT is(pg_temp.next_day('seam-sk'), 1, 'its next time after firing is the 1st again, by the namespace''s clock');
 SELECT is(pg_temp.next_day('seam-plain'), 1, 'and the other namespace''s schedule never moved off the 1st');
 
+-- skip_time(namespace) x retention and batch jobs ---------------------------
+-- A run's closed_at is written in its namespace's time, so its age is read by
+-- that clock too: a namespace skipped past its retention loses its closed runs
+-- and closed batch jobs, as after a skip of the server's clock, while another
+-- namespace with the same retention keeps its own. A job's pace is a rate
+-- limit on the server: a skip does not hurry it.
+SELECT durable.register_namespace(ns, '1 day') FROM unnest(ARRAY['seam-rs', 'seam-rk']) ns;
+SELECT durable.skip_time('seam-rs', '1 hour');   -- its clock and the server's differ from here on
+SELECT durable.start_workflow('seam-x' || i, 'W', 'seam-xq', '{}', '{}', ns)
+  FROM unnest(ARRAY['seam-rs', 'seam-rk']) ns, generate_series(1, 3) i;
+SELECT durable.start_batch_job('end', 'terminate', 'WorkflowId = ''seam-x1''', '{}', 1000, ns)
+  FROM unnest(ARRAY['seam-rs', 'seam-rk']) ns;
+SELECT durable._batch_step(10) FROM generate_series(1, 2);
+SELECT is((SELECT array_agg(state ORDER BY namespace) FROM durable.batch_jobs
+            WHERE job_id = 'end' AND namespace IN ('seam-rs', 'seam-rk')), ARRAY['COMPLETED', 'COMPLETED'],
+          'a job in each namespace closed its run');
+SELECT cmp_ok((durable.describe_batch_job('end', 'seam-rs') ->> 'closed_at')::timestamptz,
+              '>', durable.now('seam-rs') - interval '10 minutes',
+              'a job''s close is written in its namespace''s time (an hour ahead of the server''s)');
+SELECT is(durable.start_batch_job('slow', 'signal', 'WorkflowId IN (''seam-x2'', ''seam-x3'')',
+                                  '{"signal_name": "poke"}', 0.001, 'seam-rs'), 2::bigint, 'a slow job over two runs');
+SELECT durable._batch_step(10) FROM generate_series(1, 2);
+SELECT is((durable.describe_batch_job('slow', 'seam-rs') ->> 'done')::int, 1, 'takes its first run');
+SELECT durable.skip_time('seam-rs', '2 days');
+SELECT is((durable.describe_namespace('seam-rs') ->> 'purge_backlog')::int, 1,
+          'describe_namespace counts the run closed two days ago by the namespace''s clock');
+SELECT is((durable.describe_namespace('seam-rk') ->> 'purge_backlog')::int, 0, 'and none in the other namespace');
+SELECT durable._batch_step(10);
+SELECT is((durable.describe_batch_job('slow', 'seam-rs') ->> 'done')::int, 1,
+          'the slow job did not hurry: its pace is the server''s time');
+SELECT durable._purge_closed(100);
+SELECT is((SELECT array_agg(namespace) FROM durable.workflows WHERE workflow_id = 'seam-x1'), ARRAY['seam-rk'],
+          'the purge takes the run closed past the retention by its namespace''s clock, and only that one');
+SELECT is((SELECT array_agg(namespace) FROM durable.batch_jobs WHERE job_id = 'end'), ARRAY['seam-rk'],
+          'and the closed job, with its items');
+SELECT is((SELECT count(*) FROM durable.batch_job_items WHERE namespace = 'seam-rs' AND job_id = 'end'), 0::bigint,
+          'its items went');
+SELECT is((SELECT count(*) FROM durable.workflows WHERE namespace = 'seam-rs' AND status = 'RUNNING'), 2::bigint,
+          'running runs stay');
+
 SELECT * FROM finish();
 ROLLBACK;

@@ -102,7 +102,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM durable._namespace_not_found(namespace);
     END IF;
-    cutoff := CASE WHEN n.retention > interval '0' THEN durable.now() - n.retention END;
+    cutoff := CASE WHEN n.retention > interval '0' THEN durable.now(n.namespace) - n.retention END;
     RETURN jsonb_build_object(
         'namespace', n.namespace,
         'retention', durable._seconds(n.retention),
@@ -193,7 +193,8 @@ BEGIN
           FROM durable.namespaces n
          CROSS JOIN LATERAL (
                SELECT wf.run_id FROM durable.workflows wf
-                WHERE wf.namespace = n.namespace AND wf.closed_at < now - n.retention
+                -- closed_at is in the namespace's time, so its age is measured by that clock
+                WHERE wf.namespace = n.namespace AND wf.closed_at < now + durable._clock_offset(n.namespace) - n.retention
                 ORDER BY wf.closed_at
                 LIMIT max_runs
                   FOR UPDATE SKIP LOCKED) w

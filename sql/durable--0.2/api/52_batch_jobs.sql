@@ -53,8 +53,10 @@ DECLARE
     c record;
     total bigint;
     now timestamptz := durable.now();
+    ns_now timestamptz;   -- what the job's record shows: its namespace's clock
 BEGIN
     PERFORM durable._check_namespace(namespace);
+    ns_now := durable.now(namespace);
     PERFORM durable._authorize('operator', NULL, namespace);
     IF job_id IS NULL THEN
         PERFORM durable._bad_input('job_id must not be NULL');
@@ -92,8 +94,8 @@ BEGIN
                                         created_by, created_at, updated_at, closed_at, next_step_at)
     VALUES (namespace, job_id, operation, query, coalesce(arguments, '{}'), rate_per_second,
             CASE WHEN total = 0 THEN 'COMPLETED' ELSE 'RUNNING' END, total,
-            durable._role_name(durable._caller_role()), now, now,
-            CASE WHEN total = 0 THEN now END, CASE WHEN total > 0 THEN now END);
+            durable._role_name(durable._caller_role()), ns_now, ns_now,
+            CASE WHEN total = 0 THEN ns_now END, CASE WHEN total > 0 THEN now END);
     IF total > 0 THEN
         PERFORM durable._wake_at(now);
     END IF;
@@ -121,7 +123,7 @@ BEGIN
         RETURN false;   -- stopping a stopped or completed job changes nothing
     END IF;
     UPDATE durable.batch_jobs b SET state = 'STOPPED', reason = coalesce(stop_batch_job.reason, 'stopped'),
-           closed_at = durable.now(), updated_at = durable.now(), next_step_at = NULL
+           closed_at = durable.now(namespace), updated_at = durable.now(namespace), next_step_at = NULL
      WHERE b.namespace = namespace AND b.job_id = job_id;
     RETURN true;
 END
@@ -233,23 +235,27 @@ DECLARE
     bad_n integer := 0;
     err text;
     more boolean;
+    ns_now timestamptz;
 BEGIN
     SELECT * INTO j FROM durable.batch_jobs b
      WHERE b.next_step_at <= now AND b.state = 'RUNNING'
      ORDER BY b.next_step_at LIMIT 1 FOR UPDATE SKIP LOCKED;
     IF FOUND THEN
+        -- the job's and its items' times in its namespace's clock; its pace
+        -- (next_step_at) is a rate limit on the server, in the server's time
+        ns_now := now + durable._clock_offset(j.namespace);
         take := least(max_items, greatest(1, ceil(j.rate_per_second / 10)::integer));
         FOR it IN SELECT * FROM durable.batch_job_items i
                    WHERE i.namespace = j.namespace AND i.job_id = j.job_id AND i.state = 'PENDING'
                    ORDER BY i.seq LIMIT take LOOP
             BEGIN
                 PERFORM durable._batch_apply(j, it);
-                UPDATE durable.batch_job_items i SET state = 'DONE', finished_at = now
+                UPDATE durable.batch_job_items i SET state = 'DONE', finished_at = ns_now
                  WHERE i.namespace = it.namespace AND i.job_id = it.job_id AND i.seq = it.seq;
                 ok_n := ok_n + 1;
             EXCEPTION WHEN OTHERS THEN
                 GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-                UPDATE durable.batch_job_items i SET state = 'FAILED', error = left(err, 1000), finished_at = now
+                UPDATE durable.batch_job_items i SET state = 'FAILED', error = left(err, 1000), finished_at = ns_now
                  WHERE i.namespace = it.namespace AND i.job_id = it.job_id AND i.seq = it.seq;
                 bad_n := bad_n + 1;
             END;
@@ -257,9 +263,9 @@ BEGIN
         more := EXISTS (SELECT 1 FROM durable.batch_job_items i
                          WHERE i.namespace = j.namespace AND i.job_id = j.job_id AND i.state = 'PENDING');
         UPDATE durable.batch_jobs b
-           SET done = b.done + ok_n, failed = b.failed + bad_n, updated_at = now,
+           SET done = b.done + ok_n, failed = b.failed + bad_n, updated_at = ns_now,
                state = CASE WHEN more THEN 'RUNNING' ELSE 'COMPLETED' END,
-               closed_at = CASE WHEN more THEN NULL ELSE now END,
+               closed_at = CASE WHEN more THEN NULL ELSE ns_now END,
                next_step_at = CASE WHEN more THEN now + make_interval(secs => (ok_n + bad_n) / j.rate_per_second) END
          WHERE b.namespace = j.namespace AND b.job_id = j.job_id;
     END IF;
