@@ -42,6 +42,40 @@ SELECT is(pg_temp.take('seam-rq', 'v1'), NULL, 'so the old build does not get it
 SELECT is(pg_temp.take('seam-rq', 'v2'), 'seam-r1', 'the default build does');
 SELECT durable.set_build_id_rules('seam-rq', NULL);
 
+-- Children and continue-as-new x build ids: a pinned run's child on its own
+-- queue, and its continued run, stay on its build (as in Temporal); a child
+-- on another queue goes by that queue's rules.
+SELECT durable.set_build_id_rules('seam-iq', 'v1');
+SELECT durable.start_workflow('seam-ip', 'W', 'seam-iq');
+SELECT is(pg_temp.take('seam-iq', 'v1', '[{"type": "StartChildWorkflowExecution", "workflow_id": "seam-ic1", "workflow_type": "K"},
+    {"type": "StartChildWorkflowExecution", "workflow_id": "seam-ic2", "workflow_type": "K", "task_queue": "seam-iq-other"}]'),
+          'seam-ip', 'a v1 worker starts two children in the first task of a pinned run');
+SELECT durable.set_build_id_rules('seam-iq', 'v2');   -- a deploy
+SELECT is(durable.describe_workflow('seam-ic1') ->> 'build_id', 'v1', 'the child on its queue is on the parent''s build');
+SELECT is(durable.describe_workflow('seam-ic2') ->> 'build_id', NULL, 'the child on an unversioned queue is on none');
+SELECT is(pg_temp.take('seam-iq', 'v2'), NULL, 'so the new build takes neither the parent''s task nor the child''s');
+SELECT is(pg_temp.take('seam-iq', 'v1') || ' ' || pg_temp.take('seam-iq', 'v1'), 'seam-ic1 seam-ip',
+          'the parent''s build takes both (the child''s first task, then the parent''s)');
+SELECT durable.signal_workflow('seam-ip', 'go', '1');
+SELECT is(pg_temp.take('seam-iq', 'v1', '[{"type": "ContinueAsNewWorkflowExecution", "input": 2}]'), 'seam-ip',
+          'the pinned parent continues as new');
+SELECT is(durable.describe_workflow('seam-ip') ->> 'build_id', 'v1', 'its continued run is on its build');
+SELECT is(pg_temp.take('seam-iq', 'v2'), NULL, 'which the new build does not take');
+SELECT is(pg_temp.take('seam-iq', 'v1'), 'seam-ip', 'the old one does');
+SELECT durable.start_workflow('seam-in', 'W', 'seam-iq');
+SELECT is(pg_temp.take('seam-iq', 'v2'), 'seam-in', 'a new workflow goes to the new build');
+SELECT durable.start_workflow('seam-ir', 'W', 'seam-iq', '{}', '{"retry_policy": {"initial_interval": 1, "maximum_attempts": 2}}');
+SELECT is(pg_temp.take('seam-iq', 'v2', '[{"type": "FailWorkflowExecution", "failure": {"message": "boom"}}]'), 'seam-ir',
+          'a pinned run on the new build fails, to be retried');
+SELECT is((SELECT build_id FROM durable.workflows WHERE workflow_id = 'seam-ir' AND attempt = 2), 'v2',
+          'its retry is on its build too');
+SELECT durable.set_build_id_rules('seam-iq', 'v3', 'AUTO_UPGRADE');
+SELECT durable.signal_workflow('seam-in', 'go', '1');
+SELECT is(pg_temp.take('seam-iq', 'v3', '[{"type": "StartChildWorkflowExecution", "workflow_id": "seam-ic3", "workflow_type": "K"}]'),
+          'seam-in', 'under AUTO_UPGRADE a run moves to the default build');
+SELECT is(pg_temp.take('seam-iq', 'v3'), 'seam-ic3', 'and so do its children');
+SELECT durable.set_build_id_rules('seam-iq', NULL);
+
 -- Retention x batch jobs: a closed job goes when its namespace's runs would -
 SELECT durable.register_namespace('seam-bj', '1 day');
 SELECT durable.register_namespace('seam-keep', '0');

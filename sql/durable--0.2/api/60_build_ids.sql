@@ -45,6 +45,29 @@ BEGIN
 END
 $$;
 
+-- A child, continued or retried run on its parent's task queue, when that
+-- queue pins runs, starts on the parent's build (as Temporal keeps a pinned
+-- workflow's children, continue-as-new and retries on its version): the code that started it is
+-- the code that will run it, even after a deploy moved the default build. A
+-- run of another queue, or of an AUTO_UPGRADE queue, goes by its queue's
+-- rules. Called after the new run is created; the parent's row is read again
+-- because the task that started the child may have just set its build
+-- (_record_build_id). An unpinned parent (the common case) writes nothing.
+CREATE OR REPLACE FUNCTION durable._inherit_build_id(parent_run uuid, run uuid) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE durable.workflows c SET build_id = p.build_id
+      FROM durable.workflows p
+     WHERE p.run_id = parent_run AND p.build_id IS NOT NULL
+       AND c.run_id = run AND c.build_id IS NULL
+       AND c.namespace = p.namespace AND c.task_queue = p.task_queue
+       AND (durable._build_id_rules(c.namespace, c.task_queue)).mode = 'PINNED';
+END
+$$;
+COMMENT ON FUNCTION durable._inherit_build_id(uuid, uuid) IS
+    'Puts a new child, continued or retried run on its parent''s build when both are on one PINNED task queue.';
+
 -- Queries and updates of a run are answered by a worker that can replay
 -- it: in a versioned queue, one of the run's build (as its next workflow
 -- task would be leased). The key of the queue they wait in, for
