@@ -204,6 +204,30 @@ SELECT is(pg_temp.act('a1', 'flaky') -> 'options', '{"schedule_to_close_timeout"
 SELECT durable.terminate_workflow('a1');
 SELECT throws_ok($$SELECT durable.pause_activity('a1', 'flaky')$$, 'DU003', NULL, 'an activity of a closed workflow');
 
+-- an activity's pause goes with the activity: when it completes anyway, is
+-- canceled by its workflow or times out while paused, not at the run's close
+SELECT durable.start_workflow('pz', 'W', 'pzq');
+SELECT pg_temp.complete('pzq', '[{"type": "ScheduleActivityTask", "activity_id": "done", "activity_type": "A", "start_to_close_timeout": 600},
+    {"type": "ScheduleActivityTask", "activity_id": "dropped", "activity_type": "A", "start_to_close_timeout": 600, "task_queue": "pzq-b"},
+    {"type": "ScheduleActivityTask", "activity_id": "late", "activity_type": "A", "schedule_to_close_timeout": 30, "task_queue": "pzq-c"}]');
+CREATE TEMP TABLE pz_tok AS SELECT pg_temp.atoken('pzq') AS tok;
+SELECT durable.pause_activity('pz', a) FROM unnest(ARRAY['done', 'dropped', 'late']) a;
+CREATE FUNCTION pg_temp.pauses(wid text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM durable.activity_pauses p JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = wid
+$$;
+SELECT is(pg_temp.pauses('pz'), 3::bigint, 'three activities paused, one of them running');
+SELECT durable.complete_activity_task((SELECT tok FROM pz_tok), '"anyway"');
+SELECT is(pg_temp.pauses('pz'), 2::bigint, 'a paused attempt that completes anyway takes its pause with it');
+SELECT pg_temp.complete('pzq', jsonb_build_array(jsonb_build_object('type', 'RequestCancelActivityTask',
+    'scheduled_event_id', (SELECT scheduled_event_id FROM durable.activity_tasks WHERE workflow_id = 'pz' AND activity_id = 'dropped'))));
+SELECT is(pg_temp.astate('pz', 'dropped'), NULL, 'the workflow cancels a paused activity that waits');
+SELECT is(pg_temp.pauses('pz'), 1::bigint, 'and its pause goes');
+SELECT durable.skip_time('1 minute');
+SELECT durable.fire_due(1000);
+SELECT is(pg_temp.last_types('pz', 1), ARRAY['ActivityTaskTimedOut'], 'the last one times out while paused (schedule-to-close)');
+SELECT is(pg_temp.pauses('pz'), 0::bigint, 'and its pause goes too');
+SELECT is(pg_temp.status('pz'), 'RUNNING', 'all while the run runs');
+
 -- roles: operators control, workers and readers may not
 SELECT durable.start_workflow('r1', 'W', 'rq');
 SELECT is(pg_temp.as_role('durable_worker', $$SELECT durable.pause_workflow('r1')$$), '42501', 'a worker may not pause');

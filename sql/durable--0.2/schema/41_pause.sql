@@ -3,7 +3,8 @@
 -- what happens to it meanwhile (signals, fired timers, activity results)
 -- waits in buffered_events until it is unpaused. An activity with a row in
 -- activity_pauses is not retried, nor offered, until it is unpaused. Both
--- rows go when the run closes.
+-- rows go when the run closes; an activity's also when the activity ends
+-- (completed, failed for good, canceled or timed out while paused).
 CREATE TABLE durable.workflow_pauses (
     run_id     uuid PRIMARY KEY,
     reason     text,
