@@ -175,6 +175,9 @@ DECLARE
     run_timeout interval := nullif(durable._json_interval(options, 'run_timeout', 'start options'), interval '0');
     task_timeout interval := coalesce(durable._json_interval(options, 'task_timeout', 'start options'), interval '10 seconds');
     exec_start timestamptz := coalesce(execution_started_at, now);
+    -- the namespace's clock (16_namespace_clock.sql): started_at, and its
+    -- WorkflowExecutionStarted event's time, exactly
+    started timestamptz := now + durable._clock_offset(namespace);
     deadline timestamptz;
     inserted uuid;
     -- only the run a client started carries its request id (not a child's,
@@ -197,7 +200,7 @@ BEGIN
     VALUES (new_run, namespace, workflow_id, workflow_type, task_queue, input,
         coalesce(options -> 'memo', '{}'), coalesce(options -> 'search_attributes', '{}'),
         coalesce(first_run_id, new_run), continued_from_run_id, parent_run_id, parent_workflow_id,
-        parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, now + durable._clock_offset(namespace),
+        parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, started,
         execution_timeout, run_timeout, task_timeout, deadline, request_id, start_delay,
         prio.priority, prio.fairness_key, prio.fairness_weight,
         coalesce(_create_run.attempt, 1), retry_policy)
@@ -225,7 +228,7 @@ BEGIN
         'identity', options ->> 'identity', 'attempt', coalesce(_create_run.attempt, 1)) || request || delay
         || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight)
         || CASE WHEN retry_policy IS NOT NULL THEN jsonb_build_object('retry_policy', retry_policy) ELSE '{}' END,
-        now + durable._clock_offset(namespace));   -- started_at, exactly
+        started);
     IF signal_name IS NOT NULL THEN
         PERFORM durable._append(new_run, 'WorkflowExecutionSignaled', jsonb_build_object(
             'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity') || request);
