@@ -219,6 +219,14 @@ static void on_attempt_done(act_t *a)
 	durable__activity_unref(a);
 }
 
+/* Tells a running attempt to stop: its durable_heartbeat() returns 1. */
+static void ask_to_stop(act_t *a)
+{
+	uv_mutex_lock(&a->mu);
+	a->cancel = 1;
+	uv_mutex_unlock(&a->mu);
+}
+
 /* The attempt ran out of time: it is abandoned (a C function cannot be
  * stopped, but durable_heartbeat() tells it to; an executable is killed at
  * the same deadline by exec_activity.c) and counts as failed. */
@@ -229,9 +237,7 @@ static void on_attempt_timeout(uv_timer_t *t)
 	char msg[200];
 	if (!a)
 		return;
-	uv_mutex_lock(&a->mu);
-	a->cancel = 1;
-	uv_mutex_unlock(&a->mu);
+	ask_to_stop(a);
 	a->local = NULL;
 	l->a = NULL;
 	snprintf(msg, sizeof(msg), "local activity %s attempt %d timed out (%s)", l->type, l->attempt,
@@ -375,11 +381,8 @@ static void on_heartbeat(durable__pg_t *pg, PGresult *res, void *arg)
 	if (durable__pg_status(res) == DURABLE_ELEASE && !wt->lost) {
 		wt->lost = 1;
 		for (local_t *l = wt->locals; l; l = l->next)
-			if (l->a) {
-				uv_mutex_lock(&l->a->mu);
-				l->a->cancel = 1;
-				uv_mutex_unlock(&l->a->mu);
-			}
+			if (l->a)
+				ask_to_stop(l->a);
 	} else if (res && durable__pg_status(res) < 0) {
 		durable__log("WARN", "workflow %s: heartbeat_workflow_task failed: %s", wt->workflow_id,
 			     PQresultErrorMessage(res));
@@ -449,9 +452,7 @@ void durable__local_abandon(durable_worker_t *w)
 		wt->lost = 1;
 		for (local_t *l = wt->locals; l; l = l->next) {
 			if (l->a) {
-				uv_mutex_lock(&l->a->mu);
-				l->a->cancel = 1;
-				uv_mutex_unlock(&l->a->mu);
+				ask_to_stop(l->a);
 				l->a->local = NULL;
 				l->a = NULL;
 			}
