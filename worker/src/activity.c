@@ -359,8 +359,7 @@ void durable__activities_poll(durable_worker_t *w)
 
 static int column_true(PGresult *res, const char *name)
 {
-	int col = PQfnumber(res, name);
-	return col >= 0 && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, col), "t") == 0;
+	return PQntuples(res) == 1 && strcmp(durable__pg_col(res, 0, name), "t") == 0;
 }
 
 static void on_heartbeat(durable__pg_t *pg, PGresult *res, void *arg)
