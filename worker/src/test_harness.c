@@ -259,16 +259,16 @@ int durable_test_result(durable_test_t *t, const char *workflow_id, json_t **res
 	if (rc < 0)
 		return rc;
 	for (;;) {
-		PGresult *res = query(t, "SELECT d ->> 'status', d -> 'result', d -> 'failure' "
-					 "FROM durable.describe_workflow($1, NULL, $2) d", 2, p);
+		PGresult *res = query(t, "SELECT d ->> 'status' AS status, d -> 'result' AS result, "
+					 "d -> 'failure' AS failure FROM durable.describe_workflow($1, NULL, $2) d", 2, p);
 		if (!res)
 			return DURABLE_EDB;
-		const char *status = PQgetvalue(res, 0, 0);
+		const char *status = durable__pg_col(res, 0, "status");
 		if (strcmp(status, "RUNNING") != 0) {
 			rc = close_status(status);
 			if (result && rc == 0)
-				*result = parse(t, PQgetvalue(res, 0, 1));
-			t->failure = rc == 0 ? NULL : parse(t, PQgetvalue(res, 0, 2));
+				*result = parse(t, durable__pg_col(res, 0, "result"));
+			t->failure = rc == 0 ? NULL : parse(t, durable__pg_col(res, 0, "failure"));
 			PQclear(res);
 			return rc;
 		}
