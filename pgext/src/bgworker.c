@@ -283,7 +283,8 @@ durable_timer_worker_main(Datum arg)
 		}
 		else
 			pg_atomic_write_u64(next_wake, (uint64) (PG_INT64_MAX - 1));
-		if (me == 0)
+		/* only while they can step: a batch step never taken is "due" at once */
+		if (me == 0 && installed)
 			wait_ms = Min(wait_ms, Min(DurablePurgeWaitMs(), DurableBatchWaitMs()));
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
