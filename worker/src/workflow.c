@@ -588,6 +588,17 @@ static int request_cancel(durable_ctx_t *ctx, durable_future_t *f)
 	return send_unmatched(ctx, json_pack("{s:s, s:s}", "type", "RequestCancelActivityTask", "activity_id", f->id));
 }
 
+/* f resolves canceled, visible from event_id on (0: at once); the pool
+ * keeps its failure alive. */
+static void resolve_canceled(durable_ctx_t *ctx, durable_future_t *f, int64_t event_id, const char *message)
+{
+	json_t *fl = make_failure("CanceledError", message);
+	f->resolve_event_id = event_id;
+	f->status = DURABLE_ECANCELED;
+	f->result = NULL;
+	f->failure = fl && json_array_append_new(ctx->pool, fl) == 0 ? fl : NULL;
+}
+
 /* WAIT_CANCELLATION_REQUESTED: the child future resolves canceled at the
  * event that says the child was told, unless its own outcome came first
  * (then the request failed: the child was no longer running). */
@@ -598,11 +609,7 @@ static void resolve_when_told(durable_ctx_t *ctx, durable_future_t *f)
 	if (!ev || oid > f->resolve_event_id ||
 	    strcmp(durable__event_type(ev), "ExternalWorkflowExecutionCancelRequested") != 0)
 		return;
-	json_t *fl = make_failure("CanceledError", "the child was asked to cancel");
-	f->resolve_event_id = oid;
-	f->status = DURABLE_ECANCELED;
-	f->result = NULL;
-	f->failure = fl && json_array_append_new(ctx->pool, fl) == 0 ? fl : NULL;
+	resolve_canceled(ctx, f, oid, "the child was asked to cancel");
 }
 
 int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f)
@@ -628,11 +635,7 @@ int durable_future_cancel(durable_ctx_t *ctx, durable_future_t *f)
 	f->taken = 1;   /* a canceled signal future takes no signal */
 	if (rc < 0)
 		return rc;
-	f->resolve_event_id = 0;
-	f->status = DURABLE_ECANCELED;
-	f->result = NULL;
-	json_t *fl = make_failure("CanceledError", "canceled by the workflow");
-	f->failure = fl && json_array_append_new(ctx->pool, fl) == 0 ? fl : NULL;
+	resolve_canceled(ctx, f, 0, "canceled by the workflow");
 	return 0;
 }
 
