@@ -22,7 +22,6 @@
 
 #include "access/xlog.h"
 #include "utils/guc.h"
-#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "durable.h"
@@ -34,7 +33,6 @@ int			durable_batch_step_items = 100;
 
 /* DurableNow() time of the next step; 0: look at once */
 static TimestampTz next_step_at = 0;
-static MemoryContext batch_context = NULL;
 
 void
 DurableBatchDefineGucs(void)
@@ -77,18 +75,11 @@ step_once(int items)
 bool
 DurableBatchStep(void)
 {
-	MemoryContext old;
 	int			items = durable_batch_step_items;
 
 	if (items == 0 || RecoveryInProgress() || DurableNow() < next_step_at)
 		return false;
-	if (batch_context == NULL)
-		batch_context = AllocSetContextCreate(TopMemoryContext, "durable batch jobs",
-											  ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(batch_context);
 	step_once(items);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(batch_context);
 	return next_step_at <= DurableNow();
 }
 

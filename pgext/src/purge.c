@@ -22,7 +22,6 @@
 
 #include "access/xlog.h"
 #include "utils/guc.h"
-#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "durable.h"
@@ -35,7 +34,6 @@ int			durable_purge_delay_ms = 50;
 static TimestampTz next_purge_at = 0;
 /* how long the last step took: no step starts that close to a deadline */
 static TimestampTz last_step_us = 0;
-static MemoryContext purge_context = NULL;
 
 void
 DurablePurgeDefineGucs(void)
@@ -99,7 +97,6 @@ bool
 DurablePurgeStep(TimestampTz next_due)
 {
 	TimestampTz started;
-	MemoryContext old;
 	int			batch = durable_purge_batch;
 	int			purged;
 
@@ -112,13 +109,7 @@ DurablePurgeStep(TimestampTz next_due)
 	if (next_due != 0 && next_due <= DurableNow() + last_step_us)
 		return false;
 
-	if (purge_context == NULL)
-		purge_context = AllocSetContextCreate(TopMemoryContext, "durable purge",
-											  ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(purge_context);
 	purged = purge_once(batch);
-	MemoryContextSwitchTo(old);
-	MemoryContextReset(purge_context);
 
 	last_step_us = GetCurrentTimestamp() - started;
 	if (purged >= batch && durable_purge_delay_ms == 0)

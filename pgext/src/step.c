@@ -2,7 +2,9 @@
  * step.c: one statement of timer worker 0's between-rounds work (the purge,
  * batch jobs) in a transaction of its own. An error is reported to the log
  * and rolled back, never rethrown: a failed step must not take the timer
- * loop down with it, and its caller decides when to try again.
+ * loop down with it, and its caller decides when to try again. All it
+ * allocates lives in its transaction; it returns in the caller's memory
+ * context (a commit or an abort would leave TopMemoryContext current).
  */
 #include "postgres.h"
 
@@ -19,6 +21,7 @@ bool
 DurableStep(const char *sql, int32 arg, bool async_commit, const char *activity,
 			Datum *result, bool *isnull)
 {
+	MemoryContext caller = CurrentMemoryContext;
 	volatile bool ok = true;
 	Oid			argtypes[1] = {INT4OID};
 	Datum		args[1] = {Int32GetDatum(arg)};
@@ -53,5 +56,6 @@ DurableStep(const char *sql, int32 arg, bool async_commit, const char *activity,
 	PG_END_TRY();
 	pgstat_report_stat(true);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(caller);
 	return ok;
 }
