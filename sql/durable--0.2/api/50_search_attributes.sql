@@ -194,7 +194,8 @@ BEGIN
     END IF;
     INSERT INTO durable.search_attribute_types AS t (namespace, name, type, slot, created_at)
     VALUES (namespace, name, canonical, free_slot, durable.now());
-    -- runs that already hold a value for it (found through the GIN index)
+    -- runs that already hold a value for it (found through the GIN index,
+    -- partial: the implied search_attributes <> '{}' is stated for it)
     col := durable._search_attribute_column(canonical, free_slot);
     EXECUTE format(
         'INSERT INTO durable.search_attribute_values AS v (run_id, namespace, %1$I)
@@ -203,6 +204,7 @@ BEGIN
                     jsonb_build_object(%2$L, durable._search_attribute_value($2, $3, w.search_attributes -> $2, w.workflow_id)))).%1$I
            FROM durable.workflows w
           WHERE w.namespace = $1 AND w.search_attributes ? $2 AND w.search_attributes -> $2 <> ''null''
+            AND w.search_attributes <> ''{}''
          ON CONFLICT (run_id) DO UPDATE SET %1$I = EXCLUDED.%1$I', col, col)
     USING namespace, name, canonical;
 END

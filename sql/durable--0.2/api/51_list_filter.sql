@@ -78,7 +78,11 @@ BEGIN
     IF $7 IS NOT NULL THEN extra := extra || ' AND w.task_queue = $7'; END IF;
     IF $8 IS NOT NULL THEN extra := extra || ' AND w.started_at >= $8'; END IF;
     IF $9 IS NOT NULL THEN extra := extra || ' AND w.started_at < $9'; END IF;
-    IF $10 IS NOT NULL THEN extra := extra || ' AND w.search_attributes @> $10'; END IF;
+    -- a non-empty match implies the partial GIN's predicate; stated, so its index can serve
+    IF $10 IS NOT NULL THEN
+        extra := extra || ' AND w.search_attributes @> $10'
+                 || CASE WHEN $10 <> '{}' THEN ' AND w.search_attributes <> ''{}''' ELSE '' END;
+    END IF;
     RETURN QUERY EXECUTE durable._list_filter_sql(c.where_sql, c.order_sql, c.anchor_sql, c.after_sql,
                                                   $3 IS NOT NULL, extra)
         USING c.params, $2, $3, $4, $5, $6, $7, $8, $9, $10;

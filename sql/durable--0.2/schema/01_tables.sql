@@ -58,7 +58,11 @@ CREATE INDEX workflows_deadline ON durable.workflows (deadline_at)
     WHERE status = 'RUNNING' AND deadline_at IS NOT NULL;
 CREATE INDEX workflows_children ON durable.workflows (parent_run_id)
     WHERE parent_run_id IS NOT NULL;
-CREATE INDEX workflows_search_attributes ON durable.workflows USING gin (search_attributes);
+-- Partial: most runs hold no search attributes, and a GIN entry for '{}'
+-- costs ~170 bytes of WAL at the start and again at the close. Every query
+-- that wants this index states the predicate (a non-empty @> or a ? implies it).
+CREATE INDEX workflows_search_attributes ON durable.workflows USING gin (search_attributes)
+    WHERE search_attributes <> '{}';
 
 CREATE TABLE durable.history (
     run_id      uuid NOT NULL,
