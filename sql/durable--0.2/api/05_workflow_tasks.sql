@@ -97,7 +97,13 @@ BEGIN
                      OR $6 = CASE rule_mode WHEN 'PINNED' THEN coalesce(w.build_id, rule_build) ELSE rule_build END)
               ORDER BY wt.priority, wt.pass, wt.task_id   -- api/41_priority.sql
               LIMIT $3
-                FOR UPDATE SKIP LOCKED LOOP
+                FOR UPDATE OF w SKIP LOCKED LOOP
+        -- Only the run is locked (every lease holds it; a lock on the task row
+        -- too would cost WAL). The row seen may have been leased by a poll
+        -- that committed before this one took the run: read it again, now.
+        SELECT wt.fence, wt.attempt, wt.scheduled_event_id INTO t.fence, t.attempt, t.scheduled_event_id
+          FROM durable.workflow_tasks wt WHERE wt.task_id = t.task_id AND wt.state = 'SCHEDULED';
+        CONTINUE WHEN NOT FOUND;
         -- a transient attempt (see _reschedule_workflow_task) writes no event
         -- now, and the worker replays the history as it is
         started := NULL;
@@ -124,9 +130,12 @@ BEGIN
 END
 $$;
 
--- Locks a started workflow task by its token, run row first (the lock order
--- everywhere is run, then task), and refuses a stale or unknown token, or
--- one of a task queue the caller may not work on (checked before locking).
+-- Locks the run of a started workflow task by its token, and refuses a stale
+-- or unknown token, or one of a task queue the caller may not work on
+-- (checked before locking). The task row itself is read, not locked: its
+-- lease, state and fence change only under its run's lock, and what others
+-- write to it unlocked (a deadline moved) the caller's update or delete
+-- waits for. A row lock would only cost WAL.
 CREATE OR REPLACE FUNCTION durable._lock_workflow_task(task_token text) RETURNS durable.workflow_tasks
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -144,7 +153,7 @@ BEGIN
     END IF;
     PERFORM durable._authorize('worker', queue, ns);
     PERFORM 1 FROM durable.workflows w WHERE w.run_id = run FOR UPDATE;
-    SELECT * INTO t FROM durable.workflow_tasks wt WHERE wt.task_id = tok.task_id FOR UPDATE;
+    SELECT * INTO t FROM durable.workflow_tasks wt WHERE wt.task_id = tok.task_id;
     IF NOT FOUND OR t.fence <> tok.fence OR t.state <> 'STARTED' THEN
         PERFORM durable._lease_lost('workflow', task_token);
     END IF;

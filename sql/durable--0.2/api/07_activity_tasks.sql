@@ -48,9 +48,12 @@ BEGIN
 END
 $$;
 
--- Locks a started activity task by its token (run row first), or returns
--- NULL when the token no longer holds the lease. The caller has checked
--- that the caller may work on the task's queue.
+-- Locks the run of a started activity task by its token, or returns NULL
+-- when the token no longer holds the lease. The caller has checked that the
+-- caller may work on the task's queue. The task row is read, not locked: a
+-- started task's state and fence change only under its run's lock (the
+-- poll leases SCHEDULED ones only), and what others write to it unlocked
+-- (a heartbeat, a deadline moved) the caller's update or delete waits for.
 CREATE OR REPLACE FUNCTION durable._try_lock_activity_task(task_token text) RETURNS durable.activity_tasks
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -64,7 +67,7 @@ BEGIN
         RETURN NULL;
     END IF;
     PERFORM 1 FROM durable.workflows w WHERE w.run_id = run FOR UPDATE;
-    SELECT * INTO a FROM durable.activity_tasks t WHERE t.task_id = tok.task_id FOR UPDATE;
+    SELECT * INTO a FROM durable.activity_tasks t WHERE t.task_id = tok.task_id;
     IF NOT FOUND OR a.fence <> tok.fence OR a.state <> 'STARTED' THEN
         RETURN NULL;
     END IF;
