@@ -7,3 +7,9 @@
 DROP INDEX durable.workflows_search_attributes;
 CREATE INDEX workflows_search_attributes ON durable.workflows USING gin (search_attributes)
     WHERE search_attributes <> '{}';
+
+-- The task tables are queues: half-full pages keep room for a lease's new
+-- row version on the same page (schema/01_tables.sql). New pages only; an
+-- upgraded store's existing pages fill as before until their rows go.
+ALTER TABLE durable.workflow_tasks SET (fillfactor = 50);
+ALTER TABLE durable.activity_tasks SET (fillfactor = 50);

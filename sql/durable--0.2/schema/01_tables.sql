@@ -113,7 +113,7 @@ CREATE TABLE durable.workflow_tasks (
     pass                float8 NOT NULL DEFAULT -1,
     -- the build id of the worker that leased the task (poll_workflow_tasks)
     build_id            text
-);
+) WITH (fillfactor = 50);   -- see below
 CREATE INDEX workflow_tasks_ready ON durable.workflow_tasks (namespace, task_queue, priority, pass, task_id)
     WHERE state = 'SCHEDULED';
 CREATE INDEX workflow_tasks_ready_by_key ON durable.workflow_tasks (namespace, task_queue, fairness_key, priority, pass)
@@ -161,7 +161,12 @@ CREATE TABLE durable.activity_tasks (
     priority                  smallint NOT NULL DEFAULT 3,
     fairness_weight           float8 NOT NULL DEFAULT 1,
     pass                      float8 NOT NULL DEFAULT -1
-);
+) WITH (fillfactor = 50);
+-- Both task tables are queues: a row is inserted, updated by its lease and
+-- deleted, and the table holds only the backlog. Pages filled only half by
+-- inserts keep room for the lease's new row version on its own page, which
+-- the WAL then records as the changed middle of the row only, with no
+-- Heap/LOCK of the old version (issue 15, docs/performance.md).
 CREATE INDEX activity_tasks_ready ON durable.activity_tasks (namespace, task_queue, priority, pass, task_id)
     WHERE state = 'SCHEDULED';
 CREATE INDEX activity_tasks_deadline ON durable.activity_tasks (timeout_at)
