@@ -176,6 +176,18 @@ SELECT is((SELECT array_agg(t.fairness_key || ' ' || t.pass ORDER BY t.pass, t.f
           ARRAY['a 0', 'b 0', 'b 0.5', 'a 1', 'b 1', 'a 2'],
           'timers fired together give their workflow tasks places 1 / weight apart per key');
 
+-- a workflow task whose lease timed out is ready again behind its key's ready tasks
+SELECT durable.start_workflow('prw-' || i, 'W', 'pq-rw', NULL, '{"fairness_key": "r"}') FROM generate_series(1, 3) i;
+SELECT is((SELECT array_agg(workflow_id) FROM durable.poll_workflow_tasks('pq-rw', 'tester', 1)), ARRAY['prw-1'],
+          'the first of a key''s workflow tasks is leased first');
+SELECT durable.skip_time('11 seconds');
+SELECT durable.fire_due(1000);
+SELECT is((SELECT array_agg(w.workflow_id || ' ' || t.attempt ORDER BY t.priority, t.pass, t.task_id)
+             FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id)
+            WHERE t.task_queue = 'pq-rw' AND t.state = 'SCHEDULED'),
+          ARRAY['prw-2 1', 'prw-3 1', 'prw-1 2'],
+          'a workflow task whose lease timed out gets a new place, behind its key''s other ready tasks');
+
 -- Bad input changes nothing ----------------------------------------------------
 SELECT throws_ok($$SELECT durable.start_workflow('p-bad', 'W', 'pq-bad', NULL, '{"priority": 0}')$$, '22023',
                  'start options: "priority" must be an integer from 1 to 5', 'priority 0');

@@ -106,6 +106,56 @@ BEGIN
 END
 $$;
 
+-- The same for a task set back to SCHEDULED (a retry, a lease that timed
+-- out, an unpause), placed by a second update of its row after its
+-- statement: a BEFORE ROW UPDATE trigger would make PostgreSQL lock the old
+-- row of every update of the table, every lease included, before it even
+-- evaluates the trigger's WHEN, and each such lock is a WAL record. The
+-- row is already SCHEDULED (with its old pass) when these run, so their
+-- probes (those of _ready_pass and _activity_task_pass) leave it out.
+CREATE OR REPLACE FUNCTION durable._activity_task_placed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE durable.activity_tasks t
+       SET pass = greatest((SELECT a.pass FROM durable.activity_tasks a
+                             WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue
+                               AND a.priority = NEW.priority AND a.state = 'SCHEDULED' AND a.task_id <> NEW.task_id
+                             ORDER BY a.pass LIMIT 1),
+                           (SELECT a.pass FROM durable.activity_tasks a
+                             WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue
+                               AND a.fairness_key = NEW.fairness_key AND a.priority = NEW.priority
+                               AND a.state = 'SCHEDULED' AND a.task_id <> NEW.task_id
+                             ORDER BY a.pass DESC LIMIT 1) + 1 / NEW.fairness_weight,
+                           0)
+     WHERE t.task_id = NEW.task_id;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION durable._workflow_task_placed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    w record;
+BEGIN
+    SELECT r.priority, r.fairness_key, coalesce(r.fairness_weight, 1) AS weight INTO w
+      FROM durable.workflows r WHERE r.run_id = NEW.run_id;
+    UPDATE durable.workflow_tasks t
+       SET priority = w.priority, fairness_key = w.fairness_key,
+           pass = greatest((SELECT x.pass FROM durable.workflow_tasks x
+                             WHERE x.namespace = NEW.namespace AND x.task_queue = NEW.task_queue
+                               AND x.priority = w.priority AND x.state = 'SCHEDULED' AND x.task_id <> NEW.task_id
+                             ORDER BY x.pass LIMIT 1),
+                           (SELECT x.pass FROM durable.workflow_tasks x
+                             WHERE x.namespace = NEW.namespace AND x.task_queue = NEW.task_queue
+                               AND x.fairness_key = w.fairness_key AND x.priority = w.priority
+                               AND x.state = 'SCHEDULED' AND x.task_id <> NEW.task_id
+                             ORDER BY x.pass DESC LIMIT 1) + 1 / w.weight,
+                           0)
+     WHERE t.task_id = NEW.task_id;
+    RETURN NULL;
+END
+$$;
+
 -- Every way a task becomes ready goes through these (an insert, or a state
 -- set back to SCHEDULED), whoever wrote it. The WHEN keeps a lease's update
 -- from calling the function at all. An insert that gives the pass itself
@@ -113,15 +163,17 @@ $$;
 -- many tasks must, as the trigger's probes cannot see the rows of their own
 -- statement (and would walk past all of them in the index: quadratic), so
 -- it places them set-based (_fire_timers, with durable._ready_pass). A
--- statement that sets a few tasks back to SCHEDULED (a run's activities at
--- unpause) is fine: they tie, and go in task order.
+-- task set back to SCHEDULED is placed after its statement, against the
+-- other ready tasks' passes: the store's statements set one task at a time
+-- (a run's activities at unpause: one statement each), as one statement
+-- setting several would place each against the others' old passes.
 CREATE OR REPLACE TRIGGER activity_task_pass BEFORE INSERT ON durable.activity_tasks
     FOR EACH ROW WHEN (NEW.pass < 0) EXECUTE FUNCTION durable._activity_task_pass();
-CREATE OR REPLACE TRIGGER activity_task_pass_again BEFORE UPDATE OF state ON durable.activity_tasks
+CREATE OR REPLACE TRIGGER activity_task_pass_again AFTER UPDATE OF state ON durable.activity_tasks
     FOR EACH ROW WHEN (NEW.state = 'SCHEDULED' AND OLD.state <> 'SCHEDULED')
-    EXECUTE FUNCTION durable._activity_task_pass();
+    EXECUTE FUNCTION durable._activity_task_placed();
 CREATE OR REPLACE TRIGGER workflow_task_pass BEFORE INSERT ON durable.workflow_tasks
     FOR EACH ROW WHEN (NEW.pass < 0) EXECUTE FUNCTION durable._workflow_task_pass();
-CREATE OR REPLACE TRIGGER workflow_task_pass_again BEFORE UPDATE OF state ON durable.workflow_tasks
+CREATE OR REPLACE TRIGGER workflow_task_pass_again AFTER UPDATE OF state ON durable.workflow_tasks
     FOR EACH ROW WHEN (NEW.state = 'SCHEDULED' AND OLD.state <> 'SCHEDULED')
-    EXECUTE FUNCTION durable._workflow_task_pass();
+    EXECUTE FUNCTION durable._workflow_task_placed();
