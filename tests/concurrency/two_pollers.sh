@@ -42,16 +42,18 @@ scheduled=$(sql -v ns="$ns" <<< "SELECT count(*) FROM durable.activity_tasks WHE
 
 # 2. Sessions poll concurrently, one transaction per poll, until both queues are empty.
 # Each session is one psql process fed by a loop, so leases interleave across sessions.
+# session NAME ROUNDS STATEMENT...: one psql session running the statements
+# ROUNDS times over, its output in $tmp/NAME.out
+session() {
+    local name=$1 rounds=$2
+    shift 2
+    { echo "\\set QUIET on"; for _ in $(seq 1 "$rounds"); do printf '%s\n' "$@"; done; } \
+        | psql -qXtA -v ON_ERROR_STOP=1 >"$tmp/$name.out" 2>"$tmp/$name.err"
+}
 poller() {
-    local id=$1
-    {
-        echo "\\set QUIET on"
-        local rounds=$(( (tasks + workflows) / batch / sessions * 3 + 20 ))
-        for _ in $(seq 1 "$rounds"); do
-            echo "SELECT 'A ' || task_token FROM durable.poll_activity_tasks('acts', 'p$id', $batch, '$ns');"
-            echo "SELECT 'W ' || task_token FROM durable.poll_workflow_tasks('wfs', 'p$id', $batch, NULL, '$ns');"
-        done
-    } | psql -qXtA -v ON_ERROR_STOP=1 >"$tmp/p$id.out" 2>"$tmp/p$id.err"
+    session "p$1" $(( (tasks + workflows) / batch / sessions * 3 + 20 )) \
+        "SELECT 'A ' || task_token FROM durable.poll_activity_tasks('acts', 'p$1', $batch, '$ns');" \
+        "SELECT 'W ' || task_token FROM durable.poll_workflow_tasks('wfs', 'p$1', $batch, NULL, '$ns');"
 }
 for i in $(seq 1 "$sessions"); do poller "$i" & pids+=($!); done
 for p in "${pids[@]}"; do wait "$p" || fail "a poller session failed: $(cat "$tmp"/p*.err | head -1)"; done
@@ -126,13 +128,8 @@ sql -v ns="$ns" -v n="$racing" >/dev/null <<'SQL' || fail "race setup failed"
 SELECT count(durable.start_workflow('r-' || i, 'W', 'race', NULL, '{}', :'ns')) FROM generate_series(1, :n) i;
 SQL
 racer() {
-    local id=$1 rounds=$(( racing / 3 / race_sessions * 3 + 20 ))
-    {
-        echo "\\set QUIET on"
-        for _ in $(seq 1 "$rounds"); do
-            echo "SELECT 'W ' || task_token FROM durable.poll_workflow_tasks('race', 'r$id', 3, NULL, '$ns');"
-        done
-    } | psql -qXtA -v ON_ERROR_STOP=1 >"$tmp/r$id.out" 2>"$tmp/r$id.err"
+    session "r$1" $(( racing / 3 / race_sessions * 3 + 20 )) \
+        "SELECT 'W ' || task_token FROM durable.poll_workflow_tasks('race', 'r$1', 3, NULL, '$ns');"
 }
 for i in $(seq 1 "$race_sessions"); do racer "$i" & pids+=($!); done
 for p in "${pids[@]}"; do wait "$p" || fail "a racing poller failed: $(cat "$tmp"/r*.err | head -1)"; done
