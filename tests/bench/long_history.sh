@@ -4,25 +4,32 @@
 # sequence (tests/bench/workflows.c), nothing else running. Needs PG* set (a
 # durable cluster), the worker binary and the plugin:
 #   long_history.sh WORKER_BIN PLUGIN [N]     (N: 1000, or LONG_HISTORY_N)
-# Prints "name value" lines, every time from the store's clock (event_time):
+# Prints "name value" lines, every time from the store's clock (event_time).
+# Each activity's time is from the ActivityTaskCompleted before it to its
+# own; "near 10" is the median of activities 2..W+1, "near N" of the last W
+# (W = 50, or N/4 when N < 200): medians, so that a stall of the shared
+# machine in one window does not make the ratio.
 #   long_history_activities             N
-#   long_history_ms_per_activity_at_10  mean time from one ActivityTaskCompleted
-#                                       to the next over activities 1..21
-#   long_history_ms_per_activity_at_n   the same over the last 20 activities
+#   long_history_ms_per_activity_at_10  median time per activity near the start
+#   long_history_ms_per_activity_at_n   the same near the end
 #   long_history_cost_ratio             at_n / at_10 (1.0 = no growth)
-#   long_history_worker_ms_at_10/_at_n  of that, WorkflowTaskStarted to its
-#                                       WorkflowTaskCompleted (the worker's
-#                                       replay and decision plus one round trip)
+#   long_history_worker_ms_at_10/_at_n  of that, the median WorkflowTaskStarted
+#                                       to its WorkflowTaskCompleted (the
+#                                       worker's replay and decision plus one
+#                                       round trip), same windows
 #   long_history_worker_cpu_s           CPU the worker used for the whole run
 #   long_history_total_s                first start to close
+# LONG_HISTORY_WORKER_ARGS: more arguments for the worker (--run-cache -1
+# measures replaying every task).
 set -euo pipefail
 worker_bin=$1 plugin=$2
 n=${3:-${LONG_HISTORY_N:-1000}}
-w=20
+w=$(( n < 200 ? n / 4 : 50 ))
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 log=$(mktemp)
 q="long-$$"
-"$worker_bin" --task-queue "$q" --plugin "$plugin" 2>>"$log" &
+# shellcheck disable=SC2086
+"$worker_bin" --task-queue "$q" --plugin "$plugin" ${LONG_HISTORY_WORKER_ARGS:-} 2>>"$log" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; rm -f "$log"' EXIT
 sleep 0.5
@@ -39,29 +46,28 @@ kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
 echo "long_history_activities $n"
 sql "
 WITH run AS (SELECT run_id FROM durable.workflows WHERE workflow_id = '$q'),
-done_at AS (
-    SELECT row_number() OVER (ORDER BY h.event_id) AS k, h.event_time
-      FROM durable.history h JOIN run USING (run_id)
-     WHERE h.event_type = 'ActivityTaskCompleted'),
 ev AS (    -- every event, with the number of activities done up to it
     SELECT h.event_id, h.event_type, h.event_time, h.attributes,
            sum((h.event_type = 'ActivityTaskCompleted')::int) OVER (ORDER BY h.event_id) AS k
       FROM durable.history h JOIN run USING (run_id)),
+act AS (   -- each activity's time, from the previous one's completion
+    SELECT k, extract(epoch FROM event_time - lag(event_time) OVER (ORDER BY event_id)) * 1000 AS ms
+      FROM ev WHERE event_type = 'ActivityTaskCompleted'),
 task AS (   -- each workflow task's time in the worker
     SELECT c.k, extract(epoch FROM c.event_time - s.event_time) * 1000 AS ms
       FROM ev c JOIN ev s ON s.event_id = (c.attributes->>'started_event_id')::bigint
      WHERE c.event_type = 'WorkflowTaskCompleted'),
 span AS (
-    SELECT extract(epoch FROM max(event_time) FILTER (WHERE k = 1 + $w) - max(event_time) FILTER (WHERE k = 1)) * 1000 / $w AS first,
-           extract(epoch FROM max(event_time) FILTER (WHERE k = $n) - max(event_time) FILTER (WHERE k = $n - $w)) * 1000 / $w AS last
-      FROM done_at)
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE k BETWEEN 2 AND 1 + $w) AS first,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE k > $n - $w) AS last
+      FROM act)
 SELECT 'long_history_ms_per_activity_at_10 ' || round(first::numeric, 2) || E'\n' ||
        'long_history_ms_per_activity_at_n ' || round(last::numeric, 2) || E'\n' ||
        'long_history_cost_ratio ' || round((last / nullif(first, 0))::numeric, 3) || E'\n' ||
        'long_history_worker_ms_at_10 ' ||
-           (SELECT round(avg(ms)::numeric, 2) FROM task WHERE k BETWEEN 1 AND $w) || E'\n' ||
+           (SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 2) FROM task WHERE k BETWEEN 1 AND $w) || E'\n' ||
        'long_history_worker_ms_at_n ' ||
-           (SELECT round(avg(ms)::numeric, 2) FROM task WHERE k BETWEEN $n - $w AND $n - 1)
+           (SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 2) FROM task WHERE k BETWEEN $n - $w AND $n - 1)
   FROM span"
 echo "long_history_worker_cpu_s $(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')"
 sql "SELECT 'long_history_total_s ' || round(extract(epoch FROM closed_at - started_at)::numeric, 2)

@@ -402,6 +402,11 @@ typedef struct {
 	/* a key file for durable_codec_key_file: payloads are encrypted before
 	 * they reach the store; NULL = no codec (encoded payloads then fail) */
 	const char *codec_key_file;
+	/* runs whose workflow function is kept waiting between their tasks,
+	 * so that a task runs only what its new events bring instead of
+	 * replaying the whole history: 0 = as many as history_cache, < 0 =
+	 * none (every task replays); never more than history_cache */
+	int run_cache;
 } durable_worker_options_t;
 
 int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **out);

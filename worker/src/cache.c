@@ -53,6 +53,7 @@ void durable__cache_drop(durable_worker_t *w, const char *run_id)
 {
 	if (w->cache)
 		json_object_del(w->cache, run_id);
+	durable__runs_drop(w, run_id);
 }
 
 void durable__cache_trim(durable_worker_t *w)
@@ -73,5 +74,6 @@ void durable__cache_trim(durable_worker_t *w)
 		char key[128];
 		snprintf(key, sizeof(key), "%s", oldest);
 		json_object_del(w->cache, key);
+		durable__runs_drop(w, key);
 	}
 }

@@ -10,6 +10,15 @@
 enum { F_ACTIVITY = 1, F_TIMER, F_CHILD, F_SIGNAL, F_UPDATE, F_EXTERNAL, F_LOCAL };
 
 struct durable__local;   /* workflow_local.c: a local activity's state */
+struct durable__run;     /* run.c: a run kept suspended between its tasks */
+
+/* A command the code issued at the current horizon (not yet in the
+ * history), and the future it made, if any: the next task of a kept run
+ * finds its event. */
+typedef struct {
+	const char *event_type;    /* the event the store records for it (a literal) */
+	struct durable_future_s *future;
+} durable__live_t;
 
 struct durable_future_s {
 	int kind;
@@ -79,10 +88,26 @@ struct durable_ctx_s {
 	size_t local_seen;         /* outcomes of task->local_results the code reached: until all, it re-runs what it did */
 	int cancel_shield;         /* > 0: the workflow's cancellation waits (saga.c) */
 	struct durable_saga_s *sagas;
+
+	/* Kept runs (run.c): the function waits suspended at the end of the
+	 * history instead of returning DURABLE_BLOCKED, and the next task
+	 * indexes only the new events (durable__ctx_extend). */
+	struct durable__run *run;  /* NULL: a replay */
+	int no_keep;               /* uses what a kept run cannot continue (local activities, a child's cancel) */
+	size_t nevents;            /* events indexed */
+	durable_future_t **future_of;  /* command event id -> the future it made, or NULL */
+	durable__live_t *live;     /* commands issued at the current horizon, in order */
+	size_t nlive, live_cap;
 };
 
 /* history.c */
 int durable__ctx_index(durable_ctx_t *ctx);
+/* Indexes the events a kept run's history grew by, for the task that
+ * started at started_event_id: 0, -ENOMEM, or -EAGAIN (nothing changed)
+ * when they do not continue exactly what the run saw and sent: one
+ * WorkflowTaskCompleted of the task it ran last, and the events of the
+ * commands it issued then, in order. */
+int durable__ctx_extend(durable_ctx_t *ctx, int64_t started_event_id);
 void durable__ctx_release(durable_ctx_t *ctx);
 json_t *durable__event(durable_ctx_t *ctx, int64_t event_id);
 const char *durable__event_type(json_t *ev);
@@ -103,6 +128,20 @@ int64_t durable__issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type, 
 int durable__new_future(durable_ctx_t *ctx, int kind, const char *id, int64_t event_id, durable_future_t **out);
 json_t *durable__retry_policy_json(const durable_retry_policy_t *r);
 int durable__nondet(durable_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Resolves f from its command's outcome event, if the history has it. */
+void durable__resolve(durable_ctx_t *ctx, durable_future_t *f);
+
+/* replay.c */
+/* Sets ctx up for task and indexes its history: 0 or -ENOMEM (release it). */
+int durable__ctx_init(durable_ctx_t *ctx, const durable__task_t *task);
+/* What the function's return (rc, output) or DURABLE_BLOCKED makes of the task. */
+void durable__task_outcome(durable_ctx_t *ctx, int rc, json_t *output, durable__outcome_t *out);
+
+/* run.c */
+/* A wait the history does not satisfy: a kept run stops here until its
+ * next task (0: go on at the next horizon); otherwise -1 (the wait
+ * returns DURABLE_BLOCKED, as a replay's does). */
+int durable__run_suspend(durable_ctx_t *ctx);
 
 /* workflow_local.c */
 /* Runs f's next step: a recorded marker or worker result resolves it, a

@@ -105,58 +105,71 @@ static const char *outcome_key(const char *t)
 	return NULL;
 }
 
-static int index_horizons(durable_ctx_t *ctx)
+static void set_horizon(durable_ctx_t *ctx, durable__horizon_t *h, json_t *completed)
 {
-	size_t n = json_array_size(ctx->events);
-	ctx->hz = calloc(n + 2, sizeof(*ctx->hz));
-	if (!ctx->hz)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		json_t *ev = json_array_get(ctx->events, i);
-		if (strcmp(durable__event_type(ev), "WorkflowTaskCompleted") != 0)
-			continue;
-		int64_t started = durable__attr_int(ev, "started_event_id");
-		json_t *sev = durable__event(ctx, started);
-		ctx->hz[ctx->nhz].started_event_id = started;
-		ctx->hz[ctx->nhz].completed_event_id = event_id_of(ev);
-		ctx->hz[ctx->nhz].time_ms = sev ? event_time_of(sev) : event_time_of(ev);
-		ctx->nhz++;
-	}
-	/* The current task (or, for a query, the end of the history). */
+	int64_t started = durable__attr_int(completed, "started_event_id");
+	json_t *sev = durable__event(ctx, started);
+	h->started_event_id = started;
+	h->completed_event_id = event_id_of(completed);
+	h->time_ms = sev ? event_time_of(sev) : event_time_of(completed);
+}
+
+/* The current task's horizon (or, for a query, the end of the history). */
+static void current_horizon(durable_ctx_t *ctx, int64_t started_event_id)
+{
 	durable__horizon_t *last = &ctx->hz[ctx->nhz++];
-	json_t *sev = durable__event(ctx, ctx->task->started_event_id);
-	if (ctx->task->started_event_id > 0 && sev) {
-		last->started_event_id = ctx->task->started_event_id;
+	json_t *sev = durable__event(ctx, started_event_id);
+	size_t n = json_array_size(ctx->events);
+	memset(last, 0, sizeof(*last));
+	if (started_event_id > 0 && sev) {
+		last->started_event_id = started_event_id;
 		last->time_ms = event_time_of(sev);
 	} else {
 		last->started_event_id = ctx->max_event_id + 1;
 		last->time_ms = n ? event_time_of(json_array_get(ctx->events, n - 1)) : 0;
 	}
+}
+
+static int grow(void *p, size_t elem, size_t from, size_t to)
+{
+	void **a = p;
+	if (to <= from && *a)
+		return 0;
+	void *q = realloc(*a, (to ? to : 1) * elem);
+	if (!q)
+		return -ENOMEM;
+	memset((char *)q + from * elem, 0, (to - from) * elem);
+	*a = q;
 	return 0;
 }
 
-int durable__ctx_index(durable_ctx_t *ctx)
+/* Makes room for the events up to index n (ids up to max_id): the arrays
+ * by event id and those by event count. */
+static int reserve(durable_ctx_t *ctx, size_t n, int64_t max_id)
 {
-	size_t n = json_array_size(ctx->events);
-	for (size_t i = 0; i < n; i++) {
-		int64_t id = event_id_of(json_array_get(ctx->events, i));
-		if (id > ctx->max_event_id)
-			ctx->max_event_id = id;
-	}
-	ctx->by_id = calloc((size_t)ctx->max_event_id + 1, sizeof(*ctx->by_id));
-	ctx->outcome = calloc((size_t)ctx->max_event_id + 1, sizeof(*ctx->outcome));
-	ctx->cmd_events = calloc(n + 1, sizeof(*ctx->cmd_events));
-	ctx->signals = calloc(n + 1, sizeof(*ctx->signals));
-	ctx->signal_used = calloc(n + 1, 1);
-	if (!ctx->by_id || !ctx->outcome || !ctx->cmd_events || !ctx->signals || !ctx->signal_used)
+	size_t had_ids = ctx->by_id ? (size_t)ctx->max_event_id + 1 : 0;
+	size_t had = ctx->cmd_events ? ctx->nevents + 1 : 0, ids = (size_t)max_id + 1;
+	if (grow(&ctx->by_id, sizeof(*ctx->by_id), had_ids, ids) < 0 ||
+	    grow(&ctx->outcome, sizeof(*ctx->outcome), had_ids, ids) < 0 ||
+	    grow(&ctx->future_of, sizeof(*ctx->future_of), had_ids, ids) < 0 ||
+	    grow(&ctx->cmd_events, sizeof(*ctx->cmd_events), had, n + 1) < 0 ||
+	    grow(&ctx->signals, sizeof(*ctx->signals), had, n + 1) < 0 ||
+	    grow(&ctx->signal_used, 1, had, n + 1) < 0 ||
+	    grow(&ctx->hz, sizeof(*ctx->hz), ctx->hz ? ctx->nevents + 2 : 0, n + 2) < 0)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
+	return 0;
+}
+
+/* Indexes events [from, n): ids first, then what each event is. */
+static void index_events(durable_ctx_t *ctx, size_t from, size_t n)
+{
+	for (size_t i = from; i < n; i++) {
 		json_t *ev = json_array_get(ctx->events, i);
 		int64_t id = event_id_of(ev);
 		if (id > 0)
 			ctx->by_id[id] = ev;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = from; i < n; i++) {
 		json_t *ev = json_array_get(ctx->events, i);
 		int64_t id = event_id_of(ev);
 		const char *t = durable__event_type(ev);
@@ -174,11 +187,102 @@ int durable__ctx_index(durable_ctx_t *ctx)
 			ctx->cancel_event_id = id;
 		}
 	}
-	return index_horizons(ctx);
+	ctx->nevents = n;
+}
+
+int durable__ctx_index(durable_ctx_t *ctx)
+{
+	size_t n = json_array_size(ctx->events);
+	int64_t max_id = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t id = event_id_of(json_array_get(ctx->events, i));
+		if (id > max_id)
+			max_id = id;
+	}
+	if (reserve(ctx, n, max_id) < 0)
+		return -ENOMEM;
+	ctx->max_event_id = max_id;
+	index_events(ctx, 0, n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *ev = json_array_get(ctx->events, i);
+		if (strcmp(durable__event_type(ev), "WorkflowTaskCompleted") == 0)
+			set_horizon(ctx, &ctx->hz[ctx->nhz++], ev);
+	}
+	current_horizon(ctx, ctx->task->started_event_id);
+	return 0;
+}
+
+/* Whether events [from, n) continue what the kept run saw and sent; sets
+ * *completed to the WorkflowTaskCompleted of its last task. */
+static int continues(durable_ctx_t *ctx, size_t from, size_t n, int64_t started_event_id, json_t **completed)
+{
+	int64_t expect = ctx->max_event_id + 1;
+	size_t k = 0;
+	*completed = NULL;
+	for (size_t i = from; i < n; i++, expect++) {
+		json_t *ev = json_array_get(ctx->events, i);
+		if (event_id_of(ev) != expect)
+			return 0;
+		if (strcmp(durable__event_type(ev), "WorkflowTaskCompleted") == 0) {
+			/* another task's, or a second one: not all that was decided is ours */
+			if (*completed || durable__attr_int(ev, "started_event_id") != ctx->hz[ctx->nhz - 1].started_event_id)
+				return 0;
+			*completed = ev;
+		} else if (is_command_event(ev)) {
+			if (!*completed || k >= ctx->nlive ||
+			    strcmp(durable__event_type(ev), ctx->live[k].event_type) != 0 ||
+			    durable__attr_int(ev, "workflow_task_completed_event_id") != event_id_of(*completed))
+				return 0;
+			k++;
+		}
+	}
+	return *completed && k == ctx->nlive && started_event_id > event_id_of(*completed) &&
+	       started_event_id < expect;
+}
+
+int durable__ctx_extend(durable_ctx_t *ctx, int64_t started_event_id)
+{
+	size_t from = ctx->nevents, n = json_array_size(ctx->events);
+	json_t *completed;
+	if (n <= from || !continues(ctx, from, n, started_event_id, &completed))
+		return -EAGAIN;
+	if (reserve(ctx, n, ctx->max_event_id + (int64_t)(n - from)) < 0)
+		return -ENOMEM;
+	size_t ncmd = ctx->ncmd;
+	ctx->max_event_id += (int64_t)(n - from);
+	index_events(ctx, from, n);
+	/* the task the run went live in is now a past horizon */
+	set_horizon(ctx, &ctx->hz[ctx->nhz - 1], completed);
+	current_horizon(ctx, started_event_id);
+	/* the commands it issued then are recorded: their futures learn their
+	 * events, and from now on they are matched, not sent */
+	for (size_t k = 0; k < ctx->nlive; k++) {
+		int64_t id = ctx->cmd_events[ncmd + k];
+		durable_future_t *f = ctx->live[k].future;
+		if (f) {
+			f->cmd_event_id = id;
+			ctx->future_of[id] = f;
+		}
+	}
+	ctx->nlive = 0;
+	ctx->cmd_next = ctx->ncmd;
+	/* outcomes that came: the futures waiting for them resolve, as a
+	 * replay resolves them when it makes them */
+	for (size_t i = from; i < n; i++) {
+		json_t *ev = json_array_get(ctx->events, i);
+		const char *key = outcome_key(durable__event_type(ev));
+		int64_t k = key ? durable__attr_int(ev, key) : 0;
+		if (k > 0 && k <= ctx->max_event_id && ctx->outcome[k] == event_id_of(ev) && ctx->future_of[k] &&
+		    ctx->future_of[k]->resolve_event_id == INT64_MAX)
+			durable__resolve(ctx, ctx->future_of[k]);
+	}
+	return 0;
 }
 
 void durable__ctx_release(durable_ctx_t *ctx)
 {
+	free(ctx->future_of);
+	free(ctx->live);
 	free(ctx->by_id);
 	free(ctx->outcome);
 	free(ctx->cmd_events);

@@ -17,10 +17,12 @@ static void usage(FILE *f)
 		"usage: durable-worker --task-queue Q [--activities-dir DIR] [--plugin X.so ...]\n"
 		"                      [--concurrency N] [--batch N] [--dsn DSN] [--namespace NS]\n"
 		"                      [--identity ID] [--connections N] [--completion-batch N] [--cache N]\n"
-		"                      [--no-workflows] [--no-activities] [--build-id ID] [--codec-key FILE]\n"
+		"                      [--run-cache N] [--no-workflows] [--no-activities] [--build-id ID] [--codec-key FILE]\n"
 		"       durable-worker --replay PATH --plugin X.so ...\n"
 		"The connection comes from --dsn or the PG* environment variables.\n"
 		"SIGTERM or SIGINT drains: running activities finish, then it exits 0.\n"
+		"--run-cache N keeps the workflow functions of N runs (default: --cache's) waiting between\n"
+		"their tasks, so that a task runs only its new events; -1: every task replays the history.\n"
 		"--build-id names the build of this code: a queue versioned with durable.set_build_id_rules\n"
 		"gives it only workflow tasks of runs on that build.\n"
 		"--codec-key encrypts payloads with the last key of FILE before they reach the store and\n"
@@ -80,6 +82,7 @@ int main(int argc, char **argv)
 		{"connections", required_argument, NULL, 'C'},
 		{"completion-batch", required_argument, NULL, 'B'},
 		{"cache", required_argument, NULL, 'H'},
+		{"run-cache", required_argument, NULL, 'R'},
 		{"replay", required_argument, NULL, 'r'},
 		{"build-id", required_argument, NULL, 'V'},
 		{"codec-key", required_argument, NULL, 'K'},
@@ -87,7 +90,7 @@ int main(int argc, char **argv)
 	durable_worker_options_t o = {0};
 	const char *plugins[64], *replay_path = NULL;
 	int nplugins = 0, c;
-	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:r:V:K:WAh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:R:r:V:K:WAh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.task_queue = optarg; break;
 		case 'a': o.activities_dir = optarg; break;
@@ -106,6 +109,7 @@ int main(int argc, char **argv)
 		case 'C': o.completion_connections = atoi(optarg); break;
 		case 'B': o.completion_batch = atoi(optarg); break;
 		case 'H': o.history_cache = atoi(optarg); break;
+		case 'R': o.run_cache = atoi(optarg); break;
 		case 'r': replay_path = optarg; break;
 		case 'V': o.build_id = optarg; break;
 		case 'K': o.codec_key_file = optarg; break;

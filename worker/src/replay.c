@@ -181,22 +181,39 @@ static void finish_task(durable_ctx_t *ctx, int rc, json_t *output, durable__out
 	out->commands = json_incref(ctx->commands);
 }
 
+int durable__ctx_init(durable_ctx_t *ctx, const durable__task_t *task)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->task = task;
+	ctx->events = task->history;
+	ctx->rng = seed_of(task->run_id);
+	ctx->commands = json_array();
+	ctx->pool = json_array();
+	ctx->versions = json_object();
+	if (!ctx->commands || !ctx->pool || !ctx->versions || durable__ctx_index(ctx) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void durable__task_outcome(durable_ctx_t *ctx, int rc, json_t *output, durable__outcome_t *out)
+{
+	/* a failed durable_json/keep stopped the run: never complete with null */
+	if (rc >= 0 && ctx->stopped < 0 && ctx->stopped > -10000)
+		rc = ctx->stopped;
+	if (ctx->task->query_type)
+		answer_query(ctx, out);
+	else
+		finish_task(ctx, rc, output, out);
+}
+
 int durable__replay(durable_workflow_fn fn, const durable__task_t *task, durable__outcome_t *out)
 {
 	durable_ctx_t ctx;
 	json_t *output = NULL;
 	char msg[300];
-	int rc;
 
 	memset(out, 0, sizeof(*out));
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.task = task;
-	ctx.events = task->history;
-	ctx.rng = seed_of(task->run_id);
-	ctx.commands = json_array();
-	ctx.pool = json_array();
-	ctx.versions = json_object();
-	if (!ctx.commands || !ctx.pool || !ctx.versions || durable__ctx_index(&ctx) < 0) {
+	if (durable__ctx_init(&ctx, task) < 0) {
 		durable__ctx_release(&ctx);
 		return -ENOMEM;
 	}
@@ -212,14 +229,8 @@ int durable__replay(durable_workflow_fn fn, const durable__task_t *task, durable
 		durable__ctx_release(&ctx);
 		return 0;
 	}
-	rc = fn(&ctx, json_object_get(durable__started_attrs(&ctx), "input"), &output);
-	/* a failed durable_json/keep stopped the run: never complete with null */
-	if (rc >= 0 && ctx.stopped < 0 && ctx.stopped > -10000)
-		rc = ctx.stopped;
-	if (task->query_type)
-		answer_query(&ctx, out);
-	else
-		finish_task(&ctx, rc, output, out);
+	int rc = fn(&ctx, json_object_get(durable__started_attrs(&ctx), "input"), &output);
+	durable__task_outcome(&ctx, rc, output, out);
 	durable__ctx_release(&ctx);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <uv.h>
 #include "durable.h"
 #include "replay.h"
+#include "run.h"
 
 #include "log.h"
 #include "codec.h"
@@ -73,6 +74,11 @@ struct durable_worker_s {
 
 	json_t *cache;                      /* cache.c: run_id -> {events, used} */
 	uint64_t cache_tick;
+	struct durable__kept *runs;         /* run_cache.c: runs waiting for their next task */
+	int nruns;
+	/* tasks that went on from a kept run, or found it overtaken (replayed);
+	 * runs evicted to make room */
+	uint64_t runs_resumed, runs_overtaken, runs_evicted;
 	int running;                        /* activities in flight */
 	struct durable_activity_ctx_s *active;
 	json_t *outcomes;                   /* completions waiting to be sent */
@@ -128,6 +134,14 @@ json_t *durable__cache_param(durable_worker_t *w);
 json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fresh);
 void durable__cache_drop(durable_worker_t *w, const char *run_id);
 void durable__cache_trim(durable_worker_t *w);
+
+/* run_cache.c: kept runs (run.c) by run id, at most opts.run_cache. take
+ * removes the run from the cache and hands it over (NULL if none); put
+ * hands it to the cache (evicting the least recently used); drop frees it. */
+durable__run_t *durable__runs_take(durable_worker_t *w, const char *run_id);
+void durable__runs_put(durable_worker_t *w, const char *run_id, durable__run_t *run);
+void durable__runs_drop(durable_worker_t *w, const char *run_id);
+void durable__runs_clear(durable_worker_t *w);
 
 /* exec_activity.c: runs DIR/<type> with JSON on stdin; 0 or a negative error. */
 int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);

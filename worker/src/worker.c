@@ -85,6 +85,9 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 	w->wf_batch_max = opts->completion_batch > 0 && opts->completion_batch < 64 ? opts->completion_batch : 64;
 	if (w->opts.history_cache == 0)
 		w->opts.history_cache = 128;
+	/* a kept run goes on with the events its cached history grew by */
+	if (w->opts.run_cache == 0 || w->opts.run_cache > w->opts.history_cache)
+		w->opts.run_cache = w->opts.history_cache;
 	if (opts->codec_key_file && *opts->codec_key_file) {
 		char err[512];
 		durable_codec_t codec;
@@ -131,6 +134,7 @@ void durable_worker_free(durable_worker_t *w)
 	free_list(w->activities);
 	json_decref(w->outcomes);
 	json_decref(w->wf_outcomes);
+	durable__runs_clear(w);
 	json_decref(w->cache);
 	free(w->dsn);
 	free(w->task_queue);
@@ -365,6 +369,35 @@ static void codec_failed(durable_worker_t *w, PGresult *res, int row, const char
 			  durable__pg_col(res, row, "run_id"), why);
 }
 
+/* Runs a workflow task: its kept run goes on when the cache has it and
+ * the new events continue what it saw; otherwise it replays, in a run that
+ * can be kept (*run, when the function waits for the next task). */
+static int run_task(durable_worker_t *w, durable_workflow_fn fn, const durable__task_t *task, durable__outcome_t *out,
+		    durable__run_t **run)
+{
+	*run = NULL;
+	if (w->opts.run_cache <= 0 || !fn)
+		return durable__replay(fn, task, out);
+	durable__run_t *kept = durable__runs_take(w, task->run_id);
+	if (kept) {
+		if (durable__run_resume(kept, task, out) == 0) {
+			*run = kept;
+			w->runs_resumed++;
+		} else {
+			w->runs_overtaken++;
+			durable__log("DEBUG", "run %s: the history does not continue its kept run: replaying", task->run_id);
+			durable__run_free(kept);
+		}
+	}
+	if (!*run && durable__run_start(fn, task, out, run) < 0)
+		return -ENOMEM;
+	if (out->kind != DURABLE__COMPLETE || !durable__run_waiting(*run)) {
+		durable__run_free(*run);
+		*run = NULL;
+	}
+	return 0;
+}
+
 static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 {
 	const char *token = durable__pg_col(res, row, "task_token"), *run_id = durable__pg_col(res, row, "run_id");
@@ -397,12 +430,16 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 	};
 	durable__registered_t *reg = durable__find(w->workflows, task.workflow_type);
 	durable__outcome_t out;
-	if (!history || durable__replay(reg ? reg->wf : NULL, &task, &out) < 0) {
+	durable__run_t *run = NULL;
+	if (!history || run_task(w, reg ? reg->wf : NULL, &task, &out, &run) < 0) {
 		durable__log("ERROR", "workflow %s: task %s not run (out of memory or bad history)", task.workflow_id,
 			     token);
 		json_decref(history);
 		return;
 	}
+	/* before the send: a task that fails or closes the run drops it */
+	if (run)
+		durable__runs_put(w, run_id, run);
 	if (out.kind == DURABLE__LOCAL) {
 		/* local_activity.c runs them, replays again and sends the outcome */
 		if (durable__local_start(w, token, &task, out.local) < 0)
@@ -826,9 +863,11 @@ static void close_all(durable_worker_t *w)
 	w->flusher_on = 0;
 	durable__wakeup_judge(w, &w->wf_unannounced, "workflow");
 	durable__wakeup_judge(w, &w->act_unannounced, "activity");
-	durable__log("INFO", "stopped after %llu workflow tasks and %llu activity tasks (%llu lost wake-ups)",
-		     (unsigned long long)w->workflow_tasks, (unsigned long long)w->activity_tasks,
-		     (unsigned long long)w->lost_wakeups);
+	durable__log("INFO", "stopped after %llu workflow tasks (kept runs: %llu went on, %llu overtaken, %llu evicted) "
+		     "and %llu activity tasks (%llu lost wake-ups)",
+		     (unsigned long long)w->workflow_tasks, (unsigned long long)w->runs_resumed,
+		     (unsigned long long)w->runs_overtaken, (unsigned long long)w->runs_evicted,
+		     (unsigned long long)w->activity_tasks, (unsigned long long)w->lost_wakeups);
 }
 
 void durable__worker_maybe_done(durable_worker_t *w)

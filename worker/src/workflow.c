@@ -1,7 +1,8 @@
 /* The workflow API: commands matched against the history by position,
  * futures resolved from recorded outcomes, waits that advance the horizon.
  *
- * The code re-runs from the start on every workflow task. It starts at the
+ * The code re-runs from the start on a workflow task (unless its run was
+ * kept, run.c: then it goes on from where the last task left it). It starts at the
  * first horizon (the first completed task) and may only see events older than
  * the horizon; a wait that is not satisfied moves to the next horizon, the
  * way the earlier task's run stopped there and the next one continued. So
@@ -91,6 +92,22 @@ static const char *describe_event(json_t *ev, char *buf, size_t len)
 	return describe_as(durable__attrs(ev), durable__event_type(ev), buf, len);
 }
 
+/* A new command goes out with this task: a kept run matches it with its
+ * event when the next task comes (durable__ctx_extend). */
+static int remember_live(durable_ctx_t *ctx, const char *event_type)
+{
+	if (ctx->nlive == ctx->live_cap) {
+		size_t cap = ctx->live_cap ? ctx->live_cap * 2 : 16;
+		durable__live_t *l = realloc(ctx->live, cap * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		ctx->live = l;
+		ctx->live_cap = cap;
+	}
+	ctx->live[ctx->nlive++] = (durable__live_t){.event_type = event_type, .future = NULL};
+	return 0;
+}
+
 /* Issues a command (stolen). The key attributes must match the recorded
  * event on replay. Returns the recorded event's id (> 0) when replaying, 0
  * when the command is new (it is then queued), or a negative status. */
@@ -120,7 +137,7 @@ static int64_t issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type,
 		json_decref(cmd);
 		if (!copy || json_array_append_new(ctx->commands, copy) < 0)
 			return -ENOMEM;
-		return 0;
+		return remember_live(ctx, event_type);
 	}
 	if (ctx->cmd_next >= ctx->ncmd) {
 		int64_t rc = nondet(ctx, "workflow task completed at event %lld recorded fewer commands than the workflow issues now: %s is new",
@@ -226,6 +243,12 @@ static int new_future(durable_ctx_t *ctx, int kind, const char *id, int64_t even
 	snprintf(f->id, sizeof(f->id), "%s", id);
 	f->next = ctx->futures;
 	ctx->futures = f;
+	if (event_id > 0) {
+		ctx->future_of[event_id] = f;
+	} else if (kind != F_SIGNAL && kind != F_UPDATE && ctx->nlive > 0 && !ctx->live[ctx->nlive - 1].future) {
+		/* the command issue() just sent: it learns its event later */
+		ctx->live[ctx->nlive - 1].future = f;
+	}
 	resolve_from_history(ctx, f);
 	*out = f;
 	return 0;
@@ -413,6 +436,17 @@ const char *durable_child_id(durable_ctx_t *ctx, const char *fmt, ...)
 
 static size_t next_for(durable_ctx_t *ctx, durable_future_t *f);
 
+/* A wait the history does not satisfy yet, at the last horizon. A kept run
+ * stops here until its next task grows the history, then the wait goes on
+ * at the next horizon; a replay's task ends here (-1). */
+static int block(durable_ctx_t *ctx)
+{
+	if (durable__run_suspend(ctx) == 0)
+		return 0;
+	ctx->stopped = DURABLE_BLOCKED;
+	return -1;
+}
+
 /* Resolved as of the current horizon. A signal (update) future resolves
  * with the next visible signal (accepted update) of its name that nobody
  * took yet. */
@@ -476,10 +510,8 @@ static int deliver_cancel(durable_ctx_t *ctx, durable_future_t *const *fs, size_
 			i++;
 		if (i == n)
 			return DURABLE_ECANCELED;
-		if (!durable__replaying(ctx)) {
-			ctx->stopped = DURABLE_BLOCKED;
+		if (!durable__replaying(ctx) && block(ctx) < 0)
 			return DURABLE_BLOCKED;
-		}
 		ctx->cur++;
 	}
 }
@@ -510,10 +542,8 @@ static int wait_first(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n,
 			*which = bi;
 			return 0;
 		}
-		if (!durable__replaying(ctx)) {
-			ctx->stopped = DURABLE_BLOCKED;
+		if (!durable__replaying(ctx) && block(ctx) < 0)
 			return DURABLE_BLOCKED;
-		}
 		ctx->cur++;
 	}
 }
@@ -573,6 +603,9 @@ static int request_cancel(durable_ctx_t *ctx, durable_future_t *f)
 		return 0;
 	f->cancel_sent = 1;
 	if (f->kind == F_CHILD) {
+		/* its future resolves by what comes first, the child told or
+		 * its end, decided when the request is made (resolve_when_told) */
+		ctx->no_keep = 1;
 		json_t *cmd = json_pack("{s:s, s:s, s:b}", "type", "RequestCancelExternalWorkflowExecution",
 					"workflow_id", f->id, "child_workflow_only", 1);
 		int64_t ev = issue(ctx, cmd, "RequestCancelExternalWorkflowExecutionInitiated", "workflow_id", NULL);
@@ -754,10 +787,8 @@ static int await_delivery(durable_ctx_t *ctx, const delivery_t *d, const char *n
 			durable__set_failure(ctx, make_failure("TimeoutError", msg));
 			return DURABLE_ETIMEDOUT;
 		}
-		if (!durable__replaying(ctx)) {
-			ctx->stopped = DURABLE_BLOCKED;
+		if (!durable__replaying(ctx) && block(ctx) < 0)
 			return DURABLE_BLOCKED;
-		}
 		ctx->cur++;
 	}
 }
@@ -989,7 +1020,12 @@ int durable_side_effect(durable_ctx_t *ctx, durable_side_effect_fn fn, void *arg
 		*result = json_object_get(json_object_get(durable__attrs(durable__event(ctx, ev)), "details"), "value");
 		return 0;
 	}
+	/* what fn draws from durable_random() is not drawn again when a later
+	 * task replays this (the marker answers): the sequence goes on as if
+	 * fn had not drawn, in this task and in every later one */
+	uint64_t rng = ctx->rng;
 	json_t *value = fn(ctx, arg);
+	ctx->rng = rng;
 	if (ctx->stopped)
 		return ctx->stopped;
 	json_t *cmd = json_pack("{s:s, s:s, s:{s:O}}", "type", "RecordMarker", "marker_name", "SideEffect",
@@ -1128,6 +1164,11 @@ int durable__new_future(durable_ctx_t *ctx, int kind, const char *id, int64_t ev
 json_t *durable__retry_policy_json(const durable_retry_policy_t *r)
 {
 	return retry_policy_json(r);
+}
+
+void durable__resolve(durable_ctx_t *ctx, durable_future_t *f)
+{
+	resolve_from_history(ctx, f);
 }
 
 int durable__nondet(durable_ctx_t *ctx, const char *fmt, ...)

@@ -1,0 +1,138 @@
+/* A run kept between its workflow tasks. A replay runs the workflow
+ * function from its first event on every task, so a run of n tasks costs
+ * n^2/2 steps. A kept run runs the function on its own stack (fiber.c):
+ * where a wait would return DURABLE_BLOCKED at the end of the history, the
+ * function stops there instead, and the run's next task indexes only the
+ * new events and lets the wait go on. What the function does from there is
+ * what a replay of the whole history would do: the same horizons, the same
+ * futures resolved by the same events, the commands it sent matched with
+ * the events the store recorded for them.
+ *
+ * A kept run is only trusted when the new events continue exactly what it
+ * saw and sent (durable__ctx_extend); otherwise, and for queries, local
+ * activities and a child's cancellation, the task replays. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctx.h"
+#include "fiber.h"
+#include "run.h"
+
+/* Virtual: only the pages the function touches cost memory. */
+#define RUN_STACK_SIZE (1024 * 1024)
+
+struct durable__run {
+	durable_ctx_t ctx;
+	durable__task_t task;      /* the run's own: strings owned, history referenced */
+	durable_workflow_fn fn;
+	durable__fiber_t *fiber;
+	int rc;                    /* what fn returned, once ended */
+	json_t *output;
+	int ended;
+	int evicting;              /* being freed: the wait returns DURABLE_BLOCKED */
+};
+
+int durable__run_suspend(durable_ctx_t *ctx)
+{
+	durable__run_t *r = ctx->run;
+	if (!r || r->evicting || ctx->no_keep || json_array_size(ctx->local_requests) > 0)
+		return -1;
+	durable__fiber_yield(r->fiber);
+	return r->evicting ? -1 : 0;
+}
+
+static void run_main(void *arg)
+{
+	durable__run_t *r = arg;
+	r->rc = r->fn(&r->ctx, json_object_get(durable__started_attrs(&r->ctx), "input"), &r->output);
+}
+
+/* Runs the function until it waits or returns, and makes the task's outcome. */
+static int step(durable__run_t *r, durable__outcome_t *out)
+{
+	if (durable__fiber_resume(r->fiber)) {
+		r->ended = 1;
+		durable__task_outcome(&r->ctx, r->rc, r->output, out);
+		return 0;
+	}
+	durable__task_outcome(&r->ctx, DURABLE_BLOCKED, NULL, out);
+	/* The commands went out with this task. A side effect's value is
+	 * borrowed from them: the pool keeps them alive. */
+	json_t *sent = r->ctx.commands;
+	r->ctx.commands = json_array();
+	if (!r->ctx.commands || json_array_append_new(r->ctx.pool, sent) < 0) {
+		r->ctx.no_keep = 1;   /* cannot go on: it is freed after this task */
+		if (!r->ctx.commands)
+			r->ctx.commands = json_array();
+	}
+	return 0;
+}
+
+static char *dup_str(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+int durable__run_start(durable_workflow_fn fn, const durable__task_t *task, durable__outcome_t *out,
+		       durable__run_t **run)
+{
+	*run = NULL;
+	memset(out, 0, sizeof(*out));
+	durable__run_t *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->fn = fn;
+	r->task.workflow_id = dup_str(task->workflow_id);
+	r->task.run_id = dup_str(task->run_id);
+	r->task.workflow_type = dup_str(task->workflow_type);
+	r->task.history = json_incref(task->history);
+	r->task.started_event_id = task->started_event_id;
+	if (!r->task.workflow_id || !r->task.run_id || !r->task.workflow_type ||
+	    durable__ctx_init(&r->ctx, &r->task) < 0 ||
+	    durable__fiber_new(RUN_STACK_SIZE, run_main, r, &r->fiber) < 0) {
+		r->ended = 1;   /* nothing to unwind */
+		durable__run_free(r);
+		return -ENOMEM;
+	}
+	r->ctx.run = r;
+	step(r, out);
+	*run = r;
+	return 0;
+}
+
+int durable__run_resume(durable__run_t *r, const durable__task_t *task, durable__outcome_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!durable__run_waiting(r) || task->history != r->task.history || task->query_type || task->local_results ||
+	    strcmp(task->run_id, r->task.run_id) != 0)
+		return -EAGAIN;
+	int rc = durable__ctx_extend(&r->ctx, task->started_event_id);
+	if (rc < 0)
+		return rc;
+	r->task.started_event_id = task->started_event_id;
+	return step(r, out);
+}
+
+int durable__run_waiting(const durable__run_t *r)
+{
+	return r && !r->ended && !r->ctx.no_keep;
+}
+
+void durable__run_free(durable__run_t *r)
+{
+	if (!r)
+		return;
+	if (!r->ended) {
+		/* the wait returns DURABLE_BLOCKED, as at the end of a replay, and
+		 * the function unwinds, freeing what it holds */
+		r->evicting = 1;
+		durable__fiber_resume(r->fiber);
+	}
+	durable__fiber_free(r->fiber);
+	durable__ctx_release(&r->ctx);
+	json_decref(r->task.history);
+	free((char *)r->task.workflow_id);
+	free((char *)r->task.run_id);
+	free((char *)r->task.workflow_type);
+	free(r);
+}

@@ -1,0 +1,26 @@
+/* Kept runs (run.c): a workflow task that leaves its run's function
+ * waiting, so that the run's next task goes on from there instead of
+ * replaying the whole history. */
+#ifndef DURABLE_RUN_H
+#define DURABLE_RUN_H
+
+#include "replay.h"
+
+typedef struct durable__run durable__run_t;
+
+/* Runs a workflow task (not a query) as durable__replay does, in a run
+ * that can be kept: *run (free it with durable__run_free). 0, or -ENOMEM. */
+int durable__run_start(durable_workflow_fn fn, const durable__task_t *task, durable__outcome_t *out,
+		       durable__run_t **run);
+/* The run's next task: task->history must be the same array, grown by the
+ * events since. 0 and out filled; -EAGAIN (or -ENOMEM) when the run cannot
+ * go on (it is not waiting, or the new events do not continue what it saw
+ * and sent): free it and replay the task. */
+int durable__run_resume(durable__run_t *run, const durable__task_t *task, durable__outcome_t *out);
+/* The function waits for the next task (not ended, nothing that makes the
+ * run replay). */
+int durable__run_waiting(const durable__run_t *run);
+/* Unwinds a waiting function (its wait returns DURABLE_BLOCKED) and frees. */
+void durable__run_free(durable__run_t *run);
+
+#endif

@@ -1,0 +1,388 @@
+/* Kept runs (run.c) against replays: a small store (sim_t) turns each
+ * task's commands into the events the store would record and lets the
+ * world answer (activities complete, timers fire, signals come); the same
+ * workflow runs once replayed from its first event on every task and once
+ * kept between tasks, and every task must give the same commands. Then
+ * what makes a kept run untrustworthy: another worker's task, a gap, an
+ * eviction that must unwind the function. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "check.h"
+#include "replay.h"
+#include "run.h"
+
+typedef struct {
+	json_t *events;
+	int64_t next, started;
+	struct { int64_t event_id; int timer; char id[64]; json_t *input; } pending[64];
+	int npending, step, closed;
+} sim_t;
+
+static int64_t add(sim_t *s, const char *type, json_t *attrs)
+{
+	char when[64];
+	int64_t id = ++s->next;
+	snprintf(when, sizeof(when), "2026-01-01T%02lld:%02lld:%02lld.000000+00:00", (long long)(id / 3600),
+		 (long long)(id / 60 % 60), (long long)(id % 60));
+	json_array_append_new(s->events, json_pack("{s:I, s:s, s:s, s:o}", "event_id", (json_int_t)id, "event_type",
+						   type, "event_time", when, "attributes", attrs ? attrs : json_object()));
+	return id;
+}
+
+static void new_task(sim_t *s)
+{
+	int64_t sched = add(s, "WorkflowTaskScheduled", NULL);
+	s->started = add(s, "WorkflowTaskStarted", json_pack("{s:I}", "scheduled_event_id", (json_int_t)sched));
+}
+
+static void sim_start(sim_t *s, json_t *input)
+{
+	memset(s, 0, sizeof(*s));
+	s->events = json_array();
+	add(s, "WorkflowExecutionStarted", json_pack("{s:s, s:o}", "workflow_type", "T", "input", input));
+	new_task(s);
+}
+
+static void sim_free(sim_t *s)
+{
+	for (int i = 0; i < s->npending; i++)
+		json_decref(s->pending[i].input);
+	json_decref(s->events);
+}
+
+static void pend(sim_t *s, int64_t id, int timer, const char *key, json_t *input)
+{
+	if (s->npending == 64)
+		return;
+	s->pending[s->npending].event_id = id;
+	s->pending[s->npending].timer = timer;
+	snprintf(s->pending[s->npending].id, sizeof(s->pending[0].id), "%s", key);
+	s->pending[s->npending++].input = json_incref(input);
+}
+
+static void unpend(sim_t *s, int i)
+{
+	json_decref(s->pending[i].input);
+	memmove(&s->pending[i], &s->pending[i + 1], (size_t)(s->npending - i - 1) * sizeof(s->pending[0]));
+	s->npending--;
+}
+
+/* What the store records for a task's commands. */
+static void apply(sim_t *s, json_t *commands)
+{
+	int64_t wtc = add(s, "WorkflowTaskCompleted", json_pack("{s:I}", "started_event_id", (json_int_t)s->started));
+	size_t i;
+	json_t *c;
+	json_array_foreach(commands, i, c) {
+		const char *t = json_string_value(json_object_get(c, "type"));
+		if (strcmp(t, "ScheduleActivityTask") == 0) {
+			const char *id = json_string_value(json_object_get(c, "activity_id"));
+			int64_t e = add(s, "ActivityTaskScheduled",
+					json_pack("{s:s, s:O, s:O, s:I}", "activity_id", id, "activity_type",
+						  json_object_get(c, "activity_type"), "input", json_object_get(c, "input"),
+						  "workflow_task_completed_event_id", (json_int_t)wtc));
+			pend(s, e, 0, id, json_object_get(c, "input"));
+		} else if (strcmp(t, "StartTimer") == 0) {
+			const char *id = json_string_value(json_object_get(c, "timer_id"));
+			int64_t e = add(s, "TimerStarted", json_pack("{s:s, s:I}", "timer_id", id,
+								     "workflow_task_completed_event_id", (json_int_t)wtc));
+			pend(s, e, 1, id, NULL);
+		} else if (strcmp(t, "CancelTimer") == 0) {
+			for (int k = 0; k < s->npending; k++)
+				if (s->pending[k].timer && strcmp(s->pending[k].id, json_string_value(json_object_get(c, "timer_id"))) == 0) {
+					add(s, "TimerCanceled", json_pack("{s:s, s:I}", "timer_id", s->pending[k].id,
+									  "started_event_id", (json_int_t)s->pending[k].event_id));
+					unpend(s, k);
+					break;
+				}
+		} else if (strcmp(t, "RecordMarker") == 0) {
+			add(s, "MarkerRecorded", json_pack("{s:O, s:O*, s:I}", "marker_name", json_object_get(c, "marker_name"),
+							   "details", json_object_get(c, "details"),
+							   "workflow_task_completed_event_id", (json_int_t)wtc));
+		} else if (strcmp(t, "UpsertWorkflowSearchAttributes") == 0) {
+			add(s, "UpsertWorkflowSearchAttributes",
+			    json_pack("{s:O, s:I}", "search_attributes", json_object_get(c, "search_attributes"),
+				      "workflow_task_completed_event_id", (json_int_t)wtc));
+		} else if (strstr(t, "WorkflowExecution")) {
+			add(s, "WorkflowExecutionCompleted", json_pack("{s:O*}", "result", json_object_get(c, "result")));
+			s->closed = 1;
+		}
+	}
+}
+
+/* The world goes on until the next task: the oldest pending activity or
+ * timer ends (the newest first on odd steps, so that waits see both
+ * orders), and every third step a signal comes. */
+static void world(sim_t *s)
+{
+	s->step++;
+	if (s->step % 3 == 1)
+		add(s, "WorkflowExecutionSignaled", json_pack("{s:s, s:{s:i}}", "signal_name", "poke", "input", "step", s->step));
+	if (s->npending > 0) {
+		int i = s->step % 2 ? s->npending - 1 : 0;
+		if (s->pending[i].timer) {
+			add(s, "TimerFired", json_pack("{s:s, s:I}", "timer_id", s->pending[i].id, "started_event_id",
+						       (json_int_t)s->pending[i].event_id));
+		} else {
+			add(s, "ActivityTaskStarted", json_pack("{s:I}", "scheduled_event_id", (json_int_t)s->pending[i].event_id));
+			add(s, "ActivityTaskCompleted", json_pack("{s:I, s:{s:O, s:i}}", "scheduled_event_id",
+								  (json_int_t)s->pending[i].event_id, "result", "echo",
+								  s->pending[i].input, "step", s->step));
+		}
+		unpend(s, i);
+	}
+	new_task(s);
+}
+
+static durable__task_t task_of(sim_t *s)
+{
+	return (durable__task_t){.workflow_id = "wf-1", .run_id = "11111111-2222-3333-4444-555555555555",
+				 .workflow_type = "T", .history = s->events, .started_event_id = s->started};
+}
+
+/* Workflows ---------------------------------------------------------------- */
+
+static json_t *pick(durable_ctx_t *ctx, void *arg)
+{
+	(void)arg;
+	return durable_json(ctx, "I", (json_int_t)(durable_random(ctx) % 100));
+}
+
+static int cleanups;   /* wf_mixed's ends, including the ones where it was unwound */
+
+/* A bit of everything a kept run must continue exactly as a replay would:
+ * state carried across tasks in a local variable, activities in sequence
+ * and fanned out, timers, signals with a timeout, side effects, versions,
+ * search attributes, the clock and the run's randomness. */
+static int wf_mixed(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *acc = json_array();   /* the function's own, across its waits */
+	int v, rc = 0;
+	(void)input;
+	if ((rc = durable_get_version(ctx, "c1", DURABLE_DEFAULT_VERSION, 2, &v)) < 0)
+		goto out;
+	for (int i = 0; i < 5; i++) {
+		json_t *r, *payload = NULL, *se;
+		if ((rc = durable_activity(ctx, "step", durable_json(ctx, "{s:i, s:I}", "i", i, "now", durable_now(ctx)), NULL, &r)) < 0)
+			goto out;
+		json_array_append(acc, r);
+		if (i == 1 && (rc = durable_sleep(ctx, 5)) < 0)
+			goto out;
+		if (i == 2) {
+			durable_future_t *fs[3];
+			size_t which;
+			for (int k = 0; k < 3; k++)
+				if ((rc = durable_activity_start(ctx, "fan", durable_json(ctx, "{s:i}", "k", k), NULL, &fs[k])) < 0)
+					goto out;
+			if ((rc = durable_wait_any(ctx, fs, 3, &which)) < 0 || (rc = durable_wait_all(ctx, fs, 3)) < 0)
+				goto out;
+			json_array_append_new(acc, json_integer((json_int_t)which));
+		}
+		rc = durable_await_signal(ctx, "poke", 30, &payload);
+		if (rc < 0 && rc != DURABLE_ETIMEDOUT)
+			goto out;
+		json_array_append(acc, payload ? payload : json_null());
+		if ((rc = durable_side_effect(ctx, pick, NULL, &se)) < 0)
+			goto out;
+		json_array_append(acc, se);
+		if (i == 3 && (rc = durable_upsert_search_attributes(ctx, durable_json(ctx, "{s:i}", "Step", i))) < 0)
+			goto out;
+	}
+	*output = durable_keep(ctx, json_pack("{s:O, s:i, s:I}", "acc", acc, "v", v, "rnd",
+					      (json_int_t)(durable_random(ctx) % 1000)));
+	rc = 0;
+out:
+	json_decref(acc);
+	cleanups++;
+	return rc;
+}
+
+/* Tests --------------------------------------------------------------------- */
+
+/* Runs wf to its end both ways, task by task; the number of tasks. */
+static int run_both(durable_workflow_fn fn, int *resumed)
+{
+	sim_t a, b;
+	durable__run_t *run = NULL;
+	int tasks = 0;
+	*resumed = 0;
+	sim_start(&a, json_null());
+	sim_start(&b, json_null());
+	while (!a.closed && tasks < 200) {
+		durable__outcome_t ra, rb;
+		durable__task_t ta = task_of(&a), tb = task_of(&b);
+		CHECK(durable__replay(fn, &ta, &ra) == 0, "replay");
+		int rc = run ? durable__run_resume(run, &tb, &rb) : -EAGAIN;
+		if (rc == 0) {
+			(*resumed)++;
+		} else {
+			durable__run_free(run);
+			CHECK(durable__run_start(fn, &tb, &rb, &run) == 0, "run start");
+		}
+		CHECK(ra.kind == DURABLE__COMPLETE && rb.kind == ra.kind, "task %d: kinds %d and %d", tasks, ra.kind, rb.kind);
+		if (!json_equal(ra.commands, rb.commands)) {
+			char *x = json_dumps(ra.commands, JSON_COMPACT), *y = json_dumps(rb.commands, JSON_COMPACT);
+			CHECK(0, "task %d: replayed %s, kept %s", tasks, x, y);
+			free(x);
+			free(y);
+		}
+		apply(&a, ra.commands);
+		apply(&b, ra.commands);
+		durable__outcome_free(&ra);
+		durable__outcome_free(&rb);
+		if (!durable__run_waiting(run)) {
+			durable__run_free(run);
+			run = NULL;
+		}
+		if (!a.closed) {
+			world(&a);
+			world(&b);
+		}
+		tasks++;
+	}
+	CHECK(a.closed, "the workflow closed");
+	CHECK(json_equal(a.events, b.events), "the same histories");
+	durable__run_free(run);
+	sim_free(&a);
+	sim_free(&b);
+	return tasks;
+}
+
+static void test_same_commands(void)
+{
+	int resumed;
+	cleanups = 0;
+	int tasks = run_both(wf_mixed, &resumed);
+	CHECK(tasks > 10, "%d tasks", tasks);
+	/* every task after the first went on from the kept run */
+	CHECK(resumed == tasks - 1, "%d of %d tasks resumed", resumed, tasks);
+	/* each replay ran the function to its end, the kept run once */
+	CHECK(cleanups == tasks + 1, "%d ends for %d tasks", cleanups, tasks);
+}
+
+/* Runs wf_mixed's first tasks kept; returns the run (waiting). */
+static durable__run_t *kept_after(sim_t *s, int tasks)
+{
+	durable__run_t *run = NULL;
+	durable__outcome_t o;
+	durable__task_t t = task_of(s);
+	CHECK(durable__run_start(wf_mixed, &t, &o, &run) == 0, "start");
+	for (int i = 0; i < tasks; i++) {
+		apply(s, o.commands);
+		durable__outcome_free(&o);
+		world(s);
+		t = task_of(s);
+		CHECK(durable__run_resume(run, &t, &o) == 0, "resume %d", i);
+	}
+	apply(s, o.commands);
+	durable__outcome_free(&o);
+	world(s);
+	return run;
+}
+
+static void test_untrusted(void)
+{
+	sim_t s;
+	durable__outcome_t o;
+	durable__task_t t;
+
+	/* another worker's task came between: its WorkflowTaskCompleted is
+	 * not of the task the run ran last */
+	sim_start(&s, json_null());
+	durable__run_t *run = kept_after(&s, 2);
+	json_t *last = json_array_get(s.events, json_array_size(s.events) - 1);
+	json_object_set_new(json_object_get(last, "attributes"), "x", json_true());   /* harmless */
+	add(&s, "WorkflowTaskTimedOut", NULL);
+	int64_t other = s.started;
+	new_task(&s);
+	add(&s, "WorkflowTaskCompleted", json_pack("{s:I}", "started_event_id", (json_int_t)other + 2));
+	new_task(&s);
+	t = task_of(&s);
+	CHECK(durable__run_resume(run, &t, &o) == -EAGAIN, "a foreign task is not continued");
+	CHECK(durable__run_waiting(run), "the run is untouched");
+	cleanups = 0;
+	durable__run_free(run);
+	CHECK(cleanups == 1, "freeing the run unwound its function (%d)", cleanups);
+	sim_free(&s);
+
+	/* the commands it sent are not what the store recorded */
+	sim_start(&s, json_null());
+	run = kept_after(&s, 1);
+	json_t *sched = NULL;
+	size_t i;
+	json_t *e;
+	json_array_foreach(s.events, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "event_type")), "ActivityTaskScheduled") == 0)
+			sched = e;
+	json_object_set_new(sched, "event_type", json_string("TimerStarted"));
+	t = task_of(&s);
+	CHECK(durable__run_resume(run, &t, &o) == -EAGAIN, "other command events are not continued");
+	durable__run_free(run);
+	sim_free(&s);
+
+	/* a different history array (the history cache started afresh) */
+	sim_start(&s, json_null());
+	run = kept_after(&s, 1);
+	json_t *copy = json_deep_copy(s.events);
+	t = task_of(&s);
+	t.history = copy;
+	CHECK(durable__run_resume(run, &t, &o) == -EAGAIN, "another history is not continued");
+	/* nothing new */
+	t = task_of(&s);
+	t.started_event_id = s.started;
+	json_decref(copy);
+	durable__run_free(run);
+	sim_free(&s);
+
+	/* a run freed before its first task ends unwinds too */
+	sim_start(&s, json_null());
+	t = task_of(&s);
+	cleanups = 0;
+	CHECK(durable__run_start(wf_mixed, &t, &o, &run) == 0 && durable__run_waiting(run), "waits");
+	durable__outcome_free(&o);
+	durable__run_free(run);
+	CHECK(cleanups == 1, "unwound once (%d)", cleanups);
+	sim_free(&s);
+}
+
+static int wf_local(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	json_t *r;
+	DURABLE_TRY(durable_activity(ctx, "step", NULL, NULL, &r));
+	DURABLE_TRY(durable_local_activity(ctx, "quick", NULL, NULL, &r));
+	*output = r;
+	return 0;
+}
+
+static void test_not_kept(void)
+{
+	sim_t s;
+	durable__outcome_t o;
+	durable__run_t *run = NULL;
+	sim_start(&s, json_null());
+	durable__task_t t = task_of(&s);
+	CHECK(durable__run_start(wf_local, &t, &o, &run) == 0, "start");
+	CHECK(durable__run_waiting(run), "waits for its activity");
+	apply(&s, o.commands);
+	durable__outcome_free(&o);
+	world(&s);
+	t = task_of(&s);
+	CHECK(durable__run_resume(run, &t, &o) == 0, "resumed");
+	/* a local activity is run by the worker, then the task replays */
+	CHECK(o.kind == DURABLE__LOCAL, "asks for its local activity (%d)", o.kind);
+	CHECK(!durable__run_waiting(run), "not kept");
+	durable__outcome_free(&o);
+	durable__run_free(run);
+	sim_free(&s);
+}
+
+int main(void)
+{
+	test_same_commands();
+	test_untrusted();
+	test_not_kept();
+	printf("%d checks, %d failed\n", check_run, check_failed);
+	return check_failed ? 1 : 0;
+}
