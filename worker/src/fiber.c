@@ -2,6 +2,7 @@
  * valgrind follow a stack switch (without them ASan reports the other
  * stack's frames as overflows, and valgrind warns about the jump). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -27,6 +28,19 @@
 #endif
 #endif
 
+/* Stacks of freed fibers, for the next ones (of any thread): a worker
+ * keeps and drops runs all the time, and a fresh mapping costs two system
+ * calls and a page fault per page the function touches. */
+#define SPARE_STACKS 32
+typedef struct spare {
+	void *map;
+	size_t map_size;
+	struct spare *next;
+} spare_t;
+static spare_t *spares;
+static int nspares;
+static pthread_mutex_t spares_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct durable__fiber {
 	ucontext_t self, caller;
 	void *map;                 /* guard page + stack */
@@ -37,6 +51,7 @@ struct durable__fiber {
 	void *arg;
 	int ended;
 	unsigned valgrind_id;
+	int valgrind_on;
 	/* ASan: the stack being left, so that it can be announced on the way back */
 	const void *caller_bottom;
 	size_t caller_size;
@@ -78,22 +93,35 @@ int durable__fiber_new(size_t stack_size, durable__fiber_fn fn, void *arg, durab
 	if (!f)
 		return -ENOMEM;
 	f->map_size = stack_size + page;
-	/* untouched pages cost nothing: a run uses what its code needs */
-	f->map = mmap(NULL, f->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
-		      -1, 0);
-	if (f->map == MAP_FAILED) {
-		free(f);
-		return -ENOMEM;
+	f->map = NULL;
+	pthread_mutex_lock(&spares_lock);
+	spare_t **sp = &spares;
+	while (*sp && (*sp)->map_size != f->map_size)
+		sp = &(*sp)->next;
+	if (*sp) {
+		f->map = (*sp)->map;
+		*sp = (*sp)->next;
+		nspares--;
 	}
-	/* an overflow faults on the guard page instead of writing over the heap */
-	mprotect(f->map, page, PROT_NONE);
+	pthread_mutex_unlock(&spares_lock);
+	if (!f->map) {
+		/* untouched pages cost nothing: a run uses what its code needs */
+		f->map = mmap(NULL, f->map_size, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (f->map == MAP_FAILED) {
+			free(f);
+			return -ENOMEM;
+		}
+		/* an overflow faults on the guard page instead of writing over the heap */
+		mprotect(f->map, page, PROT_NONE);
+	}
 	f->stack = (char *)f->map + page;
 	f->stack_size = stack_size;
 	f->fn = fn;
 	f->arg = arg;
 	if (getcontext(&f->self) < 0) {
-		munmap(f->map, f->map_size);
-		free(f);
+		f->ended = 1;
+		durable__fiber_free(f);
 		return -ENOMEM;
 	}
 	f->self.uc_stack.ss_sp = f->stack;
@@ -103,6 +131,7 @@ int durable__fiber_new(size_t stack_size, durable__fiber_fn fn, void *arg, durab
 	makecontext(&f->self, (void (*)(void))trampoline, 2, (unsigned)(p >> 32), (unsigned)(p & 0xffffffffu));
 #ifdef FIBER_VALGRIND
 	f->valgrind_id = VALGRIND_STACK_REGISTER(f->stack, f->stack + f->stack_size);
+	f->valgrind_on = 1;
 #endif
 	*out = f;
 	return 0;
@@ -133,12 +162,26 @@ void durable__fiber_free(durable__fiber_t *f)
 	if (!f)
 		return;
 #ifdef FIBER_VALGRIND
-	VALGRIND_STACK_DEREGISTER(f->valgrind_id);
+	if (f->valgrind_on)
+		VALGRIND_STACK_DEREGISTER(f->valgrind_id);
 #endif
 #ifdef FIBER_ASAN
-	/* the next mapping at this address starts clean */
+	/* the next fiber on this stack starts clean */
 	ASAN_UNPOISON_MEMORY_REGION(f->stack, f->stack_size);
 #endif
-	munmap(f->map, f->map_size);
+	/* the list lives in the spare stacks themselves */
+	spare_t *spare = (spare_t *)(void *)f->stack;
+	pthread_mutex_lock(&spares_lock);
+	int kept = nspares < SPARE_STACKS;
+	if (kept) {
+		spare->map = f->map;
+		spare->map_size = f->map_size;
+		spare->next = spares;
+		spares = spare;
+		nspares++;
+	}
+	pthread_mutex_unlock(&spares_lock);
+	if (!kept)
+		munmap(f->map, f->map_size);
 	free(f);
 }

@@ -369,6 +369,9 @@ static void codec_failed(durable_worker_t *w, PGresult *res, int row, const char
 			  durable__pg_col(res, row, "run_id"), why);
 }
 
+/* Histories shorter than this (about ten activities) are replayed. */
+#define KEEP_MIN_EVENTS 64
+
 /* Runs a workflow task: its kept run goes on when the cache has it and
  * the new events continue what it saw; otherwise it replays, in a run that
  * can be kept (*run, when the function waits for the next task). */
@@ -376,7 +379,8 @@ static int run_task(durable_worker_t *w, durable_workflow_fn fn, const durable__
 		    durable__run_t **run)
 {
 	*run = NULL;
-	if (w->opts.run_cache <= 0 || !fn)
+	/* a short history replays for less than keeping its run costs */
+	if (w->opts.run_cache <= 0 || !fn || json_array_size(task->history) < KEEP_MIN_EVENTS)
 		return durable__replay(fn, task, out);
 	durable__run_t *kept = durable__runs_take(w, task->run_id);
 	if (kept) {

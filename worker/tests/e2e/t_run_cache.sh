@@ -8,6 +8,8 @@
 # the function) and replays; a worker whose kept run was overtaken by
 # another worker's task replays instead of going on. The workers' exit
 # lines count what the cache did, so each case also shows it happened.
+# (A history under about ten activities replays without being kept: the
+# runs here are longer, and the cases wait until they are past that.)
 . "$(dirname "$0")/lib.sh"
 P=$WORKER_DIR/build/tests/runcache.so
 q=rc-$RUN
@@ -52,13 +54,13 @@ check "tasks went on from kept runs" positive "$(counter a "went on")"
 
 # 2. kill -9 with runs kept: another worker replays them and finishes.
 worker b --task-queue "$q" --plugin "$P"; B=$LAST_PID
-for k in 1 2 3; do start "$q-kill-$k" 30 20 false; done
-check "the runs are under way" wait_until 60 at_least "$q-kill-3" 6
+for k in 1 2 3; do start "$q-kill-$k" 40 20 false; done
+check "the runs are under way" wait_until 60 at_least "$q-kill-3" 15
 kill -9 "$B"
 worker c --task-queue "$q" --plugin "$P"; C=$LAST_PID
-for k in 1 2 3; do check "run $k goes on after the kill" wait_until 90 at_least "$q-kill-$k" 30; finish_run "$q-kill-$k"; done
+for k in 1 2 3; do check "run $k goes on after the kill" wait_until 90 at_least "$q-kill-$k" 40; finish_run "$q-kill-$k"; done
 check "all three complete" wait_closed "$q-kill-1" "$q-kill-2" "$q-kill-3"
-for k in 1 2 3; do check "run $k's sum is whole" eq "$(sum_of "$q-kill-$k")" "$(want_sum 30)"; done
+for k in 1 2 3; do check "run $k's sum is whole" eq "$(sum_of "$q-kill-$k")" "$(want_sum 40)"; done
 stop_worker "$C"
 
 # 3. A run cache of one, two runs taking turns: each task evicts the other.
@@ -78,18 +80,19 @@ check "kept runs were evicted" positive "$(counter d evicted)"
 #    runs its next tasks, then thaws alone: its kept run must not be
 #    trusted, the task replays.
 worker e --task-queue "$q" --plugin "$P"; E=$LAST_PID
-start "$q-over" 40 30 false
-check "e runs it" wait_until 60 at_least "$q-over" 5
+start "$q-over" 60 30 false
+# past the ten or so activities under which a history just replays
+check "e runs it" wait_until 60 at_least "$q-over" 15
 kill -STOP "$E"
 worker f --task-queue "$q" --plugin "$P"; F=$LAST_PID
 n=$(progress "$q-over")
 check "f takes over" wait_until 60 at_least "$q-over" $((n + 5))
 stop_worker "$F"
 kill -CONT "$E"
-check "e goes on" wait_until 90 at_least "$q-over" 40
+check "e goes on" wait_until 90 at_least "$q-over" 60
 finish_run "$q-over"
 check "it completes" wait_closed "$q-over"
-check "with the whole sum" eq "$(sum_of "$q-over")" "$(want_sum 40)"
+check "with the whole sum" eq "$(sum_of "$q-over")" "$(want_sum 60)"
 stop_worker "$E"
 check "e found its kept run overtaken" positive "$(counter e overtaken)"
 check "no workflow task failed" no_failed_tasks
