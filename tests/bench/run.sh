@@ -35,6 +35,9 @@ results="$tmp/results"
 poller="$tmp/bench-poller"
 gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
     "$here/poller.c" -lpq -o "$poller"
+visible="$tmp/bench-visible"
+gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
+    "$here/visible.c" -lpq -o "$visible"
 
 put() { echo "$1 $2" >> "$results"; printf '  %-34s %s\n' "$1" "$2"; }
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
@@ -211,26 +214,19 @@ wait "$spid"
 put signal_p50_ms "$(value p50_ms "$tmp/sig.out")"
 put signal_p99_ms "$(value p99_ms "$tmp/sig.out")"
 
-# 5. Timers: N timers due in the same second, fired by the timer worker alone.
+# 5. Timers: N timers due in the same second, fired by the timer workers
+#    alone: the lateness of the TimerFired events, and when their workflow
+#    tasks became visible to a poller (tests/bench/timers_round.sh).
 echo "== timers"
 reset_store
-due=$(sql "SELECT durable.now() + interval '20 seconds'")
-sql "SELECT durable_bench.start_timers($timers_n, 'timer-wf', '$due')" >/dev/null
-for _ in $(seq 1 120); do
-    fired=$(sql "SELECT count(*) FROM durable.history WHERE event_type = 'TimerFired'")
-    [ "$fired" -ge "$timers_n" ] && break
-    sleep 1
-done
-read -r lp50 lp99 all_s < <(sql "
-    SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
-           round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
-           round((max(ms) / 1000)::numeric, 3)
-      FROM (SELECT extract(epoch FROM f.event_time - '$due'::timestamptz) * 1000 AS ms
-              FROM durable.history f WHERE f.event_type = 'TimerFired') l" | tr '|' ' ')
-put timers_fired "$fired"
+read -r lp50 lp99 all_s vp50 vp99 vall < <("$here/timers_round.sh" "$timers_n" 20 "$visible")
+put timers_fired "$(sql "SELECT count(*) FROM durable.history WHERE event_type = 'TimerFired'")"
 put timer_lateness_p50_ms "$lp50"
 put timer_lateness_p99_ms "$lp99"
 put timers_10k_all_fired_s "$all_s"
+put timer_visible_p50_ms "$vp50"
+put timer_visible_p99_ms "$vp99"
+put timers_10k_all_visible_s "$vall"
 
 # 6. Scale: the same dispatch latency and drain rate with N workflows asleep on
 #    timers in the tables (bulk-loaded in the shape the API writes).

@@ -1,47 +1,69 @@
 #!/usr/bin/env bash
-# Timer lateness of the timer workers, A/B: the fire_due of a given commit
-# (A) against this checkout's (B), alternated on one cluster so that both
-# see the same machine. Each round: N timers due in the same second (the
-# shape of make bench's "timers" phase), fired by the timer workers alone.
+# Timer lateness A/B: durable as built from a given commit (A: its timer
+# workers and its SQL) against this checkout (B), rounds alternated so that
+# both see the same machine. Each round is make bench's timer phase
+# (tests/bench/timers_round.sh): N timers due at the same instant, fired by
+# the timer workers alone, on a fresh store of a cluster of A's or B's own
+# install. Prints one line per round and the ratios B / A of the medians.
 #   tests/bench/timers_ab.sh [A_COMMIT] [ROUNDS] [N]
-# Needs a private PostgreSQL with this checkout installed (scripts/test.sh
-# makes one: PG_CONFIG=.run/pg/bin/pg_config).
+# B is this checkout's private install (scripts/test.sh makes it: run
+# `make all` and a test suite first, or `make -C pgext install
+# PG_CONFIG=$(scripts/pginst.sh .run/pg)`); A is built here, in a
+# temporary worktree with an install of its own.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-10000}
 port=${DURABLE_BENCH_PORT:-55491}
-cluster() { scripts/cluster.sh "$1" timers-ab "$port"; }
-cluster stop >/dev/null 2>&1 || true
-cluster start
-trap 'cluster stop' EXIT
-eval "$(cluster env)"
-sql() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
-old=$(mktemp)
-# A's timer functions over B's install (all are CREATE OR REPLACE)
-git show "$a:sql/durable--0.2/api/08_timers.sql" > "$old"
-git show "$a:sql/durable--0.2/api/11_schedules.sql" | sed -n '/^-- Fires due schedules/,/^-- The public API/p' >> "$old"
-install() {   # A or B
-    sql -c "SET client_min_messages = warning" -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
-        -f tests/bench/sql/fixtures.sql >/dev/null
-    if [ "$1" = A ]; then sql -f "$old" >/dev/null; fi
+tmp=$(mktemp -d)
+b_config=$(scripts/pginst.sh "$top/.run/pg")
+make -s -C pgext install PG_CONFIG="$b_config" >/dev/null
+# A: its own checkout and its own copy of PostgreSQL, under the run directory
+# (the postgres user must reach the install)
+a_dir="$top/.run/timers-ab-a"
+rm -rf "$a_dir"
+git worktree add --detach -q "$a_dir/src" "$a"
+a_config=$(scripts/pginst.sh "$a_dir/pg")
+make -s -C "$a_dir/src/pgext" >/dev/null
+make -s -C "$a_dir/src/pgext" install PG_CONFIG="$a_config" >/dev/null
+cleanup() {
+    for v in a b; do PG_CONFIG=$([ $v = a ] && echo "$a_config" || echo "$b_config") \
+        scripts/cluster.sh stop "timers-ab-$v" "$port" >/dev/null 2>&1 || true; done
+    git worktree remove --force "$a_dir/src" 2>/dev/null || true
+    rm -rf "$tmp" "$a_dir"
 }
-round() {
-    install "$1"
-    local due
-    due=$(sql -c "SELECT durable.now() + interval '40 seconds'")  # room to create them on a busy machine
-    sql -c "SELECT durable_bench.start_timers($n, 'timer-wf', '$due')" >/dev/null
-    for _ in $(seq 1 120); do
-        [ "$(sql -c "SELECT count(*) FROM durable.history WHERE event_type = 'TimerFired'")" -ge "$n" ] && break
-        sleep 1
-    done
-    sql -F ' ' -c "
-        SELECT '$1', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1),
-               round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 1),
-               round(max(ms)::numeric, 1)
-          FROM (SELECT extract(epoch FROM f.event_time - '$due'::timestamptz) * 1000 AS ms
-                  FROM durable.history f WHERE f.event_type = 'TimerFired') l"
+trap cleanup EXIT
+gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
+    "$here/visible.c" -lpq -o "$tmp/bench-visible"
+
+round() {   # a|b
+    local config
+    config=$([ "$1" = a ] && echo "$a_config" || echo "$b_config")
+    PG_CONFIG="$config" scripts/cluster.sh start "timers-ab-$1" "$port"
+    (
+        eval "$(PG_CONFIG="$config" scripts/cluster.sh env "timers-ab-$1" "$port")"
+        psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+            -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
+            -f "$here/sql/fixtures.sql" >/dev/null
+        echo "$1 $("$here/timers_round.sh" "$n" 40 "$tmp/bench-visible")"
+    )
+    PG_CONFIG="$config" scripts/cluster.sh stop "timers-ab-$1" "$port" >/dev/null
 }
-echo "variant p50_ms p99_ms max_ms ($n timers due at once, A = $a, B = checkout)"
-for _ in $(seq 1 "$rounds"); do round A; round B; done
-rm -f "$old"
+echo "variant p50_ms p99_ms all_s visible_p50_ms visible_p99_ms visible_all_s ($n timers due at once, A = $a, B = checkout)"
+for _ in $(seq 1 "$rounds"); do round a; round b; done | tee "$tmp/rounds"
+awk '
+    function median(v, k,   i, j, x) {
+        for (i = 2; i <= k; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+        return k % 2 ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+    }
+    /^[ab] / { k[$1]++; for (f = 2; f <= 7; f++) col[$1, f, k[$1]] = $f }
+    END {
+        split("p50 p99 all visible_p50 visible_p99 visible_all", name, " ")
+        for (f = 2; f <= 7; f++) {
+            for (i = 1; i <= k["a"]; i++) va[i] = col["a", f, i]
+            for (i = 1; i <= k["b"]; i++) vb[i] = col["b", f, i]
+            ma = median(va, k["a"]); mb = median(vb, k["b"])
+            printf "median %-12s A %9.3f  B %9.3f  B/A %.3f\n", name[f - 1], ma, mb, (ma > 0 ? mb / ma : 0)
+        }
+    }' "$tmp/rounds"
