@@ -85,6 +85,13 @@ extern int64 DurableLoadLegacyClockOffset(void);
 extern char *DurableInstalledVersion(void);
 extern pg_attribute_noreturn() void DurableRefuseOldSql(const char *what);
 
+/* prepare.c */
+extern int	durable_timer_lead_ms;
+extern void DurableTimerPrepareDefineGucs(void);
+extern int	DurableBurstSize(TimestampTz next_due);
+extern TimestampTz DurablePrepareStart(TimestampTz next_due, int burst);
+extern int	DurablePreparedRound(int me, TimestampTz due);
+
 /* wakeup.c */
 extern void DurableWakeupInit(void);
 extern void DurableWakeTimerWorkersAtCommit(void);

@@ -8,6 +8,8 @@
  * deadlines between them (SKIP LOCKED), one core each.
  * While it works it advertises next_wake = infinity, so that every deadline
  * committed meanwhile wakes it again instead of being missed.
+ * A burst of timers due at one instant is prepared ahead of it (prepare.c):
+ * the worker wakes that much earlier and fires the burst in one round.
  */
 #include "postgres.h"
 
@@ -92,7 +94,7 @@ sql_is_current(int me)
  * next one. Returns how many fired.
  */
 static int
-tick_once(int me, TimestampTz *next_due, bool *installed)
+tick_once(int me, TimestampTz *next_due, int *burst, bool *installed)
 {
 	int			fired = 0;
 
@@ -103,6 +105,7 @@ tick_once(int me, TimestampTz *next_due, bool *installed)
 	pgstat_report_activity(STATE_RUNNING, "durable timer worker: firing due deadlines");
 
 	*next_due = 0;
+	*burst = 0;
 	*installed = false;
 	if (sql_is_current(me))
 	{
@@ -122,6 +125,7 @@ tick_once(int me, TimestampTz *next_due, bool *installed)
 		*next_due = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (isnull)
 			*next_due = 0;
+		*burst = DurableBurstSize(*next_due);
 	}
 
 	SPI_finish();
@@ -156,22 +160,25 @@ server_is_read_only(int me)
 }
 
 /*
- * tick_once, with its errors caught: an error fire_due raises is one that
- * parking could not absorb (a deadlock, a full disk, a read-only
- * transaction), so it is logged, the transaction rolled back, and the caller
+ * tick_once (or a prepared round, for prepared_due), with its errors caught:
+ * an error fire_due raises is one that parking could not absorb (a
+ * deadlock, a full disk, a read-only transaction), so it is logged, the transaction rolled back, and the caller
  * waits before the next pass (failures in a row double the wait, up to a
  * minute) instead of the worker exiting and being restarted into the same
  * error every second.
  */
 static bool
-tick_guarded(int me, TimestampTz *next_due, bool *installed, int *fired)
+tick_guarded(int me, TimestampTz prepared_due, TimestampTz *next_due, int *burst, bool *installed, int *fired)
 {
 	MemoryContext context = CurrentMemoryContext;
 	volatile bool ok = true;
 
 	PG_TRY();
 	{
-		*fired = tick_once(me, next_due, installed);
+		if (prepared_due != 0)
+			*fired = DurablePreparedRound(me, prepared_due);
+		else
+			*fired = tick_once(me, next_due, burst, installed);
 	}
 	PG_CATCH();
 	{
@@ -204,6 +211,9 @@ durable_timer_worker_main(Datum arg)
 	MemoryContext tick_context;
 	int			me = DatumGetInt32(arg);
 	pg_atomic_uint64 *next_wake = &durable_shared->next_wake[me];
+	TimestampTz prepare_for = 0;	/* the burst this sleep ends ahead of */
+	TimestampTz prepare_start = 0;
+	TimestampTz prepare_failed = 0; /* a burst fired the usual way */
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -220,11 +230,13 @@ durable_timer_worker_main(Datum arg)
 	for (;;)
 	{
 		TimestampTz next_due = 0;
+		int			burst = 0;
 		bool		installed = false;
 		long		wait_ms = durable_tick_max_wait_ms;
 		int			fired = 0;
-		bool		ok;
+		bool		ok = true;
 		MemoryContext old;
+		int			rc;
 
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
@@ -237,6 +249,7 @@ durable_timer_worker_main(Datum arg)
 		if (server_is_read_only(me))
 		{
 			/* recheck each second: promotion or a reload ends it */
+			prepare_for = 0;
 			pg_atomic_write_u64(next_wake, (uint64) (PG_INT64_MAX - 1));
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 1000L, PG_WAIT_EXTENSION);
@@ -245,7 +258,16 @@ durable_timer_worker_main(Datum arg)
 
 		pg_atomic_write_u64(next_wake, (uint64) PG_INT64_MAX);
 		old = MemoryContextSwitchTo(tick_context);
-		while ((ok = tick_guarded(me, &next_due, &installed, &fired)) && fired >= durable_tick_batch)
+		if (prepare_for != 0)
+		{
+			/* the burst's lead time has come: prepare it, fire it when due */
+			ok = tick_guarded(me, prepare_for, &next_due, &burst, &installed, &fired);
+			if (ok && fired < 0)
+				prepare_failed = prepare_for;
+			prepare_for = 0;
+		}
+		/* then whatever else is due, the usual way */
+		while (ok && (ok = tick_guarded(me, 0, &next_due, &burst, &installed, &fired)) && fired >= durable_tick_batch)
 			CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tick_context);
@@ -258,12 +280,20 @@ durable_timer_worker_main(Datum arg)
 		}
 		failure_wait_ms = 0;
 
+		/*
+		 * A burst of timers due ahead is prepared from its start time on
+		 * (never twice: one whose preparation failed fires when due).
+		 */
+		prepare_start = 0;
+		if (installed && next_due != 0 && next_due != prepare_failed && next_due > DurableNow())
+			prepare_start = DurablePrepareStart(next_due, burst);
+
 		/* between rounds: a step of a batch job (batch.c), when one is due */
 		if (me == 0 && installed && DurableBatchStep())
 			continue;
 
 		/* between rounds, with nothing due: purge closed runs (purge.c) */
-		if (me == 0 && installed && DurablePurgeStep(next_due))
+		if (me == 0 && installed && DurablePurgeStep(prepare_start != 0 ? prepare_start : next_due))
 			continue;
 
 		if (installed && next_due != 0)
@@ -271,6 +301,11 @@ durable_timer_worker_main(Datum arg)
 			TimestampTz now = DurableNow();
 
 			pg_atomic_write_u64(next_wake, (uint64) next_due);
+			if (prepare_start != 0 && prepare_start <= now)
+			{
+				prepare_for = next_due;
+				continue;
+			}
 			if (next_due <= now && fired > 0)
 				continue;
 			/*
@@ -279,7 +314,7 @@ durable_timer_worker_main(Datum arg)
 			 * another transaction: retry shortly rather than spin.
 			 */
 			wait_ms = next_due <= now ? 10 :
-				Min(wait_ms, (long) ((next_due - now + 999) / 1000));
+				Min(wait_ms, (long) (((prepare_start != 0 ? prepare_start : next_due) - now + 999) / 1000));
 		}
 		else
 			pg_atomic_write_u64(next_wake, (uint64) (PG_INT64_MAX - 1));
@@ -287,7 +322,14 @@ durable_timer_worker_main(Datum arg)
 		if (me == 0 && installed)
 			wait_ms = Min(wait_ms, Min(DurablePurgeWaitMs(), DurableBatchWaitMs()));
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 wait_ms, PG_WAIT_EXTENSION);
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   wait_ms, PG_WAIT_EXTENSION);
+		/*
+		 * Woken at the lead time: prepare. Woken earlier (a new earlier
+		 * deadline, a skip of the clock, the purge's or a batch's own time):
+		 * look again first.
+		 */
+		if (prepare_start != 0 && !(rc & WL_LATCH_SET) && DurableNow() >= prepare_start)
+			prepare_for = next_due;
 	}
 }

@@ -122,6 +122,7 @@ _PG_init(void)
 
 	DurablePurgeDefineGucs();
 	DurableBatchDefineGucs();
+	DurableTimerPrepareDefineGucs();
 
 	MarkGUCPrefixReserved("durable");
 

@@ -199,6 +199,196 @@ BEGIN
 END
 $$;
 
+-- Fires a burst of timers due at one instant, prepared ahead: the timer
+-- workers (bgworker.c) call this shortly before the instant (durable.timer_lead),
+-- and it does in one transaction, before the instant, everything that does
+-- not depend on when the firing happens: it locks the timers due by `until`
+-- (a burst: the caller's instant and a few milliseconds after it) and their
+-- runs, reads what the firing writes (each run's last event id,
+-- its queue, priority and fairness key), deletes the timer rows and queues
+-- the notifications (sent at commit, as always). Then it waits until the
+-- last of them is due (never firing one early), and only then writes the
+-- TimerFired events, each when its timer is due and stamped with the time it
+-- is written, then the WorkflowTaskScheduled events and the tasks, placed
+-- from their queues' heads at that moment. Nothing of it is visible before
+-- the commit.
+--
+-- Prepared are runs asleep on one due timer with no workflow task; only
+-- those are locked, so a running workflow task's completion or a scheduled
+-- task's poll never waits for the instant. The other due timers are fired
+-- after the prepared ones, by _fire_timer. Returns how many fired, when the
+-- preparation was done (the caller's measure of how far ahead to start), and
+-- on an error that parking handles, fired = -1 and the error: then nothing
+-- was done, and fire_due, which isolates the bad item, fires the burst when
+-- it is due.
+CREATE OR REPLACE FUNCTION durable._fire_timers_prepared(until timestamptz, max_items integer, from_latest boolean,
+                                                         OUT fired integer, OUT prepared_at timestamptz,
+                                                         OUT failure text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    runs uuid[];
+    timer_ids text[];
+    due timestamptz;
+    p_runs uuid[];
+    p_last bigint[];
+    p_namespaces text[];
+    p_queues text[];
+    p_priorities smallint[];
+    p_keys text[];
+    p_weights float8[];
+    p_offsets float8[];
+    p_fired jsonb[];
+    p_scheduled jsonb[];
+    p_due timestamptz[];
+    written integer;
+    due_now integer;
+    now timestamptz;
+    leftover durable.timers;
+BEGIN
+    fired := 0;
+    BEGIN
+        -- Two workers take the burst from its two ends, so that they do not
+        -- race for the same rows (SKIP LOCKED would still keep them apart,
+        -- but a row one of them half-locked, timer or run, both would skip).
+        IF from_latest THEN
+            SELECT array_agg(d.run_id), array_agg(d.timer_id), max(d.fire_at) INTO runs, timer_ids, due
+              FROM (SELECT tm.run_id, tm.timer_id, tm.fire_at
+                      FROM durable.timers tm JOIN durable.workflows wf ON wf.run_id = tm.run_id
+                     WHERE tm.fire_at <= until
+                       AND NOT EXISTS (SELECT 1 FROM durable.workflow_tasks t WHERE t.run_id = tm.run_id)
+                     ORDER BY tm.fire_at DESC
+                     LIMIT max_items
+                       FOR UPDATE OF tm, wf SKIP LOCKED) d;
+        ELSE
+            SELECT array_agg(d.run_id), array_agg(d.timer_id), max(d.fire_at) INTO runs, timer_ids, due
+              FROM (SELECT tm.run_id, tm.timer_id, tm.fire_at
+                      FROM durable.timers tm JOIN durable.workflows wf ON wf.run_id = tm.run_id
+                     WHERE tm.fire_at <= until
+                       AND NOT EXISTS (SELECT 1 FROM durable.workflow_tasks t WHERE t.run_id = tm.run_id)
+                     ORDER BY tm.fire_at
+                     LIMIT max_items
+                       FOR UPDATE OF tm, wf SKIP LOCKED) d;
+        END IF;
+        prepared_at := clock_timestamp();
+        IF runs IS NULL THEN
+            RETURN;
+        END IF;
+
+        -- Under the locks (this statement's snapshot is newer than the
+        -- locking one's): a run that got a workflow task meanwhile, or has
+        -- two due timers, is left to _fire_timer below.
+        WITH simple AS (
+            SELECT p.run_id, min(p.timer_id) AS timer_id
+              FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
+             GROUP BY p.run_id HAVING count(*) = 1
+        ), ready AS (
+            SELECT s.run_id, s.timer_id, tm.started_event_id, tm.fire_at,
+                   wf.namespace, wf.task_queue, wf.task_timeout, wf.priority, wf.fairness_key, wf.fairness_weight,
+                   (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = s.run_id) AS last_id
+              FROM simple s
+              JOIN durable.timers tm ON tm.run_id = s.run_id AND tm.timer_id = s.timer_id
+              JOIN durable.workflows wf ON wf.run_id = s.run_id
+             WHERE NOT EXISTS (SELECT 1 FROM durable.workflow_tasks t WHERE t.run_id = s.run_id)
+        ), gone AS (
+            DELETE FROM durable.timers tm USING ready r
+             WHERE tm.run_id = r.run_id AND tm.timer_id = r.timer_id
+        ), told AS (
+            SELECT (SELECT count(*) FROM (SELECT durable._history_changed(r.run_id) FROM ready r) h)
+                 + (SELECT count(*) FROM (SELECT pg_notify(durable.task_queue_channel('workflow', q.task_queue, q.namespace), '')
+                                            FROM (SELECT DISTINCT r.namespace, r.task_queue FROM ready r) q) n) AS n
+        ), ordered AS (
+            -- a key's tasks go 1 / weight apart from its head (api/41_priority.sql)
+            SELECT r.*, (row_number() OVER (PARTITION BY r.namespace, r.task_queue, r.priority, r.fairness_key
+                                            ORDER BY r.run_id) - 1) / r.fairness_weight AS pass_offset
+              FROM ready r
+        )
+        -- in the order they are due (one array per column, all in that order)
+        SELECT array_agg(o.fire_at ORDER BY o.fire_at, o.run_id), array_agg(o.run_id ORDER BY o.fire_at, o.run_id),
+               array_agg(o.last_id ORDER BY o.fire_at, o.run_id), array_agg(o.namespace ORDER BY o.fire_at, o.run_id),
+               array_agg(o.task_queue ORDER BY o.fire_at, o.run_id), array_agg(o.priority ORDER BY o.fire_at, o.run_id),
+               array_agg(o.fairness_key ORDER BY o.fire_at, o.run_id),
+               array_agg(o.fairness_weight ORDER BY o.fire_at, o.run_id),
+               array_agg(o.pass_offset ORDER BY o.fire_at, o.run_id),
+               array_agg(jsonb_build_object('timer_id', o.timer_id, 'started_event_id', o.started_event_id)
+                         ORDER BY o.fire_at, o.run_id),
+               array_agg(jsonb_build_object('task_queue', o.task_queue, 'attempt', 1,
+                                            'start_to_close_timeout', durable._seconds(o.task_timeout))
+                         ORDER BY o.fire_at, o.run_id)
+          INTO p_due, p_runs, p_last, p_namespaces, p_queues, p_priorities, p_keys, p_weights, p_offsets,
+               p_fired, p_scheduled
+          FROM ordered o, told;
+        prepared_at := clock_timestamp();
+
+        -- Each TimerFired is written once its timer is due, never before:
+        -- what is due now, then a sleep until the next is due.
+        written := 0;
+        WHILE written < coalesce(cardinality(p_runs), 0) LOOP
+            now := durable.now();
+            IF p_due[written + 1] > now THEN
+                PERFORM pg_sleep(extract(epoch FROM p_due[written + 1] - now));
+                CONTINUE;
+            END IF;
+            SELECT count(*) INTO due_now FROM unnest(p_due) d WHERE d <= now;
+            INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
+            SELECT x.run_id, x.last_id + 1, 'TimerFired', durable.now(x.namespace), x.attributes
+              FROM unnest(p_runs[written + 1 : due_now], p_last[written + 1 : due_now],
+                          p_namespaces[written + 1 : due_now], p_fired[written + 1 : due_now])
+                   AS x(run_id, last_id, namespace, attributes);
+            written := due_now;
+        END LOOP;
+
+        IF p_runs IS NOT NULL THEN
+            INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
+            SELECT x.run_id, x.last_id + 2, 'WorkflowTaskScheduled', durable.now(x.namespace), x.attributes
+              FROM unnest(p_runs, p_last, p_namespaces, p_scheduled) AS x(run_id, last_id, namespace, attributes);
+            WITH x AS (
+                SELECT * FROM unnest(p_runs, p_last, p_namespaces, p_queues, p_priorities, p_keys, p_weights, p_offsets)
+                    AS x(run_id, last_id, namespace, task_queue, priority, fairness_key, weight, pass_offset)
+            ), heads AS MATERIALIZED (
+                -- one lookup per queue, priority and key, before any task is inserted
+                SELECT k.namespace, k.task_queue, k.priority, k.fairness_key,
+                       durable._ready_pass(k.namespace, k.task_queue, k.priority, k.fairness_key, k.weight) AS first_pass
+                  FROM (SELECT DISTINCT ON (namespace, task_queue, priority, fairness_key)
+                               namespace, task_queue, priority, fairness_key, weight
+                          FROM x ORDER BY namespace, task_queue, priority, fairness_key) k
+            )
+            INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt,
+                                                scheduled_event_id, scheduled_at, priority, fairness_key, pass)
+            SELECT x.run_id, x.namespace, x.task_queue, 'SCHEDULED', 1, x.last_id + 2, durable.now(),
+                   x.priority, x.fairness_key, h.first_pass + x.pass_offset
+              FROM x JOIN heads h ON (h.namespace, h.task_queue, h.priority, h.fairness_key)
+                                   = (x.namespace, x.task_queue, x.priority, x.fairness_key);
+            fired := cardinality(p_runs);
+        END IF;
+
+        -- the others, when the last of them is due
+        WHILE durable.now() < due LOOP
+            PERFORM pg_sleep(extract(epoch FROM due - durable.now()));
+        END LOOP;
+        FOR leftover IN SELECT tm.*
+                          FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
+                          JOIN durable.timers tm ON tm.run_id = p.run_id AND tm.timer_id = p.timer_id
+                         ORDER BY tm.fire_at LOOP
+            PERFORM durable._fire_timer(leftover);
+            fired := fired + 1;
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        IF durable._is_transient(SQLSTATE) THEN
+            RAISE;
+        END IF;
+        fired := -1;
+        failure := format('%s (SQLSTATE %s)', SQLERRM, SQLSTATE);
+    END;
+END
+$$;
+
+-- How many timers are due by `until` (at most max_items): the timer workers'
+-- measure of the burst they prepare (bgworker.c).
+CREATE OR REPLACE FUNCTION durable._timers_due_by(until timestamptz, max_items integer) RETURNS integer
+LANGUAGE sql STABLE AS $$
+    SELECT count(*)::integer FROM (SELECT 1 FROM durable.timers tm WHERE tm.fire_at <= $1 LIMIT $2) t
+$$;
+
 -- Closes a run whose run or execution timeout passed.
 CREATE OR REPLACE FUNCTION durable._workflow_deadline(w durable.workflows) RETURNS void
 LANGUAGE plpgsql AS $$

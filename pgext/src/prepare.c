@@ -1,0 +1,153 @@
+/*
+ * prepare.c: a burst of timers due at one instant, prepared ahead of it.
+ *
+ * Firing a timer is mostly reading and locking: its run, the run's last event
+ * id, queue and priority. For ten thousand timers due at once that was most of
+ * the ~0.2 s by which the last ones were late. So a timer worker that sees a
+ * burst coming wakes a little before the instant and calls
+ * durable._fire_timers_prepared (api/08_timers.sql): in one transaction it
+ * locks and reads the burst and deletes its timer rows before the instant,
+ * waits for it, then writes the events (stamped with the time they are
+ * written) and the tasks, and commits. Nothing fires early, and nothing is
+ * visible before the commit.
+ *
+ * How far ahead: the time this worker took per timer to prepare the last
+ * bursts, times the timers it will take, with a margin, at most
+ * durable.timer_lead. The runs stay locked from the preparation to the
+ * commit, so the lead is kept as short as the burst allows: a single timer
+ * is prepared about 2 ms ahead.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "durable.h"
+
+/*
+ * Timers due within this much of the first one are one burst, prepared
+ * together: each fires when due, and all commit when the last has fired.
+ * (Ten thousand timers started for one instant are due over a few
+ * milliseconds, tens on a loaded machine: each was started at its own now.)
+ */
+#define BURST_WINDOW_US 25000
+/* what is added to the estimate, for the call and the commit */
+#define LEAD_MARGIN_US 2000
+/* bursts smaller than this say little about the time per timer */
+#define MIN_SAMPLE 100
+
+int			durable_timer_lead_ms = 500;
+
+/* microseconds this worker took to prepare one timer, recently */
+static double prepare_us_per_timer = 40.0;
+
+void
+DurableTimerPrepareDefineGucs(void)
+{
+	DefineCustomIntVariable("durable.timer_lead",
+							"Longest a timer worker starts ahead of a burst of timers due at one instant, to prepare it.",
+							"It locks the burst's runs and reads what firing needs before the instant, then writes at the instant. 0: no timer is prepared ahead.",
+							&durable_timer_lead_ms,
+							500, 0, 10000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+/*
+ * How many timers are due by next_due's burst (at most durable.tick_batch,
+ * what one worker takes). Called by a tick, in its transaction, connected to
+ * SPI; 0 when nothing is prepared ahead.
+ */
+int
+DurableBurstSize(TimestampTz next_due)
+{
+	Oid			argtypes[2] = {TIMESTAMPTZOID, INT4OID};
+	Datum		args[2];
+	bool		isnull;
+	Datum		n;
+
+	if (durable_timer_lead_ms == 0 || next_due == 0)
+		return 0;
+	args[0] = TimestampTzGetDatum(next_due + BURST_WINDOW_US);
+	args[1] = Int32GetDatum(durable_tick_batch);
+	if (SPI_execute_with_args("SELECT durable._timers_due_by($1, $2)", 2, argtypes, args, NULL, true, 1)
+		!= SPI_OK_SELECT)
+		elog(ERROR, "durable._timers_due_by failed");
+	n = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt32(n);
+}
+
+/*
+ * When to start preparing a burst of `burst` timers due at next_due (0:
+ * not ahead of it, fire it when due).
+ */
+TimestampTz
+DurablePrepareStart(TimestampTz next_due, int burst)
+{
+	double		lead_us;
+
+	if (durable_timer_lead_ms == 0 || burst <= 0 || next_due == 0)
+		return 0;
+	lead_us = burst * prepare_us_per_timer * 1.5 + LEAD_MARGIN_US;
+	lead_us = Min(lead_us, durable_timer_lead_ms * 1000.0);
+	return next_due - (TimestampTz) lead_us;
+}
+
+/*
+ * One transaction: prepare the burst due at `due` (worker `me`'s part of
+ * it), fire it at its instant.
+ * Returns how many fired, or -1 when it failed with an error that fire_due
+ * isolates and parks (then nothing was done, and the caller fires the burst
+ * the usual way when it is due).
+ */
+int
+DurablePreparedRound(int me, TimestampTz due)
+{
+	Oid			argtypes[3] = {TIMESTAMPTZOID, INT4OID, BOOLOID};
+	Datum		args[3];
+	bool		isnull;
+	int			fired;
+	TimestampTz started = GetCurrentTimestamp();
+	TimestampTz prepared_at;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "durable timer worker: firing a prepared burst of timers");
+
+	args[0] = TimestampTzGetDatum(due + BURST_WINDOW_US);
+	args[1] = Int32GetDatum(durable_tick_batch);
+	args[2] = BoolGetDatum(me % 2 == 1);	/* odd workers take the burst from its end */
+	if (SPI_execute_with_args("SELECT fired, prepared_at, failure FROM durable._fire_timers_prepared($1, $2, $3)",
+							  3, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "durable._fire_timers_prepared failed");
+	fired = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		fired = 0;
+	prepared_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull)
+		prepared_at = started;
+	if (fired < 0)
+		ereport(LOG,
+				(errmsg("durable timer worker %d: the timers due at %s could not be fired as prepared: %s",
+						me, timestamptz_to_str(due), SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3)),
+				 errdetail("Nothing of the burst was written; it is fired when due, where the timer at fault is parked.")));
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(true);
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	/* learn from bursts large enough to say something, slowly */
+	if (fired >= MIN_SAMPLE && prepared_at > started)
+		prepare_us_per_timer = 0.7 * prepare_us_per_timer + 0.3 * (double) (prepared_at - started) / fired;
+	return fired;
+}
