@@ -90,7 +90,7 @@ extern int	durable_timer_lead_ms;
 extern void DurableTimerPrepareDefineGucs(void);
 extern int	DurableBurstSize(TimestampTz next_due);
 extern TimestampTz DurablePrepareStart(TimestampTz next_due, int burst);
-extern int	DurablePreparedRound(int me, TimestampTz due);
+extern int	DurablePreparedRound(int me, TimestampTz due, int part);
 
 /* wakeup.c */
 extern void DurableWakeupInit(void);

@@ -168,7 +168,8 @@ server_is_read_only(int me)
  * error every second.
  */
 static bool
-tick_guarded(int me, TimestampTz prepared_due, TimestampTz *next_due, int *burst, bool *installed, int *fired)
+tick_guarded(int me, TimestampTz prepared_due, int prepared_part,
+			 TimestampTz *next_due, int *burst, bool *installed, int *fired)
 {
 	MemoryContext context = CurrentMemoryContext;
 	volatile bool ok = true;
@@ -176,7 +177,7 @@ tick_guarded(int me, TimestampTz prepared_due, TimestampTz *next_due, int *burst
 	PG_TRY();
 	{
 		if (prepared_due != 0)
-			*fired = DurablePreparedRound(me, prepared_due);
+			*fired = DurablePreparedRound(me, prepared_due, prepared_part);
 		else
 			*fired = tick_once(me, next_due, burst, installed);
 	}
@@ -212,6 +213,7 @@ durable_timer_worker_main(Datum arg)
 	int			me = DatumGetInt32(arg);
 	pg_atomic_uint64 *next_wake = &durable_shared->next_wake[me];
 	TimestampTz prepare_for = 0;	/* the burst this sleep ends ahead of */
+	int			prepare_part = 0;	/* and this worker's part of it */
 	TimestampTz prepare_start = 0;
 	TimestampTz prepare_failed = 0; /* a burst fired the usual way */
 
@@ -261,13 +263,13 @@ durable_timer_worker_main(Datum arg)
 		if (prepare_for != 0)
 		{
 			/* the burst's lead time has come: prepare it, fire it when due */
-			ok = tick_guarded(me, prepare_for, &next_due, &burst, &installed, &fired);
+			ok = tick_guarded(me, prepare_for, prepare_part, &next_due, &burst, &installed, &fired);
 			if (ok && fired < 0)
 				prepare_failed = prepare_for;
 			prepare_for = 0;
 		}
 		/* then whatever else is due, the usual way */
-		while (ok && (ok = tick_guarded(me, 0, &next_due, &burst, &installed, &fired)) && fired >= durable_tick_batch)
+		while (ok && (ok = tick_guarded(me, 0, 0, &next_due, &burst, &installed, &fired)) && fired >= durable_tick_batch)
 			CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tick_context);
@@ -304,6 +306,7 @@ durable_timer_worker_main(Datum arg)
 			if (prepare_start != 0 && prepare_start <= now)
 			{
 				prepare_for = next_due;
+				prepare_part = burst;
 				continue;
 			}
 			if (next_due <= now && fired > 0)
@@ -330,6 +333,9 @@ durable_timer_worker_main(Datum arg)
 		 * look again first.
 		 */
 		if (prepare_start != 0 && !(rc & WL_LATCH_SET) && DurableNow() >= prepare_start)
+		{
 			prepare_for = next_due;
+			prepare_part = burst;
+		}
 	}
 }

@@ -219,7 +219,7 @@ put signal_p99_ms "$(value p99_ms "$tmp/sig.out")"
 #    tasks became visible to a poller (tests/bench/timers_round.sh).
 echo "== timers"
 reset_store
-read -r lp50 lp99 all_s vp50 vp99 vall < <("$here/timers_round.sh" "$timers_n" 20 "$visible")
+read -r lp50 lp99 all_s vp50 vp99 vall < <("$here/timers_round.sh" "$timers_n" 5 "$visible")
 put timers_fired "$(sql "SELECT count(*) FROM durable.history WHERE event_type = 'TimerFired'")"
 put timer_lateness_p50_ms "$lp50"
 put timer_lateness_p99_ms "$lp99"

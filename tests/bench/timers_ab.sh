@@ -46,7 +46,7 @@ round() {   # a|b
         psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
             -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
             -f "$here/sql/fixtures.sql" >/dev/null
-        echo "$1 $("$here/timers_round.sh" "$n" 40 "$tmp/bench-visible")"
+        echo "$1 $("$here/timers_round.sh" "$n" 5 "$tmp/bench-visible")"
     )
     PG_CONFIG="$config" scripts/cluster.sh stop "timers-ab-$1" "$port" >/dev/null
 }

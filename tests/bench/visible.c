@@ -125,6 +125,18 @@ main(int argc, char **argv)
 		PGnotify   *note;
 		int			got = 0;
 
+		/* one that came in while the last sample ran is already read */
+		while ((note = PQnotifies(conn)) != NULL)
+		{
+			PQfreemem(note);
+			got = 1;
+		}
+		if (got)
+		{
+			if (sample(conn, queue, namespace) >= count)
+				break;
+			continue;
+		}
 		if (left <= 0)
 		{
 			fprintf(stderr, "bench-visible: fewer than %ld tasks visible after %.0f s\n", count, seconds);

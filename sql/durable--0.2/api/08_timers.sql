@@ -228,6 +228,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     runs uuid[];
     timer_ids text[];
+    fire_ats timestamptz[];
+    started_ids bigint[];
     due timestamptz;
     p_runs uuid[];
     p_last bigint[];
@@ -251,8 +253,10 @@ BEGIN
         -- race for the same rows (SKIP LOCKED would still keep them apart,
         -- but a row one of them half-locked, timer or run, both would skip).
         IF from_latest THEN
-            SELECT array_agg(d.run_id), array_agg(d.timer_id), max(d.fire_at) INTO runs, timer_ids, due
-              FROM (SELECT tm.run_id, tm.timer_id, tm.fire_at
+            SELECT array_agg(d.run_id), array_agg(d.timer_id), array_agg(d.fire_at), array_agg(d.started_event_id),
+                   max(d.fire_at)
+              INTO runs, timer_ids, fire_ats, started_ids, due
+              FROM (SELECT tm.run_id, tm.timer_id, tm.fire_at, tm.started_event_id
                       FROM durable.timers tm JOIN durable.workflows wf ON wf.run_id = tm.run_id
                      WHERE tm.fire_at <= until
                        AND NOT EXISTS (SELECT 1 FROM durable.workflow_tasks t WHERE t.run_id = tm.run_id)
@@ -260,8 +264,10 @@ BEGIN
                      LIMIT max_items
                        FOR UPDATE OF tm, wf SKIP LOCKED) d;
         ELSE
-            SELECT array_agg(d.run_id), array_agg(d.timer_id), max(d.fire_at) INTO runs, timer_ids, due
-              FROM (SELECT tm.run_id, tm.timer_id, tm.fire_at
+            SELECT array_agg(d.run_id), array_agg(d.timer_id), array_agg(d.fire_at), array_agg(d.started_event_id),
+                   max(d.fire_at)
+              INTO runs, timer_ids, fire_ats, started_ids, due
+              FROM (SELECT tm.run_id, tm.timer_id, tm.fire_at, tm.started_event_id
                       FROM durable.timers tm JOIN durable.workflows wf ON wf.run_id = tm.run_id
                      WHERE tm.fire_at <= until
                        AND NOT EXISTS (SELECT 1 FROM durable.workflow_tasks t WHERE t.run_id = tm.run_id)
@@ -277,17 +283,15 @@ BEGIN
         -- Under the locks (this statement's snapshot is newer than the
         -- locking one's): a run that got a workflow task meanwhile, or has
         -- two due timers, is left to _fire_timer below.
-        WITH simple AS (
-            SELECT p.run_id, min(p.timer_id) AS timer_id
-              FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
-             GROUP BY p.run_id HAVING count(*) = 1
+        WITH locked AS (
+            SELECT p.*, count(*) OVER (PARTITION BY p.run_id) AS of_run
+              FROM unnest(runs, timer_ids, fire_ats, started_ids) AS p(run_id, timer_id, fire_at, started_event_id)
         ), ready AS (
-            SELECT s.run_id, s.timer_id, tm.started_event_id, tm.fire_at,
+            SELECT s.run_id, s.timer_id, s.started_event_id, s.fire_at,
                    wf.namespace, wf.task_queue, wf.task_timeout, wf.priority, wf.fairness_key, wf.fairness_weight,
                    (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = s.run_id) AS last_id
-              FROM simple s
-              JOIN durable.timers tm ON tm.run_id = s.run_id AND tm.timer_id = s.timer_id
-              JOIN durable.workflows wf ON wf.run_id = s.run_id
+              FROM locked s
+              JOIN durable.workflows wf ON wf.run_id = s.run_id AND s.of_run = 1
              WHERE NOT EXISTS (SELECT 1 FROM durable.workflow_tasks t WHERE t.run_id = s.run_id)
         ), gone AS (
             DELETE FROM durable.timers tm USING ready r
