@@ -334,7 +334,7 @@ BEGIN
             END IF;
             SELECT count(*) INTO due_now FROM unnest(p_due) d WHERE d <= now;
             INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-            SELECT x.run_id, x.last_id + 1, 'TimerFired', durable.now(x.namespace), x.attributes
+            SELECT x.run_id, x.last_id + 1, 'TimerFired', durable.now() + durable._clock_offset(x.namespace), x.attributes
               FROM unnest(p_runs[written + 1 : due_now], p_last[written + 1 : due_now],
                           p_namespaces[written + 1 : due_now], p_fired[written + 1 : due_now])
                    AS x(run_id, last_id, namespace, attributes);
@@ -343,7 +343,8 @@ BEGIN
 
         IF p_runs IS NOT NULL THEN
             INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-            SELECT x.run_id, x.last_id + 2, 'WorkflowTaskScheduled', durable.now(x.namespace), x.attributes
+            SELECT x.run_id, x.last_id + 2, 'WorkflowTaskScheduled', durable.now() + durable._clock_offset(x.namespace),
+                   x.attributes
               FROM unnest(p_runs, p_last, p_namespaces, p_scheduled) AS x(run_id, last_id, namespace, attributes);
             WITH x AS (
                 SELECT * FROM unnest(p_runs, p_last, p_namespaces, p_queues, p_priorities, p_keys, p_weights, p_offsets)
