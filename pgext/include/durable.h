@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/lwlock.h"
@@ -79,6 +80,9 @@ extern int	durable_max_payload_bytes;
 
 /* clock.c */
 extern TimestampTz DurableNow(void);
+
+/* history_watch.c: tells watchers that run (a uuid) grew; called by every append */
+extern Datum durable_history_changed(PG_FUNCTION_ARGS);
 extern int64 DurableLoadLegacyClockOffset(void);
 
 /* version.c */

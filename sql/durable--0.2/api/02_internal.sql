@@ -209,22 +209,10 @@ $$;
 -- A token is "<kind><task_id>.<fence>": the fence grows with every lease, so
 -- a token from an earlier lease no longer matches and is refused.
 
+-- In C (pgext/src/task_token.c): it runs on every completion, and the
+-- regular expression it was matched with was compiled on every call.
 CREATE OR REPLACE FUNCTION durable._parse_token(token text, kind text, OUT task_id bigint, OUT fence bigint)
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    parts text[];
-BEGIN
-    parts := regexp_match(token, '^' || kind || '([0-9]{1,18})\.([0-9]{1,18})$');
-    IF parts IS NULL THEN
-        RAISE EXCEPTION 'malformed % task token', CASE kind WHEN 'w' THEN 'workflow' ELSE 'activity' END
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Got %L.', token),
-                  HINT = 'Pass the task_token exactly as the poll returned it.';
-    END IF;
-    task_id := parts[1]::bigint;
-    fence := parts[2]::bigint;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_parse_token' LANGUAGE C IMMUTABLE;
 
 CREATE OR REPLACE FUNCTION durable._lease_lost(kind text, token text) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -285,37 +273,15 @@ $$;
 -- row is updated per event (that update was a third of a workflow's cost).
 -- Sessions that called durable.watch_history() (durablefs, for tail -f)
 -- learn on channel durable.history which run grew; with none, nothing is
--- sent (see history_watch.c).
+-- sent (see history_watch.c). In C: pgext/src/history_append.c.
 CREATE OR REPLACE FUNCTION durable._append(run uuid, event_type text, attributes jsonb)
-RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    new_id bigint;
-BEGIN
-    INSERT INTO durable.history AS h (run_id, event_id, event_type, event_time, attributes)
-    SELECT $1, coalesce(max(p.event_id), 0) + 1, $2, durable._run_now($1), coalesce($3, '{}')
-      FROM durable.history p WHERE p.run_id = $1
-    RETURNING h.event_id INTO new_id;
-    PERFORM durable._history_changed($1);
-    RETURN new_id;
-END
-$$;
+    RETURNS bigint AS 'MODULE_PATHNAME', 'durable_append' LANGUAGE C VOLATILE;
 
 -- The same, at a time the caller chose (a run's started_at or closed_at, so
 -- that what the run shows is its start or close event's time exactly). Kept
 -- apart from _append, which every event goes through: a call less there.
 CREATE OR REPLACE FUNCTION durable._append_at(run uuid, event_type text, attributes jsonb, at timestamptz)
-RETURNS bigint LANGUAGE plpgsql AS $$
-DECLARE
-    new_id bigint;
-BEGIN
-    INSERT INTO durable.history AS h (run_id, event_id, event_type, event_time, attributes)
-    SELECT $1, coalesce(max(p.event_id), 0) + 1, $2, $4, coalesce($3, '{}')
-      FROM durable.history p WHERE p.run_id = $1
-    RETURNING h.event_id INTO new_id;
-    PERFORM durable._history_changed($1);
-    RETURN new_id;
-END
-$$;
+    RETURNS bigint AS 'MODULE_PATHNAME', 'durable_append_at' LANGUAGE C VOLATILE;
 
 -- Schedules the run's next workflow task. The caller holds the run's row lock
 -- and knows there is no workflow task yet.

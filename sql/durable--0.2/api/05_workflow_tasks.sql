@@ -37,16 +37,10 @@ BEGIN
 END
 $$;
 
--- The events of a run after from_event, as the JSON array a worker replays.
+-- The events of a run after from_event, as the JSON array a worker replays
+-- (pgext/src/history_json.c).
 CREATE OR REPLACE FUNCTION durable._history_json(run uuid, from_event bigint) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('event_id', h.event_id, 'event_type', h.event_type,
-                                                         'event_time', h.event_time, 'attributes', h.attributes)
-                                      ORDER BY h.event_id), '[]')
-              FROM durable.history h WHERE h.run_id = run AND h.event_id > from_event);
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_history_json' LANGUAGE C STABLE;
 
 -- The worker's cache: {"<run_id>": <last event id it holds>, ...}.
 CREATE OR REPLACE FUNCTION durable._check_cached(cached jsonb) RETURNS void

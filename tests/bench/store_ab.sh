@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The store's floor, A/B: the SQL API of a given commit (A, main by default)
+# against this checkout's (B), alternated on one cluster so that both see the
+# same machine. A is B's install with A's api/*.sql run over it (every
+# function there is CREATE OR REPLACE, so A's plpgsql bodies replace B's C
+# ones; B's durable.so is loaded by both). Each round runs make bench's store
+# phase (3a: tests/bench/poller.c, decisions in SQL by durable_bench.decide)
+# and, with WORKER=1, the C worker's one-activity workflows (3b's wf1).
+#   tests/bench/store_ab.sh [A_COMMIT] [ROUNDS] [N]
+# PROFILE=A or PROFILE=B: instead, one round of that variant with
+# pg_stat_statements (track = all) and track_functions = all, and the top
+# statements and functions by self time, per workflow.
+# Needs a private PostgreSQL with this checkout installed (scripts/test.sh
+# makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/bench"
+cd "$top"
+a=${1:-main} rounds=${2:-3} n=${3:-3000}
+port=${DURABLE_BENCH_PORT:-55492}
+profile=${PROFILE:-}
+cluster() { scripts/cluster.sh "$1" store-ab "$port"; }
+cluster stop >/dev/null 2>&1 || true
+cluster start
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; rm -rf "$tmp"' EXIT
+eval "$(cluster env)"
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+if [ -n "$profile" ]; then
+    sql "ALTER SYSTEM SET shared_preload_libraries = 'durable', 'pg_stat_statements'"
+    sql "ALTER SYSTEM SET track_functions = 'all'"
+    cluster stop; cluster start
+    sql "ALTER SYSTEM SET pg_stat_statements.track = 'all'"
+    sql "SELECT pg_reload_conf()" >/dev/null
+    sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
+fi
+
+for f in $(git ls-tree --name-only "$a" sql/durable--0.2/api/ | sort); do
+    git show "$a:$f"
+done | sed "s|'MODULE_PATHNAME'|'\$libdir/durable'|g" | grep -v 'pg_extension_config_dump(' > "$tmp/a_api.sql"
+
+poller="$tmp/bench-poller"
+gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
+    "$here/poller.c" -lpq -o "$poller"
+worker_bin="$top/worker/build/durable-worker"
+plugin="$tmp/bench-workflows.so"
+. "$here/worker_rate.sh"
+[ "${WORKER:-0}" = 1 ] && build_bench_plugin
+
+install() {   # A or B
+    psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
+        -f "$here/sql/fixtures.sql" >/dev/null
+    if [ "$1" = A ]; then
+        psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
+    fi
+    sql "CHECKPOINT"
+}
+commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
+# make bench's run_scripted: mode count -> workflows/s
+run_scripted() {
+    local mode=$1 n=$2 acts start end done wpid
+    acts=$(( ${mode:3} * n ))
+    sql "SELECT count(durable.start_workflow('$mode-' || i, 'Bench', 'wf-$mode')) FROM generate_series(1, $n) i" >/dev/null
+    start=$(date +%s.%N)
+    "$poller" --kind workflow --queue "wf-$mode" --mode "$mode" --activity-queue "act-$mode" --seconds 300 \
+        > "$tmp/wf.out" 2>&1 &
+    wpid=$!
+    "$poller" --kind activity --queue "act-$mode" --count "$acts" --seconds 300 > "$tmp/act.out"
+    for _ in $(seq 1 600); do
+        done=$(sql "SELECT count(*) FROM durable.workflows WHERE workflow_id LIKE '$mode-%' AND status = 'COMPLETED'")
+        [ "$done" = "$n" ] && break
+        sleep 0.02
+    done
+    end=$(date +%s.%N)
+    kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null || true
+    [ "$done" = "$n" ] || { echo "store_ab: only $done of $n $mode workflows completed" >&2; exit 1; }
+    awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }'
+}
+round() {   # A or B -> one line of figures
+    local v=$1 c0 w0 wf1 commits wal seq10 par10 worker=null
+    install "$v"
+    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()")
+    wf1=$(run_scripted seq1 "$n")
+    commits=$(awk -v a="$c0" -v b="$(commits)" -v n="$n" 'BEGIN { printf "%.3f", (b - a) / n }')
+    wal=$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $n)")
+    seq10=$(( $(run_scripted seq10 $(( n / 10 ))) * 10 ))
+    par10=$(( $(run_scripted par10 $(( n / 10 ))) * 10 ))
+    if [ "${WORKER:-0}" = 1 ]; then
+        install "$v"
+        worker=$(worker_rate BenchSeq1 "$n" 1)
+    fi
+    echo "$v $wf1 $seq10 $par10 $commits $wal $worker"
+}
+
+if [ -n "$profile" ]; then
+    install "$profile"
+    sql "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
+    echo "store_wf1_per_s $(run_scripted seq1 "$n") ($profile = $([ "$profile" = A ] && echo "$a" || echo checkout), $n workflows)"
+    echo "-- functions by self time, µs per workflow (calls per workflow)"
+    psql -qX -c "SELECT funcname, round(self_time::numeric * 1000 / $n) AS self_us_per_wf,
+                        round(total_time::numeric * 1000 / $n) AS total_us_per_wf,
+                        round(calls::numeric / $n, 1) AS calls_per_wf
+                   FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 60"
+    echo "-- statements by time, µs per workflow (calls per workflow)"
+    psql -qX -c "SELECT round(total_exec_time::numeric * 1000 / $n) AS us_per_wf,
+                        round(calls::numeric / $n, 1) AS calls_per_wf,
+                        round((total_exec_time / calls)::numeric * 1000, 1) AS us_per_call, round(shared_blks_hit::numeric / calls, 1) AS blks_per_call,
+                        left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+                   FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 70"
+    exit 0
+fi
+
+echo "variant store_wf1_per_s store_seq10_activities_per_s store_par10_activities_per_s store_commits_per_activity store_wal_bytes_per_activity wf1_per_s (A = $a, B = checkout, N = $n)"
+for _ in $(seq 1 "$rounds"); do round A; round B; done

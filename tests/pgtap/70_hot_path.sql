@@ -1,0 +1,113 @@
+-- The hot path in C (pgext/src/history_append.c, history_json.c,
+-- task_token.c): each function gives what its plpgsql body gave, and
+-- refuses what it refused with the same errcode, message, detail and hint,
+-- changing nothing.
+BEGIN;
+SELECT * FROM no_plan();
+\ir helpers.psql
+
+-- SQLSTATE, message, detail and hint of the error stmt raises (NULLs if none).
+CREATE FUNCTION pg_temp.error_of(stmt text) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+    msg text;
+    det text;
+    hnt text;
+BEGIN
+    EXECUTE stmt;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+    RETURN ARRAY[SQLSTATE, msg, nullif(det, ''), nullif(hnt, '')];
+END
+$$;
+
+-- _parse_token -------------------------------------------------------------
+
+SELECT is((SELECT row(t.task_id, t.fence)::text FROM durable._parse_token('w12.3', 'w') t), '(12,3)',
+          'a workflow token gives its task id and fence');
+SELECT is((SELECT row(t.task_id, t.fence)::text FROM durable._parse_token('a123456789012345678.999999999999999999', 'a') t),
+          '(123456789012345678,999999999999999999)', 'eighteen digits each are read whole');
+
+CREATE TEMP TABLE bad_tokens (token text, kind text);
+INSERT INTO bad_tokens VALUES ('', 'w'), ('w', 'w'), ('w1', 'w'), ('w1.', 'w'), ('w.1', 'w'), ('w1.2.3', 'w'),
+    ('a1.2', 'w'), ('w1.2', 'a'), ('w1234567890123456789.1', 'w'), ('w1.1234567890123456789', 'w'),
+    ('w1.2 ', 'w'), (' w1.2', 'w'), (E'w1.2\n', 'w'), ('w-1.2', 'w'), ('w+1.2', 'w'), ('w1,2', 'w'),
+    ('w١.2', 'w'), (E'w1\\.2', 'w'), ('it''s', 'a'), (NULL, 'w'), (NULL, 'a');
+SELECT is(pg_temp.error_of(format('SELECT durable._parse_token(%L, %L)', token, kind)),
+          ARRAY['22023', format('malformed %s task token', CASE kind WHEN 'w' THEN 'workflow' ELSE 'activity' END),
+                format('Got %L.', token), 'Pass the task_token exactly as the poll returned it.'],
+          format('token %L (kind %s) is refused: 22023, message, detail, hint', token, kind))
+  FROM bad_tokens;
+
+-- through the API: a malformed token changes nothing
+SELECT durable.start_workflow('hp-1', 'W', 'hp-q');
+CREATE TEMP TABLE before AS SELECT count(*) AS n FROM durable.history;
+SELECT is(pg_temp.error_of($$SELECT durable.complete_workflow_task('w1.x', '[]')$$),
+          ARRAY['22023', 'malformed workflow task token', 'Got ''w1.x''.', 'Pass the task_token exactly as the poll returned it.'],
+          'complete_workflow_task refuses a malformed token as before');
+SELECT is(pg_temp.error_of($$SELECT durable.complete_activity_task('a1', 'null')$$),
+          ARRAY['22023', 'malformed activity task token', 'Got ''a1''.', 'Pass the task_token exactly as the poll returned it.'],
+          'complete_activity_task refuses a malformed token as before');
+SELECT is((SELECT count(*) FROM durable.history), (SELECT n FROM before), 'and nothing was written');
+
+-- _append and _append_at ------------------------------------------------------
+
+CREATE TEMP TABLE hp AS SELECT run_id FROM durable.workflows WHERE workflow_id = 'hp-1';
+CREATE TEMP TABLE t0 AS SELECT durable.now() AS t;
+SELECT is(durable._append((SELECT run_id FROM hp), 'MarkerRecorded', '{"marker_name": "m"}'), 3::bigint,
+          '_append gives the next event id (after the start''s two)');
+SELECT is((SELECT row(event_type, attributes, event_time BETWEEN (SELECT t FROM t0) AND durable.now())::text
+             FROM durable.history WHERE run_id = (SELECT run_id FROM hp) ORDER BY event_id DESC LIMIT 1),
+          '(MarkerRecorded,"{""marker_name"": ""m""}",t)', 'it writes the type, attributes and the run''s clock at the call');
+SELECT is(durable._append((SELECT run_id FROM hp), 'MarkerRecorded', NULL), 4::bigint,
+          'ids follow one another');
+SELECT is((SELECT attributes FROM durable.history WHERE run_id = (SELECT run_id FROM hp) AND event_id = 4), '{}'::jsonb,
+          'no attributes are written as {}');
+SELECT is(durable._append_at((SELECT run_id FROM hp), 'MarkerRecorded', '{"n": 5}', '2001-02-03 04:05:06+00'), 5::bigint,
+          '_append_at gives the next id too');
+SELECT is((SELECT event_time FROM durable.history WHERE run_id = (SELECT run_id FROM hp) AND event_id = 5),
+          '2001-02-03 04:05:06+00'::timestamptz, 'at the time it was given');
+SELECT is(durable._append(gen_random_uuid(), 'MarkerRecorded', '{}'), 1::bigint,
+          'a run with no history yet starts at 1');
+
+DELETE FROM before;
+INSERT INTO before SELECT count(*) FROM durable.history;
+SELECT is((pg_temp.error_of($$SELECT durable._append(NULL, 'MarkerRecorded', '{}')$$))[1:2],
+          ARRAY['23502', 'null value in column "run_id" of relation "history" violates not-null constraint'],
+          '_append refuses a null run');
+SELECT is((pg_temp.error_of(format('SELECT durable._append(%L, NULL, %L)', (SELECT run_id FROM hp), '{}')))[1:2],
+          ARRAY['23502', 'null value in column "event_type" of relation "history" violates not-null constraint'],
+          '_append refuses a null event type');
+SELECT is((pg_temp.error_of(format('SELECT durable._append_at(%L, %L, %L, NULL)', (SELECT run_id FROM hp), 'X', '{}')))[1:2],
+          ARRAY['23502', 'null value in column "event_time" of relation "history" violates not-null constraint'],
+          '_append_at refuses a null time');
+SELECT is((SELECT count(*) FROM durable.history), (SELECT n FROM before), 'and nothing was written');
+
+-- _history_json ----------------------------------------------------------------
+
+-- what the plpgsql body computed, for comparison
+CREATE FUNCTION pg_temp.history_json_sql(run uuid, from_event bigint) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('event_id', h.event_id, 'event_type', h.event_type,
+                                                 'event_time', h.event_time, 'attributes', h.attributes)
+                              ORDER BY h.event_id), '[]')
+      FROM durable.history h WHERE h.run_id = $1 AND h.event_id > $2
+$$;
+SELECT durable._append((SELECT run_id FROM hp), 'MarkerRecorded',
+                       '{"deep": {"a": [1, 2.50, {"b": null}], "s": "é\"\\"}, "big": 12345678901234567890}');
+SET LOCAL timezone = 'Asia/Kolkata';   -- times are written in the session's zone, as jsonb_build_object does
+SELECT is(durable._history_json(r, f)::text, pg_temp.history_json_sql(r, f)::text,
+          format('_history_json after event %s is what the SQL gave', f))
+  FROM (SELECT run_id AS r FROM hp) hp, generate_series(0, 7) f;
+RESET timezone;
+SELECT is(durable._history_json((SELECT run_id FROM hp), 0), pg_temp.history_json_sql((SELECT run_id FROM hp), 0),
+          'the same in UTC');
+SELECT is(durable._history_json(gen_random_uuid(), 0), '[]'::jsonb, 'an unknown run gives []');
+SELECT is(durable._history_json(NULL, 0), '[]'::jsonb, 'a null run gives []');
+SELECT is(durable._history_json((SELECT run_id FROM hp), NULL), '[]'::jsonb, 'a null bound gives []');
+
+-- what a poll hands a worker is that array
+SELECT is((SELECT history FROM durable.poll_workflow_tasks('hp-q', 'tester', 1)),
+          pg_temp.history_json_sql((SELECT run_id FROM hp), 0), 'a poll returns the whole history');
+
+SELECT * FROM finish();
+ROLLBACK;
