@@ -6,10 +6,13 @@
 # ones; B's durable.so is loaded by both). Each round runs make bench's store
 # phase (3a: tests/bench/poller.c, decisions in SQL by durable_bench.decide)
 # and, with WORKER=1, the C worker's one-activity workflows (3b's wf1).
+# Besides the rates it gives the server's CPU time per workflow (all its
+# processes, from /proc), which the machine's other load moves far less.
 #   tests/bench/store_ab.sh [A_COMMIT] [ROUNDS] [N]
 # PROFILE=A or PROFILE=B: instead, one round of that variant with
 # pg_stat_statements (track = all) and track_functions = all, and the top
-# statements and functions by self time, per workflow.
+# statements and functions by self time, per workflow (with WORKER=1, of the
+# C worker's one-activity workflows instead).
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
@@ -56,6 +59,15 @@ install() {   # A or B
     fi
     sql "CHECKPOINT"
 }
+# CPU seconds the whole server has used (live processes, and those it reaped):
+# what a workflow costs the server, whatever else the machine is doing.
+server_cpu() {
+    local pm
+    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
+    { cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
+        sed 's/^.*) //' | awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '
+            { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }'
+}
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 # make bench's run_scripted: mode count -> workflows/s
 run_scripted() {
@@ -78,25 +90,32 @@ run_scripted() {
     awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }'
 }
 round() {   # A or B -> one line of figures
-    local v=$1 c0 w0 wf1 commits wal seq10 par10 worker=null
+    local v=$1 c0 w0 cpu0 wf1 cpu commits wal seq10 par10 worker=null worker_cpu=null
     install "$v"
-    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()")
+    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu)
     wf1=$(run_scripted seq1 "$n")
+    cpu=$(awk -v a="$cpu0" -v b="$(server_cpu)" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')
     commits=$(awk -v a="$c0" -v b="$(commits)" -v n="$n" 'BEGIN { printf "%.3f", (b - a) / n }')
     wal=$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $n)")
     seq10=$(( $(run_scripted seq10 $(( n / 10 ))) * 10 ))
     par10=$(( $(run_scripted par10 $(( n / 10 ))) * 10 ))
     if [ "${WORKER:-0}" = 1 ]; then
         install "$v"
+        cpu0=$(server_cpu)
         worker=$(worker_rate BenchSeq1 "$n" 1)
+        worker_cpu=$(awk -v a="$cpu0" -v b="$(server_cpu)" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')
     fi
-    echo "$v $wf1 $seq10 $par10 $commits $wal $worker"
+    echo "$v $wf1 $cpu $seq10 $par10 $commits $wal $worker $worker_cpu"
 }
 
 if [ -n "$profile" ]; then
     install "$profile"
     sql "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
-    echo "store_wf1_per_s $(run_scripted seq1 "$n") ($profile = $([ "$profile" = A ] && echo "$a" || echo checkout), $n workflows)"
+    if [ "${WORKER:-0}" = 1 ]; then
+        echo "wf1_per_s $(worker_rate BenchSeq1 "$n" 1) ($profile = $([ "$profile" = A ] && echo "$a" || echo checkout), $n workflows)"
+    else
+        echo "store_wf1_per_s $(run_scripted seq1 "$n") ($profile = $([ "$profile" = A ] && echo "$a" || echo checkout), $n workflows)"
+    fi
     echo "-- functions by self time, µs per workflow (calls per workflow)"
     psql -qX -c "SELECT funcname, round(self_time::numeric * 1000 / $n) AS self_us_per_wf,
                         round(total_time::numeric * 1000 / $n) AS total_us_per_wf,
@@ -111,5 +130,5 @@ if [ -n "$profile" ]; then
     exit 0
 fi
 
-echo "variant store_wf1_per_s store_seq10_activities_per_s store_par10_activities_per_s store_commits_per_activity store_wal_bytes_per_activity wf1_per_s (A = $a, B = checkout, N = $n)"
+echo "variant store_wf1_per_s server_cpu_us_per_wf store_seq10_activities_per_s store_par10_activities_per_s store_commits_per_activity store_wal_bytes_per_activity wf1_per_s worker_server_cpu_us_per_wf (A = $a, B = checkout, N = $n)"
 for _ in $(seq 1 "$rounds"); do round A; round B; done

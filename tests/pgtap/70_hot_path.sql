@@ -109,5 +109,27 @@ SELECT is(durable._history_json((SELECT run_id FROM hp), NULL), '[]'::jsonb, 'a 
 SELECT is((SELECT history FROM durable.poll_workflow_tasks('hp-q', 'tester', 1)),
           pg_temp.history_json_sql((SELECT run_id FROM hp), 0), 'a poll returns the whole history');
 
+-- _priority_json, _build_id_attrs, _max_payload ---------------------------------
+
+SELECT is(durable._priority_json(p::smallint, k, w)::text,
+          jsonb_strip_nulls(jsonb_build_object('priority', nullif(p::smallint, 3), 'fairness_key', nullif(k, ''),
+                                               'fairness_weight', nullif(w, 1)))::text,
+          format('_priority_json(%s, %L, %s) is what the SQL gave', p, k, w))
+  FROM (VALUES (NULL::smallint, NULL::text, NULL::float8), (3::smallint, '', 1), (1, 'tenant-a', 2.5), (5, NULL, 0.001),
+               (2, 'é"x', 1000), (3, 'k', 0.1), (4, '', 1e-3), (3, NULL, 'NaN'), (3, NULL, 'Infinity'),
+               (3, NULL, 1.0000000000000002)) v(p, k, w);
+SELECT is(durable._build_id_attrs(b), CASE WHEN b IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('build_id', b) END,
+          format('_build_id_attrs(%L)', b))
+  FROM (VALUES (NULL::text), ('v1'), (''), ('a"b\c')) v(b);
+SET LOCAL durable.max_payload_bytes = '3kB';
+SELECT is(durable._max_payload(), 3072::bigint, '_max_payload reads the setting in bytes (3kB)');
+SET LOCAL durable.max_payload_bytes = 1000;
+SELECT is(durable._max_payload(), 1000::bigint, '_max_payload reads the setting in bytes (1000B)');
+SELECT is(pg_temp.error_of($$SELECT durable.signal_workflow('hp-1', 's', to_jsonb(repeat('x', 1000)))$$),
+          ARRAY['54000', 'signal input is too large', 'It has 1002 bytes; durable.max_payload_bytes is 1000.',
+                'Store large data elsewhere and pass a reference.'],
+          'a payload over it is refused as before');
+RESET durable.max_payload_bytes;
+
 SELECT * FROM finish();
 ROLLBACK;

@@ -20,11 +20,14 @@ $$;
 
 -- Whether the caller may act with access (worker, operator or reader) in a
 -- namespace, on a task queue for worker access (NULL: the whole namespace).
--- Operators may also read. A small LANGUAGE sql function, so that callers'
--- plans inline it; the grants table has a row per grant, not per workflow.
+-- Operators may also read. The grants table has a row per grant, not per
+-- workflow.
 CREATE OR REPLACE FUNCTION durable._may(access text, task_queue text, namespace text) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- plpgsql, not SQL: a SQL function with a subquery is never inlined, and
+    -- one called from plpgsql is planned again in every (sub)transaction
+    RETURN EXISTS (
         SELECT 1 FROM durable.grants g
          WHERE (g.namespace IS NULL OR g.namespace = $3)
            AND CASE $1 WHEN 'reader' THEN g.access IN ('reader', 'operator')
@@ -32,7 +35,8 @@ LANGUAGE sql STABLE AS $$
                                           AND (g.task_queue IS NULL OR g.task_queue = $2
                                                OR (g.task_queue_prefix AND starts_with($2, g.task_queue)))
                        ELSE g.access = $1 END
-           AND pg_catalog.pg_has_role(durable._caller_role(), g.grantee, 'USAGE'))
+           AND pg_catalog.pg_has_role(durable._caller_role(), g.grantee, 'USAGE'));
+END
 $$;
 
 -- Raises 42501 unless the caller may: the hint names the grant it lacks.

@@ -80,11 +80,9 @@ $$;
 
 -- current_setting shows a byte-unit GUC in the largest unit that divides it
 -- ("2MB", "3kB") or with a bare "B" ("1000B"), which pg_size_bytes rejects.
+-- In C (pgext/src/payload_limit.c): the setting's own variable, in bytes.
 CREATE OR REPLACE FUNCTION durable._max_payload() RETURNS bigint
-LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN s ~ '^[0-9]+B$' THEN left(s, -1)::bigint ELSE pg_size_bytes(s) END
-      FROM (SELECT current_setting('durable.max_payload_bytes') AS s) c
-$$;
+    AS 'MODULE_PATHNAME', 'durable_max_payload' LANGUAGE C STABLE;
 
 CREATE OR REPLACE FUNCTION durable._json_depth(payload jsonb) RETURNS integer
     AS 'MODULE_PATHNAME', 'durable_json_depth' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

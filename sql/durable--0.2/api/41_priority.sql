@@ -51,27 +51,31 @@ $$;
 
 -- The attributes an event records of a priority: only what differs from
 -- the defaults, so that histories without priorities stay as they were.
+-- In C (pgext/src/event_attrs.c): a SQL body around jsonb_build_object is
+-- never inlined, and was planned again in every (sub)transaction.
 CREATE OR REPLACE FUNCTION durable._priority_json(priority smallint, fairness_key text, fairness_weight float8)
-RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
-        'priority', nullif($1, 3), 'fairness_key', nullif($2, ''), 'fairness_weight', nullif($3, 1)))
-$$;
+    RETURNS jsonb AS 'MODULE_PATHNAME', 'durable_priority_json' LANGUAGE C IMMUTABLE;
 
 -- Where the next workflow task of a key goes (the workflow task trigger, and
 -- a statement that places many at once: the k-th of a key in one statement
 -- adds the 1 / weight of the k - 1 before it). _activity_task_pass is the
 -- same for activity tasks.
+-- plpgsql, not SQL: its subqueries keep a SQL function from being inlined,
+-- and a SQL function called from plpgsql is planned again in every
+-- (sub)transaction; plpgsql keeps its plans for the session.
 CREATE OR REPLACE FUNCTION durable._ready_pass(namespace text, task_queue text, priority smallint,
                                                fairness_key text, weight float8)
-RETURNS float8 LANGUAGE sql STABLE AS $$
-    SELECT greatest((SELECT t.pass FROM durable.workflow_tasks t
+RETURNS float8 LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN greatest((SELECT t.pass FROM durable.workflow_tasks t
                       WHERE t.namespace = $1 AND t.task_queue = $2 AND t.priority = $3 AND t.state = 'SCHEDULED'
                       ORDER BY t.pass LIMIT 1),
                     (SELECT t.pass FROM durable.workflow_tasks t
                       WHERE t.namespace = $1 AND t.task_queue = $2 AND t.fairness_key = $4 AND t.priority = $3
                         AND t.state = 'SCHEDULED'
                       ORDER BY t.pass DESC LIMIT 1) + 1 / $5,
-                    0)
+                    0);
+END
 $$;
 
 CREATE OR REPLACE FUNCTION durable._activity_task_pass() RETURNS trigger

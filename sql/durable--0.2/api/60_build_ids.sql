@@ -26,9 +26,7 @@ $$;
 -- What a workflow task event says of the worker's build: nothing for an
 -- unversioned worker, so its history reads as before.
 CREATE OR REPLACE FUNCTION durable._build_id_attrs(build_id text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN $1 IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('build_id', $1) END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_build_id_attrs' LANGUAGE C IMMUTABLE;   -- pgext/src/event_attrs.c
 
 -- At a completed workflow task (the run's row is locked): a run is on the
 -- build that completed its first task, and under AUTO_UPGRADE it moves to

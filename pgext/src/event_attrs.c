@@ -1,0 +1,119 @@
+/*
+ * event_attrs.c: the small pieces of event attributes that several events
+ * share: durable._priority_json (a task's priority, only what differs from
+ * the defaults) and durable._build_id_attrs (the build that ran a workflow
+ * task). Both are called for nearly every task.
+ *
+ * As SQL functions they were declared IMMUTABLE around jsonb_build_object,
+ * which is only STABLE, so PostgreSQL never inlined them: each call was
+ * parsed and planned again in every (sub)transaction, and a worker's batched
+ * completions run each item in a subtransaction of its own.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_priority_json);
+PG_FUNCTION_INFO_V1(durable_build_id_attrs);
+
+static void
+push_key(JsonbParseState **state, const char *key)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) key;
+	k.val.string.len = strlen(key);
+	pushJsonbValue(state, WJB_KEY, &k);
+}
+
+static void
+push_text(JsonbParseState **state, text *t)
+{
+	JsonbValue	v;
+
+	v.type = jbvString;
+	v.val.string.val = VARDATA_ANY(t);
+	v.val.string.len = VARSIZE_ANY_EXHDR(t);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* A float8 as jsonb_build_object writes it: its text as a number, or a string when not finite. */
+static void
+push_float8(JsonbParseState **state, float8 f)
+{
+	char	   *s = DatumGetCString(DirectFunctionCall1(float8out, Float8GetDatum(f)));
+	JsonbValue	v;
+
+	if (isnan(f) || isinf(f))
+	{
+		v.type = jbvString;
+		v.val.string.val = s;
+		v.val.string.len = strlen(s);
+	}
+	else
+	{
+		v.type = jbvNumeric;
+		v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+															ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	}
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* durable._priority_json(priority smallint, fairness_key text, fairness_weight float8) */
+Datum
+durable_priority_json(PG_FUNCTION_ARGS)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *object;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	if (!PG_ARGISNULL(0) && PG_GETARG_INT16(0) != 3)
+	{
+		JsonbValue	v;
+
+		push_key(&state, "priority");
+		v.type = jbvNumeric;
+		v.val.numeric = int64_to_numeric(PG_GETARG_INT16(0));
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	if (!PG_ARGISNULL(1) && VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) > 0)
+	{
+		push_key(&state, "fairness_key");
+		push_text(&state, PG_GETARG_TEXT_PP(1));
+	}
+	/* nullif(weight, 1) compares as float8 does: NaN equals NaN, and 1 is only 1 */
+	if (!PG_ARGISNULL(2) && float8_cmp_internal(PG_GETARG_FLOAT8(2), 1.0) != 0)
+	{
+		push_key(&state, "fairness_weight");
+		push_float8(&state, PG_GETARG_FLOAT8(2));
+	}
+	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(object));
+}
+
+/* durable._build_id_attrs(build_id text): {"build_id": ...}, or {} for none */
+Datum
+durable_build_id_attrs(PG_FUNCTION_ARGS)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue *object;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	if (!PG_ARGISNULL(0))
+	{
+		push_key(&state, "build_id");
+		push_text(&state, PG_GETARG_TEXT_PP(0));
+	}
+	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(object));
+}
