@@ -24,6 +24,7 @@ port=${DURABLE_BENCH_PORT:-55492}
 profile=${PROFILE:-}
 cluster() { scripts/cluster.sh "$1" store-ab "$port"; }
 cluster stop >/dev/null 2>&1 || true
+rm -rf "$(cluster env | sed -n "s/.*DURABLE_PGDATA='\(.*\)\/data'.*/\1/p")"   # a fresh cluster each time
 cluster start
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; rm -rf "$tmp"' EXIT
@@ -52,8 +53,9 @@ plugin="$tmp/bench-workflows.so"
 
 install() {   # A or B
     psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
-        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
-        -f "$here/sql/fixtures.sql" >/dev/null
+        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "DROP SCHEMA IF EXISTS durable CASCADE" \
+        -c "CREATE EXTENSION durable" -f "$here/sql/fixtures.sql" >/dev/null
+    # (the schema goes too: A may have made functions that B's extension lacks)
     if [ "$1" = A ]; then
         psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
     fi
