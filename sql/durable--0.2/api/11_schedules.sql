@@ -103,8 +103,7 @@ $$;
 -- then the time is kept in the server's, as every deadline is. A monthly
 -- schedule fires when the namespace's clock reads the 1st.
 CREATE OR REPLACE FUNCTION durable._schedule_next_in(namespace text, spec jsonb, after timestamptz) RETURNS timestamptz
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     shift interval := durable._clock_offset(namespace);
 BEGIN

@@ -56,7 +56,7 @@ DECLARE
     ns_now timestamptz;   -- what the job's record shows: its namespace's clock
 BEGIN
     PERFORM durable._check_namespace(namespace);
-    ns_now := durable.now(namespace);
+    ns_now := now + durable._clock_offset(namespace);
     PERFORM durable._authorize('operator', NULL, namespace);
     IF job_id IS NULL THEN
         PERFORM durable._bad_input('job_id must not be NULL');
@@ -123,7 +123,8 @@ BEGIN
         RETURN false;   -- stopping a stopped or completed job changes nothing
     END IF;
     UPDATE durable.batch_jobs b SET state = 'STOPPED', reason = coalesce(stop_batch_job.reason, 'stopped'),
-           closed_at = durable.now(namespace), updated_at = durable.now(namespace), next_step_at = NULL
+           closed_at = durable.now() + durable._clock_offset(namespace),
+           updated_at = durable.now() + durable._clock_offset(namespace), next_step_at = NULL
      WHERE b.namespace = namespace AND b.job_id = job_id;
     RETURN true;
 END

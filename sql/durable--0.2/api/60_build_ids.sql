@@ -52,8 +52,7 @@ $$;
 -- because the task that started the child may have just set its build
 -- (_record_build_id). An unpinned parent (the common case) writes nothing.
 CREATE OR REPLACE FUNCTION durable._inherit_build_id(parent_run uuid, run uuid) RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE durable.workflows c SET build_id = p.build_id
       FROM durable.workflows p
