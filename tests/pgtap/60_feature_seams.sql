@@ -160,6 +160,14 @@ SELECT cmp_ok(durable._fire_schedules(durable.now(), 100), '>=', 1, 'the schedul
 SELECT is((SELECT actions_taken FROM durable.schedules WHERE namespace = 'seam-sk' AND schedule_id = 'monthly'),
           1::bigint, 'and acts');
 SELECT is(pg_temp.next_day('seam-sk'), 1, 'its next time after firing is the 1st again, by the namespace''s clock');
+CREATE TEMP TABLE seam_fired AS
+    SELECT sc.last_workflow_id, (w.search_attributes ->> 'DurableScheduledStartTime')::timestamptz AS scheduled_at
+      FROM durable.schedules sc JOIN durable.workflows w ON w.run_id = sc.last_run_id
+     WHERE sc.namespace = 'seam-sk' AND sc.schedule_id = 'monthly';
+SELECT is((SELECT to_char(scheduled_at AT TIME ZONE 'UTC', 'DD HH24:MI') FROM seam_fired), '01 00:00',
+          'the run it started was scheduled for midnight on the 1st, by the namespace''s clock');
+SELECT is((SELECT last_workflow_id FROM seam_fired), (SELECT 'monthly' || durable._schedule_id_suffix(scheduled_at) FROM seam_fired),
+          'and is named for that time');
 SELECT is(pg_temp.next_day('seam-plain'), 1, 'and the other namespace''s schedule never moved off the 1st');
 
 -- skip_time(namespace) x retention and batch jobs ---------------------------

@@ -130,7 +130,8 @@ $$;
 
 -- Starts the schedule's workflow for one scheduled time. The workflow id is
 -- "<prefix>-<scheduled time>", and the search attributes DurableScheduledById
--- and DurableScheduledStartTime say where it came from.
+-- and DurableScheduledStartTime say where it came from. The scheduled time
+-- is in the namespace's clock (16_namespace_clock.sql), as its events are.
 CREATE OR REPLACE FUNCTION durable._schedule_start(s durable.schedules, scheduled_at timestamptz) RETURNS uuid
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -155,7 +156,7 @@ BEGIN
            remaining_actions = sc.remaining_actions - 1, updated_at = durable.now(),
            recent_actions = (SELECT coalesce(jsonb_agg(a), '[]') FROM (
                SELECT a FROM jsonb_array_elements(sc.recent_actions || jsonb_build_array(jsonb_build_object(
-                   'scheduled_at', scheduled_at, 'started_at', durable.now(),
+                   'scheduled_at', scheduled_at, 'started_at', durable.now() + durable._clock_offset(s.namespace),
                    'workflow_id', wf_id, 'run_id', run))) WITH ORDINALITY AS x(a, n)
                 ORDER BY n DESC LIMIT 10) r)
      WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
@@ -216,7 +217,7 @@ BEGIN
     IF FOUND THEN
         UPDATE durable.schedules sc SET buffered = sc.buffered - 1
          WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
-        PERFORM durable._schedule_start(s, durable.now());
+        PERFORM durable._schedule_start(s, durable.now() + durable._clock_offset(s.namespace));
     END IF;
 END
 $$;
@@ -228,7 +229,8 @@ CREATE OR REPLACE FUNCTION durable._fire_schedule(s durable.schedules, now times
 LANGUAGE plpgsql AS $$
 BEGIN
     IF s.next_run_at >= now - s.catchup_window THEN
-        PERFORM durable._schedule_act(s, s.next_run_at, s.overlap_policy);
+        -- the time it was scheduled for, as its namespace's calendar reads it
+        PERFORM durable._schedule_act(s, s.next_run_at + durable._clock_offset(s.namespace), s.overlap_policy);
     ELSE
         UPDATE durable.schedules sc SET actions_skipped = sc.actions_skipped + 1
          WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
@@ -402,7 +404,7 @@ BEGIN
     PERFORM durable._authorize('operator', NULL, $3);
     s := durable._lock_schedule($3, $1);
     PERFORM durable._check_schedule_policies(jsonb_strip_nulls(jsonb_build_object('overlap_policy', $2)));
-    RETURN durable._schedule_act(s, durable.now(), coalesce($2, s.overlap_policy));
+    RETURN durable._schedule_act(s, durable.now() + durable._clock_offset($3), coalesce($2, s.overlap_policy));
 END
 $$;
 
