@@ -115,27 +115,43 @@ $$;
 -- statement: a BEFORE ROW UPDATE trigger would make PostgreSQL lock the old
 -- row of every update of the table, every lease included, before it even
 -- evaluates the trigger's WHEN, and each such lock is a WAL record. The
--- row is already SCHEDULED (with its old pass) when these run, so their
--- probes (those of _ready_pass and _activity_task_pass) leave it out.
+-- row is already SCHEDULED (with its old pass) when this runs, so its
+-- probes (those of _ready_pass and _activity_task_pass) leave it out. Both
+-- task tables name these columns alike; this path is rare enough for a
+-- statement planned per call.
+CREATE OR REPLACE FUNCTION durable._place_again(tasks regclass, task_id bigint, namespace text, task_queue text,
+                                                priority smallint, fairness_key text, weight float8)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format(
+        'UPDATE %1$s t
+            SET priority = $4, fairness_key = $5,
+                pass = greatest((SELECT x.pass FROM %1$s x
+                                  WHERE x.namespace = $2 AND x.task_queue = $3 AND x.priority = $4
+                                    AND x.state = ''SCHEDULED'' AND x.task_id <> $1
+                                  ORDER BY x.pass LIMIT 1),
+                                (SELECT x.pass FROM %1$s x
+                                  WHERE x.namespace = $2 AND x.task_queue = $3 AND x.fairness_key = $5
+                                    AND x.priority = $4 AND x.state = ''SCHEDULED'' AND x.task_id <> $1
+                                  ORDER BY x.pass DESC LIMIT 1) + 1 / $6,
+                                0)
+          WHERE t.task_id = $1', tasks)
+    USING task_id, namespace, task_queue, priority, fairness_key, weight;
+END
+$$;
+COMMENT ON FUNCTION durable._place_again(regclass, bigint, text, text, smallint, text, float8) IS
+    'Gives a task set back to SCHEDULED its place in its queue (internal: the priority triggers of api/41_priority.sql).';
+
 CREATE OR REPLACE FUNCTION durable._activity_task_placed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE durable.activity_tasks t
-       SET pass = greatest((SELECT a.pass FROM durable.activity_tasks a
-                             WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue
-                               AND a.priority = NEW.priority AND a.state = 'SCHEDULED' AND a.task_id <> NEW.task_id
-                             ORDER BY a.pass LIMIT 1),
-                           (SELECT a.pass FROM durable.activity_tasks a
-                             WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue
-                               AND a.fairness_key = NEW.fairness_key AND a.priority = NEW.priority
-                               AND a.state = 'SCHEDULED' AND a.task_id <> NEW.task_id
-                             ORDER BY a.pass DESC LIMIT 1) + 1 / NEW.fairness_weight,
-                           0)
-     WHERE t.task_id = NEW.task_id;
+    PERFORM durable._place_again('durable.activity_tasks', NEW.task_id, NEW.namespace, NEW.task_queue,
+                                 NEW.priority, NEW.fairness_key, NEW.fairness_weight);
     RETURN NULL;
 END
 $$;
 
+-- A workflow task takes its run's priority and key again, as at its insert.
 CREATE OR REPLACE FUNCTION durable._workflow_task_placed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -143,19 +159,8 @@ DECLARE
 BEGIN
     SELECT r.priority, r.fairness_key, coalesce(r.fairness_weight, 1) AS weight INTO w
       FROM durable.workflows r WHERE r.run_id = NEW.run_id;
-    UPDATE durable.workflow_tasks t
-       SET priority = w.priority, fairness_key = w.fairness_key,
-           pass = greatest((SELECT x.pass FROM durable.workflow_tasks x
-                             WHERE x.namespace = NEW.namespace AND x.task_queue = NEW.task_queue
-                               AND x.priority = w.priority AND x.state = 'SCHEDULED' AND x.task_id <> NEW.task_id
-                             ORDER BY x.pass LIMIT 1),
-                           (SELECT x.pass FROM durable.workflow_tasks x
-                             WHERE x.namespace = NEW.namespace AND x.task_queue = NEW.task_queue
-                               AND x.fairness_key = w.fairness_key AND x.priority = w.priority
-                               AND x.state = 'SCHEDULED' AND x.task_id <> NEW.task_id
-                             ORDER BY x.pass DESC LIMIT 1) + 1 / w.weight,
-                           0)
-     WHERE t.task_id = NEW.task_id;
+    PERFORM durable._place_again('durable.workflow_tasks', NEW.task_id, NEW.namespace, NEW.task_queue,
+                                 w.priority, w.fairness_key, w.weight);
     RETURN NULL;
 END
 $$;
