@@ -170,6 +170,19 @@ SELECT is((SELECT last_workflow_id FROM seam_fired), (SELECT 'monthly' || durabl
           'and is named for that time');
 SELECT is(pg_temp.next_day('seam-plain'), 1, 'and the other namespace''s schedule never moved off the 1st');
 
+-- Schedules x request ids: a request id in the action's start options is not
+-- stamped on the runs the schedule starts (each is a start of its own, and
+-- a stamped id would make a client's retry of another start look like one)
+SELECT durable.create_schedule('seam-rid', '{"interval": [{"every": 3600}]}',
+    '{"workflow_type": "W", "task_queue": "seam-ridq", "options": {"request_id": "r-1"}}');
+SELECT is(durable.trigger_schedule('seam-rid', 'ALLOW_ALL'), 'STARTED', 'a schedule with a request id in its action acts');
+SELECT is((SELECT request_id FROM durable.workflows
+            WHERE run_id = (SELECT last_run_id FROM durable.schedules WHERE schedule_id = 'seam-rid')), NULL,
+          'its run carries no request id');
+SELECT is((SELECT h.attributes ? 'request_id' FROM durable.history h
+            WHERE h.run_id = (SELECT last_run_id FROM durable.schedules WHERE schedule_id = 'seam-rid')
+              AND h.event_type = 'WorkflowExecutionStarted'), false, 'nor does its started event');
+
 -- skip_time(namespace) x retention and batch jobs ---------------------------
 -- A run's closed_at is written in its namespace's time, so its age is read by
 -- that clock too: a namespace skipped past its retention loses its closed runs

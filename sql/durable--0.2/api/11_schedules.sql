@@ -136,7 +136,9 @@ CREATE OR REPLACE FUNCTION durable._schedule_start(s durable.schedules, schedule
 LANGUAGE plpgsql AS $$
 DECLARE
     wf_id text := coalesce(s.action ->> 'workflow_id', s.schedule_id) || durable._schedule_id_suffix(scheduled_at);
-    options jsonb := coalesce(s.action -> 'options', '{}');
+    -- each run is a start of its own: a request id in the action is not stamped
+    -- on every run (docs/sql-api.md: scheduled runs do not carry it)
+    options jsonb := coalesce(s.action -> 'options', '{}') - 'request_id';
     run uuid;
 BEGIN
     options := jsonb_set(options, '{search_attributes}',
