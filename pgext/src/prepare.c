@@ -30,12 +30,16 @@
 #include "durable.h"
 
 /*
- * Timers due within this much of the first one are one burst, prepared
- * together: each fires when due, and all commit when the last has fired.
- * (Ten thousand timers started for one instant are due over a few
- * milliseconds, tens on a loaded machine: each was started at its own now.)
+ * Timers due within a window after the first one are one burst, prepared
+ * together: each TimerFired is written when its timer is due, and all
+ * commit once the last has fired. (Ten thousand timers started for one
+ * instant are due over a few milliseconds, tens on a loaded machine: each
+ * was started at its own now.) The window is what writing the burst takes
+ * anyway, at most BURST_WINDOW_US: waiting for a straggler then delays no
+ * commit, while a single timer never waits for one due after it.
  */
 #define BURST_WINDOW_US 25000
+#define MIN_WINDOW_US 1000
 /* what is added to the estimate, for the call and the commit */
 #define LEAD_MARGIN_US 2000
 /* bursts smaller than this say little about the time per timer */
@@ -131,7 +135,8 @@ DurablePreparedRound(int me, TimestampTz due, int part)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "durable timer worker: firing a prepared burst of timers");
 
-	args[0] = TimestampTzGetDatum(due + BURST_WINDOW_US);
+	args[0] = TimestampTzGetDatum(due + (TimestampTz) Max(MIN_WINDOW_US,
+															 Min(BURST_WINDOW_US, part * prepare_us_per_timer)));
 	args[1] = Int32GetDatum(part);
 	args[2] = BoolGetDatum(me % 2 == 1);	/* odd workers take the burst from its end */
 	if (SPI_execute_with_args("SELECT fired, prepared_at, failure FROM durable._fire_timers_prepared($1, $2, $3)",
