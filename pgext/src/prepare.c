@@ -15,7 +15,7 @@
  * bursts, times the timers it will take, with a margin, at most
  * durable.timer_lead. The runs stay locked from the preparation to the
  * commit, so the lead is kept as short as the burst allows: a single timer
- * is prepared about 2 ms ahead.
+ * is prepared about 5 ms ahead.
  */
 #include "postgres.h"
 
@@ -40,8 +40,8 @@
  */
 #define BURST_WINDOW_US 25000
 #define MIN_WINDOW_US 1000
-/* what is added to the estimate, for the call and the commit */
-#define LEAD_MARGIN_US 2000
+/* what is added to the estimate: the call, and a wake-up late on a busy machine */
+#define LEAD_MARGIN_US 5000
 /* bursts smaller than this say little about the time per timer */
 #define MIN_SAMPLE 100
 

@@ -34,14 +34,16 @@ prepared_calls() {
     sql "SELECT coalesce((SELECT calls FROM pg_stat_user_functions
                            WHERE schemaname = 'durable' AND funcname = '_fire_timers_prepared'), 0)"
 }
-# burst GROUP N SECONDS: N workflows on queue GROUP each start a timer due in
-# SECONDS (each from its own now: one burst, a few milliseconds wide); their
-# due times are kept in $due_table
+# burst GROUP N SECONDS: N workflows on queue GROUP each start a timer due
+# at one instant SECONDS ahead (each timeout reckoned from its own now, as a
+# workflow sleeping until a given time does); their due times are kept in
+# $due_table
 burst() {
     sql "SELECT count(durable.start_workflow('$p-$1-' || i, 'W', '$p-$1')) FROM generate_series(1, $2) i" >/dev/null
-    sql "SELECT count(durable.complete_workflow_task(t.task_token,
-                '[{\"type\": \"StartTimer\", \"timer_id\": \"t\", \"start_to_fire_timeout\": $3}]'))
-           FROM durable.poll_workflow_tasks('$p-$1', 'tester', $2) t" >/dev/null
+    sql "WITH a AS MATERIALIZED (SELECT durable.now() + interval '$3 seconds' AS at)
+         SELECT count(durable.complete_workflow_task(t.task_token, jsonb_build_array(jsonb_build_object(
+                'type', 'StartTimer', 'timer_id', 't', 'start_to_fire_timeout', extract(epoch FROM a.at - durable.now())))))
+           FROM a, durable.poll_workflow_tasks('$p-$1', 'tester', $2) t" >/dev/null
     sql "INSERT INTO $due_table SELECT tm.run_id, tm.fire_at FROM durable.timers tm
            JOIN durable.workflows w USING (run_id) WHERE w.task_queue = '$p-$1'"
 }
@@ -86,10 +88,10 @@ check "the tasks can be leased" \
     "[ \"\$(sql \"SELECT count(*) FROM durable.poll_workflow_tasks('$p-ok', 'tester', 300)\")\" = 300 ]"
 
 # 2. A burst with a timer whose TimerFired the history refuses.
-burst bad 20 4
+burst bad 200 4
 bad=$(sql "SELECT run_id FROM durable.workflows WHERE workflow_id = '$p-bad-3'")
 sql "ALTER TABLE durable.history ADD CONSTRAINT ${p}_check CHECK (run_id <> '$bad') NOT VALID"
-check "the good timers of the burst fire" "eventually 60 all_fired bad 19"
+check "the good timers of the burst fire" "eventually 60 all_fired bad 199"
 check "the server log says the burst could not be fired as prepared" \
     "eventually 10 'grep -q \"timers due at .* could not be fired as prepared: .*${p}_check\" \"\$DURABLE_PGLOG\"'"
 check "the bad timer is parked with its error" \

@@ -252,29 +252,18 @@ BEGIN
         -- Two workers take the burst from its two ends, so that they do not
         -- race for the same rows (SKIP LOCKED would still keep them apart,
         -- but a row one of them half-locked, timer or run, both would skip).
-        IF from_latest THEN
+        EXECUTE format($q$
             SELECT array_agg(d.run_id), array_agg(d.timer_id), array_agg(d.fire_at), array_agg(d.started_event_id),
                    max(d.fire_at)
-              INTO runs, timer_ids, fire_ats, started_ids, due
               FROM (SELECT tm.run_id, tm.timer_id, tm.fire_at, tm.started_event_id
                       FROM durable.timers tm JOIN durable.workflows wf ON wf.run_id = tm.run_id
-                     WHERE tm.fire_at <= until
+                     WHERE tm.fire_at <= $1
                        AND NOT EXISTS (SELECT 1 FROM durable.workflow_tasks t WHERE t.run_id = tm.run_id)
-                     ORDER BY tm.fire_at DESC
-                     LIMIT max_items
-                       FOR UPDATE OF tm, wf SKIP LOCKED) d;
-        ELSE
-            SELECT array_agg(d.run_id), array_agg(d.timer_id), array_agg(d.fire_at), array_agg(d.started_event_id),
-                   max(d.fire_at)
-              INTO runs, timer_ids, fire_ats, started_ids, due
-              FROM (SELECT tm.run_id, tm.timer_id, tm.fire_at, tm.started_event_id
-                      FROM durable.timers tm JOIN durable.workflows wf ON wf.run_id = tm.run_id
-                     WHERE tm.fire_at <= until
-                       AND NOT EXISTS (SELECT 1 FROM durable.workflow_tasks t WHERE t.run_id = tm.run_id)
-                     ORDER BY tm.fire_at
-                     LIMIT max_items
-                       FOR UPDATE OF tm, wf SKIP LOCKED) d;
-        END IF;
+                     ORDER BY tm.fire_at %s
+                     LIMIT $2
+                       FOR UPDATE OF tm, wf SKIP LOCKED) d$q$, CASE WHEN from_latest THEN 'DESC' ELSE 'ASC' END)
+          INTO runs, timer_ids, fire_ats, started_ids, due
+         USING until, max_items;
         prepared_at := clock_timestamp();
         IF runs IS NULL THEN
             RETURN;
