@@ -34,9 +34,10 @@
  * together: each TimerFired is written when its timer is due, and all
  * commit once the last has fired. (Ten thousand timers started for one
  * instant are due over a few milliseconds, tens on a loaded machine: each
- * was started at its own now.) The window is what writing the burst takes
- * anyway, at most BURST_WINDOW_US: waiting for a straggler then delays no
- * commit, while a single timer never waits for one due after it.
+ * was started at its own now.) The window is about what writing the burst
+ * takes anyway (its share times the time per timer below), 1 ms to
+ * BURST_WINDOW_US: waiting for a straggler then hardly delays the commit,
+ * and a single timer never waits for one due 20 ms after it.
  */
 #define BURST_WINDOW_US 25000
 #define MIN_WINDOW_US 1000

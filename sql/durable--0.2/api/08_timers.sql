@@ -108,10 +108,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     runs uuid[];
     timer_ids text[];
-    leftover durable.timers;
     bulk integer;
     notified integer;
-    fired integer := 0;
 BEGIN
     -- Lock the runs first: the statements below then see their true task state.
     SELECT array_agg(d.run_id), array_agg(d.timer_id) INTO runs, timer_ids
@@ -188,39 +186,54 @@ BEGIN
       INTO bulk, notified;
 
     -- The rest: runs with several due timers or a started workflow task.
-    FOR leftover IN SELECT tm.*
-                      FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
-                      JOIN durable.timers tm ON tm.run_id = p.run_id AND tm.timer_id = p.timer_id
-                     ORDER BY tm.fire_at LOOP
-        PERFORM durable._fire_timer(leftover);
-        fired := fired + 1;
-    END LOOP;
-    RETURN bulk + fired;
+    RETURN bulk + durable._fire_timers_one_by_one(runs, timer_ids);
 END
 $$;
 
+-- Fires those of the given timers that are still there, oldest first, one
+-- by one through _fire_timer. The caller holds their and their runs' locks.
+CREATE OR REPLACE FUNCTION durable._fire_timers_one_by_one(runs uuid[], timer_ids text[]) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    t durable.timers;
+    fired integer := 0;
+BEGIN
+    FOR t IN SELECT tm.*
+               FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
+               JOIN durable.timers tm ON tm.run_id = p.run_id AND tm.timer_id = p.timer_id
+              ORDER BY tm.fire_at LOOP
+        PERFORM durable._fire_timer(t);
+        fired := fired + 1;
+    END LOOP;
+    RETURN fired;
+END
+$$;
+COMMENT ON FUNCTION durable._fire_timers_one_by_one(uuid[], text[]) IS
+    'Internal: fires the given timers still there, oldest first, through _fire_timer; the caller holds their locks.';
+
 -- Fires a burst of timers due at one instant, prepared ahead: the timer
--- workers (bgworker.c) call this shortly before the instant (durable.timer_lead),
--- and it does in one transaction, before the instant, everything that does
--- not depend on when the firing happens: it locks the timers due by `until`
--- (a burst: the caller's instant and a few milliseconds after it) and their
--- runs, reads what the firing writes (each run's last event id,
+-- workers (bgworker.c, prepare.c) call this shortly before the instant, and
+-- it does in one transaction, before the instant, everything that does not
+-- depend on when the firing happens: it locks up to max_items timers due by
+-- `until` (a burst: the instant and a few milliseconds after it; from the
+-- burst's end with from_latest, so that two workers take it from both ends)
+-- and their runs, reads what the firing writes (each run's last event id,
 -- its queue, priority and fairness key), deletes the timer rows and queues
--- the notifications (sent at commit, as always). Then it waits until the
--- last of them is due (never firing one early), and only then writes the
--- TimerFired events, each when its timer is due and stamped with the time it
--- is written, then the WorkflowTaskScheduled events and the tasks, placed
+-- the notifications (sent at commit, as always). Then it writes each
+-- TimerFired once its timer is due, never before, stamped with the time it
+-- is written; then the WorkflowTaskScheduled events and the tasks, placed
 -- from their queues' heads at that moment. Nothing of it is visible before
 -- the commit.
 --
 -- Prepared are runs asleep on one due timer with no workflow task; only
 -- those are locked, so a running workflow task's completion or a scheduled
--- task's poll never waits for the instant. The other due timers are fired
--- after the prepared ones, by _fire_timer. Returns how many fired, when the
--- preparation was done (the caller's measure of how far ahead to start), and
--- on an error that parking handles, fired = -1 and the error: then nothing
--- was done, and fire_due, which isolates the bad item, fires the burst when
--- it is due.
+-- task's poll never waits for the instant (the others fire the usual way,
+-- fire_due). A locked run with two timers in the burst, or that got a
+-- workflow task meanwhile, fires after the prepared ones, by _fire_timer.
+-- Returns how many fired, when the preparation was done (the caller's
+-- measure of how far ahead to start), and on an error that parking handles,
+-- fired = -1 and the error: then nothing was done, and fire_due, which
+-- isolates the bad item, fires the burst when it is due.
 CREATE OR REPLACE FUNCTION durable._fire_timers_prepared(until timestamptz, max_items integer, from_latest boolean,
                                                          OUT fired integer, OUT prepared_at timestamptz,
                                                          OUT failure text)
@@ -245,7 +258,6 @@ DECLARE
     written integer;
     due_now integer;
     now timestamptz;
-    leftover durable.timers;
 BEGIN
     fired := 0;
     BEGIN
@@ -359,13 +371,7 @@ BEGIN
         WHILE durable.now() < due LOOP
             PERFORM pg_sleep(extract(epoch FROM due - durable.now()));
         END LOOP;
-        FOR leftover IN SELECT tm.*
-                          FROM unnest(runs, timer_ids) AS p(run_id, timer_id)
-                          JOIN durable.timers tm ON tm.run_id = p.run_id AND tm.timer_id = p.timer_id
-                         ORDER BY tm.fire_at LOOP
-            PERFORM durable._fire_timer(leftover);
-            fired := fired + 1;
-        END LOOP;
+        fired := fired + durable._fire_timers_one_by_one(runs, timer_ids);
     EXCEPTION WHEN OTHERS THEN
         IF durable._is_transient(SQLSTATE) THEN
             RAISE;
@@ -375,6 +381,8 @@ BEGIN
     END;
 END
 $$;
+COMMENT ON FUNCTION durable._fire_timers_prepared(timestamptz, integer, boolean) IS
+    'Internal, for the timer workers: locks and reads a burst of timers due by until ahead of its instant, then writes each TimerFired when due, the tasks after, in one transaction.';
 
 -- How many timers are due by `until` (at most max_items): the timer workers'
 -- measure of the burst they prepare (bgworker.c).
@@ -382,6 +390,8 @@ CREATE OR REPLACE FUNCTION durable._timers_due_by(until timestamptz, max_items i
 LANGUAGE sql STABLE AS $$
     SELECT count(*)::integer FROM (SELECT 1 FROM durable.timers tm WHERE tm.fire_at <= $1 LIMIT $2) t
 $$;
+COMMENT ON FUNCTION durable._timers_due_by(timestamptz, integer) IS
+    'Internal, for the timer workers: how many timers are due by until (at most max_items).';
 
 -- Closes a run whose run or execution timeout passed.
 CREATE OR REPLACE FUNCTION durable._workflow_deadline(w durable.workflows) RETURNS void
