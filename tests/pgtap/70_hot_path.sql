@@ -131,5 +131,61 @@ SELECT is(pg_temp.error_of($$SELECT durable.signal_workflow('hp-1', 's', to_json
           'a payload over it is refused as before');
 RESET durable.max_payload_bytes;
 
+-- _check_keys -------------------------------------------------------------------------
+
+SELECT is(pg_temp.error_of(format('SELECT durable._check_keys(%L, %L, %L)', o, a, w)), e,
+          format('_check_keys(%s, %s, %s)', o, a, w))
+  FROM (VALUES
+    ('{"a": 1, "b": {"zz": 1}}'::jsonb, ARRAY['a', 'b'], 'opts', NULL::text[]),
+    (NULL, ARRAY['a'], 'opts', NULL),
+    ('{"a": 1}', NULL, 'opts', NULL),
+    ('{"a": 1, "x": 2}', ARRAY['a', NULL], 'opts', NULL),
+    ('{}', '{}', 'opts', NULL),
+    ('{"a": 1, "bb": 2, "c": 3}', ARRAY['a', 'bb'], 'ScheduleActivityTask',
+     ARRAY['22023', 'ScheduleActivityTask has an unknown field "c"', NULL, 'Known fields: a, bb.']),
+    ('{"zz": 1, "y": 2}', ARRAY['a', NULL, 'b'], 'opts', NULL),
+    ('{"zz": 1, "y": 2}', ARRAY['a', 'b'], 'opts', ARRAY['22023', 'opts has an unknown field "y"', NULL, 'Known fields: a, b.']),
+    ('{"k": 1}', '{}', NULL, ARRAY['22023', ' has an unknown field "k"', NULL, 'Known fields: .']),
+    ('[1, 2]', ARRAY['a'], 'start options', ARRAY['22023', 'start options must be a JSON object', 'Got [1, 2].', NULL]),
+    ('"s%s"', ARRAY['a'], 'x', ARRAY['22023', 'x must be a JSON object', 'Got "s%s".', NULL]),
+    ('null', ARRAY['a'], 'x', ARRAY['22023', 'x must be a JSON object', 'Got null.', NULL])
+  ) v(o, a, w, e);
+CREATE TEMP TABLE e2 AS
+    SELECT pg_temp.error_of($$SELECT durable.start_workflow('hp-2', 'W', 'hp-q', NULL, '{"bogus": 1}')$$) AS e;
+SELECT is((SELECT e[1:3] FROM e2), ARRAY['22023', 'start options has an unknown field "bogus"', NULL],
+          'a start with an unknown option is refused as before');
+SELECT ok((SELECT e[4] LIKE 'Known fields: %, task_timeout, %.' FROM e2), 'its hint lists the known options');
+SELECT is((SELECT count(*) FROM durable.workflows WHERE workflow_id = 'hp-2'), 0::bigint, 'and nothing was started');
+
+-- _ready_pass and the activity tasks' pass: the queue's head is read only
+-- when the key has no ready task; the pass is what the full formula gives
+CREATE FUNCTION pg_temp.ready_pass_sql(ns text, q text, p smallint, k text, w float8) RETURNS float8 LANGUAGE sql AS $$
+    SELECT greatest((SELECT t.pass FROM durable.workflow_tasks t
+                      WHERE t.namespace = ns AND t.task_queue = q AND t.priority = p AND t.state = 'SCHEDULED'
+                      ORDER BY t.pass LIMIT 1),
+                    (SELECT t.pass FROM durable.workflow_tasks t
+                      WHERE t.namespace = ns AND t.task_queue = q AND t.fairness_key = k AND t.priority = p
+                        AND t.state = 'SCHEDULED'
+                      ORDER BY t.pass DESC LIMIT 1) + 1 / w, 0)
+$$;
+SELECT durable.start_workflow('rp-' || i, 'W', 'rp-q', NULL,
+                              jsonb_build_object('fairness_key', 'k' || (i % 3), 'fairness_weight', 1 + i % 2))
+  FROM generate_series(1, 7) i;
+SELECT is(durable._ready_pass('default', 'rp-q', 3::smallint, k, w), pg_temp.ready_pass_sql('default', 'rp-q', 3::smallint, k, w),
+          format('_ready_pass for key %L, weight %s is the full formula''s', k, w))
+  FROM (VALUES ('k0', 1.0::float8), ('k1', 2.0), ('k2', 0.5), ('nobody', 1.0), ('k1', NULL)) v(k, w);
+SELECT is((pg_temp.error_of($$SELECT durable._ready_pass('default', 'rp-q', 3::smallint, 'k0', 0)$$))[1], '22012',
+          'a weight of 0 still divides by zero');
+SELECT is(durable._ready_pass('default', 'nowhere', 3::smallint, 'k0', 1), 0::float8, 'an empty queue starts at 0');
+-- activity tasks: three keys scheduled in one completion, one after another
+SELECT durable.start_workflow('rp-act', 'W', 'rp-wf');
+SELECT pg_temp.complete('rp-wf', (SELECT jsonb_agg(jsonb_build_object('type', 'ScheduleActivityTask', 'activity_type', 'A',
+    'activity_id', i::text, 'task_queue', 'rp-aq', 'start_to_close_timeout', 60,
+    'fairness_key', 'k' || (i % 3), 'fairness_weight', 1 + i % 2) ORDER BY i) FROM generate_series(1, 7) i));
+SELECT is((SELECT array_agg(fairness_key || ':' || pass ORDER BY scheduled_event_id) FROM durable.activity_tasks
+            WHERE task_queue = 'rp-aq'),
+          ARRAY['k1:0', 'k2:0', 'k0:0', 'k1:1', 'k2:0.5', 'k0:1', 'k1:1.5'],
+          'each key''s activities are spaced 1 / weight apart from the head');
+
 SELECT * FROM finish();
 ROLLBACK;

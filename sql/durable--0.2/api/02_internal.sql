@@ -184,24 +184,10 @@ $$;
 CREATE OR REPLACE FUNCTION durable._seconds(i interval) RETURNS float8
 LANGUAGE sql IMMUTABLE AS $$ SELECT extract(epoch FROM $1)::float8 $$;
 
+-- In C (pgext/src/check_keys.c): every start and every command checks its
+-- keys, and the plpgsql body ran a query over jsonb_object_keys per call.
 CREATE OR REPLACE FUNCTION durable._check_keys(obj jsonb, allowed text[], what text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    unknown text;
-BEGIN
-    IF obj IS NULL THEN
-        RETURN;
-    END IF;
-    IF jsonb_typeof(obj) <> 'object' THEN
-        PERFORM durable._bad_input(format('%s must be a JSON object', what), format('Got %s.', obj::text));
-    END IF;
-    SELECT k INTO unknown FROM jsonb_object_keys(obj) k WHERE k <> ALL (allowed) LIMIT 1;
-    IF unknown IS NOT NULL THEN
-        PERFORM durable._bad_input(format('%s has an unknown field "%s"', what, unknown),
-                                   NULL, format('Known fields: %s.', array_to_string(allowed, ', ')));
-    END IF;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_check_keys' LANGUAGE C IMMUTABLE;
 
 -- Task tokens -----------------------------------------------------------
 -- A token is "<kind><task_id>.<fence>": the fence grows with every lease, so

@@ -66,14 +66,25 @@ CREATE OR REPLACE FUNCTION durable._priority_json(priority smallint, fairness_ke
 CREATE OR REPLACE FUNCTION durable._ready_pass(namespace text, task_queue text, priority smallint,
                                                fairness_key text, weight float8)
 RETURNS float8 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    last float8;
 BEGIN
+    -- A key's last ready task is never ahead of the queue's head (V <= its
+    -- pass), so with a positive weight greatest(V, last + 1 / weight) is
+    -- last + 1 / weight: the head is read only when the key has no ready
+    -- task. That read walks the index past every task a poll has leased and
+    -- not yet committed, and was half of a workflow task's insert.
+    SELECT t.pass INTO last FROM durable.workflow_tasks t
+     WHERE t.namespace = $1 AND t.task_queue = $2 AND t.fairness_key = $4 AND t.priority = $3
+       AND t.state = 'SCHEDULED'
+     ORDER BY t.pass DESC LIMIT 1;
+    IF last IS NOT NULL AND $5 > 0 THEN
+        RETURN greatest(last + 1 / $5, 0);
+    END IF;
     RETURN greatest((SELECT t.pass FROM durable.workflow_tasks t
                       WHERE t.namespace = $1 AND t.task_queue = $2 AND t.priority = $3 AND t.state = 'SCHEDULED'
                       ORDER BY t.pass LIMIT 1),
-                    (SELECT t.pass FROM durable.workflow_tasks t
-                      WHERE t.namespace = $1 AND t.task_queue = $2 AND t.fairness_key = $4 AND t.priority = $3
-                        AND t.state = 'SCHEDULED'
-                      ORDER BY t.pass DESC LIMIT 1) + 1 / $5,
+                    last + 1 / $5,
                     0);
 END
 $$;
@@ -84,14 +95,17 @@ DECLARE
     head float8;
     last float8;
 BEGIN
-    SELECT a.pass INTO head FROM durable.activity_tasks a
-     WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue AND a.priority = NEW.priority
-       AND a.state = 'SCHEDULED'
-     ORDER BY a.pass LIMIT 1;
     SELECT a.pass INTO last FROM durable.activity_tasks a
      WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue AND a.fairness_key = NEW.fairness_key
        AND a.priority = NEW.priority AND a.state = 'SCHEDULED'
      ORDER BY a.pass DESC LIMIT 1;
+    -- the head only when the key has no ready task (as in _ready_pass)
+    IF last IS NULL OR NOT coalesce(NEW.fairness_weight > 0, false) THEN
+        SELECT a.pass INTO head FROM durable.activity_tasks a
+         WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue AND a.priority = NEW.priority
+           AND a.state = 'SCHEDULED'
+         ORDER BY a.pass LIMIT 1;
+    END IF;
     NEW.pass := greatest(head, last + 1 / NEW.fairness_weight, 0);
     RETURN NEW;
 END
