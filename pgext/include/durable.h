@@ -83,6 +83,13 @@ extern TimestampTz DurableNow(void);
 
 /* history_watch.c: tells watchers that run (a uuid) grew; called by every append */
 extern Datum durable_history_changed(PG_FUNCTION_ARGS);
+
+/* the hot path's C functions: jsonb_push.c, kept_plan.c */
+struct JsonbParseState;
+struct _SPI_plan;
+extern void DurableJsonbPushKey(struct JsonbParseState **state, const char *key);
+extern void DurableJsonbPushString(struct JsonbParseState **state, const char *s, int len);
+extern struct _SPI_plan *DurableKeptPlan(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes);
 extern int64 DurableLoadLegacyClockOffset(void);
 
 /* version.c */

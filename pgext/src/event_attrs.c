@@ -26,25 +26,9 @@ PG_FUNCTION_INFO_V1(durable_priority_json);
 PG_FUNCTION_INFO_V1(durable_build_id_attrs);
 
 static void
-push_key(JsonbParseState **state, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(state, WJB_KEY, &k);
-}
-
-static void
 push_text(JsonbParseState **state, text *t)
 {
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = VARDATA_ANY(t);
-	v.val.string.len = VARSIZE_ANY_EXHDR(t);
-	pushJsonbValue(state, WJB_VALUE, &v);
+	DurableJsonbPushString(state, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
 /* A float8 as jsonb_build_object writes it: its text as a number, or a string when not finite. */
@@ -81,20 +65,20 @@ durable_priority_json(PG_FUNCTION_ARGS)
 	{
 		JsonbValue	v;
 
-		push_key(&state, "priority");
+		DurableJsonbPushKey(&state, "priority");
 		v.type = jbvNumeric;
 		v.val.numeric = int64_to_numeric(PG_GETARG_INT16(0));
 		pushJsonbValue(&state, WJB_VALUE, &v);
 	}
 	if (!PG_ARGISNULL(1) && VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) > 0)
 	{
-		push_key(&state, "fairness_key");
+		DurableJsonbPushKey(&state, "fairness_key");
 		push_text(&state, PG_GETARG_TEXT_PP(1));
 	}
 	/* nullif(weight, 1) compares as float8 does: NaN equals NaN, and 1 is only 1 */
 	if (!PG_ARGISNULL(2) && float8_cmp_internal(PG_GETARG_FLOAT8(2), 1.0) != 0)
 	{
-		push_key(&state, "fairness_weight");
+		DurableJsonbPushKey(&state, "fairness_weight");
 		push_float8(&state, PG_GETARG_FLOAT8(2));
 	}
 	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
@@ -111,7 +95,7 @@ durable_build_id_attrs(PG_FUNCTION_ARGS)
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	if (!PG_ARGISNULL(0))
 	{
-		push_key(&state, "build_id");
+		DurableJsonbPushKey(&state, "build_id");
 		push_text(&state, PG_GETARG_TEXT_PP(0));
 	}
 	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);

@@ -26,17 +26,6 @@ PG_FUNCTION_INFO_V1(durable_append_at);
 	"  FROM durable.history p WHERE p.run_id = $1 " \
 	"RETURNING h.event_id"
 
-static SPIPlanPtr
-prepare_kept(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the history append: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
-}
-
 static Datum
 append(FunctionCallInfo fcinfo, bool at)
 {
@@ -56,18 +45,8 @@ append(FunctionCallInfo fcinfo, bool at)
 		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
 	}
 	SPI_connect();
-	if (at)
-	{
-		if (plan_at == NULL)
-			plan_at = prepare_kept(APPEND_SQL("$4"), 4, argtypes);
-		plan = plan_at;
-	}
-	else
-	{
-		if (plan_now == NULL)
-			plan_now = prepare_kept(APPEND_SQL("durable._run_now($1)"), 3, argtypes);
-		plan = plan_now;
-	}
+	plan = at ? DurableKeptPlan(&plan_at, APPEND_SQL("$4"), 4, argtypes)
+		: DurableKeptPlan(&plan_now, APPEND_SQL("durable._run_now($1)"), 3, argtypes);
 	if (SPI_execute_plan(plan, args, nulls, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "could not append to a run's history");
 	event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

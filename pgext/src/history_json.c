@@ -22,28 +22,6 @@
 
 PG_FUNCTION_INFO_V1(durable_history_json);
 
-static void
-push_key(JsonbParseState **state, const char *key)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(state, WJB_KEY, &k);
-}
-
-static void
-push_string(JsonbParseState **state, char *s, int len)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = s;
-	v.val.string.len = len;
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
 /* Pushes the events of run after from_event, one object each, in id order. */
 static void
 push_events(JsonbParseState **state, Datum run, Datum from_event)
@@ -52,17 +30,9 @@ push_events(JsonbParseState **state, Datum run, Datum from_event)
 	Oid			argtypes[2] = {UUIDOID, INT8OID};
 	Datum		args[2] = {run, from_event};
 
-	if (plan == NULL)
-	{
-		SPIPlanPtr	fresh = SPI_prepare("SELECT h.event_id, h.event_type, h.event_time, h.attributes "
-										"  FROM durable.history h WHERE h.run_id = $1 AND h.event_id > $2 "
-										" ORDER BY h.event_id", 2, argtypes);
-
-		if (fresh == NULL)
-			elog(ERROR, "could not prepare the read of a run's history: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(fresh);
-		plan = fresh;
-	}
+	DurableKeptPlan(&plan, "SELECT h.event_id, h.event_type, h.event_time, h.attributes "
+					"  FROM durable.history h WHERE h.run_id = $1 AND h.event_id > $2 "
+					" ORDER BY h.event_id", 2, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read a run's history");
 
@@ -79,16 +49,16 @@ push_events(JsonbParseState **state, Datum run, Datum from_event)
 		char	   *time;
 
 		pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
-		push_key(state, "event_id");
+		DurableJsonbPushKey(state, "event_id");
 		v.type = jbvNumeric;
 		v.val.numeric = int64_to_numeric(DatumGetInt64(event_id));
 		pushJsonbValue(state, WJB_VALUE, &v);
-		push_key(state, "event_type");
-		push_string(state, VARDATA_ANY(event_type), VARSIZE_ANY_EXHDR(event_type));
-		push_key(state, "event_time");
+		DurableJsonbPushKey(state, "event_type");
+		DurableJsonbPushString(state, VARDATA_ANY(event_type), VARSIZE_ANY_EXHDR(event_type));
+		DurableJsonbPushKey(state, "event_time");
 		time = JsonEncodeDateTime(NULL, event_time, TIMESTAMPTZOID, NULL);
-		push_string(state, time, strlen(time));
-		push_key(state, "attributes");
+		DurableJsonbPushString(state, time, strlen(time));
+		DurableJsonbPushKey(state, "attributes");
 		if (isnull)
 			v.type = jbvNull;
 		else

@@ -71,26 +71,7 @@ server_cpu() {
             { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }'
 }
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
-# make bench's run_scripted: mode count -> workflows/s
-run_scripted() {
-    local mode=$1 n=$2 acts start end done wpid
-    acts=$(( ${mode:3} * n ))
-    sql "SELECT count(durable.start_workflow('$mode-' || i, 'Bench', 'wf-$mode')) FROM generate_series(1, $n) i" >/dev/null
-    start=$(date +%s.%N)
-    "$poller" --kind workflow --queue "wf-$mode" --mode "$mode" --activity-queue "act-$mode" --seconds 300 \
-        > "$tmp/wf.out" 2>&1 &
-    wpid=$!
-    "$poller" --kind activity --queue "act-$mode" --count "$acts" --seconds 300 > "$tmp/act.out"
-    for _ in $(seq 1 600); do
-        done=$(sql "SELECT count(*) FROM durable.workflows WHERE workflow_id LIKE '$mode-%' AND status = 'COMPLETED'")
-        [ "$done" = "$n" ] && break
-        sleep 0.02
-    done
-    end=$(date +%s.%N)
-    kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null || true
-    [ "$done" = "$n" ] || { echo "store_ab: only $done of $n $mode workflows completed" >&2; exit 1; }
-    awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }'
-}
+. "$here/scripted_rate.sh"   # run_scripted, as make bench runs it
 round() {   # A or B -> one line of figures
     local v=$1 c0 w0 cpu0 wf1 cpu commits wal seq10 par10 worker=null worker_cpu=null
     install "$v"

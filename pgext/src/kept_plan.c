@@ -1,0 +1,28 @@
+/*
+ * kept_plan.c: a statement prepared once per backend and kept, for the hot
+ * path's C functions (history_append.c, history_json.c).
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+#include "durable.h"
+
+/*
+ * *plan, prepared from sql the first time (inside SPI_connect). PostgreSQL
+ * plans it again by itself when what it reads changes.
+ */
+SPIPlanPtr
+DurableKeptPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	fresh = SPI_prepare(sql, nargs, argtypes);
+
+		if (fresh == NULL)
+			elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		SPI_keepplan(fresh);
+		*plan = fresh;
+	}
+	return *plan;
+}
