@@ -6,6 +6,8 @@
 # the timer workers alone, on a fresh store of a cluster of A's or B's own
 # install. Prints one line per round and the ratios B / A of the medians.
 #   tests/bench/timers_ab.sh [A_COMMIT] [ROUNDS] [N]
+# A_SETTINGS (e.g. "durable.timer_lead = 0") is set on A's cluster only: with
+# A_COMMIT=HEAD it measures one setting against the default on one build.
 # B is this checkout's private install (scripts/test.sh makes it: run
 # `make all` and a test suite first, or `make -C pgext install
 # PG_CONFIG=$(scripts/pginst.sh .run/pg)`); A is built here, in a
@@ -43,6 +45,10 @@ round() {   # a|b
     PG_CONFIG="$config" scripts/cluster.sh start "timers-ab-$1" "$port"
     (
         eval "$(PG_CONFIG="$config" scripts/cluster.sh env "timers-ab-$1" "$port")"
+        if [ "$1" = a ] && [ -n "${A_SETTINGS:-}" ]; then
+            psql -qX -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET $A_SETTINGS" -c "SELECT pg_reload_conf()" >/dev/null
+            sleep 1
+        fi
         psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
             -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
             -f "$here/sql/fixtures.sql" >/dev/null
@@ -50,7 +56,7 @@ round() {   # a|b
     )
     PG_CONFIG="$config" scripts/cluster.sh stop "timers-ab-$1" "$port" >/dev/null
 }
-echo "variant p50_ms p99_ms all_s visible_p50_ms visible_p99_ms visible_all_s ($n timers due at once, A = $a, B = checkout)"
+echo "variant p50_ms p99_ms all_s visible_p50_ms visible_p99_ms visible_all_s ($n timers due at once, A = $a${A_SETTINGS:+ with $A_SETTINGS}, B = checkout)"
 for _ in $(seq 1 "$rounds"); do round a; round b; done | tee "$tmp/rounds"
 awk '
     function median(v, k,   i, j, x) {
