@@ -237,3 +237,52 @@ int durable__pool_add(json_t **pool, json_t *value, const char **why)
 	}
 	return 0;
 }
+
+/* jsonb's key order: shorter keys first, then bytewise. */
+static int jsonb_key_cmp(const void *pa, const void *pb)
+{
+	const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
+	size_t la = strlen(a), lb = strlen(b);
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return memcmp(a, b, la);
+}
+
+json_t *durable__jsonb_order(json_t *v)
+{
+	if (json_is_array(v)) {
+		json_t *out = json_array();
+		size_t i;
+		json_t *item;
+		json_array_foreach(v, i, item) {
+			if (!out || json_array_append_new(out, durable__jsonb_order(item)) < 0) {
+				json_decref(out);
+				return NULL;
+			}
+		}
+		return out;
+	}
+	if (!json_is_object(v))
+		return json_incref(v);
+	size_t n = json_object_size(v), i = 0;
+	const char **keys = malloc((n ? n : 1) * sizeof(*keys));
+	json_t *out = json_object();
+	const char *key;
+	json_t *item;
+	if (!keys || !out)
+		goto fail;
+	json_object_foreach(v, key, item)
+		keys[i++] = key;
+	qsort(keys, n, sizeof(*keys), jsonb_key_cmp);
+	for (i = 0; i < n; i++) {
+		json_t *ordered = durable__jsonb_order(json_object_get(v, keys[i]));
+		if (!ordered || json_object_set_new(out, keys[i], ordered) < 0)
+			goto fail;
+	}
+	free(keys);
+	return out;
+fail:
+	free(keys);
+	json_decref(out);
+	return NULL;
+}

@@ -34,4 +34,9 @@ json_t *durable__vpack(const char *caller, const char *fmt, va_list ap, char *wh
  * failed) is refused the same way. */
 int durable__pool_add(json_t **pool, json_t *value, const char **why);
 
+/* A copy of v (a new reference; NULL when out of memory) whose objects list
+ * their keys as jsonb gives them back: shorter keys first, then bytewise.
+ * What the store returns of a value is then what the code saw of it. */
+json_t *durable__jsonb_order(json_t *v);
+
 #endif

@@ -1028,8 +1028,14 @@ int durable_side_effect(durable_ctx_t *ctx, durable_side_effect_fn fn, void *arg
 	ctx->rng = rng;
 	if (ctx->stopped)
 		return ctx->stopped;
-	json_t *cmd = json_pack("{s:s, s:s, s:{s:O}}", "type", "RecordMarker", "marker_name", "SideEffect",
-				"details", "value", value ? value : json_null());
+	/* the code sees the value as the store gives it back to a replay (jsonb
+	 * orders an object's keys): a kept run, a live task and a replay decide
+	 * alike */
+	json_t *stored = durable__jsonb_order(value ? value : json_null());   /* value is borrowed */
+	if (!stored)
+		return -ENOMEM;
+	json_t *cmd = json_pack("{s:s, s:s, s:{s:o}}", "type", "RecordMarker", "marker_name", "SideEffect",
+				"details", "value", stored);
 	int64_t ev = issue(ctx, cmd, "MarkerRecorded", "marker_name", NULL);
 	if (ev < 0)
 		return (int)ev;

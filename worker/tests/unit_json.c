@@ -83,6 +83,18 @@ int main(void)
 	json_decref(v);
 	CHECK(durable__json_load("1e400", 5, JSON_DECODE_ANY, NULL) == NULL, "1e400 is beyond a double: refused");
 
+	/* a side effect's value as jsonb gives it back: keys shorter first, then
+	 * bytewise, at every depth; numbers untouched */
+	const char *made = "{\"zz\":1,\"a\":[{\"bb\":0.1,\"b\":2,\"ab\":3}],\"B\":{\"y\":null,\"x\":9007199254740993}}";
+	json_t *m = durable__json_load(made, strlen(made), 0, NULL);
+	json_t *o = durable__jsonb_order(m);
+	out = o ? durable__json_text(o) : NULL;
+	CHECK(out && strcmp(out, "{\"B\":{\"x\":9007199254740993,\"y\":null},\"a\":[{\"b\":2,\"ab\":3,\"bb\":0.1}],\"zz\":1}") == 0,
+	      "in jsonb's order: %s", out);
+	free(out);
+	json_decref(o);
+	json_decref(m);
+
 	/* scalars at the top, as activity results may be */
 	char *s = durable__json_text(json_null());
 	CHECK(s && strcmp(s, "null") == 0, "null: %s", s);
