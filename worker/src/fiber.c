@@ -31,7 +31,13 @@
 /* Stacks of freed fibers, for the next ones (of any thread): a worker
  * keeps and drops runs all the time, and a fresh mapping costs two system
  * calls and a page fault per page the function touches. */
-#define SPARE_STACKS 32
+#define SPARE_STACKS 16
+/* A spare keeps the pages a shallow function touches (the top of its
+ * stack); deeper ones go back to the system, so the spares stay small. */
+#define SPARE_KEEP (256 * 1024)
+/* PROT_NONE below every stack: a frame larger than a page (a big local
+ * array) can jump one guard page, rarely a gap this wide. */
+#define GUARD_SIZE (64 * 1024)
 typedef struct spare {
 	void *map;
 	size_t map_size;
@@ -43,7 +49,7 @@ static pthread_mutex_t spares_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct durable__fiber {
 	ucontext_t self, caller;
-	void *map;                 /* guard page + stack */
+	void *map;                 /* guard gap + stack */
 	size_t map_size;
 	char *stack;               /* its usable part */
 	size_t stack_size;
@@ -88,11 +94,12 @@ static void trampoline(unsigned hi, unsigned lo)
 int durable__fiber_new(size_t stack_size, durable__fiber_fn fn, void *arg, durable__fiber_t **out)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t guard = (GUARD_SIZE + page - 1) / page * page;
 	stack_size = (stack_size + page - 1) / page * page;
 	durable__fiber_t *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	f->map_size = stack_size + page;
+	f->map_size = stack_size + guard;
 	f->map = NULL;
 	pthread_mutex_lock(&spares_lock);
 	spare_t **sp = &spares;
@@ -112,10 +119,14 @@ int durable__fiber_new(size_t stack_size, durable__fiber_fn fn, void *arg, durab
 			free(f);
 			return -ENOMEM;
 		}
-		/* an overflow faults on the guard page instead of writing over the heap */
-		mprotect(f->map, page, PROT_NONE);
+		/* an overflow faults in the guard gap instead of writing over the heap */
+		if (mprotect(f->map, guard, PROT_NONE) < 0) {
+			munmap(f->map, f->map_size);
+			free(f);
+			return -ENOMEM;
+		}
 	}
-	f->stack = (char *)f->map + page;
+	f->stack = (char *)f->map + guard;
 	f->stack_size = stack_size;
 	f->fn = fn;
 	f->arg = arg;
@@ -173,6 +184,8 @@ void durable__fiber_free(durable__fiber_t *f)
 	spare_t *spare = (spare_t *)(void *)f->stack;
 	pthread_mutex_lock(&spares_lock);
 	int kept = nspares < SPARE_STACKS;
+	if (kept && f->stack_size > SPARE_KEEP)
+		madvise(f->stack, f->stack_size - SPARE_KEEP, MADV_DONTNEED);
 	if (kept) {
 		spare->map = f->map;
 		spare->map_size = f->map_size;

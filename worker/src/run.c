@@ -18,8 +18,9 @@
 #include "fiber.h"
 #include "run.h"
 
-/* Virtual: only the pages the function touches cost memory. */
-#define RUN_STACK_SIZE (1024 * 1024)
+/* As large as the main thread's default, where a replay runs the same code
+ * (8 MiB): virtual, only the pages the function touches cost memory. */
+#define RUN_STACK_SIZE (8 * 1024 * 1024)
 
 struct durable__run {
 	durable_ctx_t ctx;
