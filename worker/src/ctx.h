@@ -77,6 +77,7 @@ struct durable_ctx_s {
 	int stopped;               /* 0, or the status every further call returns */
 	unsigned seq;              /* commands issued, numbers ids */
 	uint64_t rng;
+	uint64_t side_effects;     /* durable_side_effect calls reached: seeds each one's own stream */
 	json_t *failure;           /* owned: the failure behind the last error */
 	json_t *pool;              /* owned array keeping values we hand out alive */
 	json_t *continue_input;    /* owned */

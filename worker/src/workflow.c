@@ -957,13 +957,17 @@ int64_t durable_now(durable_ctx_t *ctx)
 	return ctx->hz[ctx->cur].time_ms;
 }
 
-uint64_t durable_random(durable_ctx_t *ctx)
+static uint64_t mix64(uint64_t z)
 {
-	/* splitmix64: tiny, and the same sequence on every replay */
-	uint64_t z = (ctx->rng += 0x9e3779b97f4a7c15ULL);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
+}
+
+uint64_t durable_random(durable_ctx_t *ctx)
+{
+	/* splitmix64: tiny, and the same sequence on every replay */
+	return mix64(ctx->rng += 0x9e3779b97f4a7c15ULL);
 }
 
 void durable_uuid(durable_ctx_t *ctx, char out[37])
@@ -1012,6 +1016,7 @@ int durable_side_effect(durable_ctx_t *ctx, durable_side_effect_fn fn, void *arg
 	*result = NULL;
 	if (ctx->stopped)
 		return ctx->stopped;
+	ctx->side_effects++;
 	if (durable__replaying(ctx)) {
 		json_t *cmd = json_pack("{s:s, s:s}", "type", "RecordMarker", "marker_name", "SideEffect");
 		int64_t ev = issue(ctx, cmd, "MarkerRecorded", "marker_name", NULL);
@@ -1022,8 +1027,11 @@ int durable_side_effect(durable_ctx_t *ctx, durable_side_effect_fn fn, void *arg
 	}
 	/* what fn draws from durable_random() is not drawn again when a later
 	 * task replays this (the marker answers): the sequence goes on as if
-	 * fn had not drawn, in this task and in every later one */
+	 * fn had not drawn, in this task and in every later one. fn draws from
+	 * a stream of its own, seeded by the sequence's state and the side
+	 * effect's position, so it does not repeat what the workflow draws next. */
 	uint64_t rng = ctx->rng;
+	ctx->rng = mix64(rng ^ mix64(0x5eedull + ctx->side_effects));
 	json_t *value = fn(ctx, arg);
 	ctx->rng = rng;
 	if (ctx->stopped)

@@ -617,6 +617,62 @@ static void test_markers(void)
 	json_decref(h.events);
 }
 
+static json_t *new_uuid(durable_ctx_t *ctx, void *arg)
+{
+	(void)arg;
+	char id[37];
+	durable_uuid(ctx, id);
+	return durable_json(ctx, "s", id);
+}
+
+/* two side effects drawing uuids, then the workflow's own */
+static char wf_uuid_seen[37];
+static int wf_uuids(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	json_t *a, *b;
+	DURABLE_TRY(durable_side_effect(ctx, new_uuid, NULL, &a));
+	DURABLE_TRY(durable_side_effect(ctx, new_uuid, NULL, &b));
+	durable_uuid(ctx, wf_uuid_seen);
+	DURABLE_TRY(durable_sleep(ctx, 1));
+	*output = durable_json(ctx, "{s:O, s:O, s:s}", "a", a, "b", b, "wf", wf_uuid_seen);
+	return 0;
+}
+
+/* What a side effect's function draws comes from a stream of its own: it
+ * neither moves the workflow's sequence (a replay never runs the function)
+ * nor repeats what the workflow draws next. */
+static void test_side_effect_draws(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	run(&h, wf_uuids);
+	char live_wf[37];
+	memcpy(live_wf, wf_uuid_seen, sizeof(live_wf));
+	CHECK(ncmds() == 3, "two markers and a timer: %zu", ncmds());
+	const char *a = json_string_value(json_object_get(json_object_get(json_array_get(out.commands, 0), "details"), "value"));
+	const char *b = json_string_value(json_object_get(json_object_get(json_array_get(out.commands, 1), "details"), "value"));
+	CHECK(a && b && strcmp(a, live_wf) != 0 && strcmp(b, live_wf) != 0 && strcmp(a, b) != 0,
+	      "the side effects' uuids and the workflow's differ: %s %s %s", a, b, live_wf);
+	char live_a[37] = "";
+	snprintf(live_a, sizeof(live_a), "%s", a ? a : "");
+	int64_t wtc = done(&h);
+	for (int i = 0; i < 2; i++)
+		ev(&h, "MarkerRecorded", json_pack("{s:s, s:O, s:I}", "marker_name", "SideEffect", "details",
+						   json_object_get(json_array_get(out.commands, i), "details"),
+						   "workflow_task_completed_event_id", (json_int_t)wtc));
+	int64_t t = timer(&h, wtc, "t3");
+	fired(&h, t, "t3");
+	task(&h);
+	run(&h, wf_uuids);
+	json_t *res = json_object_get(json_array_get(out.commands, 0), "result");
+	CHECK(strcmp(json_string_value(json_object_get(res, "wf")) ?: "", live_wf) == 0,
+	      "replayed, the workflow draws the same uuid as live: %s vs %s",
+	      json_string_value(json_object_get(res, "wf")), live_wf);
+	CHECK(strcmp(json_string_value(json_object_get(res, "a")) ?: "", live_a) == 0, "the marker answers the side effect");
+	json_decref(h.events);
+}
+
 static int wf_child_then_continue(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	(void)output;
@@ -1483,6 +1539,7 @@ int main(void)
 	test_cancellation();
 	test_saga_helper();
 	test_markers();
+	test_side_effect_draws();
 	test_child_continue_query();
 	test_failed_tasks_and_unknown();
 	test_misc_commands();
