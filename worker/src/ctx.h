@@ -80,6 +80,7 @@ struct durable_ctx_s {
 	uint64_t side_effects;     /* durable_side_effect calls reached: seeds each one's own stream */
 	json_t *failure;           /* owned: the failure behind the last error */
 	json_t *pool;              /* owned array keeping values we hand out alive */
+	size_t pool_bytes;         /* a kept run's: about what durable_keep and its sent commands hold */
 	json_t *continue_input;    /* owned */
 	json_t *versions;          /* owned: change_id -> version decided in this run */
 	char nondet[512];

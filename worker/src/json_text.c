@@ -286,3 +286,22 @@ fail:
 	json_decref(out);
 	return NULL;
 }
+
+size_t durable__json_bytes(const json_t *v)
+{
+	size_t n = 64;   /* a node and malloc's overhead */
+	if (json_is_string(v))
+		return n + json_string_length(v);
+	if (json_is_array(v)) {
+		size_t i;
+		const json_t *item;
+		json_array_foreach(v, i, item)
+			n += sizeof(void *) + durable__json_bytes(item);
+	} else if (json_is_object(v)) {
+		const char *key;
+		const json_t *item;
+		json_object_foreach((json_t *)v, key, item)
+			n += 48 + strlen(key) + durable__json_bytes(item);
+	}
+	return n;
+}

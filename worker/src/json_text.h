@@ -39,4 +39,8 @@ int durable__pool_add(json_t **pool, json_t *value, const char **why);
  * What the store returns of a value is then what the code saw of it. */
 json_t *durable__jsonb_order(json_t *v);
 
+/* About the bytes v holds (its nodes, strings and keys): to bound what a
+ * kept run keeps, not an exact count. */
+size_t durable__json_bytes(const json_t *v);
+
 #endif

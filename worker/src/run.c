@@ -16,11 +16,14 @@
 #include <string.h>
 #include "ctx.h"
 #include "fiber.h"
+#include "json_text.h"
 #include "run.h"
 
 /* As large as the main thread's default, where a replay runs the same code
  * (8 MiB): virtual, only the pages the function touches cost memory. */
 #define RUN_STACK_SIZE (8 * 1024 * 1024)
+
+size_t durable__run_pool_bytes = DURABLE__RUN_POOL_BYTES;
 
 struct durable__run {
 	durable_ctx_t ctx;
@@ -60,12 +63,17 @@ static int step(durable__run_t *r, durable__outcome_t *out)
 	/* The commands went out with this task. A side effect's value is
 	 * borrowed from them: the pool keeps them alive. */
 	json_t *sent = r->ctx.commands;
+	r->ctx.pool_bytes += durable__json_bytes(sent);
 	r->ctx.commands = json_array();
 	if (!r->ctx.commands || json_array_append_new(r->ctx.pool, sent) < 0) {
 		r->ctx.no_keep = 1;   /* cannot go on: it is freed after this task */
 		if (!r->ctx.commands)
 			r->ctx.commands = json_array();
 	}
+	/* the pool only grows while the function waits: past the bound, it is
+	 * unwound after this task (as an eviction), and the next one replays */
+	if (r->ctx.pool_bytes > durable__run_pool_bytes || json_array_size(r->ctx.pool) > DURABLE__RUN_POOL_ENTRIES)
+		r->ctx.no_keep = 1;
 	return 0;
 }
 

@@ -8,6 +8,15 @@
 
 typedef struct durable__run durable__run_t;
 
+/* What a kept run's pool may hold (durable_json/durable_keep values, child
+ * ids, the commands it sent) before it is not kept: the values a waiting
+ * function holds cannot be freed under it, so past this it is unwound after
+ * its task, and the next task replays with a fresh pool. Bytes are an
+ * estimate (durable__json_bytes). */
+#define DURABLE__RUN_POOL_BYTES ((size_t)8 << 20)
+#define DURABLE__RUN_POOL_ENTRIES ((size_t)100000)
+extern size_t durable__run_pool_bytes;   /* DURABLE__RUN_POOL_BYTES; tests lower it */
+
 /* Runs a workflow task (not a query) as durable__replay does, in a run
  * that can be kept: *run (free it with durable__run_free). 0, or -ENOMEM. */
 int durable__run_start(durable_workflow_fn fn, const durable__task_t *task, durable__outcome_t *out,

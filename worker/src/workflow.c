@@ -399,6 +399,8 @@ json_t *durable_keep(durable_ctx_t *ctx, json_t *value)
 		json_trouble(ctx, -ENOMEM, why);
 		return NULL;
 	}
+	if (ctx->run)   /* a kept run's pool lives on: run.c bounds it */
+		ctx->pool_bytes += durable__json_bytes(value);
 	return value;
 }
 

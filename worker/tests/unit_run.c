@@ -378,8 +378,97 @@ static void test_not_kept(void)
 	sim_free(&s);
 }
 
+/* What a kept run's pool holds (durable_json, the commands it sent) is
+ * released only when the run is dropped: past durable__run_pool_bytes it
+ * is unwound after its task and the next task replays with a fresh pool.
+ * jansson's allocations are counted exactly (under ASan and valgrind too). */
+static size_t json_held;
+static void *counting_malloc(size_t n)
+{
+	size_t *p = malloc(n + 16);
+	if (!p)
+		return NULL;
+	*p = n;
+	json_held += n;
+	return (char *)p + 16;
+}
+
+static void counting_free(void *q)
+{
+	if (!q)
+		return;
+	size_t *p = (size_t *)(void *)((char *)q - 16);
+	json_held -= *p;
+	free(p);
+}
+
+#define POOL_TASKS 120
+static char blob[48 * 1024];
+
+static int wf_pool(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	for (int i = 0; i < POOL_TASKS; i++) {
+		if (!durable_json(ctx, "{s:s, s:i}", "blob", blob, "i", i))
+			return -ENOMEM;
+		DURABLE_TRY(durable_sleep(ctx, 1));
+	}
+	*output = durable_json(ctx, "s", "done");
+	return 0;
+}
+
+static void test_pool_growth(void)
+{
+	json_malloc_t old_malloc;
+	json_free_t old_free;
+	json_get_alloc_funcs(&old_malloc, &old_free);
+	json_set_alloc_funcs(counting_malloc, counting_free);
+	memset(blob, 'x', sizeof(blob) - 1);
+	size_t saved = durable__run_pool_bytes;
+	durable__run_pool_bytes = 1 << 20;
+
+	sim_t s;
+	durable__outcome_t o;
+	durable__run_t *run = NULL;
+	size_t at10 = 0, most = 0;
+	int starts = 0, done = 0;
+	sim_start(&s, json_null());
+	for (int k = 0; k <= POOL_TASKS && !done; k++) {
+		durable__task_t t = task_of(&s);
+		if (!run || durable__run_resume(run, &t, &o) != 0) {
+			durable__run_free(run);
+			CHECK(durable__run_start(wf_pool, &t, &o, &run) == 0, "start at task %d", k);
+			starts++;
+		}
+		done = o.kind == DURABLE__COMPLETE && json_array_size(o.commands) == 1 &&
+		       strcmp(json_string_value(json_object_get(json_array_get(o.commands, 0), "type")) ?: "",
+			      "CompleteWorkflowExecution") == 0;
+		if (!durable__run_waiting(run)) {   /* as the worker does (worker.c run_task) */
+			durable__run_free(run);
+			run = NULL;
+		}
+		apply(&s, o.commands);
+		durable__outcome_free(&o);
+		world(&s);
+		if (k == 10)
+			at10 = json_held;
+		if (k > 10 && json_held > most)
+			most = json_held;
+	}
+	CHECK(done, "the run completes");
+	CHECK(starts > 1, "the kept run was unwound past the bound (started %d times)", starts);
+	/* the history grows too (a few events per task, well under 1 MiB) */
+	CHECK(most < at10 + durable__run_pool_bytes + (1 << 20), "what jansson holds grows by %zu kB over %d tasks",
+	      (most - at10) / 1024, POOL_TASKS - 10);
+	durable__run_free(run);
+	sim_free(&s);
+	durable__run_pool_bytes = saved;
+	json_set_alloc_funcs(old_malloc, old_free);
+}
+
 int main(void)
 {
+	test_pool_growth();
 	test_same_commands();
 	test_untrusted();
 	test_not_kept();
