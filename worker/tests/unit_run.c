@@ -437,7 +437,8 @@ static void test_pool_growth(void)
 		durable__task_t t = task_of(&s);
 		if (!run || durable__run_resume(run, &t, &o) != 0) {
 			durable__run_free(run);
-			CHECK(durable__run_start(wf_pool, &t, &o, &run) == 0, "start at task %d", k);
+			if (durable__run_start(wf_pool, &t, &o, &run) < 0)
+				break;   /* done stays 0: fails below */
 			starts++;
 		}
 		done = o.kind == DURABLE__COMPLETE && json_array_size(o.commands) == 1 &&
