@@ -130,8 +130,6 @@ BEGIN
     ), ready AS (
         SELECT s.run_id, s.timer_id, tm.started_event_id, t.state AS task_state,
                wf.namespace, wf.task_queue, wf.task_timeout, wf.priority, wf.fairness_key, wf.fairness_weight,
-               -- the events' time: the namespace's clock, once per run
-               durable.now() + durable._clock_offset(wf.namespace) AS event_time,
                (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = s.run_id) AS last_id
           FROM simple s
           JOIN durable.timers tm ON tm.run_id = s.run_id AND tm.timer_id = s.timer_id
@@ -144,11 +142,13 @@ BEGIN
          WHERE tm.run_id = r.run_id AND tm.timer_id = r.timer_id
     ), events AS (
         INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-        SELECT r.run_id, r.last_id + 1, 'TimerFired', r.event_time,
+        -- stamped as each row is written (durable.now() is the wall clock),
+        -- not when the batch was read: the time TimerFired says is when it fired
+        SELECT r.run_id, r.last_id + 1, 'TimerFired', durable.now() + durable._clock_offset(r.namespace),
                jsonb_build_object('timer_id', r.timer_id, 'started_event_id', r.started_event_id)
           FROM ready r
         UNION ALL
-        SELECT r.run_id, r.last_id + 2, 'WorkflowTaskScheduled', r.event_time,
+        SELECT r.run_id, r.last_id + 2, 'WorkflowTaskScheduled', durable.now() + durable._clock_offset(r.namespace),
                jsonb_build_object('task_queue', r.task_queue, 'attempt', 1,
                                   'start_to_close_timeout', durable._seconds(r.task_timeout))
           FROM ready r WHERE r.task_state IS NULL
