@@ -95,7 +95,9 @@ struct durable_ctx_s {
 	 * history instead of returning DURABLE_BLOCKED, and the next task
 	 * indexes only the new events (durable__ctx_extend). */
 	struct durable__run *run;  /* NULL: a replay */
-	int no_keep;               /* uses what a kept run cannot continue (local activities, a child's cancel) */
+	int no_keep;               /* uses what a kept run cannot continue (a child's cancel) */
+	durable_future_t **locals; /* local activities not known resolved yet: a run waiting on one is not kept */
+	size_t nlocals, locals_cap;
 	size_t nevents;            /* events indexed */
 	durable_future_t **future_of;  /* command event id -> the future it made, or NULL */
 	durable__live_t *live;     /* commands issued at the current horizon, in order */

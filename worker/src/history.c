@@ -283,6 +283,7 @@ void durable__ctx_release(durable_ctx_t *ctx)
 {
 	free(ctx->future_of);
 	free(ctx->live);
+	free(ctx->locals);
 	free(ctx->by_id);
 	free(ctx->outcome);
 	free(ctx->cmd_events);

@@ -9,8 +9,8 @@
  * the events the store recorded for them.
  *
  * A kept run is only trusted when the new events continue exactly what it
- * saw and sent (durable__ctx_extend); otherwise, and for queries, local
- * activities and a child's cancellation, the task replays. */
+ * saw and sent (durable__ctx_extend); otherwise, and for queries, a local
+ * activity not resolved yet and a child's cancellation, the task replays. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +36,24 @@ struct durable__run {
 	int evicting;              /* being freed: the wait returns DURABLE_BLOCKED */
 };
 
+/* A local activity resolves within the task that runs it, by a replay
+ * with the worker's results (local_activity.c): a run may be kept once
+ * every one it started is resolved (from its marker, on the replay that
+ * made the run). Drops the resolved ones from ctx->locals. */
+static int locals_pending(durable_ctx_t *ctx)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < ctx->nlocals; i++)
+		if (ctx->locals[i]->resolve_event_id == INT64_MAX)
+			ctx->locals[k++] = ctx->locals[i];
+	ctx->nlocals = k;
+	return k > 0;
+}
+
 int durable__run_suspend(durable_ctx_t *ctx)
 {
 	durable__run_t *r = ctx->run;
-	if (!r || r->evicting || ctx->no_keep || json_array_size(ctx->local_requests) > 0)
+	if (!r || r->evicting || ctx->no_keep || json_array_size(ctx->local_requests) > 0 || locals_pending(ctx))
 		return -1;
 	durable__fiber_yield(r->fiber);
 	return r->evicting ? -1 : 0;

@@ -201,15 +201,23 @@ int durable_local_activity_start(durable_ctx_t *ctx, const char *type, json_t *i
 	l->options = options_json(opts ? opts : &defaults);
 	l->attempt = 1;
 	snprintf(id, sizeof(id), "%u", ctx->seq + 1);
-	/* a local activity's attempts and backoff are decided by replaying
-	 * (with the worker's results): its run is not kept between tasks */
-	ctx->no_keep = 1;
 	int rc = l->options && l->input ? durable__new_future(ctx, F_LOCAL, id, 0, f) : -ENOMEM;
 	if (rc < 0) {
 		durable__local_free(l);
 		return rc;
 	}
 	(*f)->local = l;
+	/* its attempts and backoff are decided by replaying with the worker's
+	 * results: until it is resolved, its run is not kept between tasks */
+	if (ctx->nlocals == ctx->locals_cap) {
+		size_t cap = ctx->locals_cap ? ctx->locals_cap * 2 : 8;
+		durable_future_t **a = realloc(ctx->locals, cap * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		ctx->locals = a;
+		ctx->locals_cap = cap;
+	}
+	ctx->locals[ctx->nlocals++] = *f;
 	return durable__local_step(ctx, *f);
 }
 

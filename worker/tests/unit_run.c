@@ -352,14 +352,19 @@ static int wf_local(durable_ctx_t *ctx, json_t *input, json_t **output)
 	json_t *r;
 	DURABLE_TRY(durable_activity(ctx, "step", NULL, NULL, &r));
 	DURABLE_TRY(durable_local_activity(ctx, "quick", NULL, NULL, &r));
+	DURABLE_TRY(durable_activity(ctx, "step", r, NULL, &r));
+	DURABLE_TRY(durable_activity(ctx, "step", r, NULL, &r));
 	*output = r;
 	return 0;
 }
 
-static void test_not_kept(void)
+/* A local activity is run by the worker within its task, and the task
+ * replays with its result: not a kept run's. Once its marker is in the
+ * history, the run is kept again. */
+static void test_local_activity(void)
 {
 	sim_t s;
-	durable__outcome_t o;
+	durable__outcome_t o, r;
 	durable__run_t *run = NULL;
 	sim_start(&s, json_null());
 	durable__task_t t = task_of(&s);
@@ -370,10 +375,36 @@ static void test_not_kept(void)
 	world(&s);
 	t = task_of(&s);
 	CHECK(durable__run_resume(run, &t, &o) == 0, "resumed");
-	/* a local activity is run by the worker, then the task replays */
 	CHECK(o.kind == DURABLE__LOCAL, "asks for its local activity (%d)", o.kind);
-	CHECK(!durable__run_waiting(run), "not kept");
+	CHECK(!durable__run_waiting(run), "not kept while it runs");
 	durable__outcome_free(&o);
+	durable__run_free(run);
+
+	/* the worker ran it: the task replays with the result */
+	t.local_results = json_pack("{s:{s:s, s:s, s:i, s:I, s:i}}", "2#1", "activity_id", "2", "activity_type", "quick",
+				    "attempt", 1, "scheduled_time_ms", (json_int_t)1000, "result", 7);
+	CHECK(durable__replay(wf_local, &t, &o) == 0 && o.kind == DURABLE__COMPLETE, "the task completes (%d)", o.kind);
+	json_decref((json_t *)t.local_results);
+	apply(&s, o.commands);
+	durable__outcome_free(&o);
+	world(&s);
+
+	/* the next task makes a run that is kept: the marker resolves it */
+	t = task_of(&s);
+	CHECK(durable__run_start(wf_local, &t, &o, &run) == 0 && durable__run_waiting(run), "kept after the marker");
+	CHECK(durable__replay(wf_local, &t, &r) == 0 && json_equal(o.commands, r.commands), "as the replay");
+	apply(&s, o.commands);
+	durable__outcome_free(&o);
+	durable__outcome_free(&r);
+	world(&s);
+	t = task_of(&s);
+	CHECK(durable__run_resume(run, &t, &o) == 0, "goes on");
+	CHECK(durable__replay(wf_local, &t, &r) == 0 && json_equal(o.commands, r.commands), "as the replay");
+	const char *last = json_string_value(json_object_get(json_array_get(o.commands, json_array_size(o.commands) - 1), "type"));
+	CHECK(last && strcmp(last, "CompleteWorkflowExecution") == 0, "completes (%s)", last ? last : "?");
+	CHECK(!durable__run_waiting(run), "ended");
+	durable__outcome_free(&o);
+	durable__outcome_free(&r);
 	durable__run_free(run);
 	sim_free(&s);
 }
@@ -472,7 +503,7 @@ int main(void)
 	test_pool_growth();
 	test_same_commands();
 	test_untrusted();
-	test_not_kept();
+	test_local_activity();
 	printf("%d checks, %d failed\n", check_run, check_failed);
 	return check_failed ? 1 : 0;
 }
