@@ -75,9 +75,9 @@ BEGIN
         attributes := attributes || jsonb_build_object('retry_state', retry_state)
             || CASE WHEN new_run_id IS NOT NULL THEN jsonb_build_object('new_execution_run_id', new_run_id) ELSE '{}' END;
     END IF;
-    -- the close event's time, exactly: the namespace's clock, read with the
-    -- internal _clock_offset (durable.now(text) is the SECURITY DEFINER entry point)
-    closed := durable.now() + durable._clock_offset(w.namespace);
+    -- the close event's time, exactly: the namespace's clock, read the internal
+    -- way (durable.now(text) is the SECURITY DEFINER entry point)
+    closed := durable._now(w.namespace);
     event_id := durable._append_at(run, event_type, attributes, closed);
     UPDATE durable.workflows wf
        SET status = _close_run.status, closed_at = closed, result = _close_run.result,

@@ -142,13 +142,13 @@ BEGIN
          WHERE tm.run_id = r.run_id AND tm.timer_id = r.timer_id
     ), events AS (
         INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-        -- stamped as each row is written (durable.now() is the wall clock),
+        -- stamped as each row is written (durable._now is the wall clock),
         -- not when the batch was read: the time TimerFired says is when it fired
-        SELECT r.run_id, r.last_id + 1, 'TimerFired', durable.now() + durable._clock_offset(r.namespace),
+        SELECT r.run_id, r.last_id + 1, 'TimerFired', durable._now(r.namespace),
                jsonb_build_object('timer_id', r.timer_id, 'started_event_id', r.started_event_id)
           FROM ready r
         UNION ALL
-        SELECT r.run_id, r.last_id + 2, 'WorkflowTaskScheduled', durable.now() + durable._clock_offset(r.namespace),
+        SELECT r.run_id, r.last_id + 2, 'WorkflowTaskScheduled', durable._now(r.namespace),
                jsonb_build_object('task_queue', r.task_queue, 'attempt', 1,
                                   'start_to_close_timeout', durable._seconds(r.task_timeout))
           FROM ready r WHERE r.task_state IS NULL
@@ -335,7 +335,7 @@ BEGIN
             END IF;
             SELECT count(*) INTO due_now FROM unnest(p_due) d WHERE d <= now;
             INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-            SELECT x.run_id, x.last_id + 1, 'TimerFired', durable.now() + durable._clock_offset(x.namespace), x.attributes
+            SELECT x.run_id, x.last_id + 1, 'TimerFired', durable._now(x.namespace), x.attributes
               FROM unnest(p_runs[written + 1 : due_now], p_last[written + 1 : due_now],
                           p_namespaces[written + 1 : due_now], p_fired[written + 1 : due_now])
                    AS x(run_id, last_id, namespace, attributes);
@@ -344,7 +344,7 @@ BEGIN
 
         IF p_runs IS NOT NULL THEN
             INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-            SELECT x.run_id, x.last_id + 2, 'WorkflowTaskScheduled', durable.now() + durable._clock_offset(x.namespace),
+            SELECT x.run_id, x.last_id + 2, 'WorkflowTaskScheduled', durable._now(x.namespace),
                    x.attributes
               FROM unnest(p_runs, p_last, p_namespaces, p_scheduled) AS x(run_id, last_id, namespace, attributes);
             WITH x AS (

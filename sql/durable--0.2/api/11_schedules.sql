@@ -158,7 +158,7 @@ BEGIN
            remaining_actions = sc.remaining_actions - 1, updated_at = durable.now(),
            recent_actions = (SELECT coalesce(jsonb_agg(a), '[]') FROM (
                SELECT a FROM jsonb_array_elements(sc.recent_actions || jsonb_build_array(jsonb_build_object(
-                   'scheduled_at', scheduled_at, 'started_at', durable.now() + durable._clock_offset(s.namespace),
+                   'scheduled_at', scheduled_at, 'started_at', durable._now(s.namespace),
                    'workflow_id', wf_id, 'run_id', run))) WITH ORDINALITY AS x(a, n)
                 ORDER BY n DESC LIMIT 10) r)
      WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
@@ -219,7 +219,7 @@ BEGIN
     IF FOUND THEN
         UPDATE durable.schedules sc SET buffered = sc.buffered - 1
          WHERE sc.namespace = s.namespace AND sc.schedule_id = s.schedule_id;
-        PERFORM durable._schedule_start(s, durable.now() + durable._clock_offset(s.namespace));
+        PERFORM durable._schedule_start(s, durable._now(s.namespace));
     END IF;
 END
 $$;
@@ -406,7 +406,7 @@ BEGIN
     PERFORM durable._authorize('operator', NULL, $3);
     s := durable._lock_schedule($3, $1);
     PERFORM durable._check_schedule_policies(jsonb_strip_nulls(jsonb_build_object('overlap_policy', $2)));
-    RETURN durable._schedule_act(s, durable.now() + durable._clock_offset($3), coalesce($2, s.overlap_policy));
+    RETURN durable._schedule_act(s, durable._now($3), coalesce($2, s.overlap_policy));
 END
 $$;
 

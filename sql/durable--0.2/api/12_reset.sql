@@ -126,7 +126,7 @@ BEGIN
     SELECT new_run, o.namespace, o.workflow_id, o.workflow_type, o.task_queue, o.input, o.memo,
            o.search_attributes, o.first_run_id, o.run_id, o.parent_run_id, o.parent_workflow_id,
            o.parent_initiated_event_id, o.parent_close_policy, o.execution_started_at,
-           durable.now() + durable._clock_offset(o.namespace),
+           durable._now(o.namespace),
            o.execution_timeout, o.run_timeout, o.task_timeout,
            least(o.execution_started_at + o.execution_timeout, durable.now() + o.run_timeout),
            EXISTS (SELECT 1 FROM durable.history h WHERE h.run_id = o.run_id AND h.event_id < started.event_id

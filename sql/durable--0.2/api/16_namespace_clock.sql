@@ -28,6 +28,11 @@ COMMENT ON FUNCTION durable.clock_offset(text) IS
 CREATE OR REPLACE FUNCTION durable._clock_offset(namespace text) RETURNS interval
     AS 'MODULE_PATHNAME', 'durable_namespace_clock_offset' LANGUAGE C STABLE STRICT;
 
+-- The namespace's clock inside the entry points: durable.now(namespace)
+-- without its SECURITY DEFINER wrapper (a search_path set and reset per call).
+CREATE OR REPLACE FUNCTION durable._now(namespace text) RETURNS timestamptz
+    AS 'MODULE_PATHNAME', 'durable_namespace_now' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
 -- The clock of a run's namespace, for what is written into its history.
 CREATE OR REPLACE FUNCTION durable._run_now(run uuid) RETURNS timestamptz
     AS 'MODULE_PATHNAME', 'durable_run_now' LANGUAGE C STABLE STRICT;

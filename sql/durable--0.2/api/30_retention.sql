@@ -102,7 +102,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM durable._namespace_not_found(namespace);
     END IF;
-    cutoff := CASE WHEN n.retention > interval '0' THEN durable.now(n.namespace) - n.retention END;
+    cutoff := CASE WHEN n.retention > interval '0' THEN durable._now(n.namespace) - n.retention END;
     RETURN jsonb_build_object(
         'namespace', n.namespace,
         'retention', durable._seconds(n.retention),

@@ -123,8 +123,8 @@ BEGIN
         RETURN false;   -- stopping a stopped or completed job changes nothing
     END IF;
     UPDATE durable.batch_jobs b SET state = 'STOPPED', reason = coalesce(stop_batch_job.reason, 'stopped'),
-           closed_at = durable.now() + durable._clock_offset(namespace),
-           updated_at = durable.now() + durable._clock_offset(namespace), next_step_at = NULL
+           closed_at = durable._now(namespace),
+           updated_at = durable._now(namespace), next_step_at = NULL
      WHERE b.namespace = namespace AND b.job_id = job_id;
     RETURN true;
 END
