@@ -174,8 +174,7 @@ BEGIN
         UPDATE durable.activity_tasks t SET cancel_requested = true WHERE t.task_id = a.task_id;
         RETURN false;
     END IF;
-    DELETE FROM durable.activity_tasks t WHERE t.task_id = a.task_id;
-    DELETE FROM durable.activity_pauses p WHERE p.run_id = a.run_id AND p.scheduled_event_id = a.scheduled_event_id;   -- 41_pause.sql
+    PERFORM durable._drop_activity_task(a);   -- with its pause, 41_pause.sql
     PERFORM durable._append(w.run_id, 'ActivityTaskCanceled', jsonb_build_object(
         'scheduled_event_id', scheduled, 'started_event_id', NULL,
         'details', jsonb_build_object('message', 'canceled before a worker started it'),

@@ -179,8 +179,7 @@ BEGIN
             RETURN 'RETRYING';
         END IF;
     END IF;
-    DELETE FROM durable.activity_tasks t WHERE t.task_id = a.task_id;
-    DELETE FROM durable.activity_pauses p WHERE p.run_id = a.run_id AND p.scheduled_event_id = a.scheduled_event_id;   -- 41_pause.sql
+    PERFORM durable._drop_activity_task(a);   -- with its pause, 41_pause.sql
     IF kind = 'result' THEN
         PERFORM durable._deliver_activity_outcome(a, 'ActivityTaskCompleted', jsonb_build_object(
             'scheduled_event_id', a.scheduled_event_id, 'result', payload, 'identity', coalesce(identity, a.identity)));

@@ -91,8 +91,7 @@ BEGIN
             RETURN;
         END IF;
     END IF;
-    DELETE FROM durable.activity_tasks t WHERE t.task_id = a.task_id;
-    DELETE FROM durable.activity_pauses p WHERE p.run_id = a.run_id AND p.scheduled_event_id = a.scheduled_event_id;   -- 41_pause.sql
+    PERFORM durable._drop_activity_task(a);   -- with its pause, 41_pause.sql
     PERFORM durable._deliver_activity_outcome(a, 'ActivityTaskTimedOut', jsonb_build_object(
         'scheduled_event_id', a.scheduled_event_id, 'failure', failure, 'retry_state', retry_state));
 END

@@ -34,6 +34,16 @@ BEGIN
 END
 $$;
 
+-- An activity is over (it completed, failed, timed out, or was canceled
+-- before it started): its task goes, and with it its pause, if any.
+CREATE OR REPLACE FUNCTION durable._drop_activity_task(a durable.activity_tasks) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM durable.activity_tasks t WHERE t.task_id = a.task_id;
+    DELETE FROM durable.activity_pauses p WHERE p.run_id = a.run_id AND p.scheduled_event_id = a.scheduled_event_id;
+END
+$$;
+
 -- Keeps an activity from pollers: only its schedule-to-close deadline runs.
 CREATE OR REPLACE FUNCTION durable._hold_activity(a durable.activity_tasks) RETURNS void
 LANGUAGE plpgsql AS $$
