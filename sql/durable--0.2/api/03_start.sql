@@ -244,6 +244,11 @@ BEGIN
         PERFORM durable._wake_at(now + start_delay);
     END IF;
     PERFORM durable._wake_at(deadline);
+    -- a child, continued or retried run may stay on the build of the run it
+    -- came from (60_build_ids.sql)
+    IF coalesce(continued_from_run_id, parent_run_id) IS NOT NULL THEN
+        PERFORM durable._inherit_build_id(coalesce(continued_from_run_id, parent_run_id), new_run);
+    END IF;
     RETURN new_run;
 END
 $$;

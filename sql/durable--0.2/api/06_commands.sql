@@ -283,7 +283,6 @@ BEGIN
         child_run := durable._create_run(w.namespace, child_id, child_type, queue, cmd -> 'input', options,
             parent_run_id => w.run_id, parent_workflow_id => w.workflow_id,
             parent_initiated_event_id => initiated, parent_close_policy => policy);
-        PERFORM durable._inherit_build_id(w.run_id, child_run);   -- 60_build_ids.sql
     END IF;
     IF child_run IS NULL THEN
         PERFORM durable._append(w.run_id, 'StartChildWorkflowExecutionFailed', jsonb_build_object(
@@ -471,7 +470,6 @@ BEGIN
                 execution_started_at => w.execution_started_at, parent_run_id => w.parent_run_id,
                 parent_workflow_id => w.parent_workflow_id, parent_initiated_event_id => w.parent_initiated_event_id,
                 parent_close_policy => w.parent_close_policy, run_id => new_run);
-            PERFORM durable._inherit_build_id(w.run_id, new_run);   -- 60_build_ids.sql
     END CASE;
 END
 $$;

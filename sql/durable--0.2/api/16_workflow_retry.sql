@@ -110,7 +110,6 @@ BEGIN
         execution_started_at => w.execution_started_at, parent_run_id => w.parent_run_id,
         parent_workflow_id => w.parent_workflow_id, parent_initiated_event_id => w.parent_initiated_event_id,
         parent_close_policy => w.parent_close_policy, run_id => new_run, attempt => w.attempt + 1);
-    PERFORM durable._inherit_build_id(w.run_id, new_run);   -- a pinned run's retry stays on its build (60_build_ids.sql)
     -- a schedule's overlap policy and buffered starts follow its run's retries
     IF w.search_attributes ? 'DurableScheduledById' THEN
         UPDATE durable.schedules sc SET last_run_id = new_run

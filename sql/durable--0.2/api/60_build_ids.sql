@@ -48,9 +48,10 @@ $$;
 -- workflow's children, continue-as-new and retries on its version): the code that started it is
 -- the code that will run it, even after a deploy moved the default build. A
 -- run of another queue, or of an AUTO_UPGRADE queue, goes by its queue's
--- rules. Called after the new run is created; the parent's row is read again
--- because the task that started the child may have just set its build
--- (_record_build_id). An unpinned parent (the common case) writes nothing.
+-- rules. Called by _create_run once the new run is created, with the run it
+-- came from (its parent, or the run it continues or retries); that row is
+-- read again because the task that started the child may have just set its
+-- build (_record_build_id). An unpinned parent (the common case) writes nothing.
 CREATE OR REPLACE FUNCTION durable._inherit_build_id(parent_run uuid, run uuid) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
