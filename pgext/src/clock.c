@@ -126,17 +126,9 @@ read_clock_table(void)
 		pushed = true;
 	}
 	SPI_connect();
-	if (plan == NULL)
-	{
-		/* to_jsonb: an upgrade reads the clock before it adds the namespace column */
-		SPIPlanPtr	fresh = SPI_prepare("SELECT c.offset_us, to_jsonb(c) ->> 'namespace', c.clock = 'server' "
-										"FROM durable.clock c", 0, NULL);
-
-		if (fresh == NULL)
-			elog(ERROR, "could not prepare the read of durable.clock: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(fresh);
-		plan = fresh;
-	}
+	/* to_jsonb: an upgrade reads the clock before it adds the namespace column */
+	DurableKeptPlan(&plan, "SELECT c.offset_us, to_jsonb(c) ->> 'namespace', c.clock = 'server' "
+					"FROM durable.clock c", 0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read durable.clock");
 	if (namespace_clocks_cxt == NULL)
@@ -263,15 +255,7 @@ durable_run_now(PG_FUNCTION_ARGS)
 		PG_RETURN_TIMESTAMPTZ(DurableNow());
 	args[0] = run;
 	SPI_connect();
-	if (plan == NULL)
-	{
-		SPIPlanPtr	fresh = SPI_prepare("SELECT namespace FROM durable.workflows WHERE run_id = $1", 1, argtypes);
-
-		if (fresh == NULL)
-			elog(ERROR, "could not prepare the read of a run's namespace: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(fresh);
-		plan = fresh;
-	}
+	DurableKeptPlan(&plan, "SELECT namespace FROM durable.workflows WHERE run_id = $1", 1, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the namespace of a run");
 	if (SPI_processed == 1)

@@ -1,6 +1,7 @@
 /*
- * kept_plan.c: a statement prepared once per backend and kept, for the hot
- * path's C functions (history_append.c, history_json.c).
+ * kept_plan.c: a statement prepared once per backend and kept, for the C
+ * functions that run one statement per call (history_append.c,
+ * history_json.c, clock.c).
  */
 #include "postgres.h"
 
