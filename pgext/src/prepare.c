@@ -74,7 +74,8 @@ DurableTimerPrepareDefineGucs(void)
  * This worker's part of the burst of timers due by next_due: the timer
  * workers split it evenly, each at most durable.tick_batch (the rest fires
  * the usual way). Called by a tick, in its transaction, connected to SPI; 0
- * when nothing is prepared ahead.
+ * when nothing is prepared ahead, as for a deadline already due (a backlog
+ * drains the usual way: no count of it per tick).
  */
 int
 DurableBurstSize(TimestampTz next_due)
@@ -84,7 +85,7 @@ DurableBurstSize(TimestampTz next_due)
 	bool		isnull;
 	Datum		n;
 
-	if (durable_timer_lead_ms == 0 || next_due == 0)
+	if (durable_timer_lead_ms == 0 || next_due == 0 || next_due <= DurableNow())
 		return 0;
 	args[0] = TimestampTzGetDatum(next_due + BURST_WINDOW_US);
 	args[1] = Int32GetDatum(durable_tick_batch * durable_timer_workers);
