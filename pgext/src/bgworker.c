@@ -237,6 +237,7 @@ durable_timer_worker_main(Datum arg)
 		long		wait_ms = durable_tick_max_wait_ms;
 		int			fired = 0;
 		bool		ok = true;
+		TimestampTz wake_at;	/* prepare_start, or else next_due */
 		MemoryContext old;
 		int			rc;
 
@@ -289,13 +290,14 @@ durable_timer_worker_main(Datum arg)
 		prepare_start = 0;
 		if (installed && next_due != 0 && next_due != prepare_failed && next_due > DurableNow())
 			prepare_start = DurablePrepareStart(next_due, burst);
+		wake_at = prepare_start != 0 ? prepare_start : next_due;
 
 		/* between rounds: a step of a batch job (batch.c), when one is due */
 		if (me == 0 && installed && DurableBatchStep())
 			continue;
 
 		/* between rounds, with nothing due: purge closed runs (purge.c) */
-		if (me == 0 && installed && DurablePurgeStep(prepare_start != 0 ? prepare_start : next_due))
+		if (me == 0 && installed && DurablePurgeStep(wake_at))
 			continue;
 
 		if (installed && next_due != 0)
@@ -317,7 +319,7 @@ durable_timer_worker_main(Datum arg)
 			 * another transaction: retry shortly rather than spin.
 			 */
 			wait_ms = next_due <= now ? 10 :
-				Min(wait_ms, (long) (((prepare_start != 0 ? prepare_start : next_due) - now + 999) / 1000));
+				Min(wait_ms, (long) ((wake_at - now + 999) / 1000));
 		}
 		else
 			pg_atomic_write_u64(next_wake, (uint64) (PG_INT64_MAX - 1));
