@@ -16,10 +16,9 @@ timers_n=$([ "$quick" = 1 ] && echo 1000 || echo 10000)
 wf_n=$([ "$quick" = 1 ] && echo 500 || echo 3000)
 purge_n=$([ "$quick" = 1 ] && echo 50000 || echo 1000000)
 
+. "$here/lib.sh"   # fresh_cluster, build_pq_tool
 cluster() { scripts/cluster.sh "$1" bench "$port"; }
-cluster stop
-rm -rf "$(cluster env | sed -n "s/.*DURABLE_PGDATA='\(.*\)\/data'.*/\1/p")"
-cluster start
+fresh_cluster bench "$port"
 cleanup() {
     mountpoint -q "$tmp/mnt" 2>/dev/null && { fusermount3 -u "$tmp/mnt" || fusermount3 -uz "$tmp/mnt"; }
     kill $(jobs -p) 2>/dev/null || true
@@ -33,11 +32,9 @@ results="$tmp/results"
 : > "$results"
 
 poller="$tmp/bench-poller"
-gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
-    "$here/poller.c" -lpq -o "$poller"
+build_pq_tool poller "$poller"
 visible="$tmp/bench-visible"
-gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
-    "$here/visible.c" -lpq -o "$visible"
+build_pq_tool visible "$visible"
 
 put() { echo "$1 $2" >> "$results"; printf '  %-34s %s\n' "$1" "$2"; }
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }

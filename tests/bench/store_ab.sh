@@ -22,10 +22,9 @@ cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55492}
 profile=${PROFILE:-}
+. "$here/lib.sh"   # fresh_cluster, build_pq_tool
 cluster() { scripts/cluster.sh "$1" store-ab "$port"; }
-cluster stop >/dev/null 2>&1 || true
-rm -rf "$(cluster env | sed -n "s/.*DURABLE_PGDATA='\(.*\)\/data'.*/\1/p")"   # a fresh cluster each time
-cluster start
+fresh_cluster store-ab "$port"
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; rm -rf "$tmp"' EXIT
 eval "$(cluster env)"
@@ -44,8 +43,7 @@ for f in $(git ls-tree --name-only "$a" sql/durable--0.2/api/ | sort); do
 done | sed "s|'MODULE_PATHNAME'|'\$libdir/durable'|g" | grep -v 'pg_extension_config_dump(' > "$tmp/a_api.sql"
 
 poller="$tmp/bench-poller"
-gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
-    "$here/poller.c" -lpq -o "$poller"
+build_pq_tool poller "$poller"
 worker_bin="$top/worker/build/durable-worker"
 plugin="$tmp/bench-workflows.so"
 . "$here/worker_rate.sh"

@@ -16,6 +16,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here="$top/tests/bench"
 cd "$top"
+. "$here/lib.sh"   # build_pq_tool
 a=${1:-main} rounds=${2:-3} n=${3:-10000}
 port=${DURABLE_BENCH_PORT:-55491}
 tmp=$(mktemp -d)
@@ -36,8 +37,7 @@ cleanup() {
     rm -rf "$tmp" "$a_dir"
 }
 trap cleanup EXIT
-gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
-    "$here/visible.c" -lpq -o "$tmp/bench-visible"
+build_pq_tool visible "$tmp/bench-visible"
 
 round() {   # a|b
     local config

@@ -1,0 +1,14 @@
+# Sourced by make bench (run.sh) and the A/B scripts beside it, run from the
+# checkout's top with $here set to tests/bench.
+# fresh_cluster NAME PORT: the cluster scripts/cluster.sh makes under that
+# name, stopped, removed and started anew, so no earlier run's store is left
+fresh_cluster() {
+    scripts/cluster.sh stop "$1" "$2" >/dev/null 2>&1 || true
+    rm -rf "$(scripts/cluster.sh env "$1" "$2" | sed -n "s/.*DURABLE_PGDATA='\(.*\)\/data'.*/\1/p")"
+    scripts/cluster.sh start "$1" "$2"
+}
+# build_pq_tool NAME OUT: tests/bench/NAME.c, a libpq client, built as OUT
+build_pq_tool() {
+    gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
+        "$here/$1.c" -lpq -o "$2"
+}
