@@ -8,9 +8,8 @@
 #   tests/bench/timers_ab.sh [A_COMMIT] [ROUNDS] [N]
 # A_SETTINGS (e.g. "durable.timer_lead = 0") is set on A's cluster only: with
 # A_COMMIT=HEAD it measures one setting against the default on one build.
-# B is this checkout's private install (scripts/test.sh makes it: run
-# `make all` and a test suite first, or `make -C pgext install
-# PG_CONFIG=$(scripts/pginst.sh .run/pg)`); A is built here, in a
+# B is this checkout's pgext, built and installed here into its private
+# PostgreSQL (.run/pg, scripts/pginst.sh); A is built here too, in a
 # temporary worktree with an install of its own.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
