@@ -12,3 +12,10 @@ build_pq_tool() {
     gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -O2 -I"$(pg_config --includedir)" \
         "$here/$1.c" -lpq -o "$2"
 }
+# reset_store: durable dropped and created anew in the PG* cluster, with the
+# bench fixtures (tests/bench/sql/fixtures.sql)
+reset_store() {
+    psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
+        -f "$here/sql/fixtures.sql" >/dev/null
+}

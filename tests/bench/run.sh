@@ -16,7 +16,7 @@ timers_n=$([ "$quick" = 1 ] && echo 1000 || echo 10000)
 wf_n=$([ "$quick" = 1 ] && echo 500 || echo 3000)
 purge_n=$([ "$quick" = 1 ] && echo 50000 || echo 1000000)
 
-. "$here/lib.sh"   # fresh_cluster, build_pq_tool
+. "$here/lib.sh"   # fresh_cluster, build_pq_tool, reset_store
 cluster() { scripts/cluster.sh "$1" bench "$port"; }
 fresh_cluster bench "$port"
 cleanup() {
@@ -38,11 +38,6 @@ build_pq_tool visible "$visible"
 
 put() { echo "$1 $2" >> "$results"; printf '  %-34s %s\n' "$1" "$2"; }
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
-reset_store() {
-    psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
-        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
-        -f "$here/sql/fixtures.sql" >/dev/null
-}
 pgbench_tps() {   # clients seconds script [extra args]
     local c=$1 t=$2 f=$3; shift 3
     pgbench -n -c "$c" -j "$c" -T "$t" -f "$f" "$@" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'

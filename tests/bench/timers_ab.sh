@@ -15,7 +15,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here="$top/tests/bench"
 cd "$top"
-. "$here/lib.sh"   # build_pq_tool
+. "$here/lib.sh"   # build_pq_tool, reset_store
 a=${1:-main} rounds=${2:-3} n=${3:-10000}
 port=${DURABLE_BENCH_PORT:-55491}
 tmp=$(mktemp -d)
@@ -48,9 +48,7 @@ round() {   # a|b
             psql -qX -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET $A_SETTINGS" -c "SELECT pg_reload_conf()" >/dev/null
             sleep 1
         fi
-        psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
-            -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
-            -f "$here/sql/fixtures.sql" >/dev/null
+        reset_store
         echo "$1 $("$here/timers_round.sh" "$n" 5 "$tmp/bench-visible")"
     )
     PG_CONFIG="$config" scripts/cluster.sh stop "timers-ab-$1" "$port" >/dev/null
