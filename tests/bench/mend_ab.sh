@@ -5,7 +5,7 @@
 #                      activity's pause row (a probe of an empty table)
 #   child_start        complete_workflow_task with one StartChildWorkflowExecution,
 #                      which now also asks whether the child inherits a pinned build
-# "before" is the current api file with the fix's lines taken out, loaded
+# "before" is the current api files with the fixes' lines taken out, loaded
 # with CREATE OR REPLACE; "after" is the file as it is. Each round times N
 # calls of each in one transaction per phase; rounds alternate before/after.
 # Needs PG* set (a durable cluster, superuser).
@@ -18,10 +18,14 @@ rounds=${1:-3} n=${2:-1000}
 api=$top/sql/durable--0.2/api
 tmp=$(mktemp -d)
 load() { psql -qX -v ON_ERROR_STOP=1 "${@/#/-f}" >/dev/null; }
-trap 'load "$api/06_commands.sql" "$api/07_activity_tasks.sql"; rm -rf "$tmp"' EXIT
-grep -v 'DELETE FROM durable.activity_pauses p WHERE p.run_id = a.run_id' "$api/07_activity_tasks.sql" >"$tmp/07.sql"
-grep -v -e 'DELETE FROM durable.activity_pauses p WHERE p.run_id = a.run_id' -e '_inherit_build_id(' \
-    "$api/06_commands.sql" >"$tmp/06.sql"
+# the two fixes live in one place each: the pause row's DELETE in
+# _drop_activity_task (41_pause.sql), the build inheritance in _create_run
+# (03_start.sql)
+trap 'load "$api/03_start.sql" "$api/41_pause.sql"; rm -rf "$tmp"' EXIT
+sed 's/^ *PERFORM durable._inherit_build_id(.*/        NULL;/' "$api/03_start.sql" >"$tmp/03.sql"
+grep -v 'DELETE FROM durable.activity_pauses p WHERE p.run_id = a.run_id' "$api/41_pause.sql" >"$tmp/41.sql"
+! cmp -s "$api/03_start.sql" "$tmp/03.sql" && ! cmp -s "$api/41_pause.sql" "$tmp/41.sql" ||
+    { echo "mend_ab.sh: the fixes' lines were not found in 03_start.sql/41_pause.sql" >&2; exit 1; }
 
 # One round of one variant: prints NOTICEs "activity_complete US" and
 # "child_start US" (psql variables do not reach DO blocks: settings do).
@@ -80,7 +84,7 @@ EOF
 : >"$tmp/results"
 for i in $(seq 1 "$rounds"); do
     for variant in before after; do
-        if [ $variant = before ]; then load "$tmp/06.sql" "$tmp/07.sql"; else load "$api/06_commands.sql" "$api/07_activity_tasks.sql"; fi
+        if [ $variant = before ]; then load "$tmp/03.sql" "$tmp/41.sql"; else load "$api/03_start.sql" "$api/41_pause.sql"; fi
         run_round "$variant" 2>&1 | sed -n 's/^NOTICE: *//p' | while read -r path us; do
             echo "$variant $path $us" | tee -a "$tmp/results"
         done
