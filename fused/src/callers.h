@@ -31,7 +31,8 @@ int callers_bind(PGconn *c, struct db_err *e);
 /* Whether c acts as the current caller already (the pool prefers it). */
 bool callers_bound(PGconn *c);
 
-/* Owner and modes of n as the current caller may use it (stat's truth). */
+/* Owner and modes of n as the current caller may use it (stat's truth);
+ * st_mode holds the kind's own mode on entry. */
 void callers_stat(const struct node *n, struct stat *st);
 
 /*

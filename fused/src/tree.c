@@ -244,7 +244,7 @@ int tree_stat(const struct node *n, struct stat *st, struct db_err *e)
 	st->st_blksize = 4096;
 	/* everything is as of now: the content is computed when read */
 	st->st_atime = st->st_mtime = st->st_ctime = time(NULL);
-	if (n->kind == K_STATUSLINK || n->kind == K_WHERELINK) {
+	if (S_ISLNK(st->st_mode)) {
 		st->st_size = (off_t)(strlen("../../workflows/") + strlen(n->wf));
 		return 0;
 	}
