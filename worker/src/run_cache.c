@@ -7,10 +7,11 @@
 #include <string.h>
 #include "runtime.h"
 
+/* The list is in the order of use: a task takes its run out and puts it
+ * back at the head, so the least recently used is the last. */
 struct durable__kept {
 	char *run_id;
 	durable__run_t *run;
-	uint64_t used;
 	struct durable__kept *next;
 };
 
@@ -22,17 +23,22 @@ static struct durable__kept **find(durable_worker_t *w, const char *run_id)
 	return k;
 }
 
-durable__run_t *durable__runs_take(durable_worker_t *w, const char *run_id)
+/* Unlinks *k and hands over its run. */
+static durable__run_t *unlink_run(durable_worker_t *w, struct durable__kept **k)
 {
-	struct durable__kept **k = find(w, run_id), *e = *k;
-	if (!e)
-		return NULL;
+	struct durable__kept *e = *k;
 	durable__run_t *run = e->run;
 	*k = e->next;
 	free(e->run_id);
 	free(e);
 	w->nruns--;
 	return run;
+}
+
+durable__run_t *durable__runs_take(durable_worker_t *w, const char *run_id)
+{
+	struct durable__kept **k = find(w, run_id);
+	return *k ? unlink_run(w, k) : NULL;
 }
 
 void durable__runs_drop(durable_worker_t *w, const char *run_id)
@@ -42,20 +48,14 @@ void durable__runs_drop(durable_worker_t *w, const char *run_id)
 
 static void evict_oldest(durable_worker_t *w, int counted)
 {
-	struct durable__kept **oldest = NULL;
-	for (struct durable__kept **k = &w->runs; *k; k = &(*k)->next)
-		if (!oldest || (*k)->used < (*oldest)->used)
-			oldest = k;
-	if (!oldest)
+	if (!w->runs)
 		return;
-	struct durable__kept *e = *oldest;
-	*oldest = e->next;
-	w->nruns--;
+	struct durable__kept **oldest = &w->runs;
+	while ((*oldest)->next)
+		oldest = &(*oldest)->next;
 	w->runs_evicted += (uint64_t)counted;
-	durable__log("DEBUG", "run %s: evicted from the run cache", e->run_id);
-	durable__run_free(e->run);
-	free(e->run_id);
-	free(e);
+	durable__log("DEBUG", "run %s: evicted from the run cache", (*oldest)->run_id);
+	durable__run_free(unlink_run(w, oldest));
 }
 
 void durable__runs_put(durable_worker_t *w, const char *run_id, durable__run_t *run)
@@ -68,7 +68,6 @@ void durable__runs_put(durable_worker_t *w, const char *run_id, durable__run_t *
 		return;
 	}
 	e->run = run;
-	e->used = ++w->cache_tick;
 	e->next = w->runs;
 	w->runs = e;
 	w->nruns++;
