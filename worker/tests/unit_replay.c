@@ -572,6 +572,20 @@ static int wf_side_effect(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
+/* The store records the task's first n commands, side effect markers with
+ * the details sent, and its timer timer_id, which fires: the next task. */
+static void record_markers(hist_t *h, size_t n, const char *timer_id)
+{
+	int64_t wtc = done(h);
+	for (size_t i = 0; i < n; i++)
+		ev(h, "MarkerRecorded", json_pack("{s:s, s:O, s:I}", "marker_name", "SideEffect", "details",
+						  json_object_get(json_array_get(out.commands, i), "details"),
+						  "workflow_task_completed_event_id", (json_int_t)wtc));
+	int64_t t = timer(h, wtc, timer_id);
+	fired(h, t, timer_id);
+	task(h);
+}
+
 static void test_markers(void)
 {
 	hist_t h;
@@ -597,12 +611,7 @@ static void test_markers(void)
 	CHECK(called == 1 && ncmds() == 2, "side effect ran once and was recorded: %d %zu", called, ncmds());
 	json_t *details = json_object_get(json_array_get(out.commands, 0), "details");
 	CHECK(json_integer_value(json_object_get(details, "value")) == 42, "marker holds the value");
-	wtc = done(&h);
-	ev(&h, "MarkerRecorded", json_pack("{s:s, s:O, s:I}", "marker_name", "SideEffect", "details", details,
-					   "workflow_task_completed_event_id", (json_int_t)wtc));
-	int64_t t = timer(&h, wtc, "t2");
-	fired(&h, t, "t2");
-	task(&h);
+	record_markers(&h, 1, "t2");
 	run(&h, wf_side_effect);
 	CHECK(called == 1, "not run again on replay: %d", called);
 	json_t *res = json_object_get(json_array_get(out.commands, 0), "result");
@@ -656,14 +665,7 @@ static void test_side_effect_draws(void)
 	      "the side effects' uuids and the workflow's differ: %s %s %s", a, b, live_wf);
 	char live_a[37] = "";
 	snprintf(live_a, sizeof(live_a), "%s", a ? a : "");
-	int64_t wtc = done(&h);
-	for (int i = 0; i < 2; i++)
-		ev(&h, "MarkerRecorded", json_pack("{s:s, s:O, s:I}", "marker_name", "SideEffect", "details",
-						   json_object_get(json_array_get(out.commands, i), "details"),
-						   "workflow_task_completed_event_id", (json_int_t)wtc));
-	int64_t t = timer(&h, wtc, "t3");
-	fired(&h, t, "t3");
-	task(&h);
+	record_markers(&h, 2, "t3");
 	run(&h, wf_uuids);
 	json_t *res = json_object_get(json_array_get(out.commands, 0), "result");
 	CHECK(strcmp(json_string_value(json_object_get(res, "wf")) ?: "", live_wf) == 0,
