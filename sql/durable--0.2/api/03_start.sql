@@ -60,20 +60,16 @@ $$;
 CREATE OR REPLACE FUNCTION durable._start_conflict(namespace text, workflow_id text, policy text)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    running durable.workflows;
+    running uuid := durable._open_run(namespace, workflow_id);
     last_status text;
 BEGIN
-    SELECT * INTO running FROM durable.workflows w
-     WHERE w.namespace = _start_conflict.namespace AND w.workflow_id = _start_conflict.workflow_id
-       AND w.status = 'RUNNING'
-     FOR UPDATE;
-    IF FOUND THEN
+    IF running IS NOT NULL THEN
         IF policy = 'TERMINATE_IF_RUNNING' THEN
-            PERFORM durable._close_run(running.run_id, 'TERMINATED', 'WorkflowExecutionTerminated',
+            PERFORM durable._close_run(running, 'TERMINATED', 'WorkflowExecutionTerminated',
                 jsonb_build_object('reason', 'terminated by a new start (TERMINATE_IF_RUNNING)',
                                    'identity', 'durable'));
         ELSE
-            RETURN format('workflow %s is already running as run %s', workflow_id, running.run_id);
+            RETURN format('workflow %s is already running as run %s', workflow_id, running);
         END IF;
     END IF;
     IF policy IN ('REJECT_DUPLICATE', 'ALLOW_DUPLICATE_FAILED_ONLY') THEN
@@ -121,12 +117,21 @@ BEGIN
 END
 $$;
 
--- The open run of an id, locked, or NULL.
+-- The open run of an id, locked, or NULL. Found by its index whatever the
+-- statistics say (durable._find_open_run, api/73_floor.sql), then locked by
+-- its primary key, which gives its latest version: a run closed meanwhile is
+-- not open.
 CREATE OR REPLACE FUNCTION durable._open_run(namespace text, workflow_id text) RETURNS uuid
-LANGUAGE sql AS $$
-    SELECT w.run_id FROM durable.workflows w
-     WHERE w.namespace = $1 AND w.workflow_id = $2 AND w.status = 'RUNNING'
-       FOR UPDATE
+LANGUAGE plpgsql AS $$
+DECLARE
+    run uuid := durable._find_open_run(namespace, workflow_id);
+    status text;
+BEGIN
+    IF run IS NOT NULL THEN
+        SELECT w.status INTO status FROM durable.workflows w WHERE w.run_id = run FOR UPDATE;
+    END IF;
+    RETURN CASE WHEN status = 'RUNNING' THEN run END;
+END
 $$;
 
 -- id_conflict_policy TERMINATE_EXISTING: terminates the open run of an id, if
