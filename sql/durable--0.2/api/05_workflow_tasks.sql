@@ -74,6 +74,8 @@ DECLARE
     earliest timestamptz;
     rule_mode text;
     rule_build text;
+    leased integer := 0;
+    skipped integer;
 BEGIN
     PERFORM durable._check_poll_args($1, $2, $3);
     PERFORM durable._check_cached($4);
@@ -83,42 +85,52 @@ BEGIN
     -- a versioned queue's tasks go only to the build each run is on
     -- (api/60_build_ids.sql); without rules, to any worker
     SELECT r.mode, r.default_build_id INTO rule_mode, rule_build FROM durable._build_id_rules($5, $1) r;
-    FOR t IN SELECT wt.task_id, wt.run_id, wt.fence, wt.attempt, wt.scheduled_event_id,
-                    w.workflow_id, w.workflow_type, w.task_timeout
-               FROM durable.workflow_tasks wt JOIN durable.workflows w ON w.run_id = wt.run_id
-              WHERE wt.namespace = $5 AND wt.task_queue = $1 AND wt.state = 'SCHEDULED'
-                AND (rule_mode IS NULL
-                     OR $6 = CASE rule_mode WHEN 'PINNED' THEN coalesce(w.build_id, rule_build) ELSE rule_build END)
-              ORDER BY wt.priority, wt.pass, wt.task_id   -- api/41_priority.sql
-              LIMIT $3
-                FOR UPDATE OF w SKIP LOCKED LOOP
-        -- Only the run is locked (every lease holds it; a lock on the task row
-        -- too would cost WAL). The row seen may have been leased by a poll
-        -- that committed before this one took the run: read it again, now.
-        SELECT wt.fence, wt.attempt, wt.scheduled_event_id INTO t.fence, t.attempt, t.scheduled_event_id
-          FROM durable.workflow_tasks wt WHERE wt.task_id = t.task_id AND wt.state = 'SCHEDULED';
-        CONTINUE WHEN NOT FOUND;
-        -- a transient attempt (see _reschedule_workflow_task) writes no event
-        -- now, and the worker replays the history as it is
-        started := NULL;
-        IF t.scheduled_event_id IS NOT NULL THEN
-            started := durable._append(t.run_id, 'WorkflowTaskStarted', jsonb_build_object(
-                'scheduled_event_id', t.scheduled_event_id, 'identity', $2, 'attempt', t.attempt)
-                || durable._build_id_attrs($6));
-        END IF;
-        UPDATE durable.workflow_tasks wt
-           SET state = 'STARTED', fence = t.fence + 1, started_event_id = started, identity = $2, build_id = $6,
-               started_at = now, timeout_at = now + t.task_timeout
-         WHERE wt.task_id = t.task_id;
-        earliest := least(earliest, now + t.task_timeout);
-        task_token := 'w' || t.task_id || '.' || (t.fence + 1);
-        workflow_id := t.workflow_id;
-        run_id := t.run_id;
-        workflow_type := t.workflow_type;
-        attempt := t.attempt;
-        started_event_id := started;
-        history := durable._history_json(t.run_id, coalesce(($4 ->> t.run_id::text)::bigint, 0));
-        RETURN NEXT;
+    -- A task skipped below took a place of the LIMIT: the scan runs again,
+    -- with a fresh snapshot (which shows those leased), for the places left.
+    LOOP
+        skipped := 0;
+        FOR t IN SELECT wt.task_id, wt.run_id, wt.fence, wt.attempt, wt.scheduled_event_id,
+                        w.workflow_id, w.workflow_type, w.task_timeout
+                   FROM durable.workflow_tasks wt JOIN durable.workflows w ON w.run_id = wt.run_id
+                  WHERE wt.namespace = $5 AND wt.task_queue = $1 AND wt.state = 'SCHEDULED'
+                    AND (rule_mode IS NULL
+                         OR $6 = CASE rule_mode WHEN 'PINNED' THEN coalesce(w.build_id, rule_build) ELSE rule_build END)
+                  ORDER BY wt.priority, wt.pass, wt.task_id   -- api/41_priority.sql
+                  LIMIT $3 - leased
+                    FOR UPDATE OF w SKIP LOCKED LOOP
+            -- Only the run is locked (every lease holds it; a lock on the task row
+            -- too would cost WAL). The row seen may have been leased by a poll
+            -- that committed before this one took the run: read it again, now.
+            SELECT wt.fence, wt.attempt, wt.scheduled_event_id INTO t.fence, t.attempt, t.scheduled_event_id
+              FROM durable.workflow_tasks wt WHERE wt.task_id = t.task_id AND wt.state = 'SCHEDULED';
+            IF NOT FOUND THEN
+                skipped := skipped + 1;
+                CONTINUE;
+            END IF;
+            leased := leased + 1;
+            -- a transient attempt (see _reschedule_workflow_task) writes no event
+            -- now, and the worker replays the history as it is
+            started := NULL;
+            IF t.scheduled_event_id IS NOT NULL THEN
+                started := durable._append(t.run_id, 'WorkflowTaskStarted', jsonb_build_object(
+                    'scheduled_event_id', t.scheduled_event_id, 'identity', $2, 'attempt', t.attempt)
+                    || durable._build_id_attrs($6));
+            END IF;
+            UPDATE durable.workflow_tasks wt
+               SET state = 'STARTED', fence = t.fence + 1, started_event_id = started, identity = $2, build_id = $6,
+                   started_at = now, timeout_at = now + t.task_timeout
+             WHERE wt.task_id = t.task_id;
+            earliest := least(earliest, now + t.task_timeout);
+            task_token := 'w' || t.task_id || '.' || (t.fence + 1);
+            workflow_id := t.workflow_id;
+            run_id := t.run_id;
+            workflow_type := t.workflow_type;
+            attempt := t.attempt;
+            started_event_id := started;
+            history := durable._history_json(t.run_id, coalesce(($4 ->> t.run_id::text)::bigint, 0));
+            RETURN NEXT;
+        END LOOP;
+        EXIT WHEN skipped = 0 OR leased >= $3;
     END LOOP;
     PERFORM durable._wake_at(earliest);
 END
