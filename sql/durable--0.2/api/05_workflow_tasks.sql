@@ -252,6 +252,7 @@ DECLARE
     cmd jsonb;
     needs_task boolean := false;
     closed boolean := false;
+    unseen boolean := false;
     n integer;
 BEGIN
     PERFORM durable._check_commands(commands);
@@ -266,8 +267,12 @@ BEGIN
 
     -- Closing while unseen events wait would lose them (a signal sent during
     -- this task): fail the task instead and let the workflow see them.
-    IF n > 0 AND (commands -> (n - 1) ->> 'type') = ANY (durable._closing_command_types())
-       AND EXISTS (SELECT 1 FROM durable.buffered_events b WHERE b.run_id = t.run_id) THEN
+    -- (Two IFs: in one condition the query around EXISTS was planned anew on
+    -- every call, its custom plan folding the command's type.)
+    IF n > 0 AND (commands -> (n - 1) ->> 'type') = ANY (durable._closing_command_types()) THEN
+        unseen := EXISTS (SELECT 1 FROM durable.buffered_events b WHERE b.run_id = t.run_id);
+    END IF;
+    IF unseen THEN
         PERFORM durable._append(t.run_id, 'WorkflowTaskFailed', jsonb_build_object(
             'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
             'cause', 'UNHANDLED_COMMAND', 'identity', coalesce(identity, t.identity),
@@ -319,8 +324,10 @@ BEGIN
         IF durable._flush_buffered(t.run_id) > 0 THEN
             needs_task := true;
         END IF;
-        IF needs_task AND NOT EXISTS (SELECT 1 FROM durable.workflow_tasks wt WHERE wt.run_id = t.run_id) THEN
-            PERFORM durable._schedule_workflow_task(t.run_id);
+        IF needs_task THEN   -- (nested for the reason above)
+            IF NOT EXISTS (SELECT 1 FROM durable.workflow_tasks wt WHERE wt.run_id = t.run_id) THEN
+                PERFORM durable._schedule_workflow_task(t.run_id);
+            END IF;
         END IF;
         PERFORM durable._hold_if_paused(t.run_id);   -- paused while this task ran (41_pause.sql)
     END IF;
