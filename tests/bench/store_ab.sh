@@ -13,6 +13,10 @@
 # pg_stat_statements (track = all) and track_functions = all, and the top
 # statements and functions by self time, per workflow (with WORKER=1, of the
 # C worker's one-activity workflows instead).
+# SETTINGS="name = value" is set on the cluster (ALTER SYSTEM) for A and B
+# alike: e.g. SETTINGS="autovacuum = off" takes out the rounds' largest
+# noise, an autovacuum of the fresh store that lands in some runs and not
+# others (its CPU counts as the server's).
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
@@ -29,11 +33,16 @@ tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; rm -rf "$tmp"' EXIT
 eval "$(cluster env)"
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+if [ -n "${SETTINGS:-}" ]; then
+    sql "ALTER SYSTEM SET $SETTINGS"
+    sql "SELECT pg_reload_conf()" >/dev/null
+fi
 if [ -n "$profile" ]; then
     sql "ALTER SYSTEM SET shared_preload_libraries = 'durable', 'pg_stat_statements'"
     sql "ALTER SYSTEM SET track_functions = 'all'"
     cluster stop; cluster start
     sql "ALTER SYSTEM SET pg_stat_statements.track = 'all'"
+    sql "ALTER SYSTEM SET pg_stat_statements.track_planning = on"
     sql "SELECT pg_reload_conf()" >/dev/null
     sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 fi
@@ -61,12 +70,29 @@ install() {   # A or B
 }
 # CPU seconds the whole server has used (live processes, and those it reaped):
 # what a workflow costs the server, whatever else the machine is doing.
+# First the round's client backends must be gone (a killed poller's backend
+# finishes its statement and exits after the round), and a child reaped while
+# the children are read moves its time into the postmaster's between the two
+# reads of the postmaster: read again then. Without both, a round could miss
+# the workflow poller's backend, half the total: the two groups of figures,
+# ~600 and ~1,100 µs, that session 4 saw in A and B alike.
 server_cpu() {
-    local pm
+    local pm before after t
     pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
-    { cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
-        sed 's/^.*) //' | awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '
-            { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }'
+    for _ in $(seq 1 500); do
+        [ "$(sql "SELECT count(*) FROM pg_stat_activity
+                   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" = 0 ] && break
+        sleep 0.02
+    done
+    while :; do
+        before=$(sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }')
+        t=$({ cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
+            sed 's/^.*) //' | awk -v hz="$(getconf CLK_TCK)" '
+                { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }')
+        after=$(sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }')
+        [ "$before" = "$after" ] && break
+    done
+    echo "$t"
 }
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 . "$here/scripted_rate.sh"   # run_scripted, as make bench runs it
@@ -92,11 +118,13 @@ round() {   # A or B -> one line of figures
 if [ -n "$profile" ]; then
     install "$profile"
     sql "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
+    cpu0=$(server_cpu)
     if [ "${WORKER:-0}" = 1 ]; then
         echo "wf1_per_s $(worker_rate BenchSeq1 "$n" 1) ($profile = $([ "$profile" = A ] && echo "$a" || echo checkout), $n workflows)"
     else
         echo "store_wf1_per_s $(run_scripted seq1 "$n") ($profile = $([ "$profile" = A ] && echo "$a" || echo checkout), $n workflows)"
     fi
+    echo "server_cpu_us_per_wf $(awk -v a="$cpu0" -v b="$(server_cpu)" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }') (profiling on)"
     echo "-- functions by self time, µs per workflow (calls per workflow)"
     psql -qX -c "SELECT funcname, round(self_time::numeric * 1000 / $n) AS self_us_per_wf,
                         round(total_time::numeric * 1000 / $n) AS total_us_per_wf,
@@ -105,11 +133,12 @@ if [ -n "$profile" ]; then
     echo "-- statements by time, µs per workflow (calls per workflow)"
     psql -qX -c "SELECT round(total_exec_time::numeric * 1000 / $n) AS us_per_wf,
                         round(calls::numeric / $n, 1) AS calls_per_wf,
-                        round((total_exec_time / calls)::numeric * 1000, 1) AS us_per_call, round(shared_blks_hit::numeric / calls, 1) AS blks_per_call,
+                        round(total_plan_time::numeric * 1000 / $n) AS plan_us_per_wf, round(plans::numeric / $n, 1) AS plans_per_wf,
+                        round((total_exec_time / greatest(calls, 1))::numeric * 1000, 1) AS us_per_call, round(shared_blks_hit::numeric / greatest(calls, 1), 1) AS blks_per_call,
                         left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
-                   FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 70"
+                   FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 70"
     exit 0
 fi
 
-echo "variant store_wf1_per_s server_cpu_us_per_wf store_seq10_activities_per_s store_par10_activities_per_s store_commits_per_activity store_wal_bytes_per_activity wf1_per_s worker_server_cpu_us_per_wf (A = $a, B = checkout, N = $n)"
+echo "variant store_wf1_per_s server_cpu_us_per_wf store_seq10_activities_per_s store_par10_activities_per_s store_commits_per_activity store_wal_bytes_per_activity wf1_per_s worker_server_cpu_us_per_wf (A = $a, B = checkout, N = $n${SETTINGS:+, $SETTINGS})"
 for _ in $(seq 1 "$rounds"); do round A; round B; done
