@@ -7,51 +7,74 @@
  * lock that every caller holds), prepared once per backend and kept. What C
  * saves is the interpreter around it: a plpgsql call, its statement
  * bookkeeping and a second call for the watchers' notification.
+ *
+ * The row goes into durable.history_rows, its type as a code and its
+ * attributes packed (history_pack.c); durable.history shows it as written.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "utils/fmgrprotos.h"
 
 #include "durable.h"
+#include "history_pack.h"
 
 PG_FUNCTION_INFO_V1(durable_append);
 PG_FUNCTION_INFO_V1(durable_append_at);
 
 /* $4 is the event's time: the run's clock (_append) or the caller's (_append_at) */
 #define APPEND_SQL(event_time) \
-	"INSERT INTO durable.history AS h (run_id, event_id, event_type, event_time, attributes) " \
-	"SELECT $1, coalesce(max(p.event_id), 0) + 1, $2, " event_time ", coalesce($3, '{}') " \
-	"  FROM durable.history p WHERE p.run_id = $1 " \
+	"INSERT INTO durable.history_rows AS h (run_id, event_id, event_code, event_time, attributes_packed) " \
+	"SELECT $1, coalesce(max(p.event_id), 0) + 1, $2, " event_time ", $3 " \
+	"  FROM durable.history_rows p WHERE p.run_id = $1 " \
 	"RETURNING h.event_id"
+
+/* what the insert into durable.history said of a missing value */
+static void
+refuse_null(const char *column)
+{
+	ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
+					errmsg("null value in column \"%s\" of relation \"history\" violates not-null constraint",
+						   column)));
+}
 
 static Datum
 append(FunctionCallInfo fcinfo, bool at)
 {
 	static SPIPlanPtr plan_now = NULL;
 	static SPIPlanPtr plan_at = NULL;
-	Oid			argtypes[4] = {UUIDOID, TEXTOID, JSONBOID, TIMESTAMPTZOID};
+	Oid			argtypes[4] = {UUIDOID, INT2OID, JSONBOID, TIMESTAMPTZOID};
 	Datum		args[4];
-	char		nulls[4];
-	int			nargs = at ? 4 : 3;
 	SPIPlanPtr	plan;
 	bool		isnull;
 	int64		event_id;
+	text	   *type;
+	Jsonb	   *attributes;
 
-	for (int i = 0; i < nargs; i++)
-	{
-		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
-		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
-	}
+	if (PG_ARGISNULL(0))
+		refuse_null("run_id");
+	if (PG_ARGISNULL(1))
+		refuse_null("event_type");
+	if (at && PG_ARGISNULL(3))
+		refuse_null("event_time");
+	type = PG_GETARG_TEXT_PP(1);
+	attributes = PG_ARGISNULL(2)
+		? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))
+		: PG_GETARG_JSONB_P(2);
+	args[0] = PG_GETARG_DATUM(0);
+	args[1] = Int16GetDatum(DurableEventCode(VARDATA_ANY(type), VARSIZE_ANY_EXHDR(type)));
+	args[2] = JsonbPGetDatum(DurableEventPack(args[0], VARDATA_ANY(type), VARSIZE_ANY_EXHDR(type), attributes));
+	if (at)
+		args[3] = PG_GETARG_DATUM(3);
 	SPI_connect();
 	plan = at ? DurableKeptPlan(&plan_at, APPEND_SQL("$4"), 4, argtypes)
 		: DurableKeptPlan(&plan_now, APPEND_SQL("durable._run_now($1)"), 3, argtypes);
-	if (SPI_execute_plan(plan, args, nulls, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "could not append to a run's history");
 	event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
-	/* the run is not null here: the insert refused it */
 	DirectFunctionCall1(durable_history_changed, args[0]);
 	PG_RETURN_INT64(event_id);
 }

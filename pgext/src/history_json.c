@@ -7,7 +7,9 @@
  * became a jsonb of its own, and the aggregate then took it apart again to
  * copy it into the array. Here each event is pushed straight into one array,
  * with the same keys and values (event_time as jsonb_build_object writes a
- * timestamptz), so the result is the same jsonb.
+ * timestamptz), so the result is the same jsonb. It reads the stored rows
+ * (durable.history_rows) and unpacks their attributes straight into the
+ * array, as the view durable.history would show them (history_pack.c).
  */
 #include "postgres.h"
 
@@ -19,6 +21,7 @@
 #include "utils/numeric.h"
 
 #include "durable.h"
+#include "history_pack.h"
 
 PG_FUNCTION_INFO_V1(durable_history_json);
 
@@ -30,8 +33,8 @@ push_events(JsonbParseState **state, Datum run, Datum from_event)
 	Oid			argtypes[2] = {UUIDOID, INT8OID};
 	Datum		args[2] = {run, from_event};
 
-	DurableKeptPlan(&plan, "SELECT h.event_id, h.event_type, h.event_time, h.attributes "
-					"  FROM durable.history h WHERE h.run_id = $1 AND h.event_id > $2 "
+	DurableKeptPlan(&plan, "SELECT h.event_id, h.event_code, h.event_time, h.attributes_packed "
+					"  FROM durable.history_rows h WHERE h.run_id = $1 AND h.event_id > $2 "
 					" ORDER BY h.event_id", 2, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read a run's history");
@@ -42,9 +45,10 @@ push_events(JsonbParseState **state, Datum run, Datum from_event)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		Datum		event_id = SPI_getbinval(row, desc, 1, &isnull);
-		text	   *event_type = DatumGetTextPP(SPI_getbinval(row, desc, 2, &isnull));
+		int16		event_code = DatumGetInt16(SPI_getbinval(row, desc, 2, &isnull));
 		Datum		event_time = SPI_getbinval(row, desc, 3, &isnull);
-		Datum		attributes = SPI_getbinval(row, desc, 4, &isnull);
+		Datum		packed = SPI_getbinval(row, desc, 4, &isnull);
+		text	   *event_type = DurableEventType(event_code, packed);
 		JsonbValue	v;
 		char	   *time;
 
@@ -59,17 +63,7 @@ push_events(JsonbParseState **state, Datum run, Datum from_event)
 		time = JsonEncodeDateTime(NULL, event_time, TIMESTAMPTZOID, NULL);
 		DurableJsonbPushString(state, time, strlen(time));
 		DurableJsonbPushKey(state, "attributes");
-		if (isnull)
-			v.type = jbvNull;
-		else
-		{
-			Jsonb	   *jb = DatumGetJsonbP(attributes);
-
-			v.type = jbvBinary;
-			v.val.binary.data = &jb->root;
-			v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
-		}
-		pushJsonbValue(state, WJB_VALUE, &v);
+		DurableEventUnpackPush(state, run, DatumGetJsonbP(packed));
 		pushJsonbValue(state, WJB_END_OBJECT, NULL);
 	}
 }

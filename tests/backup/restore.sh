@@ -69,20 +69,22 @@ offset_at_dump=$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint"
 dumped_rows() { "$PGBIN/pg_restore" -a -n durable -t "$1" -f - "$dump" | sed -n "/^COPY durable.$1 /,/^\\\.\$/p" | grep -c "${2:-}"; }
 workflows_in_dump=$(( $(dumped_rows workflows "$ns") ))
 
-# the dumped history, as rows a psql COPY can load anywhere
+# the dumped history (its stored rows, durable.history_rows), as rows a psql
+# COPY can load anywhere
 dumped_history() {
-	"$PGBIN/pg_restore" -a -n durable -t history -f - "$dump" \
-		| sed -n '/^COPY durable.history /,/^\\\.$/p' \
-		| sed 's/^COPY durable.history /COPY pg_temp.dumped /'
+	"$PGBIN/pg_restore" -a -n durable -t history_rows -f - "$dump" \
+		| sed -n '/^COPY durable.history_rows /,/^\\\.$/p' \
+		| sed 's/^COPY durable.history_rows /COPY pg_temp.dumped /'
 }
 # prefix_kept: every dumped event of the namespace's runs is in this store's history, unchanged
 prefix_kept() {
 	local missing
-	missing=$( { echo "CREATE TEMP TABLE dumped (LIKE durable.history);"; dumped_history
+	missing=$( { echo "CREATE TEMP TABLE dumped (LIKE durable.history_rows);"; dumped_history
 		echo "SELECT count(*) FROM pg_temp.dumped d JOIN durable.workflows w USING (run_id)
 		       WHERE w.namespace = '$ns' ${1:+AND w.workflow_id = '$1'}
 		         AND NOT EXISTS (SELECT 1 FROM durable.history h WHERE h.run_id = d.run_id AND h.event_id = d.event_id
-		                            AND h.event_type = d.event_type AND h.attributes = d.attributes);"
+		                            AND h.event_type = durable._event_type(d.event_code, d.attributes_packed)
+		                            AND h.attributes = durable._event_attributes(d.run_id, d.attributes_packed));"
 		echo "SELECT 'dumped:' || count(*) FROM pg_temp.dumped d JOIN durable.workflows w USING (run_id) WHERE w.namespace = '$ns';"
 	} | psql -qXAt -v ON_ERROR_STOP=1)
 	case "$missing" in

@@ -173,14 +173,14 @@ BEGIN
     RETURN OLD;
 END
 $$;
-CREATE TRIGGER refuse_delete BEFORE DELETE ON durable.history FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse_delete();
+CREATE TRIGGER refuse_delete BEFORE DELETE ON durable.history_rows FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse_delete();
 SET LOCAL client_min_messages = error;
 SELECT lives_ok($$SELECT durable._purge_closed(100)$$, 'a batch with a run that cannot be deleted does not fail');
 RESET client_min_messages;
 SELECT is(pg_temp.runs('good', 'ret-b'), NULL, 'the other expired run of the batch is purged');
 SELECT is(durable.describe_workflow('bad', NULL, 'ret-b') ->> 'status', 'COMPLETED', 'the bad one stays, whole');
 SELECT is(pg_temp.hlen_ns('bad', 'ret-b'), 5::bigint, 'with all of its history (5 events)');
-DROP TRIGGER refuse_delete ON durable.history;
+DROP TRIGGER refuse_delete ON durable.history_rows;
 SELECT ok(durable._purge_closed(100) >= 1, 'once the cause is gone, the next batch purges it');
 SELECT is(pg_temp.runs('bad', 'ret-b'), NULL, 'gone');
 

@@ -51,7 +51,7 @@ UPDATE durable.activity_tasks SET retry_initial_interval = '-1 year 361 days' WH
 -- 2. a constraint the history insert of its TimerFired violates (23514)
 SELECT durable.start_workflow('pk-check', 'W', 'pk-q6');
 SELECT pg_temp.complete('pk-q6', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}]');
-SELECT format('ALTER TABLE durable.history ADD CONSTRAINT pk_test_check CHECK (run_id <> %L) NOT VALID',
+SELECT format('ALTER TABLE durable.history_rows ADD CONSTRAINT pk_test_check CHECK (run_id <> %L) NOT VALID',
               pg_temp.run('pk-check')) \gexec
 -- 3. a corrupt schedule spec (22023 from the spec parser)
 SELECT durable.create_schedule('pk-corrupt', '{"interval": [{"every": 5}]}', '{"workflow_type": "W", "task_queue": "pk-s"}');
@@ -107,7 +107,7 @@ SELECT ok((SELECT bool_and(retry_at >= last_error_at + interval '119 seconds' AN
           'and waits two minutes now');
 
 -- Fixed and retried, they fire -------------------------------------------------------
-ALTER TABLE durable.history DROP CONSTRAINT pk_test_check;
+ALTER TABLE durable.history_rows DROP CONSTRAINT pk_test_check;
 UPDATE durable.activity_tasks SET retry_initial_interval = '1 second' WHERE workflow_id = 'pk-neg';
 SELECT throws_ok($$SELECT durable.retry_parked(kind => 'lunch')$$, '22023', NULL, 'retry_parked refuses an unknown kind');
 SELECT is(durable.retry_parked('pk-check'), 1, 'retry_parked makes the timer due now');

@@ -72,13 +72,13 @@ sql "CREATE FUNCTION public.refuse_delete() RETURNS trigger LANGUAGE plpgsql AS 
          END IF;
          RETURN OLD;
      END \$\$;
-     CREATE TRIGGER refuse_delete BEFORE DELETE ON durable.history FOR EACH ROW EXECUTE FUNCTION public.refuse_delete()" >/dev/null
+     CREATE TRIGGER refuse_delete BEFORE DELETE ON durable.history_rows FOR EACH ROW EXECUTE FUNCTION public.refuse_delete()" >/dev/null
 sql "SELECT durable.skip_time('2 days')" >/dev/null
 one_left() { [ "$(count e2e)" = 1 ]; }
 eventually one_left && ok "the runs that can be deleted go" || not_ok "closed runs in e2e: $(count e2e), want 1"
 eventually grep -q "closed run .* could not be purged: injected" "$DURABLE_PGLOG" \
     && ok "the one that cannot is named in a WARNING" || not_ok "no warning in the server log"
-sql "DROP TRIGGER refuse_delete ON durable.history" >/dev/null
+sql "DROP TRIGGER refuse_delete ON durable.history_rows" >/dev/null
 eventually zero e2e && ok "and goes once the cause is gone" || not_ok "b-3 was never purged"
 
 # 31 days: the default namespace's runs go too; 41 days: the timer fires

@@ -17,7 +17,7 @@ p=tb$$
 due_table="public.${p}_due"
 
 cleanup() {
-    sql "ALTER TABLE durable.history DROP CONSTRAINT IF EXISTS ${p}_check" >/dev/null 2>&1
+    sql "ALTER TABLE durable.history_rows DROP CONSTRAINT IF EXISTS ${p}_check" >/dev/null 2>&1
     sql "ALTER SYSTEM RESET track_functions" >/dev/null 2>&1
     sql "ALTER SYSTEM RESET durable.timer_lead" >/dev/null 2>&1
     sql "SELECT pg_reload_conf()" >/dev/null 2>&1
@@ -90,7 +90,7 @@ check "the tasks can be leased" \
 # 2. A burst with a timer whose TimerFired the history refuses.
 burst bad 200 4
 bad=$(sql "SELECT run_id FROM durable.workflows WHERE workflow_id = '$p-bad-3'")
-sql "ALTER TABLE durable.history ADD CONSTRAINT ${p}_check CHECK (run_id <> '$bad') NOT VALID"
+sql "ALTER TABLE durable.history_rows ADD CONSTRAINT ${p}_check CHECK (run_id <> '$bad') NOT VALID"
 check "the good timers of the burst fire" "eventually 60 all_fired bad 199"
 check "the server log says the burst could not be fired as prepared" \
     "eventually 10 'grep -q \"timers due at .* could not be fired as prepared: .*${p}_check\" \"\$DURABLE_PGLOG\"'"
@@ -98,7 +98,7 @@ check "the bad timer is parked with its error" \
     "eventually 30 '[ \"\$(sql \"SELECT error ->> '\''sqlstate'\'' FROM durable.list_parked() WHERE workflow_id = '\''$p-bad-3'\''\")\" = 23514 ]'"
 check "none before it was due" "[ \"\$(sql \"SELECT count(*) FROM durable.history h JOIN $due_table d USING (run_id)
     WHERE h.event_type = 'TimerFired' AND h.event_time < d.fire_at\")\" = 0 ]"
-sql "ALTER TABLE durable.history DROP CONSTRAINT ${p}_check"
+sql "ALTER TABLE durable.history_rows DROP CONSTRAINT ${p}_check"
 
 # 3. durable.timer_lead: its bounds, and 0 turns the preparation off.
 check "durable.timer_lead refuses -1" "! sql 'ALTER SYSTEM SET durable.timer_lead = -1' 2>/dev/null"

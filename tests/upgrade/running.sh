@@ -80,7 +80,20 @@ refusal=$(psql -qXAt -c "SELECT durable.skip_time('1 second')" 2>&1)
 check "skip_time on the old SQL refuses with the next step" eq "$(echo "$refusal" | grep -c 'run ALTER EXTENSION durable UPDATE')" 1
 
 # --- the update --------------------------------------------------------------------------
+# the history as the old release shows it, to compare once its rows are converted (74_history.sql)
+sql "CREATE TABLE public.history_before AS
+     SELECT run_id, event_id, event_type, event_time, attributes::text AS attributes,
+            pg_column_size(attributes) AS size FROM durable.history" >/dev/null
 must "ALTER EXTENSION durable UPDATE" sql "ALTER EXTENSION durable UPDATE"
+check "the converted history reads as before, event for event" eq "$(sql "
+    SELECT count(*) || ' events, ' || count(*) FILTER (WHERE h.run_id IS NULL) || ' differ'
+      FROM public.history_before b
+      LEFT JOIN durable.history h ON (h.run_id, h.event_id, h.event_type, h.event_time, h.attributes::text)
+                                   = (b.run_id, b.event_id, b.event_type, b.event_time, b.attributes)")" \
+	"$(sql "SELECT count(*) FROM public.history_before") events, 0 differ"
+check "its rows are stored packed (less than half the attributes' size)" eq "$(sql "
+    SELECT sum(pg_column_size(r.attributes_packed)) * 2 < sum(b.size)
+      FROM public.history_before b JOIN durable.history_rows r USING (run_id, event_id)")" t
 new=$(sql "SELECT extversion FROM pg_extension WHERE extname = 'durable'")
 check "the clock carried over into durable.clock" eq "$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")" "$clock_before"
 check "the store is consistent after the update" no_problems

@@ -7,5 +7,5 @@ BEGIN
               HINT = 'Events are never changed once written.';
 END
 $$;
-CREATE OR REPLACE TRIGGER history_is_append_only BEFORE UPDATE ON durable.history
+CREATE OR REPLACE TRIGGER history_is_append_only BEFORE UPDATE ON durable.history_rows
     FOR EACH ROW EXECUTE FUNCTION durable._history_is_append_only();

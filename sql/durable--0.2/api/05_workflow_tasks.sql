@@ -181,13 +181,15 @@ BEGIN
     SELECT h.event_id, h.event_time INTO last FROM durable.history h
      WHERE h.run_id = t.run_id ORDER BY h.event_id DESC LIMIT 1;
     SELECT w.task_timeout INTO task_timeout FROM durable.workflows w WHERE w.run_id = t.run_id;
-    INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
+    -- the stored form of durable.history (api/01_history.sql)
+    INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
+    SELECT e.r, e.i, durable._event_code(e.t), e.at, durable._event_pack(e.r, e.t, e.a) FROM (
     VALUES (t.run_id, last.event_id + 1, 'WorkflowTaskScheduled', last.event_time, jsonb_build_object(
                 'task_queue', t.task_queue, 'start_to_close_timeout', durable._seconds(task_timeout),
                 'attempt', t.attempt)),
            (t.run_id, last.event_id + 2, 'WorkflowTaskStarted', last.event_time, jsonb_build_object(
                 'scheduled_event_id', last.event_id + 1, 'identity', t.identity, 'attempt', t.attempt)
-                || durable._build_id_attrs(t.build_id));
+                || durable._build_id_attrs(t.build_id))) AS e(r, i, t, at, a);
     PERFORM durable._history_changed(t.run_id);
     t.scheduled_event_id := last.event_id + 1;
     t.started_event_id := last.event_id + 2;

@@ -140,7 +140,9 @@ BEGIN
         DELETE FROM durable.timers tm USING ready r
          WHERE tm.run_id = r.run_id AND tm.timer_id = r.timer_id
     ), events AS (
-        INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
+        -- (the stored form of durable.history: api/01_history.sql)
+        INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
+        SELECT e.r, e.i, durable._event_code(e.t), e.at, durable._event_pack(e.r, e.t, e.a) FROM (
         -- stamped as each row is written (durable._now is the wall clock),
         -- not when the batch was read: the time TimerFired says is when it fired
         SELECT r.run_id, r.last_id + 1, 'TimerFired', durable._now(r.namespace),
@@ -150,7 +152,7 @@ BEGIN
         SELECT r.run_id, r.last_id + 2, 'WorkflowTaskScheduled', durable._now(r.namespace),
                jsonb_build_object('task_queue', r.task_queue, 'attempt', 1,
                                   'start_to_close_timeout', durable._seconds(r.task_timeout))
-          FROM ready r WHERE r.task_state IS NULL
+          FROM ready r WHERE r.task_state IS NULL) AS e(r, i, t, at, a)
     ), heads AS MATERIALIZED (
         -- each new task's place (api/41_priority.sql), set-based: one lookup
         -- per queue, priority and key, before any of the tasks is inserted
@@ -333,8 +335,9 @@ BEGIN
                 CONTINUE;
             END IF;
             SELECT count(*) INTO due_now FROM unnest(p_due) d WHERE d <= now;
-            INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-            SELECT x.run_id, x.last_id + 1, 'TimerFired', durable._now(x.namespace), x.attributes
+            INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
+            SELECT x.run_id, x.last_id + 1, durable._event_code('TimerFired'), durable._now(x.namespace),
+                   durable._event_pack(x.run_id, 'TimerFired', x.attributes)
               FROM unnest(p_runs[written + 1 : due_now], p_last[written + 1 : due_now],
                           p_namespaces[written + 1 : due_now], p_fired[written + 1 : due_now])
                    AS x(run_id, last_id, namespace, attributes);
@@ -342,9 +345,9 @@ BEGIN
         END LOOP;
 
         IF p_runs IS NOT NULL THEN
-            INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-            SELECT x.run_id, x.last_id + 2, 'WorkflowTaskScheduled', durable._now(x.namespace),
-                   x.attributes
+            INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
+            SELECT x.run_id, x.last_id + 2, durable._event_code('WorkflowTaskScheduled'), durable._now(x.namespace),
+                   durable._event_pack(x.run_id, 'WorkflowTaskScheduled', x.attributes)
               FROM unnest(p_runs, p_last, p_namespaces, p_scheduled) AS x(run_id, last_id, namespace, attributes);
             WITH x AS (
                 SELECT * FROM unnest(p_runs, p_last, p_namespaces, p_queues, p_priorities, p_keys, p_weights, p_offsets)

@@ -7,7 +7,7 @@
 -- (the restore's CREATE EXTENSION makes them again); these start empty, so
 -- they dump every row. (One call a statement: each updates pg_extension's row.)
 SELECT pg_catalog.pg_extension_config_dump('durable.workflows', '');
-SELECT pg_catalog.pg_extension_config_dump('durable.history', '');
+SELECT pg_catalog.pg_extension_config_dump('durable.history_rows', '');
 SELECT pg_catalog.pg_extension_config_dump('durable.buffered_events', '');
 SELECT pg_catalog.pg_extension_config_dump('durable.buffered_events_seq_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('durable.workflow_tasks', '');

@@ -64,13 +64,17 @@ CREATE INDEX workflows_children ON durable.workflows (parent_run_id)
 CREATE INDEX workflows_search_attributes ON durable.workflows USING gin (search_attributes)
     WHERE search_attributes <> '{}';
 
-CREATE TABLE durable.history (
-    run_id      uuid NOT NULL,
-    event_id    bigint NOT NULL,
-    event_type  text NOT NULL,
-    event_time  timestamptz NOT NULL,
-    attributes  jsonb NOT NULL DEFAULT '{}',
-    PRIMARY KEY (run_id, event_id)
+-- A run's history as stored: the event type as a code and the attributes
+-- packed (pgext/src/history_pack.c), which halves what an event writes.
+-- Everything reads the view durable.history (api/01_history.sql), which
+-- shows each event exactly as it was written.
+CREATE TABLE durable.history_rows (
+    run_id             uuid NOT NULL,
+    event_id           bigint NOT NULL,
+    event_code         smallint NOT NULL,
+    event_time         timestamptz NOT NULL,
+    attributes_packed  jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT history_pkey PRIMARY KEY (run_id, event_id)
 );
 
 -- Events that arrive while a workflow task is started wait here, and join the

@@ -16,8 +16,10 @@ INSERT INTO durable.workflows (run_id, namespace, workflow_id, workflow_type, ta
                                first_run_id, execution_started_at, started_at, closed_at)
 SELECT run_id, 'default', workflow_id, 'Closed', 'closed', 'COMPLETED', '1', run_id, started, started, closed
   FROM closed;
-INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
-SELECT c.run_id, e.id, e.type, CASE WHEN e.id = 5 THEN c.closed ELSE c.started END, e.attrs
+-- the stored form of durable.history (api/01_history.sql), as _append writes it
+INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
+SELECT c.run_id, e.id, durable._event_code(e.type), CASE WHEN e.id = 5 THEN c.closed ELSE c.started END,
+       durable._event_pack(c.run_id, e.type, e.attrs)
   FROM closed c,
        LATERAL (VALUES
          (1, 'WorkflowExecutionStarted', jsonb_build_object('workflow_type', 'Closed', 'task_queue', 'closed')),

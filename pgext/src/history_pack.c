@@ -1,0 +1,468 @@
+/*
+ * history_pack.c: how an event is stored (issue 15, less WAL per step).
+ *
+ * durable.history is a view over durable.history_rows (api/01_history.sql),
+ * which keeps each event's type as a small code and its attributes packed:
+ * the attribute names durable writes become one character each, and the
+ * (name, value) pairs most events carry (a null timeout, attempt 1, an empty
+ * memo, the default retry policy...) become one character of a list. An
+ * activity's eleven events took ~1,800 bytes of attributes; packed, ~700.
+ * The view renders both back, so every reader sees each event as it was
+ * written: the same jsonb, pair for pair. A pair matches only a value that
+ * is exactly its own (1.0 is not 1, a key order is irrelevant in jsonb), so
+ * what unpacking gives back is what packing was given, whatever it was.
+ *
+ * The packed form is a jsonb object whose names are:
+ *   one letter or digit   a name of attr_names[] below
+ *   "~"                   a string: each character, one pair of pairs[]
+ *   "^"                   the event type, when it has no code (code 0)
+ *   "="                   the whole attributes, when they are not an object
+ *   "!" + name            a name of one character, or one starting with "!"
+ *   any other             that name, as it is
+ * Codes are stored: the lists below only ever grow at their ends.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/uuid.h"
+
+#include "durable.h"
+#include "history_pack.h"
+
+PG_FUNCTION_INFO_V1(durable_event_code);
+PG_FUNCTION_INFO_V1(durable_event_type);
+PG_FUNCTION_INFO_V1(durable_event_pack);
+PG_FUNCTION_INFO_V1(durable_event_attributes);
+
+/* event types: the code is the index (0: none, the name is in "^") */
+static const char *const event_types[] = {
+	NULL,
+	"WorkflowExecutionStarted", "WorkflowTaskScheduled", "WorkflowTaskStarted",
+	"WorkflowTaskCompleted", "ActivityTaskScheduled", "ActivityTaskStarted",
+	"ActivityTaskCompleted", "WorkflowExecutionCompleted", "ActivityTaskFailed",
+	"ActivityTaskTimedOut", "ActivityTaskCancelRequested", "ActivityTaskCanceled",
+	"WorkflowTaskFailed", "WorkflowTaskTimedOut", "TimerStarted", "TimerFired",
+	"TimerCanceled", "WorkflowExecutionSignaled", "WorkflowExecutionFailed",
+	"WorkflowExecutionTimedOut", "WorkflowExecutionCanceled", "WorkflowExecutionTerminated",
+	"WorkflowExecutionContinuedAsNew", "WorkflowExecutionCancelRequested", "MarkerRecorded",
+	"UpsertWorkflowSearchAttributes", "StartChildWorkflowExecutionInitiated",
+	"StartChildWorkflowExecutionFailed", "ChildWorkflowExecutionStarted",
+	"ChildWorkflowExecutionCompleted", "ChildWorkflowExecutionFailed",
+	"ChildWorkflowExecutionCanceled", "ChildWorkflowExecutionTimedOut",
+	"ChildWorkflowExecutionTerminated", "SignalExternalWorkflowExecutionInitiated",
+	"SignalExternalWorkflowExecutionFailed", "ExternalWorkflowExecutionSignaled",
+	"RequestCancelExternalWorkflowExecutionInitiated",
+	"RequestCancelExternalWorkflowExecutionFailed", "ExternalWorkflowExecutionCancelRequested",
+	"WorkflowExecutionUpdateAccepted", "WorkflowExecutionUpdateCompleted",
+	"WorkflowExecutionPaused", "WorkflowExecutionUnpaused", "ActivityTaskPaused",
+	"ActivityTaskUnpaused", "WorkflowPropertiesModified", "WorkflowExecutionOptionsUpdated",
+	"ActivityTaskOptionsUpdated",
+};
+#define N_EVENT_TYPES lengthof(event_types)
+
+/* one character per name or pair: 62 of each at most */
+static const char codes[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/* attribute names durable writes (the most frequent first) */
+static const char *const attr_names[] = {
+	"identity", "scheduled_event_id", "attempt", "task_queue", "start_to_close_timeout",
+	"started_event_id", "workflow_task_completed_event_id", "input", "result",
+	"activity_type", "workflow_type", "parent_initiated_event_id", "last_failure",
+	"parent_workflow_id", "workflow_task_timeout", "continued_execution_run_id",
+	"parent_run_id", "retry_policy", "workflow_execution_timeout", "search_attributes",
+	"heartbeat_timeout", "schedule_to_start_timeout", "activity_id",
+	"schedule_to_close_timeout", "first_execution_run_id", "workflow_run_timeout", "memo",
+	"failure", "details", "reason", "workflow_id", "run_id", "initiated_event_id",
+	"timer_id", "start_to_fire_timeout", "signal_name", "namespace", "cause", "message",
+	"retry_state", "new_execution_run_id", "update_id", "request_id", "header",
+	"marker_name", "timeout_type", "priority", "fairness_key", "build_id", "control",
+	"parent_close_policy", "timeout_at", "started_at", "scheduled_at", "update_name",
+	"accepted_event_id", "external_workflow_id", "external_run_id",
+};
+
+/* (name, value) pairs; value NULL: the row's own run id, as text */
+typedef struct Pair
+{
+	const char *name;
+	const char *value;
+} Pair;
+static const Pair pairs[] = {
+	{"attempt", "1"},
+	{"identity", "null"},
+	{"last_failure", "null"},
+	{"parent_run_id", "null"},
+	{"parent_workflow_id", "null"},
+	{"parent_initiated_event_id", "null"},
+	{"continued_execution_run_id", "null"},
+	{"workflow_run_timeout", "null"},
+	{"workflow_execution_timeout", "null"},
+	{"heartbeat_timeout", "null"},
+	{"schedule_to_close_timeout", "null"},
+	{"schedule_to_start_timeout", "null"},
+	{"memo", "{}"},
+	{"search_attributes", "{}"},
+	{"retry_policy", "{\"initial_interval\": 1, \"maximum_attempts\": 0, \"maximum_interval\": 100, "
+	 "\"backoff_coefficient\": 2, \"non_retryable_error_types\": []}"},
+	{"start_to_close_timeout", "10"},
+	{"workflow_task_timeout", "10"},
+	{"first_execution_run_id", NULL},
+	{"input", "null"},
+	{"result", "null"},
+	{"failure", "null"},
+	{"details", "null"},
+	{"header", "null"},
+	{"request_id", "null"},
+	{"new_execution_run_id", "null"},
+};
+
+StaticAssertDecl(lengthof(attr_names) <= sizeof(codes) - 1, "one character per name");
+StaticAssertDecl(lengthof(pairs) <= sizeof(codes) - 1, "one character per pair");
+
+/* the pairs' values as jsonb, parsed once per backend */
+static Jsonb *pair_values[lengthof(pairs)];
+/* the name index of each pair */
+static int	pair_names[lengthof(pairs)];
+
+static int
+name_index(const char *s, int len)
+{
+	for (int i = 0; i < (int) lengthof(attr_names); i++)
+		if (strncmp(attr_names[i], s, len) == 0 && attr_names[i][len] == '\0')
+			return i;
+	return -1;
+}
+
+static int
+code_index(char c)
+{
+	const char *p = c ? strchr(codes, c) : NULL;
+
+	return p ? (int) (p - codes) : -1;
+}
+
+/* pairs[0] has a value, so its slot says whether all are loaded */
+static void
+load_pairs(void)
+{
+	MemoryContext old;
+
+	if (pair_values[0] != NULL)
+		return;
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	for (int i = 0; i < (int) lengthof(pairs); i++)
+	{
+		pair_names[i] = name_index(pairs[i].name, strlen(pairs[i].name));
+		Assert(pair_names[i] >= 0);
+		if (pairs[i].value)
+			pair_values[i] = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(pairs[i].value)));
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* the same scalar, byte for byte (a numeric's scale included) */
+static bool
+scalars_equal(const JsonbValue *a, const JsonbValue *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type)
+	{
+		case jbvNull:
+			return true;
+		case jbvBool:
+			return a->val.boolean == b->val.boolean;
+		case jbvString:
+			return a->val.string.len == b->val.string.len
+				&& memcmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0;
+		case jbvNumeric:
+			return VARSIZE_ANY(a->val.numeric) == VARSIZE_ANY(b->val.numeric)
+				&& memcmp(a->val.numeric, b->val.numeric, VARSIZE_ANY(a->val.numeric)) == 0;
+		default:
+			return false;
+	}
+}
+
+/* the same container, token for token */
+static bool
+containers_equal(JsonbContainer *a, JsonbContainer *b)
+{
+	JsonbIterator *ia = JsonbIteratorInit(a);
+	JsonbIterator *ib = JsonbIteratorInit(b);
+	JsonbValue	va,
+				vb;
+	JsonbIteratorToken ta,
+				tb;
+
+	for (;;)
+	{
+		ta = JsonbIteratorNext(&ia, &va, false);
+		tb = JsonbIteratorNext(&ib, &vb, false);
+		if (ta != tb)
+			return false;
+		if (ta == WJB_DONE)
+			return true;
+		if ((ta == WJB_KEY || ta == WJB_VALUE || ta == WJB_ELEM) && !scalars_equal(&va, &vb))
+			return false;
+		if (ta == WJB_BEGIN_ARRAY && va.val.array.rawScalar != vb.val.array.rawScalar)
+			return false;
+	}
+}
+
+/* the pair's value, as a value to push (a scalar, or a container as binary) */
+static void
+pair_value(int p, Datum run, char **run_text, JsonbValue *v)
+{
+	Jsonb	   *jb = pair_values[p];
+
+	if (jb == NULL)
+	{
+		if (*run_text == NULL)
+			*run_text = DatumGetCString(DirectFunctionCall1(uuid_out, run));
+		v->type = jbvString;
+		v->val.string.val = *run_text;
+		v->val.string.len = strlen(*run_text);
+	}
+	else if (!JsonbExtractScalar(&jb->root, v))
+	{
+		v->type = jbvBinary;
+		v->val.binary.data = &jb->root;
+		v->val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	}
+}
+
+/* the pair that (name, v) is, or -1 */
+static int
+pair_of(int name, const JsonbValue *v, Datum run, char **run_text)
+{
+	for (int p = 0; p < (int) lengthof(pairs); p++)
+	{
+		JsonbValue	pv;
+
+		if (pair_names[p] != name)
+			continue;
+		pair_value(p, run, run_text, &pv);
+		if (pv.type == jbvBinary
+			? (v->type == jbvBinary && containers_equal(v->val.binary.data, pv.val.binary.data))
+			: scalars_equal(v, &pv))
+			return p;
+	}
+	return -1;
+}
+
+static void
+push_key(JsonbParseState **state, const char *s, int len)
+{
+	JsonbValue	k;
+
+	k.type = jbvString;
+	k.val.string.val = (char *) s;
+	k.val.string.len = len;
+	pushJsonbValue(state, WJB_KEY, &k);
+}
+
+int16
+DurableEventCode(const char *type, int len)
+{
+	for (int i = 1; i < (int) N_EVENT_TYPES; i++)
+		if (strncmp(event_types[i], type, len) == 0 && event_types[i][len] == '\0')
+			return i;
+	return 0;
+}
+
+Jsonb *
+DurableEventPack(Datum run, const char *type, int type_len, Jsonb *attributes)
+{
+	JsonbParseState *state = NULL;
+	JsonbIterator *it;
+	JsonbValue	k,
+				v,
+			   *packed;
+	char	   *run_text = NULL;
+	char		listed[lengthof(pairs) + 1];
+	int			n_listed = 0;
+
+	load_pairs();
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	if (!JB_ROOT_IS_OBJECT(attributes))
+	{
+		push_key(&state, "=", 1);
+		v.type = jbvBinary;
+		v.val.binary.data = &attributes->root;
+		v.val.binary.len = VARSIZE(attributes) - VARHDRSZ;
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	else
+	{
+		it = JsonbIteratorInit(&attributes->root);
+		(void) JsonbIteratorNext(&it, &v, true);	/* WJB_BEGIN_OBJECT */
+		while (JsonbIteratorNext(&it, &k, true) == WJB_KEY)
+		{
+			const char *s = k.val.string.val;
+			int			len = k.val.string.len;
+			int			name = name_index(s, len);
+
+			(void) JsonbIteratorNext(&it, &v, true);	/* WJB_VALUE */
+			if (name >= 0)
+			{
+				int			p = pair_of(name, &v, run, &run_text);
+
+				if (p >= 0)
+				{
+					listed[n_listed++] = codes[p];
+					continue;
+				}
+				push_key(&state, &codes[name], 1);
+			}
+			else if (len == 1 || (len > 0 && s[0] == '!'))
+			{
+				char	   *escaped = palloc(len + 1);
+
+				escaped[0] = '!';
+				memcpy(escaped + 1, s, len);
+				push_key(&state, escaped, len + 1);
+			}
+			else
+				pushJsonbValue(&state, WJB_KEY, &k);
+			pushJsonbValue(&state, WJB_VALUE, &v);
+		}
+		if (n_listed > 0)
+		{
+			push_key(&state, "~", 1);
+			DurableJsonbPushString(&state, listed, n_listed);
+		}
+	}
+	if (DurableEventCode(type, type_len) == 0)
+	{
+		push_key(&state, "^", 1);
+		DurableJsonbPushString(&state, type, type_len);
+	}
+	packed = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(packed);
+}
+
+/*
+ * The attributes of packed, pushed as one value onto state: after a key, or,
+ * when they are an object (not "="), onto an empty state. Returns the value.
+ */
+JsonbValue *
+DurableEventUnpackPush(JsonbParseState **state, Datum run, Jsonb *packed)
+{
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	char	   *run_text = NULL;
+
+	if (!JB_ROOT_IS_OBJECT(packed))
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+						errmsg("a stored event's attributes are not packed")));
+	/* attributes that are not an object: the value itself */
+	if (getKeyJsonValueFromContainer(&packed->root, "=", 1, &v) != NULL)
+		return pushJsonbValue(state, WJB_VALUE, &v);
+
+	load_pairs();
+	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
+	it = JsonbIteratorInit(&packed->root);
+	(void) JsonbIteratorNext(&it, &v, true);	/* WJB_BEGIN_OBJECT */
+	while (JsonbIteratorNext(&it, &k, true) == WJB_KEY)
+	{
+		const char *s = k.val.string.val;
+		int			len = k.val.string.len;
+
+		(void) JsonbIteratorNext(&it, &v, true);	/* WJB_VALUE */
+		if (len == 1 && s[0] == '~' && v.type == jbvString)
+		{
+			for (int i = 0; i < v.val.string.len; i++)
+			{
+				int			p = code_index(v.val.string.val[i]);
+				JsonbValue	pv;
+
+				if (p < 0 || p >= (int) lengthof(pairs))
+					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+									errmsg("a stored event names an unknown attribute pair \"%c\"",
+										   v.val.string.val[i])));
+				push_key(state, pairs[p].name, strlen(pairs[p].name));
+				pair_value(p, run, &run_text, &pv);
+				pushJsonbValue(state, WJB_VALUE, &pv);
+			}
+			continue;
+		}
+		if (len == 1 && s[0] == '^')
+			continue;
+		if (len == 1)
+		{
+			int			name = code_index(s[0]);
+
+			if (name < 0 || name >= (int) lengthof(attr_names))
+				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+								errmsg("a stored event names an unknown attribute \"%c\"", s[0])));
+			push_key(state, attr_names[name], strlen(attr_names[name]));
+		}
+		else if (len > 0 && s[0] == '!')
+			push_key(state, s + 1, len - 1);
+		else
+			pushJsonbValue(state, WJB_KEY, &k);
+		pushJsonbValue(state, WJB_VALUE, &v);
+	}
+	return pushJsonbValue(state, WJB_END_OBJECT, NULL);
+}
+
+/* the event type's name, as text */
+text *
+DurableEventType(int16 code, Datum packed)
+{
+	if (code > 0 && code < (int) N_EVENT_TYPES)
+		return cstring_to_text(event_types[code]);
+	if (code == 0)
+	{
+		JsonbValue	v;
+
+		if (getKeyJsonValueFromContainer(&DatumGetJsonbP(packed)->root, "^", 1, &v) != NULL
+			&& v.type == jbvString)
+			return cstring_to_text_with_len(v.val.string.val, v.val.string.len);
+	}
+	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+					errmsg("a stored event has an unknown type code %d", code)));
+}
+
+/* durable._event_code(event_type text) -> smallint (0: kept in the attributes) */
+Datum
+durable_event_code(PG_FUNCTION_ARGS)
+{
+	text	   *type = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_INT16(DurableEventCode(VARDATA_ANY(type), VARSIZE_ANY_EXHDR(type)));
+}
+
+/* durable._event_type(code smallint, packed jsonb) -> text */
+Datum
+durable_event_type(PG_FUNCTION_ARGS)
+{
+	/* the attributes are read (detoasted) only for a type without a code */
+	PG_RETURN_TEXT_P(DurableEventType(PG_GETARG_INT16(0), PG_GETARG_DATUM(1)));
+}
+
+/* durable._event_pack(run uuid, event_type text, attributes jsonb) -> jsonb */
+Datum
+durable_event_pack(PG_FUNCTION_ARGS)
+{
+	text	   *type = PG_GETARG_TEXT_PP(1);
+
+	PG_RETURN_JSONB_P(DurableEventPack(PG_GETARG_DATUM(0), VARDATA_ANY(type), VARSIZE_ANY_EXHDR(type),
+									   PG_GETARG_JSONB_P(2)));
+}
+
+/* durable._event_attributes(run uuid, packed jsonb) -> jsonb, as written */
+Datum
+durable_event_attributes(PG_FUNCTION_ARGS)
+{
+	JsonbParseState *state = NULL;
+	Jsonb	   *packed = PG_GETARG_JSONB_P(1);
+	JsonbValue	v;
+
+	if (JB_ROOT_IS_OBJECT(packed) && getKeyJsonValueFromContainer(&packed->root, "=", 1, &v) != NULL)
+		PG_RETURN_JSONB_P(JsonbValueToJsonb(&v));
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(DurableEventUnpackPush(&state, PG_GETARG_DATUM(0), packed)));
+}

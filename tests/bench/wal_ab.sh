@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# What one activity writes, A/B: tests/bench/wal.sh run alternately on two
+# checkouts' installs (each its own private PostgreSQL and a fresh cluster
+# per round), so both see the same machine. A is another worktree that was
+# built and installed the same way (make all; scripts/pginst.sh DIR/.run/pg;
+# make -C pgext install), B is this one. Storage changes (a table's columns,
+# indexes) need two installs: the API-only A/B of store_ab.sh cannot show them.
+#   tests/bench/wal_ab.sh A_WORKTREE [ROUNDS] [N]
+# Prints one line per round and variant: bytes, FPI bytes, records, index
+# entries per activity; then, on the same cluster, the server's CPU time per
+# workflow (µs, all its processes from /proc: what the machine's other load
+# moves least) over CPU_N (2,000) more BenchSeq1 run by one worker.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+a_tree=$(cd "${1:?usage: wal_ab.sh A_WORKTREE [ROUNDS] [N]}" && pwd)
+rounds=${2:-3} n=${3:-500} cpu_n=${CPU_N:-2000}
+port=${DURABLE_BENCH_PORT:-55493}
+tmp=$(mktemp -d)
+trap 'for t in "$a_tree" "$top"; do PG_CONFIG=$t/.run/pg/lib/postgresql/15/bin/pg_config "$t/scripts/cluster.sh" stop wal-ab "$port" >/dev/null 2>&1 || true; done; rm -rf "$tmp"' EXIT
+gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worker/include" \
+    "$top/tests/bench/workflows.c" -o "$tmp/bench-workflows.so"
+
+server_cpu() {   # CPU seconds of the server: live processes and those it reaped
+    local pm
+    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
+    { cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
+        sed 's/^.*) //' | awk -v hz="$(getconf CLK_TCK)" '
+            { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }'
+}
+one() {   # TREE LABEL: one fresh cluster on TREE's install, wal.sh on it
+    local tree=$1 label=$2 out cpu0 cpu1
+    (
+        cd "$tree"
+        export PG_CONFIG=$tree/.run/pg/lib/postgresql/15/bin/pg_config
+        here=$tree/tests/bench; . "$tree/tests/bench/lib.sh"
+        fresh_cluster wal-ab "$port"
+        eval "$(scripts/cluster.sh env wal-ab "$port")"
+        out=$("$tree/tests/bench/wal.sh" "$tree/worker/build/durable-worker" "$tmp/bench-workflows.so" "$n" 2>/dev/null)
+        sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+        worker_bin=$tree/worker/build/durable-worker plugin=$tmp/bench-workflows.so
+        . "$tree/tests/bench/worker_rate.sh"
+        sql "CHECKPOINT" >/dev/null
+        cpu0=$(server_cpu)
+        worker_rate BenchSeq1 "$cpu_n" 1 >/dev/null
+        cpu1=$(server_cpu)
+        scripts/cluster.sh stop wal-ab "$port" >/dev/null
+        echo "$out" | awk -v l="$label" -v c="$(awk -v a="$cpu0" -v b="$cpu1" -v n="$cpu_n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')" '
+            { v[$1] = $2 } END { printf "%s bytes %s fpi %s records %s index_entries %s server_cpu_us %s\n", l,
+              v["wal_bytes_per_activity"], v["wal_fpi_bytes_per_activity"], v["wal_records_per_activity"],
+              v["wal_index_entries_per_activity"], c }'
+    )
+}
+for r in $(seq 1 "$rounds"); do
+    one "$a_tree" "round $r A"
+    one "$top" "round $r B"
+done
