@@ -170,14 +170,11 @@ static int check_roles(struct db_err *e)
 			continue; /* "-", or "=" resolved per caller */
 		const char *p[] = { users[i].role };
 		PGresult *r;
-		if (db_query(&r, e, true,
-			     "SELECT r.oid IS NOT NULL, coalesce(pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER'), false),"
-			     " session_user FROM (SELECT 1) one LEFT JOIN pg_catalog.pg_roles r ON r.rolname = $1",
-			     1, p) != 0)
+		if (db_query(&r, e, true, &sql_role_check, p) != 0)
 			return -1;
-		bool exists = PQgetvalue(r, 0, 0)[0] == 't', member = PQgetvalue(r, 0, 1)[0] == 't';
+		bool exists = db_true(r, 0, "role_exists"), member = db_true(r, 0, "member");
 		char login[ROLE_MAX];
-		snprintf(login, sizeof login, "%s", PQgetvalue(r, 0, 2));
+		snprintf(login, sizeof login, "%s", db_col(r, 0, "login"));
 		PQclear(r);
 		if (!exists)
 			return fail(e, "users file %s, line %d: role \"%s\" does not exist", users_path,
@@ -363,10 +360,9 @@ int callers_bind(PGconn *c, struct db_err *e)
 	char *tag = strdup(want);
 	if (!tag)
 		return -ENOMEM;
-	/* set_config takes a parameter, where SET ROLE would need quoting; "none" resets */
 	const char *p[] = { *want ? want : "none" };
 	PGresult *r;
-	int rc = db_exec(c, &r, e, "SELECT pg_catalog.set_config('role', $1, false)", 1, p);
+	int rc = db_exec(c, &r, e, &sql_act_as_role, p);
 	if (rc) {
 		free(tag);
 		char why[sizeof e->msg];

@@ -43,43 +43,21 @@ static const char readme[] =
 	"EPERM workflow not running, EACCES not allowed, ESTALE lease lost, EIO database).\n"
 	"Full reference: docs/filesystem.md.\n";
 
-/* The describe columns, in the order of the SELECT below. */
-static const char *const fields[] = {
-	"status", "type", "task_queue", "run_id", "started_at", "closed_at",
-	"input", "result", "failure", "pending", "paused", NULL,
-};
-
-#define DESCRIBE_SQL \
-	"SELECT d->>'status', d->>'workflow_type', d->>'task_queue', d->>'run_id'," \
-	" d->>'started_at', d->>'closed_at', d->'input', d->'result', d->'failure'," \
-	" jsonb_build_object('cancel_requested', d->'cancel_requested'," \
-	"   'workflow_task', d->'pending_workflow_task', 'activities', d->'pending_activities'," \
-	"   'timers', d->'pending_timers', 'children', d->'pending_children', 'paused', d->'paused')," \
-	" CASE WHEN jsonb_typeof(d->'paused') = 'object' THEN 'true' ELSE 'false' END" \
-	" FROM durable.describe_workflow($1, $2::uuid, $3) d"
-
 int workflow_exists(const char *wf, const char *run, struct db_err *e)
 {
 	/* max_events 0: the run is resolved (DU001 if none) but nothing is read */
 	const char *p[] = { wf, run, conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, true,
-			  "SELECT 1 FROM durable.get_history($1, $2::uuid, 0, 0, $3)", 3, p);
-	PQclear(r);
-	return rc;
+	return db_run(e, true, &sql_workflow_exists, p);
 }
 
 int workflow_field(const char *wf, const char *run, const char *field, struct buf *out,
 		   struct db_err *e)
 {
-	int col = 0;
-	while (fields[col] && strcmp(fields[col], field) != 0)
-		col++;
-	if (!fields[col])
+	if (!sql_returns(&sql_workflow_files, field))
 		return -ENOENT;
 	const char *p[] = { wf, run, conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, true, DESCRIBE_SQL, 3, p);
+	int rc = db_query(&r, e, true, &sql_workflow_files, p);
 	if (rc)
 		return rc;
 	if (PQntuples(r) != 1) {
@@ -91,13 +69,13 @@ int workflow_field(const char *wf, const char *run, const char *field, struct bu
 	 * before completion, no failure) is an empty file, not "null": a
 	 * workflow can complete with the JSON result null.
 	 */
-	bool present = !PQgetisnull(r, 0, col);
+	bool present = !db_null(r, 0, field);
 	if (strcmp(field, "result") == 0)
-		present = strcmp(PQgetvalue(r, 0, 0), "COMPLETED") == 0;
+		present = strcmp(db_col(r, 0, "status"), "COMPLETED") == 0;
 	else if (strcmp(field, "failure") == 0)
-		present = present && strcmp(PQgetvalue(r, 0, col), "null") != 0;
+		present = present && strcmp(db_col(r, 0, field), "null") != 0;
 	if (present)
-		rc = buf_printf(out, "%s\n", PQgetvalue(r, 0, col));
+		rc = buf_printf(out, "%s\n", db_col(r, 0, field));
 	PQclear(r);
 	return rc;
 }
@@ -115,16 +93,14 @@ static int render_queue_tasks(const char *queue, struct buf *out, struct db_err 
 	for (;;) {
 		const char *p[] = { queue, conf.ns, after };
 		PGresult *r;
-		rc = db_query(&r, e, true,
-			      "SELECT t.task_id, row_to_json(t)::text"
-			      " FROM durable.list_activity_tasks($1, $2, 1000, $3::bigint) t", 3, p);
+		rc = db_query(&r, e, true, &sql_queue_tasks, p);
 		if (rc)
 			return rc;
 		int n = PQntuples(r);
 		for (int i = 0; i < n && rc == 0; i++)
-			rc = buf_printf(out, "%s\n", PQgetvalue(r, i, 1));
+			rc = buf_printf(out, "%s\n", db_col(r, i, "task"));
 		if (n > 0)
-			snprintf(after, sizeof after, "%s", PQgetvalue(r, n - 1, 0));
+			snprintf(after, sizeof after, "%s", db_col(r, n - 1, "task_id"));
 		PQclear(r);
 		total += n;
 		if (rc || n < 1000 || total >= MAX_TASK_LINES)
@@ -132,44 +108,28 @@ static int render_queue_tasks(const char *queue, struct buf *out, struct db_err 
 	}
 }
 
-/* A column a file, named as the file (render_column finds it by name). */
-#define SCHEDULE_SQL \
-	"SELECT d->'spec' AS spec, d->'action' AS action, d->>'paused' AS paused," \
-	" (SELECT string_agg(x, E'\\n') FROM jsonb_array_elements_text(d->'upcoming') x) AS next_runs," \
-	" d AS info FROM durable.describe_schedule($1, $2) d"
-
 int schedule_exists(const char *id, struct db_err *e)
 {
 	const char *p[] = { id, conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, true, "SELECT 1 FROM durable.describe_schedule($1, $2)", 2, p);
-	PQclear(r);
-	return rc;
+	return db_run(e, true, &sql_schedule_exists, p);
 }
 
-int render_column(const char *sql, int nparams, const char *const *p, const char *file,
+int render_column(const struct sql_call *call, const char *const *p, const char *file,
 		  struct buf *out, struct db_err *e)
 {
+	if (!sql_returns(call, file))
+		return -ENOENT;
 	PGresult *r;
-	int rc = db_query(&r, e, true, sql, nparams, p);
+	int rc = db_query(&r, e, true, call, p);
 	if (rc)
 		return rc;
-	int col = PQfnumber(r, file);
-	if (col < 0 || PQntuples(r) != 1)
+	if (PQntuples(r) != 1)
 		rc = -ENOENT;
-	else if (!PQgetisnull(r, 0, col))
-		rc = buf_printf(out, "%s\n", PQgetvalue(r, 0, col));
+	else if (!db_null(r, 0, file))
+		rc = buf_printf(out, "%s\n", db_col(r, 0, file));
 	PQclear(r);
 	return rc;
 }
-
-/* The files of activities/<activity id>/, a column each, named as the file. */
-#define ACTIVITY_SQL \
-	"SELECT a->>'activity_type' AS type, a->>'state' AS state, a->>'attempt' AS attempt," \
-	" CASE WHEN jsonb_typeof(a->'paused') = 'object' THEN 'true' ELSE 'false' END AS paused," \
-	" nullif(a->'last_failure', 'null') AS last_failure, a->'options' AS options, a AS info" \
-	" FROM durable.describe_workflow($1, NULL, $3) d, jsonb_array_elements(d->'pending_activities') a" \
-	" WHERE a->>'activity_id' = $2"
 
 /* A pending activity of the workflow's latest run; ENOENT once it finished. */
 int activity_exists(const char *wf, const char *activity_id, struct db_err *e)
@@ -185,28 +145,21 @@ int activity_field(const char *wf, const char *activity_id, const char *file, st
 		   struct db_err *e)
 {
 	const char *p[] = { wf, activity_id, conf.ns };
-	return render_column(ACTIVITY_SQL, 3, p, file, out, e);
+	return render_column(&sql_activity_files, p, file, out, e);
 }
 
 /* A queue's limit, or a fairness key's (key not NULL): the number, or "none". */
 static int render_queue_limit(const char *queue, const char *key, const char *file, struct buf *out,
 			      struct db_err *e)
 {
+	if (!sql_returns(&sql_queue_limits, file))
+		return -ENOENT;
 	const char *p[] = { conf.ns, queue, key };
 	PGresult *r;
-	int rc = db_query(&r, e, true,
-			  "SELECT max_concurrent, rate_per_second, key_max_concurrent, key_rate_per_second"
-			  " FROM durable.list_task_queue_limits($1) WHERE task_queue = $2"
-			  " AND fairness_key IS NOT DISTINCT FROM $3",
-			  3, p);
+	int rc = db_query(&r, e, true, &sql_queue_limits, p);
 	if (rc)
 		return rc;
-	int col = PQfnumber(r, file);
-	if (col < 0)
-		rc = -ENOENT;
-	else
-		rc = buf_printf(out, "%s\n", PQntuples(r) == 1 && !PQgetisnull(r, 0, col)
-						? PQgetvalue(r, 0, col) : "none");
+	rc = buf_printf(out, "%s\n", PQntuples(r) == 1 && !db_null(r, 0, file) ? db_col(r, 0, file) : "none");
 	PQclear(r);
 	return rc;
 }
@@ -216,14 +169,11 @@ static int render_queue_builds(const char *queue, struct buf *out, struct db_err
 {
 	const char *p[] = { conf.ns, queue };
 	PGresult *r;
-	int rc = db_query(&r, e, true,
-			  "SELECT default_build_id, mode FROM durable.list_build_id_rules($1) WHERE task_queue = $2",
-			  2, p);
+	int rc = db_query(&r, e, true, &sql_queue_build_rules, p);
 	if (rc)
 		return rc;
 	if (PQntuples(r) == 1)
-		rc = buf_printf(out, "%s %s\n", PQgetvalue(r, 0, PQfnumber(r, "default_build_id")),
-				PQgetvalue(r, 0, PQfnumber(r, "mode")));
+		rc = buf_printf(out, "%s %s\n", db_col(r, 0, "default_build_id"), db_col(r, 0, "mode"));
 	else
 		rc = buf_puts(out, "none\n");
 	PQclear(r);
@@ -235,7 +185,7 @@ static int render_schedule_file(const char *id, const char *file, struct buf *ou
 				struct db_err *e)
 {
 	const char *p[] = { id, conf.ns };
-	return render_column(SCHEDULE_SQL, 2, p, file, out, e);
+	return render_column(&sql_schedule_files, p, file, out, e);
 }
 
 static int render_queue_file(const char *queue, const char *file, struct buf *out,
@@ -245,18 +195,17 @@ static int render_queue_file(const char *queue, const char *file, struct buf *ou
 		return render_queue_tasks(queue, out, e);
 	const char *p[] = { conf.ns, queue };
 	PGresult *r;
-	int rc = db_query(&r, e, true,
-			  "SELECT workflow_backlog, activity_backlog, activities_running, pollers"
-			  " FROM durable.list_task_queues($1) WHERE task_queue = $2", 2, p);
+	int rc = db_query(&r, e, true, &sql_queue_state, p);
 	if (rc)
 		return rc;
 	bool found = PQntuples(r) == 1;
 	if (strcmp(file, "backlog") == 0)
 		rc = buf_printf(out, "workflow %s\nactivity %s\nrunning %s\n",
-				found ? PQgetvalue(r, 0, 0) : "0", found ? PQgetvalue(r, 0, 1) : "0",
-				found ? PQgetvalue(r, 0, 2) : "0");
+				found ? db_col(r, 0, "workflow_backlog") : "0",
+				found ? db_col(r, 0, "activity_backlog") : "0",
+				found ? db_col(r, 0, "activities_running") : "0");
 	else
-		rc = buf_printf(out, "%s\n", found ? PQgetvalue(r, 0, 3) : "[]");
+		rc = buf_printf(out, "%s\n", found ? db_col(r, 0, "pollers") : "[]");
 	PQclear(r);
 	return rc;
 }
@@ -278,38 +227,34 @@ static int render_metrics(struct buf *out, struct db_err *e)
 {
 	const char *p[] = { conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, true,
-			  "SELECT task_queue, workflow_backlog, activity_backlog, activities_running,"
-			  " jsonb_array_length(pollers) FROM durable.list_task_queues($1)", 1, p);
+	int rc = db_query(&r, e, true, &sql_queue_metrics, p);
 	if (rc)
 		return rc;
-	static const char *const names[] = {
-		"durable_task_queue_workflow_backlog", "durable_task_queue_activity_backlog",
-		"durable_task_queue_activities_running", "durable_task_queue_pollers",
+	static const struct { const char *name, *help, *column; } gauges[] = {
+		{ "durable_task_queue_workflow_backlog", "Workflow tasks waiting for a worker.", "workflow_backlog" },
+		{ "durable_task_queue_activity_backlog", "Activity tasks waiting for a worker.", "activity_backlog" },
+		{ "durable_task_queue_activities_running", "Activity tasks leased by a worker.", "activities_running" },
+		{ "durable_task_queue_pollers", "Pollers seen recently.", "pollers" },
 	};
-	static const char *const help[] = {
-		"Workflow tasks waiting for a worker.", "Activity tasks waiting for a worker.",
-		"Activity tasks leased by a worker.", "Pollers seen recently.",
-	};
-	for (int m = 0; m < 4; m++) {
-		buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", names[m], help[m], names[m]);
+	for (size_t m = 0; m < sizeof gauges / sizeof gauges[0]; m++) {
+		buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", gauges[m].name, gauges[m].help, gauges[m].name);
 		for (int i = 0; i < PQntuples(r); i++) {
-			buf_printf(out, "%s{namespace=\"", names[m]);
+			buf_printf(out, "%s{namespace=\"", gauges[m].name);
 			label(out, conf.ns);
 			buf_puts(out, "\",task_queue=\"");
-			label(out, PQgetvalue(r, i, 0));
-			buf_printf(out, "\"} %s\n", PQgetvalue(r, i, m + 1));
+			label(out, db_col(r, i, "task_queue"));
+			buf_printf(out, "\"} %s\n", db_col(r, i, gauges[m].column));
 		}
 	}
 	PQclear(r);
 	/* a full scan in the store: fine for a scrape, not for every stat */
-	if (db_query(&r, e, true, "SELECT status, workflows FROM durable.count_workflows($1)", 1, p) == 0) {
+	if (db_query(&r, e, true, &sql_workflow_counts, p) == 0) {
 		buf_puts(out, "# HELP durable_workflows Workflow ids by the status of their latest run.\n"
 			      "# TYPE durable_workflows gauge\n");
 		for (int i = 0; i < PQntuples(r); i++) {
 			buf_puts(out, "durable_workflows{namespace=\"");
 			label(out, conf.ns);
-			buf_printf(out, "\",status=\"%s\"} %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+			buf_printf(out, "\",status=\"%s\"} %s\n", db_col(r, i, "status"), db_col(r, i, "workflows"));
 		}
 		PQclear(r);
 	}
@@ -360,31 +305,29 @@ int content_render(const struct node *n, struct buf *out, struct db_err *e)
 /* A query or an update of node n: one statement that blocks up to
  * conf.query_timeout_ms while a worker answers; its JSON answer and a
  * newline go to out. Not retried: a retry would ask the worker twice. */
-static int ask_worker(const char *sql, const struct node *n, const char *args, struct buf *out,
-		      struct db_err *e)
+static int ask_worker(const struct sql_call *call, const struct node *n, const char *args,
+		      struct buf *out, struct db_err *e)
 {
 	char timeout[24];
 	snprintf(timeout, sizeof timeout, "%d", conf.query_timeout_ms);
 	const char *p[] = { n->wf, n->name, n->run, timeout, conf.ns, args };
 	PGresult *r;
-	int rc = db_query(&r, e, false, sql, 6, p);
+	int rc = db_query(&r, e, false, call, p);
 	if (rc)
 		return rc;
-	rc = buf_printf(out, "%s\n", PQgetisnull(r, 0, 0) ? "null" : PQgetvalue(r, 0, 0));
+	rc = buf_printf(out, "%s\n", db_null(r, 0, "answer") ? "null" : db_col(r, 0, "answer"));
 	PQclear(r);
 	return rc;
 }
 
 int content_query(const struct node *n, const char *args, struct buf *out, struct db_err *e)
 {
-	return ask_worker("SELECT durable.query_workflow($1, $2, $6::jsonb, $3::uuid, $4::int, $5)::text",
-			  n, args, out, e);
+	return ask_worker(&sql_query_workflow, n, args, out, e);
 }
 
 /* An update: validated by a worker, recorded, run by the workflow, its
  * result read back. Each read is one update (a fresh update id). */
 int content_update(const struct node *n, const char *args, struct buf *out, struct db_err *e)
 {
-	return ask_worker("SELECT durable.update_workflow($1, $2, $6::jsonb, NULL, $4::int, $3::uuid, $5)::text",
-			  n, args, out, e);
+	return ask_worker(&sql_update_workflow, n, args, out, e);
 }

@@ -1,4 +1,4 @@
-/* A small thread-safe pool of libpq connections with reconnect on use. */
+/* A small thread-safe pool of libpq connections with reconnect on use; answers read by column name. */
 #define _POSIX_C_SOURCE 200809L
 #include "db.h"
 #include "callers.h"
@@ -211,18 +211,37 @@ static PGresult *wait_result(PGconn *c, bool *timed_out)
 	return last;
 }
 
-int db_exec(PGconn *c, PGresult **out, struct db_err *e, const char *sql,
-	    int nparams, const char *const *params)
+int db_check_columns(const PGresult *r, const struct sql_call *call, struct db_err *e)
+{
+	for (const char *const *c = call->columns; c && *c; c++)
+		if (PQfnumber(r, *c) < 0) {
+			snprintf(e->msg, sizeof e->msg,
+				 "the store's answer to \"%s\" has no column \"%s\" (is the store a version"
+				 " durablefs does not know?)", call->name, *c);
+			logmsg("%s", e->msg);
+			return -EIO;
+		}
+	return 0;
+}
+
+int db_exec(PGconn *c, PGresult **out, struct db_err *e, const struct sql_call *call,
+	    const char *const *params)
 {
 	atomic_fetch_add(&db_stat_queries, 1);
 	bool timed_out = false;
 	PGresult *r = NULL;
-	if (PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0))
+	if (PQsendQueryParams(c, call->text, call->nparams, NULL, params, NULL, NULL, 0))
 		r = wait_result(c, &timed_out);
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		int rc = db_check_columns(r, call, e);
+		if (rc) {
+			atomic_fetch_add(&db_stat_errors, 1);
+			PQclear(r);
+			r = NULL;
+		}
 		*out = r;
-		return 0;
+		return rc;
 	}
 	atomic_fetch_add(&db_stat_errors, 1);
 	if (timed_out) {
@@ -248,8 +267,8 @@ int db_exec(PGconn *c, PGresult **out, struct db_err *e, const char *sql,
 	return -err;
 }
 
-int db_query(PGresult **out, struct db_err *e, bool idempotent, const char *sql,
-	     int nparams, const char *const *params)
+int db_query(PGresult **out, struct db_err *e, bool idempotent, const struct sql_call *call,
+	     const char *const *params)
 {
 	*out = NULL;
 	for (int attempt = 0;; attempt++) {
@@ -257,7 +276,7 @@ int db_query(PGresult **out, struct db_err *e, bool idempotent, const char *sql,
 		int rc = db_get_conn(&c, e);
 		if (rc)
 			return rc;
-		rc = db_exec(c, out, e, sql, nparams, params);
+		rc = db_exec(c, out, e, call, params);
 		bool dead = PQstatus(c) == CONNECTION_BAD;
 		db_put(c);
 		if (rc == 0 || !dead || !idempotent || attempt > 0)
@@ -266,26 +285,68 @@ int db_query(PGresult **out, struct db_err *e, bool idempotent, const char *sql,
 	}
 }
 
+int db_run(struct db_err *e, bool idempotent, const struct sql_call *call, const char *const *params)
+{
+	PGresult *r;
+	int rc = db_query(&r, e, idempotent, call, params);
+	PQclear(r);
+	return rc;
+}
+
 int db_transaction(const struct db_stmt *stmts, int n, struct db_err *e)
 {
 	PGconn *c = db_get(e);
 	if (!c)
 		return -EIO;
 	PGresult *r;
-	int rc = db_exec(c, &r, e, "BEGIN", 0, NULL);
+	int rc = db_exec(c, &r, e, &sql_begin, NULL);
 	PQclear(r);
 	for (int i = 0; rc == 0 && i < n; i++) {
-		rc = db_exec(c, &r, e, stmts[i].sql, stmts[i].nparams, stmts[i].params);
+		rc = db_exec(c, &r, e, stmts[i].call, stmts[i].params);
 		PQclear(r);
 	}
 	if (rc == 0) {
-		rc = db_exec(c, &r, e, "COMMIT", 0, NULL);
+		rc = db_exec(c, &r, e, &sql_commit, NULL);
 		PQclear(r);
 	} else if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_ACTIVE) {
 		struct db_err ignored;
-		if (db_exec(c, &r, &ignored, "ROLLBACK", 0, NULL) == 0)
+		if (db_exec(c, &r, &ignored, &sql_rollback, NULL) == 0)
 			PQclear(r);
 	}
 	db_put(c); /* not idle in a transaction, or not pooled */
 	return rc;
+}
+
+/* The column's number; -1, logged, for a name the answer lacks (a bug: see db.h). */
+static int column(const PGresult *r, const char *name)
+{
+	int col = PQfnumber(r, name);
+	if (col < 0)
+		logmsg("read of column \"%s\", which the answer lacks: its call in sql.c does not name it",
+		       name);
+	return col;
+}
+
+const char *db_col(const PGresult *r, int row, const char *name)
+{
+	int col = column(r, name);
+	const char *v = col < 0 ? NULL : PQgetvalue(r, row, col);
+	return v ? v : ""; /* NULL: a row the answer does not have */
+}
+
+bool db_null(const PGresult *r, int row, const char *name)
+{
+	int col = column(r, name);
+	return col < 0 || PQgetisnull(r, row, col);
+}
+
+int db_len(const PGresult *r, int row, const char *name)
+{
+	int col = column(r, name);
+	return col < 0 ? 0 : PQgetlength(r, row, col);
+}
+
+bool db_true(const PGresult *r, int row, const char *name)
+{
+	return strcmp(db_col(r, row, name), "t") == 0;
 }

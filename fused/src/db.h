@@ -1,6 +1,8 @@
-/* The connection pool to PostgreSQL and the SQLSTATE-to-errno mapping. */
+/* The connection pool to PostgreSQL, answers read by column name, and the SQLSTATE-to-errno mapping. */
 #ifndef DURABLEFS_DB_H
 #define DURABLEFS_DB_H
+
+#include "sql.h"
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
@@ -32,18 +34,39 @@ PGconn *db_get(struct db_err *e);
 void db_put(PGconn *c);
 
 /*
- * Runs sql with text parameters (NULL = SQL NULL) on a pooled connection.
- * Returns 0 with *out set (caller PQclear()s it) or a negative errno with
- * e->msg set. Idempotent statements (reads) are retried once on a fresh
- * connection when the old one turns out to be dead, so a Postgres restart
- * costs readers nothing; writes are not retried (their fate is unknown).
+ * Runs a call of sql.c with its call->nparams text parameters (NULL = SQL
+ * NULL) on a pooled connection. Returns 0 with *out set (caller PQclear()s
+ * it) or a negative errno with e->msg set. An answer that lacks a column the
+ * call names is -EIO, logged: the store and the daemon disagree, and no
+ * value is read from it. Idempotent statements (reads) are retried once on a
+ * fresh connection when the old one turns out to be dead, so a Postgres
+ * restart costs readers nothing; writes are not retried (their fate is
+ * unknown).
  */
-int db_query(PGresult **out, struct db_err *e, bool idempotent, const char *sql,
-	     int nparams, const char *const *params);
+int db_query(PGresult **out, struct db_err *e, bool idempotent, const struct sql_call *call,
+	     const char *const *params);
+
+/* Same, for a call whose outcome is all the caller wants: its answer is dropped. */
+int db_run(struct db_err *e, bool idempotent, const struct sql_call *call, const char *const *params);
 
 /* Same, on a connection the caller holds. */
-int db_exec(PGconn *c, PGresult **out, struct db_err *e, const char *sql,
-	    int nparams, const char *const *params);
+int db_exec(PGconn *c, PGresult **out, struct db_err *e, const struct sql_call *call,
+	    const char *const *params);
+
+/*
+ * A column of an answer, by the name its call gives it in sql.c (which
+ * db_query checked the answer has; tests/t_sql_contract.sh checks that every
+ * name read is one its call gives). A name the answer lacks all the same is
+ * logged and reads as SQL NULL: "" and 0 bytes.
+ */
+const char *db_col(const PGresult *r, int row, const char *name);
+bool db_null(const PGresult *r, int row, const char *name);
+int db_len(const PGresult *r, int row, const char *name);
+/* Whether a boolean column is true. */
+bool db_true(const PGresult *r, int row, const char *name);
+
+/* The answer to call, as an errno: 0 if it has every column the call names, or -EIO with e->msg set. */
+int db_check_columns(const PGresult *r, const struct sql_call *call, struct db_err *e);
 
 /*
  * Several statements in one transaction on one connection: all take effect
@@ -52,8 +75,7 @@ int db_exec(PGconn *c, PGresult **out, struct db_err *e, const char *sql,
  * the COMMIT is unknown. Returns 0 or a negative errno with e->msg set.
  */
 struct db_stmt {
-	const char *sql;
-	int nparams;
+	const struct sql_call *call;
 	const char *params[6];
 };
 int db_transaction(const struct db_stmt *stmts, int n, struct db_err *e);

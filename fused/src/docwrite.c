@@ -48,11 +48,8 @@ size_t doc_payload_limit(void)
 	if (payload_limit == 0 || now - limit_read_at >= 60) {
 		PGresult *r;
 		struct db_err e;
-		/* current_setting shows "2MB", "3kB" or "1000B"; pg_size_bytes rejects the last */
-		if (db_query(&r, &e, true,
-			     "SELECT CASE WHEN s ~ '^[0-9]+B$' THEN left(s, -1)::bigint ELSE pg_size_bytes(s) END"
-			     " FROM (SELECT current_setting('durable.max_payload_bytes', true) s) x", 0, NULL) == 0) {
-			long long v = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		if (db_query(&r, &e, true, &sql_payload_limit, NULL) == 0) {
+			long long v = db_null(r, 0, "bytes") ? 0 : strtoll(db_col(r, 0, "bytes"), NULL, 10);
 			payload_limit = v > 0 ? (size_t)v : DEFAULT_PAYLOAD_LIMIT;
 			limit_read_at = now;
 			PQclear(r);

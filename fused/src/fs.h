@@ -43,9 +43,9 @@ int workflow_field(const char *wf, const char *run, const char *field, struct bu
 int activity_exists(const char *wf, const char *activity_id, struct db_err *e);
 int activity_field(const char *wf, const char *activity_id, const char *file, struct buf *out,
 		   struct db_err *e);
-/* The column named `file` of sql's one row, and a newline (nothing for NULL);
+/* The column named `file` of call's one row, and a newline (nothing for NULL);
  * ENOENT when there is no such row or column. */
-int render_column(const char *sql, int nparams, const char *const *p, const char *file,
+int render_column(const struct sql_call *call, const char *const *p, const char *file,
 		  struct buf *out, struct db_err *e);
 
 /* history.c: history as NDJSON with stable offsets and a truthful size */

@@ -18,12 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* UTC is pinned per connection (db.c), so every rendering is byte-identical. */
-#define EVENT_SQL \
-	"SELECT h.event_id, format('{\"event_id\": %s, \"event_type\": %s, \"event_time\": %s, \"attributes\": %s," \
-	" \"run_id\": %s}', h.event_id, to_json(h.event_type), to_json(h.event_time), h.attributes, to_json($2::text))" \
-	" FROM durable.get_history($1, $2::uuid, $3::bigint, $4::int, $5) h"
-
 #define MAX_RUNS 4096
 #define MAX_CHAIN 1000 /* durable.history_chain returns at most this many runs */
 
@@ -82,17 +76,15 @@ static int current_run(const char *wf, const char *run, char run_id[40], int64_t
 {
 	const char *p[] = { wf, run, conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, true,
-			  "SELECT d->>'run_id', (d->>'history_length')::bigint"
-			  " FROM durable.describe_workflow($1, $2::uuid, $3) d", 3, p);
+	int rc = db_query(&r, e, true, &sql_run_length, p);
 	if (rc)
 		return rc;
-	if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+	if (PQntuples(r) != 1 || db_null(r, 0, "run_id")) {
 		PQclear(r);
 		return -ENOENT;
 	}
-	snprintf(run_id, 40, "%s", PQgetvalue(r, 0, 0));
-	*len = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	snprintf(run_id, 40, "%s", db_col(r, 0, "run_id"));
+	*len = strtoll(db_col(r, 0, "history_length"), NULL, 10);
 	PQclear(r);
 	return 0;
 }
@@ -106,7 +98,7 @@ static int index_events(const char *wf, struct run_index *ri, int64_t len, struc
 		snprintf(max, sizeof max, "%d", 5000);
 		const char *p[] = { wf, ri->run_id, after, max, conf.ns };
 		PGresult *r;
-		int rc = db_query(&r, e, true, EVENT_SQL, 5, p);
+		int rc = db_query(&r, e, true, &sql_history_events, p);
 		if (rc)
 			return rc;
 		int n = PQntuples(r);
@@ -120,7 +112,7 @@ static int index_events(const char *wf, struct run_index *ri, int64_t len, struc
 				ri->start = s;
 				ri->cap *= 2;
 			}
-			uint64_t line = (uint64_t)PQgetlength(r, i, 1) + 1;
+			uint64_t line = (uint64_t)db_len(r, i, "line") + 1;
 			ri->start[ri->n_events + 1] = ri->start[ri->n_events] + line;
 			ri->n_events++;
 		}
@@ -150,8 +142,7 @@ static int load_chain(const char *wf, const char *run, struct chain_run **out, i
 	if (!run) {
 		const char *p[] = { wf, conf.ns };
 		PGresult *r;
-		rc = db_query(&r, e, true,
-			      "SELECT run_id, history_length FROM durable.history_chain($1, NULL, $2)", 2, p);
+		rc = db_query(&r, e, true, &sql_history_chain, p);
 		if (rc == 0) {
 			/* sized by the answer: this runs on every stat and read of history */
 			int rows = PQntuples(r) < MAX_CHAIN ? PQntuples(r) : MAX_CHAIN;
@@ -161,8 +152,8 @@ static int load_chain(const char *wf, const char *run, struct chain_run **out, i
 				return -ENOMEM;
 			}
 			for (int i = 0; i < rows; i++) {
-				snprintf((*out)[i].run_id, 40, "%s", PQgetvalue(r, i, 0));
-				(*out)[i].len = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+				snprintf((*out)[i].run_id, 40, "%s", db_col(r, i, "run_id"));
+				(*out)[i].len = strtoll(db_col(r, i, "history_length"), NULL, 10);
 				(*n)++;
 			}
 			PQclear(r);
@@ -251,12 +242,12 @@ static int read_run(const char *wf, const char *run_id, uint64_t off, size_t siz
 	snprintf(max, sizeof max, "%lld", (long long)(last - first + 1));
 	const char *p[] = { wf, run_id, after, max, conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, true, EVENT_SQL, 5, p);
+	int rc = db_query(&r, e, true, &sql_history_events, p);
 	if (rc)
 		return rc;
 	struct buf lines = { 0 };
 	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
-		rc = buf_append(&lines, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
+		rc = buf_append(&lines, db_col(r, i, "line"), (size_t)db_len(r, i, "line"));
 		if (rc == 0)
 			rc = buf_append(&lines, "\n", 1);
 	}

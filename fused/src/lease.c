@@ -15,9 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define POLL_SQL \
-	"SELECT row_to_json(t)::text FROM durable.poll_activity_tasks($1, $2, 1, $3) t"
-
 static void on_interrupt(fuse_req_t req, void *data)
 {
 	(void)req;
@@ -32,11 +29,11 @@ static int try_lease(PGconn *c, const char *queue, struct buf *out, struct db_er
 {
 	const char *p[] = { queue, callers_identity(), conf.ns };
 	PGresult *r;
-	int rc = db_exec(c, &r, e, POLL_SQL, 3, p);
+	int rc = db_exec(c, &r, e, &sql_lease_activity_task, p);
 	if (rc)
 		return rc;
 	if (PQntuples(r) == 1) {
-		rc = buf_printf(out, "%s\n", PQgetvalue(r, 0, 0));
+		rc = buf_printf(out, "%s\n", db_col(r, 0, "task"));
 		if (rc == 0)
 			rc = 1;
 	}
@@ -48,22 +45,21 @@ static int listen_queue(PGconn *c, const char *queue, bool on, struct db_err *e)
 {
 	const char *p[] = { queue, conf.ns };
 	PGresult *r;
-	int rc = db_exec(c, &r, e,
-			 on ? "SELECT pg_catalog.set_config('durablefs.chan', durable.task_queue_channel('activity', $1, $2), false)"
-			    : "UNLISTEN *", on ? 2 : 0, on ? p : NULL);
+	int rc = db_exec(c, &r, e, on ? &sql_listen_activity_channel : &sql_unlisten_all, p);
 	if (rc || !on) {
 		PQclear(r);
 		return rc;
 	}
 	/* LISTEN takes an identifier, not a parameter: quote it ourselves */
-	char *ident = PQescapeIdentifier(c, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+	char *ident = PQescapeIdentifier(c, db_col(r, 0, "channel"), (size_t)db_len(r, 0, "channel"));
 	PQclear(r);
 	if (!ident)
 		return -ENOMEM;
 	char sql[256];
 	snprintf(sql, sizeof sql, "LISTEN %s", ident);
 	PQfreemem(ident);
-	rc = db_exec(c, &r, e, sql, 0, NULL);
+	const struct sql_call listen = { "listen to the queue's channel", sql, 0, NULL };
+	rc = db_exec(c, &r, e, &listen, NULL);
 	PQclear(r);
 	return rc;
 }

@@ -40,15 +40,6 @@ struct listing {
  */
 static atomic_bool list_broken;
 
-#define LIST_SQL \
-	"SELECT workflow_id FROM durable.list_workflows(status => $1, after_workflow_id => $2," \
-	" page_size => $4::int, namespace => $3)"
-#define LIST_FALLBACK_SQL \
-	"SELECT workflow_id FROM (SELECT DISTINCT ON (w.workflow_id) w.workflow_id, w.status" \
-	"  FROM durable.workflows w WHERE w.namespace = $3 AND ($2::text IS NULL OR w.workflow_id > $2)" \
-	"  ORDER BY w.workflow_id, w.started_at DESC) l" \
-	" WHERE ($1::text IS NULL OR l.status = $1) ORDER BY l.workflow_id LIMIT $4::int"
-
 static void clear_names(struct listing *l)
 {
 	for (int i = 0; i < l->n; i++)
@@ -118,21 +109,40 @@ static int load_page(struct listing *l, const char *after, struct db_err *e)
 	PGresult *r = NULL;
 	int rc = -EIO;
 	if (!atomic_load(&list_broken)) {
-		rc = db_query(&r, e, true, LIST_SQL, 4, p);
+		rc = db_query(&r, e, true, &sql_list_workflows, p);
 		if (rc && strncmp(e->msg, "42P13", 5) == 0) {
 			logmsg("durable.list_workflows is broken (%s); reading durable.workflows", e->msg);
 			atomic_store(&list_broken, true);
 		}
 	}
 	if (atomic_load(&list_broken))
-		rc = db_query(&r, e, true, LIST_FALLBACK_SQL, 4, p);
+		rc = db_query(&r, e, true, &sql_list_workflows_from_table, p);
 	if (rc)
 		return rc;
 	clear_names(l); /* after pointed into it, but the query is done */
 	mode_t type = l->status ? S_IFLNK : S_IFDIR;
 	for (int i = 0; i < PQntuples(r) && rc == 0; i++)
-		rc = add(l, PQgetvalue(r, i, 0), type);
+		rc = add(l, db_col(r, i, "workflow_id"), type);
 	l->eof = PQntuples(r) < PAGE;
+	PQclear(r);
+	return rc;
+}
+
+/*
+ * A folder for each row's column of call's answer, in the store's order.
+ * With file_names_only, names that cannot be file names (empty, or with a
+ * slash) are left out: those are reached through SQL.
+ */
+static int add_dirs(struct listing *l, const struct sql_call *call, const char *const *p,
+		    const char *column, bool file_names_only, struct db_err *e)
+{
+	PGresult *r;
+	int rc = db_query(&r, e, true, call, p);
+	for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+		const char *name = db_col(r, i, column);
+		if (!file_names_only || (*name && !strchr(name, '/')))
+			rc = add(l, name, S_IFDIR);
+	}
 	PQclear(r);
 	return rc;
 }
@@ -141,56 +151,31 @@ static int load_page(struct listing *l, const char *after, struct db_err *e)
 static int list_runs(struct listing *l, struct db_err *e)
 {
 	const char *p[] = { l->wf, conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, true, "SELECT run_id FROM durable.list_runs($1, $2)", 2, p);
-	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
-	PQclear(r);
-	return rc;
+	return add_dirs(l, &sql_list_runs, p, "run_id", false, e);
 }
 
 static int list_queues(struct listing *l, struct db_err *e)
 {
 	const char *p[] = { conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, true, "SELECT task_queue FROM durable.list_task_queues($1)", 1, p);
-	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
-	PQclear(r);
+	int rc = add_dirs(l, &sql_list_task_queues, p, "task_queue", false, e);
 	if (rc)
 		return rc;
 	/* a queue with limits but no work yet too, for those who may see limits
 	 * (EXECUTE is checked before any row is read: ask first) */
-	rc = db_query(&r, e, true,
-		      "SELECT pg_catalog.has_function_privilege('durable.list_task_queue_limits(text)', 'EXECUTE')",
-		      0, NULL);
-	bool may = rc == 0 && PQgetvalue(r, 0, 0)[0] == 't';
+	PGresult *r;
+	rc = db_query(&r, e, true, &sql_may_list_queue_limits, NULL);
+	bool may = rc == 0 && db_true(r, 0, "may");
 	PQclear(r);
 	if (rc || !may)
 		return rc;
-	rc = db_query(&r, e, true,
-		      "SELECT DISTINCT l.task_queue FROM durable.list_task_queue_limits($1) l"
-		      " WHERE l.task_queue NOT IN (SELECT q.task_queue FROM durable.list_task_queues($1) q)"
-		      " ORDER BY 1", 1, p);
-	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
-	PQclear(r);
-	return rc;
+	return add_dirs(l, &sql_limited_queues_without_work, p, "task_queue", false, e);
 }
 
 /* The pending activities of the workflow's latest run, by activity id. */
 static int list_activities(struct listing *l, struct db_err *e)
 {
 	const char *p[] = { l->wf, conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, true,
-			  "SELECT a->>'activity_id' FROM durable.describe_workflow($1, NULL, $2) d,"
-			  " jsonb_array_elements(d->'pending_activities') a", 2, p);
-	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		if (!strchr(PQgetvalue(r, i, 0), '/')) /* not a file name: reach it through SQL */
-			rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
-	PQclear(r);
-	return rc;
+	return add_dirs(l, &sql_list_pending_activities, p, "activity_id", true, e);
 }
 
 static int add_dir(void *arg, const char *name)
@@ -202,26 +187,13 @@ static int add_dir(void *arg, const char *name)
 static int list_keys(struct listing *l, struct db_err *e)
 {
 	const char *p[] = { conf.ns, l->wf };
-	PGresult *r;
-	int rc = db_query(&r, e, true,
-			  "SELECT fairness_key FROM durable.list_task_queue_limits($1)"
-			  " WHERE task_queue = $2 AND fairness_key IS NOT NULL", 2, p);
-	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		if (PQgetvalue(r, i, 0)[0] && !strchr(PQgetvalue(r, i, 0), '/'))
-			rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
-	PQclear(r);
-	return rc;
+	return add_dirs(l, &sql_list_fairness_keys, p, "fairness_key", true, e);
 }
 
 static int list_schedules(struct listing *l, struct db_err *e)
 {
 	const char *p[] = { conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, true, "SELECT schedule_id FROM durable.list_schedules($1)", 1, p);
-	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		rc = add(l, PQgetvalue(r, i, 0), S_IFDIR);
-	PQclear(r);
-	return rc;
+	return add_dirs(l, &sql_list_schedules, p, "schedule_id", false, e);
 }
 
 struct listing *listing_open(const struct node *dir, struct db_err *e, int *err)

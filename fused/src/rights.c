@@ -69,39 +69,18 @@ static int cache_next;
 static struct queue_right queues[MAX_QUEUES];
 static int queues_next;
 
-/*
- * The store's own answer for the connection's role on the mount's namespace.
- * A worker of some task queues only has no worker access to the whole
- * namespace, but may complete its tasks: tasks/ files show it the bits.
- */
-#define ACCESS_SQL \
-	"SELECT durable.has_access('reader', NULL, $1), durable.has_access('operator', NULL, $1)," \
-	" durable.has_access('worker', NULL, $1) OR EXISTS (SELECT 1 FROM durable.list_grants() g" \
-	"   JOIN pg_catalog.pg_roles r ON r.rolname = g.grantee WHERE g.access = 'worker'" \
-	"   AND (g.namespace IS NULL OR g.namespace = $1) AND pg_catalog.pg_has_role(r.oid, 'USAGE'))"
-
-static unsigned access_bits(PGresult *a)
-{
-	return (PQgetvalue(a, 0, 0)[0] == 't' ? READER : 0) |
-	       (PQgetvalue(a, 0, 1)[0] == 't' ? OPERATOR : 0) |
-	       (PQgetvalue(a, 0, 2)[0] == 't' ? WORKER : 0);
-}
-
 /* Asks the store, as the current caller's role; false if it could not say. */
 static bool fetch(struct rights *out)
 {
 	struct db_err e = { "" };
 	PGresult *r;
 	/* has_function_privilege as current_user: the connection acts as the caller's role */
-	if (db_query(&r, &e, true,
-		     "SELECT DISTINCT p.proname FROM pg_catalog.pg_proc p"
-		     " WHERE p.pronamespace = 'durable'::regnamespace"
-		     " AND pg_catalog.has_function_privilege(p.oid, 'EXECUTE')", 0, NULL) != 0)
+	if (db_query(&r, &e, true, &sql_callable_functions, NULL) != 0)
 		return false;
 	bool scoped = false;
 	out->bits = 0;
 	for (int i = 0; i < PQntuples(r); i++) {
-		const char *fn = PQgetvalue(r, i, 0);
+		const char *fn = db_col(r, i, "proname");
 		scoped |= !strcmp(fn, "has_access");
 		for (size_t k = 0; k < sizeof entry_points / sizeof entry_points[0]; k++)
 			if (!strcmp(fn, entry_points[k].fn))
@@ -111,9 +90,12 @@ static bool fetch(struct rights *out)
 	if (!scoped || !out->bits)
 		return true; /* an older store: EXECUTE says it all */
 	const char *p[] = { conf.ns };
-	if (db_query(&r, &e, true, ACCESS_SQL, 1, p) != 0)
+	/* the store's own answer for the role on the namespace (see sql_namespace_access) */
+	if (db_query(&r, &e, true, &sql_namespace_access, p) != 0)
 		return false;
-	out->bits &= access_bits(r) | EXECUTE_ONLY;
+	unsigned access = (db_true(r, 0, "reader") ? READER : 0) | (db_true(r, 0, "operator") ? OPERATOR : 0) |
+			  (db_true(r, 0, "worker") ? WORKER : 0);
+	out->bits &= access | EXECUTE_ONLY;
 	PQclear(r);
 	return true;
 }
@@ -165,9 +147,9 @@ static bool queue_granted(const char *role, const char *queue)
 	struct db_err e = { "" };
 	PGresult *r;
 	const char *p[] = { queue, conf.ns };
-	if (db_query(&r, &e, true, "SELECT durable.has_access('worker', $1, $2)", 2, p) != 0)
+	if (db_query(&r, &e, true, &sql_queue_worker_access, p) != 0)
 		return true; /* an older store, or it could not say */
-	bool may = PQgetvalue(r, 0, 0)[0] == 't';
+	bool may = db_true(r, 0, "may");
 	PQclear(r);
 	pthread_mutex_lock(&lock);
 	struct queue_right *q = &queues[queues_next];

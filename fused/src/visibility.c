@@ -6,7 +6,7 @@
  * "stop" in its ctl; writing a JSON spec to batches/start starts one;
  * search-attributes lists the namespace's typed search attributes and takes
  * "add <name> <type>" and "remove <name>" from an administrator.
- * Every SQL call of these folders is named here.
+ * Their SQL calls are in sql.c (sql_where_*, sql_batch_*, sql_*search_attribute*).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "callers.h"
@@ -17,47 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Whether the store compiles the filter (its errors then point into it). */
-#define WHERE_CHECK_SQL \
-	"SELECT 1 FROM durable.list_workflows(query => $1, page_size => 1, namespace => $2)"
-/* The filter's runs in workflow id order, a page at a time (after_run_id). */
-#define WHERE_PAGE_SQL \
-	"SELECT workflow_id, run_id FROM durable.list_workflows(query => $1 || ' ORDER BY WorkflowId'," \
-	" after_run_id => $2::uuid, page_size => $3::int, namespace => $4)"
-/* Whether a workflow id has a run the filter matches. */
-#define WHERE_HAS_SQL \
-	"SELECT 1 FROM durable.list_workflows(query => '(' || $1 || ') AND WorkflowId = ' || $2," \
-	" page_size => 1, namespace => $3)"
-/* A column a file of batches/<job_id>/, named as the file (render_column finds it by name). */
-#define BATCH_SQL \
-	"SELECT d->>'operation' AS operation, d->>'query' AS query, d->>'state' AS state," \
-	" d->>'total' AS total, d->>'done' AS done, d->>'failed' AS failed," \
-	" d->>'rate_per_second' AS rate_per_second, d AS info FROM durable.describe_batch_job($1, $2) d"
-#define BATCH_LIST_SQL "SELECT job_id FROM durable.list_batch_jobs($1)"
-#define BATCH_START_SQL \
-	"WITH x AS (SELECT $1::jsonb s)," \
-	" chk AS (SELECT CASE" \
-	"   WHEN jsonb_typeof(s) IS DISTINCT FROM 'object' THEN 'batch spec: not a JSON object'" \
-	"   WHEN k.bad IS NOT NULL THEN format('batch spec: unknown key \"%s\"" \
-	" (use job_id, operation, query, arguments, rate_per_second)', k.bad)" \
-	"   WHEN jsonb_typeof(s->'job_id') IS DISTINCT FROM 'string' THEN 'batch spec: \"job_id\" must be a string'" \
-	"   WHEN jsonb_typeof(s->'operation') IS DISTINCT FROM 'string' THEN 'batch spec: \"operation\" must be a string'" \
-	"   WHEN jsonb_typeof(s->'query') IS DISTINCT FROM 'string' THEN 'batch spec: \"query\" must be a string'" \
-	"   WHEN s ? 'rate_per_second' AND jsonb_typeof(s->'rate_per_second') <> 'number'" \
-	"     THEN 'batch spec: \"rate_per_second\" must be a number'" \
-	"  END AS problem, s FROM x, LATERAL (SELECT min(key) bad FROM jsonb_object_keys(" \
-	"     CASE WHEN jsonb_typeof(s) = 'object' THEN s ELSE '{}' END) key" \
-	"     WHERE key NOT IN ('job_id', 'operation', 'query', 'arguments', 'rate_per_second')) k)" \
-	"SELECT problem, CASE WHEN problem IS NULL THEN durable.start_batch_job(s->>'job_id', s->>'operation'," \
-	" s->>'query', coalesce(s->'arguments', '{}'), coalesce((s->>'rate_per_second')::float8, 50), $2) END" \
-	" FROM chk"
-#define BATCH_STOP_SQL "SELECT durable.stop_batch_job($1, $2, $3)"
-#define SATTR_LIST_SQL \
-	"SELECT name, type, CASE WHEN builtin THEN 'builtin' ELSE 'declared' END AS kind" \
-	" FROM durable.list_search_attributes($1)"
-#define SATTR_ADD_SQL "SELECT durable.add_search_attribute($1, $2, $3)"
-#define SATTR_REMOVE_SQL "SELECT durable.remove_search_attribute($1, $2)"
 
 /* A filter the store refuses is bad input, whatever its SQLSTATE (42601
  * syntax, 42703 an unknown attribute, 42883 an operator its type lacks). */
@@ -76,13 +35,10 @@ int where_check(const char *filter, struct db_err *e)
 {
 	const char *check[] = { filter, conf.ns };
 	const char *page[] = { filter, NULL, "1", conf.ns };
-	PGresult *r;
-	int rc = filter_errno(db_query(&r, e, true, WHERE_PAGE_SQL, 4, page), e);
-	PQclear(r);
+	int rc = filter_errno(db_run(e, true, &sql_where_page, page), e);
 	if (rc) {
 		struct db_err page_err = *e;
-		int check_rc = filter_errno(db_query(&r, e, true, WHERE_CHECK_SQL, 2, check), e);
-		PQclear(r);
+		int check_rc = filter_errno(db_run(e, true, &sql_where_check, check), e);
 		if (check_rc)
 			rc = check_rc;	/* the filter itself: its own reason */
 		else if (rc == -EINVAL)
@@ -120,7 +76,7 @@ int where_has(const char *filter, const char *wf, struct db_err *e)
 		return -ENOMEM;
 	const char *p[] = { filter, id, conf.ns };
 	PGresult *r;
-	int rc = filter_errno(db_query(&r, e, true, WHERE_HAS_SQL, 3, p), e);
+	int rc = filter_errno(db_query(&r, e, true, &sql_where_has, p), e);
 	free(id);
 	if (rc == 0 && PQntuples(r) == 0)
 		rc = -ENOENT;
@@ -141,20 +97,20 @@ int where_page(const char *filter, const char *after_run, int page, const char *
 	snprintf(size, sizeof size, "%d", page);
 	const char *p[] = { filter, after_run, size, conf.ns };
 	PGresult *r;
-	int rc = filter_errno(db_query(&r, e, true, WHERE_PAGE_SQL, 4, p), e);
+	int rc = filter_errno(db_query(&r, e, true, &sql_where_page, p), e);
 	if (rc)
 		return rc;
-	int id = PQfnumber(r, "workflow_id"), run = PQfnumber(r, "run_id"), n = PQntuples(r);
+	int n = PQntuples(r);
 	const char *prev = last_name;
 	for (int i = 0; rc == 0 && i < n; i++) {
-		const char *name = PQgetvalue(r, i, id);
+		const char *name = db_col(r, i, "workflow_id");
 		if (!prev || strcmp(prev, name) != 0)
 			rc = add(arg, name);
 		prev = name;
 	}
 	if (rc == 0) {
 		free(*last_run);
-		*last_run = n ? xstrdup(PQgetvalue(r, n - 1, run)) : NULL;
+		*last_run = n ? xstrdup(db_col(r, n - 1, "run_id")) : NULL;
 		*more = n == page;
 	}
 	PQclear(r);
@@ -164,9 +120,7 @@ int where_page(const char *filter, const char *after_run, int page, const char *
 int batch_exists(const char *id, struct db_err *e)
 {
 	const char *p[] = { id, conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, true, BATCH_SQL, 2, p);
-	PQclear(r);
+	int rc = db_run(e, true, &sql_batch_files, p);
 	return rc && strncmp(e->msg, "42704", 5) == 0 ? -ENOENT : rc; /* no such job */
 }
 
@@ -174,10 +128,9 @@ int batch_list(int (*add)(void *, const char *), void *arg, struct db_err *e)
 {
 	const char *p[] = { conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, true, BATCH_LIST_SQL, 1, p);
-	int col = rc ? 0 : PQfnumber(r, "job_id");
+	int rc = db_query(&r, e, true, &sql_batch_list, p);
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		rc = add(arg, PQgetvalue(r, i, col));
+		rc = add(arg, db_col(r, i, "job_id"));
 	PQclear(r);
 	return rc;
 }
@@ -186,23 +139,23 @@ int batch_list(int (*add)(void *, const char *), void *arg, struct db_err *e)
 int batch_render(const char *id, const char *file, struct buf *out, struct db_err *e)
 {
 	const char *p[] = { id, conf.ns };
-	return render_column(BATCH_SQL, 2, p, file, out, e);
+	return render_column(&sql_batch_files, p, file, out, e);
 }
 
 int batch_start(const char *spec, struct buf *reply, struct db_err *e)
 {
 	const char *p[] = { spec, conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, false, BATCH_START_SQL, 2, p);
+	int rc = db_query(&r, e, false, &sql_batch_start, p);
 	if (rc && strncmp(e->msg, "42710", 5) == 0)
 		return -EEXIST; /* the job id is taken */
 	if (rc)
 		return filter_errno(rc, e);
-	if (!PQgetisnull(r, 0, 0)) {
-		snprintf(e->msg, sizeof e->msg, "%s", PQgetvalue(r, 0, 0));
+	if (!db_null(r, 0, "problem")) {
+		snprintf(e->msg, sizeof e->msg, "%s", db_col(r, 0, "problem"));
 		rc = -EINVAL;
 	} else {
-		rc = buf_printf(reply, "%s\n", PQgetvalue(r, 0, 1)); /* how many runs it acts on */
+		rc = buf_printf(reply, "%s\n", db_col(r, 0, "runs"));
 	}
 	PQclear(r);
 	return rc;
@@ -231,10 +184,7 @@ int batch_ctl(const char *id, char *text, struct db_err *e)
 		return -EINVAL;
 	}
 	const char *p[] = { id, *reason ? reason : NULL, conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, false, BATCH_STOP_SQL, 3, p);
-	PQclear(r);
-	return rc;
+	return db_run(e, false, &sql_batch_stop, p);
 }
 
 /* name type builtin|declared, one attribute a line (flat keyed, like cgroup files) */
@@ -242,13 +192,12 @@ int sattr_render(struct buf *out, struct db_err *e)
 {
 	const char *p[] = { conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, true, SATTR_LIST_SQL, 1, p);
+	int rc = db_query(&r, e, true, &sql_search_attributes, p);
 	if (rc)
 		return rc;
-	int name = PQfnumber(r, "name"), type = PQfnumber(r, "type"), kind = PQfnumber(r, "kind");
 	for (int i = 0; rc == 0 && i < PQntuples(r); i++)
-		rc = buf_printf(out, "%s %s %s\n", PQgetvalue(r, i, name), PQgetvalue(r, i, type),
-				PQgetvalue(r, i, kind));
+		rc = buf_printf(out, "%s %s %s\n", db_col(r, i, "name"), db_col(r, i, "type"),
+				db_col(r, i, "kind"));
 	PQclear(r);
 	return rc;
 }
@@ -279,8 +228,8 @@ int sattr_ctl(char *text, struct db_err *e)
 				 "search-attributes: \"%.64s\" is not \"add <name> <type>\" or \"remove <name>\"", verb);
 			return -EINVAL;
 		}
-		stmts[count++] = add ? (struct db_stmt){ SATTR_ADD_SQL, 3, { name, type, conf.ns } }
-				     : (struct db_stmt){ SATTR_REMOVE_SQL, 2, { name, conf.ns } };
+		stmts[count++] = add ? (struct db_stmt){ &sql_add_search_attribute, { name, type, conf.ns } }
+				     : (struct db_stmt){ &sql_remove_search_attribute, { name, conf.ns } };
 	}
 	if (count == 0) {
 		snprintf(e->msg, sizeof e->msg, "search-attributes: no verb written");

@@ -74,18 +74,15 @@ static int read_state(const char *wf, const char *run, char *state, size_t n, ch
 	struct db_err e;
 	const char *p[] = { wf, run, conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, &e, true,
-			  "SELECT coalesce(d->>'status', '') || ' ' || coalesce(d->>'history_length', '')"
-			  " || ' ' || coalesce(d->>'run_id', ''), d->>'task_queue'"
-			  " FROM durable.describe_workflow($1, $2::uuid, $3) d", 3, p);
+	int rc = db_query(&r, &e, true, &sql_run_state, p);
 	if (rc) {
 		/* gone or unreachable: a state of its own, so the change shows */
 		snprintf(state, n, "error %d", rc);
 		return rc;
 	}
-	snprintf(state, n, "%s", PQgetvalue(r, 0, 0));
+	snprintf(state, n, "%s", db_col(r, 0, "state"));
 	if (queue && !*queue)
-		*queue = strdup(PQgetvalue(r, 0, 1));
+		*queue = strdup(db_col(r, 0, "task_queue"));
 	PQclear(r);
 	return 0;
 }
@@ -224,15 +221,17 @@ static int listen_all(PGconn *c, char (*listening)[64], int *n_listening)
 	for (int i = 0; i < nq; i++) {
 		for (int k = 0; k < 1 + !history_notify && rc == 0; k++) {
 			const char *p[] = { k ? "activity" : "workflow", queues[i], conf.ns };
-			PGresult *r = PQexecParams(c, "SELECT durable.task_queue_channel($1, $2, $3)",
-						   3, NULL, p, NULL, NULL, 0);
-			if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			PGresult *r = PQexecParams(c, sql_task_queue_channel.text, sql_task_queue_channel.nparams,
+						   NULL, p, NULL, NULL, 0);
+			struct db_err ignored;
+			if (PQresultStatus(r) != PGRES_TUPLES_OK ||
+			    db_check_columns(r, &sql_task_queue_channel, &ignored)) {
 				PQclear(r);
 				rc = PQstatus(c) == CONNECTION_OK ? 0 : -1;
 				continue;
 			}
 			char chan[64];
-			snprintf(chan, sizeof chan, "%s", PQgetvalue(r, 0, 0));
+			snprintf(chan, sizeof chan, "%s", db_col(r, 0, "channel"));
 			PQclear(r);
 			bool have = false;
 			for (int j = 0; j < *n_listening; j++)
@@ -279,13 +278,13 @@ static void *watch_main(void *arg)
 			c = db_connect(&e);
 			n_listening = 0;
 			if (c) {
-				PGresult *r = PQexec(c, "SELECT durable.watch_history()");
+				PGresult *r = PQexec(c, sql_watch_history.text);
 				history_notify = PQresultStatus(r) == PGRES_TUPLES_OK;
 				PQclear(r);
 				if (!history_notify)
 					logmsg("the store has no durable.watch_history(); rechecking every %d ms",
 					       RECHECK_MS);
-				PQclear(PQexec(c, "LISTEN \"durable.history\""));
+				PQclear(PQexec(c, sql_listen_history.text));
 				backoff_ms = 100;
 				recheck(false, NULL); /* we may have missed notifications */
 			}

@@ -38,39 +38,20 @@ static const char *payload(const char *data, size_t len)
 	return blank(data, len) ? NULL : data; /* the caller NUL-terminated it */
 }
 
-/*
- * Starting: {"type", "id", "task_queue", "input", "options"}. The spec is
- * checked by the store, in the statement that starts: a spec that jsonb
- * accepts (1e400 in the input too) is one the mount accepts.
- */
-#define START_SQL \
-	"WITH x AS (SELECT $1::jsonb s)," \
-	" chk AS (SELECT CASE" \
-	"   WHEN jsonb_typeof(s) IS DISTINCT FROM 'object' THEN 'start spec: not a JSON object'" \
-	"   WHEN k.bad IS NOT NULL THEN format('start spec: unknown key \"%s\" (use type, id, task_queue, input, options)', k.bad)" \
-	"   WHEN jsonb_typeof(s->'type') IS DISTINCT FROM 'string' THEN 'start spec: \"type\" must be a string'" \
-	"   WHEN jsonb_typeof(s->'id') IS DISTINCT FROM 'string' THEN 'start spec: \"id\" must be a string'" \
-	"   WHEN jsonb_typeof(s->'task_queue') IS DISTINCT FROM 'string' THEN 'start spec: \"task_queue\" must be a string'" \
-	"   WHEN s ? 'options' AND jsonb_typeof(s->'options') <> 'object' THEN 'start spec: \"options\" must be a JSON object'" \
-	"  END AS problem, s FROM x, LATERAL (SELECT min(key) bad FROM jsonb_object_keys(" \
-	"     CASE WHEN jsonb_typeof(s) = 'object' THEN s ELSE '{}' END) key" \
-	"     WHERE key NOT IN ('type', 'id', 'task_queue', 'input', 'options')) k)" \
-	"SELECT problem, CASE WHEN problem IS NULL THEN durable.start_workflow(s->>'id', s->>'type'," \
-	" s->>'task_queue', s->'input', coalesce(s->'options', '{}'), $2) END FROM chk"
-
+/* Starting: {"type", "id", "task_queue", "input", "options"}, checked by the store (sql_start_workflow). */
 static int do_start(const char *data, size_t len, struct buf *reply, struct db_err *e)
 {
 	if (!payload(data, len))
 		return fail(e, EINVAL, "start spec: %snothing written", "");
 	const char *p[] = { data, conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, false, START_SQL, 2, p);
+	int rc = db_query(&r, e, false, &sql_start_workflow, p);
 	if (rc)
 		return rc;
-	if (!PQgetisnull(r, 0, 0))
-		rc = fail(e, EINVAL, "%s", PQgetvalue(r, 0, 0));
+	if (!db_null(r, 0, "problem"))
+		rc = fail(e, EINVAL, "%s", db_col(r, 0, "problem"));
 	else
-		rc = buf_printf(reply, "%s\n", PQgetvalue(r, 0, 1));
+		rc = buf_printf(reply, "%s\n", db_col(r, 0, "run_id"));
 	PQclear(r);
 	return rc;
 }
@@ -78,11 +59,7 @@ static int do_start(const char *data, size_t len, struct buf *reply, struct db_e
 static int do_signal(const struct node *n, const char *data, size_t len, struct db_err *e)
 {
 	const char *p[] = { n->wf, n->name, payload(data, len), conf.ns, callers_identity() };
-	PGresult *r;
-	int rc = db_query(&r, e, false,
-		      "SELECT durable.signal_workflow($1, $2, $3::jsonb, NULL, $4, $5)", 5, p);
-	PQclear(r);
-	return rc;
+	return db_run(e, false, &sql_signal_workflow, p);
 }
 
 struct verb {
@@ -160,22 +137,13 @@ static int do_ctl(const struct node *n, char *data, struct db_err *e)
 	int count, rc = parse_ctl(data, verbs, 16, &count, e);
 	for (int i = 0; rc == 0 && i < count; i++) {
 		struct db_stmt *s = &stmts[i];
-		*s = (struct db_stmt){ NULL, 4, { n->wf, verbs[i].arg, conf.ns, callers_identity(), verbs[i].event_id } };
-		if (verbs[i].op == V_RESET) {
-			s->sql = "SELECT durable.reset_workflow($1, $5::bigint, $2, NULL, $3, $4)";
-			s->nparams = 5;
-		} else if (verbs[i].op == V_CANCEL) {
-			s->sql = "SELECT durable.cancel_workflow($1, $2, NULL, $3, $4)";
-		} else if (verbs[i].op == V_DELETE) {	/* every run; the folder goes with it */
-			s->sql = "SELECT durable.delete_workflow($1, $2, $3, $4)";
-		} else if (verbs[i].op == V_PAUSE || verbs[i].op == V_UNPAUSE) {
-			/* who paused is the caller's role, as the store names it */
-			s->sql = verbs[i].op == V_PAUSE ? "SELECT durable.pause_workflow($1, $2, NULL, $3)"
-							: "SELECT durable.unpause_workflow($1, $2, NULL, $3)";
-			s->nparams = 3;
-		} else {
-			s->sql = "SELECT durable.terminate_workflow($1, $2, NULL, NULL, $3, $4)";
-		}
+		static const struct sql_call *const calls[] = {
+			[V_CANCEL] = &sql_cancel_workflow, [V_TERMINATE] = &sql_terminate_workflow,
+			[V_RESET] = &sql_reset_workflow, [V_DELETE] = &sql_delete_workflow,
+			[V_PAUSE] = &sql_pause_workflow, [V_UNPAUSE] = &sql_unpause_workflow,
+		};
+		*s = (struct db_stmt){ calls[verbs[i].op],
+			{ n->wf, verbs[i].arg, conf.ns, callers_identity(), verbs[i].event_id } };
 	}
 	return rc ? rc : db_transaction(stmts, count, e);
 }
@@ -188,8 +156,7 @@ static int do_ctl(const struct node *n, char *data, struct db_err *e)
  *   set <policies>   (a JSON object on the line: durable.update_schedule's)
  */
 struct sverb {
-	const char *sql;	/* $1 schedule id, $2 namespace, $3... args */
-	int nargs;
+	const struct sql_call *call;	/* $1 schedule id, $2 namespace, $3... args */
 	char *args[3];
 };
 
@@ -218,28 +185,22 @@ static int parse_sctl_line(char *line, struct sverb *v, struct db_err *e)
 		rest++;
 	memset(v, 0, sizeof *v);
 	if (strcmp(verb, "pause") == 0 || strcmp(verb, "unpause") == 0) {
-		v->sql = verb[0] == 'p' ? "SELECT durable.pause_schedule($1, $3, $2)"
-					: "SELECT durable.unpause_schedule($1, $3, $2)";
-		v->nargs = 1;
+		v->call = verb[0] == 'p' ? &sql_pause_schedule : &sql_unpause_schedule;
 		v->args[0] = *rest ? rest : NULL; /* the note: the rest of the line */
 		return 0;
 	}
 	if (strcmp(verb, "set") == 0) {
 		if (!*rest)
 			return fail(e, EINVAL, "ctl: %s", "set needs the policies to change, as a JSON object");
-		v->sql = "SELECT durable.update_schedule($1, policies => $3::jsonb, namespace => $2)";
-		v->nargs = 1;
+		v->call = &sql_set_schedule_policies;
 		v->args[0] = rest; /* the store reads the JSON and says what is wrong with it */
 		return 0;
 	}
 	if (strcmp(verb, "trigger") == 0) {
-		v->sql = "SELECT durable.trigger_schedule($1, $3, $2)";
-		v->nargs = 1;
+		v->call = &sql_trigger_schedule;
 		v->args[0] = next_word(&rest);
 	} else if (strcmp(verb, "backfill") == 0) {
-		v->sql = "SELECT durable.backfill_schedule($1, $3::timestamptz, $4::timestamptz,"
-			 " coalesce($5, 'ALLOW_ALL'), $2)";
-		v->nargs = 3;
+		v->call = &sql_backfill_schedule;
 		v->args[0] = next_word(&rest);
 		v->args[1] = next_word(&rest);
 		v->args[2] = next_word(&rest);
@@ -272,7 +233,7 @@ static int do_sctl(const struct node *n, char *text, struct db_err *e)
 	/* like a workflow's ctl: one transaction, all verbs or none */
 	struct db_stmt stmts[16];
 	for (int i = 0; i < count; i++)
-		stmts[i] = (struct db_stmt){ verbs[i].sql, 2 + verbs[i].nargs,
+		stmts[i] = (struct db_stmt){ verbs[i].call,
 			{ n->wf, conf.ns, verbs[i].args[0], verbs[i].args[1], verbs[i].args[2] } };
 	return db_transaction(stmts, count, e);
 }
@@ -300,15 +261,13 @@ static int do_actl(const struct node *n, char *text, struct db_err *e)
 		if (count == 16)
 			return fail(e, EINVAL, "ctl: at most %s verbs per write", "16");
 		struct db_stmt *s = &stmts[count++];
-		*s = (struct db_stmt){ NULL, 3, { n->wf, n->run, conf.ns, *rest ? rest : NULL } };
+		*s = (struct db_stmt){ NULL, { n->wf, n->run, conf.ns, *rest ? rest : NULL } };
 		if (strcmp(verb, "pause") == 0) {
-			s->sql = "SELECT durable.pause_activity($1, $2, $4, NULL, $3)";
-			s->nparams = 4;
+			s->call = &sql_pause_activity;
 		} else if (strcmp(verb, "unpause") == 0 && !*rest) {
-			s->sql = "SELECT durable.unpause_activity($1, $2, NULL, $3)";
+			s->call = &sql_unpause_activity;
 		} else if (strcmp(verb, "reset") == 0 && (!*rest || strcmp(rest, "heartbeat") == 0)) {
-			s->sql = *rest ? "SELECT durable.reset_activity($1, $2, true, NULL, $3)"
-				       : "SELECT durable.reset_activity($1, $2, false, NULL, $3)";
+			s->call = *rest ? &sql_reset_activity_heartbeat : &sql_reset_activity;
 		} else if (strcmp(verb, "unpause") == 0 || strcmp(verb, "reset") == 0) {
 			return fail(e, EINVAL, "ctl: unexpected words after \"%s\" (use \"unpause\" or \"reset [heartbeat]\")", verb);
 		} else {
@@ -328,29 +287,12 @@ static int do_activity_options(const struct node *n, const char *data, size_t le
 		return fail(e, EINVAL, "options: %snothing written (write the fields to change, as JSON)", "");
 	const char *p[] = { n->wf, n->run, data, conf.ns };
 	PGresult *r;
-	int rc = db_query(&r, e, false,
-			  "SELECT durable.update_activity_options($1, $2, $3::jsonb, NULL, $4)", 4, p);
+	int rc = db_query(&r, e, false, &sql_update_activity_options, p);
 	if (rc == 0)
-		rc = buf_printf(reply, "%s\n", PQgetvalue(r, 0, 0));
+		rc = buf_printf(reply, "%s\n", db_col(r, 0, "options"));
 	PQclear(r);
 	return rc;
 }
-
-/* The store takes all of a queue's limits at once: the others keep their values. */
-#define SET_LIMIT_SQL \
-	"SELECT durable.set_task_queue_limits($1," \
-	" CASE WHEN $3 = 'max_concurrent' THEN $4::integer ELSE l.max_concurrent END," \
-	" CASE WHEN $3 = 'rate_per_second' THEN $5::float8 ELSE l.rate_per_second END," \
-	" CASE WHEN $3 = 'key_max_concurrent' THEN $4::integer ELSE l.key_max_concurrent END," \
-	" CASE WHEN $3 = 'key_rate_per_second' THEN $5::float8 ELSE l.key_rate_per_second END, $2)" \
-	" FROM (SELECT 1) one LEFT JOIN durable.list_task_queue_limits($2) l" \
-	"   ON l.task_queue = $1 AND l.fairness_key IS NULL"
-#define SET_KEY_LIMIT_SQL \
-	"SELECT durable.set_fairness_key_limits($1, $6," \
-	" CASE WHEN $3 = 'max_concurrent' THEN $4::integer ELSE l.max_concurrent END," \
-	" CASE WHEN $3 = 'rate_per_second' THEN $5::float8 ELSE l.rate_per_second END, $2)" \
-	" FROM (SELECT 1) one LEFT JOIN durable.list_task_queue_limits($2) l" \
-	"   ON l.task_queue = $1 AND l.fairness_key = $6"
 
 /* One value: a whole number (for *max_concurrent) or a number (rates), or
  * "none"; for the queue (K_QLIMIT) or one of its fairness keys (K_KLIMIT). */
@@ -374,11 +316,7 @@ static int do_queue_limit(const struct node *n, char *text, struct db_err *e)
 						: "%s: not a number (write e.g. 2.5, or \"none\")", n->name);
 	const char *p[] = { n->wf, conf.ns, n->name, !none && integral ? value : NULL,
 			    !none && !integral ? value : NULL, n->run };
-	PGresult *r;
-	int rc = n->kind == K_KLIMIT ? db_query(&r, e, false, SET_KEY_LIMIT_SQL, 6, p)
-				     : db_query(&r, e, false, SET_LIMIT_SQL, 5, p);
-	PQclear(r);
-	return rc;
+	return db_run(e, false, n->kind == K_KLIMIT ? &sql_set_key_limit : &sql_set_queue_limit, p);
 }
 
 /* "<build id> [PINNED|AUTO_UPGRADE]" (PINNED when left out), or "none". */
@@ -395,10 +333,7 @@ static int do_queue_builds(const struct node *n, char *text, struct db_err *e)
 		return fail(e, EINVAL, "%s: write \"<build id> [PINNED|AUTO_UPGRADE]\", or \"none\"", n->name);
 	bool none = strcmp(words[0], "none") == 0;
 	const char *p[] = { n->wf, none ? NULL : words[0], nw == 2 ? words[1] : "PINNED", conf.ns };
-	PGresult *r;
-	int rc = db_query(&r, e, false, "SELECT durable.set_build_id_rules($1, $2, $3, $4)", 4, p);
-	PQclear(r);
-	return rc;
+	return db_run(e, false, &sql_set_build_id_rules, p);
 }
 
 /*
@@ -410,12 +345,8 @@ static int do_sdoc(const struct node *n, const char *data, size_t len, struct db
 	if (!payload(data, len))
 		return fail(e, EINVAL, "%s: nothing written", n->name);
 	const char *p[] = { n->wf, conf.ns, data };
-	PGresult *r;
-	int rc = db_query(&r, e, false, strcmp(n->name, "spec") == 0
-		? "SELECT durable.update_schedule($1, spec => $3::jsonb, namespace => $2)"
-		: "SELECT durable.update_schedule($1, action => $3::jsonb, namespace => $2)", 3, p);
-	PQclear(r);
-	return rc;
+	return db_run(e, false, strcmp(n->name, "spec") == 0 ? &sql_update_schedule_spec : &sql_update_schedule_action,
+		      p);
 }
 
 static int do_task(const struct node *n, const char *data, size_t len, struct buf *reply,
@@ -425,25 +356,21 @@ static int do_task(const struct node *n, const char *data, size_t len, struct bu
 	PGresult *r;
 	int rc;
 	if (strcmp(n->name, "result") == 0) {
-		rc = db_query(&r, e, false,
-			      "SELECT durable.complete_activity_task($1, $2::jsonb, $3)", 3, p);
+		rc = db_query(&r, e, false, &sql_complete_activity_task, p);
 		if (rc == 0)
 			rc = buf_puts(reply, "COMPLETED\n");
 	} else if (strcmp(n->name, "failure") == 0) {
-		rc = db_query(&r, e, false,
-			      "SELECT durable.fail_activity_task($1, $2::jsonb, $3)", 3, p);
+		rc = db_query(&r, e, false, &sql_fail_activity_task, p);
 		if (rc == 0)
-			rc = buf_printf(reply, "%s\n", PQgetvalue(r, 0, 0));
+			rc = buf_printf(reply, "%s\n", db_col(r, 0, "outcome"));
 	} else {
-		rc = db_query(&r, e, false,
-			      "SELECT cancel_requested, paused"
-			      " FROM durable.heartbeat_activity_task_status($1, $2::jsonb)", 2, p);
+		rc = db_query(&r, e, false, &sql_heartbeat_activity_task, p);
 		/* the worker learns here that the workflow wants the activity to
 		 * stop, or that an operator paused it (stop, and fail the attempt) */
 		if (rc == 0)
 			rc = buf_printf(reply, "cancel_requested %s\npaused %s\n",
-					strcmp(PQgetvalue(r, 0, PQfnumber(r, "cancel_requested")), "t") == 0 ? "true" : "false",
-					strcmp(PQgetvalue(r, 0, PQfnumber(r, "paused")), "t") == 0 ? "true" : "false");
+					db_true(r, 0, "cancel_requested") ? "true" : "false",
+					db_true(r, 0, "paused") ? "true" : "false");
 	}
 	if (r)
 		PQclear(r);
