@@ -9,7 +9,9 @@
  * "ns" is the mount's namespace (--namespace); "identity" the caller as the
  * store records it (callers_identity()). Not here: LISTEN on a queue's
  * channel, whose name the store computes (a LISTEN takes an identifier, not
- * a parameter: lease.c and watch.c quote it).
+ * a parameter: lease.c and watch.c quote it); and the function names whose
+ * EXECUTE right decides a file's mode (rights.c, entry_points), which a
+ * renamed function must change too.
  */
 #include "sql.h"
 
