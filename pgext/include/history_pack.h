@@ -11,9 +11,9 @@
 extern int16 DurableEventCode(const char *type, int len);
 /* the event type's name, from its code and packed attributes */
 extern text *DurableEventType(int16 code, Datum packed);
-/* attributes, packed for an event of type of run (a uuid) */
-extern Jsonb *DurableEventPack(Datum run, const char *type, int type_len, Jsonb *attributes);
+/* attributes, packed for event event_id of type of run (a uuid) */
+extern Jsonb *DurableEventPack(Datum run, int64 event_id, const char *type, int type_len, Jsonb *attributes);
 /* the attributes as written, pushed onto state as one value */
-extern JsonbValue *DurableEventUnpackPush(JsonbParseState **state, Datum run, Jsonb *packed);
+extern JsonbValue *DurableEventUnpackPush(JsonbParseState **state, Datum run, int64 event_id, Jsonb *packed);
 
 #endif

@@ -25,10 +25,12 @@ PG_FUNCTION_INFO_V1(durable_append);
 PG_FUNCTION_INFO_V1(durable_append_at);
 
 /* $4 is the event's time: the run's clock (_append) or the caller's (_append_at) */
+/* (packed with its own id: $5 is the type's name, $3 the attributes as given) */
 #define APPEND_SQL(event_time) \
 	"INSERT INTO durable.history_rows AS h (run_id, event_id, event_code, event_time, attributes_packed) " \
-	"SELECT $1, coalesce(max(p.event_id), 0) + 1, $2, " event_time ", $3 " \
-	"  FROM durable.history_rows p WHERE p.run_id = $1 " \
+	"SELECT $1, n.id, $2, " event_time ", durable._event_pack($1, n.id, $5, $3) " \
+	"  FROM (SELECT coalesce(max(p.event_id), 0) + 1 AS id " \
+	"          FROM durable.history_rows p WHERE p.run_id = $1) n " \
 	"RETURNING h.event_id"
 
 /* what the insert into durable.history said of a missing value */
@@ -45,8 +47,8 @@ append(FunctionCallInfo fcinfo, bool at)
 {
 	static SPIPlanPtr plan_now = NULL;
 	static SPIPlanPtr plan_at = NULL;
-	Oid			argtypes[4] = {UUIDOID, INT2OID, JSONBOID, TIMESTAMPTZOID};
-	Datum		args[4];
+	Oid			argtypes[5] = {UUIDOID, INT2OID, JSONBOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		args[5];
 	SPIPlanPtr	plan;
 	bool		isnull;
 	int64		event_id;
@@ -65,12 +67,12 @@ append(FunctionCallInfo fcinfo, bool at)
 		: PG_GETARG_JSONB_P(2);
 	args[0] = PG_GETARG_DATUM(0);
 	args[1] = Int16GetDatum(DurableEventCode(VARDATA_ANY(type), VARSIZE_ANY_EXHDR(type)));
-	args[2] = JsonbPGetDatum(DurableEventPack(args[0], VARDATA_ANY(type), VARSIZE_ANY_EXHDR(type), attributes));
-	if (at)
-		args[3] = PG_GETARG_DATUM(3);
+	args[2] = JsonbPGetDatum(attributes);
+	args[3] = at ? PG_GETARG_DATUM(3) : (Datum) 0;
+	args[4] = PointerGetDatum(type);
 	SPI_connect();
-	plan = at ? DurableKeptPlan(&plan_at, APPEND_SQL("$4"), 4, argtypes)
-		: DurableKeptPlan(&plan_now, APPEND_SQL("durable._run_now($1)"), 3, argtypes);
+	plan = at ? DurableKeptPlan(&plan_at, APPEND_SQL("$4"), 5, argtypes)
+		: DurableKeptPlan(&plan_now, APPEND_SQL("durable._run_now($1)"), 5, argtypes);
 	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "could not append to a run's history");
 	event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

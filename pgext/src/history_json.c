@@ -63,7 +63,7 @@ push_events(JsonbParseState **state, Datum run, Datum from_event)
 		time = JsonEncodeDateTime(NULL, event_time, TIMESTAMPTZOID, NULL);
 		DurableJsonbPushString(state, time, strlen(time));
 		DurableJsonbPushKey(state, "attributes");
-		DurableEventUnpackPush(state, run, DatumGetJsonbP(packed));
+		DurableEventUnpackPush(state, run, DatumGetInt64(event_id), DatumGetJsonbP(packed));
 		pushJsonbValue(state, WJB_END_OBJECT, NULL);
 	}
 }

@@ -84,7 +84,7 @@ prefix_kept() {
 		       WHERE w.namespace = '$ns' ${1:+AND w.workflow_id = '$1'}
 		         AND NOT EXISTS (SELECT 1 FROM durable.history h WHERE h.run_id = d.run_id AND h.event_id = d.event_id
 		                            AND h.event_type = durable._event_type(d.event_code, d.attributes_packed)
-		                            AND h.attributes = durable._event_attributes(d.run_id, d.attributes_packed));"
+		                            AND h.attributes = durable._event_attributes(d.run_id, d.event_id, d.attributes_packed));"
 		echo "SELECT 'dumped:' || count(*) FROM pg_temp.dumped d JOIN durable.workflows w USING (run_id) WHERE w.namespace = '$ns';"
 	} | psql -qXAt -v ON_ERROR_STOP=1)
 	case "$missing" in

@@ -6,6 +6,8 @@
 # make -C pgext install), B is this one. Storage changes (a table's columns,
 # indexes) need two installs: the API-only A/B of store_ab.sh cannot show them.
 #   tests/bench/wal_ab.sh A_WORKTREE [ROUNDS] [N]
+# B_PG_CONFIG picks another private install for B (default .run/pg's, e.g.
+# while a test cluster holds that one's library).
 # Prints one line per round and variant: bytes, FPI bytes, records, index
 # entries per activity; then, on the same cluster, the server's CPU time per
 # workflow (µs, all its processes from /proc: what the machine's other load
@@ -27,11 +29,11 @@ server_cpu() {   # CPU seconds of the server: live processes and those it reaped
         sed 's/^.*) //' | awk -v hz="$(getconf CLK_TCK)" '
             { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }'
 }
-one() {   # TREE LABEL: one fresh cluster on TREE's install, wal.sh on it
+one() {   # TREE LABEL [PG_CONFIG]: one fresh cluster on TREE's install, wal.sh on it
     local tree=$1 label=$2 out cpu0 cpu1
     (
         cd "$tree"
-        export PG_CONFIG=$tree/.run/pg/lib/postgresql/15/bin/pg_config
+        export PG_CONFIG=${3:-$tree/.run/pg/lib/postgresql/15/bin/pg_config}
         here=$tree/tests/bench; . "$tree/tests/bench/lib.sh"
         fresh_cluster wal-ab "$port"
         eval "$(scripts/cluster.sh env wal-ab "$port")"
@@ -52,5 +54,5 @@ one() {   # TREE LABEL: one fresh cluster on TREE's install, wal.sh on it
 }
 for r in $(seq 1 "$rounds"); do
     one "$a_tree" "round $r A"
-    one "$top" "round $r B"
+    one "$top" "round $r B" "${B_PG_CONFIG:-}"
 done

@@ -43,21 +43,31 @@ INSERT INTO cases (event_type, attributes) VALUES
     ('ActivityTaskFailed', '"s"'),
     ('ActivityTaskFailed', 'null'),
     ('ActivityTaskFailed', '{"failure": null, "details": null, "header": null, "request_id": null, "new_execution_run_id": null, "input": null}'),
+    ('ActivityTaskCompleted', '{"result": 1, "identity": "vm:1", "started_event_id": 26, "scheduled_event_id": 25}'),
+    ('ActivityTaskCompleted', '{"started_event_id": 26.0, "scheduled_event_id": "25"}'),
+    ('WorkflowTaskCompleted', '{"started_event_id": 28, "scheduled_event_id": 27, "identity": "vm:1"}'),
+    ('WorkflowTaskCompleted', '{"started_event_id": 1, "scheduled_event_id": 29}'),
+    ('WorkflowExecutionCompleted', '{"result": 1, "workflow_task_completed_event_id": 30}'),
     ('WorkflowExecutionSignaled', '{"input": {"deep": {"a": [1, 2.50, {"b": null}], "s": "é\"\\"}, "big": 12345678901234567890}, "signal_name": "s", "identity": "x"}');
 CREATE TEMP TABLE run AS SELECT '00000000-0000-0000-0000-00000000000a'::uuid AS id;
 
-SELECT is(durable._event_attributes(r.id, durable._event_pack(r.id, c.event_type, c.attributes))::text,
+-- (each packed as the event id _append gives it below: case n is event n + 2)
+SELECT is(durable._event_attributes(r.id, c.n + 2, durable._event_pack(r.id, c.n + 2, c.event_type, c.attributes))::text,
           c.attributes::text, format('case %s (%s) reads back as written', c.n, c.event_type))
   FROM cases c, run r;
-SELECT is(durable._event_type(durable._event_code(c.event_type), durable._event_pack(r.id, c.event_type, c.attributes)),
+SELECT is(durable._event_type(durable._event_code(c.event_type), durable._event_pack(r.id, c.n + 2, c.event_type, c.attributes)),
           c.event_type, format('case %s keeps its type %L', c.n, c.event_type))
   FROM cases c, run r;
--- the run-id pair is only the row's own run id
-SELECT is(durable._event_attributes(gen_random_uuid(), durable._event_pack(r.id, c.event_type, c.attributes))
+-- the run-id and event-id pairs are the row's own: packed, they are not stored
+SELECT is(durable._event_attributes(gen_random_uuid(), 3, durable._event_pack(r.id, 3, c.event_type, c.attributes))
               ->> 'first_execution_run_id' = (c.attributes ->> 'first_execution_run_id'),
           false, 'a first_execution_run_id packed as the row''s own run reads as another row''s run there')
   FROM cases c, run r WHERE c.n = 1;
-SELECT ok(pg_column_size(durable._event_pack(r.id, c.event_type, c.attributes)) * 3 < pg_column_size(c.attributes),
+SELECT is(durable._event_attributes(r.id, 9, durable._event_pack(r.id, 7, 'ActivityTaskCompleted',
+              '{"started_event_id": 6, "scheduled_event_id": 5}'))::text,
+          '{"started_event_id": 8, "scheduled_event_id": 7}', 'event ids just before the event''s own are stored as such')
+  FROM run r;
+SELECT ok(pg_column_size(durable._event_pack(r.id, 3, c.event_type, c.attributes)) * 3 < pg_column_size(c.attributes),
           'a start event packs to less than a third of its size')
   FROM cases c, run r WHERE c.n = 1;
 SELECT is(durable._event_code('ActivityTaskScheduled') > 0 AND durable._event_code('SomethingNew') = 0, true,
@@ -111,11 +121,11 @@ SELECT is(pg_temp.error_of($$SELECT durable._event_type(999::smallint, '{}')$$),
           ARRAY['XX001', 'a stored event has an unknown type code 999'], 'an unknown type code is refused');
 SELECT is(pg_temp.error_of($$SELECT durable._event_type(0::smallint, '{}')$$),
           ARRAY['XX001', 'a stored event has an unknown type code 0'], 'code 0 without its name is refused');
-SELECT is(pg_temp.error_of($$SELECT durable._event_attributes(gen_random_uuid(), '{"~": "?"}')$$),
+SELECT is(pg_temp.error_of($$SELECT durable._event_attributes(gen_random_uuid(), 1, '{"~": "?"}')$$),
           ARRAY['XX001', 'a stored event names an unknown attribute pair "?"'], 'an unknown pair is refused');
-SELECT is(pg_temp.error_of($$SELECT durable._event_attributes(gen_random_uuid(), '{"_": 1}')$$),
+SELECT is(pg_temp.error_of($$SELECT durable._event_attributes(gen_random_uuid(), 1, '{"_": 1}')$$),
           ARRAY['XX001', 'a stored event names an unknown attribute "_"'], 'an unknown one-character name is refused');
-SELECT is(pg_temp.error_of($$SELECT durable._event_attributes(gen_random_uuid(), '[1]')$$),
+SELECT is(pg_temp.error_of($$SELECT durable._event_attributes(gen_random_uuid(), 1, '[1]')$$),
           ARRAY['XX001', 'a stored event''s attributes are not packed'], 'a non-object is refused');
 
 SELECT * FROM finish();

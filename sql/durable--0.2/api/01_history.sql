@@ -2,7 +2,8 @@
 -- the stored rows (durable.history_rows, schema/01_tables.sql), where each
 -- event's type is a small code and its attributes are packed (attribute
 -- names as one character; the (name, value) pairs most events carry, such
--- as a null timeout or attempt 1, as one character of a list). The view
+-- as a null timeout, attempt 1 or an event id that is the one before, as one
+-- character of a list). The view
 -- gives back each event exactly as it was written. Issue 15: an activity's
 -- eleven events wrote ~3,100 bytes of WAL, of which ~1,800 were attribute
 -- names and the same nulls and defaults again and again
@@ -18,14 +19,14 @@ CREATE OR REPLACE FUNCTION durable._event_type(event_code smallint, attributes_p
 COMMENT ON FUNCTION durable._event_type(smallint, jsonb) IS
     'The event type of a stored event, from its code (and, for code 0, its packed attributes).';
 
-CREATE OR REPLACE FUNCTION durable._event_pack(run uuid, event_type text, attributes jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION durable._event_pack(run uuid, event_id bigint, event_type text, attributes jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'durable_event_pack' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION durable._event_pack(uuid, text, jsonb) IS
+COMMENT ON FUNCTION durable._event_pack(uuid, bigint, text, jsonb) IS
     'An event''s attributes as durable.history_rows stores them; durable._event_attributes gives them back as they were.';
 
-CREATE OR REPLACE FUNCTION durable._event_attributes(run uuid, attributes_packed jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION durable._event_attributes(run uuid, event_id bigint, attributes_packed jsonb) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'durable_event_attributes' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION durable._event_attributes(uuid, jsonb) IS
+COMMENT ON FUNCTION durable._event_attributes(uuid, bigint, jsonb) IS
     'A stored event''s attributes as they were written (the inverse of durable._event_pack).';
 
 -- Every column as the table durable.history had them. Filters on run_id and
@@ -34,7 +35,7 @@ COMMENT ON FUNCTION durable._event_attributes(uuid, jsonb) IS
 -- through to the rows (the purge, retention); UPDATE is refused below.
 CREATE OR REPLACE VIEW durable.history AS
 SELECT h.run_id, h.event_id, durable._event_type(h.event_code, h.attributes_packed) AS event_type,
-       h.event_time, durable._event_attributes(h.run_id, h.attributes_packed) AS attributes
+       h.event_time, durable._event_attributes(h.run_id, h.event_id, h.attributes_packed) AS attributes
   FROM durable.history_rows h;
 COMMENT ON VIEW durable.history IS
     'Every run''s events, in the order of event_id, as they were written (stored packed in durable.history_rows).';

@@ -183,7 +183,7 @@ BEGIN
     SELECT w.task_timeout INTO task_timeout FROM durable.workflows w WHERE w.run_id = t.run_id;
     -- the stored form of durable.history (api/01_history.sql)
     INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
-    SELECT e.r, e.i, durable._event_code(e.t), e.at, durable._event_pack(e.r, e.t, e.a) FROM (
+    SELECT e.r, e.i, durable._event_code(e.t), e.at, durable._event_pack(e.r, e.i, e.t, e.a) FROM (
     VALUES (t.run_id, last.event_id + 1, 'WorkflowTaskScheduled', last.event_time, jsonb_build_object(
                 'task_queue', t.task_queue, 'start_to_close_timeout', durable._seconds(task_timeout),
                 'attempt', t.attempt)),

@@ -142,7 +142,7 @@ BEGIN
     ), events AS (
         -- (the stored form of durable.history: api/01_history.sql)
         INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
-        SELECT e.r, e.i, durable._event_code(e.t), e.at, durable._event_pack(e.r, e.t, e.a) FROM (
+        SELECT e.r, e.i, durable._event_code(e.t), e.at, durable._event_pack(e.r, e.i, e.t, e.a) FROM (
         -- stamped as each row is written (durable._now is the wall clock),
         -- not when the batch was read: the time TimerFired says is when it fired
         SELECT r.run_id, r.last_id + 1, 'TimerFired', durable._now(r.namespace),
@@ -337,7 +337,7 @@ BEGIN
             SELECT count(*) INTO due_now FROM unnest(p_due) d WHERE d <= now;
             INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
             SELECT x.run_id, x.last_id + 1, durable._event_code('TimerFired'), durable._now(x.namespace),
-                   durable._event_pack(x.run_id, 'TimerFired', x.attributes)
+                   durable._event_pack(x.run_id, x.last_id + 1, 'TimerFired', x.attributes)
               FROM unnest(p_runs[written + 1 : due_now], p_last[written + 1 : due_now],
                           p_namespaces[written + 1 : due_now], p_fired[written + 1 : due_now])
                    AS x(run_id, last_id, namespace, attributes);
@@ -347,7 +347,7 @@ BEGIN
         IF p_runs IS NOT NULL THEN
             INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
             SELECT x.run_id, x.last_id + 2, durable._event_code('WorkflowTaskScheduled'), durable._now(x.namespace),
-                   durable._event_pack(x.run_id, 'WorkflowTaskScheduled', x.attributes)
+                   durable._event_pack(x.run_id, x.last_id + 2, 'WorkflowTaskScheduled', x.attributes)
               FROM unnest(p_runs, p_last, p_namespaces, p_scheduled) AS x(run_id, last_id, namespace, attributes);
             WITH x AS (
                 SELECT * FROM unnest(p_runs, p_last, p_namespaces, p_queues, p_priorities, p_keys, p_weights, p_offsets)

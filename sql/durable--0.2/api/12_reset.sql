@@ -152,7 +152,7 @@ BEGIN
     -- copied as written (api/01_history.sql): the new run's own id packed anew
     INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
     SELECT new_run, h.event_id, durable._event_code(h.event_type), h.event_time,
-           durable._event_pack(new_run, h.event_type, h.attributes)
+           durable._event_pack(new_run, h.event_id, h.event_type, h.attributes)
       FROM durable.history h WHERE h.run_id = old.run_id AND h.event_id <= started.event_id;
     PERFORM durable._append(new_run, 'WorkflowTaskFailed', jsonb_build_object(
         'scheduled_event_id', (SELECT (h.attributes ->> 'scheduled_event_id')::bigint FROM durable.history h

@@ -68,7 +68,7 @@ TO durable_operator;
 GRANT durable_worker, durable_operator TO durable_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA durable TO durable_admin;
 -- a view's functions are called as its reader: durable.history's (api/01_history.sql)
-GRANT EXECUTE ON FUNCTION durable._event_type(smallint, jsonb), durable._event_attributes(uuid, jsonb)
+GRANT EXECUTE ON FUNCTION durable._event_type(smallint, jsonb), durable._event_attributes(uuid, bigint, jsonb)
 TO durable_admin;
 GRANT EXECUTE ON FUNCTION durable.fire_due(integer), durable.next_due(), durable.clock_offset()
 TO durable_admin;

@@ -49,7 +49,10 @@ CREATE TABLE durable.workflows (
     -- policy (null: no retry)
     attempt                   integer NOT NULL DEFAULT 1,
     retry_policy              jsonb
-);
+) WITH (fillfactor = 80);
+-- Room on each page for a run's close (a new version of its row, since the
+-- close changes indexed columns): on the same page it is a smaller update
+-- record (issue 15, docs/performance.md "History rows packed").
 -- At most one open run per workflow id: this index is the id reuse guard.
 CREATE UNIQUE INDEX workflows_one_open_run ON durable.workflows (namespace, workflow_id)
     WHERE status = 'RUNNING';

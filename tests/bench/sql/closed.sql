@@ -19,7 +19,7 @@ SELECT run_id, 'default', workflow_id, 'Closed', 'closed', 'COMPLETED', '1', run
 -- the stored form of durable.history (api/01_history.sql), as _append writes it
 INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
 SELECT c.run_id, e.id, durable._event_code(e.type), CASE WHEN e.id = 5 THEN c.closed ELSE c.started END,
-       durable._event_pack(c.run_id, e.type, e.attrs)
+       durable._event_pack(c.run_id, e.id, e.type, e.attrs)
   FROM closed c,
        LATERAL (VALUES
          (1, 'WorkflowExecutionStarted', jsonb_build_object('workflow_type', 'Closed', 'task_queue', 'closed')),

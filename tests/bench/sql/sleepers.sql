@@ -12,7 +12,7 @@ INSERT INTO durable.workflows (run_id, namespace, workflow_id, workflow_type, ta
 SELECT run_id, 'default', workflow_id, 'Sleeper', 'sleepers', 'RUNNING', run_id, t, t FROM sleepers;
 -- the stored form of durable.history (api/01_history.sql), as _append writes it
 INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
-SELECT s.run_id, e.id, durable._event_code(e.type), s.t, durable._event_pack(s.run_id, e.type, e.attrs)
+SELECT s.run_id, e.id, durable._event_code(e.type), s.t, durable._event_pack(s.run_id, e.id, e.type, e.attrs)
   FROM sleepers s,
        LATERAL (VALUES
          (1, 'WorkflowExecutionStarted', jsonb_build_object('workflow_type', 'Sleeper', 'task_queue', 'sleepers')),
