@@ -80,6 +80,8 @@ DECLARE
     now timestamptz := durable.now();
     deadline timestamptz;
     prio record;
+    eager text;   -- the identity of the worker that takes it at once (api/72_eager.sql)
+    task bigint;
 BEGIN
     PERFORM durable._check_keys(cmd, ARRAY['type', 'activity_id', 'activity_type', 'task_queue', 'input',
         'schedule_to_close_timeout', 'schedule_to_start_timeout', 'start_to_close_timeout',
@@ -122,16 +124,35 @@ BEGIN
         'workflow_task_completed_event_id', completed)
         || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight));
     deadline := least(now + s2s, now + s2c);
+    -- Eager execution: the worker completing this task takes the activity
+    -- now, inserted started as a poll would have leased it (no lease update,
+    -- no ready-index entry, no notification). Only inside
+    -- complete_workflow_tasks_eager, which offers the worker's free slots.
+    IF current_setting('durable_eager.slots', true) > '0' THEN
+        eager := durable._eager_take(w, queue, prio.priority);
+        IF eager IS NOT NULL THEN
+            deadline := least(now + stc, now + s2c, now + hb);
+        END IF;
+    END IF;
     INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
         activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
         schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
         retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
-        non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight)
+        non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight,
+        fence, identity, started_at, pass)
     VALUES (w.run_id, w.namespace, w.workflow_id, scheduled, activity_id, activity_type, queue,
-        cmd -> 'input', 'SCHEDULED', now, now, s2c, s2s, stc, hb, initial, backoff, max_interval,
-        max_attempts::integer, non_retryable, deadline, prio.fairness_key, prio.priority, prio.fairness_weight);
+        cmd -> 'input', CASE WHEN eager IS NULL THEN 'SCHEDULED' ELSE 'STARTED' END, now, now, s2c, s2s, stc, hb,
+        initial, backoff, max_interval, max_attempts::integer, non_retryable, deadline, prio.fairness_key,
+        prio.priority, prio.fairness_weight,
+        CASE WHEN eager IS NULL THEN 0 ELSE 1 END, eager, CASE WHEN eager IS NOT NULL THEN now END,
+        CASE WHEN eager IS NULL THEN -1 ELSE 0 END)   -- a pass >= 0 skips the placing trigger
+    RETURNING activity_tasks.task_id INTO task;
     PERFORM durable._wake_at(deadline);
-    PERFORM durable._notify('activity', w.namespace, queue);
+    IF eager IS NULL THEN
+        PERFORM durable._notify('activity', w.namespace, queue);
+    ELSE
+        PERFORM durable._eager_taken(task);
+    END IF;
 END
 $$;
 
