@@ -407,6 +407,11 @@ typedef struct {
 	 * replaying the whole history: 0 = as many as history_cache, < 0 =
 	 * none (every task replays); never more than history_cache */
 	int run_cache;
+	/* 1: activities this worker's workflow tasks schedule on its own queue
+	 * wait for its activity poll. 0 (the default): each completion offers
+	 * the free activity slots, and the store leases such activities to this
+	 * worker within the completion (eager execution, docs/sdk.md) */
+	int no_eager_activities;
 } durable_worker_options_t;
 
 int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **out);

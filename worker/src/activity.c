@@ -272,6 +272,49 @@ static char *dup_val(PGresult *res, int row, const char *name)
 	return strdup(durable__pg_col(res, row, name));
 }
 
+/* Starts the activity task of a row leased to this worker, read by column
+ * name: task_token, workflow_id, activity_id, activity_type, input,
+ * attempt, seconds_left, heartbeat_details (a poll's answer, and the
+ * activity rows of an eager completion's). Out of memory, it is dropped:
+ * its lease times out and the task is retried. */
+void durable__activity_take(durable_worker_t *w, PGresult *res, int i)
+{
+	act_t *a = calloc(1, sizeof(*a));
+	if (!a || uv_mutex_init(&a->mu) < 0) {
+		free(a);
+		return;
+	}
+	a->w = w;
+	a->refs = 1;
+	a->token = dup_val(res, i, "task_token");
+	a->workflow_id = dup_val(res, i, "workflow_id");
+	a->activity_id = dup_val(res, i, "activity_id");
+	a->type = dup_val(res, i, "activity_type");
+	char err[512] = "";
+	const char *input = durable__pg_col(res, i, "input"), *details = durable__pg_col(res, i, "heartbeat_details");
+	a->input = durable__decode_owned(&w->codecs, durable__json_load(input, strlen(input), JSON_DECODE_ANY, NULL),
+					 err, sizeof(err));
+	a->attempt = atoi(durable__pg_col(res, i, "attempt"));
+	a->deadline_s = atof(durable__pg_col(res, i, "seconds_left"));
+	if (*details)   /* "" is NULL: jsonb text is never empty */
+		a->last_details = durable__decode_owned(&w->codecs, durable__json_load(details, strlen(details),
+										   JSON_DECODE_ANY, NULL),
+							err, sizeof(err));
+	if (!a->token || !a->workflow_id || !a->activity_id || !a->type) {
+		durable__activity_unref(a);
+		return;
+	}
+	if (err[0])
+		codec_failed(w, a, err);
+	else
+		start_activity(w, a);
+}
+
+int durable__activity_slots(durable_worker_t *w)
+{
+	return w->opts.max_concurrent_activities - w->running - w->act_polling - w->eager_offered;
+}
+
 static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 {
 	(void)pg;
@@ -291,37 +334,8 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	}
 	int n = PQntuples(res);
 	durable__backstop_found(&w->act_backstop_poll, &w->act_unannounced, n);
-	for (int i = 0; i < n; i++) {
-		act_t *a = calloc(1, sizeof(*a));
-		if (!a || uv_mutex_init(&a->mu) < 0) {
-			free(a);
-			continue;   /* the lease times out and the task is retried */
-		}
-		a->w = w;
-		a->refs = 1;
-		a->token = dup_val(res, i, "task_token");
-		a->workflow_id = dup_val(res, i, "workflow_id");
-		a->activity_id = dup_val(res, i, "activity_id");
-		a->type = dup_val(res, i, "activity_type");
-		char err[512] = "";
-		const char *input = durable__pg_col(res, i, "input"), *details = durable__pg_col(res, i, "heartbeat_details");
-		a->input = durable__decode_owned(&w->codecs, durable__json_load(input, strlen(input), JSON_DECODE_ANY, NULL),
-						 err, sizeof(err));
-		a->attempt = atoi(durable__pg_col(res, i, "attempt"));
-		a->deadline_s = atof(durable__pg_col(res, i, "seconds_left"));
-		if (*details)   /* "" is NULL: jsonb text is never empty */
-			a->last_details = durable__decode_owned(&w->codecs, durable__json_load(details, strlen(details),
-											   JSON_DECODE_ANY, NULL),
-								err, sizeof(err));
-		if (!a->token || !a->workflow_id || !a->activity_id || !a->type) {
-			durable__activity_unref(a);
-			continue;
-		}
-		if (err[0])
-			codec_failed(w, a, err);
-		else
-			start_activity(w, a);
-	}
+	for (int i = 0; i < n; i++)
+		durable__activity_take(w, res, i);
 	if (n >= asked)
 		w->act_again = 1;
 	durable__activities_flush(w);
@@ -335,7 +349,7 @@ void durable__activities_poll(durable_worker_t *w)
 	char batch[16];
 	if (w->stopping || w->opts.no_activities || !w->act_pg)
 		return;
-	int free_slots = w->opts.max_concurrent_activities - w->running;
+	int free_slots = durable__activity_slots(w);
 	if (w->act_polling || w->completing || free_slots <= 0) {
 		w->act_again = 1;
 		return;

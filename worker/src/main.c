@@ -17,12 +17,15 @@ static void usage(FILE *f)
 		"usage: durable-worker --task-queue Q [--activities-dir DIR] [--plugin X.so ...]\n"
 		"                      [--concurrency N] [--batch N] [--dsn DSN] [--namespace NS]\n"
 		"                      [--identity ID] [--connections N] [--completion-batch N] [--cache N]\n"
-		"                      [--run-cache N] [--no-workflows] [--no-activities] [--build-id ID] [--codec-key FILE]\n"
+		"                      [--run-cache N] [--no-workflows] [--no-activities] [--no-eager] [--build-id ID]\n"
+		"                      [--codec-key FILE]\n"
 		"       durable-worker --replay PATH --plugin X.so ...\n"
 		"The connection comes from --dsn or the PG* environment variables.\n"
 		"SIGTERM or SIGINT drains: running activities finish, then it exits 0.\n"
 		"--run-cache N keeps the workflow functions of N runs (default: --cache's) waiting between\n"
 		"their tasks, so that a task runs only its new events; -1: every task replays the history.\n"
+		"--no-eager: activities the worker's workflow tasks schedule on its queue wait for its\n"
+		"activity poll, instead of being leased to it with the completion (eager execution).\n"
 		"--build-id names the build of this code: a queue versioned with durable.set_build_id_rules\n"
 		"gives it only workflow tasks of runs on that build.\n"
 		"--codec-key encrypts payloads with the last key of FILE before they reach the store and\n"
@@ -86,11 +89,12 @@ int main(int argc, char **argv)
 		{"replay", required_argument, NULL, 'r'},
 		{"build-id", required_argument, NULL, 'V'},
 		{"codec-key", required_argument, NULL, 'K'},
+		{"no-eager", no_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
 	durable_worker_options_t o = {0};
 	const char *plugins[64], *replay_path = NULL;
 	int nplugins = 0, c;
-	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:R:r:V:K:WAh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "q:a:p:c:b:d:n:i:C:B:H:R:r:V:K:WAEh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': o.task_queue = optarg; break;
 		case 'a': o.activities_dir = optarg; break;
@@ -115,6 +119,7 @@ int main(int argc, char **argv)
 		case 'K': o.codec_key_file = optarg; break;
 		case 'W': o.no_workflows = 1; break;
 		case 'A': o.no_activities = 1; break;
+		case 'E': o.no_eager_activities = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -80,6 +80,7 @@ struct durable_worker_s {
 	 * runs evicted to make room */
 	uint64_t runs_resumed, runs_overtaken, runs_evicted;
 	int running;                        /* activities in flight */
+	int eager_offered;                  /* slots offered with completions not answered yet (worker.c) */
 	struct durable_activity_ctx_s *active;
 	json_t *outcomes;                   /* completions waiting to be sent */
 	int completing;
@@ -100,6 +101,9 @@ struct durable_worker_s {
 	uint64_t lost_wakeups;
 	int stopping, closed;
 	uint64_t workflow_tasks, activity_tasks; /* counters for the exit log */
+	/* activity tasks leased with a completion: scheduled by it (eager), or
+	 * from the queue's backlog by the poll made with it */
+	uint64_t eager_started, eager_polled;
 	int local_tasks;                    /* workflow tasks running local activities (local_activity.c) */
 	struct durable__wtask *wtasks;      /* and those tasks */
 	uv_async_t stop_async;              /* another thread asks to stop (durable__worker_stop_async) */
@@ -110,6 +114,11 @@ struct durable_worker_s {
 int durable__activities_init(durable_worker_t *w);
 void durable__activities_poll(durable_worker_t *w);
 void durable__activities_flush(durable_worker_t *w);
+/* Activity slots free for a poll or an eager offer: the limit less what
+ * runs, what the poll in flight asked for and what completions offered. */
+int durable__activity_slots(durable_worker_t *w);
+/* Starts the activity task of row i of an answer that leased it. */
+void durable__activity_take(durable_worker_t *w, PGresult *res, int i);
 void durable__activity_finish(struct durable_activity_ctx_s *a);  /* on the loop */
 /* Drops a reference to an activity task; the last one frees it. */
 void durable__activity_unref(struct durable_activity_ctx_s *a);

@@ -165,12 +165,21 @@ static void poll_workflows(durable_worker_t *w);
  * comes back LEASE_LOST, harmlessly). */
 
 #define WF_BATCH_SQL "SELECT task_token, outcome, error FROM durable.complete_workflow_tasks($1::jsonb, $2)"
+/* Eager execution: the batch offers the worker's free activity slots, and
+ * the store answers, after the outcome rows (kind workflow_task), one row
+ * per activity it leased to this worker (kind activity_task), which starts
+ * at once as if polled. Read by column name. */
+#define WF_BATCH_EAGER_SQL \
+	"SELECT kind, task_token, outcome, error, workflow_id, activity_id, activity_type, input, attempt, " \
+	"extract(epoch FROM deadline - durable.now()) AS seconds_left, heartbeat_details " \
+	"FROM durable.complete_workflow_tasks_eager($1::jsonb, $2, $3, $4::int, $5)"
 #define WF_BATCH_RETRIES 10   /* a batch that deadlocks (40P01) or fails to serialize (40001) */
 
 typedef struct {
 	durable_worker_t *w;
 	int slot;                  /* index in done_pg, or -1 for wf_pg */
 	int attempts;
+	int offered;               /* activity slots offered (eager execution), held until the answer */
 	json_t *sent;              /* the items, in order */
 } wf_batch_t;
 
@@ -205,19 +214,48 @@ static void log_dropped(json_t *items, const char *why)
 
 static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg);
 
+/* The activities the items schedule on this worker's queue: what an eager
+ * offer needs, so that one batch does not hold slots another could use. */
+static int own_activities(durable_worker_t *w, json_t *items)
+{
+	size_t i, j;
+	json_t *it, *cmd;
+	int n = 0;
+	json_array_foreach(items, i, it) {
+		json_array_foreach(json_object_get(it, "commands"), j, cmd) {
+			const char *type = json_string_value(json_object_get(cmd, "type")),
+				   *queue = json_string_value(json_object_get(cmd, "task_queue"));
+			if (type && strcmp(type, "ScheduleActivityTask") == 0 && (!queue || strcmp(queue, w->task_queue) == 0))
+				n++;
+		}
+	}
+	return n;
+}
+
 /* Sends a batch; it is the caller's to free on failure. */
 static int send_batch(durable_worker_t *w, int slot, json_t *items, int attempts)
 {
 	wf_batch_t *b = malloc(sizeof(*b));
-	char *body = durable__json_text(items);
-	const char *p[] = {body, w->identity};
+	char *body = durable__json_text(items), slots[16];
+	/* A stopping worker takes no new activities; one that does not run
+	 * activities, or was told not to, offers nothing. */
+	int offer = w->opts.no_eager_activities || w->opts.no_activities || !w->act_pg || w->stopping
+			    ? 0 : durable__activity_slots(w);
+	int wanted = offer > 0 ? own_activities(w, items) : 0;
+	offer = offer < wanted ? offer : wanted;
+	offer = offer < 0 ? 0 : offer > 1000 ? 1000 : offer;
+	snprintf(slots, sizeof(slots), "%d", offer);
+	const char *p[] = {body, w->identity, w->task_queue, slots, w->namespace_};
 	if (b) {
 		b->w = w;
 		b->slot = slot;
 		b->attempts = attempts;
+		b->offered = offer;
 		b->sent = json_incref(items);
 	}
-	if (!b || !body || durable__pg_query(slot_pg(w, slot), WF_BATCH_SQL, 2, p, on_wf_batch, b) < 0) {
+	if (!b || !body ||
+	    durable__pg_query(slot_pg(w, slot), offer ? WF_BATCH_EAGER_SQL : WF_BATCH_SQL, offer ? 5 : 2, p, on_wf_batch,
+			      b) < 0) {
 		if (b)
 			json_decref(b->sent);
 		free(b);
@@ -225,6 +263,7 @@ static int send_batch(durable_worker_t *w, int slot, json_t *items, int attempts
 		return -ENOMEM;
 	}
 	free(body);
+	w->eager_offered += offer;
 	if (slot >= 0)
 		w->done_inflight[slot]++;
 	else
@@ -237,6 +276,7 @@ static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg)
 	wf_batch_t *b = arg;
 	durable_worker_t *w = b->w;
 	size_t n = json_array_size(b->sent);
+	w->eager_offered -= b->offered;
 	if (b->slot >= 0)
 		w->done_inflight[b->slot]--;
 	else
@@ -272,19 +312,39 @@ static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg)
 	} else if (st < 0) {
 		log_dropped(b->sent, PQresultErrorMessage(res));
 	} else {
+		int outcomes = 0, eager = 0, polled = 0;
 		for (int i = 0; i < PQntuples(res); i++) {
-			const char *token = PQgetvalue(res, i, 0), *outcome = PQgetvalue(res, i, 1);
+			const char *token = durable__pg_col(res, i, "task_token"), *outcome = durable__pg_col(res, i, "outcome");
+			if (strcmp(durable__pg_col(res, i, "kind"), "activity_task") == 0) {
+				/* EAGER: scheduled by these completions and inserted started;
+				 * POLLED: taken from the queue's backlog by a poll made
+				 * with them */
+				durable__log("DEBUG", "activity task %s: leased with the completion (%s)", token, outcome);
+				durable__activity_take(w, res, i);
+				if (strcmp(outcome, "EAGER") == 0)
+					eager++;
+				else
+					polled++;
+				continue;
+			}
+			outcomes++;
 			if (strcmp(outcome, "LEASE_LOST") == 0)
 				durable__log("WARN", "workflow task %s: lease lost, result discarded: %s", token,
-					     PQgetvalue(res, i, 2));
+					     durable__pg_col(res, i, "error"));
 			else if (strcmp(outcome, "INVALID") == 0 || strcmp(outcome, "DENIED") == 0)
-				durable__log("ERROR", "workflow task %s: completion refused: %s", token, PQgetvalue(res, i, 2));
+				durable__log("ERROR", "workflow task %s: completion refused: %s", token,
+					     durable__pg_col(res, i, "error"));
 			else
 				durable__log("DEBUG", "workflow task %s: %s", token, outcome);
 		}
-		if ((size_t)PQntuples(res) != n)
-			durable__log("WARN", "complete_workflow_tasks answered %d rows for %zu outcomes", PQntuples(res), n);
+		if ((size_t)outcomes != n)
+			durable__log("WARN", "complete_workflow_tasks answered %d rows for %zu outcomes", outcomes, n);
+		w->eager_started += eager;
+		w->eager_polled += polled;
 	}
+	/* slots offered and not taken go back to the activity poll */
+	if (b->offered > 0 && w->act_again)
+		durable__activities_poll(w);
 	(void)pg;
 	json_decref(b->sent);
 	free(b);
@@ -868,10 +928,11 @@ static void close_all(durable_worker_t *w)
 	durable__wakeup_judge(w, &w->wf_unannounced, "workflow");
 	durable__wakeup_judge(w, &w->act_unannounced, "activity");
 	durable__log("INFO", "stopped after %llu workflow tasks (kept runs: %llu went on, %llu overtaken, %llu evicted) "
-		     "and %llu activity tasks (%llu lost wake-ups)",
+		     "and %llu activity tasks (%llu lost wake-ups; with a completion: %llu eager, %llu polled)",
 		     (unsigned long long)w->workflow_tasks, (unsigned long long)w->runs_resumed,
 		     (unsigned long long)w->runs_overtaken, (unsigned long long)w->runs_evicted,
-		     (unsigned long long)w->activity_tasks, (unsigned long long)w->lost_wakeups);
+		     (unsigned long long)w->activity_tasks, (unsigned long long)w->lost_wakeups,
+		     (unsigned long long)w->eager_started, (unsigned long long)w->eager_polled);
 }
 
 void durable__worker_maybe_done(durable_worker_t *w)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Eager activity execution, A/B: the same build's C worker with eager
+# execution on (the default) and off (--no-eager), alternated on one cluster
+# so that both see the same machine. Each round gives, per variant, the
+# peers bench's two durable shapes with one worker process: three-activity
+# workflows (BenchSeq3) and activities of ten-parallel workflows
+# (BenchPar10), each with the server's CPU time (all its processes, from
+# /proc), commits and WAL bytes per activity.
+#   tests/bench/eager_ab.sh [ROUNDS] [N]    N three-activity workflows and
+#                                           N / 10 ten-parallel ones
+# WORKER_ARGS adds worker arguments to both variants (e.g. "--concurrency 256":
+# the bench's 64 slots are fewer than two completion batches of 64 schedule).
+# Needs a private PostgreSQL with this checkout installed (scripts/test.sh
+# makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)) and make all.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/bench"
+cd "$top"
+rounds=${1:-3} n=${2:-2000}
+port=${DURABLE_BENCH_PORT:-55493}
+. "$here/lib.sh"   # fresh_cluster, reset_store
+cluster() { scripts/cluster.sh "$1" eager-ab "$port"; }
+fresh_cluster eager-ab "$port"
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; rm -rf "$tmp"' EXIT
+eval "$(cluster env)"
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+real_worker="$top/worker/build/durable-worker"
+[ -x "$real_worker" ] || { echo "eager_ab: build first (make all)" >&2; exit 1; }
+# worker_rate runs "$worker_bin" --concurrency 64 --batch 64 ...; WORKER_ARGS
+# (e.g. "--concurrency 256") are added to both variants' arguments
+for v in on off; do
+    printf '#!/bin/sh\nexec "%s" "$@" %s %s\n' "$real_worker" "${WORKER_ARGS:-}" \
+        "$([ "$v" = off ] && echo --no-eager)" > "$tmp/worker-$v"
+    chmod +x "$tmp/worker-$v"
+done
+plugin="$tmp/bench-workflows.so"
+. "$here/worker_rate.sh"   # worker_rate, build_bench_plugin
+build_bench_plugin
+
+server_cpu() {   # CPU seconds of the whole server, live processes and reaped ones
+    local pm
+    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
+    { cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
+        sed 's/^.*) //' | awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '
+            { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }'
+}
+commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
+per() { awk -v a="$1" -v b="$2" -v n="$3" -v f="$4" 'BEGIN { printf f, (b - a) / n }'; }
+shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us_per_activity commits_per_activity wal_per_activity"
+    local c0 w0 cpu0 rate acts=$(( $2 * $3 ))
+    reset_store
+    sql "CHECKPOINT"
+    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu)
+    rate=$(worker_rate "$1" "$2" 1)
+    echo "$rate $(per "$cpu0" "$(server_cpu)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
+         "$(per "$c0" "$(commits)" "$acts" '%.3f')" \
+         "$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $acts)")"
+}
+round() {   # on or off -> one line of figures
+    local v=$1 wf3 par10
+    worker_bin="$tmp/worker-$v"
+    wf3=$(shape BenchSeq3 "$n" 3)
+    par10=$(shape BenchPar10 $(( n / 10 )) 10)
+    set -- $par10
+    echo "$v $wf3 $(( $1 * 10 )) $2 $3 $4"
+}
+echo "worker arguments added: ${WORKER_ARGS:-none}"
+echo "eager wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity wf3_wal_bytes_per_activity" \
+     "par10_activities_per_s par10_server_cpu_us_per_activity par10_commits_per_activity par10_wal_bytes_per_activity (N = $n)"
+for _ in $(seq 1 "$rounds"); do round on; round off; done
