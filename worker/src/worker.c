@@ -289,6 +289,14 @@ static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg)
 		 * (LEASE_LOST), harmlessly. */
 		if (!w->closed)
 			requeue(w, b->sent);
+	} else if (st < 0 && strcmp(state, "42883") == 0 && b->offered > 0) {
+		/* a store older than eager execution (durable 0.1, during an
+		 * upgrade): complete as before from now on */
+		durable__log("INFO", "the store has no complete_workflow_tasks_eager (durable before 0.2): "
+			     "activities go through the poll");
+		w->opts.no_eager_activities = 1;
+		if (send_batch(w, b->slot, b->sent, b->attempts) < 0)
+			log_dropped(b->sent, "out of memory");
 	} else if (st < 0 && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0) &&
 		   b->attempts < WF_BATCH_RETRIES) {
 		durable__log("INFO", "complete_workflow_tasks: %s (SQLSTATE %s), sending the %zu outcomes again",
