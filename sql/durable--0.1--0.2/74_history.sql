@@ -8,6 +8,46 @@
 -- key under an exclusive lock: the update takes about as long as a CREATE
 -- TABLE AS of the history (docs/operations.md, "Upgrading").
 
+-- The operator's own objects on the 0.1 table would not survive the
+-- conversion: a view (or rule, or SQL-body function) stops it with "cannot
+-- alter type of a column used by a view", naming a column the operator never
+-- had; a trigger or a publication would follow the table to its packed rows,
+-- where a trigger that reads NEW.event_type fails every append of every
+-- workflow. Name them and change nothing (tests/upgrade/history_users.sh).
+DO $users$
+DECLARE
+    users text;
+BEGIN
+    SELECT string_agg(o.what, ', ' ORDER BY o.what) INTO users FROM (
+        SELECT DISTINCT format('view %s', r.ev_class::regclass) AS what
+          FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+         WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+           AND d.refobjid = 'durable.history'::regclass AND r.ev_class <> 'durable.history'::regclass
+        UNION ALL
+        SELECT format('rule %I on durable.history', r.rulename) FROM pg_catalog.pg_rewrite r
+         WHERE r.ev_class = 'durable.history'::regclass
+        UNION ALL
+        SELECT format('trigger %I on durable.history', t.tgname) FROM pg_catalog.pg_trigger t
+         WHERE t.tgrelid = 'durable.history'::regclass AND NOT t.tgisinternal
+           AND t.tgname <> 'history_is_append_only'
+        UNION ALL
+        SELECT DISTINCT format('function %s', d.objid::regprocedure) FROM pg_catalog.pg_depend d
+         WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
+           AND d.refobjid = 'durable.history'::regclass
+        UNION ALL
+        SELECT format('publication %I', p.pubname)
+          FROM pg_catalog.pg_publication_rel pr JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid
+         WHERE pr.prrelid = 'durable.history'::regclass) o;
+    IF users IS NOT NULL THEN
+        RAISE EXCEPTION 'durable 0.2 stores the history differently, and objects of your own depend on durable.history: %', users
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = 'Nothing was changed. Drop them, run ALTER EXTENSION durable UPDATE again, then make them again: '
+                         'durable.history keeps its columns (as a view); a trigger goes on durable.history_rows, '
+                         'whose rows are packed (docs/operations.md, "Upgrading").';
+    END IF;
+END
+$users$;
+
 -- The two conversions, before api/ defines them again (the same text).
 CREATE OR REPLACE FUNCTION durable._event_code(event_type text) RETURNS smallint
     AS 'MODULE_PATHNAME', 'durable_event_code' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

@@ -7,7 +7,9 @@
 #               SQL; the server is restarted on the new library (which waits
 #               for the update, and says so once); ALTER EXTENSION durable
 #               UPDATE; workers restarted; every workflow completes.
-# Also install.sh: CREATE EXTENSION outside durable.database is refused.
+# Also install.sh: CREATE EXTENSION outside durable.database is refused;
+# history_users.sh: the 0.1 -> 0.2 history conversion refuses, naming them,
+# while an operator's own views or triggers depend on durable.history.
 cd "$(dirname "$0")"
 failed=()
 while read -r version commit; do
@@ -19,5 +21,7 @@ while read -r version commit; do
 done < versions
 echo "-- install.sh"
 bash install.sh || failed+=(install.sh)
+echo "-- history_users.sh"
+bash history_users.sh || failed+=(history_users.sh)
 [ ${#failed[@]} -eq 0 ] || { echo "upgrade: FAILED: ${failed[*]}"; exit 1; }
 echo "upgrade: all passed"
