@@ -132,8 +132,11 @@ BEGIN
           FROM durable.activity_tasks a
          WHERE a.task_id = ANY (taken) AND a.state = 'STARTED' AND a.fence = 1
          ORDER BY a.task_id;
-        slots := slots - (SELECT count(*) FROM durable.activity_tasks a
-                           WHERE a.task_id = ANY (taken) AND a.state = 'STARTED' AND a.fence = 1);
+        -- the offer less what is still leased (slots, from the settings,
+        -- already counts every lease, and so would count these twice; a
+        -- dropped lease holds no slot)
+        slots := max_activities - (SELECT count(*) FROM durable.activity_tasks a
+                                    WHERE a.task_id = ANY (taken) AND a.state = 'STARTED' AND a.fence = 1);
     END IF;
     -- Slots left while the queue has ready tasks (which kept new ones from
     -- being taken eagerly, or were there before): a poll of the queue, in

@@ -1,0 +1,40 @@
+-- Eager activity execution, reviewed against the polled lease
+-- (api/72_eager.sql): what complete_workflow_tasks_eager leases and to whom
+-- must be what the worker's own poll would lease, slot for slot.
+BEGIN;
+SELECT * FROM no_plan();
+\ir helpers.psql
+
+CREATE FUNCTION pg_temp.act(id text, extra jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', id, 'activity_type', 'work',
+                              'input', jsonb_build_object('n', id), 'start_to_close_timeout', 30) || extra
+$$;
+-- Leases the next workflow task of q as ident and completes it with
+-- commands through the eager function, offering slots of q.
+CREATE FUNCTION pg_temp.eager(q text, commands jsonb, slots integer, ident text DEFAULT 'eager-w')
+RETURNS TABLE (kind text, task_token text, outcome text, activity_id text) LANGUAGE plpgsql AS $$
+DECLARE
+    tok text := (SELECT p.task_token FROM durable.poll_workflow_tasks(q, ident, 1) p);
+BEGIN
+    IF tok IS NULL THEN
+        RAISE EXCEPTION 'no workflow task in queue %', q;
+    END IF;
+    RETURN QUERY SELECT e.kind, e.task_token, e.outcome, e.activity_id FROM durable.complete_workflow_tasks_eager(
+        jsonb_build_array(jsonb_build_object('task_token', tok, 'commands', commands)), ident, q, slots) e;
+END
+$$;
+
+-- 1. Slots the completion's own activities did not use go to the queue's
+-- ready tasks: offered 3, two taken eagerly, the third leases the ready task
+-- of lower priority (which did not keep the new ones from going first).
+SELECT durable.start_workflow('eg-left-low', 'W', 'eq-left', 'null', '{"priority": 5}');
+SELECT pg_temp.complete('eq-left', jsonb_build_array(pg_temp.act('low')));
+SELECT durable.start_workflow('eg-left', 'W', 'eq-left', 'null');
+SELECT is((SELECT array_agg(activity_id || ':' || outcome ORDER BY outcome, activity_id)
+             FROM pg_temp.eager('eq-left', jsonb_build_array(pg_temp.act('a'), pg_temp.act('b')), 3)
+            WHERE kind = 'activity_task'),
+          ARRAY['a:EAGER', 'b:EAGER', 'low:POLLED'],
+          'the slot left after the eager leases takes the queue''s ready task');
+
+SELECT * FROM finish();
+ROLLBACK;
