@@ -433,9 +433,11 @@ DurableEventType(int16 code, Datum packed)
 		return cstring_to_text(event_types[code]);
 	if (code == 0)
 	{
+		Jsonb	   *jb = DatumGetJsonbP(packed);
 		JsonbValue	v;
 
-		if (getKeyJsonValueFromContainer(&DatumGetJsonbP(packed)->root, "^", 1, &v) != NULL
+		/* (the lookup assumes an object: on anything else it reads out of bounds) */
+		if (JB_ROOT_IS_OBJECT(jb) && getKeyJsonValueFromContainer(&jb->root, "^", 1, &v) != NULL
 			&& v.type == jbvString)
 			return cstring_to_text_with_len(v.val.string.val, v.val.string.len);
 	}
