@@ -36,5 +36,14 @@ SELECT is((SELECT array_agg(activity_id || ':' || outcome ORDER BY outcome, acti
           ARRAY['a:EAGER', 'b:EAGER', 'low:POLLED'],
           'the slot left after the eager leases takes the queue''s ready task');
 
+-- 2. The lease is the completing worker's, whatever its identity holds (the
+-- offer's fields travel joined by the unit separator, which an identity
+-- may contain): history and lease as a poll with that identity writes them.
+SELECT durable.start_workflow('eg-ident', 'W', 'eq-ident', 'null');
+SELECT is((SELECT array_agg(outcome) FROM pg_temp.eager('eq-ident', jsonb_build_array(pg_temp.act('a')), 1, E'host\x1f42')
+            WHERE kind = 'activity_task'), ARRAY['EAGER'], 'an identity with a unit separator takes the activity');
+SELECT is((SELECT a.identity FROM durable.activity_tasks a WHERE a.task_queue = 'eq-ident'), E'host\x1f42',
+          'leased to that identity, whole');
+
 SELECT * FROM finish();
 ROLLBACK;

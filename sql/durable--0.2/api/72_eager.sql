@@ -56,7 +56,8 @@ BEGIN
         RETURN NULL;
     END IF;
     PERFORM pg_catalog.set_config('durable_eager.slots', (slots - 1)::text, true);
-    RETURN offer[3];
+    -- the rest is the identity: nothing keeps the separator out of one
+    RETURN pg_catalog.array_to_string(offer[3:], E'\x1f');
 END
 $$;
 
