@@ -132,16 +132,24 @@ static const Pair pairs[] = {
 StaticAssertDecl(lengthof(attr_names) <= sizeof(codes) - 1, "one character per name");
 StaticAssertDecl(lengthof(pairs) <= sizeof(codes) - 1, "one character per pair");
 
-/* the pairs' values as jsonb, parsed once per backend */
+/*
+ * Built once per backend (load): the pairs' values as jsonb, the name of
+ * each pair, which names have pairs, the names' lengths and each code
+ * character's index. Packing and unpacking run for every event written and
+ * read, so each lookup is a comparison of lengths, then of bytes.
+ */
+static bool loaded = false;
 static Jsonb *pair_values[lengthof(pairs)];
-/* the name index of each pair */
 static int	pair_names[lengthof(pairs)];
+static bool name_has_pairs[lengthof(attr_names)];
+static int	name_lens[lengthof(attr_names)];
+static int8 code_of_char[128];
 
 static int
 name_index(const char *s, int len)
 {
 	for (int i = 0; i < (int) lengthof(attr_names); i++)
-		if (strncmp(attr_names[i], s, len) == 0 && attr_names[i][len] == '\0')
+		if (name_lens[i] == len && memcmp(attr_names[i], s, len) == 0)
 			return i;
 	return -1;
 }
@@ -149,28 +157,32 @@ name_index(const char *s, int len)
 static int
 code_index(char c)
 {
-	const char *p = c ? strchr(codes, c) : NULL;
-
-	return p ? (int) (p - codes) : -1;
+	return (unsigned char) c < 128 ? code_of_char[(unsigned char) c] : -1;
 }
 
-/* pairs[0] has a value, so its slot says whether all are loaded */
 static void
-load_pairs(void)
+load(void)
 {
 	MemoryContext old;
 
-	if (pair_values[0] != NULL)
+	if (loaded)
 		return;
+	memset(code_of_char, -1, sizeof(code_of_char));
+	for (int i = 0; codes[i]; i++)
+		code_of_char[(unsigned char) codes[i]] = i;
+	for (int i = 0; i < (int) lengthof(attr_names); i++)
+		name_lens[i] = strlen(attr_names[i]);
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	for (int i = 0; i < (int) lengthof(pairs); i++)
 	{
 		pair_names[i] = name_index(pairs[i].name, strlen(pairs[i].name));
 		Assert(pair_names[i] >= 0);
+		name_has_pairs[pair_names[i]] = true;
 		if (pairs[i].value)
 			pair_values[i] = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(pairs[i].value)));
 	}
 	MemoryContextSwitchTo(old);
+	loaded = true;
 }
 
 /* the same scalar, byte for byte (a numeric's scale included) */
@@ -253,11 +265,16 @@ pair_value(int p, Datum run, int64 event_id, char **run_text, JsonbValue *v)
 static int
 pair_of(int name, const JsonbValue *v, Datum run, int64 event_id, char **run_text)
 {
+	if (!name_has_pairs[name])
+		return -1;
 	for (int p = 0; p < (int) lengthof(pairs); p++)
 	{
 		JsonbValue	pv;
 
 		if (pair_names[p] != name)
+			continue;
+		/* (an id or the run's id is only worth computing for its own type) */
+		if (pairs[p].back > 0 ? v->type != jbvNumeric : pairs[p].value == NULL && v->type != jbvString)
 			continue;
 		pair_value(p, run, event_id, run_text, &pv);
 		if (pv.type == jbvBinary
@@ -300,7 +317,7 @@ DurableEventPack(Datum run, int64 event_id, const char *type, int type_len, Json
 	char		listed[lengthof(pairs) + 1];
 	int			n_listed = 0;
 
-	load_pairs();
+	load();
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	if (!JB_ROOT_IS_OBJECT(attributes))
 	{
@@ -378,7 +395,7 @@ DurableEventUnpackPush(JsonbParseState **state, Datum run, int64 event_id, Jsonb
 	if (getKeyJsonValueFromContainer(&packed->root, "=", 1, &v) != NULL)
 		return pushJsonbValue(state, WJB_VALUE, &v);
 
-	load_pairs();
+	load();
 	pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 	it = JsonbIteratorInit(&packed->root);
 	(void) JsonbIteratorNext(&it, &v, true);	/* WJB_BEGIN_OBJECT */

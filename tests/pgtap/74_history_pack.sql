@@ -94,6 +94,20 @@ SELECT is(e -> 'attributes', c.attributes, format('_history_json gives case %s''
 SELECT is(g.attributes::text, c.attributes::text, format('get_history gives case %s as written', c.n))
   FROM durable.get_history('pack-1') g JOIN cases c ON c.n = g.event_id - 2;
 
+-- A script that inserts into durable.history, as into the table it was, stores the event packed.
+WITH i AS (INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
+           VALUES ((SELECT run_id FROM pk), 100, 'ActivityTaskStarted', now(),
+                   '{"attempt": 1, "identity": "x", "last_failure": null, "scheduled_event_id": 99}')
+           RETURNING event_type, attributes)
+SELECT is((SELECT row(event_type, attributes::text)::text FROM i),
+          '(ActivityTaskStarted,"{""attempt"": 1, ""identity"": ""x"", ""last_failure"": null, ""scheduled_event_id"": 99}")',
+          'an insert into durable.history returns the event');
+SELECT is((SELECT row(event_code, attributes_packed::text)::text FROM durable.history_rows
+            WHERE run_id = (SELECT run_id FROM pk) AND event_id = 100),
+          '(6,"{""a"": ""x"", ""~"": ""acz""}")', 'and stores it packed');
+SELECT is((SELECT attributes::text FROM durable.history WHERE run_id = (SELECT run_id FROM pk) AND event_id = 100),
+          '{"attempt": 1, "identity": "x", "last_failure": null, "scheduled_event_id": 99}', 'which reads back as written');
+
 -- The start event, as 0.1 wrote it, key for key (a null dropped would fail here).
 SELECT is((SELECT attributes - 'first_execution_run_id' FROM durable.history
             WHERE run_id = (SELECT run_id FROM pk) AND event_id = 1)::text,

@@ -43,3 +43,22 @@ COMMENT ON VIEW durable.history IS
 -- As the table's trigger did (api/01_append_only.sql), whatever the columns.
 CREATE OR REPLACE TRIGGER history_is_append_only INSTEAD OF UPDATE ON durable.history
     FOR EACH ROW EXECUTE FUNCTION durable._history_is_append_only();
+
+-- An INSERT into durable.history, as into the table it was, stores the event
+-- packed. Durable's own writers go to durable.history_rows directly
+-- (_append, and _event_code/_event_pack in set-based inserts): a row
+-- trigger is the slow way, kept for scripts written against the table.
+CREATE OR REPLACE FUNCTION durable._history_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.attributes := coalesce(NEW.attributes, '{}');
+    INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)
+    VALUES (NEW.run_id, NEW.event_id, durable._event_code(NEW.event_type), NEW.event_time,
+            durable._event_pack(NEW.run_id, NEW.event_id, NEW.event_type, NEW.attributes));
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION durable._history_insert() IS
+    'INSTEAD OF INSERT on the view durable.history: stores the event packed in durable.history_rows.';
+CREATE OR REPLACE TRIGGER history_insert INSTEAD OF INSERT ON durable.history
+    FOR EACH ROW EXECUTE FUNCTION durable._history_insert();
