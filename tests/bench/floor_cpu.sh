@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The store floor's statements in one backend, A/B: the CPU time one session
+# spends to start N one-activity workflows and run them to their close, in
+# the store floor's shape (tests/bench/poller.c: batches of 100, each poll
+# and its completions one transaction: lease workflow tasks and complete
+# each with a ScheduleActivityTask or, once its activity completed, a
+# CompleteWorkflowExecution; lease activities and complete them in one
+# complete_activity_tasks).
+# The CPU is the backend's own, from /proc/self/stat (pg_read_file), so the
+# machine's other load, the timer workers and autovacuum stay out of it:
+# store_ab.sh's server CPU moved by ±15% between rounds on the shared
+# machine, this by a few percent. Not part of make bench.
+# A is this checkout's install with A's api/*.sql run over it (as in
+# store_ab.sh: A's plpgsql bodies replace B's C ones); B is the checkout.
+#   tests/bench/floor_cpu.sh [A_COMMIT] [ROUNDS] [N]     (main, 3, 3000)
+# Prints per round "variant start_us_per_wf run_us_per_wf", then the ratios
+# B / A of the medians. Needs a private PostgreSQL with this checkout
+# installed (export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/bench"
+cd "$top"
+a=${1:-main} rounds=${2:-3} n=${3:-3000}
+port=${DURABLE_BENCH_PORT:-55493}
+. "$here/lib.sh"   # fresh_cluster
+cluster() { scripts/cluster.sh "$1" floor-cpu "$port"; }
+fresh_cluster floor-cpu "$port"
+tmp=$(mktemp -d)
+trap 'cluster stop; rm -rf "$tmp"' EXIT
+eval "$(cluster env)"
+
+for f in $(git ls-tree --name-only "$a" sql/durable--0.2/api/ | sort); do
+    git show "$a:$f"
+done | sed "s|'MODULE_PATHNAME'|'\$libdir/durable'|g" | grep -v 'pg_extension_config_dump(' > "$tmp/a_api.sql"
+
+install() {   # A or B
+    psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "DROP SCHEMA IF EXISTS durable CASCADE" \
+        -c "CREATE EXTENSION durable" >/dev/null
+    if [ "$1" = A ]; then
+        psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
+    fi
+    psql -qXAt -c CHECKPOINT
+}
+
+# The session's script: its CPU (utime + stime, in ticks) before and after
+# the starts and after the run, as NOTICEs.
+{
+    echo "CREATE TEMP VIEW cpu AS SELECT (t[12]::bigint + t[13]::bigint) AS ticks
+            FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') t) s;"
+    echo "SELECT ticks AS c0 FROM cpu \\gset"
+    echo "SELECT count(durable.start_workflow('f-' || i, 'Bench', 'fq')) FROM generate_series(1, $n) i;"
+    echo "SELECT ticks AS c1 FROM cpu \\gset"
+    # the workflow side decides by the history, as durable_bench.decide does
+    # for seq1; the queue serves the starts' tasks first, so the first half
+    # of the rounds schedule and the second half close
+    for _ in $(seq 1 $(( 2 * n / 100 + 2 ))); do
+        echo "SELECT count(durable.complete_workflow_task(t.task_token,
+                  CASE WHEN t.history @> '[{\"event_type\": \"ActivityTaskCompleted\"}]'
+                       THEN '[{\"type\": \"CompleteWorkflowExecution\", \"result\": 1}]'
+                       ELSE '[{\"type\": \"ScheduleActivityTask\", \"activity_id\": \"1\", \"activity_type\": \"noop\", \"task_queue\": \"faq\", \"input\": 1, \"start_to_close_timeout\": 600}]' END::jsonb))
+                FROM durable.poll_workflow_tasks('fq', 'floor', 100, '{}') t;"
+        echo "WITH leased AS (SELECT * FROM durable.poll_activity_tasks('faq', 'floor', 100))
+              SELECT count(*) FROM durable.complete_activity_tasks(
+                  (SELECT coalesce(jsonb_agg(jsonb_build_object('task_token', task_token, 'result', input)), '[]') FROM leased));"
+    done
+    echo "SELECT ticks AS c2 FROM cpu \\gset"
+    echo "SELECT count(*) AS closed FROM durable.workflows WHERE status = 'COMPLETED' \\gset"
+    echo "SELECT :closed || ' ' || (:c1 - :c0) || ' ' || (:c2 - :c1);"
+} > "$tmp/run.sql"
+
+hz=$(getconf CLK_TCK)
+round() {   # A or B -> "variant start_us_per_wf run_us_per_wf"
+    local closed start run
+    install "$1"
+    read -r closed start run < <(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
+    [ "$closed" = "$n" ] || { echo "floor_cpu: only $closed of $n workflows closed ($1)" >&2; exit 1; }
+    awk -v v="$1" -v s="$start" -v r="$run" -v n="$n" -v hz="$hz" \
+        'BEGIN { printf "%s %.0f %.0f\n", v, s * 1e6 / hz / n, r * 1e6 / hz / n }'
+}
+echo "variant start_us_per_wf run_us_per_wf (one backend's CPU; A = $a, B = checkout, N = $n)"
+for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for col in 2 3; do
+    ma=$(awk -v c="$col" '$1 == "A" { print $c }' "$tmp/rounds" | median)
+    mb=$(awk -v c="$col" '$1 == "B" { print $c }' "$tmp/rounds" | median)
+    awk -v c="$col" -v a="$ma" -v b="$mb" 'BEGIN { printf "%s B/A %.3f (medians %s, %s µs)\n", (c == 2 ? "start" : "run"), b / a, a, b }'
+done
