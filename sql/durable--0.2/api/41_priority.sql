@@ -56,73 +56,37 @@ $$;
 CREATE OR REPLACE FUNCTION durable._priority_json(priority smallint, fairness_key text, fairness_weight float8)
     RETURNS jsonb AS 'MODULE_PATHNAME', 'durable_priority_json' LANGUAGE C IMMUTABLE;
 
--- Where the next workflow task of a key goes (the workflow task trigger, and
--- a statement that places many at once: the k-th of a key in one statement
--- adds the 1 / weight of the k - 1 before it). _activity_task_pass is the
--- same for activity tasks.
--- plpgsql, not SQL: its subqueries keep a SQL function from being inlined,
--- and a SQL function called from plpgsql is planned again in every
--- (sub)transaction; plpgsql keeps its plans for the session.
+-- Where a task that becomes ready goes: pass = greatest(V, last + 1 / weight),
+-- from two probes of the task table's ready indexes (V only when the key has
+-- no ready task: a key's last ready task is never ahead of the queue's head).
+-- In C (pgext/src/ready_pass.c), walking the indexes: a plan of these probes
+-- was made once per session from the table's statistics, and a queue table
+-- analyzed while empty made it a sequential scan that every later insert of
+-- the session kept (20,000 activities scheduled in one transaction read
+-- every task before each one: 37 s). An index walk does not depend on
+-- statistics, and skips a plpgsql call per task.
+--
+-- _ready_pass: the next workflow task of a key (a statement that places
+-- many at once, _fire_timers: the k-th of a key in one statement adds the
+-- 1 / weight of the k - 1 before it). _task_pass: a task of either table,
+-- leaving one task out (a task set back to SCHEDULED, already among the
+-- ready ones).
 CREATE OR REPLACE FUNCTION durable._ready_pass(namespace text, task_queue text, priority smallint,
                                                fairness_key text, weight float8)
-RETURNS float8 LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    last float8;
-BEGIN
-    -- A key's last ready task is never ahead of the queue's head (V <= its
-    -- pass), so with a positive weight greatest(V, last + 1 / weight) is
-    -- last + 1 / weight: the head is read only when the key has no ready
-    -- task. That read walks the index past every task a poll has leased and
-    -- not yet committed, and was half of a workflow task's insert.
-    SELECT t.pass INTO last FROM durable.workflow_tasks t
-     WHERE t.namespace = $1 AND t.task_queue = $2 AND t.fairness_key = $4 AND t.priority = $3
-       AND t.state = 'SCHEDULED'
-     ORDER BY t.pass DESC LIMIT 1;
-    IF last IS NOT NULL AND $5 > 0 THEN
-        RETURN greatest(last + 1 / $5, 0);
-    END IF;
-    RETURN greatest((SELECT t.pass FROM durable.workflow_tasks t
-                      WHERE t.namespace = $1 AND t.task_queue = $2 AND t.priority = $3 AND t.state = 'SCHEDULED'
-                      ORDER BY t.pass LIMIT 1),
-                    last + 1 / $5,
-                    0);
-END
-$$;
+    RETURNS float8 AS 'MODULE_PATHNAME', 'durable_ready_pass' LANGUAGE C STABLE;
 
+CREATE OR REPLACE FUNCTION durable._task_pass(tasks regclass, namespace text, task_queue text, priority smallint,
+                                              fairness_key text, weight float8, leave_out bigint)
+    RETURNS float8 AS 'MODULE_PATHNAME', 'durable_task_pass' LANGUAGE C STABLE;
+COMMENT ON FUNCTION durable._task_pass(regclass, text, text, smallint, text, float8, bigint) IS
+    'The place in its queue of a task that becomes ready, leaving one task out (internal: the priority triggers of api/41_priority.sql).';
+
+-- The triggers of an insert: an activity task has its priority and key; a
+-- workflow task takes its run's when it becomes ready.
 CREATE OR REPLACE FUNCTION durable._activity_task_pass() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    head float8;
-    last float8;
-BEGIN
-    SELECT a.pass INTO last FROM durable.activity_tasks a
-     WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue AND a.fairness_key = NEW.fairness_key
-       AND a.priority = NEW.priority AND a.state = 'SCHEDULED'
-     ORDER BY a.pass DESC LIMIT 1;
-    -- the head only when the key has no ready task (as in _ready_pass)
-    IF last IS NULL OR NOT coalesce(NEW.fairness_weight > 0, false) THEN
-        SELECT a.pass INTO head FROM durable.activity_tasks a
-         WHERE a.namespace = NEW.namespace AND a.task_queue = NEW.task_queue AND a.priority = NEW.priority
-           AND a.state = 'SCHEDULED'
-         ORDER BY a.pass LIMIT 1;
-    END IF;
-    NEW.pass := greatest(head, last + 1 / NEW.fairness_weight, 0);
-    RETURN NEW;
-END
-$$;
-
--- A workflow task takes its run's priority and key when it becomes ready.
+    AS 'MODULE_PATHNAME', 'durable_activity_task_pass' LANGUAGE C;
 CREATE OR REPLACE FUNCTION durable._workflow_task_pass() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    weight float8;
-BEGIN
-    SELECT w.priority, w.fairness_key, w.fairness_weight INTO NEW.priority, NEW.fairness_key, weight
-      FROM durable.workflows w WHERE w.run_id = NEW.run_id;
-    NEW.pass := durable._ready_pass(NEW.namespace, NEW.task_queue, NEW.priority, NEW.fairness_key, coalesce(weight, 1));
-    RETURN NEW;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_workflow_task_pass' LANGUAGE C;
 
 -- The same for a task set back to SCHEDULED (a retry, a lease that timed
 -- out, an unpause), placed by a second update of its row after its
@@ -137,20 +101,9 @@ CREATE OR REPLACE FUNCTION durable._place_again(tasks regclass, task_id bigint, 
                                                 priority smallint, fairness_key text, weight float8)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE format(
-        'UPDATE %1$s t
-            SET priority = $4, fairness_key = $5,
-                pass = greatest((SELECT x.pass FROM %1$s x
-                                  WHERE x.namespace = $2 AND x.task_queue = $3 AND x.priority = $4
-                                    AND x.state = ''SCHEDULED'' AND x.task_id <> $1
-                                  ORDER BY x.pass LIMIT 1),
-                                (SELECT x.pass FROM %1$s x
-                                  WHERE x.namespace = $2 AND x.task_queue = $3 AND x.fairness_key = $5
-                                    AND x.priority = $4 AND x.state = ''SCHEDULED'' AND x.task_id <> $1
-                                  ORDER BY x.pass DESC LIMIT 1) + 1 / $6,
-                                0)
-          WHERE t.task_id = $1', tasks)
-    USING task_id, namespace, task_queue, priority, fairness_key, weight;
+    EXECUTE format('UPDATE %s t SET priority = $2, fairness_key = $3, pass = $4 WHERE t.task_id = $1', tasks)
+    USING task_id, priority, fairness_key,
+          durable._task_pass(tasks, namespace, task_queue, priority, fairness_key, weight, task_id);
 END
 $$;
 COMMENT ON FUNCTION durable._place_again(regclass, bigint, text, text, smallint, text, float8) IS
@@ -171,8 +124,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
     w record;
 BEGIN
-    SELECT r.priority, r.fairness_key, coalesce(r.fairness_weight, 1) AS weight INTO w
-      FROM durable.workflows r WHERE r.run_id = NEW.run_id;
+    -- planned per call, as _place_again: a plan kept from an empty table's
+    -- statistics would read every run
+    EXECUTE 'SELECT r.priority, r.fairness_key, coalesce(r.fairness_weight, 1) AS weight
+               FROM durable.workflows r WHERE r.run_id = $1' INTO w USING NEW.run_id;
     PERFORM durable._place_again('durable.workflow_tasks', NEW.task_id, NEW.namespace, NEW.task_queue,
                                  w.priority, w.fairness_key, w.weight);
     RETURN NULL;
@@ -183,9 +138,9 @@ $$;
 -- set back to SCHEDULED), whoever wrote it. The WHEN keeps a lease's update
 -- from calling the function at all. An insert that gives the pass itself
 -- (pass >= 0; the default is -1) is left alone: a statement that inserts
--- many tasks must, as the trigger's probes cannot see the rows of their own
--- statement (and would walk past all of them in the index: quadratic), so
--- it places them set-based (_fire_timers, with durable._ready_pass). A
+-- many tasks may place them set-based (_fire_timers, with
+-- durable._ready_pass, which sees none of its statement's rows: the
+-- statement adds their spacing itself), instead of a trigger call each. A
 -- task set back to SCHEDULED is placed after its statement, against the
 -- other ready tasks' passes: the store's statements set one task at a time
 -- (a run's activities at unpause: one statement each), as one statement

@@ -1,0 +1,393 @@
+/*
+ * ready_pass.c: where a task that becomes ready goes in its queue
+ * (api/41_priority.sql): its pass is read from two probes of the task
+ * table's ready indexes, its key's last ready task and the queue's head.
+ *
+ * The probes walk the indexes themselves instead of running SQL. A
+ * statement's plan is kept for the session, and it was made from the
+ * table's statistics: a queue table is often analyzed nearly empty (a
+ * VACUUM ANALYZE of an idle store), and planned on those statistics each
+ * probe was a sequential scan of the whole table, which a burst then kept:
+ * every inserted task read all the tasks before it (20,000 activities
+ * scheduled in one transaction took 50 s). An index walk costs a few pages
+ * whatever the statistics say, and skips the interpreter around the two
+ * statements, the insert of every task's most common trigger.
+ *
+ * The rows are read as the plpgsql triggers read them: a trigger's probes
+ * see the tasks inserted before by the same statement (SPI advanced the
+ * command counter and took a new snapshot for each of its statements), and
+ * the SQL-callable functions read with their caller's snapshot.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "utils/float.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_activity_task_pass);
+PG_FUNCTION_INFO_V1(durable_workflow_task_pass);
+PG_FUNCTION_INFO_V1(durable_ready_pass);
+PG_FUNCTION_INFO_V1(durable_task_pass);
+
+#define MAX_KEYS 4
+
+/*
+ * An index walked by equality on its leading columns, then in the order of
+ * the next one (the value read): the two ready indexes of both task tables,
+ * and the run table's primary key. The table and index names are the
+ * schema's (schema/01_tables.sql, 40_flow.sql).
+ */
+typedef struct IndexShape
+{
+	const char *suffix;			/* the index is <table>_<suffix> */
+	int			nkeys;
+	const char *columns[MAX_KEYS + 1];	/* the equal columns, then the one read */
+} IndexShape;
+
+static const IndexShape ready_by_key = {"ready_by_key", 4, {"namespace", "task_queue", "fairness_key", "priority", "pass"}};
+static const IndexShape ready = {"ready", 3, {"namespace", "task_queue", "priority", "pass"}};
+static const IndexShape run_row = {"pkey", 1, {"run_id", NULL}};
+
+/* What a walk needs of an index, checked against its shape once per backend. */
+typedef struct KnownIndex
+{
+	Oid			heap;
+	const IndexShape *shape;
+	Oid			index;
+	RegProcedure eq[MAX_KEYS];
+	AttrNumber	read_att;		/* in the table; 0 when the shape reads nothing */
+	AttrNumber	task_id_att;	/* in the table; 0 when it has none */
+} KnownIndex;
+
+#define KNOWN_MAX 8
+static KnownIndex known[KNOWN_MAX];
+static int	known_next;
+static bool callback_registered;
+
+/* An index rebuilt or dropped (REINDEX, DROP EXTENSION) is looked up again. */
+static void
+forget_indexes(Datum arg, Oid relid)
+{
+	for (int i = 0; i < KNOWN_MAX; i++)
+		if (relid == InvalidOid || known[i].heap == relid || known[i].index == relid)
+			known[i].heap = InvalidOid;
+}
+
+static AttrNumber
+column(Relation heap, const char *name, bool missing_ok)
+{
+	TupleDesc	desc = RelationGetDescr(heap);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	if (!missing_ok)
+		elog(ERROR, "table \"%s\" has no column \"%s\"", RelationGetRelationName(heap), name);
+	return InvalidAttrNumber;
+}
+
+static const KnownIndex *
+known_index(Relation heap, const IndexShape *shape)
+{
+	KnownIndex *k;
+	char		name[NAMEDATALEN];
+	Relation	index;
+
+	for (int i = 0; i < KNOWN_MAX; i++)
+		if (known[i].heap == RelationGetRelid(heap) && known[i].shape == shape)
+			return &known[i];
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(forget_indexes, (Datum) 0);
+		callback_registered = true;
+	}
+	k = &known[known_next];
+	known_next = (known_next + 1) % KNOWN_MAX;
+	k->heap = InvalidOid;
+	snprintf(name, sizeof name, "%s_%s", RelationGetRelationName(heap), shape->suffix);
+	k->index = get_relname_relid(name, RelationGetNamespace(heap));
+	if (!OidIsValid(k->index))
+		elog(ERROR, "index \"%s\" is missing", name);
+	index = index_open(k->index, AccessShareLock);
+	for (int i = 0; i < shape->nkeys + (shape->columns[shape->nkeys] != NULL); i++)
+	{
+		AttrNumber	att = column(heap, shape->columns[i], false);
+		Oid			type = TupleDescAttr(RelationGetDescr(heap), att - 1)->atttypid;
+
+		if (i >= index->rd_index->indnkeyatts || index->rd_index->indkey.values[i] != att)
+			elog(ERROR, "index \"%s\" does not have \"%s\" as its column %d", name, shape->columns[i], i + 1);
+		if (i == shape->nkeys)
+			break;
+		if (type == TEXTOID)
+			k->eq[i] = F_TEXTEQ;
+		else if (type == INT2OID)
+			k->eq[i] = F_INT2EQ;
+		else if (type == UUIDOID)
+			k->eq[i] = F_UUID_EQ;
+		else
+			elog(ERROR, "index \"%s\": column \"%s\" has an unexpected type", name, shape->columns[i]);
+	}
+	index_close(index, AccessShareLock);
+	k->read_att = shape->columns[shape->nkeys] ? column(heap, shape->columns[shape->nkeys], false) : 0;
+	k->task_id_att = column(heap, "task_id", true);
+	k->shape = shape;
+	k->heap = RelationGetRelid(heap);
+	return k;
+}
+
+/*
+ * Into slot, the first row of heap visible to snapshot whose leading index
+ * columns equal values, in the index's order (dir), leaving out the task
+ * leave_out (0: none). False when there is none; a null value matches
+ * nothing, as "=" does.
+ */
+static bool
+first_row(Relation heap, const IndexShape *shape, const Datum *values, const bool *nulls, ScanDirection dir,
+		  int64 leave_out, Snapshot snapshot, TupleTableSlot *slot)
+{
+	const KnownIndex *k = known_index(heap, shape);
+	Relation	index;
+	ScanKeyData keys[MAX_KEYS];
+	IndexScanDesc scan;
+	bool		found = false;
+
+	for (int i = 0; i < shape->nkeys; i++)
+		if (nulls[i])
+			return false;
+	index = index_open(k->index, AccessShareLock);
+	for (int i = 0; i < shape->nkeys; i++)
+		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[i], k->eq[i], values[i]);
+	scan = index_beginscan(heap, index, snapshot, shape->nkeys, 0);
+	index_rescan(scan, keys, shape->nkeys, NULL, 0);
+	while (index_getnext_slot(scan, dir, slot))
+	{
+		bool		isnull;
+
+		if (leave_out != 0 && k->task_id_att != 0 &&
+			DatumGetInt64(slot_getattr(slot, k->task_id_att, &isnull)) == leave_out)
+			continue;
+		found = true;
+		break;
+	}
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+	return found;
+}
+
+/* The column a walk of shape reads, of the row first_row put in slot. */
+static float8
+read_float8(Relation heap, const IndexShape *shape, TupleTableSlot *slot)
+{
+	bool		isnull;
+
+	return DatumGetFloat8(slot_getattr(slot, known_index(heap, shape)->read_att, &isnull));
+}
+
+/*
+ * The pass of a task that becomes ready in tasks (either task table):
+ *     greatest(head, last + 1 / weight, 0)
+ * where last is its key's last ready pass and head the queue's first, read
+ * only when the key has none (or the weight is not positive): a key's last
+ * task is never ahead of the head. The same arithmetic, and errors, as the
+ * SQL it replaces.
+ */
+static float8
+task_pass(Relation tasks, Datum namespace, Datum task_queue, Datum priority, Datum fairness_key,
+		  bool key_null, float8 weight, bool weight_null, int64 leave_out, Snapshot snapshot)
+{
+	TupleTableSlot *slot = table_slot_create(tasks, NULL);
+	Datum		by_key[4] = {namespace, task_queue, fairness_key, priority};
+	bool		by_key_nulls[4] = {false, false, key_null, false};
+	Datum		head_key[3] = {namespace, task_queue, priority};
+	bool		head_nulls[3] = {false, false, false};
+	bool		has_last = first_row(tasks, &ready_by_key, by_key, by_key_nulls, BackwardScanDirection,
+									 leave_out, snapshot, slot);
+	float8		pass = 0;
+
+	if (has_last && !weight_null)
+	{
+		pass = float8_pl(read_float8(tasks, &ready_by_key, slot), float8_div(1.0, weight));
+		pass = float8_gt(pass, 0) ? pass : 0;
+	}
+	if ((!has_last || weight_null || !(weight > 0)) &&
+		first_row(tasks, &ready, head_key, head_nulls, ForwardScanDirection, leave_out, snapshot, slot))
+	{
+		float8		head = read_float8(tasks, &ready, slot);
+
+		pass = float8_gt(head, pass) ? head : pass;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return pass;
+}
+
+/* As SPI gives each statement of a plpgsql trigger: a new snapshot that sees this command's rows. */
+static Snapshot
+push_statement_snapshot(void)
+{
+	PushActiveSnapshot(GetTransactionSnapshot());
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
+	return GetActiveSnapshot();
+}
+
+static TriggerData *
+insert_trigger(FunctionCallInfo fcinfo, const char *name)
+{
+	TriggerData *trigger = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigger->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigger->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
+		elog(ERROR, "%s: not called as a BEFORE INSERT FOR EACH ROW trigger", name);
+	return trigger;
+}
+
+/* The trigger activity_task_pass: an inserted activity task's pass, from its own priority and key. */
+Datum
+durable_activity_task_pass(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigger = insert_trigger(fcinfo, "durable._activity_task_pass");
+	Relation	tasks = trigger->tg_relation;
+	TupleDesc	desc = RelationGetDescr(tasks);
+	HeapTuple	row = trigger->tg_trigtuple;
+	Datum		namespace,
+				task_queue,
+				priority,
+				fairness_key,
+				weight;
+	bool		nulls[5];
+	int			pass_att = column(tasks, "pass", false);
+	Datum		pass;
+	bool		pass_null = false;
+	Snapshot	snapshot;
+
+	namespace = heap_getattr(row, column(tasks, "namespace", false), desc, &nulls[0]);
+	task_queue = heap_getattr(row, column(tasks, "task_queue", false), desc, &nulls[1]);
+	priority = heap_getattr(row, column(tasks, "priority", false), desc, &nulls[2]);
+	fairness_key = heap_getattr(row, column(tasks, "fairness_key", false), desc, &nulls[3]);
+	weight = heap_getattr(row, column(tasks, "fairness_weight", false), desc, &nulls[4]);
+	snapshot = push_statement_snapshot();
+	if (nulls[0] || nulls[1] || nulls[2])
+		pass = Float8GetDatum(0);
+	else
+		pass = Float8GetDatum(task_pass(tasks, namespace, task_queue, priority, fairness_key, nulls[3],
+										nulls[4] ? 0 : DatumGetFloat8(weight), nulls[4], 0, snapshot));
+	PopActiveSnapshot();
+	return PointerGetDatum(heap_modify_tuple_by_cols(row, desc, 1, &pass_att, &pass, &pass_null));
+}
+
+/* The trigger workflow_task_pass: an inserted workflow task takes its run's priority and key, and its pass. */
+Datum
+durable_workflow_task_pass(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigger = insert_trigger(fcinfo, "durable._workflow_task_pass");
+	Relation	tasks = trigger->tg_relation;
+	TupleDesc	desc = RelationGetDescr(tasks);
+	HeapTuple	row = trigger->tg_trigtuple;
+	Relation	runs;
+	TupleTableSlot *run;
+	int			atts[3] = {column(tasks, "priority", false), column(tasks, "fairness_key", false),
+	column(tasks, "pass", false)};
+	Datum		values[3] = {0, 0, 0};
+	bool		nulls[3] = {true, true, false};
+	Datum		run_id,
+				namespace,
+				task_queue;
+	bool		run_id_null,
+				namespace_null,
+				queue_null,
+				weight_null = true;
+	float8		weight = 1;
+	Snapshot	snapshot;
+
+	run_id = heap_getattr(row, column(tasks, "run_id", false), desc, &run_id_null);
+	namespace = heap_getattr(row, column(tasks, "namespace", false), desc, &namespace_null);
+	task_queue = heap_getattr(row, column(tasks, "task_queue", false), desc, &queue_null);
+	snapshot = push_statement_snapshot();
+	runs = table_open(get_relname_relid("workflows", RelationGetNamespace(tasks)), AccessShareLock);
+	run = table_slot_create(runs, NULL);
+	/* no run leaves the priority and key null, which the insert then refuses, as before */
+	if (first_row(runs, &run_row, &run_id, &run_id_null, ForwardScanDirection, 0, snapshot, run))
+	{
+		Datum		w;
+
+		values[0] = slot_getattr(run, column(runs, "priority", false), &nulls[0]);
+		values[1] = slot_getattr(run, column(runs, "fairness_key", false), &nulls[1]);
+		w = slot_getattr(run, column(runs, "fairness_weight", false), &weight_null);
+		if (!weight_null)
+			weight = DatumGetFloat8(w);
+	}
+	/* coalesce(weight, 1) */
+	if (namespace_null || queue_null || nulls[0])
+		values[2] = Float8GetDatum(0);
+	else
+		values[2] = Float8GetDatum(task_pass(tasks, namespace, task_queue, values[0], values[1], nulls[1],
+											 weight, false, 0, snapshot));
+	row = heap_modify_tuple_by_cols(row, desc, 3, atts, values, nulls);
+	ExecDropSingleTupleTableSlot(run);
+	table_close(runs, AccessShareLock);
+	PopActiveSnapshot();
+	return PointerGetDatum(row);
+}
+
+/*
+ * durable._task_pass(tasks regclass, namespace, task_queue, priority,
+ * fairness_key, weight, leave_out bigint): the pass of a task of tasks that
+ * becomes ready, leaving out the task leave_out (a task set back to
+ * SCHEDULED is already among the ready ones).
+ */
+Datum
+durable_task_pass(PG_FUNCTION_ARGS)
+{
+	Relation	tasks;
+	float8		pass;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_FLOAT8(0);
+	tasks = table_open(PG_GETARG_OID(0), AccessShareLock);
+	pass = task_pass(tasks, PG_GETARG_DATUM(1), PG_GETARG_DATUM(2), PG_GETARG_DATUM(3),
+					 PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4),
+					 PG_ARGISNULL(5) ? 0 : PG_GETARG_FLOAT8(5), PG_ARGISNULL(5),
+					 PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6), GetActiveSnapshot());
+	table_close(tasks, AccessShareLock);
+	PG_RETURN_FLOAT8(pass);
+}
+
+/*
+ * durable._ready_pass(namespace, task_queue, priority, fairness_key, weight):
+ * the pass of the next workflow task of a key (the timer worker's set-based
+ * firing places many at once with it).
+ */
+Datum
+durable_ready_pass(PG_FUNCTION_ARGS)
+{
+	Relation	tasks;
+	float8		pass;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_FLOAT8(0);
+	tasks = table_open(get_relname_relid("workflow_tasks", get_namespace_oid("durable", false)), AccessShareLock);
+	pass = task_pass(tasks, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
+					 PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+					 PG_ARGISNULL(4) ? 0 : PG_GETARG_FLOAT8(4), PG_ARGISNULL(4), 0, GetActiveSnapshot());
+	table_close(tasks, AccessShareLock);
+	PG_RETURN_FLOAT8(pass);
+}
