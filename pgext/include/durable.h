@@ -125,6 +125,9 @@ extern void DurableBatchDefineGucs(void);
 extern bool DurableBatchStep(void);
 extern long DurableBatchWaitMs(void);
 
+/* plan_sizes.c */
+extern void DurablePlanSizesInit(void);
+
 /* bgworker.c */
 extern void DurableRegisterTimerWorker(void);
 extern PGDLLEXPORT void durable_timer_worker_main(Datum arg);

@@ -132,5 +132,6 @@ _PG_init(void)
 	shmem_startup_hook = durable_shmem_startup;
 
 	DurableWakeupInit();
+	DurablePlanSizesInit();
 	DurableRegisterTimerWorker();
 }
