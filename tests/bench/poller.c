@@ -5,7 +5,10 @@
  * polling until a poll comes back short), completes them at once, and records
  * each activity's schedule-to-start latency as the server measured it
  * (started_at - scheduled_at, one clock). It stops after --count tasks or
- * --seconds of wall time and prints "tasks N", "p50_ms X", "p99_ms Y".
+ * --seconds of wall time and prints "tasks N", "p50_ms X", "p99_ms Y", and
+ * where its time went: "polls N" (of which "short_polls N" came back with
+ * less than a batch), "poll_ms X" in the lease-and-complete statements,
+ * "waits N" and "wait_ms X" waiting for a notification.
  *
  *   bench-poller --kind activity|workflow --queue Q [--batch N] [--count N] [--seconds S]
  *                [--mode seqN|parN --activity-queue AQ]
@@ -167,6 +170,12 @@ main(int argc, char **argv)
 				cap = 0,
 				tasks = 0;
 	double		deadline;
+	long		polls = 0,
+				short_polls = 0,
+				waits = 0;
+	double		poll_s = 0,
+				wait_s = 0,
+				t0;
 
 	if (parse_options(argc, argv, &o) != 0)
 	{
@@ -199,7 +208,11 @@ main(int argc, char **argv)
 		/* poll until a poll comes back short: the queue is drained */
 		do
 		{
+			t0 = now_s();
 			got = poll_once(conn, &o, batch_text, &lat, &nlat, &cap);
+			poll_s += now_s() - t0;
+			polls++;
+			short_polls += got < o.batch;
 			tasks += got;
 		} while (got == o.batch && (o.count == 0 || tasks < o.count));
 		if (o.count != 0 && tasks >= o.count)
@@ -220,11 +233,14 @@ main(int argc, char **argv)
 		}
 		FD_ZERO(&fds);
 		FD_SET(PQsocket(conn), &fds);
+		t0 = now_s();
 		if (select(PQsocket(conn) + 1, &fds, NULL, NULL, &tv) < 0 && errno != EINTR)
 		{
 			perror("bench-poller: select");
 			return 1;
 		}
+		wait_s += now_s() - t0;
+		waits++;
 		PQconsumeInput(conn);
 		while ((note = PQnotifies(conn)) != NULL)
 			PQfreemem(note);
@@ -234,6 +250,8 @@ main(int argc, char **argv)
 	printf("tasks %ld\n", tasks);
 	if (nlat > 0)
 		printf("p50_ms %.3f\np99_ms %.3f\n", lat[nlat / 2], lat[(long) (nlat * 0.99)]);
+	printf("polls %ld\nshort_polls %ld\npoll_ms %.1f\nwaits %ld\nwait_ms %.1f\n",
+		   polls, short_polls, poll_s * 1000, waits, wait_s * 1000);
 	free(lat);
 	PQfinish(conn);
 	return 0;
