@@ -8,7 +8,8 @@
  * --seconds of wall time and prints "tasks N", "p50_ms X", "p99_ms Y", and
  * where its time went: "polls N" (of which "short_polls N" came back with
  * less than a batch), "poll_ms X" in the lease-and-complete statements,
- * "waits N" and "wait_ms X" waiting for a notification.
+ * "waits N" and "wait_ms X" waiting for a notification, and "backend_cpu_s X",
+ * the CPU time of its server process (from /proc: the same machine).
  *
  *   bench-poller --kind activity|workflow --queue Q [--batch N] [--count N] [--seconds S]
  *                [--mode seqN|parN --activity-queue AQ]
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/select.h>
 #include <time.h>
+#include <unistd.h>
 
 struct options
 {
@@ -78,6 +80,31 @@ parse_options(int argc, char **argv, struct options *o)
 		(strcmp(o->kind, "activity") != 0 && strcmp(o->kind, "workflow") != 0))
 		return -1;
 	return 0;
+}
+
+/* CPU seconds (user + system) of process pid so far, or -1 */
+static double
+process_cpu_s(int pid)
+{
+	char		path[64];
+	char		buf[1024];
+	FILE	   *f;
+	size_t		n;
+	char	   *p;
+	unsigned long utime,
+				stime;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* after "pid (comm) ": state is field 3, utime 14, stime 15 */
+	if ((p = strrchr(buf, ')')) == NULL ||
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+		return -1;
+	return (double) (utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
 static int
@@ -246,6 +273,7 @@ main(int argc, char **argv)
 			PQfreemem(note);
 	}
 
+	printf("backend_cpu_s %.2f\n", process_cpu_s(PQbackendPID(conn)));
 	qsort(lat, nlat, sizeof(double), cmp_double);
 	printf("tasks %ld\n", tasks);
 	if (nlat > 0)

@@ -4,13 +4,15 @@
 # workflows asleep on timers (bulk-loaded by sql/sleepers.sql, then VACUUM
 # ANALYZE), each set up as run.sh does. Prints both rates, their ratio
 # (scale_1m_throughput_ratio) and where each poller's time went (poller.c:
-# polls, short polls, ms in statements, waits for a notification), and the
-# server's CPU seconds during each drain.
+# polls, short polls, ms in statements, waits for a notification, the CPU
+# seconds of its server process).
 #   tests/bench/scale_drain.sh [N] [ROUNDS]
 # HOG=K runs K busy loops beside it for the whole run (a loaded machine).
 # DIAG=1 prints, after each drain, what it read of each table and what the
 # autovacuum did meanwhile (the counters are reset before each drain).
-# EMPTY=0 skips the empty store's drain.
+# EMPTY=0 skips the empty store's drain. MID_ANALYZE=1 analyzes activity_tasks
+# while each drain's set-up (one transaction) is still open, as autovacuum
+# does when the set-up outlasts its visit (a loaded machine).
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
@@ -31,13 +33,6 @@ poller="$tmp/bench-poller"
 build_pq_tool poller "$poller"
 for _ in $(seq 1 "${HOG:-0}"); do (while :; do :; done) & done
 
-server_cpu() {   # CPU seconds of the server's processes (as store_ab.sh)
-    local pm
-    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
-    { cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
-        sed 's/^.*) //' | awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '
-            { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }'
-}
 # what run.sh does before each drain: activities at 10/s for 5 s
 dispatch() {
     "$poller" --kind activity --queue disp-q --seconds 7 > /dev/null &
@@ -48,16 +43,32 @@ dispatch() {
     wait "$ppid"
 }
 drain() {   # label -> one line: label rate, poller's figures, server CPU s
-    local s e c0
-    sql "SELECT durable_bench.schedule_activities(200, 100, 'max-wf', 'max-q')" >/dev/null
+    local s e t0
+    t0=$(date +%s)
+    if [ "${MID_ANALYZE:-0}" = 1 ]; then
+        # autovacuum's visit during a long set-up, made certain
+        psql -qXAt -v ON_ERROR_STOP=1 -c "BEGIN" \
+            -c "SELECT durable_bench.schedule_activities(200, 100, 'max-wf', 'max-q')" \
+            -c "SELECT pg_sleep(2) AS set_up_done" -c "COMMIT" >/dev/null &
+        until [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%AS set_up_done%'
+                          AND pid <> pg_backend_pid()")" = 1 ]; do sleep 0.2; done
+        sql "ANALYZE durable.activity_tasks"
+        wait $!
+    else
+        sql "SELECT durable_bench.schedule_activities(200, 100, 'max-wf', 'max-q')" >/dev/null
+    fi
+    [ "${DIAG:-0}" = 1 ] && sql "SELECT 'set-up ' || $(( $(date +%s) - t0 )) || ' s; activity_tasks statistics: '
+                                       || relpages || ' pages, ' || reltuples || ' rows; autoanalyzed '
+                                       || coalesce(to_char(last_autoanalyze, 'HH24:MI:SS'), 'never')
+                                       || ', now ' || to_char(now(), 'HH24:MI:SS')
+                                  FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
+                                 WHERE c.oid = 'durable.activity_tasks'::regclass" >&2
     [ "${DIAG:-0}" = 1 ] && { sql "SELECT pg_stat_reset()" >/dev/null; sleep 0.6; }
-    c0=$(server_cpu)
     s=$(date +%s.%N)
     "$poller" --kind activity --queue max-q --count 20000 --seconds 120 > "$tmp/drain.out"
     e=$(date +%s.%N)
     echo "$1 $(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", 20000 / (e - s) }')" \
-         "$(grep -E '^(polls|short_polls|poll_ms|waits|wait_ms) ' "$tmp/drain.out" | tr '\n' ' ')" \
-         "server_cpu_s $(awk -v a="$c0" -v b="$(server_cpu)" 'BEGIN { printf "%.2f", b - a }')"
+         "$(grep -E '^(polls|short_polls|poll_ms|waits|wait_ms|backend_cpu_s) ' "$tmp/drain.out" | tr '\n' ' ')"
     if [ "${DIAG:-0}" = 1 ]; then
         sleep 0.6
         psql -qX -c "SELECT relname, seq_scan, seq_tup_read, idx_scan, idx_tup_fetch, n_tup_ins, n_tup_del,
