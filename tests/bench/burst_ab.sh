@@ -38,7 +38,7 @@ install() {   # A or B
         psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
     fi
 }
-seq_read() { sql "SELECT coalesce(sum(seq_tup_read), 0) FROM pg_stat_user_tables WHERE schemaname = 'durable' AND relname = '$1'"; }
+seq_read() { sql "SELECT coalesce(sum(seq_tup_read), 0) FROM pg_stat_user_tables WHERE schemaname = 'durable' AND relname IN ('$1', '${1}_rows')"; }
 round() {   # A or B -> one line of figures
     local v=$1 s e tasks=$(( n * per ))
     install "$v"

@@ -52,8 +52,8 @@ SELECT cmp_ok(pg_temp.rows_read('activity_tasks'), '<', 1500::bigint,
 
 -- 2. Statistics taken while the tables were empty, and a burst scheduled
 -- in one transaction: no statement reads every task or event before it.
-TRUNCATE durable.activity_tasks, durable.history, durable.workflows, durable.workflow_tasks;
-ANALYZE durable.activity_tasks, durable.history, durable.workflows, durable.workflow_tasks;
+TRUNCATE durable.activity_tasks, durable.history_rows, durable.workflows, durable.workflow_tasks;
+ANALYZE durable.activity_tasks, durable.history_rows, durable.workflows, durable.workflow_tasks;
 SELECT count(durable.start_workflow('sizes-burst-' || i, 'W', 'sizes-wf')) FROM generate_series(1, 10) i;
 SELECT pg_temp.mark();
 SELECT lives_ok($$SELECT pg_temp.complete('sizes-wf', (SELECT jsonb_agg(jsonb_build_object(
@@ -67,7 +67,7 @@ SELECT is((SELECT count(*) FROM durable.activity_tasks WHERE task_queue = 'sizes
 -- 40 x 39 / 2 rows a run; every task before each would be 80,000)
 SELECT cmp_ok(pg_temp.rows_read('activity_tasks'), '<', 20000::bigint,
               'scheduling them read their runs'' tasks, not every task before each');
-SELECT cmp_ok(pg_temp.rows_read('history'), '<', 4000::bigint,
+SELECT cmp_ok(pg_temp.rows_read('history_rows'), '<', 4000::bigint,
               'and about one event per event written (every event before each would be 100,000)');
 
 SELECT * FROM finish();
