@@ -45,5 +45,18 @@ SELECT is((SELECT array_agg(outcome) FROM pg_temp.eager('eq-ident', jsonb_build_
 SELECT is((SELECT a.identity FROM durable.activity_tasks a WHERE a.task_queue = 'eq-ident'), E'host\x1f42',
           'leased to that identity, whole');
 
+-- 3. A NULL namespace is refused (22023) and changes nothing: without the
+-- check the completion went through and its offer was silently ignored.
+SELECT durable.start_workflow('eg-ns', 'W', 'eq-ns', 'null');
+CREATE TEMP TABLE nst AS SELECT task_token FROM durable.poll_workflow_tasks('eq-ns', 'eager-w', 1);
+SELECT is(pg_temp.err(format($q$SELECT * FROM durable.complete_workflow_tasks_eager(%L, 'eager-w', 'eq-ns', 1, NULL)$q$,
+              jsonb_build_array(jsonb_build_object('task_token', (SELECT task_token FROM nst),
+                                                   'commands', jsonb_build_array(pg_temp.act('a')))))),
+          '22023: namespace must be non-empty, without "/" or control characters',
+          'a NULL namespace: 22023');
+SELECT is((SELECT state FROM durable.workflow_tasks wt JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id = 'eg-ns'), 'STARTED', 'the workflow task is still leased');
+SELECT is(pg_temp.hlen('eg-ns'), 3::bigint, 'and nothing was written');
+
 SELECT * FROM finish();
 ROLLBACK;

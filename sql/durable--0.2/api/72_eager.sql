@@ -94,6 +94,9 @@ BEGIN
             'Pass the activity slots the worker has free; 0 completes without eager activities.');
     END IF;
     PERFORM durable._check_poll_args(activity_task_queue, identity, 1);
+    -- a NULL namespace would make an offer that matches no run: the
+    -- completions would go through and the slots be silently ignored
+    PERFORM durable._check_namespace(namespace);
     PERFORM durable._authorize('worker', activity_task_queue, namespace);
     IF completions IS NULL OR jsonb_typeof(completions) <> 'array' THEN
         PERFORM durable._bad_input('completions must be a JSON array', NULL,
