@@ -5,7 +5,8 @@
 # the relation of each record's first block (a commit has none).
 # Needs PG* set (a durable cluster, superuser), the worker binary and the
 # plugin (tests/bench/workflows.c):
-#   wal.sh WORKER_BIN PLUGIN [N]     (N workflows: 500, or WAL_N)
+#   wal.sh WORKER_BIN PLUGIN [N]     (N workflows: 500, or WAL_N; WAL_WARMUP
+#                                    workflows before the window: N / 5 + 1)
 # Prints "name value" lines on stdout, per activity (= per workflow):
 #   wal_bytes_per_activity          WAL between the two LSNs
 #   wal_fpi_bytes_per_activity      of which full-page images (one per page
@@ -37,7 +38,10 @@ trap restore EXIT
 sql "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_walinspect" >/dev/null
 # Warm up: the tables and indexes have pages and the worker's statements are
 # the steady state's, not a first run's.
-worker_rate BenchSeq1 "$(( n / 5 + 1 ))" 1 >/dev/null
+# WAL_WARMUP (default N / 5 + 1) sets how many: a store that already holds
+# many runs shows what random keys cost its indexes (a page first touched
+# since the checkpoint is logged whole).
+worker_rate BenchSeq1 "${WAL_WARMUP:-$(( n / 5 + 1 ))}" 1 >/dev/null
 # The snapshot of row counters lives in a scratch schema, written before the
 # window opens and after it closes.
 sql "ALTER SYSTEM SET autovacuum = off" >/dev/null

@@ -171,7 +171,7 @@ CREATE OR REPLACE FUNCTION durable._create_run(
 RETURNS uuid LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
-    new_run uuid := coalesce(run_id, gen_random_uuid());
+    new_run uuid := coalesce(run_id, durable._new_run_id());
     now timestamptz := durable.now();
     -- zero means "not set" (no timeout), as in Temporal
     execution_timeout interval := nullif(durable._json_interval(options, 'execution_timeout', 'start options'), interval '0');

@@ -71,7 +71,7 @@ BEGIN
     IF w.retry_policy IS NOT NULL AND status IN ('FAILED', 'TIMED_OUT') THEN
         SELECT r.retry_state, r.backoff INTO retry_state, backoff
           FROM durable._workflow_retry(w, status, failure, attributes) r;
-        new_run_id := CASE WHEN backoff IS NOT NULL THEN gen_random_uuid() END;
+        new_run_id := CASE WHEN backoff IS NOT NULL THEN durable._new_run_id() END;
         attributes := attributes || jsonb_build_object('retry_state', retry_state)
             || CASE WHEN new_run_id IS NOT NULL THEN jsonb_build_object('new_execution_run_id', new_run_id) ELSE '{}' END;
     END IF;

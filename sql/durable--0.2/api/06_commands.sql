@@ -480,7 +480,7 @@ BEGIN
                 || durable._priority_json(w.priority, w.fairness_key, w.fairness_weight);
             PERFORM durable._check_start_options(options);
             PERFORM durable._check_payload(cmd -> 'input', 'workflow input');
-            new_run := gen_random_uuid();
+            new_run := durable._new_run_id();
             PERFORM durable._close_run(w.run_id, 'CONTINUED_AS_NEW', 'WorkflowExecutionContinuedAsNew',
                 jsonb_build_object('new_execution_run_id', new_run, 'workflow_type', new_type,
                                    'task_queue', new_queue, 'input', cmd -> 'input',

@@ -74,7 +74,7 @@ DECLARE
     point record;
     started record;
     signal record;
-    new_run uuid := gen_random_uuid();
+    new_run uuid := durable._new_run_id();
     w durable.workflows;
     who text := coalesce(identity, session_user::text);
     why text := coalesce(reason, 'reset');
