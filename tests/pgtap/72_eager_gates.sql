@@ -25,16 +25,19 @@ END
 $$;
 
 -- 1. Slots the completion's own activities did not use go to the queue's
--- ready tasks: offered 3, two taken eagerly, the third leases the ready task
--- of lower priority (which did not keep the new ones from going first).
+-- ready tasks, and no more: offered 3, two taken eagerly, the third leases
+-- the first of two ready tasks of lower priority (which did not keep the new
+-- ones from going first); the other waits.
 SELECT durable.start_workflow('eg-left-low', 'W', 'eq-left', 'null', '{"priority": 5}');
-SELECT pg_temp.complete('eq-left', jsonb_build_array(pg_temp.act('low')));
+SELECT pg_temp.complete('eq-left', jsonb_build_array(pg_temp.act('low1'), pg_temp.act('low2')));
 SELECT durable.start_workflow('eg-left', 'W', 'eq-left', 'null');
 SELECT is((SELECT array_agg(activity_id || ':' || outcome ORDER BY outcome, activity_id)
              FROM pg_temp.eager('eq-left', jsonb_build_array(pg_temp.act('a'), pg_temp.act('b')), 3)
             WHERE kind = 'activity_task'),
-          ARRAY['a:EAGER', 'b:EAGER', 'low:POLLED'],
-          'the slot left after the eager leases takes the queue''s ready task');
+          ARRAY['a:EAGER', 'b:EAGER', 'low1:POLLED'],
+          'the slot left after the eager leases takes the queue''s next ready task, and only that');
+SELECT is((SELECT a.state FROM durable.activity_tasks a WHERE a.task_queue = 'eq-left' AND a.activity_id = 'low2'),
+          'SCHEDULED', 'the other waits for a poll');
 
 -- 2. The lease is the completing worker's, whatever its identity holds (the
 -- offer's fields travel joined by the unit separator, which an identity
