@@ -18,6 +18,7 @@ struct durable__run;     /* run.c: a run kept suspended between its tasks */
 typedef struct {
 	const char *event_type;    /* the event the store records for it (a literal) */
 	struct durable_future_s *future;
+	struct durable_future_s *cancel_of;  /* a child's cancel request: the child's future */
 } durable__live_t;
 
 struct durable_future_s {
@@ -95,8 +96,8 @@ struct durable_ctx_s {
 	 * history instead of returning DURABLE_BLOCKED, and the next task
 	 * indexes only the new events (durable__ctx_extend). */
 	struct durable__run *run;  /* NULL: a replay */
-	int no_keep;               /* uses what a kept run cannot continue (a child's cancel) */
-	durable_future_t **locals; /* local activities not known resolved yet: a run waiting on one is not kept */
+	const char *no_keep;       /* NULL, or why the run cannot go on after this task (logged) */
+	durable_future_t **locals; /* local activities not known resolved yet (a kept run's local rounds) */
 	size_t nlocals, locals_cap;
 	size_t nevents;            /* events indexed */
 	durable_future_t **future_of;  /* command event id -> the future it made, or NULL */
@@ -134,6 +135,9 @@ json_t *durable__retry_policy_json(const durable_retry_policy_t *r);
 int durable__nondet(durable_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Resolves f from its command's outcome event, if the history has it. */
 void durable__resolve(durable_ctx_t *ctx, durable_future_t *f);
+/* A child's future whose cancel request (WAIT_CANCELLATION_REQUESTED) the
+ * child was told of resolves canceled then, unless it ended first. */
+void durable__resolve_told(durable_ctx_t *ctx, durable_future_t *f);
 
 /* replay.c */
 /* Sets ctx up for task and indexes its history: 0 or -ENOMEM (release it). */
@@ -143,9 +147,15 @@ void durable__task_outcome(durable_ctx_t *ctx, int rc, json_t *output, durable__
 
 /* run.c */
 /* A wait the history does not satisfy: a kept run stops here until its
- * next task (0: go on at the next horizon); otherwise -1 (the wait
- * returns DURABLE_BLOCKED, as a replay's does). */
+ * next task (0: go on at the next horizon), or, when it asked for local
+ * activities, until their outcomes came (1: look again at this horizon);
+ * otherwise -1 (the wait returns DURABLE_BLOCKED, as a replay's does). */
 int durable__run_suspend(durable_ctx_t *ctx);
+/* A kept run's function waits for the local activities it asked for
+ * (the task's outcome is DURABLE__LOCAL) and goes on once
+ * durable__local_apply gave them their outcomes: 0. -1 when it cannot
+ * (not a kept run, or not to be kept): nothing happened. */
+int durable__run_await_locals(durable_ctx_t *ctx);
 
 /* workflow_local.c */
 /* Runs f's next step: a recorded marker or worker result resolves it, a
@@ -154,6 +164,15 @@ int durable__local_step(durable_ctx_t *ctx, durable_future_t *f);
 /* Waits call it: a local activity whose backoff timer fired goes on. */
 int durable__local_drive(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n);
 int durable__local_cancel(durable_ctx_t *ctx, durable_future_t *f);
+/* A kept run's code looks at f, a local activity it asked the worker for:
+ * it waits for the outcome first, as a replay has it from the start. */
+void durable__local_awaited(durable_ctx_t *ctx, durable_future_t *f);
+/* The outcomes of a kept run's local round (results: "<id>#<attempt>" ->
+ * marker details): each asked-for local activity resolves, its marker in
+ * the place its request took among the task's commands. 0, or -EAGAIN
+ * (nothing changed) when one has no outcome or a backoff to wait with a
+ * timer: the task replays with the results instead. */
+int durable__local_apply(durable_ctx_t *ctx, json_t *results);
 void durable__local_free(struct durable__local *l);
 
 #endif

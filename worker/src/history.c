@@ -258,10 +258,13 @@ int durable__ctx_extend(durable_ctx_t *ctx, int64_t started_event_id)
 	 * events, and from now on they are matched, not sent */
 	for (size_t k = 0; k < ctx->nlive; k++) {
 		int64_t id = ctx->cmd_events[ncmd + k];
-		durable_future_t *f = ctx->live[k].future;
+		durable_future_t *f = ctx->live[k].future, *child = ctx->live[k].cancel_of;
 		if (f) {
 			f->cmd_event_id = id;
 			ctx->future_of[id] = f;
+		} else if (child) {
+			child->cancel_event_id = id;
+			ctx->future_of[id] = child;
 		}
 	}
 	ctx->nlive = 0;
@@ -272,9 +275,11 @@ int durable__ctx_extend(durable_ctx_t *ctx, int64_t started_event_id)
 		json_t *ev = json_array_get(ctx->events, i);
 		const char *key = outcome_key(durable__event_type(ev));
 		int64_t k = key ? durable__attr_int(ev, key) : 0;
-		if (k > 0 && k <= ctx->max_event_id && ctx->outcome[k] == event_id_of(ev) && ctx->future_of[k] &&
-		    ctx->future_of[k]->resolve_event_id == INT64_MAX)
-			durable__resolve(ctx, ctx->future_of[k]);
+		durable_future_t *f = k > 0 && k <= ctx->max_event_id && ctx->outcome[k] == event_id_of(ev) ? ctx->future_of[k] : NULL;
+		if (f && f->kind == F_CHILD && f->cancel_event_id == k)
+			durable__resolve_told(ctx, f);   /* the child was told of its cancel request */
+		else if (f && f->resolve_event_id == INT64_MAX)
+			durable__resolve(ctx, f);
 	}
 	return 0;
 }

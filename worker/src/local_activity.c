@@ -1,9 +1,10 @@
 /* Local activities, the worker's side: a workflow task whose replay asked
  * for local activities is held here while they run (in parallel, on the
  * thread pool or as executables, like activity tasks), retried in the
- * worker with their retry policy and timeouts, then replayed again with
- * their outcomes until it asks for nothing more; that replay's commands
- * (with a LocalActivity marker per outcome) complete the task.
+ * worker with their retry policy and timeouts, then given to the run's
+ * kept function (or the task is replayed again with their outcomes) until
+ * it asks for nothing more; its commands (with a LocalActivity marker per
+ * outcome) complete the task (run_cache.c durable__runs_locals).
  *
  * Meanwhile the task's lease is extended (durable.heartbeat_workflow_task)
  * at 40 % of the workflow task timeout, so a long local activity does not
@@ -342,6 +343,7 @@ static void round_done(wtask_t *wt)
 	if (wt->lost) {
 		durable__log("WARN", "workflow %s: task %s: lease lost while its local activities ran; outcome dropped",
 			     wt->workflow_id, wt->token);
+		durable__runs_drop(wt->w, wt->run_id);   /* it waits for outcomes that will not come */
 		finish(wt);
 		return;
 	}
@@ -350,7 +352,7 @@ static void round_done(wtask_t *wt)
 				.started_event_id = wt->started_event_id, .local_results = wt->results};
 	durable__registered_t *reg = durable__find(wt->w->workflows, wt->workflow_type);
 	durable__outcome_t out;
-	if (durable__replay(reg ? reg->wf : NULL, &task, &out) < 0) {
+	if (durable__runs_locals(wt->w, reg ? reg->wf : NULL, &task, &out) < 0) {
 		durable__log("ERROR", "workflow %s: task %s not run (out of memory)", wt->workflow_id, wt->token);
 		finish(wt);
 		return;

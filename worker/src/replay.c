@@ -133,6 +133,16 @@ static json_t *closing_command(durable_ctx_t *ctx, int rc, json_t *output)
 	}
 }
 
+int durable__closes_run(const char *command_type)
+{
+	static const char *const closing[] = {"CompleteWorkflowExecution", "FailWorkflowExecution",
+					      "CancelWorkflowExecution", "ContinueAsNewWorkflowExecution", NULL};
+	for (int i = 0; command_type && closing[i]; i++)
+		if (strcmp(command_type, closing[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int is_workflow_status(int rc)
 {
 	return rc == 0 || rc == DURABLE_ECONTINUED || rc == DURABLE_ECANCELED || rc == DURABLE_EFAILED ||

@@ -41,6 +41,8 @@ typedef struct {
  * out (release it with durable__outcome_free), or -ENOMEM. */
 int durable__replay(durable_workflow_fn fn, const durable__task_t *task, durable__outcome_t *out);
 void durable__outcome_free(durable__outcome_t *out);
+/* Whether a command of that type closes the run (closing_command's). */
+int durable__closes_run(const char *command_type);
 
 /* Parses PostgreSQL's JSON timestamps ("2026-11-26T08:33:03.123456+00:00")
  * into ms since the epoch; returns 0 or -EINVAL. */

@@ -9,8 +9,13 @@
  * the events the store recorded for them.
  *
  * A kept run is only trusted when the new events continue exactly what it
- * saw and sent (durable__ctx_extend); otherwise, and for queries, a local
- * activity not resolved yet and a child's cancellation, the task replays. */
+ * saw and sent (durable__ctx_extend); otherwise, and for queries, the task
+ * replays.
+ *
+ * Local activities run within the task: the function waits for the
+ * worker's round of them (durable__run_await_locals, the task's outcome is
+ * DURABLE__LOCAL) and goes on with their outcomes (durable__run_locals),
+ * as the replay with the results would (workflow_local.c). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,27 +39,30 @@ struct durable__run {
 	json_t *output;
 	int ended;
 	int evicting;              /* being freed: the wait returns DURABLE_BLOCKED */
+	int local_wait;            /* the function waits for a round of local activities */
 };
 
-/* A local activity resolves within the task that runs it, by a replay
- * with the worker's results (local_activity.c): a run may be kept once
- * every one it started is resolved (from its marker, on the replay that
- * made the run). Drops the resolved ones from ctx->locals. */
-static int locals_pending(durable_ctx_t *ctx)
+int durable__run_await_locals(durable_ctx_t *ctx)
 {
-	size_t k = 0;
-	for (size_t i = 0; i < ctx->nlocals; i++)
-		if (ctx->locals[i]->resolve_event_id == INT64_MAX)
-			ctx->locals[k++] = ctx->locals[i];
-	ctx->nlocals = k;
-	return k > 0;
+	durable__run_t *r = ctx->run;
+	if (!r || r->evicting || ctx->no_keep || json_array_size(ctx->local_requests) == 0)
+		return -1;
+	r->local_wait = 1;
+	durable__fiber_yield(r->fiber);
+	r->local_wait = 0;
+	if (r->evicting)
+		ctx->stopped = DURABLE_BLOCKED;   /* unwound: every call returns it */
+	return 0;
 }
 
 int durable__run_suspend(durable_ctx_t *ctx)
 {
 	durable__run_t *r = ctx->run;
-	if (!r || r->evicting || ctx->no_keep || json_array_size(ctx->local_requests) > 0 || locals_pending(ctx))
+	if (!r || r->evicting || ctx->no_keep)
 		return -1;
+	/* what it asked for runs first: a replay would have the outcomes here */
+	if (json_array_size(ctx->local_requests) > 0)
+		return durable__run_await_locals(ctx) < 0 || r->evicting ? -1 : 1;
 	durable__fiber_yield(r->fiber);
 	return r->evicting ? -1 : 0;
 }
@@ -74,20 +82,27 @@ static int step(durable__run_t *r, durable__outcome_t *out)
 		return 0;
 	}
 	durable__task_outcome(&r->ctx, DURABLE_BLOCKED, NULL, out);
+	if (r->local_wait) {
+		/* the worker runs them (out->local) and the commands go out later,
+		 * with the markers of their outcomes; the next round asks anew */
+		json_decref(r->ctx.local_requests);
+		r->ctx.local_requests = NULL;
+		return 0;
+	}
 	/* The commands went out with this task. A side effect's value is
 	 * borrowed from them: the pool keeps them alive. */
 	json_t *sent = r->ctx.commands;
 	r->ctx.pool_bytes += durable__json_bytes(sent);
 	r->ctx.commands = json_array();
 	if (!r->ctx.commands || json_array_append_new(r->ctx.pool, sent) < 0) {
-		r->ctx.no_keep = 1;   /* cannot go on: it is freed after this task */
+		r->ctx.no_keep = "out of memory";   /* cannot go on: it is freed after this task */
 		if (!r->ctx.commands)
 			r->ctx.commands = json_array();
 	}
 	/* the pool only grows while the function waits: past the bound, it is
 	 * unwound after this task (as an eviction), and the next one replays */
 	if (r->ctx.pool_bytes > durable__run_pool_bytes || json_array_size(r->ctx.pool) > DURABLE__RUN_POOL_ENTRIES)
-		r->ctx.no_keep = 1;
+		r->ctx.no_keep = "its pool is past the bound";
 	return 0;
 }
 
@@ -118,7 +133,18 @@ int durable__run_start(durable_workflow_fn fn, const durable__task_t *task, dura
 		return -ENOMEM;
 	}
 	r->ctx.run = r;
+	/* a task whose local activities ran replays with their outcomes: the
+	 * futures borrow from them, so the pool keeps them; later rounds of
+	 * the kept run get theirs through durable__run_locals */
+	if (task->local_results && json_array_append(r->ctx.pool, task->local_results) < 0) {
+		r->ended = 1;   /* never ran: nothing to unwind */
+		durable__run_free(r);
+		return -ENOMEM;
+	}
+	r->task.local_results = task->local_results;
 	step(r, out);
+	r->task.local_results = NULL;
+	r->ctx.local_seen = 0;
 	*run = r;
 	return 0;
 }
@@ -126,8 +152,8 @@ int durable__run_start(durable_workflow_fn fn, const durable__task_t *task, dura
 int durable__run_resume(durable__run_t *r, const durable__task_t *task, durable__outcome_t *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (!durable__run_waiting(r) || task->history != r->task.history || task->query_type || task->local_results ||
-	    strcmp(task->run_id, r->task.run_id) != 0)
+	if (!durable__run_waiting(r) || task->history != r->task.history || task->query_type ||
+	    task->local_results || strcmp(task->run_id, r->task.run_id) != 0)
 		return -EAGAIN;
 	int rc = durable__ctx_extend(&r->ctx, task->started_event_id);
 	if (rc < 0)
@@ -136,9 +162,43 @@ int durable__run_resume(durable__run_t *r, const durable__task_t *task, durable_
 	return step(r, out);
 }
 
+int durable__run_locals(durable__run_t *r, const durable__task_t *task, durable__outcome_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!r || !r->local_wait || r->ended || r->ctx.no_keep || task->history != r->task.history ||
+	    task->started_event_id != r->task.started_event_id || task->query_type ||
+	    strcmp(task->run_id, r->task.run_id) != 0)
+		return -EAGAIN;
+	int rc = durable__local_apply(&r->ctx, task->local_results);
+	if (rc < 0)
+		return rc;
+	return step(r, out);
+}
+
 int durable__run_waiting(const durable__run_t *r)
 {
-	return r && !r->ended && !r->ctx.no_keep;
+	return r && !r->ended && !r->ctx.no_keep && !r->local_wait;
+}
+
+int durable__run_goes_on(const durable__run_t *r, const durable__outcome_t *out)
+{
+	return r && !r->ended && !r->ctx.no_keep &&
+	       (r->local_wait ? out->kind == DURABLE__LOCAL : out->kind == DURABLE__COMPLETE);
+}
+
+const char *durable__run_why_not(const durable__run_t *r, const durable__outcome_t *out)
+{
+	if (!r)
+		return "not a kept run";
+	if (r->ended)
+		return "its function returned";
+	if (r->ctx.no_keep)
+		return r->ctx.no_keep;
+	if (out->kind == DURABLE__FAIL_TASK)
+		return "its task failed";
+	if (out->kind == DURABLE__LOCAL)
+		return "it asked for local activities where it could not wait for them";
+	return "it does not wait";
 }
 
 void durable__run_free(durable__run_t *r)

@@ -26,9 +26,19 @@ int durable__run_start(durable_workflow_fn fn, const durable__task_t *task, dura
  * go on (it is not waiting, or the new events do not continue what it saw
  * and sent): free it and replay the task. */
 int durable__run_resume(durable__run_t *run, const durable__task_t *task, durable__outcome_t *out);
+/* The outcomes of the local activities the run asked for in its task
+ * (out->kind was DURABLE__LOCAL; task->local_results holds them): 0 and
+ * out filled, or -EAGAIN (or -ENOMEM) when the run cannot go on with them:
+ * free it and replay the task with the results. */
+int durable__run_locals(durable__run_t *run, const durable__task_t *task, durable__outcome_t *out);
 /* The function waits for the next task (not ended, nothing that makes the
  * run replay). */
 int durable__run_waiting(const durable__run_t *run);
+/* Whether to keep the run after a task with outcome out: it waits for the
+ * next task (a completed one) or for its local activities (DURABLE__LOCAL). */
+int durable__run_goes_on(const durable__run_t *run, const durable__outcome_t *out);
+/* Why durable__run_goes_on is false, for the log. */
+const char *durable__run_why_not(const durable__run_t *run, const durable__outcome_t *out);
 /* Unwinds a waiting function (its wait returns DURABLE_BLOCKED) and frees. */
 void durable__run_free(durable__run_t *run);
 

@@ -3,8 +3,10 @@
  * recently used goes first; evicting one unwinds its function. Kept only
  * in this process: after a restart, or when another worker ran a task of
  * the run meanwhile, the task replays. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ctx.h"
 #include "runtime.h"
 
 /* The list is in the order of use: a task takes its run out and puts it
@@ -79,4 +81,89 @@ void durable__runs_clear(durable_worker_t *w)
 {
 	while (w->runs)
 		evict_oldest(w, 0);
+}
+
+/* Histories shorter than this (about ten activities) are replayed rather
+ * than kept: a replay of them costs less than a kept run. */
+#define KEEP_MIN_EVENTS 64
+
+/* Whether running the task from its first event runs again what an earlier
+ * task ran that could have been kept: the run's last completed workflow
+ * task saw KEEP_MIN_EVENTS events or more (a shorter one replayed by
+ * design, and was not kept). */
+static int reruns_kept(const durable__task_t *task)
+{
+	for (size_t i = json_array_size(task->history); i > 0; i--) {
+		json_t *ev = json_array_get(task->history, i - 1);
+		if (strcmp(durable__event_type(ev), "WorkflowTaskCompleted") == 0)
+			return durable__attr_int(ev, "started_event_id") >= KEEP_MIN_EVENTS;
+	}
+	return 0;
+}
+
+/* A replay the run cache did not spare: counted, and why in the log. */
+static void replayed(durable_worker_t *w, const durable__task_t *task, const char *why)
+{
+	w->runs_replayed++;
+	durable__log("DEBUG", "run %s: replaying %zu events: %s", task->run_id, json_array_size(task->history), why);
+}
+
+/* Keeps *run after a task with outcome out, or frees it and says why. */
+static void keep_or_free(durable_worker_t *w, const char *run_id, durable__run_t *run, const durable__outcome_t *out)
+{
+	if (durable__run_goes_on(run, out)) {
+		durable__runs_put(w, run_id, run);
+		return;
+	}
+	if (run)
+		durable__log("DEBUG", "run %s: not kept: %s", run_id, durable__run_why_not(run, out));
+	durable__run_free(run);
+}
+
+int durable__runs_task(durable_worker_t *w, durable_workflow_fn fn, const durable__task_t *task,
+		       durable__outcome_t *out)
+{
+	durable__run_t *run = w->opts.run_cache > 0 && fn ? durable__runs_take(w, task->run_id) : NULL;
+	if (run) {
+		if (durable__run_resume(run, task, out) == 0) {
+			w->runs_resumed++;
+			keep_or_free(w, task->run_id, run, out);
+			return 0;
+		}
+		w->runs_overtaken++;
+		durable__run_free(run);
+		replayed(w, task, "the new events do not continue its kept run (another worker's task, or a failed one)");
+	} else if (w->opts.run_cache <= 0 || !fn || json_array_size(task->history) < KEEP_MIN_EVENTS) {
+		/* a short history replays for less than keeping its run costs */
+		return durable__replay(fn, task, out);
+	} else if (reruns_kept(task)) {
+		replayed(w, task, "no kept run (the worker's first task of the run, or it was evicted or not kept)");
+	}
+	if (durable__run_start(fn, task, out, &run) < 0)
+		return -ENOMEM;
+	keep_or_free(w, task->run_id, run, out);
+	return 0;
+}
+
+int durable__runs_locals(durable_worker_t *w, durable_workflow_fn fn, const durable__task_t *task,
+			 durable__outcome_t *out)
+{
+	durable__run_t *run = fn ? durable__runs_take(w, task->run_id) : NULL;
+	if (run && durable__run_locals(run, task, out) == 0) {
+		w->runs_resumed++;
+		keep_or_free(w, task->run_id, run, out);
+		return 0;
+	}
+	durable__run_free(run);
+	if (w->opts.run_cache <= 0 || !fn)
+		return durable__replay(fn, task, out);
+	if (run)
+		replayed(w, task, "its kept run cannot take these local activity outcomes (a backoff to wait with a timer)");
+	else if (json_array_size(task->history) >= KEEP_MIN_EVENTS)
+		replayed(w, task, "local activity outcomes, and no kept run (evicted meanwhile, or not kept)");
+	/* a run that goes on with the next rounds */
+	if (durable__run_start(fn, task, out, &run) < 0)
+		return -ENOMEM;
+	keep_or_free(w, task->run_id, run, out);
+	return 0;
 }

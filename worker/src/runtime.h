@@ -79,6 +79,10 @@ struct durable_worker_s {
 	/* tasks that went on from a kept run, or found it overtaken (replayed);
 	 * runs evicted to make room */
 	uint64_t runs_resumed, runs_overtaken, runs_evicted;
+	/* tasks and local rounds that ran the function again from its first
+	 * event where a kept run could have gone on (run_cache.c; histories
+	 * under KEEP_MIN_EVENTS replay by design and are not counted) */
+	uint64_t runs_replayed;
 	int running;                        /* activities in flight */
 	int eager_offered;                  /* slots offered with completions not answered yet (worker.c) */
 	struct durable_activity_ctx_s *active;
@@ -151,6 +155,17 @@ durable__run_t *durable__runs_take(durable_worker_t *w, const char *run_id);
 void durable__runs_put(durable_worker_t *w, const char *run_id, durable__run_t *run);
 void durable__runs_drop(durable_worker_t *w, const char *run_id);
 void durable__runs_clear(durable_worker_t *w);
+/* Runs a workflow task: its kept run goes on when the cache has one and the
+ * new events continue what it saw; otherwise it replays, in a run that is
+ * kept when it waits for its next task or its local activities. 0 (out
+ * filled), or -ENOMEM. */
+int durable__runs_task(durable_worker_t *w, durable_workflow_fn fn, const durable__task_t *task,
+		       durable__outcome_t *out);
+/* The same for a round of the task's local activities that ended
+ * (task->local_results): the kept run takes the outcomes, or the task
+ * replays with them. */
+int durable__runs_locals(durable_worker_t *w, durable_workflow_fn fn, const durable__task_t *task,
+			 durable__outcome_t *out);
 
 /* exec_activity.c: runs DIR/<type> with JSON on stdin; 0 or a negative error. */
 int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);

@@ -437,39 +437,6 @@ static void codec_failed(durable_worker_t *w, PGresult *res, int row, const char
 			  durable__pg_col(res, row, "run_id"), why);
 }
 
-/* Histories shorter than this (about ten activities) are replayed. */
-#define KEEP_MIN_EVENTS 64
-
-/* Runs a workflow task: its kept run goes on when the cache has it and
- * the new events continue what it saw; otherwise it replays, in a run that
- * can be kept (*run, when the function waits for the next task). */
-static int run_task(durable_worker_t *w, durable_workflow_fn fn, const durable__task_t *task, durable__outcome_t *out,
-		    durable__run_t **run)
-{
-	*run = NULL;
-	/* a short history replays for less than keeping its run costs */
-	if (w->opts.run_cache <= 0 || !fn || json_array_size(task->history) < KEEP_MIN_EVENTS)
-		return durable__replay(fn, task, out);
-	durable__run_t *kept = durable__runs_take(w, task->run_id);
-	if (kept) {
-		if (durable__run_resume(kept, task, out) == 0) {
-			*run = kept;
-			w->runs_resumed++;
-		} else {
-			w->runs_overtaken++;
-			durable__log("DEBUG", "run %s: the history does not continue its kept run: replaying", task->run_id);
-			durable__run_free(kept);
-		}
-	}
-	if (!*run && durable__run_start(fn, task, out, run) < 0)
-		return -ENOMEM;
-	if (out->kind != DURABLE__COMPLETE || !durable__run_waiting(*run)) {
-		durable__run_free(*run);
-		*run = NULL;
-	}
-	return 0;
-}
-
 static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 {
 	const char *token = durable__pg_col(res, row, "task_token"), *run_id = durable__pg_col(res, row, "run_id");
@@ -502,16 +469,13 @@ static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
 	};
 	durable__registered_t *reg = durable__find(w->workflows, task.workflow_type);
 	durable__outcome_t out;
-	durable__run_t *run = NULL;
-	if (!history || run_task(w, reg ? reg->wf : NULL, &task, &out, &run) < 0) {
+	/* the run is kept before the send: a task that fails or closes the run drops it */
+	if (!history || durable__runs_task(w, reg ? reg->wf : NULL, &task, &out) < 0) {
 		durable__log("ERROR", "workflow %s: task %s not run (out of memory or bad history)", task.workflow_id,
 			     token);
 		json_decref(history);
 		return;
 	}
-	/* before the send: a task that fails or closes the run drops it */
-	if (run)
-		durable__runs_put(w, run_id, run);
 	if (out.kind == DURABLE__LOCAL) {
 		/* local_activity.c runs them, replays again and sends the outcome */
 		if (durable__local_start(w, token, &task, out.local) < 0)
@@ -535,13 +499,13 @@ void durable__workflow_task_send(durable_worker_t *w, const char *token, const d
 	const char *type = json_string_value(json_object_get(last, "type"));
 	/* Keep the history of a run that goes on; a closed run or a failed task
 	 * starts afresh. */
-	if (out.kind != DURABLE__COMPLETE || (type && strstr(type, "WorkflowExecution")))
+	if (out.kind != DURABLE__COMPLETE || durable__closes_run(type))
 		durable__cache_drop(w, task.run_id);
 	if (out.kind == DURABLE__COMPLETE) {
 		if (type && strcmp(type, "FailWorkflowExecution") == 0)
 			durable__log("INFO", "workflow %s (%s) fails: %s", task.workflow_id, task.workflow_type,
 				     json_string_value(json_object_get(json_object_get(last, "failure"), "message")));
-		else if (type && strstr(type, "WorkflowExecution"))
+		else if (durable__closes_run(type))
 			durable__log("DEBUG", "workflow %s (%s): %s", task.workflow_id, task.workflow_type, type);
 		if (durable__debug_enabled()) {
 			char *cmds = durable__json_text(out.commands);
@@ -935,10 +899,11 @@ static void close_all(durable_worker_t *w)
 	w->flusher_on = 0;
 	durable__wakeup_judge(w, &w->wf_unannounced, "workflow");
 	durable__wakeup_judge(w, &w->act_unannounced, "activity");
-	durable__log("INFO", "stopped after %llu workflow tasks (kept runs: %llu went on, %llu overtaken, %llu evicted) "
-		     "and %llu activity tasks (%llu lost wake-ups; with a completion: %llu eager, %llu polled)",
+	durable__log("INFO", "stopped after %llu workflow tasks (kept runs: %llu went on, %llu overtaken, %llu evicted, "
+		     "%llu replayed) and %llu activity tasks (%llu lost wake-ups; with a completion: %llu eager, %llu polled)",
 		     (unsigned long long)w->workflow_tasks, (unsigned long long)w->runs_resumed,
 		     (unsigned long long)w->runs_overtaken, (unsigned long long)w->runs_evicted,
+		     (unsigned long long)w->runs_replayed,
 		     (unsigned long long)w->activity_tasks, (unsigned long long)w->lost_wakeups,
 		     (unsigned long long)w->eager_started, (unsigned long long)w->eager_polled);
 }

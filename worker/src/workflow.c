@@ -245,7 +245,8 @@ static int new_future(durable_ctx_t *ctx, int kind, const char *id, int64_t even
 	ctx->futures = f;
 	if (event_id > 0) {
 		ctx->future_of[event_id] = f;
-	} else if (kind != F_SIGNAL && kind != F_UPDATE && ctx->nlive > 0 && !ctx->live[ctx->nlive - 1].future) {
+	} else if (kind != F_SIGNAL && kind != F_UPDATE && kind != F_LOCAL && ctx->nlive > 0 &&
+		   !ctx->live[ctx->nlive - 1].future && !ctx->live[ctx->nlive - 1].cancel_of) {
 		/* the command issue() just sent: it learns its event later */
 		ctx->live[ctx->nlive - 1].future = f;
 	}
@@ -438,15 +439,24 @@ const char *durable_child_id(durable_ctx_t *ctx, const char *fmt, ...)
 
 static size_t next_for(durable_ctx_t *ctx, durable_future_t *f);
 
-/* A wait the history does not satisfy yet, at the last horizon. A kept run
- * stops here until its next task grows the history, then the wait goes on
- * at the next horizon; a replay's task ends here (-1). */
-static int block(durable_ctx_t *ctx)
+/* A wait the history does not satisfy at this horizon: a replay goes on
+ * at the next one. At the last one, a kept run stops until its next task
+ * grows the history, then goes on at the next horizon (or, after a round
+ * of local activities, looks again at this one); a replay's task ends
+ * here (-1). */
+static int next_horizon(durable_ctx_t *ctx)
 {
-	if (durable__run_suspend(ctx) == 0)
-		return 0;
-	ctx->stopped = DURABLE_BLOCKED;
-	return -1;
+	if (!durable__replaying(ctx)) {
+		int rc = durable__run_suspend(ctx);
+		if (rc < 0) {
+			ctx->stopped = DURABLE_BLOCKED;
+			return -1;
+		}
+		if (rc > 0)
+			return 0;
+	}
+	ctx->cur++;
+	return 0;
 }
 
 /* Resolved as of the current horizon. A signal (update) future resolves
@@ -474,9 +484,18 @@ static void take(durable_ctx_t *ctx, durable_future_t *f)
 	f->taken = 1;
 }
 
+/* What a wait or a test sees of f: a local activity a kept run asked for
+ * has its outcome first (a replay has it from the call that started it). */
+static int observe(durable_ctx_t *ctx, durable_future_t *f)
+{
+	if (f->kind == F_LOCAL && f->resolve_event_id == INT64_MAX)
+		durable__local_awaited(ctx, f);
+	return visible(ctx, f);
+}
+
 int durable_future_is_ready(durable_ctx_t *ctx, durable_future_t *f)
 {
-	return visible(ctx, f);
+	return observe(ctx, f);
 }
 
 static int cancel_visible(durable_ctx_t *ctx, int64_t before)
@@ -512,9 +531,8 @@ static int deliver_cancel(durable_ctx_t *ctx, durable_future_t *const *fs, size_
 			i++;
 		if (i == n)
 			return DURABLE_ECANCELED;
-		if (!durable__replaying(ctx) && block(ctx) < 0)
+		if (next_horizon(ctx) < 0)
 			return DURABLE_BLOCKED;
-		ctx->cur++;
 	}
 }
 
@@ -533,7 +551,7 @@ static int wait_first(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n,
 		int64_t best = INT64_MAX;
 		size_t bi = n;
 		for (size_t i = 0; i < n; i++)
-			if (fs[i] && visible(ctx, fs[i]) && fs[i]->resolve_event_id < best) {
+			if (fs[i] && observe(ctx, fs[i]) && fs[i]->resolve_event_id < best) {
 				best = fs[i]->resolve_event_id;
 				bi = i;
 			}
@@ -544,9 +562,8 @@ static int wait_first(durable_ctx_t *ctx, durable_future_t *const *fs, size_t n,
 			*which = bi;
 			return 0;
 		}
-		if (!durable__replaying(ctx) && block(ctx) < 0)
+		if (next_horizon(ctx) < 0)
 			return DURABLE_BLOCKED;
-		ctx->cur++;
 	}
 }
 
@@ -606,14 +623,18 @@ static int request_cancel(durable_ctx_t *ctx, durable_future_t *f)
 	f->cancel_sent = 1;
 	if (f->kind == F_CHILD) {
 		/* its future resolves by what comes first, the child told or
-		 * its end, decided when the request is made (resolve_when_told) */
-		ctx->no_keep = 1;
+		 * its end (resolve_when_told): a kept run learns the request's
+		 * event with the next task (durable__ctx_extend) */
 		json_t *cmd = json_pack("{s:s, s:s, s:b}", "type", "RequestCancelExternalWorkflowExecution",
 					"workflow_id", f->id, "child_workflow_only", 1);
 		int64_t ev = issue(ctx, cmd, "RequestCancelExternalWorkflowExecutionInitiated", "workflow_id", NULL);
 		if (ev < 0)
 			return (int)ev;
 		f->cancel_event_id = ev;
+		if (ev > 0)
+			ctx->future_of[ev] = f;
+		else
+			ctx->live[ctx->nlive - 1].cancel_of = f;
 		return 0;
 	}
 	if (f->cmd_event_id > 0)
@@ -789,9 +810,8 @@ static int await_delivery(durable_ctx_t *ctx, const delivery_t *d, const char *n
 			durable__set_failure(ctx, make_failure("TimeoutError", msg));
 			return DURABLE_ETIMEDOUT;
 		}
-		if (!durable__replaying(ctx) && block(ctx) < 0)
+		if (next_horizon(ctx) < 0)
 			return DURABLE_BLOCKED;
-		ctx->cur++;
 	}
 }
 
@@ -1185,6 +1205,12 @@ json_t *durable__retry_policy_json(const durable_retry_policy_t *r)
 void durable__resolve(durable_ctx_t *ctx, durable_future_t *f)
 {
 	resolve_from_history(ctx, f);
+}
+
+void durable__resolve_told(durable_ctx_t *ctx, durable_future_t *f)
+{
+	if (f->cancel_type == DURABLE_CANCEL_WAIT_CANCELLATION_REQUESTED)
+		resolve_when_told(ctx, f);
 }
 
 int durable__nondet(durable_ctx_t *ctx, const char *fmt, ...)

@@ -10,12 +10,21 @@
  *
  * Each step of a local activity takes one command number (ctx->seq)
  * whether it is recorded or still running, so that the ids of what follows
- * are the same in the run that asks for it and the run that records it. */
+ * are the same in the run that asks for it and the run that records it.
+ *
+ * A kept run (run.c) is not replayed for the outcomes: its request takes
+ * the marker's place among the task's commands at once, and the code goes
+ * on until it looks at the future or waits; there the function waits for
+ * the worker's round of local activities (durable__run_await_locals), and
+ * durable__local_apply puts each outcome where the request was. The code
+ * sees the outcome at the same point and the task sends the same commands
+ * as a replay that had the outcome from the start. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ctx.h"
+#include "json_text.h"
 
 #define MARKER "LocalActivity"
 
@@ -27,6 +36,7 @@ struct durable__local {
 	json_int_t scheduled_ms;  /* when the first attempt started (worker clock), 0 = not yet */
 	durable_future_t *timer;  /* the backoff before the next attempt, or NULL */
 	int requested;            /* asked the worker for the next attempt in this run */
+	json_t *placeholder;      /* a kept run's request: its marker's place in ctx->commands (borrowed) */
 };
 
 void durable__local_free(struct durable__local *l)
@@ -75,6 +85,16 @@ static int request(durable_ctx_t *ctx, durable_future_t *f)
 		return 0;
 	if (!ctx->local_requests && !(ctx->local_requests = json_array()))
 		return -ENOMEM;
+	if (ctx->run) {
+		/* the marker's place (issue() numbers it), filled by durable__local_apply */
+		json_t *mark = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "RecordMarker", "marker_name", MARKER,
+					 "details", "activity_id", f->id, "activity_type", l->type);
+		ctx->seq--;
+		int64_t ev = durable__issue(ctx, mark, "MarkerRecorded", "marker_name", NULL);
+		if (ev < 0)
+			return (int)ev;
+		l->placeholder = json_array_get(ctx->commands, json_array_size(ctx->commands) - 1);
+	}
 	snprintf(key, sizeof(key), "%s#%d", f->id, l->attempt);
 	json_t *r = json_pack("{s:s, s:s, s:s, s:O, s:i, s:I, s:O}", "key", key, "activity_id", f->id,
 			      "activity_type", l->type, "input", l->input, "attempt", l->attempt,
@@ -178,7 +198,73 @@ int durable__local_cancel(durable_ctx_t *ctx, durable_future_t *f)
 			json_array_remove(ctx->local_requests, i);
 			break;
 		}
+	json_array_foreach(ctx->commands, i, r)
+		if (r == l->placeholder) {
+			json_array_remove(ctx->commands, i);
+			/* the commands no longer match what it expects the store to record */
+			ctx->no_keep = "a local activity was canceled before it ran";
+			break;
+		}
+	l->placeholder = NULL;
 	l->requested = 0;
+	return 0;
+}
+
+void durable__local_awaited(durable_ctx_t *ctx, durable_future_t *f)
+{
+	if (f->local && f->local->requested && f->local->placeholder && !ctx->stopped)
+		durable__run_await_locals(ctx);
+}
+
+static size_t command_index(durable_ctx_t *ctx, json_t *cmd)
+{
+	size_t i, n = json_array_size(ctx->commands);
+	for (i = n; i > 0; i--)   /* most often among the last */
+		if (json_array_get(ctx->commands, i - 1) == cmd)
+			return i - 1;
+	return n;
+}
+
+int durable__local_apply(durable_ctx_t *ctx, json_t *results)
+{
+	char key[160];
+	size_t k = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < ctx->nlocals; i++) {
+			durable_future_t *f = ctx->locals[i];
+			struct durable__local *l = f->local;
+			if (f->resolve_event_id != INT64_MAX || !l->requested)
+				continue;
+			snprintf(key, sizeof(key), "%s#%d", f->id, l->attempt);
+			json_t *got = json_object_get(results, key);
+			size_t at = l->placeholder ? command_index(ctx, l->placeholder) : json_array_size(ctx->commands);
+			if (pass == 0) {
+				if (!got || json_number_value(json_object_get(got, "backoff")) > 0 ||
+				    at == json_array_size(ctx->commands))
+					return -EAGAIN;
+				continue;
+			}
+			/* as next_marker records it: a copy is sent, the code sees got (kept alive by the pool) */
+			json_t *cmd = json_pack("{s:s, s:s, s:O}", "type", "RecordMarker", "marker_name", MARKER, "details", got);
+			json_t *sent = cmd ? json_deep_copy(cmd) : NULL;
+			json_decref(cmd);
+			if (!sent || json_array_set_new(ctx->commands, at, sent) < 0 ||
+			    json_array_append(ctx->pool, got) < 0)
+				return -ENOMEM;
+			ctx->pool_bytes += durable__json_bytes(got);
+			json_t *scheduled = json_object_get(got, "scheduled_time_ms");
+			if (json_is_integer(scheduled))
+				l->scheduled_ms = json_integer_value(scheduled);
+			l->placeholder = NULL;
+			l->requested = 0;
+			resolve(ctx, f, got);
+		}
+	}
+	/* the resolved ones are done with */
+	for (size_t i = 0; i < ctx->nlocals; i++)
+		if (ctx->locals[i]->resolve_event_id == INT64_MAX)
+			ctx->locals[k++] = ctx->locals[i];
+	ctx->nlocals = k;
 	return 0;
 }
 
@@ -207,8 +293,7 @@ int durable_local_activity_start(durable_ctx_t *ctx, const char *type, json_t *i
 		return rc;
 	}
 	(*f)->local = l;
-	/* its attempts and backoff are decided by replaying with the worker's
-	 * results: until it is resolved, its run is not kept between tasks */
+	/* a kept run's local round gives it its outcome (durable__local_apply) */
 	if (ctx->nlocals == ctx->locals_cap) {
 		size_t cap = ctx->locals_cap ? ctx->locals_cap * 2 : 8;
 		durable_future_t **a = realloc(ctx->locals, cap * sizeof(*a));

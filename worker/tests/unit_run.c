@@ -198,6 +198,116 @@ out:
 	return rc;
 }
 
+/* The worker's side of local activities: what an attempt gives, decided by
+ * its request alone. "flaky" fails its first attempt with a backoff long
+ * enough for a durable timer; everything else echoes its input. */
+static json_t *local_outcome(json_t *req)
+{
+	json_t *d = json_pack("{s:O, s:O, s:O, s:I}", "activity_id", json_object_get(req, "activity_id"),
+			      "activity_type", json_object_get(req, "activity_type"), "attempt",
+			      json_object_get(req, "attempt"), "scheduled_time_ms", (json_int_t)1000);
+	const char *type = json_string_value(json_object_get(req, "activity_type"));
+	if (strcmp(type, "flaky") == 0 && json_integer_value(json_object_get(req, "attempt")) == 1) {
+		json_object_set_new(d, "failure", json_pack("{s:s, s:s}", "message", "not yet", "type", "Flaky"));
+		json_object_set_new(d, "backoff", json_real(90));
+	} else {
+		json_object_set_new(d, "result", json_pack("{s:O, s:O}", "echo", json_object_get(req, "input"), "key",
+							   json_object_get(req, "key")));
+	}
+	return d;
+}
+
+static int kept_fallbacks;   /* local rounds the kept run could not take (replayed) */
+
+/* A task that asked for local activities: the worker runs them and gives
+ * the outcomes back, round after round, until the task completes. A kept
+ * run (run != NULL) takes them as the worker's run cache does
+ * (durable__runs_locals); otherwise the task replays with them. The
+ * number of rounds. */
+static int settle(durable_workflow_fn fn, durable__task_t *t, durable__outcome_t *o, durable__run_t **run)
+{
+	json_t *results = json_object();
+	int rounds = 0;
+	while (o->kind == DURABLE__LOCAL && rounds < 1000) {
+		size_t i;
+		json_t *req;
+		json_array_foreach(o->local, i, req)
+			json_object_set_new(results, json_string_value(json_object_get(req, "key")), local_outcome(req));
+		durable__outcome_free(o);
+		t->local_results = results;
+		if (!run) {
+			CHECK(durable__replay(fn, t, o) == 0, "replay with local outcomes");
+		} else if (!*run || durable__run_locals(*run, t, o) != 0) {
+			kept_fallbacks++;
+			durable__run_free(*run);
+			CHECK(durable__run_start(fn, t, o, run) == 0, "run start with local outcomes");
+		}
+		if (run && !durable__run_goes_on(*run, o)) {
+			durable__run_free(*run);
+			*run = NULL;
+		}
+		rounds++;
+	}
+	t->local_results = NULL;
+	json_decref(results);
+	return rounds;
+}
+
+static int local_entries;   /* how often wf_locals was entered */
+
+/* Local activities in the ways code uses them: in sequence; fanned out with
+ * an activity among them; looked at (is_ready, wait_any) before they are
+ * waited for; one whose first attempt fails with a backoff that a durable
+ * timer waits (the kept run cannot take that outcome: the round replays). */
+static int wf_locals(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *acc = json_array();
+	int rc = 0;
+	(void)input;
+	local_entries++;
+	for (int i = 0; i < 24; i++) {
+		json_t *r;
+		durable_future_t *fs[3];
+		size_t which;
+		if ((rc = durable_local_activity(ctx, "quick", durable_json(ctx, "{s:i}", "i", i), NULL, &r)) < 0)
+			goto out;
+		json_array_append(acc, r);
+		if (i % 5 == 1) {
+			if ((rc = durable_local_activity_start(ctx, "quick", durable_json(ctx, "{s:s}", "a", "x"), NULL, &fs[0])) < 0 ||
+			    (rc = durable_activity_start(ctx, "step", durable_json(ctx, "{s:i}", "i", i), NULL, &fs[1])) < 0 ||
+			    (rc = durable_local_activity_start(ctx, "quick", durable_json(ctx, "{s:s}", "b", "y"), NULL, &fs[2])) < 0 ||
+			    (rc = durable_wait_all(ctx, fs, 3)) < 0)
+				goto out;
+			for (int k = 0; k < 3; k++) {
+				if ((rc = durable_future_get(ctx, fs[k], &r)) < 0)
+					goto out;
+				json_array_append(acc, r);
+			}
+		}
+		if (i % 7 == 3) {
+			if ((rc = durable_local_activity_start(ctx, "quick", durable_json(ctx, "{s:i}", "c", i), NULL, &fs[0])) < 0)
+				goto out;
+			json_array_append_new(acc, json_boolean(durable_future_is_ready(ctx, fs[0])));
+			if ((rc = durable_timer_start(ctx, 10, &fs[1])) < 0 || (rc = durable_wait_any(ctx, fs, 2, &which)) < 0 ||
+			    (rc = durable_future_cancel(ctx, fs[1])) < 0)
+				goto out;
+			json_array_append_new(acc, json_integer((json_int_t)which));
+		}
+		if (i == 10) {
+			rc = durable_local_activity(ctx, "flaky", NULL, NULL, &r);
+			if (rc < 0)
+				goto out;
+			json_array_append(acc, r);
+		}
+		if (i % 4 == 2 && (rc = durable_activity(ctx, "step", NULL, NULL, &r)) < 0)
+			goto out;
+	}
+	*output = durable_keep(ctx, json_pack("{s:O}", "acc", acc));
+out:
+	json_decref(acc);
+	return rc;
+}
+
 /* Tests --------------------------------------------------------------------- */
 
 /* Runs wf to its end both ways, task by task; the number of tasks. */
@@ -220,6 +330,12 @@ static int run_both(durable_workflow_fn fn, int *resumed)
 			durable__run_free(run);
 			CHECK(durable__run_start(fn, &tb, &rb, &run) == 0, "run start");
 		}
+		if (rb.kind == DURABLE__LOCAL && !durable__run_goes_on(run, &rb)) {
+			durable__run_free(run);
+			run = NULL;
+		}
+		settle(fn, &ta, &ra, NULL);
+		settle(fn, &tb, &rb, &run);
 		CHECK(ra.kind == DURABLE__COMPLETE && rb.kind == ra.kind, "task %d: kinds %d and %d", tasks, ra.kind, rb.kind);
 		if (!json_equal(ra.commands, rb.commands)) {
 			char *x = json_dumps(ra.commands, JSON_COMPACT), *y = json_dumps(rb.commands, JSON_COMPACT);
@@ -231,7 +347,7 @@ static int run_both(durable_workflow_fn fn, int *resumed)
 		apply(&b, ra.commands);
 		durable__outcome_free(&ra);
 		durable__outcome_free(&rb);
-		if (!durable__run_waiting(run)) {
+		if (!durable__run_waiting(run)) {   /* as after durable__run_goes_on on a completed task */
 			durable__run_free(run);
 			run = NULL;
 		}
@@ -259,6 +375,54 @@ static void test_same_commands(void)
 	CHECK(resumed == tasks - 1, "%d of %d tasks resumed", resumed, tasks);
 	/* each replay ran the function to its end, the kept run once */
 	CHECK(cleanups == tasks + 1, "%d ends for %d tasks", cleanups, tasks);
+
+	/* local activities: the kept run takes every round's outcomes but the
+	 * one with a backoff, and sends what the replay sends */
+	kept_fallbacks = 0;
+	tasks = run_both(wf_locals, &resumed);
+	CHECK(tasks > 8, "%d tasks", tasks);
+	CHECK(resumed == tasks - 1, "%d of %d tasks resumed (local activities)", resumed, tasks);
+	CHECK(kept_fallbacks == 1, "local rounds replayed: %d, want 1 (the backoff)", kept_fallbacks);
+}
+
+static int wf_many_locals(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *r = NULL;
+	local_entries++;
+	for (json_int_t i = 0; i < json_integer_value(input); i++)
+		DURABLE_TRY(durable_local_activity(ctx, "quick", durable_json(ctx, "I", i), NULL, &r));
+	*output = r;
+	return 0;
+}
+
+/* 400 local activities in one task: one round each, and the function runs
+ * once (a replay per round made this quadratic). */
+static void test_many_locals(void)
+{
+	sim_t s;
+	durable__outcome_t o;
+	durable__run_t *run = NULL;
+	sim_start(&s, json_integer(400));
+	durable__task_t t = task_of(&s);
+	local_entries = 0;
+	kept_fallbacks = 0;
+	CHECK(durable__run_start(wf_many_locals, &t, &o, &run) == 0 && o.kind == DURABLE__LOCAL, "asks for the first");
+	CHECK(durable__run_goes_on(run, &o), "kept while the worker runs it");
+	int rounds = settle(wf_many_locals, &t, &o, &run);
+	CHECK(rounds == 400, "%d rounds", rounds);
+	CHECK(kept_fallbacks == 0 && local_entries == 1, "entered %d times, %d rounds replayed", local_entries,
+	      kept_fallbacks);
+	CHECK(o.kind == DURABLE__COMPLETE && json_array_size(o.commands) == 401, "400 markers and the completion (%zu)",
+	      json_array_size(o.commands));
+	durable__task_t rt = task_of(&s);
+	durable__outcome_t ro;
+	CHECK(durable__replay(wf_many_locals, &rt, &ro) == 0, "replay");
+	settle(wf_many_locals, &rt, &ro, NULL);
+	CHECK(json_equal(o.commands, ro.commands), "the replay sends the same");
+	durable__outcome_free(&ro);
+	durable__outcome_free(&o);
+	durable__run_free(run);
+	sim_free(&s);
 }
 
 /* Runs wf_mixed's first tasks kept; returns the run (waiting). */
@@ -358,9 +522,10 @@ static int wf_local(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
-/* A local activity is run by the worker within its task, and the task
- * replays with its result: not a kept run's. Once its marker is in the
- * history, the run is kept again. */
+/* A local activity is run by the worker within its task: the kept run
+ * waits for its outcome and goes on with it, as the task's replay with the
+ * result does. Once its marker is in the history, a new run takes it from
+ * there. */
 static void test_local_activity(void)
 {
 	sim_t s;
@@ -376,18 +541,28 @@ static void test_local_activity(void)
 	t = task_of(&s);
 	CHECK(durable__run_resume(run, &t, &o) == 0, "resumed");
 	CHECK(o.kind == DURABLE__LOCAL, "asks for its local activity (%d)", o.kind);
-	CHECK(!durable__run_waiting(run), "not kept while it runs");
+	CHECK(durable__run_goes_on(run, &o) && !durable__run_waiting(run), "kept while it runs, not for a next task");
 	durable__outcome_free(&o);
-	durable__run_free(run);
+	CHECK(durable__run_resume(run, &t, &o) == -EAGAIN, "a task does not take it meanwhile");
 
-	/* the worker ran it: the task replays with the result */
+	/* the worker ran it: the kept run goes on with the result, and sends
+	 * what the task's replay with the result sends */
 	t.local_results = json_pack("{s:{s:s, s:s, s:i, s:I, s:i}}", "2#1", "activity_id", "2", "activity_type", "quick",
 				    "attempt", 1, "scheduled_time_ms", (json_int_t)1000, "result", 7);
-	CHECK(durable__replay(wf_local, &t, &o) == 0 && o.kind == DURABLE__COMPLETE, "the task completes (%d)", o.kind);
-	json_decref((json_t *)t.local_results);
+	CHECK(durable__run_locals(run, &t, &o) == 0 && o.kind == DURABLE__COMPLETE, "the task completes (%d)", o.kind);
+	CHECK(durable__replay(wf_local, &t, &r) == 0 && json_equal(o.commands, r.commands), "as the replay");
+	durable__outcome_free(&r);
+	CHECK(durable__run_locals(run, &t, &r) == -EAGAIN, "outcomes it did not wait for are refused");
+	json_decref((json_t *)t.local_results);   /* the kept run holds what it took */
+	t.local_results = NULL;
+	durable__outcome_free(&r);
 	apply(&s, o.commands);
 	durable__outcome_free(&o);
 	world(&s);
+	t = task_of(&s);
+	CHECK(durable__run_resume(run, &t, &o) == 0, "the kept run goes on with the next task");
+	durable__outcome_free(&o);
+	durable__run_free(run);
 
 	/* the next task makes a run that is kept: the marker resolves it */
 	t = task_of(&s);
@@ -504,6 +679,7 @@ int main(void)
 	test_same_commands();
 	test_untrusted();
 	test_local_activity();
+	test_many_locals();
 	printf("%d checks, %d failed\n", check_run, check_failed);
 	return check_failed ? 1 : 0;
 }
