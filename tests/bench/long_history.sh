@@ -19,11 +19,27 @@
 #                                       round trip), same windows
 #   long_history_worker_cpu_s           CPU the worker used for the whole run
 #   long_history_total_s                first start to close
+#   long_history_replays                tasks and local rounds the worker ran
+#                                       from the first event where a kept run
+#                                       could have gone on (its exit line;
+#                                       absent from workers before it counted)
 # LONG_HISTORY_WORKER_ARGS: more arguments for the worker (--run-cache -1
 # measures replaying every task).
+# LONG_HISTORY_SHAPE: the workflow (tests/bench/workflows.c): seq (BenchSeqN,
+# the default), local (BenchLocalN: N local activities in one task; no
+# activity times, only CPU, total and replays), localseq (BenchLocalSeqN: a
+# local activity and an activity per step), cancelchild (BenchCancelChildN:
+# a child canceled, then N activities).
 set -euo pipefail
 worker_bin=$1 plugin=$2
 n=${3:-${LONG_HISTORY_N:-1000}}
+case ${LONG_HISTORY_SHAPE:-seq} in
+    seq) type=BenchSeqN ;;
+    local) type=BenchLocalN ;;
+    localseq) type=BenchLocalSeqN ;;
+    cancelchild) type=BenchCancelChildN ;;
+    *) echo "long_history: LONG_HISTORY_SHAPE is seq, local, localseq or cancelchild" >&2; exit 2 ;;
+esac
 w=$(( n < 200 ? n / 4 : 50 ))
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 log=$(mktemp)
@@ -33,7 +49,7 @@ q="long-$$"
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; rm -f "$log"' EXIT
 sleep 0.5
-sql "SELECT durable.start_workflow('$q', 'BenchSeqN', '$q', '$n')" >/dev/null
+sql "SELECT durable.start_workflow('$q', '$type', '$q', '$n')" >/dev/null
 status=
 for _ in $(seq 1 36000); do   # an hour at most
     status=$(sql "SELECT status FROM durable.workflows WHERE workflow_id = '$q'")
@@ -44,7 +60,7 @@ ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
 [ "$status" = COMPLETED ] || { echo "long_history: the workflow is $status (worker log: $(tail -3 "$log"))" >&2; exit 1; }
 echo "long_history_activities $n"
-sql "
+[ "$type" = BenchLocalN ] || sql "
 WITH run AS (SELECT run_id FROM durable.workflows WHERE workflow_id = '$q'),
 ev AS (    -- every event, with the number of activities done up to it
     SELECT h.event_id, h.event_type, h.event_time, h.attributes,
@@ -69,6 +85,8 @@ SELECT 'long_history_ms_per_activity_at_10 ' || round(first::numeric, 2) || E'\n
        'long_history_worker_ms_at_n ' ||
            (SELECT round((percentile_cont(0.5) WITHIN GROUP (ORDER BY ms))::numeric, 2) FROM task WHERE k BETWEEN $n - $w AND $n - 1)
   FROM span"
+replays=$(sed -n 's/.* \([0-9]*\) replayed).*/\1/p' "$log" | tail -1)
+[ -z "$replays" ] || echo "long_history_replays $replays"
 echo "long_history_worker_cpu_s $(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')"
 sql "SELECT 'long_history_total_s ' || round(extract(epoch FROM closed_at - started_at)::numeric, 2)
        FROM durable.workflows WHERE workflow_id = '$q'"

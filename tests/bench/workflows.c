@@ -69,8 +69,60 @@ static int local10(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
+/* The long-history bench's other shapes (tests/bench/long_history.sh
+ * LONG_HISTORY_SHAPE): BenchLocalN, N local activities in sequence (one
+ * workflow task); BenchLocalSeqN, N steps of a local activity then an
+ * activity (a local activity in every task); BenchCancelChildN, a child
+ * started and canceled, then N activities. */
+static int localn(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *r = input;
+
+	for (json_int_t i = 0; i < json_integer_value(input); i++)
+		DURABLE_TRY(durable_local_activity(ctx, "noop", r, NULL, &r));
+	*output = r;
+	return 0;
+}
+
+static int local_seqn(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *r = input;
+
+	for (json_int_t i = 0; i < json_integer_value(input); i++) {
+		DURABLE_TRY(durable_local_activity(ctx, "noop", r, NULL, &r));
+		DURABLE_TRY(durable_activity(ctx, "noop", r, NULL, &r));
+	}
+	*output = r;
+	return 0;
+}
+
+static int sleeper(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	(void)output;
+	return durable_sleep(ctx, 3600);
+}
+
+static int cancel_childn(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	durable_future_t *child;
+	json_t *r = input;
+
+	DURABLE_TRY(durable_child_start(ctx, "BenchSleeper", NULL, NULL, &child));
+	DURABLE_TRY(durable_activity(ctx, "noop", r, NULL, &r));
+	DURABLE_TRY(durable_future_cancel(ctx, child));
+	int rc = durable_future_get(ctx, child, NULL);
+	if (rc != DURABLE_ECANCELED)
+		return rc < 0 ? rc : DURABLE_EFAILED;
+	return seq(ctx, (int)json_integer_value(input), input, output);
+}
+
 int durable_plugin_init(durable_worker_t *w)
 {
+	DURABLE_TRY(durable_worker_register_workflow(w, "BenchLocalN", localn));
+	DURABLE_TRY(durable_worker_register_workflow(w, "BenchLocalSeqN", local_seqn));
+	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSleeper", sleeper));
+	DURABLE_TRY(durable_worker_register_workflow(w, "BenchCancelChildN", cancel_childn));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchLocal10", local10));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeq1", seq1));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSeq3", seq3));
