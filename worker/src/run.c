@@ -73,6 +73,13 @@ static void run_main(void *arg)
 	r->rc = r->fn(&r->ctx, json_object_get(durable__started_attrs(&r->ctx), "input"), &r->output);
 }
 
+static int is_side_effect(json_t *cmd)
+{
+	const char *type = json_string_value(json_object_get(cmd, "type"));
+	const char *name = json_string_value(json_object_get(cmd, "marker_name"));
+	return type && name && strcmp(type, "RecordMarker") == 0 && strcmp(name, "SideEffect") == 0;
+}
+
 /* Runs the function until it waits or returns, and makes the task's outcome. */
 static int step(durable__run_t *r, durable__outcome_t *out)
 {
@@ -90,14 +97,23 @@ static int step(durable__run_t *r, durable__outcome_t *out)
 		return 0;
 	}
 	/* The commands went out with this task. A side effect's value is
-	 * borrowed from them: the pool keeps them alive. */
-	json_t *sent = r->ctx.commands;
-	r->ctx.pool_bytes += durable__json_bytes(sent);
+	 * borrowed from its marker: the pool keeps those alive, and only those
+	 * (the rest, an activity's input and the like, would only bring the
+	 * run sooner to the pool's bound). */
+	json_t *sent = r->ctx.commands, *c;
+	size_t i;
 	r->ctx.commands = json_array();
-	if (!r->ctx.commands || json_array_append_new(r->ctx.pool, sent) < 0) {
-		r->ctx.no_keep = "out of memory";   /* cannot go on: it is freed after this task */
-		if (!r->ctx.commands)
-			r->ctx.commands = json_array();
+	json_array_foreach(sent, i, c) {
+		if (!is_side_effect(c))
+			continue;
+		r->ctx.pool_bytes += durable__json_bytes(c);
+		if (json_array_append(r->ctx.pool, c) < 0)
+			r->ctx.no_keep = "out of memory";   /* cannot go on: it is freed after this task */
+	}
+	json_decref(sent);
+	if (!r->ctx.commands) {
+		r->ctx.no_keep = "out of memory";
+		r->ctx.commands = json_array();
 	}
 	/* the pool only grows while the function waits: past the bound, it is
 	 * unwound after this task (as an eviction), and the next one replays */

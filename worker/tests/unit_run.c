@@ -673,9 +673,61 @@ static void test_pool_growth(void)
 	json_set_alloc_funcs(old_malloc, old_free);
 }
 
+static int wf_big_inputs(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)input;
+	for (int i = 0; i < POOL_TASKS; i++) {
+		json_t *r, *in = json_pack("{s:s, s:i}", "blob", blob, "i", i);   /* the code's own, not the pool's */
+		int rc = durable_activity(ctx, "step", in, NULL, &r);
+		json_decref(in);
+		DURABLE_TRY(rc);
+	}
+	*output = durable_json(ctx, "s", "done");
+	return 0;
+}
+
+/* What a kept run sent is not kept with it (only side effects' markers,
+ * whose values the code borrows): 120 activities with 48 kB inputs do not
+ * bring it to its pool's bound, and it is never unwound. */
+static void test_sent_not_kept(void)
+{
+	memset(blob, 'x', sizeof(blob) - 1);
+	size_t saved = durable__run_pool_bytes;
+	durable__run_pool_bytes = 1 << 20;
+	sim_t s;
+	durable__outcome_t o;
+	durable__run_t *run = NULL;
+	int starts = 0, done = 0;
+	sim_start(&s, json_null());
+	for (int k = 0; k <= POOL_TASKS && !done; k++) {
+		durable__task_t t = task_of(&s);
+		if (!run || durable__run_resume(run, &t, &o) != 0) {
+			durable__run_free(run);
+			if (durable__run_start(wf_big_inputs, &t, &o, &run) < 0)
+				break;
+			starts++;
+		}
+		const char *last = json_string_value(json_object_get(json_array_get(o.commands, 0), "type"));
+		done = last && strcmp(last, "CompleteWorkflowExecution") == 0;
+		if (!durable__run_waiting(run)) {
+			durable__run_free(run);
+			run = NULL;
+		}
+		apply(&s, o.commands);
+		durable__outcome_free(&o);
+		world(&s);
+	}
+	CHECK(done, "the run completes");
+	CHECK(starts == 1, "started %d times, want once", starts);
+	durable__run_free(run);
+	sim_free(&s);
+	durable__run_pool_bytes = saved;
+}
+
 int main(void)
 {
 	test_pool_growth();
+	test_sent_not_kept();
 	test_same_commands();
 	test_untrusted();
 	test_local_activity();

@@ -8,7 +8,8 @@
 # could have gone on ("replayed"): it must be 0. Every result must be what a
 # worker that replays every task (--run-cache -1) gives. Then kill -9 of a
 # worker holding such runs: another worker replays them (its count is > 0)
-# and they end with the same results.
+# and they end with the same results; and a run cache of one, where they
+# evict each other and replay, ends them with the same results too.
 . "$(dirname "$0")/lib.sh"
 P=$WORKER_DIR/build/tests/run_cache_kinds.so
 OPTS='{"task_timeout": 2}'
@@ -89,6 +90,23 @@ check "the other worker replayed them" positive "$(counter d replayed)"
 check "LocalSteps' sum is whole" eq "$(result "$qk-steps")" '{"sum": 3660}'
 check "CancelChild's too" eq "$(result "$qk-cancel")" '{"sum": 1830, "child": -10003}'
 check "Kinds' too" eq "$(result "$qk-kinds")" '{"sum": 1830, "adds": 0}'
+# 4. A run cache of one, runs of each kind taking turns: each task (or round
+#    of local activities) finds its run evicted and replays, to the same
+#    results.
+qe=rcke-$RUN
+worker e --task-queue "$qe" --plugin "$P" --run-cache 1; E=$LAST_PID
+for k in 1 2; do
+	start "$qe" "$qe-steps-$k" LocalSteps '{"n": 30}'
+	start "$qe" "$qe-cancel-$k" CancelChild '{"n": 30, "cancel_type": 2}'
+done
+check "they finish, evicting each other" wait_closed "$qe-steps-1" "$qe-steps-2" "$qe-cancel-1" "$qe-cancel-2"
+stop_worker "$E"
+check "runs were evicted" positive "$(sed -n 's/.*kept runs: [0-9]* went on, [0-9]* overtaken, \([0-9]*\) evicted.*/\1/p' "$LOGDIR/e.log" | tail -1)"
+check "and replayed" positive "$(counter e replayed)"
+for k in 1 2; do
+	check "LocalSteps $k sums right" eq "$(result "$qe-steps-$k")" '{"sum": 930}'
+	check "CancelChild $k too" eq "$(result "$qe-cancel-$k")" '{"sum": 465, "child": -10003}'
+done
 check "no workflow task failed" eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
 	WHERE w.workflow_id LIKE 'rck%-$RUN-%' AND h.event_type = 'WorkflowTaskFailed'")" 0
 finish
