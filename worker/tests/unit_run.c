@@ -623,6 +623,52 @@ static int wf_pool(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return 0;
 }
 
+/* Runs fn kept task by task, as the worker does (run_cache.c): a new run
+ * when the kept one cannot go on. after(k) is called after each task.
+ * Whether it completed; *starts: the runs it took. */
+static int run_kept(durable_workflow_fn fn, int *starts, void (*after)(int k))
+{
+	sim_t s;
+	durable__outcome_t o;
+	durable__run_t *run = NULL;
+	int done = 0;
+	*starts = 0;
+	sim_start(&s, json_null());
+	for (int k = 0; k <= POOL_TASKS && !done; k++) {
+		durable__task_t t = task_of(&s);
+		if (!run || durable__run_resume(run, &t, &o) != 0) {
+			durable__run_free(run);
+			if (durable__run_start(fn, &t, &o, &run) < 0)
+				break;   /* done stays 0 */
+			(*starts)++;
+		}
+		done = o.kind == DURABLE__COMPLETE && json_array_size(o.commands) == 1 &&
+		       strcmp(json_string_value(json_object_get(json_array_get(o.commands, 0), "type")) ?: "",
+			      "CompleteWorkflowExecution") == 0;
+		if (!durable__run_goes_on(run, &o)) {
+			durable__run_free(run);
+			run = NULL;
+		}
+		apply(&s, o.commands);
+		durable__outcome_free(&o);
+		world(&s);
+		if (after)
+			after(k);
+	}
+	durable__run_free(run);
+	sim_free(&s);
+	return done;
+}
+
+static size_t at10, most;
+static void note_held(int k)
+{
+	if (k == 10)
+		at10 = json_held;
+	if (k > 10 && json_held > most)
+		most = json_held;
+}
+
 static void test_pool_growth(void)
 {
 	json_malloc_t old_malloc;
@@ -632,43 +678,13 @@ static void test_pool_growth(void)
 	memset(blob, 'x', sizeof(blob) - 1);
 	size_t saved = durable__run_pool_bytes;
 	durable__run_pool_bytes = 1 << 20;
-
-	sim_t s;
-	durable__outcome_t o;
-	durable__run_t *run = NULL;
-	size_t at10 = 0, most = 0;
-	int starts = 0, done = 0;
-	sim_start(&s, json_null());
-	for (int k = 0; k <= POOL_TASKS && !done; k++) {
-		durable__task_t t = task_of(&s);
-		if (!run || durable__run_resume(run, &t, &o) != 0) {
-			durable__run_free(run);
-			if (durable__run_start(wf_pool, &t, &o, &run) < 0)
-				break;   /* done stays 0: fails below */
-			starts++;
-		}
-		done = o.kind == DURABLE__COMPLETE && json_array_size(o.commands) == 1 &&
-		       strcmp(json_string_value(json_object_get(json_array_get(o.commands, 0), "type")) ?: "",
-			      "CompleteWorkflowExecution") == 0;
-		if (!durable__run_waiting(run)) {   /* as the worker does (worker.c run_task) */
-			durable__run_free(run);
-			run = NULL;
-		}
-		apply(&s, o.commands);
-		durable__outcome_free(&o);
-		world(&s);
-		if (k == 10)
-			at10 = json_held;
-		if (k > 10 && json_held > most)
-			most = json_held;
-	}
-	CHECK(done, "the run completes");
+	int starts;
+	at10 = most = 0;
+	CHECK(run_kept(wf_pool, &starts, note_held), "the run completes");
 	CHECK(starts > 1, "the kept run was unwound past the bound (started %d times)", starts);
 	/* the history grows too (a few events per task, well under 1 MiB) */
 	CHECK(most < at10 + durable__run_pool_bytes + (1 << 20), "what jansson holds grows by %zu kB over %d tasks",
 	      (most - at10) / 1024, POOL_TASKS - 10);
-	durable__run_free(run);
-	sim_free(&s);
 	durable__run_pool_bytes = saved;
 	json_set_alloc_funcs(old_malloc, old_free);
 }
@@ -694,33 +710,9 @@ static void test_sent_not_kept(void)
 	memset(blob, 'x', sizeof(blob) - 1);
 	size_t saved = durable__run_pool_bytes;
 	durable__run_pool_bytes = 1 << 20;
-	sim_t s;
-	durable__outcome_t o;
-	durable__run_t *run = NULL;
-	int starts = 0, done = 0;
-	sim_start(&s, json_null());
-	for (int k = 0; k <= POOL_TASKS && !done; k++) {
-		durable__task_t t = task_of(&s);
-		if (!run || durable__run_resume(run, &t, &o) != 0) {
-			durable__run_free(run);
-			if (durable__run_start(wf_big_inputs, &t, &o, &run) < 0)
-				break;
-			starts++;
-		}
-		const char *last = json_string_value(json_object_get(json_array_get(o.commands, 0), "type"));
-		done = last && strcmp(last, "CompleteWorkflowExecution") == 0;
-		if (!durable__run_waiting(run)) {
-			durable__run_free(run);
-			run = NULL;
-		}
-		apply(&s, o.commands);
-		durable__outcome_free(&o);
-		world(&s);
-	}
-	CHECK(done, "the run completes");
+	int starts;
+	CHECK(run_kept(wf_big_inputs, &starts, NULL), "the run completes");
 	CHECK(starts == 1, "started %d times, want once", starts);
-	durable__run_free(run);
-	sim_free(&s);
 	durable__run_pool_bytes = saved;
 }
 
