@@ -29,7 +29,9 @@
 # the default), local (BenchLocalN: N local activities in one task; no
 # activity times, only CPU, total and replays), localseq (BenchLocalSeqN: a
 # local activity and an activity per step), cancelchild (BenchCancelChildN:
-# a child canceled, then N activities).
+# a child canceled, then N activities), child (BenchChildN: N child
+# workflows in sequence, each returning at once; a step is a child's
+# ChildWorkflowExecutionCompleted instead of an ActivityTaskCompleted).
 set -euo pipefail
 worker_bin=$1 plugin=$2
 n=${3:-${LONG_HISTORY_N:-1000}}
@@ -38,8 +40,10 @@ case ${LONG_HISTORY_SHAPE:-seq} in
     local) type=BenchLocalN ;;
     localseq) type=BenchLocalSeqN ;;
     cancelchild) type=BenchCancelChildN ;;
-    *) echo "long_history: LONG_HISTORY_SHAPE is seq, local, localseq or cancelchild" >&2; exit 2 ;;
+    child) type=BenchChildN ;;
+    *) echo "long_history: LONG_HISTORY_SHAPE is seq, local, localseq, cancelchild or child" >&2; exit 2 ;;
 esac
+step=$([ "$type" = BenchChildN ] && echo ChildWorkflowExecutionCompleted || echo ActivityTaskCompleted)
 w=$(( n < 200 ? n / 4 : 50 ))
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 log=$(mktemp)
@@ -64,11 +68,11 @@ echo "long_history_activities $n"
 WITH run AS (SELECT run_id FROM durable.workflows WHERE workflow_id = '$q'),
 ev AS (    -- every event, with the number of activities done up to it
     SELECT h.event_id, h.event_type, h.event_time, h.attributes,
-           sum((h.event_type = 'ActivityTaskCompleted')::int) OVER (ORDER BY h.event_id) AS k
+           sum((h.event_type = '$step')::int) OVER (ORDER BY h.event_id) AS k
       FROM durable.history h JOIN run USING (run_id)),
 act AS (   -- each activity's time, from the previous one's completion
     SELECT k, extract(epoch FROM event_time - lag(event_time) OVER (ORDER BY event_id)) * 1000 AS ms
-      FROM ev WHERE event_type = 'ActivityTaskCompleted'),
+      FROM ev WHERE event_type = '$step'),
 task AS (   -- each workflow task's time in the worker
     SELECT c.k, extract(epoch FROM c.event_time - s.event_time) * 1000 AS ms
       FROM ev c JOIN ev s ON s.event_id = (c.attributes->>'started_event_id')::bigint

@@ -73,7 +73,8 @@ static int local10(durable_ctx_t *ctx, json_t *input, json_t **output)
  * LONG_HISTORY_SHAPE): BenchLocalN, N local activities in sequence (one
  * workflow task); BenchLocalSeqN, N steps of a local activity then an
  * activity (a local activity in every task); BenchCancelChildN, a child
- * started and canceled, then N activities. */
+ * started and canceled, then N activities; BenchChildN, N children
+ * (BenchEcho, which returns its input) in sequence. */
 static int localn(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	json_t *r = input;
@@ -117,8 +118,27 @@ static int cancel_childn(durable_ctx_t *ctx, json_t *input, json_t **output)
 	return seq(ctx, (int)json_integer_value(input), input, output);
 }
 
+static int echo(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	(void)ctx;
+	*output = input;
+	return 0;
+}
+
+static int childn(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *r = input;
+
+	for (json_int_t i = 0; i < json_integer_value(input); i++)
+		DURABLE_TRY(durable_child(ctx, "BenchEcho", r, NULL, &r));
+	*output = r;
+	return 0;
+}
+
 int durable_plugin_init(durable_worker_t *w)
 {
+	DURABLE_TRY(durable_worker_register_workflow(w, "BenchEcho", echo));
+	DURABLE_TRY(durable_worker_register_workflow(w, "BenchChildN", childn));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchLocalN", localn));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchLocalSeqN", local_seqn));
 	DURABLE_TRY(durable_worker_register_workflow(w, "BenchSleeper", sleeper));
