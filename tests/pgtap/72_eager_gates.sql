@@ -61,5 +61,46 @@ SELECT is((SELECT state FROM durable.workflow_tasks wt JOIN durable.workflows w 
             WHERE w.workflow_id = 'eg-ns'), 'STARTED', 'the workflow task is still leased');
 SELECT is(pg_temp.hlen('eg-ns'), 3::bigint, 'and nothing was written');
 
+-- 4. Priority across the activities the completions schedule: with fewer
+-- slots than activities, an activity taken eagerly must not run ahead of one
+-- of a higher priority that the same call scheduled after it (a poll at the
+-- commit would take that one first). It gives its slot back, and the poll
+-- made with the completion takes the queue's tasks in priority order.
+SELECT durable.start_workflow('eg-inv', 'W', 'eq-inv', 'null');
+SELECT is((SELECT array_agg(activity_id || ':' || outcome)
+             FROM pg_temp.eager('eq-inv', jsonb_build_array(pg_temp.act('low', '{"priority": 5}'),
+                                                            pg_temp.act('high', '{"priority": 1}')), 1)
+            WHERE kind = 'activity_task'),
+          ARRAY['high:POLLED'], 'one slot, two activities: the higher priority one is leased');
+SELECT is((SELECT ROW(a.state, a.fence, a.identity, a.started_at) FROM durable.activity_tasks a
+            WHERE a.task_queue = 'eq-inv' AND a.activity_id = 'low'),
+          ROW('SCHEDULED'::text, 0::bigint, NULL::text, NULL::timestamptz),
+          'the lower one waits in the queue, not leased');
+SELECT is((SELECT array_agg(p.activity_id || '#' || p.attempt || '@' || p.task_token)
+             FROM durable.poll_activity_tasks('eq-inv', 'other', 5) p),
+          (SELECT ARRAY['low#1@a' || a.task_id || '.1'] FROM durable.activity_tasks a
+            WHERE a.task_queue = 'eq-inv' AND a.activity_id = 'low'),
+          'a poll leases it as a first lease');
+-- across the completions of one call: the workflows' own priorities
+SELECT durable.start_workflow('eg-inv-5', 'W', 'eq-inv2', 'null', '{"priority": 5}');
+SELECT durable.start_workflow('eg-inv-1', 'W', 'eq-inv2', 'null', '{"priority": 1}');
+CREATE TEMP TABLE inv AS
+SELECT p.task_token, p.workflow_id FROM durable.poll_workflow_tasks('eq-inv2', 'eager-w', 2) p;
+SELECT is((SELECT array_agg(e.activity_id || ':' || e.outcome) FROM durable.complete_workflow_tasks_eager(
+             (SELECT jsonb_agg(jsonb_build_object('task_token', task_token,
+                                                  'commands', jsonb_build_array(pg_temp.act(workflow_id)))
+                               ORDER BY workflow_id DESC) FROM inv),
+             'eager-w', 'eq-inv2', 1) e WHERE e.kind = 'activity_task'),
+          ARRAY['eg-inv-1:POLLED'], 'one slot, two completions: the activity of the higher priority run is leased');
+-- with a slot for each, both go eagerly
+SELECT durable.start_workflow('eg-inv3', 'W', 'eq-inv3', 'null');
+SELECT is((SELECT array_agg(activity_id || ':' || outcome ORDER BY activity_id)
+             FROM pg_temp.eager('eq-inv3', jsonb_build_array(pg_temp.act('low', '{"priority": 5}'),
+                                                             pg_temp.act('high', '{"priority": 1}')), 2)
+            WHERE kind = 'activity_task'),
+          ARRAY['high:EAGER', 'low:EAGER'], 'with a slot each, both are taken eagerly');
+
+SELECT is_empty($$SELECT * FROM durable.verify_store()$$, 'the store is consistent after all of it');
+
 SELECT * FROM finish();
 ROLLBACK;

@@ -126,6 +126,9 @@ BEGIN
     PERFORM set_config('durable_eager.slots', '', true);
     PERFORM set_config('durable_eager.offer', '', true);
     PERFORM set_config('durable_eager.taken', '', true);
+    IF taken IS NOT NULL THEN   -- none ahead of a higher priority (api/72_eager_priority.sql)
+        PERFORM durable._eager_give_back(taken, complete_workflow_tasks_eager.namespace, activity_task_queue);
+    END IF;
     -- what the completions leased and did not end again (a completion that
     -- closes its workflow drops the activities it scheduled)
     IF taken IS NOT NULL THEN
