@@ -216,8 +216,8 @@ int db_check_columns(const PGresult *r, const struct sql_call *call, struct db_e
 	for (const char *const *c = call->columns; c && *c; c++)
 		if (PQfnumber(r, *c) < 0) {
 			snprintf(e->msg, sizeof e->msg,
-				 "the store's answer to \"%s\" has no column \"%s\" (is the store a version"
-				 " durablefs does not know?)", call->name, *c);
+				 "the answer to \"%s\" has no column \"%s\" (sql.c names a column its SQL does"
+				 " not return)", call->name, *c);
 			logmsg("%s", e->msg);
 			return -EIO;
 		}

@@ -1,11 +1,12 @@
 /*
  * Every SQL statement durablefs sends, by name: sql.c is the daemon's whole
  * contract with the store. A call's answer is read by column name
- * (db_col in db.h), and db.c checks each answer has every column its call
- * names, so a store that renamed one fails the read with EIO and a reason
- * rather than a wrong value. tests/t_sql_contract.sh holds sql.c to the store
- * (each call's parameters and columns, as the store describes them) and to
- * the code (every column read is one its call names).
+ * (db_col in db.h), never by position, and db.c checks each answer has every
+ * column its call names before anything is read: a missing one fails the
+ * operation with EIO and a reason, not a read of another column.
+ * tests/t_sql_contract.sh holds sql.c to the store (each call's parameters
+ * and columns, as the store describes them) and to the code (every column
+ * read is one its call names).
  */
 #ifndef DURABLEFS_SQL_H
 #define DURABLEFS_SQL_H

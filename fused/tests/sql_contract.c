@@ -112,10 +112,10 @@ static void test_seam(void)
 	      "the reason names the call and the column: %s", e.msg);
 
 	const struct sql_call renamed = {
-		"a renamed column", "SELECT 'RUNNING' AS state", 0, COLUMNS("status"),
+		"a column named apart", "SELECT 'RUNNING' AS state", 0, COLUMNS("status"),
 	};
 	check(db_query(&r, &e, true, &renamed, NULL) == -EIO && strstr(e.msg, "no column \"status\""),
-	      "a column the store renamed is EIO, not a read of the wrong column");
+	      "a column named otherwise than its call says is EIO, not a read of another column");
 
 	e.msg[0] = '\0';
 	rc = db_query(&r, &e, true, &sql_payload_limit, NULL);
