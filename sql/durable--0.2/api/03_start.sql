@@ -7,6 +7,10 @@ DECLARE
     policy text;
     conflict_policy text;
 BEGIN
+    -- no options (most starts): every check below passes on {}, at ~20 µs
+    IF options = '{}' THEN
+        RETURN;
+    END IF;
     PERFORM durable._check_keys(options,
         ARRAY['execution_timeout', 'run_timeout', 'task_timeout', 'id_reuse_policy',
               'memo', 'search_attributes', 'identity', 'request_id', 'id_conflict_policy',
