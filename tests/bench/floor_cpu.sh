@@ -22,16 +22,14 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55493}
-. "$here/lib.sh"   # fresh_cluster
+. "$here/lib.sh"   # fresh_cluster, api_sql
 cluster() { scripts/cluster.sh "$1" floor-cpu "$port"; }
 fresh_cluster floor-cpu "$port"
 tmp=$(mktemp -d)
 trap 'cluster stop; rm -rf "$tmp"' EXIT
 eval "$(cluster env)"
 
-for f in $(git ls-tree --name-only "$a" sql/durable--0.2/api/ | sort); do
-    git show "$a:$f"
-done | sed "s|'MODULE_PATHNAME'|'\$libdir/durable'|g" | grep -v 'pg_extension_config_dump(' > "$tmp/a_api.sql"
+api_sql "$a" "$tmp/a_api.sql"
 
 install() {   # A or B
     psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \

@@ -19,3 +19,12 @@ reset_store() {
         -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
         -f "$here/sql/fixtures.sql" >/dev/null
 }
+# api_sql COMMIT OUT: COMMIT's sql/durable--0.2/api/*.sql, in order, as one
+# file to run over an install (CREATE OR REPLACE puts that commit's bodies in
+# place of the installed ones): the A of the A/B scripts
+api_sql() {
+    local f
+    for f in $(git ls-tree --name-only "$1" sql/durable--0.2/api/ | sort); do
+        git show "$1:$f"
+    done | sed "s|'MODULE_PATHNAME'|'\$libdir/durable'|g" | grep -v 'pg_extension_config_dump(' > "$2"
+}

@@ -26,7 +26,7 @@ cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55492}
 profile=${PROFILE:-}
-. "$here/lib.sh"   # fresh_cluster, build_pq_tool
+. "$here/lib.sh"   # fresh_cluster, build_pq_tool, api_sql
 cluster() { scripts/cluster.sh "$1" store-ab "$port"; }
 fresh_cluster store-ab "$port"
 tmp=$(mktemp -d)
@@ -47,9 +47,7 @@ if [ -n "$profile" ]; then
     sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 fi
 
-for f in $(git ls-tree --name-only "$a" sql/durable--0.2/api/ | sort); do
-    git show "$a:$f"
-done | sed "s|'MODULE_PATHNAME'|'\$libdir/durable'|g" | grep -v 'pg_extension_config_dump(' > "$tmp/a_api.sql"
+api_sql "$a" "$tmp/a_api.sql"
 
 poller="$tmp/bench-poller"
 build_pq_tool poller "$poller"
