@@ -30,12 +30,16 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "commands/extension.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/plancat.h"
 #include "storage/bufpage.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "durable.h"
 
@@ -44,30 +48,63 @@
 
 static get_relation_info_hook_type prev_get_relation_info_hook = NULL;
 
-static bool
-in_durable_schema(Relation rel)
-{
-	char	   *schema = get_namespace_name(RelationGetNamespace(rel));
-	bool		ours = schema != NULL && strcmp(schema, "durable") == 0;
+/*
+ * The namespace of the extension's tables in this backend's database, or
+ * InvalidOid where the extension is not installed: the hook runs for every
+ * query of every database, users' too, and must resize durable's own tables
+ * only (not a user's schema that happens to be named durable) at the cost of
+ * one comparison. The control file fixes the schema's name (schema = durable,
+ * not relocatable). Looked up again after any change to a schema (rename,
+ * drop, create) or to a relation (CREATE/DROP EXTENSION create and drop its
+ * tables, while a schema that existed before the extension stays).
+ */
+static Oid	durable_namespace = InvalidOid;
+static bool durable_namespace_known = false;
 
-	if (schema)
-		pfree(schema);
-	return ours;
+static void
+forget_durable_namespace(Datum arg, int cacheid, uint32 hashvalue)
+{
+	durable_namespace_known = false;
+}
+
+static void
+forget_durable_namespace_rel(Datum arg, Oid relid)
+{
+	durable_namespace_known = false;
+}
+
+static Oid
+durable_namespace_oid(void)
+{
+	if (!durable_namespace_known)
+	{
+		/* marked first: an invalidation taken during the lookup marks it again */
+		durable_namespace_known = true;
+		durable_namespace = InvalidOid;
+		durable_namespace = OidIsValid(get_extension_oid("durable", true)) ?
+			get_namespace_oid("durable", true) : InvalidOid;
+		durable_namespace_known = true;
+	}
+	return durable_namespace;
 }
 
 static void
 size_empty_statistics(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
 {
 	Relation	relation;
+	Oid			ours;
 
 	if (prev_get_relation_info_hook)
 		prev_get_relation_info_hook(root, relid, inhparent, rel);
 	if (inhparent || rel->rtekind != RTE_RELATION)
 		return;
+	/* other databases' queries, and a store's own on users' tables, stop here */
+	ours = durable_namespace_oid();
+	if (!OidIsValid(ours) || get_rel_namespace(relid) != ours)
+		return;
 	/* the planner holds a lock on it already */
 	relation = table_open(relid, NoLock);
-	if (relation->rd_rel->relkind == RELKIND_RELATION && relation->rd_rel->reltuples >= 0 &&
-		in_durable_schema(relation))
+	if (relation->rd_rel->relkind == RELKIND_RELATION && relation->rd_rel->reltuples >= 0)
 	{
 		int32		width = get_relation_data_width(relid, NULL) +
 			MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData);
@@ -97,6 +134,8 @@ size_empty_statistics(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *
 void
 DurablePlanSizesInit(void)
 {
+	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_durable_namespace, (Datum) 0);
+	CacheRegisterRelcacheCallback(forget_durable_namespace_rel, (Datum) 0);
 	prev_get_relation_info_hook = get_relation_info_hook;
 	get_relation_info_hook = size_empty_statistics;
 }
