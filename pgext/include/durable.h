@@ -88,6 +88,7 @@ extern Datum durable_history_changed(PG_FUNCTION_ARGS);
 struct JsonbParseState;
 struct _SPI_plan;
 extern void DurableJsonbPushKey(struct JsonbParseState **state, const char *key);
+extern void DurableJsonbPushKeyLen(struct JsonbParseState **state, const char *key, int len);
 extern void DurableJsonbPushString(struct JsonbParseState **state, const char *s, int len);
 extern struct _SPI_plan *DurableKeptPlan(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes);
 extern int64 DurableLoadLegacyClockOffset(void);

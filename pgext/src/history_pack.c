@@ -285,17 +285,6 @@ pair_of(int name, const JsonbValue *v, Datum run, int64 event_id, char **run_tex
 	return -1;
 }
 
-static void
-push_key(JsonbParseState **state, const char *s, int len)
-{
-	JsonbValue	k;
-
-	k.type = jbvString;
-	k.val.string.val = (char *) s;
-	k.val.string.len = len;
-	pushJsonbValue(state, WJB_KEY, &k);
-}
-
 int16
 DurableEventCode(const char *type, int len)
 {
@@ -321,7 +310,7 @@ DurableEventPack(Datum run, int64 event_id, const char *type, int type_len, Json
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	if (!JB_ROOT_IS_OBJECT(attributes))
 	{
-		push_key(&state, "=", 1);
+		DurableJsonbPushKeyLen(&state, "=", 1);
 		v.type = jbvBinary;
 		v.val.binary.data = &attributes->root;
 		v.val.binary.len = VARSIZE(attributes) - VARHDRSZ;
@@ -347,7 +336,7 @@ DurableEventPack(Datum run, int64 event_id, const char *type, int type_len, Json
 					listed[n_listed++] = codes[p];
 					continue;
 				}
-				push_key(&state, &codes[name], 1);
+				DurableJsonbPushKeyLen(&state, &codes[name], 1);
 			}
 			else if (len == 1 || (len > 0 && s[0] == '!'))
 			{
@@ -355,7 +344,7 @@ DurableEventPack(Datum run, int64 event_id, const char *type, int type_len, Json
 
 				escaped[0] = '!';
 				memcpy(escaped + 1, s, len);
-				push_key(&state, escaped, len + 1);
+				DurableJsonbPushKeyLen(&state, escaped, len + 1);
 			}
 			else
 				pushJsonbValue(&state, WJB_KEY, &k);
@@ -363,13 +352,13 @@ DurableEventPack(Datum run, int64 event_id, const char *type, int type_len, Json
 		}
 		if (n_listed > 0)
 		{
-			push_key(&state, "~", 1);
+			DurableJsonbPushKeyLen(&state, "~", 1);
 			DurableJsonbPushString(&state, listed, n_listed);
 		}
 	}
 	if (DurableEventCode(type, type_len) == 0)
 	{
-		push_key(&state, "^", 1);
+		DurableJsonbPushKeyLen(&state, "^", 1);
 		DurableJsonbPushString(&state, type, type_len);
 	}
 	packed = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
@@ -416,7 +405,7 @@ DurableEventUnpackPush(JsonbParseState **state, Datum run, int64 event_id, Jsonb
 					ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 									errmsg("a stored event names an unknown attribute pair \"%c\"",
 										   v.val.string.val[i])));
-				push_key(state, pairs[p].name, strlen(pairs[p].name));
+				DurableJsonbPushKeyLen(state, pairs[p].name, strlen(pairs[p].name));
 				pair_value(p, run, event_id, &run_text, &pv);
 				pushJsonbValue(state, WJB_VALUE, &pv);
 			}
@@ -431,10 +420,10 @@ DurableEventUnpackPush(JsonbParseState **state, Datum run, int64 event_id, Jsonb
 			if (name < 0 || name >= (int) lengthof(attr_names))
 				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 								errmsg("a stored event names an unknown attribute \"%c\"", s[0])));
-			push_key(state, attr_names[name], strlen(attr_names[name]));
+			DurableJsonbPushKeyLen(state, attr_names[name], strlen(attr_names[name]));
 		}
 		else if (len > 0 && s[0] == '!')
-			push_key(state, s + 1, len - 1);
+			DurableJsonbPushKeyLen(state, s + 1, len - 1);
 		else
 			pushJsonbValue(state, WJB_KEY, &k);
 		pushJsonbValue(state, WJB_VALUE, &v);

@@ -1,6 +1,6 @@
 /*
  * jsonb_push.c: the two steps every jsonb the hot path builds by hand takes
- * (history_json.c, event_attrs.c): a key, and a string value.
+ * (history_json.c, event_attrs.c, history_pack.c): a key, and a string value.
  */
 #include "postgres.h"
 
@@ -11,11 +11,18 @@
 void
 DurableJsonbPushKey(JsonbParseState **state, const char *key)
 {
+	DurableJsonbPushKeyLen(state, key, strlen(key));
+}
+
+/* a key of len bytes, not necessarily ended by a zero (history_pack.c) */
+void
+DurableJsonbPushKeyLen(JsonbParseState **state, const char *key, int len)
+{
 	JsonbValue	k;
 
 	k.type = jbvString;
 	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
+	k.val.string.len = len;
 	pushJsonbValue(state, WJB_KEY, &k);
 }
 

@@ -6,15 +6,6 @@ BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
 
-CREATE FUNCTION pg_temp.error_of(stmt text) RETURNS text[] LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE stmt;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    RETURN ARRAY[SQLSTATE, SQLERRM];
-END
-$$;
-
 -- Attributes that packing must give back exactly: every name and pair of the
 -- dictionaries with other values, names that look like the packed form's own,
 -- numbers that equal a pair's value but are written otherwise, non-objects.
@@ -125,22 +116,22 @@ SELECT is(pg_temp.as_role('durable_operator', $$SELECT count(*) FROM durable.his
           'an operator may not');
 
 -- The history stays append-only through the view, as the table was.
-SELECT is(pg_temp.error_of($$UPDATE durable.history SET attributes = '{}'$$),
-          ARRAY['55000', 'workflow history is append-only'], 'the view refuses an update');
-SELECT is(pg_temp.error_of($$UPDATE durable.history_rows SET event_time = now()$$),
-          ARRAY['55000', 'workflow history is append-only'], 'so do the rows');
+SELECT is(pg_temp.err($$UPDATE durable.history SET attributes = '{}'$$),
+          '55000: workflow history is append-only', 'the view refuses an update');
+SELECT is(pg_temp.err($$UPDATE durable.history_rows SET event_time = now()$$),
+          '55000: workflow history is append-only', 'so do the rows');
 
 -- A damaged row is refused, not shown wrong.
-SELECT is(pg_temp.error_of($$SELECT durable._event_type(999::smallint, '{}')$$),
-          ARRAY['XX001', 'a stored event has an unknown type code 999'], 'an unknown type code is refused');
-SELECT is(pg_temp.error_of($$SELECT durable._event_type(0::smallint, '{}')$$),
-          ARRAY['XX001', 'a stored event has an unknown type code 0'], 'code 0 without its name is refused');
-SELECT is(pg_temp.error_of($$SELECT durable._event_attributes(gen_random_uuid(), 1, '{"~": "?"}')$$),
-          ARRAY['XX001', 'a stored event names an unknown attribute pair "?"'], 'an unknown pair is refused');
-SELECT is(pg_temp.error_of($$SELECT durable._event_attributes(gen_random_uuid(), 1, '{"_": 1}')$$),
-          ARRAY['XX001', 'a stored event names an unknown attribute "_"'], 'an unknown one-character name is refused');
-SELECT is(pg_temp.error_of($$SELECT durable._event_attributes(gen_random_uuid(), 1, '[1]')$$),
-          ARRAY['XX001', 'a stored event''s attributes are not packed'], 'a non-object is refused');
+SELECT is(pg_temp.err($$SELECT durable._event_type(999::smallint, '{}')$$),
+          'XX001: a stored event has an unknown type code 999', 'an unknown type code is refused');
+SELECT is(pg_temp.err($$SELECT durable._event_type(0::smallint, '{}')$$),
+          'XX001: a stored event has an unknown type code 0', 'code 0 without its name is refused');
+SELECT is(pg_temp.err($$SELECT durable._event_attributes(gen_random_uuid(), 1, '{"~": "?"}')$$),
+          'XX001: a stored event names an unknown attribute pair "?"', 'an unknown pair is refused');
+SELECT is(pg_temp.err($$SELECT durable._event_attributes(gen_random_uuid(), 1, '{"_": 1}')$$),
+          'XX001: a stored event names an unknown attribute "_"', 'an unknown one-character name is refused');
+SELECT is(pg_temp.err($$SELECT durable._event_attributes(gen_random_uuid(), 1, '[1]')$$),
+          'XX001: a stored event''s attributes are not packed', 'a non-object is refused');
 
 SELECT * FROM finish();
 ROLLBACK;
