@@ -25,15 +25,19 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_operator_d.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
+#include "nodes/primnodes.h"
+#include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 
 #include "durable.h"
@@ -56,11 +60,12 @@ typedef struct IndexShape
 	const char *suffix;			/* the index is <table>_<suffix> */
 	int			nkeys;
 	const char *columns[MAX_KEYS + 1];	/* the equal columns, then the one read */
+	bool		ready_only;		/* holds only the ready tasks: WHERE state = 'SCHEDULED' */
 } IndexShape;
 
-static const IndexShape ready_by_key = {"ready_by_key", 4, {"namespace", "task_queue", "fairness_key", "priority", "pass"}};
-static const IndexShape ready = {"ready", 3, {"namespace", "task_queue", "priority", "pass"}};
-static const IndexShape run_row = {"pkey", 1, {"run_id", NULL}};
+static const IndexShape ready_by_key = {"ready_by_key", 4, {"namespace", "task_queue", "fairness_key", "priority", "pass"}, true};
+static const IndexShape ready = {"ready", 3, {"namespace", "task_queue", "priority", "pass"}, true};
+static const IndexShape run_row = {"pkey", 1, {"run_id", NULL}, false};
 
 /* What a walk needs of an index, checked against its shape once per backend. */
 typedef struct KnownIndex
@@ -104,6 +109,30 @@ column(Relation heap, const char *name, bool missing_ok)
 	return InvalidAttrNumber;
 }
 
+/*
+ * Whether the index's predicate is exactly state = 'SCHEDULED': a walk counts
+ * every row it finds as ready and never reads the state itself.
+ */
+static bool
+holds_only_ready(Relation heap, Relation index)
+{
+	List	   *predicate = RelationGetIndexPredicate(index);
+	OpExpr	   *op;
+	Var		   *var;
+	Const	   *value;
+
+	if (list_length(predicate) != 1 || !IsA(linitial(predicate), OpExpr))
+		return false;
+	op = (OpExpr *) linitial(predicate);
+	if (op->opno != TextEqualOperator || list_length(op->args) != 2 ||
+		!IsA(linitial(op->args), Var) || !IsA(lsecond(op->args), Const))
+		return false;
+	var = (Var *) linitial(op->args);
+	value = (Const *) lsecond(op->args);
+	return var->varattno == column(heap, "state", false) && !value->constisnull &&
+		value->consttype == TEXTOID && strcmp(TextDatumGetCString(value->constvalue), "SCHEDULED") == 0;
+}
+
 static const KnownIndex *
 known_index(Relation heap, const IndexShape *shape)
 {
@@ -127,6 +156,12 @@ known_index(Relation heap, const IndexShape *shape)
 	if (!OidIsValid(k->index))
 		elog(ERROR, "index \"%s\" is missing", name);
 	index = index_open(k->index, AccessShareLock);
+	if (shape->ready_only && !holds_only_ready(heap, index))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("index \"%s\" does not hold only the ready tasks (WHERE state = 'SCHEDULED')", name),
+				 errdetail("Tasks are placed in their queue by reading this index, and every row it holds counts as ready."),
+				 errhint("Recreate the index as durable's schema defines it, with its WHERE state = 'SCHEDULED'.")));
 	for (int i = 0; i < shape->nkeys + (shape->columns[shape->nkeys] != NULL); i++)
 	{
 		AttrNumber	att = column(heap, shape->columns[i], false);
