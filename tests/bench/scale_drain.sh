@@ -7,6 +7,10 @@
 # polls, short polls, ms in statements, waits for a notification, the CPU
 # seconds of its server process).
 #   tests/bench/scale_drain.sh [N] [ROUNDS]
+# BASE_PG_CONFIG=<another private install's pg_config> makes it an A/B: each
+# round runs A (that install: another commit's build, e.g. a worktree's
+# .run/pg) and then B (this checkout's, PG_CONFIG) on the same cluster,
+# restarted on each install's binaries and library. Each line starts with A or B.
 # HOG=K runs K busy loops beside it for the whole run (a loaded machine).
 # DIAG=1 prints, after each drain, what it read of each table and what the
 # autovacuum did meanwhile (the counters are reset before each drain).
@@ -34,17 +38,17 @@ build_pq_tool poller "$poller"
 for _ in $(seq 1 "${HOG:-0}"); do (while :; do :; done) & done
 
 # what run.sh does before each drain: activities at 10/s for 5 s
-dispatch() {
-    "$poller" --kind activity --queue disp-q --seconds 7 > /dev/null &
+dispatch() {   # -> the dispatch p50 (ms), as run.sh's scale_dispatch_p50_ms
+    "$poller" --kind activity --queue disp-q --seconds 7 > "$tmp/disp.out" &
     local ppid=$!
     sleep 0.3
     echo "SELECT durable_bench.schedule_activities(1, 1, 'disp-wf', 'disp-q');" > "$tmp/produce.sql"
     pgbench -n -c 2 -j 2 -R 10 -T 5 -f "$tmp/produce.sql" >/dev/null 2>&1
     wait "$ppid"
+    sed -n 's/^p50_ms //p' "$tmp/disp.out"
 }
-drain() {   # label -> one line: label rate, poller's figures, server CPU s
-    local s e t0
-    t0=$(date +%s)
+drain() {   # label -> one line: the label, the rate, the poller's figures
+    local s e t0=$(date +%s)
     if [ "${MID_ANALYZE:-0}" = 1 ]; then
         # autovacuum's visit during a long set-up, made certain
         psql -qXAt -v ON_ERROR_STOP=1 -c "BEGIN" \
@@ -79,20 +83,38 @@ drain() {   # label -> one line: label rate, poller's figures, server CPU s
                       ORDER BY self_time DESC LIMIT 8" >&2
     fi
 }
-rate() { awk '{ print $2 }' <<< "$1"; }
+rate() { awk '{ print $3 }' <<< "$1"; }
 
-for _ in $(seq 1 "$rounds"); do
+one_variant() {   # label: the empty store's drain, the scale store's, their ratio
+    local empty scale d_empty d_scale
     if [ "${EMPTY:-1}" = 1 ]; then
         reset_store
-        dispatch
-        empty=$(drain empty)
-        echo "$empty"
+        d_empty=$(dispatch)
+        empty=$(drain "$1 empty")
+        echo "$empty dispatch_p50_ms $d_empty"
     fi
     reset_store
     psql -qX -v ON_ERROR_STOP=1 -v n="$n" -f "$here/sql/sleepers.sql" >/dev/null
     sql "VACUUM ANALYZE"
-    dispatch
-    scale=$(drain scale)
-    echo "$scale"
-    [ "${EMPTY:-1}" = 1 ] && echo "ratio $(awk -v a="$(rate "$scale")" -v b="$(rate "$empty")" 'BEGIN { printf "%.3f", a / b }')"
+    d_scale=$(dispatch)
+    scale=$(drain "$1 scale")
+    echo "$scale dispatch_p50_ms $d_scale"
+    [ "${EMPTY:-1}" = 1 ] && echo "$1 ratio $(awk -v a="$(rate "$scale")" -v b="$(rate "$empty")" 'BEGIN { printf "%.3f", a / b }')" \
+        "dispatch_ratio $(awk -v a="$d_scale" -v b="$d_empty" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "null" }')"
+    return 0
+}
+use_install() {   # pg_config: the cluster restarted on that install
+    cluster stop >/dev/null
+    PG_CONFIG=$1 cluster start
+}
+mine=${PG_CONFIG:-pg_config}
+for _ in $(seq 1 "$rounds"); do
+    if [ -n "${BASE_PG_CONFIG:-}" ]; then
+        use_install "$BASE_PG_CONFIG"
+        one_variant A
+        use_install "$mine"
+        one_variant B
+    else
+        one_variant B
+    fi
 done
