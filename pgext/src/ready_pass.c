@@ -284,6 +284,15 @@ push_statement_snapshot(void)
 	return GetActiveSnapshot();
 }
 
+/* The value of a column of a trigger's row, by name. */
+static Datum
+row_value(TriggerData *trigger, const char *name, bool *isnull)
+{
+	Relation	rel = trigger->tg_relation;
+
+	return heap_getattr(trigger->tg_trigtuple, column(rel, name, false), RelationGetDescr(rel), isnull);
+}
+
 static TriggerData *
 insert_trigger(FunctionCallInfo fcinfo, const char *name)
 {
@@ -301,24 +310,17 @@ durable_activity_task_pass(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigger = insert_trigger(fcinfo, "durable._activity_task_pass");
 	Relation	tasks = trigger->tg_relation;
-	TupleDesc	desc = RelationGetDescr(tasks);
-	HeapTuple	row = trigger->tg_trigtuple;
-	Datum		namespace,
-				task_queue,
-				priority,
-				fairness_key,
-				weight;
 	bool		nulls[5];
+	Datum		namespace = row_value(trigger, "namespace", &nulls[0]);
+	Datum		task_queue = row_value(trigger, "task_queue", &nulls[1]);
+	Datum		priority = row_value(trigger, "priority", &nulls[2]);
+	Datum		fairness_key = row_value(trigger, "fairness_key", &nulls[3]);
+	Datum		weight = row_value(trigger, "fairness_weight", &nulls[4]);
 	int			pass_att = column(tasks, "pass", false);
 	Datum		pass;
 	bool		pass_null = false;
 	Snapshot	snapshot;
 
-	namespace = heap_getattr(row, column(tasks, "namespace", false), desc, &nulls[0]);
-	task_queue = heap_getattr(row, column(tasks, "task_queue", false), desc, &nulls[1]);
-	priority = heap_getattr(row, column(tasks, "priority", false), desc, &nulls[2]);
-	fairness_key = heap_getattr(row, column(tasks, "fairness_key", false), desc, &nulls[3]);
-	weight = heap_getattr(row, column(tasks, "fairness_weight", false), desc, &nulls[4]);
 	snapshot = push_statement_snapshot();
 	if (nulls[0] || nulls[1] || nulls[2])
 		pass = Float8GetDatum(0);
@@ -326,7 +328,8 @@ durable_activity_task_pass(PG_FUNCTION_ARGS)
 		pass = Float8GetDatum(task_pass(tasks, namespace, task_queue, priority, fairness_key, nulls[3],
 										nulls[4] ? 0 : DatumGetFloat8(weight), nulls[4], 0, snapshot));
 	PopActiveSnapshot();
-	return PointerGetDatum(heap_modify_tuple_by_cols(row, desc, 1, &pass_att, &pass, &pass_null));
+	return PointerGetDatum(heap_modify_tuple_by_cols(trigger->tg_trigtuple, RelationGetDescr(tasks), 1,
+													 &pass_att, &pass, &pass_null));
 }
 
 /* The trigger workflow_task_pass: an inserted workflow task takes its run's priority and key, and its pass. */
@@ -335,27 +338,23 @@ durable_workflow_task_pass(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigger = insert_trigger(fcinfo, "durable._workflow_task_pass");
 	Relation	tasks = trigger->tg_relation;
-	TupleDesc	desc = RelationGetDescr(tasks);
-	HeapTuple	row = trigger->tg_trigtuple;
 	Relation	runs;
 	TupleTableSlot *run;
 	int			atts[3] = {column(tasks, "priority", false), column(tasks, "fairness_key", false),
 	column(tasks, "pass", false)};
 	Datum		values[3] = {0, 0, 0};
 	bool		nulls[3] = {true, true, false};
-	Datum		run_id,
-				namespace,
-				task_queue;
 	bool		run_id_null,
 				namespace_null,
 				queue_null,
 				weight_null = true;
+	Datum		run_id = row_value(trigger, "run_id", &run_id_null);
+	Datum		namespace = row_value(trigger, "namespace", &namespace_null);
+	Datum		task_queue = row_value(trigger, "task_queue", &queue_null);
 	float8		weight = 1;
+	HeapTuple	row;
 	Snapshot	snapshot;
 
-	run_id = heap_getattr(row, column(tasks, "run_id", false), desc, &run_id_null);
-	namespace = heap_getattr(row, column(tasks, "namespace", false), desc, &namespace_null);
-	task_queue = heap_getattr(row, column(tasks, "task_queue", false), desc, &queue_null);
 	snapshot = push_statement_snapshot();
 	runs = table_open(get_relname_relid("workflows", RelationGetNamespace(tasks)), AccessShareLock);
 	run = table_slot_create(runs, NULL);
@@ -376,7 +375,7 @@ durable_workflow_task_pass(PG_FUNCTION_ARGS)
 	else
 		values[2] = Float8GetDatum(task_pass(tasks, namespace, task_queue, values[0], values[1], nulls[1],
 											 weight, false, 0, snapshot));
-	row = heap_modify_tuple_by_cols(row, desc, 3, atts, values, nulls);
+	row = heap_modify_tuple_by_cols(trigger->tg_trigtuple, RelationGetDescr(tasks), 3, atts, values, nulls);
 	ExecDropSingleTupleTableSlot(run);
 	table_close(runs, AccessShareLock);
 	PopActiveSnapshot();
