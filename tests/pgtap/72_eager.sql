@@ -240,5 +240,7 @@ SELECT is(pg_temp.as_role('eager_q', format($$
           'ok', 'a completion with a forged offer goes through');
 SELECT is((pg_temp.task('eg-g', '1')).state, 'SCHEDULED', 'but leases nothing on a queue the caller may not poll');
 
+SELECT is_empty($$SELECT * FROM durable.verify_store()$$, 'the store is consistent after all of it');
+
 SELECT * FROM finish();
 ROLLBACK;

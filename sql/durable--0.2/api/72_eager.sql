@@ -47,7 +47,7 @@ DECLARE
     slots integer := pg_catalog.current_setting('durable_eager.slots', true)::integer;
 BEGIN
     IF slots IS NULL OR slots < 1 OR offer[1] IS DISTINCT FROM w.namespace OR offer[2] IS DISTINCT FROM queue
-       OR durable._run_paused(w.run_id)
+       OR EXISTS (SELECT 1 FROM durable.workflow_pauses p WHERE p.run_id = w.run_id)   -- api/41_pause.sql
        OR EXISTS (SELECT 1 FROM durable.task_queue_limits l WHERE l.namespace = w.namespace AND l.task_queue = queue)
        OR EXISTS (SELECT 1 FROM durable.activity_tasks a
                    WHERE a.namespace = w.namespace AND a.task_queue = queue AND a.state = 'SCHEDULED'
@@ -87,6 +87,7 @@ DECLARE
     cancels boolean;
     slots integer := max_activities;
     taken bigint[];
+    n bigint;
 BEGIN
     IF max_activities IS NULL OR max_activities < 0 OR max_activities > 1000 THEN
         PERFORM durable._bad_input('max_activities must be between 0 and 1000',
@@ -142,8 +143,8 @@ BEGIN
         -- the offer less what is still leased (slots, from the settings,
         -- already counts every lease, and so would count these twice; a
         -- dropped lease holds no slot)
-        slots := max_activities - (SELECT count(*) FROM durable.activity_tasks a
-                                    WHERE a.task_id = ANY (taken) AND a.state = 'STARTED' AND a.fence = 1);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        slots := max_activities - n;
     END IF;
     -- Slots left while the queue has ready tasks (which kept new ones from
     -- being taken eagerly, or were there before): a poll of the queue, in
