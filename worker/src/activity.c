@@ -334,6 +334,9 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	}
 	int n = PQntuples(res);
 	durable__backstop_found(&w->act_backstop_poll, &w->act_unannounced, n);
+	/* a poll that got fewer than it asked for drained the queue: the worker
+	 * has slots to spare, and its completions offer them */
+	w->act_idle = n < asked;
 	for (int i = 0; i < n; i++)
 		durable__activity_take(w, res, i);
 	if (n >= asked)

@@ -85,6 +85,12 @@ struct durable_worker_s {
 	uint64_t runs_replayed;
 	int running;                        /* activities in flight */
 	int eager_offered;                  /* slots offered with completions not answered yet (worker.c) */
+	/* The last activity poll got fewer tasks than it asked for (it drained
+	 * the queue): completions offer slots only then. While polls come back
+	 * full the worker has no slots to spare, new activities would queue
+	 * behind the waiting ones anyway (the store takes none eagerly), and an
+	 * offer would only hold slots the polls that drain them need. */
+	int act_idle;
 	struct durable_activity_ctx_s *active;
 	json_t *outcomes;                   /* completions waiting to be sent */
 	int completing;

@@ -239,7 +239,7 @@ static int send_batch(durable_worker_t *w, int slot, json_t *items, int attempts
 	char *body = durable__json_text(items), slots[16];
 	/* A stopping worker takes no new activities; one that does not run
 	 * activities, or was told not to, offers nothing. */
-	int offer = w->opts.no_eager_activities || w->opts.no_activities || !w->act_pg || w->stopping
+	int offer = w->opts.no_eager_activities || w->opts.no_activities || !w->act_pg || w->stopping || !w->act_idle
 			    ? 0 : durable__activity_slots(w);
 	int wanted = offer > 0 ? own_activities(w, items) : 0;
 	offer = offer < wanted ? offer : wanted;
