@@ -239,6 +239,15 @@ SELECT is(pg_temp.as_role('eager_q', format($$
               (SELECT task_token FROM gt), jsonb_build_array(pg_temp.act('1', '{"task_queue": "eq-other"}')))),
           'ok', 'a completion with a forged offer goes through');
 SELECT is((pg_temp.task('eg-g', '1')).state, 'SCHEDULED', 'but leases nothing on a queue the caller may not poll');
+SELECT is(pg_temp.as_role('eager_q', $$SELECT durable._eager_arm('default' || E'\x1f' || 'eq-other')$$), '42501',
+          'nor can it arm a queue itself (pgext/src/eager.c): the function is internal');
+-- the mark itself: armed for one key, in this transaction, until disarmed
+SELECT ok(NOT durable._eager_armed('default' || E'\x1f' || 'eq'), 'an eager call disarms its queue when it ends');
+SELECT durable._eager_arm('ns' || E'\x1f' || 'q');
+SELECT ok(durable._eager_armed('ns' || E'\x1f' || 'q') AND NOT durable._eager_armed('ns' || E'\x1f' || 'q2')
+          AND NOT durable._eager_armed(NULL), 'armed: that key only');
+SELECT durable._eager_arm(NULL);
+SELECT ok(NOT durable._eager_armed('ns' || E'\x1f' || 'q'), 'NULL disarms');
 
 SELECT is_empty($$SELECT * FROM durable.verify_store()$$, 'the store is consistent after all of it');
 

@@ -34,9 +34,18 @@
 -- durable_eager.slots (what is left of the offer) and durable_eager.taken
 -- (the task ids leased). A completion that fails rolls its subtransaction
 -- back, and the settings with it: its slots are offered to the next one.
--- Anyone may set such settings; _eager_take checks the caller's grant on
--- the queue, so a forged offer leases no more than the caller's own poll
--- could.
+-- Anyone may set such settings; an eager take also needs the queue armed
+-- (pgext/src/eager.c), which only this function does, after checking the
+-- caller's grant on it: a forged offer leases nothing. The queue's flow
+-- limits are read once per call (a limited queue is offered nothing), the
+-- run's pause and the queue's ready tasks at each activity.
+
+-- Arms a queue (namespace, 0x1f, queue) for eager takes until the end of the
+-- transaction; NULL disarms.
+CREATE OR REPLACE FUNCTION durable._eager_arm(key text) RETURNS void
+    AS 'MODULE_PATHNAME', 'durable_eager_arm' LANGUAGE C VOLATILE;
+CREATE OR REPLACE FUNCTION durable._eager_armed(key text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'durable_eager_armed' LANGUAGE C VOLATILE;
 
 -- The identity to lease a new activity of run w on queue to, taking one
 -- slot of the offer, or NULL when it must wait for a poll.
@@ -47,12 +56,11 @@ DECLARE
     slots integer := pg_catalog.current_setting('durable_eager.slots', true)::integer;
 BEGIN
     IF slots IS NULL OR slots < 1 OR offer[1] IS DISTINCT FROM w.namespace OR offer[2] IS DISTINCT FROM queue
+       OR NOT durable._eager_armed(w.namespace || E'\x1f' || queue)
        OR EXISTS (SELECT 1 FROM durable.workflow_pauses p WHERE p.run_id = w.run_id)   -- api/41_pause.sql
-       OR EXISTS (SELECT 1 FROM durable.task_queue_limits l WHERE l.namespace = w.namespace AND l.task_queue = queue)
        OR EXISTS (SELECT 1 FROM durable.activity_tasks a
                    WHERE a.namespace = w.namespace AND a.task_queue = queue AND a.state = 'SCHEDULED'
-                     AND a.priority <= _eager_take.priority)
-       OR NOT durable._may('worker', queue, w.namespace) THEN
+                     AND a.priority <= _eager_take.priority) THEN
         RETURN NULL;
     END IF;
     PERFORM pg_catalog.set_config('durable_eager.slots', (slots - 1)::text, true);
@@ -85,6 +93,7 @@ DECLARE
     groups jsonb[];
     batch jsonb;
     cancels boolean;
+    limited boolean;
     slots integer := max_activities;
     taken bigint[];
     n bigint;
@@ -105,6 +114,12 @@ BEGIN
     END IF;
     PERFORM set_config('durable_eager.offer', concat_ws(E'\x1f', namespace, activity_task_queue, identity), true);
     PERFORM set_config('durable_eager.taken', '', true);
+    PERFORM durable._eager_arm(namespace || E'\x1f' || activity_task_queue);
+    -- a queue with flow limits picks its own tasks (api/40_flow_limits.sql):
+    -- nothing is taken eagerly, the slots go to the poll below
+    limited := EXISTS (SELECT 1 FROM durable.task_queue_limits l
+                        WHERE l.namespace = complete_workflow_tasks_eager.namespace
+                          AND l.task_queue = activity_task_queue);
     -- All completions in one call, with the whole offer (each takes what
     -- it schedules from what the ones before left), unless one of them
     -- also cancels an activity: then one at a time, that one offered none.
@@ -113,13 +128,13 @@ BEGIN
                    ELSE ARRAY[completions] END;
     FOREACH batch IN ARRAY groups LOOP
         cancels := batch @> cancel;
-        PERFORM set_config('durable_eager.slots', CASE WHEN cancels THEN 0 ELSE slots END::text, true);
+        PERFORM set_config('durable_eager.slots', CASE WHEN cancels OR limited THEN 0 ELSE slots END::text, true);
         RETURN QUERY
         SELECT 'workflow_task', c.task_token, c.outcome, c.error, NULL::text, NULL::uuid, NULL::text, NULL::text,
                NULL::jsonb, NULL::integer, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, NULL::float8,
                NULL::jsonb, NULL::jsonb
           FROM durable.complete_workflow_tasks(batch, complete_workflow_tasks_eager.identity) c;
-        IF NOT cancels THEN
+        IF NOT (cancels OR limited) THEN
             slots := current_setting('durable_eager.slots', true)::integer;
         END IF;
     END LOOP;
@@ -130,6 +145,7 @@ BEGIN
     IF taken IS NOT NULL THEN   -- none ahead of a higher priority (api/72_eager_priority.sql)
         PERFORM durable._eager_give_back(taken, complete_workflow_tasks_eager.namespace, activity_task_queue);
     END IF;
+    PERFORM durable._eager_arm(NULL);
     -- what the completions leased and did not end again (a completion that
     -- closes its workflow drops the activities it scheduled)
     IF taken IS NOT NULL THEN
@@ -167,6 +183,10 @@ $$;
 
 COMMENT ON FUNCTION durable._eager_take(durable.workflows, text, smallint) IS
     'Whether a new activity of a run goes to the worker completing its workflow task, started (internal: api/72_eager.sql).';
+COMMENT ON FUNCTION durable._eager_arm(text) IS
+    'Lets the eager completion of this transaction take activities of a queue its caller may poll (internal: pgext/src/eager.c).';
+COMMENT ON FUNCTION durable._eager_armed(text) IS
+    'Whether this transaction''s eager completion armed a queue (internal: pgext/src/eager.c).';
 COMMENT ON FUNCTION durable._eager_taken(bigint) IS
     'Records an activity task leased eagerly in this transaction (internal: api/72_eager.sql).';
 COMMENT ON FUNCTION durable.complete_workflow_tasks_eager(jsonb, text, text, integer, text) IS

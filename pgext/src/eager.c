@@ -1,0 +1,60 @@
+/*
+ * eager.c: which activity queue this transaction's eager completion
+ * (durable.complete_workflow_tasks_eager, api/72_eager.sql) authorized its
+ * caller to take activities from.
+ *
+ * The offer itself travels in transaction-local settings (durable_eager.*),
+ * which any session may set. What makes a forged offer harmless is that
+ * each eager take also needs the queue armed here, and only the eager
+ * completion arms it, after checking the caller's grant on the queue: these
+ * functions are internal (no EXECUTE for the worker roles), so a session
+ * cannot arm a queue by itself. The mark lives in backend memory, keyed by
+ * the local transaction id, so it ends with the transaction whatever way
+ * that ends. It replaces a grant lookup per eagerly taken activity.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "storage/proc.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_eager_arm);
+PG_FUNCTION_INFO_V1(durable_eager_armed);
+
+static LocalTransactionId armed_lxid = InvalidLocalTransactionId;
+static char *armed_key = NULL;
+
+/* _eager_arm(key text): key (namespace, 0x1f, queue) is armed until the end
+ * of this transaction; NULL disarms. */
+Datum
+durable_eager_arm(PG_FUNCTION_ARGS)
+{
+	if (armed_key != NULL)
+		pfree(armed_key);
+	armed_key = NULL;
+	armed_lxid = InvalidLocalTransactionId;
+	if (!PG_ARGISNULL(0))
+	{
+		armed_key = MemoryContextStrdup(TopMemoryContext, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+		armed_lxid = MyProc->lxid;
+	}
+	PG_RETURN_VOID();
+}
+
+/* _eager_armed(key text): whether key is armed in this transaction. */
+Datum
+durable_eager_armed(PG_FUNCTION_ARGS)
+{
+	char	   *key;
+	bool		armed;
+
+	if (PG_ARGISNULL(0) || armed_key == NULL || armed_lxid != MyProc->lxid)
+		PG_RETURN_BOOL(false);
+	key = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	armed = strcmp(key, armed_key) == 0;
+	pfree(key);
+	PG_RETURN_BOOL(armed);
+}
