@@ -5,7 +5,8 @@
 # peers bench's two durable shapes with one worker process: three-activity
 # workflows (BenchSeq3) and activities of ten-parallel workflows
 # (BenchPar10), each with the server's CPU time (all its processes, from
-# /proc), commits and WAL bytes per activity.
+# /proc), commits and WAL bytes per activity, and the share of activities the
+# worker got eagerly (its exit line).
 #   tests/bench/eager_ab.sh [ROUNDS] [N]    N three-activity workflows and
 #                                           N / 10 ten-parallel ones
 # WORKER_ARGS adds worker arguments to both variants (e.g. "--concurrency 256":
@@ -47,15 +48,18 @@ server_cpu() {   # CPU seconds of the whole server, live processes and reaped on
 }
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 per() { awk -v a="$1" -v b="$2" -v n="$3" -v f="$4" 'BEGIN { printf f, (b - a) / n }'; }
-shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us_per_activity commits_per_activity wal_per_activity"
-    local c0 w0 cpu0 rate acts=$(( $2 * $3 ))
+shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us_per_activity commits_per_activity wal_per_activity eager_share"
+    local c0 w0 cpu0 rate eager acts=$(( $2 * $3 ))
     reset_store
     sql "CHECKPOINT"
     c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu)
     rate=$(worker_rate "$1" "$2" 1)
+    # the worker's exit line: "... with a completion: N eager, M polled)"
+    eager=$(grep 'with a completion:' "$tmp/worker.log" | tail -1 | sed 's/.*with a completion: \([0-9]*\) eager.*/\1/')
     echo "$rate $(per "$cpu0" "$(server_cpu)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
          "$(per "$c0" "$(commits)" "$acts" '%.3f')" \
-         "$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $acts)")"
+         "$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $acts)")" \
+         "$(awk -v e="${eager:-0}" -v n="$acts" 'BEGIN { printf "%.2f", e / n }')"
 }
 round() {   # on or off -> one line of figures
     local v=$1 wf3 par10
@@ -63,9 +67,10 @@ round() {   # on or off -> one line of figures
     wf3=$(shape BenchSeq3 "$n" 3)
     par10=$(shape BenchPar10 $(( n / 10 )) 10)
     set -- $par10
-    echo "$v $wf3 $(( $1 * 10 )) $2 $3 $4"
+    echo "$v $wf3 $(( $1 * 10 )) $2 $3 $4 $5"
 }
 echo "worker arguments added: ${WORKER_ARGS:-none}"
 echo "eager wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity wf3_wal_bytes_per_activity" \
-     "par10_activities_per_s par10_server_cpu_us_per_activity par10_commits_per_activity par10_wal_bytes_per_activity (N = $n)"
+     "wf3_eager_share par10_activities_per_s par10_server_cpu_us_per_activity par10_commits_per_activity" \
+     "par10_wal_bytes_per_activity par10_eager_share (N = $n)"
 for _ in $(seq 1 "$rounds"); do round on; round off; done
