@@ -315,6 +315,17 @@ int durable__activity_slots(durable_worker_t *w)
 	return w->opts.max_concurrent_activities - w->running - w->act_polling - w->eager_offered;
 }
 
+/* Names what a backstop poll found after a quiet spell: counted as a lost
+ * wake-up unless its notification follows (worker.c), and then the attempt
+ * tells a retry the timer worker offered from a task just scheduled. */
+static void log_backstop_finds(PGresult *res, int n)
+{
+	for (int i = 0; i < n; i++)
+		durable__log("INFO", "the backstop poll found activity %s of workflow %s, attempt %s",
+			     durable__pg_col(res, i, "activity_id"), durable__pg_col(res, i, "workflow_id"),
+			     durable__pg_col(res, i, "attempt"));
+}
+
 static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 {
 	(void)pg;
@@ -333,6 +344,8 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 		return;
 	}
 	int n = PQntuples(res);
+	if (w->act_backstop_poll)
+		log_backstop_finds(res, n);
 	durable__backstop_found(&w->act_backstop_poll, &w->act_unannounced, n);
 	/* a poll that got fewer than it asked for drained the queue: the worker
 	 * has slots to spare, and its completions offer them */

@@ -43,5 +43,17 @@ stop_workers
 lost=$(($(lost_count) - probe))
 echo "  lost wake-ups (backstop polls that found work) in $ROUNDS rounds of $N: $lost"
 grep -h "a lost wake-up" "$LOGDIR"/wake*.log | tail -n +$((probe + 1)) | head -5
+# On a count, what the backstop found and its run's history, for the record:
+# how long the task had been ready (scheduled, or retried after a failure)
+# when found tells a task stranded for seconds from a commit racing the poll.
+[ "$lost" -eq 0 ] || grep -h "the backstop poll found activity" "$LOGDIR"/wake*.log | head -3 |
+	while read -r found; do
+		echo "  $found"
+		wf=${found##*of workflow }
+		sql "SELECT '    ' || h.event_id || ' ' || to_char(h.event_time, 'HH24:MI:SS.MS') || ' ' || h.event_type
+		            || coalesce(' attempt ' || (h.attributes ->> 'attempt'), '')
+		       FROM durable.history h JOIN durable.workflows w USING (run_id)
+		      WHERE w.workflow_id = '${wf%%,*}' ORDER BY h.event_id"
+	done
 check "no backstop poll found work: no wake-up was lost" eq "$lost" 0
 finish
