@@ -71,10 +71,13 @@ SELECT durable.fire_due(1000);
 SELECT is((SELECT wake_at FROM durable.task_queue_limits WHERE task_queue = 'fc-r'), NULL,
           'fire_due notifies the queue and clears it');
 SELECT is((SELECT count(*) FROM pg_temp.lease('fc-r', 20)), 1::bigint, 'and the token is there');
-SELECT durable.set_task_queue_limits('fc-r', rate_per_second => 0.5);
-SELECT durable.skip_time('1 second');
+-- (durable.now() follows the wall clock too: at a rate of 0.05 the half
+-- token stays half unless ten real seconds pass between these statements,
+-- where at 0.5 one loaded second was enough)
+SELECT durable.set_task_queue_limits('fc-r', rate_per_second => 0.05);
+SELECT durable.skip_time('10 seconds');
 SELECT is((SELECT count(*) FROM pg_temp.lease('fc-r', 20)), 0::bigint, 'a slower rate takes effect at once (half a token)');
-SELECT durable.skip_time('1 second');
+SELECT durable.skip_time('10 seconds');
 SELECT is((SELECT count(*) FROM pg_temp.lease('fc-r', 20)), 1::bigint, 'a slow bucket holds one token');
 
 -- Per fairness key: concurrency, a default and an override, turns -----------
