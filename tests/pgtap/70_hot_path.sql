@@ -6,21 +6,6 @@ BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
 
--- SQLSTATE, message, detail and hint of the error stmt raises (NULLs if none).
-CREATE FUNCTION pg_temp.error_of(stmt text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE
-    msg text;
-    det text;
-    hnt text;
-BEGIN
-    EXECUTE stmt;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN ARRAY[SQLSTATE, msg, nullif(det, ''), nullif(hnt, '')];
-END
-$$;
-
 -- _parse_token -------------------------------------------------------------
 
 SELECT is((SELECT row(t.task_id, t.fence)::text FROM durable._parse_token('w12.3', 'w') t), '(12,3)',

@@ -74,21 +74,6 @@ SELECT has_index('durable', 'workflows', 'workflows_one_open_run', 'the index is
 -- lock either way, and were not kept: docs/performance.md, "The store's
 -- floor". These checks hold either body to the same errors.)
 
--- SQLSTATE, message, detail and hint of the error stmt raises (NULLs if none).
-CREATE FUNCTION pg_temp.error_of(stmt text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE
-    msg text;
-    det text;
-    hnt text;
-BEGIN
-    EXECUTE stmt;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-    RETURN ARRAY[SQLSTATE, msg, nullif(det, ''), nullif(hnt, '')];
-END
-$$;
-
 SELECT durable.start_workflow('tl-1', 'T', 'q-tl');
 SELECT durable.start_workflow('tl-2', 'T', 'q-tl');
 CREATE TEMP TABLE tl AS SELECT * FROM durable.poll_workflow_tasks('q-tl', 'tester', 1);
