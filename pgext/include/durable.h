@@ -96,6 +96,7 @@ extern int64 DurableLoadLegacyClockOffset(void);
 /* version.c */
 extern char *DurableInstalledVersion(void);
 extern pg_attribute_noreturn() void DurableRefuseOldSql(const char *what);
+extern pg_attribute_noreturn() void DurableRefuseChangedSchema(const char *object, const char *problem);
 
 /* prepare.c */
 extern int	durable_timer_lead_ms;

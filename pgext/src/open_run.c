@@ -42,7 +42,7 @@ column(Oid table, const char *name)
 	AttrNumber	attnum = get_attnum(table, name);
 
 	if (attnum == InvalidAttrNumber)
-		elog(ERROR, "durable.workflows has no column \"%s\"", name);
+		DurableRefuseChangedSchema("table \"workflows\"", psprintf("has no column \"%s\"", name));
 	return attnum;
 }
 
@@ -64,12 +64,18 @@ durable_find_open_run(PG_FUNCTION_ARGS)
 	bool		found = false;
 
 	if (!OidIsValid(index_oid))
-		elog(ERROR, "index durable.workflows_one_open_run is missing");
+		DurableRefuseChangedSchema("index \"workflows_one_open_run\"", "is missing");
 	table_oid = IndexGetRelation(index_oid, false);
 	status_col = column(table_oid, "status");
 	run_col = column(table_oid, "run_id");
 	table = table_open(table_oid, AccessShareLock);
 	index = index_open(index_oid, AccessShareLock);
+	/* the keys below are compared as these two columns: a rebuilt index must still lead with them */
+	if (index->rd_index->indnkeyatts < 2 ||
+		index->rd_index->indkey.values[0] != column(table_oid, "namespace") ||
+		index->rd_index->indkey.values[1] != column(table_oid, "workflow_id"))
+		DurableRefuseChangedSchema("index \"workflows_one_open_run\"",
+								   "does not lead with the columns (namespace, workflow_id)");
 	for (int i = 0; i < 2; i++)
 		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
 							   index->rd_indcollation[i], F_TEXTEQ, PG_GETARG_DATUM(i));

@@ -105,7 +105,8 @@ column(Relation heap, const char *name, bool missing_ok)
 			return att->attnum;
 	}
 	if (!missing_ok)
-		elog(ERROR, "table \"%s\" has no column \"%s\"", RelationGetRelationName(heap), name);
+		DurableRefuseChangedSchema(psprintf("table \"%s\"", RelationGetRelationName(heap)),
+								   psprintf("has no column \"%s\"", name));
 	return InvalidAttrNumber;
 }
 
@@ -154,7 +155,7 @@ known_index(Relation heap, const IndexShape *shape)
 	snprintf(name, sizeof name, "%s_%s", RelationGetRelationName(heap), shape->suffix);
 	k->index = get_relname_relid(name, RelationGetNamespace(heap));
 	if (!OidIsValid(k->index))
-		elog(ERROR, "index \"%s\" is missing", name);
+		DurableRefuseChangedSchema(psprintf("index \"%s\"", name), "is missing");
 	index = index_open(k->index, AccessShareLock);
 	if (shape->ready_only && !holds_only_ready(heap, index))
 		ereport(ERROR,
@@ -168,7 +169,8 @@ known_index(Relation heap, const IndexShape *shape)
 		Oid			type = TupleDescAttr(RelationGetDescr(heap), att - 1)->atttypid;
 
 		if (i >= index->rd_index->indnkeyatts || index->rd_index->indkey.values[i] != att)
-			elog(ERROR, "index \"%s\" does not have \"%s\" as its column %d", name, shape->columns[i], i + 1);
+			DurableRefuseChangedSchema(psprintf("index \"%s\"", name),
+									   psprintf("does not have \"%s\" as its column %d", shape->columns[i], i + 1));
 		if (i == shape->nkeys)
 			break;
 		if (type == TEXTOID)
@@ -178,7 +180,8 @@ known_index(Relation heap, const IndexShape *shape)
 		else if (type == UUIDOID)
 			k->eq[i] = F_UUID_EQ;
 		else
-			elog(ERROR, "index \"%s\": column \"%s\" has an unexpected type", name, shape->columns[i]);
+			DurableRefuseChangedSchema(psprintf("index \"%s\"", name),
+									   psprintf("has column \"%s\" of an unexpected type", shape->columns[i]));
 	}
 	index_close(index, AccessShareLock);
 	k->read_att = shape->columns[shape->nkeys] ? column(heap, shape->columns[shape->nkeys], false) : 0;

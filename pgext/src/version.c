@@ -61,3 +61,19 @@ DurableRefuseOldSql(const char *what)
 			 errhint("Run ALTER EXTENSION durable UPDATE in database \"%s\" (see docs/operations.md, \"Upgrading\").",
 					 durable_database)));
 }
+
+/*
+ * The store's tables differ from the schema this library reads directly
+ * (an index or column dropped, renamed or rebuilt by hand). Refused with
+ * what differs, rather than read wrongly or reported as an internal error.
+ */
+void
+DurableRefuseChangedSchema(const char *object, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("durable's %s %s", object, problem),
+			 errdetail("durable reads this object directly and needs it as its schema defines it."),
+			 errhint("Recreate it as durable's install script (durable--%s.sql) defines it, "
+					 "or reinstall the extension in a copy of the store and compare.", DURABLE_SQL_VERSION)));
+}

@@ -127,14 +127,14 @@ SELECT throws_ok($$INSERT INTO not_tasks VALUES (1, 'default', 'q', 3::smallint,
                  'the activity trigger refuses to run as anything but a BEFORE INSERT row trigger');
 DROP TRIGGER wrong ON not_tasks;
 CREATE TRIGGER placed BEFORE INSERT ON not_tasks FOR EACH ROW EXECUTE FUNCTION durable._activity_task_pass();
-SELECT throws_ok($$INSERT INTO not_tasks VALUES (1, 'default', 'q', 3::smallint, '', 1, -1)$$, 'XX000',
-                 'index "not_tasks_ready_by_key" is missing', 'a table without the ready indexes is refused');
+SELECT throws_ok($$INSERT INTO not_tasks VALUES (1, 'default', 'q', 3::smallint, '', 1, -1)$$, '55000',
+                 'durable''s index "not_tasks_ready_by_key" is missing', 'a table without the ready indexes is refused');
 CREATE INDEX not_tasks_ready_by_key ON not_tasks (namespace, task_queue, priority, pass) WHERE state = 'SCHEDULED';
-SELECT throws_ok($$INSERT INTO not_tasks VALUES (1, 'default', 'q', 3::smallint, '', 1, -1)$$, 'XX000',
-                 'index "not_tasks_ready_by_key" does not have "fairness_key" as its column 3',
+SELECT throws_ok($$INSERT INTO not_tasks VALUES (1, 'default', 'q', 3::smallint, '', 1, -1)$$, '55000',
+                 'durable''s index "not_tasks_ready_by_key" does not have "fairness_key" as its column 3',
                  'and so is an index of another shape');
-SELECT throws_ok($$SELECT durable._task_pass('not_tasks', 'default', 'q', 3::smallint, '', 1, NULL)$$, 'XX000',
-                 'index "not_tasks_ready_by_key" does not have "fairness_key" as its column 3',
+SELECT throws_ok($$SELECT durable._task_pass('not_tasks', 'default', 'q', 3::smallint, '', 1, NULL)$$, '55000',
+                 'durable''s index "not_tasks_ready_by_key" does not have "fairness_key" as its column 3',
                  '_task_pass checks the same');
 SELECT is((SELECT count(*) FROM not_tasks), 0::bigint, 'nothing was inserted');
 

@@ -6,6 +6,7 @@
 -- missing index is, rather than read.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 
 CREATE FUNCTION pg_temp.task(q text, st text, p float8) RETURNS void LANGUAGE sql AS $$
     INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
@@ -31,6 +32,18 @@ SELECT throws_like($$ SELECT pg_temp.task('rp-q', 'SCHEDULED', -1) $$,
 SELECT throws_ok($$ SELECT pg_temp.task('rp-q', 'SCHEDULED', -1) $$, '55000',
                  'index "activity_tasks_ready_by_key" does not hold only the ready tasks (WHERE state = ''SCHEDULED'')',
                  'with errcode object_not_in_prerequisite_state');
+
+-- gone altogether: the same refusal, naming it, with the schema's hint
+SELECT is(pg_temp.error_of($$
+    DROP INDEX durable.activity_tasks_ready_by_key;
+    CREATE INDEX activity_tasks_ready_by_key ON durable.activity_tasks (namespace, task_queue, fairness_key,
+        priority, pass, task_id) WHERE state = 'SCHEDULED';
+    DROP INDEX durable.activity_tasks_ready;
+    SELECT pg_temp.task('rp-q2', 'SCHEDULED', -1)$$),
+    ARRAY['55000', 'durable''s index "activity_tasks_ready" is missing',
+          'durable reads this object directly and needs it as its schema defines it.',
+          'Recreate it as durable''s install script (durable--0.2.sql) defines it, or reinstall the extension in a copy of the store and compare.'],
+    'a missing ready index is refused with 55000, a detail and a hint');
 
 SELECT * FROM finish();
 ROLLBACK;
