@@ -100,6 +100,7 @@ SELECT ok(NOT has_schema_privilege('durable_test_nobody', 'durable', 'USAGE'), '
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_worker', p.oid, 'EXECUTE')),
           ARRAY['accept_update_task', 'answer_query_task', 'cancel_activity_task', 'complete_activity_task', 'complete_activity_tasks',
+                'complete_activity_tasks_eager',
                 'complete_workflow_task', 'complete_workflow_tasks', 'complete_workflow_tasks_eager', 'fail_activity_task',
                 'fail_workflow_task', 'get_history', 'has_access',
                 'heartbeat_activity_task',
