@@ -13,6 +13,10 @@
 # A is this checkout's install with A's api/*.sql run over it (as in
 # store_ab.sh: A's plpgsql bodies replace B's C ones); B is the checkout.
 #   tests/bench/floor_cpu.sh [A_COMMIT] [ROUNDS] [N]     (main, 3, 3000)
+# A_TREE=<worktree> instead runs A on that worktree's own build (its
+# .run/pg install, made as for wal_ab.sh) on a cluster of its own: for
+# changes in the extension's C code, which A's SQL over B's library cannot
+# show (A_COMMIT is then only a label).
 # Prints per round "variant start_us_per_wf run_us_per_wf", then the ratios
 # B / A of the medians. Needs a private PostgreSQL with this checkout
 # installed (export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
@@ -26,16 +30,25 @@ port=${DURABLE_BENCH_PORT:-55493}
 cluster() { scripts/cluster.sh "$1" floor-cpu "$port"; }
 fresh_cluster floor-cpu "$port"
 tmp=$(mktemp -d)
-trap 'cluster stop; rm -rf "$tmp"' EXIT
-eval "$(cluster env)"
+a_tree=${A_TREE:+$(cd "$A_TREE" && pwd)}
+a_pg_config=${a_tree:+$a_tree/.run/pg/lib/postgresql/15/bin/pg_config}
+a_cluster() { PG_CONFIG=$a_pg_config scripts/cluster.sh "$1" floor-cpu-a $(( port + 1 )); }
+trap 'cluster stop; [ -z "$a_tree" ] || a_cluster stop; rm -rf "$tmp"' EXIT
+b_env=$(cluster env)
+eval "$b_env"
+if [ -n "$a_tree" ]; then
+    PG_CONFIG=$a_pg_config fresh_cluster floor-cpu-a $(( port + 1 ))
+    a_env=$(a_cluster env)
+else
+    api_sql "$a" "$tmp/a_api.sql"
+    a_env=$b_env
+fi
 
-api_sql "$a" "$tmp/a_api.sql"
-
-install() {   # A or B
+install() {   # A or B (with the PG* of its cluster)
     psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
         -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "DROP SCHEMA IF EXISTS durable CASCADE" \
         -c "CREATE EXTENSION durable" >/dev/null
-    if [ "$1" = A ]; then
+    if [ "$1" = A ] && [ -z "$a_tree" ]; then
         psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
     fi
     psql -qXAt -c CHECKPOINT
@@ -70,13 +83,14 @@ install() {   # A or B
 hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant start_us_per_wf run_us_per_wf"
     local closed start run
+    if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
     install "$1"
     read -r closed start run < <(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
     [ "$closed" = "$n" ] || { echo "floor_cpu: only $closed of $n workflows closed ($1)" >&2; exit 1; }
     awk -v v="$1" -v s="$start" -v r="$run" -v n="$n" -v hz="$hz" \
         'BEGIN { printf "%s %.0f %.0f\n", v, s * 1e6 / hz / n, r * 1e6 / hz / n }'
 }
-echo "variant start_us_per_wf run_us_per_wf (one backend's CPU; A = $a, B = checkout, N = $n)"
+echo "variant start_us_per_wf run_us_per_wf (one backend's CPU; A = ${a_tree:-$a}, B = checkout, N = $n)"
 for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for col in 2 3; do

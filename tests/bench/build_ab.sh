@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Two builds, A/B, in the peers bench's two durable shapes with one worker
+# process (eager_ab.sh's method): three-activity workflows (BenchSeq3) and the
+# activities of ten-parallel workflows (BenchPar10), each with the server's CPU
+# time per activity (all its processes, from /proc), commits and WAL bytes per
+# activity. A is another worktree, built and installed the same way (make all;
+# scripts/pginst.sh DIR/.run/pg; make -C pgext install): its own install, its
+# own cluster, its own worker. B is this checkout. For changes in the
+# extension's C code, which store_ab.sh's A (A's SQL over B's library) cannot
+# show. Each round runs A then B; every round starts from a new store.
+#   tests/bench/build_ab.sh A_WORKTREE [ROUNDS] [N]     (-, 3, 2000)
+# Prints one line per round and variant:
+#   variant wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity
+#   wf3_wal_bytes_per_activity par10_activities_per_s par10_server_cpu_us_per_activity
+#   par10_commits_per_activity par10_wal_bytes_per_activity
+# then the medians' ratios B / A of the two CPU figures.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/bench"
+cd "$top"
+a_tree=$(cd "${1:?usage: build_ab.sh A_WORKTREE [ROUNDS] [N]}" && pwd)
+rounds=${2:-3} n=${3:-2000}
+port=${DURABLE_BENCH_PORT:-55495}
+. "$here/lib.sh"   # fresh_cluster, reset_store
+tmp=$(mktemp -d)
+tree_of() { [ "$1" = A ] && echo "$a_tree" || echo "$top"; }
+pg_config_of() { echo "$(tree_of "$1")/.run/pg/lib/postgresql/15/bin/pg_config"; }
+port_of() { [ "$1" = A ] && echo "$port" || echo $(( port + 1 )); }
+cluster() {   # A|B start|stop|env
+    PG_CONFIG=$(pg_config_of "$1") scripts/cluster.sh "$2" "build-ab-$1" "$(port_of "$1")"
+}
+trap 'kill $(jobs -p) 2>/dev/null || true; cluster A stop >/dev/null 2>&1; cluster B stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+for v in A B; do
+    [ -x "$(tree_of $v)/worker/build/durable-worker" ] || { echo "build_ab: build $(tree_of $v) first (make all)" >&2; exit 1; }
+    [ -x "$(pg_config_of $v)" ] || { echo "build_ab: no private install in $(tree_of $v)/.run/pg" >&2; exit 1; }
+    PG_CONFIG=$(pg_config_of $v) fresh_cluster "build-ab-$v" "$(port_of $v)"
+    gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$(tree_of $v)/worker/include" \
+        "$here/workflows.c" -o "$tmp/plugin-$v.so"
+done
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+. "$here/worker_rate.sh"   # worker_rate
+
+# CPU seconds the whole server has used, live processes and those it reaped,
+# once the round's client backends are gone (as store_ab.sh reads it)
+server_cpu() {
+    local pm before after t
+    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
+    for _ in $(seq 1 500); do
+        [ "$(sql "SELECT count(*) FROM pg_stat_activity
+                   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" = 0 ] && break
+        sleep 0.02
+    done
+    while :; do
+        before=$(sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }')
+        t=$({ cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
+            sed 's/^.*) //' | awk -v hz="$(getconf CLK_TCK)" '
+                { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }')
+        after=$(sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }')
+        [ "$before" = "$after" ] && break
+    done
+    echo "$t"
+}
+commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
+per() { awk -v a="$1" -v b="$2" -v n="$3" -v f="$4" 'BEGIN { printf f, (b - a) / n }'; }
+shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us commits wal (per activity)"
+    local c0 w0 cpu0 rate acts=$(( $2 * $3 ))
+    reset_store
+    sql "CHECKPOINT"
+    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu)
+    rate=$(worker_rate "$1" "$2" 1)
+    echo "$rate $(per "$cpu0" "$(server_cpu)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
+         "$(per "$c0" "$(commits)" "$acts" '%.3f')" \
+         "$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $acts)")"
+}
+round() (   # A or B -> one line of figures
+    v=$1
+    eval "$(cluster "$v" env)"
+    export PATH="$(dirname "$(pg_config_of "$v")"):$PATH"
+    worker_bin="$(tree_of "$v")/worker/build/durable-worker" plugin="$tmp/plugin-$v.so"
+    wf3=$(shape BenchSeq3 "$n" 3)
+    set -- $(shape BenchPar10 $(( n / 10 )) 10)
+    echo "$v $wf3 $(( $1 * 10 )) $2 $3 $4"
+)
+echo "variant wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity wf3_wal_bytes_per_activity" \
+     "par10_activities_per_s par10_server_cpu_us_per_activity par10_commits_per_activity par10_wal_bytes_per_activity" \
+     "(A = $a_tree, B = checkout, N = $n)"
+for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for col in 3 7; do
+    ma=$(awk -v c="$col" '$1 == "A" { print $c }' "$tmp/rounds" | median)
+    mb=$(awk -v c="$col" '$1 == "B" { print $c }' "$tmp/rounds" | median)
+    awk -v c="$col" -v a="$ma" -v b="$mb" 'BEGIN { printf "%s server CPU per activity B/A %.3f (medians %s, %s µs)\n",
+        (c == 3 ? "wf3" : "par10"), b / a, a, b }'
+done
