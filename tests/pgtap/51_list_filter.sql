@@ -227,6 +227,18 @@ SELECT matches(pg_temp.plan($$WorkflowType = 'Billing' AND ExecutionStatus = 'Ru
 SELECT matches(pg_temp.plan($$WorkflowType = 'Billing'$$), 'workflows_by_type', 'WorkflowType uses workflows_by_type');
 SELECT matches(pg_temp.plan(''), 'Index Scan Backward using workflows_by_start', 'the default order reads workflows_by_start, newest first');
 SELECT matches(pg_temp.plan($$ExecutionStatus = 'Failed'$$), 'workflows_closed_by_status', 'a rare closed status uses workflows_closed_by_status');
+-- workflows_closed_by_status leaves COMPLETED out (issue 15: an entry per
+-- completed run); ordered by CloseTime, such a filter walks workflows_closed
+SELECT matches(pg_temp.plan($$ExecutionStatus = 'Completed' ORDER BY CloseTime DESC$$), 'Index Scan Backward using workflows_closed ',
+               'Completed by CloseTime walks workflows_closed');
+SELECT matches(pg_temp.plan($$ExecutionStatus != 'Running' ORDER BY CloseTime$$), 'Index Scan using workflows_closed ',
+               'every closed run by CloseTime walks workflows_closed');
+SELECT is((SELECT where_sql FROM durable._compile_namespace_filter($$ExecutionStatus = 'Completed'$$, 'lf-big', false)),
+          '(((w.status = ($1[1])::text)))', 'other orders leave the status condition as it is');
+SELECT is((SELECT count(*) FROM durable.list_workflows(query => $$ExecutionStatus = 'Completed' ORDER BY CloseTime DESC$$,
+                                                       page_size => 10000, namespace => 'lf-big')),
+          (SELECT count(*) FROM durable.workflows WHERE namespace = 'lf-big' AND status = 'COMPLETED'),
+          'Completed by CloseTime lists every completed run');
 SELECT matches(pg_temp.plan($$ExecutionStatus = 'Running' AND WorkflowType = 'Billing'$$), 'workflows_by_type|workflows_one_open_run',
                'Running and a type: one of their indexes');
 SELECT doesnt_match(pg_temp.plan($$CustomerId = 'c-7'$$), 'Seq Scan', 'no sequential scan for a selective filter');

@@ -74,6 +74,11 @@ BEGIN
     END IF;
     -- list_workflows' older filters, ANDed: fixed text, their values are parameters
     IF $5 IS NOT NULL THEN extra := extra || ' AND w.status = $5'; END IF;
+    -- as the filter states it for its own closed statuses (pgext/src/list_filter.c,
+    -- state_closed): by CloseTime, workflows_closed serves a closed status
+    IF $5 IS NOT NULL AND $5 <> 'RUNNING' AND c.order_sql LIKE 'w.closed_at%' THEN
+        extra := extra || ' AND w.closed_at IS NOT NULL';
+    END IF;
     IF $6 IS NOT NULL THEN extra := extra || ' AND w.workflow_type = $6'; END IF;
     IF $7 IS NOT NULL THEN extra := extra || ' AND w.task_queue = $7'; END IF;
     IF $8 IS NOT NULL THEN extra := extra || ' AND w.started_at >= $8'; END IF;
