@@ -398,7 +398,10 @@ test('a read-only role sees no action buttons, and a forged request is refused b
   await page.waitForSelector('#status');
   await page.waitForSelector('#history details');
   assert.equal((await page.$$('[data-action]')).length, 0);
-  // a reader of one namespace is offered only that one
+  // a reader of one namespace is offered only that one, once the picker is
+  // drawn for this role (until its list comes, the header has none)
+  const one = await page.waitForSelector('#ns .ns-one');
+  assert.equal(await one.evaluate((e) => e.textContent), 'default');
   assert.equal(await page.$(`#ns option[value="web-ns-${RUN}"]`), null);
   const r = await forge('/api/workflow/signal', { id, name: 'approve', input: '{}' });
   assert.equal(r.status, 403);

@@ -111,6 +111,8 @@ async function route() {
   document.querySelectorAll('[data-nav]').forEach((a) => a.classList.toggle('on',
     a.dataset.nav === (parts[0] === 'workflow' ? 'workflows' : parts[0] === 'schedule' ? 'schedules' : parts[0])));
   if (me.sign_in && !me.signed_in) {
+    // the namespaces of the role that signed out are not for the next one
+    fill(document.getElementById('ns'), );
     // never redrawn under a user who is typing
     if (!main.querySelector('form.signin')) drawSignin(main);
     return;
@@ -128,8 +130,12 @@ async function route() {
 /* The namespace picker: only the namespaces the role may read. */
 async function drawNamespaces() {
   const box = document.getElementById('ns');
+  const asked = me;
   let list = [];
   try { list = await get('/api/namespaces'); } catch (e) { /* an older store: no list */ }
+  // an answer that comes after a sign-out, a sign-in or a change of
+  // namespace is the last role's (or namespace's) list: the newer one draws
+  if (me !== asked) return;
   if (!list.includes(ns)) list.unshift(ns);
   fill(box, list.length > 1 ? h('select', { 'aria-label': 'namespace', onchange: (ev) => {
     ns = ev.target.value;
