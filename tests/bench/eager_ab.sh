@@ -11,6 +11,14 @@
 #                                           N / 10 ten-parallel ones
 # WORKER_ARGS adds worker arguments to both variants (e.g. "--concurrency 256":
 # the bench's 64 slots are fewer than two completion batches of 64 schedule).
+# AB_OFF is the switch of the "off" variant (default --no-eager; e.g.
+# --no-handback for the hand-back, api/76_handback.sql). Each shape also gives
+# the share of workflow tasks handed back with activity outcomes (the exit
+# line) and the median hop from an activity's WorkflowTaskScheduled to its
+# WorkflowTaskStarted (ms, from the histories: every workflow task but the
+# first); each round adds a quiet shape, 30 three-activity workflows run one
+# at a time, for that hop's median and 90th percentile without the burst's
+# queueing.
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)) and make all.
 set -euo pipefail
@@ -32,7 +40,7 @@ real_worker="$top/worker/build/durable-worker"
 # (e.g. "--concurrency 256") are added to both variants' arguments
 for v in on off; do
     printf '#!/bin/sh\nexec "%s" "$@" %s %s\n' "$real_worker" "${WORKER_ARGS:-}" \
-        "$([ "$v" = off ] && echo --no-eager)" > "$tmp/worker-$v"
+        "$([ "$v" = off ] && echo "${AB_OFF:---no-eager}")" > "$tmp/worker-$v"
     chmod +x "$tmp/worker-$v"
 done
 plugin="$tmp/bench-workflows.so"
@@ -48,7 +56,21 @@ server_cpu() {   # CPU seconds of the whole server, live processes and reaped on
 }
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 per() { awk -v a="$1" -v b="$2" -v n="$3" -v f="$4" 'BEGIN { printf f, (b - a) / n }'; }
-shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us_per_activity commits_per_activity wal_per_activity eager_share"
+# percentiles (ms) of the hop WorkflowTaskScheduled -> WorkflowTaskStarted
+# of the store's workflow tasks after each run's first: "p50 p90"
+hops() {
+    sql "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
+                round(percentile_cont(0.9) WITHIN GROUP (ORDER BY ms)::numeric, 2)
+           FROM (SELECT extract(epoch FROM s.event_time - d.event_time) * 1000 AS ms
+                   FROM durable.history d
+                   JOIN durable.history s ON s.run_id = d.run_id AND s.event_type = 'WorkflowTaskStarted'
+                                         AND (s.attributes ->> 'scheduled_event_id')::bigint = d.event_id
+                  WHERE d.event_type = 'WorkflowTaskScheduled' AND d.event_id > 2) h"
+}
+# the workflow tasks handed back, from the worker's exit line
+handed_back() { grep 'handed back with activity outcomes' "$tmp/worker.log" | tail -1 |
+                    sed 's/.* \([0-9]*\) handed back with activity outcomes.*/\1/'; }
+shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us_per_activity commits_per_activity wal_per_activity eager_share handback_share hop_p50_ms"
     local c0 w0 cpu0 rate eager acts=$(( $2 * $3 ))
     reset_store
     sql "CHECKPOINT"
@@ -59,7 +81,24 @@ shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us_per_
     echo "$rate $(per "$cpu0" "$(server_cpu)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
          "$(per "$c0" "$(commits)" "$acts" '%.3f')" \
          "$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $acts)")" \
-         "$(awk -v e="${eager:-0}" -v n="$acts" 'BEGIN { printf "%.2f", e / n }')"
+         "$(awk -v e="${eager:-0}" -v n="$acts" 'BEGIN { printf "%.2f", e / n }')" \
+         "$(awk -v e="$(handed_back)" -v n="$acts" 'BEGIN { printf "%.2f", e / n }')" \
+         "$(hops | cut -d' ' -f1)"
+}
+quiet() {   # 30 three-activity workflows, one at a time -> "hop_p50_ms hop_p90_ms"
+    local q="quiet-$RANDOM" pid
+    reset_store
+    "$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 2>>"$tmp/worker.log" &
+    pid=$!
+    sleep 0.5
+    for i in $(seq 1 30); do
+        sql "SELECT durable.start_workflow('$q-$i', 'BenchSeq3', '$q', '1')" >/dev/null
+        until [ "$(sql "SELECT status FROM durable.workflows WHERE workflow_id = '$q-$i'")" = COMPLETED ]; do
+            sleep 0.02
+        done
+    done
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+    hops
 }
 round() {   # on or off -> one line of figures
     local v=$1 wf3 par10
@@ -67,10 +106,11 @@ round() {   # on or off -> one line of figures
     wf3=$(shape BenchSeq3 "$n" 3)
     par10=$(shape BenchPar10 $(( n / 10 )) 10)
     set -- $par10
-    echo "$v $wf3 $(( $1 * 10 )) $2 $3 $4 $5"
+    echo "$v $wf3 $(( $1 * 10 )) $2 $3 $4 $5 $6 $7 $(quiet)"
 }
-echo "worker arguments added: ${WORKER_ARGS:-none}"
-echo "eager wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity wf3_wal_bytes_per_activity" \
-     "wf3_eager_share par10_activities_per_s par10_server_cpu_us_per_activity par10_commits_per_activity" \
-     "par10_wal_bytes_per_activity par10_eager_share (N = $n)"
+echo "worker arguments added: ${WORKER_ARGS:-none}; off is ${AB_OFF:---no-eager}"
+echo "variant wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity wf3_wal_bytes_per_activity" \
+     "wf3_eager_share wf3_handback_share wf3_hop_p50_ms par10_activities_per_s par10_server_cpu_us_per_activity" \
+     "par10_commits_per_activity par10_wal_bytes_per_activity par10_eager_share par10_handback_share" \
+     "par10_hop_p50_ms quiet30_hop_p50_ms quiet30_hop_p90_ms (N = $n)"
 for _ in $(seq 1 "$rounds"); do round on; round off; done

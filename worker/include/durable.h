@@ -412,6 +412,11 @@ typedef struct {
 	 * the free activity slots, and the store leases such activities to this
 	 * worker within the completion (eager execution, docs/sdk.md) */
 	int no_eager_activities;
+	/* 1: the workflow tasks this worker's activity outcomes make ready
+	 * wait for its workflow poll. 0 (the default): each batch of outcomes
+	 * offers free workflow slots, and the store leases such tasks to this
+	 * worker within the completion (the hand-back, docs/sdk.md) */
+	int no_handback;
 } durable_worker_options_t;
 
 int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **out);

@@ -51,11 +51,40 @@ void durable__activity_unref(act_t *a)
  * (COMPLETED, FAILED, CANCELED, LEASE_LOST, INVALID or DENIED), error. */
 #define COMPLETE_ACTIVITY_TASKS_SQL \
 	"SELECT task_token, outcome, error FROM durable.complete_activity_tasks($1::jsonb, $2)"
+/* The hand-back (api/76_handback.sql): the outcomes offer the worker's free
+ * workflow slots, with its run cache and build id, and the store answers,
+ * after the outcome rows (kind activity_task), one row per workflow task it
+ * leased to this worker with them (kind workflow_task, a poll's columns),
+ * which runs at once as if polled. Read by column name. */
+#define COMPLETE_HANDBACK_SQL \
+	"SELECT kind, task_token, outcome, error, workflow_id, run_id, workflow_type, started_event_id, history " \
+	"FROM durable.complete_activity_tasks_eager($1::jsonb, $2, $3, $4::int, $5, $6::jsonb, $7)"
 
 typedef struct {
 	durable_worker_t *w;
 	json_t *sent;
+	int offered;   /* workflow slots offered (the hand-back) */
 } flush_t;
+
+/* The workflow tasks an outcome batch may take back: one per outcome at
+ * most (each makes at most its run's task ready), within a poll's batch.
+ * None from a worker that does not run workflows, is stopping, or was told
+ * not to (--no-handback). */
+static int handback_offer(durable_worker_t *w, size_t outcomes)
+{
+	if (w->opts.no_handback || w->opts.no_workflows || !w->wf_pg || w->stopping)
+		return 0;
+	return outcomes < (size_t)w->opts.max_workflow_batch ? (int)outcomes : w->opts.max_workflow_batch;
+}
+
+static void log_outcome(PGresult *res, int i)
+{
+	const char *o = durable__pg_col(res, i, "outcome"), *token = durable__pg_col(res, i, "task_token");
+	if (strcmp(o, "LEASE_LOST") == 0 || strcmp(o, "INVALID") == 0 || strcmp(o, "DENIED") == 0)
+		durable__log("WARN", "activity task %s: %s: %s", token, o, durable__pg_col(res, i, "error"));
+	else
+		durable__log("DEBUG", "activity task %s: %s", token, o);
+}
 
 static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 {
@@ -63,7 +92,17 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 	flush_t *f = arg;
 	durable_worker_t *w = f->w;
 	w->completing = 0;
-	if (!res || durable__pg_transient(res)) {
+	w->handing_back -= f->offered > 0;
+	if (res && f->offered > 0 && strcmp(durable__pg_sqlstate(res), "42883") == 0) {
+		/* a store older than the hand-back (durable 0.1, during an
+		 * upgrade): complete as before from now on */
+		durable__log("INFO", "the store has no complete_activity_tasks_eager (durable before 0.2): "
+			     "workflow tasks go through the poll");
+		w->opts.no_handback = 1;
+		json_array_extend(f->sent, w->outcomes);
+		json_decref(w->outcomes);
+		w->outcomes = json_incref(f->sent);
+	} else if (!res || durable__pg_transient(res)) {
 		/* The connection broke, or the server is going away (a failover, a
 		 * restart): send them again once connected, to the new primary if
 		 * need be. A batch that did commit is refused per task (LEASE_LOST),
@@ -75,16 +114,22 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 		durable__log("ERROR", "complete_activity_tasks failed, %zu outcomes dropped (the tasks will time out "
 			     "and retry): %s", json_array_size(f->sent), PQresultErrorMessage(res));
 	} else {
-		int token = PQfnumber(res, "task_token"), outcome = PQfnumber(res, "outcome"),
-		    error = PQfnumber(res, "error");
-		for (int i = 0; token >= 0 && outcome >= 0 && error >= 0 && i < PQntuples(res); i++) {
-			const char *o = PQgetvalue(res, i, outcome);
-			if (strcmp(o, "LEASE_LOST") == 0 || strcmp(o, "INVALID") == 0 || strcmp(o, "DENIED") == 0)
-				durable__log("WARN", "activity task %s: %s: %s", PQgetvalue(res, i, token), o,
-					     PQgetvalue(res, i, error));
-			else
-				durable__log("DEBUG", "activity task %s: %s", PQgetvalue(res, i, token), o);
+		int taken = 0;
+		for (int i = 0; i < PQntuples(res); i++) {
+			if (strcmp(durable__pg_col(res, i, "kind"), "workflow_task") == 0) {
+				durable__log("DEBUG", "workflow task %s: handed back with the activity outcomes",
+					     durable__pg_col(res, i, "task_token"));
+				durable__workflow_task_run(w, res, i);
+				taken++;
+			} else {
+				log_outcome(res, i);
+			}
 		}
+		w->handed_back += (uint64_t)taken;
+		/* the cache grew by what came back; trimmed now unless a poll
+		 * that names its entries is in flight */
+		if (taken > 0 && !w->wf_polling)
+			durable__cache_trim(w);
 	}
 	json_decref(f->sent);
 	free(f);
@@ -113,10 +158,22 @@ void durable__activities_flush(durable_worker_t *w)
 	durable__wakeup_judge(w, &w->act_unannounced, "activity");
 	f->w = w;
 	f->sent = w->outcomes;
+	f->offered = handback_offer(w, json_array_size(f->sent));
 	w->outcomes = json_array();
-	const char *p[] = {body, w->identity};
-	if (durable__pg_query(w->act_pg, COMPLETE_ACTIVITY_TASKS_SQL, 2, p, on_completed, f) == 0) {
+	char slots[16];
+	snprintf(slots, sizeof(slots), "%d", f->offered);
+	/* the run cache as the workflow poll passes it: entries it names stay
+	 * until the answer (durable__cache_trim waits while handing_back) */
+	json_t *cached = f->offered > 0 ? durable__cache_param(w) : NULL;
+	char *cached_text = cached ? durable__json_text(cached) : NULL;
+	json_decref(cached);
+	const char *p[] = {body, w->identity, w->task_queue, slots, w->namespace_, cached_text, w->build_id};
+	int rc = f->offered > 0 ? durable__pg_query(w->act_pg, COMPLETE_HANDBACK_SQL, 7, p, on_completed, f)
+				: durable__pg_query(w->act_pg, COMPLETE_ACTIVITY_TASKS_SQL, 2, p, on_completed, f);
+	free(cached_text);
+	if (rc == 0) {
 		w->completing = 1;
+		w->handing_back += f->offered > 0;
 	} else {
 		json_array_extend(w->outcomes, f->sent);
 		json_decref(f->sent);

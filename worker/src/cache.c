@@ -1,8 +1,8 @@
 /* The history cache: the histories of runs this worker replayed last, so
  * that a poll passes {"<run_id>": last_event_id} and the store sends only
  * the newer events (poll_workflow_tasks' `cached` argument). Bounded: the
- * least recently used runs go first, and only between polls, so an entry
- * named in a poll is there when its answer arrives. */
+ * least recently used runs go first, and only between polls and hand-backs
+ * (activity.c), so an entry named in one is there when its answer arrives. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,8 +40,26 @@ json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fr
 		return json_incref(fresh);
 	}
 	json_t *events = json_object_get(e, "events");
-	if (!events || (first && first_id != last_id(events) + 1))
+	if (!events || (first && first_id > last_id(events) + 1))
 		return NULL;   /* not the continuation of what we have */
+	/* Events the cache already holds: a hand-back (activity.c) named the
+	 * run's cache as it was when the outcomes left, and a task of the run
+	 * may have run since. The history only grows, so they are the same
+	 * events: the rest continues it. */
+	size_t skip = 0;
+	while (skip < json_array_size(fresh) &&
+	       json_integer_value(json_object_get(json_array_get(fresh, skip), "event_id")) <= last_id(events))
+		skip++;
+	if (skip > 0) {
+		json_t *rest = json_array();
+		for (size_t i = skip; rest && i < json_array_size(fresh); i++)
+			json_array_append(rest, json_array_get(fresh, i));
+		if (!rest)
+			return NULL;
+		json_t *merged = durable__cache_merge(w, run_id, rest);
+		json_decref(rest);
+		return merged;
+	}
 	durable__log("DEBUG", "run %s: %zu cached events + %zu new", run_id, json_array_size(events),
 		     json_array_size(fresh));
 	json_array_extend(events, fresh);
@@ -58,6 +76,10 @@ void durable__cache_drop(durable_worker_t *w, const char *run_id)
 
 void durable__cache_trim(durable_worker_t *w)
 {
+	/* an activity completion in flight named the cache's runs (the
+	 * hand-back): its answer continues them */
+	if (w->handing_back > 0)
+		return;
 	while (w->cache && json_object_size(w->cache) > (size_t)w->opts.history_cache) {
 		const char *run, *oldest = NULL;
 		json_int_t min = INT64_MAX;

@@ -17,8 +17,8 @@ static void usage(FILE *f)
 		"usage: durable-worker --task-queue Q [--activities-dir DIR] [--plugin X.so ...]\n"
 		"                      [--concurrency N] [--batch N] [--dsn DSN] [--namespace NS]\n"
 		"                      [--identity ID] [--connections N] [--completion-batch N] [--cache N]\n"
-		"                      [--run-cache N] [--no-workflows] [--no-activities] [--no-eager] [--build-id ID]\n"
-		"                      [--codec-key FILE]\n"
+		"                      [--run-cache N] [--no-workflows] [--no-activities] [--no-eager] [--no-handback]\n"
+		"                      [--build-id ID] [--codec-key FILE]\n"
 		"       durable-worker --replay PATH --plugin X.so ...\n"
 		"The connection comes from --dsn or the PG* environment variables.\n"
 		"SIGTERM or SIGINT drains: running activities finish, then it exits 0.\n"
@@ -26,6 +26,8 @@ static void usage(FILE *f)
 		"their tasks, so that a task runs only its new events; -1: every task replays the history.\n"
 		"--no-eager: activities the worker's workflow tasks schedule on its queue wait for its\n"
 		"activity poll, instead of being leased to it with the completion (eager execution).\n"
+		"--no-handback: workflow tasks the worker's activity outcomes make ready wait for its\n"
+		"workflow poll, instead of being leased to it with the outcomes (the hand-back).\n"
 		"--build-id names the build of this code: a queue versioned with durable.set_build_id_rules\n"
 		"gives it only workflow tasks of runs on that build.\n"
 		"--codec-key encrypts payloads with the last key of FILE before they reach the store and\n"
@@ -90,6 +92,7 @@ int main(int argc, char **argv)
 		{"build-id", required_argument, NULL, 'V'},
 		{"codec-key", required_argument, NULL, 'K'},
 		{"no-eager", no_argument, NULL, 'E'},
+		{"no-handback", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
 	durable_worker_options_t o = {0};
 	const char *plugins[64], *replay_path = NULL;
@@ -120,6 +123,7 @@ int main(int argc, char **argv)
 		case 'W': o.no_workflows = 1; break;
 		case 'A': o.no_activities = 1; break;
 		case 'E': o.no_eager_activities = 1; break;
+		case 'G': o.no_handback = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -114,6 +114,10 @@ struct durable_worker_s {
 	/* activity tasks leased with a completion: scheduled by it (eager), or
 	 * from the queue's backlog by the poll made with it */
 	uint64_t eager_started, eager_polled;
+	/* activity outcome batches in flight that offered workflow slots (the
+	 * hand-back, activity.c), and the workflow tasks they brought back */
+	int handing_back;
+	uint64_t handed_back;
 	int local_tasks;                    /* workflow tasks running local activities (local_activity.c) */
 	struct durable__wtask *wtasks;      /* and those tasks */
 	uv_async_t stop_async;              /* another thread asks to stop (durable__worker_stop_async) */
@@ -191,6 +195,10 @@ int durable__worker_stop_async(durable_worker_t *w);
  * callbacks of the current loop iteration have run: whatever finished
  * together is sent together, and nothing waits for a timer. */
 void durable__worker_flush_soon(durable_worker_t *w);
+/* Runs the workflow task of row `row` of an answer that leased it, read by
+ * column name (task_token, workflow_id, run_id, workflow_type,
+ * started_event_id, history): a poll's, or a hand-back's (activity.c). */
+void durable__workflow_task_run(durable_worker_t *w, PGresult *res, int row);
 /* Queues a replayed workflow task's outcome (commands or failure). */
 void durable__workflow_task_send(durable_worker_t *w, const char *token, const durable__task_t *task,
 				 durable__outcome_t *out);

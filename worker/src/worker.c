@@ -437,7 +437,7 @@ static void codec_failed(durable_worker_t *w, PGresult *res, int row, const char
 			  durable__pg_col(res, row, "run_id"), why);
 }
 
-static void run_workflow_task(durable_worker_t *w, PGresult *res, int row)
+void durable__workflow_task_run(durable_worker_t *w, PGresult *res, int row)
 {
 	const char *token = durable__pg_col(res, row, "task_token"), *run_id = durable__pg_col(res, row, "run_id");
 	const char *history_text = durable__pg_col(res, row, "history");
@@ -546,7 +546,7 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	int n = PQntuples(res);
 	durable__backstop_found(&w->wf_backstop_poll, &w->wf_unannounced, n);
 	for (int i = 0; i < n; i++)
-		run_workflow_task(w, res, i);
+		durable__workflow_task_run(w, res, i);
 	/* A full batch means more may wait; a notification during the poll too. */
 	if (n == w->opts.max_workflow_batch || w->wf_again)
 		poll_workflows(w);
@@ -900,10 +900,11 @@ static void close_all(durable_worker_t *w)
 	durable__wakeup_judge(w, &w->wf_unannounced, "workflow");
 	durable__wakeup_judge(w, &w->act_unannounced, "activity");
 	durable__log("INFO", "stopped after %llu workflow tasks (kept runs: %llu went on, %llu overtaken, %llu evicted, "
-		     "%llu replayed) and %llu activity tasks (%llu lost wake-ups; with a completion: %llu eager, %llu polled)",
+		     "%llu replayed, %llu handed back with activity outcomes) and %llu activity tasks (%llu lost wake-ups; "
+		     "with a completion: %llu eager, %llu polled)",
 		     (unsigned long long)w->workflow_tasks, (unsigned long long)w->runs_resumed,
 		     (unsigned long long)w->runs_overtaken, (unsigned long long)w->runs_evicted,
-		     (unsigned long long)w->runs_replayed,
+		     (unsigned long long)w->runs_replayed, (unsigned long long)w->handed_back,
 		     (unsigned long long)w->activity_tasks, (unsigned long long)w->lost_wakeups,
 		     (unsigned long long)w->eager_started, (unsigned long long)w->eager_polled);
 }

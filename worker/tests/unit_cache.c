@@ -1,5 +1,5 @@
-/* Unit tests of the history cache: full histories, continuations, a gap,
- * the poll argument, and least-recently-used trimming. */
+/* Unit tests of the history cache: full histories, continuations, an
+ * overlap, a gap, the poll argument, and least-recently-used trimming. */
 #include <string.h>
 #include "check.h"
 #include "runtime.h"
@@ -33,7 +33,21 @@ int main(void)
 	json_decref(full);
 	json_decref(e);
 
-	e = events(9, 10);
+	/* a hand-back's answer named the cache as it was when the outcomes
+	 * left: what the cache holds since is skipped, the rest appended */
+	e = events(5, 8);
+	full = durable__cache_merge(w, "r1", e);
+	CHECK(json_array_size(full) == 8, "an overlap continues the cache: %zu", json_array_size(full));
+	CHECK(json_integer_value(json_object_get(json_array_get(full, 6), "event_id")) == 7, "without repeating events");
+	json_decref(full);
+	json_decref(e);
+	e = events(3, 8);
+	full = durable__cache_merge(w, "r1", e);
+	CHECK(json_array_size(full) == 8, "nothing new: the cache as it is (%zu)", json_array_size(full));
+	json_decref(full);
+	json_decref(e);
+
+	e = events(11, 12);
 	full = durable__cache_merge(w, "r1", e);
 	CHECK(full == NULL, "a gap is refused");
 	json_decref(e);
@@ -48,6 +62,13 @@ int main(void)
 		json_decref(durable__cache_merge(w, run, e));
 		json_decref(e);
 	}
+	/* while a hand-back that named them is in flight, none goes */
+	w->handing_back = 1;
+	durable__cache_trim(w);
+	param = durable__cache_param(w);
+	CHECK(json_object_size(param) == 4, "not trimmed while a hand-back is in flight: %zu", json_object_size(param));
+	json_decref(param);
+	w->handing_back = 0;
 	durable__cache_trim(w);
 	param = durable__cache_param(w);
 	CHECK(json_object_size(param) == 2, "trimmed to the cap: %zu", json_object_size(param));

@@ -3,7 +3,8 @@
 # turn a hang into a failure); nothing asserts how fast anything is.
 set -uo pipefail
 WORKER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=$WORKER_DIR/build/durable-worker
+# DURABLE_WORKER_BIN: another build of the worker (e.g. one with the sanitizers)
+BIN=${DURABLE_WORKER_BIN:-$WORKER_DIR/build/durable-worker}
 EX=$WORKER_DIR/build/examples
 LOGDIR=$(mktemp -d /tmp/durable-e2e.XXXXXX)
 export DURABLE_LEDGER=$LOGDIR/ledger
