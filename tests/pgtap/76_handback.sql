@@ -222,6 +222,10 @@ SELECT is(pg_temp.as_role('handback_q', format($$SELECT * FROM durable.complete_
           'ok', 'its own queue: granted');
 SELECT is((pg_temp.wtask('hb-g')).identity, 'w', 'and the task is handed back to it');
 
+-- 8. The mark that holds back the notification of the tasks it schedules
+-- (tests/concurrency/handback_notify.sh) ends with the call.
+SELECT ok(NOT durable._eager_armed('default/workflow' || E'\x1f' || 'hq-g'), 'the call disarms its queue when it ends');
+
 SELECT is_empty($$SELECT * FROM durable.verify_store()$$, 'the store is consistent after all of it');
 
 SELECT * FROM finish();

@@ -283,7 +283,11 @@ BEGIN
     INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt,
                                         scheduled_event_id, scheduled_at)
     VALUES (run, w.namespace, w.task_queue, 'SCHEDULED', attempt, scheduled, durable.now());
-    PERFORM durable._notify('workflow', w.namespace, w.task_queue);
+    -- a hand-back (api/76_handback.sql) polls the queue before its commit,
+    -- and announces only what it leaves ready
+    IF NOT durable._eager_armed(w.namespace || '/workflow' || E'\x1f' || w.task_queue) THEN
+        PERFORM durable._notify('workflow', w.namespace, w.task_queue);
+    END IF;
 END
 $$;
 

@@ -21,7 +21,8 @@
 -- (api/60_build_ids.sql), and the caller must be granted the queue. A task
 -- the poll does not take stays ready, announced, for any poller. The poll
 -- runs only where the queue has a ready task, and takes at most the slots
--- offered.
+-- offered. Tasks it leases are not announced (their NOTIFY would wake the
+-- queue's pollers for nothing).
 
 CREATE OR REPLACE FUNCTION durable.complete_activity_tasks_eager(
     outcomes jsonb, identity text, workflow_task_queue text, max_workflow_tasks integer,
@@ -46,20 +47,40 @@ BEGIN
     PERFORM durable._check_build_id(build_id);
     PERFORM durable._authorize('worker', workflow_task_queue, namespace);
     -- (complete_activity_tasks refuses outcomes that are not an array)
+    IF max_workflow_tasks = 0 THEN
+        RETURN QUERY
+        SELECT 'activity_task', c.task_token, c.outcome, c.error, NULL::text, NULL::uuid, NULL::text,
+               NULL::integer, NULL::bigint, NULL::jsonb
+          FROM durable.complete_activity_tasks(outcomes, complete_activity_tasks_eager.identity) c;
+        RETURN;
+    END IF;
+    -- The workflow tasks the outcomes schedule on the queue are announced
+    -- (NOTIFY) at the end, and only if some stay ready: a notification of
+    -- tasks this transaction leases would only send the queue's pollers,
+    -- this worker's included, to find nothing. The mark is the eager one
+    -- (pgext/src/eager.c), under a key no activity queue has (a namespace
+    -- has no "/"), so that nothing but this function can set it.
+    PERFORM durable._eager_arm(namespace || '/workflow' || E'\x1f' || workflow_task_queue);
     RETURN QUERY
     SELECT 'activity_task', c.task_token, c.outcome, c.error, NULL::text, NULL::uuid, NULL::text, NULL::integer,
            NULL::bigint, NULL::jsonb
       FROM durable.complete_activity_tasks(outcomes, complete_activity_tasks_eager.identity) c;
-    IF max_workflow_tasks > 0
-       AND EXISTS (SELECT 1 FROM durable.workflow_tasks wt
-                    WHERE wt.namespace = complete_activity_tasks_eager.namespace
-                      AND wt.task_queue = workflow_task_queue AND wt.state = 'SCHEDULED') THEN
+    PERFORM durable._eager_arm(NULL);
+    IF EXISTS (SELECT 1 FROM durable.workflow_tasks wt
+                WHERE wt.namespace = complete_activity_tasks_eager.namespace
+                  AND wt.task_queue = workflow_task_queue AND wt.state = 'SCHEDULED') THEN
         RETURN QUERY
         SELECT 'workflow_task', p.task_token, 'POLLED', NULL::text, p.workflow_id, p.run_id, p.workflow_type,
                p.attempt, p.started_event_id, p.history
           FROM durable.poll_workflow_tasks(workflow_task_queue, complete_activity_tasks_eager.identity,
                                            max_workflow_tasks, cached, complete_activity_tasks_eager.namespace,
                                            complete_activity_tasks_eager.build_id) p;
+        -- what the poll left (a gate, the slots): announced as it would have been
+        IF EXISTS (SELECT 1 FROM durable.workflow_tasks wt
+                    WHERE wt.namespace = complete_activity_tasks_eager.namespace
+                      AND wt.task_queue = workflow_task_queue AND wt.state = 'SCHEDULED') THEN
+            PERFORM durable._notify('workflow', complete_activity_tasks_eager.namespace, workflow_task_queue);
+        END IF;
     END IF;
 END
 $$;
