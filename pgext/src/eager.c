@@ -11,6 +11,12 @@
  * cannot arm a queue by itself. The mark lives in backend memory, keyed by
  * the local transaction id, so it ends with the transaction whatever way
  * that ends. It replaces a grant lookup per eagerly taken activity.
+ *
+ * The hand-back (durable.complete_activity_tasks_eager, api/76_handback.sql)
+ * sets the same mark under the key (namespace "/workflow", 0x1f, queue),
+ * which no activity queue's key matches (a namespace has no "/"): while it
+ * is set, the workflow tasks scheduled on that queue are not announced one
+ * by one, and the hand-back announces those its poll leaves ready.
  */
 #include "postgres.h"
 

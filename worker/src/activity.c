@@ -69,10 +69,13 @@ typedef struct {
 /* The workflow tasks an outcome batch may take back: one per outcome at
  * most (each makes at most its run's task ready), within a poll's batch.
  * None from a worker that does not run workflows, is stopping, or was told
- * not to (--no-handback). */
+ * not to (--no-handback); none either while its workflow polls come back
+ * full: the queue has a backlog, the tasks the outcomes make ready wait
+ * behind it, and a hand-back would only race the poll for the queue's head
+ * (on the activity connection, delaying the activity polls). */
 static int handback_offer(durable_worker_t *w, size_t outcomes)
 {
-	if (w->opts.no_handback || w->opts.no_workflows || !w->wf_pg || w->stopping)
+	if (w->opts.no_handback || w->opts.no_workflows || !w->wf_pg || w->stopping || !w->wf_idle)
 		return 0;
 	return outcomes < (size_t)w->opts.max_workflow_batch ? (int)outcomes : w->opts.max_workflow_batch;
 }

@@ -544,6 +544,7 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 		return;
 	}
 	int n = PQntuples(res);
+	w->wf_idle = n < w->opts.max_workflow_batch;
 	durable__backstop_found(&w->wf_backstop_poll, &w->wf_unannounced, n);
 	for (int i = 0; i < n; i++)
 		durable__workflow_task_run(w, res, i);
