@@ -69,13 +69,17 @@ typedef struct {
 /* The workflow tasks an outcome batch may take back: one per outcome at
  * most (each makes at most its run's task ready), within a poll's batch.
  * None from a worker that does not run workflows, is stopping, or was told
- * not to (--no-handback); none either while its workflow polls come back
- * full: the queue has a backlog, the tasks the outcomes make ready wait
- * behind it, and a hand-back would only race the poll for the queue's head
- * (on the activity connection, delaying the activity polls). */
+ * not to (--no-handback). None either while its last workflow or
+ * activity poll came back full, a worker at capacity: a hand-back moves
+ * the workflow tasks' leases (and their histories) from the workflow
+ * connection onto the activity connection, whose polls and outcomes take
+ * turns; in a burst that halved the rate (tests/bench/eager_ab.sh,
+ * docs/performance.md "The hand-back"), and the tasks would wait behind
+ * the queue's backlog anyway. It is for the worker with room, where the
+ * hop to the next workflow task is the latency of a workflow's step. */
 static int handback_offer(durable_worker_t *w, size_t outcomes)
 {
-	if (w->opts.no_handback || w->opts.no_workflows || !w->wf_pg || w->stopping || !w->wf_idle)
+	if (w->opts.no_handback || w->opts.no_workflows || !w->wf_pg || w->stopping || !w->wf_idle || !w->act_idle)
 		return 0;
 	return outcomes < (size_t)w->opts.max_workflow_batch ? (int)outcomes : w->opts.max_workflow_batch;
 }
