@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# History appends decode as the INSERT statement's did: _append writes the row
+# with heap_insert (pgext/src/history_append.c), and logical decoding (a
+# publication, a CDC tool reading the history) must see every event, with
+# every column, exactly as it saw the executor's insert. On a cluster of its
+# own at wal_level = logical, with test_decoding: the same events written
+# once by _append_at and once through durable.history's INSERT trigger (the
+# SQL path), into the same run, decode to the same INSERT lines; a value
+# stored out of line is decoded whole.
+# Runs under $DURABLE_RUN_BASE with a cluster of its own (scripts/test.sh).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+: "${DURABLE_RUN_BASE:?run me through scripts/test.sh}"
+. "$top/tests/lib.sh"
+
+port=$(free_port)
+cluster() { scripts/cluster.sh "$1" decoding "$port"; }
+cluster stop >/dev/null 2>&1; rm -rf "$DURABLE_RUN_BASE/decoding"
+cluster start || { echo "decoding: the cluster did not start"; exit 1; }
+trap 'psql_d -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots" >/dev/null 2>&1; cluster stop' EXIT
+eval "$(cluster env)"
+psql_d() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
+psql_d -c "ALTER SYSTEM SET wal_level = logical" >/dev/null
+cluster stop && cluster start || { echo "decoding: the cluster did not restart"; exit 1; }
+check "the cluster runs at wal_level = logical" '[ "$(psql_d -c "SHOW wal_level")" = logical ]'
+psql_d -c "SELECT 1 FROM pg_create_logical_replication_slot('appendc', 'test_decoding')" >/dev/null
+
+run=00000000-0000-0000-0000-0000000000dc
+events="(VALUES (1, 'WorkflowTaskStarted', '{\"identity\": \"vm:1\", \"scheduled_event_id\": 2}'::jsonb),
+                (2, 'ActivityTaskScheduled', '{\"input\": 1, \"attempt\": 1, \"activity_id\": \"1\", \"task_queue\": \"q\", \"retry_policy\": null, \"activity_type\": \"noop\", \"start_to_close_timeout\": 600, \"workflow_task_completed_event_id\": 4}'),
+                (3, 'SomethingNew', '{\"x\": null}'),
+                (4, 'ActivityTaskCompleted', jsonb_build_object('result', (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 600) i))))
+         AS e(n, event_type, attributes)"
+at="'2026-01-02 03:04:05.678901+00'::timestamptz + e.n * interval '1 ms'"
+# the INSERT lines of the changes since the last call
+inserts() {
+    psql_d -c "SELECT data FROM pg_logical_slot_get_changes('appendc', NULL, NULL, 'include-xids', '0')
+                WHERE data LIKE 'table durable.history_rows: INSERT:%'"
+}
+inserts >/dev/null
+
+psql_d -c "SELECT count(durable._append_at('$run', e.event_type, e.attributes, $at)) FROM (SELECT * FROM $events ORDER BY n) e" >/dev/null
+by_c=$(inserts)
+psql_d -c "DELETE FROM durable.history_rows WHERE run_id = '$run'" >/dev/null
+psql_d -c "INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
+           SELECT '$run', e.n, e.event_type, $at, e.attributes FROM $events" >/dev/null
+by_sql=$(inserts)
+
+check "every append decodes as an INSERT of history_rows" '[ "$(echo "$by_c" | grep -c .)" = 4 ]'
+check "with each column: run, id, code, time, packed attributes" \
+    'echo "$by_c" | head -1 | grep -q "run_id\[uuid\]:'"'"'$run'"'"' event_id\[bigint\]:1 event_code\[smallint\]:3 event_time\[timestamp with time zone\]:'"'"'2026-01-02 .* attributes_packed\[jsonb\]:"'
+check "the value stored out of line is decoded whole" \
+    '[ "$(echo "$by_c" | tail -1 | wc -c)" -gt 19000 ]'
+check "the appends decode exactly as the SQL path's INSERTs" '[ "$by_c" = "$by_sql" ]'
+[ "$by_c" = "$by_sql" ] || diff <(echo "$by_c" | cut -c1-300) <(echo "$by_sql" | cut -c1-300)
+
+summary decoding
