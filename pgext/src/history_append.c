@@ -93,7 +93,9 @@ append_by_statement(Datum run, int16 code, Jsonb *attributes, Datum time, text *
 	args[3] = time;
 	args[4] = PointerGetDatum(type);
 	SPI_connect();
-	if (SPI_execute_plan(DurableKeptPlan(&plan, APPEND_SQL, 5, argtypes), args, NULL, false, 1) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+	/* (run to its end, with no row limit: AFTER STATEMENT triggers fire at the end) */
+	if (SPI_execute_plan(DurableKeptPlan(&plan, APPEND_SQL, 5, argtypes), args, NULL, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
 		elog(ERROR, "could not append to a run's history");
 	event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();

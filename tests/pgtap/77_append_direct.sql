@@ -133,9 +133,13 @@ SELECT is((SELECT array_agg(row(event_id, level)::text ORDER BY event_id) FROM s
           ARRAY['(5,row)', '(6,row)'], 'an operator''s row trigger on history_rows sees every append');
 DROP TRIGGER history_rows_test_row ON durable.history_rows;
 CREATE TRIGGER history_rows_test_stmt BEFORE INSERT ON durable.history_rows FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.seen();
+CREATE TRIGGER history_rows_test_stmt_after AFTER INSERT ON durable.history_rows FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.seen();
 SELECT count(durable._append((SELECT id FROM r2), 'MarkerRecorded', '{}')) FROM generate_series(1, 2);
-SELECT is((SELECT count(*) FROM seen WHERE level = 'statement'), 2::bigint, 'and a statement trigger fires per append');
+-- (AFTER STATEMENT as 0.1's plpgsql INSERT fired it: the statement run to its end)
+SELECT is((SELECT count(*) FROM seen WHERE level = 'statement'), 4::bigint,
+          'and statement triggers, BEFORE and AFTER, fire per append');
 DROP TRIGGER history_rows_test_stmt ON durable.history_rows;
+DROP TRIGGER history_rows_test_stmt_after ON durable.history_rows;
 -- ... and a partial index gets the rows its predicate takes
 CREATE INDEX history_rows_test_partial ON durable.history_rows (event_time) WHERE event_code = 25;
 SELECT count(durable._append_at((SELECT id FROM r2), 'MarkerRecorded', '{}', '1998-01-01 00:00:00+00')) FROM generate_series(1, 3);
