@@ -21,8 +21,9 @@
  * What the executor would add is checked each call, and if history_rows has
  * any of it (an insert trigger or rule, row security, a CHECK, another
  * column, an index on an expression or with a predicate, a role without the
- * table rights, all of which an operator may add) the event goes through the
- * INSERT statement, which does it all, as before.
+ * table rights, a parent it is a partition of, all of which an operator may
+ * add) the event goes through the INSERT statement, which does it all, as
+ * before.
  */
 #include "postgres.h"
 
@@ -116,8 +117,10 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 	Oid			pkey_oid;
 	ListCell   *lc;
 
+	/* (a partition's bounds are a constraint the executor checks) */
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
-		rel->rd_rel->relrowsecurity || rel->rd_rules != NULL || desc->natts != HISTORY_NATTS)
+		rel->rd_rel->relispartition || rel->rd_rel->relrowsecurity || rel->rd_rules != NULL ||
+		desc->natts != HISTORY_NATTS)
 		return false;
 	if (trig != NULL && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
 						 trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
