@@ -14,6 +14,9 @@
 #     check) and the heap whole, and appends go on from the last id.
 #  2. a streaming standby has every event, its indexes whole, and refuses an
 #     append with the INSERT's read-only error (25006), writing nothing.
+#  0. (before the crashes) history_pkey rebuilt by REINDEX CONCURRENTLY and
+#     a unique index built and dropped concurrently while the clients append:
+#     every append made, and the index whole.
 # Runs under $DURABLE_RUN_BASE with clusters of its own (scripts/test.sh).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -107,9 +110,28 @@ check_store() {
         "[ \"\$(psql_p -c \"SELECT durable._append('$r', 'MarkerRecorded', '{}')\")\" = $((last + 1)) ]"
 }
 
+# 0. history_pkey rebuilt online while the clients append (no crash) -------------------------
+start_clients reindex
+eventually 120 '[ "$(events)" -gt 500 ]' || nok "reindex: the clients append"
+for k in 1 2 3; do
+    psql_p -c "REINDEX INDEX CONCURRENTLY durable.history_pkey" \
+           -c "CREATE UNIQUE INDEX CONCURRENTLY history_rows_crash_cic ON durable.history_rows (run_id, event_id) INCLUDE (event_code)" \
+           -c "DROP INDEX CONCURRENTLY durable.history_rows_crash_cic" >/dev/null || nok "reindex: rebuild $k"
+done
+running=0
+for c in "${clients[@]}"; do kill -0 "$c" 2>/dev/null && running=$((running + 1)); done
+check "reindex: the clients were still appending when the last rebuild ended" "[ $running -gt 0 ]"
+wait_clients
+check "reindex: no client failed" "[ -z \"\$(cat \"$work\"/err-reindex-*)\" ]"
+check "reindex: every client's 3,000 events were acknowledged" "[ \$(cat \"$work\"/acked-reindex-* | grep -c '|') = 12000 ]"
+check "reindex: durable.verify_store() finds nothing" "[ -z \"\$(psql_p -c 'SELECT * FROM durable.verify_store()')\" ]"
+check "reindex: the rebuilt history_pkey holds every row (amcheck, heapallindexed, parent check)" \
+    "psql_p -c \"SELECT bt_index_parent_check('durable.history_pkey', true, true)\" >/dev/null"
+
 # 1a. SIGKILL of one client's backend mid-loop -------------------------------------------
+base=$(events)
 start_clients kill
-eventually 120 '[ "$(events)" -gt 2000 ]' || nok "kill: the clients append"
+eventually 120 '[ "$(events)" -gt $((base + 2000)) ]' || nok "kill: the clients append"
 victim=$(psql_p -c "SELECT pid FROM pg_stat_activity WHERE query LIKE '%durable._append(%' AND pid <> pg_backend_pid() LIMIT 1")
 check "kill: a client's backend is appending" "[ -n \"$victim\" ]"
 [ -n "$victim" ] && as_pg kill -9 "$victim"

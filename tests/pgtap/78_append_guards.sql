@@ -119,9 +119,23 @@ DROP INDEX durable.history_rows_test_brin;
 DROP INDEX durable.history_rows_test_btree;
 SELECT is(durable._append(pg_temp.run(3), 'MarkerRecorded', '{}'), 5::bigint, 'the indexes dropped, the next append is made');
 
+-- The table rewritten between two appends of one transaction (CLUSTER: a
+-- new file; TRUNCATE: a new, empty one): the appends after it write there,
+-- each index whole.
+SELECT durable._append(pg_temp.run(9), 'MarkerRecorded', '{}');
+CREATE TEMP TABLE file_before AS SELECT pg_relation_filenode('durable.history_rows') AS f;
+CLUSTER durable.history_rows USING history_pkey;
+SELECT isnt(pg_relation_filenode('durable.history_rows'), (SELECT f FROM file_before), '(CLUSTER wrote a new file)');
+SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{}'), 2::bigint, 'after CLUSTER, an append continues from the last id');
+SELECT lives_ok($$SELECT bt_index_parent_check('durable.history_pkey', true)$$, 'and history_pkey holds every row');
+TRUNCATE durable.history_rows;
+SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{}'), 1::bigint, 'after TRUNCATE, an append starts again at 1');
+SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{}'), 2::bigint, 'and goes on');
+SELECT lives_ok($$SELECT bt_index_parent_check('durable.history_pkey', true)$$, 'history_pkey holds them');
+SELECT is((SELECT count(*) FROM durable.history_rows), 2::bigint, '(and the table nothing else)');
+
 -- An exclusion constraint: the append falls back to the statement, which
 -- checks it.
-CREATE TABLE before_count AS SELECT count(*) FROM durable.history_rows;
 ALTER TABLE durable.history_rows ADD CONSTRAINT history_rows_test_excl EXCLUDE USING btree (run_id WITH =, event_time WITH =);
 SELECT is(durable._append_at(pg_temp.run(4), 'MarkerRecorded', '{}', '1991-01-01 00:00:00+00'), 1::bigint,
           'with an exclusion constraint, an event is appended');
