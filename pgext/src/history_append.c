@@ -22,8 +22,8 @@
  * any of it (an insert trigger or rule, row security, a CHECK, another
  * column, an index on an expression or with a predicate, a role without the
  * table rights, a parent it is a partition of, all of which an operator may
- * add) the event goes through the INSERT statement, which does it all, as
- * before.
+ * add, or an extension's permission hook) the event goes through the INSERT
+ * statement, which does it all, as before.
  */
 #include "postgres.h"
 
@@ -37,6 +37,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -135,8 +136,13 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 		if (att->attisdropped || att->atttypid != history_types[i])
 			return false;
 	}
-	/* (as the statement: to insert, and to read the last id) */
-	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK ||
+	/*
+	 * (as the statement: to insert, and to read the last id; an extension
+	 * that checks or audits permissions in the executor's hook, as sepgsql
+	 * and pgaudit do, must see the statement)
+	 */
+	if (ExecutorCheckPerms_hook != NULL ||
+		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK ||
 		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return false;
 
