@@ -21,7 +21,7 @@ cd "$top"
 a_tree=$(cd "${1:?usage: build_ab.sh A_WORKTREE [ROUNDS] [N]}" && pwd)
 rounds=${2:-3} n=${3:-2000}
 port=${DURABLE_BENCH_PORT:-55495}
-. "$here/lib.sh"   # fresh_cluster, reset_store
+. "$here/lib.sh"   # fresh_cluster, reset_store, server_cpu_seconds
 tmp=$(mktemp -d)
 tree_of() { [ "$1" = A ] && echo "$a_tree" || echo "$top"; }
 pg_config_of() { echo "$(tree_of "$1")/.run/pg/lib/postgresql/15/bin/pg_config"; }
@@ -40,35 +40,15 @@ done
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 . "$here/worker_rate.sh"   # worker_rate
 
-# CPU seconds the whole server has used, live processes and those it reaped,
-# once the round's client backends are gone (as store_ab.sh reads it)
-server_cpu() {
-    local pm before after t
-    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
-    for _ in $(seq 1 500); do
-        [ "$(sql "SELECT count(*) FROM pg_stat_activity
-                   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" = 0 ] && break
-        sleep 0.02
-    done
-    while :; do
-        before=$(sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }')
-        t=$({ cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
-            sed 's/^.*) //' | awk -v hz="$(getconf CLK_TCK)" '
-                { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }')
-        after=$(sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }')
-        [ "$before" = "$after" ] && break
-    done
-    echo "$t"
-}
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 per() { awk -v a="$1" -v b="$2" -v n="$3" -v f="$4" 'BEGIN { printf f, (b - a) / n }'; }
 shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us commits wal (per activity)"
     local c0 w0 cpu0 rate acts=$(( $2 * $3 ))
     reset_store
     sql "CHECKPOINT"
-    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu)
+    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu_seconds)
     rate=$(worker_rate "$1" "$2" 1)
-    echo "$rate $(per "$cpu0" "$(server_cpu)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
+    echo "$rate $(per "$cpu0" "$(server_cpu_seconds)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
          "$(per "$c0" "$(commits)" "$acts" '%.3f')" \
          "$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $acts)")"
 }

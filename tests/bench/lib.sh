@@ -28,3 +28,30 @@ api_sql() {
         git show "$1:$f"
     done | sed "s|'MODULE_PATHNAME'|'\$libdir/durable'|g" | grep -v 'pg_extension_config_dump(' > "$2"
 }
+# server_cpu_seconds: CPU seconds the whole server of the PG* cluster has used (live
+# processes, and those it reaped; needs sql()):
+# what a workflow costs the server, whatever else the machine is doing.
+# First the round's client backends must be gone (a killed poller's backend
+# finishes its statement and exits after the round), and a child reaped while
+# the children are read moves its time into the postmaster's between the two
+# reads of the postmaster: read again then. Without both, a round could miss
+# the workflow poller's backend, half the total: the two groups of figures,
+# ~600 and ~1,100 µs, that session 4 saw in A and B alike.
+server_cpu_seconds() {
+    local pm before after t
+    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
+    for _ in $(seq 1 500); do
+        [ "$(sql "SELECT count(*) FROM pg_stat_activity
+                   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" = 0 ] && break
+        sleep 0.02
+    done
+    while :; do
+        before=$(sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }')
+        t=$({ cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
+            sed 's/^.*) //' | awk -v hz="$(getconf CLK_TCK)" '
+                { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }')
+        after=$(sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }')
+        [ "$before" = "$after" ] && break
+    done
+    echo "$t"
+}

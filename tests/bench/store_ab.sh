@@ -26,7 +26,7 @@ cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55492}
 profile=${PROFILE:-}
-. "$here/lib.sh"   # fresh_cluster, build_pq_tool, api_sql
+. "$here/lib.sh"   # fresh_cluster, build_pq_tool, api_sql, server_cpu_seconds
 cluster() { scripts/cluster.sh "$1" store-ab "$port"; }
 fresh_cluster store-ab "$port"
 tmp=$(mktemp -d)
@@ -66,49 +66,23 @@ install() {   # A or B
     fi
     sql "CHECKPOINT"
 }
-# CPU seconds the whole server has used (live processes, and those it reaped):
-# what a workflow costs the server, whatever else the machine is doing.
-# First the round's client backends must be gone (a killed poller's backend
-# finishes its statement and exits after the round), and a child reaped while
-# the children are read moves its time into the postmaster's between the two
-# reads of the postmaster: read again then. Without both, a round could miss
-# the workflow poller's backend, half the total: the two groups of figures,
-# ~600 and ~1,100 µs, that session 4 saw in A and B alike.
-server_cpu() {
-    local pm before after t
-    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
-    for _ in $(seq 1 500); do
-        [ "$(sql "SELECT count(*) FROM pg_stat_activity
-                   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" = 0 ] && break
-        sleep 0.02
-    done
-    while :; do
-        before=$(sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }')
-        t=$({ cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
-            sed 's/^.*) //' | awk -v hz="$(getconf CLK_TCK)" '
-                { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }')
-        after=$(sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $14 + $15 }')
-        [ "$before" = "$after" ] && break
-    done
-    echo "$t"
-}
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 . "$here/scripted_rate.sh"   # run_scripted, as make bench runs it
 round() {   # A or B -> one line of figures
     local v=$1 c0 w0 cpu0 wf1 cpu commits wal seq10 par10 worker=null worker_cpu=null
     install "$v"
-    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu)
+    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu_seconds)
     wf1=$(run_scripted seq1 "$n")
-    cpu=$(awk -v a="$cpu0" -v b="$(server_cpu)" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')
+    cpu=$(awk -v a="$cpu0" -v b="$(server_cpu_seconds)" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')
     commits=$(awk -v a="$c0" -v b="$(commits)" -v n="$n" 'BEGIN { printf "%.3f", (b - a) / n }')
     wal=$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $n)")
     seq10=$(( $(run_scripted seq10 $(( n / 10 ))) * 10 ))
     par10=$(( $(run_scripted par10 $(( n / 10 ))) * 10 ))
     if [ "${WORKER:-0}" = 1 ]; then
         install "$v"
-        cpu0=$(server_cpu)
+        cpu0=$(server_cpu_seconds)
         worker=$(worker_rate BenchSeq1 "$n" 1)
-        worker_cpu=$(awk -v a="$cpu0" -v b="$(server_cpu)" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')
+        worker_cpu=$(awk -v a="$cpu0" -v b="$(server_cpu_seconds)" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')
     fi
     echo "$v $wf1 $cpu $seq10 $par10 $commits $wal $worker $worker_cpu"
 }
@@ -116,13 +90,13 @@ round() {   # A or B -> one line of figures
 if [ -n "$profile" ]; then
     install "$profile"
     sql "SELECT pg_stat_statements_reset(), pg_stat_reset()" >/dev/null
-    cpu0=$(server_cpu)
+    cpu0=$(server_cpu_seconds)
     if [ "${WORKER:-0}" = 1 ]; then
         echo "wf1_per_s $(worker_rate BenchSeq1 "$n" 1) ($profile = $([ "$profile" = A ] && echo "$a" || echo checkout), $n workflows)"
     else
         echo "store_wf1_per_s $(run_scripted seq1 "$n") ($profile = $([ "$profile" = A ] && echo "$a" || echo checkout), $n workflows)"
     fi
-    echo "server_cpu_us_per_wf $(awk -v a="$cpu0" -v b="$(server_cpu)" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }') (profiling on)"
+    echo "server_cpu_us_per_wf $(awk -v a="$cpu0" -v b="$(server_cpu_seconds)" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }') (profiling on)"
     echo "-- functions by self time, µs per workflow (calls per workflow)"
     psql -qX -c "SELECT funcname, round(self_time::numeric * 1000 / $n) AS self_us_per_wf,
                         round(total_time::numeric * 1000 / $n) AS total_us_per_wf,
