@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
@@ -31,21 +32,51 @@ PG_FUNCTION_INFO_V1(durable_eager_arm);
 PG_FUNCTION_INFO_V1(durable_eager_armed);
 
 static LocalTransactionId armed_lxid = InvalidLocalTransactionId;
+static SubTransactionId armed_subid = InvalidSubTransactionId;
 static char *armed_key = NULL;
+
+static void
+eager_disarm(void)
+{
+	if (armed_key != NULL)
+		pfree(armed_key);
+	armed_key = NULL;
+	armed_lxid = InvalidLocalTransactionId;
+	armed_subid = InvalidSubTransactionId;
+}
+
+/* The subtransaction that set the mark is rolled back: so is the mark. One
+ * that commits hands it to its parent, whose rollback ends it too. */
+static void
+eager_subxact(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	(void) arg;
+	if (armed_key == NULL || mySubid != armed_subid)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		eager_disarm();
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		armed_subid = parentSubid;
+}
 
 /* _eager_arm(key text): key (namespace, 0x1f, queue) is armed until the end
  * of this transaction; NULL disarms. */
 Datum
 durable_eager_arm(PG_FUNCTION_ARGS)
 {
-	if (armed_key != NULL)
-		pfree(armed_key);
-	armed_key = NULL;
-	armed_lxid = InvalidLocalTransactionId;
+	static bool subxact_callback = false;
+
+	eager_disarm();
 	if (!PG_ARGISNULL(0))
 	{
+		if (!subxact_callback)
+		{
+			RegisterSubXactCallback(eager_subxact, NULL);
+			subxact_callback = true;
+		}
 		armed_key = MemoryContextStrdup(TopMemoryContext, text_to_cstring(PG_GETARG_TEXT_PP(0)));
 		armed_lxid = MyProc->lxid;
+		armed_subid = GetCurrentSubTransactionId();
 	}
 	PG_RETURN_VOID();
 }

@@ -5,7 +5,8 @@
 -- buffered, nothing is handed back, the task's completion flushes it); a
 -- workflow task kept alive by its heartbeat; a run closed meanwhile; a
 -- failed attempt that retries (no workflow task); a ready task of the same
--- priority scheduled before.
+-- priority scheduled before; and the notification mark of a call whose error
+-- a savepoint catches.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -128,6 +129,38 @@ SELECT durable.start_workflow('e-first', 'W', 'eq-fifo', 'null');
 SELECT is(pg_temp.handed(pg_temp.done((SELECT a FROM t6)), 'eq-fifo', 1), ARRAY['e-first'],
           'one slot: the task ready before, of the same priority');
 SELECT is((pg_temp.wtask('e-second')).state, 'SCHEDULED', 'the outcome''s task waits its turn');
+
+-- 7. A call whose error a savepoint catches (an operator's trigger refuses
+-- the outcome's event) leaves no mark behind: the workflow tasks the rest of
+-- the transaction schedules on the queue are announced as usual. (pgTAP's
+-- throws_ok runs the call in an EXCEPTION block: a subtransaction.)
+CREATE TEMP TABLE t7 AS SELECT pg_temp.to_activities('e-sp', 'eq-sp', '{x}') AS a;
+CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'refused by the operator' USING ERRCODE = 'P0001';
+END
+$$;
+CREATE TRIGGER refuse_sp BEFORE INSERT ON durable.history_rows FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse();
+SELECT throws_ok(format($$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'hb-w', 'eq-sp', 5)$$,
+                        pg_temp.done((SELECT a FROM t7))),
+                 'P0001', 'refused by the operator', 'the hand-back fails with the trigger''s error');
+DROP TRIGGER refuse_sp ON durable.history_rows;
+SELECT ok(NOT durable._eager_armed('default/workflow' || E'\x1f' || 'eq-sp'),
+          'the failed call''s mark is gone once its savepoint rolled back');
+SELECT is(pg_temp.handed(pg_temp.done((SELECT a FROM t7)), 'eq-sp', 5), ARRAY['e-sp'],
+          'the outcome, sent again, hands the task back');
+SELECT ok(NOT durable._eager_armed('default/workflow' || E'\x1f' || 'eq-sp'), 'and disarms');
+
+-- the same with a savepoint of the caller's, and a completion that
+-- commits its subtransaction into the one rolled back
+SAVEPOINT outer_sp;
+SAVEPOINT inner_sp;
+SELECT durable._eager_arm('default/workflow' || E'\x1f' || 'eq-sp');
+RELEASE SAVEPOINT inner_sp;
+SELECT ok(durable._eager_armed('default/workflow' || E'\x1f' || 'eq-sp'), 'a mark set in a released savepoint holds');
+ROLLBACK TO SAVEPOINT outer_sp;
+SELECT ok(NOT durable._eager_armed('default/workflow' || E'\x1f' || 'eq-sp'), 'and ends with the rollback of the savepoint around it');
+SELECT durable._eager_arm(NULL);
 
 SELECT is_empty($$SELECT * FROM durable.verify_store()$$, 'the store is consistent after all of it');
 
