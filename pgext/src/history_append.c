@@ -43,12 +43,15 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "durable.h"
 #include "history_pack.h"
@@ -105,6 +108,24 @@ append_by_statement(Datum run, int16 code, Jsonb *attributes, Datum time, text *
 }
 
 /*
+ * durable._event_pack, which the statement calls: its oid, found once per
+ * backend and again if it was dropped (InvalidOid if there is none).
+ */
+static Oid
+event_pack_function(void)
+{
+	static Oid	oid = InvalidOid;
+
+	if (!OidIsValid(oid) || !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(oid)))
+	{
+		Oid			argtypes[4] = {UUIDOID, INT8OID, TEXTOID, JSONBOID};
+
+		oid = LookupFuncName(list_make2(makeString("durable"), makeString("_event_pack")), 4, argtypes, true);
+	}
+	return oid;
+}
+
+/*
  * True if an INSERT into rel would do nothing that heap_insert and the
  * indexes' inserts below leave out. Opens rel's indexes into *indexes (for
  * the caller to close), their IndexInfos into *infos, and gives the primary
@@ -137,13 +158,15 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 			return false;
 	}
 	/*
-	 * (as the statement: to insert, and to read the last id; an extension
-	 * that checks or audits permissions in the executor's hook, as sepgsql
-	 * and pgaudit do, must see the statement)
+	 * (as the statement: to insert, to read the last id, and to pack the
+	 * event; an extension that checks or audits permissions in the
+	 * executor's hook, as sepgsql and pgaudit do, must see the statement)
 	 */
 	if (ExecutorCheckPerms_hook != NULL ||
 		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK ||
-		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		!OidIsValid(event_pack_function()) ||
+		pg_proc_aclcheck(event_pack_function(), GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		return false;
 
 	/* (RelationGetIndexList also finds the primary key) */

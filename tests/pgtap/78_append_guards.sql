@@ -206,6 +206,7 @@ CREATE ROLE durable_test_appender_owner;
 GRANT USAGE ON SCHEMA durable TO durable_test_appender_none, durable_test_appender_owner;
 GRANT EXECUTE ON FUNCTION durable._append(uuid, text, jsonb) TO durable_test_appender_none, durable_test_appender_owner;
 GRANT SELECT, INSERT ON durable.history_rows TO durable_test_appender_owner;
+GRANT EXECUTE ON FUNCTION durable._event_pack(uuid, bigint, text, jsonb) TO durable_test_appender_owner;
 CREATE FUNCTION public.history_rows_test_definer(run uuid) RETURNS bigint LANGUAGE sql SECURITY DEFINER
     SET search_path = pg_catalog AS $$ SELECT durable._append(run, 'MarkerRecorded', '{}') $$;
 ALTER FUNCTION public.history_rows_test_definer(uuid) OWNER TO durable_test_appender_owner;
@@ -221,6 +222,23 @@ SELECT is((SELECT by_append FROM none_errors), ARRAY['42501', 'permission denied
 SELECT is((SELECT by_append FROM none_errors), (SELECT by_insert FROM none_errors), 'as the INSERT refuses it');
 SELECT is((SELECT by_definer FROM none_errors), 1::bigint, 'a SECURITY DEFINER function of a role that has them appends');
 SELECT is(pg_temp.ids(pg_temp.run(8)), ARRAY[1::bigint], '(once)');
+-- The statement calls durable._event_pack: a role that may not execute it
+-- was refused by it, and is refused the same on both paths (the statement's
+-- forced by an expression index of the test's, in a savepoint).
+REVOKE EXECUTE ON FUNCTION durable._event_pack(uuid, bigint, text, jsonb) FROM durable_test_appender_owner;
+SELECT is(has_function_privilege('durable_test_appender_owner', 'durable._event_pack(uuid, bigint, text, jsonb)', 'EXECUTE'), false,
+          '(the owner of the SECURITY DEFINER function may not execute durable._event_pack)');
+SAVEPOINT by_statement;
+CREATE INDEX history_rows_test_expression ON durable.history_rows ((event_code + 0));
+SELECT pg_temp.error_of(format('SELECT public.history_rows_test_definer(%L)', pg_temp.run(8))) AS by_statement \gset
+ROLLBACK TO SAVEPOINT by_statement;
+SELECT is(:'by_statement'::text[], ARRAY['42501', 'permission denied for function _event_pack', NULL, NULL],
+          'the statement refuses an append by a role that may not pack an event');
+SELECT is(pg_temp.error_of(format('SELECT public.history_rows_test_definer(%L)', pg_temp.run(8))),
+          :'by_statement'::text[], 'and so does the C path');
+SELECT is(pg_temp.ids(pg_temp.run(8)), ARRAY[1::bigint], 'nothing was written');
+GRANT EXECUTE ON FUNCTION durable._event_pack(uuid, bigint, text, jsonb) TO durable_test_appender_owner;
+SELECT is(public.history_rows_test_definer(pg_temp.run(8)), 2::bigint, 'granted it, the role appends');
 
 -- No memory kept per append: the backend's memory contexts grow by as much
 -- over 20,000 appends in one transaction as over 1,000, give or take a block
@@ -241,6 +259,18 @@ $$;
 SELECT pg_temp.memory_growth(1000);
 CREATE TEMP TABLE growth AS SELECT pg_temp.memory_growth(1000) AS small;
 SELECT cmp_ok(pg_temp.memory_growth(20000) - (SELECT small FROM growth), '<', 65536::bigint, '20,000 appends keep no memory');
+
+-- A column of the operator's added, then dropped, between appends of one
+-- transaction: the append made with it fills its default, as the INSERT.
+-- (Last: the dropped column stays in history_rows, and every append after
+-- it takes the statement.)
+ALTER TABLE durable.history_rows ADD COLUMN note text DEFAULT 'by default';
+SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{}'), 3::bigint, 'with a column of the operator''s, an event is appended');
+SELECT is((SELECT note FROM durable.history_rows WHERE run_id = pg_temp.run(9) AND event_id = 3), 'by default',
+          'its column has its default');
+ALTER TABLE durable.history_rows DROP COLUMN note;
+SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{}'), 4::bigint, 'the column dropped, the next is appended');
+SELECT is((SELECT count(*) FROM durable.history WHERE run_id = pg_temp.run(9)), 4::bigint, 'and durable.history shows all four');
 
 SELECT * FROM finish();
 ROLLBACK;
