@@ -239,6 +239,18 @@ SELECT is(pg_temp.error_of(format('SELECT public.history_rows_test_definer(%L)',
 SELECT is(pg_temp.ids(pg_temp.run(8)), ARRAY[1::bigint], 'nothing was written');
 GRANT EXECUTE ON FUNCTION durable._event_pack(uuid, bigint, text, jsonb) TO durable_test_appender_owner;
 SELECT is(public.history_rows_test_definer(pg_temp.run(8)), 2::bigint, 'granted it, the role appends');
+-- (the C path remembers _event_pack's oid per backend: dropped and made
+-- again, the new function's rights are the ones checked)
+ALTER EXTENSION durable DROP FUNCTION durable._event_pack(uuid, bigint, text, jsonb);
+DROP FUNCTION durable._event_pack(uuid, bigint, text, jsonb);
+CREATE FUNCTION durable._event_pack(run uuid, event_id bigint, event_type text, attributes jsonb) RETURNS jsonb
+    AS '$libdir/durable', 'durable_event_pack' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+REVOKE EXECUTE ON FUNCTION durable._event_pack(uuid, bigint, text, jsonb) FROM PUBLIC;
+SELECT is(pg_temp.error_of(format('SELECT public.history_rows_test_definer(%L)', pg_temp.run(8))),
+          ARRAY['42501', 'permission denied for function _event_pack', NULL, NULL],
+          'made again without the right, _event_pack refuses the role on the C path');
+GRANT EXECUTE ON FUNCTION durable._event_pack(uuid, bigint, text, jsonb) TO durable_test_appender_owner;
+SELECT is(public.history_rows_test_definer(pg_temp.run(8)), 3::bigint, 'granted it, the role appends again');
 
 -- No memory kept per append: the backend's memory contexts grow by as much
 -- over 20,000 appends in one transaction as over 1,000, give or take a block
