@@ -93,6 +93,16 @@ extern void DurableJsonbPushString(struct JsonbParseState **state, const char *s
 extern struct _SPI_plan *DurableKeptPlan(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes);
 extern int64 DurableLoadLegacyClockOffset(void);
 
+/*
+ * From libpq/libpq.h, which cannot be included without the GSSAPI headers
+ * (it pulls in libpq-be.h); the function is exported since PostgreSQL 14.
+ */
+extern bool pq_check_connection(void);
+
+/* queries.c: the rendezvous of queries and workers (query_wait.c waits on it too) */
+extern bool DurableAwaitPosted(bool (*look) (void *arg), void *arg, TimestampTz deadline);
+extern bool DurableQueryPending(const char *task_queue);
+
 /* version.c */
 extern char *DurableInstalledVersion(void);
 extern pg_attribute_noreturn() void DurableRefuseOldSql(const char *what);

@@ -45,12 +45,6 @@ PG_FUNCTION_INFO_V1(durable_query_answer_0_2);
 
 #define TAKER_CHECK_MS 200
 
-/*
- * From libpq/libpq.h, which cannot be included without the GSSAPI headers
- * (it pulls in libpq-be.h); the function is exported since PostgreSQL 14.
- */
-extern bool pq_check_connection(void);
-
 #define ERRCODE_DURABLE_QUERY_TIMEOUT MAKE_SQLSTATE('D','U','0','0','5')
 #define ERRCODE_DURABLE_QUERY_FAILED MAKE_SQLSTATE('D','U','0','0','6')
 
@@ -262,67 +256,25 @@ token_from_text(text *t, uint8 *token)
 }
 
 /*
- * Takes up to max pending queries of a task queue, waiting up to wait_ms
- * for the first. Each taken slot gets a fresh token; fenced callers (0.2)
- * get it as the first column, 0.1 callers get the query id.
+ * Calls look(arg) until it says it is done or the deadline passes, sleeping
+ * on query_posted between looks; returns what the last look said. A look
+ * runs before any sleep, and again after the sleep is prepared (a post may
+ * have raced the prepare), so a query posted at any moment is seen.
+ * Shared by the long poll (take_queries) and by durable.wait_for_query_tasks
+ * (query_wait.c), which waits here holding no snapshot.
  */
-static Datum
-take_queries(FunctionCallInfo fcinfo, bool fenced)
+bool
+DurableAwaitPosted(bool (*look) (void *arg), void *arg, TimestampTz deadline)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int32		max = PG_GETARG_INT32(1);
-	int32		wait_ms = PG_GETARG_INT32(2);
-	char		task_queue[DURABLE_NAME_MAX];
-	TimestampTz deadline;
-	int			found = 0;
 	bool		sleeping = false;
-
-	copy_name(task_queue, PG_GETARG_TEXT_PP(0), "task queue name");
-	if (max <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_tasks must be positive")));
-	InitMaterializedSRF(fcinfo, 0);
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Max(wait_ms, 0));
+	bool		done;
 
 	for (;;)
 	{
 		long		left;
 
-		/* a long poll whose client went away must not take queries */
-		if (whereToSendOutput == DestRemote && !pq_check_connection())
-			break;
-		LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
-		for (int i = 0; i < DURABLE_QUERY_SLOTS && found < max; i++)
-		{
-			DurableQuerySlot *slot = &durable_shared->slots[i];
-			Datum		values[6];
-			bool		nulls[6] = {0};
-			char		token[QUERY_TOKEN_LEN + 1];
-
-			if (slot->state != QUERY_PENDING || strcmp(slot->task_queue, task_queue) != 0)
-				continue;
-			if (!pg_strong_random(slot->taker_token, sizeof(slot->taker_token)))
-			{
-				LWLockRelease(durable_shared->query_lock);
-				ereport(ERROR,
-						(errcode(ERRCODE_INTERNAL_ERROR),
-						 errmsg("could not generate a random query token")));
-			}
-			slot->state = QUERY_TAKEN;
-			slot->taker_pid = MyProcPid;
-			token_to_text(slot->taker_token, token);
-			values[0] = fenced ? CStringGetTextDatum(token) : Int64GetDatum((int64) slot->query_id);
-			values[1] = CStringGetTextDatum(slot->namespace_name);
-			values[2] = CStringGetTextDatum(slot->workflow_id);
-			values[3] = CStringGetTextDatum(slot->run_id);
-			values[4] = CStringGetTextDatum(slot->query_type);
-			values[5] = PointerGetDatum(cstring_to_text_with_len(slot->args, slot->args_len));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			found++;
-		}
-		LWLockRelease(durable_shared->query_lock);
-		if (found > 0)
+		done = look(arg);
+		if (done)
 			break;
 		left = ms_left(deadline);
 		if (left == 0)
@@ -331,13 +283,103 @@ take_queries(FunctionCallInfo fcinfo, bool fenced)
 		{
 			ConditionVariablePrepareToSleep(&durable_shared->query_posted);
 			sleeping = true;
-			continue;			/* look again: a post may have raced the prepare */
+			continue;
 		}
 		ConditionVariableTimedSleep(&durable_shared->query_posted, left, PG_WAIT_EXTENSION);
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (sleeping)
 		ConditionVariableCancelSleep();
+	return done;
+}
+
+/* Whether a query of task_queue (a _query_queue key) waits for a worker. */
+bool
+DurableQueryPending(const char *task_queue)
+{
+	bool		pending = false;
+
+	LWLockAcquire(durable_shared->query_lock, LW_SHARED);
+	for (int i = 0; i < DURABLE_QUERY_SLOTS && !pending; i++)
+		pending = durable_shared->slots[i].state == QUERY_PENDING &&
+			strcmp(durable_shared->slots[i].task_queue, task_queue) == 0;
+	LWLockRelease(durable_shared->query_lock);
+	return pending;
+}
+
+typedef struct TakeState
+{
+	ReturnSetInfo *rsinfo;
+	const char *task_queue;
+	int32		max;
+	bool		fenced;
+	int			found;
+} TakeState;
+
+/* One look of the long poll: takes what is pending; done when it took any. */
+static bool
+take_pending(void *arg)
+{
+	TakeState  *ts = arg;
+
+	/* a long poll whose client went away must not take queries */
+	if (whereToSendOutput == DestRemote && !pq_check_connection())
+		return true;
+	LWLockAcquire(durable_shared->query_lock, LW_EXCLUSIVE);
+	for (int i = 0; i < DURABLE_QUERY_SLOTS && ts->found < ts->max; i++)
+	{
+		DurableQuerySlot *slot = &durable_shared->slots[i];
+		Datum		values[6];
+		bool		nulls[6] = {0};
+		char		token[QUERY_TOKEN_LEN + 1];
+
+		if (slot->state != QUERY_PENDING || strcmp(slot->task_queue, ts->task_queue) != 0)
+			continue;
+		if (!pg_strong_random(slot->taker_token, sizeof(slot->taker_token)))
+		{
+			LWLockRelease(durable_shared->query_lock);
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not generate a random query token")));
+		}
+		slot->state = QUERY_TAKEN;
+		slot->taker_pid = MyProcPid;
+		token_to_text(slot->taker_token, token);
+		values[0] = ts->fenced ? CStringGetTextDatum(token) : Int64GetDatum((int64) slot->query_id);
+		values[1] = CStringGetTextDatum(slot->namespace_name);
+		values[2] = CStringGetTextDatum(slot->workflow_id);
+		values[3] = CStringGetTextDatum(slot->run_id);
+		values[4] = CStringGetTextDatum(slot->query_type);
+		values[5] = PointerGetDatum(cstring_to_text_with_len(slot->args, slot->args_len));
+		tuplestore_putvalues(ts->rsinfo->setResult, ts->rsinfo->setDesc, values, nulls);
+		ts->found++;
+	}
+	LWLockRelease(durable_shared->query_lock);
+	return ts->found > 0;
+}
+
+/*
+ * Takes up to max pending queries of a task queue, waiting up to wait_ms
+ * for the first. Each taken slot gets a fresh token; fenced callers (0.2)
+ * get it as the first column, 0.1 callers get the query id. The wait runs
+ * inside the caller's statement, so its snapshot holds the xmin horizon
+ * back meanwhile: a worker waits with durable.wait_for_query_tasks instead.
+ */
+static Datum
+take_queries(FunctionCallInfo fcinfo, bool fenced)
+{
+	int32		wait_ms = PG_GETARG_INT32(2);
+	char		task_queue[DURABLE_NAME_MAX];
+	TakeState	ts = {(ReturnSetInfo *) fcinfo->resultinfo, task_queue, PG_GETARG_INT32(1), fenced, 0};
+
+	copy_name(task_queue, PG_GETARG_TEXT_PP(0), "task queue name");
+	if (ts.max <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_tasks must be positive")));
+	InitMaterializedSRF(fcinfo, 0);
+	(void) DurableAwaitPosted(take_pending, &ts,
+							  TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Max(wait_ms, 0)));
 	return (Datum) 0;
 }
 

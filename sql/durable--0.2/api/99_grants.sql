@@ -24,6 +24,10 @@ GRANT EXECUTE ON FUNCTION
     durable.accept_update_task(text, uuid, text, text, jsonb, text),
     durable.get_history(text, uuid, bigint, integer, text)
 TO durable_worker;
+-- a wait for queries that holds no snapshot (75_query_wait.sql); ALL
+-- FUNCTIONS above leaves procedures out, so PUBLIC's grant goes here
+REVOKE ALL ON PROCEDURE durable.wait_for_query_tasks(text, integer, text, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE durable.wait_for_query_tasks(text, integer, text, text, boolean) TO durable_worker;
 
 GRANT EXECUTE ON FUNCTION
     durable.now(),
@@ -96,7 +100,7 @@ BEGIN
               WHERE p.pronamespace = 'durable'::regnamespace
                 AND (pg_catalog.has_function_privilege('durable_worker', p.oid, 'EXECUTE')
                      OR pg_catalog.has_function_privilege('durable_operator', p.oid, 'EXECUTE')) LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO durable_scoped', f);
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO durable_scoped', f);
     END LOOP;
 END
 $scoped$;
