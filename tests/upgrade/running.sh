@@ -54,6 +54,9 @@ sql "SELECT durable.create_schedule('$(wf sched)', '{\"interval\": [{\"every\": 
        '{\"workflow_type\": \"Hello\", \"task_queue\": \"up-q\", \"input\": \"scheduled\"}', '{}', '$ns')" >/dev/null
 check "old: a workflow closes" wait_closed "$(wf closed)"
 check "old: the loans wait for review" wait_sql "SELECT count(*) FROM durable.timers t JOIN durable.workflows w USING (run_id) WHERE w.namespace = '$ns' AND w.workflow_id IN ('$(wf loan)', '$(wf late)')" 2
+# this worker waits for queries with a procedure 0.1 lacks: it says so and long-polls as before
+check "old: the worker finds no wait_for_query_tasks and long-polls" \
+	wait_until 60 grep -q "the store has no wait_for_query_tasks" "$LOGDIR/old-loans.log"
 check "old: the activity is pending" wait_sql "SELECT count(*) FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$(wf pending)'" 1
 check "old: the load is under way" wait_sql "SELECT count(*) >= 20 FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.namespace = '$ns' AND w.workflow_id LIKE '$(wf load)-%' AND h.event_type = 'ActivityTaskCompleted'" t
 clock_before=$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")

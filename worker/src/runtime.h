@@ -70,7 +70,8 @@ struct durable_worker_s {
 	char wf_channel[128], act_channel[128];
 	int wf_polling, wf_again;
 	int act_polling, act_again;
-	int q_polling;
+	int q_polling;                      /* a query wait or poll in flight on q_pg */
+	int q_long_poll;                    /* the store has no wait_for_query_tasks (0.1): long-poll */
 
 	json_t *cache;                      /* cache.c: run_id -> {events, used} */
 	uint64_t cache_tick;

@@ -11,8 +11,10 @@
 #include "json_text.h"
 #include "runtime.h"
 
-/* Short, because a worker killed with -9 leaves its backend waiting that
- * long, and a query posted meanwhile goes to that backend (see docs/sdk.md). */
+/* How long one wait for queries lasts. Short for a store without
+ * wait_for_query_tasks: its long poll takes what is posted, so a worker
+ * killed with -9 leaves a backend that takes queries for that long (see
+ * docs/sdk.md). The wait takes nothing, and each return costs a call. */
 #define QUERY_WAIT_MS "2000"
 
 durable__registered_t *durable__find(durable__registered_t *list, const char *name)
@@ -698,6 +700,11 @@ static void on_notify(durable__pg_t *pg, const char *channel, void *arg)
 
 /* Queries ------------------------------------------------------------------- */
 
+/* The worker waits for queries with a procedure that commits before it
+ * waits (api/75_query_wait.sql): a wait inside a statement would hold its
+ * snapshot, and with it the database's xmin horizon, for the whole wait.
+ * When it says one is ready, a poll that does not wait takes it. */
+#define QUERY_WAIT_SQL "CALL durable.wait_for_query_tasks($1, $2::int, $3, $4)"
 /* A query is answered with the query_token its poll handed out, nothing else. */
 #define QUERY_POLL_SQL                                                                       \
 	"SELECT query_token, workflow_id, run_id, query_type, args, history "                   \
@@ -821,13 +828,53 @@ static void on_queries(durable__pg_t *pg, PGresult *res, void *arg)
 	poll_queries(w);
 }
 
+/* Takes what is posted: at once after a wait said so, or as the long poll
+ * of a store without the wait. */
+static void take_queries(durable_worker_t *w, const char *wait_ms)
+{
+	const char *p[] = {w->task_queue, w->identity, wait_ms, w->namespace_, w->build_id};
+	/* an unversioned worker calls what a 0.1 store has too */
+	if (durable__pg_query(w->q_pg, w->build_id ? QUERY_POLL_SQL_BUILD : QUERY_POLL_SQL, w->build_id ? 5 : 4, p,
+			      on_queries, w) == 0)
+		w->q_polling = 1;
+}
+
+static void on_query_wait(durable__pg_t *pg, PGresult *res, void *arg)
+{
+	(void)pg;
+	durable_worker_t *w = arg;
+	w->q_polling = 0;
+	if (durable__pg_status(res) < 0) {
+		if (res && strcmp(durable__pg_sqlstate(res), "42883") == 0) {
+			/* a store older than the wait (durable 0.1, during an upgrade) */
+			durable__log("INFO", "the store has no wait_for_query_tasks (durable before 0.2): "
+				     "queries are long-polled, which holds a snapshot while it waits");
+			w->q_long_poll = 1;
+			poll_queries(w);
+		} else if (res) {
+			durable__log("ERROR", "wait_for_query_tasks failed: %s", PQresultErrorMessage(res));
+		}
+		return;
+	}
+	const char *ready = PQntuples(res) == 1 ? durable__pg_col(res, 0, "ready") : NULL;
+	if (w->stopping)
+		return;
+	if (ready && strcmp(ready, "t") == 0)
+		take_queries(w, "0");
+	else
+		poll_queries(w);
+}
+
 static void poll_queries(durable_worker_t *w)
 {
 	if (w->stopping || w->q_polling || !w->q_pg)
 		return;
-	const char *p[] = {w->task_queue, w->identity, QUERY_WAIT_MS, w->namespace_, w->build_id};
-	if (durable__pg_query(w->q_pg, w->build_id ? QUERY_POLL_SQL_BUILD : QUERY_POLL_SQL, w->build_id ? 5 : 4, p,
-			      on_queries, w) == 0)
+	if (w->q_long_poll) {
+		take_queries(w, QUERY_WAIT_MS);
+		return;
+	}
+	const char *p[] = {w->task_queue, QUERY_WAIT_MS, w->namespace_, w->build_id};
+	if (durable__pg_query(w->q_pg, QUERY_WAIT_SQL, 4, p, on_query_wait, w) == 0)
 		w->q_polling = 1;
 }
 
