@@ -285,6 +285,15 @@ DurableAwaitPosted(bool (*look) (void *arg), void *arg, TimestampTz deadline)
 			sleeping = true;
 			continue;
 		}
+		/*
+		 * Only a post or the deadline wakes the sleep, and the looks are
+		 * where a client that went away is noticed: a backend whose client
+		 * is gone would sit out wait_ms (up to ten minutes), holding its
+		 * connection slot. So with a client it looks again at least every
+		 * TAKER_CHECK_MS.
+		 */
+		if (whereToSendOutput == DestRemote)
+			left = Min(left, TAKER_CHECK_MS);
 		ConditionVariableTimedSleep(&durable_shared->query_posted, left, PG_WAIT_EXTENSION);
 		CHECK_FOR_INTERRUPTS();
 	}

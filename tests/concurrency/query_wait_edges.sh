@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# CALL durable.wait_for_query_tasks at its edges (pgext/src/query_wait.c):
+# - a client that goes away mid-wait: its backend leaves the wait (and exits)
+#   long before the wait's ten minutes are up, as soon as it looks again;
+# Needs PG* pointing at a cluster with durable. Exits non-zero with a one-line
+# reason on failure.
+set -euo pipefail
+fail() { echo "query_wait_edges: FAIL: $*"; exit 1; }
+q="qwe-$$-$(date +%s%N)"
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+sql() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
+# eventually SECONDS COMMAND: true as soon as COMMAND (eval'd) is
+eventually() { local t=$1; shift; for _ in $(seq 1 $((t * 5))); do eval "$@" && return 0; sleep 0.2; done; return 1; }
+backends() { sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1'"; }
+waiting() { sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1' AND wait_event = 'Extension'"; }
+
+# a client killed mid-wait: nothing is posted, the wait has ten minutes to go
+PGAPPNAME="$q-gone" psql -qXAt -c "CALL durable.wait_for_query_tasks('$q', 600000)" >/dev/null 2>&1 &
+client=$!
+eventually 30 '[ "$(waiting "$q-gone")" = 1 ]' || fail "the wait never started"
+kill -9 "$client"
+wait "$client" 2>/dev/null || true
+eventually 30 '[ "$(backends "$q-gone")" = 0 ]' ||
+    fail "the backend of a client killed mid-wait still waits ($(waiting "$q-gone") in the wait): it sits out wait_ms"
+
+# the same with the long poll: it must neither stay nor take a query it cannot hand on
+PGAPPNAME="$q-poll" psql -qXAt -c "SELECT * FROM durable.poll_query_tasks('$q', 'w', 1, 600000)" >/dev/null 2>&1 &
+client=$!
+eventually 30 '[ "$(waiting "$q-poll")" = 1 ]' || fail "the long poll never started"
+kill -9 "$client"
+wait "$client" 2>/dev/null || true
+eventually 30 '[ "$(backends "$q-poll")" = 0 ]' ||
+    fail "the backend of a long poll whose client was killed still waits"
+
+echo "query_wait_edges: ok (a gone client's wait and long poll end)"
