@@ -27,6 +27,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -106,6 +107,20 @@ durable_wait_for_query_tasks(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("durable.wait_for_query_tasks must be called on its own, outside a transaction block"),
 				 errdetail("It commits before it waits, so that it holds no snapshot while it waits."),
+				 errhint("CALL it in autocommit mode, not after BEGIN nor from a function; "
+						 "inside a transaction, use poll_query_tasks(..., wait_ms => 0).")));
+
+	/*
+	 * A CALL from a DO block or a procedure, or one in a libpq pipeline, is
+	 * non-atomic too, and its commit would commit what the caller wrote
+	 * before it, which the caller may yet mean to roll back. Its commit is
+	 * only to drop the CALL's own snapshot: refused where it would be more.
+	 */
+	if (TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("durable.wait_for_query_tasks must be called on its own, outside a transaction block"),
+				 errdetail("Its transaction has written: the commit before the wait would commit that too."),
 				 errhint("CALL it in autocommit mode, not after BEGIN nor from a function; "
 						 "inside a transaction, use poll_query_tasks(..., wait_ms => 0).")));
 
