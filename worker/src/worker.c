@@ -644,6 +644,8 @@ static void on_ready(durable__pg_t *pg, const char *channel, void *arg)
  * backstop raced a fresh commit), before the worker sends an outcome. */
 #define BACKSTOP_QUIET_MS 1000
 
+static void poll_queries(durable_worker_t *w);
+
 static void on_backstop(uv_timer_t *t)
 {
 	durable_worker_t *w = t->data;
@@ -661,6 +663,9 @@ static void on_backstop(uv_timer_t *t)
 		durable__activities_poll(w);
 		w->act_backstop_poll = w->act_polling && now - w->act_notified_ms >= BACKSTOP_QUIET_MS;
 	}
+	/* a wait for queries that failed (canceled, a statement_timeout) left
+	 * none in flight: wait again, once an interval, not in a loop */
+	poll_queries(w);
 }
 
 void durable__backstop_found(int *flag, int *unannounced, int found)
@@ -715,8 +720,6 @@ static void on_notify(durable__pg_t *pg, const char *channel, void *arg)
 #define QUERY_ANSWER_SQL "SELECT durable.answer_query_task($1, $2::jsonb, $3)"
 /* An update the workflow's validator accepted is recorded, and its caller told, at once. */
 #define UPDATE_ACCEPT_SQL "SELECT durable.accept_update_task($1, $2::uuid, $3, $4, $5::jsonb, $6)"
-
-static void poll_queries(durable_worker_t *w);
 
 static void on_answered(durable__pg_t *pg, PGresult *res, void *arg)
 {
