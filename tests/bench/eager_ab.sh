@@ -16,9 +16,11 @@
 # the share of workflow tasks handed back with activity outcomes (the exit
 # line) and the median hop from an activity's WorkflowTaskScheduled to its
 # WorkflowTaskStarted (ms, from the histories: every workflow task but the
-# first); each round adds a quiet shape, 30 three-activity workflows run one
-# at a time, for that hop's median and 90th percentile without the burst's
-# queueing.
+# first); each round adds a quiet shape, 30 three-activity workflows started
+# 100 ms apart, for that hop's median and 90th percentile without the burst's
+# queueing, and its server CPU, commits and WAL per activity (what the
+# worker does while idle included: its backstop polls). QUIET_ONLY=1 runs the
+# quiet shape alone.
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)) and make all.
 set -euo pipefail
@@ -85,24 +87,31 @@ shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us_per_
          "$(awk -v e="$(handed_back)" -v n="$acts" 'BEGIN { printf "%.2f", e / n }')" \
          "$(hops | cut -d' ' -f1)"
 }
-quiet() {   # 30 three-activity workflows, one at a time -> "hop_p50_ms hop_p90_ms"
-    local q="quiet-$RANDOM" pid
+quiet() {   # 30 three-activity workflows, started 100 ms apart -> "hop_p50_ms hop_p90_ms cpu_us_per_activity commits_per_activity wal_per_activity"
+    local q="quiet-$RANDOM" pid c0 w0 cpu0
     reset_store
+    sql "CHECKPOINT"
+    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu)
     "$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 2>>"$tmp/worker.log" &
     pid=$!
     sleep 0.5
-    for i in $(seq 1 30); do
-        sql "SELECT durable.start_workflow('$q-$i', 'BenchSeq3', '$q', '1')" >/dev/null
-        until [ "$(sql "SELECT status FROM durable.workflows WHERE workflow_id = '$q-$i'")" = COMPLETED ]; do
-            sleep 0.02
-        done
+    # one start every 100 ms (a workflow takes a few ms to a few tens here),
+    # from one session: the same statements in both variants
+    sql "DO \$\$ BEGIN FOR i IN 1 .. 30 LOOP
+             PERFORM durable.start_workflow('$q-' || i, 'BenchSeq3', '$q', '1'); COMMIT;
+             PERFORM pg_sleep(0.1);
+         END LOOP; END \$\$"
+    until [ "$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")" = 30 ]; do
+        sleep 0.1
     done
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
-    hops
+    echo "$(hops) $(per "$cpu0" "$(server_cpu)" 90 '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
+         "$(per "$c0" "$(commits)" 90 '%.3f')" "$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / 90)")"
 }
 round() {   # on or off -> one line of figures
     local v=$1 wf3 par10
     worker_bin="$tmp/worker-$v"
+    if [ -n "${QUIET_ONLY:-}" ]; then echo "$v $(quiet)"; return; fi
     wf3=$(shape BenchSeq3 "$n" 3)
     par10=$(shape BenchPar10 $(( n / 10 )) 10)
     set -- $par10
@@ -112,5 +121,10 @@ echo "worker arguments added: ${WORKER_ARGS:-none}; off is ${AB_OFF:---no-eager}
 echo "variant wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity wf3_wal_bytes_per_activity" \
      "wf3_eager_share wf3_handback_share wf3_hop_p50_ms par10_activities_per_s par10_server_cpu_us_per_activity" \
      "par10_commits_per_activity par10_wal_bytes_per_activity par10_eager_share par10_handback_share" \
-     "par10_hop_p50_ms quiet30_hop_p50_ms quiet30_hop_p90_ms (N = $n)"
-for _ in $(seq 1 "$rounds"); do round on; round off; done
+     "par10_hop_p50_ms quiet30_hop_p50_ms quiet30_hop_p90_ms quiet30_server_cpu_us_per_activity" \
+     "quiet30_commits_per_activity quiet30_wal_bytes_per_activity (N = $n; QUIET_ONLY: the variant and the quiet30 columns)"
+# on first in odd rounds, off first in even ones: a drift of the machine
+# within a round weighs on both alike
+for r in $(seq 1 "$rounds"); do
+    if [ $(( r % 2 )) = 1 ]; then round on; round off; else round off; round on; fi
+done

@@ -46,7 +46,11 @@ BEGIN
     PERFORM durable._check_cached(cached);
     PERFORM durable._check_build_id(build_id);
     PERFORM durable._authorize('worker', workflow_task_queue, namespace);
-    -- (complete_activity_tasks refuses outcomes that are not an array)
+    -- (as complete_activity_tasks would, but before the mark below is set)
+    IF outcomes IS NULL OR jsonb_typeof(outcomes) <> 'array' THEN
+        PERFORM durable._bad_input('outcomes must be a JSON array',
+            NULL, 'Pass e.g. ''[{"task_token": "a1.1", "result": 42}]''.');
+    END IF;
     IF max_workflow_tasks = 0 THEN
         RETURN QUERY
         SELECT 'activity_task', c.task_token, c.outcome, c.error, NULL::text, NULL::uuid, NULL::text,
@@ -60,6 +64,11 @@ BEGIN
     -- this worker's included, to find nothing. The mark is the eager one
     -- (pgext/src/eager.c), under a key no activity queue has (a namespace
     -- has no "/"), so that nothing but this function can set it.
+    -- complete_activity_tasks reports each outcome's trouble in its row and
+    -- raises nothing for a bad item, so the mark is cleared below (an error
+    -- that aborts the call, a deadlock, aborts the transaction as well,
+    -- unless the caller's savepoint catches it: the mark then lasts to the
+    -- transaction's end, and its tasks on this queue go unannounced).
     PERFORM durable._eager_arm(namespace || '/workflow' || E'\x1f' || workflow_task_queue);
     RETURN QUERY
     SELECT 'activity_task', c.task_token, c.outcome, c.error, NULL::text, NULL::uuid, NULL::text, NULL::integer,
