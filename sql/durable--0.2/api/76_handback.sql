@@ -64,11 +64,8 @@ BEGIN
     -- this worker's included, to find nothing. The mark is the eager one
     -- (pgext/src/eager.c), under a key no activity queue has (a namespace
     -- has no "/"), so that nothing but this function can set it.
-    -- complete_activity_tasks reports each outcome's trouble in its row and
-    -- raises nothing for a bad item, so the mark is cleared below (an error
-    -- that aborts the call, a deadlock, aborts the transaction as well,
-    -- unless the caller's savepoint catches it: the mark then lasts to the
-    -- transaction's end, and its tasks on this queue go unannounced).
+    -- It is cleared below, or, if the call fails inside a savepoint the
+    -- caller rolls back to, with that savepoint (eager.c).
     PERFORM durable._eager_arm(namespace || '/workflow' || E'\x1f' || workflow_task_queue);
     RETURN QUERY
     SELECT 'activity_task', c.task_token, c.outcome, c.error, NULL::text, NULL::uuid, NULL::text, NULL::integer,
