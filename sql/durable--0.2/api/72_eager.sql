@@ -78,6 +78,26 @@ BEGIN
 END
 $$;
 
+-- The arguments of a completion that offers slots of a queue (this one's
+-- activity slots, api/76_handback.sql's workflow slots): the slots between
+-- 0 and 1000, the queue and identity as a poll's, a namespace (a NULL one
+-- would make an offer that matches nothing: the completions would go
+-- through and the slots be silently ignored), and the caller's grant on the
+-- queue, all before anything is completed.
+CREATE OR REPLACE FUNCTION durable._check_offer(slots integer, slots_name text, hint text, task_queue text,
+                                               identity text, namespace text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF slots IS NULL OR slots < 0 OR slots > 1000 THEN
+        PERFORM durable._bad_input(format('%s must be between 0 and 1000', slots_name),
+            format('Got %s.', coalesce(slots::text, 'NULL')), hint);
+    END IF;
+    PERFORM durable._check_poll_args(task_queue, identity, 1);
+    PERFORM durable._check_namespace(namespace);
+    PERFORM durable._authorize('worker', task_queue, namespace);
+END
+$$;
+
 CREATE OR REPLACE FUNCTION durable.complete_workflow_tasks_eager(
     completions jsonb, identity text, activity_task_queue text, max_activities integer,
     namespace text DEFAULT 'default')
@@ -98,16 +118,9 @@ DECLARE
     taken bigint[];
     n bigint;
 BEGIN
-    IF max_activities IS NULL OR max_activities < 0 OR max_activities > 1000 THEN
-        PERFORM durable._bad_input('max_activities must be between 0 and 1000',
-            format('Got %s.', coalesce(max_activities::text, 'NULL')),
-            'Pass the activity slots the worker has free; 0 completes without eager activities.');
-    END IF;
-    PERFORM durable._check_poll_args(activity_task_queue, identity, 1);
-    -- a NULL namespace would make an offer that matches no run: the
-    -- completions would go through and the slots be silently ignored
-    PERFORM durable._check_namespace(namespace);
-    PERFORM durable._authorize('worker', activity_task_queue, namespace);
+    PERFORM durable._check_offer(max_activities, 'max_activities',
+        'Pass the activity slots the worker has free; 0 completes without eager activities.',
+        activity_task_queue, identity, namespace);
     IF completions IS NULL OR jsonb_typeof(completions) <> 'array' THEN
         PERFORM durable._bad_input('completions must be a JSON array', NULL,
             'Pass e.g. ''[{"task_token": "w1.1", "commands": []}]''.');
@@ -181,6 +194,8 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION durable._check_offer(integer, text, text, text, text, text) IS
+    'Refuses a completion''s offer of slots with bad arguments or on a queue the caller may not poll (internal: api/72_eager.sql).';
 COMMENT ON FUNCTION durable._eager_take(durable.workflows, text, smallint) IS
     'Whether a new activity of a run goes to the worker completing its workflow task, started (internal: api/72_eager.sql).';
 COMMENT ON FUNCTION durable._eager_arm(text) IS

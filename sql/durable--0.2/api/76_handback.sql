@@ -35,17 +35,11 @@ SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- every argument is checked before any outcome is delivered: bad input
     -- changes nothing
-    IF max_workflow_tasks IS NULL OR max_workflow_tasks < 0 OR max_workflow_tasks > 1000 THEN
-        PERFORM durable._bad_input('max_workflow_tasks must be between 0 and 1000',
-            format('Got %s.', coalesce(max_workflow_tasks::text, 'NULL')),
-            'Pass the workflow tasks the worker can take now; 0 completes without taking any.');
-    END IF;
-    PERFORM durable._check_poll_args(workflow_task_queue, identity, 1);
-    -- a NULL namespace would make a poll that leases nothing
-    PERFORM durable._check_namespace(namespace);
+    PERFORM durable._check_offer(max_workflow_tasks, 'max_workflow_tasks',
+        'Pass the workflow tasks the worker can take now; 0 completes without taking any.',
+        workflow_task_queue, identity, namespace);
     PERFORM durable._check_cached(cached);
     PERFORM durable._check_build_id(build_id);
-    PERFORM durable._authorize('worker', workflow_task_queue, namespace);
     -- (as complete_activity_tasks would, but before the mark below is set)
     IF outcomes IS NULL OR jsonb_typeof(outcomes) <> 'array' THEN
         PERFORM durable._bad_input('outcomes must be a JSON array',
