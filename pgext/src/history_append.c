@@ -19,11 +19,12 @@
  * statement that appends several events to one run sees each one.
  *
  * What the executor would add is checked each call, and if history_rows has
- * any of it (an insert trigger or rule, row security, a CHECK, another
- * column, an index on an expression or with a predicate, a role without the
- * table rights, a parent it is a partition of, all of which an operator may
- * add, or an extension's permission hook) the event goes through the INSERT
- * statement, which does it all, as before.
+ * any of it (an insert trigger or rule, row security, a CHECK, a column of
+ * the operator's, an index on an expression or with a predicate, a role
+ * without the table rights, a parent it is a partition of, all of which an
+ * operator may add, or an extension's permission hook) the event goes
+ * through the INSERT statement, which does it all, as before. A column added
+ * and dropped again is null in the row, as the executor makes it.
  */
 #include "postgres.h"
 
@@ -142,7 +143,7 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 	/* (a partition's bounds are a constraint the executor checks) */
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
 		rel->rd_rel->relispartition || rel->rd_rel->relrowsecurity || rel->rd_rules != NULL ||
-		desc->natts != HISTORY_NATTS)
+		desc->natts < HISTORY_NATTS)
 		return false;
 	if (trig != NULL && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
 						 trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
@@ -150,11 +151,12 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 		return false;
 	if (desc->constr != NULL && (desc->constr->num_check > 0 || desc->constr->has_generated_stored))
 		return false;
-	for (int i = 0; i < HISTORY_NATTS; i++)
+	/* the five columns, then only columns an operator added and dropped (null in every row) */
+	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-		if (att->attisdropped || att->atttypid != history_types[i])
+		if (i < HISTORY_NATTS ? att->attisdropped || att->atttypid != history_types[i] : !att->attisdropped)
 			return false;
 	}
 	/*
@@ -255,8 +257,8 @@ append_direct(Datum run, int16 code, Jsonb *attributes, Datum time, text *type, 
 	List	   *infos = NIL;
 	int			pkey;
 	bool		plain;
-	Datum		values[HISTORY_NATTS];
-	bool		nulls[HISTORY_NATTS] = {false, false, false, false, false};
+	Datum	   *values;
+	bool	   *nulls;
 	HeapTuple	tuple;
 	ListCell   *lc;
 
@@ -276,6 +278,10 @@ append_direct(Datum run, int16 code, Jsonb *attributes, Datum time, text *type, 
 		UpdateActiveSnapshotCommandId();
 
 		*event_id = last_event_id(rel, list_nth(indexes, pkey), run, GetActiveSnapshot()) + 1;
+		values = palloc(RelationGetDescr(rel)->natts * sizeof(Datum));
+		nulls = palloc(RelationGetDescr(rel)->natts * sizeof(bool));
+		for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
+			nulls[i] = i >= HISTORY_NATTS;
 		values[0] = run;
 		values[1] = Int64GetDatum(*event_id);
 		values[2] = Int16GetDatum(code);
@@ -286,6 +292,8 @@ append_direct(Datum run, int16 code, Jsonb *attributes, Datum time, text *type, 
 		heap_insert(rel, tuple, GetCurrentCommandId(true), 0, NULL);
 		insert_index_entries(rel, indexes, infos, values, nulls, &tuple->t_self);
 		heap_freetuple(tuple);
+		pfree(values);
+		pfree(nulls);
 
 		PopActiveSnapshot();
 		CommandCounterIncrement();

@@ -153,6 +153,40 @@ DROP INDEX durable.history_rows_test_partial;
 SELECT is((SELECT array_agg(event_id ORDER BY event_id) FROM durable.history_rows WHERE run_id = (SELECT id FROM r2)),
           ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]::bigint[], 'the ids went on one by one through both ways');
 
+-- A column an operator added and dropped again: the C path still writes the
+-- row (null in the dropped column, as the executor does), byte for byte the
+-- SQL path's. Which path an append took shows in _event_pack's calls: the
+-- statement calls it as a function, the C path does not.
+SET LOCAL track_functions = 'all';
+CREATE FUNCTION pg_temp.pack_calls() RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce(pg_stat_get_xact_function_calls('durable._event_pack(uuid, bigint, text, jsonb)'::regprocedure), 0)
+$$;
+CREATE TEMP TABLE r4 AS SELECT '00000000-0000-0000-0000-0000000000a4'::uuid AS id;
+CREATE INDEX history_rows_test_expr ON durable.history_rows ((event_code + 1));
+CREATE TEMP TABLE calls0 AS SELECT pg_temp.pack_calls() AS n;
+SELECT is(durable._append((SELECT id FROM r4), 'MarkerRecorded', '{}'), 1::bigint, '(an expression index: the statement appends)');
+SELECT is(pg_temp.pack_calls() - (SELECT n FROM calls0), 1::bigint, '(which calls _event_pack: the detector works)');
+DROP INDEX durable.history_rows_test_expr;
+DELETE FROM durable.history_rows WHERE run_id = (SELECT id FROM r4);
+ALTER TABLE durable.history_rows ADD COLUMN operators_note text;
+ALTER TABLE durable.history_rows DROP COLUMN operators_note;
+UPDATE calls0 SET n = pg_temp.pack_calls();
+SELECT is((SELECT array_agg(durable._append_at((SELECT id FROM r4), c.event_type, c.attributes, pg_temp.at(c.n)) ORDER BY c.n)
+             FROM cases c WHERE c.n <= 10),
+          ARRAY[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]::bigint[], 'with a dropped column, the events are appended');
+SELECT is(pg_temp.pack_calls() - (SELECT n FROM calls0), 0::bigint, 'by the C path');
+CREATE TEMP TABLE dropped_c AS SELECT * FROM pg_temp.stored((SELECT id FROM r4));
+DELETE FROM durable.history_rows WHERE run_id = (SELECT id FROM r4);
+INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes)
+SELECT (SELECT id FROM r4), c.n, c.event_type, pg_temp.at(c.n), c.attributes FROM cases c WHERE c.n <= 10;
+CREATE TEMP TABLE dropped_sql AS SELECT * FROM pg_temp.stored((SELECT id FROM r4));
+SELECT is((SELECT count(*) FROM dropped_c c JOIN dropped_sql s USING (event_id)
+            WHERE row(c.event_code, c.event_time, c.packed, c.t_data, c.t_bits) IS NOT DISTINCT FROM
+                  row(s.event_code, s.event_time, s.packed, s.t_data, s.t_bits)),
+          10::bigint, 'and each row is byte for byte the SQL path''s, the dropped column''s null included');
+SELECT is((SELECT count(*) FROM dropped_c WHERE t_bits & 1 = 1), 10::bigint,
+          '(each with a null bitmap, for the dropped column)');
+
 -- A unique index of the operator's is checked as the INSERT checked it.
 CREATE TEMP TABLE r3 AS SELECT '00000000-0000-0000-0000-0000000000a3'::uuid AS id;
 -- (events of one run in one transaction share a time: the test's rows alone)
