@@ -273,16 +273,33 @@ CREATE TEMP TABLE growth AS SELECT pg_temp.memory_growth(1000) AS small;
 SELECT cmp_ok(pg_temp.memory_growth(20000) - (SELECT small FROM growth), '<', 65536::bigint, '20,000 appends keep no memory');
 
 -- A column of the operator's added, then dropped, between appends of one
--- transaction: the append made with it fills its default, as the INSERT.
--- (Last: the dropped column stays in history_rows, and every append after
--- it takes the statement.)
+-- transaction: the append made with it takes the statement, which fills its
+-- default; once it is dropped (it stays in the table as a dropped column,
+-- even after a rewrite), appends are written directly again (the rows'
+-- bytes: 77_append_direct.sql). Which way an append went shows in
+-- track_functions: the statement calls durable._event_pack, the C path does
+-- not.
+SET LOCAL track_functions = 'all';
+CREATE FUNCTION pg_temp.pack_calls() RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce(pg_stat_get_xact_function_calls('durable._event_pack(uuid, bigint, text, jsonb)'::regprocedure), 0)
+$$;
+CREATE TEMP TABLE calls (what text, n bigint);
+INSERT INTO calls SELECT 'plain', pg_temp.pack_calls();
+SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{"n": 3}'), 3::bigint, 'an append to the plain table');
+SELECT is(pg_temp.pack_calls(), (SELECT n FROM calls WHERE what = 'plain'), '(written directly: no call of _event_pack)');
 ALTER TABLE durable.history_rows ADD COLUMN note text DEFAULT 'by default';
-SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{}'), 3::bigint, 'with a column of the operator''s, an event is appended');
-SELECT is((SELECT note FROM durable.history_rows WHERE run_id = pg_temp.run(9) AND event_id = 3), 'by default',
+INSERT INTO calls SELECT 'with a column', pg_temp.pack_calls();
+SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{"n": 4}'), 4::bigint, 'with a column of the operator''s, an event is appended');
+SELECT is(pg_temp.pack_calls(), (SELECT n + 1 FROM calls WHERE what = 'with a column'), '(by the statement)');
+SELECT is((SELECT note FROM durable.history_rows WHERE run_id = pg_temp.run(9) AND event_id = 4), 'by default',
           'its column has its default');
 ALTER TABLE durable.history_rows DROP COLUMN note;
-SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{}'), 4::bigint, 'the column dropped, the next is appended');
-SELECT is((SELECT count(*) FROM durable.history WHERE run_id = pg_temp.run(9)), 4::bigint, 'and durable.history shows all four');
+INSERT INTO calls SELECT 'dropped', pg_temp.pack_calls();
+SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{"n": 5}'), 5::bigint, 'the column dropped, the next is appended');
+SELECT is(pg_temp.pack_calls(), (SELECT n FROM calls WHERE what = 'dropped'), '(written directly again)');
+SELECT is((SELECT array_agg(attributes ORDER BY event_id) FROM durable.history WHERE run_id = pg_temp.run(9) AND event_id >= 3),
+          ARRAY['{"n": 3}', '{"n": 4}', '{"n": 5}']::jsonb[], 'durable.history shows the three as written');
+SELECT lives_ok($$SELECT bt_index_parent_check('durable.history_pkey', true)$$, 'history_pkey holds every row');
 
 SELECT * FROM finish();
 ROLLBACK;
