@@ -7,7 +7,9 @@
 # indexes) need two installs: the API-only A/B of store_ab.sh cannot show them.
 #   tests/bench/wal_ab.sh A_WORKTREE [ROUNDS] [N]
 # B_PG_CONFIG picks another private install for B (default .run/pg's, e.g.
-# while a test cluster holds that one's library).
+# while a test cluster holds that one's library). Both variants' clusters
+# are made under this checkout's .run (with its scripts/cluster.sh), never
+# in A's tree, which others may be using at the same moment.
 # Prints one line per round and variant: bytes, FPI bytes, records, index
 # entries per activity; then, on the same cluster, the server's CPU time per
 # workflow (µs, all its processes from /proc: what the machine's other load
@@ -18,7 +20,7 @@ a_tree=$(cd "${1:?usage: wal_ab.sh A_WORKTREE [ROUNDS] [N]}" && pwd)
 rounds=${2:-3} n=${3:-500} cpu_n=${CPU_N:-2000}
 port=${DURABLE_BENCH_PORT:-55493}
 tmp=$(mktemp -d)
-trap 'for t in "$a_tree" "$top"; do PG_CONFIG=$t/.run/pg/lib/postgresql/15/bin/pg_config "$t/scripts/cluster.sh" stop wal-ab "$port" >/dev/null 2>&1 || true; done; rm -rf "$tmp"' EXIT
+trap 'for c in "$a_tree/.run/pg/lib/postgresql/15/bin/pg_config" "${B_PG_CONFIG:-$top/.run/pg/lib/postgresql/15/bin/pg_config}"; do PG_CONFIG=$c "$top/scripts/cluster.sh" stop wal-ab "$port" >/dev/null 2>&1 || true; done; rm -rf "$tmp"' EXIT
 gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worker/include" \
     "$top/tests/bench/workflows.c" -o "$tmp/bench-workflows.so"
 
@@ -32,9 +34,11 @@ server_cpu() {   # CPU seconds of the server: live processes and those it reaped
 one() {   # TREE LABEL [PG_CONFIG]: one fresh cluster on TREE's install, wal.sh on it
     local tree=$1 label=$2 out cpu0 cpu1
     (
-        cd "$tree"
+        # the cluster lives under this checkout's .run for both variants: A is
+        # often a worktree several engineers share (and run this against)
+        cd "$top"
         export PG_CONFIG=${3:-$tree/.run/pg/lib/postgresql/15/bin/pg_config}
-        here=$tree/tests/bench; . "$tree/tests/bench/lib.sh"
+        here=$top/tests/bench; . "$top/tests/bench/lib.sh"
         fresh_cluster wal-ab "$port"
         eval "$(scripts/cluster.sh env wal-ab "$port")"
         out=$("$tree/tests/bench/wal.sh" "$tree/worker/build/durable-worker" "$tmp/bench-workflows.so" "$n" 2>/dev/null)
