@@ -41,7 +41,8 @@ one() {   # TREE LABEL [PG_CONFIG]: one fresh cluster on TREE's install, wal.sh 
         here=$top/tests/bench; . "$top/tests/bench/lib.sh"
         fresh_cluster wal-ab "$port"
         eval "$(scripts/cluster.sh env wal-ab "$port")"
-        out=$("$tree/tests/bench/wal.sh" "$tree/worker/build/durable-worker" "$tmp/bench-workflows.so" "$n" 2>/dev/null)
+        out=$("$tree/tests/bench/wal.sh" "$tree/worker/build/durable-worker" "$tmp/bench-workflows.so" "$n" 2>"$tmp/wal.err") ||
+            { echo "wal_ab: wal.sh failed in $label:" >&2; grep -v '^ \|^--\|^-\+\|^(' "$tmp/wal.err" | tail -5 >&2; exit 1; }
         sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
         worker_bin=$tree/worker/build/durable-worker plugin=$tmp/bench-workflows.so
         . "$tree/tests/bench/worker_rate.sh"
