@@ -397,20 +397,21 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	int asked = w->act_polling;
 	w->act_polling = 0;
 	if (durable__pg_status(res) < 0) {
+		int unsupported = durable__backstop_unsupported(w, res);
 		w->act_backstop_poll = 0;
-		if (res)
+		if (res && !unsupported)
 			durable__log("ERROR", "poll_activity_tasks failed: %s", PQresultErrorMessage(res));
 		durable__activities_flush(w);   /* outcomes that waited for the poll */
 		/* a notification that came during the failed poll is not dropped
 		 * with it (after a broken connection, the ready callback polls) */
-		if (res && w->act_again)
+		if (res && (w->act_again || unsupported))
 			durable__activities_poll(w);
 		return;
 	}
 	int n = PQntuples(res);
 	if (w->act_backstop_poll)
 		log_backstop_finds(res, n);
-	durable__backstop_found(&w->act_backstop_poll, &w->act_unannounced, n);
+	durable__backstop_found(&w->act_backstop_poll, &w->act_unannounced, res, "activity");
 	/* a poll that got fewer than it asked for drained the queue: the worker
 	 * has slots to spare, and its completions offer them */
 	w->act_idle = n < asked;
@@ -436,12 +437,14 @@ void durable__activities_poll(durable_worker_t *w)
 	}
 	snprintf(batch, sizeof(batch), "%d", free_slots > 1000 ? 1000 : free_slots);
 	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_};
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "SELECT task_token, workflow_id, activity_id, activity_type, input, attempt, "
+		 "extract(epoch FROM deadline - durable.now()) AS seconds_left, heartbeat_details%s "
+		 "FROM durable.poll_activity_tasks($1, $2, $3::int, $4)",
+		 durable__backstop_column(w, w->act_backstop_poll));
 	w->act_again = 0;
-	if (durable__pg_query(w->act_pg,
-			      "SELECT task_token, workflow_id, activity_id, activity_type, input, attempt, "
-			      "extract(epoch FROM deadline - durable.now()) AS seconds_left, heartbeat_details "
-			      "FROM durable.poll_activity_tasks($1, $2, $3::int, $4)",
-			      4, p, on_polled, w) == 0)
+	if (durable__pg_query(w->act_pg, sql, 4, p, on_polled, w) == 0)
 		w->act_polling = atoi(batch);
 }
 

@@ -106,8 +106,12 @@ struct durable_worker_s {
 	/* Tasks such a poll found, not yet judged: their notification may
 	 * still be on its way (it can arrive just after the poll's answer).
 	 * One that arrives before the worker sends its first outcome clears
-	 * them; otherwise they count as a lost wake-up. */
+	 * them; otherwise they count as a lost wake-up. A task the store says
+	 * was ready for less than the quiet spell is not kept at all. */
 	int wf_unannounced, act_unannounced;
+	/* the store has no durable.task_schedule_to_start (0.1): backstop
+	 * finds are kept without asking how long they waited */
+	int no_schedule_to_start;
 	uint64_t wf_notified_ms, act_notified_ms;   /* uv_now() of the last notification */
 	uint64_t lost_wakeups;
 	int stopping, closed;
@@ -187,8 +191,14 @@ int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);
 /* worker.c */
 void durable__worker_maybe_done(durable_worker_t *w);
 /* Called with each poll's answer: when a backstop poll (*flag) found
- * tasks, keeps them in *unannounced for judging; clears *flag. */
-void durable__backstop_found(int *flag, int *unannounced, int found);
+ * tasks ready for at least the quiet spell (column "waited"), keeps them in
+ * *unannounced for judging; clears *flag. */
+void durable__backstop_found(int *flag, int *unannounced, PGresult *res, const char *kind);
+/* The column a backstop poll adds to its select list, for the above. */
+const char *durable__backstop_column(durable_worker_t *w, int backstop);
+/* Called with a failed poll's answer: 1 when it failed for asking the
+ * store what a 0.1 store cannot answer (then it is not asked again). */
+int durable__backstop_unsupported(durable_worker_t *w, PGresult *res);
 /* Called before the worker sends outcomes of a kind (and at each backstop
  * tick and at the end): tasks still unannounced count as a lost wake-up. */
 void durable__wakeup_judge(durable_worker_t *w, int *unannounced, const char *kind);

@@ -11,16 +11,26 @@ N=${DURABLE_E2E_WAKEUP_WORKFLOWS:-40}
 Q=wakeups-$RUN
 worker wake1 --task-queue "$Q" --plugin "$PLUGIN" --concurrency 8
 worker wake2 --task-queue "$Q" --plugin "$PLUGIN" --concurrency 8
-sleep 0.5
+# both have made their first polls (after their LISTEN), which are not
+# backstop polls and would take the unannounced workflow below uncounted
+check "both workers poll" wait_sql "SELECT count(*) FROM durable.task_queue_pollers WHERE task_queue = '$Q'" 4
 lost_count() { cat "$LOGDIR"/wake*.log | grep -c "a lost wake-up" || true; }
 # First, that a lost wake-up is seen: one workflow started while the store
-# sends no notification (durable._notify replaced for the moment) is found
-# by a backstop poll only, and counted.
+# sends no notification (durable._notify replaced inside the starting
+# transaction only) is found by a backstop poll only, and counted. The
+# clock is moved on by 2 s as it commits: whenever the backstop ticks, the
+# task has waited ready longer than a notification on its way would take,
+# the judge's bound (worker.c, BACKSTOP_QUIET_MS).
 notify_def=$(sql "SELECT pg_get_functiondef('durable._notify(text, text, text)'::regprocedure)")
-sql "CREATE OR REPLACE FUNCTION durable._notify(kind text, namespace text, task_queue text) RETURNS void
-     LANGUAGE plpgsql AS \$\$ BEGIN END \$\$"
-sql "SELECT durable.start_workflow('$Q-unannounced', 'Flaky', '$Q', '\"x\"')" >/dev/null
-psql -qX -v ON_ERROR_STOP=1 -c "$notify_def"
+psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
+BEGIN;
+CREATE OR REPLACE FUNCTION durable._notify(kind text, namespace text, task_queue text) RETURNS void
+    LANGUAGE plpgsql AS \$\$ BEGIN END \$\$;
+SELECT durable.start_workflow('$Q-unannounced', 'Flaky', '$Q', '"x"');
+$notify_def;
+SELECT durable.skip_time('2 seconds');
+COMMIT;
+SQL
 check "the unannounced workflow completes" wait_closed "$Q-unannounced"
 probe=$(lost_count)
 check "the backstop poll that found it counted a lost wake-up" test "$probe" -ge 1
