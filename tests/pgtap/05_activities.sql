@@ -3,6 +3,8 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
+-- retry delays and timeouts counted between statements: time moves only by skip_time
+SELECT pg_temp.hold_clock();
 
 CREATE FUNCTION pg_temp.pending(wid text) RETURNS jsonb LANGUAGE sql AS $$
     SELECT durable.describe_workflow(wid) -> 'pending_activities' -> 0

@@ -5,17 +5,8 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
-
--- durable.now() is the wall clock plus skip_time's offset: on a loaded
--- machine a quarter of a real second between two statements adds a token
--- to a 4/s bucket, and the counts below would depend on the machine's load.
--- For this transaction (rolled back, so no one else ever sees it) the clock
--- stands at the transaction's start and moves only by skip_time. Every poll
--- and timer below reads it through durable.now(); the bucket arithmetic
--- they do with it is the product's own.
-CREATE OR REPLACE FUNCTION durable.now() RETURNS timestamptz LANGUAGE sql STABLE AS $$
-    SELECT pg_catalog.transaction_timestamp() + durable.clock_offset()
-$$;
+-- a 4/s bucket counts the time between statements: it moves only by skip_time
+SELECT pg_temp.hold_clock();
 
 -- Starts workflow wid on queue q whose first task schedules n activities,
 -- the i-th with fairness key keys[1 + i % cardinality(keys)] ('' for none).
