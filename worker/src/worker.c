@@ -638,15 +638,21 @@ static void on_ready(durable__pg_t *pg, const char *channel, void *arg)
 #define BACKSTOP_MS 5000
 /* Every commit that makes work sends a notification, and the poll it causes
  * sees that commit; so work a backstop poll finds after this long without
- * any notification of its kind, that had been ready at least as long, was
- * announced to no one, or announced and not acted on: a lost wake-up,
- * logged and counted (e2e/t_wakeups.sh) -- unless its notification arrives
- * just after the poll's answer, before the worker sends an outcome. A task
- * ready for less may be a fresh commit whose notification is on its way:
- * PostgreSQL makes a commit visible before it signals the listeners, and a
- * loaded machine can hold that signal back past the poll, the task's run
- * and its outcome. */
+ * any notification of its kind was announced to no one, or announced and
+ * not acted on: a lost wake-up, logged and counted (e2e/t_wakeups.sh) --
+ * unless its notification arrives just after the poll's answer, before the
+ * worker sends an outcome, or the task is fresh (below). */
 #define BACKSTOP_QUIET_MS 1000
+/* A task the store says waited ready for less than this when the backstop
+ * poll took it may be a fresh commit whose notification is on its way, and
+ * is not counted: PostgreSQL makes a commit visible before it signals the
+ * listeners, and a loaded machine can hold that signal back past the poll,
+ * the task's run and its outcome; and a task's wait is counted from the
+ * statement that made it ready, so a long transaction (forty workflows
+ * started in one, on a loaded machine) commits tasks that look older than
+ * they are. Half the backstop's interval: a wake-up lost for good is still
+ * found by the next tick but one at the latest. */
+#define BACKSTOP_FRESH_MS (BACKSTOP_MS / 2)
 
 static void poll_queries(durable_worker_t *w);
 
@@ -698,7 +704,7 @@ void durable__backstop_found(int *flag, int *unannounced, PGresult *res, const c
 	int col = PQfnumber(res, "waited");
 	for (int i = 0; *flag && i < PQntuples(res); i++) {
 		double waited_ms = col < 0 || PQgetisnull(res, i, col) ? -1 : strtod(PQgetvalue(res, i, col), NULL) * 1000;
-		if (waited_ms >= 0 && waited_ms < BACKSTOP_QUIET_MS)
+		if (waited_ms >= 0 && waited_ms < BACKSTOP_FRESH_MS)
 			durable__log("INFO", "the backstop poll found a task (%s) ready for %.0f ms: its notification "
 				     "may still be on its way; not counted", kind, waited_ms);
 		else

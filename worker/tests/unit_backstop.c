@@ -40,11 +40,11 @@ static int found(int flag, int n, const char *const *waited, int *flag_after)
 int main(void)
 {
 	int flag;
-	const char *mixed[] = {"0.050", "2.500", NULL, "0.999", "1.000"};
-	CHECK(found(1, 5, mixed, &flag) == 3, "kept: 2.5 s, unknown, 1 s; not: 50 ms, 999 ms");
+	const char *mixed[] = {"0.050", "2.500", NULL, "2.499", "1.000", "4.9"};
+	CHECK(found(1, 6, mixed, &flag) == 3, "kept: 2.5 s, unknown, 4.9 s; not: 50 ms, 2.499 s, 1 s");
 	CHECK(flag == 0, "the flag is cleared");
-	const char *fresh[] = {"0", "0.3"};
-	CHECK(found(1, 2, fresh, &flag) == 0, "tasks committed just before the poll are not kept");
+	const char *fresh[] = {"0", "0.3", "1.7"};
+	CHECK(found(1, 3, fresh, &flag) == 0, "tasks made ready shortly before the poll are not kept");
 	CHECK(found(1, 3, NULL, &flag) == 3, "without the column (a 0.1 store) every find is kept");
 	const char *old[] = {"4.2"};
 	CHECK(found(0, 1, old, &flag) == 0, "a poll that was not a backstop poll keeps nothing");

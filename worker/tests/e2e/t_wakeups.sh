@@ -18,9 +18,9 @@ lost_count() { cat "$LOGDIR"/wake*.log | grep -c "a lost wake-up" || true; }
 # First, that a lost wake-up is seen: one workflow started while the store
 # sends no notification (durable._notify replaced inside the starting
 # transaction only) is found by a backstop poll only, and counted. The
-# clock is moved on by 2 s as it commits: whenever the backstop ticks, the
+# clock is moved on by 5 s as it commits: whenever the backstop ticks, the
 # task has waited ready longer than a notification on its way would take,
-# the judge's bound (worker.c, BACKSTOP_QUIET_MS).
+# the judge's bound (worker.c, BACKSTOP_FRESH_MS).
 notify_def=$(sql "SELECT pg_get_functiondef('durable._notify(text, text, text)'::regprocedure)")
 psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
 BEGIN;
@@ -28,7 +28,7 @@ CREATE OR REPLACE FUNCTION durable._notify(kind text, namespace text, task_queue
     LANGUAGE plpgsql AS \$\$ BEGIN END \$\$;
 SELECT durable.start_workflow('$Q-unannounced', 'Flaky', '$Q', '"x"');
 $notify_def;
-SELECT durable.skip_time('2 seconds');
+SELECT durable.skip_time('5 seconds');
 COMMIT;
 SQL
 check "the unannounced workflow completes" wait_closed "$Q-unannounced"
