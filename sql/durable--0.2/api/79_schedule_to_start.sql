@@ -1,9 +1,9 @@
 -- How long a leased task waited ready before its poll took it (Temporal's
 -- schedule-to-start latency), by the token the poll handed out. A worker
 -- asks it of what a backstop poll finds (worker.c): a task that was ready
--- for less than the worker's quiet spell may have its NOTIFY still on the
--- way (PostgreSQL signals listeners only after the commit is visible), and
--- is no evidence of a lost wake-up; one ready for longer is.
+-- for only a moment may have its NOTIFY still on the way (PostgreSQL
+-- signals listeners only after the commit is visible), and is no evidence
+-- of a lost wake-up; one ready for seconds is.
 --
 -- Measured in the store's clock, from when this attempt was offered to
 -- pollers (activity_tasks.attempt_scheduled_at, workflow_tasks.scheduled_at)
