@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/bench/late_notify.sh WORKER [ATTEMPTS] [DELAY]: what a worker's
 # lost wake-up judge counts when notifications come late. Each attempt
-# commits one Flaky workflow with no NOTIFY (durable._notify replaced inside
-# the starting transaction only), sends the queue's NOTIFY DELAY seconds
+# commits one Flaky workflow with no NOTIFY (worker/tests/e2e/
+# start_unannounced.sql), sends the queue's NOTIFY DELAY seconds
 # later, waits for the workflow to close and for a second of quiet. A
 # backstop tick (every 5 s) that falls in between finds the workflow task
 # before its notification: a late notification, not a lost one, while the
@@ -25,17 +25,10 @@ sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 wpid=$!
 trap 'kill -TERM $wpid 2>/dev/null; wait $wpid 2>/dev/null; rm -rf "$tmp"' EXIT
 until [ "$(sql "SELECT count(*) FROM durable.task_queue_pollers WHERE task_queue = '$q'")" = 2 ]; do sleep 0.1; done
-def=$(sql "SELECT pg_get_functiondef('durable._notify(text, text, text)'::regprocedure)")
 chan=$(sql "SELECT durable.task_queue_channel('workflow', '$q', 'default')")
 for i in $(seq "$n"); do
-    psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
-BEGIN;
-CREATE OR REPLACE FUNCTION durable._notify(kind text, namespace text, task_queue text) RETURNS void
-    LANGUAGE plpgsql AS \$\$ BEGIN END \$\$;
-SELECT durable.start_workflow('$q-$i', 'Flaky', '$q', '"x"');
-$def;
-COMMIT;
-SQL
+    psql -qX -v id="$q-$i" -v type=Flaky -v queue="$q" -v input='"x"' -v skip=0 \
+        -f worker/tests/e2e/start_unannounced.sql >/dev/null
     sleep "$delay"
     sql "SELECT pg_notify('$chan', '')" >/dev/null
     until [ "$(sql "SELECT count(*) FROM durable.workflows WHERE workflow_id = '$q-$i' AND status = 'RUNNING'")" = 0 ]; do

@@ -16,21 +16,13 @@ worker wake2 --task-queue "$Q" --plugin "$PLUGIN" --concurrency 8
 check "both workers poll" wait_sql "SELECT count(*) FROM durable.task_queue_pollers WHERE task_queue = '$Q'" 4
 lost_count() { cat "$LOGDIR"/wake*.log | grep -c "a lost wake-up" || true; }
 # First, that a lost wake-up is seen: one workflow started while the store
-# sends no notification (durable._notify replaced inside the starting
-# transaction only) is found by a backstop poll only, and counted. The
-# clock is moved on by 5 s as it commits: whenever the backstop ticks, the
-# task has waited ready longer than a notification on its way would take,
-# the judge's bound (worker.c, BACKSTOP_FRESH_MS).
-notify_def=$(sql "SELECT pg_get_functiondef('durable._notify(text, text, text)'::regprocedure)")
-psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
-BEGIN;
-CREATE OR REPLACE FUNCTION durable._notify(kind text, namespace text, task_queue text) RETURNS void
-    LANGUAGE plpgsql AS \$\$ BEGIN END \$\$;
-SELECT durable.start_workflow('$Q-unannounced', 'Flaky', '$Q', '"x"');
-$notify_def;
-SELECT durable.skip_time('5 seconds');
-COMMIT;
-SQL
+# sends no notification (start_unannounced.sql) is found by a backstop
+# poll only, and counted. The clock is moved on by 5 s as it commits:
+# whenever the backstop ticks, the task has waited ready longer than a
+# notification on its way would take, the judge's bound (worker.c,
+# BACKSTOP_FRESH_MS).
+psql -qX -v id="$Q-unannounced" -v type=Flaky -v queue="$Q" -v input='"x"' -v skip='5 seconds' \
+	-f "$(dirname "$0")/start_unannounced.sql" >/dev/null
 check "the unannounced workflow completes" wait_closed "$Q-unannounced"
 probe=$(lost_count)
 check "the backstop poll that found it counted a lost wake-up" test "$probe" -ge 1
