@@ -397,8 +397,8 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	int asked = w->act_polling;
 	w->act_polling = 0;
 	if (durable__pg_status(res) < 0) {
-		int unsupported = durable__backstop_unsupported(w, res);
-		w->act_backstop_poll = 0;
+		int unsupported = durable__backstop_unsupported(w, res);   /* as in worker.c */
+		w->act_backstop_poll = unsupported && w->act_backstop_poll;
 		if (res && !unsupported)
 			durable__log("ERROR", "poll_activity_tasks failed: %s", PQresultErrorMessage(res));
 		durable__activities_flush(w);   /* outcomes that waited for the poll */

@@ -535,8 +535,10 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	durable_worker_t *w = arg;
 	w->wf_polling = 0;
 	if (durable__pg_status(res) < 0) {
+		/* a backstop poll refused for asking how long its tasks waited
+		 * goes again at once without asking, still a backstop poll */
 		int unsupported = durable__backstop_unsupported(w, res);
-		w->wf_backstop_poll = 0;
+		w->wf_backstop_poll = unsupported && w->wf_backstop_poll;
 		if (res && !unsupported)
 			durable__log("ERROR", "poll_workflow_tasks failed: %s", PQresultErrorMessage(res));
 		/* after a reconnect, the ready callback polls again; on a live
@@ -690,11 +692,13 @@ const char *durable__backstop_column(durable_worker_t *w, int backstop)
 
 int durable__backstop_unsupported(durable_worker_t *w, PGresult *res)
 {
-	if (!res || w->no_schedule_to_start || strcmp(durable__pg_sqlstate(res), "42883") != 0 ||
+	if (!res || strcmp(durable__pg_sqlstate(res), "42883") != 0 ||
 	    !strstr(PQresultErrorMessage(res), "task_schedule_to_start"))
 		return 0;
-	durable__log("INFO", "the store has no task_schedule_to_start (durable before 0.2): "
-		     "what a backstop poll finds counts however long it waited");
+	/* both kinds' backstop polls go out together and fail together */
+	if (!w->no_schedule_to_start)
+		durable__log("INFO", "the store has no task_schedule_to_start (durable before 0.2): "
+			     "what a backstop poll finds counts however long it waited");
 	w->no_schedule_to_start = 1;
 	return 1;
 }
