@@ -107,7 +107,8 @@ struct durable_worker_s {
 	 * still be on its way (it can arrive just after the poll's answer).
 	 * One that arrives before the worker sends its first outcome clears
 	 * them; otherwise they count as a lost wake-up. A task the store says
-	 * was ready for less than the quiet spell is not kept at all. */
+	 * was ready for only a moment (worker.c, BACKSTOP_FRESH_MS) is not
+	 * kept at all. */
 	int wf_unannounced, act_unannounced;
 	/* the store has no durable.task_schedule_to_start (0.1): backstop
 	 * finds are kept without asking how long they waited */
@@ -191,8 +192,9 @@ int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);
 /* worker.c */
 void durable__worker_maybe_done(durable_worker_t *w);
 /* Called with each poll's answer: when a backstop poll (*flag) found
- * tasks ready for at least the quiet spell (column "waited"), keeps them in
- * *unannounced for judging; clears *flag. */
+ * tasks that had waited ready for seconds (column "waited", seconds) or for
+ * how long it does not say, keeps them in *unannounced for judging; clears
+ * *flag. */
 void durable__backstop_found(int *flag, int *unannounced, PGresult *res, const char *kind);
 /* The column a backstop poll adds to its select list, for the above. */
 const char *durable__backstop_column(durable_worker_t *w, int backstop);
