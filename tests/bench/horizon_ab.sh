@@ -26,7 +26,7 @@ here="$top/tests/bench"
 cd "$top"
 rounds=${1:-3} n=${2:-2000} base=${BASE:-9358b08}
 port=${DURABLE_BENCH_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-. "$here/lib.sh"   # fresh_cluster, reset_store
+. "$here/lib.sh"   # fresh_cluster, reset_store, server_cpu_seconds
 cluster() { scripts/cluster.sh "$1" horizon-ab "$port"; }
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; rm -rf "$tmp"' EXIT
@@ -53,32 +53,23 @@ plugin="$tmp/bench-workflows.so"
 . "$here/worker_rate.sh"   # worker_rate, build_bench_plugin
 build_bench_plugin
 
-server_cpu() {   # CPU seconds of the whole server, live processes and reaped ones
-    local pm
-    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
-    { cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
-        sed 's/^.*) //' | awk -v hz="$(getconf CLK_TCK)" '
-            { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }'
-}
-# sample_xmin APP OUT: until killed, every 0.2 s a line "held max_age" of APP's connections
+# sample_xmin APP OUT: until killed, every 0.2 s a line "held max_age" of
+# APP's connections (one session, \watch: each look a statement of its own)
 sample_xmin() {
-    while :; do
-        psql -qXAt -F ' ' -c "SELECT count(backend_xmin) > 0, coalesce(max(age(backend_xmin)), 0)
-                                FROM pg_stat_activity WHERE application_name = '$1'" >> "$2" 2>/dev/null || true
-        sleep 0.2
-    done
+    echo "SELECT count(backend_xmin) > 0, coalesce(max(age(backend_xmin)), 0)
+            FROM pg_stat_activity WHERE application_name = '$1' \\watch 0.2" |
+        psql -qXAt -F ' ' 2>/dev/null | grep -v '^$' > "$2"
 }
 shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "cpu_us_per_activity held_share max_xmin_age"
     local cpu0 cpu1 acts=$(( $2 * $3 )) sampler
     reset_store
     sql "CHECKPOINT"
-    : > "$tmp/xmin"
+    cpu0=$(server_cpu_seconds)
     sample_xmin "horizon-ab-$v" "$tmp/xmin" &
     sampler=$!
-    cpu0=$(server_cpu)
     worker_rate "$1" "$2" 1 >/dev/null
-    cpu1=$(server_cpu)
-    kill "$sampler"; wait "$sampler" 2>/dev/null || true
+    pkill -INT -P "$sampler" psql 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+    cpu1=$(server_cpu_seconds)
     echo "$(awk -v a="$cpu0" -v b="$cpu1" -v n="$acts" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')" \
          "$(awk '{ n++; if ($1 == "t") h++; if ($2 > m) m = $2 } END { printf "%.2f %d", n ? h / n : 0, m }' "$tmp/xmin")" \
          "$(track "$acts")"
