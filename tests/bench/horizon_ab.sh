@@ -84,7 +84,7 @@ track() {   # ACTIVITIES -> microseconds per activity in _workflow_task_pass (TR
     sql "SELECT round(coalesce(sum(total_time), 0)::numeric * 1000 / $1)
            FROM pg_stat_user_functions WHERE schemaname = 'durable' AND funcname = '_workflow_task_pass'"
 }
-t=$([ "${TRACK:-0}" = 1 ] && echo " task_pass_us_per_activity")
+t=$([ "${TRACK:-0}" = 1 ] && echo " task_pass_us_per_activity" || true)
 echo "variant wf3_server_cpu_us_per_activity wf3_xmin_held_share wf3_max_xmin_age${t/ / wf3_}" \
      "par10_server_cpu_us_per_activity par10_xmin_held_share par10_max_xmin_age${t/ / par10_}" \
      "(N = $n; poll = $base's worker, wait = this checkout's)"
