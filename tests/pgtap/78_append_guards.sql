@@ -287,6 +287,16 @@ CREATE TEMP TABLE calls (what text, n bigint);
 INSERT INTO calls SELECT 'plain', pg_temp.pack_calls();
 SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{"n": 3}'), 3::bigint, 'an append to the plain table');
 SELECT is(pg_temp.pack_calls(), (SELECT n FROM calls WHERE what = 'plain'), '(written directly: no call of _event_pack)');
+-- (a foreign key of another table that references history_rows puts
+-- triggers on it for its updates and deletes, none for inserts: appends
+-- stay direct, and the other table can point at them)
+CREATE TABLE public.history_rows_test_refs (run_id uuid, event_id bigint, FOREIGN KEY (run_id, event_id) REFERENCES durable.history_rows);
+INSERT INTO calls SELECT 'referenced', pg_temp.pack_calls();
+SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{"n": 3.5}'), 4::bigint, 'with a foreign key referencing history_rows, an append is made');
+SELECT is(pg_temp.pack_calls(), (SELECT n FROM calls WHERE what = 'referenced'), '(directly)');
+SELECT lives_ok(format('INSERT INTO public.history_rows_test_refs VALUES (%L, 4)', pg_temp.run(9)), 'and the referencing table can point at it');
+DROP TABLE public.history_rows_test_refs;
+DELETE FROM durable.history_rows WHERE run_id = pg_temp.run(9) AND event_id = 4;
 ALTER TABLE durable.history_rows ADD COLUMN note text DEFAULT 'by default';
 INSERT INTO calls SELECT 'with a column', pg_temp.pack_calls();
 SELECT is(durable._append(pg_temp.run(9), 'MarkerRecorded', '{"n": 4}'), 4::bigint, 'with a column of the operator''s, an event is appended');
