@@ -2,7 +2,8 @@
  * that a poll passes {"<run_id>": last_event_id} and the store sends only
  * the newer events (poll_workflow_tasks' `cached` argument). Bounded: the
  * least recently used runs go first, and only between polls and hand-backs
- * (activity.c), so an entry named in one is there when its answer arrives. */
+ * (activity.c), so an entry named in one is there when its answer arrives;
+ * a run dropped meanwhile keeps its events until then, marked dropped. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +23,8 @@ json_t *durable__cache_param(durable_worker_t *w)
 		return NULL;
 	json_t *param = json_object();
 	json_object_foreach(w->cache, run, e)
-		json_object_set_new(param, run, json_integer(last_id(json_object_get(e, "events"))));
+		if (!json_object_get(e, "dropped"))
+			json_object_set_new(param, run, json_integer(last_id(json_object_get(e, "events"))));
 	return param;
 }
 
@@ -62,6 +64,7 @@ json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fr
 	}
 	durable__log("DEBUG", "run %s: %zu cached events + %zu new", run_id, json_array_size(events),
 		     json_array_size(fresh));
+	json_object_del(e, "dropped");
 	json_array_extend(events, fresh);
 	json_object_set_new(e, "used", json_integer((json_int_t)++w->cache_tick));
 	return json_incref(events);
@@ -69,9 +72,17 @@ json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fr
 
 void durable__cache_drop(durable_worker_t *w, const char *run_id)
 {
-	if (w->cache)
-		json_object_del(w->cache, run_id);
 	durable__runs_drop(w, run_id);
+	json_t *e = w->cache ? json_object_get(w->cache, run_id) : NULL;
+	/* A hand-back or a poll in flight named the run: its answer may bring
+	 * the run's next task (a failed task's retry, a close refused because
+	 * a signal came) with only the events after those named. The history
+	 * only grows, so they continue these; without them the task would be
+	 * skipped and time out. The replay starts afresh all the same. */
+	if (e && (w->handing_back > 0 || w->wf_polling))
+		json_object_set_new(e, "dropped", json_true());
+	else if (e)
+		json_object_del(w->cache, run_id);
 }
 
 void durable__cache_trim(durable_worker_t *w)
@@ -80,6 +91,14 @@ void durable__cache_trim(durable_worker_t *w)
 	 * hand-back): its answer continues them */
 	if (w->handing_back > 0)
 		return;
+	/* runs dropped while a request named them: that answer is in */
+	const char *gone;
+	json_t *entry;
+	void *next;
+	if (w->cache && !w->wf_polling)
+		json_object_foreach_safe(w->cache, next, gone, entry)
+			if (json_object_get(entry, "dropped"))
+				json_object_del(w->cache, gone);
 	while (w->cache && json_object_size(w->cache) > (size_t)w->opts.history_cache) {
 		const char *run, *oldest = NULL;
 		json_int_t min = INT64_MAX;

@@ -79,6 +79,40 @@ int main(void)
 	param = durable__cache_param(w);
 	CHECK(json_object_size(param) == 1, "dropped");
 	json_decref(param);
+
+	/* A run dropped (its task failed, or its close was refused because a
+	 * signal came meanwhile) while a hand-back or a poll that named it is
+	 * in flight: the answer may bring the run's next task with only the
+	 * events after those named, and they continue what the cache held. */
+	const char *flights[] = {"hand-back", "poll"};
+	for (int f = 0; f < 2; f++) {
+		e = events(1, 5);
+		json_decref(durable__cache_merge(w, "d", e));
+		json_decref(e);
+		if (f == 0)
+			w->handing_back = 1;
+		else
+			w->wf_polling = 1;
+		durable__cache_drop(w, "d");
+		param = durable__cache_param(w);
+		CHECK(json_object_get(param, "d") == NULL, "%s in flight: a request made now does not name the dropped run",
+		      flights[f]);
+		json_decref(param);
+		e = events(6, 7);
+		full = durable__cache_merge(w, "d", e);
+		CHECK(json_array_size(full) == 7, "%s in flight: its answer continues the dropped run's events (%zu)",
+		      flights[f], json_array_size(full));
+		json_decref(full);
+		json_decref(e);
+		durable__cache_drop(w, "d");
+		w->handing_back = 0;
+		w->wf_polling = 0;
+		durable__cache_trim(w);
+		e = events(8, 9);
+		CHECK(durable__cache_merge(w, "d", e) == NULL, "%s answered: the dropped run is gone at the next trim",
+		      flights[f]);
+		json_decref(e);
+	}
 	durable_worker_free(w);
 
 	o.history_cache = -1;
