@@ -5,8 +5,8 @@
 -- buffered, nothing is handed back, the task's completion flushes it); a
 -- workflow task kept alive by its heartbeat; a run closed meanwhile; a
 -- failed attempt that retries (no workflow task); a ready task of the same
--- priority scheduled before; and the notification mark of a call whose error
--- a savepoint catches.
+-- priority scheduled before; priorities and fairness keys mixed; and the
+-- notification mark of a call whose error a savepoint catches.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -161,6 +161,44 @@ SELECT ok(durable._eager_armed('default/workflow' || E'\x1f' || 'eq-sp'), 'a mar
 ROLLBACK TO SAVEPOINT outer_sp;
 SELECT ok(NOT durable._eager_armed('default/workflow' || E'\x1f' || 'eq-sp'), 'and ends with the rollback of the savepoint around it');
 SELECT durable._eager_arm(NULL);
+
+
+-- 8. Priorities and fairness keys mixed: the hand-back takes the runs its twin's
+-- poll takes (queues set up alike; runs named by suffix).
+CREATE FUNCTION pg_temp.mixed(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    tok text;
+BEGIN
+    PERFORM durable.start_workflow(q || '-light', 'W', q, 'null', '{"fairness_key": "light", "priority": 3}');
+    PERFORM pg_temp.complete(q, jsonb_build_array(pg_temp.act('x')));
+    SELECT p.task_token INTO tok FROM durable.poll_activity_tasks(q, 'act-w', 1) p;
+    PERFORM durable.start_workflow(q || '-heavy' || i, 'W', q, 'null', '{"fairness_key": "heavy", "priority": 3}')
+       FROM generate_series(1, 3) i;
+    PERFORM durable.start_workflow(q || '-light2', 'W', q, 'null', '{"fairness_key": "light", "priority": 3}');
+    PERFORM durable.start_workflow(q || '-low', 'W', q, 'null', '{"priority": 4}');
+    PERFORM durable.start_workflow(q || '-heavy-weighted', 'W', q, 'null',
+                                   '{"fairness_key": "heavy", "fairness_weight": 10, "priority": 3}');
+    RETURN tok;
+END
+$$;
+CREATE TEMP TABLE t8 AS SELECT pg_temp.mixed('eq-mix') AS a, pg_temp.mixed('eq-mix-twin') AS b;
+CREATE TEMP TABLE r8 AS
+SELECT array_agg(substr(workflow_id, length('eq-mix-') + 1) ORDER BY workflow_id) AS ids
+  FROM durable.complete_activity_tasks_eager(pg_temp.done(ARRAY[(SELECT a FROM t8)]), 'hb-w', 'eq-mix', 4)
+ WHERE kind = 'workflow_task';
+SELECT durable.complete_activity_tasks(pg_temp.done(ARRAY[(SELECT b FROM t8)]), 'hb-w');
+CREATE TEMP TABLE p8 AS
+SELECT array_agg(substr(workflow_id, length('eq-mix-twin-') + 1) ORDER BY workflow_id) AS ids
+  FROM durable.poll_workflow_tasks('eq-mix-twin', 'hb-w', 4);
+SELECT is((SELECT array_length(ids, 1) FROM r8), 4, 'four slots, four tasks');
+SELECT is((SELECT ids FROM r8), (SELECT ids FROM p8), 'the same runs as the twin''s poll takes, by priority and fairness');
+SELECT is((SELECT array_agg(substr(w.workflow_id, length('eq-mix-') + 1) ORDER BY w.workflow_id)
+             FROM durable.workflow_tasks wt JOIN durable.workflows w USING (run_id)
+            WHERE wt.task_queue = 'eq-mix' AND wt.state = 'SCHEDULED'),
+          (SELECT array_agg(substr(w.workflow_id, length('eq-mix-twin-') + 1) ORDER BY w.workflow_id)
+             FROM durable.workflow_tasks wt JOIN durable.workflows w USING (run_id)
+            WHERE wt.task_queue = 'eq-mix-twin' AND wt.state = 'SCHEDULED'),
+          'and leaves the same ones ready');
 
 SELECT is_empty($$SELECT * FROM durable.verify_store()$$, 'the store is consistent after all of it');
 
