@@ -5,8 +5,9 @@
 -- buffered, nothing is handed back, the task's completion flushes it); a
 -- workflow task kept alive by its heartbeat; a run closed meanwhile; a
 -- failed attempt that retries (no workflow task); a ready task of the same
--- priority scheduled before; priorities and fairness keys mixed; and the
--- notification mark of a call whose error a savepoint catches.
+-- priority scheduled before; priorities and fairness keys mixed; a worker
+-- with a build id; and the notification mark of a call whose error a
+-- savepoint catches.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -199,6 +200,56 @@ SELECT is((SELECT array_agg(substr(w.workflow_id, length('eq-mix-') + 1) ORDER B
              FROM durable.workflow_tasks wt JOIN durable.workflows w USING (run_id)
             WHERE wt.task_queue = 'eq-mix-twin' AND wt.state = 'SCHEDULED'),
           'and leaves the same ones ready');
+
+
+-- 9. A worker with a build id: on an unversioned queue and on a queue that
+-- pins runs to its build (AUTO_UPGRADE too), the hand-back's lease, events
+-- and the run's build are the polled twin's; the lease carries the build.
+CREATE FUNCTION pg_temp.versioned(q text, mode text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    tok text;
+BEGIN
+    IF mode IS NOT NULL THEN
+        PERFORM durable.set_build_id_rules(q, 'v1', mode);
+    END IF;
+    PERFORM durable.start_workflow(q || '-r', 'W', q, 'null');
+    PERFORM durable.complete_workflow_task(p.task_token, jsonb_build_array(pg_temp.act('x')))
+       FROM durable.poll_workflow_tasks(q, 'tester', 1, NULL, 'default', 'v1') p;
+    SELECT p.task_token INTO tok FROM durable.poll_activity_tasks(q, 'act-w', 1) p;
+    RETURN tok;
+END
+$$;
+CREATE TEMP TABLE t9 AS
+SELECT m, pg_temp.versioned('eq-v-' || coalesce(m, 'none'), m) AS a, pg_temp.versioned('eq-v-' || coalesce(m, 'none') || '-twin', m) AS b
+  FROM unnest(ARRAY[NULL, 'PINNED', 'AUTO_UPGRADE']) m;
+CREATE TEMP TABLE r9 AS
+SELECT t9.m, (SELECT array_agg(r.workflow_id) FROM durable.complete_activity_tasks_eager(pg_temp.done(ARRAY[t9.a]), 'hb-w',
+                  'eq-v-' || coalesce(t9.m, 'none'), 1, 'default', NULL, 'v1') r WHERE r.kind = 'workflow_task') AS ids
+  FROM t9;
+SELECT count(*) FROM t9, durable.complete_activity_tasks(pg_temp.done(ARRAY[b]), 'hb-w') c;
+CREATE TEMP TABLE p9 AS
+SELECT t9.m, (SELECT array_agg(p.workflow_id) FROM durable.poll_workflow_tasks('eq-v-' || coalesce(t9.m, 'none') || '-twin',
+                  'hb-w', 1, NULL, 'default', 'v1') p) AS ids
+  FROM t9;
+SELECT is((SELECT array_agg(coalesce(m, 'none') || ':' || array_to_string(ids, ',') ORDER BY m NULLS FIRST) FROM r9),
+          ARRAY['none:eq-v-none-r', 'AUTO_UPGRADE:eq-v-AUTO_UPGRADE-r', 'PINNED:eq-v-PINNED-r'],
+          'a v1 worker takes its run''s task back: unversioned, pinned, auto-upgrade');
+SELECT is((SELECT count(*) FROM p9 WHERE array_length(ids, 1) = 1), 3::bigint, 'and the twins'' polls take theirs');
+SELECT is(pg_temp.hist('eq-v-' || coalesce(m, 'none') || '-r'), pg_temp.hist('eq-v-' || coalesce(m, 'none') || '-twin-r'),
+          coalesce(m, 'unversioned') || ': the history (WorkflowTaskStarted''s build) is the polled twin''s')
+  FROM t9;
+SELECT is((SELECT ROW(wt.build_id, w.build_id) FROM durable.workflow_tasks wt JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id = 'eq-v-' || coalesce(m, 'none') || '-r'),
+          (SELECT ROW(wt.build_id, w.build_id) FROM durable.workflow_tasks wt JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id = 'eq-v-' || coalesce(m, 'none') || '-twin-r'),
+          coalesce(m, 'unversioned') || ': the lease''s build and the run''s as the twin''s')
+  FROM t9;
+SELECT ok((SELECT bool_and(wt.build_id = 'v1') FROM durable.workflow_tasks wt JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id LIKE 'eq-v-%'), 'every lease carries the worker''s build');
+SELECT is((SELECT array_agg(h.attributes ->> 'build_id') FROM durable.history h JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id LIKE 'eq-v-%' AND w.workflow_id NOT LIKE '%-twin-r'
+              AND h.event_type = 'WorkflowTaskStarted' AND h.event_id > 5),
+          ARRAY['v1', 'v1', 'v1'], 'each handed-back WorkflowTaskStarted names the build');
 
 SELECT is_empty($$SELECT * FROM durable.verify_store()$$, 'the store is consistent after all of it');
 
