@@ -102,6 +102,7 @@ extern bool pq_check_connection(void);
 /* queries.c: the rendezvous of queries and workers (query_wait.c waits on it too) */
 extern bool DurableAwaitPosted(bool (*look) (void *arg), void *arg, TimestampTz deadline);
 extern bool DurableQueryPending(const char *task_queue);
+extern void DurableQueryKey(char *dst, text *key);
 
 /* version.c */
 extern char *DurableInstalledVersion(void);

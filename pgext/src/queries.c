@@ -302,6 +302,16 @@ DurableAwaitPosted(bool (*look) (void *arg), void *arg, TimestampTz deadline)
 	return done;
 }
 
+/*
+ * Copies a _query_queue key into a slot-sized buffer, refusing one too long
+ * as the poll and the post refuse it (54000), for durable.wait_for_query_tasks.
+ */
+void
+DurableQueryKey(char *dst, text *key)
+{
+	copy_name(dst, key, "task queue name");
+}
+
 /* Whether a query of task_queue (a _query_queue key) waits for a worker. */
 bool
 DurableQueryPending(const char *task_queue)

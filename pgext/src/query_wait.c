@@ -83,7 +83,6 @@ durable_wait_for_query_tasks(PG_FUNCTION_ARGS)
 	Datum		ready;
 	bool		ready_null = false;
 	Datum		key_datum;
-	text	   *key_text;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "durable.wait_for_query_tasks must return a row");
@@ -97,10 +96,7 @@ durable_wait_for_query_tasks(PG_FUNCTION_ARGS)
 	key_datum = FunctionCallInvoke(keyinfo);
 	if (keyinfo->isnull)
 		elog(ERROR, "durable._query_wait_key gave no key");
-	key_text = DatumGetTextPP(key_datum);
-	if (VARSIZE_ANY_EXHDR(key_text) >= DURABLE_NAME_MAX)
-		elog(ERROR, "durable._query_wait_key gave a key too long for a query slot");
-	text_to_cstring_buffer(key_text, key, sizeof(key));
+	DurableQueryKey(key, DatumGetTextPP(key_datum));
 
 	if (!nonatomic)
 		ereport(ERROR,
