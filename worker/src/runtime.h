@@ -72,6 +72,7 @@ struct durable_worker_s {
 	int act_polling, act_again;
 	int q_polling;                      /* a query wait or poll in flight on q_pg */
 	int q_long_poll;                    /* the store has no wait_for_query_tasks (0.1): long-poll */
+	int q_retry;                        /* the last one failed but another may not: the backstop sends it */
 
 	json_t *cache;                      /* cache.c: run_id -> {events, used} */
 	uint64_t cache_tick;

@@ -678,9 +678,10 @@ static void on_backstop(uv_timer_t *t)
 		durable__activities_poll(w);
 		w->act_backstop_poll = w->act_backstop_poll && w->act_polling;
 	}
-	/* a wait for queries that failed (canceled, a statement_timeout) left
-	 * none in flight: wait again, once an interval, not in a loop */
-	poll_queries(w);
+	/* a wait for queries that was canceled (pg_cancel_backend, a
+	 * statement_timeout) left none in flight: wait again, not in a loop */
+	if (w->q_retry)
+		poll_queries(w);
 }
 
 const char *durable__backstop_column(durable_worker_t *w, int backstop)
@@ -858,14 +859,27 @@ static void answer_query(durable_worker_t *w, PGresult *res, int row)
 	json_decref(args);
 }
 
+/* Whether a failed wait or poll for queries is worth another (at the next
+ * backstop tick): a canceled one (57014: an operator's pg_cancel_backend, a
+ * statement_timeout) or a transient error. Any other (a missing grant, a
+ * store whose poll_query_tasks hands out 0.1's ids) would fail the same way
+ * each time, so it is logged once and the queue's queries go unanswered, as
+ * they must. (A broken connection polls again when it reconnects.) */
+static int query_retryable(PGresult *res)
+{
+	return durable__pg_transient(res) || strcmp(durable__pg_sqlstate(res), "57014") == 0;
+}
+
 static void on_queries(durable__pg_t *pg, PGresult *res, void *arg)
 {
 	(void)pg;
 	durable_worker_t *w = arg;
 	w->q_polling = 0;
 	if (durable__pg_status(res) < 0) {
-		if (res)
+		if (res) {
 			durable__log("ERROR", "poll_query_tasks failed: %s", PQresultErrorMessage(res));
+			w->q_retry = query_retryable(res);
+		}
 		return;
 	}
 	for (int i = 0; i < PQntuples(res); i++)
@@ -898,6 +912,7 @@ static void on_query_wait(durable__pg_t *pg, PGresult *res, void *arg)
 			poll_queries(w);
 		} else if (res) {
 			durable__log("ERROR", "wait_for_query_tasks failed: %s", PQresultErrorMessage(res));
+			w->q_retry = query_retryable(res);
 		}
 		return;
 	}
@@ -914,6 +929,7 @@ static void poll_queries(durable_worker_t *w)
 {
 	if (w->stopping || w->q_polling || !w->q_pg)
 		return;
+	w->q_retry = 0;
 	if (w->q_long_poll) {
 		take_queries(w, QUERY_WAIT_MS);
 		return;
