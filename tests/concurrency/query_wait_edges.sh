@@ -17,23 +17,21 @@ eventually() { local t=$1; shift; for _ in $(seq 1 $((t * 5))); do eval "$@" && 
 backends() { sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1'"; }
 waiting() { sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1' AND wait_event = 'Extension'"; }
 
-# a client killed mid-wait: nothing is posted, the wait has ten minutes to go
-PGAPPNAME="$q-gone" psql -qXAt -c "CALL durable.wait_for_query_tasks('$q', 600000)" >/dev/null 2>&1 &
-client=$!
-eventually 30 '[ "$(waiting "$q-gone")" = 1 ]' || fail "the wait never started"
-kill -9 "$client"
-wait "$client" 2>/dev/null || true
-eventually 30 '[ "$(backends "$q-gone")" = 0 ]' ||
-    fail "the backend of a client killed mid-wait still waits ($(waiting "$q-gone") in the wait): it sits out wait_ms"
-
-# the same with the long poll: it must neither stay nor take a query it cannot hand on
-PGAPPNAME="$q-poll" psql -qXAt -c "SELECT * FROM durable.poll_query_tasks('$q', 'w', 1, 600000)" >/dev/null 2>&1 &
-client=$!
-eventually 30 '[ "$(waiting "$q-poll")" = 1 ]' || fail "the long poll never started"
-kill -9 "$client"
-wait "$client" 2>/dev/null || true
-eventually 30 '[ "$(backends "$q-poll")" = 0 ]' ||
-    fail "the backend of a long poll whose client was killed still waits"
+# killed_mid_wait NAME SQL WHAT: runs SQL as client NAME, kills the client -9
+# once its backend waits, and fails unless that backend goes away
+killed_mid_wait() {
+    PGAPPNAME="$1" psql -qXAt -c "$2" >/dev/null 2>&1 &
+    local client=$!
+    eventually 30 "[ \"\$(waiting '$1')\" = 1 ]" || fail "$3 never started"
+    kill -9 "$client"
+    wait "$client" 2>/dev/null || true
+    eventually 30 "[ \"\$(backends '$1')\" = 0 ]" ||
+        fail "the backend of $3 whose client was killed still waits ($(waiting "$1") in the wait): it sits out wait_ms"
+}
+# nothing is posted: the wait has ten minutes to go
+killed_mid_wait "$q-gone" "CALL durable.wait_for_query_tasks('$q', 600000)" "a wait"
+# the long poll must neither stay nor take a query it cannot hand on
+killed_mid_wait "$q-poll" "SELECT * FROM durable.poll_query_tasks('$q', 'w', 1, 600000)" "a long poll"
 
 # a write, then the CALL, in one transaction (a DO block): refused, the write rolled back
 sql -c "CREATE TABLE \"$q\" (x int)"
