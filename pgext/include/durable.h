@@ -104,6 +104,9 @@ extern bool DurableAwaitPosted(bool (*look) (void *arg), void *arg, TimestampTz 
 extern bool DurableQueryPending(const char *task_queue);
 extern void DurableQueryKey(char *dst, text *key);
 
+/* plan_sizes.c: the extension's schema in this database (InvalidOid: not installed), cached */
+extern Oid DurableNamespaceOid(void);
+
 /* version.c */
 extern char *DurableInstalledVersion(void);
 extern pg_attribute_noreturn() void DurableRefuseOldSql(const char *what);

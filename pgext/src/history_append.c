@@ -138,6 +138,7 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 	TupleDesc	desc = RelationGetDescr(rel);
 	TriggerDesc *trig = rel->trigdesc;
 	Oid			pkey_oid;
+	Oid			pack;
 	ListCell   *lc;
 
 	/* (a partition's bounds are a constraint the executor checks) */
@@ -166,9 +167,10 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 	 */
 	if (ExecutorCheckPerms_hook != NULL ||
 		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK ||
-		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
-		!OidIsValid(event_pack_function()) ||
-		pg_proc_aclcheck(event_pack_function(), GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return false;
+	pack = event_pack_function();
+	if (!OidIsValid(pack) || pg_proc_aclcheck(pack, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		return false;
 
 	/* (RelationGetIndexList also finds the primary key) */
@@ -250,7 +252,7 @@ insert_index_entries(Relation rel, List *indexes, List *infos, Datum *values, bo
 static bool
 append_direct(Datum run, int16 code, Jsonb *attributes, Datum time, text *type, int64 *event_id)
 {
-	Oid			schema = get_namespace_oid("durable", true);
+	Oid			schema = DurableNamespaceOid();
 	Oid			relid = OidIsValid(schema) ? get_relname_relid("history_rows", schema) : InvalidOid;
 	Relation	rel;
 	List	   *indexes = NIL;

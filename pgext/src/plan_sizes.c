@@ -73,8 +73,8 @@ forget_durable_namespace_rel(Datum arg, Oid relid)
 	durable_namespace_known = false;
 }
 
-static Oid
-durable_namespace_oid(void)
+Oid
+DurableNamespaceOid(void)
 {
 	if (!durable_namespace_known)
 	{
@@ -99,7 +99,7 @@ size_empty_statistics(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *
 	if (inhparent || rel->rtekind != RTE_RELATION)
 		return;
 	/* other databases' queries, and a store's own on users' tables, stop here */
-	ours = durable_namespace_oid();
+	ours = DurableNamespaceOid();
 	if (!OidIsValid(ours) || get_rel_namespace(relid) != ours)
 		return;
 	/* the planner holds a lock on it already */
