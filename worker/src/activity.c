@@ -60,6 +60,13 @@ void durable__activity_unref(act_t *a)
 	"SELECT kind, task_token, outcome, error, workflow_id, run_id, workflow_type, started_event_id, history " \
 	"FROM durable.complete_activity_tasks_eager($1::jsonb, $2, $3, $4::int, $5, $6::jsonb, $7)"
 
+static const durable__pg_reads_t complete_reads = {
+	"durable.complete_activity_tasks", (const char *const[]){"task_token", "outcome", "error", NULL}};
+static const durable__pg_reads_t handback_reads = {
+	"durable.complete_activity_tasks_eager",
+	(const char *const[]){"kind", "task_token", "outcome", "error", "workflow_id", "run_id", "workflow_type",
+			      "started_event_id", "history", NULL}};
+
 typedef struct {
 	durable_worker_t *w;
 	json_t *sent;
@@ -123,7 +130,8 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 	} else {
 		int taken = 0;
 		for (int i = 0; i < PQntuples(res); i++) {
-			if (strcmp(durable__pg_col(res, i, "kind"), "workflow_task") == 0) {
+			/* only an offer's answer has workflow rows, and a kind */
+			if (f->offered > 0 && strcmp(durable__pg_col(res, i, "kind"), "workflow_task") == 0) {
 				durable__log("DEBUG", "workflow task %s: handed back with the activity outcomes",
 					     durable__pg_col(res, i, "task_token"));
 				durable__workflow_task_run(w, res, i);
@@ -175,8 +183,9 @@ void durable__activities_flush(durable_worker_t *w)
 	char *cached_text = cached ? durable__json_text(cached) : NULL;
 	json_decref(cached);
 	const char *p[] = {body, w->identity, w->task_queue, slots, w->namespace_, cached_text, w->build_id};
-	int rc = f->offered > 0 ? durable__pg_query(w->act_pg, COMPLETE_HANDBACK_SQL, 7, p, on_completed, f)
-				: durable__pg_query(w->act_pg, COMPLETE_ACTIVITY_TASKS_SQL, 2, p, on_completed, f);
+	int rc = f->offered > 0 ? durable__pg_call(w->act_pg, &handback_reads, COMPLETE_HANDBACK_SQL, 7, p, on_completed, f)
+				: durable__pg_call(w->act_pg, &complete_reads, COMPLETE_ACTIVITY_TASKS_SQL, 2, p,
+						   on_completed, f);
 	free(cached_text);
 	if (rc == 0) {
 		w->completing = 1;
@@ -425,6 +434,11 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	durable__worker_maybe_done(w);
 }
 
+static const durable__pg_reads_t poll_reads = {
+	"durable.poll_activity_tasks",
+	(const char *const[]){"task_token", "workflow_id", "activity_id", "activity_type", "input", "attempt",
+			      "seconds_left", "heartbeat_details", NULL}};
+
 void durable__activities_poll(durable_worker_t *w)
 {
 	char batch[16];
@@ -444,7 +458,7 @@ void durable__activities_poll(durable_worker_t *w)
 		 "FROM durable.poll_activity_tasks($1, $2, $3::int, $4)",
 		 durable__backstop_column(w, w->act_backstop_poll));
 	w->act_again = 0;
-	if (durable__pg_query(w->act_pg, sql, 4, p, on_polled, w) == 0)
+	if (durable__pg_call(w->act_pg, &poll_reads, sql, 4, p, on_polled, w) == 0)
 		w->act_polling = atoi(batch);
 }
 
@@ -453,6 +467,8 @@ void durable__activities_poll(durable_worker_t *w)
 /* One row, read by column name: cancel_requested, paused. */
 #define HEARTBEAT_SQL \
 	"SELECT cancel_requested, paused FROM durable.heartbeat_activity_task_status($1, $2::jsonb)"
+static const durable__pg_reads_t heartbeat_reads = {"durable.heartbeat_activity_task_status",
+						    (const char *const[]){"cancel_requested", "paused", NULL}};
 
 static int column_true(PGresult *res, const char *name)
 {
@@ -504,7 +520,7 @@ void durable__activities_wakeup(uv_async_t *h)
 				     DURABLE__CODEC_FAILURE, err);
 		const char *p[] = {a->token, body};
 		a->refs++;
-		if (durable__pg_query(w->act_pg, HEARTBEAT_SQL, 2, p, on_heartbeat, a) < 0) {
+		if (durable__pg_call(w->act_pg, &heartbeat_reads, HEARTBEAT_SQL, 2, p, on_heartbeat, a) < 0) {
 			a->refs--;
 			a->hb_inflight = 0;
 		}

@@ -17,6 +17,7 @@ typedef struct req {
 	char *sql;
 	int nparams;
 	char **params;
+	const durable__pg_reads_t *reads;   /* NULL: the answer is not read by name */
 	durable__pg_cb cb;
 	void *arg;
 	struct req *next;
@@ -266,6 +267,14 @@ static void on_poll(uv_poll_t *h, int status, int events)
 			PQclear(done);
 			done = NULL;
 		}
+		const char *missing = durable__pg_status(done) == 0 ? durable__pg_missing(done, r->reads) : NULL;
+		if (missing) {
+			durable__log("ERROR", "connection %s: the answer to %s has no column \"%s\" (the store "
+				     "and this worker disagree: a renamed column?); the call counts as failed",
+				     pg->name, r->reads->name, missing);
+			PQclear(done);
+			done = PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
+		}
 		r->cb(pg, done, r->arg);
 		PQclear(done);
 		free_req(r);
@@ -398,6 +407,12 @@ int durable__pg_new(uv_loop_t *loop, const char *dsn, const char *name, durable_
 int durable__pg_query(durable__pg_t *pg, const char *sql, int nparams, const char *const *params,
 		      durable__pg_cb cb, void *arg)
 {
+	return durable__pg_call(pg, NULL, sql, nparams, params, cb, arg);
+}
+
+int durable__pg_call(durable__pg_t *pg, const durable__pg_reads_t *reads, const char *sql, int nparams,
+		     const char *const *params, durable__pg_cb cb, void *arg)
+{
 	if (pg->closing)
 		return -ECANCELED;
 	req_t *r = calloc(1, sizeof(*r));
@@ -414,6 +429,7 @@ int durable__pg_query(durable__pg_t *pg, const char *sql, int nparams, const cha
 		free_req(r);
 		return -ENOMEM;
 	}
+	r->reads = reads;
 	r->cb = cb;
 	r->arg = arg;
 	if (pg->tail)
@@ -474,8 +490,20 @@ void durable__pg_close(durable__pg_t *pg)
 	uv_close((uv_handle_t *)&pg->retry, retry_closed);
 }
 
+const char *durable__pg_missing(PGresult *res, const durable__pg_reads_t *reads)
+{
+	for (const char *const *c = reads ? reads->columns : NULL; c && *c; c++)
+		if (PQfnumber(res, *c) < 0)
+			return *c;
+	return NULL;
+}
+
 const char *durable__pg_col(PGresult *res, int row, const char *name)
 {
 	int col = PQfnumber(res, name);
-	return col < 0 ? "" : PQgetvalue(res, row, col);
+	const char *v = col < 0 ? NULL : PQgetvalue(res, row, col);
+	if (!v)
+		durable__log("ERROR", "read of column \"%s\" row %d, which the answer lacks: its call does not "
+			     "name it (durable__pg_call)", name, row);
+	return v ? v : "";
 }

@@ -25,6 +25,21 @@ int durable__pg_new(uv_loop_t *loop, const char *dsn, const char *name, durable_
 		    durable__pg_event_cb notify, void *arg, durable__pg_t **out);
 int durable__pg_query(durable__pg_t *pg, const char *sql, int nparams, const char *const *params,
 		      durable__pg_cb cb, void *arg);
+/* A call whose answer is read by column name: what it is called in logs,
+ * and every column its readers read (NULL-ended, static). */
+typedef struct {
+	const char *name;
+	const char *const *columns;
+} durable__pg_reads_t;
+/* durable__pg_query for such a call: an answer that lacks one of its columns
+ * is logged (the call and the column) and reaches cb as a failed result
+ * with no SQLSTATE, so nothing is read from it: the store and the worker
+ * disagree (a renamed column), and "" read as every value would pass for an
+ * answer. */
+int durable__pg_call(durable__pg_t *pg, const durable__pg_reads_t *reads, const char *sql, int nparams,
+		     const char *const *params, durable__pg_cb cb, void *arg);
+/* The first of reads' columns that res lacks, or NULL. */
+const char *durable__pg_missing(PGresult *res, const durable__pg_reads_t *reads);
 int durable__pg_busy(durable__pg_t *pg);          /* a query in flight or queued */
 int durable__pg_connected(durable__pg_t *pg);
 void durable__pg_close(durable__pg_t *pg);        /* fails queued queries, frees after close */
@@ -36,8 +51,9 @@ const char *durable__pg_sqlstate(PGresult *res);
  * could not take it now (shutting down, read-only, serialization, a lost
  * connection): worth sending again on the next connection. */
 int durable__pg_transient(PGresult *res);
-/* The value of column name in row (by name, not position), "" when the
- * result has no such column. */
+/* The value of column name in row (by name, not position). A column the
+ * answer lacks (its call, durable__pg_call, does not name it) or a row it
+ * does not have reads as "" and is logged as the bug it is. */
 const char *durable__pg_col(PGresult *res, int row, const char *name);
 /* 0 for a good result, DURABLE_ELEASE for DU004, DURABLE_EDB otherwise. */
 int durable__pg_status(PGresult *res);

@@ -175,6 +175,12 @@ static void poll_workflows(durable_worker_t *w);
 	"SELECT kind, task_token, outcome, error, workflow_id, activity_id, activity_type, input, attempt, " \
 	"extract(epoch FROM deadline - durable.now()) AS seconds_left, heartbeat_details " \
 	"FROM durable.complete_workflow_tasks_eager($1::jsonb, $2, $3, $4::int, $5)"
+static const durable__pg_reads_t wf_batch_reads = {
+	"durable.complete_workflow_tasks", (const char *const[]){"task_token", "outcome", "error", NULL}};
+static const durable__pg_reads_t wf_batch_eager_reads = {
+	"durable.complete_workflow_tasks_eager",
+	(const char *const[]){"kind", "task_token", "outcome", "error", "workflow_id", "activity_id", "activity_type",
+			      "input", "attempt", "seconds_left", "heartbeat_details", NULL}};
 #define WF_BATCH_RETRIES 10   /* a batch that deadlocks (40P01) or fails to serialize (40001) */
 
 typedef struct {
@@ -256,8 +262,8 @@ static int send_batch(durable_worker_t *w, int slot, json_t *items, int attempts
 		b->sent = json_incref(items);
 	}
 	if (!b || !body ||
-	    durable__pg_query(slot_pg(w, slot), offer ? WF_BATCH_EAGER_SQL : WF_BATCH_SQL, offer ? 5 : 2, p, on_wf_batch,
-			      b) < 0) {
+	    durable__pg_call(slot_pg(w, slot), offer ? &wf_batch_eager_reads : &wf_batch_reads,
+			     offer ? WF_BATCH_EAGER_SQL : WF_BATCH_SQL, offer ? 5 : 2, p, on_wf_batch, b) < 0) {
 		if (b)
 			json_decref(b->sent);
 		free(b);
@@ -325,7 +331,8 @@ static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg)
 		int outcomes = 0, eager = 0, polled = 0;
 		for (int i = 0; i < PQntuples(res); i++) {
 			const char *token = durable__pg_col(res, i, "task_token"), *outcome = durable__pg_col(res, i, "outcome");
-			if (strcmp(durable__pg_col(res, i, "kind"), "activity_task") == 0) {
+			/* only an offer's answer has activity rows, and a kind */
+			if (b->offered > 0 && strcmp(durable__pg_col(res, i, "kind"), "activity_task") == 0) {
 				/* EAGER: scheduled by these completions and inserted started;
 				 * POLLED: taken from the queue's backlog by a poll made
 				 * with them */
@@ -562,6 +569,10 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 #define WF_POLL_COLUMNS "SELECT task_token, workflow_id, run_id, workflow_type, started_event_id, history"
 #define WF_POLL_FROM " FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4)"
 #define WF_POLL_FROM_BUILD " FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4, build_id => $6)"
+static const durable__pg_reads_t wf_poll_reads = {
+	"durable.poll_workflow_tasks",
+	(const char *const[]){"task_token", "workflow_id", "run_id", "workflow_type", "started_event_id", "history",
+			      NULL}};
 
 static void poll_workflows(durable_worker_t *w)
 {
@@ -583,7 +594,7 @@ static void poll_workflows(durable_worker_t *w)
 	snprintf(sql, sizeof(sql), "%s%s%s", WF_POLL_COLUMNS, durable__backstop_column(w, w->wf_backstop_poll),
 		 w->build_id ? WF_POLL_FROM_BUILD : WF_POLL_FROM);
 	w->wf_again = 0;
-	if (durable__pg_query(w->wf_pg, sql, w->build_id ? 6 : 5, p, on_wf_polled, w) == 0)
+	if (durable__pg_call(w->wf_pg, &wf_poll_reads, sql, w->build_id ? 6 : 5, p, on_wf_polled, w) == 0)
 		w->wf_polling = 1;
 	free(cached_text);
 }
@@ -760,6 +771,11 @@ static void on_notify(durable__pg_t *pg, const char *channel, void *arg)
 #define QUERY_POLL_SQL_BUILD                                                                 \
 	"SELECT query_token, workflow_id, run_id, query_type, args, history "                   \
 	"FROM durable.poll_query_tasks($1, $2, 10, $3::int, $4, build_id => $5)"
+static const durable__pg_reads_t query_wait_reads = {"durable.wait_for_query_tasks",
+							    (const char *const[]){"ready", NULL}};
+static const durable__pg_reads_t query_poll_reads = {
+	"durable.poll_query_tasks",
+	(const char *const[]){"query_token", "workflow_id", "run_id", "query_type", "args", "history", NULL}};
 #define QUERY_ANSWER_SQL "SELECT durable.answer_query_task($1, $2::jsonb, $3)"
 /* An update the workflow's validator accepted is recorded, and its caller told, at once. */
 #define UPDATE_ACCEPT_SQL "SELECT durable.accept_update_task($1, $2::uuid, $3, $4, $5::jsonb, $6)"
@@ -893,8 +909,8 @@ static void take_queries(durable_worker_t *w, const char *wait_ms)
 {
 	const char *p[] = {w->task_queue, w->identity, wait_ms, w->namespace_, w->build_id};
 	/* an unversioned worker calls what a 0.1 store has too */
-	if (durable__pg_query(w->q_pg, w->build_id ? QUERY_POLL_SQL_BUILD : QUERY_POLL_SQL, w->build_id ? 5 : 4, p,
-			      on_queries, w) == 0)
+	if (durable__pg_call(w->q_pg, &query_poll_reads, w->build_id ? QUERY_POLL_SQL_BUILD : QUERY_POLL_SQL,
+			     w->build_id ? 5 : 4, p, on_queries, w) == 0)
 		w->q_polling = 1;
 }
 
@@ -935,7 +951,7 @@ static void poll_queries(durable_worker_t *w)
 		return;
 	}
 	const char *p[] = {w->task_queue, QUERY_WAIT_MS, w->namespace_, w->build_id};
-	if (durable__pg_query(w->q_pg, QUERY_WAIT_SQL, 4, p, on_query_wait, w) == 0)
+	if (durable__pg_call(w->q_pg, &query_wait_reads, QUERY_WAIT_SQL, 4, p, on_query_wait, w) == 0)
 		w->q_polling = 1;
 }
 

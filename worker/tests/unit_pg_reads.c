@@ -1,0 +1,67 @@
+/* Answers read by column name (pgconn.c): a call names the columns its
+ * readers read, and an answer that lacks one is found (durable__pg_call
+ * then fails the call, logged); a read of a column the answer lacks, or of
+ * a row it does not have, reads "" and is logged as the bug it is, never
+ * silently. */
+#include <string.h>
+#include "check.h"
+#include "runtime.h"
+
+static char lines[8][512];
+static int nlines;
+
+static void capture(const char *level, const char *message, void *arg)
+{
+	(void)arg;
+	if (nlines < 8)
+		snprintf(lines[nlines++], sizeof(lines[0]), "%s %s", level, message);
+}
+
+/* An answer of one row with the given text columns, each value its name. */
+static PGresult *answer(const char *const *names)
+{
+	PGresAttDesc cols[8];
+	int n = 0;
+	for (; names[n]; n++)
+		cols[n] = (PGresAttDesc){.name = (char *)names[n], .format = 0, .typid = 25, .typlen = -1,
+					 .atttypmod = -1};
+	PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	if (!res || !PQsetResultAttrs(res, n, cols))
+		return res;
+	for (int i = 0; i < n; i++)
+		PQsetvalue(res, 0, i, (char *)names[i], (int)strlen(names[i]));
+	return res;
+}
+
+static const durable__pg_reads_t wait = {"durable.wait_for_query_tasks", (const char *const[]){"ready", NULL}};
+static const durable__pg_reads_t poll = {"durable.poll_activity_tasks",
+					 (const char *const[]){"task_token", "attempt", "input", NULL}};
+
+int main(void)
+{
+	durable_set_log_handler(capture, NULL);
+
+	PGresult *renamed = answer((const char *const[]){"is_ready", NULL});
+	const char *missing = durable__pg_missing(renamed, &wait);
+	CHECK(missing && strcmp(missing, "ready") == 0, "a renamed INOUT column is found missing: %s", missing);
+	PGresult *full = answer((const char *const[]){"input", "task_token", "attempt", "extra", NULL});
+	CHECK(durable__pg_missing(full, &poll) == NULL, "every column there, in any order, extra ones too");
+	PGresult *short_ = answer((const char *const[]){"task_token", "input", NULL});
+	missing = durable__pg_missing(short_, &poll);
+	CHECK(missing && strcmp(missing, "attempt") == 0, "the first column missing is named: %s", missing);
+	CHECK(durable__pg_missing(short_, NULL) == NULL, "a call that reads nothing by name lacks nothing");
+
+	CHECK(nlines == 0, "finding a missing column logs nothing by itself (the connection logs the call)");
+	CHECK(strcmp(durable__pg_col(full, 0, "attempt"), "attempt") == 0, "a column is read by name");
+	CHECK(nlines == 0, "and a good read logs nothing");
+	CHECK(strcmp(durable__pg_col(renamed, 0, "ready"), "") == 0, "a column the answer lacks reads \"\"");
+	CHECK(nlines == 1 && strstr(lines[0], "ERROR ") == lines[0] && strstr(lines[0], "\"ready\""),
+	      "and is logged as an error naming the column: %s", lines[0]);
+	CHECK(strcmp(durable__pg_col(full, 1, "attempt"), "") == 0, "a row the answer does not have reads \"\"");
+	CHECK(nlines == 2 && strstr(lines[1], "ERROR ") == lines[1] && strstr(lines[1], "row 1"),
+	      "and is logged: %s", lines[1]);
+	PQclear(renamed);
+	PQclear(full);
+	PQclear(short_);
+	return CHECK_DONE();
+}
