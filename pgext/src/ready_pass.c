@@ -83,13 +83,43 @@ static KnownIndex known[KNOWN_MAX];
 static int	known_next;
 static bool callback_registered;
 
-/* An index rebuilt or dropped (REINDEX, DROP EXTENSION) is looked up again. */
+/*
+ * The columns a trigger reads of its row and of the run, by name once per
+ * backend: a search of the table's columns by name for each value read was
+ * a good part of a trigger's own time (some 30 names compared per value).
+ * The names are the callers' literals, so they are told apart by address.
+ */
+typedef struct KnownColumn
+{
+	Oid			heap;
+	const char *name;
+	AttrNumber	att;
+} KnownColumn;
+
+#define KNOWN_COLUMNS_MAX 24
+static KnownColumn known_columns[KNOWN_COLUMNS_MAX];
+static int	known_columns_next;
+
+/* An index rebuilt or dropped (REINDEX, DROP EXTENSION), a table altered, is looked up again. */
 static void
 forget_indexes(Datum arg, Oid relid)
 {
 	for (int i = 0; i < KNOWN_MAX; i++)
 		if (relid == InvalidOid || known[i].heap == relid || known[i].index == relid)
 			known[i].heap = InvalidOid;
+	for (int i = 0; i < KNOWN_COLUMNS_MAX; i++)
+		if (relid == InvalidOid || known_columns[i].heap == relid)
+			known_columns[i].heap = InvalidOid;
+}
+
+static void
+register_callback(void)
+{
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(forget_indexes, (Datum) 0);
+		callback_registered = true;
+	}
 }
 
 static AttrNumber
@@ -108,6 +138,25 @@ column(Relation heap, const char *name, bool missing_ok)
 		DurableRefuseChangedSchema(psprintf("table \"%s\"", RelationGetRelationName(heap)),
 								   psprintf("has no column \"%s\"", name));
 	return InvalidAttrNumber;
+}
+
+/* column(heap, name, false), remembered until heap changes (name: a literal) */
+static AttrNumber
+known_column(Relation heap, const char *name)
+{
+	KnownColumn *c;
+
+	for (int i = 0; i < KNOWN_COLUMNS_MAX; i++)
+		if (known_columns[i].heap == RelationGetRelid(heap) && known_columns[i].name == name)
+			return known_columns[i].att;
+	register_callback();
+	c = &known_columns[known_columns_next];
+	known_columns_next = (known_columns_next + 1) % KNOWN_COLUMNS_MAX;
+	c->heap = InvalidOid;
+	c->att = column(heap, name, false);
+	c->name = name;
+	c->heap = RelationGetRelid(heap);
+	return c->att;
 }
 
 /*
@@ -144,11 +193,7 @@ known_index(Relation heap, const IndexShape *shape)
 	for (int i = 0; i < KNOWN_MAX; i++)
 		if (known[i].heap == RelationGetRelid(heap) && known[i].shape == shape)
 			return &known[i];
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(forget_indexes, (Datum) 0);
-		callback_registered = true;
-	}
+	register_callback();
 	k = &known[known_next];
 	known_next = (known_next + 1) % KNOWN_MAX;
 	k->heap = InvalidOid;
@@ -293,7 +338,7 @@ row_value(TriggerData *trigger, const char *name, bool *isnull)
 {
 	Relation	rel = trigger->tg_relation;
 
-	return heap_getattr(trigger->tg_trigtuple, column(rel, name, false), RelationGetDescr(rel), isnull);
+	return heap_getattr(trigger->tg_trigtuple, known_column(rel, name), RelationGetDescr(rel), isnull);
 }
 
 static TriggerData *
@@ -307,6 +352,23 @@ insert_trigger(FunctionCallInfo fcinfo, const char *name)
 	return trigger;
 }
 
+/*
+ * Whether the inserted row still needs its place: its pass is below 0 (the
+ * column's default, -1). This was the triggers' WHEN (NEW.pass < 0), which
+ * PostgreSQL read from its stored text and planned again for every
+ * statement that inserted a task (api/41_priority.sql); a statement that
+ * places its tasks itself (pass >= 0) keeps its row as given, as a null
+ * pass is (the insert then refuses it), and NaN, which is not below 0.
+ */
+static bool
+needs_place(TriggerData *trigger)
+{
+	bool		isnull;
+	Datum		pass = row_value(trigger, "pass", &isnull);
+
+	return !isnull && float8_lt(DatumGetFloat8(pass), 0);
+}
+
 /* The trigger activity_task_pass: an inserted activity task's pass, from its own priority and key. */
 Datum
 durable_activity_task_pass(PG_FUNCTION_ARGS)
@@ -314,16 +376,24 @@ durable_activity_task_pass(PG_FUNCTION_ARGS)
 	TriggerData *trigger = insert_trigger(fcinfo, "durable._activity_task_pass");
 	Relation	tasks = trigger->tg_relation;
 	bool		nulls[5];
-	Datum		namespace = row_value(trigger, "namespace", &nulls[0]);
-	Datum		task_queue = row_value(trigger, "task_queue", &nulls[1]);
-	Datum		priority = row_value(trigger, "priority", &nulls[2]);
-	Datum		fairness_key = row_value(trigger, "fairness_key", &nulls[3]);
-	Datum		weight = row_value(trigger, "fairness_weight", &nulls[4]);
-	int			pass_att = column(tasks, "pass", false);
+	Datum		namespace,
+				task_queue,
+				priority,
+				fairness_key,
+				weight;
+	int			pass_att;
 	Datum		pass;
 	bool		pass_null = false;
 	Snapshot	snapshot;
 
+	if (!needs_place(trigger))
+		return PointerGetDatum(trigger->tg_trigtuple);
+	namespace = row_value(trigger, "namespace", &nulls[0]);
+	task_queue = row_value(trigger, "task_queue", &nulls[1]);
+	priority = row_value(trigger, "priority", &nulls[2]);
+	fairness_key = row_value(trigger, "fairness_key", &nulls[3]);
+	weight = row_value(trigger, "fairness_weight", &nulls[4]);
+	pass_att = known_column(tasks, "pass");
 	snapshot = push_statement_snapshot();
 	if (nulls[0] || nulls[1] || nulls[2])
 		pass = Float8GetDatum(0);
@@ -343,21 +413,28 @@ durable_workflow_task_pass(PG_FUNCTION_ARGS)
 	Relation	tasks = trigger->tg_relation;
 	Relation	runs;
 	TupleTableSlot *run;
-	int			atts[3] = {column(tasks, "priority", false), column(tasks, "fairness_key", false),
-	column(tasks, "pass", false)};
+	int			atts[3];
 	Datum		values[3] = {0, 0, 0};
 	bool		nulls[3] = {true, true, false};
 	bool		run_id_null,
 				namespace_null,
 				queue_null,
 				weight_null = true;
-	Datum		run_id = row_value(trigger, "run_id", &run_id_null);
-	Datum		namespace = row_value(trigger, "namespace", &namespace_null);
-	Datum		task_queue = row_value(trigger, "task_queue", &queue_null);
+	Datum		run_id,
+				namespace,
+				task_queue;
 	float8		weight = 1;
 	HeapTuple	row;
 	Snapshot	snapshot;
 
+	if (!needs_place(trigger))
+		return PointerGetDatum(trigger->tg_trigtuple);
+	atts[0] = known_column(tasks, "priority");
+	atts[1] = known_column(tasks, "fairness_key");
+	atts[2] = known_column(tasks, "pass");
+	run_id = row_value(trigger, "run_id", &run_id_null);
+	namespace = row_value(trigger, "namespace", &namespace_null);
+	task_queue = row_value(trigger, "task_queue", &queue_null);
 	snapshot = push_statement_snapshot();
 	runs = table_open(get_relname_relid("workflows", RelationGetNamespace(tasks)), AccessShareLock);
 	run = table_slot_create(runs, NULL);
@@ -366,9 +443,9 @@ durable_workflow_task_pass(PG_FUNCTION_ARGS)
 	{
 		Datum		w;
 
-		values[0] = slot_getattr(run, column(runs, "priority", false), &nulls[0]);
-		values[1] = slot_getattr(run, column(runs, "fairness_key", false), &nulls[1]);
-		w = slot_getattr(run, column(runs, "fairness_weight", false), &weight_null);
+		values[0] = slot_getattr(run, known_column(runs, "priority"), &nulls[0]);
+		values[1] = slot_getattr(run, known_column(runs, "fairness_key"), &nulls[1]);
+		w = slot_getattr(run, known_column(runs, "fairness_weight"), &weight_null);
 		if (!weight_null)
 			weight = DatumGetFloat8(w);
 	}

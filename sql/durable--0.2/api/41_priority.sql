@@ -137,7 +137,10 @@ $$;
 -- Every way a task becomes ready goes through these (an insert, or a state
 -- set back to SCHEDULED), whoever wrote it. The WHEN keeps a lease's update
 -- from calling the function at all. An insert that gives the pass itself
--- (pass >= 0; the default is -1) is left alone: a statement that inserts
+-- (pass >= 0; the default is -1) is left alone, by the insert triggers'
+-- functions themselves: as a WHEN (NEW.pass < 0), PostgreSQL read the test
+-- from its stored text and planned it for every statement that inserted a
+-- task, which cost more than the call it saved. A statement that inserts
 -- many tasks may place them set-based (_fire_timers, with
 -- durable._ready_pass, which sees none of its statement's rows: the
 -- statement adds their spacing itself), instead of a trigger call each. A
@@ -146,12 +149,12 @@ $$;
 -- (a run's activities at unpause: one statement each), as one statement
 -- setting several would place each against the others' old passes.
 CREATE OR REPLACE TRIGGER activity_task_pass BEFORE INSERT ON durable.activity_tasks
-    FOR EACH ROW WHEN (NEW.pass < 0) EXECUTE FUNCTION durable._activity_task_pass();
+    FOR EACH ROW EXECUTE FUNCTION durable._activity_task_pass();
 CREATE OR REPLACE TRIGGER activity_task_pass_again AFTER UPDATE OF state ON durable.activity_tasks
     FOR EACH ROW WHEN (NEW.state = 'SCHEDULED' AND OLD.state <> 'SCHEDULED')
     EXECUTE FUNCTION durable._activity_task_placed();
 CREATE OR REPLACE TRIGGER workflow_task_pass BEFORE INSERT ON durable.workflow_tasks
-    FOR EACH ROW WHEN (NEW.pass < 0) EXECUTE FUNCTION durable._workflow_task_pass();
+    FOR EACH ROW EXECUTE FUNCTION durable._workflow_task_pass();
 CREATE OR REPLACE TRIGGER workflow_task_pass_again AFTER UPDATE OF state ON durable.workflow_tasks
     FOR EACH ROW WHEN (NEW.state = 'SCHEDULED' AND OLD.state <> 'SCHEDULED')
     EXECUTE FUNCTION durable._workflow_task_placed();

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The task rows' own statements in one backend, A/B: the CPU time one session
+# spends per row to insert, lease and delete workflow tasks and activity
+# tasks, each statement as the store runs it (one plpgsql statement per row:
+# _schedule_workflow_task's INSERT, the poll's lease UPDATE, the completion's
+# DELETE; _cmd_schedule_activity's INSERT, the activity poll's set-based
+# lease of up to 100, _drop_activity_task's DELETE), over N runs started
+# beforehand, from that backend's own /proc/self/stat (as floor_cpu.sh).
+# Only the rows: no history, no notification, no run lock.
+# A runs on A_TREE's own build and install (its .run/pg, as floor_cpu.sh's
+# A_TREE), on a cluster of its own; B on this checkout's; alternated.
+# Not part of make bench.
+#   A_TREE=<worktree> tests/bench/task_rows_ab.sh [ROUNDS] [N]     (3, 10000)
+# Prints per round "variant wt_insert wt_lease wt_delete at_insert at_lease
+# at_delete" in µs per row, then the ratio B / A of each column's medians.
+# Needs a private PostgreSQL with this checkout installed (export
+# PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/bench"
+cd "$top"
+rounds=${1:-3} n=${2:-10000}
+port=${DURABLE_BENCH_PORT:-55498}
+a_tree=$(cd "${A_TREE:?A_TREE=<worktree> of the A side}" && pwd)
+a_pg_config=$a_tree/.run/pg/lib/postgresql/15/bin/pg_config
+. "$here/lib.sh"   # fresh_cluster
+b_cluster() { scripts/cluster.sh "$1" task-rows "$port"; }
+a_cluster() { PG_CONFIG=$a_pg_config scripts/cluster.sh "$1" task-rows-a $(( port + 1 )); }
+tmp=$(mktemp -d)
+trap 'b_cluster stop; a_cluster stop; rm -rf "$tmp"' EXIT
+fresh_cluster task-rows "$port"
+b_env=$(b_cluster env)
+PG_CONFIG=$a_pg_config fresh_cluster task-rows-a $(( port + 1 ))
+a_env=$(a_cluster env)
+
+cat > "$tmp/run.sql" <<'SQL'
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS durable CASCADE;
+CREATE EXTENSION durable;
+SELECT count(durable.start_workflow('r-' || i, 'W', 'rq')) FROM generate_series(1, :n) i;
+CREATE TEMP TABLE runs AS SELECT run_id, namespace, workflow_id, task_queue FROM durable.workflows;
+DELETE FROM durable.workflow_tasks;
+VACUUM durable.workflow_tasks;
+CHECKPOINT;
+CREATE TEMP VIEW cpu AS SELECT (t[12]::bigint + t[13]::bigint) AS ticks
+  FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') t) s;
+CREATE FUNCTION pg_temp.rows(n integer) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    t bigint;
+    c bigint[] := ARRAY[]::bigint[];
+    leased integer;
+BEGIN
+    c := c || (SELECT ticks FROM cpu);
+    FOR r IN SELECT * FROM runs LOOP
+        INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt,
+                                            scheduled_event_id, scheduled_at)
+        VALUES (r.run_id, r.namespace, r.task_queue, 'SCHEDULED', 1, 2, durable.now());
+    END LOOP;
+    c := c || (SELECT ticks FROM cpu);
+    FOR r IN SELECT wt.task_id FROM durable.workflow_tasks wt ORDER BY wt.task_id LOOP
+        UPDATE durable.workflow_tasks wt
+           SET state = 'STARTED', fence = wt.fence + 1, started_event_id = 3, identity = 'bench', build_id = NULL,
+               started_at = durable.now(), timeout_at = durable.now() + interval '10 s'
+         WHERE wt.task_id = r.task_id;
+    END LOOP;
+    c := c || (SELECT ticks FROM cpu);
+    FOR r IN SELECT wt.task_id FROM durable.workflow_tasks wt ORDER BY wt.task_id LOOP
+        DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = r.task_id;
+    END LOOP;
+    c := c || (SELECT ticks FROM cpu);
+    FOR r IN SELECT * FROM runs LOOP
+        INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
+            activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
+            schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
+            retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
+            non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight,
+            fence, identity, started_at, pass)
+        VALUES (r.run_id, r.namespace, r.workflow_id, 5, '1', 'noop', 'raq', '1', 'SCHEDULED', durable.now(),
+            durable.now(), NULL, NULL, interval '10 min', NULL, interval '1 s', 2, interval '100 s', 0, '{}',
+            NULL, '', 3, 1, 0, NULL, NULL, -1);
+    END LOOP;
+    c := c || (SELECT ticks FROM cpu);
+    LOOP
+        WITH picked AS (
+            SELECT a.task_id FROM durable.activity_tasks a
+             WHERE a.namespace = 'default' AND a.task_queue = 'raq' AND a.state = 'SCHEDULED'
+             ORDER BY a.priority, a.pass, a.task_id LIMIT 100 FOR UPDATE SKIP LOCKED
+        )
+        UPDATE durable.activity_tasks a
+           SET state = 'STARTED', fence = a.fence + 1, identity = 'bench', started_at = durable.now(),
+               last_heartbeat_at = NULL,
+               timeout_at = least(durable.now() + a.start_to_close_timeout,
+                                  a.scheduled_at + a.schedule_to_close_timeout, durable.now() + a.heartbeat_timeout)
+          FROM picked WHERE a.task_id = picked.task_id;
+        GET DIAGNOSTICS leased = ROW_COUNT;
+        EXIT WHEN leased = 0;
+    END LOOP;
+    c := c || (SELECT ticks FROM cpu);
+    FOR r IN SELECT a.task_id FROM durable.activity_tasks a ORDER BY a.task_id LOOP
+        DELETE FROM durable.activity_tasks a WHERE a.task_id = r.task_id;
+    END LOOP;
+    c := c || (SELECT ticks FROM cpu);
+    RETURN (SELECT string_agg(round((c[i + 1] - c[i]) * 1e6 / current_setting('bench.hz')::numeric / n, 2)::text, ' ')
+              FROM generate_series(1, 6) i);
+END
+$$;
+SELECT pg_temp.rows(:n);
+SQL
+
+hz=$(getconf CLK_TCK)
+round() {   # A or B -> "variant six µs-per-row figures"
+    if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
+    echo "$1 $(PGOPTIONS="-c bench.hz=$hz" psql -qXAt -v n="$n" -f "$tmp/run.sql" | tail -1)"
+}
+echo "variant wt_insert wt_lease wt_delete at_insert at_lease at_delete (µs per row, one backend's CPU; A = $a_tree, B = checkout, N = $n)"
+for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+names=(x variant wt_insert wt_lease wt_delete at_insert at_lease at_delete)
+for col in 2 3 4 5 6 7; do
+    ma=$(awk -v c="$col" '$1 == "A" { print $c }' "$tmp/rounds" | median)
+    mb=$(awk -v c="$col" '$1 == "B" { print $c }' "$tmp/rounds" | median)
+    awk -v name="${names[$col]}" -v a="$ma" -v b="$mb" 'BEGIN { printf "%s B/A %.3f (medians %s, %s µs)\n", name, b / a, a, b }'
+done
