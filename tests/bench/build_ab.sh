@@ -9,6 +9,9 @@
 # extension's C code, which store_ab.sh's A (A's SQL over B's library) cannot
 # show. Each round runs A then B; every round starts from a new store.
 #   tests/bench/build_ab.sh A_WORKTREE [ROUNDS] [N]     (-, 3, 2000)
+# A_WORKFLOWS=<file> builds A's bench plugin from that source instead of
+# tests/bench/workflows.c (an old tree's worker API; it must have BenchSeq3
+# and BenchPar10).
 # Prints one line per round and variant:
 #   variant wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity
 #   wf3_wal_bytes_per_activity par10_activities_per_s par10_server_cpu_us_per_activity
@@ -35,7 +38,7 @@ for v in A B; do
     [ -x "$(pg_config_of $v)" ] || { echo "build_ab: no private install in $(tree_of $v)/.run/pg" >&2; exit 1; }
     PG_CONFIG=$(pg_config_of $v) fresh_cluster "build-ab-$v" "$(port_of $v)"
     gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$(tree_of $v)/worker/include" \
-        "$here/workflows.c" -o "$tmp/plugin-$v.so"
+        "$([ "$v" = A ] && echo "${A_WORKFLOWS:-$here/workflows.c}" || echo "$here/workflows.c")" -o "$tmp/plugin-$v.so"
 done
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 . "$here/worker_rate.sh"   # worker_rate

@@ -17,6 +17,13 @@
 # alike: e.g. SETTINGS="autovacuum = off" takes out the rounds' largest
 # noise, an autovacuum of the fresh store that lands in some runs and not
 # others (its CPU counts as the server's).
+# A_TREE=<worktree> instead runs A on that worktree's own build (its
+# .run/pg install and durable-worker, made as for build_ab.sh) on a cluster
+# of its own, as floor_cpu.sh does: for an A whose schema or C code differs
+# (A_COMMIT is then only a label). A_WORKFLOWS=<file> builds A's bench
+# plugin from that source instead of tests/bench/workflows.c (an old tree's
+# worker API). With WORKER=1 the line ends with the worker processes' own CPU
+# per workflow.
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
@@ -30,12 +37,24 @@ profile=${PROFILE:-}
 cluster() { scripts/cluster.sh "$1" store-ab "$port"; }
 fresh_cluster store-ab "$port"
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; rm -rf "$tmp"' EXIT
-eval "$(cluster env)"
+a_tree=${A_TREE:+$(cd "$A_TREE" && pwd)}
+a_pg_config=${a_tree:+$a_tree/.run/pg/lib/postgresql/15/bin/pg_config}
+a_cluster() { PG_CONFIG=$a_pg_config scripts/cluster.sh "$1" store-ab-a $(( port + 1 )); }
+trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; [ -z "$a_tree" ] || a_cluster stop; rm -rf "$tmp"' EXIT
+b_env=$(cluster env)
+if [ -n "$a_tree" ]; then
+    [ -z "$profile" ] || { echo "store_ab: PROFILE is for one install, not with A_TREE" >&2; exit 2; }
+    PG_CONFIG=$a_pg_config fresh_cluster store-ab-a $(( port + 1 ))
+    a_env=$(a_cluster env)
+else
+    a_env=$b_env
+fi
+eval "$b_env"
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 if [ -n "${SETTINGS:-}" ]; then
-    sql "ALTER SYSTEM SET $SETTINGS"
-    sql "SELECT pg_reload_conf()" >/dev/null
+    for env in "$a_env" "$b_env"; do
+        (eval "$env"; sql "ALTER SYSTEM SET $SETTINGS"; sql "SELECT pg_reload_conf()" >/dev/null)
+    done
 fi
 if [ -n "$profile" ]; then
     sql "ALTER SYSTEM SET shared_preload_libraries = 'durable', 'pg_stat_statements'"
@@ -47,21 +66,30 @@ if [ -n "$profile" ]; then
     sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"
 fi
 
-api_sql "$a" "$tmp/a_api.sql"
+[ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
 
 poller="$tmp/bench-poller"
 build_pq_tool poller "$poller"
 worker_bin="$top/worker/build/durable-worker"
 plugin="$tmp/bench-workflows.so"
 . "$here/worker_rate.sh"
-[ "${WORKER:-0}" = 1 ] && build_bench_plugin
+if [ "${WORKER:-0}" = 1 ]; then
+    build_bench_plugin
+    b_plugin=$plugin a_plugin=$plugin a_worker_bin=$worker_bin
+    if [ -n "$a_tree" ]; then
+        a_plugin="$tmp/bench-workflows-a.so" a_worker_bin="$a_tree/worker/build/durable-worker"
+        gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$a_tree/worker/include" \
+            "${A_WORKFLOWS:-$here/workflows.c}" -o "$a_plugin"
+    fi
+fi
+b_worker_bin=$worker_bin
 
 install() {   # A or B
     psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
         -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "DROP SCHEMA IF EXISTS durable CASCADE" \
         -c "CREATE EXTENSION durable" -f "$here/sql/fixtures.sql" >/dev/null
     # (the schema goes too: A may have made functions that B's extension lacks)
-    if [ "$1" = A ]; then
+    if [ "$1" = A ] && [ -z "$a_tree" ]; then
         psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
     fi
     sql "CHECKPOINT"
@@ -69,7 +97,8 @@ install() {   # A or B
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 . "$here/scripted_rate.sh"   # run_scripted, as make bench runs it
 round() {   # A or B -> one line of figures
-    local v=$1 c0 w0 cpu0 wf1 cpu commits wal seq10 par10 worker=null worker_cpu=null
+    local v=$1 c0 w0 cpu0 wf1 cpu commits wal seq10 par10 worker=null worker_cpu=null own_cpu=
+    if [ "$v" = A ]; then eval "$a_env"; else eval "$b_env"; fi
     install "$v"
     c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu_seconds)
     wf1=$(run_scripted seq1 "$n")
@@ -80,11 +109,13 @@ round() {   # A or B -> one line of figures
     par10=$(( $(run_scripted par10 $(( n / 10 ))) * 10 ))
     if [ "${WORKER:-0}" = 1 ]; then
         install "$v"
+        if [ "$v" = A ]; then worker_bin=$a_worker_bin plugin=$a_plugin; else worker_bin=$b_worker_bin plugin=$b_plugin; fi
         cpu0=$(server_cpu_seconds)
         worker=$(worker_rate BenchSeq1 "$n" 1)
         worker_cpu=$(awk -v a="$cpu0" -v b="$(server_cpu_seconds)" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }')
+        own_cpu=" $(awk -v t="$(cat "$tmp/worker_cpu")" -v n="$n" 'BEGIN { printf "%.0f", t * 1e6 / n }')"
     fi
-    echo "$v $wf1 $cpu $seq10 $par10 $commits $wal $worker $worker_cpu"
+    echo "$v $wf1 $cpu $seq10 $par10 $commits $wal $worker $worker_cpu$own_cpu"
 }
 
 if [ -n "$profile" ]; then
@@ -112,5 +143,5 @@ if [ -n "$profile" ]; then
     exit 0
 fi
 
-echo "variant store_wf1_per_s server_cpu_us_per_wf store_seq10_activities_per_s store_par10_activities_per_s store_commits_per_activity store_wal_bytes_per_activity wf1_per_s worker_server_cpu_us_per_wf (A = $a, B = checkout, N = $n${SETTINGS:+, $SETTINGS})"
+echo "variant store_wf1_per_s server_cpu_us_per_wf store_seq10_activities_per_s store_par10_activities_per_s store_commits_per_activity store_wal_bytes_per_activity wf1_per_s worker_server_cpu_us_per_wf$([ "${WORKER:-0}" = 1 ] && echo " worker_own_cpu_us_per_wf") (A = ${a_tree:-$a}, B = checkout, N = $n${SETTINGS:+, $SETTINGS})"
 for _ in $(seq 1 "$rounds"); do round A; round B; done

@@ -10,6 +10,9 @@
 # while a test cluster holds that one's library). Both variants' clusters
 # are made under this checkout's .run (with its scripts/cluster.sh), never
 # in A's tree, which others may be using at the same moment.
+# A_WORKFLOWS=<file> builds A's bench plugin from that source instead of
+# tests/bench/workflows.c (an old tree's worker API); an A older than wal.sh
+# or worker_rate.sh is run with this checkout's.
 # Prints one line per round and variant: bytes, FPI bytes, records, index
 # entries per activity; then, on the same cluster, the server's CPU time per
 # workflow (µs, all its processes from /proc: what the machine's other load
@@ -23,6 +26,11 @@ tmp=$(mktemp -d)
 trap 'for c in "$a_tree/.run/pg/lib/postgresql/15/bin/pg_config" "${B_PG_CONFIG:-$top/.run/pg/lib/postgresql/15/bin/pg_config}"; do PG_CONFIG=$c "$top/scripts/cluster.sh" stop wal-ab "$port" >/dev/null 2>&1 || true; done; rm -rf "$tmp"' EXIT
 gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worker/include" \
     "$top/tests/bench/workflows.c" -o "$tmp/bench-workflows.so"
+gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$a_tree/worker/include" \
+    "${A_WORKFLOWS:-$top/tests/bench/workflows.c}" -o "$tmp/bench-workflows-a.so"
+bench_file() {   # TREE FILE: TREE's tests/bench/FILE, or this checkout's if TREE has none
+    if [ -e "$1/tests/bench/$2" ]; then echo "$1/tests/bench/$2"; else echo "$top/tests/bench/$2"; fi
+}
 
 server_cpu() {   # CPU seconds of the server: live processes and those it reaped
     local pm
@@ -32,7 +40,8 @@ server_cpu() {   # CPU seconds of the server: live processes and those it reaped
             { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }'
 }
 one() {   # TREE LABEL [PG_CONFIG]: one fresh cluster on TREE's install, wal.sh on it
-    local tree=$1 label=$2 out cpu0 cpu1
+    local tree=$1 label=$2 out cpu0 cpu1 plugin=$tmp/bench-workflows.so
+    [ "$tree" = "$top" ] || plugin=$tmp/bench-workflows-a.so
     (
         # the cluster lives under this checkout's .run for both variants: A is
         # often a worktree several engineers share (and run this against)
@@ -41,11 +50,11 @@ one() {   # TREE LABEL [PG_CONFIG]: one fresh cluster on TREE's install, wal.sh 
         here=$top/tests/bench; . "$top/tests/bench/lib.sh"
         fresh_cluster wal-ab "$port"
         eval "$(scripts/cluster.sh env wal-ab "$port")"
-        out=$("$tree/tests/bench/wal.sh" "$tree/worker/build/durable-worker" "$tmp/bench-workflows.so" "$n" 2>"$tmp/wal.err") ||
+        out=$("$(bench_file "$tree" wal.sh)" "$tree/worker/build/durable-worker" "$plugin" "$n" 2>"$tmp/wal.err") ||
             { echo "wal_ab: wal.sh failed in $label:" >&2; grep -v '^ \|^--\|^-\+\|^(' "$tmp/wal.err" | tail -5 >&2; exit 1; }
         sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
-        worker_bin=$tree/worker/build/durable-worker plugin=$tmp/bench-workflows.so
-        . "$tree/tests/bench/worker_rate.sh"
+        worker_bin=$tree/worker/build/durable-worker
+        . "$(bench_file "$tree" worker_rate.sh)"
         sql "CHECKPOINT" >/dev/null
         cpu0=$(server_cpu)
         worker_rate BenchSeq1 "$cpu_n" 1 >/dev/null

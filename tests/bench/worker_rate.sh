@@ -1,7 +1,8 @@
 # Sourced by the benches that run real durable-worker processes (run.sh,
 # peers/run.sh). Needs PG* set, sql(), $tmp, $worker_bin and $plugin.
 #   worker_rate TYPE COUNT PROCESSES -> prints workflows/s; leaves the first
-#   process's peak RSS (kB) in $tmp/rss.
+#   process's peak RSS (kB) in $tmp/rss and the CPU seconds (user + system)
+#   all its processes used in $tmp/worker_cpu.
 # PROCESSES durable-worker processes already poll when COUNT workflows of TYPE
 # are started at once; rate = COUNT / (last close - first start), on the
 # store's clock.
@@ -20,6 +21,8 @@ worker_rate() {
         sleep 0.1
     done
     awk '/VmHWM/ {print $2}' "/proc/${pids[0]}/status" > "$tmp/rss"
+    for p in "${pids[@]}"; do sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null || true; done |
+        awk -v hz="$(getconf CLK_TCK)" '{ t += $12 + $13 } END { printf "%.3f\n", t / hz }' > "$tmp/worker_cpu"
     kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true
     [ "$done" = "$n" ] || { echo "bench: only $done of $n $type workflows completed (see worker log)" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
     sql "SELECT round($n / extract(epoch FROM max(closed_at) - min(started_at))::numeric)
