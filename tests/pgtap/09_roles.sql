@@ -172,6 +172,18 @@ SELECT is((SELECT array_agg(p.oid::regprocedure::text) FROM pg_proc p
                    OR has_function_privilege('durable_operator', p.oid, 'EXECUTE'))
               AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'plpgsql')), NULL,
           'no granted PL/pgSQL function runs as its caller');
+-- Trigger functions run as whoever wrote the row, with that session's path:
+-- each pins it, but the C placing triggers, which look no name up and run
+-- twice per activity, where a SET costs more than the call (sql/README.md,
+-- "Trigger functions and search_path").
+SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY p.oid::regprocedure::text) FROM pg_proc p
+            WHERE p.pronamespace = 'durable'::regnamespace AND p.prorettype = 'trigger'::regtype
+              AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)),
+          ARRAY['durable._activity_task_pass()', 'durable._workflow_task_pass()'],
+          'every trigger function pins search_path but the two C placing triggers');
+SELECT is((SELECT array_agg(l.lanname::text) FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+            WHERE p.oid IN ('durable._activity_task_pass()'::regprocedure, 'durable._workflow_task_pass()'::regprocedure)),
+          ARRAY['c', 'c'], 'and those are C');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,6 +1,6 @@
 -- History is append-only.
 CREATE OR REPLACE FUNCTION durable._history_is_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'workflow history is append-only'
         USING ERRCODE = 'object_not_in_prerequisite_state',

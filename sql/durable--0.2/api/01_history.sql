@@ -49,7 +49,7 @@ CREATE OR REPLACE TRIGGER history_is_append_only INSTEAD OF UPDATE ON durable.hi
 -- (_append, and _event_code/_event_pack in set-based inserts): a row
 -- trigger is the slow way, kept for scripts written against the table.
 CREATE OR REPLACE FUNCTION durable._history_insert() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     NEW.attributes := coalesce(NEW.attributes, '{}');
     INSERT INTO durable.history_rows (run_id, event_id, event_code, event_time, attributes_packed)

@@ -110,7 +110,7 @@ COMMENT ON FUNCTION durable._place_again(regclass, bigint, text, text, smallint,
     'Gives a task set back to SCHEDULED its place in its queue (internal: the priority triggers of api/41_priority.sql).';
 
 CREATE OR REPLACE FUNCTION durable._activity_task_placed() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM durable._place_again('durable.activity_tasks', NEW.task_id, NEW.namespace, NEW.task_queue,
                                  NEW.priority, NEW.fairness_key, NEW.fairness_weight);
@@ -120,7 +120,7 @@ $$;
 
 -- A workflow task takes its run's priority and key again, as at its insert.
 CREATE OR REPLACE FUNCTION durable._workflow_task_placed() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     w record;
 BEGIN

@@ -97,7 +97,7 @@ $$;
 -- search_attributes document and writes their typed values (one row per
 -- run, none when the run holds no declared attribute).
 CREATE OR REPLACE FUNCTION durable._index_search_attributes() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     a record;
     vals jsonb := '{}';
