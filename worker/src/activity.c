@@ -146,6 +146,11 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 		if (taken > 0 && !w->wf_polling)
 			durable__cache_trim(w);
 	}
+	/* the workflow tasks a failed hand-back had locked are ready again,
+	 * their notification spent: the poll takes them (a broken
+	 * connection: the ready callback polls) */
+	if (res && f->offered > 0 && durable__pg_status(res) < 0)
+		durable__workflows_poll(w);
 	json_decref(f->sent);
 	free(f);
 	/* The connection takes turns: a poll asked for meanwhile goes first,
@@ -412,11 +417,13 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 			durable__log("ERROR", "poll_activity_tasks failed: %s", PQresultErrorMessage(res));
 		durable__activities_flush(w);   /* outcomes that waited for the poll */
 		/* a notification that came during the failed poll is not dropped
-		 * with it (after a broken connection, the ready callback polls) */
-		if (res && (w->act_again || unsupported))
+		 * with it, nor are the tasks it had locked (durable__poll_again;
+		 * after a broken connection, the ready callback polls) */
+		if (res && (w->act_again || unsupported || durable__poll_again(&w->act_poll_failed, unsupported)))
 			durable__activities_poll(w);
 		return;
 	}
+	w->act_poll_failed = 0;
 	int n = PQntuples(res);
 	if (w->act_backstop_poll)
 		log_backstop_finds(res, n);

@@ -131,6 +131,8 @@ struct durable_worker_s {
 	 * finds are kept without asking how long they waited */
 	int no_schedule_to_start;
 	uint64_t wf_notified_ms, act_notified_ms;   /* uv_now() of the last notification */
+	/* the last poll of its kind failed with an answer (durable__poll_again) */
+	int wf_poll_failed, act_poll_failed;
 	uint64_t lost_wakeups;
 	int stopping, closed;
 	uint64_t workflow_tasks, activity_tasks; /* counters for the exit log */
@@ -221,6 +223,15 @@ int durable__backstop_unsupported(durable_worker_t *w, PGresult *res);
 /* Called before the worker sends outcomes of a kind (and at each backstop
  * tick and at the end): tasks still unannounced count as a lost wake-up. */
 void durable__wakeup_judge(durable_worker_t *w, int *unannounced, const char *kind);
+/* After a poll that failed with an answer: whether to poll again at once.
+ * It may have locked ready tasks before it failed, and rolled back: they
+ * are ready again, and their notification was spent on it. Once: a poll
+ * that fails again (the same error each time) waits for the next
+ * notification or the backstop, not a loop. failed is the kind's streak
+ * flag, cleared by a good poll; a poll refused for a call the store lacks
+ * (unsupported) goes again anyway and starts no streak. */
+int durable__poll_again(int *failed, int unsupported);
+void durable__workflows_poll(durable_worker_t *w);   /* worker.c */
 /* durable_worker_stop from any thread (the test harness's); -EAGAIN while
  * durable_worker_run has not started the loop yet. */
 int durable__worker_stop_async(durable_worker_t *w);

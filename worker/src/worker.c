@@ -359,8 +359,10 @@ static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg)
 		w->eager_started += eager;
 		w->eager_polled += polled;
 	}
-	/* slots offered and not taken go back to the activity poll */
-	if (b->offered > 0 && w->act_again)
+	/* slots offered and not taken go back to the activity poll; so do
+	 * the backlog's tasks a failed offer had locked, whose notification
+	 * was spent (a broken connection polls when it is back) */
+	if (b->offered > 0 && (w->act_again || (res && st < 0)))
 		durable__activities_poll(w);
 	(void)pg;
 	json_decref(b->sent);
@@ -550,11 +552,13 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 			durable__log("ERROR", "poll_workflow_tasks failed: %s", PQresultErrorMessage(res));
 		/* after a reconnect, the ready callback polls again; on a live
 		 * connection, a notification that came during the failed poll
-		 * would otherwise be dropped with it */
-		if (res && (w->wf_again || unsupported))
+		 * would otherwise be dropped with it, and so would the tasks
+		 * it had locked before it failed (durable__poll_again) */
+		if (res && (w->wf_again || unsupported || durable__poll_again(&w->wf_poll_failed, unsupported)))
 			poll_workflows(w);
 		return;
 	}
+	w->wf_poll_failed = 0;
 	int n = PQntuples(res);
 	w->wf_idle = n < w->opts.max_workflow_batch;
 	durable__backstop_found(&w->wf_backstop_poll, &w->wf_unannounced, res, "workflow");
@@ -573,6 +577,18 @@ static const durable__pg_reads_t wf_poll_reads = {
 	"durable.poll_workflow_tasks",
 	(const char *const[]){"task_token", "workflow_id", "run_id", "workflow_type", "started_event_id", "history",
 			      NULL}};
+
+int durable__poll_again(int *failed, int unsupported)
+{
+	int again = !*failed;
+	*failed = !unsupported;
+	return again;
+}
+
+void durable__workflows_poll(durable_worker_t *w)
+{
+	poll_workflows(w);
+}
 
 static void poll_workflows(durable_worker_t *w)
 {
@@ -1109,7 +1125,11 @@ int durable_worker_run(durable_worker_t *w)
 	w->drain_timer.data = w;
 	uv_timer_init(&w->loop, &w->backstop);
 	w->backstop.data = w;
-	uv_timer_start(&w->backstop, on_backstop, BACKSTOP_MS, BACKSTOP_MS);
+	/* DURABLE_BACKSTOP_MS: another interval, for tests that must see
+	 * wake-ups that do not depend on the backstop */
+	const char *every = getenv("DURABLE_BACKSTOP_MS");
+	uint64_t backstop_ms = every && atoll(every) > 0 ? (uint64_t)atoll(every) : BACKSTOP_MS;
+	uv_timer_start(&w->backstop, on_backstop, backstop_ms, backstop_ms);
 	uv_async_init(&w->loop, &w->wakeup, durable__activities_wakeup);
 	w->wakeup.data = w;
 	uv_async_init(&w->loop, &w->stop_async, on_stop_async);
