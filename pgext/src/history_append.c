@@ -18,13 +18,20 @@
  * a statement (a new snapshot, the counter advanced before and after), so a
  * statement that appends several events to one run sees each one.
  *
- * What the executor would add is checked each call, and if history_rows has
+ * What the executor would add is checked, and if history_rows has
  * any of it (an insert trigger or rule, row security, a CHECK, a column of
  * the operator's, an index on an expression or with a predicate, a role
  * without the table rights, a parent it is a partition of, all of which an
  * operator may add, or an extension's permission hook) the event goes
  * through the INSERT statement, which does it all, as before. A column added
  * and dropped again is null in the row, as the executor makes it.
+ *
+ * That check, the table's oid and its indexes' IndexInfos are kept per
+ * backend (HistoryShape below): building them took a tenth of an append.
+ * Everything they depend on is a catalog row whose change PostgreSQL
+ * announces by an invalidation, which forgets them; the executor's own
+ * per-statement checks read the same caches, so they see a change no
+ * sooner.
  */
 #include "postgres.h"
 
@@ -45,11 +52,14 @@
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -128,9 +138,9 @@ event_pack_function(void)
 
 /*
  * True if an INSERT into rel would do nothing that heap_insert and the
- * indexes' inserts below leave out. Opens rel's indexes into *indexes (for
- * the caller to close), their IndexInfos into *infos, and gives the primary
- * key's position among them.
+ * indexes' inserts below leave out. Lists rel's indexes' oids into
+ * *indexes and their IndexInfos (made in the current memory context) into
+ * *infos, and gives the primary key's position among them.
  */
 static bool
 plain_history(Relation rel, List **indexes, List **infos, int *pkey)
@@ -162,11 +172,9 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 	}
 	/*
 	 * (as the statement: to insert, to read the last id, and to pack the
-	 * event; an extension that checks or audits permissions in the
-	 * executor's hook, as sepgsql and pgaudit do, must see the statement)
+	 * event; the executor's permission hook is looked at on every call)
 	 */
-	if (ExecutorCheckPerms_hook != NULL ||
-		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK ||
+	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK ||
 		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return false;
 	pack = event_pack_function();
@@ -178,15 +186,18 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 	pkey_oid = RelationGetPrimaryKeyIndex(rel);
 	foreach(lc, RelationGetIndexList(rel))
 	{
+		/* (the lock the executor takes to insert, kept to the transaction's end) */
 		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
 		IndexInfo  *info = BuildIndexInfo(index);
+		bool		usable = info->ii_Expressions == NIL && info->ii_Predicate == NIL &&
+			info->ii_ExclusionOps == NULL && (!info->ii_Unique || index->rd_index->indimmediate);
 
-		*indexes = lappend(*indexes, index);
+		*indexes = lappend_oid(*indexes, RelationGetRelid(index));
 		*infos = lappend(*infos, info);
-		if (info->ii_Expressions != NIL || info->ii_Predicate != NIL || info->ii_ExclusionOps != NULL ||
-			(info->ii_Unique && !index->rd_index->indimmediate))
+		index_close(index, NoLock);
+		if (!usable)
 			return false;
-		if (RelationGetRelid(index) == pkey_oid)
+		if (lfirst_oid(lc) == pkey_oid)
 		{
 			if (info->ii_NumIndexKeyAttrs != 2 || info->ii_IndexAttrNumbers[0] != 1 ||
 				info->ii_IndexAttrNumbers[1] != 2 || !info->ii_ReadyForInserts)
@@ -195,6 +206,167 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 		}
 	}
 	return *pkey >= 0;
+}
+
+/*
+ * What plain_history found, for history_rows (relid) and the role it
+ * checked the rights of (userid). Forgotten (known false) by any
+ * invalidation of the table or one of its indexes (an index, trigger, rule,
+ * policy, column, grant, owner, partition, the table's drop: each changes
+ * a pg_class, pg_index... row and so the table's relcache entry), of a
+ * function (the right to execute _event_pack, its drop), of a role or a
+ * role's membership (rights held through roles, superuser), or of a schema.
+ */
+typedef struct HistoryShape
+{
+	Oid			relid;			/* InvalidOid: look it up */
+	bool		known;			/* the rest is true of relid and userid */
+	Oid			userid;
+	bool		plain;
+	List	   *indexes;		/* oids */
+	List	   *infos;			/* IndexInfo *, as BuildIndexInfo made them */
+	int			pkey;
+	MemoryContext cxt;			/* indexes and infos */
+	int			in_use;			/* appends using infos right now */
+} HistoryShape;
+
+static HistoryShape shape;
+static uint64 shape_invalidations = 0;
+
+static void
+forget_shape(void)
+{
+	shape.known = false;
+	shape_invalidations++;
+}
+
+static void
+forget_shape_rel(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == shape.relid || list_member_oid(shape.indexes, relid))
+	{
+		shape.relid = InvalidOid;
+		forget_shape();
+	}
+}
+
+static void
+forget_shape_syscache(Datum arg, int cacheid, uint32 hashvalue)
+{
+	if (cacheid == NAMESPACEOID)
+		shape.relid = InvalidOid;
+	forget_shape();
+}
+
+/*
+ * history_rows, opened with the executor's lock (which takes in the
+ * invalidations others committed), or NULL where durable has no such
+ * table.
+ */
+static pg_noinline Relation
+open_history(void)
+{
+	static bool callbacks = false;
+	Oid			schema;
+
+	if (!callbacks)
+	{
+		CacheRegisterRelcacheCallback(forget_shape_rel, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, forget_shape_syscache, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, forget_shape_syscache, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_shape_syscache, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, forget_shape_syscache, (Datum) 0);
+		callbacks = true;
+	}
+	for (int tries = 0; tries < 2; tries++)
+	{
+		Oid			relid = shape.relid;
+		Relation	rel;
+
+		if (!OidIsValid(relid))
+		{
+			schema = DurableNamespaceOid();
+			relid = OidIsValid(schema) ? get_relname_relid("history_rows", schema) : InvalidOid;
+			if (!OidIsValid(relid))
+				return NULL;
+			shape.relid = relid;
+			shape.known = false;
+		}
+		/*
+		 * The lock takes in what others committed: when no invalidation of
+		 * the table came with it, the kept oid is still history_rows (a
+		 * drop, a rename or a move invalidates it).
+		 */
+		LockRelationOid(relid, RowExclusiveLock);
+		if (shape.relid == relid)
+			return relation_open(relid, NoLock);
+		rel = try_relation_open(relid, NoLock);
+		if (rel != NULL && RelationGetNamespace(rel) == DurableNamespaceOid() &&
+			strcmp(RelationGetRelationName(rel), "history_rows") == 0)
+		{
+			shape.relid = relid;
+			return rel;
+		}
+		if (rel != NULL)
+			relation_close(rel, NoLock);
+		UnlockRelationOid(relid, RowExclusiveLock);
+		shape.relid = InvalidOid;
+		shape.known = false;
+	}
+	return NULL;
+}
+
+/*
+ * The shape of rel for this call: the kept one, or made again. While
+ * another append in this backend uses the kept one (an index's insert that
+ * appends: never in durable), this one is made for this call alone.
+ */
+static void
+shape_of(Relation rel, bool *plain, List **indexes, List **infos, int *pkey)
+{
+	MemoryContext old;
+	uint64		before = shape_invalidations;
+	bool		keep = shape.in_use == 0;
+
+	if (shape.known && shape.userid == GetUserId())
+	{
+		*plain = shape.plain;
+		*indexes = shape.indexes;
+		*infos = shape.infos;
+		*pkey = shape.pkey;
+		return;
+	}
+	if (!keep)
+	{
+		*indexes = NIL;
+		*infos = NIL;
+		*plain = plain_history(rel, indexes, infos, pkey);
+		return;
+	}
+	shape.known = false;
+	if (shape.cxt == NULL)
+		shape.cxt = AllocSetContextCreate(CacheMemoryContext, "durable history_rows shape",
+										  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(shape.cxt);
+	shape.indexes = NIL;
+	shape.infos = NIL;
+	old = MemoryContextSwitchTo(shape.cxt);
+	PG_TRY();
+	{
+		shape.plain = plain_history(rel, &shape.indexes, &shape.infos, &shape.pkey);
+	}
+	PG_FINALLY();
+	{
+		MemoryContextSwitchTo(old);
+	}
+	PG_END_TRY();
+	shape.userid = GetUserId();
+	/* (an invalidation taken while it was made, by an index's lock, leaves it for this call) */
+	shape.known = shape_invalidations == before;
+	*plain = shape.plain;
+	*indexes = shape.indexes;
+	*infos = shape.infos;
+	*pkey = shape.pkey;
 }
 
 /* The run's last event id, by a backward probe of the primary key; 0 for none. */
@@ -235,6 +407,9 @@ insert_index_entries(Relation rel, List *indexes, List *infos, Datum *values, bo
 
 		if (!info->ii_ReadyForInserts)
 			continue;			/* as the executor: an index being built */
+		/* an access method's state (GIN's, GiST's, BRIN's) lives for this call only, as for a statement */
+		info->ii_AmCache = NULL;
+		info->ii_Context = CurrentMemoryContext;
 		for (int i = 0; i < info->ii_NumIndexAttrs; i++)
 		{
 			key_values[i] = values[info->ii_IndexAttrNumbers[i] - 1];
@@ -245,6 +420,57 @@ insert_index_entries(Relation rel, List *indexes, List *infos, Datum *values, bo
 	}
 }
 
+/* The event as the next of run in rel, whose shape is plain (indexes: their oids). */
+static int64
+write_event(Relation rel, List *index_oids, List *infos, int pkey,
+			Datum run, int16 code, Jsonb *attributes, Datum time, text *type)
+{
+	List	   *indexes = NIL;
+	int64		event_id;
+	Datum	   *values;
+	bool	   *nulls;
+	HeapTuple	tuple;
+	ListCell   *lc;
+
+	/* what the executor refuses before it writes anything */
+	PreventCommandIfReadOnly("INSERT");
+	PreventCommandIfParallelMode("INSERT");
+
+	/* the locks stay to the transaction's end, as the executor's */
+	foreach(lc, index_oids)
+		indexes = lappend(indexes, index_open(lfirst_oid(lc), RowExclusiveLock));
+
+	/* as SPI for a statement: a new snapshot, with the command counter advanced */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
+
+	event_id = last_event_id(rel, list_nth(indexes, pkey), run, GetActiveSnapshot()) + 1;
+	values = palloc(RelationGetDescr(rel)->natts * sizeof(Datum));
+	nulls = palloc(RelationGetDescr(rel)->natts * sizeof(bool));
+	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
+		nulls[i] = i >= HISTORY_NATTS;
+	values[0] = run;
+	values[1] = Int64GetDatum(event_id);
+	values[2] = Int16GetDatum(code);
+	values[3] = time;
+	values[4] = JsonbPGetDatum(DurableEventPack(run, event_id, VARDATA_ANY(type),
+												 VARSIZE_ANY_EXHDR(type), attributes));
+	tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	heap_insert(rel, tuple, GetCurrentCommandId(true), 0, NULL);
+	insert_index_entries(rel, indexes, infos, values, nulls, &tuple->t_self);
+	heap_freetuple(tuple);
+	pfree(values);
+	pfree(nulls);
+
+	PopActiveSnapshot();
+	CommandCounterIncrement();
+	foreach(lc, indexes)
+		index_close(lfirst(lc), NoLock);
+	list_free(indexes);
+	return event_id;
+}
+
 /*
  * One event, written directly; false (nothing written) if history_rows is
  * not as plain_history wants it.
@@ -252,59 +478,36 @@ insert_index_entries(Relation rel, List *indexes, List *infos, Datum *values, bo
 static bool
 append_direct(Datum run, int16 code, Jsonb *attributes, Datum time, text *type, int64 *event_id)
 {
-	Oid			schema = DurableNamespaceOid();
-	Oid			relid = OidIsValid(schema) ? get_relname_relid("history_rows", schema) : InvalidOid;
-	Relation	rel;
-	List	   *indexes = NIL;
-	List	   *infos = NIL;
+	Relation	rel = open_history();
+	List	   *index_oids;
+	List	   *infos;
 	int			pkey;
 	bool		plain;
-	Datum	   *values;
-	bool	   *nulls;
-	HeapTuple	tuple;
-	ListCell   *lc;
 
-	if (!OidIsValid(relid))
+	if (rel == NULL)
 		return false;
-	rel = table_open(relid, RowExclusiveLock);
-	plain = plain_history(rel, &indexes, &infos, &pkey);
-	if (plain)
+	shape_of(rel, &plain, &index_oids, &infos, &pkey);
+	/*
+	 * (an extension that checks or audits permissions in the executor's
+	 * hook, as sepgsql and pgaudit do, must see the statement)
+	 */
+	if (plain && ExecutorCheckPerms_hook == NULL)
 	{
-		/* what the executor refuses before it writes anything */
-		PreventCommandIfReadOnly("INSERT");
-		PreventCommandIfParallelMode("INSERT");
-
-		/* as SPI for a statement: a new snapshot, with the command counter advanced */
-		PushActiveSnapshot(GetTransactionSnapshot());
-		CommandCounterIncrement();
-		UpdateActiveSnapshotCommandId();
-
-		*event_id = last_event_id(rel, list_nth(indexes, pkey), run, GetActiveSnapshot()) + 1;
-		values = palloc(RelationGetDescr(rel)->natts * sizeof(Datum));
-		nulls = palloc(RelationGetDescr(rel)->natts * sizeof(bool));
-		for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
-			nulls[i] = i >= HISTORY_NATTS;
-		values[0] = run;
-		values[1] = Int64GetDatum(*event_id);
-		values[2] = Int16GetDatum(code);
-		values[3] = time;
-		values[4] = JsonbPGetDatum(DurableEventPack(run, *event_id, VARDATA_ANY(type),
-													 VARSIZE_ANY_EXHDR(type), attributes));
-		tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-		heap_insert(rel, tuple, GetCurrentCommandId(true), 0, NULL);
-		insert_index_entries(rel, indexes, infos, values, nulls, &tuple->t_self);
-		heap_freetuple(tuple);
-		pfree(values);
-		pfree(nulls);
-
-		PopActiveSnapshot();
-		CommandCounterIncrement();
+		shape.in_use++;
+		PG_TRY();
+		{
+			*event_id = write_event(rel, index_oids, infos, pkey, run, code, attributes, time, type);
+		}
+		PG_FINALLY();
+		{
+			shape.in_use--;
+		}
+		PG_END_TRY();
+		table_close(rel, NoLock);
+		return true;
 	}
-	/* the locks stay to the transaction's end, as the executor's */
-	foreach(lc, indexes)
-		index_close(lfirst(lc), NoLock);
 	table_close(rel, NoLock);
-	return plain;
+	return false;
 }
 
 static Datum
