@@ -52,8 +52,9 @@
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "nodes/makefuncs.h"
-#include "storage/lmgr.h"
 #include "parser/parse_func.h"
+#include "storage/lmgr.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
@@ -63,6 +64,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/uuid.h"
 
 #include "durable.h"
 #include "history_pack.h"
@@ -391,6 +393,38 @@ last_event_id(Relation rel, Relation pkey, Datum run, Snapshot snapshot)
 	return last;
 }
 
+/*
+ * The event this backend wrote last, and when: its transaction, its
+ * subtransaction and the command counter right after it. The next append
+ * to the same run that finds all three unchanged (this backend wrote
+ * nothing in between, no savepoint was rolled back or released) knows the
+ * run's last id without the probe: a start appends two events in a row, an
+ * activity's outcome three. Another session cannot have written to the
+ * run in between: every caller holds the run's row lock, and one that did
+ * not would collide on the first id and wait for this one's end. Not under
+ * SERIALIZABLE, where the probe's predicate locks are the statement's.
+ */
+static struct
+{
+	LocalTransactionId lxid;
+	SubTransactionId subxid;
+	CommandId	cid;
+	Oid			relid;
+	pg_uuid_t	run;
+	int64		event_id;
+}			last_written;
+
+static bool
+follows_last_written(Relation rel, Datum run)
+{
+	return last_written.lxid == MyProc->lxid && last_written.lxid != InvalidLocalTransactionId &&
+		last_written.subxid == GetCurrentSubTransactionId() &&
+		last_written.cid == GetCurrentCommandId(false) &&
+		last_written.relid == RelationGetRelid(rel) &&
+		memcmp(&last_written.run, DatumGetUUIDP(run), sizeof(pg_uuid_t)) == 0 &&
+		!IsolationIsSerializable();
+}
+
 /* Every index's entry for the row at tid, unique ones checked as the executor does. */
 static void
 insert_index_entries(Relation rel, List *indexes, List *infos, Datum *values, bool *nulls, ItemPointer tid)
@@ -445,7 +479,10 @@ write_event(Relation rel, List *index_oids, List *infos, int pkey,
 	CommandCounterIncrement();
 	UpdateActiveSnapshotCommandId();
 
-	event_id = last_event_id(rel, list_nth(indexes, pkey), run, GetActiveSnapshot()) + 1;
+	if (follows_last_written(rel, run))
+		event_id = last_written.event_id + 1;
+	else
+		event_id = last_event_id(rel, list_nth(indexes, pkey), run, GetActiveSnapshot()) + 1;
 	values = palloc(RelationGetDescr(rel)->natts * sizeof(Datum));
 	nulls = palloc(RelationGetDescr(rel)->natts * sizeof(bool));
 	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
@@ -465,6 +502,12 @@ write_event(Relation rel, List *index_oids, List *infos, int pkey,
 
 	PopActiveSnapshot();
 	CommandCounterIncrement();
+	last_written.lxid = MyProc->lxid;
+	last_written.subxid = GetCurrentSubTransactionId();
+	last_written.cid = GetCurrentCommandId(false);
+	last_written.relid = RelationGetRelid(rel);
+	memcpy(&last_written.run, DatumGetUUIDP(run), sizeof(pg_uuid_t));
+	last_written.event_id = event_id;
 	foreach(lc, indexes)
 		index_close(lfirst(lc), NoLock);
 	list_free(indexes);

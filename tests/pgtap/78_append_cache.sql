@@ -142,6 +142,58 @@ SELECT is(pg_temp.error_as('durable_test_cache_member', pg_temp.append_sql(pg_te
           'no longer a member, it is refused');
 SELECT is(pg_temp.ids(pg_temp.run(3)), ARRAY[1, 2, 3]::bigint[], '(three appends were made, by the roles that could)');
 
+-- The last id kept from the append before (no probe of the primary key)
+-- only while this backend wrote nothing else, in the same transaction and
+-- subtransaction: each case below writes or rolls back between two appends
+-- to a run, and a kept id that was not forgotten would write a duplicate or
+-- leave a gap.
+SELECT is((SELECT array_agg(durable._append(pg_temp.run(5), 'MarkerRecorded', '{}') ORDER BY g) FROM generate_series(1, 3) g),
+          ARRAY[1, 2, 3]::bigint[], 'appends in a row to one run, in one statement, take the next ids');
+SELECT is(durable._append(pg_temp.run(6), 'MarkerRecorded', '{}'), 1::bigint, 'another run in between');
+SELECT is(durable._append(pg_temp.run(5), 'MarkerRecorded', '{}'), 4::bigint, '(then the first run again)');
+INSERT INTO durable.history_rows VALUES (pg_temp.run(5), 5, 25, now(), '{}');
+SELECT is(durable._append(pg_temp.run(5), 'MarkerRecorded', '{}'), 6::bigint,
+          'an event inserted by a statement in between: the next append follows it');
+INSERT INTO durable.history (run_id, event_id, event_type, event_time, attributes) VALUES (pg_temp.run(5), 7, 'MarkerRecorded', now(), '{}');
+SELECT is(durable._append(pg_temp.run(5), 'MarkerRecorded', '{}'), 8::bigint, '(and one inserted through durable.history)');
+CREATE FUNCTION pg_temp.append_insert_append(run uuid) RETURNS bigint[] LANGUAGE plpgsql AS $$
+DECLARE
+    a bigint;
+    b bigint;
+BEGIN
+    a := durable._append(run, 'MarkerRecorded', '{}');
+    INSERT INTO durable.history_rows VALUES (run, a + 1, 25, now(), '{}');
+    b := durable._append(run, 'MarkerRecorded', '{}');
+    RETURN ARRAY[a, b];
+END
+$$;
+SELECT is(pg_temp.append_insert_append(pg_temp.run(5)), ARRAY[9, 11]::bigint[],
+          'inside one function call too (an append, an insert of the next id, an append)');
+SAVEPOINT kept;
+SELECT is(durable._append(pg_temp.run(5), 'MarkerRecorded', '{}'), 12::bigint, '(an append in a savepoint)');
+ROLLBACK TO SAVEPOINT kept;
+SELECT is(durable._append(pg_temp.run(5), 'MarkerRecorded', '{}'), 12::bigint, 'rolled back, its id is handed on');
+SAVEPOINT kept_again;
+SELECT is(durable._append(pg_temp.run(5), 'MarkerRecorded', '{}'), 13::bigint, '(an append in a savepoint)');
+RELEASE SAVEPOINT kept_again;
+SELECT is(durable._append(pg_temp.run(5), 'MarkerRecorded', '{}'), 14::bigint, 'released, the next append follows it');
+CREATE FUNCTION pg_temp.append_caught(run uuid) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        PERFORM durable._append(run, 'MarkerRecorded', '{}');
+        RAISE EXCEPTION 'undo';
+    EXCEPTION WHEN raise_exception THEN
+        NULL;
+    END;
+    RETURN durable._append(run, 'MarkerRecorded', '{}');
+END
+$$;
+SELECT is(pg_temp.append_caught(pg_temp.run(5)), 15::bigint, 'an append undone by an EXCEPTION block hands its id on');
+DELETE FROM durable.history_rows WHERE run_id = pg_temp.run(5) AND event_id = 15;
+SELECT is(durable._append(pg_temp.run(5), 'MarkerRecorded', '{}'), 15::bigint, 'an event deleted in between: its id is taken again');
+SELECT is(pg_temp.ids(pg_temp.run(5)), (SELECT array_agg(g::bigint) FROM generate_series(1, 15) g), '(every id once, none missing)');
+SELECT lives_ok($$SELECT bt_index_parent_check('durable.history_pkey', true)$$, '(history_pkey holds every row)');
+
 -- history_rows renamed away and another table of that name made: appends
 -- go to the new one.
 ALTER TABLE durable.history_rows RENAME TO history_rows_test_old;
