@@ -18,7 +18,9 @@ gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worke
     "$top/tests/bench/workflows.c" -o "$plugin_so"
 one() (
 tree=$1
-cd $tree; export PG_CONFIG=$tree/.run/pg/lib/postgresql/15/bin/pg_config; export PATH=$(dirname $PG_CONFIG):$PATH
+# (both variants' clusters under this checkout's .run, as wal_ab.sh's: A is
+# often a worktree several engineers share and run this against)
+cd "$top"; export PG_CONFIG=$tree/.run/pg/lib/postgresql/15/bin/pg_config; export PATH=$(dirname $PG_CONFIG):$PATH
 here=tests/bench; . tests/bench/lib.sh
 fresh_cluster micro $port >/dev/null; eval "$(scripts/cluster.sh env micro $port)"
 tmp=$(mktemp -d); sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
