@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Where one backend's CPU goes in the store floor: `perf record -g` of the
+# backend that runs floor_cpu.sh's statements (N one-activity workflows
+# started, then leased and completed in batches of 100 until all closed),
+# on a fresh cluster of this checkout's install. A development tool (needs
+# linux-perf), not part of make bench.
+#   tests/bench/floor_perf.sh [N] [OUT]     (3000, perf.data here)
+# Then e.g. `perf report -i OUT --children --sort symbol -g none` for each
+# function's share, or `--no-children` for self time.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/bench"
+out=$(realpath -m "${2:-perf.data}")
+cd "$top"
+n=${1:-3000}
+port=${DURABLE_BENCH_PORT:-55501}
+. "$here/lib.sh"   # fresh_cluster
+fresh_cluster floor-perf "$port" >/dev/null
+eval "$(scripts/cluster.sh env floor-perf "$port")"
+tmp=$(mktemp -d)
+trap 'scripts/cluster.sh stop floor-perf "$port" >/dev/null; rm -rf "$tmp"' EXIT
+{
+    echo "SELECT pg_backend_pid() AS pid \\gset"
+    echo "\\setenv FLOOR_PERF_PID :pid"
+    echo "\\! perf record -q -g -p \$FLOOR_PERF_PID -o $out >/dev/null 2>&1 & echo \$! > $tmp/perf.pid; sleep 1"
+    echo "SELECT count(durable.start_workflow('f-' || i, 'Bench', 'fq')) FROM generate_series(1, $n) i;"
+    for _ in $(seq 1 $(( 2 * n / 100 + 2 ))); do
+        echo "SELECT count(durable.complete_workflow_task(t.task_token,
+                  CASE WHEN t.history @> '[{\"event_type\": \"ActivityTaskCompleted\"}]'
+                       THEN '[{\"type\": \"CompleteWorkflowExecution\", \"result\": 1}]'
+                       ELSE '[{\"type\": \"ScheduleActivityTask\", \"activity_id\": \"1\", \"activity_type\": \"noop\", \"task_queue\": \"faq\", \"input\": 1, \"start_to_close_timeout\": 600}]' END::jsonb))
+                FROM durable.poll_workflow_tasks('fq', 'floor', 100, '{}') t;"
+        echo "WITH leased AS (SELECT * FROM durable.poll_activity_tasks('faq', 'floor', 100))
+              SELECT count(*) FROM durable.complete_activity_tasks(
+                  (SELECT coalesce(jsonb_agg(jsonb_build_object('task_token', task_token, 'result', input)), '[]') FROM leased));"
+    done
+    echo "\\! kill -INT \$(cat $tmp/perf.pid); sleep 2"
+    echo "SELECT count(*) FROM durable.workflows WHERE status = 'COMPLETED';"
+} > "$tmp/run.sql"
+closed=$(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
+[ "$closed" = "$n" ] || { echo "floor_perf: only $closed of $n workflows closed" >&2; exit 1; }
+echo "floor_perf: $n workflows; perf data in $out"
