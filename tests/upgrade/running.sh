@@ -6,7 +6,11 @@
 # "Upgrading"): stop the workers, restart the server on the new library — it
 # keeps serving the old SQL but fires nothing, and says once what to run —,
 # ALTER EXTENSION durable UPDATE, start the new workers. Every workflow
-# completes, the clock is where it was, and the store is consistent.
+# completes, the clock is where it was, and the store is consistent. And a
+# worker of this release left running through it all (an operator who did
+# not restart it) takes the old paths the old store needs, then the new ones
+# back on its own once the store is updated (worker/src/old_store.c): its
+# wait for queries holds no snapshot again.
 . "$(dirname "$0")/../backup/lib.sh"
 old=${1:?old version}; commit=${2:?commit of the old release}
 NAME=upgrade-running; PORT=56112
@@ -45,6 +49,12 @@ worker old-q --namespace "$ns" --task-queue up-q --plugin "$HELLO"
 worker old-pend --namespace "$ns" --task-queue up-pend --plugin "$HELLO" --no-activities
 worker old-loans --namespace "$ns" --task-queue up-loans --plugin "$LOAN"
 start() { sql "SELECT durable.start_workflow('$1', '$2', '$3', '$4', '{}', '$ns')" >/dev/null; }
+# the kept worker: out of PIDS, so that the operator's stop leaves it running
+PGAPPNAME=up-kept-$RUN worker old-kept --namespace "$ns" --task-queue up-kept --plugin "$LOAN"
+KEPT=$LAST_PID
+unset 'PIDS[-1]'
+trap 'kill -TERM $KEPT 2>/dev/null; stop_workers; stop_clusters' EXIT
+start "$(wf kept)" LoanApplication up-kept '{"applicant": "kim", "amount": 7, "review_days": 3}'
 start "$(wf closed)" Hello up-q '"closed"'
 start "$(wf pending)" Hello up-pend '"pending"'
 start "$(wf loan)" LoanApplication up-loans '{"applicant": "uma", "amount": 5, "review_days": 3}'
@@ -57,6 +67,9 @@ check "old: the loans wait for review" wait_sql "SELECT count(*) FROM durable.ti
 # this worker waits for queries with a procedure 0.1 lacks: it says so and long-polls as before
 check "old: the worker finds no wait_for_query_tasks and long-polls" \
 	wait_until 60 grep -q "the store has no wait_for_query_tasks" "$LOGDIR/old-loans.log"
+check "old: the kept worker long-polls too" \
+	wait_until 60 grep -q "the store has no wait_for_query_tasks" "$LOGDIR/old-kept.log"
+# (it answers no query here: 0.1's poll_query_tasks names its columns otherwise)
 check "old: the activity is pending" wait_sql "SELECT count(*) FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$(wf pending)'" 1
 check "old: the load is under way" wait_sql "SELECT count(*) >= 20 FROM durable.history h JOIN durable.workflows w USING (run_id) WHERE w.namespace = '$ns' AND w.workflow_id LIKE '$(wf load)-%' AND h.event_type = 'ActivityTaskCompleted'" t
 clock_before=$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")
@@ -100,12 +113,24 @@ check "its rows are stored packed (less than half the attributes' size)" eq "$(s
 new=$(sql "SELECT extversion FROM pg_extension WHERE extname = 'durable'")
 check "the clock carried over into durable.clock" eq "$(sql "SELECT extract(epoch FROM durable.clock_offset())::bigint")" "$clock_before"
 check "the store is consistent after the update" no_problems
+# the kept worker reconnected after the restart; within a backstop tick (5 s) it sees the update
+check "new: the kept worker takes the wait for queries back" \
+	wait_until 60 grep -q "the store has wait_for_query_tasks now (durable $new)" "$LOGDIR/old-kept.log"
+check "new: its query connection waits with the procedure" wait_sql "SELECT count(*) > 0 FROM pg_stat_activity
+    WHERE application_name = 'up-kept-$RUN' AND query LIKE 'CALL durable.wait_for_query_tasks%'" t
+check "new: and holds no snapshot while it waits" eq "$(sql "SELECT count(*) FROM pg_stat_activity
+    WHERE application_name = 'up-kept-$RUN' AND wait_event = 'Extension' AND backend_xmin IS NOT NULL")" 0
+kept_waits() { [ "$(sql "SELECT durable.query_workflow('$(wf kept)', 'status', namespace => '$ns', timeout_ms => 30000) ->> 'stage'")" = awaiting_review ]; }
+check "new: the kept worker answers a query: its loan waits for review" wait_until 60 kept_waits
+PIDS+=("$KEPT")
 worker new-q --namespace "$ns" --task-queue up-q --plugin "$HELLO"
 worker new-pend --namespace "$ns" --task-queue up-pend --plugin "$HELLO"
 worker new-loans --namespace "$ns" --task-queue up-loans --plugin "$LOAN"
 check "new: the pending activity runs" wait_closed "$(wf pending)"
 check "new: the load completes" wait_sql "SELECT count(*) FROM durable.workflows WHERE namespace = '$ns' AND workflow_id LIKE '$(wf load)-%' AND status = 'COMPLETED'" 100
 sql "SELECT durable.signal_workflow('$(wf loan)', 'review_decision', '{\"approved\": true, \"reviewer\": \"ops\"}', namespace => '$ns')" >/dev/null
+sql "SELECT durable.signal_workflow('$(wf kept)', 'review_decision', '{\"approved\": true, \"reviewer\": \"ops\"}', namespace => '$ns')" >/dev/null
+check "new: the kept worker's loan completes" wait_closed "$(wf kept)"
 check "new: the signaled loan completes" wait_closed "$(wf loan)"
 sql "SELECT durable.skip_time('2 days 1 second')" >/dev/null
 check "new: the 2-day timer set on $old fires after the update" wait_closed "$(wf late)"

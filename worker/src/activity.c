@@ -86,7 +86,8 @@ typedef struct {
  * hop to the next workflow task is the latency of a workflow's step. */
 static int handback_offer(durable_worker_t *w, size_t outcomes)
 {
-	if (w->opts.no_handback || w->opts.no_workflows || !w->wf_pg || w->stopping || !w->wf_idle || !w->act_idle)
+	if (w->opts.no_handback || w->store_no_handback || w->opts.no_workflows || !w->wf_pg || w->stopping ||
+	    !w->wf_idle || !w->act_idle)
 		return 0;
 	return outcomes < (size_t)w->opts.max_workflow_batch ? (int)outcomes : w->opts.max_workflow_batch;
 }
@@ -112,7 +113,7 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 		 * upgrade): complete as before from now on */
 		durable__log("INFO", "the store has no complete_activity_tasks_eager (durable before 0.2): "
 			     "workflow tasks go through the poll");
-		w->opts.no_handback = 1;
+		w->store_no_handback = 1;
 		json_array_extend(f->sent, w->outcomes);
 		json_decref(w->outcomes);
 		w->outcomes = json_incref(f->sent);

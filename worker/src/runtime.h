@@ -131,6 +131,14 @@ struct durable_worker_s {
 	 * finds are kept without asking how long they waited */
 	int no_schedule_to_start;
 	uint64_t wf_notified_ms, act_notified_ms;   /* uv_now() of the last notification */
+	/* calls the store refused for lacking them (durable 0.1, during an
+	 * upgrade), besides q_long_poll and no_schedule_to_start: the eager
+	 * offer and the hand-back, left for the old paths until old_store.c
+	 * finds them in the store; and what it found, the store's version
+	 * ("" before its first look) */
+	int store_no_eager, store_no_handback;
+	char store_version[64];
+	int store_checking;
 	/* the last poll of its kind failed with an answer (durable__poll_again) */
 	int wf_poll_failed, act_poll_failed;
 	uint64_t lost_wakeups;
@@ -232,6 +240,10 @@ void durable__wakeup_judge(durable_worker_t *w, int *unannounced, const char *ki
  * (unsupported) goes again anyway and starts no streak. */
 int durable__poll_again(int *failed, int unsupported);
 void durable__workflows_poll(durable_worker_t *w);   /* worker.c */
+/* old_store.c: whether the worker took an old path for a call the store
+ * lacked; on the backstop tick, whether the store has it now */
+int durable__old_store(durable_worker_t *w);
+void durable__old_store_check(durable_worker_t *w);
 /* durable_worker_stop from any thread (the test harness's); -EAGAIN while
  * durable_worker_run has not started the loop yet. */
 int durable__worker_stop_async(durable_worker_t *w);

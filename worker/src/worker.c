@@ -247,7 +247,8 @@ static int send_batch(durable_worker_t *w, int slot, json_t *items, int attempts
 	char *body = durable__json_text(items), slots[16];
 	/* A stopping worker takes no new activities; one that does not run
 	 * activities, or was told not to, offers nothing. */
-	int offer = w->opts.no_eager_activities || w->opts.no_activities || !w->act_pg || w->stopping || !w->act_idle
+	int offer = w->opts.no_eager_activities || w->store_no_eager || w->opts.no_activities || !w->act_pg ||
+			    w->stopping || !w->act_idle
 			    ? 0 : durable__activity_slots(w);
 	int wanted = offer > 0 ? own_activities(w, items) : 0;
 	offer = offer < wanted ? offer : wanted;
@@ -302,7 +303,7 @@ static void on_wf_batch(durable__pg_t *pg, PGresult *res, void *arg)
 		 * upgrade): complete as before from now on */
 		durable__log("INFO", "the store has no complete_workflow_tasks_eager (durable before 0.2): "
 			     "activities go through the poll");
-		w->opts.no_eager_activities = 1;
+		w->store_no_eager = 1;
 		if (send_batch(w, b->slot, b->sent, b->attempts) < 0)
 			log_dropped(b->sent, "out of memory");
 	} else if (st < 0 && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0) &&
@@ -709,6 +710,8 @@ static void on_backstop(uv_timer_t *t)
 	 * statement_timeout) left none in flight: wait again, not in a loop */
 	if (w->q_retry)
 		poll_queries(w);
+	/* an old path taken for a call the store lacked: updated since? */
+	durable__old_store_check(w);
 }
 
 const char *durable__backstop_column(durable_worker_t *w, int backstop)

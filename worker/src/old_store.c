@@ -1,0 +1,82 @@
+/* A store older than this worker (durable 0.1, during an upgrade) lacks
+ * some of its calls: the first call of each that the store refuses (42883)
+ * turns the worker to the old path (worker.c, activity.c), and says so.
+ * After ALTER EXTENSION durable UPDATE the new calls are there, and the old
+ * paths cost what the new ones were made to save (the query long poll holds
+ * the xmin horizon): so while any old path is taken, each backstop tick
+ * asks the catalog which of those calls the store has now, and the worker
+ * takes each one back that it has, without a restart. A call that is there
+ * and refused all the same (another signature) would turn the worker back
+ * at once: it is retried only after the store's version changes again. */
+#include <stdio.h>
+#include <string.h>
+#include "runtime.h"
+
+#define STORE_SQL                                                                                            \
+	"SELECT e.extversion, "                                                                              \
+	"  'wait_for_query_tasks' = ANY (f.names) AS wait_for_query_tasks, "                                 \
+	"  'complete_workflow_tasks_eager' = ANY (f.names) AS complete_workflow_tasks_eager, "               \
+	"  'complete_activity_tasks_eager' = ANY (f.names) AS complete_activity_tasks_eager, "               \
+	"  'task_schedule_to_start' = ANY (f.names) AS task_schedule_to_start "                              \
+	"FROM pg_catalog.pg_extension e, LATERAL (SELECT pg_catalog.array_agg(p.proname::text) AS names "     \
+	"  FROM pg_catalog.pg_proc p WHERE p.pronamespace = e.extnamespace) f WHERE e.extname = 'durable'"
+static const durable__pg_reads_t store_reads = {
+	"the store's calls (pg_proc)",
+	(const char *const[]){"extversion", "wait_for_query_tasks", "complete_workflow_tasks_eager",
+			      "complete_activity_tasks_eager", "task_schedule_to_start", NULL}};
+
+int durable__old_store(durable_worker_t *w)
+{
+	return w->q_long_poll || w->store_no_eager || w->store_no_handback || w->no_schedule_to_start;
+}
+
+static int has(PGresult *res, const char *call)
+{
+	return strcmp(durable__pg_col(res, 0, call), "t") == 0;
+}
+
+/* *flag cleared, and said, when the store has call now */
+static void take_back(PGresult *res, int *flag, const char *call, const char *what)
+{
+	if (*flag && has(res, call)) {
+		*flag = 0;
+		durable__log("INFO", "the store has %s now (durable %s): %s", call, durable__pg_col(res, 0, "extversion"),
+			     what);
+	}
+}
+
+static void on_store(durable__pg_t *pg, PGresult *res, void *arg)
+{
+	(void)pg;
+	durable_worker_t *w = arg;
+	w->store_checking = 0;
+	if (durable__pg_status(res) < 0 || PQntuples(res) != 1)
+		return;   /* logged by the connection if an answer lacked a column; tried again next tick */
+	const char *version = durable__pg_col(res, 0, "extversion");
+	/* the first look, or an update since the last: the calls it has are
+	 * taken back; otherwise one refused although there is only refused
+	 * again */
+	int changed = strcmp(version, w->store_version) != 0;
+	snprintf(w->store_version, sizeof(w->store_version), "%s", version);
+	if (!changed)
+		return;
+	/* 0.1's poll_query_tasks names its columns otherwise: refused, it
+	 * stopped the worker's waits for queries; the next tick waits again */
+	if (w->q_long_poll && has(res, "wait_for_query_tasks"))
+		w->q_retry = 1;
+	take_back(res, &w->q_long_poll, "wait_for_query_tasks", "queries are waited for without a snapshot again");
+	take_back(res, &w->store_no_eager, "complete_workflow_tasks_eager", "completions offer activity slots again");
+	take_back(res, &w->store_no_handback, "complete_activity_tasks_eager",
+		  "activity outcomes offer workflow slots again");
+	take_back(res, &w->no_schedule_to_start, "task_schedule_to_start",
+		  "backstop polls ask how long their tasks waited again");
+}
+
+void durable__old_store_check(durable_worker_t *w)
+{
+	durable__pg_t *pg = w->wf_pg ? w->wf_pg : w->act_pg;
+	if (!durable__old_store(w) || w->store_checking || !durable__pg_connected(pg))
+		return;
+	if (durable__pg_call(pg, &store_reads, STORE_SQL, 0, NULL, on_store, w) == 0)
+		w->store_checking = 1;
+}
