@@ -24,7 +24,7 @@ cd "$top"
 a_tree=$(cd "${1:?usage: build_ab.sh A_WORKTREE [ROUNDS] [N]}" && pwd)
 rounds=${2:-3} n=${3:-2000}
 port=${DURABLE_BENCH_PORT:-55495}
-. "$here/lib.sh"   # fresh_cluster, reset_store, server_cpu_seconds
+. "$here/lib.sh"   # fresh_cluster, sql, commits, per, reset_store, server_cpu_seconds
 tmp=$(mktemp -d)
 tree_of() { [ "$1" = A ] && echo "$a_tree" || echo "$top"; }
 pg_config_of() { echo "$(tree_of "$1")/.run/pg/lib/postgresql/15/bin/pg_config"; }
@@ -40,11 +40,7 @@ for v in A B; do
     gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$(tree_of $v)/worker/include" \
         "$([ "$v" = A ] && echo "${A_WORKFLOWS:-$here/workflows.c}" || echo "$here/workflows.c")" -o "$tmp/plugin-$v.so"
 done
-sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 . "$here/worker_rate.sh"   # worker_rate
-
-commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
-per() { awk -v a="$1" -v b="$2" -v n="$3" -v f="$4" 'BEGIN { printf f, (b - a) / n }'; }
 shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us commits wal (per activity)"
     local c0 w0 cpu0 rate acts=$(( $2 * $3 ))
     reset_store

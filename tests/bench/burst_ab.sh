@@ -21,13 +21,8 @@ rounds=${1:-3} n=${2:-200} per=${3:-100}
 base=${BASE_PG_CONFIG:?BASE_PG_CONFIG: the pg_config of the install to compare with}
 mine=${PG_CONFIG:-pg_config}
 port=${DURABLE_BENCH_PORT:-55495}
-. "$here/lib.sh"   # fresh_cluster
-cluster() { scripts/cluster.sh "$1" burst-ab "$port"; }
-fresh_cluster burst-ab "$port"
-tmp=$(mktemp -d)
-trap 'cluster stop; rm -rf "$tmp"' EXIT
-eval "$(cluster env)"
-sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+. "$here/lib.sh"   # own_cluster, sql
+own_cluster burst-ab "$port"
 
 install() {   # A or B: the cluster on that install, the store made anew
     cluster stop >/dev/null

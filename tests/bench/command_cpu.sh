@@ -16,16 +16,20 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-4} n=${3:-10000}
 port=${DURABLE_BENCH_PORT:-55497}
-. "$here/lib.sh"   # fresh_cluster, api_sql
-cluster() { scripts/cluster.sh "$1" command-cpu "$port"; }
-fresh_cluster command-cpu "$port"
-tmp=$(mktemp -d)
-trap 'cluster stop; rm -rf "$tmp"' EXIT
-eval "$(cluster env)"
+. "$here/lib.sh"   # own_cluster, api_sql
+own_cluster command-cpu "$port"
 api_sql "$a" "$tmp/a_api.sql"
 
+# The task row's INSERT alone is the product's own statement, read from
+# _cmd_schedule_activity (api/06_commands.sql) and run with its variables
+# set as that function sets them for the command above: a copy would drift.
+insert=$(sed -n '/^CREATE OR REPLACE FUNCTION durable._cmd_schedule_activity(/,/^\$\$;/p' \
+             sql/durable--0.2/api/06_commands.sql |
+         sed -n '/^    INSERT INTO durable.activity_tasks (/,/ INTO task;$/p')
+[ -n "$insert" ] || { echo "command_cpu: no INSERT INTO durable.activity_tasks in _cmd_schedule_activity" >&2; exit 1; }
+
 # each loop in one statement: the session's CPU (ticks) between them
-cat > "$tmp/run.sql" <<'SQL'
+{ cat <<'SQL'
 SELECT count(durable.start_workflow('c-' || i, 'W', 'cq')) FROM generate_series(1, :n) i;
 CREATE TEMP TABLE runs AS SELECT * FROM durable.workflows WHERE task_queue = 'cq';
 CREATE TEMP VIEW cpu AS SELECT (t[12]::bigint + t[13]::bigint) AS ticks
@@ -41,17 +45,19 @@ BEGIN
 END $$;
 SELECT ticks AS c1 FROM cpu \gset
 DO $$
-DECLARE w durable.workflows; t timestamptz := durable.now();
+#variable_conflict use_variable
+DECLARE
+    w durable.workflows; cmd jsonb := '{"input": 1}'; scheduled bigint := 100;
+    activity_id text := '2'; activity_type text := 'noop'; queue text := 'caq';
+    now timestamptz := durable.now(); s2c interval; s2s interval; stc interval := '600 s'; hb interval;
+    initial interval := '1 s'; backoff float8 := 2; max_interval interval := '100 s'; max_attempts float8 := 0;
+    non_retryable text[] := '{}'; deadline timestamptz; prio record; eager text; task bigint;
 BEGIN
+    SELECT 3::smallint AS priority, ''::text AS fairness_key, 1::float8 AS fairness_weight INTO prio;
     FOR w IN SELECT * FROM runs LOOP
-        INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
-            activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
-            schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
-            retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
-            non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight,
-            fence, identity, started_at, pass)
-        VALUES (w.run_id, w.namespace, w.workflow_id, 100, '2', 'noop', 'caq', '1', 'SCHEDULED', t, t,
-            NULL, NULL, '600 s', NULL, '1 s', 2, '100 s', 0, '{}', NULL, '', 3, 1, 0, NULL, NULL, -1);
+SQL
+echo "$insert"
+cat <<'SQL'
     END LOOP;
 END $$;
 SELECT ticks AS c2 FROM cpu \gset
@@ -66,6 +72,7 @@ END $$;
 SELECT ticks AS c3 FROM cpu \gset
 SELECT (:c1 - :c0) || ' ' || (:c2 - :c1) || ' ' || (:c3 - :c2);
 SQL
+} > "$tmp/run.sql"
 
 hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant command_us insert_us append_us"

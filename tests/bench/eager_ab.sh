@@ -29,13 +29,8 @@ here="$top/tests/bench"
 cd "$top"
 rounds=${1:-3} n=${2:-2000}
 port=${DURABLE_BENCH_PORT:-55493}
-. "$here/lib.sh"   # fresh_cluster, reset_store
-cluster() { scripts/cluster.sh "$1" eager-ab "$port"; }
-fresh_cluster eager-ab "$port"
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; rm -rf "$tmp"' EXIT
-eval "$(cluster env)"
-sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+. "$here/lib.sh"   # own_cluster, sql, reset_store, server_cpu_seconds, commits, per, start_spaced, workflow_task_hops
+own_cluster eager-ab "$port"
 real_worker="$top/worker/build/durable-worker"
 [ -x "$real_worker" ] || { echo "eager_ab: build first (make all)" >&2; exit 1; }
 # worker_rate runs "$worker_bin" --concurrency 64 --batch 64 ...; WORKER_ARGS
@@ -49,26 +44,10 @@ plugin="$tmp/bench-workflows.so"
 . "$here/worker_rate.sh"   # worker_rate, build_bench_plugin
 build_bench_plugin
 
-server_cpu() {   # CPU seconds of the whole server, live processes and reaped ones
-    local pm
-    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
-    { cat "/proc/$pm/stat"; for p in $(pgrep -P "$pm"); do cat "/proc/$p/stat" 2>/dev/null; done; } |
-        sed 's/^.*) //' | awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '
-            { t += $12 + $13; if (NR == 1) t += $14 + $15 } END { printf "%.2f", t / hz }'
-}
-commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
-per() { awk -v a="$1" -v b="$2" -v n="$3" -v f="$4" 'BEGIN { printf f, (b - a) / n }'; }
+server_cpu() { server_cpu_seconds; }
 # percentiles (ms) of the hop WorkflowTaskScheduled -> WorkflowTaskStarted
 # of the store's workflow tasks after each run's first: "p50 p90"
-hops() {
-    sql "SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) || ' ' ||
-                round(percentile_cont(0.9) WITHIN GROUP (ORDER BY ms)::numeric, 2)
-           FROM (SELECT extract(epoch FROM s.event_time - d.event_time) * 1000 AS ms
-                   FROM durable.history d
-                   JOIN durable.history s ON s.run_id = d.run_id AND s.event_type = 'WorkflowTaskStarted'
-                                         AND (s.attributes ->> 'scheduled_event_id')::bigint = d.event_id
-                  WHERE d.event_type = 'WorkflowTaskScheduled' AND d.event_id > 2) h"
-}
+hops() { sql "SELECT concat_ws(' ', $(p50_p90 ms 2)) FROM $(workflow_task_hops) h WHERE h.scheduled_event_id > 2"; }
 # the workflow tasks handed back, from the worker's exit line
 handed_back() { grep 'handed back with activity outcomes' "$tmp/worker.log" | tail -1 |
                     sed 's/.* \([0-9]*\) handed back with activity outcomes.*/\1/'; }
@@ -97,13 +76,7 @@ quiet() {   # 30 three-activity workflows, started 100 ms apart -> "hop_p50_ms h
     sleep 0.5
     # one start every 100 ms (a workflow takes a few ms to a few tens here),
     # from one session: the same statements in both variants
-    sql "DO \$\$ BEGIN FOR i IN 1 .. 30 LOOP
-             PERFORM durable.start_workflow('$q-' || i, 'BenchSeq3', '$q', '1'); COMMIT;
-             PERFORM pg_sleep(0.1);
-         END LOOP; END \$\$"
-    until [ "$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")" = 30 ]; do
-        sleep 0.1
-    done
+    start_spaced 30 BenchSeq3 "$q" 1 0.1
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
     echo "$(hops) $(per "$cpu0" "$(server_cpu)" 90 '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
          "$(per "$c0" "$(commits)" 90 '%.3f')" "$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / 90)")"

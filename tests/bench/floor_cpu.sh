@@ -26,14 +26,12 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55493}
-. "$here/lib.sh"   # fresh_cluster, api_sql
-cluster() { scripts/cluster.sh "$1" floor-cpu "$port"; }
-fresh_cluster floor-cpu "$port"
-tmp=$(mktemp -d)
+. "$here/lib.sh"   # own_cluster, api_sql
+own_cluster floor-cpu "$port"
 a_tree=${A_TREE:+$(cd "$A_TREE" && pwd)}
 a_pg_config=${a_tree:+$a_tree/.run/pg/lib/postgresql/15/bin/pg_config}
 a_cluster() { PG_CONFIG=$a_pg_config scripts/cluster.sh "$1" floor-cpu-a $(( port + 1 )); }
-trap 'cluster stop; [ -z "$a_tree" ] || a_cluster stop; rm -rf "$tmp"' EXIT
+on_exit='[ -z "$a_tree" ] || a_cluster stop'
 b_env=$(cluster env)
 eval "$b_env"
 if [ -n "$a_tree" ]; then

@@ -20,12 +20,8 @@ here="$top/tests/bench"
 cd "$top"
 rounds=${1:-2}
 port=${DURABLE_BENCH_PORT:-55497}
-. "$here/lib.sh"   # fresh_cluster
-cluster() { scripts/cluster.sh "$1" handback-share "$port"; }
-fresh_cluster handback-share "$port" >/dev/null
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop >/dev/null; rm -rf "$tmp"' EXIT
-eval "$(cluster env)"
+. "$here/lib.sh"   # own_cluster, start_spaced, workflow_task_hops, p50_p90
+own_cluster handback-share "$port" >/dev/null
 sql() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
 bin="$top/worker/build/durable-worker" plugin="$top/worker/build/tests/handback.so"
 [ -x "$bin" ] && [ -f "$plugin" ] || { echo "handback_share: build first (make all; make -C worker e2e)" >&2; exit 1; }
@@ -41,25 +37,15 @@ round() {   # on|off -> one line
     b=$!
     sleep 0.5
     t0=$(date +%s.%N)
-    sql -c "DO \$\$ BEGIN FOR i IN 1 .. 60 LOOP
-                PERFORM durable.start_workflow('$q-' || i, 'HandbackSeq', '$q', '{\"n\": 4}'); COMMIT;
-                PERFORM pg_sleep(0.05);
-            END LOOP; END \$\$"
-    until [ "$(sql -c "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")" = 60 ]; do
-        sleep 0.1
-    done
+    start_spaced 60 HandbackSeq "$q" '{"n": 4}' 0.05
     t1=$(date +%s.%N)
     kill -TERM "$a" "$b"; wait "$a" "$b" 2>/dev/null || true
     handed=$(cat "$tmp/$q-a.log" "$tmp/$q-b.log" |
              sed -n 's/.*, \([0-9]*\) handed back with activity outcomes).*/\1/p' | awk '{ n += $1 } END { print n + 0 }')
     sql -F' ' -c "WITH s AS (
-        SELECT h.attributes ->> 'identity' AS who, extract(epoch FROM h.event_time - sch.event_time) * 1000 AS hop
-          FROM durable.history h JOIN durable.workflows w USING (run_id)
-          JOIN durable.history sch ON sch.run_id = h.run_id AND sch.event_id = (h.attributes ->> 'scheduled_event_id')::bigint
-         WHERE w.task_queue = '$q' AND h.event_type = 'WorkflowTaskStarted')
-      SELECT '$v', round(avg((who = '$q-a')::int), 2), $handed, count(*),
-             round(percentile_cont(0.5) WITHIN GROUP (ORDER BY hop)::numeric, 1),
-             round(percentile_cont(0.9) WITHIN GROUP (ORDER BY hop)::numeric, 1),
+        SELECT h.who, h.ms AS hop FROM $(workflow_task_hops) h JOIN durable.workflows w USING (run_id)
+         WHERE w.task_queue = '$q')
+      SELECT '$v', round(avg((who = '$q-a')::int), 2), $handed, count(*), $(p50_p90 hop 1),
              round(max(hop)::numeric, 1), round(($t1 - $t0)::numeric, 1) FROM s"
 }
 echo "variant share_a handed_back workflow_tasks hop_p50_ms hop_p90_ms hop_max_ms wall_s"

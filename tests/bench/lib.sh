@@ -55,3 +55,49 @@ server_cpu_seconds() {
     done
     echo "$t"
 }
+# own_cluster NAME PORT: the script's own cluster, made anew (fresh_cluster)
+# and reached through the PG* variables; cluster CMD is scripts/cluster.sh
+# CMD on it, $tmp a scratch folder. On exit the script's background jobs are
+# killed, $on_exit evaluated if the script set it (commands: its other
+# clusters'), the cluster stopped and $tmp removed.
+own_cluster() {
+    own_cluster_name=$1 own_cluster_port=$2
+    cluster() { scripts/cluster.sh "$1" "$own_cluster_name" "$own_cluster_port"; }
+    fresh_cluster "$1" "$2"
+    tmp=$(mktemp -d)
+    trap 'kill $(jobs -p) 2>/dev/null || true; eval "${on_exit:-}"; cluster stop >/dev/null; rm -rf "$tmp"' EXIT
+    eval "$(cluster env)"
+}
+# sql QUERY: one value (or rows), unaligned; a script may define its own after sourcing this
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+# commits: transactions committed in the database so far
+commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
+# per BEFORE AFTER N FORMAT: (AFTER - BEFORE) / N, printed with FORMAT
+per() { awk -v a="$1" -v b="$2" -v n="$3" -v f="$4" 'BEGIN { printf f, (b - a) / n }'; }
+# workflow_task_hops: SQL of a relation of every workflow task started in the
+# store: its run_id, scheduled_event_id, who (the identity that started it)
+# and ms, the hop from its WorkflowTaskScheduled to its WorkflowTaskStarted
+workflow_task_hops() {
+    echo "(SELECT s.run_id, d.event_id AS scheduled_event_id, s.attributes ->> 'identity' AS who,
+                  extract(epoch FROM s.event_time - d.event_time) * 1000 AS ms
+             FROM durable.history s
+             JOIN durable.history d ON d.run_id = s.run_id AND d.event_id = (s.attributes ->> 'scheduled_event_id')::bigint
+            WHERE s.event_type = 'WorkflowTaskStarted')"
+}
+# p50_p90 COLUMN DIGITS: SQL of the median and 90th percentile of COLUMN, rounded to DIGITS
+p50_p90() {
+    echo "round(percentile_cont(0.5) WITHIN GROUP (ORDER BY $1)::numeric, $2),
+          round(percentile_cont(0.9) WITHIN GROUP (ORDER BY $1)::numeric, $2)"
+}
+# start_spaced N TYPE QUEUE INPUT PAUSE: N workflows of TYPE on QUEUE (ids
+# QUEUE-1 to QUEUE-N, input INPUT) started from one session, each in its own
+# transaction, PAUSE seconds apart; then waits until all N have completed
+start_spaced() {
+    psql -qXAt -v ON_ERROR_STOP=1 -c "DO \$\$ BEGIN FOR i IN 1 .. $1 LOOP
+             PERFORM durable.start_workflow('$3-' || i, '$2', '$3', '$4'); COMMIT;
+             PERFORM pg_sleep($5);
+         END LOOP; END \$\$"
+    until [ "$(psql -qXAt -c "SELECT count(*) FROM durable.workflows WHERE task_queue = '$3' AND status = 'COMPLETED'")" = "$1" ]; do
+        sleep 0.1
+    done
+}

@@ -25,14 +25,9 @@ here="$top/tests/bench"
 cd "$top"
 n=${1:-1000000} rounds=${2:-1}
 port=${DURABLE_BENCH_PORT:-55494}
-. "$here/lib.sh"   # fresh_cluster, build_pq_tool, reset_store
-cluster() { scripts/cluster.sh "$1" scale-drain "$port"; }
-fresh_cluster scale-drain "$port"
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; rm -rf "$tmp"' EXIT
-eval "$(cluster env)"
+. "$here/lib.sh"   # own_cluster, build_pq_tool, reset_store
+own_cluster scale-drain "$port"
 [ "${DIAG:-0}" = 1 ] && psql -qXAt -c "ALTER SYSTEM SET track_functions = 'pl'" -c "SELECT pg_reload_conf()" >/dev/null
-sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 poller="$tmp/bench-poller"
 build_pq_tool poller "$poller"
 for _ in $(seq 1 "${HOG:-0}"); do (while :; do :; done) & done

@@ -33,14 +33,12 @@ cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55492}
 profile=${PROFILE:-}
-. "$here/lib.sh"   # fresh_cluster, build_pq_tool, api_sql, server_cpu_seconds
-cluster() { scripts/cluster.sh "$1" store-ab "$port"; }
-fresh_cluster store-ab "$port"
-tmp=$(mktemp -d)
+. "$here/lib.sh"   # own_cluster, sql, commits, build_pq_tool, api_sql, server_cpu_seconds
+own_cluster store-ab "$port"
 a_tree=${A_TREE:+$(cd "$A_TREE" && pwd)}
 a_pg_config=${a_tree:+$a_tree/.run/pg/lib/postgresql/15/bin/pg_config}
 a_cluster() { PG_CONFIG=$a_pg_config scripts/cluster.sh "$1" store-ab-a $(( port + 1 )); }
-trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; [ -z "$a_tree" ] || a_cluster stop; rm -rf "$tmp"' EXIT
+on_exit='[ -z "$a_tree" ] || a_cluster stop'
 b_env=$(cluster env)
 if [ -n "$a_tree" ]; then
     [ -z "$profile" ] || { echo "store_ab: PROFILE is for one install, not with A_TREE" >&2; exit 2; }
@@ -50,7 +48,6 @@ else
     a_env=$b_env
 fi
 eval "$b_env"
-sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 if [ -n "${SETTINGS:-}" ]; then
     for env in "$a_env" "$b_env"; do
         (eval "$env"; sql "ALTER SYSTEM SET $SETTINGS"; sql "SELECT pg_reload_conf()" >/dev/null)
@@ -94,7 +91,6 @@ install() {   # A or B
     fi
     sql "CHECKPOINT"
 }
-commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 . "$here/scripted_rate.sh"   # run_scripted, as make bench runs it
 round() {   # A or B -> one line of figures
     local v=$1 c0 w0 cpu0 wf1 cpu commits wal seq10 par10 worker=null worker_cpu=null own_cpu=
