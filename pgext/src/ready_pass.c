@@ -32,6 +32,7 @@
 #include "fmgr.h"
 #include "nodes/primnodes.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/float.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -405,46 +406,35 @@ durable_activity_task_pass(PG_FUNCTION_ARGS)
 													 &pass_att, &pass, &pass_null));
 }
 
-/* The trigger workflow_task_pass: an inserted workflow task takes its run's priority and key, and its pass. */
-Datum
-durable_workflow_task_pass(PG_FUNCTION_ARGS)
+/*
+ * What the trigger workflow_task_pass gives a workflow task of the run run_id
+ * that becomes ready in namespace's task_queue: its run's priority and
+ * fairness key (null without a run, which the insert then refuses, as
+ * before) and its pass, in values and nulls (priority, fairness_key, pass),
+ * read with snapshot. Also task_insert.c's, which writes the row itself.
+ */
+void
+DurablePlaceWorkflowTask(Relation tasks, Datum run_id, bool run_id_null, Datum namespace, bool namespace_null,
+						 Datum task_queue, bool queue_null, Snapshot snapshot, Datum *values, bool *nulls)
 {
-	TriggerData *trigger = insert_trigger(fcinfo, "durable._workflow_task_pass");
-	Relation	tasks = trigger->tg_relation;
 	Relation	runs;
 	TupleTableSlot *run;
-	int			atts[3];
-	Datum		values[3] = {0, 0, 0};
-	bool		nulls[3] = {true, true, false};
-	bool		run_id_null,
-				namespace_null,
-				queue_null,
-				weight_null = true;
-	Datum		run_id,
-				namespace,
-				task_queue;
+	bool		weight_null = true;
 	float8		weight = 1;
-	HeapTuple	row;
-	Snapshot	snapshot;
 
-	if (!needs_place(trigger))
-		return PointerGetDatum(trigger->tg_trigtuple);
-	atts[0] = known_column(tasks, "priority");
-	atts[1] = known_column(tasks, "fairness_key");
-	atts[2] = known_column(tasks, "pass");
-	run_id = row_value(trigger, "run_id", &run_id_null);
-	namespace = row_value(trigger, "namespace", &namespace_null);
-	task_queue = row_value(trigger, "task_queue", &queue_null);
-	snapshot = push_statement_snapshot();
+	values[0] = values[1] = values[2] = (Datum) 0;
+	nulls[0] = nulls[1] = true;
+	nulls[2] = false;
 	runs = table_open(get_relname_relid("workflows", RelationGetNamespace(tasks)), AccessShareLock);
 	run = table_slot_create(runs, NULL);
-	/* no run leaves the priority and key null, which the insert then refuses, as before */
 	if (first_row(runs, &run_row, &run_id, &run_id_null, ForwardScanDirection, 0, snapshot, run))
 	{
 		Datum		w;
 
 		values[0] = slot_getattr(run, known_column(runs, "priority"), &nulls[0]);
 		values[1] = slot_getattr(run, known_column(runs, "fairness_key"), &nulls[1]);
+		if (!nulls[1])
+			values[1] = datumCopy(values[1], false, -1);
 		w = slot_getattr(run, known_column(runs, "fairness_weight"), &weight_null);
 		if (!weight_null)
 			weight = DatumGetFloat8(w);
@@ -455,9 +445,38 @@ durable_workflow_task_pass(PG_FUNCTION_ARGS)
 	else
 		values[2] = Float8GetDatum(task_pass(tasks, namespace, task_queue, values[0], values[1], nulls[1],
 											 weight, false, 0, snapshot));
-	row = heap_modify_tuple_by_cols(trigger->tg_trigtuple, RelationGetDescr(tasks), 3, atts, values, nulls);
 	ExecDropSingleTupleTableSlot(run);
 	table_close(runs, AccessShareLock);
+}
+
+/* The trigger workflow_task_pass: an inserted workflow task takes its run's priority and key, and its pass. */
+Datum
+durable_workflow_task_pass(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigger = insert_trigger(fcinfo, "durable._workflow_task_pass");
+	Relation	tasks = trigger->tg_relation;
+	int			atts[3];
+	Datum		values[3];
+	bool		nulls[3];
+	bool		run_id_null,
+				namespace_null,
+				queue_null;
+	Datum		run_id,
+				namespace,
+				task_queue;
+	HeapTuple	row;
+
+	if (!needs_place(trigger))
+		return PointerGetDatum(trigger->tg_trigtuple);
+	atts[0] = known_column(tasks, "priority");
+	atts[1] = known_column(tasks, "fairness_key");
+	atts[2] = known_column(tasks, "pass");
+	run_id = row_value(trigger, "run_id", &run_id_null);
+	namespace = row_value(trigger, "namespace", &namespace_null);
+	task_queue = row_value(trigger, "task_queue", &queue_null);
+	DurablePlaceWorkflowTask(tasks, run_id, run_id_null, namespace, namespace_null, task_queue, queue_null,
+							 push_statement_snapshot(), values, nulls);
+	row = heap_modify_tuple_by_cols(trigger->tg_trigtuple, RelationGetDescr(tasks), 3, atts, values, nulls);
 	PopActiveSnapshot();
 	return PointerGetDatum(row);
 }

@@ -2,7 +2,8 @@
 # The task rows' own statements in one backend, A/B: the CPU time one session
 # spends per row to insert, lease and delete workflow tasks and activity
 # tasks, each statement as the store runs it (one plpgsql statement per row:
-# _schedule_workflow_task's INSERT, the poll's lease UPDATE, the completion's
+# _schedule_workflow_task's INSERT, or its durable._insert_workflow_task
+# where the store has it, the poll's lease UPDATE, the completion's
 # DELETE; _cmd_schedule_activity's INSERT, the activity poll's set-based
 # lease of up to 100, _drop_activity_task's DELETE), over N runs started
 # beforehand, from that backend's own /proc/self/stat (as floor_cpu.sh).
@@ -51,12 +52,18 @@ DECLARE
     t bigint;
     c bigint[] := ARRAY[]::bigint[];
     leased integer;
+    -- _schedule_workflow_task's insert, in C where the store has it (task_insert.c)
+    direct boolean := to_regprocedure('durable._insert_workflow_task(uuid,text,text,integer,bigint,timestamptz)') IS NOT NULL;
 BEGIN
     c := c || (SELECT ticks FROM cpu);
     FOR r IN SELECT * FROM runs LOOP
-        INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt,
-                                            scheduled_event_id, scheduled_at)
-        VALUES (r.run_id, r.namespace, r.task_queue, 'SCHEDULED', 1, 2, durable.now());
+        IF direct THEN
+            t := durable._insert_workflow_task(r.run_id, r.namespace, r.task_queue, 1, 2, durable.now());
+        ELSE
+            INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt,
+                                                scheduled_event_id, scheduled_at)
+            VALUES (r.run_id, r.namespace, r.task_queue, 'SCHEDULED', 1, 2, durable.now());
+        END IF;
     END LOOP;
     c := c || (SELECT ticks FROM cpu);
     FOR r IN SELECT wt.task_id FROM durable.workflow_tasks wt ORDER BY wt.task_id LOOP

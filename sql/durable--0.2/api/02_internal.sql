@@ -274,15 +274,16 @@ RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     w record;
     scheduled bigint;
+    task bigint;
 BEGIN
     SELECT namespace, task_queue, task_timeout INTO w FROM durable.workflows WHERE run_id = run;
     scheduled := durable._append(run, 'WorkflowTaskScheduled',
         jsonb_build_object('task_queue', w.task_queue,
                            'start_to_close_timeout', durable._seconds(w.task_timeout),
                            'attempt', attempt));
-    INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt,
-                                        scheduled_event_id, scheduled_at)
-    VALUES (run, w.namespace, w.task_queue, 'SCHEDULED', attempt, scheduled, durable.now());
+    -- INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state,
+    -- attempt, scheduled_event_id, scheduled_at), in C (api/80_task_insert.sql)
+    task := durable._insert_workflow_task(run, w.namespace, w.task_queue, attempt, scheduled, durable.now());
     -- a hand-back (api/76_handback.sql) polls the queue before its commit,
     -- and announces only what it leaves ready
     IF NOT durable._eager_armed(w.namespace || '/workflow' || E'\x1f' || w.task_queue) THEN

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# An extension that checks or audits permissions through the executor's
+# ExecutorCheckPerms_hook (sepgsql, pgaudit's object audit) sees every
+# workflow task inserted, as it saw the INSERT statement's:
+# durable._insert_workflow_task writes without the executor when it can
+# (pgext/src/task_insert.c), and must take the statement when such a hook is
+# installed. perms_hook.c, built here and LOADed into one session, refuses
+# INSERTs into workflow_tasks: the insert is refused with its error and
+# writes nothing; a session without it inserts. (As tests/append_hooks does
+# for history appends.) Runs against the test cluster (scripts/test.sh);
+# builds into $DURABLE_RUN_BASE.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+: "${DURABLE_RUN_BASE:?run me through scripts/test.sh}"
+. "$top/tests/lib.sh"
+
+dir="$DURABLE_RUN_BASE/task-hooks"
+rm -rf "$dir"; mkdir -p "$dir"; chmod 755 "$dir"
+so="$dir/perms_hook.so"
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -fPIC -shared \
+    -I"$($PG_CONFIG --includedir-server)" -o "$so" tests/task_hooks/perms_hook.c \
+    || { echo "task_hooks: perms_hook.c did not build"; exit 1; }
+chmod 755 "$so"
+psql_t() { psql -qXAt "$@"; }
+
+# a run whose workflow task is taken away, to be inserted again below
+wid=task-hooks-$$
+run=$(psql_t -c "SELECT durable.start_workflow('$wid', 'W', 'task-hooks-q')")
+psql_t -c "DELETE FROM durable.workflow_tasks WHERE run_id = '$run'" >/dev/null
+trap 'psql_t -c "SELECT durable.terminate_workflow('"'$wid'"')" >/dev/null 2>&1' EXIT
+tasks() { psql_t -c "SELECT count(*) FROM durable.workflow_tasks WHERE run_id = '$run'"; }
+
+# (the error's message, then its SQLSTATE)
+hooked() {
+    psql_t -v VERBOSITY=terse -c "LOAD '$so'" -c "$1" 2>&1
+    psql_t -v VERBOSITY=sqlstate -c "LOAD '$so'" -c "$1" 2>&1
+}
+by_function=$(hooked "SELECT durable._insert_workflow_task('$run', 'default', 'task-hooks-q', 1, 2, now())")
+by_insert=$(hooked "INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
+                    VALUES ('$run', 'default', 'task-hooks-q', 'SCHEDULED', 1, 2, now())")
+check "with the hook, an INSERT into workflow_tasks is refused by it" \
+    "echo \"\$by_insert\" | grep -q 'perms_hook: an INSERT into workflow_tasks is refused' && echo \"\$by_insert\" | grep -q 42501"
+check "and _insert_workflow_task is refused as the INSERT is" "[ \"\$by_function\" = \"\$by_insert\" ]"
+check "writing nothing" "[ \"\$(tasks)\" = 0 ]"
+check "a session without the hook inserts" \
+    "psql_t -c \"SELECT durable._insert_workflow_task('$run', 'default', 'task-hooks-q', 1, 2, now())\" >/dev/null && [ \"\$(tasks)\" = 1 ]"
+
+summary task_hooks
