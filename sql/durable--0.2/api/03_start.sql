@@ -265,6 +265,13 @@ $$;
 CREATE OR REPLACE FUNCTION durable._check_start_args(workflow_id text, workflow_type text, task_queue text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
+    -- every start passes: one expression instead of five calls (the checks
+    -- below, which raise in this order, run only for a name that fails)
+    IF octet_length(workflow_id) <= 255 AND octet_length(workflow_type) <= 255 AND octet_length(task_queue) <= 255
+       AND workflow_id NOT IN ('', '.', '..') AND workflow_type <> '' AND task_queue NOT IN ('', '.', '..')
+       AND NOT (workflow_id || task_queue) ~ '[/[:cntrl:]]' THEN
+        RETURN;
+    END IF;
     IF coalesce(workflow_id, '') = '' OR coalesce(workflow_type, '') = '' OR coalesce(task_queue, '') = '' THEN
         PERFORM durable._bad_input('workflow_id, workflow_type and task_queue must be non-empty',
             format('Got workflow_id %L, workflow_type %L, task_queue %L.', workflow_id, workflow_type, task_queue));
@@ -283,6 +290,9 @@ $$;
 CREATE OR REPLACE FUNCTION durable._check_namespace(namespace text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
+    IF namespace = 'default' THEN   -- most calls: no regular expression, no call
+        RETURN;
+    END IF;
     IF coalesce(namespace, '') = '' OR namespace ~ '[/[:cntrl:]]' THEN
         PERFORM durable._bad_input('namespace must be non-empty, without "/" or control characters',
             format('Got %L.', namespace));

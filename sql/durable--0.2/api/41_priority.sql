@@ -30,6 +30,10 @@ DECLARE
 BEGIN
     priority := inherit_priority;
     fairness_weight := inherit_weight;
+    IF NOT obj ?| ARRAY['priority', 'fairness_weight', 'fairness_key'] THEN
+        fairness_key := inherit_key;   -- the common case: nothing set, nothing to check
+        RETURN;
+    END IF;
     IF p IS NOT NULL AND jsonb_typeof(p) <> 'null' THEN
         IF jsonb_typeof(p) <> 'number' OR (p #>> '{}')::numeric NOT IN (1, 2, 3, 4, 5) THEN
             PERFORM durable._bad_input(format('%s: "priority" must be an integer from 1 to 5', what),
