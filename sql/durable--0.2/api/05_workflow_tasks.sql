@@ -289,7 +289,9 @@ BEGIN
     completed := durable._append(t.run_id, 'WorkflowTaskCompleted', jsonb_build_object(
         'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
         'identity', coalesce(identity, t.identity)) || durable._build_id_attrs(t.build_id));
-    PERFORM durable._record_build_id(w, t);
+    IF t.build_id IS NOT NULL THEN   -- an unversioned worker's task has nothing to record
+        PERFORM durable._record_build_id(w, t);
+    END IF;
     FOR i IN 0 .. n - 1 LOOP
         cmd := commands -> i;
         CASE cmd ->> 'type'
