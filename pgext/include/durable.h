@@ -104,12 +104,15 @@ extern bool DurableAwaitPosted(bool (*look) (void *arg), void *arg, TimestampTz 
 extern bool DurableQueryPending(const char *task_queue);
 extern void DurableQueryKey(char *dst, text *key);
 
-/* ready_pass.c: the priority, key and pass the placing trigger gives a workflow task (task_insert.c) */
+/* ready_pass.c: what the placing triggers give a workflow task and an activity task (task_insert.c) */
 struct RelationData;
 struct SnapshotData;
 extern void DurablePlaceWorkflowTask(struct RelationData *tasks, Datum run_id, bool run_id_null,
 									 Datum namespace, bool namespace_null, Datum task_queue, bool queue_null,
 									 struct SnapshotData *snapshot, Datum *values, bool *nulls);
+extern float8 DurablePlaceActivityTask(struct RelationData *tasks, Datum namespace, Datum task_queue,
+									   Datum priority, Datum fairness_key, Datum weight, const bool *nulls,
+									   struct SnapshotData *snapshot);
 
 /* plan_sizes.c: the extension's schema in this database (InvalidOid: not installed), cached */
 extern Oid DurableNamespaceOid(void);

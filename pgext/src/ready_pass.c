@@ -370,6 +370,22 @@ needs_place(TriggerData *trigger)
 	return !isnull && float8_lt(DatumGetFloat8(pass), 0);
 }
 
+/*
+ * The pass the trigger activity_task_pass gives an activity task that
+ * becomes ready, from its own namespace, task_queue, priority, fairness_key
+ * and fairness_weight (nulls: which of these five are null), read with
+ * snapshot. Also task_insert.c's, which writes the row itself.
+ */
+float8
+DurablePlaceActivityTask(Relation tasks, Datum namespace, Datum task_queue, Datum priority, Datum fairness_key,
+						 Datum weight, const bool *nulls, Snapshot snapshot)
+{
+	if (nulls[0] || nulls[1] || nulls[2])
+		return 0;
+	return task_pass(tasks, namespace, task_queue, priority, fairness_key, nulls[3],
+					 nulls[4] ? 0 : DatumGetFloat8(weight), nulls[4], 0, snapshot);
+}
+
 /* The trigger activity_task_pass: an inserted activity task's pass, from its own priority and key. */
 Datum
 durable_activity_task_pass(PG_FUNCTION_ARGS)
@@ -396,11 +412,8 @@ durable_activity_task_pass(PG_FUNCTION_ARGS)
 	weight = row_value(trigger, "fairness_weight", &nulls[4]);
 	pass_att = known_column(tasks, "pass");
 	snapshot = push_statement_snapshot();
-	if (nulls[0] || nulls[1] || nulls[2])
-		pass = Float8GetDatum(0);
-	else
-		pass = Float8GetDatum(task_pass(tasks, namespace, task_queue, priority, fairness_key, nulls[3],
-										nulls[4] ? 0 : DatumGetFloat8(weight), nulls[4], 0, snapshot));
+	pass = Float8GetDatum(DurablePlaceActivityTask(tasks, namespace, task_queue, priority, fairness_key, weight,
+												   nulls, snapshot));
 	PopActiveSnapshot();
 	return PointerGetDatum(heap_modify_tuple_by_cols(trigger->tg_trigtuple, RelationGetDescr(tasks), 1,
 													 &pass_att, &pass, &pass_null));

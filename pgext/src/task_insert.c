@@ -1,7 +1,9 @@
 /*
- * task_insert.c: durable._insert_workflow_task, the insert of the workflow
- * task that _schedule_workflow_task makes (twice per one-activity workflow:
- * at its start and when its activity's outcome comes).
+ * task_insert.c: durable._insert_workflow_task and _insert_activity_task,
+ * the inserts of the workflow task that _schedule_workflow_task makes (twice
+ * per one-activity workflow: at its start and when its activity's outcome
+ * comes) and of the SCHEDULED activity task of a ScheduleActivityTask
+ * command (_cmd_schedule_activity).
  *
  * As an INSERT statement inside plpgsql, one row cost about 24 µs of CPU,
  * half of it the placing trigger (api/41_priority.sql) and most of the rest
@@ -10,27 +12,30 @@
  * planned again, the trigger called through fmgr with its own snapshot
  * (docs/performance.md, "Task rows"). So, as history_append.c does for
  * events, the row is written with the heap and index APIs: the trigger's
- * placing done here (ready_pass.c's DurablePlaceWorkflowTask), the task id
- * from the column's sequence, heap_insert, then every index's entry with
- * the executor's unique check.
+ * placing done here (ready_pass.c's DurablePlaceWorkflowTask and
+ * DurablePlaceActivityTask), the task id from the column's sequence,
+ * heap_insert, then every index's entry with the executor's unique check.
  *
  * What the statement does beyond that is read once per change of the
  * table (a relcache invalidation of it, or any change of a function) and
  * kept: the columns' defaults, which must be constants (the task id's the
- * sequence's nextval); the CHECKs and the indexes' predicates, which must
- * read only columns this insert always gives the same value (the state
- * 'SCHEDULED', and the columns it leaves to their defaults), and are
- * evaluated once on those values. The row then passes the same CHECKs and
- * gets the same index entries as the statement's would. Anything else an
- * operator may add sends the task through the INSERT statement, which does
- * it all, as before: another insert trigger, a changed or disabled placing
- * trigger or one whose function is not durable's C function, a rule, row
- * security, a CHECK or partial index on a column that varies, an index on
- * an expression, an exclusion or deferred unique constraint, a column of
- * the operator's, a partition, an ExecutorCheckPerms_hook (sepgsql,
- * pgaudit), a role without INSERT on the table, session_replication_role =
- * replica (where the trigger does not fire), and a null argument (the
- * statement's own error).
+ * sequence's nextval); the CHECKs, which must read only columns this insert
+ * always gives the same value (the statement's constants, such as the state
+ * 'SCHEDULED', and the columns it leaves to their defaults) and are
+ * evaluated once on those values; the indexes' predicates, evaluated once
+ * the same way, or, when they read a column that varies (the deadline
+ * index's timeout_at), prepared once and evaluated for each row. The row
+ * then passes the same CHECKs and gets the same index entries as the
+ * statement's would. Anything else an operator may add sends the task
+ * through the INSERT statement, which does it all, as before: another
+ * insert trigger, a changed or disabled placing trigger or one whose
+ * function is not durable's C function, a rule, row security, a CHECK on a
+ * column that varies, an index on an expression, an exclusion or deferred
+ * unique constraint, a column of the operator's, a partition, an
+ * ExecutorCheckPerms_hook (sepgsql, pgaudit), a role without INSERT on the
+ * table, session_replication_role = replica (where the trigger does not
+ * fire), and a null where the table refuses one (the statement's own
+ * error).
  */
 #include "postgres.h"
 
@@ -73,99 +78,215 @@
 #include "durable.h"
 
 PG_FUNCTION_INFO_V1(durable_insert_workflow_task);
+PG_FUNCTION_INFO_V1(durable_insert_activity_task);
 
-/* workflow_tasks's columns, as schema/01_tables.sql makes them */
-enum
+/* Where a column's value comes from, in the INSERT statement the direct insert stands for. */
+typedef enum
 {
-	C_TASK_ID, C_RUN_ID, C_NAMESPACE, C_TASK_QUEUE, C_STATE, C_ATTEMPT, C_SCHEDULED_EVENT_ID,
-	C_STARTED_EVENT_ID, C_FENCE, C_IDENTITY, C_SCHEDULED_AT, C_STARTED_AT, C_TIMEOUT_AT,
-	C_LAST_FAILURE, C_PRIORITY, C_FAIRNESS_KEY, C_PASS, C_BUILD_ID, N_COLUMNS
-};
+	FROM_DEFAULT,				/* left out: its default */
+	FROM_ARG,					/* a parameter: the next argument of the function */
+	FROM_CONST					/* a constant of the statement */
+} ValueSource;
 
-/*
- * given: the INSERT names it (the rest take their defaults); varies: its
- * value differs from one call to the next (the trigger sets the priority,
- * key and pass)
- */
-static const struct
+typedef struct TaskColumn
 {
 	const char *name;
 	Oid			type;
-	bool		given;
-	bool		varies;
-}			columns[N_COLUMNS] = {
-	{"task_id", INT8OID, false, true},
-	{"run_id", UUIDOID, true, true},
-	{"namespace", TEXTOID, true, true},
-	{"task_queue", TEXTOID, true, true},
-	{"state", TEXTOID, true, false},
-	{"attempt", INT4OID, true, true},
-	{"scheduled_event_id", INT8OID, true, true},
-	{"started_event_id", INT8OID, false, false},
-	{"fence", INT8OID, false, false},
-	{"identity", TEXTOID, false, false},
-	{"scheduled_at", TIMESTAMPTZOID, true, true},
-	{"started_at", TIMESTAMPTZOID, false, false},
-	{"timeout_at", TIMESTAMPTZOID, false, false},
-	{"last_failure", JSONBOID, false, false},
-	{"priority", INT2OID, false, true},
-	{"fairness_key", TEXTOID, false, true},
-	{"pass", FLOAT8OID, false, true},
-	{"build_id", TEXTOID, false, false},
-};
+	ValueSource source;
+	const char *constant;		/* FROM_CONST: its text (NULL: null) */
+	bool		placed;			/* set by the placing trigger */
+} TaskColumn;
 
-#define INSERT_SQL \
-	"INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, " \
-	"                                    scheduled_event_id, scheduled_at) " \
-	"VALUES ($1, $2, $3, 'SCHEDULED', $4, $5, $6) RETURNING task_id"
-
+#define MAX_TASK_COLUMNS 40
 #define MAX_TASK_INDEXES 16
 
-/* What an insert into the table needs, read once per change of it. */
+/* What an insert into a task table needs, read once per change of it. */
 typedef struct TaskTableShape
 {
 	bool		valid;			/* read since the table or a function last changed */
 	Oid			relid;
 	bool		plain;			/* the direct insert does what the statement would */
-	AttrNumber	att[N_COLUMNS];
-	Datum		fixed[N_COLUMNS];	/* the state, and the defaults (not the task id's) */
-	bool		fixed_null[N_COLUMNS];
+	AttrNumber	att[MAX_TASK_COLUMNS];
+	Datum		fixed[MAX_TASK_COLUMNS];	/* the constants and the defaults (not the task id's) */
+	bool		fixed_null[MAX_TASK_COLUMNS];
 	Oid			sequence;		/* the task id's */
 	int			nindexes;
 	Oid			indexes[MAX_TASK_INDEXES];
-	bool		has_entry[MAX_TASK_INDEXES];	/* its predicate holds for the row (or it has none) */
-	MemoryContext cxt;			/* the fixed values */
+	bool		has_entry[MAX_TASK_INDEXES];	/* a predicate on fixed columns holds (or there is none) */
+	ExprState  *predicate[MAX_TASK_INDEXES];	/* one on varying columns: evaluated per row */
+	EState	   *estate;			/* of those predicates */
+	TupleTableSlot *slot;		/* the row they read */
+	MemoryContext cxt;			/* all of the above */
 } TaskTableShape;
 
-static TaskTableShape shape;
+/* One task table, as schema/01_tables.sql makes it, and the INSERT the direct insert stands for. */
+typedef struct TaskTable
+{
+	const char *relname;
+	const TaskColumn *columns;
+	int			ncolumns;
+	const char *trigger_function;	/* the placing trigger's, in durable */
+	const char *trigger_symbol; /* its C function */
+	const char *insert_sql;		/* with the FROM_ARG columns as $1, $2, ... in order */
+	int			nargs;
+	Oid			argtypes[MAX_TASK_COLUMNS];
+	TaskTableShape shape;
+} TaskTable;
+
+static const TaskColumn workflow_task_columns[] = {
+	{"task_id", INT8OID, FROM_DEFAULT},
+	{"run_id", UUIDOID, FROM_ARG},
+	{"namespace", TEXTOID, FROM_ARG},
+	{"task_queue", TEXTOID, FROM_ARG},
+	{"state", TEXTOID, FROM_CONST, "SCHEDULED"},
+	{"attempt", INT4OID, FROM_ARG},
+	{"scheduled_event_id", INT8OID, FROM_ARG},
+	{"started_event_id", INT8OID, FROM_DEFAULT},
+	{"fence", INT8OID, FROM_DEFAULT},
+	{"identity", TEXTOID, FROM_DEFAULT},
+	{"scheduled_at", TIMESTAMPTZOID, FROM_ARG},
+	{"started_at", TIMESTAMPTZOID, FROM_DEFAULT},
+	{"timeout_at", TIMESTAMPTZOID, FROM_DEFAULT},
+	{"last_failure", JSONBOID, FROM_DEFAULT},
+	{"priority", INT2OID, FROM_DEFAULT, NULL, true},
+	{"fairness_key", TEXTOID, FROM_DEFAULT, NULL, true},
+	{"pass", FLOAT8OID, FROM_DEFAULT, NULL, true},
+	{"build_id", TEXTOID, FROM_DEFAULT},
+};
+
+/* (a SCHEDULED task: the eager one, inserted STARTED, keeps its statement in _cmd_schedule_activity) */
+static const TaskColumn activity_task_columns[] = {
+	{"task_id", INT8OID, FROM_DEFAULT},
+	{"run_id", UUIDOID, FROM_ARG},
+	{"namespace", TEXTOID, FROM_ARG},
+	{"workflow_id", TEXTOID, FROM_ARG},
+	{"scheduled_event_id", INT8OID, FROM_ARG},
+	{"activity_id", TEXTOID, FROM_ARG},
+	{"activity_type", TEXTOID, FROM_ARG},
+	{"task_queue", TEXTOID, FROM_ARG},
+	{"input", JSONBOID, FROM_ARG},
+	{"state", TEXTOID, FROM_CONST, "SCHEDULED"},
+	{"attempt", INT4OID, FROM_DEFAULT},
+	{"fence", INT8OID, FROM_CONST, "0"},
+	{"identity", TEXTOID, FROM_CONST, NULL},
+	{"scheduled_at", TIMESTAMPTZOID, FROM_ARG},
+	{"attempt_scheduled_at", TIMESTAMPTZOID, FROM_ARG},
+	{"started_at", TIMESTAMPTZOID, FROM_CONST, NULL},
+	{"last_heartbeat_at", TIMESTAMPTZOID, FROM_DEFAULT},
+	{"heartbeat_details", JSONBOID, FROM_DEFAULT},
+	{"schedule_to_close_timeout", INTERVALOID, FROM_ARG},
+	{"schedule_to_start_timeout", INTERVALOID, FROM_ARG},
+	{"start_to_close_timeout", INTERVALOID, FROM_ARG},
+	{"heartbeat_timeout", INTERVALOID, FROM_ARG},
+	{"retry_initial_interval", INTERVALOID, FROM_ARG},
+	{"retry_backoff_coefficient", FLOAT8OID, FROM_ARG},
+	{"retry_maximum_interval", INTERVALOID, FROM_ARG},
+	{"retry_maximum_attempts", INT4OID, FROM_ARG},
+	{"non_retryable_error_types", TEXTARRAYOID, FROM_ARG},
+	{"timeout_at", TIMESTAMPTZOID, FROM_ARG},
+	{"last_failure", JSONBOID, FROM_DEFAULT},
+	{"cancel_requested", BOOLOID, FROM_DEFAULT},
+	{"fairness_key", TEXTOID, FROM_ARG},
+	{"priority", INT2OID, FROM_ARG},
+	{"fairness_weight", FLOAT8OID, FROM_ARG},
+	{"pass", FLOAT8OID, FROM_CONST, "-1", true},
+};
+
+static TaskTable workflow_tasks = {
+	"workflow_tasks", workflow_task_columns, lengthof(workflow_task_columns),
+	"_workflow_task_pass", "durable_workflow_task_pass",
+	"INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, "
+	"                                    scheduled_event_id, scheduled_at) "
+	"VALUES ($1, $2, $3, 'SCHEDULED', $4, $5, $6) RETURNING task_id",
+	6, {UUIDOID, TEXTOID, TEXTOID, INT4OID, INT8OID, TIMESTAMPTZOID}
+};
+
+static TaskTable activity_tasks = {
+	"activity_tasks", activity_task_columns, lengthof(activity_task_columns),
+	"_activity_task_pass", "durable_activity_task_pass",
+	"INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id, "
+	"    activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at, "
+	"    schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout, "
+	"    retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts, "
+	"    non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight, "
+	"    fence, identity, started_at, pass) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'SCHEDULED', $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+	"        $19, $20, $21, $22, $23, 0, NULL, NULL, -1) RETURNING task_id",
+	23, {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID, FLOAT8OID,
+	INTERVALOID, INT4OID, TEXTARRAYOID, TIMESTAMPTZOID, TEXTOID, INT2OID, FLOAT8OID}
+};
+
 static bool callbacks_registered;
-static uint64 invalidations;	/* of the table or of any function, counted */
+static uint64 invalidations;	/* of a task table or of any function, counted */
 
 static void
 forget_shape_of_relation(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == shape.relid)
-	{
-		shape.valid = false;
-		invalidations++;
-	}
-}
-
-/* (a function replaced: the placing trigger's may no longer be durable's C function) */
-static void
-forget_shape(Datum arg, int cacheid, uint32 hashvalue)
-{
-	shape.valid = false;
+	if (relid == InvalidOid || relid == workflow_tasks.shape.relid)
+		workflow_tasks.shape.valid = false;
+	if (relid == InvalidOid || relid == activity_tasks.shape.relid)
+		activity_tasks.shape.valid = false;
 	invalidations++;
 }
 
-/* Whether the trigger is durable's placing trigger as api/41_priority.sql makes it. */
-static bool
-is_placing_trigger(const Trigger *trigger)
+/* (a function replaced: a placing trigger's may no longer be durable's C function) */
+static void
+forget_shapes(Datum arg, int cacheid, uint32 hashvalue)
 {
-	Oid			argtypes[1];
-	Oid			function = LookupFuncName(list_make2(makeString("durable"), makeString("_workflow_task_pass")),
-										  0, argtypes, true);
+	workflow_tasks.shape.valid = false;
+	activity_tasks.shape.valid = false;
+	invalidations++;
+}
+
+static int
+column_index(const TaskTable *t, const char *name)
+{
+	for (int c = 0; c < t->ncolumns; c++)
+		if (strcmp(t->columns[c].name, name) == 0)
+			return c;
+	elog(ERROR, "durable: task table \"%s\" has no column \"%s\" in task_insert.c", t->relname, name);
+	return -1;
+}
+
+/*
+ * column_index, remembered (the names are this file's literals, told apart
+ * by address): a search by name per value was a good part of an insert
+ */
+static int
+known_column_index(const TaskTable *t, const char *name)
+{
+	static struct
+	{
+		const TaskTable *table;
+		const char *name;
+		int			index;
+	}			known[24];
+	static int	nknown;
+
+	for (int i = 0; i < nknown; i++)
+		if (known[i].table == t && known[i].name == name)
+			return known[i].index;
+	if (nknown == lengthof(known))
+		return column_index(t, name);
+	known[nknown].index = column_index(t, name);
+	known[nknown].table = t;
+	known[nknown].name = name;
+	return known[nknown++].index;
+}
+
+static bool
+varies(const TaskColumn *column)
+{
+	return column->source == FROM_ARG || column->placed || strcmp(column->name, "task_id") == 0;
+}
+
+/* Whether the trigger is durable's placing trigger of t as api/41_priority.sql makes it. */
+static bool
+is_placing_trigger(const TaskTable *t, const Trigger *trigger)
+{
+	Oid			function = LookupFuncName(list_make2(makeString("durable"), makeString((char *) t->trigger_function)),
+										  0, NULL, true);
 	HeapTuple	proc;
 	bool		ours = false;
 
@@ -176,14 +297,13 @@ is_placing_trigger(const Trigger *trigger)
 	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(function));
 	if (HeapTupleIsValid(proc))
 	{
-		bool		isnull;
-		Datum		src = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_prosrc, &isnull);
-		Datum		bin;
-		bool		bin_null;
+		bool		src_null,
+					bin_null;
+		Datum		src = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_prosrc, &src_null);
+		Datum		bin = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_probin, &bin_null);
 
-		bin = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_probin, &bin_null);
-		ours = ((Form_pg_proc) GETSTRUCT(proc))->prolang == ClanguageId && !isnull && !bin_null &&
-			strcmp(TextDatumGetCString(src), "durable_workflow_task_pass") == 0 &&
+		ours = ((Form_pg_proc) GETSTRUCT(proc))->prolang == ClanguageId && !src_null && !bin_null &&
+			strcmp(TextDatumGetCString(src), t->trigger_symbol) == 0 &&
 			strcmp(TextDatumGetCString(bin), "$libdir/durable") == 0;
 		ReleaseSysCache(proc);
 	}
@@ -192,17 +312,29 @@ is_placing_trigger(const Trigger *trigger)
 
 /* Whether expr reads a column whose value varies from one insert to the next. */
 static bool
-reads_varying(TaskTableShape *s, Node *expr)
+reads_varying(const TaskTable *t, Node *expr)
 {
+	const TaskTableShape *s = &t->shape;
 	Bitmapset  *read = NULL;
 
 	pull_varattnos(expr, 1, &read);
 	if (bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, read))
 		return true;			/* a whole-row reference */
-	for (int c = 0; c < N_COLUMNS; c++)
-		if (columns[c].varies && bms_is_member(s->att[c] - FirstLowInvalidHeapAttributeNumber, read))
+	for (int c = 0; c < t->ncolumns; c++)
+		if (varies(&t->columns[c]) && bms_is_member(s->att[c] - FirstLowInvalidHeapAttributeNumber, read))
 			return true;
 	return false;
+}
+
+/* The shape's slot holding values and nulls (a row of the table), for its predicates. */
+static void
+store_row(TaskTableShape *s, int natts, const Datum *values, const bool *nulls)
+{
+	ExecClearTuple(s->slot);
+	memcpy(s->slot->tts_values, values, natts * sizeof(Datum));
+	memcpy(s->slot->tts_isnull, nulls, natts * sizeof(bool));
+	ExecStoreVirtualTuple(s->slot);
+	GetPerTupleExprContext(s->estate)->ecxt_scantuple = s->slot;
 }
 
 /*
@@ -210,43 +342,42 @@ reads_varying(TaskTableShape *s, Node *expr)
  * the fixed values: as ExecCheck (null passes) or ExecQual (null fails).
  */
 static bool
-holds_for_fixed_row(Relation rel, TaskTableShape *s, Node *expr, bool is_check)
+holds_for_fixed_row(TaskTable *t, int natts, Node *expr, bool is_check)
 {
-	EState	   *estate = CreateExecutorState();
-	ExprContext *econtext = GetPerTupleExprContext(estate);
-	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+	TaskTableShape *s = &t->shape;
+	ExprContext *econtext = GetPerTupleExprContext(s->estate);
+	Datum		values[MaxHeapAttributeNumber];
+	bool		nulls[MaxHeapAttributeNumber];
 	bool		holds;
 
-	ExecClearTuple(slot);
-	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
+	for (int i = 0; i < natts; i++)
 	{
-		slot->tts_values[i] = (Datum) 0;
-		slot->tts_isnull[i] = true;
+		values[i] = (Datum) 0;
+		nulls[i] = true;
 	}
-	for (int c = 0; c < N_COLUMNS; c++)
-		if (!columns[c].varies)
+	for (int c = 0; c < t->ncolumns; c++)
+		if (!varies(&t->columns[c]))
 		{
-			slot->tts_values[s->att[c] - 1] = s->fixed[c];
-			slot->tts_isnull[s->att[c] - 1] = s->fixed_null[c];
+			values[s->att[c] - 1] = s->fixed[c];
+			nulls[s->att[c] - 1] = s->fixed_null[c];
 		}
-	ExecStoreVirtualTuple(slot);
-	econtext->ecxt_scantuple = slot;
+	store_row(s, natts, values, nulls);
 	if (is_check)
-		holds = ExecCheck(ExecPrepareExpr((Expr *) expr, estate), econtext);
+		holds = ExecCheck(ExecPrepareExpr((Expr *) expr, s->estate), econtext);
 	else
-		holds = ExecQual(ExecPrepareQual((List *) expr, estate), econtext);
-	FreeExecutorState(estate);
-	ExecDropSingleTupleTableSlot(slot);
+		holds = ExecQual(ExecPrepareQual((List *) expr, s->estate), econtext);
+	ResetExprContext(econtext);
 	return holds;
 }
 
 /* The columns by name: durable's, of the right types, and no other live one. */
 static bool
-read_columns(Relation rel, TaskTableShape *s)
+read_columns(Relation rel, TaskTable *t)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
+	TaskTableShape *s = &t->shape;
 
-	for (int c = 0; c < N_COLUMNS; c++)
+	for (int c = 0; c < t->ncolumns; c++)
 		s->att[c] = InvalidAttrNumber;
 	for (int i = 0; i < desc->natts; i++)
 	{
@@ -255,33 +386,54 @@ read_columns(Relation rel, TaskTableShape *s)
 
 		if (att->attisdropped)
 			continue;
-		for (c = 0; c < N_COLUMNS; c++)
-			if (strcmp(NameStr(att->attname), columns[c].name) == 0)
+		for (c = 0; c < t->ncolumns; c++)
+			if (strcmp(NameStr(att->attname), t->columns[c].name) == 0)
 				break;
-		if (c == N_COLUMNS || att->atttypid != columns[c].type || att->attidentity || att->attgenerated)
+		if (c == t->ncolumns || att->atttypid != t->columns[c].type || att->attidentity || att->attgenerated)
 			return false;
 		s->att[c] = att->attnum;
 	}
-	for (int c = 0; c < N_COLUMNS; c++)
+	for (int c = 0; c < t->ncolumns; c++)
 		if (s->att[c] == InvalidAttrNumber)
 			return false;
 	return true;
 }
 
-/* The defaults of the columns the INSERT leaves out: constants, and the task id's sequence. */
+/*
+ * The values of the columns the function is not given: the statement's
+ * constants, and the defaults of those it leaves out, which must be
+ * constants too (the task id's: the sequence's nextval).
+ */
 static bool
-read_defaults(Relation rel, TaskTableShape *s)
+read_fixed_values(Relation rel, TaskTable *t)
 {
-	for (int c = 0; c < N_COLUMNS; c++)
+	TaskTableShape *s = &t->shape;
+
+	for (int c = 0; c < t->ncolumns; c++)
 	{
+		const TaskColumn *column = &t->columns[c];
 		Node	   *expr;
+		Const	   *value;
 
 		s->fixed[c] = (Datum) 0;
 		s->fixed_null[c] = true;
-		if (columns[c].given)
+		if (column->source == FROM_ARG)
 			continue;
+		if (column->source == FROM_CONST)
+		{
+			if (column->constant != NULL)
+			{
+				Oid			input;
+				Oid			ioparam;
+
+				getTypeInputInfo(column->type, &input, &ioparam);
+				s->fixed[c] = OidInputFunctionCall(input, (char *) column->constant, ioparam, -1);
+				s->fixed_null[c] = false;
+			}
+			continue;
+		}
 		expr = build_column_default(rel, s->att[c]);
-		if (c == C_TASK_ID)
+		if (strcmp(column->name, "task_id") == 0)
 		{
 			FuncExpr   *call = (FuncExpr *) expr;
 			Const	   *seq;
@@ -300,33 +452,22 @@ read_defaults(Relation rel, TaskTableShape *s)
 		expr = (Node *) expression_planner((Expr *) expr);
 		if (!IsA(expr, Const))
 			return false;
-		s->fixed_null[c] = ((Const *) expr)->constisnull;
-		if (!s->fixed_null[c])
-		{
-			MemoryContext old = MemoryContextSwitchTo(s->cxt);
-
-			s->fixed[c] = datumCopy(((Const *) expr)->constvalue, ((Const *) expr)->constbyval,
-									((Const *) expr)->constlen);
-			MemoryContextSwitchTo(old);
-		}
+		value = (Const *) expr;
+		s->fixed_null[c] = value->constisnull;
+		if (!value->constisnull)
+			s->fixed[c] = datumCopy(value->constvalue, value->constbyval, value->constlen);
 	}
-	{
-		MemoryContext old = MemoryContextSwitchTo(s->cxt);
-
-		s->fixed[C_STATE] = PointerGetDatum(cstring_to_text("SCHEDULED"));
-		s->fixed_null[C_STATE] = false;
-		MemoryContextSwitchTo(old);
-	}
-	for (int c = 0; c < N_COLUMNS; c++)
-		if (!columns[c].varies && s->fixed_null[c] && TupleDescAttr(RelationGetDescr(rel), s->att[c] - 1)->attnotnull)
-			return false;		/* the statement refuses every row */
 	return true;
 }
 
-/* The indexes: plain columns, immediate; a predicate only on fixed columns, evaluated here. */
+/*
+ * The indexes: on plain columns, immediate; a predicate on fixed columns
+ * evaluated here, one on varying columns prepared for each row.
+ */
 static bool
-read_indexes(Relation rel, TaskTableShape *s)
+read_indexes(Relation rel, TaskTable *t)
 {
+	TaskTableShape *s = &t->shape;
 	List	   *list = RelationGetIndexList(rel);
 	ListCell   *lc;
 	bool		plain = list_length(list) <= MAX_TASK_INDEXES;
@@ -336,20 +477,25 @@ read_indexes(Relation rel, TaskTableShape *s)
 	{
 		Relation	index;
 		IndexInfo  *info;
+		int			i = s->nindexes;
 
 		if (!plain)
 			break;
 		index = index_open(lfirst_oid(lc), AccessShareLock);
 		info = BuildIndexInfo(index);
 		if (info->ii_Expressions != NIL || info->ii_ExclusionOps != NULL ||
-			(info->ii_Unique && !index->rd_index->indimmediate) ||
-			(info->ii_Predicate != NIL && reads_varying(s, (Node *) info->ii_Predicate)))
+			(info->ii_Unique && !index->rd_index->indimmediate))
 			plain = false;
 		else
 		{
-			s->indexes[s->nindexes] = RelationGetRelid(index);
-			s->has_entry[s->nindexes] = info->ii_Predicate == NIL ||
-				holds_for_fixed_row(rel, s, (Node *) info->ii_Predicate, false);
+			s->indexes[i] = RelationGetRelid(index);
+			s->predicate[i] = NULL;
+			s->has_entry[i] = true;
+			if (info->ii_Predicate != NIL && reads_varying(t, (Node *) info->ii_Predicate))
+				s->predicate[i] = ExecPrepareQual(info->ii_Predicate, s->estate);
+			else if (info->ii_Predicate != NIL)
+				s->has_entry[i] = holds_for_fixed_row(t, RelationGetDescr(rel)->natts,
+													  (Node *) info->ii_Predicate, false);
 			s->nindexes++;
 		}
 		index_close(index, AccessShareLock);
@@ -360,7 +506,7 @@ read_indexes(Relation rel, TaskTableShape *s)
 
 /* Whether the direct insert does what the INSERT statement would, on rel as it is now. */
 static bool
-read_shape(Relation rel, TaskTableShape *s)
+read_shape(Relation rel, TaskTable *t)
 {
 	TriggerDesc *trig = rel->trigdesc;
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
@@ -368,77 +514,87 @@ read_shape(Relation rel, TaskTableShape *s)
 
 	/* (a partition's bounds are a constraint the executor checks) */
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
-		rel->rd_rel->relispartition || rel->rd_rel->relrowsecurity || rel->rd_rules != NULL)
+		rel->rd_rel->relispartition || rel->rd_rel->relrowsecurity || rel->rd_rules != NULL ||
+		RelationGetDescr(rel)->natts > MaxHeapAttributeNumber)
 		return false;
-	if (!read_columns(rel, s) || !read_defaults(rel, s))
+	if (!read_columns(rel, t) || !read_fixed_values(rel, t))
 		return false;
 	/* exactly one insert trigger: durable's placing trigger */
 	for (int i = 0; trig != NULL && i < trig->numtriggers; i++)
 		if (TRIGGER_FOR_INSERT(trig->triggers[i].tgtype))
 		{
-			if (!is_placing_trigger(&trig->triggers[i]))
+			if (!is_placing_trigger(t, &trig->triggers[i]))
 				return false;
 			insert_triggers++;
 		}
 	if (insert_triggers != 1)
 		return false;
+	/* CHECKs on fixed columns only, which hold for them (the statement's error otherwise) */
 	for (int i = 0; constr != NULL && i < constr->num_check; i++)
 	{
 		Node	   *check = stringToNode(constr->check[i].ccbin);
 
-		if (reads_varying(s, check) || !holds_for_fixed_row(rel, s, check, true))
+		if (reads_varying(t, check) || !holds_for_fixed_row(t, RelationGetDescr(rel)->natts, check, true))
 			return false;
 	}
-	return read_indexes(rel, s);
+	return read_indexes(rel, t);
 }
 
 static TaskTableShape *
-shape_of(Relation rel)
+shape_of(Relation rel, TaskTable *t)
 {
+	TaskTableShape *s = &t->shape;
+	MemoryContext old;
 	uint64		before;
 
-	if (shape.valid && shape.relid == RelationGetRelid(rel))
-		return &shape;
+	if (s->valid && s->relid == RelationGetRelid(rel))
+		return s;
 	if (!callbacks_registered)
 	{
 		CacheRegisterRelcacheCallback(forget_shape_of_relation, (Datum) 0);
-		CacheRegisterSyscacheCallback(PROCOID, forget_shape, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, forget_shapes, (Datum) 0);
 		callbacks_registered = true;
 	}
-	if (shape.cxt == NULL)
-		shape.cxt = AllocSetContextCreate(CacheMemoryContext, "durable workflow_tasks shape", ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(shape.cxt);
-	shape.valid = false;
-	shape.relid = RelationGetRelid(rel);
+	if (s->estate != NULL)
+		FreeExecutorState(s->estate);
+	s->estate = NULL;
+	if (s->cxt == NULL)
+		s->cxt = AllocSetContextCreate(CacheMemoryContext, "durable task table shape", ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(s->cxt);
+	s->valid = false;
+	s->relid = RelationGetRelid(rel);
 	before = invalidations;
-	shape.plain = read_shape(rel, &shape);
+	old = MemoryContextSwitchTo(s->cxt);
+	s->estate = CreateExecutorState();
+	/* (a copy of the table's row type: a slot of the relcache's would pin it across transactions) */
+	s->slot = ExecInitExtraTupleSlot(s->estate, CreateTupleDescCopy(RelationGetDescr(rel)), &TTSOpsVirtual);
+	s->plain = read_shape(rel, t);
+	MemoryContextSwitchTo(old);
 	/* (an invalidation that came while it was read leaves it to be read again next time) */
-	shape.valid = invalidations == before;
-	return &shape;
+	s->valid = invalidations == before;
+	return s;
 }
 
 /* The task, written directly; false (nothing written) if the statement must write it. */
 static bool
-insert_direct(FunctionCallInfo fcinfo, int64 *task_id)
+insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 {
 	Oid			schema = DurableNamespaceOid();
-	Oid			relid = OidIsValid(schema) ? get_relname_relid("workflow_tasks", schema) : InvalidOid;
+	Oid			relid = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
 	Relation	rel;
 	TaskTableShape *s;
 	TupleDesc	desc;
 	Datum	   *values;
 	bool	   *nulls;
-	Datum		placed[3];
-	bool		placed_null[3];
 	HeapTuple	tuple;
+	int			arg = 0;
+	int			pass_c = known_column_index(t, "pass");
+	bool		written = false;
 
 	if (!OidIsValid(relid))
 		return false;
-	for (int arg = 0; arg < 6; arg++)
-		if (PG_ARGISNULL(arg) && arg != 4)
-			return false;		/* the statement's own error */
 	rel = table_open(relid, RowExclusiveLock);
-	s = shape_of(rel);
+	s = shape_of(rel, t);
 	desc = RelationGetDescr(rel);
 	/*
 	 * (the trigger does not fire as a replica; an extension that checks or
@@ -461,26 +617,6 @@ insert_direct(FunctionCallInfo fcinfo, int64 *task_id)
 	CommandCounterIncrement();
 	UpdateActiveSnapshotCommandId();
 
-	placed[0] = s->fixed[C_PRIORITY];
-	placed_null[0] = s->fixed_null[C_PRIORITY];
-	placed[1] = s->fixed[C_FAIRNESS_KEY];
-	placed_null[1] = s->fixed_null[C_FAIRNESS_KEY];
-	placed[2] = s->fixed[C_PASS];
-	placed_null[2] = s->fixed_null[C_PASS];
-	/* the trigger's test (ready_pass.c's needs_place) on the row as the defaults make it */
-	if (!placed_null[2] && DatumGetFloat8(placed[2]) < 0)
-	{
-		DurablePlaceWorkflowTask(rel, PG_GETARG_DATUM(0), false, PG_GETARG_DATUM(1), false,
-								 PG_GETARG_DATUM(2), false, GetActiveSnapshot(), placed, placed_null);
-		if (placed_null[0] || placed_null[1])
-		{
-			/* no run: the statement refuses the null priority, as before */
-			PopActiveSnapshot();
-			table_close(rel, NoLock);
-			return false;
-		}
-	}
-
 	values = palloc(desc->natts * sizeof(Datum));
 	nulls = palloc(desc->natts * sizeof(bool));
 	for (int i = 0; i < desc->natts; i++)
@@ -488,35 +624,65 @@ insert_direct(FunctionCallInfo fcinfo, int64 *task_id)
 		values[i] = (Datum) 0;
 		nulls[i] = true;
 	}
-	for (int c = 0; c < N_COLUMNS; c++)
+	for (int c = 0; c < t->ncolumns; c++)
 	{
-		values[s->att[c] - 1] = s->fixed[c];
-		nulls[s->att[c] - 1] = s->fixed_null[c];
-	}
-#define SET(c, v, n) (values[s->att[c] - 1] = (v), nulls[s->att[c] - 1] = (n))
-	SET(C_RUN_ID, PG_GETARG_DATUM(0), false);
-	SET(C_NAMESPACE, PG_GETARG_DATUM(1), false);
-	SET(C_TASK_QUEUE, PG_GETARG_DATUM(2), false);
-	SET(C_ATTEMPT, PG_GETARG_DATUM(3), false);
-	SET(C_SCHEDULED_EVENT_ID, PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4));
-	SET(C_SCHEDULED_AT, PG_GETARG_DATUM(5), false);
-	SET(C_PRIORITY, placed[0], placed_null[0]);
-	SET(C_FAIRNESS_KEY, placed[1], placed_null[1]);
-	SET(C_PASS, placed[2], placed_null[2]);
-	for (int c = 0; c < N_COLUMNS; c++)
-		if (nulls[s->att[c] - 1] && c != C_TASK_ID && TupleDescAttr(desc, s->att[c] - 1)->attnotnull)
+		int			i = s->att[c] - 1;
+
+		values[i] = s->fixed[c];
+		nulls[i] = s->fixed_null[c];
+		if (t->columns[c].source == FROM_ARG)
 		{
-			/* the statement's not-null error (a null scheduled_event_id, a default dropped) */
-			pfree(values);
-			pfree(nulls);
-			PopActiveSnapshot();
-			table_close(rel, NoLock);
-			return false;
+			nulls[i] = PG_ARGISNULL(arg);
+			values[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(arg);
+			arg++;
 		}
-	/* the default's nextval, with its permission check */
+	}
+#define VALUE(name) values[s->att[known_column_index(t, name)] - 1]
+#define NULLS(name) nulls[s->att[known_column_index(t, name)] - 1]
+	/* the trigger's test (ready_pass.c's needs_place), and its placing */
+	if (!nulls[s->att[pass_c] - 1] && DatumGetFloat8(values[s->att[pass_c] - 1]) < 0)
+	{
+		if (t == &workflow_tasks)
+		{
+			Datum		placed[3];
+			bool		placed_null[3];
+
+			DurablePlaceWorkflowTask(rel, VALUE("run_id"), NULLS("run_id"), VALUE("namespace"), NULLS("namespace"),
+									 VALUE("task_queue"), NULLS("task_queue"), GetActiveSnapshot(),
+									 placed, placed_null);
+			VALUE("priority") = placed[0];
+			NULLS("priority") = placed_null[0];
+			VALUE("fairness_key") = placed[1];
+			NULLS("fairness_key") = placed_null[1];
+			VALUE("pass") = placed[2];
+			NULLS("pass") = placed_null[2];
+		}
+		else
+		{
+			bool		place_nulls[5] = {NULLS("namespace"), NULLS("task_queue"), NULLS("priority"),
+			NULLS("fairness_key"), NULLS("fairness_weight")};
+
+			VALUE("pass") = Float8GetDatum(DurablePlaceActivityTask(rel, VALUE("namespace"), VALUE("task_queue"),
+																	VALUE("priority"), VALUE("fairness_key"),
+																	VALUE("fairness_weight"), place_nulls,
+																	GetActiveSnapshot()));
+			NULLS("pass") = false;
+		}
+	}
+#undef VALUE
+#undef NULLS
+	/*
+	 * A null where the table refuses one (a null argument, no run for a
+	 * workflow task): the statement, with its own error. The task id's
+	 * default comes after, with its permission check.
+	 */
+	for (int c = 0; c < t->ncolumns; c++)
+		if (nulls[s->att[c] - 1] && strcmp(t->columns[c].name, "task_id") != 0 &&
+			TupleDescAttr(desc, s->att[c] - 1)->attnotnull)
+			goto done;
 	*task_id = nextval_internal(s->sequence, true);
-	SET(C_TASK_ID, Int64GetDatum(*task_id), false);
-#undef SET
+	values[s->att[known_column_index(t, "task_id")] - 1] = Int64GetDatum(*task_id);
+	nulls[s->att[known_column_index(t, "task_id")] - 1] = false;
 
 	tuple = heap_form_tuple(desc, values, nulls);
 	heap_insert(rel, tuple, GetCurrentCommandId(true), 0, NULL);
@@ -529,6 +695,16 @@ insert_direct(FunctionCallInfo fcinfo, int64 *task_id)
 
 		if (!s->has_entry[i])
 			continue;
+		if (s->predicate[i] != NULL)
+		{
+			bool		holds;
+
+			store_row(s, desc->natts, values, nulls);
+			holds = ExecQual(s->predicate[i], GetPerTupleExprContext(s->estate));
+			ResetExprContext(GetPerTupleExprContext(s->estate));
+			if (!holds)
+				continue;
+		}
 		index = index_open(s->indexes[i], RowExclusiveLock);
 		info = BuildIndexInfo(index);
 		if (info->ii_ReadyForInserts)	/* as the executor: not an index being built */
@@ -545,37 +721,37 @@ insert_direct(FunctionCallInfo fcinfo, int64 *task_id)
 		index_close(index, NoLock);
 	}
 	heap_freetuple(tuple);
+	written = true;
+
+done:
 	pfree(values);
 	pfree(nulls);
-
 	PopActiveSnapshot();
-	CommandCounterIncrement();
+	if (written)
+		CommandCounterIncrement();
 	table_close(rel, NoLock);
-	return true;
+	return written;
 }
 
 /* The task, by the INSERT statement (the fallback). */
 static int64
-insert_by_statement(FunctionCallInfo fcinfo)
+insert_by_statement(FunctionCallInfo fcinfo, TaskTable *t, SPIPlanPtr *plan)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[6] = {UUIDOID, TEXTOID, TEXTOID, INT4OID, INT8OID, TIMESTAMPTZOID};
-	Datum		args[6];
-	char		args_null[7] = "      ";
+	Datum		args[MAX_TASK_COLUMNS];
+	char		args_null[MAX_TASK_COLUMNS];
 	bool		isnull;
 	int64		task_id;
 
-	for (int arg = 0; arg < 6; arg++)
+	for (int arg = 0; arg < t->nargs; arg++)
 	{
 		args[arg] = PG_ARGISNULL(arg) ? (Datum) 0 : PG_GETARG_DATUM(arg);
-		if (PG_ARGISNULL(arg))
-			args_null[arg] = 'n';
+		args_null[arg] = PG_ARGISNULL(arg) ? 'n' : ' ';
 	}
 	SPI_connect();
 	/* (run to its end, with no row limit: AFTER STATEMENT triggers fire at the end) */
-	if (SPI_execute_plan(DurableKeptPlan(&plan, INSERT_SQL, 6, argtypes), args, args_null, false, 0) !=
+	if (SPI_execute_plan(DurableKeptPlan(plan, t->insert_sql, t->nargs, t->argtypes), args, args_null, false, 0) !=
 		SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not insert a workflow task");
+		elog(ERROR, "could not insert into durable.%s", t->relname);
 	task_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	return task_id;
@@ -589,9 +765,29 @@ insert_by_statement(FunctionCallInfo fcinfo)
 Datum
 durable_insert_workflow_task(PG_FUNCTION_ARGS)
 {
+	static SPIPlanPtr plan = NULL;
 	int64		task_id;
 
-	if (!insert_direct(fcinfo, &task_id))
-		task_id = insert_by_statement(fcinfo);
+	if (!insert_direct(fcinfo, &workflow_tasks, &task_id))
+		task_id = insert_by_statement(fcinfo, &workflow_tasks, &plan);
+	PG_RETURN_INT64(task_id);
+}
+
+/*
+ * durable._insert_activity_task(run_id, namespace, workflow_id,
+ * scheduled_event_id, activity_id, activity_type, task_queue, input,
+ * scheduled_at, attempt_scheduled_at, the four timeouts, the retry policy's
+ * five columns, timeout_at, fairness_key, priority, fairness_weight): a
+ * SCHEDULED activity task, placed in its queue as the trigger places it;
+ * returns its task id.
+ */
+Datum
+durable_insert_activity_task(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int64		task_id;
+
+	if (!insert_direct(fcinfo, &activity_tasks, &task_id))
+		task_id = insert_by_statement(fcinfo, &activity_tasks, &plan);
 	PG_RETURN_INT64(task_id);
 }

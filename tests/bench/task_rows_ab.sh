@@ -4,7 +4,8 @@
 # tasks, each statement as the store runs it (one plpgsql statement per row:
 # _schedule_workflow_task's INSERT, or its durable._insert_workflow_task
 # where the store has it, the poll's lease UPDATE, the completion's
-# DELETE; _cmd_schedule_activity's INSERT, the activity poll's set-based
+# DELETE; _cmd_schedule_activity's INSERT, or its _insert_activity_task
+# where the store has it, the activity poll's set-based
 # lease of up to 100, _drop_activity_task's DELETE), over N runs started
 # beforehand, from that backend's own /proc/self/stat (as floor_cpu.sh).
 # Only the rows: no history, no notification, no run lock.
@@ -52,8 +53,9 @@ DECLARE
     t bigint;
     c bigint[] := ARRAY[]::bigint[];
     leased integer;
-    -- _schedule_workflow_task's insert, in C where the store has it (task_insert.c)
+    -- the store's inserts, in C where it has them (task_insert.c)
     direct boolean := to_regprocedure('durable._insert_workflow_task(uuid,text,text,integer,bigint,timestamptz)') IS NOT NULL;
+    direct_activity boolean := to_regproc('durable._insert_activity_task') IS NOT NULL;
 BEGIN
     c := c || (SELECT ticks FROM cpu);
     FOR r IN SELECT * FROM runs LOOP
@@ -78,6 +80,11 @@ BEGIN
     END LOOP;
     c := c || (SELECT ticks FROM cpu);
     FOR r IN SELECT * FROM runs LOOP
+      IF direct_activity THEN
+        t := durable._insert_activity_task(r.run_id, r.namespace, r.workflow_id, 5, '1', 'noop', 'raq', '1',
+            durable.now(), durable.now(), NULL, NULL, interval '10 min', NULL, interval '1 s', 2, interval '100 s',
+            0, '{}', NULL, '', 3::smallint, 1);
+      ELSE
         INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
             activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
             schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
@@ -87,6 +94,7 @@ BEGIN
         VALUES (r.run_id, r.namespace, r.workflow_id, 5, '1', 'noop', 'raq', '1', 'SCHEDULED', durable.now(),
             durable.now(), NULL, NULL, interval '10 min', NULL, interval '1 s', 2, interval '100 s', 0, '{}',
             NULL, '', 3, 1, 0, NULL, NULL, -1);
+      END IF;
     END LOOP;
     c := c || (SELECT ticks FROM cpu);
     LOOP

@@ -106,12 +106,8 @@ SELECT is((SELECT count(*) FROM durable.workflow_tasks WHERE task_queue IN ('ins
 
 -- What an operator adds. A trigger of its own: the statement, which fires it.
 CREATE TEMP TABLE fired (task_id bigint);
-CREATE FUNCTION pg_temp.fired() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO fired VALUES (NEW.task_id);
-    RETURN NULL;
-END
-$$;
+CREATE FUNCTION pg_temp.fired() RETURNS trigger LANGUAGE plpgsql
+    AS 'BEGIN INSERT INTO fired VALUES (NEW.task_id); RETURN NULL; END';
 CREATE TRIGGER ins_test_after AFTER INSERT ON durable.workflow_tasks FOR EACH ROW EXECUTE FUNCTION pg_temp.fired();
 SELECT is(pg_temp.direct(pg_temp.run('ins-trg'), 'ins-trg'), 'statement', 'with an operator''s AFTER INSERT trigger, the statement');
 SELECT is((SELECT count(*) FROM fired), 1::bigint, 'which fires it');
@@ -152,7 +148,8 @@ SELECT is(pg_temp.direct(pg_temp.run('ins-def'), 'ins-def'), 'statement', 'a def
 ALTER TABLE durable.workflow_tasks ALTER COLUMN fence SET DEFAULT 0;
 
 -- Indexes of the operator's, each with its entry: plain, partial on a fixed
--- column (true and false), partial on a varying column, on an expression.
+-- column (true and false: evaluated once), partial on a varying column (for
+-- each row), on an expression (the statement).
 DELETE FROM durable.workflow_tasks;   -- (what this test or another left could collide)
 CREATE UNIQUE INDEX ins_test_plain ON durable.workflow_tasks (task_queue, scheduled_event_id);
 SELECT is(pg_temp.direct(pg_temp.run('ins-idx'), 'ins-idx', 1, 'default', 11), 'direct', 'a plain unique index: directly');
@@ -169,9 +166,11 @@ DROP INDEX durable.ins_test_fixed;
 SELECT is(pg_temp.direct(pg_temp.run('ins-idx2'), 'ins-idx2'), 'direct', 'and none of the one whose predicate fails');
 DROP INDEX durable.ins_test_never;
 CREATE UNIQUE INDEX ins_test_varying ON durable.workflow_tasks (task_queue) WHERE attempt > 100;
-SELECT is(pg_temp.direct(pg_temp.run('ins-idx3'), 'ins-idx3', 101), 'statement', 'a partial index on a varying column: the statement');
+SELECT is(pg_temp.direct(pg_temp.run('ins-idx3'), 'ins-idx3', 101), 'direct',
+          'a partial index on a varying column: directly, its predicate read for each row');
 SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.run('ins-idx3'), 'ins-idx3', 102)$$, '23505',
-                 'duplicate key value violates unique constraint "ins_test_varying"', 'which writes its entry');
+                 'duplicate key value violates unique constraint "ins_test_varying"', 'the entry written when it holds');
+SELECT is(pg_temp.direct(pg_temp.run('ins-idx3'), 'ins-idx3', 100), 'direct', 'and none when it does not');
 DROP INDEX durable.ins_test_varying;
 DELETE FROM durable.workflow_tasks;
 CREATE UNIQUE INDEX ins_test_expr ON durable.workflow_tasks (lower(task_queue));

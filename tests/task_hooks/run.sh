@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # An extension that checks or audits permissions through the executor's
 # ExecutorCheckPerms_hook (sepgsql, pgaudit's object audit) sees every
-# workflow task inserted, as it saw the INSERT statement's:
-# durable._insert_workflow_task writes without the executor when it can
-# (pgext/src/task_insert.c), and must take the statement when such a hook is
-# installed. perms_hook.c, built here and LOADed into one session, refuses
-# INSERTs into workflow_tasks: the insert is refused with its error and
-# writes nothing; a session without it inserts. (As tests/append_hooks does
-# for history appends.) Runs against the test cluster (scripts/test.sh);
-# builds into $DURABLE_RUN_BASE.
+# workflow and activity task inserted, as it saw the INSERT statement's:
+# durable._insert_workflow_task and _insert_activity_task write without the
+# executor when they can (pgext/src/task_insert.c), and must take the
+# statement when such a hook is installed. perms_hook.c, built here and
+# LOADed into one session, refuses INSERTs into workflow_tasks and
+# activity_tasks: the insert is refused with its error and writes nothing; a
+# session without it inserts. (As tests/append_hooks does for history
+# appends.) Runs against the test cluster (scripts/test.sh); builds into
+# $DURABLE_RUN_BASE.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -45,5 +46,22 @@ check "and _insert_workflow_task is refused as the INSERT is" "[ \"\$by_function
 check "writing nothing" "[ \"\$(tasks)\" = 0 ]"
 check "a session without the hook inserts" \
     "psql_t -c \"SELECT durable._insert_workflow_task('$run', 'default', 'task-hooks-q', 1, 2, now())\" >/dev/null && [ \"\$(tasks)\" = 1 ]"
+
+
+activity="SELECT durable._insert_activity_task('$run', 'default', '$wid', 99, 'hooked', 'noop', 'task-hooks-aq',
+              '1', now(), now(), NULL, NULL, '1 min', NULL, '1 s', 2, '100 s', 0, '{}', NULL, '', 3::smallint, 1)"
+activities() { psql_t -c "SELECT count(*) FROM durable.activity_tasks WHERE run_id = '$run'"; }
+by_function=$(hooked "$activity")
+by_insert=$(hooked "INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
+                        activity_type, task_queue, state, scheduled_at, attempt_scheduled_at, start_to_close_timeout,
+                        retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts)
+                    VALUES ('$run', 'default', '$wid', 99, 'hooked', 'noop', 'task-hooks-aq', 'SCHEDULED', now(), now(),
+                            '1 min', '1 s', 2, '100 s', 0)")
+check "with the hook, an INSERT into activity_tasks is refused by it" \
+    "echo \"\$by_insert\" | grep -q 'perms_hook: an INSERT into activity_tasks is refused' && echo \"\$by_insert\" | grep -q 42501"
+check "and _insert_activity_task is refused as the INSERT is" "[ \"\$by_function\" = \"\$by_insert\" ]"
+check "writing nothing" "[ \"\$(activities)\" = 0 ]"
+check "a session without the hook inserts the activity task" \
+    "psql_t -c \"\$activity\" >/dev/null && [ \"\$(activities)\" = 1 ]"
 
 summary task_hooks

@@ -140,6 +140,13 @@ BEGIN
             deadline := least(now + stc, now + s2c, now + hb);
         END IF;
     END IF;
+    IF eager IS NULL THEN
+        -- the INSERT below of a SCHEDULED task, in C (api/80_task_insert.sql)
+        task := durable._insert_activity_task(w.run_id, w.namespace, w.workflow_id, scheduled, activity_id,
+            activity_type, queue, cmd -> 'input', now, now, s2c, s2s, stc, hb,
+            initial, backoff, max_interval, max_attempts::integer, non_retryable, deadline, prio.fairness_key,
+            prio.priority, prio.fairness_weight);
+    ELSE
     INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
         activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
         schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
@@ -153,6 +160,7 @@ BEGIN
         CASE WHEN eager IS NULL THEN 0 ELSE 1 END, eager, CASE WHEN eager IS NOT NULL THEN now END,
         CASE WHEN eager IS NULL THEN -1 ELSE 0 END)   -- a pass >= 0 skips the placing trigger
     RETURNING activity_tasks.task_id INTO task;
+    END IF;
     PERFORM durable._wake_at(deadline);
     IF eager IS NULL THEN
         PERFORM durable._notify('activity', w.namespace, queue);

@@ -1,4 +1,5 @@
--- The insert of a SCHEDULED workflow task, in C (pgext/src/task_insert.c):
+-- The inserts of a SCHEDULED workflow task and activity task, in C
+-- (pgext/src/task_insert.c):
 -- written with the heap and index APIs and placed in its queue as the
 -- placing trigger of api/41_priority.sql places it, or, whenever the table
 -- has anything the statement would do beyond that (an operator's trigger,
@@ -10,3 +11,20 @@ CREATE OR REPLACE FUNCTION durable._insert_workflow_task(run uuid, namespace tex
     RETURNS bigint AS 'MODULE_PATHNAME', 'durable_insert_workflow_task' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION durable._insert_workflow_task(uuid, text, text, integer, bigint, timestamptz) IS
     'Inserts a SCHEDULED workflow task placed in its queue, as INSERT INTO durable.workflow_tasks with its placing trigger would (internal: _schedule_workflow_task).';
+
+-- The same for the SCHEDULED activity task of a ScheduleActivityTask
+-- command (_cmd_schedule_activity; an eager one, inserted STARTED, keeps its
+-- statement): the columns that INSERT gives, but for its constants (state
+-- 'SCHEDULED', fence 0, no identity or start, pass -1: placed).
+CREATE OR REPLACE FUNCTION durable._insert_activity_task(
+    run_id uuid, namespace text, workflow_id text, scheduled_event_id bigint, activity_id text,
+    activity_type text, task_queue text, input jsonb, scheduled_at timestamptz, attempt_scheduled_at timestamptz,
+    schedule_to_close_timeout interval, schedule_to_start_timeout interval, start_to_close_timeout interval,
+    heartbeat_timeout interval, retry_initial_interval interval, retry_backoff_coefficient float8,
+    retry_maximum_interval interval, retry_maximum_attempts integer, non_retryable_error_types text[],
+    timeout_at timestamptz, fairness_key text, priority smallint, fairness_weight float8)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'durable_insert_activity_task' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION durable._insert_activity_task(uuid, text, text, bigint, text, text, text, jsonb, timestamptz,
+    timestamptz, interval, interval, interval, interval, interval, float8, interval, integer, text[], timestamptz,
+    text, smallint, float8) IS
+    'Inserts a SCHEDULED activity task placed in its queue, as INSERT INTO durable.activity_tasks with its placing trigger would (internal: _cmd_schedule_activity).';
