@@ -197,7 +197,7 @@ static TaskTable workflow_tasks = {
 	"_workflow_task_pass", "durable_workflow_task_pass",
 	"INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, "
 	"                                    scheduled_event_id, scheduled_at) "
-	"VALUES ($1, $2, $3, 'SCHEDULED', $4, $5, $6) RETURNING task_id",
+	"VALUES ($1, $2, $3, 'SCHEDULED', $4, $5, $6)",
 	6, {UUIDOID, TEXTOID, TEXTOID, INT4OID, INT8OID, TIMESTAMPTZOID}
 };
 
@@ -733,14 +733,21 @@ done:
 	return written;
 }
 
-/* The task, by the INSERT statement (the fallback). */
-static int64
-insert_by_statement(FunctionCallInfo fcinfo, TaskTable *t, SPIPlanPtr *plan)
+/*
+ * The task, by the INSERT statement (the fallback), as its caller ran it:
+ * the workflow task's without RETURNING (which an operator's rule, row
+ * security or column grants may refuse where that statement did not), the
+ * activity task's with it. So the task's id, in *task_id, is not always
+ * known: false without a RETURNING, or when an operator's trigger kept the
+ * row out (no error, as before).
+ */
+static bool
+insert_by_statement(FunctionCallInfo fcinfo, TaskTable *t, SPIPlanPtr *plan, int64 *task_id)
 {
 	Datum		args[MAX_TASK_COLUMNS];
 	char		args_null[MAX_TASK_COLUMNS];
-	bool		isnull;
-	int64		task_id;
+	int			rc;
+	bool		isnull = true;
 
 	for (int arg = 0; arg < t->nargs; arg++)
 	{
@@ -749,18 +756,20 @@ insert_by_statement(FunctionCallInfo fcinfo, TaskTable *t, SPIPlanPtr *plan)
 	}
 	SPI_connect();
 	/* (run to its end, with no row limit: AFTER STATEMENT triggers fire at the end) */
-	if (SPI_execute_plan(DurableKeptPlan(plan, t->insert_sql, t->nargs, t->argtypes), args, args_null, false, 0) !=
-		SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "could not insert into durable.%s", t->relname);
-	task_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	rc = SPI_execute_plan(DurableKeptPlan(plan, t->insert_sql, t->nargs, t->argtypes), args, args_null, false, 0);
+	if (rc < 0)
+		elog(ERROR, "could not insert into durable.%s: %s", t->relname, SPI_result_code_string(rc));
+	if (rc == SPI_OK_INSERT_RETURNING && SPI_processed == 1)
+		*task_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
-	return task_id;
+	return !isnull;
 }
 
 /*
  * durable._insert_workflow_task(run, namespace, task_queue, attempt,
  * scheduled_event_id, scheduled_at): a SCHEDULED workflow task, placed in
- * its queue as the trigger places it; returns its task id.
+ * its queue as the trigger places it; returns its task id when written
+ * directly, null when by the statement.
  */
 Datum
 durable_insert_workflow_task(PG_FUNCTION_ARGS)
@@ -768,8 +777,9 @@ durable_insert_workflow_task(PG_FUNCTION_ARGS)
 	static SPIPlanPtr plan = NULL;
 	int64		task_id;
 
-	if (!insert_direct(fcinfo, &workflow_tasks, &task_id))
-		task_id = insert_by_statement(fcinfo, &workflow_tasks, &plan);
+	if (!insert_direct(fcinfo, &workflow_tasks, &task_id) &&
+		!insert_by_statement(fcinfo, &workflow_tasks, &plan, &task_id))
+		PG_RETURN_NULL();
 	PG_RETURN_INT64(task_id);
 }
 
@@ -779,7 +789,7 @@ durable_insert_workflow_task(PG_FUNCTION_ARGS)
  * scheduled_at, attempt_scheduled_at, the four timeouts, the retry policy's
  * five columns, timeout_at, fairness_key, priority, fairness_weight): a
  * SCHEDULED activity task, placed in its queue as the trigger places it;
- * returns its task id.
+ * returns its task id (null when an operator's trigger kept the row out).
  */
 Datum
 durable_insert_activity_task(PG_FUNCTION_ARGS)
@@ -787,7 +797,8 @@ durable_insert_activity_task(PG_FUNCTION_ARGS)
 	static SPIPlanPtr plan = NULL;
 	int64		task_id;
 
-	if (!insert_direct(fcinfo, &activity_tasks, &task_id))
-		task_id = insert_by_statement(fcinfo, &activity_tasks, &plan);
+	if (!insert_direct(fcinfo, &activity_tasks, &task_id) &&
+		!insert_by_statement(fcinfo, &activity_tasks, &plan, &task_id))
+		PG_RETURN_NULL();
 	PG_RETURN_INT64(task_id);
 }

@@ -39,7 +39,10 @@ DECLARE
     path text := CASE WHEN pg_temp.trigger_calls() = calls THEN 'direct' ELSE 'statement' END;
 BEGIN
     INSERT INTO written (path, task)
-    SELECT path, to_jsonb(t) - 'task_id' - 'run_id' - 'task_queue' FROM durable.workflow_tasks t WHERE t.task_id = id;
+    SELECT path, to_jsonb(t) - 'task_id' - 'run_id' - 'task_queue' FROM durable.workflow_tasks t WHERE t.run_id = run;
+    IF path = 'statement' AND id IS NOT NULL THEN
+        RAISE 'the statement''s task id is not known (it has no RETURNING), yet % came back', id;
+    END IF;
     RETURN path;
 END
 $$;

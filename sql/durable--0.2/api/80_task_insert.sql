@@ -4,7 +4,11 @@
 -- placing trigger of api/41_priority.sql places it, or, whenever the table
 -- has anything the statement would do beyond that (an operator's trigger,
 -- rule, row security, CHECK or partial index on a varying column...), by
--- the INSERT statement itself. Returns the task's id.
+-- the INSERT statement itself, as its caller ran it: the workflow task's
+-- without RETURNING (which an operator's rule, row security or column grant
+-- may refuse), the activity task's with it. Returns the task's id; null for
+-- a workflow task the statement wrote, or a task an operator's trigger kept
+-- out of the table (no error, as before).
 CREATE OR REPLACE FUNCTION durable._insert_workflow_task(run uuid, namespace text, task_queue text,
                                                          attempt integer, scheduled_event_id bigint,
                                                          scheduled_at timestamptz)

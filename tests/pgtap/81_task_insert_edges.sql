@@ -1,0 +1,136 @@
+-- durable._insert_workflow_task (pgext/src/task_insert.c) against what an
+-- operator may do to durable.workflow_tasks, compared with the INSERT
+-- statement _schedule_workflow_task ran before (no RETURNING): whatever
+-- that statement did, the function does, by either of its paths.
+BEGIN;
+SELECT * FROM no_plan();
+SET LOCAL deadlock_timeout = '1min';   -- as 41_priority_plans.sql: the timer worker gives way
+
+-- a run of priority 2, key 'k', with no task
+CREATE FUNCTION pg_temp.run(q text) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE
+    r uuid := gen_random_uuid();
+BEGIN
+    INSERT INTO durable.workflows (run_id, namespace, workflow_id, workflow_type, task_queue, status,
+                                   first_run_id, execution_started_at, started_at, priority, fairness_key)
+    VALUES (r, 'default', 'rvi-' || r, 'W', q, 'RUNNING', r, now(), now(), 2, 'k');
+    RETURN r;
+END
+$$;
+CREATE FUNCTION pg_temp.tasks(q text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM durable.workflow_tasks WHERE task_queue = q
+$$;
+
+-- A plain store's task is written directly, and its id returned.
+CREATE TEMP TABLE plain AS SELECT pg_temp.run('rvi-plain') AS r;
+CREATE TEMP TABLE plain_id AS
+    SELECT durable._insert_workflow_task((SELECT r FROM plain), 'default', 'rvi-plain', 1, 2, now()) AS id;
+SELECT is((SELECT run_id FROM durable.workflow_tasks WHERE task_id = (SELECT id FROM plain_id)),
+          (SELECT r FROM plain), 'a plain store''s task: its id returned');
+
+-- An operator's BEFORE INSERT trigger that keeps a row out of the table
+-- (RETURN NULL: it archives it elsewhere, or drops what it does not want).
+-- The statement wrote nothing and raised nothing.
+CREATE TEMP TABLE diverted (run_id uuid);
+CREATE FUNCTION pg_temp.divert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO diverted VALUES (NEW.run_id);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER rvi_divert BEFORE INSERT ON durable.workflow_tasks
+    FOR EACH ROW WHEN (NEW.task_queue = 'rvi-divert') EXECUTE FUNCTION pg_temp.divert();
+SELECT lives_ok($$INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
+                  VALUES (pg_temp.run('rvi-divert'), 'default', 'rvi-divert', 'SCHEDULED', 1, 2, now())$$,
+                'the statement: a trigger that keeps the row out is no error');
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-divert'), 'default', 'rvi-divert', 1, 2, now())$$,
+                '_insert_workflow_task: neither');
+SELECT is(pg_temp.tasks('rvi-divert'), 0::bigint, 'no task written by either');
+SELECT is((SELECT count(*) FROM diverted), 2::bigint, 'the trigger saw both');
+DROP TRIGGER rvi_divert ON durable.workflow_tasks;
+-- The same on activity_tasks: _cmd_schedule_activity's INSERT ... RETURNING
+-- INTO left its task id null, with no error.
+CREATE TRIGGER rvi_divert BEFORE INSERT ON durable.activity_tasks
+    FOR EACH ROW WHEN (NEW.task_queue = 'rvi-divert') EXECUTE FUNCTION pg_temp.divert();
+SELECT is(durable._insert_activity_task(pg_temp.run('rvi-divert'), 'default', 'wf', 5, 'a1', 'A', 'rvi-divert',
+                                        '{}', now(), now(), NULL, NULL, '1 min', NULL, '1 s', 2, '1 min', 0,
+                                        '{}', NULL, '', 3::smallint, 1),
+          NULL, '_insert_activity_task: an activity task kept out is no error, and has no id');
+SELECT is((SELECT count(*) FROM durable.activity_tasks WHERE task_queue = 'rvi-divert'), 0::bigint,
+          'and none was written');
+SELECT is((SELECT count(*) FROM diverted), 3::bigint, 'the trigger saw it');
+DROP TRIGGER rvi_divert ON durable.activity_tasks;
+
+-- A rule of the operator's: the statement ran it; an INSERT ... RETURNING
+-- is refused by one that is conditional (or DO INSTEAD NOTHING).
+CREATE TEMP TABLE ruled (run_id uuid);
+CREATE RULE rvi_rule AS ON INSERT TO durable.workflow_tasks WHERE NEW.task_queue = 'rvi-rule'
+    DO INSTEAD INSERT INTO ruled VALUES (NEW.run_id);
+SELECT lives_ok($$INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
+                  VALUES (pg_temp.run('rvi-rule'), 'default', 'rvi-rule', 'SCHEDULED', 1, 2, now())$$,
+                'the statement: a conditional DO INSTEAD rule runs');
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-rule'), 'default', 'rvi-rule', 1, 2, now())$$,
+                '_insert_workflow_task: it runs too');
+SELECT is((SELECT count(*) FROM ruled), 2::bigint, 'both rows went where the rule sends them');
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-rule2'), 'default', 'rvi-rule2', 1, 2, now())$$,
+                'a task the rule does not take');
+SELECT is(pg_temp.tasks('rvi-rule2'), 1::bigint, 'is written');
+DROP RULE rvi_rule ON durable.workflow_tasks;
+
+-- A role whose INSERT is granted by column (no SELECT): the statement, which
+-- named those columns only, was allowed.
+CREATE ROLE rvi_columns;
+GRANT USAGE ON SCHEMA durable TO rvi_columns;
+GRANT EXECUTE ON FUNCTION durable._insert_workflow_task(uuid, text, text, integer, bigint, timestamptz) TO rvi_columns;
+GRANT INSERT (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
+    ON durable.workflow_tasks TO rvi_columns;
+GRANT USAGE ON SEQUENCE durable.workflow_tasks_task_id_seq TO rvi_columns;
+CREATE TEMP TABLE col_runs AS SELECT pg_temp.run('rvi-col') AS a, pg_temp.run('rvi-col') AS b;
+GRANT SELECT ON col_runs TO rvi_columns;
+SET LOCAL ROLE rvi_columns;
+SELECT lives_ok($$INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
+                  VALUES ((SELECT a FROM col_runs), 'default', 'rvi-col', 'SCHEDULED', 1, 2, now())$$,
+                'the statement: INSERT granted on its columns is enough');
+SELECT lives_ok($$SELECT durable._insert_workflow_task((SELECT b FROM col_runs), 'default', 'rvi-col', 1, 2, now())$$,
+                '_insert_workflow_task: as well');
+RESET ROLE;
+SELECT is(pg_temp.tasks('rvi-col'), 2::bigint, 'both written');
+
+-- Row security forced on the owner, with a policy that lets it insert but
+-- see no task: the statement (no RETURNING) inserted.
+CREATE ROLE rvi_owner;
+ALTER TABLE durable.workflow_tasks OWNER TO rvi_owner;
+GRANT USAGE ON SCHEMA durable TO rvi_owner;
+GRANT EXECUTE ON FUNCTION durable._insert_workflow_task(uuid, text, text, integer, bigint, timestamptz) TO rvi_owner;
+GRANT SELECT ON durable.workflows TO rvi_owner;
+ALTER SEQUENCE durable.workflow_tasks_task_id_seq OWNER TO rvi_owner;
+CREATE POLICY rvi_insert ON durable.workflow_tasks FOR INSERT WITH CHECK (true);
+CREATE POLICY rvi_select ON durable.workflow_tasks FOR SELECT USING (task_queue <> 'rvi-rls');
+ALTER TABLE durable.workflow_tasks ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE TEMP TABLE rls_runs AS SELECT pg_temp.run('rvi-rls') AS a, pg_temp.run('rvi-rls') AS b;
+GRANT SELECT ON rls_runs TO rvi_owner;
+SET LOCAL ROLE rvi_owner;
+SELECT lives_ok($$INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
+                  VALUES ((SELECT a FROM rls_runs), 'default', 'rvi-rls', 'SCHEDULED', 1, 2, now())$$,
+                'the statement: forced row security that hides the task from its owner inserts it');
+SELECT lives_ok($$SELECT durable._insert_workflow_task((SELECT b FROM rls_runs), 'default', 'rvi-rls', 1, 2, now())$$,
+                '_insert_workflow_task: as well');
+RESET ROLE;
+SELECT is(pg_temp.tasks('rvi-rls'), 2::bigint, 'both written');
+ALTER TABLE durable.workflow_tasks NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY;
+DROP POLICY rvi_insert ON durable.workflow_tasks;
+DROP POLICY rvi_select ON durable.workflow_tasks;
+ALTER TABLE durable.workflow_tasks OWNER TO CURRENT_USER;
+ALTER SEQUENCE durable.workflow_tasks_task_id_seq OWNER TO CURRENT_USER;
+
+-- The statistics autovacuum and ANALYZE read: every insert counted.
+CREATE TEMP TABLE ins_before AS
+    SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = 'durable.workflow_tasks'::regclass;
+SELECT durable._insert_workflow_task(pg_temp.run('rvi-stat'), 'default', 'rvi-stat', 1, 2, now());
+SELECT durable._insert_workflow_task(pg_temp.run('rvi-stat'), 'default', 'rvi-stat', 1, 2, now());
+SELECT is((SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = 'durable.workflow_tasks'::regclass)
+          - (SELECT n_tup_ins FROM ins_before), 2::bigint, 'n_tup_ins counts each task inserted');
+
+SELECT * FROM finish();
+ROLLBACK;
