@@ -30,7 +30,8 @@
  * through the INSERT statement, which does it all, as before: another
  * insert trigger, a changed or disabled placing trigger or one whose
  * function is not durable's C function, a rule, row security, a CHECK on a
- * column that varies, an index on an expression, an exclusion or deferred
+ * column that varies or that calls a function that is not immutable, an
+ * index on an expression, an exclusion or deferred
  * unique constraint, a column of the operator's, a partition, an
  * ExecutorCheckPerms_hook (sepgsql, pgaudit), a role without INSERT on the
  * table, session_replication_role = replica (where the trigger does not
@@ -534,7 +535,9 @@ read_shape(Relation rel, TaskTable *t)
 	{
 		Node	   *check = stringToNode(constr->check[i].ccbin);
 
-		if (reads_varying(t, check) || !holds_for_fixed_row(t, RelationGetDescr(rel)->natts, check, true))
+		/* (one that calls a stable or volatile function may hold for one row and not the next) */
+		if (reads_varying(t, check) || contain_mutable_functions(check) ||
+			!holds_for_fixed_row(t, RelationGetDescr(rel)->natts, check, true))
 			return false;
 	}
 	return read_indexes(rel, t);

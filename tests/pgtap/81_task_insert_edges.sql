@@ -124,6 +124,21 @@ DROP POLICY rvi_select ON durable.workflow_tasks;
 ALTER TABLE durable.workflow_tasks OWNER TO CURRENT_USER;
 ALTER SEQUENCE durable.workflow_tasks_task_id_seq OWNER TO CURRENT_USER;
 
+-- A CHECK that reads no column but calls a function whose value changes
+-- (a setting the operator flips to stop new tasks): the statement checked
+-- it for every row, so a row after the flip is refused.
+ALTER TABLE durable.workflow_tasks ADD CONSTRAINT rvi_gate
+    CHECK (coalesce(current_setting('rvi.closed', true), '') <> 'yes') NOT VALID;
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-gate'), 'default', 'rvi-gate', 1, 2, now())$$,
+                'a CHECK on a setting, open: the task is written');
+SET LOCAL rvi.closed = 'yes';
+SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-gate'), 'default', 'rvi-gate', 1, 2, now())$$,
+                 '23514', 'new row for relation "workflow_tasks" violates check constraint "rvi_gate"',
+                 'closed: the next one is refused, as by the statement');
+RESET rvi.closed;
+ALTER TABLE durable.workflow_tasks DROP CONSTRAINT rvi_gate;
+SELECT is(pg_temp.tasks('rvi-gate'), 1::bigint, 'one task written');
+
 -- The statistics autovacuum and ANALYZE read: every insert counted.
 CREATE TEMP TABLE ins_before AS
     SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = 'durable.workflow_tasks'::regclass;
