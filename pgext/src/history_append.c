@@ -53,6 +53,7 @@
 #include "nodes/execnodes.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "pgstat.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
@@ -395,24 +396,46 @@ last_event_id(Relation rel, Relation pkey, Datum run, Snapshot snapshot)
 
 /*
  * The event this backend wrote last, and when: its transaction, its
- * subtransaction and the command counter right after it. The next append
- * to the same run that finds all three unchanged (this backend wrote
+ * subtransaction, the command counter right after it and the rows this
+ * backend had written to history_rows in that subtransaction. The next
+ * append to the same run that finds all four unchanged (this backend wrote
  * nothing in between, no savepoint was rolled back or released) knows the
  * run's last id without the probe: a start appends two events in a row, an
- * activity's outcome three. Another session cannot have written to the
- * run in between: every caller holds the run's row lock, and one that did
- * not would collide on the first id and wait for this one's end. Not under
- * SERIALIZABLE, where the probe's predicate locks are the statement's.
+ * activity's outcome three. The counter alone does not say it: a statement
+ * that began before the last append (a modifying CTE, an INSERT ... SELECT
+ * whose rows append) writes with its own, older command id and leaves the
+ * counter unused. The rows written are counted by heap_insert, heap_update
+ * and heap_delete for the statistics, whoever calls them; where they are
+ * not counted (track_counts off) there is no kept id. Another session
+ * cannot have written to the run in between: every caller holds the run's
+ * row lock, and one that did not would collide on the first id and wait for
+ * this one's end. Not under SERIALIZABLE, where the probe's predicate locks
+ * are the statement's.
  */
 static struct
 {
 	LocalTransactionId lxid;
 	SubTransactionId subxid;
 	CommandId	cid;
+	PgStat_Counter rows_written;
 	Oid			relid;
 	pg_uuid_t	run;
 	int64		event_id;
 }			last_written;
+
+/*
+ * The rows this backend inserted, updated and deleted in rel in this
+ * subtransaction, as pgstat counts them; -1 if they are not counted.
+ */
+static PgStat_Counter
+rows_written(Relation rel)
+{
+	PgStat_TableXactStatus *trans = rel->pgstat_info != NULL ? rel->pgstat_info->trans : NULL;
+
+	if (trans == NULL || trans->nest_level != GetCurrentTransactionNestLevel())
+		return -1;
+	return trans->tuples_inserted + trans->tuples_updated + trans->tuples_deleted;
+}
 
 static bool
 follows_last_written(Relation rel, Datum run)
@@ -421,6 +444,7 @@ follows_last_written(Relation rel, Datum run)
 		last_written.subxid == GetCurrentSubTransactionId() &&
 		last_written.cid == GetCurrentCommandId(false) &&
 		last_written.relid == RelationGetRelid(rel) &&
+		last_written.rows_written >= 0 && last_written.rows_written == rows_written(rel) &&
 		memcmp(&last_written.run, DatumGetUUIDP(run), sizeof(pg_uuid_t)) == 0 &&
 		!IsolationIsSerializable();
 }
@@ -505,6 +529,7 @@ write_event(Relation rel, List *index_oids, List *infos, int pkey,
 	last_written.lxid = MyProc->lxid;
 	last_written.subxid = GetCurrentSubTransactionId();
 	last_written.cid = GetCurrentCommandId(false);
+	last_written.rows_written = rows_written(rel);
 	last_written.relid = RelationGetRelid(rel);
 	memcpy(&last_written.run, DatumGetUUIDP(run), sizeof(pg_uuid_t));
 	last_written.event_id = event_id;
