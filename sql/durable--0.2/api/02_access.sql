@@ -40,7 +40,8 @@ END
 $$;
 
 -- Raises 42501 unless the caller may: the hint names the grant it lacks.
-CREATE OR REPLACE FUNCTION durable._authorize(access text, task_queue text, namespace text) RETURNS void
+-- The full check; entry points call _authorize, below.
+CREATE OR REPLACE FUNCTION durable._authorize_by_grants(access text, task_queue text, namespace text) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     caller text;
@@ -64,6 +65,22 @@ BEGIN
                             caller, access, namespace);
 END
 $$;
+
+-- _authorize_by_grants, with the calls it allowed kept per backend until a
+-- grant row, a role, a membership or a function changes (pgext/src/
+-- authorize.c): the check ran three times per one-activity workflow and once
+-- per activity, 4-8 us each, for the same few questions. A revoke takes
+-- effect for a backend where PostgreSQL's own REVOKE would: at its next
+-- catalog invalidation point (its next transaction, a lock), not within a
+-- statement. The trigger below tells every backend of a change to grants.
+CREATE OR REPLACE FUNCTION durable._authorize(access text, task_queue text, namespace text) RETURNS void
+    AS 'MODULE_PATHNAME', 'durable_authorize' LANGUAGE C STABLE;
+
+CREATE OR REPLACE FUNCTION durable._grants_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'durable_grants_changed' LANGUAGE C
+    SET search_path = pg_catalog, pg_temp;   -- as every trigger function (sql/README.md)
+CREATE OR REPLACE TRIGGER grants_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON durable.grants
+    FOR EACH STATEMENT EXECUTE FUNCTION durable._grants_changed();
 
 -- For clients that show what a caller may do (the console's buttons, the
 -- mount's file modes): the same answer _authorize acts on.
