@@ -55,4 +55,33 @@ check "the value stored out of line is decoded whole" \
 check "the appends decode exactly as the SQL path's INSERTs" '[ "$by_c" = "$by_sql" ]'
 [ "$by_c" = "$by_sql" ] || diff <(echo "$by_c" | cut -c1-300) <(echo "$by_sql" | cut -c1-300)
 
+# Workflow tasks decode as the INSERT statement's did too: _insert_workflow_task
+# writes the row with heap_insert (pgext/src/task_insert.c). The same task,
+# written once by it and once by the statement _schedule_workflow_task ran
+# (the run's task deleted between), decodes to the same INSERT line but for
+# its task id; a task queue stored out of line is decoded whole.
+task_run=00000000-0000-0000-0000-0000000000dd
+queue="dq-$(psql_d -c "SELECT string_agg(md5(i::text), '') FROM generate_series(1, 70) i")"
+psql_d -c "INSERT INTO durable.workflows (run_id, namespace, workflow_id, workflow_type, task_queue, status,
+                                          first_run_id, execution_started_at, started_at, priority, fairness_key)
+           VALUES ('$task_run', 'default', 'decoding-task', 'W', '$queue', 'RUNNING', '$task_run', now(), now(), 2, 'k')" >/dev/null
+task_inserts() {
+    psql_d -c "SELECT regexp_replace(data, 'task_id\[bigint\]:[0-9]+', 'task_id[bigint]:N')
+                 FROM pg_logical_slot_get_changes('appendc', NULL, NULL, 'include-xids', '0')
+                WHERE data LIKE 'table durable.workflow_tasks: INSERT:%'"
+}
+task_inserts >/dev/null
+psql_d -c "SELECT durable._insert_workflow_task('$task_run', 'default', '$queue', 1, 2, '2026-01-02 03:04:05+00')" >/dev/null
+task_by_c=$(task_inserts)
+psql_d -c "DELETE FROM durable.workflow_tasks WHERE run_id = '$task_run'" >/dev/null
+psql_d -c "INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
+           VALUES ('$task_run', 'default', '$queue', 'SCHEDULED', 1, 2, '2026-01-02 03:04:05+00')" >/dev/null
+task_by_sql=$(task_inserts)
+check "a workflow task written directly decodes as one INSERT of workflow_tasks" \
+    '[ "$(echo "$task_by_c" | grep -c .)" = 1 ]'
+check "with its queue stored out of line decoded whole, and its placing" \
+    'echo "$task_by_c" | grep -q "task_queue\[text\]:'"'"'$queue'"'"' .*priority\[smallint\]:2 fairness_key\[text\]:'"'"'k'"'"' pass\[double precision\]:0"'
+check "exactly as the statement's INSERT (but for the task id)" '[ "$task_by_c" = "$task_by_sql" ]'
+[ "$task_by_c" = "$task_by_sql" ] || diff <(echo "$task_by_c" | cut -c1-300) <(echo "$task_by_sql" | cut -c1-300)
+
 summary decoding
