@@ -31,12 +31,12 @@
  * insert trigger, a changed or disabled placing trigger or one whose
  * function is not durable's C function, a rule, row security, a CHECK on a
  * column that varies or that calls a function that is not immutable, an
- * index on an expression, an exclusion or deferred
- * unique constraint, a column of the operator's, a partition, an
- * ExecutorCheckPerms_hook (sepgsql, pgaudit), a role without INSERT on the
- * table, session_replication_role = replica (where the trigger does not
- * fire), and a null where the table refuses one (the statement's own
- * error).
+ * index on an expression, an exclusion or deferred unique constraint, a
+ * column of the operator's, a partition, an ExecutorCheckPerms_hook
+ * (sepgsql, pgaudit), a role without INSERT on the table (or SELECT, for
+ * the activity task's statement and its RETURNING), session_replication_role
+ * = replica (where the trigger does not fire), and a null where the table
+ * refuses one (the statement's own error).
  */
 #include "postgres.h"
 
@@ -129,6 +129,7 @@ typedef struct TaskTable
 	const char *trigger_function;	/* the placing trigger's, in durable */
 	const char *trigger_symbol; /* its C function */
 	const char *insert_sql;		/* with the FROM_ARG columns as $1, $2, ... in order */
+	AclMode		rights;			/* what it needs of the role on the table (SELECT: its RETURNING) */
 	int			nargs;
 	Oid			argtypes[MAX_TASK_COLUMNS];
 	TaskTableShape shape;
@@ -198,7 +199,7 @@ static TaskTable workflow_tasks = {
 	"_workflow_task_pass", "durable_workflow_task_pass",
 	"INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, "
 	"                                    scheduled_event_id, scheduled_at) "
-	"VALUES ($1, $2, $3, 'SCHEDULED', $4, $5, $6)",
+	"VALUES ($1, $2, $3, 'SCHEDULED', $4, $5, $6)", ACL_INSERT,
 	6, {UUIDOID, TEXTOID, TEXTOID, INT4OID, INT8OID, TIMESTAMPTZOID}
 };
 
@@ -212,7 +213,7 @@ static TaskTable activity_tasks = {
 	"    non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight, "
 	"    fence, identity, started_at, pass) "
 	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'SCHEDULED', $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
-	"        $19, $20, $21, $22, $23, 0, NULL, NULL, -1) RETURNING task_id",
+	"        $19, $20, $21, $22, $23, 0, NULL, NULL, -1) RETURNING task_id", ACL_INSERT | ACL_SELECT,
 	23, {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID,
 		TIMESTAMPTZOID, INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID, FLOAT8OID,
 	INTERVALOID, INT4OID, TEXTARRAYOID, TIMESTAMPTZOID, TEXTOID, INT2OID, FLOAT8OID}
@@ -605,7 +606,7 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 	 */
 	if (!s->plain || SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA ||
 		ExecutorCheckPerms_hook != NULL ||
-		pg_class_aclcheck(relid, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+		pg_class_aclmask(relid, GetUserId(), t->rights, ACLMASK_ALL) != t->rights)
 	{
 		table_close(rel, NoLock);
 		return false;

@@ -97,6 +97,34 @@ SELECT lives_ok($$SELECT durable._insert_workflow_task((SELECT b FROM col_runs),
 RESET ROLE;
 SELECT is(pg_temp.tasks('rvi-col'), 2::bigint, 'both written');
 
+-- _cmd_schedule_activity's INSERT had RETURNING task_id: a role with INSERT
+-- on activity_tasks but no SELECT was refused it.
+CREATE ROLE rvi_no_select;
+GRANT USAGE ON SCHEMA durable TO rvi_no_select;
+GRANT EXECUTE ON FUNCTION durable._insert_activity_task(uuid, text, text, bigint, text, text, text, jsonb, timestamptz,
+    timestamptz, interval, interval, interval, interval, interval, float8, interval, integer, text[], timestamptz,
+    text, smallint, float8) TO rvi_no_select;
+GRANT INSERT ON durable.activity_tasks TO rvi_no_select;
+GRANT USAGE ON SEQUENCE durable.activity_tasks_task_id_seq TO rvi_no_select;
+CREATE TEMP TABLE act_run AS SELECT pg_temp.run('rvi-nosel') AS r;
+GRANT SELECT ON act_run TO rvi_no_select;
+SET LOCAL ROLE rvi_no_select;
+SELECT throws_ok($$INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
+                       activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
+                       start_to_close_timeout, retry_initial_interval, retry_backoff_coefficient,
+                       retry_maximum_interval, retry_maximum_attempts)
+                   VALUES ((SELECT r FROM act_run), 'default', 'wf', 5, 'a1', 'A', 'rvi-nosel', '{}', 'SCHEDULED',
+                           now(), now(), '1 min', '1 s', 2, '1 min', 0) RETURNING task_id$$,
+                 '42501', 'permission denied for table activity_tasks',
+                 'the statement: INSERT ... RETURNING without SELECT is refused');
+SELECT throws_ok($$SELECT durable._insert_activity_task((SELECT r FROM act_run), 'default', 'wf', 5, 'a1', 'A',
+                       'rvi-nosel', '{}', now(), now(), NULL, NULL, '1 min', NULL, '1 s', 2, '1 min', 0, '{}', NULL,
+                       '', 3::smallint, 1)$$,
+                 '42501', 'permission denied for table activity_tasks',
+                 '_insert_activity_task: as well');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM durable.activity_tasks WHERE task_queue = 'rvi-nosel'), 0::bigint, 'nothing written');
+
 -- Row security forced on the owner, with a policy that lets it insert but
 -- see no task: the statement (no RETURNING) inserted.
 CREATE ROLE rvi_owner;
