@@ -167,6 +167,37 @@ RESET rvi.closed;
 ALTER TABLE durable.workflow_tasks DROP CONSTRAINT rvi_gate;
 SELECT is(pg_temp.tasks('rvi-gate'), 1::bigint, 'one task written');
 
+-- A foreign key of the operator's from workflow_tasks (its check is an
+-- AFTER INSERT trigger): a task whose queue it does not know is refused.
+CREATE TABLE public.rvi_queues (name text PRIMARY KEY);
+INSERT INTO public.rvi_queues VALUES ('rvi-fk');
+ALTER TABLE durable.workflow_tasks ADD CONSTRAINT rvi_fk FOREIGN KEY (task_queue) REFERENCES public.rvi_queues (name)
+    NOT VALID;
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-fk'), 'default', 'rvi-fk', 1, 2, now())$$,
+                'a foreign key from workflow_tasks: a task of a known queue is written');
+SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-fk2'), 'default', 'rvi-fk2', 1, 2, now())$$,
+                 '23503', 'insert or update on table "workflow_tasks" violates foreign key constraint "rvi_fk"',
+                 'one of a queue it does not know is refused, as by the statement');
+ALTER TABLE durable.workflow_tasks DROP CONSTRAINT rvi_fk;
+-- one to workflow_tasks: a task is written directly, and the key holds
+CREATE TABLE public.rvi_notes (task_id bigint REFERENCES durable.workflow_tasks);
+CREATE TEMP TABLE fk_id AS
+    SELECT durable._insert_workflow_task(pg_temp.run('rvi-fk3'), 'default', 'rvi-fk3', 1, 2, now()) AS id;
+SELECT isnt((SELECT id FROM fk_id), NULL, 'a foreign key to workflow_tasks: the task is written directly');
+SELECT lives_ok($$INSERT INTO public.rvi_notes SELECT id FROM fk_id$$, 'and a row may refer to it');
+DROP TABLE public.rvi_notes;
+
+-- workflow_tasks attached as a partition of a table of the operator's: the
+-- partition's bounds are checked, as by the statement.
+CREATE TABLE public.rvi_parent (LIKE durable.workflow_tasks) PARTITION BY LIST (namespace);
+ALTER TABLE public.rvi_parent ATTACH PARTITION durable.workflow_tasks FOR VALUES IN ('default', 'rvi-ns');
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-part'), 'default', 'rvi-part', 1, 2, now())$$,
+                'as a partition: a task within its bounds is written');
+SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-part'), 'outside', 'rvi-part', 1, 2, now())$$,
+                 '23514', 'new row for relation "workflow_tasks" violates partition constraint',
+                 'one outside them is refused');
+ALTER TABLE public.rvi_parent DETACH PARTITION durable.workflow_tasks;
+
 -- The statistics autovacuum and ANALYZE read: every insert counted.
 CREATE TEMP TABLE ins_before AS
     SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = 'durable.workflow_tasks'::regclass;
