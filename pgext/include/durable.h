@@ -114,6 +114,14 @@ extern float8 DurablePlaceActivityTask(struct RelationData *tasks, Datum namespa
 									   Datum priority, Datum fairness_key, Datum weight, const bool *nulls,
 									   struct SnapshotData *snapshot);
 
+/* direct_insert.c: what history_append.c and task_insert.c share with the executor's INSERT */
+struct IndexInfo;
+struct ItemPointerData;
+extern bool DurableDirectInsertTable(struct RelationData *rel);
+extern bool DurableDirectInsertIndex(struct RelationData *index, struct IndexInfo *info);
+extern void DurableInsertIndexEntry(struct RelationData *heap, struct RelationData *index, struct IndexInfo *info,
+									const Datum *values, const bool *nulls, struct ItemPointerData *tid);
+
 /* plan_sizes.c: the extension's schema in this database (InvalidOid: not installed), cached */
 extern Oid DurableNamespaceOid(void);
 

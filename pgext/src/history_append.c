@@ -43,7 +43,6 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_am_d.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -154,10 +153,7 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 	Oid			pack;
 	ListCell   *lc;
 
-	/* (a partition's bounds are a constraint the executor checks) */
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
-		rel->rd_rel->relispartition || rel->rd_rel->relrowsecurity || rel->rd_rules != NULL ||
-		desc->natts < HISTORY_NATTS)
+	if (!DurableDirectInsertTable(rel) || desc->natts < HISTORY_NATTS)
 		return false;
 	if (trig != NULL && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
 						 trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
@@ -192,8 +188,7 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 		/* (the lock the executor takes to insert, kept to the transaction's end) */
 		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
 		IndexInfo  *info = BuildIndexInfo(index);
-		bool		usable = info->ii_Expressions == NIL && info->ii_Predicate == NIL &&
-			info->ii_ExclusionOps == NULL && (!info->ii_Unique || index->rd_index->indimmediate);
+		bool		usable = DurableDirectInsertIndex(index, info) && info->ii_Predicate == NIL;
 
 		*indexes = lappend_oid(*indexes, RelationGetRelid(index));
 		*infos = lappend(*infos, info);
@@ -458,23 +453,7 @@ insert_index_entries(Relation rel, List *indexes, List *infos, Datum *values, bo
 
 	forboth(lc, indexes, lc2, infos)
 	{
-		Relation	index = lfirst(lc);
-		IndexInfo  *info = lfirst(lc2);
-		Datum		key_values[INDEX_MAX_KEYS];
-		bool		key_nulls[INDEX_MAX_KEYS];
-
-		if (!info->ii_ReadyForInserts)
-			continue;			/* as the executor: an index being built */
-		/* an access method's state (GIN's, GiST's, BRIN's) lives for this call only, as for a statement */
-		info->ii_AmCache = NULL;
-		info->ii_Context = CurrentMemoryContext;
-		for (int i = 0; i < info->ii_NumIndexAttrs; i++)
-		{
-			key_values[i] = values[info->ii_IndexAttrNumbers[i] - 1];
-			key_nulls[i] = nulls[info->ii_IndexAttrNumbers[i] - 1];
-		}
-		index_insert(index, key_values, key_nulls, tid, rel,
-					 index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
+		DurableInsertIndexEntry(rel, lfirst(lc), lfirst(lc2), values, nulls, tid);
 	}
 }
 

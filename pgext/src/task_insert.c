@@ -49,7 +49,6 @@
 #include "catalog/heap.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_am_d.h"
 #include "catalog/pg_language_d.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger_d.h"
@@ -485,8 +484,7 @@ read_indexes(Relation rel, TaskTable *t)
 			break;
 		index = index_open(lfirst_oid(lc), AccessShareLock);
 		info = BuildIndexInfo(index);
-		if (info->ii_Expressions != NIL || info->ii_ExclusionOps != NULL ||
-			(info->ii_Unique && !index->rd_index->indimmediate))
+		if (!DurableDirectInsertIndex(index, info))
 			plain = false;
 		else
 		{
@@ -514,10 +512,7 @@ read_shape(Relation rel, TaskTable *t)
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
 	int			insert_triggers = 0;
 
-	/* (a partition's bounds are a constraint the executor checks) */
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
-		rel->rd_rel->relispartition || rel->rd_rel->relrowsecurity || rel->rd_rules != NULL ||
-		RelationGetDescr(rel)->natts > MaxHeapAttributeNumber)
+	if (!DurableDirectInsertTable(rel) || RelationGetDescr(rel)->natts > MaxHeapAttributeNumber)
 		return false;
 	if (!read_columns(rel, t) || !read_fixed_values(rel, t))
 		return false;
@@ -693,9 +688,6 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 	for (int i = 0; i < s->nindexes; i++)
 	{
 		Relation	index;
-		IndexInfo  *info;
-		Datum		key_values[INDEX_MAX_KEYS];
-		bool		key_nulls[INDEX_MAX_KEYS];
 
 		if (!s->has_entry[i])
 			continue;
@@ -710,17 +702,7 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 				continue;
 		}
 		index = index_open(s->indexes[i], RowExclusiveLock);
-		info = BuildIndexInfo(index);
-		if (info->ii_ReadyForInserts)	/* as the executor: not an index being built */
-		{
-			for (int k = 0; k < info->ii_NumIndexAttrs; k++)
-			{
-				key_values[k] = values[info->ii_IndexAttrNumbers[k] - 1];
-				key_nulls[k] = nulls[info->ii_IndexAttrNumbers[k] - 1];
-			}
-			index_insert(index, key_values, key_nulls, &tuple->t_self, rel,
-						 index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
-		}
+		DurableInsertIndexEntry(rel, index, BuildIndexInfo(index), values, nulls, &tuple->t_self);
 		/* the locks stay to the transaction's end, as the executor's */
 		index_close(index, NoLock);
 	}
