@@ -38,4 +38,28 @@ same_schema() {
 		|| { echo "  (full dumps in $out)"; return 1; }
 }
 check "fresh $new = $old + UPDATE (pg_dump --schema-only --binary-upgrade, extconfig)" same_schema
+
+# An updated store's task tables (their columns appended by the update, the
+# placing triggers replaced) are plain for the direct task inserts
+# (pgext/src/task_insert.c): a start's workflow task and an activity task are
+# written without their placing trigger (its calls, by track_functions),
+# where a shape read as not plain would send every task through the INSERT
+# statement for good, slower and saying nothing.
+trigger_calls() {   # what to run; prints the placing triggers' calls it made
+	sql "BEGIN; SET LOCAL track_functions = 'all'; $1;
+	     SELECT 'calls ' || coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions
+	      WHERE schemaname = 'durable' AND funcname IN ('_workflow_task_pass', '_activity_task_pass'); COMMIT" | grep '^calls '
+}
+check "updated: a start writes its workflow task directly" \
+	eq "$(trigger_calls "SELECT durable.start_workflow('upgraded-direct', 'W', 'up-direct-q')")" "calls 0"
+check "updated: and an activity task" \
+	eq "$(trigger_calls "SELECT durable._insert_activity_task(run_id, namespace, workflow_id, 5, 'a1', 'A', 'up-direct-q',
+	                         '{}', now(), now(), NULL, NULL, '1 min', NULL, '1 s', 2, '1 min', 0, '{}', NULL, '', 3::smallint, 1)
+	                       FROM durable.workflows WHERE workflow_id = 'upgraded-direct'")" "calls 0"
+check "updated: the statement calls the trigger (the count is real)" \
+	eq "$(trigger_calls "INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
+	                         activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at, start_to_close_timeout,
+	                         retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts)
+	                       SELECT run_id, namespace, workflow_id, 6, 'a2', 'A', 'up-direct-q', '{}', 'SCHEDULED', now(), now(),
+	                              '1 min', '1 s', 2, '1 min', 0 FROM durable.workflows WHERE workflow_id = 'upgraded-direct'")" "calls 1"
 finish
