@@ -185,9 +185,7 @@ void durable__activities_flush(durable_worker_t *w)
 	snprintf(slots, sizeof(slots), "%d", f->offered);
 	/* the run cache as the workflow poll passes it: entries it names stay
 	 * until the answer (durable__cache_trim waits while handing_back) */
-	json_t *cached = f->offered > 0 ? durable__cache_param(w) : NULL;
-	char *cached_text = cached ? durable__json_text(cached) : NULL;
-	json_decref(cached);
+	char *cached_text = f->offered > 0 ? durable__cache_param(w) : NULL;
 	const char *p[] = {body, w->identity, w->task_queue, slots, w->namespace_, cached_text, w->build_id};
 	int rc = f->offered > 0 ? durable__pg_call(w->act_pg, &handback_reads, COMPLETE_HANDBACK_SQL, 7, p, on_completed, f)
 				: durable__pg_call(w->act_pg, &complete_reads, COMPLETE_ACTIVITY_TASKS_SQL, 2, p,

@@ -4,9 +4,12 @@
  * least recently used runs go first, and only between polls and hand-backs
  * (activity.c), so an entry named in one is there when its answer arrives;
  * a run dropped meanwhile keeps its events until then, marked dropped. */
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "json_text.h"
 #include "runtime.h"
 
 static int64_t last_id(json_t *events)
@@ -15,17 +18,33 @@ static int64_t last_id(json_t *events)
 	return json_integer_value(json_object_get(last, "event_id"));
 }
 
-json_t *durable__cache_param(durable_worker_t *w)
+/* The text is written straight, not built as a JSON object and dumped: a
+ * poll made it for every run of a full cache (128 by default), which cost
+ * more than a tenth of the worker's CPU in the bench's shapes. */
+char *durable__cache_param(durable_worker_t *w)
 {
 	const char *run;
 	json_t *e;
 	if (!w->cache || json_object_size(w->cache) == 0)
 		return NULL;
-	json_t *param = json_object();
+	size_t room = 3;
 	json_object_foreach(w->cache, run, e)
-		if (!json_object_get(e, "dropped"))
-			json_object_set_new(param, run, json_integer(last_id(json_object_get(e, "events"))));
-	return param;
+		room += 6 * strlen(run) + 3 + 1 + 21 + 1;
+	char *text = malloc(room), *out = text;
+	if (!text)
+		return NULL;
+	*out++ = '{';
+	json_object_foreach(w->cache, run, e) {
+		if (json_object_get(e, "dropped"))
+			continue;
+		if (out > text + 1)
+			*out++ = ',';
+		out += durable__json_quote(out, run, strlen(run));
+		out += sprintf(out, ":%" PRId64, last_id(json_object_get(e, "events")));
+	}
+	*out++ = '}';
+	*out = '\0';
+	return text;
 }
 
 json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fresh)
@@ -85,6 +104,17 @@ void durable__cache_drop(durable_worker_t *w, const char *run_id)
 		json_object_del(w->cache, run_id);
 }
 
+struct by_use {
+	json_int_t used;
+	const char *run;
+};
+
+static int by_use_cmp(const void *a, const void *b)
+{
+	json_int_t x = ((const struct by_use *)a)->used, y = ((const struct by_use *)b)->used;
+	return x < y ? -1 : x > y;
+}
+
 void durable__cache_trim(durable_worker_t *w)
 {
 	/* an activity completion in flight named the cache's runs (the
@@ -99,22 +129,24 @@ void durable__cache_trim(durable_worker_t *w)
 		json_object_foreach_safe(w->cache, next, gone, entry)
 			if (json_object_get(entry, "dropped"))
 				json_object_del(w->cache, gone);
-	while (w->cache && json_object_size(w->cache) > (size_t)w->opts.history_cache) {
-		const char *run, *oldest = NULL;
-		json_int_t min = INT64_MAX;
-		json_t *e;
-		json_object_foreach(w->cache, run, e) {
-			json_int_t used = json_integer_value(json_object_get(e, "used"));
-			if (used < min) {
-				min = used;
-				oldest = run;
-			}
-		}
-		if (!oldest)
-			break;
-		char key[128];
-		snprintf(key, sizeof(key), "%s", oldest);
-		json_object_del(w->cache, key);
-		durable__runs_drop(w, key);
+	size_t n = w->cache ? json_object_size(w->cache) : 0;
+	if (n <= (size_t)w->opts.history_cache)
+		return;
+	/* the least recently used, all found in one pass and one sort (a poll
+	 * trims as many as the last one brought new runs) */
+	struct by_use *all = malloc(n * sizeof(*all));
+	size_t i = 0;
+	if (!all)
+		return;   /* out of memory: trimmed at the next poll */
+	json_object_foreach(w->cache, gone, entry) {
+		all[i].used = json_integer_value(json_object_get(entry, "used"));
+		all[i++].run = gone;
 	}
+	qsort(all, n, sizeof(*all), by_use_cmp);
+	for (i = 0; i < n - (size_t)w->opts.history_cache; i++) {
+		/* the key is the entry's own: the run goes first */
+		durable__runs_drop(w, all[i].run);
+		json_object_del(w->cache, all[i].run);
+	}
+	free(all);
 }

@@ -54,6 +54,31 @@ static void put_jansson(struct text *t, const json_t *v)
 		t->oom = true;
 }
 
+size_t durable__json_quote(char *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *o = out;
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *named = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
+				    : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+		if (named) {
+			*o++ = named[0];
+			*o++ = named[1];
+		} else if (c < 0x20) {
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	*o++ = '"';
+	return (size_t)(o - out);
+}
+
 void durable__json_double(double d, char *buf, size_t size)
 {
 	/* shortest first: 0.1 is found at once, 0.30000000000000004 at 17 */

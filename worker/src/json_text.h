@@ -14,6 +14,11 @@
 /* Compact JSON text of any value (scalars too); malloc'd, NULL when out of memory. */
 char *durable__json_text(const json_t *v);
 
+/* s (n bytes of valid UTF-8) quoted and escaped as jansson's compact dump
+ * writes a string, at out, which has room for 6 * n + 3 bytes; returns the
+ * bytes written (no NUL). Writes a key without making a json_t of it. */
+size_t durable__json_quote(char *out, const char *s, size_t n);
+
 /* The shortest "%.{1..17}g" of d that strtod reads back as d, in buf (>= 32 bytes). */
 void durable__json_double(double d, char *buf, size_t size);
 

@@ -189,7 +189,9 @@ int durable__local_start(durable_worker_t *w, const char *token, const durable__
 void durable__local_abandon(durable_worker_t *w);
 
 /* cache.c */
-json_t *durable__cache_param(durable_worker_t *w);
+/* {"<run_id>": last event id, ...} of the cached runs, as text (NULL: no
+ * cache, or an empty one) */
+char *durable__cache_param(durable_worker_t *w);
 json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fresh);
 void durable__cache_drop(durable_worker_t *w, const char *run_id);
 void durable__cache_trim(durable_worker_t *w);

@@ -602,9 +602,7 @@ static void poll_workflows(durable_worker_t *w)
 	}
 	snprintf(batch, sizeof(batch), "%d", w->opts.max_workflow_batch);
 	durable__cache_trim(w);
-	json_t *cached = durable__cache_param(w);
-	char *cached_text = cached ? durable__json_text(cached) : NULL;
-	json_decref(cached);
+	char *cached_text = durable__cache_param(w);
 	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_, cached_text, w->build_id};
 	char sql[512];
 	/* an unversioned worker calls what a 0.1 store has too */

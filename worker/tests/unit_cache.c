@@ -12,6 +12,16 @@ static json_t *events(int from, int to)
 	return a;
 }
 
+/* the poll argument, read back */
+static json_t *param_of(durable_worker_t *w)
+{
+	char *text = durable__cache_param(w);
+	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+	CHECK(!text || json_is_object(v), "the poll argument is a JSON object: %s", text);
+	free(text);
+	return v;
+}
+
 int main(void)
 {
 	durable_worker_options_t o = {.task_queue = "unit", .history_cache = 2};
@@ -22,7 +32,7 @@ int main(void)
 	CHECK(json_array_size(full) == 3, "a full history is kept as is");
 	json_decref(full);
 	json_decref(e);
-	json_t *param = durable__cache_param(w);
+	json_t *param = param_of(w);
 	CHECK(json_integer_value(json_object_get(param, "r1")) == 3, "the poll names r1 with its last event");
 	json_decref(param);
 
@@ -65,18 +75,18 @@ int main(void)
 	/* while a hand-back that named them is in flight, none goes */
 	w->handing_back = 1;
 	durable__cache_trim(w);
-	param = durable__cache_param(w);
+	param = param_of(w);
 	CHECK(json_object_size(param) == 4, "not trimmed while a hand-back is in flight: %zu", json_object_size(param));
 	json_decref(param);
 	w->handing_back = 0;
 	durable__cache_trim(w);
-	param = durable__cache_param(w);
+	param = param_of(w);
 	CHECK(json_object_size(param) == 2, "trimmed to the cap: %zu", json_object_size(param));
 	CHECK(json_object_get(param, "r1") == NULL && json_object_get(param, "x0") == NULL, "oldest go first");
 	CHECK(json_object_get(param, "x2") != NULL, "newest stays");
 	json_decref(param);
 	durable__cache_drop(w, "x2");
-	param = durable__cache_param(w);
+	param = param_of(w);
 	CHECK(json_object_size(param) == 1, "dropped");
 	json_decref(param);
 
@@ -94,7 +104,7 @@ int main(void)
 		else
 			w->wf_polling = 1;
 		durable__cache_drop(w, "d");
-		param = durable__cache_param(w);
+		param = param_of(w);
 		CHECK(json_object_get(param, "d") == NULL, "%s in flight: a request made now does not name the dropped run",
 		      flights[f]);
 		json_decref(param);
@@ -115,6 +125,35 @@ int main(void)
 	}
 	durable_worker_free(w);
 
+	/* a key that needs escaping is still JSON; a trim of many goes by use */
+	o.history_cache = 3;
+	CHECK(durable_worker_new(&o, &w) == 0, "worker");
+	const char *odd = "q\"b\\\n";
+	e = events(1, 4);
+	json_decref(durable__cache_merge(w, odd, e));
+	json_decref(e);
+	param = param_of(w);
+	CHECK(json_integer_value(json_object_get(param, odd)) == 4, "an odd run id, escaped");
+	json_decref(param);
+	for (int i = 0; i < 10; i++) {
+		char run[8];
+		snprintf(run, sizeof(run), "m%d", i);
+		e = events(1, 1 + i);
+		json_decref(durable__cache_merge(w, run, e));
+		json_decref(e);
+	}
+	e = events(2, 2);
+	json_decref(durable__cache_merge(w, "m1", e));   /* used last */
+	json_decref(e);
+	durable__cache_trim(w);
+	param = param_of(w);
+	CHECK(json_object_size(param) == 3, "eight trimmed in one go: %zu left", json_object_size(param));
+	CHECK(json_integer_value(json_object_get(param, "m1")) == 2 && json_object_get(param, "m9") &&
+		      json_object_get(param, "m8"),
+	      "the three used last stay");
+	json_decref(param);
+	durable_worker_free(w);
+
 	o.history_cache = -1;
 	CHECK(durable_worker_new(&o, &w) == 0, "worker without cache");
 	e = events(1, 2);
@@ -122,7 +161,7 @@ int main(void)
 	CHECK(full == e, "without a cache the history passes through");
 	json_decref(full);
 	json_decref(e);
-	CHECK(durable__cache_param(w) == NULL, "and polls name nothing");
+	CHECK(param_of(w) == NULL, "and polls name nothing");
 	durable_worker_free(w);
 	return CHECK_DONE();
 }
