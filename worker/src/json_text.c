@@ -79,6 +79,21 @@ size_t durable__json_quote(char *out, const char *s, size_t n)
 	return (size_t)(o - out);
 }
 
+/* A key, quoted straight into t: one json_t made and freed per key was
+ * most of what dumping an object cost. */
+static void put_key(struct text *t, const char *key, size_t n)
+{
+	char small[256];
+	char *buf = 6 * n + 3 <= sizeof small ? small : malloc(6 * n + 3);
+	if (!buf) {
+		t->oom = true;
+		return;
+	}
+	put(t, buf, durable__json_quote(buf, key, n));
+	if (buf != small)
+		free(buf);
+}
+
 void durable__json_double(double d, char *buf, size_t size)
 {
 	/* shortest first: 0.1 is found at once, 0.30000000000000004 at 17 */
@@ -123,13 +138,7 @@ static void put_value(struct text *t, const json_t *v)
 			if (!first)
 				put(t, ",", 1);
 			first = false;
-			json_t *key = json_stringn(json_object_iter_key(it), json_object_iter_key_len(it));
-			if (!key) {
-				t->oom = true;
-				return;
-			}
-			put_jansson(t, key);
-			json_decref(key);
+			put_key(t, json_object_iter_key(it), json_object_iter_key_len(it));
 			put(t, ":", 1);
 			put_value(t, json_object_iter_value(it));
 		}

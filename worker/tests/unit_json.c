@@ -95,6 +95,26 @@ int main(void)
 	json_decref(o);
 	json_decref(m);
 
+	/* keys are written by our own quoting, not jansson's: the same text,
+	 * whatever the key holds (every byte below 0x20, quotes, backslashes,
+	 * a slash, UTF-8, one long enough not to fit the stack buffer) */
+	json_t *keys = json_object();
+	char every[40], longkey[300];
+	for (int c = 1; c < 0x20; c++)
+		every[c - 1] = (char)c;
+	strcpy(every + 31, "\"\\/");
+	memset(longkey, '\n', sizeof longkey - 1);
+	longkey[sizeof longkey - 1] = '\0';
+	json_object_set_new(keys, every, json_integer(1));
+	json_object_set_new(keys, "d\xc3\xa9j\xc3\xa0 \xe2\x80\xa8", json_true());
+	json_object_set_new(keys, longkey, json_pack("{s:s}", "in\tner", "v"));
+	json_object_set_new(keys, "", json_null());
+	char *ours = durable__json_text(keys), *theirs = json_dumps(keys, JSON_COMPACT);
+	CHECK(ours && theirs && strcmp(ours, theirs) == 0, "keys as jansson quotes them: %s / %s", ours, theirs);
+	free(ours);
+	free(theirs);
+	json_decref(keys);
+
 	/* scalars at the top, as activity results may be */
 	char *s = durable__json_text(json_null());
 	CHECK(s && strcmp(s, "null") == 0, "null: %s", s);
