@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Two durable-worker binaries, A/B, against ONE store (this checkout's
+# install, one cluster): the worker process's own CPU time per activity
+# (the run time of all its threads from /proc/PID/task/*/schedstat, read once the worker polls and again
+# once every workflow closed), in the peers bench's two durable shapes with
+# one worker process: N three-activity workflows (BenchSeq3) and N/4
+# ten-parallel (BenchPar10); with each, the rate and the server's CPU per activity. For
+# changes to the worker alone: the store is the same for both, so what
+# moves is the worker. Each round runs A then B; every run starts from a new
+# store (reset_store).
+#   tests/bench/worker_cpu_ab.sh A_WORKER_BIN [ROUNDS] [N]     (-, 3, 2000)
+# B is this checkout's worker/build/durable-worker (or $B_WORKER). Prints one line per
+# round and variant:
+#   variant wf3_per_s wf3_worker_cpu_us_per_activity wf3_server_cpu_us_per_activity
+#   par10_activities_per_s par10_worker_cpu_us_per_activity par10_server_cpu_us_per_activity
+# then the medians' ratios B / A of the CPU figures.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/bench"
+cd "$top"
+a_bin=$(realpath "${1:?usage: worker_cpu_ab.sh A_WORKER_BIN [ROUNDS] [N]}")
+b_bin=$(realpath "${B_WORKER:-$top/worker/build/durable-worker}")
+rounds=${2:-3} n=${3:-2000}
+port=${DURABLE_BENCH_PORT:-55497}
+. "$here/lib.sh"   # fresh_cluster, reset_store, server_cpu_seconds
+tmp=$(mktemp -d)
+export PG_CONFIG=${PG_CONFIG:-$top/.run/pg/lib/postgresql/15/bin/pg_config}
+trap 'kill $(jobs -p) 2>/dev/null || true; scripts/cluster.sh stop worker-cpu-ab "$port" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+for b in "$a_bin" "$b_bin"; do
+    [ -x "$b" ] || { echo "worker_cpu_ab: no worker binary $b (make all)" >&2; exit 1; }
+done
+fresh_cluster worker-cpu-ab "$port"
+eval "$(scripts/cluster.sh env worker-cpu-ab "$port")"
+export PATH="$(dirname "$PG_CONFIG"):$PATH"
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+plugin="$tmp/plugin.so"
+build_bench_plugin() {
+    gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worker/include" \
+        "$here/workflows.c" -o "$plugin"
+}
+build_bench_plugin
+# ns on a CPU, all the process's threads (activities run on libuv's pool):
+# schedstat's nanoseconds, not stat's clock ticks, which are too coarse here
+proc_cpu() { cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%.0f", t }'; }
+
+shape() {   # WORKER TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "rate worker_us server_us (per activity)"
+    local bin=$1 type=$2 wfs=$3 acts=$(( $3 * $4 )) q="wcpu-$2-$RANDOM" pid c0 s0 c1 done rate
+    reset_store
+    sql "CHECKPOINT"
+    "$bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 2>>"$tmp/worker.log" &
+    pid=$!
+    sleep 0.5
+    s0=$(server_cpu_seconds); c0=$(proc_cpu "$pid")
+    sql "SELECT count(durable.start_workflow('$q-' || i, '$type', '$q', '1')) FROM generate_series(1, $wfs) i" >/dev/null
+    for _ in $(seq 1 3000); do
+        done=$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")
+        [ "$done" = "$wfs" ] && break
+        sleep 0.1
+    done
+    c1=$(proc_cpu "$pid")
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+    [ "$done" = "$wfs" ] || { echo "worker_cpu_ab: only $done of $wfs $type workflows completed" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
+    rate=$(sql "SELECT round($wfs / extract(epoch FROM max(closed_at) - min(started_at))::numeric)
+                FROM durable.workflows WHERE task_queue = '$q'")
+    echo "$rate $(awk -v a="$c0" -v b="$c1" -v n="$acts" 'BEGIN { printf "%.1f", (b - a) / n / 1e3 }')" \
+         "$(awk -v a="$s0" -v b="$(server_cpu_seconds)" -v n="$acts" 'BEGIN { printf "%.0f", (b - a) / n * 1e6 }')"
+}
+round() {   # A|B -> one line
+    local v=$1 bin wf3
+    [ "$v" = A ] && bin=$a_bin || bin=$b_bin
+    wf3=$(shape "$bin" BenchSeq3 "$n" 3)
+    set -- $(shape "$bin" BenchPar10 $(( n / 4 )) 10)
+    echo "$v $wf3 $(( $1 * 10 )) $2 $3"
+}
+echo "variant wf3_per_s wf3_worker_cpu_us_per_activity wf3_server_cpu_us_per_activity" \
+     "par10_activities_per_s par10_worker_cpu_us_per_activity par10_server_cpu_us_per_activity" \
+     "(A = $a_bin, B = $b_bin, N = $n)"
+for _ in $(seq 1 "$rounds"); do for v in A B; do round "$v"; done; done | tee "$tmp/rounds"
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for col in 3 4 6 7; do
+    ma=$(awk -v c="$col" '$1 == "A" { print $c }' "$tmp/rounds" | median)
+    mb=$(awk -v c="$col" '$1 == "B" { print $c }' "$tmp/rounds" | median)
+    name=$(echo "- - wf3_worker wf3_server - par10_worker par10_server" | cut -d' ' -f"$col")
+    awk -v nm="$name" -v a="$ma" -v b="$mb" 'BEGIN { printf "%s CPU per activity B/A %.3f (medians %s, %s µs)\n", nm, b / a, a, b }'
+done
