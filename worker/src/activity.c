@@ -1,5 +1,5 @@
 /* Activity tasks: leased in batches up to the concurrency limit, C
- * activities run on libuv's thread pool, executables on child processes;
+ * activities run on the worker's threads (activity_pool.c), executables on child processes;
  * outcomes are sent together with complete_activity_tasks (one transaction
  * for everything that finished while the previous batch was in flight);
  * heartbeats go from the pool thread to the loop through a uv_async_t. */
@@ -16,14 +16,11 @@ typedef struct durable_activity_ctx_s act_t;
 
 int durable__activities_init(durable_worker_t *w)
 {
-	char n[16];
-	/* Each running C activity holds a pool thread; the pool is sized once,
-	 * at its first use, from this variable (libuv's default is 4). */
-	int size = w->opts.max_concurrent_activities + 2;
-	snprintf(n, sizeof(n), "%d", size < 4 ? 4 : size > 1024 ? 1024 : size);
-	if (!getenv("UV_THREADPOOL_SIZE"))
-		setenv("UV_THREADPOOL_SIZE", n, 0);
-	return 0;
+	/* Each running C activity holds a pool thread; UV_THREADPOOL_SIZE, which
+	 * sized libuv's pool before activity_pool.c, still overrides. */
+	const char *env = getenv("UV_THREADPOOL_SIZE");
+	int size = env && atoi(env) > 0 ? atoi(env) : w->opts.max_concurrent_activities + 2;
+	return durable__pool_start(w, size < 4 ? 4 : size > 1024 ? 1024 : size);
 }
 
 void durable__activity_unref(act_t *a)
@@ -286,26 +283,12 @@ void durable__activity_call(act_t *a)
 	a->result = json_incref(result);   /* borrowed: the activity's own or its context's */
 }
 
-static void work_cb(uv_work_t *req)
-{
-	durable__activity_call(req->data);
-}
-
-static void after_work_cb(uv_work_t *req, int status)
-{
-	act_t *a = req->data;
-	if (status < 0 && a->rc == 0)
-		a->rc = status;
-	durable__activity_finish(a);
-}
-
 int durable__activity_launch(durable_worker_t *w, act_t *a)
 {
 	char path[4096];
 	a->reg = durable__find(w->activities, a->type);
 	if (a->reg) {
-		a->work.data = a;
-		if (uv_queue_work(&w->loop, &a->work, work_cb, after_work_cb) == 0)
+		if (durable__pool_submit(w, a) == 0)
 			return 0;
 		a->rc = -ENOMEM;
 	} else if (w->activities_dir && strchr(a->type, '/') == NULL && a->type[0] != '.' &&

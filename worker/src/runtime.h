@@ -113,6 +113,7 @@ struct durable_worker_s {
 	json_t *outcomes;                   /* completions waiting to be sent */
 	int completing;
 	uv_async_t wakeup;                  /* thread pool -> loop: heartbeats */
+	struct durable__pool *pool;         /* activity_pool.c: the threads C activities run on */
 	uv_signal_t sigterm, sigint;
 	uv_timer_t drain_timer;
 	uv_timer_t backstop;   /* re-polls after a quiet spell, in case a wake-up was lost */
@@ -176,6 +177,17 @@ void durable__activity_unref(struct durable_activity_ctx_s *a);
 void durable__activity_call(struct durable_activity_ctx_s *a);
 void durable__activities_wakeup(uv_async_t *h);
 durable__registered_t *durable__find(durable__registered_t *list, const char *name);
+
+/* activity_pool.c: the activity threads, at most max_threads, started as
+ * needed (start: on the loop, before it runs). submit queues a C activity
+ * to run durable__activity_call on one, then durable__activity_finish on
+ * the loop (0, or a negative errno when no thread can run it); close
+ * detaches the pool from the loop (close_all); free stops the threads
+ * (durable_worker_free). */
+int durable__pool_start(durable_worker_t *w, int max_threads);
+int durable__pool_submit(durable_worker_t *w, struct durable_activity_ctx_s *a);
+void durable__pool_close(durable_worker_t *w);
+void durable__pool_free(durable_worker_t *w);
 
 /* Starts an activity's code: a registered C function on the thread pool,
  * or an executable of activities_dir. Returns 0, or a negative status with
@@ -263,7 +275,7 @@ void durable__workflow_task_send(durable_worker_t *w, const char *token, const d
 
 struct durable_activity_ctx_s {
 	durable_worker_t *w;
-	uv_work_t work;
+	struct durable_activity_ctx_s *pool_next;   /* activity_pool.c's queues */
 	char *token, *workflow_id, *activity_id, *type;
 	int attempt;
 	double deadline_s;                  /* seconds left when started, 0 = unknown */

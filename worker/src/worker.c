@@ -137,6 +137,7 @@ void durable_worker_free(durable_worker_t *w)
 	json_decref(w->outcomes);
 	json_decref(w->wf_outcomes);
 	durable__runs_clear(w);
+	durable__pool_free(w);
 	json_decref(w->cache);
 	free(w->dsn);
 	free(w->task_queue);
@@ -1032,6 +1033,7 @@ static void close_all(durable_worker_t *w)
 	uv_close((uv_handle_t *)&w->sigterm, NULL);
 	uv_close((uv_handle_t *)&w->sigint, NULL);
 	uv_close((uv_handle_t *)&w->wakeup, NULL);
+	durable__pool_close(w);
 	__atomic_store_n(&w->stop_async_on, 0, __ATOMIC_SEQ_CST);
 	uv_close((uv_handle_t *)&w->stop_async, NULL);
 	uv_close((uv_handle_t *)&w->drain_timer, NULL);
