@@ -7,7 +7,8 @@
 # ten-parallel (BenchPar10); with each, the rate and the server's CPU per activity. For
 # changes to the worker alone: the store is the same for both, so what
 # moves is the worker. Each round runs A then B; every run starts from a new
-# store (reset_store).
+# store (reset_store). PG_CONFIG picks the install (default: this checkout's
+# .run/pg; another worktree's leaves this one's free for its tests).
 #   tests/bench/worker_cpu_ab.sh A_WORKER_BIN [ROUNDS] [N]     (-, 3, 2000)
 # B is this checkout's worker/build/durable-worker (or $B_WORKER). Prints one line per
 # round and variant:
@@ -21,25 +22,17 @@ cd "$top"
 a_bin=$(realpath "${1:?usage: worker_cpu_ab.sh A_WORKER_BIN [ROUNDS] [N]}")
 b_bin=$(realpath "${B_WORKER:-$top/worker/build/durable-worker}")
 rounds=${2:-3} n=${3:-2000}
-port=${DURABLE_BENCH_PORT:-55497}
-. "$here/lib.sh"   # fresh_cluster, reset_store, server_cpu_seconds
-tmp=$(mktemp -d)
-export PG_CONFIG=${PG_CONFIG:-$top/.run/pg/lib/postgresql/15/bin/pg_config}
-trap 'kill $(jobs -p) 2>/dev/null || true; scripts/cluster.sh stop worker-cpu-ab "$port" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 for b in "$a_bin" "$b_bin"; do
     [ -x "$b" ] || { echo "worker_cpu_ab: no worker binary $b (make all)" >&2; exit 1; }
 done
-fresh_cluster worker-cpu-ab "$port"
-eval "$(scripts/cluster.sh env worker-cpu-ab "$port")"
+export PG_CONFIG=${PG_CONFIG:-$top/.run/pg/lib/postgresql/15/bin/pg_config}
+. "$here/lib.sh"   # own_cluster, reset_store, server_cpu_seconds, sql, per, median
+own_cluster worker-cpu-ab "${DURABLE_BENCH_PORT:-55497}"
 export PATH="$(dirname "$PG_CONFIG"):$PATH"
-sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 plugin="$tmp/plugin.so"
-build_bench_plugin() {
-    gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worker/include" \
-        "$here/workflows.c" -o "$plugin"
-}
+. "$here/worker_rate.sh"   # build_bench_plugin
 build_bench_plugin
-# ns on a CPU, all the process's threads (activities run on libuv's pool):
+# ns on a CPU, all the process's threads (activities run on their own):
 # schedstat's nanoseconds, not stat's clock ticks, which are too coarse here
 proc_cpu() { cat /proc/"$1"/task/*/schedstat | awk '{ t += $1 } END { printf "%.0f", t }'; }
 
@@ -62,8 +55,8 @@ shape() {   # WORKER TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "rate worker_us s
     [ "$done" = "$wfs" ] || { echo "worker_cpu_ab: only $done of $wfs $type workflows completed" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
     rate=$(sql "SELECT round($wfs / extract(epoch FROM max(closed_at) - min(started_at))::numeric)
                 FROM durable.workflows WHERE task_queue = '$q'")
-    echo "$rate $(awk -v a="$c0" -v b="$c1" -v n="$acts" 'BEGIN { printf "%.1f", (b - a) / n / 1e3 }')" \
-         "$(awk -v a="$s0" -v b="$(server_cpu_seconds)" -v n="$acts" 'BEGIN { printf "%.0f", (b - a) / n * 1e6 }')"
+    echo "$rate $(per "$c0" "$c1" $(( acts * 1000 )) '%.1f')" \
+         "$(per "$s0" "$(server_cpu_seconds)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')"
 }
 round() {   # A|B -> one line
     local v=$1 bin wf3
@@ -76,7 +69,6 @@ echo "variant wf3_per_s wf3_worker_cpu_us_per_activity wf3_server_cpu_us_per_act
      "par10_activities_per_s par10_worker_cpu_us_per_activity par10_server_cpu_us_per_activity" \
      "(A = $a_bin, B = $b_bin, N = $n)"
 for _ in $(seq 1 "$rounds"); do for v in A B; do round "$v"; done; done | tee "$tmp/rounds"
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for col in 3 4 6 7; do
     ma=$(awk -v c="$col" '$1 == "A" { print $c }' "$tmp/rounds" | median)
     mb=$(awk -v c="$col" '$1 == "B" { print $c }' "$tmp/rounds" | median)
