@@ -26,7 +26,7 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55493}
-. "$here/lib.sh"   # own_cluster, api_sql
+. "$here/lib.sh"   # own_cluster, api_sql, floor_rounds
 own_cluster floor-cpu "$port"
 a_tree=${A_TREE:+$(cd "$A_TREE" && pwd)}
 a_pg_config=${a_tree:+$a_tree/.run/pg/lib/postgresql/15/bin/pg_config}
@@ -60,19 +60,7 @@ install() {   # A or B (with the PG* of its cluster)
     echo "SELECT ticks AS c0 FROM cpu \\gset"
     echo "SELECT count(durable.start_workflow('f-' || i, 'Bench', 'fq')) FROM generate_series(1, $n) i;"
     echo "SELECT ticks AS c1 FROM cpu \\gset"
-    # the workflow side decides by the history, as durable_bench.decide does
-    # for seq1; the queue serves the starts' tasks first, so the first half
-    # of the rounds schedule and the second half close
-    for _ in $(seq 1 $(( 2 * n / 100 + 2 ))); do
-        echo "SELECT count(durable.complete_workflow_task(t.task_token,
-                  CASE WHEN t.history @> '[{\"event_type\": \"ActivityTaskCompleted\"}]'
-                       THEN '[{\"type\": \"CompleteWorkflowExecution\", \"result\": 1}]'
-                       ELSE '[{\"type\": \"ScheduleActivityTask\", \"activity_id\": \"1\", \"activity_type\": \"noop\", \"task_queue\": \"faq\", \"input\": 1, \"start_to_close_timeout\": 600}]' END::jsonb))
-                FROM durable.poll_workflow_tasks('fq', 'floor', 100, '{}') t;"
-        echo "WITH leased AS (SELECT * FROM durable.poll_activity_tasks('faq', 'floor', 100))
-              SELECT count(*) FROM durable.complete_activity_tasks(
-                  (SELECT coalesce(jsonb_agg(jsonb_build_object('task_token', task_token, 'result', input)), '[]') FROM leased));"
-    done
+    floor_rounds "$n"
     echo "SELECT ticks AS c2 FROM cpu \\gset"
     echo "SELECT count(*) AS closed FROM durable.workflows WHERE status = 'COMPLETED' \\gset"
     echo "SELECT :closed || ' ' || (:c1 - :c0) || ' ' || (:c2 - :c1);"

@@ -14,7 +14,7 @@ out=$(realpath -m "${2:-perf.data}")
 cd "$top"
 n=${1:-3000}
 port=${DURABLE_BENCH_PORT:-55501}
-. "$here/lib.sh"   # fresh_cluster
+. "$here/lib.sh"   # fresh_cluster, floor_rounds
 fresh_cluster floor-perf "$port" >/dev/null
 eval "$(scripts/cluster.sh env floor-perf "$port")"
 tmp=$(mktemp -d)
@@ -24,16 +24,7 @@ trap 'scripts/cluster.sh stop floor-perf "$port" >/dev/null; rm -rf "$tmp"' EXIT
     echo "\\setenv FLOOR_PERF_PID :pid"
     echo "\\! perf record -q -g -p \$FLOOR_PERF_PID -o $out >/dev/null 2>&1 & echo \$! > $tmp/perf.pid; sleep 1"
     echo "SELECT count(durable.start_workflow('f-' || i, 'Bench', 'fq')) FROM generate_series(1, $n) i;"
-    for _ in $(seq 1 $(( 2 * n / 100 + 2 ))); do
-        echo "SELECT count(durable.complete_workflow_task(t.task_token,
-                  CASE WHEN t.history @> '[{\"event_type\": \"ActivityTaskCompleted\"}]'
-                       THEN '[{\"type\": \"CompleteWorkflowExecution\", \"result\": 1}]'
-                       ELSE '[{\"type\": \"ScheduleActivityTask\", \"activity_id\": \"1\", \"activity_type\": \"noop\", \"task_queue\": \"faq\", \"input\": 1, \"start_to_close_timeout\": 600}]' END::jsonb))
-                FROM durable.poll_workflow_tasks('fq', 'floor', 100, '{}') t;"
-        echo "WITH leased AS (SELECT * FROM durable.poll_activity_tasks('faq', 'floor', 100))
-              SELECT count(*) FROM durable.complete_activity_tasks(
-                  (SELECT coalesce(jsonb_agg(jsonb_build_object('task_token', task_token, 'result', input)), '[]') FROM leased));"
-    done
+    floor_rounds "$n"
     echo "\\! kill -INT \$(cat $tmp/perf.pid); sleep 2"
     echo "SELECT count(*) FROM durable.workflows WHERE status = 'COMPLETED';"
 } > "$tmp/run.sql"

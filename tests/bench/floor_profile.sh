@@ -21,7 +21,7 @@ cd "$top"
 n=${1:-3000}
 out=$(realpath -m "${2:-floor_profile}")
 port=${DURABLE_BENCH_PORT:-55511}
-. "$here/lib.sh"   # fresh_cluster
+. "$here/lib.sh"   # fresh_cluster, floor_rounds
 tree=${TREE:+$(cd "$TREE" && pwd)}
 [ -z "$tree" ] || export PG_CONFIG=$tree/.run/pg/lib/postgresql/15/bin/pg_config
 name=floor-profile${tree:+-$(basename "$tree")}
@@ -62,16 +62,7 @@ dump() {   # PHASE: the function counters and all statements since the reset, pe
     echo "SELECT pg_stat_reset(), pg_stat_statements_reset();"
     echo "SELECT count(durable.start_workflow('f-' || i, 'Bench', 'fq')) FROM generate_series(1, $n) i;"
     dump start
-    for _ in $(seq 1 $(( 2 * n / 100 + 2 ))); do
-        echo "SELECT count(durable.complete_workflow_task(t.task_token,
-                  CASE WHEN t.history @> '[{\"event_type\": \"ActivityTaskCompleted\"}]'
-                       THEN '[{\"type\": \"CompleteWorkflowExecution\", \"result\": 1}]'
-                       ELSE '[{\"type\": \"ScheduleActivityTask\", \"activity_id\": \"1\", \"activity_type\": \"noop\", \"task_queue\": \"faq\", \"input\": 1, \"start_to_close_timeout\": 600}]' END::jsonb))
-                FROM durable.poll_workflow_tasks('fq', 'floor', 100, '{}') t;"
-        echo "WITH leased AS (SELECT * FROM durable.poll_activity_tasks('faq', 'floor', 100))
-              SELECT count(*) FROM durable.complete_activity_tasks(
-                  (SELECT coalesce(jsonb_agg(jsonb_build_object('task_token', task_token, 'result', input)), '[]') FROM leased));"
-    done
+    floor_rounds "$n"
     dump run
     echo "SELECT count(*) FROM durable.workflows WHERE status = 'COMPLETED';"
 } > "$tmp/run.sql"

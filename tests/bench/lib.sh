@@ -103,3 +103,22 @@ start_spaced() {
         sleep 0.1
     done
 }
+# floor_rounds N: the store floor's statements after N starts into 'fq'
+# (floor_cpu.sh, floor_perf.sh, floor_profile.sh): workflow tasks leased in
+# batches of 100, each completed with a ScheduleActivityTask or, once its
+# activity completed, a CompleteWorkflowExecution (the workflow side decides
+# by the history, as durable_bench.decide does for seq1), then the leased
+# activities completed in one complete_activity_tasks; enough rounds for all
+# N to close (the queue serves the starts' tasks first)
+floor_rounds() {
+    for _ in $(seq 1 $(( 2 * $1 / 100 + 2 ))); do
+        echo "SELECT count(durable.complete_workflow_task(t.task_token,
+                  CASE WHEN t.history @> '[{\"event_type\": \"ActivityTaskCompleted\"}]'
+                       THEN '[{\"type\": \"CompleteWorkflowExecution\", \"result\": 1}]'
+                       ELSE '[{\"type\": \"ScheduleActivityTask\", \"activity_id\": \"1\", \"activity_type\": \"noop\", \"task_queue\": \"faq\", \"input\": 1, \"start_to_close_timeout\": 600}]' END::jsonb))
+                FROM durable.poll_workflow_tasks('fq', 'floor', 100, '{}') t;"
+        echo "WITH leased AS (SELECT * FROM durable.poll_activity_tasks('faq', 'floor', 100))
+              SELECT count(*) FROM durable.complete_activity_tasks(
+                  (SELECT coalesce(jsonb_agg(jsonb_build_object('task_token', task_token, 'result', input)), '[]') FROM leased));"
+    done
+}
