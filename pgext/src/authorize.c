@@ -171,6 +171,7 @@ durable_authorize(PG_FUNCTION_ARGS)
 	Allowed		key;
 	bool		keep;
 	uint64		before;
+	Oid			check;
 
 	register_callbacks();
 	keep = make_key(fcinfo, &key);
@@ -178,11 +179,16 @@ durable_authorize(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 
 	before = invalidations;
-	if (!OidIsValid(full_check))
+	/*
+	 * (kept in a local: the lookups below may take in invalidations, which
+	 * forget the kept oids; the check then runs, and its answer is not kept)
+	 */
+	check = full_check;
+	if (!OidIsValid(check))
 	{
 		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
 
-		full_check = durable_function("_authorize_by_grants", 3, types);
+		check = full_check = durable_function("_authorize_by_grants", 3, types);
 	}
 	if (!OidIsValid(grants))
 		find_grants();
@@ -190,7 +196,7 @@ durable_authorize(PG_FUNCTION_ARGS)
 		LOCAL_FCINFO(call, 3);
 		FmgrInfo	flinfo;
 
-		fmgr_info(full_check, &flinfo);
+		fmgr_info(check, &flinfo);
 		InitFunctionCallInfoData(*call, &flinfo, 3, PG_GET_COLLATION(), NULL, NULL);
 		for (int i = 0; i < 3; i++)
 		{
