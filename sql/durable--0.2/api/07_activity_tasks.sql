@@ -302,12 +302,19 @@ BEGIN
     tokens := array_fill(NULL::text, ARRAY[n]);
     outs := tokens;
     errs := tokens;
+    -- Each outcome's task by one probe of the primary key (OFFSET 0 keeps
+    -- the lookup apart, a nested loop): joined, it was planned as a hash of
+    -- the whole table for the function's guessed 100 rows, and that scan read
+    -- every page the table had grown to since its last vacuum, once per call
+    -- (docs/performance.md, "Long histories").
     FOR r IN SELECT e.value AS item, e.ord::integer AS ord, t.namespace, t.task_queue
                FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS e(value, ord)
-               LEFT JOIN durable.activity_tasks t
-                 ON jsonb_typeof(e.value) = 'object'
-                AND (e.value ->> 'task_token') ~ '^a[0-9]{1,18}\.[0-9]{1,18}$'
-                AND t.task_id = substring(e.value ->> 'task_token' FROM '^a([0-9]+)\.')::bigint
+               LEFT JOIN LATERAL (
+                   SELECT x.namespace, x.task_queue, x.run_id FROM durable.activity_tasks x
+                    WHERE jsonb_typeof(e.value) = 'object'
+                      AND (e.value ->> 'task_token') ~ '^a[0-9]{1,18}\.[0-9]{1,18}$'
+                      AND x.task_id = substring(e.value ->> 'task_token' FROM '^a([0-9]+)\.')::bigint
+                   OFFSET 0) t ON true
               ORDER BY t.run_id NULLS LAST, e.ord LOOP
         item := r.item;
         task_token := item ->> 'task_token';
