@@ -122,3 +122,11 @@ floor_rounds() {
                   (SELECT coalesce(jsonb_agg(jsonb_build_object('task_token', task_token, 'result', input)), '[]') FROM leased));"
     done
 }
+# ab_ratio FILE COL: "B/A median_A median_B" of column COL over the lines of
+# FILE whose first field is A or B (the A/B scripts' rounds)
+ab_ratio() {
+    local ma mb
+    ma=$(awk -v c="$2" '$1 == "A" { print $c }' "$1" | median)
+    mb=$(awk -v c="$2" '$1 == "B" { print $c }' "$1" | median)
+    awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.3f %s %s\n", b / a, a, b }'
+}

@@ -70,13 +70,7 @@ SELECT is((SELECT count(*) FROM durable.history), (SELECT n FROM before), 'and n
 
 -- _history_json ----------------------------------------------------------------
 
--- what the plpgsql body computed, for comparison
-CREATE FUNCTION pg_temp.history_json_sql(run uuid, from_event bigint) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('event_id', h.event_id, 'event_type', h.event_type,
-                                                 'event_time', h.event_time, 'attributes', h.attributes)
-                              ORDER BY h.event_id), '[]')
-      FROM durable.history h WHERE h.run_id = $1 AND h.event_id > $2
-$$;
+-- (pg_temp.history_json_sql, helpers.psql: what the plpgsql body computed)
 SELECT durable._append((SELECT run_id FROM hp), 'MarkerRecorded',
                        '{"deep": {"a": [1, 2.50, {"b": null}], "s": "é\"\\"}, "big": 12345678901234567890}');
 SET LOCAL timezone = 'Asia/Kolkata';   -- times are written in the session's zone, as jsonb_build_object does

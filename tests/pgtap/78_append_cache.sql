@@ -8,6 +8,7 @@
 -- statement calls durable._event_pack, the C path does not).
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 SET LOCAL track_functions = 'all';
 
 CREATE FUNCTION pg_temp.run(n integer) RETURNS uuid LANGUAGE sql AS $$
@@ -18,20 +19,6 @@ CREATE FUNCTION pg_temp.ids(run uuid) RETURNS bigint[] LANGUAGE sql AS $$
 $$;
 CREATE FUNCTION pg_temp.pack_calls() RETURNS bigint LANGUAGE sql AS $$
     SELECT coalesce(pg_stat_get_xact_function_calls('durable._event_pack(uuid, bigint, text, jsonb)'::regprocedure), 0)
-$$;
--- (sqlstate, message) of q run as role r, or NULL; the role is reset either way
-CREATE FUNCTION pg_temp.error_as(r text, q text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE
-    msg text;
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', r);
-    EXECUTE q;
-    RESET ROLE;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
-    RETURN ARRAY[SQLSTATE, msg];
-END
 $$;
 CREATE FUNCTION pg_temp.append_sql(run uuid, type text DEFAULT 'MarkerRecorded') RETURNS text LANGUAGE sql AS $$
     SELECT format($q$SELECT durable._append(%L, %L, '{}')$q$, run, type)

@@ -6,31 +6,12 @@
 -- state, as the same role.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 
 CREATE FUNCTION pg_temp.run(n integer) RETURNS uuid LANGUAGE sql AS $$
     SELECT ('00000000-0000-0000-0000-0000000079' || lpad(to_hex(n + 128), 2, '0'))::uuid
 $$;
--- what the plpgsql body computed (70_hot_path.sql's), for comparison
-CREATE FUNCTION pg_temp.history_json_sql(run uuid, from_event bigint) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT coalesce(jsonb_agg(jsonb_build_object('event_id', h.event_id, 'event_type', h.event_type,
-                                                 'event_time', h.event_time, 'attributes', h.attributes)
-                              ORDER BY h.event_id), '[]')
-      FROM durable.history h WHERE h.run_id = $1 AND h.event_id > $2
-$$;
--- (sqlstate, message) of q run as role r, or NULL; the role is reset either way
-CREATE FUNCTION pg_temp.error_as(r text, q text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE
-    msg text;
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', r);
-    EXECUTE q;
-    RESET ROLE;
-    RETURN NULL;
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
-    RETURN ARRAY[SQLSTATE, msg];
-END
-$$;
+-- (pg_temp.history_json_sql and pg_temp.error_as: helpers.psql)
 -- _history_json's result and the SQL's, as role r
 CREATE FUNCTION pg_temp.both_as(r text, run uuid, from_event bigint) RETURNS jsonb[] LANGUAGE plpgsql AS $$
 DECLARE
