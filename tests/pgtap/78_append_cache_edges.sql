@@ -114,6 +114,28 @@ SELECT is(durable_test_edges.append_as_owner(pg_temp.run(4)), 3::bigint, '(and t
 RESET ROLE;
 SELECT is(durable._append(pg_temp.run(4), 'MarkerRecorded', '{}'), 4::bigint, 'the role reset, the next id');
 
+-- The shape is made again for each role, in a memory context of its own
+-- that is emptied first: made a thousand times, it takes no more than once.
+CREATE FUNCTION pg_temp.append_as_roles(n integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n LOOP
+        SET LOCAL ROLE durable_test_edges_owner;
+        PERFORM durable._append(pg_temp.run(7), 'MarkerRecorded', '{}');
+        RESET ROLE;
+        PERFORM durable._append(pg_temp.run(7), 'MarkerRecorded', '{}');
+    END LOOP;
+END
+$$;
+SELECT pg_temp.append_as_roles(2);
+CREATE TEMP TABLE shape_memory AS
+SELECT total_bytes, used_bytes FROM pg_backend_memory_contexts WHERE name = 'durable history_rows shape';
+SELECT pg_temp.append_as_roles(1000);
+SELECT ok((SELECT m.total_bytes <= k.total_bytes AND m.used_bytes <= k.used_bytes
+             FROM pg_backend_memory_contexts m, shape_memory k WHERE m.name = 'durable history_rows shape'),
+          'the shape made a thousand times over takes no more memory than made once');
+SELECT is((SELECT max(event_id) FROM durable.history_rows WHERE run_id = pg_temp.run(7)), 2004::bigint,
+          '(its appends were made)');
+
 -- Row security enabled after a shape was kept: the policy is applied.
 ALTER TABLE durable.history_rows ENABLE ROW LEVEL SECURITY;
 CREATE POLICY history_rows_test_edges_read ON durable.history_rows FOR SELECT USING (true);
