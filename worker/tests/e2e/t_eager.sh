@@ -53,6 +53,10 @@ q=eager-kill-$RUN
 id=hang-$RUN
 DURABLE_LOG=debug worker crash --task-queue "$q" --plugin "$PLUGIN" --identity "crash-$RUN"
 CRASH=$LAST_PID
+# a worker offers slots once its first activity poll came back short: until
+# then its completions offer none (under load the workflow's first task could
+# complete before that poll, and nothing was leased with it)
+check "the crashing worker has polled" wait_sql "SELECT count(*) FROM durable.task_queue_pollers WHERE task_queue = '$q'" 2
 sql "SELECT durable.start_workflow('$id', 'EagerHang', '$q', 'null')" >/dev/null
 check "the first attempt runs" wait_until 60 ledger_has "hang $id attempt 1"
 check "it was leased with the completion" test "$(count_leased crash EAGER)" -ge 1
