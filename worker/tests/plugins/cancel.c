@@ -19,16 +19,8 @@
 #include <stdlib.h>
 #include <time.h>
 #include <durable.h>
+#include "parts.h"
 
-static void ledger(durable_activity_ctx_t *a, const char *what)
-{
-	const char *path = getenv("DURABLE_LEDGER");
-	FILE *f = path ? fopen(path, "a") : NULL;
-	if (f) {
-		fprintf(f, "%s %s %s\n", durable_activity_type(a), durable_activity_workflow_id(a), what);
-		fclose(f);
-	}
-}
 
 static void nap(long ms)
 {

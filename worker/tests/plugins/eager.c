@@ -11,16 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 #include <durable.h>
+#include "parts.h"
 
-static void ledger(durable_activity_ctx_t *a, const char *what)
-{
-	const char *path = getenv("DURABLE_LEDGER");
-	FILE *f = path ? fopen(path, "a") : NULL;
-	if (f) {
-		fprintf(f, "%s %s %s\n", durable_activity_type(a), durable_activity_workflow_id(a), what);
-		fclose(f);
-	}
-}
 
 static int tally(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 {
@@ -48,20 +40,7 @@ static int hang(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 
 static int fan(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
-	durable_activity_options_t o = {.start_to_close_timeout = 30};
-	durable_future_t *fs[64];
-	int n = (int)json_integer_value(json_object_get(input, "n")), ok = 0;
-	n = n < 1 ? 1 : n > 64 ? 64 : n;
-	for (int i = 0; i < n; i++)
-		DURABLE_TRY(durable_activity_start(ctx, "tally", durable_json(ctx, "i", i), &o, &fs[i]));
-	DURABLE_TRY(durable_wait_all(ctx, fs, n));
-	for (int i = 0; i < n; i++) {
-		json_t *r;
-		if (durable_future_get(ctx, fs[i], &r) == 0)
-			ok++;
-	}
-	*output = durable_json(ctx, "{s:i}", "ok", ok);
-	return 0;
+	return fan_out(ctx, input, output, "tally", 30);
 }
 
 static int hang_wf(durable_ctx_t *ctx, json_t *input, json_t **output)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <durable.h>
+#include "parts.h"
 
 static int running;   /* activities of this plugin running in this process */
 
@@ -33,20 +34,7 @@ static int slot(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
 
 static int fan(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
-	durable_activity_options_t o = {.start_to_close_timeout = 60};
-	durable_future_t *fs[64];
-	int n = (int)json_integer_value(json_object_get(input, "n")), ok = 0;
-	n = n < 1 ? 1 : n > 64 ? 64 : n;
-	for (int i = 0; i < n; i++)
-		DURABLE_TRY(durable_activity_start(ctx, "slot", durable_json(ctx, "i", i), &o, &fs[i]));
-	DURABLE_TRY(durable_wait_all(ctx, fs, n));
-	for (int i = 0; i < n; i++) {
-		json_t *r;
-		if (durable_future_get(ctx, fs[i], &r) == 0)
-			ok++;
-	}
-	*output = durable_json(ctx, "{s:i}", "ok", ok);
-	return 0;
+	return fan_out(ctx, input, output, "slot", 60);
 }
 
 int durable_plugin_init(durable_worker_t *w)

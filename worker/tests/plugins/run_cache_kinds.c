@@ -3,19 +3,10 @@
  * summing what it got in C locals across its waits, so that a run that went
  * on wrongly (or replayed wrongly, after a kill -9) shows in its result. */
 #include <durable.h>
+#include "parts.h"
 
 #include <unistd.h>
 
-/* input "i" + 1, after input's "delay_ms" (kill -9 lands while some run) */
-static int bump(durable_activity_ctx_t *a, json_t *in, json_t **out, void *arg)
-{
-	(void)arg;
-	json_int_t delay = json_integer_value(json_object_get(in, "delay_ms"));
-	if (delay > 0)
-		usleep((useconds_t)delay * 1000);
-	*out = durable_activity_json(a, "I", json_integer_value(json_object_get(in, "i")) + 1);
-	return 0;
-}
 
 static json_int_t num(json_t *input, const char *key)
 {
