@@ -26,21 +26,10 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55493}
-. "$here/lib.sh"   # own_cluster, api_sql, floor_rounds
+. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds
 own_cluster floor-cpu "$port"
-a_tree=${A_TREE:+$(cd "$A_TREE" && pwd)}
-a_pg_config=${a_tree:+$a_tree/.run/pg/lib/postgresql/15/bin/pg_config}
-a_cluster() { PG_CONFIG=$a_pg_config scripts/cluster.sh "$1" floor-cpu-a $(( port + 1 )); }
-on_exit='[ -z "$a_tree" ] || a_cluster stop'
-b_env=$(cluster env)
-eval "$b_env"
-if [ -n "$a_tree" ]; then
-    PG_CONFIG=$a_pg_config fresh_cluster floor-cpu-a $(( port + 1 ))
-    a_env=$(a_cluster env)
-else
-    api_sql "$a" "$tmp/a_api.sql"
-    a_env=$b_env
-fi
+a_tree_side floor-cpu-a $(( port + 1 ))
+[ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
 
 install() {   # A or B (with the PG* of its cluster)
     psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \

@@ -130,3 +130,22 @@ ab_ratio() {
     mb=$(awk -v c="$2" '$1 == "B" { print $c }' "$1" | median)
     awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.3f %s %s\n", b / a, a, b }'
 }
+# a_tree_side NAME PORT (after own_cluster): the A side of an A/B script.
+# With A_TREE=<worktree>, A runs on that worktree's own install (its
+# .run/pg), on a cluster of its own, NAME on PORT, made anew (a_cluster CMD
+# runs scripts/cluster.sh CMD on it; it is stopped on exit); otherwise A
+# shares B's cluster. Sets a_tree ("" without A_TREE), a_pg_config, and
+# b_env and a_env, the PG* of each side's cluster (to eval).
+a_tree_side() {
+    a_tree=${A_TREE:+$(cd "$A_TREE" && pwd)}
+    a_pg_config=${a_tree:+$a_tree/.run/pg/lib/postgresql/15/bin/pg_config}
+    a_cluster_name=$1 a_cluster_port=$2
+    a_cluster() { PG_CONFIG=$a_pg_config scripts/cluster.sh "$1" "$a_cluster_name" "$a_cluster_port"; }
+    on_exit='[ -z "$a_tree" ] || a_cluster stop'
+    b_env=$(cluster env)
+    a_env=$b_env
+    if [ -n "$a_tree" ]; then
+        PG_CONFIG=$a_pg_config fresh_cluster "$1" "$2"
+        a_env=$(a_cluster env)
+    fi
+}

@@ -33,20 +33,10 @@ cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55492}
 profile=${PROFILE:-}
-. "$here/lib.sh"   # own_cluster, sql, commits, build_pq_tool, api_sql, server_cpu_seconds
+. "$here/lib.sh"   # own_cluster, a_tree_side, sql, commits, build_pq_tool, api_sql, server_cpu_seconds
 own_cluster store-ab "$port"
-a_tree=${A_TREE:+$(cd "$A_TREE" && pwd)}
-a_pg_config=${a_tree:+$a_tree/.run/pg/lib/postgresql/15/bin/pg_config}
-a_cluster() { PG_CONFIG=$a_pg_config scripts/cluster.sh "$1" store-ab-a $(( port + 1 )); }
-on_exit='[ -z "$a_tree" ] || a_cluster stop'
-b_env=$(cluster env)
-if [ -n "$a_tree" ]; then
-    [ -z "$profile" ] || { echo "store_ab: PROFILE is for one install, not with A_TREE" >&2; exit 2; }
-    PG_CONFIG=$a_pg_config fresh_cluster store-ab-a $(( port + 1 ))
-    a_env=$(a_cluster env)
-else
-    a_env=$b_env
-fi
+[ -z "${A_TREE:-}" ] || [ -z "$profile" ] || { echo "store_ab: PROFILE is for one install, not with A_TREE" >&2; exit 2; }
+a_tree_side store-ab-a $(( port + 1 ))
 eval "$b_env"
 if [ -n "${SETTINGS:-}" ]; then
     for env in "$a_env" "$b_env"; do
