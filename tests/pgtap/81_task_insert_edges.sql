@@ -198,6 +198,38 @@ SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-part'),
                  'one outside them is refused');
 ALTER TABLE public.rvi_parent DETACH PARTITION durable.workflow_tasks;
 
+-- Subtransactions: a task written and rolled back to a savepoint leaves
+-- nothing that counts (its index entries point to a dead row), and the run's
+-- task is written again; an insert that fails on a later index, after its
+-- row and earlier entries were written, likewise.
+CREATE TEMP TABLE sub_run AS SELECT pg_temp.run('rvi-sub') AS r;
+SAVEPOINT sub;
+SELECT isnt(durable._insert_workflow_task((SELECT r FROM sub_run), 'default', 'rvi-sub', 1, 2, now()), NULL,
+            'a task written in a subtransaction');
+ROLLBACK TO sub;
+SELECT isnt(durable._insert_workflow_task((SELECT r FROM sub_run), 'default', 'rvi-sub', 1, 2, now()), NULL,
+            'rolled back: the run''s task is written again (the unique run_id sees no duplicate)');
+CREATE TEMP TABLE sub_run2 AS SELECT pg_temp.run('rvi-sub') AS r;
+CREATE UNIQUE INDEX rvi_zz_last ON durable.workflow_tasks (task_queue) WHERE task_queue = 'rvi-sub';
+SELECT throws_ok($$SELECT durable._insert_workflow_task((SELECT r FROM sub_run2), 'default', 'rvi-sub', 1, 2, now())$$,
+                 '23505', 'duplicate key value violates unique constraint "rvi_zz_last"',
+                 'a second task of the queue fails on the operator''s unique index');
+DROP INDEX durable.rvi_zz_last;
+SELECT isnt(durable._insert_workflow_task((SELECT r FROM sub_run2), 'default', 'rvi-sub', 1, 2, now()), NULL,
+            'the index dropped, the failed run''s task is written');
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT is((SELECT count(*) FROM durable.workflow_tasks WHERE namespace = 'default' AND task_queue = 'rvi-sub'
+             AND state = 'SCHEDULED' AND priority = 2), 2::bigint,
+          'the ready index finds the two tasks, and nothing of what was rolled back');
+SELECT is((SELECT count(*) FROM durable.workflow_tasks
+            WHERE run_id IN ((SELECT r FROM sub_run), (SELECT r FROM sub_run2))), 2::bigint,
+          'as does the run_id index');
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT is((SELECT count(*) FROM durable.workflow_tasks WHERE task_queue || '' = 'rvi-sub'), 2::bigint,
+          'and a scan of the heap');
+
 -- The statistics autovacuum and ANALYZE read: every insert counted.
 CREATE TEMP TABLE ins_before AS
     SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = 'durable.workflow_tasks'::regclass;
