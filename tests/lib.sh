@@ -13,3 +13,20 @@ summary() { echo "$1: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 # free_port: a TCP port nothing listens on now (for a cluster of the suite's own)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# start_clients ROUND N: the suite's function `client ROUND C` for C = 1..N in
+# the background (pids in clients); wait_clients ROUND: touches
+# $work/stop-ROUND, which each client watches, and waits for them (the crash
+# suites' concurrent writers)
+start_clients() {
+    local c
+    clients=()
+    for c in $(seq 1 "$2"); do
+        client "$1" "$c" &
+        clients+=($!)
+    done
+}
+wait_clients() {
+    touch "$work/stop-$1"
+    for c in "${clients[@]}"; do wait "$c" 2>/dev/null; done
+    clients=()
+}

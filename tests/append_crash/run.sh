@@ -70,18 +70,6 @@ client() {   # round client
                 'pad', CASE WHEN $i % 40 = 0 THEN (SELECT string_agg(md5(g::text || '$c'), '') FROM generate_series(1, 400) g) END));"
     done | psql -qXAt -v ON_ERROR_STOP=1 >"$work/acked-$round-$c" 2>"$work/err-$round-$c"
 }
-start_clients() {   # round
-    clients=()
-    for c in 1 2 3 4; do
-        client "$1" "$c" &
-        clients+=($!)
-    done
-}
-wait_clients() {   # round
-    touch "$work/stop-$1"
-    for c in "${clients[@]}"; do wait "$c" 2>/dev/null; done
-    clients=()
-}
 events() { psql_p -c "SELECT count(*) FROM durable.history_rows h JOIN durable.workflows w USING (run_id)
                       WHERE w.workflow_id LIKE 'crash-%'"; }
 
@@ -115,7 +103,7 @@ check_store() {
 }
 
 # 0. history_pkey rebuilt online while the clients append (no crash) -------------------------
-start_clients reindex
+start_clients reindex 4
 eventually 120 '[ "$(events)" -gt 500 ]' || nok "reindex: the clients append"
 running=0
 for c in "${clients[@]}"; do kill -0 "$c" 2>/dev/null && running=$((running + 1)); done
@@ -137,7 +125,7 @@ check "reindex: the rebuilt history_pkey holds every row (amcheck, heapallindexe
 
 # 1a. SIGKILL of one client's backend mid-loop -------------------------------------------
 base=$(events)
-start_clients kill
+start_clients kill 4
 eventually 120 '[ "$(events)" -gt $((base + 2000)) ]' || nok "kill: the clients append"
 victim=$(psql_p -c "SELECT pid FROM pg_stat_activity WHERE query LIKE '%durable._append(%' AND pid <> pg_backend_pid() LIMIT 1")
 check "kill: a client's backend is appending" "[ -n \"$victim\" ]"
@@ -149,7 +137,7 @@ check_store kill
 # 1b. an immediate stop mid-loop, a prepared transaction holding an append ---------------
 # (on a run of its own: a client appending to it would wait for the prepared event)
 base=$(events)
-start_clients stop
+start_clients stop 4
 eventually 120 '[ "$(events)" -gt $((base + 2000)) ]' || nok "stop: the clients append"
 psql_p -c "BEGIN" -c "SELECT durable._append('$(run_of crash-prepared)', 'MarkerRecorded', '{\"prepared\": true}')" \
        -c "PREPARE TRANSACTION 'append_crash'" >/dev/null

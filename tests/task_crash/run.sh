@@ -47,18 +47,6 @@ client() {   # round client
         echo "SELECT durable.start_workflow('tc-$round-$c-$i', 'W', 'tc-q-$c');"
     done | psql -qXAt -v ON_ERROR_STOP=1 >"$work/acked-$round-$c" 2>"$work/err-$round-$c"
 }
-start_clients() {   # round
-    clients=()
-    for c in 1 2 3; do
-        client "$1" "$c" &
-        clients+=($!)
-    done
-}
-wait_clients() {   # round
-    touch "$work/stop-$1"
-    for c in "${clients[@]}"; do wait "$c" 2>/dev/null; done
-    clients=()
-}
 tasks() { psql_p -c "SELECT count(*) FROM durable.workflow_tasks WHERE task_queue LIKE 'tc-q-%'"; }
 
 # every acknowledged run of the round has its workflow task, and every index is whole
@@ -82,7 +70,7 @@ check_tasks() {   # round
 }
 
 # 0. indexes rebuilt, built and dropped online while the clients write ----------------------
-start_clients online
+start_clients online 3
 eventually 120 '[ "$(tasks)" -gt 200 ]' || nok "online: the clients start workflows"
 for k in 1 2; do
     psql_p -c "REINDEX INDEX CONCURRENTLY durable.workflow_tasks_ready" \
@@ -103,7 +91,7 @@ check_tasks online
 
 # 1. SIGKILL of one client's backend mid-loop -----------------------------------------------
 base=$(tasks)
-start_clients kill
+start_clients kill 3
 eventually 120 '[ "$(tasks)" -gt $((base + 500)) ]' || nok "kill: the clients start workflows"
 victim=$(psql_p -c "SELECT pid FROM pg_stat_activity WHERE query LIKE '%durable.start_workflow(%' AND pid <> pg_backend_pid() LIMIT 1")
 check "kill: a client's backend is starting workflows" "[ -n \"$victim\" ]"
