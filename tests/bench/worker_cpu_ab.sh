@@ -30,7 +30,7 @@ export PG_CONFIG=${PG_CONFIG:-$top/.run/pg/lib/postgresql/15/bin/pg_config}
 own_cluster worker-cpu-ab "${DURABLE_BENCH_PORT:-55497}"
 export PATH="$(dirname "$PG_CONFIG"):$PATH"
 plugin="$tmp/plugin.so"
-. "$here/worker_rate.sh"   # build_bench_plugin
+. "$here/worker_rate.sh"   # build_bench_plugin, start_and_wait
 build_bench_plugin
 # ns on a CPU, all the process's threads (activities run on their own):
 # schedstat's nanoseconds, not stat's clock ticks, which are too coarse here
@@ -44,12 +44,7 @@ shape() {   # WORKER TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "rate worker_us s
     pid=$!
     sleep 0.5
     s0=$(server_cpu_seconds); c0=$(proc_cpu "$pid")
-    sql "SELECT count(durable.start_workflow('$q-' || i, '$type', '$q', '1')) FROM generate_series(1, $wfs) i" >/dev/null
-    for _ in $(seq 1 3000); do
-        done=$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")
-        [ "$done" = "$wfs" ] && break
-        sleep 0.1
-    done
+    start_and_wait "$q" "$type" "$wfs"
     c1=$(proc_cpu "$pid")
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
     [ "$done" = "$wfs" ] || { echo "worker_cpu_ab: only $done of $wfs $type workflows completed" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }

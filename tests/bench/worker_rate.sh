@@ -6,6 +6,18 @@
 # PROCESSES durable-worker processes already poll when COUNT workflows of TYPE
 # are started at once; rate = COUNT / (last close - first start), on the
 # store's clock.
+# start_and_wait QUEUE TYPE COUNT: COUNT workflows of TYPE started at once on
+# QUEUE (ids QUEUE-1...), then waits (5 minutes at most) until all completed;
+# leaves how many did in the caller's $done
+start_and_wait() {
+    sql "SELECT count(durable.start_workflow('$1-' || i, '$2', '$1', '1')) FROM generate_series(1, $3) i" >/dev/null
+    for _ in $(seq 1 3000); do
+        done=$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$1' AND status = 'COMPLETED'")
+        [ "$done" = "$3" ] && break
+        sleep 0.1
+    done
+}
+
 worker_rate() {
     local type=$1 n=$2 procs=$3 q="cw-$1-$3-$RANDOM" pids=() done
     for _ in $(seq 1 "$procs"); do
@@ -14,12 +26,7 @@ worker_rate() {
         pids+=($!)
     done
     sleep 0.5
-    sql "SELECT count(durable.start_workflow('$q-' || i, '$type', '$q', '1')) FROM generate_series(1, $n) i" >/dev/null
-    for _ in $(seq 1 3000); do
-        done=$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")
-        [ "$done" = "$n" ] && break
-        sleep 0.1
-    done
+    start_and_wait "$q" "$type" "$n"
     awk '/VmHWM/ {print $2}' "/proc/${pids[0]}/status" > "$tmp/rss"
     for p in "${pids[@]}"; do sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null || true; done |
         awk -v hz="$(getconf CLK_TCK)" '{ t += $12 + $13 } END { printf "%.3f\n", t / hz }' > "$tmp/worker_cpu"
