@@ -26,7 +26,7 @@ for b in "$a_bin" "$b_bin"; do
     [ -x "$b" ] || { echo "worker_cpu_ab: no worker binary $b (make all)" >&2; exit 1; }
 done
 export PG_CONFIG=${PG_CONFIG:-$top/.run/pg/lib/postgresql/15/bin/pg_config}
-. "$here/lib.sh"   # own_cluster, reset_store, server_cpu_seconds, sql, per, median
+. "$here/lib.sh"   # own_cluster, reset_store, server_cpu_seconds, sql, per, ab_ratio
 own_cluster worker-cpu-ab "${DURABLE_BENCH_PORT:-55497}"
 export PATH="$(dirname "$PG_CONFIG"):$PATH"
 plugin="$tmp/plugin.so"
@@ -65,8 +65,7 @@ echo "variant wf3_per_s wf3_worker_cpu_us_per_activity wf3_server_cpu_us_per_act
      "(A = $a_bin, B = $b_bin, N = $n)"
 for _ in $(seq 1 "$rounds"); do for v in A B; do round "$v"; done; done | tee "$tmp/rounds"
 for col in 3 4 6 7; do
-    ma=$(awk -v c="$col" '$1 == "A" { print $c }' "$tmp/rounds" | median)
-    mb=$(awk -v c="$col" '$1 == "B" { print $c }' "$tmp/rounds" | median)
-    name=$(echo "- - wf3_worker wf3_server - par10_worker par10_server" | cut -d' ' -f"$col")
-    awk -v nm="$name" -v a="$ma" -v b="$mb" 'BEGIN { printf "%s CPU per activity B/A %.3f (medians %s, %s µs)\n", nm, b / a, a, b }'
+    set -- $(ab_ratio "$tmp/rounds" "$col")
+    echo "$(echo "- - wf3_worker wf3_server - par10_worker par10_server" | cut -d' ' -f"$col")" \
+         "CPU per activity B/A $1 (medians $2, $3 µs)"
 done
