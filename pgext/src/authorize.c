@@ -19,15 +19,26 @@
  *     pg_proc): pg_has_role's answer, the check's own code;
  *   - while this transaction has written a grant row, nothing is kept (the
  *     change may still roll back).
- * So a revoke takes effect for a backend when PostgreSQL's own REVOKE would:
- * at its next catalog invalidation point, not in the middle of a statement.
+ * Each call first takes in the invalidations others sent (cheap when there
+ * are none), so a revoke committed by another session is seen at this
+ * backend's next call, also inside a transaction already open, as the full
+ * check saw it at its next statement under READ COMMITTED. An allow is kept
+ * only when the grants say so on a snapshot taken after every invalidation
+ * this backend took in: the full check runs on the statement's snapshot
+ * (under REPEATABLE READ, older than a revoke taken in meanwhile), and an
+ * allow read there, kept, would outlive the invalidation already consumed.
+ * Nothing is kept unless grants_changed fires always (a write with
+ * session_replication_role = replica, or with the trigger disabled, would
+ * tell no one); disabling it invalidates the table, so what was kept goes.
  * A refusal is never kept: the full check runs again and raises its error.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -40,6 +51,8 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "durable.h"
@@ -63,6 +76,7 @@ typedef struct Allowed
 
 static HTAB *allowed = NULL;
 static Oid	full_check = InvalidOid;	/* durable._authorize_by_grants(text, text, text) */
+static Oid	may = InvalidOid;	/* durable._may(text, text, text): the answer, without raising */
 static Oid	grants = InvalidOid;	/* durable.grants */
 static uint32 grants_hash = 0;	/* its pg_class row's hash in the RELOID cache */
 static uint64 invalidations = 0;
@@ -73,6 +87,7 @@ forget(void)
 {
 	invalidations++;
 	full_check = InvalidOid;
+	may = InvalidOid;
 	if (allowed != NULL)
 	{
 		hash_destroy(allowed);
@@ -91,6 +106,14 @@ forget_on_syscache(Datum arg, int cacheid, uint32 hashvalue)
 	forget();
 }
 
+/* ALTER TABLE grants ... TRIGGER invalidates the relation, not its pg_class row */
+static void
+forget_on_relcache(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == grants)
+		forget();
+}
+
 static void
 register_callbacks(void)
 {
@@ -102,6 +125,7 @@ register_callbacks(void)
 	CacheRegisterSyscacheCallback(AUTHOID, forget_on_syscache, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_on_syscache, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, forget_on_syscache, (Datum) 0);
+	CacheRegisterRelcacheCallback(forget_on_relcache, (Datum) 0);
 	registered = true;
 }
 
@@ -160,6 +184,67 @@ find_grants(void)
 }
 
 /*
+ * Whether every write to grants tells every backend: grants_changed fires
+ * always (with session_replication_role = replica too) after each statement
+ * that inserts, updates, deletes or truncates. The caller holds a lock on
+ * grants (the full check read it), so this takes in no invalidation.
+ */
+static bool
+grants_tell_all(void)
+{
+	Relation	rel = try_relation_open(grants, AccessShareLock);
+	TriggerDesc *desc = rel != NULL ? rel->trigdesc : NULL;
+	bool		tells = false;
+
+	for (int i = 0; desc != NULL && i < desc->numtriggers && !tells; i++)
+	{
+		Trigger    *t = &desc->triggers[i];
+
+		tells = strcmp(t->tgname, "grants_changed") == 0 &&
+			t->tgenabled == TRIGGER_FIRES_ALWAYS &&
+			TRIGGER_FOR_AFTER(t->tgtype) && !TRIGGER_FOR_ROW(t->tgtype) &&
+			TRIGGER_FOR_INSERT(t->tgtype) && TRIGGER_FOR_UPDATE(t->tgtype) &&
+			TRIGGER_FOR_DELETE(t->tgtype) && TRIGGER_FOR_TRUNCATE(t->tgtype) &&
+			t->tgnattr == 0 && t->tgqual == NULL;
+	}
+	if (rel != NULL)
+		relation_close(rel, NoLock);
+	return tells;
+}
+
+/*
+ * Whether the grants allow the call on a snapshot taken now, after every
+ * invalidation this backend took in: what may be kept until the next one.
+ */
+static bool
+allowed_now(FunctionCallInfo fcinfo)
+{
+	LOCAL_FCINFO(call, 3);
+	FmgrInfo	flinfo;
+	Datum		result;
+
+	Oid			answer = may;	/* (a local: the lookup may take in invalidations) */
+
+	if (!OidIsValid(answer))
+	{
+		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+
+		answer = may = durable_function("_may", 3, types);
+	}
+	fmgr_info(answer, &flinfo);
+	InitFunctionCallInfoData(*call, &flinfo, 3, PG_GET_COLLATION(), NULL, NULL);
+	for (int i = 0; i < 3; i++)
+	{
+		call->args[i].value = PG_GETARG_DATUM(i);
+		call->args[i].isnull = PG_ARGISNULL(i);
+	}
+	PushActiveSnapshot(GetLatestSnapshot());
+	result = FunctionCallInvoke(call);
+	PopActiveSnapshot();
+	return !call->isnull && DatumGetBool(result);
+}
+
+/*
  * durable._authorize(access text, task_queue text, namespace text) returns
  * void: raises 42501 unless the caller may (the full check,
  * durable._authorize_by_grants, says how), quietly when it was allowed
@@ -174,6 +259,8 @@ durable_authorize(PG_FUNCTION_ARGS)
 	Oid			check;
 
 	register_callbacks();
+	/* what others committed since: as the full check's next statement saw it */
+	AcceptInvalidationMessages();
 	keep = make_key(fcinfo, &key);
 	if (keep && allowed != NULL && hash_search(allowed, &key, HASH_FIND, NULL) != NULL)
 		PG_RETURN_VOID();
@@ -207,11 +294,13 @@ durable_authorize(PG_FUNCTION_ARGS)
 	}
 
 	/*
-	 * Allowed. Kept unless something it read may have changed meanwhile (an
-	 * invalidation taken during the check), or this transaction wrote grants.
+	 * Allowed. Kept when this transaction wrote no grants, every write to
+	 * grants tells this backend, the grants allow it now too, and nothing
+	 * it read changed meanwhile (an invalidation taken during the checks).
 	 */
-	if (keep && invalidations == before && OidIsValid(grants) &&
-		!(TransactionIdIsValid(grants_written_by) && TransactionIdIsCurrentTransactionId(grants_written_by)))
+	if (keep && OidIsValid(grants) &&
+		!(TransactionIdIsValid(grants_written_by) && TransactionIdIsCurrentTransactionId(grants_written_by)) &&
+		grants_tell_all() && allowed_now(fcinfo) && invalidations == before)
 	{
 		if (allowed == NULL || hash_get_num_entries(allowed) >= MAX_KEPT)
 		{

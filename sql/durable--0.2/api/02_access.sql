@@ -81,6 +81,9 @@ CREATE OR REPLACE FUNCTION durable._grants_changed() RETURNS trigger
     SET search_path = pg_catalog, pg_temp;   -- as every trigger function (sql/README.md)
 CREATE OR REPLACE TRIGGER grants_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON durable.grants
     FOR EACH STATEMENT EXECUTE FUNCTION durable._grants_changed();
+-- always: a write under session_replication_role = replica must tell every
+-- session too (_authorize keeps nothing unless the trigger fires always)
+ALTER TABLE durable.grants ENABLE ALWAYS TRIGGER grants_changed;
 
 -- For clients that show what a caller may do (the console's buttons, the
 -- mount's file modes): the same answer _authorize acts on.
