@@ -215,6 +215,8 @@ grants_tell_all(void)
 /*
  * Whether the grants allow the call on a snapshot taken now, after every
  * invalidation this backend took in: what may be kept until the next one.
+ * (Not under SERIALIZABLE: a read on another snapshot than the transaction's
+ * would take part in its conflict checks; such a call keeps nothing.)
  */
 static bool
 allowed_now(FunctionCallInfo fcinfo)
@@ -299,6 +301,7 @@ durable_authorize(PG_FUNCTION_ARGS)
 	 * it read changed meanwhile (an invalidation taken during the checks).
 	 */
 	if (keep && OidIsValid(grants) &&
+		!IsolationIsSerializable() && !IsInParallelMode() &&	/* for GetLatestSnapshot */
 		!(TransactionIdIsValid(grants_written_by) && TransactionIdIsCurrentTransactionId(grants_written_by)) &&
 		grants_tell_all() && allowed_now(fcinfo) && invalidations == before)
 	{
