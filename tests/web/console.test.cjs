@@ -37,14 +37,16 @@ const status = (id) => sql(`SELECT status FROM durable.workflows WHERE workflow_
 async function signIn(role, password) {
   await page.goto(URL_ + '/#/workflows', { waitUntil: 'networkidle0' });
   if (await page.$('a[href="#"]')) { // signed in already: sign out first
-    await page.click('.who a');
+    await press('.who a');
     await page.waitForSelector('input[name=role]');
   }
   await page.waitForSelector('input[name=role]');
   await page.$eval('input[name=role]', (e) => { e.value = ''; });
   await page.type('input[name=role]', role);
   await page.type('input[name=password]', password);
-  await page.click('form.signin button[type=submit]');
+  // the page redraws while its first answers arrive (under load, between a
+  // found node and its click): press finds and clicks in one step
+  await press('form.signin button[type=submit]');
 }
 
 // a forged request: the page's own session and CSRF token, a call the buttons would not offer
@@ -74,7 +76,7 @@ test('a wrong password is refused with the store\'s message, the right one signs
   await shot('signin.png');
   await page.$eval('input[name=password]', (e) => { e.value = ''; });
   await page.type('input[name=password]', 'operator-pw');
-  await page.click('form.signin button[type=submit]');
+  await press('form.signin button[type=submit]');
   await page.waitForSelector('.who .role');
   assert.equal(await page.$eval('.who .role', (e) => e.textContent), 'web_operator');
   const cookies = await page.cookies();
