@@ -30,6 +30,8 @@
  * Nothing is kept unless grants_changed fires always (a write with
  * session_replication_role = replica, or with the trigger disabled, would
  * tell no one); disabling it invalidates the table, so what was kept goes.
+ * Nor in a database that subscribes to a publication (logical replication's
+ * apply fires row triggers only).
  * A refusal is never kept: the full check runs again and raises its error.
  */
 #include "postgres.h"
@@ -47,6 +49,7 @@
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
+#include "utils/catcache.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -125,6 +128,7 @@ register_callbacks(void)
 	CacheRegisterSyscacheCallback(AUTHOID, forget_on_syscache, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_on_syscache, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, forget_on_syscache, (Datum) 0);
+	CacheRegisterSyscacheCallback(SUBSCRIPTIONOID, forget_on_syscache, (Datum) 0);
 	CacheRegisterRelcacheCallback(forget_on_relcache, (Datum) 0);
 	registered = true;
 }
@@ -210,6 +214,21 @@ grants_tell_all(void)
 	if (rel != NULL)
 		relation_close(rel, NoLock);
 	return tells;
+}
+
+/*
+ * Whether this database subscribes to a publication: logical replication's
+ * apply fires no statement trigger, so a grant it writes would tell no one.
+ * A subscription created later forgets what was kept (SUBSCRIPTIONOID).
+ */
+static bool
+subscribes(void)
+{
+	CatCList   *list = SearchSysCacheList1(SUBSCRIPTIONNAME, ObjectIdGetDatum(MyDatabaseId));
+	bool		any = list->n_members > 0;
+
+	ReleaseSysCacheList(list);
+	return any;
 }
 
 /*
@@ -303,7 +322,7 @@ durable_authorize(PG_FUNCTION_ARGS)
 	if (keep && OidIsValid(grants) &&
 		!IsolationIsSerializable() && !IsInParallelMode() &&	/* for GetLatestSnapshot */
 		!(TransactionIdIsValid(grants_written_by) && TransactionIdIsCurrentTransactionId(grants_written_by)) &&
-		grants_tell_all() && allowed_now(fcinfo) && invalidations == before)
+		grants_tell_all() && !subscribes() && allowed_now(fcinfo) && invalidations == before)
 	{
 		if (allowed == NULL || hash_get_num_entries(allowed) >= MAX_KEPT)
 		{

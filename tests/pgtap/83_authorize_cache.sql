@@ -47,5 +47,15 @@ RESET ROLE;
 SELECT cmp_ok((SELECT sum(total_bytes) FROM pg_backend_memory_contexts WHERE name = 'durable allowed calls'),
               '<', 2000000::numeric, 'what is kept stays bounded (1,024 calls, then forgotten and kept anew)');
 
+-- a database that subscribes to a publication keeps nothing: logical
+-- replication's apply fires no statement trigger, a grant it writes tells no one
+CREATE SUBSCRIPTION durable_test_kept_sub CONNECTION 'dbname=durable_test_none' PUBLICATION p WITH (connect = false);
+SET LOCAL ROLE durable_test_kept;
+UPDATE calls SET n = pg_temp.may_calls();
+SELECT is((SELECT count(*) FROM generate_series(1, 5) WHERE pg_temp.authorize('kept-sub') = 'ok'), 5::bigint,
+          'allowed, with a subscription');
+SELECT is(pg_temp.may_calls() - (SELECT n FROM calls), 5::bigint, 'but not kept: the full check each time');
+RESET ROLE;
+
 SELECT * FROM finish();
 ROLLBACK;
