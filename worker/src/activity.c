@@ -484,7 +484,11 @@ static void on_heartbeat(durable__pg_t *pg, PGresult *res, void *arg)
 
 void durable__activities_wakeup(uv_async_t *h)
 {
-	durable_worker_t *w = h->data;
+	durable__activities_heartbeats(h->data);
+}
+
+void durable__activities_heartbeats(durable_worker_t *w)
+{
 	if (!w->act_pg)
 		return;   /* no connection to send them on (unit tests) */
 	for (act_t *a = w->active; a; a = a->next) {
@@ -537,7 +541,12 @@ int durable_heartbeat(durable_activity_ctx_t *a, json_t *details)
 	a->hb_pending = 1;
 	int stop = a->cancel ? 1 : a->paused ? DURABLE_HEARTBEAT_PAUSED : 0;
 	uv_mutex_unlock(&a->mu);
-	uv_async_send(&a->w->wakeup);
+	/* a pool thread's goes through the pool, which outlives the worker
+	 * (a drain that timed out); an executable's is on the loop already */
+	if (a->threads)
+		durable__pool_heartbeat(a);
+	else
+		uv_async_send(&a->w->wakeup);
 	return stop;
 }
 

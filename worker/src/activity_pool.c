@@ -10,8 +10,16 @@
  * sleeping. Activities that return at once are then run by the one or two
  * threads awake; activities that block each get a thread all the same,
  * one wake-up after another. Finished activities go back to the loop
- * through one uv_async_t, in the order they finished. */
+ * through one uv_async_t, in the order they finished, and so do the
+ * heartbeats' wake-ups (durable__pool_heartbeat).
+ *
+ * A drain that timed out (or a second SIGTERM) closes the loop and frees
+ * the worker while activities still run: the pool then outlives both, its
+ * threads detached; an activity that ends or heartbeats touches only the
+ * pool, nothing queued starts, and the last thread out frees the pool and
+ * the activities left in it. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include "runtime.h"
 
@@ -28,11 +36,18 @@ struct durable__pool {
 	int active;                    /* threads running an activity */
 	int waking;                    /* a thread was signaled and has not run yet */
 	int stopping;                  /* threads exit once nothing is queued */
-	int closed;                    /* the loop side is gone: nothing goes back */
+	int closed;                    /* the loop side is gone: nothing goes back, nothing starts */
+	int orphaned;                  /* the worker is gone: the last thread out frees the pool */
+	int heartbeats;                /* an activity heartbeated since the loop last looked */
 	uv_async_t finished;
 };
 
+/* Pools freed while an activity still ran, whose last thread is not out
+ * yet (unit_pool_orphan waits for none before it exits). */
+int durable__pool_orphans;
+
 static void pool_thread(void *arg);
+static void pool_destroy(struct durable__pool *p);
 
 static int start_thread(struct durable__pool *p)
 {
@@ -51,7 +66,7 @@ static int start_thread(struct durable__pool *p)
  * activity ends. */
 static void more_hands(struct durable__pool *p)
 {
-	if (!p->queued)
+	if (!p->queued || p->closed)
 		return;
 	if (p->idle > 0) {
 		if (!p->waking) {
@@ -68,13 +83,13 @@ static void pool_thread(void *arg)
 	struct durable__pool *p = arg;
 	uv_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->queued && !p->stopping) {
+		while ((!p->queued || p->closed) && !p->stopping) {
 			p->idle++;
 			uv_cond_wait(&p->cond, &p->mu);
 			p->idle--;
 			p->waking = 0;
 		}
-		act_t *a = p->queued;
+		act_t *a = p->closed ? NULL : p->queued;
 		if (!a)
 			break;
 		p->queued = a->pool_next;
@@ -92,6 +107,24 @@ static void pool_thread(void *arg)
 		if (!a->pool_next && !p->closed)
 			uv_async_send(&p->finished);
 	}
+	int last = p->orphaned && --p->threads == 0;
+	uv_mutex_unlock(&p->mu);
+	if (last) {
+		pool_destroy(p);
+		__atomic_sub_fetch(&durable__pool_orphans, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+/* From an activity's thread: the loop sends its heartbeat (or does nothing,
+ * once the loop is gone). */
+void durable__pool_heartbeat(act_t *a)
+{
+	struct durable__pool *p = a->threads;
+	uv_mutex_lock(&p->mu);
+	if (!p->closed && !p->heartbeats) {
+		p->heartbeats = 1;
+		uv_async_send(&p->finished);
+	}
 	uv_mutex_unlock(&p->mu);
 }
 
@@ -100,8 +133,12 @@ static void on_finished(uv_async_t *h)
 	struct durable__pool *p = h->data;
 	uv_mutex_lock(&p->mu);
 	act_t *done = p->done, *fifo = NULL;
+	int heartbeats = p->heartbeats;
 	p->done = NULL;
+	p->heartbeats = 0;
 	uv_mutex_unlock(&p->mu);
+	if (heartbeats)
+		durable__activities_heartbeats(p->w);
 	while (done) {   /* in the order they finished */
 		act_t *next = done->pool_next;
 		done->pool_next = fifo;
@@ -147,6 +184,7 @@ int durable__pool_submit(durable_worker_t *w, act_t *a)
 	if (!p)
 		return -EINVAL;
 	a->pool_next = NULL;
+	a->threads = p;
 	uv_mutex_lock(&p->mu);
 	if (p->threads == 0 && (rc = start_thread(p)) < 0) {
 		uv_mutex_unlock(&p->mu);
@@ -182,14 +220,37 @@ void durable__pool_free(durable_worker_t *w)
 	uv_mutex_lock(&p->mu);
 	p->stopping = 1;
 	uv_cond_broadcast(&p->cond);
-	/* A thread still running an activity (a drain that timed out) keeps
-	 * the pool: both are left to the exiting process. */
-	int busy = p->active;
-	uv_mutex_unlock(&p->mu);
-	if (busy > 0)
+	/* A thread still running an activity (a drain that timed out) may run
+	 * for hours more: none is waited for, the last one out frees the pool. */
+	if (p->active > 0) {
+		p->orphaned = 1;
+		__atomic_add_fetch(&durable__pool_orphans, 1, __ATOMIC_SEQ_CST);
+		for (int i = 0; i < p->threads; i++)
+			pthread_detach(p->tids[i]);
+		uv_mutex_unlock(&p->mu);
 		return;
+	}
+	uv_mutex_unlock(&p->mu);
 	for (int i = 0; i < p->threads; i++)
 		uv_thread_join(&p->tids[i]);
+	pool_destroy(p);
+}
+
+/* Activities that never started or never went back to the loop (closed
+ * first) are the pool's alone to let go of. */
+static void drop_list(act_t *a)
+{
+	while (a) {
+		act_t *next = a->pool_next;
+		durable__activity_unref(a);
+		a = next;
+	}
+}
+
+static void pool_destroy(struct durable__pool *p)
+{
+	drop_list(p->queued);
+	drop_list(p->done);
 	uv_cond_destroy(&p->cond);
 	uv_mutex_destroy(&p->mu);
 	free(p->tids);

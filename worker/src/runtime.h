@@ -176,6 +176,8 @@ void durable__activity_unref(struct durable_activity_ctx_s *a);
 /* Runs a C activity's function (on a pool thread): a->rc, a->result or a->failure. */
 void durable__activity_call(struct durable_activity_ctx_s *a);
 void durable__activities_wakeup(uv_async_t *h);
+/* Sends the heartbeats activities asked for (on the loop). */
+void durable__activities_heartbeats(durable_worker_t *w);
 durable__registered_t *durable__find(durable__registered_t *list, const char *name);
 
 /* activity_pool.c: the activity threads, at most max_threads, started as
@@ -188,6 +190,9 @@ int durable__pool_start(durable_worker_t *w, int max_threads);
 int durable__pool_submit(durable_worker_t *w, struct durable_activity_ctx_s *a);
 void durable__pool_close(durable_worker_t *w);
 void durable__pool_free(durable_worker_t *w);
+extern int durable__pool_orphans;   /* freed pools whose last thread still runs */
+/* From an activity's thread: have the loop send its heartbeat. */
+void durable__pool_heartbeat(struct durable_activity_ctx_s *a);
 
 /* Starts an activity's code: a registered C function on the thread pool,
  * or an executable of activities_dir. Returns 0, or a negative status with
@@ -276,6 +281,7 @@ void durable__workflow_task_send(durable_worker_t *w, const char *token, const d
 struct durable_activity_ctx_s {
 	durable_worker_t *w;
 	struct durable_activity_ctx_s *pool_next;   /* activity_pool.c's queues */
+	struct durable__pool *threads;              /* the pool it runs on (outlives w when orphaned) */
 	char *token, *workflow_id, *activity_id, *type;
 	int attempt;
 	double deadline_s;                  /* seconds left when started, 0 = unknown */
