@@ -330,6 +330,7 @@ durable_authorize(PG_FUNCTION_ARGS)
 
 			if (allowed != NULL)
 				hash_destroy(allowed);
+			allowed = NULL;		/* (hash_create may fail: never keep a freed table) */
 			ctl.keysize = sizeof(Allowed);
 			ctl.entrysize = sizeof(Allowed);
 			ctl.hcxt = TopMemoryContext;
