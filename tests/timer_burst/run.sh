@@ -92,12 +92,21 @@ check "the tasks can be leased" \
 # worker starts preparing, at most durable.timer_lead (500 ms) before the
 # instant: 10 s ahead leaves room for a loaded machine's psql calls (at 4 s
 # the burst was once prepared first, fired whole, and logged nothing).
+calls_before=$(prepared_calls)
 burst bad 200 10
 bad=$(sql "SELECT run_id FROM durable.workflows WHERE workflow_id = '$p-bad-3'")
 sql "ALTER TABLE durable.history_rows ADD CONSTRAINT ${p}_check CHECK (run_id <> '$bad') NOT VALID"
 check "the good timers of the burst fire" "eventually 60 all_fired bad 199"
-check "the server log says the burst could not be fired as prepared" \
-    "eventually 10 'grep -q \"timers due at .* could not be fired as prepared: .*${p}_check\" \"\$DURABLE_PGLOG\"'"
+# A timer worker prepares a burst only when it wakes before the instant; on
+# a loaded machine it can wake after it and fire the burst the plain way
+# (seen at load 13), which logs nothing of a preparation: then there is
+# nothing of the prepared path to check here.
+if eventually 10 "[ \$(prepared_calls) -gt $calls_before ]"; then
+    check "the server log says the burst could not be fired as prepared" \
+        "eventually 10 'grep -q \"timers due at .* could not be fired as prepared: .*${p}_check\" \"\$DURABLE_PGLOG\"'"
+else
+    echo "ok - # SKIP the server log's line: no timer worker prepared this burst (both woke after its instant)"
+fi
 check "the bad timer is parked with its error" \
     "eventually 30 '[ \"\$(sql \"SELECT error ->> '\''sqlstate'\'' FROM durable.list_parked() WHERE workflow_id = '\''$p-bad-3'\''\")\" = 23514 ]'"
 check "none before it was due" "[ \"\$(sql \"SELECT count(*) FROM durable.history h JOIN $due_table d USING (run_id)
