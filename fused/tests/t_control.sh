@@ -1,7 +1,7 @@
 # ctl verbs, poll(2) on status, and every errno path a write or read can take.
 . "$(dirname "$0")/lib.sh"
 M=$WORK/mnt-control
-trap 'kill $bg_pids 2>/dev/null; unmount_fs $M' EXIT
+trap 'stop_pids $bg_pids; unmount_fs $M' EXIT
 bg_pids=""
 mount_fs "$M" "$WORK/control.log" || exit 1
 q="ctl-$$"

@@ -2,7 +2,7 @@
 # an activity worked through next/tasks, completion, and tail -f history.
 . "$(dirname "$0")/lib.sh"
 M=$WORK/mnt-workflow
-trap 'kill $bg_pids 2>/dev/null; unmount_fs $M' EXIT
+trap 'stop_pids $bg_pids; unmount_fs $M' EXIT
 bg_pids=""
 mount_fs "$M" "$WORK/workflow.log" -o query_timeout_ms=3000 || exit 1
 
