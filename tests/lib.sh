@@ -30,3 +30,22 @@ wait_clients() {
     for c in "${clients[@]}"; do wait "$c" 2>/dev/null; done
     clients=()
 }
+# build_perms_hook SUITE: tests/hooks/perms_hook.c (an ExecutorCheckPerms_hook
+# refusing INSERTs into durable's history and task tables) built against
+# $PG_CONFIG into $DURABLE_RUN_BASE/SUITE, readable by the server; sets so to
+# the module's path (the hooks suites)
+build_perms_hook() {
+    local dir="$DURABLE_RUN_BASE/$1"
+    rm -rf "$dir"; mkdir -p "$dir"; chmod 755 "$dir"
+    so="$dir/perms_hook.so"
+    cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -fPIC -shared \
+        -I"$($PG_CONFIG --includedir-server)" -o "$so" tests/hooks/perms_hook.c \
+        || { echo "$1: tests/hooks/perms_hook.c did not build"; exit 1; }
+    chmod 755 "$so"
+}
+# hooked SQL: SQL run in a session that LOADed $so (build_perms_hook): its
+# error's message, then (a second session) its SQLSTATE
+hooked() {
+    psql -qXAt -v VERBOSITY=terse -c "LOAD '$so'" -c "$1" 2>&1
+    psql -qXAt -v VERBOSITY=sqlstate -c "LOAD '$so'" -c "$1" 2>&1
+}

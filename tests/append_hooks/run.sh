@@ -3,9 +3,10 @@
 # ExecutorCheckPerms_hook (sepgsql, pgaudit's object audit) sees every
 # history append, as it saw the INSERT statement's: durable._append writes
 # without the executor when it can (pgext/src/history_append.c), and must
-# take the statement when such a hook is installed. perms_hook.c, built here
-# and LOADed into one session, refuses INSERTs into history_rows: the append
-# is refused with its error and writes nothing; a session without it appends.
+# take the statement when such a hook is installed. tests/hooks/perms_hook.c,
+# built here and LOADed into one session, refuses INSERTs into history_rows:
+# the append is refused with its error and writes nothing; a session without
+# it appends.
 # Runs against the test cluster (scripts/test.sh); builds into $DURABLE_RUN_BASE.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,24 +14,13 @@ cd "$top"
 : "${DURABLE_RUN_BASE:?run me through scripts/test.sh}"
 . "$top/tests/lib.sh"
 
-dir="$DURABLE_RUN_BASE/append-hooks"
-rm -rf "$dir"; mkdir -p "$dir"; chmod 755 "$dir"
-so="$dir/perms_hook.so"
-cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -fPIC -shared \
-    -I"$($PG_CONFIG --includedir-server)" -o "$so" tests/append_hooks/perms_hook.c \
-    || { echo "append_hooks: perms_hook.c did not build"; exit 1; }
-chmod 755 "$so"
+build_perms_hook append_hooks
 psql_t() { psql -qXAt "$@"; }
 
 run=00000000-0000-0000-0000-0000000000ab
 psql_t -c "DELETE FROM durable.history_rows WHERE run_id = '$run'" >/dev/null
 trap 'psql_t -c "DELETE FROM durable.history_rows WHERE run_id = '"'$run'"'" >/dev/null' EXIT
 
-# (the error's message, then its SQLSTATE)
-hooked() {
-    psql_t -v VERBOSITY=terse -c "LOAD '$so'" -c "$1" 2>&1
-    psql_t -v VERBOSITY=sqlstate -c "LOAD '$so'" -c "$1" 2>&1
-}
 by_append=$(hooked "SELECT durable._append('$run', 'MarkerRecorded', '{}')")
 by_insert=$(hooked "INSERT INTO durable.history_rows VALUES ('$run', 1, 25, now(), '{}')")
 check "with the hook, an INSERT into history_rows is refused by it" \

@@ -4,8 +4,8 @@
 # workflow and activity task inserted, as it saw the INSERT statement's:
 # durable._insert_workflow_task and _insert_activity_task write without the
 # executor when they can (pgext/src/task_insert.c), and must take the
-# statement when such a hook is installed. perms_hook.c, built here and
-# LOADed into one session, refuses INSERTs into workflow_tasks and
+# statement when such a hook is installed. tests/hooks/perms_hook.c, built
+# here and LOADed into one session, refuses INSERTs into workflow_tasks and
 # activity_tasks: the insert is refused with its error and writes nothing; a
 # session without it inserts. (As tests/append_hooks does for history
 # appends.) Runs against the test cluster (scripts/test.sh); builds into
@@ -16,13 +16,7 @@ cd "$top"
 : "${DURABLE_RUN_BASE:?run me through scripts/test.sh}"
 . "$top/tests/lib.sh"
 
-dir="$DURABLE_RUN_BASE/task-hooks"
-rm -rf "$dir"; mkdir -p "$dir"; chmod 755 "$dir"
-so="$dir/perms_hook.so"
-cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -fPIC -shared \
-    -I"$($PG_CONFIG --includedir-server)" -o "$so" tests/task_hooks/perms_hook.c \
-    || { echo "task_hooks: perms_hook.c did not build"; exit 1; }
-chmod 755 "$so"
+build_perms_hook task_hooks
 psql_t() { psql -qXAt "$@"; }
 
 # a run whose workflow task is taken away, to be inserted again below
@@ -32,11 +26,6 @@ psql_t -c "DELETE FROM durable.workflow_tasks WHERE run_id = '$run'" >/dev/null
 trap 'psql_t -c "SELECT durable.terminate_workflow('"'$wid'"')" >/dev/null 2>&1' EXIT
 tasks() { psql_t -c "SELECT count(*) FROM durable.workflow_tasks WHERE run_id = '$run'"; }
 
-# (the error's message, then its SQLSTATE)
-hooked() {
-    psql_t -v VERBOSITY=terse -c "LOAD '$so'" -c "$1" 2>&1
-    psql_t -v VERBOSITY=sqlstate -c "LOAD '$so'" -c "$1" 2>&1
-}
 by_function=$(hooked "SELECT durable._insert_workflow_task('$run', 'default', 'task-hooks-q', 1, 2, now())")
 by_insert=$(hooked "INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
                     VALUES ('$run', 'default', 'task-hooks-q', 'SCHEDULED', 1, 2, now())")

@@ -1,10 +1,12 @@
 /*
  * perms_hook.c: a test module that, as sepgsql or pgaudit's object audit
  * do, installs ExecutorCheckPerms_hook. Its rule: an INSERT into a table
- * named workflow_tasks or activity_tasks is refused. tests/task_hooks/run.sh
- * LOADs it into one session and checks that durable._insert_workflow_task
- * and _insert_activity_task (which write without the executor when they
- * can, pgext/src/task_insert.c) are refused as the INSERT is.
+ * durable writes without the executor when it can (history_rows,
+ * pgext/src/history_append.c; workflow_tasks and activity_tasks,
+ * pgext/src/task_insert.c) is refused. tests/append_hooks and
+ * tests/task_hooks build it (build_perms_hook, tests/lib.sh), LOAD it into
+ * one session and check that durable's C writers are refused as the INSERT
+ * is. (No tests/hooks/run.sh: not a suite of its own.)
  */
 #include "postgres.h"
 
@@ -19,8 +21,10 @@ void		_PG_init(void);
 
 static ExecutorCheckPerms_hook_type prev_hook = NULL;
 
+static const char *const refused[] = {"history_rows", "workflow_tasks", "activity_tasks"};
+
 static bool
-refuse_task_inserts(List *range_table, bool ereport_on_violation)
+refuse_durable_inserts(List *range_table, bool ereport_on_violation)
 {
 	ListCell   *lc;
 
@@ -32,8 +36,12 @@ refuse_task_inserts(List *range_table, bool ereport_on_violation)
 		if (rte->rtekind != RTE_RELATION || (rte->requiredPerms & ACL_INSERT) == 0)
 			continue;
 		name = get_rel_name(rte->relid);
-		if (name != NULL && (strcmp(name, "workflow_tasks") == 0 || strcmp(name, "activity_tasks") == 0))
+		if (name == NULL)
+			continue;
+		for (int i = 0; i < (int) lengthof(refused); i++)
 		{
+			if (strcmp(name, refused[i]) != 0)
+				continue;
 			if (ereport_on_violation)
 				ereport(ERROR,
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -48,5 +56,5 @@ void
 _PG_init(void)
 {
 	prev_hook = ExecutorCheckPerms_hook;
-	ExecutorCheckPerms_hook = refuse_task_inserts;
+	ExecutorCheckPerms_hook = refuse_durable_inserts;
 }
