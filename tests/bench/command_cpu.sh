@@ -16,16 +16,15 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-4} n=${3:-10000}
 port=${DURABLE_BENCH_PORT:-55497}
-. "$here/lib.sh"   # own_cluster, api_sql
+. "$here/lib.sh"   # own_cluster, api_sql, product_statement, ab_ratio
 own_cluster command-cpu "$port"
 api_sql "$a" "$tmp/a_api.sql"
 
 # The task row's INSERT alone is the product's own statement, read from
 # _cmd_schedule_activity (api/06_commands.sql) and run with its variables
 # set as that function sets them for the command above: a copy would drift.
-insert=$(sed -n '/^CREATE OR REPLACE FUNCTION durable._cmd_schedule_activity(/,/^\$\$;/p' \
-             sql/durable--0.2/api/06_commands.sql |
-         sed -n '/^    INSERT INTO durable.activity_tasks (/,/ INTO task;$/p')
+insert=$(product_statement sql/durable--0.2/api/06_commands.sql durable._cmd_schedule_activity \
+             '^    INSERT INTO durable.activity_tasks (' ' INTO task;$')
 [ -n "$insert" ] || { echo "command_cpu: no INSERT INTO durable.activity_tasks in _cmd_schedule_activity" >&2; exit 1; }
 
 # each loop in one statement: the session's CPU (ticks) between them
@@ -88,7 +87,5 @@ round() {   # A or B -> "variant command_us insert_us append_us"
 }
 echo "variant command_us insert_us append_us (one backend's CPU per call; A = $a, B = checkout, N = $n)"
 for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ma=$(awk '$1 == "A" { print $2 }' "$tmp/rounds" | median)
-mb=$(awk '$1 == "B" { print $2 }' "$tmp/rounds" | median)
-awk -v a="$ma" -v b="$mb" 'BEGIN { printf "command B/A %.3f (medians %s, %s µs)\n", b / a, a, b }'
+read -r ratio ma mb < <(ab_ratio "$tmp/rounds" 2)
+echo "command B/A $ratio (medians $ma, $mb µs)"

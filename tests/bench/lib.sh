@@ -28,6 +28,14 @@ api_sql() {
         git show "$1:$f"
     done | sed "s|'MODULE_PATHNAME'|'\$libdir/durable'|g" | grep -v 'pg_extension_config_dump(' > "$2"
 }
+# product_statement FILE FUNCTION FIRST LAST: the lines of FUNCTION's body
+# in FILE (an api/*.sql) from the first matching FIRST to the next matching
+# LAST (sed patterns): a store's own statement, for a bench to run with its
+# variables set as FUNCTION sets them (command_cpu.sh, task_rows_ab.sh),
+# where a copy would drift
+product_statement() {
+    sed -n "/^CREATE OR REPLACE FUNCTION $2(/,/^\\\$\\\$;/p" "$1" | sed -n "/$3/,/$4/p"
+}
 # server_cpu_seconds: CPU seconds the whole server of the PG* cluster has used (live
 # processes, and those it reaped; needs sql()):
 # what a workflow costs the server, whatever else the machine is doing.

@@ -23,19 +23,20 @@ here="$top/tests/bench"
 cd "$top"
 rounds=${1:-3} n=${2:-10000}
 port=${DURABLE_BENCH_PORT:-55498}
-a_tree=$(cd "${A_TREE:?A_TREE=<worktree> of the A side}" && pwd)
-a_pg_config=$a_tree/.run/pg/lib/postgresql/15/bin/pg_config
-. "$here/lib.sh"   # fresh_cluster
-b_cluster() { scripts/cluster.sh "$1" task-rows "$port"; }
-a_cluster() { PG_CONFIG=$a_pg_config scripts/cluster.sh "$1" task-rows-a $(( port + 1 )); }
-tmp=$(mktemp -d)
-trap 'b_cluster stop; a_cluster stop; rm -rf "$tmp"' EXIT
-fresh_cluster task-rows "$port"
-b_env=$(b_cluster env)
-PG_CONFIG=$a_pg_config fresh_cluster task-rows-a $(( port + 1 ))
-a_env=$(a_cluster env)
+: "${A_TREE:?A_TREE=<worktree> of the A side}"
+. "$here/lib.sh"   # own_cluster, a_tree_side, product_statement, ab_ratio
+own_cluster task-rows "$port"
+a_tree_side task-rows-a $(( port + 1 ))
 
-cat > "$tmp/run.sql" <<'SQL'
+# Where a store has no C insert, its own statements (A_TREE's, the side that
+# may lack them), run with their variables set as their functions set them:
+# a copy would drift. (None: that side must have the C inserts.)
+wt_insert=$(product_statement "$a_tree/sql/durable--0.2/api/02_internal.sql" durable._schedule_workflow_task \
+                '^    INSERT INTO durable.workflow_tasks (' 'durable.now());$')
+at_insert=$(product_statement "$a_tree/sql/durable--0.2/api/06_commands.sql" durable._cmd_schedule_activity \
+                '^    INSERT INTO durable.activity_tasks (' ' INTO task;$')
+
+{ cat <<'SQL'
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS durable CASCADE;
@@ -48,9 +49,17 @@ CHECKPOINT;
 CREATE TEMP VIEW cpu AS SELECT (t[12]::bigint + t[13]::bigint) AS ticks
   FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') t) s;
 CREATE FUNCTION pg_temp.rows(n integer) RETURNS text LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 DECLARE
     r record;
     t bigint;
+    -- the variables of the store's statements (_schedule_workflow_task's,
+    -- _cmd_schedule_activity's)
+    w record; run uuid; attempt integer := 1; scheduled bigint; now timestamptz; task bigint;
+    cmd jsonb := '{"input": 1}'; activity_id text := '1'; activity_type text := 'noop'; queue text := 'raq';
+    s2c interval; s2s interval; stc interval := '10 min'; hb interval; initial interval := '1 s';
+    backoff float8 := 2; max_interval interval := '100 s'; max_attempts float8 := 0; non_retryable text[] := '{}';
+    deadline timestamptz; prio record; eager text;
     c bigint[] := ARRAY[]::bigint[];
     leased integer;
     -- the store's inserts, in C where it has them (task_insert.c)
@@ -58,13 +67,15 @@ DECLARE
     direct_activity boolean := to_regproc('durable._insert_activity_task') IS NOT NULL;
 BEGIN
     c := c || (SELECT ticks FROM cpu);
-    FOR r IN SELECT * FROM runs LOOP
+    scheduled := 2;
+    FOR w IN SELECT * FROM runs LOOP
         IF direct THEN
-            t := durable._insert_workflow_task(r.run_id, r.namespace, r.task_queue, 1, 2, durable.now());
+            t := durable._insert_workflow_task(w.run_id, w.namespace, w.task_queue, 1, 2, durable.now());
         ELSE
-            INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt,
-                                                scheduled_event_id, scheduled_at)
-            VALUES (r.run_id, r.namespace, r.task_queue, 'SCHEDULED', 1, 2, durable.now());
+            run := w.run_id;
+SQL
+echo "${wt_insert:-RAISE EXCEPTION 'A_TREE has no INSERT INTO durable.workflow_tasks in _schedule_workflow_task';}"
+cat <<'SQL'
         END IF;
     END LOOP;
     c := c || (SELECT ticks FROM cpu);
@@ -79,21 +90,18 @@ BEGIN
         DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = r.task_id;
     END LOOP;
     c := c || (SELECT ticks FROM cpu);
-    FOR r IN SELECT * FROM runs LOOP
+    scheduled := 5;
+    SELECT 3::smallint AS priority, ''::text AS fairness_key, 1::float8 AS fairness_weight INTO prio;
+    FOR w IN SELECT * FROM runs LOOP
       IF direct_activity THEN
-        t := durable._insert_activity_task(r.run_id, r.namespace, r.workflow_id, 5, '1', 'noop', 'raq', '1',
+        t := durable._insert_activity_task(w.run_id, w.namespace, w.workflow_id, 5, '1', 'noop', 'raq', '1',
             durable.now(), durable.now(), NULL, NULL, interval '10 min', NULL, interval '1 s', 2, interval '100 s',
             0, '{}', NULL, '', 3::smallint, 1);
       ELSE
-        INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
-            activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
-            schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
-            retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
-            non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight,
-            fence, identity, started_at, pass)
-        VALUES (r.run_id, r.namespace, r.workflow_id, 5, '1', 'noop', 'raq', '1', 'SCHEDULED', durable.now(),
-            durable.now(), NULL, NULL, interval '10 min', NULL, interval '1 s', 2, interval '100 s', 0, '{}',
-            NULL, '', 3, 1, 0, NULL, NULL, -1);
+        now := durable.now();
+SQL
+echo "${at_insert:-RAISE EXCEPTION 'A_TREE has no INSERT INTO durable.activity_tasks in _cmd_schedule_activity';}"
+cat <<'SQL'
       END IF;
     END LOOP;
     c := c || (SELECT ticks FROM cpu);
@@ -123,6 +131,7 @@ END
 $$;
 SELECT pg_temp.rows(:n);
 SQL
+} > "$tmp/run.sql"
 
 hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant six µs-per-row figures"
@@ -131,10 +140,8 @@ round() {   # A or B -> "variant six µs-per-row figures"
 }
 echo "variant wt_insert wt_lease wt_delete at_insert at_lease at_delete (µs per row, one backend's CPU; A = $a_tree, B = checkout, N = $n)"
 for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 names=(x variant wt_insert wt_lease wt_delete at_insert at_lease at_delete)
 for col in 2 3 4 5 6 7; do
-    ma=$(awk -v c="$col" '$1 == "A" { print $c }' "$tmp/rounds" | median)
-    mb=$(awk -v c="$col" '$1 == "B" { print $c }' "$tmp/rounds" | median)
-    awk -v name="${names[$col]}" -v a="$ma" -v b="$mb" 'BEGIN { printf "%s B/A %.3f (medians %s, %s µs)\n", name, b / a, a, b }'
+    read -r ratio ma mb < <(ab_ratio "$tmp/rounds" "$col")
+    echo "${names[$col]} B/A $ratio (medians $ma, $mb µs)"
 done
