@@ -7,6 +7,7 @@
 -- table: a column renamed, or dropped and added again, is looked up anew.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 SET LOCAL deadlock_timeout = '1min';   -- as 41_priority_plans.sql: the timer worker gives way
 
 SELECT is((SELECT count(*) FROM pg_trigger WHERE tgname IN ('activity_task_pass', 'workflow_task_pass')
@@ -26,12 +27,9 @@ $$;
 CREATE FUNCTION pg_temp.workflow_task(q text, pass float8 DEFAULT -1) RETURNS durable.workflow_tasks
 LANGUAGE plpgsql AS $$
 DECLARE
-    r uuid := gen_random_uuid();
+    r uuid := pg_temp.taskless_run(q);
     t durable.workflow_tasks;
 BEGIN
-    INSERT INTO durable.workflows (run_id, namespace, workflow_id, workflow_type, task_queue, status,
-                                   first_run_id, execution_started_at, started_at, priority, fairness_key)
-    VALUES (r, 'default', 'rows-' || r, 'W', q, 'RUNNING', r, now(), now(), 2, 'k');
     INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, scheduled_at, pass)
     VALUES (r, 'default', q, 'SCHEDULED', now(), pass) RETURNING * INTO t;
     RETURN t;

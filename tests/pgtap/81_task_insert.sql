@@ -8,21 +8,9 @@
 -- calls (track_functions): the direct path places the task itself.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 SET LOCAL track_functions = 'all';
 SET LOCAL deadlock_timeout = '1min';   -- as 41_priority_plans.sql: the timer worker gives way
-
--- a run of priority 2, key 'k', weight 1 (or as given), with no task
-CREATE FUNCTION pg_temp.run(q text, prio smallint DEFAULT 2, fkey text DEFAULT 'k') RETURNS uuid
-LANGUAGE plpgsql AS $$
-DECLARE
-    r uuid := gen_random_uuid();
-BEGIN
-    INSERT INTO durable.workflows (run_id, namespace, workflow_id, workflow_type, task_queue, status,
-                                   first_run_id, execution_started_at, started_at, priority, fairness_key)
-    VALUES (r, 'default', 'ins-' || r, 'W', q, 'RUNNING', r, now(), now(), prio, fkey);
-    RETURN r;
-END
-$$;
 -- the placing trigger's calls so far in this transaction
 CREATE FUNCTION pg_temp.trigger_calls() RETURNS bigint LANGUAGE sql AS $$
     SELECT coalesce((SELECT calls FROM pg_stat_xact_user_functions
@@ -62,14 +50,14 @@ CREATE FUNCTION pg_temp.last() RETURNS jsonb LANGUAGE sql AS $$
 $$;
 
 -- The plain store: the direct path, and the statement's row.
-SELECT is(pg_temp.direct(pg_temp.run('ins-a'), 'ins-a'), 'direct', 'a plain store''s task is written directly');
-SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.run('ins-b'), 'ins-b'),
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-a'), 'ins-a'), 'direct', 'a plain store''s task is written directly');
+SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.taskless_run('ins-b'), 'ins-b'),
           'the same row as the INSERT and its trigger write (every column but the ids and queue)');
-SELECT is(pg_temp.direct(pg_temp.run('ins-a'), 'ins-a'), 'direct', 'a second task of the queue');
-SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.run('ins-b'), 'ins-b'), 'is placed behind the first, as by the trigger');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-a'), 'ins-a'), 'direct', 'a second task of the queue');
+SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.taskless_run('ins-b'), 'ins-b'), 'is placed behind the first, as by the trigger');
 SELECT is((pg_temp.last() ->> 'pass')::float8, 1::float8, 'at pass 1');
-SELECT is(pg_temp.direct(pg_temp.run('ins-a', 1::smallint, 'other'), 'ins-a'), 'direct', 'a task of another key and priority');
-SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.run('ins-b', 1::smallint, 'other'), 'ins-b'),
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-a', 1::smallint, 'other'), 'ins-a'), 'direct', 'a task of another key and priority');
+SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.taskless_run('ins-b', 1::smallint, 'other'), 'ins-b'),
           'takes its run''s priority and key, level with the head');
 SELECT is((SELECT count(*) FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id)
             WHERE t.task_queue = 'ins-a' AND t.task_id > 0 AND t.state = 'SCHEDULED'),
@@ -83,7 +71,7 @@ RESET enable_seqscan;
 RESET enable_bitmapscan;
 
 -- The statement's errors.
-CREATE TEMP TABLE one AS SELECT pg_temp.run('ins-dup') AS r;
+CREATE TEMP TABLE one AS SELECT pg_temp.taskless_run('ins-dup') AS r;
 SELECT is(pg_temp.direct((SELECT r FROM one), 'ins-dup'), 'direct', 'a task of a run');
 SELECT throws_ok($$SELECT pg_temp.direct((SELECT r FROM one), 'ins-dup')$$, '23505',
                  'duplicate key value violates unique constraint "workflow_tasks_run_id_key"',
@@ -91,17 +79,17 @@ SELECT throws_ok($$SELECT pg_temp.direct((SELECT r FROM one), 'ins-dup')$$, '235
 SELECT throws_ok($$SELECT pg_temp.direct(gen_random_uuid(), 'ins-none')$$, '23502',
                  'null value in column "priority" of relation "workflow_tasks" violates not-null constraint',
                  'a task without a run is refused, as the trigger left its priority null');
-SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.run('ins-null'), 'ins-null', 1, NULL)$$, '23502',
+SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-null'), 'ins-null', 1, NULL)$$, '23502',
                  'null value in column "namespace" of relation "workflow_tasks" violates not-null constraint',
                  'a null namespace is refused');
-SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.run('ins-null'), 'ins-null', NULL)$$, '23502',
+SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-null'), 'ins-null', NULL)$$, '23502',
                  'null value in column "attempt" of relation "workflow_tasks" violates not-null constraint',
                  'a null attempt is refused');
-SELECT is(pg_temp.direct(pg_temp.run('ins-null'), 'ins-null', 1, 'default', NULL), 'direct',
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-null'), 'ins-null', 1, 'default', NULL), 'direct',
           'a null scheduled_event_id (the column allows it) is written directly');
 SAVEPOINT read_only;
 SET LOCAL transaction_read_only = on;
-SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.run('ins-ro'), 'default', 'ins-ro', 1, 2, now())$$,
+SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('ins-ro'), 'default', 'ins-ro', 1, 2, now())$$,
                  '25006', NULL, 'a read-only transaction refuses the insert');
 ROLLBACK TO read_only;
 SELECT is((SELECT count(*) FROM durable.workflow_tasks WHERE task_queue IN ('ins-none', 'ins-ro')), 0::bigint,
@@ -112,42 +100,42 @@ CREATE TEMP TABLE fired (task_id bigint);
 CREATE FUNCTION pg_temp.fired() RETURNS trigger LANGUAGE plpgsql
     AS 'BEGIN INSERT INTO fired VALUES (NEW.task_id); RETURN NULL; END';
 CREATE TRIGGER ins_test_after AFTER INSERT ON durable.workflow_tasks FOR EACH ROW EXECUTE FUNCTION pg_temp.fired();
-SELECT is(pg_temp.direct(pg_temp.run('ins-trg'), 'ins-trg'), 'statement', 'with an operator''s AFTER INSERT trigger, the statement');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-trg'), 'ins-trg'), 'statement', 'with an operator''s AFTER INSERT trigger, the statement');
 SELECT is((SELECT count(*) FROM fired), 1::bigint, 'which fires it');
-SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.run('ins-b2'), 'ins-b2'), 'and writes the same row');
+SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.taskless_run('ins-b2'), 'ins-b2'), 'and writes the same row');
 DROP TRIGGER ins_test_after ON durable.workflow_tasks;
-SELECT is(pg_temp.direct(pg_temp.run('ins-trg'), 'ins-trg'), 'direct', 'the trigger dropped, directly again');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-trg'), 'ins-trg'), 'direct', 'the trigger dropped, directly again');
 
 -- CHECKs: on a column that varies, the statement; on one this insert
 -- fixes, evaluated once: the direct path when it holds, the statement's
 -- error when it does not.
 ALTER TABLE durable.workflow_tasks ADD CONSTRAINT ins_test_attempt CHECK (attempt < 5) NOT VALID;
-SELECT is(pg_temp.direct(pg_temp.run('ins-chk'), 'ins-chk', 4), 'statement', 'a CHECK on attempt: the statement');
-SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.run('ins-chk'), 'ins-chk', 7)$$, '23514',
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-chk'), 'ins-chk', 4), 'statement', 'a CHECK on attempt: the statement');
+SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-chk'), 'ins-chk', 7)$$, '23514',
                  'new row for relation "workflow_tasks" violates check constraint "ins_test_attempt"',
                  'which refuses what the CHECK refuses');
 ALTER TABLE durable.workflow_tasks DROP CONSTRAINT ins_test_attempt;
 ALTER TABLE durable.workflow_tasks ADD CONSTRAINT ins_test_fence CHECK (fence = 0 AND state <> 'PAUSED') NOT VALID;
-SELECT is(pg_temp.direct(pg_temp.run('ins-chk'), 'ins-chk'), 'direct', 'a CHECK on fixed columns that holds: directly');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-chk'), 'ins-chk'), 'direct', 'a CHECK on fixed columns that holds: directly');
 ALTER TABLE durable.workflow_tasks ADD CONSTRAINT ins_test_identity CHECK (identity IS NOT NULL) NOT VALID;
-SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.run('ins-chk'), 'ins-chk')$$, '23514',
+SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-chk'), 'ins-chk')$$, '23514',
                  'new row for relation "workflow_tasks" violates check constraint "ins_test_identity"',
                  'one that fails: the statement''s error');
 ALTER TABLE durable.workflow_tasks DROP CONSTRAINT ins_test_identity, DROP CONSTRAINT ins_test_fence;
 
 -- Defaults: read again when changed.
 ALTER TABLE durable.workflow_tasks ALTER COLUMN fence SET DEFAULT 7;
-SELECT is(pg_temp.direct(pg_temp.run('ins-def'), 'ins-def'), 'direct', 'a changed default: directly');
-SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.run('ins-def2'), 'ins-def2'), 'with the new default, as the statement');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-def'), 'ins-def'), 'direct', 'a changed default: directly');
+SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.taskless_run('ins-def2'), 'ins-def2'), 'with the new default, as the statement');
 SELECT is((pg_temp.last() ->> 'fence')::bigint, 7::bigint, 'fence 7');
 ALTER TABLE durable.workflow_tasks ALTER COLUMN fence SET DEFAULT 0;
 ALTER TABLE durable.workflow_tasks ALTER COLUMN pass SET DEFAULT 5;
-SELECT is(pg_temp.direct(pg_temp.run('ins-def'), 'ins-def'), 'direct', 'a pass given by default (>= 0)');
-SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.run('ins-def2'), 'ins-def2'),
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-def'), 'ins-def'), 'direct', 'a pass given by default (>= 0)');
+SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.taskless_run('ins-def2'), 'ins-def2'),
           'is kept, with the default priority and key, as the trigger leaves it');
 ALTER TABLE durable.workflow_tasks ALTER COLUMN pass SET DEFAULT -1;
 ALTER TABLE durable.workflow_tasks ALTER COLUMN fence SET DEFAULT (random() * 0)::bigint;
-SELECT is(pg_temp.direct(pg_temp.run('ins-def'), 'ins-def'), 'statement', 'a default that is not a constant: the statement');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-def'), 'ins-def'), 'statement', 'a default that is not a constant: the statement');
 ALTER TABLE durable.workflow_tasks ALTER COLUMN fence SET DEFAULT 0;
 
 -- Indexes of the operator's, each with its entry: plain, partial on a fixed
@@ -155,44 +143,44 @@ ALTER TABLE durable.workflow_tasks ALTER COLUMN fence SET DEFAULT 0;
 -- each row), on an expression (the statement).
 DELETE FROM durable.workflow_tasks;   -- (what this test or another left could collide)
 CREATE UNIQUE INDEX ins_test_plain ON durable.workflow_tasks (task_queue, scheduled_event_id);
-SELECT is(pg_temp.direct(pg_temp.run('ins-idx'), 'ins-idx', 1, 'default', 11), 'direct', 'a plain unique index: directly');
-SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.run('ins-idx'), 'ins-idx', 1, 'default', 11)$$, '23505',
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-idx'), 'ins-idx', 1, 'default', 11), 'direct', 'a plain unique index: directly');
+SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-idx'), 'ins-idx', 1, 'default', 11)$$, '23505',
                  'duplicate key value violates unique constraint "ins_test_plain"', 'its entry written and checked');
 DROP INDEX durable.ins_test_plain;
 CREATE UNIQUE INDEX ins_test_fixed ON durable.workflow_tasks (task_queue) WHERE fence = 0;
 CREATE UNIQUE INDEX ins_test_never ON durable.workflow_tasks (namespace) WHERE identity IS NOT NULL;
-SELECT is(pg_temp.direct(pg_temp.run('ins-idx2'), 'ins-idx2'), 'direct', 'partial indexes on fixed columns: directly');
-SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.run('ins-idx2'), 'ins-idx2')$$, '23505',
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-idx2'), 'ins-idx2'), 'direct', 'partial indexes on fixed columns: directly');
+SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-idx2'), 'ins-idx2')$$, '23505',
                  'duplicate key value violates unique constraint "ins_test_fixed"',
                  'the entry of the one whose predicate holds written');
 DROP INDEX durable.ins_test_fixed;
-SELECT is(pg_temp.direct(pg_temp.run('ins-idx2'), 'ins-idx2'), 'direct', 'and none of the one whose predicate fails');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-idx2'), 'ins-idx2'), 'direct', 'and none of the one whose predicate fails');
 DROP INDEX durable.ins_test_never;
 CREATE UNIQUE INDEX ins_test_varying ON durable.workflow_tasks (task_queue) WHERE attempt > 100;
-SELECT is(pg_temp.direct(pg_temp.run('ins-idx3'), 'ins-idx3', 101), 'direct',
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-idx3'), 'ins-idx3', 101), 'direct',
           'a partial index on a varying column: directly, its predicate read for each row');
-SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.run('ins-idx3'), 'ins-idx3', 102)$$, '23505',
+SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-idx3'), 'ins-idx3', 102)$$, '23505',
                  'duplicate key value violates unique constraint "ins_test_varying"', 'the entry written when it holds');
-SELECT is(pg_temp.direct(pg_temp.run('ins-idx3'), 'ins-idx3', 100), 'direct', 'and none when it does not');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-idx3'), 'ins-idx3', 100), 'direct', 'and none when it does not');
 DROP INDEX durable.ins_test_varying;
 DELETE FROM durable.workflow_tasks;
 CREATE UNIQUE INDEX ins_test_expr ON durable.workflow_tasks (lower(task_queue));
-SELECT is(pg_temp.direct(pg_temp.run('ins-idx4'), 'ins-idx4'), 'statement', 'an index on an expression: the statement');
-SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.run('INS-IDX4'), 'INS-IDX4')$$, '23505',
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-idx4'), 'ins-idx4'), 'statement', 'an index on an expression: the statement');
+SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('INS-IDX4'), 'INS-IDX4')$$, '23505',
                  'duplicate key value violates unique constraint "ins_test_expr"', 'which writes its entry');
 DROP INDEX durable.ins_test_expr;
 
 -- The placing trigger changed: disabled, replaced, not fired as a replica.
 ALTER TABLE durable.workflow_tasks DISABLE TRIGGER workflow_task_pass;
 -- (neither path calls the trigger here: what is seen is the row)
-SELECT lives_ok($$SELECT pg_temp.direct(pg_temp.run('ins-pl'), 'ins-pl')$$, 'the placing trigger disabled');
-SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.run('ins-pl0'), 'ins-pl0'), 'the row as the statement''s');
+SELECT lives_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-pl'), 'ins-pl')$$, 'the placing trigger disabled');
+SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.taskless_run('ins-pl0'), 'ins-pl0'), 'the row as the statement''s');
 SELECT is((pg_temp.last() ->> 'pass')::float8, -1::float8, 'the task left unplaced');
 ALTER TABLE durable.workflow_tasks ENABLE TRIGGER workflow_task_pass;
-SELECT is(pg_temp.direct(pg_temp.run('ins-pl'), 'ins-pl'), 'direct', 'enabled again: directly');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-pl'), 'ins-pl'), 'direct', 'enabled again: directly');
 SAVEPOINT replica;
 SET LOCAL session_replication_role = replica;
-SELECT lives_ok($$SELECT pg_temp.direct(pg_temp.run('ins-pl2'), 'ins-pl2')$$, 'as a replica');
+SELECT lives_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-pl2'), 'ins-pl2')$$, 'as a replica');
 SELECT is((pg_temp.last() ->> 'pass')::float8, -1::float8, 'the task is left unplaced, as the trigger does not fire there');
 ROLLBACK TO replica;
 CREATE OR REPLACE FUNCTION durable._workflow_task_pass() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -202,7 +190,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-SELECT lives_ok($$SELECT pg_temp.direct(pg_temp.run('ins-pl3'), 'ins-pl3')$$,
+SELECT lives_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-pl3'), 'ins-pl3')$$,
                 'the placing trigger''s function replaced by another');
 SELECT is(ROW((pg_temp.last() ->> 'priority')::int, (pg_temp.last() ->> 'pass')::float8)::text, '(4,99)',
           'runs that function, through the statement');
@@ -210,21 +198,21 @@ SELECT is(ROW((pg_temp.last() ->> 'priority')::int, (pg_temp.last() ->> 'pass'):
 -- Row security, a column of the operator's: the statement.
 ROLLBACK TO replica;   -- (the function as it was)
 ALTER TABLE durable.workflow_tasks ENABLE ROW LEVEL SECURITY;
-SELECT is(pg_temp.direct(pg_temp.run('ins-rls'), 'ins-rls'), 'statement', 'with row security: the statement');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-rls'), 'ins-rls'), 'statement', 'with row security: the statement');
 ALTER TABLE durable.workflow_tasks DISABLE ROW LEVEL SECURITY;
 ALTER TABLE durable.workflow_tasks ADD COLUMN ins_test_note text DEFAULT 'noted';
-SELECT is(pg_temp.direct(pg_temp.run('ins-col'), 'ins-col'), 'statement', 'with a column of the operator''s: the statement');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-col'), 'ins-col'), 'statement', 'with a column of the operator''s: the statement');
 SELECT is(pg_temp.last() ->> 'ins_test_note', 'noted', 'which gives it its default');
 ALTER TABLE durable.workflow_tasks DROP COLUMN ins_test_note;
-SELECT is(pg_temp.direct(pg_temp.run('ins-col3'), 'ins-col3'), 'direct', 'the column dropped: directly');
-SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.run('ins-col2'), 'ins-col2'), 'the row as the statement''s');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-col3'), 'ins-col3'), 'direct', 'the column dropped: directly');
+SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.taskless_run('ins-col2'), 'ins-col2'), 'the row as the statement''s');
 
 -- A role without INSERT on the table gets the statement's refusal.
 CREATE ROLE ins_test_role;
 GRANT EXECUTE ON FUNCTION durable._insert_workflow_task(uuid, text, text, integer, bigint, timestamptz) TO ins_test_role;
 GRANT USAGE ON SCHEMA durable TO ins_test_role;
 GRANT SELECT ON durable.workflows TO ins_test_role;
-CREATE TEMP TABLE role_run AS SELECT pg_temp.run('ins-role') AS r;
+CREATE TEMP TABLE role_run AS SELECT pg_temp.taskless_run('ins-role') AS r;
 GRANT SELECT ON role_run TO ins_test_role;
 SET LOCAL ROLE ins_test_role;
 SELECT throws_ok($$SELECT durable._insert_workflow_task((SELECT r FROM role_run), 'default', 'ins-role', 1, 2, now())$$,

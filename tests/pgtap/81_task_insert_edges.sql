@@ -4,26 +4,14 @@
 -- that statement did, the function does, by either of its paths.
 BEGIN;
 SELECT * FROM no_plan();
+\ir helpers.psql
 SET LOCAL deadlock_timeout = '1min';   -- as 41_priority_plans.sql: the timer worker gives way
-
--- a run of priority 2, key 'k', with no task
-CREATE FUNCTION pg_temp.run(q text) RETURNS uuid
-LANGUAGE plpgsql AS $$
-DECLARE
-    r uuid := gen_random_uuid();
-BEGIN
-    INSERT INTO durable.workflows (run_id, namespace, workflow_id, workflow_type, task_queue, status,
-                                   first_run_id, execution_started_at, started_at, priority, fairness_key)
-    VALUES (r, 'default', 'rvi-' || r, 'W', q, 'RUNNING', r, now(), now(), 2, 'k');
-    RETURN r;
-END
-$$;
 CREATE FUNCTION pg_temp.tasks(q text) RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM durable.workflow_tasks WHERE task_queue = q
 $$;
 
 -- A plain store's task is written directly, and its id returned.
-CREATE TEMP TABLE plain AS SELECT pg_temp.run('rvi-plain') AS r;
+CREATE TEMP TABLE plain AS SELECT pg_temp.taskless_run('rvi-plain') AS r;
 CREATE TEMP TABLE plain_id AS
     SELECT durable._insert_workflow_task((SELECT r FROM plain), 'default', 'rvi-plain', 1, 2, now()) AS id;
 SELECT is((SELECT run_id FROM durable.workflow_tasks WHERE task_id = (SELECT id FROM plain_id)),
@@ -42,9 +30,9 @@ $$;
 CREATE TRIGGER rvi_divert BEFORE INSERT ON durable.workflow_tasks
     FOR EACH ROW WHEN (NEW.task_queue = 'rvi-divert') EXECUTE FUNCTION pg_temp.divert();
 SELECT lives_ok($$INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
-                  VALUES (pg_temp.run('rvi-divert'), 'default', 'rvi-divert', 'SCHEDULED', 1, 2, now())$$,
+                  VALUES (pg_temp.taskless_run('rvi-divert'), 'default', 'rvi-divert', 'SCHEDULED', 1, 2, now())$$,
                 'the statement: a trigger that keeps the row out is no error');
-SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-divert'), 'default', 'rvi-divert', 1, 2, now())$$,
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-divert'), 'default', 'rvi-divert', 1, 2, now())$$,
                 '_insert_workflow_task: neither');
 SELECT is(pg_temp.tasks('rvi-divert'), 0::bigint, 'no task written by either');
 SELECT is((SELECT count(*) FROM diverted), 2::bigint, 'the trigger saw both');
@@ -53,7 +41,7 @@ DROP TRIGGER rvi_divert ON durable.workflow_tasks;
 -- INTO left its task id null, with no error.
 CREATE TRIGGER rvi_divert BEFORE INSERT ON durable.activity_tasks
     FOR EACH ROW WHEN (NEW.task_queue = 'rvi-divert') EXECUTE FUNCTION pg_temp.divert();
-SELECT is(durable._insert_activity_task(pg_temp.run('rvi-divert'), 'default', 'wf', 5, 'a1', 'A', 'rvi-divert',
+SELECT is(durable._insert_activity_task(pg_temp.taskless_run('rvi-divert'), 'default', 'wf', 5, 'a1', 'A', 'rvi-divert',
                                         '{}', now(), now(), NULL, NULL, '1 min', NULL, '1 s', 2, '1 min', 0,
                                         '{}', NULL, '', 3::smallint, 1),
           NULL, '_insert_activity_task: an activity task kept out is no error, and has no id');
@@ -68,12 +56,12 @@ CREATE TEMP TABLE ruled (run_id uuid);
 CREATE RULE rvi_rule AS ON INSERT TO durable.workflow_tasks WHERE NEW.task_queue = 'rvi-rule'
     DO INSTEAD INSERT INTO ruled VALUES (NEW.run_id);
 SELECT lives_ok($$INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
-                  VALUES (pg_temp.run('rvi-rule'), 'default', 'rvi-rule', 'SCHEDULED', 1, 2, now())$$,
+                  VALUES (pg_temp.taskless_run('rvi-rule'), 'default', 'rvi-rule', 'SCHEDULED', 1, 2, now())$$,
                 'the statement: a conditional DO INSTEAD rule runs');
-SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-rule'), 'default', 'rvi-rule', 1, 2, now())$$,
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-rule'), 'default', 'rvi-rule', 1, 2, now())$$,
                 '_insert_workflow_task: it runs too');
 SELECT is((SELECT count(*) FROM ruled), 2::bigint, 'both rows went where the rule sends them');
-SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-rule2'), 'default', 'rvi-rule2', 1, 2, now())$$,
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-rule2'), 'default', 'rvi-rule2', 1, 2, now())$$,
                 'a task the rule does not take');
 SELECT is(pg_temp.tasks('rvi-rule2'), 1::bigint, 'is written');
 DROP RULE rvi_rule ON durable.workflow_tasks;
@@ -86,7 +74,7 @@ GRANT EXECUTE ON FUNCTION durable._insert_workflow_task(uuid, text, text, intege
 GRANT INSERT (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
     ON durable.workflow_tasks TO rvi_columns;
 GRANT USAGE ON SEQUENCE durable.workflow_tasks_task_id_seq TO rvi_columns;
-CREATE TEMP TABLE col_runs AS SELECT pg_temp.run('rvi-col') AS a, pg_temp.run('rvi-col') AS b;
+CREATE TEMP TABLE col_runs AS SELECT pg_temp.taskless_run('rvi-col') AS a, pg_temp.taskless_run('rvi-col') AS b;
 GRANT SELECT ON col_runs TO rvi_columns;
 SET LOCAL ROLE rvi_columns;
 SELECT lives_ok($$INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
@@ -106,7 +94,7 @@ GRANT EXECUTE ON FUNCTION durable._insert_activity_task(uuid, text, text, bigint
     text, smallint, float8) TO rvi_no_select;
 GRANT INSERT ON durable.activity_tasks TO rvi_no_select;
 GRANT USAGE ON SEQUENCE durable.activity_tasks_task_id_seq TO rvi_no_select;
-CREATE TEMP TABLE act_run AS SELECT pg_temp.run('rvi-nosel') AS r;
+CREATE TEMP TABLE act_run AS SELECT pg_temp.taskless_run('rvi-nosel') AS r;
 GRANT SELECT ON act_run TO rvi_no_select;
 SET LOCAL ROLE rvi_no_select;
 SELECT throws_ok($$INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
@@ -136,7 +124,7 @@ ALTER SEQUENCE durable.workflow_tasks_task_id_seq OWNER TO rvi_owner;
 CREATE POLICY rvi_insert ON durable.workflow_tasks FOR INSERT WITH CHECK (true);
 CREATE POLICY rvi_select ON durable.workflow_tasks FOR SELECT USING (task_queue <> 'rvi-rls');
 ALTER TABLE durable.workflow_tasks ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-CREATE TEMP TABLE rls_runs AS SELECT pg_temp.run('rvi-rls') AS a, pg_temp.run('rvi-rls') AS b;
+CREATE TEMP TABLE rls_runs AS SELECT pg_temp.taskless_run('rvi-rls') AS a, pg_temp.taskless_run('rvi-rls') AS b;
 GRANT SELECT ON rls_runs TO rvi_owner;
 SET LOCAL ROLE rvi_owner;
 SELECT lives_ok($$INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
@@ -157,10 +145,10 @@ ALTER SEQUENCE durable.workflow_tasks_task_id_seq OWNER TO CURRENT_USER;
 -- it for every row, so a row after the flip is refused.
 ALTER TABLE durable.workflow_tasks ADD CONSTRAINT rvi_gate
     CHECK (coalesce(current_setting('rvi.closed', true), '') <> 'yes') NOT VALID;
-SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-gate'), 'default', 'rvi-gate', 1, 2, now())$$,
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-gate'), 'default', 'rvi-gate', 1, 2, now())$$,
                 'a CHECK on a setting, open: the task is written');
 SET LOCAL rvi.closed = 'yes';
-SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-gate'), 'default', 'rvi-gate', 1, 2, now())$$,
+SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-gate'), 'default', 'rvi-gate', 1, 2, now())$$,
                  '23514', 'new row for relation "workflow_tasks" violates check constraint "rvi_gate"',
                  'closed: the next one is refused, as by the statement');
 RESET rvi.closed;
@@ -173,16 +161,16 @@ CREATE TABLE public.rvi_queues (name text PRIMARY KEY);
 INSERT INTO public.rvi_queues VALUES ('rvi-fk');
 ALTER TABLE durable.workflow_tasks ADD CONSTRAINT rvi_fk FOREIGN KEY (task_queue) REFERENCES public.rvi_queues (name)
     NOT VALID;
-SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-fk'), 'default', 'rvi-fk', 1, 2, now())$$,
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-fk'), 'default', 'rvi-fk', 1, 2, now())$$,
                 'a foreign key from workflow_tasks: a task of a known queue is written');
-SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-fk2'), 'default', 'rvi-fk2', 1, 2, now())$$,
+SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-fk2'), 'default', 'rvi-fk2', 1, 2, now())$$,
                  '23503', 'insert or update on table "workflow_tasks" violates foreign key constraint "rvi_fk"',
                  'one of a queue it does not know is refused, as by the statement');
 ALTER TABLE durable.workflow_tasks DROP CONSTRAINT rvi_fk;
 -- one to workflow_tasks: a task is written directly, and the key holds
 CREATE TABLE public.rvi_notes (task_id bigint REFERENCES durable.workflow_tasks);
 CREATE TEMP TABLE fk_id AS
-    SELECT durable._insert_workflow_task(pg_temp.run('rvi-fk3'), 'default', 'rvi-fk3', 1, 2, now()) AS id;
+    SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-fk3'), 'default', 'rvi-fk3', 1, 2, now()) AS id;
 SELECT isnt((SELECT id FROM fk_id), NULL, 'a foreign key to workflow_tasks: the task is written directly');
 SELECT lives_ok($$INSERT INTO public.rvi_notes SELECT id FROM fk_id$$, 'and a row may refer to it');
 DROP TABLE public.rvi_notes;
@@ -191,9 +179,9 @@ DROP TABLE public.rvi_notes;
 -- partition's bounds are checked, as by the statement.
 CREATE TABLE public.rvi_parent (LIKE durable.workflow_tasks) PARTITION BY LIST (namespace);
 ALTER TABLE public.rvi_parent ATTACH PARTITION durable.workflow_tasks FOR VALUES IN ('default', 'rvi-ns');
-SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-part'), 'default', 'rvi-part', 1, 2, now())$$,
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-part'), 'default', 'rvi-part', 1, 2, now())$$,
                 'as a partition: a task within its bounds is written');
-SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.run('rvi-part'), 'outside', 'rvi-part', 1, 2, now())$$,
+SELECT throws_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-part'), 'outside', 'rvi-part', 1, 2, now())$$,
                  '23514', 'new row for relation "workflow_tasks" violates partition constraint',
                  'one outside them is refused');
 ALTER TABLE public.rvi_parent DETACH PARTITION durable.workflow_tasks;
@@ -202,14 +190,14 @@ ALTER TABLE public.rvi_parent DETACH PARTITION durable.workflow_tasks;
 -- nothing that counts (its index entries point to a dead row), and the run's
 -- task is written again; an insert that fails on a later index, after its
 -- row and earlier entries were written, likewise.
-CREATE TEMP TABLE sub_run AS SELECT pg_temp.run('rvi-sub') AS r;
+CREATE TEMP TABLE sub_run AS SELECT pg_temp.taskless_run('rvi-sub') AS r;
 SAVEPOINT sub;
 SELECT isnt(durable._insert_workflow_task((SELECT r FROM sub_run), 'default', 'rvi-sub', 1, 2, now()), NULL,
             'a task written in a subtransaction');
 ROLLBACK TO sub;
 SELECT isnt(durable._insert_workflow_task((SELECT r FROM sub_run), 'default', 'rvi-sub', 1, 2, now()), NULL,
             'rolled back: the run''s task is written again (the unique run_id sees no duplicate)');
-CREATE TEMP TABLE sub_run2 AS SELECT pg_temp.run('rvi-sub') AS r;
+CREATE TEMP TABLE sub_run2 AS SELECT pg_temp.taskless_run('rvi-sub') AS r;
 CREATE UNIQUE INDEX rvi_zz_last ON durable.workflow_tasks (task_queue) WHERE task_queue = 'rvi-sub';
 SELECT throws_ok($$SELECT durable._insert_workflow_task((SELECT r FROM sub_run2), 'default', 'rvi-sub', 1, 2, now())$$,
                  '23505', 'duplicate key value violates unique constraint "rvi_zz_last"',
@@ -233,8 +221,8 @@ SELECT is((SELECT count(*) FROM durable.workflow_tasks WHERE task_queue || '' = 
 -- The statistics autovacuum and ANALYZE read: every insert counted.
 CREATE TEMP TABLE ins_before AS
     SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = 'durable.workflow_tasks'::regclass;
-SELECT durable._insert_workflow_task(pg_temp.run('rvi-stat'), 'default', 'rvi-stat', 1, 2, now());
-SELECT durable._insert_workflow_task(pg_temp.run('rvi-stat'), 'default', 'rvi-stat', 1, 2, now());
+SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-stat'), 'default', 'rvi-stat', 1, 2, now());
+SELECT durable._insert_workflow_task(pg_temp.taskless_run('rvi-stat'), 'default', 'rvi-stat', 1, 2, now());
 SELECT is((SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relid = 'durable.workflow_tasks'::regclass)
           - (SELECT n_tup_ins FROM ins_before), 2::bigint, 'n_tup_ins counts each task inserted');
 
