@@ -13,6 +13,17 @@ summary() { echo "$1: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 # free_port: a TCP port nothing listens on now (for a cluster of the suite's own)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# suite_cluster SUITE NAME: the suite's own cluster NAME (scripts/cluster.sh,
+# under $DURABLE_RUN_BASE) made anew on a free port ($port) and reached
+# through the PG* variables; cluster CMD runs scripts/cluster.sh CMD on it.
+# The suite exits if it does not start.
+suite_cluster() {
+    port=$(free_port) suite_cluster_name=$2
+    cluster() { scripts/cluster.sh "$1" "$suite_cluster_name" "$port"; }
+    cluster stop >/dev/null 2>&1; rm -rf "${DURABLE_RUN_BASE:?}/$2"
+    cluster start || { echo "$1: the cluster did not start"; exit 1; }
+    eval "$(cluster env)"
+}
 # start_clients ROUND N: the suite's function `client ROUND C` for C = 1..N in
 # the background (pids in clients); wait_clients ROUND: touches
 # $work/stop-ROUND, which each client watches, and waits for them (the crash

@@ -25,11 +25,8 @@ cd "$top"
 bin=${DURABLE_PGBIN:-$($PG_CONFIG --bindir)}
 . "$top/tests/lib.sh"
 
-port=$(free_port)
-cluster() { scripts/cluster.sh "$1" append-crash "$port"; }
-cluster stop >/dev/null 2>&1; rm -rf "$DURABLE_RUN_BASE/append-crash" "$DURABLE_RUN_BASE/append-standby"
-cluster start || { echo "append_crash: the cluster did not start"; exit 1; }
-eval "$(cluster env)"
+rm -rf "$DURABLE_RUN_BASE/append-standby"
+suite_cluster append_crash append-crash
 work=$(mktemp -d)
 s_dir="$DURABLE_RUN_BASE/append-standby"
 s_port=$(free_port)

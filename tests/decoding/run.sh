@@ -14,12 +14,8 @@ cd "$top"
 : "${DURABLE_RUN_BASE:?run me through scripts/test.sh}"
 . "$top/tests/lib.sh"
 
-port=$(free_port)
-cluster() { scripts/cluster.sh "$1" decoding "$port"; }
-cluster stop >/dev/null 2>&1; rm -rf "$DURABLE_RUN_BASE/decoding"
-cluster start || { echo "decoding: the cluster did not start"; exit 1; }
+suite_cluster decoding decoding
 trap 'psql_d -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots" >/dev/null 2>&1; cluster stop' EXIT
-eval "$(cluster env)"
 psql_d() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
 psql_d -c "ALTER SYSTEM SET wal_level = logical" >/dev/null
 cluster stop && cluster start || { echo "decoding: the cluster did not restart"; exit 1; }

@@ -21,11 +21,7 @@ cd "$top"
 : "${DURABLE_RUN_BASE:?run me through scripts/test.sh}"
 . "$top/tests/lib.sh"
 
-port=$(free_port)
-cluster() { scripts/cluster.sh "$1" task-crash "$port"; }
-cluster stop >/dev/null 2>&1; rm -rf "$DURABLE_RUN_BASE/task-crash"
-cluster start || { echo "task_crash: the cluster did not start"; exit 1; }
-eval "$(cluster env)"
+suite_cluster task_crash task-crash
 work=$(mktemp -d)
 clients=()
 cleanup() {
