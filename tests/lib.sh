@@ -60,3 +60,17 @@ hooked() {
     psql -qXAt -v VERBOSITY=terse -c "LOAD '$so'" -c "$1" 2>&1
     psql -qXAt -v VERBOSITY=sqlstate -c "LOAD '$so'" -c "$1" 2>&1
 }
+# kill_a_client ROUND CALL DOING: SIGKILLs the backend of one of the round's
+# clients (a query calling CALL, e.g. durable._append) mid-loop, checks there
+# was one ("a client's backend is DOING"), waits for the round's clients, and
+# checks that the postmaster restarted every backend (the crash suites)
+kill_a_client() {
+    local victim
+    victim=$(psql -qXAt -v ON_ERROR_STOP=1 -c "SELECT pid FROM pg_stat_activity
+                                                WHERE query LIKE '%$2(%' AND pid <> pg_backend_pid() LIMIT 1")
+    check "$1: a client's backend is $3" "[ -n \"$victim\" ]"
+    [ -n "$victim" ] && as_pg kill -9 "$victim"
+    wait_clients "$1"
+    check "$1: the postmaster restarted every backend" \
+        "eventually 60 'grep -q \"terminating any other active server processes\\|all server processes terminated\" \"$DURABLE_PGLOG\"'"
+}

@@ -124,11 +124,7 @@ check "reindex: the rebuilt history_pkey holds every row (amcheck, heapallindexe
 base=$(events)
 start_clients kill 4
 eventually 120 '[ "$(events)" -gt $((base + 2000)) ]' || nok "kill: the clients append"
-victim=$(psql_p -c "SELECT pid FROM pg_stat_activity WHERE query LIKE '%durable._append(%' AND pid <> pg_backend_pid() LIMIT 1")
-check "kill: a client's backend is appending" "[ -n \"$victim\" ]"
-[ -n "$victim" ] && as_pg kill -9 "$victim"
-wait_clients kill
-check "kill: the postmaster restarted every backend" "eventually 60 'grep -q \"terminating any other active server processes\\|all server processes terminated\" \"$DURABLE_PGLOG\"'"
+kill_a_client kill durable._append appending
 check_store kill
 
 # 1b. an immediate stop mid-loop, a prepared transaction holding an append ---------------

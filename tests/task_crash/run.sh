@@ -89,12 +89,7 @@ check_tasks online
 base=$(tasks)
 start_clients kill 3
 eventually 120 '[ "$(tasks)" -gt $((base + 500)) ]' || nok "kill: the clients start workflows"
-victim=$(psql_p -c "SELECT pid FROM pg_stat_activity WHERE query LIKE '%durable.start_workflow(%' AND pid <> pg_backend_pid() LIMIT 1")
-check "kill: a client's backend is starting workflows" "[ -n \"$victim\" ]"
-[ -n "$victim" ] && as_pg kill -9 "$victim"
-wait_clients kill
-check "kill: the postmaster restarted every backend" \
-    "eventually 60 'grep -q \"terminating any other active server processes\\|all server processes terminated\" \"$DURABLE_PGLOG\"'"
+kill_a_client kill durable.start_workflow "starting workflows"
 check "kill: the server accepts connections again" "eventually 60 accepting"
 check_tasks kill
 check "kill: a start writes its workflow task again" \
