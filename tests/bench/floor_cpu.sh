@@ -26,7 +26,7 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55493}
-. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds
+. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds, ab_ratio
 own_cluster floor-cpu "$port"
 a_tree_side floor-cpu-a $(( port + 1 ))
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
@@ -67,9 +67,7 @@ round() {   # A or B -> "variant start_us_per_wf run_us_per_wf"
 }
 echo "variant start_us_per_wf run_us_per_wf (one backend's CPU; A = ${a_tree:-$a}, B = checkout, N = $n)"
 for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for col in 2 3; do
-    ma=$(awk -v c="$col" '$1 == "A" { print $c }' "$tmp/rounds" | median)
-    mb=$(awk -v c="$col" '$1 == "B" { print $c }' "$tmp/rounds" | median)
-    awk -v c="$col" -v a="$ma" -v b="$mb" 'BEGIN { printf "%s B/A %.3f (medians %s, %s µs)\n", (c == 2 ? "start" : "run"), b / a, a, b }'
+    read -r ratio ma mb < <(ab_ratio "$tmp/rounds" "$col")
+    echo "$([ "$col" = 2 ] && echo start || echo run) B/A $ratio (medians $ma, $mb µs)"
 done

@@ -14,11 +14,8 @@ out=$(realpath -m "${2:-perf.data}")
 cd "$top"
 n=${1:-3000}
 port=${DURABLE_BENCH_PORT:-55501}
-. "$here/lib.sh"   # fresh_cluster, floor_rounds
-fresh_cluster floor-perf "$port" >/dev/null
-eval "$(scripts/cluster.sh env floor-perf "$port")"
-tmp=$(mktemp -d)
-trap 'scripts/cluster.sh stop floor-perf "$port" >/dev/null; rm -rf "$tmp"' EXIT
+. "$here/lib.sh"   # own_cluster, floor_rounds
+own_cluster floor-perf "$port" >/dev/null
 {
     echo "SELECT pg_backend_pid() AS pid \\gset"
     echo "\\setenv FLOOR_PERF_PID :pid"

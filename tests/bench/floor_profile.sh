@@ -21,14 +21,11 @@ cd "$top"
 n=${1:-3000}
 out=$(realpath -m "${2:-floor_profile}")
 port=${DURABLE_BENCH_PORT:-55511}
-. "$here/lib.sh"   # fresh_cluster, floor_rounds
+. "$here/lib.sh"   # own_cluster, floor_rounds
 tree=${TREE:+$(cd "$TREE" && pwd)}
 [ -z "$tree" ] || export PG_CONFIG=$tree/.run/pg/lib/postgresql/15/bin/pg_config
 name=floor-profile${tree:+-$(basename "$tree")}
-fresh_cluster "$name" "$port" >/dev/null
-eval "$(scripts/cluster.sh env "$name" "$port")"
-tmp=$(mktemp -d)
-trap 'scripts/cluster.sh stop "$name" "$port" >/dev/null; rm -rf "$tmp"' EXIT
+own_cluster "$name" "$port" >/dev/null
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 as_pg tee -a "$DURABLE_PGDATA/postgresql.conf" >/dev/null <<CONF
 shared_preload_libraries = 'durable, pg_stat_statements'
@@ -37,8 +34,8 @@ pg_stat_statements.track = all
 pg_stat_statements.track_planning = on
 pg_stat_statements.max = 10000
 CONF
-scripts/cluster.sh stop "$name" "$port" >/dev/null
-scripts/cluster.sh start "$name" "$port"
+cluster stop >/dev/null
+cluster start
 psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
     -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "CREATE EXTENSION durable" \
     -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -c CHECKPOINT >/dev/null

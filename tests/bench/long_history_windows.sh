@@ -23,19 +23,16 @@ n=${1:-10000}
 out=${2:-$(mktemp -d)}
 mkdir -p "$out"
 port=${DURABLE_BENCH_PORT:-55505}
-. "$here/lib.sh"   # fresh_cluster, api_sql
-tmp=$(mktemp -d)
-fresh_cluster long-windows "$port" >/dev/null
-eval "$(scripts/cluster.sh env long-windows "$port")"
-trap 'scripts/cluster.sh stop long-windows "$port" >/dev/null 2>&1 || true; kill "$lh" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+. "$here/lib.sh"   # own_cluster (its exit kills long_history.sh too), api_sql, sql
+own_cluster long-windows "$port" >/dev/null
 cat >> "$DURABLE_PGDATA/postgresql.auto.conf" <<CONF
 shared_preload_libraries = 'durable,pg_stat_statements'
 pg_stat_statements.track = all
 pg_stat_statements.max = 5000
 track_functions = all
 CONF
-scripts/cluster.sh stop long-windows "$port" >/dev/null
-scripts/cluster.sh start long-windows "$port" >/dev/null
+cluster stop >/dev/null
+cluster start >/dev/null
 psql -qX -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
 if [ -n "${A_COMMIT:-}" ]; then
     api_sql "$A_COMMIT" "$tmp/a_api.sql"
@@ -45,7 +42,6 @@ gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worke
     "$here/workflows.c" -o "$tmp/bench-workflows.so"
 "$here/long_history.sh" "$top/worker/build/durable-worker" "$tmp/bench-workflows.so" "$n" > "$out/result.txt" 2>&1 &
 lh=$!
-sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 run=
 for _ in $(seq 1 600); do
     run=$(sql "SELECT run_id FROM durable.workflows WHERE workflow_type = 'BenchSeqN' LIMIT 1")
