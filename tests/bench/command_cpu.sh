@@ -16,7 +16,7 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-4} n=${3:-10000}
 port=${DURABLE_BENCH_PORT:-55497}
-. "$here/lib.sh"   # own_cluster, api_sql, product_statement, ab_ratio
+. "$here/lib.sh"   # own_cluster, api_sql, product_statement, cpu_view, ab_ratio
 own_cluster command-cpu "$port"
 api_sql "$a" "$tmp/a_api.sql"
 
@@ -31,8 +31,9 @@ insert=$(product_statement sql/durable--0.2/api/06_commands.sql durable._cmd_sch
 { cat <<'SQL'
 SELECT count(durable.start_workflow('c-' || i, 'W', 'cq')) FROM generate_series(1, :n) i;
 CREATE TEMP TABLE runs AS SELECT * FROM durable.workflows WHERE task_queue = 'cq';
-CREATE TEMP VIEW cpu AS SELECT (t[12]::bigint + t[13]::bigint) AS ticks
-  FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') t) s;
+SQL
+cpu_view
+cat <<'SQL'
 SELECT ticks AS c0 FROM cpu \gset
 DO $$
 DECLARE w durable.workflows;

@@ -26,7 +26,7 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55493}
-. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds, ab_ratio
+. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds, cpu_view, ab_ratio
 own_cluster floor-cpu "$port"
 a_tree_side floor-cpu-a $(( port + 1 ))
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
@@ -44,8 +44,7 @@ install() {   # A or B (with the PG* of its cluster)
 # The session's script: its CPU (utime + stime, in ticks) before and after
 # the starts and after the run, as NOTICEs.
 {
-    echo "CREATE TEMP VIEW cpu AS SELECT (t[12]::bigint + t[13]::bigint) AS ticks
-            FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') t) s;"
+    cpu_view
     echo "SELECT ticks AS c0 FROM cpu \\gset"
     echo "SELECT count(durable.start_workflow('f-' || i, 'Bench', 'fq')) FROM generate_series(1, $n) i;"
     echo "SELECT ticks AS c1 FROM cpu \\gset"

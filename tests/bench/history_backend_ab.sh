@@ -22,7 +22,7 @@ cd "$top"
 a_tree=$(cd "${1:?usage: history_backend_ab.sh A_WORKTREE [ROUNDS]}" && pwd)
 rounds=${2:-3}
 port=${DURABLE_BENCH_PORT:-55499}
-. "$here/lib.sh"   # fresh_cluster, ab_ratio
+. "$here/lib.sh"   # fresh_cluster, cpu_view, ab_ratio
 tmp=$(mktemp -d)
 trap 'for t in "$a_tree" "$top"; do PG_CONFIG=$t/.run/pg/lib/postgresql/15/bin/pg_config scripts/cluster.sh stop history-backend "$port" >/dev/null 2>&1 || true; done; rm -rf "$tmp"' EXIT
 
@@ -36,8 +36,7 @@ json_sql() {   # FROM_EVENT
     echo "SELECT sum(jsonb_array_length(durable._history_json(r.run_id, $1))) FROM public.read_runs r \\g /dev/null"
 }
 {
-    echo "CREATE TEMP VIEW cpu AS SELECT (t[12]::bigint + t[13]::bigint) AS ticks
-            FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') t) s;"
+    cpu_view
     append_sql "r.run_id, e.n"
     json_sql 0
     echo "SELECT ticks AS c0 FROM cpu \\gset"

@@ -36,6 +36,15 @@ api_sql() {
 product_statement() {
     sed -n "/^CREATE OR REPLACE FUNCTION $2(/,/^\\\$\\\$;/p" "$1" | sed -n "/$3/,/$4/p"
 }
+# cpu_view: SQL of a temporary view cpu whose one row, ticks, is the CPU time
+# (user + system, in clock ticks) the session's own backend has used so far,
+# from its /proc/self/stat: read between the statements of a run.sql, it
+# gives their cost alone (floor_cpu.sh, command_cpu.sh, task_rows_ab.sh,
+# history_backend_ab.sh)
+cpu_view() {
+    echo "CREATE TEMP VIEW cpu AS SELECT (t[12]::bigint + t[13]::bigint) AS ticks
+            FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') t) s;"
+}
 # server_cpu_seconds: CPU seconds the whole server of the PG* cluster has used (live
 # processes, and those it reaped; needs sql()):
 # what a workflow costs the server, whatever else the machine is doing.

@@ -24,7 +24,7 @@ cd "$top"
 rounds=${1:-3} n=${2:-10000}
 port=${DURABLE_BENCH_PORT:-55498}
 : "${A_TREE:?A_TREE=<worktree> of the A side}"
-. "$here/lib.sh"   # own_cluster, a_tree_side, product_statement, ab_ratio
+. "$here/lib.sh"   # own_cluster, a_tree_side, product_statement, cpu_view, ab_ratio
 own_cluster task-rows "$port"
 a_tree_side task-rows-a $(( port + 1 ))
 
@@ -46,8 +46,9 @@ CREATE TEMP TABLE runs AS SELECT run_id, namespace, workflow_id, task_queue FROM
 DELETE FROM durable.workflow_tasks;
 VACUUM durable.workflow_tasks;
 CHECKPOINT;
-CREATE TEMP VIEW cpu AS SELECT (t[12]::bigint + t[13]::bigint) AS ticks
-  FROM (SELECT string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') t) s;
+SQL
+cpu_view
+cat <<'SQL'
 CREATE FUNCTION pg_temp.rows(n integer) RETURNS text LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
