@@ -131,6 +131,7 @@ typedef struct TaskTable
 	AclMode		rights;			/* what it needs of the role on the table (SELECT: its RETURNING) */
 	int			nargs;
 	Oid			argtypes[MAX_TASK_COLUMNS];
+	SPIPlanPtr	plan;			/* insert_sql's, kept */
 	TaskTableShape shape;
 } TaskTable;
 
@@ -728,7 +729,7 @@ done:
  * row out (no error, as before).
  */
 static bool
-insert_by_statement(FunctionCallInfo fcinfo, TaskTable *t, SPIPlanPtr *plan, int64 *task_id)
+insert_by_statement(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 {
 	Datum		args[MAX_TASK_COLUMNS];
 	char		args_null[MAX_TASK_COLUMNS];
@@ -742,13 +743,24 @@ insert_by_statement(FunctionCallInfo fcinfo, TaskTable *t, SPIPlanPtr *plan, int
 	}
 	SPI_connect();
 	/* (run to its end, with no row limit: AFTER STATEMENT triggers fire at the end) */
-	rc = SPI_execute_plan(DurableKeptPlan(plan, t->insert_sql, t->nargs, t->argtypes), args, args_null, false, 0);
+	rc = SPI_execute_plan(DurableKeptPlan(&t->plan, t->insert_sql, t->nargs, t->argtypes), args, args_null, false, 0);
 	if (rc < 0)
 		elog(ERROR, "could not insert into durable.%s: %s", t->relname, SPI_result_code_string(rc));
 	if (rc == SPI_OK_INSERT_RETURNING && SPI_processed == 1)
 		*task_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	return !isnull;
+}
+
+/* The task, directly or by the statement: its task id, or null when that is not known. */
+static Datum
+insert_task(FunctionCallInfo fcinfo, TaskTable *t)
+{
+	int64		task_id;
+
+	if (!insert_direct(fcinfo, t, &task_id) && !insert_by_statement(fcinfo, t, &task_id))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(task_id);
 }
 
 /*
@@ -760,13 +772,7 @@ insert_by_statement(FunctionCallInfo fcinfo, TaskTable *t, SPIPlanPtr *plan, int
 Datum
 durable_insert_workflow_task(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr plan = NULL;
-	int64		task_id;
-
-	if (!insert_direct(fcinfo, &workflow_tasks, &task_id) &&
-		!insert_by_statement(fcinfo, &workflow_tasks, &plan, &task_id))
-		PG_RETURN_NULL();
-	PG_RETURN_INT64(task_id);
+	return insert_task(fcinfo, &workflow_tasks);
 }
 
 /*
@@ -780,11 +786,5 @@ durable_insert_workflow_task(PG_FUNCTION_ARGS)
 Datum
 durable_insert_activity_task(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr plan = NULL;
-	int64		task_id;
-
-	if (!insert_direct(fcinfo, &activity_tasks, &task_id) &&
-		!insert_by_statement(fcinfo, &activity_tasks, &plan, &task_id))
-		PG_RETURN_NULL();
-	PG_RETURN_INT64(task_id);
+	return insert_task(fcinfo, &activity_tasks);
 }
