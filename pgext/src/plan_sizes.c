@@ -83,7 +83,6 @@ DurableNamespaceOid(void)
 		durable_namespace = InvalidOid;
 		durable_namespace = OidIsValid(get_extension_oid("durable", true)) ?
 			get_namespace_oid("durable", true) : InvalidOid;
-		durable_namespace_known = true;
 	}
 	return durable_namespace;
 }
