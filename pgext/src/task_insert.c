@@ -703,6 +703,14 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 				continue;
 		}
 		index = index_open(s->indexes[i], RowExclusiveLock);
+		/*
+		 * (its IndexInfo made for each row, not kept as history_append.c
+		 * keeps its: under 0.1% of an insert's CPU in a perf profile, and
+		 * made under the index's lock it reads the index's readiness for
+		 * inserts fresh, which CREATE INDEX CONCURRENTLY changes by an
+		 * invalidation of the index alone, not of the table the shape
+		 * follows)
+		 */
 		DurableInsertIndexEntry(rel, index, BuildIndexInfo(index), values, nulls, &tuple->t_self);
 		/* the locks stay to the transaction's end, as the executor's */
 		index_close(index, NoLock);
