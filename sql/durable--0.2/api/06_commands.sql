@@ -147,19 +147,19 @@ BEGIN
             initial, backoff, max_interval, max_attempts::integer, non_retryable, deadline, prio.fairness_key,
             prio.priority, prio.fairness_weight);
     ELSE
-    INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
-        activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
-        schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
-        retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
-        non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight,
-        fence, identity, started_at, pass)
-    VALUES (w.run_id, w.namespace, w.workflow_id, scheduled, activity_id, activity_type, queue,
-        cmd -> 'input', CASE WHEN eager IS NULL THEN 'SCHEDULED' ELSE 'STARTED' END, now, now, s2c, s2s, stc, hb,
-        initial, backoff, max_interval, max_attempts::integer, non_retryable, deadline, prio.fairness_key,
-        prio.priority, prio.fairness_weight,
-        CASE WHEN eager IS NULL THEN 0 ELSE 1 END, eager, CASE WHEN eager IS NOT NULL THEN now END,
-        CASE WHEN eager IS NULL THEN -1 ELSE 0 END)   -- a pass >= 0 skips the placing trigger
-    RETURNING activity_tasks.task_id INTO task;
+        -- the eager one: STARTED, leased to its worker (fence 1), as a poll leaves it
+        INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
+            activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
+            schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
+            retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
+            non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight,
+            fence, identity, started_at, pass)
+        VALUES (w.run_id, w.namespace, w.workflow_id, scheduled, activity_id, activity_type, queue,
+            cmd -> 'input', 'STARTED', now, now, s2c, s2s, stc, hb,
+            initial, backoff, max_interval, max_attempts::integer, non_retryable, deadline, prio.fairness_key,
+            prio.priority, prio.fairness_weight,
+            1, eager, now, 0)   -- a pass >= 0 skips the placing trigger
+        RETURNING activity_tasks.task_id INTO task;
     END IF;
     PERFORM durable._wake_at(deadline);
     IF eager IS NULL THEN
