@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # A ScheduleActivityTask command's parts in one backend, A/B: the CPU time
 # one session spends per call of durable._cmd_schedule_activity (checks,
-# history event, task row, wake-up and notification), then per INSERT of the
-# same task row alone, then per _append of its event alone, over N workflows,
-# from that backend's own /proc/self/stat (as floor_cpu.sh). A is this
+# history event, task row, wake-up and notification), then per write of the
+# same task row alone (the command's own durable._insert_activity_task call),
+# then per _append of its event alone, over N workflows, from that backend's
+# own /proc/self/stat (as floor_cpu.sh). A is this
 # checkout's install with A's api/*.sql run over it (as floor_cpu.sh: for
 # SQL changes), B the checkout; alternated. Not part of make bench.
 #   tests/bench/command_cpu.sh [A_COMMIT] [ROUNDS] [N]     (main, 4, 10000)
@@ -20,12 +21,13 @@ port=${DURABLE_BENCH_PORT:-55497}
 own_cluster command-cpu "$port"
 api_sql "$a" "$tmp/a_api.sql"
 
-# The task row's INSERT alone is the product's own statement, read from
-# _cmd_schedule_activity (api/06_commands.sql) and run with its variables
-# set as that function sets them for the command above: a copy would drift.
+# The task row's write alone is the product's own statement (a SCHEDULED
+# task's: the _insert_activity_task call), read from _cmd_schedule_activity
+# (api/06_commands.sql) and run with its variables set as that function sets
+# them for the command above: a copy would drift.
 insert=$(product_statement sql/durable--0.2/api/06_commands.sql durable._cmd_schedule_activity \
-             '^    INSERT INTO durable.activity_tasks (' ' INTO task;$')
-[ -n "$insert" ] || { echo "command_cpu: no INSERT INTO durable.activity_tasks in _cmd_schedule_activity" >&2; exit 1; }
+             '^        task := durable._insert_activity_task(' ');$')
+[ -n "$insert" ] || { echo "command_cpu: no durable._insert_activity_task call in _cmd_schedule_activity" >&2; exit 1; }
 
 # each loop in one statement: the session's CPU (ticks) between them
 { cat <<'SQL'
