@@ -401,7 +401,7 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 		/* a notification that came during the failed poll is not dropped
 		 * with it, nor are the tasks it had locked (durable__poll_again;
 		 * after a broken connection, the ready callback polls) */
-		if (res && (w->act_again || unsupported || durable__poll_again(&w->act_poll_failed, unsupported)))
+		if (res && durable__poll_again(&w->act_poll_failed, w->act_again, unsupported))
 			durable__activities_poll(w);
 		return;
 	}

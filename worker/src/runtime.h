@@ -251,13 +251,15 @@ int durable__backstop_unsupported(durable_worker_t *w, PGresult *res);
  * tick and at the end): tasks still unannounced count as a lost wake-up. */
 void durable__wakeup_judge(durable_worker_t *w, int *unannounced, const char *kind);
 /* After a poll that failed with an answer: whether to poll again at once.
- * It may have locked ready tasks before it failed, and rolled back: they
- * are ready again, and their notification was spent on it. Once: a poll
- * that fails again (the same error each time) waits for the next
- * notification or the backstop, not a loop. failed is the kind's streak
- * flag, cleared by a good poll; a poll refused for a call the store lacks
- * (unsupported) goes again anyway and starts no streak. */
-int durable__poll_again(int *failed, int unsupported);
+ * A notification that came during it (notified) is not dropped with it,
+ * and a poll refused for a call the store lacks (unsupported) goes again
+ * without the call: both go again and start no streak. Otherwise it may
+ * have locked ready tasks before it failed, and rolled back: they are
+ * ready again, and their notification was spent on it. Once: a poll that
+ * fails again (the same error each time) waits for the next notification
+ * or the backstop, not a loop. failed is the kind's streak flag, cleared
+ * by a good poll. */
+int durable__poll_again(int *failed, int notified, int unsupported);
 void durable__workflows_poll(durable_worker_t *w);   /* worker.c */
 /* old_store.c: whether the worker took an old path for a call the store
  * lacked; on the backstop tick, whether the store has it now */

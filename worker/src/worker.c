@@ -556,7 +556,7 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 		 * connection, a notification that came during the failed poll
 		 * would otherwise be dropped with it, and so would the tasks
 		 * it had locked before it failed (durable__poll_again) */
-		if (res && (w->wf_again || unsupported || durable__poll_again(&w->wf_poll_failed, unsupported)))
+		if (res && durable__poll_again(&w->wf_poll_failed, w->wf_again, unsupported))
 			poll_workflows(w);
 		return;
 	}
@@ -580,10 +580,12 @@ static const durable__pg_reads_t wf_poll_reads = {
 	(const char *const[]){"task_token", "workflow_id", "run_id", "workflow_type", "started_event_id", "history",
 			      NULL}};
 
-int durable__poll_again(int *failed, int unsupported)
+int durable__poll_again(int *failed, int notified, int unsupported)
 {
+	if (notified || unsupported)
+		return 1;
 	int again = !*failed;
-	*failed = !unsupported;
+	*failed = 1;
 	return again;
 }
 
