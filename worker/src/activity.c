@@ -2,7 +2,9 @@
  * activities run on the worker's threads (activity_pool.c), executables on child processes;
  * outcomes are sent together with complete_activity_tasks (one transaction
  * for everything that finished while the previous batch was in flight);
- * heartbeats go from the pool thread to the loop through a uv_async_t. */
+ * heartbeats go from the activity's thread to the loop through the pool's
+ * uv_async_t (durable__pool_heartbeat), and from the loop (an executable's,
+ * one that waited for the previous answer) through w->wakeup. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

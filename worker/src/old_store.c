@@ -25,7 +25,8 @@ static const durable__pg_reads_t store_reads = {
 	(const char *const[]){"extversion", "wait_for_query_tasks", "complete_workflow_tasks_eager",
 			      "complete_activity_tasks_eager", "task_schedule_to_start", NULL}};
 
-int durable__old_store(durable_worker_t *w)
+/* whether the worker took an old path for a call the store lacked */
+static int old_paths(durable_worker_t *w)
 {
 	return w->q_long_poll || w->store_no_eager || w->store_no_handback || w->no_schedule_to_start;
 }
@@ -75,7 +76,7 @@ static void on_store(durable__pg_t *pg, PGresult *res, void *arg)
 void durable__old_store_check(durable_worker_t *w)
 {
 	durable__pg_t *pg = w->wf_pg ? w->wf_pg : w->act_pg;
-	if (!durable__old_store(w) || w->store_checking || !durable__pg_connected(pg))
+	if (!old_paths(w) || w->store_checking || !durable__pg_connected(pg))
 		return;
 	if (durable__pg_call(pg, &store_reads, STORE_SQL, 0, NULL, on_store, w) == 0)
 		w->store_checking = 1;

@@ -112,7 +112,8 @@ struct durable_worker_s {
 	struct durable_activity_ctx_s *active;
 	json_t *outcomes;                   /* completions waiting to be sent */
 	int completing;
-	uv_async_t wakeup;                  /* thread pool -> loop: heartbeats */
+	uv_async_t wakeup;                  /* heartbeats asked for on the loop (an executable's); */
+	                                    /* a pool thread's go through activity_pool.c */
 	struct durable__pool *pool;         /* activity_pool.c: the threads C activities run on */
 	uv_signal_t sigterm, sigint;
 	uv_timer_t drain_timer;
@@ -261,9 +262,8 @@ void durable__wakeup_judge(durable_worker_t *w, int *unannounced, const char *ki
  * by a good poll. */
 int durable__poll_again(int *failed, int notified, int unsupported);
 void durable__workflows_poll(durable_worker_t *w);   /* worker.c */
-/* old_store.c: whether the worker took an old path for a call the store
- * lacked; on the backstop tick, whether the store has it now */
-int durable__old_store(durable_worker_t *w);
+/* old_store.c, on the backstop tick: while the worker takes an old path for
+ * a call the store lacked, whether the store has it now */
 void durable__old_store_check(durable_worker_t *w);
 /* durable_worker_stop from any thread (the test harness's); -EAGAIN while
  * durable_worker_run has not started the loop yet. */
