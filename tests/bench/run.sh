@@ -134,11 +134,12 @@ if [ -x "$worker_bin" ]; then
     while read -r k v; do put "$k" "$v"; done < <("$here/wal.sh" "$worker_bin" "$plugin" \
         "${WAL_N:-$([ "$quick" = 1 ] && echo 100 || echo 500)}")
     # 3c. Long histories: time per activity of one workflow of N activities,
-    #     near its start and near its end (tests/bench/long_history.sh).
+    #     near its start and near its end (tests/bench/long_history.sh). N is
+    #     issue 15's 10,000 (about a minute here), not a smaller stand-in.
     echo "== long history"
     reset_store
     while read -r k v; do put "$k" "$v"; done < <("$here/long_history.sh" "$worker_bin" "$plugin" \
-        "${LONG_HISTORY_N:-$([ "$quick" = 1 ] && echo 200 || echo 1000)}")
+        "${LONG_HISTORY_N:-$([ "$quick" = 1 ] && echo 200 || echo 10000)}")
 else
     echo "== workflows, C worker: worker/build/durable-worker not built, skipped"
     for k in wf1_per_s worker_rss_mb commits_per_activity wal_bytes_per_activity wf1_wal_bytes_per_activity \
