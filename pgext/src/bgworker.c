@@ -109,18 +109,23 @@ tick_once(int me, TimestampTz *next_due, int *burst, bool *installed)
 	*installed = false;
 	if (sql_is_current(me))
 	{
+		/* prepared once per worker: planning them took longer than running them */
+		static SPIPlanPtr fire_plan = NULL;
+		static SPIPlanPtr next_plan = NULL;
 		Oid			argtypes[1] = {INT4OID};
 		Datum		args[1] = {Int32GetDatum(durable_tick_batch)};
 		bool		isnull;
 
 		*installed = true;
-		if (SPI_execute_with_args("SELECT durable.fire_due($1)", 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(DurableKeptPlan(&fire_plan, "SELECT durable.fire_due($1)", 1, argtypes),
+							 args, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "durable.fire_due failed");
 		fired = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (isnull)
 			fired = 0;
 
-		if (SPI_execute("SELECT durable.next_due()", true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(DurableKeptPlan(&next_plan, "SELECT durable.next_due()", 0, NULL),
+							 NULL, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "durable.next_due failed");
 		*next_due = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (isnull)

@@ -1,7 +1,8 @@
 /*
  * kept_plan.c: a statement prepared once per backend and kept, for the C
  * functions that run one statement per call (history_append.c,
- * history_json.c, clock.c).
+ * history_json.c, clock.c) and the timer workers' statements of every tick
+ * (bgworker.c, prepare.c, version.c).
  */
 #include "postgres.h"
 

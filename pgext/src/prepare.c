@@ -80,6 +80,7 @@ DurableTimerPrepareDefineGucs(void)
 int
 DurableBurstSize(TimestampTz next_due)
 {
+	static SPIPlanPtr plan = NULL;	/* asked at every tick */
 	Oid			argtypes[2] = {TIMESTAMPTZOID, INT4OID};
 	Datum		args[2];
 	bool		isnull;
@@ -89,8 +90,8 @@ DurableBurstSize(TimestampTz next_due)
 		return 0;
 	args[0] = TimestampTzGetDatum(next_due + BURST_WINDOW_US);
 	args[1] = Int32GetDatum(durable_tick_batch * durable_timer_workers);
-	if (SPI_execute_with_args("SELECT durable._timers_due_by($1, $2)", 2, argtypes, args, NULL, true, 1)
-		!= SPI_OK_SELECT)
+	if (SPI_execute_plan(DurableKeptPlan(&plan, "SELECT durable._timers_due_by($1, $2)", 2, argtypes),
+						 args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "durable._timers_due_by failed");
 	n = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull)

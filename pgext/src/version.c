@@ -25,6 +25,7 @@ DurableInstalledVersion(void)
 	MemoryContext caller = CurrentMemoryContext;
 	bool		pushed = false;
 	char	   *version = NULL;
+	static SPIPlanPtr plan = NULL;	/* the timer workers ask at every tick */
 
 	if (!ActiveSnapshotSet())
 	{
@@ -32,7 +33,8 @@ DurableInstalledVersion(void)
 		pushed = true;
 	}
 	SPI_connect();
-	if (SPI_execute("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'durable'", true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(DurableKeptPlan(&plan, "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'durable'", 0, NULL),
+						 NULL, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_extension");
 	if (SPI_processed == 1)
 	{

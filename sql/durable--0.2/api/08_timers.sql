@@ -503,15 +503,23 @@ BEGIN
 END
 $$;
 
+-- PL/pgSQL, not SQL: a SQL function with SET is never inlined and its body
+-- was planned again at every call, every timer worker's tick (300 µs of
+-- planning a call, most of next_due's cost). PL/pgSQL keeps the plan for the
+-- session; each branch reads its table's deadline index (partial, holding
+-- only pending deadlines), which is the plan on an empty table as on a full
+-- one, and a table's new statistics (autovacuum's analyze) plan it anew.
 CREATE OR REPLACE FUNCTION durable.next_due() RETURNS timestamptz
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
-    SELECT least((SELECT min(fire_at) FROM durable.timers),
+BEGIN
+    RETURN least((SELECT min(fire_at) FROM durable.timers),
                  (SELECT min(timeout_at) FROM durable.activity_tasks WHERE timeout_at IS NOT NULL),
                  (SELECT min(timeout_at) FROM durable.workflow_tasks WHERE timeout_at IS NOT NULL),
                  (SELECT min(deadline_at) FROM durable.workflows
                    WHERE status = 'RUNNING' AND deadline_at IS NOT NULL),
                  (SELECT min(next_run_at) FROM durable.schedules
                    WHERE NOT paused AND next_run_at IS NOT NULL),
-                 (SELECT min(wake_at) FROM durable.task_queue_limits WHERE wake_at IS NOT NULL))
+                 (SELECT min(wake_at) FROM durable.task_queue_limits WHERE wake_at IS NOT NULL));
+END
 $$;

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The timer workers' CPU in the store floor, A/B: while one backend runs
+# floor_cpu.sh's statements (N one-activity workflows started, leased and
+# completed in batches of 100), the timer workers wake at the leases'
+# deadlines and tick (fire_due, next_due); this reads their CPU from /proc
+# before and after the run, and their ticks (fire_due's calls, with
+# track_functions = pl on both sides). Server CPU the one-backend figures of
+# floor_cpu.sh leave out; store_ab.sh's whole-server figure holds it, but in
+# a spread of ±10% between rounds that hides it. Ticks per workflow follow the
+# run's pace (the load), so the CPU per tick is the figure to compare.
+#   tests/bench/timer_tick_ab.sh [A_COMMIT] [ROUNDS] [N]     (main, 3, 3000)
+# A_TREE=<worktree> runs A on that worktree's own build, as floor_cpu.sh;
+# without it A is A_COMMIT's api/*.sql over this checkout's install (which
+# cannot show a change in the timer workers' C). Prints per round "variant
+# ticks_per_wf us_per_tick us_per_wf", then the ratios B / A of the medians.
+# Not part of make bench.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here="$top/tests/bench"
+cd "$top"
+a=${1:-main} rounds=${2:-3} n=${3:-3000}
+port=${DURABLE_BENCH_PORT:-55521}
+. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds, ab_ratio, sql
+own_cluster timer-tick "$port"
+a_tree_side timer-tick-a $(( port + 1 ))
+[ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
+for side in A B; do
+    if [ "$side" = A ]; then eval "$a_env"; else eval "$b_env"; fi
+    sql "ALTER SYSTEM SET track_functions = 'pl'" >/dev/null
+    sql "SELECT pg_reload_conf()" >/dev/null
+done
+
+install() {   # A or B (with the PG* of its cluster)
+    psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "DROP SCHEMA IF EXISTS durable CASCADE" \
+        -c "CREATE EXTENSION durable" >/dev/null
+    if [ "$1" = A ] && [ -z "$a_tree" ]; then
+        psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
+    fi
+    psql -qXAt -c CHECKPOINT >/dev/null
+}
+# timer_ticks: CPU clock ticks the cluster's timer workers have used so far
+timer_ticks() {
+    local pm p t=0
+    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
+    for p in $(pgrep -P "$pm"); do
+        grep -q "durable timer worker" "/proc/$p/cmdline" 2>/dev/null || continue
+        t=$(( t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }') ))
+    done
+    echo "$t"
+}
+fire_due_calls() {
+    sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE schemaname = 'durable' AND funcname = 'fire_due'"
+}
+{
+    echo "SELECT count(durable.start_workflow('f-' || i, 'Bench', 'fq')) FROM generate_series(1, $n) i;"
+    floor_rounds "$n"
+    echo "SELECT count(*) FROM durable.workflows WHERE status = 'COMPLETED';"
+} > "$tmp/run.sql"
+
+hz=$(getconf CLK_TCK)
+round() {   # A or B -> "variant ticks_per_wf us_per_tick us_per_wf"
+    local closed c0 c1 f0 f1
+    if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
+    install "$1"
+    sleep 1   # the workers' ticks after the install
+    c0=$(timer_ticks) f0=$(fire_due_calls)
+    closed=$(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
+    [ "$closed" = "$n" ] || { echo "timer_tick_ab: only $closed of $n workflows closed ($1)" >&2; exit 1; }
+    sleep 0.5   # the last ticks' statistics reported
+    c1=$(timer_ticks) f1=$(fire_due_calls)
+    awk -v v="$1" -v c="$(( c1 - c0 ))" -v f="$(( f1 - f0 ))" -v n="$n" -v hz="$hz" \
+        'BEGIN { printf "%s %.3f %.0f %.1f\n", v, f / n, f ? c * 1e6 / hz / f : 0, c * 1e6 / hz / n }'
+}
+echo "variant ticks_per_wf us_per_tick us_per_wf (the timer workers' CPU; A = ${a_tree:-$a}, B = checkout, N = $n)"
+for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
+for col in 2 3 4; do
+    read -r ratio ma mb < <(ab_ratio "$tmp/rounds" "$col")
+    echo "$(case $col in 2) echo ticks_per_wf;; 3) echo us_per_tick;; 4) echo us_per_wf;; esac) B/A $ratio (medians $ma, $mb)"
+done

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The timer workers keep their statements' plans for their lifetime
+# (pgext/src/bgworker.c, prepare.c, version.c: fire_due, next_due,
+# _timers_due_by and the installed version, prepared once), and next_due is
+# PL/pgSQL, whose plan each worker keeps too. What those plans name can
+# change under a running worker: the extension dropped and created again
+# (new functions, new tables), an index of next_due's rebuilt, the extension
+# gone for a while. Each time a timer started afterwards must still fire,
+# by the same worker processes, and no worker may log a failed pass; a kept
+# plan that still pointed at the old objects would fail every pass ("cache
+# lookup failed", "could not open relation") and the timer would never fire.
+# On a cluster of its own: it drops the extension.
+set -uo pipefail
+: "${PGHOST:?run me through scripts/test.sh}"
+. "$(dirname "$0")/../lib.sh"
+suite_cluster timer_plans timer-plans
+trap 'cluster stop >/dev/null' EXIT
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+log=$DURABLE_PGLOG
+p=tp$$
+
+workers() { sql "SELECT string_agg(pid::text, ',' ORDER BY pid) FROM pg_stat_activity WHERE backend_type = 'durable timer worker'"; }
+# timer NAME: a workflow NAME (on a queue of its own) whose first task starts a 0.3 s timer
+timer() {
+    sql "SELECT durable.start_workflow('$p-$1', 'W', '$p-$1')" >/dev/null
+    sql "SELECT count(durable.complete_workflow_task(t.task_token,
+            '[{\"type\": \"StartTimer\", \"timer_id\": \"t\", \"start_to_fire_timeout\": 0.3}]'))
+           FROM durable.poll_workflow_tasks('$p-$1', 'tester', 1) t" >/dev/null
+}
+fired() {   # NAME: its timer fired (by a timer worker: nothing here calls fire_due)
+    [ "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
+               WHERE w.workflow_id = '$p-$1' AND h.event_type = 'TimerFired'")" = 1 ]
+}
+failed_passes() { grep -c "firing failed" "$log" || true; }
+
+eventually 20 '[ -n "$(workers)" ]'
+before=$(workers)
+# 1. the plans are made: a timer fires
+timer first
+check "a timer fires (the workers' plans made)" "eventually 20 fired first"
+
+# 2. the extension dropped and created again: every function and table new
+sql "DROP EXTENSION durable CASCADE" >/dev/null
+sql "CREATE EXTENSION durable" >/dev/null
+timer recreated
+check "after DROP and CREATE EXTENSION, a timer fires" "eventually 20 fired recreated"
+
+# 3. next_due's indexes rebuilt (its kept plan reads them)
+sql "REINDEX TABLE durable.timers" >/dev/null
+sql "DROP INDEX durable.workflow_tasks_deadline" >/dev/null
+sql "CREATE INDEX workflow_tasks_deadline ON durable.workflow_tasks (timeout_at) WHERE timeout_at IS NOT NULL" >/dev/null
+timer reindexed
+check "after its indexes are rebuilt, a timer fires" "eventually 20 fired reindexed"
+check "and next_due reads the new index" \
+    '[ "$(sql "SELECT durable.next_due() IS NOT DISTINCT FROM (SELECT least(min(fire_at), (SELECT min(timeout_at) FROM durable.workflow_tasks)) FROM durable.timers)")" = t ]'
+
+# 4. the extension gone for a while (the workers wait), then back
+sql "DROP EXTENSION durable CASCADE" >/dev/null
+sleep 1
+sql "CREATE EXTENSION durable" >/dev/null
+timer returned
+check "after the extension was gone and came back, a timer fires" "eventually 20 fired returned"
+
+check "the same timer worker processes did it all" '[ "$(workers)" = "$before" ]'
+check "and no pass of theirs failed" '[ "$(failed_passes)" = 0 ]'
+summary timer_plans
