@@ -20,8 +20,13 @@
 #                                   GIN entry or pending list, GiST)
 #   hot_update_ratio                HOT updates / updates, durable's tables
 #   wal_checkpoints_in_window       0 unless a checkpoint broke the window
-# and on stderr the breakdown: by relation, by record type, by both, and rows
-# per table (all per activity).
+# and on stderr the breakdown: by relation, by record type, by both, by step
+# (each transaction named by what it writes: the start, a workflow task's
+# poll, its completion, the activity's poll and its completion; a batched
+# completion's items are subtransactions, each with its own xid), and rows
+# per table (all per activity). WAL_KEEP=1 leaves the window's records
+# (durable_walbench.records: LSN, xid, kind, sizes, relation) in the cluster
+# for a closer look.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 worker_bin=$1 plugin=$2
@@ -67,7 +72,7 @@ sleep 1   # the worker's backends flush their counters as they exit
 rows after
 
 sql "CREATE TABLE durable_walbench.records AS
-     SELECT r.resource_manager || '/' || r.record_type AS kind, r.record_length, r.fpi_length,
+     SELECT r.start_lsn, r.xid, r.resource_manager || '/' || r.record_type AS kind, r.record_length, r.fpi_length,
             coalesce(pg_filenode_relation(b[1]::oid, b[3]::oid)::regclass::text, 'filenode ' || b[3], '(no block)')
               || CASE WHEN b[4] <> 'main' THEN ' (' || b[4] || ')' ELSE '' END AS relation
        FROM pg_get_wal_records_info('$lsn0', '$lsn1') r,
@@ -105,6 +110,28 @@ echo "wal_checkpoints_in_window $(( ckpt1 - ckpt0 ))"
         SELECT relation, kind, $(per "count(*)" 2) AS records, $(per "sum(record_length)") AS bytes,
                $(per "sum(fpi_length)") AS fpi_bytes
           FROM durable_walbench.records GROUP BY relation, kind ORDER BY sum(record_length) DESC LIMIT 30"
+    echo "-- by step: each transaction (or completion item's subtransaction) named by what it writes"
+    psql -qX -P footer=off -c "
+        WITH x AS (
+            SELECT xid,
+                   bool_or(relation = 'durable.workflows' AND kind LIKE 'Heap/INSERT%') AS start,
+                   bool_or(relation = 'durable.workflows' AND kind LIKE 'Heap/%UPDATE%') AS close,
+                   bool_or(relation = 'durable.workflow_tasks' AND kind LIKE 'Heap/%UPDATE%') AS wt_lease,
+                   bool_or(relation = 'durable.activity_tasks' AND kind LIKE 'Heap/INSERT%') AS at_insert,
+                   bool_or(relation = 'durable.activity_tasks' AND kind LIKE 'Heap/%UPDATE%') AS at_lease,
+                   bool_or(relation = 'durable.activity_tasks' AND kind = 'Heap/DELETE') AS at_delete
+              FROM durable_walbench.records WHERE xid <> 0 GROUP BY xid)
+        SELECT coalesce(CASE WHEN start THEN 'start'
+                             WHEN close THEN 'workflow task completion that closes'
+                             WHEN at_insert THEN 'workflow task completion that schedules'
+                             WHEN at_delete THEN 'activity completion'
+                             WHEN at_lease THEN 'activity poll'
+                             WHEN wt_lease THEN 'workflow task poll'
+                             WHEN x.xid IS NOT NULL THEN 'other' END, '(no transaction)') AS step,
+               $(per "count(*)" 2) AS records, $(per "sum(record_length)") AS bytes,
+               $(per "sum(fpi_length)") AS fpi_bytes,
+               round(100.0 * sum(record_length) / sum(sum(record_length)) OVER (), 1) AS pct
+          FROM durable_walbench.records r LEFT JOIN x USING (xid) GROUP BY 1 ORDER BY sum(record_length) DESC"
     echo "-- rows per activity by table (pg_stat_user_tables)"
     psql -qX -P footer=off -c "
         SELECT relname AS table, $(per "a.ins - b.ins" 2) AS inserted, $(per "a.upd - b.upd" 2) AS updated,
@@ -114,4 +141,4 @@ echo "wal_checkpoints_in_window $(( ckpt1 - ckpt0 ))"
            AND (a.ins, a.upd, a.del) IS DISTINCT FROM (b.ins, b.upd, b.del)
          ORDER BY a.ins - b.ins + a.upd - b.upd + a.del - b.del DESC"
 } >&2
-sql "SET client_min_messages = warning; DROP SCHEMA durable_walbench CASCADE" >/dev/null
+[ "${WAL_KEEP:-0}" = 1 ] || sql "SET client_min_messages = warning; DROP SCHEMA durable_walbench CASCADE" >/dev/null
