@@ -307,10 +307,10 @@ BEGIN
     -- the whole table for the function's guessed 100 rows, and that scan read
     -- every page the table had grown to since its last vacuum, once per call
     -- (docs/performance.md, "Long histories").
-    FOR r IN SELECT e.value AS item, e.ord::integer AS ord, t.namespace, t.task_queue
+    FOR r IN SELECT e.value AS item, e.ord::integer AS ord, t.namespace, t.task_queue, t.run_id, t.task_id
                FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS e(value, ord)
                LEFT JOIN LATERAL (
-                   SELECT x.namespace, x.task_queue, x.run_id FROM durable.activity_tasks x
+                   SELECT x.namespace, x.task_queue, x.run_id, x.task_id FROM durable.activity_tasks x
                     WHERE jsonb_typeof(e.value) = 'object'
                       AND (e.value ->> 'task_token') ~ '^a[0-9]{1,18}\.[0-9]{1,18}$'
                       AND x.task_id = substring(e.value ->> 'task_token' FROM '^a([0-9]+)\.')::bigint
@@ -339,6 +339,11 @@ BEGIN
         ELSIF r.task_queue IS NOT NULL AND NOT (allowed ->> (r.namespace || '/' || r.task_queue))::boolean THEN
             outcome := 'DENIED';
             error := format('permission denied for task queue "%s" of namespace "%s"', r.task_queue, r.namespace);
+        ELSIF kind = 'result' THEN   -- the common item, in fewer statements (api/77_activity_result.sql)
+            outcome := durable._complete_activity_result(r.run_id, r.task_id, task_token, item -> kind, identity);
+            IF outcome = 'LEASE_LOST' THEN
+                error := 'activity task lease is no longer held';
+            END IF;
         ELSE
             a := durable._try_lock_activity_task(task_token);
             IF a.task_id IS NULL THEN

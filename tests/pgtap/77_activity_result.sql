@@ -1,0 +1,181 @@
+-- complete_activity_tasks delivers a result for a started task through
+-- durable._complete_activity_result (api/77_activity_result.sql), a few
+-- statements instead of the general path's sixteen. What it writes must be
+-- the general path's: each case completes one activity of a twin pair
+-- through complete_activity_tasks and the other through
+-- complete_activity_task (_try_lock_activity_task, _finish_activity), and
+-- compares the histories, buffered events, task rows and pauses; a lease
+-- not held is LEASE_LOST and changes nothing; a too long identity is the
+-- general path's error, and only where the lease is held.
+BEGIN;
+SELECT * FROM no_plan();
+\ir helpers.psql
+SET LOCAL track_functions = 'all';
+
+CREATE FUNCTION pg_temp.act(id text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', id, 'activity_type', 'work',
+                              'input', jsonb_build_object('n', id), 'start_to_close_timeout', 30)
+$$;
+-- Starts workflow wid on queue q and runs it to one started activity;
+-- returns the activity's token.
+CREATE FUNCTION pg_temp.to_activity(wid text, q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    tok text;
+BEGIN
+    PERFORM durable.start_workflow(wid, 'W', q);
+    PERFORM pg_temp.complete(q, jsonb_build_array(pg_temp.act('x')));
+    SELECT p.task_token INTO tok FROM durable.poll_activity_tasks(q, 'act-w', 1) p;
+    IF tok IS NULL THEN
+        RAISE EXCEPTION 'no activity task in queue %', q;
+    END IF;
+    RETURN tok;
+END
+$$;
+CREATE FUNCTION pg_temp.run(wid text) RETURNS uuid LANGUAGE sql AS $$
+    SELECT run_id FROM durable.workflows WHERE workflow_id = wid
+$$;
+-- What must match a twin's: the history (ids, types, attributes but the
+-- run's own id), the buffered events, the workflow task, the activity
+-- task and pause rows.
+CREATE FUNCTION pg_temp.written(wid text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_build_object(
+        'history', (SELECT jsonb_agg(jsonb_build_array(event_id, event_type, attributes - 'first_execution_run_id')
+                                     ORDER BY event_id) FROM durable.get_history(wid)),
+        'buffered', (SELECT jsonb_agg(jsonb_build_array(b.event_type, b.attributes) ORDER BY b.seq)
+                       FROM durable.buffered_events b WHERE b.run_id = pg_temp.run(wid)),
+        'workflow_task', (SELECT jsonb_build_array(wt.state, wt.attempt, wt.scheduled_event_id)
+                            FROM durable.workflow_tasks wt WHERE wt.run_id = pg_temp.run(wid)),
+        'activity_tasks', (SELECT count(*) FROM durable.activity_tasks t WHERE t.run_id = pg_temp.run(wid)),
+        'pauses', (SELECT count(*) FROM durable.activity_pauses p WHERE p.run_id = pg_temp.run(wid)))
+$$;
+CREATE FUNCTION pg_temp.calls(f text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce(pg_stat_get_xact_function_calls(f::regprocedure), 0)
+$$;
+-- Completes wid-a's activity (token ta) through the batch and wid-b's (tb)
+-- through complete_activity_task, both with identity ident; returns the
+-- batch's outcome.
+CREATE FUNCTION pg_temp.twins(ta text, tb text, ident text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    got text;
+BEGIN
+    SELECT c.outcome INTO got
+      FROM durable.complete_activity_tasks(jsonb_build_array(jsonb_build_object('task_token', ta, 'result',
+                                                                                 '{"r": [1, "two"]}'::jsonb)),
+                                           ident) c;
+    PERFORM durable.complete_activity_task(tb, '{"r": [1, "two"]}', ident);
+    RETURN got;
+END
+$$;
+CREATE TEMP TABLE calls0 AS
+SELECT pg_temp.calls('durable._complete_activity_result(uuid,bigint,text,jsonb,text)') AS fast,
+       pg_temp.calls('durable._try_lock_activity_task(text)') AS general;
+
+-- 1. No workflow task: the events are appended and one is scheduled.
+SELECT is(pg_temp.twins(pg_temp.to_activity('ar1-a', 'arq'), pg_temp.to_activity('ar1-b', 'arq')),
+          'COMPLETED', 'a result for a started task is COMPLETED');
+SELECT is(pg_temp.written('ar1-a'), pg_temp.written('ar1-b'),
+          'with no workflow task: the history, workflow task and rows are the general path''s');
+SELECT is(pg_temp.last_types('ar1-a', 3), ARRAY['ActivityTaskStarted', 'ActivityTaskCompleted', 'WorkflowTaskScheduled'],
+          '(started, completed, a workflow task scheduled)');
+SELECT is(pg_temp.calls('durable._complete_activity_result(uuid,bigint,text,jsonb,text)') - (SELECT fast FROM calls0),
+          1::bigint, 'the batch took the short path once');
+SELECT is(pg_temp.calls('durable._try_lock_activity_task(text)') - (SELECT general FROM calls0),
+          1::bigint, 'the twin took the general path once');
+SELECT is((pg_temp.event('ar1-a', 'ActivityTaskCompleted')) - 'started_event_id',
+          jsonb_build_object('scheduled_event_id', pg_temp.event_id('ar1-a', 'ActivityTaskScheduled'),
+                             'result', '{"r": [1, "two"]}'::jsonb, 'identity', 'act-w'),
+          'the outcome''s attributes: scheduled event, result, the lease''s identity');
+SELECT is((pg_temp.event('ar1-a', 'ActivityTaskCompleted') ->> 'started_event_id')::bigint,
+          pg_temp.event_id('ar1-a', 'ActivityTaskStarted'), 'and the started event''s id');
+
+-- 2. A workflow task started meanwhile: both events are buffered, and
+-- flushed when it completes.
+CREATE TEMP TABLE t2 AS SELECT pg_temp.to_activity('ar2-a', 'arq2') AS a, pg_temp.to_activity('ar2-b', 'arq2') AS b;
+SELECT durable.signal_workflow('ar2-a', 'go'), durable.signal_workflow('ar2-b', 'go');
+CREATE TEMP TABLE wt2 AS SELECT task_token, workflow_id FROM durable.poll_workflow_tasks('arq2', 'tester', 2);
+SELECT is(pg_temp.twins((SELECT a FROM t2), (SELECT b FROM t2), 'done-by'), 'COMPLETED',
+          'a result while the workflow task is started is COMPLETED');
+SELECT is((SELECT jsonb_agg(b.event_type ORDER BY b.seq) FROM durable.buffered_events b
+            WHERE b.run_id = pg_temp.run('ar2-a')),
+          '["ActivityTaskStarted", "ActivityTaskCompleted"]', '(both events buffered)');
+SELECT is(pg_temp.written('ar2-a'), pg_temp.written('ar2-b'),
+          'with a started workflow task: the buffered events and rows are the general path''s');
+SELECT durable.complete_workflow_task(task_token, '[]') FROM wt2;
+SELECT is(pg_temp.written('ar2-a'), pg_temp.written('ar2-b'), 'and the history once they are flushed');
+SELECT is(pg_temp.event('ar2-a', 'ActivityTaskCompleted') ->> 'identity', 'done-by',
+          'the identity given is the outcome''s');
+
+-- 3. A workflow task scheduled (a signal came first): the events are
+-- appended before its start, and no second task is scheduled.
+CREATE TEMP TABLE t3 AS SELECT pg_temp.to_activity('ar3-a', 'arq3') AS a, pg_temp.to_activity('ar3-b', 'arq3') AS b;
+SELECT durable.signal_workflow('ar3-a', 'go'), durable.signal_workflow('ar3-b', 'go');
+SELECT is(pg_temp.twins((SELECT a FROM t3), (SELECT b FROM t3)), 'COMPLETED',
+          'a result while the workflow task is scheduled is COMPLETED');
+SELECT is(pg_temp.written('ar3-a'), pg_temp.written('ar3-b'),
+          'with a scheduled workflow task: the history and rows are the general path''s');
+SELECT is(pg_temp.last_types('ar3-a', 4),
+          ARRAY['WorkflowExecutionSignaled', 'WorkflowTaskScheduled', 'ActivityTaskStarted', 'ActivityTaskCompleted'],
+          '(appended after the signal, one workflow task)');
+
+-- 4. A paused activity whose attempt was running: the pause goes with it.
+CREATE TEMP TABLE t4 AS SELECT pg_temp.to_activity('ar4-a', 'arq4') AS a, pg_temp.to_activity('ar4-b', 'arq4') AS b;
+SELECT durable.pause_activity('ar4-a', 'x'), durable.pause_activity('ar4-b', 'x');
+SELECT is(pg_temp.twins((SELECT a FROM t4), (SELECT b FROM t4)), 'COMPLETED', 'a paused activity''s result is COMPLETED');
+SELECT is(pg_temp.written('ar4-a') -> 'pauses', '0', 'its pause is gone');
+SELECT is(pg_temp.written('ar4-a'), pg_temp.written('ar4-b'), 'as the general path leaves it');
+
+-- 5. A queue with limits, and the run paused: the workflow task is held,
+-- the events buffered.
+CREATE TEMP TABLE t5 AS SELECT pg_temp.to_activity('ar5-a', 'arq5') AS a, pg_temp.to_activity('ar5-b', 'arq5') AS b;
+SELECT durable.set_task_queue_limits('arq5', max_concurrent => 5);
+SELECT durable.pause_workflow('ar5-a'), durable.pause_workflow('ar5-b');
+SELECT is(pg_temp.twins((SELECT a FROM t5), (SELECT b FROM t5)), 'COMPLETED',
+          'a result on a limited queue, its run paused, is COMPLETED');
+SELECT is(pg_temp.written('ar5-a'), pg_temp.written('ar5-b'), 'written as the general path writes it');
+SELECT is(pg_temp.written('ar5-a') -> 'workflow_task' ->> 0, 'PAUSED', '(the workflow task held)');
+
+-- 6. A lease not held: LEASE_LOST, nothing written.
+CREATE TEMP TABLE t6 AS SELECT pg_temp.to_activity('ar6', 'arq6') AS tok;
+CREATE TEMP TABLE w6 AS SELECT pg_temp.written('ar6') AS before,
+    (SELECT row_to_json(t)::jsonb FROM durable.activity_tasks t WHERE t.run_id = pg_temp.run('ar6')) AS task;
+SELECT is((SELECT array_agg(row(c.outcome, c.error)::text)
+             FROM durable.complete_activity_tasks(jsonb_build_array(
+                      jsonb_build_object('task_token', split_part((SELECT tok FROM t6), '.', 1) || '.'
+                                         || (split_part((SELECT tok FROM t6), '.', 2)::bigint + 1), 'result', 1),
+                      jsonb_build_object('task_token', split_part((SELECT tok FROM t6), '.', 1) || '.0', 'result', 1)),
+                  repeat('i', 300)) c),
+          ARRAY['(LEASE_LOST,"activity task lease is no longer held")',
+                '(LEASE_LOST,"activity task lease is no longer held")'],
+          'a later fence and an earlier one are LEASE_LOST (a too long identity is not checked for them)');
+SELECT is(pg_temp.written('ar6'), (SELECT before FROM w6), 'and nothing is written');
+SELECT is((SELECT row_to_json(t)::jsonb FROM durable.activity_tasks t WHERE t.run_id = pg_temp.run('ar6')),
+          (SELECT task FROM w6), 'the task row is untouched');
+-- a task that is not started (its attempt in backoff) with its old token
+SELECT is(durable.fail_activity_task((SELECT tok FROM t6), '{"message": "boom"}'), 'RETRYING', '(the attempt failed)');
+SELECT is((SELECT array_agg(c.outcome) FROM durable.complete_activity_tasks(
+             jsonb_build_array(jsonb_build_object('task_token', (SELECT tok FROM t6), 'result', 1))) c),
+          ARRAY['LEASE_LOST'], 'the token of an attempt in backoff is LEASE_LOST');
+SELECT is((SELECT state FROM durable.activity_tasks t WHERE t.run_id = pg_temp.run('ar6')), 'BACKOFF',
+          '(the task stays in backoff)');
+
+-- 7. A too long identity where the lease is held: the general path's error,
+-- and nothing written.
+CREATE TEMP TABLE t7 AS SELECT pg_temp.to_activity('ar7', 'arq7') AS tok;
+CREATE TEMP TABLE w7 AS SELECT pg_temp.written('ar7') AS before;
+SELECT is(pg_temp.error_of(format('SELECT * FROM durable.complete_activity_tasks(%L, %L)',
+                                  jsonb_build_array(jsonb_build_object('task_token', (SELECT tok FROM t7), 'result', 1)),
+                                  repeat('i', 256))),
+          pg_temp.error_of(format('SELECT durable.complete_activity_task(%L, %L, %L)',
+                                  (SELECT tok FROM t7), '1', repeat('i', 256))),
+          'a too long identity: the general path''s error (code, message, detail, hint)');
+SELECT is((pg_temp.error_of(format('SELECT * FROM durable.complete_activity_tasks(%L, %L)',
+                                   jsonb_build_array(jsonb_build_object('task_token', (SELECT tok FROM t7), 'result', 1)),
+                                   repeat('i', 256))))[1:2],
+          ARRAY['54000', 'identity is too long'], '(54000, identity is too long)');
+SELECT is(pg_temp.written('ar7'), (SELECT before FROM w7), 'and nothing is written');
+SELECT is((SELECT array_agg(c.outcome) FROM durable.complete_activity_tasks(
+             jsonb_build_array(jsonb_build_object('task_token', (SELECT tok FROM t7), 'result', 1)), repeat('i', 255)) c),
+          ARRAY['COMPLETED'], 'an identity of 255 bytes is fine');
+
+SELECT * FROM finish();
+ROLLBACK;
