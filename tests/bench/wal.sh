@@ -7,6 +7,11 @@
 # plugin (tests/bench/workflows.c):
 #   wal.sh WORKER_BIN PLUGIN [N]     (N workflows: 500, or WAL_N; WAL_WARMUP
 #                                    workflows before the window: N / 5 + 1)
+# The N are started at once (a burst: both queues keep a backlog, so eager
+# activities and the hand-back mostly stand aside), or with WAL_QUIET=1 one
+# at a time, each once the one before has closed (a worker with room: they
+# take every task they may). WAL_WORKER_ARGS adds arguments to the worker's
+# (e.g. --no-eager --no-handback).
 # Prints "name value" lines on stdout, per activity (= per workflow):
 #   wal_bytes_per_activity          WAL between the two LSNs
 #   wal_fpi_bytes_per_activity      of which full-page images (one per page
@@ -23,7 +28,8 @@
 # and on stderr the breakdown: by relation, by record type, by both, by step
 # (each transaction named by what it writes: the start, a workflow task's
 # poll, its completion, the activity's poll and its completion; a batched
-# completion's items are subtransactions, each with its own xid), and rows
+# completion's items are subtransactions, each with its own xid, so "other"
+# is mostly the commits of their transactions), and rows
 # per table (all per activity). WAL_KEEP=1 leaves the window's records
 # (durable_walbench.records: LSN, xid, kind, sizes, relation) in the cluster
 # for a closer look.
@@ -65,7 +71,27 @@ sql "CHECKPOINT"
 checkpoints() { sql "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"; }
 ckpt0=$(checkpoints)
 lsn0=$(sql "SELECT pg_current_wal_insert_lsn()")
-worker_rate BenchSeq1 "$n" 1 >/dev/null
+if [ "${WAL_QUIET:-0}" = 1 ]; then
+    # one worker, as worker_rate.sh starts it; each workflow waits for the last
+    q="wal-quiet-$RANDOM"
+    # shellcheck disable=SC2086
+    "$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 ${WAL_WORKER_ARGS:-} \
+        2>>"$tmp/worker.log" &
+    quiet_pid=$!
+    sleep 0.5
+    for i in $(seq 1 "$n"); do
+        sql "SELECT durable.start_workflow('$q-$i', 'BenchSeq1', '$q', '1')" >/dev/null
+        for _ in $(seq 1 3000); do
+            [ "$(sql "SELECT status FROM durable.workflows WHERE workflow_id = '$q-$i' AND task_queue = '$q'")" = COMPLETED ] && break
+            sleep 0.01
+        done
+    done
+    kill -TERM "$quiet_pid"; wait "$quiet_pid" 2>/dev/null || true
+    [ "$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")" = "$n" ] ||
+        { echo "wal.sh: not all $n quiet workflows completed (worker log:)" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
+else
+    WORKER_RATE_ARGS=${WAL_WORKER_ARGS:-} worker_rate BenchSeq1 "$n" 1 >/dev/null
+fi
 lsn1=$(sql "SELECT pg_current_wal_insert_lsn()")
 ckpt1=$(checkpoints)
 sleep 1   # the worker's backends flush their counters as they exit

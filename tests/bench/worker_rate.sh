@@ -2,7 +2,8 @@
 # peers/run.sh). Needs PG* set, sql(), $tmp, $worker_bin and $plugin.
 #   worker_rate TYPE COUNT PROCESSES -> prints workflows/s; leaves the first
 #   process's peak RSS (kB) in $tmp/rss and the CPU seconds (user + system)
-#   all its processes used in $tmp/worker_cpu.
+#   all its processes used in $tmp/worker_cpu. WORKER_RATE_ARGS adds
+#   arguments to the workers' (e.g. --no-eager).
 # PROCESSES durable-worker processes already poll when COUNT workflows of TYPE
 # are started at once; rate = COUNT / (last close - first start), on the
 # store's clock.
@@ -21,7 +22,8 @@ start_and_wait() {
 worker_rate() {
     local type=$1 n=$2 procs=$3 q="cw-$1-$3-$RANDOM" pids=() done
     for _ in $(seq 1 "$procs"); do
-        "$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 \
+        # shellcheck disable=SC2086
+        "$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 ${WORKER_RATE_ARGS:-} \
             2>>"$tmp/worker.log" &
         pids+=($!)
     done
