@@ -12,7 +12,8 @@
 # in A's tree, which others may be using at the same moment.
 # A_WORKFLOWS=<file> builds A's bench plugin from that source instead of
 # tests/bench/workflows.c (an old tree's worker API); an A older than wal.sh
-# or worker_rate.sh is run with this checkout's.
+# or worker_rate.sh is run with this checkout's, and so is every A when
+# WAL_QUIET or WAL_WORKER_ARGS is set (wal.sh's header).
 # Prints one line per round and variant: bytes, FPI bytes, records, index
 # entries per activity; then, on the same cluster, the server's CPU time per
 # workflow (µs, all its processes from /proc: what the machine's other load
@@ -50,7 +51,11 @@ one() {   # TREE LABEL [PG_CONFIG]: one fresh cluster on TREE's install, wal.sh 
         here=$top/tests/bench; . "$top/tests/bench/lib.sh"
         fresh_cluster wal-ab "$port"
         eval "$(scripts/cluster.sh env wal-ab "$port")"
-        out=$("$(bench_file "$tree" wal.sh)" "$tree/worker/build/durable-worker" "$plugin" "$n" 2>"$tmp/wal.err") ||
+        # WAL_QUIET and WAL_WORKER_ARGS (wal.sh) only this checkout's wal.sh
+        # may know: with either, both variants run it
+        wal_sh=$(bench_file "$tree" wal.sh)
+        [ -z "${WAL_QUIET:-}${WAL_WORKER_ARGS:-}" ] || wal_sh=$top/tests/bench/wal.sh
+        out=$("$wal_sh" "$tree/worker/build/durable-worker" "$plugin" "$n" 2>"$tmp/wal.err") ||
             { echo "wal_ab: wal.sh failed in $label:" >&2; grep -v '^ \|^--\|^-\+\|^(' "$tmp/wal.err" | tail -5 >&2; exit 1; }
         sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
         worker_bin=$tree/worker/build/durable-worker
