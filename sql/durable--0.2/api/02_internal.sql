@@ -272,6 +272,7 @@ CREATE OR REPLACE FUNCTION durable._append_at(run uuid, event_type text, attribu
 CREATE OR REPLACE FUNCTION durable._schedule_workflow_task(run uuid, attempt integer DEFAULT 1)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
     w record;
     scheduled bigint;
     task bigint;
@@ -287,7 +288,7 @@ BEGIN
     -- a hand-back (api/76_handback.sql) polls the queue before its commit,
     -- and announces only what it leaves ready
     IF NOT durable._eager_armed(w.namespace || '/workflow' || E'\x1f' || w.task_queue) THEN
-        PERFORM durable._notify('workflow', w.namespace, w.task_queue);
+        called := durable._notify('workflow', w.namespace, w.task_queue)::text;
     END IF;
 END
 $$;
@@ -301,6 +302,7 @@ $$;
 CREATE OR REPLACE FUNCTION durable._deliver(run uuid, event_type text, attributes jsonb)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
     task durable.workflow_tasks;
 BEGIN
     SELECT * INTO task FROM durable.workflow_tasks WHERE run_id = run;
@@ -309,12 +311,12 @@ BEGIN
         VALUES (run, event_type, durable._run_now(run), attributes);
         RETURN;
     END IF;
-    PERFORM durable._append(run, event_type, attributes);
+    called := durable._append(run, event_type, attributes)::text;
     IF task.state IS NULL THEN
-        PERFORM durable._schedule_workflow_task(run);
+        called := durable._schedule_workflow_task(run)::text;
     ELSIF task.state = 'SCHEDULED' THEN
         -- A poller may have skipped this task while we held the run locked.
-        PERFORM durable._notify('workflow', task.namespace, task.task_queue);
+        called := durable._notify('workflow', task.namespace, task.task_queue)::text;
     ELSIF task.state = 'BACKOFF' AND task.attempt = 1 AND event_type = 'WorkflowExecutionSignaled' THEN
         -- a signal ends a start delay (the first task's backoff), as in Temporal
         PERFORM durable._reschedule_workflow_task(task, 1);

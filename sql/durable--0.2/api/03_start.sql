@@ -175,6 +175,8 @@ CREATE OR REPLACE FUNCTION durable._create_run(
 RETURNS uuid LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
+    checked jsonb;   -- a payload _check_payload passed
     new_run uuid := coalesce(run_id, durable._new_run_id());
     now timestamptz := durable.now();
     -- zero means "not set" (no timeout), as in Temporal
@@ -199,7 +201,7 @@ DECLARE
                         THEN jsonb_build_object('first_workflow_task_backoff', durable._seconds(start_delay)) ELSE '{}' END;
     prio record := durable._priority_options(options, 'start options');
 BEGIN
-    PERFORM durable._check_payload(input, 'workflow input');
+    checked := durable._check_payload(input, 'workflow input');
     deadline := least(exec_start + execution_timeout, now + run_timeout);
     INSERT INTO durable.workflows AS w (run_id, namespace, workflow_id, workflow_type, task_queue, input,
         memo, search_attributes, first_run_id, continued_from_run_id, parent_run_id, parent_workflow_id,
@@ -218,9 +220,9 @@ BEGIN
     IF inserted IS NULL THEN
         RETURN NULL;
     END IF;
-    PERFORM durable._namespace_seen(namespace, now);   -- its retention applies (30_retention.sql)
+    called := durable._namespace_seen(namespace, now)::text;   -- its retention applies (30_retention.sql)
 
-    PERFORM durable._append_at(new_run, 'WorkflowExecutionStarted', jsonb_build_object(
+    called := durable._append_at(new_run, 'WorkflowExecutionStarted', jsonb_build_object(
         'workflow_type', workflow_type,
         'task_queue', task_queue,
         'input', input,
@@ -237,22 +239,22 @@ BEGIN
         'identity', options ->> 'identity', 'attempt', coalesce(_create_run.attempt, 1)) || request || delay
         || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight)
         || CASE WHEN retry_policy IS NOT NULL THEN jsonb_build_object('retry_policy', retry_policy) ELSE '{}' END,
-        started);
+        started)::text;
     IF signal_name IS NOT NULL THEN
         PERFORM durable._append(new_run, 'WorkflowExecutionSignaled', jsonb_build_object(
             'signal_name', signal_name, 'input', signal_input, 'identity', options ->> 'identity') || request);
     END IF;
     IF start_delay IS NULL THEN
-        PERFORM durable._schedule_workflow_task(new_run);
+        called := durable._schedule_workflow_task(new_run)::text;
     ELSE
         -- Temporal's start delay (first_workflow_task_backoff): the first
         -- workflow task waits in BACKOFF, fired by the timer worker like a
         -- retried task's backoff, or ended early by a signal (_deliver).
         INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_at, timeout_at)
         VALUES (new_run, namespace, task_queue, 'BACKOFF', 1, now, now + start_delay);
-        PERFORM durable._wake_at(now + start_delay);
+        called := durable._wake_at(now + start_delay)::text;
     END IF;
-    PERFORM durable._wake_at(deadline);
+    called := durable._wake_at(deadline)::text;
     -- a child, continued or retried run may stay on the build of the run it
     -- came from (60_build_ids.sql)
     IF coalesce(continued_from_run_id, parent_run_id) IS NOT NULL THEN
@@ -307,16 +309,17 @@ CREATE OR REPLACE FUNCTION durable.start_workflow(
 RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
     conflict text;
     run uuid;
     conflict_policy text;
     reuse_policy text;
 BEGIN
-    PERFORM durable._check_start_args(workflow_id, workflow_type, task_queue);
-    PERFORM durable._check_namespace(namespace);
-    PERFORM durable._authorize('operator', NULL, namespace);
+    called := durable._check_start_args(workflow_id, workflow_type, task_queue)::text;
+    called := durable._check_namespace(namespace)::text;
+    called := durable._authorize('operator', NULL, namespace)::text;
     options := coalesce(options, '{}');
-    PERFORM durable._check_start_options(options);
+    called := durable._check_start_options(options)::text;
     conflict_policy := coalesce(options ->> 'id_conflict_policy', 'FAIL');
     reuse_policy := coalesce(options ->> 'id_reuse_policy', 'ALLOW_DUPLICATE');
     -- twice at most: a concurrent start of the same id may win the insert,

@@ -145,6 +145,7 @@ $$;
 CREATE OR REPLACE FUNCTION durable._lock_workflow_task(task_token text) RETURNS durable.workflow_tasks
 LANGUAGE plpgsql AS $$
 DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
     tok record;
     run uuid;
     ns text;
@@ -157,7 +158,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM durable._lease_lost('workflow', task_token);
     END IF;
-    PERFORM durable._authorize('worker', queue, ns);
+    called := durable._authorize('worker', queue, ns)::text;
     PERFORM 1 FROM durable.workflows w WHERE w.run_id = run FOR UPDATE;
     SELECT * INTO t FROM durable.workflow_tasks wt WHERE wt.task_id = tok.task_id;
     IF NOT FOUND OR t.fence <> tok.fence OR t.state <> 'STARTED' THEN
@@ -248,6 +249,7 @@ CREATE OR REPLACE FUNCTION durable.complete_workflow_task(task_token text, comma
 RETURNS void LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
     t durable.workflow_tasks;
     w durable.workflows;
     completed bigint;
@@ -257,8 +259,8 @@ DECLARE
     unseen boolean := false;
     n integer;
 BEGIN
-    PERFORM durable._check_commands(commands);
-    PERFORM durable._check_name(identity, 'identity');
+    called := durable._check_commands(commands)::text;
+    called := durable._check_name(identity, 'identity');
     t := durable._lock_workflow_task(task_token);
     IF t.scheduled_event_id IS NULL THEN
         t := durable._record_transient_task(t);
@@ -296,30 +298,30 @@ BEGIN
         cmd := commands -> i;
         CASE cmd ->> 'type'
             WHEN 'ScheduleActivityTask' THEN
-                PERFORM durable._cmd_schedule_activity(w, cmd, completed);
+                called := durable._cmd_schedule_activity(w, cmd, completed)::text;
             WHEN 'RequestCancelActivityTask' THEN
                 IF durable._cmd_request_cancel_activity(w, cmd, completed) THEN needs_task := true; END IF;
             WHEN 'StartTimer' THEN
-                PERFORM durable._cmd_start_timer(w, cmd, completed);
+                called := durable._cmd_start_timer(w, cmd, completed)::text;
             WHEN 'CancelTimer' THEN
-                PERFORM durable._cmd_cancel_timer(w, cmd, completed);
+                called := durable._cmd_cancel_timer(w, cmd, completed)::text;
             WHEN 'StartChildWorkflowExecution' THEN
-                PERFORM durable._cmd_start_child(w, cmd, completed);
+                called := durable._cmd_start_child(w, cmd, completed)::text;
                 needs_task := true;
             WHEN 'SignalExternalWorkflowExecution' THEN
-                PERFORM durable._cmd_signal_external(w, cmd, completed);
+                called := durable._cmd_signal_external(w, cmd, completed)::text;
                 needs_task := true;
             WHEN 'RequestCancelExternalWorkflowExecution' THEN
-                PERFORM durable._cmd_cancel_external(w, cmd, completed);
+                called := durable._cmd_cancel_external(w, cmd, completed)::text;
                 needs_task := true;
             WHEN 'RecordMarker' THEN
-                PERFORM durable._cmd_record_marker(w, cmd, completed);
+                called := durable._cmd_record_marker(w, cmd, completed)::text;
             WHEN 'UpsertWorkflowSearchAttributes' THEN
-                PERFORM durable._cmd_upsert_search_attributes(w, cmd, completed);
+                called := durable._cmd_upsert_search_attributes(w, cmd, completed)::text;
             WHEN 'CompleteWorkflowUpdate' THEN
-                PERFORM durable._cmd_complete_update(w, cmd, completed);   -- 15_updates.sql
+                called := durable._cmd_complete_update(w, cmd, completed)::text;   -- 15_updates.sql
             ELSE
-                PERFORM durable._cmd_close(w, cmd, completed);
+                called := durable._cmd_close(w, cmd, completed)::text;
                 closed := true;
         END CASE;
     END LOOP;
@@ -330,10 +332,10 @@ BEGIN
         END IF;
         IF needs_task THEN   -- (nested for the reason above)
             IF NOT EXISTS (SELECT 1 FROM durable.workflow_tasks wt WHERE wt.run_id = t.run_id) THEN
-                PERFORM durable._schedule_workflow_task(t.run_id);
+                called := durable._schedule_workflow_task(t.run_id)::text;
             END IF;
         END IF;
-        PERFORM durable._hold_if_paused(t.run_id);   -- paused while this task ran (41_pause.sql)
+        called := durable._hold_if_paused(t.run_id)::text;   -- paused while this task ran (41_pause.sql)
     END IF;
 END
 $$;

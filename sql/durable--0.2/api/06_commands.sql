@@ -62,6 +62,8 @@ CREATE OR REPLACE FUNCTION durable._cmd_schedule_activity(w durable.workflows, c
 RETURNS void LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
+    checked jsonb;   -- a payload _check_payload passed
     what text := 'ScheduleActivityTask';
     activity_id text;
     activity_type text;
@@ -86,16 +88,16 @@ DECLARE
     eager text;   -- the identity of the worker that takes it at once (api/72_eager.sql)
     task bigint;
 BEGIN
-    PERFORM durable._check_keys(cmd, ARRAY['type', 'activity_id', 'activity_type', 'task_queue', 'input',
+    called := durable._check_keys(cmd, ARRAY['type', 'activity_id', 'activity_type', 'task_queue', 'input',
         'schedule_to_close_timeout', 'schedule_to_start_timeout', 'start_to_close_timeout',
-        'heartbeat_timeout', 'retry_policy', 'fairness_key', 'priority', 'fairness_weight'], what);
+        'heartbeat_timeout', 'retry_policy', 'fairness_key', 'priority', 'fairness_weight'], what)::text;
     -- the workflow's unless the command sets its own (api/41_priority.sql)
     prio := durable._priority_options(cmd, what, w.priority, w.fairness_key, w.fairness_weight);
     activity_id := durable._check_name(durable._json_text(cmd, 'activity_id', what, true), what || ': "activity_id"');
     activity_type := durable._check_name(durable._json_text(cmd, 'activity_type', what, true), what || ': "activity_type"');
     queue := durable._check_path_name(durable._check_name(coalesce(durable._json_text(cmd, 'task_queue', what), w.task_queue),
                                                           what || ': "task_queue"'), what || ': "task_queue"');
-    PERFORM durable._check_payload(cmd -> 'input', 'activity input');
+    checked := durable._check_payload(cmd -> 'input', 'activity input');
     IF s2c IS NULL AND stc IS NULL THEN
         PERFORM durable._bad_input('ScheduleActivityTask needs start_to_close_timeout or schedule_to_close_timeout',
             format('Activity %s (%s) has neither.', activity_id, activity_type),
@@ -222,13 +224,14 @@ CREATE OR REPLACE FUNCTION durable._cmd_start_timer(w durable.workflows, cmd jso
 RETURNS void LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
     what text := 'StartTimer';
     timer_id text;
     duration interval;
     started bigint;
     fire_at timestamptz;
 BEGIN
-    PERFORM durable._check_keys(cmd, ARRAY['type', 'timer_id', 'start_to_fire_timeout'], what);
+    called := durable._check_keys(cmd, ARRAY['type', 'timer_id', 'start_to_fire_timeout'], what)::text;
     timer_id := durable._check_name(durable._json_text(cmd, 'timer_id', what, true), what || ': "timer_id"');
     duration := durable._json_interval(cmd, 'start_to_fire_timeout', what);
     IF duration IS NULL OR duration <= interval '0' THEN
@@ -245,7 +248,7 @@ BEGIN
     fire_at := durable.now() + duration;
     INSERT INTO durable.timers (run_id, timer_id, started_event_id, fire_at)
     VALUES (w.run_id, timer_id, started, fire_at);
-    PERFORM durable._wake_at(fire_at);
+    called := durable._wake_at(fire_at)::text;
 END
 $$;
 
@@ -445,6 +448,8 @@ $$;
 CREATE OR REPLACE FUNCTION durable._cmd_close(w durable.workflows, cmd jsonb, completed bigint)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
+    checked jsonb;   -- a payload _check_payload passed
     ctype text := cmd ->> 'type';
     new_run uuid;
     new_type text;
@@ -453,29 +458,29 @@ DECLARE
 BEGIN
     CASE ctype
         WHEN 'CompleteWorkflowExecution' THEN
-            PERFORM durable._check_keys(cmd, ARRAY['type', 'result'], ctype);
-            PERFORM durable._check_payload(cmd -> 'result', 'workflow result');
-            PERFORM durable._close_run(w.run_id, 'COMPLETED', 'WorkflowExecutionCompleted',
+            called := durable._check_keys(cmd, ARRAY['type', 'result'], ctype)::text;
+            checked := durable._check_payload(cmd -> 'result', 'workflow result');
+            called := durable._close_run(w.run_id, 'COMPLETED', 'WorkflowExecutionCompleted',
                 jsonb_build_object('result', cmd -> 'result', 'workflow_task_completed_event_id', completed),
-                result => cmd -> 'result');
+                result => cmd -> 'result')::text;
         WHEN 'FailWorkflowExecution' THEN
-            PERFORM durable._check_keys(cmd, ARRAY['type', 'failure'], ctype);
+            called := durable._check_keys(cmd, ARRAY['type', 'failure'], ctype)::text;
             IF jsonb_typeof(cmd -> 'failure') IS DISTINCT FROM 'object' THEN
                 PERFORM durable._bad_input('FailWorkflowExecution needs "failure" as a JSON object',
                     NULL, 'Pass e.g. {"message": "...", "type": "..."}.');
             END IF;
-            PERFORM durable._check_payload(cmd -> 'failure', 'workflow failure');
-            PERFORM durable._close_run(w.run_id, 'FAILED', 'WorkflowExecutionFailed',
+            checked := durable._check_payload(cmd -> 'failure', 'workflow failure');
+            called := durable._close_run(w.run_id, 'FAILED', 'WorkflowExecutionFailed',
                 jsonb_build_object('failure', cmd -> 'failure', 'workflow_task_completed_event_id', completed),
-                failure => cmd -> 'failure');
+                failure => cmd -> 'failure')::text;
         WHEN 'CancelWorkflowExecution' THEN
-            PERFORM durable._check_keys(cmd, ARRAY['type', 'details'], ctype);
-            PERFORM durable._check_payload(cmd -> 'details', 'cancellation details');
-            PERFORM durable._close_run(w.run_id, 'CANCELED', 'WorkflowExecutionCanceled',
-                jsonb_build_object('details', cmd -> 'details', 'workflow_task_completed_event_id', completed));
+            called := durable._check_keys(cmd, ARRAY['type', 'details'], ctype)::text;
+            checked := durable._check_payload(cmd -> 'details', 'cancellation details');
+            called := durable._close_run(w.run_id, 'CANCELED', 'WorkflowExecutionCanceled',
+                jsonb_build_object('details', cmd -> 'details', 'workflow_task_completed_event_id', completed))::text;
         WHEN 'ContinueAsNewWorkflowExecution' THEN
-            PERFORM durable._check_keys(cmd, ARRAY['type', 'workflow_type', 'task_queue', 'input',
-                'workflow_run_timeout', 'workflow_task_timeout', 'memo', 'search_attributes'], ctype);
+            called := durable._check_keys(cmd, ARRAY['type', 'workflow_type', 'task_queue', 'input',
+                'workflow_run_timeout', 'workflow_task_timeout', 'memo', 'search_attributes'], ctype)::text;
             new_type := durable._check_name(coalesce(durable._json_text(cmd, 'workflow_type', ctype), w.workflow_type),
                                             ctype || ': "workflow_type"');
             new_queue := durable._check_path_name(durable._check_name(
@@ -492,19 +497,19 @@ BEGIN
                 -- as in Temporal, the new run keeps the retry policy, from attempt 1
                 'retry_policy', w.retry_policy))
                 || durable._priority_json(w.priority, w.fairness_key, w.fairness_weight);
-            PERFORM durable._check_start_options(options);
-            PERFORM durable._check_payload(cmd -> 'input', 'workflow input');
+            called := durable._check_start_options(options)::text;
+            checked := durable._check_payload(cmd -> 'input', 'workflow input');
             new_run := durable._new_run_id();
-            PERFORM durable._close_run(w.run_id, 'CONTINUED_AS_NEW', 'WorkflowExecutionContinuedAsNew',
+            called := durable._close_run(w.run_id, 'CONTINUED_AS_NEW', 'WorkflowExecutionContinuedAsNew',
                 jsonb_build_object('new_execution_run_id', new_run, 'workflow_type', new_type,
                                    'task_queue', new_queue, 'input', cmd -> 'input',
                                    'workflow_task_completed_event_id', completed),
-                new_run_id => new_run);
-            PERFORM durable._create_run(w.namespace, w.workflow_id, new_type, new_queue, cmd -> 'input', options,
+                new_run_id => new_run)::text;
+            called := durable._create_run(w.namespace, w.workflow_id, new_type, new_queue, cmd -> 'input', options,
                 first_run_id => w.first_run_id, continued_from_run_id => w.run_id,
                 execution_started_at => w.execution_started_at, parent_run_id => w.parent_run_id,
                 parent_workflow_id => w.parent_workflow_id, parent_initiated_event_id => w.parent_initiated_event_id,
-                parent_close_policy => w.parent_close_policy, run_id => new_run);
+                parent_close_policy => w.parent_close_policy, run_id => new_run)::text;
     END CASE;
 END
 $$;
