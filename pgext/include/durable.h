@@ -93,6 +93,12 @@ extern void DurableJsonbPushString(struct JsonbParseState **state, const char *s
 extern struct _SPI_plan *DurableKeptPlan(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes);
 extern int64 DurableLoadLegacyClockOffset(void);
 
+/* history_json.c, sticky.c: the histories polls send (a jsonb), and the marks of who holds which */
+extern Datum DurableHistoryJsonb(Datum run, bool run_null, Datum from_event, bool from_null, int64 *last);
+extern void DurableStickyDefineGucs(void);
+extern Size DurableStickyShmemSize(void);
+extern void DurableStickyShmemInit(void);
+
 /*
  * From libpq/libpq.h, which cannot be included without the GSSAPI headers
  * (it pulls in libpq-be.h); the function is exported since PostgreSQL 14.

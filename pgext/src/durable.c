@@ -35,6 +35,7 @@ durable_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(DurableShared)));
+	RequestAddinShmemSpace(DurableStickyShmemSize());
 	RequestNamedLWLockTranche("durable", 1);
 }
 
@@ -63,6 +64,7 @@ durable_shmem_startup(void)
 		ConditionVariableInit(&durable_shared->query_posted);
 		ConditionVariableInit(&durable_shared->query_answered);
 	}
+	DurableStickyShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -123,6 +125,7 @@ _PG_init(void)
 	DurablePurgeDefineGucs();
 	DurableBatchDefineGucs();
 	DurableTimerPrepareDefineGucs();
+	DurableStickyDefineGucs();
 
 	MarkGUCPrefixReserved("durable");
 

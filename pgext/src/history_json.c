@@ -48,7 +48,8 @@ PG_FUNCTION_INFO_V1(durable_history_json);
 
 /* One event, pushed as the object a worker replays. */
 static void
-push_event(JsonbParseState **state, Datum run, int64 event_id, int16 event_code, Datum event_time, Datum packed)
+push_event(JsonbParseState **state, Datum run, int64 event_id, int16 event_code, Datum event_time, Datum packed,
+		   int64 *last)
 {
 	text	   *event_type = DurableEventType(event_code, packed);
 	JsonbValue	v;
@@ -67,11 +68,13 @@ push_event(JsonbParseState **state, Datum run, int64 event_id, int16 event_code,
 	DurableJsonbPushKey(state, "attributes");
 	DurableEventUnpackPush(state, run, event_id, DatumGetJsonbP(packed));
 	pushJsonbValue(state, WJB_END_OBJECT, NULL);
+	if (last)
+		*last = event_id;
 }
 
 /* Pushes the events of run after from_event, one object each, in id order (the statement). */
 static void
-push_events(JsonbParseState **state, Datum run, Datum from_event)
+push_events(JsonbParseState **state, Datum run, Datum from_event, int64 *last)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[2] = {UUIDOID, INT8OID};
@@ -91,7 +94,7 @@ push_events(JsonbParseState **state, Datum run, Datum from_event)
 
 		push_event(state, run, DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull)),
 				   DatumGetInt16(SPI_getbinval(row, desc, 2, &isnull)),
-				   SPI_getbinval(row, desc, 3, &isnull), SPI_getbinval(row, desc, 4, &isnull));
+				   SPI_getbinval(row, desc, 3, &isnull), SPI_getbinval(row, desc, 4, &isnull), last);
 	}
 }
 
@@ -133,7 +136,7 @@ plain_read(Relation rel, Relation pkey)
  * must read them.
  */
 static JsonbValue *
-events_direct(Datum run, Datum from_event)
+events_direct(Datum run, Datum from_event, int64 *last)
 {
 	Oid			schema = DurableNamespaceOid();
 	Oid			relid = OidIsValid(schema) ? get_relname_relid("history_rows", schema) : InvalidOid;
@@ -178,7 +181,7 @@ events_direct(Datum run, Datum from_event)
 		 * at the next row, into this context: the array points into them)
 		 */
 		push_event(&state, run, DatumGetInt64(slot->tts_values[1]), DatumGetInt16(slot->tts_values[2]),
-				   slot->tts_values[3], PointerGetDatum(PG_DETOAST_DATUM_COPY(slot->tts_values[4])));
+				   slot->tts_values[3], PointerGetDatum(PG_DETOAST_DATUM_COPY(slot->tts_values[4])), last);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -188,29 +191,40 @@ events_direct(Datum run, Datum from_event)
 	return array;
 }
 
-/* durable._history_json(run, from_event) */
+/*
+ * The events of run after from_event as the array a worker replays (a
+ * null run or bound: the empty array); *last, if asked, is set to the last
+ * event's id (left as it was when there is none).
+ */
 Datum
-durable_history_json(PG_FUNCTION_ARGS)
+DurableHistoryJsonb(Datum run, bool run_null, Datum from_event, bool from_null, int64 *last)
 {
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	JsonbParseState *state = NULL;
 	JsonbValue *array;
 	Jsonb	   *result;
 
-	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1) &&
-		(array = events_direct(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1))) != NULL)
-		PG_RETURN_JSONB_P(JsonbValueToJsonb(array));
+	if (!run_null && !from_null && (array = events_direct(run, from_event, last)) != NULL)
+		return JsonbPGetDatum(JsonbValueToJsonb(array));
 
 	SPI_connect();
 	pushJsonbValue(&state, WJB_BEGIN_ARRAY, NULL);
 	/* no row matches a null run or a null bound: the empty array, as before */
-	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1))
-		push_events(&state, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
+	if (!run_null && !from_null)
+		push_events(&state, run, from_event, last);
 	array = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 
 	/* the result outlives SPI's memory */
 	MemoryContextSwitchTo(caller_cxt);
 	result = JsonbValueToJsonb(array);
 	SPI_finish();
-	PG_RETURN_JSONB_P(result);
+	return JsonbPGetDatum(result);
+}
+
+/* durable._history_json(run, from_event) */
+Datum
+durable_history_json(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(DurableHistoryJsonb(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1),
+										NULL));
 }

@@ -109,7 +109,7 @@ SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
                 'list_grants', 'now',
                 'now',
                 'poll_activity_tasks', 'poll_query_tasks', 'poll_workflow_tasks', 'task_queue_channel',
-                'task_schedule_to_start', 'wait_for_query_tasks'],
+                'task_schedule_to_start', 'wait_for_query_tasks', 'workflow_task_history'],
           'durable_worker executes exactly the worker API');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
             WHERE p.pronamespace = 'durable'::regnamespace AND has_function_privilege('durable_operator', p.oid, 'EXECUTE')),

@@ -390,7 +390,11 @@ typedef struct {
 	const char *activities_dir;    /* executables named by activity type, or NULL */
 	int max_concurrent_activities; /* 0 = 16 */
 	int max_workflow_batch;        /* 0 = 32 */
-	int history_cache;             /* runs whose history is kept between tasks: 0 = 128, < 0 = none */
+	/* runs whose history is kept between tasks, so that a task brings only
+	 * its new events (the store remembers which it sent this worker
+	 * process: sticky histories): 0 = 4096 (128 against a store without
+	 * sticky histories, whose polls name every run kept), < 0 = none */
+	int history_cache;
 	int completion_connections;    /* 0 = 2: connections that complete workflow tasks in parallel (max 8) */
 	int no_workflows;              /* 1: poll only activity tasks */
 	int no_activities;             /* 1: poll only workflow tasks */
@@ -404,8 +408,8 @@ typedef struct {
 	const char *codec_key_file;
 	/* runs whose workflow function is kept waiting between their tasks,
 	 * so that a task runs only what its new events bring instead of
-	 * replaying the whole history: 0 = as many as history_cache, < 0 =
-	 * none (every task replays); never more than history_cache */
+	 * replaying the whole history: 0 = 1024 (each holds its own stack),
+	 * < 0 = none (every task replays); never more than history_cache */
 	int run_cache;
 	/* 1: activities this worker's workflow tasks schedule on its own queue
 	 * wait for its activity poll. 0 (the default): each completion offers

@@ -57,7 +57,9 @@ void durable__activity_unref(act_t *a)
  * which runs at once as if polled. Read by column name. */
 #define COMPLETE_HANDBACK_SQL \
 	"SELECT kind, task_token, outcome, error, workflow_id, run_id, workflow_type, started_event_id, history " \
-	"FROM durable.complete_activity_tasks_eager($1::jsonb, $2, $3, $4::int, $5, $6::jsonb, $7)"
+	"FROM durable.complete_activity_tasks_eager($1::jsonb, $2, $3, $4::int, $5, $6::jsonb, $7"
+/* and the worker's sticky text, where the store has sticky histories */
+#define HANDBACK_STICKY ", sticky => $8"
 
 static const durable__pg_reads_t complete_reads = {
 	"durable.complete_activity_tasks", (const char *const[]){"task_token", "outcome", "error", NULL}};
@@ -70,6 +72,7 @@ typedef struct {
 	durable_worker_t *w;
 	json_t *sent;
 	int offered;   /* workflow slots offered (the hand-back) */
+	int sticky;    /* the hand-back named this process (sticky), not its cached runs */
 } flush_t;
 
 /* The workflow tasks an outcome batch may take back: one per outcome at
@@ -107,7 +110,13 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 	durable_worker_t *w = f->w;
 	w->completing = 0;
 	w->handing_back -= f->offered > 0;
-	if (res && f->offered > 0 && strcmp(durable__pg_sqlstate(res), "42883") == 0) {
+	if (res && f->offered > 0 && durable__sticky_unsupported(w, res, f->sticky)) {
+		/* a store older than sticky histories: the same outcomes again,
+		 * naming the cached runs */
+		json_array_extend(f->sent, w->outcomes);
+		json_decref(w->outcomes);
+		w->outcomes = json_incref(f->sent);
+	} else if (res && f->offered > 0 && strcmp(durable__pg_sqlstate(res), "42883") == 0) {
 		/* a store older than the hand-back (durable 0.1, during an
 		 * upgrade): complete as before from now on */
 		durable__log("INFO", "the store has no complete_activity_tasks_eager (durable before 0.2): "
@@ -184,9 +193,12 @@ void durable__activities_flush(durable_worker_t *w)
 	snprintf(slots, sizeof(slots), "%d", f->offered);
 	/* the run cache as the workflow poll passes it: entries it names stay
 	 * until the answer (durable__cache_trim waits while handing_back) */
-	char *cached_text = f->offered > 0 ? durable__cache_param(w) : NULL;
-	const char *p[] = {body, w->identity, w->task_queue, slots, w->namespace_, cached_text, w->build_id};
-	int rc = f->offered > 0 ? durable__pg_call(w->act_pg, &handback_reads, COMPLETE_HANDBACK_SQL, 7, p, on_completed, f)
+	f->sticky = f->offered > 0 && durable__sticky(w);
+	char *cached_text = f->offered > 0 && !f->sticky ? durable__cache_param(w) : NULL;
+	const char *p[] = {body, w->identity, w->task_queue, slots, w->namespace_, cached_text, w->build_id, w->sticky};
+	int rc = f->offered > 0 ? durable__pg_call(w->act_pg, &handback_reads,
+						   f->sticky ? COMPLETE_HANDBACK_SQL HANDBACK_STICKY ")" : COMPLETE_HANDBACK_SQL ")",
+						   f->sticky ? 8 : 7, p, on_completed, f)
 				: durable__pg_call(w->act_pg, &complete_reads, COMPLETE_ACTIVITY_TASKS_SQL, 2, p,
 						   on_completed, f);
 	free(cached_text);

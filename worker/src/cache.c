@@ -1,6 +1,8 @@
 /* The history cache: the histories of runs this worker replayed last, so
- * that a poll passes {"<run_id>": last_event_id} and the store sends only
- * the newer events (poll_workflow_tasks' `cached` argument). Bounded: the
+ * that the store sends only the newer events: it remembers which runs it
+ * sent this worker process (poll_workflow_tasks' `sticky`, api/82_sticky.sql),
+ * or, a store without sticky histories, a poll passes {"<run_id>":
+ * last_event_id} (its `cached` argument). Bounded: the
  * least recently used runs go first, and only between polls and hand-backs
  * (activity.c), so an entry named in one is there when its answer arrives;
  * a run dropped meanwhile keeps its events until then, marked dropped. */
@@ -104,6 +106,15 @@ void durable__cache_drop(durable_worker_t *w, const char *run_id)
 		json_object_del(w->cache, run_id);
 }
 
+/* The runs the cache holds at most: a store without sticky histories is
+ * named them all in every poll, so there the default is smaller. */
+size_t durable__cache_limit(durable_worker_t *w)
+{
+	if (w->store_no_sticky && !w->cache_size_given && w->opts.history_cache > DURABLE__OLD_STORE_CACHE)
+		return DURABLE__OLD_STORE_CACHE;
+	return (size_t)w->opts.history_cache;
+}
+
 struct by_use {
 	json_int_t used;
 	const char *run;
@@ -129,8 +140,8 @@ void durable__cache_trim(durable_worker_t *w)
 		json_object_foreach_safe(w->cache, next, gone, entry)
 			if (json_object_get(entry, "dropped"))
 				json_object_del(w->cache, gone);
-	size_t n = w->cache ? json_object_size(w->cache) : 0;
-	if (n <= (size_t)w->opts.history_cache)
+	size_t n = w->cache ? json_object_size(w->cache) : 0, keep = durable__cache_limit(w);
+	if (n <= keep)
 		return;
 	/* the least recently used, all found in one pass and one sort (a poll
 	 * trims as many as the last one brought new runs) */
@@ -143,7 +154,7 @@ void durable__cache_trim(durable_worker_t *w)
 		all[i++].run = gone;
 	}
 	qsort(all, n, sizeof(*all), by_use_cmp);
-	for (i = 0; i < n - (size_t)w->opts.history_cache; i++) {
+	for (i = 0; i < n - keep; i++) {
 		/* the key is the entry's own: the run goes first */
 		durable__runs_drop(w, all[i].run);
 		json_object_del(w->cache, all[i].run);

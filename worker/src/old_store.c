@@ -17,18 +17,20 @@
 	"  'wait_for_query_tasks' = ANY (f.names) AS wait_for_query_tasks, "                                 \
 	"  'complete_workflow_tasks_eager' = ANY (f.names) AS complete_workflow_tasks_eager, "               \
 	"  'complete_activity_tasks_eager' = ANY (f.names) AS complete_activity_tasks_eager, "               \
-	"  'task_schedule_to_start' = ANY (f.names) AS task_schedule_to_start "                              \
+	"  'task_schedule_to_start' = ANY (f.names) AS task_schedule_to_start, "                             \
+	"  'workflow_task_history' = ANY (f.names) AS workflow_task_history "                                \
 	"FROM pg_catalog.pg_extension e, LATERAL (SELECT pg_catalog.array_agg(p.proname::text) AS names "     \
 	"  FROM pg_catalog.pg_proc p WHERE p.pronamespace = e.extnamespace) f WHERE e.extname = 'durable'"
 static const durable__pg_reads_t store_reads = {
 	"the store's calls (pg_proc)",
 	(const char *const[]){"extversion", "wait_for_query_tasks", "complete_workflow_tasks_eager",
-			      "complete_activity_tasks_eager", "task_schedule_to_start", NULL}};
+			      "complete_activity_tasks_eager", "task_schedule_to_start", "workflow_task_history", NULL}};
 
 /* whether the worker took an old path for a call the store lacked */
 static int old_paths(durable_worker_t *w)
 {
-	return w->q_long_poll || w->store_no_eager || w->store_no_handback || w->no_schedule_to_start;
+	return w->q_long_poll || w->store_no_eager || w->store_no_handback || w->no_schedule_to_start ||
+	       w->store_no_sticky;
 }
 
 static int has(PGresult *res, const char *call)
@@ -71,6 +73,8 @@ static void on_store(durable__pg_t *pg, PGresult *res, void *arg)
 		  "activity outcomes offer workflow slots again");
 	take_back(res, &w->no_schedule_to_start, "task_schedule_to_start",
 		  "backstop polls ask how long their tasks waited again");
+	take_back(res, &w->store_no_sticky, "workflow_task_history",
+		  "polls name this worker (sticky) instead of the runs it holds again");
 }
 
 void durable__old_store_check(durable_worker_t *w)

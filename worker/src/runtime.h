@@ -139,6 +139,14 @@ struct durable_worker_s {
 	 * finds them in the store; and what it found, the store's version
 	 * ("" before its first look) */
 	int store_no_eager, store_no_handback;
+	/* sticky histories (api/82_sticky.sql): the text naming this process
+	 * to the store for its lifetime; whether the store lacks them (then
+	 * polls name the cached runs), whether the poll in flight sent it, and
+	 * the tasks whose whole history was asked for */
+	char sticky[300];
+	int store_no_sticky, wf_poll_sticky;
+	int cache_size_given;               /* --cache was given: kept against any store */
+	uint64_t histories_refetched;
 	char store_version[64];
 	int store_checking;
 	/* the last poll of its kind failed with an answer (durable__poll_again) */
@@ -248,6 +256,17 @@ const char *durable__backstop_column(durable_worker_t *w, int backstop);
 /* Called with a failed poll's answer: 1 when it failed for asking the
  * store what a 0.1 store cannot answer (then it is not asked again). */
 int durable__backstop_unsupported(durable_worker_t *w, PGresult *res);
+/* worker.c: whether polls and hand-backs name this process (sticky) rather
+ * than the cached runs; and whether res refused a call that sent it
+ * because the store is older (the worker then stops sending it) */
+#define DURABLE__HISTORY_CACHE_DEFAULT 4096
+#define DURABLE__RUN_CACHE_DEFAULT 1024
+/* the runs a poll names to a store without sticky histories, at most:
+ * each poll's argument, and the store's walk of it, grow with them */
+#define DURABLE__OLD_STORE_CACHE 128
+int durable__sticky(durable_worker_t *w);
+size_t durable__cache_limit(durable_worker_t *w);   /* cache.c */
+int durable__sticky_unsupported(durable_worker_t *w, PGresult *res, int sent);
 /* Called before the worker sends outcomes of a kind (and at each backstop
  * tick and at the end): tasks still unannounced count as a lost wake-up. */
 void durable__wakeup_judge(durable_worker_t *w, int *unannounced, const char *kind);

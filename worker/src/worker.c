@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 #include "replay.h"
 #include "json_text.h"
@@ -74,6 +76,16 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 		w->opts.max_workflow_batch = 32;
 	gethostname(host, sizeof(host) - 1);
 	snprintf(ident, sizeof(ident), "%s:%d", host, (int)getpid());
+	/* unique to this process's lifetime: a restarted worker (the same
+	 * pid in a new container, the same --identity) is never taken for
+	 * this one by the store's sticky marks */
+	unsigned long long nonce;
+	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		nonce = (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+	}
+	snprintf(w->sticky, sizeof(w->sticky), "%.64s:%d/%016llx", host, (int)getpid(), nonce);
 	w->dsn = dup_or(opts->dsn, "");
 	w->task_queue = strdup(opts->task_queue);
 	w->namespace_ = dup_or(opts->namespace_, "default");
@@ -85,10 +97,19 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 	/* complete_workflow_tasks runs each item in a subtransaction: beyond 64
 	 * PostgreSQL's subtransaction cache overflows. */
 	w->wf_batch_max = opts->completion_batch > 0 && opts->completion_batch < 64 ? opts->completion_batch : 64;
+	/* With sticky histories the cache costs the store nothing per poll
+	 * (a poll names this process, not the runs it holds), so it holds the
+	 * runs in flight of a busy queue: about 1 KB of memory per event held
+	 * (docs/sdk.md). Against a store without them, the oldest past
+	 * OLD_STORE_CACHE are not named (cache.c). */
+	w->cache_size_given = w->opts.history_cache != 0;
 	if (w->opts.history_cache == 0)
-		w->opts.history_cache = 128;
-	/* a kept run goes on with the events its cached history grew by */
-	if (w->opts.run_cache == 0 || w->opts.run_cache > w->opts.history_cache)
+		w->opts.history_cache = DURABLE__HISTORY_CACHE_DEFAULT;
+	/* a kept run goes on with the events its cached history grew by; a
+	 * kept run holds its own stack (fiber.c), so by default fewer */
+	if (w->opts.run_cache == 0)
+		w->opts.run_cache = DURABLE__RUN_CACHE_DEFAULT;
+	if (w->opts.run_cache > w->opts.history_cache)
 		w->opts.run_cache = w->opts.history_cache;
 	if (opts->codec_key_file && *opts->codec_key_file) {
 		char err[512];
@@ -444,41 +465,121 @@ static void codec_failed_task(durable_worker_t *w, const char *token, const char
 		      token);
 }
 
-static void codec_failed(durable_worker_t *w, PGresult *res, int row, const char *why)
+/* A leased workflow task as a poll (or a hand-back) answers it. */
+typedef struct {
+	const char *token, *workflow_id, *run_id, *workflow_type, *started_event_id, *history;
+} polled_t;
+
+static void run_polled(durable_worker_t *w, const polled_t *p, int whole);
+
+/* Sticky histories (api/82_sticky.sql): a task came with only the events
+ * after those the store last sent this worker for its run, and the worker
+ * no longer holds those (it evicted the run, dropped it after a failed
+ * task, or the poll that sent them never reached it). Its whole history is
+ * asked for, and the task replays from it. */
+typedef struct {
+	durable_worker_t *w;
+	char *token, *workflow_id, *run_id, *workflow_type, *started_event_id;
+} refetch_t;
+
+#define TASK_HISTORY_SQL "SELECT history FROM durable.workflow_task_history($1) AS history"
+static const durable__pg_reads_t task_history_reads = {"durable.workflow_task_history",
+						       (const char *const[]){"history", NULL}};
+
+static void refetch_free(refetch_t *r)
 {
-	codec_failed_task(w, durable__pg_col(res, row, "task_token"), durable__pg_col(res, row, "workflow_id"),
-			  durable__pg_col(res, row, "run_id"), why);
+	free(r->token);
+	free(r->workflow_id);
+	free(r->run_id);
+	free(r->workflow_type);
+	free(r->started_event_id);
+	free(r);
+}
+
+static void on_task_history(durable__pg_t *pg, PGresult *res, void *arg)
+{
+	(void)pg;
+	refetch_t *r = arg;
+	durable_worker_t *w = r->w;
+	if (durable__pg_status(res) < 0 || PQntuples(res) != 1) {
+		/* the lease is gone (another worker, a timeout) or the
+		 * connection broke: the task comes back by its timeout */
+		durable__log("WARN", "workflow %s: task %s: its whole history could not be read: %s", r->workflow_id,
+			     r->token, res ? PQresultErrorMessage(res) : "no connection");
+	} else {
+		polled_t p = {r->token, r->workflow_id, r->run_id, r->workflow_type, r->started_event_id,
+			      durable__pg_col(res, 0, "history")};
+		run_polled(w, &p, 1);
+	}
+	refetch_free(r);
+	durable__worker_maybe_done(w);
+}
+
+static int refetch(durable_worker_t *w, const polled_t *p)
+{
+	refetch_t *r = calloc(1, sizeof(*r));
+	if (!r || !(r->token = strdup(p->token)) || !(r->workflow_id = strdup(p->workflow_id)) ||
+	    !(r->run_id = strdup(p->run_id)) || !(r->workflow_type = strdup(p->workflow_type)) ||
+	    !(r->started_event_id = strdup(p->started_event_id))) {
+		if (r)
+			refetch_free(r);
+		return -1;
+	}
+	r->w = w;
+	const char *params[] = {p->token};
+	if (durable__pg_call(w->wf_pg, &task_history_reads, TASK_HISTORY_SQL, 1, params, on_task_history, r) < 0) {
+		refetch_free(r);
+		return -1;
+	}
+	w->histories_refetched++;
+	return 0;
 }
 
 void durable__workflow_task_run(durable_worker_t *w, PGresult *res, int row)
 {
-	const char *token = durable__pg_col(res, row, "task_token"), *run_id = durable__pg_col(res, row, "run_id");
-	const char *history_text = durable__pg_col(res, row, "history");
+	polled_t p = {durable__pg_col(res, row, "task_token"),	   durable__pg_col(res, row, "workflow_id"),
+		      durable__pg_col(res, row, "run_id"),	   durable__pg_col(res, row, "workflow_type"),
+		      durable__pg_col(res, row, "started_event_id"), durable__pg_col(res, row, "history")};
+	run_polled(w, &p, 0);
+}
+
+/* whole: p's history is the run's whole history, asked for by refetch */
+static void run_polled(durable_worker_t *w, const polled_t *p, int whole)
+{
+	const char *token = p->token, *run_id = p->run_id;
 	json_error_t jerr;
 	char cerr[512];
-	json_t *loaded = durable__json_load(history_text, strlen(history_text), 0, &jerr);
+	json_t *loaded = durable__json_load(p->history, strlen(p->history), 0, &jerr);
 	json_t *fresh = loaded ? durable__decode(&w->codecs, loaded, cerr, sizeof(cerr)) : NULL;
 	json_decref(loaded);
 	if (loaded && !fresh) {
-		codec_failed(w, res, row, cerr);
+		codec_failed_task(w, token, p->workflow_id, run_id, cerr);
 		return;
 	}
 	json_t *history = fresh ? durable__cache_merge(w, run_id, fresh) : NULL;
 	json_decref(fresh);
 	if (fresh && !history) {
-		/* Cannot happen while the cache keeps what it asked about; if it
-		 * does, the task times out and comes back with its whole history. */
-		durable__log("WARN", "workflow %s: task %s skipped: its history does not follow the cached one",
-			     durable__pg_col(res, row, "workflow_id"), token);
+		/* Only the newest events, and not those after what the cache
+		 * holds: a sticky poll's (a mark this worker no longer matches),
+		 * which the whole history mends; otherwise the cache let go of
+		 * what it asked about, which cannot happen, and the task times
+		 * out and comes back whole. */
 		durable__cache_drop(w, run_id);
+		if (!whole && !w->store_no_sticky && refetch(w, p) == 0) {
+			durable__log("DEBUG", "workflow %s: task %s: sent only its newest events, which do not follow "
+				     "what this worker holds: asking for its whole history", p->workflow_id, token);
+			return;
+		}
+		durable__log("WARN", "workflow %s: task %s skipped: its history does not follow the cached one",
+			     p->workflow_id, token);
 		return;
 	}
 	durable__task_t task = {
-		.workflow_id = durable__pg_col(res, row, "workflow_id"),
+		.workflow_id = p->workflow_id,
 		.run_id = run_id,
-		.workflow_type = durable__pg_col(res, row, "workflow_type"),
+		.workflow_type = p->workflow_type,
 		.history = history,
-		.started_event_id = strtoll(durable__pg_col(res, row, "started_event_id"), NULL, 10),
+		.started_event_id = strtoll(p->started_event_id, NULL, 10),
 	};
 	durable__registered_t *reg = durable__find(w->workflows, task.workflow_type);
 	durable__outcome_t out;
@@ -548,7 +649,8 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	if (durable__pg_status(res) < 0) {
 		/* a backstop poll refused for asking how long its tasks waited
 		 * goes again at once without asking, still a backstop poll */
-		int unsupported = durable__backstop_unsupported(w, res);
+		int unsupported = durable__backstop_unsupported(w, res) || durable__sticky_unsupported(w, res,
+													 w->wf_poll_sticky);
 		w->wf_backstop_poll = unsupported && w->wf_backstop_poll;
 		if (res && !unsupported)
 			durable__log("ERROR", "poll_workflow_tasks failed: %s", PQresultErrorMessage(res));
@@ -573,8 +675,12 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 }
 
 #define WF_POLL_COLUMNS "SELECT task_token, workflow_id, run_id, workflow_type, started_event_id, history"
-#define WF_POLL_FROM " FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4)"
-#define WF_POLL_FROM_BUILD " FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4, build_id => $6)"
+/* $6 is the build id, $7 the sticky text: each only where the worker has one
+ * (an unversioned worker against a store older than sticky histories calls
+ * what a 0.1 store has too) */
+#define WF_POLL_FROM " FROM durable.poll_workflow_tasks($1, $2, $3::int, $5::jsonb, $4"
+#define WF_POLL_BUILD ", build_id => $6"
+#define WF_POLL_STICKY ", sticky => $7"
 static const durable__pg_reads_t wf_poll_reads = {
 	"durable.poll_workflow_tasks",
 	(const char *const[]){"task_token", "workflow_id", "run_id", "workflow_type", "started_event_id", "history",
@@ -605,14 +711,16 @@ static void poll_workflows(durable_worker_t *w)
 	}
 	snprintf(batch, sizeof(batch), "%d", w->opts.max_workflow_batch);
 	durable__cache_trim(w);
-	char *cached_text = durable__cache_param(w);
-	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_, cached_text, w->build_id};
+	/* a sticky poll names no cached runs: the store knows which it sent */
+	int sticky = durable__sticky(w);
+	char *cached_text = sticky ? NULL : durable__cache_param(w);
+	const char *p[] = {w->task_queue, w->identity, batch, w->namespace_, cached_text, w->build_id, w->sticky};
 	char sql[512];
-	/* an unversioned worker calls what a 0.1 store has too */
-	snprintf(sql, sizeof(sql), "%s%s%s", WF_POLL_COLUMNS, durable__backstop_column(w, w->wf_backstop_poll),
-		 w->build_id ? WF_POLL_FROM_BUILD : WF_POLL_FROM);
+	snprintf(sql, sizeof(sql), "%s%s%s%s%s)", WF_POLL_COLUMNS, durable__backstop_column(w, w->wf_backstop_poll),
+		 WF_POLL_FROM, w->build_id || sticky ? WF_POLL_BUILD : "", sticky ? WF_POLL_STICKY : "");
 	w->wf_again = 0;
-	if (durable__pg_call(w->wf_pg, &wf_poll_reads, sql, w->build_id ? 6 : 5, p, on_wf_polled, w) == 0)
+	w->wf_poll_sticky = sticky;
+	if (durable__pg_call(w->wf_pg, &wf_poll_reads, sql, sticky ? 7 : w->build_id ? 6 : 5, p, on_wf_polled, w) == 0)
 		w->wf_polling = 1;
 	free(cached_text);
 }
@@ -713,6 +821,24 @@ static void on_backstop(uv_timer_t *t)
 		poll_queries(w);
 	/* an old path taken for a call the store lacked: updated since? */
 	durable__old_store_check(w);
+}
+
+int durable__sticky(durable_worker_t *w)
+{
+	return w->opts.history_cache > 0 && !w->store_no_sticky;
+}
+
+int durable__sticky_unsupported(durable_worker_t *w, PGresult *res, int sent)
+{
+	if (!sent || !res || strcmp(durable__pg_sqlstate(res), "42883") != 0 || !strstr(PQresultErrorMessage(res), "sticky"))
+		return 0;
+	/* a call the store has, but without `sticky` (durable before sticky
+	 * histories): the worker names its cached runs again until it has */
+	if (!w->store_no_sticky)
+		durable__log("INFO", "the store has no sticky histories (durable before 0.2): polls name the runs "
+			     "this worker holds");
+	w->store_no_sticky = 1;
+	return 1;
 }
 
 const char *durable__backstop_column(durable_worker_t *w, int backstop)
@@ -1045,10 +1171,12 @@ static void close_all(durable_worker_t *w)
 	w->flusher_on = 0;
 	durable__wakeup_judge(w, &w->wf_unannounced, "workflow");
 	durable__wakeup_judge(w, &w->act_unannounced, "activity");
-	durable__log("INFO", "stopped after %llu workflow tasks (kept runs: %llu went on, %llu overtaken, %llu evicted, "
+	durable__log("INFO", "stopped after %llu workflow tasks (%llu whole histories asked for; kept runs: %llu went on, "
+		     "%llu overtaken, %llu evicted, "
 		     "%llu replayed, %llu handed back with activity outcomes) and %llu activity tasks (%llu lost wake-ups; "
 		     "with a completion: %llu eager, %llu polled)",
-		     (unsigned long long)w->workflow_tasks, (unsigned long long)w->runs_resumed,
+		     (unsigned long long)w->workflow_tasks, (unsigned long long)w->histories_refetched,
+		     (unsigned long long)w->runs_resumed,
 		     (unsigned long long)w->runs_overtaken, (unsigned long long)w->runs_evicted,
 		     (unsigned long long)w->runs_replayed, (unsigned long long)w->handed_back,
 		     (unsigned long long)w->activity_tasks, (unsigned long long)w->lost_wakeups,

@@ -62,7 +62,8 @@ $$;
 
 CREATE OR REPLACE FUNCTION durable.poll_workflow_tasks(
     task_queue text, identity text, max_tasks integer DEFAULT 1,
-    cached jsonb DEFAULT NULL, namespace text DEFAULT 'default', build_id text DEFAULT NULL)
+    cached jsonb DEFAULT NULL, namespace text DEFAULT 'default', build_id text DEFAULT NULL,
+    sticky text DEFAULT NULL)
 RETURNS TABLE (task_token text, workflow_id text, run_id uuid, workflow_type text,
                attempt integer, started_event_id bigint, history jsonb)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -80,6 +81,7 @@ BEGIN
     PERFORM durable._check_poll_args($1, $2, $3);
     PERFORM durable._check_cached($4);
     PERFORM durable._check_build_id($6);
+    PERFORM durable._check_name($7, 'sticky');
     PERFORM durable._authorize('worker', $1, $5);
     PERFORM durable._record_poller($5, $1, 'workflow', $2);
     -- a versioned queue's tasks go only to the build each run is on
@@ -127,7 +129,10 @@ BEGIN
             workflow_type := t.workflow_type;
             attempt := t.attempt;
             started_event_id := started;
-            history := durable._history_json(t.run_id, coalesce(($4 ->> t.run_id::text)::bigint, 0));
+            -- the events after those the worker names in cached, or else
+            -- after those it was last sent if it names itself in sticky
+            -- (api/82_sticky.sql)
+            history := durable._history_json_sticky(t.run_id, coalesce(($4 ->> t.run_id::text)::bigint, 0), $7);
             RETURN NEXT;
         END LOOP;
         EXIT WHEN skipped = 0 OR leased >= $3;

@@ -26,7 +26,8 @@
 
 CREATE OR REPLACE FUNCTION durable.complete_activity_tasks_eager(
     outcomes jsonb, identity text, workflow_task_queue text, max_workflow_tasks integer,
-    namespace text DEFAULT 'default', cached jsonb DEFAULT NULL, build_id text DEFAULT NULL)
+    namespace text DEFAULT 'default', cached jsonb DEFAULT NULL, build_id text DEFAULT NULL,
+    sticky text DEFAULT NULL)
 RETURNS TABLE (kind text, task_token text, outcome text, error text, workflow_id text, run_id uuid,
                workflow_type text, attempt integer, started_event_id bigint, history jsonb)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -40,6 +41,7 @@ BEGIN
         workflow_task_queue, identity, namespace);
     PERFORM durable._check_cached(cached);
     PERFORM durable._check_build_id(build_id);
+    PERFORM durable._check_name(sticky, 'sticky');
     -- (as complete_activity_tasks would, but before the mark below is set)
     IF outcomes IS NULL OR jsonb_typeof(outcomes) <> 'array' THEN
         PERFORM durable._bad_input('outcomes must be a JSON array',
@@ -74,7 +76,8 @@ BEGIN
                p.attempt, p.started_event_id, p.history
           FROM durable.poll_workflow_tasks(workflow_task_queue, complete_activity_tasks_eager.identity,
                                            max_workflow_tasks, cached, complete_activity_tasks_eager.namespace,
-                                           complete_activity_tasks_eager.build_id) p;
+                                           complete_activity_tasks_eager.build_id,
+                                           complete_activity_tasks_eager.sticky) p;
         -- what the poll left (a gate, the slots): announced as it would have been
         IF EXISTS (SELECT 1 FROM durable.workflow_tasks wt
                     WHERE wt.namespace = complete_activity_tasks_eager.namespace
@@ -85,10 +88,10 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION durable.complete_activity_tasks_eager(jsonb, text, text, integer, text, jsonb, text) IS
+COMMENT ON FUNCTION durable.complete_activity_tasks_eager(jsonb, text, text, integer, text, jsonb, text, text) IS
     'complete_activity_tasks, and then, in the same transaction, up to max_workflow_tasks workflow tasks of '
-    'workflow_task_queue leased to the calling worker as poll_workflow_tasks leases them (with its cached and '
-    'build_id): those the outcomes made ready, and any ready before them. One row per outcome (kind activity_task), '
+    'workflow_task_queue leased to the calling worker as poll_workflow_tasks leases them (with its cached, '
+    'build_id and sticky): those the outcomes made ready, and any ready before them. One row per outcome (kind activity_task), '
     'then one per workflow task (kind workflow_task, outcome POLLED, poll_workflow_tasks''s columns).';
-GRANT EXECUTE ON FUNCTION durable.complete_activity_tasks_eager(jsonb, text, text, integer, text, jsonb, text)
+GRANT EXECUTE ON FUNCTION durable.complete_activity_tasks_eager(jsonb, text, text, integer, text, jsonb, text, text)
     TO durable_worker;

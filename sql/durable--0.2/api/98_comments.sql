@@ -56,8 +56,8 @@ COMMENT ON FUNCTION durable.list_schedules(text) IS
 -- Workers (durable_worker)
 COMMENT ON FUNCTION durable.task_queue_channel(text, text, text) IS
     'The NOTIFY channel on which a queue''s workflow or activity tasks are announced (LISTEN to it instead of polling in a loop).';
-COMMENT ON FUNCTION durable.poll_workflow_tasks(text, text, integer, jsonb, text, text) IS
-    'Leases up to max_tasks ready workflow tasks of a queue (WorkflowTaskStarted); each comes with its history, or only the new events for runs the worker says it has cached.';
+COMMENT ON FUNCTION durable.poll_workflow_tasks(text, text, integer, jsonb, text, text, text) IS
+    'Leases up to max_tasks ready workflow tasks of a queue (WorkflowTaskStarted); each comes with its history, or only the new events for runs the worker says it has cached, or, for a worker that names itself in sticky, for runs whose last history it was sent (api/82_sticky.sql).';
 COMMENT ON FUNCTION durable.complete_workflow_task(text, jsonb, text) IS
     'Ends a leased workflow task with the workflow''s commands, in one transaction: WorkflowTaskCompleted, then each command''s events, tasks and timers.';
 COMMENT ON FUNCTION durable.complete_workflow_tasks(jsonb, text) IS

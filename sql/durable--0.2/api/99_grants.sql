@@ -9,7 +9,7 @@ GRANT USAGE ON SCHEMA durable TO durable_worker, durable_operator, durable_admin
 GRANT EXECUTE ON FUNCTION
     durable.now(),
     durable.task_queue_channel(text, text, text),
-    durable.poll_workflow_tasks(text, text, integer, jsonb, text, text),
+    durable.poll_workflow_tasks(text, text, integer, jsonb, text, text, text),
     durable.complete_workflow_task(text, jsonb, text),
     durable.complete_workflow_tasks(jsonb, text),
     durable.fail_workflow_task(text, text, jsonb, text),

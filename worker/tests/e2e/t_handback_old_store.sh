@@ -8,8 +8,8 @@
 # Plugin: tests/plugins/handback.c.
 . "$(dirname "$0")/lib.sh"
 PLUGIN=$WORKER_DIR/build/tests/handback.so
-FN='durable.complete_activity_tasks_eager(jsonb, text, text, integer, text, jsonb, text)'
-restore() { sql "ALTER FUNCTION durable.complete_activity_tasks_eager_hidden(jsonb, text, text, integer, text, jsonb, text)
+FN='durable.complete_activity_tasks_eager(jsonb, text, text, integer, text, jsonb, text, text)'
+restore() { sql "ALTER FUNCTION durable.complete_activity_tasks_eager_hidden(jsonb, text, text, integer, text, jsonb, text, text)
                  RENAME TO complete_activity_tasks_eager" >/dev/null 2>&1 || true; }
 trap 'stop_workers; restore' EXIT
 sql "ALTER FUNCTION $FN RENAME TO complete_activity_tasks_eager_hidden" >/dev/null
