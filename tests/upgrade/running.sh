@@ -116,6 +116,8 @@ check "the store is consistent after the update" no_problems
 # the kept worker reconnected after the restart; within a backstop tick (5 s) it sees the update
 check "new: the kept worker takes the wait for queries back" \
 	wait_until 60 grep -q "the store has wait_for_query_tasks now (durable $new)" "$LOGDIR/old-kept.log"
+check "new: and names itself in its polls (sticky histories) again" \
+	grep -q "the store has workflow_task_history now (durable $new)" "$LOGDIR/old-kept.log"
 check "new: its query connection waits with the procedure" wait_sql "SELECT count(*) > 0 FROM pg_stat_activity
     WHERE application_name = 'up-kept-$RUN' AND query LIKE 'CALL durable.wait_for_query_tasks%'" t
 check "new: and holds no snapshot while it waits" eq "$(sql "SELECT count(*) FROM pg_stat_activity
