@@ -49,6 +49,16 @@ char *durable__cache_param(durable_worker_t *w)
 	return text;
 }
 
+/* Deletes run_id's entry, its events no longer counted. */
+static void forget(durable_worker_t *w, const char *run_id)
+{
+	json_t *e = json_object_get(w->cache, run_id);
+	if (!e)
+		return;
+	w->cache_events -= json_array_size(json_object_get(e, "events"));
+	json_object_del(w->cache, run_id);
+}
+
 json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fresh)
 {
 	json_t *first = json_array_get(fresh, 0);
@@ -57,9 +67,11 @@ json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fr
 	if (first_id == 1) {
 		if (!w->cache)
 			return json_incref(fresh);
+		forget(w, run_id);
 		e = json_pack("{s:O, s:I}", "events", fresh, "used", (json_int_t)++w->cache_tick);
 		if (!e || json_object_set_new(w->cache, run_id, e) < 0)
 			return json_incref(fresh);
+		w->cache_events += json_array_size(fresh);
 		return json_incref(fresh);
 	}
 	json_t *events = json_object_get(e, "events");
@@ -87,6 +99,7 @@ json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fr
 		     json_array_size(fresh));
 	json_object_del(e, "dropped");
 	json_array_extend(events, fresh);
+	w->cache_events += json_array_size(fresh);
 	json_object_set_new(e, "used", json_integer((json_int_t)++w->cache_tick));
 	return json_incref(events);
 }
@@ -103,7 +116,7 @@ void durable__cache_drop(durable_worker_t *w, const char *run_id)
 	if (e && (w->handing_back > 0 || w->wf_polling))
 		json_object_set_new(e, "dropped", json_true());
 	else if (e)
-		json_object_del(w->cache, run_id);
+		forget(w, run_id);
 }
 
 /* The runs the cache holds at most: a store without sticky histories is
@@ -139,9 +152,9 @@ void durable__cache_trim(durable_worker_t *w)
 	if (w->cache && !w->wf_polling)
 		json_object_foreach_safe(w->cache, next, gone, entry)
 			if (json_object_get(entry, "dropped"))
-				json_object_del(w->cache, gone);
+				forget(w, gone);
 	size_t n = w->cache ? json_object_size(w->cache) : 0, keep = durable__cache_limit(w);
-	if (n <= keep)
+	if (n <= keep && w->cache_events <= w->cache_events_max)
 		return;
 	/* the least recently used, all found in one pass and one sort (a poll
 	 * trims as many as the last one brought new runs) */
@@ -154,10 +167,13 @@ void durable__cache_trim(durable_worker_t *w)
 		all[i++].run = gone;
 	}
 	qsort(all, n, sizeof(*all), by_use_cmp);
-	for (i = 0; i < n - keep; i++) {
+	/* past the runs it may hold, or the events: the most recently used
+	 * stays, however long its history (a run alone past the bound would
+	 * otherwise come whole with every task) */
+	for (i = 0; i + 1 < n && (n - i > keep || w->cache_events > w->cache_events_max); i++) {
 		/* the key is the entry's own: the run goes first */
 		durable__runs_drop(w, all[i].run);
-		json_object_del(w->cache, all[i].run);
+		forget(w, all[i].run);
 	}
 	free(all);
 }

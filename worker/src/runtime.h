@@ -91,6 +91,8 @@ struct durable_worker_s {
 	int q_retry;                        /* the last one failed but another may not: the backstop sends it */
 
 	json_t *cache;                      /* cache.c: run_id -> {events, used} */
+	size_t cache_events;                /* and the events it holds in all, */
+	size_t cache_events_max;            /* at most (DURABLE__CACHE_EVENTS) */
 	uint64_t cache_tick;
 	struct durable__kept *runs;         /* run_cache.c: runs waiting for their next task */
 	int nruns;
@@ -264,6 +266,10 @@ int durable__backstop_unsupported(durable_worker_t *w, PGresult *res);
 /* the runs a poll names to a store without sticky histories, at most:
  * each poll's argument, and the store's walk of it, grow with them */
 #define DURABLE__OLD_STORE_CACHE 128
+/* the events the history cache holds in all, at most (about 1.1 KB of
+ * memory each, jansson's tree: docs/sdk.md), whatever --cache says; the
+ * run used last is kept even past it */
+#define DURABLE__CACHE_EVENTS 100000
 int durable__sticky(durable_worker_t *w);
 size_t durable__cache_limit(durable_worker_t *w);   /* cache.c */
 int durable__sticky_unsupported(durable_worker_t *w, PGresult *res, int sent);

@@ -103,6 +103,7 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 	 * (docs/sdk.md). Against a store without them, the oldest past
 	 * OLD_STORE_CACHE are not named (cache.c). */
 	w->cache_size_given = w->opts.history_cache != 0;
+	w->cache_events_max = DURABLE__CACHE_EVENTS;
 	if (w->opts.history_cache == 0)
 		w->opts.history_cache = DURABLE__HISTORY_CACHE_DEFAULT;
 	/* a kept run goes on with the events its cached history grew by; a

@@ -154,6 +154,46 @@ int main(void)
 	json_decref(param);
 	durable_worker_free(w);
 
+	/* the events held in all are bounded too: the least recently used
+	 * go first, the run used last stays however long it is; a store
+	 * without sticky histories gets the smaller default */
+	o.history_cache = 0;
+	CHECK(durable_worker_new(&o, &w) == 0, "worker with the default cache");
+	CHECK(durable__cache_limit(w) == DURABLE__HISTORY_CACHE_DEFAULT, "the default: %zu runs", durable__cache_limit(w));
+	w->store_no_sticky = 1;
+	CHECK(durable__cache_limit(w) == DURABLE__OLD_STORE_CACHE, "against an old store: %zu", durable__cache_limit(w));
+	w->store_no_sticky = 0;
+	w->cache_events_max = 10;
+	for (int i = 0; i < 4; i++) {
+		char run[8];
+		snprintf(run, sizeof(run), "b%d", i);
+		e = events(1, 4);
+		json_decref(durable__cache_merge(w, run, e));
+		json_decref(e);
+	}
+	CHECK(w->cache_events == 16, "sixteen events held: %zu", w->cache_events);
+	durable__cache_trim(w);
+	CHECK(w->cache_events == 8 && json_object_size(w->cache) == 2 && json_object_get(w->cache, "b3") &&
+		      json_object_get(w->cache, "b2"),
+	      "trimmed to the two used last (%zu events)", w->cache_events);
+	e = events(5, 6);
+	json_decref(durable__cache_merge(w, "b2", e));
+	json_decref(e);
+	CHECK(w->cache_events == 10, "a continuation counts its events: %zu", w->cache_events);
+	durable__cache_drop(w, "b3");
+	CHECK(w->cache_events == 6, "a drop uncounts them: %zu", w->cache_events);
+	e = events(1, 30);
+	json_decref(durable__cache_merge(w, "long", e));
+	json_decref(e);
+	durable__cache_trim(w);
+	CHECK(json_object_size(w->cache) == 1 && json_object_get(w->cache, "long") && w->cache_events == 30,
+	      "a run alone past the bound, used last, stays (%zu events)", w->cache_events);
+	e = events(1, 3);
+	json_decref(durable__cache_merge(w, "long", e));
+	json_decref(e);
+	CHECK(w->cache_events == 3, "a whole history again replaces the run's: %zu", w->cache_events);
+	durable_worker_free(w);
+
 	o.history_cache = -1;
 	CHECK(durable_worker_new(&o, &w) == 0, "worker without cache");
 	e = events(1, 2);
