@@ -59,7 +59,7 @@ DurableStickyDefineGucs(void)
 {
 	DefineCustomIntVariable("durable.sticky_runs",
 							"Runs whose worker the store remembers, to send it only the events it lacks.",
-							"About 48 bytes of shared memory each. 0 turns sticky histories off: every poll "
+							"40 bytes of shared memory each. 0 turns sticky histories off: every poll "
 							"that names no cached run gets whole histories.",
 							&durable_sticky_runs,
 							65536, 0, 16 * 1024 * 1024,
