@@ -81,7 +81,9 @@ BEGIN
     PERFORM durable._check_poll_args($1, $2, $3);
     PERFORM durable._check_cached($4);
     PERFORM durable._check_build_id($6);
-    PERFORM durable._check_name($7, 'sticky');
+    IF $7 IS NOT NULL THEN   -- (an assignment, not a PERFORM: sql/README.md, "Calls")
+        sticky := durable._check_name($7, 'sticky');
+    END IF;
     PERFORM durable._authorize('worker', $1, $5);
     PERFORM durable._record_poller($5, $1, 'workflow', $2);
     -- a versioned queue's tasks go only to the build each run is on

@@ -41,7 +41,9 @@ BEGIN
         workflow_task_queue, identity, namespace);
     PERFORM durable._check_cached(cached);
     PERFORM durable._check_build_id(build_id);
-    PERFORM durable._check_name(sticky, 'sticky');
+    IF sticky IS NOT NULL THEN
+        sticky := durable._check_name(sticky, 'sticky');
+    END IF;
     -- (as complete_activity_tasks would, but before the mark below is set)
     IF outcomes IS NULL OR jsonb_typeof(outcomes) <> 'array' THEN
         PERFORM durable._bad_input('outcomes must be a JSON array',
