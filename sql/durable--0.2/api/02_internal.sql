@@ -55,8 +55,10 @@ $$;
 -- from plpgsql is planned again on every call.
 CREATE OR REPLACE FUNCTION durable._notify(kind text, namespace text, task_queue text) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
 BEGIN
-    PERFORM pg_catalog.pg_notify(durable.task_queue_channel(kind, task_queue, namespace), '');
+    called := pg_catalog.pg_notify(durable.task_queue_channel(kind, task_queue, namespace), '')::text;
 END
 $$;
 

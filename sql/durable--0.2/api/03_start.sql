@@ -179,12 +179,18 @@ DECLARE
     checked jsonb;   -- a payload _check_payload passed
     new_run uuid := coalesce(run_id, durable._new_run_id());
     now timestamptz := durable.now();
-    -- zero means "not set" (no timeout), as in Temporal
-    execution_timeout interval := nullif(durable._json_interval(options, 'execution_timeout', 'start options'), interval '0');
-    start_delay interval := nullif(durable._json_interval(options, 'start_delay', 'start options'), interval '0');
-    retry_policy jsonb := durable._retry_policy(options -> 'retry_policy', 'start options: "retry_policy"');
-    run_timeout interval := nullif(durable._json_interval(options, 'run_timeout', 'start options'), interval '0');
-    task_timeout interval := coalesce(durable._json_interval(options, 'task_timeout', 'start options'), interval '10 seconds');
+    -- zero means "not set" (no timeout), as in Temporal; the helpers only
+    -- for the keys given (an absent one is NULL either way: a call each costs)
+    execution_timeout interval := CASE WHEN options ? 'execution_timeout' THEN
+        nullif(durable._json_interval(options, 'execution_timeout', 'start options'), interval '0') END;
+    start_delay interval := CASE WHEN options ? 'start_delay' THEN
+        nullif(durable._json_interval(options, 'start_delay', 'start options'), interval '0') END;
+    retry_policy jsonb := CASE WHEN options ? 'retry_policy' THEN
+        durable._retry_policy(options -> 'retry_policy', 'start options: "retry_policy"') END;
+    run_timeout interval := CASE WHEN options ? 'run_timeout' THEN
+        nullif(durable._json_interval(options, 'run_timeout', 'start options'), interval '0') END;
+    task_timeout interval := coalesce(CASE WHEN options ? 'task_timeout' THEN
+        durable._json_interval(options, 'task_timeout', 'start options') END, interval '10 seconds');
     exec_start timestamptz := coalesce(execution_started_at, now);
     -- the namespace's clock (16_namespace_clock.sql): started_at, and its
     -- WorkflowExecutionStarted event's time, exactly

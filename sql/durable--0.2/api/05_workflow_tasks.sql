@@ -77,15 +77,16 @@ DECLARE
     rule_build text;
     leased integer := 0;
     skipped integer;
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
 BEGIN
-    PERFORM durable._check_poll_args($1, $2, $3);
-    PERFORM durable._check_cached($4);
-    PERFORM durable._check_build_id($6);
+    called := durable._check_poll_args($1, $2, $3)::text;
+    called := durable._check_cached($4)::text;
+    called := durable._check_build_id($6)::text;
     IF $7 IS NOT NULL THEN   -- (an assignment, not a PERFORM: sql/README.md, "Calls")
         sticky := durable._check_name($7, 'sticky');
     END IF;
-    PERFORM durable._authorize('worker', $1, $5);
-    PERFORM durable._record_poller($5, $1, 'workflow', $2);
+    called := durable._authorize('worker', $1, $5)::text;
+    called := durable._record_poller($5, $1, 'workflow', $2)::text;
     -- a versioned queue's tasks go only to the build each run is on
     -- (api/60_build_ids.sql); without rules, to any worker
     SELECT r.mode, r.default_build_id INTO rule_mode, rule_build FROM durable._build_id_rules($5, $1) r;
@@ -139,7 +140,7 @@ BEGIN
         END LOOP;
         EXIT WHEN skipped = 0 OR leased >= $3;
     END LOOP;
-    PERFORM durable._wake_at(earliest);
+    called := durable._wake_at(earliest)::text;
 END
 $$;
 

@@ -163,11 +163,11 @@ BEGIN
             1, eager, now, 0)   -- a pass >= 0 skips the placing trigger
         RETURNING activity_tasks.task_id INTO task;
     END IF;
-    PERFORM durable._wake_at(deadline);
+    called := durable._wake_at(deadline)::text;
     IF eager IS NULL THEN
-        PERFORM durable._notify('activity', w.namespace, queue);
+        called := durable._notify('activity', w.namespace, queue)::text;
     ELSE
-        PERFORM durable._eager_taken(task);
+        called := durable._eager_taken(task)::text;
     END IF;
 END
 $$;
