@@ -408,6 +408,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     item jsonb;
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
 BEGIN
     IF completions IS NULL OR jsonb_typeof(completions) <> 'array' THEN
         PERFORM durable._bad_input('completions must be a JSON array', NULL,
@@ -420,11 +421,11 @@ BEGIN
             IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'task_token') IS DISTINCT FROM 'string' THEN
                 PERFORM durable._bad_input('each completion needs a task_token string');
             ELSIF item ? 'failure' THEN
-                PERFORM durable.fail_workflow_task(task_token, coalesce(item ->> 'cause', 'WORKFLOW_WORKER_UNHANDLED_FAILURE'),
-                                                   item -> 'failure', identity);
+                called := durable.fail_workflow_task(task_token, coalesce(item ->> 'cause', 'WORKFLOW_WORKER_UNHANDLED_FAILURE'),
+                                                     item -> 'failure', identity)::text;
                 outcome := 'FAILED';
             ELSE
-                PERFORM durable.complete_workflow_task(task_token, coalesce(item -> 'commands', '[]'), identity);
+                called := durable.complete_workflow_task(task_token, coalesce(item -> 'commands', '[]'), identity)::text;
                 outcome := 'COMPLETED';
             END IF;
         EXCEPTION WHEN SQLSTATE 'DU004' THEN
