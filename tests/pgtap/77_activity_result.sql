@@ -177,5 +177,114 @@ SELECT is((SELECT array_agg(c.outcome) FROM durable.complete_activity_tasks(
              jsonb_build_array(jsonb_build_object('task_token', (SELECT tok FROM t7), 'result', 1)), repeat('i', 255)) c),
           ARRAY['COMPLETED'], 'an identity of 255 bytes is fine');
 
+-- 8. The second attempt: the first failed, its retry came due and was
+-- leased again. The first attempt's token is LEASE_LOST; the second's
+-- completes, and its ActivityTaskStarted says attempt 2 and the failure.
+CREATE TEMP TABLE t8 AS SELECT pg_temp.to_activity('ar8-a', 'arq8') AS a1, pg_temp.to_activity('ar8-b', 'arq8') AS b1;
+SELECT is(ARRAY[durable.fail_activity_task(a1, '{"message": "first"}'), durable.fail_activity_task(b1, '{"message": "first"}')],
+          ARRAY['RETRYING', 'RETRYING'], '(both first attempts failed)') FROM t8;
+SELECT durable.skip_time('1 minute');
+SELECT durable.fire_due();
+ALTER TABLE t8 ADD COLUMN a2 text, ADD COLUMN b2 text;
+CREATE TEMP TABLE p8 AS SELECT * FROM durable.poll_activity_tasks('arq8', 'act-w2', 2);
+UPDATE t8 SET a2 = (SELECT task_token FROM p8 WHERE workflow_id = 'ar8-a'),
+              b2 = (SELECT task_token FROM p8 WHERE workflow_id = 'ar8-b');
+SELECT is((SELECT array_agg(attempt) FROM p8), ARRAY[2, 2], '(the second attempts are leased)');
+SELECT is((SELECT array_agg(c.outcome) FROM t8, durable.complete_activity_tasks(
+             jsonb_build_array(jsonb_build_object('task_token', a1, 'result', 1))) c),
+          ARRAY['LEASE_LOST'], 'the first attempt''s token, while the second runs, is LEASE_LOST');
+SELECT is(pg_temp.twins(a2, b2), 'COMPLETED', 'the second attempt''s result is COMPLETED') FROM t8;
+SELECT is(pg_temp.written('ar8-a'), pg_temp.written('ar8-b'), 'written as the general path writes it');
+SELECT is(pg_temp.event('ar8-a', 'ActivityTaskStarted') - 'last_failure',
+          jsonb_build_object('scheduled_event_id', pg_temp.event_id('ar8-a', 'ActivityTaskScheduled'),
+                             'identity', 'act-w2', 'attempt', 2),
+          'ActivityTaskStarted: the second attempt''s identity and number');
+SELECT is(pg_temp.event('ar8-a', 'ActivityTaskStarted') -> 'last_failure' ->> 'message', 'first', 'and the first''s failure');
+
+-- 9. Cancellation requested: a result is still a result.
+CREATE TEMP TABLE t9 AS SELECT pg_temp.to_activity('ar9-a', 'arq9') AS a, pg_temp.to_activity('ar9-b', 'arq9') AS b;
+SELECT durable.signal_workflow('ar9-a', 'go'), durable.signal_workflow('ar9-b', 'go');
+SELECT pg_temp.complete('arq9', jsonb_build_array(jsonb_build_object('type', 'RequestCancelActivityTask',
+                                                  'activity_id', 'x'))),
+       pg_temp.complete('arq9', jsonb_build_array(jsonb_build_object('type', 'RequestCancelActivityTask',
+                                                  'activity_id', 'x')));
+SELECT is((SELECT count(*) FROM durable.activity_tasks t WHERE t.cancel_requested
+             AND t.run_id IN (pg_temp.run('ar9-a'), pg_temp.run('ar9-b'))), 2::bigint, '(cancel requested of both)');
+SELECT is(pg_temp.twins((SELECT a FROM t9), (SELECT b FROM t9)), 'COMPLETED',
+          'a result for an activity asked to cancel is COMPLETED');
+SELECT is(pg_temp.written('ar9-a'), pg_temp.written('ar9-b'), 'written as the general path writes it');
+
+-- 10. The workflow task in backoff (its last attempt failed): the events are
+-- appended and no task is scheduled or announced before the retry.
+CREATE TEMP TABLE t10 AS SELECT pg_temp.to_activity('ar10-a', 'arq10') AS a, pg_temp.to_activity('ar10-b', 'arq10') AS b;
+SELECT durable.signal_workflow('ar10-a', 'go'), durable.signal_workflow('ar10-b', 'go');
+SELECT durable.fail_workflow_task(p.task_token) FROM durable.poll_workflow_tasks('arq10', 'tester', 2) p;
+SELECT is((SELECT array_agg(DISTINCT wt.state || wt.attempt) FROM durable.workflow_tasks wt
+            WHERE wt.run_id IN (pg_temp.run('ar10-a'), pg_temp.run('ar10-b'))), ARRAY['BACKOFF2'],
+          '(both workflow tasks in backoff, attempt 2)');
+SELECT is(pg_temp.twins((SELECT a FROM t10), (SELECT b FROM t10)), 'COMPLETED',
+          'a result while the workflow task is in backoff is COMPLETED');
+SELECT is(pg_temp.written('ar10-a'), pg_temp.written('ar10-b'), 'written as the general path writes it');
+SELECT is(pg_temp.written('ar10-a') -> 'workflow_task', '["BACKOFF", 2, null]', '(the task stays in backoff)');
+
+-- 11. One batch, one run's two activities: a result, a failure, the same
+-- result again and a cancellation not asked for. Each item is what the
+-- general path says for the same calls in the same order.
+SELECT durable.start_workflow('ar11-a', 'W', 'arq11'),
+       pg_temp.complete('arq11', jsonb_build_array(pg_temp.act('x'), pg_temp.act('y'))),
+       durable.start_workflow('ar11-b', 'W', 'arq11'),
+       pg_temp.complete('arq11', jsonb_build_array(pg_temp.act('x'), pg_temp.act('y')));
+CREATE TEMP TABLE p11 AS SELECT * FROM durable.poll_activity_tasks('arq11', 'act-w', 4);
+CREATE TEMP TABLE t11 AS
+SELECT (SELECT array_agg(task_token ORDER BY activity_id) FROM p11 WHERE workflow_id = 'ar11-a') AS a,
+       (SELECT array_agg(task_token ORDER BY activity_id) FROM p11 WHERE workflow_id = 'ar11-b') AS b;
+SELECT is((SELECT array_agg(c.outcome || ':' || coalesce(c.error, '')) FROM t11, durable.complete_activity_tasks(jsonb_build_array(
+               jsonb_build_object('task_token', a[1], 'result', 'one'),
+               jsonb_build_object('task_token', a[2], 'failure', '{"message": "no", "non_retryable": true}'::jsonb),
+               jsonb_build_object('task_token', a[1], 'result', 'again'),
+               jsonb_build_object('task_token', a[2], 'canceled', 'late'))) c),
+          ARRAY['COMPLETED:', 'FAILED:', 'LEASE_LOST:activity task lease is no longer held',
+                'LEASE_LOST:activity task lease is no longer held'],
+          'a batch mixing a result, a failure and repeats of them for one run: each item''s outcome');
+SELECT is(ARRAY[pg_temp.err(format('SELECT durable.complete_activity_task(%L, %L)', b[1], '"one"')),
+                pg_temp.err(format('SELECT durable.fail_activity_task(%L, %L)', b[2], '{"message": "no", "non_retryable": true}')),
+                pg_temp.err(format('SELECT durable.complete_activity_task(%L, %L)', b[1], '"again"'))],
+          ARRAY['ok', 'ok', 'DU004: activity task lease is no longer held'], '(the twin, call by call)') FROM t11;
+SELECT is(pg_temp.written('ar11-a'), pg_temp.written('ar11-b'), 'written as the general path writes it');
+
+-- 12. The run closed meanwhile (terminated): LEASE_LOST, nothing written.
+CREATE TEMP TABLE t12 AS SELECT pg_temp.to_activity('ar12', 'arq12') AS tok;
+SELECT durable.terminate_workflow('ar12', 'gone');
+CREATE TEMP TABLE w12 AS SELECT pg_temp.written('ar12') AS before;
+SELECT is((SELECT array_agg(c.outcome) FROM t12, durable.complete_activity_tasks(
+             jsonb_build_array(jsonb_build_object('task_token', tok, 'result', 1))) c),
+          ARRAY['LEASE_LOST'], 'a result for an activity of a terminated run is LEASE_LOST');
+SELECT is(pg_temp.written('ar12'), (SELECT before FROM w12), 'and nothing is written');
+
+-- 13. Least privilege: a role granted one task queue completes through the
+-- short path with only its grants; a task of another queue is DENIED and
+-- left as it was; the internal function itself is not the role's to call.
+CREATE ROLE ar_queue_worker NOLOGIN;
+SELECT durable.grant_task_queue('ar_queue_worker', 'arq13');
+CREATE TEMP TABLE t13 AS SELECT pg_temp.to_activity('ar13', 'arq13') AS mine, pg_temp.to_activity('ar13-other', 'arq13x') AS other;
+CREATE TEMP TABLE r13 (outcomes text[]);
+GRANT SELECT ON t13 TO PUBLIC;
+GRANT INSERT ON r13 TO PUBLIC;
+SELECT is(pg_temp.as_role('ar_queue_worker', $$INSERT INTO r13 SELECT array_agg(c.outcome) FROM t13,
+              durable.complete_activity_tasks(jsonb_build_array(jsonb_build_object('task_token', mine, 'result', 1),
+                                                                jsonb_build_object('task_token', other, 'result', 1))) c$$),
+          'ok', 'the role calls complete_activity_tasks');
+SELECT is(outcomes, ARRAY['COMPLETED', 'DENIED'], 'its queue''s result is COMPLETED, another queue''s DENIED') FROM r13;
+SELECT is(pg_temp.last_types('ar13', 3), ARRAY['ActivityTaskStarted', 'ActivityTaskCompleted', 'WorkflowTaskScheduled'],
+          '(its activity completed)');
+SELECT is((SELECT t.state FROM durable.activity_tasks t WHERE t.run_id = pg_temp.run('ar13-other')), 'STARTED',
+          'the other queue''s task is untouched');
+SELECT is(pg_temp.as_role('ar_queue_worker', format('SELECT durable._complete_activity_result(%L, %s, %L, %L, NULL)',
+              pg_temp.run('ar13-other'), split_part(substr((SELECT other FROM t13), 2), '.', 1), (SELECT other FROM t13), '1')),
+          '42501', 'the role may not call durable._complete_activity_result itself');
+SELECT is(pg_temp.as_role('durable_worker', format('SELECT durable._complete_activity_result(%L, %s, %L, %L, NULL)',
+              pg_temp.run('ar13-other'), split_part(substr((SELECT other FROM t13), 2), '.', 1), (SELECT other FROM t13), '1')),
+          '42501', 'nor may durable_worker');
+
 SELECT * FROM finish();
 ROLLBACK;
