@@ -165,6 +165,9 @@ extern void DurableBatchDefineGucs(void);
 extern bool DurableBatchStep(void);
 extern long DurableBatchWaitMs(void);
 
+/* malloc_trim.c */
+extern void DurableMallocDefineGucs(void);
+
 /* plan_sizes.c */
 extern void DurablePlanSizesInit(void);
 

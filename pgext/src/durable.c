@@ -126,6 +126,7 @@ _PG_init(void)
 	DurableBatchDefineGucs();
 	DurableTimerPrepareDefineGucs();
 	DurableStickyDefineGucs();
+	DurableMallocDefineGucs();
 
 	MarkGUCPrefixReserved("durable");
 

@@ -12,6 +12,9 @@
 # A_WORKFLOWS=<file> builds A's bench plugin from that source instead of
 # tests/bench/workflows.c (an old tree's worker API; it must have BenchSeq3
 # and BenchPar10).
+# A_SETTINGS="name = value" is set on A's cluster only (ALTER SYSTEM, then a
+# restart, so a server-start setting takes too): with A = this checkout, the
+# same build with a setting against its default.
 # Prints one line per round and variant:
 #   variant wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity
 #   wf3_wal_bytes_per_activity par10_activities_per_s par10_server_cpu_us_per_activity
@@ -37,6 +40,10 @@ for v in A B; do
     [ -x "$(tree_of $v)/worker/build/durable-worker" ] || { echo "build_ab: build $(tree_of $v) first (make all)" >&2; exit 1; }
     [ -x "$(pg_config_of $v)" ] || { echo "build_ab: no private install in $(tree_of $v)/.run/pg" >&2; exit 1; }
     PG_CONFIG=$(pg_config_of $v) fresh_cluster "build-ab-$v" "$(port_of $v)"
+    if [ "$v" = A ] && [ -n "${A_SETTINGS:-}" ]; then
+        (eval "$(cluster A env)"; sql "ALTER SYSTEM SET $A_SETTINGS")
+        cluster A stop >/dev/null; cluster A start >/dev/null
+    fi
     gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$(tree_of $v)/worker/include" \
         "$([ "$v" = A ] && echo "${A_WORKFLOWS:-$here/workflows.c}" || echo "$here/workflows.c")" -o "$tmp/plugin-$v.so"
 done
@@ -62,7 +69,7 @@ round() (   # A or B -> one line of figures
 )
 echo "variant wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity wf3_wal_bytes_per_activity" \
      "par10_activities_per_s par10_server_cpu_us_per_activity par10_commits_per_activity par10_wal_bytes_per_activity" \
-     "(A = $a_tree, B = checkout, N = $n)"
+     "(A = $a_tree${A_SETTINGS:+ with $A_SETTINGS}, B = checkout, N = $n)"
 for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 for col in 3 7; do
