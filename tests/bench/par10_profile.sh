@@ -65,7 +65,7 @@ backend_cpu() {   # pid -> CPU seconds so far
     sed 's/^.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($12 + $13) / hz }'
 }
 if [ -n "${BACKENDS:-}" ]; then
-    for p in $(sql "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"); do
+    for p in $(sql "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"); do
         echo "$p $(backend_cpu "$p")"
     done > "$tmp/cpu0"
 fi
@@ -74,7 +74,9 @@ start_and_wait "$q" "$type" "$wf"
 if [ -n "${BACKENDS:-}" ]; then
     while read -r p c0; do
         c1=$(backend_cpu "$p")
-        q=$(sql "SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 70) FROM pg_stat_activity WHERE pid = $p")
+        q=$(sql "SELECT CASE backend_type WHEN 'client backend' THEN left(regexp_replace(query, '\s+', ' ', 'g'), 70)
+                                          ELSE backend_type END FROM pg_stat_activity WHERE pid = $p")
+        [ -n "$q" ] || continue
         awk -v a="$c0" -v b="$c1" -v n="$(( wf * per_wf ))" -v q="$q" 'BEGIN { printf "%7.1f us/activity  %s\n", (b - a) * 1e6 / n, q }'
     done < "$tmp/cpu0"
 fi
