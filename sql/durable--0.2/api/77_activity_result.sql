@@ -4,12 +4,14 @@
 -- _drop_activity_task, _deliver_activity_outcome and _deliver: some sixteen
 -- statements, each with its executor set up and torn down, several of them
 -- calls of plpgsql functions that read the same rows again. This does the
--- same work in four: the run's lock; the task's delete, which is also the
--- lease's check (fence and state) and says whether its queue has limits and
--- whether it was paused; the run's workflow task, read once (its state
--- cannot change under the run's lock: a lease takes the run, and so does
--- every change of a started or paused task); and the buffered events' insert
--- or the appends. The rows, events, attributes and notifications are the
+-- same work in three: the run's lock; the task's delete, which is also the
+-- lease's check (fence and state) and says whether its queue has limits,
+-- whether it was paused, and the state of the run's workflow task (read in
+-- the delete's snapshot, taken after the lock: its state cannot change
+-- under the run's lock, which a lease takes, and so does every change of a
+-- started or paused task); and the buffered events' insert, or the appends
+-- (C calls) and the workflow task's notification or schedule. The rows,
+-- events, attributes and notifications are the
 -- general path's, in its order (pgTAP 77_activity_result: a twin completed
 -- through complete_activity_task has the same history and rows).
 --
@@ -22,7 +24,6 @@ CREATE OR REPLACE FUNCTION durable._complete_activity_result(run uuid, task bigi
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     a record;
-    wt record;
     started_attrs jsonb;
     attrs jsonb;
     started_event bigint;
@@ -34,7 +35,9 @@ BEGIN
               EXISTS (SELECT 1 FROM durable.task_queue_limits l                 -- _slot_freed
                        WHERE l.namespace = t.namespace AND l.task_queue = t.task_queue) AS limited,
               EXISTS (SELECT 1 FROM durable.activity_pauses p                   -- _drop_activity_task
-                       WHERE p.run_id = t.run_id AND p.scheduled_event_id = t.scheduled_event_id) AS paused
+                       WHERE p.run_id = t.run_id AND p.scheduled_event_id = t.scheduled_event_id) AS paused,
+              (SELECT ARRAY[x.state, x.namespace, x.task_queue] FROM durable.workflow_tasks x   -- _deliver
+                WHERE x.run_id = t.run_id) AS wt
       INTO a;
     IF NOT FOUND THEN
         RETURN 'LEASE_LOST';
@@ -53,8 +56,7 @@ BEGIN
                                         'attempt', a.attempt, 'last_failure', a.last_failure);
     attrs := jsonb_build_object('scheduled_event_id', a.scheduled_event_id, 'result', result,
                                 'identity', coalesce(identity, a.identity));
-    SELECT x.state, x.namespace, x.task_queue INTO wt FROM durable.workflow_tasks x WHERE x.run_id = run;
-    IF wt.state IN ('STARTED', 'PAUSED') THEN
+    IF a.wt[1] IN ('STARTED', 'PAUSED') THEN
         INSERT INTO durable.buffered_events (run_id, event_type, event_time, attributes)
         VALUES (run, 'ActivityTaskStarted', durable._run_now(run), started_attrs),
                (run, 'ActivityTaskCompleted', durable._run_now(run),
@@ -64,11 +66,12 @@ BEGIN
     started_event := durable._append(run, 'ActivityTaskStarted', started_attrs);
     started_event := durable._append(run, 'ActivityTaskCompleted',
                                      attrs || jsonb_build_object('started_event_id', started_event));
-    IF wt.state IS NULL THEN
+    IF a.wt IS NULL THEN
         PERFORM durable._schedule_workflow_task(run);
-    ELSIF wt.state = 'SCHEDULED' THEN
-        -- A poller may have skipped this task while we held the run locked.
-        PERFORM durable._notify('workflow', wt.namespace, wt.task_queue);
+    ELSIF a.wt[1] = 'SCHEDULED' THEN
+        -- A poller may have skipped this task while we held the run locked
+        -- (durable._notify's statement, without its call)
+        PERFORM pg_catalog.pg_notify(durable.task_queue_channel('workflow', a.wt[3], a.wt[2]), '');
     END IF;
     RETURN 'COMPLETED';
 END
