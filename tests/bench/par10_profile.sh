@@ -9,12 +9,14 @@
 # compare its figures with each other, never with build_ab.sh's.
 #   tests/bench/par10_profile.sh [N] [OUT_DIR] [TYPE PER_WF]  (2000, ./par10_profile, BenchPar10 10)
 # TYPE PER_WF = BenchSeq3 3 profiles the three-activity shape instead.
-# TREE=<worktree> profiles that worktree's own install and worker.
+# TREE=<worktree> profiles that worktree's own install and worker;
+# SETTINGS="name = value" is added to the cluster's postgresql.conf.
 # PERF=1 records the worker's backends with perf instead (call graphs, no
 # counters): OUT_DIR/perf.data, read with perf report --no-children -i;
 # PERF_QUERY=<regexp> only the backends whose last statement matches
 # (activity_tasks: the activity connection), PERF_CALLGRAPH=<perf option>
-# (--call-graph=dwarf where the server has no frame pointers).
+# (--call-graph=dwarf where the server has no frame pointers); PERF_WORKER=1
+# records the durable-worker process instead.
 # BACKENDS=1 prints instead each of the worker's backends' CPU per activity
 # (from /proc, no counters) beside the last statement it ran, which names
 # the connection (the activity poll, the workflow poll, a completion).
@@ -40,6 +42,7 @@ track_functions = all
 pg_stat_statements.track = all
 pg_stat_statements.max = 10000
 CONF
+[ -z "${SETTINGS:-}" ] || echo "$SETTINGS" | as_pg tee -a "$DURABLE_PGDATA/postgresql.conf" >/dev/null
 cluster stop >/dev/null
 cluster start >/dev/null
 reset_store
@@ -55,6 +58,7 @@ mkdir -p "$out"
 if [ -n "${PERF:-}" ]; then
     pids=$(sql "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'client backend'
                   AND pid <> pg_backend_pid() AND query ~ '${PERF_QUERY:-.}'")
+    [ -z "${PERF_WORKER:-}" ] || pids=$wpid
     perf record -F 2000 ${PERF_CALLGRAPH:--g} -o "$out/perf.data" -p "$pids" 2>"$tmp/perf.log" &
     perf_pid=$!
     sleep 0.5
@@ -68,19 +72,24 @@ if [ -n "${BACKENDS:-}" ]; then
     for p in $(sql "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid()"); do
         echo "$p $(backend_cpu "$p")"
     done > "$tmp/cpu0"
+    server0=$(server_cpu_seconds)
 fi
 . "$here/worker_rate.sh"   # start_and_wait
 start_and_wait "$q" "$type" "$wf"
 if [ -n "${BACKENDS:-}" ]; then
     while read -r p c0; do
         c1=$(backend_cpu "$p")
-        q=$(sql "SELECT CASE backend_type WHEN 'client backend' THEN left(regexp_replace(query, '\s+', ' ', 'g'), 70)
+        what=$(sql "SELECT CASE backend_type WHEN 'client backend' THEN left(regexp_replace(query, '\s+', ' ', 'g'), 70)
                                           ELSE backend_type END FROM pg_stat_activity WHERE pid = $p")
-        [ -n "$q" ] || continue
-        awk -v a="$c0" -v b="$c1" -v n="$(( wf * per_wf ))" -v q="$q" 'BEGIN { printf "%7.1f us/activity  %s\n", (b - a) * 1e6 / n, q }'
+        [ -n "$what" ] || continue
+        awk -v a="$c0" -v b="$c1" -v n="$(( wf * per_wf ))" -v q="$what" 'BEGIN { printf "%7.1f us/activity  %s\n", (b - a) * 1e6 / n, q }'
     done < "$tmp/cpu0"
 fi
 kill -TERM "$wpid"; wait "$wpid" 2>/dev/null || true
+if [ -n "${BACKENDS:-}" ]; then
+    awk -v a="$server0" -v b="$(server_cpu_seconds)" -v n="$(( wf * per_wf ))" \
+        'BEGIN { printf "%7.1f us/activity  the whole server (server_cpu_seconds, its backends gone)\n", (b - a) * 1e6 / n }'
+fi
 [ "$done" = "$wf" ] || { echo "par10_profile: only $done of $wf closed" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
 [ -z "${BACKENDS:-}" ] || exit 0
 if [ -n "${PERF:-}" ]; then
