@@ -10,8 +10,8 @@
 -- the delete's snapshot, taken after the lock: its state cannot change
 -- under the run's lock, which a lease takes, and so does every change of a
 -- started or paused task); and the buffered events' insert, or the appends
--- (C calls) and the workflow task's notification or schedule. The rows,
--- events, attributes and notifications are the
+-- and the workflow task's notification or schedule (calls in expressions,
+-- no statements). The rows, events, attributes and notifications are the
 -- general path's, in its order (pgTAP 77_activity_result: a twin completed
 -- through complete_activity_task has the same history and rows).
 --
@@ -27,6 +27,7 @@ DECLARE
     started_attrs jsonb;
     attrs jsonb;
     started_event bigint;
+    called text;   -- helpers called as assignments (sql/README.md, "Calls")
 BEGIN
     PERFORM 1 FROM durable.workflows w WHERE w.run_id = run FOR UPDATE;
     DELETE FROM durable.activity_tasks t
@@ -67,11 +68,10 @@ BEGIN
     started_event := durable._append(run, 'ActivityTaskCompleted',
                                      attrs || jsonb_build_object('started_event_id', started_event));
     IF a.wt IS NULL THEN
-        PERFORM durable._schedule_workflow_task(run);
+        called := durable._schedule_workflow_task(run)::text;
     ELSIF a.wt[1] = 'SCHEDULED' THEN
-        -- A poller may have skipped this task while we held the run locked
-        -- (durable._notify's statement, without its call)
-        PERFORM pg_catalog.pg_notify(durable.task_queue_channel('workflow', a.wt[3], a.wt[2]), '');
+        -- A poller may have skipped this task while we held the run locked.
+        called := durable._notify('workflow', a.wt[2], a.wt[3])::text;
     END IF;
     RETURN 'COMPLETED';
 END
