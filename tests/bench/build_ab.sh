@@ -27,26 +27,9 @@ cd "$top"
 a_tree=$(cd "${1:?usage: build_ab.sh A_WORKTREE [ROUNDS] [N]}" && pwd)
 rounds=${2:-3} n=${3:-2000}
 port=${DURABLE_BENCH_PORT:-55495}
-. "$here/lib.sh"   # fresh_cluster, sql, commits, per, reset_store, server_cpu_seconds
+. "$here/lib.sh"   # fresh_cluster, sql, commits, per, reset_store, server_cpu_seconds, two_trees
 tmp=$(mktemp -d)
-tree_of() { [ "$1" = A ] && echo "$a_tree" || echo "$top"; }
-pg_config_of() { echo "$(tree_of "$1")/.run/pg/lib/postgresql/15/bin/pg_config"; }
-port_of() { [ "$1" = A ] && echo "$port" || echo $(( port + 1 )); }
-cluster() {   # A|B start|stop|env
-    PG_CONFIG=$(pg_config_of "$1") scripts/cluster.sh "$2" "build-ab-$1" "$(port_of "$1")"
-}
-trap 'kill $(jobs -p) 2>/dev/null || true; cluster A stop >/dev/null 2>&1; cluster B stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-for v in A B; do
-    [ -x "$(tree_of $v)/worker/build/durable-worker" ] || { echo "build_ab: build $(tree_of $v) first (make all)" >&2; exit 1; }
-    [ -x "$(pg_config_of $v)" ] || { echo "build_ab: no private install in $(tree_of $v)/.run/pg" >&2; exit 1; }
-    PG_CONFIG=$(pg_config_of $v) fresh_cluster "build-ab-$v" "$(port_of $v)"
-    if [ "$v" = A ] && [ -n "${A_SETTINGS:-}" ]; then
-        (eval "$(cluster A env)"; sql "ALTER SYSTEM SET $A_SETTINGS")
-        cluster A stop >/dev/null; cluster A start >/dev/null
-    fi
-    gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$(tree_of $v)/worker/include" \
-        "$([ "$v" = A ] && echo "${A_WORKFLOWS:-$here/workflows.c}" || echo "$here/workflows.c")" -o "$tmp/plugin-$v.so"
-done
+two_trees build-ab "${A_WORKFLOWS:-$here/workflows.c}" "${A_SETTINGS:-}"
 . "$here/worker_rate.sh"   # worker_rate
 shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us commits wal (per activity)"
     local c0 w0 cpu0 rate acts=$(( $2 * $3 ))

@@ -26,20 +26,10 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55493}
-. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds, cpu_view, ab_ratio
+. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds, cpu_view, ab_ratio, ab_install
 own_cluster floor-cpu "$port"
 a_tree_side floor-cpu-a $(( port + 1 ))
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
-
-install() {   # A or B (with the PG* of its cluster)
-    psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
-        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "DROP SCHEMA IF EXISTS durable CASCADE" \
-        -c "CREATE EXTENSION durable" >/dev/null
-    if [ "$1" = A ] && [ -z "$a_tree" ]; then
-        psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
-    fi
-    psql -qXAt -c CHECKPOINT
-}
 
 # The session's script: its CPU (utime + stime, in ticks) before and after
 # the starts and after the run, as NOTICEs.
@@ -58,7 +48,7 @@ hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant start_us_per_wf run_us_per_wf"
     local closed start run
     if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
-    install "$1"
+    ab_install "$1"
     read -r closed start run < <(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
     [ "$closed" = "$n" ] || { echo "floor_cpu: only $closed of $n workflows closed ($1)" >&2; exit 1; }
     awk -v v="$1" -v s="$start" -v r="$run" -v n="$n" -v hz="$hz" \

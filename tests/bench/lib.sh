@@ -147,6 +147,55 @@ ab_ratio() {
     mb=$(awk -v c="$2" '$1 == "B" { print $c }' "$1" | median)
     awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.3f %s %s\n", b / a, a, b }'
 }
+# two_trees NAME A_WORKFLOWS_C [A_SETTINGS] (with top, here, a_tree, port and tmp set):
+# the A/B scripts that run two worktrees' own installs and workers
+# (build_ab.sh, sticky_ab.sh). Defines tree_of, pg_config_of and port_of
+# (A or B) and cluster (A|B start|stop|env: NAME-A on port, NAME-B on
+# port + 1); on exit kills the jobs, stops both clusters and removes $tmp;
+# checks that each tree is built and installed; makes both clusters anew;
+# builds each side's workflows plugin into $tmp/plugin-A.so / plugin-B.so,
+# A's from A_WORKFLOWS_C, B's from tests/bench/workflows.c. A_SETTINGS, if
+# given, is set on A's cluster (ALTER SYSTEM SET ..., then a restart): a
+# same-build A/B of a setting (build_ab.sh's A_SETTINGS).
+two_trees() {
+    local v src
+    two_trees_name=$1
+    tree_of() { [ "$1" = A ] && echo "$a_tree" || echo "$top"; }
+    pg_config_of() { echo "$(tree_of "$1")/.run/pg/lib/postgresql/15/bin/pg_config"; }
+    port_of() { [ "$1" = A ] && echo "$port" || echo $(( port + 1 )); }
+    cluster() {   # A|B start|stop|env
+        PG_CONFIG=$(pg_config_of "$1") scripts/cluster.sh "$2" "$two_trees_name-$1" "$(port_of "$1")"
+    }
+    trap 'kill $(jobs -p) 2>/dev/null || true; cluster A stop >/dev/null 2>&1; cluster B stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+    for v in A B; do
+        [ -x "$(tree_of $v)/worker/build/durable-worker" ] || { echo "$1: build $(tree_of $v) first (make all)" >&2; exit 1; }
+        [ -x "$(pg_config_of $v)" ] || { echo "$1: no private install in $(tree_of $v)/.run/pg" >&2; exit 1; }
+        PG_CONFIG=$(pg_config_of $v) fresh_cluster "$1-$v" "$(port_of $v)"
+        if [ "$v" = A ] && [ -n "${3:-}" ]; then
+            (eval "$(cluster A env)"; sql "ALTER SYSTEM SET $3")
+            cluster A stop >/dev/null; cluster A start >/dev/null
+        fi
+        src=$([ "$v" = A ] && echo "$2" || echo "$here/workflows.c")
+        gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$(tree_of $v)/worker/include" \
+            "$src" -o "$tmp/plugin-$v.so"
+    done
+}
+# ab_install A|B [PSQL ARGS...] (with the PG* of that side's cluster, after
+# a_tree_side and, without A_TREE, api_sql into $tmp/a_api.sql): the store
+# made anew, the schema too (A may have made functions that B's extension
+# lacks), PSQL ARGS run after CREATE EXTENSION (e.g. -f fixtures.sql), A's
+# function bodies put over the install when A shares B's, then a CHECKPOINT
+ab_install() {
+    local side=$1
+    shift
+    psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "DROP SCHEMA IF EXISTS durable CASCADE" \
+        -c "CREATE EXTENSION durable" "$@" >/dev/null
+    if [ "$side" = A ] && [ -z "$a_tree" ]; then
+        psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
+    fi
+    psql -qXAt -v ON_ERROR_STOP=1 -c CHECKPOINT >/dev/null
+}
 # a_tree_side NAME PORT (after own_cluster): the A side of an A/B script.
 # With A_TREE=<worktree>, A runs on that worktree's own install (its
 # .run/pg), on a cluster of its own, NAME on PORT, made anew (a_cluster CMD

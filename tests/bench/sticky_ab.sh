@@ -22,30 +22,10 @@ cd "$top"
 a_tree=$(cd "${1:?usage: sticky_ab.sh A_WORKTREE [ROUNDS] [N]}" && pwd)
 rounds=${2:-3} n=${3:-2000}
 port=${DURABLE_BENCH_PORT:-55615}
-. "$here/lib.sh"   # fresh_cluster, sql, per, reset_store, server_cpu_seconds, median
+. "$here/lib.sh"   # fresh_cluster, sql, per, reset_store, server_cpu_seconds, median, two_trees
 tmp=$(mktemp -d)
-tree_of() { [ "$1" = A ] && echo "$a_tree" || echo "$top"; }
-pg_config_of() { echo "$(tree_of "$1")/.run/pg/lib/postgresql/15/bin/pg_config"; }
-port_of() { [ "$1" = A ] && echo "$port" || echo $(( port + 1 )); }
-cluster() {   # A|B start|stop|env
-    PG_CONFIG=$(pg_config_of "$1") scripts/cluster.sh "$2" "sticky-ab-$1" "$(port_of "$1")"
-}
-trap 'kill $(jobs -p) 2>/dev/null || true; cluster A stop >/dev/null 2>&1; cluster B stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-for v in A B; do
-    [ -x "$(tree_of $v)/worker/build/durable-worker" ] || { echo "sticky_ab: build $(tree_of $v) first (make all)" >&2; exit 1; }
-    [ -x "$(pg_config_of $v)" ] || { echo "sticky_ab: no private install in $(tree_of $v)/.run/pg" >&2; exit 1; }
-    PG_CONFIG=$(pg_config_of $v) fresh_cluster "sticky-ab-$v" "$(port_of $v)"
-    gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$(tree_of $v)/worker/include" \
-        "$here/workflows.c" -o "$tmp/plugin-$v.so"
-done
-start_and_wait() {   # as worker_rate.sh's
-    sql "SELECT count(durable.start_workflow('$1-' || i, '$2', '$1', '1')) FROM generate_series(1, $3) i" >/dev/null
-    for _ in $(seq 1 3000); do
-        done=$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$1' AND status = 'COMPLETED'")
-        [ "$done" = "$3" ] && break
-        sleep 0.1
-    done
-}
+two_trees sticky-ab "$here/workflows.c"
+. "$here/worker_rate.sh"   # start_and_wait
 proc_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 shape() {   # V TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> one line of figures
     local v=$1 type=$2 wfs=$3 acts=$(( $3 * $4 )) q="st-$2-$RANDOM" pid s0 c0 c1 w0 rss rate args

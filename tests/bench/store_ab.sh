@@ -33,7 +33,7 @@ cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55492}
 profile=${PROFILE:-}
-. "$here/lib.sh"   # own_cluster, a_tree_side, sql, commits, build_pq_tool, api_sql, server_cpu_seconds
+. "$here/lib.sh"   # own_cluster, a_tree_side, sql, commits, build_pq_tool, api_sql, server_cpu_seconds, ab_install
 own_cluster store-ab "$port"
 [ -z "${A_TREE:-}" ] || [ -z "$profile" ] || { echo "store_ab: PROFILE is for one install, not with A_TREE" >&2; exit 2; }
 a_tree_side store-ab-a $(( port + 1 ))
@@ -71,16 +71,7 @@ if [ "${WORKER:-0}" = 1 ]; then
 fi
 b_worker_bin=$worker_bin
 
-install() {   # A or B
-    psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
-        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "DROP SCHEMA IF EXISTS durable CASCADE" \
-        -c "CREATE EXTENSION durable" -f "$here/sql/fixtures.sql" >/dev/null
-    # (the schema goes too: A may have made functions that B's extension lacks)
-    if [ "$1" = A ] && [ -z "$a_tree" ]; then
-        psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
-    fi
-    sql "CHECKPOINT"
-}
+install() { ab_install "$1" -f "$here/sql/fixtures.sql"; }   # A or B
 . "$here/scripted_rate.sh"   # run_scripted, as make bench runs it
 round() {   # A or B -> one line of figures
     local v=$1 c0 w0 cpu0 wf1 cpu commits wal seq10 par10 worker=null worker_cpu=null own_cpu=

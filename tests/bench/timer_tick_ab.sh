@@ -20,7 +20,7 @@ here="$top/tests/bench"
 cd "$top"
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 port=${DURABLE_BENCH_PORT:-55521}
-. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds, ab_ratio, sql
+. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds, ab_ratio, sql, ab_install
 own_cluster timer-tick "$port"
 a_tree_side timer-tick-a $(( port + 1 ))
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
@@ -30,15 +30,6 @@ for side in A B; do
     sql "SELECT pg_reload_conf()" >/dev/null
 done
 
-install() {   # A or B (with the PG* of its cluster)
-    psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
-        -c "DROP EXTENSION IF EXISTS durable CASCADE" -c "DROP SCHEMA IF EXISTS durable CASCADE" \
-        -c "CREATE EXTENSION durable" >/dev/null
-    if [ "$1" = A ] && [ -z "$a_tree" ]; then
-        psql -qX -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -f "$tmp/a_api.sql" >/dev/null
-    fi
-    psql -qXAt -c CHECKPOINT >/dev/null
-}
 # timer_ticks: CPU clock ticks the cluster's timer workers have used so far
 timer_ticks() {
     local pm p t=0
@@ -62,7 +53,7 @@ hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant ticks_per_wf us_per_tick us_per_wf"
     local closed c0 c1 f0 f1
     if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
-    install "$1"
+    ab_install "$1"
     sleep 1   # the workers' ticks after the install
     c0=$(timer_ticks) f0=$(fire_due_calls)
     closed=$(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
