@@ -11,21 +11,10 @@
 # (A history under about ten activities replays without being kept: the
 # runs here are longer, and the cases wait until they are past that.)
 . "$(dirname "$0")/lib.sh"
-P=$WORKER_DIR/build/tests/runcache.so
 q=rc-$RUN
 OPTS='{"task_timeout": 2}'
 
-start() {   # ID N DELAY_MS LOCAL
-	sql "SELECT durable.start_workflow('$1', 'Steps', '$q', '{\"n\": $2, \"delay_ms\": $3, \"local\": $4}', '$OPTS')" >/dev/null
-}
-progress() {   # ID: activities completed
-	sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
-	      WHERE w.workflow_id = '$1' AND h.event_type = 'ActivityTaskCompleted'"
-}
-at_least() { [ "$(progress "$1")" -ge "$2" ]; }
-finish_run() { sql "SELECT durable.signal_workflow('$1', 'finish', 'null')" >/dev/null; }
-sum_of() { sql "SELECT result ->> 'sum' FROM durable.workflows WHERE workflow_id = '$1' AND status = 'COMPLETED'"; }
-want_sum() { echo $(( $1 * ($1 + 1) / 2 + ${2:-0} )); }
+. "$(dirname "$0")/steps_lib.sh"   # start, progress, at_least, finish_run, sum_of, want_sum, positive, take_turns
 no_failed_tasks() {
 	eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
 	            WHERE w.workflow_id LIKE '$q-%' AND h.event_type = 'WorkflowTaskFailed'")" 0
@@ -33,7 +22,6 @@ no_failed_tasks() {
 # counter LOG WHAT: the exit line's count of WHAT ("went on", "overtaken", "evicted")
 counter() { sed -n "s/.*kept runs: \([0-9]*\) went on, \([0-9]*\) overtaken, \([0-9]*\) evicted.*/\1 \2 \3/p" "$LOGDIR/$1.log" | tail -1 |
 	awk -v w="$2" '{ print (w == "went on" ? $1 : w == "overtaken" ? $2 : $3) }'; }
-positive() { [ "${1:-0}" -gt 0 ] || { echo "  got '${1:-}', want > 0"; return 1; }; }
 
 # 1. Signals, timers, queries and local activities on kept runs.
 worker a --task-queue "$q" --plugin "$P"; A=$LAST_PID
@@ -65,14 +53,7 @@ stop_worker "$C"
 
 # 3. A run cache of one, two runs taking turns: each task evicts the other.
 worker d --task-queue "$q" --plugin "$P" --run-cache 1; D=$LAST_PID
-start "$q-evict-1" 25 0 false
-start "$q-evict-2" 25 0 false
-check "both run all their activities" wait_until 90 at_least "$q-evict-1" 25
-check "(the second too)" wait_until 90 at_least "$q-evict-2" 25
-finish_run "$q-evict-1"; finish_run "$q-evict-2"
-check "both complete" wait_closed "$q-evict-1" "$q-evict-2"
-check "the first's sum" eq "$(sum_of "$q-evict-1")" "$(want_sum 25)"
-check "the second's sum" eq "$(sum_of "$q-evict-2")" "$(want_sum 25)"
+take_turns 25 90
 stop_worker "$D"
 check "kept runs were evicted" positive "$(counter d evicted)"
 

@@ -10,25 +10,13 @@
 # a replay gives (tests/plugins/runcache.c's "Steps"). The exit lines count
 # the whole histories asked for, so each case shows what happened.
 . "$(dirname "$0")/lib.sh"
-P=$WORKER_DIR/build/tests/runcache.so
 q=sticky-$RUN
 OPTS='{"task_timeout": 10}'
 
-start() {   # ID N DELAY_MS
-	sql "SELECT durable.start_workflow('$1', 'Steps', '$q', '{\"n\": $2, \"delay_ms\": $3, \"local\": false}', '$OPTS')" >/dev/null
-}
-progress() {
-	sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
-	      WHERE w.workflow_id = '$1' AND h.event_type = 'ActivityTaskCompleted'"
-}
-at_least() { [ "$(progress "$1")" -ge "$2" ]; }
-finish_run() { sql "SELECT durable.signal_workflow('$1', 'finish', 'null')" >/dev/null; }
-sum_of() { sql "SELECT result ->> 'sum' FROM durable.workflows WHERE workflow_id = '$1' AND status = 'COMPLETED'"; }
-want_sum() { echo $(( $1 * ($1 + 1) / 2 )); }
+. "$(dirname "$0")/steps_lib.sh"   # start, progress, at_least, finish_run, sum_of, want_sum, positive, take_turns
 # the exit line's counts
 refetched() { sed -n 's/.*workflow tasks (\([0-9]*\) whole histories asked for;.*/\1/p' "$LOGDIR/$1.log" | tail -1; }
 went_on() { sed -n 's/.*kept runs: \([0-9]*\) went on,.*/\1/p' "$LOGDIR/$1.log" | tail -1; }
-positive() { [ "${1:-0}" -gt 0 ] || { echo "  got '${1:-}', want > 0"; return 1; }; }
 # (but the runs of the kill -9, whose leased task times out)
 no_failed_tasks() {
 	eq "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
@@ -84,14 +72,7 @@ check "both workers ran tasks ($both identities)" eq "$both" 2
 #    the store sends its newest events all the same, the worker asks for
 #    the whole history and replays.
 DURABLE_LOG=debug worker f --task-queue "$q" --plugin "$P" --cache 1; F=$LAST_PID
-start "$q-evict-1" 20 0
-start "$q-evict-2" 20 0
-check "both run all their activities" wait_until 120 at_least "$q-evict-1" 20
-check "(the second too)" wait_until 120 at_least "$q-evict-2" 20
-finish_run "$q-evict-1"; finish_run "$q-evict-2"
-check "both complete" wait_closed "$q-evict-1" "$q-evict-2"
-check "the first's sum" eq "$(sum_of "$q-evict-1")" "$(want_sum 20)"
-check "the second's sum" eq "$(sum_of "$q-evict-2")" "$(want_sum 20)"
+take_turns 20 120
 stop_worker "$F"
 check "whole histories were asked for" positive "$(refetched f)"
 check "(and said why)" grep -q 'asking for its whole history' "$LOGDIR/f.log"
