@@ -7,6 +7,7 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
+\ir activities.psql   -- act, to_activity
 
 -- Leases the next workflow task of queue q and completes it through the
 -- eager function with commands; returns its rows.
@@ -25,10 +26,6 @@ BEGIN
                             jsonb_build_array(jsonb_build_object('task_token', tok, 'commands', commands)),
                             ident, coalesce(aq, q), slots) e;
 END
-$$;
-CREATE FUNCTION pg_temp.act(id text, extra jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', id, 'activity_type', 'work',
-                              'input', jsonb_build_object('n', id), 'start_to_close_timeout', 30) || extra
 $$;
 CREATE FUNCTION pg_temp.task(wid text, aid text) RETURNS durable.activity_tasks LANGUAGE sql AS $$
     SELECT a.* FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id)

@@ -4,11 +4,8 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
+\ir activities.psql   -- act, to_activity
 
-CREATE FUNCTION pg_temp.act(id text, extra jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', id, 'activity_type', 'work',
-                              'input', jsonb_build_object('n', id), 'start_to_close_timeout', 30) || extra
-$$;
 -- Leases the next workflow task of q as ident and completes it with
 -- commands through the eager function, offering slots of q.
 CREATE FUNCTION pg_temp.eager(q text, commands jsonb, slots integer, ident text DEFAULT 'eager-w')

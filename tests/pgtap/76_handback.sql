@@ -8,27 +8,8 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
+\ir activities.psql   -- act, to_activity
 
-CREATE FUNCTION pg_temp.act(id text) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', id, 'activity_type', 'work',
-                              'input', jsonb_build_object('n', id), 'start_to_close_timeout', 30)
-$$;
--- Starts workflow wid on queue q and runs it to one started activity (its
--- first workflow task completed by a poll); returns the activity's token.
-CREATE FUNCTION pg_temp.to_activity(wid text, q text, opts jsonb DEFAULT '{}', ns text DEFAULT 'default')
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    tok text;
-BEGIN
-    PERFORM durable.start_workflow(wid, 'W', q, 'null', opts, ns);
-    PERFORM pg_temp.complete(q, jsonb_build_array(pg_temp.act('x')), ns);
-    SELECT p.task_token INTO tok FROM durable.poll_activity_tasks(q, 'act-w', 1, ns) p;
-    IF tok IS NULL THEN
-        RAISE EXCEPTION 'no activity task in queue %', q;
-    END IF;
-    RETURN tok;
-END
-$$;
 CREATE FUNCTION pg_temp.done(tok text, result jsonb DEFAULT '42') RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_array(jsonb_build_object('task_token', tok, 'result', result))
 $$;

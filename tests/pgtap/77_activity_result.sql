@@ -10,27 +10,9 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
+\ir activities.psql   -- act, to_activity
 SET LOCAL track_functions = 'all';
 
-CREATE FUNCTION pg_temp.act(id text) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_build_object('type', 'ScheduleActivityTask', 'activity_id', id, 'activity_type', 'work',
-                              'input', jsonb_build_object('n', id), 'start_to_close_timeout', 30)
-$$;
--- Starts workflow wid on queue q and runs it to one started activity;
--- returns the activity's token.
-CREATE FUNCTION pg_temp.to_activity(wid text, q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    tok text;
-BEGIN
-    PERFORM durable.start_workflow(wid, 'W', q);
-    PERFORM pg_temp.complete(q, jsonb_build_array(pg_temp.act('x')));
-    SELECT p.task_token INTO tok FROM durable.poll_activity_tasks(q, 'act-w', 1) p;
-    IF tok IS NULL THEN
-        RAISE EXCEPTION 'no activity task in queue %', q;
-    END IF;
-    RETURN tok;
-END
-$$;
 CREATE FUNCTION pg_temp.run(wid text) RETURNS uuid LANGUAGE sql AS $$
     SELECT run_id FROM durable.workflows WHERE workflow_id = wid
 $$;

@@ -12,6 +12,19 @@ static json_t *events(int from, int to)
 	return a;
 }
 
+/* n runs PREFIX0..PREFIXn-1 merged whole into the cache, run i with events
+ * 1..last + i * grow */
+static void merge_runs(durable_worker_t *w, const char *prefix, int n, int last, int grow)
+{
+	for (int i = 0; i < n; i++) {
+		char run[16];
+		snprintf(run, sizeof(run), "%s%d", prefix, i);
+		json_t *e = events(1, last + i * grow);
+		json_decref(durable__cache_merge(w, run, e));
+		json_decref(e);
+	}
+}
+
 /* the poll argument, read back */
 static json_t *param_of(durable_worker_t *w)
 {
@@ -65,13 +78,7 @@ int main(void)
 	CHECK(durable__cache_merge(w, "unknown", e) == NULL, "a partial history of an unknown run is refused");
 	json_decref(e);
 
-	for (int i = 0; i < 3; i++) {
-		char run[8];
-		snprintf(run, sizeof(run), "x%d", i);
-		e = events(1, 1);
-		json_decref(durable__cache_merge(w, run, e));
-		json_decref(e);
-	}
+	merge_runs(w, "x", 3, 1, 0);
 	/* while a hand-back that named them is in flight, none goes */
 	w->handing_back = 1;
 	durable__cache_trim(w);
@@ -135,13 +142,7 @@ int main(void)
 	param = param_of(w);
 	CHECK(json_integer_value(json_object_get(param, odd)) == 4, "an odd run id, escaped");
 	json_decref(param);
-	for (int i = 0; i < 10; i++) {
-		char run[8];
-		snprintf(run, sizeof(run), "m%d", i);
-		e = events(1, 1 + i);
-		json_decref(durable__cache_merge(w, run, e));
-		json_decref(e);
-	}
+	merge_runs(w, "m", 10, 1, 1);
 	e = events(2, 2);
 	json_decref(durable__cache_merge(w, "m1", e));   /* used last */
 	json_decref(e);
@@ -164,13 +165,7 @@ int main(void)
 	CHECK(durable__cache_limit(w) == DURABLE__OLD_STORE_CACHE, "against an old store: %zu", durable__cache_limit(w));
 	w->store_no_sticky = 0;
 	w->cache_events_max = 10;
-	for (int i = 0; i < 4; i++) {
-		char run[8];
-		snprintf(run, sizeof(run), "b%d", i);
-		e = events(1, 4);
-		json_decref(durable__cache_merge(w, run, e));
-		json_decref(e);
-	}
+	merge_runs(w, "b", 4, 4, 0);
 	CHECK(w->cache_events == 16, "sixteen events held: %zu", w->cache_events);
 	durable__cache_trim(w);
 	CHECK(w->cache_events == 8 && json_object_size(w->cache) == 2 && json_object_get(w->cache, "b3") &&
