@@ -14,10 +14,15 @@
  * would add an UPDATE, and its WAL, per task. A mark here costs no WAL; it
  * is lost on a server restart, and then the next history is whole.
  *
- * The mark is a hint, never the truth: it is set when the history is
- * rendered, before the poll's transaction commits, and the worker may have
- * let the run go since (evicted, a failed task, a restart that kept its
- * text). So the worker checks that the events it is sent continue those it
+ * The mark is a hint, never the truth, but it only ever claims what a
+ * committed poll sent: a history rendered in a transaction (or savepoint)
+ * that rolls back was never the worker's to keep, and its
+ * WorkflowTaskStarted's event id comes back for the next poll, which a mark
+ * left at it would answer with nothing. So a poll's marks wait in the
+ * backend (pending, below) and reach shared memory only when its
+ * transaction commits; a savepoint rolled back takes its own with it. The
+ * worker may still have let the run go since (evicted, a failed task, a
+ * restart that kept its text, an answer lost with its connection). So the worker checks that the events it is sent continue those it
  * holds, and when they do not, asks for the whole history
  * (durable.workflow_task_history) and replays. A mark that is wrong costs
  * one call, never a wrong or a stuck run.
@@ -32,12 +37,14 @@
 
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/uuid.h"
 
 #include "durable.h"
@@ -108,13 +115,96 @@ worker_key(text *sticky)
 	return h == 0 ? 1 : h;		/* 0 marks an empty slot */
 }
 
-/* The last event id the worker keyed by key was sent for run, or 0. */
+/*
+ * The marks of this backend's transaction, not yet committed, oldest first:
+ * each with the (sub)transaction nest level that made it. In
+ * TopTransactionContext; forgotten at the end of every transaction.
+ */
+typedef struct PendingMark
+{
+	pg_uuid_t	run;
+	uint64		worker;
+	int64		last_event_id;
+	int			level;
+} PendingMark;
+
+static PendingMark *pending = NULL;
+static int	npending = 0;
+static int	pending_room = 0;
+static bool callbacks_registered = false;
+
+static void
+pending_forget(void)
+{
+	pending = NULL;				/* freed with TopTransactionContext */
+	npending = 0;
+	pending_room = 0;
+}
+
+static void
+sticky_publish(const PendingMark *m)
+{
+	StickySlot *s = slot_of(&m->run);
+
+	SpinLockAcquire(&s->mutex);
+	s->database = MyDatabaseId;
+	memcpy(s->run.data, m->run.data, UUID_LEN);
+	s->worker = m->worker;
+	s->last_event_id = m->last_event_id;
+	SpinLockRelease(&s->mutex);
+}
+
+/*
+ * At commit, the transaction's marks are the workers' (oldest first, so the
+ * newest of a run stays); the run locks the polls took are still held, so
+ * no later poll of those runs can read the marks before they are there.
+ * Nothing here can fail.
+ */
+static void
+sticky_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && slots != NULL)
+		for (int i = 0; i < npending; i++)
+			sticky_publish(&pending[i]);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		pending_forget();
+}
+
+/* A savepoint rolled back takes its marks; one released gives them to its parent. */
+static void
+sticky_subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	int			kept = 0;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+	for (int i = 0; i < npending; i++)
+	{
+		if (pending[i].level >= level)
+		{
+			if (event == SUBXACT_EVENT_ABORT_SUB)
+				continue;
+			pending[i].level = level - 1;
+		}
+		pending[kept++] = pending[i];
+	}
+	npending = kept;
+}
+
+/* The last event id the worker keyed by key was sent for run, or 0: this
+ * transaction's own marks first, then the committed ones. */
 static int64
 sticky_from(const pg_uuid_t *run, uint64 key)
 {
-	StickySlot *s = slot_of(run);
+	StickySlot *s;
 	int64		from = 0;
 
+	for (int i = npending - 1; i >= 0; i--)
+		if (memcmp(pending[i].run.data, run->data, UUID_LEN) == 0)
+			return pending[i].worker == key ? pending[i].last_event_id : 0;
+	s = slot_of(run);
 	SpinLockAcquire(&s->mutex);
 	if (s->worker == key && s->database == MyDatabaseId && memcmp(s->run.data, run->data, UUID_LEN) == 0)
 		from = s->last_event_id;
@@ -122,17 +212,33 @@ sticky_from(const pg_uuid_t *run, uint64 key)
 	return from;
 }
 
+/* Marks run as sent to the worker keyed by key up to last_event_id, when
+ * (and if) this transaction commits. */
 static void
 sticky_mark(const pg_uuid_t *run, uint64 key, int64 last_event_id)
 {
-	StickySlot *s = slot_of(run);
+	PendingMark *m;
 
-	SpinLockAcquire(&s->mutex);
-	s->database = MyDatabaseId;
-	memcpy(s->run.data, run->data, UUID_LEN);
-	s->worker = key;
-	s->last_event_id = last_event_id;
-	SpinLockRelease(&s->mutex);
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(sticky_xact_callback, NULL);
+		RegisterSubXactCallback(sticky_subxact_callback, NULL);
+		callbacks_registered = true;
+	}
+	if (npending == pending_room)
+	{
+		int			room = pending_room == 0 ? 16 : pending_room * 2;
+
+		pending = pending == NULL
+			? MemoryContextAlloc(TopTransactionContext, room * sizeof(PendingMark))
+			: repalloc(pending, room * sizeof(PendingMark));
+		pending_room = room;
+	}
+	m = &pending[npending++];
+	memcpy(m->run.data, run->data, UUID_LEN);
+	m->worker = key;
+	m->last_event_id = last_event_id;
+	m->level = GetCurrentTransactionNestLevel();
 }
 
 PG_FUNCTION_INFO_V1(durable_history_json_sticky);

@@ -544,6 +544,12 @@ void durable__workflow_task_run(durable_worker_t *w, PGresult *res, int row)
 	run_polled(w, &p, 0);
 }
 
+static long long last_event_id(json_t *history)
+{
+	json_t *last = json_array_get(history, json_array_size(history) - 1);
+	return last ? (long long)json_integer_value(json_object_get(last, "event_id")) : 0;
+}
+
 /* whole: p's history is the run's whole history, asked for by refetch */
 static void run_polled(durable_worker_t *w, const polled_t *p, int whole)
 {
@@ -559,6 +565,17 @@ static void run_polled(durable_worker_t *w, const polled_t *p, int whole)
 	}
 	json_t *history = fresh ? durable__cache_merge(w, run_id, fresh) : NULL;
 	json_decref(fresh);
+	long long started = strtoll(p->started_event_id, NULL, 10);
+	if (history && !whole && started > 0 && last_event_id(history) < started) {
+		/* Only the newest events, and they stop short of the task's own
+		 * WorkflowTaskStarted (an empty answer among them): the store
+		 * believed this worker held events it never got, the answer of a
+		 * poll whose transaction rolled back and whose event ids came
+		 * back. Taken as "nothing new", the task would replay without
+		 * the signals that made it. */
+		json_decref(history);
+		history = NULL;
+	}
 	if (fresh && !history) {
 		/* Only the newest events, and not those after what the cache
 		 * holds: a sticky poll's (a mark this worker no longer matches),
@@ -580,7 +597,7 @@ static void run_polled(durable_worker_t *w, const polled_t *p, int whole)
 		.run_id = run_id,
 		.workflow_type = p->workflow_type,
 		.history = history,
-		.started_event_id = strtoll(p->started_event_id, NULL, 10),
+		.started_event_id = started,
 	};
 	durable__registered_t *reg = durable__find(w->workflows, task.workflow_type);
 	durable__outcome_t out;
