@@ -8,8 +8,9 @@
 # task (never an empty one that the worker takes for "nothing new"), the
 # run completes with them in its sum, nothing is skipped or fails.
 . "$(dirname "$0")/lib.sh"
-P=$WORKER_DIR/build/tests/runcache.so
 q=sticky-rb-$RUN
+OPTS='{"task_timeout": 10}'
+. "$(dirname "$0")/steps_lib.sh"
 A=$q-held
 B=$q-poison
 sql "CREATE SEQUENCE IF NOT EXISTS public.sticky_rb_poison" >/dev/null
@@ -31,18 +32,13 @@ cleanup() {
 }
 trap 'stop_workers; cleanup' EXIT
 
-steps_done() {
-	sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
-	      WHERE w.workflow_id = '$1' AND h.event_type = 'ActivityTaskCompleted'"
-}
-at_least() { [ "$(steps_done "$1")" -ge "$2" ]; }
 idle() { # no task of the queue is ready or leased
 	[ "$(sql "SELECT count(*) FROM durable.workflow_tasks WHERE task_queue = '$q'")" = 0 ]
 }
 result_of() { sql "SELECT result FROM durable.workflows WHERE workflow_id = '$1' AND status = 'COMPLETED'"; }
 
 DURABLE_LOG=debug worker w --task-queue "$q" --plugin "$P"; W=$LAST_PID
-sql "SELECT durable.start_workflow('$A', 'Steps', '$q', '{\"n\": 2, \"delay_ms\": 0, \"local\": false}', '{\"task_timeout\": 10}')" >/dev/null
+start "$A" 2 0
 check "the held run does its steps" wait_until 90 at_least "$A" 2
 check "(and waits for its signal, the worker holding its history)" wait_until 90 idle
 
@@ -50,8 +46,8 @@ check "(and waits for its signal, the worker holding its history)" wait_until 90
 # ready when it polls again
 kill -STOP "$W"
 sql "SELECT durable.signal_workflow('$A', 'add', '100')" >/dev/null
-sql "SELECT durable.signal_workflow('$A', 'finish', 'null')" >/dev/null
-sql "SELECT durable.start_workflow('$B', 'Steps', '$q', '{\"n\": 1, \"delay_ms\": 0, \"local\": false}', '{\"task_timeout\": 10}')" >/dev/null
+finish_run "$A"
+start "$B" 1 0
 kill -CONT "$W"
 
 check "the poll that held both failed after rendering the first" \
@@ -59,7 +55,7 @@ check "the poll that held both failed after rendering the first" \
 check "(and the worker saw it fail)" wait_until 60 grep -q 'sticky_rb: the poll fails' "$LOGDIR/w.log"
 check "the held run completes" wait_closed "$A"
 check "with the signal the rolled-back poll had rendered" eq "$(result_of "$A")" '{"sum": 103, "adds": 1, "steps": 2}'
-sql "SELECT durable.signal_workflow('$B', 'finish', 'null')" >/dev/null
+finish_run "$B"
 check "the poisoned run completes too" wait_closed "$B"
 stop_worker "$W"
 check "no task was skipped" eq "$(grep -c 'skipped: its history does not follow' "$LOGDIR/w.log")" 0
