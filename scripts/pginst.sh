@@ -8,8 +8,13 @@
 set -euo pipefail
 dir=${1:?usage: pginst.sh DIR}
 sys_bin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
-sys_lib=$(dirname "$sys_bin")            # /usr/lib/postgresql/15
 sys_share=$(pg_config --sharedir 2>/dev/null || echo /usr/share/postgresql/15)
+# a private copy's pg_config first on PATH is not the system's: copying DIR
+# onto itself would first remove it
+case "$(realpath -m "$sys_bin")/" in
+"$(realpath -m "$dir")"/*) sys_bin=/usr/lib/postgresql/15/bin sys_share=/usr/share/postgresql/15 ;;
+esac
+sys_lib=$(dirname "$sys_bin")            # /usr/lib/postgresql/15
 [ -x "$sys_bin/postgres" ] || { echo "pginst: no PostgreSQL server in $sys_bin" >&2; exit 1; }
 
 # Refresh when the system's server or its set of extensions changed.
