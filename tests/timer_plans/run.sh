@@ -54,6 +54,33 @@ check "after its indexes are rebuilt, a timer fires" "eventually 20 fired reinde
 check "and next_due reads the new index" \
     '[ "$(sql "SELECT durable.next_due() IS NOT DISTINCT FROM (SELECT least(min(fire_at), (SELECT min(timeout_at) FROM durable.workflow_tasks)) FROM durable.timers)")" = t ]'
 
+# 3b. next_due and fire_due replaced in place (CREATE OR REPLACE, as an
+# update that re-runs api/ does: the same functions, new bodies): the
+# workers run the new ones. Each new body also sends a NOTIFY, and a
+# listening session must hear it from a timer worker's process.
+replaced() {   # FUNCTION CHANNEL: FUNCTION's definition, its body first sending NOTIFY CHANNEL
+    sql "SELECT pg_get_functiondef('$1'::regprocedure)" |
+        sed "0,/^BEGIN\$/s//BEGIN\n    PERFORM pg_catalog.pg_notify('$2', '');/"
+}
+for f in "durable.next_due()" "durable.fire_due(integer)"; do
+    def=$(replaced "$f" "$p-body")
+    [ "$(echo "$def" | grep -c "pg_notify('$p-body'")" = 1 ] || nok "(the new body of $f is made)"
+    psql -qX -v ON_ERROR_STOP=1 -c "$def" >/dev/null
+done
+# the listener: LISTEN, then a timer started from another session, then a
+# statement every 0.2 s (after which psql prints what arrived), 20 s at most
+heard=$( { echo "LISTEN \"$p-body\";";
+           for _ in $(seq 1 100); do echo "SELECT 1;"; echo "\\! sleep 0.2"; done; } |
+         psql -qXAt 2>&1 &
+         sleep 1; timer replaced; wait)
+from=$(echo "$heard" | sed -n "s/^Asynchronous notification \"$p-body\" received from server process with PID \([0-9]*\)\.$/\1/p" | sort -u)
+check "after next_due and fire_due are replaced, a timer fires" "eventually 20 fired replaced"
+from_workers() {   # every process heard from is a timer worker, and there was one
+    local pid w=",$(workers),"
+    [ -n "$from" ] || return 1
+    for pid in $from; do case "$w" in *",$pid,"*) ;; *) return 1 ;; esac; done
+}
+check "and the timer workers ran the new bodies" from_workers
 # 4. the extension gone for a while (the workers wait), then back
 sql "DROP EXTENSION durable CASCADE" >/dev/null
 sleep 1
