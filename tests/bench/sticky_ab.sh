@@ -11,7 +11,8 @@
 # histories: docs/performance.md, "Sticky histories"). Each round runs A
 # then B; every run starts from a new store.
 #   tests/bench/sticky_ab.sh A_WORKTREE [ROUNDS] [N]     (-, 3, 2000)
-# WORKER_ARGS_A / WORKER_ARGS_B: more arguments for each side's worker.
+# WORKER_ARGS_A / WORKER_ARGS_B: more arguments for each side's worker;
+# SHAPES: some of the three only (e.g. SHAPES=BenchPar10).
 # Prints one line per round, variant and shape:
 #   variant shape per_s server_cpu_us worker_cpu_us wal_bytes (per activity) worker_peak_rss_kb
 # then the medians' ratios B / A of the CPU figures, per shape.
@@ -20,7 +21,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 here="$top/tests/bench"
 cd "$top"
 a_tree=$(cd "${1:?usage: sticky_ab.sh A_WORKTREE [ROUNDS] [N]}" && pwd)
-rounds=${2:-3} n=${3:-2000}
+rounds=${2:-3} n=${3:-2000} shapes=${SHAPES:-BenchSeq1 BenchSeq3 BenchPar10}
 port=${DURABLE_BENCH_PORT:-55615}
 . "$here/lib.sh"   # fresh_cluster, sql, per, reset_store, server_cpu_seconds, median, two_trees
 tmp=$(mktemp -d)
@@ -53,14 +54,18 @@ round() (   # A or B -> three lines
     v=$1
     eval "$(cluster "$v" env)"
     export PATH="$(dirname "$(pg_config_of "$v")"):$PATH"
-    shape "$v" BenchSeq1 "$n" 1
-    shape "$v" BenchSeq3 "$n" 3
-    shape "$v" BenchPar10 $(( n / 4 )) 10
+    for s in $shapes; do
+        case $s in
+        BenchSeq1) shape "$v" BenchSeq1 "$n" 1 ;;
+        BenchSeq3) shape "$v" BenchSeq3 "$n" 3 ;;
+        BenchPar10) shape "$v" BenchPar10 $(( n / 4 )) 10 ;;
+        esac
+    done
 )
 echo "variant shape per_s server_cpu_us worker_cpu_us wal_bytes (per activity) worker_peak_rss_kb" \
      "(A = $a_tree, B = checkout, N = $n)"
 for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
-for s in BenchSeq1 BenchSeq3 BenchPar10; do
+for s in $shapes; do
     for col in 4 5 6; do
         ma=$(awk -v s="$s" -v c="$col" '$1 == "A" && $2 == s { print $c }' "$tmp/rounds" | median)
         mb=$(awk -v s="$s" -v c="$col" '$1 == "B" && $2 == s { print $c }' "$tmp/rounds" | median)
