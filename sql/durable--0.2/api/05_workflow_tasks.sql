@@ -82,9 +82,7 @@ BEGIN
     called := durable._check_poll_args($1, $2, $3)::text;
     called := durable._check_cached($4)::text;
     called := durable._check_build_id($6)::text;
-    IF $7 IS NOT NULL THEN   -- (an assignment, not a PERFORM: sql/README.md, "Calls")
-        sticky := durable._check_name($7, 'sticky');
-    END IF;
+    called := durable._check_name($7, 'sticky');
     called := durable._authorize('worker', $1, $5)::text;
     called := durable._record_poller($5, $1, 'workflow', $2)::text;
     -- a versioned queue's tasks go only to the build each run is on
