@@ -846,17 +846,26 @@ int durable__sticky(durable_worker_t *w)
 	return w->opts.history_cache > 0 && !w->store_no_sticky;
 }
 
+/* Whether res refused a call for naming what the store lacks (42883, a
+ * store older than this worker), and if so: *flag set, and the message
+ * logged the first time. */
+static int store_lacks(PGresult *res, const char *what, int *flag, const char *message)
+{
+	if (!res || strcmp(durable__pg_sqlstate(res), "42883") != 0 || !strstr(PQresultErrorMessage(res), what))
+		return 0;
+	if (!*flag)
+		durable__log("INFO", "%s", message);
+	*flag = 1;
+	return 1;
+}
+
 int durable__sticky_unsupported(durable_worker_t *w, PGresult *res, int sent)
 {
-	if (!sent || !res || strcmp(durable__pg_sqlstate(res), "42883") != 0 || !strstr(PQresultErrorMessage(res), "sticky"))
-		return 0;
 	/* a call the store has, but without `sticky` (durable before sticky
 	 * histories): the worker names its cached runs again until it has */
-	if (!w->store_no_sticky)
-		durable__log("INFO", "the store has no sticky histories (durable before 0.2): polls name the runs "
-			     "this worker holds");
-	w->store_no_sticky = 1;
-	return 1;
+	return sent && store_lacks(res, "sticky", &w->store_no_sticky,
+				   "the store has no sticky histories (durable before 0.2): polls name the runs "
+				   "this worker holds");
 }
 
 const char *durable__backstop_column(durable_worker_t *w, int backstop)
@@ -868,15 +877,10 @@ const char *durable__backstop_column(durable_worker_t *w, int backstop)
 
 int durable__backstop_unsupported(durable_worker_t *w, PGresult *res)
 {
-	if (!res || strcmp(durable__pg_sqlstate(res), "42883") != 0 ||
-	    !strstr(PQresultErrorMessage(res), "task_schedule_to_start"))
-		return 0;
 	/* both kinds' backstop polls go out together and fail together */
-	if (!w->no_schedule_to_start)
-		durable__log("INFO", "the store has no task_schedule_to_start (durable before 0.2): "
-			     "what a backstop poll finds counts however long it waited");
-	w->no_schedule_to_start = 1;
-	return 1;
+	return store_lacks(res, "task_schedule_to_start", &w->no_schedule_to_start,
+			   "the store has no task_schedule_to_start (durable before 0.2): "
+			   "what a backstop poll finds counts however long it waited");
 }
 
 void durable__backstop_found(int *flag, int *unannounced, PGresult *res, const char *kind)
