@@ -59,6 +59,8 @@ typedef struct DurableShared
 	pg_atomic_uint64 legacy_clock_offset_us;
 	/* per timer worker: the TimestampTz it sleeps until, and its pgprocno + 1 (0: not running) */
 	pg_atomic_uint64 next_wake[DURABLE_MAX_TIMER_WORKERS];
+	/* per timer worker: the earliest deadline a commit woke it for since its tick began */
+	pg_atomic_uint64 woken_for[DURABLE_MAX_TIMER_WORKERS];
 	pg_atomic_uint32 timer_worker_procno[DURABLE_MAX_TIMER_WORKERS];
 	pg_atomic_uint32 history_watchers;	/* sessions that called watch_history() */
 

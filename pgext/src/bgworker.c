@@ -210,6 +210,49 @@ tick_guarded(int me, TimestampTz prepared_due, int prepared_part,
 	return ok;
 }
 
+/*
+ * A commit that carries a deadline earlier than next_wake sets the latch
+ * (wakeup.c), and while a tick runs next_wake is infinity; with nothing
+ * pending it stays at infinity. So under load nearly every commit that
+ * leased a task woke the workers for a tick that found nothing to fire
+ * (0.06 ticks a one-activity workflow in the store floor: the lease's
+ * timeout, 10 s ahead, was gone with its task by then). For a worker with
+ * nothing pending (the caller's test), such a wake only needs the sleep to
+ * end earlier. With a deadline pending, every wake still looks at once, as
+ * before: the look plans a burst's preparation (prepare.c) from what is
+ * pending, which this does not read. Each waker writes its deadline into
+ * woken_for (the earliest since the tick began) before it sets the latch;
+ * this resets the latch, then reads it: false when the worker must look
+ * now (a deadline due within the burst lead, which a tick prepares, a
+ * skip of the clock, a reload or a shutdown), else true with the sleep cut
+ * to the earliest deadline less the lead, and next_wake lowered to that
+ * deadline (a later one is seen by the look then). A commit that sets the
+ * latch after the reset wakes the sleep again; one that set it before left
+ * its deadline where this reads it.
+ */
+static bool
+sleep_on(pg_atomic_uint64 *woken_for, pg_atomic_uint64 *next_wake, TimestampTz *sleep_until)
+{
+	TimestampTz earliest;
+	TimestampTz look_at;
+
+	ResetLatch(MyLatch);
+	if (ConfigReloadPending || InterruptPending)
+		return false;
+	earliest = (TimestampTz) pg_atomic_read_u64(woken_for);
+	if (earliest == PG_INT64_MAX)
+		return true;
+	if (earliest == PG_INT64_MIN)
+		return false;
+	look_at = earliest - (TimestampTz) durable_timer_lead_ms * 1000;
+	if (look_at <= DurableNow())
+		return false;
+	if (earliest < (TimestampTz) pg_atomic_read_u64(next_wake))
+		pg_atomic_write_u64(next_wake, (uint64) earliest);
+	*sleep_until = Min(*sleep_until, look_at);
+	return true;
+}
+
 void
 durable_timer_worker_main(Datum arg)
 {
@@ -217,6 +260,7 @@ durable_timer_worker_main(Datum arg)
 	MemoryContext tick_context;
 	int			me = DatumGetInt32(arg);
 	pg_atomic_uint64 *next_wake = &durable_shared->next_wake[me];
+	pg_atomic_uint64 *woken_for = &durable_shared->woken_for[me];
 	TimestampTz prepare_for = 0;	/* the burst this sleep ends ahead of */
 	int			prepare_part = 0;	/* and this worker's part of it */
 	TimestampTz prepare_start = 0;
@@ -243,6 +287,7 @@ durable_timer_worker_main(Datum arg)
 		int			fired = 0;
 		bool		ok = true;
 		TimestampTz wake_at;	/* prepare_start, or else next_due */
+		TimestampTz sleep_until;	/* when the sleep ends, if no wake ends it sooner */
 		MemoryContext old;
 		int			rc;
 
@@ -264,6 +309,7 @@ durable_timer_worker_main(Datum arg)
 			continue;
 		}
 
+		pg_atomic_write_u64(woken_for, (uint64) PG_INT64_MAX);
 		pg_atomic_write_u64(next_wake, (uint64) PG_INT64_MAX);
 		old = MemoryContextSwitchTo(tick_context);
 		if (prepare_for != 0)
@@ -332,8 +378,22 @@ durable_timer_worker_main(Datum arg)
 		if (me == 0 && installed)
 			wait_ms = Min(wait_ms, Min(DurablePurgeWaitMs(), DurableBatchWaitMs()));
 
-		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					   wait_ms, PG_WAIT_EXTENSION);
+		sleep_until = DurableNow() + (TimestampTz) wait_ms * 1000;
+		for (;;)
+		{
+			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						   wait_ms, PG_WAIT_EXTENSION);
+			if (!(rc & WL_LATCH_SET) || !installed || next_due != 0 ||
+				!sleep_on(woken_for, next_wake, &sleep_until))
+				break;
+			/* a wake for a later deadline: sleep on, to the end it leaves */
+			wait_ms = (long) ((sleep_until - DurableNow() + 999) / 1000);
+			if (wait_ms <= 0)
+			{
+				rc = WL_TIMEOUT;
+				break;
+			}
+		}
 		/*
 		 * Woken at the lead time: prepare. Woken earlier (a new earlier
 		 * deadline, a skip of the clock, the purge's or a batch's own time):

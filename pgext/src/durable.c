@@ -56,6 +56,7 @@ durable_shmem_startup(void)
 		for (int i = 0; i < DURABLE_MAX_TIMER_WORKERS; i++)
 		{
 			pg_atomic_init_u64(&durable_shared->next_wake[i], PG_INT64_MAX);
+			pg_atomic_init_u64(&durable_shared->woken_for[i], PG_INT64_MAX);
 			pg_atomic_init_u32(&durable_shared->timer_worker_procno[i], 0);
 		}
 		pg_atomic_init_u32(&durable_shared->history_watchers, 0);

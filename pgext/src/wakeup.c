@@ -25,7 +25,11 @@ static TimestampTz earliest_in_xact = PG_INT64_MAX;
  * Wakes every running timer worker that sleeps past `deadline`
  * (PG_INT64_MIN: every running one). Slots without a worker are skipped:
  * their next_wake never moves, and counting it made every commit that
- * carried any deadline wake the workers.
+ * carried any deadline wake the workers. Before the latch, the deadline
+ * goes into the worker's woken_for (the earliest since its tick began): a
+ * worker woken during a tick, when its next_wake is infinity, reads it to
+ * tell a deadline earlier than the one its tick found from the leases and
+ * timers committed meanwhile, which need no second tick.
  */
 static void
 wake_timer_workers_before(TimestampTz deadline)
@@ -36,7 +40,16 @@ wake_timer_workers_before(TimestampTz deadline)
 
 		if (procno_plus_one != 0 &&
 			deadline < (TimestampTz) pg_atomic_read_u64(&durable_shared->next_wake[i]))
+		{
+			pg_atomic_uint64 *woken_for = &durable_shared->woken_for[i];
+			uint64		earliest = pg_atomic_read_u64(woken_for);
+
+			/* (a failed exchange reads the current value into earliest) */
+			while (deadline < (TimestampTz) earliest &&
+				   !pg_atomic_compare_exchange_u64(woken_for, &earliest, (uint64) deadline))
+				;
 			SetLatch(&ProcGlobal->allProcs[procno_plus_one - 1].procLatch);
+		}
 	}
 }
 

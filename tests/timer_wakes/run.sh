@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# A commit that carries a deadline wakes the timer workers (wakeup.c). A
+# worker with nothing pending that is woken for a deadline later than the
+# burst lead only moves the end of its sleep (pgext/src/bgworker.c,
+# sleep_on): it looks when the deadline is near, not at once. This checks
+# both paths on a cluster of its own, with durable.tick_max_wait at 10
+# minutes so that no timer is fired by the workers' backstop wake instead of
+# the wake under test:
+# 1. with nothing pending, commits of a deadline a minute ahead make (almost)
+#    no tick (each made one per worker before: fire_due's calls,
+#    track_functions = pl);
+# 2. after those (the sleep's end moved to a minute ahead), a timer due in
+#    3 s, beyond the lead, still fires: its wake moves the end again (a lost
+#    wake would leave it to the minute's look, or to the backstop);
+# 3. with a timer pending (due in 3 minutes), a wake still looks at once: a
+#    timer due in 1 s fires long before the pending one;
+# 4. a skip of the clock makes them look at once.
+set -uo pipefail
+: "${PGHOST:?run me through scripts/test.sh}"
+. "$(dirname "$0")/../lib.sh"
+suite_cluster timer_wakes timer-wakes
+trap 'cluster stop >/dev/null' EXIT
+sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+p=tw$$
+
+sql "ALTER SYSTEM SET durable.tick_max_wait = '10min'" >/dev/null
+sql "ALTER SYSTEM SET track_functions = 'pl'" >/dev/null
+sql "SELECT pg_reload_conf()" >/dev/null
+eventually 20 '[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = '"'"'durable timer worker'"'"'")" -ge 1 ]'
+ticks() { sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE schemaname = 'durable' AND funcname = 'fire_due'"; }
+# timer NAME SECONDS: a workflow NAME (on a queue of its own) whose first task starts a timer
+timer() {
+    sql "SELECT durable.start_workflow('$p-$1', 'W', '$p-$1')" >/dev/null
+    sql "SELECT count(durable.complete_workflow_task(t.task_token,
+            jsonb_build_array(jsonb_build_object('type', 'StartTimer', 'timer_id', 't', 'start_to_fire_timeout', $2))))
+           FROM durable.poll_workflow_tasks('$p-$1', 'tester', 1) t" >/dev/null
+}
+fired() {
+    [ "$(sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
+               WHERE w.workflow_id = '$p-$1' AND h.event_type = 'TimerFired'")" = 1 ]
+}
+sleep 2   # the workers' first ticks, and the reload, behind us
+
+# 1. twenty commits of a deadline a minute ahead, nothing else pending
+before=$(ticks)
+for _ in $(seq 1 20); do
+    sql "SELECT durable._wake_at(durable.now() + interval '1 minute')" >/dev/null
+done
+sleep 2
+after=$(ticks)
+check "twenty commits of a deadline a minute ahead: $((after - before)) ticks (two workers: 40 or more without sleep_on)" \
+    '[ $((after - before)) -lt 10 ]'
+
+# 2. nothing pending, the sleep's end a minute ahead: a timer due in 3 s
+timer near 3
+check "then a timer due in 3 s fires (its wake moved the sleep's end)" "eventually 60 fired near"
+
+# 3. a timer pending: a wake looks at once
+timer far 180
+sleep 1
+timer soon 1
+check "with a timer due in 3 minutes pending, one due in 1 s fires" "eventually 60 fired soon"
+check "before the pending one" '! fired far'
+
+# 4. a skip of the clock: the far timer is due at once
+sql "SELECT durable.skip_time(interval '4 minutes')" >/dev/null
+check "skip_time makes them look at once" "eventually 60 fired far"
+summary timer_wakes
