@@ -7,7 +7,7 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
-\ir activities.psql   -- act, to_activity
+\ir activities.psql
 
 -- Leases the next workflow task of queue q and completes it through the
 -- eager function with commands; returns its rows.

@@ -4,7 +4,7 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
-\ir activities.psql   -- act, to_activity
+\ir activities.psql
 
 -- Leases the next workflow task of q as ident and completes it with
 -- commands through the eager function, offering slots of q.

@@ -8,7 +8,7 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
-\ir activities.psql   -- act, to_activity
+\ir activities.psql
 
 CREATE FUNCTION pg_temp.done(tok text, result jsonb DEFAULT '42') RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_array(jsonb_build_object('task_token', tok, 'result', result))

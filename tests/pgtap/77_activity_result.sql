@@ -10,7 +10,7 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
-\ir activities.psql   -- act, to_activity
+\ir activities.psql
 SET LOCAL track_functions = 'all';
 
 CREATE FUNCTION pg_temp.run(wid text) RETURNS uuid LANGUAGE sql AS $$
