@@ -264,6 +264,13 @@ SELECT is((SELECT t.state FROM durable.activity_tasks t WHERE t.run_id = pg_temp
 SELECT is(pg_temp.as_role('ar_queue_worker', format('SELECT durable._complete_activity_result(%L, %s, %L, %L, NULL)',
               pg_temp.run('ar13-other'), split_part(substr((SELECT other FROM t13), 2), '.', 1), (SELECT other FROM t13), '1')),
           '42501', 'the role may not call durable._complete_activity_result itself');
+CREATE TEMP TABLE t13w AS SELECT pg_temp.to_activity('ar13-w', 'arq13w') AS tok;
+GRANT SELECT ON t13w TO PUBLIC;
+SELECT is(pg_temp.as_role('durable_worker', $$INSERT INTO r13 SELECT array_agg(c.outcome) FROM t13w,
+              durable.complete_activity_tasks(jsonb_build_array(jsonb_build_object('task_token', tok, 'result', 1))) c$$),
+          'ok', 'durable_worker calls complete_activity_tasks');
+SELECT is((SELECT outcomes FROM r13 WHERE outcomes = ARRAY['COMPLETED']), ARRAY['COMPLETED'],
+          'and its result is COMPLETED, with only durable_worker''s rights');
 SELECT is(pg_temp.as_role('durable_worker', format('SELECT durable._complete_activity_result(%L, %s, %L, %L, NULL)',
               pg_temp.run('ar13-other'), split_part(substr((SELECT other FROM t13), 2), '.', 1), (SELECT other FROM t13), '1')),
           '42501', 'nor may durable_worker');
