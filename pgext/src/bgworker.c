@@ -283,7 +283,7 @@ durable_timer_worker_main(Datum arg)
 		TimestampTz next_due = 0;
 		int			burst = 0;
 		bool		installed = false;
-		long		wait_ms = durable_tick_max_wait_ms;
+		long		wait_ms;
 		int			fired = 0;
 		bool		ok = true;
 		TimestampTz wake_at;	/* prepare_start, or else next_due */
@@ -298,6 +298,8 @@ durable_timer_worker_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		/* read after the reload: the round a reload woke uses the new value */
+		wait_ms = durable_tick_max_wait_ms;
 
 		if (server_is_read_only(me))
 		{
