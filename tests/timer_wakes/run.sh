@@ -5,13 +5,17 @@
 # sleep_on): it looks when the deadline is near, not at once. This checks
 # both paths on a cluster of its own, with durable.tick_max_wait at 10
 # minutes so that no timer is fired by the workers' backstop wake instead of
-# the wake under test:
-# 1. with nothing pending, commits of a deadline a minute ahead make (almost)
-#    no tick (each made one per worker before: fire_due's calls,
+# the wake under test, and with batch jobs paused (batch_step_items = 0):
+# idle, worker 0 looks for a batch job each second (and the purge, off in
+# test clusters, each minute), and each of those looks fires whatever is
+# due, which hid a lost wake from step 2;
+# 1. with nothing pending, commits of a deadline nine minutes ahead make
+#    (almost) no tick (each made one per worker before: fire_due's calls,
 #    track_functions = pl);
-# 2. after those (the sleep's end moved to a minute ahead), a timer due in
-#    3 s, beyond the lead, still fires: its wake moves the end again (a lost
-#    wake would leave it to the minute's look, or to the backstop);
+# 2. after those (the sleep's end moved to nine minutes ahead, far beyond
+#    step 2's wait), a timer due in 3 s, beyond the lead, still fires: its
+#    wake moves the end again (a lost wake would leave it to the nine
+#    minutes' look, or to the backstop);
 # 3. with a timer pending (due in 3 minutes), a wake still looks at once: a
 #    timer due in 1 s fires long before the pending one;
 # 4. a skip of the clock makes them look at once.
@@ -25,6 +29,7 @@ p=tw$$
 
 sql "ALTER SYSTEM SET durable.tick_max_wait = '10min'" >/dev/null
 sql "ALTER SYSTEM SET track_functions = 'pl'" >/dev/null
+sql "ALTER SYSTEM SET durable.batch_step_items = 0" >/dev/null
 sql "SELECT pg_reload_conf()" >/dev/null
 eventually 20 '[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = '"'"'durable timer worker'"'"'")" -ge 1 ]'
 ticks() { sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE schemaname = 'durable' AND funcname = 'fire_due'"; }
@@ -41,17 +46,17 @@ fired() {
 }
 sleep 2   # the workers' first ticks, and the reload, behind us
 
-# 1. twenty commits of a deadline a minute ahead, nothing else pending
+# 1. twenty commits of a deadline nine minutes ahead, nothing else pending
 before=$(ticks)
 for _ in $(seq 1 20); do
-    sql "SELECT durable._wake_at(durable.now() + interval '1 minute')" >/dev/null
+    sql "SELECT durable._wake_at(durable.now() + interval '9 minutes')" >/dev/null
 done
 sleep 2
 after=$(ticks)
-check "twenty commits of a deadline a minute ahead: $((after - before)) ticks (two workers: 40 or more without sleep_on)" \
+check "twenty commits of a deadline nine minutes ahead: $((after - before)) ticks (two workers: 40 or more without sleep_on)" \
     '[ $((after - before)) -lt 10 ]'
 
-# 2. nothing pending, the sleep's end a minute ahead: a timer due in 3 s
+# 2. nothing pending, the sleep's end nine minutes ahead: a timer due in 3 s
 timer near 3
 check "then a timer due in 3 s fires (its wake moved the sleep's end)" "eventually 60 fired near"
 
