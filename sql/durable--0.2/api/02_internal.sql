@@ -278,8 +278,17 @@ DECLARE
     w record;
     scheduled bigint;
     task bigint;
+    armed boolean;
 BEGIN
     SELECT namespace, task_queue, task_timeout INTO w FROM durable.workflows WHERE run_id = run;
+    -- a hand-back (api/76_handback.sql) inserts the task at its end, leased
+    -- to its worker when its poll would take it
+    armed := durable._eager_armed(w.namespace || '/workflow' || E'\x1f' || w.task_queue);
+    IF armed AND attempt = 1 THEN
+        IF durable._handback_defer(run, w.namespace, w.task_queue, w.task_timeout) THEN
+            RETURN;
+        END IF;
+    END IF;
     scheduled := durable._append(run, 'WorkflowTaskScheduled',
         jsonb_build_object('task_queue', w.task_queue,
                            'start_to_close_timeout', durable._seconds(w.task_timeout),
@@ -289,7 +298,7 @@ BEGIN
     task := durable._insert_workflow_task(run, w.namespace, w.task_queue, attempt, scheduled, durable.now());
     -- a hand-back (api/76_handback.sql) polls the queue before its commit,
     -- and announces only what it leaves ready
-    IF NOT durable._eager_armed(w.namespace || '/workflow' || E'\x1f' || w.task_queue) THEN
+    IF NOT armed THEN
         called := durable._notify('workflow', w.namespace, w.task_queue)::text;
     END IF;
 END

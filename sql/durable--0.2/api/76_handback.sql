@@ -24,6 +24,169 @@
 -- offered. Tasks it leases are not announced (their NOTIFY would wake the
 -- queue's pollers for nothing).
 
+
+-- The workflow tasks the outcomes schedule on the hand-back's queue are
+-- inserted at its end, not as each outcome schedules one: by then the
+-- poll's gates can be decided, and a task the poll would take is inserted
+-- already leased to the worker (STARTED, fence 1, its WorkflowTaskStarted
+-- appended after every outcome of the batch), as the eager activities are
+-- (api/72_eager.sql): no ready-index entries, no lease update, no second
+-- entry in the task's primary key and run key. A task inserted SCHEDULED
+-- and leased in the same transaction wrote both (docs/performance.md,
+-- "Tasks inserted leased").
+--
+-- Until then the task is a line of the transaction-local setting
+-- durable_handback.pending ("-", then per task 0x1e, run id, 0x1f, its
+-- WorkflowTaskScheduled's id, 0x1f, the time it was scheduled), which a
+-- savepoint's rollback takes back with the rest. Its WorkflowTaskScheduled
+-- is appended as _schedule_workflow_task appends it, at the same point of
+-- the history. The setting alone defers nothing: _schedule_workflow_task
+-- asks only for a queue the hand-back armed (pgext/src/eager.c), which no
+-- session can arm itself.
+--
+-- A run whose task is deferred has no task row until the end; within the
+-- batch only another outcome of the same run looks for one (a batch takes
+-- a run's outcomes together), finds none, and schedules again: it is
+-- answered as a ready task is by those callers (_deliver,
+-- _complete_activity_result): with the queue's notification, no event.
+CREATE OR REPLACE FUNCTION durable._handback_defer(run uuid, namespace text, task_queue text, task_timeout interval)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    pending text := pg_catalog.current_setting('durable_handback.pending', true);
+    scheduled bigint;
+    called text;   -- helpers called as assignments (sql/README.md, "Calls")
+BEGIN
+    IF pending IS NULL OR pg_catalog.left(pending, 1) <> '-' THEN
+        RETURN false;
+    END IF;
+    IF pg_catalog.strpos(pending, run::text) > 0 THEN
+        called := durable._notify('workflow', namespace, task_queue)::text;
+        RETURN true;
+    END IF;
+    -- _schedule_workflow_task's event
+    scheduled := durable._append(run, 'WorkflowTaskScheduled',
+        pg_catalog.jsonb_build_object('task_queue', task_queue,
+                                      'start_to_close_timeout', durable._seconds(task_timeout), 'attempt', 1));
+    called := pg_catalog.set_config('durable_handback.pending',
+        pending || E'\x1e' || run::text || E'\x1f' || scheduled::text || E'\x1f' || durable.now()::text, true);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION durable._handback_defer(uuid, text, text, interval) IS
+    'Schedules a run''s workflow task for the hand-back''s end, when a hand-back of its queue is under way (internal: _schedule_workflow_task, api/76_handback.sql).';
+
+-- The hand-back's end: the deferred tasks (pending, as above), leased to
+-- the worker where its poll, made now, would take every one of them, with
+-- what that poll returns; otherwise inserted SCHEDULED, in the order they
+-- were scheduled, as _schedule_workflow_task inserts them, for the poll
+-- that follows. A poll takes them all when nothing else of the queue is
+-- ready (no task of a higher priority or an earlier pass comes first), the
+-- slots cover them, none of their runs is paused, and a versioned queue
+-- gives each to this build (api/60_build_ids.sql); the caller's grant on
+-- the queue was checked before any outcome. They are taken in the poll's
+-- order (priority, pass, task id), each with the pass it would have had in
+-- the queue (api/41_priority.sql, with only these tasks ready: a key's
+-- next is 1 / weight after its last, a key's first at the head of its
+-- priority, 0 in an empty queue) and the task id it would have got when
+-- scheduled; the poller is recorded and the deadline announced to the
+-- timer worker, as by the poll.
+CREATE OR REPLACE FUNCTION durable._handback_take(pending text, namespace text, task_queue text, identity text,
+                                                 slots integer, cached jsonb, build_id text, sticky text)
+RETURNS TABLE (task_token text, workflow_id text, run_id uuid, workflow_type text,
+               attempt integer, started_event_id bigint, history jsonb)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
+DECLARE
+    runs uuid[];
+    scheduled bigint[];
+    scheduled_at timestamptz[];
+    n integer;
+    rule_mode text;
+    rule_build text;
+    take boolean;
+    t record;
+    key_last jsonb := '{}';    -- "<priority>/<key>" -> the key's last pass
+    queue_head jsonb := '{}';  -- "<priority>" -> the lowest pass
+    ids bigint[];
+    passes float8[];
+    p float8;
+    started bigint;
+    now timestamptz;
+    earliest timestamptz;
+    called text;   -- helpers called as assignments (sql/README.md, "Calls")
+BEGIN
+    SELECT pg_catalog.array_agg(pg_catalog.split_part(e.v, E'\x1f', 1)::uuid ORDER BY e.i),
+           pg_catalog.array_agg(pg_catalog.split_part(e.v, E'\x1f', 2)::bigint ORDER BY e.i),
+           pg_catalog.array_agg(pg_catalog.split_part(e.v, E'\x1f', 3)::timestamptz ORDER BY e.i)
+      INTO runs, scheduled, scheduled_at
+      FROM pg_catalog.unnest(pg_catalog.string_to_array(pg_catalog.substr(pending, 3), E'\x1e'))
+           WITH ORDINALITY e(v, i);
+    n := pg_catalog.cardinality(runs);
+    take := n <= slots;
+    IF take THEN
+        SELECT r.mode, r.default_build_id INTO rule_mode, rule_build FROM durable._build_id_rules(namespace, task_queue) r;
+        take := NOT EXISTS (SELECT 1 FROM durable.workflow_tasks wt
+                             WHERE wt.namespace = namespace AND wt.task_queue = task_queue AND wt.state = 'SCHEDULED')
+            AND NOT EXISTS (SELECT 1 FROM durable.workflow_pauses wp WHERE wp.run_id = ANY (runs))
+            AND (rule_mode IS NULL
+                 OR NOT EXISTS (SELECT 1 FROM durable.workflows w
+                                 WHERE w.run_id = ANY (runs)
+                                   AND build_id IS DISTINCT FROM CASE rule_mode WHEN 'PINNED'
+                                       THEN coalesce(w.build_id, rule_build) ELSE rule_build END));
+    END IF;
+    IF NOT take THEN
+        FOR i IN 1 .. n LOOP
+            called := durable._insert_workflow_task(runs[i], namespace, task_queue, 1, scheduled[i],
+                                                    scheduled_at[i])::text;
+        END LOOP;
+        RETURN;
+    END IF;
+    called := durable._record_poller(namespace, task_queue, 'workflow', identity)::text;
+    now := durable.now();
+    -- each task's place, in the order they were scheduled
+    FOR t IN SELECT e.i, w.priority, w.fairness_key, w.fairness_weight,
+                    pg_catalog.nextval('durable.workflow_tasks_task_id_seq') AS task_id
+               FROM pg_catalog.generate_subscripts(runs, 1) e(i) JOIN durable.workflows w ON w.run_id = runs[e.i]
+              ORDER BY e.i LOOP
+        IF key_last ? (t.priority::text || '/' || t.fairness_key) THEN
+            p := (key_last ->> (t.priority::text || '/' || t.fairness_key))::float8 + 1.0::float8 / t.fairness_weight;
+            p := CASE WHEN p > 0 THEN p ELSE 0 END;
+        ELSE
+            p := greatest(coalesce((queue_head ->> t.priority::text)::float8, 0), 0);
+        END IF;
+        key_last := key_last || pg_catalog.jsonb_build_object(t.priority::text || '/' || t.fairness_key, p);
+        IF NOT queue_head ? t.priority::text OR (queue_head ->> t.priority::text)::float8 > p THEN
+            queue_head := queue_head || pg_catalog.jsonb_build_object(t.priority::text, p);
+        END IF;
+        ids[t.i] := t.task_id;
+        passes[t.i] := p;
+    END LOOP;
+    FOR t IN SELECT e.i, w.run_id, w.workflow_id, w.workflow_type, w.task_timeout, w.priority, w.fairness_key,
+                    ids[e.i] AS task_id, passes[e.i] AS pass
+               FROM pg_catalog.generate_subscripts(runs, 1) e(i) JOIN durable.workflows w ON w.run_id = runs[e.i]
+              ORDER BY w.priority, 9, 8 LOOP
+        -- poll_workflow_tasks' lease
+        started := durable._append(t.run_id, 'WorkflowTaskStarted', pg_catalog.jsonb_build_object(
+            'scheduled_event_id', scheduled[t.i], 'identity', identity, 'attempt', 1) || durable._build_id_attrs(build_id));
+        INSERT INTO durable.workflow_tasks (task_id, run_id, namespace, task_queue, state, attempt, scheduled_event_id,
+                                            started_event_id, fence, identity, scheduled_at, started_at, timeout_at,
+                                            priority, fairness_key, pass, build_id)
+        VALUES (t.task_id, t.run_id, namespace, task_queue, 'STARTED', 1, scheduled[t.i], started, 1, identity,
+                scheduled_at[t.i], now, now + t.task_timeout, t.priority, t.fairness_key, t.pass, build_id);
+        earliest := least(earliest, now + t.task_timeout);
+        task_token := 'w' || t.task_id || '.1';
+        workflow_id := t.workflow_id;
+        run_id := t.run_id;
+        workflow_type := t.workflow_type;
+        attempt := 1;
+        started_event_id := started;
+        history := durable._history_json_sticky(t.run_id, coalesce((cached ->> t.run_id::text)::bigint, 0), sticky);
+        RETURN NEXT;
+    END LOOP;
+    called := durable._wake_at(earliest)::text;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION durable.complete_activity_tasks_eager(
     outcomes jsonb, identity text, workflow_task_queue text, max_workflow_tasks integer,
     namespace text DEFAULT 'default', cached jsonb DEFAULT NULL, build_id text DEFAULT NULL,
@@ -33,6 +196,8 @@ RETURNS TABLE (kind text, task_token text, outcome text, error text, workflow_id
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
+DECLARE
+    pending text;
 BEGIN
     -- every argument is checked before any outcome is delivered: bad input
     -- changes nothing
@@ -65,11 +230,23 @@ BEGIN
     -- It is cleared below, or, if the call fails inside a savepoint the
     -- caller rolls back to, with that savepoint (eager.c).
     PERFORM durable._eager_arm(namespace || '/workflow' || E'\x1f' || workflow_task_queue);
+    PERFORM set_config('durable_handback.pending', '-', true);
     RETURN QUERY
     SELECT 'activity_task', c.task_token, c.outcome, c.error, NULL::text, NULL::uuid, NULL::text, NULL::integer,
            NULL::bigint, NULL::jsonb
       FROM durable.complete_activity_tasks(outcomes, complete_activity_tasks_eager.identity) c;
+    pending := current_setting('durable_handback.pending', true);
+    PERFORM set_config('durable_handback.pending', '', true);
     PERFORM durable._eager_arm(NULL);
+    -- the tasks the outcomes scheduled: leased now, or inserted ready
+    IF pending <> '-' THEN
+        RETURN QUERY
+        SELECT 'workflow_task', p.task_token, 'POLLED', NULL::text, p.workflow_id, p.run_id, p.workflow_type,
+               p.attempt, p.started_event_id, p.history
+          FROM durable._handback_take(pending, complete_activity_tasks_eager.namespace, workflow_task_queue,
+                                      complete_activity_tasks_eager.identity, max_workflow_tasks, cached,
+                                      complete_activity_tasks_eager.build_id, complete_activity_tasks_eager.sticky) p;
+    END IF;
     IF EXISTS (SELECT 1 FROM durable.workflow_tasks wt
                 WHERE wt.namespace = complete_activity_tasks_eager.namespace
                   AND wt.task_queue = workflow_task_queue AND wt.state = 'SCHEDULED') THEN
