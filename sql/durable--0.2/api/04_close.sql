@@ -65,6 +65,7 @@ DECLARE
     retry_state text;
     backoff interval;
     closed timestamptz;
+    pending integer;   -- durable._run_rows: which tables hold rows of the run
 BEGIN
     SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = run;
     -- a workflow retry policy may turn this close into the next attempt (16_workflow_retry.sql)
@@ -83,24 +84,41 @@ BEGIN
        SET status = _close_run.status, closed_at = closed, result = _close_run.result,
            failure = _close_run.failure, deadline_at = NULL, new_run_id = _close_run.new_run_id
      WHERE wf.run_id = run;
-    DELETE FROM durable.workflow_tasks t WHERE t.run_id = run;
-    DELETE FROM durable.activity_tasks a WHERE a.run_id = run;
-    DELETE FROM durable.timers t WHERE t.run_id = run;
-    DELETE FROM durable.buffered_events b WHERE b.run_id = run;
-    DELETE FROM durable.workflow_pauses p WHERE p.run_id = run;
-    DELETE FROM durable.activity_pauses p WHERE p.run_id = run;
+    -- Only the statements with rows to act on: most closes have none left
+    -- (one index probe per table, api/83_run_rows.sql, against a statement each).
+    pending := durable._run_rows(run);
+    IF pending & 1 <> 0 THEN
+        DELETE FROM durable.workflow_tasks t WHERE t.run_id = run;
+    END IF;
+    IF pending & 2 <> 0 THEN
+        DELETE FROM durable.activity_tasks a WHERE a.run_id = run;
+    END IF;
+    IF pending & 4 <> 0 THEN
+        DELETE FROM durable.timers t WHERE t.run_id = run;
+    END IF;
+    IF pending & 8 <> 0 THEN
+        DELETE FROM durable.buffered_events b WHERE b.run_id = run;
+    END IF;
+    IF pending & 16 <> 0 THEN
+        DELETE FROM durable.workflow_pauses p WHERE p.run_id = run;
+    END IF;
+    IF pending & 32 <> 0 THEN
+        DELETE FROM durable.activity_pauses p WHERE p.run_id = run;
+    END IF;
 
-    FOR child IN SELECT c.run_id, c.parent_close_policy FROM durable.workflows c
-                  WHERE c.parent_run_id = run AND c.status = 'RUNNING'
-                  ORDER BY c.run_id FOR UPDATE LOOP
-        IF child.parent_close_policy = 'TERMINATE' THEN
-            PERFORM durable._close_run(child.run_id, 'TERMINATED', 'WorkflowExecutionTerminated',
-                jsonb_build_object('reason', 'parent closed (parent close policy TERMINATE)',
-                                   'identity', 'durable'));
-        ELSIF child.parent_close_policy = 'REQUEST_CANCEL' THEN
-            PERFORM durable._request_cancel(child.run_id, 'parent closed (parent close policy REQUEST_CANCEL)', 'durable');
-        END IF;
-    END LOOP;
+    IF pending & 64 <> 0 THEN
+        FOR child IN SELECT c.run_id, c.parent_close_policy FROM durable.workflows c
+                      WHERE c.parent_run_id = run AND c.status = 'RUNNING'
+                      ORDER BY c.run_id FOR UPDATE LOOP
+            IF child.parent_close_policy = 'TERMINATE' THEN
+                PERFORM durable._close_run(child.run_id, 'TERMINATED', 'WorkflowExecutionTerminated',
+                    jsonb_build_object('reason', 'parent closed (parent close policy TERMINATE)',
+                                       'identity', 'durable'));
+            ELSIF child.parent_close_policy = 'REQUEST_CANCEL' THEN
+                PERFORM durable._request_cancel(child.run_id, 'parent closed (parent close policy REQUEST_CANCEL)', 'durable');
+            END IF;
+        END LOOP;
+    END IF;
 
     IF backoff IS NOT NULL THEN
         -- the next attempt keeps the parent and the schedule: they hear of its close

@@ -1,0 +1,209 @@
+/*
+ * run_rows.c: durable._run_rows(run), which of the tables a run's close
+ * empties (api/04_close.sql, _close_run) still hold a row of the run, read
+ * from one index probe per table.
+ *
+ * A close deleted the run's rows from six tables and looked for its running
+ * children with seven statements, each with its executor set up and torn
+ * down (some 4 µs each) to find nothing in the common close: its workflow
+ * task is deleted by the completion that closes it, its activities and
+ * timers are done. _close_run now asks this first and runs only the
+ * statements that have rows to act on. A probe answers "rows" whenever it
+ * cannot tell (the table or an index leading with the column is missing, or
+ * the index is one whose equality it does not know): the statement then
+ * runs as before. So a probe can only leave out a statement that would have
+ * found no row: it reads with the caller's snapshot (the one a statement
+ * would take: plpgsql pushes a fresh one for an expression of a volatile
+ * function) and without row security, so it sees every row the statement
+ * could.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "nodes/primnodes.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_run_rows);
+
+/* The tables, in the order of _close_run's bits (bit i is 1 << i). */
+typedef struct RunTable
+{
+	const char *relname;
+	const char *column;			/* uuid: the run (or, for workflows, the parent run) */
+} RunTable;
+
+static const RunTable run_tables[] = {
+	{"workflow_tasks", "run_id"},
+	{"activity_tasks", "run_id"},
+	{"timers", "run_id"},
+	{"buffered_events", "run_id"},
+	{"workflow_pauses", "run_id"},
+	{"activity_pauses", "run_id"},
+	{"workflows", "parent_run_id"},	/* the children */
+};
+
+#define RUN_TABLES lengthof(run_tables)
+
+/* What a probe reads, looked up once per backend and again after a change of the table or index. */
+typedef struct RunIndex
+{
+	bool		known;
+	Oid			heap;			/* InvalidOid: no such table */
+	Oid			index;			/* InvalidOid: no index a probe may read */
+} RunIndex;
+
+static RunIndex run_indexes[RUN_TABLES];
+static bool callback_registered;
+
+static void
+forget_indexes(Datum arg, Oid relid)
+{
+	for (int i = 0; i < RUN_TABLES; i++)
+		if (relid == InvalidOid || run_indexes[i].heap == relid || run_indexes[i].index == relid)
+			run_indexes[i].known = false;
+}
+
+/*
+ * Whether predicate (an index's, implicitly ANDed) holds for every row whose
+ * column att is not null: none, or exactly "att IS NOT NULL" (the children's
+ * index).
+ */
+static bool
+holds_when_set(List *predicate, AttrNumber att)
+{
+	NullTest   *test;
+
+	if (predicate == NIL)
+		return true;
+	if (list_length(predicate) != 1 || !IsA(linitial(predicate), NullTest))
+		return false;
+	test = (NullTest *) linitial(predicate);
+	return test->nulltesttype == IS_NOT_NULL && !test->argisrow && IsA(test->arg, Var) &&
+		((Var *) test->arg)->varattno == att && ((Var *) test->arg)->varlevelsup == 0;
+}
+
+/*
+ * A valid btree index of heap whose first column is att, under uuid's
+ * default btree operator family, and that holds every row with att set;
+ * InvalidOid when there is none.
+ */
+static Oid
+probe_index(Relation heap, AttrNumber att)
+{
+	Oid			uuid_family = get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID));
+	List	   *indexes = RelationGetIndexList(heap);
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		bool		fits = index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
+			index->rd_index->indislive && index->rd_index->indnkeyatts >= 1 &&
+			index->rd_index->indkey.values[0] == att && index->rd_opfamily[0] == uuid_family &&
+			RelationGetIndexExpressions(index) == NIL &&
+			holds_when_set(RelationGetIndexPredicate(index), att);
+
+		index_close(index, AccessShareLock);
+		if (fits)
+		{
+			found = lfirst_oid(lc);
+			break;
+		}
+	}
+	list_free(indexes);
+	return found;
+}
+
+static void
+look_up(int i, Oid schema)
+{
+	RunIndex   *r = &run_indexes[i];
+	Relation	heap;
+	AttrNumber	att;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(forget_indexes, (Datum) 0);
+		callback_registered = true;
+	}
+	r->heap = get_relname_relid(run_tables[i].relname, schema);
+	r->index = InvalidOid;
+	if (OidIsValid(r->heap))
+	{
+		heap = table_open(r->heap, AccessShareLock);
+		att = get_attnum(r->heap, run_tables[i].column);
+		if (heap->rd_rel->relkind == RELKIND_RELATION && att != InvalidAttrNumber &&
+			TupleDescAttr(RelationGetDescr(heap), att - 1)->atttypid == UUIDOID)
+			r->index = probe_index(heap, att);
+		table_close(heap, AccessShareLock);
+	}
+	r->known = true;
+}
+
+/* Whether heap holds a row visible to snapshot whose index's first column equals run. */
+static bool
+has_row(Oid heap_oid, Oid index_oid, Datum run, Snapshot snapshot)
+{
+	Relation	heap = table_open(heap_oid, AccessShareLock);
+	Relation	index = index_open(index_oid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	ScanKeyData key;
+	IndexScanDesc scan;
+	bool		found;
+
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0],
+						   F_UUID_EQ, run);
+	scan = index_beginscan(heap, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(heap, AccessShareLock);
+	return found;
+}
+
+/*
+ * durable._run_rows(run uuid) RETURNS integer, STRICT: bit i set when
+ * run_tables[i] may hold a row of run (see the top of this file).
+ */
+Datum
+durable_run_rows(PG_FUNCTION_ARGS)
+{
+	Datum		run = PG_GETARG_DATUM(0);
+	Oid			schema = InvalidOid;
+	Snapshot	snapshot = GetActiveSnapshot();
+	int32		rows = 0;
+
+	for (int i = 0; i < RUN_TABLES; i++)
+	{
+		RunIndex   *r = &run_indexes[i];
+
+		if (!r->known)
+		{
+			if (!OidIsValid(schema))
+				schema = get_namespace_oid("durable", false);
+			look_up(i, schema);
+		}
+		if (!OidIsValid(r->index) || has_row(r->heap, r->index, run, snapshot))
+			rows |= 1 << i;
+	}
+	PG_RETURN_INT32(rows);
+}
