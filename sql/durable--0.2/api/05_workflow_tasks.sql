@@ -69,14 +69,32 @@ RETURNS TABLE (task_token text, workflow_id text, run_id uuid, workflow_type tex
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    t record;
-    started bigint;
     now timestamptz := durable.now();
     earliest timestamptz;
     rule_mode text;
     rule_build text;
     leased integer := 0;
-    skipped integer;
+    picked bigint[];   -- a scan's tasks, their runs locked
+    t record;
+    -- of those, the ones still SCHEDULED, in the scan's order; the columns
+    -- of a task are the same place in each array
+    ids bigint[];
+    runs uuid[];
+    fences bigint[];
+    attempts integer[];
+    starteds bigint[];
+    wf_ids text[];
+    wf_types text[];
+    timeouts interval[];
+    -- every scan's leased tasks, as they are returned
+    all_ids bigint[] := '{}';
+    all_runs uuid[] := '{}';
+    all_fences bigint[] := '{}';
+    all_attempts integer[] := '{}';
+    all_starteds bigint[] := '{}';
+    all_wf_ids text[] := '{}';
+    all_wf_types text[] := '{}';
+    n integer;
     called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
 BEGIN
     called := durable._check_poll_args($1, $2, $3)::text;
@@ -88,56 +106,79 @@ BEGIN
     -- a versioned queue's tasks go only to the build each run is on
     -- (api/60_build_ids.sql); without rules, to any worker
     SELECT r.mode, r.default_build_id INTO rule_mode, rule_build FROM durable._build_id_rules($5, $1) r;
-    -- A task skipped below took a place of the LIMIT: the scan runs again,
-    -- with a fresh snapshot (which shows those leased), for the places left.
+    -- The batch is leased set-wise: a statement per step for all its tasks,
+    -- not per task (docs/performance.md, "The polls and the start, session
+    -- 9"). A task skipped below took a place of the LIMIT: the scan runs
+    -- again, with a fresh snapshot (which shows those leased), for the
+    -- places left.
     LOOP
-        skipped := 0;
-        FOR t IN SELECT wt.task_id, wt.run_id, wt.fence, wt.attempt, wt.scheduled_event_id,
-                        w.workflow_id, w.workflow_type, w.task_timeout
-                   FROM durable.workflow_tasks wt JOIN durable.workflows w ON w.run_id = wt.run_id
-                  WHERE wt.namespace = $5 AND wt.task_queue = $1 AND wt.state = 'SCHEDULED'
-                    AND (rule_mode IS NULL
-                         OR $6 = CASE rule_mode WHEN 'PINNED' THEN coalesce(w.build_id, rule_build) ELSE rule_build END)
-                  ORDER BY wt.priority, wt.pass, wt.task_id   -- api/41_priority.sql
-                  LIMIT $3 - leased
-                    FOR UPDATE OF w SKIP LOCKED LOOP
-            -- Only the run is locked (every lease holds it; a lock on the task row
-            -- too would cost WAL). The row seen may have been leased by a poll
-            -- that committed before this one took the run: read it again, now.
-            SELECT wt.fence, wt.attempt, wt.scheduled_event_id INTO t.fence, t.attempt, t.scheduled_event_id
-              FROM durable.workflow_tasks wt WHERE wt.task_id = t.task_id AND wt.state = 'SCHEDULED';
-            IF NOT FOUND THEN
-                skipped := skipped + 1;
-                CONTINUE;
-            END IF;
-            leased := leased + 1;
-            -- a transient attempt (see _reschedule_workflow_task) writes no event
-            -- now, and the worker replays the history as it is
-            started := NULL;
+        SELECT array_agg(s.task_id ORDER BY s.priority, s.pass, s.task_id) INTO picked FROM (
+            SELECT wt.task_id, wt.priority, wt.pass
+              FROM durable.workflow_tasks wt JOIN durable.workflows w ON w.run_id = wt.run_id
+             WHERE wt.namespace = $5 AND wt.task_queue = $1 AND wt.state = 'SCHEDULED'
+               AND (rule_mode IS NULL
+                    OR $6 = CASE rule_mode WHEN 'PINNED' THEN coalesce(w.build_id, rule_build) ELSE rule_build END)
+             ORDER BY wt.priority, wt.pass, wt.task_id   -- api/41_priority.sql
+             LIMIT $3 - leased
+               FOR UPDATE OF w SKIP LOCKED) s;
+        EXIT WHEN picked IS NULL;
+        -- Only the runs are locked (every lease holds its run; a lock on the
+        -- task row too would cost WAL). A row seen may have been leased by a
+        -- poll that committed before this one took its run: read them
+        -- again, now, each by its key, in the scan's order.
+        n := 0;
+        ids := '{}'; runs := '{}'; fences := '{}'; attempts := '{}'; starteds := '{}';
+        wf_ids := '{}'; wf_types := '{}'; timeouts := '{}';
+        FOR t IN SELECT x.* FROM unnest(picked) WITH ORDINALITY p(task_id, ord)
+                  CROSS JOIN LATERAL (
+                        SELECT wt.task_id, wt.run_id, wt.fence, wt.attempt, wt.scheduled_event_id,
+                               w.workflow_id, w.workflow_type, w.task_timeout
+                          FROM durable.workflow_tasks wt JOIN durable.workflows w ON w.run_id = wt.run_id
+                         WHERE wt.task_id = p.task_id AND wt.state = 'SCHEDULED' OFFSET 0) x
+                  ORDER BY p.ord LOOP
+            n := n + 1;
+            ids[n] := t.task_id;
+            runs[n] := t.run_id;
+            fences[n] := t.fence;
+            attempts[n] := t.attempt;
+            wf_ids[n] := t.workflow_id;
+            wf_types[n] := t.workflow_type;
+            timeouts[n] := t.task_timeout;
+            -- a transient attempt (see _reschedule_workflow_task) writes no
+            -- event now, and the worker replays the history as it is
+            starteds[n] := NULL;
             IF t.scheduled_event_id IS NOT NULL THEN
-                started := durable._append(t.run_id, 'WorkflowTaskStarted', jsonb_build_object(
+                starteds[n] := durable._append(t.run_id, 'WorkflowTaskStarted', jsonb_build_object(
                     'scheduled_event_id', t.scheduled_event_id, 'identity', $2, 'attempt', t.attempt)
                     || durable._build_id_attrs($6));
             END IF;
-            UPDATE durable.workflow_tasks wt
-               SET state = 'STARTED', fence = t.fence + 1, started_event_id = started, identity = $2, build_id = $6,
-                   started_at = now, timeout_at = now + t.task_timeout
-             WHERE wt.task_id = t.task_id;
             earliest := least(earliest, now + t.task_timeout);
-            task_token := 'w' || t.task_id || '.' || (t.fence + 1);
-            workflow_id := t.workflow_id;
-            run_id := t.run_id;
-            workflow_type := t.workflow_type;
-            attempt := t.attempt;
-            started_event_id := started;
-            -- the events after those the worker names in cached, or else
-            -- after those it was last sent if it names itself in sticky
-            -- (api/82_sticky.sql)
-            history := durable._history_json_sticky(t.run_id, coalesce(($4 ->> t.run_id::text)::bigint, 0), $7);
-            RETURN NEXT;
         END LOOP;
-        EXIT WHEN skipped = 0 OR leased >= $3;
+        IF n > 0 THEN
+            UPDATE durable.workflow_tasks wt
+               SET state = 'STARTED', fence = c.fence + 1, started_event_id = c.started, identity = $2,
+                   build_id = $6, started_at = now, timeout_at = now + c.task_timeout
+              FROM unnest(ids, fences, starteds, timeouts) AS c(task_id, fence, started, task_timeout)
+             WHERE wt.task_id = c.task_id;
+            all_ids := all_ids || ids;
+            all_runs := all_runs || runs;
+            all_fences := all_fences || fences;
+            all_attempts := all_attempts || attempts;
+            all_starteds := all_starteds || starteds;
+            all_wf_ids := all_wf_ids || wf_ids;
+            all_wf_types := all_wf_types || wf_types;
+            leased := leased + n;
+        END IF;
+        EXIT WHEN n = cardinality(picked) OR leased >= $3;
     END LOOP;
+    -- the events after those the worker names in cached, or else after
+    -- those it was last sent if it names itself in sticky (api/82_sticky.sql)
+    RETURN QUERY
+    SELECT 'w' || c.task_id || '.' || (c.fence + 1), c.workflow_id, c.run_id, c.workflow_type, c.attempt,
+           c.started, durable._history_json_sticky(c.run_id, coalesce(($4 ->> c.run_id::text)::bigint, 0), $7)
+      FROM unnest(all_ids, all_runs, all_fences, all_attempts, all_starteds, all_wf_ids, all_wf_types)
+           WITH ORDINALITY AS c(task_id, run_id, fence, attempt, started, workflow_id, workflow_type, ord)
+     ORDER BY c.ord;
     called := durable._wake_at(earliest)::text;
 END
 $$;

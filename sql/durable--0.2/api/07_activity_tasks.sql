@@ -11,10 +11,11 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     now timestamptz := durable.now();
     limited bigint[];
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
 BEGIN
-    PERFORM durable._check_poll_args($1, $2, $3);
-    PERFORM durable._authorize('worker', $1, $4);
-    PERFORM durable._record_poller($4, $1, 'activity', $2);
+    called := durable._check_poll_args($1, $2, $3)::text;
+    called := durable._authorize('worker', $1, $4)::text;
+    called := durable._record_poller($4, $1, 'activity', $2)::text;
     -- a queue with limits (api/40_flow_limits.sql) picks its own tasks; the
     -- rest pay one index probe for this. Two statements, not one with a
     -- branch on `limited` inside: plpgsql would then plan the common one
