@@ -21,13 +21,10 @@
 #   par10_commits_per_activity par10_wal_bytes_per_activity
 # then the medians' ratios B / A of the two CPU figures.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # fresh_cluster, sql, commits, per, reset_store, server_cpu_seconds, two_trees
 a_tree=$(cd "${1:?usage: build_ab.sh A_WORKTREE [ROUNDS] [N]}" && pwd)
 rounds=${2:-3} n=${3:-2000}
 port=${DURABLE_BENCH_PORT:-55495}
-. "$here/lib.sh"   # fresh_cluster, sql, commits, per, reset_store, server_cpu_seconds, two_trees
 tmp=$(mktemp -d)
 two_trees build-ab "${A_WORKFLOWS:-$here/workflows.c}" "${A_SETTINGS:-}"
 . "$here/worker_rate.sh"   # worker_rate

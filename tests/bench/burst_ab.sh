@@ -14,15 +14,11 @@
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # bench_cluster, sql
 rounds=${1:-3} n=${2:-200} per=${3:-100}
 base=${BASE_PG_CONFIG:?BASE_PG_CONFIG: the pg_config of the install to compare with}
 mine=${PG_CONFIG:-pg_config}
-port=${DURABLE_BENCH_PORT:-55495}
-. "$here/lib.sh"   # own_cluster, sql
-own_cluster burst-ab "$port"
+bench_cluster burst-ab 55495
 
 install() {   # A or B: the cluster on that install, the store made anew
     cluster stop >/dev/null

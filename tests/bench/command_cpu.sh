@@ -12,13 +12,9 @@
 # B / A of the commands' medians. Needs a private PostgreSQL with this
 # checkout installed (export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # bench_cluster, api_sql, product_statement, cpu_view, ab_ratio
 a=${1:-main} rounds=${2:-4} n=${3:-10000}
-port=${DURABLE_BENCH_PORT:-55497}
-. "$here/lib.sh"   # own_cluster, api_sql, product_statement, cpu_view, ab_ratio
-own_cluster command-cpu "$port"
+bench_cluster command-cpu 55497
 api_sql "$a" "$tmp/a_api.sql"
 
 # The task row's write alone is the product's own statement (a SCHEDULED

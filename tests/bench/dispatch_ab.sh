@@ -11,9 +11,7 @@
 # SLEEPERS_A=0 leaves A's store empty: with A the same install as B, the
 # bench's scale_1m_dispatch_ratio, its two sides alternated.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-here=tests/bench
-. "$here/lib.sh"
+. "$(dirname "$0")/lib.sh"
 a=${1:?usage: dispatch_ab.sh A_PG_CONFIG [ROUNDS]}
 b=${PG_CONFIG:?PG_CONFIG of the install of this checkout}
 rounds=${2:-3}

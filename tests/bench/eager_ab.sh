@@ -24,13 +24,9 @@
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)) and make all.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # bench_cluster, sql, reset_store, server_cpu_seconds, commits, per, start_spaced, workflow_task_hops
 rounds=${1:-3} n=${2:-2000}
-port=${DURABLE_BENCH_PORT:-55493}
-. "$here/lib.sh"   # own_cluster, sql, reset_store, server_cpu_seconds, commits, per, start_spaced, workflow_task_hops
-own_cluster eager-ab "$port"
+bench_cluster eager-ab 55493
 real_worker="$top/worker/build/durable-worker"
 [ -x "$real_worker" ] || { echo "eager_ab: build first (make all)" >&2; exit 1; }
 # worker_rate runs "$worker_bin" --concurrency 64 --batch 64 ...; WORKER_ARGS

@@ -21,14 +21,9 @@
 # B / A of the medians. Needs a private PostgreSQL with this checkout
 # installed (export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # ab_setup, api_sql, floor_rounds, cpu_view, ab_ratio, ab_install
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
-port=${DURABLE_BENCH_PORT:-55493}
-. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds, cpu_view, ab_ratio, ab_install
-own_cluster floor-cpu "$port"
-a_tree_side floor-cpu-a $(( port + 1 ))
+ab_setup floor-cpu 55493
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
 
 # The session's script: its CPU (utime + stime, in ticks) before and after

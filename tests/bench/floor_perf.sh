@@ -8,14 +8,10 @@
 # Then e.g. `perf report -i OUT --children --sort symbol -g none` for each
 # function's share, or `--no-children` for self time.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
 out=$(realpath -m "${2:-perf.data}")
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # bench_cluster, floor_rounds
 n=${1:-3000}
-port=${DURABLE_BENCH_PORT:-55501}
-. "$here/lib.sh"   # own_cluster, floor_rounds
-own_cluster floor-perf "$port" >/dev/null
+bench_cluster floor-perf 55501 >/dev/null
 {
     echo "SELECT pg_backend_pid() AS pid \\gset"
     echo "\\setenv FLOOR_PERF_PID :pid"

@@ -15,17 +15,13 @@
 # "calls_per_wf self_us_per_wf total_us_per_wf name", per statement
 # "calls_per_wf exec_us_per_wf plan_us_per_wf query", largest first.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # bench_cluster, floor_rounds
 n=${1:-3000}
 out=$(realpath -m "${2:-floor_profile}")
-port=${DURABLE_BENCH_PORT:-55511}
-. "$here/lib.sh"   # own_cluster, floor_rounds
 tree=${TREE:+$(cd "$TREE" && pwd)}
 [ -z "$tree" ] || export PG_CONFIG=$tree/.run/pg/lib/postgresql/15/bin/pg_config
 name=floor-profile${tree:+-$(basename "$tree")}
-own_cluster "$name" "$port" >/dev/null
+bench_cluster "$name" 55511 >/dev/null
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 as_pg tee -a "$DURABLE_PGDATA/postgresql.conf" >/dev/null <<CONF
 shared_preload_libraries = 'durable, pg_stat_statements'

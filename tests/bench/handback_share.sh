@@ -15,13 +15,9 @@
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)), make all and
 # the worker's test plugins (make -C worker e2e builds them).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # bench_cluster, start_spaced, workflow_task_hops, p50_p90
 rounds=${1:-2}
-port=${DURABLE_BENCH_PORT:-55497}
-. "$here/lib.sh"   # own_cluster, start_spaced, workflow_task_hops, p50_p90
-own_cluster handback-share "$port" >/dev/null
+bench_cluster handback-share 55497 >/dev/null
 sql() { psql -qXAt -v ON_ERROR_STOP=1 "$@"; }
 bin="$top/worker/build/durable-worker" plugin="$top/worker/build/tests/handback.so"
 [ -x "$bin" ] && [ -f "$plugin" ] || { echo "handback_share: build first (make all; make -C worker e2e)" >&2; exit 1; }

@@ -16,13 +16,10 @@
 # Prints per round "variant append_in_a_row_us append_interleaved_us
 # json_whole_us json_last_two_us", then the ratios B / A of the medians.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # fresh_cluster, cpu_view, ab_ratio
 a_tree=$(cd "${1:?usage: history_backend_ab.sh A_WORKTREE [ROUNDS]}" && pwd)
 rounds=${2:-3}
 port=${DURABLE_BENCH_PORT:-55499}
-. "$here/lib.sh"   # fresh_cluster, cpu_view, ab_ratio
 tmp=$(mktemp -d)
 trap 'for t in "$a_tree" "$top"; do PG_CONFIG=$t/.run/pg/lib/postgresql/15/bin/pg_config scripts/cluster.sh stop history-backend "$port" >/dev/null 2>&1 || true; done; rm -rf "$tmp"' EXIT
 

@@ -21,12 +21,9 @@
 # (export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg); make -C pgext install
 # PG_CONFIG=$PG_CONFIG) and make all.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # fresh_cluster, reset_store, server_cpu_seconds
 rounds=${1:-3} n=${2:-2000} base=${BASE:-9358b08}
 port=${DURABLE_BENCH_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-. "$here/lib.sh"   # fresh_cluster, reset_store, server_cpu_seconds
 cluster() { scripts/cluster.sh "$1" horizon-ab "$port"; }
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; cluster stop; rm -rf "$tmp"' EXIT

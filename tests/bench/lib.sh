@@ -1,5 +1,10 @@
-# Sourced by make bench (run.sh) and the A/B scripts beside it, run from the
-# checkout's top with $here set to tests/bench.
+# Sourced by make bench (run.sh) and the A/B scripts beside it. Sourcing it
+# sets $top (the checkout) and $here (tests/bench) and makes the checkout's
+# top the working directory, where its functions and scripts/cluster.sh run:
+# a script's arguments that name files are read after it, as from the top.
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+here=$top/tests/bench
+cd "$top"
 # fresh_cluster NAME PORT: the cluster scripts/cluster.sh makes under that
 # name, stopped, removed and started anew, so no earlier run's store is left
 fresh_cluster() {
@@ -84,6 +89,12 @@ own_cluster() {
     tmp=$(mktemp -d)
     trap 'kill $(jobs -p) 2>/dev/null || true; eval "${on_exit:-}"; cluster stop >/dev/null; rm -rf "$tmp"' EXIT
     eval "$(cluster env)"
+}
+# bench_cluster NAME PORT: a bench script's own cluster, NAME, on $port:
+# DURABLE_BENCH_PORT if set, else PORT (own_cluster)
+bench_cluster() {
+    port=${DURABLE_BENCH_PORT:-$2}
+    own_cluster "$1" "$port"
 }
 # sql QUERY: one value (or rows), unaligned; a script may define its own after sourcing this
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
@@ -214,4 +225,11 @@ a_tree_side() {
         PG_CONFIG=$a_pg_config fresh_cluster "$1" "$2"
         a_env=$(a_cluster env)
     fi
+}
+# ab_setup NAME PORT: the clusters of an A/B script that takes A_TREE: its
+# own, NAME on $port (bench_cluster), and A's side, NAME-a on $port + 1
+# (a_tree_side)
+ab_setup() {
+    bench_cluster "$1" "$2"
+    a_tree_side "$1-a" $(( port + 1 ))
 }

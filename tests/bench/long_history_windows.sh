@@ -16,15 +16,11 @@
 # pg_stat_user_tables. Needs a private PostgreSQL with this checkout
 # installed and built (make all; export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # bench_cluster (its exit kills long_history.sh too), api_sql, sql
 n=${1:-10000}
 out=${2:-$(mktemp -d)}
 mkdir -p "$out"
-port=${DURABLE_BENCH_PORT:-55505}
-. "$here/lib.sh"   # own_cluster (its exit kills long_history.sh too), api_sql, sql
-own_cluster long-windows "$port" >/dev/null
+bench_cluster long-windows 55505 >/dev/null
 cat >> "$DURABLE_PGDATA/postgresql.auto.conf" <<CONF
 shared_preload_libraries = 'durable,pg_stat_statements'
 pg_stat_statements.track = all

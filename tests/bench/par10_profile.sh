@@ -23,18 +23,14 @@
 # Writes OUT_DIR/{functions,statements}.tsv: per activity
 # "calls self_us total_us name" and "calls exec_us plan_us query", largest first.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # bench_cluster, reset_store, sql
 n=${1:-2000}
 out=$(realpath -m "${2:-par10_profile}")
 type=${3:-BenchPar10} per_wf=${4:-10}
-port=${DURABLE_BENCH_PORT:-55521}
-. "$here/lib.sh"   # own_cluster, reset_store, sql
 tree=$(cd "${TREE:-$top}" && pwd)
 export PG_CONFIG=$tree/.run/pg/lib/postgresql/15/bin/pg_config
 export PATH="$(dirname "$PG_CONFIG"):$PATH"
-own_cluster "par10-profile-$(basename "$tree")" "$port" >/dev/null
+bench_cluster "par10-profile-$(basename "$tree")" 55521 >/dev/null
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ -n "${PERF:-}${BACKENDS:-}" ] || as_pg tee -a "$DURABLE_PGDATA/postgresql.conf" >/dev/null <<CONF
 shared_preload_libraries = 'durable, pg_stat_statements'

@@ -20,13 +20,9 @@
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # bench_cluster, build_pq_tool, reset_store
 n=${1:-1000000} rounds=${2:-1}
-port=${DURABLE_BENCH_PORT:-55494}
-. "$here/lib.sh"   # own_cluster, build_pq_tool, reset_store
-own_cluster scale-drain "$port"
+bench_cluster scale-drain 55494
 [ "${DIAG:-0}" = 1 ] && psql -qXAt -c "ALTER SYSTEM SET track_functions = 'pl'" -c "SELECT pg_reload_conf()" >/dev/null
 poller="$tmp/bench-poller"
 build_pq_tool poller "$poller"

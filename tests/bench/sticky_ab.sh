@@ -17,13 +17,10 @@
 #   variant shape per_s server_cpu_us worker_cpu_us wal_bytes (per activity) worker_peak_rss_kb
 # then the medians' ratios B / A of the CPU figures, per shape.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # fresh_cluster, sql, per, reset_store, server_cpu_seconds, median, two_trees
 a_tree=$(cd "${1:?usage: sticky_ab.sh A_WORKTREE [ROUNDS] [N]}" && pwd)
 rounds=${2:-3} n=${3:-2000} shapes=${SHAPES:-BenchSeq1 BenchSeq3 BenchPar10}
 port=${DURABLE_BENCH_PORT:-55615}
-. "$here/lib.sh"   # fresh_cluster, sql, per, reset_store, server_cpu_seconds, median, two_trees
 tmp=$(mktemp -d)
 two_trees sticky-ab "$here/workflows.c"
 . "$here/worker_rate.sh"   # start_and_wait

@@ -27,16 +27,11 @@
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # ab_setup, sql, commits, build_pq_tool, api_sql, server_cpu_seconds, ab_install
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
-port=${DURABLE_BENCH_PORT:-55492}
 profile=${PROFILE:-}
-. "$here/lib.sh"   # own_cluster, a_tree_side, sql, commits, build_pq_tool, api_sql, server_cpu_seconds, ab_install
-own_cluster store-ab "$port"
 [ -z "${A_TREE:-}" ] || [ -z "$profile" ] || { echo "store_ab: PROFILE is for one install, not with A_TREE" >&2; exit 2; }
-a_tree_side store-ab-a $(( port + 1 ))
+ab_setup store-ab 55492
 eval "$b_env"
 if [ -n "${SETTINGS:-}" ]; then
     for env in "$a_env" "$b_env"; do

@@ -18,15 +18,10 @@
 # Needs a private PostgreSQL with this checkout installed (export
 # PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # ab_setup, product_statement, cpu_view, ab_ratio
 rounds=${1:-3} n=${2:-10000}
-port=${DURABLE_BENCH_PORT:-55498}
 : "${A_TREE:?A_TREE=<worktree> of the A side}"
-. "$here/lib.sh"   # own_cluster, a_tree_side, product_statement, cpu_view, ab_ratio
-own_cluster task-rows "$port"
-a_tree_side task-rows-a $(( port + 1 ))
+ab_setup task-rows 55498
 
 # Where a store has no C insert, its own statements (A_TREE's, the side that
 # may lack them), run with their variables set as their functions set them:

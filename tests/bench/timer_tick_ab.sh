@@ -15,14 +15,9 @@
 # ticks_per_wf us_per_tick us_per_wf", then the ratios B / A of the medians.
 # Not part of make bench.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # ab_setup, api_sql, floor_rounds, ab_ratio, sql, ab_install
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
-port=${DURABLE_BENCH_PORT:-55521}
-. "$here/lib.sh"   # own_cluster, a_tree_side, api_sql, floor_rounds, ab_ratio, sql, ab_install
-own_cluster timer-tick "$port"
-a_tree_side timer-tick-a $(( port + 1 ))
+ab_setup timer-tick 55521
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
 for side in A B; do
     if [ "$side" = A ]; then eval "$a_env"; else eval "$b_env"; fi

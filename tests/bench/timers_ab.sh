@@ -12,10 +12,7 @@
 # PostgreSQL (.run/pg, scripts/pginst.sh); A is built here too, in a
 # temporary worktree with an install of its own.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
-. "$here/lib.sh"   # build_pq_tool, reset_store
+. "$(dirname "$0")/lib.sh"   # build_pq_tool, reset_store
 a=${1:-main} rounds=${2:-3} n=${3:-10000}
 port=${DURABLE_BENCH_PORT:-55491}
 tmp=$(mktemp -d)

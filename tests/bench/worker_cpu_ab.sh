@@ -16,9 +16,7 @@
 #   par10_activities_per_s par10_worker_cpu_us_per_activity par10_server_cpu_us_per_activity
 # then the medians' ratios B / A of the CPU figures.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/../.." && pwd)
-here="$top/tests/bench"
-cd "$top"
+. "$(dirname "$0")/lib.sh"   # bench_cluster, reset_store, server_cpu_seconds, sql, per, ab_ratio
 a_bin=$(realpath "${1:?usage: worker_cpu_ab.sh A_WORKER_BIN [ROUNDS] [N]}")
 b_bin=$(realpath "${B_WORKER:-$top/worker/build/durable-worker}")
 rounds=${2:-3} n=${3:-2000}
@@ -26,8 +24,7 @@ for b in "$a_bin" "$b_bin"; do
     [ -x "$b" ] || { echo "worker_cpu_ab: no worker binary $b (make all)" >&2; exit 1; }
 done
 export PG_CONFIG=${PG_CONFIG:-$top/.run/pg/lib/postgresql/15/bin/pg_config}
-. "$here/lib.sh"   # own_cluster, reset_store, server_cpu_seconds, sql, per, ab_ratio
-own_cluster worker-cpu-ab "${DURABLE_BENCH_PORT:-55497}"
+bench_cluster worker-cpu-ab 55497
 export PATH="$(dirname "$PG_CONFIG"):$PATH"
 plugin="$tmp/plugin.so"
 . "$here/worker_rate.sh"   # build_bench_plugin, start_and_wait
