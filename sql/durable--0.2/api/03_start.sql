@@ -331,7 +331,9 @@ BEGIN
     -- twice at most: a concurrent start of the same id may win the insert,
     -- and a second look (a new snapshot) then sees its run
     FOR attempt IN 1..2 LOOP
-        run := coalesce(durable._same_request(namespace, workflow_id, options ->> 'request_id'),
+        -- (each helper called only where it can find something: a call costs)
+        run := coalesce(CASE WHEN options ? 'request_id'
+                             THEN durable._same_request(namespace, workflow_id, options ->> 'request_id') END,
                         CASE WHEN conflict_policy = 'USE_EXISTING' THEN durable._open_run(namespace, workflow_id) END);
         IF run IS NOT NULL THEN
             RETURN run;
@@ -339,7 +341,10 @@ BEGIN
         IF conflict_policy = 'TERMINATE_EXISTING' AND durable._terminate_existing(namespace, workflow_id, options ->> 'identity') THEN
             reuse_policy := 'ALLOW_DUPLICATE';
         END IF;
-        conflict := durable._start_conflict(namespace, workflow_id, reuse_policy);
+        -- the default policy conflicts only with an open run, and most ids
+        -- have none: one probe of its index says so
+        conflict := CASE WHEN reuse_policy = 'ALLOW_DUPLICATE' AND durable._find_open_run(namespace, workflow_id) IS NULL
+                         THEN NULL ELSE durable._start_conflict(namespace, workflow_id, reuse_policy) END;
         IF conflict IS NOT NULL THEN
             EXIT;
         END IF;
