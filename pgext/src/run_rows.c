@@ -181,13 +181,15 @@ has_row(Oid heap_oid, Oid index_oid, Datum run, Snapshot snapshot)
 }
 
 /*
- * durable._run_rows(run uuid) RETURNS integer, STRICT: bit i set when
- * run_tables[i] may hold a row of run (see the top of this file).
+ * durable._run_rows(run uuid [, tables integer]) RETURNS integer, STRICT:
+ * of the bits set in tables (all without it), bit i set when run_tables[i]
+ * may hold a row of run (see the top of this file); the others are not read.
  */
 Datum
 durable_run_rows(PG_FUNCTION_ARGS)
 {
 	Datum		run = PG_GETARG_DATUM(0);
+	int32		tables = PG_NARGS() > 1 ? PG_GETARG_INT32(1) : ~0;
 	Oid			schema = InvalidOid;
 	Snapshot	snapshot = GetActiveSnapshot();
 	int32		rows = 0;
@@ -196,6 +198,8 @@ durable_run_rows(PG_FUNCTION_ARGS)
 	{
 		RunIndex   *r = &run_indexes[i];
 
+		if ((tables & (1 << i)) == 0)
+			continue;
 		if (!r->known)
 		{
 			if (!OidIsValid(schema))

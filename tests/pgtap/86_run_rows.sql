@@ -66,6 +66,9 @@ SELECT pg_temp.complete('rrq', jsonb_build_array(pg_temp.act('a1'),
     '{"type": "StartTimer", "timer_id": "t1", "start_to_fire_timeout": 600}'::jsonb));
 SELECT is(pg_temp.rows_of('rr-1'), ARRAY['activity_tasks', 'timers'],
           'an activity and a timer pending, no workflow task');
+SELECT is(durable._run_rows(pg_temp.run('rr-1'), 4), 4, 'asked for the timers alone: their bit alone');
+SELECT is(durable._run_rows(pg_temp.run('rr-1'), 1 | 8), 0, 'asked for tables without rows: none');
+SELECT is(durable._run_rows(pg_temp.run('rr-1'), 0), 0, 'asked for nothing: nothing');
 SELECT durable.pause_activity('rr-1', 'a1');
 SELECT durable.pause_workflow('rr-1');
 SELECT ok(pg_temp.rows_of('rr-1') @> ARRAY['activity_tasks', 'timers', 'workflow_pauses', 'activity_pauses'],

@@ -305,6 +305,7 @@ DECLARE
     closed boolean := false;
     unseen boolean := false;
     n integer;
+    pending integer;   -- durable._run_rows: which of the run's tables may hold its rows
 BEGIN
     called := durable._check_commands(commands)::text;
     called := durable._check_name(identity, 'identity');
@@ -320,8 +321,13 @@ BEGIN
     -- this task): fail the task instead and let the workflow see them.
     -- (Two IFs: in one condition the query around EXISTS was planned anew on
     -- every call, its custom plan folding the command's type.)
+    -- (_run_rows: an index probe, no statement, that says where rows may be;
+    -- only then a statement looks: api/83_run_rows.sql. 8: buffered_events,
+    -- 16: workflow_pauses.)
     IF n > 0 AND (commands -> (n - 1) ->> 'type') = ANY (durable._closing_command_types()) THEN
-        unseen := EXISTS (SELECT 1 FROM durable.buffered_events b WHERE b.run_id = t.run_id);
+        IF durable._run_rows(t.run_id, 8) <> 0 THEN
+            unseen := EXISTS (SELECT 1 FROM durable.buffered_events b WHERE b.run_id = t.run_id);
+        END IF;
     END IF;
     IF unseen THEN
         PERFORM durable._append(t.run_id, 'WorkflowTaskFailed', jsonb_build_object(
@@ -374,15 +380,20 @@ BEGIN
     END LOOP;
 
     IF NOT closed THEN
-        IF durable._flush_buffered(t.run_id) > 0 THEN
-            needs_task := true;
+        pending := durable._run_rows(t.run_id, 8 | 16);
+        IF pending & 8 <> 0 THEN
+            IF durable._flush_buffered(t.run_id) > 0 THEN
+                needs_task := true;
+            END IF;
         END IF;
         IF needs_task THEN   -- (nested for the reason above)
             IF NOT EXISTS (SELECT 1 FROM durable.workflow_tasks wt WHERE wt.run_id = t.run_id) THEN
                 called := durable._schedule_workflow_task(t.run_id)::text;
             END IF;
         END IF;
-        called := durable._hold_if_paused(t.run_id)::text;   -- paused while this task ran (41_pause.sql)
+        IF pending & 16 <> 0 THEN
+            called := durable._hold_if_paused(t.run_id)::text;   -- paused while this task ran (41_pause.sql)
+        END IF;
     END IF;
 END
 $$;
