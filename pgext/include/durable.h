@@ -129,6 +129,9 @@ extern bool DurableDirectInsertTable(struct RelationData *rel);
 extern bool DurableDirectInsertIndex(struct RelationData *index, struct IndexInfo *info);
 extern void DurableInsertIndexEntry(struct RelationData *heap, struct RelationData *index, struct IndexInfo *info,
 									const Datum *values, const bool *nulls, struct ItemPointerData *tid);
+extern void DurableInsertUpdatedIndexEntry(struct RelationData *heap, struct RelationData *index,
+										   struct IndexInfo *info, const Datum *values, const bool *nulls,
+										   struct ItemPointerData *tid, bool unchanged);
 
 /* plan_sizes.c: the extension's schema in this database (InvalidOid: not installed), cached */
 extern Oid DurableNamespaceOid(void);

@@ -49,6 +49,18 @@ void
 DurableInsertIndexEntry(Relation heap, Relation index, IndexInfo *info, const Datum *values, const bool *nulls,
 						ItemPointer tid)
 {
+	DurableInsertUpdatedIndexEntry(heap, index, info, values, nulls, tid, false);
+}
+
+/*
+ * The same for the new version of an updated row (close_update.c), with the
+ * executor's hint that the update changed none of the index's columns
+ * (unchanged: the index may then delete older versions bottom-up).
+ */
+void
+DurableInsertUpdatedIndexEntry(Relation heap, Relation index, IndexInfo *info, const Datum *values,
+							   const bool *nulls, ItemPointer tid, bool unchanged)
+{
 	Datum		key_values[INDEX_MAX_KEYS];
 	bool		key_nulls[INDEX_MAX_KEYS];
 
@@ -63,5 +75,5 @@ DurableInsertIndexEntry(Relation heap, Relation index, IndexInfo *info, const Da
 		key_nulls[i] = nulls[info->ii_IndexAttrNumbers[i] - 1];
 	}
 	index_insert(index, key_values, key_nulls, tid, heap,
-				 index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
+				 index->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, unchanged, info);
 }

@@ -80,10 +80,13 @@ BEGIN
     -- way (durable.now(text) is the SECURITY DEFINER entry point)
     closed := durable._now(w.namespace);
     event_id := durable._append_at(run, event_type, attributes, closed);
-    UPDATE durable.workflows wf
-       SET status = _close_run.status, closed_at = closed, result = _close_run.result,
-           failure = _close_run.failure, deadline_at = NULL, new_run_id = _close_run.new_run_id
-     WHERE wf.run_id = run;
+    -- written directly, or by the statement where that must (api/84_close_update.sql)
+    IF NOT durable._close_update(run, status, closed, result, failure, new_run_id) THEN
+        UPDATE durable.workflows wf
+           SET status = _close_run.status, closed_at = closed, result = _close_run.result,
+               failure = _close_run.failure, deadline_at = NULL, new_run_id = _close_run.new_run_id
+         WHERE wf.run_id = run;
+    END IF;
     -- Only the statements with rows to act on: most closes have none left
     -- (one index probe per table, api/83_run_rows.sql, against a statement each).
     pending := durable._run_rows(run);

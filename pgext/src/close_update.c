@@ -1,0 +1,432 @@
+/*
+ * close_update.c: durable._close_update(run, status, closed_at, result,
+ * failure, new_run_id), the update of a run's row that closes it
+ * (_close_run, api/04_close.sql), written with the heap and index APIs.
+ *
+ * The statement
+ *     UPDATE durable.workflows SET status = ..., closed_at = ..., result = ...,
+ *            failure = ..., deadline_at = NULL, new_run_id = ... WHERE run_id = ...
+ * was the largest of a one-activity workflow's (docs/performance.md, "The
+ * close, session 9"): besides the row and its index entries (never HOT:
+ * status and closed_at are in the visibility indexes), the executor set up
+ * for one row the table's nine indexes, their six predicates and the two
+ * CHECKs read from their stored text and planned again, on every close.
+ * Here the row is found by the primary key, its new version made from the
+ * old one with those six columns replaced, checked against the table's
+ * CHECKs, written by heap_update, and given an entry in every index whose
+ * predicate holds for it, as ExecUpdate and ExecInsertIndexTuples do (with
+ * their hint for indexes whose columns the update does not set). The
+ * CHECKs and predicates are prepared once per change of the table (a
+ * relcache invalidation of it or of an index of it) or of any function.
+ *
+ * Anything else the statement would do sends the close through it, which
+ * does it all, as before: the function returns false having written
+ * nothing. That is: a trigger that would fire for the UPDATE (an
+ * operator's of any column or of one the close sets, a statement trigger,
+ * a foreign key's, transition tables; durable's own on search_attributes
+ * does not fire for the close), a rule, row security, a partition, a generated column, an index
+ * on an expression, an exclusion or deferred unique constraint, no primary
+ * key on run_id alone, a column missing or of another type, a null where
+ * the table refuses one, a CHECK that does not hold (the statement's error),
+ * an ExecutorCheckPerms_hook, a role without UPDATE and SELECT on the
+ * table, no visible row, and a row that another transaction updated or
+ * deleted meanwhile (heap_update's answer other than TM_Ok: the statement
+ * then follows the row as READ COMMITTED does, or fails to serialize).
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
+#include "catalog/pg_trigger_d.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "optimizer/optimizer.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_close_update);
+
+/* The columns the close sets, in the order of the function's arguments after run (deadline_at: NULL). */
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			set_columns[] = {
+	{"status", TEXTOID},
+	{"closed_at", TIMESTAMPTZOID},
+	{"result", JSONBOID},
+	{"failure", JSONBOID},
+	{"new_run_id", UUIDOID},
+	{"deadline_at", TIMESTAMPTZOID},
+};
+
+#define SET_COLUMNS lengthof(set_columns)
+#define MAX_INDEXES 32
+#define MAX_CHECKS 16
+
+/* What a close needs of the table, read once per change of it. */
+typedef struct CloseShape
+{
+	bool		valid;
+	Oid			relid;
+	bool		plain;			/* the direct update does what the statement would */
+	AttrNumber	run_att;
+	AttrNumber	att[SET_COLUMNS];
+	Oid			pkey;			/* unique btree on run_id alone */
+	int			nindexes;
+	Oid			indexes[MAX_INDEXES];
+	ExprState  *predicate[MAX_INDEXES]; /* NULL: none */
+	bool		unchanged[MAX_INDEXES]; /* the close sets none of its columns */
+	int			nchecks;
+	ExprState  *checks[MAX_CHECKS];
+	EState	   *estate;			/* of the predicates and CHECKs */
+	TupleTableSlot *slot;		/* the new row they read */
+	MemoryContext cxt;			/* all of the above */
+} CloseShape;
+
+static CloseShape shape;
+static bool callbacks_registered;
+static uint64 invalidations;
+
+static void
+forget_shape_of_relation(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == shape.relid)
+		shape.valid = false;
+	for (int i = 0; i < shape.nindexes; i++)
+		if (relid == shape.indexes[i])
+			shape.valid = false;
+	invalidations++;
+}
+
+/* (a function replaced: a CHECK or predicate may call it) */
+static void
+forget_shape(Datum arg, int cacheid, uint32 hashvalue)
+{
+	shape.valid = false;
+	invalidations++;
+}
+
+static bool
+read_columns(Relation rel, CloseShape *s)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (desc->constr != NULL && desc->constr->has_generated_stored)
+		return false;
+	s->run_att = get_attnum(RelationGetRelid(rel), "run_id");
+	if (s->run_att <= 0 || TupleDescAttr(desc, s->run_att - 1)->atttypid != UUIDOID)
+		return false;
+	for (int c = 0; c < SET_COLUMNS; c++)
+	{
+		s->att[c] = get_attnum(RelationGetRelid(rel), set_columns[c].name);
+		if (s->att[c] <= 0 || TupleDescAttr(desc, s->att[c] - 1)->atttypid != set_columns[c].type)
+			return false;
+	}
+	return true;
+}
+
+/* Whether the index reads a column the close sets (ExecUpdate's index_unchanged_by_update, negated). */
+static bool
+reads_set_column(const CloseShape *s, IndexInfo *info)
+{
+	for (int k = 0; k < info->ii_NumIndexAttrs; k++)
+		for (int c = 0; c < SET_COLUMNS; c++)
+			if (info->ii_IndexAttrNumbers[k] == s->att[c])
+				return true;
+	return false;
+}
+
+static bool
+read_indexes(Relation rel, CloseShape *s)
+{
+	List	   *list = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		plain = list_length(list) <= MAX_INDEXES;
+	Oid			uuid_family = get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID));
+
+	s->pkey = InvalidOid;
+	s->nindexes = 0;
+	foreach(lc, list)
+	{
+		Relation	index;
+		IndexInfo  *info;
+		int			i = s->nindexes;
+
+		if (!plain)
+			break;
+		index = index_open(lfirst_oid(lc), AccessShareLock);
+		info = BuildIndexInfo(index);
+		if (!DurableDirectInsertIndex(index, info))
+			plain = false;
+		else
+		{
+			if (index->rd_index->indisprimary && index->rd_rel->relam == BTREE_AM_OID &&
+				index->rd_index->indnkeyatts == 1 && index->rd_index->indkey.values[0] == s->run_att &&
+				index->rd_opfamily[0] == uuid_family && info->ii_Predicate == NIL)
+				s->pkey = RelationGetRelid(index);
+			s->indexes[i] = RelationGetRelid(index);
+			s->predicate[i] = info->ii_Predicate != NIL ? ExecPrepareQual(info->ii_Predicate, s->estate) : NULL;
+			s->unchanged[i] = !reads_set_column(s, info);
+			s->nindexes++;
+		}
+		index_close(index, AccessShareLock);
+	}
+	list_free(list);
+	return plain && OidIsValid(s->pkey);
+}
+
+/*
+ * Whether the trigger (not disabled) would fire for the close's UPDATE: one
+ * for each statement, or for each row of an UPDATE of any column or of one
+ * the close sets (durable's own, workflows_index_search_attributes_update,
+ * is of search_attributes alone).
+ */
+static bool
+fires_on_close(const CloseShape *s, const Trigger *trigger)
+{
+	if (!TRIGGER_FOR_UPDATE(trigger->tgtype) || trigger->tgenabled == TRIGGER_DISABLED)
+		return false;
+	if (!TRIGGER_FOR_ROW(trigger->tgtype) || trigger->tgnattr == 0)
+		return true;
+	for (int a = 0; a < trigger->tgnattr; a++)
+		for (int c = 0; c < SET_COLUMNS; c++)
+			if (trigger->tgattr[a] == s->att[c])
+				return true;
+	return false;
+}
+
+/* Whether the direct update does what the UPDATE statement would, on rel as it is now. */
+static bool
+read_shape(Relation rel, CloseShape *s)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	TriggerDesc *triggers = rel->trigdesc;
+
+	if (!DurableDirectInsertTable(rel) || RelationGetDescr(rel)->natts > MaxHeapAttributeNumber ||
+		!read_columns(rel, s))
+		return false;
+	/* (an UPDATE's transition tables take every row it updates) */
+	if (triggers != NULL && (triggers->trig_update_old_table || triggers->trig_update_new_table))
+		return false;
+	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
+		if (fires_on_close(s, &triggers->triggers[i]))
+			return false;
+	s->nchecks = 0;
+	for (int i = 0; constr != NULL && i < constr->num_check; i++)
+	{
+		if (i >= MAX_CHECKS)
+			return false;
+		/* (as ExecRelCheck: every CHECK, valid or not yet validated) */
+		s->checks[s->nchecks++] = ExecPrepareExpr((Expr *) stringToNode(constr->check[i].ccbin), s->estate);
+	}
+	return read_indexes(rel, s);
+}
+
+static CloseShape *
+shape_of(Relation rel)
+{
+	CloseShape *s = &shape;
+	MemoryContext old;
+	uint64		before;
+
+	if (s->valid && s->relid == RelationGetRelid(rel))
+		return s;
+	if (!callbacks_registered)
+	{
+		CacheRegisterRelcacheCallback(forget_shape_of_relation, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, forget_shape, (Datum) 0);
+		callbacks_registered = true;
+	}
+	if (s->estate != NULL)
+		FreeExecutorState(s->estate);
+	s->estate = NULL;
+	if (s->cxt == NULL)
+		s->cxt = AllocSetContextCreate(CacheMemoryContext, "durable close shape", ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(s->cxt);
+	s->valid = false;
+	s->nindexes = 0;
+	s->relid = RelationGetRelid(rel);
+	before = invalidations;
+	old = MemoryContextSwitchTo(s->cxt);
+	s->estate = CreateExecutorState();
+	/* (a copy of the table's row type: a slot of the relcache's would pin it across transactions) */
+	s->slot = ExecInitExtraTupleSlot(s->estate, CreateTupleDescCopy(RelationGetDescr(rel)), &TTSOpsVirtual);
+	s->plain = read_shape(rel, s);
+	MemoryContextSwitchTo(old);
+	/* (an invalidation that came while it was read leaves it to be read again next time) */
+	s->valid = invalidations == before;
+	return s;
+}
+
+/* The shape's slot holding the new row, for its CHECKs and predicates. */
+static ExprContext *
+store_row(CloseShape *s, int natts, const Datum *values, const bool *nulls)
+{
+	ExprContext *econtext = GetPerTupleExprContext(s->estate);
+
+	ExecClearTuple(s->slot);
+	memcpy(s->slot->tts_values, values, natts * sizeof(Datum));
+	memcpy(s->slot->tts_isnull, nulls, natts * sizeof(bool));
+	ExecStoreVirtualTuple(s->slot);
+	econtext->ecxt_scantuple = s->slot;
+	return econtext;
+}
+
+/* The run's row visible to snapshot, copied (NULL: none), by the primary key. */
+static HeapTuple
+find_row(Relation rel, Oid pkey, Datum run, Snapshot snapshot)
+{
+	Relation	index = index_open(pkey, RowExclusiveLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	ScanKeyData key;
+	IndexScanDesc scan;
+	HeapTuple	row = NULL;
+
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0],
+						   F_UUID_EQ, run);
+	scan = index_beginscan(rel, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		row = ExecCopySlotHeapTuple(slot);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	return row;
+}
+
+/* The close's update, written directly; false (nothing written) if the statement must write it. */
+static bool
+update_direct(FunctionCallInfo fcinfo)
+{
+	Oid			schema = DurableNamespaceOid();
+	Oid			relid = OidIsValid(schema) ? get_relname_relid("workflows", schema) : InvalidOid;
+	Relation	rel;
+	CloseShape *s;
+	TupleDesc	desc;
+	HeapTuple	old_row;
+	HeapTuple	new_row;
+	Datum	   *values;
+	bool	   *nulls;
+	TM_Result	result;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool		written = false;
+
+	/* run, status and closed_at are never null in a close: the statement says what is wrong */
+	if (!OidIsValid(relid) || PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		return false;
+	rel = table_open(relid, RowExclusiveLock);
+	s = shape_of(rel);
+	if (!s->plain || ExecutorCheckPerms_hook != NULL ||
+		pg_class_aclmask(relid, GetUserId(), ACL_UPDATE | ACL_SELECT, ACLMASK_ALL) != (ACL_UPDATE | ACL_SELECT))
+	{
+		table_close(rel, NoLock);
+		return false;
+	}
+	desc = RelationGetDescr(rel);
+
+	/* what the executor refuses before it writes anything */
+	PreventCommandIfReadOnly("UPDATE");
+	PreventCommandIfParallelMode("UPDATE");
+	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+
+	/* as SPI for a statement: a new snapshot, with the command counter advanced */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
+
+	old_row = find_row(rel, s->pkey, PG_GETARG_DATUM(0), GetActiveSnapshot());
+	if (old_row == NULL)
+		goto done;
+	values = palloc(desc->natts * sizeof(Datum));
+	nulls = palloc(desc->natts * sizeof(bool));
+	heap_deform_tuple(old_row, desc, values, nulls);
+	for (int c = 0; c < SET_COLUMNS; c++)
+	{
+		int			i = s->att[c] - 1;
+		int			arg = c + 1;
+
+		nulls[i] = arg >= PG_NARGS() || PG_ARGISNULL(arg);
+		values[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(arg);
+		if (nulls[i] && TupleDescAttr(desc, i)->attnotnull)
+			goto done;
+	}
+	for (int i = 0; i < s->nchecks; i++)
+	{
+		bool		holds = ExecCheck(s->checks[i], store_row(s, desc->natts, values, nulls));
+
+		ResetExprContext(GetPerTupleExprContext(s->estate));
+		if (!holds)
+			goto done;
+	}
+
+	new_row = heap_form_tuple(desc, values, nulls);
+	result = heap_update(rel, &old_row->t_self, new_row, GetCurrentCommandId(true), InvalidSnapshot, true,
+						 &tmfd, &lockmode);
+	if (result != TM_Ok)
+		goto done;
+	written = true;
+	/* a HOT update (which the visibility indexes rule out today) adds no index entries */
+	for (int i = 0; i < s->nindexes && !HeapTupleIsHeapOnly(new_row); i++)
+	{
+		Relation	index;
+
+		if (s->predicate[i] != NULL)
+		{
+			bool		holds = ExecQual(s->predicate[i], store_row(s, desc->natts, values, nulls));
+
+			ResetExprContext(GetPerTupleExprContext(s->estate));
+			if (!holds)
+				continue;
+		}
+		index = index_open(s->indexes[i], RowExclusiveLock);
+		/* (its IndexInfo made under the index's lock, as task_insert.c: its readiness read fresh) */
+		DurableInsertUpdatedIndexEntry(rel, index, BuildIndexInfo(index), values, nulls, &new_row->t_self,
+									   s->unchanged[i]);
+		/* the locks stay to the transaction's end, as the executor's */
+		index_close(index, NoLock);
+	}
+
+done:
+	PopActiveSnapshot();
+	if (written)
+		CommandCounterIncrement();
+	table_close(rel, NoLock);
+	return written;
+}
+
+/*
+ * durable._close_update(run uuid, status text, closed_at timestamptz,
+ * result jsonb, failure jsonb, new_run_id uuid) RETURNS boolean: the run's
+ * row closed as _close_run's UPDATE closes it (deadline_at set to null);
+ * false, with nothing written, when that statement must do it (see the top
+ * of this file).
+ */
+Datum
+durable_close_update(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(update_direct(fcinfo));
+}
