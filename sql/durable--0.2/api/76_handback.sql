@@ -105,10 +105,18 @@ DECLARE
     rule_build text;
     take boolean;
     t record;
-    key_last jsonb := '{}';    -- "<priority>/<key>" -> the key's last pass
-    queue_head jsonb := '{}';  -- "<priority>" -> the lowest pass
+    keys text[] := '{}';       -- "<priority>/<key>" of the tasks placed
+    key_last float8[] := '{}'; -- and each one's last pass
+    head float8[];             -- by priority (1 to 5): the lowest pass
+    k integer;
+    j integer;
     ids bigint[];
     passes float8[];
+    priorities smallint[];
+    fairness_keys text[];
+    workflow_ids text[];
+    workflow_types text[];
+    timeouts interval[];
     p float8;
     started bigint;
     now timestamptz;
@@ -143,44 +151,51 @@ BEGIN
     END IF;
     called := durable._record_poller(namespace, task_queue, 'workflow', identity)::text;
     now := durable.now();
-    -- each task's place, in the order they were scheduled
-    FOR t IN SELECT e.i, w.priority, w.fairness_key, w.fairness_weight,
-                    pg_catalog.nextval('durable.workflow_tasks_task_id_seq') AS task_id
-               FROM pg_catalog.generate_subscripts(runs, 1) e(i) JOIN durable.workflows w ON w.run_id = runs[e.i]
-              ORDER BY e.i LOOP
-        IF key_last ? (t.priority::text || '/' || t.fairness_key) THEN
-            p := (key_last ->> (t.priority::text || '/' || t.fairness_key))::float8 + 1.0::float8 / t.fairness_weight;
+    -- each task's place, in the order they were scheduled (each run read
+    -- by its key: a join on the array was planned as a scan of the runs)
+    FOR i IN 1 .. n LOOP
+        SELECT w.workflow_id, w.workflow_type, w.task_timeout, w.priority, w.fairness_key, w.fairness_weight
+          INTO t FROM durable.workflows w WHERE w.run_id = runs[i];
+        k := pg_catalog.array_position(keys, t.priority::text || '/' || t.fairness_key);
+        IF k IS NOT NULL THEN   -- the key's next: 1 / weight after its last
+            p := key_last[k] + 1.0::float8 / t.fairness_weight;
             p := CASE WHEN p > 0 THEN p ELSE 0 END;
-        ELSE
-            p := greatest(coalesce((queue_head ->> t.priority::text)::float8, 0), 0);
+            key_last[k] := p;
+        ELSE                    -- its first: at the head of its priority
+            p := greatest(coalesce(head[t.priority], 0), 0);
+            keys := keys || (t.priority::text || '/' || t.fairness_key);
+            key_last := key_last || p;
         END IF;
-        key_last := key_last || pg_catalog.jsonb_build_object(t.priority::text || '/' || t.fairness_key, p);
-        IF NOT queue_head ? t.priority::text OR (queue_head ->> t.priority::text)::float8 > p THEN
-            queue_head := queue_head || pg_catalog.jsonb_build_object(t.priority::text, p);
+        IF head[t.priority] IS NULL OR head[t.priority] > p THEN
+            head[t.priority] := p;
         END IF;
-        ids[t.i] := t.task_id;
-        passes[t.i] := p;
+        ids[i] := pg_catalog.nextval('durable.workflow_tasks_task_id_seq');
+        passes[i] := p;
+        priorities[i] := t.priority;
+        fairness_keys[i] := t.fairness_key;
+        workflow_ids[i] := t.workflow_id;
+        workflow_types[i] := t.workflow_type;
+        timeouts[i] := t.task_timeout;
     END LOOP;
-    FOR t IN SELECT e.i, w.run_id, w.workflow_id, w.workflow_type, w.task_timeout, w.priority, w.fairness_key,
-                    ids[e.i] AS task_id, passes[e.i] AS pass
-               FROM pg_catalog.generate_subscripts(runs, 1) e(i) JOIN durable.workflows w ON w.run_id = runs[e.i]
-              ORDER BY w.priority, 9, 8 LOOP
-        -- poll_workflow_tasks' lease
-        started := durable._append(t.run_id, 'WorkflowTaskStarted', pg_catalog.jsonb_build_object(
-            'scheduled_event_id', scheduled[t.i], 'identity', identity, 'attempt', 1) || durable._build_id_attrs(build_id));
+    -- leased in the poll's order, as poll_workflow_tasks leases them
+    FOR j IN SELECT u.i::integer FROM ROWS FROM (pg_catalog.unnest(priorities), pg_catalog.unnest(passes), pg_catalog.unnest(ids))
+                              WITH ORDINALITY u(pr, pa, id, i)
+              ORDER BY u.pr, u.pa, u.id LOOP
+        started := durable._append(runs[j], 'WorkflowTaskStarted', pg_catalog.jsonb_build_object(
+            'scheduled_event_id', scheduled[j], 'identity', identity, 'attempt', 1) || durable._build_id_attrs(build_id));
         INSERT INTO durable.workflow_tasks (task_id, run_id, namespace, task_queue, state, attempt, scheduled_event_id,
                                             started_event_id, fence, identity, scheduled_at, started_at, timeout_at,
                                             priority, fairness_key, pass, build_id)
-        VALUES (t.task_id, t.run_id, namespace, task_queue, 'STARTED', 1, scheduled[t.i], started, 1, identity,
-                scheduled_at[t.i], now, now + t.task_timeout, t.priority, t.fairness_key, t.pass, build_id);
-        earliest := least(earliest, now + t.task_timeout);
-        task_token := 'w' || t.task_id || '.1';
-        workflow_id := t.workflow_id;
-        run_id := t.run_id;
-        workflow_type := t.workflow_type;
+        VALUES (ids[j], runs[j], namespace, task_queue, 'STARTED', 1, scheduled[j], started, 1, identity,
+                scheduled_at[j], now, now + timeouts[j], priorities[j], fairness_keys[j], passes[j], build_id);
+        earliest := least(earliest, now + timeouts[j]);
+        task_token := 'w' || ids[j] || '.1';
+        workflow_id := workflow_ids[j];
+        run_id := runs[j];
+        workflow_type := workflow_types[j];
         attempt := 1;
         started_event_id := started;
-        history := durable._history_json_sticky(t.run_id, coalesce((cached ->> t.run_id::text)::bigint, 0), sticky);
+        history := durable._history_json_sticky(runs[j], coalesce((cached ->> runs[j]::text)::bigint, 0), sticky);
         RETURN NEXT;
     END LOOP;
     called := durable._wake_at(earliest)::text;
