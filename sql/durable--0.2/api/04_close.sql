@@ -67,7 +67,7 @@ DECLARE
     closed timestamptz;
     pending integer;   -- durable._run_rows: which tables hold rows of the run
 BEGIN
-    SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = run;
+    w := durable._workflow_row(run);   -- (by its key, no statement: api/85_row_by_key.sql)
     -- a workflow retry policy may turn this close into the next attempt (16_workflow_retry.sql)
     IF w.retry_policy IS NOT NULL AND status IN ('FAILED', 'TIMED_OUT') THEN
         SELECT r.retry_state, r.backoff INTO retry_state, backoff

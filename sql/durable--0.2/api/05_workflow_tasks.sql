@@ -194,21 +194,18 @@ LANGUAGE plpgsql AS $$
 DECLARE
     called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
     tok record;
-    run uuid;
-    ns text;
-    queue text;
     t durable.workflow_tasks;
 BEGIN
     tok := durable._parse_token(task_token, 'w');
-    SELECT wt.run_id, wt.namespace, wt.task_queue INTO run, ns, queue
-      FROM durable.workflow_tasks wt WHERE wt.task_id = tok.task_id;
-    IF NOT FOUND THEN
+    -- (the task's row read by its key without a statement: api/85_row_by_key.sql)
+    t := durable._workflow_task_row(tok.task_id);
+    IF t.task_id IS NULL THEN
         PERFORM durable._lease_lost('workflow', task_token);
     END IF;
-    called := durable._authorize('worker', queue, ns)::text;
-    PERFORM 1 FROM durable.workflows w WHERE w.run_id = run FOR UPDATE;
-    SELECT * INTO t FROM durable.workflow_tasks wt WHERE wt.task_id = tok.task_id;
-    IF NOT FOUND OR t.fence <> tok.fence OR t.state <> 'STARTED' THEN
+    called := durable._authorize('worker', t.task_queue, t.namespace)::text;
+    PERFORM 1 FROM durable.workflows w WHERE w.run_id = t.run_id FOR UPDATE;
+    t := durable._workflow_task_row(tok.task_id);   -- again, now that its run is locked
+    IF t.task_id IS NULL OR t.fence <> tok.fence OR t.state <> 'STARTED' THEN
         PERFORM durable._lease_lost('workflow', task_token);
     END IF;
     RETURN t;
@@ -313,7 +310,7 @@ BEGIN
     IF t.scheduled_event_id IS NULL THEN
         t := durable._record_transient_task(t);
     END IF;
-    SELECT * INTO w FROM durable.workflows wf WHERE wf.run_id = t.run_id;
+    w := durable._workflow_row(t.run_id);   -- locked by _lock_workflow_task
     DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = t.task_id;
     n := jsonb_array_length(commands);
 

@@ -1,0 +1,204 @@
+/*
+ * row_by_key.c: durable._workflow_row(run) and _workflow_task_row(task_id),
+ * a run's or a workflow task's row by its primary key, read as one index
+ * probe instead of a statement.
+ *
+ * Every workflow task completion read the task twice (before and after it
+ * locks the run: _lock_workflow_task) and its run once, and every close the
+ * run again (_close_run): four `SELECT * INTO` statements per completion,
+ * each an executor start and end around one index probe (docs/performance.md,
+ * "The close, session 9"). These read the same row with the caller's
+ * snapshot (plpgsql pushes a fresh one for an expression of a volatile
+ * function, as for a statement) and return it as the table's row type; NULL
+ * when no row is visible, which plpgsql assigns as a SELECT INTO that found
+ * nothing does. Where a direct read would not see what the statement sees
+ * (row security on the table, a role without SELECT on it, an
+ * ExecutorCheckPerms_hook, no primary key on the column alone) the row is
+ * read by the statement `SELECT t FROM durable.<table> t WHERE <key> = $1`.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_workflow_row);
+PG_FUNCTION_INFO_V1(durable_workflow_task_row);
+
+typedef struct KeyedTable
+{
+	const char *relname;
+	const char *column;			/* its primary key, alone */
+	Oid			type;			/* the column's */
+	RegProcedure eq;			/* its type's equality */
+	const char *sql;			/* the statement a direct read stands for */
+	SPIPlanPtr	plan;			/* sql's, kept */
+	bool		known;			/* relid and pkey looked up since the table last changed */
+	Oid			relid;
+	Oid			pkey;			/* InvalidOid: none to read directly */
+} KeyedTable;
+
+static KeyedTable workflows = {
+	"workflows", "run_id", UUIDOID, F_UUID_EQ,
+	"SELECT t FROM durable.workflows t WHERE t.run_id = $1"
+};
+static KeyedTable workflow_tasks = {
+	"workflow_tasks", "task_id", INT8OID, F_INT8EQ,
+	"SELECT t FROM durable.workflow_tasks t WHERE t.task_id = $1"
+};
+
+static bool callback_registered;
+
+static void
+forget(KeyedTable *t, Oid relid)
+{
+	if (relid == InvalidOid || relid == t->relid || relid == t->pkey)
+		t->known = false;
+}
+
+static void
+forget_tables(Datum arg, Oid relid)
+{
+	forget(&workflows, relid);
+	forget(&workflow_tasks, relid);
+}
+
+/* The table's primary key if it is a btree on the key column alone, under the type's default operators. */
+static Oid
+direct_key(Relation rel, const KeyedTable *t)
+{
+	Oid			pkey = RelationGetPrimaryKeyIndex(rel);
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), t->column);
+	Relation	index;
+	bool		fits;
+
+	if (!OidIsValid(pkey) || att <= 0 || TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid != t->type)
+		return InvalidOid;
+	index = index_open(pkey, AccessShareLock);
+	fits = index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indnkeyatts == 1 &&
+		index->rd_index->indkey.values[0] == att && index->rd_index->indisvalid &&
+		index->rd_opfamily[0] == get_opclass_family(GetDefaultOpClass(t->type, BTREE_AM_OID)) &&
+		RelationGetIndexExpressions(index) == NIL && RelationGetIndexPredicate(index) == NIL;
+	index_close(index, AccessShareLock);
+	return fits ? pkey : InvalidOid;
+}
+
+/* The row by the statement: its composite value, or null. */
+static Datum
+row_by_statement(KeyedTable *t, Datum key, bool *isnull)
+{
+	Datum		row = (Datum) 0;
+	int			rc;
+
+	*isnull = true;
+	SPI_connect();
+	rc = SPI_execute_plan(DurableKeptPlan(&t->plan, t->sql, 1, &t->type), &key, NULL, true, 2);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read durable.%s: %s", t->relname, SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+	{
+		row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+		if (!*isnull)
+			row = SPI_datumTransfer(row, false, -1);
+	}
+	SPI_finish();
+	return row;
+}
+
+/* The row with key visible to the active snapshot, as the table's row type (null: none). */
+static Datum
+row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
+{
+	Datum		key = PG_GETARG_DATUM(0);
+	Relation	rel;
+	Relation	index;
+	TupleTableSlot *slot;
+	ScanKeyData scankey;
+	IndexScanDesc scan;
+	Datum		row = (Datum) 0;
+	bool		found;
+
+	if (!t->known)
+	{
+		Oid			schema = DurableNamespaceOid();
+
+		if (!callback_registered)
+		{
+			CacheRegisterRelcacheCallback(forget_tables, (Datum) 0);
+			callback_registered = true;
+		}
+		t->relid = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
+		t->pkey = InvalidOid;
+		if (OidIsValid(t->relid))
+		{
+			rel = table_open(t->relid, AccessShareLock);
+			t->pkey = direct_key(rel, t);
+			table_close(rel, AccessShareLock);
+		}
+		t->known = true;
+	}
+	if (!OidIsValid(t->pkey))
+		return row_by_statement(t, key, &fcinfo->isnull);
+	rel = table_open(t->relid, AccessShareLock);
+	/* (as the statement would read it: under row security, or with the rights checked, it is the statement's) */
+	if (rel->rd_rel->relrowsecurity || ExecutorCheckPerms_hook != NULL ||
+		pg_class_aclcheck(t->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		table_close(rel, AccessShareLock);
+		return row_by_statement(t, key, &fcinfo->isnull);
+	}
+	index = index_open(t->pkey, AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], t->eq, key);
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &scankey, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found)
+	{
+		bool		should_free;
+		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, &should_free);
+
+		row = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
+		if (should_free)
+			heap_freetuple(tuple);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	fcinfo->isnull = !found;
+	return row;
+}
+
+/* durable._workflow_row(run uuid) RETURNS durable.workflows, STRICT */
+Datum
+durable_workflow_row(PG_FUNCTION_ARGS)
+{
+	return row_by_key(fcinfo, &workflows);
+}
+
+/* durable._workflow_task_row(task_id bigint) RETURNS durable.workflow_tasks, STRICT */
+Datum
+durable_workflow_task_row(PG_FUNCTION_ARGS)
+{
+	return row_by_key(fcinfo, &workflow_tasks);
+}
