@@ -212,23 +212,27 @@ tick_guarded(int me, TimestampTz prepared_due, int prepared_part,
 
 /*
  * A commit that carries a deadline earlier than next_wake sets the latch
- * (wakeup.c), and while a tick runs next_wake is infinity; with nothing
- * pending it stays at infinity. So under load nearly every commit that
- * leased a task woke the workers for a tick that found nothing to fire
- * (0.06 ticks a one-activity workflow in the store floor: the lease's
- * timeout, 10 s ahead, was gone with its task by then). For a worker with
- * nothing pending (the caller's test), such a wake only needs the sleep to
- * end earlier. With a deadline pending, every wake still looks at once, as
- * before: the look plans a burst's preparation (prepare.c) from what is
- * pending, which this does not read. Each waker writes its deadline into
- * woken_for (the earliest since the tick began) before it sets the latch;
- * this resets the latch, then reads it: false when the worker must look
- * now (a deadline due within the burst lead, which a tick prepares, a
- * skip of the clock, a reload or a shutdown), else true with the sleep cut
- * to the earliest deadline less the lead, and next_wake lowered to that
- * deadline (a later one is seen by the look then). A commit that sets the
- * latch after the reset wakes the sleep again; one that set it before left
- * its deadline where this reads it.
+ * (wakeup.c), and while a tick runs next_wake is infinity. Every lease's
+ * commit carries its timeout (10 s ahead for a workflow task), which is
+ * earlier than anything a store of sleeping workflows has pending (their
+ * timers, days ahead) and than nothing at all; the task is usually gone
+ * before it. Looking at once for such a wake ticked to find nothing due:
+ * with nothing pending, 0.06 ticks a one-activity workflow in the store
+ * floor; with a million timers pending, every start's and every lease's
+ * commit woke both workers for a tick of about a millisecond each, on the
+ * cores the dispatch they came from was waiting for. Such a wake only needs
+ * the sleep to end earlier, pending deadlines or not: the look near the
+ * new deadline plans its burst (prepare.c), as the look at once did. Each
+ * waker writes its deadline into woken_for (the earliest since the tick
+ * began) before it sets the latch; this resets the latch, then reads it:
+ * false when the worker must look now (a deadline due within the burst
+ * lead, which a look prepares, a skip of the clock, a reload or a
+ * shutdown), else true with the sleep cut to the earliest deadline less the
+ * lead, and next_wake lowered to that deadline, so that later deadlines wake
+ * no one (one seen meanwhile by the look then). A commit that sets the latch
+ * after the reset wakes the sleep again; one that set it before left its
+ * deadline where this reads it. A pending deadline is never passed over:
+ * the sleep only gets shorter, and next_wake only lower.
  */
 static bool
 sleep_on(pg_atomic_uint64 *woken_for, pg_atomic_uint64 *next_wake, TimestampTz *sleep_until)
@@ -385,8 +389,7 @@ durable_timer_worker_main(Datum arg)
 		{
 			rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						   wait_ms, PG_WAIT_EXTENSION);
-			if (!(rc & WL_LATCH_SET) || !installed || next_due != 0 ||
-				!sleep_on(woken_for, next_wake, &sleep_until))
+			if (!(rc & WL_LATCH_SET) || !installed || !sleep_on(woken_for, next_wake, &sleep_until))
 				break;
 			/* a wake for a later deadline: sleep on, to the end it leaves */
 			wait_ms = (long) ((sleep_until - DurableNow() + 999) / 1000);
