@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A commit that carries a deadline wakes the timer workers (wakeup.c). A
-# worker with nothing pending that is woken for a deadline later than the
-# burst lead only moves the end of its sleep (pgext/src/bgworker.c,
-# sleep_on): it looks when the deadline is near, not at once. This checks
-# both paths on a cluster of its own, with durable.tick_max_wait at 10
-# minutes so that no timer is fired by the workers' backstop wake instead of
-# the wake under test, and with batch jobs paused (batch_step_items = 0):
+# worker woken for a deadline later than the burst lead only moves the end
+# of its sleep (pgext/src/bgworker.c, sleep_on), whether it has deadlines
+# pending or none: it looks when the deadline is near, not at once. This
+# checks both paths on a cluster of its own, with durable.tick_max_wait at
+# 10 minutes so that no timer is fired by the workers' backstop wake instead
+# of the wake under test, and with batch jobs paused (batch_step_items = 0):
 # idle, worker 0 looks for a batch job each second (and the purge, off in
 # test clusters, each minute), and each of those looks fires whatever is
 # due, which hid a lost wake from step 2;
@@ -16,9 +16,13 @@
 #    step 2's wait), a timer due in 3 s, beyond the lead, still fires: its
 #    wake moves the end again (a lost wake would leave it to the nine
 #    minutes' look, or to the backstop);
-# 3. with a timer pending (due in 3 minutes), a wake still looks at once: a
-#    timer due in 1 s fires long before the pending one;
-# 4. a skip of the clock makes them look at once.
+# 3. with a timer pending (due in 3 minutes, seen by both workers' look),
+#    commits of deadlines before it, each earlier than the last so that each
+#    wakes them, make (almost) no tick either (each made one per worker
+#    before: a store of a million sleeping workflows has their timers
+#    pending, and every start and lease woke both workers for a tick);
+# 4. after those, a timer due in 1 s fires long before the pending one;
+# 5. a skip of the clock makes them look at once.
 set -uo pipefail
 : "${PGHOST:?run me through scripts/test.sh}"
 . "$(dirname "$0")/../lib.sh"
@@ -60,14 +64,28 @@ check "twenty commits of a deadline nine minutes ahead: $((after - before)) tick
 timer near 3
 check "then a timer due in 3 s fires (its wake moved the sleep's end)" "eventually 60 fired near"
 
-# 3. a timer pending: a wake looks at once
+# 3. a timer pending, which both workers have seen: a deadline due now makes
+# each look at once (and the far timer's lease is gone by then)
 timer far 180
+before=$(ticks)
+sql "SELECT durable._wake_at(durable.now())" >/dev/null
+check "a deadline due now makes both workers look" 'eventually 60 "[ \$((\$(ticks) - before)) -ge 2 ]"'
 sleep 1
+before=$(ticks)
+for i in $(seq 1 20); do
+    sql "SELECT durable._wake_at(durable.now() + make_interval(secs => 150 - $i))" >/dev/null
+done
+sleep 2
+after=$(ticks)
+check "with a timer due in 3 minutes pending, twenty commits of earlier deadlines: $((after - before)) ticks (40 or more with sleep_on only when nothing is pending)" \
+    '[ $((after - before)) -lt 10 ]'
+
+# 4. the sleep's end moved to 130 s ahead: a timer due in 1 s fires first
 timer soon 1
-check "with a timer due in 3 minutes pending, one due in 1 s fires" "eventually 60 fired soon"
+check "then a timer due in 1 s fires" "eventually 60 fired soon"
 check "before the pending one" '! fired far'
 
-# 4. a skip of the clock: the far timer is due at once
+# 5. a skip of the clock: the far timer is due at once
 sql "SELECT durable.skip_time(interval '4 minutes')" >/dev/null
 check "skip_time makes them look at once" "eventually 60 fired far"
 summary timer_wakes
