@@ -10,6 +10,9 @@
 # (sql/sleepers.sql, as the bench does), and the rounds alternate on the two.
 # SLEEPERS_A=0 leaves A's store empty: with A the same install as B, the
 # bench's scale_1m_dispatch_ratio, its two sides alternated.
+# Each line also gives the timer workers' ticks (fire_due's calls) and CPU
+# per activity dispatched: a wake that made them tick at each start's and
+# lease's commit ran on the cores the dispatch waited for.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 a=${1:?usage: dispatch_ab.sh A_PG_CONFIG [ROUNDS]}
@@ -38,6 +41,7 @@ setup() {   # LABEL PG_CONFIG
     fi
     fresh_cluster "$name" "$at" >/dev/null
     eval "$(scripts/cluster.sh env "$name" "$at")"
+    psql -qXAt -c "ALTER SYSTEM SET track_functions = 'pl'" -c "SELECT pg_reload_conf()" >/dev/null
     reset_store
     local n=$sleepers
     [ "$1" = A ] && n=${SLEEPERS_A:-$sleepers}
@@ -49,12 +53,16 @@ setup() {   # LABEL PG_CONFIG
 }
 round() {   # LABEL PG_CONFIG ROUND
     setup "$1" "$2"
+    local c0 f0 c1 f1
+    c0=$(timer_worker_cpu) f0=$(fire_due_calls)
     "$poller" --kind activity --queue disp-q --seconds $((secs + 2)) > "$tmp/d.out" &
     local p=$!
     sleep 0.3
     echo "SELECT durable_bench.schedule_activities(1, 1, 'disp-wf', 'disp-q');" > "$tmp/produce.sql"
     pgbench -n -c 2 -j 2 -R 10 -T $secs -f "$tmp/produce.sql" >/dev/null 2>&1
     wait $p
+    sleep 0.3   # the last ticks' statistics reported
+    c1=$(timer_worker_cpu) f1=$(fire_due_calls)
     local sig=sig-$3-   # a round's own workflows: with SLEEPERS the cluster is the last round's
     psql -qXAt -c "SELECT count(durable.start_workflow('$sig' || i, 'Bench', 'sig-wf-$3')) FROM generate_series(1, 100) i" >/dev/null
     "$poller" --kind workflow --queue sig-wf-$3 --count 100 --seconds 30 >/dev/null
@@ -65,7 +73,9 @@ round() {   # LABEL PG_CONFIG ROUND
     pgbench -n -c 1 -R 10 -T $secs -f "$tmp/signal.sql" >/dev/null 2>&1
     wait $p
     echo "$1 dispatch_p50_ms $(value p50_ms "$tmp/d.out") dispatch_p99_ms $(value p99_ms "$tmp/d.out")" \
-         "signal_p50_ms $(value p50_ms "$tmp/s.out") signal_p99_ms $(value p99_ms "$tmp/s.out")"
+         "signal_p50_ms $(value p50_ms "$tmp/s.out") signal_p99_ms $(value p99_ms "$tmp/s.out")" \
+         "$(awk -v f=$((f1 - f0)) -v c=$((c1 - c0)) -v n="$(value tasks "$tmp/d.out")" -v hz="$(getconf CLK_TCK)" \
+                'BEGIN { if (n > 0) printf "timer_ticks_per_task %.2f timer_cpu_us_per_task %.0f", f / n, c * 1e6 / hz / n }')"
     [ -n "$sleepers" ] || scripts/cluster.sh stop dispatch-ab "$port" >/dev/null 2>&1
 }
 for r in $(seq 1 "$rounds"); do

@@ -98,6 +98,22 @@ bench_cluster() {
 }
 # sql QUERY: one value (or rows), unaligned; a script may define its own after sourcing this
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
+# timer_worker_cpu: CPU clock ticks (getconf CLK_TCK a second) the PG*
+# cluster's timer workers have used so far (from /proc: the same machine)
+timer_worker_cpu() {
+    local pm p t=0
+    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
+    for p in $(pgrep -P "$pm"); do
+        grep -q "durable timer worker" "/proc/$p/cmdline" 2>/dev/null || continue
+        t=$(( t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }') ))
+    done
+    echo "$t"
+}
+# fire_due_calls: the timer workers' ticks so far (fire_due's calls: needs
+# track_functions = pl, and a tick's statistics are reported at its end)
+fire_due_calls() {
+    sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE schemaname = 'durable' AND funcname = 'fire_due'"
+}
 # commits: transactions committed in the database so far
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
 # per BEFORE AFTER N FORMAT: (AFTER - BEFORE) / N, printed with FORMAT

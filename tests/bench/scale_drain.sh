@@ -5,7 +5,8 @@
 # ANALYZE), each set up as run.sh does. Prints both rates, their ratio
 # (scale_1m_throughput_ratio) and where each poller's time went (poller.c:
 # polls, short polls, ms in statements, waits for a notification, the CPU
-# seconds of its server process).
+# seconds of its server process) and the timer workers' CPU seconds meanwhile
+# (each lease's commit carries a deadline, which may wake them).
 #   tests/bench/scale_drain.sh [N] [ROUNDS]
 # BASE_PG_CONFIG=<another private install's pg_config> makes it an A/B: each
 # round runs A (that install: another commit's build, e.g. a worktree's
@@ -20,7 +21,7 @@
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"   # bench_cluster, build_pq_tool, reset_store
+. "$(dirname "$0")/lib.sh"   # bench_cluster, build_pq_tool, reset_store, timer_worker_cpu
 n=${1:-1000000} rounds=${2:-1}
 bench_cluster scale-drain 55494
 [ "${DIAG:-0}" = 1 ] && psql -qXAt -c "ALTER SYSTEM SET track_functions = 'pl'" -c "SELECT pg_reload_conf()" >/dev/null
@@ -59,11 +60,14 @@ drain() {   # label -> one line: the label, the rate, the poller's figures
                                   FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
                                  WHERE c.oid = 'durable.activity_tasks'::regclass" >&2
     [ "${DIAG:-0}" = 1 ] && { sql "SELECT pg_stat_reset()" >/dev/null; sleep 0.6; }
+    local c0=$(timer_worker_cpu) c1
     s=$(date +%s.%N)
     "$poller" --kind activity --queue max-q --count 20000 --seconds 120 > "$tmp/drain.out"
     e=$(date +%s.%N)
+    c1=$(timer_worker_cpu)
     echo "$1 $(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.0f", 20000 / (e - s) }')" \
-         "$(grep -E '^(polls|short_polls|poll_ms|waits|wait_ms|backend_cpu_s) ' "$tmp/drain.out" | tr '\n' ' ')"
+         "$(grep -E '^(polls|short_polls|poll_ms|waits|wait_ms|backend_cpu_s) ' "$tmp/drain.out" | tr '\n' ' ')" \
+         "timer_cpu_s $(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", c / hz }')"
     if [ "${DIAG:-0}" = 1 ]; then
         sleep 0.6
         psql -qX -c "SELECT relname, seq_scan, seq_tup_read, idx_scan, idx_tup_fetch, n_tup_ins, n_tup_del,

@@ -15,7 +15,8 @@
 # ticks_per_wf us_per_tick us_per_wf", then the ratios B / A of the medians.
 # Not part of make bench.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"   # ab_setup, api_sql, floor_rounds, ab_ratio, sql, ab_install
+. "$(dirname "$0")/lib.sh"   # ab_setup, api_sql, floor_rounds, ab_ratio, sql, ab_install,
+                             # timer_worker_cpu, fire_due_calls
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 ab_setup timer-tick 55521
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
@@ -25,19 +26,6 @@ for side in A B; do
     sql "SELECT pg_reload_conf()" >/dev/null
 done
 
-# timer_ticks: CPU clock ticks the cluster's timer workers have used so far
-timer_ticks() {
-    local pm p t=0
-    pm=$(head -1 "$DURABLE_PGDATA/postmaster.pid")
-    for p in $(pgrep -P "$pm"); do
-        grep -q "durable timer worker" "/proc/$p/cmdline" 2>/dev/null || continue
-        t=$(( t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }') ))
-    done
-    echo "$t"
-}
-fire_due_calls() {
-    sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE schemaname = 'durable' AND funcname = 'fire_due'"
-}
 {
     echo "SELECT count(durable.start_workflow('f-' || i, 'Bench', 'fq')) FROM generate_series(1, $n) i;"
     floor_rounds "$n"
@@ -50,11 +38,11 @@ round() {   # A or B -> "variant ticks_per_wf us_per_tick us_per_wf"
     if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
     ab_install "$1"
     sleep 1   # the workers' ticks after the install
-    c0=$(timer_ticks) f0=$(fire_due_calls)
+    c0=$(timer_worker_cpu) f0=$(fire_due_calls)
     closed=$(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
     [ "$closed" = "$n" ] || { echo "timer_tick_ab: only $closed of $n workflows closed ($1)" >&2; exit 1; }
     sleep 0.5   # the last ticks' statistics reported
-    c1=$(timer_ticks) f1=$(fire_due_calls)
+    c1=$(timer_worker_cpu) f1=$(fire_due_calls)
     awk -v v="$1" -v c="$(( c1 - c0 ))" -v f="$(( f1 - f0 ))" -v n="$n" -v hz="$hz" \
         'BEGIN { printf "%s %.3f %.0f %.1f\n", v, f / n, f ? c * 1e6 / hz / f : 0, c * 1e6 / hz / n }'
 }
