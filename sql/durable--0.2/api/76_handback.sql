@@ -213,6 +213,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     pending text;
+    taken integer := 0;   -- workflow tasks _handback_take leased
 BEGIN
     -- every argument is checked before any outcome is delivered: bad input
     -- changes nothing
@@ -261,17 +262,23 @@ BEGIN
           FROM durable._handback_take(pending, complete_activity_tasks_eager.namespace, workflow_task_queue,
                                       complete_activity_tasks_eager.identity, max_workflow_tasks, cached,
                                       complete_activity_tasks_eager.build_id, complete_activity_tasks_eager.sticky) p;
+        GET DIAGNOSTICS taken = ROW_COUNT;
     END IF;
     IF EXISTS (SELECT 1 FROM durable.workflow_tasks wt
                 WHERE wt.namespace = complete_activity_tasks_eager.namespace
                   AND wt.task_queue = workflow_task_queue AND wt.state = 'SCHEDULED') THEN
-        RETURN QUERY
-        SELECT 'workflow_task', p.task_token, 'POLLED', NULL::text, p.workflow_id, p.run_id, p.workflow_type,
-               p.attempt, p.started_event_id, p.history
-          FROM durable.poll_workflow_tasks(workflow_task_queue, complete_activity_tasks_eager.identity,
-                                           max_workflow_tasks, cached, complete_activity_tasks_eager.namespace,
-                                           complete_activity_tasks_eager.build_id,
-                                           complete_activity_tasks_eager.sticky) p;
+        -- (only the slots left: a task made ready by a transaction that
+        -- committed after _handback_take read its gate is not one more)
+        IF taken < max_workflow_tasks THEN
+            RETURN QUERY
+            SELECT 'workflow_task', p.task_token, 'POLLED', NULL::text, p.workflow_id, p.run_id, p.workflow_type,
+                   p.attempt, p.started_event_id, p.history
+              FROM durable.poll_workflow_tasks(workflow_task_queue, complete_activity_tasks_eager.identity,
+                                               max_workflow_tasks - taken, cached,
+                                               complete_activity_tasks_eager.namespace,
+                                               complete_activity_tasks_eager.build_id,
+                                               complete_activity_tasks_eager.sticky) p;
+        END IF;
         -- what the poll left (a gate, the slots): announced as it would have been
         IF EXISTS (SELECT 1 FROM durable.workflow_tasks wt
                     WHERE wt.namespace = complete_activity_tasks_eager.namespace
