@@ -133,6 +133,10 @@ extern void DurableInsertUpdatedIndexEntry(struct RelationData *heap, struct Rel
 										   struct IndexInfo *info, const Datum *values, const bool *nulls,
 										   struct ItemPointerData *tid, bool unchanged);
 
+/* relcache_watch.c: one relcache callback for several files' per-backend lookups */
+typedef void (*DurableRelcacheForget) (Oid relid);
+extern void DurableWatchRelcache(DurableRelcacheForget forget);
+
 /* plan_sizes.c: the extension's schema in this database (InvalidOid: not installed), cached */
 extern Oid DurableNamespaceOid(void);
 

@@ -111,7 +111,7 @@ static bool callbacks_registered;
 static uint64 invalidations;
 
 static void
-forget_shape_of_relation(Datum arg, Oid relid)
+forget_shape_of_relation(Oid relid)
 {
 	if (relid == InvalidOid || relid == shape.relid)
 		shape.valid = false;
@@ -256,7 +256,7 @@ shape_of(Relation rel)
 		return s;
 	if (!callbacks_registered)
 	{
-		CacheRegisterRelcacheCallback(forget_shape_of_relation, (Datum) 0);
+		DurableWatchRelcache(forget_shape_of_relation);
 		CacheRegisterSyscacheCallback(PROCOID, forget_shape, (Datum) 0);
 		callbacks_registered = true;
 	}

@@ -66,8 +66,6 @@ static KeyedTable workflow_tasks = {
 	"SELECT t FROM durable.workflow_tasks t WHERE t.task_id = $1"
 };
 
-static bool callback_registered;
-
 static void
 forget(KeyedTable *t, Oid relid)
 {
@@ -76,7 +74,7 @@ forget(KeyedTable *t, Oid relid)
 }
 
 static void
-forget_tables(Datum arg, Oid relid)
+forget_tables(Oid relid)
 {
 	forget(&workflows, relid);
 	forget(&workflow_tasks, relid);
@@ -141,11 +139,7 @@ row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
 	{
 		Oid			schema = DurableNamespaceOid();
 
-		if (!callback_registered)
-		{
-			CacheRegisterRelcacheCallback(forget_tables, (Datum) 0);
-			callback_registered = true;
-		}
+		DurableWatchRelcache(forget_tables);
 		t->relid = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
 		t->pkey = InvalidOid;
 		if (OidIsValid(t->relid))

@@ -69,10 +69,9 @@ typedef struct RunIndex
 } RunIndex;
 
 static RunIndex run_indexes[RUN_TABLES];
-static bool callback_registered;
 
 static void
-forget_indexes(Datum arg, Oid relid)
+forget_indexes(Oid relid)
 {
 	for (int i = 0; i < RUN_TABLES; i++)
 		if (relid == InvalidOid || run_indexes[i].heap == relid || run_indexes[i].index == relid)
@@ -138,11 +137,7 @@ look_up(int i, Oid schema)
 	Relation	heap;
 	AttrNumber	att;
 
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(forget_indexes, (Datum) 0);
-		callback_registered = true;
-	}
+	DurableWatchRelcache(forget_indexes);
 	r->heap = get_relname_relid(run_tables[i].relname, schema);
 	r->index = InvalidOid;
 	if (OidIsValid(r->heap))

@@ -203,7 +203,7 @@ BEGIN
         PERFORM durable._lease_lost('workflow', task_token);
     END IF;
     called := durable._authorize('worker', t.task_queue, t.namespace)::text;
-    PERFORM 1 FROM durable.workflows w WHERE w.run_id = t.run_id FOR UPDATE;
+    called := durable._lock_run(t.run_id)::text;   -- FOR UPDATE, without the executor (85_row_by_key.sql)
     t := durable._workflow_task_row(tok.task_id);   -- again, now that its run is locked
     IF t.task_id IS NULL OR t.fence <> tok.fence OR t.state <> 'STARTED' THEN
         PERFORM durable._lease_lost('workflow', task_token);

@@ -29,7 +29,7 @@ DECLARE
     started_event bigint;
     called text;   -- helpers called as assignments (sql/README.md, "Calls")
 BEGIN
-    PERFORM 1 FROM durable.workflows w WHERE w.run_id = run FOR UPDATE;
+    called := durable._lock_run(run)::text;   -- FOR UPDATE, without the executor (api/85_row_by_key.sql)
     DELETE FROM durable.activity_tasks t
      WHERE t.task_id = task AND t.fence = split_part(token, '.', 2)::bigint AND t.state = 'STARTED'
     RETURNING t.namespace, t.task_queue, t.scheduled_event_id, t.identity, t.attempt, t.last_failure,

@@ -1,0 +1,190 @@
+/*
+ * run_lock.c: durable._lock_run(run), the run's row locked as
+ *     SELECT 1 FROM durable.workflows w WHERE w.run_id = run FOR UPDATE
+ * locks it, without the executor: one probe of the primary key and
+ * table_tuple_lock, as nodeLockRows.c does it.
+ *
+ * The run's lock is the mutex of everything that changes a run; each
+ * workflow task completion (_lock_workflow_task) and each activity result
+ * (_complete_activity_result) took it with that statement, an executor
+ * start and end around one probe (docs/performance.md, "The close, session
+ * 9"). Here, as the statement in READ COMMITTED: the row visible to the
+ * caller's snapshot, locked in its latest version (waiting for a
+ * transaction that holds it, then following an update); a row deleted
+ * meanwhile is not locked and not found. Under REPEATABLE READ and
+ * SERIALIZABLE a row updated or deleted since the snapshot is the
+ * statement's serialization failure. The statement itself runs where the
+ * direct lock would not do what it does: row security on the table, a role
+ * without SELECT and UPDATE on it, an ExecutorCheckPerms_hook, no primary
+ * key on run_id alone.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_lock_run);
+
+static const char *lock_sql = "SELECT 1 FROM durable.workflows w WHERE w.run_id = $1 FOR UPDATE";
+static SPIPlanPtr lock_plan;
+
+static bool known;
+static Oid	workflows_oid;
+static Oid	pkey_oid;			/* InvalidOid: none to probe */
+
+static void
+forget(Oid relid)
+{
+	if (relid == InvalidOid || relid == workflows_oid || relid == pkey_oid)
+		known = false;
+}
+
+static void
+look_up(void)
+{
+	Oid			schema = DurableNamespaceOid();
+	Relation	rel;
+
+	DurableWatchRelcache(forget);
+	workflows_oid = OidIsValid(schema) ? get_relname_relid("workflows", schema) : InvalidOid;
+	pkey_oid = InvalidOid;
+	if (OidIsValid(workflows_oid))
+	{
+		Oid			pkey;
+		AttrNumber	att = get_attnum(workflows_oid, "run_id");
+
+		rel = table_open(workflows_oid, AccessShareLock);
+		pkey = RelationGetPrimaryKeyIndex(rel);
+		if (OidIsValid(pkey) && att > 0 && TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid == UUIDOID)
+		{
+			Relation	index = index_open(pkey, AccessShareLock);
+
+			if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indnkeyatts == 1 &&
+				index->rd_index->indkey.values[0] == att && index->rd_index->indisvalid &&
+				index->rd_opfamily[0] == get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID)) &&
+				RelationGetIndexExpressions(index) == NIL && RelationGetIndexPredicate(index) == NIL)
+				pkey_oid = pkey;
+			index_close(index, AccessShareLock);
+		}
+		table_close(rel, AccessShareLock);
+	}
+	known = true;
+}
+
+/* The statement's lock: whether it found the row. */
+static bool
+lock_by_statement(Datum run)
+{
+	Oid			type = UUIDOID;
+	int			rc;
+	bool		found;
+
+	SPI_connect();
+	rc = SPI_execute_plan(DurableKeptPlan(&lock_plan, lock_sql, 1, &type), &run, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not lock a run of durable.workflows: %s", SPI_result_code_string(rc));
+	found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
+/* durable._lock_run(run uuid) RETURNS boolean, STRICT: whether the run's row was found and locked. */
+Datum
+durable_lock_run(PG_FUNCTION_ARGS)
+{
+	Datum		run = PG_GETARG_DATUM(0);
+	Relation	rel;
+	Relation	index;
+	TupleTableSlot *slot;
+	ScanKeyData key;
+	IndexScanDesc scan;
+	Snapshot	snapshot = GetActiveSnapshot();
+	ItemPointerData tid;
+	TM_Result	result;
+	TM_FailureData tmfd;
+	bool		found;
+
+	if (!known)
+		look_up();
+	if (!OidIsValid(pkey_oid))
+		PG_RETURN_BOOL(lock_by_statement(run));
+	rel = table_open(workflows_oid, RowShareLock);
+	if (rel->rd_rel->relrowsecurity || ExecutorCheckPerms_hook != NULL ||
+		pg_class_aclmask(workflows_oid, GetUserId(), ACL_SELECT | ACL_UPDATE, ACLMASK_ALL) !=
+		(ACL_SELECT | ACL_UPDATE))
+	{
+		table_close(rel, NoLock);
+		PG_RETURN_BOOL(lock_by_statement(run));
+	}
+	/* what the executor refuses for a statement with FOR UPDATE */
+	PreventCommandIfReadOnly("SELECT FOR UPDATE");
+	PreventCommandIfParallelMode("SELECT FOR UPDATE");
+
+	index = index_open(pkey_oid, AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_UUID_EQ,
+						   run);
+	scan = index_beginscan(rel, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found)
+		tid = slot->tts_tid;
+	index_endscan(scan);
+	index_close(index, NoLock);
+	if (found)
+	{
+		/* (nodeLockRows.c: the latest version in READ COMMITTED, the snapshot's otherwise) */
+		result = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(true), LockTupleExclusive,
+								  LockWaitBlock,
+								  IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+		switch (result)
+		{
+			case TM_Ok:
+				break;
+			case TM_SelfModified:
+				/* (changed by this very command: nothing of durable's does that) */
+				found = false;
+				break;
+			case TM_Updated:
+				if (IsolationUsesXactSnapshot())
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not serialize access due to concurrent update")));
+				elog(ERROR, "unexpected table_tuple_lock status: %u", result);
+				break;
+			case TM_Deleted:
+				if (IsolationUsesXactSnapshot())
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not serialize access due to concurrent delete")));
+				found = false;	/* gone: not locked, as the statement finds nothing */
+				break;
+			default:
+				elog(ERROR, "unrecognized table_tuple_lock status: %u", result);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	/* the lock on the table stays to the transaction's end, as the statement's */
+	table_close(rel, NoLock);
+	PG_RETURN_BOOL(found);
+}
