@@ -135,24 +135,40 @@ row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
 	Datum		row = (Datum) 0;
 	bool		found;
 
-	if (!t->known)
+	/*
+	 * The table is locked before its remembered key is read: the lock reads
+	 * the invalidations that came meanwhile (the key rebuilt by REINDEX
+	 * CONCURRENTLY or dropped since it was looked up, maybe in an earlier
+	 * statement of this transaction, which holds no lock on the table
+	 * between reads), and the key is then looked up again under it.
+	 */
+	for (;;)
 	{
-		Oid			schema = DurableNamespaceOid();
-
-		DurableWatchRelcache(forget_tables);
-		t->relid = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
-		t->pkey = InvalidOid;
-		if (OidIsValid(t->relid))
+		if (!t->known)
 		{
-			rel = table_open(t->relid, AccessShareLock);
-			t->pkey = direct_key(rel, t);
-			table_close(rel, AccessShareLock);
+			Oid			schema = DurableNamespaceOid();
+
+			DurableWatchRelcache(forget_tables);
+			t->relid = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
+			t->pkey = InvalidOid;
+			if (OidIsValid(t->relid))
+			{
+				rel = table_open(t->relid, AccessShareLock);
+				t->pkey = direct_key(rel, t);
+				table_close(rel, AccessShareLock);
+			}
+			t->known = true;
 		}
-		t->known = true;
+		if (!OidIsValid(t->pkey))
+			return row_by_statement(t, key, &fcinfo->isnull);
+		rel = try_table_open(t->relid, AccessShareLock);
+		if (rel != NULL && t->known)
+			break;
+		/* (the table or its key changed since it was looked up) */
+		if (rel != NULL)
+			table_close(rel, AccessShareLock);
+		t->known = false;
 	}
-	if (!OidIsValid(t->pkey))
-		return row_by_statement(t, key, &fcinfo->isnull);
-	rel = table_open(t->relid, AccessShareLock);
 	/* (as the statement would read it: under row security, or with the rights checked, it is the statement's) */
 	if (rel->rd_rel->relrowsecurity || ExecutorCheckPerms_hook != NULL ||
 		pg_class_aclcheck(t->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)

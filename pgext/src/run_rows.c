@@ -154,9 +154,8 @@ look_up(int i, Oid schema)
 
 /* Whether heap holds a row visible to snapshot whose index's first column equals run. */
 static bool
-has_row(Oid heap_oid, Oid index_oid, Datum run, Snapshot snapshot)
+has_row(Relation heap, Oid index_oid, Datum run, Snapshot snapshot)
 {
-	Relation	heap = table_open(heap_oid, AccessShareLock);
 	Relation	index = index_open(index_oid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	ScanKeyData key;
@@ -171,6 +170,43 @@ has_row(Oid heap_oid, Oid index_oid, Datum run, Snapshot snapshot)
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
+	return found;
+}
+
+/*
+ * Whether run_tables[i] may hold a row of run. Its table is locked before
+ * its remembered index is read: the lock reads the invalidations that came
+ * meanwhile (the index rebuilt by REINDEX CONCURRENTLY or dropped since it
+ * was looked up, maybe in an earlier statement of this transaction, which
+ * holds no lock on the table between probes), and the index is then looked
+ * up again under it.
+ */
+static bool
+may_hold_rows(int i, Oid *schema, Datum run, Snapshot snapshot)
+{
+	RunIndex   *r = &run_indexes[i];
+	Relation	heap;
+	bool		found;
+
+	for (;;)
+	{
+		if (!r->known)
+		{
+			if (!OidIsValid(*schema))
+				*schema = get_namespace_oid("durable", false);
+			look_up(i, *schema);
+		}
+		if (!OidIsValid(r->index))
+			return true;
+		heap = try_table_open(r->heap, AccessShareLock);
+		if (heap != NULL && r->known)
+			break;
+		/* (the table or an index of it changed since it was looked up) */
+		if (heap != NULL)
+			table_close(heap, AccessShareLock);
+		r->known = false;
+	}
+	found = has_row(heap, r->index, run, snapshot);
 	table_close(heap, AccessShareLock);
 	return found;
 }
@@ -191,17 +227,7 @@ durable_run_rows(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < RUN_TABLES; i++)
 	{
-		RunIndex   *r = &run_indexes[i];
-
-		if ((tables & (1 << i)) == 0)
-			continue;
-		if (!r->known)
-		{
-			if (!OidIsValid(schema))
-				schema = get_namespace_oid("durable", false);
-			look_up(i, schema);
-		}
-		if (!OidIsValid(r->index) || has_row(r->heap, r->index, run, snapshot))
+		if ((tables & (1 << i)) != 0 && may_hold_rows(i, &schema, run, snapshot))
 			rows |= 1 << i;
 	}
 	PG_RETURN_INT32(rows);
