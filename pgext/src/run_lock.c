@@ -124,11 +124,26 @@ durable_lock_run(PG_FUNCTION_ARGS)
 	TM_FailureData tmfd;
 	bool		found;
 
-	if (!known)
-		look_up();
-	if (!OidIsValid(pkey_oid))
-		PG_RETURN_BOOL(lock_by_statement(run));
-	rel = table_open(workflows_oid, RowShareLock);
+	/*
+	 * The table is locked before its remembered key is read: the lock reads
+	 * the invalidations that came meanwhile (the key rebuilt by REINDEX
+	 * CONCURRENTLY since it was looked up, in this transaction before it
+	 * locked the table), and the key is then looked up again under it.
+	 */
+	for (;;)
+	{
+		if (!known)
+			look_up();
+		if (!OidIsValid(pkey_oid))
+			PG_RETURN_BOOL(lock_by_statement(run));
+		rel = try_table_open(workflows_oid, RowShareLock);
+		if (rel != NULL && known)
+			break;
+		/* (the table or its key changed since it was looked up) */
+		if (rel != NULL)
+			table_close(rel, NoLock);
+		known = false;
+	}
 	if (rel->rd_rel->relrowsecurity || ExecutorCheckPerms_hook != NULL ||
 		pg_class_aclmask(workflows_oid, GetUserId(), ACL_SELECT | ACL_UPDATE, ACLMASK_ALL) !=
 		(ACL_SELECT | ACL_UPDATE))
