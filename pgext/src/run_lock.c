@@ -168,10 +168,11 @@ durable_lock_run(PG_FUNCTION_ARGS)
 	index_close(index, NoLock);
 	if (found)
 	{
-		/* (nodeLockRows.c: the latest version in READ COMMITTED, the snapshot's otherwise) */
+		/* (nodeLockRows.c's flags: the latest version in READ COMMITTED, the snapshot's otherwise) */
 		result = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(true), LockTupleExclusive,
 								  LockWaitBlock,
-								  IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
+								  TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS |
+								  (IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION), &tmfd);
 		switch (result)
 		{
 			case TM_Ok:
@@ -188,10 +189,11 @@ durable_lock_run(PG_FUNCTION_ARGS)
 				elog(ERROR, "unexpected table_tuple_lock status: %u", result);
 				break;
 			case TM_Deleted:
+				/* (nodeLockRows.c's words, "update", for a deleted row too) */
 				if (IsolationUsesXactSnapshot())
 					ereport(ERROR,
 							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-							 errmsg("could not serialize access due to concurrent delete")));
+							 errmsg("could not serialize access due to concurrent update")));
 				found = false;	/* gone: not locked, as the statement finds nothing */
 				break;
 			default:
