@@ -10,41 +10,25 @@ SELECT * FROM no_plan();
 \ir helpers.psql
 \ir activities.psql
 
-CREATE FUNCTION pg_temp.run(wid text) RETURNS uuid LANGUAGE sql AS $$
-    SELECT run_id FROM durable.workflows WHERE workflow_id = wid ORDER BY started_at DESC LIMIT 1
-$$;
 -- The names of the bits set for wid's run.
 CREATE FUNCTION pg_temp.rows_of(wid text) RETURNS text[] LANGUAGE sql AS $$
     SELECT coalesce(array_agg(name ORDER BY bit), '{}') FROM (VALUES
         (1, 'workflow_tasks'), (2, 'activity_tasks'), (4, 'timers'), (8, 'buffered_events'),
         (16, 'workflow_pauses'), (32, 'activity_pauses'), (64, 'children')) AS b(bit, name)
-     WHERE durable._run_rows(pg_temp.run(wid)) & bit <> 0
+     WHERE durable._run_rows(pg_temp.latest_run(wid)) & bit <> 0
 $$;
 -- The same names, from counting each table's rows of wid's run.
 CREATE FUNCTION pg_temp.counted(wid text) RETURNS text[] LANGUAGE sql AS $$
     SELECT coalesce(array_agg(name ORDER BY bit), '{}') FROM (VALUES
-        (1, 'workflow_tasks', (SELECT count(*) FROM durable.workflow_tasks WHERE run_id = pg_temp.run(wid))),
-        (2, 'activity_tasks', (SELECT count(*) FROM durable.activity_tasks WHERE run_id = pg_temp.run(wid))),
-        (4, 'timers', (SELECT count(*) FROM durable.timers WHERE run_id = pg_temp.run(wid))),
-        (8, 'buffered_events', (SELECT count(*) FROM durable.buffered_events WHERE run_id = pg_temp.run(wid))),
-        (16, 'workflow_pauses', (SELECT count(*) FROM durable.workflow_pauses WHERE run_id = pg_temp.run(wid))),
-        (32, 'activity_pauses', (SELECT count(*) FROM durable.activity_pauses WHERE run_id = pg_temp.run(wid))),
-        (64, 'children', (SELECT count(*) FROM durable.workflows WHERE parent_run_id = pg_temp.run(wid))))
+        (1, 'workflow_tasks', (SELECT count(*) FROM durable.workflow_tasks WHERE run_id = pg_temp.latest_run(wid))),
+        (2, 'activity_tasks', (SELECT count(*) FROM durable.activity_tasks WHERE run_id = pg_temp.latest_run(wid))),
+        (4, 'timers', (SELECT count(*) FROM durable.timers WHERE run_id = pg_temp.latest_run(wid))),
+        (8, 'buffered_events', (SELECT count(*) FROM durable.buffered_events WHERE run_id = pg_temp.latest_run(wid))),
+        (16, 'workflow_pauses', (SELECT count(*) FROM durable.workflow_pauses WHERE run_id = pg_temp.latest_run(wid))),
+        (32, 'activity_pauses', (SELECT count(*) FROM durable.activity_pauses WHERE run_id = pg_temp.latest_run(wid))),
+        (64, 'children', (SELECT count(*) FROM durable.workflows WHERE parent_run_id = pg_temp.latest_run(wid))))
         AS b(bit, name, n)
      WHERE n > 0
-$$;
--- Runs change, then q (one value), and undoes both (the subtransaction of
--- an exception block); returns q's value.
-CREATE FUNCTION pg_temp.undone(change text, q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    got text;
-BEGIN
-    EXECUTE change;
-    EXECUTE q INTO got;
-    RAISE EXCEPTION 'undo';
-EXCEPTION WHEN raise_exception THEN
-    RETURN got;
-END
 $$;
 -- What a close must leave of a run: nothing in any of the six tables.
 CREATE FUNCTION pg_temp.left_of(run uuid) RETURNS bigint LANGUAGE sql AS $$
@@ -66,15 +50,15 @@ SELECT pg_temp.complete('rrq', jsonb_build_array(pg_temp.act('a1'),
     '{"type": "StartTimer", "timer_id": "t1", "start_to_fire_timeout": 600}'::jsonb));
 SELECT is(pg_temp.rows_of('rr-1'), ARRAY['activity_tasks', 'timers'],
           'an activity and a timer pending, no workflow task');
-SELECT is(durable._run_rows(pg_temp.run('rr-1'), 4), 4, 'asked for the timers alone: their bit alone');
-SELECT is(durable._run_rows(pg_temp.run('rr-1'), 1 | 8), 0, 'asked for tables without rows: none');
-SELECT is(durable._run_rows(pg_temp.run('rr-1'), 0), 0, 'asked for nothing: nothing');
+SELECT is(durable._run_rows(pg_temp.latest_run('rr-1'), 4), 4, 'asked for the timers alone: their bit alone');
+SELECT is(durable._run_rows(pg_temp.latest_run('rr-1'), 1 | 8), 0, 'asked for tables without rows: none');
+SELECT is(durable._run_rows(pg_temp.latest_run('rr-1'), 0), 0, 'asked for nothing: nothing');
 SELECT durable.pause_activity('rr-1', 'a1');
 SELECT durable.pause_workflow('rr-1');
 SELECT ok(pg_temp.rows_of('rr-1') @> ARRAY['activity_tasks', 'timers', 'workflow_pauses', 'activity_pauses'],
           'paused: the pauses too');
 SELECT is(pg_temp.rows_of('rr-1'), pg_temp.counted('rr-1'), 'every bit set is a table with rows, and only those');
-CREATE TEMP TABLE rr1 AS SELECT pg_temp.run('rr-1') AS run, pg_temp.left_of(pg_temp.run('rr-1')) AS before;
+CREATE TEMP TABLE rr1 AS SELECT pg_temp.latest_run('rr-1') AS run, pg_temp.left_of(pg_temp.latest_run('rr-1')) AS before;
 SELECT ok((SELECT before FROM rr1) >= 4, 'rr-1 has rows in four tables or more before its close');
 SELECT durable.terminate_workflow('rr-1', 'test');
 SELECT is(pg_temp.left_of((SELECT run FROM rr1)), 0::bigint, 'the close deleted every row of the run');
@@ -87,7 +71,7 @@ SELECT durable.signal_workflow('rr-2', 's', '1');
 SELECT is(pg_temp.rows_of('rr-2'), ARRAY['workflow_tasks', 'buffered_events'],
           'a signal during a started workflow task is buffered: its bit');
 SELECT durable.terminate_workflow('rr-2', 'test');
-SELECT is(pg_temp.left_of(pg_temp.run('rr-2')), 0::bigint, 'its close deleted the task and the buffered event');
+SELECT is(pg_temp.left_of(pg_temp.latest_run('rr-2')), 0::bigint, 'its close deleted the task and the buffered event');
 
 -- children: the parent's bit, and the close policy applied
 SELECT durable.start_workflow('rr-p', 'W', 'rrqp');
@@ -97,13 +81,13 @@ SELECT ok(pg_temp.rows_of('rr-p') @> ARRAY['children'], 'a parent: the children'
 SELECT is(pg_temp.rows_of('rr-c'), ARRAY['workflow_tasks'], 'the child: its own rows only');
 SELECT durable.terminate_workflow('rr-p', 'test');
 SELECT is(pg_temp.status('rr-c'), 'TERMINATED', 'the parent''s close terminated the child (policy TERMINATE)');
-SELECT is(pg_temp.left_of(pg_temp.run('rr-c')), 0::bigint, 'and deleted the child''s rows');
+SELECT is(pg_temp.left_of(pg_temp.latest_run('rr-c')), 0::bigint, 'and deleted the child''s rows');
 
 -- The common close: a completion that closes a run with nothing pending.
 SELECT durable.start_workflow('rr-3', 'W', 'rrq3');
 SELECT pg_temp.complete('rrq3', '[{"type": "CompleteWorkflowExecution", "result": 3}]');
 SELECT is(pg_temp.status('rr-3'), 'COMPLETED', 'a run closed by its completion');
-SELECT is(pg_temp.left_of(pg_temp.run('rr-3')), 0::bigint, 'with no rows left');
+SELECT is(pg_temp.left_of(pg_temp.latest_run('rr-3')), 0::bigint, 'with no rows left');
 
 -- A probe that cannot read an index says "rows", so the delete still runs;
 -- the session's remembered index is forgotten when it changes, and found
@@ -116,7 +100,7 @@ SELECT is(pg_temp.undone('ALTER TABLE durable.timers DROP CONSTRAINT timers_pkey
           'with no index leading with run_id, the timers'' bit is set even for a run without timers');
 SELECT is(pg_temp.undone($$ALTER TABLE durable.timers DROP CONSTRAINT timers_pkey;
                            SELECT durable.terminate_workflow('rr-4', 'test')$$,
-                         $$SELECT count(*) FROM durable.timers WHERE run_id = pg_temp.run('rr-4')$$), '0',
+                         $$SELECT count(*) FROM durable.timers WHERE run_id = pg_temp.latest_run('rr-4')$$), '0',
           'and a close deletes the timers by its statement');
 SELECT is(pg_temp.rows_of('rr-3'), '{}'::text[], 'the index back (rolled back): read again, no rows');
 SELECT is(pg_temp.rows_of('rr-4'), ARRAY['timers'], 'and the timer of rr-4 found in it');

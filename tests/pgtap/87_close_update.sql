@@ -9,37 +9,22 @@ BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
 
-CREATE FUNCTION pg_temp.run(wid text) RETURNS uuid LANGUAGE sql AS $$
-    SELECT run_id FROM durable.workflows WHERE workflow_id = wid ORDER BY started_at DESC LIMIT 1
-$$;
 -- Closes wid's open run with _close_update; its answer.
 CREATE FUNCTION pg_temp.close(wid text, st text DEFAULT 'COMPLETED') RETURNS boolean LANGUAGE sql AS $$
-    SELECT durable._close_update(pg_temp.run(wid), st, durable.now(), '{"r": 1}', NULL, NULL)
+    SELECT durable._close_update(pg_temp.latest_run(wid), st, durable.now(), '{"r": 1}', NULL, NULL)
 $$;
 -- The closed row as a user sees it.
 CREATE FUNCTION pg_temp.closed_row(wid text) RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_object('status', status, 'closed', closed_at IS NOT NULL, 'result', result,
                               'failure', failure, 'deadline', deadline_at, 'new_run_id', new_run_id)
-      FROM durable.workflows WHERE run_id = pg_temp.run(wid)
+      FROM durable.workflows WHERE run_id = pg_temp.latest_run(wid)
 $$;
 CREATE FUNCTION pg_temp.st(wid text) RETURNS text LANGUAGE sql AS $$
-    SELECT status FROM durable.workflows WHERE run_id = pg_temp.run(wid)
+    SELECT status FROM durable.workflows WHERE run_id = pg_temp.latest_run(wid)
 $$;
 CREATE FUNCTION pg_temp.plan_of(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
     RETURN QUERY EXECUTE 'EXPLAIN (COSTS OFF) ' || q;
-END
-$$;
--- Runs change, then q (one value), and undoes both; returns q's value.
-CREATE FUNCTION pg_temp.undone(change text, q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    got text;
-BEGIN
-    EXECUTE change;
-    EXECUTE q INTO got;
-    RAISE EXCEPTION 'undo';
-EXCEPTION WHEN raise_exception THEN
-    RETURN got;
 END
 $$;
 
@@ -49,8 +34,8 @@ SELECT is(durable._close_update('00000000-0000-0000-0000-000000000000', 'COMPLET
 
 -- the direct write, and the indexes it fills
 SELECT durable.start_workflow('cu-1', 'W', 'cuq', NULL, '{"execution_timeout": 600}');
-SELECT isnt((SELECT deadline_at FROM durable.workflows WHERE run_id = pg_temp.run('cu-1')), NULL, 'a deadline before');
-SELECT is(durable._close_update(pg_temp.run('cu-1'), 'FAILED', durable.now(), NULL, '{"message": "m"}',
+SELECT isnt((SELECT deadline_at FROM durable.workflows WHERE run_id = pg_temp.latest_run('cu-1')), NULL, 'a deadline before');
+SELECT is(durable._close_update(pg_temp.latest_run('cu-1'), 'FAILED', durable.now(), NULL, '{"message": "m"}',
                                 '00000000-0000-0000-0000-00000000000f'), true, 'a plain close is written directly');
 SELECT is(pg_temp.closed_row('cu-1'), jsonb_build_object('status', 'FAILED', 'closed', true, 'result', NULL,
           'failure', '{"message": "m"}'::jsonb, 'deadline', NULL, 'new_run_id', '00000000-0000-0000-0000-00000000000f'),
@@ -85,7 +70,7 @@ SELECT pg_temp.complete('cuq2', '[{"type": "CompleteWorkflowExecution", "result"
 CREATE TRIGGER operator_update AFTER UPDATE ON durable.workflows FOR EACH ROW EXECUTE FUNCTION pg_temp.record_update();
 SELECT durable.start_workflow('cu-b', 'W', 'cuq2');
 SELECT pg_temp.complete('cuq2', '[{"type": "CompleteWorkflowExecution", "result": {"x": [1, 2]}}]');
-SELECT is((SELECT array_agg(status) FROM fired WHERE run = pg_temp.run('cu-b')), ARRAY['COMPLETED'],
+SELECT is((SELECT array_agg(status) FROM fired WHERE run = pg_temp.latest_run('cu-b')), ARRAY['COMPLETED'],
           'with an operator''s UPDATE trigger the close is the statement''s, and the trigger sees it');
 SELECT is(pg_temp.closed_row('cu-a'), pg_temp.closed_row('cu-b'), 'both runs closed alike');
 SELECT is(pg_temp.types('cu-a'), pg_temp.types('cu-b'), 'with the same history');
@@ -94,7 +79,7 @@ SELECT is(pg_temp.close('cu-c'), false, '_close_update leaves it to the statemen
 SELECT is(pg_temp.st('cu-c'), 'RUNNING', 'having written nothing');
 DROP TRIGGER operator_update ON durable.workflows;
 SELECT is(pg_temp.close('cu-c'), true, 'the trigger dropped: written directly again (the session noticed)');
-SELECT is((SELECT count(*) FROM fired WHERE run = pg_temp.run('cu-c')), 0::bigint, 'and no trigger fired');
+SELECT is((SELECT count(*) FROM fired WHERE run = pg_temp.latest_run('cu-c')), 0::bigint, 'and no trigger fired');
 
 -- a trigger of a column the close does not set does not fire for it (as
 -- durable's own on search_attributes); one of a column it sets does
@@ -102,7 +87,7 @@ CREATE TRIGGER operator_memo AFTER UPDATE OF memo ON durable.workflows
     FOR EACH ROW EXECUTE FUNCTION pg_temp.record_update();
 SELECT durable.start_workflow('cu-d', 'W', 'cuq2');
 SELECT is(pg_temp.close('cu-d'), true, 'a trigger of UPDATE OF memo: still written directly');
-SELECT is((SELECT count(*) FROM fired WHERE run = pg_temp.run('cu-d')), 0::bigint, 'and it did not fire (nor would it have)');
+SELECT is((SELECT count(*) FROM fired WHERE run = pg_temp.latest_run('cu-d')), 0::bigint, 'and it did not fire (nor would it have)');
 DROP TRIGGER operator_memo ON durable.workflows;
 CREATE TRIGGER operator_status AFTER UPDATE OF status ON durable.workflows
     FOR EACH ROW EXECUTE FUNCTION pg_temp.record_update();
