@@ -7,6 +7,7 @@ packages=(make gcc pkg-config postgresql-15 postgresql-server-dev-15 postgresql-
           libpq-dev libfuse3-dev fuse3 libuv1-dev libjansson-dev inotify-tools valgrind
           libmicrohttpd-dev libsodium-dev chromium prometheus
           python3                             # worker/tests/docs_check.py, fused tests
+          libfaketime                         # tests/run_id_clock
           patroni etcd-server etcd-client)   # tests/ha
 missing=()
 for p in "${packages[@]}"; do
