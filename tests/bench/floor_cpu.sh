@@ -21,7 +21,7 @@
 # B / A of the medians. Needs a private PostgreSQL with this checkout
 # installed (export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"   # ab_setup, api_sql, floor_rounds, cpu_view, ab_ratio, ab_install
+. "$(dirname "$0")/lib.sh"   # ab_setup, ab_side, api_sql, floor_rounds, cpu_view, ab_ratio, ab_install
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 ab_setup floor-cpu 55493
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
@@ -42,7 +42,7 @@ ab_setup floor-cpu 55493
 hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant start_us_per_wf run_us_per_wf"
     local closed start run
-    if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
+    ab_side "$1"
     ab_install "$1"
     read -r closed start run < <(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
     [ "$closed" = "$n" ] || { echo "floor_cpu: only $closed of $n workflows closed ($1)" >&2; exit 1; }

@@ -242,6 +242,10 @@ a_tree_side() {
         a_env=$(a_cluster env)
     fi
 }
+# ab_side A|B (after a_tree_side): the PG* variables of that side's cluster
+ab_side() {
+    if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
+}
 # ab_setup NAME PORT: the clusters of an A/B script that takes A_TREE: its
 # own, NAME on $port (bench_cluster), and A's side, NAME-a on $port + 1
 # (a_tree_side)

@@ -9,7 +9,7 @@
 # Needs a private PostgreSQL with this checkout installed (export
 # PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"   # ab_setup, cpu_view, ab_ratio
+. "$(dirname "$0")/lib.sh"   # ab_setup, ab_side, cpu_view, ab_ratio
 rounds=${1:-4} n=${2:-1000000}
 : "${A_TREE:?A_TREE=<worktree> of the A side}"
 ab_setup run-id 55531
@@ -25,7 +25,7 @@ ab_setup run-id 55531
 hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant ns_per_id"
     local ticks
-    if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
+    ab_side "$1"
     ticks=$(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
     awk -v v="$1" -v t="$ticks" -v n="$n" -v hz="$hz" 'BEGIN { printf "%s %.0f\n", v, t * 1e9 / hz / n }'
 }

@@ -27,7 +27,7 @@
 # Needs a private PostgreSQL with this checkout installed (scripts/test.sh
 # makes one: export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"   # ab_setup, sql, commits, build_pq_tool, api_sql, server_cpu_seconds, ab_install
+. "$(dirname "$0")/lib.sh"   # ab_setup, ab_side, sql, commits, build_pq_tool, api_sql, server_cpu_seconds, ab_install
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 profile=${PROFILE:-}
 [ -z "${A_TREE:-}" ] || [ -z "$profile" ] || { echo "store_ab: PROFILE is for one install, not with A_TREE" >&2; exit 2; }
@@ -70,7 +70,7 @@ install() { ab_install "$1" -f "$here/sql/fixtures.sql"; }   # A or B
 . "$here/scripted_rate.sh"   # run_scripted, as make bench runs it
 round() {   # A or B -> one line of figures
     local v=$1 c0 w0 cpu0 wf1 cpu commits wal seq10 par10 worker=null worker_cpu=null own_cpu=
-    if [ "$v" = A ]; then eval "$a_env"; else eval "$b_env"; fi
+    ab_side "$v"
     install "$v"
     c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu_seconds)
     wf1=$(run_scripted seq1 "$n")

@@ -18,7 +18,7 @@
 # Needs a private PostgreSQL with this checkout installed (export
 # PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"   # ab_setup, product_statement, cpu_view, ab_ratio
+. "$(dirname "$0")/lib.sh"   # ab_setup, ab_side, product_statement, cpu_view, ab_ratio
 rounds=${1:-3} n=${2:-10000}
 : "${A_TREE:?A_TREE=<worktree> of the A side}"
 ab_setup task-rows 55498
@@ -131,7 +131,7 @@ SQL
 
 hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant six µs-per-row figures"
-    if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
+    ab_side "$1"
     echo "$1 $(PGOPTIONS="-c bench.hz=$hz" psql -qXAt -v n="$n" -f "$tmp/run.sql" | tail -1)"
 }
 echo "variant wt_insert wt_lease wt_delete at_insert at_lease at_delete (µs per row, one backend's CPU; A = $a_tree, B = checkout, N = $n)"

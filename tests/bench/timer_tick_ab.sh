@@ -15,13 +15,13 @@
 # ticks_per_wf us_per_tick us_per_wf", then the ratios B / A of the medians.
 # Not part of make bench.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"   # ab_setup, api_sql, floor_rounds, ab_ratio, sql, ab_install,
+. "$(dirname "$0")/lib.sh"   # ab_setup, ab_side, api_sql, floor_rounds, ab_ratio, sql, ab_install,
                              # timer_worker_cpu, fire_due_calls
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 ab_setup timer-tick 55521
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
 for side in A B; do
-    if [ "$side" = A ]; then eval "$a_env"; else eval "$b_env"; fi
+    ab_side "$side"
     sql "ALTER SYSTEM SET track_functions = 'pl'" >/dev/null
     sql "SELECT pg_reload_conf()" >/dev/null
 done
@@ -35,7 +35,7 @@ done
 hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant ticks_per_wf us_per_tick us_per_wf"
     local closed c0 c1 f0 f1
-    if [ "$1" = A ]; then eval "$a_env"; else eval "$b_env"; fi
+    ab_side "$1"
     ab_install "$1"
     sleep 1   # the workers' ticks after the install
     c0=$(timer_worker_cpu) f0=$(fire_due_calls)
