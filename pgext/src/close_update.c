@@ -24,9 +24,10 @@
  * nothing. That is: a trigger that would fire for the UPDATE (an
  * operator's of any column or of one the close sets, a statement trigger,
  * a foreign key's, transition tables; durable's own on search_attributes
- * does not fire for the close), a rule, row security, a partition, a generated column, an index
- * on an expression, an exclusion or deferred unique constraint, no primary
- * key on run_id alone, a column missing or of another type, a null where
+ * does not fire for the close), a rule, row security, a partition, a
+ * table inheriting from workflows, a generated column, an index on an
+ * expression, an exclusion or deferred unique constraint, no primary key
+ * on run_id alone, a column missing or of another type, a null where
  * the table refuses one, a CHECK that does not hold (the statement's error),
  * an ExecutorCheckPerms_hook, a role without UPDATE and SELECT on the
  * table, no visible row, and a row that another transaction updated or
@@ -225,8 +226,9 @@ read_shape(Relation rel, CloseShape *s)
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
 	TriggerDesc *triggers = rel->trigdesc;
 
-	if (!DurableDirectInsertTable(rel) || RelationGetDescr(rel)->natts > MaxHeapAttributeNumber ||
-		!read_columns(rel, s))
+	/* (a table inheriting from it: the statement updates its rows of the run too) */
+	if (!DurableDirectInsertTable(rel) || rel->rd_rel->relhassubclass ||
+		RelationGetDescr(rel)->natts > MaxHeapAttributeNumber || !read_columns(rel, s))
 		return false;
 	/* (an UPDATE's transition tables take every row it updates) */
 	if (triggers != NULL && (triggers->trig_update_old_table || triggers->trig_update_new_table))

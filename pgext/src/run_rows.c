@@ -11,8 +11,9 @@
  * statements that have rows to act on. A probe answers "rows" whenever it
  * cannot tell (the table or an index leading with the column is missing, or
  * the index is one whose equality it does not know): the statement then
- * runs as before. So a probe can only leave out a statement that would have
- * found no row: it reads with the caller's snapshot (the one a statement
+ * runs as before (so also for a table another inherits from, whose rows
+ * the statement reaches). So a probe can only leave out a statement that
+ * would have found no row: it reads with the caller's snapshot (the one a statement
  * would take: plpgsql pushes a fresh one for an expression of a volatile
  * function) and without row security, so it sees every row the statement
  * could.
@@ -144,7 +145,8 @@ look_up(int i, Oid schema)
 	{
 		heap = table_open(r->heap, AccessShareLock);
 		att = get_attnum(r->heap, run_tables[i].column);
-		if (heap->rd_rel->relkind == RELKIND_RELATION && att != InvalidAttrNumber &&
+		/* (a table inheriting from it: the statement deletes its rows too, the probe would not see them) */
+		if (heap->rd_rel->relkind == RELKIND_RELATION && !heap->rd_rel->relhassubclass && att != InvalidAttrNumber &&
 			TupleDescAttr(RelationGetDescr(heap), att - 1)->atttypid == UUIDOID)
 			r->index = probe_index(heap, att);
 		table_close(heap, AccessShareLock);

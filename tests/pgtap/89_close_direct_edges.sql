@@ -7,7 +7,9 @@
 --  - toasted values: a large input kept, a large result written;
 --  - the table's statistics count one non-HOT update, as the statement's;
 --  - an operator's unique index the close violates, and a publication
---    without replica identity: the statement's error, word for word.
+--    without replica identity: the statement's error, word for word;
+--  - a table inheriting from durable's: the statements reach its rows, so
+--    the close leaves them to the statements.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -124,6 +126,19 @@ SELECT is((pg_temp.error_of($$SELECT durable.terminate_workflow('ce-7', 'r')$$))
 ALTER TABLE durable.workflows REPLICA IDENTITY DEFAULT;
 DROP PUBLICATION close_direct_edges;
 SELECT lives_ok($$SELECT durable.terminate_workflow('ce-7', 'r')$$, 'with replica identity back, it closes');
+
+-- 5. tables inheriting from durable's (UPDATE and DELETE without ONLY reach their rows)
+CREATE TEMP TABLE timers_child () INHERITS (durable.timers);
+SELECT durable.start_workflow('ce-8', 'W', 'ceq');
+INSERT INTO timers_child (run_id, timer_id, started_event_id, fire_at)
+SELECT pg_temp.run('ce-8'), 'inherited', 1, now() + interval '1 day';
+SELECT is(durable._run_rows((SELECT pg_temp.run('ce-8')), 4), 4, 'timers with a table inheriting from it: "rows" (the statement looks)');
+SELECT durable.terminate_workflow('ce-8', 'r');
+SELECT is((SELECT count(*) FROM timers_child), 0::bigint, 'and the close deletes the inheriting table''s timer, as the statement did');
+CREATE TEMP TABLE workflows_child () INHERITS (durable.workflows);
+SELECT durable.start_workflow('ce-9', 'W', 'ceq');
+SELECT is(durable._close_update((SELECT pg_temp.run('ce-9')), 'TERMINATED', durable.now(), NULL, NULL, NULL), false,
+          'workflows with a table inheriting from it: the close is the statement''s (it updates that table''s rows too)');
 
 SELECT * FROM finish();
 ROLLBACK;
