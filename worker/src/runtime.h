@@ -94,6 +94,11 @@ struct durable_worker_s {
 	size_t cache_events;                /* and the events it holds in all, */
 	size_t cache_events_max;            /* at most (DURABLE__CACHE_EVENTS) */
 	uint64_t cache_tick;
+	/* runs marked dropped while a request named them, forgotten at the
+	 * next trim (cache.c); lost: one could not be listed */
+	char **cache_dropped;
+	size_t cache_ndropped, cache_dropped_cap;
+	int cache_dropped_lost;
 	struct durable__kept *runs;         /* run_cache.c: runs waiting for their next task */
 	int nruns;
 	/* tasks that went on from a kept run, or found it overtaken (replayed);
@@ -223,6 +228,7 @@ char *durable__cache_param(durable_worker_t *w);
 json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fresh);
 void durable__cache_drop(durable_worker_t *w, const char *run_id);
 void durable__cache_trim(durable_worker_t *w);
+void durable__cache_free(durable_worker_t *w);   /* the cache and its list of dropped runs */
 
 /* run_cache.c: kept runs (run.c) by run id, at most opts.run_cache. take
  * removes the run from the cache and hands it over (NULL if none); put

@@ -160,7 +160,7 @@ void durable_worker_free(durable_worker_t *w)
 	json_decref(w->wf_outcomes);
 	durable__runs_clear(w);
 	durable__pool_free(w);
-	json_decref(w->cache);
+	durable__cache_free(w);
 	free(w->dsn);
 	free(w->task_queue);
 	free(w->namespace_);

@@ -1,5 +1,6 @@
 /* Unit tests of the history cache: full histories, continuations, an
- * overlap, a gap, the poll argument, and least-recently-used trimming. */
+ * overlap, a gap, the poll argument, least-recently-used trimming, and the
+ * list of runs dropped while a request named them. */
 #include <string.h>
 #include "check.h"
 #include "runtime.h"
@@ -187,6 +188,84 @@ int main(void)
 	json_decref(durable__cache_merge(w, "long", e));
 	json_decref(e);
 	CHECK(w->cache_events == 3, "a whole history again replaces the run's: %zu", w->cache_events);
+	durable_worker_free(w);
+
+	/* Runs dropped while a poll is in flight are listed, and the next trim
+	 * with none in flight forgets those still marked: only them. */
+	o.history_cache = 100;
+	CHECK(durable_worker_new(&o, &w) == 0, "worker");
+	merge_runs(w, "p", 8, 3, 0);
+	w->wf_polling = 1;
+	durable__cache_drop(w, "p1");
+	durable__cache_drop(w, "p2");
+	durable__cache_drop(w, "p3");
+	durable__cache_drop(w, "p3");
+	CHECK(w->cache_ndropped == 3, "three runs dropped in flight are listed once each: %zu", w->cache_ndropped);
+	durable__cache_trim(w);
+	CHECK(w->cache_ndropped == 3 && json_object_size(w->cache) == 8,
+	      "a trim with the poll still in flight keeps them (%zu listed, %zu held)", w->cache_ndropped,
+	      json_object_size(w->cache));
+	/* the poll's answer continues p2: no longer dropped */
+	e = events(4, 5);
+	full = durable__cache_merge(w, "p2", e);
+	CHECK(json_array_size(full) == 5, "the answer continues a dropped run (%zu)", json_array_size(full));
+	json_decref(full);
+	json_decref(e);
+	/* p3 comes whole (a refetch after a crash of what it followed) */
+	e = events(1, 6);
+	json_decref(durable__cache_merge(w, "p3", e));
+	json_decref(e);
+	w->wf_polling = 0;
+	durable__cache_trim(w);
+	CHECK(w->cache_ndropped == 0, "the trim empties the list: %zu", w->cache_ndropped);
+	CHECK(json_object_size(w->cache) == 7 && !json_object_get(w->cache, "p1") && json_object_get(w->cache, "p2") &&
+		      json_object_get(w->cache, "p3") && json_object_get(w->cache, "p0"),
+	      "only the run still marked went (%zu held)", json_object_size(w->cache));
+	CHECK(w->cache_events == 3 * 5 + 5 + 6, "its events uncounted: %zu", w->cache_events);
+	/* a dropped run's next task brings only its newest events: refused,
+	 * which asks the store for the whole history */
+	e = events(4, 5);
+	CHECK(durable__cache_merge(w, "p1", e) == NULL, "a forgotten run's continuation is refused");
+	json_decref(e);
+	e = events(1, 5);
+	full = durable__cache_merge(w, "p1", e);
+	CHECK(json_array_size(full) == 5 && json_object_get(w->cache, "p1"), "its whole history is kept again");
+	json_decref(full);
+	json_decref(e);
+	/* a listed run evicted meanwhile, and its name made anew, unmarked:
+	 * the list passes over it */
+	w->wf_polling = 1;
+	durable__cache_drop(w, "p0");
+	w->wf_polling = 0;
+	w->handing_back = 1;
+	durable__cache_drop(w, "p4");
+	w->handing_back = 0;
+	CHECK(w->cache_ndropped == 2, "dropped in a hand-back too: %zu listed", w->cache_ndropped);
+	w->cache_events_max = 5;
+	w->wf_polling = 1;
+	durable__cache_trim(w);
+	CHECK(json_object_size(w->cache) == 1 && w->cache_ndropped == 2, "evicted all but one while the poll is out");
+	e = events(1, 2);
+	json_decref(durable__cache_merge(w, "p0", e));
+	json_decref(e);
+	w->cache_events_max = DURABLE__CACHE_EVENTS;
+	w->wf_polling = 0;
+	durable__cache_trim(w);
+	CHECK(json_object_get(w->cache, "p0") && w->cache_ndropped == 0, "a run made anew after its listing stays");
+	/* a name that could not be listed (out of memory): the trim looks at
+	 * every run */
+	w->wf_polling = 1;
+	durable__cache_drop(w, "p0");
+	free(w->cache_dropped[--w->cache_ndropped]);
+	w->cache_dropped_lost = 1;
+	w->wf_polling = 0;
+	durable__cache_trim(w);
+	CHECK(!json_object_get(w->cache, "p0") && !w->cache_dropped_lost, "an unlisted dropped run goes all the same");
+	/* freed with names still listed (valgrind, ASan: no leak) */
+	merge_runs(w, "z", 2, 1, 0);
+	w->wf_polling = 1;
+	durable__cache_drop(w, "z0");
+	durable__cache_drop(w, "z1");
 	durable_worker_free(w);
 
 	o.history_cache = -1;
