@@ -477,25 +477,18 @@ static void run_polled(durable_worker_t *w, const polled_t *p, int whole);
  * after those the store last sent this worker for its run, and the worker
  * no longer holds those (it evicted the run, dropped it after a failed
  * task, or the poll that sent them never reached it). Its whole history is
- * asked for, and the task replays from it. */
+ * asked for, and the task replays from it. The task's fields (not its
+ * history) are copied into one block with it: the answer they came in is
+ * freed when its callback returns. */
 typedef struct {
 	durable_worker_t *w;
-	char *token, *workflow_id, *run_id, *workflow_type, *started_event_id;
+	polled_t task;   /* its strings point into text */
+	char text[];
 } refetch_t;
 
 #define TASK_HISTORY_SQL "SELECT history FROM durable.workflow_task_history($1) AS history"
 static const durable__pg_reads_t task_history_reads = {"durable.workflow_task_history",
 						       (const char *const[]){"history", NULL}};
-
-static void refetch_free(refetch_t *r)
-{
-	free(r->token);
-	free(r->workflow_id);
-	free(r->run_id);
-	free(r->workflow_type);
-	free(r->started_event_id);
-	free(r);
-}
 
 static void on_task_history(durable__pg_t *pg, PGresult *res, void *arg)
 {
@@ -505,31 +498,39 @@ static void on_task_history(durable__pg_t *pg, PGresult *res, void *arg)
 	if (durable__pg_status(res) < 0 || PQntuples(res) != 1) {
 		/* the lease is gone (another worker, a timeout) or the
 		 * connection broke: the task comes back by its timeout */
-		durable__log("WARN", "workflow %s: task %s: its whole history could not be read: %s", r->workflow_id,
-			     r->token, res ? PQresultErrorMessage(res) : "no connection");
+		durable__log("WARN", "workflow %s: task %s: its whole history could not be read: %s",
+			     r->task.workflow_id, r->task.token, res ? PQresultErrorMessage(res) : "no connection");
 	} else {
-		polled_t p = {r->token, r->workflow_id, r->run_id, r->workflow_type, r->started_event_id,
-			      durable__pg_col(res, 0, "history")};
-		run_polled(w, &p, 1);
+		r->task.history = durable__pg_col(res, 0, "history");
+		run_polled(w, &r->task, 1);
 	}
-	refetch_free(r);
+	free(r);
 	durable__worker_maybe_done(w);
+}
+
+/* s copied at *at, which moves past it */
+static const char *pack(char **at, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *copy = memcpy(*at, s, n);
+	*at += n;
+	return copy;
 }
 
 static int refetch(durable_worker_t *w, const polled_t *p)
 {
-	refetch_t *r = calloc(1, sizeof(*r));
-	if (!r || !(r->token = strdup(p->token)) || !(r->workflow_id = strdup(p->workflow_id)) ||
-	    !(r->run_id = strdup(p->run_id)) || !(r->workflow_type = strdup(p->workflow_type)) ||
-	    !(r->started_event_id = strdup(p->started_event_id))) {
-		if (r)
-			refetch_free(r);
+	size_t room = strlen(p->token) + strlen(p->workflow_id) + strlen(p->run_id) + strlen(p->workflow_type) +
+		      strlen(p->started_event_id) + 5;
+	refetch_t *r = malloc(sizeof(*r) + room);
+	if (!r)
 		return -1;
-	}
+	char *at = r->text;
 	r->w = w;
-	const char *params[] = {p->token};
+	r->task = (polled_t){pack(&at, p->token), pack(&at, p->workflow_id), pack(&at, p->run_id),
+			     pack(&at, p->workflow_type), pack(&at, p->started_event_id), NULL};
+	const char *params[] = {r->task.token};
 	if (durable__pg_call(w->wf_pg, &task_history_reads, TASK_HISTORY_SQL, 1, params, on_task_history, r) < 0) {
-		refetch_free(r);
+		free(r);
 		return -1;
 	}
 	w->histories_refetched++;
