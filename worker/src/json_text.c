@@ -228,6 +228,12 @@ static char *reals_for_big_integers(const char *text, size_t len, size_t *out_le
 
 json_t *durable__json_load(const char *text, size_t len, size_t flags, json_error_t *err)
 {
+	json_t *v = durable__json_read(text, len, flags);
+	return v ? v : durable__json_load_jansson(text, len, flags, err);
+}
+
+json_t *durable__json_load_jansson(const char *text, size_t len, size_t flags, json_error_t *err)
+{
 	json_error_t local;
 	if (!err)
 		err = &local;

@@ -28,6 +28,12 @@ void durable__json_double(double d, char *buf, size_t size);
  * whole document; every other integer stays exact.
  */
 json_t *durable__json_load(const char *text, size_t len, size_t flags, json_error_t *err);
+/* Its fast path (json_load.c): the same values for what it reads, NULL for
+ * anything it leaves to jansson (text that is not JSON among it); flags 0
+ * or JSON_DECODE_ANY. */
+json_t *durable__json_read(const char *text, size_t len, size_t flags);
+/* and what it falls back to: jansson's reader, then big integers as reals */
+json_t *durable__json_load_jansson(const char *text, size_t len, size_t flags, json_error_t *err);
 
 /* The JSON a context owns (durable_json, durable_activity_json,
  * durable_test_json and their _keep): json_pack's format. NULL on a bad

@@ -1,0 +1,170 @@
+/*
+ * durable__json_read, the worker's own reader of JSON text, against
+ * jansson's: for what it reads, the same values (the same text once printed,
+ * keys in the same order, integers and reals as jansson has them); what
+ * jansson refuses, it leaves to jansson (NULL), so durable__json_load gives
+ * jansson's error. A store's history, the forms people write, edge cases,
+ * and a few thousand mutations of them.
+ */
+#include "check.h"
+#include "json_text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* jansson's answer as durable__json_load gave it before the fast path */
+static json_t *jansson(const char *text, size_t len, size_t flags)
+{
+	return durable__json_load_jansson(text, len, flags, NULL);
+}
+
+static int n_same, n_refused;
+
+/* a number of 64 characters or more, which the reader leaves to jansson */
+static int long_number(const char *text, size_t len)
+{
+	size_t run = 0;
+	for (size_t i = 0; i < len; i++) {
+		run = strchr("0123456789.eE+-", text[i]) && text[i] ? run + 1 : 0;
+		if (run >= 64)
+			return 1;
+	}
+	return 0;
+}
+
+/* text read by both: the same, or refused by both (jansson then gives
+ * durable__json_load's error) */
+static void both(const char *text, size_t len, size_t flags)
+{
+	json_t *ours = durable__json_read(text, len, flags), *theirs = jansson(text, len, flags);
+	if (!theirs) {
+		CHECK(ours == NULL, "what jansson refuses is left to it: %.*s", (int)(len > 80 ? 80 : len), text);
+		n_refused++;
+	} else if (!ours) {
+		/* left to jansson, which reads it: allowed only for what this
+		 * reader leaves by design (a number of 64 characters or more) */
+		CHECK(long_number(text, len), "jansson reads it, and so must we: %.*s", (int)(len > 80 ? 80 : len), text);
+	} else {
+		char *a = durable__json_text(ours), *b = durable__json_text(theirs);
+		CHECK(a && b && strcmp(a, b) == 0 && json_equal(ours, theirs), "the same values: %s and %s", a, b);
+		free(a);
+		free(b);
+		n_same++;
+	}
+	json_decref(ours);
+	json_decref(theirs);
+}
+
+static void text(const char *t, size_t flags)
+{
+	both(t, strlen(t), flags);
+}
+
+static const char *history =
+	"[{\"event_id\": 1, \"attributes\": {\"memo\": {}, \"input\": 1, \"attempt\": 1, \"identity\": null, "
+	"\"task_queue\": \"prof-10541\", \"parent_run_id\": null, \"workflow_type\": \"BenchPar10\", "
+	"\"search_attributes\": {}, \"workflow_task_timeout\": 10, \"first_execution_run_id\": "
+	"\"01a22e0f-2ddf-74c7-b981-ffe81bce68cd\"}, \"event_time\": \"2026-11-30T20:04:36.447373+00:00\", "
+	"\"event_type\": \"WorkflowExecutionStarted\"}, {\"event_id\": 5, \"attributes\": {\"input\": "
+	"{\"x\": [1.5, -2, 3e2, \"caf\\u00e9 \\ud83d\\ude00\", true, false, null]}, \"retry_policy\": "
+	"{\"initial_interval\": 1, \"backoff_coefficient\": 2.0, \"non_retryable_error_types\": []}, "
+	"\"activity_type\": \"noop\"}, \"event_time\": \"2026-11-30T20:04:36.541759+00:00\", "
+	"\"event_type\": \"ActivityTaskScheduled\"}]";
+
+int main(void)
+{
+	const size_t any = JSON_DECODE_ANY;
+	text(history, 0);
+	/* values of every kind, top-level scalars only with JSON_DECODE_ANY */
+	text("{}", 0);
+	text("[]", 0);
+	text(" \t\n\r[ ] \n", 0);
+	text("{\"a\":{\"b\":[[],{},[{}]]}}", 0);
+	text("1", 0);
+	text("1", any);
+	text("\"s\"", any);
+	text("null", any);
+	text("true", any);
+	text("false", any);
+	text("-0", any);
+	text("-0.0", any);
+	text("[0, -1, 9223372036854775807, -9223372036854775808, 9223372036854775808, -9223372036854775809]", 0);
+	text("[123456789012345678901234567890, 1e-400, 2.5E+3, 7e-1, 0.1]", 0);
+	text("[1234567890123456789012345678901234567890123456789012345678901234567890]", 0);
+	text("[1e400]", 0);
+	text("[01]", 0);
+	text("[1.]", 0);
+	text("[.5]", 0);
+	text("[-]", 0);
+	text("[1e]", 0);
+	text("[+1]", 0);
+	/* strings: escapes, Unicode, what jansson refuses */
+	text("[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]", 0);
+	text("[\"\\u0041\\u00e9\\u20ac\\ud83d\\ude00 plain \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"]", 0);
+	text("{\"k\\u00e9y\\n\": 1, \"k\\u00e9y\\n\": 2, \"plain\": {\"\\t\": \"\\\\\"}}", 0);
+	text("[\"\\u0000\"]", 0);
+	text("[\"\\ud83d\"]", 0);
+	text("[\"\\ude00\"]", 0);
+	text("[\"\\ud83d\\u0041\"]", 0);
+	text("[\"\\x\"]", 0);
+	text("[\"\\u12\"]", 0);
+	text("[\"tab\there\"]", 0);
+	text("[\"\xc0\xaf\"]", 0);   /* overlong */
+	text("[\"\xed\xa0\x80\"]", 0);   /* a surrogate in UTF-8 */
+	text("[\"\xf4\x90\x80\x80\"]", 0);   /* past U+10FFFF */
+	text("[\"\xe2\x82\"]", 0);   /* cut short */
+	text("[\"unterminated]", 0);
+	/* structure */
+	text("[1,]", 0);
+	text("[1 2]", 0);
+	text("{\"a\" 1}", 0);
+	text("{\"a\":}", 0);
+	text("{a:1}", 0);
+	text("{\"a\":1,}", 0);
+	text("[1] x", 0);
+	text("[nul]", 0);
+	text("[truex]", 0);
+	text("", 0);
+	text("   ", any);
+	both("[1]\0[2]", 7, 0);
+	both("[\"a\0b\"]", 7, 0);
+	/* nesting at and past jansson's depth */
+	static char deep[2 * (JSON_PARSER_MAX_DEPTH + 2) + 1];
+	for (int d = JSON_PARSER_MAX_DEPTH; d <= JSON_PARSER_MAX_DEPTH + 1; d++) {
+		memset(deep, '[', (size_t)d);
+		memset(deep + d, ']', (size_t)d);
+		both(deep, 2 * (size_t)d, 0);
+	}
+	/* a key decoded into the reader's buffer, then a value that needs it too */
+	text("{\"\\u00e9\": \"\\u00e8\", \"long key with an escape \\n to be longer than sixty-four bytes, yes\": "
+	     "[\"\\t\", {\"\\\"\": \"\\\\\"}]}", 0);
+
+	/* mutations of the history and of the forms above: a byte changed,
+	 * dropped or repeated; each read by both */
+	const char *seeds[] = {history, "{\"a\":[1,2.5,-3e-2,\"x\\ny\",{\"b\":null}],\"c\":true}",
+			       "[\"\\ud83d\\ude00\", 12345678901234567890, -0.0]"};
+	const char alphabet[] = "{}[]\",:\\-+.0123456789eEtrufalsn \x80\xc3\xa9u";
+	srand(15);
+	for (int s = 0; s < 3; s++) {
+		size_t len = strlen(seeds[s]);
+		char *m = malloc(len + 2);
+		for (int i = 0; i < 3000; i++) {
+			memcpy(m, seeds[s], len + 1);
+			size_t at = (size_t)rand() % len, n = len;
+			int how = rand() % 3;
+			if (how == 0) {
+				m[at] = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+			} else if (how == 1) {
+				memmove(m + at, m + at + 1, len - at);
+				n--;
+			} else {
+				memmove(m + at + 1, m + at, len - at + 1);
+				n++;
+			}
+			both(m, n, rand() % 2 ? any : 0);
+		}
+		free(m);
+	}
+	CHECK(n_same > 1000 && n_refused > 1000, "both kinds seen: %d read the same, %d refused", n_same, n_refused);
+	return CHECK_DONE();
+}
