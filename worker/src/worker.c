@@ -557,8 +557,9 @@ static void run_polled(durable_worker_t *w, const polled_t *p, int whole)
 	const char *token = p->token, *run_id = p->run_id;
 	json_error_t jerr;
 	char cerr[512];
-	json_t *loaded = durable__json_load(p->history, strlen(p->history), 0, &jerr);
-	json_t *fresh = loaded ? durable__decode(&w->codecs, loaded, cerr, sizeof(cerr)) : NULL;
+	size_t len = strlen(p->history);
+	json_t *loaded = durable__json_load(p->history, len, 0, &jerr);
+	json_t *fresh = loaded ? durable__decode_read(&w->codecs, loaded, p->history, len, cerr, sizeof(cerr)) : NULL;
 	json_decref(loaded);
 	if (loaded && !fresh) {
 		codec_failed_task(w, token, p->workflow_id, run_id, cerr);
