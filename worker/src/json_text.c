@@ -13,22 +13,30 @@ struct text {
 	bool oom;
 };
 
-static void put(struct text *t, const char *s, size_t n)
+/* Room for n more bytes and the NUL; false (and t->oom) when there is none. */
+static bool reserve(struct text *t, size_t n)
 {
 	if (t->oom)
-		return;
+		return false;
 	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 256;
+		size_t cap = t->cap ? t->cap : 1024;
 		while (cap < t->len + n + 1)
 			cap *= 2;
 		char *p = realloc(t->p, cap);
 		if (!p) {
 			t->oom = true;
-			return;
+			return false;
 		}
 		t->p = p;
 		t->cap = cap;
 	}
+	return true;
+}
+
+static void put(struct text *t, const char *s, size_t n)
+{
+	if (!reserve(t, n))
+		return;
 	memcpy(t->p + t->len, s, n);
 	t->len += n;
 	t->p[t->len] = '\0';
@@ -37,21 +45,6 @@ static void put(struct text *t, const char *s, size_t n)
 static void put_str(struct text *t, const char *s)
 {
 	put(t, s, strlen(s));
-}
-
-static int put_dumped(const char *s, size_t n, void *data)
-{
-	struct text *t = data;
-	put(t, s, n);
-	return t->oom ? -1 : 0;
-}
-
-/* Strings, integers, true, false, null: jansson's text is exact already.
- * Written straight into t, not through a malloc'd copy per scalar. */
-static void put_jansson(struct text *t, const json_t *v)
-{
-	if (json_dump_callback(v, put_dumped, t, JSON_ENCODE_ANY | JSON_COMPACT) < 0)
-		t->oom = true;
 }
 
 size_t durable__json_quote(char *out, const char *s, size_t n)
@@ -79,19 +72,15 @@ size_t durable__json_quote(char *out, const char *s, size_t n)
 	return (size_t)(o - out);
 }
 
-/* A key, quoted straight into t: one json_t made and freed per key was
- * most of what dumping an object cost. */
-static void put_key(struct text *t, const char *key, size_t n)
+/* A key or a string, quoted straight into t: one json_t made and freed per
+ * key, and jansson's dump of a string (which sets up a table of the
+ * containers it is in for every call), were most of what a dump cost. */
+static void put_quoted(struct text *t, const char *s, size_t n)
 {
-	char small[256];
-	char *buf = 6 * n + 3 <= sizeof small ? small : malloc(6 * n + 3);
-	if (!buf) {
-		t->oom = true;
+	if (!reserve(t, 6 * n + 3))
 		return;
-	}
-	put(t, buf, durable__json_quote(buf, key, n));
-	if (buf != small)
-		free(buf);
+	t->len += durable__json_quote(t->p + t->len, s, n);
+	t->p[t->len] = '\0';
 }
 
 void durable__json_double(double d, char *buf, size_t size)
@@ -138,7 +127,7 @@ static void put_value(struct text *t, const json_t *v)
 			if (!first)
 				put(t, ",", 1);
 			first = false;
-			put_key(t, json_object_iter_key(it), json_object_iter_key_len(it));
+			put_quoted(t, json_object_iter_key(it), json_object_iter_key_len(it));
 			put(t, ":", 1);
 			put_value(t, json_object_iter_value(it));
 		}
@@ -155,14 +144,31 @@ static void put_value(struct text *t, const json_t *v)
 		put(t, "]", 1);
 		break;
 	}
+	case JSON_STRING:
+		put_quoted(t, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER: {
+		char buf[32];
+		put(t, buf, (size_t)snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
+		break;
+	}
+	case JSON_TRUE:
+		put(t, "true", 4);
+		break;
+	case JSON_FALSE:
+		put(t, "false", 5);
+		break;
+	case JSON_NULL:
+		put(t, "null", 4);
+		break;
 	case JSON_REAL: {
 		char buf[40];
 		durable__json_double(json_real_value(v), buf, sizeof buf);
 		put_str(t, buf);
 		break;
 	}
-	default:
-		put_jansson(t, v);
+	default:   /* there is no other type */
+		t->oom = true;
 		break;
 	}
 }

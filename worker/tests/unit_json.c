@@ -115,6 +115,35 @@ int main(void)
 	free(theirs);
 	json_decref(keys);
 
+	/* strings, integers and literals are written by our own code too: the
+	 * same text as jansson's, as values and at the top */
+	json_t *vals = json_array();
+	json_array_append_new(vals, json_string(every));
+	json_array_append_new(vals, json_string(longkey));
+	json_array_append_new(vals, json_string("d\xc3\xa9j\xc3\xa0 \xe2\x80\xa8 \xf0\x9f\x98\x80 \x7f"));
+	json_array_append_new(vals, json_stringn("nul\0inside", 11));
+	json_array_append_new(vals, json_string(""));
+	json_array_append_new(vals, json_integer(0));
+	json_array_append_new(vals, json_integer(-9223372036854775807LL - 1));
+	json_array_append_new(vals, json_integer(9223372036854775807LL));
+	json_array_append_new(vals, json_true());
+	json_array_append_new(vals, json_false());
+	json_array_append_new(vals, json_null());
+	json_array_append_new(vals, json_pack("{s:[s,i,b,n]}", "k", "v\"", 7, 1));
+	ours = durable__json_text(vals);
+	theirs = json_dumps(vals, JSON_COMPACT);
+	CHECK(ours && theirs && strcmp(ours, theirs) == 0, "values as jansson writes them: %s / %s", ours, theirs);
+	free(ours);
+	free(theirs);
+	for (size_t i = 0; i < json_array_size(vals); i++) {
+		ours = durable__json_text(json_array_get(vals, i));
+		theirs = json_dumps(json_array_get(vals, i), JSON_COMPACT | JSON_ENCODE_ANY);
+		CHECK(ours && theirs && strcmp(ours, theirs) == 0, "at the top: %s / %s", ours, theirs);
+		free(ours);
+		free(theirs);
+	}
+	json_decref(vals);
+
 	/* scalars at the top, as activity results may be */
 	char *s = durable__json_text(json_null());
 	CHECK(s && strcmp(s, "null") == 0, "null: %s", s);
