@@ -111,8 +111,19 @@ static int remember_live(durable_ctx_t *ctx, const char *event_type)
 /* Issues a command (stolen). The key attributes must match the recorded
  * event on replay. Returns the recorded event's id (> 0) when replaying, 0
  * when the command is new (it is then queued), or a negative status. */
+/* issue(), for a cmd that holds nothing of the caller's (copy 0): sent as
+ * it is, not copied. */
+static int64_t issue_cmd(durable_ctx_t *ctx, json_t *cmd, const char *event_type, const char *key1,
+			 const char *key2, int copy);
+
 static int64_t issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type,
 		     const char *key1, const char *key2)
+{
+	return issue_cmd(ctx, cmd, event_type, key1, key2, 1);
+}
+
+static int64_t issue_cmd(durable_ctx_t *ctx, json_t *cmd, const char *event_type, const char *key1,
+			 const char *key2, int copy)
 {
 	char a[200], b[200];
 	if (ctx->stopped) {
@@ -133,9 +144,10 @@ static int64_t issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type,
 		}
 		/* The arguments in cmd are the caller's (borrowed): send a copy,
 		 * so that what the code changes afterwards is not sent. */
-		json_t *copy = json_deep_copy(cmd);
-		json_decref(cmd);
-		if (!copy || json_array_append_new(ctx->commands, copy) < 0)
+		json_t *sent = copy ? json_deep_copy(cmd) : cmd;
+		if (copy)
+			json_decref(cmd);
+		if (!sent || json_array_append_new(ctx->commands, sent) < 0)
 			return -ENOMEM;
 		return remember_live(ctx, event_type);
 	}
@@ -309,9 +321,15 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	    || !priority_valid(opts->priority, opts->fairness_weight))
 		return -EINVAL;
 	snprintf(id, sizeof(id), "%u", ctx->seq + 1);
-	json_t *cmd = json_pack("{s:s, s:s, s:s, s:O}", "type", "ScheduleActivityTask", "activity_id", id,
-				"activity_type", type, "input", input ? input : json_null());
-	if (cmd) {
+	/* A replayed start is matched with its event by type and id, and the
+	 * rest of its command is never sent: not built. A new one holds a
+	 * copy of the input made here, and is sent as it is. */
+	int replaying = durable__replaying(ctx);
+	json_t *cmd = replaying ? json_pack("{s:s, s:s, s:s}", "type", "ScheduleActivityTask", "activity_id", id,
+					    "activity_type", type)
+				: json_pack("{s:s, s:s, s:s, s:o}", "type", "ScheduleActivityTask", "activity_id", id,
+					    "activity_type", type, "input", input ? json_deep_copy(input) : json_null());
+	if (cmd && !replaying) {
 		if (opts->task_queue)
 			json_object_set_new(cmd, "task_queue", json_string(opts->task_queue));
 		put_duration(cmd, "schedule_to_close_timeout", opts->schedule_to_close_timeout);
@@ -323,7 +341,7 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 		json_object_set_new(cmd, "retry_policy", retry_policy_json(&opts->retry));
 		put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight);
 	}
-	int64_t ev = issue(ctx, cmd, "ActivityTaskScheduled", "activity_type", "activity_id");
+	int64_t ev = issue_cmd(ctx, cmd, "ActivityTaskScheduled", "activity_type", "activity_id", 0);
 	if (ev < 0)
 		return (int)ev;
 	int rc = new_future(ctx, F_ACTIVITY, id, ev, f);

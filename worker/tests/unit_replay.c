@@ -183,6 +183,43 @@ static void test_activity(void)
 	json_decref(h.events);
 }
 
+/* The input is changed after the start, and the activity started again
+ * with it: each command holds the input as it was when it was started. */
+static int wf_changed_input(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	json_t *in = durable_keep(ctx, json_pack("{s:i, s:[i]}", "n", 1, "list", 1));
+	durable_future_t *f[2];
+	(void)input;
+	(void)output;
+	DURABLE_TRY(durable_activity_start(ctx, "a", in, NULL, &f[0]));
+	json_object_set_new(in, "n", json_integer(2));
+	json_array_append_new(json_object_get(in, "list"), json_integer(2));
+	DURABLE_TRY(durable_activity_start(ctx, "b", in, NULL, &f[1]));
+	json_object_set_new(in, "n", json_integer(3));
+	return durable_wait_all(ctx, f, 2);
+}
+
+static void test_input_copied(void)
+{
+	hist_t h;
+	start(&h, NULL);
+	run(&h, wf_changed_input);
+	char *a = ncmds() == 2 ? json_dumps(json_object_get(json_array_get(out.commands, 0), "input"), JSON_COMPACT) : NULL,
+	     *b = ncmds() == 2 ? json_dumps(json_object_get(json_array_get(out.commands, 1), "input"), JSON_COMPACT) : NULL;
+	CHECK(a && strcmp(a, "{\"n\":1,\"list\":[1]}") == 0, "the first start sends the input as it was: %s", a);
+	CHECK(b && strcmp(b, "{\"n\":2,\"list\":[1,2]}") == 0, "the second, as it was then: %s", b);
+	free(a);
+	free(b);
+	/* replayed, the starts match their events and nothing is sent again */
+	int64_t wtc = done(&h);
+	scheduled(&h, wtc, "1", "a");
+	scheduled(&h, wtc, "2", "b");
+	task(&h);
+	run(&h, wf_changed_input);
+	CHECK(ncmds() == 0, "replayed starts send nothing: %zu", ncmds());
+	json_decref(h.events);
+}
+
 static void test_nondeterminism(void)
 {
 	hist_t h;
@@ -1534,6 +1571,7 @@ static void test_local_activities(void)
 int main(void)
 {
 	test_activity();
+	test_input_copied();
 	test_nondeterminism();
 	test_timers_and_now();
 	test_futures();
