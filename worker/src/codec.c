@@ -258,14 +258,6 @@ json_t *durable__decode(const durable__codecs_t *c, json_t *v, char *err, size_t
 	return copy ? copy : json_incref(v);
 }
 
-json_t *durable__decode_read(const durable__codecs_t *c, json_t *v, const char *text, size_t len, char *err,
-			     size_t errlen)
-{
-	if (!memmem(text, len, DURABLE_CODEC_FIELD, strlen(DURABLE_CODEC_FIELD)) && !memmem(text, len, "\\u", 2))
-		return json_incref(v);
-	return durable__decode(c, v, err, errlen);
-}
-
 json_t *durable__decode_owned(const durable__codecs_t *c, json_t *v, char *err, size_t errlen)
 {
 	json_t *d = v ? durable__decode(c, v, err, errlen) : NULL;

@@ -28,12 +28,6 @@ json_t *durable__encode_commands(const durable__codecs_t *c, json_t *commands, c
 /* v with every encoded payload in it, at any depth, decoded. Without a
  * codec for a payload it fails, naming the codec and key it needs. */
 json_t *durable__decode(const durable__codecs_t *c, json_t *v, char *err, size_t errlen);
-/* The same for v read from text (len bytes, as the store writes JSON):
- * v itself (a new reference), not walked, when text cannot hold an encoded
- * payload: the codec's field name is nowhere in it, nor any \u escape
- * that could spell it. A history is walked only where codecs are used. */
-json_t *durable__decode_read(const durable__codecs_t *c, json_t *v, const char *text, size_t len, char *err,
-			     size_t errlen);
 /* The same for a value of the caller's (stolen; NULL gives NULL). */
 json_t *durable__decode_owned(const durable__codecs_t *c, json_t *v, char *err, size_t errlen);
 

@@ -26,6 +26,9 @@ typedef struct {
 	int depth;
 	char *buf;        /* a string with escapes, decoded */
 	size_t cap;
+	const char *watch;   /* a key to look out for, */
+	size_t watch_len;
+	int seen;            /* found as a key of some object */
 } reader_t;
 
 static json_t *value(reader_t *r);
@@ -278,6 +281,8 @@ static json_t *object(reader_t *r)
 		skip_space(r);
 		if (r->p >= r->end || *r->p++ != '"' || string(r, &key, &n) < 0)
 			break;
+		if (r->watch && n == r->watch_len && memcmp(key, r->watch, n) == 0)
+			r->seen = 1;
 		/* the value may decode a string of its own into r->buf */
 		char small[64], *copy = key == r->buf ? (n < sizeof(small) ? small : malloc(n + 1)) : NULL;
 		if (copy) {
@@ -369,9 +374,16 @@ static json_t *value(reader_t *r)
 
 json_t *durable__json_read(const char *text, size_t len, size_t flags)
 {
+	return durable__json_read_watch(text, len, flags, NULL, NULL);
+}
+
+json_t *durable__json_read_watch(const char *text, size_t len, size_t flags, const char *key, int *seen)
+{
+	if (seen)
+		*seen = 0;
 	if ((flags & ~(size_t)JSON_DECODE_ANY) != 0 || !utf8_ok((const unsigned char *)text, len))
 		return NULL;
-	reader_t r = {.p = text, .end = text + len};
+	reader_t r = {.p = text, .end = text + len, .watch = key, .watch_len = key ? strlen(key) : 0};
 	skip_space(&r);
 	json_t *v = NULL;
 	if (r.p < r.end && ((flags & JSON_DECODE_ANY) || *r.p == '{' || *r.p == '['))
@@ -382,5 +394,7 @@ json_t *durable__json_read(const char *text, size_t len, size_t flags)
 		v = NULL;
 	}
 	free(r.buf);
+	if (v && seen)
+		*seen = r.seen;
 	return v;
 }

@@ -32,6 +32,10 @@ json_t *durable__json_load(const char *text, size_t len, size_t flags, json_erro
  * anything it leaves to jansson (text that is not JSON among it); flags 0
  * or JSON_DECODE_ANY. */
 json_t *durable__json_read(const char *text, size_t len, size_t flags);
+/* The same, and *seen set when some object of it has the key key (its
+ * name after escapes are read): what the caller would otherwise search the
+ * whole tree for (a payload codec's field). */
+json_t *durable__json_read_watch(const char *text, size_t len, size_t flags, const char *key, int *seen);
 /* and what it falls back to: jansson's reader, then big integers as reals */
 json_t *durable__json_load_jansson(const char *text, size_t len, size_t flags, json_error_t *err);
 

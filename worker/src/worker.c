@@ -557,9 +557,17 @@ static void run_polled(durable_worker_t *w, const polled_t *p, int whole)
 	const char *token = p->token, *run_id = p->run_id;
 	json_error_t jerr;
 	char cerr[512];
+	/* a history none of whose objects has a codec's field holds no
+	 * encoded payload: not walked for them (read by jansson, it is) */
 	size_t len = strlen(p->history);
-	json_t *loaded = durable__json_load(p->history, len, 0, &jerr);
-	json_t *fresh = loaded ? durable__decode_read(&w->codecs, loaded, p->history, len, cerr, sizeof(cerr)) : NULL;
+	int coded;
+	json_t *loaded = durable__json_read_watch(p->history, len, 0, DURABLE_CODEC_FIELD, &coded);
+	if (!loaded) {
+		coded = 1;
+		loaded = durable__json_load_jansson(p->history, len, 0, &jerr);
+	}
+	json_t *fresh = !loaded ? NULL : coded ? durable__decode(&w->codecs, loaded, cerr, sizeof(cerr))
+					       : json_incref(loaded);
 	json_decref(loaded);
 	if (loaded && !fresh) {
 		codec_failed_task(w, token, p->workflow_id, run_id, cerr);

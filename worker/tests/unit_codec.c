@@ -162,48 +162,6 @@ static void commands_and_histories(void)
 	durable__codecs_free(&c);
 }
 
-/* A history read from text is walked only when the text could hold an
- * encoded payload: then it is decoded, or fails without a codec. */
-static void decode_read(void)
-{
-	char err[512] = "";
-	durable__codecs_t c = {0}, none = {0};
-	CHECK(load(&c, "read", K1, 0600, err, sizeof(err)) == 0, "%s", err);
-	json_t *secret = json_string("secret"), *e = durable__encode(&c, secret, err, sizeof(err));
-	char *payload = e ? durable__json_text(e) : NULL, escaped[1024] = "", text[1100];
-	CHECK(payload != NULL, "encoded: %s", err);
-	const char *plain = "[{\"event_id\":1,\"attributes\":{\"input\":\"plain\"}}]";
-	json_t *v = json_loads(plain, 0, NULL), *d = durable__decode_read(&none, v, plain, strlen(plain), err, sizeof(err));
-	CHECK(d == v, "a text that names no codec comes back as it is, not walked");
-	json_decref(d);
-	json_decref(v);
-	/* the field named as the store writes it, and spelled with an escape */
-	snprintf(escaped, sizeof(escaped), "%s", payload ? payload : "");
-	char *at = strstr(escaped, "_durable_codec");
-	CHECK(at != NULL, "the payload names its codec: %s", escaped);
-	if (at) {
-		memmove(at + 6, at + 1, strlen(at + 1) + 1);
-		memcpy(at, "\\u005f", 6);
-	}
-	for (int f = 0; f < 2; f++) {
-		snprintf(text, sizeof(text), "[{\"event_id\":1,\"attributes\":{\"input\":%s}}]", f == 0 ? payload : escaped);
-		v = json_loads(text, 0, NULL);
-		CHECK(v != NULL, "read: %s", text);
-		char *back = text_of(durable__decode_read(&c, v, text, strlen(text), err, sizeof(err)));
-		CHECK(strcmp(back, "[{\"event_id\":1,\"attributes\":{\"input\":\"secret\"}}]") == 0,
-		      "the payload in %s is decoded: %s (%s)", f ? "an escaped field name" : "the text", back, err);
-		free(back);
-		err[0] = '\0';
-		CHECK(durable__decode_read(&none, v, text, strlen(text), err, sizeof(err)) == NULL && err[0],
-		      "without the codec it fails (%s)", err);
-		json_decref(v);
-	}
-	free(payload);
-	json_decref(e);
-	json_decref(secret);
-	durable__codecs_free(&c);
-}
-
 static void bad_codecs(void)
 {
 	durable__codecs_t c = {0};
@@ -220,7 +178,6 @@ int main(void)
 	round_trip();
 	bad_key_files();
 	commands_and_histories();
-	decode_read();
 	bad_codecs();
 	char cmd[64];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

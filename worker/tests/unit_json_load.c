@@ -139,6 +139,24 @@ int main(void)
 	text("{\"\\u00e9\": \"\\u00e8\", \"long key with an escape \\n to be longer than sixty-four bytes, yes\": "
 	     "[\"\\t\", {\"\\\"\": \"\\\\\"}]}", 0);
 
+	/* a key looked out for: found as a key at any depth, spelled with
+	 * escapes too, never as a value */
+	const char *watched[][2] = {
+		{"{\"_durable_codec\":1}", "1"},
+		{"[{\"a\":[{\"b\":{\"_durable_codec\":\"x\",\"key\":\"k1\"}}]}]", "1"},
+		{"[{\"\\u005fdurable_codec\":1}]", "1"},
+		{"[{\"_durable_codec2\":1,\"durable_codec\":2}]", "0"},
+		{"[{\"a\":\"_durable_codec\"}, \"_durable_codec\"]", "0"},
+		{"[]", "0"},
+	};
+	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++) {
+		int seen = -1;
+		json_t *v = durable__json_read_watch(watched[i][0], strlen(watched[i][0]), 0, "_durable_codec", &seen);
+		CHECK(v && seen == (watched[i][1][0] == '1'), "%s: the key %s", watched[i][0],
+		      watched[i][1][0] == '1' ? "seen" : "not seen");
+		json_decref(v);
+	}
+
 	/* mutations of the history and of the forms above: a byte changed,
 	 * dropped or repeated; each read by both */
 	const char *seeds[] = {history, "{\"a\":[1,2.5,-3e-2,\"x\\ny\",{\"b\":null}],\"c\":true}",
