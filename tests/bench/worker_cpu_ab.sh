@@ -10,7 +10,9 @@
 # store (reset_store). PG_CONFIG picks the install (default: this checkout's
 # .run/pg; another worktree's leaves this one's free for its tests).
 #   tests/bench/worker_cpu_ab.sh A_WORKER_BIN [ROUNDS] [N]     (-, 3, 2000)
-# B is this checkout's worker/build/durable-worker (or $B_WORKER). Prints one line per
+# B is this checkout's worker/build/durable-worker (or $B_WORKER). WF1=1 runs N
+# one-activity workflows (BenchSeq1, make bench's wf1 shape) in place of the
+# three-activity ones (the columns keep their wf3 names). Prints one line per
 # round and variant:
 #   variant wf3_per_s wf3_worker_cpu_us_per_activity wf3_server_cpu_us_per_activity
 #   par10_activities_per_s par10_worker_cpu_us_per_activity par10_server_cpu_us_per_activity
@@ -53,13 +55,13 @@ shape() {   # WORKER TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "rate worker_us s
 round() {   # A|B -> one line
     local v=$1 bin wf3
     [ "$v" = A ] && bin=$a_bin || bin=$b_bin
-    wf3=$(shape "$bin" BenchSeq3 "$n" 3)
+    if [ -n "${WF1:-}" ]; then wf3=$(shape "$bin" BenchSeq1 "$n" 1); else wf3=$(shape "$bin" BenchSeq3 "$n" 3); fi
     set -- $(shape "$bin" BenchPar10 $(( n / 4 )) 10)
     echo "$v $wf3 $(( $1 * 10 )) $2 $3"
 }
 echo "variant wf3_per_s wf3_worker_cpu_us_per_activity wf3_server_cpu_us_per_activity" \
      "par10_activities_per_s par10_worker_cpu_us_per_activity par10_server_cpu_us_per_activity" \
-     "(A = $a_bin, B = $b_bin, N = $n)"
+     "(A = $a_bin, B = $b_bin, N = $n${WF1:+, wf3 = one-activity workflows})"
 for _ in $(seq 1 "$rounds"); do for v in A B; do round "$v"; done; done | tee "$tmp/rounds"
 for col in 3 4 6 7; do
     set -- $(ab_ratio "$tmp/rounds" "$col")
