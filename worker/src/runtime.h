@@ -303,13 +303,18 @@ int durable__worker_stop_async(durable_worker_t *w);
  * callbacks of the current loop iteration have run: whatever finished
  * together is sent together, and nothing waits for a timer. */
 void durable__worker_flush_soon(durable_worker_t *w);
-/* Runs the workflow task of row `row` of an answer that leased it, read by
- * column name (task_token, workflow_id, run_id, workflow_type,
- * started_event_id, history): a poll's, or a hand-back's (activity.c). */
+/* workflow_task.c: runs the workflow task of row `row` of an answer that
+ * leased it, read by column name (task_token, workflow_id, run_id,
+ * workflow_type, started_event_id, history): a poll's, or a hand-back's
+ * (activity.c). */
 void durable__workflow_task_run(durable_worker_t *w, PGresult *res, int row);
 /* Queues a replayed workflow task's outcome (commands or failure). */
 void durable__workflow_task_send(durable_worker_t *w, const char *token, const durable__task_t *task,
 				 durable__outcome_t *out);
+/* worker.c: queues a workflow task's outcome item ({task_token, commands}
+ * or {task_token, cause, failure}; NULL: out of memory, logged) for the
+ * next complete_workflow_tasks batch. */
+void durable__workflow_outcome_queue(durable_worker_t *w, json_t *item, const char *token);
 
 struct durable_activity_ctx_s {
 	durable_worker_t *w;
