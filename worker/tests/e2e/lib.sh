@@ -51,9 +51,10 @@ eq() { [ "$1" = "$2" ] || { echo "  got '$1', want '$2'"; return 1; }; }
 
 status_of() { sql "SELECT status FROM durable.workflows WHERE workflow_id = '$1' ORDER BY started_at DESC LIMIT 1"; }
 
-# wait_closed ID...: until every workflow is closed (deadline 120 s)
+# wait_closed ID...: until every workflow is closed (deadline 120 s, or
+# WAIT_CLOSED_S for a test whose runs are slow by design)
 wait_closed() {
-	local id deadline=$((SECONDS + 120))
+	local id deadline=$((SECONDS + ${WAIT_CLOSED_S:-120}))
 	for id in "$@"; do
 		while [ "$(status_of "$id")" = RUNNING ] || [ -z "$(status_of "$id")" ]; do
 			[ $SECONDS -ge $deadline ] && { echo "  $id still $(status_of "$id")"; return 1; }
