@@ -24,8 +24,10 @@ version() { sql "SELECT extversion FROM pg_extension WHERE extname = 'durable'";
 update_refused() {
 	local out
 	out=$(psql -qXAt -v VERBOSITY=verbose -c "ALTER EXTENSION durable UPDATE" 2>&1)
-	echo "$out" | grep -q "ERROR:  2BP01: .*$1" || { echo "  got: $out"; return 1; }
-	echo "$out" | grep -q "HINT:  Nothing was changed" || { echo "  no hint in: $out"; return 1; }
+	# here-strings, not pipes: under pipefail (e2e/lib.sh) grep -q leaving at
+	# its match can kill the echo still writing, and the check fails on a match
+	grep -q "ERROR:  2BP01: .*$1" <<<"$out" || { echo "  got: $out"; return 1; }
+	grep -q "HINT:  Nothing was changed" <<<"$out" || { echo "  no hint in: $out"; return 1; }
 }
 
 sql "CREATE VIEW public.my_events AS SELECT run_id, event_type, attributes ->> 'signal_name' AS signal FROM durable.history" >/dev/null
