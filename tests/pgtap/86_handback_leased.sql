@@ -248,9 +248,28 @@ SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.do
                                                                       'lq6', 1, 'default', NULL, 'v2')
             WHERE kind = 'workflow_task'), 0::bigint, 'a worker of another build takes nothing');
 SELECT is(pg_temp.trow('l6-c') ->> 'state', 'SCHEDULED', 'the task is ready, for v1');
--- A paused run keeps its task PAUSED (76_handback); a run paused by the
--- time of the end would not be taken either (none can be, within a batch).
--- No grant: refused before any outcome (76_handback, section 7).
+-- A paused run: its task is held PAUSED, the outcome's events wait
+-- buffered, as for its twin completed without the hand-back.
+CREATE TEMP TABLE tp AS SELECT pg_temp.runs('l9-a', 'lq9', ARRAY['{}'::jsonb]) AS a;
+CREATE TEMP TABLE tpb AS SELECT pg_temp.runs('l9-b', 'lq9', ARRAY['{}'::jsonb]) AS a;
+SELECT durable.pause_workflow('l9-a1', 'look first');
+SELECT durable.pause_workflow('l9-b1', 'look first');
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.done((SELECT a FROM tp)), 'lw', 'lq9', 4)
+            WHERE kind = 'workflow_task'), 0::bigint, 'a paused run''s task is not taken');
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.done((SELECT a FROM tpb)), 'lw')), 1::bigint,
+          'its twin completes without the hand-back');
+SELECT is(pg_temp.trow('l9-a1'), pg_temp.trow('l9-b1'), 'the same task row (PAUSED)');
+SELECT is(pg_temp.hist('l9-a1'), pg_temp.hist('l9-b1'), 'the same history');
+SELECT is((SELECT count(*) FROM durable.buffered_events b JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id = 'l9-a1'),
+          (SELECT count(*) FROM durable.buffered_events b JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id = 'l9-b1'), 'the same events buffered');
+-- No slot offered: the plain completion's path, the task ready.
+CREATE TEMP TABLE t0 AS SELECT pg_temp.runs('l0-a', 'lq0', ARRAY['{}'::jsonb]) AS a;
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.done((SELECT a FROM t0)), 'lw', 'lq0', 0)),
+          1::bigint, 'no slot: the outcome''s row only');
+SELECT is(pg_temp.trow('l0-a1') ->> 'state', 'SCHEDULED', 'its task ready for a poll');
+-- No grant on the queue: refused before any outcome (76_handback, section 7).
 
 -- 5. A savepoint rolled back takes the deferred tasks with it.
 CREATE TEMP TABLE t7 AS SELECT pg_temp.runs('l7-a', 'lq7', ARRAY['{}'::jsonb]) AS a;

@@ -78,18 +78,14 @@ typedef struct {
 /* The workflow tasks an outcome batch may take back: one per outcome at
  * most (each makes at most its run's task ready), within a poll's batch.
  * None from a worker that does not run workflows, is stopping, or was told
- * not to (--no-handback). None either while its last workflow or
- * activity poll came back full, a worker at capacity: a hand-back moves
- * the workflow tasks' leases (and their histories) from the workflow
- * connection onto the activity connection, whose polls and outcomes take
- * turns; in a burst that halved the rate (tests/bench/eager_ab.sh,
- * docs/performance.md "The hand-back"), and the tasks would wait behind
- * the queue's backlog anyway. It is for the worker with room, where the
- * hop to the next workflow task is the latency of a workflow's step. */
+ * not to (--no-handback). A busy worker offers too: since the store inserts
+ * a task it hands back already leased (api/76_handback.sql), a hand-back
+ * costs the store less than the poll it saves, and in the bursts the
+ * offer no longer costs the rate it did when it was gated on both polls
+ * coming back short (docs/performance.md, "Tasks inserted leased"). */
 static int handback_offer(durable_worker_t *w, size_t outcomes)
 {
-	if (w->opts.no_handback || w->store_no_handback || w->opts.no_workflows || !w->wf_pg || w->stopping ||
-	    !w->wf_idle || !w->act_idle)
+	if (w->opts.no_handback || w->store_no_handback || w->opts.no_workflows || !w->wf_pg || w->stopping)
 		return 0;
 	return outcomes < (size_t)w->opts.max_workflow_batch ? (int)outcomes : w->opts.max_workflow_batch;
 }

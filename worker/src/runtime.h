@@ -168,9 +168,6 @@ struct durable_worker_s {
 	 * hand-back, activity.c), and the workflow tasks they brought back */
 	int handing_back;
 	uint64_t handed_back;
-	/* the last workflow poll got fewer tasks than it asked for (worker.c):
-	 * outcomes offer workflow slots only then (activity.c) */
-	int wf_idle;
 	int local_tasks;                    /* workflow tasks running local activities (local_activity.c) */
 	struct durable__wtask *wtasks;      /* and those tasks */
 	uv_async_t stop_async;              /* another thread asks to stop (durable__worker_stop_async) */

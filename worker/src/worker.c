@@ -474,7 +474,6 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	}
 	w->wf_poll_failed = 0;
 	int n = PQntuples(res);
-	w->wf_idle = n < w->opts.max_workflow_batch;
 	durable__backstop_found(&w->wf_backstop_poll, &w->wf_unannounced, res, "workflow");
 	for (int i = 0; i < n; i++)
 		durable__workflow_task_run(w, res, i);
