@@ -41,7 +41,7 @@ INSERT INTO ids (name) VALUES ('d0');
 INSERT INTO ids (name, id) VALUES ('d', durable._new_run_id());
 INSERT INTO ids (name) VALUES ('d1');
 CREATE TEMP VIEW t AS
-SELECT name, id, (extract(epoch FROM at) * 1000)::bigint AS at_ms,
+SELECT name, id, floor(extract(epoch FROM at) * 1000)::bigint AS at_ms,   -- truncated, as the id's ms
        ('x' || substr(replace(id::text, '-', ''), 1, 12))::bit(48)::bigint AS ms,
        ('x' || substr(replace(id::text, '-', ''), 1, 12))::bit(48)::bigint * 4096
          + ('x' || substr(replace(id::text, '-', ''), 14, 3))::bit(12)::bigint AS tp
