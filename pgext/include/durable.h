@@ -115,6 +115,7 @@ extern void DurableQueryKey(char *dst, text *key);
 /* ready_pass.c: what the placing triggers give a workflow task and an activity task (task_insert.c) */
 struct RelationData;
 struct SnapshotData;
+struct TupleTableSlot;
 extern void DurablePlaceWorkflowTask(struct RelationData *tasks, Datum run_id, bool run_id_null,
 									 Datum namespace, bool namespace_null, Datum task_queue, bool queue_null,
 									 struct SnapshotData *snapshot, Datum *values, bool *nulls);
@@ -132,6 +133,10 @@ extern void DurableInsertIndexEntry(struct RelationData *heap, struct RelationDa
 extern void DurableInsertUpdatedIndexEntry(struct RelationData *heap, struct RelationData *index,
 										   struct IndexInfo *info, const Datum *values, const bool *nulls,
 										   struct ItemPointerData *tid, bool unchanged);
+
+/* index_probe.c: the first row visible to snapshot whose index's leading column equals key, into slot */
+extern bool DurableProbeIndex(struct RelationData *heap, struct RelationData *index, RegProcedure eq, Datum key,
+							  struct SnapshotData *snapshot, struct TupleTableSlot *slot);
 
 /* relcache_watch.c: one relcache callback for several files' per-backend lookups */
 typedef void (*DurableRelcacheForget) (Oid relid);

@@ -303,17 +303,10 @@ find_row(Relation rel, Oid pkey, Datum run, Snapshot snapshot)
 {
 	Relation	index = index_open(pkey, RowExclusiveLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	ScanKeyData key;
-	IndexScanDesc scan;
 	HeapTuple	row = NULL;
 
-	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0],
-						   F_UUID_EQ, run);
-	scan = index_beginscan(rel, index, snapshot, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	if (DurableProbeIndex(rel, index, F_UUID_EQ, run, snapshot, slot))
 		row = ExecCopySlotHeapTuple(slot);
-	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, NoLock);
 	return row;

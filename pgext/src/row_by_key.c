@@ -130,8 +130,6 @@ row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
 	Relation	rel;
 	Relation	index;
 	TupleTableSlot *slot;
-	ScanKeyData scankey;
-	IndexScanDesc scan;
 	Datum		row = (Datum) 0;
 	bool		found;
 
@@ -178,10 +176,7 @@ row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
 	}
 	index = index_open(t->pkey, AccessShareLock);
 	slot = table_slot_create(rel, NULL);
-	ScanKeyEntryInitialize(&scankey, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], t->eq, key);
-	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
-	index_rescan(scan, &scankey, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	found = DurableProbeIndex(rel, index, t->eq, key, GetActiveSnapshot(), slot);
 	if (found)
 	{
 		bool		should_free;
@@ -191,7 +186,6 @@ row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
 		if (should_free)
 			heap_freetuple(tuple);
 	}
-	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
 	table_close(rel, AccessShareLock);

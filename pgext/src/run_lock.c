@@ -116,8 +116,6 @@ durable_lock_run(PG_FUNCTION_ARGS)
 	Relation	rel;
 	Relation	index;
 	TupleTableSlot *slot;
-	ScanKeyData key;
-	IndexScanDesc scan;
 	Snapshot	snapshot = GetActiveSnapshot();
 	ItemPointerData tid;
 	TM_Result	result;
@@ -157,14 +155,9 @@ durable_lock_run(PG_FUNCTION_ARGS)
 
 	index = index_open(pkey_oid, AccessShareLock);
 	slot = table_slot_create(rel, NULL);
-	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_UUID_EQ,
-						   run);
-	scan = index_beginscan(rel, index, snapshot, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	found = DurableProbeIndex(rel, index, F_UUID_EQ, run, snapshot, slot);
 	if (found)
 		tid = slot->tts_tid;
-	index_endscan(scan);
 	index_close(index, NoLock);
 	if (found)
 	{

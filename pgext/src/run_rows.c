@@ -160,16 +160,8 @@ has_row(Relation heap, Oid index_oid, Datum run, Snapshot snapshot)
 {
 	Relation	index = index_open(index_oid, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
-	ScanKeyData key;
-	IndexScanDesc scan;
-	bool		found;
+	bool		found = DurableProbeIndex(heap, index, F_UUID_EQ, run, snapshot, slot);
 
-	ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0],
-						   F_UUID_EQ, run);
-	scan = index_beginscan(heap, index, snapshot, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
 	return found;
