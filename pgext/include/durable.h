@@ -134,9 +134,12 @@ extern void DurableInsertUpdatedIndexEntry(struct RelationData *heap, struct Rel
 										   struct IndexInfo *info, const Datum *values, const bool *nulls,
 										   struct ItemPointerData *tid, bool unchanged);
 
-/* index_probe.c: the first row visible to snapshot whose index's leading column equals key, into slot */
+/* index_probe.c: the first row visible to snapshot whose index's leading column(s) equal key(s), into slot */
 extern bool DurableProbeIndex(struct RelationData *heap, struct RelationData *index, RegProcedure eq, Datum key,
 							  struct SnapshotData *snapshot, struct TupleTableSlot *slot);
+extern bool DurableProbeIndexKeys(struct RelationData *heap, struct RelationData *index, int nkeys,
+								  const RegProcedure *eqs, const Datum *keys, struct SnapshotData *snapshot,
+								  struct TupleTableSlot *slot);
 
 /* relcache_watch.c: one relcache callback for several files' per-backend lookups */
 typedef void (*DurableRelcacheForget) (Oid relid);

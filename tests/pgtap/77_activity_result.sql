@@ -1,12 +1,17 @@
 -- complete_activity_tasks delivers a result for a started task through
--- durable._complete_activity_result (api/77_activity_result.sql), a few
--- statements instead of the general path's sixteen. What it writes must be
+-- durable._complete_activity_result (api/77_activity_result.sql,
+-- pgext/src/activity_result.c), in C instead of the general path's sixteen
+-- statements. What it writes must be
 -- the general path's: each case completes one activity of a twin pair
 -- through complete_activity_tasks and the other through
 -- complete_activity_task (_try_lock_activity_task, _finish_activity), and
 -- compares the histories, buffered events, task rows and pauses; a lease
 -- not held is LEASE_LOST and changes nothing; a too long identity is the
--- general path's error, and only where the lease is held.
+-- general path's error, and only where the lease is held. Where the C
+-- would not do what the task's DELETE statement does (a trigger, row
+-- security, a key index gone) the statement deletes, and what is written is
+-- the same (14-17); results of every JSON kind are written as
+-- jsonb_build_object writes them (18).
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -36,16 +41,35 @@ $$;
 -- Completes wid-a's activity (token ta) through the batch and wid-b's (tb)
 -- through complete_activity_task, both with identity ident; returns the
 -- batch's outcome.
-CREATE FUNCTION pg_temp.twins(ta text, tb text, ident text DEFAULT NULL) RETURNS text LANGUAGE plpgsql AS $$
+CREATE FUNCTION pg_temp.twins(ta text, tb text, ident text DEFAULT NULL, res jsonb DEFAULT '{"r": [1, "two"]}')
+RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     got text;
 BEGIN
     SELECT c.outcome INTO got
-      FROM durable.complete_activity_tasks(jsonb_build_array(jsonb_build_object('task_token', ta, 'result',
-                                                                                 '{"r": [1, "two"]}'::jsonb)),
+      FROM durable.complete_activity_tasks(jsonb_build_array(jsonb_build_object('task_token', ta, 'result', res)),
                                            ident) c;
-    PERFORM durable.complete_activity_task(tb, '{"r": [1, "two"]}', ident);
+    PERFORM durable.complete_activity_task(tb, res, ident);
     RETURN got;
+END
+$$;
+-- Twins of runs wid-a and wid-b (queue q) brought to a started activity
+-- and completed: the batch's outcome, whether both wrote the same, and how
+-- many rows the trigger pg_temp.deleted counted (when there is one).
+CREATE TEMP TABLE deleted_rows (task_id bigint);
+CREATE FUNCTION pg_temp.deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO deleted_rows VALUES (OLD.task_id);
+    RETURN OLD;
+END
+$$;
+CREATE FUNCTION pg_temp.twins_same(wid text, q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    got text;
+BEGIN
+    got := pg_temp.twins(pg_temp.to_activity(wid || '-a', q), pg_temp.to_activity(wid || '-b', q));
+    RETURN got || ' ' || (pg_temp.written(wid || '-a') = pg_temp.written(wid || '-b'))::text
+        || ' ' || (SELECT count(*) FROM deleted_rows);
 END
 $$;
 CREATE TEMP TABLE calls0 AS
@@ -274,6 +298,87 @@ SELECT is((SELECT outcomes FROM r13 WHERE outcomes = ARRAY['COMPLETED']), ARRAY[
 SELECT is(pg_temp.as_role('durable_worker', format('SELECT durable._complete_activity_result(%L, %s, %L, %L, NULL)',
               pg_temp.run('ar13-other'), split_part(substr((SELECT other FROM t13), 2), '.', 1), (SELECT other FROM t13), '1')),
           '42501', 'nor may durable_worker');
+
+-- 14. A trigger on DELETE of the tasks: the statement deletes (the trigger
+-- fires for the batch's task and for its twin's), and writes the same.
+SELECT is(pg_temp.undone($$CREATE TRIGGER ar_deleted BEFORE DELETE ON durable.activity_tasks
+                           FOR EACH ROW EXECUTE FUNCTION pg_temp.deleted()$$,
+                         $$SELECT pg_temp.twins_same('ar14', 'arq14')$$),
+          'COMPLETED true 2', 'a trigger on DELETE: the statement deletes, the trigger fires, the same is written');
+SELECT is(pg_temp.undone($$CREATE TRIGGER ar_deleted BEFORE DELETE ON durable.activity_tasks
+                           FOR EACH ROW EXECUTE FUNCTION pg_temp.deleted();
+                           ALTER TABLE durable.activity_tasks DISABLE TRIGGER ar_deleted$$,
+                         $$SELECT pg_temp.twins_same('ar14d', 'arq14')$$),
+          'COMPLETED true 0', 'a disabled one: the same is written');
+
+-- 15. Row security on any of the four tables: the statement, the same.
+SELECT is(pg_temp.undone(format('ALTER TABLE durable.%I ENABLE ROW LEVEL SECURITY', t),
+                         format('SELECT pg_temp.twins_same(%L, ''arq15'')', 'ar15' || t)),
+          'COMPLETED true 0', format('row security on %s: the same is written', t))
+  FROM unnest(ARRAY['activity_tasks', 'workflow_tasks', 'activity_pauses', 'task_queue_limits']) t;
+
+-- 16. A key index gone (the statement plans without it), or the queue
+-- limited and its key gone: the same.
+SELECT is(pg_temp.undone('ALTER TABLE durable.activity_tasks DROP CONSTRAINT activity_tasks_pkey CASCADE',
+                         $$SELECT pg_temp.twins_same('ar16', 'arq16')$$),
+          'COMPLETED true 0', 'without the tasks'' primary key: the same is written');
+SELECT is(pg_temp.undone($$SELECT durable.set_task_queue_limits('arq16l', max_concurrent => 5);
+                           ALTER TABLE durable.task_queue_limits DROP CONSTRAINT task_queue_limits_pkey CASCADE$$,
+                         $$SELECT pg_temp.twins_same('ar16l', 'arq16l')$$),
+          'COMPLETED true 0', 'a limited queue without the limits'' primary key: the same is written');
+SELECT is(pg_temp.twins_same('ar16b', 'arq16'), 'COMPLETED true 0', 'and the keys are probed again once they are back');
+
+-- 17. The extension dropped and created again in this session: the tables
+-- and the functions it calls are looked up again.
+SELECT is(pg_temp.undone($$SET LOCAL client_min_messages = warning;
+                           DROP EXTENSION durable CASCADE; CREATE EXTENSION durable$$,
+                         $$SELECT pg_temp.twins_same('ar17', 'arq17')$$),
+          'COMPLETED true 0', 'after DROP and CREATE EXTENSION: the same is written');
+SELECT is(pg_temp.twins_same('ar17b', 'arq17'), 'COMPLETED true 0', 'and, that undone, the old one''s again');
+
+-- 18. Results of every kind, and a heartbeat before the result (its row
+-- version is the one deleted).
+SELECT is(pg_temp.twins(pg_temp.to_activity('ar18-' || k || '-a', 'arq18-' || k),
+                        pg_temp.to_activity('ar18-' || k || '-b', 'arq18-' || k), NULL, r),
+          'COMPLETED', format('a result %s is COMPLETED', r))
+  FROM (VALUES (1, 'null'::jsonb), (2, '"text"'), (3, '-4.50'), (4, 'true'), (5, '[]'), (6, '{}'),
+               (7, '[1, {"a": [null]}]'), (8, '{"b": 1, "a": "x\u00e9y"}')) v(k, r);
+SELECT is(pg_temp.written('ar18-' || k || '-a'), pg_temp.written('ar18-' || k || '-b'),
+          format('a result %s is written as the general path writes it', r))
+  FROM (VALUES (1, 'null'::jsonb), (2, '"text"'), (3, '-4.50'), (4, 'true'), (5, '[]'), (6, '{}'),
+               (7, '[1, {"a": [null]}]'), (8, '{"b": 1, "a": "x\u00e9y"}')) v(k, r);
+SELECT is(pg_temp.event('ar18-3-a', 'ActivityTaskCompleted') -> 'result', '-4.50', '(the number as given)');
+CREATE TEMP TABLE t18 AS SELECT pg_temp.to_activity('ar18h-a', 'arq18h') AS a, pg_temp.to_activity('ar18h-b', 'arq18h') AS b;
+SELECT durable.heartbeat_activity_task(a, '"beat"'), durable.heartbeat_activity_task(b, '"beat"') FROM t18;
+SELECT is(pg_temp.twins(a, b), 'COMPLETED', 'a result after a heartbeat in the same transaction is COMPLETED') FROM t18;
+SELECT is(pg_temp.written('ar18h-a'), pg_temp.written('ar18h-b'), 'written as the general path writes it');
+
+-- 19. A batch with bad items among results: each item's outcome is the
+-- general path's, and the results around them are written.
+CREATE TEMP TABLE t19 AS SELECT pg_temp.to_activity('ar19-a', 'arq19') AS a, pg_temp.to_activity('ar19-b', 'arq19') AS b,
+                                pg_temp.to_activity('ar19-c', 'arq19') AS c, pg_temp.to_activity('ar19-d', 'arq19') AS d;
+SELECT is((SELECT array_agg(c.outcome || ':' || coalesce(c.error, '')) FROM t19, durable.complete_activity_tasks(jsonb_build_array(
+               jsonb_build_object('task_token', a, 'result', 1),
+               '"not an object"'::jsonb,
+               jsonb_build_object('task_token', 'a99999999.1', 'result', 2),
+               jsonb_build_object('task_token', a, 'result', 3),
+               jsonb_build_object('task_token', 'a1.x', 'result', 4),
+               jsonb_build_object('task_token', c, 'result', 5))) c),
+          ARRAY['COMPLETED:', 'INVALID:each outcome needs a task_token and one of result, failure, canceled',
+                'LEASE_LOST:activity task lease is no longer held', 'LEASE_LOST:activity task lease is no longer held',
+                'INVALID:each outcome needs a task_token and one of result, failure, canceled', 'COMPLETED:'],
+          'a batch of results with bad items: each item''s own outcome');
+SELECT durable.complete_activity_task(b, '1'), durable.complete_activity_task(d, '5') FROM t19;
+SELECT is(pg_temp.written('ar19-a'), pg_temp.written('ar19-b'), 'the first result is written as the general path writes it');
+SELECT is(pg_temp.written('ar19-c'), pg_temp.written('ar19-d'), 'and the last');
+
+-- 20. The function itself, given a token without a fence: the cast's error
+-- (split_part(token, '.', 2)::bigint), as before.
+SELECT is((pg_temp.error_of(format('SELECT durable._complete_activity_result(%L, %s, %L, %L, NULL)',
+              pg_temp.run('ar12'), split_part(substr((SELECT tok FROM t12), 2), '.', 1), 'a1', '1')))[1:2],
+          ARRAY['22P02', 'invalid input syntax for type bigint: ""'], 'a token without a fence: the cast''s error');
+SELECT is(durable._complete_activity_result(pg_temp.run('ar12'), NULL, 'a1.1', '1', NULL), 'LEASE_LOST',
+          'no task: LEASE_LOST');
 
 SELECT * FROM finish();
 ROLLBACK;

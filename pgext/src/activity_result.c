@@ -1,0 +1,708 @@
+/*
+ * activity_result.c: durable._complete_activity_result(run, task, token,
+ * result, identity), the common item of complete_activity_tasks (a result
+ * for a started task, api/07_activity_tasks.sql), in C.
+ *
+ * As plpgsql (session 8, docs/performance.md "The cost of one activity") it
+ * was three statements and a dozen expressions: the run's lock, the task's
+ * DELETE ... RETURNING (the lease's check: fence and STARTED; and three
+ * subqueries: whether the queue has limits, whether the activity has a
+ * pause, the run's workflow task), the attributes built, the two appends or
+ * one buffered insert, the workflow task scheduled or announced. The DELETE
+ * alone was 13 µs of a one-activity workflow's ~370 (an executor set up and
+ * torn down around one probe, a delete and three probes). Here:
+ *
+ * - the run is locked by _lock_run's C (run_lock.c);
+ * - the task is found by its primary key, checked and deleted with the heap
+ *   API, and the three rows probed by their keys (index_probe.c), all in one
+ *   snapshot taken after the lock, as the statement's (a started task's
+ *   state and fence change only under the run's lock; a heartbeat, which
+ *   writes the row unlocked, makes the delete wait and then go through the
+ *   statement, which follows the row as READ COMMITTED does);
+ * - the attributes are built as jsonb_build_object builds them, the events
+ *   appended by _append's C (history_append.c), the workflow task scheduled
+ *   by _schedule_workflow_task or announced by _notify (called through fmgr,
+ *   counted by track_functions as a call from SQL is).
+ *
+ * The rare branches stay statements, kept prepared: an identity too long
+ * (_check_name's error), a pause's delete, the events buffered while the
+ * workflow task is started or paused. The task's DELETE itself is the
+ * statement, as before, wherever the direct one would not do what it does:
+ * a trigger on DELETE of the tasks, a rule, row security, inheritance, a
+ * partition, an ExecutorCheckPerms_hook, a role without the rights, a key
+ * index missing or not a plain unique btree on the statement's columns, a
+ * column missing or of another type, or a row another transaction changed
+ * meanwhile (the delete's answer other than TM_Ok).
+ *
+ * run and task come from the caller's look-up of the token's task id; a
+ * task gone meanwhile, a fence no longer held or a task not STARTED is
+ * LEASE_LOST. The plpgsql text it replaced is in git history
+ * (api/77_activity_result.sql before session 10); pgTAP
+ * 77_activity_result.sql and 90_activity_result_direct.sql hold the twins.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "pgstat.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_complete_activity_result);
+
+/* run_lock.c, history_append.c */
+extern Datum durable_lock_run(PG_FUNCTION_ARGS);
+extern Datum durable_append(PG_FUNCTION_ARGS);
+
+#define MAX_COLUMNS 9
+
+/* A table the result reads or deletes one row of, by a unique index on some columns. */
+typedef struct ProbedTable
+{
+	const char *relname;
+	int			nkeys;
+	const char *keys[2];
+	Oid			key_types[2];
+	RegProcedure eqs[2];
+	int			ncolumns;		/* read from the row found */
+	const char *columns[MAX_COLUMNS];
+	Oid			column_types[MAX_COLUMNS];
+	AclMode		rights;			/* the statement's */
+	/* looked up */
+	Oid			relid;
+	Oid			index;
+	AttrNumber	atts[MAX_COLUMNS];
+} ProbedTable;
+
+enum
+{
+	T_FENCE, T_STATE, T_NAMESPACE, T_QUEUE, T_RUN, T_SCHEDULED, T_IDENTITY, T_ATTEMPT, T_LAST_FAILURE
+};
+static ProbedTable tasks = {
+	"activity_tasks", 1, {"task_id"}, {INT8OID}, {F_INT8EQ},
+	9, {"fence", "state", "namespace", "task_queue", "run_id", "scheduled_event_id", "identity", "attempt",
+	"last_failure"},
+	{INT8OID, TEXTOID, TEXTOID, TEXTOID, UUIDOID, INT8OID, TEXTOID, INT4OID, JSONBOID},
+	ACL_DELETE | ACL_SELECT
+};
+static ProbedTable limits = {
+	"task_queue_limits", 2, {"namespace", "task_queue"}, {TEXTOID, TEXTOID}, {F_TEXTEQ, F_TEXTEQ},
+	0, {NULL}, {InvalidOid}, ACL_SELECT
+};
+static ProbedTable pauses = {
+	"activity_pauses", 2, {"run_id", "scheduled_event_id"}, {UUIDOID, INT8OID}, {F_UUID_EQ, F_INT8EQ},
+	0, {NULL}, {InvalidOid}, ACL_SELECT
+};
+enum
+{
+	W_STATE, W_NAMESPACE, W_QUEUE
+};
+static ProbedTable wtasks = {
+	"workflow_tasks", 1, {"run_id"}, {UUIDOID}, {F_UUID_EQ},
+	3, {"state", "namespace", "task_queue"}, {TEXTOID, TEXTOID, TEXTOID}, ACL_SELECT
+};
+static ProbedTable *const tables[] = {&tasks, &limits, &pauses, &wtasks};
+
+#define NTABLES lengthof(tables)
+
+static bool known;				/* the tables and functions looked up since they last changed */
+static bool plain;				/* all four found as the direct path needs them */
+static Oid	schedule_fn;		/* durable._schedule_workflow_task(uuid, integer) */
+static Oid	notify_fn;			/* durable._notify(text, text, text) */
+
+/* What the task's delete returns, as the statement's RETURNING. */
+typedef struct Taken
+{
+	Datum		namespace;
+	Datum		task_queue;
+	int64		scheduled_event_id;
+	Datum		identity;
+	bool		identity_null;
+	int32		attempt;
+	Datum		last_failure;
+	bool		last_failure_null;
+	bool		limited;
+	bool		paused;
+	bool		has_wt;			/* the run has a workflow task: */
+	Datum		wt_state;
+	Datum		wt_namespace;
+	Datum		wt_queue;
+} Taken;
+
+static const char *delete_sql =
+"DELETE FROM durable.activity_tasks t"
+" WHERE t.task_id = $1 AND t.fence = $2 AND t.state = 'STARTED'"
+" RETURNING t.namespace, t.task_queue, t.scheduled_event_id, t.identity, t.attempt, t.last_failure,"
+" EXISTS (SELECT 1 FROM durable.task_queue_limits l WHERE l.namespace = t.namespace AND l.task_queue = t.task_queue),"
+" EXISTS (SELECT 1 FROM durable.activity_pauses p"
+"          WHERE p.run_id = t.run_id AND p.scheduled_event_id = t.scheduled_event_id),"
+" (SELECT x.state FROM durable.workflow_tasks x WHERE x.run_id = t.run_id),"
+" (SELECT x.namespace FROM durable.workflow_tasks x WHERE x.run_id = t.run_id),"
+" (SELECT x.task_queue FROM durable.workflow_tasks x WHERE x.run_id = t.run_id)";
+static SPIPlanPtr delete_plan;
+static const char *check_name_sql = "SELECT durable._check_name($1, 'identity')";
+static SPIPlanPtr check_name_plan;
+static const char *unpause_sql =
+"DELETE FROM durable.activity_pauses p WHERE p.run_id = $1 AND p.scheduled_event_id = $2";
+static SPIPlanPtr unpause_plan;
+static const char *buffer_sql =
+"INSERT INTO durable.buffered_events (run_id, event_type, event_time, attributes)"
+" VALUES ($1, 'ActivityTaskStarted', durable._run_now($1), $2),"
+"        ($1, 'ActivityTaskCompleted', durable._run_now($1), $3)";
+static SPIPlanPtr buffer_plan;
+
+static void
+forget_relation(Oid relid)
+{
+	for (int i = 0; i < NTABLES; i++)
+		if (relid == InvalidOid || relid == tables[i]->relid || relid == tables[i]->index)
+			known = false;
+}
+
+/* (a function dropped or created: the two called through fmgr are looked up again) */
+static void
+forget_functions(Datum arg, int cacheid, uint32 hashvalue)
+{
+	known = false;
+}
+
+/* Whether the index is a valid unique btree, checked at once, on exactly t's key columns under their default operators. */
+static bool
+key_index(Relation rel, Relation index, const ProbedTable *t, const AttrNumber *key_atts)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (index->rd_rel->relam != BTREE_AM_OID || !index->rd_index->indisunique || !index->rd_index->indimmediate ||
+		!index->rd_index->indisvalid || index->rd_index->indnkeyatts != t->nkeys ||
+		RelationGetIndexExpressions(index) != NIL || RelationGetIndexPredicate(index) != NIL)
+		return false;
+	for (int k = 0; k < t->nkeys; k++)
+		if (index->rd_index->indkey.values[k] != key_atts[k] ||
+			index->rd_opfamily[k] != get_opclass_family(GetDefaultOpClass(t->key_types[k], BTREE_AM_OID)) ||
+			index->rd_indcollation[k] != TupleDescAttr(desc, key_atts[k] - 1)->attcollation)
+			return false;
+	return true;
+}
+
+/* Whether t is found as the direct path needs it; its relid, index and columns set. */
+static bool
+look_up_table(ProbedTable *t, Oid schema)
+{
+	Relation	rel;
+	TupleDesc	desc;
+	AttrNumber	key_atts[2];
+	List	   *indexes;
+	ListCell   *lc;
+	bool		fits = true;
+
+	t->index = InvalidOid;
+	t->relid = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
+	if (!OidIsValid(t->relid))
+		return false;
+	rel = table_open(t->relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	for (int k = 0; k < t->nkeys && fits; k++)
+	{
+		key_atts[k] = get_attnum(t->relid, t->keys[k]);
+		fits = key_atts[k] > 0 && TupleDescAttr(desc, key_atts[k] - 1)->atttypid == t->key_types[k];
+	}
+	for (int c = 0; c < t->ncolumns && fits; c++)
+	{
+		t->atts[c] = get_attnum(t->relid, t->columns[c]);
+		fits = t->atts[c] > 0 && TupleDescAttr(desc, t->atts[c] - 1)->atttypid == t->column_types[c];
+	}
+	indexes = fits ? RelationGetIndexList(rel) : NIL;
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		bool		found = key_index(rel, index, t, key_atts);
+
+		index_close(index, AccessShareLock);
+		if (found)
+		{
+			t->index = lfirst_oid(lc);
+			break;
+		}
+	}
+	list_free(indexes);
+	table_close(rel, AccessShareLock);
+	return OidIsValid(t->index);
+}
+
+static void
+look_up(void)
+{
+	static bool callbacks;
+	Oid			schema = DurableNamespaceOid();
+	Oid			schedule_args[2] = {UUIDOID, INT4OID};
+	Oid			notify_args[3] = {TEXTOID, TEXTOID, TEXTOID};
+
+	if (!callbacks)
+	{
+		DurableWatchRelcache(forget_relation);
+		CacheRegisterSyscacheCallback(PROCOID, forget_functions, (Datum) 0);
+		callbacks = true;
+	}
+	schedule_fn = LookupFuncName(list_make2(makeString("durable"), makeString("_schedule_workflow_task")), 2,
+								 schedule_args, false);
+	notify_fn = LookupFuncName(list_make2(makeString("durable"), makeString("_notify")), 3, notify_args, false);
+	/* (an invalidation read while the tables are looked up leaves them to be looked up again) */
+	known = true;
+	plain = true;
+	for (int i = 0; i < NTABLES; i++)
+		if (!look_up_table(tables[i], schema))
+			plain = false;
+}
+
+/* Whether the direct path does what the statement would on rel as it is now (opened under its lock). */
+static bool
+direct_fits(Relation rel, const ProbedTable *t)
+{
+	TriggerDesc *triggers = rel->trigdesc;
+
+	/* (a table inheriting from it: the statement reads and deletes its rows too) */
+	if (!DurableDirectInsertTable(rel) || rel->rd_rel->relhassubclass ||
+		pg_class_aclmask(t->relid, GetUserId(), t->rights, ACLMASK_ALL) != t->rights)
+		return false;
+	/* (any trigger on DELETE, enabled or not, and transition tables: the statement's) */
+	return !(t->rights & ACL_DELETE) || triggers == NULL ||
+		!(triggers->trig_delete_before_row || triggers->trig_delete_after_row ||
+		  triggers->trig_delete_instead_row || triggers->trig_delete_before_statement ||
+		  triggers->trig_delete_after_statement || triggers->trig_delete_old_table);
+}
+
+static Datum
+copy_varlena(TupleTableSlot *slot, AttrNumber att)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, att, &isnull);
+
+	return isnull ? (Datum) 0 : datumCopy(d, false, -1);
+}
+
+static bool
+text_is(Datum t, const char *s)
+{
+	text	   *v = DatumGetTextPP(t);
+
+	return VARSIZE_ANY_EXHDR(v) == strlen(s) && memcmp(VARDATA_ANY(v), s, strlen(s)) == 0;
+}
+
+/* One row of t whose keys are keys, visible to snapshot; copied into slot. */
+static bool
+probe(Relation *rels, int i, const Datum *keys, Snapshot snapshot, TupleTableSlot **slot)
+{
+	ProbedTable *t = tables[i];
+	Relation	index = index_open(t->index, AccessShareLock);
+	bool		found;
+
+	*slot = table_slot_create(rels[i], NULL);
+	found = DurableProbeIndexKeys(rels[i], index, t->nkeys, t->eqs, keys, snapshot, *slot);
+	/* the locks stay to the transaction's end, as the statement's */
+	index_close(index, NoLock);
+	return found;
+}
+
+typedef enum
+{
+	TAKE_DONE,					/* taken, or no row the lease holds */
+	TAKE_BY_STATEMENT			/* nothing done: the statement must do it */
+} TakeResult;
+
+/* The task's delete and its three reads, directly. */
+static TakeResult
+take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
+{
+	Relation	rels[NTABLES];
+	TupleTableSlot *slot;
+	Snapshot	snapshot;
+	TM_Result	result;
+	TM_FailureData tmfd;
+	bool		isnull;
+	Datum		key = Int64GetDatum(task_id);
+	Datum		keys[2];
+	int			opened = 0;
+
+	*found = false;
+	/*
+	 * Each table is locked before what was looked up of it is used: the
+	 * lock reads the invalidations that came meanwhile, and it is then
+	 * looked up again under it (as run_lock.c).
+	 */
+	for (;;)
+	{
+		if (!known)
+			look_up();
+		if (!plain)
+			return TAKE_BY_STATEMENT;
+		for (opened = 0; opened < NTABLES; opened++)
+		{
+			rels[opened] = try_table_open(tables[opened]->relid,
+										  opened == 0 ? RowExclusiveLock : AccessShareLock);
+			if (rels[opened] == NULL)
+				break;
+		}
+		if (opened == NTABLES && known)
+			break;
+		while (opened-- > 0)
+			table_close(rels[opened], NoLock);
+		known = false;
+	}
+	if (ExecutorCheckPerms_hook != NULL)
+		goto by_statement;
+	for (int i = 0; i < NTABLES; i++)
+		if (!direct_fits(rels[i], tables[i]))
+			goto by_statement;
+
+	/* what the executor refuses before it deletes anything */
+	PreventCommandIfReadOnly("DELETE");
+	PreventCommandIfParallelMode("DELETE");
+	CheckCmdReplicaIdentity(rels[0], CMD_DELETE);
+
+	/* as SPI for a statement: a new snapshot (after the run's lock), the command counter advanced */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
+	snapshot = GetActiveSnapshot();
+
+	if (!probe(rels, 0, &key, snapshot, &slot) ||
+		DatumGetInt64(slot_getattr(slot, tasks.atts[T_FENCE], &isnull)) != fence ||
+		!text_is(slot_getattr(slot, tasks.atts[T_STATE], &isnull), "STARTED"))
+	{
+		/* (no row the lease holds: the statement deletes nothing) */
+		ExecDropSingleTupleTableSlot(slot);
+		PopActiveSnapshot();
+		for (int i = 0; i < NTABLES; i++)
+			table_close(rels[i], NoLock);
+		return TAKE_DONE;
+	}
+	result = table_tuple_delete(rels[0], &slot->tts_tid, GetCurrentCommandId(true), snapshot, InvalidSnapshot,
+								true, &tmfd, false);
+	if (result != TM_Ok)
+	{
+		/* (changed meanwhile, by a heartbeat: the statement follows the row or fails to serialize) */
+		ExecDropSingleTupleTableSlot(slot);
+		PopActiveSnapshot();
+		goto by_statement;
+	}
+	*found = true;
+	out->namespace = copy_varlena(slot, tasks.atts[T_NAMESPACE]);
+	out->task_queue = copy_varlena(slot, tasks.atts[T_QUEUE]);
+	out->scheduled_event_id = DatumGetInt64(slot_getattr(slot, tasks.atts[T_SCHEDULED], &isnull));
+	out->identity = copy_varlena(slot, tasks.atts[T_IDENTITY]);
+	out->identity_null = slot_attisnull(slot, tasks.atts[T_IDENTITY]);
+	out->attempt = DatumGetInt32(slot_getattr(slot, tasks.atts[T_ATTEMPT], &isnull));
+	out->last_failure = copy_varlena(slot, tasks.atts[T_LAST_FAILURE]);
+	out->last_failure_null = slot_attisnull(slot, tasks.atts[T_LAST_FAILURE]);
+	keys[0] = slot_getattr(slot, tasks.atts[T_RUN], &isnull);
+	keys[1] = Int64GetDatum(out->scheduled_event_id);
+	{
+		TupleTableSlot *other;
+
+		out->paused = probe(rels, 2, keys, snapshot, &other);
+		ExecDropSingleTupleTableSlot(other);
+		out->has_wt = probe(rels, 3, keys, snapshot, &other);
+		if (out->has_wt)
+		{
+			out->wt_state = copy_varlena(other, wtasks.atts[W_STATE]);
+			out->wt_namespace = copy_varlena(other, wtasks.atts[W_NAMESPACE]);
+			out->wt_queue = copy_varlena(other, wtasks.atts[W_QUEUE]);
+		}
+		ExecDropSingleTupleTableSlot(other);
+		keys[0] = out->namespace;
+		keys[1] = out->task_queue;
+		out->limited = probe(rels, 1, keys, snapshot, &other);
+		ExecDropSingleTupleTableSlot(other);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	PopActiveSnapshot();
+	/* the delete seen by what follows, as after a statement */
+	CommandCounterIncrement();
+	for (int i = 0; i < NTABLES; i++)
+		table_close(rels[i], NoLock);
+	return TAKE_DONE;
+
+by_statement:
+	for (int i = 0; i < NTABLES; i++)
+		table_close(rels[i], NoLock);
+	return TAKE_BY_STATEMENT;
+}
+
+static Datum
+transfer(HeapTuple row, TupleDesc desc, int col, bool byval, bool *isnull)
+{
+	Datum		d = SPI_getbinval(row, desc, col, isnull);
+
+	return *isnull ? (Datum) 0 : SPI_datumTransfer(d, byval, byval ? sizeof(Datum) : -1);
+}
+
+/* The task's delete and its three reads, by the statement. */
+static bool
+take_by_statement(int64 task_id, int64 fence, Taken *out)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(task_id), Int64GetDatum(fence)};
+	bool		found;
+	int			rc;
+
+	SPI_connect();
+	rc = SPI_execute_plan(DurableKeptPlan(&delete_plan, delete_sql, 2, types), args, NULL, false, 0);
+	if (rc != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "could not delete a task of durable.activity_tasks: %s", SPI_result_code_string(rc));
+	found = SPI_processed > 0;
+	if (found)
+	{
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		bool		wt_null;
+
+		out->namespace = transfer(row, desc, 1, false, &isnull);
+		out->task_queue = transfer(row, desc, 2, false, &isnull);
+		out->scheduled_event_id = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
+		out->identity = transfer(row, desc, 4, false, &out->identity_null);
+		out->attempt = DatumGetInt32(SPI_getbinval(row, desc, 5, &isnull));
+		out->last_failure = transfer(row, desc, 6, false, &out->last_failure_null);
+		out->limited = DatumGetBool(SPI_getbinval(row, desc, 7, &isnull));
+		out->paused = DatumGetBool(SPI_getbinval(row, desc, 8, &isnull));
+		out->wt_state = transfer(row, desc, 9, false, &wt_null);
+		out->has_wt = !wt_null;
+		out->wt_namespace = transfer(row, desc, 10, false, &isnull);
+		out->wt_queue = transfer(row, desc, 11, false, &isnull);
+	}
+	SPI_finish();
+	return found;
+}
+
+/* One of the rare branches' statements, kept prepared. */
+static void
+run_statement(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int expect)
+{
+	int			rc;
+
+	SPI_connect();
+	rc = SPI_execute_plan(DurableKeptPlan(plan, sql, nargs, types), args, NULL, false, 0);
+	if (rc != expect)
+		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
+	SPI_finish();
+}
+
+/* A plpgsql helper called as an expression calls it, counted by track_functions. */
+static void
+call_function(Oid fn, Oid collation, int nargs, const Datum *args)
+{
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(fcinfo, 3);
+	PgStat_FunctionCallUsage usage;
+
+	fmgr_info(fn, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, nargs, collation, NULL, NULL);
+	for (int i = 0; i < nargs; i++)
+	{
+		fcinfo->args[i].value = args[i];
+		fcinfo->args[i].isnull = false;
+	}
+	pgstat_init_function_usage(fcinfo, &usage);
+	(void) FunctionCallInvoke(fcinfo);
+	pgstat_end_function_usage(&usage, true);
+}
+
+static void
+notify(const char *kind, Datum namespace, Datum task_queue)
+{
+	Datum		args[3] = {CStringGetTextDatum(kind), namespace, task_queue};
+
+	call_function(notify_fn, DEFAULT_COLLATION_OID, 3, args);
+}
+
+static void
+push_int64(JsonbParseState **state, const char *key, int64 n)
+{
+	JsonbValue	v;
+
+	DurableJsonbPushKey(state, key);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* a text or null, as jsonb_build_object writes it */
+static void
+push_text(JsonbParseState **state, const char *key, Datum t, bool isnull)
+{
+	DurableJsonbPushKey(state, key);
+	if (isnull)
+	{
+		JsonbValue	v;
+
+		v.type = jbvNull;
+		pushJsonbValue(state, WJB_VALUE, &v);
+	}
+	else
+		DurableJsonbPushString(state, VARDATA_ANY(DatumGetTextPP(t)), VARSIZE_ANY_EXHDR(DatumGetTextPP(t)));
+}
+
+/* a jsonb or null, as jsonb_build_object writes it */
+static void
+push_jsonb(JsonbParseState **state, const char *key, Datum j, bool isnull)
+{
+	JsonbValue	v;
+
+	DurableJsonbPushKey(state, key);
+	if (isnull)
+		v.type = jbvNull;
+	else
+	{
+		Jsonb	   *jb = DatumGetJsonbP(j);
+
+		if (!JsonbExtractScalar(&jb->root, &v))
+		{
+			v.type = jbvBinary;
+			v.val.binary.data = &jb->root;
+			v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+		}
+	}
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+static Datum
+end_object(JsonbParseState **state)
+{
+	return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(state, WJB_END_OBJECT, NULL)));
+}
+
+/* split_part(token, '.', 2)::bigint, with the cast's error */
+static int64
+token_fence(text *token)
+{
+	char	   *s = text_to_cstring(token);
+	char	   *dot = strchr(s, '.');
+	char	   *field = dot != NULL ? dot + 1 : "";	/* (split_part's empty field) */
+	char	   *end = strchr(field, '.');
+
+	if (end != NULL)
+		*end = '\0';
+	return DatumGetInt64(DirectFunctionCall1(int8in, CStringGetDatum(field)));
+}
+
+/*
+ * durable._complete_activity_result(run uuid, task bigint, token text,
+ * result jsonb, identity text) RETURNS text: COMPLETED, or LEASE_LOST when
+ * the token no longer holds the lease.
+ */
+Datum
+durable_complete_activity_result(PG_FUNCTION_ARGS)
+{
+	Datum		run = PG_GETARG_DATUM(0);
+	int64		fence;
+	Taken		a;
+	bool		found;
+	bool		identity_null = PG_ARGISNULL(4);
+	Datum		identity = identity_null ? (Datum) 0 : PG_GETARG_DATUM(4);
+	JsonbParseState *state = NULL;
+	Datum		started_attrs;
+	Datum		attrs;
+	int64		started_event = 0;
+
+	if (!PG_ARGISNULL(0))
+		DirectFunctionCall1(durable_lock_run, run);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_TEXT_P(cstring_to_text("LEASE_LOST"));
+	fence = token_fence(PG_GETARG_TEXT_PP(2));
+	memset(&a, 0, sizeof(a));
+	if (take_direct(PG_GETARG_INT64(1), fence, &a, &found) == TAKE_BY_STATEMENT)
+		found = take_by_statement(PG_GETARG_INT64(1), fence, &a);
+	if (!found)
+		PG_RETURN_TEXT_P(cstring_to_text("LEASE_LOST"));
+	if (PG_ARGISNULL(0))
+		/* (the caller's look-up gives both or neither; the appends would refuse it) */
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("null value in column \"run_id\" of relation \"history\" violates not-null constraint")));
+	/* checked as _finish_activity checks it: only once the lease is known to be held */
+	if (!identity_null && VARSIZE_ANY_EXHDR(DatumGetTextPP(identity)) > 255)
+	{
+		Oid			type = TEXTOID;
+
+		run_statement(&check_name_plan, check_name_sql, 1, &type, &identity, SPI_OK_SELECT);
+	}
+	if (a.limited)				/* _slot_freed */
+		notify("activity", a.namespace, a.task_queue);
+	if (a.paused)				/* _drop_activity_task */
+	{
+		Oid			types[2] = {UUIDOID, INT8OID};
+		Datum		args[2] = {run, Int64GetDatum(a.scheduled_event_id)};
+
+		run_statement(&unpause_plan, unpause_sql, 2, types, args, SPI_OK_DELETE);
+	}
+
+	/* _deliver_activity_outcome's two events, and _deliver's handling of each */
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	push_int64(&state, "scheduled_event_id", a.scheduled_event_id);
+	push_text(&state, "identity", a.identity, a.identity_null);
+	push_int64(&state, "attempt", a.attempt);
+	push_jsonb(&state, "last_failure", a.last_failure, a.last_failure_null);
+	started_attrs = end_object(&state);
+	if (a.has_wt && (text_is(a.wt_state, "STARTED") || text_is(a.wt_state, "PAUSED")))
+	{
+		Oid			types[3] = {UUIDOID, JSONBOID, JSONBOID};
+		Datum		args[3];
+
+		args[0] = run;
+		args[1] = started_attrs;
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		push_int64(&state, "scheduled_event_id", a.scheduled_event_id);
+		push_jsonb(&state, "result", PG_GETARG_DATUM(3), PG_ARGISNULL(3));
+		push_text(&state, "identity", identity_null ? a.identity : identity, identity_null && a.identity_null);
+		push_jsonb(&state, "started_event_id", (Datum) 0, true);
+		args[2] = end_object(&state);
+		run_statement(&buffer_plan, buffer_sql, 3, types, args, SPI_OK_INSERT);
+		PG_RETURN_TEXT_P(cstring_to_text("COMPLETED"));
+	}
+	started_event = DatumGetInt64(DirectFunctionCall3(durable_append, run, CStringGetTextDatum("ActivityTaskStarted"),
+													  started_attrs));
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	push_int64(&state, "scheduled_event_id", a.scheduled_event_id);
+	push_jsonb(&state, "result", PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3));
+	push_text(&state, "identity", identity_null ? a.identity : identity, identity_null && a.identity_null);
+	push_int64(&state, "started_event_id", started_event);
+	attrs = end_object(&state);
+	DirectFunctionCall3(durable_append, run, CStringGetTextDatum("ActivityTaskCompleted"), attrs);
+	if (!a.has_wt)
+	{
+		Datum		args[2] = {run, Int32GetDatum(1)};
+
+		call_function(schedule_fn, InvalidOid, 2, args);
+	}
+	else if (text_is(a.wt_state, "SCHEDULED"))
+		/* a poller may have skipped this task while we held the run locked */
+		notify("workflow", a.wt_namespace, a.wt_queue);
+	PG_RETURN_TEXT_P(cstring_to_text("COMPLETED"));
+}
