@@ -31,12 +31,14 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "nodes/primnodes.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/float.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
@@ -241,15 +243,19 @@ known_index(Relation heap, const IndexShape *shape)
  * Into slot, the first row of heap visible to snapshot whose leading index
  * columns equal values, in the index's order (dir), leaving out the task
  * leave_out (0: none). False when there is none; a null value matches
- * nothing, as "=" does.
+ * nothing, as "=" does. With a floor (not NULL), a backward walk reads
+ * only the entries whose read column (a float8 pass) is at least *floor:
+ * the same first row if it finds one, as those are the entries a walk from
+ * the end reads first.
  */
 static bool
 first_row(Relation heap, const IndexShape *shape, const Datum *values, const bool *nulls, ScanDirection dir,
-		  int64 leave_out, Snapshot snapshot, TupleTableSlot *slot)
+		  int64 leave_out, Snapshot snapshot, TupleTableSlot *slot, const float8 *floor)
 {
 	const KnownIndex *k = known_index(heap, shape);
 	Relation	index;
-	ScanKeyData keys[MAX_KEYS];
+	ScanKeyData keys[MAX_KEYS + 1];
+	int			nkeys = shape->nkeys;
 	IndexScanDesc scan;
 	bool		found = false;
 
@@ -260,8 +266,16 @@ first_row(Relation heap, const IndexShape *shape, const Datum *values, const boo
 	for (int i = 0; i < shape->nkeys; i++)
 		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
 							   index->rd_indcollation[i], k->eq[i], values[i]);
-	scan = index_beginscan(heap, index, snapshot, shape->nkeys, 0);
-	index_rescan(scan, keys, shape->nkeys, NULL, 0);
+	if (floor != NULL)
+	{
+		Assert(ScanDirectionIsBackward(dir) && k->read_att != 0);
+		/* (known_index checked that the read column is the index's next one, a float8 of a ready index) */
+		ScanKeyEntryInitialize(&keys[nkeys], 0, nkeys + 1, BTGreaterEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[nkeys], F_FLOAT8GE, Float8GetDatum(*floor));
+		nkeys++;
+	}
+	scan = index_beginscan(heap, index, snapshot, nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
 	while (index_getnext_slot(scan, dir, slot))
 	{
 		bool		isnull;
@@ -287,6 +301,101 @@ read_float8(Relation heap, const IndexShape *shape, TupleTableSlot *slot)
 }
 
 /*
+ * The last pass this backend read of a key's ready tasks, per task table:
+ * where the next walk of that key starts looking (a hint only, see
+ * last_of_key). The key's values are kept as they came (short texts).
+ */
+typedef struct PassHint
+{
+	Oid			heap;			/* InvalidOid: unused */
+	int16		priority;
+	float8		pass;
+	char	   *key;			/* namespace, task queue, fairness key, '\0'-separated, with lengths */
+	Size		keylen;
+} PassHint;
+
+#define PASS_HINTS 8
+static PassHint pass_hints[PASS_HINTS];
+static int	pass_hints_next;
+
+/* namespace, task_queue, fairness_key as one string of bytes (each text's length, then its bytes) */
+static char *
+hint_key(const Datum *by_key, Size *len)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < 3; i++)
+	{
+		text	   *t = DatumGetTextPP(by_key[i]);
+		int32		n = VARSIZE_ANY_EXHDR(t);
+
+		appendBinaryStringInfo(&buf, (char *) &n, sizeof n);
+		appendBinaryStringInfo(&buf, VARDATA_ANY(t), n);
+	}
+	*len = buf.len;
+	return buf.data;
+}
+
+/*
+ * Into slot, the key's last ready task (by_key: namespace, task_queue,
+ * fairness_key, priority, none null but maybe the key): the first row of a
+ * backward walk of ready_by_key. The walk reads a whole leaf page of the
+ * index before it returns its first row (nbtree's _bt_readpage), checking
+ * every entry's keys: in a queue of a few thousand ready tasks, some
+ * hundred entries, most of an insert's placing. So it first walks only
+ * the entries whose pass is at least the last one this backend read of the
+ * key: a row found there is the one the whole walk finds first (the walk
+ * from the end reads those entries first); none found (the task read then
+ * was leased since, or the hint is another backend's past), it walks them
+ * all, as before. Passes of a key only grow as its tasks are placed, so
+ * the hint is mostly the key's last but one.
+ */
+static bool
+last_of_key(Relation tasks, const Datum *by_key, const bool *nulls, int64 leave_out, Snapshot snapshot,
+			TupleTableSlot *slot)
+{
+	PassHint   *hint = NULL;
+	char	   *key;
+	Size		keylen;
+	int16		priority;
+	bool		found;
+
+	if (nulls[0] || nulls[1] || nulls[2] || nulls[3])
+		return false;
+	priority = DatumGetInt16(by_key[3]);
+	key = hint_key(by_key, &keylen);
+	for (int i = 0; i < PASS_HINTS; i++)
+		if (pass_hints[i].heap == RelationGetRelid(tasks) && pass_hints[i].priority == priority &&
+			pass_hints[i].keylen == keylen && memcmp(pass_hints[i].key, key, keylen) == 0)
+			hint = &pass_hints[i];
+	found = hint != NULL &&
+		first_row(tasks, &ready_by_key, by_key, nulls, BackwardScanDirection, leave_out, snapshot, slot, &hint->pass);
+	if (!found)
+		found = first_row(tasks, &ready_by_key, by_key, nulls, BackwardScanDirection, leave_out, snapshot, slot,
+						  NULL);
+	if (found)
+	{
+		if (hint == NULL)
+		{
+			hint = &pass_hints[pass_hints_next];
+			pass_hints_next = (pass_hints_next + 1) % PASS_HINTS;
+			if (hint->key != NULL)
+				pfree(hint->key);
+			hint->heap = InvalidOid;
+			hint->key = MemoryContextAlloc(TopMemoryContext, keylen);
+			memcpy(hint->key, key, keylen);
+			hint->keylen = keylen;
+			hint->priority = priority;
+			hint->heap = RelationGetRelid(tasks);
+		}
+		hint->pass = read_float8(tasks, &ready_by_key, slot);
+	}
+	pfree(key);
+	return found;
+}
+
+/*
  * The pass of a task that becomes ready in tasks (either task table):
  *     greatest(head, last + 1 / weight, 0)
  * where last is its key's last ready pass and head the queue's first, read
@@ -303,8 +412,7 @@ task_pass(Relation tasks, Datum namespace, Datum task_queue, Datum priority, Dat
 	bool		by_key_nulls[4] = {false, false, key_null, false};
 	Datum		head_key[3] = {namespace, task_queue, priority};
 	bool		head_nulls[3] = {false, false, false};
-	bool		has_last = first_row(tasks, &ready_by_key, by_key, by_key_nulls, BackwardScanDirection,
-									 leave_out, snapshot, slot);
+	bool		has_last = last_of_key(tasks, by_key, by_key_nulls, leave_out, snapshot, slot);
 	float8		pass = 0;
 
 	if (has_last && !weight_null)
@@ -313,7 +421,7 @@ task_pass(Relation tasks, Datum namespace, Datum task_queue, Datum priority, Dat
 		pass = float8_gt(pass, 0) ? pass : 0;
 	}
 	if ((!has_last || weight_null || !(weight > 0)) &&
-		first_row(tasks, &ready, head_key, head_nulls, ForwardScanDirection, leave_out, snapshot, slot))
+		first_row(tasks, &ready, head_key, head_nulls, ForwardScanDirection, leave_out, snapshot, slot, NULL))
 	{
 		float8		head = read_float8(tasks, &ready, slot);
 
@@ -440,7 +548,7 @@ DurablePlaceWorkflowTask(Relation tasks, Datum run_id, bool run_id_null, Datum n
 	nulls[2] = false;
 	runs = table_open(get_relname_relid("workflows", RelationGetNamespace(tasks)), AccessShareLock);
 	run = table_slot_create(runs, NULL);
-	if (first_row(runs, &run_row, &run_id, &run_id_null, ForwardScanDirection, 0, snapshot, run))
+	if (first_row(runs, &run_row, &run_id, &run_id_null, ForwardScanDirection, 0, snapshot, run, NULL))
 	{
 		Datum		w;
 
