@@ -123,7 +123,7 @@ extern float8 DurablePlaceActivityTask(struct RelationData *tasks, Datum namespa
 									   Datum priority, Datum fairness_key, Datum weight, const bool *nulls,
 									   struct SnapshotData *snapshot);
 
-/* direct_insert.c: what history_append.c and task_insert.c share with the executor's INSERT */
+/* direct_insert.c: what history_append.c, task_insert.c and close_update.c share with the executor's INSERT */
 struct IndexInfo;
 struct ItemPointerData;
 extern bool DurableDirectInsertTable(struct RelationData *rel);
@@ -133,6 +133,20 @@ extern void DurableInsertIndexEntry(struct RelationData *heap, struct RelationDa
 extern void DurableInsertUpdatedIndexEntry(struct RelationData *heap, struct RelationData *index,
 										   struct IndexInfo *info, const Datum *values, const bool *nulls,
 										   struct ItemPointerData *tid, bool unchanged);
+extern bool DurableInsertArbiterEntry(struct RelationData *heap, struct RelationData *index, struct IndexInfo *info,
+									  const Datum *values, const bool *nulls, struct ItemPointerData *tid);
+/* a table's index written directly, read once per change of it (DurableReadDirectIndexes) */
+typedef struct DurableDirectIndex
+{
+	Oid			oid;
+	struct IndexInfo *info;		/* kept: its reader forgets it on the index's invalidation */
+	struct ExprState *predicate;	/* prepared; NULL: none */
+} DurableDirectIndex;
+typedef bool (*DurableDirectIndexVisit) (struct RelationData *index, DurableDirectIndex *entry, void *arg);
+struct EState;
+extern bool DurableReadDirectIndexes(struct RelationData *rel, struct EState *estate, DurableDirectIndex *indexes,
+									 int max, int *nindexes, DurableDirectIndexVisit visit, void *arg);
+extern bool DurableIsDirectIndex(const DurableDirectIndex *indexes, int nindexes, Oid relid);
 
 /* index_probe.c: the first row visible to snapshot whose index's leading column(s) equal key(s), into slot */
 extern bool DurableProbeIndex(struct RelationData *heap, struct RelationData *index, RegProcedure eq, Datum key,

@@ -97,8 +97,7 @@ typedef struct CloseShape
 	AttrNumber	att[SET_COLUMNS];
 	Oid			pkey;			/* unique btree on run_id alone */
 	int			nindexes;
-	Oid			indexes[MAX_INDEXES];
-	ExprState  *predicate[MAX_INDEXES]; /* NULL: none */
+	DurableDirectIndex indexes[MAX_INDEXES];
 	bool		unchanged[MAX_INDEXES]; /* the close sets none of its columns */
 	int			nchecks;
 	ExprState  *checks[MAX_CHECKS];
@@ -114,11 +113,8 @@ static uint64 invalidations;
 static void
 forget_shape_of_relation(Oid relid)
 {
-	if (relid == InvalidOid || relid == shape.relid)
+	if (relid == InvalidOid || relid == shape.relid || DurableIsDirectIndex(shape.indexes, shape.nindexes, relid))
 		shape.valid = false;
-	for (int i = 0; i < shape.nindexes; i++)
-		if (relid == shape.indexes[i])
-			shape.valid = false;
 	invalidations++;
 }
 
@@ -160,43 +156,27 @@ reads_set_column(const CloseShape *s, IndexInfo *info)
 	return false;
 }
 
+/* (DurableReadDirectIndexes' visit) the primary key, and whether the close changes the index's columns */
+static bool
+visit_index(Relation index, DurableDirectIndex *entry, void *arg)
+{
+	CloseShape *s = arg;
+	Oid			uuid_family = get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID));
+
+	if (index->rd_index->indisprimary && index->rd_rel->relam == BTREE_AM_OID &&
+		index->rd_index->indnkeyatts == 1 && index->rd_index->indkey.values[0] == s->run_att &&
+		index->rd_opfamily[0] == uuid_family && entry->info->ii_Predicate == NIL)
+		s->pkey = entry->oid;
+	s->unchanged[entry - s->indexes] = !reads_set_column(s, entry->info);
+	return true;
+}
+
 static bool
 read_indexes(Relation rel, CloseShape *s)
 {
-	List	   *list = RelationGetIndexList(rel);
-	ListCell   *lc;
-	bool		plain = list_length(list) <= MAX_INDEXES;
-	Oid			uuid_family = get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID));
-
 	s->pkey = InvalidOid;
-	s->nindexes = 0;
-	foreach(lc, list)
-	{
-		Relation	index;
-		IndexInfo  *info;
-		int			i = s->nindexes;
-
-		if (!plain)
-			break;
-		index = index_open(lfirst_oid(lc), AccessShareLock);
-		info = BuildIndexInfo(index);
-		if (!DurableDirectInsertIndex(index, info))
-			plain = false;
-		else
-		{
-			if (index->rd_index->indisprimary && index->rd_rel->relam == BTREE_AM_OID &&
-				index->rd_index->indnkeyatts == 1 && index->rd_index->indkey.values[0] == s->run_att &&
-				index->rd_opfamily[0] == uuid_family && info->ii_Predicate == NIL)
-				s->pkey = RelationGetRelid(index);
-			s->indexes[i] = RelationGetRelid(index);
-			s->predicate[i] = info->ii_Predicate != NIL ? ExecPrepareQual(info->ii_Predicate, s->estate) : NULL;
-			s->unchanged[i] = !reads_set_column(s, info);
-			s->nindexes++;
-		}
-		index_close(index, AccessShareLock);
-	}
-	list_free(list);
-	return plain && OidIsValid(s->pkey);
+	return DurableReadDirectIndexes(rel, s->estate, s->indexes, MAX_INDEXES, &s->nindexes, visit_index, s) &&
+		OidIsValid(s->pkey);
 }
 
 /*
@@ -389,17 +369,16 @@ update_direct(FunctionCallInfo fcinfo)
 	{
 		Relation	index;
 
-		if (s->predicate[i] != NULL)
+		if (s->indexes[i].predicate != NULL)
 		{
-			bool		holds = ExecQual(s->predicate[i], store_row(s, desc->natts, values, nulls));
+			bool		holds = ExecQual(s->indexes[i].predicate, store_row(s, desc->natts, values, nulls));
 
 			ResetExprContext(GetPerTupleExprContext(s->estate));
 			if (!holds)
 				continue;
 		}
-		index = index_open(s->indexes[i], RowExclusiveLock);
-		/* (its IndexInfo made under the index's lock, as task_insert.c: its readiness read fresh) */
-		DurableInsertUpdatedIndexEntry(rel, index, BuildIndexInfo(index), values, nulls, &new_row->t_self,
+		index = index_open(s->indexes[i].oid, RowExclusiveLock);
+		DurableInsertUpdatedIndexEntry(rel, index, s->indexes[i].info, values, nulls, &new_row->t_self,
 									   s->unchanged[i]);
 		/* the locks stay to the transaction's end, as the executor's */
 		index_close(index, NoLock);

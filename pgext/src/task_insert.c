@@ -111,9 +111,9 @@ typedef struct TaskTableShape
 	bool		fixed_null[MAX_TASK_COLUMNS];
 	Oid			sequence;		/* the task id's */
 	int			nindexes;
-	Oid			indexes[MAX_TASK_INDEXES];
+	/* (a predicate on fixed columns only is evaluated once: has_entry, and no predicate kept) */
+	DurableDirectIndex indexes[MAX_TASK_INDEXES];
 	bool		has_entry[MAX_TASK_INDEXES];	/* a predicate on fixed columns holds (or there is none) */
-	ExprState  *predicate[MAX_TASK_INDEXES];	/* one on varying columns: evaluated per row */
 	EState	   *estate;			/* of those predicates */
 	TupleTableSlot *slot;		/* the row they read */
 	MemoryContext cxt;			/* all of the above */
@@ -220,15 +220,18 @@ static TaskTable activity_tasks = {
 };
 
 static bool callbacks_registered;
-static uint64 invalidations;	/* of a task table or of any function, counted */
+static uint64 invalidations;	/* of a task table, of an index of it or of any function, counted */
 
+/* (an index's too: its IndexInfo, with its readiness for inserts, is kept with the shape) */
 static void
-forget_shape_of_relation(Datum arg, Oid relid)
+forget_shape_of_relation(Oid relid)
 {
-	if (relid == InvalidOid || relid == workflow_tasks.shape.relid)
-		workflow_tasks.shape.valid = false;
-	if (relid == InvalidOid || relid == activity_tasks.shape.relid)
-		activity_tasks.shape.valid = false;
+	TaskTableShape *shapes[] = {&workflow_tasks.shape, &activity_tasks.shape};
+
+	for (int i = 0; i < lengthof(shapes); i++)
+		if (relid == InvalidOid || relid == shapes[i]->relid ||
+			DurableIsDirectIndex(shapes[i]->indexes, shapes[i]->nindexes, relid))
+			shapes[i]->valid = false;
 	invalidations++;
 }
 
@@ -463,46 +466,36 @@ read_fixed_values(Relation rel, TaskTable *t)
 }
 
 /*
- * The indexes: on plain columns, immediate; a predicate on fixed columns
- * evaluated here, one on varying columns prepared for each row.
+ * (DurableReadDirectIndexes' visit) an index's predicate on fixed columns
+ * only, evaluated here for every row; one on varying columns is kept,
+ * prepared, for each row
  */
+static bool
+visit_index(Relation index, DurableDirectIndex *entry, void *arg)
+{
+	Relation	rel = ((void **) arg)[0];
+	TaskTable  *t = ((void **) arg)[1];
+	List	   *predicate = entry->info->ii_Predicate;
+
+	t->shape.has_entry[entry - t->shape.indexes] =
+		predicate == NIL || reads_varying(t, (Node *) predicate) ||
+		holds_for_fixed_row(t, RelationGetDescr(rel)->natts, (Node *) predicate, false);
+	return true;
+}
+
+/* The indexes: on plain columns, immediate; their predicates as visit_index reads them. */
 static bool
 read_indexes(Relation rel, TaskTable *t)
 {
 	TaskTableShape *s = &t->shape;
-	List	   *list = RelationGetIndexList(rel);
-	ListCell   *lc;
-	bool		plain = list_length(list) <= MAX_TASK_INDEXES;
+	void	   *arg[2] = {rel, t};
 
-	s->nindexes = 0;
-	foreach(lc, list)
-	{
-		Relation	index;
-		IndexInfo  *info;
-		int			i = s->nindexes;
-
-		if (!plain)
-			break;
-		index = index_open(lfirst_oid(lc), AccessShareLock);
-		info = BuildIndexInfo(index);
-		if (!DurableDirectInsertIndex(index, info))
-			plain = false;
-		else
-		{
-			s->indexes[i] = RelationGetRelid(index);
-			s->predicate[i] = NULL;
-			s->has_entry[i] = true;
-			if (info->ii_Predicate != NIL && reads_varying(t, (Node *) info->ii_Predicate))
-				s->predicate[i] = ExecPrepareQual(info->ii_Predicate, s->estate);
-			else if (info->ii_Predicate != NIL)
-				s->has_entry[i] = holds_for_fixed_row(t, RelationGetDescr(rel)->natts,
-													  (Node *) info->ii_Predicate, false);
-			s->nindexes++;
-		}
-		index_close(index, AccessShareLock);
-	}
-	list_free(list);
-	return plain;
+	if (!DurableReadDirectIndexes(rel, s->estate, s->indexes, MAX_TASK_INDEXES, &s->nindexes, visit_index, arg))
+		return false;
+	for (int i = 0; i < s->nindexes; i++)
+		if (s->indexes[i].predicate != NULL && !reads_varying(t, (Node *) s->indexes[i].info->ii_Predicate))
+			s->indexes[i].predicate = NULL; /* evaluated once, into has_entry */
+	return true;
 }
 
 /* Whether the direct insert does what the INSERT statement would, on rel as it is now. */
@@ -551,7 +544,7 @@ shape_of(Relation rel, TaskTable *t)
 		return s;
 	if (!callbacks_registered)
 	{
-		CacheRegisterRelcacheCallback(forget_shape_of_relation, (Datum) 0);
+		DurableWatchRelcache(forget_shape_of_relation);
 		CacheRegisterSyscacheCallback(PROCOID, forget_shapes, (Datum) 0);
 		callbacks_registered = true;
 	}
@@ -562,6 +555,7 @@ shape_of(Relation rel, TaskTable *t)
 		s->cxt = AllocSetContextCreate(CacheMemoryContext, "durable task table shape", ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(s->cxt);
 	s->valid = false;
+	s->nindexes = 0;
 	s->relid = RelationGetRelid(rel);
 	before = invalidations;
 	old = MemoryContextSwitchTo(s->cxt);
@@ -692,26 +686,18 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 
 		if (!s->has_entry[i])
 			continue;
-		if (s->predicate[i] != NULL)
+		if (s->indexes[i].predicate != NULL)
 		{
 			bool		holds;
 
 			store_row(s, desc->natts, values, nulls);
-			holds = ExecQual(s->predicate[i], GetPerTupleExprContext(s->estate));
+			holds = ExecQual(s->indexes[i].predicate, GetPerTupleExprContext(s->estate));
 			ResetExprContext(GetPerTupleExprContext(s->estate));
 			if (!holds)
 				continue;
 		}
-		index = index_open(s->indexes[i], RowExclusiveLock);
-		/*
-		 * (its IndexInfo made for each row, not kept as history_append.c
-		 * keeps its: under 0.1% of an insert's CPU in a perf profile, and
-		 * made under the index's lock it reads the index's readiness for
-		 * inserts fresh, which CREATE INDEX CONCURRENTLY changes by an
-		 * invalidation of the index alone, not of the table the shape
-		 * follows)
-		 */
-		DurableInsertIndexEntry(rel, index, BuildIndexInfo(index), values, nulls, &tuple->t_self);
+		index = index_open(s->indexes[i].oid, RowExclusiveLock);
+		DurableInsertIndexEntry(rel, index, s->indexes[i].info, values, nulls, &tuple->t_self);
 		/* the locks stay to the transaction's end, as the executor's */
 		index_close(index, NoLock);
 	}
