@@ -80,4 +80,37 @@ check "with its queue stored out of line decoded whole, and its placing" \
 check "exactly as the statement's INSERT (but for the task id)" '[ "$task_by_c" = "$task_by_sql" ]'
 [ "$task_by_c" = "$task_by_sql" ] || diff <(echo "$task_by_c" | cut -c1-300) <(echo "$task_by_sql" | cut -c1-300)
 
+# Runs decode as the INSERT statement's did too: _insert_run writes the row
+# speculatively with heap_insert and confirms it (pgext/src/run_insert.c), as
+# the executor's INSERT ... ON CONFLICT does. The same run, written once by it
+# and once by the statement _create_run runs (the first deleted between),
+# decodes to the same INSERT line; an input stored out of line is decoded whole.
+run_row=00000000-0000-0000-0000-0000000000de
+big="(SELECT jsonb_build_object('in', string_agg(md5(i::text), '')) FROM generate_series(1, 600) i)"
+run_values="'$run_row', 'default', 'decoding-run', 'W', 'dq', $big, '{\"m\": 1}', '{}', '$run_row', NULL, NULL, NULL,
+            NULL, 'TERMINATE', '2026-01-02 03:04:05+00', '2026-01-02 03:04:06+00', '1 hour', NULL, '10 s',
+            '2026-01-02 04:04:05+00', 'req', NULL, 2::smallint, 'k', 1.5, 1, NULL"
+run_inserts() {
+    psql_d -c "SELECT data FROM pg_logical_slot_get_changes('appendc', NULL, NULL, 'include-xids', '0')
+                WHERE data LIKE 'table durable.workflows: INSERT:%'"
+}
+run_inserts >/dev/null
+check "the run is written directly" \
+    '[ "$(psql_d -c "SELECT durable._insert_run($run_values)")" = t ]'
+run_by_c=$(run_inserts)
+psql_d -c "DELETE FROM durable.workflows WHERE run_id = '$run_row'" >/dev/null
+psql_d -c "INSERT INTO durable.workflows AS w (run_id, namespace, workflow_id, workflow_type, task_queue, input,
+               memo, search_attributes, first_run_id, continued_from_run_id, parent_run_id, parent_workflow_id,
+               parent_initiated_event_id, parent_close_policy, execution_started_at, started_at,
+               execution_timeout, run_timeout, task_timeout, deadline_at, request_id, start_delay,
+               priority, fairness_key, fairness_weight, attempt, retry_policy)
+           VALUES ($run_values)
+           ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING RETURNING w.run_id" >/dev/null
+run_by_sql=$(run_inserts)
+check "a run written directly decodes as one INSERT of workflows" '[ "$(echo "$run_by_c" | grep -c .)" = 1 ]'
+check "with its status's default and its input stored out of line decoded whole" \
+    'echo "$run_by_c" | grep -q "status\[text\]:'"'"'RUNNING'"'"'" && [ "$(echo "$run_by_c" | wc -c)" -gt 19000 ]'
+check "exactly as the statement's INSERT" '[ "$run_by_c" = "$run_by_sql" ]'
+[ "$run_by_c" = "$run_by_sql" ] || diff <(echo "$run_by_c" | cut -c1-300) <(echo "$run_by_sql" | cut -c1-300)
+
 summary decoding

@@ -3,7 +3,7 @@
  * do, installs ExecutorCheckPerms_hook. Its rule: an INSERT into a table
  * durable writes without the executor when it can (history_rows,
  * pgext/src/history_append.c; workflow_tasks and activity_tasks,
- * pgext/src/task_insert.c) is refused. tests/append_hooks and
+ * pgext/src/task_insert.c; workflows, pgext/src/run_insert.c) is refused. tests/append_hooks and
  * tests/task_hooks build it (build_perms_hook, tests/lib.sh), LOAD it into
  * one session and check that durable's C writers are refused as the INSERT
  * is. (No tests/hooks/run.sh: not a suite of its own.)
@@ -21,7 +21,7 @@ void		_PG_init(void);
 
 static ExecutorCheckPerms_hook_type prev_hook = NULL;
 
-static const char *const refused[] = {"history_rows", "workflow_tasks", "activity_tasks"};
+static const char *const refused[] = {"history_rows", "workflow_tasks", "activity_tasks", "workflows"};
 
 static bool
 refuse_durable_inserts(List *range_table, bool ereport_on_violation)
