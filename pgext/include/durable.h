@@ -147,6 +147,16 @@ struct EState;
 extern bool DurableReadDirectIndexes(struct RelationData *rel, struct EState *estate, DurableDirectIndex *indexes,
 									 int max, int *nindexes, DurableDirectIndexVisit visit, void *arg);
 extern bool DurableIsDirectIndex(const DurableDirectIndex *indexes, int nindexes, Oid relid);
+/* what a direct writer keeps of a table between calls, for its CHECKs and predicates */
+typedef struct DurableShapeMemory
+{
+	MemoryContext cxt;
+	struct EState *estate;
+	struct TupleTableSlot *slot;	/* the row they read */
+} DurableShapeMemory;
+extern MemoryContext DurableShapeMemoryRenew(DurableShapeMemory *mem, struct RelationData *rel, const char *name);
+extern bool DurableShapeHolds(DurableShapeMemory *mem, struct ExprState *expr, bool is_check, int natts,
+							  const Datum *values, const bool *nulls);
 
 /* index_probe.c: the first row visible to snapshot whose index's leading column(s) equal key(s), into slot */
 extern bool DurableProbeIndex(struct RelationData *heap, struct RelationData *index, RegProcedure eq, Datum key,

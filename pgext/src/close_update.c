@@ -101,9 +101,7 @@ typedef struct CloseShape
 	bool		unchanged[MAX_INDEXES]; /* the close sets none of its columns */
 	int			nchecks;
 	ExprState  *checks[MAX_CHECKS];
-	EState	   *estate;			/* of the predicates and CHECKs */
-	TupleTableSlot *slot;		/* the new row they read */
-	MemoryContext cxt;			/* all of the above */
+	DurableShapeMemory mem;		/* all of the above, and the predicates' and CHECKs' executor state */
 } CloseShape;
 
 static CloseShape shape;
@@ -175,7 +173,7 @@ static bool
 read_indexes(Relation rel, CloseShape *s)
 {
 	s->pkey = InvalidOid;
-	return DurableReadDirectIndexes(rel, s->estate, s->indexes, MAX_INDEXES, &s->nindexes, visit_index, s) &&
+	return DurableReadDirectIndexes(rel, s->mem.estate, s->indexes, MAX_INDEXES, &s->nindexes, visit_index, s) &&
 		OidIsValid(s->pkey);
 }
 
@@ -222,7 +220,7 @@ read_shape(Relation rel, CloseShape *s)
 		if (i >= MAX_CHECKS)
 			return false;
 		/* (as ExecRelCheck: every CHECK, valid or not yet validated) */
-		s->checks[s->nchecks++] = ExecPrepareExpr((Expr *) stringToNode(constr->check[i].ccbin), s->estate);
+		s->checks[s->nchecks++] = ExecPrepareExpr((Expr *) stringToNode(constr->check[i].ccbin), s->mem.estate);
 	}
 	return read_indexes(rel, s);
 }
@@ -242,39 +240,16 @@ shape_of(Relation rel)
 		CacheRegisterSyscacheCallback(PROCOID, forget_shape, (Datum) 0);
 		callbacks_registered = true;
 	}
-	if (s->estate != NULL)
-		FreeExecutorState(s->estate);
-	s->estate = NULL;
-	if (s->cxt == NULL)
-		s->cxt = AllocSetContextCreate(CacheMemoryContext, "durable close shape", ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(s->cxt);
 	s->valid = false;
 	s->nindexes = 0;
 	s->relid = RelationGetRelid(rel);
 	before = invalidations;
-	old = MemoryContextSwitchTo(s->cxt);
-	s->estate = CreateExecutorState();
-	/* (a copy of the table's row type: a slot of the relcache's would pin it across transactions) */
-	s->slot = ExecInitExtraTupleSlot(s->estate, CreateTupleDescCopy(RelationGetDescr(rel)), &TTSOpsVirtual);
+	old = DurableShapeMemoryRenew(&s->mem, rel, "durable close shape");
 	s->plain = read_shape(rel, s);
 	MemoryContextSwitchTo(old);
 	/* (an invalidation that came while it was read leaves it to be read again next time) */
 	s->valid = invalidations == before;
 	return s;
-}
-
-/* The shape's slot holding the new row, for its CHECKs and predicates. */
-static ExprContext *
-store_row(CloseShape *s, int natts, const Datum *values, const bool *nulls)
-{
-	ExprContext *econtext = GetPerTupleExprContext(s->estate);
-
-	ExecClearTuple(s->slot);
-	memcpy(s->slot->tts_values, values, natts * sizeof(Datum));
-	memcpy(s->slot->tts_isnull, nulls, natts * sizeof(bool));
-	ExecStoreVirtualTuple(s->slot);
-	econtext->ecxt_scantuple = s->slot;
-	return econtext;
 }
 
 /* The run's row visible to snapshot, copied (NULL: none), by the primary key. */
@@ -350,13 +325,8 @@ update_direct(FunctionCallInfo fcinfo)
 			goto done;
 	}
 	for (int i = 0; i < s->nchecks; i++)
-	{
-		bool		holds = ExecCheck(s->checks[i], store_row(s, desc->natts, values, nulls));
-
-		ResetExprContext(GetPerTupleExprContext(s->estate));
-		if (!holds)
+		if (!DurableShapeHolds(&s->mem, s->checks[i], true, desc->natts, values, nulls))
 			goto done;
-	}
 
 	new_row = heap_form_tuple(desc, values, nulls);
 	result = heap_update(rel, &old_row->t_self, new_row, GetCurrentCommandId(true), InvalidSnapshot, true,
@@ -369,14 +339,9 @@ update_direct(FunctionCallInfo fcinfo)
 	{
 		Relation	index;
 
-		if (s->indexes[i].predicate != NULL)
-		{
-			bool		holds = ExecQual(s->indexes[i].predicate, store_row(s, desc->natts, values, nulls));
-
-			ResetExprContext(GetPerTupleExprContext(s->estate));
-			if (!holds)
-				continue;
-		}
+		if (s->indexes[i].predicate != NULL &&
+			!DurableShapeHolds(&s->mem, s->indexes[i].predicate, false, desc->natts, values, nulls))
+			continue;
 		index = index_open(s->indexes[i].oid, RowExclusiveLock);
 		DurableInsertUpdatedIndexEntry(rel, index, s->indexes[i].info, values, nulls, &new_row->t_self,
 									   s->unchanged[i]);

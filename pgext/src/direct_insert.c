@@ -15,6 +15,7 @@
 #include "catalog/pg_class_d.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "durable.h"
@@ -91,6 +92,56 @@ DurableReadDirectIndexes(Relation rel, EState *estate, DurableDirectIndex *index
 	}
 	list_free(list);
 	return plain;
+}
+
+/*
+ * mem made anew for rel (what it held freed): its memory context, under
+ * CacheMemoryContext, switched into (the context to switch back to is
+ * returned); an executor state there for the CHECKs and predicates the
+ * caller prepares; a slot for the row they read, of a copy of the table's
+ * row type (a slot of the relcache's would pin it across transactions).
+ */
+MemoryContext
+DurableShapeMemoryRenew(DurableShapeMemory *mem, Relation rel, const char *name)
+{
+	MemoryContext old;
+
+	if (mem->estate != NULL)
+		FreeExecutorState(mem->estate);
+	mem->estate = NULL;
+	if (mem->cxt == NULL)
+	{
+		mem->cxt = AllocSetContextCreate(CacheMemoryContext, "durable direct write shape", ALLOCSET_SMALL_SIZES);
+		/* (name: a literal, which lives as long as the context) */
+		MemoryContextSetIdentifier(mem->cxt, name);
+	}
+	MemoryContextReset(mem->cxt);
+	old = MemoryContextSwitchTo(mem->cxt);
+	mem->estate = CreateExecutorState();
+	mem->slot = ExecInitExtraTupleSlot(mem->estate, CreateTupleDescCopy(RelationGetDescr(rel)), &TTSOpsVirtual);
+	return old;
+}
+
+/*
+ * Whether expr, prepared in mem's executor state, holds for the row of
+ * natts values and nulls: as ExecCheck (a CHECK: null passes) or ExecQual
+ * (an index predicate: null fails).
+ */
+bool
+DurableShapeHolds(DurableShapeMemory *mem, ExprState *expr, bool is_check, int natts, const Datum *values,
+				  const bool *nulls)
+{
+	ExprContext *econtext = GetPerTupleExprContext(mem->estate);
+	bool		holds;
+
+	ExecClearTuple(mem->slot);
+	memcpy(mem->slot->tts_values, values, natts * sizeof(Datum));
+	memcpy(mem->slot->tts_isnull, nulls, natts * sizeof(bool));
+	ExecStoreVirtualTuple(mem->slot);
+	econtext->ecxt_scantuple = mem->slot;
+	holds = is_check ? ExecCheck(expr, econtext) : ExecQual(expr, econtext);
+	ResetExprContext(econtext);
+	return holds;
 }
 
 /* Whether relid is one of the indexes read (a relcache invalidation of it must forget the shape). */

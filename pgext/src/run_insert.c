@@ -134,9 +134,7 @@ typedef struct RunShape
 	DurableDirectIndex indexes[MAX_INDEXES];
 	int			nchecks;
 	ExprState  *checks[MAX_CHECKS];
-	EState	   *estate;			/* of the predicates and CHECKs */
-	TupleTableSlot *slot;		/* the new row they read */
-	MemoryContext cxt;			/* all of the above */
+	DurableShapeMemory mem;		/* all of the above, and the predicates' and CHECKs' executor state */
 } RunShape;
 
 static RunShape shape;
@@ -327,10 +325,10 @@ read_shape(Relation rel, RunShape *s)
 		if (i >= MAX_CHECKS)
 			return false;
 		/* (as ExecRelCheck: every CHECK, valid or not yet validated) */
-		s->checks[s->nchecks++] = ExecPrepareExpr((Expr *) stringToNode(constr->check[i].ccbin), s->estate);
+		s->checks[s->nchecks++] = ExecPrepareExpr((Expr *) stringToNode(constr->check[i].ccbin), s->mem.estate);
 	}
 	s->arbiter = -1;
-	return DurableReadDirectIndexes(rel, s->estate, s->indexes, MAX_INDEXES, &s->nindexes, visit_index, arg) &&
+	return DurableReadDirectIndexes(rel, s->mem.estate, s->indexes, MAX_INDEXES, &s->nindexes, visit_index, arg) &&
 		s->arbiter >= 0;
 }
 
@@ -349,20 +347,11 @@ shape_of(Relation rel)
 		CacheRegisterSyscacheCallback(PROCOID, forget_shape, (Datum) 0);
 		callbacks_registered = true;
 	}
-	if (s->estate != NULL)
-		FreeExecutorState(s->estate);
-	s->estate = NULL;
-	if (s->cxt == NULL)
-		s->cxt = AllocSetContextCreate(CacheMemoryContext, "durable run insert shape", ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(s->cxt);
 	s->valid = false;
 	s->nindexes = 0;
 	s->relid = RelationGetRelid(rel);
 	before = invalidations;
-	old = MemoryContextSwitchTo(s->cxt);
-	s->estate = CreateExecutorState();
-	/* (a copy of the table's row type: a slot of the relcache's would pin it across transactions) */
-	s->slot = ExecInitExtraTupleSlot(s->estate, CreateTupleDescCopy(RelationGetDescr(rel)), &TTSOpsVirtual);
+	old = DurableShapeMemoryRenew(&s->mem, rel, "durable run insert shape");
 	s->plain = read_shape(rel, s);
 	MemoryContextSwitchTo(old);
 	/* (an invalidation that came while it was read leaves it to be read again next time) */
@@ -370,31 +359,12 @@ shape_of(Relation rel)
 	return s;
 }
 
-/* The shape's slot holding the new row, for its CHECKs and predicates. */
-static ExprContext *
-store_row(RunShape *s, const Datum *values, const bool *nulls)
-{
-	ExprContext *econtext = GetPerTupleExprContext(s->estate);
-
-	ExecClearTuple(s->slot);
-	memcpy(s->slot->tts_values, values, s->natts * sizeof(Datum));
-	memcpy(s->slot->tts_isnull, nulls, s->natts * sizeof(bool));
-	ExecStoreVirtualTuple(s->slot);
-	econtext->ecxt_scantuple = s->slot;
-	return econtext;
-}
-
 /* Whether the index has an entry for the row (its predicate holds, or it has none). */
 static bool
 has_entry(RunShape *s, int i, const Datum *values, const bool *nulls)
 {
-	bool		holds;
-
-	if (s->indexes[i].predicate == NULL)
-		return true;
-	holds = ExecQual(s->indexes[i].predicate, store_row(s, values, nulls));
-	ResetExprContext(GetPerTupleExprContext(s->estate));
-	return holds;
+	return s->indexes[i].predicate == NULL ||
+		DurableShapeHolds(&s->mem, s->indexes[i].predicate, false, s->natts, values, nulls);
 }
 
 /* The run's row, written directly; false (nothing written) if the statement must write it. */
@@ -459,13 +429,8 @@ insert_direct(FunctionCallInfo fcinfo)
 	if (s->guarded && !empty_object(values[s->att[ARG_SEARCH_ATTRIBUTES] - 1]))
 		goto done;
 	for (int i = 0; i < s->nchecks; i++)
-	{
-		bool		holds = ExecCheck(s->checks[i], store_row(s, values, nulls));
-
-		ResetExprContext(GetPerTupleExprContext(s->estate));
-		if (!holds)
+		if (!DurableShapeHolds(&s->mem, s->checks[i], true, s->natts, values, nulls))
 			goto done;
-	}
 
 	/*
 	 * As ExecInsert with ON CONFLICT: the row inserted speculatively, the

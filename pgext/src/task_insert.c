@@ -114,9 +114,7 @@ typedef struct TaskTableShape
 	/* (a predicate on fixed columns only is evaluated once: has_entry, and no predicate kept) */
 	DurableDirectIndex indexes[MAX_TASK_INDEXES];
 	bool		has_entry[MAX_TASK_INDEXES];	/* a predicate on fixed columns holds (or there is none) */
-	EState	   *estate;			/* of those predicates */
-	TupleTableSlot *slot;		/* the row they read */
-	MemoryContext cxt;			/* all of the above */
+	DurableShapeMemory mem;		/* all of the above, and those predicates' executor state */
 } TaskTableShape;
 
 /* One task table, as schema/01_tables.sql makes it, and the INSERT the direct insert stands for. */
@@ -331,17 +329,6 @@ reads_varying(const TaskTable *t, Node *expr)
 	return false;
 }
 
-/* The shape's slot holding values and nulls (a row of the table), for its predicates. */
-static void
-store_row(TaskTableShape *s, int natts, const Datum *values, const bool *nulls)
-{
-	ExecClearTuple(s->slot);
-	memcpy(s->slot->tts_values, values, natts * sizeof(Datum));
-	memcpy(s->slot->tts_isnull, nulls, natts * sizeof(bool));
-	ExecStoreVirtualTuple(s->slot);
-	GetPerTupleExprContext(s->estate)->ecxt_scantuple = s->slot;
-}
-
 /*
  * expr (a CHECK's, or an index predicate's implicit-AND list) on a row of
  * the fixed values: as ExecCheck (null passes) or ExecQual (null fails).
@@ -350,10 +337,8 @@ static bool
 holds_for_fixed_row(TaskTable *t, int natts, Node *expr, bool is_check)
 {
 	TaskTableShape *s = &t->shape;
-	ExprContext *econtext = GetPerTupleExprContext(s->estate);
 	Datum		values[MaxHeapAttributeNumber];
 	bool		nulls[MaxHeapAttributeNumber];
-	bool		holds;
 
 	for (int i = 0; i < natts; i++)
 	{
@@ -366,13 +351,8 @@ holds_for_fixed_row(TaskTable *t, int natts, Node *expr, bool is_check)
 			values[s->att[c] - 1] = s->fixed[c];
 			nulls[s->att[c] - 1] = s->fixed_null[c];
 		}
-	store_row(s, natts, values, nulls);
-	if (is_check)
-		holds = ExecCheck(ExecPrepareExpr((Expr *) expr, s->estate), econtext);
-	else
-		holds = ExecQual(ExecPrepareQual((List *) expr, s->estate), econtext);
-	ResetExprContext(econtext);
-	return holds;
+	return DurableShapeHolds(&s->mem, is_check ? ExecPrepareExpr((Expr *) expr, s->mem.estate) :
+							 ExecPrepareQual((List *) expr, s->mem.estate), is_check, natts, values, nulls);
 }
 
 /* The columns by name: durable's, of the right types, and no other live one. */
@@ -490,7 +470,7 @@ read_indexes(Relation rel, TaskTable *t)
 	TaskTableShape *s = &t->shape;
 	void	   *arg[2] = {rel, t};
 
-	if (!DurableReadDirectIndexes(rel, s->estate, s->indexes, MAX_TASK_INDEXES, &s->nindexes, visit_index, arg))
+	if (!DurableReadDirectIndexes(rel, s->mem.estate, s->indexes, MAX_TASK_INDEXES, &s->nindexes, visit_index, arg))
 		return false;
 	for (int i = 0; i < s->nindexes; i++)
 		if (s->indexes[i].predicate != NULL && !reads_varying(t, (Node *) s->indexes[i].info->ii_Predicate))
@@ -548,20 +528,11 @@ shape_of(Relation rel, TaskTable *t)
 		CacheRegisterSyscacheCallback(PROCOID, forget_shapes, (Datum) 0);
 		callbacks_registered = true;
 	}
-	if (s->estate != NULL)
-		FreeExecutorState(s->estate);
-	s->estate = NULL;
-	if (s->cxt == NULL)
-		s->cxt = AllocSetContextCreate(CacheMemoryContext, "durable task table shape", ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(s->cxt);
 	s->valid = false;
 	s->nindexes = 0;
 	s->relid = RelationGetRelid(rel);
 	before = invalidations;
-	old = MemoryContextSwitchTo(s->cxt);
-	s->estate = CreateExecutorState();
-	/* (a copy of the table's row type: a slot of the relcache's would pin it across transactions) */
-	s->slot = ExecInitExtraTupleSlot(s->estate, CreateTupleDescCopy(RelationGetDescr(rel)), &TTSOpsVirtual);
+	old = DurableShapeMemoryRenew(&s->mem, rel, "durable task table shape");
 	s->plain = read_shape(rel, t);
 	MemoryContextSwitchTo(old);
 	/* (an invalidation that came while it was read leaves it to be read again next time) */
@@ -686,16 +657,9 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 
 		if (!s->has_entry[i])
 			continue;
-		if (s->indexes[i].predicate != NULL)
-		{
-			bool		holds;
-
-			store_row(s, desc->natts, values, nulls);
-			holds = ExecQual(s->indexes[i].predicate, GetPerTupleExprContext(s->estate));
-			ResetExprContext(GetPerTupleExprContext(s->estate));
-			if (!holds)
-				continue;
-		}
+		if (s->indexes[i].predicate != NULL &&
+			!DurableShapeHolds(&s->mem, s->indexes[i].predicate, false, desc->natts, values, nulls))
+			continue;
 		index = index_open(s->indexes[i].oid, RowExclusiveLock);
 		DurableInsertIndexEntry(rel, index, s->indexes[i].info, values, nulls, &tuple->t_self);
 		/* the locks stay to the transaction's end, as the executor's */
