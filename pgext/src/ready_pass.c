@@ -348,8 +348,9 @@ hint_key(const Datum *by_key, Size *len)
  * key: a row found there is the one the whole walk finds first (the walk
  * from the end reads those entries first); none found (the task read then
  * was leased since, or the hint is another backend's past), it walks them
- * all, as before. Passes of a key only grow as its tasks are placed, so
- * the hint is mostly the key's last but one.
+ * all, as before, and the hint is forgotten until that walk finds a row
+ * (a drained queue's placing walks once). Passes of a key only grow as its
+ * tasks are placed, so the hint is mostly the key's last but one.
  */
 static bool
 last_of_key(Relation tasks, const Datum *by_key, const bool *nulls, int64 leave_out, Snapshot snapshot,
@@ -372,8 +373,14 @@ last_of_key(Relation tasks, const Datum *by_key, const bool *nulls, int64 leave_
 	found = hint != NULL &&
 		first_row(tasks, &ready_by_key, by_key, nulls, BackwardScanDirection, leave_out, snapshot, slot, &hint->pass);
 	if (!found)
+	{
+		/* (forgotten: a key whose tasks are all leased, a drained queue, walks once, not twice, from now on) */
+		if (hint != NULL)
+			hint->heap = InvalidOid;
+		hint = NULL;
 		found = first_row(tasks, &ready_by_key, by_key, nulls, BackwardScanDirection, leave_out, snapshot, slot,
 						  NULL);
+	}
 	if (found)
 	{
 		if (hint == NULL)
