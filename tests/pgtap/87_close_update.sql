@@ -8,6 +8,7 @@
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
+SET LOCAL deadlock_timeout = '1min';   -- as 41_priority_plans.sql: the timer worker gives way (DROP EXTENSION below)
 
 -- Closes wid's open run with _close_update; its answer.
 CREATE FUNCTION pg_temp.close(wid text, st text DEFAULT 'COMPLETED') RETURNS boolean LANGUAGE sql AS $$
