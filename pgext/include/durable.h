@@ -15,6 +15,7 @@
 #include "fmgr.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
+#include "storage/lockdefs.h"
 #include "storage/lwlock.h"
 #include "utils/timestamp.h"
 
@@ -168,6 +169,31 @@ extern bool DurableProbeIndexKeys(struct RelationData *heap, struct RelationData
 /* relcache_watch.c: one relcache callback for several files' per-backend lookups */
 typedef void (*DurableRelcacheForget) (Oid relid);
 extern void DurableWatchRelcache(DurableRelcacheForget forget);
+
+/* A table and the index a file reads it by, remembered per backend (zeroed: not looked up yet). */
+typedef struct DurableLookup
+{
+	bool		known;			/* heap and index looked up since either last changed */
+	Oid			heap;			/* InvalidOid: no such table */
+	Oid			index;			/* InvalidOid: none to read it by */
+} DurableLookup;
+
+/* Fills in lookup->heap and lookup->index (both InvalidOid when called); arg is the caller's. */
+typedef void (*DurableLookupFill) (DurableLookup *lookup, const void *arg);
+
+/* The table opened with lockmode, its remembered index valid under the lock; NULL: no table or index. */
+extern struct RelationData *DurableOpenLookup(DurableLookup *lookup, LOCKMODE lockmode, DurableLookupFill fill,
+											  const void *arg);
+
+/* DurableOpenLookup's fill for a table read by its primary key on one column (arg: a DurablePrimaryKey) */
+typedef struct DurablePrimaryKey
+{
+	const char *relname;		/* in schema durable */
+	const char *column;			/* the key's only column */
+	Oid			type;			/* the column's */
+} DurablePrimaryKey;
+
+extern void DurableFillPrimaryKey(DurableLookup *lookup, const void *arg);
 
 /* plan_sizes.c: the extension's schema in this database (InvalidOid: not installed), cached */
 extern Oid DurableNamespaceOid(void);

@@ -1,23 +1,46 @@
 /*
  * relcache_watch.c: one relcache invalidation callback for the C functions
  * that keep, per backend, what they looked up of durable's tables and
- * indexes (run_rows.c, close_update.c, row_by_key.c, run_lock.c).
+ * indexes, and the one way such a lookup is read: the table opened and
+ * locked, with the index remembered for it still the one.
+ *
  * PostgreSQL 15 has room for ten relcache callbacks in a backend
  * (MAX_RELCACHE_CALLBACKS), core's and every extension's together, and a
  * backend that registers an eleventh ends with a FATAL error: each file
  * registering its own took durable to nine.
+ *
+ * A remembered index goes stale without the backend knowing it until it
+ * reads the invalidation: REINDEX INDEX CONCURRENTLY (or a constraint
+ * dropped and added again) between two statements of a transaction that
+ * holds no lock on the table leaves the old index's OID ("could not open
+ * relation with OID ..."; tests/concurrency/isolation, cached_index_remade).
+ * Locking the table reads the invalidations that came meanwhile, so
+ * DurableOpenLookup locks it first and reads the remembered index only
+ * after, looking it up again under the lock when it changed. The files
+ * that remember an index (run_rows.c, row_by_key.c, run_lock.c) open
+ * their table through it and none checks this by itself.
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
+#include "catalog/pg_am_d.h"
+#include "commands/defrem.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "durable.h"
 
 #define MAX_WATCHERS 8
+#define MAX_LOOKUPS 16
 
 static DurableRelcacheForget watchers[MAX_WATCHERS];
 static int	nwatchers;
 static bool registered;
+
+static DurableLookup *lookups[MAX_LOOKUPS];
+static int	nlookups;
 
 static void
 tell_watchers(Datum arg, Oid relid)
@@ -41,4 +64,96 @@ DurableWatchRelcache(DurableRelcacheForget forget)
 		registered = true;
 	}
 	watchers[nwatchers++] = forget;
+}
+
+/* (a change of a table or of its index: it is looked up again) */
+static void
+forget_lookups(Oid relid)
+{
+	for (int i = 0; i < nlookups; i++)
+		if (relid == InvalidOid || relid == lookups[i]->heap || relid == lookups[i]->index)
+			lookups[i]->known = false;
+}
+
+static void
+watch_lookup(DurableLookup *lookup)
+{
+	for (int i = 0; i < nlookups; i++)
+		if (lookups[i] == lookup)
+			return;
+	if (nlookups == MAX_LOOKUPS)
+		elog(ERROR, "durable: no room for another remembered index (%d)", MAX_LOOKUPS);
+	DurableWatchRelcache(forget_lookups);
+	lookups[nlookups++] = lookup;
+}
+
+/*
+ * The table lookup names, opened with lockmode, when fill (called with arg
+ * whenever the lookup is not known: first, and after any change of the
+ * table or its index) found an index to read it by; lookup->index is then
+ * valid under that lock until the table is closed. NULL, with nothing
+ * opened, when there is no such table or index (the caller's statement
+ * then does the work).
+ */
+Relation
+DurableOpenLookup(DurableLookup *lookup, LOCKMODE lockmode, DurableLookupFill fill, const void *arg)
+{
+	Relation	rel;
+
+	for (;;)
+	{
+		if (!lookup->known)
+		{
+			watch_lookup(lookup);
+			lookup->heap = InvalidOid;
+			lookup->index = InvalidOid;
+			fill(lookup, arg);
+			lookup->known = true;
+		}
+		if (!OidIsValid(lookup->index))
+			return NULL;
+		/* the lock reads the invalidations that came since the lookup (see the top of this file) */
+		rel = try_table_open(lookup->heap, lockmode);
+		if (rel != NULL && lookup->known)
+			return rel;
+		/* (the table or its index changed since it was looked up) */
+		if (rel != NULL)
+			table_close(rel, lockmode);
+		lookup->known = false;
+	}
+}
+
+/*
+ * A DurableLookupFill: durable.<key->relname> and its primary key, if that
+ * is a valid btree on key->column alone (of type key->type) under the
+ * type's default operators, with no expression or predicate: the index a
+ * probe by the column reads every row by.
+ */
+void
+DurableFillPrimaryKey(DurableLookup *lookup, const void *arg)
+{
+	const DurablePrimaryKey *key = arg;
+	Oid			schema = DurableNamespaceOid();
+	Relation	rel;
+	Relation	index;
+	Oid			pkey;
+	AttrNumber	att;
+
+	lookup->heap = OidIsValid(schema) ? get_relname_relid(key->relname, schema) : InvalidOid;
+	if (!OidIsValid(lookup->heap))
+		return;
+	rel = table_open(lookup->heap, AccessShareLock);
+	pkey = RelationGetPrimaryKeyIndex(rel);
+	att = get_attnum(lookup->heap, key->column);
+	if (OidIsValid(pkey) && att > 0 && TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid == key->type)
+	{
+		index = index_open(pkey, AccessShareLock);
+		if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indnkeyatts == 1 &&
+			index->rd_index->indkey.values[0] == att && index->rd_index->indisvalid &&
+			index->rd_opfamily[0] == get_opclass_family(GetDefaultOpClass(key->type, BTREE_AM_OID)) &&
+			RelationGetIndexExpressions(index) == NIL && RelationGetIndexPredicate(index) == NIL)
+			lookup->index = pkey;
+		index_close(index, AccessShareLock);
+	}
+	table_close(rel, AccessShareLock);
 }

@@ -20,13 +20,9 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/relscan.h"
-#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "catalog/pg_am_d.h"
 #include "catalog/pg_type_d.h"
-#include "commands/defrem.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -34,8 +30,6 @@
 #include "utils/acl.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -46,59 +40,21 @@ PG_FUNCTION_INFO_V1(durable_workflow_task_row);
 
 typedef struct KeyedTable
 {
-	const char *relname;
-	const char *column;			/* its primary key, alone */
-	Oid			type;			/* the column's */
-	RegProcedure eq;			/* its type's equality */
+	DurablePrimaryKey key;		/* the table and its primary key's column, alone */
+	RegProcedure eq;			/* the column type's equality */
 	const char *sql;			/* the statement a direct read stands for */
 	SPIPlanPtr	plan;			/* sql's, kept */
-	bool		known;			/* relid and pkey looked up since the table last changed */
-	Oid			relid;
-	Oid			pkey;			/* InvalidOid: none to read directly */
+	DurableLookup lookup;		/* the table and its primary key (InvalidOid: none to read directly) */
 } KeyedTable;
 
 static KeyedTable workflows = {
-	"workflows", "run_id", UUIDOID, F_UUID_EQ,
+	{"workflows", "run_id", UUIDOID}, F_UUID_EQ,
 	"SELECT t FROM durable.workflows t WHERE t.run_id = $1"
 };
 static KeyedTable workflow_tasks = {
-	"workflow_tasks", "task_id", INT8OID, F_INT8EQ,
+	{"workflow_tasks", "task_id", INT8OID}, F_INT8EQ,
 	"SELECT t FROM durable.workflow_tasks t WHERE t.task_id = $1"
 };
-
-static void
-forget(KeyedTable *t, Oid relid)
-{
-	if (relid == InvalidOid || relid == t->relid || relid == t->pkey)
-		t->known = false;
-}
-
-static void
-forget_tables(Oid relid)
-{
-	forget(&workflows, relid);
-	forget(&workflow_tasks, relid);
-}
-
-/* The table's primary key if it is a btree on the key column alone, under the type's default operators. */
-static Oid
-direct_key(Relation rel, const KeyedTable *t)
-{
-	Oid			pkey = RelationGetPrimaryKeyIndex(rel);
-	AttrNumber	att = get_attnum(RelationGetRelid(rel), t->column);
-	Relation	index;
-	bool		fits;
-
-	if (!OidIsValid(pkey) || att <= 0 || TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid != t->type)
-		return InvalidOid;
-	index = index_open(pkey, AccessShareLock);
-	fits = index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indnkeyatts == 1 &&
-		index->rd_index->indkey.values[0] == att && index->rd_index->indisvalid &&
-		index->rd_opfamily[0] == get_opclass_family(GetDefaultOpClass(t->type, BTREE_AM_OID)) &&
-		RelationGetIndexExpressions(index) == NIL && RelationGetIndexPredicate(index) == NIL;
-	index_close(index, AccessShareLock);
-	return fits ? pkey : InvalidOid;
-}
 
 /* The row by the statement: its composite value, or null. */
 static Datum
@@ -109,9 +65,9 @@ row_by_statement(KeyedTable *t, Datum key, bool *isnull)
 
 	*isnull = true;
 	SPI_connect();
-	rc = SPI_execute_plan(DurableKeptPlan(&t->plan, t->sql, 1, &t->type), &key, NULL, true, 2);
+	rc = SPI_execute_plan(DurableKeptPlan(&t->plan, t->sql, 1, &t->key.type), &key, NULL, true, 2);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read durable.%s: %s", t->relname, SPI_result_code_string(rc));
+		elog(ERROR, "could not read durable.%s: %s", t->key.relname, SPI_result_code_string(rc));
 	if (SPI_processed > 0)
 	{
 		row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
@@ -133,48 +89,17 @@ row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
 	Datum		row = (Datum) 0;
 	bool		found;
 
-	/*
-	 * The table is locked before its remembered key is read: the lock reads
-	 * the invalidations that came meanwhile (the key rebuilt by REINDEX
-	 * CONCURRENTLY or dropped since it was looked up, maybe in an earlier
-	 * statement of this transaction, which holds no lock on the table
-	 * between reads), and the key is then looked up again under it.
-	 */
-	for (;;)
-	{
-		if (!t->known)
-		{
-			Oid			schema = DurableNamespaceOid();
-
-			DurableWatchRelcache(forget_tables);
-			t->relid = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
-			t->pkey = InvalidOid;
-			if (OidIsValid(t->relid))
-			{
-				rel = table_open(t->relid, AccessShareLock);
-				t->pkey = direct_key(rel, t);
-				table_close(rel, AccessShareLock);
-			}
-			t->known = true;
-		}
-		if (!OidIsValid(t->pkey))
-			return row_by_statement(t, key, &fcinfo->isnull);
-		rel = try_table_open(t->relid, AccessShareLock);
-		if (rel != NULL && t->known)
-			break;
-		/* (the table or its key changed since it was looked up) */
-		if (rel != NULL)
-			table_close(rel, AccessShareLock);
-		t->known = false;
-	}
+	rel = DurableOpenLookup(&t->lookup, AccessShareLock, DurableFillPrimaryKey, &t->key);
+	if (rel == NULL)
+		return row_by_statement(t, key, &fcinfo->isnull);
 	/* (as the statement would read it: under row security, or with the rights checked, it is the statement's) */
 	if (rel->rd_rel->relrowsecurity || ExecutorCheckPerms_hook != NULL ||
-		pg_class_aclcheck(t->relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		pg_class_aclcheck(t->lookup.heap, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 	{
 		table_close(rel, AccessShareLock);
 		return row_by_statement(t, key, &fcinfo->isnull);
 	}
-	index = index_open(t->pkey, AccessShareLock);
+	index = index_open(t->lookup.index, AccessShareLock);
 	slot = table_slot_create(rel, NULL);
 	found = DurableProbeIndex(rel, index, t->eq, key, GetActiveSnapshot(), slot);
 	if (found)

@@ -21,14 +21,10 @@
 #include "postgres.h"
 
 #include "access/genam.h"
-#include "access/relscan.h"
-#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/pg_am_d.h"
 #include "catalog/pg_type_d.h"
-#include "commands/defrem.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -36,8 +32,6 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -48,48 +42,9 @@ PG_FUNCTION_INFO_V1(durable_lock_run);
 static const char *lock_sql = "SELECT 1 FROM durable.workflows w WHERE w.run_id = $1 FOR UPDATE";
 static SPIPlanPtr lock_plan;
 
-static bool known;
-static Oid	workflows_oid;
-static Oid	pkey_oid;			/* InvalidOid: none to probe */
-
-static void
-forget(Oid relid)
-{
-	if (relid == InvalidOid || relid == workflows_oid || relid == pkey_oid)
-		known = false;
-}
-
-static void
-look_up(void)
-{
-	Oid			schema = DurableNamespaceOid();
-	Relation	rel;
-
-	DurableWatchRelcache(forget);
-	workflows_oid = OidIsValid(schema) ? get_relname_relid("workflows", schema) : InvalidOid;
-	pkey_oid = InvalidOid;
-	if (OidIsValid(workflows_oid))
-	{
-		Oid			pkey;
-		AttrNumber	att = get_attnum(workflows_oid, "run_id");
-
-		rel = table_open(workflows_oid, AccessShareLock);
-		pkey = RelationGetPrimaryKeyIndex(rel);
-		if (OidIsValid(pkey) && att > 0 && TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid == UUIDOID)
-		{
-			Relation	index = index_open(pkey, AccessShareLock);
-
-			if (index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indnkeyatts == 1 &&
-				index->rd_index->indkey.values[0] == att && index->rd_index->indisvalid &&
-				index->rd_opfamily[0] == get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID)) &&
-				RelationGetIndexExpressions(index) == NIL && RelationGetIndexPredicate(index) == NIL)
-				pkey_oid = pkey;
-			index_close(index, AccessShareLock);
-		}
-		table_close(rel, AccessShareLock);
-	}
-	known = true;
-}
+/* the table and its primary key, the index the lock reads */
+static DurableLookup workflows;
+static const DurablePrimaryKey workflows_key = {"workflows", "run_id", UUIDOID};
 
 /* The statement's lock: whether it found the row. */
 static bool
@@ -122,28 +77,12 @@ durable_lock_run(PG_FUNCTION_ARGS)
 	TM_FailureData tmfd;
 	bool		found;
 
-	/*
-	 * The table is locked before its remembered key is read: the lock reads
-	 * the invalidations that came meanwhile (the key rebuilt by REINDEX
-	 * CONCURRENTLY since it was looked up, in this transaction before it
-	 * locked the table), and the key is then looked up again under it.
-	 */
-	for (;;)
-	{
-		if (!known)
-			look_up();
-		if (!OidIsValid(pkey_oid))
-			PG_RETURN_BOOL(lock_by_statement(run));
-		rel = try_table_open(workflows_oid, RowShareLock);
-		if (rel != NULL && known)
-			break;
-		/* (the table or its key changed since it was looked up) */
-		if (rel != NULL)
-			table_close(rel, NoLock);
-		known = false;
-	}
+	/* (no primary key on run_id alone to probe: the statement) */
+	rel = DurableOpenLookup(&workflows, RowShareLock, DurableFillPrimaryKey, &workflows_key);
+	if (rel == NULL)
+		PG_RETURN_BOOL(lock_by_statement(run));
 	if (rel->rd_rel->relrowsecurity || ExecutorCheckPerms_hook != NULL ||
-		pg_class_aclmask(workflows_oid, GetUserId(), ACL_SELECT | ACL_UPDATE, ACLMASK_ALL) !=
+		pg_class_aclmask(workflows.heap, GetUserId(), ACL_SELECT | ACL_UPDATE, ACLMASK_ALL) !=
 		(ACL_SELECT | ACL_UPDATE))
 	{
 		table_close(rel, NoLock);
@@ -153,7 +92,7 @@ durable_lock_run(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("SELECT FOR UPDATE");
 	PreventCommandIfParallelMode("SELECT FOR UPDATE");
 
-	index = index_open(pkey_oid, AccessShareLock);
+	index = index_open(workflows.index, AccessShareLock);
 	slot = table_slot_create(rel, NULL);
 	found = DurableProbeIndex(rel, index, F_UUID_EQ, run, snapshot, slot);
 	if (found)

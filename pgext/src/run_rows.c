@@ -21,11 +21,8 @@
 #include "postgres.h"
 
 #include "access/genam.h"
-#include "access/relscan.h"
-#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
@@ -33,7 +30,6 @@
 #include "fmgr.h"
 #include "nodes/primnodes.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -61,23 +57,8 @@ static const RunTable run_tables[] = {
 
 #define RUN_TABLES lengthof(run_tables)
 
-/* What a probe reads, looked up once per backend and again after a change of the table or index. */
-typedef struct RunIndex
-{
-	bool		known;
-	Oid			heap;			/* InvalidOid: no such table */
-	Oid			index;			/* InvalidOid: no index a probe may read */
-} RunIndex;
-
-static RunIndex run_indexes[RUN_TABLES];
-
-static void
-forget_indexes(Oid relid)
-{
-	for (int i = 0; i < RUN_TABLES; i++)
-		if (relid == InvalidOid || run_indexes[i].heap == relid || run_indexes[i].index == relid)
-			run_indexes[i].known = false;
-}
+/* What a probe reads (heap and index), looked up once per backend and again after a change of either. */
+static DurableLookup run_indexes[RUN_TABLES];
 
 /*
  * Whether predicate (an index's, implicitly ANDed) holds for every row whose
@@ -131,27 +112,25 @@ probe_index(Relation heap, AttrNumber att)
 	return found;
 }
 
+/* DurableOpenLookup's fill for run_tables[i] (arg) */
 static void
-look_up(int i, Oid schema)
+look_up(DurableLookup *lookup, const void *arg)
 {
-	RunIndex   *r = &run_indexes[i];
+	const RunTable *table = arg;
+	Oid			schema = DurableNamespaceOid();
 	Relation	heap;
 	AttrNumber	att;
 
-	DurableWatchRelcache(forget_indexes);
-	r->heap = get_relname_relid(run_tables[i].relname, schema);
-	r->index = InvalidOid;
-	if (OidIsValid(r->heap))
-	{
-		heap = table_open(r->heap, AccessShareLock);
-		att = get_attnum(r->heap, run_tables[i].column);
-		/* (a table inheriting from it: the statement deletes its rows too, the probe would not see them) */
-		if (heap->rd_rel->relkind == RELKIND_RELATION && !heap->rd_rel->relhassubclass && att != InvalidAttrNumber &&
-			TupleDescAttr(RelationGetDescr(heap), att - 1)->atttypid == UUIDOID)
-			r->index = probe_index(heap, att);
-		table_close(heap, AccessShareLock);
-	}
-	r->known = true;
+	lookup->heap = OidIsValid(schema) ? get_relname_relid(table->relname, schema) : InvalidOid;
+	if (!OidIsValid(lookup->heap))
+		return;
+	heap = table_open(lookup->heap, AccessShareLock);
+	att = get_attnum(lookup->heap, table->column);
+	/* (a table inheriting from it: the statement deletes its rows too, the probe would not see them) */
+	if (heap->rd_rel->relkind == RELKIND_RELATION && !heap->rd_rel->relhassubclass && att != InvalidAttrNumber &&
+		TupleDescAttr(RelationGetDescr(heap), att - 1)->atttypid == UUIDOID)
+		lookup->index = probe_index(heap, att);
+	table_close(heap, AccessShareLock);
 }
 
 /* Whether heap holds a row visible to snapshot whose index's first column equals run. */
@@ -167,40 +146,16 @@ has_row(Relation heap, Oid index_oid, Datum run, Snapshot snapshot)
 	return found;
 }
 
-/*
- * Whether run_tables[i] may hold a row of run. Its table is locked before
- * its remembered index is read: the lock reads the invalidations that came
- * meanwhile (the index rebuilt by REINDEX CONCURRENTLY or dropped since it
- * was looked up, maybe in an earlier statement of this transaction, which
- * holds no lock on the table between probes), and the index is then looked
- * up again under it.
- */
+/* Whether run_tables[i] may hold a row of run (true when no index can tell). */
 static bool
-may_hold_rows(int i, Oid *schema, Datum run, Snapshot snapshot)
+may_hold_rows(int i, Datum run, Snapshot snapshot)
 {
-	RunIndex   *r = &run_indexes[i];
-	Relation	heap;
+	Relation	heap = DurableOpenLookup(&run_indexes[i], AccessShareLock, look_up, &run_tables[i]);
 	bool		found;
 
-	for (;;)
-	{
-		if (!r->known)
-		{
-			if (!OidIsValid(*schema))
-				*schema = get_namespace_oid("durable", false);
-			look_up(i, *schema);
-		}
-		if (!OidIsValid(r->index))
-			return true;
-		heap = try_table_open(r->heap, AccessShareLock);
-		if (heap != NULL && r->known)
-			break;
-		/* (the table or an index of it changed since it was looked up) */
-		if (heap != NULL)
-			table_close(heap, AccessShareLock);
-		r->known = false;
-	}
-	found = has_row(heap, r->index, run, snapshot);
+	if (heap == NULL)
+		return true;
+	found = has_row(heap, run_indexes[i].index, run, snapshot);
 	table_close(heap, AccessShareLock);
 	return found;
 }
@@ -215,13 +170,12 @@ durable_run_rows(PG_FUNCTION_ARGS)
 {
 	Datum		run = PG_GETARG_DATUM(0);
 	int32		tables = PG_NARGS() > 1 ? PG_GETARG_INT32(1) : ~0;
-	Oid			schema = InvalidOid;
 	Snapshot	snapshot = GetActiveSnapshot();
 	int32		rows = 0;
 
 	for (int i = 0; i < RUN_TABLES; i++)
 	{
-		if ((tables & (1 << i)) != 0 && may_hold_rows(i, &schema, run, snapshot))
+		if ((tables & (1 << i)) != 0 && may_hold_rows(i, run, snapshot))
 			rows |= 1 << i;
 	}
 	PG_RETURN_INT32(rows);
