@@ -28,18 +28,24 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/memutils.h"
 #include "utils/uuid.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -112,55 +118,90 @@ clock_table(void)
 	return OidIsValid(schema) ? get_relname_relid("clock", schema) : InvalidOid;
 }
 
-/* Reads durable.clock in the current transaction. */
-static int64
-read_clock_table(void)
+/* A column's attribute number in rel (InvalidAttrNumber: none, or not of type). */
+static AttrNumber
+column_of(Relation rel, const char *name, Oid type)
 {
-	static SPIPlanPtr plan = NULL;
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
+
+	return att > 0 && TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid == type ? att : InvalidAttrNumber;
+}
+
+/*
+ * Reads durable.clock in the current transaction, as the extension: the
+ * clock is durable's own data, which durable.now() (granted to workers and
+ * operators, and called inside every append) must read whoever calls it,
+ * though nobody is granted the table; so it is scanned directly, without the
+ * caller's rights on it (it shows nothing durable.now(namespace) does not),
+ * with the snapshot a statement would read it with.
+ */
+static int64
+read_clock_table(Oid relid)
+{
 	bool		pushed = false;
 	int64		offset = 0;
+	Relation	rel;
+	AttrNumber	offset_att,
+				namespace_att,
+				clock_att;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
 
 	if (!ActiveSnapshotSet())
 	{
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pushed = true;
 	}
-	SPI_connect();
-	/* to_jsonb: an upgrade reads the clock before it adds the namespace column */
-	DurableKeptPlan(&plan, "SELECT c.offset_us, to_jsonb(c) ->> 'namespace', c.clock = 'server' "
-					"FROM durable.clock c", 0, NULL);
-	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read durable.clock");
+	rel = table_open(relid, AccessShareLock);
+	offset_att = column_of(rel, "offset_us", INT8OID);
+	/* (an upgrade reads the clock before it adds the namespace column) */
+	namespace_att = column_of(rel, "namespace", TEXTOID);
+	clock_att = column_of(rel, "clock", TEXTOID);
+	if (offset_att == InvalidAttrNumber || clock_att == InvalidAttrNumber)
+		elog(ERROR, "could not read durable.clock: no offset_us or clock column");
 	if (namespace_clocks_cxt == NULL)
 		namespace_clocks_cxt = AllocSetContextCreate(TopMemoryContext, "durable namespace clocks",
 													 ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(namespace_clocks_cxt);
 	namespace_clocks = NULL;
 	n_namespace_clocks = 0;
-	if (SPI_processed > 0)
-		namespace_clocks = MemoryContextAlloc(namespace_clocks_cxt, sizeof(NamespaceClock) * SPI_processed);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		HeapTuple	row = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull,
-					server_isnull;
-		int64		value = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
-		bool		server = DatumGetBool(SPI_getbinval(row, desc, 3, &server_isnull));
-		char	   *namespace = SPI_getvalue(row, desc, 2);
+					clock_isnull,
+					namespace_isnull = true;
+		int64		value = DatumGetInt64(slot_getattr(slot, offset_att, &isnull));
+		Datum		clock = slot_getattr(slot, clock_att, &clock_isnull);
+		Datum		namespace = namespace_att != InvalidAttrNumber ?
+			slot_getattr(slot, namespace_att, &namespace_isnull) : (Datum) 0;
+		char	   *clock_name;
 
-		if (isnull)
+		if (isnull || clock_isnull)
 			continue;
-		if (server)
+		clock_name = TextDatumGetCString(clock);
+		if (strcmp(clock_name, "server") == 0)
 			offset = value;
-		else if (namespace != NULL && namespace_clocks != NULL)
+		else if (!namespace_isnull)
 		{
-			namespace_clocks[n_namespace_clocks].namespace = MemoryContextStrdup(namespace_clocks_cxt, namespace);
+			if (n_namespace_clocks % 8 == 0)
+			{
+				Size		size = sizeof(NamespaceClock) * (n_namespace_clocks + 8);
+
+				namespace_clocks = namespace_clocks == NULL ?
+					MemoryContextAlloc(namespace_clocks_cxt, size) : repalloc(namespace_clocks, size);
+			}
+			namespace_clocks[n_namespace_clocks].namespace =
+				MemoryContextStrdup(namespace_clocks_cxt, TextDatumGetCString(namespace));
 			namespace_clocks[n_namespace_clocks].offset = value;
 			n_namespace_clocks++;
 		}
+		pfree(clock_name);
 	}
-	SPI_finish();
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
 	if (pushed)
 		PopActiveSnapshot();
 	return offset;
@@ -175,8 +216,10 @@ clock_offset(void)
 {
 	if (IsTransactionState() && MyProc != NULL && known_offset_lxid != MyProc->lxid)
 	{
-		if (OidIsValid(clock_table()))
-			known_offset = read_clock_table();
+		Oid			relid = clock_table();
+
+		if (OidIsValid(relid))
+			known_offset = read_clock_table(relid);
 		else
 			known_offset = (int64) pg_atomic_read_u64(&durable_shared->legacy_clock_offset_us);
 		known_offset_lxid = MyProc->lxid;
@@ -237,6 +280,59 @@ durable_namespace_clock_offset(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The namespace of a run (NULL: no such run), read as the extension, as
+ * durable.clock is (read_clock_table): by a probe of durable.workflows'
+ * primary key, without the caller's rights on the table (an append's
+ * caller needs none on it: the time of the run's namespace is all it
+ * learns). Without such a key (an operator's change), by the statement, as
+ * the caller.
+ */
+static char *
+namespace_of_run(Datum run)
+{
+	static DurableLookup workflows;
+	static const DurablePrimaryKey workflows_key = {"workflows", "run_id", UUIDOID};
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {UUIDOID};
+	Relation	rel = DurableOpenLookup(&workflows, AccessShareLock, DurableFillPrimaryKey, &workflows_key);
+	char	   *namespace = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (rel != NULL)
+	{
+		Relation	index = index_open(workflows.index, AccessShareLock);
+		TupleTableSlot *slot = table_slot_create(rel, NULL);
+		AttrNumber	att = column_of(rel, "namespace", TEXTOID);
+
+		if (att != InvalidAttrNumber && DurableProbeIndex(rel, index, F_UUID_EQ, run, GetActiveSnapshot(), slot))
+		{
+			bool		isnull;
+			Datum		value = slot_getattr(slot, att, &isnull);
+
+			if (!isnull)
+				namespace = TextDatumGetCString(value);
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		index_close(index, AccessShareLock);
+		table_close(rel, AccessShareLock);
+		return namespace;
+	}
+	SPI_connect();
+	DurableKeptPlan(&plan, "SELECT namespace FROM durable.workflows WHERE run_id = $1", 1, argtypes);
+	if (SPI_execute_plan(plan, &run, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the namespace of a run");
+	if (SPI_processed == 1)
+	{
+		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		if (value != NULL)
+			namespace = MemoryContextStrdup(caller, value);
+	}
+	SPI_finish();
+	return namespace;
+}
+
+/*
  * durable._run_now(run): the clock of the run's namespace, for the times
  * written into its history. With no namespace clock (the usual case) it is
  * durable.now() and looks nothing up.
@@ -244,29 +340,13 @@ durable_namespace_clock_offset(PG_FUNCTION_ARGS)
 Datum
 durable_run_now(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr plan = NULL;
-	Datum		run = PG_GETARG_DATUM(0);
-	Oid			argtypes[1] = {UUIDOID};
-	Datum		args[1];
-	int64		offset = 0;
+	char	   *namespace;
 
 	(void) clock_offset();
 	if (n_namespace_clocks == 0)
 		PG_RETURN_TIMESTAMPTZ(DurableNow());
-	args[0] = run;
-	SPI_connect();
-	DurableKeptPlan(&plan, "SELECT namespace FROM durable.workflows WHERE run_id = $1", 1, argtypes);
-	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the namespace of a run");
-	if (SPI_processed == 1)
-	{
-		char	   *namespace = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		if (namespace != NULL)
-			offset = namespace_offset(namespace);
-	}
-	SPI_finish();
-	PG_RETURN_TIMESTAMPTZ(DurableNow() + offset);
+	namespace = namespace_of_run(PG_GETARG_DATUM(0));
+	PG_RETURN_TIMESTAMPTZ(DurableNow() + (namespace != NULL ? namespace_offset(namespace) : 0));
 }
 
 /* durable.clock was written in this transaction: read it again. */
