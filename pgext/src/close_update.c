@@ -28,9 +28,10 @@
  * table inheriting from workflows, a generated column, an index on an
  * expression, an exclusion or deferred unique constraint, no primary key
  * on run_id alone, a column missing or of another type, a null where
- * the table refuses one, a CHECK that does not hold (the statement's error),
- * an ExecutorCheckPerms_hook, a role without UPDATE and SELECT on the
- * table, no visible row, and a row that another transaction updated or
+ * the table refuses one, a CHECK that calls a volatile function, a CHECK
+ * that does not hold (the statement's error),
+ * an ExecutorCheckPerms_hook, a role without UPDATE and SELECT on the whole
+ * table (rights granted by column are the statement's to check), no visible row, and a row that another transaction updated or
  * deleted meanwhile (heap_update's answer other than TM_Ok: the statement
  * then follows the row as READ COMMITTED does, or fails to serialize).
  */
@@ -217,10 +218,17 @@ read_shape(Relation rel, CloseShape *s)
 	s->nchecks = 0;
 	for (int i = 0; constr != NULL && i < constr->num_check; i++)
 	{
-		if (i >= MAX_CHECKS)
+		Expr	   *check = (Expr *) stringToNode(constr->check[i].ccbin);
+
+		/*
+		 * (a volatile function is the statement's to call: a CHECK the close
+		 * fails is evaluated again by the statement it is handed to, and a
+		 * function with an effect, a sequence's nextval, would run twice)
+		 */
+		if (i >= MAX_CHECKS || contain_volatile_functions((Node *) check))
 			return false;
 		/* (as ExecRelCheck: every CHECK, valid or not yet validated) */
-		s->checks[s->nchecks++] = ExecPrepareExpr((Expr *) stringToNode(constr->check[i].ccbin), s->mem.estate);
+		s->checks[s->nchecks++] = ExecPrepareExpr(check, s->mem.estate);
 	}
 	return read_indexes(rel, s);
 }
