@@ -94,6 +94,9 @@ extern void DurableJsonbPushKey(struct JsonbParseState **state, const char *key)
 extern void DurableJsonbPushKeyLen(struct JsonbParseState **state, const char *key, int len);
 extern void DurableJsonbPushString(struct JsonbParseState **state, const char *s, int len);
 extern struct _SPI_plan *DurableKeptPlan(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes);
+extern uint64 DurableRunStatement(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes, Datum *args,
+								  const char *nulls, bool read_only, long limit, int expected, Datum *first,
+								  bool *first_null);
 extern int64 DurableLoadLegacyClockOffset(void);
 
 /* history_json.c, sticky.c: the histories polls send (a jsonb), and the marks of who holds which */

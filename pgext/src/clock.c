@@ -296,7 +296,8 @@ namespace_of_run(Datum run)
 	Oid			argtypes[1] = {UUIDOID};
 	Relation	rel = DurableOpenLookup(&workflows, AccessShareLock, DurableFillPrimaryKey, &workflows_key);
 	char	   *namespace = NULL;
-	MemoryContext caller = CurrentMemoryContext;
+	Datum		value;
+	bool		isnull;
 
 	if (rel != NULL)
 	{
@@ -306,9 +307,7 @@ namespace_of_run(Datum run)
 
 		if (att != InvalidAttrNumber && DurableProbeIndex(rel, index, F_UUID_EQ, run, GetActiveSnapshot(), slot))
 		{
-			bool		isnull;
-			Datum		value = slot_getattr(slot, att, &isnull);
-
+			value = slot_getattr(slot, att, &isnull);
 			if (!isnull)
 				namespace = TextDatumGetCString(value);
 		}
@@ -317,18 +316,9 @@ namespace_of_run(Datum run)
 		table_close(rel, AccessShareLock);
 		return namespace;
 	}
-	SPI_connect();
-	DurableKeptPlan(&plan, "SELECT namespace FROM durable.workflows WHERE run_id = $1", 1, argtypes);
-	if (SPI_execute_plan(plan, &run, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the namespace of a run");
-	if (SPI_processed == 1)
-	{
-		char	   *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-		if (value != NULL)
-			namespace = MemoryContextStrdup(caller, value);
-	}
-	SPI_finish();
+	if (DurableRunStatement(&plan, "SELECT namespace FROM durable.workflows WHERE run_id = $1", 1, argtypes, &run,
+							NULL, true, 1, SPI_OK_SELECT, &value, &isnull) == 1 && !isnull)
+		namespace = TextDatumGetCString(value);
 	return namespace;
 }
 

@@ -61,20 +61,8 @@ static Datum
 row_by_statement(KeyedTable *t, Datum key, bool *isnull)
 {
 	Datum		row = (Datum) 0;
-	int			rc;
 
-	*isnull = true;
-	SPI_connect();
-	rc = SPI_execute_plan(DurableKeptPlan(&t->plan, t->sql, 1, &t->key.type), &key, NULL, true, 2);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read durable.%s: %s", t->key.relname, SPI_result_code_string(rc));
-	if (SPI_processed > 0)
-	{
-		row = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
-		if (!*isnull)
-			row = SPI_datumTransfer(row, false, -1);
-	}
-	SPI_finish();
+	DurableRunStatement(&t->plan, t->sql, 1, &t->key.type, &key, NULL, true, 2, SPI_OK_SELECT, &row, isnull);
 	return row;
 }
 

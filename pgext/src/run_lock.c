@@ -51,16 +51,8 @@ static bool
 lock_by_statement(Datum run)
 {
 	Oid			type = UUIDOID;
-	int			rc;
-	bool		found;
 
-	SPI_connect();
-	rc = SPI_execute_plan(DurableKeptPlan(&lock_plan, lock_sql, 1, &type), &run, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not lock a run of durable.workflows: %s", SPI_result_code_string(rc));
-	found = SPI_processed > 0;
-	SPI_finish();
-	return found;
+	return DurableRunStatement(&lock_plan, lock_sql, 1, &type, &run, NULL, false, 0, SPI_OK_SELECT, NULL, NULL) > 0;
 }
 
 /* durable._lock_run(run uuid) RETURNS boolean, STRICT: whether the run's row was found and locked. */

@@ -691,23 +691,20 @@ insert_by_statement(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 {
 	Datum		args[MAX_TASK_COLUMNS];
 	char		args_null[MAX_TASK_COLUMNS];
-	int			rc;
-	bool		isnull = true;
+	Datum		id;
+	bool		isnull;
 
 	for (int arg = 0; arg < t->nargs; arg++)
 	{
 		args[arg] = PG_ARGISNULL(arg) ? (Datum) 0 : PG_GETARG_DATUM(arg);
 		args_null[arg] = PG_ARGISNULL(arg) ? 'n' : ' ';
 	}
-	SPI_connect();
 	/* (run to its end, with no row limit: AFTER STATEMENT triggers fire at the end) */
-	rc = SPI_execute_plan(DurableKeptPlan(&t->plan, t->insert_sql, t->nargs, t->argtypes), args, args_null, false, 0);
-	if (rc < 0)
-		elog(ERROR, "could not insert into durable.%s: %s", t->relname, SPI_result_code_string(rc));
-	if (rc == SPI_OK_INSERT_RETURNING && SPI_processed == 1)
-		*task_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	return !isnull;
+	if (DurableRunStatement(&t->plan, t->insert_sql, t->nargs, t->argtypes, args, args_null, false, 0,
+							SPI_OK_INSERT_RETURNING, &id, &isnull) != 1 || isnull)
+		return false;
+	*task_id = DatumGetInt64(id);
+	return true;
 }
 
 /* The task, directly or by the statement: its task id, or null when that is not known. */
