@@ -173,12 +173,14 @@ extern bool DurableProbeIndexKeys(struct RelationData *heap, struct RelationData
 typedef void (*DurableRelcacheForget) (Oid relid);
 extern void DurableWatchRelcache(DurableRelcacheForget forget);
 
-/* A table and the index a file reads it by, remembered per backend (zeroed: not looked up yet). */
+/* A table and the index a file reads it by, remembered per backend: static, zeroed (not looked up yet). */
 typedef struct DurableLookup
 {
 	bool		known;			/* heap and index looked up since either last changed */
 	Oid			heap;			/* InvalidOid: no such table */
 	Oid			index;			/* InvalidOid: none to read it by */
+	bool		watched;		/* (relcache_watch.c's: in its list of lookups to forget) */
+	struct DurableLookup *next;
 } DurableLookup;
 
 /* Fills in lookup->heap and lookup->index (both InvalidOid when called); arg is the caller's. */

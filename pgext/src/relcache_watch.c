@@ -33,14 +33,13 @@
 #include "durable.h"
 
 #define MAX_WATCHERS 8
-#define MAX_LOOKUPS 16
 
 static DurableRelcacheForget watchers[MAX_WATCHERS];
 static int	nwatchers;
 static bool registered;
 
-static DurableLookup *lookups[MAX_LOOKUPS];
-static int	nlookups;
+/* every lookup DurableOpenLookup has filled, linked through their next */
+static DurableLookup *lookups;
 
 static void
 tell_watchers(Datum arg, Oid relid)
@@ -70,21 +69,20 @@ DurableWatchRelcache(DurableRelcacheForget forget)
 static void
 forget_lookups(Oid relid)
 {
-	for (int i = 0; i < nlookups; i++)
-		if (relid == InvalidOid || relid == lookups[i]->heap || relid == lookups[i]->index)
-			lookups[i]->known = false;
+	for (DurableLookup *l = lookups; l != NULL; l = l->next)
+		if (relid == InvalidOid || relid == l->heap || relid == l->index)
+			l->known = false;
 }
 
 static void
 watch_lookup(DurableLookup *lookup)
 {
-	for (int i = 0; i < nlookups; i++)
-		if (lookups[i] == lookup)
-			return;
-	if (nlookups == MAX_LOOKUPS)
-		elog(ERROR, "durable: no room for another remembered index (%d)", MAX_LOOKUPS);
+	if (lookup->watched)
+		return;
 	DurableWatchRelcache(forget_lookups);
-	lookups[nlookups++] = lookup;
+	lookup->next = lookups;
+	lookups = lookup;
+	lookup->watched = true;
 }
 
 /*
