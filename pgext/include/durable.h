@@ -159,6 +159,9 @@ typedef struct DurableShapeMemory
 	struct TupleTableSlot *slot;	/* the row they read */
 } DurableShapeMemory;
 extern MemoryContext DurableShapeMemoryRenew(DurableShapeMemory *mem, struct RelationData *rel, const char *name);
+/* a table's CHECKs prepared for a direct write; false: more than max, or one calls a volatile function */
+extern bool DurableReadChecks(struct RelationData *rel, struct EState *estate, struct ExprState **checks, int max,
+							  int *nchecks);
 extern bool DurableShapeHolds(DurableShapeMemory *mem, struct ExprState *expr, bool is_check, int natts,
 							  const Datum *values, const bool *nulls);
 

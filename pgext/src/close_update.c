@@ -202,7 +202,6 @@ fires_on_close(const CloseShape *s, const Trigger *trigger)
 static bool
 read_shape(Relation rel, CloseShape *s)
 {
-	TupleConstr *constr = RelationGetDescr(rel)->constr;
 	TriggerDesc *triggers = rel->trigdesc;
 
 	/* (a table inheriting from it: the statement updates its rows of the run too) */
@@ -215,21 +214,9 @@ read_shape(Relation rel, CloseShape *s)
 	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
 		if (fires_on_close(s, &triggers->triggers[i]))
 			return false;
-	s->nchecks = 0;
-	for (int i = 0; constr != NULL && i < constr->num_check; i++)
-	{
-		Expr	   *check = (Expr *) stringToNode(constr->check[i].ccbin);
-
-		/*
-		 * (a volatile function is the statement's to call: a CHECK the close
-		 * fails is evaluated again by the statement it is handed to, and a
-		 * function with an effect, a sequence's nextval, would run twice)
-		 */
-		if (i >= MAX_CHECKS || contain_volatile_functions((Node *) check))
-			return false;
-		/* (as ExecRelCheck: every CHECK, valid or not yet validated) */
-		s->checks[s->nchecks++] = ExecPrepareExpr(check, s->mem.estate);
-	}
+	/* (a CHECK calling a volatile function: the statement, which calls it once) */
+	if (!DurableReadChecks(rel, s->mem.estate, s->checks, MAX_CHECKS, &s->nchecks))
+		return false;
 	return read_indexes(rel, s);
 }
 

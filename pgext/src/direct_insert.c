@@ -15,6 +15,7 @@
 #include "catalog/pg_class_d.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
+#include "optimizer/optimizer.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -216,4 +217,30 @@ DurableInsertArbiterEntry(Relation heap, Relation index, IndexInfo *info, const 
 						  ItemPointer tid)
 {
 	return insert_entry(heap, index, info, values, nulls, tid, false, UNIQUE_CHECK_PARTIAL);
+}
+
+/*
+ * rel's CHECKs prepared in estate for a direct write of a row (as
+ * ExecRelCheck: every CHECK, valid or not yet validated), into checks (at
+ * most max of them), their count in *nchecks; false when the row must go
+ * through the statement: more than max, or one that calls a volatile
+ * function. A direct write hands a row whose CHECK fails to its statement,
+ * which evaluates it again: a volatile function (a sequence's nextval, a
+ * write) would run twice where the executor runs it once.
+ */
+bool
+DurableReadChecks(Relation rel, EState *estate, ExprState **checks, int max, int *nchecks)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+
+	*nchecks = 0;
+	for (int i = 0; constr != NULL && i < constr->num_check; i++)
+	{
+		Expr	   *check = (Expr *) stringToNode(constr->check[i].ccbin);
+
+		if (i >= max || contain_volatile_functions((Node *) check))
+			return false;
+		checks[(*nchecks)++] = ExecPrepareExpr(check, estate);
+	}
+	return true;
 }

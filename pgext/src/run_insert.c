@@ -31,6 +31,7 @@
  * an insert trigger (durable's own, workflows_index_search_attributes_insert,
  * fires only for search attributes other than '{}', and the row is
  * written here only when they are '{}'), a rule, row security, a partition,
+ * a CHECK calling a volatile function (DurableReadChecks),
  * a column missing or of another type, a generated or identity column, a
  * default that is not a constant, an index on an expression, an exclusion
  * or deferred unique constraint, another unique index on the id's columns
@@ -304,7 +305,6 @@ visit_index(Relation index, DurableDirectIndex *entry, void *arg)
 static bool
 read_shape(Relation rel, RunShape *s)
 {
-	TupleConstr *constr = RelationGetDescr(rel)->constr;
 	TriggerDesc *triggers = rel->trigdesc;
 	void	   *arg[2] = {rel, s};
 
@@ -319,14 +319,9 @@ read_shape(Relation rel, RunShape *s)
 				return false;
 			s->guarded = true;
 		}
-	s->nchecks = 0;
-	for (int i = 0; constr != NULL && i < constr->num_check; i++)
-	{
-		if (i >= MAX_CHECKS)
-			return false;
-		/* (as ExecRelCheck: every CHECK, valid or not yet validated) */
-		s->checks[s->nchecks++] = ExecPrepareExpr((Expr *) stringToNode(constr->check[i].ccbin), s->mem.estate);
-	}
+	/* (a CHECK calling a volatile function: the statement, which calls it once) */
+	if (!DurableReadChecks(rel, s->mem.estate, s->checks, MAX_CHECKS, &s->nchecks))
+		return false;
 	s->arbiter = -1;
 	return DurableReadDirectIndexes(rel, s->mem.estate, s->indexes, MAX_INDEXES, &s->nindexes, visit_index, arg) &&
 		s->arbiter >= 0;

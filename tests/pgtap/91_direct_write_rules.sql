@@ -1,9 +1,10 @@
--- The direct writes (close_update.c's heap_update; task_insert.c's and
--- history_append.c's inserts) against what an operator may add that the
--- executor enforces: column-level privileges, and CHECK constraints that
--- call SQL functions (volatile ones, ones that read other tables, ones that
--- raise). Each must do what the statement it stands for does: the same
--- error, the same rows, and an operator's function called as many times.
+-- The direct writes (close_update.c's heap_update; task_insert.c's,
+-- run_insert.c's and history_append.c's inserts) against what an operator
+-- may add that the executor enforces: column-level privileges, and CHECK
+-- constraints that call SQL functions (volatile ones, ones that read other
+-- tables, ones that raise). Each must do what the statement it stands for
+-- does: the same error, the same rows, and an operator's function called as
+-- many times.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -254,6 +255,27 @@ SELECT is(t[2], t[1], 'a workflow task''s insert under a CHECK calling a functio
   FROM task_twins;
 SELECT is((SELECT t[1] FROM task_twins WHERE k = 'volatile, allows'), '1 ok 1', '(the statement: one call, one task)');
 SELECT is((SELECT t[1] FROM task_twins WHERE k = 'raises'), '0 P0042 operator says no 0', '(the statement: its error, no task)');
+
+-- The start's run row (run_insert.c), twinned with its INSERT (an
+-- operator's insert trigger on workflows sends it there).
+CREATE FUNCTION pg_temp.start_calls(wid text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    before bigint := pg_temp.calls();
+    e text[] := pg_temp.error_of(format($f$SELECT durable.start_workflow(%L, 'W', 'dw-s')$f$, wid));
+BEGIN
+    RETURN (pg_temp.calls() - before) || ' ' || coalesce(e[1] || ' ' || e[2], 'ok');
+END
+$$;
+ALTER TABLE durable.workflows ADD CONSTRAINT dw_start_counted
+    CHECK (pg_temp.counted(CASE WHEN workflow_id LIKE '%-refused' THEN 'CANCELED' ELSE 'x' END)) NOT VALID;
+CREATE TRIGGER dw_force_start AFTER INSERT ON durable.workflows FOR EACH ROW EXECUTE FUNCTION pg_temp.noop();
+SELECT pg_temp.start_calls('dw-s1') AS start_ok_stmt, pg_temp.start_calls('dw-s2-refused') AS start_refused_stmt \gset
+DROP TRIGGER dw_force_start ON durable.workflows;
+SELECT ok(:'start_refused_stmt'::text LIKE '% 23514 new row for relation "workflows" violates check constraint "dw_start_counted"',
+          '(the statement refuses a start the CHECK refuses)');
+SELECT is(pg_temp.start_calls('dw-s3'), :'start_ok_stmt'::text, 'a start under a volatile CHECK: the statement''s calls');
+SELECT is(pg_temp.start_calls('dw-s4-refused'), :'start_refused_stmt'::text, 'refused: the same calls, the same error');
+ALTER TABLE durable.workflows DROP CONSTRAINT dw_start_counted;
 
 -- The append: any CHECK on history_rows sends it to the statement (history_append.c).
 ALTER TABLE durable.history_rows ADD CONSTRAINT dw_append_check CHECK (pg_temp.counted(CASE WHEN event_id > 1 THEN 'CANCELED' ELSE 'x' END)) NOT VALID;
