@@ -172,6 +172,14 @@ extern bool DurableProbeIndexKeys(struct RelationData *heap, struct RelationData
 								  const RegProcedure *eqs, const Datum *keys, struct SnapshotData *snapshot,
 								  struct TupleTableSlot *slot);
 
+/* activity_result.c: an activity's result (complete_activity_tasks' common item), the tasks' keys, a call counted */
+struct varlena;
+extern const char *DurableActivityResult(Datum run, bool run_null, Datum task, bool task_null, struct varlena *token,
+										 Datum result, bool result_null, Datum identity, bool identity_null);
+extern bool DurableActivityTaskKeys(int n, const int64 *task_ids, const bool *wanted, Datum *runs,
+									Datum *namespaces, Datum *queues, bool *found);
+extern Datum DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args);
+
 /* relcache_watch.c: one relcache callback for several files' per-backend lookups */
 typedef void (*DurableRelcacheForget) (Oid relid);
 extern void DurableWatchRelcache(DurableRelcacheForget forget);

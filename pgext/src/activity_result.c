@@ -38,7 +38,7 @@
  * task gone meanwhile, a fence no longer held or a task not STARTED is
  * LEASE_LOST. The plpgsql text it replaced is in git history
  * (api/77_activity_result.sql before session 10); pgTAP
- * 77_activity_result.sql and 90_activity_result_direct.sql hold the twins.
+ * 77_activity_result.sql holds the twins.
  */
 #include "postgres.h"
 
@@ -72,6 +72,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/uuid.h"
 
 #include "durable.h"
 
@@ -330,6 +331,100 @@ probe(Relation *rels, int i, const Datum *keys, Snapshot snapshot, TupleTableSlo
 	return found;
 }
 
+/* the locks stay to the transaction's end, as the statement's */
+static void
+close_tables(Relation *rels)
+{
+	for (int i = 0; i < NTABLES; i++)
+		table_close(rels[i], NoLock);
+}
+
+/*
+ * The four tables opened under the statement's locks, if the direct path
+ * does what the statement would on them as they are now; false (none left
+ * open) if the statement must do it.
+ */
+static bool
+open_tables(Relation *rels)
+{
+	int			opened;
+
+	/*
+	 * Each table is locked before what was looked up of it is used: the
+	 * lock reads the invalidations that came meanwhile, and it is then
+	 * looked up again under it (as run_lock.c).
+	 */
+	for (;;)
+	{
+		if (!known)
+			look_up();
+		if (!plain)
+			return false;
+		for (opened = 0; opened < NTABLES; opened++)
+		{
+			rels[opened] = try_table_open(tables[opened]->relid,
+										  opened == 0 ? RowExclusiveLock : AccessShareLock);
+			if (rels[opened] == NULL)
+				break;
+		}
+		if (opened == NTABLES && known)
+			break;
+		while (opened-- > 0)
+			table_close(rels[opened], NoLock);
+		known = false;
+	}
+	if (ExecutorCheckPerms_hook == NULL)
+	{
+		bool		fits = true;
+
+		for (int i = 0; i < NTABLES && fits; i++)
+			fits = direct_fits(rels[i], tables[i]);
+		if (fits)
+			return true;
+	}
+	close_tables(rels);
+	return false;
+}
+
+/*
+ * The run, namespace and queue of each wanted task of task_ids, read by
+ * its primary key in a new snapshot (as a statement's: complete_activity_tasks'
+ * look-up); found[i] false for a task not there. false, nothing read, if
+ * the statement must read them.
+ */
+bool
+DurableActivityTaskKeys(int n, const int64 *task_ids, const bool *wanted, Datum *runs, Datum *namespaces,
+						Datum *queues, bool *found)
+{
+	Relation	rels[NTABLES];
+	Relation	index;
+	TupleTableSlot *slot;
+
+	if (!open_tables(rels))
+		return false;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	index = index_open(tasks.index, AccessShareLock);
+	slot = table_slot_create(rels[0], NULL);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		key = Int64GetDatum(task_ids[i]);
+		bool		isnull;
+
+		found[i] = wanted[i] && DurableProbeIndexKeys(rels[0], index, 1, tasks.eqs, &key, GetActiveSnapshot(), slot);
+		if (found[i])
+		{
+			runs[i] = datumCopy(slot_getattr(slot, tasks.atts[T_RUN], &isnull), false, UUID_LEN);
+			namespaces[i] = copy_varlena(slot, tasks.atts[T_NAMESPACE]);
+			queues[i] = copy_varlena(slot, tasks.atts[T_QUEUE]);
+		}
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	PopActiveSnapshot();
+	close_tables(rels);
+	return true;
+}
+
 typedef enum
 {
 	TAKE_DONE,					/* taken, or no row the lease holds */
@@ -348,38 +443,10 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 	bool		isnull;
 	Datum		key = Int64GetDatum(task_id);
 	Datum		keys[2];
-	int			opened = 0;
 
 	*found = false;
-	/*
-	 * Each table is locked before what was looked up of it is used: the
-	 * lock reads the invalidations that came meanwhile, and it is then
-	 * looked up again under it (as run_lock.c).
-	 */
-	for (;;)
-	{
-		if (!known)
-			look_up();
-		if (!plain)
-			return TAKE_BY_STATEMENT;
-		for (opened = 0; opened < NTABLES; opened++)
-		{
-			rels[opened] = try_table_open(tables[opened]->relid,
-										  opened == 0 ? RowExclusiveLock : AccessShareLock);
-			if (rels[opened] == NULL)
-				break;
-		}
-		if (opened == NTABLES && known)
-			break;
-		while (opened-- > 0)
-			table_close(rels[opened], NoLock);
-		known = false;
-	}
-	if (ExecutorCheckPerms_hook != NULL)
-		goto by_statement;
-	for (int i = 0; i < NTABLES; i++)
-		if (!direct_fits(rels[i], tables[i]))
-			goto by_statement;
+	if (!open_tables(rels))
+		return TAKE_BY_STATEMENT;
 
 	/* what the executor refuses before it deletes anything */
 	PreventCommandIfReadOnly("DELETE");
@@ -399,8 +466,7 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 		/* (no row the lease holds: the statement deletes nothing) */
 		ExecDropSingleTupleTableSlot(slot);
 		PopActiveSnapshot();
-		for (int i = 0; i < NTABLES; i++)
-			table_close(rels[i], NoLock);
+		close_tables(rels);
 		return TAKE_DONE;
 	}
 	result = table_tuple_delete(rels[0], &slot->tts_tid, GetCurrentCommandId(true), snapshot, InvalidSnapshot,
@@ -410,7 +476,8 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 		/* (changed meanwhile, by a heartbeat: the statement follows the row or fails to serialize) */
 		ExecDropSingleTupleTableSlot(slot);
 		PopActiveSnapshot();
-		goto by_statement;
+		close_tables(rels);
+		return TAKE_BY_STATEMENT;
 	}
 	*found = true;
 	out->namespace = copy_varlena(slot, tasks.atts[T_NAMESPACE]);
@@ -445,14 +512,8 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 	PopActiveSnapshot();
 	/* the delete seen by what follows, as after a statement */
 	CommandCounterIncrement();
-	for (int i = 0; i < NTABLES; i++)
-		table_close(rels[i], NoLock);
+	close_tables(rels);
 	return TAKE_DONE;
-
-by_statement:
-	for (int i = 0; i < NTABLES; i++)
-		table_close(rels[i], NoLock);
-	return TAKE_BY_STATEMENT;
 }
 
 static Datum
@@ -514,14 +575,19 @@ run_statement(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *a
 	SPI_finish();
 }
 
-/* A plpgsql helper called as an expression calls it, counted by track_functions. */
-static void
-call_function(Oid fn, Oid collation, int nargs, const Datum *args)
+/*
+ * A function called as an expression calls it (no argument null), counted
+ * by track_functions; its result ((Datum) 0 when null).
+ */
+Datum
+DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args)
 {
 	FmgrInfo	flinfo;
-	LOCAL_FCINFO(fcinfo, 3);
+	LOCAL_FCINFO(fcinfo, 4);
 	PgStat_FunctionCallUsage usage;
+	Datum		result;
 
+	Assert(nargs <= 4);
 	fmgr_info(fn, &flinfo);
 	InitFunctionCallInfoData(*fcinfo, &flinfo, nargs, collation, NULL, NULL);
 	for (int i = 0; i < nargs; i++)
@@ -530,8 +596,9 @@ call_function(Oid fn, Oid collation, int nargs, const Datum *args)
 		fcinfo->args[i].isnull = false;
 	}
 	pgstat_init_function_usage(fcinfo, &usage);
-	(void) FunctionCallInvoke(fcinfo);
+	result = FunctionCallInvoke(fcinfo);
 	pgstat_end_function_usage(&usage, true);
+	return fcinfo->isnull ? (Datum) 0 : result;
 }
 
 static void
@@ -539,7 +606,7 @@ notify(const char *kind, Datum namespace, Datum task_queue)
 {
 	Datum		args[3] = {CStringGetTextDatum(kind), namespace, task_queue};
 
-	call_function(notify_fn, DEFAULT_COLLATION_OID, 3, args);
+	DurableCallFunction(notify_fn, DEFAULT_COLLATION_OID, 3, args);
 }
 
 static void
@@ -613,35 +680,33 @@ token_fence(text *token)
 }
 
 /*
- * durable._complete_activity_result(run uuid, task bigint, token text,
- * result jsonb, identity text) RETURNS text: COMPLETED, or LEASE_LOST when
- * the token no longer holds the lease.
+ * The result for task (of run) with token: COMPLETED, or LEASE_LOST when the
+ * token no longer holds the lease (complete_activity_tasks calls it for its
+ * common item; durable._complete_activity_result is it in SQL).
  */
-Datum
-durable_complete_activity_result(PG_FUNCTION_ARGS)
+const char *
+DurableActivityResult(Datum run, bool run_null, Datum task, bool task_null, text *token, Datum result,
+					  bool result_null, Datum identity, bool identity_null)
 {
-	Datum		run = PG_GETARG_DATUM(0);
 	int64		fence;
 	Taken		a;
 	bool		found;
-	bool		identity_null = PG_ARGISNULL(4);
-	Datum		identity = identity_null ? (Datum) 0 : PG_GETARG_DATUM(4);
 	JsonbParseState *state = NULL;
 	Datum		started_attrs;
 	Datum		attrs;
 	int64		started_event = 0;
 
-	if (!PG_ARGISNULL(0))
+	if (!run_null)
 		DirectFunctionCall1(durable_lock_run, run);
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		PG_RETURN_TEXT_P(cstring_to_text("LEASE_LOST"));
-	fence = token_fence(PG_GETARG_TEXT_PP(2));
+	if (task_null || token == NULL)
+		return "LEASE_LOST";
+	fence = token_fence(token);
 	memset(&a, 0, sizeof(a));
-	if (take_direct(PG_GETARG_INT64(1), fence, &a, &found) == TAKE_BY_STATEMENT)
-		found = take_by_statement(PG_GETARG_INT64(1), fence, &a);
+	if (take_direct(DatumGetInt64(task), fence, &a, &found) == TAKE_BY_STATEMENT)
+		found = take_by_statement(DatumGetInt64(task), fence, &a);
 	if (!found)
-		PG_RETURN_TEXT_P(cstring_to_text("LEASE_LOST"));
-	if (PG_ARGISNULL(0))
+		return "LEASE_LOST";
+	if (run_null)
 		/* (the caller's look-up gives both or neither; the appends would refuse it) */
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
@@ -679,18 +744,18 @@ durable_complete_activity_result(PG_FUNCTION_ARGS)
 		args[1] = started_attrs;
 		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 		push_int64(&state, "scheduled_event_id", a.scheduled_event_id);
-		push_jsonb(&state, "result", PG_GETARG_DATUM(3), PG_ARGISNULL(3));
+		push_jsonb(&state, "result", result, result_null);
 		push_text(&state, "identity", identity_null ? a.identity : identity, identity_null && a.identity_null);
 		push_jsonb(&state, "started_event_id", (Datum) 0, true);
 		args[2] = end_object(&state);
 		run_statement(&buffer_plan, buffer_sql, 3, types, args, SPI_OK_INSERT);
-		PG_RETURN_TEXT_P(cstring_to_text("COMPLETED"));
+		return "COMPLETED";
 	}
 	started_event = DatumGetInt64(DirectFunctionCall3(durable_append, run, CStringGetTextDatum("ActivityTaskStarted"),
 													  started_attrs));
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	push_int64(&state, "scheduled_event_id", a.scheduled_event_id);
-	push_jsonb(&state, "result", PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3));
+	push_jsonb(&state, "result", result, result_null);
 	push_text(&state, "identity", identity_null ? a.identity : identity, identity_null && a.identity_null);
 	push_int64(&state, "started_event_id", started_event);
 	attrs = end_object(&state);
@@ -699,10 +764,25 @@ durable_complete_activity_result(PG_FUNCTION_ARGS)
 	{
 		Datum		args[2] = {run, Int32GetDatum(1)};
 
-		call_function(schedule_fn, InvalidOid, 2, args);
+		DurableCallFunction(schedule_fn, InvalidOid, 2, args);
 	}
 	else if (text_is(a.wt_state, "SCHEDULED"))
 		/* a poller may have skipped this task while we held the run locked */
 		notify("workflow", a.wt_namespace, a.wt_queue);
-	PG_RETURN_TEXT_P(cstring_to_text("COMPLETED"));
+	return "COMPLETED";
+}
+
+/*
+ * durable._complete_activity_result(run uuid, task bigint, token text,
+ * result jsonb, identity text) RETURNS text: COMPLETED, or LEASE_LOST when
+ * the token no longer holds the lease.
+ */
+Datum
+durable_complete_activity_result(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(DurableActivityResult(PG_GETARG_DATUM(0), PG_ARGISNULL(0),
+														   PG_GETARG_DATUM(1), PG_ARGISNULL(1),
+														   PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2),
+														   PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+														   PG_GETARG_DATUM(4), PG_ARGISNULL(4))));
 }

@@ -18,23 +18,6 @@ SELECT * FROM no_plan();
 \ir activities.psql
 SET LOCAL track_functions = 'all';
 
-CREATE FUNCTION pg_temp.run(wid text) RETURNS uuid LANGUAGE sql AS $$
-    SELECT run_id FROM durable.workflows WHERE workflow_id = wid
-$$;
--- What must match a twin's: the history (ids, types, attributes but the
--- run's own id), the buffered events, the workflow task, the activity
--- task and pause rows.
-CREATE FUNCTION pg_temp.written(wid text) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_build_object(
-        'history', (SELECT jsonb_agg(jsonb_build_array(event_id, event_type, attributes - 'first_execution_run_id')
-                                     ORDER BY event_id) FROM durable.get_history(wid)),
-        'buffered', (SELECT jsonb_agg(jsonb_build_array(b.event_type, b.attributes) ORDER BY b.seq)
-                       FROM durable.buffered_events b WHERE b.run_id = pg_temp.run(wid)),
-        'workflow_task', (SELECT jsonb_build_array(wt.state, wt.attempt, wt.scheduled_event_id)
-                            FROM durable.workflow_tasks wt WHERE wt.run_id = pg_temp.run(wid)),
-        'activity_tasks', (SELECT count(*) FROM durable.activity_tasks t WHERE t.run_id = pg_temp.run(wid)),
-        'pauses', (SELECT count(*) FROM durable.activity_pauses p WHERE p.run_id = pg_temp.run(wid)))
-$$;
 CREATE FUNCTION pg_temp.calls(f text) RETURNS bigint LANGUAGE sql AS $$
     SELECT coalesce(pg_stat_get_xact_function_calls(f::regprocedure), 0)
 $$;

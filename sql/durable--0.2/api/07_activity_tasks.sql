@@ -270,6 +270,28 @@ BEGIN
 END
 $$;
 
+-- A failure or a cancellation, one item of complete_activity_tasks: the
+-- general path, which reports a lost lease and a cancellation not asked for
+-- in the item's row (outcome, error) instead of raising.
+CREATE OR REPLACE FUNCTION durable._complete_activity_other(task_token text, kind text, payload jsonb, identity text,
+                                                            OUT outcome text, OUT error text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    a durable.activity_tasks;
+BEGIN
+    a := durable._try_lock_activity_task(task_token);
+    IF a.task_id IS NULL THEN
+        outcome := 'LEASE_LOST';
+        error := 'activity task lease is no longer held';
+    ELSIF kind = 'canceled' AND NOT a.cancel_requested THEN
+        outcome := 'INVALID';
+        error := 'activity cancellation was not requested';
+    ELSE
+        outcome := durable._finish_activity(a, kind, payload, identity);
+    END IF;
+END
+$$;
+
 -- Many outcomes in one transaction: [{"task_token": ..., "result": ...} |
 -- {"task_token": ..., "failure": {...}} | {"task_token": ..., "canceled": ...}].
 -- A lost lease, a bad item or a task of a queue the caller may not work on
@@ -278,94 +300,11 @@ $$;
 -- by run (in the given order within a run): each one locks its run until
 -- commit, and two batches that reach the same runs in different orders
 -- (workers completing activities of the same fan-out workflows) would
--- otherwise deadlock.
+-- otherwise deadlock. In C (pgext/src/activity_outcomes.c, session 10): each
+-- item's task read by one probe of the primary key, a result through
+-- _complete_activity_result (api/77_activity_result.sql), a failure or a
+-- cancellation through _complete_activity_other.
 CREATE OR REPLACE FUNCTION durable.complete_activity_tasks(outcomes jsonb, identity text DEFAULT NULL)
 RETURNS TABLE (task_token text, outcome text, error text)
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    item jsonb;
-    kind text;
-    a durable.activity_tasks;
-    max_size bigint := durable._max_payload();
-    n integer;
-    r record;
-    tokens text[];
-    outs text[];
-    errs text[];
-    allowed jsonb := '{}';   -- "<namespace>/<task queue>" -> may the caller work there
-BEGIN
-    IF outcomes IS NULL OR jsonb_typeof(outcomes) <> 'array' THEN
-        PERFORM durable._bad_input('outcomes must be a JSON array',
-            NULL, 'Pass e.g. ''[{"task_token": "a1.1", "result": 42}]''.');
-    END IF;
-    n := jsonb_array_length(outcomes);
-    tokens := array_fill(NULL::text, ARRAY[n]);
-    outs := tokens;
-    errs := tokens;
-    -- Each outcome's task by one probe of the primary key (OFFSET 0 keeps
-    -- the lookup apart, a nested loop): joined, it was planned as a hash of
-    -- the whole table for the function's guessed 100 rows, and that scan read
-    -- every page the table had grown to since its last vacuum, once per call
-    -- (docs/performance.md, "Long histories").
-    FOR r IN SELECT e.value AS item, e.ord::integer AS ord, t.namespace, t.task_queue, t.run_id, t.task_id
-               FROM jsonb_array_elements(outcomes) WITH ORDINALITY AS e(value, ord)
-               LEFT JOIN LATERAL (
-                   SELECT x.namespace, x.task_queue, x.run_id, x.task_id FROM durable.activity_tasks x
-                    WHERE jsonb_typeof(e.value) = 'object'
-                      AND (e.value ->> 'task_token') ~ '^a[0-9]{1,18}\.[0-9]{1,18}$'
-                      AND x.task_id = substring(e.value ->> 'task_token' FROM '^a([0-9]+)\.')::bigint
-                   OFFSET 0) t ON true
-              ORDER BY t.run_id NULLS LAST, e.ord LOOP
-        item := r.item;
-        task_token := item ->> 'task_token';
-        error := NULL;
-        kind := CASE WHEN item ? 'result' THEN 'result' WHEN item ? 'failure' THEN 'failure'
-                     WHEN item ? 'canceled' THEN 'canceled' END;
-        IF r.task_queue IS NOT NULL AND NOT allowed ? (r.namespace || '/' || r.task_queue) THEN
-            allowed := allowed || jsonb_build_object(r.namespace || '/' || r.task_queue,
-                                                     durable._may('worker', r.task_queue, r.namespace));
-        END IF;
-        IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'task_token') IS DISTINCT FROM 'string'
-           OR task_token !~ '^a[0-9]{1,18}\.[0-9]{1,18}$' OR kind IS NULL THEN
-            outcome := 'INVALID';
-            error := 'each outcome needs a task_token and one of result, failure, canceled';
-        ELSIF kind = 'failure' AND (jsonb_typeof(item -> 'failure') <> 'object'
-                                    OR jsonb_typeof(item -> 'failure' -> 'message') IS DISTINCT FROM 'string') THEN
-            outcome := 'INVALID';
-            error := 'failure must be a JSON object with a "message" string';
-        ELSIF octet_length((item -> kind)::text) > max_size THEN
-            outcome := 'INVALID';
-            error := format('%s is larger than durable.max_payload_bytes (%s)', kind, max_size);
-        ELSIF r.task_queue IS NOT NULL AND NOT (allowed ->> (r.namespace || '/' || r.task_queue))::boolean THEN
-            outcome := 'DENIED';
-            error := format('permission denied for task queue "%s" of namespace "%s"', r.task_queue, r.namespace);
-        ELSIF kind = 'result' THEN   -- the common item, in fewer statements (api/77_activity_result.sql)
-            outcome := durable._complete_activity_result(r.run_id, r.task_id, task_token, item -> kind, identity);
-            IF outcome = 'LEASE_LOST' THEN
-                error := 'activity task lease is no longer held';
-            END IF;
-        ELSE
-            a := durable._try_lock_activity_task(task_token);
-            IF a.task_id IS NULL THEN
-                outcome := 'LEASE_LOST';
-                error := 'activity task lease is no longer held';
-            ELSIF kind = 'canceled' AND NOT a.cancel_requested THEN
-                outcome := 'INVALID';
-                error := 'activity cancellation was not requested';
-            ELSE
-                outcome := durable._finish_activity(a, kind, item -> kind, identity);
-            END IF;
-        END IF;
-        tokens[r.ord] := task_token;
-        outs[r.ord] := outcome;
-        errs[r.ord] := error;
-    END LOOP;
-    FOR i IN 1 .. n LOOP
-        task_token := tokens[i];
-        outcome := outs[i];
-        error := errs[i];
-        RETURN NEXT;
-    END LOOP;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_complete_activity_tasks' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;

@@ -16,9 +16,9 @@
 -- schedule. Where the direct delete would not do what the statement does
 -- (a trigger, row security, rights, a row changed meanwhile...) the
 -- statement deletes. The rows, events, attributes and notifications are the
--- general path's, in its order (pgTAP 77_activity_result and
--- 90_activity_result_direct: twins completed through complete_activity_task
--- have the same history and rows).
+-- general path's, in its order (pgTAP 77_activity_result: twins completed
+-- through complete_activity_task have the same history and rows, with the
+-- direct delete and with the statement).
 --
 -- run and task come from the caller's look-up of the token's task id; a
 -- task gone meanwhile, a fence no longer held or a task not STARTED is
