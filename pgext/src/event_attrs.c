@@ -11,8 +11,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -29,28 +27,6 @@ static void
 push_text(JsonbParseState **state, text *t)
 {
 	DurableJsonbPushString(state, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-}
-
-/* A float8 as jsonb_build_object writes it: its text as a number, or a string when not finite. */
-static void
-push_float8(JsonbParseState **state, float8 f)
-{
-	char	   *s = DatumGetCString(DirectFunctionCall1(float8out, Float8GetDatum(f)));
-	JsonbValue	v;
-
-	if (isnan(f) || isinf(f))
-	{
-		v.type = jbvString;
-		v.val.string.val = s;
-		v.val.string.len = strlen(s);
-	}
-	else
-	{
-		v.type = jbvNumeric;
-		v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
-															ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-	}
-	pushJsonbValue(state, WJB_VALUE, &v);
 }
 
 /* durable._priority_json(priority smallint, fairness_key text, fairness_weight float8) */
@@ -79,7 +55,7 @@ durable_priority_json(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(2) && float8_cmp_internal(PG_GETARG_FLOAT8(2), 1.0) != 0)
 	{
 		DurableJsonbPushKey(&state, "fairness_weight");
-		push_float8(&state, PG_GETARG_FLOAT8(2));
+		DurableJsonbPushFloat8(&state, PG_GETARG_FLOAT8(2));
 	}
 	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(object));

@@ -35,47 +35,40 @@
 -- and leased in the same transaction wrote both (docs/performance.md,
 -- "Tasks inserted leased").
 --
--- Until then the task is a line of the transaction-local setting
--- durable_handback.pending ("-", then per task 0x1e, run id, 0x1f, its
--- WorkflowTaskScheduled's id, 0x1f, the time it was scheduled), which a
--- savepoint's rollback takes back with the rest. Its WorkflowTaskScheduled
--- is appended as _schedule_workflow_task appends it, at the same point of
--- the history. The setting alone defers nothing: _schedule_workflow_task
--- asks only for a queue the hand-back armed (pgext/src/eager.c), which no
--- session can arm itself.
+-- Until then the task is kept in backend memory (pgext/src/handback.c):
+-- the run, its WorkflowTaskScheduled's id and the time it was scheduled,
+-- in a list the hand-back opens (_handback_open) and closes, taking what it
+-- holds (_handback_close). The list ends with the transaction, and a
+-- savepoint's rollback takes back what was deferred under it, as it does
+-- the event. _handback_defer appends the WorkflowTaskScheduled as
+-- _schedule_workflow_task appends it, at the same point of the history. The
+-- list alone defers nothing: _schedule_workflow_task asks only for a queue
+-- the hand-back armed (pgext/src/eager.c), and no session can open a list
+-- or arm a queue itself. (It was a transaction-local text setting, parsed,
+-- searched and written again per outcome: docs/performance.md, "The
+-- worker's calls in the server".)
 --
 -- A run whose task is deferred has no task row until the end; within the
 -- batch only another outcome of the same run looks for one (a batch takes
 -- a run's outcomes together), finds none, and schedules again: it is
 -- answered as a ready task is by those callers (_deliver,
 -- _complete_activity_result): with the queue's notification, no event.
+CREATE OR REPLACE FUNCTION durable._handback_open() RETURNS void
+    AS 'MODULE_PATHNAME', 'durable_handback_open' LANGUAGE C VOLATILE;
+CREATE OR REPLACE FUNCTION durable._handback_close(OUT runs uuid[], OUT scheduled bigint[],
+                                                  OUT scheduled_at timestamptz[])
+    AS 'MODULE_PATHNAME', 'durable_handback_close' LANGUAGE C VOLATILE;
+-- false when no hand-back is under way (nothing done)
 CREATE OR REPLACE FUNCTION durable._handback_defer(run uuid, namespace text, task_queue text, task_timeout interval)
-RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    pending text := pg_catalog.current_setting('durable_handback.pending', true);
-    scheduled bigint;
-    called text;   -- helpers called as assignments (sql/README.md, "Calls")
-BEGIN
-    IF pending IS NULL OR pg_catalog.left(pending, 1) <> '-' THEN
-        RETURN false;
-    END IF;
-    IF pg_catalog.strpos(pending, run::text) > 0 THEN
-        called := durable._notify('workflow', namespace, task_queue)::text;
-        RETURN true;
-    END IF;
-    -- _schedule_workflow_task's event
-    scheduled := durable._append(run, 'WorkflowTaskScheduled',
-        pg_catalog.jsonb_build_object('task_queue', task_queue,
-                                      'start_to_close_timeout', durable._seconds(task_timeout), 'attempt', 1));
-    called := pg_catalog.set_config('durable_handback.pending',
-        pending || E'\x1e' || run::text || E'\x1f' || scheduled::text || E'\x1f' || durable.now()::text, true);
-    RETURN true;
-END
-$$;
+    RETURNS boolean AS 'MODULE_PATHNAME', 'durable_handback_defer' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION durable._handback_defer(uuid, text, text, interval) IS
     'Schedules a run''s workflow task for the hand-back''s end, when a hand-back of its queue is under way (internal: _schedule_workflow_task, api/76_handback.sql).';
+COMMENT ON FUNCTION durable._handback_open() IS
+    'Starts the list of the workflow tasks a hand-back defers to its end (internal: pgext/src/handback.c).';
+COMMENT ON FUNCTION durable._handback_close() IS
+    'The workflow tasks the hand-back deferred, in order, and the end of the list (internal: pgext/src/handback.c).';
 
--- The hand-back's end: the deferred tasks (pending, as above), leased to
+-- The hand-back's end: the deferred tasks (runs, scheduled, scheduled_at: _handback_close's), leased to
 -- the worker where its poll, made now, would take every one of them, with
 -- what that poll returns; otherwise inserted SCHEDULED, in the order they
 -- were scheduled, as _schedule_workflow_task inserts them, for the poll
@@ -90,16 +83,14 @@ COMMENT ON FUNCTION durable._handback_defer(uuid, text, text, interval) IS
 -- priority, 0 in an empty queue) and the task id it would have got when
 -- scheduled; the poller is recorded and the deadline announced to the
 -- timer worker, as by the poll.
-CREATE OR REPLACE FUNCTION durable._handback_take(pending text, namespace text, task_queue text, identity text,
+CREATE OR REPLACE FUNCTION durable._handback_take(runs uuid[], scheduled bigint[], scheduled_at timestamptz[],
+                                                 namespace text, task_queue text, identity text,
                                                  slots integer, cached jsonb, build_id text, sticky text)
 RETURNS TABLE (task_token text, workflow_id text, run_id uuid, workflow_type text,
                attempt integer, started_event_id bigint, history jsonb)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 DECLARE
-    runs uuid[];
-    scheduled bigint[];
-    scheduled_at timestamptz[];
     n integer;
     rule_mode text;
     rule_build text;
@@ -123,12 +114,6 @@ DECLARE
     earliest timestamptz;
     called text;   -- helpers called as assignments (sql/README.md, "Calls")
 BEGIN
-    SELECT pg_catalog.array_agg(pg_catalog.split_part(e.v, E'\x1f', 1)::uuid ORDER BY e.i),
-           pg_catalog.array_agg(pg_catalog.split_part(e.v, E'\x1f', 2)::bigint ORDER BY e.i),
-           pg_catalog.array_agg(pg_catalog.split_part(e.v, E'\x1f', 3)::timestamptz ORDER BY e.i)
-      INTO runs, scheduled, scheduled_at
-      FROM pg_catalog.unnest(pg_catalog.string_to_array(pg_catalog.substr(pending, 3), E'\x1e'))
-           WITH ORDINALITY e(v, i);
     n := pg_catalog.cardinality(runs);
     take := n <= slots;
     IF take THEN
@@ -212,7 +197,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
-    pending text;
+    deferred record;      -- the workflow tasks the outcomes scheduled (_handback_close)
     taken integer := 0;   -- workflow tasks _handback_take leased
 BEGIN
     -- every argument is checked before any outcome is delivered: bad input
@@ -246,20 +231,20 @@ BEGIN
     -- It is cleared below, or, if the call fails inside a savepoint the
     -- caller rolls back to, with that savepoint (eager.c).
     PERFORM durable._eager_arm(namespace || '/workflow' || E'\x1f' || workflow_task_queue);
-    PERFORM set_config('durable_handback.pending', '-', true);
+    PERFORM durable._handback_open();
     RETURN QUERY
     SELECT 'activity_task', c.task_token, c.outcome, c.error, NULL::text, NULL::uuid, NULL::text, NULL::integer,
            NULL::bigint, NULL::jsonb
       FROM durable.complete_activity_tasks(outcomes, complete_activity_tasks_eager.identity) c;
-    pending := current_setting('durable_handback.pending', true);
-    PERFORM set_config('durable_handback.pending', '', true);
+    deferred := durable._handback_close();
     PERFORM durable._eager_arm(NULL);
     -- the tasks the outcomes scheduled: leased now, or inserted ready
-    IF pending <> '-' THEN
+    IF deferred.runs IS NOT NULL THEN
         RETURN QUERY
         SELECT 'workflow_task', p.task_token, 'POLLED', NULL::text, p.workflow_id, p.run_id, p.workflow_type,
                p.attempt, p.started_event_id, p.history
-          FROM durable._handback_take(pending, complete_activity_tasks_eager.namespace, workflow_task_queue,
+          FROM durable._handback_take(deferred.runs, deferred.scheduled, deferred.scheduled_at,
+                                      complete_activity_tasks_eager.namespace, workflow_task_queue,
                                       complete_activity_tasks_eager.identity, max_workflow_tasks, cached,
                                       complete_activity_tasks_eager.build_id, complete_activity_tasks_eager.sticky) p;
         GET DIAGNOSTICS taken = ROW_COUNT;

@@ -1,0 +1,270 @@
+/*
+ * handback.c: the workflow tasks a hand-back (durable.complete_activity_tasks_eager,
+ * api/76_handback.sql) defers to its end, kept in backend memory.
+ *
+ * While the hand-back delivers its outcomes, each workflow task they
+ * schedule on its queue is not inserted: its WorkflowTaskScheduled is
+ * appended as _schedule_workflow_task appends it, and the run, the event's
+ * id and the time are kept here until _handback_close gives them to
+ * _handback_take. They were kept in a transaction-local text setting,
+ * parsed, searched and rewritten whole on every outcome, and split again by
+ * a query at the end (9 µs per workflow of the C worker's one-activity
+ * workflow, docs/performance.md, "The worker's calls in the server").
+ *
+ * The list behaves as that setting did: it belongs to the transaction that
+ * opened it (keyed by the local transaction id, so it ends with the
+ * transaction whatever way that ends), and a savepoint rolled back takes
+ * back what was added under it, or the opening itself. The functions are
+ * internal (no EXECUTE for the worker roles): a session cannot open a list
+ * itself, and nothing defers unless the hand-back also armed the queue
+ * (eager.c), which _schedule_workflow_task checks first.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/uuid.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_handback_open);
+PG_FUNCTION_INFO_V1(durable_handback_defer);
+PG_FUNCTION_INFO_V1(durable_handback_close);
+
+extern Datum durable_append(PG_FUNCTION_ARGS);
+
+typedef struct Deferred
+{
+	pg_uuid_t	run;
+	int64		scheduled;		/* its WorkflowTaskScheduled */
+	TimestampTz at;				/* when it was scheduled */
+	SubTransactionId subid;		/* the subtransaction that deferred it (or took it over) */
+} Deferred;
+
+static bool opened = false;
+static LocalTransactionId open_lxid = InvalidLocalTransactionId;
+static SubTransactionId open_subid = InvalidSubTransactionId;
+static Deferred *deferred = NULL;	/* in TopMemoryContext */
+static int	ndeferred = 0;
+static int	maxdeferred = 0;
+
+static bool
+is_open(void)
+{
+	return opened && open_lxid == MyProc->lxid;
+}
+
+static void
+close_list(void)
+{
+	opened = false;
+	open_lxid = InvalidLocalTransactionId;
+	open_subid = InvalidSubTransactionId;
+	ndeferred = 0;
+}
+
+/*
+ * A subtransaction rolled back takes back what it deferred (and the list, if
+ * it opened it); one that commits hands both to its parent.
+ */
+static void
+handback_subxact(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	int			kept = 0;
+
+	(void) arg;
+	if (!opened)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		if (open_subid == mySubid)
+		{
+			close_list();
+			return;
+		}
+		for (int i = 0; i < ndeferred; i++)
+			if (deferred[i].subid != mySubid)
+				deferred[kept++] = deferred[i];
+		ndeferred = kept;
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		if (open_subid == mySubid)
+			open_subid = parentSubid;
+		for (int i = 0; i < ndeferred; i++)
+			if (deferred[i].subid == mySubid)
+				deferred[i].subid = parentSubid;
+	}
+}
+
+/* durable._handback_open(): an empty list, until _handback_close or the transaction's end */
+Datum
+durable_handback_open(PG_FUNCTION_ARGS)
+{
+	static bool subxact_callback = false;
+
+	if (!subxact_callback)
+	{
+		RegisterSubXactCallback(handback_subxact, NULL);
+		subxact_callback = true;
+	}
+	close_list();
+	opened = true;
+	open_lxid = MyProc->lxid;
+	open_subid = GetCurrentSubTransactionId();
+	PG_RETURN_VOID();
+}
+
+/* durable._notify('workflow', namespace, task_queue), the plpgsql one */
+static void
+notify_queue(Datum namespace, Datum task_queue)
+{
+	static Oid	notify = InvalidOid;
+
+	if (!OidIsValid(notify))
+	{
+		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+
+		notify = LookupFuncName(list_make2(makeString("durable"), makeString("_notify")), 3, types, false);
+	}
+	OidFunctionCall3(notify, CStringGetTextDatum("workflow"), namespace, task_queue);
+}
+
+/*
+ * durable.now() as SQL sees it: the C clock (clock.c), unless a test holds
+ * it (pgTAP's hold_clock replaces the function), as the plpgsql did.
+ */
+static TimestampTz
+now_sql(void)
+{
+	static Oid	now = InvalidOid;
+
+	if (!OidIsValid(now))
+		now = LookupFuncName(list_make2(makeString("durable"), makeString("now")), 0, NULL, false);
+	return DatumGetTimestampTz(OidFunctionCall0(now));
+}
+
+/*
+ * durable._handback_defer(run uuid, namespace text, task_queue text,
+ * task_timeout interval) returns boolean: false when no hand-back is under
+ * way; otherwise the run's task is deferred (its WorkflowTaskScheduled
+ * appended, as _schedule_workflow_task writes it), or, when the run's is
+ * deferred already, the queue is notified as for a task that is ready.
+ */
+Datum
+durable_handback_defer(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *run;
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
+	JsonbValue *object;
+	int64		scheduled;
+
+	if (!is_open() || PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	run = PG_GETARG_UUID_P(0);
+	for (int i = 0; i < ndeferred; i++)
+		if (memcmp(&deferred[i].run, run, sizeof(pg_uuid_t)) == 0)
+		{
+			notify_queue(PG_GETARG_DATUM(1), PG_GETARG_DATUM(2));
+			PG_RETURN_BOOL(true);
+		}
+
+	/* jsonb_build_object('task_queue', ..., 'start_to_close_timeout', _seconds(task_timeout), 'attempt', 1) */
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	DurableJsonbPushKey(&state, "task_queue");
+	if (PG_ARGISNULL(2))
+	{
+		v.type = jbvNull;
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	else
+	{
+		text	   *queue = PG_GETARG_TEXT_PP(2);
+
+		DurableJsonbPushString(&state, VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
+	}
+	DurableJsonbPushKey(&state, "start_to_close_timeout");
+	if (PG_ARGISNULL(3))
+	{
+		v.type = jbvNull;
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	else	/* extract(epoch FROM task_timeout)::float8 */
+		DurableJsonbPushFloat8(&state, DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+			DirectFunctionCall2(extract_interval, CStringGetTextDatum("epoch"), PG_GETARG_DATUM(3)))));
+	DurableJsonbPushKey(&state, "attempt");
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(1);
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	scheduled = DatumGetInt64(DirectFunctionCall3(durable_append, UUIDPGetDatum(run),
+												  CStringGetTextDatum("WorkflowTaskScheduled"),
+												  JsonbPGetDatum(JsonbValueToJsonb(object))));
+
+	if (ndeferred == maxdeferred)
+	{
+		maxdeferred = maxdeferred == 0 ? 64 : maxdeferred * 2;
+		deferred = deferred == NULL
+			? MemoryContextAlloc(TopMemoryContext, maxdeferred * sizeof(Deferred))
+			: repalloc(deferred, maxdeferred * sizeof(Deferred));
+	}
+	memcpy(&deferred[ndeferred].run, run, sizeof(pg_uuid_t));
+	deferred[ndeferred].scheduled = scheduled;
+	deferred[ndeferred].at = now_sql();
+	deferred[ndeferred].subid = GetCurrentSubTransactionId();
+	ndeferred++;
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * durable._handback_close(OUT runs uuid[], OUT scheduled bigint[], OUT
+ * scheduled_at timestamptz[]): the tasks deferred, in the order they were,
+ * and the list closed; three NULLs when none was.
+ */
+Datum
+durable_handback_close(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {true, true, true};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "durable._handback_close must return a record");
+	desc = BlessTupleDesc(desc);
+	if (is_open() && ndeferred > 0)
+	{
+		Datum	   *runs = palloc(ndeferred * sizeof(Datum));
+		Datum	   *events = palloc(ndeferred * sizeof(Datum));
+		Datum	   *times = palloc(ndeferred * sizeof(Datum));
+
+		for (int i = 0; i < ndeferred; i++)
+		{
+			pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+			memcpy(u, &deferred[i].run, sizeof(pg_uuid_t));
+			runs[i] = UUIDPGetDatum(u);
+			events[i] = Int64GetDatum(deferred[i].scheduled);
+			times[i] = TimestampTzGetDatum(deferred[i].at);
+		}
+		values[0] = PointerGetDatum(construct_array(runs, ndeferred, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+		values[1] = PointerGetDatum(construct_array(events, ndeferred, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[2] = PointerGetDatum(construct_array(times, ndeferred, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL,
+													TYPALIGN_DOUBLE));
+		nulls[0] = nulls[1] = nulls[2] = false;
+	}
+	close_list();
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
