@@ -79,6 +79,7 @@
 
 PG_FUNCTION_INFO_V1(durable_insert_workflow_task);
 PG_FUNCTION_INFO_V1(durable_insert_activity_task);
+PG_FUNCTION_INFO_V1(durable_insert_workflow_task_leased);
 
 /* Where a column's value comes from, in the INSERT statement the direct insert stands for. */
 typedef enum
@@ -154,6 +155,33 @@ static const TaskColumn workflow_task_columns[] = {
 	{"build_id", TEXTOID, FROM_DEFAULT},
 };
 
+/*
+ * The hand-back's workflow task (api/76_handback.sql, _handback_take):
+ * inserted STARTED, leased to its worker, with the task id and the place
+ * (priority, fairness key, pass) its poll would have given it; the placing
+ * trigger leaves a pass >= 0 as given.
+ */
+static const TaskColumn leased_workflow_task_columns[] = {
+	{"task_id", INT8OID, FROM_ARG},
+	{"run_id", UUIDOID, FROM_ARG},
+	{"namespace", TEXTOID, FROM_ARG},
+	{"task_queue", TEXTOID, FROM_ARG},
+	{"state", TEXTOID, FROM_CONST, "STARTED"},
+	{"attempt", INT4OID, FROM_CONST, "1"},
+	{"scheduled_event_id", INT8OID, FROM_ARG},
+	{"started_event_id", INT8OID, FROM_ARG},
+	{"fence", INT8OID, FROM_CONST, "1"},
+	{"identity", TEXTOID, FROM_ARG},
+	{"scheduled_at", TIMESTAMPTZOID, FROM_ARG},
+	{"started_at", TIMESTAMPTZOID, FROM_ARG},
+	{"timeout_at", TIMESTAMPTZOID, FROM_ARG},
+	{"last_failure", JSONBOID, FROM_DEFAULT},
+	{"priority", INT2OID, FROM_ARG},
+	{"fairness_key", TEXTOID, FROM_ARG},
+	{"pass", FLOAT8OID, FROM_ARG},
+	{"build_id", TEXTOID, FROM_ARG},
+};
+
 /* (a SCHEDULED task: the eager one, inserted STARTED, keeps its statement in _cmd_schedule_activity) */
 static const TaskColumn activity_task_columns[] = {
 	{"task_id", INT8OID, FROM_DEFAULT},
@@ -201,6 +229,17 @@ static TaskTable workflow_tasks = {
 	6, {UUIDOID, TEXTOID, TEXTOID, INT4OID, INT8OID, TIMESTAMPTZOID}
 };
 
+static TaskTable leased_workflow_tasks = {
+	"workflow_tasks", leased_workflow_task_columns, lengthof(leased_workflow_task_columns),
+	"_workflow_task_pass", "durable_workflow_task_pass",
+	"INSERT INTO durable.workflow_tasks (task_id, run_id, namespace, task_queue, state, attempt, "
+	"    scheduled_event_id, started_event_id, fence, identity, scheduled_at, started_at, timeout_at, "
+	"    priority, fairness_key, pass, build_id) "
+	"VALUES ($1, $2, $3, $4, 'STARTED', 1, $5, $6, 1, $7, $8, $9, $10, $11, $12, $13, $14)", ACL_INSERT,
+	14, {INT8OID, UUIDOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, INT2OID, TEXTOID, FLOAT8OID, TEXTOID}
+};
+
 static TaskTable activity_tasks = {
 	"activity_tasks", activity_task_columns, lengthof(activity_task_columns),
 	"_activity_task_pass", "durable_activity_task_pass",
@@ -224,7 +263,7 @@ static uint64 invalidations;	/* of a task table, of an index of it or of any fun
 static void
 forget_shape_of_relation(Oid relid)
 {
-	TaskTableShape *shapes[] = {&workflow_tasks.shape, &activity_tasks.shape};
+	TaskTableShape *shapes[] = {&workflow_tasks.shape, &leased_workflow_tasks.shape, &activity_tasks.shape};
 
 	for (int i = 0; i < lengthof(shapes); i++)
 		if (relid == InvalidOid || relid == shapes[i]->relid ||
@@ -238,6 +277,7 @@ static void
 forget_shapes(Datum arg, int cacheid, uint32 hashvalue)
 {
 	workflow_tasks.shape.valid = false;
+	leased_workflow_tasks.shape.valid = false;
 	activity_tasks.shape.valid = false;
 	invalidations++;
 }
@@ -554,6 +594,7 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 	HeapTuple	tuple;
 	int			arg = 0;
 	int			pass_c = known_column_index(t, "pass");
+	bool		given_id;
 	bool		written = false;
 
 	if (!OidIsValid(relid))
@@ -607,7 +648,7 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 	/* the trigger's test (ready_pass.c's needs_place), and its placing */
 	if (!nulls[s->att[pass_c] - 1] && DatumGetFloat8(values[s->att[pass_c] - 1]) < 0)
 	{
-		if (t == &workflow_tasks)
+		if (t != &activity_tasks)
 		{
 			Datum		placed[3];
 			bool		placed_null[3];
@@ -639,15 +680,22 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 	/*
 	 * A null where the table refuses one (a null argument, no run for a
 	 * workflow task): the statement, with its own error. The task id's
-	 * default comes after, with its permission check.
+	 * default comes after, with its permission check (a task id given is
+	 * an argument like the others).
 	 */
+	given_id = t->columns[known_column_index(t, "task_id")].source == FROM_ARG;
 	for (int c = 0; c < t->ncolumns; c++)
-		if (nulls[s->att[c] - 1] && strcmp(t->columns[c].name, "task_id") != 0 &&
+		if (nulls[s->att[c] - 1] && (given_id || strcmp(t->columns[c].name, "task_id") != 0) &&
 			TupleDescAttr(desc, s->att[c] - 1)->attnotnull)
 			goto done;
-	*task_id = nextval_internal(s->sequence, true);
-	values[s->att[known_column_index(t, "task_id")] - 1] = Int64GetDatum(*task_id);
-	nulls[s->att[known_column_index(t, "task_id")] - 1] = false;
+	if (given_id)
+		*task_id = DatumGetInt64(values[s->att[known_column_index(t, "task_id")] - 1]);
+	else
+	{
+		*task_id = nextval_internal(s->sequence, true);
+		values[s->att[known_column_index(t, "task_id")] - 1] = Int64GetDatum(*task_id);
+		nulls[s->att[known_column_index(t, "task_id")] - 1] = false;
+	}
 
 	tuple = heap_form_tuple(desc, values, nulls);
 	heap_insert(rel, tuple, GetCurrentCommandId(true), 0, NULL);
@@ -742,4 +790,17 @@ Datum
 durable_insert_activity_task(PG_FUNCTION_ARGS)
 {
 	return insert_task(fcinfo, &activity_tasks);
+}
+
+/*
+ * durable._insert_workflow_task_leased(task_id, run, namespace, task_queue,
+ * scheduled_event_id, started_event_id, identity, scheduled_at, started_at,
+ * timeout_at, priority, fairness_key, pass, build_id): the hand-back's
+ * STARTED workflow task (fence 1, attempt 1); returns its task id when
+ * written directly, null when by the statement.
+ */
+Datum
+durable_insert_workflow_task_leased(PG_FUNCTION_ARGS)
+{
+	return insert_task(fcinfo, &leased_workflow_tasks);
 }

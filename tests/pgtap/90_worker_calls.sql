@@ -10,6 +10,11 @@
 --      appends is _schedule_workflow_task's, a run deferred twice is kept
 --      once, the list keeps the order, and a savepoint rolled back takes
 --      back what was deferred under it (or the opening itself).
+--   3. The hand-back's STARTED workflow task is inserted without the
+--      executor (_insert_workflow_task_leased, pgext/src/task_insert.c):
+--      the row of its INSERT statement, in the same indexes, with the
+--      statement's errors, and through the statement where an operator's
+--      trigger must see it.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -161,6 +166,97 @@ SELECT is(has_function_privilege('durable_worker', 'durable._handback_open()', '
 SELECT is(has_function_privilege('durable_worker', 'durable._handback_defer(uuid, text, text, interval)', 'EXECUTE'),
           false, 'nor defer');
 SELECT is(has_function_privilege('durable_worker', 'durable._handback_close()', 'EXECUTE'), false, 'nor close');
+
+-- 3. The leased workflow task ------------------------------------------------------
+SET LOCAL track_functions = 'all';
+CREATE FUNCTION pg_temp.trigger_calls() RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce((SELECT calls FROM pg_stat_xact_user_functions
+                      WHERE schemaname = 'durable' AND funcname = '_workflow_task_pass'), 0)
+$$;
+CREATE TEMP TABLE leased (n serial, path text, id bigint, task jsonb);
+-- one by _insert_workflow_task_leased: its path, the id returned and its row but the run
+CREATE FUNCTION pg_temp.lease_direct(run uuid, id bigint, who text DEFAULT 'w1', build text DEFAULT 'b1',
+                                     pass float8 DEFAULT 0.5) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    calls bigint := pg_temp.trigger_calls();
+    got bigint := durable._insert_workflow_task_leased(id, run, 'default', 'lq', 7, 9, who,
+        '2026-01-02 03:04:05+00', '2026-01-02 03:04:06+00', '2026-01-02 03:04:16+00', 2::smallint, 'k', pass, build);
+    path text := CASE WHEN pg_temp.trigger_calls() = calls THEN 'direct' ELSE 'statement' END;
+BEGIN
+    INSERT INTO leased (path, id, task)
+    SELECT path, got, to_jsonb(t) - 'run_id' FROM durable.workflow_tasks t WHERE t.run_id = run;
+    RETURN path;
+END
+$$;
+-- the same by the statement _handback_take ran before
+CREATE FUNCTION pg_temp.lease_statement(run uuid, id bigint, who text DEFAULT 'w1', build text DEFAULT 'b1',
+                                        pass float8 DEFAULT 0.5) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    t durable.workflow_tasks;
+BEGIN
+    INSERT INTO durable.workflow_tasks (task_id, run_id, namespace, task_queue, state, attempt, scheduled_event_id,
+                                        started_event_id, fence, identity, scheduled_at, started_at, timeout_at,
+                                        priority, fairness_key, pass, build_id)
+    VALUES (id, run, 'default', 'lq', 'STARTED', 1, 7, 9, 1, who, '2026-01-02 03:04:05+00', '2026-01-02 03:04:06+00',
+            '2026-01-02 03:04:16+00', 2::smallint, 'k', pass, build) RETURNING * INTO t;
+    RETURN to_jsonb(t) - 'run_id';
+END
+$$;
+CREATE FUNCTION pg_temp.last_leased() RETURNS leased LANGUAGE sql AS $$
+    SELECT * FROM leased ORDER BY n DESC LIMIT 1
+$$;
+SELECT is(pg_temp.lease_direct(pg_temp.taskless_run('lq'), 900000001), 'direct', 'a plain store''s leased task is written directly');
+SELECT is((pg_temp.last_leased()).id, 900000001::bigint, 'with the task id given, returned');
+SELECT is((pg_temp.last_leased()).task - 'task_id', pg_temp.lease_statement(pg_temp.taskless_run('lq'), 900000002) - 'task_id',
+          'the row of the INSERT statement (every column but the ids)');
+SELECT is((pg_temp.last_leased()).task ->> 'state', 'STARTED', 'STARTED');
+SELECT is((pg_temp.last_leased()).task ->> 'fence', '1', 'fence 1');
+SELECT is(pg_temp.lease_direct(pg_temp.taskless_run('lq'), 900000003, NULL, NULL, 0), 'direct', 'no identity, no build');
+SELECT is((pg_temp.last_leased()).task - 'task_id', pg_temp.lease_statement(pg_temp.taskless_run('lq'), 900000004, NULL, NULL, 0) - 'task_id',
+          'the statement''s row with nulls too');
+-- its index entries: the deadline index's, none in the ready indexes
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT is((SELECT count(*) FROM durable.workflow_tasks WHERE timeout_at = '2026-01-02 03:04:16+00' AND task_id = 900000001),
+          1::bigint, 'found through the deadline index');
+SELECT is((SELECT count(*) FROM durable.workflow_tasks WHERE namespace = 'default' AND task_queue = 'lq' AND state = 'SCHEDULED'),
+          0::bigint, 'not in the ready index');
+SELECT is((SELECT count(*) FROM durable.workflow_tasks WHERE task_id = 900000001), 1::bigint, 'found by its key');
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+-- the statement's errors
+SELECT is(pg_temp.error_of(format('SELECT pg_temp.lease_direct(%L, 900000001)', pg_temp.taskless_run('lq'))),
+          pg_temp.error_of(format('SELECT pg_temp.lease_statement(%L, 900000001)', pg_temp.taskless_run('lq'))),
+          'a task id taken: the statement''s error');
+SELECT is(pg_temp.error_of(format('SELECT pg_temp.lease_direct(%L, 900000005)',
+                                  (SELECT run_id FROM durable.workflow_tasks WHERE task_id = 900000001))),
+          pg_temp.error_of(format('SELECT pg_temp.lease_statement(%L, 900000006)',
+                                  (SELECT run_id FROM durable.workflow_tasks WHERE task_id = 900000001))),
+          'a run with a task: the statement''s error');
+-- (the same but for the ids in the failing row)
+SELECT is(replace(array_to_string(pg_temp.error_of('SELECT pg_temp.lease_direct(NULL, 900000007)'), '|'), '900000007', 'ID'),
+          replace(array_to_string(pg_temp.error_of('SELECT pg_temp.lease_statement(NULL, 900000008)'), '|'), '900000008', 'ID'),
+          'no run: the statement''s error');
+SELECT is(replace(array_to_string(pg_temp.error_of(format('SELECT pg_temp.lease_direct(%L, NULL)', 'dc43d2e3-676a-436d-bef5-a56e37fd1680')), '|'),
+                  'dc43d2e3-676a-436d-bef5-a56e37fd1680', 'RUN'),
+          replace(array_to_string(pg_temp.error_of(format('SELECT pg_temp.lease_statement(%L, NULL)', 'dc43d2e3-676a-436d-bef5-a56e37fd1680')), '|'),
+                  'dc43d2e3-676a-436d-bef5-a56e37fd1680', 'RUN'),
+          'no task id: the statement''s error');
+-- an operator's trigger sees it: the statement
+CREATE TABLE pg_temp.seen (task_id bigint);
+CREATE FUNCTION pg_temp.see() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pg_temp.seen VALUES (NEW.task_id);
+    RETURN NEW;
+END
+$$;
+SAVEPOINT op;
+CREATE TRIGGER seen AFTER INSERT ON durable.workflow_tasks FOR EACH ROW EXECUTE FUNCTION pg_temp.see();
+SELECT is(pg_temp.lease_direct(pg_temp.taskless_run('lq'), 900000009), 'statement', 'with an operator''s trigger, the statement');
+SELECT is((SELECT array_agg(task_id) FROM pg_temp.seen), ARRAY[900000009::bigint], 'which the trigger saw');
+SELECT is((pg_temp.last_leased()).id, NULL, 'the statement''s id is not known');
+ROLLBACK TO SAVEPOINT op;
+SELECT is(pg_temp.lease_direct(pg_temp.taskless_run('lq'), 900000010), 'direct', 'the trigger dropped: direct again');
 
 SELECT * FROM finish();
 ROLLBACK;

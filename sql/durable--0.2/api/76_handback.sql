@@ -168,11 +168,14 @@ BEGIN
               ORDER BY u.pr, u.pa, u.id LOOP
         started := durable._append(runs[j], 'WorkflowTaskStarted', pg_catalog.jsonb_build_object(
             'scheduled_event_id', scheduled[j], 'identity', identity, 'attempt', 1) || durable._build_id_attrs(build_id));
-        INSERT INTO durable.workflow_tasks (task_id, run_id, namespace, task_queue, state, attempt, scheduled_event_id,
-                                            started_event_id, fence, identity, scheduled_at, started_at, timeout_at,
-                                            priority, fairness_key, pass, build_id)
-        VALUES (ids[j], runs[j], namespace, task_queue, 'STARTED', 1, scheduled[j], started, 1, identity,
-                scheduled_at[j], now, now + timeouts[j], priorities[j], fairness_keys[j], passes[j], build_id);
+        -- INSERT INTO durable.workflow_tasks (task_id, run_id, namespace,
+        -- task_queue, state, attempt, scheduled_event_id, started_event_id,
+        -- fence, identity, scheduled_at, started_at, timeout_at, priority,
+        -- fairness_key, pass, build_id) VALUES (..., 'STARTED', 1, ..., 1,
+        -- ...), in C (api/80_task_insert.sql)
+        called := durable._insert_workflow_task_leased(ids[j], runs[j], namespace, task_queue, scheduled[j], started,
+            identity, scheduled_at[j], now, now + timeouts[j], priorities[j], fairness_keys[j], passes[j],
+            build_id)::text;
         earliest := least(earliest, now + timeouts[j]);
         task_token := 'w' || ids[j] || '.1';
         workflow_id := workflow_ids[j];

@@ -32,3 +32,16 @@ COMMENT ON FUNCTION durable._insert_activity_task(uuid, text, text, bigint, text
     timestamptz, interval, interval, interval, interval, interval, float8, interval, integer, text[], timestamptz,
     text, smallint, float8) IS
     'Inserts a SCHEDULED activity task placed in its queue, as INSERT INTO durable.activity_tasks with its placing trigger would (internal: _cmd_schedule_activity).';
+
+-- The hand-back's workflow task (api/76_handback.sql, _handback_take):
+-- STARTED, leased to its worker (fence 1, attempt 1), with the task id and
+-- the place its poll would have given it; as its INSERT statement (a pass
+-- >= 0 is left as given by the placing trigger).
+CREATE OR REPLACE FUNCTION durable._insert_workflow_task_leased(
+    task_id bigint, run uuid, namespace text, task_queue text, scheduled_event_id bigint, started_event_id bigint,
+    identity text, scheduled_at timestamptz, started_at timestamptz, timeout_at timestamptz, priority smallint,
+    fairness_key text, pass float8, build_id text)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'durable_insert_workflow_task_leased' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION durable._insert_workflow_task_leased(bigint, uuid, text, text, bigint, bigint, text, timestamptz,
+    timestamptz, timestamptz, smallint, text, float8, text) IS
+    'Inserts a STARTED workflow task leased to the worker of a hand-back, as its INSERT INTO durable.workflow_tasks would (internal: _handback_take).';
