@@ -80,6 +80,7 @@
 PG_FUNCTION_INFO_V1(durable_insert_workflow_task);
 PG_FUNCTION_INFO_V1(durable_insert_activity_task);
 PG_FUNCTION_INFO_V1(durable_insert_workflow_task_leased);
+PG_FUNCTION_INFO_V1(durable_insert_activity_task_leased);
 
 /* Where a column's value comes from, in the INSERT statement the direct insert stands for. */
 typedef enum
@@ -182,7 +183,7 @@ static const TaskColumn leased_workflow_task_columns[] = {
 	{"build_id", TEXTOID, FROM_ARG},
 };
 
-/* (a SCHEDULED task: the eager one, inserted STARTED, keeps its statement in _cmd_schedule_activity) */
+/* (a SCHEDULED task) */
 static const TaskColumn activity_task_columns[] = {
 	{"task_id", INT8OID, FROM_DEFAULT},
 	{"run_id", UUIDOID, FROM_ARG},
@@ -229,6 +230,65 @@ static TaskTable workflow_tasks = {
 	6, {UUIDOID, TEXTOID, TEXTOID, INT4OID, INT8OID, TIMESTAMPTZOID}
 };
 
+/*
+ * The eager activity task (api/72_eager.sql, _cmd_schedule_activity):
+ * inserted STARTED, leased to the worker completing its workflow task
+ * (fence 1, its identity, started now), at pass 0, which the placing
+ * trigger leaves as given.
+ */
+static const TaskColumn leased_activity_task_columns[] = {
+	{"task_id", INT8OID, FROM_DEFAULT},
+	{"run_id", UUIDOID, FROM_ARG},
+	{"namespace", TEXTOID, FROM_ARG},
+	{"workflow_id", TEXTOID, FROM_ARG},
+	{"scheduled_event_id", INT8OID, FROM_ARG},
+	{"activity_id", TEXTOID, FROM_ARG},
+	{"activity_type", TEXTOID, FROM_ARG},
+	{"task_queue", TEXTOID, FROM_ARG},
+	{"input", JSONBOID, FROM_ARG},
+	{"state", TEXTOID, FROM_CONST, "STARTED"},
+	{"attempt", INT4OID, FROM_DEFAULT},
+	{"fence", INT8OID, FROM_CONST, "1"},
+	{"identity", TEXTOID, FROM_ARG},
+	{"scheduled_at", TIMESTAMPTZOID, FROM_ARG},
+	{"attempt_scheduled_at", TIMESTAMPTZOID, FROM_ARG},
+	{"started_at", TIMESTAMPTZOID, FROM_ARG},
+	{"last_heartbeat_at", TIMESTAMPTZOID, FROM_DEFAULT},
+	{"heartbeat_details", JSONBOID, FROM_DEFAULT},
+	{"schedule_to_close_timeout", INTERVALOID, FROM_ARG},
+	{"schedule_to_start_timeout", INTERVALOID, FROM_ARG},
+	{"start_to_close_timeout", INTERVALOID, FROM_ARG},
+	{"heartbeat_timeout", INTERVALOID, FROM_ARG},
+	{"retry_initial_interval", INTERVALOID, FROM_ARG},
+	{"retry_backoff_coefficient", FLOAT8OID, FROM_ARG},
+	{"retry_maximum_interval", INTERVALOID, FROM_ARG},
+	{"retry_maximum_attempts", INT4OID, FROM_ARG},
+	{"non_retryable_error_types", TEXTARRAYOID, FROM_ARG},
+	{"timeout_at", TIMESTAMPTZOID, FROM_ARG},
+	{"last_failure", JSONBOID, FROM_DEFAULT},
+	{"cancel_requested", BOOLOID, FROM_DEFAULT},
+	{"fairness_key", TEXTOID, FROM_ARG},
+	{"priority", INT2OID, FROM_ARG},
+	{"fairness_weight", FLOAT8OID, FROM_ARG},
+	{"pass", FLOAT8OID, FROM_CONST, "0"},
+};
+
+static TaskTable leased_activity_tasks = {
+	"activity_tasks", leased_activity_task_columns, lengthof(leased_activity_task_columns),
+	"_activity_task_pass", "durable_activity_task_pass",
+	"INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id, "
+	"    activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at, "
+	"    schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout, "
+	"    retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts, "
+	"    non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight, "
+	"    fence, identity, started_at, pass) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'STARTED', $10, $11, $13, $14, $15, $16, $17, $18, $19, $20, "
+	"        $21, $22, $23, $24, $25, 1, $9, $12, 0) RETURNING task_id", ACL_INSERT | ACL_SELECT,
+	25, {UUIDOID, TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID, INTERVALOID,
+	FLOAT8OID, INTERVALOID, INT4OID, TEXTARRAYOID, TIMESTAMPTZOID, TEXTOID, INT2OID, FLOAT8OID}
+};
+
 static TaskTable leased_workflow_tasks = {
 	"workflow_tasks", leased_workflow_task_columns, lengthof(leased_workflow_task_columns),
 	"_workflow_task_pass", "durable_workflow_task_pass",
@@ -263,7 +323,8 @@ static uint64 invalidations;	/* of a task table, of an index of it or of any fun
 static void
 forget_shape_of_relation(Oid relid)
 {
-	TaskTableShape *shapes[] = {&workflow_tasks.shape, &leased_workflow_tasks.shape, &activity_tasks.shape};
+	TaskTableShape *shapes[] = {&workflow_tasks.shape, &leased_workflow_tasks.shape, &activity_tasks.shape,
+		&leased_activity_tasks.shape};
 
 	for (int i = 0; i < lengthof(shapes); i++)
 		if (relid == InvalidOid || relid == shapes[i]->relid ||
@@ -279,6 +340,7 @@ forget_shapes(Datum arg, int cacheid, uint32 hashvalue)
 	workflow_tasks.shape.valid = false;
 	leased_workflow_tasks.shape.valid = false;
 	activity_tasks.shape.valid = false;
+	leased_activity_tasks.shape.valid = false;
 	invalidations++;
 }
 
@@ -648,7 +710,7 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 	/* the trigger's test (ready_pass.c's needs_place), and its placing */
 	if (!nulls[s->att[pass_c] - 1] && DatumGetFloat8(values[s->att[pass_c] - 1]) < 0)
 	{
-		if (t != &activity_tasks)
+		if (t == &workflow_tasks || t == &leased_workflow_tasks)
 		{
 			Datum		placed[3];
 			bool		placed_null[3];
@@ -803,4 +865,19 @@ Datum
 durable_insert_workflow_task_leased(PG_FUNCTION_ARGS)
 {
 	return insert_task(fcinfo, &leased_workflow_tasks);
+}
+
+/*
+ * durable._insert_activity_task_leased(run_id, namespace, workflow_id,
+ * scheduled_event_id, activity_id, activity_type, task_queue, input,
+ * identity, scheduled_at, attempt_scheduled_at, started_at, the four
+ * timeouts, the retry policy's five columns, timeout_at, fairness_key,
+ * priority, fairness_weight): the eager STARTED activity task (fence 1,
+ * pass 0); returns its task id (null when an operator's trigger kept the
+ * row out).
+ */
+Datum
+durable_insert_activity_task_leased(PG_FUNCTION_ARGS)
+{
+	return insert_task(fcinfo, &leased_activity_tasks);
 }

@@ -15,6 +15,9 @@
 --      the row of its INSERT statement, in the same indexes, with the
 --      statement's errors, and through the statement where an operator's
 --      trigger must see it.
+--   4. The eager activity task, STARTED, the same way
+--      (_insert_activity_task_leased): its INSERT ... RETURNING's row,
+--      indexes and errors.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -257,6 +260,91 @@ SELECT is((SELECT array_agg(task_id) FROM pg_temp.seen), ARRAY[900000009::bigint
 SELECT is((pg_temp.last_leased()).id, NULL, 'the statement''s id is not known');
 ROLLBACK TO SAVEPOINT op;
 SELECT is(pg_temp.lease_direct(pg_temp.taskless_run('lq'), 900000010), 'direct', 'the trigger dropped: direct again');
+
+-- 4. The eager activity task ------------------------------------------------------------
+CREATE FUNCTION pg_temp.atrigger_calls() RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce((SELECT calls FROM pg_stat_xact_user_functions
+                      WHERE schemaname = 'durable' AND funcname = '_activity_task_pass'), 0)
+$$;
+CREATE TEMP TABLE eager (n serial, path text, id bigint, task jsonb);
+CREATE FUNCTION pg_temp.eager_direct(run uuid, ev bigint, who text DEFAULT 'w1', nrt text[] DEFAULT '{}') RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    calls bigint := pg_temp.atrigger_calls();
+    got bigint := durable._insert_activity_task_leased(run, 'default', 'wf-' || run, ev, 'a' || ev, 'Charge', 'eq',
+        '{"x": 1}', who, '2026-01-02 03:04:05+00', '2026-01-02 03:04:05+00', '2026-01-02 03:04:05+00',
+        NULL, interval '5 s', interval '30 s', NULL, interval '1 s', 2.0, interval '100 s', 0, nrt,
+        '2026-01-02 03:04:35+00', 'k', 2::smallint, 1.5);
+    path text := CASE WHEN pg_temp.atrigger_calls() = calls THEN 'direct' ELSE 'statement' END;
+BEGIN
+    INSERT INTO eager (path, id, task)
+    SELECT path, got, to_jsonb(t) - 'run_id' - 'workflow_id' FROM durable.activity_tasks t WHERE t.run_id = run AND t.scheduled_event_id = ev;
+    RETURN path;
+END
+$$;
+-- the statement _cmd_schedule_activity ran before
+CREATE FUNCTION pg_temp.eager_statement(run uuid, ev bigint, who text DEFAULT 'w1', nrt text[] DEFAULT '{}') RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    task bigint;
+BEGIN
+    INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
+        activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
+        schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
+        retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
+        non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight,
+        fence, identity, started_at, pass)
+    VALUES (run, 'default', 'wf-' || run, ev, 'a' || ev, 'Charge', 'eq', '{"x": 1}', 'STARTED',
+        '2026-01-02 03:04:05+00', '2026-01-02 03:04:05+00', NULL, interval '5 s', interval '30 s', NULL,
+        interval '1 s', 2.0, interval '100 s', 0, nrt, '2026-01-02 03:04:35+00', 'k', 2::smallint, 1.5,
+        1, who, '2026-01-02 03:04:05+00', 0)
+    RETURNING activity_tasks.task_id INTO task;
+    RETURN (SELECT to_jsonb(t) - 'run_id' - 'workflow_id' FROM durable.activity_tasks t WHERE t.task_id = task);
+END
+$$;
+CREATE FUNCTION pg_temp.last_eager() RETURNS eager LANGUAGE sql AS $$
+    SELECT * FROM eager ORDER BY n DESC LIMIT 1
+$$;
+SELECT is(pg_temp.eager_direct(pg_temp.taskless_run('eq'), 5), 'direct', 'an eager task is written directly');
+SELECT is((pg_temp.last_eager()).id, ((pg_temp.last_eager()).task ->> 'task_id')::bigint, 'its task id returned');
+SELECT is((pg_temp.last_eager()).task - 'task_id', pg_temp.eager_statement(pg_temp.taskless_run('eq'), 5) - 'task_id',
+          'the row of the INSERT statement (every column but the ids)');
+SELECT is(pg_temp.eager_direct(pg_temp.taskless_run('eq'), 6, NULL, '{Fatal,Other}'), 'direct', 'no identity, error types');
+SELECT is((pg_temp.last_eager()).task - 'task_id',
+          pg_temp.eager_statement(pg_temp.taskless_run('eq'), 6, NULL, '{Fatal,Other}') - 'task_id',
+          'the statement''s row again');
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT is((SELECT count(*) FROM durable.activity_tasks WHERE namespace = 'default' AND task_queue = 'eq' AND state = 'STARTED'
+                                                         AND fairness_key = 'k'), 4::bigint,
+          'found through the started index');
+SELECT is((SELECT count(*) FROM durable.activity_tasks WHERE namespace = 'default' AND task_queue = 'eq' AND state = 'SCHEDULED'),
+          0::bigint, 'not in the ready index');
+SELECT is((SELECT count(*) FROM durable.activity_tasks WHERE timeout_at = '2026-01-02 03:04:35+00' AND task_queue = 'eq'),
+          4::bigint, 'found through the deadline index');
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT is((pg_temp.error_of(format('SELECT pg_temp.eager_direct(%L, 6)', (SELECT run_id FROM durable.activity_tasks WHERE task_id = (pg_temp.last_eager()).id))))[1:2],
+          (pg_temp.error_of(format('SELECT pg_temp.eager_statement(%L, 6)', (SELECT run_id FROM durable.activity_tasks WHERE task_id = (pg_temp.last_eager()).id))))[1:2],
+          'an event with a task already: the statement''s error');
+SELECT is((pg_temp.error_of('SELECT pg_temp.eager_direct(NULL, 7)'))[1:2],
+          (pg_temp.error_of('SELECT pg_temp.eager_statement(NULL, 7)'))[1:2], 'no run: the statement''s error');
+SAVEPOINT op2;
+CREATE TRIGGER seen AFTER INSERT ON durable.activity_tasks FOR EACH ROW EXECUTE FUNCTION pg_temp.see();
+SELECT is(pg_temp.eager_direct(pg_temp.taskless_run('eq'), 8), 'statement', 'with an operator''s trigger, the statement');
+SELECT is((SELECT count(*) FROM pg_temp.seen WHERE task_id = (pg_temp.last_eager()).id), 1::bigint,
+          'which the trigger saw, and its task id returned');
+ROLLBACK TO SAVEPOINT op2;
+-- through the eager completion: leased to its worker
+SELECT durable.start_workflow('e-1', 'W', 'eq2');
+SELECT is((SELECT outcome FROM durable.complete_workflow_tasks_eager(jsonb_build_array(jsonb_build_object(
+               'task_token', (SELECT task_token FROM durable.poll_workflow_tasks('eq2', 'w9', 1)),
+               'commands', '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "noop",
+                             "start_to_close_timeout": 30, "retry_policy": {}}]'::jsonb)), 'w9', 'eq2', 5)
+            WHERE kind = 'activity_task'), 'EAGER', 'an eager completion takes its activity');
+SELECT is((SELECT jsonb_build_array(state, fence, identity, pass) FROM durable.activity_tasks a
+             JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = 'e-1'),
+          '["STARTED", 1, "w9", 0]', 'STARTED, leased to the worker, at pass 0');
 
 SELECT * FROM finish();
 ROLLBACK;

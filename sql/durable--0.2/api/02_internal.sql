@@ -275,12 +275,12 @@ CREATE OR REPLACE FUNCTION durable._schedule_workflow_task(run uuid, attempt int
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
-    w record;
+    -- the run's row by its key (api/85_row_by_key.sql), not a statement
+    w durable.workflows := durable._workflow_row(run);
     scheduled bigint;
     task bigint;
     armed boolean;
 BEGIN
-    SELECT namespace, task_queue, task_timeout INTO w FROM durable.workflows WHERE run_id = run;
     -- a hand-back (api/76_handback.sql) inserts the task at its end, leased
     -- to its worker when its poll would take it
     armed := durable._eager_armed(w.namespace || '/workflow' || E'\x1f' || w.task_queue);

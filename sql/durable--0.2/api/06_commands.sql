@@ -156,19 +156,14 @@ BEGIN
             initial, backoff, max_interval, max_attempts::integer, non_retryable, deadline, prio.fairness_key,
             prio.priority, prio.fairness_weight);
     ELSE
-        -- the eager one: STARTED, leased to its worker (fence 1), as a poll leaves it
-        INSERT INTO durable.activity_tasks (run_id, namespace, workflow_id, scheduled_event_id, activity_id,
-            activity_type, task_queue, input, state, scheduled_at, attempt_scheduled_at,
-            schedule_to_close_timeout, schedule_to_start_timeout, start_to_close_timeout, heartbeat_timeout,
-            retry_initial_interval, retry_backoff_coefficient, retry_maximum_interval, retry_maximum_attempts,
-            non_retryable_error_types, timeout_at, fairness_key, priority, fairness_weight,
-            fence, identity, started_at, pass)
-        VALUES (w.run_id, w.namespace, w.workflow_id, scheduled, activity_id, activity_type, queue,
-            cmd -> 'input', 'STARTED', now, now, s2c, s2s, stc, hb,
+        -- the eager one: STARTED, leased to its worker (fence 1), as a poll
+        -- leaves it; the INSERT ... RETURNING task_id of such a task (state
+        -- 'STARTED', fence 1, pass 0: >= 0 skips the placing), in C
+        -- (api/80_task_insert.sql)
+        task := durable._insert_activity_task_leased(w.run_id, w.namespace, w.workflow_id, scheduled, activity_id,
+            activity_type, queue, cmd -> 'input', eager, now, now, now, s2c, s2s, stc, hb,
             initial, backoff, max_interval, max_attempts::integer, non_retryable, deadline, prio.fairness_key,
-            prio.priority, prio.fairness_weight,
-            1, eager, now, 0)   -- a pass >= 0 skips the placing trigger
-        RETURNING activity_tasks.task_id INTO task;
+            prio.priority, prio.fairness_weight);
     END IF;
     called := durable._wake_at(deadline)::text;
     IF eager IS NULL THEN

@@ -95,7 +95,7 @@ DECLARE
     rule_mode text;
     rule_build text;
     take boolean;
-    t record;
+    t durable.workflows;
     keys text[] := '{}';       -- "<priority>/<key>" of the tasks placed
     key_last float8[] := '{}'; -- and each one's last pass
     head float8[];             -- by priority (1 to 5): the lowest pass
@@ -137,10 +137,10 @@ BEGIN
     called := durable._record_poller(namespace, task_queue, 'workflow', identity)::text;
     now := durable.now();
     -- each task's place, in the order they were scheduled (each run read
-    -- by its key: a join on the array was planned as a scan of the runs)
+    -- by its key, api/85_row_by_key.sql: a join on the array was planned as
+    -- a scan of the runs)
     FOR i IN 1 .. n LOOP
-        SELECT w.workflow_id, w.workflow_type, w.task_timeout, w.priority, w.fairness_key, w.fairness_weight
-          INTO t FROM durable.workflows w WHERE w.run_id = runs[i];
+        t := durable._workflow_row(runs[i]);
         k := pg_catalog.array_position(keys, t.priority::text || '/' || t.fairness_key);
         IF k IS NOT NULL THEN   -- the key's next: 1 / weight after its last
             p := key_last[k] + 1.0::float8 / t.fairness_weight;

@@ -17,8 +17,8 @@ COMMENT ON FUNCTION durable._insert_workflow_task(uuid, text, text, integer, big
     'Inserts a SCHEDULED workflow task placed in its queue, as INSERT INTO durable.workflow_tasks with its placing trigger would (internal: _schedule_workflow_task).';
 
 -- The same for the SCHEDULED activity task of a ScheduleActivityTask
--- command (_cmd_schedule_activity; an eager one, inserted STARTED, keeps its
--- statement): the columns that INSERT gives, but for its constants (state
+-- command (_cmd_schedule_activity; an eager one, inserted STARTED, is
+-- _insert_activity_task_leased's, below): the columns that INSERT gives, but for its constants (state
 -- 'SCHEDULED', fence 0, no identity or start, pass -1: placed).
 CREATE OR REPLACE FUNCTION durable._insert_activity_task(
     run_id uuid, namespace text, workflow_id text, scheduled_event_id bigint, activity_id text,
@@ -45,3 +45,20 @@ CREATE OR REPLACE FUNCTION durable._insert_workflow_task_leased(
 COMMENT ON FUNCTION durable._insert_workflow_task_leased(bigint, uuid, text, text, bigint, bigint, text, timestamptz,
     timestamptz, timestamptz, smallint, text, float8, text) IS
     'Inserts a STARTED workflow task leased to the worker of a hand-back, as its INSERT INTO durable.workflow_tasks would (internal: _handback_take).';
+
+-- The eager activity task (api/72_eager.sql, _cmd_schedule_activity):
+-- STARTED, leased to the worker completing its workflow task (fence 1, its
+-- identity, started_at), at pass 0; as its INSERT ... RETURNING task_id.
+CREATE OR REPLACE FUNCTION durable._insert_activity_task_leased(
+    run_id uuid, namespace text, workflow_id text, scheduled_event_id bigint, activity_id text,
+    activity_type text, task_queue text, input jsonb, identity text, scheduled_at timestamptz,
+    attempt_scheduled_at timestamptz, started_at timestamptz,
+    schedule_to_close_timeout interval, schedule_to_start_timeout interval, start_to_close_timeout interval,
+    heartbeat_timeout interval, retry_initial_interval interval, retry_backoff_coefficient float8,
+    retry_maximum_interval interval, retry_maximum_attempts integer, non_retryable_error_types text[],
+    timeout_at timestamptz, fairness_key text, priority smallint, fairness_weight float8)
+    RETURNS bigint AS 'MODULE_PATHNAME', 'durable_insert_activity_task_leased' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION durable._insert_activity_task_leased(uuid, text, text, bigint, text, text, text, jsonb, text,
+    timestamptz, timestamptz, timestamptz, interval, interval, interval, interval, interval, float8, interval, integer,
+    text[], timestamptz, text, smallint, float8) IS
+    'Inserts an eager activity task STARTED, leased to its worker, as its INSERT INTO durable.activity_tasks would (internal: _cmd_schedule_activity).';
