@@ -9,7 +9,9 @@
 #             the ScheduleActivityTask the worker sends for an activity
 #             without options (its empty retry policy included)
 #   handback  complete_activity_tasks_eager, 50 outcomes a call with 50
-#             workflow slots offered (every task handed back leased)
+#             workflow slots offered (every task handed back leased), the
+#             runs' histories cached up to the activity's scheduling (as
+#             the worker's sticky cache holds them)
 #   close     complete_workflow_tasks of those tasks, 100 a call
 # (activity and first workflow tasks leased by polls of 100, not measured).
 # Prints per round and variant µs of CPU per workflow of each phase; the
@@ -46,11 +48,13 @@ DO \$\$ BEGIN LOOP
     EXIT WHEN NOT FOUND;
 END LOOP; END \$\$;
 CREATE TEMP TABLE o1 AS SELECT (row_number() OVER () - 1) / 50 AS b,
-    jsonb_build_object('task_token', task_token, 'result', 1) AS item FROM a1;
+    jsonb_build_object('task_token', task_token, 'result', 1) AS item, a1.run_id,
+    (SELECT max(h.event_id) FROM durable.history h WHERE h.run_id = a1.run_id) AS last FROM a1;
 CREATE TEMP TABLE t2 AS SELECT * FROM durable.complete_activity_tasks_eager('[]', 'w1', 'wq', 1) LIMIT 0;
 SELECT ticks AS h0 FROM cpu \gset
 SELECT count(*) FROM (SELECT b FROM o1 GROUP BY b ORDER BY b) g,
-    LATERAL (SELECT durable.complete_activity_tasks_eager((SELECT jsonb_agg(item) FROM o1 WHERE o1.b = g.b), 'w1', 'wq', 50)) x;
+    LATERAL (SELECT durable.complete_activity_tasks_eager((SELECT jsonb_agg(item) FROM o1 WHERE o1.b = g.b), 'w1', 'wq', 50,
+                                                          'default', (SELECT jsonb_object_agg(run_id, last) FROM o1 WHERE o1.b = g.b))) x;
 SELECT ticks AS h1 FROM cpu \gset
 SELECT count(*) AS handed_back FROM durable.workflow_tasks WHERE task_queue = 'wq' AND state = 'STARTED' \gset
 CREATE TEMP TABLE b2 AS SELECT (row_number() OVER () - 1) / 100 AS b,
