@@ -3,7 +3,10 @@
  * the inserts of the workflow task that _schedule_workflow_task makes (twice
  * per one-activity workflow: at its start and when its activity's outcome
  * comes) and of the SCHEDULED activity task of a ScheduleActivityTask
- * command (_cmd_schedule_activity).
+ * command (_cmd_schedule_activity); and _insert_workflow_task_leased and
+ * _insert_activity_task_leased, the same tables' rows inserted already
+ * leased (STARTED, fence 1): the workflow task a hand-back gives its
+ * worker (_handback_take) and an eager activity (api/72_eager.sql).
  *
  * As an INSERT statement inside plpgsql, one row cost about 24 µs of CPU,
  * half of it the placing trigger (api/41_priority.sql) and most of the rest
