@@ -5,15 +5,16 @@
 # fresh cluster, N one-activity workflows taken through the calls the C
 # worker makes, each phase in one session whose own CPU is read from its
 # /proc/self/stat (cpu_view) around it:
-#   schedule  complete_workflow_tasks, 100 completions a call, each with
+#   schedule  complete_workflow_tasks, 50 completions a call, each with
 #             the ScheduleActivityTask the worker sends for an activity
 #             without options (its empty retry policy included)
 #   handback  complete_activity_tasks_eager, 50 outcomes a call with 50
 #             workflow slots offered (every task handed back leased), the
 #             runs' histories cached up to the activity's scheduling (as
 #             the worker's sticky cache holds them)
-#   close     complete_workflow_tasks of those tasks, 100 a call
-# (activity and first workflow tasks leased by polls of 100, not measured).
+#   close     complete_workflow_tasks of those tasks, 50 a call
+# (activity and first workflow tasks leased by polls of 100, not measured;
+# batches of 50, as the worker's are at most 64).
 # Prints per round and variant µs of CPU per workflow of each phase; the
 # machine's other load moves a backend's own CPU far less than rates.
 #   tests/bench/worker_calls_ab.sh A_WORKTREE [ROUNDS] [N]      (4, 3000)
@@ -37,7 +38,7 @@ DO \$\$ BEGIN LOOP
     INSERT INTO t1 SELECT * FROM durable.poll_workflow_tasks('wq', 'w1', 100);
     EXIT WHEN NOT FOUND;
 END LOOP; END \$\$;
-CREATE TEMP TABLE b1 AS SELECT (row_number() OVER () - 1) / 100 AS b,
+CREATE TEMP TABLE b1 AS SELECT (row_number() OVER () - 1) / 50 AS b,
     jsonb_build_object('task_token', task_token, 'commands', (SELECT c FROM cmd)) AS item FROM t1;
 SELECT ticks AS s0 FROM cpu \gset
 SELECT count(*) FROM (SELECT durable.complete_workflow_tasks(jsonb_agg(item), 'w1') FROM b1 GROUP BY b) x;
@@ -57,7 +58,7 @@ SELECT count(*) FROM (SELECT b FROM o1 GROUP BY b ORDER BY b) g,
                                                           'default', (SELECT jsonb_object_agg(run_id, last) FROM o1 WHERE o1.b = g.b))) x;
 SELECT ticks AS h1 FROM cpu \gset
 SELECT count(*) AS handed_back FROM durable.workflow_tasks WHERE task_queue = 'wq' AND state = 'STARTED' \gset
-CREATE TEMP TABLE b2 AS SELECT (row_number() OVER () - 1) / 100 AS b,
+CREATE TEMP TABLE b2 AS SELECT (row_number() OVER () - 1) / 50 AS b,
     jsonb_build_object('task_token', 'w' || task_id || '.' || fence,
                        'commands', '[{"type": "CompleteWorkflowExecution", "result": 1}]'::jsonb) AS item
   FROM durable.workflow_tasks WHERE task_queue = 'wq' AND state = 'STARTED';
