@@ -204,19 +204,36 @@ static char *reals_for_big_integers(const char *text, size_t len, size_t *out_le
 			put(&t, "\"", 1);
 			i++;
 		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			/* the whole number: the digits of a fraction or an exponent
+			 * are not an integer of their own (0.33333333333333333333,
+			 * as numeric division writes it, took ".0" and stopped
+			 * being JSON) */
 			size_t from = i++;
+			bool integer = true;
 			while (i < len && text[i] >= '0' && text[i] <= '9')
 				i++;
-			bool integer = i == len || (text[i] != '.' && text[i] != 'e' && text[i] != 'E');
+			size_t int_end = i;
+			if (i < len && text[i] == '.') {
+				integer = false;
+				for (i++; i < len && text[i] >= '0' && text[i] <= '9'; i++)
+					;
+			}
+			if (i < len && (text[i] == 'e' || text[i] == 'E')) {
+				integer = false;
+				if (++i < len && (text[i] == '+' || text[i] == '-'))
+					i++;
+				while (i < len && text[i] >= '0' && text[i] <= '9')
+					i++;
+			}
 			put(&t, text + from, i - from);
 			if (integer) {
 				char digits[64];
-				size_t n = i - from < sizeof digits - 1 ? i - from : sizeof digits - 1;
+				size_t n = int_end - from < sizeof digits - 1 ? int_end - from : sizeof digits - 1;
 				memcpy(digits, text + from, n);
 				digits[n] = '\0';
 				errno = 0;
 				(void)strtoll(digits, NULL, 10);
-				if (errno == ERANGE || i - from >= sizeof digits - 1)
+				if (errno == ERANGE || int_end - from >= sizeof digits - 1)
 					put(&t, ".0", 2);
 			}
 		} else {

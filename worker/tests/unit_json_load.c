@@ -135,6 +135,115 @@ int main(void)
 		memset(deep + d, ']', (size_t)d);
 		both(deep, 2 * (size_t)d, 0);
 	}
+	/* jansson's depth counts every value: a number, a string, an empty
+	 * object inside 2,048 containers is one too deep (read once by this
+	 * reader alone); objects and arrays mixed */
+	static char deeper[8 * (JSON_PARSER_MAX_DEPTH + 2)];
+	const char *inner[] = {"1", "\"s\"", "{}", "[]", "null", ""};
+	for (int d = JSON_PARSER_MAX_DEPTH - 1; d <= JSON_PARSER_MAX_DEPTH + 1; d++)
+		for (size_t k = 0; k < sizeof(inner) / sizeof(inner[0]); k++)
+			for (int objects = 0; objects < 2; objects++) {
+				size_t n = 0;
+				for (int i = 0; i < d; i++)
+					n += (size_t)sprintf(deeper + n, objects && i % 2 ? "{\"k\":" : "[");
+				n += (size_t)sprintf(deeper + n, "%s", objects && d % 2 == 0 && !*inner[k] ? "1" : inner[k]);
+				for (int i = d - 1; i >= 0; i--)
+					deeper[n++] = objects && i % 2 ? '}' : ']';
+				both(deeper, n, 0);
+			}
+
+	/* an integer past 64 bits beside a fraction or an exponent of many
+	 * digits (numeric division writes 20): jansson's answer, asked again
+	 * with ".0" after the big integer, took the fraction's digits for an
+	 * integer of their own and refused the text */
+	const char *big[] = {
+		"[99999999999999999999, 0.33333333333333333333]",
+		"[0.33333333333333333333, -99999999999999999999]",
+		"[12345678901234567890123, 1e-99999999999999999999]",
+		"[12345678901234567890123, 1.5e-0000000000000000000001]",
+		"{\"a\": 602214076000000000000000, \"b\": 2.00000000000000000000000000001E+1}",
+	};
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		text(big[i], 0);
+		json_t *v = jansson(big[i], strlen(big[i]), 0);
+		CHECK(v != NULL, "jansson's answer reads it too: %s", big[i]);
+		json_decref(v);
+	}
+	/* and the same where this reader leaves the text to jansson (a number of 64 characters) */
+	const char *left = "[99999999999999999999, 0.33333333333333333333, "
+			   "1.000000000000000000000000000000000000000000000000000000000000000001]";
+	json_t *v = durable__json_load(left, strlen(left), 0, NULL);
+	char *printed = v ? durable__json_text(v) : NULL;
+	CHECK(printed && strcmp(printed, "[1e20,0.3333333333333333,1.0]") == 0, "read as reals: %s",
+	      printed ? printed : "refused");
+	free(printed);
+	json_decref(v);
+
+	/* integer or real as the text writes it, whatever its value */
+	const char *kinds[][2] = {{"1", "i"}, {"1.0", "r"}, {"1e0", "r"}, {"1E+2", "r"}, {"-0", "i"}, {"-0.0", "r"},
+				  {"-0e-0", "r"}, {"1e007", "r"}, {"0.0e+0", "r"}, {"9223372036854775808", "r"},
+				  {"-9223372036854775808", "i"}};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		json_t *n = durable__json_read(kinds[i][0], strlen(kinds[i][0]), any);
+		CHECK(n && (kinds[i][1][0] == 'i' ? json_is_integer(n) : json_is_real(n)), "%s: %s", kinds[i][0],
+		      kinds[i][1][0] == 'i' ? "an integer" : "a real");
+		json_decref(n);
+		text(kinds[i][0], any);
+	}
+
+	/* whitespace JSON does not have */
+	text("[\f1]", 0);
+	text("[\v1]", 0);
+	text("\xef\xbb\xbf[1]", 0);   /* a byte order mark */
+	text("[\xc2\xa0" "1]", 0);   /* a no-break space */
+	text("[1/**/]", 0);
+	/* escapes cut short at the text's end, a high surrogate's low one cut short */
+	text("[\"\\u12", 0);
+	text("[\"\\ud83d\\ude0", 0);
+	text("[\"\\ud83d\\u\"]", 0);
+	text("[\"\\ud83d\\\"]", 0);
+	text("[\"\\", 0);
+
+	/* a NUL byte after a literal or number: jansson's stream skips a NUL
+	 * it was given back, so it reads [true]; this reader refuses, and
+	 * durable__json_load then answers as jansson did before it (no
+	 * caller's text has one: they are C strings) */
+	both("[true]", 6, 0);
+	json_t *nul_ours = durable__json_read("[true\0]", 7, 0), *nul_load = durable__json_load("[true\0]", 7, 0, NULL),
+	       *nul_theirs = jansson("[true\0]", 7, 0);
+	CHECK(!nul_ours && json_equal(nul_load, nul_theirs), "a NUL byte is left to jansson, whose answer stands");
+	json_decref(nul_load);
+	json_decref(nul_theirs);
+
+	/* long strings: plain, with escapes, as a key (decoded, then copied
+	 * off the reader's buffer) */
+	size_t long_n = 1 << 18;
+	char *long_text = malloc(long_n + 64);
+	for (int escaped = 0; escaped < 2; escaped++)
+		for (int as_key = 0; as_key < 2; as_key++) {
+			size_t n = (size_t)sprintf(long_text, as_key ? "{\"" : "[\"");
+			for (size_t i = 0; n < long_n; i++)
+				n += escaped && i % 1000 == 999 ? (size_t)sprintf(long_text + n, "\\u00e9\\n")
+								: (size_t)sprintf(long_text + n, "%c", 'a' + (int)(i % 26));
+			n += (size_t)sprintf(long_text + n, as_key ? "\": \"\\t\"}" : "\"]");
+			both(long_text, n, 0);
+		}
+	free(long_text);
+
+	/* the history cut short at every byte, and with every fifth byte
+	 * dropped (the mutations below drop others) */
+	size_t hlen = strlen(history);
+	char *cut = malloc(hlen);
+	for (size_t i = 0; i < hlen; i++) {
+		both(history, i, 0);
+		if (i % 5)
+			continue;
+		memcpy(cut, history, i);
+		memcpy(cut + i, history + i + 1, hlen - i - 1);
+		both(cut, hlen - 1, 0);
+	}
+	free(cut);
+
 	/* a key decoded into the reader's buffer, then a value that needs it too */
 	text("{\"\\u00e9\": \"\\u00e8\", \"long key with an escape \\n to be longer than sixty-four bytes, yes\": "
 	     "[\"\\t\", {\"\\\"\": \"\\\\\"}]}", 0);
