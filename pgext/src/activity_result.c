@@ -562,19 +562,6 @@ take_by_statement(int64 task_id, int64 fence, Taken *out)
 	return found;
 }
 
-/* One of the rare branches' statements, kept prepared. */
-static void
-run_statement(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int expect)
-{
-	int			rc;
-
-	SPI_connect();
-	rc = SPI_execute_plan(DurableKeptPlan(plan, sql, nargs, types), args, NULL, false, 0);
-	if (rc != expect)
-		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
-	SPI_finish();
-}
-
 /*
  * A function called as an expression calls it (no argument null), counted
  * by track_functions; its result ((Datum) 0 when null).
@@ -716,7 +703,8 @@ DurableActivityResult(Datum run, bool run_null, Datum task, bool task_null, text
 	{
 		Oid			type = TEXTOID;
 
-		run_statement(&check_name_plan, check_name_sql, 1, &type, &identity, SPI_OK_SELECT);
+		DurableRunStatement(&check_name_plan, check_name_sql, 1, &type, &identity, NULL, false, 0, SPI_OK_SELECT,
+							NULL, NULL);
 	}
 	if (a.limited)				/* _slot_freed */
 		notify("activity", a.namespace, a.task_queue);
@@ -725,7 +713,7 @@ DurableActivityResult(Datum run, bool run_null, Datum task, bool task_null, text
 		Oid			types[2] = {UUIDOID, INT8OID};
 		Datum		args[2] = {run, Int64GetDatum(a.scheduled_event_id)};
 
-		run_statement(&unpause_plan, unpause_sql, 2, types, args, SPI_OK_DELETE);
+		DurableRunStatement(&unpause_plan, unpause_sql, 2, types, args, NULL, false, 0, SPI_OK_DELETE, NULL, NULL);
 	}
 
 	/* _deliver_activity_outcome's two events, and _deliver's handling of each */
@@ -748,7 +736,7 @@ DurableActivityResult(Datum run, bool run_null, Datum task, bool task_null, text
 		push_text(&state, "identity", identity_null ? a.identity : identity, identity_null && a.identity_null);
 		push_jsonb(&state, "started_event_id", (Datum) 0, true);
 		args[2] = end_object(&state);
-		run_statement(&buffer_plan, buffer_sql, 3, types, args, SPI_OK_INSERT);
+		DurableRunStatement(&buffer_plan, buffer_sql, 3, types, args, NULL, false, 0, SPI_OK_INSERT, NULL, NULL);
 		return "COMPLETED";
 	}
 	started_event = DatumGetInt64(DirectFunctionCall3(durable_append, run, CStringGetTextDatum("ActivityTaskStarted"),
