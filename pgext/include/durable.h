@@ -223,7 +223,10 @@ extern pg_attribute_noreturn() void DurableRefuseChangedSchema(const char *objec
 /* prepare.c */
 extern int	durable_timer_lead_ms;
 extern void DurableTimerPrepareDefineGucs(void);
+/* DurableBurstSize: too far ahead to count yet (look at DurableBurstCountAt) */
+#define DURABLE_BURST_LATER (-1)
 extern int	DurableBurstSize(TimestampTz next_due);
+extern TimestampTz DurableBurstCountAt(TimestampTz next_due);
 extern TimestampTz DurablePrepareStart(TimestampTz next_due, int burst);
 extern int	DurablePreparedRound(int me, TimestampTz due, int part);
 

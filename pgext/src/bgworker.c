@@ -317,7 +317,8 @@ durable_timer_worker_main(Datum arg)
 		long		wait_ms;
 		int			fired = 0;
 		bool		ok = true;
-		TimestampTz wake_at;	/* prepare_start, or else next_due */
+		TimestampTz count_at;	/* when next_due's burst is counted, if not yet */
+		TimestampTz wake_at;	/* prepare_start, count_at, or else next_due */
 		TimestampTz sleep_until;	/* when the sleep ends, if no wake ends it sooner */
 		MemoryContext old;
 		int			rc;
@@ -369,12 +370,20 @@ durable_timer_worker_main(Datum arg)
 
 		/*
 		 * A burst of timers due ahead is prepared from its start time on
-		 * (never twice: one whose preparation failed fires when due).
+		 * (never twice: one whose preparation failed fires when due); one
+		 * too far ahead to be counted yet is counted by a look at the
+		 * earliest such time.
 		 */
 		prepare_start = 0;
+		count_at = 0;
 		if (installed && next_due != 0 && next_due != prepare_failed && next_due > DurableNow())
-			prepare_start = DurablePrepareStart(next_due, burst);
-		wake_at = prepare_start != 0 ? prepare_start : next_due;
+		{
+			if (burst == DURABLE_BURST_LATER)
+				count_at = DurableBurstCountAt(next_due);
+			else
+				prepare_start = DurablePrepareStart(next_due, burst);
+		}
+		wake_at = prepare_start != 0 ? prepare_start : count_at != 0 ? count_at : next_due;
 
 		/* between rounds: a step of a batch job (batch.c), when one is due */
 		if (me == 0 && installed && DurableBatchStep())
@@ -395,6 +404,8 @@ durable_timer_worker_main(Datum arg)
 				prepare_part = burst;
 				continue;
 			}
+			if (count_at != 0 && count_at <= now)
+				continue;		/* the lead began since the tick: count it now */
 			if (next_due <= now && fired > 0)
 				continue;
 			/*
