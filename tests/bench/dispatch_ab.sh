@@ -11,14 +11,16 @@
 # SLEEPERS_A=0 leaves A's store empty: with A the same install as B, the
 # bench's scale_1m_dispatch_ratio, its two sides alternated.
 # Each line also gives the timer workers' ticks (fire_due's calls) and CPU
-# per activity dispatched: a wake that made them tick at each start's and
-# lease's commit ran on the cores the dispatch waited for.
+# per activity dispatched, and their CPU per tick: a wake that made them tick
+# at each start's and lease's commit ran on the cores the dispatch waited
+# for. DISPATCH_AB_SECS (default 5) lengthens the rounds, for finer CPU
+# figures (the clock ticks of /proc are 10 ms).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 a=${1:?usage: dispatch_ab.sh A_PG_CONFIG [ROUNDS]}
 b=${PG_CONFIG:?PG_CONFIG of the install of this checkout}
 rounds=${2:-3}
-secs=5
+secs=${DISPATCH_AB_SECS:-5}
 port=${DISPATCH_AB_PORT:-57411}
 tmp=$(mktemp -d)
 trap 'for c in "dispatch-ab $port" "dispatch-ab-A $port" "dispatch-ab-B $((port + 1))"; do
@@ -75,7 +77,8 @@ round() {   # LABEL PG_CONFIG ROUND
     echo "$1 dispatch_p50_ms $(value p50_ms "$tmp/d.out") dispatch_p99_ms $(value p99_ms "$tmp/d.out")" \
          "signal_p50_ms $(value p50_ms "$tmp/s.out") signal_p99_ms $(value p99_ms "$tmp/s.out")" \
          "$(awk -v f=$((f1 - f0)) -v c=$((c1 - c0)) -v n="$(value tasks "$tmp/d.out")" -v hz="$(getconf CLK_TCK)" \
-                'BEGIN { if (n > 0) printf "timer_ticks_per_task %.2f timer_cpu_us_per_task %.0f", f / n, c * 1e6 / hz / n }')"
+                'BEGIN { if (n > 0) printf "timer_ticks_per_task %.2f timer_cpu_us_per_task %.0f timer_cpu_us_per_tick %.0f",
+                                           f / n, c * 1e6 / hz / n, (f > 0 ? c * 1e6 / hz / f : 0) }')"
     [ -n "$sleepers" ] || scripts/cluster.sh stop dispatch-ab "$port" >/dev/null 2>&1
 }
 for r in $(seq 1 "$rounds"); do
