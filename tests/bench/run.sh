@@ -115,6 +115,10 @@ if [ -x "$worker_bin" ]; then
     put worker_rss_mb "$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss")"
     cost_put "" "$wf_n" wf1_   # wal_bytes_per_activity itself: the checkpoint-stable 3b'' below
     put wf1_per_s_ratio "$(ratio "$(value wf1_per_s "$results")" "$ceiling")"
+    # issue 15's "C worker >= 0.9 of the store floor", both counted from the
+    # starts' commit (worker_rate.sh)
+    put wf1_per_s_from_last_start "$(cat "$tmp/rate_from_last_start")"
+    put worker_floor_ratio "$(ratio "$(value wf1_per_s_from_last_start "$results")" "$(value store_wf1_per_s "$results")")"
     put seq10_activities_per_s $(( $(worker_rate BenchSeq10 $(( wf_n / 10 )) 1) * 10 ))
     put par10_activities_per_s $(( $(worker_rate BenchPar10 $(( wf_n / 10 )) 1) * 10 ))
     put wf1_per_s_2proc "$(worker_rate BenchSeq1 "$wf_n" 2)"
@@ -144,6 +148,7 @@ else
     echo "== workflows, C worker: worker/build/durable-worker not built, skipped"
     for k in wf1_per_s worker_rss_mb commits_per_activity wal_bytes_per_activity wf1_wal_bytes_per_activity \
              wal_fpi_bytes_per_activity wal_records_per_activity hot_update_ratio wf1_per_s_ratio \
+             wf1_per_s_from_last_start worker_floor_ratio \
              seq10_activities_per_s par10_activities_per_s long_history_cost_ratio; do put "$k" null; done
 fi
 

@@ -1,12 +1,16 @@
 # Sourced by the benches that run real durable-worker processes (run.sh,
 # peers/run.sh). Needs PG* set, sql(), $tmp, $worker_bin and $plugin.
 #   worker_rate TYPE COUNT PROCESSES -> prints workflows/s; leaves the first
-#   process's peak RSS (kB) in $tmp/rss and the CPU seconds (user + system)
-#   all its processes used in $tmp/worker_cpu. WORKER_RATE_ARGS adds
-#   arguments to the workers' (e.g. --no-eager).
+#   process's peak RSS (kB) in $tmp/rss, the CPU seconds (user + system)
+#   all its processes used in $tmp/worker_cpu, and the rate counted from the
+#   last start in $tmp/rate_from_last_start. WORKER_RATE_ARGS adds arguments
+#   to the workers' (e.g. --no-eager).
 # PROCESSES durable-worker processes already poll when COUNT workflows of TYPE
 # are started at once; rate = COUNT / (last close - first start), on the
-# store's clock.
+# store's clock. The one statement that starts them commits with its last
+# start and the workers see none before: counted from the last start instead,
+# the rate is the store floor's (scripted_rate.sh starts its clock after that
+# commit), the figure to set against it.
 # start_and_wait QUEUE TYPE COUNT: COUNT workflows of TYPE started at once on
 # QUEUE (ids QUEUE-1...), then waits (5 minutes at most) until all completed;
 # leaves how many did in the caller's $done
@@ -34,6 +38,8 @@ worker_rate() {
         awk -v hz="$(getconf CLK_TCK)" '{ t += $12 + $13 } END { printf "%.3f\n", t / hz }' > "$tmp/worker_cpu"
     kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true
     [ "$done" = "$n" ] || { echo "bench: only $done of $n $type workflows completed (see worker log)" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
+    sql "SELECT round($n / extract(epoch FROM max(closed_at) - max(started_at))::numeric)
+           FROM durable.workflows WHERE task_queue = '$q'" > "$tmp/rate_from_last_start"
     sql "SELECT round($n / extract(epoch FROM max(closed_at) - min(started_at))::numeric)
            FROM durable.workflows WHERE task_queue = '$q'"
 }
