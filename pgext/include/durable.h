@@ -128,7 +128,11 @@ extern float8 DurablePlaceActivityTask(struct RelationData *tasks, Datum namespa
 									   Datum priority, Datum fairness_key, Datum weight, const bool *nulls,
 									   struct SnapshotData *snapshot);
 
-/* direct_insert.c: what history_append.c, task_insert.c and close_update.c share with the executor's INSERT */
+/*
+ * direct_insert.c: what history_append.c, task_insert.c, close_update.c and
+ * run_insert.c share with the executor's INSERT, and the shape of its table
+ * each of the last three keeps between calls (DurableShapeOf)
+ */
 struct IndexInfo;
 struct ItemPointerData;
 extern bool DurableDirectInsertTable(struct RelationData *rel);
@@ -149,9 +153,6 @@ typedef struct DurableDirectIndex
 } DurableDirectIndex;
 typedef bool (*DurableDirectIndexVisit) (struct RelationData *index, DurableDirectIndex *entry, void *arg);
 struct EState;
-extern bool DurableReadDirectIndexes(struct RelationData *rel, struct EState *estate, DurableDirectIndex *indexes,
-									 int max, int *nindexes, DurableDirectIndexVisit visit, void *arg);
-extern bool DurableIsDirectIndex(const DurableDirectIndex *indexes, int nindexes, Oid relid);
 /* what a direct writer keeps of a table between calls, for its CHECKs and predicates */
 typedef struct DurableShapeMemory
 {
@@ -159,7 +160,32 @@ typedef struct DurableShapeMemory
 	struct EState *estate;
 	struct TupleTableSlot *slot;	/* the row they read */
 } DurableShapeMemory;
-extern MemoryContext DurableShapeMemoryRenew(DurableShapeMemory *mem, struct RelationData *rel, const char *name);
+
+/*
+ * The part every direct writer's kept shape of a table has (embedded in
+ * it, static, zeroed): whether it is still valid, and what DurableShapeOf
+ * forgets it by. The caller's reader fills the rest of its shape.
+ */
+typedef struct DurableShape
+{
+	bool		valid;			/* read since the table, an index read or a function last changed */
+	Oid			relid;
+	bool		plain;			/* the reader's answer: the direct write does what the statement would */
+	int			nindexes;		/* DurableReadDirectIndexes' */
+	const DurableDirectIndex *indexes;	/* (the caller's array, as it was read into) */
+	DurableShapeMemory mem;		/* the shape's memory and the predicates' and CHECKs' executor state */
+	bool		watched;		/* (in the list of shapes to forget) */
+	struct DurableShape *next;
+} DurableShape;
+
+/* reads rel into the shape arg (in shape memory); false: the statement writes its rows */
+typedef bool (*DurableShapeRead) (struct RelationData *rel, void *arg);
+
+/* shape, for rel: read anew with read(rel, arg) unless still valid (name: its memory's, a literal) */
+extern void DurableShapeOf(DurableShape *shape, struct RelationData *rel, const char *name, DurableShapeRead read,
+						   void *arg);
+extern bool DurableReadDirectIndexes(struct RelationData *rel, DurableShape *shape, DurableDirectIndex *indexes,
+									 int max, DurableDirectIndexVisit visit, void *arg);
 /* a table's CHECKs prepared for a direct write; false: more than max, or one calls a volatile function */
 extern bool DurableReadChecks(struct RelationData *rel, struct EState *estate, struct ExprState **checks, int max,
 							  int *nchecks);

@@ -59,12 +59,10 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
 #include "durable.h"
 
@@ -91,39 +89,17 @@ static const struct
 /* What a close needs of the table, read once per change of it. */
 typedef struct CloseShape
 {
-	bool		valid;
-	Oid			relid;
-	bool		plain;			/* the direct update does what the statement would */
+	DurableShape base;			/* plain: the direct update does what the statement would; its memory holds all */
 	AttrNumber	run_att;
 	AttrNumber	att[SET_COLUMNS];
 	Oid			pkey;			/* unique btree on run_id alone */
-	int			nindexes;
 	DurableDirectIndex indexes[MAX_INDEXES];
 	bool		unchanged[MAX_INDEXES]; /* the close sets none of its columns */
 	int			nchecks;
 	ExprState  *checks[MAX_CHECKS];
-	DurableShapeMemory mem;		/* all of the above, and the predicates' and CHECKs' executor state */
 } CloseShape;
 
 static CloseShape shape;
-static bool callbacks_registered;
-static uint64 invalidations;
-
-static void
-forget_shape_of_relation(Oid relid)
-{
-	if (relid == InvalidOid || relid == shape.relid || DurableIsDirectIndex(shape.indexes, shape.nindexes, relid))
-		shape.valid = false;
-	invalidations++;
-}
-
-/* (a function replaced: a CHECK or predicate may call it) */
-static void
-forget_shape(Datum arg, int cacheid, uint32 hashvalue)
-{
-	shape.valid = false;
-	invalidations++;
-}
 
 static bool
 read_columns(Relation rel, CloseShape *s)
@@ -174,7 +150,7 @@ static bool
 read_indexes(Relation rel, CloseShape *s)
 {
 	s->pkey = InvalidOid;
-	return DurableReadDirectIndexes(rel, s->mem.estate, s->indexes, MAX_INDEXES, &s->nindexes, visit_index, s) &&
+	return DurableReadDirectIndexes(rel, &s->base, s->indexes, MAX_INDEXES, visit_index, s) &&
 		OidIsValid(s->pkey);
 }
 
@@ -200,8 +176,9 @@ fires_on_close(const CloseShape *s, const Trigger *trigger)
 
 /* Whether the direct update does what the UPDATE statement would, on rel as it is now. */
 static bool
-read_shape(Relation rel, CloseShape *s)
+read_shape(Relation rel, void *arg)
 {
+	CloseShape *s = arg;
 	TriggerDesc *triggers = rel->trigdesc;
 
 	/* (a table inheriting from it: the statement updates its rows of the run too) */
@@ -215,7 +192,7 @@ read_shape(Relation rel, CloseShape *s)
 		if (fires_on_close(s, &triggers->triggers[i]))
 			return false;
 	/* (a CHECK calling a volatile function: the statement, which calls it once) */
-	if (!DurableReadChecks(rel, s->mem.estate, s->checks, MAX_CHECKS, &s->nchecks))
+	if (!DurableReadChecks(rel, s->base.mem.estate, s->checks, MAX_CHECKS, &s->nchecks))
 		return false;
 	return read_indexes(rel, s);
 }
@@ -223,28 +200,8 @@ read_shape(Relation rel, CloseShape *s)
 static CloseShape *
 shape_of(Relation rel)
 {
-	CloseShape *s = &shape;
-	MemoryContext old;
-	uint64		before;
-
-	if (s->valid && s->relid == RelationGetRelid(rel))
-		return s;
-	if (!callbacks_registered)
-	{
-		DurableWatchRelcache(forget_shape_of_relation);
-		CacheRegisterSyscacheCallback(PROCOID, forget_shape, (Datum) 0);
-		callbacks_registered = true;
-	}
-	s->valid = false;
-	s->nindexes = 0;
-	s->relid = RelationGetRelid(rel);
-	before = invalidations;
-	old = DurableShapeMemoryRenew(&s->mem, rel, "durable close shape");
-	s->plain = read_shape(rel, s);
-	MemoryContextSwitchTo(old);
-	/* (an invalidation that came while it was read leaves it to be read again next time) */
-	s->valid = invalidations == before;
-	return s;
+	DurableShapeOf(&shape.base, rel, "durable close shape", read_shape, &shape);
+	return &shape;
 }
 
 /* The run's row visible to snapshot, copied (NULL: none), by the primary key. */
@@ -285,7 +242,7 @@ update_direct(FunctionCallInfo fcinfo)
 		return false;
 	rel = table_open(relid, RowExclusiveLock);
 	s = shape_of(rel);
-	if (!s->plain || ExecutorCheckPerms_hook != NULL ||
+	if (!s->base.plain || ExecutorCheckPerms_hook != NULL ||
 		pg_class_aclmask(relid, GetUserId(), ACL_UPDATE | ACL_SELECT, ACLMASK_ALL) != (ACL_UPDATE | ACL_SELECT))
 	{
 		table_close(rel, NoLock);
@@ -320,7 +277,7 @@ update_direct(FunctionCallInfo fcinfo)
 			goto done;
 	}
 	for (int i = 0; i < s->nchecks; i++)
-		if (!DurableShapeHolds(&s->mem, s->checks[i], true, desc->natts, values, nulls))
+		if (!DurableShapeHolds(&s->base.mem, s->checks[i], true, desc->natts, values, nulls))
 			goto done;
 
 	new_row = heap_form_tuple(desc, values, nulls);
@@ -330,12 +287,12 @@ update_direct(FunctionCallInfo fcinfo)
 		goto done;
 	written = true;
 	/* a HOT update (which the visibility indexes rule out today) adds no index entries */
-	for (int i = 0; i < s->nindexes && !HeapTupleIsHeapOnly(new_row); i++)
+	for (int i = 0; i < s->base.nindexes && !HeapTupleIsHeapOnly(new_row); i++)
 	{
 		Relation	index;
 
 		if (s->indexes[i].predicate != NULL &&
-			!DurableShapeHolds(&s->mem, s->indexes[i].predicate, false, desc->natts, values, nulls))
+			!DurableShapeHolds(&s->base.mem, s->indexes[i].predicate, false, desc->natts, values, nulls))
 			continue;
 		index = index_open(s->indexes[i].oid, RowExclusiveLock);
 		DurableInsertUpdatedIndexEntry(rel, index, s->indexes[i].info, values, nulls, &new_row->t_self,

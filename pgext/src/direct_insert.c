@@ -1,11 +1,13 @@
 /*
  * direct_insert.c: what the rows durable writes without the executor
  * (history_append.c's events, task_insert.c's tasks, close_update.c's closed
- * run) share with the executor's INSERT, in one place: the tables and
- * indexes such a row may be written to directly, a table's indexes read
- * once into its caller's kept shape, and an index's entry for a row, made
- * as ExecInsertIndexTuples makes it. Each caller adds what its own table
- * needs (its triggers, columns, CHECKs and rights).
+ * run, run_insert.c's run) share with the executor's INSERT, in one place:
+ * the tables and indexes such a row may be written to directly, the shape
+ * a caller keeps of its table between calls (DurableShapeOf: read once,
+ * forgotten on a change of the table, of an index read or of a function),
+ * a table's indexes and CHECKs read into it, and an index's entry for a
+ * row, made as ExecInsertIndexTuples makes it. Each caller adds what its
+ * own table needs (its triggers, columns and rights).
  */
 #include "postgres.h"
 
@@ -16,8 +18,10 @@
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
 #include "optimizer/optimizer.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "durable.h"
 
@@ -47,33 +51,35 @@ DurableDirectInsertIndex(Relation index, IndexInfo *info)
 
 /*
  * The indexes of rel a row is written to directly, into indexes (at most
- * max; their number in *nindexes): each one's oid, IndexInfo and predicate
- * prepared in estate, all made in the current memory context, which the
- * caller keeps with its shape of the table. visit, if not NULL, reads what
- * else its caller needs of each open index (and may refuse it). False when
- * an index cannot be written directly (DurableDirectInsertIndex), visit
- * refuses one, or there are more than max: the caller's statement then
- * writes the row.
+ * max), recorded in shape (their number in shape->nindexes; a relcache
+ * invalidation of any of them forgets the shape): each one's oid,
+ * IndexInfo and predicate prepared in the shape's executor state, all made
+ * in the current memory context, the shape's. visit, if not NULL, reads
+ * what else its caller needs of each open index (and may refuse it).
+ * False when an index cannot be written directly (DurableDirectInsertIndex),
+ * visit refuses one, or there are more than max: the caller's statement
+ * then writes the row.
  *
- * The IndexInfo is kept with the shape: the caller forgets its shape on a
+ * The IndexInfo is kept with the shape: the shape is forgotten on a
  * relcache invalidation of the table or of any of these indexes
- * (relcache_watch.c), which is how a change of an index's readiness for
- * inserts (CREATE INDEX CONCURRENTLY, which updates only the index's
- * pg_index row) reaches a backend, as it reaches the executor's.
+ * (forget_shapes_of_relation), which is how a change of an index's
+ * readiness for inserts (CREATE INDEX CONCURRENTLY, which updates only the
+ * index's pg_index row) reaches a backend, as it reaches the executor's.
  */
 bool
-DurableReadDirectIndexes(Relation rel, EState *estate, DurableDirectIndex *indexes, int max, int *nindexes,
+DurableReadDirectIndexes(Relation rel, DurableShape *shape, DurableDirectIndex *indexes, int max,
 						 DurableDirectIndexVisit visit, void *arg)
 {
 	List	   *list = RelationGetIndexList(rel);
 	ListCell   *lc;
 	bool		plain = list_length(list) <= max;
 
-	*nindexes = 0;
+	shape->indexes = indexes;
+	shape->nindexes = 0;
 	foreach(lc, list)
 	{
 		Relation	index;
-		DurableDirectIndex *entry = &indexes[*nindexes];
+		DurableDirectIndex *entry = &indexes[shape->nindexes];
 
 		if (!plain)
 			break;
@@ -86,8 +92,8 @@ DurableReadDirectIndexes(Relation rel, EState *estate, DurableDirectIndex *index
 		else
 		{
 			if (entry->info->ii_Predicate != NIL)
-				entry->predicate = ExecPrepareQual(entry->info->ii_Predicate, estate);
-			(*nindexes)++;
+				entry->predicate = ExecPrepareQual(entry->info->ii_Predicate, shape->mem.estate);
+			shape->nindexes++;
 		}
 		index_close(index, AccessShareLock);
 	}
@@ -102,8 +108,8 @@ DurableReadDirectIndexes(Relation rel, EState *estate, DurableDirectIndex *index
  * caller prepares; a slot for the row they read, of a copy of the table's
  * row type (a slot of the relcache's would pin it across transactions).
  */
-MemoryContext
-DurableShapeMemoryRenew(DurableShapeMemory *mem, Relation rel, const char *name)
+static MemoryContext
+renew_memory(DurableShapeMemory *mem, Relation rel, const char *name)
 {
 	MemoryContext old;
 
@@ -121,6 +127,77 @@ DurableShapeMemoryRenew(DurableShapeMemory *mem, Relation rel, const char *name)
 	mem->estate = CreateExecutorState();
 	mem->slot = ExecInitExtraTupleSlot(mem->estate, CreateTupleDescCopy(RelationGetDescr(rel)), &TTSOpsVirtual);
 	return old;
+}
+
+/* every shape DurableShapeOf has read, linked through their next */
+static DurableShape *shapes;
+
+/* relcache and function invalidations since the first shape was read, counted */
+static uint64 invalidations;
+
+/* (a change of the table or of an index read: its IndexInfo, with its readiness for inserts, is kept) */
+static void
+forget_shapes_of_relation(Oid relid)
+{
+	for (DurableShape *s = shapes; s != NULL; s = s->next)
+	{
+		if (relid == InvalidOid || relid == s->relid)
+			s->valid = false;
+		for (int i = 0; i < s->nindexes && s->valid; i++)
+			if (s->indexes[i].oid == relid)
+				s->valid = false;
+	}
+	invalidations++;
+}
+
+/* (a function replaced: a CHECK, predicate or trigger a shape holds may call it) */
+static void
+forget_shapes(Datum arg, int cacheid, uint32 hashvalue)
+{
+	for (DurableShape *s = shapes; s != NULL; s = s->next)
+		s->valid = false;
+	invalidations++;
+}
+
+static void
+watch_shape(DurableShape *shape)
+{
+	if (shape->watched)
+		return;
+	if (shapes == NULL)
+	{
+		DurableWatchRelcache(forget_shapes_of_relation);
+		CacheRegisterSyscacheCallback(PROCOID, forget_shapes, (Datum) 0);
+	}
+	shape->next = shapes;
+	shapes = shape;
+	shape->watched = true;
+}
+
+/*
+ * shape, for rel: as it was last read, if still valid for rel; else read
+ * anew, in its memory made anew, by read(rel, arg), whose answer is
+ * shape->plain. An invalidation that comes while it is read (the reader
+ * opens indexes and reads the catalogs, which reads invalidations) leaves
+ * it invalid, to be read again next time: what was read may predate it.
+ */
+void
+DurableShapeOf(DurableShape *shape, Relation rel, const char *name, DurableShapeRead read, void *arg)
+{
+	MemoryContext old;
+	uint64		before;
+
+	if (shape->valid && shape->relid == RelationGetRelid(rel))
+		return;
+	watch_shape(shape);
+	shape->valid = false;
+	shape->nindexes = 0;
+	shape->relid = RelationGetRelid(rel);
+	before = invalidations;
+	old = renew_memory(&shape->mem, rel, name);
+	shape->plain = read(rel, arg);
+	MemoryContextSwitchTo(old);
+	shape->valid = invalidations == before;
 }
 
 /*
@@ -143,16 +220,6 @@ DurableShapeHolds(DurableShapeMemory *mem, ExprState *expr, bool is_check, int n
 	holds = is_check ? ExecCheck(expr, econtext) : ExecQual(expr, econtext);
 	ResetExprContext(econtext);
 	return holds;
-}
-
-/* Whether relid is one of the indexes read (a relcache invalidation of it must forget the shape). */
-bool
-DurableIsDirectIndex(const DurableDirectIndex *indexes, int nindexes, Oid relid)
-{
-	for (int i = 0; i < nindexes; i++)
-		if (indexes[i].oid == relid)
-			return true;
-	return false;
 }
 
 /*

@@ -65,13 +65,11 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 
 #include "durable.h"
 
@@ -122,41 +120,19 @@ static const struct
 /* What an insert of a run needs of the table, read once per change of it. */
 typedef struct RunShape
 {
-	bool		valid;
-	Oid			relid;
-	bool		plain;			/* the direct insert does what the statement would */
+	DurableShape base;			/* plain: the direct insert does what the statement would; its memory holds all */
 	AttrNumber	att[ARGS];
 	int			natts;
 	Datum	   *fixed;			/* every column's default (natts), the given ones' unused */
 	bool	   *fixed_null;
 	bool		guarded;		/* durable's trigger: written here only when search attributes are '{}' */
 	int			arbiter;		/* workflows_one_open_run's place in indexes */
-	int			nindexes;
 	DurableDirectIndex indexes[MAX_INDEXES];
 	int			nchecks;
 	ExprState  *checks[MAX_CHECKS];
-	DurableShapeMemory mem;		/* all of the above, and the predicates' and CHECKs' executor state */
 } RunShape;
 
 static RunShape shape;
-static bool callbacks_registered;
-static uint64 invalidations;
-
-static void
-forget_shape_of_relation(Oid relid)
-{
-	if (relid == InvalidOid || relid == shape.relid || DurableIsDirectIndex(shape.indexes, shape.nindexes, relid))
-		shape.valid = false;
-	invalidations++;
-}
-
-/* (a function replaced: a CHECK or predicate may call it) */
-static void
-forget_shape(Datum arg, int cacheid, uint32 hashvalue)
-{
-	shape.valid = false;
-	invalidations++;
-}
 
 static int
 given_column(const RunShape *s, AttrNumber attnum)
@@ -303,10 +279,11 @@ visit_index(Relation index, DurableDirectIndex *entry, void *arg)
 
 /* Whether the direct insert does what the INSERT statement would, on rel as it is now. */
 static bool
-read_shape(Relation rel, RunShape *s)
+read_shape(Relation rel, void *arg)
 {
+	RunShape   *s = arg;
 	TriggerDesc *triggers = rel->trigdesc;
-	void	   *arg[2] = {rel, s};
+	void	   *args[2] = {rel, s};
 
 	if (!DurableDirectInsertTable(rel) || RelationGetDescr(rel)->natts > MaxHeapAttributeNumber ||
 		!read_columns(rel, s))
@@ -320,38 +297,18 @@ read_shape(Relation rel, RunShape *s)
 			s->guarded = true;
 		}
 	/* (a CHECK calling a volatile function: the statement, which calls it once) */
-	if (!DurableReadChecks(rel, s->mem.estate, s->checks, MAX_CHECKS, &s->nchecks))
+	if (!DurableReadChecks(rel, s->base.mem.estate, s->checks, MAX_CHECKS, &s->nchecks))
 		return false;
 	s->arbiter = -1;
-	return DurableReadDirectIndexes(rel, s->mem.estate, s->indexes, MAX_INDEXES, &s->nindexes, visit_index, arg) &&
+	return DurableReadDirectIndexes(rel, &s->base, s->indexes, MAX_INDEXES, visit_index, args) &&
 		s->arbiter >= 0;
 }
 
 static RunShape *
 shape_of(Relation rel)
 {
-	RunShape   *s = &shape;
-	MemoryContext old;
-	uint64		before;
-
-	if (s->valid && s->relid == RelationGetRelid(rel))
-		return s;
-	if (!callbacks_registered)
-	{
-		DurableWatchRelcache(forget_shape_of_relation);
-		CacheRegisterSyscacheCallback(PROCOID, forget_shape, (Datum) 0);
-		callbacks_registered = true;
-	}
-	s->valid = false;
-	s->nindexes = 0;
-	s->relid = RelationGetRelid(rel);
-	before = invalidations;
-	old = DurableShapeMemoryRenew(&s->mem, rel, "durable run insert shape");
-	s->plain = read_shape(rel, s);
-	MemoryContextSwitchTo(old);
-	/* (an invalidation that came while it was read leaves it to be read again next time) */
-	s->valid = invalidations == before;
-	return s;
+	DurableShapeOf(&shape.base, rel, "durable run insert shape", read_shape, &shape);
+	return &shape;
 }
 
 /* Whether the index has an entry for the row (its predicate holds, or it has none). */
@@ -359,7 +316,7 @@ static bool
 has_entry(RunShape *s, int i, const Datum *values, const bool *nulls)
 {
 	return s->indexes[i].predicate == NULL ||
-		DurableShapeHolds(&s->mem, s->indexes[i].predicate, false, s->natts, values, nulls);
+		DurableShapeHolds(&s->base.mem, s->indexes[i].predicate, false, s->natts, values, nulls);
 }
 
 /* The run's row, written directly; false (nothing written) if the statement must write it. */
@@ -387,7 +344,7 @@ insert_direct(FunctionCallInfo fcinfo)
 	 * (an insert trigger does not fire as a replica; an extension that checks
 	 * or audits permissions in the executor's hook must see the statement)
 	 */
-	if (!s->plain || SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA ||
+	if (!s->base.plain || SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA ||
 		ExecutorCheckPerms_hook != NULL ||
 		pg_class_aclmask(relid, GetUserId(), ACL_INSERT | ACL_SELECT, ACLMASK_ALL) != (ACL_INSERT | ACL_SELECT))
 	{
@@ -424,7 +381,7 @@ insert_direct(FunctionCallInfo fcinfo)
 	if (s->guarded && !empty_object(values[s->att[ARG_SEARCH_ATTRIBUTES] - 1]))
 		goto done;
 	for (int i = 0; i < s->nchecks; i++)
-		if (!DurableShapeHolds(&s->mem, s->checks[i], true, s->natts, values, nulls))
+		if (!DurableShapeHolds(&s->base.mem, s->checks[i], true, s->natts, values, nulls))
 			goto done;
 
 	/*
@@ -452,7 +409,7 @@ insert_direct(FunctionCallInfo fcinfo)
 		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
 		goto done;
 	}
-	for (int i = 0; i < s->nindexes; i++)
+	for (int i = 0; i < s->base.nindexes; i++)
 	{
 		Relation	index;
 

@@ -71,7 +71,6 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -108,18 +107,14 @@ typedef struct TaskColumn
 /* What an insert into a task table needs, read once per change of it. */
 typedef struct TaskTableShape
 {
-	bool		valid;			/* read since the table or a function last changed */
-	Oid			relid;
-	bool		plain;			/* the direct insert does what the statement would */
+	DurableShape base;			/* plain: the direct insert does what the statement would; its memory holds all */
 	AttrNumber	att[MAX_TASK_COLUMNS];
 	Datum		fixed[MAX_TASK_COLUMNS];	/* the constants and the defaults (not the task id's) */
 	bool		fixed_null[MAX_TASK_COLUMNS];
 	Oid			sequence;		/* the task id's */
-	int			nindexes;
 	/* (a predicate on fixed columns only is evaluated once: has_entry, and no predicate kept) */
 	DurableDirectIndex indexes[MAX_TASK_INDEXES];
 	bool		has_entry[MAX_TASK_INDEXES];	/* a predicate on fixed columns holds (or there is none) */
-	DurableShapeMemory mem;		/* all of the above, and those predicates' executor state */
 } TaskTableShape;
 
 /* One task table, as schema/01_tables.sql makes it, and the INSERT the direct insert stands for. */
@@ -319,34 +314,6 @@ static TaskTable activity_tasks = {
 	INTERVALOID, INT4OID, TEXTARRAYOID, TIMESTAMPTZOID, TEXTOID, INT2OID, FLOAT8OID}
 };
 
-static bool callbacks_registered;
-static uint64 invalidations;	/* of a task table, of an index of it or of any function, counted */
-
-/* (an index's too: its IndexInfo, with its readiness for inserts, is kept with the shape) */
-static void
-forget_shape_of_relation(Oid relid)
-{
-	TaskTableShape *shapes[] = {&workflow_tasks.shape, &leased_workflow_tasks.shape, &activity_tasks.shape,
-		&leased_activity_tasks.shape};
-
-	for (int i = 0; i < lengthof(shapes); i++)
-		if (relid == InvalidOid || relid == shapes[i]->relid ||
-			DurableIsDirectIndex(shapes[i]->indexes, shapes[i]->nindexes, relid))
-			shapes[i]->valid = false;
-	invalidations++;
-}
-
-/* (a function replaced: a placing trigger's may no longer be durable's C function) */
-static void
-forget_shapes(Datum arg, int cacheid, uint32 hashvalue)
-{
-	workflow_tasks.shape.valid = false;
-	leased_workflow_tasks.shape.valid = false;
-	activity_tasks.shape.valid = false;
-	leased_activity_tasks.shape.valid = false;
-	invalidations++;
-}
-
 static int
 column_index(const TaskTable *t, const char *name)
 {
@@ -456,8 +423,8 @@ holds_for_fixed_row(TaskTable *t, int natts, Node *expr, bool is_check)
 			values[s->att[c] - 1] = s->fixed[c];
 			nulls[s->att[c] - 1] = s->fixed_null[c];
 		}
-	return DurableShapeHolds(&s->mem, is_check ? ExecPrepareExpr((Expr *) expr, s->mem.estate) :
-							 ExecPrepareQual((List *) expr, s->mem.estate), is_check, natts, values, nulls);
+	return DurableShapeHolds(&s->base.mem, is_check ? ExecPrepareExpr((Expr *) expr, s->base.mem.estate) :
+							 ExecPrepareQual((List *) expr, s->base.mem.estate), is_check, natts, values, nulls);
 }
 
 /* The columns by name: durable's, of the right types, and no other live one. */
@@ -575,9 +542,9 @@ read_indexes(Relation rel, TaskTable *t)
 	TaskTableShape *s = &t->shape;
 	void	   *arg[2] = {rel, t};
 
-	if (!DurableReadDirectIndexes(rel, s->mem.estate, s->indexes, MAX_TASK_INDEXES, &s->nindexes, visit_index, arg))
+	if (!DurableReadDirectIndexes(rel, &s->base, s->indexes, MAX_TASK_INDEXES, visit_index, arg))
 		return false;
-	for (int i = 0; i < s->nindexes; i++)
+	for (int i = 0; i < s->base.nindexes; i++)
 		if (s->indexes[i].predicate != NULL && !reads_varying(t, (Node *) s->indexes[i].info->ii_Predicate))
 			s->indexes[i].predicate = NULL; /* evaluated once, into has_entry */
 	return true;
@@ -585,8 +552,9 @@ read_indexes(Relation rel, TaskTable *t)
 
 /* Whether the direct insert does what the INSERT statement would, on rel as it is now. */
 static bool
-read_shape(Relation rel, TaskTable *t)
+read_shape(Relation rel, void *arg)
 {
+	TaskTable  *t = arg;
 	TriggerDesc *trig = rel->trigdesc;
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
 	int			insert_triggers = 0;
@@ -621,28 +589,8 @@ read_shape(Relation rel, TaskTable *t)
 static TaskTableShape *
 shape_of(Relation rel, TaskTable *t)
 {
-	TaskTableShape *s = &t->shape;
-	MemoryContext old;
-	uint64		before;
-
-	if (s->valid && s->relid == RelationGetRelid(rel))
-		return s;
-	if (!callbacks_registered)
-	{
-		DurableWatchRelcache(forget_shape_of_relation);
-		CacheRegisterSyscacheCallback(PROCOID, forget_shapes, (Datum) 0);
-		callbacks_registered = true;
-	}
-	s->valid = false;
-	s->nindexes = 0;
-	s->relid = RelationGetRelid(rel);
-	before = invalidations;
-	old = DurableShapeMemoryRenew(&s->mem, rel, "durable task table shape");
-	s->plain = read_shape(rel, t);
-	MemoryContextSwitchTo(old);
-	/* (an invalidation that came while it was read leaves it to be read again next time) */
-	s->valid = invalidations == before;
-	return s;
+	DurableShapeOf(&t->shape.base, rel, "durable task table shape", read_shape, t);
+	return &t->shape;
 }
 
 /* The task, written directly; false (nothing written) if the statement must write it. */
@@ -671,7 +619,7 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 	 * (the trigger does not fire as a replica; an extension that checks or
 	 * audits permissions in the executor's hook must see the statement)
 	 */
-	if (!s->plain || SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA ||
+	if (!s->base.plain || SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA ||
 		ExecutorCheckPerms_hook != NULL ||
 		pg_class_aclmask(relid, GetUserId(), t->rights, ACLMASK_ALL) != t->rights)
 	{
@@ -764,14 +712,14 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 
 	tuple = heap_form_tuple(desc, values, nulls);
 	heap_insert(rel, tuple, GetCurrentCommandId(true), 0, NULL);
-	for (int i = 0; i < s->nindexes; i++)
+	for (int i = 0; i < s->base.nindexes; i++)
 	{
 		Relation	index;
 
 		if (!s->has_entry[i])
 			continue;
 		if (s->indexes[i].predicate != NULL &&
-			!DurableShapeHolds(&s->mem, s->indexes[i].predicate, false, desc->natts, values, nulls))
+			!DurableShapeHolds(&s->base.mem, s->indexes[i].predicate, false, desc->natts, values, nulls))
 			continue;
 		index = index_open(s->indexes[i].oid, RowExclusiveLock);
 		DurableInsertIndexEntry(rel, index, s->indexes[i].info, values, nulls, &tuple->t_self);
