@@ -96,9 +96,8 @@ typedef struct ProbedTable
 	const char *columns[MAX_COLUMNS];
 	Oid			column_types[MAX_COLUMNS];
 	AclMode		rights;			/* the statement's */
-	/* looked up */
-	Oid			relid;
-	Oid			index;
+	/* looked up (fill_table), the index read only under the table's lock (DurableOpenLookup) */
+	DurableLookup lookup;
 	AttrNumber	atts[MAX_COLUMNS];
 } ProbedTable;
 
@@ -133,8 +132,7 @@ static ProbedTable *const tables[] = {&tasks, &limits, &pauses, &wtasks};
 
 #define NTABLES lengthof(tables)
 
-static bool known;				/* the tables and functions looked up since they last changed */
-static bool plain;				/* all four found as the direct path needs them */
+static bool functions_known;	/* the two functions looked up since a function last changed */
 static Oid	schedule_fn;		/* durable._schedule_workflow_task(uuid, integer) */
 static Oid	notify_fn;			/* durable._notify(text, text, text) */
 
@@ -179,19 +177,11 @@ static const char *buffer_sql =
 "        ($1, 'ActivityTaskCompleted', durable._run_now($1), $3)";
 static SPIPlanPtr buffer_plan;
 
-static void
-forget_relation(Oid relid)
-{
-	for (int i = 0; i < NTABLES; i++)
-		if (relid == InvalidOid || relid == tables[i]->relid || relid == tables[i]->index)
-			known = false;
-}
-
 /* (a function dropped or created: the two called through fmgr are looked up again) */
 static void
 forget_functions(Datum arg, int cacheid, uint32 hashvalue)
 {
-	known = false;
+	functions_known = false;
 }
 
 /* Whether the index is a valid unique btree, checked at once, on exactly t's key columns under their default operators. */
@@ -212,10 +202,16 @@ key_index(Relation rel, Relation index, const ProbedTable *t, const AttrNumber *
 	return true;
 }
 
-/* Whether t is found as the direct path needs it; its relid, index and columns set. */
-static bool
-look_up_table(ProbedTable *t, Oid schema)
+/*
+ * (DurableOpenLookup's fill, arg: the ProbedTable whose lookup it is) the
+ * table and its index, when it is found as the direct path needs it; its
+ * columns set.
+ */
+static void
+fill_table(DurableLookup *lookup, const void *arg)
 {
+	ProbedTable *t = (ProbedTable *) arg;	/* (its lookup and columns are filled in) */
+	Oid			schema = DurableNamespaceOid();
 	Relation	rel;
 	TupleDesc	desc;
 	AttrNumber	key_atts[2];
@@ -223,20 +219,19 @@ look_up_table(ProbedTable *t, Oid schema)
 	ListCell   *lc;
 	bool		fits = true;
 
-	t->index = InvalidOid;
-	t->relid = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
-	if (!OidIsValid(t->relid))
-		return false;
-	rel = table_open(t->relid, AccessShareLock);
+	lookup->heap = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
+	if (!OidIsValid(lookup->heap))
+		return;
+	rel = table_open(lookup->heap, AccessShareLock);
 	desc = RelationGetDescr(rel);
 	for (int k = 0; k < t->nkeys && fits; k++)
 	{
-		key_atts[k] = get_attnum(t->relid, t->keys[k]);
+		key_atts[k] = get_attnum(lookup->heap, t->keys[k]);
 		fits = key_atts[k] > 0 && TupleDescAttr(desc, key_atts[k] - 1)->atttypid == t->key_types[k];
 	}
 	for (int c = 0; c < t->ncolumns && fits; c++)
 	{
-		t->atts[c] = get_attnum(t->relid, t->columns[c]);
+		t->atts[c] = get_attnum(lookup->heap, t->columns[c]);
 		fits = t->atts[c] > 0 && TupleDescAttr(desc, t->atts[c] - 1)->atttypid == t->column_types[c];
 	}
 	indexes = fits ? RelationGetIndexList(rel) : NIL;
@@ -248,38 +243,31 @@ look_up_table(ProbedTable *t, Oid schema)
 		index_close(index, AccessShareLock);
 		if (found)
 		{
-			t->index = lfirst_oid(lc);
+			lookup->index = lfirst_oid(lc);
 			break;
 		}
 	}
 	list_free(indexes);
 	table_close(rel, AccessShareLock);
-	return OidIsValid(t->index);
 }
 
 static void
-look_up(void)
+look_up_functions(void)
 {
 	static bool callbacks;
-	Oid			schema = DurableNamespaceOid();
 	Oid			schedule_args[2] = {UUIDOID, INT4OID};
 	Oid			notify_args[3] = {TEXTOID, TEXTOID, TEXTOID};
 
 	if (!callbacks)
 	{
-		DurableWatchRelcache(forget_relation);
 		CacheRegisterSyscacheCallback(PROCOID, forget_functions, (Datum) 0);
 		callbacks = true;
 	}
+	/* (an invalidation read while they are looked up leaves them to be looked up again) */
+	functions_known = true;
 	schedule_fn = LookupFuncName(list_make2(makeString("durable"), makeString("_schedule_workflow_task")), 2,
 								 schedule_args, false);
 	notify_fn = LookupFuncName(list_make2(makeString("durable"), makeString("_notify")), 3, notify_args, false);
-	/* (an invalidation read while the tables are looked up leaves them to be looked up again) */
-	known = true;
-	plain = true;
-	for (int i = 0; i < NTABLES; i++)
-		if (!look_up_table(tables[i], schema))
-			plain = false;
 }
 
 /* Whether the direct path does what the statement would on rel as it is now (opened under its lock). */
@@ -290,7 +278,7 @@ direct_fits(Relation rel, const ProbedTable *t)
 
 	/* (a table inheriting from it: the statement reads and deletes its rows too) */
 	if (!DurableDirectInsertTable(rel) || rel->rd_rel->relhassubclass ||
-		pg_class_aclmask(t->relid, GetUserId(), t->rights, ACLMASK_ALL) != t->rights)
+		pg_class_aclmask(RelationGetRelid(rel), GetUserId(), t->rights, ACLMASK_ALL) != t->rights)
 		return false;
 	/* (any trigger on DELETE, enabled or not, and transition tables: the statement's) */
 	return !(t->rights & ACL_DELETE) || triggers == NULL ||
@@ -321,7 +309,7 @@ static bool
 probe(Relation *rels, int i, const Datum *keys, Snapshot snapshot, TupleTableSlot **slot)
 {
 	ProbedTable *t = tables[i];
-	Relation	index = index_open(t->index, AccessShareLock);
+	Relation	index = index_open(t->lookup.index, AccessShareLock);
 	bool		found;
 
 	*slot = table_slot_create(rels[i], NULL);
@@ -349,29 +337,20 @@ open_tables(Relation *rels)
 {
 	int			opened;
 
-	/*
-	 * Each table is locked before what was looked up of it is used: the
-	 * lock reads the invalidations that came meanwhile, and it is then
-	 * looked up again under it (as run_lock.c).
-	 */
-	for (;;)
+	if (!functions_known)
+		look_up_functions();
+	/* each table locked before the index remembered for it is read (relcache_watch.c) */
+	for (opened = 0; opened < NTABLES; opened++)
 	{
-		if (!known)
-			look_up();
-		if (!plain)
-			return false;
-		for (opened = 0; opened < NTABLES; opened++)
+		rels[opened] = DurableOpenLookup(&tables[opened]->lookup, opened == 0 ? RowExclusiveLock : AccessShareLock,
+										 fill_table, tables[opened]);
+		if (rels[opened] == NULL)
 		{
-			rels[opened] = try_table_open(tables[opened]->relid,
-										  opened == 0 ? RowExclusiveLock : AccessShareLock);
-			if (rels[opened] == NULL)
-				break;
+			/* (a table or its index not as the direct path needs it: the statement) */
+			while (opened-- > 0)
+				table_close(rels[opened], NoLock);
+			return false;
 		}
-		if (opened == NTABLES && known)
-			break;
-		while (opened-- > 0)
-			table_close(rels[opened], NoLock);
-		known = false;
 	}
 	if (ExecutorCheckPerms_hook == NULL)
 	{
@@ -403,7 +382,7 @@ DurableActivityTaskKeys(int n, const int64 *task_ids, const bool *wanted, Datum 
 	if (!open_tables(rels))
 		return false;
 	PushActiveSnapshot(GetTransactionSnapshot());
-	index = index_open(tasks.index, AccessShareLock);
+	index = index_open(tasks.lookup.index, AccessShareLock);
 	slot = table_slot_create(rels[0], NULL);
 	for (int i = 0; i < n; i++)
 	{

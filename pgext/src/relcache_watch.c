@@ -17,8 +17,9 @@
  * Locking the table reads the invalidations that came meanwhile, so
  * DurableOpenLookup locks it first and reads the remembered index only
  * after, looking it up again under the lock when it changed. The files
- * that remember an index (run_rows.c, row_by_key.c, run_lock.c, clock.c)
- * open their table through it and none checks this by itself.
+ * that remember an index (run_rows.c, row_by_key.c, run_lock.c, clock.c,
+ * activity_result.c) open their table through it and none checks this by
+ * itself.
  */
 #include "postgres.h"
 
