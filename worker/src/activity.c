@@ -1,7 +1,8 @@
 /* Activity tasks: leased in batches up to the concurrency limit, C
  * activities run on the worker's threads (activity_pool.c), executables on child processes;
  * outcomes are sent together with complete_activity_tasks (one transaction
- * for everything that finished while the previous batch was in flight);
+ * for everything that finished while the previous batch was in flight), on
+ * a connection of their own, while the next poll runs on the other;
  * heartbeats go from the activity's thread to the loop through the pool's
  * uv_async_t (durable__pool_heartbeat), and from the loop (an executable's,
  * one that waited for the previous answer) through w->wakeup. */
@@ -104,7 +105,7 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 	(void)pg;
 	flush_t *f = arg;
 	durable_worker_t *w = f->w;
-	w->completing = 0;
+	w->completing = w->completing_on_poll = 0;
 	w->handing_back -= f->offered > 0;
 	if (res && f->offered > 0 && durable__sticky_unsupported(w, res, f->sticky)) {
 		/* a store older than sticky histories: the same outcomes again,
@@ -158,20 +159,36 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 		durable__workflows_poll(w);
 	json_decref(f->sent);
 	free(f);
-	/* The connection takes turns: a poll asked for meanwhile goes first,
-	 * then what finished meanwhile. */
+	/* On the polling connection they take turns: a poll asked for
+	 * meanwhile goes first, then what finished meanwhile. */
 	if (w->act_again)
 		durable__activities_poll(w);
 	durable__activities_flush(w);
 	durable__worker_maybe_done(w);
 }
 
-/* One request at a time on the activity connection, polls and outcomes in
- * turn: each carries everything that came up while the other was in flight
- * (bigger batches, fewer transactions), and neither can starve the other. */
+/* The connection outcomes go on: their own (activity-completions), where
+ * they wait for no poll and no poll waits for them: in a burst the next
+ * activities are polled while the last ones' outcomes commit
+ * (docs/performance.md, "The worker's pipeline"). While it is down (broken,
+ * or the server out of connection slots), the polling connection, one
+ * request in flight, polls and outcomes in turn, so that neither can
+ * starve the other. NULL: none now. */
+static durable__pg_t *outcome_pg(durable_worker_t *w)
+{
+	if (durable__pg_connected(w->act_done_pg))
+		return w->act_done_pg;
+	return !w->act_polling && durable__pg_connected(w->act_pg) ? w->act_pg : NULL;
+}
+
+/* One batch in flight; the next collects everything that finishes
+ * meanwhile (bigger batches, fewer transactions), within the slots: an
+ * outcome not sent yet holds its slot (durable__activity_slots), so a
+ * poll never leases more than the batch in flight leaves room for. */
 void durable__activities_flush(durable_worker_t *w)
 {
-	if (w->completing || w->act_polling || json_array_size(w->outcomes) == 0 || !durable__pg_connected(w->act_pg))
+	durable__pg_t *pg;
+	if (w->completing || json_array_size(w->outcomes) == 0 || !(pg = outcome_pg(w)))
 		return;
 	flush_t *f = malloc(sizeof(*f));
 	char *body = durable__json_text(w->outcomes);
@@ -192,14 +209,15 @@ void durable__activities_flush(durable_worker_t *w)
 	f->sticky = f->offered > 0 && durable__sticky(w);
 	char *cached_text = f->offered > 0 && !f->sticky ? durable__cache_param(w) : NULL;
 	const char *p[] = {body, w->identity, w->task_queue, slots, w->namespace_, cached_text, w->build_id, w->sticky};
-	int rc = f->offered > 0 ? durable__pg_call(w->act_pg, &handback_reads,
+	int rc = f->offered > 0 ? durable__pg_call(pg, &handback_reads,
 						   f->sticky ? COMPLETE_HANDBACK_SQL HANDBACK_STICKY ")" : COMPLETE_HANDBACK_SQL ")",
 						   f->sticky ? 8 : 7, p, on_completed, f)
-				: durable__pg_call(w->act_pg, &complete_reads, COMPLETE_ACTIVITY_TASKS_SQL, 2, p,
+				: durable__pg_call(pg, &complete_reads, COMPLETE_ACTIVITY_TASKS_SQL, 2, p,
 						   on_completed, f);
 	free(cached_text);
 	if (rc == 0) {
 		w->completing = 1;
+		w->completing_on_poll = pg == w->act_pg;
 		w->handing_back += f->offered > 0;
 	} else {
 		json_array_extend(w->outcomes, f->sent);
@@ -382,7 +400,8 @@ void durable__activity_take(durable_worker_t *w, PGresult *res, int i)
 
 int durable__activity_slots(durable_worker_t *w)
 {
-	return w->opts.max_concurrent_activities - w->running - w->act_polling - w->eager_offered;
+	return w->opts.max_concurrent_activities - w->running - w->act_polling - w->eager_offered -
+	       (int)json_array_size(w->outcomes);
 }
 
 /* Names what a backstop poll found after a quiet spell: counted as a lost
@@ -444,7 +463,7 @@ void durable__activities_poll(durable_worker_t *w)
 	if (w->stopping || w->opts.no_activities || !w->act_pg)
 		return;
 	int free_slots = durable__activity_slots(w);
-	if (w->act_polling || w->completing || free_slots <= 0) {
+	if (w->act_polling || w->completing_on_poll || free_slots <= 0) {
 		w->act_again = 1;
 		return;
 	}

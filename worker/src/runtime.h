@@ -118,7 +118,12 @@ struct durable_worker_s {
 	int act_idle;
 	struct durable_activity_ctx_s *active;
 	json_t *outcomes;                   /* completions waiting to be sent */
-	int completing;
+	/* A batch of them in flight (one at a time: the next collects), on
+	 * act_done_pg, their own connection, so that neither they nor the
+	 * polls wait for the other (activity.c); or, while that one is down,
+	 * on act_pg in turn with the polls (completing_on_poll). */
+	durable__pg_t *act_done_pg;
+	int completing, completing_on_poll;
 	uv_async_t wakeup;                  /* heartbeats asked for on the loop (an executable's); */
 	                                    /* a pool thread's go through activity_pool.c */
 	struct durable__pool *pool;         /* activity_pool.c: the threads C activities run on */
@@ -179,7 +184,8 @@ int durable__activities_init(durable_worker_t *w);
 void durable__activities_poll(durable_worker_t *w);
 void durable__activities_flush(durable_worker_t *w);
 /* Activity slots free for a poll or an eager offer: the limit less what
- * runs, what the poll in flight asked for and what completions offered. */
+ * runs, what the poll in flight asked for, what completions offered and
+ * the outcomes not sent yet. */
 int durable__activity_slots(durable_worker_t *w);
 /* Starts the activity task of row i of an answer that leased it. */
 void durable__activity_take(durable_worker_t *w, PGresult *res, int i);

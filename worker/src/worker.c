@@ -958,6 +958,14 @@ static void on_done_ready(durable__pg_t *pg, const char *channel, void *arg)
 	flush_workflow_outcomes(arg);
 }
 
+/* The activity outcomes' connection came (back): outcomes may be waiting for it. */
+static void on_act_done_ready(durable__pg_t *pg, const char *channel, void *arg)
+{
+	(void)pg;
+	(void)channel;
+	durable__activities_flush(arg);
+}
+
 static void close_all(durable_worker_t *w)
 {
 	if (w->closed)
@@ -969,8 +977,9 @@ static void close_all(durable_worker_t *w)
 		durable__pg_close(w->done_pg[i]);
 	w->ndone = 0;
 	durable__pg_close(w->act_pg);
+	durable__pg_close(w->act_done_pg);
 	durable__pg_close(w->q_pg);
-	w->wf_pg = w->act_pg = w->q_pg = NULL;
+	w->wf_pg = w->act_pg = w->act_done_pg = w->q_pg = NULL;
 	uv_close((uv_handle_t *)&w->sigterm, NULL);
 	uv_close((uv_handle_t *)&w->sigint, NULL);
 	uv_close((uv_handle_t *)&w->wakeup, NULL);
@@ -1100,8 +1109,10 @@ int durable_worker_run(durable_worker_t *w)
 		}
 		durable__pg_new(&w->loop, w->dsn, "queries", on_q_ready, NULL, w, &w->q_pg);
 	}
-	if (!w->opts.no_activities)
+	if (!w->opts.no_activities) {
 		durable__pg_new(&w->loop, w->dsn, "activities", on_ready, on_notify, w, &w->act_pg);
+		durable__pg_new(&w->loop, w->dsn, "activity-completions", on_act_done_ready, NULL, w, &w->act_done_pg);
+	}
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	if (!w->closed)
 		close_all(w);
