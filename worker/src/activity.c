@@ -147,11 +147,14 @@ static void on_completed(durable__pg_t *pg, PGresult *res, void *arg)
 			}
 		}
 		w->handed_back += (uint64_t)taken;
-		/* the cache grew by what came back; trimmed now unless a poll
-		 * that names its entries is in flight */
-		if (taken > 0 && !w->wf_polling)
-			durable__cache_trim(w);
 	}
+	/* the cache grew by what came back: trimmed now unless a poll that
+	 * names its entries is in flight, and then (or with nothing brought
+	 * back) the runs dropped that no request in flight named go at least */
+	if (!w->wf_polling)
+		durable__cache_trim(w);
+	else
+		durable__cache_forget_dropped(w);
 	/* the workflow tasks a failed hand-back had locked are ready again,
 	 * their notification spent: the poll takes them (a broken
 	 * connection: the ready callback polls) */
@@ -219,6 +222,8 @@ void durable__activities_flush(durable_worker_t *w)
 		w->completing = 1;
 		w->completing_on_poll = pg == w->act_pg;
 		w->handing_back += f->offered > 0;
+		if (f->offered > 0)
+			w->handback_named = ++w->cache_requests;
 	} else {
 		json_array_extend(w->outcomes, f->sent);
 		json_decref(f->sent);

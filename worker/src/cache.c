@@ -6,10 +6,11 @@
  * least recently used runs go first, and only between polls and hand-backs
  * (activity.c), so an entry named in one is there when its answer arrives;
  * a run dropped meanwhile keeps its events until then, marked dropped, and
- * its name goes on a list that the next trim with no poll in flight reads:
- * that trim visits the runs dropped since, not the whole cache (up to 4,096
- * runs, at every poll: a tenth of the worker's CPU in the one-activity
- * shape, whose every run is dropped when it closes). */
+ * its name goes on a list that a trim reads once no request that could have
+ * named it is in flight (runtime.h, cache_requests): that trim visits the
+ * runs dropped since, not the whole cache (up to 4,096 runs, at every poll:
+ * a tenth of the worker's CPU in the one-activity shape, whose every run is
+ * dropped when it closes). */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -115,11 +116,14 @@ static void note_dropped(durable_worker_t *w, const char *run_id)
 	if (w->cache_ndropped == w->cache_dropped_cap) {
 		size_t cap = w->cache_dropped_cap ? 2 * w->cache_dropped_cap : 64;
 		char **more = realloc(w->cache_dropped, cap * sizeof(*more));
-		if (!more) {
+		if (more)
+			w->cache_dropped = more;
+		uint64_t *seqs = more ? realloc(w->cache_dropped_seq, cap * sizeof(*seqs)) : NULL;
+		if (!seqs) {
 			w->cache_dropped_lost = 1;
 			return;
 		}
-		w->cache_dropped = more;
+		w->cache_dropped_seq = seqs;
 		w->cache_dropped_cap = cap;
 	}
 	char *name = strdup(run_id);
@@ -127,23 +131,46 @@ static void note_dropped(durable_worker_t *w, const char *run_id)
 		w->cache_dropped_lost = 1;
 		return;
 	}
+	w->cache_dropped_seq[w->cache_ndropped] = w->cache_requests;
 	w->cache_dropped[w->cache_ndropped++] = name;
 }
 
-/* Forgets the runs still marked dropped: those on the list (a name whose
- * entry went since, evicted or made anew, or that an answer continued,
- * which unmarks it, is passed over), or all of them when a name could not
- * be listed. */
-static void forget_dropped(durable_worker_t *w)
+/* The number of the oldest request in flight that names the cache, or
+ * UINT64_MAX when none is. */
+static uint64_t oldest_named(durable_worker_t *w)
 {
+	uint64_t oldest = UINT64_MAX;
+	if (w->wf_polling && w->wf_poll_named < oldest)
+		oldest = w->wf_poll_named;
+	if (w->handing_back > 0 && w->handback_named < oldest)
+		oldest = w->handback_named;
+	return oldest;
+}
+
+/* Forgets the runs still marked dropped that no request in flight named:
+ * those on the list dropped before the oldest request in flight was sent
+ * (a name whose entry went since, evicted or made anew, or that an answer
+ * continued, which unmarks it, is passed over; the others stay listed), or,
+ * with nothing in flight, all of them when a name could not be listed. */
+void durable__cache_forget_dropped(durable_worker_t *w)
+{
+	if (!w->cache)
+		return;
+	uint64_t oldest = oldest_named(w);
+	size_t kept = 0;
 	for (size_t i = 0; i < w->cache_ndropped; i++) {
+		if (w->cache_dropped_seq[i] >= oldest) {
+			w->cache_dropped_seq[kept] = w->cache_dropped_seq[i];
+			w->cache_dropped[kept++] = w->cache_dropped[i];
+			continue;
+		}
 		json_t *e = json_object_get(w->cache, w->cache_dropped[i]);
 		if (e && json_object_get(e, "dropped"))
 			forget(w, w->cache_dropped[i]);
 		free(w->cache_dropped[i]);
 	}
-	w->cache_ndropped = 0;
-	if (w->cache_dropped_lost) {
+	w->cache_ndropped = kept;
+	if (w->cache_dropped_lost && oldest == UINT64_MAX) {
 		const char *gone;
 		json_t *entry;
 		void *next;
@@ -159,7 +186,9 @@ void durable__cache_free(durable_worker_t *w)
 	for (size_t i = 0; i < w->cache_ndropped; i++)
 		free(w->cache_dropped[i]);
 	free(w->cache_dropped);
+	free(w->cache_dropped_seq);
 	w->cache_dropped = NULL;
+	w->cache_dropped_seq = NULL;
 	w->cache_ndropped = w->cache_dropped_cap = 0;
 	json_decref(w->cache);
 	w->cache = NULL;
@@ -205,13 +234,12 @@ static int by_use_cmp(const void *a, const void *b)
 
 void durable__cache_trim(durable_worker_t *w)
 {
+	/* runs dropped while a request named them: those whose answers are in */
+	durable__cache_forget_dropped(w);
 	/* an activity completion in flight named the cache's runs (the
 	 * hand-back): its answer continues them */
 	if (w->handing_back > 0)
 		return;
-	/* runs dropped while a request named them: that answer is in */
-	if (w->cache && !w->wf_polling)
-		forget_dropped(w);
 	const char *gone;
 	json_t *entry;
 	size_t n = w->cache ? json_object_size(w->cache) : 0, keep = durable__cache_limit(w);

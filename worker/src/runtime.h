@@ -99,6 +99,16 @@ struct durable_worker_s {
 	char **cache_dropped;
 	size_t cache_ndropped, cache_dropped_cap;
 	int cache_dropped_lost;
+	/* Requests that name the cache (workflow polls, hand-backs), numbered
+	 * as they are sent: cache_requests is the last one's number, and the
+	 * poll and hand-back in flight carry theirs (0: numbered by nobody, a
+	 * unit test's flag). A run dropped when cache_requests was S (its
+	 * cache_dropped_seq) is forgotten once no request numbered S or less
+	 * is in flight, whatever was sent since: with the activity outcomes'
+	 * own connection a poll and a hand-back overlap most of a burst, and
+	 * waiting for neither to be in flight kept every closed run's events. */
+	uint64_t *cache_dropped_seq;
+	uint64_t cache_requests, wf_poll_named, handback_named;
 	struct durable__kept *runs;         /* run_cache.c: runs waiting for their next task */
 	int nruns;
 	/* tasks that went on from a kept run, or found it overtaken (replayed);
@@ -231,6 +241,8 @@ char *durable__cache_param(durable_worker_t *w);
 json_t *durable__cache_merge(durable_worker_t *w, const char *run_id, json_t *fresh);
 void durable__cache_drop(durable_worker_t *w, const char *run_id);
 void durable__cache_trim(durable_worker_t *w);
+/* Forgets the runs dropped that no request in flight named (part of trim). */
+void durable__cache_forget_dropped(durable_worker_t *w);
 void durable__cache_free(durable_worker_t *w);   /* the cache and its list of dropped runs */
 
 /* run_cache.c: kept runs (run.c) by run id, at most opts.run_cache. take

@@ -479,7 +479,9 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 		durable__workflow_task_run(w, res, i);
 	/* A full batch means more may wait; a notification during the poll too. */
 	if (n == w->opts.max_workflow_batch || w->wf_again)
-		poll_workflows(w);
+		poll_workflows(w);   /* which trims first */
+	else
+		durable__cache_trim(w);   /* what the answer brought, and runs dropped meanwhile */
 	durable__worker_maybe_done(w);
 }
 
@@ -529,8 +531,10 @@ static void poll_workflows(durable_worker_t *w)
 		 WF_POLL_FROM, w->build_id || sticky ? WF_POLL_BUILD : "", sticky ? WF_POLL_STICKY : "");
 	w->wf_again = 0;
 	w->wf_poll_sticky = sticky;
-	if (durable__pg_call(w->wf_pg, &wf_poll_reads, sql, sticky ? 7 : w->build_id ? 6 : 5, p, on_wf_polled, w) == 0)
+	if (durable__pg_call(w->wf_pg, &wf_poll_reads, sql, sticky ? 7 : w->build_id ? 6 : 5, p, on_wf_polled, w) == 0) {
 		w->wf_polling = 1;
+		w->wf_poll_named = ++w->cache_requests;
+	}
 	free(cached_text);
 }
 

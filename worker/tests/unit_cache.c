@@ -261,6 +261,28 @@ int main(void)
 	w->wf_polling = 0;
 	durable__cache_trim(w);
 	CHECK(!json_object_get(w->cache, "p0") && !w->cache_dropped_lost, "an unlisted dropped run goes all the same");
+	/* A poll and a hand-back that overlap, each sent while the other is in
+	 * flight (a burst, with the activity outcomes on their own connection):
+	 * a run dropped while the poll was in flight goes once the poll is
+	 * answered, though the hand-back sent since is still out (it did not
+	 * name it); one dropped while that hand-back is out stays until it is
+	 * answered. */
+	merge_runs(w, "o", 2, 3, 0);
+	w->wf_polling = 1;
+	w->wf_poll_named = ++w->cache_requests;
+	durable__cache_drop(w, "o0");
+	w->handing_back = 1;
+	w->handback_named = ++w->cache_requests;
+	w->wf_polling = 0;   /* the poll is answered */
+	durable__cache_drop(w, "o1");
+	durable__cache_trim(w);
+	CHECK(!json_object_get(w->cache, "o0"),
+	      "a run dropped while the answered poll was out goes, with a hand-back sent since still out");
+	CHECK(json_object_get(w->cache, "o1") && w->cache_ndropped == 1,
+	      "a run dropped while the hand-back is out stays listed (%zu)", w->cache_ndropped);
+	w->handing_back = 0;
+	durable__cache_trim(w);
+	CHECK(!json_object_get(w->cache, "o1") && w->cache_ndropped == 0, "and goes once it is answered");
 	/* freed with names still listed (valgrind, ASan: no leak) */
 	merge_runs(w, "z", 2, 1, 0);
 	w->wf_polling = 1;
