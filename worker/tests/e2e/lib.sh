@@ -87,4 +87,11 @@ closes() {
 
 ledger_count() { grep -c "^$1 $2 " "$DURABLE_LEDGER" 2>/dev/null || true; }
 
+# calls_running TEXT: whether another session is running a statement that
+# contains TEXT; cut_calls TEXT: their backends terminated (a connection cut
+# while that call is in flight)
+calls_where() { echo "FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%$1%'"; }
+calls_running() { [ "$(sql "SELECT count(*) $(calls_where "$1")")" -gt 0 ]; }
+cut_calls() { sql "SELECT count(pg_terminate_backend(pid)) $(calls_where "$1")" >/dev/null; }
+
 trap 'stop_workers' EXIT

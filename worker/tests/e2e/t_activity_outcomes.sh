@@ -47,15 +47,9 @@ check "the second activity ran while the first one's outcome was being committed
 ids=()
 for i in $(seq 1 4); do ids+=("cut-$RUN-$i"); done
 sql "SELECT durable.start_workflow('cut-$RUN-' || i, 'HandbackSeq', '$q', '{\"n\": 3}') FROM generate_series(1, 4) i" >/dev/null
-in_flight() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()
-                         AND state = 'active' AND query LIKE '%durable.complete_activity_tasks(%'")" -gt 0 ]; }
-cut() {
-	sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid()
-	      AND state = 'active' AND query LIKE '%durable.complete_activity_tasks(%'" >/dev/null
-}
 cuts=0
 for i in 1 2 3; do
-	wait_until 60 in_flight && cut && cuts=$((cuts + 1))
+	wait_until 60 calls_running "durable.complete_activity_tasks(" && cut_calls "durable.complete_activity_tasks(" && cuts=$((cuts + 1))
 done
 check "three batches cut in flight" eq "$cuts" 3
 check "(the worker said so)" wait_until 30 grep -q 'connection activity-completions lost' "$LOGDIR/w.log"

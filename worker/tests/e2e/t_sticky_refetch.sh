@@ -55,15 +55,9 @@ restore() {
 }
 start "$c-1" 10 5
 start "$c-2" 10 5
-in_flight() { [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()
-                         AND state = 'active' AND query LIKE '%durable.workflow_task_history(%'")" -gt 0 ]; }
-cut() {
-	sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid()
-	      AND state = 'active' AND query LIKE '%durable.workflow_task_history(%'" >/dev/null
-}
 cuts=0
 for i in 1 2 3; do
-	wait_until 120 in_flight && cut && cuts=$((cuts + 1))
+	wait_until 120 calls_running "durable.workflow_task_history(" && cut_calls "durable.workflow_task_history(" && cuts=$((cuts + 1))
 done
 check "three calls cut in flight" eq "$cuts" 3
 check "(the worker said so)" wait_until 30 refetch_failed 5
