@@ -16,7 +16,12 @@
 # round and variant:
 #   variant wf3_per_s wf3_worker_cpu_us_per_activity wf3_server_cpu_us_per_activity
 #   par10_activities_per_s par10_worker_cpu_us_per_activity par10_server_cpu_us_per_activity
-# then the medians' ratios B / A of the CPU figures.
+#   wf3_per_s_from_commit
+# then the medians' ratios B / A of the CPU figures. The rates count, as make
+# bench's do, from the first start (the statement that starts them all
+# commits only with its last, and the worker sees none before); the last
+# column counts from that commit (the last start), as the store floor's
+# rate does (scripted_rate.sh).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"   # bench_cluster, reset_store, server_cpu_seconds, sql, per, ab_ratio
 a_bin=$(realpath "${1:?usage: worker_cpu_ab.sh A_WORKER_BIN [ROUNDS] [N]}")
@@ -50,21 +55,27 @@ shape() {   # WORKER TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "rate worker_us s
     rate=$(sql "SELECT round($wfs / extract(epoch FROM max(closed_at) - min(started_at))::numeric)
                 FROM durable.workflows WHERE task_queue = '$q'")
     echo "$rate $(per "$c0" "$c1" $(( acts * 1000 )) '%.1f')" \
-         "$(per "$s0" "$(server_cpu_seconds)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')"
+         "$(per "$s0" "$(server_cpu_seconds)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
+         "$(sql "SELECT round($wfs / extract(epoch FROM max(closed_at) - max(started_at))::numeric)
+                 FROM durable.workflows WHERE task_queue = '$q'")"
 }
 round() {   # A|B -> one line
     local v=$1 bin wf3
     [ "$v" = A ] && bin=$a_bin || bin=$b_bin
     if [ -n "${WF1:-}" ]; then wf3=$(shape "$bin" BenchSeq1 "$n" 1); else wf3=$(shape "$bin" BenchSeq3 "$n" 3); fi
     set -- $(shape "$bin" BenchPar10 $(( n / 4 )) 10)
-    echo "$v $wf3 $(( $1 * 10 )) $2 $3"
+    echo "$v ${wf3% *} $(( $1 * 10 )) $2 $3 ${wf3##* }"
 }
 echo "variant wf3_per_s wf3_worker_cpu_us_per_activity wf3_server_cpu_us_per_activity" \
      "par10_activities_per_s par10_worker_cpu_us_per_activity par10_server_cpu_us_per_activity" \
-     "(A = $a_bin, B = $b_bin, N = $n${WF1:+, wf3 = one-activity workflows})"
+     "wf3_per_s_from_commit (A = $a_bin, B = $b_bin, N = $n${WF1:+, wf3 = one-activity workflows})"
 for _ in $(seq 1 "$rounds"); do for v in A B; do round "$v"; done; done | tee "$tmp/rounds"
-for col in 3 4 6 7; do
+for col in 2 3 4 5 6 7 8; do
     set -- $(ab_ratio "$tmp/rounds" "$col")
-    echo "$(echo "- - wf3_worker wf3_server - par10_worker par10_server" | cut -d' ' -f"$col")" \
-         "CPU per activity B/A $1 (medians $2, $3 µs)"
+    case $col in
+        2|5|8) echo "$(echo "- wf3_per_s - - par10_activities_per_s - - wf3_per_s_from_commit" | cut -d' ' -f"$col")" \
+               "B/A $1 (medians $2, $3)" ;;
+        *) echo "$(echo "- - wf3_worker wf3_server - par10_worker par10_server" | cut -d' ' -f"$col")" \
+               "CPU per activity B/A $1 (medians $2, $3 µs)" ;;
+    esac
 done
