@@ -139,9 +139,13 @@ extern bool DurableDirectInsertTable(struct RelationData *rel);
 extern bool DurableDirectInsertIndex(struct RelationData *index, struct IndexInfo *info);
 extern void DurableInsertIndexEntry(struct RelationData *heap, struct RelationData *index, struct IndexInfo *info,
 									const Datum *values, const bool *nulls, struct ItemPointerData *tid);
-extern void DurableInsertUpdatedIndexEntry(struct RelationData *heap, struct RelationData *index,
-										   struct IndexInfo *info, const Datum *values, const bool *nulls,
-										   struct ItemPointerData *tid, bool unchanged);
+struct DurableShape;
+extern void DurableInsertRowEntries(struct RelationData *heap, struct DurableShape *shape, const bool *has_entry,
+									int skip, int natts, const Datum *values, const bool *nulls,
+									struct ItemPointerData *tid, const bool *unchanged);
+/* a direct write's start (the executor's refusals, a statement's snapshot) and end */
+extern void DurableDirectWriteBegin(const char *command);
+extern void DurableDirectWriteEnd(bool written);
 extern bool DurableInsertArbiterEntry(struct RelationData *heap, struct RelationData *index, struct IndexInfo *info,
 									  const Datum *values, const bool *nulls, struct ItemPointerData *tid);
 /* a table's index written directly, read once per change of it (DurableReadDirectIndexes) */

@@ -427,15 +427,10 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 	if (!open_tables(rels))
 		return TAKE_BY_STATEMENT;
 
-	/* what the executor refuses before it deletes anything */
-	PreventCommandIfReadOnly("DELETE");
-	PreventCommandIfParallelMode("DELETE");
+	/* (the snapshot after the run's lock) */
+	DurableDirectWriteBegin("DELETE");
+	/* (a table published for deletes without a replica identity) */
 	CheckCmdReplicaIdentity(rels[0], CMD_DELETE);
-
-	/* as SPI for a statement: a new snapshot (after the run's lock), the command counter advanced */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	CommandCounterIncrement();
-	UpdateActiveSnapshotCommandId();
 	snapshot = GetActiveSnapshot();
 
 	if (!probe(rels, 0, &key, snapshot, &slot) ||
@@ -444,7 +439,7 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 	{
 		/* (no row the lease holds: the statement deletes nothing) */
 		ExecDropSingleTupleTableSlot(slot);
-		PopActiveSnapshot();
+		DurableDirectWriteEnd(false);
 		close_tables(rels);
 		return TAKE_DONE;
 	}
@@ -454,7 +449,7 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 	{
 		/* (changed meanwhile, by a heartbeat: the statement follows the row or fails to serialize) */
 		ExecDropSingleTupleTableSlot(slot);
-		PopActiveSnapshot();
+		DurableDirectWriteEnd(false);
 		close_tables(rels);
 		return TAKE_BY_STATEMENT;
 	}
@@ -488,9 +483,7 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 		ExecDropSingleTupleTableSlot(other);
 	}
 	ExecDropSingleTupleTableSlot(slot);
-	PopActiveSnapshot();
-	/* the delete seen by what follows, as after a statement */
-	CommandCounterIncrement();
+	DurableDirectWriteEnd(true);
 	close_tables(rels);
 	return TAKE_DONE;
 }

@@ -250,15 +250,9 @@ update_direct(FunctionCallInfo fcinfo)
 	}
 	desc = RelationGetDescr(rel);
 
-	/* what the executor refuses before it writes anything */
-	PreventCommandIfReadOnly("UPDATE");
-	PreventCommandIfParallelMode("UPDATE");
+	DurableDirectWriteBegin("UPDATE");
+	/* (a table published for updates without a replica identity) */
 	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
-
-	/* as SPI for a statement: a new snapshot, with the command counter advanced */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	CommandCounterIncrement();
-	UpdateActiveSnapshotCommandId();
 
 	old_row = find_row(rel, s->pkey, PG_GETARG_DATUM(0), GetActiveSnapshot());
 	if (old_row == NULL)
@@ -287,24 +281,12 @@ update_direct(FunctionCallInfo fcinfo)
 		goto done;
 	written = true;
 	/* a HOT update (which the visibility indexes rule out today) adds no index entries */
-	for (int i = 0; i < s->base.nindexes && !HeapTupleIsHeapOnly(new_row); i++)
-	{
-		Relation	index;
-
-		if (s->indexes[i].predicate != NULL &&
-			!DurableShapeHolds(&s->base.mem, s->indexes[i].predicate, false, desc->natts, values, nulls))
-			continue;
-		index = index_open(s->indexes[i].oid, RowExclusiveLock);
-		DurableInsertUpdatedIndexEntry(rel, index, s->indexes[i].info, values, nulls, &new_row->t_self,
-									   s->unchanged[i]);
-		/* the locks stay to the transaction's end, as the executor's */
-		index_close(index, NoLock);
-	}
+	if (!HeapTupleIsHeapOnly(new_row))
+		DurableInsertRowEntries(rel, &s->base, NULL, -1, desc->natts, values, nulls, &new_row->t_self,
+								s->unchanged);
 
 done:
-	PopActiveSnapshot();
-	if (written)
-		CommandCounterIncrement();
+	DurableDirectWriteEnd(written);
 	table_close(rel, NoLock);
 	return written;
 }

@@ -12,15 +12,18 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class_d.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
 #include "optimizer/optimizer.h"
+#include "miscadmin.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "durable.h"
@@ -264,17 +267,6 @@ DurableInsertIndexEntry(Relation heap, Relation index, IndexInfo *info, const Da
 }
 
 /*
- * The same for the new version of an updated row (close_update.c), with the
- * executor's hint for an update that changed none of the index's columns.
- */
-void
-DurableInsertUpdatedIndexEntry(Relation heap, Relation index, IndexInfo *info, const Datum *values,
-							   const bool *nulls, ItemPointer tid, bool unchanged)
-{
-	insert_entry(heap, index, info, values, nulls, tid, unchanged, UNIQUE_CHECK_YES);
-}
-
-/*
  * The entry of a speculatively inserted row (run_insert.c) in the arbiter
  * of its ON CONFLICT, checked as the executor checks it (UNIQUE_CHECK_PARTIAL):
  * false when a live or uncommitted duplicate may exist.
@@ -284,6 +276,60 @@ DurableInsertArbiterEntry(Relation heap, Relation index, IndexInfo *info, const 
 						  ItemPointer tid)
 {
 	return insert_entry(heap, index, info, values, nulls, tid, false, UNIQUE_CHECK_PARTIAL);
+}
+
+/*
+ * The entries of a row written directly at tid in shape's indexes, made
+ * as ExecInsertIndexTuples makes them: in each index whose predicate holds
+ * for the row, but those has_entry (when given) rules out and the one at
+ * skip (-1: none, or one the caller wrote itself, such as an arbiter); for
+ * an update's new version, unchanged (when given) is the executor's hint
+ * per index that the update changed none of its columns.
+ */
+void
+DurableInsertRowEntries(Relation heap, DurableShape *shape, const bool *has_entry, int skip, int natts,
+						const Datum *values, const bool *nulls, ItemPointer tid, const bool *unchanged)
+{
+	for (int i = 0; i < shape->nindexes; i++)
+	{
+		const DurableDirectIndex *entry = &shape->indexes[i];
+		Relation	index;
+
+		if (i == skip || (has_entry != NULL && !has_entry[i]))
+			continue;
+		if (entry->predicate != NULL && !DurableShapeHolds(&shape->mem, entry->predicate, false, natts, values, nulls))
+			continue;
+		index = index_open(entry->oid, RowExclusiveLock);
+		insert_entry(heap, index, entry->info, values, nulls, tid, unchanged != NULL && unchanged[i],
+					 UNIQUE_CHECK_YES);
+		/* the locks stay to the transaction's end, as the executor's */
+		index_close(index, NoLock);
+	}
+}
+
+/*
+ * The start of a direct write (command: "INSERT", "UPDATE", "DELETE"):
+ * what the executor refuses before it writes anything, then, as SPI for a
+ * statement, a new snapshot with the command counter advanced.
+ * DurableDirectWriteEnd ends it.
+ */
+void
+DurableDirectWriteBegin(const char *command)
+{
+	PreventCommandIfReadOnly(command);
+	PreventCommandIfParallelMode(command);
+	PushActiveSnapshot(GetTransactionSnapshot());
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
+}
+
+/* Its end: the snapshot popped, and what was written seen by what follows, as after a statement. */
+void
+DurableDirectWriteEnd(bool written)
+{
+	PopActiveSnapshot();
+	if (written)
+		CommandCounterIncrement();
 }
 
 /*

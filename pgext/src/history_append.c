@@ -469,18 +469,10 @@ write_event(Relation rel, List *index_oids, List *infos, int pkey,
 	HeapTuple	tuple;
 	ListCell   *lc;
 
-	/* what the executor refuses before it writes anything */
-	PreventCommandIfReadOnly("INSERT");
-	PreventCommandIfParallelMode("INSERT");
-
+	DurableDirectWriteBegin("INSERT");
 	/* the locks stay to the transaction's end, as the executor's */
 	foreach(lc, index_oids)
 		indexes = lappend(indexes, index_open(lfirst_oid(lc), RowExclusiveLock));
-
-	/* as SPI for a statement: a new snapshot, with the command counter advanced */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	CommandCounterIncrement();
-	UpdateActiveSnapshotCommandId();
 
 	if (follows_last_written(rel, run))
 		event_id = last_written.event_id + 1;
@@ -503,8 +495,7 @@ write_event(Relation rel, List *index_oids, List *infos, int pkey,
 	pfree(values);
 	pfree(nulls);
 
-	PopActiveSnapshot();
-	CommandCounterIncrement();
+	DurableDirectWriteEnd(true);
 	last_written.lxid = MyProc->lxid;
 	last_written.subxid = GetCurrentSubTransactionId();
 	last_written.cid = GetCurrentCommandId(false);

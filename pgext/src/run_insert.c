@@ -353,14 +353,7 @@ insert_direct(FunctionCallInfo fcinfo)
 	}
 	desc = RelationGetDescr(rel);
 
-	/* what the executor refuses before it writes anything */
-	PreventCommandIfReadOnly("INSERT");
-	PreventCommandIfParallelMode("INSERT");
-
-	/* as SPI for a statement: a new snapshot, with the command counter advanced */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	CommandCounterIncrement();
-	UpdateActiveSnapshotCommandId();
+	DurableDirectWriteBegin("INSERT");
 
 	values = palloc(desc->natts * sizeof(Datum));
 	nulls = palloc(desc->natts * sizeof(bool));
@@ -409,17 +402,7 @@ insert_direct(FunctionCallInfo fcinfo)
 		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
 		goto done;
 	}
-	for (int i = 0; i < s->base.nindexes; i++)
-	{
-		Relation	index;
-
-		if (i == s->arbiter || !has_entry(s, i, values, nulls))
-			continue;
-		index = index_open(s->indexes[i].oid, RowExclusiveLock);
-		DurableInsertIndexEntry(rel, index, s->indexes[i].info, values, nulls, &tuple->t_self);
-		/* the locks stay to the transaction's end, as the executor's */
-		index_close(index, NoLock);
-	}
+	DurableInsertRowEntries(rel, &s->base, NULL, s->arbiter, s->natts, values, nulls, &tuple->t_self, NULL);
 	heap_finish_speculative(rel, &tuple->t_self);
 	SpeculativeInsertionLockRelease(GetCurrentTransactionId());
 	heap_freetuple(tuple);
@@ -428,9 +411,7 @@ insert_direct(FunctionCallInfo fcinfo)
 done:
 	pfree(values);
 	pfree(nulls);
-	PopActiveSnapshot();
-	if (written)
-		CommandCounterIncrement();
+	DurableDirectWriteEnd(written);
 	table_close(rel, NoLock);
 	return written;
 }

@@ -627,14 +627,7 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 		return false;
 	}
 
-	/* what the executor refuses before it writes anything */
-	PreventCommandIfReadOnly("INSERT");
-	PreventCommandIfParallelMode("INSERT");
-
-	/* as SPI for a statement: a new snapshot, with the command counter advanced */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	CommandCounterIncrement();
-	UpdateActiveSnapshotCommandId();
+	DurableDirectWriteBegin("INSERT");
 
 	values = palloc(desc->natts * sizeof(Datum));
 	nulls = palloc(desc->natts * sizeof(bool));
@@ -712,29 +705,14 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 
 	tuple = heap_form_tuple(desc, values, nulls);
 	heap_insert(rel, tuple, GetCurrentCommandId(true), 0, NULL);
-	for (int i = 0; i < s->base.nindexes; i++)
-	{
-		Relation	index;
-
-		if (!s->has_entry[i])
-			continue;
-		if (s->indexes[i].predicate != NULL &&
-			!DurableShapeHolds(&s->base.mem, s->indexes[i].predicate, false, desc->natts, values, nulls))
-			continue;
-		index = index_open(s->indexes[i].oid, RowExclusiveLock);
-		DurableInsertIndexEntry(rel, index, s->indexes[i].info, values, nulls, &tuple->t_self);
-		/* the locks stay to the transaction's end, as the executor's */
-		index_close(index, NoLock);
-	}
+	DurableInsertRowEntries(rel, &s->base, s->has_entry, -1, desc->natts, values, nulls, &tuple->t_self, NULL);
 	heap_freetuple(tuple);
 	written = true;
 
 done:
 	pfree(values);
 	pfree(nulls);
-	PopActiveSnapshot();
-	if (written)
-		CommandCounterIncrement();
+	DurableDirectWriteEnd(written);
 	table_close(rel, NoLock);
 	return written;
 }
