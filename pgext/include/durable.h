@@ -128,6 +128,9 @@ extern float8 DurablePlaceActivityTask(struct RelationData *tasks, Datum namespa
 									   Datum priority, Datum fairness_key, Datum weight, const bool *nulls,
 									   struct SnapshotData *snapshot);
 
+/* task_token.c: a task token's grammar ("<kind><task_id>.<fence>", 1 to 18 digits each) */
+extern bool DurableReadToken(const char *token, size_t len, const char *kind, int64 *task_id, int64 *fence);
+
 /*
  * direct_insert.c: what history_append.c, task_insert.c, close_update.c and
  * run_insert.c share with the executor's INSERT, and the shape of its table

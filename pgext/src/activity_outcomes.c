@@ -100,34 +100,13 @@ field(Jsonb *object, const char *key)
 	return getKeyJsonValueFromContainer(&object->root, key, strlen(key), NULL);
 }
 
-/* ^a[0-9]{1,18}\.[0-9]{1,18}$, and the task id it names */
+/* ^a[0-9]{1,18}\.[0-9]{1,18}$ (task_token.c's grammar), and the task id it names */
 static bool
 token_grammar(text *token, int64 *task_id)
 {
-	const char *p = VARDATA_ANY(token);
-	const char *end = p + VARSIZE_ANY_EXHDR(token);
-	int			digits[2] = {0, 0};
-	int64		id = 0;
-	int			part = 0;
+	int64		fence;
 
-	if (p == end || *p++ != 'a')
-		return false;
-	for (; p < end; p++)
-	{
-		if (*p >= '0' && *p <= '9')
-		{
-			if (++digits[part] > 18)
-				return false;
-			if (part == 0)
-				id = id * 10 + (*p - '0');
-		}
-		else if (*p == '.' && part == 0 && digits[0] > 0)
-			part = 1;
-		else
-			return false;
-	}
-	*task_id = id;
-	return part == 1 && digits[1] > 0;
+	return DurableReadToken(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), "a", task_id, &fence);
 }
 
 /* The items' tasks by the look-up statement (where the direct probe would not read what it reads). */

@@ -16,14 +16,14 @@
 
 PG_FUNCTION_INFO_V1(durable_parse_token);
 
-/* Reads 1 to 18 ASCII digits at *p into *out; false if there are none or more. */
+/* Reads 1 to 18 ASCII digits at *p, before end, into *out; false if there are none or more. */
 static bool
-read_number(const char **p, int64 *out)
+read_number(const char **p, const char *end, int64 *out)
 {
 	int64		n = 0;
 	int			digits = 0;
 
-	while (**p >= '0' && **p <= '9')
+	while (*p < end && **p >= '0' && **p <= '9')
 	{
 		if (++digits > 18)
 			return false;
@@ -32,6 +32,21 @@ read_number(const char **p, int64 *out)
 	}
 	*out = n;
 	return digits > 0;
+}
+
+/*
+ * Whether the len bytes at token are a token of kind ("<kind><task_id>.<fence>"),
+ * and its two numbers; also for complete_activity_tasks' items (activity_outcomes.c).
+ */
+bool
+DurableReadToken(const char *token, size_t len, const char *kind, int64 *task_id, int64 *fence)
+{
+	const char *end = token + len;
+	size_t		kind_len = strlen(kind);
+	const char *p = token + kind_len;
+
+	return len >= kind_len && memcmp(token, kind, kind_len) == 0 &&
+		read_number(&p, end, task_id) && p < end && *p++ == '.' && read_number(&p, end, fence) && p == end;
 }
 
 Datum
@@ -43,12 +58,8 @@ durable_parse_token(PG_FUNCTION_ARGS)
 	int64		fence;
 	bool		ok = false;
 
-	if (token != NULL && kind != NULL && strncmp(token, kind, strlen(kind)) == 0)
-	{
-		const char *p = token + strlen(kind);
-
-		ok = read_number(&p, &task_id) && *p++ == '.' && read_number(&p, &fence) && *p == '\0';
-	}
+	if (token != NULL && kind != NULL)
+		ok = DurableReadToken(token, strlen(token), kind, &task_id, &fence);
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
