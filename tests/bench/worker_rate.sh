@@ -38,10 +38,13 @@ worker_rate() {
         awk -v hz="$(getconf CLK_TCK)" '{ t += $12 + $13 } END { printf "%.3f\n", t / hz }' > "$tmp/worker_cpu"
     kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true
     [ "$done" = "$n" ] || { echo "bench: only $done of $n $type workflows completed (see worker log)" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
-    sql "SELECT round($n / extract(epoch FROM max(closed_at) - max(started_at))::numeric)
-           FROM durable.workflows WHERE task_queue = '$q'" > "$tmp/rate_from_last_start"
-    sql "SELECT round($n / extract(epoch FROM max(closed_at) - min(started_at))::numeric)
-           FROM durable.workflows WHERE task_queue = '$q'"
+    local rate from_last_start
+    IFS='|' read -r rate from_last_start < <(sql "
+        SELECT round($n / extract(epoch FROM max(closed_at) - min(started_at))::numeric),
+               round($n / extract(epoch FROM max(closed_at) - max(started_at))::numeric)
+          FROM durable.workflows WHERE task_queue = '$q'")
+    echo "$from_last_start" > "$tmp/rate_from_last_start"
+    echo "$rate"
 }
 
 # Builds tests/bench/workflows.c into $plugin.
