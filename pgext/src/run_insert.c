@@ -24,10 +24,10 @@
  *
  * A possible conflict (an open run of the id, committed or not) is not
  * decided here: the speculative row is taken back (as the executor takes it
- * back before it waits and tries again) and the function returns false,
- * so that the statement decides, waiting for the other start as it would
- * have. So does anything else the statement would do: the function returns
- * false having written nothing, and its caller runs the statement. That is:
+ * back before it waits and tries again) and the statement decides (kept
+ * prepared here: insert_by_statement), waiting for the other start as it
+ * would have. So does anything else the statement would do: the direct
+ * write declines having written nothing, and the statement runs. That is:
  * an insert trigger (durable's own, workflows_index_search_attributes_insert,
  * fires only for search attributes other than '{}', and the row is
  * written here only when they are '{}'), a rule, row security, a partition,
@@ -53,7 +53,9 @@
 #include "catalog/pg_type_d.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
@@ -417,19 +419,80 @@ done:
 }
 
 /*
+ * The statement _create_run ran, built once from arg_columns:
+ * INSERT INTO durable.workflows AS w (<the columns>) VALUES ($1, ...)
+ * ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING
+ * RETURNING w.run_id
+ */
+static const char *
+statement_sql(void)
+{
+	static char *sql;
+	StringInfoData buf;
+
+	if (sql != NULL)
+		return sql;
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "INSERT INTO durable.workflows AS w (");
+	for (int c = 0; c < ARGS; c++)
+		appendStringInfo(&buf, "%s%s", c > 0 ? ", " : "", arg_columns[c].name);
+	appendStringInfoString(&buf, ") VALUES (");
+	for (int c = 0; c < ARGS; c++)
+		appendStringInfo(&buf, "%s$%d", c > 0 ? ", " : "", c + 1);
+	appendStringInfoString(&buf, ") ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING"
+						   " RETURNING w.run_id");
+	sql = MemoryContextStrdup(TopMemoryContext, buf.data);
+	pfree(buf.data);
+	return sql;
+}
+
+/*
+ * The run's row by the statement, where the direct write declined: its
+ * RETURNING's run id, or null when it inserted nothing (an open run of the
+ * id; an operator's trigger that kept the row out). Its errors are its own.
+ */
+static Datum
+insert_by_statement(FunctionCallInfo fcinfo)
+{
+	static SPIPlanPtr plan;
+	Oid			types[ARGS];
+	Datum		args[ARGS];
+	char		args_null[ARGS];
+	Datum		run;
+	bool		isnull;
+
+	for (int c = 0; c < ARGS; c++)
+	{
+		bool		null = c >= PG_NARGS() || PG_ARGISNULL(c);
+
+		types[c] = arg_columns[c].type;
+		args[c] = null ? (Datum) 0 : PG_GETARG_DATUM(c);
+		args_null[c] = null ? 'n' : ' ';
+	}
+	/* (to its end: AFTER STATEMENT triggers fire there) */
+	if (DurableRunStatement(&plan, statement_sql(), ARGS, types, args, args_null, false, 0,
+							SPI_OK_INSERT_RETURNING, &run, &isnull) != 1 || isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(run);
+}
+
+/*
  * durable._insert_run(run_id, namespace, workflow_id, workflow_type,
  * task_queue, input, memo, search_attributes, first_run_id,
  * continued_from_run_id, parent_run_id, parent_workflow_id,
  * parent_initiated_event_id, parent_close_policy, execution_started_at,
  * started_at, execution_timeout, run_timeout, task_timeout, deadline_at,
  * request_id, start_delay, priority, fairness_key, fairness_weight, attempt,
- * retry_policy) RETURNS boolean: the run's row inserted as _create_run's
- * INSERT ... ON CONFLICT DO NOTHING inserts it; false, with nothing written,
- * when that statement must do it (see the top of this file), a possible
- * conflict with an open run of the id among them.
+ * retry_policy) RETURNS uuid: the run's row inserted as _create_run's
+ * INSERT ... ON CONFLICT DO NOTHING inserts it, directly or, where the
+ * direct write declines (see the top of this file; a possible conflict with
+ * an open run of the id among them), by that statement; the run id the
+ * statement's RETURNING gives, null when nothing was inserted.
  */
 Datum
 durable_insert_run(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(insert_direct(fcinfo));
+	if (insert_direct(fcinfo))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	return insert_by_statement(fcinfo);
 }

@@ -96,7 +96,7 @@ run_inserts() {
 }
 run_inserts >/dev/null
 check "the run is written directly" \
-    '[ "$(psql_d -c "SELECT durable._insert_run($run_values)")" = t ]'
+    '[ "$(psql_d -c "SELECT durable._insert_run($run_values)")" = "$run_row" ]'
 run_by_c=$(run_inserts)
 psql_d -c "DELETE FROM durable.workflows WHERE run_id = '$run_row'" >/dev/null
 psql_d -c "INSERT INTO durable.workflows AS w (run_id, namespace, workflow_id, workflow_type, task_queue, input,

@@ -209,31 +209,15 @@ DECLARE
 BEGIN
     checked := durable._check_payload(input, 'workflow input');
     deadline := least(exec_start + execution_timeout, now + run_timeout);
-    -- written directly, or by the statement where that must (api/86_run_insert.sql):
-    -- a possible conflict with an open run of the id among them
-    inserted := CASE WHEN durable._insert_run(new_run, namespace, workflow_id, workflow_type, task_queue, input,
+    -- written directly, or by its INSERT ... ON CONFLICT DO NOTHING where that
+    -- must (api/86_run_insert.sql): NULL when an open run of the id is there
+    inserted := durable._insert_run(new_run, namespace, workflow_id, workflow_type, task_queue, input,
         coalesce(options -> 'memo', '{}'), coalesce(options -> 'search_attributes', '{}'),
         coalesce(first_run_id, new_run), continued_from_run_id, parent_run_id, parent_workflow_id,
         parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, started,
         execution_timeout, run_timeout, task_timeout, deadline, request_id, start_delay,
         prio.priority, prio.fairness_key, prio.fairness_weight,
-        coalesce(_create_run.attempt, 1), retry_policy) THEN new_run END;
-    IF inserted IS NULL THEN
-        INSERT INTO durable.workflows AS w (run_id, namespace, workflow_id, workflow_type, task_queue, input,
-            memo, search_attributes, first_run_id, continued_from_run_id, parent_run_id, parent_workflow_id,
-            parent_initiated_event_id, parent_close_policy, execution_started_at, started_at,
-            execution_timeout, run_timeout, task_timeout, deadline_at, request_id, start_delay,
-            priority, fairness_key, fairness_weight, attempt, retry_policy)
-        VALUES (new_run, namespace, workflow_id, workflow_type, task_queue, input,
-            coalesce(options -> 'memo', '{}'), coalesce(options -> 'search_attributes', '{}'),
-            coalesce(first_run_id, new_run), continued_from_run_id, parent_run_id, parent_workflow_id,
-            parent_initiated_event_id, coalesce(parent_close_policy, 'TERMINATE'), exec_start, started,
-            execution_timeout, run_timeout, task_timeout, deadline, request_id, start_delay,
-            prio.priority, prio.fairness_key, prio.fairness_weight,
-            coalesce(_create_run.attempt, 1), retry_policy)
-        ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING
-        RETURNING w.run_id INTO inserted;
-    END IF;
+        coalesce(_create_run.attempt, 1), retry_policy);
     IF inserted IS NULL THEN
         RETURN NULL;
     END IF;
