@@ -206,17 +206,38 @@ extern bool DurableProbeIndexKeys(struct RelationData *heap, struct RelationData
 								  const RegProcedure *eqs, const Datum *keys, struct SnapshotData *snapshot,
 								  struct TupleTableSlot *slot);
 
-/* activity_result.c: an activity's result (complete_activity_tasks' common item), the tasks' keys, a call counted */
+/* activity_result.c: an activity's result (complete_activity_tasks' common item), the tasks' keys */
 struct varlena;
 extern const char *DurableActivityResult(Datum run, bool run_null, Datum task, bool task_null, struct varlena *token,
 										 Datum result, bool result_null, Datum identity, bool identity_null);
 extern bool DurableActivityTaskKeys(int n, const int64 *task_ids, const bool *wanted, Datum *runs,
 									Datum *namespaces, Datum *queues, bool *found);
-extern Datum DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args);
 
-/* relcache_watch.c: one relcache callback for several files' per-backend lookups */
+/*
+ * call_function.c: a SQL function of durable's schema the C calls, found by
+ * name and argument types (static, its remembered part zeroed), and the call
+ */
+#define DURABLE_CALL_MAX_ARGS 5
+typedef struct DurableFunction
+{
+	const char *name;			/* in schema durable */
+	int			nargs;
+	Oid			argtypes[DURABLE_CALL_MAX_ARGS];
+	/* remembered (call_function.c's) */
+	Oid			oid;			/* InvalidOid: to look up */
+	uint32		hashvalue;		/* its pg_proc row's, in the PROCOID cache */
+	bool		watched;		/* (in the list of functions to forget) */
+	struct DurableFunction *next;
+} DurableFunction;
+
+extern Oid	DurableFunctionOid(DurableFunction *fn, bool missing_ok);
+extern Datum DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args, const bool *nulls);
+
+/* cache_watch.c: the extension's one invalidation callback of each kind, told to each watcher */
 typedef void (*DurableRelcacheForget) (Oid relid);
+typedef void (*DurableSyscacheForget) (int cacheid, uint32 hashvalue);
 extern void DurableWatchRelcache(DurableRelcacheForget forget);
+extern void DurableWatchSyscache(int cacheid, DurableSyscacheForget forget);
 
 /* A table and the index a file reads it by, remembered per backend: static, zeroed (not looked up yet). */
 typedef struct DurableLookup

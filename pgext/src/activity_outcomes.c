@@ -25,14 +25,9 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "nodes/makefuncs.h"
-#include "nodes/value.h"
-#include "parser/parse_func.h"
-#include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
-#include "utils/syscache.h"
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
 
@@ -74,6 +69,8 @@ static SPIPlanPtr keys_plan;
 static const char *other_sql =
 "SELECT o.outcome, o.error FROM durable._complete_activity_other($1, $2, $3, $4) o";
 static SPIPlanPtr other_plan;
+static DurableFunction may_fn = {"_may", 3, {TEXTOID, TEXTOID, TEXTOID}};
+static DurableFunction result_fn = {"_complete_activity_result", 5, {UUIDOID, INT8OID, TEXTOID, JSONBOID, TEXTOID}};
 
 /* A JSON value as ->> gives it: a string's text, null's NULL, anything else's JSON text. */
 static text *
@@ -169,7 +166,6 @@ by_run(const void *a, const void *b)
 static bool
 may(List **allowed, MemoryContext outer, Datum namespace, Datum queue)
 {
-	static Oid	may_fn;
 	ListCell   *lc;
 	Allowed    *a;
 	Datum		args[3];
@@ -183,16 +179,11 @@ may(List **allowed, MemoryContext outer, Datum namespace, Datum queue)
 			DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID, PointerGetDatum(a->queue), queue)))
 			return a->may;
 	}
-	if (!OidIsValid(may_fn) || !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(may_fn)))
-	{
-		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-
-		may_fn = LookupFuncName(list_make2(makeString("durable"), makeString("_may")), 3, types, false);
-	}
 	args[0] = CStringGetTextDatum("worker");
 	args[1] = queue;
 	args[2] = namespace;
-	verdict = DatumGetBool(DurableCallFunction(may_fn, DEFAULT_COLLATION_OID, 3, args));
+	verdict = DatumGetBool(DurableCallFunction(DurableFunctionOid(&may_fn, false), DEFAULT_COLLATION_OID, 3, args,
+											   NULL));
 	old = MemoryContextSwitchTo(outer);
 	a = palloc(sizeof(Allowed));
 	a->namespace = DatumGetTextPP(namespace);	/* (the items', in outer) */
@@ -232,7 +223,7 @@ other(OutcomeItem *it, const char *kind, Jsonb *payload, Datum identity, bool id
 
 /* One item's outcome, as the plpgsql loop decided it. */
 static void
-apply(OutcomeItem *it, FmgrInfo *result_fn, List **allowed, MemoryContext outer, int64 max_size, Datum identity,
+apply(OutcomeItem *it, List **allowed, MemoryContext outer, int64 max_size, Datum identity,
 	  bool identity_null)
 {
 	const char *kind = NULL;
@@ -293,23 +284,12 @@ apply(OutcomeItem *it, FmgrInfo *result_fn, List **allowed, MemoryContext outer,
 		 * _complete_activity_result: track_functions counts it (pgTAP
 		 * 77_activity_result checks which path a result took)
 		 */
-		LOCAL_FCINFO(fcinfo, 5);
-		PgStat_FunctionCallUsage usage;
+		Datum		args[5] = {it->run, Int64GetDatum(it->task_id), PointerGetDatum(it->token),
+			JsonbPGetDatum(payload_jsonb), identity};
+		bool		nulls[5] = {!it->found, !it->found, false, false, identity_null};
 
-		InitFunctionCallInfoData(*fcinfo, result_fn, 5, InvalidOid, NULL, NULL);
-		fcinfo->args[0].value = it->run;
-		fcinfo->args[0].isnull = !it->found;
-		fcinfo->args[1].value = Int64GetDatum(it->task_id);
-		fcinfo->args[1].isnull = !it->found;
-		fcinfo->args[2].value = PointerGetDatum(it->token);
-		fcinfo->args[2].isnull = false;
-		fcinfo->args[3].value = JsonbPGetDatum(payload_jsonb);
-		fcinfo->args[3].isnull = false;
-		fcinfo->args[4].value = identity;
-		fcinfo->args[4].isnull = identity_null;
-		pgstat_init_function_usage(fcinfo, &usage);
-		it->outcome = TextDatumGetCString(FunctionCallInvoke(fcinfo));
-		pgstat_end_function_usage(&usage, true);
+		it->outcome = TextDatumGetCString(DurableCallFunction(DurableFunctionOid(&result_fn, false), InvalidOid, 5,
+															  args, nulls));
 		if (strcmp(it->outcome, "LEASE_LOST") == 0)
 			it->error = cstring_to_text(MSG_LEASE_LOST);
 		return;
@@ -334,7 +314,6 @@ durable_complete_activity_tasks(PG_FUNCTION_ARGS)
 	OutcomeItem	   *items;
 	OutcomeItem	  **in_order;
 	List	   *allowed = NIL;
-	FmgrInfo	result_fn;
 	MemoryContext item_cxt;
 
 	if (outcomes == NULL || !JB_ROOT_IS_ARRAY(outcomes) || JB_ROOT_IS_SCALAR(outcomes))
@@ -386,12 +365,6 @@ durable_complete_activity_tasks(PG_FUNCTION_ARGS)
 	}
 	/* applied run by run (in the given order within a run): see the function's comment in SQL */
 	qsort(items, n, sizeof(OutcomeItem), by_run);
-	{
-		Oid			types[5] = {UUIDOID, INT8OID, TEXTOID, JSONBOID, TEXTOID};
-
-		fmgr_info(LookupFuncName(list_make2(makeString("durable"), makeString("_complete_activity_result")), 5,
-								 types, false), &result_fn);
-	}
 	/*
 	 * Each item in a context of its own, emptied after it (as plpgsql empties
 	 * its expressions' after each statement): a batch's hundred results
@@ -403,7 +376,7 @@ durable_complete_activity_tasks(PG_FUNCTION_ARGS)
 		OutcomeItem *it = &items[i];
 		MemoryContext outer = MemoryContextSwitchTo(item_cxt);
 
-		apply(it, &result_fn, &allowed, outer, max_size, identity, identity_null);
+		apply(it, &allowed, outer, max_size, identity, identity_null);
 		MemoryContextSwitchTo(outer);
 		it->outcome = pstrdup(it->outcome);
 		if (it->error != NULL)

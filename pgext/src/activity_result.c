@@ -56,22 +56,16 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "nodes/value.h"
-#include "parser/parse_func.h"
-#include "pgstat.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/uuid.h"
 
 #include "durable.h"
@@ -132,9 +126,8 @@ static ProbedTable *const tables[] = {&tasks, &limits, &pauses, &wtasks};
 
 #define NTABLES lengthof(tables)
 
-static bool functions_known;	/* the two functions looked up since a function last changed */
-static Oid	schedule_fn;		/* durable._schedule_workflow_task(uuid, integer) */
-static Oid	notify_fn;			/* durable._notify(text, text, text) */
+static DurableFunction schedule_fn = {"_schedule_workflow_task", 2, {UUIDOID, INT4OID}};
+static DurableFunction notify_fn = {"_notify", 3, {TEXTOID, TEXTOID, TEXTOID}};
 
 /* What the task's delete returns, as the statement's RETURNING. */
 typedef struct Taken
@@ -176,13 +169,6 @@ static const char *buffer_sql =
 " VALUES ($1, 'ActivityTaskStarted', durable._run_now($1), $2),"
 "        ($1, 'ActivityTaskCompleted', durable._run_now($1), $3)";
 static SPIPlanPtr buffer_plan;
-
-/* (a function dropped or created: the two called through fmgr are looked up again) */
-static void
-forget_functions(Datum arg, int cacheid, uint32 hashvalue)
-{
-	functions_known = false;
-}
 
 /* Whether the index is a valid unique btree, checked at once, on exactly t's key columns under their default operators. */
 static bool
@@ -249,25 +235,6 @@ fill_table(DurableLookup *lookup, const void *arg)
 	}
 	list_free(indexes);
 	table_close(rel, AccessShareLock);
-}
-
-static void
-look_up_functions(void)
-{
-	static bool callbacks;
-	Oid			schedule_args[2] = {UUIDOID, INT4OID};
-	Oid			notify_args[3] = {TEXTOID, TEXTOID, TEXTOID};
-
-	if (!callbacks)
-	{
-		CacheRegisterSyscacheCallback(PROCOID, forget_functions, (Datum) 0);
-		callbacks = true;
-	}
-	/* (an invalidation read while they are looked up leaves them to be looked up again) */
-	functions_known = true;
-	schedule_fn = LookupFuncName(list_make2(makeString("durable"), makeString("_schedule_workflow_task")), 2,
-								 schedule_args, false);
-	notify_fn = LookupFuncName(list_make2(makeString("durable"), makeString("_notify")), 3, notify_args, false);
 }
 
 /* Whether the direct path does what the statement would on rel as it is now (opened under its lock). */
@@ -337,8 +304,6 @@ open_tables(Relation *rels)
 {
 	int			opened;
 
-	if (!functions_known)
-		look_up_functions();
 	/* each table locked before the index remembered for it is read (relcache_watch.c) */
 	for (opened = 0; opened < NTABLES; opened++)
 	{
@@ -534,38 +499,12 @@ take_by_statement(int64 task_id, int64 fence, Taken *out)
 	return found;
 }
 
-/*
- * A function called as an expression calls it (no argument null), counted
- * by track_functions; its result ((Datum) 0 when null).
- */
-Datum
-DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args)
-{
-	FmgrInfo	flinfo;
-	LOCAL_FCINFO(fcinfo, 4);
-	PgStat_FunctionCallUsage usage;
-	Datum		result;
-
-	Assert(nargs <= 4);
-	fmgr_info(fn, &flinfo);
-	InitFunctionCallInfoData(*fcinfo, &flinfo, nargs, collation, NULL, NULL);
-	for (int i = 0; i < nargs; i++)
-	{
-		fcinfo->args[i].value = args[i];
-		fcinfo->args[i].isnull = false;
-	}
-	pgstat_init_function_usage(fcinfo, &usage);
-	result = FunctionCallInvoke(fcinfo);
-	pgstat_end_function_usage(&usage, true);
-	return fcinfo->isnull ? (Datum) 0 : result;
-}
-
 static void
 notify(const char *kind, Datum namespace, Datum task_queue)
 {
 	Datum		args[3] = {CStringGetTextDatum(kind), namespace, task_queue};
 
-	DurableCallFunction(notify_fn, DEFAULT_COLLATION_OID, 3, args);
+	DurableCallFunction(DurableFunctionOid(&notify_fn, false), DEFAULT_COLLATION_OID, 3, args, NULL);
 }
 
 static void
@@ -724,7 +663,7 @@ DurableActivityResult(Datum run, bool run_null, Datum task, bool task_null, text
 	{
 		Datum		args[2] = {run, Int32GetDatum(1)};
 
-		DurableCallFunction(schedule_fn, InvalidOid, 2, args);
+		DurableCallFunction(DurableFunctionOid(&schedule_fn, false), InvalidOid, 2, args, NULL);
 	}
 	else if (text_is(a.wt_state, "SCHEDULED"))
 		/* a poller may have skipped this task while we held the run locked */

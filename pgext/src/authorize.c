@@ -46,8 +46,6 @@
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "nodes/value.h"
-#include "parser/parse_func.h"
 #include "utils/builtins.h"
 #include "utils/catcache.h"
 #include "utils/hsearch.h"
@@ -78,8 +76,8 @@ typedef struct Allowed
 } Allowed;						/* the key, zero-padded: the whole entry */
 
 static HTAB *allowed = NULL;
-static Oid	full_check = InvalidOid;	/* durable._authorize_by_grants(text, text, text) */
-static Oid	may = InvalidOid;	/* durable._may(text, text, text): the answer, without raising */
+static DurableFunction full_check = {"_authorize_by_grants", 3, {TEXTOID, TEXTOID, TEXTOID}};
+static DurableFunction may = {"_may", 3, {TEXTOID, TEXTOID, TEXTOID}};	/* the answer, without raising */
 static Oid	grants = InvalidOid;	/* durable.grants */
 static uint32 grants_hash = 0;	/* its pg_class row's hash in the RELOID cache */
 static uint64 invalidations = 0;
@@ -89,8 +87,6 @@ static void
 forget(void)
 {
 	invalidations++;
-	full_check = InvalidOid;
-	may = InvalidOid;
 	if (allowed != NULL)
 	{
 		hash_destroy(allowed);
@@ -99,7 +95,7 @@ forget(void)
 }
 
 static void
-forget_on_syscache(Datum arg, int cacheid, uint32 hashvalue)
+forget_on_syscache(int cacheid, uint32 hashvalue)
 {
 	/* any pg_class row with another hash than grants' is not ours (0: all) */
 	if (cacheid == RELOID && hashvalue != 0 && OidIsValid(grants) && hashvalue != grants_hash)
@@ -111,7 +107,7 @@ forget_on_syscache(Datum arg, int cacheid, uint32 hashvalue)
 
 /* ALTER TABLE grants ... TRIGGER invalidates the relation, not its pg_class row */
 static void
-forget_on_relcache(Datum arg, Oid relid)
+forget_on_relcache(Oid relid)
 {
 	if (!OidIsValid(relid) || relid == grants)
 		forget();
@@ -124,12 +120,12 @@ register_callbacks(void)
 
 	if (registered)
 		return;
-	CacheRegisterSyscacheCallback(RELOID, forget_on_syscache, (Datum) 0);
-	CacheRegisterSyscacheCallback(AUTHOID, forget_on_syscache, (Datum) 0);
-	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_on_syscache, (Datum) 0);
-	CacheRegisterSyscacheCallback(PROCOID, forget_on_syscache, (Datum) 0);
-	CacheRegisterSyscacheCallback(SUBSCRIPTIONOID, forget_on_syscache, (Datum) 0);
-	CacheRegisterRelcacheCallback(forget_on_relcache, (Datum) 0);
+	DurableWatchSyscache(RELOID, forget_on_syscache);
+	DurableWatchSyscache(AUTHOID, forget_on_syscache);
+	DurableWatchSyscache(AUTHMEMROLEMEM, forget_on_syscache);
+	DurableWatchSyscache(PROCOID, forget_on_syscache);
+	DurableWatchSyscache(SUBSCRIPTIONOID, forget_on_syscache);
+	DurableWatchRelcache(forget_on_relcache);
 	registered = true;
 }
 
@@ -169,12 +165,6 @@ make_key(FunctionCallInfo fcinfo, Allowed *key)
 	key->namespace_len = VARSIZE_ANY_EXHDR(namespace);
 	memcpy(key->namespace, VARDATA_ANY(namespace), key->namespace_len);
 	return true;
-}
-
-static Oid
-durable_function(const char *name, int nargs, Oid *types)
-{
-	return LookupFuncName(list_make2(makeString("durable"), makeString(pstrdup(name))), nargs, types, false);
 }
 
 /* Looks durable.grants up, and the hash its pg_class row has in the RELOID cache. */
@@ -244,15 +234,7 @@ allowed_now(FunctionCallInfo fcinfo)
 	FmgrInfo	flinfo;
 	Datum		result;
 
-	Oid			answer = may;	/* (a local: the lookup may take in invalidations) */
-
-	if (!OidIsValid(answer))
-	{
-		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-
-		answer = may = durable_function("_may", 3, types);
-	}
-	fmgr_info(answer, &flinfo);
+	fmgr_info(DurableFunctionOid(&may, false), &flinfo);
 	InitFunctionCallInfoData(*call, &flinfo, 3, PG_GET_COLLATION(), NULL, NULL);
 	for (int i = 0; i < 3; i++)
 	{
@@ -277,7 +259,6 @@ durable_authorize(PG_FUNCTION_ARGS)
 	Allowed		key;
 	bool		keep;
 	uint64		before;
-	Oid			check;
 
 	register_callbacks();
 	/* what others committed since: as the full check's next statement saw it */
@@ -286,25 +267,15 @@ durable_authorize(PG_FUNCTION_ARGS)
 	if (keep && allowed != NULL && hash_search(allowed, &key, HASH_FIND, NULL) != NULL)
 		PG_RETURN_VOID();
 
+	/* (an invalidation taken in by the lookups below: the check runs, and its answer is not kept) */
 	before = invalidations;
-	/*
-	 * (kept in a local: the lookups below may take in invalidations, which
-	 * forget the kept oids; the check then runs, and its answer is not kept)
-	 */
-	check = full_check;
-	if (!OidIsValid(check))
-	{
-		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-
-		check = full_check = durable_function("_authorize_by_grants", 3, types);
-	}
 	if (!OidIsValid(grants))
 		find_grants();
 	{
 		LOCAL_FCINFO(call, 3);
 		FmgrInfo	flinfo;
 
-		fmgr_info(check, &flinfo);
+		fmgr_info(DurableFunctionOid(&full_check, false), &flinfo);
 		InitFunctionCallInfoData(*call, &flinfo, 3, PG_GET_COLLATION(), NULL, NULL);
 		for (int i = 0; i < 3; i++)
 		{

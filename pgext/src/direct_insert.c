@@ -20,7 +20,6 @@
 #include "nodes/execnodes.h"
 #include "optimizer/optimizer.h"
 #include "miscadmin.h"
-#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -155,7 +154,7 @@ forget_shapes_of_relation(Oid relid)
 
 /* (a function replaced: a CHECK, predicate or trigger a shape holds may call it) */
 static void
-forget_shapes(Datum arg, int cacheid, uint32 hashvalue)
+forget_shapes(int cacheid, uint32 hashvalue)
 {
 	for (DurableShape *s = shapes; s != NULL; s = s->next)
 		s->valid = false;
@@ -170,7 +169,7 @@ watch_shape(DurableShape *shape)
 	if (shapes == NULL)
 	{
 		DurableWatchRelcache(forget_shapes_of_relation);
-		CacheRegisterSyscacheCallback(PROCOID, forget_shapes, (Datum) 0);
+		DurableWatchSyscache(PROCOID, forget_shapes);
 	}
 	shape->next = shapes;
 	shapes = shape;

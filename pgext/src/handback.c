@@ -23,12 +23,10 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_collation_d.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "nodes/makefuncs.h"
-#include "nodes/value.h"
-#include "parser/parse_func.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -127,19 +125,16 @@ durable_handback_open(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+static DurableFunction notify_fn = {"_notify", 3, {TEXTOID, TEXTOID, TEXTOID}};
+static DurableFunction now_fn = {"now", 0};
+
 /* durable._notify('workflow', namespace, task_queue), the plpgsql one */
 static void
 notify_queue(Datum namespace, Datum task_queue)
 {
-	static Oid	notify = InvalidOid;
+	Datum		args[3] = {CStringGetTextDatum("workflow"), namespace, task_queue};
 
-	if (!OidIsValid(notify))
-	{
-		Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
-
-		notify = LookupFuncName(list_make2(makeString("durable"), makeString("_notify")), 3, types, false);
-	}
-	OidFunctionCall3(notify, CStringGetTextDatum("workflow"), namespace, task_queue);
+	DurableCallFunction(DurableFunctionOid(&notify_fn, false), DEFAULT_COLLATION_OID, 3, args, NULL);
 }
 
 /*
@@ -149,11 +144,7 @@ notify_queue(Datum namespace, Datum task_queue)
 static TimestampTz
 now_sql(void)
 {
-	static Oid	now = InvalidOid;
-
-	if (!OidIsValid(now))
-		now = LookupFuncName(list_make2(makeString("durable"), makeString("now")), 0, NULL, false);
-	return DatumGetTimestampTz(OidFunctionCall0(now));
+	return DatumGetTimestampTz(DurableCallFunction(DurableFunctionOid(&now_fn, false), InvalidOid, 0, NULL, NULL));
 }
 
 /*

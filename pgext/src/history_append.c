@@ -50,15 +50,12 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
 #include "pgstat.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -120,23 +117,8 @@ append_by_statement(Datum run, int16 code, Jsonb *attributes, Datum time, text *
 	return event_id;
 }
 
-/*
- * durable._event_pack, which the statement calls: its oid, found once per
- * backend and again if it was dropped (InvalidOid if there is none).
- */
-static Oid
-event_pack_function(void)
-{
-	static Oid	oid = InvalidOid;
-
-	if (!OidIsValid(oid) || !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(oid)))
-	{
-		Oid			argtypes[4] = {UUIDOID, INT8OID, TEXTOID, JSONBOID};
-
-		oid = LookupFuncName(list_make2(makeString("durable"), makeString("_event_pack")), 4, argtypes, true);
-	}
-	return oid;
-}
+/* durable._event_pack, which the statement calls */
+static DurableFunction event_pack_fn = {"_event_pack", 4, {UUIDOID, INT8OID, TEXTOID, JSONBOID}};
 
 /*
  * True if an INSERT into rel would do nothing that heap_insert and the
@@ -176,7 +158,7 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK ||
 		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return false;
-	pack = event_pack_function();
+	pack = DurableFunctionOid(&event_pack_fn, true);
 	if (!OidIsValid(pack) || pg_proc_aclcheck(pack, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
 		return false;
 
@@ -239,7 +221,7 @@ forget_shape(void)
 }
 
 static void
-forget_shape_rel(Datum arg, Oid relid)
+forget_shape_rel(Oid relid)
 {
 	if (relid == InvalidOid || relid == shape.relid || list_member_oid(shape.indexes, relid))
 	{
@@ -249,7 +231,7 @@ forget_shape_rel(Datum arg, Oid relid)
 }
 
 static void
-forget_shape_syscache(Datum arg, int cacheid, uint32 hashvalue)
+forget_shape_syscache(int cacheid, uint32 hashvalue)
 {
 	if (cacheid == NAMESPACEOID)
 		shape.relid = InvalidOid;
@@ -269,11 +251,11 @@ open_history(void)
 
 	if (!callbacks)
 	{
-		CacheRegisterRelcacheCallback(forget_shape_rel, (Datum) 0);
-		CacheRegisterSyscacheCallback(PROCOID, forget_shape_syscache, (Datum) 0);
-		CacheRegisterSyscacheCallback(AUTHOID, forget_shape_syscache, (Datum) 0);
-		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_shape_syscache, (Datum) 0);
-		CacheRegisterSyscacheCallback(NAMESPACEOID, forget_shape_syscache, (Datum) 0);
+		DurableWatchRelcache(forget_shape_rel);
+		DurableWatchSyscache(PROCOID, forget_shape_syscache);
+		DurableWatchSyscache(AUTHOID, forget_shape_syscache);
+		DurableWatchSyscache(AUTHMEMROLEMEM, forget_shape_syscache);
+		DurableWatchSyscache(NAMESPACEOID, forget_shape_syscache);
 		callbacks = true;
 	}
 	for (int tries = 0; tries < 2; tries++)

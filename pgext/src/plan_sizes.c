@@ -36,7 +36,6 @@
 #include "nodes/pathnodes.h"
 #include "optimizer/plancat.h"
 #include "storage/bufpage.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -62,13 +61,13 @@ static Oid	durable_namespace = InvalidOid;
 static bool durable_namespace_known = false;
 
 static void
-forget_durable_namespace(Datum arg, int cacheid, uint32 hashvalue)
+forget_durable_namespace(int cacheid, uint32 hashvalue)
 {
 	durable_namespace_known = false;
 }
 
 static void
-forget_durable_namespace_rel(Datum arg, Oid relid)
+forget_durable_namespace_rel(Oid relid)
 {
 	durable_namespace_known = false;
 }
@@ -133,8 +132,8 @@ size_empty_statistics(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *
 void
 DurablePlanSizesInit(void)
 {
-	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_durable_namespace, (Datum) 0);
-	CacheRegisterRelcacheCallback(forget_durable_namespace_rel, (Datum) 0);
+	DurableWatchSyscache(NAMESPACEOID, forget_durable_namespace);
+	DurableWatchRelcache(forget_durable_namespace_rel);
 	prev_get_relation_info_hook = get_relation_info_hook;
 	get_relation_info_hook = size_empty_statistics;
 }

@@ -36,7 +36,6 @@
 #include "utils/datum.h"
 #include "utils/float.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -105,7 +104,7 @@ static int	known_columns_next;
 
 /* An index rebuilt or dropped (REINDEX, DROP EXTENSION), a table altered, is looked up again. */
 static void
-forget_indexes(Datum arg, Oid relid)
+forget_indexes(Oid relid)
 {
 	for (int i = 0; i < KNOWN_MAX; i++)
 		if (relid == InvalidOid || known[i].heap == relid || known[i].index == relid)
@@ -120,7 +119,7 @@ register_callback(void)
 {
 	if (!callback_registered)
 	{
-		CacheRegisterRelcacheCallback(forget_indexes, (Datum) 0);
+		DurableWatchRelcache(forget_indexes);
 		callback_registered = true;
 	}
 }

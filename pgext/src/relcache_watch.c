@@ -1,13 +1,10 @@
 /*
- * relcache_watch.c: one relcache invalidation callback for the C functions
- * that keep, per backend, what they looked up of durable's tables and
- * indexes, and the one way such a lookup is read: the table opened and
- * locked, with the index remembered for it still the one.
- *
- * PostgreSQL 15 has room for ten relcache callbacks in a backend
- * (MAX_RELCACHE_CALLBACKS), core's and every extension's together, and a
- * backend that registers an eleventh ends with a FATAL error: each file
- * registering its own took durable to nine.
+ * relcache_watch.c: what the C functions that keep, per backend, a table
+ * of durable's and the index they read it by (run_rows.c, row_by_key.c,
+ * run_lock.c, clock.c, activity_result.c) share: the one way such a
+ * lookup is read, the table opened and locked with the index remembered
+ * for it still the one, and the lookup forgotten on a relcache
+ * invalidation of either (through cache_watch.c's one callback).
  *
  * A remembered index goes stale without the backend knowing it until it
  * reads the invalidation: REINDEX INDEX CONCURRENTLY (or a constraint
@@ -17,9 +14,8 @@
  * Locking the table reads the invalidations that came meanwhile, so
  * DurableOpenLookup locks it first and reads the remembered index only
  * after, looking it up again under the lock when it changed. The files
- * that remember an index (run_rows.c, row_by_key.c, run_lock.c, clock.c,
- * activity_result.c) open their table through it and none checks this by
- * itself.
+ * that remember an index open their table through it and none checks this
+ * by itself.
  */
 #include "postgres.h"
 
@@ -27,44 +23,13 @@
 #include "access/table.h"
 #include "catalog/pg_am_d.h"
 #include "commands/defrem.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "durable.h"
 
-#define MAX_WATCHERS 8
-
-static DurableRelcacheForget watchers[MAX_WATCHERS];
-static int	nwatchers;
-static bool registered;
-
 /* every lookup DurableOpenLookup has filled, linked through their next */
 static DurableLookup *lookups;
-
-static void
-tell_watchers(Datum arg, Oid relid)
-{
-	for (int i = 0; i < nwatchers; i++)
-		watchers[i] (relid);
-}
-
-/* forget(relid) is called on every relcache invalidation from now on (InvalidOid: all relations). */
-void
-DurableWatchRelcache(DurableRelcacheForget forget)
-{
-	for (int i = 0; i < nwatchers; i++)
-		if (watchers[i] == forget)
-			return;
-	if (nwatchers == MAX_WATCHERS)
-		elog(ERROR, "durable: no room for another relcache watcher (%d)", MAX_WATCHERS);
-	if (!registered)
-	{
-		CacheRegisterRelcacheCallback(tell_watchers, (Datum) 0);
-		registered = true;
-	}
-	watchers[nwatchers++] = forget;
-}
 
 /* (a change of a table or of its index: it is looked up again) */
 static void
@@ -156,3 +121,4 @@ DurableFillPrimaryKey(DurableLookup *lookup, const void *arg)
 	}
 	table_close(rel, AccessShareLock);
 }
+

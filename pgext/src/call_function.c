@@ -1,0 +1,103 @@
+/*
+ * call_function.c: the SQL functions of durable that its C calls through
+ * fmgr (_notify, durable.now, _may, _schedule_workflow_task,
+ * _complete_activity_result, _event_pack, _authorize_by_grants): each
+ * found once by its name and argument types and its oid remembered per
+ * backend, and called as an expression calls it.
+ *
+ * A remembered oid is forgotten on an invalidation of the function's
+ * pg_proc row (its drop, or CREATE OR REPLACE, which may change its
+ * language or symbol) or of all rows: a function dropped and created again
+ * while a session stays connected (an upgrade script that re-creates it,
+ * DROP and CREATE EXTENSION) is then looked up again, where the old oid
+ * failed with "cache lookup failed for function" (pgTAP 92_function_oids).
+ * A function created under the same name and argument types can only come
+ * after the old one's drop, so the old oid's invalidation covers it.
+ */
+#include "postgres.h"
+
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "pgstat.h"
+#include "utils/syscache.h"
+
+#include "durable.h"
+
+/* every DurableFunction looked up, linked through their next */
+static DurableFunction *functions;
+
+/* invalidations of functions taken in since the first lookup, counted */
+static uint64 invalidations;
+
+static void
+forget_functions(int cacheid, uint32 hashvalue)
+{
+	for (DurableFunction *fn = functions; fn != NULL; fn = fn->next)
+		if (hashvalue == 0 || fn->hashvalue == hashvalue)
+			fn->oid = InvalidOid;
+	invalidations++;
+}
+
+/*
+ * The oid of durable.<fn->name>(fn->argtypes), remembered until the
+ * function changes; InvalidOid when there is none and missing_ok, else
+ * LookupFuncName's error.
+ */
+Oid
+DurableFunctionOid(DurableFunction *fn, bool missing_ok)
+{
+	uint64		before;
+	Oid			oid;
+
+	if (OidIsValid(fn->oid))
+		return fn->oid;
+	if (!fn->watched)
+	{
+		DurableWatchSyscache(PROCOID, forget_functions);
+		fn->next = functions;
+		functions = fn;
+		fn->watched = true;
+	}
+	before = invalidations;
+	oid = LookupFuncName(list_make2(makeString("durable"), makeString(unconstify(char *, fn->name))), fn->nargs,
+						 fn->argtypes, missing_ok);
+	/* (an invalidation taken in during the lookup may predate what it found: used, not kept) */
+	if (OidIsValid(oid) && invalidations == before)
+	{
+		fn->hashvalue = GetSysCacheHashValue1(PROCOID, ObjectIdGetDatum(oid));
+		fn->oid = oid;
+	}
+	return oid;
+}
+
+/*
+ * The function fn called as a SQL expression calls it, with nargs args
+ * (nulls: which are null; NULL: none), under collation, counted by
+ * track_functions; its result ((Datum) 0 when null).
+ */
+Datum
+DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args, const bool *nulls)
+{
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(fcinfo, DURABLE_CALL_MAX_ARGS);
+	PgStat_FunctionCallUsage usage;
+	Datum		result;
+
+	Assert(nargs <= DURABLE_CALL_MAX_ARGS);
+	fmgr_info(fn, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, nargs, collation, NULL, NULL);
+	for (int i = 0; i < nargs; i++)
+	{
+		fcinfo->args[i].value = args[i];
+		fcinfo->args[i].isnull = nulls != NULL && nulls[i];
+	}
+	/* (a strict function given a null is not called, as an expression would not call it) */
+	for (int i = 0; i < nargs && flinfo.fn_strict; i++)
+		if (fcinfo->args[i].isnull)
+			return (Datum) 0;
+	pgstat_init_function_usage(fcinfo, &usage);
+	result = FunctionCallInvoke(fcinfo);
+	pgstat_end_function_usage(&usage, true);
+	return fcinfo->isnull ? (Datum) 0 : result;
+}
