@@ -18,6 +18,10 @@
 --   4. The eager activity task, STARTED, the same way
 --      (_insert_activity_task_leased): its INSERT ... RETURNING's row,
 --      indexes and errors.
+--   5. complete_workflow_tasks runs a batch whole in one subtransaction and
+--      only when an item fails item by item: the outcomes, errors and
+--      effects are those of the items completed one by one, each applied
+--      once.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -345,6 +349,64 @@ SELECT is((SELECT outcome FROM durable.complete_workflow_tasks_eager(jsonb_build
 SELECT is((SELECT jsonb_build_array(state, fence, identity, pass) FROM durable.activity_tasks a
              JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = 'e-1'),
           '["STARTED", 1, "w9", 0]', 'STARTED, leased to the worker, at pass 0');
+
+-- 5. complete_workflow_tasks ------------------------------------------------------------
+CREATE FUNCTION pg_temp.batch(prefix text, bad boolean) RETURNS TABLE (task_token text, outcome text, error text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM durable.start_workflow(prefix || i, 'B', prefix) FROM generate_series(1, 4) i;
+    CREATE TEMP TABLE IF NOT EXISTS leases (q text, workflow_id text, task_token text);
+    INSERT INTO leases SELECT prefix, p.workflow_id, p.task_token FROM durable.poll_workflow_tasks(prefix, 'tester', 10) p;
+    RETURN QUERY SELECT * FROM durable.complete_workflow_tasks(jsonb_build_array(
+        jsonb_build_object('task_token', (SELECT l.task_token FROM leases l WHERE l.workflow_id = prefix || '1'),
+                           'commands', '[{"type": "CompleteWorkflowExecution", "result": 1}]'::jsonb),
+        jsonb_build_object('task_token', (SELECT l.task_token FROM leases l WHERE l.workflow_id = prefix || '2'),
+                           'commands', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 60}]'::jsonb),
+        CASE WHEN bad THEN jsonb_build_object('task_token', 'w999999.1', 'commands', '[]'::jsonb)
+             ELSE jsonb_build_object('task_token', (SELECT l.task_token FROM leases l WHERE l.workflow_id = prefix || '3'),
+                                     'commands', '[]'::jsonb) END,
+        jsonb_build_object('task_token', (SELECT l.task_token FROM leases l WHERE l.workflow_id = prefix || '4'),
+                           'cause', 'NON_DETERMINISTIC_ERROR', 'failure', '{"message": "differs"}'::jsonb)),
+        'batcher');
+END
+$$;
+-- each item's history but its times
+CREATE FUNCTION pg_temp.hist_of(prefix text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_agg(jsonb_build_array(w.workflow_id, h.event_id, h.event_type, h.attributes - 'first_execution_run_id')
+                     ORDER BY w.workflow_id, h.event_id)
+      FROM durable.workflows w, durable.get_history(w.workflow_id) h WHERE w.task_queue = prefix
+$$;
+CREATE TEMP TABLE good AS SELECT * FROM pg_temp.batch('cb-', false);
+SELECT is((SELECT array_agg(outcome) FROM good), ARRAY['COMPLETED', 'COMPLETED', 'COMPLETED', 'FAILED'],
+          'a batch that goes through whole: one outcome per item, in order');
+SELECT is((SELECT array_agg(task_token) FROM good), (SELECT array_agg(task_token ORDER BY workflow_id) FROM leases WHERE q = 'cb-'),
+          'with their tokens');
+SELECT is((SELECT count(*) FROM good WHERE error IS NOT NULL), 0::bigint, 'and no errors');
+SELECT is((SELECT count(*) FROM durable.timers t JOIN durable.workflows w USING (run_id) WHERE w.task_queue = 'cb-'), 1::bigint,
+          'its timer, once');
+CREATE TEMP TABLE mixed AS SELECT * FROM pg_temp.batch('cm-', true);
+SELECT is((SELECT array_agg(outcome) FROM mixed), ARRAY['COMPLETED', 'COMPLETED', 'LEASE_LOST', 'FAILED'],
+          'a batch with a lost lease: each item on its own');
+SELECT is((SELECT error FROM mixed WHERE outcome = 'LEASE_LOST'),
+          (SELECT (pg_temp.error_of($$SELECT durable.complete_workflow_task('w999999.1', '[]', 'batcher')$$))[2]),
+          'the lost lease''s error is the one-by-one call''s');
+SELECT is((SELECT count(*) FROM durable.timers t JOIN durable.workflows w USING (run_id) WHERE w.task_queue = 'cm-'), 1::bigint,
+          'the items around it applied once: one timer');
+SELECT is((SELECT count(*) FROM durable.workflows w, durable.get_history(w.workflow_id) h
+            WHERE w.task_queue = 'cm-' AND h.event_type IN ('WorkflowTaskCompleted', 'WorkflowTaskFailed')), 3::bigint,
+          'one WorkflowTaskCompleted or Failed for each item that went through, none twice');
+SELECT is(replace((SELECT jsonb_agg(e) FROM jsonb_array_elements(pg_temp.hist_of('cm-')) e WHERE e ->> 0 <> 'cm-3')::text, 'cm-', 'c?-'),
+          replace((SELECT jsonb_agg(e) FROM jsonb_array_elements(pg_temp.hist_of('cb-')) e WHERE e ->> 0 <> 'cb-3')::text, 'cb-', 'c?-'),
+          'the histories of the items that went through are the whole batch''s');
+SELECT is(durable.describe_workflow('cm-3') -> 'pending_workflow_task' ->> 'state', 'STARTED',
+          'the run whose item was lost is untouched');
+-- the subtransactions: a batch that goes through takes one transaction id for all its items
+CREATE FUNCTION pg_temp.xids_of(prefix text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(DISTINCT h.xmin::text) FROM durable.history_rows h JOIN durable.workflows w USING (run_id)
+     WHERE w.task_queue = prefix AND h.xmin <> (SELECT xmin FROM durable.workflows WHERE workflow_id = prefix || '1')
+$$;
+SELECT is(pg_temp.xids_of('cb-'), 1::bigint, 'the whole batch''s rows were written in one subtransaction');
+SELECT is(pg_temp.xids_of('cm-') >= 3, true, 'a batch with a failing item, in one per item');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -444,11 +444,19 @@ $$;
 -- Many workflow task outcomes in one transaction, so that a worker commits
 -- once per batch instead of once per task: [{"task_token": ..., "commands":
 -- [...]} | {"task_token": ..., "cause": ..., "failure": {...}}]. Each item
--- runs in its own subtransaction: a lost lease or bad commands are reported
--- in that item's row (outcome LEASE_LOST, INVALID, or DENIED for a task of
--- a queue the caller may not work on, with the error) and change nothing,
--- while the other items go through. Keep batches at most 64
--- items: beyond that PostgreSQL's subtransaction cache overflows.
+-- is on its own: a lost lease or bad commands are reported in that item's
+-- row (outcome LEASE_LOST, INVALID, or DENIED for a task of a queue the
+-- caller may not work on, with the error) and change nothing, while the
+-- other items go through.
+--
+-- The batch is first run whole in one subtransaction; only when an item
+-- fails so is it undone and run again item by item, each in a
+-- subtransaction of its own, as it always was. A subtransaction that writes
+-- costs a transaction id, its pg_subtrans entry, its lock and its place in
+-- the commit record; one per item was two per workflow of the C worker
+-- (docs/performance.md, "The worker's calls in the server"), where nearly
+-- every batch goes through whole. Keep batches at most 64 items: beyond
+-- that, when an item fails, PostgreSQL's subtransaction cache overflows.
 CREATE OR REPLACE FUNCTION durable.complete_workflow_tasks(completions jsonb, identity text DEFAULT NULL)
 RETURNS TABLE (task_token text, outcome text, error text)
 LANGUAGE plpgsql SECURITY DEFINER
@@ -456,10 +464,36 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     item jsonb;
     called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
+    tokens text[] := '{}';     -- the whole batch's rows, while it goes through
+    outcomes text[] := '{}';
 BEGIN
     IF completions IS NULL OR jsonb_typeof(completions) <> 'array' THEN
         PERFORM durable._bad_input('completions must be a JSON array', NULL,
             'Pass e.g. ''[{"task_token": "w1.1", "commands": []}]''.');
+    END IF;
+    -- the whole batch in one subtransaction (the items as below)
+    BEGIN
+        FOR item IN SELECT value FROM jsonb_array_elements(completions) LOOP
+            IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'task_token') IS DISTINCT FROM 'string' THEN
+                PERFORM durable._bad_input('each completion needs a task_token string');
+            ELSIF item ? 'failure' THEN
+                called := durable.fail_workflow_task(item ->> 'task_token',
+                                                     coalesce(item ->> 'cause', 'WORKFLOW_WORKER_UNHANDLED_FAILURE'),
+                                                     item -> 'failure', identity)::text;
+                outcomes := outcomes || 'FAILED'::text;
+            ELSE
+                called := durable.complete_workflow_task(item ->> 'task_token', coalesce(item -> 'commands', '[]'),
+                                                         identity)::text;
+                outcomes := outcomes || 'COMPLETED'::text;
+            END IF;
+            tokens := tokens || (item ->> 'task_token');
+        END LOOP;
+    EXCEPTION WHEN SQLSTATE 'DU004' OR insufficient_privilege OR invalid_parameter_value OR program_limit_exceeded THEN
+        tokens := NULL;   -- an item failed: the batch is undone, and run again item by item
+    END;
+    IF tokens IS NOT NULL THEN
+        RETURN QUERY SELECT u.t, u.o, NULL::text FROM unnest(tokens, outcomes) u(t, o);
+        RETURN;
     END IF;
     FOR item IN SELECT value FROM jsonb_array_elements(completions) LOOP
         task_token := item ->> 'task_token';
