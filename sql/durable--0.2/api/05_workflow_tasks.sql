@@ -95,6 +95,7 @@ DECLARE
     all_wf_ids text[] := '{}';
     all_wf_types text[] := '{}';
     n integer;
+    direct integer;   -- of a scan's tasks, how many _lease_workflow_tasks leased
     called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
 BEGIN
     called := durable._check_poll_args($1, $2, $3)::text;
@@ -155,11 +156,18 @@ BEGIN
             earliest := least(earliest, now + t.task_timeout);
         END LOOP;
         IF n > 0 THEN
-            UPDATE durable.workflow_tasks wt
-               SET state = 'STARTED', fence = c.fence + 1, started_event_id = c.started, identity = $2,
-                   build_id = $6, started_at = now, timeout_at = now + c.task_timeout
-              FROM unnest(ids, fences, starteds, timeouts) AS c(task_id, fence, started, task_timeout)
-             WHERE wt.task_id = c.task_id;
+            -- written directly, from the first task on, as far as the
+            -- statement below would write them alike (api/87_lease_update.sql);
+            -- the statement leases the rest
+            direct := durable._lease_workflow_tasks(ids, fences, starteds, timeouts, $2, $6, now);
+            IF direct < n THEN
+                UPDATE durable.workflow_tasks wt
+                   SET state = 'STARTED', fence = c.fence + 1, started_event_id = c.started, identity = $2,
+                       build_id = $6, started_at = now, timeout_at = now + c.task_timeout
+                  FROM unnest(ids[direct + 1:n], fences[direct + 1:n], starteds[direct + 1:n],
+                              timeouts[direct + 1:n]) AS c(task_id, fence, started, task_timeout)
+                 WHERE wt.task_id = c.task_id;
+            END IF;
             all_ids := all_ids || ids;
             all_runs := all_runs || runs;
             all_fences := all_fences || fences;

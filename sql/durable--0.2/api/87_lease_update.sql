@@ -1,0 +1,18 @@
+-- The workflow poll's lease of the tasks it took (pgext/src/lease_update.c),
+-- without the executor: poll_workflow_tasks' UPDATE (api/05_workflow_tasks.sql)
+-- set up a join and the table's six indexes for each batch, and per row
+-- read its CHECK and evaluated durable's placing trigger's WHEN (issue 15,
+-- docs/performance.md "The workflow poll's lease, session 11"). Sets state
+-- 'STARTED', fence = fence + 1, started_event_id, identity, build_id,
+-- started_at = now and timeout_at = now + timeout of each task, in the
+-- arrays' order; returns how many, from the first, it wrote. The caller's
+-- statement leases the rest: all of them where it must (an operator's
+-- trigger, rule, row security, index or constraint the direct write does
+-- not do as the executor would), and from a task on whose row fails a
+-- CHECK, is not there or was updated meanwhile by another transaction.
+CREATE OR REPLACE FUNCTION durable._lease_workflow_tasks(ids bigint[], fences bigint[], starteds bigint[],
+                                                         timeouts interval[], identity text, build_id text,
+                                                         now timestamptz) RETURNS integer
+    AS 'MODULE_PATHNAME', 'durable_lease_workflow_tasks' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION durable._lease_workflow_tasks(bigint[], bigint[], bigint[], interval[], text, text, timestamptz) IS
+    'Leases the workflow tasks as poll_workflow_tasks''s UPDATE does, directly, in order; how many it wrote, the statement leasing the rest (internal: poll_workflow_tasks).';
