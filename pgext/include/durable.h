@@ -199,6 +199,56 @@ extern bool DurableReadChecks(struct RelationData *rel, struct EState *estate, s
 extern bool DurableShapeHolds(DurableShapeMemory *mem, struct ExprState *expr, bool is_check, int natts,
 							  const Datum *values, const bool *nulls);
 
+/*
+ * direct_update.c: what close_update.c and lease_update.c share: the shape
+ * of the table an update keeps (its set columns, the primary key on one
+ * column, indexes, CHECKs), the per-call rights, and a row's new version
+ * written as ExecUpdate writes it
+ */
+#define DURABLE_UPDATE_MAX_COLUMNS 8
+#define DURABLE_UPDATE_MAX_INDEXES 32
+#define DURABLE_UPDATE_MAX_CHECKS 16
+typedef struct DurableUpdateColumn
+{
+	const char *name;
+	Oid			type;
+	RegProcedure eq;			/* the key's: its btree equality, as the probe compares */
+} DurableUpdateColumn;
+struct Trigger;
+struct HeapTupleData;
+typedef struct DurableUpdateShape
+{
+	DurableShape base;			/* plain: the direct update does what the statement would; its memory holds all */
+	/* the caller's, set before the first call */
+	DurableUpdateColumn key;	/* the row's key: a primary key on this column alone */
+	int			ncolumns;		/* the columns the update sets */
+	const DurableUpdateColumn *columns;
+	/* a trigger that never fires for the caller's rows (its WHEN), or NULL */
+	bool		(*never_fires) (struct DurableUpdateShape *s, const struct Trigger *trigger);
+	/* read */
+	int16		key_att;		/* (AttrNumbers) */
+	int16		att[DURABLE_UPDATE_MAX_COLUMNS];
+	Oid			pkey;
+	DurableDirectIndex indexes[DURABLE_UPDATE_MAX_INDEXES];
+	bool		unchanged[DURABLE_UPDATE_MAX_INDEXES];	/* the update sets none of its columns */
+	int			nchecks;
+	struct ExprState *checks[DURABLE_UPDATE_MAX_CHECKS];
+} DurableUpdateShape;
+/* a direct update under way: its table, primary key and slot open, the row read */
+typedef struct DurableUpdate
+{
+	struct RelationData *rel;
+	struct RelationData *pkey;
+	struct TupleTableSlot *slot;
+	struct HeapTupleData *old_row;
+	Datum	   *values;			/* the row's, natts of them */
+	bool	   *nulls;
+} DurableUpdate;
+extern bool DurableUpdateBegin(DurableUpdateShape *s, const char *relname, const char *name, DurableUpdate *u);
+extern void DurableUpdateEnd(DurableUpdate *u, bool written);
+extern bool DurableUpdateFind(DurableUpdateShape *s, DurableUpdate *u, Datum key);
+extern bool DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u);
+
 /* index_probe.c: the first row visible to snapshot whose index's leading column(s) equal key(s), into slot */
 extern bool DurableProbeIndex(struct RelationData *heap, struct RelationData *index, RegProcedure eq, Datum key,
 							  struct SnapshotData *snapshot, struct TupleTableSlot *slot);

@@ -22,7 +22,8 @@
  * it (never HOT: state is in the ready indexes' predicates and timeout_at
  * is the deadline index's column), with the executor's hint for indexes
  * whose columns the update does not set. The CHECKs and predicates are
- * prepared once per change of the table (direct_insert.c's DurableShapeOf).
+ * prepared once per change of the table. All but the columns it sets and
+ * the trigger it knows is direct_update.c's, which the close shares.
  *
  * The tasks are written in the arrays' order; the answer is how many, from
  * the first, were written. The caller's statement leases the rest, which
@@ -46,31 +47,15 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/heapam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
-#include "access/tableam.h"
-#include "access/xact.h"
-#include "catalog/pg_am_d.h"
-#include "catalog/pg_trigger_d.h"
 #include "catalog/pg_type_d.h"
-#include "commands/defrem.h"
 #include "commands/trigger.h"
-#include "executor/executor.h"
 #include "fmgr.h"
-#include "miscadmin.h"
-#include "nodes/execnodes.h"
 #include "nodes/primnodes.h"
 #include "rewrite/prs2lock.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/datetime.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
-#include "utils/rel.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "durable.h"
@@ -89,11 +74,7 @@ enum
 	SET_TIMEOUT_AT,
 	SET_COLUMNS
 };
-static const struct
-{
-	const char *name;
-	Oid			type;
-}			set_columns[SET_COLUMNS] = {
+static const DurableUpdateColumn set_columns[SET_COLUMNS] = {
 	[SET_STATE] = {"state", TEXTOID},
 	[SET_FENCE] = {"fence", INT8OID},
 	[SET_STARTED_EVENT_ID] = {"started_event_id", INT8OID},
@@ -103,69 +84,6 @@ static const struct
 	[SET_TIMEOUT_AT] = {"timeout_at", TIMESTAMPTZOID},
 };
 
-#define MAX_INDEXES 32
-#define MAX_CHECKS 16
-
-/* What a lease needs of the table, read once per change of it. */
-typedef struct LeaseShape
-{
-	DurableShape base;			/* plain: the direct update does what the statement would; its memory holds all */
-	AttrNumber	task_att;
-	AttrNumber	att[SET_COLUMNS];
-	Oid			pkey;			/* unique btree on task_id alone */
-	DurableDirectIndex indexes[MAX_INDEXES];
-	bool		unchanged[MAX_INDEXES]; /* the lease sets none of its columns */
-	int			nchecks;
-	ExprState  *checks[MAX_CHECKS];
-} LeaseShape;
-
-static LeaseShape shape;
-
-static bool
-read_columns(Relation rel, LeaseShape *s)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	if (desc->constr != NULL && desc->constr->has_generated_stored)
-		return false;
-	s->task_att = get_attnum(RelationGetRelid(rel), "task_id");
-	if (s->task_att <= 0 || TupleDescAttr(desc, s->task_att - 1)->atttypid != INT8OID)
-		return false;
-	for (int c = 0; c < SET_COLUMNS; c++)
-	{
-		s->att[c] = get_attnum(RelationGetRelid(rel), set_columns[c].name);
-		if (s->att[c] <= 0 || TupleDescAttr(desc, s->att[c] - 1)->atttypid != set_columns[c].type)
-			return false;
-	}
-	return true;
-}
-
-/* Whether the index reads a column the lease sets (ExecUpdate's index_unchanged_by_update, negated). */
-static bool
-reads_set_column(const LeaseShape *s, IndexInfo *info)
-{
-	for (int k = 0; k < info->ii_NumIndexAttrs; k++)
-		for (int c = 0; c < SET_COLUMNS; c++)
-			if (info->ii_IndexAttrNumbers[k] == s->att[c])
-				return true;
-	return false;
-}
-
-/* (DurableReadDirectIndexes' visit) the primary key, and whether the lease changes the index's columns */
-static bool
-visit_index(Relation index, DurableDirectIndex *entry, void *arg)
-{
-	LeaseShape *s = arg;
-	Oid			int8_family = get_opclass_family(GetDefaultOpClass(INT8OID, BTREE_AM_OID));
-
-	if (index->rd_index->indisprimary && index->rd_rel->relam == BTREE_AM_OID &&
-		index->rd_index->indnkeyatts == 1 && index->rd_index->indkey.values[0] == s->task_att &&
-		index->rd_opfamily[0] == int8_family && entry->info->ii_Predicate == NIL)
-		s->pkey = entry->oid;
-	s->unchanged[entry - s->indexes] = !reads_set_column(s, entry->info);
-	return true;
-}
-
 /*
  * Whether qual (a trigger's WHEN, or one of its AND's arms) is false for
  * every row the lease writes: NEW.state = '<a state other than STARTED>',
@@ -174,7 +92,7 @@ visit_index(Relation index, DurableDirectIndex *entry, void *arg)
  * 'SCHEDULED') begins.
  */
 static bool
-false_for_lease(const LeaseShape *s, Node *qual)
+false_for_lease(const DurableUpdateShape *s, Node *qual)
 {
 	OpExpr	   *op;
 	Var		   *var;
@@ -203,53 +121,20 @@ false_for_lease(const LeaseShape *s, Node *qual)
 											  CStringGetTextDatum("STARTED")));
 }
 
-/*
- * Whether the trigger (not disabled) would fire for the lease's UPDATE:
- * one for each statement, or for each row of an UPDATE of any column or of
- * one the lease sets, unless its WHEN is false for the leased row.
- */
+/* (the shape's never_fires) a row trigger whose WHEN no leased row meets */
 static bool
-fires_on_lease(const LeaseShape *s, const Trigger *trigger)
+never_fires_on_lease(DurableUpdateShape *s, const Trigger *trigger)
 {
-	bool		of_set_column = trigger->tgnattr == 0;
-
-	if (!TRIGGER_FOR_UPDATE(trigger->tgtype) || trigger->tgenabled == TRIGGER_DISABLED)
-		return false;
-	if (!TRIGGER_FOR_ROW(trigger->tgtype))
-		return true;
-	for (int a = 0; a < trigger->tgnattr; a++)
-		for (int c = 0; c < SET_COLUMNS; c++)
-			if (trigger->tgattr[a] == s->att[c])
-				of_set_column = true;
-	if (!of_set_column)
-		return false;
-	return trigger->tgqual == NULL || !false_for_lease(s, stringToNode(trigger->tgqual));
+	return trigger->tgqual != NULL && false_for_lease(s, stringToNode(trigger->tgqual));
 }
 
-/* Whether the direct update does what the UPDATE statement would, on rel as it is now. */
-static bool
-read_shape(Relation rel, void *arg)
-{
-	LeaseShape *s = arg;
-	TriggerDesc *triggers = rel->trigdesc;
-
-	/* (a table inheriting from it: the statement updates its rows of the ids too) */
-	if (!DurableDirectInsertTable(rel) || rel->rd_rel->relhassubclass ||
-		RelationGetDescr(rel)->natts > MaxHeapAttributeNumber || !read_columns(rel, s))
-		return false;
-	/* (an UPDATE's transition tables take every row it updates) */
-	if (triggers != NULL && (triggers->trig_update_old_table || triggers->trig_update_new_table))
-		return false;
-	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
-		if (fires_on_lease(s, &triggers->triggers[i]))
-			return false;
-	/* (a CHECK calling a volatile function: the statement, which calls it once) */
-	if (!DurableReadChecks(rel, s->base.mem.estate, s->checks, MAX_CHECKS, &s->nchecks))
-		return false;
-	s->pkey = InvalidOid;
-	return DurableReadDirectIndexes(rel, &s->base, s->indexes, MAX_INDEXES, visit_index, s) &&
-		OidIsValid(s->pkey);
-}
+/* What a lease needs of the table, read once per change of it (direct_update.c). */
+static DurableUpdateShape shape = {
+	.key = {"task_id", INT8OID, F_INT8EQ},
+	.ncolumns = SET_COLUMNS,
+	.columns = set_columns,
+	.never_fires = never_fires_on_lease,
+};
 
 /* The poll's arrays, read: false when they are not as the poll makes them (the statement's, then). */
 typedef struct LeaseArgs
@@ -313,32 +198,16 @@ read_args(FunctionCallInfo fcinfo, LeaseArgs *args)
 	return true;
 }
 
-/*
- * Task i's lease, written directly; false (nothing written) if the
- * statement must write it. The row is read by the primary key into slot.
- */
+/* Task i's lease, written directly; false (nothing written) if the statement must write it. */
 static bool
-lease_one(FunctionCallInfo fcinfo, Relation rel, LeaseShape *s, Relation pkey, TupleTableSlot *slot,
-		  const LeaseArgs *args, int i, Datum *values, bool *nulls)
+lease_one(FunctionCallInfo fcinfo, DurableUpdate *u, const LeaseArgs *args, int i)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
 	int64		fence = DatumGetInt64(args->fences[i]);
 	TimestampTz now = PG_GETARG_TIMESTAMPTZ(6);
-	HeapTuple	old_row;
-	HeapTuple	new_row;
-	TM_Result	result;
-	TM_FailureData tmfd;
-	LockTupleMode lockmode;
 
-	if (fence == PG_INT64_MAX)
+	if (fence == PG_INT64_MAX || !DurableUpdateFind(&shape, u, args->ids[i]))
 		return false;
-	if (!DurableProbeIndex(rel, pkey, F_INT8EQ, args->ids[i], GetActiveSnapshot(), slot))
-		return false;
-	old_row = ExecCopySlotHeapTuple(slot);
-	ExecClearTuple(slot);
-	heap_deform_tuple(old_row, desc, values, nulls);
-
-#define SET(c, value, isnull) (values[s->att[c] - 1] = (value), nulls[s->att[c] - 1] = (isnull))
+#define SET(c, value, isnull) (u->values[shape.att[c] - 1] = (value), u->nulls[shape.att[c] - 1] = (isnull))
 	SET(SET_STATE, CStringGetTextDatum("STARTED"), false);
 	SET(SET_FENCE, Int64GetDatum(fence + 1), false);
 	SET(SET_STARTED_EVENT_ID, args->starteds_null[i] ? (Datum) 0 : args->starteds[i], args->starteds_null[i]);
@@ -350,67 +219,24 @@ lease_one(FunctionCallInfo fcinfo, Relation rel, LeaseShape *s, Relation pkey, T
 		DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), args->timeouts[i]),
 		args->timeouts_null[i]);
 #undef SET
-	for (int c = 0; c < SET_COLUMNS; c++)
-		if (nulls[s->att[c] - 1] && TupleDescAttr(desc, s->att[c] - 1)->attnotnull)
-			return false;
-	for (int k = 0; k < s->nchecks; k++)
-		if (!DurableShapeHolds(&s->base.mem, s->checks[k], true, desc->natts, values, nulls))
-			return false;
-
-	new_row = heap_form_tuple(desc, values, nulls);
-	result = heap_update(rel, &old_row->t_self, new_row, GetCurrentCommandId(true), InvalidSnapshot, true,
-						 &tmfd, &lockmode);
-	if (result != TM_Ok)
-		return false;
-	/* a HOT update (which the deadline index and the ready indexes' predicates rule out today) adds no entries */
-	if (!HeapTupleIsHeapOnly(new_row))
-		DurableInsertRowEntries(rel, &s->base, NULL, -1, desc->natts, values, nulls, &new_row->t_self,
-								s->unchanged);
-	heap_freetuple(new_row);
-	heap_freetuple(old_row);
-	return true;
+	/* (never HOT: state is in the ready indexes' predicates, timeout_at the deadline index's column) */
+	return DurableUpdateRow(&shape, u);
 }
 
 /* The leases written directly, from the first task: how many. */
 static int
 lease_direct(FunctionCallInfo fcinfo)
 {
-	Oid			schema = DurableNamespaceOid();
-	Oid			relid = OidIsValid(schema) ? get_relname_relid("workflow_tasks", schema) : InvalidOid;
 	LeaseArgs	args;
-	Relation	rel;
-	Relation	pkey;
-	LeaseShape *s;
-	TupleTableSlot *slot;
-	Datum	   *values;
-	bool	   *nulls;
+	DurableUpdate u;
 	int			written = 0;
 
-	if (!OidIsValid(relid) || !read_args(fcinfo, &args) || args.n == 0)
+	if (!read_args(fcinfo, &args) || args.n == 0 ||
+		!DurableUpdateBegin(&shape, "workflow_tasks", "durable lease shape", &u))
 		return 0;
-	rel = table_open(relid, RowExclusiveLock);
-	DurableShapeOf(&shape.base, rel, "durable lease shape", read_shape, &shape);
-	s = &shape;
-	if (!s->base.plain || ExecutorCheckPerms_hook != NULL ||
-		pg_class_aclmask(relid, GetUserId(), ACL_UPDATE | ACL_SELECT, ACLMASK_ALL) != (ACL_UPDATE | ACL_SELECT))
-	{
-		table_close(rel, NoLock);
-		return 0;
-	}
-
-	DurableDirectWriteBegin("UPDATE");
-	/* (a table published for updates without a replica identity) */
-	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
-	pkey = index_open(s->pkey, RowExclusiveLock);
-	slot = table_slot_create(rel, NULL);
-	values = palloc(RelationGetDescr(rel)->natts * sizeof(Datum));
-	nulls = palloc(RelationGetDescr(rel)->natts * sizeof(bool));
-	while (written < args.n && lease_one(fcinfo, rel, s, pkey, slot, &args, written, values, nulls))
+	while (written < args.n && lease_one(fcinfo, &u, &args, written))
 		written++;
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(pkey, NoLock);
-	DurableDirectWriteEnd(written > 0);
-	table_close(rel, NoLock);
+	DurableUpdateEnd(&u, written > 0);
 	return written;
 }
 

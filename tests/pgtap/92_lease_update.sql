@@ -147,13 +147,14 @@ CREATE FUNCTION pg_temp.task_row(wid text) RETURNS jsonb LANGUAGE sql AS $$
     SELECT to_jsonb(t) - 'task_id' - 'run_id' - 'task_queue' - 'pass'
       FROM durable.workflow_tasks t WHERE t.run_id = pg_temp.latest_run(wid)
 $$;
--- The poll's rows as a worker reads them, without the ids.
+-- The poll's rows as a worker reads them, without the ids: of poll_workflow_tasks,
+-- or of its old body (old).
 CREATE FUNCTION pg_temp.polled(q text, old boolean, n integer DEFAULT 10, build text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     got jsonb;
 BEGIN
-    IF old THEN
+    EXECUTE format($q$
         SELECT jsonb_agg(jsonb_build_object('wid', split_part(p.workflow_id, '-', 2), 'type', p.workflow_type,
                                             'attempt', p.attempt, 'started', p.started_event_id,
                                             'fence', split_part(p.task_token, '.', 2),
@@ -162,18 +163,9 @@ BEGIN
                                                             ORDER BY (e ->> 'event_id')::int)
                                                           FROM jsonb_array_elements(p.history) e))
                          ORDER BY p.workflow_id)
-          INTO got FROM pg_temp.poll_workflow_tasks_sql(q, 'w-1', n, NULL, 'default', build) p;
-    ELSE
-        SELECT jsonb_agg(jsonb_build_object('wid', split_part(p.workflow_id, '-', 2), 'type', p.workflow_type,
-                                            'attempt', p.attempt, 'started', p.started_event_id,
-                                            'fence', split_part(p.task_token, '.', 2),
-                                            'history', (SELECT jsonb_agg(e - 'event_time' || jsonb_build_object('attributes',
-                                                              (e -> 'attributes') - 'task_queue' - 'first_execution_run_id')
-                                                            ORDER BY (e ->> 'event_id')::int)
-                                                          FROM jsonb_array_elements(p.history) e))
-                         ORDER BY p.workflow_id)
-          INTO got FROM durable.poll_workflow_tasks(q, 'w-1', n, NULL, 'default', build) p;
-    END IF;
+          FROM %s($1, 'w-1', $2, NULL, 'default', $3) p$q$,
+        CASE WHEN old THEN 'pg_temp.poll_workflow_tasks_sql' ELSE 'durable.poll_workflow_tasks' END)
+    INTO got USING q, n, build;
     RETURN got;
 END
 $$;
