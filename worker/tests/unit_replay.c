@@ -1,5 +1,6 @@
 /* Unit tests of the replay engine, fed with hand-built histories. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
@@ -801,6 +802,96 @@ static void test_failed_tasks_and_unknown(void)
 }
 
 
+/* durable__parse_time as it was before its fast path (sscanf for every
+ * time): the fast path must give the same milliseconds, to the rounding
+ * of a half millisecond, for every form it takes, and leave the others to
+ * this same reading. */
+static int64_t reference_days(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+static int reference_parse_time(const char *s, int64_t *ms)
+{
+	int y, mo, d, h, mi, n = 0;
+	double sec;
+	if (sscanf(s, "%d-%d-%d%*c%d:%d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+		return -EINVAL;
+	int64_t off = 0;
+	const char *z = s + n;
+	if (*z == '+' || *z == '-') {
+		int oh = 0, om = 0;
+		if (sscanf(z + 1, "%2d:%2d", &oh, &om) < 1)
+			return -EINVAL;
+		off = (oh * 60 + om) * 60 * (*z == '-' ? -1 : 1);
+	}
+	*ms = (reference_days(y, mo, d) * 86400 + h * 3600 + mi * 60 - off) * 1000 + (int64_t)(sec * 1000.0 + 0.5);
+	return 0;
+}
+
+/* both readings of s, and of every string s cut short (ASan: no read past
+ * its end) */
+static int same_time(const char *s)
+{
+	char cut[128];
+	size_t len = strlen(s);
+	for (size_t n = 0; n <= len && n < sizeof(cut); n++) {
+		memcpy(cut, s, n);
+		cut[n] = '\0';
+		char *own = strdup(cut);   /* exactly n + 1 bytes: ASan sees an overread */
+		int64_t a = -1, b = -1;
+		int ra = durable__parse_time(own, &a), rb = reference_parse_time(own, &b);
+		free(own);
+		if ((ra < 0) != (rb < 0) || (ra == 0 && a != b)) {
+			fprintf(stderr, "parse_time(\"%s\"): %d %lld, reference %d %lld\n", cut, ra, (long long)a, rb,
+				(long long)b);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void test_parse_time(void)
+{
+	static const char *const fixed[] = {
+		"2026-11-26T08:33:03.5+01:00", "2026-11-26T08:33:03+00:00", "2026-11-26T08:33:03.123456+00:00",
+		"2026-11-26T08:33:03.0005+00:00", "2026-11-26T08:33:03.1235-05:30", "2026-11-26T08:33:03.123500Z",
+		"2026-11-26 08:33:03.999999+00", "1970-01-01T00:00:00.000001-12:00", "2000-02-29T23:59:59.9995+14:00",
+		"1969-12-31T23:59:59.5+00:00", "2026-11-26T08:33:03.1234567890123+00:00",
+		/* left to the general reading: */
+		"2026-11-26T08:33:03.12345678901234+00:00", "2026-1-5T1:2:3.5+00:00", "2026-11-26T08:33:03.5+0100",
+		" 2026-11-26T08:33:03+00:00", "2026-11-26T08:33:03.5e1+00:00", "2026-11-26T08:33:03.+00:00",
+		"2026-11-26T08:33:03 +00:00", "2026-11-26T08:33:03+01:00:00", "+2026-11-26T08:33:03+00:00",
+		"12026-11-26T08:33:03+00:00", "2026-11-26T08:33", "garbage", ""};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+		CHECK(same_time(fixed[i]), "parse_time as before: %s", fixed[i]);
+	/* times around half milliseconds, where a different rounding would show */
+	unsigned seed = 15;
+	int bad = 0;
+	for (int i = 0; i < 20000 && !bad; i++) {
+		char s[80], frac[20] = "";
+		seed = seed * 1103515245u + 12345u;
+		int digits = (int)(seed >> 16) % 14;
+		if (digits > 0) {
+			long long f = 0;
+			for (int k = 0; k < digits; k++) {
+				seed = seed * 1103515245u + 12345u;
+				f = f * 10 + (k == 3 ? 5 : (seed >> 16) % 10);
+			}
+			snprintf(frac, sizeof(frac), ".%0*lld", digits, f);
+		}
+		static const char *const offs[] = {"+00:00", "-05:30", "+14", "Z", "", "+01:00"};
+		seed = seed * 1103515245u + 12345u;
+		snprintf(s, sizeof(s), "%04u-%02u-%02uT%02u:%02u:%02u%s%s", 1900 + (seed >> 8) % 300, 1 + (seed >> 4) % 12,
+			 1 + (seed >> 12) % 28, (seed >> 3) % 24, (seed >> 5) % 60, (seed >> 7) % 60, frac, offs[seed % 6]);
+		bad = !same_time(s);
+	}
+	CHECK(!bad, "20,000 generated times read as before");
+}
+
 static int wf_misc(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	(void)input;
@@ -1582,6 +1673,7 @@ int main(void)
 	test_side_effect_draws();
 	test_child_continue_query();
 	test_failed_tasks_and_unknown();
+	test_parse_time();
 	test_misc_commands();
 	test_signal_future();
 	test_updates();
