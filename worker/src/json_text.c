@@ -2,6 +2,7 @@
 #include "json_text.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,14 @@ static void put_quoted(struct text *t, const char *s, size_t n)
 
 void durable__json_double(double d, char *buf, size_t size)
 {
+	/* a whole number below 1e15 (a command's timeout in seconds, 300.0)
+	 * prints as the loop below prints it, its digits and ".0", without
+	 * the loop's snprintf and strtod pairs (6,000 instructions a call) */
+	if (d > -1e15 && d < 1e15 && d == (double)(long long)d) {
+		long long v = (long long)d;
+		snprintf(buf, size, "%s%lld.0", v == 0 && signbit(d) ? "-" : "", v);
+		return;
+	}
 	/* shortest first: 0.1 is found at once, 0.30000000000000004 at 17 */
 	int prec;
 	for (prec = 1; prec < 17; prec++) {
