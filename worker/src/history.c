@@ -63,14 +63,13 @@ static int64_t event_time_of(json_t *ev)
  * the store writes no event for them when the target already finished, so
  * they cannot be matched by position; version markers are left out so that
  * adding durable_get_version() to running code stays compatible. */
-static int is_command_event(json_t *ev)
+static int is_command_event(json_t *ev, const char *t)
 {
 	static const char *const types[] = {
 		"ActivityTaskScheduled", "TimerStarted", "StartChildWorkflowExecutionInitiated",
 		"SignalExternalWorkflowExecutionInitiated",
 		"RequestCancelExternalWorkflowExecutionInitiated", "MarkerRecorded",
 		"UpsertWorkflowSearchAttributes", "WorkflowExecutionUpdateCompleted", NULL};
-	const char *t = durable__event_type(ev);
 	/* the first letter first: most events (Workflow..., Activity...) then
 	 * need no strcmp at all (index_events runs for every event of every
 	 * replay) */
@@ -163,7 +162,8 @@ static int reserve(durable_ctx_t *ctx, size_t n, int64_t max_id)
 	return 0;
 }
 
-/* Indexes events [from, n): ids first, then what each event is. */
+/* Indexes events [from, n): each event by id, and what it is (one pass,
+ * each event's id and type read once: every replay indexes its history). */
 static void index_events(durable_ctx_t *ctx, size_t from, size_t n)
 {
 	for (size_t i = from; i < n; i++) {
@@ -171,13 +171,9 @@ static void index_events(durable_ctx_t *ctx, size_t from, size_t n)
 		int64_t id = event_id_of(ev);
 		if (id > 0)
 			ctx->by_id[id] = ev;
-	}
-	for (size_t i = from; i < n; i++) {
-		json_t *ev = json_array_get(ctx->events, i);
-		int64_t id = event_id_of(ev);
 		const char *t = durable__event_type(ev);
 		const char *key = outcome_key(t);
-		if (is_command_event(ev)) {
+		if (is_command_event(ev, t)) {
 			ctx->cmd_events[ctx->ncmd++] = id;
 		} else if (key) {
 			int64_t k = durable__attr_int(ev, key);
@@ -226,14 +222,14 @@ static int continues(durable_ctx_t *ctx, size_t from, size_t n, int64_t started_
 		json_t *ev = json_array_get(ctx->events, i);
 		if (event_id_of(ev) != expect)
 			return 0;
-		if (strcmp(durable__event_type(ev), "WorkflowTaskCompleted") == 0) {
+		const char *t = durable__event_type(ev);
+		if (strcmp(t, "WorkflowTaskCompleted") == 0) {
 			/* another task's, or a second one: not all that was decided is ours */
 			if (*completed || durable__attr_int(ev, "started_event_id") != ctx->hz[ctx->nhz - 1].started_event_id)
 				return 0;
 			*completed = ev;
-		} else if (is_command_event(ev)) {
-			if (!*completed || k >= ctx->nlive ||
-			    strcmp(durable__event_type(ev), ctx->live[k].event_type) != 0 ||
+		} else if (is_command_event(ev, t)) {
+			if (!*completed || k >= ctx->nlive || strcmp(t, ctx->live[k].event_type) != 0 ||
 			    durable__attr_int(ev, "workflow_task_completed_event_id") != event_id_of(*completed))
 				return 0;
 			k++;
