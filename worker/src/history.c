@@ -382,8 +382,11 @@ static int parse_time_fast(const char *s, int64_t *ms)
 
 int durable__parse_time(const char *s, int64_t *ms)
 {
-	if (parse_time_fast(s, ms) == 0)
-		return 0;
+	return parse_time_fast(s, ms) == 0 ? 0 : durable__parse_time_any(s, ms);
+}
+
+int durable__parse_time_any(const char *s, int64_t *ms)
+{
 	int y, mo, d, h, mi, n = 0;
 	double sec;
 	if (sscanf(s, "%d-%d-%d%*c%d:%d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)

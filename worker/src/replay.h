@@ -47,5 +47,9 @@ int durable__closes_run(const char *command_type);
 /* Parses PostgreSQL's JSON timestamps ("2026-11-26T08:33:03.123456+00:00")
  * into ms since the epoch; returns 0 or -EINVAL. */
 int durable__parse_time(const char *s, int64_t *ms);
+/* The same by sscanf, for any form it reads: what durable__parse_time does
+ * with a time not in the store's own form (and unit_replay's reference for
+ * the fast path it takes with the others). */
+int durable__parse_time_any(const char *s, int64_t *ms);
 
 #endif
