@@ -1,8 +1,9 @@
 /*
  * bgworker.c: the timer worker, which fires timers, timeouts and retries.
  *
- * It runs durable.fire_due() in batches, one transaction each, then sleeps on
- * its latch until the next deadline (durable.next_due()). Commits that add an
+ * It runs durable._tick() (fire_due()'s work, and next_due()'s answer read
+ * with it) in batches, one transaction each, then sleeps on its latch until
+ * the next deadline that returns. Commits that add an
  * earlier deadline set the latch (wakeup.c), and so does durable.skip_time().
  * durable.timer_workers of them run this loop and split a burst of due
  * deadlines between them (SKIP LOCKED), one core each.
@@ -114,27 +115,33 @@ tick_once(int me, TimestampTz *next_due, int *burst, bool *installed)
 	*installed = false;
 	if (sql_is_current(me))
 	{
-		/* prepared once per worker: planning them took longer than running them */
-		static SPIPlanPtr fire_plan = NULL;
-		static SPIPlanPtr next_plan = NULL;
+		/*
+		 * prepared once per worker: planning it took longer than running it.
+		 * One call fires what is due and says when the next deadline is, from
+		 * one read of each kind's (api/08_timers.sql, _tick).
+		 */
+		static SPIPlanPtr tick_plan = NULL;
 		Oid			argtypes[1] = {INT4OID};
 		Datum		args[1] = {Int32GetDatum(durable_tick_batch)};
 		bool		isnull;
 
 		*installed = true;
-		if (SPI_execute_plan(DurableKeptPlan(&fire_plan, "SELECT durable.fire_due($1)", 1, argtypes),
-							 args, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "durable.fire_due failed");
+		if (SPI_execute_plan(DurableKeptPlan(&tick_plan, "SELECT t.fired, t.next_due FROM durable._tick($1) t",
+											 1, argtypes),
+							 args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "durable._tick failed");
 		fired = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		if (isnull)
 			fired = 0;
-
-		if (SPI_execute_plan(DurableKeptPlan(&next_plan, "SELECT durable.next_due()", 0, NULL),
-							 NULL, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "durable.next_due failed");
-		*next_due = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		*next_due = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		if (isnull)
 			*next_due = 0;
+		/*
+		 * The burst is counted in a snapshot that sees what _tick fired (the
+		 * tick's own, taken before it, would count those timers again)
+		 */
+		PopActiveSnapshot();
+		PushActiveSnapshot(GetTransactionSnapshot());
 		*burst = DurableBurstSize(*next_due);
 	}
 

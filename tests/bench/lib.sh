@@ -109,10 +109,11 @@ timer_worker_cpu() {
     done
     echo "$t"
 }
-# fire_due_calls: the timer workers' ticks so far (fire_due's calls: needs
+# fire_due_calls: the timer workers' ticks so far (_tick's calls, fire_due's
+# on an A side from before _tick; nothing else calls either in a bench: needs
 # track_functions = pl, and a tick's statistics are reported at its end)
 fire_due_calls() {
-    sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE schemaname = 'durable' AND funcname = 'fire_due'"
+    sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE schemaname = 'durable' AND funcname IN ('fire_due', '_tick')"
 }
 # commits: transactions committed in the database so far
 commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }

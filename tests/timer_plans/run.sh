@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The timer workers keep their statements' plans for their lifetime
-# (pgext/src/bgworker.c, prepare.c, version.c: fire_due, next_due,
-# _timers_due_by and the installed version, prepared once), and next_due is
-# PL/pgSQL, whose plan each worker keeps too. What those plans name can
+# (pgext/src/bgworker.c, prepare.c, version.c: _tick, _timers_due_by and
+# the installed version, prepared once), and _tick is PL/pgSQL, whose plans
+# each worker keeps too. What those plans name can
 # change under a running worker: the extension dropped and created again
-# (new functions, new tables), an index of next_due's rebuilt, the extension
+# (new functions, new tables), an index of _tick's rebuilt, the extension
 # gone for a while. Each time a timer started afterwards must still fire,
 # by the same worker processes, and no worker may log a failed pass; a kept
 # plan that still pointed at the old objects would fail every pass ("cache
@@ -45,7 +45,7 @@ sql "CREATE EXTENSION durable" >/dev/null
 timer recreated
 check "after DROP and CREATE EXTENSION, a timer fires" "eventually 20 fired recreated"
 
-# 3. next_due's indexes rebuilt (its kept plan reads them)
+# 3. _tick's and next_due's indexes rebuilt (their kept plans read them)
 sql "REINDEX TABLE durable.timers" >/dev/null
 sql "DROP INDEX durable.workflow_tasks_deadline" >/dev/null
 sql "CREATE INDEX workflow_tasks_deadline ON durable.workflow_tasks (timeout_at) WHERE timeout_at IS NOT NULL" >/dev/null
@@ -54,7 +54,7 @@ check "after its indexes are rebuilt, a timer fires" "eventually 20 fired reinde
 check "and next_due reads the new index" \
     '[ "$(sql "SELECT durable.next_due() IS NOT DISTINCT FROM (SELECT least(min(fire_at), (SELECT min(timeout_at) FROM durable.workflow_tasks)) FROM durable.timers)")" = t ]'
 
-# 3b. next_due and fire_due replaced in place (CREATE OR REPLACE, as an
+# 3b. _tick, next_due and fire_due replaced in place (CREATE OR REPLACE, as an
 # update that re-runs api/ does: the same functions, new bodies): the
 # workers run the new ones. Each new body also sends a NOTIFY, and a
 # listening session must hear it from a timer worker's process.
@@ -62,7 +62,7 @@ replaced() {   # FUNCTION CHANNEL: FUNCTION's definition, its body first sending
     sql "SELECT pg_get_functiondef('$1'::regprocedure)" |
         sed "0,/^BEGIN\$/s//BEGIN\n    PERFORM pg_catalog.pg_notify('$2', '');/"
 }
-for f in "durable.next_due()" "durable.fire_due(integer)"; do
+for f in "durable._tick(integer)" "durable.next_due()" "durable.fire_due(integer)"; do
     def=$(replaced "$f" "$p-body")
     [ "$(echo "$def" | grep -c "pg_notify('$p-body'")" = 1 ] || nok "(the new body of $f is made)"
     psql -qX -v ON_ERROR_STOP=1 -c "$def" >/dev/null
@@ -74,7 +74,7 @@ heard=$( { echo "LISTEN \"$p-body\";";
          psql -qXAt 2>&1 &
          sleep 1; timer replaced; wait)
 from=$(echo "$heard" | sed -n "s/^Asynchronous notification \"$p-body\" received from server process with PID \([0-9]*\)\.$/\1/p" | sort -u)
-check "after next_due and fire_due are replaced, a timer fires" "eventually 20 fired replaced"
+check "after _tick, next_due and fire_due are replaced, a timer fires" "eventually 20 fired replaced"
 from_workers() {   # every process heard from is a timer worker, and there was one
     local pid w=",$(workers),"
     [ -n "$from" ] || return 1

@@ -10,7 +10,7 @@
 # test clusters, each minute), and each of those looks fires whatever is
 # due, which hid a lost wake from step 2;
 # 1. with nothing pending, commits of a deadline nine minutes ahead make
-#    (almost) no tick (each made one per worker before: fire_due's calls,
+#    (almost) no tick (each made one per worker before: _tick's calls,
 #    track_functions = pl);
 # 2. after those (the sleep's end moved to nine minutes ahead, far beyond
 #    step 2's wait), a timer due in 3 s, beyond the lead, still fires: its
@@ -42,7 +42,7 @@ sql "ALTER SYSTEM SET durable.batch_step_items = 0" >/dev/null
 sql "SELECT pg_reload_conf()" >/dev/null
 eventually 20 '[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE backend_type = '"'"'durable timer worker'"'"'")" -ge 1 ]'
 calls() { sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE schemaname = 'durable' AND funcname = '$1'"; }
-ticks() { calls fire_due; }
+ticks() { calls _tick; }   # (fire_due's work and next_due's, one call a tick)
 counts() { calls _timers_due_by; }
 # timer NAME SECONDS: a workflow NAME (on a queue of its own) whose first task starts a timer
 timer() {

@@ -1,5 +1,6 @@
 -- Deadlines: what the timer worker fires. durable.fire_due() fires what is
--- due now, in one transaction; durable.next_due() says when to look again.
+-- due now, in one transaction; durable.next_due() says when to look again
+-- (the worker's tick, durable._tick, does both with one read of each kind).
 -- Tests call fire_due() directly after durable.skip_time() to fire a 30-day
 -- timer inside their own transaction.
 
@@ -418,10 +419,17 @@ BEGIN
 END
 $$;
 
--- Everything due, as one batch: the common path (see fire_due).
+-- Everything due, as one batch: the common path (see _tick), and the
+-- earliest deadline of its kinds left after it (next_due's answer for them).
 -- Each kind is read only when its earliest deadline is due, which min()
 -- over the kind's deadline index says (as next_due reads it). Most calls,
--- a timer worker's look with nothing due, stop there. The statements that
+-- a timer worker's look with nothing due, stop there, and that read is the
+-- kind's part of next_due: the tick read each index twice, here and then in
+-- next_due (which, run read-only in the worker's tick, did not even see what
+-- was fired here, so every tick that fired was followed by another). A kind
+-- that fired is read again after it: what is left of it. Once max_items
+-- have fired the later kinds are not read and next_due is now (the caller
+-- looks again at once). The statements that
 -- lock what is due compare the deadline with `now`, a parameter: on a store
 -- of many pending deadlines or runs their generic plan, costed for a third
 -- of the rows due, lost to a custom one, so they were planned again at every
@@ -429,20 +437,29 @@ $$;
 -- activities' on the same store, against 5 us of running them: docs/
 -- performance.md, "The 1M sleepers' dispatch, session 10"). The probes hold
 -- no parameter inside, so their plan is made once and is the same on any store.
-CREATE OR REPLACE FUNCTION durable._fire_batch(now timestamptz, max_items integer) RETURNS integer
+CREATE OR REPLACE FUNCTION durable._fire_batch(now timestamptz, max_items integer,
+                                               OUT fired integer, OUT next_due timestamptz)
 LANGUAGE plpgsql AS $$
 DECLARE
-    fired integer := 0;
     a durable.activity_tasks;
     t durable.workflow_tasks;
     w durable.workflows;
+    due timestamptz;
 BEGIN
-    IF (SELECT min(tm.fire_at) FROM durable.timers tm) <= now THEN
+    fired := 0;
+    due := (SELECT min(tm.fire_at) FROM durable.timers tm);
+    IF due <= now THEN
         fired := durable._fire_timers(now, max_items);
+        due := (SELECT min(tm.fire_at) FROM durable.timers tm);
     END IF;
+    next_due := due;
 
-    IF fired < max_items
-       AND (SELECT min(at.timeout_at) FROM durable.activity_tasks at WHERE at.timeout_at IS NOT NULL) <= now THEN
+    IF fired >= max_items THEN
+        next_due := now;
+        RETURN;
+    END IF;
+    due := (SELECT min(at.timeout_at) FROM durable.activity_tasks at WHERE at.timeout_at IS NOT NULL);
+    IF due <= now THEN
         FOR a IN SELECT at.* FROM durable.activity_tasks at JOIN durable.workflows wf ON wf.run_id = at.run_id
                   WHERE at.timeout_at <= now
                   ORDER BY at.timeout_at
@@ -451,10 +468,16 @@ BEGIN
             PERFORM durable._activity_deadline(a, now);
             fired := fired + 1;
         END LOOP;
+        due := (SELECT min(at.timeout_at) FROM durable.activity_tasks at WHERE at.timeout_at IS NOT NULL);
     END IF;
+    next_due := least(next_due, due);
 
-    IF fired < max_items
-       AND (SELECT min(wt.timeout_at) FROM durable.workflow_tasks wt WHERE wt.timeout_at IS NOT NULL) <= now THEN
+    IF fired >= max_items THEN
+        next_due := now;
+        RETURN;
+    END IF;
+    due := (SELECT min(wt.timeout_at) FROM durable.workflow_tasks wt WHERE wt.timeout_at IS NOT NULL);
+    IF due <= now THEN
         FOR t IN SELECT wt.* FROM durable.workflow_tasks wt JOIN durable.workflows wf ON wf.run_id = wt.run_id
                   WHERE wt.timeout_at <= now
                   ORDER BY wt.timeout_at
@@ -463,11 +486,16 @@ BEGIN
             PERFORM durable._workflow_task_deadline(t);
             fired := fired + 1;
         END LOOP;
+        due := (SELECT min(wt.timeout_at) FROM durable.workflow_tasks wt WHERE wt.timeout_at IS NOT NULL);
     END IF;
+    next_due := least(next_due, due);
 
-    IF fired < max_items
-       AND (SELECT min(wf.deadline_at) FROM durable.workflows wf
-             WHERE wf.status = 'RUNNING' AND wf.deadline_at IS NOT NULL) <= now THEN
+    IF fired >= max_items THEN
+        next_due := now;
+        RETURN;
+    END IF;
+    due := (SELECT min(wf.deadline_at) FROM durable.workflows wf WHERE wf.status = 'RUNNING' AND wf.deadline_at IS NOT NULL);
+    IF due <= now THEN
         FOR w IN SELECT * FROM durable.workflows wf
                   WHERE wf.status = 'RUNNING' AND wf.deadline_at IS NOT NULL AND wf.deadline_at <= now
                   ORDER BY wf.deadline_at
@@ -476,10 +504,21 @@ BEGIN
             PERFORM durable._workflow_deadline(w);
             fired := fired + 1;
         END LOOP;
+        due := (SELECT min(wf.deadline_at) FROM durable.workflows wf
+                 WHERE wf.status = 'RUNNING' AND wf.deadline_at IS NOT NULL);
     END IF;
+    next_due := least(next_due, due);
 
-    fired := fired + durable._fire_schedules(now, max_items - fired);
-    RETURN fired;
+    IF fired >= max_items THEN
+        next_due := now;
+        RETURN;
+    END IF;
+    due := (SELECT min(sc.next_run_at) FROM durable.schedules sc WHERE NOT sc.paused AND sc.next_run_at IS NOT NULL);
+    IF due <= now THEN
+        fired := fired + durable._fire_schedules(now, max_items - fired);
+        due := (SELECT min(sc.next_run_at) FROM durable.schedules sc WHERE NOT sc.paused AND sc.next_run_at IS NOT NULL);
+    END IF;
+    next_due := CASE WHEN fired >= max_items THEN now ELSE least(next_due, due) END;
 END
 $$;
 
@@ -492,36 +531,56 @@ LANGUAGE sql IMMUTABLE AS $$
         OR $1 IN ('55P03', '25006', '25P02')
 $$;
 
--- Fires what is due (at most max_items) and returns how many it handled.
+-- Fires what is due (at most max_items): how many it handled, and the
+-- earliest deadline then pending, as next_due() would say (now when max_items
+-- fired: more may be due). The timer workers' tick (bgworker.c), in one call
+-- so that each deadline index is read once for both (_fire_batch);
+-- fire_due() is its first half.
 -- The batch runs in one subtransaction: the common path costs one
 -- subtransaction per call. When any item fails, the batch is undone and
 -- done again item by item (at most 50, so that PostgreSQL's cache of 64
 -- subtransactions per transaction never overflows), each in its own
 -- subtransaction; the failing item is parked (durable._park) and every other
 -- item fires. Parked items count as handled, so the caller keeps going.
-CREATE OR REPLACE FUNCTION durable.fire_due(max_items integer DEFAULT 1000) RETURNS integer
+CREATE OR REPLACE FUNCTION durable._tick(max_items integer, OUT fired integer, OUT next_due timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     now timestamptz := durable.now();
-    fired integer;
+    woken timestamptz;
 BEGIN
     IF max_items IS NULL OR max_items < 1 THEN
         PERFORM durable._bad_input('max_items must be positive', format('Got %s.', max_items));
     END IF;
     BEGIN
-        fired := durable._fire_batch(now, max_items);
+        SELECT b.fired, b.next_due INTO fired, next_due FROM durable._fire_batch(now, max_items) b;
     EXCEPTION WHEN OTHERS THEN
         IF durable._is_transient(SQLSTATE) THEN
             RAISE;
         END IF;
         fired := durable._fire_isolated(now, least(max_items, 50));
+        next_due := durable.next_due();   -- (item by item: read whole again)
     END;
     IF EXISTS (SELECT 1 FROM durable.parked) THEN
         PERFORM durable._forget_unparked();
     END IF;
-    PERFORM durable._wake_limited_queues(now);
-    RETURN fired;
+    -- the limited queues' wakes (api/40_flow_limits.sql): the last kind of next_due
+    woken := (SELECT min(l.wake_at) FROM durable.task_queue_limits l WHERE l.wake_at IS NOT NULL);
+    IF woken <= now THEN
+        PERFORM durable._wake_limited_queues(now);
+        woken := (SELECT min(l.wake_at) FROM durable.task_queue_limits l WHERE l.wake_at IS NOT NULL);
+    END IF;
+    next_due := least(next_due, woken);
+END
+$$;
+
+-- Fires what is due (at most max_items) and returns how many it handled
+-- (_tick, without its next deadline).
+CREATE OR REPLACE FUNCTION durable.fire_due(max_items integer DEFAULT 1000) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT t.fired FROM durable._tick(max_items) t);
 END
 $$;
 

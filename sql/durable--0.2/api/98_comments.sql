@@ -85,6 +85,6 @@ COMMENT ON FUNCTION durable.answer_query_task(text, jsonb, text) IS
 COMMENT ON FUNCTION durable.clock_offset() IS
     'How far durable.skip_time has moved the clock, as this transaction sees it.';
 COMMENT ON FUNCTION durable.fire_due(integer) IS
-    'Fires up to max_items due deadlines (timers, retries, timeouts, schedules, delayed starts) in one transaction; returns how many it handled. The timer worker calls it.';
+    'Fires up to max_items due deadlines (timers, retries, timeouts, schedules, delayed starts) in one transaction; returns how many it handled. The timer worker does the same at each tick.';
 COMMENT ON FUNCTION durable.next_due() IS
     'The earliest pending deadline of any kind, or NULL.';
