@@ -106,11 +106,28 @@ token_grammar(text *token, int64 *task_id)
 	return DurableReadToken(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), "a", task_id, &fence);
 }
 
-/* The items' tasks by the look-up statement (where the direct probe would not read what it reads). */
+/* (qsort_arg) items' places in order of their task ids */
+static int
+by_task_id(const void *a, const void *b, void *arg)
+{
+	const OutcomeItem *items = arg;
+	int64		x = items[*(const int *) a].task_id;
+	int64		y = items[*(const int *) b].task_id;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The items' tasks by the look-up statement (where the direct probe would not
+ * read what it reads). Each row is matched to its items (several may name
+ * the same task) by a binary search of the items ordered by task id: a
+ * batch's rows against all its items, one by one, were n² comparisons.
+ */
 static void
 keys_by_statement(OutcomeItem *items, int n)
 {
 	Datum	   *ids = palloc(Max(n, 1) * sizeof(Datum));
+	int		   *order = palloc(Max(n, 1) * sizeof(int));
 	int			nids = 0;
 	Oid			type = INT8ARRAYOID;
 	Datum		arg;
@@ -118,7 +135,11 @@ keys_by_statement(OutcomeItem *items, int n)
 
 	for (int i = 0; i < n; i++)
 		if (items[i].token_ok)
+		{
+			order[nids] = i;
 			ids[nids++] = Int64GetDatum(items[i].task_id);
+		}
+	qsort_arg(order, nids, sizeof(int), by_task_id, items);
 	arg = PointerGetDatum(construct_array(ids, nids, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
 	SPI_connect();
 	rc = SPI_execute_plan(DurableKeptPlan(&keys_plan, keys_sql, 1, &type), &arg, NULL, false, 0);
@@ -130,17 +151,31 @@ keys_by_statement(OutcomeItem *items, int n)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
 		int64		id = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		int			lo = 0;
+		int			hi = nids;
 
-		for (int i = 0; i < n; i++)
-			if (items[i].token_ok && items[i].task_id == id)
-			{
-				items[i].found = true;
-				items[i].run = SPI_datumTransfer(SPI_getbinval(row, desc, 2, &isnull), false, UUID_LEN);
-				items[i].namespace = SPI_datumTransfer(SPI_getbinval(row, desc, 3, &isnull), false, -1);
-				items[i].queue = SPI_datumTransfer(SPI_getbinval(row, desc, 4, &isnull), false, -1);
-			}
+		/* the first of the items with this task id, if any */
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (items[order[mid]].task_id < id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nids && items[order[lo]].task_id == id; lo++)
+		{
+			OutcomeItem *it = &items[order[lo]];
+
+			it->found = true;
+			it->run = SPI_datumTransfer(SPI_getbinval(row, desc, 2, &isnull), false, UUID_LEN);
+			it->namespace = SPI_datumTransfer(SPI_getbinval(row, desc, 3, &isnull), false, -1);
+			it->queue = SPI_datumTransfer(SPI_getbinval(row, desc, 4, &isnull), false, -1);
+		}
 	}
 	SPI_finish();
+	pfree(order);
 }
 
 /* ORDER BY the task's run NULLS LAST, then the item's place */

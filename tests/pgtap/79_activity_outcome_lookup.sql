@@ -46,5 +46,44 @@ SELECT is((SELECT array_agg(row(outcome, error IS NOT NULL)::text ORDER BY ord)
           ARRAY['(INVALID,t)', '(INVALID,t)', '(INVALID,t)'],
           'a token with too many digits, one of another shape and an item that is not an object are each INVALID');
 
+
+-- The look-up statement, where the probe may not read (row security on
+-- activity_tasks; its owner, this session, still sees every row): each row
+-- its items, several naming one task, out of order, among tokens of no
+-- task; the outcomes and results are the probe's on a twin batch.
+CREATE TEMP TABLE twins (side text, wid text, token text, i integer);
+SELECT pg_temp.schedule('lk-p', 6);
+SELECT pg_temp.schedule('lk-s', 6);
+INSERT INTO twins SELECT 'probe', workflow_id, task_token, split_part(workflow_id, '-', 3)::integer
+  FROM durable.poll_activity_tasks('lk-p', 'tester', 6);
+INSERT INTO twins SELECT 'statement', workflow_id, task_token, split_part(workflow_id, '-', 3)::integer
+  FROM durable.poll_activity_tasks('lk-s', 'tester', 6);
+-- a side's batch: its tasks in reverse order, task 2 named first by an item between 4 and 3 (result
+-- 100) and again in its place, and a token of no task between 5 and 4
+CREATE FUNCTION pg_temp.batch(side text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT jsonb_agg(x ORDER BY k) FROM (
+        SELECT jsonb_build_object('task_token', token, 'result', i) AS x, -i AS k FROM twins WHERE twins.side = $1
+        UNION ALL
+        SELECT jsonb_build_object('task_token', token, 'result', 100), -3.5 FROM twins WHERE twins.side = $1 AND i = 2
+        UNION ALL
+        SELECT '{"task_token": "a999999999.1", "result": 1}', -4.5) b
+$$;
+CREATE FUNCTION pg_temp.outcomes(side text) RETURNS text[] LANGUAGE sql AS $$
+    SELECT array_agg(c.outcome || ':' || coalesce(t.i::text, '-') ORDER BY c.ord)
+      FROM durable.complete_activity_tasks(pg_temp.batch(side)) WITH ORDINALITY AS c(task_token, outcome, error, ord)
+      LEFT JOIN twins t ON t.token = c.task_token AND t.side = $1
+$$;
+CREATE TEMP TABLE probed AS SELECT pg_temp.outcomes('probe') AS o;
+ALTER TABLE durable.activity_tasks ENABLE ROW LEVEL SECURITY;
+CREATE TEMP TABLE stated AS SELECT pg_temp.outcomes('statement') AS o;
+ALTER TABLE durable.activity_tasks DISABLE ROW LEVEL SECURITY;
+SELECT is((SELECT o FROM stated), (SELECT o FROM probed), 'by the statement: the outcomes the probe gives, item by item');
+SELECT is((SELECT count(*) FROM unnest((SELECT o FROM stated)) o WHERE o LIKE 'COMPLETED:%'), 6::bigint,
+          '(each task completed once)');
+SELECT is((SELECT array_agg(t.i ORDER BY t.i) FROM twins t
+            WHERE t.side = 'statement'
+              AND pg_temp.event(t.wid, 'ActivityTaskCompleted') -> 'result' = to_jsonb(CASE t.i WHEN 2 THEN 100 ELSE t.i END)),
+          ARRAY[1, 2, 3, 4, 5, 6], 'with the result of the item that named it first');
+
 SELECT * FROM finish();
 ROLLBACK;
