@@ -237,18 +237,21 @@ fill_table(DurableLookup *lookup, const void *arg)
 	table_close(rel, AccessShareLock);
 }
 
-/* Whether the direct path does what the statement would on rel as it is now (opened under its lock). */
+/*
+ * Whether the direct path does what a statement needing rights on rel
+ * would, on rel as it is now (opened under its lock).
+ */
 static bool
-direct_fits(Relation rel, const ProbedTable *t)
+direct_fits(Relation rel, AclMode rights)
 {
 	TriggerDesc *triggers = rel->trigdesc;
 
 	/* (a table inheriting from it: the statement reads and deletes its rows too) */
 	if (!DurableDirectInsertTable(rel) || rel->rd_rel->relhassubclass ||
-		pg_class_aclmask(RelationGetRelid(rel), GetUserId(), t->rights, ACLMASK_ALL) != t->rights)
+		pg_class_aclmask(RelationGetRelid(rel), GetUserId(), rights, ACLMASK_ALL) != rights)
 		return false;
 	/* (any trigger on DELETE, enabled or not, and transition tables: the statement's) */
-	return !(t->rights & ACL_DELETE) || triggers == NULL ||
+	return !(rights & ACL_DELETE) || triggers == NULL ||
 		!(triggers->trig_delete_before_row || triggers->trig_delete_after_row ||
 		  triggers->trig_delete_instead_row || triggers->trig_delete_before_statement ||
 		  triggers->trig_delete_after_statement || triggers->trig_delete_old_table);
@@ -322,7 +325,7 @@ open_tables(Relation *rels)
 		bool		fits = true;
 
 		for (int i = 0; i < NTABLES && fits; i++)
-			fits = direct_fits(rels[i], tables[i]);
+			fits = direct_fits(rels[i], tables[i]->rights);
 		if (fits)
 			return true;
 	}
@@ -334,27 +337,34 @@ open_tables(Relation *rels)
  * The run, namespace and queue of each wanted task of task_ids, read by
  * its primary key in a new snapshot (as a statement's: complete_activity_tasks'
  * look-up); found[i] false for a task not there. false, nothing read, if
- * the statement must read them.
+ * the statement must read them. That statement is a SELECT of
+ * activity_tasks: the table alone is opened, under its lock (kept to the
+ * transaction's end, as the statement's), with its rights.
  */
 bool
 DurableActivityTaskKeys(int n, const int64 *task_ids, const bool *wanted, Datum *runs, Datum *namespaces,
 						Datum *queues, bool *found)
 {
-	Relation	rels[NTABLES];
+	Relation	rel = DurableOpenLookup(&tasks.lookup, AccessShareLock, fill_table, &tasks);
 	Relation	index;
 	TupleTableSlot *slot;
 
-	if (!open_tables(rels))
+	if (rel == NULL)
 		return false;
+	if (ExecutorCheckPerms_hook != NULL || !direct_fits(rel, ACL_SELECT))
+	{
+		table_close(rel, NoLock);
+		return false;
+	}
 	PushActiveSnapshot(GetTransactionSnapshot());
 	index = index_open(tasks.lookup.index, AccessShareLock);
-	slot = table_slot_create(rels[0], NULL);
+	slot = table_slot_create(rel, NULL);
 	for (int i = 0; i < n; i++)
 	{
 		Datum		key = Int64GetDatum(task_ids[i]);
 		bool		isnull;
 
-		found[i] = wanted[i] && DurableProbeIndexKeys(rels[0], index, 1, tasks.eqs, &key, GetActiveSnapshot(), slot);
+		found[i] = wanted[i] && DurableProbeIndexKeys(rel, index, 1, tasks.eqs, &key, GetActiveSnapshot(), slot);
 		if (found[i])
 		{
 			runs[i] = datumCopy(slot_getattr(slot, tasks.atts[T_RUN], &isnull), false, UUID_LEN);
@@ -365,7 +375,7 @@ DurableActivityTaskKeys(int n, const int64 *task_ids, const bool *wanted, Datum 
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, NoLock);
 	PopActiveSnapshot();
-	close_tables(rels);
+	table_close(rel, NoLock);
 	return true;
 }
 

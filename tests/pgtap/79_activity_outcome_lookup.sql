@@ -8,6 +8,22 @@ BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
 
+-- The probe reads activity_tasks alone, as the look-up statement (a SELECT)
+-- would: a batch whose token names no task (first in the transaction, which
+-- holds no lock on these tables yet) locks that table for reading and none of
+-- the other three a result reads (they are opened only to complete one).
+CREATE FUNCTION pg_temp.locked() RETURNS text[] LANGUAGE sql AS $$
+    SELECT array_agg(c.relname || ' ' || l.mode ORDER BY c.relname, l.mode)
+      FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
+       AND c.relnamespace = 'durable'::regnamespace
+       AND c.relname IN ('activity_tasks', 'task_queue_limits', 'activity_pauses', 'workflow_tasks')
+$$;
+SELECT is(pg_temp.locked(), NULL, '(no lock on them yet)');
+SELECT is((SELECT array_agg(outcome) FROM durable.complete_activity_tasks('[{"task_token": "a999999999.1", "result": 1}]')),
+          ARRAY['LEASE_LOST'], 'a token of no task: LEASE_LOST');
+SELECT is(pg_temp.locked(), ARRAY['activity_tasks AccessShareLock'], 'its look-up locked activity_tasks alone, for reading');
+
 CREATE FUNCTION pg_temp.seq_scans() RETURNS bigint LANGUAGE sql AS $$
     SELECT pg_stat_get_xact_numscans('durable.activity_tasks'::regclass)
 $$;
