@@ -22,18 +22,20 @@
  * What the statement does beyond that is read once per change of the
  * table (a relcache invalidation of it, or any change of a function) and
  * kept: the columns' defaults, which must be constants (the task id's the
- * sequence's nextval); the CHECKs, which must read only columns this insert
- * always gives the same value (the statement's constants, such as the state
- * 'SCHEDULED', and the columns it leaves to their defaults) and are
- * evaluated once on those values; the indexes' predicates, evaluated once
- * the same way, or, when they read a column that varies (the deadline
+ * sequence's nextval); the CHECKs, prepared once and evaluated on each row
+ * as the executor evaluates them (before the task id is drawn, so that a
+ * row the statement refuses draws none here); the indexes' predicates,
+ * evaluated once on the values this insert always gives (the statement's
+ * constants, such as the state 'SCHEDULED', and the columns it leaves to
+ * their defaults), or, when they read a column that varies (the deadline
  * index's timeout_at), prepared once and evaluated for each row. The row
  * then passes the same CHECKs and gets the same index entries as the
  * statement's would. Anything else an operator may add sends the task
  * through the INSERT statement, which does it all, as before: another
  * insert trigger, a changed or disabled placing trigger or one whose
- * function is not durable's C function, a rule, row security, a CHECK on a
- * column that varies or that calls a function that is not immutable, an
+ * function is not durable's C function, a rule, row security, a CHECK that
+ * calls a volatile function or reads the task id the sequence gives (or
+ * the whole row), a CHECK the row fails (the statement's error), an
  * index on an expression, an exclusion or deferred unique constraint, a
  * column of the operator's, a partition, an ExecutorCheckPerms_hook
  * (sepgsql, pgaudit), a role without INSERT on the table (or SELECT, for
@@ -103,6 +105,7 @@ typedef struct TaskColumn
 
 #define MAX_TASK_COLUMNS 40
 #define MAX_TASK_INDEXES 16
+#define MAX_TASK_CHECKS 16
 
 /* What an insert into a task table needs, read once per change of it. */
 typedef struct TaskTableShape
@@ -115,6 +118,8 @@ typedef struct TaskTableShape
 	/* (a predicate on fixed columns only is evaluated once: has_entry, and no predicate kept) */
 	DurableDirectIndex indexes[MAX_TASK_INDEXES];
 	bool		has_entry[MAX_TASK_INDEXES];	/* a predicate on fixed columns holds (or there is none) */
+	int			nchecks;
+	ExprState  *checks[MAX_TASK_CHECKS];	/* the CHECKs, evaluated on each row */
 } TaskTableShape;
 
 /* One task table, as schema/01_tables.sql makes it, and the INSERT the direct insert stands for. */
@@ -401,12 +406,9 @@ reads_varying(const TaskTable *t, Node *expr)
 	return false;
 }
 
-/*
- * expr (a CHECK's, or an index predicate's implicit-AND list) on a row of
- * the fixed values: as ExecCheck (null passes) or ExecQual (null fails).
- */
+/* An index predicate (an implicit-AND list) on a row of the fixed values, as ExecQual (null fails). */
 static bool
-holds_for_fixed_row(TaskTable *t, int natts, Node *expr, bool is_check)
+holds_for_fixed_row(TaskTable *t, int natts, List *predicate)
 {
 	TaskTableShape *s = &t->shape;
 	Datum		values[MaxHeapAttributeNumber];
@@ -423,8 +425,8 @@ holds_for_fixed_row(TaskTable *t, int natts, Node *expr, bool is_check)
 			values[s->att[c] - 1] = s->fixed[c];
 			nulls[s->att[c] - 1] = s->fixed_null[c];
 		}
-	return DurableShapeHolds(&s->base.mem, is_check ? ExecPrepareExpr((Expr *) expr, s->base.mem.estate) :
-							 ExecPrepareQual((List *) expr, s->base.mem.estate), is_check, natts, values, nulls);
+	return DurableShapeHolds(&s->base.mem, ExecPrepareQual(predicate, s->base.mem.estate), false, natts, values,
+							 nulls);
 }
 
 /* The columns by name: durable's, of the right types, and no other live one. */
@@ -531,7 +533,7 @@ visit_index(Relation index, DurableDirectIndex *entry, void *arg)
 
 	t->shape.has_entry[entry - t->shape.indexes] =
 		predicate == NIL || reads_varying(t, (Node *) predicate) ||
-		holds_for_fixed_row(t, RelationGetDescr(rel)->natts, (Node *) predicate, false);
+		holds_for_fixed_row(t, RelationGetDescr(rel)->natts, predicate);
 	return true;
 }
 
@@ -558,6 +560,7 @@ read_shape(Relation rel, void *arg)
 	TriggerDesc *trig = rel->trigdesc;
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
 	int			insert_triggers = 0;
+	bool		given_id = t->columns[known_column_index(t, "task_id")].source == FROM_ARG;
 
 	if (!DurableDirectInsertTable(rel) || RelationGetDescr(rel)->natts > MaxHeapAttributeNumber)
 		return false;
@@ -573,14 +576,23 @@ read_shape(Relation rel, void *arg)
 		}
 	if (insert_triggers != 1)
 		return false;
-	/* CHECKs on fixed columns only, which hold for them (the statement's error otherwise) */
-	for (int i = 0; constr != NULL && i < constr->num_check; i++)
+	/*
+	 * The CHECKs, evaluated on each row as the executor does: one calling a
+	 * function labelled immutable is not taken to hold once for all rows (a
+	 * wrong label must not let a row by that the statement refuses). One
+	 * calling a volatile function is the statement's (DurableReadChecks), and
+	 * so, where the task id comes from the sequence, is one reading it or the
+	 * whole row: the row is checked before its id is drawn.
+	 */
+	if (!DurableReadChecks(rel, t->shape.base.mem.estate, t->shape.checks, MAX_TASK_CHECKS, &t->shape.nchecks))
+		return false;
+	for (int i = 0; constr != NULL && i < constr->num_check && !given_id; i++)
 	{
-		Node	   *check = stringToNode(constr->check[i].ccbin);
+		Bitmapset  *read = NULL;
 
-		/* (one that calls a stable or volatile function may hold for one row and not the next) */
-		if (reads_varying(t, check) || contain_mutable_functions(check) ||
-			!holds_for_fixed_row(t, RelationGetDescr(rel)->natts, check, true))
+		pull_varattnos(stringToNode(constr->check[i].ccbin), 1, &read);
+		if (bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber, read) ||
+			bms_is_member(t->shape.att[known_column_index(t, "task_id")] - FirstLowInvalidHeapAttributeNumber, read))
 			return false;
 	}
 	return read_indexes(rel, t);
@@ -693,6 +705,10 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 	for (int c = 0; c < t->ncolumns; c++)
 		if (nulls[s->att[c] - 1] && (given_id || strcmp(t->columns[c].name, "task_id") != 0) &&
 			TupleDescAttr(desc, s->att[c] - 1)->attnotnull)
+			goto done;
+	/* a CHECK the row fails: the statement, with its error */
+	for (int i = 0; i < s->nchecks; i++)
+		if (!DurableShapeHolds(&s->base.mem, s->checks[i], true, desc->natts, values, nulls))
 			goto done;
 	if (given_id)
 		*task_id = DatumGetInt64(values[s->att[known_column_index(t, "task_id")] - 1]);

@@ -106,11 +106,10 @@ SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.taskless_run('ins-b2'), 'ins
 DROP TRIGGER ins_test_after ON durable.workflow_tasks;
 SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-trg'), 'ins-trg'), 'direct', 'the trigger dropped, directly again');
 
--- CHECKs: on a column that varies, the statement; on one this insert
--- fixes, evaluated once: the direct path when it holds, the statement's
--- error when it does not.
+-- CHECKs, evaluated on each row as the executor does: the direct path when
+-- the row passes, the statement's error when it does not.
 ALTER TABLE durable.workflow_tasks ADD CONSTRAINT ins_test_attempt CHECK (attempt < 5) NOT VALID;
-SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-chk'), 'ins-chk', 4), 'statement', 'a CHECK on attempt: the statement');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-chk'), 'ins-chk', 4), 'direct', 'a CHECK on attempt the row passes: directly');
 SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-chk'), 'ins-chk', 7)$$, '23514',
                  'new row for relation "workflow_tasks" violates check constraint "ins_test_attempt"',
                  'which refuses what the CHECK refuses');
@@ -122,6 +121,33 @@ SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-chk'), 'ins-c
                  'new row for relation "workflow_tasks" violates check constraint "ins_test_identity"',
                  'one that fails: the statement''s error');
 ALTER TABLE durable.workflow_tasks DROP CONSTRAINT ins_test_identity, DROP CONSTRAINT ins_test_fence;
+-- A CHECK whose function is labelled IMMUTABLE but reads a table (a wrong
+-- label): its columns are the ones this insert fixes, yet it is not taken to
+-- hold for every row once it held for one. The statement called it for each
+-- row, so a row after the gate closes is refused, as by the statement.
+CREATE TEMP TABLE ins_gate (closed boolean);
+INSERT INTO ins_gate VALUES (false);
+CREATE FUNCTION pg_temp.gate_open(state text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+    AS 'BEGIN RETURN NOT (SELECT closed FROM ins_gate); END';
+ALTER TABLE durable.workflow_tasks ADD CONSTRAINT ins_test_gate CHECK (pg_temp.gate_open(state)) NOT VALID;
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-gate'), 'ins-gate'), 'direct',
+          'a CHECK calling an IMMUTABLE-labelled function, open: directly');
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-gate'), 'ins-gate'), 'direct', '(again)');
+UPDATE ins_gate SET closed = true;
+SELECT throws_ok($$SELECT pg_temp.direct(pg_temp.taskless_run('ins-gate'), 'ins-gate')$$, '23514',
+                 'new row for relation "workflow_tasks" violates check constraint "ins_test_gate"',
+                 'the gate closed: the next row is refused, as by the statement');
+SELECT throws_ok($$SELECT pg_temp.statement(pg_temp.taskless_run('ins-gate2'), 'ins-gate2')$$, '23514',
+                 'new row for relation "workflow_tasks" violates check constraint "ins_test_gate"',
+                 '(the statement''s own)');
+UPDATE ins_gate SET closed = false;
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-gate'), 'ins-gate'), 'direct', 'open again: directly');
+ALTER TABLE durable.workflow_tasks DROP CONSTRAINT ins_test_gate;
+-- one that reads the task id the sequence gives: the statement (the row is checked before its id is drawn)
+ALTER TABLE durable.workflow_tasks ADD CONSTRAINT ins_test_id CHECK (task_id > 0) NOT VALID;
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-id'), 'ins-id'), 'statement', 'a CHECK on the task id: the statement');
+ALTER TABLE durable.workflow_tasks DROP CONSTRAINT ins_test_id;
+SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-id'), 'ins-id'), 'direct', 'dropped: directly');
 
 -- Defaults: read again when changed.
 ALTER TABLE durable.workflow_tasks ALTER COLUMN fence SET DEFAULT 7;
