@@ -16,7 +16,10 @@
  * would have found no row: it reads with the caller's snapshot (the one a statement
  * would take: plpgsql pushes a fresh one for an expression of a volatile
  * function) and without row security, so it sees every row the statement
- * could.
+ * could. And it answers "rows" for a table whose statement the caller may
+ * not run (a role granted _close_run itself, without DELETE on a table, say):
+ * the statement then runs and refuses the caller, as it did before any
+ * probe, rather than being left out because the table had no row of the run.
  */
 #include "postgres.h"
 
@@ -29,6 +32,8 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "nodes/primnodes.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -43,16 +48,18 @@ typedef struct RunTable
 {
 	const char *relname;
 	const char *column;			/* uuid: the run (or, for workflows, the parent run) */
+	AclMode		rights;			/* what the close's statement on it needs */
 } RunTable;
 
+#define DELETES (ACL_SELECT | ACL_DELETE)	/* DELETE ... WHERE t.run_id = run */
 static const RunTable run_tables[] = {
-	{"workflow_tasks", "run_id"},
-	{"activity_tasks", "run_id"},
-	{"timers", "run_id"},
-	{"buffered_events", "run_id"},
-	{"workflow_pauses", "run_id"},
-	{"activity_pauses", "run_id"},
-	{"workflows", "parent_run_id"},	/* the children */
+	{"workflow_tasks", "run_id", DELETES},
+	{"activity_tasks", "run_id", DELETES},
+	{"timers", "run_id", DELETES},
+	{"buffered_events", "run_id", DELETES},
+	{"workflow_pauses", "run_id", DELETES},
+	{"activity_pauses", "run_id", DELETES},
+	{"workflows", "parent_run_id", ACL_SELECT | ACL_UPDATE},	/* the children, SELECT ... FOR UPDATE */
 };
 
 #define RUN_TABLES lengthof(run_tables)
@@ -146,16 +153,21 @@ has_row(Relation heap, Oid index_oid, Datum run, Snapshot snapshot)
 	return found;
 }
 
-/* Whether run_tables[i] may hold a row of run (true when no index can tell). */
+/*
+ * Whether run_tables[i] may hold a row of run (true when no index can tell,
+ * or when the caller may not run the statement: it then says so itself).
+ */
 static bool
 may_hold_rows(int i, Datum run, Snapshot snapshot)
 {
 	Relation	heap = DurableOpenLookup(&run_indexes[i], AccessShareLock, look_up, &run_tables[i]);
+	AclMode		rights = run_tables[i].rights;
 	bool		found;
 
 	if (heap == NULL)
 		return true;
-	found = has_row(heap, run_indexes[i].index, run, snapshot);
+	found = pg_class_aclmask(RelationGetRelid(heap), GetUserId(), rights, ACLMASK_ALL) != rights ||
+		has_row(heap, run_indexes[i].index, run, snapshot);
 	table_close(heap, AccessShareLock);
 	return found;
 }

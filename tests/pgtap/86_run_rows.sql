@@ -129,5 +129,32 @@ SELECT is(pg_temp.undone($$SET LOCAL client_min_messages = warning;
           'after DROP and CREATE EXTENSION the probes read the new tables');
 SELECT is(pg_temp.rows_of('rr-4'), ARRAY['timers'], 'and, that undone, the old ones again');
 
+-- A caller who may not run a statement a probe stands for (a role granted
+-- _close_run itself, and the rest, but not DELETE on timers): that table's
+-- bit is set though it holds no row of the run, so the close runs its
+-- statement, which refuses the caller, as before any probe.
+SELECT durable.start_workflow('rr-role', 'W', 'rrq-role');
+CREATE ROLE rr_closer;
+GRANT USAGE ON SCHEMA durable TO rr_closer;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA durable TO rr_closer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA durable TO rr_closer;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA durable TO rr_closer;
+REVOKE DELETE ON durable.timers FROM rr_closer;
+SELECT is(pg_temp.rows_of('rr-role'), ARRAY['workflow_tasks'], 'the run''s rows: its workflow task alone');
+SET LOCAL ROLE rr_closer;
+SELECT is(pg_temp.rows_of('rr-role'), ARRAY['workflow_tasks', 'timers'],
+          'for a role without DELETE on timers: timers too (its statement must run)');
+SELECT throws_ok(format('SELECT durable._close_run(%L, ''TERMINATED'', ''WorkflowExecutionTerminated'', ''{}'')',
+                        pg_temp.latest_run('rr-role')),
+                 '42501', 'permission denied for table timers', 'its close is refused, by the DELETE of timers');
+RESET ROLE;
+GRANT DELETE ON durable.timers TO rr_closer;
+SET LOCAL ROLE rr_closer;
+SELECT is(pg_temp.rows_of('rr-role'), ARRAY['workflow_tasks'], 'granted it: the probe''s answer alone');
+SELECT lives_ok(format('SELECT durable._close_run(%L, ''TERMINATED'', ''WorkflowExecutionTerminated'', ''{}'')',
+                       pg_temp.latest_run('rr-role')), 'and the close goes through');
+RESET ROLE;
+SELECT is(pg_temp.status('rr-role'), 'TERMINATED', '(closed)');
+
 SELECT * FROM finish();
 ROLLBACK;
