@@ -11,6 +11,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 port=${DURABLE_TEST_PORT:-55432}
+export DURABLE_TEST_PORT=$port   # the suites' own clusters take the ports after it (tests/lib.sh, suite_port)
 name=${DURABLE_TEST_NAME:-test}
 cluster() { scripts/cluster.sh "$1" "$name" "$port"; }
 

@@ -11,14 +11,17 @@ eventually() { local t=$1; shift; for _ in $(seq 1 $((t * 5))); do eval "$@" && 
 summary() { echo "$1: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
 # as_pg COMMAND...: runs it as the postgres user when we are root
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-# free_port: a TCP port nothing listens on now (for a cluster of the suite's own)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# suite_port N: the port of a suite's Nth cluster of its own (N from 1), after
+# the test cluster's (DURABLE_TEST_PORT, scripts/test.sh): in the range of
+# ports of whoever runs the tests, each checkout on its own (the suites run
+# one after another, so they share these)
+suite_port() { echo $(( ${DURABLE_TEST_PORT:-55432} + $1 )); }
 # suite_cluster SUITE NAME: the suite's own cluster NAME (scripts/cluster.sh,
-# under $DURABLE_RUN_BASE) made anew on a free port ($port) and reached
-# through the PG* variables; cluster CMD runs scripts/cluster.sh CMD on it.
-# The suite exits if it does not start.
+# under $DURABLE_RUN_BASE) made anew on its first port ($port, suite_port 1)
+# and reached through the PG* variables; cluster CMD runs scripts/cluster.sh
+# CMD on it. The suite exits if it does not start.
 suite_cluster() {
-    port=$(free_port) suite_cluster_name=$2
+    port=$(suite_port 1) suite_cluster_name=$2
     cluster() { scripts/cluster.sh "$1" "$suite_cluster_name" "$port"; }
     cluster stop >/dev/null 2>&1; rm -rf "${DURABLE_RUN_BASE:?}/$2"
     cluster start || { echo "$1: the cluster did not start"; exit 1; }

@@ -29,7 +29,7 @@ rm -rf "$DURABLE_RUN_BASE/append-standby"
 suite_cluster append_crash append-crash
 work=$(mktemp -d)
 s_dir="$DURABLE_RUN_BASE/append-standby"
-s_port=$(free_port)
+s_port=$(suite_port 2)
 s_sock="$s_dir/sock" s_data="$s_dir/data" s_log="$s_dir/postgres.log"
 clients=()
 cleanup() {

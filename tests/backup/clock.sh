@@ -4,7 +4,7 @@
 # the primary fires on the promoted standby an hour (of skipped time) later. (restore.sh shows the same for pg_dump/pg_restore.)
 . "$(dirname "$0")/lib.sh"
 if [ -z "${DURABLE_RUN_BASE:-}" ]; then echo "skipped: DURABLE_RUN_BASE not set (scripts/cluster.sh env)"; exit 0; fi
-SB=backup-standby; SB_PORT=56102
+SB=backup-standby; SB_PORT=$(suite_port 2)
 sb_dir=$DURABLE_RUN_BASE/$SB
 offset() { sql "SELECT (extract(epoch FROM durable.clock_offset()) * 1000000)::bigint"; }
 PRIMARY_ENV=$(env | grep -E '^PG(HOST|PORT|USER|DATABASE)=' | sed 's/^/export /')

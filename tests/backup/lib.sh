@@ -9,8 +9,9 @@ CLUSTERS=()
 
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-# Clusters listen on unix sockets only, each in its own folder: a port number
-# only names the socket, so a suite's fixed ports cannot collide with others'.
+# suite_port N: the port of the suite's Nth cluster of its own, after the
+# test cluster's (as tests/lib.sh's): in the range of whoever runs the tests
+suite_port() { echo $(( ${DURABLE_TEST_PORT:-55432} + $1 )); }
 
 # cluster_start NAME PORT: a fresh cluster of our own (wiped first), durable created in it
 cluster_start() {

@@ -6,7 +6,7 @@
 # clock is the source's, and every workflow continues and completes with the
 # dumped history as the prefix of its history.
 . "$(dirname "$0")/lib.sh"
-DST=backup-restore; DST_PORT=56101
+DST=backup-restore; DST_PORT=$(suite_port 1)
 ns=backup-$RUN
 dump=$LOGDIR/store.dump
 HELLO=$EX/hello.so LOAN=$EX/loan_application.so

@@ -12,7 +12,7 @@ cd "$top"
 bin=${DURABLE_PGBIN:-$($PG_CONFIG --bindir)}
 . "$top/tests/lib.sh"
 
-port=$(free_port)
+port=$(suite_port 1)
 name=batch-restart
 bc() { scripts/cluster.sh "$1" "$name" "$port"; }
 bc stop >/dev/null 2>&1; rm -rf "${DURABLE_RUN_BASE:?}/$name"

@@ -13,7 +13,7 @@ cd "$top"
 bin=${DURABLE_PGBIN:-$($PG_CONFIG --bindir)}
 . "$top/tests/lib.sh"
 
-p_port=$(free_port)
+p_port=$(suite_port 1)
 pcluster() { scripts/cluster.sh "$1" ro-primary "$p_port"; }
 pcluster stop; rm -rf "$DURABLE_RUN_BASE/ro-primary" "$DURABLE_RUN_BASE/ro-standby"
 pcluster start || { echo "readonly: primary did not start"; exit 1; }
@@ -21,7 +21,7 @@ p_env=$(pcluster env)
 p_sock=$(echo "$p_env" | sed -n "s/.*PGHOST='\([^']*\)'.*/\1/p")
 p_log=$(echo "$p_env" | sed -n "s/.*DURABLE_PGLOG='\([^']*\)'.*/\1/p")
 s_dir="$DURABLE_RUN_BASE/ro-standby"
-s_port=$(free_port)
+s_port=$(suite_port 2)
 s_sock="$s_dir/sock" s_data="$s_dir/data" s_log="$s_dir/postgres.log"
 cleanup() {
     as_pg "$bin/pg_ctl" -D "$s_data" -m immediate -w stop >/dev/null 2>&1

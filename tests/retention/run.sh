@@ -8,10 +8,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 name="retention-$$"
-for i in $(seq 1 50); do
-    port=$((50000 + RANDOM % 10000))
-    ls "${DURABLE_RUN_BASE:-$top/.run}"/*/sock/.s.PGSQL.$port >/dev/null 2>&1 || break
-done
+port=$(( ${DURABLE_TEST_PORT:-55432} + 1 ))   # (tests/lib.sh's suite_port 1)
 cluster() { "$top/scripts/cluster.sh" "$1" "$name" "$port"; }
 n_fail=0
 ok() { echo "ok - $*"; }

@@ -8,7 +8,7 @@
 # update must name them, refuse with a hint and change nothing; once they are
 # gone it goes through, every event as before.
 . "$(dirname "$0")/../backup/lib.sh"
-NAME=upgrade-history-users; PORT=56113
+NAME=upgrade-history-users; PORT=$(suite_port 3)
 
 must "a cluster" cluster_start "$NAME" "$PORT"
 eval "$(on "$NAME" "$PORT")"

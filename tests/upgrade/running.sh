@@ -13,7 +13,7 @@
 # wait for queries holds no snapshot again.
 . "$(dirname "$0")/../backup/lib.sh"
 old=${1:?old version}; commit=${2:?commit of the old release}
-NAME=upgrade-running; PORT=56112
+NAME=upgrade-running; PORT=$(suite_port 2)
 NEW_PG_CONFIG=$PG_CONFIG
 OLD_PG=$DURABLE_RUN_BASE/pg-$old
 ns=upgrade-$RUN

@@ -8,7 +8,7 @@
 # any two installs and are left out.
 . "$(dirname "$0")/../backup/lib.sh"
 old=${1:?old version}
-NAME=upgrade-schema; PORT=56111
+NAME=upgrade-schema; PORT=$(suite_port 1)
 out=$LOGDIR
 
 schema() {
