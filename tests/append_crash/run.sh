@@ -163,7 +163,7 @@ check "standby: history_pkey holds every row (amcheck, heapallindexed)" \
 before=$(psql_s -c "SELECT max(event_id) FROM durable.history_rows WHERE run_id = '$r'")
 by_append=$(psql_s -c "SELECT durable._append('$r', 'MarkerRecorded', '{}')" 2>&1)
 by_insert=$(psql_s -c "INSERT INTO durable.history_rows VALUES ('$r', $((before + 1)), 25, now(), '{}')" 2>&1)
-check "standby: an append is refused as read-only" "echo \"\$by_append\" | grep -q 'ERROR:  cannot execute INSERT in a read-only transaction'"
+check "standby: an append is refused as read-only" "grep -q 'ERROR:  cannot execute INSERT in a read-only transaction' <<<\"\$by_append\""
 check "standby: with the INSERT's error" "[ \"\$by_append\" = \"\$by_insert\" ]"
 check "standby: its code is 25006" \
     "[ \"\$(psql_s -c \"DO \\\$\\\$BEGIN PERFORM durable._append('$r', 'MarkerRecorded', '{}'); EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END\\\$\\\$\" 2>&1)\" = 'NOTICE:  25006' ]"

@@ -24,7 +24,7 @@ trap 'psql_t -c "DELETE FROM durable.history_rows WHERE run_id = '"'$run'"'" >/d
 by_append=$(hooked "SELECT durable._append('$run', 'MarkerRecorded', '{}')")
 by_insert=$(hooked "INSERT INTO durable.history_rows VALUES ('$run', 1, 25, now(), '{}')")
 check "with the hook, an INSERT into history_rows is refused by it" \
-    "echo \"\$by_insert\" | grep -q 'perms_hook: an INSERT into history_rows is refused' && echo \"\$by_insert\" | grep -q 42501"
+    "grep -q 'perms_hook: an INSERT into history_rows is refused' <<<\"\$by_insert\" && grep -q 42501 <<<\"\$by_insert\""
 check "and an append is refused as the INSERT is" "[ \"\$by_append\" = \"\$by_insert\" ]"
 check "writing nothing" "[ \"\$(psql_t -c \"SELECT count(*) FROM durable.history_rows WHERE run_id = '$run'\")\" = 0 ]"
 check "_append_at too" \

@@ -32,7 +32,7 @@ by_function=$(hooked "SELECT durable._insert_workflow_task('$run', 'default', 't
 by_insert=$(hooked "INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, attempt, scheduled_event_id, scheduled_at)
                     VALUES ('$run', 'default', 'task-hooks-q', 'SCHEDULED', 1, 2, now())")
 check "with the hook, an INSERT into workflow_tasks is refused by it" \
-    "echo \"\$by_insert\" | grep -q 'perms_hook: an INSERT into workflow_tasks is refused' && echo \"\$by_insert\" | grep -q 42501"
+    "grep -q 'perms_hook: an INSERT into workflow_tasks is refused' <<<\"\$by_insert\" && grep -q 42501 <<<\"\$by_insert\""
 check "and _insert_workflow_task is refused as the INSERT is" "[ \"\$by_function\" = \"\$by_insert\" ]"
 check "writing nothing" "[ \"\$(tasks)\" = 0 ]"
 check "a session without the hook inserts" \
@@ -49,7 +49,7 @@ by_insert=$(hooked "INSERT INTO durable.activity_tasks (run_id, namespace, workf
                     VALUES ('$run', 'default', '$wid', 99, 'hooked', 'noop', 'task-hooks-aq', 'SCHEDULED', now(), now(),
                             '1 min', '1 s', 2, '100 s', 0)")
 check "with the hook, an INSERT into activity_tasks is refused by it" \
-    "echo \"\$by_insert\" | grep -q 'perms_hook: an INSERT into activity_tasks is refused' && echo \"\$by_insert\" | grep -q 42501"
+    "grep -q 'perms_hook: an INSERT into activity_tasks is refused' <<<\"\$by_insert\" && grep -q 42501 <<<\"\$by_insert\""
 check "and _insert_activity_task is refused as the INSERT is" "[ \"\$by_function\" = \"\$by_insert\" ]"
 check "writing nothing" "[ \"\$(activities)\" = 0 ]"
 check "a session without the hook inserts the activity task" \
@@ -61,10 +61,10 @@ run_args="gen_random_uuid(), 'default', 'task-hooks-run-$$', 'W', 'task-hooks-q'
 runs() { psql_t -c "SELECT count(*) FROM durable.workflows WHERE workflow_id LIKE 'task-hooks-run-$$%'"; }
 by_function=$(hooked "SELECT durable._insert_run($run_args)")
 check "with the hook, _insert_run runs the statement, which the hook refuses" \
-    "echo \"\$by_function\" | grep -q 'perms_hook: an INSERT into workflows is refused' && echo \"\$by_function\" | grep -q 42501"
+    "grep -q 'perms_hook: an INSERT into workflows is refused' <<<\"\$by_function\" && grep -q 42501 <<<\"\$by_function\""
 by_start=$(hooked "SELECT durable.start_workflow('task-hooks-run-$$-2', 'W', 'task-hooks-q')")
 check "and a start is refused by the hook, as _create_run's INSERT is" \
-    "echo \"\$by_start\" | grep -q 'perms_hook: an INSERT into workflows is refused' && echo \"\$by_start\" | grep -q 42501"
+    "grep -q 'perms_hook: an INSERT into workflows is refused' <<<\"\$by_start\" && grep -q 42501 <<<\"\$by_start\""
 check "writing no run" "[ \"\$(runs)\" = 0 ]"
 check "a session without the hook writes the run" \
     "[ -n \"\$(psql_t -c \"SELECT durable._insert_run($run_args)\")\" ] && [ \"\$(runs)\" = 1 ]"
