@@ -94,6 +94,9 @@ extern void DurableJsonbPushKey(struct JsonbParseState **state, const char *key)
 extern void DurableJsonbPushKeyLen(struct JsonbParseState **state, const char *key, int len);
 extern void DurableJsonbPushString(struct JsonbParseState **state, const char *s, int len);
 extern void DurableJsonbPushFloat8(struct JsonbParseState **state, float8 f);
+extern void DurableJsonbPushNull(struct JsonbParseState **state);
+extern void DurableJsonbPushInt64(struct JsonbParseState **state, int64 n);
+extern void DurableJsonbPushText(struct JsonbParseState **state, struct varlena *t);
 extern struct _SPI_plan *DurableKeptPlan(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes);
 extern uint64 DurableRunStatement(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes, Datum *args,
 								  const char *nulls, bool read_only, long limit, int expected, Datum *first,

@@ -15,6 +15,7 @@
 #include "utils/jsonb.h"
 
 #include "durable.h"
+#include "command.h"
 
 PG_FUNCTION_INFO_V1(durable_check_keys);
 
@@ -25,29 +26,25 @@ or_empty(const char *s)
 	return s == NULL ? "" : s;
 }
 
-Datum
-durable_check_keys(PG_FUNCTION_ARGS)
+/*
+ * Refuses a key of obj not among the n allowed (allowed[i]: allowed_len[i]
+ * bytes, not necessarily ended by a zero; NULL: a NULL of the SQL array,
+ * which lets every key pass, as k <> ALL (allowed) is then never true);
+ * obj must be an object. what names it in the errors (NULL: nothing).
+ * Used by durable._check_keys and by cmd_schedule.c's command.
+ */
+void
+DurableCheckKeys(Jsonb *obj, int n_allowed, const char *const *allowed, const int *allowed_len, const char *what)
 {
-	Jsonb	   *obj;
-	const char *what = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	Datum	   *allowed = NULL;
-	bool	   *allowed_nulls = NULL;
-	int			n_allowed = 0;
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_VOID();
-	obj = PG_GETARG_JSONB_P(0);
 	if (!JB_ROOT_IS_OBJECT(obj))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a JSON object", or_empty(what)),
 				 errdetail("Got %s.", JsonbToCString(NULL, &obj->root, VARSIZE(obj)))));
-	if (!PG_ARGISNULL(1))
-		deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT,
-						  &allowed, &allowed_nulls, &n_allowed);
 
 	it = JsonbIteratorInit(&obj->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
@@ -56,32 +53,22 @@ durable_check_keys(PG_FUNCTION_ARGS)
 
 		if (tok != WJB_KEY)
 			continue;
-		/* k <> ALL (allowed): a NULL among the allowed leaves every key unknown-or-null, never refused */
 		for (int i = 0; i < n_allowed && !known; i++)
-		{
-			text	   *a;
-
-			if (allowed_nulls[i])
-			{
-				known = true;
-				continue;
-			}
-			a = DatumGetTextPP(allowed[i]);
-			known = VARSIZE_ANY_EXHDR(a) == v.val.string.len &&
-				memcmp(VARDATA_ANY(a), v.val.string.val, v.val.string.len) == 0;
-		}
-		if (!known && !PG_ARGISNULL(1))
+			known = allowed[i] == NULL ||
+				(allowed_len[i] == v.val.string.len &&
+				 memcmp(allowed[i], v.val.string.val, v.val.string.len) == 0);
+		if (!known)
 		{
 			StringInfoData names;
 
 			initStringInfo(&names);
 			for (int i = 0; i < n_allowed; i++)
 			{
-				if (allowed_nulls[i])
+				if (allowed[i] == NULL)
 					continue;	/* array_to_string skips NULLs */
 				if (names.len > 0)
 					appendStringInfoString(&names, ", ");
-				appendStringInfoString(&names, TextDatumGetCString(allowed[i]));
+				appendBinaryStringInfo(&names, allowed[i], allowed_len[i]);
 			}
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -90,5 +77,39 @@ durable_check_keys(PG_FUNCTION_ARGS)
 					 errhint("Known fields: %s.", names.data)));
 		}
 	}
+}
+
+Datum
+durable_check_keys(PG_FUNCTION_ARGS)
+{
+	const char *what = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Datum	   *elems = NULL;
+	bool	   *elem_nulls = NULL;
+	int			n = 0;
+	const char **allowed;
+	int		   *allowed_len;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_VOID();
+	if (PG_ARGISNULL(1))
+	{
+		/* no list: only the object's type is checked (k <> ALL (NULL) is never true) */
+		static const char *const any[1] = {NULL};
+		static const int any_len[1] = {0};
+
+		DurableCheckKeys(PG_GETARG_JSONB_P(0), 1, any, any_len, what);
+		PG_RETURN_VOID();
+	}
+	deconstruct_array(PG_GETARG_ARRAYTYPE_P(1), TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
+	allowed = palloc(Max(n, 1) * sizeof(char *));
+	allowed_len = palloc(Max(n, 1) * sizeof(int));
+	for (int i = 0; i < n; i++)
+	{
+		text	   *a = elem_nulls[i] ? NULL : DatumGetTextPP(elems[i]);
+
+		allowed[i] = a == NULL ? NULL : VARDATA_ANY(a);
+		allowed_len[i] = a == NULL ? 0 : VARSIZE_ANY_EXHDR(a);
+	}
+	DurableCheckKeys(PG_GETARG_JSONB_P(0), n, allowed, allowed_len, what);
 	PG_RETURN_VOID();
 }

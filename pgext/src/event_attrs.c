@@ -19,6 +19,7 @@
 #include "utils/numeric.h"
 
 #include "durable.h"
+#include "command.h"
 
 PG_FUNCTION_INFO_V1(durable_priority_json);
 PG_FUNCTION_INFO_V1(durable_build_id_attrs);
@@ -29,6 +30,38 @@ push_text(JsonbParseState **state, text *t)
 	DurableJsonbPushString(state, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
+/*
+ * The keys of a priority that differ from the defaults, pushed into an
+ * object being built (null: an argument that is null): durable._priority_json's
+ * object, and cmd_schedule.c's event, which jsonb_build_object(...) ||
+ * _priority_json(...) made.
+ */
+void
+DurablePushPriorityAttrs(JsonbParseState **state, int16 priority, bool priority_null, text *fairness_key,
+						 float8 weight, bool weight_null)
+{
+	if (!priority_null && priority != 3)
+	{
+		JsonbValue	v;
+
+		DurableJsonbPushKey(state, "priority");
+		v.type = jbvNumeric;
+		v.val.numeric = int64_to_numeric(priority);
+		pushJsonbValue(state, WJB_VALUE, &v);
+	}
+	if (fairness_key != NULL && VARSIZE_ANY_EXHDR(fairness_key) > 0)
+	{
+		DurableJsonbPushKey(state, "fairness_key");
+		push_text(state, fairness_key);
+	}
+	/* nullif(weight, 1) compares as float8 does: NaN equals NaN, and 1 is only 1 */
+	if (!weight_null && float8_cmp_internal(weight, 1.0) != 0)
+	{
+		DurableJsonbPushKey(state, "fairness_weight");
+		DurableJsonbPushFloat8(state, weight);
+	}
+}
+
 /* durable._priority_json(priority smallint, fairness_key text, fairness_weight float8) */
 Datum
 durable_priority_json(PG_FUNCTION_ARGS)
@@ -37,26 +70,9 @@ durable_priority_json(PG_FUNCTION_ARGS)
 	JsonbValue *object;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	if (!PG_ARGISNULL(0) && PG_GETARG_INT16(0) != 3)
-	{
-		JsonbValue	v;
-
-		DurableJsonbPushKey(&state, "priority");
-		v.type = jbvNumeric;
-		v.val.numeric = int64_to_numeric(PG_GETARG_INT16(0));
-		pushJsonbValue(&state, WJB_VALUE, &v);
-	}
-	if (!PG_ARGISNULL(1) && VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) > 0)
-	{
-		DurableJsonbPushKey(&state, "fairness_key");
-		push_text(&state, PG_GETARG_TEXT_PP(1));
-	}
-	/* nullif(weight, 1) compares as float8 does: NaN equals NaN, and 1 is only 1 */
-	if (!PG_ARGISNULL(2) && float8_cmp_internal(PG_GETARG_FLOAT8(2), 1.0) != 0)
-	{
-		DurableJsonbPushKey(&state, "fairness_weight");
-		DurableJsonbPushFloat8(&state, PG_GETARG_FLOAT8(2));
-	}
+	DurablePushPriorityAttrs(&state, PG_ARGISNULL(0) ? 3 : PG_GETARG_INT16(0), PG_ARGISNULL(0),
+							 PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
+							 PG_ARGISNULL(2) ? 1.0 : PG_GETARG_FLOAT8(2), PG_ARGISNULL(2));
 	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(object));
 }

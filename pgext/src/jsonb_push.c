@@ -1,7 +1,8 @@
 /*
  * jsonb_push.c: the steps every jsonb the hot path builds by hand takes
- * (history_json.c, event_attrs.c, history_pack.c, handback.c): a key, a
- * string value, a float8 value.
+ * (history_json.c, event_attrs.c, history_pack.c, handback.c,
+ * cmd_schedule.c, workflow_complete.c): a key, a string value, a float8
+ * value, a bigint, a text or a null.
  */
 #include "postgres.h"
 
@@ -64,4 +65,35 @@ DurableJsonbPushFloat8(JsonbParseState **state, float8 f)
 															ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
 	}
 	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* a JSON null: a SQL null, as jsonb_build_object writes it */
+void
+DurableJsonbPushNull(JsonbParseState **state)
+{
+	JsonbValue	v;
+
+	v.type = jbvNull;
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* a bigint (or smaller integer) as jsonb_build_object writes it */
+void
+DurableJsonbPushInt64(JsonbParseState **state, int64 n)
+{
+	JsonbValue	v;
+
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* a text as a JSON string, or null when t is NULL */
+void
+DurableJsonbPushText(JsonbParseState **state, text *t)
+{
+	if (t == NULL)
+		DurableJsonbPushNull(state);
+	else
+		DurableJsonbPushString(state, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }

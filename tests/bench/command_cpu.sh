@@ -18,11 +18,16 @@ bench_cluster command-cpu 55497
 api_sql "$a" "$tmp/a_api.sql"
 
 # The task row's write alone is the product's own statement (a SCHEDULED
-# task's: the _insert_activity_task call), read from _cmd_schedule_activity
-# (api/06_commands.sql) and run with its variables set as that function sets
-# them for the command above: a copy would drift.
-insert=$(product_statement sql/durable--0.2/api/06_commands.sql durable._cmd_schedule_activity \
+# task's: the _insert_activity_task call), read from A's plpgsql
+# _cmd_schedule_activity and run with its variables set as that function
+# sets them for the command above: a copy would drift. Since session 11 the
+# command is C (pgext/src/cmd_schedule.c); an A without the plpgsql body
+# takes the call from the body pgTAP keeps as its twin (93_cmd_schedule.sql).
+insert=$(product_statement "$tmp/a_api.sql" durable._cmd_schedule_activity \
              '^        task := durable._insert_activity_task(' ');$')
+[ -n "$insert" ] ||
+    insert=$(sed -n '/^CREATE FUNCTION pg_temp.cmd_schedule_activity_plpgsql(/,/^\$\$;/p' tests/pgtap/93_cmd_schedule.sql |
+                 sed -n '/^        task := durable._insert_activity_task(/,/);$/p')
 [ -n "$insert" ] || { echo "command_cpu: no durable._insert_activity_task call in _cmd_schedule_activity" >&2; exit 1; }
 
 # each loop in one statement: the session's CPU (ticks) between them

@@ -58,121 +58,18 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT nullif(durable._json_interval($1, $2, $3), interval '0')
 $$;
 
+-- The ScheduleActivityTask command: its checks (those of the helpers above
+-- and of _check_keys, _priority_options, _json_text, _check_name,
+-- _check_path_name, _check_payload and _retry_policy, called only for what
+-- is not the common kind, so that every error is still theirs), its
+-- ActivityTaskScheduled event, its task (SCHEDULED, placed in its queue, or
+-- the eager one of api/72_eager.sql, STARTED), the timer worker's wake-up
+-- and the queue's notification. In C (pgext/src/cmd_schedule.c): as
+-- plpgsql, its helper calls cost more than its writes (docs/performance.md,
+-- "ScheduleActivityTask in C"); pgTAP 93_cmd_schedule.sql compares it with
+-- the plpgsql body it replaced.
 CREATE OR REPLACE FUNCTION durable._cmd_schedule_activity(w durable.workflows, cmd jsonb, completed bigint)
-RETURNS void LANGUAGE plpgsql AS $$
-#variable_conflict use_variable
-DECLARE
-    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
-    checked jsonb;   -- a payload _check_payload passed
-    what text := 'ScheduleActivityTask';
-    activity_id text;
-    activity_type text;
-    queue text;
-    -- (the helpers only for the keys given: an absent one is NULL either way,
-    -- and each plpgsql call costs; with the query below, ~4 µs of the ~60 µs
-    -- command: docs/performance.md, "Appends without the executor")
-    s2c interval := CASE WHEN cmd ? 'schedule_to_close_timeout' THEN durable._timeout(cmd, 'schedule_to_close_timeout', what) END;
-    s2s interval := CASE WHEN cmd ? 'schedule_to_start_timeout' THEN durable._timeout(cmd, 'schedule_to_start_timeout', what) END;
-    stc interval := durable._timeout(cmd, 'start_to_close_timeout', what);
-    hb interval := CASE WHEN cmd ? 'heartbeat_timeout' THEN durable._timeout(cmd, 'heartbeat_timeout', what) END;
-    rp jsonb := cmd -> 'retry_policy';
-    initial interval;
-    backoff float8;
-    max_interval interval;
-    max_attempts float8;
-    non_retryable text[] := '{}';
-    scheduled bigint;
-    now timestamptz := durable.now();
-    deadline timestamptz;
-    prio record;
-    eager text;   -- the identity of the worker that takes it at once (api/72_eager.sql)
-    task bigint;
-BEGIN
-    called := durable._check_keys(cmd, ARRAY['type', 'activity_id', 'activity_type', 'task_queue', 'input',
-        'schedule_to_close_timeout', 'schedule_to_start_timeout', 'start_to_close_timeout',
-        'heartbeat_timeout', 'retry_policy', 'fairness_key', 'priority', 'fairness_weight'], what)::text;
-    -- the workflow's unless the command sets its own (api/41_priority.sql)
-    prio := durable._priority_options(cmd, what, w.priority, w.fairness_key, w.fairness_weight);
-    activity_id := durable._check_name(durable._json_text(cmd, 'activity_id', what, true), what || ': "activity_id"');
-    activity_type := durable._check_name(durable._json_text(cmd, 'activity_type', what, true), what || ': "activity_type"');
-    queue := durable._check_path_name(durable._check_name(coalesce(durable._json_text(cmd, 'task_queue', what), w.task_queue),
-                                                          what || ': "task_queue"'), what || ': "task_queue"');
-    checked := durable._check_payload(cmd -> 'input', 'activity input');
-    IF s2c IS NULL AND stc IS NULL THEN
-        PERFORM durable._bad_input('ScheduleActivityTask needs start_to_close_timeout or schedule_to_close_timeout',
-            format('Activity %s (%s) has neither.', activity_id, activity_type),
-            'Without one, a worker that dies mid-activity would hold it forever.');
-    END IF;
-    stc := least(coalesce(stc, s2c), s2c);
-
-    -- an activity always has a policy: none given is Temporal's default one.
-    -- An empty one is that default too, and is what the C worker sends for
-    -- an activity without options (worker/src/workflow.c): it takes the
-    -- constant the planner folded once per session instead of checking and
-    -- filling in the empty object again (_retry_policy and its two
-    -- _json_interval calls were 15 µs of the worker's one-activity workflow,
-    -- docs/performance.md, "The worker's calls in the server").
-    rp := CASE WHEN rp IS NULL OR rp = '{}' THEN durable._retry_policy('{}', 'retry_policy')
-               ELSE coalesce(durable._retry_policy(rp, 'retry_policy'), durable._retry_policy('{}', 'retry_policy')) END;
-    initial := make_interval(secs => (rp ->> 'initial_interval')::float8);
-    backoff := (rp ->> 'backoff_coefficient')::float8;
-    max_interval := make_interval(secs => (rp ->> 'maximum_interval')::float8);
-    max_attempts := (rp ->> 'maximum_attempts')::float8;
-    -- (a query per call: only for a list that has names)
-    IF rp -> 'non_retryable_error_types' <> '[]' THEN
-        non_retryable := ARRAY(SELECT jsonb_array_elements_text(rp -> 'non_retryable_error_types'));
-    END IF;
-    IF EXISTS (SELECT 1 FROM durable.activity_tasks a
-                WHERE a.run_id = w.run_id AND a.activity_id = activity_id) THEN
-        PERFORM durable._bad_input(format('activity id "%s" is already pending', activity_id),
-            NULL, 'Give each pending activity of a workflow its own activity_id.');
-    END IF;
-
-    scheduled := durable._append(w.run_id, 'ActivityTaskScheduled', jsonb_build_object(
-        'activity_id', activity_id, 'activity_type', activity_type, 'task_queue', queue,
-        'input', cmd -> 'input',
-        'schedule_to_close_timeout', durable._seconds(s2c),
-        'schedule_to_start_timeout', durable._seconds(s2s),
-        'start_to_close_timeout', durable._seconds(stc),
-        'heartbeat_timeout', durable._seconds(hb),
-        'retry_policy', rp,
-        'workflow_task_completed_event_id', completed)
-        || durable._priority_json(prio.priority, prio.fairness_key, prio.fairness_weight));
-    deadline := least(now + s2s, now + s2c);
-    -- Eager execution: the worker completing this task takes the activity
-    -- now, inserted started as a poll would have leased it (no lease update,
-    -- no ready-index entry, no notification). Only inside
-    -- complete_workflow_tasks_eager, which offers the worker's free slots.
-    IF current_setting('durable_eager.slots', true) > '0' THEN
-        eager := durable._eager_take(w, queue, prio.priority);
-        IF eager IS NOT NULL THEN
-            deadline := least(now + stc, now + s2c, now + hb);
-        END IF;
-    END IF;
-    IF eager IS NULL THEN
-        -- the INSERT below of a SCHEDULED task, in C (api/80_task_insert.sql)
-        task := durable._insert_activity_task(w.run_id, w.namespace, w.workflow_id, scheduled, activity_id,
-            activity_type, queue, cmd -> 'input', now, now, s2c, s2s, stc, hb,
-            initial, backoff, max_interval, max_attempts::integer, non_retryable, deadline, prio.fairness_key,
-            prio.priority, prio.fairness_weight);
-    ELSE
-        -- the eager one: STARTED, leased to its worker (fence 1), as a poll
-        -- leaves it; the INSERT ... RETURNING task_id of such a task (state
-        -- 'STARTED', fence 1, pass 0: >= 0 skips the placing), in C
-        -- (api/80_task_insert.sql)
-        task := durable._insert_activity_task_leased(w.run_id, w.namespace, w.workflow_id, scheduled, activity_id,
-            activity_type, queue, cmd -> 'input', eager, now, now, now, s2c, s2s, stc, hb,
-            initial, backoff, max_interval, max_attempts::integer, non_retryable, deadline, prio.fairness_key,
-            prio.priority, prio.fairness_weight);
-    END IF;
-    called := durable._wake_at(deadline)::text;
-    IF eager IS NULL THEN
-        called := durable._notify('activity', w.namespace, queue)::text;
-    ELSE
-        called := durable._eager_taken(task)::text;
-    END IF;
-END
-$$;
+    RETURNS void AS 'MODULE_PATHNAME', 'durable_cmd_schedule_activity' LANGUAGE C VOLATILE;
 
 -- Returns true when it appended an event the workflow must see (an activity
 -- that had not started is canceled at once).

@@ -1,0 +1,24 @@
+/*
+ * command.h: what a workflow task's commands share in C (check_keys.c,
+ * event_attrs.c) with the command applied there (cmd_schedule.c).
+ */
+#ifndef DURABLE_COMMAND_H
+#define DURABLE_COMMAND_H
+
+#include "access/htup.h"
+#include "utils/jsonb.h"
+
+/* obj's keys, each one of allowed (NULL: any passes); what names obj in the errors */
+extern void DurableCheckKeys(Jsonb *obj, int n_allowed, const char *const *allowed, const int *allowed_len,
+							 const char *what);
+/* the keys of a priority that differ from the defaults, pushed into an object being built */
+extern void DurablePushPriorityAttrs(JsonbParseState **state, int16 priority, bool priority_null, text *fairness_key,
+									 float8 weight, bool weight_null);
+
+/* _check_name(name, field) (cmd_schedule.c) */
+extern text *DurableCheckName(text *name, const char *field);
+/* fn's argument i is of row's type (cmd_schedule.c) */
+struct DurableFunction;
+extern void DurableFunctionRowArg(struct DurableFunction *fn, int i, HeapTupleHeader row);
+
+#endif
