@@ -265,143 +265,26 @@ LANGUAGE sql IMMUTABLE AS $$
                  'ContinueAsNewWorkflowExecution']
 $$;
 
+-- The commands of a completion: a JSON array of objects, each with a
+-- "type" of _command_types(), a closing one (_closing_command_types()) only
+-- last. In C (pgext/src/workflow_complete.c), with complete_workflow_task.
 CREATE OR REPLACE FUNCTION durable._check_commands(commands jsonb) RETURNS void
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    n integer;
-    cmd jsonb;
-    ctype text;
-BEGIN
-    IF commands IS NULL OR jsonb_typeof(commands) <> 'array' THEN
-        PERFORM durable._bad_input('commands must be a JSON array',
-            format('Got %s.', coalesce(commands::text, 'NULL')),
-            'Pass e.g. ''[{"type": "CompleteWorkflowExecution", "result": 42}]''.');
-    END IF;
-    n := jsonb_array_length(commands);
-    FOR i IN 0 .. n - 1 LOOP
-        cmd := commands -> i;
-        IF jsonb_typeof(cmd) <> 'object' OR jsonb_typeof(cmd -> 'type') IS DISTINCT FROM 'string' THEN
-            PERFORM durable._bad_input(format('command %s is not an object with a "type"', i),
-                format('Got %s.', cmd::text));
-        END IF;
-        ctype := cmd ->> 'type';
-        IF ctype <> ALL (durable._command_types()) THEN
-            PERFORM durable._bad_input(format('unknown command type "%s"', ctype), NULL,
-                format('Known types: %s.', array_to_string(durable._command_types(), ', ')));
-        END IF;
-        IF ctype = ANY (durable._closing_command_types()) AND i <> n - 1 THEN
-            PERFORM durable._bad_input(format('%s must be the last command', ctype),
-                format('It is command %s of %s.', i + 1, n));
-        END IF;
-    END LOOP;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_check_commands' LANGUAGE C IMMUTABLE;
 
+-- Ends a leased workflow task with the workflow's commands: the commands
+-- checked, the task locked and deleted, WorkflowTaskCompleted (or, when a
+-- closing command would lose events that arrived meanwhile, WorkflowTaskFailed
+-- and a new task), each command applied by its _cmd_* function, then the
+-- events buffered meanwhile flushed, the next workflow task when a command
+-- needs one, and a pause that came meanwhile. In C
+-- (pgext/src/workflow_complete.c): as plpgsql, its own statements were the
+-- largest cost of the workflow poller's backend after the poll
+-- (docs/performance.md, "The workflow task's completion in C"); it calls the
+-- same helpers, in the same order, each as the plpgsql's expression did.
+-- pgTAP 93_workflow_complete.sql compares it with the plpgsql it replaced.
 CREATE OR REPLACE FUNCTION durable.complete_workflow_task(task_token text, commands jsonb DEFAULT '[]', identity text DEFAULT NULL)
-RETURNS void LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
-    t durable.workflow_tasks;
-    w durable.workflows;
-    completed bigint;
-    cmd jsonb;
-    needs_task boolean := false;
-    closed boolean := false;
-    unseen boolean := false;
-    n integer;
-    pending integer;   -- durable._run_rows: which of the run's tables may hold its rows
-BEGIN
-    called := durable._check_commands(commands)::text;
-    called := durable._check_name(identity, 'identity');
-    t := durable._lock_workflow_task(task_token);
-    IF t.scheduled_event_id IS NULL THEN
-        t := durable._record_transient_task(t);
-    END IF;
-    w := durable._workflow_row(t.run_id);   -- locked by _lock_workflow_task
-    DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = t.task_id;
-    n := jsonb_array_length(commands);
-
-    -- Closing while unseen events wait would lose them (a signal sent during
-    -- this task): fail the task instead and let the workflow see them.
-    -- (Two IFs: in one condition the query around EXISTS was planned anew on
-    -- every call, its custom plan folding the command's type.)
-    -- (_run_rows: an index probe, no statement, that says where rows may be;
-    -- only then a statement looks: api/83_run_rows.sql. 8: buffered_events,
-    -- 16: workflow_pauses.)
-    IF n > 0 AND (commands -> (n - 1) ->> 'type') = ANY (durable._closing_command_types()) THEN
-        IF durable._run_rows(t.run_id, 8) <> 0 THEN
-            unseen := EXISTS (SELECT 1 FROM durable.buffered_events b WHERE b.run_id = t.run_id);
-        END IF;
-    END IF;
-    IF unseen THEN
-        PERFORM durable._append(t.run_id, 'WorkflowTaskFailed', jsonb_build_object(
-            'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
-            'cause', 'UNHANDLED_COMMAND', 'identity', coalesce(identity, t.identity),
-            'failure', jsonb_build_object('message',
-                'new events arrived while the workflow task ran; the workflow sees them before it may close')));
-        PERFORM durable._flush_buffered(t.run_id);
-        PERFORM durable._schedule_workflow_task(t.run_id);
-        PERFORM durable._hold_if_paused(t.run_id);   -- 41_pause.sql
-        RETURN;
-    END IF;
-
-    completed := durable._append(t.run_id, 'WorkflowTaskCompleted', jsonb_build_object(
-        'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
-        'identity', coalesce(identity, t.identity)) || durable._build_id_attrs(t.build_id));
-    IF t.build_id IS NOT NULL THEN   -- an unversioned worker's task has nothing to record
-        PERFORM durable._record_build_id(w, t);
-    END IF;
-    FOR i IN 0 .. n - 1 LOOP
-        cmd := commands -> i;
-        CASE cmd ->> 'type'
-            WHEN 'ScheduleActivityTask' THEN
-                called := durable._cmd_schedule_activity(w, cmd, completed)::text;
-            WHEN 'RequestCancelActivityTask' THEN
-                IF durable._cmd_request_cancel_activity(w, cmd, completed) THEN needs_task := true; END IF;
-            WHEN 'StartTimer' THEN
-                called := durable._cmd_start_timer(w, cmd, completed)::text;
-            WHEN 'CancelTimer' THEN
-                called := durable._cmd_cancel_timer(w, cmd, completed)::text;
-            WHEN 'StartChildWorkflowExecution' THEN
-                called := durable._cmd_start_child(w, cmd, completed)::text;
-                needs_task := true;
-            WHEN 'SignalExternalWorkflowExecution' THEN
-                called := durable._cmd_signal_external(w, cmd, completed)::text;
-                needs_task := true;
-            WHEN 'RequestCancelExternalWorkflowExecution' THEN
-                called := durable._cmd_cancel_external(w, cmd, completed)::text;
-                needs_task := true;
-            WHEN 'RecordMarker' THEN
-                called := durable._cmd_record_marker(w, cmd, completed)::text;
-            WHEN 'UpsertWorkflowSearchAttributes' THEN
-                called := durable._cmd_upsert_search_attributes(w, cmd, completed)::text;
-            WHEN 'CompleteWorkflowUpdate' THEN
-                called := durable._cmd_complete_update(w, cmd, completed)::text;   -- 15_updates.sql
-            ELSE
-                called := durable._cmd_close(w, cmd, completed)::text;
-                closed := true;
-        END CASE;
-    END LOOP;
-
-    IF NOT closed THEN
-        pending := durable._run_rows(t.run_id, 8 | 16);
-        IF pending & 8 <> 0 THEN
-            IF durable._flush_buffered(t.run_id) > 0 THEN
-                needs_task := true;
-            END IF;
-        END IF;
-        IF needs_task THEN   -- (nested for the reason above)
-            IF NOT EXISTS (SELECT 1 FROM durable.workflow_tasks wt WHERE wt.run_id = t.run_id) THEN
-                called := durable._schedule_workflow_task(t.run_id)::text;
-            END IF;
-        END IF;
-        IF pending & 16 <> 0 THEN
-            called := durable._hold_if_paused(t.run_id)::text;   -- paused while this task ran (41_pause.sql)
-        END IF;
-    END IF;
-END
-$$;
+    RETURNS void AS 'MODULE_PATHNAME', 'durable_complete_workflow_task' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
 
 CREATE OR REPLACE FUNCTION durable.fail_workflow_task(task_token text, cause text DEFAULT 'WORKFLOW_WORKER_UNHANDLED_FAILURE',
                                            failure jsonb DEFAULT NULL, identity text DEFAULT NULL)

@@ -1,0 +1,483 @@
+/*
+ * workflow_complete.c: durable.complete_workflow_task(task_token, commands,
+ * identity), the end of a workflow task with the workflow's commands, and
+ * durable._check_commands(commands), the check of the commands it and the
+ * batches (complete_workflow_tasks, complete_workflow_tasks_eager) make
+ * first; in C.
+ *
+ * As plpgsql, complete_workflow_task's own statements were the largest
+ * self time of the workflow poller's backend after the poll (22 µs a call
+ * with profiling on, twice per one-activity workflow, and _check_commands
+ * 5 µs more: docs/performance.md, "The workflow task's completion in C"):
+ * some fifteen statements and expressions a call, each with plpgsql's
+ * set-up around it, for what is mostly calls of other functions. Here the
+ * same steps run in the same order: the commands checked, the identity,
+ * the task locked (_lock_workflow_task), a transient task's events
+ * (_record_transient_task), the run's row (_workflow_row), the task's
+ * DELETE, the unseen events' check (_run_rows, then the buffered events'
+ * EXISTS), WorkflowTaskCompleted (_append), the build (_record_build_id),
+ * each command's function (_cmd_*), then the buffered events flushed, the
+ * next workflow task and a pause. Each helper is called through fmgr by its
+ * oid (call_function.c), as the plpgsql's expression called it, after a
+ * command counter increment and with a fresh snapshot pushed, as plpgsql
+ * does for each expression of a volatile function: a helper sees what the
+ * ones before it wrote, and what other transactions committed meanwhile,
+ * as before. The statements (the DELETE, the two EXISTS) are the same
+ * statements, kept prepared. So every error is raised where it was, with
+ * its code, message, detail and hint; only the CONTEXT lines differ. The
+ * plpgsql bodies this replaces are kept as twins in pgTAP
+ * 93_workflow_complete.sql, which compares the two.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/snapmgr.h"
+
+#include "durable.h"
+#include "command.h"
+
+PG_FUNCTION_INFO_V1(durable_complete_workflow_task);
+PG_FUNCTION_INFO_V1(durable_check_commands);
+
+extern Datum durable_append(PG_FUNCTION_ARGS);
+
+/* _run_rows' bits (api/83_run_rows.sql) */
+#define RUN_ROWS_BUFFERED 8
+#define RUN_ROWS_PAUSES 16
+
+/* the helpers (a row type argument is set from the value passed, which follows the table's) */
+static DurableFunction command_types_fn = {"_command_types", 0};
+static DurableFunction closing_types_fn = {"_closing_command_types", 0};
+static DurableFunction lock_task_fn = {"_lock_workflow_task", 1, {TEXTOID}};
+static DurableFunction record_transient_fn = {"_record_transient_task", 1, {InvalidOid}};
+static DurableFunction workflow_row_fn = {"_workflow_row", 1, {UUIDOID}};
+static DurableFunction run_rows_fn = {"_run_rows", 2, {UUIDOID, INT4OID}};
+static DurableFunction flush_buffered_fn = {"_flush_buffered", 1, {UUIDOID}};
+static DurableFunction schedule_task_fn = {"_schedule_workflow_task", 2, {UUIDOID, INT4OID}};
+static DurableFunction hold_if_paused_fn = {"_hold_if_paused", 1, {UUIDOID}};
+static DurableFunction record_build_id_fn = {"_record_build_id", 2, {InvalidOid, InvalidOid}};
+
+/* A command type and the function that applies it (w, cmd, completed); what it means for the task. */
+typedef enum
+{
+	AFTER_NOTHING,
+	AFTER_TASK_IF_TRUE,			/* needs a workflow task when it returns true */
+	AFTER_TASK,					/* needs a workflow task */
+	AFTER_CLOSED				/* the run is closed */
+} CommandAfter;
+
+typedef struct CommandKind
+{
+	const char *type;			/* NULL: any other (a closing command, checked before) */
+	CommandAfter after;
+	DurableFunction fn;
+} CommandKind;
+
+#define COMMAND_ARGS(name) {name, 3, {InvalidOid, JSONBOID, INT8OID}}
+static CommandKind command_kinds[] = {
+	{"ScheduleActivityTask", AFTER_NOTHING, COMMAND_ARGS("_cmd_schedule_activity")},
+	{"RequestCancelActivityTask", AFTER_TASK_IF_TRUE, COMMAND_ARGS("_cmd_request_cancel_activity")},
+	{"StartTimer", AFTER_NOTHING, COMMAND_ARGS("_cmd_start_timer")},
+	{"CancelTimer", AFTER_NOTHING, COMMAND_ARGS("_cmd_cancel_timer")},
+	{"StartChildWorkflowExecution", AFTER_TASK, COMMAND_ARGS("_cmd_start_child")},
+	{"SignalExternalWorkflowExecution", AFTER_TASK, COMMAND_ARGS("_cmd_signal_external")},
+	{"RequestCancelExternalWorkflowExecution", AFTER_TASK, COMMAND_ARGS("_cmd_cancel_external")},
+	{"RecordMarker", AFTER_NOTHING, COMMAND_ARGS("_cmd_record_marker")},
+	{"UpsertWorkflowSearchAttributes", AFTER_NOTHING, COMMAND_ARGS("_cmd_upsert_search_attributes")},
+	{"CompleteWorkflowUpdate", AFTER_NOTHING, COMMAND_ARGS("_cmd_complete_update")},
+	{NULL, AFTER_CLOSED, COMMAND_ARGS("_cmd_close")},
+};
+
+/*
+ * A text[] of an IMMUTABLE function of no arguments (_command_types(),
+ * _closing_command_types()), as C strings, read once and kept until the
+ * function changes (call_function.c forgets its oid), as the plpgsql's
+ * planner folded the call once per session.
+ */
+typedef struct TypeList
+{
+	DurableFunction *fn;
+	int			n;
+	char	  **names;			/* in TopMemoryContext */
+	char	   *joined;			/* array_to_string(list, ', ') */
+} TypeList;
+
+static TypeList command_types = {&command_types_fn};
+static TypeList closing_types = {&closing_types_fn};
+
+static TypeList *
+type_list(TypeList *list)
+{
+	ArrayType  *array;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	MemoryContext old;
+	StringInfoData joined;
+
+	if (list->names != NULL && OidIsValid(list->fn->oid))
+		return list;
+	array = DatumGetArrayTypeP(DurableCallFunction(DurableFunctionOid(list->fn, false), InvalidOid, 0, NULL, NULL));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (list->names != NULL)
+	{
+		for (int i = 0; i < list->n; i++)
+			if (list->names[i] != NULL)
+				pfree(list->names[i]);
+		pfree(list->names);
+		pfree(list->joined);
+		list->names = NULL;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	initStringInfo(&joined);
+	list->names = palloc0(Max(n, 1) * sizeof(char *));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			continue;			/* (never equal to a type; array_to_string skips it) */
+		list->names[i] = TextDatumGetCString(elems[i]);
+		if (joined.len > 0)
+			appendStringInfoString(&joined, ", ");
+		appendStringInfoString(&joined, list->names[i]);
+	}
+	list->joined = joined.data;
+	list->n = n;
+	MemoryContextSwitchTo(old);
+	return list;
+}
+
+static bool
+in_list(TypeList *list, const char *s, int len)
+{
+	type_list(list);
+	for (int i = 0; i < list->n; i++)
+		if (list->names[i] != NULL && strlen(list->names[i]) == (size_t) len && memcmp(list->names[i], s, len) == 0)
+			return true;
+	return false;
+}
+
+/* v's JSON text, as jsonb's output writes it */
+static char *
+json_text(JsonbValue *v)
+{
+	Jsonb	   *j = JsonbValueToJsonb(v);
+
+	return JsonbToCString(NULL, &j->root, VARSIZE(j));
+}
+
+/* the command's "type" if it is an object with a string type (into *len), else NULL */
+static const char *
+command_type(JsonbValue *cmd, int *len)
+{
+	JsonbValue	buf;
+	JsonbValue *type;
+
+	if (cmd->type != jbvBinary || !JsonContainerIsObject(cmd->val.binary.data))
+		return NULL;
+	type = getKeyJsonValueFromContainer(cmd->val.binary.data, "type", 4, &buf);
+	if (type == NULL || type->type != jbvString)
+		return NULL;
+	*len = type->val.string.len;
+	return type->val.string.val;
+}
+
+/*
+ * _check_commands(commands): an array of objects, each with a known string
+ * "type", a closing one only last; the plpgsql's errors, in its order.
+ */
+static void
+check_commands(Jsonb *commands)
+{
+	int			n;
+
+	if (commands == NULL || !JB_ROOT_IS_ARRAY(commands) || JB_ROOT_IS_SCALAR(commands))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("commands must be a JSON array"),
+				 errdetail("Got %s.", commands == NULL ? "NULL"
+						   : JsonbToCString(NULL, &commands->root, VARSIZE(commands))),
+				 errhint("Pass e.g. '[{\"type\": \"CompleteWorkflowExecution\", \"result\": 42}]'.")));
+	n = JB_ROOT_COUNT(commands);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *cmd = getIthJsonbValueFromContainer(&commands->root, i);
+		int			len = 0;
+		const char *type = command_type(cmd, &len);
+		char	   *name;
+
+		if (type == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("command %d is not an object with a \"type\"", i),
+					 errdetail("Got %s.", json_text(cmd))));
+		if (in_list(&command_types, type, len) && !(in_list(&closing_types, type, len) && i != n - 1))
+			continue;
+		name = pnstrdup(type, len);
+		if (!in_list(&command_types, type, len))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown command type \"%s\"", name),
+					 errhint("Known types: %s.", type_list(&command_types)->joined)));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be the last command", name),
+				 errdetail("It is command %d of %d.", i + 1, n)));
+	}
+}
+
+/* durable._check_commands(commands jsonb) */
+Datum
+durable_check_commands(PG_FUNCTION_ARGS)
+{
+	check_commands(PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0));
+	PG_RETURN_VOID();
+}
+
+/*
+ * fn(args) as an expression of the plpgsql called it: the command counter
+ * advanced and a fresh snapshot pushed (a volatile function's expression),
+ * text arguments of the default collation; (Datum) 0 when null.
+ */
+static Datum
+step(DurableFunction *fn, const Datum *args, const bool *nulls)
+{
+	Datum		result;
+
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	result = DurableCallFunction(DurableFunctionOid(fn, false), DEFAULT_COLLATION_OID, fn->nargs, args, nulls);
+	PopActiveSnapshot();
+	return result;
+}
+
+static Datum
+field(HeapTupleHeader row, const char *name, bool *isnull)
+{
+	return GetAttributeByName(row, name, isnull);
+}
+
+/* the statements of the plpgsql body, kept prepared */
+static bool
+statement_finds(SPIPlanPtr *plan, const char *sql, Datum run)
+{
+	Oid			types[1] = {UUIDOID};
+	Datum		args[1] = {run};
+
+	return DurableRunStatement(plan, sql, 1, types, args, NULL, false, 1, SPI_OK_SELECT, NULL, NULL) > 0;
+}
+
+/* key: a bigint or null */
+static void
+push_key_int8(JsonbParseState **state, const char *key, Datum v, bool isnull)
+{
+	DurableJsonbPushKey(state, key);
+	if (isnull)
+		DurableJsonbPushNull(state);
+	else
+		DurableJsonbPushInt64(state, DatumGetInt64(v));
+}
+
+/* key: a text or null */
+static void
+push_key_text(JsonbParseState **state, const char *key, text *t)
+{
+	DurableJsonbPushKey(state, key);
+	DurableJsonbPushText(state, t);
+}
+
+/* _append(run, type, attributes): the event's id */
+static int64
+append(Datum run, const char *type, JsonbValue *attributes)
+{
+	LOCAL_FCINFO(fc, 3);
+
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	InitFunctionCallInfoData(*fc, NULL, 3, InvalidOid, NULL, NULL);
+	fc->args[0].value = run;
+	fc->args[0].isnull = false;
+	fc->args[1].value = CStringGetTextDatum(type);
+	fc->args[1].isnull = false;
+	fc->args[2].value = JsonbPGetDatum(JsonbValueToJsonb(attributes));
+	fc->args[2].isnull = false;
+	run = durable_append(fc);
+	PopActiveSnapshot();
+	return DatumGetInt64(run);
+}
+
+/* durable.complete_workflow_task(task_token text, commands jsonb, identity text) */
+Datum
+durable_complete_workflow_task(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr delete_plan;
+	static SPIPlanPtr buffered_plan;
+	static SPIPlanPtr task_plan;
+	Jsonb	   *commands = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	text	   *identity = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
+	HeapTupleHeader t;
+	HeapTupleHeader w;
+	Datum		run;
+	Datum		d;
+	bool		isnull;
+	text	   *task_identity;
+	Datum		build_id;
+	bool		build_id_null;
+	int			n;
+	bool		unseen = false;
+	bool		needs_task = false;
+	bool		closed = false;
+	int64		completed;
+	JsonbParseState *state = NULL;
+
+	check_commands(commands);
+	DurableCheckName(identity, "identity");
+	{
+		Datum		args[1] = {PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0)};
+		bool		nulls[1] = {PG_ARGISNULL(0)};
+
+		d = step(&lock_task_fn, args, nulls);
+		if (d == (Datum) 0)
+			elog(ERROR, "durable._lock_workflow_task returned no task");
+		t = DatumGetHeapTupleHeader(d);
+	}
+	(void) field(t, "scheduled_event_id", &isnull);
+	if (isnull)
+	{
+		Datum		args[1] = {PointerGetDatum(t)};
+
+		DurableFunctionRowArg(&record_transient_fn, 0, t);
+		t = DatumGetHeapTupleHeader(step(&record_transient_fn, args, NULL));
+	}
+	run = field(t, "run_id", &isnull);
+	{
+		Datum		args[1] = {run};
+		bool		nulls[1] = {isnull};
+
+		/* (locked by _lock_workflow_task) */
+		w = DatumGetHeapTupleHeader(step(&workflow_row_fn, args, nulls));
+	}
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		args[1];
+		char		nulls[1];
+
+		args[0] = field(t, "task_id", &isnull);
+		nulls[0] = isnull ? 'n' : ' ';
+		DurableRunStatement(&delete_plan, "DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = $1", 1, types,
+							args, nulls, false, 0, SPI_OK_DELETE, NULL, NULL);
+	}
+	n = JB_ROOT_COUNT(commands);
+
+	/*
+	 * Closing while unseen events wait would lose them (a signal sent during
+	 * this task): fail the task instead and let the workflow see them.
+	 * (_run_rows: an index probe, no statement, that says where rows may be;
+	 * only then a statement looks: api/83_run_rows.sql.)
+	 */
+	if (n > 0)
+	{
+		int			len = 0;
+		const char *type = command_type(getIthJsonbValueFromContainer(&commands->root, n - 1), &len);
+
+		if (type != NULL && in_list(&closing_types, type, len))
+		{
+			Datum		args[2] = {run, Int32GetDatum(RUN_ROWS_BUFFERED)};
+
+			if (DatumGetInt32(step(&run_rows_fn, args, NULL)) != 0)
+				unseen = statement_finds(&buffered_plan,
+										 "SELECT 1 FROM durable.buffered_events b WHERE b.run_id = $1", run);
+		}
+	}
+	d = field(t, "identity", &isnull);
+	task_identity = identity != NULL ? identity : isnull ? NULL : DatumGetTextPP(d);
+	if (unseen)
+	{
+		Datum		args[2] = {run, Int32GetDatum(1)};
+
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		d = field(t, "scheduled_event_id", &isnull);
+		push_key_int8(&state, "scheduled_event_id", d, isnull);
+		d = field(t, "started_event_id", &isnull);
+		push_key_int8(&state, "started_event_id", d, isnull);
+		DurableJsonbPushKey(&state, "cause");
+		DurableJsonbPushString(&state, "UNHANDLED_COMMAND", strlen("UNHANDLED_COMMAND"));
+		push_key_text(&state, "identity", task_identity);
+		DurableJsonbPushKey(&state, "failure");
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		push_key_text(&state, "message", cstring_to_text(
+			"new events arrived while the workflow task ran; the workflow sees them before it may close"));
+		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+		append(run, "WorkflowTaskFailed", pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+		step(&flush_buffered_fn, args, NULL);
+		step(&schedule_task_fn, args, NULL);
+		step(&hold_if_paused_fn, args, NULL);	/* 41_pause.sql */
+		PG_RETURN_VOID();
+	}
+
+	/* WorkflowTaskCompleted: jsonb_build_object(...) || _build_id_attrs(t.build_id) */
+	build_id = field(t, "build_id", &build_id_null);
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	d = field(t, "scheduled_event_id", &isnull);
+	push_key_int8(&state, "scheduled_event_id", d, isnull);
+	d = field(t, "started_event_id", &isnull);
+	push_key_int8(&state, "started_event_id", d, isnull);
+	push_key_text(&state, "identity", task_identity);
+	if (!build_id_null)
+		push_key_text(&state, "build_id", DatumGetTextPP(build_id));
+	completed = append(run, "WorkflowTaskCompleted", pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+	if (!build_id_null)			/* an unversioned worker's task has nothing to record */
+	{
+		Datum		args[2] = {PointerGetDatum(w), PointerGetDatum(t)};
+
+		DurableFunctionRowArg(&record_build_id_fn, 0, w);
+		DurableFunctionRowArg(&record_build_id_fn, 1, t);
+		step(&record_build_id_fn, args, NULL);
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *cmd = getIthJsonbValueFromContainer(&commands->root, i);
+		int			len = 0;
+		const char *type = command_type(cmd, &len);
+		CommandKind *kind = command_kinds;
+		Datum		args[3] = {PointerGetDatum(w), JsonbPGetDatum(JsonbValueToJsonb(cmd)), Int64GetDatum(completed)};
+		Datum		result;
+
+		while (kind->type != NULL &&
+			   !(strlen(kind->type) == (size_t) len && memcmp(kind->type, type, len) == 0))
+			kind++;
+		DurableFunctionRowArg(&kind->fn, 0, w);
+		result = step(&kind->fn, args, NULL);
+		if (kind->after == AFTER_TASK || (kind->after == AFTER_TASK_IF_TRUE && DatumGetBool(result)))
+			needs_task = true;
+		if (kind->after == AFTER_CLOSED)
+			closed = true;
+	}
+
+	if (!closed)
+	{
+		Datum		args[2] = {run, Int32GetDatum(RUN_ROWS_BUFFERED | RUN_ROWS_PAUSES)};
+		int32		pending = DatumGetInt32(step(&run_rows_fn, args, NULL));
+
+		args[1] = Int32GetDatum(1);
+		if ((pending & RUN_ROWS_BUFFERED) != 0 && DatumGetInt32(step(&flush_buffered_fn, args, NULL)) > 0)
+			needs_task = true;
+		if (needs_task &&
+			!statement_finds(&task_plan, "SELECT 1 FROM durable.workflow_tasks wt WHERE wt.run_id = $1", run))
+			step(&schedule_task_fn, args, NULL);
+		if ((pending & RUN_ROWS_PAUSES) != 0)
+			step(&hold_if_paused_fn, args, NULL);	/* paused while this task ran (41_pause.sql) */
+	}
+	PG_RETURN_VOID();
+}

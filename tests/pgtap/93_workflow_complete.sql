@@ -1,0 +1,305 @@
+-- complete_workflow_task and _check_commands in C
+-- (pgext/src/workflow_complete.c, api/05_workflow_tasks.sql) against the
+-- plpgsql bodies they replaced (session 11), kept here as
+-- pg_temp.complete_workflow_task_plpgsql and pg_temp.check_commands_plpgsql.
+-- _check_commands: the same error (code, message, detail, hint) for every
+-- kind of bad list, none for good ones. complete_workflow_task: twin
+-- workflows, each on a queue of its own, each brought to a started workflow
+-- task (with, for some cases, a signal or a pause arriving while it runs, a
+-- build id, a transient second attempt), completed with the same commands,
+-- one through the C and one through the plpgsql; the errors are the same,
+-- and so is what they wrote: history, tasks, timers, buffered events, the
+-- run's row (but ids, times and the queue's name).
+BEGIN;
+SELECT * FROM no_plan();
+\ir helpers.psql
+SELECT pg_temp.hold_clock();
+
+-- The plpgsql bodies, as api/05_workflow_tasks.sql had them before session 11.
+CREATE FUNCTION pg_temp.check_commands_plpgsql(commands jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    n integer;
+    cmd jsonb;
+    ctype text;
+BEGIN
+    IF commands IS NULL OR jsonb_typeof(commands) <> 'array' THEN
+        PERFORM durable._bad_input('commands must be a JSON array',
+            format('Got %s.', coalesce(commands::text, 'NULL')),
+            'Pass e.g. ''[{"type": "CompleteWorkflowExecution", "result": 42}]''.');
+    END IF;
+    n := jsonb_array_length(commands);
+    FOR i IN 0 .. n - 1 LOOP
+        cmd := commands -> i;
+        IF jsonb_typeof(cmd) <> 'object' OR jsonb_typeof(cmd -> 'type') IS DISTINCT FROM 'string' THEN
+            PERFORM durable._bad_input(format('command %s is not an object with a "type"', i),
+                format('Got %s.', cmd::text));
+        END IF;
+        ctype := cmd ->> 'type';
+        IF ctype <> ALL (durable._command_types()) THEN
+            PERFORM durable._bad_input(format('unknown command type "%s"', ctype), NULL,
+                format('Known types: %s.', array_to_string(durable._command_types(), ', ')));
+        END IF;
+        IF ctype = ANY (durable._closing_command_types()) AND i <> n - 1 THEN
+            PERFORM durable._bad_input(format('%s must be the last command', ctype),
+                format('It is command %s of %s.', i + 1, n));
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION pg_temp.complete_workflow_task_plpgsql(task_token text, commands jsonb DEFAULT '[]', identity text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
+    t durable.workflow_tasks;
+    w durable.workflows;
+    completed bigint;
+    cmd jsonb;
+    needs_task boolean := false;
+    closed boolean := false;
+    unseen boolean := false;
+    n integer;
+    pending integer;   -- durable._run_rows: which of the run's tables may hold its rows
+BEGIN
+    called := pg_temp.check_commands_plpgsql(commands)::text;
+    called := durable._check_name(identity, 'identity');
+    t := durable._lock_workflow_task(task_token);
+    IF t.scheduled_event_id IS NULL THEN
+        t := durable._record_transient_task(t);
+    END IF;
+    w := durable._workflow_row(t.run_id);   -- locked by _lock_workflow_task
+    DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = t.task_id;
+    n := jsonb_array_length(commands);
+
+    -- Closing while unseen events wait would lose them (a signal sent during
+    -- this task): fail the task instead and let the workflow see them.
+    -- (Two IFs: in one condition the query around EXISTS was planned anew on
+    -- every call, its custom plan folding the command's type.)
+    -- (_run_rows: an index probe, no statement, that says where rows may be;
+    -- only then a statement looks: api/83_run_rows.sql. 8: buffered_events,
+    -- 16: workflow_pauses.)
+    IF n > 0 AND (commands -> (n - 1) ->> 'type') = ANY (durable._closing_command_types()) THEN
+        IF durable._run_rows(t.run_id, 8) <> 0 THEN
+            unseen := EXISTS (SELECT 1 FROM durable.buffered_events b WHERE b.run_id = t.run_id);
+        END IF;
+    END IF;
+    IF unseen THEN
+        PERFORM durable._append(t.run_id, 'WorkflowTaskFailed', jsonb_build_object(
+            'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
+            'cause', 'UNHANDLED_COMMAND', 'identity', coalesce(identity, t.identity),
+            'failure', jsonb_build_object('message',
+                'new events arrived while the workflow task ran; the workflow sees them before it may close')));
+        PERFORM durable._flush_buffered(t.run_id);
+        PERFORM durable._schedule_workflow_task(t.run_id);
+        PERFORM durable._hold_if_paused(t.run_id);   -- 41_pause.sql
+        RETURN;
+    END IF;
+
+    completed := durable._append(t.run_id, 'WorkflowTaskCompleted', jsonb_build_object(
+        'scheduled_event_id', t.scheduled_event_id, 'started_event_id', t.started_event_id,
+        'identity', coalesce(identity, t.identity)) || durable._build_id_attrs(t.build_id));
+    IF t.build_id IS NOT NULL THEN   -- an unversioned worker's task has nothing to record
+        PERFORM durable._record_build_id(w, t);
+    END IF;
+    FOR i IN 0 .. n - 1 LOOP
+        cmd := commands -> i;
+        CASE cmd ->> 'type'
+            WHEN 'ScheduleActivityTask' THEN
+                called := durable._cmd_schedule_activity(w, cmd, completed)::text;
+            WHEN 'RequestCancelActivityTask' THEN
+                IF durable._cmd_request_cancel_activity(w, cmd, completed) THEN needs_task := true; END IF;
+            WHEN 'StartTimer' THEN
+                called := durable._cmd_start_timer(w, cmd, completed)::text;
+            WHEN 'CancelTimer' THEN
+                called := durable._cmd_cancel_timer(w, cmd, completed)::text;
+            WHEN 'StartChildWorkflowExecution' THEN
+                called := durable._cmd_start_child(w, cmd, completed)::text;
+                needs_task := true;
+            WHEN 'SignalExternalWorkflowExecution' THEN
+                called := durable._cmd_signal_external(w, cmd, completed)::text;
+                needs_task := true;
+            WHEN 'RequestCancelExternalWorkflowExecution' THEN
+                called := durable._cmd_cancel_external(w, cmd, completed)::text;
+                needs_task := true;
+            WHEN 'RecordMarker' THEN
+                called := durable._cmd_record_marker(w, cmd, completed)::text;
+            WHEN 'UpsertWorkflowSearchAttributes' THEN
+                called := durable._cmd_upsert_search_attributes(w, cmd, completed)::text;
+            WHEN 'CompleteWorkflowUpdate' THEN
+                called := durable._cmd_complete_update(w, cmd, completed)::text;   -- 15_updates.sql
+            ELSE
+                called := durable._cmd_close(w, cmd, completed)::text;
+                closed := true;
+        END CASE;
+    END LOOP;
+
+    IF NOT closed THEN
+        pending := durable._run_rows(t.run_id, 8 | 16);
+        IF pending & 8 <> 0 THEN
+            IF durable._flush_buffered(t.run_id) > 0 THEN
+                needs_task := true;
+            END IF;
+        END IF;
+        IF needs_task THEN   -- (nested for the reason above)
+            IF NOT EXISTS (SELECT 1 FROM durable.workflow_tasks wt WHERE wt.run_id = t.run_id) THEN
+                called := durable._schedule_workflow_task(t.run_id)::text;
+            END IF;
+        END IF;
+        IF pending & 16 <> 0 THEN
+            called := durable._hold_if_paused(t.run_id)::text;   -- paused while this task ran (41_pause.sql)
+        END IF;
+    END IF;
+END
+$$;
+
+
+-- 1. _check_commands ---------------------------------------------------------------------
+SELECT is(pg_temp.error_of(format('SELECT durable._check_commands(%L)', c)),
+          pg_temp.error_of(format('SELECT pg_temp.check_commands_plpgsql(%L)', c)),
+          '_check_commands as before: ' || coalesce(c, 'NULL'))
+  FROM unnest(ARRAY[NULL, 'null', '{}', '"x"', '5', '[]', '[1]', '[null]', '["StartTimer"]', '[[1]]', '[{}]',
+                    '[{"type": 5}]', '[{"type": null}]', '[{"type": ""}]', '[{"type": "Explode"}]',
+                    '[{"type": "startTimer"}]', '[{"type": "StartTimer"}, {"typ": "StartTimer"}]',
+                    '[{"type": "StartTimer"}]', '[{"type": "CompleteWorkflowExecution"}]',
+                    '[{"type": "StartTimer"}, {"type": "CompleteWorkflowExecution"}]',
+                    '[{"type": "CompleteWorkflowExecution"}, {"type": "StartTimer"}]',
+                    '[{"type": "FailWorkflowExecution"}, {"type": "CancelWorkflowExecution"}]',
+                    '[{"type": "ContinueAsNewWorkflowExecution"}, {"type": "Explode"}]',
+                    '[{"type": "Explode"}, {"type": "CompleteWorkflowExecution"}, 7]',
+                    '[{"type": "UpsertWorkflowSearchAttributes"}, {"type": "RecordMarker"}, {"type": "CompleteWorkflowUpdate"},
+                      {"type": "SignalExternalWorkflowExecution"}, {"type": "RequestCancelExternalWorkflowExecution"},
+                      {"type": "StartChildWorkflowExecution"}, {"type": "CancelTimer"}, {"type": "RequestCancelActivityTask"},
+                      {"type": "ScheduleActivityTask"}, {"type": "CancelWorkflowExecution"}]']) c;
+SELECT ok(pg_temp.error_of(format('SELECT durable._check_commands(%L)', c)) IS NOT NULL, 'and refused: ' || c)
+  FROM unnest(ARRAY['{}', '[1]', '[{"type": "Explode"}]', '[{"type": "CompleteWorkflowExecution"}, {"type": "StartTimer"}]']) c;
+
+-- 2. complete_workflow_task --------------------------------------------------------------
+-- What a twin wrote, its name made W: the history (but the run's id and the
+-- events' times, the wall clock's), its tasks, timers and buffered events,
+-- its run's row (but ids and times).
+CREATE FUNCTION pg_temp.wrote(wid text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT replace(jsonb_build_object(
+        'history', (SELECT jsonb_agg(jsonb_build_array(event_id, event_type, attributes - 'first_execution_run_id'
+                                                       - 'new_execution_run_id' - 'original_execution_run_id'
+                                                       - 'continued_execution_run_id' - 'run_id')
+                                     ORDER BY event_id) FROM durable.get_history(wid)),
+        'runs', (SELECT jsonb_agg(to_jsonb(w) - 'run_id' - 'first_run_id' - 'continued_from_run_id' - 'new_run_id'
+                                  - 'execution_started_at' - 'started_at' - 'closed_at' - 'deadline_at'
+                                  ORDER BY w.started_at) FROM durable.workflows w WHERE w.workflow_id = wid),
+        'activity_tasks', (SELECT jsonb_agg(to_jsonb(a) - 'task_id' - 'run_id' - 'pass' - 'scheduled_at'
+                                            - 'attempt_scheduled_at' - 'timeout_at' ORDER BY a.scheduled_event_id)
+                             FROM durable.activity_tasks a WHERE a.workflow_id = wid),
+        'workflow_tasks', (SELECT jsonb_agg(to_jsonb(t) - 'task_id' - 'run_id' - 'pass' - 'scheduled_at' - 'started_at'
+                                            - 'timeout_at' ORDER BY t.task_id)
+                             FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id)
+                            WHERE w.workflow_id = wid),
+        'timers', (SELECT jsonb_agg(jsonb_build_array(t.timer_id, t.started_event_id) ORDER BY t.timer_id)
+                     FROM durable.timers t JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = wid),
+        'buffered', (SELECT jsonb_agg(jsonb_build_array(b.event_type, b.attributes) ORDER BY b.seq)
+                       FROM durable.buffered_events b JOIN durable.workflows w USING (run_id)
+                      WHERE w.workflow_id = wid))::text, wid, 'W')::jsonb
+$$;
+-- Twins wid-c and wid-p (queues of the same names): each started, its
+-- workflow task polled (with build id build; after a failed first attempt
+-- and its backoff when transient: a transient attempt), then the statement
+-- during run (its $W the twin's name), then completed with commands (their
+-- $W the twin's name) and identity ident, through the C or the plpgsql.
+-- Returns the C's error, whether both errors are the same, and whether
+-- both wrote the same.
+CREATE FUNCTION pg_temp.twins(wid text, commands text, during text DEFAULT NULL, ident text DEFAULT NULL,
+                              build text DEFAULT NULL, transient boolean DEFAULT false, token text DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    got jsonb := '{}';
+    w text;
+    tok text;
+    path text;
+BEGIN
+    FOREACH path IN ARRAY ARRAY['c', 'p'] LOOP
+        w := wid || '-' || path;
+        PERFORM durable.start_workflow(w, 'W', w, '{"in": 1}');
+        tok := (SELECT p.task_token FROM durable.poll_workflow_tasks(w, 'tester', 1, NULL, 'default', build) p);
+        IF transient THEN
+            PERFORM durable.fail_workflow_task(tok);
+            PERFORM durable.skip_time('1 second');
+            PERFORM durable.fire_due();
+            tok := (SELECT p.task_token FROM durable.poll_workflow_tasks(w, 'tester', 1, NULL, 'default', build) p);
+        END IF;
+        IF during IS NOT NULL THEN
+            EXECUTE replace(during, '$W', w);
+        END IF;
+        got := got || jsonb_build_object(path, jsonb_build_object(
+            'error', pg_temp.error_of(format(CASE path WHEN 'c' THEN 'SELECT durable.complete_workflow_task(%L, %L, %L)'
+                                                     ELSE 'SELECT pg_temp.complete_workflow_task_plpgsql(%L, %L, %L)' END,
+                                             coalesce(token, tok), replace(commands, '$W', w), ident)),
+            'wrote', pg_temp.wrote(w)));
+    END LOOP;
+    RETURN jsonb_build_object('error', got -> 'c' -> 'error', 'same_error', got -> 'c' -> 'error' = got -> 'p' -> 'error',
+                              'same', got -> 'c' -> 'wrote' = got -> 'p' -> 'wrote');
+END
+$$;
+SELECT durable.start_workflow('wc-target', 'W', 'wc-target');
+CREATE TEMP TABLE cases (name text, commands text, during text, ident text, build text, transient boolean DEFAULT false,
+                         token text, fails boolean DEFAULT false);
+INSERT INTO cases (name, commands) VALUES
+    ('no commands', '[]'),
+    ('one activity', '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "A", "start_to_close_timeout": 60}]'),
+    ('two activities and a timer', '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "A", "start_to_close_timeout": 60},
+        {"type": "ScheduleActivityTask", "activity_id": "2", "activity_type": "B", "schedule_to_close_timeout": 60},
+        {"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}]'),
+    ('an activity canceled in the same task', '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "A",
+        "start_to_close_timeout": 60}, {"type": "RequestCancelActivityTask", "activity_id": "1"}]'),
+    ('a timer canceled in the same task', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5},
+        {"type": "CancelTimer", "timer_id": "t"}]'),
+    ('a marker and search attributes', '[{"type": "RecordMarker", "marker_name": "m", "details": {"x": 1}},
+        {"type": "UpsertWorkflowSearchAttributes", "search_attributes": {"Color": "red"}}]'),
+    ('a child', '[{"type": "StartChildWorkflowExecution", "workflow_id": "$W-kid", "workflow_type": "K", "task_queue": "$W-kq"}]'),
+    ('a signal to another workflow', '[{"type": "SignalExternalWorkflowExecution", "workflow_id": "wc-target", "signal_name": "s"}]'),
+    ('a cancel of another workflow', '[{"type": "RequestCancelExternalWorkflowExecution", "workflow_id": "wc-target"}]'),
+    ('complete', '[{"type": "CompleteWorkflowExecution", "result": {"r": 1}}]'),
+    ('an activity, then complete', '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "A",
+        "start_to_close_timeout": 60}, {"type": "CompleteWorkflowExecution"}]'),
+    ('fail', '[{"type": "FailWorkflowExecution", "failure": {"message": "boom"}}]'),
+    ('cancel', '[{"type": "CancelWorkflowExecution"}]'),
+    ('continue as new', '[{"type": "ContinueAsNewWorkflowExecution", "input": 2}]');
+INSERT INTO cases (name, commands, during) VALUES
+    ('a signal while it ran, then complete: the task fails', '[{"type": "CompleteWorkflowExecution"}]',
+     $$SELECT durable.signal_workflow('$W', 'late', '{"v": 1}')$$),
+    ('a signal while it ran, then an activity: flushed, a new task', '[{"type": "ScheduleActivityTask", "activity_id": "1",
+        "activity_type": "A", "start_to_close_timeout": 60}]', $$SELECT durable.signal_workflow('$W', 'late')$$),
+    ('a signal while it ran, no commands', '[]', $$SELECT durable.signal_workflow('$W', 'late')$$),
+    ('paused while it ran', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}]',
+     $$SELECT durable.pause_workflow('$W', 'look')$$),
+    ('paused and signaled while it ran', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}]',
+     $$SELECT durable.pause_workflow('$W', 'look'); SELECT durable.signal_workflow('$W', 'late')$$),
+    ('paused while it ran, then complete', '[{"type": "CompleteWorkflowExecution"}]',
+     $$SELECT durable.pause_workflow('$W', 'look')$$);
+INSERT INTO cases (name, commands, ident, build, transient) VALUES
+    ('an identity of its own', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}]', 'me', NULL, false),
+    ('a build id', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}]', NULL, 'b1', false),
+    ('a transient attempt', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}]', NULL, NULL, true),
+    ('a transient attempt of a build, completing', '[{"type": "CompleteWorkflowExecution"}]', 'me2', 'b2', true);
+INSERT INTO cases (name, commands, ident, token, fails) VALUES
+    ('bad: not an array', '{"type": "CompleteWorkflowExecution"}', NULL, NULL, true),
+    ('bad: a closing command not last', '[{"type": "CompleteWorkflowExecution"}, {"type": "StartTimer"}]', NULL, NULL, true),
+    ('bad: an unknown type', '[{"type": "Explode"}]', NULL, NULL, true),
+    ('bad: null commands', NULL, NULL, NULL, true),
+    ('bad: an identity over 255 bytes', '[]', repeat('i', 256), NULL, true),
+    ('bad: an unknown token', '[]', NULL, 'w999999999.1', true),
+    ('bad: a malformed token', '[]', NULL, 'nope', true),
+    ('bad: a command''s own error', '[{"type": "StartTimer", "timer_id": "t"}]', NULL, NULL, true),
+    ('bad: the second command''s error', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5},
+        {"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}]', NULL, NULL, true),
+    ('bad: a closing command''s error', '[{"type": "FailWorkflowExecution", "failure": "boom"}]', NULL, NULL, true);
+CREATE TEMP TABLE got AS
+SELECT c.name, c.fails, pg_temp.twins('wc-' || row_number() OVER (), c.commands, c.during, c.ident, c.build, c.transient,
+                                      c.token) AS g
+  FROM cases c;
+SELECT is(g ->> 'same', 'true', 'the same written: ' || name) FROM got;
+SELECT is(g ->> 'same_error', 'true', 'the same error (or none): ' || name) FROM got;
+SELECT is(g -> 'error' <> 'null', fails, CASE WHEN fails THEN 'refused: ' ELSE 'done: ' END || name) FROM got;
+SELECT is((SELECT count(*) FROM durable.get_history('wc-1-c')), 4::bigint, 'a completion without commands writes its event');
+
+SELECT * FROM finish();
+ROLLBACK;
