@@ -37,6 +37,7 @@
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -49,6 +50,7 @@
 
 PG_FUNCTION_INFO_V1(durable_complete_workflow_task);
 PG_FUNCTION_INFO_V1(durable_check_commands);
+PG_FUNCTION_INFO_V1(durable_lock_workflow_task);
 
 extern Datum durable_append(PG_FUNCTION_ARGS);
 
@@ -60,6 +62,11 @@ extern Datum durable_append(PG_FUNCTION_ARGS);
 static DurableFunction command_types_fn = {"_command_types", 0};
 static DurableFunction closing_types_fn = {"_closing_command_types", 0};
 static DurableFunction lock_task_fn = {"_lock_workflow_task", 1, {TEXTOID}};
+static DurableFunction parse_token_fn = {"_parse_token", 2, {TEXTOID, TEXTOID}};
+static DurableFunction task_row_fn = {"_workflow_task_row", 1, {INT8OID}};
+static DurableFunction lease_lost_fn = {"_lease_lost", 2, {TEXTOID, TEXTOID}};
+static DurableFunction authorize_fn = {"_authorize", 3, {TEXTOID, TEXTOID, TEXTOID}};
+static DurableFunction lock_run_fn = {"_lock_run", 1, {UUIDOID}};
 static DurableFunction record_transient_fn = {"_record_transient_task", 1, {InvalidOid}};
 static DurableFunction workflow_row_fn = {"_workflow_row", 1, {UUIDOID}};
 static DurableFunction run_rows_fn = {"_run_rows", 2, {UUIDOID, INT4OID}};
@@ -265,6 +272,83 @@ static Datum
 field(HeapTupleHeader row, const char *name, bool *isnull)
 {
 	return GetAttributeByName(row, name, isnull);
+}
+
+/* _workflow_task_row(task_id): the task's row, or NULL when there is none */
+static HeapTupleHeader
+task_row(int64 task_id)
+{
+	Datum		args[1] = {Int64GetDatum(task_id)};
+	Datum		row = step(&task_row_fn, args, NULL);
+	bool		isnull = true;
+
+	if (row != (Datum) 0)
+		(void) GetAttributeByName(DatumGetHeapTupleHeader(row), "task_id", &isnull);
+	return isnull ? NULL : DatumGetHeapTupleHeader(row);
+}
+
+/* _lease_lost('workflow', token): raises DU004 */
+static void
+lease_lost(Datum token, bool token_null)
+{
+	Datum		args[2] = {CStringGetTextDatum("workflow"), token};
+	bool		nulls[2] = {false, token_null};
+
+	step(&lease_lost_fn, args, nulls);
+	elog(ERROR, "durable._lease_lost returned");
+}
+
+/*
+ * durable._lock_workflow_task(task_token text) returns durable.workflow_tasks:
+ * locks the run of a started workflow task by its token and gives the
+ * task's row; a stale or unknown token is LEASE_LOST, one of a queue the
+ * caller may not work on is refused (before the lock). The plpgsql's
+ * steps: the token read (its grammar, task_token.c; a malformed one is
+ * _parse_token's error), the row by its key (_workflow_task_row), the
+ * caller's rights (_authorize), the run's lock (_lock_run), the row again
+ * under the lock, its fence and state; each helper called as its
+ * expression was (step()).
+ */
+Datum
+durable_lock_workflow_task(PG_FUNCTION_ARGS)
+{
+	Datum		token = PG_ARGISNULL(0) ? (Datum) 0 : PG_GETARG_DATUM(0);
+	int64		task_id = 0;
+	int64		fence = 0;
+	HeapTupleHeader t;
+	bool		isnull;
+
+	if (PG_ARGISNULL(0) ||
+		!DurableReadToken(VARDATA_ANY(DatumGetTextPP(token)), VARSIZE_ANY_EXHDR(DatumGetTextPP(token)), "w",
+						  &task_id, &fence))
+	{
+		/* _parse_token's error (or, should it pass the token, its reading) */
+		Datum		args[2] = {token, CStringGetTextDatum("w")};
+		bool		nulls[2] = {PG_ARGISNULL(0), false};
+		HeapTupleHeader tok = DatumGetHeapTupleHeader(step(&parse_token_fn, args, nulls));
+
+		task_id = DatumGetInt64(GetAttributeByNum(tok, 1, &isnull));
+		fence = DatumGetInt64(GetAttributeByNum(tok, 2, &isnull));
+	}
+	t = task_row(task_id);
+	if (t == NULL)
+		lease_lost(token, PG_ARGISNULL(0));
+	{
+		Datum		args[3] = {CStringGetTextDatum("worker"), GetAttributeByName(t, "task_queue", &isnull),
+		GetAttributeByName(t, "namespace", &isnull)};
+
+		step(&authorize_fn, args, NULL);
+	}
+	{
+		Datum		args[1] = {GetAttributeByName(t, "run_id", &isnull)};
+
+		step(&lock_run_fn, args, NULL);	/* FOR UPDATE, without the executor (85_row_by_key.sql) */
+	}
+	t = task_row(task_id);		/* again, now that its run is locked */
+	if (t == NULL || DatumGetInt64(GetAttributeByName(t, "fence", &isnull)) != fence ||
+		strcmp(TextDatumGetCString(GetAttributeByName(t, "state", &isnull)), "STARTED") != 0)
+		lease_lost(token, PG_ARGISNULL(0));
+	PG_RETURN_HEAPTUPLEHEADER(t);
 }
 
 /* the statements of the plpgsql body, kept prepared */

@@ -1,7 +1,10 @@
--- complete_workflow_task and _check_commands in C
+-- complete_workflow_task, _lock_workflow_task and _check_commands in C
 -- (pgext/src/workflow_complete.c, api/05_workflow_tasks.sql) against the
 -- plpgsql bodies they replaced (session 11), kept here as
--- pg_temp.complete_workflow_task_plpgsql and pg_temp.check_commands_plpgsql.
+-- pg_temp.complete_workflow_task_plpgsql, pg_temp.lock_workflow_task_plpgsql
+-- and pg_temp.check_commands_plpgsql. _lock_workflow_task: the same row or
+-- error for a started task's token, a token used again, one of a task
+-- that is no longer started, unknown, malformed and null tokens.
 -- _check_commands: the same error (code, message, detail, hint) for every
 -- kind of bad list, none for good ones. complete_workflow_task: twin
 -- workflows, each on a queue of its own, each brought to a started workflow
@@ -48,6 +51,29 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION pg_temp.lock_workflow_task_plpgsql(task_token text) RETURNS durable.workflow_tasks
+LANGUAGE plpgsql AS $$
+DECLARE
+    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
+    tok record;
+    t durable.workflow_tasks;
+BEGIN
+    tok := durable._parse_token(task_token, 'w');
+    -- (the task's row read by its key without a statement: api/85_row_by_key.sql)
+    t := durable._workflow_task_row(tok.task_id);
+    IF t.task_id IS NULL THEN
+        PERFORM durable._lease_lost('workflow', task_token);
+    END IF;
+    called := durable._authorize('worker', t.task_queue, t.namespace)::text;
+    called := durable._lock_run(t.run_id)::text;   -- FOR UPDATE, without the executor (85_row_by_key.sql)
+    t := durable._workflow_task_row(tok.task_id);   -- again, now that its run is locked
+    IF t.task_id IS NULL OR t.fence <> tok.fence OR t.state <> 'STARTED' THEN
+        PERFORM durable._lease_lost('workflow', task_token);
+    END IF;
+    RETURN t;
+END
+$$;
+
 CREATE FUNCTION pg_temp.complete_workflow_task_plpgsql(task_token text, commands jsonb DEFAULT '[]', identity text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -64,7 +90,7 @@ DECLARE
 BEGIN
     called := pg_temp.check_commands_plpgsql(commands)::text;
     called := durable._check_name(identity, 'identity');
-    t := durable._lock_workflow_task(task_token);
+    t := pg_temp.lock_workflow_task_plpgsql(task_token);
     IF t.scheduled_event_id IS NULL THEN
         t := durable._record_transient_task(t);
     END IF;
@@ -300,6 +326,33 @@ SELECT is(g ->> 'same', 'true', 'the same written: ' || name) FROM got;
 SELECT is(g ->> 'same_error', 'true', 'the same error (or none): ' || name) FROM got;
 SELECT is(g -> 'error' <> 'null', fails, CASE WHEN fails THEN 'refused: ' ELSE 'done: ' END || name) FROM got;
 SELECT is((SELECT count(*) FROM durable.get_history('wc-1-c')), 4::bigint, 'a completion without commands writes its event');
+
+
+-- 3. _lock_workflow_task -------------------------------------------------------------------
+SELECT durable.start_workflow('wl-1', 'W', 'wl-q');
+CREATE TEMP TABLE wl_tok AS SELECT task_token FROM durable.poll_workflow_tasks('wl-q', 'tester', 1);
+SELECT is((SELECT to_jsonb(t) FROM durable._lock_workflow_task((SELECT task_token FROM wl_tok)) t),
+          (SELECT to_jsonb(t) FROM pg_temp.lock_workflow_task_plpgsql((SELECT task_token FROM wl_tok)) t),
+          '_lock_workflow_task gives the row the plpgsql gave');
+SELECT is(pg_temp.error_of(format('SELECT durable._lock_workflow_task(%L)', tk)),
+          pg_temp.error_of(format('SELECT pg_temp.lock_workflow_task_plpgsql(%L)', tk)),
+          '_lock_workflow_task refuses as the plpgsql did: ' || coalesce(tk, 'NULL'))
+  FROM unnest(ARRAY[NULL, '', 'w', 'a1.1', 'w1', 'w1.', 'w-1.1', 'w987654321.1', 'w1234567890123456789.1',
+                    (SELECT task_token FROM wl_tok) || '0', replace((SELECT task_token FROM wl_tok), '.', '.9')]) tk;
+SELECT ok(pg_temp.error_of(format('SELECT durable._lock_workflow_task(%L)', tk)) IS NOT NULL, 'and refuses: ' || coalesce(tk, 'NULL'))
+  FROM unnest(ARRAY[NULL, 'a1.1', 'w987654321.1']) tk;
+SELECT durable.complete_workflow_task((SELECT task_token FROM wl_tok), '[]');
+SELECT is(pg_temp.error_of(format('SELECT durable._lock_workflow_task(%L)', (SELECT task_token FROM wl_tok))),
+          pg_temp.error_of(format('SELECT pg_temp.lock_workflow_task_plpgsql(%L)', (SELECT task_token FROM wl_tok))),
+          '_lock_workflow_task: a completed task''s token is refused as before');
+SELECT durable.signal_workflow('wl-1', 's');
+SELECT is(pg_temp.error_of(format('SELECT durable._lock_workflow_task(%L)',
+                                  (SELECT 'w' || task_id || '.0' FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id)
+                                    WHERE w.workflow_id = 'wl-1'))),
+          pg_temp.error_of(format('SELECT pg_temp.lock_workflow_task_plpgsql(%L)',
+                                  (SELECT 'w' || task_id || '.0' FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id)
+                                    WHERE w.workflow_id = 'wl-1'))),
+          '_lock_workflow_task: a task not started is refused as before');
 
 SELECT * FROM finish();
 ROLLBACK;

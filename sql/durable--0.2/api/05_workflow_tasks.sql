@@ -197,28 +197,12 @@ $$;
 -- lease, state and fence change only under its run's lock, and what others
 -- write to it unlocked (a deadline moved) the caller's update or delete
 -- waits for. A row lock would only cost WAL.
+-- In C (pgext/src/workflow_complete.c), with complete_workflow_task: the
+-- same steps (the token read, the row by its key, the caller's rights, the
+-- run's lock, the row again, its fence and state), each helper called as
+-- the plpgsql's expression called it.
 CREATE OR REPLACE FUNCTION durable._lock_workflow_task(task_token text) RETURNS durable.workflow_tasks
-LANGUAGE plpgsql AS $$
-DECLARE
-    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
-    tok record;
-    t durable.workflow_tasks;
-BEGIN
-    tok := durable._parse_token(task_token, 'w');
-    -- (the task's row read by its key without a statement: api/85_row_by_key.sql)
-    t := durable._workflow_task_row(tok.task_id);
-    IF t.task_id IS NULL THEN
-        PERFORM durable._lease_lost('workflow', task_token);
-    END IF;
-    called := durable._authorize('worker', t.task_queue, t.namespace)::text;
-    called := durable._lock_run(t.run_id)::text;   -- FOR UPDATE, without the executor (85_row_by_key.sql)
-    t := durable._workflow_task_row(tok.task_id);   -- again, now that its run is locked
-    IF t.task_id IS NULL OR t.fence <> tok.fence OR t.state <> 'STARTED' THEN
-        PERFORM durable._lease_lost('workflow', task_token);
-    END IF;
-    RETURN t;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_lock_workflow_task' LANGUAGE C VOLATILE;
 
 -- A transient attempt (attempt 2 and later, see _reschedule_workflow_task)
 -- that completes gets its WorkflowTaskScheduled and WorkflowTaskStarted now,
