@@ -15,6 +15,8 @@ extern void DurableCheckKeys(Jsonb *obj, int n_allowed, const char *const *allow
 extern void DurablePushPriorityAttrs(JsonbParseState **state, int16 priority, bool priority_null, text *fairness_key,
 									 float8 weight, bool weight_null);
 
+/* _check_payload(payload, what) (cmd_schedule.c) */
+extern void DurableCheckPayload(Jsonb *payload, const char *what);
 /* _check_name(name, field) (cmd_schedule.c) */
 extern text *DurableCheckName(text *name, const char *field);
 /* fn's argument i is of row's type (cmd_schedule.c) */

@@ -270,7 +270,7 @@ extern bool DurableActivityTaskKeys(int n, const int64 *task_ids, const bool *wa
  * call_function.c: a SQL function of durable's schema the C calls, found by
  * name and argument types (static, its remembered part zeroed), and the call
  */
-#define DURABLE_CALL_MAX_ARGS 5
+#define DURABLE_CALL_MAX_ARGS 7
 typedef struct DurableFunction
 {
 	const char *name;			/* in schema durable */

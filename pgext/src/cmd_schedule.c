@@ -223,19 +223,23 @@ check_path_name(text *name, const char *field)
 	return (text *) DatumGetPointer(call_sql(&check_path_name_fn, args, NULL));
 }
 
-/* _check_payload(input, 'activity input'): within the payload rule, or _check_payload's error */
-static void
-check_payload(Jsonb *input)
+/*
+ * _check_payload(payload, what): within the payload rule, or
+ * _check_payload's error (the activity's input here, a workflow's result
+ * in workflow_complete.c)
+ */
+void
+DurableCheckPayload(Jsonb *payload, const char *what)
 {
 	Datum		args[2];
 
-	if (input == NULL)
+	if (payload == NULL)
 		return;
-	if (DatumGetInt32(DirectFunctionCall1(durable_json_depth, JsonbPGetDatum(input))) <= 128 &&
-		(int64) strlen(JsonbToCString(NULL, &input->root, VARSIZE(input))) <= (int64) durable_max_payload_bytes)
+	if (DatumGetInt32(DirectFunctionCall1(durable_json_depth, JsonbPGetDatum(payload))) <= 128 &&
+		(int64) strlen(JsonbToCString(NULL, &payload->root, VARSIZE(payload))) <= (int64) durable_max_payload_bytes)
 		return;
-	args[0] = JsonbPGetDatum(input);
-	args[1] = CStringGetTextDatum("activity input");
+	args[0] = JsonbPGetDatum(payload);
+	args[1] = CStringGetTextDatum(what);
 	call_sql(&check_payload_fn, args, NULL);
 }
 
@@ -570,7 +574,7 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	input_value = member(cmd, "input", &buf);
 	if (input_value != NULL)
 		input = JsonbValueToJsonb(input_value);
-	check_payload(input);
+	DurableCheckPayload(input, "activity input");
 	if (s2c == NULL && stc == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -74,6 +74,7 @@ static DurableFunction flush_buffered_fn = {"_flush_buffered", 1, {UUIDOID}};
 static DurableFunction schedule_task_fn = {"_schedule_workflow_task", 2, {UUIDOID, INT4OID}};
 static DurableFunction hold_if_paused_fn = {"_hold_if_paused", 1, {UUIDOID}};
 static DurableFunction record_build_id_fn = {"_record_build_id", 2, {InvalidOid, InvalidOid}};
+static DurableFunction close_run_fn = {"_close_run", 7, {UUIDOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, UUIDOID}};
 
 /* A command type and the function that applies it (w, cmd, completed); what it means for the task. */
 typedef enum
@@ -89,7 +90,11 @@ typedef struct CommandKind
 	const char *type;			/* NULL: any other (a closing command, checked before) */
 	CommandAfter after;
 	DurableFunction fn;
+	/* applied here instead of by fn (w, cmd, completed; run): the common close */
+	void		(*apply) (HeapTupleHeader w, Jsonb *cmd, int64 completed, Datum run);
 } CommandKind;
+
+static void complete_execution(HeapTupleHeader w, Jsonb *cmd, int64 completed, Datum run);
 
 #define COMMAND_ARGS(name) {name, 3, {InvalidOid, JSONBOID, INT8OID}}
 static CommandKind command_kinds[] = {
@@ -103,6 +108,7 @@ static CommandKind command_kinds[] = {
 	{"RecordMarker", AFTER_NOTHING, COMMAND_ARGS("_cmd_record_marker")},
 	{"UpsertWorkflowSearchAttributes", AFTER_NOTHING, COMMAND_ARGS("_cmd_upsert_search_attributes")},
 	{"CompleteWorkflowUpdate", AFTER_NOTHING, COMMAND_ARGS("_cmd_complete_update")},
+	{"CompleteWorkflowExecution", AFTER_CLOSED, COMMAND_ARGS("_cmd_close"), complete_execution},
 	{NULL, AFTER_CLOSED, COMMAND_ARGS("_cmd_close")},
 };
 
@@ -400,6 +406,45 @@ append(Datum run, const char *type, JsonbValue *attributes)
 	return DatumGetInt64(run);
 }
 
+/*
+ * CompleteWorkflowExecution, the common close, as _cmd_close's branch for
+ * it (api/06_commands.sql) applies it: the command's keys, the result
+ * within the payload rule, then _close_run(run, 'COMPLETED',
+ * 'WorkflowExecutionCompleted', {"result", "workflow_task_completed_event_id"},
+ * result => the result). The other closing commands go through _cmd_close.
+ */
+static void
+complete_execution(HeapTupleHeader w, Jsonb *cmd, int64 completed, Datum run)
+{
+	static const char *const keys[] = {"type", "result"};
+	static const int key_lens[] = {4, 6};
+	JsonbValue	buf;
+	JsonbValue *v = getKeyJsonValueFromContainer(&cmd->root, "result", 6, &buf);
+	Jsonb	   *result = v == NULL ? NULL : JsonbValueToJsonb(v);
+	JsonbParseState *state = NULL;
+	Datum		args[7];
+	bool		nulls[7] = {false, false, false, false, result == NULL, true, true};
+
+	DurableCheckKeys(cmd, lengthof(keys), keys, key_lens, "CompleteWorkflowExecution");
+	DurableCheckPayload(result, "workflow result");
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	DurableJsonbPushKey(&state, "result");
+	if (v == NULL)
+		DurableJsonbPushNull(&state);
+	else
+		pushJsonbValue(&state, WJB_VALUE, v);
+	DurableJsonbPushKey(&state, "workflow_task_completed_event_id");
+	DurableJsonbPushInt64(&state, completed);
+	args[0] = run;
+	args[1] = CStringGetTextDatum("COMPLETED");
+	args[2] = CStringGetTextDatum("WorkflowExecutionCompleted");
+	args[3] = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
+	args[4] = JsonbPGetDatum(result);
+	args[5] = (Datum) 0;
+	args[6] = (Datum) 0;
+	step(&close_run_fn, args, nulls);
+}
+
 /* durable.complete_workflow_task(task_token text, commands jsonb, identity text) */
 Datum
 durable_complete_workflow_task(PG_FUNCTION_ARGS)
@@ -541,8 +586,16 @@ durable_complete_workflow_task(PG_FUNCTION_ARGS)
 		while (kind->type != NULL &&
 			   !(strlen(kind->type) == (size_t) len && memcmp(kind->type, type, len) == 0))
 			kind++;
-		DurableFunctionRowArg(&kind->fn, 0, w);
-		result = step(&kind->fn, args, NULL);
+		if (kind->apply != NULL)
+		{
+			kind->apply(w, DatumGetJsonbP(args[1]), completed, run);
+			result = (Datum) 0;
+		}
+		else
+		{
+			DurableFunctionRowArg(&kind->fn, 0, w);
+			result = step(&kind->fn, args, NULL);
+		}
 		if (kind->after == AFTER_TASK || (kind->after == AFTER_TASK_IF_TRUE && DatumGetBool(result)))
 			needs_task = true;
 		if (kind->after == AFTER_CLOSED)

@@ -12,7 +12,9 @@
 -- build id, a transient second attempt), completed with the same commands,
 -- one through the C and one through the plpgsql; the errors are the same,
 -- and so is what they wrote: history, tasks, timers, buffered events, the
--- run's row (but ids, times and the queue's name).
+-- run's row (but ids, times and the queue's name). CompleteWorkflowExecution
+-- is applied by the C itself (the other closing commands by _cmd_close):
+-- its twin goes through _cmd_close.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -284,6 +286,9 @@ INSERT INTO cases (name, commands) VALUES
     ('a signal to another workflow', '[{"type": "SignalExternalWorkflowExecution", "workflow_id": "wc-target", "signal_name": "s"}]'),
     ('a cancel of another workflow', '[{"type": "RequestCancelExternalWorkflowExecution", "workflow_id": "wc-target"}]'),
     ('complete', '[{"type": "CompleteWorkflowExecution", "result": {"r": 1}}]'),
+    ('complete without a result', '[{"type": "CompleteWorkflowExecution"}]'),
+    ('complete with a null result', '[{"type": "CompleteWorkflowExecution", "result": null}]'),
+    ('complete with a string result', '[{"type": "CompleteWorkflowExecution", "result": "d\u00e9j\u00e0"}]'),
     ('an activity, then complete', '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "A",
         "start_to_close_timeout": 60}, {"type": "CompleteWorkflowExecution"}]'),
     ('fail', '[{"type": "FailWorkflowExecution", "failure": {"message": "boom"}}]'),
@@ -317,11 +322,19 @@ INSERT INTO cases (name, commands, ident, token, fails) VALUES
     ('bad: a command''s own error', '[{"type": "StartTimer", "timer_id": "t"}]', NULL, NULL, true),
     ('bad: the second command''s error', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5},
         {"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}]', NULL, NULL, true),
-    ('bad: a closing command''s error', '[{"type": "FailWorkflowExecution", "failure": "boom"}]', NULL, NULL, true);
+    ('bad: a closing command''s error', '[{"type": "FailWorkflowExecution", "failure": "boom"}]', NULL, NULL, true),
+    ('bad: complete with a key it does not know', '[{"type": "CompleteWorkflowExecution", "result": 1, "extra": 2}]',
+     NULL, NULL, true),
+    ('bad: complete with a result too deep', '[{"type": "CompleteWorkflowExecution", "result": '
+     || repeat('[', 129) || repeat(']', 129) || '}]', NULL, NULL, true),
+    ('bad: complete with a result too large', '[{"type": "CompleteWorkflowExecution", "result": "'
+     || repeat('x', 2000) || '"}]', NULL, NULL, true);
+SET LOCAL durable.max_payload_bytes = 1000;
 CREATE TEMP TABLE got AS
 SELECT c.name, c.fails, pg_temp.twins('wc-' || row_number() OVER (), c.commands, c.during, c.ident, c.build, c.transient,
                                       c.token) AS g
   FROM cases c;
+RESET durable.max_payload_bytes;
 SELECT is(g ->> 'same', 'true', 'the same written: ' || name) FROM got;
 SELECT is(g ->> 'same_error', 'true', 'the same error (or none): ' || name) FROM got;
 SELECT is(g -> 'error' <> 'null', fails, CASE WHEN fails THEN 'refused: ' ELSE 'done: ' END || name) FROM got;
