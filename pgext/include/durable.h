@@ -319,6 +319,9 @@ typedef struct DurablePrimaryKey
 
 extern void DurableFillPrimaryKey(DurableLookup *lookup, const void *arg);
 
+/* durable.<relname> opened with lockmode, its oid remembered in lookup; NULL: no such table */
+extern struct RelationData *DurableOpenTable(DurableLookup *lookup, const char *relname, LOCKMODE lockmode);
+
 /* plan_sizes.c: the extension's schema in this database (InvalidOid: not installed), cached */
 extern Oid DurableNamespaceOid(void);
 

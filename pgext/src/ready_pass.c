@@ -82,6 +82,10 @@ typedef struct KnownIndex
 
 #define KNOWN_MAX 8
 static KnownIndex known[KNOWN_MAX];
+
+/* the tables a placing reads that its caller does not give it, remembered (relcache_watch.c) */
+static DurableLookup runs_table;
+static DurableLookup workflow_tasks_table;
 static int	known_next;
 static bool callback_registered;
 
@@ -401,6 +405,17 @@ last_of_key(Relation tasks, const Datum *by_key, const bool *nulls, int64 leave_
 	return found;
 }
 
+/* durable.<relname>, read with AccessShareLock (its oid remembered, not looked up by name each time) */
+static Relation
+open_table(DurableLookup *lookup, const char *relname)
+{
+	Relation	rel = DurableOpenTable(lookup, relname, AccessShareLock);
+
+	if (rel == NULL)
+		DurableRefuseChangedSchema(psprintf("table \"%s\"", relname), "is missing");
+	return rel;
+}
+
 /*
  * The pass of a task that becomes ready in tasks (either task table):
  *     greatest(head, last + 1 / weight, 0)
@@ -552,7 +567,7 @@ DurablePlaceWorkflowTask(Relation tasks, Datum run_id, bool run_id_null, Datum n
 	values[0] = values[1] = values[2] = (Datum) 0;
 	nulls[0] = nulls[1] = true;
 	nulls[2] = false;
-	runs = table_open(get_relname_relid("workflows", RelationGetNamespace(tasks)), AccessShareLock);
+	runs = open_table(&runs_table, "workflows");
 	run = table_slot_create(runs, NULL);
 	if (first_row(runs, &run_row, &run_id, &run_id_null, ForwardScanDirection, 0, snapshot, run, NULL))
 	{
@@ -644,7 +659,7 @@ durable_ready_pass(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_FLOAT8(0);
-	tasks = table_open(get_relname_relid("workflow_tasks", get_namespace_oid("durable", false)), AccessShareLock);
+	tasks = open_table(&workflow_tasks_table, "workflow_tasks");
 	pass = task_pass(tasks, PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_GETARG_DATUM(2),
 					 PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3),
 					 PG_ARGISNULL(4) ? 0 : PG_GETARG_FLOAT8(4), PG_ARGISNULL(4), 0, GetActiveSnapshot());

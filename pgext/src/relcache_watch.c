@@ -23,21 +23,33 @@
 #include "access/table.h"
 #include "catalog/pg_am_d.h"
 #include "commands/defrem.h"
+#include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "durable.h"
 
 /* every lookup DurableOpenLookup has filled, linked through their next */
 static DurableLookup *lookups;
 
-/* (a change of a table or of its index: it is looked up again) */
+/*
+ * (a change of a table or of its index: it is looked up again; and a
+ * lookup that found no table, on any change, which a table created is)
+ */
 static void
 forget_lookups(Oid relid)
 {
 	for (DurableLookup *l = lookups; l != NULL; l = l->next)
-		if (relid == InvalidOid || relid == l->heap || relid == l->index)
+		if (relid == InvalidOid || !OidIsValid(l->heap) || relid == l->heap || relid == l->index)
 			l->known = false;
+}
+
+/* (a schema renamed, dropped or made: every table is looked up by its name again) */
+static void
+forget_all_lookups(int cacheid, uint32 hashvalue)
+{
+	forget_lookups(InvalidOid);
 }
 
 static void
@@ -46,6 +58,7 @@ watch_lookup(DurableLookup *lookup)
 	if (lookup->watched)
 		return;
 	DurableWatchRelcache(forget_lookups);
+	DurableWatchSyscache(NAMESPACEOID, forget_all_lookups);
 	lookup->next = lookups;
 	lookups = lookup;
 	lookup->watched = true;
@@ -62,8 +75,6 @@ watch_lookup(DurableLookup *lookup)
 Relation
 DurableOpenLookup(DurableLookup *lookup, LOCKMODE lockmode, DurableLookupFill fill, const void *arg)
 {
-	Relation	rel;
-
 	for (;;)
 	{
 		if (!lookup->known)
@@ -71,19 +82,22 @@ DurableOpenLookup(DurableLookup *lookup, LOCKMODE lockmode, DurableLookupFill fi
 			watch_lookup(lookup);
 			lookup->heap = InvalidOid;
 			lookup->index = InvalidOid;
-			fill(lookup, arg);
+			/* marked first: an invalidation the fill takes in (it opens the table) marks it again */
 			lookup->known = true;
+			fill(lookup, arg);
 		}
 		if (!OidIsValid(lookup->index))
 			return NULL;
-		/* the lock reads the invalidations that came since the lookup (see the top of this file) */
-		rel = try_table_open(lookup->heap, lockmode);
-		if (rel != NULL && lookup->known)
-			return rel;
+		/*
+		 * The lock reads the invalidations that came since the lookup (see
+		 * the top of this file): with none of the table or its index, the
+		 * table is still there, as RangeVarGetRelidExtended reasons.
+		 */
+		LockRelationOid(lookup->heap, lockmode);
+		if (lookup->known)
+			return table_open(lookup->heap, NoLock);
 		/* (the table or its index changed since it was looked up) */
-		if (rel != NULL)
-			table_close(rel, lockmode);
-		lookup->known = false;
+		UnlockRelationOid(lookup->heap, lockmode);
 	}
 }
 
@@ -122,3 +136,24 @@ DurableFillPrimaryKey(DurableLookup *lookup, const void *arg)
 	table_close(rel, AccessShareLock);
 }
 
+/* (DurableOpenTable's fill, arg: the table's name) the table, standing for its index too: none is read */
+static void
+fill_table(DurableLookup *lookup, const void *arg)
+{
+	Oid			schema = DurableNamespaceOid();
+
+	lookup->heap = OidIsValid(schema) ? get_relname_relid((const char *) arg, schema) : InvalidOid;
+	lookup->index = lookup->heap;
+}
+
+/*
+ * durable.<relname> (a literal), opened with lockmode, its oid remembered
+ * in lookup until a change of the table (a drop, a rename: a relcache
+ * invalidation of it) instead of looked up by name on every call; NULL,
+ * nothing opened, where there is no such table.
+ */
+Relation
+DurableOpenTable(DurableLookup *lookup, const char *relname, LOCKMODE lockmode)
+{
+	return DurableOpenLookup(lookup, lockmode, fill_table, relname);
+}

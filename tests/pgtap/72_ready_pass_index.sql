@@ -3,7 +3,8 @@
 -- index keeps its WHERE state = 'SCHEDULED'. An index of that name rebuilt
 -- without it (an operator's replacement) would have every leased task
 -- counted as ready and new tasks placed behind them: it is refused, as a
--- missing index is, rather than read.
+-- missing index is, rather than read. The tables a placing opens by name
+-- are remembered until they change.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -44,6 +45,34 @@ SELECT is(pg_temp.error_of($$
           'durable reads this object directly and needs it as its schema defines it.',
           'Recreate it as durable''s install script (durable--0.2.sql) defines it, or reinstall the extension in a copy of the store and compare.'],
     'a missing ready index is refused with 55000, a detail and a hint');
+
+-- The tables a placing opens itself (workflows, for a workflow task's run;
+-- workflow_tasks, for _ready_pass) are remembered per backend, and
+-- forgotten when they change: renamed away, a placing finds no table (it
+-- does not read the old one by the oid it remembered); the rename undone,
+-- it reads the table again.
+CREATE FUNCTION pg_temp.wtask(q text) RETURNS float8 LANGUAGE sql AS $$
+    INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, scheduled_at)
+    VALUES (pg_temp.taskless_run(q), 'default', q, 'SCHEDULED', now()) RETURNING pass
+$$;
+SELECT is(pg_temp.wtask('rp-w'), 0::float8, 'a workflow task placed, its run read from workflows');
+SELECT is(pg_temp.wtask('rp-w'), 1::float8, 'the next one behind it');
+SELECT is(durable._ready_pass('default', 'rp-w', 2::smallint, 'k', 1), 2::float8, '_ready_pass reads workflow_tasks');
+SAVEPOINT away;
+CREATE TEMP TABLE run_away AS SELECT pg_temp.taskless_run('rp-w') AS r;
+ALTER TABLE durable.workflows RENAME TO workflows_away;
+SELECT is((pg_temp.error_of($$INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state, scheduled_at)
+                                SELECT r, 'default', 'rp-w', 'SCHEDULED', now() FROM run_away$$))[1:2],
+          ARRAY['55000', 'durable''s table "workflows" is missing'],
+          'workflows renamed away: the placing finds no table, and reads no other');
+ALTER TABLE durable.workflows_away RENAME TO workflows;
+ALTER TABLE durable.workflow_tasks RENAME TO workflow_tasks_away;
+SELECT is((pg_temp.error_of($$SELECT durable._ready_pass('default', 'rp-w', 2::smallint, 'k', 1)$$))[1:2],
+          ARRAY['55000', 'durable''s table "workflow_tasks" is missing'],
+          'workflow_tasks renamed away: _ready_pass finds no table, and reads no other');
+ROLLBACK TO SAVEPOINT away;
+SELECT is(pg_temp.wtask('rp-w'), 2::float8, 'the renames undone, a placing reads workflows again');
+SELECT is(durable._ready_pass('default', 'rp-w', 2::smallint, 'k', 1), 3::float8, 'and _ready_pass workflow_tasks');
 
 SELECT * FROM finish();
 ROLLBACK;
