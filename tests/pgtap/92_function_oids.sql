@@ -1,5 +1,6 @@
 -- The SQL functions durable's C calls through fmgr (_notify, durable.now,
--- _schedule_workflow_task, _may, _complete_activity_result), whose oids a
+-- _schedule_workflow_task, _may, _complete_activity_result,
+-- _authorize_by_grants; _event_pack: 78_append_guards), whose oids a
 -- backend remembers: dropped and made again while the session stays
 -- connected (an upgrade script that re-creates a function, DROP and CREATE
 -- EXTENSION), the next call finds the new function, as a statement would,
@@ -123,6 +124,9 @@ SELECT is((SELECT c.outcome FROM t3, durable.complete_activity_tasks(pg_temp.res
 SELECT ok(EXISTS (SELECT 1 FROM called WHERE fn = '_may' AND arg = 'worker foq3c'), 'the stand-in is the one asked');
 SELECT pg_temp.remake('durable._may(text,text,text)');
 SELECT is(pg_temp.result_twins('fo3d', 'foq3d'), 'COMPLETED true', 'made again as it was: COMPLETED');
+-- (and _authorize's full check, which every start makes)
+SELECT pg_temp.remake('durable._authorize_by_grants(text,text,text)');
+SELECT is(pg_temp.result_twins('fo3e', 'foq3e'), 'COMPLETED true', 'after _authorize_by_grants is made again, the same');
 
 -- 4. The extension dropped and created again in the session: every
 -- function has a new oid; undone by the savepoint, the old ones are back.
