@@ -180,6 +180,7 @@ typedef struct DurableShape
 {
 	bool		valid;			/* read since the table, an index read or a function last changed */
 	Oid			relid;
+	Oid			userid;			/* the role whose rights the reader read (InvalidOid: it read none) */
 	bool		plain;			/* the reader's answer: the direct write does what the statement would */
 	int			nindexes;		/* DurableReadDirectIndexes' */
 	const DurableDirectIndex *indexes;	/* (the caller's array, as it was read into) */

@@ -4,7 +4,8 @@
  * run, run_insert.c's run) share with the executor's INSERT, in one place:
  * the tables and indexes such a row may be written to directly, the shape
  * a caller keeps of its table between calls (DurableShapeOf: read once,
- * forgotten on a change of the table, of an index read or of a function),
+ * forgotten on a change of the table, of an index read or of a function,
+ * and of a role where it holds rights),
  * a table's indexes and CHECKs read into it, and an index's entry for a
  * row, made as ExecInsertIndexTuples makes it. Each caller adds what its
  * own table needs (its triggers, columns and rights).
@@ -152,12 +153,16 @@ forget_shapes_of_relation(Oid relid)
 	invalidations++;
 }
 
-/* (a function replaced: a CHECK, predicate or trigger a shape holds may call it) */
+/*
+ * (a function replaced: a CHECK, predicate or trigger a shape holds may
+ * call it; a role or a membership changed: the rights a reader read)
+ */
 static void
 forget_shapes(int cacheid, uint32 hashvalue)
 {
 	for (DurableShape *s = shapes; s != NULL; s = s->next)
-		s->valid = false;
+		if (cacheid == PROCOID || OidIsValid(s->userid))
+			s->valid = false;
 	invalidations++;
 }
 
@@ -170,6 +175,8 @@ watch_shape(DurableShape *shape)
 	{
 		DurableWatchRelcache(forget_shapes_of_relation);
 		DurableWatchSyscache(PROCOID, forget_shapes);
+		DurableWatchSyscache(AUTHOID, forget_shapes);
+		DurableWatchSyscache(AUTHMEMROLEMEM, forget_shapes);
 	}
 	shape->next = shapes;
 	shapes = shape;
@@ -177,11 +184,13 @@ watch_shape(DurableShape *shape)
 }
 
 /*
- * shape, for rel: as it was last read, if still valid for rel; else read
- * anew, in its memory made anew, by read(rel, arg), whose answer is
- * shape->plain. An invalidation that comes while it is read (the reader
- * opens indexes and reads the catalogs, which reads invalidations) leaves
- * it invalid, to be read again next time: what was read may predate it.
+ * shape, for rel: as it was last read, if still valid for rel (and for
+ * the current role, when the reader read its rights: it sets
+ * shape->userid); else read anew, in its memory made anew, by read(rel,
+ * arg), whose answer is shape->plain. An invalidation that comes while it
+ * is read (the reader opens indexes and reads the catalogs, which reads
+ * invalidations) leaves it invalid, to be read again next time: what was
+ * read may predate it.
  */
 void
 DurableShapeOf(DurableShape *shape, Relation rel, const char *name, DurableShapeRead read, void *arg)
@@ -189,12 +198,14 @@ DurableShapeOf(DurableShape *shape, Relation rel, const char *name, DurableShape
 	MemoryContext old;
 	uint64		before;
 
-	if (shape->valid && shape->relid == RelationGetRelid(rel))
+	if (shape->valid && shape->relid == RelationGetRelid(rel) &&
+		(!OidIsValid(shape->userid) || shape->userid == GetUserId()))
 		return;
 	watch_shape(shape);
 	shape->valid = false;
 	shape->nindexes = 0;
 	shape->relid = RelationGetRelid(rel);
+	shape->userid = InvalidOid;
 	before = invalidations;
 	old = renew_memory(&shape->mem, rel, name);
 	shape->plain = read(rel, arg);

@@ -121,19 +121,64 @@ append_by_statement(Datum run, int16 code, Jsonb *attributes, Datum time, text *
 static DurableFunction event_pack_fn = {"_event_pack", 4, {UUIDOID, INT8OID, TEXTOID, JSONBOID}};
 
 /*
- * True if an INSERT into rel would do nothing that heap_insert and the
- * indexes' inserts below leave out. Lists rel's indexes' oids into
- * *indexes and their IndexInfos (made in the current memory context) into
- * *infos, and gives the primary key's position among them.
+ * What plain_history finds of history_rows, kept per backend
+ * (direct_insert.c's DurableShapeOf): forgotten by any invalidation of the
+ * table or one of its indexes (an index, trigger, rule, policy, column,
+ * grant, owner, partition, the table's drop: each changes a pg_class,
+ * pg_index... row and so the table's relcache entry), of a function (the
+ * right to execute _event_pack, its drop), or of a role or a role's
+ * membership (rights held through roles, superuser); read again for
+ * another role.
+ */
+#define MAX_INDEXES 32
+
+typedef struct HistoryShape
+{
+	DurableShape base;			/* plain: an INSERT would do nothing the direct write leaves out */
+	Oid			pkey_oid;		/* (while it is read) */
+	int			pkey;			/* the primary key's place in indexes */
+	DurableDirectIndex indexes[MAX_INDEXES];
+} HistoryShape;
+
+static HistoryShape shape;
+
+/* history_rows's oid, remembered (relcache_watch.c) */
+static DurableLookup history_table;
+
+/* appends writing with the kept shape right now (an index's insert that appends: never in durable) */
+static int	shape_in_use;
+
+/* (DurableReadDirectIndexes' visit) no predicate; the primary key on (run_id, event_id), ready */
+static bool
+visit_index(Relation index, DurableDirectIndex *entry, void *arg)
+{
+	HistoryShape *s = arg;
+	IndexInfo  *info = entry->info;
+
+	if (info->ii_Predicate != NIL)
+		return false;
+	if (entry->oid == s->pkey_oid)
+	{
+		if (info->ii_NumIndexKeyAttrs != 2 || info->ii_IndexAttrNumbers[0] != 1 ||
+			info->ii_IndexAttrNumbers[1] != 2 || !info->ii_ReadyForInserts)
+			return false;
+		s->pkey = entry - s->indexes;
+	}
+	return true;
+}
+
+/*
+ * (DurableShapeOf's reader) True if an INSERT into rel would do nothing
+ * that heap_insert and the indexes' inserts below leave out, for the
+ * current role.
  */
 static bool
-plain_history(Relation rel, List **indexes, List **infos, int *pkey)
+plain_history(Relation rel, void *arg)
 {
+	HistoryShape *s = arg;
 	TupleDesc	desc = RelationGetDescr(rel);
 	TriggerDesc *trig = rel->trigdesc;
-	Oid			pkey_oid;
 	Oid			pack;
-	ListCell   *lc;
 
 	if (!DurableDirectInsertTable(rel) || desc->natts < HISTORY_NATTS)
 		return false;
@@ -155,6 +200,7 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 	 * (as the statement: to insert, to read the last id, and to pack the
 	 * event; the executor's permission hook is looked at on every call)
 	 */
+	s->base.userid = GetUserId();
 	if (pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK ||
 		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		return false;
@@ -163,190 +209,25 @@ plain_history(Relation rel, List **indexes, List **infos, int *pkey)
 		return false;
 
 	/* (RelationGetIndexList also finds the primary key) */
-	*pkey = -1;
-	pkey_oid = RelationGetPrimaryKeyIndex(rel);
-	foreach(lc, RelationGetIndexList(rel))
-	{
-		/* (the lock the executor takes to insert, kept to the transaction's end) */
-		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
-		IndexInfo  *info = BuildIndexInfo(index);
-		bool		usable = DurableDirectInsertIndex(index, info) && info->ii_Predicate == NIL;
-
-		*indexes = lappend_oid(*indexes, RelationGetRelid(index));
-		*infos = lappend(*infos, info);
-		index_close(index, NoLock);
-		if (!usable)
-			return false;
-		if (lfirst_oid(lc) == pkey_oid)
-		{
-			if (info->ii_NumIndexKeyAttrs != 2 || info->ii_IndexAttrNumbers[0] != 1 ||
-				info->ii_IndexAttrNumbers[1] != 2 || !info->ii_ReadyForInserts)
-				return false;
-			*pkey = list_length(*indexes) - 1;
-		}
-	}
-	return *pkey >= 0;
+	s->pkey = -1;
+	s->pkey_oid = RelationGetPrimaryKeyIndex(rel);
+	return DurableReadDirectIndexes(rel, &s->base, s->indexes, MAX_INDEXES, visit_index, s) && s->pkey >= 0;
 }
 
 /*
- * What plain_history found, for history_rows (relid) and the role it
- * checked the rights of (userid). Forgotten (known false) by any
- * invalidation of the table or one of its indexes (an index, trigger, rule,
- * policy, column, grant, owner, partition, the table's drop: each changes
- * a pg_class, pg_index... row and so the table's relcache entry), of a
- * function (the right to execute _event_pack, its drop), of a role or a
- * role's membership (rights held through roles, superuser), or of a schema.
+ * The shape of rel for this call, or NULL where the statement must write:
+ * the kept one, read again when it is not valid, unless another append of
+ * this backend writes with it right now.
  */
-typedef struct HistoryShape
+static HistoryShape *
+shape_of(Relation rel)
 {
-	Oid			relid;			/* InvalidOid: look it up */
-	bool		known;			/* the rest is true of relid and userid */
-	Oid			userid;
-	bool		plain;
-	List	   *indexes;		/* oids */
-	List	   *infos;			/* IndexInfo *, as BuildIndexInfo made them */
-	int			pkey;
-	MemoryContext cxt;			/* indexes and infos */
-	int			in_use;			/* appends using infos right now */
-} HistoryShape;
-
-static HistoryShape shape;
-static uint64 shape_invalidations = 0;
-
-static void
-forget_shape(void)
-{
-	shape.known = false;
-	shape_invalidations++;
-}
-
-static void
-forget_shape_rel(Oid relid)
-{
-	if (relid == InvalidOid || relid == shape.relid || list_member_oid(shape.indexes, relid))
-	{
-		shape.relid = InvalidOid;
-		forget_shape();
-	}
-}
-
-static void
-forget_shape_syscache(int cacheid, uint32 hashvalue)
-{
-	if (cacheid == NAMESPACEOID)
-		shape.relid = InvalidOid;
-	forget_shape();
-}
-
-/*
- * history_rows, opened with the executor's lock (which takes in the
- * invalidations others committed), or NULL where durable has no such
- * table.
- */
-static pg_noinline Relation
-open_history(void)
-{
-	static bool callbacks = false;
-	Oid			schema;
-
-	if (!callbacks)
-	{
-		DurableWatchRelcache(forget_shape_rel);
-		DurableWatchSyscache(PROCOID, forget_shape_syscache);
-		DurableWatchSyscache(AUTHOID, forget_shape_syscache);
-		DurableWatchSyscache(AUTHMEMROLEMEM, forget_shape_syscache);
-		DurableWatchSyscache(NAMESPACEOID, forget_shape_syscache);
-		callbacks = true;
-	}
-	for (int tries = 0; tries < 2; tries++)
-	{
-		Oid			relid = shape.relid;
-		Relation	rel;
-
-		if (!OidIsValid(relid))
-		{
-			schema = DurableNamespaceOid();
-			relid = OidIsValid(schema) ? get_relname_relid("history_rows", schema) : InvalidOid;
-			if (!OidIsValid(relid))
-				return NULL;
-			shape.relid = relid;
-			shape.known = false;
-		}
-		/*
-		 * The lock takes in what others committed: when no invalidation of
-		 * the table came with it, the kept oid is still history_rows (a
-		 * drop, a rename or a move invalidates it).
-		 */
-		LockRelationOid(relid, RowExclusiveLock);
-		if (shape.relid == relid)
-			return relation_open(relid, NoLock);
-		rel = try_relation_open(relid, NoLock);
-		if (rel != NULL && RelationGetNamespace(rel) == DurableNamespaceOid() &&
-			strcmp(RelationGetRelationName(rel), "history_rows") == 0)
-		{
-			shape.relid = relid;
-			return rel;
-		}
-		if (rel != NULL)
-			relation_close(rel, NoLock);
-		UnlockRelationOid(relid, RowExclusiveLock);
-		shape.relid = InvalidOid;
-		shape.known = false;
-	}
-	return NULL;
-}
-
-/*
- * The shape of rel for this call: the kept one, or made again. While
- * another append in this backend uses the kept one (an index's insert that
- * appends: never in durable), this one is made for this call alone.
- */
-static void
-shape_of(Relation rel, bool *plain, List **indexes, List **infos, int *pkey)
-{
-	MemoryContext old;
-	uint64		before = shape_invalidations;
-	bool		keep = shape.in_use == 0;
-
-	if (shape.known && shape.userid == GetUserId())
-	{
-		*plain = shape.plain;
-		*indexes = shape.indexes;
-		*infos = shape.infos;
-		*pkey = shape.pkey;
-		return;
-	}
-	if (!keep)
-	{
-		*indexes = NIL;
-		*infos = NIL;
-		*plain = plain_history(rel, indexes, infos, pkey);
-		return;
-	}
-	shape.known = false;
-	if (shape.cxt == NULL)
-		shape.cxt = AllocSetContextCreate(CacheMemoryContext, "durable history_rows shape",
-										  ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(shape.cxt);
-	shape.indexes = NIL;
-	shape.infos = NIL;
-	old = MemoryContextSwitchTo(shape.cxt);
-	PG_TRY();
-	{
-		shape.plain = plain_history(rel, &shape.indexes, &shape.infos, &shape.pkey);
-	}
-	PG_FINALLY();
-	{
-		MemoryContextSwitchTo(old);
-	}
-	PG_END_TRY();
-	shape.userid = GetUserId();
-	/* (an invalidation taken while it was made, by an index's lock, leaves it for this call) */
-	shape.known = shape_invalidations == before;
-	*plain = shape.plain;
-	*indexes = shape.indexes;
-	*infos = shape.infos;
-	*pkey = shape.pkey;
+	if (shape_in_use > 0 &&
+		!(shape.base.valid && shape.base.relid == RelationGetRelid(rel) &&
+		  (!OidIsValid(shape.base.userid) || shape.base.userid == GetUserId())))
+		return NULL;
+	DurableShapeOf(&shape.base, rel, "durable history_rows shape", plain_history, &shape);
+	return shape.base.plain ? &shape : NULL;
 }
 
 /* The run's last event id, by a backward probe of the primary key; 0 for none. */
@@ -426,40 +307,26 @@ follows_last_written(Relation rel, Datum run)
 		!IsolationIsSerializable();
 }
 
-/* Every index's entry for the row at tid, unique ones checked as the executor does. */
-static void
-insert_index_entries(Relation rel, List *indexes, List *infos, Datum *values, bool *nulls, ItemPointer tid)
-{
-	ListCell   *lc,
-			   *lc2;
-
-	forboth(lc, indexes, lc2, infos)
-	{
-		DurableInsertIndexEntry(rel, lfirst(lc), lfirst(lc2), values, nulls, tid);
-	}
-}
-
-/* The event as the next of run in rel, whose shape is plain (indexes: their oids). */
+/* The event as the next of run in rel, whose shape s is plain. */
 static int64
-write_event(Relation rel, List *index_oids, List *infos, int pkey,
-			Datum run, int16 code, Jsonb *attributes, Datum time, text *type)
+write_event(Relation rel, const HistoryShape *s, Datum run, int16 code, Jsonb *attributes, Datum time, text *type)
 {
-	List	   *indexes = NIL;
+	Relation	indexes[MAX_INDEXES];
+	int			nindexes = s->base.nindexes;
 	int64		event_id;
 	Datum	   *values;
 	bool	   *nulls;
 	HeapTuple	tuple;
-	ListCell   *lc;
 
 	DurableDirectWriteBegin("INSERT");
 	/* the locks stay to the transaction's end, as the executor's */
-	foreach(lc, index_oids)
-		indexes = lappend(indexes, index_open(lfirst_oid(lc), RowExclusiveLock));
+	for (int i = 0; i < nindexes; i++)
+		indexes[i] = index_open(s->indexes[i].oid, RowExclusiveLock);
 
 	if (follows_last_written(rel, run))
 		event_id = last_written.event_id + 1;
 	else
-		event_id = last_event_id(rel, list_nth(indexes, pkey), run, GetActiveSnapshot()) + 1;
+		event_id = last_event_id(rel, indexes[s->pkey], run, GetActiveSnapshot()) + 1;
 	values = palloc(RelationGetDescr(rel)->natts * sizeof(Datum));
 	nulls = palloc(RelationGetDescr(rel)->natts * sizeof(bool));
 	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
@@ -472,7 +339,9 @@ write_event(Relation rel, List *index_oids, List *infos, int pkey,
 												 VARSIZE_ANY_EXHDR(type), attributes));
 	tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	heap_insert(rel, tuple, GetCurrentCommandId(true), 0, NULL);
-	insert_index_entries(rel, indexes, infos, values, nulls, &tuple->t_self);
+	/* every index's entry, unique ones checked as the executor does */
+	for (int i = 0; i < nindexes; i++)
+		DurableInsertIndexEntry(rel, indexes[i], s->indexes[i].info, values, nulls, &tuple->t_self);
 	heap_freetuple(tuple);
 	pfree(values);
 	pfree(nulls);
@@ -485,9 +354,8 @@ write_event(Relation rel, List *index_oids, List *infos, int pkey,
 	last_written.relid = RelationGetRelid(rel);
 	memcpy(&last_written.run, DatumGetUUIDP(run), sizeof(pg_uuid_t));
 	last_written.event_id = event_id;
-	foreach(lc, indexes)
-		index_close(lfirst(lc), NoLock);
-	list_free(indexes);
+	for (int i = 0; i < nindexes; i++)
+		index_close(indexes[i], NoLock);
 	return event_id;
 }
 
@@ -498,29 +366,27 @@ write_event(Relation rel, List *index_oids, List *infos, int pkey,
 static bool
 append_direct(Datum run, int16 code, Jsonb *attributes, Datum time, text *type, int64 *event_id)
 {
-	Relation	rel = open_history();
-	List	   *index_oids;
-	List	   *infos;
-	int			pkey;
-	bool		plain;
+	/* (the executor's lock, which takes in the invalidations others committed) */
+	Relation	rel = DurableOpenTable(&history_table, "history_rows", RowExclusiveLock);
+	HistoryShape *s;
 
 	if (rel == NULL)
 		return false;
-	shape_of(rel, &plain, &index_oids, &infos, &pkey);
+	s = shape_of(rel);
 	/*
 	 * (an extension that checks or audits permissions in the executor's
 	 * hook, as sepgsql and pgaudit do, must see the statement)
 	 */
-	if (plain && ExecutorCheckPerms_hook == NULL)
+	if (s != NULL && ExecutorCheckPerms_hook == NULL)
 	{
-		shape.in_use++;
+		shape_in_use++;
 		PG_TRY();
 		{
-			*event_id = write_event(rel, index_oids, infos, pkey, run, code, attributes, time, type);
+			*event_id = write_event(rel, s, run, code, attributes, time, type);
 		}
 		PG_FINALLY();
 		{
-			shape.in_use--;
+			shape_in_use--;
 		}
 		PG_END_TRY();
 		table_close(rel, NoLock);

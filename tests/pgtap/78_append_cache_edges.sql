@@ -116,10 +116,10 @@ END
 $$;
 SELECT pg_temp.append_as_roles(2);
 CREATE TEMP TABLE shape_memory AS
-SELECT total_bytes, used_bytes FROM pg_backend_memory_contexts WHERE name = 'durable history_rows shape';
+SELECT total_bytes, used_bytes FROM pg_backend_memory_contexts WHERE ident = 'durable history_rows shape';
 SELECT pg_temp.append_as_roles(1000);
 SELECT ok((SELECT m.total_bytes <= k.total_bytes AND m.used_bytes <= k.used_bytes
-             FROM pg_backend_memory_contexts m, shape_memory k WHERE m.name = 'durable history_rows shape'),
+             FROM pg_backend_memory_contexts m, shape_memory k WHERE m.ident = 'durable history_rows shape'),
           'the shape made a thousand times over takes no more memory than made once');
 SELECT is((SELECT max(event_id) FROM durable.history_rows WHERE run_id = pg_temp.run(7)), 2004::bigint,
           '(its appends were made)');
