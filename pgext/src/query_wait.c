@@ -34,8 +34,6 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
-#include "nodes/value.h"
-#include "parser/parse_func.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -45,6 +43,9 @@
 PG_FUNCTION_INFO_V1(durable_wait_for_query_tasks);
 
 #define WAIT_KEY_NARGS 4
+
+/* durable._query_wait_key(text, integer, text, text): the checks and the queue's key */
+static DurableFunction wait_key_fn = {"_query_wait_key", WAIT_KEY_NARGS, {TEXTOID, INT4OID, TEXTOID, TEXTOID}};
 
 typedef struct WaitState
 {
@@ -73,7 +74,6 @@ durable_wait_for_query_tasks(PG_FUNCTION_ARGS)
 {
 	bool		nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
 		!castNode(CallContext, fcinfo->context)->atomic;
-	Oid			argtypes[WAIT_KEY_NARGS] = {TEXTOID, INT4OID, TEXTOID, TEXTOID};
 	LOCAL_FCINFO(keyinfo, WAIT_KEY_NARGS);
 	FmgrInfo	keyflinfo;
 	char		key[DURABLE_NAME_MAX];
@@ -88,8 +88,7 @@ durable_wait_for_query_tasks(PG_FUNCTION_ARGS)
 		elog(ERROR, "durable.wait_for_query_tasks must return a row");
 
 	/* bad input and a missing grant are refused first, however it is called */
-	fmgr_info(LookupFuncName(list_make2(makeString("durable"), makeString("_query_wait_key")),
-							 WAIT_KEY_NARGS, argtypes, false), &keyflinfo);
+	fmgr_info(DurableFunctionOid(&wait_key_fn, false), &keyflinfo);
 	InitFunctionCallInfoData(*keyinfo, &keyflinfo, WAIT_KEY_NARGS, PG_GET_COLLATION(), NULL, NULL);
 	for (int i = 0; i < WAIT_KEY_NARGS; i++)
 		keyinfo->args[i] = fcinfo->args[i];

@@ -1,6 +1,7 @@
 -- The SQL functions durable's C calls through fmgr (_notify, durable.now,
 -- _schedule_workflow_task, _may, _complete_activity_result,
--- _authorize_by_grants; _event_pack: 78_append_guards), whose oids a
+-- _authorize_by_grants, _query_wait_key; _event_pack: 78_append_guards),
+-- whose oids a
 -- backend remembers: dropped and made again while the session stays
 -- connected (an upgrade script that re-creates a function, DROP and CREATE
 -- EXTENSION), the next call finds the new function, as a statement would,
@@ -128,7 +129,15 @@ SELECT is(pg_temp.result_twins('fo3d', 'foq3d'), 'COMPLETED true', 'made again a
 SELECT pg_temp.remake('durable._authorize_by_grants(text,text,text)');
 SELECT is(pg_temp.result_twins('fo3e', 'foq3e'), 'COMPLETED true', 'after _authorize_by_grants is made again, the same');
 
--- 4. The extension dropped and created again in the session: every
+-- 4. wait_for_query_tasks' checks (query_wait.c calls _query_wait_key
+-- first, however it is called: inside a transaction, its refusal follows).
+SELECT is((pg_temp.error_of($$CALL durable.wait_for_query_tasks('foq5', 10)$$))[1], '25001',
+          'a wait in a transaction, its key made, is refused');
+SELECT pg_temp.remake('durable._query_wait_key(text,integer,text,text)');
+SELECT is((pg_temp.error_of($$CALL durable.wait_for_query_tasks('foq5', 10)$$))[1], '25001',
+          'after _query_wait_key is made again, the same');
+
+-- 5. The extension dropped and created again in the session: every
 -- function has a new oid; undone by the savepoint, the old ones are back.
 SAVEPOINT recreated;
 SET LOCAL client_min_messages = warning;
