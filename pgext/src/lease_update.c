@@ -47,16 +47,33 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/genam.h"
+#include "access/xact.h"
 #include "catalog/pg_type_d.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "nodes/primnodes.h"
 #include "rewrite/prs2lock.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+#include "utils/uuid.h"
 
 #include "durable.h"
 
@@ -146,6 +163,11 @@ typedef struct LeaseArgs
 	bool	   *starteds_null;
 	Datum	   *timeouts;
 	bool	   *timeouts_null;
+	Datum		identity;
+	bool		identity_null;
+	Datum		build_id;
+	bool		build_id_null;
+	TimestampTz now;
 } LeaseArgs;
 
 static bool
@@ -186,6 +208,11 @@ read_args(FunctionCallInfo fcinfo, LeaseArgs *args)
 	/* now, null: started_at and timeout_at null (the statement's, as are ids and fences null) */
 	if (PG_ARGISNULL(6))
 		return false;
+	args->identity_null = PG_ARGISNULL(4);
+	args->identity = args->identity_null ? (Datum) 0 : PG_GETARG_DATUM(4);
+	args->build_id_null = PG_ARGISNULL(5);
+	args->build_id = args->build_id_null ? (Datum) 0 : PG_GETARG_DATUM(5);
+	args->now = PG_GETARG_TIMESTAMPTZ(6);
 	for (int i = 0; i < args->n; i++)
 	{
 		if (ids_null[i] || fences_null[i])
@@ -200,10 +227,9 @@ read_args(FunctionCallInfo fcinfo, LeaseArgs *args)
 
 /* Task i's lease, written directly; false (nothing written) if the statement must write it. */
 static bool
-lease_one(FunctionCallInfo fcinfo, DurableUpdate *u, const LeaseArgs *args, int i)
+lease_one(DurableUpdate *u, const LeaseArgs *args, int i)
 {
 	int64		fence = DatumGetInt64(args->fences[i]);
-	TimestampTz now = PG_GETARG_TIMESTAMPTZ(6);
 
 	if (fence == PG_INT64_MAX || !DurableUpdateFind(&shape, u, args->ids[i]))
 		return false;
@@ -211,12 +237,12 @@ lease_one(FunctionCallInfo fcinfo, DurableUpdate *u, const LeaseArgs *args, int 
 	SET(SET_STATE, CStringGetTextDatum("STARTED"), false);
 	SET(SET_FENCE, Int64GetDatum(fence + 1), false);
 	SET(SET_STARTED_EVENT_ID, args->starteds_null[i] ? (Datum) 0 : args->starteds[i], args->starteds_null[i]);
-	SET(SET_IDENTITY, PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4), PG_ARGISNULL(4));
-	SET(SET_BUILD_ID, PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5), PG_ARGISNULL(5));
-	SET(SET_STARTED_AT, TimestampTzGetDatum(now), false);
+	SET(SET_IDENTITY, args->identity, args->identity_null);
+	SET(SET_BUILD_ID, args->build_id, args->build_id_null);
+	SET(SET_STARTED_AT, TimestampTzGetDatum(args->now), false);
 	/* (the statement's + of timestamptz and interval: the session's time zone, its error when out of range) */
 	SET(SET_TIMEOUT_AT, args->timeouts_null[i] ? (Datum) 0 :
-		DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), args->timeouts[i]),
+		DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(args->now), args->timeouts[i]),
 		args->timeouts_null[i]);
 #undef SET
 	/* (never HOT: state is in the ready indexes' predicates, timeout_at the deadline index's column) */
@@ -225,17 +251,26 @@ lease_one(FunctionCallInfo fcinfo, DurableUpdate *u, const LeaseArgs *args, int 
 
 /* The leases written directly, from the first task: how many. */
 static int
-lease_direct(FunctionCallInfo fcinfo)
+lease_direct(const LeaseArgs *args)
 {
-	LeaseArgs	args;
 	DurableUpdate u;
 	int			written = 0;
 
-	if (!read_args(fcinfo, &args) || args.n == 0 ||
-		!DurableUpdateBegin(&shape, "workflow_tasks", "durable lease shape", &u))
+	MemoryContext scratch;
+	MemoryContext outer;
+
+	if (args->n == 0 || !DurableUpdateBegin(&shape, "workflow_tasks", "durable lease shape", &u))
 		return 0;
-	while (written < args.n && lease_one(fcinfo, &u, &args, written))
+	/* each row's new version, probes and index entries in a context emptied after it */
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "durable lease", ALLOCSET_DEFAULT_SIZES);
+	outer = MemoryContextSwitchTo(scratch);
+	while (written < args->n && lease_one(&u, args, written))
+	{
 		written++;
+		MemoryContextReset(scratch);
+	}
+	MemoryContextSwitchTo(outer);
+	MemoryContextDelete(scratch);
 	DurableUpdateEnd(&u, written > 0);
 	return written;
 }
@@ -250,5 +285,436 @@ lease_direct(FunctionCallInfo fcinfo)
 Datum
 durable_lease_workflow_tasks(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32(lease_direct(fcinfo));
+	LeaseArgs	args;
+
+	PG_RETURN_INT32(read_args(fcinfo, &args) ? lease_direct(&args) : 0);
+}
+
+/*
+ * The poll's scan (durable._lease_scan): the tasks it picked, read again now
+ * that their runs are locked, each one's WorkflowTaskStarted appended and
+ * all leased, in C instead of a statement and a plpgsql loop per task.
+ */
+PG_FUNCTION_INFO_V1(durable_lease_scan);
+
+extern Datum durable_append(PG_FUNCTION_ARGS);
+extern Datum durable_wake_at(PG_FUNCTION_ARGS);
+extern Datum durable_history_json_sticky(PG_FUNCTION_ARGS);
+
+/* the re-read as the poll's statement, where a direct read would not see what it sees */
+static const char *reread_sql =
+"SELECT x.task_id, x.run_id, x.fence, x.attempt, x.scheduled_event_id, x.workflow_id, x.workflow_type, x.task_timeout"
+"  FROM unnest($1) WITH ORDINALITY p(task_id, ord)"
+" CROSS JOIN LATERAL ("
+"       SELECT wt.task_id, wt.run_id, wt.fence, wt.attempt, wt.scheduled_event_id,"
+"              w.workflow_id, w.workflow_type, w.task_timeout"
+"         FROM durable.workflow_tasks wt JOIN durable.workflows w ON w.run_id = wt.run_id"
+"        WHERE wt.task_id = p.task_id AND wt.state = 'SCHEDULED' OFFSET 0) x"
+" ORDER BY p.ord";
+static SPIPlanPtr reread_plan;
+/* the lease as the poll's statement, for the tasks the direct update left */
+static const char *update_sql =
+"UPDATE durable.workflow_tasks wt"
+"   SET state = 'STARTED', fence = c.fence + 1, started_event_id = c.started, identity = $5,"
+"       build_id = $6, started_at = $7, timeout_at = $7 + c.task_timeout"
+"  FROM unnest($1, $2, $3, $4) AS c(task_id, fence, started, task_timeout)"
+" WHERE wt.task_id = c.task_id";
+static SPIPlanPtr update_plan;
+
+/* A scan's task, read again. */
+typedef struct ScanTask
+{
+	Datum		task_id;
+	Datum		run;			/* uuid */
+	Datum		fence;
+	Datum		attempt;
+	Datum		scheduled;
+	bool		scheduled_null;
+	Datum		workflow_id;
+	Datum		workflow_type;
+	Datum		timeout;
+	bool		timeout_null;
+} ScanTask;
+
+static DurablePrimaryKey tasks_key = {"workflow_tasks", "task_id", INT8OID};
+static DurableLookup tasks_lookup;
+static DurablePrimaryKey runs_key = {"workflows", "run_id", UUIDOID};
+static DurableLookup runs_lookup;
+
+/* rel, opened by lookup, read as the statement would read it (see row_by_key.c); else closed, NULL */
+static Relation
+open_readable(DurableLookup *lookup, DurablePrimaryKey *key)
+{
+	Relation	rel = DurableOpenLookup(lookup, AccessShareLock, DurableFillPrimaryKey, key);
+
+	if (rel != NULL &&
+		(rel->rd_rel->relrowsecurity || rel->rd_rel->relhassubclass || ExecutorCheckPerms_hook != NULL ||
+		 pg_class_aclcheck(lookup->heap, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
+	{
+		table_close(rel, AccessShareLock);
+		rel = NULL;
+	}
+	return rel;
+}
+
+/* column of rel, copied out of slot (text, uuid and interval by reference) */
+static Datum
+column(Relation rel, TupleTableSlot *slot, const char *name, bool *isnull)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
+	Form_pg_attribute a;
+	Datum		value;
+
+	if (att <= 0)
+		elog(ERROR, "durable: column %s of %s is missing", name, RelationGetRelationName(rel));
+	a = TupleDescAttr(RelationGetDescr(rel), att - 1);
+	value = slot_getattr(slot, att, isnull);
+	return *isnull ? (Datum) 0 : datumCopy(value, a->attbyval, a->attlen);
+}
+
+/*
+ * The picked tasks still SCHEDULED, with their runs' id, type and task
+ * timeout, in the picked order, read by the primary keys; false when the
+ * statement must read them.
+ */
+static bool
+reread_direct(Datum *picked, bool *picked_null, int n, ScanTask *tasks, int *found)
+{
+	Relation	wt = open_readable(&tasks_lookup, &tasks_key);
+	Relation	w = wt == NULL ? NULL : open_readable(&runs_lookup, &runs_key);
+	Relation	wt_key;
+	Relation	w_key;
+	TupleTableSlot *wt_slot;
+	TupleTableSlot *w_slot;
+	AttrNumber	state_att;
+	AttrNumber	run_att;
+	MemoryContext scratch;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (w == NULL)
+	{
+		if (wt != NULL)
+			table_close(wt, AccessShareLock);
+		return false;
+	}
+	wt_key = index_open(tasks_lookup.index, AccessShareLock);
+	w_key = index_open(runs_lookup.index, AccessShareLock);
+	wt_slot = table_slot_create(wt, NULL);
+	w_slot = table_slot_create(w, NULL);
+	state_att = get_attnum(RelationGetRelid(wt), "state");
+	run_att = get_attnum(RelationGetRelid(wt), "run_id");
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "durable lease scan", ALLOCSET_DEFAULT_SIZES);
+
+	*found = 0;
+	for (int i = 0; i < n; i++)
+	{
+		ScanTask   *t = &tasks[*found];
+		bool		isnull;
+		Datum		state;
+		Datum		run;
+		bool		read;
+
+		/* (the probes' scans in a context emptied after each task; the columns kept copied outside it) */
+		MemoryContextSwitchTo(scratch);
+		read = !picked_null[i] && DurableProbeIndex(wt, wt_key, F_INT8EQ, picked[i], GetActiveSnapshot(), wt_slot);
+		if (read)
+		{
+			state = slot_getattr(wt_slot, state_att, &isnull);
+			read = !isnull && VARSIZE_ANY_EXHDR(DatumGetPointer(state)) == strlen("SCHEDULED") &&
+				memcmp(VARDATA_ANY(DatumGetPointer(state)), "SCHEDULED", strlen("SCHEDULED")) == 0;
+		}
+		/* (run_id is NOT NULL; a null would join no run) */
+		if (read)
+			run = slot_getattr(wt_slot, run_att, &isnull);
+		read = read && !isnull && DurableProbeIndex(w, w_key, F_UUID_EQ, run, GetActiveSnapshot(), w_slot);
+		MemoryContextSwitchTo(outer);
+		if (read)
+		{
+			t->task_id = picked[i];
+			t->run = column(wt, wt_slot, "run_id", &isnull);
+			t->fence = column(wt, wt_slot, "fence", &isnull);
+			t->attempt = column(wt, wt_slot, "attempt", &isnull);
+			t->scheduled = column(wt, wt_slot, "scheduled_event_id", &t->scheduled_null);
+			t->workflow_id = column(w, w_slot, "workflow_id", &isnull);
+			t->workflow_type = column(w, w_slot, "workflow_type", &isnull);
+			t->timeout = column(w, w_slot, "task_timeout", &t->timeout_null);
+			(*found)++;
+		}
+		ExecClearTuple(wt_slot);
+		ExecClearTuple(w_slot);
+		MemoryContextReset(scratch);
+	}
+	MemoryContextDelete(scratch);
+	ExecDropSingleTupleTableSlot(wt_slot);
+	ExecDropSingleTupleTableSlot(w_slot);
+	index_close(wt_key, AccessShareLock);
+	index_close(w_key, AccessShareLock);
+	table_close(w, AccessShareLock);
+	table_close(wt, AccessShareLock);
+	return true;
+}
+
+static void
+reread_by_statement(Datum picked, ScanTask *tasks, int *found)
+{
+	Oid			type = INT8ARRAYOID;
+	int			rc;
+
+	SPI_connect();
+	rc = SPI_execute_plan(DurableKeptPlan(&reread_plan, reread_sql, 1, &type), &picked, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\": %s", reread_sql, SPI_result_code_string(rc));
+	*found = 0;
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		ScanTask   *t = &tasks[(*found)++];
+		bool		isnull;
+
+#define GET(col, byval, len) SPI_datumTransfer(SPI_getbinval(row, desc, col, &isnull), byval, len)
+		t->task_id = GET(1, FLOAT8PASSBYVAL, 8);
+		t->run = GET(2, false, UUID_LEN);
+		t->fence = GET(3, FLOAT8PASSBYVAL, 8);
+		t->attempt = GET(4, true, 4);
+		t->scheduled = SPI_getbinval(row, desc, 5, &t->scheduled_null);
+		t->workflow_id = GET(6, false, -1);
+		t->workflow_type = GET(7, false, -1);
+		t->timeout = SPI_getbinval(row, desc, 8, &t->timeout_null);
+		if (!t->timeout_null)
+			t->timeout = SPI_datumTransfer(t->timeout, false, sizeof(Interval));
+#undef GET
+	}
+	SPI_finish();
+}
+
+/* jsonb_build_object('scheduled_event_id', ..., 'identity', ..., 'attempt', ...) || _build_id_attrs(build_id) */
+static Jsonb *
+started_attributes(const ScanTask *t, const LeaseArgs *args)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	DurableJsonbPushKey(&state, "scheduled_event_id");
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(DatumGetInt64(t->scheduled));
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	DurableJsonbPushKey(&state, "identity");
+	if (args->identity_null)
+	{
+		v.type = jbvNull;
+		pushJsonbValue(&state, WJB_VALUE, &v);
+	}
+	else
+		DurableJsonbPushString(&state, VARDATA_ANY(DatumGetTextPP(args->identity)),
+							   VARSIZE_ANY_EXHDR(DatumGetTextPP(args->identity)));
+	DurableJsonbPushKey(&state, "attempt");
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(DatumGetInt32(t->attempt));
+	pushJsonbValue(&state, WJB_VALUE, &v);
+	if (!args->build_id_null)
+	{
+		DurableJsonbPushKey(&state, "build_id");
+		DurableJsonbPushString(&state, VARDATA_ANY(DatumGetTextPP(args->build_id)),
+							   VARSIZE_ANY_EXHDR(DatumGetTextPP(args->build_id)));
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/* coalesce((cached ->> run::text)::bigint, 0): the last event of run the worker holds */
+static Datum
+cached_event(Jsonb *cached, Datum run)
+{
+	char	   *key;
+	JsonbValue *v;
+	char	   *text;
+
+	if (cached == NULL || !JB_ROOT_IS_OBJECT(cached))
+		return Int64GetDatum(0);
+	key = DatumGetCString(DirectFunctionCall1(uuid_out, run));
+	v = getKeyJsonValueFromContainer(&cached->root, key, strlen(key), NULL);
+
+	if (v == NULL || v->type == jbvNull)
+		return Int64GetDatum(0);
+	if (v->type == jbvString)
+		text = pnstrdup(v->val.string.val, v->val.string.len);
+	else if (v->type == jbvNumeric)
+		text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	else
+	{
+		Jsonb	   *j = JsonbValueToJsonb(v);
+
+		text = JsonbToCString(NULL, &j->root, VARSIZE(j));
+	}
+	/* (the cast's own error for a text that is not a bigint) */
+	return DirectFunctionCall1(int8in, CStringGetDatum(text));
+}
+
+/* _history_json_sticky(run, from_event, sticky), read now (after this scan's appends) */
+static Datum
+history_of(Datum run, Datum from_event, Datum sticky, bool sticky_null)
+{
+	LOCAL_FCINFO(call, 3);
+	Datum		history;
+
+	InitFunctionCallInfoData(*call, NULL, 3, InvalidOid, NULL, NULL);
+	call->args[0].value = run;
+	call->args[0].isnull = false;
+	call->args[1].value = from_event;
+	call->args[1].isnull = false;
+	call->args[2].value = sticky;
+	call->args[2].isnull = sticky_null;
+	history = durable_history_json_sticky(call);
+	if (call->isnull)
+		elog(ERROR, "durable: no history for a leased task");
+	return history;
+}
+
+static Datum
+array_of(const Datum *values, const bool *nulls, int n, Oid type)
+{
+	int16		len;
+	bool		byval;
+	char		align;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	return PointerGetDatum(construct_md_array((Datum *) values, (bool *) nulls, 1, dims, lbs, type, len, byval, align));
+}
+
+/* The leases from task from on, by the poll's UPDATE statement. */
+static void
+lease_by_statement(const LeaseArgs *args, int from)
+{
+	int			n = args->n - from;
+	bool	   *no_nulls = palloc0(Max(n, 1) * sizeof(bool));
+	Oid			types[7] = {INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INTERVALARRAYOID, TEXTOID, TEXTOID,
+	TIMESTAMPTZOID};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', args->identity_null ? 'n' : ' ', args->build_id_null ? 'n' : ' ', ' '};
+
+	values[0] = array_of(args->ids + from, no_nulls, n, INT8OID);
+	values[1] = array_of(args->fences + from, no_nulls, n, INT8OID);
+	values[2] = array_of(args->starteds + from, args->starteds_null + from, n, INT8OID);
+	values[3] = array_of(args->timeouts + from, args->timeouts_null + from, n, INTERVALOID);
+	values[4] = args->identity;
+	values[5] = args->build_id;
+	values[6] = TimestampTzGetDatum(args->now);
+	DurableRunStatement(&update_plan, update_sql, 7, types, values, nulls, false, 0, SPI_OK_UPDATE, NULL, NULL);
+}
+
+/*
+ * durable._lease_scan(picked bigint[], identity text, build_id text, now
+ * timestamptz, cached jsonb, sticky text) RETURNS TABLE (task_id bigint,
+ * run_id uuid, fence bigint, attempt integer, started_event_id bigint,
+ * workflow_id text, workflow_type text, history jsonb): of the tasks a
+ * poll's scan picked (their runs locked), those still SCHEDULED, read
+ * again, each one's WorkflowTaskStarted appended (not for a transient
+ * attempt: no scheduled event), all leased to identity, the earliest
+ * deadline announced (_wake_at), and each one's history as the poll sends
+ * it (_history_json_sticky after the events cached names, or the sticky
+ * mark); in the picked order, fence as it was before the lease. What
+ * poll_workflow_tasks' statements and loop did per task.
+ */
+Datum
+durable_lease_scan(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArrayType  *picked_array;
+	Datum	   *picked;
+	bool	   *picked_null;
+	int			n;
+	ScanTask   *tasks;
+	int			found;
+	LeaseArgs	args;
+	TimestampTz earliest = PG_INT64_MAX;
+	int			direct;
+	Jsonb	   *cached = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
+	MemoryContext scratch;
+
+	InitMaterializedSRF(fcinfo, 0);
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "durable lease scan task", ALLOCSET_DEFAULT_SIZES);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(3))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("durable._lease_scan needs picked and now")));
+	picked_array = PG_GETARG_ARRAYTYPE_P(0);
+	deconstruct_array(picked_array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &picked, &picked_null,
+					  &n);
+	tasks = palloc(Max(n, 1) * sizeof(ScanTask));
+	/* the re-read under a statement's snapshot, as the poll's statement read them */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
+	if (!reread_direct(picked, picked_null, n, tasks, &found))
+		reread_by_statement(PG_GETARG_DATUM(0), tasks, &found);
+	PopActiveSnapshot();
+
+	args.n = found;
+	args.ids = palloc(Max(found, 1) * sizeof(Datum));
+	args.fences = palloc(Max(found, 1) * sizeof(Datum));
+	args.starteds = palloc(Max(found, 1) * sizeof(Datum));
+	args.starteds_null = palloc(Max(found, 1) * sizeof(bool));
+	args.timeouts = palloc(Max(found, 1) * sizeof(Datum));
+	args.timeouts_null = palloc(Max(found, 1) * sizeof(bool));
+	args.identity_null = PG_ARGISNULL(1);
+	args.identity = args.identity_null ? (Datum) 0 : PG_GETARG_DATUM(1);
+	args.build_id_null = PG_ARGISNULL(2);
+	args.build_id = args.build_id_null ? (Datum) 0 : PG_GETARG_DATUM(2);
+	args.now = PG_GETARG_TIMESTAMPTZ(3);
+	for (int i = 0; i < found; i++)
+	{
+		ScanTask   *t = &tasks[i];
+
+		args.ids[i] = t->task_id;
+		args.fences[i] = t->fence;
+		args.timeouts[i] = t->timeout;
+		args.timeouts_null[i] = t->timeout_null;
+		/* a transient attempt (see _reschedule_workflow_task) writes no event now */
+		args.starteds_null[i] = t->scheduled_null;
+		args.starteds[i] = (Datum) 0;
+		if (!t->scheduled_null)
+		{
+			/* (the append's memory emptied after it: the event id is by value) */
+			MemoryContext outer = MemoryContextSwitchTo(scratch);
+
+			args.starteds[i] = DirectFunctionCall3(durable_append, t->run, CStringGetTextDatum("WorkflowTaskStarted"),
+												   JsonbPGetDatum(started_attributes(t, &args)));
+			MemoryContextSwitchTo(outer);
+			MemoryContextReset(scratch);
+		}
+		if (!t->timeout_null)
+		{
+			TimestampTz deadline = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+																		   TimestampTzGetDatum(args.now), t->timeout));
+
+			earliest = Min(earliest, deadline);
+		}
+	}
+	direct = lease_direct(&args);
+	if (direct < found)
+		lease_by_statement(&args, direct);
+	if (earliest != PG_INT64_MAX)
+		DirectFunctionCall1(durable_wake_at, TimestampTzGetDatum(earliest));
+	/* the histories read now, as the poll's next statement read them */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	CommandCounterIncrement();
+	UpdateActiveSnapshotCommandId();
+	for (int i = 0; i < found; i++)
+	{
+		/* (each history in memory emptied once the tuplestore holds its copy) */
+		MemoryContext outer = MemoryContextSwitchTo(scratch);
+		Datum		values[8] = {tasks[i].task_id, tasks[i].run, tasks[i].fence, tasks[i].attempt, args.starteds[i],
+			tasks[i].workflow_id, tasks[i].workflow_type,
+		history_of(tasks[i].run, cached_event(cached, tasks[i].run), PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5),
+				   PG_ARGISNULL(5))};
+		bool		nulls[8] = {false, false, false, false, args.starteds_null[i], false, false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(outer);
+		MemoryContextReset(scratch);
+	}
+	MemoryContextDelete(scratch);
+	PopActiveSnapshot();
+	PG_RETURN_NULL();
 }

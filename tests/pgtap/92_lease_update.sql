@@ -10,7 +10,10 @@
 --      direct write leaves the tasks to it, and the poll's outcome, the
 --      trigger's calls and the errors are the old body's;
 --   4. durable's own trigger (its WHEN asks for NEW.state = 'SCHEDULED') and
---      one of a column the lease does not set leave the lease direct.
+--      one of a column the lease does not set leave the lease direct;
+--   5. the scan's re-read, appends and histories in C (durable._lease_scan):
+--      the twins above, the re-read by the statement under row security, a
+--      cached event id's cast.
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -262,6 +265,35 @@ SELECT durable.signal_workflow('la-' || i, 's', '1') FROM generate_series(1, 5) 
 SELECT durable.signal_workflow('lb-' || i, 's', '1') FROM generate_series(1, 5) i;
 SELECT is(pg_temp.polled('la', false), pg_temp.polled('lb', true), 'a second task each: the same rows');
 SELECT is(pg_temp.tasks_of('la'), pg_temp.tasks_of('lb'), 'and the same task rows');
+
+-- the scan read again by the statement where row security is on (the poll's own
+-- re-read, api/87_lease_update.sql's _lease_scan): the same rows
+SELECT pg_temp.starts('lk', 2);
+SELECT pg_temp.starts('ll', 2);
+CREATE FUNCTION pg_temp.polled_under_rls(q text, old boolean) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    got jsonb;
+BEGIN
+    ALTER TABLE durable.workflows ENABLE ROW LEVEL SECURITY;
+    got := pg_temp.polled(q, old);
+    ALTER TABLE durable.workflows DISABLE ROW LEVEL SECURITY;
+    RETURN got;
+END
+$$;
+SELECT is(pg_temp.polled_under_rls('lk', false), pg_temp.polled_under_rls('ll', true),
+          'row security on workflows: the tasks read by the statement, the same rows');
+SELECT is(pg_temp.tasks_of('lk'), pg_temp.tasks_of('ll'), 'and the same task rows');
+-- a cached event id that is not a bigint's text: the cast's error, as before
+SELECT pg_temp.starts('lm', 1);
+SELECT pg_temp.starts('ln', 1);
+SELECT is((pg_temp.error_of(format($$SELECT * FROM durable.poll_workflow_tasks('lm', 'w-1', 1, '{"%s": 1.0}')$$,
+                                   pg_temp.latest_run('lm-1'))))[1:2],
+          (pg_temp.error_of(format($$SELECT * FROM pg_temp.poll_workflow_tasks_sql('ln', 'w-1', 1, '{"%s": 1.0}')$$,
+                                   pg_temp.latest_run('ln-1'))))[1:2],
+          'a cached event id of 1.0: the old body''s error');
+SELECT is((SELECT count(*) FROM durable.poll_workflow_tasks('lm', 'w-1', 1,
+                                                            jsonb_build_object(pg_temp.latest_run('lm-1')::text, 2))
+            WHERE history -> 0 ->> 'event_id' = '3'), 1::bigint, 'a cached event id of 2: the events after it');
 
 -- 3. Where the statement does more --------------------------------------------
 -- an operator's trigger on UPDATE: the statement leases, the trigger sees each row

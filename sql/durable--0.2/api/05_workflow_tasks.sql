@@ -70,32 +70,11 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     now timestamptz := durable.now();
-    earliest timestamptz;
     rule_mode text;
     rule_build text;
     leased integer := 0;
     picked bigint[];   -- a scan's tasks, their runs locked
-    t record;
-    -- of those, the ones still SCHEDULED, in the scan's order; the columns
-    -- of a task are the same place in each array
-    ids bigint[];
-    runs uuid[];
-    fences bigint[];
-    attempts integer[];
-    starteds bigint[];
-    wf_ids text[];
-    wf_types text[];
-    timeouts interval[];
-    -- every scan's leased tasks, as they are returned
-    all_ids bigint[] := '{}';
-    all_runs uuid[] := '{}';
-    all_fences bigint[] := '{}';
-    all_attempts integer[] := '{}';
-    all_starteds bigint[] := '{}';
-    all_wf_ids text[] := '{}';
-    all_wf_types text[] := '{}';
     n integer;
-    direct integer;   -- of a scan's tasks, how many _lease_workflow_tasks leased
     called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
 BEGIN
     called := durable._check_poll_args($1, $2, $3)::text;
@@ -125,69 +104,22 @@ BEGIN
         EXIT WHEN picked IS NULL;
         -- Only the runs are locked (every lease holds its run; a lock on the
         -- task row too would cost WAL). A row seen may have been leased by a
-        -- poll that committed before this one took its run: read them
-        -- again, now, each by its key, in the scan's order.
-        n := 0;
-        ids := '{}'; runs := '{}'; fences := '{}'; attempts := '{}'; starteds := '{}';
-        wf_ids := '{}'; wf_types := '{}'; timeouts := '{}';
-        FOR t IN SELECT x.* FROM unnest(picked) WITH ORDINALITY p(task_id, ord)
-                  CROSS JOIN LATERAL (
-                        SELECT wt.task_id, wt.run_id, wt.fence, wt.attempt, wt.scheduled_event_id,
-                               w.workflow_id, w.workflow_type, w.task_timeout
-                          FROM durable.workflow_tasks wt JOIN durable.workflows w ON w.run_id = wt.run_id
-                         WHERE wt.task_id = p.task_id AND wt.state = 'SCHEDULED' OFFSET 0) x
-                  ORDER BY p.ord LOOP
-            n := n + 1;
-            ids[n] := t.task_id;
-            runs[n] := t.run_id;
-            fences[n] := t.fence;
-            attempts[n] := t.attempt;
-            wf_ids[n] := t.workflow_id;
-            wf_types[n] := t.workflow_type;
-            timeouts[n] := t.task_timeout;
-            -- a transient attempt (see _reschedule_workflow_task) writes no
-            -- event now, and the worker replays the history as it is
-            starteds[n] := NULL;
-            IF t.scheduled_event_id IS NOT NULL THEN
-                starteds[n] := durable._append(t.run_id, 'WorkflowTaskStarted', jsonb_build_object(
-                    'scheduled_event_id', t.scheduled_event_id, 'identity', $2, 'attempt', t.attempt)
-                    || durable._build_id_attrs($6));
-            END IF;
-            earliest := least(earliest, now + t.task_timeout);
-        END LOOP;
-        IF n > 0 THEN
-            -- written directly, from the first task on, as far as the
-            -- statement below would write them alike (api/87_lease_update.sql);
-            -- the statement leases the rest
-            direct := durable._lease_workflow_tasks(ids, fences, starteds, timeouts, $2, $6, now);
-            IF direct < n THEN
-                UPDATE durable.workflow_tasks wt
-                   SET state = 'STARTED', fence = c.fence + 1, started_event_id = c.started, identity = $2,
-                       build_id = $6, started_at = now, timeout_at = now + c.task_timeout
-                  FROM unnest(ids[direct + 1:n], fences[direct + 1:n], starteds[direct + 1:n],
-                              timeouts[direct + 1:n]) AS c(task_id, fence, started, task_timeout)
-                 WHERE wt.task_id = c.task_id;
-            END IF;
-            all_ids := all_ids || ids;
-            all_runs := all_runs || runs;
-            all_fences := all_fences || fences;
-            all_attempts := all_attempts || attempts;
-            all_starteds := all_starteds || starteds;
-            all_wf_ids := all_wf_ids || wf_ids;
-            all_wf_types := all_wf_types || wf_types;
-            leased := leased + n;
-        END IF;
+        -- poll that committed before this one took its run: _lease_scan
+        -- reads them again, now, each by its key, in the scan's order,
+        -- appends each one's WorkflowTaskStarted (not for a transient attempt,
+        -- see _reschedule_workflow_task, whose worker replays the history as
+        -- it is), leases them and announces their deadline (in C,
+        -- api/87_lease_update.sql). Then the events after those the worker
+        -- names in cached, or else after those it was last sent if it names
+        -- itself in sticky (api/82_sticky.sql).
+        RETURN QUERY
+        SELECT 'w' || c.task_id || '.' || (c.fence + 1), c.workflow_id, c.run_id, c.workflow_type, c.attempt,
+               c.started_event_id, c.history
+          FROM durable._lease_scan(picked, $2, $6, now, $4, $7) c;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        leased := leased + n;
         EXIT WHEN n = cardinality(picked) OR leased >= $3;
     END LOOP;
-    -- the events after those the worker names in cached, or else after
-    -- those it was last sent if it names itself in sticky (api/82_sticky.sql)
-    RETURN QUERY
-    SELECT 'w' || c.task_id || '.' || (c.fence + 1), c.workflow_id, c.run_id, c.workflow_type, c.attempt,
-           c.started, durable._history_json_sticky(c.run_id, coalesce(($4 ->> c.run_id::text)::bigint, 0), $7)
-      FROM unnest(all_ids, all_runs, all_fences, all_attempts, all_starteds, all_wf_ids, all_wf_types)
-           WITH ORDINALITY AS c(task_id, run_id, fence, attempt, started, workflow_id, workflow_type, ord)
-     ORDER BY c.ord;
-    called := durable._wake_at(earliest)::text;
 END
 $$;
 

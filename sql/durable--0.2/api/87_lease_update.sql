@@ -16,3 +16,19 @@ CREATE OR REPLACE FUNCTION durable._lease_workflow_tasks(ids bigint[], fences bi
     AS 'MODULE_PATHNAME', 'durable_lease_workflow_tasks' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION durable._lease_workflow_tasks(bigint[], bigint[], bigint[], interval[], text, text, timestamptz) IS
     'Leases the workflow tasks as poll_workflow_tasks''s UPDATE does, directly, in order; how many it wrote, the statement leasing the rest (internal: poll_workflow_tasks).';
+
+-- The rest of a poll's scan in C as well (pgext/src/lease_update.c): the
+-- tasks the scan picked (their runs locked) read again by their keys, those
+-- still SCHEDULED each given its WorkflowTaskStarted and leased as above,
+-- the earliest deadline announced; what poll_workflow_tasks' statement and
+-- loop did per task (a statement's executor start and end, a dozen plpgsql
+-- assignments), and each one's history as the poll sends it
+-- (_history_json_sticky, read after the scan's appends). The rows come back
+-- in the picked order, each task's fence as it was before the lease.
+CREATE OR REPLACE FUNCTION durable._lease_scan(picked bigint[], identity text, build_id text, now timestamptz,
+                                              cached jsonb, sticky text)
+RETURNS TABLE (task_id bigint, run_id uuid, fence bigint, attempt integer, started_event_id bigint,
+               workflow_id text, workflow_type text, history jsonb)
+    AS 'MODULE_PATHNAME', 'durable_lease_scan' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION durable._lease_scan(bigint[], text, text, timestamptz, jsonb, text) IS
+    'The tasks a poll''s scan picked, read again, given their WorkflowTaskStarted, leased, with their histories, in order (internal: poll_workflow_tasks).';
