@@ -551,9 +551,9 @@ cached_event(Jsonb *cached, Datum run)
 	return DirectFunctionCall1(int8in, CStringGetDatum(text));
 }
 
-/* _history_json_sticky(run, from_event, sticky), read now (after this scan's appends) */
+/* _history_json_sticky(run, from_event, sticky), read now (after this scan's appends); *isnull as it answers */
 static Datum
-history_of(Datum run, Datum from_event, Datum sticky, bool sticky_null)
+history_of(Datum run, Datum from_event, Datum sticky, bool sticky_null, bool *isnull)
 {
 	LOCAL_FCINFO(call, 3);
 	Datum		history;
@@ -566,8 +566,7 @@ history_of(Datum run, Datum from_event, Datum sticky, bool sticky_null)
 	call->args[2].value = sticky;
 	call->args[2].isnull = sticky_null;
 	history = durable_history_json_sticky(call);
-	if (call->isnull)
-		elog(ERROR, "durable: no history for a leased task");
+	*isnull = call->isnull;
 	return history;
 }
 
@@ -704,11 +703,11 @@ durable_lease_scan(PG_FUNCTION_ARGS)
 	{
 		/* (each history in memory emptied once the tuplestore holds its copy) */
 		MemoryContext outer = MemoryContextSwitchTo(scratch);
+		bool		nulls[8] = {false, false, false, false, args.starteds_null[i], false, false, false};
 		Datum		values[8] = {tasks[i].task_id, tasks[i].run, tasks[i].fence, tasks[i].attempt, args.starteds[i],
 			tasks[i].workflow_id, tasks[i].workflow_type,
 		history_of(tasks[i].run, cached_event(cached, tasks[i].run), PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5),
-				   PG_ARGISNULL(5))};
-		bool		nulls[8] = {false, false, false, false, args.starteds_null[i], false, false, false};
+				   PG_ARGISNULL(5), &nulls[7])};
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(outer);
