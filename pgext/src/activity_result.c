@@ -520,12 +520,8 @@ notify(const char *kind, Datum namespace, Datum task_queue)
 static void
 push_int64(JsonbParseState **state, const char *key, int64 n)
 {
-	JsonbValue	v;
-
 	DurableJsonbPushKey(state, key);
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(n);
-	pushJsonbValue(state, WJB_VALUE, &v);
+	DurableJsonbPushInt64(state, n);
 }
 
 /* a text or null, as jsonb_build_object writes it */
@@ -533,15 +529,7 @@ static void
 push_text(JsonbParseState **state, const char *key, Datum t, bool isnull)
 {
 	DurableJsonbPushKey(state, key);
-	if (isnull)
-	{
-		JsonbValue	v;
-
-		v.type = jbvNull;
-		pushJsonbValue(state, WJB_VALUE, &v);
-	}
-	else
-		DurableJsonbPushString(state, VARDATA_ANY(DatumGetTextPP(t)), VARSIZE_ANY_EXHDR(DatumGetTextPP(t)));
+	DurableJsonbPushText(state, isnull ? NULL : DatumGetTextPP(t));
 }
 
 /* a jsonb or null, as jsonb_build_object writes it */

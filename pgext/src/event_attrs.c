@@ -24,12 +24,6 @@
 PG_FUNCTION_INFO_V1(durable_priority_json);
 PG_FUNCTION_INFO_V1(durable_build_id_attrs);
 
-static void
-push_text(JsonbParseState **state, text *t)
-{
-	DurableJsonbPushString(state, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-}
-
 /*
  * The keys of a priority that differ from the defaults, pushed into an
  * object being built (null: an argument that is null): durable._priority_json's
@@ -42,17 +36,13 @@ DurablePushPriorityAttrs(JsonbParseState **state, int16 priority, bool priority_
 {
 	if (!priority_null && priority != 3)
 	{
-		JsonbValue	v;
-
 		DurableJsonbPushKey(state, "priority");
-		v.type = jbvNumeric;
-		v.val.numeric = int64_to_numeric(priority);
-		pushJsonbValue(state, WJB_VALUE, &v);
+		DurableJsonbPushInt64(state, priority);
 	}
 	if (fairness_key != NULL && VARSIZE_ANY_EXHDR(fairness_key) > 0)
 	{
 		DurableJsonbPushKey(state, "fairness_key");
-		push_text(state, fairness_key);
+		DurableJsonbPushText(state, fairness_key);
 	}
 	/* nullif(weight, 1) compares as float8 does: NaN equals NaN, and 1 is only 1 */
 	if (!weight_null && float8_cmp_internal(weight, 1.0) != 0)
@@ -88,7 +78,7 @@ durable_build_id_attrs(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(0))
 	{
 		DurableJsonbPushKey(&state, "build_id");
-		push_text(&state, PG_GETARG_TEXT_PP(0));
+		DurableJsonbPushText(&state, PG_GETARG_TEXT_PP(0));
 	}
 	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(object));

@@ -159,7 +159,6 @@ durable_handback_defer(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *run;
 	JsonbParseState *state = NULL;
-	JsonbValue	v;
 	JsonbValue *object;
 	int64		scheduled;
 
@@ -176,30 +175,15 @@ durable_handback_defer(PG_FUNCTION_ARGS)
 	/* jsonb_build_object('task_queue', ..., 'start_to_close_timeout', _seconds(task_timeout), 'attempt', 1) */
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	DurableJsonbPushKey(&state, "task_queue");
-	if (PG_ARGISNULL(2))
-	{
-		v.type = jbvNull;
-		pushJsonbValue(&state, WJB_VALUE, &v);
-	}
-	else
-	{
-		text	   *queue = PG_GETARG_TEXT_PP(2);
-
-		DurableJsonbPushString(&state, VARDATA_ANY(queue), VARSIZE_ANY_EXHDR(queue));
-	}
+	DurableJsonbPushText(&state, PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2));
 	DurableJsonbPushKey(&state, "start_to_close_timeout");
 	if (PG_ARGISNULL(3))
-	{
-		v.type = jbvNull;
-		pushJsonbValue(&state, WJB_VALUE, &v);
-	}
+		DurableJsonbPushNull(&state);
 	else	/* extract(epoch FROM task_timeout)::float8 */
 		DurableJsonbPushFloat8(&state, DatumGetFloat8(DirectFunctionCall1(numeric_float8,
 			DirectFunctionCall2(extract_interval, CStringGetTextDatum("epoch"), PG_GETARG_DATUM(3)))));
 	DurableJsonbPushKey(&state, "attempt");
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(1);
-	pushJsonbValue(&state, WJB_VALUE, &v);
+	DurableJsonbPushInt64(&state, 1);
 	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	scheduled = DatumGetInt64(DirectFunctionCall3(durable_append, UUIDPGetDatum(run),
 												  CStringGetTextDatum("WorkflowTaskScheduled"),
