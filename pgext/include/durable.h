@@ -280,6 +280,8 @@ typedef struct DurableFunction
 	/* remembered (call_function.c's) */
 	Oid			oid;			/* InvalidOid: to look up */
 	uint32		hashvalue;		/* its pg_proc row's, in the PROCOID cache */
+	/* times forgotten: a value made by calling it is kept against this, not against oid, which any lookup makes valid again */
+	uint32		changes;
 	bool		watched;		/* (in the list of functions to forget) */
 	struct DurableFunction *next;
 } DurableFunction;

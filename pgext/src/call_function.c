@@ -35,7 +35,10 @@ forget_functions(int cacheid, uint32 hashvalue)
 {
 	for (DurableFunction *fn = functions; fn != NULL; fn = fn->next)
 		if (hashvalue == 0 || fn->hashvalue == hashvalue)
+		{
 			fn->oid = InvalidOid;
+			fn->changes++;
+		}
 	invalidations++;
 }
 

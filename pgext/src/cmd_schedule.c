@@ -311,10 +311,11 @@ policy_interval(Jsonb *rp, const char *key)
 /*
  * Temporal's default policy, _retry_policy('{}', 'retry_policy'), which the
  * plpgsql's planner folded once per session: kept per backend until the
- * function changes (call_function.c then forgets its oid, as the plan
- * cache forgot the folded constant).
+ * function changes (call_function.c counts its changes, as the plan cache
+ * forgot the folded constant), made under default_policy_changes.
  */
 static Jsonb *default_policy;
+static uint32 default_policy_changes;
 
 static Jsonb *
 retry_policy(Jsonb *rp)
@@ -332,8 +333,10 @@ retry_policy(Jsonb *rp)
 		if (own != NULL)
 			return own;
 	}
-	if (default_policy == NULL || !OidIsValid(retry_policy_fn.oid))
+	if (default_policy == NULL || default_policy_changes != retry_policy_fn.changes)
 	{
+		/* (counted before the call: a change during it makes the next call again) */
+		uint32		changes = retry_policy_fn.changes;
 		Jsonb	   *made;
 
 		args[0] = DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
@@ -344,6 +347,7 @@ retry_policy(Jsonb *rp)
 			pfree(default_policy);
 		default_policy = MemoryContextAlloc(TopMemoryContext, VARSIZE(made));
 		memcpy(default_policy, made, VARSIZE(made));
+		default_policy_changes = changes;
 	}
 	return default_policy;
 }

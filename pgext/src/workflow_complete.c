@@ -118,7 +118,7 @@ static CommandKind command_kinds[] = {
 /*
  * A text[] of an IMMUTABLE function of no arguments (_command_types(),
  * _closing_command_types()), as C strings, read once and kept until the
- * function changes (call_function.c forgets its oid), as the plpgsql's
+ * function changes (call_function.c counts its changes), as the plpgsql's
  * planner folded the call once per session.
  */
 typedef struct TypeList
@@ -127,6 +127,7 @@ typedef struct TypeList
 	int			n;
 	char	  **names;			/* in TopMemoryContext */
 	char	   *joined;			/* array_to_string(list, ', ') */
+	uint32		changes;		/* fn's changes when read */
 } TypeList;
 
 static TypeList command_types = {&command_types_fn};
@@ -141,8 +142,9 @@ type_list(TypeList *list)
 	int			n;
 	MemoryContext old;
 	StringInfoData joined;
+	uint32		changes = list->fn->changes;
 
-	if (list->names != NULL && OidIsValid(list->fn->oid))
+	if (list->names != NULL && list->changes == changes)
 		return list;
 	array = DatumGetArrayTypeP(DurableCallFunction(DurableFunctionOid(list->fn, false), InvalidOid, 0, NULL, NULL));
 	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
@@ -169,6 +171,7 @@ type_list(TypeList *list)
 	}
 	list->joined = joined.data;
 	list->n = n;
+	list->changes = changes;
 	MemoryContextSwitchTo(old);
 	return list;
 }

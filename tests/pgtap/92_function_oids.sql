@@ -137,6 +137,36 @@ SELECT pg_temp.remake('durable._query_wait_key(text,integer,text,text)');
 SELECT is((pg_temp.error_of($$CALL durable.wait_for_query_tasks('foq5', 10)$$))[1], '25001',
           'after _query_wait_key is made again, the same');
 
+-- 4b. durable._retry_policy replaced in the session (CREATE OR REPLACE keeps
+-- its oid): a ScheduleActivityTask without a policy of its own takes the new
+-- default, also when a command with a policy of its own came just before it
+-- (cmd_schedule.c keeps the default until the function changes, not until
+-- its oid is looked up again, which that command's own policy does first).
+CREATE FUNCTION pg_temp.attempts(wid text) RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(a.activity_id || '=' || a.retry_maximum_attempts, ' ' ORDER BY a.activity_id)
+      FROM durable.activity_tasks a JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = wid
+$$;
+CREATE FUNCTION pg_temp.replace_default_attempts(old text, new text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    def text := pg_get_functiondef('durable._retry_policy(jsonb,text)'::regprocedure);
+    made text := replace(def, format('coalesce(max_attempts, %s)', old), format('coalesce(max_attempts, %s)', new));
+BEGIN
+    IF made = def THEN
+        RAISE EXCEPTION '_retry_policy has no default of % attempts to replace', old;
+    END IF;
+    EXECUTE made;
+END
+$$;
+SELECT ok(pg_temp.two_activities('rp1', 'rpq1') IS NOT NULL, 'two activities with the default policy');
+SELECT is(pg_temp.attempts('rp1'), 'x=0 y=0', 'the default policy before: unlimited attempts');
+SELECT lives_ok($$SELECT pg_temp.replace_default_attempts('0', '5')$$, '_retry_policy replaced: 5 attempts by default');
+SELECT lives_ok($$SELECT durable.start_workflow('rp2', 'W', 'rpq2', 'null');
+                  SELECT pg_temp.complete('rpq2', jsonb_build_array(
+                      pg_temp.act('own', '{"retry_policy": {"maximum_attempts": 2}}'), pg_temp.act('plain')))$$,
+                'a policy of its own, then none, in one completion');
+SELECT is(pg_temp.attempts('rp2'), 'own=2 plain=5', 'the command without one takes the new default');
+SELECT lives_ok($$SELECT pg_temp.replace_default_attempts('5', '0')$$, '_retry_policy as it was');
+
 -- 5. The extension dropped and created again in the session: every
 -- function has a new oid; undone by the savepoint, the old ones are back.
 SAVEPOINT recreated;
