@@ -512,11 +512,11 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	bool		task_null = true;
 	LOCAL_FCINFO(fc, 25);
 
-	/* the DECLARE section's: the four timeouts (the three optional ones only when given), the retry policy, the clock */
-	s2c = has_keys && member(cmd, "schedule_to_close_timeout", &buf) ? timeout(cmd, "schedule_to_close_timeout") : NULL;
-	s2s = has_keys && member(cmd, "schedule_to_start_timeout", &buf) ? timeout(cmd, "schedule_to_start_timeout") : NULL;
-	stc = cmd != NULL ? timeout(cmd, "start_to_close_timeout") : NULL;
-	hb = has_keys && member(cmd, "heartbeat_timeout", &buf) ? timeout(cmd, "heartbeat_timeout") : NULL;
+	/* the DECLARE section's: the four timeouts (timeout() reads an absent one, or a cmd not an object, as none), the retry policy, the clock */
+	s2c = timeout(cmd, "schedule_to_close_timeout");
+	s2s = timeout(cmd, "schedule_to_start_timeout");
+	stc = timeout(cmd, "start_to_close_timeout");
+	hb = timeout(cmd, "heartbeat_timeout");
 	v = member(cmd, "retry_policy", &buf);
 	if (v != NULL)
 		rp = JsonbValueToJsonb(v);
