@@ -70,9 +70,8 @@ static int is_command_event(json_t *ev, const char *t)
 		"SignalExternalWorkflowExecutionInitiated",
 		"RequestCancelExternalWorkflowExecutionInitiated", "MarkerRecorded",
 		"UpsertWorkflowSearchAttributes", "WorkflowExecutionUpdateCompleted", NULL};
-	/* the first letter first: most events (Workflow..., Activity...) then
-	 * need no strcmp at all (index_events runs for every event of every
-	 * replay) */
+	/* the first letter first: an event then needs one strcmp here or none,
+	 * not one per type (index_events runs for every event of every replay) */
 	for (int i = 0; types[i]; i++)
 		if (t[0] == types[i][0] && strcmp(t, types[i]) == 0)
 			return strcmp(t, "MarkerRecorded") != 0 ||
@@ -172,10 +171,10 @@ static void index_events(durable_ctx_t *ctx, size_t from, size_t n)
 		if (id > 0)
 			ctx->by_id[id] = ev;
 		const char *t = durable__event_type(ev);
-		const char *key = outcome_key(t);
+		const char *key;
 		if (is_command_event(ev, t)) {
 			ctx->cmd_events[ctx->ncmd++] = id;
-		} else if (key) {
+		} else if ((key = outcome_key(t))) {
 			int64_t k = durable__attr_int(ev, key);
 			if (k > 0 && k <= ctx->max_event_id && ctx->outcome[k] == 0)
 				ctx->outcome[k] = id;
