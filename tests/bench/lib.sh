@@ -120,7 +120,8 @@ commits() { sql "SELECT xact_commit FROM pg_stat_database WHERE datname = curren
 # per BEFORE AFTER N FORMAT: (AFTER - BEFORE) / N, printed with FORMAT
 per() { awk -v a="$1" -v b="$2" -v n="$3" -v f="$4" 'BEGIN { printf f, (b - a) / n }'; }
 # median: of the numbers on stdin, one a line
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# (printed with 15 digits: awk's default of 6 turned a median of two instruction counts into 7.38e+08)
+median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.15g\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # workflow_task_hops: SQL of a relation of every workflow task started in the
 # store: its run_id, scheduled_event_id, who (the identity that started it)
 # and ms, the hop from its WorkflowTaskScheduled to its WorkflowTaskStarted

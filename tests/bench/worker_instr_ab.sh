@@ -40,6 +40,5 @@ run() {   # A|B BIN ROUND -> "A|B instructions"
 }
 echo "variant instructions (A = $a_bin, B = $b_bin, $n $type)"
 for r in $(seq 1 "$rounds"); do run A "$a_bin" "$r"; run B "$b_bin" "$r"; done | tee "$tmp/rounds"
-ma=$(awk '$1 == "A" { print $2 }' "$tmp/rounds" | median)
-mb=$(awk '$1 == "B" { print $2 }' "$tmp/rounds" | median)
-awk -v a="$ma" -v b="$mb" 'BEGIN { printf "worker instructions B/A %.3f (medians %.0f, %.0f)\n", b / a, a, b }'
+read -r ratio ma mb < <(ab_ratio "$tmp/rounds" 2)
+echo "worker instructions B/A $ratio (medians $ma, $mb)"
