@@ -493,31 +493,18 @@ static Jsonb *
 started_attributes(const ScanTask *t, const LeaseArgs *args)
 {
 	JsonbParseState *state = NULL;
-	JsonbValue	v;
 
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	DurableJsonbPushKey(&state, "scheduled_event_id");
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(DatumGetInt64(t->scheduled));
-	pushJsonbValue(&state, WJB_VALUE, &v);
+	DurableJsonbPushInt64(&state, DatumGetInt64(t->scheduled));
 	DurableJsonbPushKey(&state, "identity");
-	if (args->identity_null)
-	{
-		v.type = jbvNull;
-		pushJsonbValue(&state, WJB_VALUE, &v);
-	}
-	else
-		DurableJsonbPushString(&state, VARDATA_ANY(DatumGetTextPP(args->identity)),
-							   VARSIZE_ANY_EXHDR(DatumGetTextPP(args->identity)));
+	DurableJsonbPushText(&state, args->identity_null ? NULL : DatumGetTextPP(args->identity));
 	DurableJsonbPushKey(&state, "attempt");
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(DatumGetInt32(t->attempt));
-	pushJsonbValue(&state, WJB_VALUE, &v);
+	DurableJsonbPushInt64(&state, DatumGetInt32(t->attempt));
 	if (!args->build_id_null)
 	{
 		DurableJsonbPushKey(&state, "build_id");
-		DurableJsonbPushString(&state, VARDATA_ANY(DatumGetTextPP(args->build_id)),
-							   VARSIZE_ANY_EXHDR(DatumGetTextPP(args->build_id)));
+		DurableJsonbPushText(&state, DatumGetTextPP(args->build_id));
 	}
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 }
