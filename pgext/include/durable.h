@@ -288,6 +288,8 @@ typedef struct DurableFunction
 
 extern Oid	DurableFunctionOid(DurableFunction *fn, bool missing_ok);
 extern Datum DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args, const bool *nulls);
+extern void DurableNotify(const char *kind, Datum namespace, bool namespace_null, Datum task_queue, bool task_queue_null);
+extern TimestampTz DurableSqlNow(void);
 
 /* cache_watch.c: the extension's one invalidation callback of each kind, told to each watcher */
 typedef void (*DurableRelcacheForget) (Oid relid);

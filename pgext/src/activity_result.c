@@ -127,7 +127,6 @@ static ProbedTable *const tables[] = {&tasks, &limits, &pauses, &wtasks};
 #define NTABLES lengthof(tables)
 
 static DurableFunction schedule_fn = {"_schedule_workflow_task", 2, {UUIDOID, INT4OID}};
-static DurableFunction notify_fn = {"_notify", 3, {TEXTOID, TEXTOID, TEXTOID}};
 
 /* What the task's delete returns, as the statement's RETURNING. */
 typedef struct Taken
@@ -510,14 +509,6 @@ take_by_statement(int64 task_id, int64 fence, Taken *out)
 }
 
 static void
-notify(const char *kind, Datum namespace, Datum task_queue)
-{
-	Datum		args[3] = {CStringGetTextDatum(kind), namespace, task_queue};
-
-	DurableCallFunction(DurableFunctionOid(&notify_fn, false), DEFAULT_COLLATION_OID, 3, args, NULL);
-}
-
-static void
 push_int64(JsonbParseState **state, const char *key, int64 n)
 {
 	DurableJsonbPushKey(state, key);
@@ -616,7 +607,7 @@ DurableActivityResult(Datum run, bool run_null, Datum task, bool task_null, text
 							NULL, NULL);
 	}
 	if (a.limited)				/* _slot_freed */
-		notify("activity", a.namespace, a.task_queue);
+		DurableNotify("activity", a.namespace, false, a.task_queue, false);
 	if (a.paused)				/* _drop_activity_task */
 	{
 		Oid			types[2] = {UUIDOID, INT8OID};
@@ -665,7 +656,7 @@ DurableActivityResult(Datum run, bool run_null, Datum task, bool task_null, text
 	}
 	else if (text_is(a.wt_state, "SCHEDULED"))
 		/* a poller may have skipped this task while we held the run locked */
-		notify("workflow", a.wt_namespace, a.wt_queue);
+		DurableNotify("workflow", a.wt_namespace, false, a.wt_queue, false);
 	return "COMPLETED";
 }
 

@@ -16,10 +16,13 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "pgstat.h"
+#include "utils/builtins.h"
 #include "utils/syscache.h"
 
 #include "durable.h"
@@ -103,4 +106,27 @@ DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args, const b
 	result = FunctionCallInvoke(fcinfo);
 	pgstat_end_function_usage(&usage, true);
 	return fcinfo->isnull ? (Datum) 0 : result;
+}
+
+static DurableFunction notify_fn = {"_notify", 3, {TEXTOID, TEXTOID, TEXTOID}};
+static DurableFunction now_fn = {"now", 0};
+
+/* durable._notify(kind, namespace, task_queue), the plpgsql one: a queue told that a task is ready */
+void
+DurableNotify(const char *kind, Datum namespace, bool namespace_null, Datum task_queue, bool task_queue_null)
+{
+	Datum		args[3] = {CStringGetTextDatum(kind), namespace, task_queue};
+	bool		nulls[3] = {false, namespace_null, task_queue_null};
+
+	DurableCallFunction(DurableFunctionOid(&notify_fn, false), DEFAULT_COLLATION_OID, 3, args, nulls);
+}
+
+/*
+ * durable.now() as SQL sees it: the C clock (clock.c), unless a test holds
+ * it (pgTAP's hold_clock replaces the function), as the plpgsql did.
+ */
+TimestampTz
+DurableSqlNow(void)
+{
+	return DatumGetTimestampTz(DurableCallFunction(DurableFunctionOid(&now_fn, false), InvalidOid, 0, NULL, NULL));
 }

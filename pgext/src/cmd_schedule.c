@@ -77,8 +77,6 @@ static DurableFunction check_payload_fn = {"_check_payload", 2, {JSONBOID, TEXTO
 static DurableFunction priority_options_fn = {"_priority_options", 5,
 {JSONBOID, TEXTOID, INT2OID, TEXTOID, FLOAT8OID}};
 static DurableFunction retry_policy_fn = {"_retry_policy", 2, {JSONBOID, TEXTOID}};
-static DurableFunction now_fn = {"now", 0};
-static DurableFunction notify_fn = {"_notify", 3, {TEXTOID, TEXTOID, TEXTOID}};
 static DurableFunction eager_take_fn = {"_eager_take", 3, {InvalidOid, TEXTOID, INT2OID}};	/* (w's row type) */
 static DurableFunction eager_taken_fn = {"_eager_taken", 1, {INT8OID}};
 
@@ -520,7 +518,7 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	v = member(cmd, "retry_policy", &buf);
 	if (v != NULL)
 		rp = JsonbValueToJsonb(v);
-	now = DatumGetTimestampTz(call_sql(&now_fn, NULL, NULL));
+	now = DurableSqlNow();
 
 	if (cmd != NULL)
 	{
@@ -724,10 +722,7 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	}
 	if (eager == NULL)
 	{
-		Datum		args[3] = {CStringGetTextDatum("activity"), namespace, PointerGetDatum(queue)};
-		bool		nulls[3] = {false, namespace_null, queue == NULL};
-
-		call_sql(&notify_fn, args, nulls);
+		DurableNotify("activity", namespace, namespace_null, PointerGetDatum(queue), queue == NULL);
 	}
 	else
 	{

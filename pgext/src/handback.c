@@ -125,28 +125,6 @@ durable_handback_open(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-static DurableFunction notify_fn = {"_notify", 3, {TEXTOID, TEXTOID, TEXTOID}};
-static DurableFunction now_fn = {"now", 0};
-
-/* durable._notify('workflow', namespace, task_queue), the plpgsql one */
-static void
-notify_queue(Datum namespace, Datum task_queue)
-{
-	Datum		args[3] = {CStringGetTextDatum("workflow"), namespace, task_queue};
-
-	DurableCallFunction(DurableFunctionOid(&notify_fn, false), DEFAULT_COLLATION_OID, 3, args, NULL);
-}
-
-/*
- * durable.now() as SQL sees it: the C clock (clock.c), unless a test holds
- * it (pgTAP's hold_clock replaces the function), as the plpgsql did.
- */
-static TimestampTz
-now_sql(void)
-{
-	return DatumGetTimestampTz(DurableCallFunction(DurableFunctionOid(&now_fn, false), InvalidOid, 0, NULL, NULL));
-}
-
 /*
  * durable._handback_defer(run uuid, namespace text, task_queue text,
  * task_timeout interval) returns boolean: false when no hand-back is under
@@ -168,7 +146,7 @@ durable_handback_defer(PG_FUNCTION_ARGS)
 	for (int i = 0; i < ndeferred; i++)
 		if (memcmp(&deferred[i].run, run, sizeof(pg_uuid_t)) == 0)
 		{
-			notify_queue(PG_GETARG_DATUM(1), PG_GETARG_DATUM(2));
+			DurableNotify("workflow", PG_GETARG_DATUM(1), PG_ARGISNULL(1), PG_GETARG_DATUM(2), PG_ARGISNULL(2));
 			PG_RETURN_BOOL(true);
 		}
 
@@ -198,7 +176,7 @@ durable_handback_defer(PG_FUNCTION_ARGS)
 	}
 	memcpy(&deferred[ndeferred].run, run, sizeof(pg_uuid_t));
 	deferred[ndeferred].scheduled = scheduled;
-	deferred[ndeferred].at = now_sql();
+	deferred[ndeferred].at = DurableSqlNow();
 	deferred[ndeferred].subid = GetCurrentSubTransactionId();
 	ndeferred++;
 	PG_RETURN_BOOL(true);
