@@ -428,8 +428,8 @@ $$;
 -- next_due (which, run read-only in the worker's tick, did not even see what
 -- was fired here, so every tick that fired was followed by another). A kind
 -- that fired is read again after it: what is left of it. Once max_items
--- have fired the later kinds are not read and next_due is now (the caller
--- looks again at once). The statements that
+-- have fired (checked where firing counts them; _tick refuses max_items < 1)
+-- nothing more is read and next_due is now (the caller looks again at once). The statements that
 -- lock what is due compare the deadline with `now`, a parameter: on a store
 -- of many pending deadlines or runs their generic plan, costed for a third
 -- of the rows due, lost to a custom one, so they were planned again at every
@@ -450,14 +450,14 @@ BEGIN
     due := (SELECT min(tm.fire_at) FROM durable.timers tm);
     IF due <= now THEN
         fired := durable._fire_timers(now, max_items);
+        IF fired >= max_items THEN
+            next_due := now;
+            RETURN;
+        END IF;
         due := (SELECT min(tm.fire_at) FROM durable.timers tm);
     END IF;
     next_due := due;
 
-    IF fired >= max_items THEN
-        next_due := now;
-        RETURN;
-    END IF;
     due := (SELECT min(at.timeout_at) FROM durable.activity_tasks at WHERE at.timeout_at IS NOT NULL);
     IF due <= now THEN
         FOR a IN SELECT at.* FROM durable.activity_tasks at JOIN durable.workflows wf ON wf.run_id = at.run_id
@@ -468,14 +468,14 @@ BEGIN
             PERFORM durable._activity_deadline(a, now);
             fired := fired + 1;
         END LOOP;
+        IF fired >= max_items THEN
+            next_due := now;
+            RETURN;
+        END IF;
         due := (SELECT min(at.timeout_at) FROM durable.activity_tasks at WHERE at.timeout_at IS NOT NULL);
     END IF;
     next_due := least(next_due, due);
 
-    IF fired >= max_items THEN
-        next_due := now;
-        RETURN;
-    END IF;
     due := (SELECT min(wt.timeout_at) FROM durable.workflow_tasks wt WHERE wt.timeout_at IS NOT NULL);
     IF due <= now THEN
         FOR t IN SELECT wt.* FROM durable.workflow_tasks wt JOIN durable.workflows wf ON wf.run_id = wt.run_id
@@ -486,14 +486,14 @@ BEGIN
             PERFORM durable._workflow_task_deadline(t);
             fired := fired + 1;
         END LOOP;
+        IF fired >= max_items THEN
+            next_due := now;
+            RETURN;
+        END IF;
         due := (SELECT min(wt.timeout_at) FROM durable.workflow_tasks wt WHERE wt.timeout_at IS NOT NULL);
     END IF;
     next_due := least(next_due, due);
 
-    IF fired >= max_items THEN
-        next_due := now;
-        RETURN;
-    END IF;
     due := (SELECT min(wf.deadline_at) FROM durable.workflows wf WHERE wf.status = 'RUNNING' AND wf.deadline_at IS NOT NULL);
     IF due <= now THEN
         FOR w IN SELECT * FROM durable.workflows wf
@@ -504,21 +504,25 @@ BEGIN
             PERFORM durable._workflow_deadline(w);
             fired := fired + 1;
         END LOOP;
+        IF fired >= max_items THEN
+            next_due := now;
+            RETURN;
+        END IF;
         due := (SELECT min(wf.deadline_at) FROM durable.workflows wf
                  WHERE wf.status = 'RUNNING' AND wf.deadline_at IS NOT NULL);
     END IF;
     next_due := least(next_due, due);
 
-    IF fired >= max_items THEN
-        next_due := now;
-        RETURN;
-    END IF;
     due := (SELECT min(sc.next_run_at) FROM durable.schedules sc WHERE NOT sc.paused AND sc.next_run_at IS NOT NULL);
     IF due <= now THEN
         fired := fired + durable._fire_schedules(now, max_items - fired);
+        IF fired >= max_items THEN
+            next_due := now;
+            RETURN;
+        END IF;
         due := (SELECT min(sc.next_run_at) FROM durable.schedules sc WHERE NOT sc.paused AND sc.next_run_at IS NOT NULL);
     END IF;
-    next_due := CASE WHEN fired >= max_items THEN now ELSE least(next_due, due) END;
+    next_due := least(next_due, due);
 END
 $$;
 
