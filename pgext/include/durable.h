@@ -203,6 +203,16 @@ extern bool DurableReadChecks(struct RelationData *rel, struct EState *estate, s
 extern bool DurableShapeHolds(DurableShapeMemory *mem, struct ExprState *expr, bool is_check, int natts,
 							  const Datum *values, const bool *nulls);
 
+/* A table and the index a file reads it by, remembered per backend: static, zeroed (not looked up yet). */
+typedef struct DurableLookup
+{
+	bool		known;			/* heap and index looked up since either last changed */
+	Oid			heap;			/* InvalidOid: no such table */
+	Oid			index;			/* InvalidOid: none to read it by */
+	bool		watched;		/* (relcache_watch.c's: in its list of lookups to forget) */
+	struct DurableLookup *next;
+} DurableLookup;
+
 /*
  * direct_update.c: what close_update.c and lease_update.c share: the shape
  * of the table an update keeps (its set columns, the primary key on one
@@ -230,6 +240,7 @@ typedef struct DurableUpdateShape
 	/* a trigger that never fires for the caller's rows (its WHEN), or NULL */
 	bool		(*never_fires) (struct DurableUpdateShape *s, const struct Trigger *trigger);
 	/* read */
+	DurableLookup table;		/* the table's oid, remembered */
 	int16		key_att;		/* (AttrNumbers) */
 	int16		att[DURABLE_UPDATE_MAX_COLUMNS];
 	Oid			pkey;
@@ -296,16 +307,6 @@ typedef void (*DurableRelcacheForget) (Oid relid);
 typedef void (*DurableSyscacheForget) (int cacheid, uint32 hashvalue);
 extern void DurableWatchRelcache(DurableRelcacheForget forget);
 extern void DurableWatchSyscache(int cacheid, DurableSyscacheForget forget);
-
-/* A table and the index a file reads it by, remembered per backend: static, zeroed (not looked up yet). */
-typedef struct DurableLookup
-{
-	bool		known;			/* heap and index looked up since either last changed */
-	Oid			heap;			/* InvalidOid: no such table */
-	Oid			index;			/* InvalidOid: none to read it by */
-	bool		watched;		/* (relcache_watch.c's: in its list of lookups to forget) */
-	struct DurableLookup *next;
-} DurableLookup;
 
 /* Fills in lookup->heap and lookup->index (both InvalidOid when called); arg is the caller's. */
 typedef void (*DurableLookupFill) (DurableLookup *lookup, const void *arg);

@@ -146,15 +146,12 @@ read_shape(Relation rel, void *arg)
 bool
 DurableUpdateBegin(DurableUpdateShape *s, const char *relname, const char *name, DurableUpdate *u)
 {
-	Oid			schema = DurableNamespaceOid();
-	Oid			relid = OidIsValid(schema) ? get_relname_relid(relname, schema) : InvalidOid;
-
-	if (!OidIsValid(relid))
+	u->rel = DurableOpenTable(&s->table, relname, RowExclusiveLock);
+	if (u->rel == NULL)
 		return false;
-	u->rel = table_open(relid, RowExclusiveLock);
 	DurableShapeOf(&s->base, u->rel, name, read_shape, s);
 	if (!s->base.plain || ExecutorCheckPerms_hook != NULL ||
-		pg_class_aclmask(relid, GetUserId(), ACL_UPDATE | ACL_SELECT, ACLMASK_ALL) != (ACL_UPDATE | ACL_SELECT))
+		pg_class_aclmask(RelationGetRelid(u->rel), GetUserId(), ACL_UPDATE | ACL_SELECT, ACLMASK_ALL) != (ACL_UPDATE | ACL_SELECT))
 	{
 		table_close(u->rel, NoLock);
 		return false;

@@ -325,8 +325,7 @@ has_entry(RunShape *s, int i, const Datum *values, const bool *nulls)
 static bool
 insert_direct(FunctionCallInfo fcinfo)
 {
-	Oid			schema = DurableNamespaceOid();
-	Oid			relid = OidIsValid(schema) ? get_relname_relid("workflows", schema) : InvalidOid;
+	static DurableLookup workflows;
 	Relation	rel;
 	RunShape   *s;
 	TupleDesc	desc;
@@ -338,9 +337,9 @@ insert_direct(FunctionCallInfo fcinfo)
 	bool		unique;
 	bool		written = false;
 
-	if (!OidIsValid(relid))
+	rel = DurableOpenTable(&workflows, "workflows", RowExclusiveLock);
+	if (rel == NULL)
 		return false;
-	rel = table_open(relid, RowExclusiveLock);
 	s = shape_of(rel);
 	/*
 	 * (an insert trigger does not fire as a replica; an extension that checks
@@ -348,7 +347,7 @@ insert_direct(FunctionCallInfo fcinfo)
 	 */
 	if (!s->base.plain || SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA ||
 		ExecutorCheckPerms_hook != NULL ||
-		pg_class_aclmask(relid, GetUserId(), ACL_INSERT | ACL_SELECT, ACLMASK_ALL) != (ACL_INSERT | ACL_SELECT))
+		pg_class_aclmask(RelationGetRelid(rel), GetUserId(), ACL_INSERT | ACL_SELECT, ACLMASK_ALL) != (ACL_INSERT | ACL_SELECT))
 	{
 		table_close(rel, NoLock);
 		return false;

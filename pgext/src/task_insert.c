@@ -136,6 +136,7 @@ typedef struct TaskTable
 	Oid			argtypes[MAX_TASK_COLUMNS];
 	SPIPlanPtr	plan;			/* insert_sql's, kept */
 	TaskTableShape shape;
+	DurableLookup table;		/* durable.relname, its oid remembered */
 } TaskTable;
 
 static const TaskColumn workflow_task_columns[] = {
@@ -609,8 +610,6 @@ shape_of(Relation rel, TaskTable *t)
 static bool
 insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 {
-	Oid			schema = DurableNamespaceOid();
-	Oid			relid = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
 	Relation	rel;
 	TaskTableShape *s;
 	TupleDesc	desc;
@@ -622,9 +621,9 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 	bool		given_id;
 	bool		written = false;
 
-	if (!OidIsValid(relid))
+	rel = DurableOpenTable(&t->table, t->relname, RowExclusiveLock);
+	if (rel == NULL)
 		return false;
-	rel = table_open(relid, RowExclusiveLock);
 	s = shape_of(rel, t);
 	desc = RelationGetDescr(rel);
 	/*
@@ -633,7 +632,7 @@ insert_direct(FunctionCallInfo fcinfo, TaskTable *t, int64 *task_id)
 	 */
 	if (!s->base.plain || SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA ||
 		ExecutorCheckPerms_hook != NULL ||
-		pg_class_aclmask(relid, GetUserId(), t->rights, ACLMASK_ALL) != t->rights)
+		pg_class_aclmask(RelationGetRelid(rel), GetUserId(), t->rights, ACLMASK_ALL) != t->rights)
 	{
 		table_close(rel, NoLock);
 		return false;
