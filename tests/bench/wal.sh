@@ -11,8 +11,11 @@
 # activities and the hand-back mostly stand aside), or with WAL_QUIET=1 one
 # at a time, each once the one before has closed (a worker with room: they
 # take every task they may). WAL_WORKER_ARGS adds arguments to the worker's
-# (e.g. --no-eager --no-handback).
-# Prints "name value" lines on stdout, per activity (= per workflow):
+# (e.g. --no-eager --no-handback). WAL_TYPE=BenchSeq3 runs the three-activity
+# shape instead (the peers bench's; figures then per activity, a third of a
+# workflow's), WAL_WALDUMP=1 adds pg_waldump --stats=record of the window
+# (PostgreSQL's own count, images apart) to the breakdown.
+# Prints "name value" lines on stdout, per activity (= per workflow of BenchSeq1):
 #   wal_bytes_per_activity          WAL between the two LSNs
 #   wal_fpi_bytes_per_activity      of which full-page images (one per page
 #                                   first touched after the checkpoint, so this
@@ -37,6 +40,12 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 worker_bin=$1 plugin=$2
 n=${3:-${WAL_N:-500}}
+type=${WAL_TYPE:-BenchSeq1}
+case $type in
+    BenchSeq1) per_wf=1 ;;
+    BenchSeq3) per_wf=3 ;;
+    *) echo "wal.sh: WAL_TYPE is BenchSeq1 or BenchSeq3" >&2; exit 2 ;;
+esac
 sql() { psql -qXAt -v ON_ERROR_STOP=1 -c "$1"; }
 tmp=$(mktemp -d)
 restore() {
@@ -52,7 +61,7 @@ sql "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS pg_walins
 # WAL_WARMUP (default N / 5 + 1) sets how many: a store that already holds
 # many runs shows what random keys cost its indexes (a page first touched
 # since the checkpoint is logged whole).
-worker_rate BenchSeq1 "${WAL_WARMUP:-$(( n / 5 + 1 ))}" 1 >/dev/null
+worker_rate "$type" "${WAL_WARMUP:-$(( n / 5 + 1 ))}" 1 >/dev/null
 # The snapshot of row counters lives in a scratch schema, written before the
 # window opens and after it closes.
 sql "ALTER SYSTEM SET autovacuum = off" >/dev/null
@@ -80,7 +89,7 @@ if [ "${WAL_QUIET:-0}" = 1 ]; then
     quiet_pid=$!
     sleep 0.5
     for i in $(seq 1 "$n"); do
-        sql "SELECT durable.start_workflow('$q-$i', 'BenchSeq1', '$q', '1')" >/dev/null
+        sql "SELECT durable.start_workflow('$q-$i', '$type', '$q', '1')" >/dev/null
         for _ in $(seq 1 3000); do
             [ "$(sql "SELECT status FROM durable.workflows WHERE workflow_id = '$q-$i' AND task_queue = '$q'")" = COMPLETED ] && break
             sleep 0.01
@@ -90,7 +99,7 @@ if [ "${WAL_QUIET:-0}" = 1 ]; then
     [ "$(sql "SELECT count(*) FROM durable.workflows WHERE task_queue = '$q' AND status = 'COMPLETED'")" = "$n" ] ||
         { echo "wal.sh: not all $n quiet workflows completed (worker log:)" >&2; tail -5 "$tmp/worker.log" >&2; exit 1; }
 else
-    WORKER_RATE_ARGS=${WAL_WORKER_ARGS:-} worker_rate BenchSeq1 "$n" 1 >/dev/null
+    WORKER_RATE_ARGS=${WAL_WORKER_ARGS:-} worker_rate "$type" "$n" 1 >/dev/null
 fi
 lsn1=$(sql "SELECT pg_current_wal_insert_lsn()")
 ckpt1=$(checkpoints)
@@ -104,7 +113,7 @@ sql "CREATE TABLE durable_walbench.records AS
        FROM pg_get_wal_records_info('$lsn0', '$lsn1') r,
             LATERAL (SELECT regexp_match(r.block_ref, 'blkref #0: rel (\d+)/(\d+)/(\d+) fork (\w+)') AS b) m" >/dev/null
 
-per() { echo "round(($1)::numeric / $n, ${2:-0})"; }
+per() { echo "round(($1)::numeric / $(( n * per_wf )), ${2:-0})"; }
 sql "SELECT 'wal_bytes_per_activity ' || $(per "pg_wal_lsn_diff('$lsn1', '$lsn0')")"
 sql "SELECT 'wal_fpi_bytes_per_activity ' || $(per "sum(fpi_length)"),
             'wal_records_per_activity ' || $(per "count(*)" 1),
@@ -119,7 +128,7 @@ sql "SELECT 'wal_rows_inserted_per_activity ' || $(per "sum(a.ins - b.ins)" 1),
 echo "wal_checkpoints_in_window $(( ckpt1 - ckpt0 ))"
 
 {
-    echo "-- WAL per activity by relation ($n one-activity workflows, from $lsn0 to $lsn1)"
+    echo "-- WAL per activity by relation ($n $type workflows, $(( n * per_wf )) activities, from $lsn0 to $lsn1)"
     psql -qX -P footer=off -c "
         SELECT relation, $(per "count(*)" 2) AS records, $(per "sum(record_length)") AS bytes,
                $(per "sum(fpi_length)") AS fpi_bytes,
@@ -166,5 +175,12 @@ echo "wal_checkpoints_in_window $(( ckpt1 - ckpt0 ))"
          WHERE a.phase = 'after' AND b.phase = 'before'
            AND (a.ins, a.upd, a.del) IS DISTINCT FROM (b.ins, b.upd, b.del)
          ORDER BY a.ins - b.ins + a.upd - b.upd + a.del - b.del DESC"
+    if [ "${WAL_WALDUMP:-0}" = 1 ]; then
+        # (the window's whole records, not per activity; the first block's
+        # relation is above)
+        echo "-- pg_waldump --stats=record, the whole window ($(( n * per_wf )) activities)"
+        "$("${PG_CONFIG:-pg_config}" --bindir)/pg_waldump" --stats=record -p "$(sql "SHOW data_directory")/pg_wal" \
+            -s "$lsn0" -e "$lsn1"
+    fi
 } >&2
 [ "${WAL_KEEP:-0}" = 1 ] || sql "SET client_min_messages = warning; DROP SCHEMA durable_walbench CASCADE" >/dev/null
