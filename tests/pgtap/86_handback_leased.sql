@@ -16,10 +16,6 @@ SELECT * FROM no_plan();
 CREATE TEMP TABLE u (at text, n bigint);
 CREATE TEMP TABLE sent (call text, rows jsonb);
 
-CREATE FUNCTION pg_temp.done(toks text[]) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_agg(jsonb_build_object('task_token', t, 'result', 42) ORDER BY i)
-      FROM unnest(toks) WITH ORDINALITY u(t, i)
-$$;
 CREATE FUNCTION pg_temp.hist(wid text) RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_agg(jsonb_build_array(event_id, event_type, attributes - 'first_execution_run_id') ORDER BY event_id)
       FROM durable.get_history(wid)
@@ -81,13 +77,13 @@ CREATE TEMP TABLE t1 AS SELECT pg_temp.runs('l1-a', 'lq1', ARRAY['{}'::jsonb]) A
 INSERT INTO u VALUES ('1 before', pg_temp.wt_updates());
 INSERT INTO sent SELECT 'l1-a', pg_temp.wrows(format(
     $$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'lw', 'lq1', 4) WHERE kind = 'workflow_task'$$,
-    pg_temp.done((SELECT a FROM t1))));
+    pg_temp.results((SELECT a FROM t1))));
 INSERT INTO u VALUES ('1 after', pg_temp.wt_updates());
 SELECT is((SELECT n FROM u WHERE at = '1 after') - (SELECT n FROM u WHERE at = '1 before'), 0::bigint,
           'the hand-back leases its task without updating a task row');
 SELECT is((SELECT jsonb_array_length(rows) FROM sent WHERE call = 'l1-a'), 1, 'and returns it');
 CREATE TEMP TABLE t1b AS SELECT pg_temp.runs('l1-b', 'lq1', ARRAY['{}'::jsonb]) AS a;
-SELECT is((SELECT array_agg(outcome) FROM durable.complete_activity_tasks(pg_temp.done((SELECT a FROM t1b)), 'lw')),
+SELECT is((SELECT array_agg(outcome) FROM durable.complete_activity_tasks(pg_temp.results((SELECT a FROM t1b)), 'lw')),
           ARRAY['COMPLETED'], 'the twin''s activity completes');
 INSERT INTO u VALUES ('1b before', pg_temp.wt_updates());
 INSERT INTO sent SELECT 'l1-b', pg_temp.wrows($$SELECT * FROM durable.poll_workflow_tasks('lq1', 'lw', 4)$$);
@@ -126,12 +122,12 @@ CREATE TEMP TABLE t2 AS SELECT pg_temp.runs('l2-a', 'lq2', pg_temp.mixed()) AS a
 INSERT INTO u VALUES ('2 before', pg_temp.wt_updates());
 INSERT INTO sent SELECT 'l2-a', pg_temp.wrows(format(
     $$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'lw', 'lq2', 6) WHERE kind = 'workflow_task'$$,
-    pg_temp.done((SELECT a FROM t2))));
+    pg_temp.results((SELECT a FROM t2))));
 INSERT INTO u VALUES ('2 after', pg_temp.wt_updates());
 SELECT is((SELECT n FROM u WHERE at = '2 after') - (SELECT n FROM u WHERE at = '2 before'), 0::bigint,
           'six tasks leased, no task row updated');
 CREATE TEMP TABLE t2b AS SELECT pg_temp.runs('l2-b', 'lq2', pg_temp.mixed()) AS a;
-SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.done((SELECT a FROM t2b)), 'lw')),
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.results((SELECT a FROM t2b)), 'lw')),
           6::bigint, 'the twins complete');
 INSERT INTO sent SELECT 'l2-b', pg_temp.wrows($$SELECT * FROM durable.poll_workflow_tasks('lq2', 'lw', 6)$$);
 SELECT is((SELECT jsonb_agg(e -> 0) FROM sent, jsonb_array_elements(rows) e WHERE call = 'l2-a'),
@@ -152,23 +148,12 @@ SELECT is((SELECT jsonb_agg(pg_temp.hist('l2-a' || i) ORDER BY i) FROM generate_
           'the same histories');
 
 -- 3. Two outcomes of one run in a batch: one task, leased after both.
-CREATE FUNCTION pg_temp.two_activities(wid text, q text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE
-    toks text[];
-BEGIN
-    PERFORM pg_sleep(0.002);
-    PERFORM durable.start_workflow(wid, 'W', q, 'null');
-    PERFORM pg_temp.complete(q, jsonb_build_array(pg_temp.act('x'), pg_temp.act('y')));
-    SELECT array_agg(p.task_token ORDER BY p.activity_id) INTO toks FROM durable.poll_activity_tasks(q, 'act-w', 2) p;
-    RETURN toks;
-END
-$$;
 CREATE TEMP TABLE t3 AS SELECT pg_temp.two_activities('l3-a', 'lq3') AS a;
 INSERT INTO sent SELECT 'l3-a', pg_temp.wrows(format(
     $$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'lw', 'lq3', 2) WHERE kind = 'workflow_task'$$,
-    pg_temp.done((SELECT a FROM t3))));
+    pg_temp.results((SELECT a FROM t3))));
 CREATE TEMP TABLE t3b AS SELECT pg_temp.two_activities('l3-b', 'lq3') AS a;
-SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.done((SELECT a FROM t3b)), 'lw')),
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.results((SELECT a FROM t3b)), 'lw')),
           2::bigint, 'the twin''s two outcomes');
 INSERT INTO sent SELECT 'l3-b', pg_temp.wrows($$SELECT * FROM durable.poll_workflow_tasks('lq3', 'lw', 2)$$);
 SELECT is(pg_temp.hist('l3-a'), pg_temp.hist('l3-b'), 'two outcomes of one run: the same history');
@@ -186,7 +171,7 @@ SELECT ok(pg_temp.tokens('l3-a'), 'with the lease''s token');
 CREATE TEMP TABLE t4 AS SELECT pg_temp.runs('l4-a', 'lq4', pg_temp.mixed()) AS a;
 INSERT INTO sent SELECT 'l4-a', pg_temp.wrows(format(
     $$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'lw', 'lq4', 2) WHERE kind = 'workflow_task'$$,
-    pg_temp.done((SELECT a FROM t4))));
+    pg_temp.results((SELECT a FROM t4))));
 SELECT is((SELECT jsonb_agg(e -> 0) FROM sent, jsonb_array_elements(rows) e WHERE call = 'l4-a'),
           '["l4-a4", "l4-a1"]', 'two slots: the poll''s first two (priority 1, then the earliest pass)');
 SELECT is((SELECT array_agg(pg_temp.trow('l4-a' || i) ->> 'state' ORDER BY i) FROM generate_series(1, 6) i),
@@ -207,7 +192,7 @@ CREATE TEMP TABLE t5 AS SELECT pg_temp.runs('l5-a', 'lq5', ARRAY['{}'::jsonb]) A
 SELECT durable.start_workflow('l5-ready', 'W', 'lq5', 'null');
 SELECT is((SELECT jsonb_agg(e -> 0) FROM jsonb_array_elements(pg_temp.wrows(format(
               $$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'lw', 'lq5', 1) WHERE kind = 'workflow_task'$$,
-              pg_temp.done((SELECT a FROM t5))))) e),
+              pg_temp.results((SELECT a FROM t5))))) e),
           '["l5-ready"]', 'a task ready before comes first');
 SELECT is(pg_temp.trow('l5-a1') ->> 'state', 'SCHEDULED', 'the new one is ready, not leased');
 SELECT is((pg_temp.trow('l5-a1') ->> 'pass')::float8, (pg_temp.trow('l5-ready') ->> 'pass')::float8 + 1,
@@ -230,12 +215,12 @@ CREATE TEMP TABLE t6 AS SELECT pg_temp.to_activity_v('l6-a', 'lq6', 'v1') AS a;
 INSERT INTO u VALUES ('6 before', pg_temp.wt_updates());
 INSERT INTO sent SELECT 'l6-a', pg_temp.wrows(format(
     $$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'lw', 'lq6', 1, 'default', NULL, 'v1')
-       WHERE kind = 'workflow_task'$$, pg_temp.done(ARRAY[(SELECT a FROM t6)])));
+       WHERE kind = 'workflow_task'$$, pg_temp.results(ARRAY[(SELECT a FROM t6)])));
 INSERT INTO u VALUES ('6 after', pg_temp.wt_updates());
 SELECT is((SELECT n FROM u WHERE at = '6 after') - (SELECT n FROM u WHERE at = '6 before'), 0::bigint,
           'a versioned queue''s task for this build: leased at its insert');
 CREATE TEMP TABLE t6b AS SELECT pg_temp.to_activity_v('l6-b', 'lq6', 'v1') AS a;
-SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.done(ARRAY[(SELECT a FROM t6b)]), 'lw')),
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.results(ARRAY[(SELECT a FROM t6b)]), 'lw')),
           1::bigint, 'its twin completes');
 INSERT INTO sent SELECT 'l6-b', pg_temp.wrows($$SELECT * FROM durable.poll_workflow_tasks('lq6', 'lw', 1, NULL, 'default', 'v1')$$);
 SELECT is(pg_temp.hist('l6-a'), pg_temp.hist('l6-b'), 'the same history (the build id in WorkflowTaskStarted)');
@@ -244,7 +229,7 @@ SELECT is(pg_temp.trow('l6-a') ->> 'build_id', 'v1', 'leased to v1');
 SELECT is(pg_temp.rows_of('l6-a') #- '{0,0}', pg_temp.rows_of('l6-b') #- '{0,0}', 'the same row returned');
 SELECT ok(pg_temp.tokens('l6-a'), 'with the lease''s token');
 CREATE TEMP TABLE t6c AS SELECT pg_temp.to_activity_v('l6-c', 'lq6', 'v1') AS a;
-SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.done(ARRAY[(SELECT a FROM t6c)]), 'lw',
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.results(ARRAY[(SELECT a FROM t6c)]), 'lw',
                                                                       'lq6', 1, 'default', NULL, 'v2')
             WHERE kind = 'workflow_task'), 0::bigint, 'a worker of another build takes nothing');
 SELECT is(pg_temp.trow('l6-c') ->> 'state', 'SCHEDULED', 'the task is ready, for v1');
@@ -254,9 +239,9 @@ CREATE TEMP TABLE tp AS SELECT pg_temp.runs('l9-a', 'lq9', ARRAY['{}'::jsonb]) A
 CREATE TEMP TABLE tpb AS SELECT pg_temp.runs('l9-b', 'lq9', ARRAY['{}'::jsonb]) AS a;
 SELECT durable.pause_workflow('l9-a1', 'look first');
 SELECT durable.pause_workflow('l9-b1', 'look first');
-SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.done((SELECT a FROM tp)), 'lw', 'lq9', 4)
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.results((SELECT a FROM tp)), 'lw', 'lq9', 4)
             WHERE kind = 'workflow_task'), 0::bigint, 'a paused run''s task is not taken');
-SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.done((SELECT a FROM tpb)), 'lw')), 1::bigint,
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.results((SELECT a FROM tpb)), 'lw')), 1::bigint,
           'its twin completes without the hand-back');
 SELECT is(pg_temp.trow('l9-a1'), pg_temp.trow('l9-b1'), 'the same task row (PAUSED)');
 SELECT is(pg_temp.hist('l9-a1'), pg_temp.hist('l9-b1'), 'the same history');
@@ -266,7 +251,7 @@ SELECT is((SELECT count(*) FROM durable.buffered_events b JOIN durable.workflows
             WHERE w.workflow_id = 'l9-b1'), 'the same events buffered');
 -- No slot offered: the plain completion's path, the task ready.
 CREATE TEMP TABLE t0 AS SELECT pg_temp.runs('l0-a', 'lq0', ARRAY['{}'::jsonb]) AS a;
-SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.done((SELECT a FROM t0)), 'lw', 'lq0', 0)),
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.results((SELECT a FROM t0)), 'lw', 'lq0', 0)),
           1::bigint, 'no slot: the outcome''s row only');
 SELECT is(pg_temp.trow('l0-a1') ->> 'state', 'SCHEDULED', 'its task ready for a poll');
 -- No grant on the queue: refused before any outcome (76_handback, section 7).
@@ -274,12 +259,12 @@ SELECT is(pg_temp.trow('l0-a1') ->> 'state', 'SCHEDULED', 'its task ready for a 
 -- 5. A savepoint rolled back takes the deferred tasks with it.
 CREATE TEMP TABLE t7 AS SELECT pg_temp.runs('l7-a', 'lq7', ARRAY['{}'::jsonb]) AS a;
 SAVEPOINT s7;
-SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.done((SELECT a FROM t7)), 'lw', 'lq7', 1)),
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.results((SELECT a FROM t7)), 'lw', 'lq7', 1)),
           2::bigint, 'an outcome and its task');
 ROLLBACK TO SAVEPOINT s7;
 SELECT is((SELECT runs FROM durable._handback_close()), NULL, 'no task is pending after the call');
 SELECT is(pg_temp.trow('l7-a1'), NULL, 'rolled back: no task');
-SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.done((SELECT a FROM t7)), 'lw')),
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.results((SELECT a FROM t7)), 'lw')),
           1::bigint, 'the outcome is delivered again, without the hand-back');
 SELECT is(pg_temp.trow('l7-a1') ->> 'state', 'SCHEDULED', 'and its task is ready for a poll');
 -- A setting forged by the caller defers nothing: only the hand-back arms its
@@ -287,7 +272,7 @@ SELECT is(pg_temp.trow('l7-a1') ->> 'state', 'SCHEDULED', 'and its task is ready
 -- that held it is read by nobody: a session that sets it still changes nothing).
 SELECT set_config('durable_handback.pending', '-', true);
 CREATE TEMP TABLE t8 AS SELECT pg_temp.runs('l8-a', 'lq8', ARRAY['{}'::jsonb]) AS a;
-SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.done((SELECT a FROM t8)), 'lw')),
+SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.results((SELECT a FROM t8)), 'lw')),
           1::bigint, 'a plain completion with the setting forged');
 SELECT is(pg_temp.trow('l8-a1') ->> 'state', 'SCHEDULED', 'still schedules its task');
 

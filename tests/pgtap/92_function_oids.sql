@@ -39,20 +39,6 @@ BEGIN
     END IF;
 END
 $$;
--- Starts wid on q and runs it to two started activities; their tokens.
-CREATE FUNCTION pg_temp.two_activities(wid text, q text) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE
-    toks text[];
-BEGIN
-    PERFORM durable.start_workflow(wid, 'W', q, 'null');
-    PERFORM pg_temp.complete(q, jsonb_build_array(pg_temp.act('x'), pg_temp.act('y')));
-    SELECT array_agg(p.task_token ORDER BY p.activity_id) INTO toks FROM durable.poll_activity_tasks(q, 'act-w', 2) p;
-    RETURN toks;
-END
-$$;
-CREATE FUNCTION pg_temp.results(toks text[]) RETURNS jsonb LANGUAGE sql AS $$
-    SELECT jsonb_agg(jsonb_build_object('task_token', t, 'result', 42)) FROM unnest(toks) t
-$$;
 -- A hand-back of both outcomes of a run (the second finds the run's task
 -- deferred and notifies its queue: handback.c calls _notify and, for the
 -- first, durable.now()): its rows' kinds and outcomes.
