@@ -26,8 +26,8 @@ api_sql "$a" "$tmp/a_api.sql"
 insert=$(product_statement "$tmp/a_api.sql" durable._cmd_schedule_activity \
              '^        task := durable._insert_activity_task(' ');$')
 [ -n "$insert" ] ||
-    insert=$(sed -n '/^CREATE FUNCTION pg_temp.cmd_schedule_activity_plpgsql(/,/^\$\$;/p' tests/pgtap/93_cmd_schedule.sql |
-                 sed -n '/^        task := durable._insert_activity_task(/,/);$/p')
+    insert=$(product_statement tests/pgtap/93_cmd_schedule.sql pg_temp.cmd_schedule_activity_plpgsql \
+                 '^        task := durable._insert_activity_task(' ');$')
 [ -n "$insert" ] || { echo "command_cpu: no durable._insert_activity_task call in _cmd_schedule_activity" >&2; exit 1; }
 
 # each loop in one statement: the session's CPU (ticks) between them

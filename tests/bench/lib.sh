@@ -34,12 +34,13 @@ api_sql() {
     done | sed "s|'MODULE_PATHNAME'|'\$libdir/durable'|g" | grep -v 'pg_extension_config_dump(' > "$2"
 }
 # product_statement FILE FUNCTION FIRST LAST: the lines of FUNCTION's body
-# in FILE (an api/*.sql) from the first matching FIRST to the next matching
-# LAST (sed patterns): a store's own statement, for a bench to run with its
-# variables set as FUNCTION sets them (command_cpu.sh, task_rows_ab.sh),
-# where a copy would drift
+# in FILE (an api/*.sql, or a pgTAP file's twin of a body made C, which it
+# creates without OR REPLACE) from the first matching FIRST to the next
+# matching LAST (sed patterns): a store's own statement, for a bench to run
+# with its variables set as FUNCTION sets them (command_cpu.sh,
+# task_rows_ab.sh), where a copy would drift
 product_statement() {
-    sed -n "/^CREATE OR REPLACE FUNCTION $2(/,/^\\\$\\\$;/p" "$1" | sed -n "/$3/,/$4/p"
+    sed -n "/^CREATE \(OR REPLACE \)\{0,1\}FUNCTION $2(/,/^\\\$\\\$;/p" "$1" | sed -n "/$3/,/$4/p"
 }
 # cpu_view: SQL of a temporary view cpu whose one row, ticks, is the CPU time
 # (user + system, in clock ticks) the session's own backend has used so far,
