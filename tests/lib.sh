@@ -11,11 +11,8 @@ eventually() { local t=$1; shift; for _ in $(seq 1 $((t * 5))); do eval "$@" && 
 summary() { echo "$1: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; }
 # as_pg COMMAND...: runs it as the postgres user when we are root
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-# suite_port N: the port of a suite's Nth cluster of its own (N from 1), after
-# the test cluster's (DURABLE_TEST_PORT, scripts/test.sh): in the range of
-# ports of whoever runs the tests, each checkout on its own (the suites run
-# one after another, so they share these)
-suite_port() { echo $(( ${DURABLE_TEST_PORT:-55432} + $1 )); }
+# suite_port N: the port of a suite's Nth cluster of its own (tests/suite_port.sh)
+. "$(dirname "${BASH_SOURCE[0]}")/suite_port.sh"
 # suite_cluster SUITE NAME: the suite's own cluster NAME (scripts/cluster.sh,
 # under $DURABLE_RUN_BASE) made anew on its first port ($port, suite_port 1)
 # and reached through the PG* variables; cluster CMD runs scripts/cluster.sh

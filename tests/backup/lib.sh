@@ -9,9 +9,8 @@ CLUSTERS=()
 
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
-# suite_port N: the port of the suite's Nth cluster of its own, after the
-# test cluster's (as tests/lib.sh's): in the range of whoever runs the tests
-suite_port() { echo $(( ${DURABLE_TEST_PORT:-55432} + $1 )); }
+# suite_port N: the port of the suite's Nth cluster of its own (tests/suite_port.sh)
+. "$TOP/tests/suite_port.sh"
 
 # cluster_start NAME PORT: a fresh cluster of our own (wiped first), durable created in it
 cluster_start() {

@@ -11,7 +11,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 seconds=${FUZZ_SECONDS:-60}
 seeds=${FUZZ_SEEDS:-"1 2 3"}
-port=${FUZZ_PORT:-$(( ${DURABLE_TEST_PORT:-55432} + 1 ))}   # (tests/lib.sh's suite_port 1)
+. "$top/tests/suite_port.sh"
+port=${FUZZ_PORT:-$(suite_port 1)}
 name=fuzz
 
 make -s -C "$here" >/dev/null || { echo "fuzz: cannot build the fuzzer"; exit 1; }

@@ -8,7 +8,8 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 name="retention-$$"
-port=$(( ${DURABLE_TEST_PORT:-55432} + 1 ))   # (tests/lib.sh's suite_port 1)
+. "$top/tests/suite_port.sh"
+port=$(suite_port 1)
 cluster() { "$top/scripts/cluster.sh" "$1" "$name" "$port"; }
 n_fail=0
 ok() { echo "ok - $*"; }

@@ -14,7 +14,8 @@ cache=${DURABLE_WEB_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/durable-web/pupp
 make -s -C "$top/web" all plugin >/dev/null || exit 1
 work=$(mktemp -d "${TMPDIR:-/tmp}/durable-web-mem.XXXXXX")
 name=webmem-$$
-port=$(( ${DURABLE_TEST_PORT:-55432} + 2 ))   # (beside tests/web/run.sh's, after the test cluster's)
+. "$top/tests/suite_port.sh"
+port=$(suite_port 2)   # (beside tests/web/run.sh's)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done

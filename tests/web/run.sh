@@ -24,7 +24,8 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/durable-web-test.XXXXXX")
 chmod 755 "$work"
 name=web-$$
-port=$(( ${DURABLE_TEST_PORT:-55432} + 1 ))   # (tests/lib.sh's suite_port 1)
+. "$top/tests/suite_port.sh"
+port=$(suite_port 1)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
