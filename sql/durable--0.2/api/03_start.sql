@@ -343,7 +343,8 @@ BEGIN
         IF conflict IS NOT NULL THEN
             EXIT;
         END IF;
-        run := durable._create_run(namespace, workflow_id, workflow_type, task_queue, input, options);
+        -- _create_run, in C where the options need no parsing (api/88_run_start.sql)
+        run := durable._start_run(namespace, workflow_id, workflow_type, task_queue, input, options);
         IF run IS NOT NULL THEN
             RETURN run;
         END IF;

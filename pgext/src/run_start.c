@@ -1,0 +1,364 @@
+/*
+ * run_start.c: durable._start_run(namespace, workflow_id, workflow_type,
+ * task_queue, input, options), the run a start_workflow creates: its row,
+ * its WorkflowExecutionStarted event and its first workflow task, in C on
+ * the common path, and by durable._create_run (api/03_start.sql) itself
+ * everywhere else.
+ *
+ * _create_run is plpgsql around C writers (run_insert.c, history_append.c,
+ * task_insert.c): with 20,000 starts in one statement its own statements
+ * and the helpers it calls for options no start gave (_priority_options,
+ * the timeouts' CASEs, jsonb_build_object of WorkflowExecutionStarted's
+ * attributes, _check_payload of an absent input) were ~12 µs of a ~42 µs
+ * start (docs/performance.md, "The start on the server"). A start has no
+ * parent, continues no run and carries no signal; here those of its
+ * options that _create_run reads without parsing (memo, search
+ * attributes, identity, request id) are taken as it takes them and the
+ * rest (timeouts, start delay, retry policy, priority, fairness) send the
+ * start to _create_run, as does anything but a plain object of options, a
+ * null name, or an identity or request id that is not a string: every
+ * error of theirs stays _create_run's own, and so does every path it
+ * takes for them.
+ *
+ * The common path takes _create_run's steps in its order, each helper and
+ * writer called as plpgsql's expression called it (the command counter
+ * advanced and a fresh snapshot pushed: what the writers before it wrote is
+ * seen, and what others committed meanwhile): the run id, the clock (the
+ * SQL durable.now(), which a test may hold), the namespace's offset, the
+ * input's payload check, the run's row (_insert_run: NULL when an open run
+ * of the id conflicts, returned as is), the namespace's row
+ * (_namespace_seen), WorkflowExecutionStarted at the run's start (the same
+ * attributes jsonb_build_object made, pushed with jsonb_push.c's helpers:
+ * a jsonb's keys are sorted, so only the set of keys and their values
+ * count), and the first workflow task (_schedule_workflow_task). With no
+ * execution or run timeout there is no deadline, and _wake_at(NULL) did
+ * nothing. pgTAP 94_run_start compares this with _create_run on the same
+ * inputs.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "durable.h"
+#include "command.h"
+
+PG_FUNCTION_INFO_V1(durable_start_run);
+
+extern Datum durable_new_run_id(PG_FUNCTION_ARGS);
+extern Datum durable_namespace_clock_offset(PG_FUNCTION_ARGS);
+extern Datum durable_insert_run(PG_FUNCTION_ARGS);
+extern Datum durable_append_at(PG_FUNCTION_ARGS);
+
+/* the plpgsql helpers the common path calls */
+static DurableFunction namespace_seen_fn = {"_namespace_seen", 2, {TEXTOID, TIMESTAMPTZOID}};
+static DurableFunction schedule_task_fn = {"_schedule_workflow_task", 2, {UUIDOID, INT4OID}};
+
+/* the options _create_run parses (or whose value changes its path): the start goes to it */
+static const char *const parsed_options[] = {
+	"execution_timeout", "run_timeout", "task_timeout", "start_delay", "retry_policy",
+	"priority", "fairness_key", "fairness_weight",
+};
+
+/* _create_run's default task timeout, and a run's first attempt */
+#define TASK_TIMEOUT_SECONDS 10
+#define FIRST_ATTEMPT 1
+
+/* the arguments of _insert_run (api/86_run_insert.sql), in its order */
+enum
+{
+	RUN_ID, NAMESPACE, WORKFLOW_ID, WORKFLOW_TYPE, TASK_QUEUE, INPUT, MEMO, SEARCH_ATTRIBUTES, FIRST_RUN_ID,
+	CONTINUED_FROM_RUN_ID, PARENT_RUN_ID, PARENT_WORKFLOW_ID, PARENT_INITIATED_EVENT_ID, PARENT_CLOSE_POLICY,
+	EXECUTION_STARTED_AT, STARTED_AT, EXECUTION_TIMEOUT, RUN_TIMEOUT, TASK_TIMEOUT, DEADLINE_AT, REQUEST_ID,
+	START_DELAY, PRIORITY, FAIRNESS_KEY, FAIRNESS_WEIGHT, ATTEMPT, RETRY_POLICY,
+	INSERT_RUN_ARGS
+};
+
+/* The options of a start as the common path reads them. */
+typedef struct StartOptions
+{
+	Jsonb	   *memo;			/* coalesce(options -> 'memo', '{}') */
+	Jsonb	   *search_attributes;
+	text	   *identity;		/* options ->> 'identity' (NULL: SQL null) */
+	text	   *request_id;
+} StartOptions;
+
+/* options ->> key of a string or JSON null member (NULL for either null); false: another kind */
+static bool
+string_member(Jsonb *options, const char *key, text **out)
+{
+	JsonbValue	buf;
+	JsonbValue *v = getKeyJsonValueFromContainer(&options->root, key, strlen(key), &buf);
+
+	*out = NULL;
+	if (v == NULL || v->type == jbvNull)
+		return true;
+	if (v->type != jbvString)
+		return false;
+	*out = cstring_to_text_with_len(v->val.string.val, v->val.string.len);
+	return true;
+}
+
+/* coalesce(options -> key, '{}') */
+static Jsonb *
+jsonb_member(Jsonb *options, const char *key, Jsonb *empty)
+{
+	JsonbValue	buf;
+	JsonbValue *v = getKeyJsonValueFromContainer(&options->root, key, strlen(key), &buf);
+
+	return v == NULL ? empty : JsonbValueToJsonb(v);
+}
+
+/* Whether the start takes the common path: options a plain object, none that _create_run parses. */
+static bool
+read_options(Jsonb *options, StartOptions *o)
+{
+	JsonbParseState *state = NULL;
+	Jsonb	   *empty;
+
+	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
+		return false;
+	if (JB_ROOT_COUNT(options) > 0)
+	{
+		JsonbValue	buf;
+
+		for (int i = 0; i < lengthof(parsed_options); i++)
+			if (getKeyJsonValueFromContainer(&options->root, parsed_options[i], strlen(parsed_options[i]), &buf))
+				return false;
+	}
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	empty = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+	if (JB_ROOT_COUNT(options) == 0)
+	{
+		o->memo = o->search_attributes = empty;
+		o->identity = o->request_id = NULL;
+		return true;
+	}
+	o->memo = jsonb_member(options, "memo", empty);
+	o->search_attributes = jsonb_member(options, "search_attributes", empty);
+	return string_member(options, "identity", &o->identity) && string_member(options, "request_id", &o->request_id);
+}
+
+/* Before a helper or writer: as plpgsql's expression of a volatile function (see the top). */
+static void
+step_begin(void)
+{
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static Datum
+call_step(DurableFunction *fn, const Datum *args)
+{
+	Datum		result;
+
+	step_begin();
+	result = DurableCallFunction(DurableFunctionOid(fn, false), DEFAULT_COLLATION_OID, fn->nargs, args, NULL);
+	PopActiveSnapshot();
+	return result;
+}
+
+/* key: a jsonb, a JSON null when NULL */
+static void
+push_jsonb(JsonbParseState **state, const char *key, Jsonb *j)
+{
+	JsonbValue	v;
+
+	DurableJsonbPushKey(state, key);
+	if (j == NULL)
+	{
+		DurableJsonbPushNull(state);
+		return;
+	}
+	v.type = jbvBinary;
+	v.val.binary.data = &j->root;
+	v.val.binary.len = VARSIZE(j) - VARHDRSZ;
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+static void
+push_null(JsonbParseState **state, const char *key)
+{
+	DurableJsonbPushKey(state, key);
+	DurableJsonbPushNull(state);
+}
+
+/*
+ * WorkflowExecutionStarted's attributes, as _create_run's
+ * jsonb_build_object(...) || request made them for a start of the common
+ * path (no timeouts but the task's, no parent, no continued run, no delay,
+ * the default priority, no retry policy).
+ */
+static Jsonb *
+started_attributes(Datum run, text *workflow_type, text *task_queue, Jsonb *input, const StartOptions *o)
+{
+	JsonbParseState *state = NULL;
+
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	DurableJsonbPushKey(&state, "workflow_type");
+	DurableJsonbPushText(&state, workflow_type);
+	DurableJsonbPushKey(&state, "task_queue");
+	DurableJsonbPushText(&state, task_queue);
+	push_jsonb(&state, "input", input);
+	push_null(&state, "workflow_execution_timeout");
+	push_null(&state, "workflow_run_timeout");
+	DurableJsonbPushKey(&state, "workflow_task_timeout");
+	DurableJsonbPushFloat8(&state, TASK_TIMEOUT_SECONDS);	/* _seconds(interval '10 seconds') */
+	DurableJsonbPushKey(&state, "first_execution_run_id");
+	DurableJsonbPushText(&state, cstring_to_text(DatumGetCString(DirectFunctionCall1(uuid_out, run))));
+	push_null(&state, "continued_execution_run_id");
+	push_null(&state, "parent_workflow_id");
+	push_null(&state, "parent_run_id");
+	push_null(&state, "parent_initiated_event_id");
+	push_jsonb(&state, "memo", o->memo);
+	push_jsonb(&state, "search_attributes", o->search_attributes);
+	DurableJsonbPushKey(&state, "identity");
+	DurableJsonbPushText(&state, o->identity);
+	DurableJsonbPushKey(&state, "attempt");
+	DurableJsonbPushInt64(&state, FIRST_ATTEMPT);
+	if (o->request_id != NULL)
+	{
+		DurableJsonbPushKey(&state, "request_id");
+		DurableJsonbPushText(&state, o->request_id);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
+/* The run's row by _insert_run (run_insert.c): its run id, or null (*inserted false) when nothing was inserted. */
+static void
+insert_run(Datum run, FunctionCallInfo args, TimestampTz now, TimestampTz started, const StartOptions *o,
+		   bool *inserted)
+{
+	LOCAL_FCINFO(fc, INSERT_RUN_ARGS);
+	Interval   *task_timeout = palloc0(sizeof(Interval));
+
+	task_timeout->time = TASK_TIMEOUT_SECONDS * USECS_PER_SEC;
+	InitFunctionCallInfoData(*fc, NULL, INSERT_RUN_ARGS, InvalidOid, NULL, NULL);
+	for (int i = 0; i < INSERT_RUN_ARGS; i++)
+	{
+		fc->args[i].value = (Datum) 0;
+		fc->args[i].isnull = true;
+	}
+#define SET(i, v) (fc->args[i].value = (v), fc->args[i].isnull = false)
+	SET(RUN_ID, run);
+	SET(NAMESPACE, args->args[0].value);
+	SET(WORKFLOW_ID, args->args[1].value);
+	SET(WORKFLOW_TYPE, args->args[2].value);
+	SET(TASK_QUEUE, args->args[3].value);
+	if (!args->args[4].isnull)
+		SET(INPUT, args->args[4].value);
+	SET(MEMO, JsonbPGetDatum(o->memo));
+	SET(SEARCH_ATTRIBUTES, JsonbPGetDatum(o->search_attributes));
+	SET(FIRST_RUN_ID, run);
+	SET(PARENT_CLOSE_POLICY, CStringGetTextDatum("TERMINATE"));
+	SET(EXECUTION_STARTED_AT, TimestampTzGetDatum(now));
+	SET(STARTED_AT, TimestampTzGetDatum(started));
+	SET(TASK_TIMEOUT, IntervalPGetDatum(task_timeout));
+	if (o->request_id != NULL)
+		SET(REQUEST_ID, PointerGetDatum(o->request_id));
+	SET(PRIORITY, Int16GetDatum(3));	/* _priority_options' defaults */
+	SET(FAIRNESS_KEY, CStringGetTextDatum(""));
+	SET(FAIRNESS_WEIGHT, Float8GetDatum(1.0));
+	SET(ATTEMPT, Int32GetDatum(FIRST_ATTEMPT));
+#undef SET
+	step_begin();
+	(void) durable_insert_run(fc);
+	PopActiveSnapshot();
+	*inserted = !fc->isnull;
+}
+
+/* _append_at(run, 'WorkflowExecutionStarted', attributes, started) */
+static void
+append_started(Datum run, Jsonb *attributes, TimestampTz started)
+{
+	LOCAL_FCINFO(fc, 4);
+
+	InitFunctionCallInfoData(*fc, NULL, 4, InvalidOid, NULL, NULL);
+	fc->args[0].value = run;
+	fc->args[1].value = CStringGetTextDatum("WorkflowExecutionStarted");
+	fc->args[2].value = JsonbPGetDatum(attributes);
+	fc->args[3].value = TimestampTzGetDatum(started);
+	for (int i = 0; i < 4; i++)
+		fc->args[i].isnull = false;
+	step_begin();
+	(void) durable_append_at(fc);
+	PopActiveSnapshot();
+}
+
+/* _create_run(namespace, workflow_id, workflow_type, task_queue, input, options): every other start */
+static Datum
+create_run(FunctionCallInfo fcinfo)
+{
+	static SPIPlanPtr plan;
+	Oid			types[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID};
+	Datum		args[6];
+	char		nulls[6];
+	Datum		run;
+	bool		isnull;
+
+	for (int i = 0; i < 6; i++)
+	{
+		args[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	DurableRunStatement(&plan, "SELECT durable._create_run($1, $2, $3, $4, $5, $6)", 6, types, args, nulls, false,
+						0, SPI_OK_SELECT, &run, &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(run);
+}
+
+/*
+ * durable._start_run(namespace, workflow_id, workflow_type, task_queue,
+ * input, options) RETURNS uuid: _create_run(namespace, workflow_id,
+ * workflow_type, task_queue, input, options), in C on the common path (see
+ * the top); the new run's id, or null when an open run of the id is there.
+ */
+Datum
+durable_start_run(PG_FUNCTION_ARGS)
+{
+	StartOptions o;
+	Datum		run;
+	TimestampTz now;
+	TimestampTz started;
+	Jsonb	   *input;
+	bool		inserted;
+
+	for (int i = 0; i < 4; i++)
+		if (PG_ARGISNULL(i))
+			return create_run(fcinfo);
+	if (PG_ARGISNULL(5) || !read_options(PG_GETARG_JSONB_P(5), &o))
+		return create_run(fcinfo);
+	input = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
+
+	run = DirectFunctionCall1(durable_new_run_id, (Datum) 0);
+	now = DurableSqlNow();
+	/* the namespace's clock (16_namespace_clock.sql): started_at, and its event's time, exactly */
+	started = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now),
+													  DirectFunctionCall1(durable_namespace_clock_offset,
+																		  PG_GETARG_DATUM(0))));
+	DurableCheckPayload(input, "workflow input");
+	insert_run(run, fcinfo, now, started, &o, &inserted);
+	if (!inserted)
+		PG_RETURN_NULL();
+	{
+		Datum		args[2] = {PG_GETARG_DATUM(0), TimestampTzGetDatum(now)};
+
+		call_step(&namespace_seen_fn, args);	/* its retention applies (30_retention.sql) */
+	}
+	append_started(run, started_attributes(run, PG_GETARG_TEXT_PP(2), PG_GETARG_TEXT_PP(3), input, &o), started);
+	{
+		Datum		args[2] = {run, Int32GetDatum(FIRST_ATTEMPT)};
+
+		call_step(&schedule_task_fn, args);
+	}
+	PG_RETURN_DATUM(run);
+}

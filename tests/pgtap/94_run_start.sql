@@ -1,0 +1,141 @@
+-- durable._start_run (api/88_run_start.sql, pgext/src/run_start.c), the
+-- run start_workflow creates, in C when the options need no parsing,
+-- against durable._create_run (api/03_start.sql) on the same inputs: twin
+-- runs, one by each, with the same input, options and namespace, each on a
+-- queue of its own; the same row, history, workflow task and namespace row
+-- (but ids and the queue's name), the same answer (NULL for an id with an
+-- open run), the same error. Which way a start went shows in
+-- track_functions: _create_run called, or not.
+BEGIN;
+SELECT * FROM no_plan();
+\ir helpers.psql
+SELECT pg_temp.hold_clock();
+SET LOCAL track_functions = 'all';
+
+CREATE FUNCTION pg_temp.create_run_calls() RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions
+     WHERE schemaname = 'durable' AND funcname = '_create_run'
+$$;
+-- What a run wrote, but for what names it (its id, the workflow id, the queue): its row, its history,
+-- its workflow task.
+CREATE FUNCTION pg_temp.wrote(run uuid, queue text) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT replace(jsonb_build_object(
+        'row', (SELECT to_jsonb(w) - 'run_id' - 'first_run_id' - 'workflow_id' FROM durable.workflows w WHERE w.run_id = run),
+        'first_run', (SELECT w.first_run_id = w.run_id FROM durable.workflows w WHERE w.run_id = run),
+        'history', (SELECT jsonb_agg(jsonb_build_object('id', h.event_id, 'type', h.event_type,
+                                                        -- (the start event's time is the run's; the next one's is the C clock's, not held)
+                                                        'time', CASE WHEN h.event_id = 1 THEN h.event_time END,
+                                                        'attributes', h.attributes - 'first_execution_run_id',
+                                                        'first', h.attributes ->> 'first_execution_run_id' = run::text)
+                                     ORDER BY h.event_id)
+                      FROM durable.history h WHERE h.run_id = run),
+        'tasks', (SELECT jsonb_agg(to_jsonb(t) - 'task_id' - 'run_id' ORDER BY t.task_id)
+                    FROM durable.workflow_tasks t WHERE t.run_id = run))::text, queue, 'QUEUE')::jsonb
+$$;
+-- A start of case c by each: 'same' when both answered alike and wrote the same, and which way the
+-- C one went ('c' or '_create_run'); else what differs.
+CREATE FUNCTION pg_temp.twin(c text, input jsonb, options jsonb, ns text DEFAULT 'default') RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    before bigint := pg_temp.create_run_calls();
+    a uuid := durable._start_run(ns, 'rs-c-' || c, 'W', 'rsq-c-' || c, input, options);
+    way text := CASE WHEN pg_temp.create_run_calls() = before THEN 'c' ELSE '_create_run' END;
+    b uuid := durable._create_run(ns, 'rs-p-' || c, 'W', 'rsq-p-' || c, input, options);
+    wa jsonb := pg_temp.wrote(a, 'rsq-c-' || c);
+    wb jsonb := pg_temp.wrote(b, 'rsq-p-' || c);
+BEGIN
+    IF (a IS NULL) <> (b IS NULL) THEN
+        RETURN format('answers %s, %s', a, b);
+    END IF;
+    IF wa IS DISTINCT FROM wb THEN
+        RETURN format('C wrote %s, _create_run %s', wa, wb);
+    END IF;
+    RETURN 'same, ' || way;
+END
+$$;
+-- the common path, in C
+SELECT is(pg_temp.twin('plain', NULL, '{}'), 'same, c', 'no input, no options: the same run, in C');
+SELECT is(pg_temp.twin('scalar', '42', '{}'), 'same, c', 'a scalar input');
+SELECT is(pg_temp.twin('string', '"s"', '{}'), 'same, c', 'a string input');
+SELECT is(pg_temp.twin('jnull', 'null', '{}'), 'same, c', 'a JSON null input');
+SELECT is(pg_temp.twin('object', '{"a": [1, 2.5, {"b": null}], "c": "d"}', '{}'), 'same, c', 'an object input');
+SELECT is(pg_temp.twin('identity', '[1]', '{"identity": "me"}'), 'same, c', 'an identity');
+SELECT is(pg_temp.twin('identity-null', NULL, '{"identity": null}'), 'same, c', 'a null identity');
+SELECT is(pg_temp.twin('request', NULL, '{"request_id": "r-1"}'), 'same, c', 'a request id');
+SELECT is(pg_temp.twin('request-null', NULL, '{"request_id": null}'), 'same, c', 'a null request id');
+SELECT is(pg_temp.twin('memo', NULL, '{"memo": {"m": 1}}'), 'same, c', 'a memo');
+SELECT is(pg_temp.twin('memo-null', NULL, '{"memo": null}'), 'same, c', 'a JSON null memo');
+SELECT is(pg_temp.twin('sa-empty', NULL, '{"search_attributes": {}}'), 'same, c', 'empty search attributes');
+SELECT is(pg_temp.twin('sa', NULL, '{"search_attributes": {"CustomKeywordField": "k", "n": 3}}'), 'same, c',
+          'search attributes (the row by its statement, indexed by the trigger)');
+SELECT is((SELECT count(*) FROM durable.search_attribute_values s JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id = 'rs-c-sa'),
+          (SELECT count(*) FROM durable.search_attribute_values s JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id = 'rs-p-sa'), '(both indexed alike)');
+SELECT is(pg_temp.twin('policies', NULL, '{"id_reuse_policy": "REJECT_DUPLICATE", "id_conflict_policy": "FAIL"}'),
+          'same, c', 'the start''s own policies (not _create_run''s)');
+SELECT is(pg_temp.twin('all', '{"x": 1}', '{"identity": "i", "request_id": "r", "memo": {"a": "b"}, "search_attributes": {}}'),
+          'same, c', 'every option it takes');
+SELECT is(pg_temp.twin('ns', '1', '{}', 'rs-new-ns'), 'same, c', 'a namespace''s first runs');
+SELECT is((SELECT count(*) FROM durable.namespaces WHERE namespace = 'rs-new-ns'), 1::bigint, '(which has its row)');
+SELECT durable.skip_time('rs-clock', '1 day');
+SELECT is(pg_temp.twin('clock', NULL, '{}', 'rs-clock'), 'same, c', 'a namespace whose clock was skipped');
+SELECT is((SELECT started_at FROM durable.workflows WHERE workflow_id = 'rs-c-clock'), durable.now() + interval '1 day',
+          '(started on its clock)');
+SELECT is((SELECT event_time FROM durable.history h JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id = 'rs-c-clock' AND h.event_id = 1), durable.now() + interval '1 day',
+          '(its start event too)');
+
+-- an id with an open run: NULL, nothing written
+SELECT is(pg_temp.twin('plain', '7', '{}'), 'same, c', 'an id whose run is open: NULL from both');
+SELECT is((SELECT count(*) FROM durable.workflows WHERE workflow_id IN ('rs-c-plain', 'rs-p-plain')), 2::bigint,
+          '(no second run)');
+
+-- everything else is _create_run's
+SELECT is(pg_temp.twin('exec', NULL, '{"execution_timeout": "1 hour"}'), 'same, _create_run', 'an execution timeout');
+SELECT is(pg_temp.twin('runt', NULL, '{"run_timeout": 60}'), 'same, _create_run', 'a run timeout');
+SELECT is(pg_temp.twin('taskt', NULL, '{"task_timeout": "5 s"}'), 'same, _create_run', 'a task timeout');
+SELECT is(pg_temp.twin('delay', NULL, '{"start_delay": "1 minute"}'), 'same, _create_run', 'a start delay');
+SELECT is(pg_temp.twin('retry', NULL, '{"retry_policy": {"maximum_attempts": 3}}'), 'same, _create_run',
+          'a retry policy');
+SELECT is(pg_temp.twin('prio', NULL, '{"priority": 2}'), 'same, _create_run', 'a priority');
+SELECT is(pg_temp.twin('fkey', NULL, '{"fairness_key": "k"}'), 'same, _create_run', 'a fairness key');
+SELECT is(pg_temp.twin('fw', NULL, '{"fairness_weight": 2}'), 'same, _create_run', 'a fairness weight');
+SELECT is(pg_temp.twin('prio-null', NULL, '{"priority": null}'), 'same, _create_run', 'a null priority');
+SELECT is(pg_temp.twin('id-num', NULL, '{"identity": 5}'), 'same, _create_run', 'an identity that is no string');
+SELECT is(pg_temp.twin('req-obj', NULL, '{"request_id": {"a": 1}}'), 'same, _create_run',
+          'a request id that is no string');
+SELECT is(pg_temp.twin('array', NULL, '[]'), 'same, _create_run', 'options that are no object');
+SELECT is(pg_temp.twin('scalar-opts', NULL, '3'), 'same, _create_run', 'options that are a scalar');
+SELECT is(pg_temp.twin('null-opts', NULL, NULL), 'same, _create_run', 'no options at all');
+
+-- errors: the same
+SET LOCAL durable.max_payload_bytes = 100;
+SELECT is(pg_temp.error_of($$SELECT durable._start_run('default', 'rs-big', 'W', 'q', to_jsonb(repeat('x', 200)), '{}')$$),
+          pg_temp.error_of($$SELECT durable._create_run('default', 'rs-big', 'W', 'q', to_jsonb(repeat('x', 200)), '{}')$$),
+          'an input too large: the same error');
+SELECT is((pg_temp.error_of($$SELECT durable._start_run('default', 'rs-big', 'W', 'q', to_jsonb(repeat('x', 200)), '{}')$$))[1:2],
+          ARRAY['54000', 'workflow input is too large'], '(program_limit_exceeded)');
+RESET durable.max_payload_bytes;
+SELECT is(pg_temp.error_of($$SELECT durable._start_run('default', 'rs-deep', 'W', 'q', repeat('[', 130)::jsonb, '{}')$$),
+          pg_temp.error_of($$SELECT durable._create_run('default', 'rs-deep', 'W', 'q', repeat('[', 130)::jsonb, '{}')$$),
+          'an input nested too deeply: the same error');
+SELECT is(pg_temp.error_of($$SELECT durable._start_run('default', 'rs-prio', 'W', 'q', NULL, '{"priority": 9}')$$),
+          pg_temp.error_of($$SELECT durable._create_run('default', 'rs-prio', 'W', 'q', NULL, '{"priority": 9}')$$),
+          'a bad priority: _create_run''s error');
+SELECT is((pg_temp.error_of($$SELECT durable._start_run(NULL, 'rs-nons', 'W', 'q', NULL, '{}')$$))[1:2],
+          (pg_temp.error_of($$SELECT durable._create_run(NULL, 'rs-nons', 'W', 'q', NULL, '{}')$$))[1:2],
+          'no namespace: _create_run''s error (its detail names the run)');
+
+-- start_workflow goes through it
+CREATE TEMP TABLE calls AS SELECT pg_temp.create_run_calls() AS n;
+SELECT isnt(durable.start_workflow('rs-sw', 'W', 'rsq-sw', '{"a": 1}'), NULL, 'start_workflow starts a run');
+SELECT is(pg_temp.create_run_calls(), (SELECT n FROM calls), '(in C: no _create_run)');
+SELECT is(pg_temp.types('rs-sw'), ARRAY['WorkflowExecutionStarted', 'WorkflowTaskScheduled'], '(its start''s events)');
+SELECT is(durable.start_workflow('rs-sw', 'W', 'rsq-sw', NULL, '{"id_conflict_policy": "USE_EXISTING"}'),
+          (SELECT run_id FROM durable.workflows WHERE workflow_id = 'rs-sw'), 'and finds it open');
+SELECT is((pg_temp.error_of($$SELECT durable.start_workflow('rs-sw', 'W', 'rsq-sw')$$))[1], 'DU002',
+          'or refuses a second start (DU002)');
+
+SELECT * FROM finish();
+ROLLBACK;
