@@ -302,6 +302,10 @@ extern Datum DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *
 extern void DurableNotify(const char *kind, Datum namespace, bool namespace_null, Datum task_queue, bool task_queue_null);
 extern TimestampTz DurableSqlNow(void);
 
+/* namespace_seen.c: a namespace whose row this backend saw committed (and none deleted since) */
+extern bool DurableNamespaceSeen(struct varlena *namespace);
+extern bool DurableNamespaceCommitted(struct varlena *namespace);
+
 /* cache_watch.c: the extension's one invalidation callback of each kind, told to each watcher */
 typedef void (*DurableRelcacheForget) (Oid relid);
 typedef void (*DurableSyscacheForget) (int cacheid, uint32 hashvalue);

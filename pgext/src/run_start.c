@@ -166,6 +166,24 @@ call_step(DurableFunction *fn, const Datum *args)
 	return result;
 }
 
+/*
+ * _namespace_seen(namespace, now), but for a namespace whose row this
+ * backend saw committed (namespace_seen.c) or finds so now: the row
+ * _namespace_seen looks for first, and then leaves as it is.
+ */
+static void
+namespace_seen(Datum namespace, TimestampTz now)
+{
+	Datum		args[2] = {namespace, TimestampTzGetDatum(now)};
+
+	if (DurableNamespaceSeen(DatumGetTextPP(namespace)))
+		return;
+	step_begin();
+	if (!DurableNamespaceCommitted(DatumGetTextPP(namespace)))
+		DurableCallFunction(DurableFunctionOid(&namespace_seen_fn, false), DEFAULT_COLLATION_OID, 2, args, NULL);
+	PopActiveSnapshot();
+}
+
 /* key: a jsonb, a JSON null when NULL */
 static void
 push_jsonb(JsonbParseState **state, const char *key, Jsonb *j)
@@ -349,11 +367,7 @@ durable_start_run(PG_FUNCTION_ARGS)
 	insert_run(run, fcinfo, now, started, &o, &inserted);
 	if (!inserted)
 		PG_RETURN_NULL();
-	{
-		Datum		args[2] = {PG_GETARG_DATUM(0), TimestampTzGetDatum(now)};
-
-		call_step(&namespace_seen_fn, args);	/* its retention applies (30_retention.sql) */
-	}
+	namespace_seen(PG_GETARG_DATUM(0), now);	/* its retention applies (30_retention.sql) */
 	append_started(run, started_attributes(run, PG_GETARG_TEXT_PP(2), PG_GETARG_TEXT_PP(3), input, &o), started);
 	{
 		Datum		args[2] = {run, Int32GetDatum(FIRST_ATTEMPT)};

@@ -86,6 +86,27 @@ SELECT is((SELECT event_time FROM durable.history h JOIN durable.workflows w USI
             WHERE w.workflow_id = 'rs-c-clock' AND h.event_id = 1), durable.now() + interval '1 day',
           '(its start event too)');
 
+-- a namespace's row, seen once committed (pgext/src/namespace_seen.c), is written again when an
+-- operator deleted it: in the same transaction, and (tests/concurrency) in another backend
+CREATE FUNCTION pg_temp.ns_rows(ns text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM durable.namespaces WHERE namespace = ns
+$$;
+SELECT isnt(durable._start_run('default', 'rs-ns-1', 'W', 'rsq-ns', NULL, '{}'), NULL, 'a start in default');
+SELECT is(pg_temp.ns_rows('default'), 1::bigint, '(whose row is there)');
+DELETE FROM durable.namespaces WHERE namespace = 'default';
+SELECT isnt(durable._start_run('default', 'rs-ns-2', 'W', 'rsq-ns', NULL, '{}'), NULL, 'a start after its row was deleted');
+SELECT is(pg_temp.ns_rows('default'), 1::bigint, '(writes the row again)');
+TRUNCATE durable.namespaces;
+SELECT isnt(durable._start_run('default', 'rs-ns-3', 'W', 'rsq-ns', NULL, '{}'), NULL, 'a start after a truncate');
+SELECT is(pg_temp.ns_rows('default'), 1::bigint, '(writes it again too)');
+SAVEPOINT ns;
+SELECT isnt(durable._start_run('rs-ns-rolled', 'rs-ns-4', 'W', 'rsq-ns', NULL, '{}'), NULL, 'a new namespace''s first start');
+ROLLBACK TO ns;
+SELECT isnt(durable._start_run('rs-ns-rolled', 'rs-ns-5', 'W', 'rsq-ns', NULL, '{}'), NULL, '(rolled back) and again');
+SELECT is(pg_temp.ns_rows('rs-ns-rolled'), 1::bigint, '(whose row, its own, is written again)');
+SELECT is((SELECT tgfoid::regprocedure::text FROM pg_trigger WHERE tgname = 'namespaces_forget_seen'),
+          'durable._namespaces_changed()', 'the trigger that makes backends forget');
+
 -- an id with an open run: NULL, nothing written
 SELECT is(pg_temp.twin('plain', '7', '{}'), 'same, c', 'an id whose run is open: NULL from both');
 SELECT is((SELECT count(*) FROM durable.workflows WHERE workflow_id IN ('rs-c-plain', 'rs-p-plain')), 2::bigint,

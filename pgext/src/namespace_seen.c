@@ -1,0 +1,130 @@
+/*
+ * namespace_seen.c: the namespaces a backend has seen in durable.namespaces,
+ * committed, so that a start (run_start.c) in one of them need not look for
+ * its row again; and durable._namespaces_changed(), the trigger that makes
+ * every backend forget them when rows are deleted.
+ *
+ * Every new run calls _namespace_seen (api/30_retention.sql): an EXISTS on
+ * the namespace's key, and the row's insert when there is none. With 20,000
+ * starts in one statement that EXISTS was 2.3 µs of a ~40 µs start
+ * (docs/performance.md, "The start on the server"), for a row that nearly
+ * always exists: a namespace gets its row with its first run and durable
+ * never deletes one. An operator may (DELETE or TRUNCATE as the table's
+ * owner); then the next start in that namespace must insert the row again.
+ * So a namespace is remembered only once its row was found committed by
+ * another transaction (a row this transaction wrote may still be rolled
+ * back), and forgotten on any relcache invalidation of the table: the
+ * trigger namespaces_forget_seen (api/89_namespace_seen.sql) sends one for
+ * every statement that deletes or truncates rows, taken in by every backend
+ * at its next lock after the delete commits (a start locks the runs' table
+ * before it asks), and by the deleting backend at its next command; a
+ * dropped or altered table, or its vacuum, sends one too.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "commands/trigger.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_namespaces_changed);
+
+/* (most stores have a handful of namespaces; past this many, the rest are looked for each time) */
+#define MAX_SEEN 64
+
+static char *seen[MAX_SEEN];	/* in TopMemoryContext */
+static int	nseen;
+static bool watching;
+
+static DurableLookup namespaces;
+static const DurablePrimaryKey namespaces_key = {"namespaces", "namespace", TEXTOID};
+
+static void
+forget_seen(Oid relid)
+{
+	if (nseen == 0 || (OidIsValid(relid) && relid != namespaces.heap))
+		return;
+	for (int i = 0; i < nseen; i++)
+		pfree(seen[i]);
+	nseen = 0;
+}
+
+/* Whether the namespace's row was seen committed, and nothing deleted since. */
+bool
+DurableNamespaceSeen(text *namespace)
+{
+	const char *name = VARDATA_ANY(namespace);
+	int			len = VARSIZE_ANY_EXHDR(namespace);
+
+	for (int i = 0; i < nseen; i++)
+		if (strncmp(seen[i], name, len) == 0 && seen[i][len] == '\0')
+			return true;
+	return false;
+}
+
+/*
+ * Whether the namespace has a row visible to the active snapshot, written
+ * by another transaction (so committed): then remembered. False also
+ * where the table has no such key to probe.
+ */
+bool
+DurableNamespaceCommitted(text *namespace)
+{
+	Relation	rel;
+	Relation	index;
+	TupleTableSlot *slot;
+	bool		committed = false;
+
+	if (!watching)
+	{
+		DurableWatchRelcache(forget_seen);
+		watching = true;
+	}
+	rel = DurableOpenLookup(&namespaces, AccessShareLock, DurableFillPrimaryKey, &namespaces_key);
+	if (rel == NULL)
+		return false;
+	index = index_open(namespaces.index, AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	if (DurableProbeIndex(rel, index, F_TEXTEQ, PointerGetDatum(namespace), GetActiveSnapshot(), slot))
+	{
+		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, NULL);
+
+		committed = !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	if (committed && nseen < MAX_SEEN)
+		seen[nseen++] = MemoryContextStrdup(TopMemoryContext, text_to_cstring(namespace));
+	return committed;
+}
+
+/*
+ * durable._namespaces_changed() RETURNS trigger: after a statement that
+ * deleted or truncated namespaces' rows, every backend forgets the
+ * namespaces it saw (its relcache invalidation of the table, sent at commit).
+ */
+Datum
+durable_namespaces_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("durable._namespaces_changed() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}
