@@ -15,6 +15,9 @@ extern void DurableCheckKeys(Jsonb *obj, int n_allowed, const char *const *allow
 extern void DurablePushPriorityAttrs(JsonbParseState **state, int16 priority, bool priority_null, text *fairness_key,
 									 float8 weight, bool weight_null);
 
+/* a jsonb pushed as a value, null when NULL (jsonb_push.c; durable.h has its other helpers) */
+extern void DurableJsonbPushJsonb(JsonbParseState **state, Jsonb *j);
+
 /* _check_payload(payload, what) (cmd_schedule.c) */
 extern void DurableCheckPayload(Jsonb *payload, const char *what);
 /* _check_name(name, field) (cmd_schedule.c) */

@@ -1,8 +1,8 @@
 /*
  * jsonb_push.c: the steps every jsonb the hot path builds by hand takes
  * (history_json.c, event_attrs.c, history_pack.c, handback.c,
- * cmd_schedule.c, workflow_complete.c): a key, a string value, a float8
- * value, a bigint, a text or a null.
+ * cmd_schedule.c, workflow_complete.c, run_start.c): a key, a string
+ * value, a float8 value, a bigint, a text, a jsonb or a null.
  */
 #include "postgres.h"
 
@@ -15,6 +15,7 @@
 #include "utils/numeric.h"
 
 #include "durable.h"
+#include "command.h"
 
 void
 DurableJsonbPushKey(JsonbParseState **state, const char *key)
@@ -96,4 +97,21 @@ DurableJsonbPushText(JsonbParseState **state, text *t)
 		DurableJsonbPushNull(state);
 	else
 		DurableJsonbPushString(state, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+/* a jsonb as the value (a scalar one as that scalar), or null when j is NULL, as jsonb_build_object writes it */
+void
+DurableJsonbPushJsonb(JsonbParseState **state, Jsonb *j)
+{
+	JsonbValue	v;
+
+	if (j == NULL)
+	{
+		DurableJsonbPushNull(state);
+		return;
+	}
+	v.type = jbvBinary;
+	v.val.binary.data = &j->root;
+	v.val.binary.len = VARSIZE(j) - VARHDRSZ;
+	pushJsonbValue(state, WJB_VALUE, &v);
 }

@@ -188,18 +188,8 @@ namespace_seen(Datum namespace, TimestampTz now)
 static void
 push_jsonb(JsonbParseState **state, const char *key, Jsonb *j)
 {
-	JsonbValue	v;
-
 	DurableJsonbPushKey(state, key);
-	if (j == NULL)
-	{
-		DurableJsonbPushNull(state);
-		return;
-	}
-	v.type = jbvBinary;
-	v.val.binary.data = &j->root;
-	v.val.binary.len = VARSIZE(j) - VARHDRSZ;
-	pushJsonbValue(state, WJB_VALUE, &v);
+	DurableJsonbPushJsonb(state, j);
 }
 
 static void
