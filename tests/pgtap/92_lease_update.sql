@@ -14,6 +14,12 @@
 --   5. the scan's re-read, appends and histories in C (durable._lease_scan):
 --      the twins above, the re-read by the statement under row security, a
 --      cached event id's cast.
+-- The poll reaches the direct write through _lease_scan, whose rows and
+-- writes are the statement's either way; 1. and 3. call the entry point
+-- _lease_workflow_tasks because its answer (how many it wrote) is the only
+-- sign of which one leased: with the direct write always declining, those
+-- counts fail and every assertion made through the poll passes, here and in
+-- the isolation specs (session 12).
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql

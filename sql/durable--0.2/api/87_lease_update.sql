@@ -10,12 +10,17 @@
 -- trigger, rule, row security, index or constraint the direct write does
 -- not do as the executor would), and from a task on whose row fails a
 -- CHECK, is not there or was updated meanwhile by another transaction.
+-- The poll reaches the same lease through _lease_scan below, in C; this
+-- entry point is kept for pgTAP 92_lease_update, which asks it how many it
+-- wrote: through the poll the direct write and the statement write the
+-- same, so its answer is the only sign of which one leased (session 12:
+-- with the direct write always declining, only those counts fail).
 CREATE OR REPLACE FUNCTION durable._lease_workflow_tasks(ids bigint[], fences bigint[], starteds bigint[],
                                                          timeouts interval[], identity text, build_id text,
                                                          now timestamptz) RETURNS integer
     AS 'MODULE_PATHNAME', 'durable_lease_workflow_tasks' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION durable._lease_workflow_tasks(bigint[], bigint[], bigint[], interval[], text, text, timestamptz) IS
-    'Leases the workflow tasks as poll_workflow_tasks''s UPDATE does, directly, in order; how many it wrote, the statement leasing the rest (internal: poll_workflow_tasks).';
+    'Leases the workflow tasks as poll_workflow_tasks''s UPDATE does, directly, in order; how many it wrote, the statement leasing the rest (internal: _lease_scan''s lease, as an entry point for its tests).';
 
 -- The rest of a poll's scan in C as well (pgext/src/lease_update.c): the
 -- tasks the scan picked (their runs locked) read again by their keys, those
