@@ -52,15 +52,20 @@
 #include "command.h"
 
 PG_FUNCTION_INFO_V1(durable_start_run);
+PG_FUNCTION_INFO_V1(durable_start_workflow);
 
 extern Datum durable_new_run_id(PG_FUNCTION_ARGS);
 extern Datum durable_namespace_clock_offset(PG_FUNCTION_ARGS);
 extern Datum durable_insert_run(PG_FUNCTION_ARGS);
 extern Datum durable_append_at(PG_FUNCTION_ARGS);
+extern Datum durable_authorize(PG_FUNCTION_ARGS);
+extern Datum durable_find_open_run(PG_FUNCTION_ARGS);
 
 /* the plpgsql helpers the common path calls */
 static DurableFunction namespace_seen_fn = {"_namespace_seen", 2, {TEXTOID, TIMESTAMPTZOID}};
 static DurableFunction schedule_task_fn = {"_schedule_workflow_task", 2, {UUIDOID, INT4OID}};
+static DurableFunction start_workflow_fn = {"_start_workflow", 7, {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+TEXTOID, INT4OID}};
 
 /* the options _create_run parses (or whose value changes its path): the start goes to it */
 static const char *const parsed_options[] = {
@@ -365,4 +370,144 @@ durable_start_run(PG_FUNCTION_ARGS)
 		call_step(&schedule_task_fn, args);
 	}
 	PG_RETURN_DATUM(run);
+}
+
+/*
+ * Whether a name passes _check_start_args' and _check_namespace's rules
+ * without their regular expression: printable ASCII but "/" (the rest of
+ * [:cntrl:] depends on the database's locale beyond ASCII: the plpgsql
+ * decides), at most 255 bytes, not "", "." or "..".
+ */
+static bool
+plain_name(text *name, bool path)
+{
+	const unsigned char *s = (const unsigned char *) VARDATA_ANY(name);
+	int			len = VARSIZE_ANY_EXHDR(name);
+
+	if (len == 0 || len > 255 || (path && ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))))
+		return false;
+	for (int i = 0; i < len && path; i++)
+		if (s[i] < 0x20 || s[i] > 0x7E || s[i] == '/')
+			return false;
+	return true;
+}
+
+/* durable._start_workflow(the arguments, first_attempt): the plpgsql body, for every other start */
+static Datum
+start_by_plpgsql(FunctionCallInfo fcinfo, int first_attempt)
+{
+	Datum		args[7];
+	bool		nulls[7];
+	Datum		run;
+
+	for (int i = 0; i < 6; i++)
+	{
+		nulls[i] = PG_ARGISNULL(i);
+		args[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(i);
+	}
+	args[6] = Int32GetDatum(first_attempt);
+	nulls[6] = false;
+	step_begin();
+	run = DurableCallFunction(DurableFunctionOid(&start_workflow_fn, false), DEFAULT_COLLATION_OID, 7, args, nulls);
+	PopActiveSnapshot();
+	if (run == (Datum) 0)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(run);
+}
+
+/* a C function of durable called as the plpgsql's expression called it (strict: no null given) */
+static Datum
+call_direct(PGFunction fn, int nargs, const Datum *args, bool *isnull)
+{
+	LOCAL_FCINFO(fc, 6);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fc, NULL, nargs, DEFAULT_COLLATION_OID, NULL, NULL);
+	for (int i = 0; i < nargs; i++)
+	{
+		fc->args[i].value = args[i];
+		fc->args[i].isnull = false;
+	}
+	step_begin();
+	result = fn(fc);
+	PopActiveSnapshot();
+	*isnull = fc->isnull;
+	return result;
+}
+
+/*
+ * durable.start_workflow(workflow_id, workflow_type, task_queue, input,
+ * options, namespace) RETURNS uuid, SECURITY DEFINER: a start with plain
+ * names (plain_name) and no options takes _start_workflow's steps here:
+ * _check_start_args and _check_namespace pass, _check_start_options has
+ * nothing to check, _authorize('operator', NULL, namespace), the id's open
+ * run (_find_open_run), then the run (_start_run). An id with an open run
+ * (whose conflict, DU002, is the plpgsql's to raise), any other start, and
+ * a first attempt that lost its insert to a concurrent start go to
+ * _start_workflow, the last at its second attempt, so that a start still
+ * makes two attempts at most.
+ */
+Datum
+durable_start_workflow(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *options = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
+	Datum		args[6];
+	bool		isnull;
+	Datum		run;
+
+	for (int i = 0; i < 6; i++)
+		if (i != 3 && i != 4 && PG_ARGISNULL(i))
+			return start_by_plpgsql(fcinfo, 1);
+	if ((options != NULL && (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options) || JB_ROOT_COUNT(options) > 0)) ||
+		!plain_name(PG_GETARG_TEXT_PP(0), true) || !plain_name(PG_GETARG_TEXT_PP(1), false) ||
+		!plain_name(PG_GETARG_TEXT_PP(2), true) || !plain_name(PG_GETARG_TEXT_PP(5), true))
+		return start_by_plpgsql(fcinfo, 1);
+
+	args[0] = CStringGetTextDatum("operator");
+	args[1] = PG_GETARG_DATUM(5);
+	{
+		LOCAL_FCINFO(fc, 3);
+
+		InitFunctionCallInfoData(*fc, NULL, 3, DEFAULT_COLLATION_OID, NULL, NULL);
+		fc->args[0].value = args[0];
+		fc->args[0].isnull = false;
+		fc->args[1].value = (Datum) 0;
+		fc->args[1].isnull = true;
+		fc->args[2].value = args[1];
+		fc->args[2].isnull = false;
+		step_begin();
+		(void) durable_authorize(fc);
+		PopActiveSnapshot();
+	}
+	args[0] = PG_GETARG_DATUM(5);
+	args[1] = PG_GETARG_DATUM(0);
+	(void) call_direct(durable_find_open_run, 2, args, &isnull);
+	if (!isnull)
+		return start_by_plpgsql(fcinfo, 1);
+	{
+		LOCAL_FCINFO(fc, 6);
+		JsonbParseState *state = NULL;
+
+		/* _start_run(namespace, workflow_id, workflow_type, task_queue, input, coalesce(options, '{}')) */
+		InitFunctionCallInfoData(*fc, NULL, 6, DEFAULT_COLLATION_OID, NULL, NULL);
+		fc->args[0].value = PG_GETARG_DATUM(5);
+		fc->args[1].value = PG_GETARG_DATUM(0);
+		fc->args[2].value = PG_GETARG_DATUM(1);
+		fc->args[3].value = PG_GETARG_DATUM(2);
+		fc->args[4].value = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+		if (options == NULL)
+		{
+			pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+			options = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+		}
+		fc->args[5].value = JsonbPGetDatum(options);
+		for (int i = 0; i < 6; i++)
+			fc->args[i].isnull = i == 4 && PG_ARGISNULL(3);
+		step_begin();
+		run = durable_start_run(fc);
+		PopActiveSnapshot();
+		if (!fc->isnull)
+			PG_RETURN_DATUM(run);
+	}
+	return start_by_plpgsql(fcinfo, 2);
 }

@@ -158,5 +158,71 @@ SELECT is(durable.start_workflow('rs-sw', 'W', 'rsq-sw', NULL, '{"id_conflict_po
 SELECT is((pg_temp.error_of($$SELECT durable.start_workflow('rs-sw', 'W', 'rsq-sw')$$))[1], 'DU002',
           'or refuses a second start (DU002)');
 
+-- start_workflow in C (its common path) against its plpgsql body, _start_workflow: twin starts, the
+-- same answer, rows and events, or the same error; which way it went shows in _start_workflow's calls
+CREATE FUNCTION pg_temp.body_calls() RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions
+     WHERE schemaname = 'durable' AND funcname = '_start_workflow'
+$$;
+CREATE FUNCTION pg_temp.sw_twin(c text, wid text, input jsonb, options jsonb, ns text DEFAULT 'default',
+                                wtype text DEFAULT 'W') RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    before bigint := pg_temp.body_calls();
+    a uuid := durable.start_workflow(wid, wtype, 'swq-c-' || c, input, options, ns);
+    way text := CASE WHEN pg_temp.body_calls() = before THEN 'c' ELSE '_start_workflow' END;
+    b uuid := durable._start_workflow(wid || '-p', wtype, 'swq-p-' || c, input, options, ns, 1);
+    wa jsonb := pg_temp.wrote(a, 'swq-c-' || c);
+    wb jsonb := pg_temp.wrote(b, 'swq-p-' || c);
+BEGIN
+    IF wa IS DISTINCT FROM wb THEN
+        RETURN format('C wrote %s, plpgsql %s', wa, wb);
+    END IF;
+    RETURN 'same, ' || way;
+END
+$$;
+-- the error of a start by each: the same one, or both
+CREATE FUNCTION pg_temp.sw_error(wid text, wtype text, queue text, options jsonb, ns text) RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    a text[] := pg_temp.error_of(format('SELECT durable.start_workflow(%L, %L, %L, NULL, %L, %L)',
+                                        wid, wtype, queue, options, ns));
+    b text[] := pg_temp.error_of(format('SELECT durable._start_workflow(%L, %L, %L, NULL, %L, %L, 1)',
+                                        wid, wtype, queue, options, ns));
+BEGIN
+    RETURN CASE WHEN a IS NOT DISTINCT FROM b THEN a ELSE ARRAY['differ'] || a || b END;
+END
+$$;
+SELECT is(pg_temp.sw_twin('plain', 'sw-plain', NULL, '{}'), 'same, c', 'start_workflow: a plain start, in C');
+SELECT is(pg_temp.sw_twin('input', 'sw-input', '{"a": 1}', NULL), 'same, c', 'null options (as {}), an input');
+SELECT is(pg_temp.sw_twin('ns', 'sw-ns', '2', '{}', 'sw-ns.x_y'), 'same, c', 'another namespace');
+SELECT is(pg_temp.sw_twin('type', 'sw-type', NULL, '{}', 'default', 'A type/with ünïcode'), 'same, c',
+          'a workflow type of any characters');
+SELECT is(pg_temp.sw_twin('opts', 'sw-opts', NULL, '{"identity": "me"}'), 'same, _start_workflow', 'options: plpgsql');
+SELECT is(pg_temp.sw_twin('uni', 'sw-ünï', NULL, '{}'), 'same, _start_workflow', 'an id beyond ASCII: plpgsql');
+SELECT is(pg_temp.sw_twin('dot', '.sw', NULL, '{}', '.'), 'same, _start_workflow', 'the namespace "." : plpgsql');
+SELECT is(pg_temp.sw_twin('long', repeat('l', 253), NULL, '{}'), 'same, c', 'an id of 253 bytes (and its twin''s 255)');
+SELECT is(pg_temp.sw_error('sw-plain', 'W', 'swq-c-plain', '{}', 'default'),
+          ARRAY['DU002', 'workflow "sw-plain" already started',
+                format('workflow sw-plain is already running as run %s.',
+                       (SELECT run_id FROM durable.workflows WHERE workflow_id = 'sw-plain')),
+                'Signal or wait for the running workflow, or choose another workflow_id, id_conflict_policy (USE_EXISTING, TERMINATE_EXISTING) or id_reuse_policy.'],
+          'an id whose run is open: DU002, from either');
+SELECT is(pg_temp.sw_error(wid, wtype, queue, '{}', ns), (pg_temp.error_of(format(
+              'SELECT durable._start_workflow(%L, %L, %L, NULL, %L, %L, 1)', wid, wtype, queue, '{}', ns)))::text[],
+          format('the same error for %s, %s, %s, %s', wid, wtype, queue, ns))
+  FROM (VALUES ('', 'W', 'q', 'default'), ('.', 'W', 'q', 'default'), ('..', 'W', 'q', 'default'),
+               ('a/b', 'W', 'q', 'default'), (E'a\tb', 'W', 'q', 'default'), (repeat('x', 256), 'W', 'q', 'default'),
+               ('ok', '', 'q', 'default'), ('ok', repeat('t', 256), 'q', 'default'), ('ok', 'W', '', 'default'),
+               ('ok', 'W', '..', 'default'), ('ok', 'W', 'q/r', 'default'), ('ok', 'W', 'q', ''),
+               ('ok', 'W', 'q', 'a/b'), ('ok', 'W', 'q', repeat('n', 256)), (NULL, 'W', 'q', 'default'),
+               ('ok', NULL, 'q', 'default'), ('ok', 'W', NULL, 'default'), ('ok', 'W', 'q', NULL)) v(wid, wtype, queue, ns);
+SELECT is(pg_temp.sw_error('ok', 'W', 'q', '{"id_reuse_policy": "NOPE"}', 'default'),
+          pg_temp.error_of($$SELECT durable._start_workflow('ok', 'W', 'q', NULL, '{"id_reuse_policy": "NOPE"}', 'default', 1)$$),
+          'bad options: the same error');
+SELECT is(pg_temp.sw_error('ok', 'W', 'q', '[]', 'default'),
+          pg_temp.error_of($$SELECT durable._start_workflow('ok', 'W', 'q', NULL, '[]', 'default', 1)$$),
+          'options that are no object: the same error');
+-- (_authorize's answers, through the C path: pgTAP 24_grants)
+
 SELECT * FROM finish();
 ROLLBACK;

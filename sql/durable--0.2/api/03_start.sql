@@ -304,11 +304,21 @@ BEGIN
 END
 $$;
 
+-- start_workflow, in C on its common path (pgext/src/run_start.c): names
+-- that pass the checks without a regular expression, no options; its steps
+-- are this body's, which takes every other start (first_attempt 1), and
+-- the second attempt of a start whose first lost its insert to a concurrent
+-- start of the id (first_attempt 2).
 CREATE OR REPLACE FUNCTION durable.start_workflow(
     workflow_id text, workflow_type text, task_queue text,
     input jsonb DEFAULT NULL, options jsonb DEFAULT '{}', namespace text DEFAULT 'default')
-RETURNS uuid LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
+RETURNS uuid AS 'MODULE_PATHNAME', 'durable_start_workflow' LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION durable._start_workflow(
+    workflow_id text, workflow_type text, task_queue text, input jsonb, options jsonb, namespace text,
+    first_attempt integer)
+RETURNS uuid LANGUAGE plpgsql AS $$
 DECLARE
     called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
     conflict text;
@@ -325,7 +335,7 @@ BEGIN
     reuse_policy := coalesce(options ->> 'id_reuse_policy', 'ALLOW_DUPLICATE');
     -- twice at most: a concurrent start of the same id may win the insert,
     -- and a second look (a new snapshot) then sees its run
-    FOR attempt IN 1..2 LOOP
+    FOR attempt IN first_attempt..2 LOOP
         -- (each helper called only where it can find something: a call costs)
         run := coalesce(CASE WHEN options ? 'request_id'
                              THEN durable._same_request(namespace, workflow_id, options ->> 'request_id') END,
