@@ -306,6 +306,35 @@ extern TimestampTz DurableSqlNow(void);
 extern bool DurableNamespaceSeen(struct varlena *namespace);
 extern bool DurableNamespaceCommitted(struct varlena *namespace);
 
+/* row_by_key.c: a run's row for the C, and a row's columns read by name (the numbers found once per row type) */
+extern Datum DurableWorkflowRow(Datum run, bool *isnull);
+typedef struct DurableRowColumns
+{
+	int			n;
+	const char *const *names;
+	/* remembered: the row type they were found in, and its identifier in the typcache */
+	Oid			type;
+	uint64		identifier;
+	int16		atts[16];
+} DurableRowColumns;
+extern void DurableReadColumns(Datum row, DurableRowColumns *cols, Datum *values, bool *nulls);
+
+/*
+ * eager.c, handback.c, schedule_task.c, sticky.c: a run's next workflow
+ * task (_schedule_workflow_task), and what the hand-back keeps of it
+ */
+struct varlena;
+extern bool DurableWorkflowQueueArmed(struct varlena *namespace, struct varlena *queue);
+/* (a jsonb) */
+extern Datum DurableScheduledAttributes(struct varlena *queue, Datum timeout, bool timeout_null, int32 attempt,
+										bool attempt_null);
+extern bool DurableHandbackDefer(Datum run, Datum namespace, bool namespace_null, Datum queue, bool queue_null,
+								 Datum timeout, bool timeout_null);
+extern void DurableScheduleWorkflowTask(Datum run, bool run_null, int32 attempt, bool attempt_null);
+/* (cached: a jsonb, NULL for none) */
+extern Datum DurableCachedEvent(struct varlena *cached, Datum run);
+extern Datum DurableHistorySticky(Datum run, Datum from_event, Datum sticky, bool sticky_null, bool *isnull);
+
 /* cache_watch.c: the extension's one invalidation callback of each kind, told to each watcher */
 typedef void (*DurableRelcacheForget) (Oid relid);
 typedef void (*DurableSyscacheForget) (int cacheid, uint32 hashvalue);

@@ -81,6 +81,30 @@ durable_eager_arm(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * Whether a hand-back armed the workflow queue (namespace, queue) in this
+ * transaction: _eager_armed(namespace || '/workflow' || E'\x1f' || queue),
+ * as the C _schedule_workflow_task (schedule_task.c) asks it, compared
+ * without building the key. A null part makes the key null: false.
+ */
+bool
+DurableWorkflowQueueArmed(text *namespace, text *queue)
+{
+	static const char middle[] = "/workflow\x1f";
+	size_t		ns_len;
+	size_t		q_len;
+	size_t		m_len = strlen(middle);
+
+	if (namespace == NULL || queue == NULL || armed_key == NULL || armed_lxid != MyProc->lxid)
+		return false;
+	ns_len = VARSIZE_ANY_EXHDR(namespace);
+	q_len = VARSIZE_ANY_EXHDR(queue);
+	return strlen(armed_key) == ns_len + m_len + q_len &&
+		memcmp(armed_key, VARDATA_ANY(namespace), ns_len) == 0 &&
+		memcmp(armed_key + ns_len, middle, m_len) == 0 &&
+		memcmp(armed_key + ns_len + m_len, VARDATA_ANY(queue), q_len) == 0;
+}
+
 /* _eager_armed(key text): whether key is armed in this transaction. */
 Datum
 durable_eager_armed(PG_FUNCTION_ARGS)

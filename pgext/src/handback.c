@@ -126,46 +126,30 @@ durable_handback_open(PG_FUNCTION_ARGS)
 }
 
 /*
- * durable._handback_defer(run uuid, namespace text, task_queue text,
- * task_timeout interval) returns boolean: false when no hand-back is under
- * way; otherwise the run's task is deferred (its WorkflowTaskScheduled
- * appended, as _schedule_workflow_task writes it), or, when the run's is
- * deferred already, the queue is notified as for a task that is ready.
+ * The run's workflow task deferred to the hand-back's end, when one is
+ * under way (false: none is, nothing done): its WorkflowTaskScheduled
+ * appended, as _schedule_workflow_task writes it, or, when the run's is
+ * deferred already, the queue notified as for a task that is ready.
  */
-Datum
-durable_handback_defer(PG_FUNCTION_ARGS)
+bool
+DurableHandbackDefer(Datum run, Datum namespace, bool namespace_null, Datum queue, bool queue_null,
+					 Datum timeout, bool timeout_null)
 {
-	pg_uuid_t  *run;
-	JsonbParseState *state = NULL;
-	JsonbValue *object;
+	pg_uuid_t  *id;
 	int64		scheduled;
 
-	if (!is_open() || PG_ARGISNULL(0))
-		PG_RETURN_BOOL(false);
-	run = PG_GETARG_UUID_P(0);
+	if (!is_open())
+		return false;
+	id = DatumGetUUIDP(run);
 	for (int i = 0; i < ndeferred; i++)
-		if (memcmp(&deferred[i].run, run, sizeof(pg_uuid_t)) == 0)
+		if (memcmp(&deferred[i].run, id, sizeof(pg_uuid_t)) == 0)
 		{
-			DurableNotify("workflow", PG_GETARG_DATUM(1), PG_ARGISNULL(1), PG_GETARG_DATUM(2), PG_ARGISNULL(2));
-			PG_RETURN_BOOL(true);
+			DurableNotify("workflow", namespace, namespace_null, queue, queue_null);
+			return true;
 		}
 
-	/* jsonb_build_object('task_queue', ..., 'start_to_close_timeout', _seconds(task_timeout), 'attempt', 1) */
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	DurableJsonbPushKey(&state, "task_queue");
-	DurableJsonbPushText(&state, PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2));
-	DurableJsonbPushKey(&state, "start_to_close_timeout");
-	if (PG_ARGISNULL(3))
-		DurableJsonbPushNull(&state);
-	else	/* extract(epoch FROM task_timeout)::float8 */
-		DurableJsonbPushFloat8(&state, DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-			DirectFunctionCall2(extract_interval, CStringGetTextDatum("epoch"), PG_GETARG_DATUM(3)))));
-	DurableJsonbPushKey(&state, "attempt");
-	DurableJsonbPushInt64(&state, 1);
-	object = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
-	scheduled = DatumGetInt64(DirectFunctionCall3(durable_append, UUIDPGetDatum(run),
-												  CStringGetTextDatum("WorkflowTaskScheduled"),
-												  JsonbPGetDatum(JsonbValueToJsonb(object))));
+	scheduled = DatumGetInt64(DirectFunctionCall3(durable_append, run, CStringGetTextDatum("WorkflowTaskScheduled"),
+		DurableScheduledAttributes(queue_null ? NULL : DatumGetTextPP(queue), timeout, timeout_null, 1, false)));
 
 	if (ndeferred == maxdeferred)
 	{
@@ -174,12 +158,26 @@ durable_handback_defer(PG_FUNCTION_ARGS)
 			? MemoryContextAlloc(TopMemoryContext, maxdeferred * sizeof(Deferred))
 			: repalloc(deferred, maxdeferred * sizeof(Deferred));
 	}
-	memcpy(&deferred[ndeferred].run, run, sizeof(pg_uuid_t));
+	memcpy(&deferred[ndeferred].run, id, sizeof(pg_uuid_t));
 	deferred[ndeferred].scheduled = scheduled;
 	deferred[ndeferred].at = DurableSqlNow();
 	deferred[ndeferred].subid = GetCurrentSubTransactionId();
 	ndeferred++;
-	PG_RETURN_BOOL(true);
+	return true;
+}
+
+/*
+ * durable._handback_defer(run uuid, namespace text, task_queue text,
+ * task_timeout interval) returns boolean: DurableHandbackDefer's (false
+ * for a null run).
+ */
+Datum
+durable_handback_defer(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		PG_RETURN_BOOL(false);
+	PG_RETURN_BOOL(DurableHandbackDefer(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1), PG_GETARG_DATUM(2),
+										PG_ARGISNULL(2), PG_GETARG_DATUM(3), PG_ARGISNULL(3)));
 }
 
 /*

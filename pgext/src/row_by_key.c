@@ -30,8 +30,10 @@
 #include "utils/acl.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/typcache.h"
 
 #include "durable.h"
 
@@ -66,11 +68,10 @@ row_by_statement(KeyedTable *t, Datum key, bool *isnull)
 	return row;
 }
 
-/* The row with key visible to the active snapshot, as the table's row type (null: none). */
+/* The row with key visible to the active snapshot, as the table's row type (*isnull: none). */
 static Datum
-row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
+row_by_key(Datum key, KeyedTable *t, bool *isnull)
 {
-	Datum		key = PG_GETARG_DATUM(0);
 	Relation	rel;
 	Relation	index;
 	TupleTableSlot *slot;
@@ -79,13 +80,13 @@ row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
 
 	rel = DurableOpenLookup(&t->lookup, AccessShareLock, DurableFillPrimaryKey, &t->key);
 	if (rel == NULL)
-		return row_by_statement(t, key, &fcinfo->isnull);
+		return row_by_statement(t, key, isnull);
 	/* (as the statement would read it: under row security, or with the rights checked, it is the statement's) */
 	if (rel->rd_rel->relrowsecurity || ExecutorCheckPerms_hook != NULL ||
 		pg_class_aclcheck(t->lookup.heap, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 	{
 		table_close(rel, AccessShareLock);
-		return row_by_statement(t, key, &fcinfo->isnull);
+		return row_by_statement(t, key, isnull);
 	}
 	index = index_open(t->lookup.index, AccessShareLock);
 	slot = table_slot_create(rel, NULL);
@@ -102,7 +103,7 @@ row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
 	table_close(rel, AccessShareLock);
-	fcinfo->isnull = !found;
+	*isnull = !found;
 	return row;
 }
 
@@ -110,12 +111,59 @@ row_by_key(FunctionCallInfo fcinfo, KeyedTable *t)
 Datum
 durable_workflow_row(PG_FUNCTION_ARGS)
 {
-	return row_by_key(fcinfo, &workflows);
+	return row_by_key(PG_GETARG_DATUM(0), &workflows, &fcinfo->isnull);
 }
 
 /* durable._workflow_task_row(task_id bigint) RETURNS durable.workflow_tasks, STRICT */
 Datum
 durable_workflow_task_row(PG_FUNCTION_ARGS)
 {
-	return row_by_key(fcinfo, &workflow_tasks);
+	return row_by_key(PG_GETARG_DATUM(0), &workflow_tasks, &fcinfo->isnull);
+}
+
+/* _workflow_row(run) for the C (schedule_task.c, handback_take.c): the run's row, or *isnull */
+Datum
+DurableWorkflowRow(Datum run, bool *isnull)
+{
+	return row_by_key(run, &workflows, isnull);
+}
+
+/*
+ * The columns cols names of row (a composite value), as row.<name> reads
+ * them: by reference into row. Their numbers are found by name once per
+ * change of the row type (its typcache identifier), not per row.
+ */
+void
+DurableReadColumns(Datum row, DurableRowColumns *cols, Datum *values, bool *nulls)
+{
+	HeapTupleHeader h = DatumGetHeapTupleHeader(row);
+	TypeCacheEntry *type = lookup_type_cache(HeapTupleHeaderGetTypeId(h), TYPECACHE_TUPDESC);
+	TupleDesc	desc = type->tupDesc;
+	HeapTupleData tuple;
+
+	if (desc == NULL)
+		elog(ERROR, "durable: type %u is not composite", HeapTupleHeaderGetTypeId(h));
+	if (cols->type != HeapTupleHeaderGetTypeId(h) || cols->identifier != type->tupDesc_identifier)
+	{
+		for (int i = 0; i < cols->n; i++)
+		{
+			cols->atts[i] = InvalidAttrNumber;
+			for (int a = 0; a < desc->natts; a++)
+				if (!TupleDescAttr(desc, a)->attisdropped &&
+					strcmp(NameStr(TupleDescAttr(desc, a)->attname), cols->names[i]) == 0)
+					cols->atts[i] = a + 1;
+			if (cols->atts[i] == InvalidAttrNumber)
+				ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+								errmsg("column \"%s\" not found in data type %s", cols->names[i],
+									   format_type_be(HeapTupleHeaderGetTypeId(h)))));
+		}
+		cols->type = HeapTupleHeaderGetTypeId(h);
+		cols->identifier = type->tupDesc_identifier;
+	}
+	tuple.t_len = HeapTupleHeaderGetDatumLength(h);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = h;
+	for (int i = 0; i < cols->n; i++)
+		values[i] = heap_getattr(&tuple, cols->atts[i], desc, &nulls[i]);
 }

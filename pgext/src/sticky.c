@@ -45,6 +45,7 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/uuid.h"
 
 #include "durable.h"
@@ -275,4 +276,59 @@ durable_history_json_sticky(PG_FUNCTION_ARGS)
 	if (last > 0)
 		sticky_mark(run, key, last);
 	PG_RETURN_DATUM(history);
+}
+
+/*
+ * _history_json_sticky(run, from_event, sticky) for the C (the hand-back's
+ * take, handback_take.c): what a poll sends with a task it leases; *isnull
+ * as the function answers.
+ */
+Datum
+DurableHistorySticky(Datum run, Datum from_event, Datum sticky, bool sticky_null, bool *isnull)
+{
+	LOCAL_FCINFO(call, 3);
+	Datum		history;
+
+	InitFunctionCallInfoData(*call, NULL, 3, InvalidOid, NULL, NULL);
+	call->args[0].value = run;
+	call->args[0].isnull = false;
+	call->args[1].value = from_event;
+	call->args[1].isnull = false;
+	call->args[2].value = sticky;
+	call->args[2].isnull = sticky_null;
+	history = durable_history_json_sticky(call);
+	*isnull = call->isnull;
+	return history;
+}
+
+/*
+ * coalesce((cached ->> run::text)::bigint, 0): the last event of run the
+ * worker says it holds (cached: a poll's, NULL for none), with the cast's
+ * own error for a value that is not a bigint.
+ */
+Datum
+DurableCachedEvent(struct varlena *cached_jsonb, Datum run)
+{
+	Jsonb	   *cached = (Jsonb *) cached_jsonb;
+	char	   *key;
+	JsonbValue *v;
+	char	   *text;
+
+	if (cached == NULL || !JB_ROOT_IS_OBJECT(cached))
+		return Int64GetDatum(0);
+	key = DatumGetCString(DirectFunctionCall1(uuid_out, run));
+	v = getKeyJsonValueFromContainer(&cached->root, key, strlen(key), NULL);
+	if (v == NULL || v->type == jbvNull)
+		return Int64GetDatum(0);
+	if (v->type == jbvString)
+		text = pnstrdup(v->val.string.val, v->val.string.len);
+	else if (v->type == jbvNumeric)
+		text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	else
+	{
+		Jsonb	   *j = JsonbValueToJsonb(v);
+
+		text = JsonbToCString(NULL, &j->root, VARSIZE(j));
+	}
+	return DirectFunctionCall1(int8in, CStringGetDatum(text));
 }

@@ -51,16 +51,10 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE 'durable.' || left($1, 1) || '.' || md5($3 || '/' || $2) END
 $$;
 
--- plpgsql rather than SQL: plpgsql keeps its plans, a SQL function called
--- from plpgsql is planned again on every call.
+-- pg_notify(durable.task_queue_channel(kind, task_queue, namespace), ''),
+-- in C (pgext/src/notify.c): every task made ready calls it.
 CREATE OR REPLACE FUNCTION durable._notify(kind text, namespace text, task_queue text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
-BEGIN
-    called := pg_catalog.pg_notify(durable.task_queue_channel(kind, task_queue, namespace), '')::text;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_notify' LANGUAGE C VOLATILE;
 
 -- Input validation ------------------------------------------------------
 
@@ -270,39 +264,15 @@ CREATE OR REPLACE FUNCTION durable._append_at(run uuid, event_type text, attribu
     RETURNS bigint AS 'MODULE_PATHNAME', 'durable_append_at' LANGUAGE C VOLATILE;
 
 -- Schedules the run's next workflow task. The caller holds the run's row lock
--- and knows there is no workflow task yet.
+-- and knows there is no workflow task yet. Its WorkflowTaskScheduled is
+-- appended and the task inserted SCHEDULED and announced; or, while a
+-- hand-back (api/76_handback.sql) has armed the run's queue, a first attempt
+-- is deferred to the hand-back's end (_handback_defer), which inserts it,
+-- leased to its worker when its poll would take it, and announces only what
+-- it leaves ready. In C (pgext/src/schedule_task.c), called by the C of the
+-- activity's outcome and the workflow task's completion too.
 CREATE OR REPLACE FUNCTION durable._schedule_workflow_task(run uuid, attempt integer DEFAULT 1)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
-    -- the run's row by its key (api/85_row_by_key.sql), not a statement
-    w durable.workflows := durable._workflow_row(run);
-    scheduled bigint;
-    task bigint;
-    armed boolean;
-BEGIN
-    -- a hand-back (api/76_handback.sql) inserts the task at its end, leased
-    -- to its worker when its poll would take it
-    armed := durable._eager_armed(w.namespace || '/workflow' || E'\x1f' || w.task_queue);
-    IF armed AND attempt = 1 THEN
-        IF durable._handback_defer(run, w.namespace, w.task_queue, w.task_timeout) THEN
-            RETURN;
-        END IF;
-    END IF;
-    scheduled := durable._append(run, 'WorkflowTaskScheduled',
-        jsonb_build_object('task_queue', w.task_queue,
-                           'start_to_close_timeout', durable._seconds(w.task_timeout),
-                           'attempt', attempt));
-    -- INSERT INTO durable.workflow_tasks (run_id, namespace, task_queue, state,
-    -- attempt, scheduled_event_id, scheduled_at), in C (api/80_task_insert.sql)
-    task := durable._insert_workflow_task(run, w.namespace, w.task_queue, attempt, scheduled, durable.now());
-    -- a hand-back (api/76_handback.sql) polls the queue before its commit,
-    -- and announces only what it leaves ready
-    IF NOT armed THEN
-        called := durable._notify('workflow', w.namespace, w.task_queue)::text;
-    END IF;
-END
-$$;
+    RETURNS void AS 'MODULE_PATHNAME', 'durable_schedule_workflow_task' LANGUAGE C VOLATILE;
 
 -- Delivers an event from outside the workflow's own commands (a signal, an
 -- activity or child result, a fired timer, a cancel request) to a running
