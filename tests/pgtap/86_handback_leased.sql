@@ -57,23 +57,9 @@ $$;
 CREATE FUNCTION pg_temp.wt_updates() RETURNS bigint LANGUAGE sql AS $$
     SELECT pg_stat_get_xact_tuples_updated('durable.workflow_tasks'::regclass)
 $$;
--- Runs started a millisecond apart (a batch takes its outcomes in run id
--- order, and run ids are in time order to the millisecond: 74_run_ids),
--- each with one started activity; their tokens in that order.
-CREATE FUNCTION pg_temp.runs(prefix text, q text, opts jsonb[]) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE
-    toks text[] := '{}';
-BEGIN
-    FOR i IN 1 .. cardinality(opts) LOOP
-        PERFORM pg_sleep(0.002);
-        toks := toks || pg_temp.to_activity(prefix || i, q, opts[i]);
-    END LOOP;
-    RETURN toks;
-END
-$$;
 
 -- 1. One task, taken: inserted leased, never updated; its twin polled.
-CREATE TEMP TABLE t1 AS SELECT pg_temp.runs('l1-a', 'lq1', ARRAY['{}'::jsonb]) AS a;
+CREATE TEMP TABLE t1 AS SELECT pg_temp.activity_runs('l1-a', 'lq1', ARRAY['{}'::jsonb]) AS a;
 INSERT INTO u VALUES ('1 before', pg_temp.wt_updates());
 INSERT INTO sent SELECT 'l1-a', pg_temp.wrows(format(
     $$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'lw', 'lq1', 4) WHERE kind = 'workflow_task'$$,
@@ -82,7 +68,7 @@ INSERT INTO u VALUES ('1 after', pg_temp.wt_updates());
 SELECT is((SELECT n FROM u WHERE at = '1 after') - (SELECT n FROM u WHERE at = '1 before'), 0::bigint,
           'the hand-back leases its task without updating a task row');
 SELECT is((SELECT jsonb_array_length(rows) FROM sent WHERE call = 'l1-a'), 1, 'and returns it');
-CREATE TEMP TABLE t1b AS SELECT pg_temp.runs('l1-b', 'lq1', ARRAY['{}'::jsonb]) AS a;
+CREATE TEMP TABLE t1b AS SELECT pg_temp.activity_runs('l1-b', 'lq1', ARRAY['{}'::jsonb]) AS a;
 SELECT is((SELECT array_agg(outcome) FROM durable.complete_activity_tasks(pg_temp.results((SELECT a FROM t1b)), 'lw')),
           ARRAY['COMPLETED'], 'the twin''s activity completes');
 INSERT INTO u VALUES ('1b before', pg_temp.wt_updates());
@@ -118,7 +104,7 @@ CREATE FUNCTION pg_temp.mixed() RETURNS jsonb[] LANGUAGE sql AS $$
                  '{"priority": 1, "fairness_key": "a"}', '{"fairness_key": "b", "fairness_weight": 2}',
                  '{"fairness_key": "a", "fairness_weight": 0.5}']::jsonb[]
 $$;
-CREATE TEMP TABLE t2 AS SELECT pg_temp.runs('l2-a', 'lq2', pg_temp.mixed()) AS a;
+CREATE TEMP TABLE t2 AS SELECT pg_temp.activity_runs('l2-a', 'lq2', pg_temp.mixed()) AS a;
 INSERT INTO u VALUES ('2 before', pg_temp.wt_updates());
 INSERT INTO sent SELECT 'l2-a', pg_temp.wrows(format(
     $$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'lw', 'lq2', 6) WHERE kind = 'workflow_task'$$,
@@ -126,7 +112,7 @@ INSERT INTO sent SELECT 'l2-a', pg_temp.wrows(format(
 INSERT INTO u VALUES ('2 after', pg_temp.wt_updates());
 SELECT is((SELECT n FROM u WHERE at = '2 after') - (SELECT n FROM u WHERE at = '2 before'), 0::bigint,
           'six tasks leased, no task row updated');
-CREATE TEMP TABLE t2b AS SELECT pg_temp.runs('l2-b', 'lq2', pg_temp.mixed()) AS a;
+CREATE TEMP TABLE t2b AS SELECT pg_temp.activity_runs('l2-b', 'lq2', pg_temp.mixed()) AS a;
 SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.results((SELECT a FROM t2b)), 'lw')),
           6::bigint, 'the twins complete');
 INSERT INTO sent SELECT 'l2-b', pg_temp.wrows($$SELECT * FROM durable.poll_workflow_tasks('lq2', 'lw', 6)$$);
@@ -168,7 +154,7 @@ SELECT ok(pg_temp.tokens('l3-a'), 'with the lease''s token');
 -- 4. The gates: where the poll would not take every task, each is inserted
 -- ready, as today, and the poll takes what it takes.
 -- Fewer slots than tasks: the poll's first ones leased, the rest ready.
-CREATE TEMP TABLE t4 AS SELECT pg_temp.runs('l4-a', 'lq4', pg_temp.mixed()) AS a;
+CREATE TEMP TABLE t4 AS SELECT pg_temp.activity_runs('l4-a', 'lq4', pg_temp.mixed()) AS a;
 INSERT INTO sent SELECT 'l4-a', pg_temp.wrows(format(
     $$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'lw', 'lq4', 2) WHERE kind = 'workflow_task'$$,
     pg_temp.results((SELECT a FROM t4))));
@@ -188,7 +174,7 @@ SELECT is((SELECT jsonb_agg(pg_temp.hist('l4-a' || i) ORDER BY i) FROM generate_
                             ORDER BY i) FROM generate_series(1, 6) i),
           'the histories: the leased ones'' with WorkflowTaskStarted, the others without');
 -- A ready task already in the queue: polled first, the new one waits.
-CREATE TEMP TABLE t5 AS SELECT pg_temp.runs('l5-a', 'lq5', ARRAY['{}'::jsonb]) AS a;
+CREATE TEMP TABLE t5 AS SELECT pg_temp.activity_runs('l5-a', 'lq5', ARRAY['{}'::jsonb]) AS a;
 SELECT durable.start_workflow('l5-ready', 'W', 'lq5', 'null');
 SELECT is((SELECT jsonb_agg(e -> 0) FROM jsonb_array_elements(pg_temp.wrows(format(
               $$SELECT * FROM durable.complete_activity_tasks_eager(%L, 'lw', 'lq5', 1) WHERE kind = 'workflow_task'$$,
@@ -235,8 +221,8 @@ SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.re
 SELECT is(pg_temp.trow('l6-c') ->> 'state', 'SCHEDULED', 'the task is ready, for v1');
 -- A paused run: its task is held PAUSED, the outcome's events wait
 -- buffered, as for its twin completed without the hand-back.
-CREATE TEMP TABLE tp AS SELECT pg_temp.runs('l9-a', 'lq9', ARRAY['{}'::jsonb]) AS a;
-CREATE TEMP TABLE tpb AS SELECT pg_temp.runs('l9-b', 'lq9', ARRAY['{}'::jsonb]) AS a;
+CREATE TEMP TABLE tp AS SELECT pg_temp.activity_runs('l9-a', 'lq9', ARRAY['{}'::jsonb]) AS a;
+CREATE TEMP TABLE tpb AS SELECT pg_temp.activity_runs('l9-b', 'lq9', ARRAY['{}'::jsonb]) AS a;
 SELECT durable.pause_workflow('l9-a1', 'look first');
 SELECT durable.pause_workflow('l9-b1', 'look first');
 SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.results((SELECT a FROM tp)), 'lw', 'lq9', 4)
@@ -250,14 +236,14 @@ SELECT is((SELECT count(*) FROM durable.buffered_events b JOIN durable.workflows
           (SELECT count(*) FROM durable.buffered_events b JOIN durable.workflows w USING (run_id)
             WHERE w.workflow_id = 'l9-b1'), 'the same events buffered');
 -- No slot offered: the plain completion's path, the task ready.
-CREATE TEMP TABLE t0 AS SELECT pg_temp.runs('l0-a', 'lq0', ARRAY['{}'::jsonb]) AS a;
+CREATE TEMP TABLE t0 AS SELECT pg_temp.activity_runs('l0-a', 'lq0', ARRAY['{}'::jsonb]) AS a;
 SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.results((SELECT a FROM t0)), 'lw', 'lq0', 0)),
           1::bigint, 'no slot: the outcome''s row only');
 SELECT is(pg_temp.trow('l0-a1') ->> 'state', 'SCHEDULED', 'its task ready for a poll');
 -- No grant on the queue: refused before any outcome (76_handback, section 7).
 
 -- 5. A savepoint rolled back takes the deferred tasks with it.
-CREATE TEMP TABLE t7 AS SELECT pg_temp.runs('l7-a', 'lq7', ARRAY['{}'::jsonb]) AS a;
+CREATE TEMP TABLE t7 AS SELECT pg_temp.activity_runs('l7-a', 'lq7', ARRAY['{}'::jsonb]) AS a;
 SAVEPOINT s7;
 SELECT is((SELECT count(*) FROM durable.complete_activity_tasks_eager(pg_temp.results((SELECT a FROM t7)), 'lw', 'lq7', 1)),
           2::bigint, 'an outcome and its task');
@@ -271,7 +257,7 @@ SELECT is(pg_temp.trow('l7-a1') ->> 'state', 'SCHEDULED', 'and its task is ready
 -- queue (the list is in backend memory since session 10, and the setting
 -- that held it is read by nobody: a session that sets it still changes nothing).
 SELECT set_config('durable_handback.pending', '-', true);
-CREATE TEMP TABLE t8 AS SELECT pg_temp.runs('l8-a', 'lq8', ARRAY['{}'::jsonb]) AS a;
+CREATE TEMP TABLE t8 AS SELECT pg_temp.activity_runs('l8-a', 'lq8', ARRAY['{}'::jsonb]) AS a;
 SELECT is((SELECT count(*) FROM durable.complete_activity_tasks(pg_temp.results((SELECT a FROM t8)), 'lw')),
           1::bigint, 'a plain completion with the setting forged');
 SELECT is(pg_temp.trow('l8-a1') ->> 'state', 'SCHEDULED', 'still schedules its task');

@@ -187,18 +187,6 @@ BEGIN
 END
 $$;
 
--- Runs started a millisecond apart on q, each to one started activity; their tokens.
-CREATE FUNCTION pg_temp.runs(prefix text, q text, opts jsonb[]) RETURNS text[] LANGUAGE plpgsql AS $$
-DECLARE
-    toks text[] := '{}';
-BEGIN
-    FOR i IN 1 .. cardinality(opts) LOOP
-        PERFORM pg_sleep(0.002);
-        toks := toks || pg_temp.to_activity(prefix || i, q, opts[i]);
-    END LOOP;
-    RETURN toks;
-END
-$$;
 CREATE FUNCTION pg_temp.done(toks text[]) RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_agg(jsonb_build_object('task_token', t, 'result', 42) ORDER BY i)
       FROM unnest(toks) WITH ORDINALITY u(t, i)
@@ -239,12 +227,12 @@ DECLARE
     r uuid;
 BEGIN
     -- 1. six tasks of mixed priorities, keys and weights, all taken
-    toks := pg_temp.runs(p || '1-', p || 'q1', ARRAY['{"fairness_key": "a"}', '{"fairness_key": "a"}',
+    toks := pg_temp.activity_runs(p || '1-', p || 'q1', ARRAY['{"fairness_key": "a"}', '{"fairness_key": "a"}',
         '{"fairness_key": "b", "fairness_weight": 2}', '{"priority": 1, "fairness_key": "a"}',
         '{"fairness_key": "b", "fairness_weight": 2}', '{"fairness_key": "a", "fairness_weight": 0.5}']::jsonb[]);
     got := got || jsonb_build_object('1', pg_temp.handback(toks, p || 'q1', 6));
     -- 2. fewer slots than tasks: inserted SCHEDULED, the poll takes two
-    toks := pg_temp.runs(p || '2-', p || 'q2', ARRAY['{}', '{"priority": 2}', '{"fairness_key": "z"}']::jsonb[]);
+    toks := pg_temp.activity_runs(p || '2-', p || 'q2', ARRAY['{}', '{"priority": 2}', '{"fairness_key": "z"}']::jsonb[]);
     got := got || jsonb_build_object('2', pg_temp.handback(toks, p || 'q2', 2));
     -- 3. two outcomes of one run
     PERFORM durable.start_workflow(p || '3-1', 'W', p || 'q3', 'null');
@@ -252,16 +240,16 @@ BEGIN
     SELECT array_agg(a.task_token ORDER BY a.activity_id) INTO toks FROM durable.poll_activity_tasks(p || 'q3', 'aw', 2) a;
     got := got || jsonb_build_object('3', pg_temp.handback(toks, p || 'q3', 5));
     -- 4. the worker's cached events and its sticky name
-    toks := pg_temp.runs(p || '4-', p || 'q4', ARRAY['{}', '{}']::jsonb[]);
+    toks := pg_temp.activity_runs(p || '4-', p || 'q4', ARRAY['{}', '{}']::jsonb[]);
     got := got || jsonb_build_object('4', pg_temp.handback(toks, p || 'q4', 5,
         jsonb_build_object(pg_temp.run(p || '4-1'), 3, pg_temp.run(p || '4-2'), 2), NULL, 'sticky-' || p));
     -- 5. a versioned queue: this build's runs taken, another build's not
-    toks := pg_temp.runs(p || '5-', p || 'q5', ARRAY['{}', '{}']::jsonb[]);
+    toks := pg_temp.activity_runs(p || '5-', p || 'q5', ARRAY['{}', '{}']::jsonb[]);
     PERFORM durable.set_build_id_rules(p || 'q5', 'v1');
     got := got || jsonb_build_object('5a', pg_temp.handback(toks[1:1], p || 'q5', 5, NULL, 'v1'));
     got := got || jsonb_build_object('5b', pg_temp.handback(toks[2:2], p || 'q5', 5, NULL, 'v2'));
     -- 6. a task ready before: the hand-back's tasks inserted SCHEDULED, polled with it
-    toks := pg_temp.runs(p || '6-', p || 'q6', ARRAY['{}', '{}']::jsonb[]);
+    toks := pg_temp.activity_runs(p || '6-', p || 'q6', ARRAY['{}', '{}']::jsonb[]);
     PERFORM durable.start_workflow(p || '6-ready', 'W', p || 'q6', 'null');
     got := got || jsonb_build_object('6', pg_temp.handback(toks, p || 'q6', 5));
     -- 7. a second attempt scheduled directly (as a retry would), and a null one (its error)
