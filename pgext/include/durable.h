@@ -331,6 +331,8 @@ extern Datum DurableScheduledAttributes(struct varlena *queue, Datum timeout, bo
 extern bool DurableHandbackDefer(Datum run, Datum namespace, bool namespace_null, Datum queue, bool queue_null,
 								 Datum timeout, bool timeout_null);
 extern void DurableScheduleWorkflowTask(Datum run, bool run_null, int32 attempt, bool attempt_null);
+extern void DurableScheduleWorkflowTaskOf(Datum run, Datum namespace, Datum queue, Datum timeout, bool timeout_null,
+										  int32 attempt);
 /* (cached: a jsonb, NULL for none) */
 extern Datum DurableCachedEvent(struct varlena *cached, Datum run);
 extern Datum DurableHistorySticky(Datum run, Datum from_event, Datum sticky, bool sticky_null, bool *isnull);

@@ -74,40 +74,24 @@ DurableScheduledAttributes(text *queue, Datum timeout, bool timeout_null, int32 
 }
 
 /*
- * durable._schedule_workflow_task(run, attempt) for the C: the run's next
- * workflow task, SCHEDULED and announced, or deferred to the hand-back
- * under way on its queue. The caller holds the run's row lock and knows
- * there is no workflow task yet.
+ * The task of run, whose namespace, queue and task timeout are w[0..2]
+ * (w_null: which are null), with a snapshot pushed that sees what the
+ * caller wrote.
  */
-void
-DurableScheduleWorkflowTask(Datum run, bool run_null, int32 attempt, bool attempt_null)
+static void
+schedule(Datum run, bool run_null, const Datum *w, const bool *w_null, int32 attempt, bool attempt_null)
 {
-	Datum		row = (Datum) 0;
-	bool		row_null = true;
-	Datum		w[3] = {0, 0, 0};	/* namespace, task_queue, task_timeout */
-	bool		w_null[3] = {true, true, true};
 	bool		armed;
 	Datum		scheduled;
 	bool		scheduled_null;
 	TimestampTz now;
 
-	/* what the transaction wrote so far, seen as plpgsql's next expression sees it */
-	CommandCounterIncrement();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	/* (_workflow_row is STRICT: no run, no row) */
-	if (!run_null)
-		row = DurableWorkflowRow(run, &row_null);
-	if (!row_null)
-		DurableReadColumns(row, &run_columns, w, w_null);
 	armed = DurableWorkflowQueueArmed(w_null[0] ? NULL : DatumGetTextPP(w[0]), w_null[1] ? NULL : DatumGetTextPP(w[1]));
 
 	/* a hand-back (api/76_handback.sql) inserts the task at its end, leased to its worker when its poll would take it */
 	if (armed && !attempt_null && attempt == 1 && !run_null &&
 		DurableHandbackDefer(run, w[0], w_null[0], w[1], w_null[1], w[2], w_null[2]))
-	{
-		PopActiveSnapshot();
 		return;
-	}
 
 	{
 		LOCAL_FCINFO(append, 3);
@@ -143,11 +127,54 @@ DurableScheduleWorkflowTask(Datum run, bool run_null, int32 attempt, bool attemp
 		}
 		(void) durable_insert_workflow_task(insert);
 	}
-	PopActiveSnapshot();
 
 	/* a hand-back polls the queue before its commit, and announces only what it leaves ready */
 	if (!armed)
 		DurableNotify("workflow", w[0], w_null[0], w[1], w_null[1]);
+}
+
+/*
+ * durable._schedule_workflow_task(run, attempt) for the C: the run's next
+ * workflow task, SCHEDULED and announced, or deferred to the hand-back
+ * under way on its queue. The caller holds the run's row lock and knows
+ * there is no workflow task yet.
+ */
+void
+DurableScheduleWorkflowTask(Datum run, bool run_null, int32 attempt, bool attempt_null)
+{
+	Datum		row = (Datum) 0;
+	bool		row_null = true;
+	Datum		w[3] = {0, 0, 0};	/* namespace, task_queue, task_timeout */
+	bool		w_null[3] = {true, true, true};
+
+	/* what the transaction wrote so far, seen as plpgsql's next expression sees it */
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	/* (_workflow_row is STRICT: no run, no row) */
+	if (!run_null)
+		row = DurableWorkflowRow(run, &row_null);
+	if (!row_null)
+		DurableReadColumns(row, &run_columns, w, w_null);
+	schedule(run, run_null, w, w_null, attempt, attempt_null);
+	PopActiveSnapshot();
+}
+
+/*
+ * The same for a caller that holds the run's namespace, task queue and
+ * task timeout (the start, which has just written them): no read of its
+ * row. None of run, namespace and queue may be null.
+ */
+void
+DurableScheduleWorkflowTaskOf(Datum run, Datum namespace, Datum queue, Datum timeout, bool timeout_null,
+							  int32 attempt)
+{
+	Datum		w[3] = {namespace, queue, timeout};
+	bool		w_null[3] = {false, false, timeout_null};
+
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	schedule(run, false, w, w_null, attempt, false);
+	PopActiveSnapshot();
 }
 
 /* durable._schedule_workflow_task(run uuid, attempt integer DEFAULT 1) RETURNS void */
