@@ -30,10 +30,10 @@
  * (_namespace_seen), WorkflowExecutionStarted at the run's start (the same
  * attributes jsonb_build_object made, pushed with jsonb_push.c's helpers:
  * a jsonb's keys are sorted, so only the set of keys and their values
- * count), and the first workflow task (_schedule_workflow_task). With no
- * execution or run timeout there is no deadline, and _wake_at(NULL) did
- * nothing. pgTAP 94_run_start compares this with _create_run on the same
- * inputs.
+ * count), and the first workflow task (_schedule_workflow_task, in C:
+ * schedule_task.c). With no execution or run timeout there is no
+ * deadline, and _wake_at(NULL) did nothing. pgTAP 94_run_start compares
+ * this with _create_run on the same inputs.
  */
 #include "postgres.h"
 
@@ -63,7 +63,6 @@ extern Datum durable_find_open_run(PG_FUNCTION_ARGS);
 
 /* the plpgsql helpers the common path calls */
 static DurableFunction namespace_seen_fn = {"_namespace_seen", 2, {TEXTOID, TIMESTAMPTZOID}};
-static DurableFunction schedule_task_fn = {"_schedule_workflow_task", 2, {UUIDOID, INT4OID}};
 static DurableFunction start_workflow_fn = {"_start_workflow", 7, {TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
 TEXTOID, INT4OID}};
 
@@ -158,17 +157,6 @@ step_begin(void)
 {
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
-}
-
-static Datum
-call_step(DurableFunction *fn, const Datum *args)
-{
-	Datum		result;
-
-	step_begin();
-	result = DurableCallFunction(DurableFunctionOid(fn, false), DEFAULT_COLLATION_OID, fn->nargs, args, NULL);
-	PopActiveSnapshot();
-	return result;
 }
 
 /*
@@ -364,11 +352,8 @@ durable_start_run(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	namespace_seen(PG_GETARG_DATUM(0), now);	/* its retention applies (30_retention.sql) */
 	append_started(run, started_attributes(run, PG_GETARG_TEXT_PP(2), PG_GETARG_TEXT_PP(3), input, &o), started);
-	{
-		Datum		args[2] = {run, Int32GetDatum(FIRST_ATTEMPT)};
-
-		call_step(&schedule_task_fn, args);
-	}
+	/* _schedule_workflow_task(run) (schedule_task.c: its own command counter and snapshot) */
+	DurableScheduleWorkflowTask(run, false, FIRST_ATTEMPT, false);
 	PG_RETURN_DATUM(run);
 }
 
