@@ -302,6 +302,9 @@ extern Datum DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *
 extern void DurableNotify(const char *kind, Datum namespace, bool namespace_null, Datum task_queue, bool task_queue_null);
 extern TimestampTz DurableSqlNow(void);
 
+/* run_insert.c: _insert_run for the C; *direct: written directly, exactly as given */
+extern Datum DurableInsertRun(FunctionCallInfo fcinfo, bool *direct);
+
 /* namespace_seen.c: a namespace whose row this backend saw committed (and none deleted since) */
 extern bool DurableNamespaceSeen(struct varlena *namespace);
 extern bool DurableNamespaceCommitted(struct varlena *namespace);

@@ -491,7 +491,21 @@ insert_by_statement(FunctionCallInfo fcinfo)
 Datum
 durable_insert_run(PG_FUNCTION_ARGS)
 {
-	if (insert_direct(fcinfo))
+	bool		direct;
+
+	return DurableInsertRun(fcinfo, &direct);
+}
+
+/*
+ * The same for the C (run_start.c), given _insert_run's arguments in
+ * fcinfo; *direct: the row was written directly, so it holds exactly the
+ * arguments (no trigger or rule of an operator's changed it).
+ */
+Datum
+DurableInsertRun(FunctionCallInfo fcinfo, bool *direct)
+{
+	*direct = insert_direct(fcinfo);
+	if (*direct)
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	return insert_by_statement(fcinfo);
 }

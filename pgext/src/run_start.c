@@ -56,7 +56,6 @@ PG_FUNCTION_INFO_V1(durable_start_workflow);
 
 extern Datum durable_new_run_id(PG_FUNCTION_ARGS);
 extern Datum durable_namespace_clock_offset(PG_FUNCTION_ARGS);
-extern Datum durable_insert_run(PG_FUNCTION_ARGS);
 extern Datum durable_append_at(PG_FUNCTION_ARGS);
 extern Datum durable_authorize(PG_FUNCTION_ARGS);
 extern Datum durable_find_open_run(PG_FUNCTION_ARGS);
@@ -235,13 +234,11 @@ started_attributes(Datum run, text *workflow_type, text *task_queue, Jsonb *inpu
 
 /* The run's row by _insert_run (run_insert.c): its run id, or null (*inserted false) when nothing was inserted. */
 static void
-insert_run(Datum run, FunctionCallInfo args, TimestampTz now, TimestampTz started, const StartOptions *o,
-		   bool *inserted)
+insert_run(Datum run, FunctionCallInfo args, TimestampTz now, TimestampTz started, Interval *task_timeout,
+		   const StartOptions *o, bool *inserted, bool *direct)
 {
 	LOCAL_FCINFO(fc, INSERT_RUN_ARGS);
-	Interval   *task_timeout = palloc0(sizeof(Interval));
 
-	task_timeout->time = TASK_TIMEOUT_SECONDS * USECS_PER_SEC;
 	InitFunctionCallInfoData(*fc, NULL, INSERT_RUN_ARGS, InvalidOid, NULL, NULL);
 	for (int i = 0; i < INSERT_RUN_ARGS; i++)
 	{
@@ -271,7 +268,7 @@ insert_run(Datum run, FunctionCallInfo args, TimestampTz now, TimestampTz starte
 	SET(ATTEMPT, Int32GetDatum(FIRST_ATTEMPT));
 #undef SET
 	step_begin();
-	(void) durable_insert_run(fc);
+	(void) DurableInsertRun(fc, direct);
 	PopActiveSnapshot();
 	*inserted = !fc->isnull;
 }
@@ -331,7 +328,9 @@ durable_start_run(PG_FUNCTION_ARGS)
 	TimestampTz now;
 	TimestampTz started;
 	Jsonb	   *input;
+	Interval   *task_timeout = palloc0(sizeof(Interval));
 	bool		inserted;
+	bool		direct;
 
 	for (int i = 0; i < 4; i++)
 		if (PG_ARGISNULL(i))
@@ -347,13 +346,23 @@ durable_start_run(PG_FUNCTION_ARGS)
 													  DirectFunctionCall1(durable_namespace_clock_offset,
 																		  PG_GETARG_DATUM(0))));
 	DurableCheckPayload(input, "workflow input");
-	insert_run(run, fcinfo, now, started, &o, &inserted);
+	task_timeout->time = TASK_TIMEOUT_SECONDS * USECS_PER_SEC;
+	insert_run(run, fcinfo, now, started, task_timeout, &o, &inserted, &direct);
 	if (!inserted)
 		PG_RETURN_NULL();
 	namespace_seen(PG_GETARG_DATUM(0), now);	/* its retention applies (30_retention.sql) */
 	append_started(run, started_attributes(run, PG_GETARG_TEXT_PP(2), PG_GETARG_TEXT_PP(3), input, &o), started);
-	/* _schedule_workflow_task(run) (schedule_task.c: its own command counter and snapshot) */
-	DurableScheduleWorkflowTask(run, false, FIRST_ATTEMPT, false);
+	/*
+	 * _schedule_workflow_task(run) (schedule_task.c: its own command counter
+	 * and snapshot), given the run's namespace, queue and task timeout when
+	 * its row holds exactly what was given; read from the row when the
+	 * statement wrote it (an operator's trigger may have changed them)
+	 */
+	if (direct)
+		DurableScheduleWorkflowTaskOf(run, PG_GETARG_DATUM(0), PG_GETARG_DATUM(3), IntervalPGetDatum(task_timeout),
+									  false, FIRST_ATTEMPT);
+	else
+		DurableScheduleWorkflowTask(run, false, FIRST_ATTEMPT, false);
 	PG_RETURN_DATUM(run);
 }
 

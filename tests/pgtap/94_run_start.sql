@@ -107,6 +107,21 @@ SELECT is(pg_temp.ns_rows('rs-ns-rolled'), 1::bigint, '(whose row, its own, is w
 SELECT is((SELECT tgfoid::regprocedure::text FROM pg_trigger WHERE tgname = 'namespaces_forget_seen'),
           'durable._namespaces_changed()', 'the trigger that makes backends forget');
 
+-- an operator's trigger that changes the run's queue as it is inserted: the row is then the statement's,
+-- and its first workflow task goes to the queue the row holds (read from it, as _schedule_workflow_task did)
+CREATE FUNCTION public.rs_move_queue() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.task_queue := NEW.task_queue || '-moved';
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER rs_move_queue BEFORE INSERT ON durable.workflows
+    FOR EACH ROW WHEN (NEW.workflow_id LIKE 'rs-_-moved') EXECUTE FUNCTION public.rs_move_queue();
+SELECT is(pg_temp.twin('moved', NULL, '{}'), 'same, c', 'an operator''s trigger that moves the run to another queue');
+SELECT is((SELECT t.task_queue FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id = 'rs-c-moved'), 'rsq-c-moved-moved', '(its workflow task is on the moved queue)');
+DROP TRIGGER rs_move_queue ON durable.workflows;
+
 -- an id with an open run: NULL, nothing written
 SELECT is(pg_temp.twin('plain', '7', '{}'), 'same, c', 'an id whose run is open: NULL from both');
 SELECT is((SELECT count(*) FROM durable.workflows WHERE workflow_id IN ('rs-c-plain', 'rs-p-plain')), 2::bigint,
