@@ -237,12 +237,21 @@ typedef struct DurableUpdateShape
 	DurableUpdateColumn key;	/* the row's key: a primary key on this column alone */
 	int			ncolumns;		/* the columns the update sets */
 	const DurableUpdateColumn *columns;
-	/* a trigger that never fires for the caller's rows (its WHEN), or NULL */
+	/* a trigger that never fires for the caller's rows (its WHEN), or NULL (DurableNeverFiresOnState: see there) */
 	bool		(*never_fires) (struct DurableUpdateShape *s, const struct Trigger *trigger);
+	int			state_column;	/* DurableNeverFiresOnState's: the set column (of columns) that holds state_value */
+	const char *state_value;
+	/* the columns the caller reads of the row (beside those it sets), found once per change of the table */
+	int			nreads;
+	const DurableUpdateColumn *reads;
+	/* an index the caller scans for its rows: told each index, sets scan_index to the one (none: the statement) */
+	bool		(*visit) (struct DurableUpdateShape *s, struct RelationData *index, DurableDirectIndex *entry);
 	/* read */
 	DurableLookup table;		/* the table's oid, remembered */
 	int16		key_att;		/* (AttrNumbers) */
 	int16		att[DURABLE_UPDATE_MAX_COLUMNS];
+	int16		read_att[DURABLE_UPDATE_MAX_COLUMNS * 2];
+	Oid			scan_index;		/* visit's answer */
 	Oid			pkey;
 	DurableDirectIndex indexes[DURABLE_UPDATE_MAX_INDEXES];
 	bool		unchanged[DURABLE_UPDATE_MAX_INDEXES];	/* the update sets none of its columns */
@@ -258,11 +267,15 @@ typedef struct DurableUpdate
 	struct HeapTupleData *old_row;
 	Datum	   *values;			/* the row's, natts of them */
 	bool	   *nulls;
+	bool		wait;			/* for a row another transaction holds (true unless the caller says otherwise) */
+	int			result;			/* DurableUpdateRow's heap_update's TM_Result; TM_Invisible: not tried */
 } DurableUpdate;
 extern bool DurableUpdateBegin(DurableUpdateShape *s, const char *relname, const char *name, DurableUpdate *u);
 extern void DurableUpdateEnd(DurableUpdate *u, bool written);
 extern bool DurableUpdateFind(DurableUpdateShape *s, DurableUpdate *u, Datum key);
+extern void DurableUpdateFrom(DurableUpdate *u, struct TupleTableSlot *slot);
 extern bool DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u);
+extern bool DurableNeverFiresOnState(DurableUpdateShape *s, const struct Trigger *trigger);
 
 /* index_probe.c: the first row visible to snapshot whose index's leading column(s) equal key(s), into slot */
 extern bool DurableProbeIndex(struct RelationData *heap, struct RelationData *index, RegProcedure eq, Datum key,

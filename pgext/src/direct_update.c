@@ -30,8 +30,10 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
+#include "rewrite/prs2lock.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -52,6 +54,12 @@ read_columns(Relation rel, DurableUpdateShape *s)
 	{
 		s->att[c] = get_attnum(RelationGetRelid(rel), s->columns[c].name);
 		if (s->att[c] <= 0 || TupleDescAttr(desc, s->att[c] - 1)->atttypid != s->columns[c].type)
+			return false;
+	}
+	for (int c = 0; c < s->nreads; c++)
+	{
+		s->read_att[c] = get_attnum(RelationGetRelid(rel), s->reads[c].name);
+		if (s->read_att[c] <= 0 || TupleDescAttr(desc, s->read_att[c] - 1)->atttypid != s->reads[c].type)
 			return false;
 	}
 	return true;
@@ -84,7 +92,7 @@ visit_index(Relation index, DurableDirectIndex *entry, void *arg)
 		if (sets(s, entry->info->ii_IndexAttrNumbers[k]))
 			unchanged = false;
 	s->unchanged[entry - s->indexes] = unchanged;
-	return true;
+	return s->visit == NULL || s->visit(s, index, entry);
 }
 
 /*
@@ -114,7 +122,8 @@ read_shape(Relation rel, void *arg)
 	DurableUpdateShape *s = arg;
 	TriggerDesc *triggers = rel->trigdesc;
 
-	Assert(s->ncolumns <= DURABLE_UPDATE_MAX_COLUMNS);
+	Assert(s->ncolumns <= DURABLE_UPDATE_MAX_COLUMNS && s->nreads <= lengthof(s->read_att));
+	s->scan_index = InvalidOid;
 	/* (a table inheriting from it: the statement updates its rows of the key too) */
 	if (!DurableDirectInsertTable(rel) || rel->rd_rel->relhassubclass ||
 		RelationGetDescr(rel)->natts > MaxHeapAttributeNumber || !read_columns(rel, s))
@@ -130,7 +139,55 @@ read_shape(Relation rel, void *arg)
 		return false;
 	s->pkey = InvalidOid;
 	return DurableReadDirectIndexes(rel, &s->base, s->indexes, DURABLE_UPDATE_MAX_INDEXES, visit_index, s) &&
-		OidIsValid(s->pkey);
+		OidIsValid(s->pkey) && (s->visit == NULL || OidIsValid(s->scan_index));
+}
+
+/*
+ * Whether qual (a trigger's WHEN, or one of its AND's arms) is false for
+ * every row the update writes: NEW.<the set column state_column> = '<a
+ * text other than state_value>', compared by texteq, as durable's
+ * *_task_pass_again's WHEN (NEW.state = 'SCHEDULED' AND OLD.state <>
+ * 'SCHEDULED') begins for a lease, which sets state to 'STARTED'.
+ */
+static bool
+false_for_state(const DurableUpdateShape *s, Node *qual)
+{
+	OpExpr	   *op;
+	Var		   *var;
+	Const	   *value;
+
+	if (IsA(qual, BoolExpr) && ((BoolExpr *) qual)->boolop == AND_EXPR)
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((BoolExpr *) qual)->args)
+			if (false_for_state(s, lfirst(lc)))
+				return true;
+		return false;
+	}
+	if (!IsA(qual, OpExpr))
+		return false;
+	op = (OpExpr *) qual;
+	if (get_opcode(op->opno) != F_TEXTEQ || list_length(op->args) != 2 ||
+		!IsA(linitial(op->args), Var) || !IsA(lsecond(op->args), Const))
+		return false;
+	var = linitial(op->args);
+	value = lsecond(op->args);
+	return var->varno == PRS2_NEW_VARNO && var->varattno == s->att[s->state_column] && var->varlevelsup == 0 &&
+		value->consttype == TEXTOID && !value->constisnull &&
+		!DatumGetBool(DirectFunctionCall2Coll(texteq, op->inputcollid, value->constvalue,
+											  CStringGetTextDatum(s->state_value)));
+}
+
+/*
+ * (a shape's never_fires, for an update that sets the text column
+ * columns[state_column] to state_value) a row trigger whose WHEN no row it
+ * writes meets (see false_for_state)
+ */
+bool
+DurableNeverFiresOnState(DurableUpdateShape *s, const Trigger *trigger)
+{
+	return trigger->tgqual != NULL && false_for_state(s, stringToNode(trigger->tgqual));
 }
 
 /*
@@ -163,6 +220,8 @@ DurableUpdateBegin(DurableUpdateShape *s, const char *relname, const char *name,
 	u->slot = table_slot_create(u->rel, NULL);
 	u->values = palloc(RelationGetDescr(u->rel)->natts * sizeof(Datum));
 	u->nulls = palloc(RelationGetDescr(u->rel)->natts * sizeof(bool));
+	u->wait = true;
+	u->result = TM_Invisible;
 	return true;
 }
 
@@ -186,10 +245,17 @@ DurableUpdateFind(DurableUpdateShape *s, DurableUpdate *u, Datum key)
 {
 	if (!DurableProbeIndex(u->rel, u->pkey, s->key.eq, key, GetActiveSnapshot(), u->slot))
 		return false;
-	u->old_row = ExecCopySlotHeapTuple(u->slot);
-	ExecClearTuple(u->slot);
-	heap_deform_tuple(u->old_row, RelationGetDescr(u->rel), u->values, u->nulls);
+	DurableUpdateFrom(u, u->slot);
 	return true;
+}
+
+/* The row in slot (of u's table), found otherwise, read as DurableUpdateFind reads its row; slot cleared. */
+void
+DurableUpdateFrom(DurableUpdate *u, TupleTableSlot *slot)
+{
+	u->old_row = ExecCopySlotHeapTuple(slot);
+	ExecClearTuple(slot);
+	heap_deform_tuple(u->old_row, RelationGetDescr(u->rel), u->values, u->nulls);
 }
 
 /*
@@ -199,7 +265,10 @@ DurableUpdateFind(DurableUpdateShape *s, DurableUpdate *u, Datum key)
  * a set column the table refuses, a CHECK that does not hold (the
  * statement's error), or heap_update's answer other than TM_Ok (a row
  * another transaction updated or deleted meanwhile: the statement follows
- * it as READ COMMITTED does, or fails to serialize).
+ * it as READ COMMITTED does, or fails to serialize). u->result is that
+ * answer (TM_Invisible where heap_update was not called); with u->wait
+ * false, TM_BeingModified for a row another transaction (or this one,
+ * by a row lock) holds, where heap_update would have waited.
  */
 bool
 DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u)
@@ -211,6 +280,7 @@ DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u)
 	LockTupleMode lockmode;
 	bool		written = false;
 
+	u->result = TM_Invisible;
 	for (int c = 0; c < s->ncolumns; c++)
 		if (u->nulls[s->att[c] - 1] && TupleDescAttr(desc, s->att[c] - 1)->attnotnull)
 			goto done;
@@ -218,8 +288,9 @@ DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u)
 		if (!DurableShapeHolds(&s->base.mem, s->checks[i], true, desc->natts, u->values, u->nulls))
 			goto done;
 	new_row = heap_form_tuple(desc, u->values, u->nulls);
-	result = heap_update(u->rel, &u->old_row->t_self, new_row, GetCurrentCommandId(true), InvalidSnapshot, true,
+	result = heap_update(u->rel, &u->old_row->t_self, new_row, GetCurrentCommandId(true), InvalidSnapshot, u->wait,
 						 &tmfd, &lockmode);
+	u->result = result;
 	if (result == TM_Ok)
 	{
 		written = true;

@@ -101,56 +101,14 @@ static const DurableUpdateColumn set_columns[SET_COLUMNS] = {
 	[SET_TIMEOUT_AT] = {"timeout_at", TIMESTAMPTZOID},
 };
 
-/*
- * Whether qual (a trigger's WHEN, or one of its AND's arms) is false for
- * every row the lease writes: NEW.state = '<a state other than STARTED>',
- * compared by texteq (the lease sets state to 'STARTED'), as durable's
- * workflow_task_pass_again's WHEN (NEW.state = 'SCHEDULED' AND OLD.state <>
- * 'SCHEDULED') begins.
- */
-static bool
-false_for_lease(const DurableUpdateShape *s, Node *qual)
-{
-	OpExpr	   *op;
-	Var		   *var;
-	Const	   *value;
-
-	if (IsA(qual, BoolExpr) && ((BoolExpr *) qual)->boolop == AND_EXPR)
-	{
-		ListCell   *lc;
-
-		foreach(lc, ((BoolExpr *) qual)->args)
-			if (false_for_lease(s, lfirst(lc)))
-				return true;
-		return false;
-	}
-	if (!IsA(qual, OpExpr))
-		return false;
-	op = (OpExpr *) qual;
-	if (get_opcode(op->opno) != F_TEXTEQ || list_length(op->args) != 2 ||
-		!IsA(linitial(op->args), Var) || !IsA(lsecond(op->args), Const))
-		return false;
-	var = linitial(op->args);
-	value = lsecond(op->args);
-	return var->varno == PRS2_NEW_VARNO && var->varattno == s->att[SET_STATE] && var->varlevelsup == 0 &&
-		value->consttype == TEXTOID && !value->constisnull &&
-		!DatumGetBool(DirectFunctionCall2Coll(texteq, op->inputcollid, value->constvalue,
-											  CStringGetTextDatum("STARTED")));
-}
-
-/* (the shape's never_fires) a row trigger whose WHEN no leased row meets */
-static bool
-never_fires_on_lease(DurableUpdateShape *s, const Trigger *trigger)
-{
-	return trigger->tgqual != NULL && false_for_lease(s, stringToNode(trigger->tgqual));
-}
-
 /* What a lease needs of the table, read once per change of it (direct_update.c). */
 static DurableUpdateShape shape = {
 	.key = {"task_id", INT8OID, F_INT8EQ},
 	.ncolumns = SET_COLUMNS,
 	.columns = set_columns,
-	.never_fires = never_fires_on_lease,
+	.never_fires = DurableNeverFiresOnState,	/* (workflow_task_pass_again: its WHEN asks for NEW.state = 'SCHEDULED') */
+	.state_column = SET_STATE,
+	.state_value = "STARTED",
 };
 
 /* The poll's arrays, read: false when they are not as the poll makes them (the statement's, then). */
