@@ -25,27 +25,11 @@ BEGIN
         RETURN QUERY SELECT * FROM durable._lease_activity_tasks(limited, $2, now);
         RETURN;
     END IF;
-    RETURN QUERY
-    WITH picked AS (
-        SELECT a.task_id FROM durable.activity_tasks a
-         WHERE a.namespace = $4 AND a.task_queue = $1 AND a.state = 'SCHEDULED'
-         ORDER BY a.priority, a.pass, a.task_id   -- api/41_priority.sql
-         LIMIT $3
-           FOR UPDATE SKIP LOCKED
-    ), leased AS (
-        UPDATE durable.activity_tasks a
-           SET state = 'STARTED', fence = a.fence + 1, identity = $2, started_at = now,
-               last_heartbeat_at = NULL,
-               timeout_at = least(now + a.start_to_close_timeout,
-                                  a.scheduled_at + a.schedule_to_close_timeout,
-                                  now + a.heartbeat_timeout)
-          FROM picked WHERE a.task_id = picked.task_id
-        RETURNING a.*
-    )
-    SELECT 'a' || l.task_id || '.' || l.fence, l.workflow_id, l.run_id, l.activity_id, l.activity_type,
-           l.input, l.attempt, l.scheduled_at, l.started_at, durable._wake_at(l.timeout_at),
-           durable._seconds(l.heartbeat_timeout), l.heartbeat_details, l.last_failure
-      FROM leased l ORDER BY l.task_id;
+    -- The pick and the lease: the queue's ready index scanned in priority
+    -- order, each task no other transaction holds (SKIP LOCKED) leased,
+    -- the rows by task id; in C (api/88_activity_lease.sql), which runs the
+    -- statement this was before session 12 where it must.
+    RETURN QUERY SELECT * FROM durable._lease_activity_scan($4, $1, $3, $2, now);
 END
 $$;
 
