@@ -17,6 +17,8 @@ extern void DurablePushPriorityAttrs(JsonbParseState **state, int16 priority, bo
 
 /* a jsonb pushed as a value, null when NULL (jsonb_push.c; durable.h has its other helpers) */
 extern void DurableJsonbPushJsonb(JsonbParseState **state, Jsonb *j);
+/* a JSON value as ->> gives it: a string's text, NULL for null, other values' JSON text (jsonb_push.c) */
+extern text *DurableJsonbValueText(JsonbValue *v);
 
 /* _check_payload(payload, what) (cmd_schedule.c) */
 extern void DurableCheckPayload(Jsonb *payload, const char *what);

@@ -284,6 +284,31 @@ extern bool DurableProbeIndexKeys(struct RelationData *heap, struct RelationData
 								  const RegProcedure *eqs, const Datum *keys, struct SnapshotData *snapshot,
 								  struct TupleTableSlot *slot);
 
+/*
+ * probed_table.c: a table a direct path reads (or deletes) rows of by a
+ * unique index on one or two columns (static, its looked-up part zeroed),
+ * the columns it reads of them found once per change of the table
+ */
+#define DURABLE_PROBED_MAX_COLUMNS 9
+typedef struct DurableProbedTable
+{
+	const char *relname;		/* in schema durable */
+	int			nkeys;
+	const char *keys[2];
+	Oid			key_types[2];
+	RegProcedure eqs[2];		/* the keys' btree equalities, as the probe compares */
+	int			ncolumns;		/* read from the row found */
+	const char *columns[DURABLE_PROBED_MAX_COLUMNS];
+	Oid			column_types[DURABLE_PROBED_MAX_COLUMNS];
+	uint32		rights;			/* the statement's (an AclMode) */
+	/* looked up (DurableFillProbedTable), the index read only under the table's lock (DurableOpenLookup) */
+	DurableLookup lookup;
+	int16		atts[DURABLE_PROBED_MAX_COLUMNS];	/* (AttrNumbers) */
+} DurableProbedTable;
+extern void DurableFillProbedTable(DurableLookup *lookup, const void *arg);
+extern bool DurableProbedFits(struct RelationData *rel, uint32 rights);
+extern struct RelationData *DurableOpenProbed(DurableProbedTable *t, LOCKMODE lockmode);
+
 /* activity_result.c: an activity's result (complete_activity_tasks' common item), the tasks' keys */
 struct varlena;
 extern const char *DurableActivityResult(Datum run, bool run_null, Datum task, bool task_null, struct varlena *token,

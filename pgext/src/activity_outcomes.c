@@ -32,6 +32,7 @@
 #include "utils/uuid.h"
 
 #include "durable.h"
+#include "command.h"
 
 PG_FUNCTION_INFO_V1(durable_complete_activity_tasks);
 
@@ -71,25 +72,6 @@ static const char *other_sql =
 static SPIPlanPtr other_plan;
 static DurableFunction may_fn = {"_may", 3, {TEXTOID, TEXTOID, TEXTOID}};
 static DurableFunction result_fn = {"_complete_activity_result", 5, {UUIDOID, INT8OID, TEXTOID, JSONBOID, TEXTOID}};
-
-/* A JSON value as ->> gives it: a string's text, null's NULL, anything else's JSON text. */
-static text *
-value_text(JsonbValue *v)
-{
-	switch (v->type)
-	{
-		case jbvNull:
-			return NULL;
-		case jbvString:
-			return cstring_to_text_with_len(v->val.string.val, v->val.string.len);
-		default:
-			{
-				Jsonb	   *j = JsonbValueToJsonb(v);
-
-				return cstring_to_text(JsonbToCString(NULL, &j->root, VARSIZE(j)));
-			}
-	}
-}
 
 static JsonbValue *
 field(Jsonb *object, const char *key)
@@ -370,7 +352,7 @@ durable_complete_activity_tasks(PG_FUNCTION_ARGS)
 		{
 			JsonbValue *token = field(it->item, "task_token");
 
-			it->token = token == NULL ? NULL : value_text(token);
+			it->token = token == NULL ? NULL : DurableJsonbValueText(token);
 			it->token_ok = token != NULL && token->type == jbvString && token_grammar(it->token, &it->task_id);
 		}
 	}

@@ -48,10 +48,8 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_am_d.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
-#include "commands/defrem.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -69,6 +67,7 @@
 #include "utils/uuid.h"
 
 #include "durable.h"
+#include "command.h"
 
 PG_FUNCTION_INFO_V1(durable_complete_activity_result);
 
@@ -76,41 +75,23 @@ PG_FUNCTION_INFO_V1(durable_complete_activity_result);
 extern Datum durable_lock_run(PG_FUNCTION_ARGS);
 extern Datum durable_append(PG_FUNCTION_ARGS);
 
-#define MAX_COLUMNS 9
-
-/* A table the result reads or deletes one row of, by a unique index on some columns. */
-typedef struct ProbedTable
-{
-	const char *relname;
-	int			nkeys;
-	const char *keys[2];
-	Oid			key_types[2];
-	RegProcedure eqs[2];
-	int			ncolumns;		/* read from the row found */
-	const char *columns[MAX_COLUMNS];
-	Oid			column_types[MAX_COLUMNS];
-	AclMode		rights;			/* the statement's */
-	/* looked up (fill_table), the index read only under the table's lock (DurableOpenLookup) */
-	DurableLookup lookup;
-	AttrNumber	atts[MAX_COLUMNS];
-} ProbedTable;
-
+/* the four tables, their keys and the columns read (probed_table.c) */
 enum
 {
 	T_FENCE, T_STATE, T_NAMESPACE, T_QUEUE, T_RUN, T_SCHEDULED, T_IDENTITY, T_ATTEMPT, T_LAST_FAILURE
 };
-static ProbedTable tasks = {
+static DurableProbedTable tasks = {
 	"activity_tasks", 1, {"task_id"}, {INT8OID}, {F_INT8EQ},
 	9, {"fence", "state", "namespace", "task_queue", "run_id", "scheduled_event_id", "identity", "attempt",
 	"last_failure"},
 	{INT8OID, TEXTOID, TEXTOID, TEXTOID, UUIDOID, INT8OID, TEXTOID, INT4OID, JSONBOID},
 	ACL_DELETE | ACL_SELECT
 };
-static ProbedTable limits = {
+static DurableProbedTable limits = {
 	"task_queue_limits", 2, {"namespace", "task_queue"}, {TEXTOID, TEXTOID}, {F_TEXTEQ, F_TEXTEQ},
 	0, {NULL}, {InvalidOid}, ACL_SELECT
 };
-static ProbedTable pauses = {
+static DurableProbedTable pauses = {
 	"activity_pauses", 2, {"run_id", "scheduled_event_id"}, {UUIDOID, INT8OID}, {F_UUID_EQ, F_INT8EQ},
 	0, {NULL}, {InvalidOid}, ACL_SELECT
 };
@@ -118,11 +99,11 @@ enum
 {
 	W_STATE, W_NAMESPACE, W_QUEUE
 };
-static ProbedTable wtasks = {
+static DurableProbedTable wtasks = {
 	"workflow_tasks", 1, {"run_id"}, {UUIDOID}, {F_UUID_EQ},
 	3, {"state", "namespace", "task_queue"}, {TEXTOID, TEXTOID, TEXTOID}, ACL_SELECT
 };
-static ProbedTable *const tables[] = {&tasks, &limits, &pauses, &wtasks};
+static DurableProbedTable *const tables[] = {&tasks, &limits, &pauses, &wtasks};
 
 #define NTABLES lengthof(tables)
 
@@ -169,93 +150,6 @@ static const char *buffer_sql =
 "        ($1, 'ActivityTaskCompleted', durable._run_now($1), $3)";
 static SPIPlanPtr buffer_plan;
 
-/* Whether the index is a valid unique btree, checked at once, on exactly t's key columns under their default operators. */
-static bool
-key_index(Relation rel, Relation index, const ProbedTable *t, const AttrNumber *key_atts)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	if (index->rd_rel->relam != BTREE_AM_OID || !index->rd_index->indisunique || !index->rd_index->indimmediate ||
-		!index->rd_index->indisvalid || index->rd_index->indnkeyatts != t->nkeys ||
-		RelationGetIndexExpressions(index) != NIL || RelationGetIndexPredicate(index) != NIL)
-		return false;
-	for (int k = 0; k < t->nkeys; k++)
-		if (index->rd_index->indkey.values[k] != key_atts[k] ||
-			index->rd_opfamily[k] != get_opclass_family(GetDefaultOpClass(t->key_types[k], BTREE_AM_OID)) ||
-			index->rd_indcollation[k] != TupleDescAttr(desc, key_atts[k] - 1)->attcollation)
-			return false;
-	return true;
-}
-
-/*
- * (DurableOpenLookup's fill, arg: the ProbedTable whose lookup it is) the
- * table and its index, when it is found as the direct path needs it; its
- * columns set.
- */
-static void
-fill_table(DurableLookup *lookup, const void *arg)
-{
-	ProbedTable *t = (ProbedTable *) arg;	/* (its lookup and columns are filled in) */
-	Oid			schema = DurableNamespaceOid();
-	Relation	rel;
-	TupleDesc	desc;
-	AttrNumber	key_atts[2];
-	List	   *indexes;
-	ListCell   *lc;
-	bool		fits = true;
-
-	lookup->heap = OidIsValid(schema) ? get_relname_relid(t->relname, schema) : InvalidOid;
-	if (!OidIsValid(lookup->heap))
-		return;
-	rel = table_open(lookup->heap, AccessShareLock);
-	desc = RelationGetDescr(rel);
-	for (int k = 0; k < t->nkeys && fits; k++)
-	{
-		key_atts[k] = get_attnum(lookup->heap, t->keys[k]);
-		fits = key_atts[k] > 0 && TupleDescAttr(desc, key_atts[k] - 1)->atttypid == t->key_types[k];
-	}
-	for (int c = 0; c < t->ncolumns && fits; c++)
-	{
-		t->atts[c] = get_attnum(lookup->heap, t->columns[c]);
-		fits = t->atts[c] > 0 && TupleDescAttr(desc, t->atts[c] - 1)->atttypid == t->column_types[c];
-	}
-	indexes = fits ? RelationGetIndexList(rel) : NIL;
-	foreach(lc, indexes)
-	{
-		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
-		bool		found = key_index(rel, index, t, key_atts);
-
-		index_close(index, AccessShareLock);
-		if (found)
-		{
-			lookup->index = lfirst_oid(lc);
-			break;
-		}
-	}
-	list_free(indexes);
-	table_close(rel, AccessShareLock);
-}
-
-/*
- * Whether the direct path does what a statement needing rights on rel
- * would, on rel as it is now (opened under its lock).
- */
-static bool
-direct_fits(Relation rel, AclMode rights)
-{
-	TriggerDesc *triggers = rel->trigdesc;
-
-	/* (a table inheriting from it: the statement reads and deletes its rows too) */
-	if (!DurableDirectInsertTable(rel) || rel->rd_rel->relhassubclass ||
-		pg_class_aclmask(RelationGetRelid(rel), GetUserId(), rights, ACLMASK_ALL) != rights)
-		return false;
-	/* (any trigger on DELETE, enabled or not, and transition tables: the statement's) */
-	return !(rights & ACL_DELETE) || triggers == NULL ||
-		!(triggers->trig_delete_before_row || triggers->trig_delete_after_row ||
-		  triggers->trig_delete_instead_row || triggers->trig_delete_before_statement ||
-		  triggers->trig_delete_after_statement || triggers->trig_delete_old_table);
-}
-
 static Datum
 copy_varlena(TupleTableSlot *slot, AttrNumber att)
 {
@@ -277,7 +171,7 @@ text_is(Datum t, const char *s)
 static bool
 probe(Relation *rels, int i, const Datum *keys, Snapshot snapshot, TupleTableSlot **slot)
 {
-	ProbedTable *t = tables[i];
+	DurableProbedTable *t = tables[i];
 	Relation	index = index_open(t->lookup.index, AccessShareLock);
 	bool		found;
 
@@ -310,7 +204,7 @@ open_tables(Relation *rels)
 	for (opened = 0; opened < NTABLES; opened++)
 	{
 		rels[opened] = DurableOpenLookup(&tables[opened]->lookup, opened == 0 ? RowExclusiveLock : AccessShareLock,
-										 fill_table, tables[opened]);
+										 DurableFillProbedTable, tables[opened]);
 		if (rels[opened] == NULL)
 		{
 			/* (a table or its index not as the direct path needs it: the statement) */
@@ -324,7 +218,7 @@ open_tables(Relation *rels)
 		bool		fits = true;
 
 		for (int i = 0; i < NTABLES && fits; i++)
-			fits = direct_fits(rels[i], tables[i]->rights);
+			fits = DurableProbedFits(rels[i], tables[i]->rights);
 		if (fits)
 			return true;
 	}
@@ -344,13 +238,13 @@ bool
 DurableActivityTaskKeys(int n, const int64 *task_ids, const bool *wanted, Datum *runs, Datum *namespaces,
 						Datum *queues, bool *found)
 {
-	Relation	rel = DurableOpenLookup(&tasks.lookup, AccessShareLock, fill_table, &tasks);
+	Relation	rel = DurableOpenLookup(&tasks.lookup, AccessShareLock, DurableFillProbedTable, &tasks);
 	Relation	index;
 	TupleTableSlot *slot;
 
 	if (rel == NULL)
 		return false;
-	if (ExecutorCheckPerms_hook != NULL || !direct_fits(rel, ACL_SELECT))
+	if (ExecutorCheckPerms_hook != NULL || !DurableProbedFits(rel, ACL_SELECT))
 	{
 		table_close(rel, NoLock);
 		return false;
@@ -527,23 +421,8 @@ push_text(JsonbParseState **state, const char *key, Datum t, bool isnull)
 static void
 push_jsonb(JsonbParseState **state, const char *key, Datum j, bool isnull)
 {
-	JsonbValue	v;
-
 	DurableJsonbPushKey(state, key);
-	if (isnull)
-		v.type = jbvNull;
-	else
-	{
-		Jsonb	   *jb = DatumGetJsonbP(j);
-
-		if (!JsonbExtractScalar(&jb->root, &v))
-		{
-			v.type = jbvBinary;
-			v.val.binary.data = &jb->root;
-			v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
-		}
-	}
-	pushJsonbValue(state, WJB_VALUE, &v);
+	DurableJsonbPushJsonb(state, isnull ? NULL : DatumGetJsonbP(j));
 }
 
 static Datum

@@ -1,8 +1,9 @@
 /*
  * jsonb_push.c: the steps every jsonb the hot path builds by hand takes
  * (history_json.c, event_attrs.c, history_pack.c, handback.c,
- * cmd_schedule.c, workflow_complete.c, run_start.c): a key, a string
- * value, a float8 value, a bigint, a text, a jsonb or a null.
+ * cmd_schedule.c, workflow_complete.c, run_start.c, activity_result.c):
+ * a key, a string value, a float8 value, a bigint, a text, a jsonb or a
+ * null; and the one reading, a value as ->> gives it (activity_outcomes.c).
  */
 #include "postgres.h"
 
@@ -114,4 +115,22 @@ DurableJsonbPushJsonb(JsonbParseState **state, Jsonb *j)
 	v.val.binary.data = &j->root;
 	v.val.binary.len = VARSIZE(j) - VARHDRSZ;
 	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/*
+ * A JSON value as ->> gives it (the reading beside the pushing): a
+ * string's text, NULL for a JSON null, any other value's JSON text (a
+ * number's digits, true, an object's text).
+ */
+text *
+DurableJsonbValueText(JsonbValue *v)
+{
+	Jsonb	   *j;
+
+	if (v->type == jbvNull)
+		return NULL;
+	if (v->type == jbvString)
+		return cstring_to_text_with_len(v->val.string.val, v->val.string.len);
+	j = JsonbValueToJsonb(v);
+	return cstring_to_text(JsonbToCString(NULL, &j->root, VARSIZE(j)));
 }

@@ -257,7 +257,6 @@ PG_FUNCTION_INFO_V1(durable_lease_scan);
 
 extern Datum durable_append(PG_FUNCTION_ARGS);
 extern Datum durable_wake_at(PG_FUNCTION_ARGS);
-extern Datum durable_history_json_sticky(PG_FUNCTION_ARGS);
 
 /* the re-read as the poll's statement, where a direct read would not see what it sees */
 static const char *reread_sql =
@@ -294,39 +293,32 @@ typedef struct ScanTask
 	bool		timeout_null;
 } ScanTask;
 
-static DurablePrimaryKey tasks_key = {"workflow_tasks", "task_id", INT8OID};
-static DurableLookup tasks_lookup;
-static DurablePrimaryKey runs_key = {"workflows", "run_id", UUIDOID};
-static DurableLookup runs_lookup;
-
-/* rel, opened by lookup, read as the statement would read it (see row_by_key.c); else closed, NULL */
-static Relation
-open_readable(DurableLookup *lookup, DurablePrimaryKey *key)
+/* the tables the re-read probes, and the columns it reads (probed_table.c: found once per change of each) */
+enum
 {
-	Relation	rel = DurableOpenLookup(lookup, AccessShareLock, DurableFillPrimaryKey, key);
+	WT_STATE, WT_RUN, WT_FENCE, WT_ATTEMPT, WT_SCHEDULED
+};
+static DurableProbedTable tasks_table = {
+	"workflow_tasks", 1, {"task_id"}, {INT8OID}, {F_INT8EQ},
+	5, {"state", "run_id", "fence", "attempt", "scheduled_event_id"}, {TEXTOID, UUIDOID, INT8OID, INT4OID, INT8OID},
+	ACL_SELECT
+};
+enum
+{
+	W_WORKFLOW_ID, W_WORKFLOW_TYPE, W_TASK_TIMEOUT
+};
+static DurableProbedTable runs_table = {
+	"workflows", 1, {"run_id"}, {UUIDOID}, {F_UUID_EQ},
+	3, {"workflow_id", "workflow_type", "task_timeout"}, {TEXTOID, TEXTOID, INTERVALOID}, ACL_SELECT
+};
 
-	if (rel != NULL &&
-		(rel->rd_rel->relrowsecurity || rel->rd_rel->relhassubclass || ExecutorCheckPerms_hook != NULL ||
-		 pg_class_aclcheck(lookup->heap, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
-	{
-		table_close(rel, AccessShareLock);
-		rel = NULL;
-	}
-	return rel;
-}
-
-/* column of rel, copied out of slot (text, uuid and interval by reference) */
+/* column c of t's row in slot, copied out of it (text, uuid and interval by reference) */
 static Datum
-column(Relation rel, TupleTableSlot *slot, const char *name, bool *isnull)
+column(const DurableProbedTable *t, Relation rel, TupleTableSlot *slot, int c, bool *isnull)
 {
-	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
-	Form_pg_attribute a;
-	Datum		value;
+	Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), t->atts[c] - 1);
+	Datum		value = slot_getattr(slot, t->atts[c], isnull);
 
-	if (att <= 0)
-		elog(ERROR, "durable: column %s of %s is missing", name, RelationGetRelationName(rel));
-	a = TupleDescAttr(RelationGetDescr(rel), att - 1);
-	value = slot_getattr(slot, att, isnull);
 	return *isnull ? (Datum) 0 : datumCopy(value, a->attbyval, a->attlen);
 }
 
@@ -338,14 +330,12 @@ column(Relation rel, TupleTableSlot *slot, const char *name, bool *isnull)
 static bool
 reread_direct(Datum *picked, bool *picked_null, int n, ScanTask *tasks, int *found)
 {
-	Relation	wt = open_readable(&tasks_lookup, &tasks_key);
-	Relation	w = wt == NULL ? NULL : open_readable(&runs_lookup, &runs_key);
+	Relation	wt = DurableOpenProbed(&tasks_table, AccessShareLock);
+	Relation	w = wt == NULL ? NULL : DurableOpenProbed(&runs_table, AccessShareLock);
 	Relation	wt_key;
 	Relation	w_key;
 	TupleTableSlot *wt_slot;
 	TupleTableSlot *w_slot;
-	AttrNumber	state_att;
-	AttrNumber	run_att;
 	MemoryContext scratch;
 	MemoryContext outer = CurrentMemoryContext;
 
@@ -355,12 +345,10 @@ reread_direct(Datum *picked, bool *picked_null, int n, ScanTask *tasks, int *fou
 			table_close(wt, AccessShareLock);
 		return false;
 	}
-	wt_key = index_open(tasks_lookup.index, AccessShareLock);
-	w_key = index_open(runs_lookup.index, AccessShareLock);
+	wt_key = index_open(tasks_table.lookup.index, AccessShareLock);
+	w_key = index_open(runs_table.lookup.index, AccessShareLock);
 	wt_slot = table_slot_create(wt, NULL);
 	w_slot = table_slot_create(w, NULL);
-	state_att = get_attnum(RelationGetRelid(wt), "state");
-	run_att = get_attnum(RelationGetRelid(wt), "run_id");
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "durable lease scan", ALLOCSET_DEFAULT_SIZES);
 
 	*found = 0;
@@ -374,28 +362,28 @@ reread_direct(Datum *picked, bool *picked_null, int n, ScanTask *tasks, int *fou
 
 		/* (the probes' scans in a context emptied after each task; the columns kept copied outside it) */
 		MemoryContextSwitchTo(scratch);
-		read = !picked_null[i] && DurableProbeIndex(wt, wt_key, F_INT8EQ, picked[i], GetActiveSnapshot(), wt_slot);
+		read = !picked_null[i] && DurableProbeIndex(wt, wt_key, tasks_table.eqs[0], picked[i], GetActiveSnapshot(), wt_slot);
 		if (read)
 		{
-			state = slot_getattr(wt_slot, state_att, &isnull);
+			state = slot_getattr(wt_slot, tasks_table.atts[WT_STATE], &isnull);
 			read = !isnull && VARSIZE_ANY_EXHDR(DatumGetPointer(state)) == strlen("SCHEDULED") &&
 				memcmp(VARDATA_ANY(DatumGetPointer(state)), "SCHEDULED", strlen("SCHEDULED")) == 0;
 		}
 		/* (run_id is NOT NULL; a null would join no run) */
 		if (read)
-			run = slot_getattr(wt_slot, run_att, &isnull);
-		read = read && !isnull && DurableProbeIndex(w, w_key, F_UUID_EQ, run, GetActiveSnapshot(), w_slot);
+			run = slot_getattr(wt_slot, tasks_table.atts[WT_RUN], &isnull);
+		read = read && !isnull && DurableProbeIndex(w, w_key, runs_table.eqs[0], run, GetActiveSnapshot(), w_slot);
 		MemoryContextSwitchTo(outer);
 		if (read)
 		{
 			t->task_id = picked[i];
-			t->run = column(wt, wt_slot, "run_id", &isnull);
-			t->fence = column(wt, wt_slot, "fence", &isnull);
-			t->attempt = column(wt, wt_slot, "attempt", &isnull);
-			t->scheduled = column(wt, wt_slot, "scheduled_event_id", &t->scheduled_null);
-			t->workflow_id = column(w, w_slot, "workflow_id", &isnull);
-			t->workflow_type = column(w, w_slot, "workflow_type", &isnull);
-			t->timeout = column(w, w_slot, "task_timeout", &t->timeout_null);
+			t->run = column(&tasks_table, wt, wt_slot, WT_RUN, &isnull);
+			t->fence = column(&tasks_table, wt, wt_slot, WT_FENCE, &isnull);
+			t->attempt = column(&tasks_table, wt, wt_slot, WT_ATTEMPT, &isnull);
+			t->scheduled = column(&tasks_table, wt, wt_slot, WT_SCHEDULED, &t->scheduled_null);
+			t->workflow_id = column(&runs_table, w, w_slot, W_WORKFLOW_ID, &isnull);
+			t->workflow_type = column(&runs_table, w, w_slot, W_WORKFLOW_TYPE, &isnull);
+			t->timeout = column(&runs_table, w, w_slot, W_TASK_TIMEOUT, &t->timeout_null);
 			(*found)++;
 		}
 		ExecClearTuple(wt_slot);
@@ -465,54 +453,6 @@ started_attributes(const ScanTask *t, const LeaseArgs *args)
 		DurableJsonbPushText(&state, DatumGetTextPP(args->build_id));
 	}
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
-}
-
-/* coalesce((cached ->> run::text)::bigint, 0): the last event of run the worker holds */
-static Datum
-cached_event(Jsonb *cached, Datum run)
-{
-	char	   *key;
-	JsonbValue *v;
-	char	   *text;
-
-	if (cached == NULL || !JB_ROOT_IS_OBJECT(cached))
-		return Int64GetDatum(0);
-	key = DatumGetCString(DirectFunctionCall1(uuid_out, run));
-	v = getKeyJsonValueFromContainer(&cached->root, key, strlen(key), NULL);
-
-	if (v == NULL || v->type == jbvNull)
-		return Int64GetDatum(0);
-	if (v->type == jbvString)
-		text = pnstrdup(v->val.string.val, v->val.string.len);
-	else if (v->type == jbvNumeric)
-		text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-	else
-	{
-		Jsonb	   *j = JsonbValueToJsonb(v);
-
-		text = JsonbToCString(NULL, &j->root, VARSIZE(j));
-	}
-	/* (the cast's own error for a text that is not a bigint) */
-	return DirectFunctionCall1(int8in, CStringGetDatum(text));
-}
-
-/* _history_json_sticky(run, from_event, sticky), read now (after this scan's appends); *isnull as it answers */
-static Datum
-history_of(Datum run, Datum from_event, Datum sticky, bool sticky_null, bool *isnull)
-{
-	LOCAL_FCINFO(call, 3);
-	Datum		history;
-
-	InitFunctionCallInfoData(*call, NULL, 3, InvalidOid, NULL, NULL);
-	call->args[0].value = run;
-	call->args[0].isnull = false;
-	call->args[1].value = from_event;
-	call->args[1].isnull = false;
-	call->args[2].value = sticky;
-	call->args[2].isnull = sticky_null;
-	history = durable_history_json_sticky(call);
-	*isnull = call->isnull;
-	return history;
 }
 
 static Datum
@@ -651,8 +591,8 @@ durable_lease_scan(PG_FUNCTION_ARGS)
 		bool		nulls[8] = {false, false, false, false, args.starteds_null[i], false, false, false};
 		Datum		values[8] = {tasks[i].task_id, tasks[i].run, tasks[i].fence, tasks[i].attempt, args.starteds[i],
 			tasks[i].workflow_id, tasks[i].workflow_type,
-		history_of(tasks[i].run, cached_event(cached, tasks[i].run), PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5),
-				   PG_ARGISNULL(5), &nulls[7])};
+			DurableHistorySticky(tasks[i].run, DurableCachedEvent((struct varlena *) cached, tasks[i].run),
+								 PG_ARGISNULL(5) ? (Datum) 0 : PG_GETARG_DATUM(5), PG_ARGISNULL(5), &nulls[7])};
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextSwitchTo(outer);
