@@ -87,7 +87,7 @@ hist() {
     sql -c "SELECT string_agg(event_type || ' ' || (attributes - 'first_execution_run_id')::text, E'\n' ORDER BY event_id)
               FROM durable.get_history('$1', namespace => '$ns')"
 }
-hist hbc-handback | grep -q '^WorkflowTaskTimedOut' || fail "no WorkflowTaskTimedOut in the hand-back's run: $(hist hbc-handback)"
+grep -q '^WorkflowTaskTimedOut' <<< "$(hist hbc-handback)" || fail "no WorkflowTaskTimedOut in the hand-back's run: $(hist hbc-handback)"
 # another worker takes both and closes the runs
 [ "$(sql -c "SELECT count(durable.complete_workflow_task(p.task_token, '[{\"type\": \"CompleteWorkflowExecution\"}]'))
                FROM durable.poll_workflow_tasks('$q', 'rescuer', 2, NULL, '$ns') p")" = 2 ] \

@@ -63,7 +63,7 @@ SELECT 'after the outcome with no slots';
 SELECT 'after two outcomes of one run';
 SQL
 )
-echo "$out" | grep -q '^leased 1$' || fail "the calls did not lease as expected: $out"
+grep -q '^leased 1$' <<< "$out" || fail "the calls did not lease as expected: $out"
 notified_by() {   # MARKER: notifications psql printed after MARKER's statement (those of the call before it)
     echo "$out" | awk -v m="$1" '$0 == m { on = 1; next } on && /^(after |leased )/ { exit }
                                   on && /Asynchronous notification/ { n++ } END { print n + 0 }'
@@ -76,5 +76,5 @@ notified_by() {   # MARKER: notifications psql printed after MARKER's statement 
     || fail "an outcome with no slots was not announced: $out"
 [ "$(notified_by 'after two outcomes of one run')" = 1 ] \
     || fail "two outcomes of one run were not announced as before: $out"
-echo "$out" | grep -c '^leased 1$' | grep -qx 3 || fail "the pair's task was not leased: $out"
+[ "$(grep -c '^leased 1$' <<< "$out")" = 3 ] || fail "the pair's task was not leased: $out"
 echo "handback_notify: ok"

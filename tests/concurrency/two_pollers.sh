@@ -165,7 +165,7 @@ answer=$(sql -v ns="$ns" <<< "SELECT durable.query_workflow('q-1', 'status', tim
 [ "$answer" = '{"query": "status", "events": 2, "workflow": "q-1"}' ] || fail "unexpected query answer: $answer"
 err=$(sql -v ns="$ns" <<< "SELECT durable.query_workflow('q-1', 'nope', timeout_ms => 20000, namespace => :'ns')" 2>&1) \
     && fail "a query the worker failed returned $err"
-echo "$err" | grep -q 'query failed in the worker' || fail "a failed query gave: $err"
+grep -q 'query failed in the worker' <<< "$err" || fail "a failed query gave: $err"
 state=$(psql -qXtA -c "DO \$\$BEGIN PERFORM durable.query_workflow('q-1', 'nope', timeout_ms => 10, namespace => '$ns');
     EXCEPTION WHEN OTHERS THEN RAISE NOTICE '%', SQLSTATE; END\$\$" 2>&1 | sed -n 's/.*NOTICE: *//p')
 [ "$state" = "DU005" ] || fail "an unanswered query gave SQLSTATE '$state', wanted DU005"

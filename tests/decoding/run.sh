@@ -45,7 +45,7 @@ by_sql=$(inserts)
 
 check "every append decodes as an INSERT of history_rows" '[ "$(echo "$by_c" | grep -c .)" = 4 ]'
 check "with each column: run, id, code, time, packed attributes" \
-    'echo "$by_c" | head -1 | grep -q "run_id\[uuid\]:'"'"'$run'"'"' event_id\[bigint\]:1 event_code\[smallint\]:3 event_time\[timestamp with time zone\]:'"'"'2026-01-02 .* attributes_packed\[jsonb\]:"'
+    'head -1 <<< "$by_c" | grep -q "run_id\[uuid\]:'"'"'$run'"'"' event_id\[bigint\]:1 event_code\[smallint\]:3 event_time\[timestamp with time zone\]:'"'"'2026-01-02 .* attributes_packed\[jsonb\]:"'
 check "the value stored out of line is decoded whole" \
     '[ "$(echo "$by_c" | tail -1 | wc -c)" -gt 19000 ]'
 check "the appends decode exactly as the SQL path's INSERTs" '[ "$by_c" = "$by_sql" ]'
@@ -76,7 +76,7 @@ task_by_sql=$(task_inserts)
 check "a workflow task written directly decodes as one INSERT of workflow_tasks" \
     '[ "$(echo "$task_by_c" | grep -c .)" = 1 ]'
 check "with its queue stored out of line decoded whole, and its placing" \
-    'echo "$task_by_c" | grep -q "task_queue\[text\]:'"'"'$queue'"'"' .*priority\[smallint\]:2 fairness_key\[text\]:'"'"'k'"'"' pass\[double precision\]:0"'
+    'grep -q "task_queue\[text\]:'"'"'$queue'"'"' .*priority\[smallint\]:2 fairness_key\[text\]:'"'"'k'"'"' pass\[double precision\]:0" <<< "$task_by_c"'
 check "exactly as the statement's INSERT (but for the task id)" '[ "$task_by_c" = "$task_by_sql" ]'
 [ "$task_by_c" = "$task_by_sql" ] || diff <(echo "$task_by_c" | cut -c1-300) <(echo "$task_by_sql" | cut -c1-300)
 
@@ -112,7 +112,7 @@ run_by_sql=$(run_inserts)
 psql_d -c "DELETE FROM durable.workflows WHERE run_id = '$run_row'" >/dev/null
 check "a run written directly decodes as one INSERT of workflows" '[ "$(echo "$run_by_c" | grep -c .)" = 1 ]'
 check "with its status's default and its input stored out of line decoded whole" \
-    'echo "$run_by_c" | grep -q "status\[text\]:'"'"'RUNNING'"'"'" && [ "$(echo "$run_by_c" | wc -c)" -gt 19000 ]'
+    'grep -q "status\[text\]:'"'"'RUNNING'"'"'" <<< "$run_by_c" && [ "$(echo "$run_by_c" | wc -c)" -gt 19000 ]'
 check "exactly as the statement's INSERT" '[ "$run_by_c" = "$run_by_sql" ]'
 [ "$run_by_c" = "$run_by_sql" ] || diff <(echo "$run_by_c" | cut -c1-300) <(echo "$run_by_sql" | cut -c1-300)
 # The close decodes as the UPDATE statement's did: _close_run writes it with
@@ -214,17 +214,17 @@ for identity in DEFAULT FULL; do
     td=$(echo "$direct" | head -1) po=$(echo "$direct" | tail -1)
     out=$(echo "$td" | sed -n 's/.* result\[jsonb\]:'"'"'{"out": "\([0-9a-f]*\)x"}'"'"' .*/\1/p')
     check "($identity) with the columns the close sets: status, its time, no deadline, the result stored out of line whole" \
-        'echo "$td" | grep -q "^table durable.workflows: UPDATE: .* status\[text\]:'"'"'COMPLETED'"'"' input\[jsonb\]:unchanged-toast-datum result\[jsonb\]:'"'"'{\"out\": \"[0-9a-f]*x\"}'"'"' failure\[jsonb\]:null memo\[jsonb\]:unchanged-toast-datum .* closed_at:T .* deadline_at\[timestamp with time zone\]:null"'
+        'grep -q "^table durable.workflows: UPDATE: .* status\[text\]:'"'"'COMPLETED'"'"' input\[jsonb\]:unchanged-toast-datum result\[jsonb\]:'"'"'{\"out\": \"[0-9a-f]*x\"}'"'"' failure\[jsonb\]:null memo\[jsonb\]:unchanged-toast-datum .* closed_at:T .* deadline_at\[timestamp with time zone\]:null" <<< "$td"'
     check "($identity) the result whole (12,800 characters and its x)" '[ ${#out} = 12800 ]'
     check "($identity) and so for pgoutput: status, the input and memo unchanged (u), the result whole, no failure, the time, no deadline" \
-        'echo "$po" | grep -Eq " N: 0t=$close_run .* 5t=COMPLETED 6u 7t=\{\"out\": \"[0-9a-f]+x\"\} 8n 9u .* 20t=T 21n 22n 23t=00:00:10 24n "'
+        'grep -Eq " N: 0t=$close_run .* 5t=COMPLETED 6u 7t=\{\"out\": \"[0-9a-f]+x\"\} 8n 9u .* 20t=T 21n 22n 23t=00:00:10 24n " <<< "$po"'
     if [ $identity = DEFAULT ]; then
         check "(DEFAULT) no old row: the run's id, its key, is not changed" \
-            '! echo "$td" | grep -q "old-key" && echo "$po" | grep -q "^U [0-9]* N: "'
+            '! grep -q "old-key" <<< "$td" && grep -q "^U [0-9]* N: " <<< "$po"'
     else
         check "(FULL) the old row, RUNNING, with its deadline (far off: no timer closes it first), its input and memo whole" \
-            'echo "$td" | grep -q "UPDATE: old-key: run_id\[uuid\]:'"'"'$close_run'"'"' .* status\[text\]:'"'"'RUNNING'"'"' input\[jsonb\]:'"'"'{\"in\": \"[0-9a-f]*\"}'"'"' memo\[jsonb\]:'"'"'{\"memo\": \"[0-9a-f]*\"}'"'"' .* deadline_at\[timestamp with time zone\]:'"'"'2999-01-03 03:04:05+00'"'"' .* new-tuple: " &&
-             echo "$po" | grep -Eq "^U [0-9]+ O: 0t=$close_run .* 5t=RUNNING 6t=\{\"in\": \"[0-9a-f]+\"\} 7n 8n 9t=\{\"memo\": \"[0-9a-f]+\"\} .* 20n .* 24t=2999-01-03 03:04:05\+00 .* N: "'
+            'grep -q "UPDATE: old-key: run_id\[uuid\]:'"'"'$close_run'"'"' .* status\[text\]:'"'"'RUNNING'"'"' input\[jsonb\]:'"'"'{\"in\": \"[0-9a-f]*\"}'"'"' memo\[jsonb\]:'"'"'{\"memo\": \"[0-9a-f]*\"}'"'"' .* deadline_at\[timestamp with time zone\]:'"'"'2999-01-03 03:04:05+00'"'"' .* new-tuple: " <<< "$td" &&
+             grep -Eq "^U [0-9]+ O: 0t=$close_run .* 5t=RUNNING 6t=\{\"in\": \"[0-9a-f]+\"\} 7n 8n 9t=\{\"memo\": \"[0-9a-f]+\"\} .* 20n .* 24t=2999-01-03 03:04:05\+00 .* N: " <<< "$po"'
     fi
     check "($identity) exactly as the statement's UPDATE (but for the close's time)" '[ "$direct" = "$by_statement" ]'
     [ "$direct" = "$by_statement" ] || diff <(echo "$direct" | cut -c1-400) <(echo "$by_statement" | cut -c1-400)
