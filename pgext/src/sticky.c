@@ -45,10 +45,10 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
-#include "utils/numeric.h"
 #include "utils/uuid.h"
 
 #include "durable.h"
+#include "command.h"
 
 typedef struct StickySlot
 {
@@ -312,23 +312,14 @@ DurableCachedEvent(struct varlena *cached_jsonb, Datum run)
 	Jsonb	   *cached = (Jsonb *) cached_jsonb;
 	char	   *key;
 	JsonbValue *v;
-	char	   *text;
+	text	   *last;
 
 	if (cached == NULL || !JB_ROOT_IS_OBJECT(cached))
 		return Int64GetDatum(0);
 	key = DatumGetCString(DirectFunctionCall1(uuid_out, run));
 	v = getKeyJsonValueFromContainer(&cached->root, key, strlen(key), NULL);
-	if (v == NULL || v->type == jbvNull)
+	last = v == NULL ? NULL : DurableJsonbValueText(v);
+	if (last == NULL)
 		return Int64GetDatum(0);
-	if (v->type == jbvString)
-		text = pnstrdup(v->val.string.val, v->val.string.len);
-	else if (v->type == jbvNumeric)
-		text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
-	else
-	{
-		Jsonb	   *j = JsonbValueToJsonb(v);
-
-		text = JsonbToCString(NULL, &j->root, VARSIZE(j));
-	}
-	return DirectFunctionCall1(int8in, CStringGetDatum(text));
+	return DirectFunctionCall1(int8in, CStringGetDatum(text_to_cstring(last)));
 }
