@@ -143,6 +143,8 @@ DurableReadColumns(Datum row, DurableRowColumns *cols, Datum *values, bool *null
 
 	if (desc == NULL)
 		elog(ERROR, "durable: type %u is not composite", HeapTupleHeaderGetTypeId(h));
+	if (cols->n > (int) lengthof(cols->atts))
+		elog(ERROR, "durable: %d columns asked for, at most %d", cols->n, (int) lengthof(cols->atts));
 	if (cols->type != HeapTupleHeaderGetTypeId(h) || cols->identifier != type->tupDesc_identifier)
 	{
 		for (int i = 0; i < cols->n; i++)
