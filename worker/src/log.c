@@ -1,6 +1,7 @@
 /* Log lines: "2026-11-26T08:40:00.123Z durable-worker[pid] LEVEL message" on
  * stderr, or whatever the host program set with durable_set_log_handler. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,24 @@ void durable_set_log_handler(durable_log_fn fn, void *arg)
 	log_arg = arg;
 }
 
-int durable__debug_enabled(void)
+/* DURABLE_LOG, read again by each durable_worker_new and otherwise at the
+ * first look: getenv at every DEBUG line (a few per workflow task, most of
+ * them not logged) was 1% of the worker's instructions. -1: not read yet.
+ * Atomic: activity threads log too. */
+static atomic_int debug_on = -1;
+
+int durable__log_reread(void)
 {
 	const char *v = getenv("DURABLE_LOG");
-	return v && strcmp(v, "debug") == 0;
+	int on = v && strcmp(v, "debug") == 0;
+	atomic_store_explicit(&debug_on, on, memory_order_relaxed);
+	return on;
+}
+
+int durable__debug_enabled(void)
+{
+	int on = atomic_load_explicit(&debug_on, memory_order_relaxed);
+	return on >= 0 ? on : durable__log_reread();
 }
 
 void durable__log(const char *level, const char *fmt, ...)

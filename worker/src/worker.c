@@ -66,6 +66,7 @@ int durable_worker_new(const durable_worker_options_t *opts, durable_worker_t **
 	char ident[300], host[256] = "host";
 	if (!opts || !opts->task_queue || !*opts->task_queue)
 		return -EINVAL;
+	durable__log_reread();
 	durable_worker_t *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;

@@ -1,5 +1,6 @@
 /* durable_set_log_handler: the library's lines and a workflow's durable_log
  * reach the host's handler, with their level, once, and not while replaying. */
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include "check.h"
@@ -73,9 +74,26 @@ int main(void)
 	CHECK(nlines == 3 && strcmp(lines[2], "host|INFO|workflow wf-log: after") == 0,
 	      "only the new line, not the replayed one: %d lines, last %s", nlines, lines[nlines - 1]);
 
+	/* DEBUG lines: DURABLE_LOG is read once (durable_worker_new reads it
+	 * again), not at every line */
+	unsetenv("DURABLE_LOG");
+	durable__log_reread();
+	durable__log("DEBUG", "hidden");
+	CHECK(nlines == 3, "no DEBUG line without DURABLE_LOG=debug");
+	setenv("DURABLE_LOG", "debug", 1);
+	durable__log("DEBUG", "still hidden");
+	CHECK(nlines == 3, "DURABLE_LOG is not read at each line");
+	durable__log_reread();
+	durable__log("DEBUG", "shown");
+	CHECK(nlines == 4 && strcmp(lines[3], "host|DEBUG|shown") == 0, "DEBUG once read again: %s", lines[3]);
+	unsetenv("DURABLE_LOG");
+	durable__log_reread();
+	durable__log("DEBUG", "hidden again");
+	CHECK(nlines == 4, "and off again");
+
 	durable_set_log_handler(NULL, NULL);
 	durable__log("INFO", "back on stderr");
-	CHECK(nlines == 3, "NULL restores stderr");
+	CHECK(nlines == 4, "NULL restores stderr");
 	json_decref(h);
 	return CHECK_DONE();
 }
