@@ -40,6 +40,18 @@ int durable__pg_call(durable__pg_t *pg, const durable__pg_reads_t *reads, const 
 		     const char *const *params, durable__pg_cb cb, void *arg);
 /* The first of reads' columns that res lacks, or NULL. */
 const char *durable__pg_missing(PGresult *res, const durable__pg_reads_t *reads);
+/* The answer a callback reads (pgconn.c sets it around the callback): its
+ * call's columns' numbers, found once, for durable__pg_col. begin returns
+ * the one it replaces, which end puts back. */
+#define DURABLE__PG_READ_MAX 32
+typedef struct {
+	const PGresult *res;
+	const durable__pg_reads_t *reads;
+	int ncols;
+	int cols[DURABLE__PG_READ_MAX];
+} durable__pg_reading_t;
+durable__pg_reading_t durable__pg_read_begin(PGresult *res, const durable__pg_reads_t *reads);
+void durable__pg_read_end(durable__pg_reading_t outer);
 int durable__pg_busy(durable__pg_t *pg);          /* a query in flight or queued */
 int durable__pg_connected(durable__pg_t *pg);
 void durable__pg_close(durable__pg_t *pg);        /* fails queued queries, frees after close */

@@ -60,6 +60,29 @@ int main(void)
 	CHECK(strcmp(durable__pg_col(full, 1, "attempt"), "") == 0, "a row the answer does not have reads \"\"");
 	CHECK(nlines == 2 && strstr(lines[1], "ERROR ") == lines[1] && strstr(lines[1], "row 1"),
 	      "and is logged: %s", lines[1]);
+
+	/* while a callback reads an answer, its call's columns are numbered
+	 * once (pgconn.c's durable__pg_read_begin): the same values as by
+	 * name, a column its call does not name still found by name, another
+	 * answer read by name, and an inner answer's numbers put back after */
+	durable__pg_reading_t outer = durable__pg_read_begin(full, &poll);
+	CHECK(strcmp(durable__pg_col(full, 0, "input"), "input") == 0 &&
+	      strcmp(durable__pg_col(full, 0, "task_token"), "task_token") == 0 &&
+	      strcmp(durable__pg_col(full, 0, "attempt"), "attempt") == 0, "a numbered answer reads its columns");
+	char name[] = "attempt";   /* not the call's own string */
+	CHECK(strcmp(durable__pg_col(full, 0, name), "attempt") == 0, "a column named by another string");
+	CHECK(strcmp(durable__pg_col(full, 0, "extra"), "extra") == 0, "a column its call does not name");
+	PGresult *other = answer((const char *const[]){"attempt", "task_token", "input", NULL});
+	CHECK(strcmp(durable__pg_col(other, 0, "input"), "input") == 0, "another answer, by name");
+	durable__pg_reading_t inner = durable__pg_read_begin(other, &poll);
+	CHECK(strcmp(durable__pg_col(other, 0, "attempt"), "attempt") == 0, "an inner answer's columns");
+	durable__pg_read_end(inner);
+	CHECK(strcmp(durable__pg_col(full, 0, "task_token"), "task_token") == 0, "the outer answer's again");
+	durable__pg_read_end(outer);
+	CHECK(strcmp(durable__pg_col(other, 0, "task_token"), "task_token") == 0, "after, by name");
+	CHECK(nlines == 2, "no read logged an error: %d lines", nlines);
+	PQclear(other);
+
 	PQclear(renamed);
 	PQclear(full);
 	PQclear(short_);
