@@ -58,4 +58,17 @@ json_t *durable__jsonb_order(json_t *v);
  * kept run keeps, not an exact count. */
 size_t durable__json_bytes(const json_t *v);
 
+/* json_alloc.c: jansson's small blocks kept for reuse by the calling
+ * thread until end (durable_worker_run's loop thread). begin gives NULL
+ * when the thread has a pool already, or the host set jansson's allocator:
+ * nothing changes then. */
+typedef struct durable__json_pool durable__json_pool_t;
+durable__json_pool_t *durable__json_pool_begin(void);
+void durable__json_pool_end(durable__json_pool_t *p);
+/* What a pool keeps at most (bytes; tests lower it). */
+#define DURABLE__JSON_POOL_MAX ((size_t)32 << 20)
+extern size_t durable__json_pool_max;
+/* The bytes p keeps for reuse in the class of blocks of size bytes. */
+size_t durable__json_pool_kept(const durable__json_pool_t *p, size_t size);
+
 #endif

@@ -1118,10 +1118,12 @@ int durable_worker_run(durable_worker_t *w)
 		durable__pg_new(&w->loop, w->dsn, "activities", on_ready, on_notify, w, &w->act_pg);
 		durable__pg_new(&w->loop, w->dsn, "activity-completions", on_act_done_ready, NULL, w, &w->act_done_pg);
 	}
+	durable__json_pool_t *pool = durable__json_pool_begin();
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	if (!w->closed)
 		close_all(w);
 	uv_run(&w->loop, UV_RUN_DEFAULT);   /* let the close callbacks run */
+	durable__json_pool_end(pool);
 	rc = uv_loop_close(&w->loop);
 	if (rc < 0)
 		durable__log("WARN", "loop closed with handles open: %s", uv_strerror(rc));
