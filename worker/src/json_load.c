@@ -36,10 +36,9 @@ typedef struct {
 
 static json_t *value(reader_t *r);
 
-/* Whether s[0..n) is UTF-8 as jansson takes it: no overlong forms, no
- * surrogates, nothing past U+10FFFF. */
-static int utf8_ok(const unsigned char *s, size_t n)
+int durable__utf8_ok(const char *text, size_t n)
 {
+	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0;
 	while (i < n) {
 		unsigned char c = s[i];
@@ -385,7 +384,7 @@ json_t *durable__json_read_watch(const char *text, size_t len, size_t flags, con
 {
 	if (seen)
 		*seen = 0;
-	if ((flags & ~(size_t)JSON_DECODE_ANY) != 0 || !utf8_ok((const unsigned char *)text, len))
+	if ((flags & ~(size_t)JSON_DECODE_ANY) != 0 || !durable__utf8_ok(text, len))
 		return NULL;
 	reader_t r = {.p = text, .end = text + len, .watch = key, .watch_len = key ? strlen(key) : 0};
 	skip_space(&r);

@@ -36,6 +36,9 @@ json_t *durable__json_read(const char *text, size_t len, size_t flags);
  * name after escapes are read): what the caller would otherwise search the
  * whole tree for (a payload codec's field). */
 json_t *durable__json_read_watch(const char *text, size_t len, size_t flags, const char *key, int *seen);
+/* Whether text[0..n) is UTF-8 as jansson takes it (json_string refuses
+ * what is not): no overlong forms, no surrogates, nothing past U+10FFFF. */
+int durable__utf8_ok(const char *text, size_t n);
 /* and what it falls back to: jansson's reader, then big integers as reals */
 json_t *durable__json_load_jansson(const char *text, size_t len, size_t flags, json_error_t *err);
 

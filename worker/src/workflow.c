@@ -61,35 +61,77 @@ static int nondet(durable_ctx_t *ctx, const char *fmt, ...)
 	return DURABLE_ENONDET;
 }
 
+/* The attributes a message names a command or event by, in this order. */
+static const char *const shown_keys[] = {"activity_type", "timer_id", "workflow_type", "signal_name", "marker_name",
+					 "workflow_id", "update_id", NULL};
+
 /* "ScheduleActivityTask(charge)" for a command, "ActivityTaskScheduled(charge)"
- * for an event (type NULL: the command's own "type"). */
-static const char *describe_as(json_t *cmd, const char *type, char *buf, size_t len)
+ * for an event: type, and the first of shown_keys that o has as a string. */
+static const char *describe_as(const char *type, const char *shown, char *buf, size_t len)
 {
-	const char *keys[] = {"activity_type", "timer_id", "workflow_type", "signal_name", "marker_name", "workflow_id",
-			      "update_id"};
-	if (!type)
-		type = json_string_value(json_object_get(cmd, "type"));
 	if (!type)
 		type = "?";
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const char *v = json_string_value(json_object_get(cmd, keys[i]));
-		if (v) {
-			snprintf(buf, len, "%s(%s)", type, v);
-			return buf;
-		}
-	}
-	snprintf(buf, len, "%s", type);
+	if (shown)
+		snprintf(buf, len, "%s(%s)", type, shown);
+	else
+		snprintf(buf, len, "%s", type);
 	return buf;
+}
+
+static const char *shown_of(json_t *o)
+{
+	for (size_t i = 0; shown_keys[i]; i++) {
+		const char *v = json_string_value(json_object_get(o, shown_keys[i]));
+		if (v)
+			return v;
+	}
+	return NULL;
 }
 
 static const char *describe(json_t *cmd, char *buf, size_t len)
 {
-	return describe_as(cmd, NULL, buf, len);
+	return describe_as(json_string_value(json_object_get(cmd, "type")), shown_of(cmd), buf, len);
 }
 
 static const char *describe_event(json_t *ev, char *buf, size_t len)
 {
-	return describe_as(durable__attrs(ev), durable__event_type(ev), buf, len);
+	return describe_as(durable__event_type(ev), shown_of(durable__attrs(ev)), buf, len);
+}
+
+/* A command as a replay matches it with its recorded event, without the
+ * JSON the command would be sent as: the event's type, up to two key
+ * attributes' strings, and what messages name it by (describe's "type" and
+ * shown). Every replay starts its run's commands again, and building each
+ * as a JSON object to compare two keys was ~5,000 instructions a command. */
+typedef struct {
+	const char *type;          /* the command's */
+	const char *shown;         /* the first of shown_keys it has, or NULL */
+	const char *event_type;
+	const char *key[2];        /* NULL: none */
+	const char *val[2];        /* key[i]'s value: a string, or NULL when not one */
+} match_t;
+
+/* m for a built command (its strings borrowed from cmd) */
+static void match_of(json_t *cmd, const char *event_type, const char *key1, const char *key2, match_t *m)
+{
+	*m = (match_t){json_string_value(json_object_get(cmd, "type")), shown_of(cmd), event_type, {key1, key2}, {0}};
+	for (int i = 0; i < 2; i++)
+		if (m->key[i])
+			m->val[i] = json_string_value(json_object_get(cmd, m->key[i]));
+}
+
+/* Whether the recorded value v is the string s: as json_equal compares
+ * them (a value that is not a string, or none, never is). */
+static int same_string(json_t *v, const char *s)
+{
+	const char *r = json_string_value(v);
+	size_t n = s ? strlen(s) : 0;
+	return r && s && json_string_length(v) == n && memcmp(r, s, n) == 0;
+}
+
+static const char *describe_match(const match_t *m, char *buf, size_t len)
+{
+	return describe_as(m->type, m->shown, buf, len);
 }
 
 /* A new command goes out with this task: a kept run matches it with its
@@ -122,6 +164,42 @@ static int64_t issue(durable_ctx_t *ctx, json_t *cmd, const char *event_type,
 	return issue_cmd(ctx, cmd, event_type, key1, key2, 1);
 }
 
+/* The replay's side of issue(): the command the code issues again, m, is
+ * the next recorded one. Its event's id, or DURABLE_ENONDET. */
+static int64_t match_recorded(durable_ctx_t *ctx, const match_t *m)
+{
+	char a[200], b[200];
+	if (ctx->cmd_next >= ctx->ncmd)
+		return nondet(ctx, "workflow task completed at event %lld recorded fewer commands than the workflow issues now: %s is new",
+			      (long long)ctx->hz[ctx->cur].completed_event_id, describe_match(m, b, sizeof(b)));
+	int64_t id = ctx->cmd_events[ctx->cmd_next];
+	json_t *ev = durable__event(ctx, id);
+	int same = strcmp(durable__event_type(ev), m->event_type) == 0;
+	for (int i = 0; same && i < 2; i++)
+		if (m->key[i])
+			same = same_string(json_object_get(durable__attrs(ev), m->key[i]), m->val[i]);
+	if (!same)
+		return nondet(ctx, "event %lld: the history has %s where the workflow now issues %s", (long long)id,
+			      describe_event(ev, a, sizeof(a)), describe_match(m, b, sizeof(b)));
+	if (durable__attr_int(ev, "workflow_task_completed_event_id") != ctx->hz[ctx->cur].completed_event_id)
+		return nondet(ctx, "event %lld: %s was recorded by the workflow task completed at event %lld, but the workflow now issues it in the one completed at event %lld",
+			      (long long)id, describe_match(m, b, sizeof(b)),
+			      (long long)durable__attr_int(ev, "workflow_task_completed_event_id"),
+			      (long long)ctx->hz[ctx->cur].completed_event_id);
+	ctx->cmd_next++;
+	return id;
+}
+
+/* issue() of a command the code issues while replaying, matched by m and
+ * never built (durable__replaying must be true). */
+static int64_t issue_replayed(durable_ctx_t *ctx, const match_t *m)
+{
+	if (ctx->stopped)
+		return ctx->stopped;
+	ctx->seq++;
+	return match_recorded(ctx, m);
+}
+
 static int64_t issue_cmd(durable_ctx_t *ctx, json_t *cmd, const char *event_type, const char *key1,
 			 const char *key2, int copy)
 {
@@ -151,35 +229,10 @@ static int64_t issue_cmd(durable_ctx_t *ctx, json_t *cmd, const char *event_type
 			return -ENOMEM;
 		return remember_live(ctx, event_type);
 	}
-	if (ctx->cmd_next >= ctx->ncmd) {
-		int64_t rc = nondet(ctx, "workflow task completed at event %lld recorded fewer commands than the workflow issues now: %s is new",
-				    (long long)ctx->hz[ctx->cur].completed_event_id, describe(cmd, b, sizeof(b)));
-		json_decref(cmd);
-		return rc;
-	}
-	int64_t id = ctx->cmd_events[ctx->cmd_next];
-	json_t *ev = durable__event(ctx, id);
-	const char *keys[] = {key1, key2};
-	int same = strcmp(durable__event_type(ev), event_type) == 0;
-	for (int i = 0; same && i < 2; i++)
-		if (keys[i])
-			same = json_equal(json_object_get(durable__attrs(ev), keys[i]), json_object_get(cmd, keys[i]));
-	if (!same) {
-		nondet(ctx, "event %lld: the history has %s where the workflow now issues %s", (long long)id,
-		       describe_event(ev, a, sizeof(a)), describe(cmd, b, sizeof(b)));
-		json_decref(cmd);
-		return DURABLE_ENONDET;
-	}
-	if (durable__attr_int(ev, "workflow_task_completed_event_id") != ctx->hz[ctx->cur].completed_event_id) {
-		nondet(ctx, "event %lld: %s was recorded by the workflow task completed at event %lld, but the workflow now issues it in the one completed at event %lld",
-		       (long long)id, describe(cmd, b, sizeof(b)),
-		       (long long)durable__attr_int(ev, "workflow_task_completed_event_id"),
-		       (long long)ctx->hz[ctx->cur].completed_event_id);
-		json_decref(cmd);
-		return DURABLE_ENONDET;
-	}
+	match_t m;
+	match_of(cmd, event_type, key1, key2, &m);
+	int64_t id = match_recorded(ctx, &m);
 	json_decref(cmd);
-	ctx->cmd_next++;
 	return id;
 }
 
@@ -321,34 +374,41 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	    || !priority_valid(opts->priority, opts->fairness_weight))
 		return -EINVAL;
 	snprintf(id, sizeof(id), "%u", ctx->seq + 1);
-	/* A replayed start is matched with its event by type and id, and the
-	 * rest of its command is never sent: not built. A new one holds a
-	 * copy of the input made here, and is sent as it is. */
-	int replaying = durable__replaying(ctx);
-	/* built key by key: json_pack reads its format again at every call
-	 * (4,800 instructions, and every replay starts every activity again) */
-	json_t *cmd = json_object();
-	if (cmd && (json_object_set_new(cmd, "type", json_string("ScheduleActivityTask")) < 0 ||
-		    json_object_set_new(cmd, "activity_id", json_string(id)) < 0 ||
-		    json_object_set_new(cmd, "activity_type", json_string(type)) < 0 ||
-		    (!replaying &&
-		     json_object_set_new(cmd, "input", input ? json_deep_copy(input) : json_null()) < 0))) {
-		json_decref(cmd);
-		cmd = NULL;
+	/* A replayed start is matched with its event by type and id, and its
+	 * command is never sent: not built. A new one holds a copy of the
+	 * input made here, and is sent as it is. */
+	int64_t ev;
+	if (durable__replaying(ctx)) {
+		/* what json_string refused when the command was built: out of memory, as then */
+		if (!type || !durable__utf8_ok(type, strlen(type)))
+			return -ENOMEM;
+		match_t m = {"ScheduleActivityTask", type, "ActivityTaskScheduled", {"activity_type", "activity_id"},
+			     {type, id}};
+		ev = issue_replayed(ctx, &m);
+	} else {
+		/* built key by key: json_pack reads its format again at every call */
+		json_t *cmd = json_object();
+		if (cmd && (json_object_set_new(cmd, "type", json_string("ScheduleActivityTask")) < 0 ||
+			    json_object_set_new(cmd, "activity_id", json_string(id)) < 0 ||
+			    json_object_set_new(cmd, "activity_type", json_string(type)) < 0 ||
+			    json_object_set_new(cmd, "input", input ? json_deep_copy(input) : json_null()) < 0)) {
+			json_decref(cmd);
+			cmd = NULL;
+		}
+		if (cmd) {
+			if (opts->task_queue)
+				json_object_set_new(cmd, "task_queue", json_string(opts->task_queue));
+			put_duration(cmd, "schedule_to_close_timeout", opts->schedule_to_close_timeout);
+			put_duration(cmd, "schedule_to_start_timeout", opts->schedule_to_start_timeout);
+			put_duration(cmd, "start_to_close_timeout",
+				     opts->start_to_close_timeout > 0 || opts->schedule_to_close_timeout > 0
+					     ? opts->start_to_close_timeout : 300);
+			put_duration(cmd, "heartbeat_timeout", opts->heartbeat_timeout);
+			json_object_set_new(cmd, "retry_policy", retry_policy_json(&opts->retry));
+			put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight);
+		}
+		ev = issue_cmd(ctx, cmd, "ActivityTaskScheduled", "activity_type", "activity_id", 0);
 	}
-	if (cmd && !replaying) {
-		if (opts->task_queue)
-			json_object_set_new(cmd, "task_queue", json_string(opts->task_queue));
-		put_duration(cmd, "schedule_to_close_timeout", opts->schedule_to_close_timeout);
-		put_duration(cmd, "schedule_to_start_timeout", opts->schedule_to_start_timeout);
-		put_duration(cmd, "start_to_close_timeout",
-			     opts->start_to_close_timeout > 0 || opts->schedule_to_close_timeout > 0
-				     ? opts->start_to_close_timeout : 300);
-		put_duration(cmd, "heartbeat_timeout", opts->heartbeat_timeout);
-		json_object_set_new(cmd, "retry_policy", retry_policy_json(&opts->retry));
-		put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight);
-	}
-	int64_t ev = issue_cmd(ctx, cmd, "ActivityTaskScheduled", "activity_type", "activity_id", 0);
 	if (ev < 0)
 		return (int)ev;
 	int rc = new_future(ctx, F_ACTIVITY, id, ev, f);
@@ -365,9 +425,15 @@ int durable_timer_start(durable_ctx_t *ctx, double seconds, durable_future_t **f
 	if (!(seconds > 0))
 		return -EINVAL;
 	snprintf(id, sizeof(id), "t%u", ctx->seq + 1);
-	json_t *cmd = json_pack("{s:s, s:s, s:f}", "type", "StartTimer", "timer_id", id,
-				"start_to_fire_timeout", seconds);
-	int64_t ev = issue(ctx, cmd, "TimerStarted", "timer_id", NULL);
+	int64_t ev;
+	if (durable__replaying(ctx)) {
+		match_t m = {"StartTimer", id, "TimerStarted", {"timer_id", NULL}, {id, NULL}};
+		ev = issue_replayed(ctx, &m);
+	} else {
+		json_t *cmd = json_pack("{s:s, s:s, s:f}", "type", "StartTimer", "timer_id", id,
+					"start_to_fire_timeout", seconds);
+		ev = issue(ctx, cmd, "TimerStarted", "timer_id", NULL);
+	}
 	if (ev < 0)
 		return (int)ev;
 	return new_future(ctx, F_TIMER, id, ev, f);
@@ -387,19 +453,29 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 		snprintf(id, sizeof(id), "%s", opts->workflow_id);
 	else
 		snprintf(id, sizeof(id), "%.100s-child-%u", ctx->task->workflow_id, ctx->seq + 1);
-	json_t *cmd = json_pack("{s:s, s:s, s:s, s:O}", "type", "StartChildWorkflowExecution", "workflow_id", id,
-				"workflow_type", type, "input", input ? input : json_null());
-	if (cmd && opts) {
-		if (opts->task_queue)
-			json_object_set_new(cmd, "task_queue", json_string(opts->task_queue));
-		if (opts->parent_close_policy)
-			json_object_set_new(cmd, "parent_close_policy", json_string(opts->parent_close_policy));
-		put_duration(cmd, "workflow_execution_timeout", opts->execution_timeout);
-		put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight);
-		if (opts->retry_policy)
-			json_object_set_new(cmd, "retry_policy", retry_policy_json(opts->retry_policy));
+	int64_t ev;
+	if (durable__replaying(ctx)) {
+		/* what json_pack refused when the command was built: out of memory, as then */
+		if (!type || !durable__utf8_ok(type, strlen(type)) || !durable__utf8_ok(id, strlen(id)))
+			return -ENOMEM;
+		match_t m = {"StartChildWorkflowExecution", type, "StartChildWorkflowExecutionInitiated",
+			     {"workflow_type", "workflow_id"}, {type, id}};
+		ev = issue_replayed(ctx, &m);
+	} else {
+		json_t *cmd = json_pack("{s:s, s:s, s:s, s:O}", "type", "StartChildWorkflowExecution", "workflow_id",
+					id, "workflow_type", type, "input", input ? input : json_null());
+		if (cmd && opts) {
+			if (opts->task_queue)
+				json_object_set_new(cmd, "task_queue", json_string(opts->task_queue));
+			if (opts->parent_close_policy)
+				json_object_set_new(cmd, "parent_close_policy", json_string(opts->parent_close_policy));
+			put_duration(cmd, "workflow_execution_timeout", opts->execution_timeout);
+			put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight);
+			if (opts->retry_policy)
+				json_object_set_new(cmd, "retry_policy", retry_policy_json(opts->retry_policy));
+		}
+		ev = issue(ctx, cmd, "StartChildWorkflowExecutionInitiated", "workflow_type", "workflow_id");
 	}
-	int64_t ev = issue(ctx, cmd, "StartChildWorkflowExecutionInitiated", "workflow_type", "workflow_id");
 	if (ev < 0)
 		return (int)ev;
 	int rc = new_future(ctx, F_CHILD, id, ev, f);

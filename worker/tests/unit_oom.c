@@ -97,7 +97,9 @@ int main(void)
 			break;   /* this run needed fewer than n allocations: all points covered */
 	}
 	json_set_alloc_funcs(malloc, free);
-	CHECK(n > 50, "the runs covered many allocation points (%ld)", n);
+	/* 38 since replayed commands are matched without being built (a
+	 * replayed activity start or timer allocates no JSON) */
+	CHECK(n > 30, "the runs covered many allocation points (%ld)", n);
 	printf("%ld allocation points: %ld runs ended with an outcome, %ld with -ENOMEM\n", n, ok_runs, failed_runs);
 	json_decref(h);
 	json_decref(expected);

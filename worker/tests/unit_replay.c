@@ -249,6 +249,102 @@ static void test_nondeterminism(void)
 	json_decref(h.events);
 }
 
+/* A replayed start is matched with its event by strings, without the
+ * command being built (workflow.c's match_t): the messages name both as
+ * before, a recorded key that is not a string never matches (as
+ * json_equal had it), and a type jansson would refuse is -ENOMEM, as
+ * when the command was built. */
+static const char *start_type = "charge";
+static int start_rc;
+
+static int wf_start_three(durable_ctx_t *ctx, json_t *input, json_t **output)
+{
+	durable_future_t *f;
+	(void)input;
+	(void)output;
+	start_rc = durable_activity_start(ctx, start_type, NULL, NULL, &f);
+	DURABLE_TRY(start_rc);
+	DURABLE_TRY(durable_timer_start(ctx, 5, &f));
+	DURABLE_TRY(durable_child_start(ctx, "Kid", NULL, &(durable_child_options_t){.workflow_id = "kid-1"}, &f));
+	return durable_future_get(ctx, f, NULL);
+}
+
+/* A history whose first task recorded the three starts, with these keys. */
+static void three(hist_t *h, json_t *activity_id, const char *timer_id, const char *child_type, int64_t wtc_shift)
+{
+	start(h, NULL);
+	int64_t wtc = done(h) + wtc_shift;
+	ev(h, "ActivityTaskScheduled", json_pack("{s:o, s:s, s:I}", "activity_id", activity_id, "activity_type",
+						  "charge", "workflow_task_completed_event_id", (json_int_t)wtc));
+	timer(h, wtc, timer_id);
+	ev(h, "StartChildWorkflowExecutionInitiated",
+	   json_pack("{s:s, s:s, s:I}", "workflow_id", "kid-1", "workflow_type", child_type,
+		     "workflow_task_completed_event_id", (json_int_t)wtc));
+	task(h);
+}
+
+static void test_replay_match(void)
+{
+	hist_t h;
+	three(&h, json_string("1"), "t2", "Kid", 0);
+	run(&h, wf_start_three);
+	CHECK(ncmds() == 0, "all three matched, nothing sent: kind %d %s", out.kind,
+	      out.kind == DURABLE__FAIL_TASK ? fail_msg() : "");
+	start_type = "refund";
+	run(&h, wf_start_three);
+	CHECK(strcmp(fail_msg(), "event 5: the history has ActivityTaskScheduled(charge) where the workflow now issues "
+				 "ScheduleActivityTask(refund)") == 0, "another activity type: %s", fail_msg());
+	start_type = "charge";
+	json_decref(h.events);
+
+	three(&h, json_string("7"), "t2", "Kid", 0);
+	run(&h, wf_start_three);
+	CHECK(strcmp(fail_msg(), "event 5: the history has ActivityTaskScheduled(charge) where the workflow now issues "
+				 "ScheduleActivityTask(charge)") == 0, "another activity id: %s", fail_msg());
+	json_decref(h.events);
+	three(&h, json_integer(1), "t2", "Kid", 0);
+	run(&h, wf_start_three);
+	CHECK(out.kind == DURABLE__FAIL_TASK && strstr(fail_msg(), "event 5: the history has") == fail_msg(),
+	      "an activity id recorded as a number is not the string \"1\": %s", fail_msg());
+	json_decref(h.events);
+
+	three(&h, json_string("1"), "t9", "Kid", 0);
+	run(&h, wf_start_three);
+	CHECK(strcmp(fail_msg(), "event 6: the history has TimerStarted(t9) where the workflow now issues "
+				 "StartTimer(t2)") == 0, "another timer id: %s", fail_msg());
+	json_decref(h.events);
+
+	three(&h, json_string("1"), "t2", "Other", 0);
+	run(&h, wf_start_three);
+	CHECK(strcmp(fail_msg(), "event 7: the history has StartChildWorkflowExecutionInitiated(Other) where the "
+				 "workflow now issues StartChildWorkflowExecution(Kid)") == 0, "another child type: %s",
+	      fail_msg());
+	json_decref(h.events);
+
+	three(&h, json_string("1"), "t2", "Kid", 3);
+	run(&h, wf_start_three);
+	CHECK(strcmp(fail_msg(), "event 5: ScheduleActivityTask(charge) was recorded by the workflow task completed at "
+				 "event 7, but the workflow now issues it in the one completed at event 4") == 0,
+	      "recorded by another task: %s", fail_msg());
+	json_decref(h.events);
+
+	/* only the activity recorded: the timer is one more than the task recorded */
+	start(&h, NULL);
+	scheduled(&h, done(&h), "1", "charge");
+	task(&h);
+	run(&h, wf_start_three);
+	CHECK(strcmp(fail_msg(), "workflow task completed at event 4 recorded fewer commands than the workflow issues "
+				 "now: StartTimer(t2) is new") == 0, "fewer commands: %s", fail_msg());
+	json_decref(h.events);
+
+	three(&h, json_string("1"), "t2", "Kid", 0);
+	start_type = "\xff";
+	run(&h, wf_start_three);
+	CHECK(start_rc == -ENOMEM, "a type that is not UTF-8: %d, as json_string's refusal was", start_rc);
+	start_type = "charge";
+	json_decref(h.events);
+}
+
 static int wf_sleep_twice(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
 	(void)input;
@@ -1638,6 +1734,7 @@ int main(void)
 	test_activity();
 	test_input_copied();
 	test_nondeterminism();
+	test_replay_match();
 	test_timers_and_now();
 	test_futures();
 	test_signals();
