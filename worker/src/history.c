@@ -161,51 +161,70 @@ static int reserve(durable_ctx_t *ctx, size_t n, int64_t max_id)
 	return 0;
 }
 
-/* Indexes events [from, n): each event by id, and what it is (one pass,
- * each event's id and type read once: every replay indexes its history). */
+/* Indexes one event, ev, whose id and type the caller read: by id, and
+ * what it is. */
+static void index_event(durable_ctx_t *ctx, json_t *ev, int64_t id, const char *t)
+{
+	const char *key;
+	if (id > 0)
+		ctx->by_id[id] = ev;
+	if (is_command_event(ev, t)) {
+		ctx->cmd_events[ctx->ncmd++] = id;
+	} else if ((key = outcome_key(t))) {
+		int64_t k = durable__attr_int(ev, key);
+		if (k > 0 && k <= ctx->max_event_id && ctx->outcome[k] == 0)
+			ctx->outcome[k] = id;
+	} else if (strcmp(t, "WorkflowExecutionSignaled") == 0 ||
+		   strcmp(t, "WorkflowExecutionUpdateAccepted") == 0) {
+		ctx->signals[ctx->nsignals++] = id;
+	} else if (strcmp(t, "WorkflowExecutionCancelRequested") == 0 && ctx->cancel_event_id == 0) {
+		ctx->cancel_event_id = id;
+	}
+}
+
+/* Indexes events [from, n) (a kept run's new ones). */
 static void index_events(durable_ctx_t *ctx, size_t from, size_t n)
 {
 	for (size_t i = from; i < n; i++) {
 		json_t *ev = json_array_get(ctx->events, i);
-		int64_t id = event_id_of(ev);
-		if (id > 0)
-			ctx->by_id[id] = ev;
-		const char *t = durable__event_type(ev);
-		const char *key;
-		if (is_command_event(ev, t)) {
-			ctx->cmd_events[ctx->ncmd++] = id;
-		} else if ((key = outcome_key(t))) {
-			int64_t k = durable__attr_int(ev, key);
-			if (k > 0 && k <= ctx->max_event_id && ctx->outcome[k] == 0)
-				ctx->outcome[k] = id;
-		} else if (strcmp(t, "WorkflowExecutionSignaled") == 0 ||
-			   strcmp(t, "WorkflowExecutionUpdateAccepted") == 0) {
-			ctx->signals[ctx->nsignals++] = id;
-		} else if (strcmp(t, "WorkflowExecutionCancelRequested") == 0 && ctx->cancel_event_id == 0) {
-			ctx->cancel_event_id = id;
-		}
+		index_event(ctx, ev, event_id_of(ev), durable__event_type(ev));
 	}
 	ctx->nevents = n;
 }
 
+/* Every replay indexes its whole history: each event's id and type are
+ * read once (a lookup by key in a jansson object is ~170 instructions),
+ * then the largest id sizes the arrays, then the events are indexed and
+ * the horizons set. */
 int durable__ctx_index(durable_ctx_t *ctx)
 {
 	size_t n = json_array_size(ctx->events);
+	struct seen {
+		json_t *ev;
+		int64_t id;
+		const char *type;
+	} *seen = malloc((n ? n : 1) * sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
 	int64_t max_id = 0;
 	for (size_t i = 0; i < n; i++) {
-		int64_t id = event_id_of(json_array_get(ctx->events, i));
-		if (id > max_id)
-			max_id = id;
-	}
-	if (reserve(ctx, n, max_id) < 0)
-		return -ENOMEM;
-	ctx->max_event_id = max_id;
-	index_events(ctx, 0, n);
-	for (size_t i = 0; i < n; i++) {
 		json_t *ev = json_array_get(ctx->events, i);
-		if (strcmp(durable__event_type(ev), "WorkflowTaskCompleted") == 0)
-			set_horizon(ctx, &ctx->hz[ctx->nhz++], ev);
+		seen[i] = (struct seen){ev, event_id_of(ev), durable__event_type(ev)};
+		if (seen[i].id > max_id)
+			max_id = seen[i].id;
 	}
+	if (reserve(ctx, n, max_id) < 0) {
+		free(seen);
+		return -ENOMEM;
+	}
+	ctx->max_event_id = max_id;
+	for (size_t i = 0; i < n; i++)
+		index_event(ctx, seen[i].ev, seen[i].id, seen[i].type);
+	ctx->nevents = n;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(seen[i].type, "WorkflowTaskCompleted") == 0)
+			set_horizon(ctx, &ctx->hz[ctx->nhz++], seen[i].ev);
+	free(seen);
 	current_horizon(ctx, ctx->task->started_event_id);
 	return 0;
 }
