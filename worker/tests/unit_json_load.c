@@ -114,6 +114,25 @@ int main(void)
 	text("[\"\xf4\x90\x80\x80\"]", 0);   /* past U+10FFFF */
 	text("[\"\xe2\x82\"]", 0);   /* cut short */
 	text("[\"unterminated]", 0);
+	/* the reader skips strings and ASCII eight bytes at a time: each byte
+	 * that stops it (a quote, a backslash, a control character, a byte of
+	 * a multi-byte character, an invalid one) at every place of the words
+	 * around it, in a string and in a key */
+	static const char *const stops[] = {"\\\"", "\\n", "\t", "\x01", "\x1f", "\xc3\xa9", "\xf0\x9f\x98\x80",
+					    "\xff", "\x7f", " ", "\\u00e9", "\""};
+	for (size_t k = 0; k < sizeof(stops) / sizeof(stops[0]); k++)
+		for (int at = 0; at < 20; at++) {
+			char t[128];
+			snprintf(t, sizeof(t), "[\"%.*s%s%.*s\"]", at, "abcdefghijklmnopqrstuvwxyz", stops[k], 19 - at,
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+			text(t, 0);
+			snprintf(t, sizeof(t), "{\"%.*s%s%.*s\": 1}", at, "abcdefghijklmnopqrstuvwxyz", stops[k], 19 - at,
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+			text(t, 0);
+		}
+	/* integers read digit by digit up to 18 digits, by strtoll past them */
+	text("[99999999999999999, 999999999999999999, 9999999999999999999, -999999999999999999, "
+	     "-9999999999999999999, 100000000000000000, -100000000000000000, 123456789012345678, -0, 0]", 0);
 	/* structure */
 	text("[1,]", 0);
 	text("[1 2]", 0);
