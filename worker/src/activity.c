@@ -270,11 +270,11 @@ void durable__activity_finish(act_t *a)
 	}
 	payload = a->rc == 0 || a->failure ? encoded_outcome(a) : NULL;
 	if (a->rc == 0)
-		o = json_pack("{s:s, s:O}", "task_token", a->token, "result", payload ? payload : json_null());
+		o = durable__json_pair("task_token", a->token, "result", payload ? json_incref(payload) : json_null());
 	else if (a->rc == DURABLE_ECANCELED)
-		o = json_pack("{s:s, s:O}", "task_token", a->token, "canceled", payload ? payload : json_null());
+		o = durable__json_pair("task_token", a->token, "canceled", payload ? json_incref(payload) : json_null());
 	else if (payload)
-		o = json_pack("{s:s, s:O}", "task_token", a->token, "failure", payload);
+		o = durable__json_pair("task_token", a->token, "failure", json_incref(payload));
 	else
 		o = json_pack("{s:s, s:{s:s, s:s}}", "task_token", a->token, "failure", "message",
 			      durable_strerror(a->rc), "type", "ActivityError");

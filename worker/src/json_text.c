@@ -377,3 +377,19 @@ size_t durable__json_bytes(const json_t *v)
 	}
 	return n;
 }
+
+json_t *durable__json_pair(const char *k1, const char *s1, const char *k2, json_t *v2)
+{
+	json_t *o = json_object();
+	if (!o || json_object_set_new(o, k1, json_string(s1)) < 0) {
+		json_decref(v2);
+		json_decref(o);
+		return NULL;
+	}
+	/* json_object_set_new takes v2 even when it fails */
+	if (json_object_set_new(o, k2, v2) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

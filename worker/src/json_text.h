@@ -61,6 +61,12 @@ json_t *durable__jsonb_order(json_t *v);
  * kept run keeps, not an exact count. */
 size_t durable__json_bytes(const json_t *v);
 
+/* {k1: s1, k2: v2} (v2 stolen, released on failure), as json_pack's
+ * "{s:s, s:o}" builds it without reading a format at every call (the
+ * outcome of every task and activity); NULL when s1 is not UTF-8 or
+ * memory ran out. */
+json_t *durable__json_pair(const char *k1, const char *s1, const char *k2, json_t *v2);
+
 /* json_alloc.c: jansson's small blocks kept for reuse by the calling
  * thread until end (durable_worker_run's loop thread). begin gives NULL
  * when the thread has a pool already, or the host set jansson's allocator:

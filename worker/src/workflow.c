@@ -305,7 +305,9 @@ static int new_future(durable_ctx_t *ctx, int kind, const char *id, int64_t even
 	f->kind = kind;
 	f->cmd_event_id = event_id;
 	f->resolve_event_id = INT64_MAX;
-	snprintf(f->id, sizeof(f->id), "%s", id);
+	size_t n = strnlen(id, sizeof(f->id) - 1);   /* snprintf's "%s", cut as it cuts */
+	memcpy(f->id, id, n);
+	f->id[n] = '\0';
 	f->next = ctx->futures;
 	ctx->futures = f;
 	if (event_id > 0) {
@@ -373,7 +375,12 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	if ((unsigned)opts->cancellation_type > DURABLE_CANCEL_ABANDON
 	    || !priority_valid(opts->priority, opts->fairness_weight))
 		return -EINVAL;
-	snprintf(id, sizeof(id), "%u", ctx->seq + 1);
+	/* "%u" of seq + 1, without snprintf (every replay starts every activity again) */
+	char *d = id + sizeof(id) - 1;
+	*d = '\0';
+	for (unsigned v = ctx->seq + 1; d == id + sizeof(id) - 1 || v; v /= 10)
+		*--d = (char)('0' + v % 10);
+	memmove(id, d, (size_t)(id + sizeof(id) - d));
 	/* A replayed start is matched with its event by type and id, and its
 	 * command is never sent: not built. A new one holds a copy of the
 	 * input made here, and is sent as it is. */

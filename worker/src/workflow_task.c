@@ -213,7 +213,7 @@ void durable__workflow_task_send(durable_worker_t *w, const char *token, const d
 		}
 		json_t *commands = durable__encode_commands(&w->codecs, out.commands, cerr, sizeof(cerr));
 		if (commands)
-			durable__workflow_outcome_queue(w, json_pack("{s:s, s:o}", "task_token", token, "commands", commands),
+			durable__workflow_outcome_queue(w, durable__json_pair("task_token", token, "commands", commands),
 							token);
 		else
 			codec_failed_task(w, token, task.workflow_id, task.run_id, cerr);

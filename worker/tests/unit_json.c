@@ -167,5 +167,20 @@ int main(void)
 	char *s = durable__json_text(json_null());
 	CHECK(s && strcmp(s, "null") == 0, "null: %s", s);
 	free(s);
+	/* durable__json_pair: json_pack's "{s:s, s:o}" without a format; the
+	 * value is taken whatever happens (ASan and valgrind see a leak or a
+	 * double free) */
+	json_t *pair = durable__json_pair("task_token", "t-1", "commands", json_pack("[{s:s}]", "type", "X"));
+	char *pt = pair ? durable__json_text(pair) : NULL;
+	json_t *packed = json_pack("{s:s, s:o}", "task_token", "t-1", "commands", json_pack("[{s:s}]", "type", "X"));
+	CHECK(pt && json_equal(pair, packed) && strcmp(pt, "{\"task_token\":\"t-1\",\"commands\":[{\"type\":\"X\"}]}") == 0,
+	      "a pair as json_pack makes it: %s", pt);
+	free(pt);
+	json_decref(pair);
+	json_decref(packed);
+	CHECK(durable__json_pair("task_token", "\xff", "result", json_string("taken")) == NULL,
+	      "a string that is not UTF-8: NULL, the value released");
+	CHECK(durable__json_pair("task_token", NULL, "result", json_integer(1)) == NULL, "no string: NULL");
+	CHECK(durable__json_pair("k", "v", "result", NULL) == NULL, "no value: NULL");
 	return CHECK_DONE();
 }
