@@ -36,29 +36,12 @@ typedef struct {
 
 static json_t *value(reader_t *r);
 
-/* Eight bytes at a time (the text is read once for UTF-8 and once for its
- * tokens, byte by byte these were a fifth of the worker's instructions):
- * whether some byte of w has its high bit set, is '"' or '\\', or is
- * below 0x20. Each test is the classic "has a zero byte" one, exact as to
- * whether any byte is (only its position could be wrong). */
-#define BYTES(c) ((uint64_t)0x0101010101010101 * (c))
-#define HIGH_BITS BYTES(0x80)
-#define HAS_ZERO(w) (((w) - BYTES(1)) & ~(w) & HIGH_BITS)
-#define HAS_BELOW(w, c) (((w) - BYTES(c)) & ~(w) & HIGH_BITS)
-
-static uint64_t word_at(const void *p)
-{
-	uint64_t w;
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
 int durable__utf8_ok(const char *text, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0;
 	while (i < n) {
-		if (n - i >= 8 && !(word_at(s + i) & HIGH_BITS)) {
+		if (n - i >= 8 && !(durable__word_at(s + i) & DURABLE__HIGH_BITS)) {
 			i += 8;   /* ASCII */
 			continue;
 		}
@@ -155,8 +138,8 @@ static int string(reader_t *r, const char **s, size_t *n)
 {
 	const char *from = r->p, *q = from;
 	while (r->end - q >= 8) {
-		uint64_t w = word_at(q);
-		if (HAS_ZERO(w ^ BYTES('"')) | HAS_ZERO(w ^ BYTES('\\')) | HAS_BELOW(w, 0x20))
+		uint64_t w = durable__word_at(q);
+		if (DURABLE__WORD_SPECIAL(w))
 			break;
 		q += 8;
 	}

@@ -54,6 +54,12 @@ size_t durable__json_quote(char *out, const char *s, size_t n)
 	char *o = out;
 	*o++ = '"';
 	for (size_t i = 0; i < n; i++) {
+		if (n - i >= 8 && !DURABLE__WORD_SPECIAL(durable__word_at(s + i))) {
+			memcpy(o, s + i, 8);   /* nothing to escape */
+			o += 8;
+			i += 7;
+			continue;
+		}
 		unsigned char c = (unsigned char)s[i];
 		const char *named = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
 				    : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;

@@ -9,7 +9,30 @@
 #define DURABLE_JSON_TEXT_H
 
 #include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
 #include <jansson.h>
+
+/* Eight bytes at a time (the reader checks and scans every text it reads,
+ * the writer quotes every string it sends: byte by byte these were a fifth
+ * of the worker's instructions). Each test is the classic "has a zero
+ * byte" one: exact as to whether any byte of w is one, and as to which is
+ * the first. */
+#define DURABLE__BYTES(c) ((uint64_t)0x0101010101010101 * (c))
+#define DURABLE__HIGH_BITS DURABLE__BYTES(0x80)
+#define DURABLE__HAS_ZERO(w) (((w) - DURABLE__BYTES(1)) & ~(w) & DURABLE__HIGH_BITS)
+#define DURABLE__HAS_BELOW(w, c) (((w) - DURABLE__BYTES(c)) & ~(w) & DURABLE__HIGH_BITS)
+/* some byte of w is '"', '\\' or a control character: one JSON escapes */
+#define DURABLE__WORD_SPECIAL(w)                                                                                 \
+	(DURABLE__HAS_ZERO((w) ^ DURABLE__BYTES('"')) | DURABLE__HAS_ZERO((w) ^ DURABLE__BYTES('\\')) |          \
+	 DURABLE__HAS_BELOW(w, 0x20))
+
+static inline uint64_t durable__word_at(const void *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
 
 /* Compact JSON text of any value (scalars too); malloc'd, NULL when out of memory. */
 char *durable__json_text(const json_t *v);

@@ -163,6 +163,29 @@ int main(void)
 	}
 	json_decref(vals);
 
+	/* strings are copied eight bytes at a time up to what needs escaping:
+	 * each such byte (and a multi-byte character, DEL) at every place of
+	 * the words around it, as a value and as a key, as jansson writes it */
+	static const char *const odd[] = {"\"", "\\", "\n", "\x01", "\x1f", "/", "\x7f", "\xc3\xa9", "\xf0\x9f\x98\x80"};
+	int quoted_same = 1;
+	for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++)
+		for (int at = 0; at < 20; at++) {
+			char str[64];
+			snprintf(str, sizeof(str), "%.*s%s%.*s", at, "abcdefghijklmnopqrstuvwxyz", odd[k], 19 - at,
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+			json_t *both = json_pack("{s:s}", str, str);
+			ours = durable__json_text(both);
+			theirs = json_dumps(both, JSON_COMPACT);
+			if (!ours || !theirs || strcmp(ours, theirs) != 0) {
+				CHECK(0, "quoted as jansson quotes: %s / %s", ours, theirs);
+				quoted_same = 0;
+			}
+			free(ours);
+			free(theirs);
+			json_decref(both);
+		}
+	CHECK(quoted_same, "every string quoted as jansson quotes it");
+
 	/* scalars at the top, as activity results may be */
 	char *s = durable__json_text(json_null());
 	CHECK(s && strcmp(s, "null") == 0, "null: %s", s);
