@@ -504,8 +504,9 @@ const char *durable__pg_missing(PGresult *res, const durable__pg_reads_t *reads)
 /* The answer whose callback runs, with its call's columns' numbers, found
  * once when it came: a PQfnumber at every value read (it copies and
  * lowercases the name, then compares it with each column's) was 4.5% of the
- * worker's instructions. */
-static durable__pg_reading_t reading;
+ * worker's instructions. The loop's thread's own: another thread (the test
+ * harness's caller, beside the worker it runs) reads its answers by name. */
+static _Thread_local durable__pg_reading_t reading;
 
 durable__pg_reading_t durable__pg_read_begin(PGresult *res, const durable__pg_reads_t *reads)
 {
