@@ -214,10 +214,11 @@ typedef struct DurableLookup
 } DurableLookup;
 
 /*
- * direct_update.c: what close_update.c and lease_update.c share: the shape
- * of the table an update keeps (its set columns, the primary key on one
- * column, indexes, CHECKs), the per-call rights, and a row's new version
- * written as ExecUpdate writes it
+ * direct_update.c: what close_update.c and lease_update.c share, and
+ * workflow_complete.c's delete of its task: the shape of the table an
+ * update keeps (its set columns, the primary key on one column, indexes,
+ * CHECKs, the role's rights), a row's new version written as ExecUpdate
+ * writes it, a row deleted as ExecDelete deletes it
  */
 #define DURABLE_UPDATE_MAX_COLUMNS 8
 #define DURABLE_UPDATE_MAX_INDEXES 32
@@ -246,6 +247,7 @@ typedef struct DurableUpdateShape
 	const DurableUpdateColumn *reads;
 	/* an index the caller scans for its rows: told each index, sets scan_index to the one (none: the statement) */
 	bool		(*visit) (struct DurableUpdateShape *s, struct RelationData *index, DurableDirectIndex *entry);
+	bool		deletes;		/* the row is deleted (DurableDeleteRow), no column set */
 	/* read */
 	DurableLookup table;		/* the table's oid, remembered */
 	int16		key_att;		/* (AttrNumbers) */
@@ -276,6 +278,7 @@ extern bool DurableUpdateFind(DurableUpdateShape *s, DurableUpdate *u, Datum key
 extern void DurableUpdateFrom(DurableUpdate *u, struct TupleTableSlot *slot);
 extern bool DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u);
 extern bool DurableNeverFiresOnState(DurableUpdateShape *s, const struct Trigger *trigger);
+extern bool DurableDeleteRow(DurableUpdateShape *s, DurableUpdate *u, Datum key, bool *written);
 
 /* index_probe.c: the first row visible to snapshot whose index's leading column(s) equal key(s), into slot */
 extern bool DurableProbeIndex(struct RelationData *heap, struct RelationData *index, RegProcedure eq, Datum key,

@@ -14,7 +14,8 @@
 -- and so is what they wrote: history, tasks, timers, buffered events, the
 -- run's row (but ids, times and the queue's name). CompleteWorkflowExecution
 -- is applied by the C itself (the other closing commands by _cmd_close):
--- its twin goes through _cmd_close.
+-- its twin goes through _cmd_close. The task's DELETE (section 4): written
+-- directly, and by its statement wherever that does more (triggers).
 BEGIN;
 SELECT * FROM no_plan();
 \ir helpers.psql
@@ -366,6 +367,84 @@ SELECT is(pg_temp.error_of(format('SELECT durable._lock_workflow_task(%L)',
                                   (SELECT 'w' || task_id || '.0' FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id)
                                     WHERE w.workflow_id = 'wl-1'))),
           '_lock_workflow_task: a task not started is refused as before');
+
+-- 4. The task's delete (workflow_complete.c, delete_task) -----------------------------------
+-- Written directly where that is what the statement would do; by the
+-- statement wherever it does more: an operator's trigger of DELETE (of each
+-- row, before or after, of each statement, with a transition table) fires
+-- as it did, and one that skips the row keeps it.
+CREATE FUNCTION pg_temp.started(wid text) RETURNS text LANGUAGE sql AS $$
+    SELECT durable.start_workflow(wid, 'W', wid);
+    SELECT p.task_token FROM durable.poll_workflow_tasks(wid, 'tester', 1) p
+$$;
+CREATE FUNCTION pg_temp.tasks_of(wid text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = wid
+$$;
+CREATE FUNCTION pg_temp.complete_started(wid text) RETURNS void LANGUAGE sql AS $$
+    SELECT durable.complete_workflow_task(pg_temp.started(wid),
+                                          '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}]')
+$$;
+CREATE TEMP TABLE deleted (how text, task_id bigint, n integer);
+CREATE FUNCTION pg_temp.record_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pg_temp.deleted VALUES (TG_ARGV[0], CASE WHEN TG_LEVEL = 'ROW' THEN OLD.task_id END);
+    RETURN CASE WHEN TG_ARGV[0] = 'skip' THEN NULL ELSE OLD END;
+END
+$$;
+CREATE FUNCTION pg_temp.record_old_table() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pg_temp.deleted SELECT 'old table', max(o.task_id), count(*) FROM old o;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION pg_temp.task_id_of(token text) RETURNS bigint LANGUAGE sql AS $$
+    SELECT split_part(substr(token, 2), '.', 1)::bigint
+$$;
+
+SELECT pg_temp.complete_started('wd-1');
+SELECT is(pg_temp.tasks_of('wd-1'), 0::bigint, 'the completed task is deleted (directly)');
+
+CREATE TRIGGER operator_delete AFTER DELETE ON durable.workflow_tasks
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.record_delete('row');
+CREATE TEMP TABLE wd_tok AS SELECT pg_temp.started('wd-2') AS tok;
+SELECT durable.complete_workflow_task((SELECT tok FROM wd_tok), '[]');
+SELECT is(pg_temp.tasks_of('wd-2'), 0::bigint, 'an operator''s trigger of DELETE: the task deleted');
+SELECT is((SELECT array_agg(task_id) FROM deleted WHERE how = 'row'),
+          ARRAY[pg_temp.task_id_of((SELECT tok FROM wd_tok))], 'by the statement: the trigger saw it');
+DROP TRIGGER operator_delete ON durable.workflow_tasks;
+
+CREATE TRIGGER operator_skip BEFORE DELETE ON durable.workflow_tasks
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.record_delete('skip');
+SELECT pg_temp.complete_started('wd-3');
+SELECT is(pg_temp.tasks_of('wd-3'), 1::bigint, 'a BEFORE trigger that skips the row keeps the task, as the statement did');
+SELECT is((SELECT count(*) FROM deleted WHERE how = 'skip'), 1::bigint, 'the BEFORE trigger fired once');
+DROP TRIGGER operator_skip ON durable.workflow_tasks;
+SELECT pg_temp.complete_started('wd-4');
+SELECT is(pg_temp.tasks_of('wd-4'), 0::bigint, 'the trigger dropped: deleted again (in the same session)');
+
+CREATE TRIGGER operator_statement AFTER DELETE ON durable.workflow_tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.record_delete('statement');
+SELECT pg_temp.complete_started('wd-5');
+SELECT is((SELECT count(*) FROM deleted WHERE how = 'statement'), 1::bigint, 'a statement trigger of DELETE fires');
+DROP TRIGGER operator_statement ON durable.workflow_tasks;
+
+CREATE TRIGGER operator_old_table AFTER DELETE ON durable.workflow_tasks REFERENCING OLD TABLE AS old
+    FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.record_old_table();
+TRUNCATE deleted;
+CREATE TEMP TABLE wd_tok6 AS SELECT pg_temp.started('wd-6') AS tok;
+SELECT durable.complete_workflow_task((SELECT tok FROM wd_tok6), '[]');
+SELECT is((SELECT jsonb_agg(jsonb_build_array(task_id, n)) FROM deleted WHERE how = 'old table'),
+          jsonb_build_array(jsonb_build_array(pg_temp.task_id_of((SELECT tok FROM wd_tok6)), 1)),
+          'a transition table of DELETE holds the task');
+DROP TRIGGER operator_old_table ON durable.workflow_tasks;
+
+CREATE TRIGGER operator_disabled AFTER DELETE ON durable.workflow_tasks
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.record_delete('disabled');
+ALTER TABLE durable.workflow_tasks DISABLE TRIGGER operator_disabled;
+SELECT pg_temp.complete_started('wd-7');
+SELECT is(pg_temp.tasks_of('wd-7'), 0::bigint, 'a disabled trigger: deleted');
+SELECT is((SELECT count(*) FROM deleted WHERE how = 'disabled'), 0::bigint, 'and the disabled trigger did not fire');
+DROP TRIGGER operator_disabled ON durable.workflow_tasks;
 
 SELECT * FROM finish();
 ROLLBACK;
