@@ -20,13 +20,24 @@
  * not run (a role granted _close_run itself, without DELETE on a table, say):
  * the statement then runs and refuses the caller, as it did before any
  * probe, rather than being left out because the table had no row of the run.
+ *
+ * ScheduleActivityTask's check that its activity id is not pending
+ * (cmd_schedule.c) asks the same of activity_tasks, one column further
+ * (DurableRunMayHoldRowWith): the rows of the run are read by the probe's
+ * index and their activity_id compared; only when one may match does the
+ * statement look. A workflow schedules its next activity once the last is
+ * done, so the run mostly has none.
  */
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/pg_am_d.h"
+#include "catalog/pg_collation_d.h"
 #include "catalog/pg_type_d.h"
 #include "commands/defrem.h"
 #include "executor/tuptable.h"
@@ -191,4 +202,71 @@ durable_run_rows(PG_FUNCTION_ARGS)
 			rows |= 1 << i;
 	}
 	PG_RETURN_INT32(rows);
+}
+
+/*
+ * Whether the table of bit 1 << table may hold a row of run whose column
+ * (a text) equals value, under the statement's snapshot (a fresh one, with
+ * the command counter advanced, as SPI takes for it): the rows of the run
+ * read by the probe's index, each one's column compared byte for byte, as
+ * "=" compares texts of a deterministic collation. True whenever the probe
+ * cannot tell (as may_hold_rows: no index, rights the statement needs and
+ * the caller lacks; or the column is missing, not a text, or of a
+ * nondeterministic collation): the statement then looks.
+ */
+bool
+DurableRunMayHoldRowWith(int table, Datum run, const char *column, text *value)
+{
+	Relation	heap = DurableOpenLookup(&run_indexes[table], AccessShareLock, look_up, &run_tables[table]);
+	AclMode		rights = run_tables[table].rights;
+	AttrNumber	att;
+	Form_pg_attribute attr;
+	bool		found = false;
+
+	Assert(table >= 0 && table < RUN_TABLES);
+	if (heap == NULL)
+		return true;
+	att = get_attnum(RelationGetRelid(heap), column);
+	attr = att > 0 ? TupleDescAttr(RelationGetDescr(heap), att - 1) : NULL;
+	/* (a database's default collation is deterministic) */
+	if (attr == NULL || attr->atttypid != TEXTOID || !OidIsValid(attr->attcollation) ||
+		(attr->attcollation != DEFAULT_COLLATION_OID && !get_collation_isdeterministic(attr->attcollation)) ||
+		pg_class_aclmask(RelationGetRelid(heap), GetUserId(), rights, ACLMASK_ALL) != rights)
+		found = true;
+	else
+	{
+		Relation	index = index_open(run_indexes[table].index, AccessShareLock);
+		TupleTableSlot *slot = table_slot_create(heap, NULL);
+		ScanKeyData key;
+		IndexScanDesc scan;
+		Snapshot	snapshot;
+
+		PushActiveSnapshot(GetTransactionSnapshot());
+		CommandCounterIncrement();
+		UpdateActiveSnapshotCommandId();
+		snapshot = GetActiveSnapshot();
+		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid, index->rd_indcollation[0], F_UUID_EQ,
+							   run);
+		scan = index_beginscan(heap, index, snapshot, 1, 0);
+		index_rescan(scan, &key, 1, NULL, 0);
+		while (!found && index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			Datum		d = slot_getattr(slot, att, &isnull);
+
+			if (!isnull)
+			{
+				text	   *t = DatumGetTextPP(d);
+
+				found = VARSIZE_ANY_EXHDR(t) == VARSIZE_ANY_EXHDR(value) &&
+					memcmp(VARDATA_ANY(t), VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value)) == 0;
+			}
+		}
+		index_endscan(scan);
+		PopActiveSnapshot();
+		ExecDropSingleTupleTableSlot(slot);
+		index_close(index, AccessShareLock);
+	}
+	table_close(heap, AccessShareLock);
+	return found;
 }

@@ -244,7 +244,11 @@ INSERT INTO good (name, commands) VALUES
     ('three activities', jsonb_build_array(pg_temp.cmd(), pg_temp.cmd('{"activity_id": "2"}'), pg_temp.cmd('{"activity_id": "3",
         "task_queue": "cs-other"}'))),
     ('then a timer and a close', jsonb_build_array(pg_temp.cmd(),
-        '{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}'::jsonb));
+        '{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5}'::jsonb)),
+    -- (the pending check's probe reads the run's other tasks: ids alike but not equal are not pending)
+    ('ids alike, none pending', jsonb_build_array(pg_temp.cmd('{"activity_id": "a"}'), pg_temp.cmd('{"activity_id": "A"}'),
+        pg_temp.cmd('{"activity_id": "a "}'), pg_temp.cmd('{"activity_id": "ab"}'), pg_temp.cmd('{"activity_id": "é"}'),
+        pg_temp.cmd('{"activity_id": "é"}')));
 INSERT INTO good VALUES
     ('the workflow''s priority inherited', jsonb_build_array(pg_temp.cmd()),
      '{"priority": 4, "fairness_key": "wf-key", "fairness_weight": 3}'),
@@ -327,7 +331,11 @@ INSERT INTO bad VALUES
     ('an input 129 levels deep', jsonb_build_array(pg_temp.cmd(jsonb_build_object('input',
         (repeat('[', 129) || repeat(']', 129))::jsonb)))),
     ('an input over the payload limit', jsonb_build_array(pg_temp.cmd(jsonb_build_object('input', repeat('x', 3000))))),
-    ('an input just over it', jsonb_build_array(pg_temp.cmd(jsonb_build_object('input', repeat('x', 999)))));
+    ('an input just over it', jsonb_build_array(pg_temp.cmd(jsonb_build_object('input', repeat('x', 999))))),
+    ('an id pending among others', jsonb_build_array(pg_temp.cmd('{"activity_id": "x1"}'), pg_temp.cmd('{"activity_id": "x2"}'),
+        pg_temp.cmd('{"activity_id": "x3"}'), pg_temp.cmd('{"activity_id": "x2"}'))),
+    ('an id of 255 bytes pending', jsonb_build_array(pg_temp.cmd(jsonb_build_object('activity_id', repeat('i', 255))),
+        pg_temp.cmd(jsonb_build_object('activity_id', repeat('i', 255)))));
 SET LOCAL durable.max_payload_bytes = 1000;
 CREATE TEMP TABLE bad_got AS SELECT name, pg_temp.twins('cs-bad-' || row_number() OVER (), commands) AS t FROM bad;
 UPDATE bad_got SET name = regexp_replace(name, '\s+', ' ', 'g');
@@ -384,6 +392,23 @@ SELECT is((SELECT (g -> 'c' -> 'rows' -> 2 ->> 'deadline')::timestamptz FROM eag
 SELECT is((SELECT l.lanname || ' ' || p.prosrc FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             WHERE p.oid = 'durable._cmd_schedule_activity(durable.workflows,jsonb,bigint)'::regprocedure),
           'c durable_cmd_schedule_activity', 'the twins leave the product''s C in place');
+
+-- 4. The pending check across completions: the run's activity task of an
+-- earlier workflow task (the probe finds it, the statement says so), and
+-- once it is done (no row: no statement) the id may be used again.
+SELECT durable.start_workflow('cs-pend', 'W', 'cs-pq');
+SELECT durable.complete_workflow_task((SELECT task_token FROM durable.poll_workflow_tasks('cs-pq', 't', 1)),
+                                      jsonb_build_array(pg_temp.cmd('{"activity_id": "p"}')));
+SELECT durable.signal_workflow('cs-pend', 's');
+CREATE TEMP TABLE pend_tok AS SELECT task_token FROM durable.poll_workflow_tasks('cs-pq', 't', 1);
+SELECT is((pg_temp.error_of(format('SELECT durable.complete_workflow_task(%L, %L)', (SELECT task_token FROM pend_tok),
+                                   jsonb_build_array(pg_temp.cmd('{"activity_id": "p"}')))))[2],
+          'activity id "p" is already pending', 'an id pending from an earlier workflow task is refused');
+SELECT durable.complete_activity_tasks((SELECT jsonb_agg(jsonb_build_object('task_token', a.task_token, 'result', 1))
+                                          FROM durable.poll_activity_tasks('cs-aq', 't', 100) a));
+SELECT lives_ok(format('SELECT durable.complete_workflow_task(%L, %L)', (SELECT task_token FROM pend_tok),
+                       jsonb_build_array(pg_temp.cmd('{"activity_id": "p"}'))),
+                'once done, the id may be scheduled again');
 
 SELECT * FROM finish();
 ROLLBACK;
