@@ -8,7 +8,7 @@
 #include "access/htup.h"
 #include "utils/jsonb.h"
 
-/* obj's keys, each one of allowed (NULL: any passes); what names obj in the errors */
+/* obj's keys, each one of allowed (NULL: any passes; allowed_len NULL: strlen's); what names obj in the errors */
 extern void DurableCheckKeys(Jsonb *obj, int n_allowed, const char *const *allowed, const int *allowed_len,
 							 const char *what);
 /* the keys of a priority that differ from the defaults, pushed into an object being built */

@@ -26,12 +26,21 @@ or_empty(const char *s)
 	return s == NULL ? "" : s;
 }
 
+/* allowed[i]'s length (allowed[i] not NULL) */
+static int
+key_len(const char *const *allowed, const int *allowed_len, int i)
+{
+	return allowed_len != NULL ? allowed_len[i] : (int) strlen(allowed[i]);
+}
+
 /*
  * Refuses a key of obj not among the n allowed (allowed[i]: allowed_len[i]
- * bytes, not necessarily ended by a zero; NULL: a NULL of the SQL array,
- * which lets every key pass, as k <> ALL (allowed) is then never true);
- * obj must be an object. what names it in the errors (NULL: nothing).
- * Used by durable._check_keys and by cmd_schedule.c's command.
+ * bytes, not necessarily ended by a zero; allowed_len NULL: each one ended
+ * by a zero, its length strlen's; allowed[i] NULL: a NULL of the SQL
+ * array, which lets every key pass, as k <> ALL (allowed) is then never
+ * true); obj must be an object. what names it in the errors (NULL:
+ * nothing). Used by durable._check_keys and by the commands checked in C
+ * (cmd_schedule.c, workflow_complete.c), with their keys as literals.
  */
 void
 DurableCheckKeys(Jsonb *obj, int n_allowed, const char *const *allowed, const int *allowed_len, const char *what)
@@ -55,8 +64,10 @@ DurableCheckKeys(Jsonb *obj, int n_allowed, const char *const *allowed, const in
 			continue;
 		for (int i = 0; i < n_allowed && !known; i++)
 			known = allowed[i] == NULL ||
-				(allowed_len[i] == v.val.string.len &&
-				 memcmp(allowed[i], v.val.string.val, v.val.string.len) == 0);
+				(allowed_len != NULL ? allowed_len[i] == v.val.string.len &&
+				 memcmp(allowed[i], v.val.string.val, v.val.string.len) == 0
+				 : strncmp(allowed[i], v.val.string.val, v.val.string.len) == 0 &&
+				 allowed[i][v.val.string.len] == '\0');
 		if (!known)
 		{
 			StringInfoData names;
@@ -68,7 +79,7 @@ DurableCheckKeys(Jsonb *obj, int n_allowed, const char *const *allowed, const in
 					continue;	/* array_to_string skips NULLs */
 				if (names.len > 0)
 					appendStringInfoString(&names, ", ");
-				appendBinaryStringInfo(&names, allowed[i], allowed_len[i]);
+				appendBinaryStringInfo(&names, allowed[i], key_len(allowed, allowed_len, i));
 			}
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

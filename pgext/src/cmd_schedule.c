@@ -529,13 +529,7 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	now = DurableSqlNow();
 
 	if (cmd != NULL)
-	{
-		int			lens[N_COMMAND_KEYS];
-
-		for (int i = 0; i < (int) N_COMMAND_KEYS; i++)
-			lens[i] = strlen(command_keys[i]);
-		DurableCheckKeys(cmd, N_COMMAND_KEYS, command_keys, lens, WHAT);
-	}
+		DurableCheckKeys(cmd, N_COMMAND_KEYS, command_keys, NULL, WHAT);
 
 	/* the workflow's priority unless the command sets its own (api/41_priority.sql) */
 	run = run_field(w, "run_id", &run_null);

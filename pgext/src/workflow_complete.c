@@ -463,7 +463,6 @@ static void
 complete_execution(HeapTupleHeader w, Jsonb *cmd, int64 completed, Datum run)
 {
 	static const char *const keys[] = {"type", "result"};
-	static const int key_lens[] = {4, 6};
 	JsonbValue	buf;
 	JsonbValue *v = getKeyJsonValueFromContainer(&cmd->root, "result", 6, &buf);
 	Jsonb	   *result = v == NULL ? NULL : JsonbValueToJsonb(v);
@@ -471,7 +470,7 @@ complete_execution(HeapTupleHeader w, Jsonb *cmd, int64 completed, Datum run)
 	Datum		args[7];
 	bool		nulls[7] = {false, false, false, false, result == NULL, true, true};
 
-	DurableCheckKeys(cmd, lengthof(keys), keys, key_lens, "CompleteWorkflowExecution");
+	DurableCheckKeys(cmd, lengthof(keys), keys, NULL, "CompleteWorkflowExecution");
 	DurableCheckPayload(result, "workflow result");
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	DurableJsonbPushKey(&state, "result");
