@@ -264,69 +264,11 @@ $$;
 -- (docs/performance.md, "The worker's calls in the server"), where nearly
 -- every batch goes through whole. Keep batches at most 64 items: beyond
 -- that, when an item fails, PostgreSQL's subtransaction cache overflows.
+-- In C (pgext/src/workflow_batch.c): the plpgsql's loop cost each item a
+-- few expressions, and a call of complete_workflow_task through SQL, whose
+-- pinned search_path is set and restored around every call; the C calls
+-- complete_workflow_task's C directly, within the batch's own settings.
 CREATE OR REPLACE FUNCTION durable.complete_workflow_tasks(completions jsonb, identity text DEFAULT NULL)
 RETURNS TABLE (task_token text, outcome text, error text)
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    item jsonb;
-    called text;   -- a helper called as an expression returns into it (sql/README.md, "Calls")
-    tokens text[] := '{}';     -- the whole batch's rows, while it goes through
-    outcomes text[] := '{}';
-BEGIN
-    IF completions IS NULL OR jsonb_typeof(completions) <> 'array' THEN
-        PERFORM durable._bad_input('completions must be a JSON array', NULL,
-            'Pass e.g. ''[{"task_token": "w1.1", "commands": []}]''.');
-    END IF;
-    -- the whole batch in one subtransaction (the items as below)
-    BEGIN
-        FOR item IN SELECT value FROM jsonb_array_elements(completions) LOOP
-            IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'task_token') IS DISTINCT FROM 'string' THEN
-                PERFORM durable._bad_input('each completion needs a task_token string');
-            ELSIF item ? 'failure' THEN
-                called := durable.fail_workflow_task(item ->> 'task_token',
-                                                     coalesce(item ->> 'cause', 'WORKFLOW_WORKER_UNHANDLED_FAILURE'),
-                                                     item -> 'failure', identity)::text;
-                outcomes := outcomes || 'FAILED'::text;
-            ELSE
-                called := durable.complete_workflow_task(item ->> 'task_token', coalesce(item -> 'commands', '[]'),
-                                                         identity)::text;
-                outcomes := outcomes || 'COMPLETED'::text;
-            END IF;
-            tokens := tokens || (item ->> 'task_token');
-        END LOOP;
-    EXCEPTION WHEN SQLSTATE 'DU004' OR insufficient_privilege OR invalid_parameter_value OR program_limit_exceeded THEN
-        tokens := NULL;   -- an item failed: the batch is undone, and run again item by item
-    END;
-    IF tokens IS NOT NULL THEN
-        RETURN QUERY SELECT u.t, u.o, NULL::text FROM unnest(tokens, outcomes) u(t, o);
-        RETURN;
-    END IF;
-    FOR item IN SELECT value FROM jsonb_array_elements(completions) LOOP
-        task_token := item ->> 'task_token';
-        error := NULL;
-        BEGIN
-            IF jsonb_typeof(item) <> 'object' OR jsonb_typeof(item -> 'task_token') IS DISTINCT FROM 'string' THEN
-                PERFORM durable._bad_input('each completion needs a task_token string');
-            ELSIF item ? 'failure' THEN
-                called := durable.fail_workflow_task(task_token, coalesce(item ->> 'cause', 'WORKFLOW_WORKER_UNHANDLED_FAILURE'),
-                                                     item -> 'failure', identity)::text;
-                outcome := 'FAILED';
-            ELSE
-                called := durable.complete_workflow_task(task_token, coalesce(item -> 'commands', '[]'), identity)::text;
-                outcome := 'COMPLETED';
-            END IF;
-        EXCEPTION WHEN SQLSTATE 'DU004' THEN
-            outcome := 'LEASE_LOST';
-            error := SQLERRM;
-        WHEN insufficient_privilege THEN
-            outcome := 'DENIED';
-            error := SQLERRM;
-        WHEN invalid_parameter_value OR program_limit_exceeded THEN
-            outcome := 'INVALID';
-            error := SQLERRM;
-        END;
-        RETURN NEXT;
-    END LOOP;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_complete_workflow_tasks' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;

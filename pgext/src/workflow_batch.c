@@ -1,0 +1,332 @@
+/*
+ * workflow_batch.c: durable.complete_workflow_tasks(completions, identity),
+ * the C worker's batch of workflow task outcomes (api/05_workflow_tasks.sql
+ * says what it does), in C.
+ *
+ * As plpgsql its loop cost the workflow path, per item, a statement's row
+ * of jsonb_array_elements, four or five expressions and two array appends,
+ * and a call of complete_workflow_task through SQL: that function is
+ * SECURITY DEFINER with its search_path pinned, and a pinned setting is
+ * saved, set and restored around every call (1-2.4 µs, sql/README.md,
+ * "Trigger functions and search_path"). Here the batch walks the array
+ * itself and calls complete_workflow_task's C directly (it runs as the same
+ * owner, with the same search_path, already set for the batch; counted by
+ * track_functions as before), each item in a memory context emptied after
+ * it. fail_workflow_task and _bad_input are called as their expressions
+ * called them (call_function.c). The two passes are the plpgsql's: the
+ * whole batch in one subtransaction, and, when an item fails with one of
+ * the four SQLSTATEs an item may fail with, the batch undone and run again
+ * item by item, each in a subtransaction of its own, its row carrying the
+ * outcome (LEASE_LOST, DENIED, INVALID) and the error's message; any other
+ * error ends the call, as it did. Each item's values are read with jsonb's
+ * own operators (->, ->>, ?), so a token, cause or commands of any JSON
+ * type is what it was. The plpgsql body this replaces is kept as a twin in
+ * pgTAP 95_workflow_batch.sql, which compares the two.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "durable.h"
+
+PG_FUNCTION_INFO_V1(durable_complete_workflow_tasks);
+
+extern Datum durable_complete_workflow_task(PG_FUNCTION_ARGS);
+
+static DurableFunction complete_fn = {"complete_workflow_task", 3, {TEXTOID, JSONBOID, TEXTOID}};
+static DurableFunction fail_fn = {"fail_workflow_task", 4, {TEXTOID, TEXTOID, JSONBOID, TEXTOID}};
+static DurableFunction bad_input_fn = {"_bad_input", 3, {TEXTOID, TEXTOID, TEXTOID}};
+
+/* an item's outcome */
+typedef enum
+{
+	COMPLETED,
+	FAILED
+} Outcome;
+
+static const char *const outcome_names[] = {"COMPLETED", "FAILED"};
+
+/* the SQLSTATEs an item may fail with (the plpgsql's handlers), and the outcome each gives; NULL: none */
+static const char *
+failed_outcome(int sqlerrcode)
+{
+	if (sqlerrcode == MAKE_SQLSTATE('D', 'U', '0', '0', '4'))
+		return "LEASE_LOST";
+	if (sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+		return "DENIED";
+	if (sqlerrcode == ERRCODE_INVALID_PARAMETER_VALUE || sqlerrcode == ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+		return "INVALID";
+	return NULL;
+}
+
+/* jsonb operator op (jsonb_object_field, jsonb_object_field_text, jsonb_exists) of item and key; (Datum) 0: null */
+static Datum
+json_op(PGFunction op, Jsonb *item, const char *key)
+{
+	LOCAL_FCINFO(fc, 2);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fc, NULL, 2, DEFAULT_COLLATION_OID, NULL, NULL);
+	fc->args[0].value = JsonbPGetDatum(item);
+	fc->args[0].isnull = false;
+	fc->args[1].value = CStringGetTextDatum(key);
+	fc->args[1].isnull = false;
+	result = op(fc);
+	return fc->isnull ? (Datum) 0 : result;
+}
+
+/* jsonb_typeof(item -> key) = 'string' */
+static bool
+is_string(Jsonb *item, const char *key)
+{
+	JsonbValue	buf;
+	JsonbValue *v;
+
+	if (!JB_ROOT_IS_OBJECT(item) || JB_ROOT_IS_SCALAR(item))
+		return false;
+	v = getKeyJsonValueFromContainer(&item->root, key, strlen(key), &buf);
+	return v != NULL && v->type == jbvString;
+}
+
+/*
+ * complete_workflow_task(token, commands, identity) by its C, as an
+ * expression of the plpgsql called it (the command counter advanced, a
+ * fresh snapshot), counted by track_functions under its oid
+ */
+static void
+complete(Datum token, Datum commands, Datum identity, bool identity_null)
+{
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(fc, 3);
+	PgStat_FunctionCallUsage usage;
+
+	MemSet(&flinfo, 0, sizeof(flinfo));
+	flinfo.fn_addr = durable_complete_workflow_task;
+	flinfo.fn_oid = DurableFunctionOid(&complete_fn, false);
+	flinfo.fn_nargs = 3;
+	flinfo.fn_stats = TRACK_FUNC_PL;	/* (fmgr_info's for a C function: counted when track_functions is all) */
+	flinfo.fn_mcxt = CurrentMemoryContext;
+	InitFunctionCallInfoData(*fc, &flinfo, 3, DEFAULT_COLLATION_OID, NULL, NULL);
+	fc->args[0].value = token;
+	fc->args[0].isnull = false;
+	fc->args[1].value = commands;
+	fc->args[1].isnull = false;
+	fc->args[2].value = identity;
+	fc->args[2].isnull = identity_null;
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_init_function_usage(fc, &usage);
+	(void) FunctionCallInvoke(fc);
+	pgstat_end_function_usage(&usage, true);
+	PopActiveSnapshot();
+}
+
+/* fn(args) as an expression of the plpgsql called it (see workflow_complete.c's step) */
+static void
+call_step(DurableFunction *fn, const Datum *args, const bool *nulls)
+{
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	(void) DurableCallFunction(DurableFunctionOid(fn, false), DEFAULT_COLLATION_OID, fn->nargs, args, nulls);
+	PopActiveSnapshot();
+}
+
+/* durable._bad_input(message): raises invalid_parameter_value */
+static void
+bad_input(const char *message, const char *hint)
+{
+	Datum		args[3] = {CStringGetTextDatum(message), (Datum) 0, hint == NULL ? (Datum) 0 : CStringGetTextDatum(hint)};
+	bool		nulls[3] = {false, true, hint == NULL};
+
+	call_step(&bad_input_fn, args, nulls);
+	elog(ERROR, "durable._bad_input returned");
+}
+
+/*
+ * One item applied: its token a string (else _bad_input's error), its
+ * failure through fail_workflow_task, its commands ('[]' when it has none)
+ * through complete_workflow_task.
+ */
+static Outcome
+apply_item(Jsonb *item, Datum identity, bool identity_null)
+{
+	Datum		token;
+
+	if (!is_string(item, "task_token"))
+		bad_input("each completion needs a task_token string", NULL);
+	token = json_op(jsonb_object_field_text, item, "task_token");
+	if (DatumGetBool(json_op(jsonb_exists, item, "failure")))
+	{
+		Datum		cause = json_op(jsonb_object_field_text, item, "cause");
+		Datum		failure = json_op(jsonb_object_field, item, "failure");
+		Datum		args[4] = {token, cause != (Datum) 0 ? cause : CStringGetTextDatum("WORKFLOW_WORKER_UNHANDLED_FAILURE"),
+		failure, identity};
+		bool		nulls[4] = {false, false, failure == (Datum) 0, identity_null};
+
+		call_step(&fail_fn, args, nulls);
+		return FAILED;
+	}
+	else
+	{
+		Datum		commands = json_op(jsonb_object_field, item, "commands");
+
+		complete(token, commands != (Datum) 0 ? commands : DirectFunctionCall1(jsonb_in, CStringGetDatum("[]")),
+				 identity, identity_null);
+		return COMPLETED;
+	}
+}
+
+/*
+ * Runs apply_item on item in a subtransaction of its own, as a plpgsql
+ * block with an exception handler runs its body, in the memory context
+ * item_cxt (emptied after). True: it went through (*outcome). False: it
+ * failed with one of the item's SQLSTATEs, undone; *failure the outcome,
+ * *message the error's message (in the caller's context). Any other error
+ * is raised again, as the plpgsql's handler left it.
+ */
+static bool
+item_in_subtransaction(Jsonb *item, Datum identity, bool identity_null, MemoryContext item_cxt, Outcome *outcome,
+					   const char **failure, char **message)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool done = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(item_cxt);
+	PG_TRY();
+	{
+		*outcome = apply_item(item, identity, identity_null);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+		done = true;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+		*failure = failed_outcome(edata->sqlerrcode);
+		if (*failure == NULL)
+			ReThrowError(edata);
+		*message = edata->message;
+	}
+	PG_END_TRY();
+	MemoryContextReset(item_cxt);
+	return done;
+}
+
+/*
+ * durable.complete_workflow_tasks(completions jsonb, identity text)
+ * RETURNS TABLE (task_token text, outcome text, error text)
+ */
+Datum
+durable_complete_workflow_tasks(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Jsonb	   *completions = PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0);
+	Datum		identity = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	bool		identity_null = PG_ARGISNULL(1);
+	MemoryContext caller;
+	MemoryContext item_cxt;
+	MemoryContext batch_cxt;
+	ResourceOwner owner;
+	int			n;
+	Outcome    *outcomes;
+	bool		whole = true;
+	Datum		values[3];
+	bool		nulls[3];
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (completions == NULL || JB_ROOT_IS_SCALAR(completions) || !JB_ROOT_IS_ARRAY(completions))
+		bad_input("completions must be a JSON array", "Pass e.g. '[{\"task_token\": \"w1.1\", \"commands\": []}]'.");
+	n = JB_ROOT_COUNT(completions);
+	outcomes = palloc(Max(n, 1) * sizeof(Outcome));
+	caller = CurrentMemoryContext;
+	item_cxt = AllocSetContextCreate(caller, "durable batch item", ALLOCSET_DEFAULT_SIZES);
+
+	/* the whole batch in one subtransaction (each item as below) */
+	owner = CurrentResourceOwner;
+	batch_cxt = caller;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(batch_cxt);
+	PG_TRY();
+	{
+		for (int i = 0; i < n; i++)
+		{
+			Jsonb	   *item = JsonbValueToJsonb(getIthJsonbValueFromContainer(&completions->root, i));
+
+			MemoryContextSwitchTo(item_cxt);
+			outcomes[i] = apply_item(item, identity, identity_null);
+			MemoryContextSwitchTo(batch_cxt);
+			MemoryContextReset(item_cxt);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+		if (failed_outcome(edata->sqlerrcode) == NULL)
+			ReThrowError(edata);
+		/* an item failed: the batch is undone, and run again item by item */
+		whole = false;
+		FreeErrorData(edata);
+		MemoryContextReset(item_cxt);
+	}
+	PG_END_TRY();
+
+	for (int i = 0; i < n; i++)
+	{
+		Jsonb	   *item = JsonbValueToJsonb(getIthJsonbValueFromContainer(&completions->root, i));
+		Datum		token = json_op(jsonb_object_field_text, item, "task_token");
+		const char *failure = NULL;
+		char	   *message = NULL;
+
+		values[0] = token;
+		nulls[0] = token == (Datum) 0;
+		if (!whole && !item_in_subtransaction(item, identity, identity_null, item_cxt, &outcomes[i], &failure,
+											  &message))
+		{
+			values[1] = CStringGetTextDatum(failure);
+			values[2] = CStringGetTextDatum(message);
+			nulls[1] = nulls[2] = false;
+		}
+		else
+		{
+			values[1] = CStringGetTextDatum(outcome_names[outcomes[i]]);
+			nulls[1] = false;
+			nulls[2] = true;
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextDelete(item_cxt);
+	return (Datum) 0;
+}
