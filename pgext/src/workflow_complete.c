@@ -62,6 +62,8 @@ extern Datum durable_append(PG_FUNCTION_ARGS);
 /* _run_rows' bits (api/83_run_rows.sql) */
 #define RUN_ROWS_BUFFERED 8
 #define RUN_ROWS_PAUSES 16
+#define RUN_ROWS_CHILDREN 64
+#define RUN_ROWS_ALL 127
 
 /* the helpers (a row type argument is set from the value passed, which follows the table's) */
 static DurableFunction command_types_fn = {"_command_types", 0};
@@ -80,6 +82,9 @@ static DurableFunction schedule_task_fn = {"_schedule_workflow_task", 2, {UUIDOI
 static DurableFunction hold_if_paused_fn = {"_hold_if_paused", 1, {UUIDOID}};
 static DurableFunction record_build_id_fn = {"_record_build_id", 2, {InvalidOid, InvalidOid}};
 static DurableFunction close_run_fn = {"_close_run", 7, {UUIDOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, UUIDOID}};
+static DurableFunction namespace_now_fn = {"_now", 1, {TEXTOID}};
+static DurableFunction append_at_fn = {"_append_at", 4, {UUIDOID, TEXTOID, JSONBOID, TIMESTAMPTZOID}};
+static DurableFunction close_update_fn = {"_close_update", 6, {UUIDOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, UUIDOID}};
 
 /* A command type and the function that applies it (w, cmd, completed); what it means for the task. */
 typedef enum
@@ -453,11 +458,123 @@ append(Datum run, const char *type, JsonbValue *attributes)
 }
 
 /*
+ * The statements of _close_run (api/04_close.sql) that empty the tables of
+ * a closed run, in the order of _run_rows' bits 1 to 32, kept prepared.
+ */
+static const char *const close_deletes[] = {
+	"DELETE FROM durable.workflow_tasks t WHERE t.run_id = $1",
+	"DELETE FROM durable.activity_tasks a WHERE a.run_id = $1",
+	"DELETE FROM durable.timers t WHERE t.run_id = $1",
+	"DELETE FROM durable.buffered_events b WHERE b.run_id = $1",
+	"DELETE FROM durable.workflow_pauses p WHERE p.run_id = $1",
+	"DELETE FROM durable.activity_pauses p WHERE p.run_id = $1",
+};
+
+/*
+ * _close_run(run, 'COMPLETED', 'WorkflowExecutionCompleted', attributes,
+ * result) as the plpgsql runs it for a run that has no parent, was not
+ * started by a schedule and has no child (running or not: _run_rows'
+ * probe of the children), which is the common close: the run's row
+ * (_workflow_row), the namespace's clock (_now), the event (_append_at),
+ * the row closed (_close_update, or its statement where that must), the
+ * rows of the tables a close empties deleted where _run_rows says there
+ * may be some (by the same statements, kept prepared). Each helper is
+ * called as the plpgsql's expression called it (step()). _run_rows is
+ * asked first, before the event and the update, which write none of the
+ * tables it reads (and the run's lock keeps everyone else from writing
+ * rows of it): the same answer as after them. Any other close (a parent
+ * to tell, a schedule to tell, children to close or cancel; a retry policy
+ * applies only to a failure) is _close_run's own. The plpgsql's statements
+ * cost a close several µs of interpretation around helpers that are C.
+ */
+static void
+close_completed(Datum run, Jsonb *attributes, Jsonb *result)
+{
+	static SPIPlanPtr update_plan;
+	static SPIPlanPtr delete_plans[lengthof(close_deletes)];
+	Datum		args[7];
+	bool		nulls[7] = {false, false, false, false, result == NULL, true, true};
+	HeapTupleHeader w;
+	Datum		namespace;
+	Datum		search_attributes;
+	bool		isnull;
+	bool		parent_null;
+	bool		uncommon;
+	int32		pending;
+	Datum		closed;
+
+	args[0] = run;
+	w = DatumGetHeapTupleHeader(step(&workflow_row_fn, args, NULL));
+	(void) GetAttributeByName(w, "parent_run_id", &parent_null);
+	search_attributes = GetAttributeByName(w, "search_attributes", &isnull);
+	namespace = GetAttributeByName(w, "namespace", &isnull);
+	/* (w.search_attributes ? 'DurableScheduledById', the operator's own) */
+	uncommon = !parent_null ||
+		(search_attributes != (Datum) 0 && !isnull &&
+		 DatumGetBool(DirectFunctionCall2(jsonb_exists, search_attributes,
+										  CStringGetTextDatum("DurableScheduledById"))));
+	if (!uncommon)
+	{
+		args[1] = Int32GetDatum(RUN_ROWS_ALL);
+		pending = DatumGetInt32(step(&run_rows_fn, args, NULL));
+		uncommon = (pending & RUN_ROWS_CHILDREN) != 0;
+	}
+	if (uncommon)
+	{
+		args[0] = run;
+		args[1] = CStringGetTextDatum("COMPLETED");
+		args[2] = CStringGetTextDatum("WorkflowExecutionCompleted");
+		args[3] = JsonbPGetDatum(attributes);
+		args[4] = JsonbPGetDatum(result);
+		args[5] = (Datum) 0;
+		args[6] = (Datum) 0;
+		step(&close_run_fn, args, nulls);
+		return;
+	}
+	/* closed := durable._now(w.namespace) */
+	args[0] = namespace;
+	closed = step(&namespace_now_fn, args, NULL);
+	args[0] = run;
+	args[1] = CStringGetTextDatum("WorkflowExecutionCompleted");
+	args[2] = JsonbPGetDatum(attributes);
+	args[3] = closed;
+	(void) step(&append_at_fn, args, NULL);
+	/* (_close_update's arguments: run, status, closed, result, failure, new_run_id) */
+	args[0] = run;
+	args[1] = CStringGetTextDatum("COMPLETED");
+	args[2] = closed;
+	args[3] = JsonbPGetDatum(result);
+	args[4] = (Datum) 0;
+	args[5] = (Datum) 0;
+	nulls[3] = result == NULL;
+	nulls[4] = nulls[5] = true;
+	if (!DatumGetBool(step(&close_update_fn, args, nulls)))
+	{
+		Oid			types[6] = {UUIDOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, UUIDOID};
+		char		spi_nulls[6] = {' ', ' ', ' ', result == NULL ? 'n' : ' ', 'n', 'n'};
+
+		DurableRunStatement(&update_plan,
+							"UPDATE durable.workflows wf SET status = $2, closed_at = $3, result = $4, failure = $5, "
+							"deadline_at = NULL, new_run_id = $6 WHERE wf.run_id = $1",
+							6, types, args, spi_nulls, false, 0, SPI_OK_UPDATE, NULL, NULL);
+	}
+	for (int i = 0; i < lengthof(close_deletes); i++)
+	{
+		Oid			types[1] = {UUIDOID};
+
+		if ((pending & (1 << i)) != 0)
+			DurableRunStatement(&delete_plans[i], close_deletes[i], 1, types, &run, NULL, false, 0, SPI_OK_DELETE,
+								NULL, NULL);
+	}
+}
+
+/*
  * CompleteWorkflowExecution, the common close, as _cmd_close's branch for
  * it (api/06_commands.sql) applies it: the command's keys, the result
  * within the payload rule, then _close_run(run, 'COMPLETED',
  * 'WorkflowExecutionCompleted', {"result", "workflow_task_completed_event_id"},
- * result => the result). The other closing commands go through _cmd_close.
+ * result => the result) (close_completed). The other closing commands go
+ * through _cmd_close.
  */
 static void
 complete_execution(HeapTupleHeader w, Jsonb *cmd, int64 completed, Datum run)
@@ -467,8 +584,6 @@ complete_execution(HeapTupleHeader w, Jsonb *cmd, int64 completed, Datum run)
 	JsonbValue *v = getKeyJsonValueFromContainer(&cmd->root, "result", 6, &buf);
 	Jsonb	   *result = v == NULL ? NULL : JsonbValueToJsonb(v);
 	JsonbParseState *state = NULL;
-	Datum		args[7];
-	bool		nulls[7] = {false, false, false, false, result == NULL, true, true};
 
 	DurableCheckKeys(cmd, lengthof(keys), keys, NULL, "CompleteWorkflowExecution");
 	DurableCheckPayload(result, "workflow result");
@@ -480,14 +595,7 @@ complete_execution(HeapTupleHeader w, Jsonb *cmd, int64 completed, Datum run)
 		pushJsonbValue(&state, WJB_VALUE, v);
 	DurableJsonbPushKey(&state, "workflow_task_completed_event_id");
 	DurableJsonbPushInt64(&state, completed);
-	args[0] = run;
-	args[1] = CStringGetTextDatum("COMPLETED");
-	args[2] = CStringGetTextDatum("WorkflowExecutionCompleted");
-	args[3] = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)));
-	args[4] = JsonbPGetDatum(result);
-	args[5] = (Datum) 0;
-	args[6] = (Datum) 0;
-	step(&close_run_fn, args, nulls);
+	close_completed(run, JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)), result);
 }
 
 /* durable.complete_workflow_task(task_token text, commands jsonb, identity text) */

@@ -70,6 +70,15 @@ SELECT is((durable.describe_schedule('hourly') ->> 'buffered')::int, 0, 'the buf
 SELECT isnt(durable.describe_schedule('hourly') ->> 'last_workflow_id', (SELECT wid FROM running), 'a new workflow started');
 SELECT is(durable.describe_workflow(durable.describe_schedule('hourly') ->> 'last_workflow_id') ->> 'status', 'RUNNING',
           'and it runs');
+-- the same when the running one completes (complete_workflow_task's own close: workflow_complete.c)
+SELECT durable.skip_time('1 second');
+SELECT is(durable.trigger_schedule('hourly', 'BUFFER_ONE'), 'BUFFERED', 'BUFFER_ONE waits again');
+CREATE TEMP TABLE running2 AS SELECT durable.describe_schedule('hourly') ->> 'last_workflow_id' AS wid;
+SELECT durable.complete_workflow_task(p.task_token, '[{"type": "CompleteWorkflowExecution", "result": 1}]')
+  FROM durable.poll_workflow_tasks('reports', 'tester', 10) p WHERE p.workflow_id = (SELECT wid FROM running2);
+SELECT is(durable.describe_workflow((SELECT wid FROM running2)) ->> 'status', 'COMPLETED', 'the running one completed');
+SELECT is((durable.describe_schedule('hourly') ->> 'buffered')::int, 0, 'and the buffered start was taken');
+SELECT isnt(durable.describe_schedule('hourly') ->> 'last_workflow_id', (SELECT wid FROM running2), 'a new workflow started');
 
 -- Pause and unpause ------------------------------------------------------------------
 SELECT lives_ok($$SELECT durable.pause_schedule('hourly', 'maintenance')$$, 'pause');

@@ -206,7 +206,7 @@ SELECT ok(pg_temp.error_of(format('SELECT durable._check_commands(%L)', c)) IS N
 -- 2. complete_workflow_task --------------------------------------------------------------
 -- What a twin wrote, its name made W: the history (but the run's id and the
 -- events' times, the wall clock's), its tasks, timers and buffered events,
--- its run's row (but ids and times).
+-- its run's row and its children's (but ids and times), its children's events.
 CREATE FUNCTION pg_temp.wrote(wid text) RETURNS jsonb LANGUAGE sql AS $$
     SELECT replace(jsonb_build_object(
         'history', (SELECT jsonb_agg(jsonb_build_array(event_id, event_type, attributes - 'first_execution_run_id'
@@ -215,7 +215,11 @@ CREATE FUNCTION pg_temp.wrote(wid text) RETURNS jsonb LANGUAGE sql AS $$
                                      ORDER BY event_id) FROM durable.get_history(wid)),
         'runs', (SELECT jsonb_agg(to_jsonb(w) - 'run_id' - 'first_run_id' - 'continued_from_run_id' - 'new_run_id'
                                   - 'execution_started_at' - 'started_at' - 'closed_at' - 'deadline_at'
-                                  ORDER BY w.started_at) FROM durable.workflows w WHERE w.workflow_id = wid),
+                                  - 'parent_run_id' ORDER BY w.workflow_id, w.started_at)
+                   FROM durable.workflows w WHERE w.workflow_id = wid OR w.workflow_id LIKE wid || '-%'),
+        'child_histories', (SELECT jsonb_agg(jsonb_build_array(w.workflow_id, h.event_type) ORDER BY w.workflow_id, h.event_id)
+                              FROM durable.workflows w, durable.get_history(w.workflow_id) h
+                             WHERE w.workflow_id LIKE wid || '-%'),
         'activity_tasks', (SELECT jsonb_agg(to_jsonb(a) - 'task_id' - 'run_id' - 'pass' - 'scheduled_at'
                                             - 'attempt_scheduled_at' - 'timeout_at' ORDER BY a.scheduled_event_id)
                              FROM durable.activity_tasks a WHERE a.workflow_id = wid),
@@ -292,6 +296,14 @@ INSERT INTO cases (name, commands) VALUES
     ('complete with a string result', '[{"type": "CompleteWorkflowExecution", "result": "d\u00e9j\u00e0"}]'),
     ('an activity, then complete', '[{"type": "ScheduleActivityTask", "activity_id": "1", "activity_type": "A",
         "start_to_close_timeout": 60}, {"type": "CompleteWorkflowExecution"}]'),
+    ('a timer, then complete', '[{"type": "StartTimer", "timer_id": "t", "start_to_fire_timeout": 5},
+        {"type": "CompleteWorkflowExecution", "result": 2}]'),
+    ('a child, then complete: the child closed by the parent''s close', '[{"type": "StartChildWorkflowExecution",
+        "workflow_id": "$W-kid2", "workflow_type": "K", "task_queue": "$W-kq"}, {"type": "CompleteWorkflowExecution"}]'),
+    ('a child abandoned, then complete', '[{"type": "StartChildWorkflowExecution", "workflow_id": "$W-kid3",
+        "workflow_type": "K", "task_queue": "$W-kq", "parent_close_policy": "ABANDON"}, {"type": "CompleteWorkflowExecution"}]'),
+    ('search attributes naming a schedule, then complete', '[{"type": "UpsertWorkflowSearchAttributes",
+        "search_attributes": {"DurableScheduledById": "nosuch"}}, {"type": "CompleteWorkflowExecution"}]'),
     ('fail', '[{"type": "FailWorkflowExecution", "failure": {"message": "boom"}}]'),
     ('cancel', '[{"type": "CancelWorkflowExecution"}]'),
     ('continue as new', '[{"type": "ContinueAsNewWorkflowExecution", "input": 2}]');
@@ -445,6 +457,55 @@ SELECT pg_temp.complete_started('wd-7');
 SELECT is(pg_temp.tasks_of('wd-7'), 0::bigint, 'a disabled trigger: deleted');
 SELECT is((SELECT count(*) FROM deleted WHERE how = 'disabled'), 0::bigint, 'and the disabled trigger did not fire');
 DROP TRIGGER operator_disabled ON durable.workflow_tasks;
+
+-- 5. The close (workflow_complete.c, close_completed) ---------------------------------------
+-- A child's close tells its parent, as _close_run did (its close is
+-- _close_run's own); an operator's trigger of UPDATE on the run's row sees
+-- the close, by the statement, as before.
+CREATE FUNCTION pg_temp.child_twins(wid text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    got jsonb := '{}';
+    w text;
+    tok text;
+    path text;
+BEGIN
+    FOREACH path IN ARRAY ARRAY['c', 'p'] LOOP
+        w := wid || '-' || path;
+        PERFORM durable.start_workflow(w, 'W', w);
+        PERFORM durable.complete_workflow_task((SELECT p.task_token FROM durable.poll_workflow_tasks(w, 'tester', 1) p),
+            format('[{"type": "StartChildWorkflowExecution", "workflow_id": "%s-kid", "workflow_type": "K",
+                      "task_queue": "%s-kq"}]', w, w)::jsonb);
+        tok := (SELECT p.task_token FROM durable.poll_workflow_tasks(w || '-kq', 'tester', 1) p);
+        got := got || jsonb_build_object(path, jsonb_build_object(
+            'error', pg_temp.error_of(format(CASE path WHEN 'c' THEN 'SELECT durable.complete_workflow_task(%L, %L)'
+                                                       ELSE 'SELECT pg_temp.complete_workflow_task_plpgsql(%L, %L)' END,
+                                             tok, '[{"type": "CompleteWorkflowExecution", "result": 7}]')),
+            'wrote', pg_temp.wrote(w)));
+    END LOOP;
+    RETURN jsonb_build_object('error', got -> 'c' -> 'error', 'same', got -> 'c' -> 'wrote' = got -> 'p' -> 'wrote',
+                              'parent', jsonb_path_query_array(got -> 'c' -> 'wrote', '$.history[*][1]'));
+END
+$$;
+CREATE TEMP TABLE child_got AS SELECT pg_temp.child_twins('wcc') AS g;
+SELECT is((SELECT g -> 'error' FROM child_got), 'null', 'a child completes');
+SELECT is((SELECT g -> 'same' FROM child_got), 'true', 'a child''s close: the same written (parent and child)');
+SELECT ok((SELECT g -> 'parent' FROM child_got) @> '["ChildWorkflowExecutionCompleted"]',
+          'the parent heard of its child''s close');
+
+CREATE TEMP TABLE closes_seen (status text);
+CREATE FUNCTION pg_temp.see_close() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO pg_temp.closes_seen VALUES (NEW.status);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER operator_close AFTER UPDATE OF status ON durable.workflows
+    FOR EACH ROW EXECUTE FUNCTION pg_temp.see_close();
+SELECT is(pg_temp.twins('wc-trig', '[{"type": "CompleteWorkflowExecution", "result": 3}]') - 'error',
+          '{"same": true, "same_error": true}', 'an operator''s trigger of UPDATE: the same close');
+SELECT is((SELECT array_agg(status) FROM closes_seen), ARRAY['COMPLETED', 'COMPLETED'],
+          'and the trigger saw it on both paths');
+DROP TRIGGER operator_close ON durable.workflows;
 
 SELECT * FROM finish();
 ROLLBACK;
