@@ -428,23 +428,6 @@ push_seconds(JsonbParseState **state, const char *key, Interval *d)
 		DirectFunctionCall2(extract_interval, CStringGetTextDatum("epoch"), IntervalPGetDatum(d)))));
 }
 
-static void
-push_jsonb(JsonbParseState **state, const char *key, Jsonb *j)
-{
-	JsonbValue	v;
-
-	DurableJsonbPushKey(state, key);
-	if (j == NULL)
-	{
-		DurableJsonbPushNull(state);
-		return;
-	}
-	v.type = jbvBinary;
-	v.val.binary.data = &j->root;
-	v.val.binary.len = VARSIZE(j) - VARHDRSZ;
-	pushJsonbValue(state, WJB_VALUE, &v);
-}
-
 /* A field of the run's row w, by name. */
 static Datum
 run_field(HeapTupleHeader w, const char *name, bool *isnull)
@@ -623,7 +606,8 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	push_seconds(&state, "schedule_to_start_timeout", s2s);
 	push_seconds(&state, "start_to_close_timeout", stc);
 	push_seconds(&state, "heartbeat_timeout", hb);
-	push_jsonb(&state, "retry_policy", rp);
+	DurableJsonbPushKey(&state, "retry_policy");
+	DurableJsonbPushJsonb(&state, rp);
 	DurableJsonbPushKey(&state, "workflow_task_completed_event_id");
 	if (completed_null)
 		DurableJsonbPushNull(&state);
