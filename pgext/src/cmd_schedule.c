@@ -428,16 +428,38 @@ push_seconds(JsonbParseState **state, const char *key, Interval *d)
 		DirectFunctionCall2(extract_interval, CStringGetTextDatum("epoch"), IntervalPGetDatum(d)))));
 }
 
-/* A field of the run's row w, by name. */
-static Datum
-run_field(HeapTupleHeader w, const char *name, bool *isnull)
+/*
+ * The columns of the run's row w the command reads (row_by_key.c's
+ * DurableReadColumns: their numbers found once per row type, not by name
+ * per read); all null without a row.
+ */
+enum
 {
-	if (w == NULL)
-	{
-		*isnull = true;
-		return (Datum) 0;
-	}
-	return GetAttributeByName(w, name, isnull);
+	W_RUN_ID,
+	W_NAMESPACE,
+	W_WORKFLOW_ID,
+	W_PRIORITY,
+	W_FAIRNESS_KEY,
+	W_FAIRNESS_WEIGHT,
+	W_TASK_QUEUE,
+	W_COLUMNS
+};
+static const char *const run_names[W_COLUMNS] = {
+	"run_id", "namespace", "workflow_id", "priority", "fairness_key", "fairness_weight", "task_queue"
+};
+static DurableRowColumns run_columns = {W_COLUMNS, run_names};
+
+static void
+read_run(HeapTupleHeader w, Datum *v, bool *n)
+{
+	if (w != NULL)
+		DurableReadColumns(PointerGetDatum(w), &run_columns, v, n);
+	else
+		for (int i = 0; i < W_COLUMNS; i++)
+		{
+			v[i] = (Datum) 0;
+			n[i] = true;
+		}
 }
 
 /* argument i of a direct call being set up (within its nargs) */
@@ -468,6 +490,8 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	Interval   *hb;
 	Jsonb	   *rp = NULL;
 	TimestampTz now;
+	Datum		wv[W_COLUMNS];
+	bool		wn[W_COLUMNS];
 	Datum		run;
 	bool		run_null;
 	Datum		namespace;
@@ -515,20 +539,18 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 		DurableCheckKeys(cmd, N_COMMAND_KEYS, command_keys, NULL, WHAT);
 
 	/* the workflow's priority unless the command sets its own (api/41_priority.sql) */
-	run = run_field(w, "run_id", &run_null);
-	namespace = run_field(w, "namespace", &namespace_null);
-	workflow_id = run_field(w, "workflow_id", &workflow_id_null);
-	{
-		bool		isnull;
-		Datum		d;
-
-		d = run_field(w, "priority", &priority_null);
-		priority = priority_null ? 0 : DatumGetInt16(d);
-		d = run_field(w, "fairness_key", &isnull);
-		fairness_key = isnull ? NULL : DatumGetTextPP(d);
-		d = run_field(w, "fairness_weight", &weight_null);
-		weight = weight_null ? 0 : DatumGetFloat8(d);
-	}
+	read_run(w, wv, wn);
+	run = wv[W_RUN_ID];
+	run_null = wn[W_RUN_ID];
+	namespace = wv[W_NAMESPACE];
+	namespace_null = wn[W_NAMESPACE];
+	workflow_id = wv[W_WORKFLOW_ID];
+	workflow_id_null = wn[W_WORKFLOW_ID];
+	priority_null = wn[W_PRIORITY];
+	priority = priority_null ? 0 : DatumGetInt16(wv[W_PRIORITY]);
+	fairness_key = wn[W_FAIRNESS_KEY] ? NULL : DatumGetTextPP(wv[W_FAIRNESS_KEY]);
+	weight_null = wn[W_FAIRNESS_WEIGHT];
+	weight = weight_null ? 0 : DatumGetFloat8(wv[W_FAIRNESS_WEIGHT]);
 	if (has_keys && (member(cmd, "priority", &buf) != NULL || member(cmd, "fairness_weight", &buf) != NULL ||
 					 member(cmd, "fairness_key", &buf) != NULL))
 	{
@@ -551,12 +573,7 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	activity_type = DurableCheckName(json_text(cmd, "activity_type", true), WHAT ": \"activity_type\"");
 	queue = json_text(cmd, "task_queue", false);
 	if (queue == NULL)
-	{
-		bool		isnull;
-		Datum		d = run_field(w, "task_queue", &isnull);
-
-		queue = isnull ? NULL : DatumGetTextPP(d);
-	}
+		queue = wn[W_TASK_QUEUE] ? NULL : DatumGetTextPP(wv[W_TASK_QUEUE]);
 	queue = check_path_name(DurableCheckName(queue, WHAT ": \"task_queue\""), WHAT ": \"task_queue\"");
 	input_value = member(cmd, "input", &buf);
 	if (input_value != NULL)

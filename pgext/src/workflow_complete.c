@@ -78,7 +78,6 @@ static DurableFunction record_transient_fn = {"_record_transient_task", 1, {Inva
 static DurableFunction workflow_row_fn = {"_workflow_row", 1, {UUIDOID}};
 static DurableFunction run_rows_fn = {"_run_rows", 2, {UUIDOID, INT4OID}};
 static DurableFunction flush_buffered_fn = {"_flush_buffered", 1, {UUIDOID}};
-static DurableFunction schedule_task_fn = {"_schedule_workflow_task", 2, {UUIDOID, INT4OID}};
 static DurableFunction hold_if_paused_fn = {"_hold_if_paused", 1, {UUIDOID}};
 static DurableFunction record_build_id_fn = {"_record_build_id", 2, {InvalidOid, InvalidOid}};
 static DurableFunction close_run_fn = {"_close_run", 7, {UUIDOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID, UUIDOID}};
@@ -287,23 +286,58 @@ step(DurableFunction *fn, const Datum *args, const bool *nulls)
 	return result;
 }
 
-static Datum
-field(HeapTupleHeader row, const char *name, bool *isnull)
+/*
+ * The columns of a task's row this file reads (row_by_key.c's
+ * DurableReadColumns: their numbers found once per row type, not by name
+ * per read as GetAttributeByName finds them)
+ */
+enum
 {
-	return GetAttributeByName(row, name, isnull);
+	T_SCHEDULED_EVENT_ID,
+	T_STARTED_EVENT_ID,
+	T_RUN_ID,
+	T_TASK_ID,
+	T_IDENTITY,
+	T_BUILD_ID,
+	T_TASK_QUEUE,
+	T_NAMESPACE,
+	T_FENCE,
+	T_STATE,
+	T_COLUMNS
+};
+static const char *const task_names[T_COLUMNS] = {
+	"scheduled_event_id", "started_event_id", "run_id", "task_id", "identity", "build_id", "task_queue", "namespace",
+	"fence", "state"
+};
+static DurableRowColumns task_columns = {T_COLUMNS, task_names};
+
+typedef struct TaskRow
+{
+	Datum		v[T_COLUMNS];
+	bool		n[T_COLUMNS];
+} TaskRow;
+
+static void
+read_task(HeapTupleHeader t, TaskRow *row)
+{
+	DurableReadColumns(PointerGetDatum(t), &task_columns, row->v, row->n);
 }
 
-/* _workflow_task_row(task_id): the task's row, or NULL when there is none */
+/* the columns of the run's row close_completed reads */
+static const char *const run_names[] = {"parent_run_id", "search_attributes", "namespace"};
+static DurableRowColumns run_columns = {lengthof(run_names), run_names};
+
+/* _workflow_task_row(task_id): the task's row (its columns into *r), or NULL when there is none */
 static HeapTupleHeader
-task_row(int64 task_id)
+task_row(int64 task_id, TaskRow *r)
 {
 	Datum		args[1] = {Int64GetDatum(task_id)};
 	Datum		row = step(&task_row_fn, args, NULL);
-	bool		isnull = true;
 
-	if (row != (Datum) 0)
-		(void) GetAttributeByName(DatumGetHeapTupleHeader(row), "task_id", &isnull);
-	return isnull ? NULL : DatumGetHeapTupleHeader(row);
+	if (row == (Datum) 0)
+		return NULL;
+	read_task(DatumGetHeapTupleHeader(row), r);
+	return r->n[T_TASK_ID] ? NULL : DatumGetHeapTupleHeader(row);
 }
 
 /* _lease_lost('workflow', token): raises DU004 */
@@ -335,6 +369,7 @@ durable_lock_workflow_task(PG_FUNCTION_ARGS)
 	int64		task_id = 0;
 	int64		fence = 0;
 	HeapTupleHeader t;
+	TaskRow		row;
 	bool		isnull;
 
 	if (PG_ARGISNULL(0) ||
@@ -349,23 +384,22 @@ durable_lock_workflow_task(PG_FUNCTION_ARGS)
 		task_id = DatumGetInt64(GetAttributeByNum(tok, 1, &isnull));
 		fence = DatumGetInt64(GetAttributeByNum(tok, 2, &isnull));
 	}
-	t = task_row(task_id);
+	t = task_row(task_id, &row);
 	if (t == NULL)
 		lease_lost(token, PG_ARGISNULL(0));
 	{
-		Datum		args[3] = {CStringGetTextDatum("worker"), GetAttributeByName(t, "task_queue", &isnull),
-		GetAttributeByName(t, "namespace", &isnull)};
+		Datum		args[3] = {CStringGetTextDatum("worker"), row.v[T_TASK_QUEUE], row.v[T_NAMESPACE]};
 
 		step(&authorize_fn, args, NULL);
 	}
 	{
-		Datum		args[1] = {GetAttributeByName(t, "run_id", &isnull)};
+		Datum		args[1] = {row.v[T_RUN_ID]};
 
 		step(&lock_run_fn, args, NULL);	/* FOR UPDATE, without the executor (85_row_by_key.sql) */
 	}
-	t = task_row(task_id);		/* again, now that its run is locked */
-	if (t == NULL || DatumGetInt64(GetAttributeByName(t, "fence", &isnull)) != fence ||
-		strcmp(TextDatumGetCString(GetAttributeByName(t, "state", &isnull)), "STARTED") != 0)
+	t = task_row(task_id, &row);	/* again, now that its run is locked */
+	if (t == NULL || DatumGetInt64(row.v[T_FENCE]) != fence ||
+		strcmp(TextDatumGetCString(row.v[T_STATE]), "STARTED") != 0)
 		lease_lost(token, PG_ARGISNULL(0));
 	PG_RETURN_HEAPTUPLEHEADER(t);
 }
@@ -505,12 +539,19 @@ close_completed(Datum run, Jsonb *attributes, Jsonb *result)
 
 	args[0] = run;
 	w = DatumGetHeapTupleHeader(step(&workflow_row_fn, args, NULL));
-	(void) GetAttributeByName(w, "parent_run_id", &parent_null);
-	search_attributes = GetAttributeByName(w, "search_attributes", &isnull);
-	namespace = GetAttributeByName(w, "namespace", &isnull);
+	{
+		Datum		v[lengthof(run_names)];
+		bool		n[lengthof(run_names)];
+
+		DurableReadColumns(PointerGetDatum(w), &run_columns, v, n);
+		parent_null = n[0];
+		search_attributes = v[1];
+		isnull = n[1];
+		namespace = v[2];
+	}
 	/* (w.search_attributes ? 'DurableScheduledById', the operator's own) */
 	uncommon = !parent_null ||
-		(search_attributes != (Datum) 0 && !isnull &&
+		(!isnull &&
 		 DatumGetBool(DirectFunctionCall2(jsonb_exists, search_attributes,
 										  CStringGetTextDatum("DurableScheduledById"))));
 	if (!uncommon)
@@ -607,10 +648,10 @@ durable_complete_workflow_task(PG_FUNCTION_ARGS)
 	Jsonb	   *commands = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	text	   *identity = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
 	HeapTupleHeader t;
+	TaskRow		row;
 	HeapTupleHeader w;
 	Datum		run;
 	Datum		d;
-	bool		isnull;
 	text	   *task_identity;
 	Datum		build_id;
 	bool		build_id_null;
@@ -632,24 +673,24 @@ durable_complete_workflow_task(PG_FUNCTION_ARGS)
 			elog(ERROR, "durable._lock_workflow_task returned no task");
 		t = DatumGetHeapTupleHeader(d);
 	}
-	(void) field(t, "scheduled_event_id", &isnull);
-	if (isnull)
+	read_task(t, &row);
+	if (row.n[T_SCHEDULED_EVENT_ID])
 	{
 		Datum		args[1] = {PointerGetDatum(t)};
 
 		DurableFunctionRowArg(&record_transient_fn, 0, t);
 		t = DatumGetHeapTupleHeader(step(&record_transient_fn, args, NULL));
+		read_task(t, &row);
 	}
-	run = field(t, "run_id", &isnull);
+	run = row.v[T_RUN_ID];
 	{
 		Datum		args[1] = {run};
-		bool		nulls[1] = {isnull};
+		bool		nulls[1] = {row.n[T_RUN_ID]};
 
 		/* (locked by _lock_workflow_task) */
 		w = DatumGetHeapTupleHeader(step(&workflow_row_fn, args, nulls));
 	}
-	d = field(t, "task_id", &isnull);
-	delete_task(d, isnull);
+	delete_task(row.v[T_TASK_ID], row.n[T_TASK_ID]);
 	n = JB_ROOT_COUNT(commands);
 
 	/*
@@ -672,17 +713,14 @@ durable_complete_workflow_task(PG_FUNCTION_ARGS)
 										 "SELECT 1 FROM durable.buffered_events b WHERE b.run_id = $1", run);
 		}
 	}
-	d = field(t, "identity", &isnull);
-	task_identity = identity != NULL ? identity : isnull ? NULL : DatumGetTextPP(d);
+	task_identity = identity != NULL ? identity : row.n[T_IDENTITY] ? NULL : DatumGetTextPP(row.v[T_IDENTITY]);
 	if (unseen)
 	{
 		Datum		args[2] = {run, Int32GetDatum(1)};
 
 		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		d = field(t, "scheduled_event_id", &isnull);
-		push_key_int8(&state, "scheduled_event_id", d, isnull);
-		d = field(t, "started_event_id", &isnull);
-		push_key_int8(&state, "started_event_id", d, isnull);
+		push_key_int8(&state, "scheduled_event_id", row.v[T_SCHEDULED_EVENT_ID], row.n[T_SCHEDULED_EVENT_ID]);
+		push_key_int8(&state, "started_event_id", row.v[T_STARTED_EVENT_ID], row.n[T_STARTED_EVENT_ID]);
 		DurableJsonbPushKey(&state, "cause");
 		DurableJsonbPushString(&state, "UNHANDLED_COMMAND", strlen("UNHANDLED_COMMAND"));
 		push_key_text(&state, "identity", task_identity);
@@ -693,18 +731,17 @@ durable_complete_workflow_task(PG_FUNCTION_ARGS)
 		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 		append(run, "WorkflowTaskFailed", pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 		step(&flush_buffered_fn, args, NULL);
-		step(&schedule_task_fn, args, NULL);
+		DurableScheduleWorkflowTask(run, false, 1, false);
 		step(&hold_if_paused_fn, args, NULL);	/* 41_pause.sql */
 		PG_RETURN_VOID();
 	}
 
 	/* WorkflowTaskCompleted: jsonb_build_object(...) || _build_id_attrs(t.build_id) */
-	build_id = field(t, "build_id", &build_id_null);
+	build_id = row.v[T_BUILD_ID];
+	build_id_null = row.n[T_BUILD_ID];
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	d = field(t, "scheduled_event_id", &isnull);
-	push_key_int8(&state, "scheduled_event_id", d, isnull);
-	d = field(t, "started_event_id", &isnull);
-	push_key_int8(&state, "started_event_id", d, isnull);
+	push_key_int8(&state, "scheduled_event_id", row.v[T_SCHEDULED_EVENT_ID], row.n[T_SCHEDULED_EVENT_ID]);
+	push_key_int8(&state, "started_event_id", row.v[T_STARTED_EVENT_ID], row.n[T_STARTED_EVENT_ID]);
 	push_key_text(&state, "identity", task_identity);
 	if (!build_id_null)
 		push_key_text(&state, "build_id", DatumGetTextPP(build_id));
@@ -756,7 +793,7 @@ durable_complete_workflow_task(PG_FUNCTION_ARGS)
 			needs_task = true;
 		if (needs_task &&
 			!statement_finds(&task_plan, "SELECT 1 FROM durable.workflow_tasks wt WHERE wt.run_id = $1", run))
-			step(&schedule_task_fn, args, NULL);
+			DurableScheduleWorkflowTask(run, false, 1, false);
 		if ((pending & RUN_ROWS_PAUSES) != 0)
 			step(&hold_if_paused_fn, args, NULL);	/* paused while this task ran (41_pause.sql) */
 	}
