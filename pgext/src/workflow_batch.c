@@ -189,27 +189,46 @@ apply_item(Jsonb *item, Datum identity, bool identity_null)
 	}
 }
 
+/* items [from, to) of a batch, and where their outcomes go */
+typedef struct Items
+{
+	Jsonb	   *completions;
+	int			from;
+	int			to;
+	Datum		identity;
+	bool		identity_null;
+	MemoryContext item_cxt;		/* each item's, emptied after it */
+	Outcome    *outcomes;
+} Items;
+
 /*
- * Runs apply_item on item in a subtransaction of its own, as a plpgsql
- * block with an exception handler runs its body, in the memory context
- * item_cxt (emptied after). True: it went through (*outcome). False: it
- * failed with one of the item's SQLSTATEs, undone; *failure the outcome,
- * *message the error's message (in the caller's context). Any other error
- * is raised again, as the plpgsql's handler left it.
+ * Runs apply_item on the items in one subtransaction, as a plpgsql block
+ * with an exception handler runs its body. True: they went through (their
+ * outcomes). False: one failed with one of the item's SQLSTATEs, and all
+ * are undone; *failure the outcome, *message the error's message (in the
+ * caller's context). Any other error is raised again, as the plpgsql's
+ * handler left it.
  */
 static bool
-item_in_subtransaction(Jsonb *item, Datum identity, bool identity_null, MemoryContext item_cxt, Outcome *outcome,
-					   const char **failure, char **message)
+in_subtransaction(Items *items, const char **failure, char **message)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile bool done = false;
 
 	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(item_cxt);
+	MemoryContextSwitchTo(caller);
 	PG_TRY();
 	{
-		*outcome = apply_item(item, identity, identity_null);
+		for (int i = items->from; i < items->to; i++)
+		{
+			Jsonb	   *item = JsonbValueToJsonb(getIthJsonbValueFromContainer(&items->completions->root, i));
+
+			MemoryContextSwitchTo(items->item_cxt);
+			items->outcomes[i] = apply_item(item, items->identity, items->identity_null);
+			MemoryContextSwitchTo(caller);
+			MemoryContextReset(items->item_cxt);
+		}
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
@@ -231,7 +250,7 @@ item_in_subtransaction(Jsonb *item, Datum identity, bool identity_null, MemoryCo
 		*message = edata->message;
 	}
 	PG_END_TRY();
-	MemoryContextReset(item_cxt);
+	MemoryContextReset(items->item_cxt);
 	return done;
 }
 
@@ -244,15 +263,11 @@ durable_complete_workflow_tasks(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Jsonb	   *completions = PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0);
-	Datum		identity = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
-	bool		identity_null = PG_ARGISNULL(1);
-	MemoryContext caller;
-	MemoryContext item_cxt;
-	MemoryContext batch_cxt;
-	ResourceOwner owner;
+	Items		items;
 	int			n;
-	Outcome    *outcomes;
-	bool		whole = true;
+	bool		whole;
+	const char *failure = NULL;
+	char	   *message = NULL;
 	Datum		values[3];
 	bool		nulls[3];
 
@@ -260,60 +275,27 @@ durable_complete_workflow_tasks(PG_FUNCTION_ARGS)
 	if (completions == NULL || JB_ROOT_IS_SCALAR(completions) || !JB_ROOT_IS_ARRAY(completions))
 		bad_input("completions must be a JSON array", "Pass e.g. '[{\"task_token\": \"w1.1\", \"commands\": []}]'.");
 	n = JB_ROOT_COUNT(completions);
-	outcomes = palloc(Max(n, 1) * sizeof(Outcome));
-	caller = CurrentMemoryContext;
-	item_cxt = AllocSetContextCreate(caller, "durable batch item", ALLOCSET_DEFAULT_SIZES);
+	items.completions = completions;
+	items.identity = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	items.identity_null = PG_ARGISNULL(1);
+	items.item_cxt = AllocSetContextCreate(CurrentMemoryContext, "durable batch item", ALLOCSET_DEFAULT_SIZES);
+	items.outcomes = palloc(Max(n, 1) * sizeof(Outcome));
 
-	/* the whole batch in one subtransaction (each item as below) */
-	owner = CurrentResourceOwner;
-	batch_cxt = caller;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(batch_cxt);
-	PG_TRY();
-	{
-		for (int i = 0; i < n; i++)
-		{
-			Jsonb	   *item = JsonbValueToJsonb(getIthJsonbValueFromContainer(&completions->root, i));
-
-			MemoryContextSwitchTo(item_cxt);
-			outcomes[i] = apply_item(item, identity, identity_null);
-			MemoryContextSwitchTo(batch_cxt);
-			MemoryContextReset(item_cxt);
-		}
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(caller);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller);
-		CurrentResourceOwner = owner;
-		if (failed_outcome(edata->sqlerrcode) == NULL)
-			ReThrowError(edata);
-		/* an item failed: the batch is undone, and run again item by item */
-		whole = false;
-		FreeErrorData(edata);
-		MemoryContextReset(item_cxt);
-	}
-	PG_END_TRY();
+	/* the whole batch in one subtransaction; an item failed: undone, and run again item by item */
+	items.from = 0;
+	items.to = n;
+	whole = in_subtransaction(&items, &failure, &message);
 
 	for (int i = 0; i < n; i++)
 	{
 		Jsonb	   *item = JsonbValueToJsonb(getIthJsonbValueFromContainer(&completions->root, i));
 		Datum		token = json_op(jsonb_object_field_text, item, "task_token");
-		const char *failure = NULL;
-		char	   *message = NULL;
 
 		values[0] = token;
 		nulls[0] = token == (Datum) 0;
-		if (!whole && !item_in_subtransaction(item, identity, identity_null, item_cxt, &outcomes[i], &failure,
-											  &message))
+		items.from = i;
+		items.to = i + 1;
+		if (!whole && !in_subtransaction(&items, &failure, &message))
 		{
 			values[1] = CStringGetTextDatum(failure);
 			values[2] = CStringGetTextDatum(message);
@@ -321,12 +303,12 @@ durable_complete_workflow_tasks(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			values[1] = CStringGetTextDatum(outcome_names[outcomes[i]]);
+			values[1] = CStringGetTextDatum(outcome_names[items.outcomes[i]]);
 			nulls[1] = false;
 			nulls[2] = true;
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	MemoryContextDelete(item_cxt);
+	MemoryContextDelete(items.item_cxt);
 	return (Datum) 0;
 }
