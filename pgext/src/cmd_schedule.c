@@ -273,23 +273,14 @@ policy_number(Jsonb *rp, const char *key, bool *isnull)
 {
 	JsonbValue	buf;
 	JsonbValue *v = member(rp, key, &buf);
-	char	   *s;
 
 	*isnull = v == NULL || v->type == jbvNull;
 	if (*isnull)
 		return 0;
 	if (v->type == jbvNumeric)
 		return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-	/* (not in a policy _retry_policy filled in: ->> gives a string's value, any other value's JSON text) */
-	if (v->type == jbvString)
-		s = pnstrdup(v->val.string.val, v->val.string.len);
-	else
-	{
-		Jsonb	   *one = JsonbValueToJsonb(v);
-
-		s = JsonbToCString(NULL, &one->root, VARSIZE(one));
-	}
-	return DatumGetFloat8(DirectFunctionCall1(float8in, CStringGetDatum(s)));
+	/* (not in a policy _retry_policy filled in: ->>'s text, jsonb_push.c's reading) */
+	return DatumGetFloat8(DirectFunctionCall1(float8in, CStringGetDatum(text_to_cstring(DurableJsonbValueText(v)))));
 }
 
 /* make_interval(secs => (rp ->> key)::float8) */
@@ -375,18 +366,9 @@ non_retryable_types(Jsonb *rp)
 	{
 		if (tok != WJB_ELEM)
 			continue;
+		/* (jsonb_array_elements_text gives each as ->> does) */
 		nulls[n] = v.type == jbvNull;
-		if (v.type == jbvString)
-			elems[n] = PointerGetDatum(cstring_to_text_with_len(v.val.string.val, v.val.string.len));
-		else if (v.type == jbvNull)
-			elems[n] = (Datum) 0;
-		else
-		{
-			/* jsonb_array_elements_text gives a non-string's JSON text */
-			Jsonb	   *one = JsonbValueToJsonb(&v);
-
-			elems[n] = CStringGetTextDatum(JsonbToCString(NULL, &one->root, VARSIZE(one)));
-		}
+		elems[n] = nulls[n] ? (Datum) 0 : PointerGetDatum(DurableJsonbValueText(&v));
 		n++;
 	}
 	dims[0] = n;
