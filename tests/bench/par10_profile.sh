@@ -13,7 +13,9 @@
 # SETTINGS="name = value" is added to the cluster's postgresql.conf.
 # PERF=1 records the worker's backends with perf instead (call graphs, no
 # counters): OUT_DIR/perf.data, read with perf report --no-children -i;
-# PERF_QUERY=<regexp> only the backends whose last statement matches
+# PERF_QUERY=<regexp> only the backends whose last statement matches (by
+# default every backend, also those that have run no statement yet: half the
+# worker's connections when the recording starts, whose query is '')
 # (activity_tasks: the activity connection), PERF_CALLGRAPH=<perf option>
 # (--call-graph=dwarf where the server has no frame pointers); PERF_WORKER=1
 # records the durable-worker process instead.
@@ -53,7 +55,7 @@ sleep 0.5
 mkdir -p "$out"
 if [ -n "${PERF:-}" ]; then
     pids=$(sql "SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'client backend'
-                  AND pid <> pg_backend_pid() AND query ~ '${PERF_QUERY:-.}'")
+                  AND pid <> pg_backend_pid() AND query ~ '${PERF_QUERY:-^}'")
     [ -z "${PERF_WORKER:-}" ] || pids=$wpid
     perf record -F 2000 ${PERF_CALLGRAPH:--g} -o "$out/perf.data" -p "$pids" 2>"$tmp/perf.log" &
     perf_pid=$!
