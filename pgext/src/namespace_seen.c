@@ -11,14 +11,32 @@
  * always exists: a namespace gets its row with its first run and durable
  * never deletes one. An operator may (DELETE or TRUNCATE as the table's
  * owner); then the next start in that namespace must insert the row again.
+ *
  * So a namespace is remembered only once its row was found committed by
  * another transaction (a row this transaction wrote may still be rolled
  * back), and forgotten on any relcache invalidation of the table: the
  * trigger namespaces_forget_seen (api/89_namespace_seen.sql) sends one for
- * every statement that deletes or truncates rows, taken in by every backend
- * at its next lock after the delete commits (a start locks the runs' table
- * before it asks), and by the deleting backend at its next command; a
- * dropped or altered table, or its vacuum, sends one too.
+ * every statement that deletes or truncates rows, at its commit; a
+ * dropped or altered table, or its vacuum, sends one too. A backend takes
+ * invalidations in when it starts a transaction, when it takes a lock it did
+ * not hold, and here before it trusts what it remembers: a second start in
+ * one transaction must see a delete committed since the first, and the
+ * start's earlier steps (which do take a new lock each time today) need
+ * not be what brings it in.
+ *
+ * The probe that decides whether to remember must not predate the
+ * invalidations it took in: opening the table takes them in (the first lock
+ * on it in the transaction), after the start's snapshot was taken; a delete
+ * committed in between is then consumed and yet invisible to that snapshot.
+ * So the start's own answer comes from its snapshot (as _namespace_seen's
+ * EXISTS would), but a namespace is remembered only after a second probe
+ * with a snapshot taken after the table was opened finds the row too, and
+ * never under REPEATABLE READ or SERIALIZABLE, whose one snapshot may be
+ * older than any lock of the transaction.
+ *
+ * What the cache does not see: a delete with the trigger off
+ * (session_replication_role = replica, or the trigger disabled), which
+ * _namespace_seen, looking every time, would have seen at the next start.
  */
 #include "postgres.h"
 
@@ -68,16 +86,33 @@ DurableNamespaceSeen(text *namespace)
 	const char *name = VARDATA_ANY(namespace);
 	int			len = VARSIZE_ANY_EXHDR(namespace);
 
+	if (nseen == 0)
+		return false;
+	AcceptInvalidationMessages();	/* a delete committed since (see the top); cheap when there is none */
 	for (int i = 0; i < nseen; i++)
 		if (strncmp(seen[i], name, len) == 0 && seen[i][len] == '\0')
 			return true;
 	return false;
 }
 
+/* Whether the probe finds the namespace's row under snapshot, written by another transaction (so committed). */
+static bool
+committed_under(Relation rel, Relation index, TupleTableSlot *slot, text *namespace, Snapshot snapshot)
+{
+	HeapTuple	tuple;
+
+	if (!DurableProbeIndex(rel, index, F_TEXTEQ, PointerGetDatum(namespace), snapshot, slot))
+		return false;
+	tuple = ExecFetchSlotHeapTuple(slot, false, NULL);
+	return !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data));
+}
+
 /*
  * Whether the namespace has a row visible to the active snapshot, written
- * by another transaction (so committed): then remembered. False also
- * where the table has no such key to probe.
+ * by another transaction (so committed). False also where the table has no
+ * such key to probe. Remembered only when also found under a snapshot
+ * taken after the table was opened, and not under a transaction snapshot
+ * (see the top).
  */
 bool
 DurableNamespaceCommitted(text *namespace)
@@ -85,7 +120,8 @@ DurableNamespaceCommitted(text *namespace)
 	Relation	rel;
 	Relation	index;
 	TupleTableSlot *slot;
-	bool		committed = false;
+	bool		committed;
+	bool		remember;
 
 	if (!watching)
 	{
@@ -97,16 +133,13 @@ DurableNamespaceCommitted(text *namespace)
 		return false;
 	index = index_open(namespaces.index, AccessShareLock);
 	slot = table_slot_create(rel, NULL);
-	if (DurableProbeIndex(rel, index, F_TEXTEQ, PointerGetDatum(namespace), GetActiveSnapshot(), slot))
-	{
-		HeapTuple	tuple = ExecFetchSlotHeapTuple(slot, false, NULL);
-
-		committed = !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data));
-	}
+	committed = committed_under(rel, index, slot, namespace, GetActiveSnapshot());
+	remember = committed && nseen < MAX_SEEN && !IsolationUsesXactSnapshot() &&
+		committed_under(rel, index, slot, namespace, GetLatestSnapshot());
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, NoLock);
 	table_close(rel, NoLock);
-	if (committed && nseen < MAX_SEEN)
+	if (remember)
 		seen[nseen++] = MemoryContextStrdup(TopMemoryContext, text_to_cstring(namespace));
 	return committed;
 }
