@@ -2,21 +2,22 @@
  * namespace_seen.c: the namespaces a backend has seen in durable.namespaces,
  * committed, so that a start (run_start.c) in one of them need not look for
  * its row again; and durable._namespaces_changed(), the trigger that makes
- * every backend forget them when rows are deleted.
+ * every backend forget them when rows are deleted or re-keyed.
  *
  * Every new run calls _namespace_seen (api/30_retention.sql): an EXISTS on
  * the namespace's key, and the row's insert when there is none. With 20,000
  * starts in one statement that EXISTS was 2.3 µs of a ~40 µs start
  * (docs/performance.md, "The start on the server"), for a row that nearly
  * always exists: a namespace gets its row with its first run and durable
- * never deletes one. An operator may (DELETE or TRUNCATE as the table's
- * owner); then the next start in that namespace must insert the row again.
+ * never deletes one nor changes its key. An operator may (DELETE, TRUNCATE
+ * or an UPDATE of namespace, as the table's owner); then the next start in
+ * that namespace must insert the row again.
  *
  * So a namespace is remembered only once its row was found committed by
  * another transaction (a row this transaction wrote may still be rolled
  * back), and forgotten on any relcache invalidation of the table: the
  * trigger namespaces_forget_seen (api/89_namespace_seen.sql) sends one for
- * every statement that deletes or truncates rows, at its commit; a
+ * every statement that deletes, truncates or re-keys rows, at its commit; a
  * dropped or altered table, or its vacuum, sends one too. A backend takes
  * invalidations in when it starts a transaction, when it takes a lock it did
  * not hold, and here before it trusts what it remembers: a second start in
@@ -36,7 +37,8 @@
  *
  * What the cache does not see: a delete with the trigger off
  * (session_replication_role = replica, or the trigger disabled), which
- * _namespace_seen, looking every time, would have seen at the next start.
+ * _namespace_seen, looking every time, would have seen at the next start
+ * (api/89_namespace_seen.sql).
  */
 #include "postgres.h"
 
@@ -146,7 +148,7 @@ DurableNamespaceCommitted(text *namespace)
 
 /*
  * durable._namespaces_changed() RETURNS trigger: after a statement that
- * deleted or truncated namespaces' rows, every backend forgets the
+ * deleted, truncated or re-keyed namespaces' rows, every backend forgets the
  * namespaces it saw (its relcache invalidation of the table, sent at commit).
  */
 Datum
