@@ -23,7 +23,7 @@
  *     (_wake_at), and each history read after the appends, as the poll's
  *     next statement read it (_history_json_sticky).
  *
- * pgTAP 94_handback_take compares it with the plpgsql body on twins.
+ * pgTAP 94_handback_c compares it with the plpgsql body on twins.
  */
 #include "postgres.h"
 

@@ -12,7 +12,7 @@
  * when that is at most 63 bytes, else
  *     'durable.' || left(kind, 1) || '.' || md5(namespace || '/' || task_queue);
  * a null argument makes it null, which pg_notify takes as the empty
- * channel (its error). pgTAP 94_schedule_task compares the two.
+ * channel (its error). pgTAP 94_handback_c compares the two.
  */
 #include "postgres.h"
 

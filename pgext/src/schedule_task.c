@@ -23,7 +23,7 @@
  * and takes a snapshot of its own, as for a statement). durable.now() and _notify are
  * called as SQL functions (a test's held clock, a stand-in). The C callers
  * (activity_result.c, workflow_complete.c) call
- * DurableScheduleWorkflowTask; pgTAP 94_schedule_task compares it with the
+ * DurableScheduleWorkflowTask; pgTAP 94_handback_c compares it with the
  * plpgsql body on twins.
  */
 #include "postgres.h"
