@@ -269,7 +269,6 @@ typedef struct DurableUpdate
 	struct HeapTupleData *old_row;
 	Datum	   *values;			/* the row's, natts of them */
 	bool	   *nulls;
-	bool		wait;			/* for a row another transaction holds (true unless the caller says otherwise) */
 	int			result;			/* DurableUpdateRow's heap_update's TM_Result; TM_Invisible: not tried */
 } DurableUpdate;
 extern bool DurableUpdateBegin(DurableUpdateShape *s, const char *relname, const char *name, DurableUpdate *u);

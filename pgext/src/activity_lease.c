@@ -20,13 +20,13 @@
  * called. Here the queue's ready index (namespace, task_queue, priority,
  * pass, task_id WHERE state = 'SCHEDULED') is scanned in its order under a
  * statement's snapshot, and each row visible there is updated at once by
- * heap_update without waiting: a row another transaction holds (a
- * poller's lock, an update in progress) is where the statement's SKIP
- * LOCKED would find its lock taken. Such a row is then locked as SKIP
- * LOCKED locks it (skipped when that would wait; leased when the lock is
- * this transaction's own); a row that was not locked is not locked
- * before its update, which holds it the same, and the WAL has no lock
- * record. The new version is checked, written and indexed as ExecUpdate
+ * heap_update, unless another transaction holds it (a poller's lock, an
+ * update in progress: what heap_update would wait for, looked at first),
+ * where the statement's SKIP LOCKED would find its lock taken. Such a row
+ * is then locked as SKIP LOCKED locks it (skipped when that would wait;
+ * leased when the lock is this transaction's own); a row that was not
+ * locked is not locked before its update, which holds it the same, and
+ * the WAL has no lock record. The new version is checked, written and indexed as ExecUpdate
  * does it (direct_update.c), the earliest deadline announced once, and
  * the rows returned in task_id order, as the statement's.
  *
@@ -56,6 +56,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/primnodes.h"
+#include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -368,9 +369,36 @@ typedef enum
 } RowOutcome;
 
 /*
+ * Whether the scan's row (in slot, its buffer pinned) is held: what
+ * heap_update would find first (HeapTupleSatisfiesUpdate, under a share
+ * lock of the buffer as heap_update's own exclusive one) is
+ * TM_BeingModified, a locker or an updater in progress, this transaction
+ * by a lock of its own included. heap_update itself is never asked not
+ * to wait: PostgreSQL 15's does not support it (its Assert after that
+ * same call, "no caller uses that case").
+ */
+static bool
+row_held(TupleTableSlot *slot)
+{
+	BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) slot;
+	TM_Result	result;
+
+	Assert(TTS_IS_BUFFERTUPLE(slot) && BufferIsValid(bslot->buffer));
+	LockBuffer(bslot->buffer, BUFFER_LOCK_SHARE);
+	result = HeapTupleSatisfiesUpdate(bslot->base.tuple, GetCurrentCommandId(true), bslot->buffer);
+	LockBuffer(bslot->buffer, BUFFER_LOCK_UNLOCK);
+	return result == TM_BeingModified;
+}
+
+/*
  * The row in slot, found by the scan: leased, skipped or left to the
  * statement. A row another transaction holds, or this one by a lock of
  * its own, is locked as SKIP LOCKED locks it, then leased if that took it.
+ * A lock another transaction takes between row_held's look and
+ * heap_update is waited for (a rare wait, where SKIP LOCKED would have
+ * skipped); after it the row has been updated (TM_Updated: the statement
+ * takes it from there, as for any row changed since the snapshot) or
+ * only locked (the lease goes on, the row unchanged).
  */
 static RowOutcome
 lease_found(DurableUpdate *u, Lease *l, TupleTableSlot *slot, TupleTableSlot *locked, MemoryContext outer)
@@ -379,12 +407,12 @@ lease_found(DurableUpdate *u, Lease *l, TupleTableSlot *slot, TupleTableSlot *lo
 	TM_FailureData tmfd;
 	TM_Result	lock;
 
-	DurableUpdateFrom(u, slot);
-	u->wait = false;
-	if (lease_row(u, l, outer))
-		return ROW_LEASED;
-	if (u->result != TM_BeingModified)
-		return ROW_BY_STATEMENT;
+	if (!row_held(slot))
+	{
+		DurableUpdateFrom(u, slot);
+		return lease_row(u, l, outer) ? ROW_LEASED : ROW_BY_STATEMENT;
+	}
+	ExecClearTuple(slot);
 	/* (the statement's lock: FOR UPDATE, SKIP LOCKED, of this version only) */
 	lock = table_tuple_lock(u->rel, &tid, GetActiveSnapshot(), locked, GetCurrentCommandId(true),
 							LockTupleExclusive, LockWaitSkip, 0, &tmfd);
@@ -394,7 +422,6 @@ lease_found(DurableUpdate *u, Lease *l, TupleTableSlot *slot, TupleTableSlot *lo
 		return ROW_BY_STATEMENT;
 	/* held now: by this transaction alone (its own lock before, or the other's ended) */
 	DurableUpdateFrom(u, locked);
-	u->wait = true;
 	return lease_row(u, l, outer) ? ROW_LEASED : ROW_BY_STATEMENT;
 }
 

@@ -248,7 +248,6 @@ DurableUpdateBegin(DurableUpdateShape *s, const char *relname, const char *name,
 	u->slot = table_slot_create(u->rel, NULL);
 	u->values = palloc(RelationGetDescr(u->rel)->natts * sizeof(Datum));
 	u->nulls = palloc(RelationGetDescr(u->rel)->natts * sizeof(bool));
-	u->wait = true;
 	u->result = TM_Invisible;
 	return true;
 }
@@ -294,9 +293,9 @@ DurableUpdateFrom(DurableUpdate *u, TupleTableSlot *slot)
  * statement's error), or heap_update's answer other than TM_Ok (a row
  * another transaction updated or deleted meanwhile: the statement follows
  * it as READ COMMITTED does, or fails to serialize). u->result is that
- * answer (TM_Invisible where heap_update was not called); with u->wait
- * false, TM_BeingModified for a row another transaction (or this one,
- * by a row lock) holds, where heap_update would have waited.
+ * answer (TM_Invisible where heap_update was not called). heap_update
+ * waits for a row another transaction holds (PostgreSQL 15's supports
+ * nothing else); a caller that must not wait looks first (activity_lease.c).
  */
 bool
 DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u)
@@ -316,7 +315,7 @@ DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u)
 		if (!DurableShapeHolds(&s->base.mem, s->checks[i], true, desc->natts, u->values, u->nulls))
 			goto done;
 	new_row = heap_form_tuple(desc, u->values, u->nulls);
-	result = heap_update(u->rel, &u->old_row->t_self, new_row, GetCurrentCommandId(true), InvalidSnapshot, u->wait,
+	result = heap_update(u->rel, &u->old_row->t_self, new_row, GetCurrentCommandId(true), InvalidSnapshot, true,
 						 &tmfd, &lockmode);
 	u->result = result;
 	if (result == TM_Ok)
