@@ -514,9 +514,11 @@ static const char *const close_deletes[] = {
  * rows of the tables a close empties deleted where _run_rows says there
  * may be some (by the same statements, kept prepared). Each helper is
  * called as the plpgsql's expression called it (step()). _run_rows is
- * asked first, before the event and the update, which write none of the
- * tables it reads (and the run's lock keeps everyone else from writing
- * rows of it): the same answer as after them. Any other close (a parent
+ * asked about the children alone first (which close this is), and about
+ * the tables a close empties after the event and the update, where the
+ * plpgsql asks: an operator's trigger firing on those (on workflows or
+ * history_rows) may add rows of the run, which _close_run deletes and so
+ * must this. Any other close (a parent
  * to tell, a schedule to tell, children to close or cancel; a retry policy
  * applies only to a failure) is _close_run's own. The plpgsql's statements
  * cost a close several µs of interpretation around helpers that are C.
@@ -556,9 +558,8 @@ close_completed(Datum run, Jsonb *attributes, Jsonb *result)
 										  CStringGetTextDatum("DurableScheduledById"))));
 	if (!uncommon)
 	{
-		args[1] = Int32GetDatum(RUN_ROWS_ALL);
-		pending = DatumGetInt32(step(&run_rows_fn, args, NULL));
-		uncommon = (pending & RUN_ROWS_CHILDREN) != 0;
+		args[1] = Int32GetDatum(RUN_ROWS_CHILDREN);
+		uncommon = (DatumGetInt32(step(&run_rows_fn, args, NULL)) & RUN_ROWS_CHILDREN) != 0;
 	}
 	if (uncommon)
 	{
@@ -599,6 +600,10 @@ close_completed(Datum run, Jsonb *attributes, Jsonb *result)
 							"deadline_at = NULL, new_run_id = $6 WHERE wf.run_id = $1",
 							6, types, args, spi_nulls, false, 0, SPI_OK_UPDATE, NULL, NULL);
 	}
+	/* pending := durable._run_rows(run), the children known to be none */
+	args[0] = run;
+	args[1] = Int32GetDatum(RUN_ROWS_ALL & ~RUN_ROWS_CHILDREN);
+	pending = DatumGetInt32(step(&run_rows_fn, args, NULL));
 	for (int i = 0; i < lengthof(close_deletes); i++)
 	{
 		Oid			types[1] = {UUIDOID};

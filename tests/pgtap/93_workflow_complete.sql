@@ -507,5 +507,23 @@ SELECT is((SELECT array_agg(status) FROM closes_seen), ARRAY['COMPLETED', 'COMPL
           'and the trigger saw it on both paths');
 DROP TRIGGER operator_close ON durable.workflows;
 
+-- An operator's trigger firing in the close (on the run's row, by the
+-- statement) that adds a row a close deletes: _close_run asks which tables
+-- hold rows of the run after the update, and deletes it; so does the C.
+CREATE FUNCTION pg_temp.add_timer() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO durable.timers (run_id, timer_id, started_event_id, fire_at)
+    VALUES (NEW.run_id, 'operator''s', 0, now() + interval '1 hour');
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER operator_timer AFTER UPDATE OF status ON durable.workflows
+    FOR EACH ROW WHEN (NEW.status = 'COMPLETED') EXECUTE FUNCTION pg_temp.add_timer();
+SELECT is(pg_temp.twins('wc-timer', '[{"type": "CompleteWorkflowExecution", "result": 4}]') - 'error',
+          '{"same": true, "same_error": true}', 'a trigger adding a timer in the close: deleted on both paths');
+SELECT is((SELECT count(*) FROM durable.timers t JOIN durable.workflows w USING (run_id)
+            WHERE w.workflow_id LIKE 'wc-timer%'), 0::bigint, 'no timer left');
+DROP TRIGGER operator_timer ON durable.workflows;
+
 SELECT * FROM finish();
 ROLLBACK;
