@@ -413,8 +413,18 @@ CREATE FUNCTION pg_temp.task_id_of(token text) RETURNS bigint LANGUAGE sql AS $$
     SELECT split_part(substr(token, 2), '.', 1)::bigint
 $$;
 
+-- Which path deleted: the statement's plan, kept by the C once it first
+-- runs it (DurableRunStatement), is a CachedPlanSource named by its text
+-- in this backend's memory contexts; the direct delete prepares nothing.
+-- (Nothing else tells them apart from SQL: heap_delete counts the tuple
+-- and the key's probe counts an index scan on both paths.)
+CREATE FUNCTION pg_temp.delete_statement_prepared() RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FROM pg_backend_memory_contexts
+     WHERE name = 'CachedPlanSource' AND ident = 'DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = $1'
+$$;
 SELECT pg_temp.complete_started('wd-1');
 SELECT is(pg_temp.tasks_of('wd-1'), 0::bigint, 'the completed task is deleted (directly)');
+SELECT is(pg_temp.delete_statement_prepared(), 0::bigint, 'directly: the task''s DELETE statement never ran in this session');
 
 CREATE TRIGGER operator_delete AFTER DELETE ON durable.workflow_tasks
     FOR EACH ROW EXECUTE FUNCTION pg_temp.record_delete('row');
@@ -423,6 +433,7 @@ SELECT durable.complete_workflow_task((SELECT tok FROM wd_tok), '[]');
 SELECT is(pg_temp.tasks_of('wd-2'), 0::bigint, 'an operator''s trigger of DELETE: the task deleted');
 SELECT is((SELECT array_agg(task_id) FROM deleted WHERE how = 'row'),
           ARRAY[pg_temp.task_id_of((SELECT tok FROM wd_tok))], 'by the statement: the trigger saw it');
+SELECT is(pg_temp.delete_statement_prepared(), 1::bigint, 'and the statement''s plan is there now');
 DROP TRIGGER operator_delete ON durable.workflow_tasks;
 
 CREATE TRIGGER operator_skip BEFORE DELETE ON durable.workflow_tasks
@@ -491,6 +502,26 @@ SELECT is((SELECT g -> 'error' FROM child_got), 'null', 'a child completes');
 SELECT is((SELECT g -> 'same' FROM child_got), 'true', 'a child''s close: the same written (parent and child)');
 SELECT ok((SELECT g -> 'parent' FROM child_got) @> '["ChildWorkflowExecutionCompleted"]',
           'the parent heard of its child''s close');
+
+-- Which close ran: _close_run is called (counted by track_functions) for
+-- a child's close and never for the common one, which the C writes itself.
+SET LOCAL track_functions = 'all';
+CREATE FUNCTION pg_temp.close_run_calls() RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce((SELECT sum(calls) FROM pg_stat_xact_user_functions
+                      WHERE schemaname = 'durable' AND funcname = '_close_run'), 0)::bigint
+$$;
+CREATE TEMP TABLE close_calls AS SELECT pg_temp.close_run_calls() AS n;
+SELECT durable.complete_workflow_task(pg_temp.started('wcn-common'), '[{"type": "CompleteWorkflowExecution", "result": 1}]');
+SELECT is((SELECT status FROM durable.workflows WHERE workflow_id = 'wcn-common'), 'COMPLETED', 'a common close');
+SELECT is(pg_temp.close_run_calls() - (SELECT n FROM close_calls), 0::bigint, 'written by the C: _close_run not called');
+SELECT durable.start_workflow('wcn-parent', 'W', 'wcn-parent');
+SELECT durable.complete_workflow_task((SELECT p.task_token FROM durable.poll_workflow_tasks('wcn-parent', 'tester', 1) p),
+    '[{"type": "StartChildWorkflowExecution", "workflow_id": "wcn-kid", "workflow_type": "K", "task_queue": "wcn-kq"}]');
+UPDATE close_calls SET n = pg_temp.close_run_calls();
+SELECT durable.complete_workflow_task((SELECT p.task_token FROM durable.poll_workflow_tasks('wcn-kq', 'tester', 1) p),
+    '[{"type": "CompleteWorkflowExecution", "result": 2}]');
+SELECT is((SELECT status FROM durable.workflows WHERE workflow_id = 'wcn-kid'), 'COMPLETED', 'a child''s close');
+SELECT is(pg_temp.close_run_calls() - (SELECT n FROM close_calls), 1::bigint, 'is _close_run''s own: called once');
 
 CREATE TEMP TABLE closes_seen (status text);
 CREATE FUNCTION pg_temp.see_close() RETURNS trigger LANGUAGE plpgsql AS $$
