@@ -222,9 +222,11 @@ in_subtransaction(Items *items, const char **failure, char **message)
 	{
 		for (int i = items->from; i < items->to; i++)
 		{
-			Jsonb	   *item = JsonbValueToJsonb(getIthJsonbValueFromContainer(&items->completions->root, i));
+			Jsonb	   *item;
 
+			/* (the item's copy too, emptied after it) */
 			MemoryContextSwitchTo(items->item_cxt);
+			item = JsonbValueToJsonb(getIthJsonbValueFromContainer(&items->completions->root, i));
 			items->outcomes[i] = apply_item(item, items->identity, items->identity_null);
 			MemoryContextSwitchTo(caller);
 			MemoryContextReset(items->item_cxt);
@@ -270,6 +272,8 @@ durable_complete_workflow_tasks(PG_FUNCTION_ARGS)
 	char	   *message = NULL;
 	Datum		values[3];
 	bool		nulls[3];
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext row_cxt;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (completions == NULL || JB_ROOT_IS_SCALAR(completions) || !JB_ROOT_IS_ARRAY(completions))
@@ -286,11 +290,16 @@ durable_complete_workflow_tasks(PG_FUNCTION_ARGS)
 	items.to = n;
 	whole = in_subtransaction(&items, &failure, &message);
 
+	/* each report row's copies (its item, token, outcome and message) in a context emptied after it */
+	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "durable batch report", ALLOCSET_SMALL_SIZES);
 	for (int i = 0; i < n; i++)
 	{
-		Jsonb	   *item = JsonbValueToJsonb(getIthJsonbValueFromContainer(&completions->root, i));
-		Datum		token = json_op(jsonb_object_field_text, item, "task_token");
+		Jsonb	   *item;
+		Datum		token;
 
+		MemoryContextSwitchTo(row_cxt);
+		item = JsonbValueToJsonb(getIthJsonbValueFromContainer(&completions->root, i));
+		token = json_op(jsonb_object_field_text, item, "task_token");
 		values[0] = token;
 		nulls[0] = token == (Datum) 0;
 		items.from = i;
@@ -308,7 +317,10 @@ durable_complete_workflow_tasks(PG_FUNCTION_ARGS)
 			nulls[2] = true;
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextSwitchTo(outer);
+		MemoryContextReset(row_cxt);
 	}
+	MemoryContextDelete(row_cxt);
 	MemoryContextDelete(items.item_cxt);
 	return (Datum) 0;
 }
