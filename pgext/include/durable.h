@@ -279,9 +279,9 @@ extern bool DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u);
 extern bool DurableNeverFiresOnState(DurableUpdateShape *s, const struct Trigger *trigger);
 extern bool DurableDeleteRow(DurableUpdateShape *s, DurableUpdate *u, Datum key, bool *written);
 
-/* run_rows.c: whether a table of _close_run's (bit 1 << table) may hold a row of run whose text column equals value */
+/* run_rows.c: whether a table of _close_run's (bit 1 << table) may hold a row of run whose text column (activity_tasks': activity_id) equals value */
 #define DURABLE_RUN_ACTIVITY_TASKS 1
-extern bool DurableRunMayHoldRowWith(int table, Datum run, const char *column, struct varlena *value);
+extern bool DurableRunMayHoldRowWith(int table, Datum run, struct varlena *value);
 
 /* index_probe.c: the first row visible to snapshot whose index's leading column(s) equal key(s), into slot */
 extern bool DurableProbeIndex(struct RelationData *heap, struct RelationData *index, RegProcedure eq, Datum key,

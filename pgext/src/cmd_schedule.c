@@ -390,7 +390,7 @@ pending(Datum run, bool run_null, text *activity_id)
 	Datum		args[2] = {run, PointerGetDatum(activity_id)};
 	char		nulls[2] = {run_null ? 'n' : ' ', ' '};
 
-	if (!run_null && !DurableRunMayHoldRowWith(DURABLE_RUN_ACTIVITY_TASKS, run, "activity_id", activity_id))
+	if (!run_null && !DurableRunMayHoldRowWith(DURABLE_RUN_ACTIVITY_TASKS, run, activity_id))
 		return false;
 	return DurableRunStatement(&plan, "SELECT 1 FROM durable.activity_tasks a WHERE a.run_id = $1 AND a.activity_id = $2",
 							   2, types, args, nulls, false, 1, SPI_OK_SELECT, NULL, NULL) > 0;

@@ -60,23 +60,26 @@ typedef struct RunTable
 	const char *relname;
 	const char *column;			/* uuid: the run (or, for workflows, the parent run) */
 	AclMode		rights;			/* what the close's statement on it needs */
+	const char *with;			/* DurableRunMayHoldRowWith's text column, or NULL */
 } RunTable;
 
 #define DELETES (ACL_SELECT | ACL_DELETE)	/* DELETE ... WHERE t.run_id = run */
 static const RunTable run_tables[] = {
-	{"workflow_tasks", "run_id", DELETES},
-	{"activity_tasks", "run_id", DELETES},
-	{"timers", "run_id", DELETES},
-	{"buffered_events", "run_id", DELETES},
-	{"workflow_pauses", "run_id", DELETES},
-	{"activity_pauses", "run_id", DELETES},
-	{"workflows", "parent_run_id", ACL_SELECT | ACL_UPDATE},	/* the children, SELECT ... FOR UPDATE */
+	{"workflow_tasks", "run_id", DELETES, NULL},
+	{"activity_tasks", "run_id", DELETES, "activity_id"},
+	{"timers", "run_id", DELETES, NULL},
+	{"buffered_events", "run_id", DELETES, NULL},
+	{"workflow_pauses", "run_id", DELETES, NULL},
+	{"activity_pauses", "run_id", DELETES, NULL},
+	{"workflows", "parent_run_id", ACL_SELECT | ACL_UPDATE, NULL},	/* the children, SELECT ... FOR UPDATE */
 };
 
 #define RUN_TABLES lengthof(run_tables)
 
 /* What a probe reads (heap and index), looked up once per backend and again after a change of either. */
 static DurableLookup run_indexes[RUN_TABLES];
+/* with the lookup: the attribute of run_tables[i].with when it can be compared byte for byte, else InvalidAttrNumber */
+static AttrNumber with_atts[RUN_TABLES];
 
 /*
  * Whether predicate (an index's, implicitly ANDed) holds for every row whose
@@ -130,6 +133,23 @@ probe_index(Relation heap, AttrNumber att)
 	return found;
 }
 
+/*
+ * The attribute of heap's text column name, if "=" on it compares bytes
+ * (a deterministic collation; a database's default one is);
+ * InvalidAttrNumber otherwise (missing, another type).
+ */
+static AttrNumber
+bytewise_text(Relation heap, const char *name)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(heap), name);
+	Form_pg_attribute attr = att > 0 ? TupleDescAttr(RelationGetDescr(heap), att - 1) : NULL;
+
+	if (attr == NULL || attr->atttypid != TEXTOID || !OidIsValid(attr->attcollation) ||
+		(attr->attcollation != DEFAULT_COLLATION_OID && !get_collation_isdeterministic(attr->attcollation)))
+		return InvalidAttrNumber;
+	return att;
+}
+
 /* DurableOpenLookup's fill for run_tables[i] (arg) */
 static void
 look_up(DurableLookup *lookup, const void *arg)
@@ -139,6 +159,7 @@ look_up(DurableLookup *lookup, const void *arg)
 	Relation	heap;
 	AttrNumber	att;
 
+	with_atts[table - run_tables] = InvalidAttrNumber;
 	lookup->heap = OidIsValid(schema) ? get_relname_relid(table->relname, schema) : InvalidOid;
 	if (!OidIsValid(lookup->heap))
 		return;
@@ -148,6 +169,8 @@ look_up(DurableLookup *lookup, const void *arg)
 	if (heap->rd_rel->relkind == RELKIND_RELATION && !heap->rd_rel->relhassubclass && att != InvalidAttrNumber &&
 		TupleDescAttr(RelationGetDescr(heap), att - 1)->atttypid == UUIDOID)
 		lookup->index = probe_index(heap, att);
+	if (table->with != NULL)
+		with_atts[table - run_tables] = bytewise_text(heap, table->with);
 	table_close(heap, AccessShareLock);
 }
 
@@ -206,7 +229,7 @@ durable_run_rows(PG_FUNCTION_ARGS)
 
 /*
  * Whether the table of bit 1 << table may hold a row of run whose column
- * (a text) equals value, under the statement's snapshot (a fresh one, with
+ * run_tables[table].with (a text) equals value, under the statement's snapshot (a fresh one, with
  * the command counter advanced, as SPI takes for it): the rows of the run
  * read by the probe's index, each one's column compared byte for byte, as
  * "=" compares texts of a deterministic collation. True whenever the probe
@@ -215,23 +238,20 @@ durable_run_rows(PG_FUNCTION_ARGS)
  * nondeterministic collation): the statement then looks.
  */
 bool
-DurableRunMayHoldRowWith(int table, Datum run, const char *column, text *value)
+DurableRunMayHoldRowWith(int table, Datum run, text *value)
 {
-	Relation	heap = DurableOpenLookup(&run_indexes[table], AccessShareLock, look_up, &run_tables[table]);
+	Relation	heap;
 	AclMode		rights = run_tables[table].rights;
 	AttrNumber	att;
-	Form_pg_attribute attr;
 	bool		found = false;
 
-	Assert(table >= 0 && table < RUN_TABLES);
+	Assert(table >= 0 && table < RUN_TABLES && run_tables[table].with != NULL);
+	heap = DurableOpenLookup(&run_indexes[table], AccessShareLock, look_up, &run_tables[table]);
 	if (heap == NULL)
 		return true;
-	att = get_attnum(RelationGetRelid(heap), column);
-	attr = att > 0 ? TupleDescAttr(RelationGetDescr(heap), att - 1) : NULL;
-	/* (a database's default collation is deterministic) */
-	if (attr == NULL || attr->atttypid != TEXTOID || !OidIsValid(attr->attcollation) ||
-		(attr->attcollation != DEFAULT_COLLATION_OID && !get_collation_isdeterministic(attr->attcollation)) ||
-		pg_class_aclmask(RelationGetRelid(heap), GetUserId(), rights, ACLMASK_ALL) != rights)
+	/* (the column's attribute read with the lookup, refreshed with it) */
+	att = with_atts[table];
+	if (att == InvalidAttrNumber || pg_class_aclmask(RelationGetRelid(heap), GetUserId(), rights, ACLMASK_ALL) != rights)
 		found = true;
 	else
 	{
