@@ -31,10 +31,14 @@
 #define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-/* class k holds blocks of at least 16k + 8 usable bytes (glibc's sizes:
- * 24, 40, 56...); larger requests go to malloc */
+/* class k holds blocks of at least 16k + 24 usable bytes: glibc's sizes
+ * (24, 40, 56...), whose smallest block holds 24 (a class under it would
+ * never be given a block back, and its requests would fill the next class
+ * until the pool is full); a request of n bytes takes class CLASS_OF(n),
+ * whose blocks all hold n; larger requests go to malloc */
 #define CLASSES 33
-#define CLASS_BYTES(k) ((size_t)(k) * 16 + 8)
+#define CLASS_BYTES(k) ((size_t)(k) * 16 + 24)
+#define CLASS_OF(n) ((n) <= 24 ? 0 : ((n) - 24 + 15) / 16)
 size_t durable__json_pool_max = DURABLE__JSON_POOL_MAX;
 
 typedef struct kept {
@@ -53,7 +57,7 @@ static _Thread_local durable__json_pool_t *pool;
 static void *pool_malloc(size_t n)
 {
 	durable__json_pool_t *p = pool;
-	size_t k = n < 8 ? 0 : (n - 8 + 15) / 16;
+	size_t k = CLASS_OF(n);
 	if (!p || k >= CLASSES)
 		return malloc(n);
 	kept_t *b = p->free[k];
@@ -74,7 +78,7 @@ static void pool_free(void *ptr)
 	if (!ptr)
 		return;
 	size_t usable = p ? malloc_usable_size(ptr) : 0;
-	size_t k = usable < CLASS_BYTES(0) ? CLASSES : (usable - 8) / 16;
+	size_t k = usable < CLASS_BYTES(0) ? CLASSES : (usable - 24) / 16;
 	if (k >= CLASSES || p->total + usable > durable__json_pool_max) {
 		free(ptr);
 		return;
@@ -129,6 +133,6 @@ void durable__json_pool_end(durable__json_pool_t *p)
 
 size_t durable__json_pool_kept(const durable__json_pool_t *p, size_t size)
 {
-	size_t k = size < 8 ? 0 : (size - 8 + 15) / 16;
+	size_t k = CLASS_OF(size);
 	return p && k < CLASSES ? p->bytes[k] : 0;
 }
