@@ -267,16 +267,19 @@ static void on_poll(uv_poll_t *h, int status, int events)
 			PQclear(done);
 			done = NULL;
 		}
-		const char *missing = durable__pg_status(done) == 0 ? durable__pg_missing(done, r->reads) : NULL;
+		/* the columns numbered once: what is missing is read from them */
+		durable__pg_reading_t outer = durable__pg_read_begin(done, r->reads);
+		const char *missing = durable__pg_status(done) == 0 ? durable__pg_read_missing() : NULL;
 		if (missing) {
 			durable__log("ERROR", "connection %s: the answer to %s has no column \"%s\" (the store "
 				     "and this worker disagree: a renamed column?); the call counts as failed",
 				     pg->name, r->reads->name, missing);
+			durable__pg_read_end(outer);
 			PQclear(done);
 			done = PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
+			outer = durable__pg_read_begin(done, NULL);   /* nothing to read in it */
 		}
 		/* a callback that closes a connection runs others' (with no answer) */
-		durable__pg_reading_t outer = durable__pg_read_begin(done, r->reads);
 		r->cb(pg, done, r->arg);
 		durable__pg_read_end(outer);
 		PQclear(done);
@@ -493,14 +496,6 @@ void durable__pg_close(durable__pg_t *pg)
 	uv_close((uv_handle_t *)&pg->retry, retry_closed);
 }
 
-const char *durable__pg_missing(PGresult *res, const durable__pg_reads_t *reads)
-{
-	for (const char *const *c = reads ? reads->columns : NULL; c && *c; c++)
-		if (PQfnumber(res, *c) < 0)
-			return *c;
-	return NULL;
-}
-
 /* The answer whose callback runs, with its call's columns' numbers, found
  * once when it came: a PQfnumber at every value read (it copies and
  * lowercases the name, then compares it with each column's) was 4.5% of the
@@ -518,6 +513,15 @@ durable__pg_reading_t durable__pg_read_begin(PGresult *res, const durable__pg_re
 		reading.cols[reading.ncols++] = PQfnumber(res, *c);
 	}
 	return outer;
+}
+
+const char *durable__pg_read_missing(void)
+{
+	const char *const *c = reading.res && reading.reads ? reading.reads->columns : NULL;
+	for (int i = 0; c && c[i]; i++)
+		if ((i < reading.ncols ? reading.cols[i] : PQfnumber(reading.res, c[i])) < 0)
+			return c[i];
+	return NULL;
 }
 
 void durable__pg_read_end(durable__pg_reading_t outer)

@@ -38,8 +38,6 @@ typedef struct {
  * answer. */
 int durable__pg_call(durable__pg_t *pg, const durable__pg_reads_t *reads, const char *sql, int nparams,
 		     const char *const *params, durable__pg_cb cb, void *arg);
-/* The first of reads' columns that res lacks, or NULL. */
-const char *durable__pg_missing(PGresult *res, const durable__pg_reads_t *reads);
 /* The answer a callback reads (pgconn.c sets it around the callback): its
  * call's columns' numbers, found once, for durable__pg_col. begin returns
  * the one it replaces, which end puts back. */
@@ -51,6 +49,9 @@ typedef struct {
 	int cols[DURABLE__PG_READ_MAX];
 } durable__pg_reading_t;
 durable__pg_reading_t durable__pg_read_begin(PGresult *res, const durable__pg_reads_t *reads);
+/* The first of its call's columns that the answer being read lacks, or
+ * NULL: from the numbers begin found (each column is numbered once). */
+const char *durable__pg_read_missing(void);
 void durable__pg_read_end(durable__pg_reading_t outer);
 int durable__pg_busy(durable__pg_t *pg);          /* a query in flight or queued */
 int durable__pg_connected(durable__pg_t *pg);

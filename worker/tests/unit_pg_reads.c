@@ -20,7 +20,7 @@ static void capture(const char *level, const char *message, void *arg)
 /* An answer of one row with the given text columns, each value its name. */
 static PGresult *answer(const char *const *names)
 {
-	PGresAttDesc cols[8];
+	PGresAttDesc cols[40];
 	int n = 0;
 	for (; names[n]; n++)
 		cols[n] = (PGresAttDesc){.name = (char *)names[n], .format = 0, .typid = 25, .typlen = -1,
@@ -37,19 +37,47 @@ static const durable__pg_reads_t wait = {"durable.wait_for_query_tasks", (const 
 static const durable__pg_reads_t poll = {"durable.poll_activity_tasks",
 					 (const char *const[]){"task_token", "attempt", "input", NULL}};
 
+/* what pgconn.c finds missing when res comes as the answer to reads: from
+ * the numbers durable__pg_read_begin found */
+static const char *missing_of(PGresult *res, const durable__pg_reads_t *reads)
+{
+	durable__pg_reading_t outer = durable__pg_read_begin(res, reads);
+	const char *missing = durable__pg_read_missing();
+	durable__pg_read_end(outer);
+	return missing;
+}
+
 int main(void)
 {
 	durable_set_log_handler(capture, NULL);
 
 	PGresult *renamed = answer((const char *const[]){"is_ready", NULL});
-	const char *missing = durable__pg_missing(renamed, &wait);
+	const char *missing = missing_of(renamed, &wait);
 	CHECK(missing && strcmp(missing, "ready") == 0, "a renamed INOUT column is found missing: %s", missing);
 	PGresult *full = answer((const char *const[]){"input", "task_token", "attempt", "extra", NULL});
-	CHECK(durable__pg_missing(full, &poll) == NULL, "every column there, in any order, extra ones too");
+	CHECK(missing_of(full, &poll) == NULL, "every column there, in any order, extra ones too");
 	PGresult *short_ = answer((const char *const[]){"task_token", "input", NULL});
-	missing = durable__pg_missing(short_, &poll);
+	missing = missing_of(short_, &poll);
 	CHECK(missing && strcmp(missing, "attempt") == 0, "the first column missing is named: %s", missing);
-	CHECK(durable__pg_missing(short_, NULL) == NULL, "a call that reads nothing by name lacks nothing");
+	CHECK(missing_of(short_, NULL) == NULL, "a call that reads nothing by name lacks nothing");
+	/* past the DURABLE__PG_READ_MAX columns numbered at once */
+	static char many_names[DURABLE__PG_READ_MAX + 2][8];
+	const char *many[DURABLE__PG_READ_MAX + 3] = {0};
+	for (int i = 0; i < DURABLE__PG_READ_MAX + 2; i++) {
+		snprintf(many_names[i], sizeof(many_names[i]), "c%d", i);
+		many[i] = many_names[i];
+	}
+	const durable__pg_reads_t wide = {"wide", many};
+	PGresult *all = answer(many);
+	many[DURABLE__PG_READ_MAX + 1] = NULL;   /* the answer lacks the last one */
+	PGresult *lacks = answer(many);
+	many[DURABLE__PG_READ_MAX + 1] = many_names[DURABLE__PG_READ_MAX + 1];
+	CHECK(missing_of(all, &wide) == NULL, "a call of %d columns, all there", DURABLE__PG_READ_MAX + 2);
+	missing = missing_of(lacks, &wide);
+	CHECK(missing && strcmp(missing, many_names[DURABLE__PG_READ_MAX + 1]) == 0,
+	      "a column past the first %d found missing: %s", DURABLE__PG_READ_MAX, missing);
+	PQclear(all);
+	PQclear(lacks);
 
 	CHECK(nlines == 0, "finding a missing column logs nothing by itself (the connection logs the call)");
 	CHECK(strcmp(durable__pg_col(full, 0, "attempt"), "attempt") == 0, "a column is read by name");
