@@ -256,6 +256,8 @@ static void test_nondeterminism(void)
  * when the command was built. */
 static const char *start_type = "charge";
 static int start_rc;
+static const char *child_id = "kid-1";
+static int child_rc;
 
 static int wf_start_three(durable_ctx_t *ctx, json_t *input, json_t **output)
 {
@@ -265,12 +267,14 @@ static int wf_start_three(durable_ctx_t *ctx, json_t *input, json_t **output)
 	start_rc = durable_activity_start(ctx, start_type, NULL, NULL, &f);
 	DURABLE_TRY(start_rc);
 	DURABLE_TRY(durable_timer_start(ctx, 5, &f));
-	DURABLE_TRY(durable_child_start(ctx, "Kid", NULL, &(durable_child_options_t){.workflow_id = "kid-1"}, &f));
+	child_rc = durable_child_start(ctx, "Kid", NULL, &(durable_child_options_t){.workflow_id = child_id}, &f);
+	DURABLE_TRY(child_rc);
 	return durable_future_get(ctx, f, NULL);
 }
 
 /* A history whose first task recorded the three starts, with these keys. */
-static void three(hist_t *h, json_t *activity_id, const char *timer_id, const char *child_type, int64_t wtc_shift)
+static void three(hist_t *h, json_t *activity_id, const char *timer_id, const char *child_type,
+		  const char *child_wf_id, int64_t wtc_shift)
 {
 	start(h, NULL);
 	int64_t wtc = done(h) + wtc_shift;
@@ -278,7 +282,7 @@ static void three(hist_t *h, json_t *activity_id, const char *timer_id, const ch
 						  "charge", "workflow_task_completed_event_id", (json_int_t)wtc));
 	timer(h, wtc, timer_id);
 	ev(h, "StartChildWorkflowExecutionInitiated",
-	   json_pack("{s:s, s:s, s:I}", "workflow_id", "kid-1", "workflow_type", child_type,
+	   json_pack("{s:s, s:s, s:I}", "workflow_id", child_wf_id, "workflow_type", child_type,
 		     "workflow_task_completed_event_id", (json_int_t)wtc));
 	task(h);
 }
@@ -286,7 +290,7 @@ static void three(hist_t *h, json_t *activity_id, const char *timer_id, const ch
 static void test_replay_match(void)
 {
 	hist_t h;
-	three(&h, json_string("1"), "t2", "Kid", 0);
+	three(&h, json_string("1"), "t2", "Kid", "kid-1", 0);
 	run(&h, wf_start_three);
 	CHECK(ncmds() == 0, "all three matched, nothing sent: kind %d %s", out.kind,
 	      out.kind == DURABLE__FAIL_TASK ? fail_msg() : "");
@@ -297,31 +301,38 @@ static void test_replay_match(void)
 	start_type = "charge";
 	json_decref(h.events);
 
-	three(&h, json_string("7"), "t2", "Kid", 0);
+	three(&h, json_string("7"), "t2", "Kid", "kid-1", 0);
 	run(&h, wf_start_three);
 	CHECK(strcmp(fail_msg(), "event 5: the history has ActivityTaskScheduled(charge) where the workflow now issues "
 				 "ScheduleActivityTask(charge)") == 0, "another activity id: %s", fail_msg());
 	json_decref(h.events);
-	three(&h, json_integer(1), "t2", "Kid", 0);
+	three(&h, json_integer(1), "t2", "Kid", "kid-1", 0);
 	run(&h, wf_start_three);
 	CHECK(out.kind == DURABLE__FAIL_TASK && strstr(fail_msg(), "event 5: the history has") == fail_msg(),
 	      "an activity id recorded as a number is not the string \"1\": %s", fail_msg());
 	json_decref(h.events);
 
-	three(&h, json_string("1"), "t9", "Kid", 0);
+	three(&h, json_string("1"), "t9", "Kid", "kid-1", 0);
 	run(&h, wf_start_three);
 	CHECK(strcmp(fail_msg(), "event 6: the history has TimerStarted(t9) where the workflow now issues "
 				 "StartTimer(t2)") == 0, "another timer id: %s", fail_msg());
 	json_decref(h.events);
 
-	three(&h, json_string("1"), "t2", "Other", 0);
+	three(&h, json_string("1"), "t2", "Other", "kid-1", 0);
 	run(&h, wf_start_three);
 	CHECK(strcmp(fail_msg(), "event 7: the history has StartChildWorkflowExecutionInitiated(Other) where the "
 				 "workflow now issues StartChildWorkflowExecution(Kid)") == 0, "another child type: %s",
 	      fail_msg());
 	json_decref(h.events);
 
-	three(&h, json_string("1"), "t2", "Kid", 3);
+	three(&h, json_string("1"), "t2", "Kid", "kid-2", 0);
+	run(&h, wf_start_three);
+	CHECK(strcmp(fail_msg(), "event 7: the history has StartChildWorkflowExecutionInitiated(Kid) where the "
+				 "workflow now issues StartChildWorkflowExecution(Kid)") == 0, "another child id: %s",
+	      fail_msg());
+	json_decref(h.events);
+
+	three(&h, json_string("1"), "t2", "Kid", "kid-1", 3);
 	run(&h, wf_start_three);
 	CHECK(strcmp(fail_msg(), "event 5: ScheduleActivityTask(charge) was recorded by the workflow task completed at "
 				 "event 7, but the workflow now issues it in the one completed at event 4") == 0,
@@ -337,11 +348,15 @@ static void test_replay_match(void)
 				 "now: StartTimer(t2) is new") == 0, "fewer commands: %s", fail_msg());
 	json_decref(h.events);
 
-	three(&h, json_string("1"), "t2", "Kid", 0);
+	three(&h, json_string("1"), "t2", "Kid", "kid-1", 0);
 	start_type = "\xff";
 	run(&h, wf_start_three);
 	CHECK(start_rc == -ENOMEM, "a type that is not UTF-8: %d, as json_string's refusal was", start_rc);
 	start_type = "charge";
+	child_id = "kid-\xff";
+	run(&h, wf_start_three);
+	CHECK(child_rc == -ENOMEM, "a child id that is not UTF-8: %d, as json_pack's refusal was", child_rc);
+	child_id = "kid-1";
 	json_decref(h.events);
 }
 
