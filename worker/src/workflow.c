@@ -322,28 +322,38 @@ static int new_future(durable_ctx_t *ctx, int kind, const char *id, int64_t even
 	return 0;
 }
 
-static void put_duration(json_t *o, const char *key, double seconds)
+/* The optional parts of a command: each returns < 0 when memory ran out
+ * (json_object_set_new's refusal of a NULL value), so that the command is
+ * dropped whole (-ENOMEM, the task retried) rather than sent without a
+ * timeout or with half its retry policy (a maximum_attempts left out is
+ * retries without end). */
+static int put_duration(json_t *o, const char *key, double seconds)
 {
-	if (seconds > 0)
-		json_object_set_new(o, key, json_real(seconds));
+	return seconds > 0 ? json_object_set_new(o, key, json_real(seconds)) : 0;
 }
 
 static json_t *retry_policy_json(const durable_retry_policy_t *r)
 {
 	json_t *o = json_object();
-	put_duration(o, "initial_interval", r->initial_interval);
-	if (r->backoff_coefficient > 0)
-		json_object_set_new(o, "backoff_coefficient", json_real(r->backoff_coefficient));
-	put_duration(o, "maximum_interval", r->maximum_interval);
-	if (r->maximum_attempts > 0)
-		json_object_set_new(o, "maximum_attempts", json_integer(r->maximum_attempts));
+	if (!o || put_duration(o, "initial_interval", r->initial_interval) < 0 ||
+	    (r->backoff_coefficient > 0 &&
+	     json_object_set_new(o, "backoff_coefficient", json_real(r->backoff_coefficient)) < 0) ||
+	    put_duration(o, "maximum_interval", r->maximum_interval) < 0 ||
+	    (r->maximum_attempts > 0 &&
+	     json_object_set_new(o, "maximum_attempts", json_integer(r->maximum_attempts)) < 0))
+		goto fail;
 	if (r->non_retryable_error_types) {
 		json_t *a = json_array();
+		if (json_object_set_new(o, "non_retryable_error_types", a) < 0)
+			goto fail;
 		for (size_t i = 0; r->non_retryable_error_types[i]; i++)
-			json_array_append_new(a, json_string(r->non_retryable_error_types[i]));
-		json_object_set_new(o, "non_retryable_error_types", a);
+			if (json_array_append_new(a, json_string(r->non_retryable_error_types[i])) < 0)
+				goto fail;
 	}
 	return o;
+fail:
+	json_decref(o);
+	return NULL;
 }
 
 /* Priority and fairness (api/41_priority.sql): what is 0 or NULL is left
@@ -353,14 +363,13 @@ static int priority_valid(int priority, double weight)
 	return priority >= 0 && priority <= 5 && (weight == 0 || (weight >= 0.001 && weight <= 1000));
 }
 
-static void put_priority(json_t *cmd, int priority, const char *fairness_key, double weight)
+static int put_priority(json_t *cmd, int priority, const char *fairness_key, double weight)
 {
-	if (priority > 0)
-		json_object_set_new(cmd, "priority", json_integer(priority));
-	if (fairness_key)
-		json_object_set_new(cmd, "fairness_key", json_string(fairness_key));
-	if (weight > 0)
-		json_object_set_new(cmd, "fairness_weight", json_real(weight));
+	if (priority > 0 && json_object_set_new(cmd, "priority", json_integer(priority)) < 0)
+		return -1;
+	if (fairness_key && json_object_set_new(cmd, "fairness_key", json_string(fairness_key)) < 0)
+		return -1;
+	return weight > 0 ? json_object_set_new(cmd, "fairness_weight", json_real(weight)) : 0;
 }
 
 int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
@@ -402,17 +411,18 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 			json_decref(cmd);
 			cmd = NULL;
 		}
-		if (cmd) {
-			if (opts->task_queue)
-				json_object_set_new(cmd, "task_queue", json_string(opts->task_queue));
-			put_duration(cmd, "schedule_to_close_timeout", opts->schedule_to_close_timeout);
-			put_duration(cmd, "schedule_to_start_timeout", opts->schedule_to_start_timeout);
-			put_duration(cmd, "start_to_close_timeout",
-				     opts->start_to_close_timeout > 0 || opts->schedule_to_close_timeout > 0
-					     ? opts->start_to_close_timeout : 300);
-			put_duration(cmd, "heartbeat_timeout", opts->heartbeat_timeout);
-			json_object_set_new(cmd, "retry_policy", retry_policy_json(&opts->retry));
-			put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight);
+		if (cmd && ((opts->task_queue &&
+			     json_object_set_new(cmd, "task_queue", json_string(opts->task_queue)) < 0) ||
+			    put_duration(cmd, "schedule_to_close_timeout", opts->schedule_to_close_timeout) < 0 ||
+			    put_duration(cmd, "schedule_to_start_timeout", opts->schedule_to_start_timeout) < 0 ||
+			    put_duration(cmd, "start_to_close_timeout",
+					 opts->start_to_close_timeout > 0 || opts->schedule_to_close_timeout > 0
+						 ? opts->start_to_close_timeout : 300) < 0 ||
+			    put_duration(cmd, "heartbeat_timeout", opts->heartbeat_timeout) < 0 ||
+			    json_object_set_new(cmd, "retry_policy", retry_policy_json(&opts->retry)) < 0 ||
+			    put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight) < 0)) {
+			json_decref(cmd);
+			cmd = NULL;
 		}
 		ev = issue_cmd(ctx, cmd, "ActivityTaskScheduled", "activity_type", "activity_id", 0);
 	}
@@ -471,15 +481,16 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	} else {
 		json_t *cmd = json_pack("{s:s, s:s, s:s, s:O}", "type", "StartChildWorkflowExecution", "workflow_id",
 					id, "workflow_type", type, "input", input ? input : json_null());
-		if (cmd && opts) {
-			if (opts->task_queue)
-				json_object_set_new(cmd, "task_queue", json_string(opts->task_queue));
-			if (opts->parent_close_policy)
-				json_object_set_new(cmd, "parent_close_policy", json_string(opts->parent_close_policy));
-			put_duration(cmd, "workflow_execution_timeout", opts->execution_timeout);
-			put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight);
-			if (opts->retry_policy)
-				json_object_set_new(cmd, "retry_policy", retry_policy_json(opts->retry_policy));
+		if (cmd && opts &&
+		    ((opts->task_queue && json_object_set_new(cmd, "task_queue", json_string(opts->task_queue)) < 0) ||
+		     (opts->parent_close_policy &&
+		      json_object_set_new(cmd, "parent_close_policy", json_string(opts->parent_close_policy)) < 0) ||
+		     put_duration(cmd, "workflow_execution_timeout", opts->execution_timeout) < 0 ||
+		     put_priority(cmd, opts->priority, opts->fairness_key, opts->fairness_weight) < 0 ||
+		     (opts->retry_policy &&
+		      json_object_set_new(cmd, "retry_policy", retry_policy_json(opts->retry_policy)) < 0))) {
+			json_decref(cmd);
+			cmd = NULL;
 		}
 		ev = issue(ctx, cmd, "StartChildWorkflowExecutionInitiated", "workflow_type", "workflow_id");
 	}
