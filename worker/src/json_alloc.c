@@ -63,7 +63,7 @@ static void *pool_malloc(size_t n)
 	kept_t *b = p->free[k];
 	if (!b)
 		return malloc(CLASS_BYTES(k));
-	UNPOISON(b, sizeof(*b));
+	/* the size is the allocator's (its metadata, not the poisoned block) */
 	size_t usable = malloc_usable_size(b);
 	UNPOISON(b, usable);
 	p->free[k] = b->next;
@@ -123,9 +123,8 @@ void durable__json_pool_end(durable__json_pool_t *p)
 	for (int k = 0; k < CLASSES; k++)
 		while (p->free[k]) {
 			kept_t *b = p->free[k];
-			UNPOISON(b, sizeof(*b));
-			p->free[k] = b->next;
 			UNPOISON(b, malloc_usable_size(b));
+			p->free[k] = b->next;
 			free(b);
 		}
 	free(p);
