@@ -16,7 +16,7 @@
 # A is this checkout's install with A's api/*.sql run over it, or with
 # A_TREE=<worktree> that worktree's own build on a cluster of its own; B is
 # the checkout.
-#   tests/bench/activity_cpu.sh poll|complete [A_COMMIT] [ROUNDS] [N]   (main, 3, 20000)
+#   tests/bench/activity_cpu.sh poll|complete [A_COMMIT] [ROUNDS] [N]   (main, 3, 20000; N a multiple of 100)
 # PERF=<file> records the B side's measured calls with perf record -g.
 # Prints per round "variant us_per_task wal_bytes_per_task", then the
 # ratios B / A of the medians.
@@ -24,6 +24,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"   # ab_setup, ab_side, api_sql, cpu_view, ab_ratio, ab_install
 what=${1:?usage: activity_cpu.sh poll|complete [A_COMMIT] [ROUNDS] [N]}
 a=${2:-main} rounds=${3:-3} n=${4:-20000}
+# each call takes 100 tasks: an N that is not a multiple would leave some
+[ $(( n % 100 )) -eq 0 ] && [ "$n" -gt 0 ] || { echo "activity_cpu: N must be a multiple of 100 ($n)" >&2; exit 1; }
 ab_setup activity-cpu 55495
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
 
