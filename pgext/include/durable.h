@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "nodes/parsenodes.h"	/* (AclMode) */
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
 #include "storage/lockdefs.h"
@@ -306,13 +307,13 @@ typedef struct DurableProbedTable
 	int			ncolumns;		/* read from the row found */
 	const char *columns[DURABLE_PROBED_MAX_COLUMNS];
 	Oid			column_types[DURABLE_PROBED_MAX_COLUMNS];
-	uint32		rights;			/* the statement's (an AclMode) */
+	AclMode		rights;			/* the statement's */
 	/* looked up (DurableFillProbedTable), the index read only under the table's lock (DurableOpenLookup) */
 	DurableLookup lookup;
 	int16		atts[DURABLE_PROBED_MAX_COLUMNS];	/* (AttrNumbers) */
 } DurableProbedTable;
 extern void DurableFillProbedTable(DurableLookup *lookup, const void *arg);
-extern bool DurableProbedFits(struct RelationData *rel, uint32 rights);
+extern bool DurableProbedFits(struct RelationData *rel, AclMode rights);
 extern struct RelationData *DurableOpenProbed(DurableProbedTable *t, LOCKMODE lockmode);
 
 /* activity_result.c: an activity's result (complete_activity_tasks' common item), the tasks' keys */

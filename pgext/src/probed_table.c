@@ -93,7 +93,7 @@ DurableFillProbedTable(DurableLookup *lookup, const void *arg)
  * would, on rel as it is now (opened under its lock).
  */
 bool
-DurableProbedFits(Relation rel, uint32 rights)
+DurableProbedFits(Relation rel, AclMode rights)
 {
 	TriggerDesc *triggers = rel->trigdesc;
 
