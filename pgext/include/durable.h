@@ -215,11 +215,10 @@ typedef struct DurableLookup
 } DurableLookup;
 
 /*
- * direct_update.c: what close_update.c and lease_update.c share, and
- * workflow_complete.c's delete of its task: the shape of the table an
- * update keeps (its set columns, the primary key on one column, indexes,
- * CHECKs, the role's rights), a row's new version written as ExecUpdate
- * writes it, a row deleted as ExecDelete deletes it
+ * direct_update.c: what close_update.c and lease_update.c share: the
+ * shape of the table an update keeps (its set columns, the primary key on
+ * one column, indexes, CHECKs, the role's rights), a row's new version
+ * written as ExecUpdate writes it
  */
 #define DURABLE_UPDATE_MAX_COLUMNS 8
 #define DURABLE_UPDATE_MAX_INDEXES 32
@@ -248,7 +247,6 @@ typedef struct DurableUpdateShape
 	const DurableUpdateColumn *reads;
 	/* an index the caller scans for its rows: told each index, sets scan_index to the one (none: the statement) */
 	bool		(*visit) (struct DurableUpdateShape *s, struct RelationData *index, DurableDirectIndex *entry);
-	bool		deletes;		/* the row is deleted (DurableDeleteRow), no column set */
 	/* read */
 	DurableLookup table;		/* the table's oid, remembered */
 	int16		key_att;		/* (AttrNumbers) */
@@ -278,7 +276,6 @@ extern bool DurableUpdateFind(DurableUpdateShape *s, DurableUpdate *u, Datum key
 extern void DurableUpdateFrom(DurableUpdate *u, struct TupleTableSlot *slot);
 extern bool DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u);
 extern bool DurableNeverFiresOnState(DurableUpdateShape *s, const struct Trigger *trigger);
-extern bool DurableDeleteRow(DurableUpdateShape *s, DurableUpdate *u, Datum key, bool *written);
 
 /* run_rows.c: whether a table of _close_run's (bit 1 << table) may hold a row of run whose text column (activity_tasks': activity_id) equals value */
 #define DURABLE_RUN_ACTIVITY_TASKS 1
@@ -294,7 +291,8 @@ extern bool DurableProbeIndexKeys(struct RelationData *heap, struct RelationData
 /*
  * probed_table.c: a table a direct path reads (or deletes) rows of by a
  * unique index on one or two columns (static, its looked-up part zeroed),
- * the columns it reads of them found once per change of the table
+ * the columns it reads of them found once per change of the table; a row
+ * found so deleted as the DELETE statement deletes it
  */
 #define DURABLE_PROBED_MAX_COLUMNS 9
 typedef struct DurableProbedTable
@@ -315,6 +313,8 @@ typedef struct DurableProbedTable
 extern void DurableFillProbedTable(DurableLookup *lookup, const void *arg);
 extern bool DurableProbedFits(struct RelationData *rel, AclMode rights);
 extern struct RelationData *DurableOpenProbed(DurableProbedTable *t, LOCKMODE lockmode);
+extern void DurableProbedDeleteBegin(struct RelationData *rel);
+extern bool DurableProbedDelete(struct RelationData *rel, struct TupleTableSlot *slot);
 
 /* activity_result.c: an activity's result (complete_activity_tasks' common item), the tasks' keys */
 struct varlena;

@@ -285,8 +285,6 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 	Relation	rels[NTABLES];
 	TupleTableSlot *slot;
 	Snapshot	snapshot;
-	TM_Result	result;
-	TM_FailureData tmfd;
 	bool		isnull;
 	Datum		key = Int64GetDatum(task_id);
 	Datum		keys[2];
@@ -296,9 +294,7 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 		return TAKE_BY_STATEMENT;
 
 	/* (the snapshot after the run's lock) */
-	DurableDirectWriteBegin("DELETE");
-	/* (a table published for deletes without a replica identity) */
-	CheckCmdReplicaIdentity(rels[0], CMD_DELETE);
+	DurableProbedDeleteBegin(rels[0]);
 	snapshot = GetActiveSnapshot();
 
 	if (!probe(rels, 0, &key, snapshot, &slot) ||
@@ -311,9 +307,7 @@ take_direct(int64 task_id, int64 fence, Taken *out, bool *found)
 		close_tables(rels);
 		return TAKE_DONE;
 	}
-	result = table_tuple_delete(rels[0], &slot->tts_tid, GetCurrentCommandId(true), snapshot, InvalidSnapshot,
-								true, &tmfd, false);
-	if (result != TM_Ok)
+	if (!DurableProbedDelete(rels[0], slot))
 	{
 		/* (changed meanwhile, by a heartbeat: the statement follows the row or fails to serialize) */
 		ExecDropSingleTupleTableSlot(slot);

@@ -1,8 +1,7 @@
 /*
  * direct_update.c: what the updates durable writes without the executor
  * (close_update.c's close of a run, lease_update.c's lease of workflow
- * tasks) share, and the delete workflow_complete.c writes so (a completed
- * workflow task's row): the shape of the table they keep between calls
+ * tasks) share: the shape of the table they keep between calls
  * (the columns they set, the primary key on one column they find the row
  * by, the indexes and CHECKs, whether the executor would do more: a
  * trigger, transition tables, an inheriting table; whether the role has
@@ -11,14 +10,13 @@
  * evaluated, heap_update, and an entry in every index whose predicate
  * holds for the new version unless the update is HOT, with the executor's
  * hint for the indexes whose columns it does not set
- * (index_unchanged_by_update); and a row deleted as ExecDelete deletes it
- * (heap_delete: a delete adds no index entries).
+ * (index_unchanged_by_update). (A direct delete writes no new version:
+ * probed_table.c's DurableProbedDelete.)
  *
- * Each caller says which columns it sets (or that it deletes), and may
- * recognise a trigger that never fires for its update (durable's own,
- * whose WHEN its rows never meet); every other trigger that would fire for
- * an UPDATE of those columns (a DELETE), or for each statement, sends its
- * writes through its statement.
+ * Each caller says which columns it sets, and may recognise a trigger that
+ * never fires for its update (durable's own, whose WHEN its rows never
+ * meet); every other trigger that would fire for an UPDATE of those
+ * columns, or for each statement, sends its writes through its statement.
  */
 #include "postgres.h"
 
@@ -103,8 +101,7 @@ visit_index(Relation index, DurableDirectIndex *entry, void *arg)
 /*
  * Whether the trigger (not disabled) would fire for the update: one for
  * each statement, or for each row of an UPDATE of any column or of one the
- * update sets, unless the caller knows it never fires for its rows; for a
- * delete, any trigger of DELETE (a foreign key's too).
+ * update sets, unless the caller knows it never fires for its rows.
  */
 static bool
 fires(DurableUpdateShape *s, const Trigger *trigger)
@@ -113,8 +110,6 @@ fires(DurableUpdateShape *s, const Trigger *trigger)
 
 	if (trigger->tgenabled == TRIGGER_DISABLED)
 		return false;
-	if (s->deletes)
-		return TRIGGER_FOR_DELETE(trigger->tgtype);
 	if (!TRIGGER_FOR_UPDATE(trigger->tgtype))
 		return false;
 	if (!TRIGGER_FOR_ROW(trigger->tgtype))
@@ -126,15 +121,10 @@ fires(DurableUpdateShape *s, const Trigger *trigger)
 }
 
 /* the rights the statement needs on the whole table (rights granted by column are its own to check) */
-static AclMode
-rights(const DurableUpdateShape *s)
-{
-	return (s->deletes ? ACL_DELETE : ACL_UPDATE) | ACL_SELECT;
-}
+#define UPDATE_RIGHTS (ACL_UPDATE | ACL_SELECT)
 
 /*
- * Whether the direct update (delete) does what the UPDATE (DELETE)
- * statement would, on rel as it is now, for the current role: its rights
+ * Whether the direct update does what the UPDATE statement would, on rel as it is now, for the current role: its rights
  * are read here, kept with the shape as history_append.c keeps its own
  * (DurableShape.userid: read again for another role, and after a change of
  * a role, a membership or the table's grants).
@@ -145,19 +135,17 @@ read_shape(Relation rel, void *arg)
 	DurableUpdateShape *s = arg;
 	TriggerDesc *triggers = rel->trigdesc;
 
-	Assert(s->ncolumns <= DURABLE_UPDATE_MAX_COLUMNS && s->nreads <= lengthof(s->read_att) &&
-		   (!s->deletes || s->ncolumns == 0));
+	Assert(s->ncolumns <= DURABLE_UPDATE_MAX_COLUMNS && s->nreads <= lengthof(s->read_att));
 	s->scan_index = InvalidOid;
 	s->base.userid = GetUserId();
-	if (pg_class_aclmask(RelationGetRelid(rel), s->base.userid, rights(s), ACLMASK_ALL) != rights(s))
+	if (pg_class_aclmask(RelationGetRelid(rel), s->base.userid, UPDATE_RIGHTS, ACLMASK_ALL) != UPDATE_RIGHTS)
 		return false;
 	/* (a table inheriting from it: the statement updates its rows of the key too) */
 	if (!DurableDirectInsertTable(rel) || rel->rd_rel->relhassubclass ||
 		RelationGetDescr(rel)->natts > MaxHeapAttributeNumber || !read_columns(rel, s))
 		return false;
-	/* (an UPDATE's transition tables take every row it updates, a DELETE's every row it deletes) */
-	if (triggers != NULL && (s->deletes ? triggers->trig_delete_old_table
-							 : triggers->trig_update_old_table || triggers->trig_update_new_table))
+	/* (an UPDATE's transition tables take every row it updates) */
+	if (triggers != NULL && (triggers->trig_update_old_table || triggers->trig_update_new_table))
 		return false;
 	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
 		if (fires(s, &triggers->triggers[i]))
@@ -219,13 +207,13 @@ DurableNeverFiresOnState(DurableUpdateShape *s, const Trigger *trigger)
 }
 
 /*
- * The start of a direct update (delete) of rows of durable's table
+ * The start of a direct update of rows of durable's table
  * relname: the table opened, s read (again, if the table, a function or a
  * role changed since, or for another role), the direct write begun
  * (DurableDirectWriteBegin) and the primary key opened, with a slot for
  * its rows, into u. False, with nothing open, when the statement must
  * write: no such table, s found something the executor would do more, an
- * ExecutorCheckPerms_hook, or a role without UPDATE (DELETE) and SELECT on
+ * ExecutorCheckPerms_hook, or a role without UPDATE and SELECT on
  * the whole table (rights granted by column are the statement's to check).
  * name: the shape's memory's (a literal).
  */
@@ -241,9 +229,9 @@ DurableUpdateBegin(DurableUpdateShape *s, const char *relname, const char *name,
 		table_close(u->rel, NoLock);
 		return false;
 	}
-	DurableDirectWriteBegin(s->deletes ? "DELETE" : "UPDATE");
-	/* (a table published for updates, deletes, without a replica identity) */
-	CheckCmdReplicaIdentity(u->rel, s->deletes ? CMD_DELETE : CMD_UPDATE);
+	DurableDirectWriteBegin("UPDATE");
+	/* (a table published for updates without a replica identity) */
+	CheckCmdReplicaIdentity(u->rel, CMD_UPDATE);
 	u->pkey = index_open(s->pkey, RowExclusiveLock);
 	u->slot = table_slot_create(u->rel, NULL);
 	u->values = palloc(RelationGetDescr(u->rel)->natts * sizeof(Datum));
@@ -331,31 +319,4 @@ done:
 	heap_freetuple(u->old_row);
 	u->old_row = NULL;
 	return written;
-}
-
-/*
- * The row of key visible to the active snapshot, read by the primary key,
- * deleted as ExecDelete deletes it (heap_delete; its index entries stay,
- * for vacuum, as the executor leaves them); *written: whether it was.
- * False, with nothing written, when the statement must delete it:
- * heap_delete's answer other than TM_Ok (a row another transaction updated
- * or deleted meanwhile: the statement follows it as READ COMMITTED does,
- * or fails to serialize). No such row: true, nothing written, as the
- * statement deletes none.
- */
-bool
-DurableDeleteRow(DurableUpdateShape *s, DurableUpdate *u, Datum key, bool *written)
-{
-	TM_Result	result;
-	TM_FailureData tmfd;
-
-	Assert(s->deletes);
-	*written = false;
-	if (!DurableProbeIndex(u->rel, u->pkey, s->key.eq, key, GetActiveSnapshot(), u->slot))
-		return true;
-	result = heap_delete(u->rel, &u->slot->tts_tid, GetCurrentCommandId(true), InvalidSnapshot, true, &tmfd,
-						 false);
-	ExecClearTuple(u->slot);
-	*written = result == TM_Ok;
-	return *written;
 }

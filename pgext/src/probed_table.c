@@ -3,14 +3,19 @@
  * unique index, and the columns it reads of them, looked up once per
  * change of the table (DurableProbedTable, DurableOpenLookup's fill); and
  * whether the direct path does what a statement needing some rights on it
- * would (DurableProbedFits, DurableOpenProbed). activity_result.c's four
- * tables (the task's delete and its three reads) and lease_update.c's
- * re-read of a scan's tasks and their runs share it.
+ * would (DurableProbedFits, DurableOpenProbed); and a row found so deleted
+ * as the DELETE statement deletes it (DurableProbedDeleteBegin,
+ * DurableProbedDelete). activity_result.c's four tables (the task's delete
+ * and its three reads), workflow_complete.c's delete of a completed
+ * workflow task and lease_update.c's re-read of a scan's tasks and their
+ * runs share it.
  */
 #include "postgres.h"
 
 #include "access/genam.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/pg_am_d.h"
 #include "commands/defrem.h"
 #include "executor/executor.h"
@@ -18,6 +23,7 @@
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "durable.h"
 
@@ -125,4 +131,37 @@ DurableOpenProbed(DurableProbedTable *t, LOCKMODE lockmode)
 		rel = NULL;
 	}
 	return rel;
+}
+
+/*
+ * The start of a direct delete of rows of rel (opened, with ACL_DELETE
+ * among the rights DurableProbedFits checked, under RowExclusiveLock), as
+ * the DELETE statement's: the direct write begun (DurableDirectWriteBegin:
+ * the snapshot the rows are then found under) and the table's replica
+ * identity checked (a table published for deletes without one: the
+ * statement's error). DurableDirectWriteEnd ends it.
+ */
+void
+DurableProbedDeleteBegin(Relation rel)
+{
+	DurableDirectWriteBegin("DELETE");
+	CheckCmdReplicaIdentity(rel, CMD_DELETE);
+}
+
+/*
+ * The row in slot (of rel, found under the active snapshot since
+ * DurableProbedDeleteBegin) deleted as ExecDelete deletes it
+ * (table_tuple_delete; its index entries stay, for vacuum, as the executor
+ * leaves them). The slot keeps the row, to read. False, nothing written,
+ * when another transaction updated or deleted it meanwhile: the statement
+ * must then delete, following the row as READ COMMITTED does, or failing
+ * to serialize.
+ */
+bool
+DurableProbedDelete(Relation rel, TupleTableSlot *slot)
+{
+	TM_FailureData tmfd;
+
+	return table_tuple_delete(rel, &slot->tts_tid, GetCurrentCommandId(true), GetActiveSnapshot(), InvalidSnapshot,
+							  true, &tmfd, false) == TM_Ok;
 }

@@ -34,7 +34,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_type.h"
@@ -407,18 +410,42 @@ durable_lock_workflow_task(PG_FUNCTION_ARGS)
 /*
  * The completed task's row deleted as its statement
  *     DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = $1
- * deletes it: directly (direct_update.c: found by the primary key,
- * heap_delete), or by the statement itself, kept prepared, wherever it
- * would do more (a trigger of DELETE, a foreign key's, row security, an
- * inheriting table, a role without DELETE and SELECT, an
- * ExecutorCheckPerms_hook) or the row was changed meanwhile by another
- * transaction. The statement was ~3 µs of a completion's ~20 (its executor
- * set up and torn down for one row).
+ * deletes it: directly (probed_table.c, as activity_result.c deletes its
+ * task: found by a unique index on task_id, table_tuple_delete), or by the
+ * statement itself, kept prepared, wherever it would do more (a trigger of
+ * DELETE, a foreign key's, row security, an inheriting table, a role
+ * without DELETE and SELECT, an ExecutorCheckPerms_hook) or the row was
+ * changed meanwhile by another transaction. The statement was ~3 µs of a
+ * completion's ~20 (its executor set up and torn down for one row).
  */
-static DurableUpdateShape task_delete_shape = {
-	.key = {"task_id", INT8OID, F_INT8EQ},
-	.deletes = true,
+static DurableProbedTable task_table = {
+	"workflow_tasks", 1, {"task_id"}, {INT8OID}, {F_INT8EQ}, 0, {0}, {0}, ACL_SELECT | ACL_DELETE
 };
+
+/* The task's row deleted directly (none there: nothing to delete); false, nothing written: the statement must. */
+static bool
+delete_direct(Datum task_id)
+{
+	Relation	rel = DurableOpenProbed(&task_table, RowExclusiveLock);
+	Relation	index;
+	TupleTableSlot *slot;
+	bool		done = true;
+	bool		written = false;
+
+	if (rel == NULL)
+		return false;
+	DurableProbedDeleteBegin(rel);
+	index = index_open(task_table.lookup.index, RowExclusiveLock);
+	slot = table_slot_create(rel, NULL);
+	if (DurableProbeIndexKeys(rel, index, 1, task_table.eqs, &task_id, GetActiveSnapshot(), slot))
+		done = written = DurableProbedDelete(rel, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	/* the locks stay to the transaction's end, as the statement's */
+	index_close(index, NoLock);
+	DurableDirectWriteEnd(written);
+	table_close(rel, NoLock);
+	return done;
+}
 
 static void
 delete_task(Datum task_id, bool isnull)
@@ -427,17 +454,9 @@ delete_task(Datum task_id, bool isnull)
 	Oid			types[1] = {INT8OID};
 	Datum		args[1] = {task_id};
 	char		nulls[1] = {isnull ? 'n' : ' '};
-	DurableUpdate u;
-	bool		written = false;
 
-	if (!isnull && DurableUpdateBegin(&task_delete_shape, "workflow_tasks", "durable task delete shape", &u))
-	{
-		bool		done = DurableDeleteRow(&task_delete_shape, &u, task_id, &written);
-
-		DurableUpdateEnd(&u, written);
-		if (done)
-			return;
-	}
+	if (!isnull && delete_direct(task_id))
+		return;
 	DurableRunStatement(&plan, "DELETE FROM durable.workflow_tasks wt WHERE wt.task_id = $1", 1, types, args, nulls,
 						false, 0, SPI_OK_DELETE, NULL, NULL);
 }
