@@ -246,7 +246,8 @@ typedef struct DurableUpdateShape
 	int			nreads;
 	const DurableUpdateColumn *reads;
 	/* an index the caller scans for its rows: told each index, sets scan_index to the one (none: the statement) */
-	bool		(*visit) (struct DurableUpdateShape *s, struct RelationData *index, DurableDirectIndex *entry);
+	bool		(*visit) (struct DurableUpdateShape *s, struct RelationData *rel, struct RelationData *index,
+						  DurableDirectIndex *entry);
 	/* read */
 	DurableLookup table;		/* the table's oid, remembered */
 	int16		key_att;		/* (AttrNumbers) */
@@ -276,6 +277,7 @@ extern bool DurableUpdateFind(DurableUpdateShape *s, DurableUpdate *u, Datum key
 extern void DurableUpdateFrom(DurableUpdate *u, struct TupleTableSlot *slot);
 extern bool DurableUpdateRow(DurableUpdateShape *s, DurableUpdate *u);
 extern bool DurableNeverFiresOnState(DurableUpdateShape *s, const struct Trigger *trigger);
+extern bool DurableTextEqConst(Node *qual, Var **var, Datum *value, Oid *collation);
 
 /* run_rows.c: whether a table of _close_run's (bit 1 << table) may hold a row of run whose text column (activity_tasks': activity_id) equals value */
 #define DURABLE_RUN_ACTIVITY_TASKS 1

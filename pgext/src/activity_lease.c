@@ -141,23 +141,14 @@ static const int ready_keys[] = {R_NAMESPACE, R_QUEUE, R_PRIORITY, R_PASS, R_TAS
 static bool
 scheduled_predicate(const DurableUpdateShape *s, Relation rel, List *predicate)
 {
-	OpExpr	   *op;
 	Var		   *var;
-	Const	   *value;
+	Datum		value;
+	Oid			collation;
 	AttrNumber	state = s->att[SET_STATE];
 
-	if (list_length(predicate) != 1 || !IsA(linitial(predicate), OpExpr))
-		return false;
-	op = linitial(predicate);
-	if (get_opcode(op->opno) != F_TEXTEQ || list_length(op->args) != 2 ||
-		!IsA(linitial(op->args), Var) || !IsA(lsecond(op->args), Const))
-		return false;
-	var = linitial(op->args);
-	value = lsecond(op->args);
-	return var->varattno == state && var->varlevelsup == 0 &&
-		op->inputcollid == TupleDescAttr(RelationGetDescr(rel), state - 1)->attcollation &&
-		value->consttype == TEXTOID && !value->constisnull &&
-		strcmp(TextDatumGetCString(value->constvalue), "SCHEDULED") == 0;
+	return list_length(predicate) == 1 && DurableTextEqConst(linitial(predicate), &var, &value, &collation) &&
+		var->varattno == state && collation == TupleDescAttr(RelationGetDescr(rel), state - 1)->attcollation &&
+		strcmp(TextDatumGetCString(value), "SCHEDULED") == 0;
 }
 
 /*
@@ -167,16 +158,14 @@ scheduled_predicate(const DurableUpdateShape *s, Relation rel, List *predicate)
  * statement's ORDER BY, its rows the statement's WHERE for one queue
  */
 static bool
-visit_index(DurableUpdateShape *s, Relation index, DurableDirectIndex *entry)
+visit_index(DurableUpdateShape *s, Relation rel, Relation index, DurableDirectIndex *entry)
 {
-	Relation	rel;
 	bool		ready = index->rd_rel->relam == BTREE_AM_OID && index->rd_index->indisvalid &&
 		index->rd_index->indnkeyatts == lengthof(ready_keys) && entry->info->ii_Expressions == NIL &&
 		entry->info->ii_Predicate != NIL;
 
 	if (!ready || OidIsValid(s->scan_index))
 		return true;
-	rel = RelationIdGetRelation(index->rd_index->indrelid);
 	for (int k = 0; k < lengthof(ready_keys) && ready; k++)
 	{
 		Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), s->read_att[ready_keys[k]] - 1);
@@ -187,7 +176,6 @@ visit_index(DurableUpdateShape *s, Relation index, DurableDirectIndex *entry)
 	}
 	if (ready && scheduled_predicate(s, rel, entry->info->ii_Predicate))
 		s->scan_index = entry->oid;
-	RelationClose(rel);
 	return true;
 }
 

@@ -78,11 +78,18 @@ sets(const DurableUpdateShape *s, AttrNumber att)
 	return false;
 }
 
+/* what read_shape passes DurableReadDirectIndexes' visit: the shape read, and its table, open */
+typedef struct ShapeRead
+{
+	DurableUpdateShape *s;
+	Relation	rel;
+} ShapeRead;
+
 /* (DurableReadDirectIndexes' visit) the primary key, and whether the update changes the index's columns */
 static bool
 visit_index(Relation index, DurableDirectIndex *entry, void *arg)
 {
-	DurableUpdateShape *s = arg;
+	DurableUpdateShape *s = ((ShapeRead *) arg)->s;
 	Oid			family = get_opclass_family(GetDefaultOpClass(s->key.type, BTREE_AM_OID));
 	bool		unchanged = true;
 
@@ -95,7 +102,7 @@ visit_index(Relation index, DurableDirectIndex *entry, void *arg)
 		if (sets(s, entry->info->ii_IndexAttrNumbers[k]))
 			unchanged = false;
 	s->unchanged[entry - s->indexes] = unchanged;
-	return s->visit == NULL || s->visit(s, index, entry);
+	return s->visit == NULL || s->visit(s, ((ShapeRead *) arg)->rel, index, entry);
 }
 
 /*
@@ -134,6 +141,7 @@ read_shape(Relation rel, void *arg)
 {
 	DurableUpdateShape *s = arg;
 	TriggerDesc *triggers = rel->trigdesc;
+	ShapeRead	read = {s, rel};
 
 	Assert(s->ncolumns <= DURABLE_UPDATE_MAX_COLUMNS && s->nreads <= lengthof(s->read_att));
 	s->scan_index = InvalidOid;
@@ -154,8 +162,33 @@ read_shape(Relation rel, void *arg)
 	if (!DurableReadChecks(rel, s->base.mem.estate, s->checks, DURABLE_UPDATE_MAX_CHECKS, &s->nchecks))
 		return false;
 	s->pkey = InvalidOid;
-	return DurableReadDirectIndexes(rel, &s->base, s->indexes, DURABLE_UPDATE_MAX_INDEXES, visit_index, s) &&
+	return DurableReadDirectIndexes(rel, &s->base, s->indexes, DURABLE_UPDATE_MAX_INDEXES, visit_index, &read) &&
 		OidIsValid(s->pkey) && (s->visit == NULL || OidIsValid(s->scan_index));
+}
+
+/*
+ * Whether qual is <a column> = '<a text>' compared by texteq: a Var of this
+ * query level (*var) against a text Const not null (*value), under the
+ * comparison's collation (*collation). The caller checks which column, and
+ * which text. (A trigger's WHEN, a partial index's predicate.)
+ */
+bool
+DurableTextEqConst(Node *qual, Var **var, Datum *value, Oid *collation)
+{
+	OpExpr	   *op;
+	Const	   *c;
+
+	if (!IsA(qual, OpExpr))
+		return false;
+	op = (OpExpr *) qual;
+	if (get_opcode(op->opno) != F_TEXTEQ || list_length(op->args) != 2 ||
+		!IsA(linitial(op->args), Var) || !IsA(lsecond(op->args), Const))
+		return false;
+	*var = linitial(op->args);
+	c = lsecond(op->args);
+	*value = c->constvalue;
+	*collation = op->inputcollid;
+	return (*var)->varlevelsup == 0 && c->consttype == TEXTOID && !c->constisnull;
 }
 
 /*
@@ -168,9 +201,9 @@ read_shape(Relation rel, void *arg)
 static bool
 false_for_state(const DurableUpdateShape *s, Node *qual)
 {
-	OpExpr	   *op;
 	Var		   *var;
-	Const	   *value;
+	Datum		value;
+	Oid			collation;
 
 	if (IsA(qual, BoolExpr) && ((BoolExpr *) qual)->boolop == AND_EXPR)
 	{
@@ -181,18 +214,9 @@ false_for_state(const DurableUpdateShape *s, Node *qual)
 				return true;
 		return false;
 	}
-	if (!IsA(qual, OpExpr))
-		return false;
-	op = (OpExpr *) qual;
-	if (get_opcode(op->opno) != F_TEXTEQ || list_length(op->args) != 2 ||
-		!IsA(linitial(op->args), Var) || !IsA(lsecond(op->args), Const))
-		return false;
-	var = linitial(op->args);
-	value = lsecond(op->args);
-	return var->varno == PRS2_NEW_VARNO && var->varattno == s->att[s->state_column] && var->varlevelsup == 0 &&
-		value->consttype == TEXTOID && !value->constisnull &&
-		!DatumGetBool(DirectFunctionCall2Coll(texteq, op->inputcollid, value->constvalue,
-											  CStringGetTextDatum(s->state_value)));
+	return DurableTextEqConst(qual, &var, &value, &collation) &&
+		var->varno == PRS2_NEW_VARNO && var->varattno == s->att[s->state_column] &&
+		!DatumGetBool(DirectFunctionCall2Coll(texteq, collation, value, CStringGetTextDatum(s->state_value)));
 }
 
 /*
