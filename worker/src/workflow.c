@@ -372,6 +372,14 @@ static int put_priority(json_t *cmd, int priority, const char *fairness_key, dou
 	return weight > 0 ? json_object_set_new(cmd, "fairness_weight", json_real(weight)) : 0;
 }
 
+/* Whether json_string (and json_pack's "s") would take s: a replayed start
+ * is not built, so what building it refused (out of memory, as the
+ * first run saw it) is refused here the same way. */
+static int string_ok(const char *s)
+{
+	return s && durable__utf8_ok(s, strlen(s));
+}
+
 int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 			   const durable_activity_options_t *opts, durable_future_t **f)
 {
@@ -395,8 +403,7 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	 * input made here, and is sent as it is. */
 	int64_t ev;
 	if (durable__replaying(ctx)) {
-		/* what json_string refused when the command was built: out of memory, as then */
-		if (!type || !durable__utf8_ok(type, strlen(type)))
+		if (!string_ok(type))
 			return -ENOMEM;
 		match_t m = {"ScheduleActivityTask", type, "ActivityTaskScheduled", {"activity_type", "activity_id"},
 			     {type, id}};
@@ -472,8 +479,7 @@ int durable_child_start(durable_ctx_t *ctx, const char *type, json_t *input,
 		snprintf(id, sizeof(id), "%.100s-child-%u", ctx->task->workflow_id, ctx->seq + 1);
 	int64_t ev;
 	if (durable__replaying(ctx)) {
-		/* what json_pack refused when the command was built: out of memory, as then */
-		if (!type || !durable__utf8_ok(type, strlen(type)) || !durable__utf8_ok(id, strlen(id)))
+		if (!string_ok(type) || !string_ok(id))
 			return -ENOMEM;
 		match_t m = {"StartChildWorkflowExecution", type, "StartChildWorkflowExecutionInitiated",
 			     {"workflow_type", "workflow_id"}, {type, id}};
