@@ -372,6 +372,19 @@ static int put_priority(json_t *cmd, int priority, const char *fairness_key, dou
 	return weight > 0 ? json_object_set_new(cmd, "fairness_weight", json_real(weight)) : 0;
 }
 
+/* snprintf's "%u" of v at out (room for 3 * sizeof(unsigned) + 1 bytes), without snprintf:
+ * every replay starts every activity and timer again, and names each. */
+static void put_uint(char *out, unsigned v)
+{
+	char digits[3 * sizeof(unsigned)], *d = digits + sizeof(digits);
+	do
+		*--d = (char)('0' + v % 10);
+	while (v /= 10);
+	size_t n = (size_t)(digits + sizeof(digits) - d);
+	memcpy(out, d, n);
+	out[n] = '\0';
+}
+
 /* Whether json_string (and json_pack's "s") would take s: a replayed start
  * is not built, so what building it refused (out of memory, as the
  * first run saw it) is refused here the same way. */
@@ -392,12 +405,7 @@ int durable_activity_start(durable_ctx_t *ctx, const char *type, json_t *input,
 	if ((unsigned)opts->cancellation_type > DURABLE_CANCEL_ABANDON
 	    || !priority_valid(opts->priority, opts->fairness_weight))
 		return -EINVAL;
-	/* "%u" of seq + 1, without snprintf (every replay starts every activity again) */
-	char *d = id + sizeof(id) - 1;
-	*d = '\0';
-	for (unsigned v = ctx->seq + 1; d == id + sizeof(id) - 1 || v; v /= 10)
-		*--d = (char)('0' + v % 10);
-	memmove(id, d, (size_t)(id + sizeof(id) - d));
+	put_uint(id, ctx->seq + 1);
 	/* A replayed start is matched with its event by type and id, and its
 	 * command is never sent: not built. A new one holds a copy of the
 	 * input made here, and is sent as it is. */
@@ -448,7 +456,8 @@ int durable_timer_start(durable_ctx_t *ctx, double seconds, durable_future_t **f
 		return ctx->stopped;
 	if (!(seconds > 0))
 		return -EINVAL;
-	snprintf(id, sizeof(id), "t%u", ctx->seq + 1);
+	id[0] = 't';
+	put_uint(id + 1, ctx->seq + 1);
 	int64_t ev;
 	if (durable__replaying(ctx)) {
 		match_t m = {"StartTimer", id, "TimerStarted", {"timer_id", NULL}, {id, NULL}};
