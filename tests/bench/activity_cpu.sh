@@ -21,7 +21,7 @@
 # Prints per round "variant us_per_task wal_bytes_per_task", then the
 # ratios B / A of the medians.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"   # ab_setup, ab_side, api_sql, cpu_view, ab_ratio, ab_install
+. "$(dirname "$0")/lib.sh"   # ab_setup, api_sql, cpu_view, session_round, ab_ratios
 what=${1:?usage: activity_cpu.sh poll|complete [A_COMMIT] [ROUNDS] [N]}
 a=${2:-main} rounds=${3:-3} n=${4:-20000}
 # each call takes 100 tasks: an N that is not a multiple would leave some
@@ -75,18 +75,11 @@ calls=$(( n / 100 ))
 
 hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant us_per_task wal_bytes_per_task"
-    local done ticks wal
-    ab_side "$1"
-    ab_install "$1"
     export ACTIVITY_CPU_SIDE=$1
-    read -r done ticks wal < <(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
-    [ "$done" = "$n" ] || { echo "activity_cpu: only $done of $n tasks done ($1)" >&2; exit 1; }
-    awk -v v="$1" -v t="$ticks" -v w="$wal" -v n="$n" -v hz="$hz" \
+    session_round "$1" "tasks done"
+    awk -v v="$1" -v t="$round_x" -v w="$round_y" -v n="$n" -v hz="$hz" \
         'BEGIN { printf "%s %.2f %.0f\n", v, t * 1e6 / hz / n, w / n }'
 }
 echo "variant us_per_task wal_bytes_per_task ($what; one backend's CPU; A = ${a_tree:-$a}, B = checkout, N = $n)"
 for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
-for col in 2 3; do
-    read -r ratio ma mb < <(ab_ratio "$tmp/rounds" "$col")
-    echo "$([ "$col" = 2 ] && echo cpu || echo wal) B/A $ratio (medians $ma, $mb)"
-done
+ab_ratios "$tmp/rounds" "" cpu wal

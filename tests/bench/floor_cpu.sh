@@ -21,7 +21,7 @@
 # B / A of the medians. Needs a private PostgreSQL with this checkout
 # installed (export PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"   # ab_setup, ab_side, api_sql, floor_rounds, cpu_view, ab_ratio, ab_install
+. "$(dirname "$0")/lib.sh"   # ab_setup, api_sql, floor_rounds, cpu_view, session_round, ab_ratios
 a=${1:-main} rounds=${2:-3} n=${3:-3000}
 ab_setup floor-cpu 55493
 [ -n "$a_tree" ] || api_sql "$a" "$tmp/a_api.sql"
@@ -41,17 +41,10 @@ ab_setup floor-cpu 55493
 
 hz=$(getconf CLK_TCK)
 round() {   # A or B -> "variant start_us_per_wf run_us_per_wf"
-    local closed start run
-    ab_side "$1"
-    ab_install "$1"
-    read -r closed start run < <(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
-    [ "$closed" = "$n" ] || { echo "floor_cpu: only $closed of $n workflows closed ($1)" >&2; exit 1; }
-    awk -v v="$1" -v s="$start" -v r="$run" -v n="$n" -v hz="$hz" \
+    session_round "$1" "workflows closed"
+    awk -v v="$1" -v s="$round_x" -v r="$round_y" -v n="$n" -v hz="$hz" \
         'BEGIN { printf "%s %.0f %.0f\n", v, s * 1e6 / hz / n, r * 1e6 / hz / n }'
 }
 echo "variant start_us_per_wf run_us_per_wf (one backend's CPU; A = ${a_tree:-$a}, B = checkout, N = $n)"
 for _ in $(seq 1 "$rounds"); do round A; round B; done | tee "$tmp/rounds"
-for col in 2 3; do
-    read -r ratio ma mb < <(ab_ratio "$tmp/rounds" "$col")
-    echo "$([ "$col" = 2 ] && echo start || echo run) B/A $ratio (medians $ma, $mb µs)"
-done
+ab_ratios "$tmp/rounds" µs start run

@@ -177,6 +177,29 @@ ab_ratio() {
     mb=$(awk -v c="$2" '$1 == "B" { print $c }' "$1" | median)
     awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.3f %s %s\n", b / a, a, b }'
 }
+# session_round A|B WHAT (after ab_setup, with n and tmp set; in a round of
+# floor_cpu.sh, activity_cpu.sh): side A|B's store made anew (ab_install),
+# then $tmp/run.sql run in one session, whose last line is "COUNT X Y";
+# exits, saying "only COUNT of N WHAT", unless COUNT is $n; else sets
+# round_x and round_y
+session_round() {
+    local count
+    ab_side "$1"
+    ab_install "$1"
+    read -r count round_x round_y < <(psql -qXAt -v ON_ERROR_STOP=1 -f "$tmp/run.sql" | tail -1)
+    [ "$count" = "$n" ] || { echo "$(basename "$0" .sh): only $count of $n $2 ($1)" >&2; exit 1; }
+}
+# ab_ratios FILE UNIT LABEL... : for the Kth LABEL, "LABEL B/A ratio
+# (medians A, B UNIT)" of column K + 1 of FILE (ab_ratio; UNIT may be "")
+ab_ratios() {
+    local file=$1 unit=$2 col=2 label ratio ma mb
+    shift 2
+    for label in "$@"; do
+        read -r ratio ma mb < <(ab_ratio "$file" "$col")
+        echo "$label B/A $ratio (medians $ma, $mb${unit:+ $unit})"
+        col=$(( col + 1 ))
+    done
+}
 # two_trees NAME A_WORKFLOWS_C [A_SETTINGS] (with top, here, a_tree, port and tmp set):
 # the A/B scripts that run two worktrees' own installs and workers
 # (build_ab.sh, sticky_ab.sh). Defines tree_of, pg_config_of and port_of
