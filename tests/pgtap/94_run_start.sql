@@ -127,23 +127,22 @@ SELECT is(pg_temp.twin('plain', '7', '{}'), 'same, c', 'an id whose run is open:
 SELECT is((SELECT count(*) FROM durable.workflows WHERE workflow_id IN ('rs-c-plain', 'rs-p-plain')), 2::bigint,
           '(no second run)');
 
--- everything else is _create_run's
-SELECT is(pg_temp.twin('exec', NULL, '{"execution_timeout": "1 hour"}'), 'same, _create_run', 'an execution timeout');
-SELECT is(pg_temp.twin('runt', NULL, '{"run_timeout": 60}'), 'same, _create_run', 'a run timeout');
-SELECT is(pg_temp.twin('taskt', NULL, '{"task_timeout": "5 s"}'), 'same, _create_run', 'a task timeout');
-SELECT is(pg_temp.twin('delay', NULL, '{"start_delay": "1 minute"}'), 'same, _create_run', 'a start delay');
-SELECT is(pg_temp.twin('retry', NULL, '{"retry_policy": {"maximum_attempts": 3}}'), 'same, _create_run',
-          'a retry policy');
-SELECT is(pg_temp.twin('prio', NULL, '{"priority": 2}'), 'same, _create_run', 'a priority');
-SELECT is(pg_temp.twin('fkey', NULL, '{"fairness_key": "k"}'), 'same, _create_run', 'a fairness key');
-SELECT is(pg_temp.twin('fw', NULL, '{"fairness_weight": 2}'), 'same, _create_run', 'a fairness weight');
-SELECT is(pg_temp.twin('prio-null', NULL, '{"priority": null}'), 'same, _create_run', 'a null priority');
-SELECT is(pg_temp.twin('id-num', NULL, '{"identity": 5}'), 'same, _create_run', 'an identity that is no string');
-SELECT is(pg_temp.twin('req-obj', NULL, '{"request_id": {"a": 1}}'), 'same, _create_run',
-          'a request id that is no string');
-SELECT is(pg_temp.twin('array', NULL, '[]'), 'same, _create_run', 'options that are no object');
-SELECT is(pg_temp.twin('scalar-opts', NULL, '3'), 'same, _create_run', 'options that are a scalar');
-SELECT is(pg_temp.twin('null-opts', NULL, NULL), 'same, _create_run', 'no options at all');
+-- everything else is _create_run's (one assertion a case, in this order)
+SELECT is(pg_temp.twin(c, NULL, options), 'same, _create_run', what)
+  FROM (VALUES ('exec', '{"execution_timeout": "1 hour"}'::jsonb, 'an execution timeout'),
+               ('runt', '{"run_timeout": 60}', 'a run timeout'),
+               ('taskt', '{"task_timeout": "5 s"}', 'a task timeout'),
+               ('delay', '{"start_delay": "1 minute"}', 'a start delay'),
+               ('retry', '{"retry_policy": {"maximum_attempts": 3}}', 'a retry policy'),
+               ('prio', '{"priority": 2}', 'a priority'),
+               ('fkey', '{"fairness_key": "k"}', 'a fairness key'),
+               ('fw', '{"fairness_weight": 2}', 'a fairness weight'),
+               ('prio-null', '{"priority": null}', 'a null priority'),
+               ('id-num', '{"identity": 5}', 'an identity that is no string'),
+               ('req-obj', '{"request_id": {"a": 1}}', 'a request id that is no string'),
+               ('array', '[]', 'options that are no object'),
+               ('scalar-opts', '3', 'options that are a scalar'),
+               ('null-opts', NULL, 'no options at all')) AS cases(c, options, what);
 
 -- errors: the same
 SET LOCAL durable.max_payload_bytes = 100;
