@@ -327,7 +327,8 @@ extern bool DurableActivityTaskKeys(int n, const int64 *task_ids, const bool *wa
 
 /*
  * call_function.c: a SQL function of durable's schema the C calls, found by
- * name and argument types (static, its remembered part zeroed), and the call
+ * name and argument types (static, its remembered part zeroed), and the
+ * call; and a C function of durable's called directly
  */
 #define DURABLE_CALL_MAX_ARGS 7
 typedef struct DurableFunction
@@ -346,6 +347,8 @@ typedef struct DurableFunction
 
 extern Oid	DurableFunctionOid(DurableFunction *fn, bool missing_ok);
 extern Datum DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args, const bool *nulls);
+extern Datum DurableCallDirect(PGFunction fn, Oid collation, int nargs, const Datum *args, const bool *nulls,
+							   bool *isnull);
 extern void DurableNotify(const char *kind, Datum namespace, bool namespace_null, Datum task_queue, bool task_queue_null);
 extern TimestampTz DurableSqlNow(void);
 

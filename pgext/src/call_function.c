@@ -13,6 +13,10 @@
  * failed with "cache lookup failed for function" (pgTAP 92_function_oids).
  * A function created under the same name and argument types can only come
  * after the old one's drop, so the old oid's invalidation covers it.
+ *
+ * Beside them, DurableCallDirect: a C function of durable's own called
+ * without fmgr, as its SQL function's caller would call it, set up in one
+ * place rather than in each caller.
  */
 #include "postgres.h"
 
@@ -105,6 +109,33 @@ DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args, const b
 	pgstat_init_function_usage(fcinfo, &usage);
 	result = FunctionCallInvoke(fcinfo);
 	pgstat_end_function_usage(&usage, true);
+	return fcinfo->isnull ? (Datum) 0 : result;
+}
+
+/*
+ * A C function of durable's, fn, called directly, as its SQL function's
+ * caller would call it but without fmgr (no flinfo, no track_functions
+ * count, no strictness check: fn reads its own nulls), with nargs args
+ * (nulls: which are null; NULL: none) under collation; its result ((Datum)
+ * 0 when null), *isnull (unless NULL) as fn answers. For a call counted
+ * under its SQL function's oid, DurableCallFunction.
+ */
+Datum
+DurableCallDirect(PGFunction fn, Oid collation, int nargs, const Datum *args, const bool *nulls, bool *isnull)
+{
+	LOCAL_FCINFO(fcinfo, FUNC_MAX_ARGS);
+	Datum		result;
+
+	Assert(nargs <= FUNC_MAX_ARGS);
+	InitFunctionCallInfoData(*fcinfo, NULL, nargs, collation, NULL, NULL);
+	for (int i = 0; i < nargs; i++)
+	{
+		fcinfo->args[i].value = args[i];
+		fcinfo->args[i].isnull = nulls != NULL && nulls[i];
+	}
+	result = fn(fcinfo);
+	if (isnull != NULL)
+		*isnull = fcinfo->isnull;
 	return fcinfo->isnull ? (Datum) 0 : result;
 }
 

@@ -444,17 +444,20 @@ read_run(HeapTupleHeader w, Datum *v, bool *n)
 		}
 }
 
-/* argument i of a direct call being set up (within its nargs) */
+/* the most arguments of a direct call below (_insert_activity_task_leased's) */
+#define CALL_MAX_ARGS 25
+
+/* argument i of a direct call of nargs being set up */
 static void
-set_arg(FunctionCallInfo fc, int i, Datum value, bool isnull)
+set_arg(Datum *args, bool *nulls, int nargs, int i, Datum value, bool isnull)
 {
-	if (i >= fc->nargs)
-		elog(ERROR, "argument %d of %d", i + 1, (int) fc->nargs);
-	fc->args[i].value = isnull ? (Datum) 0 : value;
-	fc->args[i].isnull = isnull;
+	if (i >= nargs)
+		elog(ERROR, "argument %d of %d", i + 1, nargs);
+	args[i] = isnull ? (Datum) 0 : value;
+	nulls[i] = isnull;
 }
 
-#define ARG(i, datum, null) set_arg(fc, (i), (datum), (null))
+#define ARG(i, datum, null) set_arg(call_args, call_nulls, nargs, (i), (datum), (null))
 
 Datum
 durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
@@ -505,7 +508,9 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	char	   *slots;
 	Datum		task = (Datum) 0;
 	bool		task_null = true;
-	LOCAL_FCINFO(fc, 25);
+	Datum		call_args[CALL_MAX_ARGS];
+	bool		call_nulls[CALL_MAX_ARGS];
+	int			nargs;
 
 	/* the DECLARE section's: the four timeouts (timeout() reads an absent one, or a cmd not an object, as none), the retry policy, the clock */
 	s2c = timeout(cmd, "schedule_to_close_timeout");
@@ -616,11 +621,11 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	{
 		JsonbValue *attributes = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 
-		InitFunctionCallInfoData(*fc, NULL, 3, InvalidOid, NULL, NULL);
+		nargs = 3;
 		ARG(0, run, run_null);
 		ARG(1, CStringGetTextDatum("ActivityTaskScheduled"), false);
 		ARG(2, JsonbPGetDatum(JsonbValueToJsonb(attributes)), false);
-		scheduled = DatumGetInt64(durable_append(fc));
+		scheduled = DatumGetInt64(DurableCallDirect(durable_append, InvalidOid, nargs, call_args, call_nulls, NULL));
 	}
 	least_deadline(now, s2s, &deadline, &deadline_null);
 	least_deadline(now, s2c, &deadline, &deadline_null);
@@ -664,7 +669,7 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 	{
 		int			i = 0;
 
-		InitFunctionCallInfoData(*fc, NULL, eager == NULL ? 23 : 25, InvalidOid, NULL, NULL);
+		nargs = eager == NULL ? 23 : CALL_MAX_ARGS;
 		ARG(i++, run, run_null);
 		ARG(i++, namespace, namespace_null);
 		ARG(i++, workflow_id, workflow_id_null);
@@ -694,16 +699,16 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 		ARG(i++, PointerGetDatum(fairness_key), fairness_key == NULL);
 		ARG(i++, Int16GetDatum(priority), priority_null);
 		ARG(i++, Float8GetDatum(weight), weight_null);
-		Assert(i == fc->nargs);
-		task = eager == NULL ? durable_insert_activity_task(fc) : durable_insert_activity_task_leased(fc);
-		task_null = fc->isnull;
+		Assert(i == nargs);
+		task = DurableCallDirect(eager == NULL ? durable_insert_activity_task : durable_insert_activity_task_leased,
+								 InvalidOid, nargs, call_args, call_nulls, &task_null);
 	}
 
 	if (!deadline_null)
 	{
-		InitFunctionCallInfoData(*fc, NULL, 1, InvalidOid, NULL, NULL);
+		nargs = 1;
 		ARG(0, TimestampTzGetDatum(deadline), false);
-		durable_wake_at(fc);
+		(void) DurableCallDirect(durable_wake_at, InvalidOid, nargs, call_args, call_nulls, NULL);
 	}
 	if (eager == NULL)
 	{

@@ -140,25 +140,6 @@ poll_order(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id ? 1 : 0;
 }
 
-/* fn(args) called as plpgsql called the C function (no track_functions count); *isnull as it answers */
-static Datum
-call_c(PGFunction fn, int nargs, const Datum *args, const bool *nulls, bool *isnull)
-{
-	LOCAL_FCINFO(call, FUNC_MAX_ARGS);
-	Datum		result;
-
-	InitFunctionCallInfoData(*call, NULL, nargs, InvalidOid, NULL, NULL);
-	for (int a = 0; a < nargs; a++)
-	{
-		call->args[a].value = args[a];
-		call->args[a].isnull = nulls[a];
-	}
-	result = fn(call);
-	if (isnull != NULL)
-		*isnull = call->isnull;
-	return result;
-}
-
 /* Whether the poll, made now, would take every task: the gates' statement. */
 static bool
 gates_pass(Datum runs, Datum namespace, bool namespace_null, Datum queue, bool queue_null, Datum build_id,
@@ -243,7 +224,7 @@ durable_handback_take(PG_FUNCTION_ARGS)
 			bool		nulls[6] = {runs_null[i], namespace_null, queue_null, false, scheduled_null[i],
 			scheduled_at_null[i]};
 
-			(void) call_c(durable_insert_workflow_task, 6, args, nulls, NULL);
+			(void) DurableCallDirect(durable_insert_workflow_task, InvalidOid, 6, args, nulls, NULL);
 		}
 		PopActiveSnapshot();
 		PG_RETURN_NULL();
@@ -347,7 +328,7 @@ durable_handback_take(PG_FUNCTION_ARGS)
 			JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL)))};
 			bool		nulls[3] = {false, false, false};
 
-			starteds[j] = call_c(durable_append, 3, args, nulls, &starteds_null[j]);
+			starteds[j] = DurableCallDirect(durable_append, InvalidOid, 3, args, nulls, &starteds_null[j]);
 		}
 		if (!deadline_null)
 			deadline = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(now), t->w[RUN_TASK_TIMEOUT]);
@@ -366,7 +347,7 @@ durable_handback_take(PG_FUNCTION_ARGS)
 				identity_null, scheduled_at_null[i], false, deadline_null, false, false, false,
 			build_id_null};
 
-			(void) call_c(durable_insert_workflow_task_leased, 14, args, nulls, NULL);
+			(void) DurableCallDirect(durable_insert_workflow_task_leased, InvalidOid, 14, args, nulls, NULL);
 		}
 		/* least(earliest, now + timeout), nulls ignored */
 		if (!deadline_null && (earliest_null || DatumGetTimestampTz(deadline) < earliest))
@@ -380,7 +361,7 @@ durable_handback_take(PG_FUNCTION_ARGS)
 	{
 		Datum		arg = TimestampTzGetDatum(earliest);
 
-		(void) call_c(durable_wake_at, 1, &arg, &earliest_null, NULL);
+		(void) DurableCallDirect(durable_wake_at, InvalidOid, 1, &arg, &earliest_null, NULL);
 	}
 	PopActiveSnapshot();
 

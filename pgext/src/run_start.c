@@ -277,17 +277,11 @@ insert_run(Datum run, FunctionCallInfo args, TimestampTz now, TimestampTz starte
 static void
 append_started(Datum run, Jsonb *attributes, TimestampTz started)
 {
-	LOCAL_FCINFO(fc, 4);
+	Datum		args[4] = {run, CStringGetTextDatum("WorkflowExecutionStarted"), JsonbPGetDatum(attributes),
+	TimestampTzGetDatum(started)};
 
-	InitFunctionCallInfoData(*fc, NULL, 4, InvalidOid, NULL, NULL);
-	fc->args[0].value = run;
-	fc->args[1].value = CStringGetTextDatum("WorkflowExecutionStarted");
-	fc->args[2].value = JsonbPGetDatum(attributes);
-	fc->args[3].value = TimestampTzGetDatum(started);
-	for (int i = 0; i < 4; i++)
-		fc->args[i].isnull = false;
 	step_begin();
-	(void) durable_append_at(fc);
+	(void) DurableCallDirect(durable_append_at, InvalidOid, 4, args, NULL, NULL);
 	PopActiveSnapshot();
 }
 
@@ -409,26 +403,6 @@ start_by_plpgsql(FunctionCallInfo fcinfo, int first_attempt)
 	PG_RETURN_DATUM(run);
 }
 
-/* a C function of durable called as the plpgsql's expression called it (strict: no null given) */
-static Datum
-call_direct(PGFunction fn, int nargs, const Datum *args, bool *isnull)
-{
-	LOCAL_FCINFO(fc, 6);
-	Datum		result;
-
-	InitFunctionCallInfoData(*fc, NULL, nargs, DEFAULT_COLLATION_OID, NULL, NULL);
-	for (int i = 0; i < nargs; i++)
-	{
-		fc->args[i].value = args[i];
-		fc->args[i].isnull = false;
-	}
-	step_begin();
-	result = fn(fc);
-	PopActiveSnapshot();
-	*isnull = fc->isnull;
-	return result;
-}
-
 /*
  * durable.start_workflow(workflow_id, workflow_type, task_queue, input,
  * options, namespace) RETURNS uuid, SECURITY DEFINER: a start with plain
@@ -446,6 +420,7 @@ durable_start_workflow(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *options = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
 	Datum		args[6];
+	bool		nulls[6];
 	bool		isnull;
 	Datum		run;
 
@@ -457,51 +432,45 @@ durable_start_workflow(PG_FUNCTION_ARGS)
 		!plain_name(PG_GETARG_TEXT_PP(2), true) || !plain_name(PG_GETARG_TEXT_PP(5), true))
 		return start_by_plpgsql(fcinfo, 1);
 
+	/* _authorize('operator', NULL, namespace) */
 	args[0] = CStringGetTextDatum("operator");
-	args[1] = PG_GETARG_DATUM(5);
-	{
-		LOCAL_FCINFO(fc, 3);
+	args[1] = (Datum) 0;
+	args[2] = PG_GETARG_DATUM(5);
+	memset(nulls, false, sizeof(nulls));
+	nulls[1] = true;
+	step_begin();
+	(void) DurableCallDirect(durable_authorize, DEFAULT_COLLATION_OID, 3, args, nulls, NULL);
+	PopActiveSnapshot();
 
-		InitFunctionCallInfoData(*fc, NULL, 3, DEFAULT_COLLATION_OID, NULL, NULL);
-		fc->args[0].value = args[0];
-		fc->args[0].isnull = false;
-		fc->args[1].value = (Datum) 0;
-		fc->args[1].isnull = true;
-		fc->args[2].value = args[1];
-		fc->args[2].isnull = false;
-		step_begin();
-		(void) durable_authorize(fc);
-		PopActiveSnapshot();
-	}
+	/* _find_open_run(namespace, workflow_id) */
 	args[0] = PG_GETARG_DATUM(5);
 	args[1] = PG_GETARG_DATUM(0);
-	(void) call_direct(durable_find_open_run, 2, args, &isnull);
+	step_begin();
+	(void) DurableCallDirect(durable_find_open_run, DEFAULT_COLLATION_OID, 2, args, NULL, &isnull);
+	PopActiveSnapshot();
 	if (!isnull)
 		return start_by_plpgsql(fcinfo, 1);
+
+	/* _start_run(namespace, workflow_id, workflow_type, task_queue, input, coalesce(options, '{}')) */
+	args[0] = PG_GETARG_DATUM(5);
+	args[1] = PG_GETARG_DATUM(0);
+	args[2] = PG_GETARG_DATUM(1);
+	args[3] = PG_GETARG_DATUM(2);
+	args[4] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	if (options == NULL)
 	{
-		LOCAL_FCINFO(fc, 6);
 		JsonbParseState *state = NULL;
 
-		/* _start_run(namespace, workflow_id, workflow_type, task_queue, input, coalesce(options, '{}')) */
-		InitFunctionCallInfoData(*fc, NULL, 6, DEFAULT_COLLATION_OID, NULL, NULL);
-		fc->args[0].value = PG_GETARG_DATUM(5);
-		fc->args[1].value = PG_GETARG_DATUM(0);
-		fc->args[2].value = PG_GETARG_DATUM(1);
-		fc->args[3].value = PG_GETARG_DATUM(2);
-		fc->args[4].value = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-		if (options == NULL)
-		{
-			pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-			options = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
-		}
-		fc->args[5].value = JsonbPGetDatum(options);
-		for (int i = 0; i < 6; i++)
-			fc->args[i].isnull = i == 4 && PG_ARGISNULL(3);
-		step_begin();
-		run = durable_start_run(fc);
-		PopActiveSnapshot();
-		if (!fc->isnull)
-			PG_RETURN_DATUM(run);
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		options = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 	}
+	args[5] = JsonbPGetDatum(options);
+	memset(nulls, false, sizeof(nulls));
+	nulls[4] = PG_ARGISNULL(3);
+	step_begin();
+	run = DurableCallDirect(durable_start_run, DEFAULT_COLLATION_OID, 6, args, nulls, &isnull);
+	PopActiveSnapshot();
+	if (!isnull)
+		PG_RETURN_DATUM(run);
 	return start_by_plpgsql(fcinfo, 2);
 }

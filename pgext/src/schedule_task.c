@@ -94,18 +94,11 @@ schedule(Datum run, bool run_null, const Datum *w, const bool *w_null, int32 att
 		return;
 
 	{
-		LOCAL_FCINFO(append, 3);
+		Datum		args[3] = {run, CStringGetTextDatum("WorkflowTaskScheduled"),
+			DurableScheduledAttributes(w_null[1] ? NULL : DatumGetTextPP(w[1]), w[2], w_null[2], attempt, attempt_null)};
+		bool		nulls[3] = {run_null, false, false};
 
-		InitFunctionCallInfoData(*append, NULL, 3, InvalidOid, NULL, NULL);
-		append->args[0].value = run;
-		append->args[0].isnull = run_null;
-		append->args[1].value = CStringGetTextDatum("WorkflowTaskScheduled");
-		append->args[1].isnull = false;
-		append->args[2].value = DurableScheduledAttributes(w_null[1] ? NULL : DatumGetTextPP(w[1]), w[2], w_null[2],
-														   attempt, attempt_null);
-		append->args[2].isnull = false;
-		scheduled = durable_append(append);
-		scheduled_null = append->isnull;
+		scheduled = DurableCallDirect(durable_append, InvalidOid, 3, args, nulls, &scheduled_null);
 	}
 
 	/*
@@ -115,17 +108,10 @@ schedule(Datum run, bool run_null, const Datum *w, const bool *w_null, int32 att
 	 */
 	now = DurableSqlNow();
 	{
-		LOCAL_FCINFO(insert, 6);
-		Datum		values[6] = {run, w[0], w[1], Int32GetDatum(attempt), scheduled, TimestampTzGetDatum(now)};
+		Datum		args[6] = {run, w[0], w[1], Int32GetDatum(attempt), scheduled, TimestampTzGetDatum(now)};
 		bool		nulls[6] = {run_null, w_null[0], w_null[1], attempt_null, scheduled_null, false};
 
-		InitFunctionCallInfoData(*insert, NULL, 6, InvalidOid, NULL, NULL);
-		for (int i = 0; i < 6; i++)
-		{
-			insert->args[i].value = values[i];
-			insert->args[i].isnull = nulls[i];
-		}
-		(void) durable_insert_workflow_task(insert);
+		(void) DurableCallDirect(durable_insert_workflow_task, InvalidOid, 6, args, nulls, NULL);
 	}
 
 	/* a hand-back polls the queue before its commit, and announces only what it leaves ready */

@@ -286,19 +286,10 @@ durable_history_json_sticky(PG_FUNCTION_ARGS)
 Datum
 DurableHistorySticky(Datum run, Datum from_event, Datum sticky, bool sticky_null, bool *isnull)
 {
-	LOCAL_FCINFO(call, 3);
-	Datum		history;
+	Datum		args[3] = {run, from_event, sticky};
+	bool		nulls[3] = {false, false, sticky_null};
 
-	InitFunctionCallInfoData(*call, NULL, 3, InvalidOid, NULL, NULL);
-	call->args[0].value = run;
-	call->args[0].isnull = false;
-	call->args[1].value = from_event;
-	call->args[1].isnull = false;
-	call->args[2].value = sticky;
-	call->args[2].isnull = sticky_null;
-	history = durable_history_json_sticky(call);
-	*isnull = call->isnull;
-	return history;
+	return DurableCallDirect(durable_history_json_sticky, InvalidOid, 3, args, nulls, isnull);
 }
 
 /*

@@ -76,16 +76,9 @@ failed_outcome(int sqlerrcode)
 static Datum
 json_op(PGFunction op, Jsonb *item, const char *key)
 {
-	LOCAL_FCINFO(fc, 2);
-	Datum		result;
+	Datum		args[2] = {JsonbPGetDatum(item), CStringGetTextDatum(key)};
 
-	InitFunctionCallInfoData(*fc, NULL, 2, DEFAULT_COLLATION_OID, NULL, NULL);
-	fc->args[0].value = JsonbPGetDatum(item);
-	fc->args[0].isnull = false;
-	fc->args[1].value = CStringGetTextDatum(key);
-	fc->args[1].isnull = false;
-	result = op(fc);
-	return fc->isnull ? (Datum) 0 : result;
+	return DurableCallDirect(op, DEFAULT_COLLATION_OID, 2, args, NULL, NULL);
 }
 
 /* jsonb_typeof(item -> key) = 'string' */

@@ -494,20 +494,17 @@ push_key_text(JsonbParseState **state, const char *key, text *t)
 static int64
 append(Datum run, const char *type, JsonbValue *attributes)
 {
-	LOCAL_FCINFO(fc, 3);
+	Datum		args[3];
+	Datum		event;
 
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	InitFunctionCallInfoData(*fc, NULL, 3, InvalidOid, NULL, NULL);
-	fc->args[0].value = run;
-	fc->args[0].isnull = false;
-	fc->args[1].value = CStringGetTextDatum(type);
-	fc->args[1].isnull = false;
-	fc->args[2].value = JsonbPGetDatum(JsonbValueToJsonb(attributes));
-	fc->args[2].isnull = false;
-	run = durable_append(fc);
+	args[0] = run;
+	args[1] = CStringGetTextDatum(type);
+	args[2] = JsonbPGetDatum(JsonbValueToJsonb(attributes));
+	event = DurableCallDirect(durable_append, InvalidOid, 3, args, NULL, NULL);
 	PopActiveSnapshot();
-	return DatumGetInt64(run);
+	return DatumGetInt64(event);
 }
 
 /*
