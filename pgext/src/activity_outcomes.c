@@ -249,7 +249,7 @@ apply(OutcomeItem *it, List **allowed, MemoryContext outer, int64 max_size, Datu
 	char	   *payload_text;
 
 	it->error = NULL;
-	if (JB_ROOT_IS_OBJECT(it->item) && !JB_ROOT_IS_SCALAR(it->item))
+	if (JB_ROOT_IS_OBJECT(it->item))
 	{
 		if ((payload = field(it->item, "result")) != NULL)
 			kind = "result";
@@ -348,7 +348,7 @@ durable_complete_activity_tasks(PG_FUNCTION_ARGS)
 
 		it->ord = i;
 		it->item = JsonbValueToJsonb(v);
-		if (JB_ROOT_IS_OBJECT(it->item) && !JB_ROOT_IS_SCALAR(it->item))
+		if (JB_ROOT_IS_OBJECT(it->item))
 		{
 			JsonbValue *token = field(it->item, "task_token");
 

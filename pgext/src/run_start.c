@@ -127,7 +127,7 @@ read_options(Jsonb *options, StartOptions *o)
 	JsonbParseState *state = NULL;
 	Jsonb	   *empty;
 
-	if (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options))
+	if (!JB_ROOT_IS_OBJECT(options))
 		return false;
 	if (JB_ROOT_COUNT(options) > 0)
 	{
@@ -427,7 +427,7 @@ durable_start_workflow(PG_FUNCTION_ARGS)
 	for (int i = 0; i < 6; i++)
 		if (i != 3 && i != 4 && PG_ARGISNULL(i))
 			return start_by_plpgsql(fcinfo, 1);
-	if ((options != NULL && (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_IS_SCALAR(options) || JB_ROOT_COUNT(options) > 0)) ||
+	if ((options != NULL && (!JB_ROOT_IS_OBJECT(options) || JB_ROOT_COUNT(options) > 0)) ||
 		!plain_name(PG_GETARG_TEXT_PP(0), true) || !plain_name(PG_GETARG_TEXT_PP(1), false) ||
 		!plain_name(PG_GETARG_TEXT_PP(2), true) || !plain_name(PG_GETARG_TEXT_PP(5), true))
 		return start_by_plpgsql(fcinfo, 1);

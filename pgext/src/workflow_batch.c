@@ -88,7 +88,7 @@ is_string(Jsonb *item, const char *key)
 	JsonbValue	buf;
 	JsonbValue *v;
 
-	if (!JB_ROOT_IS_OBJECT(item) || JB_ROOT_IS_SCALAR(item))
+	if (!JB_ROOT_IS_OBJECT(item))
 		return false;
 	v = getKeyJsonValueFromContainer(&item->root, key, strlen(key), &buf);
 	return v != NULL && v->type == jbvString;
