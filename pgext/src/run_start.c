@@ -44,6 +44,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -120,12 +121,33 @@ jsonb_member(Jsonb *options, const char *key, Jsonb *empty)
 	return v == NULL ? empty : JsonbValueToJsonb(v);
 }
 
+/*
+ * '{}', made once per backend: every start of the common path reads it (no
+ * callee changes or frees an argument it is given), where each made its own.
+ */
+static Jsonb *
+empty_object(void)
+{
+	static Jsonb *empty;
+
+	if (empty == NULL)
+	{
+		JsonbParseState *state = NULL;
+		Jsonb	   *made;
+
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+		made = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+		empty = MemoryContextAlloc(TopMemoryContext, VARSIZE(made));
+		memcpy(empty, made, VARSIZE(made));
+	}
+	return empty;
+}
+
 /* Whether the start takes the common path: options a plain object, none that _create_run parses. */
 static bool
 read_options(Jsonb *options, StartOptions *o)
 {
-	JsonbParseState *state = NULL;
-	Jsonb	   *empty;
+	Jsonb	   *empty = empty_object();
 
 	if (!JB_ROOT_IS_OBJECT(options))
 		return false;
@@ -137,8 +159,6 @@ read_options(Jsonb *options, StartOptions *o)
 			if (getKeyJsonValueFromContainer(&options->root, parsed_options[i], strlen(parsed_options[i]), &buf))
 				return false;
 	}
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-	empty = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
 	if (JB_ROOT_COUNT(options) == 0)
 	{
 		o->memo = o->search_attributes = empty;
@@ -457,14 +477,7 @@ durable_start_workflow(PG_FUNCTION_ARGS)
 	args[2] = PG_GETARG_DATUM(1);
 	args[3] = PG_GETARG_DATUM(2);
 	args[4] = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	if (options == NULL)
-	{
-		JsonbParseState *state = NULL;
-
-		pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		options = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
-	}
-	args[5] = JsonbPGetDatum(options);
+	args[5] = JsonbPGetDatum(options != NULL ? options : empty_object());
 	memset(nulls, false, sizeof(nulls));
 	nulls[4] = PG_ARGISNULL(3);
 	step_begin();
