@@ -382,9 +382,10 @@ durable_start_run(PG_FUNCTION_ARGS)
 
 /*
  * Whether a name passes _check_start_args' and _check_namespace's rules
- * without their regular expression: printable ASCII but "/" (the rest of
- * [:cntrl:] depends on the database's locale beyond ASCII: the plpgsql
- * decides), at most 255 bytes, not "", "." or "..".
+ * without their regular expression: 1 to 255 bytes; and a path name (all
+ * but the workflow type) not "." or "..", and printable ASCII but "/" (the
+ * rest of [:cntrl:] depends on the database's locale beyond ASCII: the
+ * plpgsql decides).
  */
 static bool
 plain_name(text *name, bool path)
@@ -392,9 +393,13 @@ plain_name(text *name, bool path)
 	const unsigned char *s = (const unsigned char *) VARDATA_ANY(name);
 	int			len = VARSIZE_ANY_EXHDR(name);
 
-	if (len == 0 || len > 255 || (path && ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))))
+	if (len == 0 || len > 255)
 		return false;
-	for (int i = 0; i < len && path; i++)
+	if (!path)
+		return true;
+	if (len <= 2 && memcmp(s, "..", len) == 0)	/* "." or ".." */
+		return false;
+	for (int i = 0; i < len; i++)
 		if (s[i] < 0x20 || s[i] > 0x7E || s[i] == '/')
 			return false;
 	return true;
