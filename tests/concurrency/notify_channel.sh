@@ -20,16 +20,21 @@ trap 'rm -rf "$tmp"' EXIT
         IFS='|' read -r k ns q <<<"$c"
         echo "SELECT format('LISTEN %I', durable.task_queue_channel('$k', '$q', '$ns')) \\gexec"
     done
-    echo "SELECT pg_sleep(3);"
+    # (listening, then waiting until every notification is sent: a fixed
+    # sleep lost the last ones on a loaded machine)
+    echo "\\! touch '$tmp/listening'"
+    echo "\\! for i in \$(seq 600); do [ -e '$tmp/sent' ] && break; sleep 0.1; done"
     echo "SELECT 1;"
 } > "$tmp/listen.sql"
 sql -f "$tmp/listen.sql" > "$tmp/heard" 2>&1 &
 listener=$!
-sleep 1.5
+for i in $(seq 600); do [ -e "$tmp/listening" ] && break; sleep 0.1; done
+[ -e "$tmp/listening" ] || fail "the listener did not start"
 for c in "${cases[@]}"; do
     IFS='|' read -r k ns q <<<"$c"
     sql -c "SELECT durable._notify('$k', '$ns', '$q')" >/dev/null
 done
+touch "$tmp/sent"
 wait "$listener"
 for c in "${cases[@]}"; do
     IFS='|' read -r k ns q <<<"$c"
