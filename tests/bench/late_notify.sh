@@ -6,7 +6,7 @@
 # later, waits for the workflow to close and for a second of quiet. A
 # backstop tick (every 5 s) that falls in between finds the workflow task
 # before its notification: a late notification, not a lost one, while the
-# task has waited less than the judge's bound (worker.c, BACKSTOP_FRESH_MS,
+# task has waited less than the judge's bound (worker/src/wakeups.c, BACKSTOP_FRESH_MS,
 # 2.5 s: DELAY plus psql's start under load).
 # Runs against the cluster of the PG* variables (durable 0.2 installed);
 # WORKER is a durable-worker binary (another build's, to compare). Prints

@@ -410,7 +410,7 @@ int durable__activity_slots(durable_worker_t *w)
 }
 
 /* Names what a backstop poll found after a quiet spell: counted as a lost
- * wake-up unless its notification follows (worker.c), and then the attempt
+ * wake-up unless its notification follows (wakeups.c), and then the attempt
  * tells a retry the timer worker offered from a task just scheduled. */
 static void log_backstop_finds(PGresult *res, int n)
 {
@@ -427,7 +427,7 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 	int asked = w->act_polling;
 	w->act_polling = 0;
 	if (durable__pg_status(res) < 0) {
-		int unsupported = durable__backstop_unsupported(w, res);   /* as in worker.c */
+		int unsupported = durable__backstop_unsupported(w, res);   /* as in workflow_poll.c */
 		w->act_backstop_poll = unsupported && w->act_backstop_poll;
 		if (res && !unsupported)
 			durable__log("ERROR", "poll_activity_tasks failed: %s", PQresultErrorMessage(res));

@@ -1,6 +1,7 @@
 /* A store older than this worker (durable 0.1, during an upgrade) lacks
  * some of its calls: the first call of each that the store refuses (42883)
- * turns the worker to the old path (worker.c, activity.c), and says so.
+ * turns the worker to the old path (workflow_poll.c, workflow_outcomes.c,
+ * queries.c, activity.c), and says so.
  * After ALTER EXTENSION durable UPDATE the new calls are there, and the old
  * paths cost what the new ones were made to save (the query long poll holds
  * the xmin horizon): so while any old path is taken, each backstop tick
@@ -84,4 +85,46 @@ void durable__old_store_check(durable_worker_t *w)
 		return;
 	if (durable__pg_call(pg, &store_reads, STORE_SQL, 0, NULL, on_store, w) == 0)
 		w->store_checking = 1;
+}
+
+int durable__sticky(durable_worker_t *w)
+{
+	return w->opts.history_cache > 0 && !w->store_no_sticky;
+}
+
+/* Whether res refused a call for naming what the store lacks (42883, a
+ * store older than this worker), and if so: *flag set, and the message
+ * logged the first time. */
+static int store_lacks(PGresult *res, const char *what, int *flag, const char *message)
+{
+	if (!res || strcmp(durable__pg_sqlstate(res), "42883") != 0 || !strstr(PQresultErrorMessage(res), what))
+		return 0;
+	if (!*flag)
+		durable__log("INFO", "%s", message);
+	*flag = 1;
+	return 1;
+}
+
+int durable__sticky_unsupported(durable_worker_t *w, PGresult *res, int sent)
+{
+	/* a call the store has, but without `sticky` (durable before sticky
+	 * histories): the worker names its cached runs again until it has */
+	return sent && store_lacks(res, "sticky", &w->store_no_sticky,
+				   "the store has no sticky histories (durable before 0.2): polls name the runs "
+				   "this worker holds");
+}
+
+const char *durable__backstop_column(durable_worker_t *w, int backstop)
+{
+	return backstop && !w->no_schedule_to_start
+		       ? ", extract(epoch FROM durable.task_schedule_to_start(task_token)) AS waited"
+		       : "";
+}
+
+int durable__backstop_unsupported(durable_worker_t *w, PGresult *res)
+{
+	/* both kinds' backstop polls go out together and fail together */
+	return store_lacks(res, "task_schedule_to_start", &w->no_schedule_to_start,
+			   "the store has no task_schedule_to_start (durable before 0.2): "
+			   "what a backstop poll finds counts however long it waited");
 }

@@ -132,7 +132,7 @@ struct durable_worker_s {
 	 * under KEEP_MIN_EVENTS replay by design and are not counted) */
 	uint64_t runs_replayed;
 	int running;                        /* activities in flight */
-	int eager_offered;                  /* slots offered with completions not answered yet (worker.c) */
+	int eager_offered;                  /* slots offered with completions not answered yet (workflow_outcomes.c) */
 	/* The last activity poll got fewer tasks than it asked for (it drained
 	 * the queue): completions offer slots only then. While polls come back
 	 * full the worker has no slots to spare, new activities would queue
@@ -155,13 +155,13 @@ struct durable_worker_s {
 	uv_timer_t backstop;   /* re-polls after a quiet spell, in case a wake-up was lost */
 	/* A poll the backstop sent after a quiet spell (no notification of its
 	 * kind for BACKSTOP_QUIET_MS, none during the poll): work it finds was
-	 * ready while the worker did not know, a lost wake-up (worker.c). */
+	 * ready while the worker did not know, a lost wake-up (wakeups.c). */
 	int wf_backstop_poll, act_backstop_poll;
 	/* Tasks such a poll found, not yet judged: their notification may
 	 * still be on its way (it can arrive just after the poll's answer).
 	 * One that arrives before the worker sends its first outcome clears
 	 * them; otherwise they count as a lost wake-up. A task the store says
-	 * was ready for only a moment (worker.c, BACKSTOP_FRESH_MS) is not
+	 * was ready for only a moment (wakeups.c, BACKSTOP_FRESH_MS) is not
 	 * kept at all. */
 	int wf_unannounced, act_unannounced;
 	/* the store has no durable.task_schedule_to_start (0.1): backstop
@@ -282,17 +282,28 @@ int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);
 
 /* worker.c */
 void durable__worker_maybe_done(durable_worker_t *w);
-/* Called with each poll's answer: when a backstop poll (*flag) found
+/* wakeups.c: a task queue's connection came (back): LISTEN on its channel,
+ * then poll; a notification on it: poll. */
+void durable__on_queue_ready(durable__pg_t *pg, const char *channel, void *arg);
+void durable__on_queue_notify(durable__pg_t *pg, const char *channel, void *arg);
+/* wakeups.c: the timer that polls each kind again after a quiet spell */
+void durable__backstop_start(durable_worker_t *w);
+/* queries.c: waits for queries (at most one wait in flight), and the
+ * queries connection's ready callback, which does the same */
+void durable__queries_poll(durable_worker_t *w);
+void durable__on_queries_ready(durable__pg_t *pg, const char *channel, void *arg);
+/* wakeups.c: called with each poll's answer: when a backstop poll (*flag) found
  * tasks that had waited ready for seconds (column "waited", seconds) or for
  * how long it does not say, keeps them in *unannounced for judging; clears
  * *flag. */
 void durable__backstop_found(int *flag, int *unannounced, PGresult *res, const char *kind);
-/* The column a backstop poll adds to its select list, for the above. */
+/* old_store.c: the column a backstop poll adds to its select list, for the
+ * above, and whether a failed poll failed for it */
 const char *durable__backstop_column(durable_worker_t *w, int backstop);
 /* Called with a failed poll's answer: 1 when it failed for asking the
  * store what a 0.1 store cannot answer (then it is not asked again). */
 int durable__backstop_unsupported(durable_worker_t *w, PGresult *res);
-/* worker.c: whether polls and hand-backs name this process (sticky) rather
+/* old_store.c: whether polls and hand-backs name this process (sticky) rather
  * than the cached runs; and whether res refused a call that sent it
  * because the store is older (the worker then stops sending it) */
 #define DURABLE__HISTORY_CACHE_DEFAULT 4096
@@ -320,7 +331,7 @@ void durable__wakeup_judge(durable_worker_t *w, int *unannounced, const char *ki
  * or the backstop, not a loop. failed is the kind's streak flag, cleared
  * by a good poll. */
 int durable__poll_again(int *failed, int notified, int unsupported);
-void durable__workflows_poll(durable_worker_t *w);   /* worker.c */
+void durable__workflows_poll(durable_worker_t *w);   /* workflow_poll.c */
 /* old_store.c, on the backstop tick: while the worker takes an old path for
  * a call the store lacked, whether the store has it now */
 void durable__old_store_check(durable_worker_t *w);
@@ -339,10 +350,13 @@ void durable__workflow_task_run(durable_worker_t *w, PGresult *res, int row);
 /* Queues a replayed workflow task's outcome (commands or failure). */
 void durable__workflow_task_send(durable_worker_t *w, const char *token, const durable__task_t *task,
 				 durable__outcome_t *out);
-/* worker.c: queues a workflow task's outcome item ({task_token, commands}
+/* workflow_outcomes.c: queues a workflow task's outcome item ({task_token, commands}
  * or {task_token, cause, failure}; NULL: out of memory, logged) for the
  * next complete_workflow_tasks batch. */
 void durable__workflow_outcome_queue(durable_worker_t *w, json_t *item, const char *token);
+/* Sends what is queued: a partial batch only when none is in flight (it
+ * collects what finishes meanwhile), a full one on any free connection. */
+void durable__workflow_outcomes_flush(durable_worker_t *w);
 
 struct durable_activity_ctx_s {
 	durable_worker_t *w;

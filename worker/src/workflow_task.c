@@ -1,7 +1,7 @@
 /* Running a leased workflow task: its history (polled, handed back, or
  * asked for whole) read, decoded and merged with the history cache, the
  * workflow run or replayed, and its outcome queued for the completion
- * batches (worker.c). */
+ * batches (workflow_outcomes.c). */
 #include <stdlib.h>
 #include <string.h>
 #include "json_text.h"
