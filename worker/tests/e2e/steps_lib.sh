@@ -6,6 +6,18 @@ P=$WORKER_DIR/build/tests/runcache.so
 start() {   # ID N DELAY_MS [LOCAL]: N activities (local ones if LOCAL is true), DELAY_MS each
 	sql "SELECT durable.start_workflow('$1', 'Steps', '$q', '{\"n\": $2, \"delay_ms\": $3, \"local\": ${4:-false}}', '$OPTS')" >/dev/null
 }
+# start_together N DELAY_MS ID...: runs of N activities started in one
+# transaction: the worker's next poll finds them all ready at once, so they
+# are in flight together however slow the machine (started one psql call
+# after another, the first could run all its activities before the second
+# was there, and a worker holding one run never had to take turns)
+start_together() {
+	local n=$1 delay=$2 id s=""; shift 2
+	for id in "$@"; do
+		s="$s SELECT durable.start_workflow('$id', 'Steps', '$q', '{\"n\": $n, \"delay_ms\": $delay, \"local\": false}', '$OPTS');"
+	done
+	sql "$s" >/dev/null
+}
 progress() {   # ID: activities completed
 	sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
 	      WHERE w.workflow_id = '$1' AND h.event_type = 'ActivityTaskCompleted'"
@@ -15,12 +27,12 @@ finish_run() { sql "SELECT durable.signal_workflow('$1', 'finish', 'null')" >/de
 sum_of() { sql "SELECT result ->> 'sum' FROM durable.workflows WHERE workflow_id = '$1' AND status = 'COMPLETED'"; }
 want_sum() { echo $(( $1 * ($1 + 1) / 2 + ${2:-0} )); }
 positive() { [ "${1:-0}" -gt 0 ] || { echo "  got '${1:-}', want > 0"; return 1; }; }
-# take_turns N WAIT_S: two runs of N activities ($q-evict-1, -2) started at
-# once on a worker already polling whose cache holds one run, so that each
-# task turns the other out; checks that both run, complete and sum right
+# take_turns N WAIT_S: two runs of N activities ($q-evict-1, -2) started in
+# one transaction on a worker already polling whose cache holds one run, so
+# that each task turns the other out; checks that both run, complete and sum
+# right
 take_turns() {
-	start "$q-evict-1" "$1" 0
-	start "$q-evict-2" "$1" 0
+	start_together "$1" 0 "$q-evict-1" "$q-evict-2"
 	check "both run all their activities" wait_until "$2" at_least "$q-evict-1" "$1"
 	check "(the second too)" wait_until "$2" at_least "$q-evict-2" "$1"
 	finish_run "$q-evict-1"; finish_run "$q-evict-2"

@@ -24,8 +24,7 @@ refetch_failed() { [ "$(grep -c 'its whole history could not be read' "$LOGDIR/f
 # 1. workflow_task_history fails
 sql "ALTER FUNCTION durable.workflow_task_history(text) RENAME TO workflow_task_history_off" >/dev/null
 worker f --task-queue "$q" --plugin "$P" --cache 1; F=$LAST_PID
-start "$q-evict-1" 6 0
-start "$q-evict-2" 6 0
+start_together 6 0 "$q-evict-1" "$q-evict-2"
 check "asking for a whole history fails, and says so (twice: the task came back)" wait_until 120 refetch_failed 2
 check "(with the store's reason)" grep -q 'whole history could not be read:.*workflow_task_history' "$LOGDIR/f.log"
 check "the worker stays up" kill -0 "$F"
@@ -53,8 +52,7 @@ restore() {
 	sql "DROP FUNCTION IF EXISTS durable.workflow_task_history(text)" >/dev/null 2>&1
 	sql "ALTER FUNCTION durable.workflow_task_history_off(text) RENAME TO workflow_task_history" >/dev/null 2>&1
 }
-start "$c-1" 10 5
-start "$c-2" 10 5
+start_together 10 5 "$c-1" "$c-2"
 cuts=0
 for i in 1 2 3; do
 	wait_until 120 calls_running "durable.workflow_task_history(" && cut_calls "durable.workflow_task_history(" && cuts=$((cuts + 1))
