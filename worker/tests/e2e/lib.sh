@@ -89,9 +89,12 @@ ledger_count() { grep -c "^$1 $2 " "$DURABLE_LEDGER" 2>/dev/null || true; }
 
 # calls_running TEXT: whether another session is running a statement that
 # contains TEXT; cut_calls TEXT: their backends terminated (a connection cut
-# while that call is in flight)
+# while that call is in flight), true when at least one was. It waits until
+# each has exited: a terminated backend stays in pg_stat_activity, still
+# active, until it has, and on a loaded machine the next calls_running took
+# the one just cut for a new call and cut it again, a cut that cut nothing
 calls_where() { echo "FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND query LIKE '%$1%'"; }
 calls_running() { [ "$(sql "SELECT count(*) $(calls_where "$1")")" -gt 0 ]; }
-cut_calls() { sql "SELECT count(pg_terminate_backend(pid)) $(calls_where "$1")" >/dev/null; }
+cut_calls() { [ "$(sql "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 60000)) $(calls_where "$1")")" -gt 0 ]; }
 
 trap 'stop_workers' EXIT
