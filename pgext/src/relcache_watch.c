@@ -84,7 +84,21 @@ DurableOpenLookup(DurableLookup *lookup, LOCKMODE lockmode, DurableLookupFill fi
 			lookup->index = InvalidOid;
 			/* marked first: an invalidation the fill takes in (it opens the table) marks it again */
 			lookup->known = true;
-			fill(lookup, arg);
+			/*
+			 * (a fill an error cut short, a statement timeout while it waits
+			 * for a lock say, is not a lookup done: it is looked up again at
+			 * the next call, as no invalidation may ever come to say so)
+			 */
+			PG_TRY();
+			{
+				fill(lookup, arg);
+			}
+			PG_CATCH();
+			{
+				lookup->known = false;
+				PG_RE_THROW();
+			}
+			PG_END_TRY();
 		}
 		if (!OidIsValid(lookup->index))
 			return NULL;
