@@ -35,6 +35,13 @@
  * never under REPEATABLE READ or SERIALIZABLE, whose one snapshot may be
  * older than any lock of the transaction.
  *
+ * Under SERIALIZABLE a start reads the row every time, remembered or not:
+ * that read (its predicate lock) is how SSI learns that the start depends
+ * on the row, and makes one of a start and a concurrent "delete the
+ * namespace's row if it has no runs" fail to serialize, as _namespace_seen's
+ * EXISTS did; without it both committed, leaving a run in a namespace
+ * without its row (isolation namespace_seen_serializable).
+ *
  * What the cache does not see: a delete with the trigger off
  * (session_replication_role = replica, or the trigger disabled), which
  * _namespace_seen, looking every time, would have seen at the next start
@@ -81,14 +88,18 @@ forget_seen(Oid relid)
 	nseen = 0;
 }
 
-/* Whether the namespace's row was seen committed, and nothing deleted since. */
+/*
+ * Whether the namespace's row was seen committed, and nothing deleted
+ * since; never under SERIALIZABLE, where the start reads the row each
+ * time (see the top).
+ */
 bool
 DurableNamespaceSeen(text *namespace)
 {
 	const char *name = VARDATA_ANY(namespace);
 	int			len = VARSIZE_ANY_EXHDR(namespace);
 
-	if (nseen == 0)
+	if (nseen == 0 || IsolationIsSerializable())
 		return false;
 	AcceptInvalidationMessages();	/* a delete committed since (see the top); cheap when there is none */
 	for (int i = 0; i < nseen; i++)
