@@ -33,7 +33,8 @@
  * written here only when they are '{}'), a rule, row security, a partition,
  * a CHECK calling a volatile function (DurableReadChecks),
  * a column missing or of another type, a generated or identity column, a
- * default that is not a constant, an index on an expression, an exclusion
+ * default that is not a constant, a column of a domain that the row leaves
+ * out, an index on an expression, an exclusion
  * or deferred unique constraint, another unique index on the id's columns
  * or no arbiter index as the schema makes it, a null where the table
  * refuses one, a CHECK that does not hold (the statement's error), an
@@ -175,6 +176,13 @@ read_columns(Relation rel, RunShape *s)
 			return false;
 		if (given_column(s, att->attnum) >= 0)
 			continue;
+		/*
+		 * (a domain: the executor coerces the column's null or default to
+		 * it, checking its constraints, which an ALTER DOMAIN changes with
+		 * no change of the table to tell this shape)
+		 */
+		if (get_typtype(att->atttypid) == TYPTYPE_DOMAIN)
+			return false;
 		expr = build_column_default(rel, att->attnum);
 		if (expr == NULL)
 			continue;

@@ -198,6 +198,21 @@ SELECT is(pg_temp.path('ri-col2'), 'statement', 'a default that is not a constan
 SELECT is((SELECT operator_note IS NOT NULL FROM durable.workflows WHERE workflow_id = 'ri-col2'), true, '(which set it)');
 ALTER TABLE durable.workflows DROP COLUMN operator_note;
 SELECT is(pg_temp.path('ri-col3'), 'direct', 'the column dropped: written directly');
+-- an operator's column of a domain, left out: the executor coerces its null (or default) to the
+-- domain, checking the domain's constraints, which change without any change of the table
+CREATE DOMAIN public.ri_operator_tag AS text;
+ALTER TABLE durable.workflows ADD COLUMN operator_tag public.ri_operator_tag;
+SELECT isnt(pg_temp.ins('ri-dom'), NULL, 'an operator''s column of a domain: the run written');
+ALTER DOMAIN public.ri_operator_tag ADD CONSTRAINT tagged CHECK (VALUE IS NOT NULL) NOT VALID;
+SELECT throws_ok($$SELECT pg_temp.ins('ri-dom2')$$, '23514',
+                 'value for domain ri_operator_tag violates check constraint "tagged"',
+                 'a constraint the domain gained since, which the null fails: the statement''s error');
+SELECT throws_ok($$SELECT durable.start_workflow('ri-dom3', 'W', 'riq')$$, '23514',
+                 'value for domain public.ri_operator_tag violates check constraint "tagged"',
+                 'a start''s too (under its search_path)');
+SELECT is(pg_temp.runs('ri-dom2') + pg_temp.runs('ri-dom3'), 0::bigint, 'having written nothing');
+ALTER TABLE durable.workflows DROP COLUMN operator_tag;
+DROP DOMAIN public.ri_operator_tag;
 
 -- indexes: an operator's partial index filled; an expression index, another unique index on the id: the statement's
 CREATE INDEX operator_fk ON durable.workflows (fairness_key) WHERE fairness_key = 'fk';
