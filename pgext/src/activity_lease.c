@@ -57,6 +57,7 @@
 #include "miscadmin.h"
 #include "nodes/primnodes.h"
 #include "storage/bufmgr.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -427,6 +428,11 @@ lease_direct(Lease *l)
 	MemoryContext outer = CurrentMemoryContext;
 	bool		done = true;
 
+	/*
+	 * (the statement's error in a read-only transaction, or on a standby,
+	 * names its FOR UPDATE, which the executor refuses before its UPDATE)
+	 */
+	PreventCommandIfReadOnly("SELECT FOR UPDATE");
 	if (!DurableUpdateBegin(&shape, "activity_tasks", "durable activity lease shape", &u))
 		return false;
 	ready = index_open(shape.scan_index, RowExclusiveLock);

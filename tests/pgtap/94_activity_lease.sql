@@ -290,6 +290,17 @@ UPDATE durable.activity_tasks SET fence = 9223372036854775807 WHERE task_queue I
 SELECT is(pg_temp.error_of($$SELECT pg_temp.polled('ax', false)$$), pg_temp.error_of($$SELECT pg_temp.polled('ay', true)$$),
           'a fence at the largest bigint: the old body''s error');
 SELECT is((pg_temp.error_of($$SELECT pg_temp.polled('ax', false)$$))[2], 'bigint out of range', '(bigint out of range)');
+-- a read-only transaction (a poller recorded a moment ago, so that the poll's first write is its
+-- lease): the old body's error, which names the FOR UPDATE the executor refuses first
+SELECT pg_temp.schedule('az', 2);
+SELECT count(*) FROM durable.poll_activity_tasks('az', 'w-1', 1);
+SELECT is(pg_temp.undone('SET LOCAL transaction_read_only = on',
+                         $$SELECT (pg_temp.error_of('SELECT pg_temp.polled(''az'', false)'))[1:2]::text$$),
+          ARRAY['25006', 'cannot execute SELECT FOR UPDATE in a read-only transaction']::text,
+          'a read-only transaction: the old body''s error');
+SELECT is(pg_temp.undone('SET LOCAL transaction_read_only = on',
+                         $$SELECT (pg_temp.error_of('SELECT pg_temp.polled(''az'', true)'))[1:2]::text$$),
+          ARRAY['25006', 'cannot execute SELECT FOR UPDATE in a read-only transaction']::text, '(the old body''s own)');
 -- the function itself: no rows for a null queue, an error without max_tasks
 SELECT is((SELECT count(*) FROM durable._lease_activity_scan('default', NULL, 10, 'w-1', durable.now())), 0::bigint,
           'a null queue: none, as the statement''s');
