@@ -32,7 +32,8 @@
  * fires only for search attributes other than '{}', and the row is
  * written here only when they are '{}'), a rule, row security, a partition,
  * a CHECK calling a volatile function (DurableReadChecks),
- * a column missing or of another type, a generated or identity column, a
+ * a column missing or of another type (or with a type modifier), a
+ * generated or identity column, a
  * default that is not a constant, a column of a domain that the row leaves
  * out, an index on an expression, an exclusion
  * or deferred unique constraint, another unique index on the id's columns
@@ -159,7 +160,9 @@ read_columns(Relation rel, RunShape *s)
 	for (int c = 0; c < ARGS; c++)
 	{
 		s->att[c] = get_attnum(RelationGetRelid(rel), arg_columns[c].name);
-		if (s->att[c] <= 0 || TupleDescAttr(desc, s->att[c] - 1)->atttypid != arg_columns[c].type)
+		/* (a type modifier, timestamptz(0) say: the statement coerces the value to it) */
+		if (s->att[c] <= 0 || TupleDescAttr(desc, s->att[c] - 1)->atttypid != arg_columns[c].type ||
+			TupleDescAttr(desc, s->att[c] - 1)->atttypmod != -1)
 			return false;
 	}
 	s->fixed = palloc0(desc->natts * sizeof(Datum));

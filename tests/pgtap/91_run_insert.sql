@@ -213,6 +213,18 @@ SELECT throws_ok($$SELECT durable.start_workflow('ri-dom3', 'W', 'riq')$$, '2351
 SELECT is(pg_temp.runs('ri-dom2') + pg_temp.runs('ri-dom3'), 0::bigint, 'having written nothing');
 ALTER TABLE durable.workflows DROP COLUMN operator_tag;
 DROP DOMAIN public.ri_operator_tag;
+-- a given column with a type modifier: the statement coerces the value to it (rounds a time to the second)
+ALTER TABLE durable.workflows ALTER COLUMN started_at TYPE timestamptz(0);
+SELECT isnt(durable._insert_run(gen_random_uuid(), 'default', 'ri-mod', 'W', 'riq', NULL, '{}', '{}',
+                                gen_random_uuid(), NULL, NULL, NULL, NULL, 'TERMINATE', now(), '2026-01-02 03:04:05.6+00',
+                                NULL, NULL, '10 s', NULL, NULL, NULL, 3::smallint, '', 1, 1, NULL), NULL,
+            'a column of timestamptz(0): the run written');
+SELECT is((SELECT started_at FROM durable.workflows WHERE workflow_id = 'ri-mod'), '2026-01-02 03:04:06+00'::timestamptz,
+          'its time as the column holds it, rounded as the statement rounds it');
+SELECT lives_ok($$SELECT durable.start_workflow('ri-mod2', 'W', 'riq')$$, 'a start');
+SELECT is((SELECT extract(microseconds FROM started_at)::bigint % 1000000 FROM durable.workflows WHERE workflow_id = 'ri-mod2'),
+          0::bigint, 'its time rounded too');
+ALTER TABLE durable.workflows ALTER COLUMN started_at TYPE timestamptz;
 
 -- indexes: an operator's partial index filled; an expression index, another unique index on the id: the statement's
 CREATE INDEX operator_fk ON durable.workflows (fairness_key) WHERE fairness_key = 'fk';

@@ -290,6 +290,13 @@ UPDATE durable.activity_tasks SET fence = 9223372036854775807 WHERE task_queue I
 SELECT is(pg_temp.error_of($$SELECT pg_temp.polled('ax', false)$$), pg_temp.error_of($$SELECT pg_temp.polled('ay', true)$$),
           'a fence at the largest bigint: the old body''s error');
 SELECT is((pg_temp.error_of($$SELECT pg_temp.polled('ax', false)$$))[2], 'bigint out of range', '(bigint out of range)');
+-- a column the lease sets, of a type with a modifier: the statement coerces the value to it
+SELECT pg_temp.schedule('bb', 2);
+SELECT pg_temp.schedule('bc', 2);
+SELECT is(pg_temp.undone('ALTER TABLE durable.activity_tasks ALTER COLUMN started_at TYPE timestamptz(0)',
+                         $$SELECT pg_temp.polled('bb', false) = pg_temp.polled('bc', true)
+                                  AND pg_temp.tasks_of('bb') = pg_temp.tasks_of('bc')$$),
+          'true', 'started_at of timestamptz(0): the old body''s rows and task rows (the time rounded)');
 -- a read-only transaction (a poller recorded a moment ago, so that the poll's first write is its
 -- lease): the old body's error, which names the FOR UPDATE the executor refuses first
 SELECT pg_temp.schedule('az', 2);
