@@ -20,11 +20,12 @@
  *
  * What the executor would add is checked, and if history_rows has
  * any of it (an insert trigger or rule, row security, a CHECK, a column of
- * the operator's, an index on an expression or with a predicate, a role
- * without the table rights, a parent it is a partition of, all of which an
- * operator may add, or an extension's permission hook) the event goes
- * through the INSERT statement, which does it all, as before. A column added
- * and dropped again is null in the row, as the executor makes it.
+ * the operator's or with a type modifier, an index on an expression or with
+ * a predicate, a role without the table rights, a parent it is a partition
+ * of, all of which an operator may add, or an extension's permission hook)
+ * the event goes through the INSERT statement, which does it all, as
+ * before. A column added and dropped again is null in the row, as the
+ * executor makes it.
  *
  * That check, the table's oid and its indexes' IndexInfos are kept per
  * backend (HistoryShape below): building them took a tenth of an append.
@@ -188,12 +189,17 @@ plain_history(Relation rel, void *arg)
 		return false;
 	if (desc->constr != NULL && (desc->constr->num_check > 0 || desc->constr->has_generated_stored))
 		return false;
-	/* the five columns, then only columns an operator added and dropped (null in every row) */
+	/*
+	 * the five columns, then only columns an operator added and dropped (null
+	 * in every row); (a type modifier, timestamptz(0) say: the statement
+	 * coerces the value to it)
+	 */
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-		if (i < HISTORY_NATTS ? att->attisdropped || att->atttypid != history_types[i] : !att->attisdropped)
+		if (i < HISTORY_NATTS ? att->attisdropped || att->atttypid != history_types[i] || att->atttypmod != -1
+			: !att->attisdropped)
 			return false;
 	}
 	/*

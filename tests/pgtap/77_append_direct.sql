@@ -187,6 +187,19 @@ SELECT is((SELECT count(*) FROM dropped_c c JOIN dropped_sql s USING (event_id)
 SELECT is((SELECT count(*) FROM dropped_c WHERE t_bits & 1 = 1), 10::bigint,
           '(each with a null bitmap, for the dropped column)');
 
+-- event_time of timestamptz(0) (an operator's ALTER; durable.history, which
+-- reads it, taken out of the extension and dropped for it): the statement coerces the time to the column,
+-- rounding it to the second. Undone after (pg_temp.undone).
+CREATE TEMP TABLE r5 AS SELECT '00000000-0000-0000-0000-0000000000a5'::uuid AS id;
+SELECT is(pg_temp.undone(format($$ALTER EXTENSION durable DROP VIEW durable.history;
+                                 DROP VIEW durable.history;
+                                 ALTER TABLE durable.history_rows ALTER COLUMN event_time TYPE timestamptz(0);
+                                 SELECT durable._append_at(%L, 'MarkerRecorded', '{}', '2026-01-02 03:04:05.678901+00')$$,
+                                (SELECT id FROM r5)),
+                         format('SELECT event_time FROM durable.history_rows WHERE run_id = %L', (SELECT id FROM r5))),
+          '2026-01-02 03:04:06+00'::timestamptz::text,
+          'event_time of timestamptz(0): the time stored rounded, as the statement rounds it');
+
 -- A unique index of the operator's is checked as the INSERT checked it.
 CREATE TEMP TABLE r3 AS SELECT '00000000-0000-0000-0000-0000000000a3'::uuid AS id;
 -- (events of one run in one transaction share a time: the test's rows alone)
