@@ -37,7 +37,8 @@
  * calls a volatile function or reads the task id the sequence gives (or
  * the whole row), a CHECK the row fails (the statement's error), an
  * index on an expression, an exclusion or deferred unique constraint, a
- * column of the operator's, a partition, an ExecutorCheckPerms_hook
+ * column of the operator's or with a type modifier (timestamptz(0): the
+ * statement rounds to it), a partition, an ExecutorCheckPerms_hook
  * (sepgsql, pgaudit), a role without INSERT on the table (or SELECT, for
  * the activity task's statement and its RETURNING), session_replication_role
  * = replica (where the trigger does not fire), and a null where the table
@@ -430,7 +431,7 @@ holds_for_fixed_row(TaskTable *t, int natts, List *predicate)
 							 nulls);
 }
 
-/* The columns by name: durable's, of the right types, and no other live one. */
+/* The columns by name: durable's, of the right types (no modifier), and no other live one. */
 static bool
 read_columns(Relation rel, TaskTable *t)
 {
@@ -449,7 +450,9 @@ read_columns(Relation rel, TaskTable *t)
 		for (c = 0; c < t->ncolumns; c++)
 			if (strcmp(NameStr(att->attname), t->columns[c].name) == 0)
 				break;
-		if (c == t->ncolumns || att->atttypid != t->columns[c].type || att->attidentity || att->attgenerated)
+		/* (a type modifier, timestamptz(0) say: the statement coerces the value to it) */
+		if (c == t->ncolumns || att->atttypid != t->columns[c].type || att->atttypmod != -1 || att->attidentity ||
+			att->attgenerated)
 			return false;
 		s->att[c] = att->attnum;
 	}

@@ -232,6 +232,13 @@ SELECT is(pg_temp.last() ->> 'ins_test_note', 'noted', 'which gives it its defau
 ALTER TABLE durable.workflow_tasks DROP COLUMN ins_test_note;
 SELECT is(pg_temp.direct(pg_temp.taskless_run('ins-col3'), 'ins-col3'), 'direct', 'the column dropped: directly');
 SELECT is(pg_temp.last(), pg_temp.statement(pg_temp.taskless_run('ins-col2'), 'ins-col2'), 'the row as the statement''s');
+-- A column of a type with a modifier (timestamptz(0)): the statement coerces the time to it, rounding it to the second.
+ALTER TABLE durable.workflow_tasks ALTER COLUMN scheduled_at TYPE timestamptz(0);
+SELECT lives_ok($$SELECT durable._insert_workflow_task(pg_temp.taskless_run('ins-mod'), 'default', 'ins-mod', 1, 2,
+                                                       '2026-01-02 03:04:05.6+00')$$, 'scheduled_at of timestamptz(0): the task written');
+SELECT is((SELECT scheduled_at FROM durable.workflow_tasks WHERE task_queue = 'ins-mod'), '2026-01-02 03:04:06+00'::timestamptz,
+          'its time as the column holds it, rounded as the statement rounds it');
+ALTER TABLE durable.workflow_tasks ALTER COLUMN scheduled_at TYPE timestamptz;
 
 -- A role without INSERT on the table gets the statement's refusal.
 CREATE ROLE ins_test_role;

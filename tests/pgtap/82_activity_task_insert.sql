@@ -78,6 +78,16 @@ SELECT is((SELECT count(*) FROM durable.activity_tasks WHERE namespace = 'defaul
 RESET enable_seqscan;
 RESET enable_bitmapscan;
 
+-- A column of a type with a modifier (timestamptz(0)): the statement coerces the time to it, rounding it to the second.
+ALTER TABLE durable.activity_tasks ALTER COLUMN scheduled_at TYPE timestamptz(0);
+SELECT lives_ok($$SELECT durable._insert_activity_task('00000000-0000-0000-0000-0000000000a1', 'default', 'w-act-mod', 5,
+                      '1', 'noop', 'act-mod', '{"x": 1}', '2026-01-02 03:04:05.6+00', '2026-01-02 03:04:05+00', '1 h', NULL,
+                      '10 min', NULL, '1 s', 2, '100 s', 0, '{Bad}', NULL, '', 3::smallint, 2)$$,
+                'scheduled_at of timestamptz(0): the activity task written');
+SELECT is((SELECT scheduled_at FROM durable.activity_tasks WHERE task_queue = 'act-mod'), '2026-01-02 03:04:06+00'::timestamptz,
+          'its time as the column holds it, rounded as the statement rounds it');
+ALTER TABLE durable.activity_tasks ALTER COLUMN scheduled_at TYPE timestamptz;
+
 -- The statement's errors.
 SELECT throws_ok($$SELECT pg_temp.direct('act-a', 1)$$, '23505',
                  'duplicate key value violates unique constraint "activity_tasks_run_id_scheduled_event_id_key"',
