@@ -63,11 +63,12 @@ void durable__activity_unref(act_t *a)
 #define HANDBACK_STICKY ", sticky => $8"
 
 static const durable__pg_reads_t complete_reads = {
-	"durable.complete_activity_tasks", (const char *const[]){"task_token", "outcome", "error", NULL}};
+	"durable.complete_activity_tasks", (const char *const[]){"task_token", "outcome", "error", NULL}, 1};
 static const durable__pg_reads_t handback_reads = {
 	"durable.complete_activity_tasks_eager",
 	(const char *const[]){"kind", "task_token", "outcome", "error", "workflow_id", "run_id", "workflow_type",
-			      "started_event_id", "history", NULL}};
+			      "started_event_id", "history", NULL},
+	1};
 
 typedef struct {
 	durable_worker_t *w;
@@ -460,7 +461,8 @@ static void on_polled(durable__pg_t *pg, PGresult *res, void *arg)
 static const durable__pg_reads_t poll_reads = {
 	"durable.poll_activity_tasks",
 	(const char *const[]){"task_token", "workflow_id", "activity_id", "activity_type", "input", "attempt",
-			      "seconds_left", "heartbeat_details", NULL}};
+			      "seconds_left", "heartbeat_details", NULL},
+	1};
 
 void durable__activities_poll(durable_worker_t *w)
 {
@@ -491,7 +493,7 @@ void durable__activities_poll(durable_worker_t *w)
 #define HEARTBEAT_SQL \
 	"SELECT cancel_requested, paused FROM durable.heartbeat_activity_task_status($1, $2::jsonb)"
 static const durable__pg_reads_t heartbeat_reads = {"durable.heartbeat_activity_task_status",
-						    (const char *const[]){"cancel_requested", "paused", NULL}};
+						    (const char *const[]){"cancel_requested", "paused", NULL}, 1};
 
 static int column_true(PGresult *res, const char *name)
 {

@@ -25,7 +25,8 @@
 static const durable__pg_reads_t store_reads = {
 	"the store's calls (pg_proc)",
 	(const char *const[]){"extversion", "wait_for_query_tasks", "complete_workflow_tasks_eager",
-			      "complete_activity_tasks_eager", "task_schedule_to_start", "workflow_task_history", NULL}};
+			      "complete_activity_tasks_eager", "task_schedule_to_start", "workflow_task_history", NULL},
+	0};
 
 /* whether the worker took an old path for a call the store lacked */
 static int old_paths(durable_worker_t *w)

@@ -20,8 +20,23 @@ typedef struct req {
 	const durable__pg_reads_t *reads;   /* NULL: the answer is not read by name */
 	durable__pg_cb cb;
 	void *arg;
+	int resent;           /* sent again once, its prepared statement stale */
 	struct req *next;
 } req_t;
+
+/* A statement this connection prepared, or is preparing, by its text. A
+ * call marked prepared (durable__pg_reads_t) is then only bound and
+ * executed: PQsendQueryParams' unnamed statement is parsed, analyzed and
+ * planned again at every call: about 3% of the server's CPU in the
+ * ten-parallel shape (docs/performance.md, "The worker's calls prepared").
+ * A session's statements end with it: a new connection prepares them
+ * again. */
+#define PG_STATEMENTS 16
+typedef struct {
+	char *sql;            /* NULL: a free slot */
+	char name[24];
+	int ready;            /* prepared: executed by name */
+} stmt_t;
 
 typedef struct {
 	uv_poll_t handle;
@@ -43,6 +58,9 @@ struct durable__pg {
 	void *arg;
 	int closing;
 	int connecting;       /* PQconnectPoll in progress; the retry timer is its timeout */
+	stmt_t stmts[PG_STATEMENTS];
+	stmt_t *preparing;    /* the statement whose Parse is in flight, before inflight's execution */
+	unsigned stmt_seq;    /* names are never reused in a session (a stale one stays prepared) */
 };
 
 #define CONNECT_TIMEOUT_MS 10000
@@ -118,6 +136,13 @@ static void fail_all(durable__pg_t *pg)
 
 static void unwatch(durable__pg_t *pg);
 
+static void drop_statement(stmt_t *s)
+{
+	free(s->sql);
+	s->sql = NULL;
+	s->ready = 0;
+}
+
 static void drop_connection(durable__pg_t *pg)
 {
 	unwatch(pg);
@@ -125,6 +150,9 @@ static void drop_connection(durable__pg_t *pg)
 		PQfinish(pg->conn);
 		pg->conn = NULL;
 	}
+	for (int i = 0; i < PG_STATEMENTS; i++)
+		drop_statement(&pg->stmts[i]);
+	pg->preparing = NULL;
 }
 
 static void broken(durable__pg_t *pg, const char *why);
@@ -182,6 +210,65 @@ static void set_events(durable__pg_t *pg, int events)
 	}
 }
 
+/* r's statement on this connection, made (not yet prepared) if new; NULL
+ * for a call not marked prepared, or when the table is full (sent
+ * unprepared then). */
+static stmt_t *statement(durable__pg_t *pg, const req_t *r)
+{
+	stmt_t *free_slot = NULL;
+	if (!r->reads || !r->reads->prepared)
+		return NULL;
+	for (int i = 0; i < PG_STATEMENTS; i++) {
+		if (pg->stmts[i].sql && strcmp(pg->stmts[i].sql, r->sql) == 0)
+			return &pg->stmts[i];
+		if (!pg->stmts[i].sql && !free_slot)
+			free_slot = &pg->stmts[i];
+	}
+	if (!free_slot || !(free_slot->sql = strdup(r->sql)))
+		return NULL;
+	snprintf(free_slot->name, sizeof(free_slot->name), "durable_%u", ++pg->stmt_seq);
+	free_slot->ready = 0;
+	return free_slot;
+}
+
+/* Whether r, a prepared call, was refused at Bind, before it ran, because
+ * what it calls changed its answer's columns since it was prepared (an
+ * ALTER EXTENSION UPDATE): plancache's own error, told by its routine's
+ * name, which no translation of the message changes. */
+static int stale_statement(const req_t *r, PGresult *res)
+{
+	const char *routine = res ? PQresultErrorField(res, PG_DIAG_SOURCE_FUNCTION) : NULL;
+	return r->reads && r->reads->prepared && strcmp(durable__pg_sqlstate(res), "0A000") == 0 && routine &&
+	       strcmp(routine, "RevalidateCachedQuery") == 0;
+}
+
+/* Sends the call in flight: its statement prepared first where it is not
+ * yet (on_poll sends the call once that is answered). */
+static void send_inflight(durable__pg_t *pg)
+{
+	req_t *r = pg->inflight;
+	stmt_t *s = statement(pg, r);
+	const char *const *params = (const char *const *)r->params;
+	int sent;
+	if (s && !s->ready) {
+		pg->preparing = s;
+		sent = PQsendPrepare(pg->conn, s->name, r->sql, r->nparams, NULL);
+	} else if (s) {
+		sent = PQsendQueryPrepared(pg->conn, s->name, r->nparams, params, NULL, NULL, 0);
+	} else {
+		sent = PQsendQueryParams(pg->conn, r->sql, r->nparams, NULL, params, NULL, NULL, 0);
+	}
+	if (!sent) {
+		broken(pg, PQerrorMessage(pg->conn));
+		return;
+	}
+	int f = PQflush(pg->conn);
+	if (f < 0)
+		broken(pg, PQerrorMessage(pg->conn));
+	else
+		set_events(pg, f == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+}
+
 /* Sends the next queued query if none is in flight. */
 static void dispatch(durable__pg_t *pg)
 {
@@ -192,15 +279,7 @@ static void dispatch(durable__pg_t *pg)
 	if (!pg->head)
 		pg->tail = NULL;
 	pg->inflight = r;
-	if (!PQsendQueryParams(pg->conn, r->sql, r->nparams, NULL, (const char *const *)r->params, NULL, NULL, 0)) {
-		broken(pg, PQerrorMessage(pg->conn));
-		return;
-	}
-	int f = PQflush(pg->conn);
-	if (f < 0)
-		broken(pg, PQerrorMessage(pg->conn));
-	else
-		set_events(pg, f == 1 ? UV_READABLE | UV_WRITABLE : UV_READABLE);
+	send_inflight(pg);
 }
 
 static void deliver_notifies(durable__pg_t *pg)
@@ -257,6 +336,33 @@ static void on_poll(uv_poll_t *h, int status, int events)
 			continue;
 		}
 		req_t *r = pg->inflight;
+		if (pg->preparing) {
+			/* the statement is prepared: the call runs now. One the
+			 * server refused (a function missing) answers the call,
+			 * as its Parse would have unprepared. */
+			stmt_t *s = pg->preparing;
+			pg->preparing = NULL;
+			if (durable__pg_status(pg->result) == 0) {
+				s->ready = 1;
+				PQclear(pg->result);
+				pg->result = NULL;
+				send_inflight(pg);
+				continue;
+			}
+			drop_statement(s);
+		} else if (!r->resent && stale_statement(r, pg->result)) {
+			/* it did not run: prepared again, under a new name */
+			durable__log("INFO", "connection %s: %s is prepared again: what it calls changed its "
+				     "answer's columns", pg->name, r->reads->name);
+			stmt_t *s = statement(pg, r);
+			if (s)
+				drop_statement(s);
+			r->resent = 1;
+			PQclear(pg->result);
+			pg->result = NULL;
+			send_inflight(pg);
+			continue;
+		}
 		PGresult *done = pg->result;
 		pg->inflight = NULL;
 		pg->result = NULL;

@@ -26,10 +26,10 @@
 	"SELECT query_token, workflow_id, run_id, query_type, args, history "                   \
 	"FROM durable.poll_query_tasks($1, $2, 10, $3::int, $4, build_id => $5)"
 static const durable__pg_reads_t query_wait_reads = {"durable.wait_for_query_tasks",
-							    (const char *const[]){"ready", NULL}};
+							    (const char *const[]){"ready", NULL}, 0};
 static const durable__pg_reads_t query_poll_reads = {
 	"durable.poll_query_tasks",
-	(const char *const[]){"query_token", "workflow_id", "run_id", "query_type", "args", "history", NULL}};
+	(const char *const[]){"query_token", "workflow_id", "run_id", "query_type", "args", "history", NULL}, 0};
 #define QUERY_ANSWER_SQL "SELECT durable.answer_query_task($1, $2::jsonb, $3)"
 /* An update the workflow's validator accepted is recorded, and its caller told, at once. */
 #define UPDATE_ACCEPT_SQL "SELECT durable.accept_update_task($1, $2::uuid, $3, $4, $5::jsonb, $6)"

@@ -26,10 +26,13 @@ int durable__pg_new(uv_loop_t *loop, const char *dsn, const char *name, durable_
 int durable__pg_query(durable__pg_t *pg, const char *sql, int nparams, const char *const *params,
 		      durable__pg_cb cb, void *arg);
 /* A call whose answer is read by column name: what it is called in logs,
- * and every column its readers read (NULL-ended, static). */
+ * and every column its readers read (NULL-ended, static). A call marked
+ * prepared (the worker's hot calls, sent thousands of times on their
+ * connection) is parsed once per connection and then only executed. */
 typedef struct {
 	const char *name;
 	const char *const *columns;
+	int prepared;
 } durable__pg_reads_t;
 /* durable__pg_query for such a call: an answer that lacks one of its columns
  * is logged (the call and the column) and reaches cb as a failed result

@@ -31,11 +31,12 @@
 	"extract(epoch FROM deadline - durable.now()) AS seconds_left, heartbeat_details " \
 	"FROM durable.complete_workflow_tasks_eager($1::jsonb, $2, $3, $4::int, $5)"
 static const durable__pg_reads_t wf_batch_reads = {
-	"durable.complete_workflow_tasks", (const char *const[]){"task_token", "outcome", "error", NULL}};
+	"durable.complete_workflow_tasks", (const char *const[]){"task_token", "outcome", "error", NULL}, 1};
 static const durable__pg_reads_t wf_batch_eager_reads = {
 	"durable.complete_workflow_tasks_eager",
 	(const char *const[]){"kind", "task_token", "outcome", "error", "workflow_id", "activity_id", "activity_type",
-			      "input", "attempt", "seconds_left", "heartbeat_details", NULL}};
+			      "input", "attempt", "seconds_left", "heartbeat_details", NULL},
+	1};
 #define WF_BATCH_RETRIES 10   /* a batch that deadlocks (40P01) or fails to serialize (40001) */
 
 typedef struct {

@@ -49,7 +49,8 @@ static void on_wf_polled(durable__pg_t *pg, PGresult *res, void *arg)
 static const durable__pg_reads_t wf_poll_reads = {
 	"durable.poll_workflow_tasks",
 	(const char *const[]){"task_token", "workflow_id", "run_id", "workflow_type", "started_event_id", "history",
-			      NULL}};
+			      NULL},
+	1};
 
 int durable__poll_again(int *failed, int notified, int unsupported)
 {

@@ -45,7 +45,7 @@ typedef struct {
 
 #define TASK_HISTORY_SQL "SELECT history FROM durable.workflow_task_history($1) AS history"
 static const durable__pg_reads_t task_history_reads = {"durable.workflow_task_history",
-						       (const char *const[]){"history", NULL}};
+						       (const char *const[]){"history", NULL}, 0};
 
 static void on_task_history(durable__pg_t *pg, PGresult *res, void *arg)
 {

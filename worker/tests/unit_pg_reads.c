@@ -33,9 +33,9 @@ static PGresult *answer(const char *const *names)
 	return res;
 }
 
-static const durable__pg_reads_t wait = {"durable.wait_for_query_tasks", (const char *const[]){"ready", NULL}};
+static const durable__pg_reads_t wait = {"durable.wait_for_query_tasks", (const char *const[]){"ready", NULL}, 0};
 static const durable__pg_reads_t poll = {"durable.poll_activity_tasks",
-					 (const char *const[]){"task_token", "attempt", "input", NULL}};
+					 (const char *const[]){"task_token", "attempt", "input", NULL}, 0};
 
 /* what pgconn.c finds missing when res comes as the answer to reads: from
  * the numbers durable__pg_read_begin found */
@@ -67,7 +67,7 @@ int main(void)
 		snprintf(many_names[i], sizeof(many_names[i]), "c%d", i);
 		many[i] = many_names[i];
 	}
-	const durable__pg_reads_t wide = {"wide", many};
+	const durable__pg_reads_t wide = {"wide", many, 0};
 	PGresult *all = answer(many);
 	many[DURABLE__PG_READ_MAX + 1] = NULL;   /* the answer lacks the last one */
 	PGresult *lacks = answer(many);
