@@ -3,8 +3,11 @@
 # lib.sh, with q (the task queue) and OPTS (start options) set.
 P=$WORKER_DIR/build/tests/runcache.so
 
+start_sql() {   # ID N DELAY_MS [LOCAL]: the statement that starts it
+	echo "SELECT durable.start_workflow('$1', 'Steps', '$q', '{\"n\": $2, \"delay_ms\": $3, \"local\": ${4:-false}}', '$OPTS');"
+}
 start() {   # ID N DELAY_MS [LOCAL]: N activities (local ones if LOCAL is true), DELAY_MS each
-	sql "SELECT durable.start_workflow('$1', 'Steps', '$q', '{\"n\": $2, \"delay_ms\": $3, \"local\": ${4:-false}}', '$OPTS')" >/dev/null
+	sql "$(start_sql "$@")" >/dev/null
 }
 # start_together N DELAY_MS ID...: runs of N activities started in one
 # transaction: the worker's next poll finds them all ready at once, so they
@@ -13,9 +16,7 @@ start() {   # ID N DELAY_MS [LOCAL]: N activities (local ones if LOCAL is true),
 # was there, and a worker holding one run never had to take turns)
 start_together() {
 	local n=$1 delay=$2 id s=""; shift 2
-	for id in "$@"; do
-		s="$s SELECT durable.start_workflow('$id', 'Steps', '$q', '{\"n\": $n, \"delay_ms\": $delay, \"local\": false}', '$OPTS');"
-	done
+	for id in "$@"; do s="$s $(start_sql "$id" "$n" "$delay")"; done
 	sql "$s" >/dev/null
 }
 progress() {   # ID: activities completed
