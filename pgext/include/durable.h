@@ -143,6 +143,8 @@ extern bool DurableReadToken(const char *token, size_t len, const char *kind, in
 struct IndexInfo;
 struct ItemPointerData;
 extern bool DurableDirectInsertTable(struct RelationData *rel);
+struct FormData_pg_attribute;
+extern bool DurableColumnTakes(const struct FormData_pg_attribute *att, Oid type);
 extern bool DurableDirectInsertIndex(struct RelationData *index, struct IndexInfo *info);
 extern void DurableInsertIndexEntry(struct RelationData *heap, struct RelationData *index, struct IndexInfo *info,
 									const Datum *values, const bool *nulls, struct ItemPointerData *tid);

@@ -41,6 +41,17 @@ DurableDirectInsertTable(Relation rel)
 }
 
 /*
+ * Whether a column a direct write stores a value of type in takes it as
+ * the statement would: of that type, without a type modifier
+ * (timestamptz(0) say, which the statement coerces the value to).
+ */
+bool
+DurableColumnTakes(const FormData_pg_attribute *att, Oid type)
+{
+	return att->atttypid == type && att->atttypmod == -1;
+}
+
+/*
  * Whether index's entries are its columns' values, and its uniqueness (if
  * any) is checked at once: no expression, no exclusion constraint, no
  * deferrable unique constraint. (A predicate is the caller's to read.)

@@ -56,9 +56,7 @@ read_columns(Relation rel, DurableUpdateShape *s)
 	for (int c = 0; c < s->ncolumns; c++)
 	{
 		s->att[c] = get_attnum(RelationGetRelid(rel), s->columns[c].name);
-		/* (a type modifier, timestamptz(0) say: the statement coerces the value set to it) */
-		if (s->att[c] <= 0 || TupleDescAttr(desc, s->att[c] - 1)->atttypid != s->columns[c].type ||
-			TupleDescAttr(desc, s->att[c] - 1)->atttypmod != -1)
+		if (s->att[c] <= 0 || !DurableColumnTakes(TupleDescAttr(desc, s->att[c] - 1), s->columns[c].type))
 			return false;
 	}
 	for (int c = 0; c < s->nreads; c++)

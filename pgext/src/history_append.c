@@ -189,17 +189,12 @@ plain_history(Relation rel, void *arg)
 		return false;
 	if (desc->constr != NULL && (desc->constr->num_check > 0 || desc->constr->has_generated_stored))
 		return false;
-	/*
-	 * the five columns, then only columns an operator added and dropped (null
-	 * in every row); (a type modifier, timestamptz(0) say: the statement
-	 * coerces the value to it)
-	 */
+	/* the five columns, then only columns an operator added and dropped (null in every row) */
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-		if (i < HISTORY_NATTS ? att->attisdropped || att->atttypid != history_types[i] || att->atttypmod != -1
-			: !att->attisdropped)
+		if (i < HISTORY_NATTS ? att->attisdropped || !DurableColumnTakes(att, history_types[i]) : !att->attisdropped)
 			return false;
 	}
 	/*

@@ -160,9 +160,7 @@ read_columns(Relation rel, RunShape *s)
 	for (int c = 0; c < ARGS; c++)
 	{
 		s->att[c] = get_attnum(RelationGetRelid(rel), arg_columns[c].name);
-		/* (a type modifier, timestamptz(0) say: the statement coerces the value to it) */
-		if (s->att[c] <= 0 || TupleDescAttr(desc, s->att[c] - 1)->atttypid != arg_columns[c].type ||
-			TupleDescAttr(desc, s->att[c] - 1)->atttypmod != -1)
+		if (s->att[c] <= 0 || !DurableColumnTakes(TupleDescAttr(desc, s->att[c] - 1), arg_columns[c].type))
 			return false;
 	}
 	s->fixed = palloc0(desc->natts * sizeof(Datum));

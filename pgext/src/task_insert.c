@@ -450,9 +450,7 @@ read_columns(Relation rel, TaskTable *t)
 		for (c = 0; c < t->ncolumns; c++)
 			if (strcmp(NameStr(att->attname), t->columns[c].name) == 0)
 				break;
-		/* (a type modifier, timestamptz(0) say: the statement coerces the value to it) */
-		if (c == t->ncolumns || att->atttypid != t->columns[c].type || att->atttypmod != -1 || att->attidentity ||
-			att->attgenerated)
+		if (c == t->ncolumns || !DurableColumnTakes(att, t->columns[c].type) || att->attidentity || att->attgenerated)
 			return false;
 		s->att[c] = att->attnum;
 	}
