@@ -42,9 +42,11 @@ finish() {
 	[ "$FAILED" -eq 0 ]
 }
 
+# check WHAT COMMAND...: counts COMMAND's success; false when it failed, for a
+# test that then shows what a failure needs explained (explain_run)
 check() {
 	local what=$1; shift
-	if "$@"; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); echo "FAIL: $what"; fi
+	if "$@"; then PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); echo "FAIL: $what"; return 1; fi
 }
 
 eq() { [ "$1" = "$2" ] || { echo "  got '$1', want '$2'"; return 1; }; }
@@ -83,6 +85,24 @@ closes() {
 	sql "SELECT count(*) FROM durable.history h JOIN durable.workflows w USING (run_id)
 	      WHERE w.workflow_id = '$1' AND h.event_type IN ('WorkflowExecutionCompleted',
 	            'WorkflowExecutionFailed', 'WorkflowExecutionCanceled')"
+}
+
+# explain_run ID [LOG...]: what a failed check needs to be understood later
+# (CI keeps no logs): the run's events, its pending workflow task, and the
+# warnings and errors of the named worker logs
+explain_run() {
+	local id=$1 log; shift
+	echo "  events of $id:"
+	sql "SELECT h.event_id || ' ' || h.event_type || ' ' || left(h.attributes::text, 160) FROM durable.history h
+	       JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$id' ORDER BY h.event_id" | sed 's/^/    /'
+	echo "  its workflow task:"
+	sql "SELECT t.state || ' attempt ' || t.attempt || ' scheduled_event ' || coalesce(t.scheduled_event_id::text, '-') ||
+	            ' timeout_at ' || coalesce(t.timeout_at::text, '-') || ' now ' || durable.now() || ' ' || coalesce(t.last_failure::text, '')
+	       FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$id'" | sed 's/^/    /'
+	for log in "$@"; do
+		echo "  $(basename "$log"):"
+		grep -E ' (WARN|ERROR|INFO) ' "$log" | tail -20 | sed 's/^/    /'
+	done
 }
 
 ledger_count() { grep -c "^$1 $2 " "$DURABLE_LEDGER" 2>/dev/null || true; }
