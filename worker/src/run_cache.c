@@ -37,7 +37,8 @@ static durable__run_t *unlink_run(durable_worker_t *w, struct durable__kept **k)
 	return run;
 }
 
-durable__run_t *durable__runs_take(durable_worker_t *w, const char *run_id)
+/* Removes the run from the cache and hands it over (NULL if none). */
+static durable__run_t *runs_take(durable_worker_t *w, const char *run_id)
 {
 	struct durable__kept **k = find(w, run_id);
 	return *k ? unlink_run(w, k) : NULL;
@@ -45,7 +46,7 @@ durable__run_t *durable__runs_take(durable_worker_t *w, const char *run_id)
 
 void durable__runs_drop(durable_worker_t *w, const char *run_id)
 {
-	durable__run_free(durable__runs_take(w, run_id));
+	durable__run_free(runs_take(w, run_id));
 }
 
 static void evict_oldest(durable_worker_t *w, int counted)
@@ -60,7 +61,8 @@ static void evict_oldest(durable_worker_t *w, int counted)
 	durable__run_free(unlink_run(w, oldest));
 }
 
-void durable__runs_put(durable_worker_t *w, const char *run_id, durable__run_t *run)
+/* Hands the run to the cache, evicting the least recently used. */
+static void runs_put(durable_worker_t *w, const char *run_id, durable__run_t *run)
 {
 	durable__runs_drop(w, run_id);
 	struct durable__kept *e = calloc(1, sizeof(*e));
@@ -112,7 +114,7 @@ static void replayed(durable_worker_t *w, const durable__task_t *task, const cha
 static void keep_or_free(durable_worker_t *w, const char *run_id, durable__run_t *run, const durable__outcome_t *out)
 {
 	if (durable__run_goes_on(run, out)) {
-		durable__runs_put(w, run_id, run);
+		runs_put(w, run_id, run);
 		return;
 	}
 	if (run)
@@ -123,7 +125,7 @@ static void keep_or_free(durable_worker_t *w, const char *run_id, durable__run_t
 int durable__runs_task(durable_worker_t *w, durable_workflow_fn fn, const durable__task_t *task,
 		       durable__outcome_t *out)
 {
-	durable__run_t *run = w->opts.run_cache > 0 && fn ? durable__runs_take(w, task->run_id) : NULL;
+	durable__run_t *run = w->opts.run_cache > 0 && fn ? runs_take(w, task->run_id) : NULL;
 	if (run) {
 		if (durable__run_resume(run, task, out) == 0) {
 			w->runs_resumed++;
@@ -148,7 +150,7 @@ int durable__runs_task(durable_worker_t *w, durable_workflow_fn fn, const durabl
 int durable__runs_locals(durable_worker_t *w, durable_workflow_fn fn, const durable__task_t *task,
 			 durable__outcome_t *out)
 {
-	durable__run_t *run = fn ? durable__runs_take(w, task->run_id) : NULL;
+	durable__run_t *run = fn ? runs_take(w, task->run_id) : NULL;
 	if (run && durable__run_locals(run, task, out) == 0) {
 		w->runs_resumed++;
 		keep_or_free(w, task->run_id, run, out);

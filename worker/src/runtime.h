@@ -261,11 +261,8 @@ void durable__cache_trim(durable_worker_t *w);
 void durable__cache_forget_dropped(durable_worker_t *w);
 void durable__cache_free(durable_worker_t *w);   /* the cache and its list of dropped runs */
 
-/* run_cache.c: kept runs (run.c) by run id, at most opts.run_cache. take
- * removes the run from the cache and hands it over (NULL if none); put
- * hands it to the cache (evicting the least recently used); drop frees it. */
-durable__run_t *durable__runs_take(durable_worker_t *w, const char *run_id);
-void durable__runs_put(durable_worker_t *w, const char *run_id, durable__run_t *run);
+/* run_cache.c: kept runs (run.c) by run id, at most opts.run_cache; drop
+ * frees one. */
 void durable__runs_drop(durable_worker_t *w, const char *run_id);
 void durable__runs_clear(durable_worker_t *w);
 /* Runs a workflow task: its kept run goes on when the cache has one and the
