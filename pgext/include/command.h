@@ -24,8 +24,5 @@ extern text *DurableJsonbValueText(JsonbValue *v);
 extern void DurableCheckPayload(Jsonb *payload, const char *what);
 /* _check_name(name, field) (cmd_schedule.c) */
 extern text *DurableCheckName(text *name, const char *field);
-/* fn's argument i is of row's type (cmd_schedule.c) */
-struct DurableFunction;
-extern void DurableFunctionRowArg(struct DurableFunction *fn, int i, HeapTupleHeader row);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "access/htup.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"	/* (AclMode) */
 #include "port/atomics.h"
@@ -348,6 +349,8 @@ typedef struct DurableFunction
 } DurableFunction;
 
 extern Oid	DurableFunctionOid(DurableFunction *fn, bool missing_ok);
+/* fn's argument i is of row's type, its oid looked up again if that changed */
+extern void DurableFunctionRowArg(DurableFunction *fn, int i, HeapTupleHeader row);
 extern Datum DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args, const bool *nulls);
 extern Datum DurableCallDirect(PGFunction fn, Oid collation, int nargs, const Datum *args, const bool *nulls,
 							   bool *isnull);

@@ -113,6 +113,24 @@ DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args, const b
 }
 
 /*
+ * fn's argument i's type: the row type of the value about to be passed
+ * (workflow_complete.c's helpers that take
+ * a row)
+ */
+void
+DurableFunctionRowArg(DurableFunction *fn, int i, HeapTupleHeader row)
+{
+	Oid			type = HeapTupleHeaderGetTypeId(row);
+
+	/* (a table made again has a new row type, and its functions new oids: looked up again) */
+	if (fn->argtypes[i] != type)
+	{
+		fn->argtypes[i] = type;
+		fn->oid = InvalidOid;
+	}
+}
+
+/*
  * A C function of durable's, fn, called directly, as its SQL function's
  * caller would call it but without fmgr (no flinfo, no track_functions
  * count, no strictness check: fn reads its own nulls), with nargs args

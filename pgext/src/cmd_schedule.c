@@ -57,6 +57,8 @@ extern Datum durable_wake_at(PG_FUNCTION_ARGS);
 extern Datum durable_json_depth(PG_FUNCTION_ARGS);
 extern Datum durable_insert_activity_task(PG_FUNCTION_ARGS);
 extern Datum durable_insert_activity_task_leased(PG_FUNCTION_ARGS);
+extern Datum durable_eager_take(PG_FUNCTION_ARGS);
+extern Datum durable_eager_taken(PG_FUNCTION_ARGS);
 
 #define WHAT "ScheduleActivityTask"
 
@@ -77,8 +79,6 @@ static DurableFunction check_payload_fn = {"_check_payload", 2, {JSONBOID, TEXTO
 static DurableFunction priority_options_fn = {"_priority_options", 5,
 {JSONBOID, TEXTOID, INT2OID, TEXTOID, FLOAT8OID}};
 static DurableFunction retry_policy_fn = {"_retry_policy", 2, {JSONBOID, TEXTOID}};
-static DurableFunction eager_take_fn = {"_eager_take", 3, {InvalidOid, TEXTOID, INT2OID}};	/* (w's row type) */
-static DurableFunction eager_taken_fn = {"_eager_taken", 1, {INT8OID}};
 
 /*
  * fn called as the plpgsql's expression called it (its text arguments of
@@ -89,23 +89,6 @@ static Datum
 call_sql(DurableFunction *fn, const Datum *args, const bool *nulls)
 {
 	return DurableCallFunction(DurableFunctionOid(fn, false), DEFAULT_COLLATION_OID, fn->nargs, args, nulls);
-}
-
-/*
- * fn's argument i's type: the row type of the value about to be passed
- * (_eager_take's here; workflow_complete.c's helpers)
- */
-void
-DurableFunctionRowArg(DurableFunction *fn, int i, HeapTupleHeader row)
-{
-	Oid			type = HeapTupleHeaderGetTypeId(row);
-
-	/* (a table made again has a new row type, and its functions new oids: looked up again) */
-	if (fn->argtypes[i] != type)
-	{
-		fn->argtypes[i] = type;
-		fn->oid = InvalidOid;
-	}
 }
 
 /* obj -> key (NULL: absent, or obj not an object), into *buf */
@@ -644,18 +627,8 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 		Datum		args[3] = {PointerGetDatum(w), PointerGetDatum(queue), Int16GetDatum(priority)};
 		bool		nulls[3] = {w == NULL, queue == NULL, priority_null};
 
-		if (w != NULL)
-			DurableFunctionRowArg(&eager_take_fn, 0, w);
-		else if (!OidIsValid(eager_take_fn.argtypes[0]))
-		{
-			/* durable.workflows' row type: this function's own first argument's */
-			Oid		   *types;
-			int			nargs;
-
-			get_func_signature(fcinfo->flinfo->fn_oid, &types, &nargs);
-			eager_take_fn.argtypes[0] = types[0];
-		}
-		eager = (text *) DatumGetPointer(call_sql(&eager_take_fn, args, nulls));
+		eager = (text *) DatumGetPointer(DurableCallDirect(durable_eager_take, DEFAULT_COLLATION_OID, 3, args, nulls,
+														   NULL));
 		if (eager != NULL)
 		{
 			deadline_null = true;
@@ -719,7 +692,7 @@ durable_cmd_schedule_activity(PG_FUNCTION_ARGS)
 		Datum		args[1] = {task};
 		bool		nulls[1] = {task_null};
 
-		call_sql(&eager_taken_fn, args, nulls);
+		(void) DurableCallDirect(durable_eager_taken, InvalidOid, 1, args, nulls, NULL);
 	}
 	PG_RETURN_VOID();
 }

@@ -48,35 +48,17 @@ CREATE OR REPLACE FUNCTION durable._eager_armed(key text) RETURNS boolean
     AS 'MODULE_PATHNAME', 'durable_eager_armed' LANGUAGE C VOLATILE;
 
 -- The identity to lease a new activity of run w on queue to, taking one
--- slot of the offer, or NULL when it must wait for a poll.
+-- slot of the offer, or NULL when it must wait for a poll: the offer's
+-- namespace and queue are w's and queue, the queue is armed, w is not
+-- paused and no task of the queue is ready at the same or a higher
+-- priority. In C (pgext/src/eager.c): as plpgsql its IF was planned again
+-- at most calls.
 CREATE OR REPLACE FUNCTION durable._eager_take(w durable.workflows, queue text, priority smallint) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    offer text[] := pg_catalog.string_to_array(pg_catalog.current_setting('durable_eager.offer', true), E'\x1f');
-    slots integer := pg_catalog.current_setting('durable_eager.slots', true)::integer;
-BEGIN
-    IF slots IS NULL OR slots < 1 OR offer[1] IS DISTINCT FROM w.namespace OR offer[2] IS DISTINCT FROM queue
-       OR NOT durable._eager_armed(w.namespace || E'\x1f' || queue)
-       OR EXISTS (SELECT 1 FROM durable.workflow_pauses p WHERE p.run_id = w.run_id)   -- api/41_pause.sql
-       OR EXISTS (SELECT 1 FROM durable.activity_tasks a
-                   WHERE a.namespace = w.namespace AND a.task_queue = queue AND a.state = 'SCHEDULED'
-                     AND a.priority <= _eager_take.priority) THEN
-        RETURN NULL;
-    END IF;
-    PERFORM pg_catalog.set_config('durable_eager.slots', (slots - 1)::text, true);
-    -- the rest is the identity: nothing keeps the separator out of one
-    RETURN pg_catalog.array_to_string(offer[3:], E'\x1f');
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_eager_take' LANGUAGE C VOLATILE;
 
+-- Adds task to durable_eager.taken, the ids the eager completion returns.
 CREATE OR REPLACE FUNCTION durable._eager_taken(task bigint) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_catalog.set_config('durable_eager.taken',
-        pg_catalog.concat_ws(',', nullif(pg_catalog.current_setting('durable_eager.taken', true), ''), task),
-        true);
-END
-$$;
+    AS 'MODULE_PATHNAME', 'durable_eager_taken' LANGUAGE C VOLATILE;
 
 -- The arguments of a completion that offers slots of a queue (this one's
 -- activity slots, api/76_handback.sql's workflow slots): the slots between
@@ -197,13 +179,13 @@ $$;
 COMMENT ON FUNCTION durable._check_offer(integer, text, text, text, text, text) IS
     'Refuses a completion''s offer of slots with bad arguments or on a queue the caller may not poll (internal: api/72_eager.sql).';
 COMMENT ON FUNCTION durable._eager_take(durable.workflows, text, smallint) IS
-    'Whether a new activity of a run goes to the worker completing its workflow task, started (internal: api/72_eager.sql).';
+    'Whether a new activity of a run goes to the worker completing its workflow task, started (internal: pgext/src/eager.c).';
 COMMENT ON FUNCTION durable._eager_arm(text) IS
     'Lets the eager completion of this transaction take activities of a queue its caller may poll (internal: pgext/src/eager.c).';
 COMMENT ON FUNCTION durable._eager_armed(text) IS
     'Whether this transaction''s eager completion armed a queue (internal: pgext/src/eager.c).';
 COMMENT ON FUNCTION durable._eager_taken(bigint) IS
-    'Records an activity task leased eagerly in this transaction (internal: api/72_eager.sql).';
+    'Records an activity task leased eagerly in this transaction (internal: pgext/src/eager.c).';
 COMMENT ON FUNCTION durable.complete_workflow_tasks_eager(jsonb, text, text, integer, text) IS
     'complete_workflow_tasks, and up to max_activities activity tasks of activity_task_queue leased to the '
     'calling worker in the same transaction: those the completions schedule, started at once (EAGER), and '
