@@ -328,7 +328,7 @@ int durable__activity_launch(durable_worker_t *w, act_t *a)
 	} else if (w->activities_dir && strchr(a->type, '/') == NULL && a->type[0] != '.' &&
 		   snprintf(path, sizeof(path), "%s/%s", w->activities_dir, a->type) < (int)sizeof(path) &&
 		   access(path, X_OK) == 0) {
-		int rc = durable__exec_activity(a, path);
+		int rc = durable__exec_activity(a, path, durable__activity_finish);
 		if (rc == 0)
 			return 0;
 		a->rc = rc;

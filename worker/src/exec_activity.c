@@ -30,6 +30,7 @@ extern char **environ;
 
 typedef struct {
 	struct durable_activity_ctx_s *a;
+	void (*finished)(struct durable_activity_ctx_s *a);   /* activity.c's: the outcome sent */
 	uv_process_t proc;
 	uv_pipe_t in, out, err;
 	uv_timer_t deadline;
@@ -56,6 +57,7 @@ static void on_closed(uv_handle_t *h)
 	if (--e->open_handles > 0)
 		return;
 	struct durable_activity_ctx_s *a = e->a;
+	void (*finished)(struct durable_activity_ctx_s *) = e->finished;
 	free(e->inbuf);
 	free(e->outbuf);
 	for (int i = 0; i < 6; i++)
@@ -63,7 +65,7 @@ static void on_closed(uv_handle_t *h)
 	free(e->env);
 	free(e);
 	a->exec = NULL;
-	durable__activity_finish(a);
+	finished(a);
 }
 
 static void close_handle(exec_t *e, uv_handle_t *h)
@@ -267,13 +269,15 @@ static int build_env(exec_t *e)
 	return 0;
 }
 
-int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path)
+int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path,
+			   void (*finished)(struct durable_activity_ctx_s *a))
 {
 	uv_loop_t *loop = &a->w->loop;
 	exec_t *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->a = a;
+	e->finished = finished;
 	a->exec = e;
 	e->inbuf = durable__json_text(a->input ? a->input : json_null());
 	if (!e->inbuf || build_env(e) < 0) {

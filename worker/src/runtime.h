@@ -277,8 +277,11 @@ int durable__runs_task(durable_worker_t *w, durable_workflow_fn fn, const durabl
 int durable__runs_locals(durable_worker_t *w, durable_workflow_fn fn, const durable__task_t *task,
 			 durable__outcome_t *out);
 
-/* exec_activity.c: runs DIR/<type> with JSON on stdin; 0 or a negative error. */
-int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path);
+/* exec_activity.c: runs DIR/<type> with JSON on stdin; 0 (finished is then
+ * called with a, on the loop, once the process and its pipes are done) or a
+ * negative error. */
+int durable__exec_activity(struct durable_activity_ctx_s *a, const char *path,
+			   void (*finished)(struct durable_activity_ctx_s *a));
 
 /* worker.c */
 void durable__worker_maybe_done(durable_worker_t *w);
