@@ -179,7 +179,8 @@ must_wait(Datum run, bool run_null, text *namespace, text *queue, Datum priority
 		SPI_keepplan(fresh);
 		plan = fresh;
 	}
-	if (SPI_execute_plan(plan, args, nulls, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/* (not read-only: a new snapshot that sees this transaction's tasks, as a volatile plpgsql's statement) */
+	if (SPI_execute_plan(plan, args, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not run \"%s\"", sql);
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &result_null);
 	SPI_finish();
