@@ -40,7 +40,7 @@ static json_t *run(durable_worker_t *w, const char *name, json_t *input)
 	a->next = w->active;
 	w->active = a;
 	w->running++;
-	int rc = durable__exec_activity(a, path);
+	int rc = durable__exec_activity(a, path, durable__activity_finish);
 	CHECK(rc == 0, "exec_activity returned %d", rc);
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	CHECK(w->running == 0, "the activity finished");
@@ -126,7 +126,7 @@ int main(void)
 		a->next = w->active;
 		w->active = a;
 		w->running++;
-		CHECK(durable__exec_activity(a, path) == 0, "exec");
+		CHECK(durable__exec_activity(a, path, durable__activity_finish) == 0, "exec");
 		uv_run(&w->loop, UV_RUN_DEFAULT);
 		json_t *r = json_object_get(json_object_get(json_array_get(w->outcomes, 0), "result"), "step");
 		CHECK(json_integer_value(r) == 7, "the last attempt's heartbeat details are in the environment");
