@@ -100,6 +100,7 @@ extern void DurableJsonbPushNull(struct JsonbParseState **state);
 extern void DurableJsonbPushInt64(struct JsonbParseState **state, int64 n);
 extern void DurableJsonbPushText(struct JsonbParseState **state, struct varlena *t);
 extern struct _SPI_plan *DurableKeptPlan(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes);
+extern struct _SPI_plan *DurableKeptGenericPlan(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes);
 extern uint64 DurableRunStatement(struct _SPI_plan **plan, const char *sql, int nargs, Oid *argtypes, Datum *args,
 								  const char *nulls, bool read_only, long limit, int expected, Datum *first,
 								  bool *first_null);

@@ -114,8 +114,7 @@ DurableCallFunction(Oid fn, Oid collation, int nargs, const Datum *args, const b
 
 /*
  * fn's argument i's type: the row type of the value about to be passed
- * (workflow_complete.c's helpers that take
- * a row)
+ * (workflow_complete.c's helpers that take a row)
  */
 void
 DurableFunctionRowArg(DurableFunction *fn, int i, HeapTupleHeader row)

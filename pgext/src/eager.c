@@ -168,20 +168,13 @@ must_wait(Datum run, bool run_null, text *namespace, text *queue, Datum priority
 	char		nulls[4] = {run_null ? 'n' : ' ', ' ', ' ', priority_null ? 'n' : ' '};
 	Datum		result;
 	bool		result_null;
+	int			rc;
 
 	SPI_connect();
-	if (plan == NULL)
-	{
-		SPIPlanPtr	fresh = SPI_prepare_cursor(sql, 4, argtypes, CURSOR_OPT_GENERIC_PLAN);
-
-		if (fresh == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-		SPI_keepplan(fresh);
-		plan = fresh;
-	}
 	/* (not read-only: a new snapshot that sees this transaction's tasks, as a volatile plpgsql's statement) */
-	if (SPI_execute_plan(plan, args, nulls, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not run \"%s\"", sql);
+	rc = SPI_execute_plan(DurableKeptGenericPlan(&plan, sql, 4, argtypes), args, nulls, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &result_null);
 	SPI_finish();
 	/* (EXISTS OR EXISTS is never null) */

@@ -13,16 +13,12 @@
 
 #include "durable.h"
 
-/*
- * *plan, prepared from sql the first time (inside SPI_connect). PostgreSQL
- * plans it again by itself when what it reads changes.
- */
-SPIPlanPtr
-DurableKeptPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
 	if (*plan == NULL)
 	{
-		SPIPlanPtr	fresh = SPI_prepare(sql, nargs, argtypes);
+		SPIPlanPtr	fresh = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 
 		if (fresh == NULL)
 			elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
@@ -30,6 +26,27 @@ DurableKeptPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
 		*plan = fresh;
 	}
 	return *plan;
+}
+
+/*
+ * *plan, prepared from sql the first time (inside SPI_connect). PostgreSQL
+ * plans it again by itself when what it reads changes.
+ */
+SPIPlanPtr
+DurableKeptPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+{
+	return kept_plan(plan, sql, nargs, argtypes, 0);
+}
+
+/*
+ * The same, always run with its generic plan: for a statement whose custom
+ * plans cost more to make than they save, where plancache would go on
+ * choosing them (_eager_take's, eager.c).
+ */
+SPIPlanPtr
+DurableKeptGenericPlan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
+{
+	return kept_plan(plan, sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 }
 
 /*

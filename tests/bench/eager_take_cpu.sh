@@ -7,14 +7,19 @@
 # pgext/src/eager.c); B is this checkout's durable._eager_take. Alternated
 # in one session, so both see the same machine; the session's own CPU from
 # its /proc/self/stat (cpu_view). Not part of make bench: a small part of
-# an activity (0.11 calls an activity in the ten-parallel shape).
-#   tests/bench/eager_take_cpu.sh [A_COMMIT] [ROUNDS] [N]     (main, 5, 20000)
+# an activity (0.11 calls an activity in the ten-parallel shape). On its
+# near-empty tables plancache settles on the plpgsql's generic plan, so A
+# here is the interpreter and its statements, not the re-planning a busy
+# queue's statistics kept it in (docs/performance.md, "_eager_take in C").
+# The CPU is read in clock ticks (10 ms): N calls make each round some
+# hundred of them.
+#   tests/bench/eager_take_cpu.sh [A_COMMIT] [ROUNDS] [N]     (c1c196a, 5, 200000)
 # Prints per round "variant us_per_call", then the ratio B / A of the medians.
 # Needs a private PostgreSQL with this checkout installed (export
 # PG_CONFIG=$(scripts/pginst.sh $PWD/.run/pg)).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"   # bench_cluster, api_sql, product_statement, cpu_view, median
-a=${1:-main} rounds=${2:-5} n=${3:-20000}
+a=${1:-c1c196a} rounds=${2:-5} n=${3:-200000}
 bench_cluster eager-take-cpu 55498
 api_sql "$a" "$tmp/a_api.sql"
 body=$(sed -n '/^CREATE OR REPLACE FUNCTION durable._eager_take(/,/^\$\$;/p' "$tmp/a_api.sql")

@@ -101,7 +101,7 @@ explain_run() {
 	       FROM durable.workflow_tasks t JOIN durable.workflows w USING (run_id) WHERE w.workflow_id = '$id'" | sed 's/^/    /'
 	for log in "$@"; do
 		echo "  $(basename "$log"):"
-		grep -E ' (WARN|ERROR|INFO) ' "$log" | tail -20 | sed 's/^/    /'
+		grep -E ' (WARN|ERROR) ' "$log" | tail -30 | sed 's/^/    /'
 	done
 }
 
