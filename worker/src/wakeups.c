@@ -107,11 +107,17 @@ void durable__backstop_found(int *flag, int *unannounced, PGresult *res, const c
 	int col = PQfnumber(res, "waited");
 	for (int i = 0; *flag && i < PQntuples(res); i++) {
 		double waited_ms = col < 0 || PQgetisnull(res, i, col) ? -1 : strtod(PQgetvalue(res, i, col), NULL) * 1000;
-		if (waited_ms >= 0 && waited_ms < BACKSTOP_FRESH_MS)
+		int wf = PQfnumber(res, "workflow_id");
+		const char *workflow = wf < 0 || PQgetisnull(res, i, wf) ? "?" : PQgetvalue(res, i, wf);
+		if (waited_ms >= 0 && waited_ms < BACKSTOP_FRESH_MS) {
 			durable__log("INFO", "the backstop poll found a task (%s) ready for %.0f ms: its notification "
 				     "may still be on its way; not counted", kind, waited_ms);
-		else
+		} else {
+			/* which, for the record: its run's history says what made it ready, and when */
+			durable__log("INFO", "the backstop poll found a %s task of workflow %s, ready for %.0f ms: "
+				     "a lost wake-up unless its notification follows", kind, workflow, waited_ms);
 			(*unannounced)++;
+		}
 	}
 	*flag = 0;
 }

@@ -48,10 +48,12 @@ grep -h "a lost wake-up" "$LOGDIR"/wake*.log | tail -n +$((probe + 1)) | head -5
 # On a count, what the backstop found and its run's history, for the record:
 # how long the task had been ready (scheduled, or retried after a failure)
 # when found tells a task stranded for seconds from a commit racing the poll.
-[ "$lost" -eq 0 ] || grep -h "the backstop poll found activity" "$LOGDIR"/wake*.log | head -3 |
+[ "$lost" -eq 0 ] || grep -h "the backstop poll found a .* task of workflow" "$LOGDIR"/wake*.log |
+	grep -v "of workflow $Q-unannounced," | head -3 |
 	while read -r found; do
 		echo "  $found"
 		wf=${found##*of workflow }
+		wf=${wf%%, ready for*}
 		sql "SELECT '    ' || h.event_id || ' ' || to_char(h.event_time, 'HH24:MI:SS.MS') || ' ' || h.event_type
 		            || coalesce(' attempt ' || (h.attributes ->> 'attempt'), '')
 		       FROM durable.history h JOIN durable.workflows w USING (run_id)
