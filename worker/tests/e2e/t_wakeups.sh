@@ -48,6 +48,7 @@ grep -h "a lost wake-up" "$LOGDIR"/wake*.log | tail -n +$((probe + 1)) | head -5
 # On a count, what the backstop found and its run's history, for the record:
 # how long the task had been ready (scheduled, or retried after a failure)
 # when found tells a task stranded for seconds from a commit racing the poll.
+[ "$lost" -eq 0 ] || echo "  (history times are the store's clock, ahead of the logs' by $(sql "SELECT durable.clock_offset()"))"
 [ "$lost" -eq 0 ] || grep -h "the backstop poll found a .* task of workflow" "$LOGDIR"/wake*.log |
 	grep -v "of workflow $Q-unannounced," | head -3 |
 	while read -r found; do
@@ -59,5 +60,8 @@ grep -h "a lost wake-up" "$LOGDIR"/wake*.log | tail -n +$((probe + 1)) | head -5
 		       FROM durable.history h JOIN durable.workflows w USING (run_id)
 		      WHERE w.workflow_id = '${wf%%,*}' ORDER BY h.event_id"
 	done
+# and the workers' other warnings (a LISTEN connection that reconnected
+# misses what was sent meanwhile)
+[ "$lost" -eq 0 ] || grep -h " WARN \| ERROR " "$LOGDIR"/wake*.log | grep -v "a lost wake-up" | head -10 | sed 's/^/  /'
 check "no backstop poll found work: no wake-up was lost" eq "$lost" 0
 finish
