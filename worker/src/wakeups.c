@@ -104,10 +104,9 @@ static void on_backstop(uv_timer_t *t)
 
 void durable__backstop_found(int *flag, int *unannounced, PGresult *res, const char *kind)
 {
-	int col = PQfnumber(res, "waited");
+	int col = PQfnumber(res, "waited"), wf = PQfnumber(res, "workflow_id");
 	for (int i = 0; *flag && i < PQntuples(res); i++) {
 		double waited_ms = col < 0 || PQgetisnull(res, i, col) ? -1 : strtod(PQgetvalue(res, i, col), NULL) * 1000;
-		int wf = PQfnumber(res, "workflow_id");
 		const char *workflow = wf < 0 || PQgetisnull(res, i, wf) ? "?" : PQgetvalue(res, i, wf);
 		if (waited_ms >= 0 && waited_ms < BACKSTOP_FRESH_MS) {
 			durable__log("INFO", "the backstop poll found a task (%s) ready for %.0f ms: its notification "
