@@ -49,7 +49,8 @@ worker_bin=$tree/worker/build/durable-worker plugin=$tmp/plugin.so
 gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$tree/worker/include" \
     "$here/workflows.c" -o "$plugin"
 q=prof-$RANDOM wf=$(( n / per_wf ))
-"$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 2>>"$tmp/worker.log" &
+# shellcheck disable=SC2086
+"$worker_bin" --task-queue "$q" --plugin "$plugin" --concurrency 64 --batch 64 ${WORKER_ARGS:-} 2>>"$tmp/worker.log" &
 wpid=$!
 sleep 0.5
 mkdir -p "$out"
