@@ -7,6 +7,10 @@
 #                                                             one worker process)
 #   DBOS Transact     three-step workflows/s, direct and     vs durable three-activity
 #                     queued                                   workflows/s
+# durable's two shapes run twice: with the worker settings every earlier run
+# used (64 activity slots, workflow batches of 64), and with its throughput
+# settings (docs/sdk.md, "Throughput settings"), which are set against the
+# peers' batched variants as graphile-worker's documented ones are.
 # The peers (pinned in package.json) are installed from npm into a scratch
 # directory outside the repository: $DURABLE_PEERS_DIR, default
 # ~/.cache/durable/bench-peers. Prints a table of ratios and writes
@@ -71,6 +75,10 @@ peer() { (cd "$scratch" && NODE_NO_WARNINGS=1 node "$@"); }
 durable() {   # TYPE WORKFLOWS [ACTIVITIES PER WORKFLOW] -> units/s
     echo $(( $(worker_rate "$1" "$2" 1) * ${3:-1} ))
 }
+# the worker's throughput settings (docs/sdk.md): added after worker_rate's own
+# --concurrency 64 --batch 64, which they replace
+throughput_settings="--concurrency 256 --batch 256"
+durable_tuned() { WORKER_RATE_ARGS="$throughput_settings" durable "$@"; }
 echo "durable bench-peers on $(nproc) cores, $(pg_config --version); ${versions%, }"
 
 worker_bin="$top/worker/build/durable-worker"
@@ -85,9 +93,11 @@ wf=$(size 3000 300) dbos_n=$(size 1000 100) dbos_q=$(size 500 50)
 echo "== three-step workflows"
 for r in 1 2; do
     phase "wf3_per_s_$r" "$wf" durable BenchSeq3 "$wf"
+    phase "wf3_tuned_per_s_$r" "$wf" durable_tuned BenchSeq3 "$wf"
     phase "dbos_wf3_per_s_$r" "$dbos_n" peer dbos.mjs direct "$dbos_n" 16
 done
 best wf3_per_s
+best wf3_tuned_per_s
 best dbos_wf3_per_s
 phase dbos_queue_wf3_per_s "$dbos_q" peer dbos.mjs queue "$dbos_q" 16
 
@@ -97,10 +107,12 @@ acts=$(size 1000 100) jobs=$(size 20000 2000) stock=$(size 5000 500) boss_stock=
 echo "== activities and jobs"
 for r in 1 2; do
     phase "par10_activities_per_s_$r" $(( acts * 10 )) durable BenchPar10 "$acts" 10
+    phase "par10_tuned_activities_per_s_$r" $(( acts * 10 )) durable_tuned BenchPar10 "$acts" 10
     phase "graphile_stock_jobs_per_s_$r" "$stock" peer graphile.mjs stock "$stock" 16
     phase "graphile_batch_jobs_per_s_$r" "$jobs" peer graphile.mjs batch "$jobs" 16
 done
 best par10_activities_per_s
+best par10_tuned_activities_per_s
 best graphile_stock_jobs_per_s
 best graphile_batch_jobs_per_s
 phase wf1_per_s "$wf" durable BenchSeq1 "$wf"
@@ -113,8 +125,11 @@ echo "== ratios (durable / peer, same run)"
 row() { printf '  %-58s %8s   %s\n' "$1" "$(ratio "$(value "$2")" "$(value "$3")")" "$4"; put "$5" "$(ratio "$(value "$2")" "$(value "$3")")" >/dev/null; }
 row "three-activity workflows / DBOS three-step workflows" wf3_per_s dbos_wf3_per_s "target >= 5" wf3_vs_dbos
 row "three-activity workflows / DBOS queued three-step" wf3_per_s dbos_queue_wf3_per_s "" wf3_vs_dbos_queue
+row "three-activity workflows, throughput settings / DBOS" wf3_tuned_per_s dbos_wf3_per_s "" wf3_tuned_vs_dbos
 row "activities (par10, 1 process) / graphile-worker stock jobs" par10_activities_per_s graphile_stock_jobs_per_s "target >= 2" par10_vs_graphile_stock
 row "activities (par10, 1 process) / graphile-worker batched jobs" par10_activities_per_s graphile_batch_jobs_per_s "target >= 0.5" par10_vs_graphile_batch
+row "activities (par10, throughput settings) / graphile batched" par10_tuned_activities_per_s graphile_batch_jobs_per_s "" par10_tuned_vs_graphile_batch
+row "activities (par10, throughput settings) / pg-boss batched" par10_tuned_activities_per_s pgboss_batch_jobs_per_s "" par10_tuned_vs_pgboss_batch
 row "activities (par10, 1 process) / pg-boss stock jobs" par10_activities_per_s pgboss_stock_jobs_per_s "" par10_vs_pgboss_stock
 row "activities (par10, 1 process) / pg-boss batched jobs" par10_activities_per_s pgboss_batch_jobs_per_s "" par10_vs_pgboss_batch
 row "one-activity workflows / graphile-worker stock jobs" wf1_per_s graphile_stock_jobs_per_s "" wf1_vs_graphile_stock
