@@ -27,24 +27,14 @@ rounds=${2:-3} n=${3:-2000}
 port=${DURABLE_BENCH_PORT:-55495}
 tmp=$(mktemp -d)
 two_trees build-ab "${A_WORKFLOWS:-$here/workflows.c}" "${A_SETTINGS:-}"
-. "$here/worker_rate.sh"   # worker_rate
-shape() {   # TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW -> "workflows/s cpu_us commits wal (per activity)"
-    local c0 w0 cpu0 rate acts=$(( $2 * $3 ))
-    reset_store
-    sql "CHECKPOINT"
-    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu_seconds)
-    rate=$(worker_rate "$1" "$2" 1)
-    echo "$rate $(per "$cpu0" "$(server_cpu_seconds)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
-         "$(per "$c0" "$(commits)" "$acts" '%.3f')" \
-         "$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $acts)")"
-}
+. "$here/worker_rate.sh"   # worker_rate, shape_figures
 round() (   # A or B -> one line of figures
     v=$1
     eval "$(cluster "$v" env)"
     export PATH="$(dirname "$(pg_config_of "$v")"):$PATH"
     worker_bin="$(tree_of "$v")/worker/build/durable-worker" plugin="$tmp/plugin-$v.so"
-    wf3=$(shape BenchSeq3 "$n" 3)
-    set -- $(shape BenchPar10 $(( n / 10 )) 10)
+    wf3=$(shape_figures BenchSeq3 "$n" 3)
+    set -- $(shape_figures BenchPar10 $(( n / 10 )) 10)
     echo "$v $wf3 $(( $1 * 10 )) $2 $3 $4"
 )
 echo "variant wf3_per_s wf3_server_cpu_us_per_activity wf3_commits_per_activity wf3_wal_bytes_per_activity" \

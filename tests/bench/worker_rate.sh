@@ -52,3 +52,19 @@ build_bench_plugin() {
     gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -fPIC -shared -I"$top/worker/include" \
         "$top/tests/bench/workflows.c" -o "$plugin"
 }
+
+# shape_figures TYPE WORKFLOWS ACTIVITIES_PER_WORKFLOW: on a new store (lib.sh's
+# reset_store), WORKFLOWS of TYPE started at once on one worker process
+# (worker_rate); prints "workflows/s cpu_us commits wal_bytes", the last three
+# per activity: the server's CPU (all its processes), the database's commits
+# and the WAL written. Needs lib.sh's sql, commits, per and server_cpu_seconds.
+shape_figures() {
+    local c0 w0 cpu0 rate acts=$(( $2 * $3 ))
+    reset_store
+    sql "CHECKPOINT"
+    c0=$(commits); w0=$(sql "SELECT pg_current_wal_lsn()"); cpu0=$(server_cpu_seconds)
+    rate=$(worker_rate "$1" "$2" 1)
+    echo "$rate $(per "$cpu0" "$(server_cpu_seconds)" "$acts" '%.6f' | awk '{ printf "%.0f", $1 * 1e6 }')" \
+         "$(per "$c0" "$(commits)" "$acts" '%.3f')" \
+         "$(sql "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$w0') / $acts)")"
+}
